@@ -1,0 +1,44 @@
+"""Plain stream events: the seam between providers and everything that shows or stores a reply.
+
+Providers yield these; ``session`` passes them on; ``render`` and the CLI consume them. None of
+them carries an HTTP or SDK type, so the layers above are tested without a network. Failures are
+not events: a provider raises a ``chatcli.errors`` exception instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer's text, in arrival order."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts for the request; ``estimated`` when counted locally, not reported."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The end of a reply: why it stopped, and the model the endpoint says answered."""
+
+    reason: str | None
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should see on stderr while waiting (retry countdown, fallbacks)."""
+
+    message: str
+
+
+StreamEvent = TextDelta | Usage | Finish | Notice
