@@ -36,9 +36,13 @@ class Finish:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """Something the user should see on stderr while waiting (retry countdown, fallbacks)."""
+    """Something the user should see on stderr while waiting (retry countdown, fallbacks).
+
+    Notices sharing a non-None ``key`` replace each other on a terminal (a live countdown).
+    """
 
     message: str
+    key: str | None = None
 
 
 StreamEvent = TextDelta | Usage | Finish | Notice

@@ -1,0 +1,477 @@
+"""Read the TOML config, validate it, and resolve the effective profile (SPEC §1–2).
+
+The file is parsed with tomllib and turned into frozen dataclasses; every problem becomes a
+``ConfigError`` (exit 3) naming the file, the line and column where we can find them, and the fix.
+Environment variables make implicit ``openai`` / ``azure`` profiles so that ``chatcli ask hi``
+works with nothing but ``OPENAI_API_KEY`` set. Keys are resolved lazily (``resolve_key``) so a
+command that needs no key never runs an ``api_key_cmd``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatcli.errors import ConfigError
+from chatcli.models import ModelInfo
+from chatcli.models import lookup as lookup_model
+
+PROFILE_TYPES = ("openai", "azure", "relay")
+MARKDOWN_MODES = ("auto", "always", "never")
+OPENAI_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-4o-mini"
+
+# key -> (accepted python types, human name). Bools are excluded from numbers explicitly below.
+_SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
+    "model": ((str,), "a string"),
+    "system": ((str,), "a string"),
+    "temperature": ((int, float), "a number"),
+    "max_tokens": ((int,), "an integer"),
+    "markdown": ((str,), "one of auto, always, never"),
+    "timeout": ((int, float), "a number of seconds"),
+    "max_retries": ((int,), "an integer"),
+    "daily_budget_usd": ((int, float), "a number"),
+    "monthly_budget_usd": ((int, float), "a number"),
+}
+_PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "type": ((str,), "one of openai, azure, relay"),
+    "base_url": ((str,), "a URL string"),
+    "endpoint": ((str,), "a URL string"),
+    "api_version": ((str,), "a string"),
+    "api_key": ((str,), "a string"),
+    "api_key_cmd": ((str,), "a shell command string"),
+    "api_key_env": ((str,), "an environment variable name"),
+    "deployments": ((dict,), "a table of model = deployment"),
+    "proxy": ((str,), "a proxy URL string"),
+    "requests_per_minute": ((int, float), "a number"),
+    "stream_usage": ((bool,), "true or false"),
+    **_SETTINGS,
+}
+_MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "context_window": ((int,), "an integer"),
+    "input_price": ((int, float), "a number (USD per 1M tokens)"),
+    "output_price": ((int, float), "a number (USD per 1M tokens)"),
+    "tokenizer": ((str,), "a tiktoken encoding name"),
+    "reasoning": ((bool,), "true or false"),
+}
+_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles")
+_BUILTIN_DEFAULTS: dict[str, Any] = {
+    "model": DEFAULT_MODEL,
+    "markdown": "auto",
+    "timeout": 60,
+    "max_retries": 3,
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One endpoint with its effective settings (built-ins < [defaults] < profile)."""
+
+    name: str
+    type: str
+    base_url: str | None = None
+    endpoint: str | None = None
+    api_version: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_key_cmd: str | None = None
+    api_key_env: str | None = None
+    deployments: dict[str, str] = field(default_factory=dict)
+    proxy: str | None = None
+    requests_per_minute: float | None = None
+    stream_usage: bool = True
+    model: str = DEFAULT_MODEL
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    markdown: str = "auto"
+    timeout: float = 60.0
+    max_retries: int = 3
+    daily_budget_usd: float | None = None
+    monthly_budget_usd: float | None = None
+    implicit: bool = False
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def deployment(self, model: str) -> str:
+        """Azure deployment for ``model``; unmapped models use their own name."""
+        return self.deployments.get(model, model)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration; ``path`` may not exist (zero-config)."""
+
+    path: Path
+    exists: bool
+    default_profile: str | None
+    profiles: dict[str, Profile]
+    models: dict[str, ModelInfo]
+    aliases: dict[str, str]
+    roles: dict[str, str]
+    default_source: str = "built-in"
+
+    def profile(self, name: str | None = None) -> Profile:
+        """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
+        chosen = name or os.environ.get("CHATCLI_PROFILE") or self.default_profile
+        if chosen is None:
+            raise ConfigError(
+                "no profile configured and no API key in the environment",
+                hint="set OPENAI_API_KEY, or run `chatcli config init` to write a config",
+            )
+        if chosen not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise ConfigError(
+                f"unknown profile {chosen!r} (known: {known})",
+                hint=f"add [profiles.{chosen}] to {self.path}, or pick one with -p",
+            )
+        return self.profiles[chosen]
+
+    def resolve_model(self, name: str) -> str:
+        """Expand an alias (``-m fast``) to a model name."""
+        return self.aliases.get(name, name)
+
+    def model_info(self, name: str) -> ModelInfo:
+        """Built-in facts about ``name`` with ``[models."name"]`` overrides applied."""
+        return lookup_model(name, self.models)
+
+    def role(self, name: str) -> str:
+        """The system prompt of ``[roles.NAME]``."""
+        if name not in self.roles:
+            known = ", ".join(sorted(self.roles)) or "none defined"
+            raise ConfigError(
+                f"unknown role {name!r} (known: {known})",
+                hint=f'add [roles.{name}] with a system = "..." line to {self.path}',
+            )
+        return self.roles[name]
+
+
+def load(path: Path, *, must_exist: bool = False) -> Config:
+    """Read and validate ``path``; a missing file means zero-config unless ``must_exist``."""
+    if not path.exists():
+        if must_exist:
+            raise ConfigError(f"config file {path} does not exist", hint="check the --config path")
+        return _build(path, {}, "", exists=False)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: invalid TOML: {exc}", hint="fix the syntax at that line and column"
+        ) from None
+    return _build(path, data, text, exists=True)
+
+
+class _Validator:
+    """Type-checks tables and reports problems with the file position of the offending key."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def where(self, table: str, key: str | None = None) -> str:
+        """``path:line:col`` of ``key`` inside ``[table]`` (or of the header), best effort."""
+        header = re.compile(r"^\s*\[\s*" + _table_pattern(table) + r"\s*\]")
+        start = None
+        for i, line in enumerate(self.lines):
+            if header.match(line):
+                start = i
+                break
+        if key is None:
+            return f"{self.path}:{start + 1}:1" if start is not None else str(self.path)
+        key_re = re.compile(r"^(\s*)(\"?" + re.escape(key) + r"\"?)\s*=")
+        dotted = re.compile(r"^(\s*)(" + _table_pattern(table) + r"\." + re.escape(key) + r")\s*=")
+        begin = start + 1 if start is not None else 0
+        for i in range(begin, len(self.lines)):
+            line = self.lines[i]
+            if start is not None and i > start and re.match(r"^\s*\[", line):
+                break
+            m = key_re.match(line) if start is not None else None
+            m = m or dotted.match(line)
+            if m:
+                return f"{self.path}:{i + 1}:{len(m.group(1)) + 1}"
+        return f"{self.path}: [{table}]" if table else str(self.path)
+
+    def fail(
+        self, table: str, key: str | None, problem: str, hint: str | None = None
+    ) -> ConfigError:
+        return ConfigError(f"{self.where(table, key)}: {problem}", hint=hint)
+
+    def check(
+        self, table: str, data: Any, allowed: dict[str, tuple[tuple[type, ...], str]]
+    ) -> dict[str, Any]:
+        label = f"[{table}]" if table else "the top level"
+        if not isinstance(data, dict):
+            raise self.fail(table, None, f"{label} must be a table")
+        for key, value in data.items():
+            if key not in allowed:
+                raise self.fail(
+                    table,
+                    key,
+                    f"unknown key {key!r} in {label}",
+                    hint=f"allowed keys: {', '.join(allowed)}",
+                )
+            types, human = allowed[key]
+            bad_bool = isinstance(value, bool) and bool not in types
+            if bad_bool or not isinstance(value, types):
+                raise self.fail(
+                    table,
+                    key,
+                    f"{table + '.' if table else ''}{key} must be {human}, not {_toml_type(value)}",
+                )
+            if key == "markdown" and value not in MARKDOWN_MODES:
+                raise self.fail(
+                    table, key, f"markdown must be one of auto, always, never, not {value!r}"
+                )
+            if key == "type" and value not in PROFILE_TYPES:
+                raise self.fail(
+                    table,
+                    key,
+                    f"unknown profile type {value!r}",
+                    hint="type must be one of openai, azure, relay",
+                )
+        return data
+
+
+def _table_pattern(table: str) -> str:
+    """A regex for a dotted table name whose parts may be quoted."""
+    parts = [p for p in table.split(".") if p] if table else []
+    return r"\s*\.\s*".join(r"[\"']?" + re.escape(p) + r"[\"']?" for p in parts)
+
+
+def _toml_type(value: Any) -> str:
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        dict: "a table",
+        list: "an array",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _build(path: Path, data: dict[str, Any], text: str, *, exists: bool) -> Config:
+    v = _Validator(path, text)
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise v.fail(
+                "", key, f"unknown top-level key {key!r}", hint=f"allowed: {', '.join(_TOP_KEYS)}"
+            )
+    default_profile = data.get("default_profile")
+    if default_profile is not None and not isinstance(default_profile, str):
+        raise v.fail("", "default_profile", "default_profile must be a string")
+    defaults = v.check("defaults", data.get("defaults", {}), _SETTINGS)
+
+    profiles: dict[str, Profile] = {}
+    raw_profiles = data.get("profiles", {})
+    if not isinstance(raw_profiles, dict):
+        raise v.fail("", "profiles", "profiles must be a table of [profiles.NAME] tables")
+    for name, raw in raw_profiles.items():
+        profiles[name] = _profile(v, name, raw, defaults)
+    for name, implicit in _implicit_profiles(defaults).items():
+        profiles.setdefault(name, implicit)
+
+    models: dict[str, ModelInfo] = {}
+    raw_models = data.get("models", {})
+    if not isinstance(raw_models, dict):
+        raise v.fail("", "models", 'models must be a table of [models."NAME"] tables')
+    for name, raw in raw_models.items():
+        v.check(f"models.{name}", raw, _MODEL_KEYS)
+        base = lookup_model(name)
+        models[name] = ModelInfo(
+            name=name,
+            context_window=raw.get("context_window", base.context_window),
+            input_price=_float(raw.get("input_price", base.input_price)),
+            output_price=_float(raw.get("output_price", base.output_price)),
+            tokenizer=raw.get("tokenizer", base.tokenizer),
+            reasoning=raw.get("reasoning", base.reasoning),
+        )
+
+    aliases = data.get("aliases", {})
+    if not isinstance(aliases, dict) or not all(isinstance(x, str) for x in aliases.values()):
+        raise v.fail("aliases", None, "[aliases] must map names to model name strings")
+
+    roles: dict[str, str] = {}
+    raw_roles = data.get("roles", {})
+    if not isinstance(raw_roles, dict):
+        raise v.fail("", "roles", "roles must be a table of [roles.NAME] tables")
+    for name, raw in raw_roles.items():
+        v.check(f"roles.{name}", raw, {"system": ((str,), "a string")})
+        if "system" not in raw:
+            raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
+        roles[name] = raw["system"]
+
+    source = "config" if default_profile else "built-in"
+    if default_profile is None:
+        if "openai" in profiles:
+            default_profile = "openai"
+        elif "azure" in profiles:
+            default_profile = "azure"
+        elif len(profiles) == 1:
+            default_profile = next(iter(profiles))
+    return Config(path, exists, default_profile, profiles, models, dict(aliases), roles, source)
+
+
+def _float(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Profile:
+    table = f"profiles.{name}"
+    v.check(table, raw, _PROFILE_KEYS)
+    ptype = raw.get("type")
+    if ptype is None:
+        raise v.fail(
+            table, None, f"[{table}] has no type", hint='add type = "openai", "azure" or "relay"'
+        )
+    if ptype == "azure" and not raw.get("endpoint"):
+        raise v.fail(
+            table,
+            None,
+            f"[{table}] is type azure but has no endpoint",
+            hint='add endpoint = "https://<resource>.openai.azure.com"',
+        )
+    if ptype == "azure" and not raw.get("api_version"):
+        raise v.fail(
+            table,
+            None,
+            f"[{table}] is type azure but has no api_version",
+            hint='add api_version = "2024-10-21"',
+        )
+    if ptype == "relay" and not raw.get("base_url"):
+        raise v.fail(
+            table,
+            None,
+            f"[{table}] is type relay but has no base_url",
+            hint='add base_url = "https://relay.example.com/v1"',
+        )
+    deployments = raw.get("deployments", {})
+    for model, dep in deployments.items():
+        if not isinstance(dep, str):
+            raise v.fail(
+                f"{table}.deployments", model, f"deployment for {model!r} must be a string"
+            )
+    for key in ("base_url", "endpoint", "proxy"):
+        if key in raw and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", raw[key]):
+            raise v.fail(
+                table,
+                key,
+                f"{key} {raw[key]!r} is not a URL",
+                hint="write it with its scheme, e.g. https://...",
+            )
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for layer, label in (
+        (_BUILTIN_DEFAULTS, "built-in"),
+        (defaults, "[defaults]"),
+        (raw, f"[{table}]"),
+    ):
+        for key, value in layer.items():
+            merged[key] = value
+            sources[key] = label
+    kwargs = {k: merged[k] for k in merged if k not in ("type",)}
+    for k in (
+        "temperature",
+        "timeout",
+        "requests_per_minute",
+        "daily_budget_usd",
+        "monthly_budget_usd",
+    ):
+        if k in kwargs:
+            kwargs[k] = float(kwargs[k])
+    return Profile(name=name, type=ptype, sources=sources, **kwargs)
+
+
+def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
+    """Profiles made from the environment alone (SPEC §1 zero-config start)."""
+    out: dict[str, Profile] = {}
+    base = {**_BUILTIN_DEFAULTS, **defaults}
+    sources = {k: ("[defaults]" if k in defaults else "built-in") for k in base}
+    common: dict[str, Any] = {
+        k: (
+            float(v)
+            if k in ("temperature", "timeout", "daily_budget_usd", "monthly_budget_usd")
+            else v
+        )
+        for k, v in base.items()
+    }
+    if os.environ.get("OPENAI_API_KEY"):
+        url = os.environ.get("OPENAI_BASE_URL") or None
+        src = dict(sources, api_key_env="env OPENAI_API_KEY")
+        if url:
+            src["base_url"] = "env OPENAI_BASE_URL"
+        out["openai"] = Profile(
+            name="openai",
+            type="openai",
+            base_url=url,
+            api_key_env="OPENAI_API_KEY",
+            implicit=True,
+            sources=src,
+            **common,
+        )
+    if all(
+        os.environ.get(k)
+        for k in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION")
+    ):
+        src = dict(
+            sources,
+            api_key_env="env AZURE_OPENAI_API_KEY",
+            endpoint="env AZURE_OPENAI_ENDPOINT",
+            api_version="env OPENAI_API_VERSION",
+        )
+        out["azure"] = Profile(
+            name="azure",
+            type="azure",
+            endpoint=os.environ["AZURE_OPENAI_ENDPOINT"],
+            api_version=os.environ["OPENAI_API_VERSION"],
+            api_key_env="AZURE_OPENAI_API_KEY",
+            implicit=True,
+            sources=src,
+            **common,
+        )
+    return out
+
+
+def resolve_key(profile: Profile) -> str:
+    """The API key of ``profile``: api_key > api_key_cmd > api_key_env > the type's variable."""
+    if profile.api_key:
+        return profile.api_key
+    if profile.api_key_cmd:
+        return _run_key_cmd(profile)
+    conventional = "AZURE_OPENAI_API_KEY" if profile.type == "azure" else "OPENAI_API_KEY"
+    for var in (profile.api_key_env, conventional):
+        if var and os.environ.get(var):
+            return os.environ[var].strip()
+    var = profile.api_key_env or conventional
+    raise ConfigError(
+        f"no API key found for profile {profile.name!r}",
+        hint=f"export {var}=..., or set api_key_cmd / api_key_env in [profiles.{profile.name}]",
+    )
+
+
+def _run_key_cmd(profile: Profile) -> str:
+    import subprocess
+
+    cmd = profile.api_key_cmd or ""
+    try:
+        proc = subprocess.run(
+            cmd, shell=True, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise ConfigError(
+            f"api_key_cmd of profile {profile.name!r} took longer than 30 s"
+        ) from None
+    key = proc.stdout.strip()
+    if proc.returncode != 0 or not key:
+        why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
+        raise ConfigError(
+            f"api_key_cmd of profile {profile.name!r} {why}",
+            hint=f"run it yourself to check: {cmd}",
+        )
+    return key

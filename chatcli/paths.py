@@ -1,0 +1,52 @@
+"""Where chatcli reads its config and keeps its data (SPEC §1): env first, then platformdirs.
+
+Nothing else on disk is ever written. Directories are created 0700 and key-holding files 0600,
+because the config may hold an API key and the database holds every conversation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "chatcli"
+
+
+def config_path(flag: str | None = None) -> tuple[Path, bool]:
+    """The config file to use and whether it was named by ``--config`` (then it must exist)."""
+    if flag:
+        return Path(flag).expanduser(), True
+    env = os.environ.get("CHATCLI_CONFIG")
+    if env:
+        return Path(env).expanduser(), False
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP, appauthor=False)) / "config.toml", False
+
+
+def data_dir() -> Path:
+    """The directory holding ``chatcli.db`` and the REPL input history."""
+    env = os.environ.get("CHATCLI_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP, appauthor=False))
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) readable by the owner only; tighten it if we created it."""
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` atomically to a 0600 file, so a crash never leaves half a config."""
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

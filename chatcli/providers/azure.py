@@ -1,0 +1,31 @@
+"""Azure OpenAI: per-deployment URLs with ``api-version`` and the ``api-key`` header."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from chatcli.config import Profile
+from chatcli.models import ModelInfo
+from chatcli.providers.chat import ChatEndpoint, ChatProvider
+from chatcli.providers.transport import Transport
+
+
+def deployment_url(profile: Profile, model: str, operation: str = "chat/completions") -> str:
+    """``{endpoint}/openai/deployments/{deployment}/{operation}?api-version=...``."""
+    endpoint = (profile.endpoint or "").rstrip("/")
+    endpoint = endpoint.removesuffix("/openai")
+    dep = quote(profile.deployment(model), safe="")
+    return f"{endpoint}/openai/deployments/{dep}/{operation}?api-version={profile.api_version}"
+
+
+def make(
+    profile: Profile, key: str, transport: Transport, model_info: Callable[[str], ModelInfo]
+) -> ChatProvider:
+    endpoint = ChatEndpoint(
+        url_for=lambda model: deployment_url(profile, model),
+        headers={"api-key": key},
+        stream_usage=profile.stream_usage,
+        send_model=False,
+    )
+    return ChatProvider(profile.name, endpoint, transport, model_info)

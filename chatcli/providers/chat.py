@@ -1,0 +1,168 @@
+"""Chat completions over the lean transport, shared by the openai, azure and relay providers.
+
+The three endpoint types differ only in URL, auth header and a few quirks, so each of their
+modules builds a ``ChatEndpoint`` and this module does the request body, streaming and
+non-streaming parsing, the stream_options fallback and the reasoning-model quirks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from chatcli.errors import APIError, NetworkError
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.models import ModelInfo
+from chatcli.providers.base import ChatRequest
+from chatcli.providers.transport import Transport
+
+
+@dataclass(frozen=True)
+class ChatEndpoint:
+    """Where and how to send chat completions for one profile."""
+
+    url_for: Callable[[str], str]  # model -> full chat/completions URL
+    headers: dict[str, str]
+    stream_usage: bool = True  # send stream_options.include_usage
+    send_model: bool = True
+
+
+class ChatProvider:
+    """A ``Provider`` speaking the OpenAI chat-completions protocol through ``Transport``."""
+
+    def __init__(
+        self,
+        name: str,
+        endpoint: ChatEndpoint,
+        transport: Transport,
+        model_info: Callable[[str], ModelInfo],
+    ) -> None:
+        self.name = name
+        self.endpoint = endpoint
+        self.transport = transport
+        self.model_info = model_info
+        self._stream_usage = endpoint.stream_usage
+
+    def body(self, request: ChatRequest, *, stream_usage: bool) -> dict[str, Any]:
+        """The JSON body; reasoning models get max_completion_tokens and no temperature."""
+        info = self.model_info(request.model)
+        body: dict[str, Any] = {"messages": request.messages}
+        if self.endpoint.send_model:
+            body["model"] = request.model
+        if request.temperature is not None and not info.reasoning:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            key = "max_completion_tokens" if info.reasoning else "max_tokens"
+            body[key] = request.max_tokens
+        if request.stream:
+            body["stream"] = True
+            if stream_usage:
+                body["stream_options"] = {"include_usage": True}
+        body.update(request.extra)
+        return body
+
+    def chat(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        """Send ``request``; yield text deltas, usage and a finish event (or raise)."""
+        info = self.model_info(request.model)
+        if request.temperature is not None and info.reasoning:
+            yield Notice(f"{request.model} does not take a temperature; not sent")
+        fallback: list[Notice] = []
+        use_usage = request.stream and self._stream_usage
+
+        def body() -> dict[str, Any]:
+            return self.body(request, stream_usage=use_usage)
+
+        def on_status(status: int, text: str) -> bool:
+            nonlocal use_usage
+            if use_usage and status in (400, 422):
+                use_usage = False
+                self._stream_usage = False
+                fallback.append(
+                    Notice(
+                        f"the endpoint refused stream_options ({status}); retrying without it "
+                        "(set stream_usage = false in this profile to skip this; "
+                        "usage is then estimated)"
+                    )
+                )
+                return True
+            return False
+
+        url = self.endpoint.url_for(request.model)
+        response = None
+        for item in self.transport.open(
+            "POST",
+            url,
+            headers=self.endpoint.headers,
+            json_body=body,
+            stream=request.stream,
+            on_status=on_status,
+        ):
+            if isinstance(item, Notice):
+                yield item
+            else:
+                response = item
+            yield from fallback
+            fallback.clear()
+        assert response is not None
+        try:
+            content_type = response.headers.get("content-type", "")
+            if request.stream and "json" not in content_type:
+                yield from self._stream(response)
+            else:
+                yield from self._whole(response)
+        finally:
+            response.close()
+
+    def _stream(self, response: Any) -> Iterator[StreamEvent]:
+        finish: str | None = None
+        model: str | None = None
+        usage_seen = False
+        for chunk in self.transport.events(response):
+            model = chunk.get("model") or model
+            usage = chunk.get("usage")
+            if isinstance(usage, dict) and not usage_seen:
+                event = _usage(usage)
+                if event is not None:
+                    usage_seen = True
+                    yield event
+            for choice in chunk.get("choices") or ():
+                delta = choice.get("delta") or {}
+                text = delta.get("content")
+                if text:
+                    yield TextDelta(text)
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        if finish is None:
+            raise NetworkError(
+                "the stream ended before the answer was complete",
+                hint="the endpoint closed the connection early; try again",
+            )
+        yield Finish(finish, model)
+
+    def _whole(self, response: Any) -> Iterator[StreamEvent]:
+        obj = self.transport.read_json(response)
+        try:
+            choice = obj["choices"][0]
+            text = (choice.get("message") or {}).get("content") or ""
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise APIError(
+                f"malformed response: no choices in {str(obj)[:120]!r}",
+                hint="the endpoint is not answering like an OpenAI-compatible API",
+            ) from None
+        if text:
+            yield TextDelta(text)
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            event = _usage(usage)
+            if event is not None:
+                yield event
+        yield Finish(choice.get("finish_reason"), obj.get("model"))
+
+
+def _usage(usage: dict[str, Any]) -> Usage | None:
+    prompt = usage.get("prompt_tokens")
+    completion = usage.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return Usage(prompt, completion)
+    return None

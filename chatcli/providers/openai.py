@@ -1,0 +1,45 @@
+"""The official OpenAI API and OpenAI-compatible relays: base URL plus ``Authorization: Bearer``.
+
+Relays are typed by hand, so ``normalize_base_url`` forgives what users write: a trailing slash,
+a missing ``/v1`` on a bare host, a doubled ``/v1/v1``, or the full ``/chat/completions`` URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from chatcli.config import OPENAI_URL, Profile
+from chatcli.models import ModelInfo
+from chatcli.providers.chat import ChatEndpoint, ChatProvider
+from chatcli.providers.transport import Transport
+
+
+def normalize_base_url(url: str) -> str:
+    """``https://host`` -> ``https://host/v1``; ``.../v1/v1/`` -> ``.../v1``; strips endpoints."""
+    url = url.strip().rstrip("/")
+    url = re.sub(r"/(chat/completions|completions|models)$", "", url)
+    url = re.sub(r"(/v1)+$", "/v1", url)
+    _, sep, rest = url.partition("://")
+    if sep and "/" not in rest:
+        url += "/v1"
+    return url
+
+
+def base_url(profile: Profile) -> str:
+    """The API root this profile calls."""
+    if profile.base_url:
+        return normalize_base_url(profile.base_url)
+    return OPENAI_URL
+
+
+def make(
+    profile: Profile, key: str, transport: Transport, model_info: Callable[[str], ModelInfo]
+) -> ChatProvider:
+    root = base_url(profile)
+    endpoint = ChatEndpoint(
+        url_for=lambda _model: f"{root}/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        stream_usage=profile.stream_usage,
+    )
+    return ChatProvider(profile.name, endpoint, transport, model_info)
