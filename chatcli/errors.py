@@ -9,6 +9,7 @@ that turns them into a stderr line and an exit code (SPEC §7)::
     ├── AuthError (4)         401 / 403
     ├── APIError (5)          429 after retries, other 4xx, 5xx, content filter, malformed response
     ├── NetworkError (6)      cannot connect, timeout, stream went silent
+    ├── StoreError (1)        the database is corrupt, newer than this chatcli, locked or unwritable
     └── Interrupted (130)     Ctrl-C
 """
 
@@ -58,6 +59,10 @@ class NetworkError(ChatcliError):
     """No usable connection: refused, DNS, proxy, TLS, or a stream that went silent too long."""
 
     exit_code = 6
+
+
+class StoreError(ChatcliError):
+    """The SQLite database cannot be used as it is; the file is left untouched for the user."""
 
 
 class Interrupted(ChatcliError):
