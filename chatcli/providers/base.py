@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,4 +33,4 @@ class Provider(Protocol):
 
     name: str
 
-    def chat(self, request: ChatRequest) -> Iterator[StreamEvent]: ...
+    def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]: ...

@@ -7,7 +7,7 @@ non-streaming parsing, the stream_options fallback and the reasoning-model quirk
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ class ChatProvider:
         body.update(request.extra)
         return body
 
-    def chat(self, request: ChatRequest) -> Iterator[StreamEvent]:
+    def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
         """Send ``request``; yield text deltas, usage and a finish event (or raise)."""
         info = self.model_info(request.model)
         if request.temperature is not None and info.reasoning:

@@ -1,0 +1,91 @@
+"""Entry point: run the Typer app; the ONE place exceptions become messages and exit codes.
+
+Every expected failure is a ``ChatcliError`` carrying its exit code (see ``errors``); click's
+usage errors exit 2; Ctrl-C exits 130; a closed stdout (``| head -1``) exits quietly. Anything
+else is a bug: one line and exit 1, or the full traceback with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    try:
+        sys.stderr.write(f"chatcli: error: {message}\n")
+        if hint:
+            sys.stderr.write(f"hint: {hint}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout went away (``| head``): point it at /dev/null so the final flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI with ``argv`` and return the exit code instead of exiting."""
+    from typer import Abort, Exit
+    from typer._click.exceptions import ClickException  # typer 0.28 vendors click
+
+    from chatcli.cli import app
+    from chatcli.errors import ChatcliError
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        code = app(args=args, prog_name="chatcli", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except ChatcliError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _error(exc.message, exc.hint)
+        return exc.exit_code
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            sys.stdout.write(ctx.get_help() + "\n")
+            return 0
+        hint = None
+        if ctx is not None:
+            hint = f"see '{ctx.command_path} --help'"
+        _error(exc.format_message(), hint)
+        return int(exc.exit_code)
+    except Exit as exc:
+        return int(exc.exit_code or 0)
+    except (Abort, KeyboardInterrupt):
+        sys.stderr.write("\n")
+        return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except Exception as exc:  # a bug: never a traceback unless asked for
+        if debug:
+            raise
+        _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for details")
+        return 1
+
+
+def main() -> None:
+    """Console-script entry point."""
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _quiet_broken_pipe() or code
+    except (OSError, ValueError):
+        pass
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The Typer command tree. Each command lives in its own module and imports heavy code lazily."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chatcli import __version__
+from chatcli.cli import ask
+
+app = typer.Typer(
+    name="chatcli",
+    help="Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"chatcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal."""
+
+
+app.command("ask")(ask.ask)

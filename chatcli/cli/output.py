@@ -1,0 +1,64 @@
+"""stderr notices and the stream consumer shared by ``ask`` and the REPL.
+
+stdout carries the answer and nothing else (SPEC §3), so everything here writes to stderr. On a
+terminal, notices with the same key (a retry countdown) overwrite each other in place; off a
+terminal only the first of such a run is printed, so logs stay short.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Protocol, TextIO
+
+from chatcli.events import Notice
+
+
+class Writer(Protocol):
+    """Where answer text goes: ``render.RawWriter`` or ``render.MarkdownStream``."""
+
+    def feed(self, text: str) -> None: ...
+    def finish(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class Notifier:
+    """Prints ``Notice`` events and one-line notes to stderr."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = _isatty(self.stream)
+        self._open_key: str | None = None
+
+    def notice(self, event: Notice) -> None:
+        if event.key is not None and event.key == self._open_key:
+            if self.tty:
+                self.stream.write(f"\r\x1b[2Kchatcli: {event.message}")
+                self.stream.flush()
+            return
+        self.end_line()
+        if event.key is not None and self.tty:
+            self.stream.write(f"chatcli: {event.message}")
+            self._open_key = event.key
+        else:
+            self.stream.write(f"chatcli: {event.message}\n")
+            self._open_key = event.key
+        self.stream.flush()
+
+    def note(self, message: str) -> None:
+        self.end_line()
+        self.stream.write(f"chatcli: {message}\n")
+        self.stream.flush()
+
+    def end_line(self) -> None:
+        """Finish an in-place countdown line before anything else is written."""
+        if self._open_key is not None and self.tty:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+        self._open_key = None
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
