@@ -1,0 +1,599 @@
+"""SQLite storage: sessions, their messages and the usage log, in one ``chatcli.db``.
+
+Several chatcli processes (a REPL and a few ``ask`` runs) share the file, so it runs in WAL mode
+with a busy timeout, and every write is one short ``BEGIN IMMEDIATE`` transaction committed at
+once: a killed process loses at most the reply in flight. The schema is versioned by
+``PRAGMA user_version`` and an append-only list of migrations. A file this code cannot use
+(corrupt, or written by a newer chatcli) raises ``StoreError`` and is never modified.
+
+Each message stores its own token count (``tokens``: what it adds to a request, framing
+included), so loading the recent history of a long session walks the newest rows through the
+``(session_id, id)`` index and stops once the budget is spent, without re-tokenising anything.
+API keys are never stored: nothing here receives one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from chatcli.errors import StoreError, UsageError
+
+DB_NAME = "chatcli.db"
+BUSY_TIMEOUT_MS = 5000
+TITLE_LENGTH = 60
+
+Content = str | list[dict[str, Any]]
+"""A message's content: plain text, or OpenAI content parts (text and images)."""
+
+Status = Literal["ok", "error", "interrupted"]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: sessions, messages, usage log
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            profile TEXT,
+            model TEXT,
+            system TEXT,
+            role TEXT,
+            title TEXT
+        )""",
+        "CREATE INDEX sessions_updated ON sessions (updated_at)",
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            content_json INTEGER NOT NULL DEFAULT 0,
+            tokens INTEGER NOT NULL,
+            model TEXT,
+            profile TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            estimated INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,
+            finish_reason TEXT,
+            interrupted INTEGER NOT NULL DEFAULT 0,
+            ttft_ms INTEGER,
+            duration_ms INTEGER
+        )""",
+        "CREATE INDEX messages_session ON messages (session_id, id)",
+        """CREATE TABLE usage (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            profile TEXT,
+            model TEXT NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            estimated INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,
+            latency_ms INTEGER,
+            ttft_ms INTEGER,
+            session_id INTEGER REFERENCES sessions (id) ON DELETE SET NULL,
+            command TEXT NOT NULL,
+            status TEXT NOT NULL
+        )""",
+        "CREATE INDEX usage_created ON usage (created_at)",
+    ),
+)
+"""Append-only: released entries are never edited; a schema change is a new entry."""
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A stored session; ``title`` is its first user message, shortened, for listings."""
+
+    id: int
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    profile: str | None
+    model: str | None
+    system: str | None
+    role: str | None
+    title: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionSummary(SessionRow):
+    """A session as listed, with how many messages it holds."""
+
+    message_count: int
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to store. ``tokens`` is what it adds to a request (framing included);
+    prompt/completion tokens and cost are the request's, on the assistant reply."""
+
+    role: str
+    content: Content
+    tokens: int
+    model: str | None = None
+    profile: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    estimated: bool = False
+    cost_usd: float | None = None
+    finish_reason: str | None = None
+    interrupted: bool = False
+    ttft_ms: int | None = None
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageRow(NewMessage):
+    """A stored message."""
+
+    id: int
+    session_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One request for the usage log. ``cost_usd`` None means the price is unknown, not zero."""
+
+    model: str
+    profile: str | None
+    command: str
+    status: Status
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+    cost_usd: float | None = None
+    latency_ms: int | None = None
+    ttft_ms: int | None = None
+    session_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageRow(UsageRecord):
+    """A logged request."""
+
+    id: int
+    created_at: datetime
+
+
+_SESSION_COLUMNS = "id, name, created_at, updated_at, profile, model, system, role, title"
+_MESSAGE_COLUMNS = (
+    "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
+    " prompt_tokens, completion_tokens, estimated, cost_usd, finish_reason, interrupted,"
+    " ttft_ms, duration_ms"
+)
+_USAGE_COLUMNS = (
+    "id, created_at, model, profile, command, status, prompt_tokens, completion_tokens,"
+    " estimated, cost_usd, latency_ms, ttft_ms, session_id"
+)
+_UPDATABLE = frozenset({"profile", "model", "system", "role"})
+
+
+def _now() -> str:
+    """UTC timestamp text of fixed shape, so text order is time order."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _session(row: Any) -> SessionRow:
+    sid, name, created, updated, profile, model, system, role, title = row
+    return SessionRow(
+        sid, name, datetime.fromisoformat(created), datetime.fromisoformat(updated),
+        profile, model, system, role, title,
+    )  # fmt: skip
+
+
+def _message(row: Any) -> MessageRow:
+    (mid, sid, created, role, content, is_json, tokens, model, profile, prompt, completion,
+     estimated, cost, finish, interrupted, ttft, duration) = row  # fmt: skip
+    return MessageRow(
+        role,
+        json.loads(content) if is_json else content,
+        tokens,
+        model=model,
+        profile=profile,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        estimated=bool(estimated),
+        cost_usd=cost,
+        finish_reason=finish,
+        interrupted=bool(interrupted),
+        ttft_ms=ttft,
+        duration_ms=duration,
+        id=mid,
+        session_id=sid,
+        created_at=datetime.fromisoformat(created),
+    )
+
+
+def _usage(row: Any) -> UsageRow:
+    (uid, created, model, profile, command, status, prompt, completion, estimated, cost,
+     latency, ttft, sid) = row  # fmt: skip
+    return UsageRow(
+        model, profile, command, status, prompt, completion, bool(estimated), cost, latency,
+        ttft, sid, id=uid, created_at=datetime.fromisoformat(created),
+    )  # fmt: skip
+
+
+def content_text(content: Content) -> str:
+    """The text of a message's content, image parts left out (titles, search, undo)."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+
+
+def _title(content: Content) -> str:
+    text = " ".join(content_text(content).split())
+    return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1] + "…"
+
+
+def _check_name(name: str) -> str:
+    if not name.strip() or name != name.strip() or any(ord(c) < 32 for c in name):
+        raise UsageError(
+            f"invalid session name {name!r}",
+            hint="use a non-empty name without leading/trailing spaces or control characters",
+        )
+    return name
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
+def _error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """Turn a SQLite failure into a message a user can act on."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        return StoreError(
+            f"{path} is damaged or not a chatcli database ({exc})",
+            hint=f"move it aside (mv '{path}' '{path}.broken'); chatcli then starts a new one",
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(
+            f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s",
+            hint="another chatcli is holding the database; try again",
+        )
+    return StoreError(f"cannot use {path}: {exc}")
+
+
+class Store:
+    """The chatcli database. Open with ``Store.open(data_dir)``; methods are thread-safe."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Store:
+        """Open (creating and migrating as needed) ``chatcli.db`` in ``data_dir``."""
+        path = data_dir / DB_NAME
+        try:
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():  # create it 0600 ourselves: sqlite would use the umask
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise StoreError(f"cannot create {path}: {exc.strerror}") from exc
+        try:
+            conn = sqlite3.connect(
+                path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # autocommit; writes use explicit transactions
+                check_same_thread=False,  # guarded by the store's lock instead
+            )
+        except sqlite3.Error as exc:
+            raise _error(path, exc) from exc
+        store = cls(conn, path)
+        try:
+            store._prepare()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Close the connection; committed data is already on disk."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _error(self.path, exc) from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._guard():
+            yield self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; IMMEDIATE so a busy database waits instead of failing
+        at the first write, and committed before returning."""
+        with self._lock, self._guard():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _check_version(self, version: int) -> None:
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} was written by a newer chatcli (schema version {version}; "
+                f"this one knows up to {len(MIGRATIONS)})",
+                hint="upgrade chatcli; the database was left untouched",
+            )
+
+    def _prepare(self) -> None:
+        """Check the schema version before changing anything, then set up and migrate."""
+        with self._guard():
+            conn = self._conn
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            self._check_version(version)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes
+        if version < len(MIGRATIONS):
+            with self._write() as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]  # may have moved
+                self._check_version(version)
+                for number in range(version + 1, len(MIGRATIONS) + 1):
+                    for statement in MIGRATIONS[number - 1]:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number}")
+
+    # sessions
+
+    def create_session(
+        self,
+        name: str | None = None,
+        *,
+        profile: str | None = None,
+        model: str | None = None,
+        system: str | None = None,
+        role: str | None = None,
+    ) -> SessionRow:
+        """Create a session; ``name`` None picks a free ``YYYYMMDD-HHMMSS[-N]`` name."""
+        now = _now()
+        with self._write() as conn:
+            if name is None:
+                name = self._free_name(conn)
+            elif self._exists(conn, _check_name(name)):
+                raise UsageError(
+                    f"a session named {name!r} already exists",
+                    hint="pick another name, or continue it with --session",
+                )
+            cur = conn.execute(
+                "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, now, now, profile, model, system, role),
+            )
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (cur.lastrowid,)
+            ).fetchone()
+        return _session(row)
+
+    @staticmethod
+    def _exists(conn: sqlite3.Connection, name: str) -> bool:
+        return conn.execute("SELECT 1 FROM sessions WHERE name = ?", (name,)).fetchone() is not None
+
+    def _free_name(self, conn: sqlite3.Connection) -> str:
+        base = datetime.now().strftime("%Y%m%d-%H%M%S")
+        name, n = base, 1
+        while self._exists(conn, name):
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def get_session(self, name: str) -> SessionRow | None:
+        """The session called ``name``, or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else _session(row)
+
+    def latest_session(self) -> SessionRow | None:
+        """The most recently updated session (what ``-c`` continues), or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else _session(row)
+
+    def list_sessions(
+        self, search: str | None = None, limit: int | None = None
+    ) -> list[SessionSummary]:
+        """Sessions, most recently updated first; ``search`` matches names and message text."""
+        pattern = None if search is None else _like(search)
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_SESSION_COLUMNS},"
+                " (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)"
+                " FROM sessions s"
+                " WHERE ?1 IS NULL OR s.name LIKE ?1 ESCAPE '\\' OR EXISTS ("
+                "   SELECT 1 FROM messages m"
+                "   WHERE m.session_id = s.id AND m.content LIKE ?1 ESCAPE '\\')"
+                " ORDER BY s.updated_at DESC, s.id DESC LIMIT ?2",
+                (pattern, -1 if limit is None else limit),
+            ).fetchall()
+        return [SessionSummary(**vars(_session(row[:-1])), message_count=row[-1]) for row in rows]
+
+    def rename_session(self, old: str, new: str) -> None:
+        """Rename a session; the new name must be free."""
+        with self._write() as conn:
+            if self._exists(conn, _check_name(new)):
+                raise UsageError(f"a session named {new!r} already exists")
+            cur = conn.execute("UPDATE sessions SET name = ? WHERE name = ?", (new, old))
+            if cur.rowcount == 0:
+                raise UsageError(f"no session named {old!r}", hint="see: chatcli sessions list")
+
+    def delete_session(self, name: str) -> None:
+        """Delete a session and its messages (its usage log entries stay)."""
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM sessions WHERE name = ?", (name,))
+            if cur.rowcount == 0:
+                raise UsageError(f"no session named {name!r}", hint="see: chatcli sessions list")
+
+    def update_session(self, session_id: int, **fields: str | None) -> None:
+        """Change a session's profile, model, system prompt or role name."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update session fields {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{key} = ?" for key in fields)
+        with self._write() as conn:
+            conn.execute(
+                f"UPDATE sessions SET {assignments} WHERE id = ?", (*fields.values(), session_id)
+            )
+
+    # messages
+
+    def add_messages(self, session_id: int, *messages: NewMessage) -> list[int]:
+        """Append messages (a turn) in one committed transaction; returns their ids."""
+        now = _now()
+        ids = []
+        with self._write() as conn:
+            for m in messages:
+                is_json = not isinstance(m.content, str)
+                content = json.dumps(m.content, ensure_ascii=False) if is_json else m.content
+                cur = conn.execute(
+                    "INSERT INTO messages (session_id, created_at, role, content, content_json,"
+                    " tokens, model, profile, prompt_tokens, completion_tokens, estimated,"
+                    " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        session_id, now, m.role, content, is_json, m.tokens, m.model, m.profile,
+                        m.prompt_tokens, m.completion_tokens, m.estimated, m.cost_usd,
+                        m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms,
+                    ),
+                )  # fmt: skip
+                assert cur.lastrowid is not None
+                ids.append(cur.lastrowid)
+            title = next((_title(m.content) for m in messages if m.role == "user"), None)
+            conn.execute(
+                "UPDATE sessions SET updated_at = ?, title = COALESCE(title, ?) WHERE id = ?",
+                (now, title, session_id),
+            )
+        return ids
+
+    def delete_messages(self, ids: Sequence[int]) -> None:
+        """Delete messages by id (``/undo``, ``/retry``)."""
+        with self._write() as conn:
+            conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+
+    def all_messages(self, session_id: int) -> list[MessageRow]:
+        """Every message of a session, oldest first (export, ``sessions show``)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id",
+                (session_id,),
+            ).fetchall()
+        return [_message(row) for row in rows]
+
+    def recent_messages(
+        self, session_id: int, token_budget: int | None
+    ) -> tuple[list[MessageRow], int]:
+        """The newest whole turns whose ``tokens`` fit ``token_budget``, oldest first, and how
+        many earlier turns (user messages) were left out. None loads everything.
+
+        Reads newest to oldest and stops at the first message that does not fit, so only the
+        rows returned (plus one) are read, however long the session.
+        """
+        if token_budget is None:
+            return self.all_messages(session_id), 0
+        kept: list[MessageRow] = []
+        used = 0
+        with self._read() as conn:
+            cur = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id DESC",
+                (session_id,),
+            )
+            for row in cur:
+                message = _message(row)
+                if used + message.tokens > token_budget:
+                    break
+                kept.append(message)
+                used += message.tokens
+            cur.close()
+            while kept and kept[-1].role != "user":  # never start mid-turn
+                kept.pop()
+            kept.reverse()
+            first = kept[0].id if kept else None
+            left_out = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE session_id = ?1 AND role = 'user'"
+                " AND (?2 IS NULL OR id < ?2)",
+                (session_id, first),
+            ).fetchone()[0]
+        return kept, left_out
+
+    def session_cost(self, session_id: int) -> tuple[float, bool]:
+        """Sum of the known reply costs of a session, and whether any reply's cost is unknown."""
+        with self._read() as conn:
+            total, unknown = conn.execute(
+                "SELECT TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd) FROM messages"
+                " WHERE session_id = ? AND role = 'assistant'",
+                (session_id,),
+            ).fetchone()
+        return total, unknown > 0
+
+    # usage log
+
+    def log_usage(self, record: UsageRecord) -> None:
+        """Append one request to the usage log, committed at once."""
+        r = record
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO usage (created_at, model, profile, command, status, prompt_tokens,"
+                " completion_tokens, estimated, cost_usd, latency_ms, ttft_ms, session_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(), r.model, r.profile, r.command, r.status, r.prompt_tokens,
+                    r.completion_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms,
+                    r.session_id,
+                ),
+            )  # fmt: skip
+
+    def usage_rows(self, since: date | None = None) -> list[UsageRow]:
+        """Logged requests, oldest first; ``since`` is a local calendar day, included."""
+        start = ""
+        if since is not None:
+            local_midnight = datetime.combine(since, time.min).astimezone()
+            start = local_midnight.astimezone(UTC).isoformat(timespec="milliseconds")
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_USAGE_COLUMNS} FROM usage WHERE created_at >= ? ORDER BY id", (start,)
+            ).fetchall()
+        return [_usage(row) for row in rows]
