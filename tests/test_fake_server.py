@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ from tests.fakes import (
     RejectStreamOptions,
     Reply,
     SilentStream,
+    StreamError,
     generate_words,
     reply_from_dict,
     reply_to_dict,
@@ -309,6 +311,43 @@ def test_azure_route_key_and_deployment() -> None:
             wrong.chat.completions.create(model="gpt4o-prod", messages=USER)
 
 
+def test_tool_calls_streamed_and_not(fake: FakeOpenAI) -> None:
+    call = {"name": "get_weather", "arguments": {"city": "北京"}}
+    fake.script(Reply(tool_calls=[call]), Reply(tool_calls=[call]))
+    resp = client(fake).chat.completions.create(model="m", messages=USER)
+    choice = resp.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    assert choice.message.tool_calls is not None
+    assert json.loads(choice.message.tool_calls[0].function.arguments) == {"city": "北京"}  # type: ignore[union-attr]
+    args, finish = "", None
+    for chunk in client(fake).chat.completions.create(model="m", messages=USER, stream=True):
+        delta = chunk.choices[0].delta
+        if delta.tool_calls:
+            args += delta.tool_calls[0].function.arguments or ""  # type: ignore[union-attr]
+        finish = chunk.choices[0].finish_reason or finish
+    assert json.loads(args) == {"city": "北京"} and finish == "tool_calls"
+
+
+def test_in_band_stream_error(fake: FakeOpenAI) -> None:
+    fake.script(StreamError("half", message="upstream overloaded"))
+    stream = client(fake).chat.completions.create(model="m", messages=USER, stream=True)
+    with pytest.raises(openai.APIError, match="upstream overloaded"):
+        stream_text(stream)
+
+
+def test_stopping_the_server_mid_stream_ends_it_without_a_disconnect() -> None:
+    fake = FakeOpenAI().start()
+    fake.script(Reply(words=1000, words_per_second=100))
+    stream = client(fake).chat.completions.create(model="m", messages=USER, stream=True)
+    next(iter(stream))
+    start = time.monotonic()
+    fake.stop()
+    with pytest.raises(openai.APIConnectionError):
+        stream_text(stream)
+    assert time.monotonic() - start < 2
+    assert fake.disconnects == 0
+
+
 # -- models, billing, routes ------------------------------------------------------------------
 
 
@@ -428,6 +467,10 @@ def test_control_api_over_http(fake: FakeOpenAI) -> None:
     assert control.state() == {"disconnects": 0, "pending_script": 0, "requests": 0}
     status, _, body = http("POST", fake.root + "/_fake/script", [{"kind": "Bogus"}])
     assert status == 400 and b"Bogus" in body
+    control.configure(models=["only-one"], billing=DEFAULT_BILLING, default_reply={"text": "hi"})
+    assert [m.id for m in sdk.models.list()] == ["only-one"]
+    assert fake.billing == DEFAULT_BILLING
+    assert sdk.chat.completions.create(model="m", messages=USER).choices[0].message.content == "hi"
 
 
 def test_standalone_process_prints_url_and_serves() -> None:
@@ -448,7 +491,7 @@ def test_standalone_process_prints_url_and_serves() -> None:
         assert len((text or "").split()) == 7
         assert FakeControl(url).state()["requests"] == 1
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: exit quietly, like SIGTERM
         _, err = proc.communicate(timeout=5)
     assert proc.returncode == 0
     assert err == ""

@@ -73,7 +73,9 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 class Reply:
     """A successful chat completion; streamed or not, as the request asks.
 
-    ``text=None`` echoes the last user message; ``words=N`` generates N words of Markdown prose.
+    ``text=None`` echoes the last user message (unless ``tool_calls`` is set); ``words=N``
+    generates N words of Markdown prose. ``tool_calls`` is a list of ``{"name": ..., "arguments":
+    str | dict}``; it switches the default finish_reason to "tool_calls".
     """
 
     text: str | None = None
@@ -85,6 +87,7 @@ class Reply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     delay: float = 0.0
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -140,6 +143,17 @@ class SilentStream:
 
 
 @dataclass
+class StreamError:
+    """Stream these chunks, then an in-band ``data: {"error": {...}}`` event, as relays do."""
+
+    text: str = "the upstream failed after"
+    message: str = "upstream error: the model is overloaded"
+    type: str = "server_error"
+    code: str | None = None
+    delay: float = 0.0
+
+
+@dataclass
 class Malformed:
     """Raw garbage; with ``sse=True`` a valid SSE stream holding one malformed ``data:`` line."""
 
@@ -165,10 +179,21 @@ class Delay:
     then: ScriptItem | None = None
 
 
-ScriptItem = Reply | Error | CutStream | SilentStream | Malformed | RejectStreamOptions | Delay
+ScriptItem = (
+    Reply | Error | CutStream | SilentStream | StreamError | Malformed | RejectStreamOptions | Delay
+)
 _KINDS: dict[str, type[Any]] = {
     c.__name__: c
-    for c in (Reply, Error, CutStream, SilentStream, Malformed, RejectStreamOptions, Delay)
+    for c in (
+        Reply,
+        Error,
+        CutStream,
+        SilentStream,
+        StreamError,
+        Malformed,
+        RejectStreamOptions,
+        Delay,
+    )
 }
 
 
@@ -426,6 +451,10 @@ class _ClientGone(Exception):
     """The client closed the connection while we were still answering."""
 
 
+class _ServerStopping(Exception):
+    """``FakeOpenAI.stop()`` was called mid-answer: drop the connection, count nothing."""
+
+
 class FakeOpenAI:
     """A scriptable, recording OpenAI-compatible server on 127.0.0.1 (port 0 by default)."""
 
@@ -442,6 +471,8 @@ class FakeOpenAI:
         self.models: list[str] = list(DEFAULT_MODELS)
         self.billing: dict[str, Any] | None = None
         self.reject_stream_options = False
+        #: Azure streams open with a ``choices: []`` chunk holding prompt_filter_results.
+        self.azure_prompt_filter_chunk = True
         self.default_reply: Reply = Reply()
         self.max_upload_bytes = MAX_UPLOAD_BYTES
         self.root = ""
@@ -610,6 +641,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "FakeOpenAI/1.0"
+    _azure = False  # set per chat request: Azure streams get a prompt-filter chunk first
 
     @property
     def fake(self) -> FakeOpenAI:
@@ -752,6 +784,8 @@ class _Handler(BaseHTTPRequestHandler):
         except _ClientGone:
             self.fake._count_disconnect()
             self.close_connection = True
+        except _ServerStopping:
+            self._cut()
 
     def _check_auth(self, rec: Recorded, azure: bool) -> bool:
         fake = self.fake
@@ -873,6 +907,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         item = fake._next("chat")
         stream = bool(req.get("stream"))
+        self._azure = rec.path.startswith("/openai/")
         while isinstance(item, Delay):
             self._sleep(item.seconds)
             item = item.then
@@ -891,7 +926,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._malformed(item, req, stream)
         elif isinstance(item, Reply):
             self._reply(item, req, stream)
-        elif isinstance(item, CutStream | SilentStream):
+        elif isinstance(item, CutStream | SilentStream | StreamError):
             self._fault_stream(item, req, stream)
 
     def _reject_stream_options(self) -> None:
@@ -915,8 +950,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_bytes(bad.status, bad.body.encode(), bad.content_type)
             return
         ids = self._ids(req, None)
-        self._start_stream()
-        self._write_event(self._chunk(ids, {"role": "assistant", "content": ""}))
+        self._open_stream(ids)
         self._write_event(self._chunk(ids, {"content": "before the garbage "}))
         self._write_chunk(f"data: {bad.body}\n\n".encode())
         self._write_event("[DONE]")
@@ -957,10 +991,27 @@ class _Handler(BaseHTTPRequestHandler):
             text = generate_words(reply.words)
         elif reply.text is not None:
             text = reply.text
+        elif reply.tool_calls:
+            text = ""
         else:
             text = self._default_text(req)
         chunks = split_chunks(text)
         finish = reply.finish_reason
+        calls: list[dict[str, Any]] = [
+            {
+                "id": f"call_fake{next(self.fake._counter):06d}",
+                "type": "function",
+                "function": {
+                    "name": str(call.get("name", "")),
+                    "arguments": call["arguments"]
+                    if isinstance(call.get("arguments"), str)
+                    else json.dumps(call.get("arguments", {}), ensure_ascii=False),
+                },
+            }
+            for call in reply.tool_calls or []
+        ]
+        if calls and finish == "stop":
+            finish = "tool_calls"
         limit = req.get("max_completion_tokens", req.get("max_tokens"))
         if isinstance(limit, int) and len(chunks) > limit:
             chunks, finish = chunks[:limit], "length"
@@ -984,8 +1035,9 @@ class _Handler(BaseHTTPRequestHandler):
                         "index": 0,
                         "message": {
                             "role": "assistant",
-                            "content": "".join(chunks),
+                            "content": "".join(chunks) if chunks or not calls else None,
                             "refusal": None,
+                            **({"tool_calls": calls} if calls else {}),
                         },
                         "logprobs": None,
                         "finish_reason": finish,
@@ -996,9 +1048,15 @@ class _Handler(BaseHTTPRequestHandler):
                 body["usage"] = usage
             self._send_json(200, body)
             return
-        self._start_stream()
-        self._write_event(self._chunk(ids, {"role": "assistant", "content": ""}))
+        self._open_stream(ids)
         self._stream_chunks(ids, chunks, reply.words_per_second)
+        for index, call in enumerate(calls):
+            head = {**call, "function": {**call["function"], "arguments": ""}}
+            self._write_event(self._chunk(ids, {"tool_calls": [{"index": index, **head}]}))
+            args = call["function"]["arguments"]
+            for start in range(0, len(args), 12):
+                piece = {"index": index, "function": {"arguments": args[start : start + 12]}}
+                self._write_event(self._chunk(ids, {"tool_calls": [piece]}))
         self._write_event(self._chunk(ids, {}, finish))
         options = req.get("stream_options")
         if reply.usage and isinstance(options, dict) and options.get("include_usage"):
@@ -1017,16 +1075,36 @@ class _Handler(BaseHTTPRequestHandler):
                 if wait > 0:
                     self._sleep(wait)
             if self.fake._stopping.is_set():
-                raise _ClientGone
+                raise _ServerStopping
             self._write_event(self._chunk(ids, {"content": piece}))
 
+    def _open_stream(self, ids: dict[str, Any]) -> None:
+        self._start_stream()
+        if self._azure and self.fake.azure_prompt_filter_chunk:
+            self._write_event(
+                {
+                    "id": "",
+                    "object": "",
+                    "created": 0,
+                    "model": "",
+                    "choices": [],
+                    "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}],
+                }
+            )
+        self._write_event(self._chunk(ids, {"role": "assistant", "content": ""}))
+
     def _fault_stream(
-        self, item: CutStream | SilentStream, req: dict[str, Any], stream: bool
+        self, item: CutStream | SilentStream | StreamError, req: dict[str, Any], stream: bool
     ) -> None:
         ids = self._ids(req, None)
-        self._start_stream()
-        self._write_event(self._chunk(ids, {"role": "assistant", "content": ""}))
+        self._open_stream(ids)
         self._stream_chunks(ids, split_chunks(item.text), None)
+        if isinstance(item, StreamError):
+            error = {"message": item.message, "type": item.type, "param": None, "code": item.code}
+            self._write_event({"error": error})
+            self._write_event("[DONE]")
+            self._end_stream()
+            return
         if isinstance(item, CutStream):
             time.sleep(0.05)  # let the client read what was sent before the cut
             self._cut()
