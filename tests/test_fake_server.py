@@ -21,6 +21,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionContentPartParam, ChatCompletionMessageParam
 
 from tests.fakes import (
     DEFAULT_API_KEY,
@@ -33,6 +34,7 @@ from tests.fakes import (
     Malformed,
     RejectStreamOptions,
     Reply,
+    ScriptItem,
     SilentStream,
     StreamError,
     generate_words,
@@ -42,7 +44,7 @@ from tests.fakes import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-USER = [{"role": "user", "content": "hello 世界"}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello 世界"}]
 
 
 def client(fake: FakeOpenAI, **kwargs: Any) -> openai.OpenAI:
@@ -90,13 +92,13 @@ def make_wav(seconds: float = 1.5, rate: int = 8000) -> bytes:
 
 
 def test_non_streaming_echo_counts_user_messages_and_keeps_chinese(fake: FakeOpenAI) -> None:
-    messages = [
+    messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": "be brief"},
         {"role": "user", "content": "first"},
         {"role": "assistant", "content": "ok"},
         {"role": "user", "content": "第二个 question"},
     ]
-    resp = client(fake).chat.completions.create(model="deepseek-chat", messages=messages)  # type: ignore[arg-type]
+    resp = client(fake).chat.completions.create(model="deepseek-chat", messages=messages)
     assert resp.choices[0].message.content == "echo(2): 第二个 question"
     assert resp.choices[0].finish_reason == "stop"
     assert resp.model == "deepseek-chat"
@@ -168,13 +170,13 @@ def test_generated_words_are_exact_and_markdown(fake: FakeOpenAI) -> None:
 
 
 def test_vision_content_parts_are_echoed(fake: FakeOpenAI) -> None:
-    content = [
+    content: list[ChatCompletionContentPartParam] = [
         {"type": "text", "text": "what is this"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
     ]
     resp = client(fake).chat.completions.create(
         model="gpt-4o",
-        messages=[{"role": "user", "content": content}],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": content}],
     )
     assert resp.choices[0].message.content == "echo(1): what is this [image]"
 
@@ -304,6 +306,10 @@ def test_azure_route_key_and_deployment() -> None:
             {"api-key": "azure-key-123456", "Content-Type": "application/json"},
         )
         assert status == 400 and b"api-version" in body
+        wav = make_wav(0.5)
+        result = azure.audio.transcriptions.create(model="whisper", file=("az.wav", wav))
+        assert result.text == f"transcript of az.wav ({len(wav)} bytes)"
+        assert fake.requests[-1].deployment == "whisper"
         wrong = openai.AzureOpenAI(
             azure_endpoint=fake.root, api_version="2024-10-21", api_key="nope", max_retries=0
         )
@@ -403,6 +409,8 @@ def test_transcription_formats(fake: FakeOpenAI) -> None:
     upload = fake.uploads[-1]
     assert (upload.filename, upload.size) == ("talk.wav", len(wav))
     assert upload.fields["language"] == "zh" and upload.fields["response_format"] == "srt"
+    remote = FakeControl(fake.root).requests()[-1]  # multipart bodies are not echoed back
+    assert "body" not in remote and remote["body_size"] > len(wav)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK marks translations deprecated
@@ -446,7 +454,12 @@ def test_image_edit_multipart(fake: FakeOpenAI) -> None:
 
 
 def test_reply_kinds_round_trip_as_json() -> None:
-    items = [Reply(words=3), Error.rate_limit(), Delay(0.1, CutStream()), Malformed(sse=True)]
+    items: list[ScriptItem] = [
+        Reply(words=3),
+        Error.rate_limit(),
+        Delay(0.1, CutStream()),
+        Malformed(sse=True),
+    ]
     assert [reply_from_dict(json.loads(json.dumps(reply_to_dict(i)))) for i in items] == items
 
 

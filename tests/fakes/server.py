@@ -238,7 +238,7 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
-    json: Any | None
+    json: Any  # the parsed JSON body, None when absent or not JSON
     deployment: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -623,6 +623,7 @@ class _Server(ThreadingHTTPServer):
     """Threaded server that treats a client hanging up as normal, not as an error to print."""
 
     daemon_threads = True
+    request_queue_size = 128  # bulk commands open many connections at once
     fake: FakeOpenAI
 
     def handle_error(self, request: Any, client_address: Any) -> None:
