@@ -466,18 +466,24 @@ class Store:
             if cur.rowcount == 0:
                 raise UsageError(f"no session named {name!r}", hint="see: chatcli sessions list")
 
-    def update_session(self, session_id: int, **fields: str | None) -> None:
-        """Change a session's profile, model, system prompt or role name."""
+    def update_session(self, session_id: int, **fields: str | None) -> SessionRow:
+        """Change a session's profile, model, system prompt or role name; returns the new row."""
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"cannot update session fields {sorted(unknown)}")
-        if not fields:
-            return
         assignments = ", ".join(f"{key} = ?" for key in fields)
         with self._write() as conn:
-            conn.execute(
-                f"UPDATE sessions SET {assignments} WHERE id = ?", (*fields.values(), session_id)
-            )
+            if fields:
+                conn.execute(
+                    f"UPDATE sessions SET {assignments} WHERE id = ?",
+                    (*fields.values(), session_id),
+                )
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        if row is None:
+            raise ValueError(f"no session with id {session_id}")
+        return _session(row)
 
     # messages
 

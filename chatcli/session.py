@@ -1,0 +1,454 @@
+"""ChatSession: one conversation's history, system prompt and context trimming.
+
+Both ``chatcli ask`` (one-shot, usually not saved) and the chat REPL talk through it. ``send()``
+builds the request (system prompt, as many recent turns as fit the model's context window, the
+new message), passes the provider's stream events on unchanged, and records the turn when the
+stream ends:
+
+- completed: user message and reply are saved at once (if the session is persisted), usage logged;
+- interrupted (consumer closed the generator, or Ctrl-C inside it): the partial reply is kept and
+  marked, and the provider's stream is closed so the HTTP connection goes away;
+- failed (the provider raised): nothing is kept, so ``retry()`` can resend; usage logged as error.
+
+It imports no UI, SDK or HTTP library, so tests drive it with a scripted Provider.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+from chatcli.errors import Interrupted, UsageError
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.models import ModelInfo, cost_usd
+from chatcli.providers.base import ChatRequest, Message, Provider
+from chatcli.store import (
+    Content,
+    NewMessage,
+    SessionRow,
+    Status,
+    Store,
+    UsageRecord,
+    content_text,
+)
+from chatcli.tokens import REPLY_PRIMING, count_message, count_messages, count_text
+
+REPLY_RESERVE = 4096
+"""Tokens of the context window kept free for the reply when ``max_tokens`` is not set (at most
+a quarter of the window)."""
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What one reply came to: the footer line, ``/copy`` and ``ask --json`` read this."""
+
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool
+    cost_usd: float | None
+    ttft: float | None
+    duration: float
+    finish_reason: str | None
+    interrupted: bool
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Output speed after the first token, or None when it cannot be measured."""
+        generating = self.duration - (self.ttft or 0.0)
+        if self.completion_tokens <= 0 or generating <= 0:
+            return None
+        return self.completion_tokens / generating
+
+
+@dataclass
+class _Entry:
+    """A history message and its row id once stored."""
+
+    message: NewMessage
+    id: int | None = None
+
+
+@dataclass
+class _Reply:
+    """The reply as it streams in."""
+
+    started: float
+    parts: list[str] = field(default_factory=list)
+    first_text: float | None = None
+    usage: Usage | None = None
+    finish: Finish | None = None
+
+    def add(self, event: StreamEvent) -> None:
+        if isinstance(event, TextDelta):
+            if self.first_text is None:
+                self.first_text = time.monotonic()
+            self.parts.append(event.text)
+        elif isinstance(event, Usage):
+            self.usage = event
+        elif isinstance(event, Finish):
+            self.finish = event
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
+
+
+class ChatSession:
+    """A conversation with one model through one provider.
+
+    With ``store`` None nothing is written. With a store, usage is always logged; messages are
+    saved when the session is persisted: resumed, saved with ``save()``, or created with
+    ``persist=True`` (its row is created with the first completed turn, so a failed first
+    request leaves no empty session behind).
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        profile: str,
+        model: str,
+        model_info: Callable[[str], ModelInfo],
+        store: Store | None = None,
+        persist: bool = False,
+        name: str | None = None,
+        system: str | None = None,
+        role: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stream: bool = True,
+        command: str = "chat",
+    ) -> None:
+        self.provider = provider
+        self.profile = profile
+        self.model = model
+        self.info = model_info(model)
+        self.store = store
+        self.system = system
+        self.role = role
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.stream = stream
+        self.command = command
+        self.row: SessionRow | None = None
+        self.last_turn: TurnResult | None = None
+        self._model_info = model_info
+        self._persist = persist and store is not None
+        self._name = name
+        self._history: list[_Entry] = []
+        self._pending: Content | None = None  # a user message whose request did not complete
+        self._stored_left_out = 0  # turns of a resumed session not loaded from the store
+        self._notified_left_out = 0
+
+    @classmethod
+    def resume(
+        cls,
+        store: Store,
+        row: SessionRow,
+        provider: Provider,
+        *,
+        profile: str,
+        model: str,
+        model_info: Callable[[str], ModelInfo],
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stream: bool = True,
+        command: str = "chat",
+    ) -> ChatSession:
+        """Continue a stored session, loading only the recent turns that fit the context window.
+
+        System prompt and role come from the row (change them with ``set_system``); a profile or
+        model different from the row's is written back to it.
+        """
+        session = cls(
+            provider,
+            profile=profile,
+            model=model,
+            model_info=model_info,
+            store=store,
+            persist=True,
+            system=row.system,
+            role=row.role,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stream=stream,
+            command=command,
+        )
+        session.row = row
+        rows, session._stored_left_out = store.recent_messages(row.id, session._history_budget())
+        session._history = [_Entry(r, r.id) for r in rows]
+        changed = {
+            key: value
+            for key, value in (("profile", profile), ("model", model))
+            if getattr(row, key) != value
+        }
+        session._update_row(**changed)
+        return session
+
+    @property
+    def name(self) -> str | None:
+        """The session's name; None while nothing has been saved under an automatic name."""
+        return self.row.name if self.row is not None else self._name
+
+    @property
+    def history(self) -> list[NewMessage]:
+        """The loaded conversation, oldest first (system prompt not included)."""
+        return [e.message for e in self._history]
+
+    # building requests
+
+    def _encoding(self) -> str | None:
+        return self.info.tokenizer
+
+    def _system_tokens(self) -> int:
+        if not self.system:
+            return 0
+        return count_message({"role": "system", "content": self.system}, self._encoding()).n
+
+    def _history_budget(self) -> int | None:
+        """Tokens available to history messages, or None when the window is unknown."""
+        window = self.info.context_window
+        if window is None:
+            return None
+        reserve = self.max_tokens or min(REPLY_RESERVE, window // 4)
+        return window - reserve - REPLY_PRIMING - self._system_tokens()
+
+    def _plan(self, new: NewMessage | None) -> tuple[list[Message], int, int]:
+        """The request messages, their token count and how many earlier turns are left out.
+
+        The oldest whole turns go first; the system prompt and the new message always stay.
+        """
+        entries = [e.message for e in self._history]
+        if new is not None:
+            entries.append(new)
+        budget = self._history_budget()
+        used = sum(m.tokens for m in entries)
+        start = 0
+        dropped_turns = 0
+        while budget is not None and used > budget and start < len(self._history):
+            dropped_turns += 1
+            used -= entries[start].tokens
+            start += 1
+            while start < len(self._history) and entries[start].role != "user":
+                used -= entries[start].tokens
+                start += 1
+        messages: list[Message] = []
+        if self.system:
+            messages.append({"role": "system", "content": self.system})
+        messages.extend({"role": m.role, "content": m.content} for m in entries[start:])
+        total = used + self._system_tokens() + REPLY_PRIMING
+        return messages, total, self._stored_left_out + dropped_turns
+
+    def context_tokens(self) -> tuple[int, int | None]:
+        """Tokens the history would take in the next request, and the model's context window."""
+        _, used, _ = self._plan(None)
+        return used, self.info.context_window
+
+    # sending
+
+    def send(self, content: Content) -> Iterator[StreamEvent]:
+        """Send a user message; yields the reply's stream events and records the turn."""
+        self._pending = content
+        user = NewMessage(
+            "user",
+            content,
+            count_message({"role": "user", "content": content}, self._encoding()).n,
+            model=self.model,
+            profile=self.profile,
+        )
+        messages, _, left_out = self._plan(user)
+        if left_out and left_out != self._notified_left_out:
+            self._notified_left_out = left_out
+            turns = "1 earlier turn" if left_out == 1 else f"{left_out} earlier turns"
+            yield Notice(f"{turns} left out to fit the context window of {self.model}")
+        request = ChatRequest(
+            model=self.model,
+            messages=messages,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stream=self.stream,
+        )
+        reply = _Reply(time.monotonic())
+        self.last_turn = None
+        events = self.provider.chat(request)
+        try:
+            for event in events:
+                reply.add(event)
+                yield event
+        except (GeneratorExit, KeyboardInterrupt, Interrupted):
+            events.close()
+            self._record(request, user, reply, "interrupted")
+            raise
+        except Exception:
+            events.close()
+            self._record(request, user, reply, "error")
+            raise
+        self._record(request, user, reply, "ok")
+
+    def _record(
+        self, request: ChatRequest, user: NewMessage, reply: _Reply, status: Status
+    ) -> None:
+        """Keep the turn (unless it failed or nothing arrived) and log the request's usage."""
+        text = "".join(reply.parts)
+        duration = time.monotonic() - reply.started
+        ttft = None if reply.first_text is None else reply.first_text - reply.started
+        model = (reply.finish.model if reply.finish else None) or self.model
+        if reply.usage is not None:
+            prompt, completion = reply.usage.prompt_tokens, reply.usage.completion_tokens
+            estimated = reply.usage.estimated
+        else:
+            answered = status == "ok" or bool(text)
+            prompt = count_messages(request.messages, self._encoding()).n if answered else 0
+            completion = count_text(text, self._encoding()).n
+            estimated = True
+        cost = cost_usd(self.info, prompt, completion)
+        keep = status == "ok" or (status == "interrupted" and bool(text))
+        if keep:
+            finish_reason = reply.finish.reason if reply.finish else None
+            assistant = NewMessage(
+                "assistant",
+                text,
+                count_message({"role": "assistant", "content": text}, self._encoding()).n,
+                model=model,
+                profile=self.profile,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                estimated=estimated,
+                cost_usd=cost,
+                finish_reason=finish_reason,
+                interrupted=status == "interrupted",
+                ttft_ms=_ms(ttft),
+                duration_ms=_ms(duration),
+            )
+            entries = [_Entry(user), _Entry(assistant)]
+            self._history.extend(entries)
+            self._pending = None
+            self._save(entries)
+            self.last_turn = TurnResult(
+                text, model, prompt, completion, estimated, cost, ttft, duration,
+                finish_reason, status == "interrupted",
+            )  # fmt: skip
+        if self.store is not None:
+            self.store.log_usage(
+                UsageRecord(
+                    model,
+                    self.profile,
+                    self.command,
+                    status,
+                    prompt,
+                    completion,
+                    estimated=estimated,
+                    cost_usd=cost,
+                    latency_ms=_ms(duration),
+                    ttft_ms=_ms(ttft),
+                    session_id=self.row.id if self.row is not None else None,
+                )
+            )
+
+    def _save(self, entries: list[_Entry]) -> None:
+        """Write entries to the store when this session is persisted (creating its row)."""
+        if self.store is None or (self.row is None and not self._persist):
+            return
+        if self.row is None:
+            existing = self.store.get_session(self._name) if self._name else None
+            self.row = existing or self.store.create_session(
+                self._name,
+                profile=self.profile,
+                model=self.model,
+                system=self.system,
+                role=self.role,
+            )
+        ids = self.store.add_messages(self.row.id, *(e.message for e in entries))
+        for entry, row_id in zip(entries, ids, strict=True):
+            entry.id = row_id
+
+    # editing the conversation
+
+    def _pop_turn(self) -> NewMessage | None:
+        """Remove the last user message and what followed it, from memory and the store."""
+        starts = [i for i, e in enumerate(self._history) if e.message.role == "user"]
+        if not starts:
+            return None
+        removed = self._history[starts[-1] :]
+        del self._history[starts[-1] :]
+        ids = [e.id for e in removed if e.id is not None]
+        if ids and self.store is not None:
+            self.store.delete_messages(ids)
+        self.last_turn = None
+        return removed[0].message
+
+    def undo(self) -> str | None:
+        """Forget the last turn; returns its user text (to edit and resend), None if none."""
+        self._pending = None
+        removed = self._pop_turn()
+        return None if removed is None else content_text(removed.content)
+
+    def retry(self) -> Iterator[StreamEvent]:
+        """Resend the last user message: the failed one, or the last turn's (replacing it)."""
+        content = self._pending
+        if content is None:
+            removed = self._pop_turn()
+            if removed is None:
+                raise UsageError("nothing to retry yet")
+            content = removed.content
+        yield from self.send(content)
+
+    def new(self) -> None:
+        """Start a fresh conversation with the same model, profile and system prompt."""
+        self.row = None
+        self._name = None
+        self._history = []
+        self._pending = None
+        self._stored_left_out = 0
+        self._notified_left_out = 0
+        self.last_turn = None
+
+    # settings, persisted on the session row
+
+    def _update_row(self, **fields: str | None) -> None:
+        if self.row is not None and self.store is not None and fields:
+            self.row = self.store.update_session(self.row.id, **fields)
+
+    def set_model(self, model: str) -> None:
+        """Switch model for the following turns."""
+        self.model = model
+        self.info = self._model_info(model)
+        self._update_row(model=model)
+
+    def set_provider(self, provider: Provider, profile: str) -> None:
+        """Switch endpoint (``/profile``) for the following turns."""
+        self.provider = provider
+        self.profile = profile
+        self._update_row(profile=profile)
+
+    def set_system(self, text: str | None, role: str | None = None) -> None:
+        """Replace the system prompt (and the role name it came from, if any)."""
+        self.system = text
+        self.role = role
+        self._update_row(system=text, role=role)
+
+    def save(self, name: str) -> SessionRow:
+        """Keep this session under ``name``: renames a stored one, or stores an unsaved one
+        with all its turns so far."""
+        if self.store is None:
+            raise UsageError("there is no database to save the session in")
+        if self.row is not None:
+            self.store.rename_session(self.row.name, name)
+            self.row = replace(self.row, name=name)
+        else:
+            self.row = self.store.create_session(
+                name, profile=self.profile, model=self.model, system=self.system, role=self.role
+            )
+            self._save(self._history)
+        self._persist = True
+        return self.row
+
+    def total_cost(self) -> tuple[float, bool]:
+        """Known cost of the session's replies so far, and whether any reply's cost is unknown."""
+        if self.row is not None and self.store is not None:
+            return self.store.session_cost(self.row.id)
+        costs = [e.message.cost_usd for e in self._history if e.message.role == "assistant"]
+        return sum(c for c in costs if c is not None), any(c is None for c in costs)
