@@ -176,23 +176,24 @@ class _Validator:
 
     def where(self, table: str, key: str | None = None) -> str:
         """``path:line:col`` of ``key`` inside ``[table]`` (or of the header), best effort."""
-        header = re.compile(r"^\s*\[\s*" + _table_pattern(table) + r"\s*\]")
-        start = None
-        for i, line in enumerate(self.lines):
-            if header.match(line):
-                start = i
-                break
+        start: int | None = -1  # the top level begins before line 0
+        if table:
+            header = re.compile(r"^\s*\[\s*" + _table_pattern(table) + r"\s*\]")
+            start = next((i for i, ln in enumerate(self.lines) if header.match(ln)), None)
         if key is None:
-            return f"{self.path}:{start + 1}:1" if start is not None else str(self.path)
-        key_re = re.compile(r"^(\s*)(\"?" + re.escape(key) + r"\"?)\s*=")
-        dotted = re.compile(r"^(\s*)(" + _table_pattern(table) + r"\." + re.escape(key) + r")\s*=")
-        begin = start + 1 if start is not None else 0
-        for i in range(begin, len(self.lines)):
+            return (
+                f"{self.path}:{start + 1}:1" if start is not None and start >= 0 else str(self.path)
+            )
+        key_re = re.compile(r"^(\s*)([\"']?" + re.escape(key) + r"[\"']?)\s*=")
+        dotted = re.compile(
+            r"^(\s*)(" + _table_pattern(table) + r"\s*\.\s*" + re.escape(key) + r")\s*="
+        )
+        for i in range((start or 0) + 1 if start is not None else 0, len(self.lines)):
             line = self.lines[i]
-            if start is not None and i > start and re.match(r"^\s*\[", line):
+            in_table = start is not None and i > start
+            if in_table and re.match(r"^\s*\[", line):
                 break
-            m = key_re.match(line) if start is not None else None
-            m = m or dotted.match(line)
+            m = (key_re.match(line) if in_table else None) or (table and dotted.match(line))
             if m:
                 return f"{self.path}:{i + 1}:{len(m.group(1)) + 1}"
         return f"{self.path}: [{table}]" if table else str(self.path)
