@@ -184,7 +184,7 @@ _UPDATABLE = frozenset({"profile", "model", "system", "role"})
 
 def _now() -> str:
     """UTC timestamp text of fixed shape, so text order is time order."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _session(row: Any) -> SessionRow:
@@ -597,7 +597,7 @@ class Store:
         start = ""
         if since is not None:
             local_midnight = datetime.combine(since, time.min).astimezone()
-            start = local_midnight.astimezone(UTC).isoformat(timespec="milliseconds")
+            start = local_midnight.astimezone(UTC).isoformat(timespec="microseconds")
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_USAGE_COLUMNS} FROM usage WHERE created_at >= ? ORDER BY id", (start,)
