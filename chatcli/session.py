@@ -16,7 +16,7 @@ It imports no UI, SDK or HTTP library, so tests drive it with a scripted Provide
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 
 from chatcli.errors import Interrupted, UsageError
@@ -249,7 +249,7 @@ class ChatSession:
 
     # sending
 
-    def send(self, content: Content) -> Iterator[StreamEvent]:
+    def send(self, content: Content) -> Generator[StreamEvent, None, None]:
         """Send a user message; yields the reply's stream events and records the turn."""
         self._pending = content
         user = NewMessage(
@@ -386,7 +386,7 @@ class ChatSession:
         removed = self._pop_turn()
         return None if removed is None else content_text(removed.content)
 
-    def retry(self) -> Iterator[StreamEvent]:
+    def retry(self) -> Generator[StreamEvent, None, None]:
         """Resend the last user message: the failed one, or the last turn's (replacing it)."""
         content = self._pending
         if content is None:
