@@ -25,7 +25,8 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 def fake_env(home: Path, fake: FakeOpenAI, **extra: str) -> dict[str, str]:
     """Zero-config environment pointing the implicit ``openai`` profile at ``fake``."""
-    return clean_env(home, OPENAI_API_KEY=DEFAULT_API_KEY, OPENAI_BASE_URL=fake.base_url, **extra)
+    settings = {"OPENAI_API_KEY": DEFAULT_API_KEY, "OPENAI_BASE_URL": fake.base_url, **extra}
+    return clean_env(home, **settings)
 
 
 def run_cli(

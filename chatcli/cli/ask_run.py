@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatcli.cli.common import Env, Globals, resolve
-from chatcli.cli.output import Notifier, Writer
+from chatcli.cli.output import Answer, Notifier, Writer, close, consume
 from chatcli.errors import APIError, Interrupted, UsageError
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+
+if TYPE_CHECKING:
+    from chatcli.session import ChatSession
+    from chatcli.store import Content, Store
 
 
 @dataclass
@@ -32,37 +34,6 @@ class AskOptions:
     session: str | None = None
 
 
-@dataclass
-class Answer:
-    """What came back, for --json and the finish checks."""
-
-    text: list[str] = field(default_factory=list)
-    usage: Usage | None = None
-    finish: Finish | None = None
-    ttft: float | None = None
-
-
-def consume(events: Iterator[StreamEvent], writer: Writer | None, notifier: Notifier) -> Answer:
-    """Feed text to ``writer`` as it arrives; notices to stderr; collect usage and finish."""
-    answer = Answer()
-    started = time.perf_counter()
-    for event in events:
-        if isinstance(event, TextDelta):
-            if answer.ttft is None:
-                answer.ttft = time.perf_counter() - started
-                notifier.end_line()
-            answer.text.append(event.text)
-            if writer is not None:
-                writer.feed(event.text)
-        elif isinstance(event, Notice):
-            notifier.notice(event)
-        elif isinstance(event, Usage):
-            answer.usage = event
-        elif isinstance(event, Finish):
-            answer.finish = event
-    return answer
-
-
 def run(g: Globals, opts: AskOptions) -> None:
     """Run one ``ask``; raises chatcli errors for the funnel in ``__main__``."""
     if opts.cont and opts.session:
@@ -79,41 +50,72 @@ def run(g: Globals, opts: AskOptions) -> None:
     _send(env, opts, user.content(), system)
 
 
-def _send(env: Env, opts: AskOptions, content: object, system: str | None) -> None:
+def open_store() -> Store:
+    """The database in the data dir (created on first use)."""
+    from chatcli import paths
+    from chatcli.store import Store
+
+    return Store.open(paths.data_dir())
+
+
+def _session(env: Env, opts: AskOptions, store: Store, system: str | None) -> ChatSession:
+    """A one-shot session, or the stored one that -c / --session names."""
     from chatcli.providers import connect
-    from chatcli.providers.base import ChatRequest
+    from chatcli.session import ChatSession
 
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
-    messages: list[dict[str, object]] = []
-    if system:
-        messages.append({"role": "system", "content": system})
-    messages.append({"role": "user", "content": content})
     temperature = opts.temperature if opts.temperature is not None else env.profile.temperature
-    request = ChatRequest(
-        model=env.model,
-        messages=messages,
-        temperature=temperature,
-        max_tokens=opts.max_tokens or env.profile.max_tokens,
-        stream=opts.stream,
+    common = {
+        "profile": env.profile.name,
+        "model": env.model,
+        "model_info": env.config.model_info,
+        "temperature": temperature,
+        "max_tokens": opts.max_tokens or env.profile.max_tokens,
+        "stream": opts.stream,
+        "command": "ask",
+    }
+    row = None
+    if opts.cont:
+        row = store.latest_session()
+    elif opts.session:
+        row = store.get_session(opts.session)
+    if row is not None:
+        session = ChatSession.resume(store, row, provider, **common)  # type: ignore[arg-type]
+        if opts.system or opts.role:
+            session.set_system(system, opts.role)
+        return session
+    return ChatSession(
+        provider,
+        store=store,
+        persist=bool(opts.cont or opts.session),
+        name=opts.session,
+        system=system,
+        role=opts.role,
+        **common,  # type: ignore[arg-type]
     )
+
+
+def _send(env: Env, opts: AskOptions, content: Content, system: str | None) -> None:
     notifier = Notifier()
-    writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)
-    events = provider.chat(request)
-    try:
-        answer = consume(events, writer, notifier)
-    except KeyboardInterrupt:
-        events.close()
+    with open_store() as store:
+        session = _session(env, opts, store, system)
+        writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)
+        events = session.send(content)
+        try:
+            answer = consume(events, writer, notifier)
+        except KeyboardInterrupt:
+            close(events)
+            if writer is not None:
+                writer.abort()
+            raise Interrupted("interrupted") from None
+        except BaseException:
+            close(events)
+            if writer is not None:
+                writer.abort()
+            raise
         if writer is not None:
-            writer.abort()
-        raise Interrupted("interrupted") from None
-    except BaseException:
-        events.close()
-        if writer is not None:
-            writer.abort()
-        raise
-    if writer is not None:
-        writer.finish()
-    _report(env, opts, answer, notifier)
+            writer.finish()
+        _report(env, opts, session, answer, notifier)
 
 
 def _writer(mode: str) -> Writer:
@@ -122,31 +124,24 @@ def _writer(mode: str) -> Writer:
     return make_writer(mode, sys.stdout)
 
 
-def _report(env: Env, opts: AskOptions, answer: Answer, notifier: Notifier) -> None:
+def _report(
+    env: Env, opts: AskOptions, session: ChatSession, answer: Answer, notifier: Notifier
+) -> None:
     reason = answer.finish.reason if answer.finish else None
-    if opts.json:
-        from chatcli.models import cost_usd
-
-        usage = answer.usage
-        cost = (
-            cost_usd(env.config.model_info(env.model), usage.prompt_tokens, usage.completion_tokens)
-            if usage
-            else None
-        )
+    turn = session.last_turn
+    if opts.json and turn is not None:
         obj = {
-            "answer": "".join(answer.text),
-            "model": (answer.finish.model if answer.finish else None) or env.model,
+            "answer": turn.text,
+            "model": turn.model,
             "profile": env.profile.name,
             "usage": {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "estimated": usage.estimated,
-            }
-            if usage
-            else None,
-            "cost_usd": cost,
-            "finish_reason": reason,
-            "session": None,
+                "prompt_tokens": turn.prompt_tokens,
+                "completion_tokens": turn.completion_tokens,
+                "estimated": turn.estimated,
+            },
+            "cost_usd": turn.cost_usd,
+            "finish_reason": turn.finish_reason,
+            "session": session.name,
         }
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     if reason == "length":

@@ -8,9 +8,12 @@ terminal only the first of such a run is printed, so logs stay short.
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from chatcli.events import Notice
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 
 
 class Writer(Protocol):
@@ -62,3 +65,41 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+@dataclass
+class Answer:
+    """What came back, for --json and the finish checks."""
+
+    text: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    finish: Finish | None = None
+    ttft: float | None = None
+
+
+def consume(events: Iterator[StreamEvent], writer: Writer | None, notifier: Notifier) -> Answer:
+    """Feed text to ``writer`` as it arrives; notices to stderr; collect usage and finish."""
+    answer = Answer()
+    started = time.perf_counter()
+    for event in events:
+        if isinstance(event, TextDelta):
+            if answer.ttft is None:
+                answer.ttft = time.perf_counter() - started
+                notifier.end_line()
+            answer.text.append(event.text)
+            if writer is not None:
+                writer.feed(event.text)
+        elif isinstance(event, Notice):
+            notifier.notice(event)
+        elif isinstance(event, Usage):
+            answer.usage = event
+        elif isinstance(event, Finish):
+            answer.finish = event
+    return answer
+
+
+def close(events: Iterator[StreamEvent]) -> None:
+    """Close a stream generator so the provider drops the HTTP stream and the turn is recorded."""
+    closer = getattr(events, "close", None)
+    if closer is not None:
+        closer()

@@ -6,6 +6,7 @@ a missing ``/v1`` on a bare host, a doubled ``/v1/v1``, or the full ``/chat/comp
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 
@@ -27,10 +28,11 @@ def normalize_base_url(url: str) -> str:
 
 
 def base_url(profile: Profile) -> str:
-    """The API root this profile calls."""
-    if profile.base_url:
-        return normalize_base_url(profile.base_url)
-    return OPENAI_URL
+    """The API root; an ``openai`` profile honours OPENAI_BASE_URL, as the SDK does."""
+    url = profile.base_url
+    if not url and profile.type == "openai":
+        url = os.environ.get("OPENAI_BASE_URL")
+    return normalize_base_url(url) if url else OPENAI_URL
 
 
 def make(

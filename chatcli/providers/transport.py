@@ -11,6 +11,7 @@ translated into ``chatcli.errors`` here and nowhere else. httpx2 itself is impor
 from __future__ import annotations
 
 import json
+import math
 import random
 import sys
 import time
@@ -142,9 +143,12 @@ class Transport:
             except httpx2.ProxyError as exc:
                 error = NetworkError(f"proxy {s.proxy} failed: {exc}", hint="check the proxy")
             except httpx2.ConnectError as exc:
+                reason = _reason(exc)
                 error = NetworkError(
-                    f"cannot connect to {_origin(url)}: {_reason(exc)}", hint=_network_hint(s.proxy)
+                    f"cannot connect to {_origin(url)}: {reason}", hint=_network_hint(s.proxy)
                 )
+                if reason == "host name not found":
+                    raise error from None  # retrying will not make DNS know the name
             except httpx2.TimeoutException:
                 error = NetworkError(
                     f"no response from {_origin(url)} within {s.timeout:g} s",
@@ -350,7 +354,7 @@ def _countdown(delay: float, why: str) -> Iterator[Notice]:
         left = end - time.monotonic()
         if left <= 0:
             return
-        yield Notice(f"{why}; retrying in {left:.0f} s", key="retry")
+        yield Notice(f"{why}; retrying in {math.ceil(left)} s", key="retry")
         time.sleep(min(1.0, left))
 
 
