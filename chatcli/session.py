@@ -381,7 +381,8 @@ class ChatSession:
         return removed[0].message
 
     def undo(self) -> str | None:
-        """Forget the last turn; returns its user text (to edit and resend), None if none."""
+        """Forget the last completed turn (and any failed message); returns the turn's user text
+        to edit and resend, or None when there is none."""
         self._pending = None
         removed = self._pop_turn()
         return None if removed is None else content_text(removed.content)

@@ -290,7 +290,7 @@ class Store:
         try:
             conn = sqlite3.connect(
                 path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
+                timeout=BUSY_TIMEOUT_MS / 1000,  # sqlite3_busy_timeout: wait for other writers
                 isolation_level=None,  # autocommit; writes use explicit transactions
                 check_same_thread=False,  # guarded by the store's lock instead
             )
@@ -360,7 +360,6 @@ class Store:
             conn = self._conn
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             self._check_version(version)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes
