@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from chatcli import __version__
-from chatcli.cli import ask
+from chatcli.cli import ask, sessions
 
 app = typer.Typer(
     name="chatcli",
@@ -36,3 +36,4 @@ def _root(
 
 
 app.command("ask")(ask.ask)
+app.add_typer(sessions.app, name="sessions")

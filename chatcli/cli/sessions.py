@@ -1,0 +1,101 @@
+"""``chatcli sessions list | show | export | rm | rename`` (SPEC §3): stored conversations.
+
+Output is plain text (no Rich) so it pipes cleanly into grep, less and files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+
+app = typer.Typer(
+    help="List, show, export, rename and delete stored sessions.",
+    no_args_is_help=True,
+)
+
+
+@app.command("list")
+def list_(
+    search: Annotated[
+        str | None, typer.Argument(help="Only sessions whose name or messages contain this.")
+    ] = None,
+    limit: Annotated[int, typer.Option("-n", "--limit", min=1, help="At most N sessions.")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """List sessions, most recently used first."""
+    from chatcli.cli.session_views import list_sessions
+
+    list_sessions(search, limit, json_out)
+
+
+@app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Session name.")],
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Print a session's conversation."""
+    from chatcli.cli.session_views import export
+
+    export(name, "md", None)
+
+
+@app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="Session name.")],
+    format: Annotated[
+        str, typer.Option("--format", help="md (Markdown) or json (every message and field).")
+    ] = "md",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file, not stdout.")
+    ] = None,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Export a session as Markdown or JSON."""
+    if format not in ("md", "json"):
+        raise typer.BadParameter(f"{format!r} is not one of md, json", param_hint="--format")
+    from chatcli.cli.session_views import export as run
+
+    run(name, format, output)
+
+
+@app.command("rm")
+def rm(
+    names: Annotated[list[str], typer.Argument(help="Session name(s).")],
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Delete sessions and their messages (the usage log keeps their cost)."""
+    from chatcli.cli.session_views import remove
+
+    remove(names)
+
+
+@app.command("rename")
+def rename(
+    old: Annotated[str, typer.Argument(help="Current name.")],
+    new: Annotated[str, typer.Argument(help="New name.")],
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Rename a session."""
+    from chatcli.cli.session_views import rename as run
+
+    run(old, new)
