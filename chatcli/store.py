@@ -115,7 +115,7 @@ class SessionSummary(SessionRow):
     message_count: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NewMessage:
     """A message to store. ``tokens`` is what it adds to a request (framing included);
     prompt/completion tokens and cost are the request's, on the assistant reply."""
@@ -135,7 +135,7 @@ class NewMessage:
     duration_ms: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class MessageRow(NewMessage):
     """A stored message."""
 
