@@ -1,0 +1,441 @@
+"""Stream an answer to the terminal: a block-stable Markdown live view, or the raw text.
+
+Re-rendering the whole answer on every chunk costs CPU that grows with the square of its length,
+and a live region taller than the screen cannot be redrawn once it has scrolled. So
+``MarkdownStream`` parses the text so far, prints every *finished* top-level block once,
+permanently, into normal scrollback, and keeps only the unfinished last block in a live region
+of at most ``height - 1`` rows at the bottom. The boundary between the two only moves forward.
+
+Terminal protocol of the live region: the cursor is parked at the top-left of the live frame
+between frames (hidden meanwhile), so the next frame starts with "erase below" and never needs
+to know how many rows the old frame takes after the terminal reflowed it on a resize. The live
+lines are drawn with auto-wrap off, so one line is exactly one row. Each frame is one
+synchronized update (DEC mode 2026): terminals without it ignore the unknown private mode.
+
+Model text is untrusted: ``sanitize`` removes terminal control sequences before anything reaches
+the screen. Top-level imports are stdlib only; rich and markdown-it load on the first frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import threading
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from rich.console import Console
+
+__all__ = ["MarkdownStream", "RawWriter", "make_writer", "sanitize"]
+
+_CONTROL = re.compile(
+    r"""
+      \x1b\[[0-?]*[ -/]*[@-~]              # CSI: colours, cursor moves, erases, modes
+    | \x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)  # OSC, DCS, SOS, PM, APC with their terminator
+    | \x1b[ -/]*[0-~]                      # other escape sequences (charsets, keypad, RIS)
+    | [\x00-\x08\x0b-\x1f\x7f-\x9f]        # C0 controls but tab and newline, DEL, C1 controls
+    """,
+    re.VERBOSE,
+)
+# A sequence that may still be completed by the next chunk; held back rather than mangled.
+_UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b]*\x1b?|[ -/]*)\Z")
+_MAX_HELD = 4096  # an escape sequence longer than this is garbage: let sanitize() strip it
+
+_SYNC_START, _SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
+_HIDE_CURSOR, _SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
+_WRAP_OFF, _WRAP_ON = "\x1b[?7l", "\x1b[?7h"
+_ERASE_BELOW = "\x1b[J"
+_FENCE_OPENER = re.compile(r" {0,3}(?:`{3,}|~{3,})")
+
+_MIN_INTERVAL = 1 / 30  # seconds between live frames, at the least
+_COST_FACTOR = 4  # and at least this many times what the last frame took
+
+
+def sanitize(text: str) -> str:
+    """Remove terminal control sequences and control characters, keeping newlines and tabs.
+
+    Model output can carry escape sequences (by accident or by prompt injection) that would
+    recolour, retitle, clear or reprogram the user's terminal if written raw.
+    """
+    return _CONTROL.sub("", text)
+
+
+class _Sanitizer:
+    """``sanitize`` across chunk boundaries: an escape split over two chunks is removed whole."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def push(self, text: str) -> str:
+        text = self._held + text
+        self._held = ""
+        match = _UNFINISHED.search(text)
+        if match and len(text) - match.start() <= _MAX_HELD:
+            self._held = text[match.start() :]
+            text = text[: match.start()]
+        return sanitize(text)
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return sanitize(held)
+
+
+def _isatty(file: TextIO) -> bool:
+    try:
+        return file.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+class RawWriter:
+    """The raw text path: off a TTY or with ``--markdown never``; each chunk written and flushed.
+
+    Off a TTY the text is passed on unedited (it is data for a pipe or file), only ended with a
+    newline; on a TTY it is sanitized. ``BrokenPipeError`` propagates: the CLI decides what a
+    closed pipe means.
+    """
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+        self._tty = _isatty(file)
+        self._sanitizer = _Sanitizer()
+        self._wrote = False
+        self._ends_with_newline = True
+        self._done = False
+
+    def feed(self, text: str) -> None:
+        if self._tty:
+            text = self._sanitizer.push(text)
+        self._write(text)
+        self._file.flush()
+
+    def finish(self) -> None:
+        """End the answer with a newline (a text file's last line, a prompt on its own line)."""
+        if self._done:
+            return
+        self._done = True
+        if self._tty:
+            self._write(self._sanitizer.flush())
+        if self._wrote and not self._ends_with_newline:
+            self._write("\n")
+        self._file.flush()
+
+    def abort(self) -> None:
+        """Like ``finish``, but never raises: it runs while another exception is on its way."""
+        with contextlib.suppress(OSError, ValueError):
+            self.finish()
+
+    def _write(self, text: str) -> None:
+        if text:
+            self._file.write(text)
+            self._wrote = True
+            self._ends_with_newline = text.endswith("\n")
+
+    def __enter__(self) -> RawWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
+
+
+class _Frames:
+    """The renderer proper, without threads or timing: text in, terminal output out.
+
+    ``pending`` is the text not yet printed permanently; it always starts at the beginning of
+    a top-level block. A block counts as finished once a later block has started on a complete
+    line (a half-received line can still change what came before it: ``***`` then ``x``).
+    """
+
+    def __init__(self, *, code_theme: str, live: bool) -> None:
+        from markdown_it import MarkdownIt
+
+        # The same parser configuration as rich.markdown.Markdown, so blocks split where rich
+        # would; the inline pass is skipped because only block boundaries are needed here.
+        self._blocks: MarkdownIt = MarkdownIt().enable("strikethrough").enable("table")
+        self._blocks.disable("inline")
+        self._parser: MarkdownIt = MarkdownIt().enable("strikethrough").enable("table")
+        self._code_theme = code_theme
+        self._live = live
+        self._console: Console | None = None
+        self.pending = ""
+        self._scanned = 0  # pending[:_scanned] held no finished block when last parsed
+        self._env: dict[str, Any] = {"references": {}}
+        self._separate = False  # rich's "blank line before the next block" after what is printed
+        self._live_rows = 0  # rows of the live frame on screen; the cursor is at its top
+        self._started = False
+
+    def add(self, text: str) -> None:
+        self.pending += text
+
+    def frame(self, width: int, height: int, *, final: bool = False) -> str:
+        """Output that brings the screen up to date: new finished blocks, then the live tail."""
+        console = self._console_for(width)
+        parts: list[str] = []
+        cut = len(self.pending) if final else self._finished_end()
+        if cut:
+            parts.append(self._render_blocks(console, self.pending[:cut], permanent=True))
+            self.pending = self.pending[cut:]
+            self._scanned = 0
+        if not self._live:
+            return "".join(parts)
+        lines = [] if final else self._render_tail(console, height)
+        if not (parts or lines or self._live_rows):
+            return ""
+        head = [_SYNC_START]
+        if not self._started:
+            self._started = True
+            head.append(_HIDE_CURSOR)
+        if self._live_rows:
+            head.append(_ERASE_BELOW)
+        if lines:
+            body = "\n".join(lines)
+            parts += [_WRAP_OFF, body, "\n", _WRAP_ON, f"\x1b[{len(lines)}F"]
+        if final:
+            parts.append(_SHOW_CURSOR)
+        self._live_rows = len(lines)
+        return "".join([*head, *parts, _SYNC_END])
+
+    def _console_for(self, width: int) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                file=io.StringIO(),
+                force_terminal=True,
+                width=width,
+                legacy_windows=False,
+                highlight=False,
+                markup=False,
+                emoji=False,
+            )
+        elif self._console.width != width:
+            self._console.width = width
+        return self._console
+
+    def _finished_end(self) -> int:
+        """Length of the prefix of ``pending`` made of finished blocks (0 if none yet)."""
+        complete = self.pending.rfind("\n") + 1
+        if complete <= self._scanned:
+            return 0
+        self._scanned = complete
+        starts = [
+            token.map[0]
+            for token in self._blocks.parse(self.pending[:complete])
+            if token.level == 0 and token.nesting >= 0 and token.map
+        ]
+        if len(starts) < 2:
+            return 0
+        offset = 0
+        for _ in range(starts[-1]):
+            offset = self.pending.index("\n", offset) + 1
+        return offset
+
+    def _render_tail(self, console: Console, height: int) -> list[str]:
+        """The live frame: the unfinished block, cropped to its last ``height - 1`` lines."""
+        room = height - 1
+        text = self.pending
+        if room <= 0 or not text.strip():
+            return []
+        if _FENCE_OPENER.match(text):
+            # A long open code block: only its last lines can be shown, so only they are
+            # highlighted (a frame's cost must not grow with the block).
+            lines = text.split("\n")
+            if len(lines) > room + 3:
+                text = "\n".join([lines[0], *lines[-(room + 2) :]])
+        rendered = self._render_blocks(console, text, permanent=False)
+        return rendered.split("\n")[:-1][-room:]
+
+    def _render_blocks(self, console: Console, text: str, *, permanent: bool) -> str:
+        """Render ``text`` exactly as it appears inside a one-shot render of the whole answer.
+
+        Rich writes a blank line between blocks depending on the block before; that state is
+        carried over with an invisible leading token. Trailing blank cells are dropped so a
+        terminal reflow on resize has less to rewrap.
+        """
+        from rich.markdown import Markdown, UnknownElement
+
+        try:
+            # Link reference definitions printed earlier still apply; a live frame's
+            # half-received definition must not stick, so it parses with a copy.
+            env = self._env if permanent else {"references": dict(self._env["references"])}
+            tokens = self._parser.parse(text, env)
+            if self._separate:
+                from markdown_it.token import Token
+
+                tokens.insert(0, Token("html_block", "", 0, content=""))
+            markdown = Markdown("", code_theme=self._code_theme)
+            markdown.parsed = tokens
+            with console.capture() as capture:
+                console.print(markdown)
+            rendered = capture.get()
+        except Exception:  # a renderer bug must not lose the answer: show it as plain text
+            from rich.text import Text
+
+            tokens = []
+            with console.capture() as capture:
+                console.print(Text(text))
+            rendered = capture.get()
+        if permanent:
+            tops = [t for t in tokens if t.level == 0 and t.nesting >= 0]
+            if tops:
+                element = Markdown.elements.get(tops[-1].type, UnknownElement)
+                self._separate = element.new_line
+        return "\n".join(line.rstrip(" ") for line in rendered.split("\n"))
+
+
+class MarkdownStream:
+    """The block-stable live view (see the module docstring).
+
+    ``feed`` only queues text; a background thread draws throttled frames, at most every
+    ``max(1/30 s, 4 x the last frame's cost)``. ``finish`` and ``abort`` stop that thread before
+    drawing the final frame, so frames never interleave. Off a TTY there is no live region:
+    finished blocks are printed as they complete and the rest at the end.
+    """
+
+    def __init__(
+        self,
+        file: TextIO,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        code_theme: str = "monokai",
+    ) -> None:
+        self._file = file
+        self._width = width
+        self._height = height
+        self._code_theme = code_theme
+        self._live = _isatty(file)
+        self._sanitizer = _Sanitizer()
+        self._frames: _Frames | None = None
+        self._wake = threading.Condition()  # guards _incoming and _closing
+        self._incoming: list[str] = []
+        self._closing = False
+        self._draw_lock = threading.Lock()  # one frame at a time on the terminal
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._done = False
+
+    def feed(self, text: str) -> None:
+        if self._error is not None:
+            raise self._error
+        text = self._sanitizer.push(text)
+        if not text:
+            return
+        with self._wake:
+            self._incoming.append(text)
+            self._wake.notify()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="chatcli-render", daemon=True)
+            self._thread.start()
+
+    def finish(self) -> None:
+        """Draw the final frame: everything printed permanently, the cursor after the answer."""
+        if self._done:
+            return
+        self._done = True
+        self._stop()
+        if self._error is not None:
+            raise self._error
+        self._draw(self._sanitizer.flush(), final=True)
+
+    def abort(self) -> None:
+        """On Ctrl-C: print what has arrived and restore the terminal; never raises."""
+        if self._done:
+            return
+        self._done = True
+        self._stop()
+        with contextlib.suppress(OSError, ValueError):
+            self._draw(self._sanitizer.flush(), final=True)
+
+    def _stop(self) -> None:
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        """Draw frames while text keeps arriving, no more often than they can be afforded."""
+        next_frame = 0.0
+        while True:
+            with self._wake:
+                while not (self._incoming or self._closing):
+                    self._wake.wait()
+                delay = next_frame - time.perf_counter()
+                if delay > 0:
+                    self._wake.wait_for(lambda: self._closing, timeout=delay)
+                if self._closing:
+                    return
+            started = time.perf_counter()
+            try:
+                self._draw("", final=False)
+            except BaseException as exc:  # reported to the caller by the next feed/finish
+                self._error = exc
+                return
+            cost = time.perf_counter() - started
+            next_frame = started + max(_MIN_INTERVAL, _COST_FACTOR * cost)
+
+    def _draw(self, extra: str, *, final: bool) -> None:
+        with self._draw_lock:
+            with self._wake:
+                text = "".join(self._incoming) + extra
+                self._incoming.clear()
+            if self._frames is None:
+                if not text and final:
+                    return
+                self._frames = _Frames(code_theme=self._code_theme, live=self._live)
+            self._frames.add(text)
+            width, height = self._size()
+            out = self._frames.frame(width, height, final=final)
+            if out:
+                self._file.write(out)
+                self._file.flush()
+
+    def _size(self) -> tuple[int, int]:
+        """The size to render for, asked anew each frame so that resizes take effect."""
+        if self._width is not None and self._height is not None:
+            return self._width, self._height
+        try:
+            columns, lines = os.get_terminal_size(self._file.fileno())
+        except (OSError, ValueError):
+            columns = int(os.environ.get("COLUMNS", "0") or 0) or 80
+            lines = int(os.environ.get("LINES", "0") or 0) or 24
+        return self._width or columns, self._height or lines
+
+    def __enter__(self) -> MarkdownStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
+
+
+def make_writer(mode: str, file: TextIO) -> RawWriter | MarkdownStream:
+    """The writer for ``--markdown auto|always|never``; ``auto`` renders only on a TTY."""
+    if mode == "never":
+        return RawWriter(file)
+    if mode == "always":
+        return MarkdownStream(file)
+    if mode == "auto":
+        return MarkdownStream(file) if _isatty(file) else RawWriter(file)
+    raise ValueError(f"markdown mode must be auto, always or never, not {mode!r}")

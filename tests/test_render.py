@@ -1,0 +1,412 @@
+"""The streaming renderer, checked the way a person sees it: output fed to a terminal emulator.
+
+Most cases drive ``_Frames`` (the renderer without its thread) with a frame after chosen chunks,
+so every run is reproducible; the ``MarkdownStream`` tests go through a real pseudo-terminal
+with the background thread and its throttle.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import pty
+import random
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from chatcli.render import MarkdownStream, RawWriter, _Frames, make_writer, sanitize
+from tests.render_helpers import (
+    Terminal,
+    chunks,
+    make_answer,
+    normalize,
+    one_shot,
+    plain_lines,
+)
+
+
+@pytest.fixture(autouse=True)
+def _colour_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same colour detection for the renderer and the one-shot reference, whatever the CI has."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", "truecolor")
+
+
+def _stream(
+    text: str,
+    width: int,
+    height: int,
+    *,
+    frames: int,
+    seed: int = 0,
+    term: Terminal | None = None,
+) -> Terminal:
+    """Stream ``text`` through ``_Frames`` into a terminal, about ``frames`` frames at random
+    chunk boundaries, checking after each frame what must always hold on screen."""
+    term = term or Terminal(width, height)
+    renderer = _Frames(code_theme="monokai", live=True)
+    expected = plain_lines(one_shot(text, width), width)
+    pieces = chunks(text, seed)
+    rng = random.Random(seed)
+    chance = min(1.0, frames / max(1, len(pieces)))
+    for piece in pieces:
+        renderer.add(piece)
+        if rng.random() < chance:
+            term.feed(renderer.frame(width, height))
+            assert renderer._live_rows <= height - 1
+            scrolled = term.scrollback()
+            # Only finished output ever scrolls off: the scrollback is the answer's beginning.
+            assert scrolled == expected[: len(scrolled)]
+    term.feed(renderer.frame(width, height, final=True))
+    assert term.transcript() == expected
+    return term
+
+
+@pytest.mark.parametrize("width", [40, 120])
+@pytest.mark.parametrize("height", [10, 40])
+@pytest.mark.parametrize("words", [50, 2000])
+def test_every_line_once_in_order(words: int, width: int, height: int) -> None:
+    text = make_answer(words, seed=words + width)
+    _stream(text, width, height, frames=120, seed=height)
+
+
+@pytest.mark.parametrize(("width", "height"), [(40, 10), (120, 40)])
+def test_every_line_once_in_order_20000_words(
+    width: int, height: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without colours the emulator has half the bytes to chew; layout is what is checked here.
+    monkeypatch.setenv("NO_COLOR", "1")
+    text = make_answer(20000, seed=7)
+    assert "中文" in text or "流式" in text
+    _stream(text, width, height, frames=60, seed=width)
+
+
+def test_printed_blocks_concatenate_to_one_shot_render() -> None:
+    """Rich's blank lines between blocks depend on the block before; the split must keep them."""
+    text = make_answer(600, seed=3) + "\n---\nafter a rule\n\n<div>html</div>\n\n- last\n"
+    renderer = _Frames(code_theme="monokai", live=False)
+    printed = []
+    for piece in chunks(text, seed=3):
+        renderer.add(piece)
+        printed.append(renderer.frame(60, 20))
+    printed.append(renderer.frame(60, 20, final=True))
+    assert sum(1 for part in printed if part) > 10  # really printed block by block
+    assert normalize("".join(printed)) == normalize(one_shot(text, 60))
+
+
+EDGE_CASES = {
+    "hr after paragraph then text": "foo\n***x\n\nbar\n***\nbaz\n",
+    "setext headings": "Title\n===\n\nSub\n---\ntext\n",
+    "table interrupting paragraph": "para\n| a | b |\n|---|---|\n| 1 | 2 |\nnot a row?\n\nend\n",
+    "unclosed fence": "intro\n\n```python\nx = 1\n\nmore = 2\n",
+    "tilde fence and longer closer": "~~~\ncode\n~~~~\n\n````\n```\nnested\n````\ndone\n",
+    "fence inside list": "- item\n  ```\n  code\n  ```\n- next\n\nafter\n",
+    "indented code": "para\n\n    code line\n\n    more code\nback\n",
+    "html block": "<details>\n<summary>x</summary>\n\nbody\n\n</details>\n\ntext\n",
+    "nested quotes and lists": "> a\n> > b\n> - c\nlazy\n\n1) one\n2) two\n\n3. three\n",
+    "no final newline": "# Head\n\nlast words without newline",
+    "only blank lines": "\n\n\n",
+    "long word": "x" * 130 + "\n\n" + "http://example.com/" + "y" * 50 + "\n",
+    "tabs and wide": "\tindent\t中文😀\n\n| 表 | 😀 |\n|--|--|\n| 中文字符 | x |\n",
+    "deep nesting": ">" * 40 + " deep\n\n" + "".join("  " * i + "- l\n" for i in range(12)),
+    "reference defined before use": "[x]: http://a.example\n\nsee [x]\n\n![img](http://i/x.png)\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_edge_cases_char_by_char(name: str) -> None:
+    text = EDGE_CASES[name]
+    for width, height in [(40, 6), (80, 24)]:
+        term = Terminal(width, height)
+        renderer = _Frames(code_theme="monokai", live=True)
+        expected = plain_lines(one_shot(text, width), width)
+        for char in text:
+            renderer.add(char)
+            term.feed(renderer.frame(width, height))
+            scrolled = term.scrollback()
+            assert scrolled == expected[: len(scrolled)]
+        term.feed(renderer.frame(width, height, final=True))
+        assert term.transcript() == expected, name
+
+
+def test_weird_markdown_never_raises() -> None:
+    rng = random.Random(5)
+    alphabet = "#*_`~->|[]()!<>\\ \n\n1.:=\t中😀\u200b\u0301x"
+    for _ in range(20):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 200)))
+        renderer = _Frames(code_theme="monokai", live=True)
+        for piece in chunks(text, rng.randint(0, 99), max_size=5):
+            renderer.add(piece)
+            renderer.frame(30, 8)
+        renderer.frame(30, 8, final=True)
+
+
+def test_huge_open_code_block_is_live_by_its_last_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live region never outgrows the screen, and a frame's cost does not grow either."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    code = "".join(f"line_{i} = {i}\n" for i in range(300))
+    text = "intro\n\n```python\n" + code + "```\n\nafter\n"
+    width, height = 60, 12
+    term = Terminal(width, height)
+    renderer = _Frames(code_theme="monokai", live=True)
+    sizes = []
+    for line in text.splitlines(keepends=True):
+        renderer.add(line)
+        out = renderer.frame(width, height)
+        sizes.append(len(out))
+        term.feed(out)
+        assert renderer._live_rows <= height - 1
+        if line == "line_250 = 250\n":
+            screen = "\n".join(term.visible())
+            assert "line_250 = 250" in screen
+            assert "line_100 " not in screen
+            assert "intro" in term.scrollback() or "intro" in screen
+    assert max(sizes[50:300]) < 3 * max(sizes[10:20]) + 500
+    term.feed(renderer.frame(width, height, final=True))
+    assert term.transcript() == plain_lines(one_shot(text, width), width)
+
+
+def test_resize_while_streaming_leaves_no_trace_of_the_live_region() -> None:
+    """A terminal that truncates on resize (xterm, pyte) must show the printed output only."""
+    text = make_answer(400, seed=11)
+    live, reference = Terminal(80, 20), Terminal(80, 20)
+    renderer = _Frames(code_theme="monokai", live=True)
+    printer = _Frames(code_theme="monokai", live=False)
+    sizes = [(80, 20)] * 120 + [(50, 12)] * 120 + [(70, 16)] * 10**4
+    for i, piece in enumerate(chunks(text, seed=11)):
+        width, height = sizes[i]
+        if (live.screen.columns, live.screen.lines) != (width, height):
+            live.resize(width, height)
+            reference.resize(width, height)
+        renderer.add(piece)
+        printer.add(piece)
+        live.feed(renderer.frame(width, height))
+        reference.feed(printer.frame(width, height))
+    live.feed(renderer.frame(70, 16, final=True))
+    reference.feed(printer.frame(70, 16, final=True))
+    assert live.transcript() == reference.transcript()
+    transcript = [line for line in live.transcript() if line.strip()]
+    assert len(transcript) > 30
+
+
+# --- MarkdownStream through a real pseudo-terminal ---------------------------------------
+
+
+class _Pty:
+    """A pseudo-terminal of a given size; what is written to it is collected from its master."""
+
+    def __init__(self, columns: int, lines: int) -> None:
+        self.master, self.slave_fd = pty.openpty()
+        self.resize(columns, lines)
+        self.slave = open(self.slave_fd, "w", encoding="utf-8", closefd=True)  # noqa: SIM115
+        self.received = bytearray()
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def resize(self, columns: int, lines: int) -> None:
+        size = struct.pack("HHHH", lines, columns, 0, 0)
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.received += data
+
+    def close(self) -> str:
+        self.slave.close()
+        self._reader.join(timeout=5)
+        os.close(self.master)
+        return self.received.decode("utf-8")
+
+
+@pytest.fixture
+def tty() -> Iterator[_Pty]:
+    term = _Pty(100, 30)
+    yield term
+    if not term.slave.closed:
+        term.close()
+
+
+def _replay(output: str, columns: int, lines: int) -> Terminal:
+    term = Terminal(columns, lines)
+    term.stream.feed(output)  # the pty already turned LF into CR LF
+    return term
+
+
+def test_markdown_stream_through_pty(tty: _Pty) -> None:
+    text = make_answer(1500, seed=21)
+    with MarkdownStream(tty.slave) as stream:
+        for i, piece in enumerate(chunks(text, seed=21)):
+            stream.feed(piece)
+            if i % 20 == 0:
+                time.sleep(0.005)  # a paced stream: the refresh thread draws meanwhile
+    output = tty.close()
+    assert output.count("\x1b[?2026h") > 3  # frames were drawn while streaming
+    term = _replay(output, 100, 30)
+    assert term.transcript() == plain_lines(one_shot(text, 100), 100)
+    assert term.screen.cursor.x == 0
+
+
+def test_markdown_stream_reasks_the_size_each_frame(tty: _Pty) -> None:
+    stream = MarkdownStream(tty.slave)
+    stream.feed("first paragraph\n\n")
+    stream.feed("x\n")
+    time.sleep(0.2)
+    tty.resize(40, 30)
+    stream.feed("\n" + "word " * 30 + "\n\nend\n")
+    stream.finish()
+    lines = _replay(tty.close(), 100, 30).transcript()
+    wrapped = [line for line in lines if line.startswith("word")]
+    assert len(wrapped) >= 4
+    assert all(len(line) <= 40 for line in wrapped)
+
+
+def test_ctrl_c_prints_what_arrived_and_leaves_terminal_clean(tty: _Pty) -> None:
+    text = make_answer(400, seed=2) + "\n```python\ndef unfinished():\n    return"
+    arrived = ""
+    with pytest.raises(KeyboardInterrupt), MarkdownStream(tty.slave) as stream:
+        for i, piece in enumerate(chunks(text, seed=2)):
+            stream.feed(piece)
+            arrived += piece
+            if i % 50 == 0:
+                time.sleep(0.002)
+        raise KeyboardInterrupt
+    output = tty.close()
+    term = _replay(output, 100, 30)
+    assert term.transcript() == plain_lines(one_shot(arrived, 100), 100)
+    for on, off in [
+        ("\x1b[?25l", "\x1b[?25h"),
+        ("\x1b[?7l", "\x1b[?7h"),
+        ("\x1b[?2026h", "\x1b[?2026l"),
+    ]:
+        assert output.rfind(off) > output.rfind(on)
+    assert output.endswith("\x1b[?2026l")
+
+
+def test_markdown_stream_off_a_tty_prints_blocks_without_control_sequences() -> None:
+    text = make_answer(300, seed=4)
+    out = io.StringIO()
+    with MarkdownStream(out, width=60) as stream:
+        for piece in chunks(text, seed=4):
+            stream.feed(piece)
+    assert normalize(out.getvalue()) == normalize(one_shot(text, 60))
+    assert "\x1b[?" not in out.getvalue() and "\x1b[J" not in out.getvalue()
+
+
+def test_empty_answer_writes_nothing(tty: _Pty) -> None:
+    with MarkdownStream(tty.slave):
+        pass
+    assert tty.close() == ""
+
+
+# --- sanitizing model text ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("red \x1b[31mtext\x1b[0m", "red text"),
+        ("title\x1b]0;pwned\x07 ok", "title ok"),
+        ("link \x1b]8;;http://x\x1b\\here\x1b]8;;\x1b\\", "link here"),
+        ("clear\x1b[2J\x1b[H screen", "clear screen"),
+        ("reset\x1bc now", "reset now"),
+        ("dcs \x1bPq#0;1\x1b\\ end", "dcs  end"),
+        ("bell\x07 back\x08space\rCR", "bell backspaceCR"),
+        ("c1 \x9b31m csi", "c1 31m csi"),
+        ("keep\ttabs\nand lines 中文😀", "keep\ttabs\nand lines 中文😀"),
+    ],
+)
+def test_sanitize(raw: str, clean: str) -> None:
+    assert sanitize(raw) == clean
+
+
+def test_escape_split_across_chunks_is_removed_whole(tty: _Pty) -> None:
+    with RawWriter(tty.slave) as writer:
+        for piece in ["a \x1b", "[3", "1mred\x1b]0;ti", "tle\x07 b"]:
+            writer.feed(piece)
+    assert tty.close() == "a red b\r\n"
+
+
+def test_model_escapes_do_not_reach_the_terminal(tty: _Pty) -> None:
+    with MarkdownStream(tty.slave) as stream:
+        stream.feed("# Hi \x1b]0;owned\x07\n\n```\n\x1b[2Jcode\x1b[1")
+        stream.feed("0m\n```\n")
+    output = tty.close()
+    assert "owned" not in output and "\x1b[2J" not in output and "\x1b[10m" not in output
+
+
+# --- RawWriter and make_writer --------------------------------------------------------------
+
+
+class _Pipe(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def test_raw_writer_off_a_tty_is_byte_exact_and_flushes_each_chunk() -> None:
+    out = _Pipe()
+    with RawWriter(out) as writer:
+        writer.feed("a \x1b[31mb")
+        writer.feed("c")
+    assert out.getvalue() == "a \x1b[31mbc\n"  # data for a pipe is not edited, only ended
+    assert out.flushes >= 2
+
+
+def test_raw_writer_ends_the_line_on_a_tty(tty: _Pty) -> None:
+    writer = RawWriter(tty.slave)
+    writer.feed("answer")
+    writer.finish()
+    writer.finish()
+    assert tty.close() == "answer\r\n"
+
+
+def test_raw_writer_lets_broken_pipe_propagate() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w") as file:
+        writer = RawWriter(file)
+        with pytest.raises(BrokenPipeError):
+            writer.feed("x" * 100)
+        writer.abort()  # abort is quiet: it runs while another exception is on its way
+        with pytest.raises(BrokenPipeError):
+            file.close()
+
+
+def test_make_writer_modes(tty: _Pty) -> None:
+    pipe = io.StringIO()
+    assert isinstance(make_writer("auto", pipe), RawWriter)
+    assert isinstance(make_writer("never", tty.slave), RawWriter)
+    assert isinstance(make_writer("auto", tty.slave), MarkdownStream)
+    assert isinstance(make_writer("always", pipe), MarkdownStream)
+    with pytest.raises(ValueError, match="auto, always or never"):
+        make_writer("sometimes", pipe)
+
+
+def test_importing_render_does_not_load_rich() -> None:
+    code = (
+        "import sys, chatcli.render;"
+        "print([m for m in sys.modules if m.startswith(('rich', 'markdown_it'))])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
