@@ -365,3 +365,41 @@ def test_ctrl_c_exits_130_and_closes_stream(fake: FakeOpenAI, tmp_path: Path) ->
     assert proc.returncode == 130
     assert b"Traceback" not in err
     assert fake.wait_for_disconnects(1, timeout=5)
+
+
+def test_relay_profile_goes_through_its_proxy(fake: FakeOpenAI, tmp_path: Path) -> None:
+    from tests.fakes.proxy import FakeProxy
+
+    with FakeProxy() as proxy:
+        (tmp_path / "config.toml").write_text(
+            f'default_profile = "r"\n[profiles.r]\ntype = "relay"\nbase_url = "{fake.base_url}"\n'
+            f'api_key = "{DEFAULT_API_KEY}"\nproxy = "{proxy.url}"\n'
+        )
+        result = run_cli("ask", "via proxy", env=clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "echo(1): via proxy\n"
+    assert proxy.seen == [fake.base_url + "/chat/completions"]
+
+
+def test_socks_proxy_without_socksio_gives_hint(fake: FakeOpenAI, tmp_path: Path) -> None:
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "socksio.py").write_text("raise ImportError('socksio blocked for this test')\n")
+    (tmp_path / "config.toml").write_text(
+        f'default_profile = "r"\n[profiles.r]\ntype = "relay"\nbase_url = "{fake.base_url}"\n'
+        f'api_key = "{DEFAULT_API_KEY}"\nproxy = "socks5://127.0.0.1:1080"\n'
+    )
+    result = run_cli("ask", "hi", env=clean_env(tmp_path, PYTHONPATH=str(blocker)))
+    assert result.returncode == 3
+    assert "SOCKS support is not installed" in result.stderr
+    assert "pip install 'chatcli[socks]'" in result.stderr
+
+
+def test_unreachable_proxy_exits_6(fake: FakeOpenAI, tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        f'[defaults]\nmax_retries = 0\n[profiles.r]\ntype = "relay"\nbase_url = "{fake.base_url}"\n'
+        f'api_key = "{DEFAULT_API_KEY}"\nproxy = "http://127.0.0.1:9"\n'
+    )
+    result = run_cli("ask", "-p", "r", "hi", env=clean_env(tmp_path))
+    assert result.returncode == 6
+    assert "proxy http://127.0.0.1:9" in result.stderr
