@@ -60,9 +60,8 @@ def main() -> None:
             fresh.append(wall([chatcli, "ask", "hi"], new_env))
         sent = len(fake.chat_requests()[-2].json["messages"])
     r, f = statistics.median(resumed), statistics.median(fresh)
-    print(
-        f"chatcli ask -c hi ({args.messages:,} stored)  {r * 1000:7.1f} ms  ({sent:,} messages sent)"
-    )
+    label = f"chatcli ask -c hi ({args.messages:,} stored)"
+    print(f"{label}  {r * 1000:7.1f} ms  ({sent:,} messages sent)")
     print(f"chatcli ask hi (new session)        {f * 1000:7.1f} ms")
     print(f"ratio                               {r / f:7.2f}   (target <= 1.2)")
 
