@@ -1,0 +1,149 @@
+"""``chatcli chat``: the interactive REPL on top of ChatSession and the renderer (SPEC §4).
+
+- ``prompt``: the prompt_toolkit input line, its key bindings and the private history file;
+- ``loop``: the read / send / stream loop, the footer and the resume summary;
+- ``commands``: the slash commands and their Tab completion.
+
+``run`` wires them to the config, the store and a provider, as ``cli.ask_run`` does for ``ask``.
+Every session is persisted: each completed turn is written at once, so a killed REPL loses at
+most the reply in flight and ``chatcli chat -c`` picks up from there.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from chatcli.cli.common import Env, Globals, resolve
+from chatcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
+
+    from chatcli.providers.chat import ChatProvider
+    from chatcli.repl.loop import Repl
+    from chatcli.session import ChatSession
+    from chatcli.store import Store
+
+
+@dataclass
+class ChatOptions:
+    """The parsed options of ``chat``."""
+
+    session: str | None = None
+    cont: bool = False
+    system: str | None = None
+    role: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    markdown: str | None = None
+
+
+def run(
+    g: Globals,
+    opts: ChatOptions,
+    *,
+    input: Input | None = None,
+    output: Output | None = None,
+) -> None:
+    """Run the REPL until Ctrl-D or ``/exit``; ``input``/``output`` replace the terminal in
+    tests."""
+    if opts.cont and opts.session:
+        raise UsageError("use either -c/--continue or --session NAME, not both")
+    if input is None and not sys.stdin.isatty():
+        raise UsageError(
+            "chatcli chat needs a terminal on stdin",
+            hint='pipe text into `chatcli ask` instead: ... | chatcli ask "question"',
+        )
+    from chatcli.cli.ask_run import open_store
+
+    with open_store() as store:
+        prepare(g, opts, store, input=input, output=output).run()
+
+
+def prepare(
+    g: Globals,
+    opts: ChatOptions,
+    store: Store,
+    *,
+    input: Input | None = None,
+    output: Output | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> Repl:
+    """Config, provider, session, prompt (with history and completer) and the REPL on top."""
+    from chatcli import paths
+    from chatcli.providers import connect
+    from chatcli.repl.commands import SlashCompleter
+    from chatcli.repl.loop import Context, Repl
+    from chatcli.repl.prompt import make_prompt, private_history
+
+    env = resolve(g)
+
+    def connect_profile(name: str) -> ChatProvider:
+        return connect(env.config.profile(name), env.config.model_info, debug=env.debug)
+
+    provider = connect_profile(env.profile.name)
+    session = open_session(env, g, opts, store, provider)
+    ctx = Context(
+        config=env.config,
+        store=store,
+        connect=connect_profile,
+        markdown=opts.markdown or env.profile.markdown,
+    )
+    prompt = make_prompt(private_history(paths.data_dir()), input=input, output=output)
+    repl = Repl(ctx, session, provider, prompt, stdout=stdout, stderr=stderr)
+    prompt.completer = SlashCompleter(repl)
+    return repl
+
+
+def open_session(
+    env: Env, g: Globals, opts: ChatOptions, store: Store, provider: ChatProvider
+) -> ChatSession:
+    """The stored session ``-c``/``--session`` names, or a new one saved on its first turn.
+
+    A resumed session keeps its own model unless ``-m`` is given; ``-s``/``-r`` replace its
+    system prompt.
+    """
+    from chatcli.session import ChatSession
+
+    system = opts.system
+    if opts.role:
+        system = system or env.config.role(opts.role)
+    temperature = opts.temperature if opts.temperature is not None else env.profile.temperature
+    max_tokens = opts.max_tokens or env.profile.max_tokens
+    row = None
+    if opts.cont:
+        row = store.latest_session()
+    elif opts.session:
+        row = store.get_session(opts.session)
+    if row is not None:
+        model = env.model if g.model or not row.model else row.model
+        session = ChatSession.resume(
+            store,
+            row,
+            provider,
+            profile=env.profile.name,
+            model=model,
+            model_info=env.config.model_info,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+        if opts.system or opts.role:
+            session.set_system(system, opts.role)
+        return session
+    return ChatSession(
+        provider,
+        profile=env.profile.name,
+        model=env.model,
+        model_info=env.config.model_info,
+        store=store,
+        persist=True,
+        name=opts.session,
+        system=system if system is not None else env.profile.system,
+        role=opts.role,
+        temperature=temperature,
+        max_tokens=max_tokens,
+    )

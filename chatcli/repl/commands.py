@@ -1,0 +1,367 @@
+"""Slash commands and their Tab completion (SPEC §4).
+
+A line starting with ``/`` is a command: the first word names it, the rest is its argument.
+Each command is a small function of the ``Repl``; the same table drives ``/help`` and the
+completer, so the two cannot disagree. A command that fails raises ``ChatcliError``; the loop
+prints it as one line and goes on.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
+from prompt_toolkit.document import Document
+
+from chatcli.errors import UsageError
+from chatcli.models import BUILTIN
+from chatcli.repl.loop import money
+from chatcli.store import content_text
+
+if TYPE_CHECKING:
+    from chatcli.repl.loop import Repl
+
+EXIT = object()
+"""What ``/exit`` returns to end the loop."""
+
+SESSIONS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Command:
+    """One slash command: its argument's name, what it does, and what completes its argument."""
+
+    name: str
+    arg: str
+    help: str
+    run: Callable[[Repl, str], object]
+    values: Callable[[Repl], Iterable[str]] | None = None
+
+
+def _help(repl: Repl, arg: str) -> None:
+    for cmd in COMMANDS.values():
+        usage = f"/{cmd.name} {cmd.arg}".rstrip()
+        repl.say(f"  {usage:<16} {cmd.help}")
+    for line in (
+        "Enter sends · Alt+Enter or Ctrl+J: new line · Up/Down: input history",
+        "Ctrl+X Ctrl+E: edit in $EDITOR · Ctrl-C: stop a reply · Ctrl-D: leave",
+        "To send a message that starts with a slash, put a space before it.",
+    ):
+        repl.say(f"  {line}", dim=True)
+
+
+def _exit(repl: Repl, arg: str) -> object:
+    return EXIT
+
+
+def _new(repl: Repl, arg: str) -> None:
+    repl.session.new()
+    repl.attachments = None
+    repl.say("new session started (saved with its first reply)", dim=True)
+
+
+def _clear(repl: Repl, arg: str) -> None:
+    output = repl.prompt.output
+    output.erase_screen()
+    output.cursor_goto(0, 0)
+    output.flush()
+
+
+def _model(repl: Repl, arg: str) -> None:
+    if arg:
+        repl.session.set_model(repl.ctx.config.resolve_model(arg))
+    info = repl.session.info
+    window = f"{info.context_window:,} tokens" if info.context_window else "unknown"
+    prices = (
+        f"${info.input_price}/${info.output_price} per 1M tokens in/out"
+        if info.input_price is not None and info.output_price is not None
+        else "price unknown"
+    )
+    repl.say(f"model {repl.session.model} · context window {window} · {prices}")
+
+
+def _profile(repl: Repl, arg: str) -> None:
+    if not arg:
+        for name in sorted(repl.ctx.config.profiles):
+            mark = "*" if name == repl.session.profile else " "
+            repl.say(f"  {mark} {name}")
+        return
+    profile = repl.ctx.config.profile(arg)
+    repl.session.set_provider(repl.ctx.connect(profile.name), profile.name)
+    repl.session.set_model(profile.model)
+    repl.say(f"profile {profile.name} · model {profile.model} (change it with /model)")
+
+
+def _system(repl: Repl, arg: str) -> None:
+    if not arg:
+        current = repl.session.system
+        role = f" (role {repl.session.role})" if repl.session.role else ""
+        repl.say(f"system prompt{role}: {current}" if current else "no system prompt")
+        return
+    repl.session.set_system(None if arg == "-" else arg)
+    repl.say("system prompt removed" if arg == "-" else "system prompt set", dim=True)
+
+
+def _role(repl: Repl, arg: str) -> None:
+    if not arg:
+        roles = sorted(repl.ctx.config.roles)
+        repl.say("roles: " + (", ".join(roles) if roles else "none defined in the config"))
+        return
+    repl.session.set_system(repl.ctx.config.role(arg), arg)
+    repl.say(f"role {arg}: system prompt set", dim=True)
+
+
+def _undo(repl: Repl, arg: str) -> None:
+    text = repl.session.undo()
+    if text is None:
+        repl.say("nothing to undo")
+        return
+    repl.draft = text
+    repl.say("last turn removed; its message is back in the prompt", dim=True)
+
+
+def _retry(repl: Repl, arg: str) -> None:
+    repl.stream(repl.session.retry())
+
+
+def _file(repl: Repl, arg: str) -> None:
+    from chatcli.cli.inputs import MAX_INPUT_BYTES, UserInput, add_bytes
+
+    if not arg:
+        raise UsageError("usage: /file PATH")
+    path = Path(arg).expanduser()
+    try:
+        if path.stat().st_size > MAX_INPUT_BYTES:
+            raise UsageError(f"{path} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if repl.attachments is None:
+        repl.attachments = UserInput()
+    add_bytes(repl.attachments, data, f"file {path}", label=path.name)
+    count = len(repl.attachments.texts) + len(repl.attachments.images)
+    repl.say(f"attached {path.name} ({count} file(s) go with your next message)", dim=True)
+
+
+def _save(repl: Repl, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /save NAME")
+    row = repl.session.save(arg)
+    repl.say(f"session saved as {row.name}", dim=True)
+
+
+def _sessions(repl: Repl, arg: str) -> None:
+    rows = repl.ctx.store.list_sessions(arg or None, limit=SESSIONS_SHOWN)
+    if not rows:
+        repl.say("no saved sessions" + (f" matching {arg!r}" if arg else ""))
+    current = repl.session.row.id if repl.session.row is not None else None
+    for row in rows:
+        mark = "*" if row.id == current else " "
+        when = row.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        title = f" · {row.title}" if row.title else ""
+        repl.say(f"  {mark} {row.name}  {when} · {row.message_count} messages{title}")
+
+
+def _resume(repl: Repl, arg: str) -> None:
+    from chatcli.session import ChatSession
+
+    if not arg:
+        raise UsageError("usage: /resume NAME", hint="/sessions lists them")
+    row = repl.ctx.store.get_session(arg)
+    if row is None:
+        raise UsageError(f"no session named {arg!r}", hint="/sessions lists them")
+    old = repl.session
+    repl.session = ChatSession.resume(
+        repl.ctx.store,
+        row,
+        old.provider,
+        profile=old.profile,
+        model=row.model or old.model,
+        model_info=repl.ctx.config.model_info,
+        temperature=old.temperature,
+        max_tokens=old.max_tokens,
+    )
+    repl.attachments = None
+    repl.summary()
+
+
+def _tokens(repl: Repl, arg: str) -> None:
+    used, window = repl.session.context_tokens()
+    if window is None:
+        repl.say(f"context: {used:,} tokens (context window of {repl.session.model} unknown)")
+    else:
+        repl.say(f"context: {used:,} of {window:,} tokens ({used / window:.0%})")
+
+
+def _cost(repl: Repl, arg: str) -> None:
+    known, unknown = repl.session.total_cost()
+    if repl.session.last_turn is None and not repl.session.history:
+        repl.say("session cost: nothing spent yet")
+    elif unknown and known == 0:
+        repl.say("session cost: unknown (no price known for the model)")
+    elif unknown:
+        repl.say(f"session cost: {money(known)} plus replies of unknown price")
+    else:
+        repl.say(f"session cost: {money(known)}")
+
+
+def _copy(repl: Repl, arg: str) -> None:
+    turn = repl.session.last_turn
+    text = turn.text if turn is not None else None
+    if text is None:
+        replies = [m for m in repl.session.history if m.role == "assistant"]
+        text = content_text(replies[-1].content) if replies else None
+    if not text:
+        raise UsageError("no reply to copy yet")
+    ways = copy_to_clipboard(text, repl.stdout)
+    if not ways:
+        raise UsageError(
+            "no way to reach the clipboard: not a terminal, and no pbcopy, wl-copy or xclip"
+        )
+    repl.say(f"copied {len(text)} characters via {' and '.join(ways)}", dim=True)
+
+
+def copy_to_clipboard(text: str, terminal: TextIO) -> list[str]:
+    """Copy with OSC 52 (works over SSH and in tmux when the terminal allows it) and with the
+    first clipboard tool found; returns what was used."""
+    ways: list[str] = []
+    if _isatty(terminal):
+        encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        terminal.write(f"\x1b]52;c;{encoded}\x07")
+        terminal.flush()
+        ways.append("the terminal (OSC 52)")
+    for tool in _clipboard_tools():
+        try:
+            done = subprocess.run(
+                tool,
+                input=text.encode("utf-8"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=5,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            ways.append(tool[0])
+            break
+    return ways
+
+
+def _clipboard_tools() -> Iterator[list[str]]:
+    candidates = [
+        (["pbcopy"], True),
+        (["wl-copy"], bool(os.environ.get("WAYLAND_DISPLAY"))),
+        (["xclip", "-selection", "clipboard"], bool(os.environ.get("DISPLAY"))),
+        (["xsel", "--clipboard", "--input"], bool(os.environ.get("DISPLAY"))),
+    ]
+    for tool, usable in candidates:
+        if usable and shutil.which(tool[0]):
+            yield tool
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _model_names(repl: Repl) -> Iterable[str]:
+    config = repl.ctx.config
+    chat_models = (name for name, info in BUILTIN.items() if info.context_window)
+    return sorted({*chat_models, *config.aliases, *config.models})
+
+
+def _session_names(repl: Repl) -> Iterable[str]:
+    return [row.name for row in repl.ctx.store.list_sessions(limit=50)]
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("help", "", "this list", _help),
+        Command("exit", "", "leave (or Ctrl-D)", _exit),
+        Command("new", "", "start a new session", _new),
+        Command("clear", "", "clear the screen (the conversation goes on)", _clear),
+        Command("model", "NAME", "switch model (no NAME: show it)", _model, _model_names),
+        Command(
+            "profile",
+            "NAME",
+            "switch endpoint profile (no NAME: list them)",
+            _profile,
+            lambda repl: sorted(repl.ctx.config.profiles),
+        ),
+        Command("system", "TEXT", "set the system prompt (- removes it)", _system),
+        Command(
+            "role",
+            "NAME",
+            "use a role's system prompt (no NAME: list them)",
+            _role,
+            lambda repl: sorted(repl.ctx.config.roles),
+        ),
+        Command("undo", "", "forget the last turn; its message returns to the prompt", _undo),
+        Command("retry", "", "ask the last message again", _retry),
+        Command("file", "PATH", "attach a text file or image to the next message", _file),
+        Command("save", "NAME", "keep this session under NAME", _save),
+        Command("sessions", "", "list recent sessions", _sessions),
+        Command("resume", "NAME", "switch to a saved session", _resume, _session_names),
+        Command("tokens", "", "context used by the next request / window", _tokens),
+        Command("cost", "", "what this session has cost", _cost),
+        Command("copy", "", "copy the last reply to the clipboard", _copy),
+    )
+}
+
+
+def run_command(repl: Repl, line: str) -> object:
+    """Run one slash command line; unknown commands are a usage error."""
+    name, _, arg = line[1:].strip().partition(" ")
+    command = COMMANDS.get(name)
+    if command is None:
+        raise UsageError(f"unknown command /{name}", hint="/help lists the commands")
+    return command.run(repl, arg.strip())
+
+
+class SlashCompleter(Completer):
+    """Completes command names after ``/`` and each command's argument after the space."""
+
+    def __init__(self, repl: Repl) -> None:
+        self.repl = repl
+        self._paths = PathCompleter(expanduser=True)
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        if not text.startswith("/") or "\n" in text:
+            return
+        name, space, arg = text[1:].partition(" ")
+        if not space:
+            for cmd in COMMANDS.values():
+                if cmd.name.startswith(name):
+                    yield Completion(
+                        f"/{cmd.name} " if cmd.arg else f"/{cmd.name}",
+                        start_position=-len(text),
+                        display=f"/{cmd.name}",
+                        display_meta=cmd.help,
+                    )
+            return
+        if name == "file":
+            yield from self._paths.get_completions(Document(arg.lstrip()), complete_event)
+            return
+        command = COMMANDS.get(name)
+        if command is None or command.values is None:
+            return
+        prefix = arg.lstrip()
+        for value in command.values(self.repl):
+            if value.startswith(prefix):
+                yield Completion(value, start_position=-len(prefix))

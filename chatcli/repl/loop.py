@@ -1,0 +1,236 @@
+"""The REPL loop: read a line, run a slash command or send a message, stream the reply.
+
+Replies go to stdout through ``render.make_writer``; everything the REPL says itself (banner,
+command output, footer, notices, errors) goes to stderr, as in ``ask``. A failed turn prints the
+one-line error and the loop goes on; Ctrl-C during a reply closes the stream (the session keeps
+the partial reply, marked interrupted) and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from chatcli.cli.output import Notifier, close, consume
+from chatcli.errors import ChatcliError
+from chatcli.events import StreamEvent
+from chatcli.store import content_text
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+
+    from chatcli.cli.inputs import UserInput
+    from chatcli.config import Config
+    from chatcli.providers.chat import ChatProvider
+    from chatcli.session import ChatSession, TurnResult
+    from chatcli.store import Store
+
+SUMMARY_TURNS = 3
+"""How many of the last turns a resumed session shows."""
+
+
+@dataclass
+class Context:
+    """What the REPL runs with besides the session: config, store and how to connect."""
+
+    config: Config
+    store: Store
+    connect: Callable[[str], ChatProvider]  # profile name -> provider
+    markdown: str
+
+
+class Repl:
+    """One interactive chat: the prompt, the current session and the pending attachments."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        session: ChatSession,
+        provider: ChatProvider,
+        prompt: PromptSession[str],
+        *,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.session = session
+        self.prompt = prompt
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.notifier = Notifier(self.stderr)
+        self.attachments: UserInput | None = None
+        self.draft = ""  # text put back into the prompt (``/undo``)
+        self._dim = _isatty(self.stderr)
+        self._warm: threading.Thread | None = threading.Thread(
+            target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
+        )
+
+    # output helpers
+
+    def say(self, text: str, *, dim: bool = False) -> None:
+        """A line of the REPL's own output (stderr)."""
+        if dim and self._dim:
+            text = f"\x1b[2m{text}\x1b[0m"
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def error(self, exc: ChatcliError) -> None:
+        """The same one-line error (and hint) ``__main__`` prints, without leaving the REPL."""
+        self.notifier.end_line()
+        self.say(f"chatcli: error: {exc.message}")
+        if exc.hint:
+            self.say(f"hint: {exc.hint}")
+
+    # the loop
+
+    def run(self) -> None:
+        """Read and handle input until Ctrl-D or ``/exit``."""
+        from chatcli.repl.commands import EXIT, run_command
+
+        if self._warm is not None:
+            self._warm.start()
+        self.banner()
+        while True:
+            try:
+                text = self.prompt.prompt("› ", default=self.draft)
+            except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the line, ask again
+                self.draft = ""
+                continue
+            except EOFError:
+                break
+            self.draft = ""
+            if not text.strip():
+                continue
+            try:
+                if text.startswith("/"):
+                    if run_command(self, text) is EXIT:
+                        break
+                else:
+                    self.send(text)
+            except ChatcliError as exc:
+                self.error(exc)
+
+    def banner(self) -> None:
+        """Say what this chat talks to; for a resumed session, show where it stopped."""
+        s = self.session
+        self.say(
+            f"chatcli chat · {s.model} via {s.profile} · /help for commands, Ctrl-D to leave",
+            dim=True,
+        )
+        if s.row is not None:
+            self.summary()
+
+    def summary(self) -> None:
+        """The last few turns of the loaded session, one shortened line per message."""
+        s = self.session
+        history = s.history
+        turns = sum(1 for m in history if m.role == "user")
+        name = s.name or "(unsaved)"
+        self.say(f"session {name}: {turns} turn{'s' if turns != 1 else ''} loaded", dim=True)
+        starts = [i for i, m in enumerate(history) if m.role == "user"]
+        shown = history[starts[-SUMMARY_TURNS] :] if len(starts) > SUMMARY_TURNS else history
+        if len(starts) > SUMMARY_TURNS:
+            self.say(f"  … {len(starts) - SUMMARY_TURNS} earlier turns", dim=True)
+        for message in shown:
+            who = "you" if message.role == "user" else "ai "
+            text = " ".join(content_text(message.content).split())
+            mark = " [interrupted]" if message.interrupted else ""
+            self.say(f"  {who} › {_shorten(text, 90)}{mark}", dim=True)
+
+    # turns
+
+    def send(self, text: str) -> None:
+        """Send a message (with any ``/file`` attachments) and stream the reply."""
+        from chatcli.cli.inputs import UserInput
+
+        message = UserInput(texts=[text])
+        if self.attachments is not None:
+            message.texts.extend(self.attachments.texts)
+            message.images.extend(self.attachments.images)
+            self.attachments = None  # from now on part of the message ``/retry`` resends
+        self.stream(self.session.send(message.content()))
+
+    def stream(self, events: Iterator[StreamEvent]) -> None:
+        """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""
+        from chatcli.render import make_writer
+
+        if self._warm is not None:
+            self._warm.join()  # the client it builds is the one this request uses
+            self._warm = None
+        writer = make_writer(self.ctx.markdown, self.stdout)
+        try:
+            answer = consume(events, writer, self.notifier)
+        except KeyboardInterrupt:
+            close(events)
+            writer.abort()
+            self.notifier.end_line()
+            self.say("interrupted: the partial reply is kept", dim=True)
+            self.footer()
+            return
+        except BaseException:
+            close(events)
+            writer.abort()
+            raise
+        writer.finish()
+        self.footer()
+        if answer.finish is not None and answer.finish.reason == "length":
+            self.say("chatcli: the reply was cut at the token limit (finish_reason=length)")
+        elif answer.finish is not None and answer.finish.reason == "content_filter":
+            self.say("chatcli: the reply was stopped by the provider's content filter")
+
+    def footer(self) -> None:
+        """The dim one-line summary of the last reply (nothing when none was kept)."""
+        turn = self.session.last_turn
+        if turn is not None:
+            self.say(footer_text(turn), dim=True)
+
+
+def footer_text(turn: TurnResult) -> str:
+    """``12 in · 34 out · $0.000021 · 0.31 s to first token · 85 tok/s``."""
+    approx = "~" if turn.estimated else ""
+    parts = [f"{approx}{turn.prompt_tokens} in", f"{approx}{turn.completion_tokens} out"]
+    parts.append("cost unknown" if turn.cost_usd is None else money(turn.cost_usd))
+    if turn.ttft is not None:
+        parts.append(f"{turn.ttft:.2f} s to first token")
+    speed = turn.tokens_per_second
+    if speed is not None:
+        parts.append(f"{speed:.0f} tok/s")
+    if turn.interrupted:
+        parts.append("interrupted")
+    return " · ".join(parts)
+
+
+def money(usd: float) -> str:
+    """Dollars with enough digits that a cheap reply does not show as $0.00."""
+    return f"${usd:.4f}" if usd >= 0.01 else f"${usd:.6f}"
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _warm_up(provider: ChatProvider, session: ChatSession) -> None:
+    """Pay the one-off costs of the first reply while the user types: the HTTP client (httpx2
+    import, TLS context), the tokenizer, and the Markdown renderer's imports."""
+    from chatcli.render import make_writer
+    from chatcli.tokens import count_text
+
+    try:
+        provider.transport.client(provider.endpoint.url_for(session.model))
+        count_text("warm up", session.info.tokenizer)
+        writer = make_writer("always", io.StringIO())
+        writer.feed("# warm\n\n`up` *now*\n\n```python\nx = 1\n```\n")
+        writer.finish()
+    except Exception:  # the first real request reports any real problem
+        return

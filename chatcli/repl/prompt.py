@@ -1,0 +1,73 @@
+"""The input line: a prompt_toolkit ``PromptSession`` with chatcli's keys and a private history.
+
+Enter sends; Alt+Enter (Escape, Enter) and Ctrl+J insert a newline, because a chat message often
+has several lines and Enter must stay the quick way to send. A bracketed paste is inserted whole
+by prompt_toolkit, whatever newlines it holds, so a pasted block is one message. Ctrl+X Ctrl+E
+opens ``$EDITOR`` (prompt_toolkit's ``open_in_editor``). The history file lives in the data dir
+and is created 0600 in a 0700 directory: it holds everything the user typed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.output import Output
+
+from chatcli.paths import ensure_private_dir
+
+HISTORY_NAME = "history"
+
+
+def key_bindings() -> KeyBindings:
+    """Enter sends; Alt+Enter and Ctrl+J insert a newline (these win over the defaults)."""
+    kb = KeyBindings()
+
+    @kb.add("enter")
+    def _send(event: KeyPressEvent) -> None:
+        event.current_buffer.validate_and_handle()
+
+    @kb.add("escape", "enter")
+    @kb.add("c-j")
+    def _newline(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text("\n")
+
+    return kb
+
+
+def private_history(data_dir: Path) -> FileHistory:
+    """The input history kept across runs, readable by the owner only."""
+    ensure_private_dir(data_dir)
+    path = data_dir / HISTORY_NAME
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
+    return FileHistory(str(path))
+
+
+def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedText:
+    return FormattedText([("class:continuation", "." * (width - 1) + " ")])
+
+
+def make_prompt(
+    history: FileHistory,
+    *,
+    input: Input | None = None,
+    output: Output | None = None,
+) -> PromptSession[str]:
+    """The prompt the REPL reads every message and slash command from."""
+    return PromptSession(
+        history=history,
+        complete_while_typing=False,
+        multiline=True,
+        key_bindings=key_bindings(),
+        enable_open_in_editor=True,
+        prompt_continuation=_continuation,
+        input=input,
+        output=output,
+    )
