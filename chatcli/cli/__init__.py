@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from chatcli import __version__
-from chatcli.cli import ask, sessions
+from chatcli.cli import ask, chat, sessions
 
 app = typer.Typer(
     name="chatcli",
@@ -36,4 +36,5 @@ def _root(
 
 
 app.command("ask")(ask.ask)
+app.command("chat")(chat.chat)
 app.add_typer(sessions.app, name="sessions")
