@@ -186,13 +186,16 @@ class _Frames:
         parts: list[str] = []
         cut = len(self.pending) if final else self._finished_end()
         if cut:
-            parts.append(self._render_blocks(console, self.pending[:cut], permanent=True))
+            printed = self._render_blocks(console, self.pending[:cut], permanent=True)
+            if printed:
+                parts.append(printed)
             self.pending = self.pending[cut:]
             self._scanned = 0
         if not self._live:
             return "".join(parts)
         lines = [] if final else self._render_tail(console, height)
-        if not (parts or lines or self._live_rows):
+        restore = final and self._started
+        if not (parts or lines or self._live_rows or restore):
             return ""
         head = [_SYNC_START]
         if not self._started:
@@ -201,8 +204,7 @@ class _Frames:
         if self._live_rows:
             head.append(_ERASE_BELOW)
         if lines:
-            body = "\n".join(lines)
-            parts += [_WRAP_OFF, body, "\n", _WRAP_ON, f"\x1b[{len(lines)}F"]
+            parts += [_WRAP_OFF, "\n".join(lines), "\n", _WRAP_ON, f"\x1b[{len(lines)}F"]
         if final:
             parts.append(_SHOW_CURSOR)
         self._live_rows = len(lines)
@@ -411,8 +413,10 @@ class MarkdownStream:
         try:
             columns, lines = os.get_terminal_size(self._file.fileno())
         except (OSError, ValueError):
-            columns = int(os.environ.get("COLUMNS", "0") or 0) or 80
-            lines = int(os.environ.get("LINES", "0") or 0) or 24
+            columns = lines = 0
+        # A pty nobody sized (some containers and CI runners) reports 0 x 0.
+        columns = columns or _env_int("COLUMNS") or 80
+        lines = lines or _env_int("LINES") or 24
         return self._width or columns, self._height or lines
 
     def __enter__(self) -> MarkdownStream:
@@ -428,6 +432,11 @@ class MarkdownStream:
             self.finish()
         else:
             self.abort()
+
+
+def _env_int(name: str) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else 0
 
 
 def make_writer(mode: str, file: TextIO) -> RawWriter | MarkdownStream:

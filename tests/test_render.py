@@ -410,3 +410,14 @@ def test_importing_render_does_not_load_rich() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_unsized_pty_falls_back_to_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    term = _Pty(0, 0)  # what a container or CI runner without a size reports
+    text = "word " * 40 + "\n"
+    with MarkdownStream(term.slave) as stream:
+        stream.feed(text)
+    lines = _replay(term.close(), 80, 24).transcript()
+    assert lines == plain_lines(one_shot(text, 80), 80)
