@@ -323,35 +323,37 @@ def _float(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
+class IncompleteProfile(ConfigError):
+    """A profile lacks a required key; ``config set`` may write it while it is being built."""
+
+
+_REQUIRED = {
+    "azure": (
+        ("endpoint", 'add endpoint = "https://<resource>.openai.azure.com"'),
+        ("api_version", 'add api_version = "2024-10-21"'),
+    ),
+    "relay": (("base_url", 'add base_url = "https://relay.example.com/v1"'),),
+}
+
+
+def _missing(ptype: str | None, raw: dict[str, Any]) -> tuple[str, str] | None:
+    """What a profile of type ``ptype`` still needs, as (problem, hint), or None."""
+    if ptype is None:
+        return "has no type", 'add type = "openai", "azure" or "relay"'
+    for key, hint in _REQUIRED.get(ptype, ()):
+        if not raw.get(key):
+            return f"is type {ptype} but has no {key}", hint
+    return None
+
+
 def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Profile:
     table = f"profiles.{name}"
     v.check(table, raw, _PROFILE_KEYS)
     ptype = raw.get("type")
-    if ptype is None:
-        raise v.fail(
-            table, None, f"[{table}] has no type", hint='add type = "openai", "azure" or "relay"'
-        )
-    if ptype == "azure" and not raw.get("endpoint"):
-        raise v.fail(
-            table,
-            None,
-            f"[{table}] is type azure but has no endpoint",
-            hint='add endpoint = "https://<resource>.openai.azure.com"',
-        )
-    if ptype == "azure" and not raw.get("api_version"):
-        raise v.fail(
-            table,
-            None,
-            f"[{table}] is type azure but has no api_version",
-            hint='add api_version = "2024-10-21"',
-        )
-    if ptype == "relay" and not raw.get("base_url"):
-        raise v.fail(
-            table,
-            None,
-            f"[{table}] is type relay but has no base_url",
-            hint='add base_url = "https://relay.example.com/v1"',
-        )
+    missing = _missing(ptype, raw)
+    if missing is not None:
+        problem, hint = missing
+        raise IncompleteProfile(f"{v.where(table, None)}: [{table}] {problem}", hint=hint)
     deployments = raw.get("deployments", {})
     for model, dep in deployments.items():
         if not isinstance(dep, str):
@@ -441,19 +443,34 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
 
 def resolve_key(profile: Profile) -> str:
     """The API key of ``profile``: api_key > api_key_cmd > api_key_env > the type's variable."""
+    return key_with_source(profile)[0]
+
+
+def key_with_source(profile: Profile) -> tuple[str, str]:
+    """The key and where it came from (for ``config show`` and ``doctor``)."""
     if profile.api_key:
-        return profile.api_key
+        return profile.api_key, f"api_key in [profiles.{profile.name}]"
     if profile.api_key_cmd:
-        return _run_key_cmd(profile)
+        return _run_key_cmd(profile), f"api_key_cmd ({profile.api_key_cmd})"
     conventional = "AZURE_OPENAI_API_KEY" if profile.type == "azure" else "OPENAI_API_KEY"
     for var in (profile.api_key_env, conventional):
         if var and os.environ.get(var):
-            return os.environ[var].strip()
+            return os.environ[var].strip(), f"env {var}"
     var = profile.api_key_env or conventional
     raise ConfigError(
         f"no API key found for profile {profile.name!r}",
         hint=f"export {var}=..., or set api_key_cmd / api_key_env in [profiles.{profile.name}]",
     )
+
+
+def redact_key(key: str) -> str:
+    """Only the last four characters of a key are ever shown."""
+    return "****" + key[-4:] if len(key) > 8 else "****"
+
+
+def validate_data(path: Path, data: dict[str, Any]) -> Config:
+    """Validate an in-memory config (``config set`` checks its edit before writing it)."""
+    return _build(path, data, "", exists=True)
 
 
 def _run_key_cmd(profile: Profile) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from chatcli import __version__
-from chatcli.cli import ask, chat, sessions
+from chatcli.cli import ask, chat, config, sessions
 
 app = typer.Typer(
     name="chatcli",
@@ -38,3 +38,4 @@ def _root(
 app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
 app.add_typer(sessions.app, name="sessions")
+app.add_typer(config.app, name="config")

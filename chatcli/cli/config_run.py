@@ -1,0 +1,240 @@
+"""What the ``config`` commands do: show effective settings with sources, edit, and init."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tomllib
+from typing import Any
+
+from chatcli import config as cfgmod
+from chatcli import paths
+from chatcli.cli.common import Globals, load_config
+from chatcli.errors import ConfigError, UsageError
+
+_SHOWN = (
+    "type", "base_url", "endpoint", "api_version", "model", "system", "temperature",
+    "max_tokens", "markdown", "timeout", "max_retries", "proxy", "requests_per_minute",
+    "stream_usage", "daily_budget_usd", "monthly_budget_usd", "api_key_env", "api_key_cmd",
+)  # fmt: skip
+
+
+def show_path(g: Globals) -> None:
+    path, _ = paths.config_path(g.config)
+    sys.stdout.write(f"{path}\n")
+    if not path.exists():
+        print("(does not exist yet: `chatcli config init` creates it)", file=sys.stderr)
+
+
+def _profile_source(g: Globals, cfg: cfgmod.Config) -> str:
+    if g.profile:
+        return "-p/--profile"
+    if os.environ.get("CHATCLI_PROFILE"):
+        return "env CHATCLI_PROFILE"
+    return "default_profile" if cfg.default_source == "config" else "built-in"
+
+
+def show(g: Globals, as_json: bool) -> None:
+    cfg = load_config(g)
+    profile = cfg.profile(g.profile)
+    settings: dict[str, dict[str, Any]] = {}
+    for key in _SHOWN:
+        value = getattr(profile, key)
+        if value is None or (
+            key == "stream_usage" and value is True and key not in profile.sources
+        ):
+            continue
+        settings[key] = {"value": value, "source": profile.sources.get(key, "built-in")}
+    if profile.type == "openai" and not profile.base_url:
+        from chatcli.providers.openai import base_url
+
+        env_url = os.environ.get("OPENAI_BASE_URL")
+        settings["base_url"] = {
+            "value": base_url(profile),
+            "source": "env OPENAI_BASE_URL" if env_url else "built-in",
+        }
+    if g.model:
+        settings["model"] = {"value": cfg.resolve_model(g.model), "source": "-m/--model"}
+    if profile.deployments:
+        settings["deployments"] = {
+            "value": profile.deployments,
+            "source": f"[profiles.{profile.name}.deployments]",
+        }
+    try:
+        key, source = cfgmod.key_with_source(profile)
+    except ConfigError as exc:
+        settings["api_key"] = {"value": None, "source": exc.message}
+    else:
+        for item in settings.values():  # a key pasted into api_key_cmd must not leak either
+            if isinstance(item["value"], str) and key in item["value"]:
+                item["value"] = item["value"].replace(key, cfgmod.redact_key(key))
+            item["source"] = item["source"].replace(key, cfgmod.redact_key(key))
+        settings["api_key"] = {
+            "value": cfgmod.redact_key(key),
+            "source": source.replace(key, cfgmod.redact_key(key)),
+        }
+    info = {
+        "config_file": str(cfg.path),
+        "config_exists": cfg.exists,
+        "data_dir": str(paths.data_dir()),
+        "profile": profile.name,
+        "profile_source": _profile_source(g, cfg),
+        "implicit_profile": profile.implicit,
+        "settings": settings,
+        "profiles": sorted(cfg.profiles),
+        "aliases": cfg.aliases,
+        "roles": sorted(cfg.roles),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+        return
+    exists = "" if cfg.exists else "  (not found: zero-config from the environment)"
+    out = [
+        f"config file   {cfg.path}{exists}",
+        f"data dir      {info['data_dir']}",
+        f"profile       {profile.name}  ({info['profile_source']}"
+        + (", implicit from the environment)" if profile.implicit else ")"),
+        "",
+    ]
+    width = max(len(k) for k in settings)
+    for key, item in settings.items():
+        value = item["value"]
+        shown = (
+            "(none)"
+            if value is None
+            else json.dumps(value, ensure_ascii=False)
+            if not isinstance(value, str)
+            else value
+        )
+        out.append(f"  {key:<{width}}  {shown:<40}  {item['source']}")
+    out.append("")
+    out.append(f"profiles      {', '.join(sorted(cfg.profiles)) or '(none)'}")
+    if cfg.aliases:
+        out.append("aliases       " + ", ".join(f"{k} = {v}" for k, v in cfg.aliases.items()))
+    if cfg.roles:
+        out.append(f"roles         {', '.join(sorted(cfg.roles))}")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def validate(g: Globals) -> None:
+    path, _ = paths.config_path(g.config)
+    if not path.exists() and not g.config:
+        raise ConfigError(f"{path} does not exist", hint="`chatcli config init` creates it")
+    cfg = load_config(g)
+    problems = []
+    for profile in cfg.profiles.values():
+        if profile.implicit:
+            continue
+        try:
+            if not profile.api_key_cmd:  # don't run commands just to validate
+                cfgmod.resolve_key(profile)
+        except ConfigError as exc:
+            problems.append(f"warning: {exc.message}")
+    if cfg.default_profile and cfg.default_profile not in cfg.profiles:
+        raise ConfigError(f"{path}: default_profile {cfg.default_profile!r} is not a profile")
+    for line in problems:
+        print(line, file=sys.stderr)
+    n = len([p for p in cfg.profiles.values() if not p.implicit])
+    sys.stdout.write(f"{path}: OK ({n} profile{'s' if n != 1 else ''})\n")
+
+
+def _parse_value(raw: str) -> Any:
+    """A TOML value when it parses as one (numbers, booleans, quoted strings), else the text."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def set_value(g: Globals, key: str, raw: str) -> None:
+    import tomli_w
+
+    path, _ = paths.config_path(g.config)
+    parts = [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', key)]
+    if not parts or any(not p for p in parts):
+        raise UsageError(f"invalid key {key!r}", hint="use a dotted key, e.g. profiles.relay.model")
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it by hand first") from None
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise UsageError(f"{key}: {part!r} is a value, not a table")
+        node = child
+    node[parts[-1]] = _parse_value(raw)
+    try:
+        cfgmod.validate_data(path, data)
+    except cfgmod.IncompleteProfile as exc:  # e.g. type set before base_url: finish it next
+        print(f"chatcli: note: {exc.message.split(': ', 1)[-1]}; set that next", file=sys.stderr)
+    paths.write_private(path, tomli_w.dumps(data))
+    shown = "****" if parts[-1] == "api_key" else raw
+    print(f"set {key} = {shown} in {path}", file=sys.stderr)
+
+
+_TEMPLATE = """\
+# chatcli configuration, written by `chatcli config init`.
+# Every key is described in config.example.toml of the chatcli repository.
+default_profile = {name}
+
+[defaults]
+model = {model}
+markdown = "auto"          # auto (render only on a terminal) | always | never
+timeout = 60               # connect timeout and the longest silence inside a stream, seconds
+max_retries = 3            # 429 / 5xx / connection resets; Retry-After is honoured
+
+[profiles.{name_key}]
+{profile_lines}
+"""
+
+
+def _ask(prompt: str, default: str | None = None) -> str:
+    import typer
+
+    return str(typer.prompt(prompt, default=default, err=True)).strip()
+
+
+def init(g: Globals, force: bool) -> None:
+    path, _ = paths.config_path(g.config)
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists", hint="edit it, use `config set`, or --force")
+    kind = _ask("Endpoint type (openai, azure, relay)", "openai")
+    if kind not in cfgmod.PROFILE_TYPES:
+        raise UsageError(f"unknown endpoint type {kind!r}", hint="openai, azure or relay")
+    name = _ask("Profile name", kind)
+    lines = [f"type = {json.dumps(kind)}"]
+    if kind == "azure":
+        lines.append(
+            f"endpoint = {json.dumps(_ask('Azure endpoint (https://<resource>.openai.azure.com)'))}"
+        )
+        lines.append(f"api_version = {json.dumps(_ask('API version', '2024-10-21'))}")
+    elif kind == "relay":
+        lines.append(
+            f"base_url = {json.dumps(_ask('Base URL (e.g. https://relay.example.com/v1)'))}"
+        )
+    conventional = "AZURE_OPENAI_API_KEY" if kind == "azure" else "OPENAI_API_KEY"
+    source = _ask("Where is the key? env VAR, cmd COMMAND, or paste the key", f"env {conventional}")
+    if source.startswith("env "):
+        lines.append(f"api_key_env = {json.dumps(source[4:].strip())}")
+    elif source.startswith("cmd "):
+        lines.append(f"api_key_cmd = {json.dumps(source[4:].strip())}   # run; stdout is the key")
+    else:
+        lines.append(f"api_key = {json.dumps(source)}   # this file is 0600; prefer api_key_cmd")
+    proxy = _ask("Proxy for this profile (empty for none)", "")
+    if proxy:
+        lines.append(f"proxy = {json.dumps(proxy)}")
+    model = _ask("Default model", "gpt-4o-mini")
+    text = _TEMPLATE.format(
+        name=json.dumps(name),
+        name_key=name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name),
+        model=json.dumps(model),
+        profile_lines="\n".join(lines),
+    )
+    cfgmod.validate_data(path, tomllib.loads(text))
+    paths.write_private(path, text)
+    print(f"wrote {path}", file=sys.stderr)

@@ -1,0 +1,100 @@
+"""``chatcli config init | show | path | validate | set`` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import stat
+import tomllib
+from pathlib import Path
+
+from tests.cli_helpers import clean_env, run_cli
+
+KEY = "sk-secret-value-abcdefgh12345678"
+
+
+def test_show_zero_config_redacts_key_and_names_sources(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, OPENAI_API_KEY=KEY, OPENAI_BASE_URL="http://127.0.0.1:1/v1")
+    result = run_cli("config", "show", env=env)
+    assert result.returncode == 0, result.stderr
+    assert KEY not in result.stdout + result.stderr
+    assert "****5678" in result.stdout
+    assert "implicit from the environment" in result.stdout
+    data = json.loads(run_cli("config", "show", "--json", env=env).stdout)
+    assert data["settings"]["api_key"] == {"value": "****5678", "source": "env OPENAI_API_KEY"}
+    assert data["settings"]["base_url"]["source"] == "env OPENAI_BASE_URL"
+    assert data["settings"]["model"] == {"value": "gpt-4o-mini", "source": "built-in"}
+
+
+def test_show_profile_flag_and_key_inside_command_redacted(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        "[defaults]\nmodel = 'gpt-4o'\n"
+        f"[profiles.r]\ntype = 'relay'\nbase_url = 'http://x/v1'\napi_key_cmd = 'echo {KEY}'\n"
+        "model = 'deepseek-chat'\n"
+    )
+    result = run_cli("config", "show", "-p", "r", "--json", env=clean_env(tmp_path))
+    assert KEY not in result.stdout
+    data = json.loads(result.stdout)
+    assert data["profile"] == "r" and data["profile_source"] == "-p/--profile"
+    assert data["settings"]["model"] == {"value": "deepseek-chat", "source": "[profiles.r]"}
+    assert data["settings"]["timeout"]["source"] == "built-in"
+    assert data["settings"]["api_key"]["value"] == "****5678"
+
+
+def test_path_and_validate(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    assert run_cli("config", "path", env=env).stdout == f"{tmp_path / 'config.toml'}\n"
+    missing = run_cli("config", "validate", env=env)
+    assert missing.returncode == 3 and "does not exist" in missing.stderr
+    (tmp_path / "config.toml").write_text("[profiles.a]\ntype = 'openai'\napi_key = 'k'\n")
+    ok = run_cli("config", "validate", env=env)
+    assert ok.returncode == 0 and "OK (1 profile)" in ok.stdout
+    (tmp_path / "config.toml").write_text("[profiles.a]\ntype = 'openai'\ncolour = 'red'\n")
+    bad = run_cli("config", "validate", env=env)
+    assert bad.returncode == 3
+    assert f"{tmp_path / 'config.toml'}:3:1: unknown key 'colour' in [profiles.a]" in bad.stderr
+
+
+def test_set_edits_validates_and_keeps_mode(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    path = tmp_path / "config.toml"
+    bad_type = run_cli("config", "set", "profiles.r.type", "bedrock", env=env)
+    assert bad_type.returncode == 3 and "unknown profile type 'bedrock'" in bad_type.stderr
+    assert not path.exists()  # an invalid result is never written
+    partial = run_cli("config", "set", "profiles.r.type", "relay", env=env)
+    assert partial.returncode == 0 and "has no base_url; set that next" in partial.stderr
+    run_cli("config", "set", "default_profile", "r", env=env)
+    for key, value in (
+        ("profiles.r.base_url", "http://127.0.0.1:8/v1"),
+        ("defaults.timeout", "30"),
+        ("profiles.r.stream_usage", "false"),
+        ('models."gpt-4o".input_price', "2.5"),
+    ):
+        result = run_cli("config", "set", key, value, env=env)
+        assert result.returncode == 0, (key, result.stderr)
+    data = tomllib.loads(path.read_text())
+    assert data["profiles"]["r"] == {
+        "base_url": "http://127.0.0.1:8/v1",
+        "type": "relay",
+        "stream_usage": False,
+    }
+    assert data["defaults"]["timeout"] == 30 and data["models"]["gpt-4o"]["input_price"] == 2.5
+    bad = run_cli("config", "set", "defaults.timeout", "soon", env=env)
+    assert bad.returncode == 3 and "timeout must be a number" in bad.stderr
+    assert tomllib.loads(path.read_text())["defaults"]["timeout"] == 30
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_init_asks_and_writes_a_valid_commented_config(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    answers = "relay\nmine\nhttp://127.0.0.1:9/v1\ncmd pass show relay\n\ngpt-4o\n"
+    result = run_cli("config", "init", env=env, input=answers)
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "config.toml"
+    text = path.read_text()
+    assert text.startswith("# chatcli configuration")
+    data = tomllib.loads(text)
+    assert data["default_profile"] == "mine"
+    assert data["profiles"]["mine"]["api_key_cmd"] == "pass show relay"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = run_cli("config", "init", env=env, input=answers)
+    assert again.returncode == 2 and "already exists" in again.stderr
