@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from chatcli import __version__
-from chatcli.cli import ask, chat, config, sessions
+from chatcli.cli import ask, chat, config, sessions, usage
 
 app = typer.Typer(
     name="chatcli",
@@ -39,3 +39,4 @@ app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
+app.command("usage")(usage.usage)

@@ -1,0 +1,47 @@
+"""``chatcli usage [--since YYYY-MM-DD] [--by day|model|profile] [--json]`` (SPEC §3).
+
+Totals come from the usage log, which records every request (ask, chat, interrupted ones too).
+A model without a known price has cost ``null``, never 0: a total that includes such a request
+is shown as a lower bound ("≥ $0.0123").
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+
+
+def _since(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a date like 2026-11-01") from None
+    return value
+
+
+def _by(value: str) -> str:
+    if value not in ("day", "model", "profile"):
+        raise typer.BadParameter(f"{value!r} is not one of day, model, profile")
+    return value
+
+
+def usage(
+    since: Annotated[
+        str | None, typer.Option("--since", callback=_since, help="First day (YYYY-MM-DD).")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", callback=_by, help="day, model or profile.")] = "day",
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Requests, tokens and cost from the usage log."""
+    from chatcli.cli.usage_report import report
+
+    report(date.fromisoformat(since) if since else None, by, json_out)

@@ -1,0 +1,99 @@
+"""Group the usage log into rows of requests, tokens and cost for ``chatcli usage``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date
+
+from chatcli.cli.ask_run import open_store
+from chatcli.store import UsageRow
+
+
+@dataclass
+class Group:
+    """Totals of one day, model or profile."""
+
+    key: str
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    unknown_cost: int = 0  # requests whose price is unknown
+    estimated: int = 0  # requests whose tokens were counted locally
+
+    def add(self, row: UsageRow) -> None:
+        self.requests += 1
+        self.prompt_tokens += row.prompt_tokens
+        self.completion_tokens += row.completion_tokens
+        self.estimated += row.estimated
+        if row.cost_usd is None:
+            self.unknown_cost += 1
+        else:
+            self.cost_usd += row.cost_usd
+
+    def cost(self) -> float | None:
+        """The total, or None when no request in the group has a known price."""
+        return None if self.unknown_cost == self.requests else self.cost_usd
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "requests": self.requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": self.cost(),
+            "requests_with_unknown_cost": self.unknown_cost,
+            "requests_with_estimated_tokens": self.estimated,
+        }
+
+
+def _key(row: UsageRow, by: str) -> str:
+    if by == "model":
+        return row.model
+    if by == "profile":
+        return row.profile or "-"
+    return row.created_at.astimezone().date().isoformat()
+
+
+def _money(group: Group) -> str:
+    cost = group.cost()
+    if cost is None:
+        return "unknown"
+    return ("≥ " if group.unknown_cost else "") + f"${cost:.4f}"
+
+
+def report(since: date | None, by: str, as_json: bool) -> None:
+    with open_store() as store:
+        rows = store.usage_rows(since)
+    groups: dict[str, Group] = {}
+    total = Group("total")
+    for row in rows:
+        groups.setdefault(_key(row, by), Group(_key(row, by))).add(row)
+        total.add(row)
+    ordered = sorted(groups.values(), key=lambda g: g.key)
+    if as_json:
+        obj = {
+            "since": since.isoformat() if since else None,
+            "by": by,
+            "rows": [g.as_dict() for g in ordered],
+            "total": total.as_dict(),
+        }
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not rows:
+        print("no requests logged" + (f" since {since}" if since else ""), file=sys.stderr)
+        return
+    width = max(len(by), *(len(g.key) for g in ordered), len("total"))
+    lines = [f"{by:<{width}}  {'requests':>8}  {'tokens in':>10}  {'tokens out':>10}  cost"]
+    for g in [*ordered, total]:
+        if g is total:
+            lines.append("-" * (width + 46))
+        lines.append(
+            f"{g.key:<{width}}  {g.requests:>8}  {g.prompt_tokens:>10,}  "
+            f"{g.completion_tokens:>10,}  {_money(g)}"
+        )
+    if total.unknown_cost:
+        lines.append(f"({total.unknown_cost} request(s) used a model without a known price)")
+    sys.stdout.write("\n".join(lines) + "\n")

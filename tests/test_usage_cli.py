@@ -1,0 +1,40 @@
+"""``chatcli usage``: totals from the usage log; unknown prices stay unknown."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+from tests.cli_helpers import fake_env, run_cli
+from tests.fakes import FakeOpenAI, Reply
+
+
+def test_usage_groups_and_null_cost(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake)
+    fake.script(
+        Reply(text="a", prompt_tokens=1000, completion_tokens=100),
+        Reply(text="b", prompt_tokens=2000, completion_tokens=200),
+        Reply(text="c", prompt_tokens=10, completion_tokens=5),
+    )
+    run_cli("ask", "one", env=env)
+    run_cli("ask", "two", env=env)
+    run_cli("ask", "-m", "deepseek-chat", "three", env=env)
+
+    by_model = json.loads(run_cli("usage", "--by", "model", "--json", env=env).stdout)
+    rows = {r["key"]: r for r in by_model["rows"]}
+    mini = rows["gpt-4o-mini"]
+    assert mini["requests"] == 2 and mini["prompt_tokens"] == 3000
+    assert abs(mini["cost_usd"] - (3000 * 0.15 + 300 * 0.60) / 1e6) < 1e-12
+    assert rows["deepseek-chat"]["cost_usd"] is None
+    assert by_model["total"]["requests"] == 3
+    assert by_model["total"]["requests_with_unknown_cost"] == 1
+
+    table = run_cli("usage", env=env).stdout
+    assert date.today().isoformat() in table and "≥ $0.0006" in table
+    assert "1 request(s) used a model without a known price" in table
+
+    later = (date.today() + timedelta(days=1)).isoformat()
+    assert json.loads(run_cli("usage", "--since", later, "--json", env=env).stdout)["rows"] == []
+    bad = run_cli("usage", "--since", "yesterday", env=env)
+    assert bad.returncode == 2 and "not a date" in bad.stderr
