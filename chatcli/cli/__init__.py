@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from chatcli import __version__
-from chatcli.cli import ask, chat, config, sessions, usage
+from chatcli.cli import ask, chat, config, models, sessions, usage
 
 app = typer.Typer(
     name="chatcli",
@@ -40,3 +40,4 @@ app.command("chat")(chat.chat)
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
 app.command("usage")(usage.usage)
+app.command("models")(models.models)

@@ -26,6 +26,8 @@ class ChatEndpoint:
     headers: dict[str, str]
     stream_usage: bool = True  # send stream_options.include_usage
     send_model: bool = True
+    models_url: str | None = None  # GET: the models the endpoint offers
+    root: str | None = None  # base for other OpenAI-style routes (billing)
 
 
 class ChatProvider:
@@ -113,6 +115,32 @@ class ChatProvider:
                 yield from self._whole(response)
         finally:
             response.close()
+
+    def get_json(self, url: str) -> Any:
+        """GET ``url`` with this endpoint's auth, retries and error mapping."""
+        response = None
+        for item in self.transport.open("GET", url, headers=self.endpoint.headers):
+            if not isinstance(item, Notice):
+                response = item
+        assert response is not None
+        try:
+            return self.transport.read_json(response)
+        finally:
+            response.close()
+
+    def list_models(self) -> list[str]:
+        """Every model id the endpoint lists (relays list many non-gpt names), sorted."""
+        if self.endpoint.models_url is None:
+            return []
+        obj = self.get_json(self.endpoint.models_url)
+        items = obj.get("data") if isinstance(obj, dict) else obj
+        if not isinstance(items, list):
+            raise APIError(
+                f"malformed model list: {str(obj)[:120]!r}",
+                hint="the endpoint is not answering like an OpenAI-compatible API",
+            )
+        ids = {str(m.get("id")) for m in items if isinstance(m, dict) and m.get("id")}
+        return sorted(ids)
 
     def _stream(self, response: Any) -> Iterator[StreamEvent]:
         finish: str | None = None

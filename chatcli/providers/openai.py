@@ -43,5 +43,7 @@ def make(
         url_for=lambda _model: f"{root}/chat/completions",
         headers={"Authorization": f"Bearer {key}"},
         stream_usage=profile.stream_usage,
+        models_url=f"{root}/models",
+        root=root,
     )
     return ChatProvider(profile.name, endpoint, transport, model_info)

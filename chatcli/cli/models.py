@@ -1,0 +1,55 @@
+"""``chatcli models [--json]`` (SPEC §3): every model the endpoint offers, with what we know."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+
+
+def models(
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """List the models the endpoint offers, with context window and prices where known."""
+    import json
+    import sys
+
+    from chatcli.cli.common import resolve
+    from chatcli.providers import connect
+
+    env = resolve(Globals(profile, model, config, debug))
+    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    infos = [env.config.model_info(name) for name in provider.list_models()]
+    if json_out:
+        rows = [
+            {
+                "id": i.name,
+                "context_window": i.context_window,
+                "input_price": i.input_price,
+                "output_price": i.output_price,
+            }
+            for i in infos
+        ]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not infos:
+        print(f"profile {env.profile.name!r}: the endpoint lists no models", file=sys.stderr)
+        return
+
+    def cell(value: float | None, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    width = max(len("model"), *(len(i.name) for i in infos))
+    out = [f"{'model':<{width}}  {'context':>9}  {'$/1M in':>8}  {'$/1M out':>8}"]
+    for i in infos:
+        out.append(
+            f"{i.name:<{width}}  {cell(i.context_window, ','):>9}  "
+            f"{cell(i.input_price, '.2f'):>8}  {cell(i.output_price, '.2f'):>8}"
+        )
+    sys.stdout.write("\n".join(out) + "\n")
