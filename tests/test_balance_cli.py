@@ -1,0 +1,34 @@
+"""``chatcli balance`` against relay billing endpoints, and where there are none."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.fakes import DEFAULT_BILLING, FakeOpenAI
+
+
+def test_balance_from_relay_billing(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.billing = DEFAULT_BILLING
+    env = fake_env(tmp_path, fake)
+    data = json.loads(run_cli("balance", "--json", env=env).stdout)
+    assert data["limit_usd"] == 100.0
+    assert data["used_usd"] == 12.345
+    assert abs(data["remaining_usd"] - 87.655) < 1e-9
+    text = run_cli("balance", env=env).stdout
+    assert "remaining  $87.66" in text
+    paths = [r.path for r in fake.requests]
+    assert paths == ["/v1/dashboard/billing/subscription", "/v1/dashboard/billing/usage"] * 2
+
+
+def test_balance_where_there_is_none(fake: FakeOpenAI, tmp_path: Path) -> None:
+    result = run_cli("balance", env=fake_env(tmp_path, fake))
+    assert result.returncode == 1
+    assert "has no billing endpoints" in result.stderr and "hint:" in result.stderr
+    (tmp_path / "config.toml").write_text(
+        '[profiles.az]\ntype = "azure"\nendpoint = "https://x.openai.azure.com"\n'
+        'api_version = "2024-10-21"\napi_key = "k"\n'
+    )
+    azure = run_cli("balance", "-p", "az", env=clean_env(tmp_path))
+    assert azure.returncode == 1 and "Azure OpenAI, which has no balance endpoint" in azure.stderr
