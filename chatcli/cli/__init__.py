@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from chatcli import __version__
-from chatcli.cli import ask, balance, chat, config, models, sessions, usage
+from chatcli.cli import ask, balance, chat, config, doctor, models, sessions, usage
 
 app = typer.Typer(
     name="chatcli",
@@ -42,3 +42,4 @@ app.add_typer(config.app, name="config")
 app.command("usage")(usage.usage)
 app.command("models")(models.models)
 app.command("balance")(balance.balance)
+app.command("doctor")(doctor.doctor)

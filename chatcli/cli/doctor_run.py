@@ -1,0 +1,130 @@
+"""The checks of ``chatcli doctor``, in the order a request meets them; stops at the first
+failure that makes later checks meaningless, and prints a fix for every failure."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import socket
+import sys
+import time
+from urllib.parse import urlsplit
+
+from typer import Exit
+
+from chatcli.cli.common import Globals, load_config
+from chatcli.errors import AuthError, ChatcliError
+
+MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "    "}
+
+
+class Report:
+    """Prints one line per check; remembers whether anything failed."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def line(self, status: str, name: str, detail: str, hint: str | None = None) -> None:
+        self.failed |= status == "fail"
+        sys.stdout.write(f"[{MARK[status]}] {name:<12} {detail}\n")
+        if hint:
+            sys.stdout.write(f"       {'':<12} fix: {hint}\n")
+        sys.stdout.flush()
+
+
+def _proxy_for(url: str, proxy: str | None) -> tuple[str | None, str]:
+    if proxy:
+        return proxy, "profile proxy"
+    scheme = urlsplit(url).scheme
+    for var in (f"{scheme}_proxy", "all_proxy"):
+        for name in (var.upper(), var):
+            if os.environ.get(name):
+                return os.environ[name], f"env {name}"
+    return None, "none"
+
+
+def _reachable(url: str, timeout: float) -> str | None:
+    """None if a TCP connection to the URL's host opens, else why not."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme in ("https", "socks5") else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return None
+    except socket.gaierror:
+        return f"host name {parts.hostname!r} not found"
+    except OSError as exc:
+        return f"{parts.hostname}:{port}: {exc.strerror or exc}"
+
+
+def run(g: Globals) -> None:
+    from chatcli import config as cfgmod
+    from chatcli.providers import connect
+    from chatcli.providers.base import ChatRequest
+
+    r = Report()
+    try:
+        cfg = load_config(g)
+    except ChatcliError as exc:
+        r.line("fail", "config", exc.message, exc.hint)
+        raise Exit(1) from None
+    r.line("ok", "config", f"{cfg.path}" + ("" if cfg.exists else " (absent: zero-config)"))
+    try:
+        profile = cfg.profile(g.profile)
+    except ChatcliError as exc:
+        r.line("fail", "profile", exc.message, exc.hint)
+        raise Exit(1) from None
+    model = cfg.resolve_model(g.model or profile.model)
+    r.line("ok", "profile", f"{profile.name} (type {profile.type}), model {model}")
+    try:
+        key, source = cfgmod.key_with_source(profile)
+    except ChatcliError as exc:
+        r.line("fail", "key", exc.message, exc.hint)
+        raise Exit(1) from None
+    r.line("ok", "key", f"{cfgmod.redact_key(key)} from {source.replace(key, '****')}")
+    provider = connect(profile, cfg.model_info, debug=g.debug)
+    url = provider.endpoint.url_for(model)
+    r.line("info", "url", url)
+    proxy, proxy_source = _proxy_for(url, profile.proxy)
+    r.line("info", "proxy", f"{proxy} ({proxy_source})" if proxy else "none")
+    target = proxy or url
+    why = _reachable(target, min(profile.timeout, 10))
+    if why:
+        what = "proxy" if proxy else "endpoint"
+        r.line("fail", "reachable", why, f"check the {what} address and that it is running")
+        raise Exit(1)
+    r.line("ok", "reachable", urlsplit(target).netloc)
+    try:
+        models = provider.list_models()
+    except AuthError as exc:
+        r.line("fail", "auth", exc.message, exc.hint)
+        raise Exit(1) from None
+    except ChatcliError as exc:
+        r.line("warn", "models", f"could not list models: {exc.message}")
+        models = []
+    else:
+        r.line("ok", "auth", "the key was accepted")
+        if model in models:
+            r.line("ok", "model", f"{model} is listed ({len(models)} models)")
+        elif models:
+            close = difflib.get_close_matches(model, models, n=3, cutoff=0.5)
+            r.line(
+                "warn",
+                "model",
+                f"{model} is not among the {len(models)} listed models",
+                "pick one from `chatcli models`" + (f", e.g. {', '.join(close)}" if close else ""),
+            )
+    started = time.monotonic()
+    request = ChatRequest(model, [{"role": "user", "content": "Reply with OK."}], max_tokens=5)
+    try:
+        text, answered = "", None
+        for event in provider.chat(request):
+            text += getattr(event, "text", "")
+            answered = getattr(event, "model", None) or answered
+    except ChatcliError as exc:
+        r.line("fail", "request", exc.message, exc.hint)
+        raise Exit(1) from None
+    took = time.monotonic() - started
+    note = f", answered as {answered}" if answered and answered != model else ""
+    r.line("ok", "request", f"{took * 1000:.0f} ms: {text.strip()[:40]!r}{note}")
+    if r.failed:
+        raise Exit(1)

