@@ -38,3 +38,25 @@ def test_usage_groups_and_null_cost(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert json.loads(run_cli("usage", "--since", later, "--json", env=env).stdout)["rows"] == []
     bad = run_cli("usage", "--since", "yesterday", env=env)
     assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_daily_budget_warns_then_refuses(fake: FakeOpenAI, tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[defaults]\ndaily_budget_usd = 1.0\n")
+    env = fake_env(tmp_path, fake)
+    # gpt-4o: $2.50 / 1M in, $10 / 1M out -> 100k out tokens = $1.00 in two steps.
+    fake.script(
+        Reply(text="a", prompt_tokens=0, completion_tokens=85_000),
+        Reply(text="b", prompt_tokens=0, completion_tokens=15_000),
+        Reply(text="c"),
+    )
+    first = run_cli("ask", "-m", "gpt-4o", "one", env=env)
+    assert first.returncode == 0 and first.stderr == ""
+    second = run_cli("ask", "-m", "gpt-4o", "two", env=env)
+    assert "$0.85 of your daily budget $1.00 is spent (85%)" in second.stderr
+    refused = run_cli("ask", "three", env=env)
+    assert refused.returncode == 1
+    assert "$1.00 of your daily budget $1.00 is spent" in refused.stderr
+    assert "--over-budget" in refused.stderr
+    assert len(fake.chat_requests()) == 2
+    forced = run_cli("ask", "--over-budget", "three", env=env)
+    assert forced.returncode == 0 and forced.stdout == "c\n"

@@ -54,6 +54,9 @@ def ask(
     session: Annotated[
         str | None, typer.Option("--session", help="Continue or create this session.")
     ] = None,
+    over_budget: Annotated[
+        bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
+    ] = False,
     profile: ProfileOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
@@ -76,5 +79,6 @@ def ask(
             json=json_out,
             cont=cont,
             session=session,
+            over_budget=over_budget,
         ),
     )

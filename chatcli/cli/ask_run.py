@@ -32,6 +32,7 @@ class AskOptions:
     json: bool = False
     cont: bool = False
     session: str | None = None
+    over_budget: bool = False
 
 
 def run(g: Globals, opts: AskOptions) -> None:
@@ -98,6 +99,11 @@ def _session(env: Env, opts: AskOptions, store: Store, system: str | None) -> Ch
 def _send(env: Env, opts: AskOptions, content: Content, system: str | None) -> None:
     notifier = Notifier()
     with open_store() as store:
+        from chatcli import budget
+
+        warning = budget.check(store, env.profile, over_budget=opts.over_budget)
+        if warning:
+            notifier.note(warning)
         session = _session(env, opts, store, system)
         writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)
         events = session.send(content)
