@@ -8,8 +8,11 @@ the partial reply, marked interrupted) and the loop goes on.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import sys
+import termios
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -163,7 +166,8 @@ class Repl:
             self._warm = None
         writer = make_writer(self.ctx.markdown, self.stdout)
         try:
-            answer = consume(events, writer, self.notifier)
+            with _typeahead_kept():
+                answer = consume(events, writer, self.notifier)
         except KeyboardInterrupt:
             close(events)
             writer.abort()
@@ -218,6 +222,30 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+@contextlib.contextmanager
+def _typeahead_kept() -> Iterator[None]:
+    """While a reply streams, keys typed ahead are neither echoed into it nor turned into
+    lines: echo and canonical mode go off, and Enter stays ``\r`` (not ``\n``, which the
+    prompt reads as Ctrl+J, a newline). Ctrl-C still raises SIGINT. The prompt reads the keys
+    once the reply is done."""
+    try:
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd) if os.isatty(fd) else None
+    except (AttributeError, OSError, ValueError, termios.error):
+        saved = None
+    if saved is None:
+        yield
+        return
+    quiet = list(saved)
+    quiet[0] &= ~termios.ICRNL
+    quiet[3] &= ~(termios.ECHO | termios.ICANON)
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 def _warm_up(provider: ChatProvider, session: ChatSession) -> None:

@@ -1,0 +1,145 @@
+"""Drive a program in a real terminal: tmux on a private socket, keys in, screen text out.
+
+Each ``Tmux`` runs its own tmux server (``-L`` with a unique socket name, no user config), so
+tests never touch the user's tmux or each other. The pane's shell prints the program's exit
+status when it ends, so a test can read it. Every wait polls with a deadline:
+no fixed sleeps, so a loaded CI machine is slower but not flakier.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+TMUX = shutil.which("tmux") or "/usr/bin/tmux"
+WIDTH, HEIGHT = 100, 30
+DEFAULT_TIMEOUT = 20.0
+
+
+class Tmux:
+    """One private tmux server with one pane running the program under test."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.socket = f"chatcli-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.conf = workdir / "tmux.conf"
+        self.conf.write_text(
+            "set -g history-limit 20000\nset -g status off\n",
+            encoding="utf-8",
+        )
+        self.target = "main"
+
+    def tmux(self, *args: str, input: str | None = None) -> str:
+        """Run a tmux command against this server; its stdout."""
+        proc = subprocess.run(
+            [TMUX, "-u", "-L", self.socket, "-f", str(self.conf), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=self.env,
+            timeout=30,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def start(self, argv: list[str]) -> None:
+        """Run ``argv`` in a new WIDTHxHEIGHT pane (the first call starts the server)."""
+        self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-s", self.target,
+                  _shell(argv))  # fmt: skip
+
+    def respawn(self, argv: list[str]) -> None:
+        """Run ``argv`` in the same pane, ending whatever runs there."""
+        self.tmux("respawn-pane", "-k", "-t", self.target, _shell(argv))
+
+    def keys(self, *keys: str) -> None:
+        """tmux key names: ``Enter``, ``C-c``, ``M-Enter``, ``BSpace``..."""
+        self.tmux("send-keys", "-t", self.target, *keys)
+
+    def type(self, text: str) -> None:
+        """Type ``text`` literally (UTF-8 included)."""
+        self.tmux("send-keys", "-t", self.target, "-l", text)
+
+    def paste(self, text: str) -> None:
+        """Paste ``text`` the way a terminal does: bracketed when the program asked for it."""
+        self.tmux("load-buffer", "-b", "test", "-", input=text)
+        self.tmux("paste-buffer", "-p", "-d", "-b", "test", "-t", self.target)
+
+    def screen(self) -> str:
+        """The visible screen, wrapped lines joined."""
+        return self.tmux("capture-pane", "-p", "-J", "-t", self.target)
+
+    def scrollback(self) -> str:
+        """Everything the pane has shown, scrollback included."""
+        return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.target)
+
+    def pane(self, fmt: str) -> str:
+        """A pane format variable, e.g. ``#{pane_pid}``."""
+        return self.tmux("display-message", "-p", "-t", self.target, fmt).strip()
+
+    def wait_for(
+        self,
+        check: str | Callable[[str], bool],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        scrollback: bool = False,
+    ) -> str:
+        """Poll the screen until it contains ``check`` (or ``check(screen)`` holds)."""
+        test = (lambda s: check in s) if isinstance(check, str) else check
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.scrollback() if scrollback else self.screen()
+            if test(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {check!r}; the screen:\n{text}")
+            time.sleep(0.05)
+
+    def program_pid(self) -> int:
+        """The pid of the program under test (the pane's shell runs it as its child)."""
+        shell = self.pane("#{pane_pid}")
+        children = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", shell], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert len(children) == 1, f"expected one program under the pane's shell: {children}"
+        return int(children[0])
+
+    def wait_exit(self, timeout: float = DEFAULT_TIMEOUT) -> int:
+        """Wait for the program to end; its exit status as the shell reports it (128+N for
+        signal N). Read from the screen: tmux itself does not always reap a dead pane's
+        process in time to report its status."""
+        screen = self.wait_for(lambda s: _EXIT.search(s) is not None, timeout=timeout)
+        match = _EXIT.search(screen)
+        assert match is not None
+        return int(match.group(1))
+
+    def kill(self) -> None:
+        subprocess.run(
+            [TMUX, "-L", self.socket, "kill-server"], capture_output=True, env=self.env, check=False
+        )
+
+
+_EXIT = re.compile(r"\[exit (\d+)\]")
+
+
+def _shell(argv: list[str]) -> str:
+    """A shell line running ``argv`` then printing its exit status and staying open."""
+    return f'{shlex.join(argv)}; echo "[exit $?]"; exec sleep 3600'
+
+
+def wait_until(check: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Poll ``check`` until it holds, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s")
+        time.sleep(0.05)
