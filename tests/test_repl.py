@@ -130,6 +130,24 @@ def test_cjk_input_edits_by_character(chat: Chat) -> None:
     assert "echo(2): 中文测试" in chat.out.getvalue()
 
 
+def test_ctrl_x_ctrl_e_edits_in_the_editor_then_enter_sends(
+    chat: Chat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "written in the editor\\nline 2\\n" > "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", str(editor))
+
+    def feed(repl: Repl, inp: PipeInput) -> None:
+        inp.send_text("draft\x18\x05")  # Ctrl+X Ctrl+E
+        wait_until(lambda: repl.prompt.default_buffer.text.startswith("written"))
+        inp.send_text("\r" + CTRL_D)
+
+    chat.run(during=feed)
+    assert chat.sent() == ["written in the editor\nline 2"]
+
+
 def test_history_is_private_and_kept_across_runs(chat: Chat) -> None:
     chat.run("remember me\r")
     history = chat.home / "data" / "history"
@@ -246,6 +264,25 @@ def test_model_system_and_role_change_the_next_request(
     systems = [b["messages"][0]["content"] if b["messages"][0]["role"] == "system" else None
                for b in bodies]  # fmt: skip
     assert systems == [None, "Be brief.", "Talk like a pirate.", None]
+
+
+def test_profile_switches_endpoint_and_model(chat: Chat, tmp_path: Path) -> None:
+    relay = f'type = "relay"\nbase_url = "{chat.fake.base_url}"\napi_key = "{DEFAULT_API_KEY}"\n'
+    (tmp_path / "config.toml").write_text(
+        'default_profile = "main"\n'
+        f"[profiles.main]\n{relay}"
+        f'[profiles.backup]\n{relay}model = "qwen-max"\n',
+        encoding="utf-8",
+    )
+    chat.run("a\r", "/profile backup\r", "b\r", "/profile nowhere\r")
+    assert [r.json["model"] for r in chat.fake.chat_requests()] == ["gpt-4o-mini", "qwen-max"]
+    err = chat.err.getvalue()
+    assert "profile backup · model qwen-max" in err
+    assert "chatcli: error: unknown profile 'nowhere'" in err
+    with chat.store() as store:
+        row = store.latest_session()
+        assert row is not None
+        assert (row.profile, row.model) == ("backup", "qwen-max")
 
 
 def test_file_attaches_to_the_next_message_only(chat: Chat, tmp_path: Path) -> None:

@@ -155,6 +155,19 @@ def test_ctrl_c_stops_a_long_reply_and_the_chat_goes_on(
     assert contents(chat_requests(control)[1])[1] == partial
 
 
+def test_keys_typed_during_a_reply_wait_for_the_prompt(term: Tmux, control: FakeControl) -> None:
+    control.script(Reply(words=80, words_per_second=80))
+    term.start(CHAT)
+    term.wait_for(at_prompt)
+    term.type("slow one")
+    term.keys("Enter")
+    wait_until(lambda: len(chat_requests(control)) == 1)
+    term.type("typed ahead")
+    term.keys("Enter")
+    term.wait_for("echo(2): typed ahead", scrollback=True)
+    assert [contents(b)[-1] for b in chat_requests(control)] == ["slow one", "typed ahead"]
+
+
 def test_undo_retry_and_model(term: Tmux, control: FakeControl, home: Path) -> None:
     term.start(CHAT)
     ask(term, "first", "echo(1): first")

@@ -12,7 +12,6 @@ import contextlib
 import io
 import os
 import sys
-import termios
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -116,6 +115,9 @@ class Repl:
                     self.send(text)
             except ChatcliError as exc:
                 self.error(exc)
+            except KeyboardInterrupt:  # during a command: stop it, not the REPL
+                self.notifier.end_line()
+                self.say("interrupted", dim=True)
 
     def banner(self) -> None:
         """Say what this chat talks to; for a resumed session, show where it stopped."""
@@ -227,9 +229,14 @@ def _isatty(stream: TextIO) -> bool:
 @contextlib.contextmanager
 def _typeahead_kept() -> Iterator[None]:
     """While a reply streams, keys typed ahead are neither echoed into it nor turned into
-    lines: echo and canonical mode go off, and Enter stays ``\r`` (not ``\n``, which the
-    prompt reads as Ctrl+J, a newline). Ctrl-C still raises SIGINT. The prompt reads the keys
-    once the reply is done."""
+    lines: echo and canonical mode go off, and Enter stays CR (the tty would turn it into LF,
+    which the prompt reads as Ctrl+J: a newline, not "send"). Ctrl-C still raises SIGINT.
+    The prompt reads the keys once the reply is done."""
+    try:
+        import termios
+    except ImportError:  # not a POSIX terminal
+        yield
+        return
     try:
         fd = sys.stdin.fileno()
         saved = termios.tcgetattr(fd) if os.isatty(fd) else None

@@ -3,8 +3,8 @@
 Enter sends; Alt+Enter (Escape, Enter) and Ctrl+J insert a newline, because a chat message often
 has several lines and Enter must stay the quick way to send. A bracketed paste is inserted whole
 by prompt_toolkit, whatever newlines it holds, so a pasted block is one message. Ctrl+X Ctrl+E
-opens ``$EDITOR`` (prompt_toolkit's ``open_in_editor``). The history file lives in the data dir
-and is created 0600 in a 0700 directory: it holds everything the user typed.
+opens ``$VISUAL`` or ``$EDITOR`` (prompt_toolkit's ``open_in_editor``). The history file lives
+in the data dir and is created 0600 in a 0700 directory: it holds everything the user typed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ HISTORY_NAME = "history"
 
 
 def key_bindings() -> KeyBindings:
-    """Enter sends; Alt+Enter and Ctrl+J insert a newline (these win over the defaults)."""
+    """Enter sends; Alt+Enter and Ctrl+J insert a newline; Ctrl+X Ctrl+E opens the editor.
+    These win over prompt_toolkit's defaults."""
     kb = KeyBindings()
 
     @kb.add("enter")
@@ -36,6 +37,12 @@ def key_bindings() -> KeyBindings:
     @kb.add("c-j")
     def _newline(event: KeyPressEvent) -> None:
         event.current_buffer.insert_text("\n")
+
+    @kb.add("c-x", "c-e")
+    def _editor(event: KeyPressEvent) -> None:
+        """Edit in $VISUAL/$EDITOR; the text comes back to the prompt to read before sending
+        (bash would run it at once, but a message quit by mistake cannot be unsent)."""
+        event.current_buffer.open_in_editor(validate_and_handle=False)
 
     return kb
 
@@ -66,7 +73,6 @@ def make_prompt(
         complete_while_typing=False,
         multiline=True,
         key_bindings=key_bindings(),
-        enable_open_in_editor=True,
         prompt_continuation=_continuation,
         input=input,
         output=output,
