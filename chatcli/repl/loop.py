@@ -174,8 +174,11 @@ class Repl:
             close(events)
             writer.abort()
             self.notifier.end_line()
-            self.say("interrupted: the partial reply is kept", dim=True)
-            self.footer()
+            if self.session.last_turn is None:
+                self.say("interrupted before the reply began; /retry sends it again", dim=True)
+            else:
+                self.say("interrupted: the partial reply is kept", dim=True)
+                self.footer()
             return
         except BaseException:
             close(events)
