@@ -1,0 +1,84 @@
+"""``chatcli image``: generate, edit or vary images and save them (SPEC §3).
+
+Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+
+
+def check_size(value: str | None) -> str | None:
+    """``WxH`` with positive integers, e.g. 1024x1024."""
+    if value is not None and not re.fullmatch(r"[1-9]\d{0,4}x[1-9]\d{0,4}", value):
+        raise typer.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 1024x1024")
+    return value
+
+
+def check_format(value: str | None) -> str | None:
+    if value is not None and value not in ("b64_json", "url"):
+        raise typer.BadParameter(f"{value!r} is not one of b64_json, url")
+    return value
+
+
+def image(
+    prompt: Annotated[
+        list[str] | None,
+        typer.Argument(help="What to draw, or how to change --edit IMAGE.", show_default=False),
+    ] = None,
+    n: Annotated[int, typer.Option("-n", min=1, max=10, help="Number of images.")] = 1,
+    size: Annotated[
+        str | None,
+        typer.Option("--size", callback=check_size, help="WIDTHxHEIGHT, e.g. 1024x1024."),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("-o", "--output-dir", help="Directory to save into (created).")
+    ] = Path("."),
+    edit: Annotated[
+        Path | None, typer.Option("--edit", help="Edit this image as PROMPT says.")
+    ] = None,
+    mask: Annotated[
+        Path | None,
+        typer.Option("--mask", help="PNG whose transparent pixels mark where --edit may paint."),
+    ] = None,
+    variations: Annotated[
+        Path | None, typer.Option("--variations", help="Make variations of this image.")
+    ] = None,
+    response_format: Annotated[
+        str | None,
+        typer.Option(
+            "--response-format",
+            callback=check_format,
+            help="Ask for b64_json (default) or url; URLs are downloaded at once.",
+        ),
+    ] = None,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Generate images (dall-e-3 unless -m; dall-e-2 for --edit and --variations).
+
+    Files go to -o DIR as chatcli-DATE-TIME-N.png, never overwriting; paths print one per line.
+    """
+    from chatcli.cli.image_run import ImageOptions, run
+
+    run(
+        Globals(profile, model, config, debug),
+        ImageOptions(
+            prompt=" ".join(prompt or []).strip(),
+            n=n,
+            size=size,
+            out_dir=out_dir,
+            edit=edit,
+            mask=mask,
+            variations=variations,
+            response_format=response_format,
+        ),
+    )

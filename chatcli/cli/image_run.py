@@ -1,0 +1,141 @@
+"""What ``chatcli image`` does once its options are parsed: check inputs, request, save, print.
+
+Every input problem is found before the request is sent (and paid for). Files are created with
+``open(..., "xb")``, so an existing file, or one another chatcli writes at the same moment, is
+never overwritten: the number in the name moves on instead. Paths go to stdout one per line, so
+``chatcli image ... | xargs open`` works; notes go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chatcli.cli.common import Globals, resolve
+from chatcli.cli.output import Notifier
+from chatcli.errors import ChatcliError, UsageError
+
+if TYPE_CHECKING:
+    from chatcli.providers.images import Image
+
+GENERATE_MODEL = "dall-e-3"
+EDIT_MODEL = "dall-e-2"
+"""Defaults without -m: dall-e-2 is the one model every key and relay can edit and vary with."""
+
+
+@dataclass
+class ImageOptions:
+    """The parsed options of ``image``."""
+
+    prompt: str
+    n: int = 1
+    size: str | None = None
+    out_dir: Path = Path(".")
+    edit: Path | None = None
+    mask: Path | None = None
+    variations: Path | None = None
+    response_format: str | None = None
+
+
+def run(g: Globals, opts: ImageOptions) -> None:
+    """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
+    from chatcli.providers import images
+
+    source = _check_inputs(opts)
+    env = resolve(g)
+    default = GENERATE_MODEL if source is None else EDIT_MODEL
+    model = env.config.resolve_model(g.model) if g.model else default
+    job = images.ImageJob(
+        model=model,
+        prompt=opts.prompt or None,
+        n=opts.n,
+        size=opts.size,
+        response_format=opts.response_format,
+        image=source,
+        mask=opts.mask,
+        variation=opts.variations is not None,
+    )
+    images.check(job)
+    _prepare_dir(opts.out_dir)
+    notifier = Notifier()
+    if notifier.tty:
+        what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
+        notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")
+    results = images.create(env.profile, job, debug=env.debug)
+    for path in save(results, opts.out_dir):
+        sys.stdout.write(f"{path}\n")
+        sys.stdout.flush()
+    for result in results:
+        if result.revised_prompt and result.revised_prompt.strip() != opts.prompt:
+            notifier.note(f"revised prompt: {result.revised_prompt}")
+
+
+def _check_inputs(opts: ImageOptions) -> Path | None:
+    """Validate flag combinations and input files; return the source image, if any."""
+    from chatcli.providers.images import sniff
+
+    if opts.edit is not None and opts.variations is not None:
+        raise UsageError("use either --edit or --variations, not both")
+    if opts.mask is not None and opts.edit is None:
+        raise UsageError("--mask goes with --edit IMAGE")
+    if opts.variations is not None and opts.prompt:
+        raise UsageError(
+            "--variations takes no PROMPT: it varies the image as it is",
+            hint="to change the image as a prompt says, use --edit IMAGE PROMPT",
+        )
+    if opts.variations is None and not opts.prompt:
+        raise UsageError("a PROMPT is required", hint='e.g. chatcli image "a red fox in snow"')
+    source = opts.edit or opts.variations
+    for path, what in ((source, "image"), (opts.mask, "mask")):
+        if path is None:
+            continue
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        kind = sniff(head)
+        if kind is None:
+            raise UsageError(f"{path} is not an image (PNG, JPEG, WebP or GIF)")
+        if what == "mask" and kind[0] != "png":
+            raise UsageError(f"the mask {path} must be a PNG: its transparent pixels are the mask")
+    return source
+
+
+def _prepare_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"-o {out_dir} is not a directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChatcliError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+
+
+def save(results: list[Image], out_dir: Path) -> Iterator[Path]:
+    """Write each image as ``chatcli-YYYYMMDD-HHMMSS-N.ext``; N skips names already taken.
+
+    Yields each path once its file is complete, so a failure later still reports the earlier.
+    """
+    from chatcli.providers.images import sniff
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    number = 1
+    for result in results:
+        kind = sniff(result.data)
+        ext = kind[0] if kind else "png"
+        while True:
+            path = out_dir / f"chatcli-{stamp}-{number}.{ext}"
+            number += 1
+            try:
+                with path.open("xb") as fh:
+                    fh.write(result.data)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise ChatcliError(f"cannot write {path}: {exc.strerror or exc}") from None
+            yield path
+            break

@@ -1,0 +1,183 @@
+"""Image generation, edits and variations through the openai SDK (``/images/*`` routes).
+
+Known OpenAI image models have hard limits (dall-e-3 makes one image per request, variations
+exist only for dall-e-2, gpt-image-1 takes no ``response_format``); ``check`` says so before a
+request is paid for, instead of relaying the API's 400. Models this table does not know (relays
+serve many) are sent as asked. Answers may carry base64 data or URLs, whatever the endpoint
+prefers; URLs are downloaded at once with the same proxy, because they expire within the hour.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chatcli.config import Profile, resolve_key
+from chatcli.errors import APIError, UsageError
+from chatcli.providers import sdk
+
+if TYPE_CHECKING:
+    import httpx2
+
+READ_TIMEOUT = 300.0
+"""Seconds an image request may take: generation answers only when done (gpt-image-1: minutes)."""
+
+
+@dataclass(frozen=True)
+class ImageModel:
+    """What one OpenAI image model accepts."""
+
+    max_n: int
+    sizes: tuple[str, ...]
+    edits: bool
+    variations: bool
+    response_format: bool
+
+
+IMAGE_MODELS: dict[str, ImageModel] = {
+    "dall-e-3": ImageModel(1, ("1024x1024", "1792x1024", "1024x1792"), False, False, True),
+    "dall-e-2": ImageModel(10, ("256x256", "512x512", "1024x1024"), True, True, True),
+    "gpt-image-1": ImageModel(10, ("1024x1024", "1536x1024", "1024x1536"), True, False, False),
+    "gpt-image-1-mini": ImageModel(10, ("1024x1024", "1536x1024", "1024x1536"), True, False, False),
+}
+
+MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
+    (b"GIF87a", "gif", "image/gif"),
+    (b"GIF89a", "gif", "image/gif"),
+)
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    """``(extension, mime type)`` of PNG, JPEG, GIF or WebP bytes; None for anything else."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp", "image/webp"
+    for magic, ext, mime in MAGIC:
+        if data.startswith(magic):
+            return ext, mime
+    return None
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """One images request. ``image`` set: an edit (with ``prompt``) or a ``variation`` of it."""
+
+    model: str
+    prompt: str | None = None
+    n: int = 1
+    size: str | None = None
+    response_format: str | None = None  # None: b64_json where the model takes the parameter
+    image: Path | None = None
+    mask: Path | None = None
+    variation: bool = False
+
+    @property
+    def operation(self) -> str:
+        if self.image is None:
+            return "generation"
+        return "variations" if self.variation else "edits"
+
+
+@dataclass(frozen=True)
+class Image:
+    """One returned image and, for dall-e-3, the prompt it really drew."""
+
+    data: bytes
+    revised_prompt: str | None = None
+
+
+def check(job: ImageJob) -> None:
+    """Refuse what a known model cannot do, with what it can do instead (exit 2)."""
+    rules = IMAGE_MODELS.get(job.model.rsplit("/", 1)[-1])
+    if rules is None:
+        return
+    op = job.operation
+    if op == "edits" and not rules.edits:
+        raise UsageError(
+            f"{job.model} cannot edit images",
+            hint="use -m gpt-image-1 or -m dall-e-2 with --edit",
+        )
+    if op == "variations" and not rules.variations:
+        raise UsageError(
+            f"{job.model} cannot make variations; only dall-e-2 can",
+            hint="use -m dall-e-2 with --variations",
+        )
+    if job.n > rules.max_n:
+        hint = "use -n 1 (run the command again for more)"
+        if rules.max_n == 1:
+            hint = "use -n 1, or -m dall-e-2 / -m gpt-image-1, which make up to 10 at once"
+        raise UsageError(f"{job.model} makes at most {rules.max_n} image(s) per request", hint=hint)
+    if job.size is not None and job.size not in rules.sizes:
+        raise UsageError(
+            f"{job.model} cannot make {job.size} images",
+            hint=f"sizes for {job.model}: {', '.join(rules.sizes)}",
+        )
+    if job.response_format is not None and not rules.response_format:
+        raise UsageError(
+            f"{job.model} takes no --response-format; it always returns the image data"
+        )
+
+
+def create(profile: Profile, job: ImageJob, *, debug: bool = False) -> list[Image]:
+    """Run ``job`` on ``profile``'s endpoint and return the images' bytes (URLs downloaded)."""
+    check(job)
+    key = resolve_key(profile)
+    http = sdk.http_client(profile, key, debug=debug, read_timeout=READ_TIMEOUT)
+    with http, sdk.errors(key):
+        client = sdk.client(profile, job.model, key=key, http=http)
+        response = _call(client, job)
+        items = response.data or []
+        if not items:
+            raise APIError("the endpoint returned no images")
+        return [_image(http, item.b64_json, item.url, item.revised_prompt) for item in items]
+
+
+def _call(client: Any, job: ImageJob) -> Any:
+    """The SDK call for the job's operation; omitted parameters stay the API's defaults."""
+    params: dict[str, Any] = {"model": job.model, "n": job.n}
+    if job.size is not None:
+        params["size"] = job.size
+    rules = IMAGE_MODELS.get(job.model.rsplit("/", 1)[-1])
+    if rules is None or rules.response_format:
+        params["response_format"] = job.response_format or "b64_json"
+    if job.image is None:
+        return client.images.generate(prompt=job.prompt, **params)
+    if job.variation:
+        return client.images.create_variation(image=_upload(job.image), **params)
+    if job.mask is not None:
+        params["mask"] = _upload(job.mask)
+    return client.images.edit(image=_upload(job.image), prompt=job.prompt, **params)
+
+
+def _upload(path: Path) -> tuple[str, bytes, str]:
+    """A multipart file with its real MIME type (dall-e-2 refuses PNGs sent as octet-stream)."""
+    data = path.read_bytes()
+    kind = sniff(data)
+    return path.name, data, kind[1] if kind else "application/octet-stream"
+
+
+def _image(
+    http: httpx2.Client, b64: str | None, url: str | None, revised_prompt: str | None
+) -> Image:
+    if b64:
+        try:
+            data = base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise APIError("malformed image data (b64_json is not base64)") from None
+    elif url:
+        response = http.get(url, follow_redirects=True)
+        if response.status_code >= 300:
+            raise APIError(f"downloading {url} failed: HTTP {response.status_code}")
+        data = response.content
+    else:
+        raise APIError("the endpoint returned an image with neither b64_json nor url")
+    if sniff(data) is None:
+        raise APIError(
+            f"the endpoint returned something that is not an image ({data[:16]!r}...)",
+            hint="the endpoint is not answering like an OpenAI-compatible images API",
+        )
+    return Image(data, revised_prompt)

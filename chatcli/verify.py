@@ -1,0 +1,446 @@
+"""Probes that tell whether an endpoint really serves the model it claims (SPEC §6).
+
+Relays resell "gpt-4o" that is sometimes a cheaper model renamed. No single answer proves
+anything, so several independent probes each report pass / warn / fail / skip with the evidence
+they saw, and ``verdict`` weighs them:
+
+1. ``model``: the model the response names (relays can rewrite it, so a pass is weak).
+2. ``prompt_tokens``: the reported count of a fixed mixed English/Chinese/code prompt against an
+   exact local count with the claimed model's tokenizer; other tokenizers split such text very
+   differently. Skipped when no exact tokenizer is available offline (``chatcli.tokens``).
+3. ``max_tokens``: a long answer capped at 7 tokens must stop at exactly 7, ``finish_reason``
+   "length"; proxies that re-tokenise or ignore the cap miss it.
+4. ``stream_usage``: the usage chunk of a stream must arrive and agree with the non-streamed count.
+5. ``tool_calls``: a prompt that needs a tool must produce a call with valid JSON arguments. No
+   call at all is only a warning: relays often strip ``tools`` while serving the real model.
+   Malformed calls fail: that is what small models imitating the format do.
+6. ``reasoning``: three short questions weaker models tend to get wrong; weak evidence, so at
+   worst a warning, never a failure.
+
+Probes 1-3 share one non-streamed request; in all six requests are made, each a few tokens long.
+Everything goes through ``ChatProvider``'s public pieces (``body``, ``endpoint``, ``transport``)
+because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``) that the stream-event
+API of ``chat`` deliberately leaves out.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from chatcli.errors import APIError
+from chatcli.events import Notice
+from chatcli.models import ModelInfo
+from chatcli.providers.base import ChatRequest, Message
+from chatcli.providers.chat import ChatProvider
+from chatcli.tokens import TOKENS_PER_MESSAGE, count_messages, exact_available
+
+Status = Literal["pass", "warn", "fail", "skip"]
+
+PROBE_PROMPT = (
+    "Explain in detail, in at least 300 words, what this function does and how to test it. "
+    "然后用中文再解释一遍，并给出三个测试用例。\n\n"
+    "```python\n"
+    "def fib(n: int) -> int:\n"
+    '    """Return the n-th Fibonacci number."""\n'
+    "    a, b = 0, 1\n"
+    "    for _ in range(n):\n"
+    "        a, b = b, a + b\n"
+    "    return a\n"
+    "```"
+)
+PROBE_MESSAGES: list[Message] = [{"role": "user", "content": PROBE_PROMPT}]
+MAX_TOKENS = 7
+
+WEATHER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "City name, e.g. Paris"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["city", "unit"],
+        },
+    },
+}
+TOOL_PROMPT = "What is the weather in Paris right now, in celsius? Use the get_weather tool."
+
+QUESTIONS: tuple[tuple[str, str, int], ...] = (
+    (
+        "letters",
+        'How many times does the letter "r" occur in the word "strawberry"? '
+        "Reply with the number only.",
+        3,
+    ),
+    (
+        "arithmetic",
+        "A train leaves at 9:40 and arrives at 13:15 on the same day. How many minutes does "
+        "the trip take? Reply with the number only.",
+        215,
+    ),
+    (
+        "trick",
+        "Alice has 3 brothers and 2 sisters. How many sisters does each of Alice's brothers "
+        "have? Reply with the number only.",
+        3,
+    ),
+)
+ANSWER_TOKENS = 50
+"""Room for a short answer; reasoning models get no cap, they spend tokens thinking first."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One probe's result."""
+
+    name: str
+    status: Status
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The conclusion, and whether it counts as consistent (exit 0) or not (exit 1)."""
+
+    text: str
+    consistent: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is being verified: the endpoint, the claimed model and what we know about it.
+
+    ``tokenizers`` maps every tiktoken encoding chatcli knows to the models that use it, so a
+    prompt count matching another encoding can name the family it points to.
+    """
+
+    provider: ChatProvider
+    model: str
+    info: ModelInfo
+    tokenizers: Mapping[str, list[str]]
+    on_notice: Callable[[Notice], None] = lambda _notice: None
+
+
+def tokenizer_families(infos: Iterable[ModelInfo]) -> dict[str, list[str]]:
+    """encoding -> model names using it, in table order."""
+    families: dict[str, list[str]] = {}
+    for info in infos:
+        if info.tokenizer:
+            families.setdefault(info.tokenizer, []).append(info.name)
+    return families
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
+    """One non-streamed completion as raw JSON; errors are ``chatcli.errors``."""
+    provider = target.provider
+    body = provider.body(replace(request, stream=False), stream_usage=False)
+    response = None
+    for item in provider.transport.open(
+        "POST", provider.endpoint.url_for(request.model), headers=provider.endpoint.headers,
+        json_body=body,
+    ):  # fmt: skip
+        if isinstance(item, Notice):
+            target.on_notice(item)
+        else:
+            response = item
+    assert response is not None
+    try:
+        obj = provider.transport.read_json(response)
+    finally:
+        response.close()
+    if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list) or not obj["choices"]:
+        raise APIError(
+            f"malformed response: no choices in {str(obj)[:120]!r}",
+            hint="the endpoint is not answering like an OpenAI-compatible API",
+        )
+    return obj
+
+
+def stream(target: Target, request: ChatRequest) -> tuple[list[dict[str, Any]], bool]:
+    """Stream ``request`` asking for usage; the raw chunks, and False if it was not streamed."""
+    provider = target.provider
+    body = provider.body(replace(request, stream=True), stream_usage=True)
+    response = None
+    for item in provider.transport.open(
+        "POST", provider.endpoint.url_for(request.model), headers=provider.endpoint.headers,
+        json_body=body, stream=True,
+    ):  # fmt: skip
+        if isinstance(item, Notice):
+            target.on_notice(item)
+        else:
+            response = item
+    assert response is not None
+    try:
+        if "json" in response.headers.get("content-type", ""):
+            obj = provider.transport.read_json(response)
+            return [obj] if isinstance(obj, dict) else [], False
+        return list(provider.transport.events(response)), True
+    finally:
+        response.close()
+
+
+def _refused(exc: APIError) -> bool:
+    """A 4xx answer to one probe's request is evidence about that probe; 429 and 5xx are not."""
+    return exc.status is not None and 400 <= exc.status < 500 and exc.status != 429
+
+
+def _usage(obj: Mapping[str, Any], key: str) -> int | None:
+    usage = obj.get("usage")
+    value = usage.get(key) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _message(obj: Mapping[str, Any]) -> dict[str, Any]:
+    message = obj["choices"][0].get("message")
+    return message if isinstance(message, dict) else {}
+
+
+# -- probes ---------------------------------------------------------------------------------
+
+_VERSION = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$")
+
+
+def base_name(name: str) -> str:
+    """``openai/gpt-4o-2024-08-06`` -> ``gpt-4o``: no vendor prefix, no date or version stamp."""
+    return _VERSION.sub("", name.rsplit("/", 1)[-1].lower())
+
+
+def probe_model(target: Target, obj: Mapping[str, Any]) -> Check:
+    """The model the response names against the one asked for."""
+    answered = obj.get("model")
+    if not isinstance(answered, str) or not answered:
+        return Check("model", "warn", "the response names no model")
+    if answered == target.model:
+        return Check("model", "pass", f"the response names {answered}")
+    if base_name(answered) == base_name(target.model):
+        return Check("model", "pass", f"the response names {answered}, a version of {target.model}")
+    return Check("model", "fail", f"asked for {target.model}, the response names {answered}")
+
+
+def unavailable_reason(encoding: str) -> str:
+    """Why ``encoding`` cannot count exactly here, and how to fix it."""
+    if importlib.util.find_spec("tiktoken") is None:
+        return f"tiktoken is not installed, so {encoding} cannot count exactly; " + (
+            "pip install 'chatcli[tokens]' to enable this probe"
+        )
+    return (
+        f"tiktoken encoding {encoding} not cached; install it to enable this probe (once, "
+        f"online: python -c \"import tiktoken; tiktoken.get_encoding('{encoding}')\")"
+    )
+
+
+def probe_prompt_tokens(target: Target, obj: Mapping[str, Any]) -> Check:
+    """Reported prompt tokens of the fixed prompt against exact local counts per tokenizer."""
+    name = "prompt_tokens"
+    encoding = target.info.tokenizer
+    if encoding is None:
+        return Check(
+            name,
+            "skip",
+            f"no tokenizer known for {target.model}; set tokenizer in "
+            f'[models."{target.model}"] to enable this probe',
+        )
+    if not exact_available(encoding):
+        return Check(name, "skip", unavailable_reason(encoding))
+    reported = _usage(obj, "prompt_tokens")
+    if reported is None:
+        return Check(name, "warn", "the response reports no usage.prompt_tokens")
+    expected = count_messages(PROBE_MESSAGES, encoding).n
+    if abs(reported - expected) <= TOKENS_PER_MESSAGE:
+        return Check(name, "pass", f"reported {reported}; {encoding} counts {expected}")
+    for other, users in target.tokenizers.items():
+        if other == encoding or not exact_available(other):
+            continue
+        count = count_messages(PROBE_MESSAGES, other).n
+        if abs(reported - count) <= TOKENS_PER_MESSAGE:
+            return Check(
+                name,
+                "fail",
+                f"reported {reported}, but {encoding} counts {expected}; {other} counts "
+                f"{count}: the tokenizer of {', '.join(users[:3])}",
+            )
+    if reported < expected:
+        return Check(
+            name,
+            "fail",
+            f"reported {reported}, fewer than the {expected} {encoding} counts: another tokenizer",
+        )
+    return Check(
+        name,
+        "warn",
+        f"reported {reported}, {reported - expected} more than the {expected} {encoding} "
+        "counts: a hidden system prompt, or another tokenizer",
+    )
+
+
+def probe_max_tokens(target: Target, obj: Mapping[str, Any]) -> Check:
+    """Whether a long answer capped at ``MAX_TOKENS`` stopped at exactly that many tokens."""
+    name = "max_tokens"
+    finish = obj["choices"][0].get("finish_reason")
+    completion = _usage(obj, "completion_tokens")
+    if completion is None:
+        return Check(name, "warn", f"no usage.completion_tokens reported (finish_reason {finish})")
+    if completion == MAX_TOKENS and finish == "length":
+        return Check(name, "pass", f"stopped at exactly {MAX_TOKENS} tokens (finish_reason length)")
+    said = f"{completion} completion tokens, finish_reason {finish}"
+    if completion > MAX_TOKENS:
+        return Check(name, "fail", f"asked for at most {MAX_TOKENS} tokens, got {said}")
+    if finish == "length":
+        return Check(name, "fail", f"cut short of the {MAX_TOKENS} tokens asked for: {said}")
+    return Check(name, "warn", f"asked for a long answer capped at {MAX_TOKENS}, got {said}")
+
+
+def probe_stream_usage(target: Target, first: Mapping[str, Any]) -> Check:
+    """The same request streamed: a usage chunk should arrive and agree with the first count."""
+    name = "stream_usage"
+    request = ChatRequest(target.model, PROBE_MESSAGES, temperature=0, max_tokens=MAX_TOKENS)
+    try:
+        chunks, streamed = stream(target, request)
+    except APIError as exc:
+        if not _refused(exc):
+            raise
+        return Check(name, "warn", f"the endpoint refused stream_options.include_usage: {exc}")
+    if not streamed:
+        return Check(name, "warn", "the endpoint answered stream: true with one JSON body")
+    usage = next((c for c in reversed(chunks) if _usage(c, "prompt_tokens") is not None), None)
+    if usage is None:
+        return Check(name, "warn", "no usage chunk in the stream (include_usage ignored)")
+    streamed_prompt = _usage(usage, "prompt_tokens")
+    plain_prompt = _usage(first, "prompt_tokens")
+    if plain_prompt is None or streamed_prompt == plain_prompt:
+        return Check(name, "pass", f"usage chunk arrived: {streamed_prompt} prompt tokens")
+    return Check(
+        name,
+        "warn",
+        f"streamed usage says {streamed_prompt} prompt tokens, not streamed {plain_prompt}: "
+        "the same prompt counted differently",
+    )
+
+
+def probe_tool_calls(target: Target) -> Check:
+    """A prompt that needs ``get_weather`` should produce a call with valid JSON arguments."""
+    name = "tool_calls"
+    request = ChatRequest(
+        target.model,
+        [{"role": "user", "content": TOOL_PROMPT}],
+        temperature=0,
+        max_tokens=None if target.info.reasoning else 100,
+        extra={"tools": [WEATHER_TOOL], "tool_choice": "auto"},
+    )
+    try:
+        obj = complete(target, request)
+    except APIError as exc:
+        if not _refused(exc):
+            raise
+        return Check(name, "warn", f"the endpoint refused the tools parameter: {exc}")
+    message = _message(obj)
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list) or not calls:
+        text = str(message.get("content") or "")
+        return Check(name, "warn", f"answered in text instead of calling the tool: {text[:60]!r}")
+    function = calls[0].get("function") if isinstance(calls[0], dict) else None
+    function = function if isinstance(function, dict) else {}
+    called, raw = function.get("name"), function.get("arguments")
+    if called != "get_weather":
+        return Check(name, "fail", f"called {called!r}, a tool that was not offered")
+    try:
+        args = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        args = None
+    if not isinstance(args, dict):
+        return Check(name, "fail", f"the tool arguments are not a JSON object: {str(raw)[:60]!r}")
+    if "paris" not in str(args.get("city", "")).lower():
+        return Check(name, "fail", f"the tool arguments miss the city: {raw}")
+    return Check(name, "pass", f"called get_weather({json.dumps(args, ensure_ascii=False)})")
+
+
+def _last_number(text: str) -> int | None:
+    numbers = re.findall(r"-?\d[\d,]*", text)
+    return int(numbers[-1].replace(",", "")) if numbers else None
+
+
+def probe_reasoning(target: Target) -> Check:
+    """Short questions weaker models often miss; weak evidence, so never worse than a warning."""
+    wrong: list[str] = []
+    for label, question, expected in QUESTIONS:
+        request = ChatRequest(
+            target.model,
+            [{"role": "user", "content": question}],
+            temperature=0,
+            max_tokens=None if target.info.reasoning else ANSWER_TOKENS,
+        )
+        try:
+            text = str(_message(complete(target, request)).get("content") or "")
+        except APIError as exc:
+            if not _refused(exc):
+                raise
+            wrong.append(f"{label}: refused ({exc.status})")
+            continue
+        answer = _last_number(text)
+        if answer != expected:
+            shown = answer if answer is not None else repr(text.strip()[:30])
+            wrong.append(f"{label}: answered {shown}, expected {expected}")
+    right = len(QUESTIONS) - len(wrong)
+    if not wrong:
+        return Check("reasoning", "pass", f"{right}/{len(QUESTIONS)} answered right")
+    return Check(
+        "reasoning",
+        "warn",
+        f"{right}/{len(QUESTIONS)} answered right ({'; '.join(wrong)}); weak evidence",
+    )
+
+
+def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None) -> list[Check]:
+    """Every probe in order; ``on_check`` sees each result as soon as it is known.
+
+    An error on the first request ends the run (nothing can be verified); later 4xx answers
+    become evidence of the probe that caused them, other errors end the run.
+    """
+    checks: list[Check] = []
+
+    def add(check: Check) -> None:
+        checks.append(check)
+        on_check(check)
+
+    first = complete(
+        target,
+        ChatRequest(target.model, PROBE_MESSAGES, temperature=0, max_tokens=MAX_TOKENS),
+    )
+    add(probe_model(target, first))
+    add(probe_prompt_tokens(target, first))
+    add(probe_max_tokens(target, first))
+    add(probe_stream_usage(target, first))
+    add(probe_tool_calls(target))
+    add(probe_reasoning(target))
+    return checks
+
+
+def verdict(model: str, checks: list[Check]) -> Verdict:
+    """Any failure: likely not MODEL. Two or more warnings: suspicious. Otherwise consistent."""
+
+    def names(status: Status) -> list[str]:
+        return [c.name for c in checks if c.status == status]
+
+    failed, warned, skipped = names("fail"), names("warn"), names("skip")
+    if failed:
+        return Verdict(f"likely not {model}: {', '.join(failed)} failed", False)
+    if len(warned) >= 2:
+        return Verdict(f"suspicious: {', '.join(warned)} warned", False)
+    notes = [
+        f"{', '.join(found)} {what}"
+        for found, what in ((warned, "warned"), (skipped, "skipped"))
+        if found
+    ]
+    suffix = f" ({'; '.join(notes)})" if notes else ""
+    return Verdict(f"consistent with {model}{suffix}", True)
