@@ -1,0 +1,189 @@
+"""Recognise audio input and cut files over the upload limit into pieces that fit.
+
+The transcription endpoints refuse uploads over 25 MiB. WAV is cut natively with the stdlib
+``wave`` module on frame boundaries, each piece a valid WAV with its own header; every other
+format is cut by ``ffmpeg`` (stream copy, no re-encoding) when it is installed. Each piece
+carries its start time in the original, so transcripts can be joined with their timestamps
+shifted to where the piece began.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import shutil
+import subprocess
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatcli.errors import UsageError
+
+MiB = 1024 * 1024
+UPLOAD_LIMIT = 25 * MiB
+"""The largest file the transcription endpoints accept."""
+
+WAV_HEADER = 44
+"""Bytes of the header ``wave`` writes for PCM: RIFF (12) + fmt chunk (24) + data header (8)."""
+
+FFMPEG_FILL = 0.9
+"""Aim pieces at this share of the limit: compressed audio has a variable bitrate."""
+
+
+@dataclass(frozen=True)
+class AudioKind:
+    """A container the endpoints accept: file extension (for the upload name) and MIME type."""
+
+    ext: str
+    mime: str
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A part of the input, uploadable on its own, starting ``start`` seconds into it."""
+
+    data: bytes
+    start: float
+
+
+def sniff(data: bytes) -> AudioKind | None:
+    """The audio container of ``data`` from its magic bytes, or None when it is not audio."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return AudioKind("wav", "audio/wav")
+    if data.startswith(b"ID3") or _mpeg_frame(data):
+        return AudioKind("mp3", "audio/mpeg")
+    if data.startswith(b"OggS"):
+        return AudioKind("ogg", "audio/ogg")
+    if data.startswith(b"fLaC"):
+        return AudioKind("flac", "audio/flac")
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand.startswith((b"M4A", b"M4B")):
+            return AudioKind("m4a", "audio/mp4")
+        return AudioKind("mp4", "video/mp4")
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
+        return AudioKind("webm", "video/webm")
+    return None
+
+
+def _mpeg_frame(data: bytes) -> bool:
+    """An MPEG audio frame header: 11 sync bits, a real version and layer (not ADTS AAC)."""
+    if len(data) < 4 or data[0] != 0xFF or data[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (data[1] >> 3) & 3, (data[1] >> 1) & 3
+    bitrate, rate = data[2] >> 4, (data[2] >> 2) & 3
+    return version != 1 and layer != 0 and bitrate not in (0, 15) and rate != 3
+
+
+def size_text(n: int) -> str:
+    """``25 MiB`` for whole mebibytes, else the byte count (test limits are small)."""
+    return f"{n // MiB} MiB" if n % MiB == 0 else f"{n} bytes"
+
+
+def split(data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
+    """``data`` as one piece if it fits, else as pieces of at most ``limit`` bytes each."""
+    if len(data) <= limit:
+        return [Piece(data, 0.0)]
+    if kind.ext == "wav":
+        pieces = split_wav(data, limit)
+        if pieces is not None:
+            return pieces
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        what = "is not WAV" if kind.ext != "wav" else "is a WAV that Python cannot read"
+        raise UsageError(
+            f"{source} is over {size_text(limit)} and {what}; install ffmpeg to split it",
+            hint="or convert it to a smaller file first, e.g. ffmpeg -i IN -b:a 64k out.mp3",
+        )
+    return split_ffmpeg(ffmpeg, data, kind, limit, source)
+
+
+def split_wav(data: bytes, limit: int) -> list[Piece] | None:
+    """PCM WAV cut into equal runs of whole frames; None when ``wave`` cannot read it
+    (float or extensible WAV), so ffmpeg can try."""
+    try:
+        with wave.open(io.BytesIO(data)) as src:
+            params = src.getparams()
+            frame = params.nchannels * params.sampwidth
+            rate = params.framerate
+            total = src.getnframes()
+            most = (limit - WAV_HEADER) // frame
+            if most < 1 or rate <= 0:
+                raise UsageError(f"the upload limit of {size_text(limit)} is too small")
+            count = math.ceil(total / most)
+            per_piece = math.ceil(total / count)
+            pieces: list[Piece] = []
+            position = 0
+            while position < total:
+                frames = src.readframes(per_piece)
+                if not frames:
+                    break  # the header promised more frames than the file holds
+                out = io.BytesIO()
+                with wave.open(out, "wb") as dst:
+                    dst.setparams(params)
+                    dst.writeframes(frames)
+                pieces.append(Piece(out.getvalue(), position / rate))
+                position += len(frames) // frame
+    except (wave.Error, EOFError):
+        return None
+    return pieces
+
+
+def _duration(ffmpeg: str, path: Path) -> float | None:
+    """The ``Duration:`` ffmpeg reports for ``path`` (it prints it for ``-i`` alone)."""
+    proc = subprocess.run(
+        [ffmpeg, "-hide_banner", "-i", str(path)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+    )
+    match = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
+    if match is None:
+        return None
+    h, m, s = match.groups()
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def split_ffmpeg(ffmpeg: str, data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
+    """Cut with ffmpeg's segment muxer (stream copy); more pieces if one came out too big."""
+    with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
+        folder = Path(tmp)
+        original = folder / f"input.{kind.ext}"
+        original.write_bytes(data)
+        duration = _duration(ffmpeg, original)
+        if not duration:
+            raise UsageError(f"ffmpeg cannot tell how long {source} is, so it cannot be split")
+        count = math.ceil(len(data) / (limit * FFMPEG_FILL))
+        for _attempt in range(4):
+            pieces = _segment(ffmpeg, original, kind, duration / count, source)
+            # a container's last packet can end a hair past the duration: an empty last piece
+            pieces = [p for i, p in enumerate(pieces) if i == 0 or p.start < duration - 0.001]
+            if all(len(p.data) <= limit for p in pieces):
+                return pieces
+            count = math.ceil(count * 1.5)
+    raise UsageError(f"cannot cut {source} into pieces under {size_text(limit)}")
+
+
+def _segment(
+    ffmpeg: str, original: Path, kind: AudioKind, seconds: float, source: str
+) -> list[Piece]:
+    folder = original.parent / f"pieces-{seconds:.3f}"
+    folder.mkdir()
+    listing = folder / "list.csv"
+    cmd = [
+        ffmpeg, "-hide_banner", "-v", "error", "-nostdin", "-i", str(original),
+        "-map", "0:a:0", "-c", "copy", "-f", "segment", "-segment_time", f"{seconds:.3f}",
+        "-reset_timestamps", "1", "-segment_list", str(listing), "-segment_list_type", "csv",
+        str(folder / f"piece%04d.{kind.ext}"),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    if proc.returncode != 0 or not listing.exists():
+        reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"ffmpeg could not split {source}: {reason}")
+    with listing.open(newline="") as fh:
+        rows = [row for row in csv.reader(fh) if row]
+    return [Piece((folder / name).read_bytes(), float(start)) for name, start, *_ in rows]

@@ -1,0 +1,66 @@
+"""``chatcli transcribe``: speech to text, with files over the upload limit split (SPEC §3).
+
+Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module,
+and the openai SDK (about a second to import) only loads once a transcription is really made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+
+FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
+
+
+def check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
+    return value
+
+
+def transcribe(
+    file: Annotated[
+        str | None,
+        typer.Argument(help="Audio file (flac, m4a, mp3, mp4, ogg, wav, webm); - for stdin."),
+    ] = None,
+    response_format: Annotated[
+        str,
+        typer.Option("--format", callback=check_format, help=f"One of {', '.join(FORMATS)}."),
+    ] = "text",
+    language: Annotated[
+        str | None,
+        typer.Option("--language", help="Spoken language as ISO-639-1 (en, zh, ...)."),
+    ] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Option("--prompt", help="Text to guide the style or spell names right."),
+    ] = None,
+    translate: Annotated[
+        bool, typer.Option("--translate", help="Translate the speech into English.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the result to this file.")
+    ] = None,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Transcribe speech to text (whisper-1 unless -m); files over 25 MiB are split."""
+    from chatcli.cli.transcribe_run import TranscribeOptions, run
+
+    run(
+        Globals(profile, model, config, debug),
+        TranscribeOptions(
+            file=file,
+            response_format=response_format,
+            language=language,
+            prompt=prompt,
+            translate=translate,
+            output=output,
+        ),
+    )

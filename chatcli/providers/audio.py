@@ -1,0 +1,77 @@
+"""Speech to text through the openai SDK (``/audio/transcriptions`` and ``/audio/translations``).
+
+Uploads are multipart and rarely made, so the SDK's encoder is worth its import cost here; this
+module is only loaded by ``chatcli transcribe``. ``sdk`` builds the client from the Profile
+(base URL normalisation or Azure deployment URL, key, proxy, timeout, max_retries) and turns
+every SDK failure into ``chatcli.errors`` (401/403 AuthError, other statuses APIError,
+connection and timeouts NetworkError). The reply comes back as the raw body text in every
+format, so srt/vtt/verbose_json reach the caller unparsed and nothing is lost to SDK models.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chatcli.config import Profile, resolve_key
+from chatcli.providers import sdk
+
+if TYPE_CHECKING:
+    import openai
+
+UPLOAD_READ_TIMEOUT = 300.0
+"""Seconds to wait for a transcript at least: the server says nothing while it transcribes a
+25 MiB upload, far longer than the silence ``timeout`` allows inside a stream."""
+
+
+@dataclass(frozen=True)
+class AudioRequest:
+    """One upload: ``model`` is the user-facing name (Azure maps it to a deployment)."""
+
+    model: str
+    response_format: str = "json"
+    language: str | None = None
+    prompt: str | None = None
+    translate: bool = False
+
+
+class AudioClient:
+    """Transcribes or translates audio files for one profile; the SDK client is made lazily."""
+
+    def __init__(self, profile: Profile, *, debug: bool = False) -> None:
+        self.profile = profile
+        self._key = resolve_key(profile)
+        read_timeout = max(profile.timeout, UPLOAD_READ_TIMEOUT)
+        self._http = sdk.http_client(profile, self._key, debug=debug, read_timeout=read_timeout)
+        self._clients: dict[str, openai.OpenAI] = {}
+
+    def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
+        """Upload one file; the response body as text (raises chatcli errors)."""
+        client = self._clients.get(request.model)
+        if client is None:
+            client = sdk.client(self.profile, request.model, key=self._key, http=self._http)
+            self._clients[request.model] = client
+        options: dict[str, Any] = {
+            "file": (filename, data, mime),
+            "model": self.profile.deployment(request.model)
+            if self.profile.type == "azure"
+            else request.model,
+            "response_format": request.response_format,
+        }
+        if request.prompt:
+            options["prompt"] = request.prompt
+        with sdk.errors(self._key):
+            if request.translate:
+                with warnings.catch_warnings():  # the SDK marks translations deprecated
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    raw = client.audio.translations.with_raw_response.create(**options)
+            else:
+                if request.language:
+                    options["language"] = request.language
+                raw = client.audio.transcriptions.with_raw_response.create(**options)
+            return str(raw.http_response.text)
+
+    def close(self) -> None:
+        """Drop the connections (the SDK clients share the one httpx2 client)."""
+        self._http.close()
