@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from chatcli import __version__
-from chatcli.cli import ask, balance, chat, config, doctor, models, sessions, usage
+from chatcli.cli import (
+    ask,
+    balance,
+    chat,
+    config,
+    doctor,
+    models,
+    sessions,
+    transcribe,
+    usage,
+)
 
 app = typer.Typer(
     name="chatcli",
@@ -43,3 +53,4 @@ app.command("usage")(usage.usage)
 app.command("models")(models.models)
 app.command("balance")(balance.balance)
 app.command("doctor")(doctor.doctor)
+app.command("transcribe")(transcribe.transcribe)
