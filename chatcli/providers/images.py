@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chatcli.config import Profile, resolve_key
 from chatcli.errors import APIError, UsageError
@@ -21,6 +22,8 @@ from chatcli.providers import sdk
 
 if TYPE_CHECKING:
     import httpx2
+    import openai
+    from openai.types import ImagesResponse
 
 READ_TIMEOUT = 300.0
 """Seconds an image request may take: generation answers only when done (gpt-image-1: minutes)."""
@@ -136,8 +139,12 @@ def create(profile: Profile, job: ImageJob, *, debug: bool = False) -> list[Imag
         return [_image(http, item.b64_json, item.url, item.revised_prompt) for item in items]
 
 
-def _call(client: Any, job: ImageJob) -> Any:
-    """The SDK call for the job's operation; omitted parameters stay the API's defaults."""
+def _call(client: openai.OpenAI, job: ImageJob) -> ImagesResponse:
+    """The SDK call for the job's operation; omitted parameters stay the API's defaults.
+
+    Parameters go in as a dict (sizes and formats of unknown relay models are plain strings the
+    SDK's literal types do not list), so the overloads cannot tell we never ask for a stream.
+    """
     params: dict[str, Any] = {"model": job.model, "n": job.n}
     if job.size is not None:
         params["size"] = job.size
@@ -145,12 +152,17 @@ def _call(client: Any, job: ImageJob) -> Any:
     if rules is None or rules.response_format:
         params["response_format"] = job.response_format or "b64_json"
     if job.image is None:
-        return client.images.generate(prompt=job.prompt, **params)
+        return cast("ImagesResponse", client.images.generate(prompt=job.prompt or "", **params))
     if job.variation:
-        return client.images.create_variation(image=_upload(job.image), **params)
+        # The SDK marks variations deprecated with dall-e-2, their only model; relays still
+        # serve them and SPEC §3 offers them, so the warning would only be noise here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return client.images.create_variation(image=_upload(job.image), **params)
     if job.mask is not None:
         params["mask"] = _upload(job.mask)
-    return client.images.edit(image=_upload(job.image), prompt=job.prompt, **params)
+    edited = client.images.edit(image=_upload(job.image), prompt=job.prompt or "", **params)
+    return cast("ImagesResponse", edited)
 
 
 def _upload(path: Path) -> tuple[str, bytes, str]:
