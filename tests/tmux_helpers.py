@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TMUX = shutil.which("tmux") or "/usr/bin/tmux"
@@ -105,13 +105,12 @@ class Tmux:
             time.sleep(0.05)
 
     def program_pid(self) -> int:
-        """The pid of the program under test (the pane's shell runs it as its child)."""
-        shell = self.pane("#{pane_pid}")
-        children = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", shell], capture_output=True, text=True, check=False
-        ).stdout.split()
+        """The pid of the program under test: the only child of the pane's shell (read from
+        /proc, so no ``ps`` is needed on a bare CI image)."""
+        shell = int(self.pane("#{pane_pid}"))
+        children = [pid for pid, ppid in _processes() if ppid == shell]
         assert len(children) == 1, f"expected one program under the pane's shell: {children}"
-        return int(children[0])
+        return children[0]
 
     def wait_exit(self, timeout: float = DEFAULT_TIMEOUT) -> int:
         """Wait for the program to end; its exit status as the shell reports it (128+N for
@@ -134,6 +133,17 @@ _EXIT = re.compile(r"\[exit (\d+)\]")
 def _shell(argv: list[str]) -> str:
     """A shell line running ``argv`` then printing its exit status and staying open."""
     return f'{shlex.join(argv)}; echo "[exit $?]"; exec sleep 3600'
+
+
+def _processes() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every process still there."""
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_file.read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the command name
+        yield int(stat_file.parent.name), int(fields[1])
 
 
 def wait_until(check: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT) -> None:
