@@ -161,6 +161,7 @@ class _Frames:
 
     def __init__(self, *, code_theme: str, live: bool) -> None:
         from markdown_it import MarkdownIt
+        from rich.markdown import Markdown  # noqa: F401  # imported here, not in a timed frame
 
         # The same parser configuration as rich.markdown.Markdown, so blocks split where rich
         # would; the inline pass is skipped because only block boundaries are needed here.
@@ -176,6 +177,16 @@ class _Frames:
         self._separate = False  # rich's "blank line before the next block" after what is printed
         self._live_rows = 0  # rows of the live frame on screen; the cursor is at its top
         self._started = False
+        self._tail_costs = [0.0, 0.0]  # seconds the last two live renders took
+
+    @property
+    def live_cost(self) -> float:
+        """What redrawing the live tail costs, the work repeated on every frame.
+
+        The lesser of the last two, so that one-off costs (a lexer loading, a wide table
+        arriving) do not stall the live view.
+        """
+        return min(self._tail_costs)
 
     def add(self, text: str) -> None:
         self.pending += text
@@ -257,7 +268,9 @@ class _Frames:
             lines = text.split("\n")
             if len(lines) > room + 3:
                 text = "\n".join([lines[0], *lines[-(room + 2) :]])
+        started = time.perf_counter()
         rendered = self._render_blocks(console, text, permanent=False)
+        self._tail_costs = [self._tail_costs[1], time.perf_counter() - started]
         return rendered.split("\n")[:-1][-room:]
 
     def _render_blocks(self, console: Console, text: str, *, permanent: bool) -> str:
@@ -383,21 +396,23 @@ class MarkdownStream:
                     return
             started = time.perf_counter()
             try:
-                self._draw("", final=False)
+                cost = self._draw("", final=False)
             except BaseException as exc:  # reported to the caller by the next feed/finish
                 self._error = exc
                 return
-            cost = time.perf_counter() - started
+            # Finished blocks are printed once whatever the frame rate; only the live tail's
+            # cost is paid again on every frame, so only it sets the pace.
             next_frame = started + max(_MIN_INTERVAL, _COST_FACTOR * cost)
 
-    def _draw(self, extra: str, *, final: bool) -> None:
+    def _draw(self, extra: str, *, final: bool) -> float:
+        """Draw one frame; returns the live tail's render cost (see ``_Frames.live_cost``)."""
         with self._draw_lock:
             with self._wake:
                 text = "".join(self._incoming) + extra
                 self._incoming.clear()
             if self._frames is None:
                 if not text and final:
-                    return
+                    return 0.0
                 self._frames = _Frames(code_theme=self._code_theme, live=self._live)
             self._frames.add(text)
             width, height = self._size()
@@ -405,6 +420,7 @@ class MarkdownStream:
             if out:
                 self._file.write(out)
                 self._file.flush()
+            return self._frames.live_cost
 
     def _size(self) -> tuple[int, int]:
         """The size to render for, asked anew each frame so that resizes take effect."""
