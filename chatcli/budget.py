@@ -21,6 +21,11 @@ class BudgetExceeded(ChatcliError):
     """The configured daily or monthly limit is spent (exit 1, like other refusals)."""
 
 
+def _usd(amount: float, limit: float) -> str:
+    """Cents for budgets of dollars; more digits for tiny ones, so $0.001 is not "$0.00"."""
+    return f"${amount:.2f}" if limit >= 1 else f"${amount:.4f}"
+
+
 def check(store: Store, profile: Profile, *, over_budget: bool) -> str | None:
     """Raise when a limit is spent (unless ``over_budget``); return a notice near a limit."""
     limits = [
@@ -36,7 +41,10 @@ def check(store: Store, profile: Profile, *, over_budget: bool) -> str | None:
         assert limit is not None
         spent = sum(r.cost_usd or 0.0 for r in rows if r.created_at.astimezone().date() >= since)
         unknown = any(r.cost_usd is None for r in rows)
-        figure = f"${spent:.2f}{' or more' if unknown else ''} of your {name} budget ${limit:.2f}"
+        figure = (
+            f"{_usd(spent, limit)}{' or more' if unknown else ''} "
+            f"of your {name} budget {_usd(limit, limit)}"
+        )
         if spent >= limit and not over_budget:
             raise BudgetExceeded(
                 f"{figure} is spent",

@@ -409,3 +409,16 @@ def test_chat_help_loads_no_heavy_modules() -> None:
     assert result["code"] == 0
     assert "--continue" in result["out"]
     assert [m for m in ("prompt_toolkit", "httpx2", "sqlite3") if m in result["mods"]] == []
+
+
+def test_spent_budget_refuses_a_turn_and_the_repl_goes_on(chat: Chat) -> None:
+    (chat.home / "config.toml").write_text("[defaults]\ndaily_budget_usd = 0.001\n")
+    chat.fake.script(Reply(text="pricey", prompt_tokens=0, completion_tokens=2000))
+    chat.run("first\r", "second\r", "/exit\r")
+    err = chat.err.getvalue()
+    assert "chatcli: error: $0.0012 of your daily budget $0.0010 is spent" in err
+    assert "--over-budget" in err
+    assert chat.sent() == ["first"]
+    chat.fake.script(Reply(text="ok"))
+    chat.run("third\r", opts=ChatOptions(cont=True, over_budget=True))
+    assert chat.sent() == ["first", "third"]

@@ -34,6 +34,9 @@ def chat(
     markdown: Annotated[
         str | None, typer.Option("--markdown", callback=check_markdown, help=MARKDOWN_HELP)
     ] = None,
+    over_budget: Annotated[
+        bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
+    ] = False,
     profile: ProfileOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
@@ -52,5 +55,6 @@ def chat(
             temperature=temperature,
             max_tokens=max_tokens,
             markdown=markdown,
+            over_budget=over_budget,
         ),
     )

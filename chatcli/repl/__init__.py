@@ -39,6 +39,7 @@ class ChatOptions:
     temperature: float | None = None
     max_tokens: int | None = None
     markdown: str | None = None
+    over_budget: bool = False
 
 
 def run(
@@ -92,6 +93,7 @@ def prepare(
         store=store,
         connect=connect_profile,
         markdown=opts.markdown or env.profile.markdown,
+        over_budget=opts.over_budget,
     )
     prompt = make_prompt(private_history(paths.data_dir()), input=input, output=output)
     repl = Repl(ctx, session, provider, prompt, stdout=stdout, stderr=stderr)

@@ -43,6 +43,7 @@ class Context:
     store: Store
     connect: Callable[[str], ChatProvider]  # profile name -> provider
     markdown: str
+    over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
 
 
 class Repl:
@@ -150,7 +151,13 @@ class Repl:
 
     def send(self, text: str) -> None:
         """Send a message (with any ``/file`` attachments) and stream the reply."""
+        from chatcli import budget
         from chatcli.cli.inputs import UserInput
+
+        profile = self.ctx.config.profile(self.session.profile)
+        warning = budget.check(self.ctx.store, profile, over_budget=self.ctx.over_budget)
+        if warning:
+            self.notifier.note(warning)
 
         message = UserInput(texts=[text])
         if self.attachments is not None:
