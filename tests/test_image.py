@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import struct
 import subprocess
 import sys
@@ -12,34 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from chatcli.__main__ import run
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, make_png
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
+pytest_plugins = ["tests.inprocess"]  # the in-process `cli` fixture
 Run = Callable[..., "subprocess.CompletedProcess[str]"]
 
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
-    """The real CLI entry point (``__main__.run``) in this process, with exactly ``env``.
-
-    The SDK import costs about a second per subprocess; most tests here run in-process so the
-    suite stays fast, while the ones marked end-to-end below keep a real subprocess.
-    """
-
-    def invoke(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        for key in list(os.environ):
-            monkeypatch.delenv(key)
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        capsys.readouterr()
-        code = run(list(args))
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out.out, out.err)
-
-    return invoke
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -156,8 +134,8 @@ def test_existing_files_are_never_overwritten(cli: Run, fake: FakeOpenAI, tmp_pa
     out.mkdir()
     now = time.time()
     taken = []
-    for second in range(-1, 10):  # whatever second the command runs in, "-1" is taken
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now + second))
+    for offset in range(-1, 10):  # whatever second the command runs in, "-1" is taken
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now + offset))
         path = out / f"chatcli-{stamp}-1.png"
         path.write_bytes(b"keep me")
         taken.append(path)
