@@ -13,10 +13,12 @@ from chatcli.cli import (
     chat,
     config,
     doctor,
+    image,
     models,
     sessions,
     transcribe,
     usage,
+    verify,
 )
 
 app = typer.Typer(
@@ -54,3 +56,5 @@ app.command("models")(models.models)
 app.command("balance")(balance.balance)
 app.command("doctor")(doctor.doctor)
 app.command("transcribe")(transcribe.transcribe)
+app.command("image")(image.image)
+app.command("verify")(verify.verify)
