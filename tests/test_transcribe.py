@@ -333,7 +333,7 @@ def test_help_does_not_import_the_sdk() -> None:
         "with contextlib.redirect_stdout(io.StringIO()):\n    code = run(sys.argv[1:])\n"
         "print(code, 'openai' in sys.modules, 'httpx2' in sys.modules)"
     )
-    for command in ("transcribe",):
+    for command in ("transcribe", "summarize"):
         proc = subprocess.run(
             [sys.executable, "-c", probe, command, "--help"],
             capture_output=True, text=True, timeout=60,

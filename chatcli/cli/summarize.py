@@ -1,0 +1,61 @@
+"""``chatcli summarize``: summarise text of any length, splitting what does not fit (SPEC §3).
+
+Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chatcli.cli.ask import MARKDOWN_HELP, check_markdown
+from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+
+
+def summarize(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(help="Text files, concatenated in order; - (or nothing) reads stdin."),
+    ] = None,
+    instructions: Annotated[
+        str | None,
+        typer.Option("--instructions", help="What the summary should be like."),
+    ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", min=1, max=64, help="Parts summarised at the same time."),
+    ] = 4,
+    chunk_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-tokens",
+            min=16,
+            help="Split into parts of at most N tokens (default: what fits the context).",
+        ),
+    ] = None,
+    markdown: Annotated[
+        str | None, typer.Option("--markdown", callback=check_markdown, help=MARKDOWN_HELP)
+    ] = None,
+    over_budget: Annotated[
+        bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
+    ] = False,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Summarise text of any length; long input is split, summarised in parts, combined."""
+    from chatcli.cli.summarize_run import SummarizeOptions, run
+
+    run(
+        Globals(profile, model, config, debug),
+        SummarizeOptions(
+            files=files or [],
+            instructions=instructions,
+            concurrency=concurrency,
+            chunk_tokens=chunk_tokens,
+            markdown=markdown,
+            over_budget=over_budget,
+        ),
+    )
