@@ -8,6 +8,8 @@ import typer
 
 from chatcli import __version__
 from chatcli.cli import (
+    summarize,
+)
     ask,
     balance,
     chat,
@@ -58,3 +60,4 @@ app.command("doctor")(doctor.doctor)
 app.command("transcribe")(transcribe.transcribe)
 app.command("image")(image.image)
 app.command("verify")(verify.verify)
+app.command("summarize")(summarize.summarize)
