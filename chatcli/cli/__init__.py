@@ -8,8 +8,6 @@ import typer
 
 from chatcli import __version__
 from chatcli.cli import (
-    summarize,
-)
     ask,
     balance,
     chat,
@@ -18,6 +16,7 @@ from chatcli.cli import (
     image,
     models,
     sessions,
+    summarize,
     transcribe,
     usage,
     verify,
@@ -58,6 +57,6 @@ app.command("models")(models.models)
 app.command("balance")(balance.balance)
 app.command("doctor")(doctor.doctor)
 app.command("transcribe")(transcribe.transcribe)
+app.command("summarize")(summarize.summarize)
 app.command("image")(image.image)
 app.command("verify")(verify.verify)
-app.command("summarize")(summarize.summarize)
