@@ -77,7 +77,7 @@ def _stream(
 @pytest.mark.parametrize("words", [50, 2000])
 def test_every_line_once_in_order(words: int, width: int, height: int) -> None:
     text = make_answer(words, seed=words + width)
-    _stream(text, width, height, frames=120, seed=height)
+    _stream(text, width, height, frames=80, seed=height)
 
 
 @pytest.mark.parametrize(("width", "height"), [(40, 10), (120, 40)])
@@ -88,7 +88,7 @@ def test_every_line_once_in_order_20000_words(
     monkeypatch.setenv("NO_COLOR", "1")
     text = make_answer(20000, seed=7)
     assert "中文" in text or "流式" in text
-    _stream(text, width, height, frames=60, seed=width)
+    _stream(text, width, height, frames=40, seed=width)
 
 
 def test_printed_blocks_concatenate_to_one_shot_render() -> None:
