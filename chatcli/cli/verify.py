@@ -21,7 +21,7 @@ def verify(
     config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Probe whether the endpoint serves the model it claims (about 7 small requests).
+    """Probe whether the endpoint serves the model it claims (six short requests).
 
     Exit status 0 when the verdict is "consistent with MODEL", 1 when it is not.
     """
