@@ -259,6 +259,13 @@ class ChatSession:
             model=self.model,
             profile=self.profile,
         )
+        budget = self._history_budget()
+        if budget is not None and user.tokens > budget:
+            raise UsageError(
+                f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
+                f"context window of {self.info.context_window:,} leaves room for",
+                hint="use `chatcli summarize` for long text, or a model with a larger window (-m)",
+            )
         messages, _, left_out = self._plan(user)
         if left_out and left_out != self._notified_left_out:
             self._notified_left_out = left_out

@@ -403,3 +403,15 @@ def test_unreachable_proxy_exits_6(fake: FakeOpenAI, tmp_path: Path) -> None:
     result = run_cli("ask", "-p", "r", "hi", env=clean_env(tmp_path))
     assert result.returncode == 6
     assert "proxy http://127.0.0.1:9" in result.stderr
+
+
+def test_input_larger_than_the_context_window_is_refused(fake: FakeOpenAI, tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[models."tiny-model"]\ncontext_window = 1000\n')
+    big = "word " * 5000
+    result = run_cli(
+        "ask", "-m", "tiny-model", "summarise", env=fake_env(tmp_path, fake), input=big
+    )
+    assert result.returncode == 2
+    assert "more than tiny-model's context window of 1,000" in result.stderr
+    assert "chatcli summarize" in result.stderr
+    assert fake.chat_requests() == []
