@@ -602,3 +602,10 @@ class Store:
                 f"SELECT {_USAGE_COLUMNS} FROM usage WHERE created_at >= ? ORDER BY id", (start,)
             ).fetchall()
         return [_usage(row) for row in rows]
+
+
+def open_default() -> Store:
+    """The database in the data dir (``CHATCLI_HOME`` or the platform's), created on first use."""
+    from chatcli import paths
+
+    return Store.open(paths.data_dir())

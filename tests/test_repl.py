@@ -24,7 +24,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from chatcli.cli.common import Globals
+from chatcli.context import Globals
 from chatcli.repl import ChatOptions, prepare
 from chatcli.repl.commands import SlashCompleter, copy_to_clipboard
 from chatcli.repl.loop import Repl, footer_text

@@ -10,15 +10,21 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
-
-MARKDOWN_HELP = "Render Markdown: auto (only on a terminal), always, never."
-
-
-def check_markdown(value: str | None) -> str | None:
-    if value is not None and value not in ("auto", "always", "never"):
-        raise typer.BadParameter(f"{value!r} is not one of auto, always, never")
-    return value
+from chatcli.cli.common import (
+    ConfigOpt,
+    ContinueOpt,
+    DebugOpt,
+    MarkdownOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    OverBudgetOpt,
+    ProfileOpt,
+    RoleOpt,
+    SessionOpt,
+    SystemOpt,
+    TemperatureOpt,
+)
+from chatcli.context import Globals
 
 
 def ask(
@@ -29,34 +35,20 @@ def ask(
         list[Path] | None,
         typer.Option("-f", "--file", help="Attach a text file or image (repeatable)."),
     ] = None,
-    system: Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")] = None,
-    role: Annotated[
-        str | None, typer.Option("-r", "--role", help="Named role from config.")
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option("-t", "--temperature", min=0.0, max=2.0, help="0 to 2.")
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", min=1, help="Longest answer in tokens.")
-    ] = None,
+    system: SystemOpt = None,
+    role: RoleOpt = None,
+    temperature: TemperatureOpt = None,
+    max_tokens: MaxTokensOpt = None,
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Wait for the whole answer.")
     ] = False,
-    markdown: Annotated[
-        str | None, typer.Option("--markdown", callback=check_markdown, help=MARKDOWN_HELP)
-    ] = None,
+    markdown: MarkdownOpt = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with answer, usage and cost.")
     ] = False,
-    cont: Annotated[
-        bool, typer.Option("-c", "--continue", help="Continue the latest session.")
-    ] = False,
-    session: Annotated[
-        str | None, typer.Option("--session", help="Continue or create this session.")
-    ] = None,
-    over_budget: Annotated[
-        bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
-    ] = False,
+    cont: ContinueOpt = False,
+    session: SessionOpt = None,
+    over_budget: OverBudgetOpt = False,
     profile: ProfileOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.cli.common import Env, Globals, resolve
-from chatcli.cli.output import Answer, Notifier, Writer, close, consume
+from chatcli.context import Env, Globals, SessionChoice, open_session, resolve
 from chatcli.errors import APIError, Interrupted, UsageError
+from chatcli.output import Answer, Notifier, Writer, close, consume
 
 if TYPE_CHECKING:
     from chatcli.session import ChatSession
-    from chatcli.store import Content, Store
 
 
 @dataclass
@@ -39,72 +38,31 @@ def run(g: Globals, opts: AskOptions) -> None:
     """Run one ``ask``; raises chatcli errors for the funnel in ``__main__``."""
     if opts.cont and opts.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
-    from chatcli.cli.inputs import gather
+    from chatcli import budget
+    from chatcli.inputs import gather
+    from chatcli.providers import connect
+    from chatcli.store import open_default
 
     env = resolve(g)
-    user = gather(opts.prompt, opts.files)
-    system = opts.system
-    if opts.role:
-        role_prompt = env.config.role(opts.role)
-        system = system or role_prompt
-    system = system if system is not None else env.profile.system
-    _send(env, opts, user.content(), system)
-
-
-def open_store() -> Store:
-    """The database in the data dir (created on first use)."""
-    from chatcli import paths
-    from chatcli.store import Store
-
-    return Store.open(paths.data_dir())
-
-
-def _session(env: Env, opts: AskOptions, store: Store, system: str | None) -> ChatSession:
-    """A one-shot session, or the stored one that -c / --session names."""
-    from chatcli.providers import connect
-    from chatcli.session import ChatSession
-
-    provider = connect(env.profile, env.config.model_info, debug=env.debug)
-    temperature = opts.temperature if opts.temperature is not None else env.profile.temperature
-    common = {
-        "profile": env.profile.name,
-        "model": env.model,
-        "model_info": env.config.model_info,
-        "temperature": temperature,
-        "max_tokens": opts.max_tokens or env.profile.max_tokens,
-        "stream": opts.stream,
-        "command": "ask",
-    }
-    row = None
-    if opts.cont:
-        row = store.latest_session()
-    elif opts.session:
-        row = store.get_session(opts.session)
-    if row is not None:
-        session = ChatSession.resume(store, row, provider, **common)  # type: ignore[arg-type]
-        if opts.system or opts.role:
-            session.set_system(system, opts.role)
-        return session
-    return ChatSession(
-        provider,
-        store=store,
-        persist=bool(opts.cont or opts.session),
+    content = gather(opts.prompt, opts.files).content()
+    choice = SessionChoice(
+        cont=opts.cont,
         name=opts.session,
-        system=system,
+        persist=bool(opts.cont or opts.session),
+        system=opts.system,
         role=opts.role,
-        **common,  # type: ignore[arg-type]
+        temperature=opts.temperature,
+        max_tokens=opts.max_tokens,
+        stream=opts.stream,
+        command="ask",
     )
-
-
-def _send(env: Env, opts: AskOptions, content: Content, system: str | None) -> None:
     notifier = Notifier()
-    with open_store() as store:
-        from chatcli import budget
-
+    with open_default() as store:
         warning = budget.check(store, env.profile, over_budget=opts.over_budget)
         if warning:
             notifier.note(warning)
-        session = _session(env, opts, store, system)
+        provider = connect(env.profile, env.config.model_info, debug=env.debug)
+        session = open_session(env, g, choice, store, provider)
         writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)
         events = session.send(content)
         try:

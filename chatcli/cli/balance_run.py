@@ -7,7 +7,7 @@ import sys
 from datetime import date, timedelta
 from typing import Any
 
-from chatcli.cli.common import Globals, resolve
+from chatcli.context import Globals, resolve
 from chatcli.errors import APIError, ChatcliError
 
 

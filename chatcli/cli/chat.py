@@ -6,37 +6,32 @@ and prompt_toolkit and rich cost a fifth of a second each.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from chatcli.cli.ask import MARKDOWN_HELP, check_markdown
-from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+from chatcli.cli.common import (
+    ConfigOpt,
+    ContinueOpt,
+    DebugOpt,
+    MarkdownOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    OverBudgetOpt,
+    ProfileOpt,
+    RoleOpt,
+    SessionOpt,
+    SystemOpt,
+    TemperatureOpt,
+)
+from chatcli.context import Globals
 
 
 def chat(
-    session: Annotated[
-        str | None, typer.Option("--session", help="Continue or create this session.")
-    ] = None,
-    cont: Annotated[
-        bool, typer.Option("-c", "--continue", help="Continue the latest session.")
-    ] = False,
-    system: Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")] = None,
-    role: Annotated[
-        str | None, typer.Option("-r", "--role", help="Named role from config.")
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option("-t", "--temperature", min=0.0, max=2.0, help="0 to 2.")
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", min=1, help="Longest reply in tokens.")
-    ] = None,
-    markdown: Annotated[
-        str | None, typer.Option("--markdown", callback=check_markdown, help=MARKDOWN_HELP)
-    ] = None,
-    over_budget: Annotated[
-        bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
-    ] = False,
+    session: SessionOpt = None,
+    cont: ContinueOpt = False,
+    system: SystemOpt = None,
+    role: RoleOpt = None,
+    temperature: TemperatureOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    markdown: MarkdownOpt = None,
+    over_budget: OverBudgetOpt = False,
     profile: ProfileOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,

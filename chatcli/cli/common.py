@@ -1,17 +1,14 @@
-"""Options every command takes (SPEC §3: -p, -m, --config, --debug) and what they resolve to.
+"""Typer options shared by several commands: the global ones every command takes (SPEC §3:
+-p, -m, --config, --debug) and those of the chatting commands, declared once.
 
 Kept free of heavy imports: this module is loaded for ``chatcli --help``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    from chatcli.config import Config, Profile
 
 ProfileOpt = Annotated[
     str | None,
@@ -36,37 +33,32 @@ DebugOpt = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class Globals:
-    """The global options as given on the command line."""
-
-    profile: str | None = None
-    model: str | None = None
-    config: str | None = None
-    debug: bool = False
+def check_markdown(value: str | None) -> str | None:
+    if value is not None and value not in ("auto", "always", "never"):
+        raise typer.BadParameter(f"{value!r} is not one of auto, always, never")
+    return value
 
 
-@dataclass(frozen=True)
-class Env:
-    """The resolved configuration a command runs with."""
-
-    config: Config
-    profile: Profile
-    model: str
-    debug: bool
-
-
-def load_config(g: Globals) -> Config:
-    """Read the config named by --config, CHATCLI_CONFIG or the platform default."""
-    from chatcli import config, paths
-
-    path, must_exist = paths.config_path(g.config)
-    return config.load(path, must_exist=must_exist)
-
-
-def resolve(g: Globals) -> Env:
-    """Config, profile and model (flag > profile > [defaults] > built-in) for a command."""
-    cfg = load_config(g)
-    profile = cfg.profile(g.profile)
-    model = cfg.resolve_model(g.model or profile.model)
-    return Env(cfg, profile, model, g.debug)
+SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
+RoleOpt = Annotated[str | None, typer.Option("-r", "--role", help="Named role from config.")]
+TemperatureOpt = Annotated[
+    float | None, typer.Option("-t", "--temperature", min=0.0, max=2.0, help="0 to 2.")
+]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--max-tokens", min=1, help="Longest reply in tokens.")
+]
+MarkdownOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--markdown",
+        callback=check_markdown,
+        help="Render Markdown: auto (only on a terminal), always, never.",
+    ),
+]
+ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the latest session.")]
+SessionOpt = Annotated[
+    str | None, typer.Option("--session", help="Continue or create this session.")
+]
+OverBudgetOpt = Annotated[
+    bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
+]

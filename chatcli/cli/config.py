@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.context import Globals
 
 app = typer.Typer(help="Create, inspect, validate and edit the config file.", no_args_is_help=True)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from chatcli import config as cfgmod
 from chatcli import paths
-from chatcli.cli.common import Globals, load_config
+from chatcli.context import Globals, load_config
 from chatcli.errors import ConfigError, UsageError
 
 _SHOWN = (

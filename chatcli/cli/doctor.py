@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.context import Globals
 
 
 def doctor(

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from typer import Exit
 
-from chatcli.cli.common import Globals, load_config
+from chatcli.context import Globals, load_config
 from chatcli.errors import AuthError, ChatcliError
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "    "}

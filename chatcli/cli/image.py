@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.context import Globals
 
 
 def check_size(value: str | None) -> str | None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.cli.common import Globals, resolve
-from chatcli.cli.output import Notifier
+from chatcli.context import Globals, resolve
 from chatcli.errors import ChatcliError, UsageError
+from chatcli.output import Notifier
 
 if TYPE_CHECKING:
     from chatcli.providers.images import Image

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.context import Globals
 
 
 def models(
@@ -20,7 +21,7 @@ def models(
     import json
     import sys
 
-    from chatcli.cli.common import resolve
+    from chatcli.context import resolve
     from chatcli.providers import connect
 
     env = resolve(Globals(profile, model, config, debug))

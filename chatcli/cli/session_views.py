@@ -8,9 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chatcli.cli.ask_run import open_store
 from chatcli.errors import UsageError
-from chatcli.store import MessageRow, SessionRow, Store, content_text
+from chatcli.store import MessageRow, SessionRow, Store, content_text, open_default
 
 
 def _get(store: Store, name: str) -> SessionRow:
@@ -25,7 +24,7 @@ def _when(ts: datetime) -> str:
 
 
 def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
-    with open_store() as store:
+    with open_default() as store:
         rows = store.list_sessions(search, limit)
     if as_json:
         out = [
@@ -97,7 +96,7 @@ def _markdown(row: SessionRow, messages: list[MessageRow]) -> str:
 
 
 def export(name: str, fmt: str, output: Path | None) -> None:
-    with open_store() as store:
+    with open_default() as store:
         row = _get(store, name)
         messages = store.all_messages(row.id)
     if fmt == "json":
@@ -125,13 +124,13 @@ def export(name: str, fmt: str, output: Path | None) -> None:
 
 
 def remove(names: list[str]) -> None:
-    with open_store() as store:
+    with open_default() as store:
         for name in names:
             store.delete_session(name)
             print(f"deleted session {name!r}", file=sys.stderr)
 
 
 def rename(old: str, new: str) -> None:
-    with open_store() as store:
+    with open_default() as store:
         store.rename_session(old, new)
     print(f"renamed {old!r} to {new!r}", file=sys.stderr)

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.ask import MARKDOWN_HELP, check_markdown
-from chatcli.cli.common import ConfigOpt, DebugOpt, Globals, ModelOpt, ProfileOpt
+from chatcli.cli.common import ConfigOpt, DebugOpt, MarkdownOpt, ModelOpt, OverBudgetOpt, ProfileOpt
+from chatcli.context import Globals
 
 
 def summarize(
@@ -34,12 +34,8 @@ def summarize(
             help="Split into parts of at most N tokens (default: what fits the context).",
         ),
     ] = None,
-    markdown: Annotated[
-        str | None, typer.Option("--markdown", callback=check_markdown, help=MARKDOWN_HELP)
-    ] = None,
-    over_budget: Annotated[
-        bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
-    ] = False,
+    markdown: MarkdownOpt = None,
+    over_budget: OverBudgetOpt = False,
     profile: ProfileOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,

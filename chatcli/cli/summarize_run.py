@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.cli.common import Env, Globals, resolve
-from chatcli.cli.output import Notifier, close, consume
+from chatcli.context import Env, Globals, resolve
 from chatcli.errors import APIError, Interrupted, UsageError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.output import Notifier, close, consume
 from chatcli.providers.base import ChatRequest, Message
 
 if TYPE_CHECKING:
@@ -69,11 +69,11 @@ def run(g: Globals, opts: SummarizeOptions) -> None:
     text = read_inputs(opts.files)
     env = resolve(g)
     from chatcli import budget
-    from chatcli.cli.ask_run import open_store
     from chatcli.providers import connect
+    from chatcli.store import open_default
 
     notifier = Notifier()
-    with open_store() as store:
+    with open_default() as store:
         warning = budget.check(store, env.profile, over_budget=opts.over_budget)
         if warning:
             notifier.note(warning)
@@ -89,7 +89,7 @@ def run(g: Globals, opts: SummarizeOptions) -> None:
 
 def read_inputs(files: list[str]) -> str:
     """The text of every FILE (``-`` is stdin) in order, each under a header when several."""
-    from chatcli.cli.inputs import decode_text
+    from chatcli.inputs import decode_text
 
     if not files:
         if sys.stdin is None or sys.stdin.isatty():

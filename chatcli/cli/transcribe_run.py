@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli.audio_split import UPLOAD_LIMIT, AudioKind, Piece, sniff, split
-from chatcli.cli.common import Env, Globals, resolve
-from chatcli.cli.output import Notifier
+from chatcli.context import Env, Globals, resolve
 from chatcli.errors import APIError, ChatcliError, UsageError
 from chatcli.events import Notice
+from chatcli.output import Notifier
 
 if TYPE_CHECKING:
     from chatcli.store import Status
@@ -127,9 +127,8 @@ def _upload(
     stem: str,
 ) -> list[str]:
     """Upload each piece in order; every request goes into the usage log."""
-    from chatcli.cli.ask_run import open_store
     from chatcli.providers.audio import AudioClient, AudioRequest
-    from chatcli.store import UsageRecord
+    from chatcli.store import UsageRecord, open_default
 
     request = AudioRequest(
         model=model,
@@ -143,7 +142,7 @@ def _upload(
     results: list[str] = []
     total = len(pieces)
     try:
-        with open_store() as store:
+        with open_default() as store:
             for index, piece in enumerate(pieces, 1):
                 name = f"{stem}.{kind.ext}" if total == 1 else f"{stem}-{index}.{kind.ext}"
                 if total > 1:

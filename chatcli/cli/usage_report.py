@@ -7,8 +7,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 
-from chatcli.cli.ask_run import open_store
-from chatcli.store import UsageRow
+from chatcli.store import UsageRow, open_default
 
 
 @dataclass
@@ -65,7 +64,7 @@ def _money(group: Group) -> str:
 
 
 def report(since: date | None, by: str, as_json: bool) -> None:
-    with open_store() as store:
+    with open_default() as store:
         rows = store.usage_rows(since)
     groups: dict[str, Group] = {}
     total = Group("total")

@@ -12,8 +12,8 @@ import sys
 
 from typer import Exit
 
-from chatcli.cli.common import Globals, resolve
-from chatcli.cli.output import Notifier
+from chatcli.context import Globals, resolve
+from chatcli.output import Notifier
 
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 

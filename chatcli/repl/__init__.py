@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from chatcli.cli.common import Env, Globals, resolve
+from chatcli.context import Globals, SessionChoice, open_session, resolve
 from chatcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     from chatcli.providers.chat import ChatProvider
     from chatcli.repl.loop import Repl
-    from chatcli.session import ChatSession
     from chatcli.store import Store
 
 
@@ -58,9 +57,9 @@ def run(
             "chatcli chat needs a terminal on stdin",
             hint='pipe text into `chatcli ask` instead: ... | chatcli ask "question"',
         )
-    from chatcli.cli.ask_run import open_store
+    from chatcli.store import open_default
 
-    with open_store() as store:
+    with open_default() as store:
         prepare(g, opts, store, input=input, output=output).run()
 
 
@@ -87,7 +86,15 @@ def prepare(
         return connect(env.config.profile(name), env.config.model_info, debug=env.debug)
 
     provider = connect_profile(env.profile.name)
-    session = open_session(env, g, opts, store, provider)
+    choice = SessionChoice(
+        cont=opts.cont,
+        name=opts.session,
+        system=opts.system,
+        role=opts.role,
+        temperature=opts.temperature,
+        max_tokens=opts.max_tokens,
+    )
+    session = open_session(env, g, choice, store, provider)
     ctx = Context(
         config=env.config,
         store=store,
@@ -99,53 +106,3 @@ def prepare(
     repl = Repl(ctx, session, provider, prompt, stdout=stdout, stderr=stderr)
     prompt.completer = SlashCompleter(repl)
     return repl
-
-
-def open_session(
-    env: Env, g: Globals, opts: ChatOptions, store: Store, provider: ChatProvider
-) -> ChatSession:
-    """The stored session ``-c``/``--session`` names, or a new one saved on its first turn.
-
-    A resumed session keeps its own model unless ``-m`` is given; ``-s``/``-r`` replace its
-    system prompt.
-    """
-    from chatcli.session import ChatSession
-
-    system = opts.system
-    if opts.role:
-        system = system or env.config.role(opts.role)
-    temperature = opts.temperature if opts.temperature is not None else env.profile.temperature
-    max_tokens = opts.max_tokens or env.profile.max_tokens
-    row = None
-    if opts.cont:
-        row = store.latest_session()
-    elif opts.session:
-        row = store.get_session(opts.session)
-    if row is not None:
-        model = env.model if g.model or not row.model else row.model
-        session = ChatSession.resume(
-            store,
-            row,
-            provider,
-            profile=env.profile.name,
-            model=model,
-            model_info=env.config.model_info,
-            temperature=temperature,
-            max_tokens=max_tokens,
-        )
-        if opts.system or opts.role:
-            session.set_system(system, opts.role)
-        return session
-    return ChatSession(
-        provider,
-        profile=env.profile.name,
-        model=env.model,
-        model_info=env.config.model_info,
-        store=store,
-        persist=True,
-        name=opts.session,
-        system=system if system is not None else env.profile.system,
-        role=opts.role,
-        temperature=temperature,
-        max_tokens=max_tokens,
-    )

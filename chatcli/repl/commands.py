@@ -132,7 +132,7 @@ def _retry(repl: Repl, arg: str) -> None:
 
 
 def _file(repl: Repl, arg: str) -> None:
-    from chatcli.cli.inputs import MAX_INPUT_BYTES, UserInput, add_bytes
+    from chatcli.inputs import MAX_INPUT_BYTES, UserInput, add_bytes
 
     if not arg:
         raise UsageError("usage: /file PATH")

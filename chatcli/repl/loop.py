@@ -17,16 +17,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from chatcli.cli.output import Notifier, close, consume
 from chatcli.errors import ChatcliError
 from chatcli.events import StreamEvent
+from chatcli.output import Notifier, close, consume
 from chatcli.store import content_text
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
-    from chatcli.cli.inputs import UserInput
     from chatcli.config import Config
+    from chatcli.inputs import UserInput
     from chatcli.providers.chat import ChatProvider
     from chatcli.session import ChatSession, TurnResult
     from chatcli.store import Store
@@ -152,7 +152,7 @@ class Repl:
     def send(self, text: str) -> None:
         """Send a message (with any ``/file`` attachments) and stream the reply."""
         from chatcli import budget
-        from chatcli.cli.inputs import UserInput
+        from chatcli.inputs import UserInput
 
         profile = self.ctx.config.profile(self.session.profile)
         warning = budget.check(self.ctx.store, profile, over_budget=self.ctx.over_budget)
