@@ -11,14 +11,14 @@ from chatcli.providers.chat import ChatEndpoint, ChatProvider
 from chatcli.providers.transport import Transport
 
 
-def _endpoint(profile: Profile) -> str:
+def resource_url(profile: Profile) -> str:
     """The resource URL, tolerating a trailing slash or ``/openai`` as users paste it."""
     return (profile.endpoint or "").rstrip("/").removesuffix("/openai")
 
 
 def deployment_url(profile: Profile, model: str, operation: str = "chat/completions") -> str:
     """``{endpoint}/openai/deployments/{deployment}/{operation}?api-version=...``."""
-    endpoint = _endpoint(profile)
+    endpoint = resource_url(profile)
     dep = quote(profile.deployment(model), safe="")
     return f"{endpoint}/openai/deployments/{dep}/{operation}?api-version={profile.api_version}"
 
@@ -31,6 +31,6 @@ def make(
         headers={"api-key": key},
         stream_usage=profile.stream_usage,
         send_model=False,
-        models_url=f"{_endpoint(profile)}/openai/models?api-version={profile.api_version}",
+        models_url=f"{resource_url(profile)}/openai/models?api-version={profile.api_version}",
     )
     return ChatProvider(profile.name, endpoint, transport, model_info)

@@ -31,10 +31,10 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
     import openai
 
     if profile.type == "azure":
-        from chatcli.providers.azure import _endpoint
+        from chatcli.providers.azure import resource_url
 
         return openai.AzureOpenAI(
-            azure_endpoint=_endpoint(profile),
+            azure_endpoint=resource_url(profile),
             azure_deployment=profile.deployment(model),
             api_version=profile.api_version,
             api_key=key,
