@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -339,3 +340,27 @@ def test_help_does_not_import_the_sdk() -> None:
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert proc.stdout.split() == ["0", "False", "False"], proc.stderr
+
+
+def test_large_flac_split_by_ffmpeg_with_offsets(
+    fake: FakeOpenAI, tmp_path: Path, cli: Run
+) -> None:
+    """Non-WAV audio is cut by ffmpeg (CI installs it; see .ci/run)."""
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg is not None, "ffmpeg is needed for this test: apt-get install ffmpeg"
+    flac = tmp_path / "talk.flac"
+    noise = ["-f", "lavfi", "-i", "anoisesrc=d=6:c=pink:r=16000:a=0.5"]
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-nostdin", *noise, "-c:a", "flac", str(flac)], check=True
+    )
+    assert flac.stat().st_size > 40_000
+    limit = flac.stat().st_size // 2
+    env = fake_env(tmp_path, fake, CHATCLI_UPLOAD_LIMIT=str(limit))
+    result = cli("transcribe", str(flac), "--format", "srt", env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(fake.uploads) >= 2
+    assert all(u.size < limit and u.data.startswith(b"fLaC") for u in fake.uploads)
+    starts = [c.splitlines()[1].split(" --> ")[0] for c in result.stdout.strip().split("\n\n")]
+    assert (
+        starts[0] == "00:00:00,000" and starts == sorted(starts) and len(set(starts)) == len(starts)
+    )
