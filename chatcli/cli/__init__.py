@@ -1,6 +1,9 @@
-"""The Typer command tree. Each command lives in its own module and imports heavy code lazily."""
+"""The Typer command tree. Each command lives in its own module and imports heavy code lazily.
 
-from __future__ import annotations
+The modules declaring commands do not use ``from __future__ import annotations``: Typer reads
+every command's signature on each run, and string annotations cost it an ``eval`` per parameter
+(about 40 ms for this tree, measured with bench/bench_startup.py).
+"""
 
 from typing import Annotated
 

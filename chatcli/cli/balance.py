@@ -6,8 +6,6 @@ root or the bare origin; we try both. Official OpenAI and Azure have no such end
 keys, and chatcli says so instead of printing a made-up number.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -4,8 +4,6 @@ Only typer and the stdlib are imported at module level: ``chatcli --help`` loads
 and prompt_toolkit and rich cost a fifth of a second each.
 """
 
-from __future__ import annotations
-
 from chatcli.cli.common import (
     ConfigOpt,
     ContinueOpt,

@@ -4,8 +4,6 @@
 Kept free of heavy imports: this module is loaded for ``chatcli --help``.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

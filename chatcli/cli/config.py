@@ -1,7 +1,5 @@
 """``chatcli config init | show | path | validate | set`` (SPEC §3): look at and edit the config."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

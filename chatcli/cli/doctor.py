@@ -1,7 +1,5 @@
 """``chatcli doctor`` (SPEC §3): check the active profile end to end, and say how to fix it."""
 
-from __future__ import annotations
-
 from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
 from chatcli.context import Globals
 

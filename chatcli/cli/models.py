@@ -1,7 +1,5 @@
 """``chatcli models [--json]`` (SPEC §3): every model the endpoint offers, with what we know."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -3,8 +3,6 @@
 Output is plain text (no Rich) so it pipes cleanly into grep, less and files.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -3,8 +3,6 @@
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -4,8 +4,6 @@ Only typer and the stdlib are imported at module level: ``chatcli --help`` loads
 and the openai SDK (about a second to import) only loads once a transcription is really made.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

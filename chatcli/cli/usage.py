@@ -5,8 +5,6 @@ A model without a known price has cost ``null``, never 0: a total that includes 
 is shown as a lower bound ("≥ $0.0123").
 """
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated
 
