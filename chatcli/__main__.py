@@ -37,7 +37,7 @@ def run(argv: list[str] | None = None) -> int:
     from typer._click.exceptions import ClickException  # typer 0.28 vendors click
 
     from chatcli.cli import app
-    from chatcli.errors import ChatcliError
+    from chatcli.errors import ChatcliError, Interrupted
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
@@ -49,7 +49,10 @@ def run(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        _error(exc.message, exc.hint)
+        if isinstance(exc, Interrupted):  # the user's own Ctrl-C is not an error
+            sys.stderr.write("chatcli: interrupted\n")
+        else:
+            _error(exc.message, exc.hint)
         return exc.exit_code
     except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
