@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from time import monotonic, sleep
 from types import TracebackType
 from typing import Any, Literal
 
@@ -354,6 +355,19 @@ class Store:
                 hint="upgrade chatcli; the database was left untouched",
             )
 
+    def _enable_wal(self) -> None:
+        """Switch to WAL, retrying while another process holds the lock: SQLite answers a
+        journal-mode change on a busy file with an immediate SQLITE_BUSY, not the busy timeout."""
+        deadline = monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or monotonic() > deadline:
+                    raise
+                sleep(0.01)
+
     def _prepare(self) -> None:
         """Check the schema version before changing anything, then set up and migrate."""
         with self._guard():
@@ -361,7 +375,7 @@ class Store:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             self._check_version(version)
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal()
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes
         if version < len(MIGRATIONS):
             with self._write() as conn:
