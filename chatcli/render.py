@@ -24,8 +24,9 @@ import os
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Self, TextIO
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -92,7 +93,31 @@ def _isatty(file: TextIO) -> bool:
         return False
 
 
-class RawWriter:
+class _Writer(ABC):
+    """Both writers are context managers: leaving normally finishes, an exception aborts."""
+
+    @abstractmethod
+    def finish(self) -> None: ...
+
+    @abstractmethod
+    def abort(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
+
+
+class RawWriter(_Writer):
     """The raw text path: off a TTY or with ``--markdown never``; each chunk written and flushed.
 
     Off a TTY the text is passed on unedited (it is data for a pipe or file), only ended with a
@@ -135,20 +160,6 @@ class RawWriter:
             self._file.write(text)
             self._wrote = True
             self._ends_with_newline = text.endswith("\n")
-
-    def __enter__(self) -> RawWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.abort()
 
 
 class _Frames:
@@ -311,7 +322,7 @@ class _Frames:
         return "\n".join(line.rstrip(" ") for line in rendered.split("\n"))
 
 
-class MarkdownStream:
+class MarkdownStream(_Writer):
     """The block-stable live view (see the module docstring).
 
     ``feed`` only queues text; a background thread draws throttled frames, at most every
@@ -434,20 +445,6 @@ class MarkdownStream:
         columns = columns or _env_int("COLUMNS") or 80
         lines = lines or _env_int("LINES") or 24
         return self._width or columns, self._height or lines
-
-    def __enter__(self) -> MarkdownStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.abort()
 
 
 def _env_int(name: str) -> int:
