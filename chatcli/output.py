@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
+from chatcli.errors import Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 
 
@@ -103,3 +104,21 @@ def close(events: Iterator[StreamEvent]) -> None:
     closer = getattr(events, "close", None)
     if closer is not None:
         closer()
+
+
+def stream_to(events: Iterator[StreamEvent], writer: Writer | None, notifier: Notifier) -> Answer:
+    """``consume`` with the clean-up every caller needs: on any failure the stream is closed
+    (dropping the HTTP connection; the session records the partial reply) and the writer
+    aborted, so the terminal is left whole; Ctrl-C comes out as ``Interrupted``."""
+    try:
+        answer = consume(events, writer, notifier)
+    except BaseException as exc:
+        close(events)
+        if writer is not None:
+            writer.abort()
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted("interrupted") from None
+        raise
+    if writer is not None:
+        writer.finish()
+    return answer

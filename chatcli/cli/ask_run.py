@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.context import Env, Globals, SessionChoice, open_session, resolve
-from chatcli.errors import APIError, Interrupted, UsageError
-from chatcli.output import Answer, Notifier, Writer, close, consume
+from chatcli.errors import APIError, UsageError
+from chatcli.output import Answer, Notifier, Writer, stream_to
 
 if TYPE_CHECKING:
     from chatcli.session import ChatSession
@@ -64,21 +64,7 @@ def run(g: Globals, opts: AskOptions) -> None:
         provider = connect(env.profile, env.config.model_info, debug=env.debug)
         session = open_session(env, g, choice, store, provider)
         writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)
-        events = session.send(content)
-        try:
-            answer = consume(events, writer, notifier)
-        except KeyboardInterrupt:
-            close(events)
-            if writer is not None:
-                writer.abort()
-            raise Interrupted("interrupted") from None
-        except BaseException:
-            close(events)
-            if writer is not None:
-                writer.abort()
-            raise
-        if writer is not None:
-            writer.finish()
+        answer = stream_to(session.send(content), writer, notifier)
         _report(env, opts, session, answer, notifier)
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from chatcli.context import Env, Globals, resolve
 from chatcli.errors import APIError, Interrupted, UsageError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
-from chatcli.output import Notifier, close, consume
+from chatcli.output import Notifier, stream_to
 from chatcli.providers.base import ChatRequest, Message
 
 if TYPE_CHECKING:
@@ -373,18 +373,7 @@ class Summarizer:
 
         self.limiter.wait(self.stop)
         writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
-        events = self._logged(self._request(content))
-        try:
-            answer = consume(events, writer, self.notifier)
-        except KeyboardInterrupt:
-            close(events)
-            writer.abort()
-            raise Interrupted("interrupted") from None
-        except BaseException:
-            close(events)
-            writer.abort()
-            raise
-        writer.finish()
+        answer = stream_to(self._logged(self._request(content)), writer, self.notifier)
         reason = answer.finish.reason if answer.finish else None
         if reason == "length":
             self.notifier.note("the summary was cut at the token limit (finish_reason=length)")

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from chatcli.errors import ChatcliError
+from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
-from chatcli.output import Notifier, close, consume
+from chatcli.output import Notifier, stream_to
 from chatcli.store import content_text
 
 if TYPE_CHECKING:
@@ -176,10 +176,8 @@ class Repl:
         writer = make_writer(self.ctx.markdown, self.stdout)
         try:
             with _typeahead_kept():
-                answer = consume(events, writer, self.notifier)
-        except KeyboardInterrupt:
-            close(events)
-            writer.abort()
+                answer = stream_to(events, writer, self.notifier)
+        except Interrupted:
             self.notifier.end_line()
             if self.session.last_turn is None:
                 self.say("interrupted before the reply began; /retry sends it again", dim=True)
@@ -187,11 +185,6 @@ class Repl:
                 self.say("interrupted: the partial reply is kept", dim=True)
                 self.footer()
             return
-        except BaseException:
-            close(events)
-            writer.abort()
-            raise
-        writer.finish()
         self.footer()
         if answer.finish is not None and answer.finish.reason == "length":
             self.say("chatcli: the reply was cut at the token limit (finish_reason=length)")
