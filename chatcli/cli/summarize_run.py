@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING
 
 from chatcli.context import Env, Globals, resolve
 from chatcli.errors import APIError, Interrupted, UsageError
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import Notice, StreamEvent, TextDelta
 from chatcli.output import Notifier, stream_to
-from chatcli.providers.base import ChatRequest, Message
 
 if TYPE_CHECKING:
     from chatcli.providers.chat import ChatProvider
-    from chatcli.store import Status, Store
+    from chatcli.store import Store
 
 DEFAULT_INSTRUCTIONS = (
     "Summarise the text below. Keep the key facts, names, numbers, decisions and conclusions. "
@@ -243,67 +242,24 @@ class Summarizer:
 
     # -- requests -----------------------------------------------------------------------------
 
-    def _request(self, content: str) -> ChatRequest:
-        messages: list[Message] = []
-        if self.env.profile.system:
-            messages.append({"role": "system", "content": self.env.profile.system})
-        messages.append({"role": "user", "content": content})
-        return ChatRequest(
+    def _send(self, content: str) -> Generator[StreamEvent, None, None]:
+        """One request as a one-off session: it logs the request's usage (estimated when the
+        endpoint reports none) and records interrupted and failed requests too."""
+        from chatcli.session import ChatSession
+
+        profile = self.env.profile
+        session = ChatSession(
+            self.provider,
+            profile=profile.name,
             model=self.env.model,
-            messages=messages,
-            temperature=self.env.profile.temperature,
-            max_tokens=self.env.profile.max_tokens,
+            model_info=self.env.config.model_info,
+            store=self.store,
+            system=profile.system,
+            temperature=profile.temperature,
+            max_tokens=profile.max_tokens,
+            command="summarize",
         )
-
-    def _logged(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
-        """The provider's events for ``request``, passed on; the request is logged at the end."""
-        from chatcli.models import cost_usd
-        from chatcli.store import UsageRecord
-        from chatcli.tokens import count_messages
-
-        started = time.monotonic()
-        first: float | None = None
-        text: list[str] = []
-        usage: Usage | None = None
-        finish: Finish | None = None
-        status: Status = "error"
-        events = self.provider.chat(request)
-        try:
-            for event in events:
-                if isinstance(event, TextDelta):
-                    first = first or time.monotonic()
-                    text.append(event.text)
-                elif isinstance(event, Usage):
-                    usage = event
-                elif isinstance(event, Finish):
-                    finish = event
-                yield event
-            status = "ok"
-        except (GeneratorExit, KeyboardInterrupt, Interrupted, _Cancelled):
-            status = "interrupted"
-            raise
-        finally:
-            events.close()
-            reply = "".join(text)
-            if usage is None:
-                sent = status == "ok" or bool(reply)
-                encoding = self.info.tokenizer
-                prompt = count_messages(request.messages, encoding).n if sent else 0
-                usage = Usage(prompt, self.count(reply), estimated=True)
-            self.store.log_usage(
-                UsageRecord(
-                    (finish.model if finish else None) or self.env.model,
-                    self.env.profile.name,
-                    "summarize",
-                    status,
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    estimated=usage.estimated,
-                    cost_usd=cost_usd(self.info, usage.prompt_tokens, usage.completion_tokens),
-                    latency_ms=round((time.monotonic() - started) * 1000),
-                    ttft_ms=None if first is None else round((first - started) * 1000),
-                )
-            )
+        return session.send(content)
 
     def _part(self, index: int, total: int, chunk: str) -> str:
         """One part's summary (runs in a worker thread)."""
@@ -313,7 +269,7 @@ class Summarizer:
         if self.stop.is_set():
             raise _Cancelled
         prompt = PART_PROMPT.format(index=index, total=total, instructions=self.instructions)
-        events = self._logged(self._request(f"{prompt}{SEPARATOR}{chunk}"))
+        events = self._send(f"{prompt}{SEPARATOR}{chunk}")
         text: list[str] = []
         try:
             for event in events:
@@ -373,7 +329,7 @@ class Summarizer:
 
         self.limiter.wait(self.stop)
         writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
-        answer = stream_to(self._logged(self._request(content)), writer, self.notifier)
+        answer = stream_to(self._send(content), writer, self.notifier)
         reason = answer.finish.reason if answer.finish else None
         if reason == "length":
             self.notifier.note("the summary was cut at the token limit (finish_reason=length)")
