@@ -127,6 +127,9 @@ class Target:
     info: ModelInfo
     tokenizers: Mapping[str, list[str]]
     on_notice: Callable[[Notice], None] = lambda _notice: None
+    on_usage: Callable[[ChatRequest, Mapping[str, Any] | None], None] = lambda _r, _u: None
+    """Called once per answered request with its reported ``usage`` (None if it had none), so
+    the probes' tokens land in the usage log like any other request's."""
 
 
 def tokenizer_families(infos: Iterable[ModelInfo]) -> dict[str, list[str]]:
@@ -160,10 +163,12 @@ def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
     finally:
         response.close()
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list) or not obj["choices"]:
+        target.on_usage(request, None)
         raise APIError(
             f"malformed response: no choices in {str(obj)[:120]!r}",
             hint="the endpoint is not answering like an OpenAI-compatible API",
         )
+    target.on_usage(request, _usage_of(obj))
     return obj
 
 
@@ -184,10 +189,19 @@ def stream(target: Target, request: ChatRequest) -> tuple[list[dict[str, Any]], 
     try:
         if "json" in response.headers.get("content-type", ""):
             obj = provider.transport.read_json(response)
-            return [obj] if isinstance(obj, dict) else [], False
-        return list(provider.transport.events(response)), True
+            chunks, streamed = ([obj] if isinstance(obj, dict) else []), False
+        else:
+            chunks, streamed = list(provider.transport.events(response)), True
     finally:
         response.close()
+    usage = next((u for u in map(_usage_of, chunks) if u is not None), None)
+    target.on_usage(request, usage)
+    return chunks, streamed
+
+
+def _usage_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    usage = obj.get("usage")
+    return usage if isinstance(usage, dict) else None
 
 
 def _refused(exc: APIError) -> bool:

@@ -89,6 +89,14 @@ def test_honest_endpoint_is_consistent(fake: FakeOpenAI, env: dict[str, str]) ->
     assert bodies[1]["stream_options"] == {"include_usage": True}
     assert bodies[2]["tools"][0]["function"]["name"] == "get_weather"
     assert [b["messages"][0]["content"] for b in bodies[3:]] == [q for _, q, _ in QUESTIONS]
+    from chatcli.store import Store
+
+    with Store.open(Path(env["CHATCLI_HOME"])) as store:
+        rows = store.usage_rows()
+    assert [(r.command, r.model, r.estimated) for r in rows] == [
+        ("verify", "gpt-4o-mini", False)
+    ] * 6
+    assert all(r.prompt_tokens > 0 and r.cost_usd is not None for r in rows)
 
 
 def test_json_shape(cli: Run, fake: FakeOpenAI, env: dict[str, str]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from typer import Exit
 
@@ -21,18 +23,41 @@ MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 def run(g: Globals, *, json_out: bool) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel."""
     from chatcli import verify
-    from chatcli.models import BUILTIN
+    from chatcli.models import BUILTIN, cost_usd
     from chatcli.providers import connect
+    from chatcli.providers.base import ChatRequest
+    from chatcli.store import UsageRecord, open_default
+    from chatcli.tokens import count_messages
 
     env = resolve(g)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
     notifier = Notifier()
+    store = open_default()
+    info = env.config.model_info(env.model)
+
+    def log_usage(request: ChatRequest, usage: Mapping[str, Any] | None) -> None:
+        """Probes cost tokens too: log each like any request (estimated when unreported)."""
+        prompt = usage.get("prompt_tokens") if usage else None
+        completion = usage.get("completion_tokens") if usage else None
+        estimated = not (isinstance(prompt, int) and isinstance(completion, int))
+        if estimated:
+            prompt = count_messages(request.messages, info.tokenizer).n
+            completion = 0
+        assert isinstance(prompt, int) and isinstance(completion, int)
+        store.log_usage(
+            UsageRecord(
+                env.model, env.profile.name, "verify", "ok", prompt, completion,
+                estimated=estimated, cost_usd=cost_usd(info, prompt, completion),
+            )
+        )  # fmt: skip
+
     target = verify.Target(
         provider=provider,
         model=env.model,
-        info=env.config.model_info(env.model),
+        info=info,
         tokenizers=verify.tokenizer_families({**BUILTIN, **env.config.models}.values()),
         on_notice=notifier.notice,
+        on_usage=log_usage,
     )
 
     def show(check: verify.Check) -> None:
@@ -48,6 +73,7 @@ def run(g: Globals, *, json_out: bool) -> None:
         checks = verify.run(target, on_check=(lambda _c: None) if json_out else show)
     finally:
         provider.transport.close()
+        store.close()
     result = verify.verdict(env.model, checks)
     if json_out:
         obj = {
