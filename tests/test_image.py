@@ -54,6 +54,11 @@ def test_generates_n_pngs_and_prints_only_their_paths(fake: FakeOpenAI, tmp_path
         "size": "256x256",
         "response_format": "b64_json",
     }
+    from chatcli.store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        (row,) = store.usage_rows()
+    assert (row.command, row.model, row.cost_usd) == ("image", "dall-e-2", None)
 
 
 def test_default_model_is_dall_e_3_which_makes_one_image(

@@ -65,13 +65,24 @@ def run(g: Globals, opts: ImageOptions) -> None:
     if notifier.tty:
         what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
         notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")
+    started = time.monotonic()
     results = images.create(env.profile, job, debug=env.debug)
+    _log(env.profile.name, model, started)
     for path in save(results, opts.out_dir):
         sys.stdout.write(f"{path}\n")
         sys.stdout.flush()
     for result in results:
         if result.revised_prompt and result.revised_prompt.strip() != opts.prompt:
             notifier.note(f"revised prompt: {result.revised_prompt}")
+
+
+def _log(profile: str, model: str, started: float) -> None:
+    """Images are priced per image, not per token: logged with cost unknown, never 0."""
+    from chatcli.store import UsageRecord, open_default
+
+    latency = round((time.monotonic() - started) * 1000)
+    with open_default() as store:
+        store.log_usage(UsageRecord(model, profile, "image", "ok", 0, 0, latency_ms=latency))
 
 
 def _check_inputs(opts: ImageOptions) -> Path | None:
