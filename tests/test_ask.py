@@ -415,3 +415,11 @@ def test_input_larger_than_the_context_window_is_refused(fake: FakeOpenAI, tmp_p
     assert "more than tiny-model's context window of 1,000" in result.stderr
     assert "chatcli summarize" in result.stderr
     assert fake.chat_requests() == []
+
+
+def test_reasoning_before_the_answer_is_announced(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.script(Reply(text="The answer.", reasoning="let me think " * 30))
+    result = run_cli("ask", "-m", "deepseek-reasoner", "q", env=fake_env(tmp_path, fake))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "The answer.\n"  # reasoning never reaches stdout
+    assert result.stderr == "chatcli: thinking…\n"  # off a terminal, said once

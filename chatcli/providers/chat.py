@@ -146,6 +146,7 @@ class ChatProvider:
         finish: str | None = None
         model: str | None = None
         usage_seen = False
+        thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
         for chunk in self.transport.events(response):
             model = chunk.get("model") or model
             usage = chunk.get("usage")
@@ -158,7 +159,15 @@ class ChatProvider:
                 delta = choice.get("delta") or {}
                 text = delta.get("content")
                 if text:
+                    thinking = -1
                     yield TextDelta(text)
+                elif thinking >= 0 and (delta.get("reasoning_content") or delta.get("reasoning")):
+                    # Reasoning models can think for a minute before the first word; say so
+                    # instead of showing nothing (updated in place on a terminal).
+                    thinking += 1
+                    if thinking == 1 or thinking % 25 == 0:
+                        count = f" ({thinking} tokens)" if thinking > 1 else ""
+                        yield Notice(f"thinking…{count}", key="thinking")
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
         if finish is None:

@@ -88,6 +88,7 @@ class Reply:
     completion_tokens: int | None = None
     delay: float = 0.0
     tool_calls: list[dict[str, Any]] | None = None
+    reasoning: str | None = None  # streamed first as ``delta.reasoning_content`` (DeepSeek R1)
 
 
 @dataclass
@@ -1050,6 +1051,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, body)
             return
         self._open_stream(ids)
+        for piece in split_chunks(reply.reasoning or ""):
+            self._write_event(self._chunk(ids, {"content": None, "reasoning_content": piece}))
         self._stream_chunks(ids, chunks, reply.words_per_second)
         for index, call in enumerate(calls):
             head = {**call, "function": {**call["function"], "arguments": ""}}
