@@ -35,6 +35,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code instead of exiting."""
     from typer import Abort, Exit
     from typer._click.exceptions import ClickException  # typer 0.28 vendors click
+    from typer.main import get_command
 
     from chatcli.cli import app
     from chatcli.errors import ChatcliError, Interrupted
@@ -42,8 +43,12 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        code = app(args=args, prog_name="chatcli", standalone_mode=False)
-        return code if isinstance(code, int) else 0
+        # The click command is run directly, not through Typer's main loop, which would turn a
+        # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.
+        command = get_command(app)
+        with command.make_context("chatcli", list(args)) as ctx:
+            command.invoke(ctx)
+        return 0
     except ChatcliError as exc:
         if debug:
             import traceback
@@ -55,19 +60,19 @@ def run(argv: list[str] | None = None) -> int:
             _error(exc.message, exc.hint)
         return exc.exit_code
     except ClickException as exc:
-        ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            sys.stdout.write(ctx.get_help() + "\n")
+        where = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # Typer's Rich help has already been printed while the exception was built.
+            if exc.format_message():
+                sys.stdout.write(exc.format_message() + "\n")
             return 0
-        hint = None
-        if ctx is not None:
-            hint = f"see '{ctx.command_path} --help'"
+        hint = f"see '{where.command_path} --help'" if where is not None else None
         _error(exc.format_message(), hint)
         return int(exc.exit_code)
     except Exit as exc:
         return int(exc.exit_code or 0)
-    except (Abort, KeyboardInterrupt):
-        sys.stderr.write("\n")
+    except (Abort, KeyboardInterrupt, EOFError):
+        sys.stderr.write("\nchatcli: interrupted\n")
         return 130
     except BrokenPipeError:
         return _quiet_broken_pipe()

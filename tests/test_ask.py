@@ -338,8 +338,7 @@ def test_head_closes_stdout_quietly(tmp_path: Path) -> None:
         fake.script(Reply(text="line one\n" + "more lines\n" * 2000))
         env = fake_env(tmp_path, fake)
         proc = subprocess.run(
-            f"{sys.executable} -m chatcli ask hi | head -1",
-            shell=True,
+            ["bash", "-c", f"set -o pipefail; {sys.executable} -m chatcli ask hi | head -1"],
             capture_output=True,
             text=True,
             env=env,
@@ -347,6 +346,7 @@ def test_head_closes_stdout_quietly(tmp_path: Path) -> None:
         )
     assert proc.stdout == "line one\n"
     assert proc.stderr == ""
+    assert proc.returncode == 0  # the reader stopping early is not chatcli's failure
 
 
 def test_ctrl_c_exits_130_and_closes_stream(fake: FakeOpenAI, tmp_path: Path) -> None:
