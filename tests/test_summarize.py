@@ -168,7 +168,6 @@ def test_requests_per_minute_spaces_request_starts(
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(gaps) >= 4
     assert min(gaps) > 0.08  # 60/600 s, less scheduling jitter
-    assert arrivals[-1] - arrivals[0] < 0.1 * len(gaps) + 2.0
 
 
 def test_limiter_is_shared_across_threads() -> None:
