@@ -423,3 +423,17 @@ def test_reasoning_before_the_answer_is_announced(fake: FakeOpenAI, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert result.stdout == "The answer.\n"  # reasoning never reaches stdout
     assert result.stderr == "chatcli: thinking…\n"  # off a terminal, said once
+
+
+def test_relay_profile_through_a_socks5_proxy(fake: FakeOpenAI, tmp_path: Path) -> None:
+    from tests.fakes.socks import FakeSocks
+
+    with FakeSocks() as socks:
+        (tmp_path / "config.toml").write_text(
+            f'default_profile = "r"\n[profiles.r]\ntype = "relay"\nbase_url = "{fake.base_url}"\n'
+            f'api_key = "{DEFAULT_API_KEY}"\nproxy = "{socks.url}"\n'
+        )
+        result = run_cli("ask", "via socks", env=clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "echo(1): via socks\n"
+    assert socks.targets == [fake.root.removeprefix("http://")]
