@@ -9,22 +9,20 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import (
-    ConfigOpt,
     ContinueOpt,
-    DebugOpt,
     MarkdownOpt,
     MaxTokensOpt,
-    ModelOpt,
     OverBudgetOpt,
-    ProfileOpt,
     RoleOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    global_options,
 )
 from chatcli.context import Globals
 
 
+@global_options
 def ask(
     prompt: Annotated[
         list[str] | None, typer.Argument(help="The question; piped stdin is appended.")
@@ -47,16 +45,14 @@ def ask(
     cont: ContinueOpt = False,
     session: SessionOpt = None,
     over_budget: OverBudgetOpt = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Ask one question and print the answer (stdout holds the answer only)."""
     from chatcli.cli.ask_run import AskOptions, run
 
     run(
-        Globals(profile, model, config, debug),
+        g,
         AskOptions(
             prompt=prompt or [],
             files=file or [],

@@ -10,18 +10,17 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.cli.common import global_options
 from chatcli.context import Globals
 
 
+@global_options
 def balance(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Show the remaining quota of the profile's key, where the endpoint reports one."""
     from chatcli.cli.balance_run import run
 
-    run(Globals(profile, model, config, debug), json_out)
+    run(g, json_out)

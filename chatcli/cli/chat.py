@@ -5,22 +5,20 @@ and prompt_toolkit and rich cost a fifth of a second each.
 """
 
 from chatcli.cli.common import (
-    ConfigOpt,
     ContinueOpt,
-    DebugOpt,
     MarkdownOpt,
     MaxTokensOpt,
-    ModelOpt,
     OverBudgetOpt,
-    ProfileOpt,
     RoleOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    global_options,
 )
 from chatcli.context import Globals
 
 
+@global_options
 def chat(
     session: SessionOpt = None,
     cont: ContinueOpt = False,
@@ -30,16 +28,14 @@ def chat(
     max_tokens: MaxTokensOpt = None,
     markdown: MarkdownOpt = None,
     over_budget: OverBudgetOpt = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Chat interactively; every turn is saved (/help inside lists the commands)."""
     from chatcli.repl import ChatOptions, run
 
     run(
-        Globals(profile, model, config, debug),
+        g,
         ChatOptions(
             session=session,
             cont=cont,

@@ -4,9 +4,14 @@
 Kept free of heavy imports: this module is loaded for ``chatcli --help``.
 """
 
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
+
+from chatcli.context import Globals
 
 ProfileOpt = Annotated[
     str | None,
@@ -60,3 +65,31 @@ SessionOpt = Annotated[
 OverBudgetOpt = Annotated[
     bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
 ]
+
+
+_GLOBALS = {
+    "profile": (ProfileOpt, None),
+    "model": (ModelOpt, None),
+    "config": (ConfigOpt, None),
+    "debug": (DebugOpt, False),
+}
+
+
+def global_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the global options (after its own, as SPEC §3 writes them) and pass them
+    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself."""
+    signature = inspect.signature(command)
+    own = [p for p in signature.parameters.values() if p.name != "g"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in _GLOBALS.items()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        g = Globals(*(kwargs.pop(name, default) for name, (_, default) in _GLOBALS.items()))
+        command(*args, g=g, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+    return wrapper

@@ -4,76 +4,71 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.cli.common import global_options
 from chatcli.context import Globals
 
 app = typer.Typer(help="Create, inspect, validate and edit the config file.", no_args_is_help=True)
 
 
 @app.command("path")
+@global_options
 def path(
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Print the config file path (and whether it exists, on stderr)."""
     from chatcli.cli.config_run import show_path
 
-    show_path(Globals(profile, model, config, debug))
+    show_path(g)
 
 
 @app.command("show")
+@global_options
 def show(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Print the effective settings, where each came from, keys redacted."""
     from chatcli.cli.config_run import show as run
 
-    run(Globals(profile, model, config, debug), json_out)
+    run(g, json_out)
 
 
 @app.command("validate")
+@global_options
 def validate(
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Check the config file; exit 3 with the file, line and problem if it is wrong."""
     from chatcli.cli.config_run import validate as run
 
-    run(Globals(profile, model, config, debug))
+    run(g)
 
 
 @app.command("set")
+@global_options
 def set_(
     key: Annotated[str, typer.Argument(help="Dotted key, e.g. profiles.relay.model.")],
     value: Annotated[str, typer.Argument(help="TOML value (number, true/false) or a string.")],
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Set one value, validate the result, and write the file (0600)."""
     from chatcli.cli.config_run import set_value
 
-    set_value(Globals(profile, model, config, debug), key, value)
+    set_value(g, key, value)
 
 
 @app.command("init")
+@global_options
 def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Ask a few questions and write a commented config."""
     from chatcli.cli.config_run import init as run
 
-    run(Globals(profile, model, config, debug), force)
+    run(g, force)

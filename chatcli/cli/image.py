@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.cli.common import global_options
 from chatcli.context import Globals
 
 
@@ -26,6 +26,7 @@ def check_format(value: str | None) -> str | None:
     return value
 
 
+@global_options
 def image(
     prompt: Annotated[
         list[str] | None,
@@ -57,10 +58,8 @@ def image(
             help="Ask for b64_json (default) or url; URLs are downloaded at once.",
         ),
     ] = None,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Generate images (dall-e-3 unless -m; dall-e-2 for --edit and --variations).
 
@@ -69,7 +68,7 @@ def image(
     from chatcli.cli.image_run import ImageOptions, run
 
     run(
-        Globals(profile, model, config, debug),
+        g,
         ImageOptions(
             prompt=" ".join(prompt or []).strip(),
             n=n,

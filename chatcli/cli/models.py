@@ -4,16 +4,15 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.cli.common import global_options
 from chatcli.context import Globals
 
 
+@global_options
 def models(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """List the models the endpoint offers, with context window and prices where known."""
     import json
@@ -22,7 +21,7 @@ def models(
     from chatcli.context import resolve
     from chatcli.providers import connect
 
-    env = resolve(Globals(profile, model, config, debug))
+    env = resolve(g)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
     infos = [env.config.model_info(name) for name in provider.list_models()]
     if json_out:

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.cli.common import global_options
+from chatcli.context import Globals
 
 app = typer.Typer(
     help="List, show, export, rename and delete stored sessions.",
@@ -17,16 +18,15 @@ app = typer.Typer(
 
 
 @app.command("list")
+@global_options
 def list_(
     search: Annotated[
         str | None, typer.Argument(help="Only sessions whose name or messages contain this.")
     ] = None,
     limit: Annotated[int, typer.Option("-n", "--limit", min=1, help="At most N sessions.")] = 50,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """List sessions, most recently used first."""
     from chatcli.cli.session_views import list_sessions
@@ -35,12 +35,11 @@ def list_(
 
 
 @app.command("show")
+@global_options
 def show(
     name: Annotated[str, typer.Argument(help="Session name.")],
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Print a session's conversation."""
     from chatcli.cli.session_views import export
@@ -49,6 +48,7 @@ def show(
 
 
 @app.command("export")
+@global_options
 def export(
     name: Annotated[str, typer.Argument(help="Session name.")],
     format: Annotated[
@@ -57,10 +57,8 @@ def export(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file, not stdout.")
     ] = None,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Export a session as Markdown or JSON."""
     if format not in ("md", "json"):
@@ -71,12 +69,11 @@ def export(
 
 
 @app.command("rm")
+@global_options
 def rm(
     names: Annotated[list[str], typer.Argument(help="Session name(s).")],
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Delete sessions and their messages (the usage log keeps their cost)."""
     from chatcli.cli.session_views import remove
@@ -85,13 +82,12 @@ def rm(
 
 
 @app.command("rename")
+@global_options
 def rename(
     old: Annotated[str, typer.Argument(help="Current name.")],
     new: Annotated[str, typer.Argument(help="New name.")],
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Rename a session."""
     from chatcli.cli.session_views import rename as run

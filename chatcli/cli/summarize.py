@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, MarkdownOpt, ModelOpt, OverBudgetOpt, ProfileOpt
+from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
 from chatcli.context import Globals
 
 
+@global_options
 def summarize(
     files: Annotated[
         list[str] | None,
@@ -34,16 +35,14 @@ def summarize(
     ] = None,
     markdown: MarkdownOpt = None,
     over_budget: OverBudgetOpt = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Summarise text of any length; long input is split, summarised in parts, combined."""
     from chatcli.cli.summarize_run import SummarizeOptions, run
 
     run(
-        Globals(profile, model, config, debug),
+        g,
         SummarizeOptions(
             files=files or [],
             instructions=instructions,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.cli.common import global_options
 from chatcli.context import Globals
 
 FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
@@ -21,6 +21,7 @@ def check_format(value: str) -> str:
     return value
 
 
+@global_options
 def transcribe(
     file: Annotated[
         str | None,
@@ -44,16 +45,14 @@ def transcribe(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the result to this file.")
     ] = None,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Transcribe speech to text (whisper-1 unless -m); files over 25 MiB are split."""
     from chatcli.cli.transcribe_run import TranscribeOptions, run
 
     run(
-        Globals(profile, model, config, debug),
+        g,
         TranscribeOptions(
             file=file,
             response_format=response_format,

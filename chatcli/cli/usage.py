@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.cli.common import global_options
+from chatcli.context import Globals
 
 
 def _since(value: str | None) -> str | None:
@@ -28,16 +29,15 @@ def _by(value: str) -> str:
     return value
 
 
+@global_options
 def usage(
     since: Annotated[
         str | None, typer.Option("--since", callback=_since, help="First day (YYYY-MM-DD).")
     ] = None,
     by: Annotated[str, typer.Option("--by", callback=_by, help="day, model or profile.")] = "day",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Requests, tokens and cost from the usage log."""
     from chatcli.cli.usage_report import report

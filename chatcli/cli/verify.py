@@ -7,18 +7,17 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.cli.common import global_options
 from chatcli.context import Globals
 
 
+@global_options
 def verify(
     json_out: Annotated[
         bool, typer.Option("--json", help='Print {"checks": [...], "verdict": ...} only.')
     ] = False,
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    g: Globals,
 ) -> None:
     """Probe whether the endpoint serves the model it claims (six short requests).
 
@@ -26,4 +25,4 @@ def verify(
     """
     from chatcli.cli.verify_run import run
 
-    run(Globals(profile, model, config, debug), json_out=json_out)
+    run(g, json_out=json_out)
