@@ -148,16 +148,10 @@ def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
     """One non-streamed completion as raw JSON; errors are ``chatcli.errors``."""
     provider = target.provider
     body = provider.body(replace(request, stream=False), stream_usage=False)
-    response = None
-    for item in provider.transport.open(
+    response = provider.transport.send(
         "POST", provider.endpoint.url_for(request.model), headers=provider.endpoint.headers,
-        json_body=body,
-    ):  # fmt: skip
-        if isinstance(item, Notice):
-            target.on_notice(item)
-        else:
-            response = item
-    assert response is not None
+        json_body=body, on_notice=target.on_notice,
+    )  # fmt: skip
     try:
         obj = provider.transport.read_json(response)
     finally:
@@ -176,16 +170,10 @@ def stream(target: Target, request: ChatRequest) -> tuple[list[dict[str, Any]], 
     """Stream ``request`` asking for usage; the raw chunks, and False if it was not streamed."""
     provider = target.provider
     body = provider.body(replace(request, stream=True), stream_usage=True)
-    response = None
-    for item in provider.transport.open(
+    response = provider.transport.send(
         "POST", provider.endpoint.url_for(request.model), headers=provider.endpoint.headers,
-        json_body=body, stream=True,
-    ):  # fmt: skip
-        if isinstance(item, Notice):
-            target.on_notice(item)
-        else:
-            response = item
-    assert response is not None
+        json_body=body, stream=True, on_notice=target.on_notice,
+    )  # fmt: skip
     try:
         if "json" in response.headers.get("content-type", ""):
             obj = provider.transport.read_json(response)

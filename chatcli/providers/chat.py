@@ -118,11 +118,7 @@ class ChatProvider:
 
     def get_json(self, url: str) -> Any:
         """GET ``url`` with this endpoint's auth, retries and error mapping."""
-        response = None
-        for item in self.transport.open("GET", url, headers=self.endpoint.headers):
-            if not isinstance(item, Notice):
-                response = item
-        assert response is not None
+        response = self.transport.send("GET", url, headers=self.endpoint.headers)
         try:
             return self.transport.read_json(response)
         finally:

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from chatcli.config import Profile
-from chatcli.errors import APIError, AuthError, ChatcliError, ConfigError, NetworkError
-from chatcli.providers.transport import redact
+from chatcli.errors import APIError, AuthError, ChatcliError, NetworkError
+from chatcli.providers.transport import proxy_error, redact
 
 if TYPE_CHECKING:
     import httpx2
@@ -77,15 +77,8 @@ def http_client(
         hooks = {"request": [show_request], "response": [show_response]}
     try:
         return openai.DefaultHttpxClient(proxy=profile.proxy, timeout=timeout, event_hooks=hooks)
-    except ImportError as exc:
-        if "socksio" in str(exc):
-            raise ConfigError(
-                f"proxy {profile.proxy} is a SOCKS proxy, but SOCKS support is not installed",
-                hint="pip install 'chatcli[socks]' (it adds the socksio package)",
-            ) from None
-        raise
-    except ValueError as exc:
-        raise ConfigError(f"cannot use proxy {profile.proxy!r}: {exc}") from None
+    except (ImportError, ValueError) as exc:
+        raise proxy_error(exc, profile.proxy) from None
 
 
 def _debug(line: str, key: str) -> None:

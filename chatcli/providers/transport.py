@@ -49,6 +49,18 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
+def proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
+    """What a client that cannot be built for ``proxy`` should raise (SOCKS without socksio)."""
+    if isinstance(exc, ImportError):
+        if "socksio" not in str(exc):
+            return exc
+        return ConfigError(
+            f"proxy {proxy} is a SOCKS proxy, but SOCKS support is not installed",
+            hint="pip install 'chatcli[socks]' (it adds the socksio package)",
+        )
+    return ConfigError(f"cannot use proxy {proxy!r}: {exc}")
+
+
 class Transport:
     """One lazily created httpx2 client plus the retry/SSE logic shared by every provider."""
 
@@ -72,15 +84,8 @@ class Transport:
                     verify=needs_tls,
                     follow_redirects=False,
                 )
-            except ImportError as exc:
-                if "socksio" in str(exc):
-                    raise ConfigError(
-                        f"proxy {s.proxy} is a SOCKS proxy, but SOCKS support is not installed",
-                        hint="pip install 'chatcli[socks]' (it adds the socksio package)",
-                    ) from None
-                raise
-            except ValueError as exc:
-                raise ConfigError(f"cannot use proxy {s.proxy!r}: {exc}") from None
+            except (ImportError, ValueError) as exc:
+                raise proxy_error(exc, s.proxy) from None
         return self._client
 
     def close(self) -> None:
@@ -187,6 +192,27 @@ class Transport:
             delay = _backoff(attempt)
             attempt += 1
             yield from _countdown(delay, f"{error.message}; retry {attempt}/{s.max_retries}")
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any = None,
+        stream: bool = False,
+        on_notice: Callable[[Notice], None] = lambda _notice: None,
+    ) -> httpx2.Response:
+        """``open`` for callers that are not generators: notices go to ``on_notice``; the
+        caller closes the response."""
+        response = None
+        for item in self.open(method, url, headers=headers, json_body=json_body, stream=stream):
+            if isinstance(item, Notice):
+                on_notice(item)
+            else:
+                response = item
+        assert response is not None
+        return response
 
     def _status_error(self, response: httpx2.Response, text: str) -> tuple[ChatcliError, bool]:
         """Turn a non-2xx answer into the right exception and whether a retry may help."""
