@@ -8,6 +8,7 @@ here, and the notice says the figure is a lower bound.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from chatcli.config import Profile
@@ -26,21 +27,23 @@ def _usd(amount: float, limit: float) -> str:
     return f"${amount:.2f}" if limit >= 1 else f"${amount:.4f}"
 
 
-def check(store: Store, profile: Profile, *, over_budget: bool) -> str | None:
-    """Raise when a limit is spent (unless ``over_budget``); return a notice near a limit."""
+def check(
+    store: Store, profile: Profile, *, over_budget: bool, warn: Callable[[str], None]
+) -> None:
+    """Raise when a limit is spent (unless ``over_budget``); ``warn`` near a limit."""
     limits = [
         ("daily", profile.daily_budget_usd, date.today()),
         ("monthly", profile.monthly_budget_usd, date.today().replace(day=1)),
     ]
     active = [(name, limit, since) for name, limit, since in limits if limit]
     if not active:
-        return None
+        return
     rows = store.usage_rows(min(since for _, _, since in active))
-    notice = None
     for name, limit, since in active:
         assert limit is not None
-        spent = sum(r.cost_usd or 0.0 for r in rows if r.created_at.astimezone().date() >= since)
-        unknown = any(r.cost_usd is None for r in rows)
+        spent_rows = [r for r in rows if r.created_at.astimezone().date() >= since]
+        spent = sum(r.cost_usd or 0.0 for r in spent_rows)
+        unknown = any(r.cost_usd is None for r in spent_rows)
         figure = (
             f"{_usd(spent, limit)}{' or more' if unknown else ''} "
             f"of your {name} budget {_usd(limit, limit)}"
@@ -51,5 +54,4 @@ def check(store: Store, profile: Profile, *, over_budget: bool) -> str | None:
                 hint=f"pass --over-budget to go on, or raise {name}_budget_usd in the config",
             )
         if spent >= WARN_AT * limit:
-            notice = f"{figure} is spent ({spent / limit:.0%})"
-    return notice
+            warn(f"{figure} is spent ({spent / limit:.0%})")

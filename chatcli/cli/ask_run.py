@@ -58,9 +58,7 @@ def run(g: Globals, opts: AskOptions) -> None:
     )
     notifier = Notifier()
     with open_default() as store:
-        warning = budget.check(store, env.profile, over_budget=opts.over_budget)
-        if warning:
-            notifier.note(warning)
+        budget.check(store, env.profile, over_budget=opts.over_budget, warn=notifier.note)
         provider = connect(env.profile, env.config.model_info, debug=env.debug)
         session = open_session(env, g, choice, store, provider)
         writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)

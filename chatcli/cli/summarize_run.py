@@ -73,9 +73,7 @@ def run(g: Globals, opts: SummarizeOptions) -> None:
 
     notifier = Notifier()
     with open_default() as store:
-        warning = budget.check(store, env.profile, over_budget=opts.over_budget)
-        if warning:
-            notifier.note(warning)
+        budget.check(store, env.profile, over_budget=opts.over_budget, warn=notifier.note)
         provider = connect(env.profile, env.config.model_info, debug=env.debug)
         try:
             Summarizer(env, opts, provider, store, notifier).summarise(text)

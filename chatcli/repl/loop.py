@@ -155,9 +155,8 @@ class Repl:
         from chatcli.inputs import UserInput
 
         profile = self.ctx.config.profile(self.session.profile)
-        warning = budget.check(self.ctx.store, profile, over_budget=self.ctx.over_budget)
-        if warning:
-            self.notifier.note(warning)
+        over = self.ctx.over_budget
+        budget.check(self.ctx.store, profile, over_budget=over, warn=self.notifier.note)
 
         message = UserInput(texts=[text])
         if self.attachments is not None:
