@@ -8,6 +8,7 @@ not events: a provider raises a ``chatcli.errors`` exception instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,10 @@ class Notice:
 
 
 StreamEvent = TextDelta | Usage | Finish | Notice
+
+
+Content = str | list[dict[str, Any]]
+"""A message's content: plain text, or OpenAI content parts (text and images)."""
+
+Message = dict[str, Any]
+"""An OpenAI-style chat message: ``{"role": ..., "content": Content}``."""

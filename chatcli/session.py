@@ -20,9 +20,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 
 from chatcli.errors import Interrupted, UsageError
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
-from chatcli.models import ModelInfo, cost_usd
-from chatcli.providers.base import ChatRequest, Message, Provider
+from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
+from chatcli.pricing import ModelInfo, cost_usd
+from chatcli.providers.base import ChatRequest, Provider
 from chatcli.store import (
     Content,
     NewMessage,

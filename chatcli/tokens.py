@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chatcli.providers.base import Message
+from chatcli.events import Message
 
 TOKENS_PER_MESSAGE = 3
 """OpenAI's framing overhead for every message in a chat request (``<|start|>role...<|end|>``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatcli.chunking import split_text
+from chatcli.features.summarize.split import split_text
 from chatcli.tokens import count_text
 
 

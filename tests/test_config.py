@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chatcli import config
 from chatcli.errors import ConfigError
+from chatcli.settings import keys
+from chatcli.settings import loading as config
 from tests.cli_helpers import clean_env, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,14 +79,14 @@ def test_key_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         "[profiles.e]\ntype = 'relay'\nbase_url = 'http://x'\napi_key_cmd = 'exit 3'\n"
         "[profiles.f]\ntype = 'azure'\nendpoint = 'https://x'\napi_version = 'v'\n",
     )
-    assert config.resolve_key(cfg.profile("a")) == "inline"
-    assert config.resolve_key(cfg.profile("b")) == "from-cmd"
-    assert config.resolve_key(cfg.profile("c")) == "from-env-var"
-    assert config.resolve_key(cfg.profile("d")) == "from-conventional"
+    assert keys.resolve_key(cfg.profile("a")) == "inline"
+    assert keys.resolve_key(cfg.profile("b")) == "from-cmd"
+    assert keys.resolve_key(cfg.profile("c")) == "from-env-var"
+    assert keys.resolve_key(cfg.profile("d")) == "from-conventional"
     with pytest.raises(ConfigError, match="api_key_cmd of profile 'e' exited with 3"):
-        config.resolve_key(cfg.profile("e"))
+        keys.resolve_key(cfg.profile("e"))
     with pytest.raises(ConfigError, match="no API key found for profile 'f'") as info:
-        config.resolve_key(cfg.profile("f"))
+        keys.resolve_key(cfg.profile("f"))
     assert "AZURE_OPENAI_API_KEY" in (info.value.hint or "")
 
 
@@ -141,9 +142,26 @@ def test_cli_config_errors_exit_3(tmp_path: Path) -> None:
 
 
 def test_private_write_modes(tmp_path: Path) -> None:
-    from chatcli.paths import write_private
+    from chatcli.settings.paths import write_private
 
     target = tmp_path / "new" / "dir" / "config.toml"
     write_private(target, "x = 1\n")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [("abcd", "****"), ("sk-12345678", "****"), ("sk-1234567890ab", "****90ab"), ("", "****")],
+)
+def test_redact_key_one_rule(key: str, shown: str) -> None:
+    """A key is shown as its last 4 characters only when that is a small part of it."""
+    assert keys.redact_key(key) == shown
+    if key:
+        assert key not in keys.redact(f"Bearer {key}!", (key,)) or len(key) < 4
+
+
+def test_redact_replaces_longest_secret_first() -> None:
+    assert keys.redact("x sk-aaaaaaaaaaaaXYZ1 y", ("sk-aaaa", "sk-aaaaaaaaaaaaXYZ1")) == (
+        "x ****XYZ1 y"
+    )

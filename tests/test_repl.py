@@ -24,11 +24,11 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from chatcli.context import Globals
 from chatcli.repl import ChatOptions, prepare
 from chatcli.repl.commands import SlashCompleter, copy_to_clipboard
 from chatcli.repl.loop import Repl, footer_text
 from chatcli.session import TurnResult
+from chatcli.settings.resolve import Globals
 from chatcli.store import Store
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, Reply

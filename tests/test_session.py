@@ -10,7 +10,7 @@ import pytest
 
 from chatcli.errors import APIError, NetworkError, UsageError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
-from chatcli.models import ModelInfo, cost_usd, lookup
+from chatcli.pricing import ModelInfo, cost_usd, lookup
 from chatcli.providers.base import ChatRequest
 from chatcli.session import ChatSession, TurnResult
 from chatcli.store import Store

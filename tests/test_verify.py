@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from chatcli.verify import MAX_TOKENS, PROBE_MESSAGES, QUESTIONS, Check, probe_model, verdict
+from chatcli.features.verify.probes import (
+    MAX_TOKENS,
+    PROBE_MESSAGES,
+    QUESTIONS,
+    Check,
+    probe_model,
+    verdict,
+)
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import Error, FakeOpenAI, RejectStreamOptions, Reply
 
@@ -167,8 +174,8 @@ def test_relay_renaming_the_model_fails(cli: Run, fake: FakeOpenAI, env: dict[st
     ],
 )
 def test_model_name_probe(claimed: str, answered: str | None, status: str) -> None:
-    from chatcli.models import lookup
-    from chatcli.verify import Target
+    from chatcli.features.verify.probes import Target
+    from chatcli.pricing import lookup
 
     target = Target(provider=None, model=claimed, info=lookup(claimed), tokenizers={})  # type: ignore[arg-type]
     assert probe_model(target, {"model": answered}).status == status
@@ -316,7 +323,8 @@ def tokenizers(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str]
         "TIKTOKEN_CACHE_DIR": str(root / "cache"),
     }
     code = (
-        "from chatcli.tokens import count_messages\nfrom chatcli.verify import PROBE_MESSAGES\n"
+        "from chatcli.tokens import count_messages\n"
+        "from chatcli.features.verify.probes import PROBE_MESSAGES\n"
         "for e in ('verify_a', 'verify_b'):\n"
         "    c = count_messages(PROBE_MESSAGES, e)\n"
         "    print(c.n, c.exact)\n"

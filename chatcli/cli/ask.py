@@ -19,7 +19,7 @@ from chatcli.cli.common import (
     TemperatureOpt,
     global_options,
 )
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 @global_options
@@ -49,7 +49,7 @@ def ask(
     g: Globals,
 ) -> None:
     """Ask one question and print the answer (stdout holds the answer only)."""
-    from chatcli.cli.ask_run import AskOptions, run
+    from chatcli.features.ask.run import AskOptions, run
 
     run(
         g,

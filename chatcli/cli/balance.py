@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 @global_options
@@ -21,6 +21,6 @@ def balance(
     g: Globals,
 ) -> None:
     """Show the remaining quota of the profile's key, where the endpoint reports one."""
-    from chatcli.cli.balance_run import run
+    from chatcli.features.billing.balance import run
 
     run(g, json_out)

@@ -15,7 +15,7 @@ from chatcli.cli.common import (
     TemperatureOpt,
     global_options,
 )
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 @global_options

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 ProfileOpt = Annotated[
     str | None,

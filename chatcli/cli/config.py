@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 app = typer.Typer(help="Create, inspect, validate and edit the config file.", no_args_is_help=True)
 
@@ -17,7 +17,7 @@ def path(
     g: Globals,
 ) -> None:
     """Print the config file path (and whether it exists, on stderr)."""
-    from chatcli.cli.config_run import show_path
+    from chatcli.features.configure.run import show_path
 
     show_path(g)
 
@@ -30,7 +30,7 @@ def show(
     g: Globals,
 ) -> None:
     """Print the effective settings, where each came from, keys redacted."""
-    from chatcli.cli.config_run import show as run
+    from chatcli.features.configure.run import show as run
 
     run(g, json_out)
 
@@ -42,7 +42,7 @@ def validate(
     g: Globals,
 ) -> None:
     """Check the config file; exit 3 with the file, line and problem if it is wrong."""
-    from chatcli.cli.config_run import validate as run
+    from chatcli.features.configure.run import validate as run
 
     run(g)
 
@@ -56,7 +56,7 @@ def set_(
     g: Globals,
 ) -> None:
     """Set one value, validate the result, and write the file (0600)."""
-    from chatcli.cli.config_run import set_value
+    from chatcli.features.configure.run import set_value
 
     set_value(g, key, value)
 
@@ -69,6 +69,6 @@ def init(
     g: Globals,
 ) -> None:
     """Ask a few questions and write a commented config."""
-    from chatcli.cli.config_run import init as run
+    from chatcli.features.configure.run import init as run
 
     run(g, force)

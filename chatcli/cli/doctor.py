@@ -1,12 +1,12 @@
 """``chatcli doctor`` (SPEC §3): check the active profile end to end, and say how to fix it."""
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 @global_options
 def doctor(*, g: Globals) -> None:
     """Check config, key, URL, proxy, reachability, auth, model and one tiny request."""
-    from chatcli.cli.doctor_run import run
+    from chatcli.features.doctor.checks import run
 
     run(g)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 def check_size(value: str | None) -> str | None:
@@ -65,7 +65,7 @@ def image(
 
     Files go to -o DIR as chatcli-DATE-TIME-N.png, never overwriting; paths print one per line.
     """
-    from chatcli.cli.image_run import ImageOptions, run
+    from chatcli.features.images.run import ImageOptions, run
 
     run(
         g,

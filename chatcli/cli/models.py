@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 @global_options
@@ -18,8 +18,8 @@ def models(
     import json
     import sys
 
-    from chatcli.context import resolve
     from chatcli.providers import connect
+    from chatcli.settings.resolve import resolve
 
     env = resolve(g)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 app = typer.Typer(
     help="List, show, export, rename and delete stored sessions.",
@@ -29,7 +29,7 @@ def list_(
     g: Globals,
 ) -> None:
     """List sessions, most recently used first."""
-    from chatcli.cli.session_views import list_sessions
+    from chatcli.features.sessions.views import list_sessions
 
     list_sessions(search, limit, json_out)
 
@@ -42,7 +42,7 @@ def show(
     g: Globals,
 ) -> None:
     """Print a session's conversation."""
-    from chatcli.cli.session_views import export
+    from chatcli.features.sessions.views import export
 
     export(name, "md", None)
 
@@ -63,7 +63,7 @@ def export(
     """Export a session as Markdown or JSON."""
     if format not in ("md", "json"):
         raise typer.BadParameter(f"{format!r} is not one of md, json", param_hint="--format")
-    from chatcli.cli.session_views import export as run
+    from chatcli.features.sessions.views import export as run
 
     run(name, format, output)
 
@@ -76,7 +76,7 @@ def rm(
     g: Globals,
 ) -> None:
     """Delete sessions and their messages (the usage log keeps their cost)."""
-    from chatcli.cli.session_views import remove
+    from chatcli.features.sessions.views import remove
 
     remove(names)
 
@@ -90,6 +90,6 @@ def rename(
     g: Globals,
 ) -> None:
     """Rename a session."""
-    from chatcli.cli.session_views import rename as run
+    from chatcli.features.sessions.views import rename as run
 
     run(old, new)

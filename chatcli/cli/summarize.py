@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 @global_options
@@ -39,7 +39,7 @@ def summarize(
     g: Globals,
 ) -> None:
     """Summarise text of any length; long input is split, summarised in parts, combined."""
-    from chatcli.cli.summarize_run import SummarizeOptions, run
+    from chatcli.features.summarize.engine import SummarizeOptions, run
 
     run(
         g,

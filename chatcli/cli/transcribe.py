@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
 
@@ -49,7 +49,7 @@ def transcribe(
     g: Globals,
 ) -> None:
     """Transcribe speech to text (whisper-1 unless -m); files over 25 MiB are split."""
-    from chatcli.cli.transcribe_run import TranscribeOptions, run
+    from chatcli.features.transcribe.run import TranscribeOptions, run
 
     run(
         g,

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 def _since(value: str | None) -> str | None:
@@ -40,6 +40,6 @@ def usage(
     g: Globals,
 ) -> None:
     """Requests, tokens and cost from the usage log."""
-    from chatcli.cli.usage_report import report
+    from chatcli.features.usage.report import report
 
     report(date.fromisoformat(since) if since else None, by, json_out)

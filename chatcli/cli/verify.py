@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.context import Globals
+from chatcli.settings.resolve import Globals
 
 
 @global_options
@@ -23,6 +23,6 @@ def verify(
 
     Exit status 0 when the verdict is "consistent with MODEL", 1 when it is not.
     """
-    from chatcli.cli.verify_run import run
+    from chatcli.features.verify.run import run
 
     run(g, json_out=json_out)

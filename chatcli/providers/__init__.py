@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chatcli.config import Profile, resolve_key
-from chatcli.models import ModelInfo
+from chatcli.pricing import ModelInfo
 from chatcli.providers.chat import ChatProvider
 from chatcli.providers.transport import HTTPSettings, Transport
+from chatcli.settings.keys import resolve_key
+from chatcli.settings.loading import Profile
 
 
 def connect(
@@ -32,6 +33,6 @@ def connect(
         from chatcli.providers import azure
 
         return azure.make(profile, key, transport, model_info)
-    from chatcli.providers import openai
+    from chatcli.providers import openai_compat
 
-    return openai.make(profile, key, transport, model_info)
+    return openai_compat.make(profile, key, transport, model_info)

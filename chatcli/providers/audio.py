@@ -14,8 +14,9 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chatcli.config import Profile, resolve_key
 from chatcli.providers import sdk
+from chatcli.settings.keys import resolve_key
+from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
     import openai

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote
 
-from chatcli.config import Profile
-from chatcli.models import ModelInfo
+from chatcli.pricing import ModelInfo
 from chatcli.providers.chat import ChatEndpoint, ChatProvider
 from chatcli.providers.transport import Transport
+from chatcli.settings.loading import Profile
 
 
 def resource_url(profile: Profile) -> str:

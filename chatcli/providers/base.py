@@ -6,10 +6,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chatcli.events import StreamEvent
-
-Message = dict[str, Any]
-"""An OpenAI-style chat message: ``{"role": ..., "content": str | list[part]}``."""
+from chatcli.events import Message, StreamEvent
 
 
 @dataclass(frozen=True)

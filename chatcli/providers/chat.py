@@ -13,7 +13,7 @@ from typing import Any
 
 from chatcli.errors import APIError, NetworkError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
-from chatcli.models import ModelInfo
+from chatcli.pricing import ModelInfo
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.transport import Transport
 

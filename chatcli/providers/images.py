@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from chatcli.config import Profile, resolve_key
 from chatcli.errors import APIError, UsageError
 from chatcli.providers import sdk
+from chatcli.settings.keys import resolve_key
+from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
     import httpx2

@@ -5,7 +5,8 @@ those commands use it; chat does not (see ``transport``: the SDK's import costs 
 ``http_client`` and ``client`` build ``openai.OpenAI`` / ``openai.AzureOpenAI`` from a ``Profile``
 with the base URL normalisation, proxy, timeout and retries the chat transport uses; ``errors``
 turns SDK and httpx2 exceptions into ``chatcli.errors`` with the key redacted. The caller resolves
-the key once (``config.resolve_key``) and keeps the httpx2 client for downloads of returned URLs.
+the key once (``settings.keys.resolve_key``) and keeps the httpx2 client for downloads of
+returned URLs.
 The SDK and httpx2 are imported inside the functions.
 """
 
@@ -16,9 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from chatcli.config import Profile
 from chatcli.errors import APIError, AuthError, ChatcliError, NetworkError
-from chatcli.providers.transport import proxy_error, redact
+from chatcli.providers.transport import proxy_error
+from chatcli.settings.keys import redact
+from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
     import httpx2
@@ -41,7 +43,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
             max_retries=profile.max_retries,
             http_client=http,
         )
-    from chatcli.providers.openai import base_url
+    from chatcli.providers.openai_compat import base_url
 
     return openai.OpenAI(
         api_key=key,

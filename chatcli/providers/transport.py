@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, AuthError, ChatcliError, ConfigError, NetworkError
 from chatcli.events import Notice
+from chatcli.settings.keys import redact
 
 if TYPE_CHECKING:
     import httpx2
@@ -39,14 +40,6 @@ class HTTPSettings:
     proxy: str | None = None
     debug: bool = False
     secrets: tuple[str, ...] = field(default=(), repr=False)
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """Replace every secret in ``text`` by ``****`` plus its last four characters."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "****" + secret[-4:])
-    return text
 
 
 def proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:

@@ -15,8 +15,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from chatcli.context import Globals, SessionChoice, open_session, resolve
 from chatcli.errors import UsageError
+from chatcli.settings.resolve import Globals, SessionChoice, open_session, resolve
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -74,11 +74,11 @@ def prepare(
     stderr: TextIO | None = None,
 ) -> Repl:
     """Config, provider, session, prompt (with history and completer) and the REPL on top."""
-    from chatcli import paths
     from chatcli.providers import connect
     from chatcli.repl.commands import SlashCompleter
     from chatcli.repl.loop import Context, Repl
     from chatcli.repl.prompt import make_prompt, private_history
+    from chatcli.settings import paths
 
     env = resolve(g)
 

@@ -25,10 +25,10 @@ from chatcli.store import content_text
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
-    from chatcli.config import Config
     from chatcli.inputs import UserInput
     from chatcli.providers.chat import ChatProvider
     from chatcli.session import ChatSession, TurnResult
+    from chatcli.settings.loading import Config
     from chatcli.store import Store
 
 SUMMARY_TURNS = 3
@@ -151,7 +151,7 @@ class Repl:
 
     def send(self, text: str) -> None:
         """Send a message (with any ``/file`` attachments) and stream the reply."""
-        from chatcli import budget
+        from chatcli.features.usage import budget
         from chatcli.inputs import UserInput
 
         profile = self.ctx.config.profile(self.session.profile)

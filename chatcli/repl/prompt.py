@@ -19,7 +19,7 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
-from chatcli.paths import ensure_private_dir
+from chatcli.settings.paths import ensure_private_dir
 
 HISTORY_NAME = "history"
 

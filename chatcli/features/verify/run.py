@@ -1,4 +1,4 @@
-"""What ``chatcli verify`` does: connect, run the probes of ``chatcli.verify``, print, exit.
+"""What ``chatcli verify`` does: connect, run the probes (``probes``), print, exit.
 
 Human output is one line per check as soon as it is known (the requests take a few seconds
 each), then the verdict; ``--json`` prints one object at the end. Exit status 1 when the verdict
@@ -14,16 +14,16 @@ from typing import Any
 
 from typer import Exit
 
-from chatcli.context import Globals, resolve
 from chatcli.output import Notifier
+from chatcli.settings.resolve import Globals, resolve
 
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
 
 def run(g: Globals, *, json_out: bool) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel."""
-    from chatcli import verify
-    from chatcli.models import BUILTIN, cost_usd
+    from chatcli.features.verify import probes as verify
+    from chatcli.pricing import BUILTIN, cost_usd
     from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
     from chatcli.store import UsageRecord, open_default

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.context import Env, Globals, SessionChoice, open_session, resolve
 from chatcli.errors import APIError, UsageError
 from chatcli.output import Answer, Notifier, Writer, stream_to
+from chatcli.settings.resolve import Env, Globals, SessionChoice, open_session, resolve
 
 if TYPE_CHECKING:
     from chatcli.session import ChatSession
@@ -38,7 +38,7 @@ def run(g: Globals, opts: AskOptions) -> None:
     """Run one ``ask``; raises chatcli errors for the funnel in ``__main__``."""
     if opts.cont and opts.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
-    from chatcli import budget
+    from chatcli.features.usage import budget
     from chatcli.inputs import gather
     from chatcli.providers import connect
     from chatcli.store import open_default

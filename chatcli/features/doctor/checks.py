@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 
 from typer import Exit
 
-from chatcli.context import Globals, load_config
 from chatcli.errors import AuthError, ChatcliError
+from chatcli.settings import keys
+from chatcli.settings.resolve import Globals, load_config
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "    "}
 
@@ -57,7 +58,6 @@ def _reachable(url: str, timeout: float) -> str | None:
 
 
 def run(g: Globals) -> None:
-    from chatcli import config as cfgmod
     from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
 
@@ -76,11 +76,11 @@ def run(g: Globals) -> None:
     model = cfg.resolve_model(g.model or profile.model)
     r.line("ok", "profile", f"{profile.name} (type {profile.type}), model {model}")
     try:
-        key, source = cfgmod.key_with_source(profile)
+        key, source = keys.key_with_source(profile)
     except ChatcliError as exc:
         r.line("fail", "key", exc.message, exc.hint)
         raise Exit(1) from None
-    r.line("ok", "key", f"{cfgmod.redact_key(key)} from {source.replace(key, '****')}")
+    r.line("ok", "key", f"{keys.redact_key(key)} from {keys.redact(source, (key,))}")
     provider = connect(profile, cfg.model_info, debug=g.debug)
     url = provider.endpoint.url_for(model)
     r.line("info", "url", url)

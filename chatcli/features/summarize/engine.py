@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.context import Env, Globals, resolve
 from chatcli.errors import APIError, Interrupted, UsageError
 from chatcli.events import Notice, StreamEvent, TextDelta
 from chatcli.output import Notifier, stream_to
+from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
     from chatcli.providers.chat import ChatProvider
@@ -67,7 +67,7 @@ def run(g: Globals, opts: SummarizeOptions) -> None:
     """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
     text = read_inputs(opts.files)
     env = resolve(g)
-    from chatcli import budget
+    from chatcli.features.usage import budget
     from chatcli.providers import connect
     from chatcli.store import open_default
 
@@ -234,7 +234,7 @@ class Summarizer:
         self._final(f"{prompt}{SEPARATOR}{current}")
 
     def _split(self, text: str) -> list[str]:
-        from chatcli.chunking import split_text
+        from chatcli.features.summarize.split import split_text
 
         return split_text(text, self.budget, self.count)
 

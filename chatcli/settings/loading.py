@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from chatcli.errors import ConfigError
-from chatcli.models import ModelInfo
-from chatcli.models import lookup as lookup_model
+from chatcli.pricing import ModelInfo
+from chatcli.pricing import lookup as lookup_model
 
 PROFILE_TYPES = ("openai", "azure", "relay")
 MARKDOWN_MODES = ("auto", "always", "never")
@@ -441,55 +441,6 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
     return out
 
 
-def resolve_key(profile: Profile) -> str:
-    """The API key of ``profile``: api_key > api_key_cmd > api_key_env > the type's variable."""
-    return key_with_source(profile)[0]
-
-
-def key_with_source(profile: Profile) -> tuple[str, str]:
-    """The key and where it came from (for ``config show`` and ``doctor``)."""
-    if profile.api_key:
-        return profile.api_key, f"api_key in [profiles.{profile.name}]"
-    if profile.api_key_cmd:
-        return _run_key_cmd(profile), f"api_key_cmd ({profile.api_key_cmd})"
-    conventional = "AZURE_OPENAI_API_KEY" if profile.type == "azure" else "OPENAI_API_KEY"
-    for var in (profile.api_key_env, conventional):
-        if var and os.environ.get(var):
-            return os.environ[var].strip(), f"env {var}"
-    var = profile.api_key_env or conventional
-    raise ConfigError(
-        f"no API key found for profile {profile.name!r}",
-        hint=f"export {var}=..., or set api_key_cmd / api_key_env in [profiles.{profile.name}]",
-    )
-
-
-def redact_key(key: str) -> str:
-    """Only the last four characters of a key are ever shown."""
-    return "****" + key[-4:] if len(key) > 8 else "****"
-
-
 def validate_data(path: Path, data: dict[str, Any]) -> Config:
     """Validate an in-memory config (``config set`` checks its edit before writing it)."""
     return _build(path, data, "", exists=True)
-
-
-def _run_key_cmd(profile: Profile) -> str:
-    import subprocess
-
-    cmd = profile.api_key_cmd or ""
-    try:
-        proc = subprocess.run(
-            cmd, shell=True, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        raise ConfigError(
-            f"api_key_cmd of profile {profile.name!r} took longer than 30 s"
-        ) from None
-    key = proc.stdout.strip()
-    if proc.returncode != 0 or not key:
-        why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
-        raise ConfigError(
-            f"api_key_cmd of profile {profile.name!r} {why}",
-            hint=f"run it yourself to check: {cmd}",
-        )
-    return key

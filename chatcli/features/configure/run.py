@@ -9,10 +9,10 @@ import sys
 import tomllib
 from typing import Any
 
-from chatcli import config as cfgmod
-from chatcli import paths
-from chatcli.context import Globals, load_config
 from chatcli.errors import ConfigError, UsageError
+from chatcli.settings import keys, paths
+from chatcli.settings import loading as cfgmod
+from chatcli.settings.resolve import Globals, load_config
 
 _SHOWN = (
     "type", "base_url", "endpoint", "api_version", "model", "system", "temperature",
@@ -48,7 +48,7 @@ def show(g: Globals, as_json: bool) -> None:
             continue
         settings[key] = {"value": value, "source": profile.sources.get(key, "built-in")}
     if profile.type == "openai" and not profile.base_url:
-        from chatcli.providers.openai import base_url
+        from chatcli.providers.openai_compat import base_url
 
         env_url = os.environ.get("OPENAI_BASE_URL")
         settings["base_url"] = {
@@ -63,17 +63,17 @@ def show(g: Globals, as_json: bool) -> None:
             "source": f"[profiles.{profile.name}.deployments]",
         }
     try:
-        key, source = cfgmod.key_with_source(profile)
+        key, source = keys.key_with_source(profile)
     except ConfigError as exc:
         settings["api_key"] = {"value": None, "source": exc.message}
     else:
         for item in settings.values():  # a key pasted into api_key_cmd must not leak either
             if isinstance(item["value"], str) and key in item["value"]:
-                item["value"] = item["value"].replace(key, cfgmod.redact_key(key))
-            item["source"] = item["source"].replace(key, cfgmod.redact_key(key))
+                item["value"] = item["value"].replace(key, keys.redact_key(key))
+            item["source"] = item["source"].replace(key, keys.redact_key(key))
         settings["api_key"] = {
-            "value": cfgmod.redact_key(key),
-            "source": source.replace(key, cfgmod.redact_key(key)),
+            "value": keys.redact_key(key),
+            "source": source.replace(key, keys.redact_key(key)),
         }
     info = {
         "config_file": str(cfg.path),
@@ -129,7 +129,7 @@ def validate(g: Globals) -> None:
             continue
         try:
             if not profile.api_key_cmd:  # don't run commands just to validate
-                cfgmod.resolve_key(profile)
+                keys.resolve_key(profile)
         except ConfigError as exc:
             problems.append(f"warning: {exc.message}")
     if cfg.default_profile and cfg.default_profile not in cfg.profiles:

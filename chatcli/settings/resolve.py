@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chatcli.config import Config, Profile
     from chatcli.providers.base import Provider
     from chatcli.session import ChatSession
+    from chatcli.settings.loading import Config, Profile
     from chatcli.store import Store
 
 
@@ -38,7 +38,8 @@ class Env:
 
 def load_config(g: Globals) -> Config:
     """Read the config named by --config, CHATCLI_CONFIG or the platform default."""
-    from chatcli import config, paths
+    from chatcli.settings import loading as config
+    from chatcli.settings import paths
 
     path, must_exist = paths.config_path(g.config)
     return config.load(path, must_exist=must_exist)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from chatcli.config import Profile
 from chatcli.errors import ChatcliError
+from chatcli.settings.loading import Profile
 from chatcli.store import Store
 
 WARN_AT = 0.8

@@ -7,8 +7,8 @@ import sys
 from datetime import date, timedelta
 from typing import Any
 
-from chatcli.context import Globals, resolve
 from chatcli.errors import APIError, ChatcliError
+from chatcli.settings.resolve import Globals, resolve
 
 
 def _candidates(root: str) -> list[str]:

@@ -10,10 +10,10 @@ import os
 import re
 from collections.abc import Callable
 
-from chatcli.config import OPENAI_URL, Profile
-from chatcli.models import ModelInfo
+from chatcli.pricing import ModelInfo
 from chatcli.providers.chat import ChatEndpoint, ChatProvider
 from chatcli.providers.transport import Transport
+from chatcli.settings.loading import OPENAI_URL, Profile
 
 
 def normalize_base_url(url: str) -> str:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatcli.audio_split import UPLOAD_LIMIT, AudioKind, Piece, sniff, split
-from chatcli.context import Env, Globals, resolve
 from chatcli.errors import APIError, ChatcliError, UsageError
 from chatcli.events import Notice
+from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, sniff, split
 from chatcli.output import Notifier
+from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
     from chatcli.store import Status

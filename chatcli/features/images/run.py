@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.context import Globals, resolve
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.output import Notifier
+from chatcli.settings.resolve import Globals, resolve
 
 if TYPE_CHECKING:
     from chatcli.providers.images import Image

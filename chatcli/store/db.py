@@ -21,154 +21,28 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from time import monotonic, sleep
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from chatcli.errors import StoreError, UsageError
+from chatcli.events import Content
+from chatcli.store.records import (
+    MessageRow,
+    NewMessage,
+    SessionRow,
+    SessionSummary,
+    UsageRecord,
+    UsageRow,
+    content_text,
+)
+from chatcli.store.schema import MIGRATIONS
 
 DB_NAME = "chatcli.db"
 BUSY_TIMEOUT_MS = 5000
 TITLE_LENGTH = 60
-
-Content = str | list[dict[str, Any]]
-"""A message's content: plain text, or OpenAI content parts (text and images)."""
-
-Status = Literal["ok", "error", "interrupted"]
-
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: sessions, messages, usage log
-        """CREATE TABLE sessions (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            profile TEXT,
-            model TEXT,
-            system TEXT,
-            role TEXT,
-            title TEXT
-        )""",
-        "CREATE INDEX sessions_updated ON sessions (updated_at)",
-        """CREATE TABLE messages (
-            id INTEGER PRIMARY KEY,
-            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-            created_at TEXT NOT NULL,
-            role TEXT NOT NULL,
-            content TEXT NOT NULL,
-            content_json INTEGER NOT NULL DEFAULT 0,
-            tokens INTEGER NOT NULL,
-            model TEXT,
-            profile TEXT,
-            prompt_tokens INTEGER,
-            completion_tokens INTEGER,
-            estimated INTEGER NOT NULL DEFAULT 0,
-            cost_usd REAL,
-            finish_reason TEXT,
-            interrupted INTEGER NOT NULL DEFAULT 0,
-            ttft_ms INTEGER,
-            duration_ms INTEGER
-        )""",
-        "CREATE INDEX messages_session ON messages (session_id, id)",
-        """CREATE TABLE usage (
-            id INTEGER PRIMARY KEY,
-            created_at TEXT NOT NULL,
-            profile TEXT,
-            model TEXT NOT NULL,
-            prompt_tokens INTEGER NOT NULL,
-            completion_tokens INTEGER NOT NULL,
-            estimated INTEGER NOT NULL DEFAULT 0,
-            cost_usd REAL,
-            latency_ms INTEGER,
-            ttft_ms INTEGER,
-            session_id INTEGER REFERENCES sessions (id) ON DELETE SET NULL,
-            command TEXT NOT NULL,
-            status TEXT NOT NULL
-        )""",
-        "CREATE INDEX usage_created ON usage (created_at)",
-    ),
-)
-"""Append-only: released entries are never edited; a schema change is a new entry."""
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    """A stored session; ``title`` is its first user message, shortened, for listings."""
-
-    id: int
-    name: str
-    created_at: datetime
-    updated_at: datetime
-    profile: str | None
-    model: str | None
-    system: str | None
-    role: str | None
-    title: str | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class SessionSummary(SessionRow):
-    """A session as listed, with how many messages it holds."""
-
-    message_count: int
-
-
-@dataclass(slots=True)
-class NewMessage:
-    """A message to store. ``tokens`` is what it adds to a request (framing included);
-    prompt/completion tokens and cost are the request's, on the assistant reply."""
-
-    role: str
-    content: Content
-    tokens: int
-    model: str | None = None
-    profile: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    estimated: bool = False
-    cost_usd: float | None = None
-    finish_reason: str | None = None
-    interrupted: bool = False
-    ttft_ms: int | None = None
-    duration_ms: int | None = None
-
-
-@dataclass(slots=True, kw_only=True)
-class MessageRow(NewMessage):
-    """A stored message."""
-
-    id: int
-    session_id: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class UsageRecord:
-    """One request for the usage log. ``cost_usd`` None means the price is unknown, not zero."""
-
-    model: str
-    profile: str | None
-    command: str
-    status: Status
-    prompt_tokens: int
-    completion_tokens: int
-    estimated: bool = False
-    cost_usd: float | None = None
-    latency_ms: int | None = None
-    ttft_ms: int | None = None
-    session_id: int | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class UsageRow(UsageRecord):
-    """A logged request."""
-
-    id: int
-    created_at: datetime
-
 
 _SESSION_COLUMNS = "id, name, created_at, updated_at, profile, model, system, role, title"
 _MESSAGE_COLUMNS = (
@@ -226,13 +100,6 @@ def _usage(row: Any) -> UsageRow:
         model, profile, command, status, prompt, completion, bool(estimated), cost, latency,
         ttft, sid, id=uid, created_at=datetime.fromisoformat(created),
     )  # fmt: skip
-
-
-def content_text(content: Content) -> str:
-    """The text of a message's content, image parts left out (titles, search, undo)."""
-    if isinstance(content, str):
-        return content
-    return "\n".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
 
 
 def _title(content: Content) -> str:
@@ -620,6 +487,6 @@ class Store:
 
 def open_default() -> Store:
     """The database in the data dir (``CHATCLI_HOME`` or the platform's), created on first use."""
-    from chatcli import paths
+    from chatcli.settings import paths
 
     return Store.open(paths.data_dir())

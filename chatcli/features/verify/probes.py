@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from chatcli.errors import APIError
-from chatcli.events import Notice
-from chatcli.models import ModelInfo
-from chatcli.providers.base import ChatRequest, Message
+from chatcli.events import Message, Notice
+from chatcli.pricing import ModelInfo
+from chatcli.providers.base import ChatRequest
 from chatcli.providers.chat import ChatProvider
 from chatcli.tokens import TOKENS_PER_MESSAGE, count_messages, exact_available
 

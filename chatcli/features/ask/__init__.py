@@ -1,0 +1,1 @@
+"""``chatcli ask``: gather the question, send it through a session, print and record the answer."""

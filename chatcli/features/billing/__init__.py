@@ -1,0 +1,1 @@
+"""Remaining quota of a relay key, from the billing endpoints relays implement."""

@@ -1,0 +1,1 @@
+"""``chatcli config``: init, show, path, validate and set on the TOML file."""

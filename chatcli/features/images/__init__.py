@@ -1,0 +1,1 @@
+"""Image generation, edits and variations, saved under unique names."""

@@ -1,0 +1,1 @@
+"""Stored conversations shown, exported, renamed and removed."""

@@ -1,0 +1,1 @@
+"""Summaries of text of any length: paragraph-aligned splitting, a rate limiter, map-reduce."""

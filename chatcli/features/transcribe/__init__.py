@@ -1,0 +1,1 @@
+"""Speech to text: audio sniffing and splitting under the upload limit, subtitle joining."""

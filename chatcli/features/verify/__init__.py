@@ -1,0 +1,1 @@
+"""Probes that check whether an endpoint serves the model it claims."""

@@ -1,0 +1,34 @@
+"""SQLite storage: sessions, messages, the usage log (``db``), their rows (``records``) and the
+schema's migrations (``schema``). Callers import from here."""
+
+from __future__ import annotations
+
+from chatcli.events import Content
+from chatcli.store.db import DB_NAME, Store, open_default
+from chatcli.store.records import (
+    MessageRow,
+    NewMessage,
+    SessionRow,
+    SessionSummary,
+    Status,
+    UsageRecord,
+    UsageRow,
+    content_text,
+)
+from chatcli.store.schema import MIGRATIONS
+
+__all__ = [
+    "DB_NAME",
+    "MIGRATIONS",
+    "Content",
+    "MessageRow",
+    "NewMessage",
+    "SessionRow",
+    "SessionSummary",
+    "Status",
+    "Store",
+    "UsageRecord",
+    "UsageRow",
+    "content_text",
+    "open_default",
+]

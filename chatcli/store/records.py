@@ -1,0 +1,95 @@
+"""The rows the store reads and writes: plain dataclasses, no SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from chatcli.events import Content
+
+Status = Literal["ok", "error", "interrupted"]
+"""How a logged request ended."""
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A stored session; ``title`` is its first user message, shortened, for listings."""
+
+    id: int
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    profile: str | None
+    model: str | None
+    system: str | None
+    role: str | None
+    title: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionSummary(SessionRow):
+    """A session as listed, with how many messages it holds."""
+
+    message_count: int
+
+
+@dataclass(slots=True)
+class NewMessage:
+    """A message to store. ``tokens`` is what it adds to a request (framing included);
+    prompt/completion tokens and cost are the request's, on the assistant reply."""
+
+    role: str
+    content: Content
+    tokens: int
+    model: str | None = None
+    profile: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    estimated: bool = False
+    cost_usd: float | None = None
+    finish_reason: str | None = None
+    interrupted: bool = False
+    ttft_ms: int | None = None
+    duration_ms: int | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class MessageRow(NewMessage):
+    """A stored message."""
+
+    id: int
+    session_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One request for the usage log. ``cost_usd`` None means the price is unknown, not zero."""
+
+    model: str
+    profile: str | None
+    command: str
+    status: Status
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+    cost_usd: float | None = None
+    latency_ms: int | None = None
+    ttft_ms: int | None = None
+    session_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageRow(UsageRecord):
+    """A logged request."""
+
+    id: int
+    created_at: datetime
+
+
+def content_text(content: Content) -> str:
+    """The text of a message's content, image parts left out (titles, search, undo)."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
