@@ -1,10 +1,4 @@
-"""``chatcli balance`` (SPEC §3): remaining quota of a relay key, from the billing endpoints.
-
-Relays built on one-api/new-api implement OpenAI's retired ``/dashboard/billing/subscription``
-(the key's limit, USD) and ``/dashboard/billing/usage`` (what it used, in cents), under the API
-root or the bare origin; we try both. Official OpenAI and Azure have no such endpoint for API
-keys, and chatcli says so instead of printing a made-up number.
-"""
+"""``chatcli balance``: remaining quota of a relay key (logic in ``features.billing``)."""
 
 from typing import Annotated
 
@@ -21,6 +15,33 @@ def balance(
     g: Globals,
 ) -> None:
     """Show the remaining quota of the profile's key, where the endpoint reports one."""
-    from chatcli.features.billing.balance import run
+    import json
 
-    run(g, json_out)
+    from chatcli.features.billing.balance import fetch
+    from chatcli.providers import connect
+    from chatcli.settings.resolve import resolve
+
+    env = resolve(g)
+    azure = env.profile.type == "azure"
+    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug), azure=azure)
+    if json_out:
+        obj = {
+            "profile": b.profile,
+            "endpoint": b.endpoint,
+            "limit_usd": b.limit_usd,
+            "used_usd": b.used_usd,
+            "remaining_usd": b.remaining_usd,
+            "period": {"start": b.start.isoformat(), "end": b.end.isoformat()},
+        }
+        typer.echo(json.dumps(obj, indent=2))
+        return
+
+    def money(x: float | None) -> str:
+        return "unknown" if x is None else f"${x:,.2f}"
+
+    typer.echo(
+        f"profile    {b.profile}\n"
+        f"limit      {money(b.limit_usd)}\n"
+        f"used       {money(b.used_usd)}  (as reported for {b.start} – {b.end})\n"
+        f"remaining  {money(b.remaining_usd)}"
+    )

@@ -1,7 +1,10 @@
-"""The only code that talks HTTP: one ``Provider`` protocol, one module per endpoint type.
+"""The only code that talks HTTP: one ``Provider`` protocol (``base``), one backend per endpoint
+type, chosen from ``BACKENDS`` by the profile's ``type``.
 
-``connect`` is the single entry point: it resolves the key, builds the transport and picks the
-module for the profile's type (``openai`` and ``relay`` share one; ``azure`` has its own).
+``connect`` is the single entry point: it resolves the key once, builds the transport and hands
+both to the backend. Chat, model lists, billing and verify's raw requests go through the lean
+transport (``chat``, ``transport``); audio and images go through the openai SDK (``audio``,
+``images``, ``sdk``), reached through the same provider object.
 """
 
 from __future__ import annotations
@@ -9,16 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatcli.pricing import ModelInfo
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers import azure, openai_compat
+from chatcli.providers.chat import ChatEndpoint, ChatProvider
 from chatcli.providers.transport import HTTPSettings, Transport
 from chatcli.settings.keys import resolve_key
 from chatcli.settings.loading import Profile
+
+Backend = Callable[[Profile, str], ChatEndpoint]
+"""Builds the chat endpoint (URLs, auth header, quirks) of a profile from it and its key."""
+
+BACKENDS: dict[str, Backend] = {
+    "openai": openai_compat.endpoint,
+    "relay": openai_compat.endpoint,
+    "azure": azure.endpoint,
+}
+"""Profile type -> backend. A new endpoint type is one module and one line here."""
 
 
 def connect(
     profile: Profile, model_info: Callable[[str], ModelInfo], *, debug: bool = False
 ) -> ChatProvider:
-    """A ready chat provider for ``profile`` (no network traffic until the first request)."""
+    """A ready provider for ``profile`` (no network traffic until the first request)."""
     key = resolve_key(profile)
     transport = Transport(
         HTTPSettings(
@@ -29,10 +43,5 @@ def connect(
             secrets=(key,),
         )
     )
-    if profile.type == "azure":
-        from chatcli.providers import azure
-
-        return azure.make(profile, key, transport, model_info)
-    from chatcli.providers import openai_compat
-
-    return openai_compat.make(profile, key, transport, model_info)
+    endpoint = BACKENDS[profile.type](profile, key)
+    return ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatcli.providers import sdk
-from chatcli.settings.keys import resolve_key
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -40,9 +39,9 @@ class AudioRequest:
 class AudioClient:
     """Transcribes or translates audio files for one profile; the SDK client is made lazily."""
 
-    def __init__(self, profile: Profile, *, debug: bool = False) -> None:
+    def __init__(self, profile: Profile, key: str, *, debug: bool = False) -> None:
         self.profile = profile
-        self._key = resolve_key(profile)
+        self._key = key
         read_timeout = max(profile.timeout, UPLOAD_READ_TIMEOUT)
         self._http = sdk.http_client(profile, self._key, debug=debug, read_timeout=read_timeout)
         self._clients: dict[str, openai.OpenAI] = {}

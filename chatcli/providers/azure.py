@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import quote
 
-from chatcli.pricing import ModelInfo
-from chatcli.providers.chat import ChatEndpoint, ChatProvider
-from chatcli.providers.transport import Transport
+from chatcli.providers.chat import ChatEndpoint
 from chatcli.settings.loading import Profile
 
 
@@ -23,14 +20,12 @@ def deployment_url(profile: Profile, model: str, operation: str = "chat/completi
     return f"{endpoint}/openai/deployments/{dep}/{operation}?api-version={profile.api_version}"
 
 
-def make(
-    profile: Profile, key: str, transport: Transport, model_info: Callable[[str], ModelInfo]
-) -> ChatProvider:
-    endpoint = ChatEndpoint(
+def endpoint(profile: Profile, key: str) -> ChatEndpoint:
+    """Per-deployment chat URLs with the ``api-key`` header; the model is not sent."""
+    return ChatEndpoint(
         url_for=lambda model: deployment_url(profile, model),
         headers={"api-key": key},
         stream_usage=profile.stream_usage,
         send_model=False,
         models_url=f"{resource_url(profile)}/openai/models?api-version={profile.api_version}",
     )
-    return ChatProvider(profile.name, endpoint, transport, model_info)

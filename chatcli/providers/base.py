@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chatcli.events import Message, StreamEvent
+from chatcli.events import Message, Notice, StreamEvent
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,44 @@ class ChatRequest:
 
 
 class Provider(Protocol):
-    """Something that can answer a chat request as a stream of events.
+    """What every caller sees of an endpoint: chat as a stream of events, plus the few other
+    requests commands make. Every method raises ``chatcli.errors`` exceptions, never transport
+    or SDK ones.
 
     ``chat`` returns a generator: closing it (``.close()``, or Ctrl-C inside it) closes the HTTP
-    stream at once. It raises ``chatcli.errors`` exceptions, never transport exceptions.
+    stream at once.
     """
 
     name: str
 
     def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]: ...
+
+    def chat_url(self, model: str) -> str:
+        """Where a chat request for ``model`` goes (for doctor and verify to show)."""
+        ...
+
+    def warm(self, model: str) -> None:
+        """Do the one-off set-up of the first request now (the REPL does it while you type)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+    def list_models(self) -> list[str]:
+        """The model ids the endpoint lists."""
+        ...
+
+    def billing(self, *routes: str) -> tuple[str, list[Any]]:
+        """A relay's ``/dashboard/billing/{route}`` bodies, and the base that answered."""
+        ...
+
+    def raw_complete(self, request: ChatRequest, on_notice: Callable[[Notice], None]) -> Any:
+        """One non-streamed completion's whole JSON body (verify's probes)."""
+        ...
+
+    def raw_stream(
+        self, request: ChatRequest, on_notice: Callable[[Notice], None]
+    ) -> tuple[list[Any], bool]:
+        """A streamed completion's raw chunks, and whether it really streamed."""
+        ...

@@ -8,14 +8,19 @@ non-streaming parsing, the stream_options fallback and the reasoning-model quirk
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, NetworkError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import ModelInfo
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.transport import Transport
+from chatcli.settings.loading import Profile
+
+if TYPE_CHECKING:
+    from chatcli.providers.audio import AudioClient, AudioRequest
+    from chatcli.providers.images import Image, ImageJob
 
 
 @dataclass(frozen=True)
@@ -35,16 +40,23 @@ class ChatProvider:
 
     def __init__(
         self,
-        name: str,
+        profile: Profile,
         endpoint: ChatEndpoint,
         transport: Transport,
         model_info: Callable[[str], ModelInfo],
+        *,
+        key: str,
+        debug: bool = False,
     ) -> None:
-        self.name = name
+        self.name = profile.name
+        self.profile = profile
         self.endpoint = endpoint
         self.transport = transport
         self.model_info = model_info
         self._stream_usage = endpoint.stream_usage
+        self._key = key
+        self._debug = debug
+        self._audio: AudioClient | None = None
 
     def body(self, request: ChatRequest, *, stream_usage: bool) -> dict[str, Any]:
         """The JSON body; reasoning models get max_completion_tokens and no temperature."""
@@ -97,7 +109,6 @@ class ChatProvider:
             url,
             headers=self.endpoint.headers,
             json_body=body,
-            stream=request.stream,
             on_status=on_status,
         ):
             if isinstance(item, Notice):
@@ -116,11 +127,90 @@ class ChatProvider:
         finally:
             response.close()
 
+    def chat_url(self, model: str) -> str:
+        """The URL a chat request for ``model`` goes to (shown by doctor and verify)."""
+        return self.endpoint.url_for(model)
+
+    def warm(self, model: str) -> None:
+        """Pay the HTTP client's one-off costs (httpx2 import, TLS context) ahead of a request."""
+        self.transport.client(self.endpoint.url_for(model))
+
+    def close(self) -> None:
+        """Close the connection pools; the provider reopens them if used again."""
+        self.transport.close()
+        if self._audio is not None:
+            self._audio.close()
+            self._audio = None
+
+    def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
+        """Speech to text for one upload (through the SDK: multipart is rare and its encoder
+        is worth its import cost there); the response body as text."""
+        if self._audio is None:
+            from chatcli.providers.audio import AudioClient
+
+            self._audio = AudioClient(self.profile, self._key, debug=self._debug)
+        return self._audio.transcribe(filename, data, mime, request)
+
+    def images(self, job: ImageJob) -> list[Image]:
+        """Generate, edit or vary images; their bytes (returned URLs downloaded)."""
+        from chatcli.providers import images
+
+        return images.create(self.profile, job, key=self._key, debug=self._debug)
+
     def get_json(self, url: str) -> Any:
         """GET ``url`` with this endpoint's auth, retries and error mapping."""
         response = self.transport.send("GET", url, headers=self.endpoint.headers)
         try:
             return self.transport.read_json(response)
+        finally:
+            response.close()
+
+    def billing(self, *routes: str) -> tuple[str, list[Any]]:
+        """GET ``routes`` (``subscription``, ``usage?...``) of the dashboard billing API relays
+        implement, all from the first base that has them: the API root, then the bare origin.
+        Returns that base and the JSON bodies; ``APIError`` (404) when neither has them."""
+        root = self.endpoint.root
+        if root is None:
+            raise APIError("this endpoint type has no billing API", status=404)
+        scheme, _, rest = root.partition("://")
+        origin = f"{scheme}://{rest.split('/', 1)[0]}"
+        bases = [f"{b}/dashboard/billing" for b in dict.fromkeys((root, origin))]
+        for i, base in enumerate(bases):
+            try:
+                return base, [self.get_json(f"{base}/{route}") for route in routes]
+            except APIError as exc:
+                if exc.status not in (404, 405) or i == len(bases) - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def raw_complete(self, request: ChatRequest, on_notice: Callable[[Notice], None]) -> Any:
+        """One non-streamed completion, its JSON body as the endpoint sent it (verify's probes
+        read fields the event stream does not carry)."""
+        body = self.body(replace(request, stream=False), stream_usage=False)
+        response = self.transport.send(
+            "POST", self.chat_url(request.model), headers=self.endpoint.headers,
+            json_body=body, on_notice=on_notice,
+        )  # fmt: skip
+        try:
+            return self.transport.read_json(response)
+        finally:
+            response.close()
+
+    def raw_stream(
+        self, request: ChatRequest, on_notice: Callable[[Notice], None]
+    ) -> tuple[list[Any], bool]:
+        """``request`` streamed with usage asked for: the raw chunks, and False when the
+        endpoint answered with one JSON body instead of a stream."""
+        body = self.body(replace(request, stream=True), stream_usage=True)
+        response = self.transport.send(
+            "POST", self.chat_url(request.model), headers=self.endpoint.headers,
+            json_body=body, on_notice=on_notice,
+        )  # fmt: skip
+        try:
+            if "json" in response.headers.get("content-type", ""):
+                obj = self.transport.read_json(response)
+                return ([obj] if isinstance(obj, dict) else []), False
+            return list(self.transport.events(response)), True
         finally:
             response.close()
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chatcli.errors import APIError, UsageError
 from chatcli.providers import sdk
-from chatcli.settings.keys import resolve_key
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -126,10 +125,9 @@ def check(job: ImageJob) -> None:
         )
 
 
-def create(profile: Profile, job: ImageJob, *, debug: bool = False) -> list[Image]:
+def create(profile: Profile, job: ImageJob, *, key: str, debug: bool = False) -> list[Image]:
     """Run ``job`` on ``profile``'s endpoint and return the images' bytes (URLs downloaded)."""
     check(job)
-    key = resolve_key(profile)
     http = sdk.http_client(profile, key, debug=debug, read_timeout=READ_TIMEOUT)
     with http, sdk.errors(key):
         client = sdk.client(profile, job.model, key=key, http=http)

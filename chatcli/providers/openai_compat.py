@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 
-from chatcli.pricing import ModelInfo
-from chatcli.providers.chat import ChatEndpoint, ChatProvider
-from chatcli.providers.transport import Transport
+from chatcli.providers.chat import ChatEndpoint
 from chatcli.settings.loading import OPENAI_URL, Profile
 
 
@@ -35,15 +32,13 @@ def base_url(profile: Profile) -> str:
     return normalize_base_url(url) if url else OPENAI_URL
 
 
-def make(
-    profile: Profile, key: str, transport: Transport, model_info: Callable[[str], ModelInfo]
-) -> ChatProvider:
+def endpoint(profile: Profile, key: str) -> ChatEndpoint:
+    """Chat completions at ``{base_url}/chat/completions`` with ``Authorization: Bearer``."""
     root = base_url(profile)
-    endpoint = ChatEndpoint(
+    return ChatEndpoint(
         url_for=lambda _model: f"{root}/chat/completions",
         headers={"Authorization": f"Bearer {key}"},
         stream_usage=profile.stream_usage,
         models_url=f"{root}/models",
         root=root,
     )
-    return ChatProvider(profile.name, endpoint, transport, model_info)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, AuthError, ChatcliError, ConfigError, NetworkError
 from chatcli.events import Notice
-from chatcli.settings.keys import redact
+from chatcli.settings.keys import redact, redact_key
 
 if TYPE_CHECKING:
     import httpx2
@@ -97,10 +97,8 @@ class Transport:
             return
         self._debug(f"> {request.method} {request.url}")
         for name, value in request.headers.items():
-            shown = value
-            if name.lower() in ("authorization", "api-key", "x-api-key"):
-                shown = "****" + value[-4:] if len(value) > 4 else "****"
-            self._debug(f"> {name}: {shown}")
+            secret = name.lower() in ("authorization", "api-key", "x-api-key")
+            self._debug(f"> {name}: {redact_key(value) if secret else value}")
         if request.content and len(request.content) < 4000:
             self._debug(f"> {request.content.decode('utf-8', 'replace')}")
 
@@ -113,7 +111,6 @@ class Transport:
         *,
         headers: dict[str, str],
         json_body: Any = None,
-        stream: bool = False,
         on_status: Callable[[int, str], bool] | None = None,
     ) -> Iterator[Notice | httpx2.Response]:
         """Send a request with retries; yield countdown notices, then the open 2xx response.
@@ -193,13 +190,12 @@ class Transport:
         *,
         headers: dict[str, str],
         json_body: Any = None,
-        stream: bool = False,
         on_notice: Callable[[Notice], None] = lambda _notice: None,
     ) -> httpx2.Response:
         """``open`` for callers that are not generators: notices go to ``on_notice``; the
         caller closes the response."""
         response = None
-        for item in self.open(method, url, headers=headers, json_body=json_body, stream=stream):
+        for item in self.open(method, url, headers=headers, json_body=json_body):
             if isinstance(item, Notice):
                 on_notice(item)
             else:

@@ -264,7 +264,7 @@ def _warm_up(provider: ChatProvider, session: ChatSession) -> None:
     from chatcli.tokens import count_text
 
     try:
-        provider.transport.client(provider.endpoint.url_for(session.model))
+        provider.warm(session.model)
         count_text("warm up", session.info.tokenizer)
         writer = make_writer("always", io.StringIO())
         writer.feed("# warm\n\n`up` *now*\n\n```python\nx = 1\n```\n")

@@ -82,7 +82,7 @@ def run(g: Globals) -> None:
         raise Exit(1) from None
     r.line("ok", "key", f"{keys.redact_key(key)} from {keys.redact(source, (key,))}")
     provider = connect(profile, cfg.model_info, debug=g.debug)
-    url = provider.endpoint.url_for(model)
+    url = provider.chat_url(model)
     r.line("info", "url", url)
     proxy, proxy_source = _proxy_for(url, profile.proxy)
     r.line("info", "proxy", f"{proxy} ({proxy_source})" if proxy else "none")

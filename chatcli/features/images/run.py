@@ -43,7 +43,7 @@ class ImageOptions:
 
 def run(g: Globals, opts: ImageOptions) -> None:
     """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
-    from chatcli.providers import images
+    from chatcli.providers import connect, images
 
     source = _check_inputs(opts)
     env = resolve(g)
@@ -66,7 +66,8 @@ def run(g: Globals, opts: ImageOptions) -> None:
         what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
         notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")
     started = time.monotonic()
-    results = images.create(env.profile, job, debug=env.debug)
+    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    results = provider.images(job)
     _log(env.profile.name, model, started)
     for path in save(results, opts.out_dir):
         sys.stdout.write(f"{path}\n")

@@ -78,7 +78,7 @@ def run(g: Globals, opts: SummarizeOptions) -> None:
         try:
             Summarizer(env, opts, provider, store, notifier).summarise(text)
         finally:
-            provider.transport.close()
+            provider.close()
 
 
 # -- input ------------------------------------------------------------------------------------
@@ -293,7 +293,7 @@ class Summarizer:
         self._progress(f"{head}  0/{total}", 0, total)
         results: list[str] = [""] * total
         # create the shared HTTP client here, not racing in the workers
-        self.provider.transport.client(self.provider.endpoint.url_for(self.env.model))
+        self.provider.warm(self.env.model)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summarize") as pool:
             futures: dict[Future[str], int] = {
                 pool.submit(self._part, i + 1, total, chunk): i for i, chunk in enumerate(chunks)

@@ -127,7 +127,8 @@ def _upload(
     stem: str,
 ) -> list[str]:
     """Upload each piece in order; every request goes into the usage log."""
-    from chatcli.providers.audio import AudioClient, AudioRequest
+    from chatcli.providers import connect
+    from chatcli.providers.audio import AudioRequest
     from chatcli.store import UsageRecord, open_default
 
     request = AudioRequest(
@@ -138,7 +139,7 @@ def _upload(
         translate=opts.translate,
     )
     notifier = Notifier()
-    client = AudioClient(env.profile, debug=env.debug)
+    client = connect(env.profile, env.config.model_info, debug=env.debug)
     results: list[str] = []
     total = len(pieces)
     try:

@@ -29,7 +29,7 @@ import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from chatcli.errors import APIError
@@ -146,16 +146,7 @@ def tokenizer_families(infos: Iterable[ModelInfo]) -> dict[str, list[str]]:
 
 def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
     """One non-streamed completion as raw JSON; errors are ``chatcli.errors``."""
-    provider = target.provider
-    body = provider.body(replace(request, stream=False), stream_usage=False)
-    response = provider.transport.send(
-        "POST", provider.endpoint.url_for(request.model), headers=provider.endpoint.headers,
-        json_body=body, on_notice=target.on_notice,
-    )  # fmt: skip
-    try:
-        obj = provider.transport.read_json(response)
-    finally:
-        response.close()
+    obj = target.provider.raw_complete(request, target.on_notice)
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list) or not obj["choices"]:
         target.on_usage(request, None)
         raise APIError(
@@ -168,20 +159,7 @@ def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
 
 def stream(target: Target, request: ChatRequest) -> tuple[list[dict[str, Any]], bool]:
     """Stream ``request`` asking for usage; the raw chunks, and False if it was not streamed."""
-    provider = target.provider
-    body = provider.body(replace(request, stream=True), stream_usage=True)
-    response = provider.transport.send(
-        "POST", provider.endpoint.url_for(request.model), headers=provider.endpoint.headers,
-        json_body=body, stream=True, on_notice=target.on_notice,
-    )  # fmt: skip
-    try:
-        if "json" in response.headers.get("content-type", ""):
-            obj = provider.transport.read_json(response)
-            chunks, streamed = ([obj] if isinstance(obj, dict) else []), False
-        else:
-            chunks, streamed = list(provider.transport.events(response)), True
-    finally:
-        response.close()
+    chunks, streamed = target.provider.raw_stream(request, target.on_notice)
     usage = next((u for u in map(_usage_of, chunks) if u is not None), None)
     target.on_usage(request, usage)
     return chunks, streamed

@@ -66,13 +66,13 @@ def run(g: Globals, *, json_out: bool) -> None:
         sys.stdout.flush()
 
     if not json_out:
-        url = provider.endpoint.url_for(env.model)
+        url = provider.chat_url(env.model)
         sys.stdout.write(f"verifying {env.model} at {url} (profile {env.profile.name})\n")
         sys.stdout.flush()
     try:
         checks = verify.run(target, on_check=(lambda _c: None) if json_out else show)
     finally:
-        provider.transport.close()
+        provider.close()
         store.close()
     result = verify.verdict(env.model, checks)
     if json_out:
