@@ -33,12 +33,11 @@ def _quiet_broken_pipe() -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code instead of exiting."""
-    from typer import Abort, Exit
-    from typer._click.exceptions import ClickException  # typer 0.28 vendors click
+    from typer import Abort, Exit, TyperException
     from typer.main import get_command
 
     from chatcli.cli import app
-    from chatcli.errors import ChatcliError, Interrupted
+    from chatcli.errors import ChatcliError, ExitStatus, Interrupted, Reported
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
@@ -48,7 +47,7 @@ def run(argv: list[str] | None = None) -> int:
         command = get_command(app)
         with command.make_context("chatcli", list(args)) as ctx:
             command.invoke(ctx)
-        return 0
+        return ExitStatus.OK
     except ChatcliError as exc:
         if debug:
             import traceback
@@ -56,31 +55,29 @@ def run(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         if isinstance(exc, Interrupted):  # the user's own Ctrl-C is not an error
             sys.stderr.write("chatcli: interrupted\n")
-        else:
+        elif not isinstance(exc, Reported):
             _error(exc.message, exc.hint)
         return exc.exit_code
-    except ClickException as exc:
-        where = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            # Typer's Rich help has already been printed while the exception was built.
-            if exc.format_message():
-                sys.stdout.write(exc.format_message() + "\n")
-            return 0
-        hint = f"see '{where.command_path} --help'" if where is not None else None
-        _error(exc.format_message(), hint)
-        return int(exc.exit_code)
     except Exit as exc:
         return int(exc.exit_code or 0)
-    except (Abort, KeyboardInterrupt, EOFError):
+    except Abort:
         sys.stderr.write("\nchatcli: interrupted\n")
-        return 130
+        return ExitStatus.INTERRUPTED
+    except TyperException as exc:  # click's usage errors, as Typer exports them
+        where = getattr(exc, "ctx", None)
+        hint = f"see '{where.command_path} --help'" if where is not None else None
+        _error(exc.format_message(), hint)
+        return int(getattr(exc, "exit_code", ExitStatus.USAGE))
+    except (KeyboardInterrupt, EOFError):
+        sys.stderr.write("\nchatcli: interrupted\n")
+        return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except Exception as exc:  # a bug: never a traceback unless asked for
         if debug:
             raise
         _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for details")
-        return 1
+        return ExitStatus.ERROR
 
 
 def main() -> None:

@@ -10,16 +10,39 @@ that turns them into a stderr line and an exit code (SPEC §7)::
     ├── APIError (5)          429 after retries, other 4xx, 5xx, content filter, malformed response
     ├── NetworkError (6)      cannot connect, timeout, stream went silent
     ├── StoreError (1)        the database is corrupt, newer than this chatcli, locked or unwritable
+    ├── BudgetExceeded (1)    a daily or monthly budget is spent
+    ├── Reported (any)        the command already printed what failed (doctor, verify)
     └── Interrupted (130)     Ctrl-C
+
+    ConfigError
+    └── IncompleteProfile (3) a profile lacks a required key (only the profile in use must be whole)
+
+Messages and hints here are the user's words for the CLI; ``store`` and ``session`` raise these
+with plain facts, and the command layer adds the hints that name flags.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """The process exit codes (the README's table); the only numbers ``main`` returns."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    CONFIG = 3
+    AUTH = 4
+    API = 5
+    NETWORK = 6
+    INTERRUPTED = 130
 
 
 class ChatcliError(Exception):
     """Base of every expected failure: a one-line message, an optional hint, an exit code."""
 
-    exit_code = 1
+    exit_code: ExitStatus = ExitStatus.ERROR
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -30,25 +53,25 @@ class ChatcliError(Exception):
 class UsageError(ChatcliError):
     """The user asked for something malformed: a bad flag value, binary stdin, an empty prompt."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 class ConfigError(ChatcliError):
     """The configuration cannot be used: malformed TOML, unknown profile, no API key found."""
 
-    exit_code = 3
+    exit_code = ExitStatus.CONFIG
 
 
 class AuthError(ChatcliError):
     """The endpoint refused the key (401) or the permission (403)."""
 
-    exit_code = 4
+    exit_code = ExitStatus.AUTH
 
 
 class APIError(ChatcliError):
     """The endpoint answered, but not with something usable, even after retries."""
 
-    exit_code = 5
+    exit_code = ExitStatus.API
 
     def __init__(self, message: str, hint: str | None = None, status: int | None = None) -> None:
         super().__init__(message, hint)
@@ -58,7 +81,7 @@ class APIError(ChatcliError):
 class NetworkError(ChatcliError):
     """No usable connection: refused, DNS, proxy, TLS, or a stream that went silent too long."""
 
-    exit_code = 6
+    exit_code = ExitStatus.NETWORK
 
 
 class StoreError(ChatcliError):
@@ -68,4 +91,21 @@ class StoreError(ChatcliError):
 class Interrupted(ChatcliError):
     """The user pressed Ctrl-C; what arrived so far has been kept."""
 
-    exit_code = 130
+    exit_code = ExitStatus.INTERRUPTED
+
+
+class BudgetExceeded(ChatcliError):
+    """The configured daily or monthly limit is spent (exit 1, like other refusals)."""
+
+
+class IncompleteProfile(ConfigError):
+    """A profile lacks a required key; ``config set`` may write it while it is being built."""
+
+
+class Reported(ChatcliError):
+    """The command has already shown the user what failed (a report of checks); ``main`` exits
+    with ``exit_code`` and prints nothing more."""
+
+    def __init__(self, exit_code: ExitStatus = ExitStatus.ERROR) -> None:
+        super().__init__("")
+        self.exit_code = exit_code

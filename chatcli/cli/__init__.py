@@ -24,11 +24,12 @@ from chatcli.cli import (
     usage,
     verify,
 )
+from chatcli.cli.common import show_help_if_bare
 
 app = typer.Typer(
     name="chatcli",
     help="Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -43,12 +44,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
     """Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal."""
+    show_help_if_bare(ctx)
 
 
 app.command("ask")(ask.ask)

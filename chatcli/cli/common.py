@@ -93,3 +93,20 @@ def global_options(command: Callable[..., None]) -> Callable[..., None]:
     wrapper.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
     return wrapper
+
+
+def show_help_if_bare(ctx: typer.Context) -> None:
+    """A group called without a command prints its help and exits 0 (Typer's own
+    ``no_args_is_help`` reports it as a usage error)."""
+    if ctx.invoked_subcommand is None:
+        text = ctx.get_help()  # Typer's Rich help prints itself and returns ""
+        if text:
+            typer.echo(text)
+        raise typer.Exit()
+
+
+def group(help: str) -> typer.Typer:
+    """A command group (``sessions``, ``config``) that shows its help when called bare."""
+    app = typer.Typer(help=help, invoke_without_command=True)
+    app.callback()(show_help_if_bare)
+    return app

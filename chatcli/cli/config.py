@@ -4,10 +4,10 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import global_options
+from chatcli.cli.common import global_options, group
 from chatcli.settings.resolve import Globals
 
-app = typer.Typer(help="Create, inspect, validate and edit the config file.", no_args_is_help=True)
+app = group("Create, inspect, validate and edit the config file.")
 
 
 @app.command("path")

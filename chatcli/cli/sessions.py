@@ -8,13 +8,10 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import global_options
+from chatcli.cli.common import global_options, group
 from chatcli.settings.resolve import Globals
 
-app = typer.Typer(
-    help="List, show, export, rename and delete stored sessions.",
-    no_args_is_help=True,
-)
+app = group("List, show, export, rename and delete stored sessions.")
 
 
 @app.command("list")

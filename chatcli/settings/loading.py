@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError
+from chatcli.errors import ConfigError, IncompleteProfile
 from chatcli.pricing import ModelInfo
 from chatcli.pricing import lookup as lookup_model
 
@@ -321,10 +321,6 @@ def _build(path: Path, data: dict[str, Any], text: str, *, exists: bool) -> Conf
 
 def _float(x: Any) -> float | None:
     return None if x is None else float(x)
-
-
-class IncompleteProfile(ConfigError):
-    """A profile lacks a required key; ``config set`` may write it while it is being built."""
 
 
 _REQUIRED = {

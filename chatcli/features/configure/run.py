@@ -9,7 +9,7 @@ import sys
 import tomllib
 from typing import Any
 
-from chatcli.errors import ConfigError, UsageError
+from chatcli.errors import ConfigError, IncompleteProfile, UsageError
 from chatcli.settings import keys, paths
 from chatcli.settings import loading as cfgmod
 from chatcli.settings.resolve import Globals, load_config
@@ -170,7 +170,7 @@ def set_value(g: Globals, key: str, raw: str) -> None:
     node[parts[-1]] = _parse_value(raw)
     try:
         cfgmod.validate_data(path, data)
-    except cfgmod.IncompleteProfile as exc:  # e.g. type set before base_url: finish it next
+    except IncompleteProfile as exc:  # e.g. type set before base_url: finish it next
         print(f"chatcli: note: {exc.message.split(': ', 1)[-1]}; set that next", file=sys.stderr)
     paths.write_private(path, tomli_w.dumps(data))
     shown = "****" if parts[-1] == "api_key" else raw

@@ -10,9 +10,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-from typer import Exit
-
-from chatcli.errors import AuthError, ChatcliError
+from chatcli.errors import AuthError, ChatcliError, Reported
 from chatcli.settings import keys
 from chatcli.settings.resolve import Globals, load_config
 
@@ -66,20 +64,20 @@ def run(g: Globals) -> None:
         cfg = load_config(g)
     except ChatcliError as exc:
         r.line("fail", "config", exc.message, exc.hint)
-        raise Exit(1) from None
+        raise Reported() from None
     r.line("ok", "config", f"{cfg.path}" + ("" if cfg.exists else " (absent: zero-config)"))
     try:
         profile = cfg.profile(g.profile)
     except ChatcliError as exc:
         r.line("fail", "profile", exc.message, exc.hint)
-        raise Exit(1) from None
+        raise Reported() from None
     model = cfg.resolve_model(g.model or profile.model)
     r.line("ok", "profile", f"{profile.name} (type {profile.type}), model {model}")
     try:
         key, source = keys.key_with_source(profile)
     except ChatcliError as exc:
         r.line("fail", "key", exc.message, exc.hint)
-        raise Exit(1) from None
+        raise Reported() from None
     r.line("ok", "key", f"{keys.redact_key(key)} from {keys.redact(source, (key,))}")
     provider = connect(profile, cfg.model_info, debug=g.debug)
     url = provider.chat_url(model)
@@ -91,13 +89,13 @@ def run(g: Globals) -> None:
     if why:
         what = "proxy" if proxy else "endpoint"
         r.line("fail", "reachable", why, f"check the {what} address and that it is running")
-        raise Exit(1)
+        raise Reported()
     r.line("ok", "reachable", urlsplit(target).netloc)
     try:
         models = provider.list_models()
     except AuthError as exc:
         r.line("fail", "auth", exc.message, exc.hint)
-        raise Exit(1) from None
+        raise Reported() from None
     except ChatcliError as exc:
         r.line("warn", "models", f"could not list models: {exc.message}")
         models = []
@@ -122,9 +120,9 @@ def run(g: Globals) -> None:
             answered = getattr(event, "model", None) or answered
     except ChatcliError as exc:
         r.line("fail", "request", exc.message, exc.hint)
-        raise Exit(1) from None
+        raise Reported() from None
     took = time.monotonic() - started
     note = f", answered as {answered}" if answered and answered != model else ""
     r.line("ok", "request", f"{took * 1000:.0f} ms: {text.strip()[:40]!r}{note}")
     if r.failed:
-        raise Exit(1)
+        raise Reported()

@@ -11,15 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from chatcli.errors import ChatcliError
+from chatcli.errors import BudgetExceeded
 from chatcli.settings.loading import Profile
 from chatcli.store import Store
 
 WARN_AT = 0.8
-
-
-class BudgetExceeded(ChatcliError):
-    """The configured daily or monthly limit is spent (exit 1, like other refusals)."""
 
 
 def _usd(amount: float, limit: float) -> str:

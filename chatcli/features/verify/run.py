@@ -12,8 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from typer import Exit
-
+from chatcli.errors import Reported
 from chatcli.output import Notifier
 from chatcli.settings.resolve import Globals, resolve
 
@@ -86,4 +85,4 @@ def run(g: Globals, *, json_out: bool) -> None:
     else:
         sys.stdout.write(f"verdict: {result.text}\n")
     if not result.consistent:
-        raise Exit(1)
+        raise Reported()
