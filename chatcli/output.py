@@ -8,13 +8,11 @@ terminal only the first of such a run is printed, so logs stay short.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from chatcli.errors import Interrupted
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.errors import APIError, Interrupted
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta
 
 
 class Writer(Protocol):
@@ -68,35 +66,39 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-@dataclass
-class Answer:
-    """What came back, for --json and the finish checks."""
-
-    text: list[str] = field(default_factory=list)
-    usage: Usage | None = None
+def consume(
+    events: Iterator[StreamEvent], writer: Writer | None, notifier: Notifier
+) -> Finish | None:
+    """Feed text to ``writer`` as it arrives and notices to stderr; the finish event, if any
+    (usage and timings are the session's to record)."""
     finish: Finish | None = None
-    ttft: float | None = None
-
-
-def consume(events: Iterator[StreamEvent], writer: Writer | None, notifier: Notifier) -> Answer:
-    """Feed text to ``writer`` as it arrives; notices to stderr; collect usage and finish."""
-    answer = Answer()
-    started = time.perf_counter()
+    first = True
     for event in events:
         if isinstance(event, TextDelta):
-            if answer.ttft is None:
-                answer.ttft = time.perf_counter() - started
+            if first:
+                first = False
                 notifier.end_line()
-            answer.text.append(event.text)
             if writer is not None:
                 writer.feed(event.text)
         elif isinstance(event, Notice):
             notifier.notice(event)
-        elif isinstance(event, Usage):
-            answer.usage = event
         elif isinstance(event, Finish):
-            answer.finish = event
-    return answer
+            finish = event
+    return finish
+
+
+def check_finish(finish: Finish | None, notifier: Notifier, what: str = "answer") -> None:
+    """The one policy for how a reply ended, for every command: cut at the token limit is a
+    notice; stopped by the content filter is an ``APIError`` (exit 5; the REPL shows it and
+    goes on)."""
+    reason = finish.reason if finish is not None else None
+    if reason == "length":
+        notifier.note(f"the {what} was cut at the token limit (finish_reason=length)")
+    elif reason == "content_filter":
+        raise APIError(
+            f"the {what} was stopped by the provider's content filter",
+            hint="rephrase the request",
+        )
 
 
 def close(events: Iterator[StreamEvent]) -> None:
@@ -106,12 +108,14 @@ def close(events: Iterator[StreamEvent]) -> None:
         closer()
 
 
-def stream_to(events: Iterator[StreamEvent], writer: Writer | None, notifier: Notifier) -> Answer:
+def stream_to(
+    events: Iterator[StreamEvent], writer: Writer | None, notifier: Notifier
+) -> Finish | None:
     """``consume`` with the clean-up every caller needs: on any failure the stream is closed
     (dropping the HTTP connection; the session records the partial reply) and the writer
     aborted, so the terminal is left whole; Ctrl-C comes out as ``Interrupted``."""
     try:
-        answer = consume(events, writer, notifier)
+        finish = consume(events, writer, notifier)
     except BaseException as exc:
         close(events)
         if writer is not None:
@@ -121,4 +125,4 @@ def stream_to(events: Iterator[StreamEvent], writer: Writer | None, notifier: No
         raise
     if writer is not None:
         writer.finish()
-    return answer
+    return finish

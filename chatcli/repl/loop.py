@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
-from chatcli.output import Notifier, stream_to
+from chatcli.output import Notifier, check_finish, stream_to
 from chatcli.store import content_text
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class Repl:
         writer = make_writer(self.ctx.markdown, self.stdout)
         try:
             with _typeahead_kept():
-                answer = stream_to(events, writer, self.notifier)
+                finish = stream_to(events, writer, self.notifier)
         except Interrupted:
             self.notifier.end_line()
             if self.session.last_turn is None:
@@ -185,10 +185,7 @@ class Repl:
                 self.footer()
             return
         self.footer()
-        if answer.finish is not None and answer.finish.reason == "length":
-            self.say("chatcli: the reply was cut at the token limit (finish_reason=length)")
-        elif answer.finish is not None and answer.finish.reason == "content_filter":
-            self.say("chatcli: the reply was stopped by the provider's content filter")
+        check_finish(finish, self.notifier, "reply")
 
     def footer(self) -> None:
         """The dim one-line summary of the last reply (nothing when none was kept)."""

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.errors import APIError, UsageError
-from chatcli.output import Answer, Notifier, Writer, stream_to
+from chatcli.errors import UsageError
+from chatcli.output import Notifier, Writer, check_finish, stream_to
 from chatcli.settings.resolve import Env, Globals, SessionChoice, open_session, resolve
 
 if TYPE_CHECKING:
@@ -62,8 +62,9 @@ def run(g: Globals, opts: AskOptions) -> None:
         provider = connect(env.profile, env.config.model_info, debug=env.debug)
         session = open_session(env, g, choice, store, provider)
         writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)
-        answer = stream_to(session.send(content), writer, notifier)
-        _report(env, opts, session, answer, notifier)
+        finish = stream_to(session.send(content), writer, notifier)
+        _report(env, opts, session)
+        check_finish(finish, notifier)
 
 
 def _writer(mode: str) -> Writer:
@@ -72,10 +73,7 @@ def _writer(mode: str) -> Writer:
     return make_writer(mode, sys.stdout)
 
 
-def _report(
-    env: Env, opts: AskOptions, session: ChatSession, answer: Answer, notifier: Notifier
-) -> None:
-    reason = answer.finish.reason if answer.finish else None
+def _report(env: Env, opts: AskOptions, session: ChatSession) -> None:
     turn = session.last_turn
     if opts.json and turn is not None:
         obj = {
@@ -92,10 +90,3 @@ def _report(
             "session": session.name,
         }
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    if reason == "length":
-        notifier.note("the answer was cut at the token limit (finish_reason=length)")
-    elif reason == "content_filter":
-        raise APIError(
-            "the answer was stopped by the provider's content filter",
-            hint="rephrase the question",
-        )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.errors import APIError, Interrupted, UsageError
 from chatcli.events import Notice, StreamEvent, TextDelta
-from chatcli.output import Notifier, stream_to
+from chatcli.output import Notifier, check_finish, stream_to
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
@@ -327,12 +327,8 @@ class Summarizer:
 
         self.limiter.wait(self.stop)
         writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
-        answer = stream_to(self._send(content), writer, self.notifier)
-        reason = answer.finish.reason if answer.finish else None
-        if reason == "length":
-            self.notifier.note("the summary was cut at the token limit (finish_reason=length)")
-        elif reason == "content_filter":
-            raise APIError("the summary was stopped by the provider's content filter")
+        finish = stream_to(self._send(content), writer, self.notifier)
+        check_finish(finish, self.notifier, "summary")
 
 
 def _completed(futures: dict[Future[str], int]) -> Iterator[Future[str]]:
