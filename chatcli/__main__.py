@@ -38,6 +38,7 @@ def run(argv: list[str] | None = None) -> int:
 
     from chatcli.cli import app
     from chatcli.errors import ChatcliError, ExitStatus, Interrupted, Reported
+    from chatcli.hints import hint_for
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
@@ -56,7 +57,7 @@ def run(argv: list[str] | None = None) -> int:
         if isinstance(exc, Interrupted):  # the user's own Ctrl-C is not an error
             sys.stderr.write("chatcli: interrupted\n")
         elif not isinstance(exc, Reported):
-            _error(exc.message, exc.hint)
+            _error(exc.message, hint_for(exc))
         return exc.exit_code
     except Exit as exc:
         return int(exc.exit_code or 0)

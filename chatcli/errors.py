@@ -5,6 +5,8 @@ that turns them into a stderr line and an exit code (SPEC §7)::
 
     ChatcliError (1)          any other error
     ├── UsageError (2)        bad flag, argument or input (binary stdin, file too large, ...)
+    │   ├── NoSuchSession, SessionExists   a session name that is not there, or is taken
+    │   └── TooLong           one message alone exceeds the context window
     ├── ConfigError (3)       missing/malformed config, unknown profile, no key found
     ├── AuthError (4)         401 / 403
     ├── APIError (5)          429 after retries, other 4xx, 5xx, content filter, malformed response
@@ -92,6 +94,18 @@ class Interrupted(ChatcliError):
     """The user pressed Ctrl-C; what arrived so far has been kept."""
 
     exit_code = ExitStatus.INTERRUPTED
+
+
+class NoSuchSession(UsageError):
+    """A session name that is not in the store."""
+
+
+class SessionExists(UsageError):
+    """A new session's name is taken."""
+
+
+class TooLong(UsageError):
+    """One message alone does not fit the model's context window."""
 
 
 class BudgetExceeded(ChatcliError):

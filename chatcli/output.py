@@ -13,6 +13,7 @@ from typing import Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta
+from chatcli.terminal import isatty
 
 
 class Writer(Protocol):
@@ -28,7 +29,7 @@ class Notifier:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
-        self.tty = _isatty(self.stream)
+        self.tty = isatty(self.stream)
         self._open_key: str | None = None
 
     def notice(self, event: Notice) -> None:
@@ -57,13 +58,6 @@ class Notifier:
             self.stream.write("\r\x1b[2K")
             self.stream.flush()
         self._open_key = None
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def consume(

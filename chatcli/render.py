@@ -28,6 +28,8 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO
 
+from chatcli.terminal import isatty
+
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from rich.console import Console
@@ -86,13 +88,6 @@ class _Sanitizer:
         return sanitize(held)
 
 
-def _isatty(file: TextIO) -> bool:
-    try:
-        return file.isatty()
-    except (OSError, ValueError):
-        return False
-
-
 class _Writer(ABC):
     """Both writers are context managers: leaving normally finishes, an exception aborts."""
 
@@ -127,7 +122,7 @@ class RawWriter(_Writer):
 
     def __init__(self, file: TextIO) -> None:
         self._file = file
-        self._tty = _isatty(file)
+        self._tty = isatty(file)
         self._sanitizer = _Sanitizer()
         self._wrote = False
         self._ends_with_newline = True
@@ -343,7 +338,7 @@ class MarkdownStream(_Writer):
         self._width = width
         self._height = height
         self._code_theme = code_theme
-        self._live = _isatty(file)
+        self._live = isatty(file)
         self._sanitizer = _Sanitizer()
         self._frames: _Frames | None = None
         self._wake = threading.Condition()  # guards _incoming and _closing
@@ -459,5 +454,5 @@ def make_writer(mode: str, file: TextIO) -> RawWriter | MarkdownStream:
     if mode == "always":
         return MarkdownStream(file)
     if mode == "auto":
-        return MarkdownStream(file) if _isatty(file) else RawWriter(file)
+        return MarkdownStream(file) if isatty(file) else RawWriter(file)
     raise ValueError(f"markdown mode must be auto, always or never, not {mode!r}")

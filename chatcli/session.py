@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 
-from chatcli.errors import Interrupted, UsageError
+from chatcli.errors import Interrupted, TooLong, UsageError
 from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import ModelInfo, cost_usd
 from chatcli.providers.base import ChatRequest, Provider
@@ -37,6 +37,12 @@ from chatcli.tokens import REPLY_PRIMING, count_message, count_messages, count_t
 REPLY_RESERVE = 4096
 """Tokens of the context window kept free for the reply when ``max_tokens`` is not set (at most
 a quarter of the window)."""
+
+
+def reply_reserve(window: int, max_tokens: int | None) -> int:
+    """Tokens of a ``window`` kept free for the reply: ``max_tokens`` when set, else
+    ``REPLY_RESERVE`` or a quarter of the window, whichever is less."""
+    return max_tokens or min(REPLY_RESERVE, window // 4)
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,7 @@ class ChatSession:
         window = self.info.context_window
         if window is None:
             return None
-        reserve = self.max_tokens or min(REPLY_RESERVE, window // 4)
+        reserve = reply_reserve(window, self.max_tokens)
         return window - reserve - REPLY_PRIMING - self._system_tokens()
 
     def _plan(self, new: NewMessage | None) -> tuple[list[Message], int, int]:
@@ -261,10 +267,9 @@ class ChatSession:
         )
         budget = self._history_budget()
         if budget is not None and user.tokens > budget:
-            raise UsageError(
+            raise TooLong(
                 f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
-                f"context window of {self.info.context_window:,} leaves room for",
-                hint="use `chatcli summarize` for long text, or a model with a larger window (-m)",
+                f"context window of {self.info.context_window:,} leaves room for"
             )
         messages, _, left_out = self._plan(user)
         if left_out and left_out != self._notified_left_out:

@@ -76,7 +76,7 @@ def prepare(
     """Config, provider, session, prompt (with history and completer) and the REPL on top."""
     from chatcli.providers import connect
     from chatcli.repl.commands import SlashCompleter
-    from chatcli.repl.loop import Context, Repl
+    from chatcli.repl.loop import Repl, ReplSetup
     from chatcli.repl.prompt import make_prompt, private_history
     from chatcli.settings import paths
 
@@ -95,7 +95,7 @@ def prepare(
         max_tokens=opts.max_tokens,
     )
     session = open_session(env, g, choice, store, provider)
-    ctx = Context(
+    ctx = ReplSetup(
         config=env.config,
         store=store,
         connect=connect_profile,

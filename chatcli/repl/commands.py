@@ -24,6 +24,7 @@ from chatcli.errors import UsageError
 from chatcli.pricing import BUILTIN
 from chatcli.repl.loop import money
 from chatcli.store import content_text
+from chatcli.terminal import isatty
 
 if TYPE_CHECKING:
     from chatcli.repl.loop import Repl
@@ -234,7 +235,7 @@ def copy_to_clipboard(text: str, terminal: TextIO) -> list[str]:
     """Copy with OSC 52 (works over SSH and in tmux when the terminal allows it) and with the
     first clipboard tool found; returns what was used."""
     ways: list[str] = []
-    if _isatty(terminal):
+    if isatty(terminal):
         encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
         terminal.write(f"\x1b]52;c;{encoded}\x07")
         terminal.flush()
@@ -267,13 +268,6 @@ def _clipboard_tools() -> Iterator[list[str]]:
     for tool, usable in candidates:
         if usable and shutil.which(tool[0]):
             yield tool
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _model_names(repl: Repl) -> Iterable[str]:

@@ -21,6 +21,7 @@ from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
 from chatcli.store import content_text
+from chatcli.terminal import isatty
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -36,7 +37,7 @@ SUMMARY_TURNS = 3
 
 
 @dataclass
-class Context:
+class ReplSetup:
     """What the REPL runs with besides the session: config, store and how to connect."""
 
     config: Config
@@ -51,7 +52,7 @@ class Repl:
 
     def __init__(
         self,
-        ctx: Context,
+        ctx: ReplSetup,
         session: ChatSession,
         provider: ChatProvider,
         prompt: PromptSession[str],
@@ -67,7 +68,7 @@ class Repl:
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``)
-        self._dim = _isatty(self.stderr)
+        self._dim = isatty(self.stderr)
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
         )
@@ -84,9 +85,12 @@ class Repl:
     def error(self, exc: ChatcliError) -> None:
         """The same one-line error (and hint) ``__main__`` prints, without leaving the REPL."""
         self.notifier.end_line()
+        from chatcli.hints import hint_for
+
         self.say(f"chatcli: error: {exc.message}")
-        if exc.hint:
-            self.say(f"hint: {exc.hint}")
+        hint = hint_for(exc)
+        if hint:
+            self.say(f"hint: {hint}")
 
     # the loop
 
@@ -216,13 +220,6 @@ def money(usd: float) -> str:
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 @contextlib.contextmanager

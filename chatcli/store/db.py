@@ -27,7 +27,7 @@ from time import monotonic, sleep
 from types import TracebackType
 from typing import Any
 
-from chatcli.errors import StoreError, UsageError
+from chatcli.errors import NoSuchSession, SessionExists, StoreError, UsageError
 from chatcli.events import Content
 from chatcli.store.records import (
     MessageRow,
@@ -270,10 +270,7 @@ class Store:
             if name is None:
                 name = self._free_name(conn)
             elif self._exists(conn, _check_name(name)):
-                raise UsageError(
-                    f"a session named {name!r} already exists",
-                    hint="pick another name, or continue it with --session",
-                )
+                raise SessionExists(f"a session named {name!r} already exists")
             cur = conn.execute(
                 "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -334,17 +331,17 @@ class Store:
         """Rename a session; the new name must be free."""
         with self._write() as conn:
             if self._exists(conn, _check_name(new)):
-                raise UsageError(f"a session named {new!r} already exists")
+                raise SessionExists(f"a session named {new!r} already exists")
             cur = conn.execute("UPDATE sessions SET name = ? WHERE name = ?", (new, old))
             if cur.rowcount == 0:
-                raise UsageError(f"no session named {old!r}", hint="see: chatcli sessions list")
+                raise NoSuchSession(f"no session named {old!r}")
 
     def delete_session(self, name: str) -> None:
         """Delete a session and its messages (its usage log entries stay)."""
         with self._write() as conn:
             cur = conn.execute("DELETE FROM sessions WHERE name = ?", (name,))
             if cur.rowcount == 0:
-                raise UsageError(f"no session named {name!r}", hint="see: chatcli sessions list")
+                raise NoSuchSession(f"no session named {name!r}")
 
     def update_session(self, session_id: int, **fields: str | None) -> SessionRow:
         """Change a session's profile, model, system prompt or role name; returns the new row."""

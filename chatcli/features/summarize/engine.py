@@ -187,9 +187,9 @@ class Summarizer:
 
     def _budget(self, framing: int) -> int:
         """Tokens of text one request can carry: the window less reply reserve and prompts."""
-        from chatcli.session import REPLY_RESERVE
+        from chatcli.session import reply_reserve
 
-        reserve = self.env.profile.max_tokens or min(REPLY_RESERVE, self.window // 4)
+        reserve = reply_reserve(self.window, self.env.profile.max_tokens)
         longest = max(
             PART_PROMPT.format(index=999, total=999, instructions=self.instructions),
             COMBINE_PROMPT.format(instructions=self.instructions, total=999),
