@@ -10,7 +10,7 @@ stream ends:
   marked, and the provider's stream is closed so the HTTP connection goes away;
 - failed (the provider raised): nothing is kept, so ``retry()`` can resend; usage logged as error.
 
-It imports no UI, SDK or HTTP library, so tests drive it with a scripted Provider.
+It imports no UI, SDK or HTTP library, so tests drive it with a scripted ``Chat`` provider.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from chatcli.errors import Interrupted, TooLong, UsageError
 from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import ModelInfo, cost_usd
-from chatcli.providers.base import ChatRequest, Provider
+from chatcli.providers.base import Chat, ChatRequest
 from chatcli.store import (
     Content,
     NewMessage,
@@ -113,7 +113,7 @@ class ChatSession:
 
     def __init__(
         self,
-        provider: Provider,
+        provider: Chat,
         *,
         profile: str,
         model: str,
@@ -154,7 +154,7 @@ class ChatSession:
         cls,
         store: Store,
         row: SessionRow,
-        provider: Provider,
+        provider: Chat,
         *,
         profile: str,
         model: str,
@@ -431,7 +431,7 @@ class ChatSession:
         self.info = self._model_info(model)
         self._update_row(model=model)
 
-    def set_provider(self, provider: Provider, profile: str) -> None:
+    def set_provider(self, provider: Chat, profile: str) -> None:
         """Switch endpoint (``/profile``) for the following turns."""
         self.provider = provider
         self.profile = profile

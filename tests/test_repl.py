@@ -7,6 +7,7 @@ completion), the test waits for the input line to change before typing on.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -157,6 +158,10 @@ def test_history_is_private_and_kept_across_runs(chat: Chat) -> None:
     assert chat.sent() == ["remember me", "remember me"]
 
 
+def _buffer_reads(repl: Repl, text: str) -> bool:
+    return bool(repl.prompt.default_buffer.text == text)
+
+
 def tab_steps(*steps: tuple[str, str]) -> Callable[[Repl, PipeInput], None]:
     """For each (keys, line): type the keys and Tab, then wait until the input reads line;
     then Enter and Ctrl-D. Completion runs asynchronously, hence the waits."""
@@ -164,7 +169,7 @@ def tab_steps(*steps: tuple[str, str]) -> Callable[[Repl, PipeInput], None]:
     def feed(repl: Repl, inp: PipeInput) -> None:
         for keys, line in steps:
             inp.send_text(keys + "\t")
-            wait_until(lambda line=line: repl.prompt.default_buffer.text == line)
+            wait_until(functools.partial(_buffer_reads, repl, line))
         inp.send_text("\r" + CTRL_D)
 
     return feed

@@ -21,18 +21,22 @@ class ChatRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Provider(Protocol):
-    """What every caller sees of an endpoint: chat as a stream of events, plus the few other
-    requests commands make. Every method raises ``chatcli.errors`` exceptions, never transport
-    or SDK ones.
+class Chat(Protocol):
+    """The part of a provider a conversation needs (``ChatSession`` takes only this, so its
+    tests script it in a few lines).
 
     ``chat`` returns a generator: closing it (``.close()``, or Ctrl-C inside it) closes the HTTP
-    stream at once.
+    stream at once. It raises ``chatcli.errors`` exceptions, never transport or SDK ones.
     """
 
     name: str
 
     def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]: ...
+
+
+class Provider(Chat, Protocol):
+    """What every caller sees of an endpoint: chat, plus the few other requests commands make.
+    Every method raises ``chatcli.errors`` exceptions, never transport or SDK ones."""
 
     def chat_url(self, model: str) -> str:
         """Where a chat request for ``model`` goes (for doctor and verify to show)."""

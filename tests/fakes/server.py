@@ -1059,8 +1059,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._write_event(self._chunk(ids, {"tool_calls": [{"index": index, **head}]}))
             args = call["function"]["arguments"]
             for start in range(0, len(args), 12):
-                piece = {"index": index, "function": {"arguments": args[start : start + 12]}}
-                self._write_event(self._chunk(ids, {"tool_calls": [piece]}))
+                part = {"index": index, "function": {"arguments": args[start : start + 12]}}
+                self._write_event(self._chunk(ids, {"tool_calls": [part]}))
         self._write_event(self._chunk(ids, {}, finish))
         options = req.get("stream_options")
         if reply.usage and isinstance(options, dict) and options.get("include_usage"):
