@@ -20,7 +20,19 @@ def connect(
 ) -> ChatProvider:
     """A ready chat provider for ``profile`` (no network traffic until the first request)."""
     key = resolve_key(profile)
-    transport = Transport(
+    transport = transport_for(profile, key, debug=debug)
+    if profile.type == "azure":
+        from chatcli.providers import azure
+
+        return azure.make(profile, key, transport, model_info)
+    from chatcli.providers import openai_compat
+
+    return openai_compat.make(profile, key, transport, model_info)
+
+
+def transport_for(profile: Profile, key: str, *, debug: bool = False) -> Transport:
+    """The HTTP transport for ``profile``: its timeout, retries and proxy; ``key`` redacted."""
+    return Transport(
         HTTPSettings(
             timeout=profile.timeout,
             max_retries=profile.max_retries,
@@ -29,10 +41,3 @@ def connect(
             secrets=(key,),
         )
     )
-    if profile.type == "azure":
-        from chatcli.providers import azure
-
-        return azure.make(profile, key, transport, model_info)
-    from chatcli.providers import openai_compat
-
-    return openai_compat.make(profile, key, transport, model_info)

@@ -101,7 +101,9 @@ class Transport:
             if name.lower() in ("authorization", "api-key", "x-api-key"):
                 shown = "****" + value[-4:] if len(value) > 4 else "****"
             self._debug(f"> {name}: {shown}")
-        if request.content and len(request.content) < 4000:
+        if not request.headers.get("content-type", "").startswith("multipart/") and (
+            request.content and len(request.content) < 4000
+        ):
             self._debug(f"> {request.content.decode('utf-8', 'replace')}")
 
     # -- requests ---------------------------------------------------------------------------
@@ -115,8 +117,13 @@ class Transport:
         json_body: Any = None,
         stream: bool = False,
         on_status: Callable[[int, str], bool] | None = None,
+        files: Callable[[], dict[str, Any]] | None = None,
+        data: dict[str, str] | None = None,
     ) -> Iterator[Notice | httpx2.Response]:
         """Send a request with retries; yield countdown notices, then the open 2xx response.
+
+        ``files`` (a multipart upload, with ``data`` as its plain fields) is a callable giving
+        fresh file objects, so a retry re-sends the file from its start.
 
         ``on_status(status, body)`` may return True to ask for one immediate re-send (used for
         the stream_options fallback); the caller changes the body through a closure.
@@ -128,7 +135,9 @@ class Transport:
         attempt = 0
         while True:
             body = json_body() if callable(json_body) else json_body
-            request = client.build_request(method, url, headers=headers, json=body)
+            request = client.build_request(
+                method, url, headers=headers, json=body, files=files() if files else None, data=data
+            )
             self._debug_request(request)
             started = time.perf_counter()
             try:
@@ -195,11 +204,16 @@ class Transport:
         json_body: Any = None,
         stream: bool = False,
         on_notice: Callable[[Notice], None] = lambda _notice: None,
+        files: Callable[[], dict[str, Any]] | None = None,
+        data: dict[str, str] | None = None,
     ) -> httpx2.Response:
         """``open`` for callers that are not generators: notices go to ``on_notice``; the
         caller closes the response."""
         response = None
-        for item in self.open(method, url, headers=headers, json_body=json_body, stream=stream):
+        items = self.open(
+            method, url, headers=headers, json_body=json_body, stream=stream, files=files, data=data
+        )
+        for item in items:
             if isinstance(item, Notice):
                 on_notice(item)
             else:
