@@ -172,8 +172,8 @@ class Builder:
         deployment: Callable[[str], str],
         model_info: Callable[[str], Any],
         price: Callable[[str, int, int], float | None],
-        max_requests: int = MAX_REQUESTS,
-        max_bytes: int = MAX_BYTES,
+        max_requests: int | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.default_model = default_model
         self.system = system
@@ -183,8 +183,8 @@ class Builder:
         self.deployment = deployment
         self.model_info = model_info
         self.price = price
-        self.max_requests = max_requests
-        self.max_bytes = max_bytes
+        self.max_requests = MAX_REQUESTS if max_requests is None else max_requests
+        self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
         self.totals = Totals()
 
     def body(self, item: BatchInput) -> tuple[str, dict[str, Any]]:

@@ -155,9 +155,12 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
             ctx.jobs.delete(job.id)
             raise UsageError("the inputs hold no requests")
         ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
-        if not _confirmed(builder, env.profile, opts.yes):
+        try:
+            if not _confirmed(builder, env.profile, opts.yes):
+                raise ChatcliError("not submitted")
+        except BaseException:
             ctx.jobs.delete(job.id)
-            raise ChatcliError("not submitted")
+            raise
         ctx.jobs.set_state(job.id, "submitting")
         print(job.name, flush=True)
         ctx.notifier.note(f"job {job.name}: {job.total} requests")
@@ -191,12 +194,16 @@ def _confirmed(builder: Builder, profile: Profile, yes: bool) -> bool:
         return True
     if not (sys.stdin and sys.stdin.isatty()):
         raise UsageError(
-            f"the estimate (${total:.2f}) is above confirm_above_usd (${limit:.2f})",
+            f"the estimate ({_usd(total)}) is above confirm_above_usd ({_usd(limit)})",
             hint="pass --yes to submit anyway",
         )
-    sys.stderr.write(f"chatcli: the estimate is ${total:.2f}. Submit? [y/N] ")
+    sys.stderr.write(f"chatcli: the estimate is {_usd(total)}. Submit? [y/N] ")
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:.2f}" if amount >= 1 else f"${amount:.4f}"
 
 
 def _dry_run(builder: Builder, inputs: Any) -> None:
