@@ -326,6 +326,8 @@ def test_azure_deployment_that_refuses_batches(tmp_path: Path) -> None:
         assert "not a Global-Batch deployment" in waited.stderr
         assert "hint: Azure runs batches only on a Global-Batch deployment" in waited.stderr
         assert "azure-secret-key-9876" not in waited.stderr + waited.stdout
+        status = run_cli("batch", "status", env=env)
+        assert "failed (remote)" in status.stdout and "Global-Batch" in status.stdout
 
 
 # -- the local runner ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -381,9 +381,7 @@ def wait(g: Globals, name: str, concurrency: int) -> None:
 def status(g: Globals, name: str | None) -> None:
     """Print a job's state, refreshed from the provider while it runs."""
     with _open(g) as ctx:
-        job = ctx.jobs.get(name)
-        if job.mode == "remote" and job.state in ("running", "cancelling"):
-            job = _follow(ctx, job, once=True)
+        job = _peek(ctx, ctx.jobs.get(name))
         ctx.jobs.refresh_counts(job.id)
         job = ctx.jobs.get(job.name)
         out = sys.stdout.write
@@ -408,6 +406,15 @@ def status(g: Globals, name: str | None) -> None:
                 )
         if job.state == "submitting":
             out(f"hint: chatcli batch wait {job.name}  # finishes the submit\n")
+
+
+def _peek(ctx: Context, job: JobRow) -> JobRow:
+    """A running remote job refreshed once from the provider (a failed batch is shown, not
+    raised: the job's state and error say what happened)."""
+    if job.mode == "remote" and job.state in ("running", "cancelling"):
+        with suppress(APIError):
+            _follow(ctx, job, once=True)
+    return ctx.jobs.get(job.name)
 
 
 def _local(when: Any) -> str:
@@ -445,9 +452,7 @@ def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> 
     from chatcli.features.batch import results as write
 
     with _open(g) as ctx:
-        job = ctx.jobs.get(name)
-        if job.mode == "remote" and job.state in ("running", "cancelling"):
-            job = _follow(ctx, job, once=True)
+        job = _peek(ctx, ctx.jobs.get(name))
         if job.state not in FINAL:
             raise UsageError(
                 f"job {job.name} is still {job.state}",
