@@ -77,3 +77,13 @@ def cost_usd(info: ModelInfo, prompt_tokens: int, completion_tokens: int) -> flo
     if info.input_price is None or info.output_price is None:
         return None
     return (prompt_tokens * info.input_price + completion_tokens * info.output_price) / 1_000_000
+
+
+BATCH_DISCOUNT = 0.5
+"""Batch API requests (OpenAI and Azure) cost half the normal price of the same model."""
+
+
+def batch_cost_usd(info: ModelInfo, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """Cost of one request run through the provider's Batch API, or None when unknown."""
+    cost = cost_usd(info, prompt_tokens, completion_tokens)
+    return None if cost is None else cost * BATCH_DISCOUNT

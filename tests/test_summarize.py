@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chatcli.features.summarize.engine import DEFAULT_INSTRUCTIONS, SEPARATOR, Limiter
+from chatcli.features.pacing import Limiter
+from chatcli.features.summarize.engine import DEFAULT_INSTRUCTIONS, SEPARATOR
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, Recorded, Reply
 

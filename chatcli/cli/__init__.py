@@ -13,6 +13,7 @@ from chatcli import __version__
 from chatcli.cli import (
     ask,
     balance,
+    batch,
     chat,
     config,
     doctor,
@@ -64,5 +65,6 @@ app.command("usage")(usage.usage)
 app.command("balance")(balance.balance)
 app.command("verify")(verify.verify)
 app.command("doctor")(doctor.doctor)
+app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")

@@ -2,9 +2,9 @@
 type, chosen from ``BACKENDS`` by the profile's ``type``.
 
 ``connect`` is the single entry point: it resolves the key once, builds the transport and hands
-both to the backend. Chat, model lists, billing and verify's raw requests go through the lean
-transport (``chat``, ``transport``); audio and images go through the openai SDK (``audio``,
-``images``, ``sdk``), reached through the same provider object.
+both to the backend. Chat, model lists, billing, batches and verify's raw requests go through the
+lean transport (``chat``, ``transport``, ``batches``); audio and images go through the openai SDK
+(``audio``, ``images``, ``sdk``), reached through the same provider object.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
     from chatcli.providers.audio import AudioClient, AudioRequest
+    from chatcli.providers.batches import BatchAPI
     from chatcli.providers.images import Image, ImageJob
 
 
@@ -150,6 +151,12 @@ class ChatProvider:
 
             self._audio = AudioClient(self.profile, self._key, debug=self._debug)
         return self._audio.transcribe(filename, data, mime, request)
+
+    def batches(self, on_notice: Callable[[Notice], None]) -> BatchAPI:
+        """The Files and Batches APIs of this endpoint, on the same transport and key."""
+        from chatcli.providers.batches import BatchAPI
+
+        return BatchAPI(self.profile, self._key, self.transport, on_notice)
 
     def images(self, job: ImageJob) -> list[Image]:
         """Generate, edit or vary images; their bytes (returned URLs downloaded)."""

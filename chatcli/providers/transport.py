@@ -99,7 +99,9 @@ class Transport:
         for name, value in request.headers.items():
             secret = name.lower() in ("authorization", "api-key", "x-api-key")
             self._debug(f"> {name}: {redact_key(value) if secret else value}")
-        if request.content and len(request.content) < 4000:
+        if not request.headers.get("content-type", "").startswith("multipart/") and (
+            request.content and len(request.content) < 4000
+        ):
             self._debug(f"> {request.content.decode('utf-8', 'replace')}")
 
     # -- requests ---------------------------------------------------------------------------
@@ -112,8 +114,13 @@ class Transport:
         headers: dict[str, str],
         json_body: Any = None,
         on_status: Callable[[int, str], bool] | None = None,
+        files: Callable[[], dict[str, Any]] | None = None,
+        data: dict[str, str] | None = None,
     ) -> Iterator[Notice | httpx2.Response]:
         """Send a request with retries; yield countdown notices, then the open 2xx response.
+
+        ``files`` (a multipart upload, with ``data`` as its plain fields) is a callable giving
+        fresh file objects, so a retry re-sends the file from its start.
 
         ``on_status(status, body)`` may return True to ask for one immediate re-send (used for
         the stream_options fallback); the caller changes the body through a closure.
@@ -125,7 +132,9 @@ class Transport:
         attempt = 0
         while True:
             body = json_body() if callable(json_body) else json_body
-            request = client.build_request(method, url, headers=headers, json=body)
+            request = client.build_request(
+                method, url, headers=headers, json=body, files=files() if files else None, data=data
+            )
             self._debug_request(request)
             started = time.perf_counter()
             try:
@@ -191,11 +200,14 @@ class Transport:
         headers: dict[str, str],
         json_body: Any = None,
         on_notice: Callable[[Notice], None] = lambda _notice: None,
+        files: Callable[[], dict[str, Any]] | None = None,
+        data: dict[str, str] | None = None,
     ) -> httpx2.Response:
         """``open`` for callers that are not generators: notices go to ``on_notice``; the
         caller closes the response."""
         response = None
-        for item in self.open(method, url, headers=headers, json_body=json_body):
+        items = self.open(method, url, headers=headers, json_body=json_body, files=files, data=data)
+        for item in items:
             if isinstance(item, Notice):
                 on_notice(item)
             else:

@@ -36,6 +36,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "max_retries": ((int,), "an integer"),
     "daily_budget_usd": ((int, float), "a number"),
     "monthly_budget_usd": ((int, float), "a number"),
+    "confirm_above_usd": ((int, float), "a number"),
 }
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "type": ((str,), "one of openai, azure, relay"),
@@ -92,6 +93,7 @@ class Profile:
     max_retries: int = 3
     daily_budget_usd: float | None = None
     monthly_budget_usd: float | None = None
+    confirm_above_usd: float = 1.0  # bulk commands ask before spending more than this
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 

@@ -137,6 +137,21 @@ def _error(path: Path, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"cannot use {path}: {exc}")
 
 
+def insert_usage(conn: sqlite3.Connection, record: UsageRecord) -> None:
+    """Append one request to the usage log inside the caller's transaction."""
+    r = record
+    conn.execute(
+        "INSERT INTO usage (created_at, model, profile, command, status, prompt_tokens,"
+        " completion_tokens, estimated, cost_usd, latency_ms, ttft_ms, session_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            _now(), r.model, r.profile, r.command, r.status, r.prompt_tokens,
+            r.completion_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms,
+            r.session_id,
+        ),
+    )  # fmt: skip
+
+
 class Store:
     """The chatcli database. Open with ``Store.open(data_dir)``; methods are thread-safe."""
 
@@ -456,18 +471,8 @@ class Store:
 
     def log_usage(self, record: UsageRecord) -> None:
         """Append one request to the usage log, committed at once."""
-        r = record
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO usage (created_at, model, profile, command, status, prompt_tokens,"
-                " completion_tokens, estimated, cost_usd, latency_ms, ttft_ms, session_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _now(), r.model, r.profile, r.command, r.status, r.prompt_tokens,
-                    r.completion_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms,
-                    r.session_id,
-                ),
-            )  # fmt: skip
+            insert_usage(conn, record)
 
     def usage_rows(self, since: date | None = None) -> list[UsageRow]:
         """Logged requests, oldest first; ``since`` is a local calendar day, included."""

@@ -34,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.batches import BatchAPI
+
 DEFAULT_API_KEY = "sk-test-0123456789abcdef"
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4o",
@@ -475,6 +477,7 @@ class FakeOpenAI:
         #: Azure streams open with a ``choices: []`` chunk holding prompt_filter_results.
         self.azure_prompt_filter_chunk = True
         self.default_reply: Reply = Reply()
+        self.batch_api = BatchAPI()  # Files + Batches routes (tests/fakes/batches.py)
         self.max_upload_bytes = MAX_UPLOAD_BYTES
         self.root = ""
         self.base_url = ""
@@ -832,6 +835,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if sub and method == "POST" and self._dispatch_post(op, rec):
                 return
+            if not sub and self.fake.batch_api.handle(self, rec, op):
+                return
             self._not_found()
             return
         if path.startswith("/v1/") or path.startswith("/dashboard/"):
@@ -851,6 +856,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._billing(op.rsplit("/", 1)[1])
                 return
             if method == "POST" and self._dispatch_post(op, rec):
+                return
+            if self.fake.batch_api.handle(self, rec, op):
                 return
         self._not_found()
 

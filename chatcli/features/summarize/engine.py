@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.errors import APIError, Interrupted, UsageError
 from chatcli.events import Notice, StreamEvent, TextDelta
+from chatcli.features.pacing import Limiter
 from chatcli.output import Notifier, check_finish, stream_to
 from chatcli.settings.resolve import Env, Globals, resolve
 
@@ -128,26 +128,6 @@ def _read(name: str) -> tuple[bytes, str]:
 
 
 # -- pacing -----------------------------------------------------------------------------------
-
-
-class Limiter:
-    """Client-side rate limit: request starts at least 60/rpm seconds apart, across threads."""
-
-    def __init__(self, requests_per_minute: float | None) -> None:
-        self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self, stop: threading.Event) -> None:
-        """Take the next start slot and sleep until it (or until ``stop`` is set)."""
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next)
-            self._next = at + self.interval
-        if at > now:
-            stop.wait(at - now)
 
 
 class _Cancelled(Exception):

@@ -1,0 +1,131 @@
+"""``chatcli batch submit | list | status | wait | results | retry | cancel`` (SPEC §3).
+
+Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatcli.cli.common import OverBudgetOpt, global_options
+from chatcli.settings.resolve import Globals
+
+app = typer.Typer(
+    help="Bulk requests at half price through the provider's Batch API (or a local runner).",
+    no_args_is_help=True,
+)
+
+JobArg = Annotated[str, typer.Argument(help="Job name (see: chatcli batch list).")]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option("--concurrency", min=1, max=64, help="Local runner: requests at the same time."),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Submit without asking.")]
+
+
+@app.command("submit")
+@global_options
+def submit(
+    inputs: Annotated[
+        list[str], typer.Argument(help="JSONL (one request per line), CSV, or text files.")
+    ],
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", help="Instruction put before each input's text.")
+    ] = None,
+    column: Annotated[
+        str | None,
+        typer.Option("--column", help="CSV column holding the prompt (default: prompt)."),
+    ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run here, request by request, not on the Batch API.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Write the JSONL to the current directory; send nothing."),
+    ] = False,
+    yes: YesOpt = False,
+    concurrency: ConcurrencyOpt = 8,
+    over_budget: OverBudgetOpt = False,
+    *,
+    g: Globals,
+) -> None:
+    """Submit a job; prints its name. Asks above confirm_above_usd (off a terminal: --yes)."""
+    from chatcli.features.batch.jobs import SubmitOptions
+    from chatcli.features.batch.jobs import submit as run
+
+    run(g, SubmitOptions(inputs, prompt, column, local, dry_run, yes, concurrency, over_budget))
+
+
+@app.command("list")
+@global_options
+def list_(
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    *,
+    g: Globals,
+) -> None:
+    """List batch jobs, newest first."""
+    from chatcli.features.batch.jobs import list_jobs
+
+    list_jobs(g, json_out)
+
+
+@app.command("status")
+@global_options
+def status(
+    job: Annotated[str | None, typer.Argument(help="Job name (default: the latest).")] = None,
+    *,
+    g: Globals,
+) -> None:
+    """Show a job's state, refreshed from the provider."""
+    from chatcli.features.batch.jobs import status as run
+
+    run(g, job)
+
+
+@app.command("wait")
+@global_options
+def wait(job: JobArg, concurrency: ConcurrencyOpt = 8, *, g: Globals) -> None:
+    """Finish submitting, follow the job to its end and collect the results (resumable)."""
+    from chatcli.features.batch.jobs import wait as run
+
+    run(g, job, concurrency)
+
+
+@app.command("results")
+@global_options
+def results(
+    job: JobArg,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="One answer file per input in DIR.")
+    ] = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="One JSONL file (default: stdout).")
+    ] = None,
+    *,
+    g: Globals,
+) -> None:
+    """Write the results in input order: id, answer, usage, cost, error."""
+    if output is not None and jsonl is not None:
+        raise typer.BadParameter("give -o DIR or --jsonl FILE, not both", param_hint="-o")
+    from chatcli.features.batch.jobs import results as run
+
+    run(g, job, output, jsonl)
+
+
+@app.command("retry")
+@global_options
+def retry(job: JobArg, yes: YesOpt = False, concurrency: ConcurrencyOpt = 8, *, g: Globals) -> None:
+    """Submit only the failed requests of a job, as a new job."""
+    from chatcli.features.batch.jobs import retry as run
+
+    run(g, job, yes, concurrency)
+
+
+@app.command("cancel")
+@global_options
+def cancel(job: JobArg, *, g: Globals) -> None:
+    """Cancel a job; finished requests stay available."""
+    from chatcli.features.batch.jobs import cancel as run
+
+    run(g, job)

@@ -1,0 +1,524 @@
+"""``chatcli batch``: a job's life from submit to results, and the commands that move it on.
+
+States: ``draft`` (requests stored, not confirmed) -> ``submitting`` (parts being uploaded and
+created) -> ``running`` -> ``done`` | ``cancelled`` | ``failed``; ``cancelling`` while the
+provider winds a cancelled batch down. Every command reads the job from the store and takes it
+as far as it can, so ``batch wait`` after a crash (or on another day) finishes a submit that
+was cut short, then follows the batches and collects their results. Remote jobs use the
+provider's Batch API (``remote``); jobs on endpoints without one run through ``local``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chatcli.errors import APIError, ChatcliError, UsageError
+from chatcli.events import Notice
+from chatcli.features.batch import remote
+from chatcli.output import Notifier
+from chatcli.settings.resolve import Env, Globals, load_config, resolve
+from chatcli.store.jobs import JobRow, Jobs, NewRequest
+
+if TYPE_CHECKING:
+    from chatcli.features.batch.inputs import Builder
+    from chatcli.providers.batches import BatchAPI
+    from chatcli.settings.loading import Config, Profile
+    from chatcli.store import Status, Store, UsageRecord
+
+POLL_START = 0.5
+POLL_MAX = 30.0
+POLL_GROWTH = 1.5
+FINAL = frozenset({"done", "cancelled", "failed"})
+DRY_RUN_NAME = "chatcli-batch-dry-run"
+
+
+@dataclass
+class SubmitOptions:
+    """The parsed options of ``batch submit``."""
+
+    inputs: list[str]
+    prompt: str | None = None
+    column: str | None = None
+    local: bool = False
+    dry_run: bool = False
+    yes: bool = False
+    concurrency: int = 8
+    over_budget: bool = False
+
+
+class Context:
+    """What every batch command works with: config, store, notifier, and clients on demand."""
+
+    def __init__(self, config: Config, store: Store, debug: bool) -> None:
+        self.config = config
+        self.store = store
+        self.jobs = Jobs(store)
+        self.debug = debug
+        self.notifier = Notifier()
+
+    def profile(self, job: JobRow) -> Profile:
+        return self.config.profile(job.profile)
+
+    def api(self, profile: Profile) -> BatchAPI:
+        from chatcli.providers import connect
+
+        provider = connect(profile, self.config.model_info, debug=self.debug)
+        return provider.batches(self.notifier.notice)
+
+    def usage_for(self, job: JobRow) -> Any:
+        """(model, status, response body) -> the usage-log entry at batch prices."""
+        from chatcli.pricing import batch_cost_usd
+        from chatcli.store import UsageRecord
+
+        def usage(model: str, status: str, body: dict[str, Any]) -> UsageRecord | None:
+            u = body.get("usage")
+            if not isinstance(u, dict):
+                return None
+            p, c = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
+            cost = batch_cost_usd(self.config.model_info(model), p, c)
+            ok: Status = "ok" if status == "ok" else "error"
+            return UsageRecord(model, job.profile, "batch", ok, p, c, cost_usd=cost)
+
+        return usage
+
+
+@contextmanager
+def _open(g: Globals) -> Iterator[Context]:
+    from chatcli.store import open_default
+
+    config = load_config(g)
+    with open_default() as store:
+        yield Context(config, store, g.debug)
+
+
+# -- submit -----------------------------------------------------------------------------------
+
+
+def builder_for(env: Env, remote_mode: bool) -> Builder:
+    """A builder for ``env``'s profile: Azure bodies name deployments; prices are batch ones
+    for the Batch API and normal ones for the local runner."""
+    from chatcli.features.batch.inputs import Builder
+    from chatcli.pricing import batch_cost_usd, cost_usd
+
+    profile = env.profile
+    azure = profile.type == "azure"
+    price_fn = batch_cost_usd if remote_mode else cost_usd
+
+    def price(model: str, p: int, c: int) -> float | None:
+        return price_fn(env.config.model_info(model), p, c)
+
+    return Builder(
+        default_model=env.model,
+        system=profile.system,
+        temperature=profile.temperature,
+        max_tokens=profile.max_tokens,
+        chat_path="/chat/completions" if azure else "/v1/chat/completions",
+        deployment=profile.deployment if azure and remote_mode else (lambda m: m),
+        model_info=env.config.model_info,
+        price=price,
+    )
+
+
+def submit(g: Globals, opts: SubmitOptions) -> None:
+    """Build the job, show the estimate, confirm, then hand it to the provider (or run it)."""
+    from chatcli.features.batch.inputs import check_paths, read_inputs
+
+    paths = check_paths(opts.inputs)
+    env = resolve(g)
+    builder = builder_for(env, remote_mode=not opts.local)
+    inputs = read_inputs(paths, opts.prompt, opts.column)
+    if opts.dry_run:
+        _dry_run(builder, inputs)
+        return
+    from chatcli.features.usage import budget
+
+    with _open(g) as ctx:
+        budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note)
+        mode = "local" if opts.local else "remote"
+        with ctx.jobs.draft(env.profile.name, env.model, mode) as draft:
+            draft.add(builder.build(inputs))
+            t = builder.totals
+            draft.finish(t.input_hash, t.requests, t.parts)
+        job = ctx.jobs.get(draft.name)
+        if job.total == 0:
+            ctx.jobs.delete(job.id)
+            raise UsageError("the inputs hold no requests")
+        ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
+        try:
+            if not _confirmed(builder, env.profile, opts.yes):
+                raise ChatcliError("not submitted")
+        except BaseException:
+            ctx.jobs.delete(job.id)
+            raise
+        ctx.jobs.set_state(job.id, "submitting")
+        print(job.name, flush=True)
+        ctx.notifier.note(f"job {job.name}: {job.total} requests")
+        _advance(ctx, ctx.jobs.get(job.name), opts.concurrency, follow=False)
+
+
+def _estimate(builder: Builder, *, remote_mode: bool) -> str:
+    t = builder.totals
+    batches = f" in {len(t.parts)} batches" if len(t.parts) > 1 else ""
+    tokens = f"{t.tokens:,} input tokens{'' if t.exact else ' (estimated)'}"
+    prices = "batch prices (half price)" if remote_mode else "normal prices (local runner)"
+    if t.input_cost is None:
+        cost = f"cost unknown (no price for {', '.join(sorted(t.models))})"
+    else:
+        cost = f"input ${t.input_cost:.4f} at {prices}"
+        if t.output_cost is not None:
+            cost += f", replies at most ${t.output_cost:.4f}"
+        else:
+            cost += " + replies"
+    return f"{t.requests:,} requests{batches}, {tokens}, {cost}"
+
+
+def _confirmed(builder: Builder, profile: Profile, yes: bool) -> bool:
+    """Ask on a terminal above ``confirm_above_usd``; off one, refuse unless ``--yes``."""
+    t = builder.totals
+    if yes or t.input_cost is None:
+        return True
+    total = t.input_cost + (t.output_cost or 0.0)
+    limit = float(profile.confirm_above_usd)
+    if total <= limit:
+        return True
+    if not (sys.stdin and sys.stdin.isatty()):
+        raise UsageError(
+            f"the estimate ({_usd(total)}) is above confirm_above_usd ({_usd(limit)})",
+            hint="pass --yes to submit anyway",
+        )
+    sys.stderr.write(f"chatcli: the estimate is {_usd(total)}. Submit? [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:.2f}" if amount >= 1 else f"${amount:.4f}"
+
+
+def _dry_run(builder: Builder, inputs: Any) -> None:
+    """Write the JSONL the provider would get into the current directory; send nothing."""
+    written: list[Path] = []
+    out = None
+    current = 0
+    try:
+        for request in builder.build(inputs):
+            if request.part != current:
+                if out is not None:
+                    out.close()
+                current = request.part
+                suffix = "" if current == 1 else f"-part{current}"
+                written.append(Path(f"{DRY_RUN_NAME}{suffix}.jsonl").resolve())
+                out = written[-1].open("w", encoding="utf-8")
+            assert out is not None
+            out.write(request.line + "\n")
+    finally:
+        if out is not None:
+            out.close()
+    note = Notifier().note
+    note(_estimate(builder, remote_mode=True))
+    if len(written) > 1:
+        first = written[0].with_name(written[0].stem + "-part1.jsonl")
+        written[0].rename(first)
+        written[0] = first
+    for path in written:
+        note(f"dry run: wrote {path} (nothing was sent)")
+
+
+# -- moving a job on ----------------------------------------------------------------------------
+
+
+def _advance(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) -> JobRow:
+    """Take ``job`` as far as it goes: finish submitting; run it locally or follow it."""
+    if job.state == "draft":
+        raise UsageError(f"job {job.name} was never confirmed", hint="submit it again")
+    if job.state in FINAL:
+        return job
+    profile = ctx.profile(job)
+    if job.mode == "remote" and job.state == "submitting":
+        api = ctx.api(profile)
+        try:
+            remote.submit_parts(ctx.jobs, job, api, ctx.notifier.note)
+        except APIError as exc:
+            if exc.status != 404 or api.azure:
+                raise
+            ctx.notifier.note(
+                f"{profile.name} has no Batch API ({exc.message}); running the job locally"
+            )
+            ctx.jobs.set_mode(job.id, "local")
+        else:
+            ctx.jobs.set_state(job.id, "running")
+            if not follow:
+                ctx.notifier.note(f"submitted; follow it with: chatcli batch wait {job.name}")
+                return ctx.jobs.get(job.name)
+        job = ctx.jobs.get(job.name)
+    if job.mode == "local":
+        return _run_local(ctx, job, profile, concurrency)
+    return _follow(ctx, job, once=not follow)
+
+
+def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
+    """Poll the provider with backoff until every part is collected (or once)."""
+    profile = ctx.profile(job)
+    api = ctx.api(profile)
+    usage_for = ctx.usage_for(job)
+    delay = POLL_START
+    started = time.monotonic()
+    last = ""
+    while True:
+        parts = remote.refresh(ctx.jobs, job, api, usage_for)
+        if all(p.step == "collected" for p in parts):
+            job = _close(ctx, job, parts, azure=api.azure)
+            ctx.notifier.end_line()
+            return job
+        done = sum(p.completed for p in parts)
+        failed = sum(p.failed for p in parts)
+        status = ", ".join(sorted({p.status or p.step for p in parts}))
+        line = f"{done}/{job.total} completed, {failed} failed · {_clock(started)} · {status}"
+        if ctx.notifier.tty:
+            ctx.notifier.notice(Notice(f"{job.name}: {line}", key="progress"))
+        elif status != last:
+            ctx.notifier.note(f"{job.name}: {line}")
+        last = status
+        if once:
+            ctx.notifier.end_line()
+            return ctx.jobs.get(job.name)
+        time.sleep(delay)
+        delay = min(delay * POLL_GROWTH, POLL_MAX)
+
+
+def _clock(started: float) -> str:
+    seconds = int(time.monotonic() - started)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _close(ctx: Context, job: JobRow, parts: list[Any], *, azure: bool) -> JobRow:
+    """Every part collected: the job's final state from its parts' provider statuses."""
+    done, _failed = ctx.jobs.refresh_counts(job.id)
+    statuses = {p.status for p in parts}
+    errors = [p.error for p in parts if p.error]
+    if statuses == {"failed"} or (done == 0 and "failed" in statuses):
+        ctx.jobs.set_state(job.id, "failed", errors[0] if errors else "the batch failed")
+    elif job.state == "cancelling" or "cancelled" in statuses:
+        ctx.jobs.set_state(job.id, "cancelled")
+    else:
+        ctx.jobs.set_state(job.id, "done")
+    job = ctx.jobs.get(job.name)
+    if job.state == "failed":
+        raise APIError(
+            f"batch job {job.name} failed: {job.error}",
+            hint=remote.AZURE_HINT if azure else "see: chatcli batch status " + job.name,
+        )
+    return job
+
+
+def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) -> JobRow:
+    from chatcli.features.batch.local import LocalRunner
+    from chatcli.pricing import cost_usd
+    from chatcli.providers import connect
+
+    if job.state == "submitting":
+        ctx.jobs.set_state(job.id, "running")
+    done, failed = ctx.jobs.refresh_counts(job.id)
+    counts = [done, failed]
+    started = time.monotonic()
+    tick = [0]
+
+    def progress(ok: int, bad: int) -> None:
+        counts[0] += ok
+        counts[1] += bad
+        n = counts[0] + counts[1]
+        line = f"{job.name}: {counts[0]}/{job.total} completed, {counts[1]} failed · " + _clock(
+            started
+        )
+        if ctx.notifier.tty:
+            ctx.notifier.notice(Notice(line + " · local", key="progress"))
+        elif n == job.total or n * 10 // job.total != tick[0]:
+            tick[0] = n * 10 // job.total
+            ctx.notifier.note(line + " · local")
+
+    provider = connect(profile, ctx.config.model_info, debug=ctx.debug)
+    try:
+        LocalRunner(
+            ctx.jobs, job, provider, concurrency=concurrency,
+            requests_per_minute=profile.requests_per_minute,
+            cost=lambda m, p, c: cost_usd(ctx.config.model_info(m), p, c),
+            progress=progress, notice=ctx.notifier.notice,
+        ).run()  # fmt: skip
+    finally:
+        provider.close()
+        ctx.notifier.end_line()
+    ctx.jobs.refresh_counts(job.id)
+    current = ctx.jobs.get(job.name)
+    if current.state == "running":
+        ctx.jobs.set_state(job.id, "done")
+    return ctx.jobs.get(job.name)
+
+
+# -- the other commands -------------------------------------------------------------------------
+
+
+def wait(g: Globals, name: str, concurrency: int) -> None:
+    """Finish submitting if needed, then follow (or locally run) the job to its end."""
+    with _open(g) as ctx:
+        job = _advance(ctx, ctx.jobs.get(name), concurrency, follow=True)
+        ctx.notifier.note(
+            f"{job.name}: {job.state}: {job.completed} completed, {job.failed} failed; "
+            f"results: chatcli batch results {job.name}"
+        )
+
+
+def status(g: Globals, name: str | None) -> None:
+    """Print a job's state, refreshed from the provider while it runs."""
+    with _open(g) as ctx:
+        job = _peek(ctx, ctx.jobs.get(name))
+        ctx.jobs.refresh_counts(job.id)
+        job = ctx.jobs.get(job.name)
+        out = sys.stdout.write
+        out(f"job:      {job.name}\n")
+        out(f"state:    {job.state} ({job.mode})\n")
+        out(f"profile:  {job.profile}, model {job.model}\n")
+        out(f"requests: {job.total} ({job.completed} completed, {job.failed} failed)\n")
+        out(f"created:  {_local(job.created_at)}\n")
+        if job.finished_at:
+            out(f"finished: {_local(job.finished_at)}\n")
+        out(f"input:    sha256 {job.input_hash[:16]}\n")
+        if job.retry_of:
+            out(f"retry of: {job.retry_of}\n")
+        if job.error:
+            out(f"error:    {job.error}\n")
+        if job.mode == "remote":
+            for p in ctx.jobs.parts(job.id):
+                where = p.batch_id or p.file_id or "-"
+                out(
+                    f"part {p.part}:   {where} {p.status or p.step}, "
+                    f"{p.completed}/{p.requests} completed, {p.failed} failed\n"
+                )
+        if job.state == "submitting":
+            out(f"hint: chatcli batch wait {job.name}  # finishes the submit\n")
+
+
+def _peek(ctx: Context, job: JobRow) -> JobRow:
+    """A running remote job refreshed once from the provider (a failed batch is shown, not
+    raised: the job's state and error say what happened)."""
+    if job.mode == "remote" and job.state in ("running", "cancelling"):
+        with suppress(APIError):
+            _follow(ctx, job, once=True)
+    return ctx.jobs.get(job.name)
+
+
+def _local(when: Any) -> str:
+    return str(when.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def list_jobs(g: Globals, json_out: bool) -> None:
+    """Jobs, newest first: one line each (or one JSON array)."""
+    with _open(g) as ctx:
+        jobs = ctx.jobs.all()
+    if json_out:
+        rows = [
+            {
+                "name": j.name, "state": j.state, "mode": j.mode, "profile": j.profile,
+                "model": j.model, "total": j.total, "completed": j.completed,
+                "failed": j.failed, "created_at": j.created_at.isoformat(),
+                "finished_at": j.finished_at.isoformat() if j.finished_at else None,
+                "retry_of": j.retry_of,
+            }
+            for j in jobs
+        ]  # fmt: skip
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not jobs:
+        sys.stderr.write("chatcli: no batch jobs yet\n")
+    for j in jobs:
+        print(
+            f"{j.name}  {j.state:<10} {j.mode:<6} {j.completed}/{j.total} done, "
+            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}"
+        )
+
+
+def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> None:
+    """Write a finished job's results in input order; list the failed requests."""
+    from chatcli.features.batch import results as write
+
+    with _open(g) as ctx:
+        job = _peek(ctx, ctx.jobs.get(name))
+        if job.state not in FINAL:
+            raise UsageError(
+                f"job {job.name} is still {job.state}",
+                hint=f"chatcli batch wait {job.name}",
+            )
+        rows = ctx.jobs.results(job.id)
+        if out_dir is not None:
+            failed = write.write_files(rows, out_dir, job.total)
+            ctx.notifier.note(f"wrote {job.total - len(failed)} answer file(s) to {out_dir}")
+        elif jsonl is not None:
+            with jsonl.open("w", encoding="utf-8") as f:
+                failed = write.write_jsonl(rows, f)
+            ctx.notifier.note(f"wrote {job.total} result(s) to {jsonl}")
+        else:
+            failed = write.write_jsonl(rows, sys.stdout)
+        write.report_failures(failed, job.name)
+
+
+def retry(g: Globals, name: str, yes: bool, concurrency: int) -> None:
+    """A new job made of the failed requests of ``name``, submitted the same way."""
+    with _open(g) as ctx:
+        old = ctx.jobs.get(name)
+        if old.state not in FINAL:
+            raise UsageError(f"job {old.name} is still {old.state}", hint="wait for it first")
+        failed = list(ctx.jobs.failed_requests(old.id))
+        if not failed:
+            raise UsageError(f"job {old.name} has no failed requests")
+        parts = 1
+        with ctx.jobs.draft(old.profile, old.model, old.mode, retry_of=old.name) as draft:
+            new = []
+            for idx, (input_id, model, line) in enumerate(failed):
+                obj = json.loads(line)
+                obj["custom_id"] = f"r{idx}"
+                new.append(NewRequest(idx, 1, input_id, model, json.dumps(obj, ensure_ascii=False)))
+            draft.add(new)
+            size = sum(len(r.line.encode()) + 1 for r in new)
+            digest = hashlib.sha256("\n".join(r.line for r in new).encode()).hexdigest()
+            draft.finish(digest, len(new), [(parts, len(new), size)])
+        job = ctx.jobs.get(draft.name)
+        ctx.jobs.set_state(job.id, "submitting")
+        print(job.name, flush=True)
+        ctx.notifier.note(f"job {job.name}: retrying {job.total} failed request(s) of {old.name}")
+        _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
+
+
+def cancel(g: Globals, name: str) -> None:
+    """Cancel a job: its provider batches, or the local runner's remaining requests."""
+    with _open(g) as ctx:
+        job = ctx.jobs.get(name)
+        if job.state in FINAL:
+            raise UsageError(f"job {job.name} is already {job.state}")
+        if job.mode == "local" or job.state == "submitting":
+            ctx.jobs.fail_pending(job.id, "cancelled before it was sent")
+            if job.mode == "remote":
+                api = ctx.api(ctx.profile(job))
+                for p in ctx.jobs.parts(job.id):
+                    if p.batch_id and p.step == "created":
+                        api.cancel(p.batch_id)
+            ctx.jobs.refresh_counts(job.id)
+            ctx.jobs.set_state(job.id, "cancelled")
+            ctx.notifier.note(f"{job.name}: cancelled")
+            return
+        api = ctx.api(ctx.profile(job))
+        for p in ctx.jobs.parts(job.id):
+            if p.batch_id and p.step == "created":
+                answer = api.cancel(p.batch_id)
+                ctx.jobs.update_part(job.id, p.part, status=str(answer.get("status")))
+        ctx.jobs.set_state(job.id, "cancelling")
+        ctx.notifier.note(
+            f"{job.name}: cancelling; finished requests stay available: "
+            f"chatcli batch wait {job.name}"
+        )

@@ -1,0 +1,136 @@
+"""The local runner: a job's requests sent one by one, concurrently, where there is no Batch API.
+
+Relays and local servers answer 404 on ``/files`` and ``/batches``; the same job then runs here
+through the ordinary chat path, at most ``--concurrency`` requests at a time and no faster than
+the profile's ``requests_per_minute`` (the limiter ``summarize`` uses). Each answer is written to
+the store with its usage-log entry the moment it arrives, so a killed run resumes with only the
+requests that never finished (at most ``--concurrency`` were in flight and are sent again).
+Prices are the normal ones: no provider discount applies.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
+from chatcli.events import Finish, Notice, TextDelta, Usage
+from chatcli.features.pacing import Limiter
+from chatcli.providers.base import ChatRequest
+from chatcli.providers.chat import ChatProvider
+from chatcli.store.jobs import JobRow, Jobs, RequestResult
+from chatcli.store.records import UsageRecord
+
+_FATAL = (AuthError, ConfigError)
+"""Failures that every other request would meet too: stop the run instead of failing each."""
+
+
+def request_of(model: str, line: str) -> ChatRequest:
+    """The chat request a stored JSONL line describes (``model`` is the user-facing name)."""
+    body: dict[str, Any] = dict(json.loads(line)["body"])
+    body.pop("model", None)
+    messages = body.pop("messages")
+    max_tokens = body.pop("max_tokens", None) or body.pop("max_completion_tokens", None)
+    temperature = body.pop("temperature", None)
+    body.pop("stream", None)
+    return ChatRequest(model, messages, temperature, max_tokens, stream=False, extra=body)
+
+
+class LocalRunner:
+    """Runs a local job's pending requests; ``progress(done, failed, total)`` after each."""
+
+    def __init__(
+        self,
+        jobs: Jobs,
+        job: JobRow,
+        provider: ChatProvider,
+        *,
+        concurrency: int,
+        requests_per_minute: float | None,
+        cost: Callable[[str, int, int], float | None],
+        progress: Callable[[int, int], None],
+        notice: Callable[[Notice], None],
+    ) -> None:
+        self.jobs = jobs
+        self.job = job
+        self.provider = provider
+        self.concurrency = concurrency
+        self.limiter = Limiter(requests_per_minute)
+        self.cost = cost
+        self.progress = progress
+        self.notice = notice
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        """Send every pending request; the first fatal error (or Ctrl-C) stops the rest."""
+        pending = list(self.jobs.lines(self.job.id, state="pending"))
+        if not pending:
+            return
+        self.provider.warm(self.job.model)
+        workers = max(1, min(self.concurrency, len(pending)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
+            futures = [pool.submit(self._one, idx, model, line) for idx, model, line in pending]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+            except BaseException as exc:
+                self.stop.set()
+                for future in futures:
+                    future.cancel()
+                if isinstance(exc, KeyboardInterrupt):
+                    raise Interrupted("interrupted; `chatcli batch wait` resumes the job") from None
+                raise
+
+    def _one(self, idx: int, model: str, line: str) -> None:
+        if self.stop.is_set():
+            return
+        self.limiter.wait(self.stop)
+        if self.stop.is_set():
+            return
+        request = request_of(model, line)
+        started = time.perf_counter()
+        text: list[str] = []
+        usage: Usage | None = None
+        finish: Finish | None = None
+        try:
+            for event in self.provider.chat(request):
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                elif isinstance(event, Usage):
+                    usage = event
+                elif isinstance(event, Finish):
+                    finish = event
+                elif isinstance(event, Notice):
+                    with self._lock:
+                        self.notice(event)
+        except _FATAL:
+            raise
+        except ChatcliError as exc:
+            self._save(RequestResult(idx, ok=False, error=exc.message), None)
+            return
+        latency = round((time.perf_counter() - started) * 1000)
+        prompt = usage.prompt_tokens if usage else 0
+        completion = usage.completion_tokens if usage else 0
+        cost = self.cost(model, prompt, completion) if usage else None
+        result = RequestResult(
+            idx, ok=True, answer="".join(text),
+            served_model=finish.model if finish else None,
+            finish_reason=finish.reason if finish else None,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None, cost_usd=cost,
+        )  # fmt: skip
+        record = UsageRecord(
+            model, self.job.profile, "batch", "ok", prompt, completion,
+            estimated=usage is None, cost_usd=cost, latency_ms=latency,
+        )  # fmt: skip
+        self._save(result, record)
+
+    def _save(self, result: RequestResult, record: UsageRecord | None) -> None:
+        self.jobs.record(self.job.id, [(result, record)])
+        with self._lock:
+            self.progress(1 if result.ok else 0, 0 if result.ok else 1)

@@ -1,0 +1,82 @@
+"""``batch results``: a finished job's answers in input order, as files or one JSONL.
+
+The provider returns results in any order; they are stored per request index, so reading the
+store in index order is input order. Rows are streamed from the store, never all held at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from chatcli.errors import UsageError
+from chatcli.store.jobs import ResultRow
+
+SHOWN_FAILURES = 10
+
+
+def as_object(row: ResultRow) -> dict[str, Any]:
+    """The JSONL object of one request: input id, answer, usage, cost and error."""
+    usage = None
+    if row.prompt_tokens is not None or row.completion_tokens is not None:
+        usage = {"prompt_tokens": row.prompt_tokens, "completion_tokens": row.completion_tokens}
+    return {
+        "id": row.input_id,
+        "model": row.served_model or row.model,
+        "answer": row.answer if row.state == "done" else None,
+        "finish_reason": row.finish_reason,
+        "usage": usage,
+        "cost_usd": row.cost_usd,
+        "error": row.error if row.state != "done" else None,
+    }
+
+
+def write_jsonl(rows: Iterator[ResultRow], out: IO[str]) -> list[ResultRow]:
+    """One JSON object per request, in input order; returns the failed rows."""
+    failed = []
+    for row in rows:
+        out.write(json.dumps(as_object(row), ensure_ascii=False) + "\n")
+        if row.state != "done":
+            failed.append(row)
+    return failed
+
+
+def write_files(rows: Iterator[ResultRow], directory: Path, total: int) -> list[ResultRow]:
+    """One ``NNNN-<id>.txt`` answer file per succeeded request (numbered in input order)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    width = len(str(total))
+    failed = []
+    for row in rows:
+        if row.state != "done":
+            failed.append(row)
+            continue
+        name = f"{row.idx + 1:0{width}d}-{_slug(row.input_id)}.txt"
+        (directory / name).write_text((row.answer or "") + "\n", encoding="utf-8")
+    return failed
+
+
+def _slug(text: str) -> str:
+    """A file-name-safe form of an input id (paths lose their directories)."""
+    base = text.replace("\\", "/").rsplit("/", 1)[-1]
+    slug = re.sub(r"[^\w.-]+", "_", base).strip("._")
+    return slug[:60] or "input"
+
+
+def report_failures(failed: list[ResultRow], job: str) -> None:
+    """List failed requests on stderr with the command that resubmits them."""
+    if not failed:
+        return
+    err = sys.stderr
+    err.write(f"chatcli: {len(failed)} request(s) failed:\n")
+    for row in failed[:SHOWN_FAILURES]:
+        err.write(f"  {row.input_id}: {row.error or row.state}\n")
+    if len(failed) > SHOWN_FAILURES:
+        err.write(f"  … and {len(failed) - SHOWN_FAILURES} more (see the JSONL's error field)\n")
+    err.write(f"hint: chatcli batch retry {job}  # submits only these\n")

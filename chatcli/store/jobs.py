@@ -1,0 +1,369 @@
+"""Batch jobs in the database: the job, its parts (one provider batch each) and its requests.
+
+Every step of a job is written before and after it happens, so a process killed at any moment
+(``kill -9`` included) leaves a record the next run can finish from: a part's ``step`` says
+whether its file upload or batch creation may have reached the provider, and each request row
+says whether its answer was already taken (``state`` pending -> done | failed). A request's
+result and its usage-log entry are written in one transaction, and only while the request is
+still pending, so nothing is logged (or paid for in the local runner) twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from chatcli.errors import UsageError
+from chatcli.store.db import Store, _now, insert_usage
+from chatcli.store.records import UsageRecord
+
+CHUNK = 500
+"""Rows read or written per transaction when streaming a job's requests."""
+
+_JOB_COLUMNS = (
+    "id, name, profile, model, mode, input_hash, state, total, completed, failed, retry_of,"
+    " error, created_at, finished_at"
+)
+_PART_COLUMNS = (
+    "part, requests, bytes, step, file_id, batch_id, status, output_file_id, error_file_id,"
+    " completed, failed, error"
+)
+_PART_FIELDS = frozenset(_PART_COLUMNS.replace(" ", "").split(",")) - {"part"}
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A stored job. ``mode`` is ``remote`` (provider Batch API) or ``local`` (our runner)."""
+
+    id: int
+    name: str
+    profile: str
+    model: str
+    mode: str
+    input_hash: str
+    state: str  # draft | submitting | running | done | cancelled | failed
+    total: int
+    completed: int
+    failed: int
+    retry_of: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PartRow:
+    """One provider batch of a job. ``step``: planned | uploading | uploaded | creating |
+    created | collected: the last step begun or finished, written before the call is made."""
+
+    part: int
+    requests: int
+    bytes: int
+    step: str
+    file_id: str | None
+    batch_id: str | None
+    status: str | None  # the provider's own batch status
+    output_file_id: str | None
+    error_file_id: str | None
+    completed: int
+    failed: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """One request of a job: ``line`` is the provider's JSONL line (custom_id, method, url,
+    body); ``model`` the user-facing model name it is priced as."""
+
+    idx: int
+    part: int
+    input_id: str
+    model: str
+    line: str
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """What became of one request."""
+
+    idx: int
+    ok: bool
+    answer: str | None = None
+    served_model: str | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """A request as ``batch results`` writes it."""
+
+    idx: int
+    input_id: str
+    model: str
+    state: str
+    answer: str | None
+    served_model: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_usd: float | None
+    error: str | None
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _job(row: tuple[object, ...]) -> JobRow:
+    values = list(row)
+    values[12] = _time(str(values[12]))
+    values[13] = _time(values[13] if values[13] is None else str(values[13]))
+    return JobRow(*values)  # type: ignore[arg-type]
+
+
+class Draft:
+    """A job being written in one transaction (see ``Jobs.draft``)."""
+
+    def __init__(self, conn: sqlite3.Connection, job_id: int, name: str) -> None:
+        self.conn = conn
+        self.id = job_id
+        self.name = name
+
+    def add(self, requests: Iterable[NewRequest]) -> None:
+        """Insert requests in chunks, consuming ``requests`` lazily."""
+        batch: list[tuple[object, ...]] = []
+        for r in requests:
+            batch.append((self.id, r.idx, r.part, r.input_id, r.model, r.line))
+            if len(batch) >= CHUNK:
+                self._insert(batch)
+                batch = []
+        self._insert(batch)
+
+    def _insert(self, rows: list[tuple[object, ...]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO batch_requests (job_id, idx, part, input_id, model, line)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def finish(self, input_hash: str, total: int, parts: list[tuple[int, int, int]]) -> None:
+        """Record the input's hash, the request count and the parts (number, requests, bytes)."""
+        self.conn.execute(
+            "UPDATE batch_jobs SET input_hash = ?, total = ? WHERE id = ?",
+            (input_hash, total, self.id),
+        )
+        self.conn.executemany(
+            "INSERT INTO batch_parts (job_id, part, requests, bytes, step) VALUES (?, ?, ?, ?, ?)",
+            [(self.id, part, n, size, "planned") for part, n, size in parts],
+        )
+
+
+class Jobs:
+    """The job queries, on top of a ``Store`` (its lock, transactions and error mapping)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    @contextmanager
+    def draft(
+        self, profile: str, model: str, mode: str, retry_of: str | None = None
+    ) -> Iterator[Draft]:
+        """A new job in state ``draft``, committed with its requests when the block ends."""
+        now = _now()
+        with self.store._write() as conn:
+            name = self._free_name(conn)
+            cur = conn.execute(
+                "INSERT INTO batch_jobs (name, profile, model, mode, input_hash, state, total,"
+                " retry_of, created_at) VALUES (?, ?, ?, ?, '', 'draft', 0, ?, ?)",
+                (name, profile, model, mode, retry_of, now),
+            )
+            assert cur.lastrowid is not None
+            yield Draft(conn, cur.lastrowid, name)
+
+    @staticmethod
+    def _free_name(conn: sqlite3.Connection) -> str:
+        base = "batch-" + datetime.now().strftime("%Y%m%d-%H%M%S")
+        name, n = base, 1
+        while conn.execute("SELECT 1 FROM batch_jobs WHERE name = ?", (name,)).fetchone():
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def get(self, name: str | None) -> JobRow:
+        """The job called ``name`` (the latest when None); a usage error when there is none."""
+        with self.store._read() as conn:
+            if name is None:
+                row = conn.execute(
+                    f"SELECT {_JOB_COLUMNS} FROM batch_jobs WHERE state != 'draft'"
+                    " ORDER BY id DESC LIMIT 1"
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    f"SELECT {_JOB_COLUMNS} FROM batch_jobs WHERE name = ?", (name,)
+                ).fetchone()
+        if row is None:
+            what = "no batch jobs yet" if name is None else f"no batch job named {name!r}"
+            raise UsageError(what, hint="see: chatcli batch list")
+        return _job(row)
+
+    def all(self, limit: int = 50) -> list[JobRow]:
+        """Jobs, newest first."""
+        with self.store._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM batch_jobs ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_job(row) for row in rows]
+
+    def set_state(self, job_id: int, state: str, error: str | None = None) -> None:
+        """Move a job to ``state``; final states get a finish time."""
+        finished = _now() if state in ("done", "cancelled", "failed") else None
+        with self.store._write() as conn:
+            conn.execute(
+                "UPDATE batch_jobs SET state = ?, error = COALESCE(?, error),"
+                " finished_at = COALESCE(?, finished_at) WHERE id = ?",
+                (state, error, finished, job_id),
+            )
+
+    def set_mode(self, job_id: int, mode: str) -> None:
+        """Switch a job between ``remote`` and ``local`` (no Batch API at the endpoint)."""
+        with self.store._write() as conn:
+            conn.execute("UPDATE batch_jobs SET mode = ? WHERE id = ?", (mode, job_id))
+
+    def delete(self, job_id: int) -> None:
+        """Forget a job (a draft the user declined)."""
+        with self.store._write() as conn:
+            conn.execute("DELETE FROM batch_jobs WHERE id = ?", (job_id,))
+
+    def refresh_counts(self, job_id: int) -> tuple[int, int]:
+        """Recount finished and failed requests into the job row; returns them."""
+        with self.store._write() as conn:
+            done, failed = conn.execute(
+                "SELECT COUNT(*) FILTER (WHERE state = 'done'),"
+                " COUNT(*) FILTER (WHERE state = 'failed') FROM batch_requests WHERE job_id = ?",
+                (job_id,),
+            ).fetchone()
+            conn.execute(
+                "UPDATE batch_jobs SET completed = ?, failed = ? WHERE id = ?",
+                (done, failed, job_id),
+            )
+        return done, failed
+
+    # -- parts ------------------------------------------------------------------------------
+
+    def parts(self, job_id: int) -> list[PartRow]:
+        with self.store._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_PART_COLUMNS} FROM batch_parts WHERE job_id = ? ORDER BY part",
+                (job_id,),
+            ).fetchall()
+        return [PartRow(*row) for row in rows]
+
+    def update_part(self, job_id: int, part: int, **fields: str | int | None) -> None:
+        """Write part fields at once (committed before the caller goes on)."""
+        unknown = set(fields) - _PART_FIELDS
+        if unknown:
+            raise ValueError(f"unknown part fields {sorted(unknown)}")
+        sets = ", ".join(f"{key} = ?" for key in fields)
+        with self.store._write() as conn:
+            conn.execute(
+                f"UPDATE batch_parts SET {sets} WHERE job_id = ? AND part = ?",
+                (*fields.values(), job_id, part),
+            )
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def lines(
+        self, job_id: int, part: int | None = None, state: str | None = None
+    ) -> Iterator[tuple[int, str, str]]:
+        """``(idx, model, line)`` of a job's requests in input order, read in chunks."""
+        last = -1
+        while True:
+            with self.store._read() as conn:
+                rows = conn.execute(
+                    "SELECT idx, model, line FROM batch_requests WHERE job_id = ?1 AND idx > ?2"
+                    " AND (?3 IS NULL OR part = ?3) AND (?4 IS NULL OR state = ?4)"
+                    " ORDER BY idx LIMIT ?5",
+                    (job_id, last, part, state, CHUNK),
+                ).fetchall()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
+
+    def record(
+        self, job_id: int, results: Iterable[tuple[RequestResult, UsageRecord | None]]
+    ) -> int:
+        """Store results of still-pending requests with their usage-log entries, atomically;
+        results for requests already finished are ignored. Returns how many were new."""
+        new = 0
+        with self.store._write() as conn:
+            for r, usage in results:
+                cur = conn.execute(
+                    "UPDATE batch_requests SET state = ?, answer = ?, served_model = ?,"
+                    " finish_reason = ?, prompt_tokens = ?, completion_tokens = ?, cost_usd = ?,"
+                    " error = ? WHERE job_id = ? AND idx = ? AND state = 'pending'",
+                    (
+                        "done" if r.ok else "failed", r.answer, r.served_model, r.finish_reason,
+                        r.prompt_tokens, r.completion_tokens, r.cost_usd, r.error, job_id, r.idx,
+                    ),
+                )  # fmt: skip
+                if cur.rowcount == 1:
+                    new += 1
+                    if usage is not None:
+                        insert_usage(conn, usage)
+        return new
+
+    def fail_pending(self, job_id: int, error: str, part: int | None = None) -> int:
+        """Mark every still-pending request (of one part) failed with ``error``."""
+        with self.store._write() as conn:
+            cur = conn.execute(
+                "UPDATE batch_requests SET state = 'failed', error = ?"
+                " WHERE job_id = ? AND state = 'pending' AND (? IS NULL OR part = ?)",
+                (error, job_id, part, part),
+            )
+        return cur.rowcount
+
+    def reset_failed(self, job_id: int) -> None:
+        """Failed requests of a local job become pending again (the runner resumes them)."""
+        with self.store._write() as conn:
+            conn.execute(
+                "UPDATE batch_requests SET state = 'pending', error = NULL"
+                " WHERE job_id = ? AND state = 'failed'",
+                (job_id,),
+            )
+
+    def results(self, job_id: int) -> Iterator[ResultRow]:
+        """Every request's outcome in input order, read in chunks."""
+        last = -1
+        while True:
+            with self.store._read() as conn:
+                rows = conn.execute(
+                    "SELECT idx, input_id, model, state, answer, served_model, finish_reason,"
+                    " prompt_tokens, completion_tokens, cost_usd, error FROM batch_requests"
+                    " WHERE job_id = ? AND idx > ? ORDER BY idx LIMIT ?",
+                    (job_id, last, CHUNK),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield ResultRow(*row)
+            last = rows[-1][0]
+
+    def failed_requests(self, job_id: int) -> Iterator[tuple[str, str, str]]:
+        """``(input_id, model, line)`` of the failed requests, in input order (``retry``)."""
+        with self.store._read() as conn:
+            rows = conn.execute(
+                "SELECT input_id, model, line FROM batch_requests"
+                " WHERE job_id = ? AND state = 'failed' ORDER BY idx",
+                (job_id,),
+            ).fetchall()
+        yield from rows
