@@ -36,6 +36,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "max_retries": ((int,), "an integer"),
     "daily_budget_usd": ((int, float), "a number"),
     "monthly_budget_usd": ((int, float), "a number"),
+    "confirm_above_usd": ((int, float), "a number"),
 }
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "type": ((str,), "one of openai, azure, relay"),
@@ -92,6 +93,7 @@ class Profile:
     max_retries: int = 3
     daily_budget_usd: float | None = None
     monthly_budget_usd: float | None = None
+    confirm_above_usd: float = 1.0  # summarize asks before a run estimated above this
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -385,6 +387,7 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
         "requests_per_minute",
         "daily_budget_usd",
         "monthly_budget_usd",
+        "confirm_above_usd",
     ):
         if k in kwargs:
             kwargs[k] = float(kwargs[k])
@@ -399,7 +402,14 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
     common: dict[str, Any] = {
         k: (
             float(v)
-            if k in ("temperature", "timeout", "daily_budget_usd", "monthly_budget_usd")
+            if k
+            in (
+                "temperature",
+                "timeout",
+                "daily_budget_usd",
+                "monthly_budget_usd",
+                "confirm_above_usd",
+            )
             else v
         )
         for k, v in base.items()

@@ -1,4 +1,4 @@
-"""DOCX (Word) to Markdown with the stdlib: a .docx is a ZIP of XML, read with zipfile + ElementTree.
+"""DOCX (Word) to Markdown with the stdlib: a .docx is a ZIP of XML (zipfile + ElementTree).
 
 Headings (``Heading N`` / ``Title`` styles) become ``#`` lines, list paragraphs ``-`` or ``1.``
 items indented by level (numbering.xml says which lists are numbered), tables pipe tables.
@@ -95,7 +95,10 @@ def _paragraph(p: ET.Element, numbered: set[tuple[str, str]], styles: dict[str, 
 
 def _table(tbl: ET.Element) -> str:
     rows = [
-        [_text(cell).strip().replace("\n", " ").replace("|", "\\|") for cell in row.findall(f"{W}tc")]
+        [
+            _text(cell).strip().replace("\n", " ").replace("|", "\\|")
+            for cell in row.findall(f"{W}tc")
+        ]
         for row in tbl.findall(f"{W}tr")
     ]
     if not rows:

@@ -27,8 +27,7 @@ def to_text(data: bytes, source: str) -> str:
             package = ET.fromstring(archive.read(opf_path))
             base = posixpath.dirname(opf_path)
             manifest = {
-                item.get("id", ""): item.get("href", "")
-                for item in package.iter(f"{OPF}item")
+                item.get("id", ""): item.get("href", "") for item in package.iter(f"{OPF}item")
             }
             chapters: list[str] = []
             for ref in package.iter(f"{OPF}itemref"):

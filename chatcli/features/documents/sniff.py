@@ -12,7 +12,9 @@ from typing import Literal
 
 Kind = Literal["pdf", "docx", "odt", "epub", "html"]
 
-_HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b)", re.I | re.S)
+_HTML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b)", re.I | re.S
+)
 _HTML_TAGS = re.compile(rb"<(?:head|body|title|div|p|h1|article)\b[^>]*>", re.I)
 _ODF_TEXT = b"application/vnd.oasis.opendocument.text"
 

@@ -12,7 +12,6 @@ the rest is printed. Every request is written to the usage log as command ``summ
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -22,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.errors import APIError, Interrupted, UsageError
-from chatcli.events import Notice, StreamEvent, TextDelta
-from chatcli.output import Notifier, stream_to
-from chatcli.settings.resolve import Env, Globals, resolve
+from chatcli.events import Notice, StreamEvent, TextDelta, Usage
+from chatcli.features.summarize.progress import Tracker
+from chatcli.output import Notifier, Writer, consume, stream_to
+from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     from chatcli.providers.chat import ChatProvider
@@ -61,70 +61,11 @@ class SummarizeOptions:
     chunk_tokens: int | None = None
     markdown: str | None = None
     over_budget: bool = False
-
-
-def run(g: Globals, opts: SummarizeOptions) -> None:
-    """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
-    text = read_inputs(opts.files)
-    env = resolve(g)
-    from chatcli.features.usage import budget
-    from chatcli.providers import connect
-    from chatcli.store import open_default
-
-    notifier = Notifier()
-    with open_default() as store:
-        budget.check(store, env.profile, over_budget=opts.over_budget, warn=notifier.note)
-        provider = connect(env.profile, env.config.model_info, debug=env.debug)
-        try:
-            Summarizer(env, opts, provider, store, notifier).summarise(text)
-        finally:
-            provider.transport.close()
-
-
-# -- input ------------------------------------------------------------------------------------
-
-
-def read_inputs(files: list[str]) -> str:
-    """The text of every FILE (``-`` is stdin) in order, each under a header when several."""
-    from chatcli.inputs import decode_text
-
-    if not files:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise UsageError(
-                "nothing to summarise: give a FILE or pipe text in",
-                hint="chatcli summarize report.md",
-            )
-        files = ["-"]
-    texts: list[tuple[str, str]] = []
-    for name in files:
-        data, label = _read(name)
-        try:
-            text = decode_text(data, label)
-        except UsageError as exc:
-            hint = exc.hint if exc.hint and "transcribe" in exc.hint else None
-            raise UsageError(exc.message, hint=hint or "chatcli summarize reads text") from None
-        if text.strip():
-            texts.append((name if name != "-" else "stdin", text.strip("\n")))
-    if not texts:
-        what = "the input is" if len(files) == 1 else "all inputs are"
-        raise UsageError(f"nothing to summarise: {what} empty")
-    if len(texts) == 1:
-        return texts[0][1]
-    return "\n\n".join(f"File {name}:\n{text}" for name, text in texts)
-
-
-def _read(name: str) -> tuple[bytes, str]:
-    if name == "-":
-        return sys.stdin.buffer.read(), "piped input"
-    path = Path(name)
-    try:
-        return path.read_bytes(), f"file {path}"
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    output_dir: Path | None = None
+    combine: bool = False
+    dry_run: bool = False
+    yes: bool = False
+    force: bool = False
 
 
 # -- pacing -----------------------------------------------------------------------------------
@@ -150,6 +91,17 @@ class Limiter:
             stop.wait(at - now)
 
 
+@dataclass
+class Shared:
+    """What every input's summariser of one run shares: pace, a cap on requests in flight,
+    the overall progress, and the Ctrl-C flag."""
+
+    limiter: Limiter
+    slots: threading.BoundedSemaphore
+    tracker: Tracker
+    interrupted: threading.Event
+
+
 class _Cancelled(Exception):
     """Another part failed or Ctrl-C was pressed: this worker stops without a result."""
 
@@ -164,9 +116,13 @@ class Summarizer:
         self,
         env: Env,
         opts: SummarizeOptions,
-        provider: ChatProvider,
-        store: Store,
+        provider: ChatProvider | None,
+        store: Store | None,
         notifier: Notifier,
+        shared: Shared,
+        *,
+        instructions: str | None = None,
+        name: str = "",
     ) -> None:
         from chatcli.tokens import REPLY_PRIMING, TOKENS_PER_MESSAGE, count_text
 
@@ -175,13 +131,17 @@ class Summarizer:
         self.provider = provider
         self.store = store
         self.notifier = notifier
-        self.instructions = (opts.instructions or "").strip() or DEFAULT_INSTRUCTIONS
+        self.shared = shared
+        self.name = name
+        self.instructions = (
+            instructions or (opts.instructions or "").strip() or DEFAULT_INSTRUCTIONS
+        )
         self.info = env.config.model_info(env.model)
         encoding = self.info.tokenizer
         self.count: Callable[[str], int] = lambda s: count_text(s, encoding).n
         self.window = self.info.context_window or UNKNOWN_WINDOW
         self.budget = self._budget(REPLY_PRIMING + 2 * TOKENS_PER_MESSAGE)
-        self.limiter = Limiter(env.profile.requests_per_minute)
+        self.limiter = shared.limiter
         self.stop = threading.Event()
         self._lock = threading.Lock()
 
@@ -205,13 +165,18 @@ class Summarizer:
             )
         return min(fits, self.opts.chunk_tokens) if self.opts.chunk_tokens else fits
 
-    def summarise(self, text: str) -> None:
-        """Summarise ``text`` and stream the result to stdout."""
+    def plan(self, text: str) -> list[str]:
+        """The parts ``text`` is sent in: itself alone when it fits one request."""
         if self.count(text) <= self.budget:
-            self._final(f"{self.instructions}{SEPARATOR}{text}")
-            return
+            return [text]
+        return [c.strip() for c in self._split(text) if c.strip()]
+
+    def summarise(self, text: str, writer: Writer | None = None) -> str:
+        """Summarise ``text``; the summary is streamed to ``writer`` (if any) and returned."""
+        if self.count(text) <= self.budget:
+            return self._final(f"{self.instructions}{SEPARATOR}{text}", writer)
         if self.info.context_window is None and not self.opts.chunk_tokens:
-            self.notifier.note(
+            self._note(
                 f"the context window of {self.env.model} is unknown; assuming {UNKNOWN_WINDOW} "
                 f'tokens (set context_window in [models."{self.env.model}"] to change it)'
             )
@@ -228,10 +193,11 @@ class Summarizer:
             current = joined
             if self.count(current) <= self.budget:
                 break
-            self.notifier.note("the part summaries are still too long; summarising them again")
+            self._note("the part summaries are still too long; summarising them again")
         prompt = COMBINE_PROMPT.format(instructions=self.instructions, total=len(summaries))
-        self.notifier.note(f"combining {len(summaries)} part summaries…")
-        self._final(f"{prompt}{SEPARATOR}{current}")
+        if not self.shared.tracker.many:
+            self.notifier.note(f"combining {len(summaries)} part summaries…")
+        return self._final(f"{prompt}{SEPARATOR}{current}", writer)
 
     def _split(self, text: str) -> list[str]:
         from chatcli.features.summarize.split import split_text
@@ -240,11 +206,27 @@ class Summarizer:
 
     # -- requests -----------------------------------------------------------------------------
 
+    def _note(self, message: str) -> None:
+        with self._lock:
+            self.notifier.note(f"{self.name}: {message}" if self.name else message)
+
     def _send(self, content: str) -> Generator[StreamEvent, None, None]:
+        """One request, holding one of the run's slots; usage goes to the tracker."""
+        with self.shared.slots:
+            if self.stop.is_set() or self.shared.interrupted.is_set():
+                raise _Cancelled
+            for event in self._session_send(content):
+                if isinstance(event, Usage):
+                    self.shared.tracker.add_usage(event.prompt_tokens, event.completion_tokens)
+                yield event
+        self.shared.tracker.request_done()
+
+    def _session_send(self, content: str) -> Generator[StreamEvent, None, None]:
         """One request as a one-off session: it logs the request's usage (estimated when the
         endpoint reports none) and records interrupted and failed requests too."""
         from chatcli.session import ChatSession
 
+        assert self.provider is not None, "a summariser made for an estimate sends nothing"
         profile = self.env.profile
         session = ChatSession(
             self.provider,
@@ -275,7 +257,7 @@ class Summarizer:
                     raise _Cancelled
                 if isinstance(event, TextDelta):
                     text.append(event.text)
-                elif isinstance(event, Notice):
+                elif isinstance(event, Notice) and not self.shared.tracker.many:
                     with self._lock:
                         self.notifier.notice(event)
         finally:
@@ -290,9 +272,11 @@ class Summarizer:
         if self.env.profile.requests_per_minute:
             pace = f", at most {self.env.profile.requests_per_minute:g}/min"
         head = f"summarising {total} parts ({workers} at a time{pace})…"
+        self.shared.tracker.add_requests(total)
         self._progress(f"{head}  0/{total}", 0, total)
         results: list[str] = [""] * total
         # create the shared HTTP client here, not racing in the workers
+        assert self.provider is not None
         self.provider.transport.client(self.provider.endpoint.url_for(self.env.model))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summarize") as pool:
             futures: dict[Future[str], int] = {
@@ -304,6 +288,8 @@ class Summarizer:
                     self._progress(f"{head}  {done}/{total}", done, total)
             except BaseException as exc:
                 self.stop.set()
+                if isinstance(exc, KeyboardInterrupt):
+                    self.shared.interrupted.set()
                 for future in futures:
                     future.cancel()  # parts in flight see ``stop`` at their next event
                 if isinstance(exc, KeyboardInterrupt):
@@ -314,25 +300,44 @@ class Summarizer:
         return results
 
     def _progress(self, message: str, done: int, total: int) -> None:
-        """Updated in place on a terminal; off one, a line at the start and every tenth."""
+        """Updated in place on a terminal; off one, a line at the start and every tenth.
+        With several inputs the run's ``Tracker`` shows overall progress instead."""
+        if self.shared.tracker.many:
+            return
         with self._lock:
             if self.notifier.tty:
                 self.notifier.notice(Notice(message, key="progress"))
             elif done in (0, total) or done * 10 // total != (done - 1) * 10 // total:
                 self.notifier.note(message)
 
-    def _final(self, content: str) -> None:
-        """The last request, streamed to stdout like ``ask``."""
-        from chatcli.render import make_writer
-
+    def _final(self, content: str, writer: Writer | None) -> str:
+        """The last request: streamed to ``writer`` like ``ask``, or collected."""
+        self.shared.tracker.add_requests(1)
         self.limiter.wait(self.stop)
-        writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
-        answer = stream_to(self._send(content), writer, self.notifier)
+        events = self._send(content)
+        if writer is not None:
+            answer = stream_to(events, writer, self.notifier)
+        else:
+            try:
+                answer = consume(events, None, _Quiet())
+            finally:
+                events.close()
         reason = answer.finish.reason if answer.finish else None
         if reason == "length":
-            self.notifier.note("the summary was cut at the token limit (finish_reason=length)")
+            self._note("the summary was cut at the token limit (finish_reason=length)")
         elif reason == "content_filter":
             raise APIError("the summary was stopped by the provider's content filter")
+        return "".join(answer.text)
+
+
+class _Quiet(Notifier):
+    """Swallows retry countdowns of collected requests: the run's progress line says enough."""
+
+    def notice(self, event: Notice) -> None:
+        pass
+
+    def end_line(self) -> None:
+        pass
 
 
 def _completed(futures: dict[Future[str], int]) -> Iterator[Future[str]]:
