@@ -2,7 +2,8 @@
 
 Documents (PDF, DOCX, ODT, EPUB, HTML) are recognised by content and turned into text by
 ``features.documents``; ``http(s)://`` URLs are fetched through the profile's proxy. Text is
-decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, or GB18030, because users pipe Chinese files from Windows as often as UTF-8 ones. Images become vision parts; any other
+decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, or GB18030, because users pipe
+Chinese files from Windows as often as UTF-8 ones. Images become vision parts; any other
 binary input is refused with a one-line error that says what it looked like and what to use.
 """
 

@@ -14,13 +14,72 @@ import re
 from html.parser import HTMLParser
 
 _SKIP = frozenset(
-    """script style noscript template svg canvas nav header footer aside form button select
-    iframe object head dialog""".split()
+    (
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "canvas",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "form",
+        "button",
+        "select",
+        "iframe",
+        "object",
+        "head",
+        "dialog",
+    )
 )
-_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_VOID = frozenset(
+    (
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    )
+)
 _BLOCK = frozenset(
-    """p div section article main blockquote table tr ul ol dl dt dd figure figcaption li
-    h1 h2 h3 h4 h5 h6 pre hr br""".split()
+    (
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "blockquote",
+        "table",
+        "tr",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "figure",
+        "figcaption",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "hr",
+        "br",
+    )
 )
 _MAIN = frozenset(("main", "article"))
 _CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w-]+)", re.I)

@@ -51,7 +51,7 @@ def run(g: Globals, opts: SummarizeOptions) -> None:
         for i, source in enumerate(sources):
             if source.error is None and targets[i].exists():
                 done_before[i] = targets[i].read_text(encoding="utf-8")
-                notifier.note(f"{source.name}: skipped, {targets[i]} exists (--force redoes it)")
+                notifier.note(f"{source.label}: skipped, {targets[i]} exists (--force redoes it)")
     todo = [i for i, s in enumerate(sources) if s.error is None and i not in done_before]
     tracker = Tracker(notifier, len(todo), env.config.model_info(env.model), many=many)
     shared = Shared(
@@ -108,7 +108,7 @@ class Job:
                 self.env, self.opts, provider, store, self.notifier, self.shared,
                 instructions=instructions, name="combined",
             )  # fmt: skip
-        name = self.sources[i].name if self.shared.tracker.many else ""
+        name = self.sources[i].label if self.shared.tracker.many else ""
         return Summarizer(
             self.env, self.opts, provider, store, self.notifier, self.shared, name=name
         )
@@ -153,7 +153,7 @@ class Job:
     def _all(self, provider: ChatProvider, store: Store) -> None:
         for source in self.sources:
             if source.error is not None:
-                self.shared.tracker.input_done(f"{source.name}: failed: {source.error.message}")
+                self.shared.tracker.input_done(f"{source.label}: failed: {source.error.message}")
         if self.todo:
             # create the shared HTTP client here, not racing in the workers
             provider.transport.client(provider.endpoint.url_for(self.env.model))
@@ -183,7 +183,7 @@ class Job:
         error = future.exception()
         if isinstance(error, ChatcliError):
             source.error = error
-            self.shared.tracker.input_done(f"{source.name}: failed: {error.message}")
+            self.shared.tracker.input_done(f"{source.label}: failed: {error.message}")
         elif error is not None:
             raise error
         else:
@@ -192,7 +192,7 @@ class Job:
             if self.opts.output_dir is not None:
                 self._write(self.targets[i], self.results[i])
                 where = f" -> {self.targets[i]}"
-            self.shared.tracker.input_done(f"{source.name}: done{where}")
+            self.shared.tracker.input_done(f"{source.label}: done{where}")
         self._flush_stdout()
 
     def _flush_stdout(self, final: bool = False) -> None:
@@ -206,13 +206,13 @@ class Job:
             if i in self.results:
                 with self.shared.tracker.lock:
                     self.notifier.end_line()
-                    sys.stdout.write(f"# {self.sources[i].name}\n\n{self.results[i]}\n")
+                    sys.stdout.write(f"# {self.sources[i].label}\n\n{self.results[i]}\n")
                     sys.stdout.flush()
             self.printed += 1
 
     def _combine(self, provider: ChatProvider, store: Store) -> None:
         text = "\n\n".join(
-            f"Summary of {self.sources[i].name}:\n{self.results[i].strip()}"
+            f"Summary of {self.sources[i].label}:\n{self.results[i].strip()}"
             for i in sorted(self.results)
         )
         try:
@@ -248,4 +248,4 @@ class Job:
         what = f"{len(failed)} of {len(self.sources)} inputs failed" if failed else ""
         if combine_error is not None:
             what = f"{what}; the combined summary failed" if what else "the combined summary failed"
-        raise type(first)(what, hint=f"first failure: {failed[0].name}" if failed else None)
+        raise type(first)(what, hint=f"first failure: {failed[0].label}" if failed else None)

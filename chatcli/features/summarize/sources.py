@@ -24,6 +24,11 @@ class Source:
     error: ChatcliError | None = None
 
     @property
+    def label(self) -> str:
+        """The name shown in headings and logs (``stdin`` for ``-``)."""
+        return "stdin" if self.name == "-" else self.name
+
+    @property
     def slug(self) -> str:
         """A file name stem for ``-o DIR``: the file's stem, or the URL's host and path."""
         if self.name == "-":
