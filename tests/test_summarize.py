@@ -94,7 +94,8 @@ def test_each_input_summarised_on_its_own(summaries: FakeOpenAI, tmp_path: Path)
     )
     # each input summarised on its own, printed under its name in input order
     assert result.stdout == "".join(
-        f"# {name}\n\nShort summary.\n\n" for name in (tmp_path / "a.md", "stdin", tmp_path / "b.txt")
+        f"# {name}\n\nShort summary.\n\n"
+        for name in (tmp_path / "a.md", "stdin", tmp_path / "b.txt")
     )
 
 
