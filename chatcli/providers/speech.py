@@ -38,8 +38,8 @@ def synthesize(profile: Profile, request: SpeechRequest, *, debug: bool = False)
             raw = client.audio.speech.with_raw_response.create(
                 model=model,
                 input=request.text,
-                voice=request.voice,  # type: ignore[arg-type]  # relays offer more voices
-                response_format=request.response_format,
+                voice=request.voice,  # relays offer more voices than the SDK lists
+                response_format=request.response_format,  # type: ignore[arg-type]
             )
             return bytes(raw.http_response.content)
     finally:
