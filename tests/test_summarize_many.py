@@ -149,9 +149,7 @@ def test_long_document_parts_carry_page_markers(fake: FakeOpenAI, tmp_path: Path
     pages = [f"Page {n} says " + "something important. " * 40 for n in range(1, 4)]
     doc = tmp_path / "long.pdf"
     doc.write_bytes(make_pdf(pages))
-    result = run_cli(
-        "summarize", str(doc), "--chunk-tokens", "300", env=fake_env(tmp_path, fake)
-    )
+    result = run_cli("summarize", str(doc), "--chunk-tokens", "300", env=fake_env(tmp_path, fake))
     assert result.returncode == 0, result.stderr
     parts = [sent(r).split(SEPARATOR, 1)[1] for r in fake.chat_requests()[:-1]]
     assert sorted(p.split("\n", 1)[0] for p in parts) == ["[page 1]", "[page 2]", "[page 3]"]
