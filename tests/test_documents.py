@@ -131,3 +131,15 @@ def test_url_goes_through_the_profile_proxy(replies: FakeOpenAI, tmp_path: Path)
         result = run_cli("summarize", f"{replies.root}/pages/p", env=clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert f"{replies.root}/pages/p" in proxy.seen
+
+
+def test_plain_text_loads_no_document_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from chatcli.inputs import to_text; to_text(b'hello', 'x'); "
+        "print(*(m in sys.modules for m in ('pypdf', 'zipfile', 'html.parser')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.split() == ["False", "False", "False"], proc.stderr

@@ -5,9 +5,7 @@ A ``Content-Type`` from a web server decides HTML, since a page need not start w
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from typing import Literal
 
 Kind = Literal["pdf", "docx", "odt", "epub", "html"]
@@ -35,6 +33,9 @@ def document_kind(data: bytes, content_type: str | None = None) -> Kind | None:
 
 
 def _zip_kind(data: bytes) -> Kind | None:
+    import io
+    import zipfile  # only for ZIP input: plain text need not pay for it
+
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
