@@ -133,7 +133,8 @@ def confirm(summ: Summarizer, est: Estimate, *, yes: bool) -> None:
     limit = summ.env.profile.confirm_above_usd
     if yes or money is None or money[1] <= limit:
         return
-    what = f"this run may cost up to ${money[1]:.2f} ({est.requests} requests)"
+    plural = "request" if est.requests == 1 else "requests"
+    what = f"this run may cost up to ${money[1]:.2f} ({est.requests} {plural})"
     if sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty():
         sys.stderr.write(f"chatcli: {what}, above confirm_above_usd (${limit:.2f}). Go on? [y/N] ")
         sys.stderr.flush()
