@@ -1,21 +1,28 @@
-"""Turn prompt words, piped stdin and ``-f`` files into one user message (SPEC §3 ask).
+"""Turn prompt words, piped stdin and ``-f`` files or URLs into one user message (SPEC §3 ask).
 
-Text is decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, or GB18030, because users
-pipe Chinese files from Windows as often as UTF-8 ones. Images become vision parts; any other
+Documents (PDF, DOCX, ODT, EPUB, HTML) are recognised by content and turned into text by
+``features.documents``; ``http(s)://`` URLs are fetched through the profile's proxy. Text is
+decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, or GB18030, because users pipe
+Chinese files from Windows as often as UTF-8 ones. Images become vision parts; any other
 binary input is refused with a one-line error that says what it looked like and what to use.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from chatcli.errors import UsageError
 
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Profile
+
 MAX_INPUT_BYTES = 20 * 1024 * 1024
+_URL = re.compile(r"^(https?):/+(?=[^/])", re.I)
 
 _IMAGES = {
     b"\x89PNG\r\n\x1a\n": "image/png",
@@ -89,7 +96,7 @@ def decode_text(data: bytes, source: str) -> str:
             if _looks_like_text(text[:4096]):
                 return text
     kind = next((v for k, v in _KNOWN_BINARY.items() if data.startswith(k)), "binary data")
-    hint = "chatcli ask reads text and images"
+    hint = "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML)"
     if kind.startswith("audio"):
         hint = "to transcribe audio, use `chatcli transcribe`"
     raise UsageError(f"{source} is {kind}, not text", hint=hint)
@@ -112,22 +119,61 @@ def _read_limited(stream: BinaryIO, source: str) -> bytes:
     return data
 
 
-def add_bytes(into: UserInput, data: bytes, source: str, label: str | None = None) -> None:
-    """Append text or an image read from ``source``."""
+def url_of(name: str | Path) -> str | None:
+    """``name`` as an http(s) URL, or None. A URL that went through ``Path`` lost one slash of
+    its ``//``; it is put back."""
+    match = _URL.match(str(name))
+    if match is None:
+        return None
+    return f"{match.group(1).lower()}://" + str(name)[match.end() :]
+
+
+def fetch_url(url: str, profile: Profile | None) -> tuple[bytes, str | None]:
+    """The body and Content-Type of ``url``, fetched through the profile's proxy settings."""
+    if profile is None:
+        raise UsageError(f"cannot fetch {url} here", hint="download it and pass the file")
+    from chatcli.providers.web import fetch
+
+    got = fetch(url, profile, limit=MAX_INPUT_BYTES)
+    return got.data, got.content_type
+
+
+def to_text(data: bytes, source: str, content_type: str | None = None) -> str:
+    """The text of a document or of plain text, or a UsageError naming what it is instead."""
+    from chatcli.features.documents import extract
+
+    text = extract(data, source, content_type)
+    return decode_text(data, source) if text is None else text
+
+
+def add_bytes(
+    into: UserInput,
+    data: bytes,
+    source: str,
+    label: str | None = None,
+    content_type: str | None = None,
+) -> None:
+    """Append text, a document's text or an image read from ``source``."""
     mime = image_type(data)
     if mime is not None:
         url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         into.images.append((label or source, url))
         return
-    text = decode_text(data, source)
+    text = to_text(data, source, content_type)
     if label is None:
         into.texts.append(text.rstrip("\n"))
     else:
         into.texts.append(f"File {label}:\n```\n{text.rstrip()}\n```")
 
 
-def gather(prompt: list[str], files: list[Path], *, stdin: BinaryIO | None = None) -> UserInput:
-    """Prompt words first, then piped stdin, then each ``-f`` file, in that order."""
+def gather(
+    prompt: list[str],
+    files: list[Path],
+    *,
+    stdin: BinaryIO | None = None,
+    profile: Profile | None = None,
+) -> UserInput:
+    """Prompt words first, then piped stdin, then each ``-f`` file or URL, in that order."""
     result = UserInput()
     words = " ".join(prompt).strip()
     if words:
@@ -139,6 +185,11 @@ def gather(prompt: list[str], files: list[Path], *, stdin: BinaryIO | None = Non
         if data.strip():
             add_bytes(result, data, "piped input")
     for path in files:
+        url = url_of(path)
+        if url is not None:
+            data, content_type = fetch_url(url, profile)
+            add_bytes(result, data, url, label=url, content_type=content_type)
+            continue
         try:
             with path.open("rb") as fh:
                 data = _read_limited(fh, f"file {path}")

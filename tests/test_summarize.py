@@ -74,7 +74,7 @@ def test_short_input_is_one_request(summaries: FakeOpenAI, tmp_path: Path) -> No
     assert request.json["stream"] is True
 
 
-def test_instructions_and_files_with_headers(summaries: FakeOpenAI, tmp_path: Path) -> None:
+def test_each_input_summarised_on_its_own(summaries: FakeOpenAI, tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("First file.\n", encoding="utf-8")
     (tmp_path / "b.txt").write_bytes("第二个文件。".encode("gb18030"))
     result = run_cli(
@@ -88,10 +88,15 @@ def test_instructions_and_files_with_headers(summaries: FakeOpenAI, tmp_path: Pa
         input="Piped text.",
     )
     assert result.returncode == 0, result.stderr
-    (request,) = summaries.chat_requests()
-    assert content(request) == (
-        f"One line, in French.{SEPARATOR}File {tmp_path / 'a.md'}:\nFirst file.\n\n"
-        f"File stdin:\nPiped text.\n\nFile {tmp_path / 'b.txt'}:\n第二个文件。"
+    sent = sorted(content(r) for r in summaries.chat_requests())
+    assert sent == sorted(
+        f"One line, in French.{SEPARATOR}{text}"
+        for text in ("First file.", "Piped text.", "第二个文件。")
+    )
+    # each input summarised on its own, printed under its name in input order
+    assert result.stdout == "".join(
+        f"# {name}\n\nShort summary.\n\n"
+        for name in (tmp_path / "a.md", "stdin", tmp_path / "b.txt")
     )
 
 

@@ -20,6 +20,7 @@ from chatcli.cli import (
     image,
     models,
     sessions,
+    speak,
     summarize,
     transcribe,
     usage,
@@ -59,6 +60,7 @@ app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
 app.command("transcribe")(transcribe.transcribe)
 app.command("summarize")(summarize.summarize)
+app.command("speak")(speak.speak)
 app.command("image")(image.image)
 app.command("models")(models.models)
 app.command("usage")(usage.usage)

@@ -3,6 +3,7 @@
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +16,10 @@ from chatcli.settings.resolve import Globals
 def summarize(
     files: Annotated[
         list[str] | None,
-        typer.Argument(help="Text files, concatenated in order; - (or nothing) reads stdin."),
+        typer.Argument(
+            help="Text files, documents (PDF, DOCX, ODT, EPUB, HTML) or http(s) URLs, each "
+            "summarised on its own; - (or nothing) reads stdin."
+        ),
     ] = None,
     instructions: Annotated[
         str | None,
@@ -33,13 +37,29 @@ def summarize(
             help="Split into parts of at most N tokens (default: what fits the context).",
         ),
     ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write one NAME.md per input here.")
+    ] = None,
+    combine: Annotated[
+        bool, typer.Option("--combine", help="Add a summary of the summaries.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print requests, tokens, cost and time; send nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Go on above confirm_above_usd without asking.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo inputs whose summary exists in -o DIR.")
+    ] = False,
     markdown: MarkdownOpt = None,
     over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
 ) -> None:
-    """Summarise text of any length; long input is split, summarised in parts, combined."""
-    from chatcli.features.summarize.engine import SummarizeOptions, run
+    """Summarise text and documents of any length, each input on its own."""
+    from chatcli.features.summarize.engine import SummarizeOptions
+    from chatcli.features.summarize.run import run
 
     run(
         g,
@@ -50,5 +70,10 @@ def summarize(
             chunk_tokens=chunk_tokens,
             markdown=markdown,
             over_budget=over_budget,
+            output_dir=output_dir,
+            combine=combine,
+            dry_run=dry_run,
+            yes=yes,
+            force=force,
         ),
     )

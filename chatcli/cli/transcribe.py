@@ -23,9 +23,11 @@ def check_format(value: str) -> str:
 
 @global_options
 def transcribe(
-    file: Annotated[
-        str | None,
-        typer.Argument(help="Audio file (flac, m4a, mp3, mp4, ogg, wav, webm); - for stdin."),
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Audio or video files (anything ffmpeg reads); - (or nothing) for stdin."
+        ),
     ] = None,
     response_format: Annotated[
         str,
@@ -48,13 +50,13 @@ def transcribe(
     *,
     g: Globals,
 ) -> None:
-    """Transcribe speech to text (whisper-1 unless -m); files over 25 MiB are split."""
+    """Transcribe speech to text (whisper-1 unless -m); long audio is split at silences."""
     from chatcli.features.transcribe.run import TranscribeOptions, run
 
     run(
         g,
         TranscribeOptions(
-            file=file,
+            files=files or [],
             response_format=response_format,
             language=language,
             prompt=prompt,

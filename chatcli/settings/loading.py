@@ -383,6 +383,7 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
         "requests_per_minute",
         "daily_budget_usd",
         "monthly_budget_usd",
+        "confirm_above_usd",
     ):
         if k in kwargs:
             kwargs[k] = float(kwargs[k])
@@ -397,7 +398,14 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
     common: dict[str, Any] = {
         k: (
             float(v)
-            if k in ("temperature", "timeout", "daily_budget_usd", "monthly_budget_usd")
+            if k
+            in (
+                "temperature",
+                "timeout",
+                "daily_budget_usd",
+                "monthly_budget_usd",
+                "confirm_above_usd",
+            )
             else v
         )
         for k, v in base.items()

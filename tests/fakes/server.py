@@ -479,6 +479,8 @@ class FakeOpenAI:
         self.default_reply: Reply = Reply()
         self.batch_api = BatchAPI()  # Files + Batches routes (tests/fakes/batches.py)
         self.max_upload_bytes = MAX_UPLOAD_BYTES
+        #: ``GET /pages/NAME`` serves ``pages[NAME]`` = (body, content type): web pages for tests.
+        self.pages: dict[str, tuple[bytes, str]] = {}
         self.root = ""
         self.base_url = ""
         self._lock = threading.Lock()
@@ -839,6 +841,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._not_found()
             return
+        if method == "GET" and path.removeprefix("/pages/") in self.fake.pages:
+            self._send_bytes(200, *self.fake.pages[path.removeprefix("/pages/")])
+            return
         if path.startswith("/v1/") or path.startswith("/dashboard/"):
             if not self._check_auth(rec, azure=False):
                 return
@@ -866,6 +871,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(rec)
         elif op in ("/audio/transcriptions", "/audio/translations"):
             self._audio(rec, op.rsplit("/", 1)[1])
+        elif op == "/audio/speech":
+            from tests.fakes.speech import render
+
+            self._send_bytes(*render(rec.json))
         elif op in ("/images/generations", "/images/edits", "/images/variations"):
             self._images(rec, op.rsplit("/", 1)[1])
         else:

@@ -44,7 +44,7 @@ def run(g: Globals, opts: AskOptions) -> None:
     from chatcli.store import open_default
 
     env = resolve(g)
-    content = gather(opts.prompt, opts.files).content()
+    content = gather(opts.prompt, opts.files, profile=env.profile).content()
     choice = SessionChoice(
         cont=opts.cont,
         name=opts.session,

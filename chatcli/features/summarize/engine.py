@@ -12,7 +12,6 @@ the rest is printed. Every request is written to the usage log as command ``summ
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -21,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.errors import APIError, Interrupted, UsageError
-from chatcli.events import Notice, StreamEvent, TextDelta
+from chatcli.events import Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.pacing import Limiter
-from chatcli.output import Notifier, check_finish, stream_to
-from chatcli.settings.resolve import Env, Globals, resolve
+from chatcli.features.summarize.progress import Tracker
+from chatcli.output import Notifier, Writer, check_finish, consume, stream_to
+from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     from chatcli.providers.chat import ChatProvider
@@ -61,73 +61,25 @@ class SummarizeOptions:
     chunk_tokens: int | None = None
     markdown: str | None = None
     over_budget: bool = False
-
-
-def run(g: Globals, opts: SummarizeOptions) -> None:
-    """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
-    text = read_inputs(opts.files)
-    env = resolve(g)
-    from chatcli.features.usage import budget
-    from chatcli.providers import connect
-    from chatcli.store import open_default
-
-    notifier = Notifier()
-    with open_default() as store:
-        budget.check(store, env.profile, over_budget=opts.over_budget, warn=notifier.note)
-        provider = connect(env.profile, env.config.model_info, debug=env.debug)
-        try:
-            Summarizer(env, opts, provider, store, notifier).summarise(text)
-        finally:
-            provider.close()
-
-
-# -- input ------------------------------------------------------------------------------------
-
-
-def read_inputs(files: list[str]) -> str:
-    """The text of every FILE (``-`` is stdin) in order, each under a header when several."""
-    from chatcli.inputs import decode_text
-
-    if not files:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise UsageError(
-                "nothing to summarise: give a FILE or pipe text in",
-                hint="chatcli summarize report.md",
-            )
-        files = ["-"]
-    texts: list[tuple[str, str]] = []
-    for name in files:
-        data, label = _read(name)
-        try:
-            text = decode_text(data, label)
-        except UsageError as exc:
-            hint = exc.hint if exc.hint and "transcribe" in exc.hint else None
-            raise UsageError(exc.message, hint=hint or "chatcli summarize reads text") from None
-        if text.strip():
-            texts.append((name if name != "-" else "stdin", text.strip("\n")))
-    if not texts:
-        what = "the input is" if len(files) == 1 else "all inputs are"
-        raise UsageError(f"nothing to summarise: {what} empty")
-    if len(texts) == 1:
-        return texts[0][1]
-    return "\n\n".join(f"File {name}:\n{text}" for name, text in texts)
-
-
-def _read(name: str) -> tuple[bytes, str]:
-    if name == "-":
-        return sys.stdin.buffer.read(), "piped input"
-    path = Path(name)
-    try:
-        return path.read_bytes(), f"file {path}"
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    output_dir: Path | None = None
+    combine: bool = False
+    dry_run: bool = False
+    yes: bool = False
+    force: bool = False
 
 
 # -- pacing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Shared:
+    """What every input's summariser of one run shares: pace, a cap on requests in flight,
+    the overall progress, and the Ctrl-C flag."""
+
+    limiter: Limiter
+    slots: threading.BoundedSemaphore
+    tracker: Tracker
+    interrupted: threading.Event
 
 
 class _Cancelled(Exception):
@@ -144,9 +96,13 @@ class Summarizer:
         self,
         env: Env,
         opts: SummarizeOptions,
-        provider: ChatProvider,
-        store: Store,
+        provider: ChatProvider | None,
+        store: Store | None,
         notifier: Notifier,
+        shared: Shared,
+        *,
+        instructions: str | None = None,
+        name: str = "",
     ) -> None:
         from chatcli.tokens import REPLY_PRIMING, TOKENS_PER_MESSAGE, count_text
 
@@ -155,13 +111,17 @@ class Summarizer:
         self.provider = provider
         self.store = store
         self.notifier = notifier
-        self.instructions = (opts.instructions or "").strip() or DEFAULT_INSTRUCTIONS
+        self.shared = shared
+        self.name = name
+        self.instructions = (
+            instructions or (opts.instructions or "").strip() or DEFAULT_INSTRUCTIONS
+        )
         self.info = env.config.model_info(env.model)
         encoding = self.info.tokenizer
         self.count: Callable[[str], int] = lambda s: count_text(s, encoding).n
         self.window = self.info.context_window or UNKNOWN_WINDOW
         self.budget = self._budget(REPLY_PRIMING + 2 * TOKENS_PER_MESSAGE)
-        self.limiter = Limiter(env.profile.requests_per_minute)
+        self.limiter = shared.limiter
         self.stop = threading.Event()
         self._lock = threading.Lock()
 
@@ -185,13 +145,18 @@ class Summarizer:
             )
         return min(fits, self.opts.chunk_tokens) if self.opts.chunk_tokens else fits
 
-    def summarise(self, text: str) -> None:
-        """Summarise ``text`` and stream the result to stdout."""
+    def plan(self, text: str) -> list[str]:
+        """The parts ``text`` is sent in: itself alone when it fits one request."""
         if self.count(text) <= self.budget:
-            self._final(f"{self.instructions}{SEPARATOR}{text}")
-            return
+            return [text]
+        return [c.strip() for c in self._split(text) if c.strip()]
+
+    def summarise(self, text: str, writer: Writer | None = None) -> str:
+        """Summarise ``text``; the summary is streamed to ``writer`` (if any) and returned."""
+        if self.count(text) <= self.budget:
+            return self._final(f"{self.instructions}{SEPARATOR}{text}", writer)
         if self.info.context_window is None and not self.opts.chunk_tokens:
-            self.notifier.note(
+            self._note(
                 f"the context window of {self.env.model} is unknown; assuming {UNKNOWN_WINDOW} "
                 f'tokens (set context_window in [models."{self.env.model}"] to change it)'
             )
@@ -208,10 +173,11 @@ class Summarizer:
             current = joined
             if self.count(current) <= self.budget:
                 break
-            self.notifier.note("the part summaries are still too long; summarising them again")
+            self._note("the part summaries are still too long; summarising them again")
         prompt = COMBINE_PROMPT.format(instructions=self.instructions, total=len(summaries))
-        self.notifier.note(f"combining {len(summaries)} part summaries…")
-        self._final(f"{prompt}{SEPARATOR}{current}")
+        if not self.shared.tracker.many:
+            self.notifier.note(f"combining {len(summaries)} part summaries…")
+        return self._final(f"{prompt}{SEPARATOR}{current}", writer)
 
     def _split(self, text: str) -> list[str]:
         from chatcli.features.summarize.split import split_text
@@ -220,11 +186,27 @@ class Summarizer:
 
     # -- requests -----------------------------------------------------------------------------
 
+    def _note(self, message: str) -> None:
+        with self._lock:
+            self.notifier.note(f"{self.name}: {message}" if self.name else message)
+
     def _send(self, content: str) -> Generator[StreamEvent, None, None]:
+        """One request, holding one of the run's slots; usage goes to the tracker."""
+        with self.shared.slots:
+            if self.stop.is_set() or self.shared.interrupted.is_set():
+                raise _Cancelled
+            for event in self._session_send(content):
+                if isinstance(event, Usage):
+                    self.shared.tracker.add_usage(event.prompt_tokens, event.completion_tokens)
+                yield event
+        self.shared.tracker.request_done()
+
+    def _session_send(self, content: str) -> Generator[StreamEvent, None, None]:
         """One request as a one-off session: it logs the request's usage (estimated when the
         endpoint reports none) and records interrupted and failed requests too."""
         from chatcli.session import ChatSession
 
+        assert self.provider is not None, "a summariser made for an estimate sends nothing"
         profile = self.env.profile
         session = ChatSession(
             self.provider,
@@ -255,7 +237,7 @@ class Summarizer:
                     raise _Cancelled
                 if isinstance(event, TextDelta):
                     text.append(event.text)
-                elif isinstance(event, Notice):
+                elif isinstance(event, Notice) and not self.shared.tracker.many:
                     with self._lock:
                         self.notifier.notice(event)
         finally:
@@ -270,9 +252,11 @@ class Summarizer:
         if self.env.profile.requests_per_minute:
             pace = f", at most {self.env.profile.requests_per_minute:g}/min"
         head = f"summarising {total} parts ({workers} at a time{pace})…"
+        self.shared.tracker.add_requests(total)
         self._progress(f"{head}  0/{total}", 0, total)
         results: list[str] = [""] * total
         # create the shared HTTP client here, not racing in the workers
+        assert self.provider is not None
         self.provider.warm(self.env.model)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summarize") as pool:
             futures: dict[Future[str], int] = {
@@ -284,6 +268,8 @@ class Summarizer:
                     self._progress(f"{head}  {done}/{total}", done, total)
             except BaseException as exc:
                 self.stop.set()
+                if isinstance(exc, KeyboardInterrupt):
+                    self.shared.interrupted.set()
                 for future in futures:
                     future.cancel()  # parts in flight see ``stop`` at their next event
                 if isinstance(exc, KeyboardInterrupt):
@@ -294,21 +280,68 @@ class Summarizer:
         return results
 
     def _progress(self, message: str, done: int, total: int) -> None:
-        """Updated in place on a terminal; off one, a line at the start and every tenth."""
+        """Updated in place on a terminal; off one, a line at the start and every tenth.
+        With several inputs the run's ``Tracker`` shows overall progress instead."""
+        if self.shared.tracker.many:
+            return
         with self._lock:
             if self.notifier.tty:
                 self.notifier.notice(Notice(message, key="progress"))
             elif done in (0, total) or done * 10 // total != (done - 1) * 10 // total:
                 self.notifier.note(message)
 
-    def _final(self, content: str) -> None:
-        """The last request, streamed to stdout like ``ask``."""
-        from chatcli.render import make_writer
-
+    def _final(self, content: str, writer: Writer | None) -> str:
+        """The last request: streamed to ``writer`` like ``ask``, or collected."""
+        self.shared.tracker.add_requests(1)
         self.limiter.wait(self.stop)
-        writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
-        finish = stream_to(self._send(content), writer, self.notifier)
+        events = self._send(content)
+        collected = _Collect()
+        if writer is not None:
+            finish = stream_to(_tee(events, collected), writer, self.notifier)
+        else:
+            try:
+                finish = consume(events, collected, _Quiet())
+            finally:
+                events.close()
         check_finish(finish, self.notifier, "summary")
+        return "".join(collected.parts)
+
+
+class _Collect:
+    """A writer that keeps the text (the summary is also needed for ``-o`` and --combine)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def feed(self, text: str) -> None:
+        self.parts.append(text)
+
+    def finish(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def _tee(events: Generator[StreamEvent, None, None], into: _Collect) -> Iterator[StreamEvent]:
+    """Pass ``events`` on, keeping a copy of their text; closing it closes ``events``."""
+    try:
+        for event in events:
+            if isinstance(event, TextDelta):
+                into.feed(event.text)
+            yield event
+    finally:
+        events.close()
+
+
+class _Quiet(Notifier):
+    """Swallows retry countdowns of collected requests: the run's progress line says enough."""
+
+    def notice(self, event: Notice) -> None:
+        pass
+
+    def end_line(self) -> None:
+        pass
 
 
 def _completed(futures: dict[Future[str], int]) -> Iterator[Future[str]]:

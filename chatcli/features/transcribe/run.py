@@ -1,9 +1,13 @@
 """What ``chatcli transcribe`` does: read the audio, split it if too big, upload, join, print.
 
-Pieces of a split file are transcribed one after the other and joined in the requested format:
-plain text one piece per line; ``json`` texts joined with a space; ``srt`` and ``vtt`` cues
-shifted by the piece's start time (and srt cues renumbered); ``verbose_json`` segments (and
-words) shifted, renumbered and concatenated, durations summed.
+Video, or audio in a container the endpoints refuse, has its audio track extracted first
+(``extract``). Pieces of a split file are transcribed one after the other and joined in the
+requested format: plain text one piece per line; ``json`` texts joined with a space; ``srt`` and
+``vtt`` cues shifted by the piece's start time (and srt cues renumbered); ``verbose_json``
+segments (and words) shifted, renumbered and concatenated, durations summed. A piece that starts
+with an overlap (cut outside any silence) loses the cues that lie in the overlap, and in text
+the words that repeat the end of the piece before. Several FILEs are transcribed one after the
+other; one that fails does not stop the others, and the exit code says that something failed.
 
 ``CHATCLI_UPLOAD_LIMIT`` (bytes) lowers the 25 MiB split threshold. It is a test and debugging
 knob, also handy for a relay or gateway with a smaller upload limit than OpenAI's.
@@ -22,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, ChatcliError, UsageError
 from chatcli.events import Notice
-from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, sniff, split
+from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.output import Notifier
 from chatcli.settings.resolve import Env, Globals, resolve
 
@@ -30,6 +34,9 @@ if TYPE_CHECKING:
     from chatcli.store import Status
 
 DEFAULT_MODEL = "whisper-1"
+TEXT_ONLY = ("gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+"""Models that answer only ``json`` and ``text`` (no srt, vtt or verbose_json)."""
+EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt", "verbose_json": "json"}
 LIMIT_ENV = "CHATCLI_UPLOAD_LIMIT"
 ACCEPTED = "flac, m4a, mp3, mp4, mpeg, mpga, oga, ogg, wav or webm"
 
@@ -38,7 +45,7 @@ ACCEPTED = "flac, m4a, mp3, mp4, mpeg, mpga, oga, ogg, wav or webm"
 class TranscribeOptions:
     """The parsed options of ``transcribe``."""
 
-    file: str | None
+    files: list[str]
     response_format: str = "text"
     language: str | None = None
     prompt: str | None = None
@@ -53,16 +60,74 @@ def run(g: Globals, opts: TranscribeOptions) -> None:
             "--language does not apply with --translate (the translation is always English)",
             hint="drop --language; the spoken language is detected",
         )
-    data, source, stem = read_input(opts.file)
-    kind = sniff(data)
-    if kind is None:
-        raise _not_audio(data, source)
+    names: list[str | None] = list(opts.files) or [None]
+    if len(names) == 1:
+        data, source, stem = read_input(names[0])
+        env = resolve(g)
+        model = _model(env, g)
+        check_model(model, opts.response_format)
+        _write(transcribe_one(env, model, opts, data, source, stem), opts.output)
+        return
     env = resolve(g)
-    model = env.config.resolve_model(g.model) if g.model else DEFAULT_MODEL
-    pieces = split(data, kind, upload_limit(), source)
+    model = _model(env, g)
+    check_model(model, opts.response_format)
+    folder = opts.output
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise UsageError(f"-o {folder} is a file; with several inputs give a directory")
+    notifier = Notifier()
+    failed: list[tuple[str, ChatcliError]] = []
+    for name in names:
+        assert name is not None
+        try:
+            data, source, stem = read_input(name)
+            text = transcribe_one(env, model, opts, data, source, stem)
+        except ChatcliError as exc:
+            failed.append((name, exc))
+            notifier.note(f"{name}: failed: {exc.message}")
+            continue
+        if folder is None:
+            sys.stdout.write(f"# {name}\n\n{text}\n")
+            sys.stdout.flush()
+            notifier.note(f"{name}: done")
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{stem}.{EXTENSIONS[opts.response_format]}"
+            _write(text, target)
+    if failed:
+        first = failed[0][1]
+        raise type(first)(
+            f"{len(failed)} of {len(names)} inputs failed", hint=f"first failure: {failed[0][0]}"
+        )
+
+
+def _model(env: Env, g: Globals) -> str:
+    return env.config.resolve_model(g.model) if g.model else DEFAULT_MODEL
+
+
+def check_model(model: str, response_format: str) -> None:
+    """gpt-4o(-mini)-transcribe answer only json and text: refuse srt/vtt/verbose_json early."""
+    base = model.rsplit("/", 1)[-1]
+    if any(base.startswith(m) for m in TEXT_ONLY) and response_format not in ("json", "text"):
+        raise UsageError(
+            f"{model} gives only json or text transcripts, not {response_format}",
+            hint=f"use -m whisper-1 for {response_format}",
+        )
+
+
+def transcribe_one(
+    env: Env, model: str, opts: TranscribeOptions, data: bytes, source: str, stem: str
+) -> str:
+    """One input's transcript in the requested format."""
+    from chatcli.features.transcribe.extract import prepare
+
+    audio, kind, extracted = prepare(data, source, _not_audio(data, source))
+    if extracted:
+        Notifier().note(f"{source}: extracted the audio track ({size_text(len(audio))})")
+    pieces = split(audio, kind, upload_limit(), source)
     results = _upload(env, model, opts, pieces, kind, stem)
-    text = join(opts.response_format, results, [p.start for p in pieces])
-    _write(text, opts.output)
+    return join(
+        opts.response_format, results, [p.start for p in pieces], [p.keep_from for p in pieces]
+    )
 
 
 def upload_limit() -> int:
@@ -181,21 +246,63 @@ _STAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{3})")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
-def join(fmt: str, texts: list[str], starts: list[float]) -> str:
-    """One transcript in format ``fmt`` from the pieces' transcripts and start times."""
+def join(fmt: str, texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
+    """One transcript in format ``fmt`` from the pieces' transcripts, start times and the
+    times from which each piece's transcript is new (after an overlap)."""
     if len(texts) == 1:
         return texts[0] if texts[0].endswith("\n") else texts[0] + "\n"
+    keeps = keeps or starts
     if fmt == "json":
-        joined = " ".join(str(_json(t).get("text", "")).strip() for t in texts)
+        plain = [str(_json(t).get("text", "")).strip() for t in texts]
+        joined = " ".join(dedupe(plain, starts, keeps))
         return json.dumps({"text": joined}, ensure_ascii=False) + "\n"
     if fmt == "verbose_json":
-        joined_obj = join_verbose([_json(t) for t in texts], starts)
+        joined_obj = join_verbose([_json(t) for t in texts], starts, keeps)
         return json.dumps(joined_obj, ensure_ascii=False) + "\n"
     if fmt == "srt":
-        return join_srt(texts, starts)
+        return join_srt(texts, starts, keeps)
     if fmt == "vtt":
-        return join_vtt(texts, starts)
-    return "".join(t.strip() + "\n" for t in texts if t.strip())
+        return join_vtt(texts, starts, keeps)
+    return "".join(t.strip() + "\n" for t in dedupe(texts, starts, keeps) if t.strip())
+
+
+OVERLAP_WORDS = 40
+"""Most words an overlap of half a second or so can repeat (with room to spare)."""
+
+
+def dedupe(texts: list[str], starts: list[float], keeps: list[float]) -> list[str]:
+    """Texts with the words a piece repeats from the end of the one before (after an overlap)
+    removed: the longest run of at least two words that ends one and starts the next."""
+    out = [texts[0]]
+    for text, start, keep in zip(texts[1:], starts[1:], keeps[1:], strict=True):
+        if keep <= start:
+            out.append(text)
+            continue
+        prev = [_word(w) for w in out[-1].split()[-OVERLAP_WORDS:]]
+        words = text.split()
+        head = [_word(w) for w in words[:OVERLAP_WORDS]]
+        drop = next(
+            (k for k in range(min(len(prev), len(head)), 1, -1) if prev[-k:] == head[:k]), 0
+        )
+        out.append(" ".join(words[drop:]))
+    return out
+
+
+def _word(word: str) -> str:
+    return re.sub(r"\W+", "", word).lower()
+
+
+def _overlapped(line: str, start: float, keep: float) -> bool:
+    """True for a cue (its timing line, piece-relative) that ends before ``keep``: the piece
+    before already transcribed it."""
+    if keep <= start:
+        return False
+    stamps = _STAMP.findall(line)
+    if len(stamps) < 2:
+        return False
+    h, m, s, ms = stamps[1]
+    end = int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+    return start + end <= keep + 0.05
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -234,26 +341,27 @@ def _blocks(text: str) -> list[str]:
     return [b for b in _BLANK_LINE.split(text.replace("\r\n", "\n").strip()) if b.strip()]
 
 
-def join_srt(texts: list[str], starts: list[float]) -> str:
+def join_srt(texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
     """SRT cues of every piece, times shifted, numbered 1..n."""
     cues: list[str] = []
-    for text, start in zip(texts, starts, strict=True):
+    for text, start, keep in zip(texts, starts, keeps or starts, strict=True):
         for block in _blocks(text):
             lines = block.split("\n")
             at = next((i for i, line in enumerate(lines) if "-->" in line), None)
-            if at is None:
+            if at is None or _overlapped(lines[at], start, keep):
                 continue
             body = [shift_timing(lines[at], start, ","), *lines[at + 1 :]]
             cues.append(f"{len(cues) + 1}\n" + "\n".join(body) + "\n\n")
     return "".join(cues)
 
 
-def join_vtt(texts: list[str], starts: list[float]) -> str:
+def join_vtt(texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
     """One WEBVTT header, then every piece's cues and notes with their times shifted."""
     out = ["WEBVTT\n\n"]
-    for text, start in zip(texts, starts, strict=True):
+    for text, start, keep in zip(texts, starts, keeps or starts, strict=True):
         for block in _blocks(text):
-            if block.startswith("WEBVTT"):
+            timing = next((line for line in block.split("\n") if "-->" in line), "")
+            if block.startswith("WEBVTT") or _overlapped(timing, start, keep):
                 continue
             lines = [
                 shift_timing(line, start, ".") if "-->" in line else line
@@ -263,18 +371,26 @@ def join_vtt(texts: list[str], starts: list[float]) -> str:
     return "".join(out)
 
 
-def join_verbose(objs: list[dict[str, Any]], starts: list[float]) -> dict[str, Any]:
+def join_verbose(
+    objs: list[dict[str, Any]], starts: list[float], keeps: list[float] | None = None
+) -> dict[str, Any]:
     """verbose_json of the whole: segments and words shifted and renumbered, durations summed."""
     result = dict(objs[0])
     segments: list[dict[str, Any]] = []
     words: list[dict[str, Any]] = []
-    for obj, start in zip(objs, starts, strict=True):
+    for obj, start, keep in zip(objs, starts, keeps or starts, strict=True):
         for seg in obj.get("segments") or ():
-            segments.append(_shifted(seg, start, id=len(segments)))
+            moved = _shifted(seg, start, id=len(segments))
+            if keep <= start or float(moved.get("end") or 0) > keep + 0.05:
+                segments.append(moved)
         for word in obj.get("words") or ():
-            words.append(_shifted(word, start))
-    result["text"] = " ".join(str(o.get("text", "")).strip() for o in objs)
-    result["duration"] = sum(float(o.get("duration") or 0) for o in objs)
+            moved = _shifted(word, start)
+            if keep <= start or float(moved.get("end") or 0) > keep + 0.05:
+                words.append(moved)
+    plain = [str(o.get("text", "")).strip() for o in objs]
+    result["text"] = " ".join(dedupe(plain, starts, keeps or starts))
+    # pieces may overlap: the whole lasts until the end of the last one
+    result["duration"] = round(starts[-1] + float(objs[-1].get("duration") or 0), 3)
     if "segments" in result or segments:
         result["segments"] = segments
     if "words" in result or words:

@@ -1,10 +1,12 @@
 """Recognise audio input and cut files over the upload limit into pieces that fit.
 
-The transcription endpoints refuse uploads over 25 MiB. WAV is cut natively with the stdlib
-``wave`` module on frame boundaries, each piece a valid WAV with its own header; every other
-format is cut by ``ffmpeg`` (stream copy, no re-encoding) when it is installed. Each piece
-carries its start time in the original, so transcripts can be joined with their timestamps
-shifted to where the piece began.
+The transcription endpoints refuse uploads over 25 MiB. With ``ffmpeg`` installed, cuts go into
+silences near the limit (``silence``); WAV pieces are then cut natively with the stdlib ``wave``
+module on frame boundaries, each a valid WAV with its own header, and every other format by
+ffmpeg (stream copy, no re-encoding). Without ffmpeg, WAV is cut into equal runs of frames. Each
+piece carries its start time in the original, so transcripts can be joined with their
+timestamps shifted to where the piece began, and the time before which its transcript repeats
+the previous piece's (``keep_from``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Piece:
 
     data: bytes
     start: float
+    keep_from: float = 0.0
 
 
 def sniff(data: bytes) -> AudioKind | None:
@@ -87,11 +90,15 @@ def split(data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
     """``data`` as one piece if it fits, else as pieces of at most ``limit`` bytes each."""
     if len(data) <= limit:
         return [Piece(data, 0.0)]
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is not None:
+        pieces = split_at_silences(ffmpeg, data, kind, limit)
+        if pieces is not None:
+            return pieces
     if kind.ext == "wav":
         pieces = split_wav(data, limit)
         if pieces is not None:
             return pieces
-    ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         what = "is not WAV" if kind.ext != "wav" else "is a WAV that Python cannot read"
         raise UsageError(
@@ -129,6 +136,65 @@ def split_wav(data: bytes, limit: int) -> list[Piece] | None:
                 position += len(frames) // frame
     except (wave.Error, EOFError):
         return None
+    return pieces
+
+
+def split_at_silences(ffmpeg: str, data: bytes, kind: AudioKind, limit: int) -> list[Piece] | None:
+    """Pieces cut in silences (see ``silence``); None when this way does not work out (no
+    duration, unreadable WAV, or a compressed piece over the limit), so the others can try."""
+    from chatcli.features.transcribe import silence
+
+    with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
+        original = Path(tmp) / f"input.{kind.ext}"
+        original.write_bytes(data)
+        duration = _duration(ffmpeg, original)
+        if not duration:
+            return None
+        quiet = silence.detect(ffmpeg, original)
+        if kind.ext == "wav":
+            return _wav_spans(data, limit, quiet)
+        max_len = duration * limit * FFMPEG_FILL / len(data)
+        pieces: list[Piece] = []
+        for i, span in enumerate(silence.plan(duration, max_len, quiet)):
+            piece = Path(tmp) / f"piece{i:04d}.{kind.ext}"
+            cmd = [
+                ffmpeg, "-hide_banner", "-v", "error", "-nostdin", "-ss", f"{span.start:.3f}",
+                "-t", f"{span.end - span.start:.3f}", "-i", str(original), "-map", "0:a:0",
+                "-c", "copy", str(piece),
+            ]  # fmt: skip
+            proc = subprocess.run(cmd, capture_output=True)
+            if proc.returncode != 0 or not piece.exists() or piece.stat().st_size > limit:
+                return None
+            pieces.append(Piece(piece.read_bytes(), span.start, span.keep_from))
+        return pieces
+
+
+def _wav_spans(data: bytes, limit: int, quiet: list[tuple[float, float]]) -> list[Piece] | None:
+    """PCM WAV cut on frame boundaries at the planned spans; None when ``wave`` cannot read it."""
+    from chatcli.features.transcribe import silence
+
+    try:
+        with wave.open(io.BytesIO(data)) as src:
+            params = src.getparams()
+            frame = params.nchannels * params.sampwidth
+            rate = params.framerate
+            most = (limit - WAV_HEADER) // frame
+            if most < 1 or rate <= 0:
+                raise UsageError(f"the upload limit of {size_text(limit)} is too small")
+            total = src.getnframes()
+            frames = src.readframes(total)
+    except (wave.Error, EOFError):
+        return None
+    total = len(frames) // frame
+    pieces: list[Piece] = []
+    for span in silence.plan(total / rate, most / rate, quiet):
+        a, b = round(span.start * rate), min(round(span.end * rate), total)
+        b = min(b, a + most)
+        out = io.BytesIO()
+        with wave.open(out, "wb") as dst:
+            dst.setparams(params)
+            dst.writeframes(frames[a * frame : b * frame])
+        pieces.append(Piece(out.getvalue(), a / rate, span.keep_from))
     return pieces
 
 

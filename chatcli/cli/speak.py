@@ -1,0 +1,45 @@
+"""``chatcli speak``: text to speech (SPEC §3). Only typer and the stdlib at module level."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatcli.cli.common import global_options
+from chatcli.settings.resolve import Globals
+
+FORMATS = ("mp3", "opus", "aac", "flac", "wav")
+
+
+def check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
+    return value
+
+
+@global_options
+def speak(
+    text: Annotated[
+        list[str] | None,
+        typer.Argument(help="What to say; - (or nothing) reads piped stdin."),
+    ] = None,
+    voice: Annotated[
+        str, typer.Option("--voice", help="alloy, echo, fable, onyx, nova, shimmer, ...")
+    ] = "alloy",
+    response_format: Annotated[
+        str,
+        typer.Option("--format", callback=check_format, help=f"One of {', '.join(FORMATS)}."),
+    ] = "mp3",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the audio to this file.")
+    ] = None,
+    *,
+    g: Globals,
+) -> None:
+    """Text to speech (tts-1 unless -m): to -o FILE, a pipe, or played on a terminal."""
+    from chatcli.features.speech.run import SpeakOptions, run
+
+    run(
+        g,
+        SpeakOptions(text=text or [], voice=voice, response_format=response_format, output=output),
+    )

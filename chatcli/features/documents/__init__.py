@@ -1,0 +1,36 @@
+"""Text out of documents (PDF, DOCX, ODT, EPUB, HTML) and web pages, recognised by content.
+
+``extract`` is the one entry point: it returns Markdown-ish text for a document, or None when
+the bytes are not a document (plain text and images are the caller's business). Each format
+lives in its own module and is imported only when a document of that kind is given.
+"""
+
+from __future__ import annotations
+
+from chatcli.features.documents.sniff import document_kind
+
+
+def extract(data: bytes, source: str, content_type: str | None = None) -> str | None:
+    """The text of ``data`` if it is a document, else None (raises UsageError on a bad one)."""
+    kind = document_kind(data, content_type)
+    if kind is None:
+        return None
+    if kind == "pdf":
+        from chatcli.features.documents import pdf
+
+        return pdf.to_text(data, source)
+    if kind == "docx":
+        from chatcli.features.documents import docx
+
+        return docx.to_text(data, source)
+    if kind == "odt":
+        from chatcli.features.documents import odt
+
+        return odt.to_text(data, source)
+    if kind == "epub":
+        from chatcli.features.documents import epub
+
+        return epub.to_text(data, source)
+    from chatcli.features.documents import html
+
+    return html.to_markdown(html.decode(data, content_type))

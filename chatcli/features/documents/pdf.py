@@ -1,0 +1,63 @@
+"""PDF to text with pypdf (the ``docs`` extra), one ``[page N]`` marker before each page.
+
+The markers let a summary cite pages. A PDF whose pages carry no text at all is a scan: chatcli
+does no OCR and says so rather than sending an empty message.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from chatcli.errors import UsageError
+
+EXTRA_HINT = "pip install 'chatcli[docs]' (it adds pypdf)"
+
+
+def to_text(data: bytes, source: str) -> str:
+    """The text of every page, each after a ``[page N]`` line."""
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import DependencyError, PdfReadError
+    except ImportError:
+        raise UsageError(
+            f"{source} is a PDF, and reading PDFs needs the docs extra", hint=EXTRA_HINT
+        ) from None
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are not the user's business
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not _open_without_password(reader):
+            raise UsageError(
+                f"{source} is an encrypted PDF (it needs a password to open)",
+                hint="decrypt it first, e.g. qpdf --password=... --decrypt in.pdf out.pdf",
+            )
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except DependencyError:
+        raise UsageError(
+            f"{source} is an encrypted PDF that needs the cryptography package to open",
+            hint="decrypt it first, e.g. qpdf --decrypt in.pdf out.pdf",
+        ) from None
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{source} is a damaged PDF: {exc}") from None
+    if not any(pages):
+        raise UsageError(
+            f"{source} is a PDF of images only (a scan?): it has no text layer, and chatcli "
+            "does no OCR",
+            hint="run OCR first, e.g. ocrmypdf in.pdf out.pdf",
+        )
+    return "\n\n".join(f"[page {n}]\n{text}" for n, text in enumerate(pages, 1))
+
+
+def _open_without_password(reader: object) -> bool:
+    """Many 'encrypted' PDFs only restrict printing: the empty user password opens them."""
+    from pypdf import PdfReader
+
+    assert isinstance(reader, PdfReader)
+    try:
+        return bool(reader.decrypt(""))
+    except Exception as exc:  # pypdf raises assorted errors for unsupported crypto
+        from pypdf.errors import DependencyError
+
+        if isinstance(exc, DependencyError):
+            raise
+        return False

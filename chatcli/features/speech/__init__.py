@@ -1,0 +1,1 @@
+"""``chatcli speak``: text to speech."""

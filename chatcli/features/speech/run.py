@@ -1,0 +1,127 @@
+"""What ``chatcli speak`` does: gather the text, synthesise it, then save, play or pipe the audio.
+
+Where the audio goes: ``-o FILE``; else, when stdout is a terminal, an installed player (ffplay,
+mpv, then aplay/paplay for WAV) plays it, since audio bytes on a terminal are noise; else the
+bytes go to stdout, so ``chatcli ask ... | chatcli speak > answer.mp3`` works like ``-o``.
+Every request goes into the usage log as command ``speak``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chatcli.errors import ChatcliError, UsageError
+from chatcli.output import Notifier
+from chatcli.settings.resolve import Globals, resolve
+
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Profile
+    from chatcli.store import Status
+
+DEFAULT_MODEL = "tts-1"
+MAX_CHARS = 4096
+"""The longest input ``/audio/speech`` accepts."""
+FORMATS = ("mp3", "opus", "aac", "flac", "wav")
+
+
+@dataclass
+class SpeakOptions:
+    """The parsed options of ``speak``."""
+
+    text: list[str]
+    voice: str = "alloy"
+    response_format: str = "mp3"
+    output: Path | None = None
+
+
+def run(g: Globals, opts: SpeakOptions) -> None:
+    """Run one ``speak``; raises chatcli errors for the funnel in ``__main__``."""
+    text = read_text(opts.text)
+    env = resolve(g)
+    model = env.config.resolve_model(g.model) if g.model else DEFAULT_MODEL
+    audio = _synthesize(env.profile, model, text, opts, debug=env.debug)
+    if opts.output is not None:
+        try:
+            opts.output.write_bytes(audio)
+        except OSError as exc:
+            raise ChatcliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
+        Notifier().note(f"wrote {opts.output} ({len(audio)} bytes)")
+    elif sys.stdout.isatty():
+        play(audio, opts.response_format)
+    else:
+        sys.stdout.buffer.write(audio)
+        sys.stdout.buffer.flush()
+
+
+def read_text(words: list[str]) -> str:
+    """The words given, or piped stdin for ``-`` or no words."""
+    if words and words != ["-"]:
+        text = " ".join(words)
+    elif sys.stdin is None or (sys.stdin.isatty() and not words):
+        raise UsageError("nothing to say: give TEXT or pipe text in", hint='chatcli speak "Hi"')
+    else:
+        from chatcli.inputs import decode_text
+
+        text = decode_text(sys.stdin.buffer.read(), "piped input")
+    text = text.strip()
+    if not text:
+        raise UsageError("nothing to say: the text is empty")
+    if len(text) > MAX_CHARS:
+        raise UsageError(
+            f"the text is {len(text)} characters; /audio/speech takes at most {MAX_CHARS}",
+            hint="shorten it, e.g. chatcli summarize first",
+        )
+    return text
+
+
+def _synthesize(profile: Profile, model: str, text: str, opts: SpeakOptions, debug: bool) -> bytes:
+    from chatcli.providers.speech import SpeechRequest, synthesize
+    from chatcli.store import UsageRecord, open_default
+
+    request = SpeechRequest(model, text, opts.voice, opts.response_format)
+    started = time.monotonic()
+    status: Status = "error"
+    with open_default() as store:
+        try:
+            audio = synthesize(profile, request, debug=debug)
+            status = "ok"
+        finally:
+            latency = round((time.monotonic() - started) * 1000)
+            store.log_usage(
+                UsageRecord(model, profile.name, "speak", status, 0, 0, latency_ms=latency)
+            )
+    return audio
+
+
+def players(fmt: str) -> list[list[str]]:
+    """Commands that can play a file of format ``fmt``, best first, among those installed."""
+    candidates = [
+        ["ffplay", "-nodisp", "-autoexit", "-loglevel", "error"],
+        ["mpv", "--no-video", "--really-quiet"],
+    ]
+    if fmt == "wav":
+        candidates += [["paplay"], ["aplay", "-q"]]
+    return [c for c in candidates if shutil.which(c[0])]
+
+
+def play(audio: bytes, fmt: str) -> None:
+    """Play ``audio`` with the first available player; without one, say how to save it."""
+    found = players(fmt)
+    if not found:
+        raise UsageError(
+            f"no audio player found to play {fmt} (looked for ffplay, mpv, paplay, aplay)",
+            hint="save it instead: chatcli speak ... -o speech." + fmt,
+        )
+    with tempfile.NamedTemporaryFile(prefix="chatcli-", suffix=f".{fmt}") as tmp:
+        tmp.write(audio)
+        tmp.flush()
+        code = subprocess.run([*found[0], tmp.name], stdin=subprocess.DEVNULL).returncode
+    if code != 0:
+        raise ChatcliError(f"{found[0][0]} could not play the audio (exit {code})")

@@ -1,0 +1,252 @@
+"""What ``chatcli summarize`` does: read every input, estimate, confirm, summarise, write.
+
+One input and no ``-o``/``--combine``: the summary streams to stdout as before. Several inputs:
+each is summarised on its own, up to ``--concurrency`` requests in flight and no faster than
+``requests_per_minute`` across all of them; summaries go to stdout under a ``#`` heading each
+(in input order) or to ``-o DIR`` one file per input. An input that fails is reported and the
+others still finish; the exit code then says something failed. ``--combine`` adds a summary of
+the summaries. Inputs whose file already exists in ``-o DIR`` are skipped unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chatcli.errors import ChatcliError, Interrupted, UsageError
+from chatcli.features.pacing import Limiter
+from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
+from chatcli.features.summarize.progress import Tracker
+from chatcli.features.summarize.sources import Source, load, names
+from chatcli.output import Notifier
+from chatcli.settings.resolve import Env, Globals, resolve
+
+if TYPE_CHECKING:
+    from chatcli.providers.chat import ChatProvider
+    from chatcli.store import Store
+
+COMBINED = "combined"
+COMBINE_INSTRUCTIONS = (
+    "Below are summaries of {n} separate inputs, each under its name. Write one summary of "
+    "all of them together: what they share, where they differ, and the key points of each."
+)
+
+
+def run(g: Globals, opts: SummarizeOptions) -> None:
+    """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
+    inputs = names(opts.files)
+    if opts.output_dir is not None and opts.output_dir.exists() and not opts.output_dir.is_dir():
+        raise UsageError(f"-o {opts.output_dir} is a file; give a directory")
+    env = resolve(g)
+    notifier = Notifier()
+    sources = [load(name, env.profile) for name in inputs]
+    many = len(sources) > 1 or opts.output_dir is not None or opts.combine
+    if not many and sources[0].error is not None:
+        raise sources[0].error
+    targets = _targets(sources, opts.output_dir)
+    done_before: dict[int, str] = {}
+    if opts.output_dir is not None and not opts.force:
+        for i, source in enumerate(sources):
+            if source.error is None and targets[i].exists():
+                done_before[i] = targets[i].read_text(encoding="utf-8")
+                notifier.note(f"{source.label}: skipped, {targets[i]} exists (--force redoes it)")
+    todo = [i for i, s in enumerate(sources) if s.error is None and i not in done_before]
+    tracker = Tracker(notifier, len(todo), env.config.model_info(env.model), many=many)
+    shared = Shared(
+        Limiter(env.profile.requests_per_minute),
+        threading.BoundedSemaphore(opts.concurrency),
+        tracker,
+        threading.Event(),
+    )
+    Job(env, opts, notifier, shared, sources, targets, done_before, todo).go(many)
+
+
+def _targets(sources: list[Source], folder: Path | None) -> list[Path]:
+    """One output file per input, unique even when two inputs share a name."""
+    base = folder or Path(".")
+    seen: set[str] = {COMBINED}
+    out: list[Path] = []
+    for source in sources:
+        slug, n = source.slug, 2
+        while slug in seen:
+            slug, n = f"{source.slug}-{n}", n + 1
+        seen.add(slug)
+        out.append(base / f"{slug}.md")
+    return out
+
+
+class Job:
+    """One run over its inputs (see the module docstring)."""
+
+    def __init__(
+        self,
+        env: Env,
+        opts: SummarizeOptions,
+        notifier: Notifier,
+        shared: Shared,
+        sources: list[Source],
+        targets: list[Path],
+        done_before: dict[int, str],
+        todo: list[int],
+    ) -> None:
+        self.env, self.opts, self.notifier, self.shared = env, opts, notifier, shared
+        self.sources, self.targets, self.todo = sources, targets, todo
+        self.results: dict[int, str] = dict(done_before)
+        self.printed = 0
+
+    def _summarizer(
+        self, provider: ChatProvider | None, store: Store | None, i: int | None
+    ) -> Summarizer:
+        if i is None:
+            n = len(self.sources)
+            instructions = COMBINE_INSTRUCTIONS.format(n=n)
+            if self.opts.instructions:
+                instructions = f"{self.opts.instructions.strip()}\n\n{instructions}"
+            return Summarizer(
+                self.env, self.opts, provider, store, self.notifier, self.shared,
+                instructions=instructions, name="combined",
+            )  # fmt: skip
+        name = self.sources[i].label if self.shared.tracker.many else ""
+        return Summarizer(
+            self.env, self.opts, provider, store, self.notifier, self.shared, name=name
+        )
+
+    def go(self, many: bool) -> None:
+        from chatcli.features.summarize import estimate as est
+
+        plan = [(self._summarizer(None, None, i), self.sources[i].text) for i in self.todo]
+        combiner = self._summarizer(None, None, None) if self.opts.combine else None
+        estimate = est.estimate(plan, combiner)
+        first = plan[0][0] if plan else self._summarizer(None, None, None)
+        if self.opts.dry_run:
+            sys.stdout.write(est.describe(first, estimate, len(self.todo)))
+            sys.stdout.flush()
+            self._fail_if_any()
+            return
+        if plan:
+            est.confirm(first, estimate, yes=self.opts.yes)
+        from chatcli.features.usage import budget
+        from chatcli.providers import connect
+        from chatcli.store import open_default
+
+        with open_default() as store:
+            budget.check(store, self.env.profile, over_budget=self.opts.over_budget,
+                         warn=self.notifier.note)  # fmt: skip
+            provider = connect(self.env.profile, self.env.config.model_info, debug=self.env.debug)
+            try:
+                if not many:
+                    self._stream_one(provider, store)
+                    return
+                self._all(provider, store)
+            finally:
+                provider.close()
+        self._fail_if_any()
+
+    def _stream_one(self, provider: ChatProvider, store: Store) -> None:
+        from chatcli.render import make_writer
+
+        writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
+        self._summarizer(provider, store, 0).summarise(self.sources[0].text, writer)
+
+    def _all(self, provider: ChatProvider, store: Store) -> None:
+        for source in self.sources:
+            if source.error is not None:
+                self.shared.tracker.input_done(f"{source.label}: failed: {source.error.message}")
+        if self.todo:
+            # create the shared HTTP client here, not racing in the workers
+            provider.warm(self.env.model)
+        workers = max(1, min(self.opts.concurrency, len(self.todo)))
+        summarizers = {i: self._summarizer(provider, store, i) for i in self.todo}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="input") as pool:
+            futures: dict[Future[str], int] = {
+                pool.submit(summarizers[i].summarise, self.sources[i].text): i for i in self.todo
+            }
+            try:
+                for future in as_completed(futures):
+                    self._finished(futures[future], future)
+            except KeyboardInterrupt:
+                self.shared.interrupted.set()
+                for summ in summarizers.values():
+                    summ.stop.set()
+                for future in futures:
+                    future.cancel()
+                raise Interrupted("interrupted") from None
+        self._flush_stdout(final=True)
+        if self.opts.combine and self.results:
+            self._combine(provider, store)
+        self.shared.tracker.finish()
+
+    def _finished(self, i: int, future: Future[str]) -> None:
+        source = self.sources[i]
+        error = future.exception()
+        if isinstance(error, ChatcliError):
+            source.error = error
+            self.shared.tracker.input_done(f"{source.label}: failed: {error.message}")
+        elif error is not None:
+            raise error
+        else:
+            self.results[i] = future.result().strip() + "\n"
+            where = ""
+            if self.opts.output_dir is not None:
+                self._write(self.targets[i], self.results[i])
+                where = f" -> {self.targets[i]}"
+            self.shared.tracker.input_done(f"{source.label}: done{where}")
+        self._flush_stdout()
+
+    def _flush_stdout(self, final: bool = False) -> None:
+        """Print finished summaries under headings, in input order, as soon as they can be."""
+        if self.opts.output_dir is not None:
+            return
+        while self.printed < len(self.sources):
+            i = self.printed
+            if i not in self.results and self.sources[i].error is None and not final:
+                return
+            if i in self.results:
+                with self.shared.tracker.lock:
+                    self.notifier.end_line()
+                    sys.stdout.write(f"# {self.sources[i].label}\n\n{self.results[i]}\n")
+                    sys.stdout.flush()
+            self.printed += 1
+
+    def _combine(self, provider: ChatProvider, store: Store) -> None:
+        text = "\n\n".join(
+            f"Summary of {self.sources[i].label}:\n{self.results[i].strip()}"
+            for i in sorted(self.results)
+        )
+        try:
+            summary = self._summarizer(provider, store, None).summarise(text).strip() + "\n"
+        except ChatcliError as exc:
+            self.notifier.note(f"combined summary: failed: {exc.message}")
+            self._combine_error: ChatcliError | None = exc
+            return
+        if self.opts.output_dir is not None:
+            target = self.opts.output_dir / f"{COMBINED}.md"
+            self._write(target, summary)
+            self.notifier.note(f"combined summary -> {target}")
+        else:
+            sys.stdout.write(f"# Combined summary\n\n{summary}")
+            sys.stdout.flush()
+
+    def _write(self, path: Path, text: str) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ChatcliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def _fail_if_any(self) -> None:
+        failed = [s for s in self.sources if s.error is not None]
+        combine_error = getattr(self, "_combine_error", None)
+        if not failed and combine_error is None:
+            return
+        first = failed[0].error if failed else combine_error
+        assert first is not None
+        if len(self.sources) == 1 and not self.opts.combine:
+            raise first
+        what = f"{len(failed)} of {len(self.sources)} inputs failed" if failed else ""
+        if combine_error is not None:
+            what = f"{what}; the combined summary failed" if what else "the combined summary failed"
+        raise type(first)(what, hint=f"first failure: {failed[0].label}" if failed else None)

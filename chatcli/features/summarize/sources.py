@@ -1,0 +1,99 @@
+"""The inputs of ``summarize``: files, ``-`` (stdin) and ``http(s)://`` URLs, each read and turned
+into text on its own, so one unreadable input does not stop the others."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chatcli.errors import ChatcliError, UsageError
+
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Profile
+
+
+@dataclass
+class Source:
+    """One input: its name for headings and logs, and its text or why it could not be read."""
+
+    name: str
+    text: str = ""
+    error: ChatcliError | None = None
+
+    @property
+    def label(self) -> str:
+        """The name shown in headings and logs (``stdin`` for ``-``)."""
+        return "stdin" if self.name == "-" else self.name
+
+    @property
+    def slug(self) -> str:
+        """A file name stem for ``-o DIR``: the file's stem, or the URL's host and path."""
+        if self.name == "-":
+            return "stdin"
+        from chatcli.inputs import url_of
+
+        if url_of(self.name):
+            tail = re.sub(r"^https?://", "", self.name).rstrip("/")
+            return re.sub(r"[^\w.-]+", "-", tail).strip("-.")[:120] or "page"
+        return Path(self.name).stem or "input"
+
+
+def names(files: list[str]) -> list[str]:
+    """The inputs as given; stdin when there are none and something is piped in."""
+    if files:
+        return files
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError(
+            "nothing to summarise: give a FILE or URL, or pipe text in",
+            hint="chatcli summarize report.pdf",
+        )
+    return ["-"]
+
+
+def load(name: str, profile: Profile) -> Source:
+    """Read one input to text; a failure is kept in the Source, not raised."""
+    try:
+        return Source(name, _text(name, profile))
+    except ChatcliError as exc:
+        return Source(name, error=exc)
+
+
+def _text(name: str, profile: Profile) -> str:
+    from chatcli.inputs import fetch_url, to_text, url_of
+
+    url = url_of(name)
+    content_type = None
+    if url is not None:
+        data, content_type = fetch_url(url, profile)
+        label = url
+    else:
+        data, label = _read(name)
+    try:
+        text = to_text(data, label, content_type)
+    except UsageError as exc:
+        hint = exc.hint
+        if hint is None or hint.startswith("chatcli reads"):
+            hint = "chatcli summarize reads text and documents (PDF, DOCX, ODT, EPUB, HTML)"
+        raise UsageError(exc.message, hint=hint) from None
+    text = text.strip("\n")
+    if not text.strip():
+        what = "the input" if name == "-" else name
+        raise UsageError(f"nothing to summarise: {what} is empty")
+    return text
+
+
+def _read(name: str) -> tuple[bytes, str]:
+    if name == "-":
+        return sys.stdin.buffer.read(), "piped input"
+    path = Path(name)
+    try:
+        return path.read_bytes(), f"file {path}"
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
