@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chatcli.events import Message, Notice, StreamEvent
+
+if TYPE_CHECKING:
+    from chatcli.providers.audio import AudioRequest
+    from chatcli.providers.batches import BatchAPI
+    from chatcli.providers.images import Image, ImageJob
+    from chatcli.providers.speech import SpeechRequest
 
 
 @dataclass(frozen=True)
@@ -66,4 +72,20 @@ class Provider(Chat, Protocol):
         self, request: ChatRequest, on_notice: Callable[[Notice], None]
     ) -> tuple[list[Any], bool]:
         """A streamed completion's raw chunks, and whether it really streamed."""
+        ...
+
+    def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
+        """Speech to text for one upload: the response body."""
+        ...
+
+    def speak(self, request: SpeechRequest) -> bytes:
+        """Text to speech: the audio bytes."""
+        ...
+
+    def images(self, job: ImageJob) -> list[Image]:
+        """Generated, edited or varied images."""
+        ...
+
+    def batches(self, on_notice: Callable[[Notice], None]) -> BatchAPI:
+        """The endpoint's Files and Batches APIs."""
         ...

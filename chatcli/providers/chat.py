@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chatcli.providers.audio import AudioClient, AudioRequest
     from chatcli.providers.batches import BatchAPI
     from chatcli.providers.images import Image, ImageJob
+    from chatcli.providers.speech import SpeechRequest
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,12 @@ class ChatProvider:
         from chatcli.providers.batches import BatchAPI
 
         return BatchAPI(self.profile, self._key, self.transport, on_notice)
+
+    def speak(self, request: SpeechRequest) -> bytes:
+        """Text to speech: the audio bytes."""
+        from chatcli.providers.speech import synthesize
+
+        return synthesize(self.profile, request, key=self._key, debug=self._debug)
 
     def images(self, job: ImageJob) -> list[Image]:
         """Generate, edit or vary images; their bytes (returned URLs downloaded)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatcli.providers import sdk
-from chatcli.settings.keys import resolve_key
 from chatcli.settings.loading import Profile
 
 SPEECH_READ_TIMEOUT = 120.0
@@ -26,9 +25,8 @@ class SpeechRequest:
     response_format: str = "mp3"
 
 
-def synthesize(profile: Profile, request: SpeechRequest, *, debug: bool = False) -> bytes:
+def synthesize(profile: Profile, request: SpeechRequest, *, key: str, debug: bool = False) -> bytes:
     """The audio bytes for ``request`` (raises chatcli errors)."""
-    key = resolve_key(profile)
     read_timeout = max(profile.timeout, SPEECH_READ_TIMEOUT)
     http = sdk.http_client(profile, key, debug=debug, read_timeout=read_timeout)
     try:

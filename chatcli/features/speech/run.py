@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.output import Notifier
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
-    from chatcli.settings.loading import Profile
     from chatcli.store import Status
 
 DEFAULT_MODEL = "tts-1"
@@ -46,7 +45,7 @@ def run(g: Globals, opts: SpeakOptions) -> None:
     text = read_text(opts.text)
     env = resolve(g)
     model = env.config.resolve_model(g.model) if g.model else DEFAULT_MODEL
-    audio = _synthesize(env.profile, model, text, opts, debug=env.debug)
+    audio = _synthesize(env, model, text, opts)
     if opts.output is not None:
         try:
             opts.output.write_bytes(audio)
@@ -81,16 +80,19 @@ def read_text(words: list[str]) -> str:
     return text
 
 
-def _synthesize(profile: Profile, model: str, text: str, opts: SpeakOptions, debug: bool) -> bytes:
-    from chatcli.providers.speech import SpeechRequest, synthesize
+def _synthesize(env: Env, model: str, text: str, opts: SpeakOptions) -> bytes:
+    from chatcli.providers import connect
+    from chatcli.providers.speech import SpeechRequest
     from chatcli.store import UsageRecord, open_default
+
+    profile = env.profile
 
     request = SpeechRequest(model, text, opts.voice, opts.response_format)
     started = time.monotonic()
     status: Status = "error"
     with open_default() as store:
         try:
-            audio = synthesize(profile, request, debug=debug)
+            audio = connect(profile, env.config.model_info, debug=env.debug).speak(request)
             status = "ok"
         finally:
             latency = round((time.monotonic() - started) * 1000)
