@@ -21,8 +21,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from chatcli.errors import UsageError
-from chatcli.pricing import BUILTIN
-from chatcli.repl.loop import money
+from chatcli.pricing import BUILTIN, money
 from chatcli.store import content_text
 
 if TYPE_CHECKING:

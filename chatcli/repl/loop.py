@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, stream_to
+from chatcli.pricing import money
 from chatcli.store import content_text
 
 if TYPE_CHECKING:
@@ -210,11 +211,6 @@ def footer_text(turn: TurnResult) -> str:
     if turn.interrupted:
         parts.append("interrupted")
     return " · ".join(parts)
-
-
-def money(usd: float) -> str:
-    """Dollars with enough digits that a cheap reply does not show as $0.00."""
-    return f"${usd:.4f}" if usd >= 0.01 else f"${usd:.6f}"
 
 
 def _shorten(text: str, width: int) -> str:

@@ -63,14 +63,16 @@ def run(g: Globals, as_json: bool) -> None:
             sys.stdout.write(json.dumps(result, indent=2) + "\n")
             return
 
-        def money(x: float | None) -> str:
-            return "unknown" if x is None else f"${x:,.2f}"
+        from chatcli.pricing import money
+
+        def usd(x: float | None) -> str:
+            return "unknown" if x is None else money(x)
 
         sys.stdout.write(
             f"profile    {env.profile.name}\n"
-            f"limit      {money(limit)}\n"
-            f"used       {money(used)}  (as reported for {start} – {today})\n"
-            f"remaining  {money(remaining)}\n"
+            f"limit      {usd(limit)}\n"
+            f"used       {usd(used)}  (as reported for {start} – {today})\n"
+            f"remaining  {usd(remaining)}\n"
         )
         return
     raise ChatcliError(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 
 from chatcli.errors import ChatcliError
+from chatcli.pricing import money
 from chatcli.settings.loading import Profile
 from chatcli.store import Store
 
@@ -20,11 +21,6 @@ WARN_AT = 0.8
 
 class BudgetExceeded(ChatcliError):
     """The configured daily or monthly limit is spent (exit 1, like other refusals)."""
-
-
-def _usd(amount: float, limit: float) -> str:
-    """Cents for budgets of dollars; more digits for tiny ones, so $0.001 is not "$0.00"."""
-    return f"${amount:.2f}" if limit >= 1 else f"${amount:.4f}"
 
 
 def check(
@@ -45,8 +41,8 @@ def check(
         spent = sum(r.cost_usd or 0.0 for r in spent_rows)
         unknown = any(r.cost_usd is None for r in spent_rows)
         figure = (
-            f"{_usd(spent, limit)}{' or more' if unknown else ''} "
-            f"of your {name} budget {_usd(limit, limit)}"
+            f"{money(spent)}{' or more' if unknown else ''} "
+            f"of your {name} budget {money(limit)}"
         )
         if spent >= limit and not over_budget:
             raise BudgetExceeded(

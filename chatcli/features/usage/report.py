@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 
+from chatcli.pricing import json_usd, money
 from chatcli.store import UsageRow, open_default
 
 
@@ -42,7 +43,7 @@ class Group:
             "requests": self.requests,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "cost_usd": self.cost(),
+            "cost_usd": json_usd(self.cost()),
             "requests_with_unknown_cost": self.unknown_cost,
             "requests_with_estimated_tokens": self.estimated,
         }
@@ -60,7 +61,7 @@ def _money(group: Group) -> str:
     cost = group.cost()
     if cost is None:
         return "unknown"
-    return ("≥ " if group.unknown_cost else "") + f"${cost:.4f}"
+    return ("≥ " if group.unknown_cost else "") + money(cost)
 
 
 def report(since: date | None, by: str, as_json: bool) -> None:
