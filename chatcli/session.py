@@ -341,7 +341,7 @@ class ChatSession:
         if self.store is not None:
             self.store.log_usage(
                 UsageRecord(
-                    model,
+                    self.model,
                     self.profile,
                     self.command,
                     status,
@@ -352,6 +352,7 @@ class ChatSession:
                     latency_ms=_ms(duration),
                     ttft_ms=_ms(ttft),
                     session_id=self.row.id if self.row is not None else None,
+                    served_model=reply.finish.model if reply.finish else None,
                 )
             )
 

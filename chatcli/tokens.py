@@ -13,10 +13,11 @@ Chat framing (``count_messages``) follows OpenAI's published formula for the gpt
 gpt-4, gpt-4-turbo, gpt-4o and later chat models (openai-cookbook, "How to count tokens with
 tiktoken", ``num_tokens_from_messages``)::
 
-    prompt_tokens = 3                                    # reply priming <|start|>assistant<|message|>
-                  + sum over messages of (3              # <|start|>{role}\\n ... <|end|>
-                                          + tokens(every string field: role, content, name)
-                                          + 1 if the message has a name)
+    prompt_tokens = 3                      # reply priming <|start|>assistant<|message|>
+                  + sum over messages of (
+                        3                            # <|start|>{role}\\n ... <|end|>
+                        + tokens(every string field: role, content, name)
+                        + 1 if the message has a name)
 
 It reproduces ``usage.prompt_tokens`` of the API for text messages exactly; images and tool
 schemas are estimated (their accounting is not published token for token).
@@ -222,7 +223,7 @@ def unavailable_reason(encoding: str | None, model: str) -> str:
             f'[models."{model}"] (e.g. "o200k_base") to count its tokens exactly'
         )
     if importlib.util.find_spec("tiktoken") is None:
-        return f"tiktoken is not installed, so {encoding} cannot count exactly (pip install tiktoken)"
+        return f"tiktoken is not installed, so {encoding} cannot count exactly"
     if encoding in BUNDLED:
         if bundle_dir() is None:
             return f"the {encoding} table ships in bpe-openai, which is not installed"

@@ -57,5 +57,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX usage_created ON usage (created_at)",
     ),
+    (  # 3: the model the response named, next to the requested one (usage.model)
+        "ALTER TABLE usage ADD COLUMN served_model TEXT",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

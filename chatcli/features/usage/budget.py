@@ -41,8 +41,7 @@ def check(
         spent = sum(r.cost_usd or 0.0 for r in spent_rows)
         unknown = any(r.cost_usd is None for r in spent_rows)
         figure = (
-            f"{money(spent)}{' or more' if unknown else ''} "
-            f"of your {name} budget {money(limit)}"
+            f"{money(spent)}{' or more' if unknown else ''} of your {name} budget {money(limit)}"
         )
         if spent >= limit and not over_budget:
             raise BudgetExceeded(
