@@ -11,6 +11,7 @@ has and resellers usually lack: ``system_fingerprint`` and ``logprobs``.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 
@@ -28,7 +29,11 @@ def encoding_for(model: str) -> str | None:
 def _encoder(name: str) -> Any:
     import bpe_openai
 
-    return bpe_openai.get_encoding(name)
+    with warnings.catch_warnings():  # its data loader uses a deprecated importlib call
+        warnings.simplefilter("ignore", DeprecationWarning)
+        encoding = bpe_openai.get_encoding(name)
+        encoding.encode("warm up")  # the table is read on first use
+    return encoding
 
 
 def prompt_tokens(req: dict[str, Any], model: str) -> int | None:

@@ -127,6 +127,7 @@ def _upload(
     stem: str,
 ) -> list[str]:
     """Upload each piece in order; every request goes into the usage log."""
+    from chatcli.features.usage.media import transcription_cost
     from chatcli.providers.audio import AudioClient, AudioRequest
     from chatcli.store import UsageRecord, open_default
 
@@ -166,6 +167,9 @@ def _upload(
                             0,
                             0,
                             latency_ms=round((time.monotonic() - started) * 1000),
+                            cost_usd=transcription_cost(
+                                env.config.model_info(model), piece.data, status
+                            ),
                         )
                     )
             notifier.end_line()
