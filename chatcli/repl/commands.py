@@ -193,6 +193,27 @@ def _resume(repl: Repl, arg: str) -> None:
     repl.summary()
 
 
+def _budget(repl: Repl, arg: str) -> None:
+    """Show spending against the budgets; ``continue`` lets this session go past them."""
+    from chatcli.features.usage import budget
+
+    if arg not in ("", "continue"):
+        raise UsageError(f"unknown /budget argument {arg!r}", hint="/budget or /budget continue")
+    profile = repl.ctx.config.profile(repl.session.profile)
+    spent = budget.spending(repl.ctx.store, profile)
+    if not spent:
+        repl.say("no budget set (daily_budget_usd / monthly_budget_usd in the config)")
+    for s in spent:
+        repl.say(f"{s.figure()}: {s.spent / s.limit:.0%} spent")
+    if arg == "continue":
+        repl.ctx.over_budget = True
+        repl.say("budgets no longer stop this session (they still warn)")
+    elif repl.ctx.over_budget:
+        repl.say("this session goes on past spent budgets")
+    elif any(s.spent >= s.limit for s in spent):
+        repl.say("/budget continue to go on for the rest of this session")
+
+
 def _tokens(repl: Repl, arg: str) -> None:
     used, window = repl.session.context_tokens()
     if window is None:
@@ -316,6 +337,13 @@ COMMANDS: dict[str, Command] = {
         Command("resume", "NAME", "switch to a saved session", _resume, _session_names),
         Command("tokens", "", "context used by the next request / window", _tokens),
         Command("cost", "", "what this session has cost", _cost),
+        Command(
+            "budget",
+            "continue",
+            "spending against the budgets; continue: go past them in this session",
+            _budget,
+            lambda _repl: ["continue"],
+        ),
         Command("copy", "", "copy the last reply to the clipboard", _copy),
     )
 }

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from chatcli.settings.loading import Config
     from chatcli.store import Store
 
+BUDGET_GO_ON = "type /budget to see the spending, /budget continue to go on in this session"
+"""How a spent budget is overridden from inside the REPL (the flag is for the command line)."""
+
 SUMMARY_TURNS = 3
 """How many of the last turns a resumed session shows."""
 
@@ -157,7 +160,9 @@ class Repl:
 
         profile = self.ctx.config.profile(self.session.profile)
         over = self.ctx.over_budget
-        budget.check(self.ctx.store, profile, over_budget=over, warn=self.notifier.note)
+        budget.check(
+            self.ctx.store, profile, over_budget=over, warn=self.notifier.note, go_on=BUDGET_GO_ON
+        )
 
         message = UserInput(texts=[text])
         if self.attachments is not None:
