@@ -146,3 +146,24 @@ def test_image_prices_by_model_size_and_quality() -> None:
     assert image_cost(lookup("gpt-image-1"), 1, "1024x1024", "low") == 0.011
     assert image_cost(lookup("gpt-image-1"), 1) == 0.25  # auto: the dearest, an upper bound
     assert image_cost(lookup("dall-e-2"), 1, "999x999") is None
+
+
+def test_an_azure_deployment_name_is_not_logged_as_a_model(tmp_path: Path) -> None:
+    with FakeOpenAI(api_key=None, azure_key="azure-secret-key-9876") as fake:
+        fake.serve_model = "gpt-4o-2024-08-06"
+        (tmp_path / "config.toml").write_text(
+            f'default_profile = "az"\n[profiles.az]\ntype = "azure"\nendpoint = "{fake.root}"\n'
+            'api_version = "2024-10-21"\napi_key_env = "MY_AZ_KEY"\n'
+            '[profiles.az.deployments]\n"gpt-4o" = "prod-4o"\n'
+        )
+        env = clean_env(tmp_path, MY_AZ_KEY="azure-secret-key-9876")
+        assert run_cli("ask", "-m", "gpt-4o", "hi", env=env).returncode == 0
+        assert run_cli("ask", "-m", "my-deployment", "hi", env=env).returncode == 0
+        assert [r.path.split("/")[3] for r in fake.chat_requests()] == ["prod-4o", "my-deployment"]
+    with Store.open(tmp_path / "data") as store:
+        rows = store.usage_rows()
+    assert [(r.model, r.served_model) for r in rows] == [
+        ("gpt-4o", "gpt-4o-2024-08-06"),
+        ("gpt-4o-2024-08-06", "gpt-4o-2024-08-06"),
+    ]
+    assert all(r.cost_usd for r in rows)
