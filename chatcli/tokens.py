@@ -142,12 +142,8 @@ def _ranks(name: str, bundled: Bundled) -> dict[bytes, int] | None:
         return None
     if hashlib.sha256(raw).hexdigest() != bundled.sha256:
         return None
-    ranks: dict[bytes, int] = {}
-    for line in raw.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
+    fields = raw.split()  # "<base64 token> <rank>" per line
+    return dict(zip(map(base64.b64decode, fields[0::2]), map(int, fields[1::2]), strict=True))
 
 
 def _load_bundled(name: str, bundled: Bundled) -> Any:
