@@ -319,7 +319,7 @@ def test_tokens_and_cost(chat: Chat) -> None:
 def test_footer_says_tokens_cost_and_speed(chat: Chat) -> None:
     chat.fake.script(Reply(text="fine", prompt_tokens=1000, completion_tokens=500))
     chat.run("hello\r")
-    assert "1000 in · 500 out · $0.000450 · " in chat.err.getvalue()
+    assert "1000 in · 500 out · $0.00045 · " in chat.err.getvalue()
 
 
 def test_footer_text_never_calls_an_unknown_price_zero() -> None:
