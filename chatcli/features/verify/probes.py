@@ -25,7 +25,7 @@ they saw, and ``verdict`` weighs them:
    fingerprint stays the same. Weak (determinism is best effort even at OpenAI).
 
 Each check carries its ``strength``: how much a pass or failure says about the model.
-Probes 1-3 and 7 share one non-streamed request; in all eleven short requests are made.
+Probes 1-3 and 7 share one non-streamed request; in all nine short requests are made.
 Everything goes through ``ChatProvider``'s public pieces (``body``, ``endpoint``, ``transport``)
 because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``) that the stream-event
 API of ``chat`` deliberately leaves out.
