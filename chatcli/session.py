@@ -316,7 +316,9 @@ class ChatSession:
             prompt = count_messages(request.messages, self._encoding()).n if answered else 0
             completion = count_text(text, self._encoding()).n
             estimated = True
-        cost = cost_usd(self.info, prompt, completion)
+        served = reply.finish.model if reply.finish else None
+        requested = self._requested(served)
+        cost = cost_usd(self._model_info(requested), prompt, completion)
         keep = status == "ok" or (status == "interrupted" and bool(text))
         if keep:
             finish_reason = reply.finish.reason if reply.finish else None
@@ -346,7 +348,7 @@ class ChatSession:
         if self.store is not None:
             self.store.log_usage(
                 UsageRecord(
-                    model,
+                    requested,
                     self.profile,
                     self.command,
                     status,
@@ -357,8 +359,19 @@ class ChatSession:
                     latency_ms=_ms(duration),
                     ttft_ms=_ms(ttft),
                     session_id=self.row.id if self.row is not None else None,
+                    served_model=served,
                 )
             )
+
+    def _requested(self, served: str | None) -> str:
+        """The model to log as asked for: ``self.model``, except where that is only an Azure
+        deployment name (the endpoint takes no model, and chatcli knows no such model): then
+        the model the response names is the only true name there is."""
+        endpoint = getattr(self.provider, "endpoint", None)
+        deployment_only = endpoint is not None and not getattr(endpoint, "send_model", True)
+        if deployment_only and served and not self.info.known:
+            return served
+        return self.model
 
     def _save(self, entries: list[_Entry]) -> None:
         """Write entries to the store when this session is persisted (creating its row)."""

@@ -1,29 +1,49 @@
-"""Token counting that works offline and never waits on the network.
+"""Token counting that is exact for OpenAI's models with no network, and an estimate otherwise.
 
-Counts are exact only when a tiktoken encoding can be built from files already on this machine:
-tiktoken fetches its BPE files over HTTP on first use (``requests.get`` with no timeout), which
-would hang or fail behind a firewall. So before tiktoken is asked for an encoding we look for its
-cached file ourselves, and while it builds one, its downloader is swapped for one that refuses
-URLs. Everything else is estimated with a fast, slightly generous segmentation heuristic, good
-enough to trim a history to a context window and to price a request whose usage went unreported.
+The cl100k_base and o200k_base BPE tables ship inside the ``bpe-openai`` wheel (gzip-compressed,
+byte-identical to OpenAI's published files: the SHA-256 is checked on load). They are read from
+the installed package's data directory *without importing it* (its Rust extension is never
+loaded) and handed to ``tiktoken.Encoding``, built on first use, once per process; nothing is
+downloaded and nothing is read from tiktoken's cache. Other encoding names (a ``tokenizer`` set
+in ``[models."NAME"]``) are built by tiktoken from local files only: its downloader is swapped
+for one that refuses URLs while it builds them. A model whose tokenizer is unknown gets a fast,
+slightly generous estimate, marked ``exact=False``.
+
+Chat framing (``count_messages``) follows OpenAI's published formula for the gpt-3.5-turbo-0613,
+gpt-4, gpt-4-turbo, gpt-4o and later chat models (openai-cookbook, "How to count tokens with
+tiktoken", ``num_tokens_from_messages``)::
+
+    prompt_tokens = 3                      # reply priming <|start|>assistant<|message|>
+                  + sum over messages of (
+                        3                            # <|start|>{role}\\n ... <|end|>
+                        + tokens(every string field: role, content, name)
+                        + 1 if the message has a name)
+
+It reproduces ``usage.prompt_tokens`` of the API for text messages exactly; images and tool
+schemas are estimated (their accounting is not published token for token).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
+import importlib.util
 import json
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from chatcli.events import Message
 
 TOKENS_PER_MESSAGE = 3
-"""OpenAI's framing overhead for every message in a chat request (``<|start|>role...<|end|>``)."""
+"""Framing tokens of every message in a chat request (``<|start|>{role}\\n...<|end|>``)."""
+
+TOKENS_PER_NAME = 1
+"""A message's ``name`` field costs one token more than its text."""
 
 REPLY_PRIMING = 3
 """Tokens every request spends priming the reply (``<|start|>assistant<|message|>``)."""
@@ -31,6 +51,58 @@ REPLY_PRIMING = 3
 IMAGE_TOKENS_LOW = 85
 IMAGE_TOKENS_HIGH = 765
 """A vision input costs 85 tokens at ``detail: low``; 765 is a 1024x1024 image at high detail."""
+
+BUNDLE_PACKAGE = "bpe_openai"
+"""The wheel whose ``data/`` directory holds the gzip'd tables (``pip install bpe-openai``)."""
+
+_CL100K_PAT = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+_O200K_PAT = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"""
+        r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"""
+        r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Bundled:
+    """How to build one encoding from a bundled table (pattern and specials as in tiktoken)."""
+
+    sha256: str
+    pat_str: str
+    special_tokens: Mapping[str, int]
+
+
+BUNDLED: dict[str, Bundled] = {
+    "cl100k_base": Bundled(
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        _CL100K_PAT,
+        {
+            "<|endoftext|>": 100257,
+            "<|fim_prefix|>": 100258,
+            "<|fim_middle|>": 100259,
+            "<|fim_suffix|>": 100260,
+            "<|endofprompt|>": 100276,
+        },
+    ),
+    "o200k_base": Bundled(
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        _O200K_PAT,
+        {"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
+    ),
+}
+"""The encodings of every OpenAI chat model since gpt-3.5-turbo, with the SHA-256 of the table
+OpenAI publishes (the same hash tiktoken checks after a download)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,48 +116,58 @@ class TokenCount:
         return TokenCount(self.n + other.n, self.exact and other.exact)
 
 
-_BLOB = "https://openaipublic.blob.core.windows.net/"
-_KNOWN_FILES: dict[str, tuple[str, ...]] = {
-    "o200k_base": (_BLOB + "encodings/o200k_base.tiktoken",),
-    "o200k_harmony": (_BLOB + "encodings/o200k_base.tiktoken",),
-    "cl100k_base": (_BLOB + "encodings/cl100k_base.tiktoken",),
-    "p50k_base": (_BLOB + "encodings/p50k_base.tiktoken",),
-    "p50k_edit": (_BLOB + "encodings/p50k_base.tiktoken",),
-    "r50k_base": (_BLOB + "encodings/r50k_base.tiktoken",),
-    "gpt2": (
-        _BLOB + "gpt-2/encodings/main/vocab.bpe",
-        _BLOB + "gpt-2/encodings/main/encoder.json",
-    ),
-}
-"""The files tiktoken's own plugin downloads per encoding, so a missing cache is seen up front."""
+def bundle_dir() -> Path | None:
+    """``bpe_openai/data`` of the installed wheel, found without importing the package."""
+    try:
+        spec = importlib.util.find_spec(BUNDLE_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        data = Path(location) / "data"
+        if data.is_dir():
+            return data
+    return None
 
 
-def tiktoken_cache_dir() -> str:
-    """Where tiktoken keeps downloaded files, resolved exactly as ``tiktoken.load`` does."""
-    if "TIKTOKEN_CACHE_DIR" in os.environ:
-        return os.environ["TIKTOKEN_CACHE_DIR"]
-    if "DATA_GYM_CACHE_DIR" in os.environ:
-        return os.environ["DATA_GYM_CACHE_DIR"]
-    return os.path.join(tempfile.gettempdir(), "data-gym-cache")
+def _ranks(name: str, bundled: Bundled) -> dict[bytes, int] | None:
+    """The mergeable ranks of a bundled table, or None when missing or not the published file."""
+    directory = bundle_dir()
+    if directory is None:
+        return None
+    try:
+        raw = gzip.decompress((directory / f"{name}.tiktoken.gz").read_bytes())
+    except (OSError, EOFError):
+        return None
+    if hashlib.sha256(raw).hexdigest() != bundled.sha256:
+        return None
+    fields = raw.split()  # "<base64 token> <rank>" per line
+    return dict(zip(map(base64.b64decode, fields[0::2]), map(int, fields[1::2]), strict=True))
 
 
-def _cached(url: str, cache_dir: str) -> bool:
-    """True when tiktoken would read ``url`` from its cache (file named sha1 of the URL)."""
-    if not cache_dir:  # tiktoken treats "" as "caching disabled": it would always download
-        return False
-    return os.path.isfile(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
+def _load_bundled(name: str, bundled: Bundled) -> Any:
+    try:
+        import tiktoken
+    except ImportError:
+        return None
+    ranks = _ranks(name, bundled)
+    if ranks is None:
+        return None
+    return tiktoken.Encoding(
+        name,
+        pat_str=bundled.pat_str,
+        mergeable_ranks=ranks,
+        special_tokens=dict(bundled.special_tokens),
+    )
 
 
 class _DownloadRefused(Exception):
     """Raised in place of a tiktoken download: counting must never touch the network."""
 
 
-_LOCK = threading.Lock()
-_ENCODINGS: dict[tuple[str, str], Any] = {}  # (encoding, cache dir) -> tiktoken Encoding | None
-
-
-def _load_offline(name: str) -> Any:
-    """Build the tiktoken encoding ``name`` from local files only, or return None."""
+def _load_local(name: str) -> Any:
+    """Build a non-bundled tiktoken encoding (a plugin's) from local files only, or None."""
     try:
         import tiktoken
         import tiktoken.load
@@ -101,31 +183,51 @@ def _load_offline(name: str) -> Any:
     tiktoken.load.read_file = read_local
     try:
         return tiktoken.get_encoding(name)
-    except Exception:  # missing cache, unknown name, broken plugin: all mean "estimate instead"
+    except Exception:  # unknown name, a file that would need a download, broken plugin: estimate
         return None
     finally:
         tiktoken.load.read_file = real_read
 
 
+_LOCK = threading.Lock()
+_ENCODINGS: dict[str, Any] = {}  # encoding name -> tiktoken Encoding | None
+
+
 def _encoding(name: str | None) -> Any:
-    """The tiktoken Encoding for ``name`` if usable offline, else None; cached per process."""
+    """The tiktoken Encoding for ``name`` if it can be built offline, else None; cached."""
     if name is None:
         return None
-    cache_dir = tiktoken_cache_dir()
-    key = (name, cache_dir)
     with _LOCK:
-        if key not in _ENCODINGS:
-            files = _KNOWN_FILES.get(name)
-            if files is not None and not all(_cached(url, cache_dir) for url in files):
-                _ENCODINGS[key] = None
-            else:
-                _ENCODINGS[key] = _load_offline(name)
-        return _ENCODINGS[key]
+        if name not in _ENCODINGS:
+            bundled = BUNDLED.get(name)
+            _ENCODINGS[name] = (
+                _load_bundled(name, bundled) if bundled is not None else _load_local(name)
+            )
+        return _ENCODINGS[name]
 
 
 def exact_available(encoding: str | None) -> bool:
-    """True when counts with ``encoding`` will be exact (its files are on this machine)."""
+    """True when counts with ``encoding`` will be exact on this machine."""
     return _encoding(encoding) is not None
+
+
+def unavailable_reason(encoding: str | None, model: str) -> str:
+    """Why counts for ``model`` (tokenizer ``encoding``) are estimates here, in one sentence."""
+    if encoding is None:
+        return (
+            f"no tokenizer is known for {model}; set tokenizer in "
+            f'[models."{model}"] (e.g. "o200k_base") to count its tokens exactly'
+        )
+    if importlib.util.find_spec("tiktoken") is None:
+        return f"tiktoken is not installed, so {encoding} cannot count exactly"
+    if encoding in BUNDLED:
+        if bundle_dir() is None:
+            return f"the {encoding} table ships in bpe-openai, which is not installed"
+        return f"the bundled {encoding} table is missing or not the file OpenAI publishes"
+    return (
+        f"{encoding} is not one of the bundled tables ({', '.join(BUNDLED)}) and tiktoken "
+        "cannot build it from local files"
+    )
 
 
 _CJK_RANGES = (
@@ -196,7 +298,7 @@ def count_message(message: Message, encoding: str | None) -> TokenCount:
         elif isinstance(value, list):
             total += _count_parts(value, encoding)
         if key == "name":
-            total += TokenCount(1, exact=True)
+            total += TokenCount(TOKENS_PER_NAME, exact=True)
     return total
 
 

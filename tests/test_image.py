@@ -58,7 +58,7 @@ def test_generates_n_pngs_and_prints_only_their_paths(fake: FakeOpenAI, tmp_path
 
     with Store.open(tmp_path / "data") as store:
         (row,) = store.usage_rows()
-    assert (row.command, row.model, row.cost_usd) == ("image", "dall-e-2", None)
+    assert (row.command, row.model, row.cost_usd) == ("image", "dall-e-2", 2 * 0.016)
 
 
 def test_default_model_is_dall_e_3_which_makes_one_image(

@@ -324,7 +324,7 @@ def test_tokens_and_cost(chat: Chat) -> None:
 def test_footer_says_tokens_cost_and_speed(chat: Chat) -> None:
     chat.fake.script(Reply(text="fine", prompt_tokens=1000, completion_tokens=500))
     chat.run("hello\r")
-    assert "1000 in · 500 out · $0.000450 · " in chat.err.getvalue()
+    assert "1000 in · 500 out · $0.00045 · " in chat.err.getvalue()
 
 
 def test_footer_text_never_calls_an_unknown_price_zero() -> None:
@@ -421,9 +421,22 @@ def test_spent_budget_refuses_a_turn_and_the_repl_goes_on(chat: Chat) -> None:
     chat.fake.script(Reply(text="pricey", prompt_tokens=0, completion_tokens=2000))
     chat.run("first\r", "second\r", "/exit\r")
     err = chat.err.getvalue()
-    assert "chatcli: error: $0.0012 of your daily budget $0.0010 is spent" in err
-    assert "--over-budget" in err
+    assert "chatcli: error: $0.0012 of your daily budget $0.001 is spent" in err
+    assert "/budget continue to go on in this session" in err and "--over-budget" not in err
     assert chat.sent() == ["first"]
     chat.fake.script(Reply(text="ok"))
     chat.run("third\r", opts=ChatOptions(cont=True, over_budget=True))
+    assert chat.sent() == ["first", "third"]
+
+
+def test_budget_command_shows_spending_and_lets_the_session_go_on(chat: Chat) -> None:
+    (chat.home / "config.toml").write_text("[defaults]\ndaily_budget_usd = 0.001\n")
+    chat.fake.script(
+        Reply(text="pricey", prompt_tokens=0, completion_tokens=2000), Reply(text="ok")
+    )
+    chat.run("first\r", "second\r", "/budget\r", "/budget continue\r", "third\r", "/exit\r")
+    out = chat.err.getvalue()
+    assert "$0.0012 of your daily budget $0.001: 120% spent" in out
+    assert "/budget continue to go on for the rest of this session" in out
+    assert "budgets no longer stop this session" in out
     assert chat.sent() == ["first", "third"]

@@ -304,7 +304,8 @@ def test_missing_usage_is_estimated(store: Store) -> None:
     drain(chat.send("say hello"))
     turn = chat.last_turn
     assert turn is not None and turn.estimated
-    assert turn.prompt_tokens == count_messages([{"role": "user", "content": "say hello"}], None).n
+    said = [{"role": "user", "content": "say hello"}]
+    assert turn.prompt_tokens == count_messages(said, "o200k_base").n
     assert turn.completion_tokens > 0
     assert turn.cost_usd == cost_usd(
         lookup("gpt-4o-mini"), turn.prompt_tokens, turn.completion_tokens
@@ -395,7 +396,7 @@ def test_context_tokens_and_total_cost(store: Store) -> None:
         {"role": "user", "content": "again"},
         {"role": "assistant", "content": "yo"},
     ]
-    assert (used, window) == (count_messages(expected, None).n, 128_000)
+    assert (used, window) == (count_messages(expected, "o200k_base").n, 128_000)
     total, unknown = chat.total_cost()
     assert total == pytest.approx((300 * 0.15 + 30 * 0.60) / 1e6) and unknown is False
 

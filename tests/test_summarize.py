@@ -132,6 +132,8 @@ def test_summaries_too_long_to_combine_are_summarised_again(
     summaries: FakeOpenAI, tmp_path: Path
 ) -> None:
     env = fake_env(tmp_path, summaries)
+    # counted exactly (o200k_base), 14 of these still overflow one 120-token request
+    summaries.default_reply = Reply(text="Short summary of this part, in a few more words.")
     result = run_cli("summarize", "--chunk-tokens", "120", env=env, input=LONG)
     assert result.returncode == 0, result.stderr
     assert "summarising them again" in result.stderr

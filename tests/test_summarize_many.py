@@ -146,7 +146,7 @@ def test_confirm_above_usd_refuses_off_a_terminal_unless_yes(
 
 def test_long_document_parts_carry_page_markers(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.default_reply = Reply(text="S.")
-    pages = [f"Page {n} says " + "something important. " * 40 for n in range(1, 4)]
+    pages = [f"Page {n} says " + "something important. " * 80 for n in range(1, 4)]
     doc = tmp_path / "long.pdf"
     doc.write_bytes(make_pdf(pages))
     result = run_cli("summarize", str(doc), "--chunk-tokens", "300", env=fake_env(tmp_path, fake))

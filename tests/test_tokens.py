@@ -1,9 +1,9 @@
-"""Token counting: exact only from local tiktoken files, never a download; a sane fast estimate."""
+"""Token counting: exact from the bundled tables, never a download; a sane fast estimate."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
+import gzip
 import os
 import subprocess
 import sys
@@ -50,13 +50,15 @@ def test_estimate_numbers_whitespace_and_empty() -> None:
 def test_estimate_is_fast_on_100_kb() -> None:
     text = ("Some English prose, with code: `x = f(y) + 42`. 还有中文内容。\n" * 2000)[:100_000]
     started = time.perf_counter()
-    count = count_text(text, "cl100k_base")
+    count = count_text(text, None)
     elapsed = time.perf_counter() - started
     assert count.exact is False and count.n > 20_000
     assert elapsed < 0.25, f"estimating 100 KB took {elapsed * 1000:.0f} ms"
 
 
-def test_no_cached_file_means_estimate_and_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundled_tables_count_exactly_with_no_cache_and_no_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     attempts: list[object] = []
 
     def no_connect(*args: Any, **kwargs: Any) -> Any:
@@ -65,38 +67,24 @@ def test_no_cached_file_means_estimate_and_no_network(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr("socket.getaddrinfo", no_connect)
     monkeypatch.setattr("socket.create_connection", no_connect)
-    started = time.perf_counter()
-    assert exact_available("cl100k_base") is False
-    assert exact_available("o200k_base") is False
-    assert count_text("hello world", "o200k_base") == TokenCount(estimate("hello world"), False)
-    assert time.perf_counter() - started < 1.0
+    monkeypatch.setattr(tokens, "_ENCODINGS", {})
+    assert exact_available("cl100k_base") is True
+    assert exact_available("o200k_base") is True
+    # published tiktoken counts: "hello world" is 2 tokens in both, "你好" 1 in o200k, 1 in cl100k
+    assert count_text("hello world", "o200k_base") == TokenCount(2, True)
+    assert count_text("The quick brown fox jumps over the lazy dog.", "cl100k_base").n == 10
     assert attempts == []
 
 
-def test_cache_file_name_is_the_one_tiktoken_reads(empty_cache: Path) -> None:
-    tiktoken_load = pytest.importorskip("tiktoken.load")
-    url = tokens._KNOWN_FILES["cl100k_base"][0]
-    (empty_cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(b"cached bytes")
-    # tiktoken itself, with no expected hash, returns our file: same dir, same name, no download
-    assert tiktoken_load.read_file_cached(url) == b"cached bytes"
-
-
-def test_damaged_cached_file_is_not_followed_by_a_download(
-    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_table_that_is_not_the_published_file_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tiktoken_load = pytest.importorskip("tiktoken.load")
-    url = tokens._KNOWN_FILES["cl100k_base"][0]
-    (empty_cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(b"not a bpe file")
-    fetched: list[str] = []
-
-    def recording_read_file(blobpath: str) -> bytes:
-        fetched.append(blobpath)
-        raise OSError("would download")
-
-    monkeypatch.setattr(tiktoken_load, "read_file", recording_read_file)
-    assert exact_available("cl100k_base") is False  # the hash check fails; no fetch follows
-    assert fetched == []
-    assert tiktoken_load.read_file is recording_read_file  # the guard put the original back
+    (tmp_path / "cl100k_base.tiktoken.gz").write_bytes(gzip.compress(b"aGk= 0\n"))
+    monkeypatch.setattr(tokens, "bundle_dir", lambda: tmp_path)
+    monkeypatch.setattr(tokens, "_ENCODINGS", {})
+    assert exact_available("cl100k_base") is False
+    assert "not the file OpenAI publishes" in tokens.unavailable_reason("cl100k_base", "gpt-4")
+    assert count_text("hi", "cl100k_base").exact is False
 
 
 def test_without_tiktoken_everything_is_estimated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -244,7 +244,7 @@ def test_relay_base_url_normalised_and_usage_logged(
     assert fake.requests[0].path == "/v1/audio/transcriptions"
     with sqlite3.connect(tmp_path / "data" / "chatcli.db") as db:
         rows = db.execute("SELECT model, profile, command, status, cost_usd FROM usage").fetchall()
-    assert rows == [("whisper-1", "relay", "transcribe", "ok", None)]
+    assert rows == [("whisper-1", "relay", "transcribe", "ok", 0.006 / 60)]  # 1 s at $0.006/min
 
 
 def test_wrong_key_exits_4_without_leaking_it(fake: FakeOpenAI, tmp_path: Path, cli: Run) -> None:

@@ -1,7 +1,9 @@
 """``chatcli verify`` end to end: the real CLI against the fake, scripted one reply per probe.
 
-Requests in order: the probe prompt (model, prompt_tokens, max_tokens), the same prompt streamed
-(stream_usage), the tool prompt (tool_calls), then the three reasoning questions.
+Requests in order: the probe prompt (model, prompt_tokens, max_tokens, system_fingerprint), the
+same prompt streamed (stream_usage), the tool prompt (tool_calls), the three reasoning questions,
+the logprobs request and the seed pair. The fake counts prompt tokens exactly (``exact_usage``),
+as the official API does, with no tokenizer file cached and no network.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 
 from chatcli.features.verify.probes import (
+    ANSWER_FORMAT,
     MAX_TOKENS,
     PROBE_MESSAGES,
     QUESTIONS,
@@ -31,9 +35,18 @@ from tests.fakes import Error, FakeOpenAI, RejectStreamOptions, Reply
 pytest_plugins = ["tests.inprocess"]  # the in-process `cli` fixture
 Run = Callable[..., "subprocess.CompletedProcess[str]"]
 
-NAMES = ["model", "prompt_tokens", "max_tokens", "stream_usage", "tool_calls", "reasoning"]
+NAMES = [
+    "model",
+    "prompt_tokens",
+    "max_tokens",
+    "system_fingerprint",
+    "stream_usage",
+    "tool_calls",
+    "reasoning",
+    "logprobs",
+    "seed",
+]
 TOOL_CALL = Reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
-SKIPPED = "tiktoken encoding o200k_base not cached; install it to enable this probe"
 
 
 def script(
@@ -42,10 +55,12 @@ def script(
     main: Reply | None = None,
     streamed: Reply | RejectStreamOptions | None = None,
     tools: Reply | Error | None = None,
-    answers: tuple[str, str, str] = ("3", "215", "3"),
+    answers: tuple[str, str, str] = ("ANSWER: 3", "ANSWER: 215", "ANSWER: 3"),
     prompt_tokens: int | None = None,
 ) -> None:
-    """Queue one reply per request; the defaults are what an honest endpoint answers."""
+    """Queue one reply per request; the defaults are what an honest endpoint answers (the
+    logprobs and seed requests get the fake's default reply)."""
+    fake.exact_usage = True
     fake.script(
         main or Reply(prompt_tokens=prompt_tokens),
         streamed or Reply(prompt_tokens=prompt_tokens),
@@ -66,8 +81,9 @@ def lines(stdout: str) -> dict[str, str]:
     """``name -> "[mark] evidence"`` from the human report."""
     out = {}
     for line in stdout.splitlines():
-        if line.startswith("["):
-            mark, name, evidence = line[1:5], line[7:21].strip(), line[22:]
+        match = re.fullmatch(r"\[(\w+)\] (\S+) +(.*) \((?:weak|medium|strong)\)", line)
+        if match:
+            mark, name, evidence = match.groups()
             out[name] = f"[{mark}] {evidence}"
     return out
 
@@ -80,29 +96,35 @@ def test_honest_endpoint_is_consistent(fake: FakeOpenAI, env: dict[str, str]) ->
     out = result.stdout.splitlines()
     assert out[0] == f"verifying gpt-4o-mini at {fake.base_url}/chat/completions (profile openai)"
     assert list(lines(result.stdout)) == NAMES
-    assert out[-1] == "verdict: consistent with gpt-4o-mini (prompt_tokens skipped)"
+    assert out[-1] == "verdict: consistent with gpt-4o-mini"
     checks = lines(result.stdout)
     assert checks["model"] == "[pass] the response names gpt-4o-mini"
-    assert checks["prompt_tokens"].startswith(f"[skip] {SKIPPED}")
+    assert checks["prompt_tokens"] == "[pass] reported 100; o200k_base counts 100"
+    assert checks["system_fingerprint"] == "[pass] system_fingerprint fp_fake"
+    assert checks["logprobs"].startswith("[pass]") and checks["seed"].startswith("[pass]")
     assert checks["max_tokens"] == "[pass] stopped at exactly 7 tokens (finish_reason length)"
     assert checks["tool_calls"] == '[pass] called get_weather({"city": "Paris"})'
     assert checks["reasoning"] == "[pass] 3/3 answered right"
     assert result.stderr == ""
     bodies = [r.json for r in fake.chat_requests()]
-    assert len(bodies) == 6 and fake.pending_script == 0
+    assert len(bodies) == 9 and fake.pending_script == 0
     assert bodies[0]["messages"] == PROBE_MESSAGES and bodies[0]["max_tokens"] == MAX_TOKENS
     assert "stream" not in bodies[0] and bodies[0]["temperature"] == 0
     assert bodies[1]["messages"] == PROBE_MESSAGES and bodies[1]["stream"] is True
     assert bodies[1]["stream_options"] == {"include_usage": True}
     assert bodies[2]["tools"][0]["function"]["name"] == "get_weather"
-    assert [b["messages"][0]["content"] for b in bodies[3:]] == [q for _, q, _ in QUESTIONS]
+    assert [b["messages"][0]["content"] for b in bodies[3:6]] == [
+        f"{q} {ANSWER_FORMAT}" for _, q, _ in QUESTIONS
+    ]
+    assert bodies[6]["logprobs"] is True and bodies[7]["seed"] == bodies[8]["seed"]
     from chatcli.store import Store
 
     with Store.open(Path(env["CHATCLI_HOME"])) as store:
         rows = store.usage_rows()
     assert [(r.command, r.model, r.estimated) for r in rows] == [
         ("verify", "gpt-4o-mini", False)
-    ] * 6
+    ] * 9
+    assert {r.served_model for r in rows} == {"gpt-4o-mini"}
     assert all(r.prompt_tokens > 0 and r.cost_usd is not None for r in rows)
 
 
@@ -112,20 +134,21 @@ def test_json_shape(cli: Run, fake: FakeOpenAI, env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     obj = json.loads(result.stdout)
     assert list(obj) == ["checks", "verdict"]
-    assert all(list(c) == ["name", "status", "evidence"] for c in obj["checks"])
-    assert [(c["name"], c["status"]) for c in obj["checks"]] == [
-        ("model", "pass"),
-        ("prompt_tokens", "skip"),
-        ("max_tokens", "pass"),
-        ("stream_usage", "warn"),
-        ("tool_calls", "pass"),
-        ("reasoning", "pass"),
+    assert all(list(c) == ["name", "status", "strength", "evidence"] for c in obj["checks"])
+    assert [(c["name"], c["status"], c["strength"]) for c in obj["checks"]] == [
+        ("model", "pass", "weak"),
+        ("prompt_tokens", "pass", "strong"),
+        ("max_tokens", "pass", "medium"),
+        ("system_fingerprint", "pass", "weak"),
+        ("stream_usage", "warn", "weak"),
+        ("tool_calls", "pass", "medium"),
+        ("reasoning", "pass", "weak"),
+        ("logprobs", "pass", "medium"),
+        ("seed", "pass", "weak"),
     ]
     assert all(isinstance(c["evidence"], str) and c["evidence"] for c in obj["checks"])
-    assert obj["verdict"] == (
-        "consistent with gpt-4o-mini (stream_usage warned; prompt_tokens skipped)"
-    )
-    assert obj["checks"][3]["evidence"] == "no usage chunk in the stream (include_usage ignored)"
+    assert obj["verdict"] == "consistent with gpt-4o-mini (stream_usage warned)"
+    assert obj["checks"][4]["evidence"] == "no usage chunk in the stream (include_usage ignored)"
 
 
 @pytest.mark.parametrize(
@@ -254,18 +277,19 @@ def test_tool_calls_probe(
 def test_two_warnings_are_suspicious_and_reasoning_is_weak(
     cli: Run, fake: FakeOpenAI, env: dict[str, str]
 ) -> None:
-    script(fake, answers=("2", "215", "2"))
+    script(fake, answers=("ANSWER: 2", "ANSWER: 215", "I cannot say, see policy 3."))
     alone = cli("verify", "--json", env=env)
     assert alone.returncode == 0
     obj = json.loads(alone.stdout)
-    assert obj["checks"][5] == {
+    assert obj["checks"][6] == {
         "name": "reasoning",
         "status": "warn",
+        "strength": "weak",
         "evidence": "1/3 answered right (letters: answered 2, expected 3; "
-        "trick: answered 2, expected 3); weak evidence",
+        "trick: no ANSWER line in 'I cannot say, see policy 3.'); weak evidence",
     }
-    assert obj["verdict"] == "consistent with gpt-4o-mini (reasoning warned; prompt_tokens skipped)"
-    script(fake, answers=("2", "215", "3"), tools=Reply(text="Sunny."))
+    assert obj["verdict"] == "consistent with gpt-4o-mini (reasoning warned)"
+    script(fake, answers=("2", "ANSWER: 215", "ANSWER: 3"), tools=Reply(text="Sunny."))
     both = cli("verify", "--json", env=env)
     assert both.returncode == 1
     assert json.loads(both.stdout)["verdict"] == "suspicious: tool_calls, reasoning warned"
@@ -352,7 +376,7 @@ tokenizer = "verify_b"
     ("reported", "status", "evidence"),
     [
         (lambda a, b: a, "pass", "reported {a}; verify_a counts {a}"),
-        (lambda a, b: a + 3, "pass", "reported {a3}; verify_a counts {a}"),
+        (lambda a, b: a + 2, "pass", "reported {a2}; verify_a counts {a}"),
         (
             lambda a, b: b,
             "FAIL",
@@ -384,6 +408,6 @@ def test_prompt_tokens_probe_with_an_exact_tokenizer(
     (tmp_path / "config.toml").write_text(CONFIG)
     script(fake, prompt_tokens=reported(a, b))
     result = run_cli("verify", "-m", "gpt-4o", env=fake_env(tmp_path, fake, **extra))
-    expected = evidence.format(a=a, b=b, a3=a + 3, a5=a + 5, a_20=a - 20)
+    expected = evidence.format(a=a, b=b, a2=a + 2, a5=a + 5, a_20=a - 20)
     assert lines(result.stdout)["prompt_tokens"] == f"[{status}] {expected}", result.stderr
     assert result.returncode == (1 if status == "FAIL" else 0)

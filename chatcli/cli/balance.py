@@ -36,12 +36,14 @@ def balance(
         typer.echo(json.dumps(obj, indent=2))
         return
 
-    def money(x: float | None) -> str:
-        return "unknown" if x is None else f"${x:,.2f}"
+    from chatcli.pricing import money
+
+    def usd(x: float | None) -> str:
+        return "unknown" if x is None else money(x)
 
     typer.echo(
         f"profile    {b.profile}\n"
-        f"limit      {money(b.limit_usd)}\n"
-        f"used       {money(b.used_usd)}  (as reported for {b.start} – {b.end})\n"
-        f"remaining  {money(b.remaining_usd)}"
+        f"limit      {usd(b.limit_usd)}\n"
+        f"used       {usd(b.used_usd)}  (as reported for {b.start} – {b.end})\n"
+        f"remaining  {usd(b.remaining_usd)}"
     )

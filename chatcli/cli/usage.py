@@ -2,7 +2,7 @@
 
 Totals come from the usage log, which records every request (ask, chat, interrupted ones too).
 A model without a known price has cost ``null``, never 0: a total that includes such a request
-is shown as a lower bound ("≥ $0.0123").
+is shown as a lower bound ("≥ $0.012").
 """
 
 from datetime import date

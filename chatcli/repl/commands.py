@@ -21,8 +21,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from chatcli.errors import UsageError
-from chatcli.pricing import BUILTIN
-from chatcli.repl.loop import money
+from chatcli.pricing import BUILTIN, money
 from chatcli.store import content_text
 from chatcli.terminal import isatty
 
@@ -195,6 +194,27 @@ def _resume(repl: Repl, arg: str) -> None:
     repl.summary()
 
 
+def _budget(repl: Repl, arg: str) -> None:
+    """Show spending against the budgets; ``continue`` lets this session go past them."""
+    from chatcli.features.usage import budget
+
+    if arg not in ("", "continue"):
+        raise UsageError(f"unknown /budget argument {arg!r}", hint="/budget or /budget continue")
+    profile = repl.ctx.config.profile(repl.session.profile)
+    spent = budget.spending(repl.ctx.store, profile)
+    if not spent:
+        repl.say("no budget set (daily_budget_usd / monthly_budget_usd in the config)")
+    for s in spent:
+        repl.say(f"{s.figure()}: {s.spent / s.limit:.0%} spent")
+    if arg == "continue":
+        repl.ctx.over_budget = True
+        repl.say("budgets no longer stop this session (they still warn)")
+    elif repl.ctx.over_budget:
+        repl.say("this session goes on past spent budgets")
+    elif any(s.spent >= s.limit for s in spent):
+        repl.say("/budget continue to go on for the rest of this session")
+
+
 def _tokens(repl: Repl, arg: str) -> None:
     used, window = repl.session.context_tokens()
     if window is None:
@@ -280,6 +300,14 @@ def _session_names(repl: Repl) -> Iterable[str]:
     return [row.name for row in repl.ctx.store.list_sessions(limit=50)]
 
 
+def _profile_names(repl: Repl) -> list[str]:
+    return sorted(repl.ctx.config.profiles)
+
+
+def _role_names(repl: Repl) -> list[str]:
+    return sorted(repl.ctx.config.roles)
+
+
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
@@ -293,7 +321,7 @@ COMMANDS: dict[str, Command] = {
             "NAME",
             "switch endpoint profile (no NAME: list them)",
             _profile,
-            lambda repl: sorted(repl.ctx.config.profiles),
+            _profile_names,
         ),
         Command("system", "TEXT", "set the system prompt (- removes it)", _system),
         Command(
@@ -301,7 +329,7 @@ COMMANDS: dict[str, Command] = {
             "NAME",
             "use a role's system prompt (no NAME: list them)",
             _role,
-            lambda repl: sorted(repl.ctx.config.roles),
+            _role_names,
         ),
         Command("undo", "", "forget the last turn; its message returns to the prompt", _undo),
         Command("retry", "", "ask the last message again", _retry),
@@ -311,6 +339,13 @@ COMMANDS: dict[str, Command] = {
         Command("resume", "NAME", "switch to a saved session", _resume, _session_names),
         Command("tokens", "", "context used by the next request / window", _tokens),
         Command("cost", "", "what this session has cost", _cost),
+        Command(
+            "budget",
+            "continue",
+            "spending against the budgets; continue: go past them in this session",
+            _budget,
+            lambda _repl: ["continue"],
+        ),
         Command("copy", "", "copy the last reply to the clipboard", _copy),
     )
 }

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
+from chatcli.pricing import money
 from chatcli.store import content_text
 from chatcli.terminal import isatty
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
     from chatcli.store import Store
+
+BUDGET_GO_ON = "type /budget to see the spending, /budget continue to go on in this session"
+"""How a spent budget is overridden from inside the REPL (the flag is for the command line)."""
 
 SUMMARY_TURNS = 3
 """How many of the last turns a resumed session shows."""
@@ -160,7 +164,9 @@ class Repl:
 
         profile = self.ctx.config.profile(self.session.profile)
         over = self.ctx.over_budget
-        budget.check(self.ctx.store, profile, over_budget=over, warn=self.notifier.note)
+        budget.check(
+            self.ctx.store, profile, over_budget=over, warn=self.notifier.note, go_on=BUDGET_GO_ON
+        )
 
         message = UserInput(texts=[text])
         if self.attachments is not None:
@@ -211,11 +217,6 @@ def footer_text(turn: TurnResult) -> str:
     if turn.interrupted:
         parts.append("interrupted")
     return " · ".join(parts)
-
-
-def money(usd: float) -> str:
-    """Dollars with enough digits that a cheap reply does not show as $0.00."""
-    return f"${usd:.4f}" if usd >= 0.01 else f"${usd:.6f}"
 
 
 def _shorten(text: str, width: int) -> str:

@@ -58,6 +58,8 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "output_price": ((int, float), "a number (USD per 1M tokens)"),
     "tokenizer": ((str,), "a tiktoken encoding name"),
     "reasoning": ((bool,), "true or false"),
+    "image_price": ((int, float), "a number (USD per image, any size and quality)"),
+    "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
 _TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles")
 _BUILTIN_DEFAULTS: dict[str, Any] = {
@@ -294,6 +296,10 @@ def _build(path: Path, data: dict[str, Any], text: str, *, exists: bool) -> Conf
             output_price=_float(raw.get("output_price", base.output_price)),
             tokenizer=raw.get("tokenizer", base.tokenizer),
             reasoning=raw.get("reasoning", base.reasoning),
+            image_prices=(("*", float(raw["image_price"])),)
+            if "image_price" in raw
+            else base.image_prices,
+            minute_price=_float(raw.get("minute_price", base.minute_price)),
         )
 
     aliases = data.get("aliases", {})

@@ -52,7 +52,7 @@ _MESSAGE_COLUMNS = (
 )
 _USAGE_COLUMNS = (
     "id, created_at, model, profile, command, status, prompt_tokens, completion_tokens,"
-    " estimated, cost_usd, latency_ms, ttft_ms, session_id"
+    " estimated, cost_usd, latency_ms, ttft_ms, session_id, served_model"
 )
 _UPDATABLE = frozenset({"profile", "model", "system", "role"})
 
@@ -95,10 +95,10 @@ def _message(row: Any) -> MessageRow:
 
 def _usage(row: Any) -> UsageRow:
     (uid, created, model, profile, command, status, prompt, completion, estimated, cost,
-     latency, ttft, sid) = row  # fmt: skip
+     latency, ttft, sid, served) = row  # fmt: skip
     return UsageRow(
         model, profile, command, status, prompt, completion, bool(estimated), cost, latency,
-        ttft, sid, id=uid, created_at=datetime.fromisoformat(created),
+        ttft, sid, served, id=uid, created_at=datetime.fromisoformat(created),
     )  # fmt: skip
 
 
@@ -142,12 +142,12 @@ def insert_usage(conn: sqlite3.Connection, record: UsageRecord) -> None:
     r = record
     conn.execute(
         "INSERT INTO usage (created_at, model, profile, command, status, prompt_tokens,"
-        " completion_tokens, estimated, cost_usd, latency_ms, ttft_ms, session_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " completion_tokens, estimated, cost_usd, latency_ms, ttft_ms, session_id,"
+        " served_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             _now(), r.model, r.profile, r.command, r.status, r.prompt_tokens,
             r.completion_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms,
-            r.session_id,
+            r.session_id, r.served_model,
         ),
     )  # fmt: skip
 

@@ -65,7 +65,11 @@ class MessageRow(NewMessage):
 
 @dataclass(frozen=True)
 class UsageRecord:
-    """One request for the usage log. ``cost_usd`` None means the price is unknown, not zero."""
+    """One request for the usage log. ``cost_usd`` None means the price is unknown, not zero.
+
+    ``model`` is the model asked for (what is priced and grouped); ``served_model`` the name the
+    response gave, when it gave one: a relay substituting a cheaper model shows up there.
+    """
 
     model: str
     profile: str | None
@@ -78,6 +82,7 @@ class UsageRecord:
     latency_ms: int | None = None
     ttft_ms: int | None = None
     session_id: int | None = None
+    served_model: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

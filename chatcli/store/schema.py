@@ -57,6 +57,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX usage_created ON usage (created_at)",
     ),
+    (  # 3: the model the response named, next to the requested one (usage.model)
+        "ALTER TABLE usage ADD COLUMN served_model TEXT",
+    ),
     (  # 4: batch jobs, their parts (one provider batch each) and their requests
         """CREATE TABLE batch_jobs (
             id INTEGER PRIMARY KEY,

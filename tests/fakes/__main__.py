@@ -25,11 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--azure-key", default=None, help="api-key for Azure routes")
     parser.add_argument("--words-per-second", type=float, default=None)
     parser.add_argument("--reply-words", type=int, default=None)
+    parser.add_argument("--serve-model", default=None, help="answer as this (substitute) model")
+    parser.add_argument(
+        "--exact-usage", action="store_true", help="count prompt tokens with the real tokenizer"
+    )
     args = parser.parse_args(argv)
 
     fake = FakeOpenAI(
         None if args.no_auth else args.api_key, azure_key=args.azure_key, port=args.port
     )
+    fake.serve_model, fake.exact_usage = args.serve_model, args.exact_usage
     fake.default_reply = Reply(words=args.reply_words, words_per_second=args.words_per_second)
     stop = threading.Event()
 

@@ -34,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes import serving
 from tests.fakes.batches import BatchAPI
 
 DEFAULT_API_KEY = "sk-test-0123456789abcdef"
@@ -474,6 +475,8 @@ class FakeOpenAI:
         self.models: list[str] = list(DEFAULT_MODELS)
         self.billing: dict[str, Any] | None = None
         self.reject_stream_options = False
+        self.serve_model: str | None = None  # answer as this model (see serving.py)
+        self.exact_usage = False  # count prompt tokens with the real tokenizer
         #: Azure streams open with a ``choices: []`` chunk holding prompt_filter_results.
         self.azure_prompt_filter_chunk = True
         self.default_reply: Reply = Reply()
@@ -979,7 +982,7 @@ class _Handler(BaseHTTPRequestHandler):
         return {
             "id": f"chatcmpl-fake{n:06d}",
             "created": int(time.time()),
-            "model": model or str(req.get("model") or "gpt-4o-mini"),
+            "model": model or self.fake.serve_model or str(req.get("model") or "gpt-4o-mini"),
         }
 
     def _chunk(
@@ -1033,10 +1036,12 @@ class _Handler(BaseHTTPRequestHandler):
         limit = req.get("max_completion_tokens", req.get("max_tokens"))
         if isinstance(limit, int) and len(chunks) > limit:
             chunks, finish = chunks[:limit], "length"
+        counted = self.fake.serve_model or (self.fake.exact_usage and str(req.get("model")))
+        exact = serving.prompt_tokens(req, counted) if counted else None
         usage = {
             "prompt_tokens": reply.prompt_tokens
             if reply.prompt_tokens is not None
-            else self._prompt_tokens(req),
+            else exact or self._prompt_tokens(req),
             "completion_tokens": reply.completion_tokens
             if reply.completion_tokens is not None
             else len(chunks),
@@ -1047,7 +1052,7 @@ class _Handler(BaseHTTPRequestHandler):
             body: dict[str, Any] = {
                 **ids,
                 "object": "chat.completion",
-                "system_fingerprint": "fp_fake",
+                "system_fingerprint": None if self.fake.serve_model else "fp_fake",
                 "choices": [
                     {
                         "index": 0,
@@ -1057,7 +1062,9 @@ class _Handler(BaseHTTPRequestHandler):
                             "refusal": None,
                             **({"tool_calls": calls} if calls else {}),
                         },
-                        "logprobs": None,
+                        "logprobs": None
+                        if self.fake.serve_model
+                        else serving.logprobs("".join(chunks), req),
                         "finish_reason": finish,
                     }
                 ],
@@ -1339,6 +1346,10 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.models = [str(m) for m in payload["models"]]
             if "billing" in payload:
                 fake.billing = payload["billing"]
+            if "serve_model" in payload:
+                fake.serve_model = payload["serve_model"] and str(payload["serve_model"])
+            if "exact_usage" in payload:
+                fake.exact_usage = bool(payload["exact_usage"])
             if "reject_stream_options" in payload:
                 fake.reject_stream_options = bool(payload["reject_stream_options"])
             if "max_upload_bytes" in payload:

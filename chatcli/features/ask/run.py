@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.errors import UsageError
 from chatcli.output import Notifier, Writer, check_finish, stream_to
+from chatcli.pricing import json_usd
 from chatcli.settings.resolve import Env, Globals, SessionChoice, open_session, resolve
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _report(env: Env, opts: AskOptions, session: ChatSession) -> None:
                 "completion_tokens": turn.completion_tokens,
                 "estimated": turn.estimated,
             },
-            "cost_usd": turn.cost_usd,
+            "cost_usd": json_usd(turn.cost_usd),
             "finish_reason": turn.finish_reason,
             "session": session.name,
         }

@@ -24,6 +24,7 @@ from chatcli.errors import APIError, ChatcliError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
 from chatcli.output import Notifier
+from chatcli.pricing import batch_cost_usd, cost_usd, money
 from chatcli.settings.resolve import Env, Globals, load_config, resolve
 from chatcli.store.jobs import JobRow, Jobs, NewRequest
 
@@ -75,7 +76,6 @@ class Context:
 
     def usage_for(self, job: JobRow) -> Any:
         """(model, status, response body) -> the usage-log entry at batch prices."""
-        from chatcli.pricing import batch_cost_usd
         from chatcli.store import UsageRecord
 
         def usage(model: str, status: str, body: dict[str, Any]) -> UsageRecord | None:
@@ -172,9 +172,9 @@ def _estimate(builder: Builder, *, remote_mode: bool) -> str:
     if t.input_cost is None:
         cost = f"cost unknown (no price for {', '.join(sorted(t.models))})"
     else:
-        cost = f"input ${t.input_cost:.4f} at {prices}"
+        cost = f"input {money(t.input_cost)} at {prices}"
         if t.output_cost is not None:
-            cost += f", replies at most ${t.output_cost:.4f}"
+            cost += f", replies at most {money(t.output_cost)}"
         else:
             cost += " + replies"
     return f"{t.requests:,} requests{batches}, {tokens}, {cost}"
@@ -191,16 +191,12 @@ def _confirmed(builder: Builder, profile: Profile, yes: bool) -> bool:
         return True
     if not (sys.stdin and sys.stdin.isatty()):
         raise UsageError(
-            f"the estimate ({_usd(total)}) is above confirm_above_usd ({_usd(limit)})",
+            f"the estimate ({money(total)}) is above confirm_above_usd ({money(limit)})",
             hint="pass --yes to submit anyway",
         )
-    sys.stderr.write(f"chatcli: the estimate is {_usd(total)}. Submit? [y/N] ")
+    sys.stderr.write(f"chatcli: the estimate is {money(total)}. Submit? [y/N] ")
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-
-def _usd(amount: float) -> str:
-    return f"${amount:.2f}" if amount >= 1 else f"${amount:.4f}"
 
 
 def _dry_run(builder: Builder, inputs: Any) -> None:
@@ -321,7 +317,6 @@ def _close(ctx: Context, job: JobRow, parts: list[Any], *, azure: bool) -> JobRo
 
 def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) -> JobRow:
     from chatcli.features.batch.local import LocalRunner
-    from chatcli.pricing import cost_usd
     from chatcli.providers import connect
 
     if job.state == "submitting":

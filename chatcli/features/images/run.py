@@ -43,6 +43,7 @@ class ImageOptions:
 
 def run(g: Globals, opts: ImageOptions) -> None:
     """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
+    from chatcli.features.usage.media import images_cost
     from chatcli.providers import connect, images
 
     source = _check_inputs(opts)
@@ -68,7 +69,12 @@ def run(g: Globals, opts: ImageOptions) -> None:
     started = time.monotonic()
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
     results = provider.images(job)
-    _log(env.profile.name, model, started)
+    _log(
+        env.profile.name,
+        model,
+        started,
+        images_cost(env.config.model_info(model), opts.n, opts.size),
+    )
     for path in save(results, opts.out_dir):
         sys.stdout.write(f"{path}\n")
         sys.stdout.flush()
@@ -77,13 +83,15 @@ def run(g: Globals, opts: ImageOptions) -> None:
             notifier.note(f"revised prompt: {result.revised_prompt}")
 
 
-def _log(profile: str, model: str, started: float) -> None:
-    """Images are priced per image, not per token: logged with cost unknown, never 0."""
+def _log(profile: str, model: str, started: float, cost: float | None) -> None:
+    """Images are priced per image, not per token (None: no price known, never 0)."""
     from chatcli.store import UsageRecord, open_default
 
     latency = round((time.monotonic() - started) * 1000)
     with open_default() as store:
-        store.log_usage(UsageRecord(model, profile, "image", "ok", 0, 0, latency_ms=latency))
+        store.log_usage(
+            UsageRecord(model, profile, "image", "ok", 0, 0, cost_usd=cost, latency_ms=latency)
+        )
 
 
 def _check_inputs(opts: ImageOptions) -> Path | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chatcli.errors import UsageError
+from chatcli.pricing import json_usd
 from chatcli.store import MessageRow, SessionRow, Store, content_text, open_default
 
 
@@ -63,7 +64,7 @@ def _message_dict(m: MessageRow) -> dict[str, Any]:
         "prompt_tokens": m.prompt_tokens,
         "completion_tokens": m.completion_tokens,
         "tokens_estimated": m.estimated,
-        "cost_usd": m.cost_usd,
+        "cost_usd": json_usd(m.cost_usd),
         "finish_reason": m.finish_reason,
         "interrupted": m.interrupted,
         "created_at": m.created_at.isoformat(),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from chatcli.errors import UsageError
 from chatcli.features.summarize.engine import COMBINE_PROMPT, PART_PROMPT, SEPARATOR, Summarizer
-from chatcli.pricing import cost_usd
+from chatcli.pricing import cost_usd, money
 
 OUTPUT_LOW = 50
 """The shortest reply counted for a summary: a few sentences."""
@@ -112,11 +112,11 @@ def describe(summ: Summarizer, est: Estimate, inputs: int) -> str:
         f"input tokens: {tokens} ({exact})",
         f"output tokens: {est.output_low:,} to {est.output_high:,}",
     ]
-    money = costs(summ, est)
-    if money is None:
+    cost = costs(summ, est)
+    if cost is None:
         lines.append(f"cost: unknown (no price for {env.model}; set it in [models])")
     else:
-        lines.append(f"cost: ${money[0]:.4f} to ${money[1]:.4f}")
+        lines.append(f"cost: {money(cost[0])} to {money(cost[1])}")
     rpm = env.profile.requests_per_minute
     if rpm:
         seconds = max(est.requests - 1, 0) * 60 / rpm

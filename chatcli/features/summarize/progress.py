@@ -12,7 +12,7 @@ import time
 
 from chatcli.events import Notice
 from chatcli.output import Notifier
-from chatcli.pricing import ModelInfo, cost_usd
+from chatcli.pricing import ModelInfo, cost_usd, money
 
 
 class Tracker:
@@ -61,7 +61,7 @@ class Tracker:
 
     def status(self) -> str:
         cost = self.cost()
-        spent = "cost unknown" if cost is None else f"${cost:.4f}"
+        spent = "cost unknown" if cost is None else money(cost)
         tokens = self.prompt_tokens + self.completion_tokens
         line = (
             f"{self.inputs_done}/{self.total} inputs, {self.requests_done}/{self.requests} "

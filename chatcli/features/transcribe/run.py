@@ -192,6 +192,7 @@ def _upload(
     stem: str,
 ) -> list[str]:
     """Upload each piece in order; every request goes into the usage log."""
+    from chatcli.features.usage.media import transcription_cost
     from chatcli.providers import connect
     from chatcli.providers.audio import AudioRequest
     from chatcli.store import UsageRecord, open_default
@@ -232,6 +233,9 @@ def _upload(
                             0,
                             0,
                             latency_ms=round((time.monotonic() - started) * 1000),
+                            cost_usd=transcription_cost(
+                                env.config.model_info(model), piece.data, status
+                            ),
                         )
                     )
             notifier.end_line()

@@ -9,45 +9,69 @@ here, and the notice says the figure is a lower bound.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from chatcli.errors import BudgetExceeded
+from chatcli.pricing import money
 from chatcli.settings.loading import Profile
 from chatcli.store import Store
 
 WARN_AT = 0.8
 
 
-def _usd(amount: float, limit: float) -> str:
-    """Cents for budgets of dollars; more digits for tiny ones, so $0.001 is not "$0.00"."""
-    return f"${amount:.2f}" if limit >= 1 else f"${amount:.4f}"
+@dataclass(frozen=True)
+class Spending:
+    """One active limit and what the usage log says is spent against it."""
+
+    name: str  # "daily" or "monthly"
+    spent: float
+    limit: float
+    unknown: bool  # some requests had no known price: ``spent`` is a lower bound
+
+    def figure(self) -> str:
+        return (
+            f"{money(self.spent)}{' or more' if self.unknown else ''} "
+            f"of your {self.name} budget {money(self.limit)}"
+        )
 
 
-def check(
-    store: Store, profile: Profile, *, over_budget: bool, warn: Callable[[str], None]
-) -> None:
-    """Raise when a limit is spent (unless ``over_budget``); ``warn`` near a limit."""
+def spending(store: Store, profile: Profile) -> list[Spending]:
+    """Every configured limit with its spending so far (empty when no budget is set)."""
     limits = [
         ("daily", profile.daily_budget_usd, date.today()),
         ("monthly", profile.monthly_budget_usd, date.today().replace(day=1)),
     ]
     active = [(name, limit, since) for name, limit, since in limits if limit]
     if not active:
-        return
+        return []
     rows = store.usage_rows(min(since for _, _, since in active))
+    out = []
     for name, limit, since in active:
         assert limit is not None
         spent_rows = [r for r in rows if r.created_at.astimezone().date() >= since]
         spent = sum(r.cost_usd or 0.0 for r in spent_rows)
-        unknown = any(r.cost_usd is None for r in spent_rows)
-        figure = (
-            f"{_usd(spent, limit)}{' or more' if unknown else ''} "
-            f"of your {name} budget {_usd(limit, limit)}"
-        )
-        if spent >= limit and not over_budget:
+        out.append(Spending(name, spent, limit, any(r.cost_usd is None for r in spent_rows)))
+    return out
+
+
+def check(
+    store: Store,
+    profile: Profile,
+    *,
+    over_budget: bool,
+    warn: Callable[[str], None],
+    go_on: str = "pass --over-budget to go on",
+) -> None:
+    """Raise when a limit is spent (unless ``over_budget``); ``warn`` near a limit.
+
+    ``go_on`` says how to continue from where the user is (a flag, or ``/budget`` in the REPL).
+    """
+    for s in spending(store, profile):
+        if s.spent >= s.limit and not over_budget:
             raise BudgetExceeded(
-                f"{figure} is spent",
-                hint=f"pass --over-budget to go on, or raise {name}_budget_usd in the config",
+                f"{s.figure()} is spent",
+                hint=f"{go_on}, or raise {s.name}_budget_usd in the config",
             )
-        if spent >= WARN_AT * limit:
-            warn(f"{figure} is spent ({spent / limit:.0%})")
+        if s.spent >= WARN_AT * s.limit:
+            warn(f"{s.figure()} is spent ({s.spent / s.limit:.0%})")

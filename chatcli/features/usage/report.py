@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+from chatcli.pricing import family, json_usd, money
 from chatcli.store import UsageRow, open_default
 
 
@@ -21,12 +22,15 @@ class Group:
     cost_usd: float = 0.0
     unknown_cost: int = 0  # requests whose price is unknown
     estimated: int = 0  # requests whose tokens were counted locally
+    served_as: dict[str, int] = field(default_factory=dict)  # other names the endpoint answered
 
     def add(self, row: UsageRow) -> None:
         self.requests += 1
         self.prompt_tokens += row.prompt_tokens
         self.completion_tokens += row.completion_tokens
         self.estimated += row.estimated
+        if row.served_model and family(row.served_model) != family(row.model):
+            self.served_as[row.served_model] = self.served_as.get(row.served_model, 0) + 1
         if row.cost_usd is None:
             self.unknown_cost += 1
         else:
@@ -42,9 +46,10 @@ class Group:
             "requests": self.requests,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "cost_usd": self.cost(),
+            "cost_usd": json_usd(self.cost()),
             "requests_with_unknown_cost": self.unknown_cost,
             "requests_with_estimated_tokens": self.estimated,
+            "served_as": dict(sorted(self.served_as.items())),
         }
 
 
@@ -60,7 +65,7 @@ def _money(group: Group) -> str:
     cost = group.cost()
     if cost is None:
         return "unknown"
-    return ("≥ " if group.unknown_cost else "") + f"${cost:.4f}"
+    return ("≥ " if group.unknown_cost else "") + money(cost)
 
 
 def report(since: date | None, by: str, as_json: bool) -> None:
@@ -93,6 +98,10 @@ def report(since: date | None, by: str, as_json: bool) -> None:
             f"{g.key:<{width}}  {g.requests:>8}  {g.prompt_tokens:>10,}  "
             f"{g.completion_tokens:>10,}  {_money(g)}"
         )
+    if by == "model":
+        for g in ordered:
+            for served, n in sorted(g.served_as.items()):
+                lines.append(f"! {g.key}: {n} request(s) answered by {served}")
     if total.unknown_cost:
         lines.append(f"({total.unknown_cost} request(s) used a model without a known price)")
     sys.stdout.write("\n".join(lines) + "\n")

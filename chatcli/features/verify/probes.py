@@ -14,10 +14,18 @@ they saw, and ``verdict`` weighs them:
 5. ``tool_calls``: a prompt that needs a tool must produce a call with valid JSON arguments. No
    call at all is only a warning: relays often strip ``tools`` while serving the real model.
    Malformed calls fail: that is what small models imitating the format do.
-6. ``reasoning``: three short questions weaker models tend to get wrong; weak evidence, so at
-   worst a warning, never a failure.
+6. ``reasoning``: three short questions weaker models tend to get wrong, answered in a strict
+   ``ANSWER: <number>`` line (a refusal that mentions a number is not an answer); weak evidence,
+   so at worst a warning, never a failure.
+7. ``system_fingerprint``: the official API names its backend configuration (``fp_...``) in
+   every response; resellers serving another vendor's model rarely invent one. Weak.
+8. ``logprobs``: the official API returns per-token log probabilities on request (not for
+   reasoning models); substitutes behind a relay often cannot. Medium.
+9. ``seed``: the same request twice with one ``seed`` should give the same answer while the
+   fingerprint stays the same. Weak (determinism is best effort even at OpenAI).
 
-Probes 1-3 share one non-streamed request; in all six requests are made, each a few tokens long.
+Each check carries its ``strength``: how much a pass or failure says about the model.
+Probes 1-3 and 7 share one non-streamed request; in all nine short requests are made.
 Everything goes through ``ChatProvider``'s public pieces (``body``, ``endpoint``, ``transport``)
 because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``) that the stream-event
 API of ``chat`` deliberately leaves out.
@@ -25,7 +33,6 @@ API of ``chat`` deliberately leaves out.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -37,9 +44,27 @@ from chatcli.events import Message, Notice
 from chatcli.pricing import ModelInfo
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.chat import ChatProvider
-from chatcli.tokens import TOKENS_PER_MESSAGE, count_messages, exact_available
+from chatcli.tokens import count_messages, exact_available, unavailable_reason
 
 Status = Literal["pass", "warn", "fail", "skip"]
+Strength = Literal["weak", "medium", "strong"]
+
+STRENGTH: dict[str, Strength] = {
+    "model": "weak",
+    "prompt_tokens": "strong",
+    "max_tokens": "medium",
+    "stream_usage": "weak",
+    "tool_calls": "medium",
+    "reasoning": "weak",
+    "system_fingerprint": "weak",
+    "logprobs": "medium",
+    "seed": "weak",
+}
+"""How much each probe's result says: a tokenizer mismatch is near proof, a name is not."""
+
+TOKEN_TOLERANCE = 2
+"""Reported and local prompt counts may differ by this much (other tokenizers differ by more
+on the probe prompt: o200k_base and cl100k_base by 6)."""
 
 PROBE_PROMPT = (
     "Explain in detail, in at least 300 words, what this function does and how to test it. "
@@ -76,23 +101,25 @@ TOOL_PROMPT = "What is the weather in Paris right now, in celsius? Use the get_w
 QUESTIONS: tuple[tuple[str, str, int], ...] = (
     (
         "letters",
-        'How many times does the letter "r" occur in the word "strawberry"? '
-        "Reply with the number only.",
+        'How many times does the letter "r" occur in the word "strawberry"?',
         3,
     ),
     (
         "arithmetic",
         "A train leaves at 9:40 and arrives at 13:15 on the same day. How many minutes does "
-        "the trip take? Reply with the number only.",
+        "the trip take?",
         215,
     ),
     (
         "trick",
-        "Alice has 3 brothers and 2 sisters. How many sisters does each of Alice's brothers "
-        "have? Reply with the number only.",
+        "Alice has 3 brothers and 2 sisters. How many sisters does each of Alice's brothers have?",
         3,
     ),
 )
+ANSWER_FORMAT = "Reply with exactly one line of the form ANSWER: <number> and nothing else."
+_ANSWER = re.compile(r"ANSWER:\s*(-?\d+)\.?", re.IGNORECASE)
+SEED = 424242
+SEED_PROMPT = "Write one sentence of eight random words."
 ANSWER_TOKENS = 50
 """Room for a short answer; reasoning models get no cap, they spend tokens thinking first."""
 
@@ -104,6 +131,11 @@ class Check:
     name: str
     status: Status
     evidence: str
+
+    @property
+    def strength(self) -> Strength:
+        """How much this probe's result says about the model."""
+        return STRENGTH.get(self.name, "weak")
 
 
 @dataclass(frozen=True)
@@ -127,9 +159,11 @@ class Target:
     info: ModelInfo
     tokenizers: Mapping[str, list[str]]
     on_notice: Callable[[Notice], None] = lambda _notice: None
-    on_usage: Callable[[ChatRequest, Mapping[str, Any] | None], None] = lambda _r, _u: None
-    """Called once per answered request with its reported ``usage`` (None if it had none), so
-    the probes' tokens land in the usage log like any other request's."""
+    on_usage: Callable[[ChatRequest, Mapping[str, Any] | None, str | None], None] = (
+        lambda _r, _u, _m: None
+    )
+    """Called once per answered request with its reported ``usage`` (None if it had none) and
+    the model the response named, so the probes' tokens land in the usage log like any other's."""
 
 
 def tokenizer_families(infos: Iterable[ModelInfo]) -> dict[str, list[str]]:
@@ -148,12 +182,12 @@ def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
     """One non-streamed completion as raw JSON; errors are ``chatcli.errors``."""
     obj = target.provider.raw_complete(request, target.on_notice)
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list) or not obj["choices"]:
-        target.on_usage(request, None)
+        target.on_usage(request, None, None)
         raise APIError(
             f"malformed response: no choices in {str(obj)[:120]!r}",
             hint="the endpoint is not answering like an OpenAI-compatible API",
         )
-    target.on_usage(request, _usage_of(obj))
+    target.on_usage(request, _usage_of(obj), _model_of(obj))
     return obj
 
 
@@ -161,13 +195,18 @@ def stream(target: Target, request: ChatRequest) -> tuple[list[dict[str, Any]], 
     """Stream ``request`` asking for usage; the raw chunks, and False if it was not streamed."""
     chunks, streamed = target.provider.raw_stream(request, target.on_notice)
     usage = next((u for u in map(_usage_of, chunks) if u is not None), None)
-    target.on_usage(request, usage)
+    target.on_usage(request, usage, next(filter(None, map(_model_of, chunks)), None))
     return chunks, streamed
 
 
 def _usage_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     usage = obj.get("usage")
     return usage if isinstance(usage, dict) else None
+
+
+def _model_of(obj: Mapping[str, Any]) -> str | None:
+    model = obj.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def _refused(exc: APIError) -> bool:
@@ -208,42 +247,24 @@ def probe_model(target: Target, obj: Mapping[str, Any]) -> Check:
     return Check("model", "fail", f"asked for {target.model}, the response names {answered}")
 
 
-def unavailable_reason(encoding: str) -> str:
-    """Why ``encoding`` cannot count exactly here, and how to fix it."""
-    if importlib.util.find_spec("tiktoken") is None:
-        return f"tiktoken is not installed, so {encoding} cannot count exactly; " + (
-            "pip install 'chatcli[tokens]' to enable this probe"
-        )
-    return (
-        f"tiktoken encoding {encoding} not cached; install it to enable this probe (once, "
-        f"online: python -c \"import tiktoken; tiktoken.get_encoding('{encoding}')\")"
-    )
-
-
 def probe_prompt_tokens(target: Target, obj: Mapping[str, Any]) -> Check:
     """Reported prompt tokens of the fixed prompt against exact local counts per tokenizer."""
     name = "prompt_tokens"
     encoding = target.info.tokenizer
-    if encoding is None:
-        return Check(
-            name,
-            "skip",
-            f"no tokenizer known for {target.model}; set tokenizer in "
-            f'[models."{target.model}"] to enable this probe',
-        )
     if not exact_available(encoding):
-        return Check(name, "skip", unavailable_reason(encoding))
+        return Check(name, "skip", unavailable_reason(encoding, target.model))
+    assert encoding is not None
     reported = _usage(obj, "prompt_tokens")
     if reported is None:
         return Check(name, "warn", "the response reports no usage.prompt_tokens")
     expected = count_messages(PROBE_MESSAGES, encoding).n
-    if abs(reported - expected) <= TOKENS_PER_MESSAGE:
+    if abs(reported - expected) <= TOKEN_TOLERANCE:
         return Check(name, "pass", f"reported {reported}; {encoding} counts {expected}")
     for other, users in target.tokenizers.items():
         if other == encoding or not exact_available(other):
             continue
         count = count_messages(PROBE_MESSAGES, other).n
-        if abs(reported - count) <= TOKENS_PER_MESSAGE:
+        if abs(reported - count) <= TOKEN_TOLERANCE:
             return Check(
                 name,
                 "fail",
@@ -345,9 +366,14 @@ def probe_tool_calls(target: Target) -> Check:
     return Check(name, "pass", f"called get_weather({json.dumps(args, ensure_ascii=False)})")
 
 
-def _last_number(text: str) -> int | None:
-    numbers = re.findall(r"-?\d[\d,]*", text)
-    return int(numbers[-1].replace(",", "")) if numbers else None
+def strict_answer(text: str) -> int | None:
+    """The number of a reply that is exactly ``ANSWER: <n>`` (one line), else None.
+
+    Anything else, even a reply containing the right number, is no answer: a refusal that
+    mentions "policy 3" must not count as "3".
+    """
+    match = _ANSWER.fullmatch(text.strip())
+    return int(match.group(1)) if match else None
 
 
 def probe_reasoning(target: Target) -> Check:
@@ -356,7 +382,7 @@ def probe_reasoning(target: Target) -> Check:
     for label, question, expected in QUESTIONS:
         request = ChatRequest(
             target.model,
-            [{"role": "user", "content": question}],
+            [{"role": "user", "content": f"{question} {ANSWER_FORMAT}"}],
             temperature=0,
             max_tokens=None if target.info.reasoning else ANSWER_TOKENS,
         )
@@ -367,10 +393,11 @@ def probe_reasoning(target: Target) -> Check:
                 raise
             wrong.append(f"{label}: refused ({exc.status})")
             continue
-        answer = _last_number(text)
-        if answer != expected:
-            shown = answer if answer is not None else repr(text.strip()[:30])
-            wrong.append(f"{label}: answered {shown}, expected {expected}")
+        answer = strict_answer(text)
+        if answer is None:
+            wrong.append(f"{label}: no ANSWER line in {text.strip()[:30]!r}")
+        elif answer != expected:
+            wrong.append(f"{label}: answered {answer}, expected {expected}")
     right = len(QUESTIONS) - len(wrong)
     if not wrong:
         return Check("reasoning", "pass", f"{right}/{len(QUESTIONS)} answered right")
@@ -379,6 +406,72 @@ def probe_reasoning(target: Target) -> Check:
         "warn",
         f"{right}/{len(QUESTIONS)} answered right ({'; '.join(wrong)}); weak evidence",
     )
+
+
+def probe_fingerprint(obj: Mapping[str, Any]) -> Check:
+    """The official API names its backend build in ``system_fingerprint`` (``fp_...``)."""
+    name = "system_fingerprint"
+    fingerprint = obj.get("system_fingerprint")
+    if isinstance(fingerprint, str) and fingerprint.strip():
+        return Check(name, "pass", f"system_fingerprint {fingerprint}")
+    return Check(name, "warn", "the response has no system_fingerprint, which OpenAI sends")
+
+
+def probe_logprobs(target: Target) -> Check:
+    """Asked for ``logprobs``, the official API returns one per generated token."""
+    name = "logprobs"
+    if target.info.reasoning:
+        return Check(name, "skip", f"{target.model} is a reasoning model: OpenAI has no logprobs")
+    request = ChatRequest(
+        target.model,
+        [{"role": "user", "content": "Say hello in five words."}],
+        temperature=0,
+        max_tokens=10,
+        extra={"logprobs": True, "top_logprobs": 2},
+    )
+    try:
+        obj = complete(target, request)
+    except APIError as exc:
+        if not _refused(exc):
+            raise
+        return Check(name, "warn", f"the endpoint refused logprobs, which OpenAI accepts: {exc}")
+    logprobs = obj["choices"][0].get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list) or not content:
+        return Check(name, "warn", "asked for logprobs, the response has none")
+    values = [t.get("logprob") for t in content if isinstance(t, dict)]
+    if len(values) != len(content) or not all(
+        isinstance(v, int | float) and v <= 0 for v in values
+    ):
+        return Check(name, "fail", "logprobs are malformed (missing or positive values)")
+    return Check(name, "pass", f"{len(content)} tokens with log probabilities")
+
+
+def probe_seed(target: Target) -> Check:
+    """The same request twice with one ``seed``: the same answer while the fingerprint holds."""
+    name = "seed"
+    answers: list[tuple[str, object]] = []
+    for _ in range(2):
+        request = ChatRequest(
+            target.model,
+            [{"role": "user", "content": SEED_PROMPT}],
+            temperature=None if target.info.reasoning else 1.0,
+            max_tokens=None if target.info.reasoning else 20,
+            extra={"seed": SEED},
+        )
+        try:
+            obj = complete(target, request)
+        except APIError as exc:
+            if not _refused(exc):
+                raise
+            return Check(name, "warn", f"the endpoint refused seed, which OpenAI accepts: {exc}")
+        answers.append((str(_message(obj).get("content") or ""), obj.get("system_fingerprint")))
+    (first, fp1), (second, fp2) = answers
+    if first == second:
+        return Check(name, "pass", f"seed {SEED} gave the same answer twice")
+    if fp1 != fp2:
+        return Check(name, "skip", "the backend changed between the two requests (fingerprint)")
+    return Check(name, "warn", f"seed {SEED} gave two different answers on one fingerprint")
 
 
 def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None) -> list[Check]:
@@ -400,9 +493,12 @@ def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None)
     add(probe_model(target, first))
     add(probe_prompt_tokens(target, first))
     add(probe_max_tokens(target, first))
+    add(probe_fingerprint(first))
     add(probe_stream_usage(target, first))
     add(probe_tool_calls(target))
     add(probe_reasoning(target))
+    add(probe_logprobs(target))
+    add(probe_seed(target))
     return checks
 
 

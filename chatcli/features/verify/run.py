@@ -34,7 +34,9 @@ def run(g: Globals, *, json_out: bool) -> None:
     store = open_default()
     info = env.config.model_info(env.model)
 
-    def log_usage(request: ChatRequest, usage: Mapping[str, Any] | None) -> None:
+    def log_usage(
+        request: ChatRequest, usage: Mapping[str, Any] | None, served: str | None
+    ) -> None:
         """Probes cost tokens too: log each like any request (estimated when unreported)."""
         prompt = usage.get("prompt_tokens") if usage else None
         completion = usage.get("completion_tokens") if usage else None
@@ -47,6 +49,7 @@ def run(g: Globals, *, json_out: bool) -> None:
             UsageRecord(
                 env.model, env.profile.name, "verify", "ok", prompt, completion,
                 estimated=estimated, cost_usd=cost_usd(info, prompt, completion),
+                served_model=served,
             )
         )  # fmt: skip
 
@@ -61,7 +64,9 @@ def run(g: Globals, *, json_out: bool) -> None:
 
     def show(check: verify.Check) -> None:
         notifier.end_line()
-        sys.stdout.write(f"[{MARK[check.status]}] {check.name:<14} {check.evidence}\n")
+        sys.stdout.write(
+            f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n"
+        )
         sys.stdout.flush()
 
     if not json_out:
@@ -77,7 +82,8 @@ def run(g: Globals, *, json_out: bool) -> None:
     if json_out:
         obj = {
             "checks": [
-                {"name": c.name, "status": c.status, "evidence": c.evidence} for c in checks
+                {"name": c.name, "status": c.status, "strength": c.strength, "evidence": c.evidence}
+                for c in checks
             ],
             "verdict": result.text,
         }
