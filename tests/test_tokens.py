@@ -145,3 +145,47 @@ def test_count_messages_prices_images_at_a_fixed_estimate() -> None:
     assert count_messages(image("low"), None).n == base + tokens.IMAGE_TOKENS_LOW
     assert count_messages(image(None), None).n == base + tokens.IMAGE_TOKENS_HIGH
     assert count_messages(image("low"), None).exact is False
+
+
+SAMPLES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "你好，世界！这是一个测试。混合 English 和中文。",
+    "こんにちは世界 안녕하세요 Привет мир مرحبا",
+    "def f(x):\n    return x ** 2  # 🚀 emoji 👩‍💻\n\n\n\t tabs",
+    "1234567890 3.14159 1e-9 $0.00003 <|endoftext|> literal specials",
+    "   leading spaces and trailing   \n",
+]
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+def test_the_rust_tokenizer_counts_like_tiktoken_on_the_published_table(name: str) -> None:
+    """Counting uses bpe-openai's Rust tokenizer for speed; it must agree with tiktoken built
+    from the SHA-256-checked table, token for token."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    rust = tokens._load_rust(name)
+    reference = tokens._load_bundled(name, tokens.BUNDLED[name])
+    assert rust is not None and reference is not None
+    for text in SAMPLES:
+        assert len(rust.encode_ordinary(text)) == len(reference.encode_ordinary(text)), text
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=200))
+    def agree(text: str) -> None:
+        assert len(rust.encode_ordinary(text)) == len(reference.encode_ordinary(text))
+
+    agree()
+
+
+def test_counting_loads_neither_the_package_nor_tiktoken() -> None:
+    code = (
+        "import sys, time\n"
+        "t = time.perf_counter()\n"
+        "from chatcli.tokens import count_text\n"
+        "assert count_text('hello world', 'o200k_base').exact\n"
+        "print(sorted(m for m in ('bpe_openai', 'tiktoken') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
