@@ -8,7 +8,9 @@ stream ends:
 - completed: user message and reply are saved at once (if the session is persisted), usage logged;
 - interrupted (consumer closed the generator, or Ctrl-C inside it): the partial reply is kept and
   marked, and the provider's stream is closed so the HTTP connection goes away;
-- failed (the provider raised): nothing is kept, so ``retry()`` can resend; usage logged as error.
+- cut (the connection failed mid-answer): like interrupted, the partial reply the user paid for
+  is kept and marked; usage logged as error;
+- failed (the provider raised before any text): nothing is kept, so ``retry()`` can resend.
 
 It imports no UI, SDK or HTTP library, so tests drive it with a scripted Provider.
 """
@@ -19,7 +21,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 
-from chatcli.errors import Interrupted, UsageError
+from chatcli.errors import Interrupted, NetworkError, UsageError
 from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import ModelInfo, cost_usd
 from chatcli.providers.base import ChatRequest, Provider
@@ -289,6 +291,10 @@ class ChatSession:
             events.close()
             self._record(request, user, reply, "interrupted")
             raise
+        except NetworkError:
+            events.close()
+            self._record(request, user, reply, "error", keep_partial=True)
+            raise
         except Exception:
             events.close()
             self._record(request, user, reply, "error")
@@ -296,7 +302,13 @@ class ChatSession:
         self._record(request, user, reply, "ok")
 
     def _record(
-        self, request: ChatRequest, user: NewMessage, reply: _Reply, status: Status
+        self,
+        request: ChatRequest,
+        user: NewMessage,
+        reply: _Reply,
+        status: Status,
+        *,
+        keep_partial: bool = False,
     ) -> None:
         """Keep the turn (unless it failed or nothing arrived) and log the request's usage."""
         text = "".join(reply.parts)
@@ -312,7 +324,8 @@ class ChatSession:
             completion = count_text(text, self._encoding()).n
             estimated = True
         cost = cost_usd(self.info, prompt, completion)
-        keep = status == "ok" or (status == "interrupted" and bool(text))
+        partial = status != "ok"
+        keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
         if keep:
             finish_reason = reply.finish.reason if reply.finish else None
             assistant = NewMessage(
@@ -326,7 +339,7 @@ class ChatSession:
                 estimated=estimated,
                 cost_usd=cost,
                 finish_reason=finish_reason,
-                interrupted=status == "interrupted",
+                interrupted=partial,
                 ttft_ms=_ms(ttft),
                 duration_ms=_ms(duration),
             )
@@ -336,7 +349,7 @@ class ChatSession:
             self._save(entries)
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
-                finish_reason, status == "interrupted",
+                finish_reason, partial,
             )  # fmt: skip
         if self.store is not None:
             self.store.log_usage(
@@ -360,14 +373,16 @@ class ChatSession:
         if self.store is None or (self.row is None and not self._persist):
             return
         if self.row is None:
-            existing = self.store.get_session(self._name) if self._name else None
-            self.row = existing or self.store.create_session(
-                self._name,
-                profile=self.profile,
-                model=self.model,
-                system=self.system,
-                role=self.role,
-            )
+            settings = {
+                "profile": self.profile,
+                "model": self.model,
+                "system": self.system,
+                "role": self.role,
+            }
+            if self._name:
+                self.row = self.store.session_named(self._name, **settings)
+            else:
+                self.row = self.store.create_session(None, **settings)
         ids = self.store.add_messages(self.row.id, *(e.message for e in entries))
         for entry, row_id in zip(entries, ids, strict=True):
             entry.id = row_id
