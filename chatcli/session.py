@@ -8,8 +8,9 @@ stream ends:
 - completed: user message and reply are saved at once (if the session is persisted), usage logged;
 - interrupted (consumer closed the generator, or Ctrl-C inside it): the partial reply is kept and
   marked, and the provider's stream is closed so the HTTP connection goes away;
-- cut (the connection failed mid-answer): like interrupted, the partial reply the user paid for
-  is kept and marked; usage logged as error;
+- cut (the connection failed mid-answer, or a relay reported the upstream's failure in-band):
+  like interrupted, the partial reply the user paid for is kept and marked; usage logged as
+  error (``retry()`` replaces it);
 - failed (the provider raised before any text): nothing is kept, so ``retry()`` can resend.
 
 It imports no UI, SDK or HTTP library, so tests drive it with a scripted Provider.
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 
-from chatcli.errors import Interrupted, NetworkError, UsageError
+from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import ModelInfo, cost_usd
 from chatcli.providers.base import ChatRequest, Provider
@@ -291,7 +292,7 @@ class ChatSession:
             events.close()
             self._record(request, user, reply, "interrupted")
             raise
-        except NetworkError:
+        except ChatcliError:  # a cut connection, or a relay's in-band error after the cut
             events.close()
             self._record(request, user, reply, "error", keep_partial=True)
             raise

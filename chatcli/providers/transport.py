@@ -310,8 +310,9 @@ def sse_payloads(lines: Iterable[str]) -> Iterator[str]:
         if payload.strip() == "[DONE]":
             return
         yield payload
-    if data and data[0].strip() != "[DONE]":
-        yield "\n".join(data)
+    payload = "\n".join(data)
+    if data and payload.strip() != "[DONE]":
+        yield payload
 
 
 def _parse_chunk(payload: str) -> dict[str, Any]:
