@@ -6,6 +6,7 @@ provider documents.
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import subprocess
@@ -397,3 +398,33 @@ def test_nan_temperature_and_invalid_utf8_argument_exit_2(fake: FakeOpenAI, tmp_
     )
     assert proc.returncode == 2 and b"UTF-8" in proc.stderr and b"Traceback" not in proc.stderr
     assert fake.chat_requests() == []
+
+
+def test_chat_resume_preview_sanitised(
+    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chatcli.repl import ChatOptions
+    from tests.test_repl import Chat
+
+    fake.script(Reply(f"evil {TITLE_AND_CLEAR}answer"))
+    chat = Chat(tmp_path, fake, monkeypatch)
+    chat.run("q\r")
+    chat.err = io.StringIO()
+    chat.run(opts=ChatOptions(cont=True))
+    preview = chat.err.getvalue()
+    assert "ai  › evil answer" in preview and "\x1b]0;" not in preview and "\x07" not in preview
+
+
+def test_models_404_on_azure_names_endpoint_not_base_url(fake: FakeOpenAI, tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        f'[profiles.az]\ntype = "azure"\nendpoint = "{fake.root}"\napi_version = "2024-10-21"\n'
+        f'api_key = "{DEFAULT_API_KEY}"\nmodel = "gpt-4o"\n'
+        '[profiles.az.deployments]\n"gpt-4o" = "gpt4o-prod"\n'
+    )
+    fake.script(
+        Raw(status=404, body='{"error": {"message": "Resource not found"}}'), route="models"
+    )
+    result = run_cli("models", "-p", "az", env=clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "its endpoint may still be right" in result.stderr and "base_url" not in result.stderr
+    assert "gpt-4o" in result.stdout
