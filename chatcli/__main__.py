@@ -12,6 +12,9 @@ import sys
 
 
 def _error(message: str, hint: str | None = None) -> None:
+    from chatcli.safetext import sanitize  # server text may carry terminal escapes
+
+    message, hint = sanitize(message), (sanitize(hint) if hint else hint)
     try:
         sys.stderr.write(f"chatcli: error: {message}\n")
         if hint:
@@ -42,6 +45,13 @@ def run(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as surrogates
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            _error(f"argument {shown!r} is not valid UTF-8", "check the terminal's encoding")
+            return 2
     try:
         # The click command is run directly, not through Typer's main loop, which would turn a
         # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.

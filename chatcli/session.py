@@ -8,7 +8,10 @@ stream ends:
 - completed: user message and reply are saved at once (if the session is persisted), usage logged;
 - interrupted (consumer closed the generator, or Ctrl-C inside it): the partial reply is kept and
   marked, and the provider's stream is closed so the HTTP connection goes away;
-- failed (the provider raised): nothing is kept, so ``retry()`` can resend; usage logged as error.
+- cut (the connection failed mid-answer, or a relay reported the upstream's failure in-band):
+  like interrupted, the partial reply the user paid for is kept and marked; usage logged as
+  error (``retry()`` replaces it);
+- failed (the provider raised before any text): nothing is kept, so ``retry()`` can resend.
 
 It imports no UI, SDK or HTTP library, so tests drive it with a scripted ``Chat`` provider.
 """
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 
-from chatcli.errors import Interrupted, TooLong, UsageError
+from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
 from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import ModelInfo, cost_usd
 from chatcli.providers.base import Chat, ChatRequest
@@ -294,6 +297,10 @@ class ChatSession:
             events.close()
             self._record(request, user, reply, "interrupted")
             raise
+        except ChatcliError:  # a cut connection, or a relay's in-band error after the cut
+            events.close()
+            self._record(request, user, reply, "error", keep_partial=True)
+            raise
         except Exception:
             events.close()
             self._record(request, user, reply, "error")
@@ -301,7 +308,13 @@ class ChatSession:
         self._record(request, user, reply, "ok")
 
     def _record(
-        self, request: ChatRequest, user: NewMessage, reply: _Reply, status: Status
+        self,
+        request: ChatRequest,
+        user: NewMessage,
+        reply: _Reply,
+        status: Status,
+        *,
+        keep_partial: bool = False,
     ) -> None:
         """Keep the turn (unless it failed or nothing arrived) and log the request's usage."""
         text = "".join(reply.parts)
@@ -319,7 +332,8 @@ class ChatSession:
         served = reply.finish.model if reply.finish else None
         requested = self._requested(served)
         cost = cost_usd(self._model_info(requested), prompt, completion)
-        keep = status == "ok" or (status == "interrupted" and bool(text))
+        partial = status != "ok"
+        keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
         if keep:
             finish_reason = reply.finish.reason if reply.finish else None
             assistant = NewMessage(
@@ -333,7 +347,7 @@ class ChatSession:
                 estimated=estimated,
                 cost_usd=cost,
                 finish_reason=finish_reason,
-                interrupted=status == "interrupted",
+                interrupted=partial,
                 ttft_ms=_ms(ttft),
                 duration_ms=_ms(duration),
             )
@@ -343,7 +357,7 @@ class ChatSession:
             self._save(entries)
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
-                finish_reason, status == "interrupted",
+                finish_reason, partial,
             )  # fmt: skip
         if self.store is not None:
             self.store.log_usage(
@@ -378,14 +392,16 @@ class ChatSession:
         if self.store is None or (self.row is None and not self._persist):
             return
         if self.row is None:
-            existing = self.store.get_session(self._name) if self._name else None
-            self.row = existing or self.store.create_session(
-                self._name,
-                profile=self.profile,
-                model=self.model,
-                system=self.system,
-                role=self.role,
-            )
+            settings = {
+                "profile": self.profile,
+                "model": self.model,
+                "system": self.system,
+                "role": self.role,
+            }
+            if self._name:
+                self.row = self.store.session_named(self._name, **settings)
+            else:
+                self.row = self.store.create_session(None, **settings)
         ids = self.store.add_messages(self.row.id, *(e.message for e in entries))
         for entry, row_id in zip(entries, ids, strict=True):
             entry.id = row_id

@@ -243,7 +243,7 @@ def test_429_retry_after_honoured_and_shown(fake: FakeOpenAI, tmp_path: Path) ->
     result = run_cli("ask", "hi", env=fake_env(tmp_path, fake))
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started >= 1.0
-    assert "rate limited (429)" in result.stderr and "retrying in 1 s" in result.stderr
+    assert "rate limited (429)" in result.stderr and "retrying in 1.0 s" in result.stderr
     assert result.stdout == "echo(1): hi\n"
     assert len(fake.chat_requests()) == 2
 

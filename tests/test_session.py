@@ -246,12 +246,12 @@ def test_ctrl_c_inside_the_provider_keeps_the_partial_reply(store: Store) -> Non
 
 def test_provider_error_leaves_no_half_turn_and_retry_resends(store: Store) -> None:
     provider = ScriptedProvider(
-        [TextDelta("half an ans"), NetworkError("the stream went silent")],
+        [APIError("bad gateway", status=502)],
         [APIError("rate limited", status=429)],
         reply("Full answer."),
     )
     chat = session(provider, store, persist=True, name="flaky")
-    with pytest.raises(NetworkError):
+    with pytest.raises(APIError):
         drain(chat.send("question"))
     assert chat.history == [] and chat.last_turn is None
     assert store.get_session("flaky") is None  # not even an empty session
@@ -264,6 +264,27 @@ def test_provider_error_leaves_no_half_turn_and_retry_resends(store: Store) -> N
     assert row is not None
     assert [m.content for m in store.all_messages(row.id)] == ["question", "Full answer."]
     assert [u.status for u in store.usage_rows()] == ["error", "error", "ok"]
+
+
+def test_network_cut_keeps_partial_answer_marked_and_retry_replaces_it(store: Store) -> None:
+    provider = ScriptedProvider(
+        [TextDelta("half an ans"), NetworkError("the connection closed")],
+        reply("Full answer."),
+    )
+    chat = session(provider, store, persist=True, name="cut")
+    with pytest.raises(NetworkError):
+        drain(chat.send("question"))
+    assert chat.last_turn is not None and chat.last_turn.interrupted
+    row = store.get_session("cut")
+    assert row is not None
+    assert [(m.content, m.interrupted) for m in store.all_messages(row.id)] == [
+        ("question", False),
+        ("half an ans", True),
+    ]
+    assert [u.status for u in store.usage_rows()] == ["error"]
+    drain(chat.retry())
+    assert [m.content for m in store.all_messages(row.id)] == ["question", "Full answer."]
+    assert all(len(r.messages) == 1 for r in provider.requests)
 
 
 def test_undo_and_retry(store: Store) -> None:

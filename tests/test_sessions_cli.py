@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.cli_helpers import fake_env, run_cli
-from tests.fakes import CutStream, FakeOpenAI
+from tests.fakes import CutStream, Error, FakeOpenAI
 
 
 def test_plain_ask_saves_no_session_but_logs_usage(fake: FakeOpenAI, tmp_path: Path) -> None:
@@ -72,10 +72,17 @@ def test_rename_and_rm(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no session named 'nope'" in missing.stderr
 
 
-def test_failed_turn_is_not_saved(fake: FakeOpenAI, tmp_path: Path) -> None:
+def test_failed_turn_is_not_saved_but_a_cut_one_is_marked(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake)
     run_cli("ask", "--session", "s", "kept", env=env)
+    fake.script(Error(400, "bad request"))
+    assert run_cli("ask", "--session", "s", "lost", env=env).returncode == 5
     fake.script(CutStream("half an ans"))
-    assert run_cli("ask", "--session", "s", "lost", env=env).returncode == 6
+    assert run_cli("ask", "--session", "s", "cut", env=env).returncode == 6
     exported = json.loads(run_cli("sessions", "export", "s", "--format", "json", env=env).stdout)
-    assert [m["content"] for m in exported["messages"]] == ["kept", "echo(1): kept"]
+    assert [(m["content"], m["interrupted"]) for m in exported["messages"]] == [
+        ("kept", False),
+        ("echo(1): kept", False),
+        ("cut", False),
+        ("half an ans", True),
+    ]

@@ -42,10 +42,18 @@ def check_markdown(value: str | None) -> str | None:
     return value
 
 
+def check_finite(value: float | None) -> float | None:
+    """Click's range check lets ``nan`` through (every comparison with it is false)."""
+    if value is not None and value != value:
+        raise typer.BadParameter("must be a number between 0 and 2, not nan")
+    return value
+
+
 SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
 RoleOpt = Annotated[str | None, typer.Option("-r", "--role", help="Named role from config.")]
 TemperatureOpt = Annotated[
-    float | None, typer.Option("-t", "--temperature", min=0.0, max=2.0, help="0 to 2.")
+    float | None,
+    typer.Option("-t", "--temperature", min=0.0, max=2.0, callback=check_finite, help="0 to 2."),
 ]
 MaxTokensOpt = Annotated[
     int | None, typer.Option("--max-tokens", min=1, help="Longest reply in tokens.")

@@ -23,7 +23,12 @@ def models(
 
     env = resolve(g)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
-    infos = [env.config.model_info(name) for name in provider.list_models()]
+    from chatcli.features.models.listing import model_ids
+
+    def note(message: str) -> None:
+        print(f"chatcli: {message}", file=sys.stderr)
+
+    infos = [env.config.model_info(n) for n in model_ids(env, provider, note)]
     if json_out:
         rows = [
             {

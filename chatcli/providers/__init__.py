@@ -38,6 +38,7 @@ def connect(
         HTTPSettings(
             timeout=profile.timeout,
             max_retries=profile.max_retries,
+            max_retry_wait=profile.max_retry_wait,
             proxy=profile.proxy,
             debug=debug,
             secrets=(key,),

@@ -70,8 +70,25 @@ class AudioClient:
                 if request.language:
                     options["language"] = request.language
                 raw = client.audio.transcriptions.with_raw_response.create(**options)
-            return str(raw.http_response.text)
+            return unwrap(str(raw.http_response.text), request.response_format)
 
     def close(self) -> None:
         """Drop the connections (the SDK clients share the one httpx2 client)."""
         self._http.close()
+
+
+def unwrap(body: str, response_format: str) -> str:
+    """The transcript itself when a relay wrapped a text/srt/vtt answer as JSON ``{"text": ...}``
+    (LiteLLM does); JSON formats and plain bodies come back unchanged."""
+    if response_format in ("json", "verbose_json") or not body.lstrip().startswith("{"):
+        return body
+    import json
+
+    try:
+        obj = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+        text: str = obj["text"]
+        return text
+    return body

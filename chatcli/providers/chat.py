@@ -11,11 +11,13 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError, NetworkError
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.errors import APIError
+from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
+from chatcli.providers import answers
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.transport import Transport
+from chatcli.safetext import one_line
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -91,9 +93,8 @@ class ChatProvider:
 
         def on_status(status: int, text: str) -> bool:
             nonlocal use_usage
-            if use_usage and status in (400, 422):
-                use_usage = False
-                self._stream_usage = False
+            if use_usage and status in (400, 422) and names_stream_options(text):
+                use_usage = False  # for this request only: other errors must not turn it off
                 fallback.append(
                     Notice(
                         f"the endpoint refused stream_options ({status}); retrying without it "
@@ -239,67 +240,17 @@ class ChatProvider:
                 f"malformed model list: {str(obj)[:120]!r}",
                 hint="the endpoint is not answering like an OpenAI-compatible API",
             )
-        ids = {str(m.get("id")) for m in items if isinstance(m, dict) and m.get("id")}
-        return sorted(ids)
+        ids = {m["id"] for m in items if isinstance(m, dict) and isinstance(m.get("id"), str)}
+        return sorted(one_line(i, 200) for i in ids if one_line(i, 200))
 
     def _stream(self, response: Any) -> Iterator[StreamEvent]:
-        finish: str | None = None
-        model: str | None = None
-        usage_seen = False
-        thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
-        for chunk in self.transport.events(response):
-            model = chunk.get("model") or model
-            usage = chunk.get("usage")
-            if isinstance(usage, dict) and not usage_seen:
-                event = _usage(usage)
-                if event is not None:
-                    usage_seen = True
-                    yield event
-            for choice in chunk.get("choices") or ():
-                delta = choice.get("delta") or {}
-                text = delta.get("content")
-                if text:
-                    thinking = -1
-                    yield TextDelta(text)
-                elif thinking >= 0 and (delta.get("reasoning_content") or delta.get("reasoning")):
-                    # Reasoning models can think for a minute before the first word; say so
-                    # instead of showing nothing (updated in place on a terminal).
-                    thinking += 1
-                    if thinking == 1 or thinking % 25 == 0:
-                        count = f" ({thinking} tokens)" if thinking > 1 else ""
-                        yield Notice(f"thinking…{count}", key="thinking")
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
-        if finish is None:
-            raise NetworkError(
-                "the stream ended before the answer was complete",
-                hint="the endpoint closed the connection early; try again",
-            )
-        yield Finish(finish, model)
+        yield from answers.stream_events(self.transport.events(response))
 
     def _whole(self, response: Any) -> Iterator[StreamEvent]:
-        obj = self.transport.read_json(response)
-        try:
-            choice = obj["choices"][0]
-            text = (choice.get("message") or {}).get("content") or ""
-        except (KeyError, IndexError, TypeError, AttributeError):
-            raise APIError(
-                f"malformed response: no choices in {str(obj)[:120]!r}",
-                hint="the endpoint is not answering like an OpenAI-compatible API",
-            ) from None
-        if text:
-            yield TextDelta(text)
-        usage = obj.get("usage")
-        if isinstance(usage, dict):
-            event = _usage(usage)
-            if event is not None:
-                yield event
-        yield Finish(choice.get("finish_reason"), obj.get("model"))
+        yield from answers.whole_events(self.transport.read_json(response))
 
 
-def _usage(usage: dict[str, Any]) -> Usage | None:
-    prompt = usage.get("prompt_tokens")
-    completion = usage.get("completion_tokens")
-    if isinstance(prompt, int) and isinstance(completion, int):
-        return Usage(prompt, completion)
-    return None
+def names_stream_options(text: str) -> bool:
+    """Whether an error message blames ``stream_options`` (the only reason to resend without)."""
+    lowered = text.lower()
+    return "stream_options" in lowered or "include_usage" in lowered

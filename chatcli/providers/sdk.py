@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError, AuthError, ChatcliError, NetworkError
-from chatcli.providers.transport import proxy_error
+from chatcli.errors import APIError, ChatcliError, NetworkError
+from chatcli.providers import errorbody
+from chatcli.providers.transport import USER_AGENT, proxy_error
+from chatcli.safetext import one_line
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
 
@@ -42,6 +44,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
             api_key=key,
             max_retries=profile.max_retries,
             http_client=http,
+            default_headers={"User-Agent": USER_AGENT},
         )
     from chatcli.providers.openai_compat import base_url
 
@@ -50,6 +53,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
         base_url=base_url(profile),
         max_retries=profile.max_retries,
         http_client=http,
+        default_headers={"User-Agent": USER_AGENT},
     )
 
 
@@ -78,7 +82,12 @@ def http_client(
 
         hooks = {"request": [show_request], "response": [show_response]}
     try:
-        return openai.DefaultHttpxClient(proxy=profile.proxy, timeout=timeout, event_hooks=hooks)
+        return openai.DefaultHttpxClient(
+            proxy=profile.proxy,
+            timeout=timeout,
+            event_hooks=hooks,
+            headers={"User-Agent": USER_AGENT},
+        )
     except (ImportError, ValueError) as exc:
         raise proxy_error(exc, profile.proxy) from None
 
@@ -106,28 +115,17 @@ def translate(exc: Exception, key: str | None = None) -> ChatcliError:
 
     secrets = (key,) if key else ()
     if isinstance(exc, openai.APIStatusError):
-        status = exc.response.status_code
-        where = _origin(str(exc.request.url))
-        message = redact(_message(exc), secrets)
-        if status == 401:
-            return AuthError(
-                f"{where} refused the API key (401): {message}",
-                hint="check the profile's key; `chatcli config show` says where it comes from",
-            )
-        if status == 403:
-            return AuthError(
-                f"{where} refused access (403): {message}",
-                hint="the key lacks permission for this model or endpoint",
-            )
-        if status == 404:
-            return APIError(
-                f"{where} answered 404 for {exc.request.url.path}: {message}",
-                hint="check base_url, the model (-m) or the Azure deployment name",
-                status=status,
-            )
-        if status == 429:
-            return APIError(f"rate limited or out of quota (429): {message}", status=status)
-        return APIError(f"{where} answered {status}: {message}", status=status)
+        body = _body(exc)
+        body = errorbody.ErrorBody(redact(body.message, secrets), body.code, body.type)
+        error, _ = errorbody.classify(
+            exc.response.status_code,
+            body,
+            errorbody.origin(str(exc.request.url)),
+            exc.request.url.path,
+        )
+        if exc.response.status_code == 404:
+            error.hint = "check base_url, the model (-m) or the Azure deployment name"
+        return error
     if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
         return NetworkError(
             "no response within the time allowed",
@@ -136,7 +134,7 @@ def translate(exc: Exception, key: str | None = None) -> ChatcliError:
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         cause = exc.__cause__ or exc
         return NetworkError(
-            redact(f"cannot reach the endpoint: {cause}", secrets),
+            redact(one_line(f"cannot reach the endpoint: {cause}"), secrets),
             hint="check the URL, the proxy and your connection",
         )
     if isinstance(exc, openai.APIResponseValidationError):
@@ -144,22 +142,14 @@ def translate(exc: Exception, key: str | None = None) -> ChatcliError:
             "malformed response: not what an OpenAI-compatible API sends",
             hint="the endpoint is not answering like an OpenAI-compatible API",
         )
-    return APIError(redact(str(exc), secrets))
+    return APIError(redact(one_line(str(exc)), secrets))
 
 
-def _message(exc: openai.APIStatusError) -> str:
-    """The ``error.message`` of an OpenAI-style body, else a trimmed body."""
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:500]
-    text = " ".join(exc.response.text.split()) if exc.response is not None else ""
-    if text.lower().startswith(("<!doctype", "<html")):
-        return "an HTML error page instead of JSON"
-    return text[:300] or exc.message
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
+def _body(exc: openai.APIStatusError) -> errorbody.ErrorBody:
+    """The parsed error body (binary bodies summarised), whatever its shape."""
+    response = exc.response
+    try:
+        raw = response.read()
+    except Exception:
+        return errorbody.ErrorBody(errorbody.clean(exc.message))
+    return errorbody.parse(raw, response.headers.get("content-type"))

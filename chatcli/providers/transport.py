@@ -4,31 +4,39 @@ Why not the openai SDK here: importing it costs about a second, more than the re
 together, and its retry/timeout defaults are not ours. This module owns them instead (SPEC §2):
 ``timeout`` is the connect timeout and the longest silence allowed between stream chunks;
 ``max_retries`` covers 429, 5xx and connection resets with exponential backoff, honouring
-``Retry-After`` with a countdown; ``insufficient_quota`` fails at once. Every httpx2 failure is
-translated into ``chatcli.errors`` here and nowhere else. httpx2 itself is imported lazily.
+``Retry-After`` with a countdown up to ``max_retry_wait`` (longer: give up and say so); a
+server that stays silent is retried once only; quota exhaustion fails at once. Every httpx2
+failure is translated into ``chatcli.errors`` here and nowhere else (error bodies are read by
+``errorbody``). Every request says ``User-Agent: chatcli/<version>``. httpx2 is imported lazily.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError, AuthError, ChatcliError, ConfigError, NetworkError
+from chatcli import __version__
+from chatcli.errors import APIError, ChatcliError, ConfigError, NetworkError
 from chatcli.events import Notice
+from chatcli.providers import errorbody
+from chatcli.providers.errorbody import origin as _origin
+from chatcli.providers.waits import backoff as _backoff
+from chatcli.providers.waits import describe, retry_after
+from chatcli.safetext import one_line, summarize_bytes
 from chatcli.settings.keys import redact, redact_key
 
 if TYPE_CHECKING:
     import httpx2
 
-RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
-MAX_BACKOFF = 20.0
+USER_AGENT = f"chatcli/{__version__}"
+SILENT_RETRIES = 1
+"""A server that accepted the request but said nothing for ``timeout`` seconds is retried this
+often: more would make one silent server cost ``max_retries`` times the timeout."""
 
 
 @dataclass
@@ -37,6 +45,7 @@ class HTTPSettings:
 
     timeout: float = 60.0
     max_retries: int = 3
+    max_retry_wait: float = 60.0
     proxy: str | None = None
     debug: bool = False
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -76,6 +85,7 @@ class Transport:
                     proxy=s.proxy,
                     verify=needs_tls,
                     follow_redirects=False,
+                    headers={"User-Agent": USER_AGENT},
                 )
             except (ImportError, ValueError) as exc:
                 raise proxy_error(exc, s.proxy) from None
@@ -130,6 +140,7 @@ class Transport:
         client = self.client(url)
         s = self.settings
         attempt = 0
+        silent = 0
         while True:
             body = json_body() if callable(json_body) else json_body
             request = client.build_request(
@@ -158,6 +169,9 @@ class Transport:
                     f"no response from {_origin(url)} within {s.timeout:g} s",
                     hint="raise `timeout` in the config if the endpoint is slow",
                 )
+                silent += 1
+                if silent > SILENT_RETRIES:
+                    raise error from None
             except (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError) as exc:
                 error = NetworkError(f"connection to {_origin(url)} was reset: {_reason(exc)}")
             except httpx2.UnsupportedProtocol as exc:
@@ -172,17 +186,25 @@ class Transport:
                 if response.status_code < 300:
                     yield response
                     return
-                text = _read_text(response)
-                self._debug(f"< {text[:2000]}")
-                if on_status is not None and on_status(response.status_code, text):
+                raw = _read_body(response)
+                body = errorbody.parse(raw, response.headers.get("content-type"))
+                self._debug(f"< {body.message}")
+                if on_status is not None and on_status(response.status_code, body.message):
                     continue
-                error, retryable = self._status_error(response, text)
+                error, retryable = self._status_error(response, body)
                 if retryable and attempt < s.max_retries:
-                    delay = _retry_after(response)
-                    delay = _backoff(attempt) if delay is None else delay
+                    asked = retry_after(response.headers)
+                    if asked is not None and asked > s.max_retry_wait:
+                        error.message += f" (the server asked to wait {describe(asked)})"
+                        error.hint = (
+                            f"that is longer than max_retry_wait ({s.max_retry_wait:g} s); "
+                            "try again later, or raise max_retry_wait in [defaults]"
+                        )
+                        raise error
+                    delay = _backoff(attempt) if asked is None else asked
                     attempt += 1
                     yield from _countdown(
-                        delay, f"{_short(error)}; retry {attempt}/{s.max_retries}"
+                        delay, f"{_short(error)}; retry {attempt}/{s.max_retries}", attempt
                     )
                     continue
                 raise error
@@ -190,7 +212,9 @@ class Transport:
                 raise error
             delay = _backoff(attempt)
             attempt += 1
-            yield from _countdown(delay, f"{error.message}; retry {attempt}/{s.max_retries}")
+            yield from _countdown(
+                delay, f"{error.message}; retry {attempt}/{s.max_retries}", attempt
+            )
 
     def send(
         self,
@@ -215,38 +239,18 @@ class Transport:
         assert response is not None
         return response
 
-    def _status_error(self, response: httpx2.Response, text: str) -> tuple[ChatcliError, bool]:
+    def _status_error(
+        self, response: httpx2.Response, body: errorbody.ErrorBody
+    ) -> tuple[ChatcliError, bool]:
         """Turn a non-2xx answer into the right exception and whether a retry may help."""
-        status = response.status_code
-        message, code = _error_message(text)
-        message = redact(message, self.settings.secrets)
-        where = _origin(str(response.request.url))
-        if status == 401:
-            return AuthError(
-                f"{where} refused the API key (401): {message}",
-                hint="check the profile's key; `chatcli config show` says where it comes from",
-            ), False
-        if status == 403:
-            return AuthError(
-                f"{where} refused access (403): {message}",
-                hint="the key lacks permission for this model or endpoint",
-            ), False
-        if status == 429 and code == "insufficient_quota":
-            return APIError(
-                f"quota exhausted (429 insufficient_quota): {message}",
-                hint="add credit or raise the limit on the provider's billing page",
-                status=status,
-            ), False
-        if status == 404:
-            return APIError(
-                f"{where} answered 404 for {response.request.url.path}: {message}",
-                hint="check base_url (most relays end in /v1) and the model or deployment name",
-                status=status,
-            ), False
-        if status == 429:
-            return APIError(f"rate limited (429): {message}", status=status), True
-        return APIError(f"{where} answered {status}: {message}", status=status), (
-            status in RETRYABLE
+        body = errorbody.ErrorBody(
+            redact(body.message, self.settings.secrets), body.code, body.type
+        )
+        return errorbody.classify(
+            response.status_code,
+            body,
+            _origin(str(response.request.url)),
+            one_line(response.request.url.path, 200),
         )
 
     def events(self, response: httpx2.Response) -> Iterator[dict[str, Any]]:
@@ -254,23 +258,16 @@ class Transport:
         import httpx2
 
         timeout = self.settings.timeout
-        data: list[str] = []
-        try:
+
+        def lines() -> Iterator[str]:
             for line in response.iter_lines():
                 if self.settings.debug:
                     self._debug(f"< {line}")
-                if line.startswith("data:"):
-                    data.append(line[5:].removeprefix(" "))
-                    continue
-                if line or not data:
-                    continue  # comments (": keep-alive"), event:/id: fields
-                payload = "\n".join(data)
-                data = []
-                if payload.strip() == "[DONE]":
-                    return
+                yield line
+
+        try:
+            for payload in sse_payloads(lines()):
                 yield _parse_chunk(payload)
-            if data and data[0].strip() != "[DONE]":
-                yield _parse_chunk("\n".join(data))
         except httpx2.ReadTimeout:
             raise NetworkError(
                 f"the stream went silent for more than {timeout:g} s",
@@ -295,103 +292,92 @@ class Transport:
             raise NetworkError(f"the connection closed mid-response: {_reason(exc)}") from None
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise APIError(
                 f"malformed response from {_origin(str(response.request.url))}: "
-                f"{raw[:120].decode('utf-8', 'replace')!r}",
+                f"{_preview(raw, response.headers.get('content-type'))}",
                 hint="the endpoint is not answering like an OpenAI-compatible API",
             ) from None
+
+
+def sse_payloads(lines: Iterable[str]) -> Iterator[str]:
+    """The ``data:`` payloads of a server-sent-events stream, up to ``[DONE]``.
+
+    Multi-line data fields are joined with newlines; comments (``: keep-alive``), ``event:``
+    and ``id:`` fields are skipped; a last event without its blank line still counts.
+    """
+    data: list[str] = []
+    for line in lines:
+        if line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+            continue
+        if line or not data:
+            continue
+        payload = "\n".join(data)
+        data = []
+        if payload.strip() == "[DONE]":
+            return
+        yield payload
+    payload = "\n".join(data)
+    if data and payload.strip() != "[DONE]":
+        yield payload
 
 
 def _parse_chunk(payload: str) -> dict[str, Any]:
     try:
         obj = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise APIError(
-            f"malformed stream chunk: {payload[:120]!r}",
+            f"malformed stream chunk: {one_line(payload, 120)!r}",
             hint="the endpoint is not streaming like an OpenAI-compatible API",
         ) from None
     if not isinstance(obj, dict):
-        raise APIError(f"malformed stream chunk: {payload[:120]!r}")
+        raise APIError(f"malformed stream chunk: {one_line(payload, 120)!r}")
     if isinstance(obj.get("error"), dict | str):
-        message, _ = _error_message(payload)
+        message = errorbody.parse_text(payload).message
         raise APIError(f"the endpoint reported an error mid-stream: {message}")
     return obj
 
 
-def _read_text(response: httpx2.Response) -> str:
+def _preview(raw: bytes, content_type: str | None) -> str:
+    """A short, terminal-safe look at a body that is not JSON."""
+    summary = summarize_bytes(raw, content_type)
+    if summary is not None:
+        return summary
+    return repr(one_line(raw[:120].decode("utf-8", "replace"), 120))
+
+
+def _read_body(response: httpx2.Response) -> bytes:
     try:
-        return response.read().decode("utf-8", "replace")
+        return response.read()
     except Exception:
-        return ""
+        return b""
     finally:
         response.close()
 
 
-def _error_message(text: str) -> tuple[str, str | None]:
-    """The ``error.message`` and ``error.code`` of an OpenAI-style body, or a trimmed body."""
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        obj = None
-    if isinstance(obj, dict):
-        err = obj.get("error", obj)
-        if isinstance(err, dict):
-            msg = err.get("message") or err.get("msg") or json.dumps(err, ensure_ascii=False)
-            code = err.get("code") or err.get("type")
-            return str(msg)[:500], str(code) if code else None
-        if isinstance(err, str):
-            return err[:500], None
-    flat = " ".join(text.split())
-    if flat.lower().startswith("<!doctype") or flat.lower().startswith("<html"):
-        return "an HTML error page instead of JSON", None
-    return (flat[:300] or "empty body"), None
+def _countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
+    """Sleep ``delay`` seconds, yielding a notice per second for a live countdown on stderr.
 
-
-def _retry_after(response: httpx2.Response) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms``, ``Retry-After`` secs or date)."""
-    ms = response.headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _backoff(attempt: int) -> float:
-    return float(min(MAX_BACKOFF, 0.5 * 2**attempt) * (0.75 + random.random() / 2))
-
-
-def _countdown(delay: float, why: str) -> Iterator[Notice]:
-    """Sleep ``delay`` seconds, yielding a notice per second for a live countdown on stderr."""
+    Each retry has its own notice key, so off a terminal every retry prints one line (with the
+    real wait), and on one the countdown updates in place.
+    """
     end = time.monotonic() + delay
+    first = True
     while True:
         left = end - time.monotonic()
+        if left <= 0 and not first:
+            return
+        shown = describe(max(0.0, left)) if first else f"{math.ceil(left)} s"
+        first = False
+        yield Notice(f"{why}; retrying in {shown}", key=f"retry-{attempt}")
         if left <= 0:
             return
-        yield Notice(f"{why}; retrying in {math.ceil(left)} s", key="retry")
         time.sleep(min(1.0, left))
 
 
 def _short(error: ChatcliError) -> str:
     return error.message.split(": ", 1)[0] if len(error.message) > 80 else error.message
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
 
 
 def _reason(exc: Exception) -> str:

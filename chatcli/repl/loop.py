@@ -21,6 +21,7 @@ from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
 from chatcli.pricing import money
+from chatcli.safetext import one_line
 from chatcli.store import content_text
 from chatcli.terminal import isatty
 
@@ -151,7 +152,7 @@ class Repl:
             self.say(f"  … {len(starts) - SUMMARY_TURNS} earlier turns", dim=True)
         for message in shown:
             who = "you" if message.role == "user" else "ai "
-            text = " ".join(content_text(message.content).split())
+            text = one_line(content_text(message.content), 10_000)  # stored server text
             mark = " [interrupted]" if message.interrupted else ""
             self.say(f"  {who} › {_shorten(text, 90)}{mark}", dim=True)
 

@@ -1,12 +1,15 @@
 """Where a profile's API key comes from, and the one rule for showing a key: its last 4 characters.
 
-Key sources, first that is set wins: ``api_key`` in the profile, ``api_key_cmd`` (run, stdout
-stripped), ``api_key_env``, then the conventional variable of the type.
+Key sources, first that is set wins: ``api_key`` in the profile, ``api_key_cmd`` (run; the
+first line of its output, stripped, as ``pass show`` prints more), ``api_key_env``, then the
+conventional variable of the type. A key that still holds whitespace, control or non-ASCII
+characters is refused here: sent on, it would end up whole in an HTTP library's error message.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 from chatcli.errors import ConfigError
 from chatcli.settings.loading import Profile
@@ -20,18 +23,48 @@ def resolve_key(profile: Profile) -> str:
 def key_with_source(profile: Profile) -> tuple[str, str]:
     """The key and where it came from (for ``config show`` and ``doctor``)."""
     if profile.api_key:
-        return profile.api_key, f"api_key in [profiles.{profile.name}]"
+        where = f"api_key in [profiles.{profile.name}]"
+        return check_key(profile.api_key.strip(), where), where
     if profile.api_key_cmd:
-        return _run_key_cmd(profile), f"api_key_cmd ({profile.api_key_cmd})"
+        where = f"api_key_cmd ({redact_cmd(profile.api_key_cmd)})"
+        return check_key(_run_key_cmd(profile), where), where
     conventional = "AZURE_OPENAI_API_KEY" if profile.type == "azure" else "OPENAI_API_KEY"
     for var in (profile.api_key_env, conventional):
         if var and os.environ.get(var):
-            return os.environ[var].strip(), f"env {var}"
+            return check_key(os.environ[var].strip(), f"env {var}"), f"env {var}"
     var = profile.api_key_env or conventional
     raise ConfigError(
         f"no API key found for profile {profile.name!r}",
         hint=f"export {var}=..., or set api_key_cmd / api_key_env in [profiles.{profile.name}]",
     )
+
+
+def check_key(key: str, where: str) -> str:
+    """``key`` if it can go in an HTTP header; else a ConfigError showing its last 4 characters."""
+    if key.isascii() and key.isprintable() and not any(c.isspace() for c in key):
+        return key
+    tail = "".join(c if c.isascii() and c.isprintable() and not c.isspace() else "?" for c in key)
+    raise ConfigError(
+        f"the API key from {where} contains spaces, line breaks, control or non-ASCII "
+        f"characters (it ends in {redact_key(tail)})",
+        hint="keys are one line of ASCII letters, digits and punctuation; check what was pasted",
+    )
+
+
+_SECRETISH = re.compile(r"[A-Za-z0-9_\-.+=]{16,}")
+
+
+def redact_cmd(cmd: str) -> str:
+    """A shell command with anything that looks like a key in it (a long run of letters and
+    digits, such as ``echo sk-...``) redacted; paths and short words stay readable."""
+
+    def hide(match: re.Match[str]) -> str:
+        word = match.group(0)
+        has_digit = any(c.isdigit() for c in word)
+        has_alpha = any(c.isalpha() for c in word)
+        return redact_key(word) if has_digit and has_alpha else word
+
+    return _SECRETISH.sub(hide, cmd)
 
 
 def redact_key(key: str) -> str:
@@ -55,17 +88,25 @@ def _run_key_cmd(profile: Profile) -> str:
     cmd = profile.api_key_cmd or ""
     try:
         proc = subprocess.run(
-            cmd, shell=True, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+            cmd, shell=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL
         )
     except subprocess.TimeoutExpired:
         raise ConfigError(
             f"api_key_cmd of profile {profile.name!r} took longer than 30 s"
         ) from None
-    key = proc.stdout.strip()
+    try:
+        out = proc.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"api_key_cmd of profile {profile.name!r} printed bytes that are not UTF-8 text",
+            hint="the command must print the key as text on its first line",
+        ) from None
+    lines = out.strip().splitlines()
+    key = lines[0].strip() if lines else ""
     if proc.returncode != 0 or not key:
         why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
         raise ConfigError(
             f"api_key_cmd of profile {profile.name!r} {why}",
-            hint=f"run it yourself to check: {cmd}",
+            hint=f"run it yourself to check: {redact_cmd(cmd)}",
         )
     return key

@@ -9,6 +9,7 @@ command that needs no key never runs an ``api_key_cmd``.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -34,6 +35,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "markdown": ((str,), "one of auto, always, never"),
     "timeout": ((int, float), "a number of seconds"),
     "max_retries": ((int,), "an integer"),
+    "max_retry_wait": ((int, float), "a number of seconds"),
     "daily_budget_usd": ((int, float), "a number"),
     "monthly_budget_usd": ((int, float), "a number"),
     "confirm_above_usd": ((int, float), "a number"),
@@ -67,6 +69,7 @@ _BUILTIN_DEFAULTS: dict[str, Any] = {
     "markdown": "auto",
     "timeout": 60,
     "max_retries": 3,
+    "max_retry_wait": 60,
 }
 
 
@@ -93,6 +96,7 @@ class Profile:
     markdown: str = "auto"
     timeout: float = 60.0
     max_retries: int = 3
+    max_retry_wait: float = 60.0
     daily_budget_usd: float | None = None
     monthly_budget_usd: float | None = None
     confirm_above_usd: float = 1.0  # bulk commands ask before spending more than this
@@ -229,6 +233,9 @@ class _Validator:
                     key,
                     f"{table + '.' if table else ''}{key} must be {human}, not {_toml_type(value)}",
                 )
+            problem = _out_of_range(key, value)
+            if problem is not None:
+                raise self.fail(table, key, f"{table + '.' if table else ''}{key} {problem}")
             if key == "markdown" and value not in MARKDOWN_MODES:
                 raise self.fail(
                     table, key, f"markdown must be one of auto, always, never, not {value!r}"
@@ -241,6 +248,51 @@ class _Validator:
                     hint="type must be one of openai, azure, relay",
                 )
         return data
+
+
+# key -> (lowest, highest) allowed; NaN and infinities are refused for every number.
+_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0, 2),
+    "max_tokens": (1, 10_000_000),
+    "timeout": (0.1, 86_400),
+    "max_retries": (0, 100),
+    "max_retry_wait": (0, 86_400),
+    "requests_per_minute": (0.001, 1_000_000),
+    "daily_budget_usd": (0, 1e9),
+    "monthly_budget_usd": (0, 1e9),
+    "context_window": (1, 100_000_000),
+    "input_price": (0, 1e6),
+    "output_price": (0, 1e6),
+}
+
+
+def _out_of_range(key: str, value: Any) -> str | None:
+    """Why a number is unusable (``must be between 0 and 2, not 99``), or None."""
+    bounds = _RANGES.get(key)
+    if bounds is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    low, high = bounds
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, not {value}"
+    if not low <= value <= high:
+        return f"must be between {low:g} and {high:g}, not {value:g}"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be called (no scheme, unbalanced brackets, a bad port), or None."""
+    from urllib.parse import urlsplit
+
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url):
+        return "is not a URL"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if not parts.hostname:
+        return "has no host name"
+    return None
 
 
 def _table_pattern(table: str) -> str:
@@ -365,11 +417,12 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
                 f"{table}.deployments", model, f"deployment for {model!r} must be a string"
             )
     for key in ("base_url", "endpoint", "proxy"):
-        if key in raw and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", raw[key]):
+        bad_url = _url_problem(raw[key]) if key in raw else None
+        if bad_url is not None:
             raise v.fail(
                 table,
                 key,
-                f"{key} {raw[key]!r} is not a URL",
+                f"{key} {raw[key]!r} {bad_url}",
                 hint="write it with its scheme, e.g. https://...",
             )
     merged: dict[str, Any] = {}
@@ -386,6 +439,7 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     for k in (
         "temperature",
         "timeout",
+        "max_retry_wait",
         "requests_per_minute",
         "daily_budget_usd",
         "monthly_budget_usd",
@@ -408,6 +462,7 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
             in (
                 "temperature",
                 "timeout",
+                "max_retry_wait",
                 "daily_budget_usd",
                 "monthly_budget_usd",
                 "confirm_above_usd",

@@ -77,7 +77,10 @@ def open_session(
     ``-s``/``-r`` is; a new one takes the profile's defaults for what the flags leave out.
     """
     from chatcli.session import ChatSession
+    from chatcli.store import check_session_name
 
+    if choice.name is not None:
+        check_session_name(choice.name)
     system = choice.system
     if choice.role:
         system = system or env.config.role(choice.role)

@@ -4,7 +4,7 @@ schema's migrations (``schema``). Callers import from here."""
 from __future__ import annotations
 
 from chatcli.events import Content
-from chatcli.store.db import DB_NAME, Store, open_default
+from chatcli.store.db import DB_NAME, Store, check_session_name, open_default
 from chatcli.store.records import (
     MessageRow,
     NewMessage,
@@ -29,6 +29,7 @@ __all__ = [
     "Store",
     "UsageRecord",
     "UsageRow",
+    "check_session_name",
     "content_text",
     "open_default",
 ]

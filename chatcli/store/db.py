@@ -107,8 +107,10 @@ def _title(content: Content) -> str:
     return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1] + "…"
 
 
-def _check_name(name: str) -> str:
-    if not name.strip() or name != name.strip() or any(ord(c) < 32 for c in name):
+def check_session_name(name: str) -> str:
+    """``name`` if it can name a session; a UsageError (exit 2) otherwise. Callers check before
+    sending a request, so a bad name never costs a paid answer."""
+    if not name.strip() or name != name.strip() or not name.isprintable():
         raise UsageError(
             f"invalid session name {name!r}",
             hint="use a non-empty name without leading/trailing spaces or control characters",
@@ -284,7 +286,7 @@ class Store:
         with self._write() as conn:
             if name is None:
                 name = self._free_name(conn)
-            elif self._exists(conn, _check_name(name)):
+            elif self._exists(conn, check_session_name(name)):
                 raise SessionExists(f"a session named {name!r} already exists")
             cur = conn.execute(
                 "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role)"
@@ -293,6 +295,29 @@ class Store:
             )
             row = conn.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (cur.lastrowid,)
+            ).fetchone()
+        return _session(row)
+
+    def session_named(
+        self,
+        name: str,
+        *,
+        profile: str | None = None,
+        model: str | None = None,
+        system: str | None = None,
+        role: str | None = None,
+    ) -> SessionRow:
+        """The session called ``name``, created with these settings if there is none yet, in
+        one transaction: parallel ``ask --session NEW`` processes all end up in the same row."""
+        now = _now()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (check_session_name(name), now, now, profile, model, system, role),
+            )
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE name = ?", (name,)
             ).fetchone()
         return _session(row)
 
@@ -345,7 +370,7 @@ class Store:
     def rename_session(self, old: str, new: str) -> None:
         """Rename a session; the new name must be free."""
         with self._write() as conn:
-            if self._exists(conn, _check_name(new)):
+            if self._exists(conn, check_session_name(new)):
                 raise SessionExists(f"a session named {new!r} already exists")
             cur = conn.execute("UPDATE sessions SET name = ? WHERE name = ?", (new, old))
             if cur.rowcount == 0:

@@ -1,5 +1,6 @@
 """Test fakes: a real OpenAI-compatible loopback server (see ``server.py``)."""
 
+from tests.fakes.hostile import Raw
 from tests.fakes.server import (
     DEFAULT_API_KEY,
     DEFAULT_BILLING,
@@ -36,6 +37,7 @@ __all__ = [
     "FakeControl",
     "FakeOpenAI",
     "Malformed",
+    "Raw",
     "Recorded",
     "RejectStreamOptions",
     "Reply",

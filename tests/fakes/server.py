@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes import serving
 from tests.fakes.batches import BatchAPI
+from tests.fakes.hostile import Raw, serve_raw
 
 DEFAULT_API_KEY = "sk-test-0123456789abcdef"
 DEFAULT_MODELS: tuple[str, ...] = (
@@ -184,7 +185,15 @@ class Delay:
 
 
 ScriptItem = (
-    Reply | Error | CutStream | SilentStream | StreamError | Malformed | RejectStreamOptions | Delay
+    Reply
+    | Error
+    | CutStream
+    | SilentStream
+    | StreamError
+    | Malformed
+    | RejectStreamOptions
+    | Delay
+    | Raw
 )
 _KINDS: dict[str, type[Any]] = {
     c.__name__: c
@@ -197,6 +206,7 @@ _KINDS: dict[str, type[Any]] = {
         Malformed,
         RejectStreamOptions,
         Delay,
+        Raw,
     )
 }
 
@@ -493,6 +503,7 @@ class FakeOpenAI:
             "chat": deque(),
             "audio": deque(),
             "images": deque(),
+            "models": deque(),
         }
         self._disconnects = 0
         self._files: dict[str, bytes] = {}
@@ -896,6 +907,9 @@ class _Handler(BaseHTTPRequestHandler):
         return {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": owner}
 
     def _models(self) -> None:
+        if isinstance(raw := self.fake._next("models"), Raw):
+            serve_raw(self, raw)
+            return
         data = [self._model_obj(m) for m in self.fake.models]
         self._send_json(200, {"object": "list", "data": data})
 
@@ -949,6 +963,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(item, req, stream)
         elif isinstance(item, CutStream | SilentStream | StreamError):
             self._fault_stream(item, req, stream)
+        elif isinstance(item, Raw):
+            serve_raw(self, item)
 
     def _reject_stream_options(self) -> None:
         self._send_error(

@@ -173,7 +173,11 @@ def set_value(g: Globals, key: str, raw: str) -> None:
     except IncompleteProfile as exc:  # e.g. type set before base_url: finish it next
         print(f"chatcli: note: {exc.message.split(': ', 1)[-1]}; set that next", file=sys.stderr)
     paths.write_private(path, tomli_w.dumps(data))
-    shown = "****" if parts[-1] == "api_key" else raw
+    shown = raw
+    if parts[-1] == "api_key":
+        shown = keys.redact_key(raw)
+    elif parts[-1] == "api_key_cmd":
+        shown = keys.redact_cmd(raw)
     print(f"set {key} = {shown} in {path}", file=sys.stderr)
 
 
@@ -193,10 +197,10 @@ max_retries = 3            # 429 / 5xx / connection resets; Retry-After is honou
 """
 
 
-def _ask(prompt: str, default: str | None = None) -> str:
+def _ask(prompt: str, default: str | None = None, *, hidden: bool = False) -> str:
     import typer
 
-    return str(typer.prompt(prompt, default=default, err=True)).strip()
+    return str(typer.prompt(prompt, default=default, err=True, hide_input=hidden)).strip()
 
 
 def init(g: Globals, force: bool) -> None:
@@ -218,13 +222,21 @@ def init(g: Globals, force: bool) -> None:
             f"base_url = {json.dumps(_ask('Base URL (e.g. https://relay.example.com/v1)'))}"
         )
     conventional = "AZURE_OPENAI_API_KEY" if kind == "azure" else "OPENAI_API_KEY"
-    source = _ask("Where is the key? env VAR, cmd COMMAND, or paste the key", f"env {conventional}")
+    source = _ask(
+        "Where is the key? env VAR, cmd COMMAND, or paste the key (not shown)",
+        f"env {conventional}",
+        hidden=True,
+    )
     if source.startswith("env "):
         lines.append(f"api_key_env = {json.dumps(source[4:].strip())}")
+        print(f"key: from {source}", file=sys.stderr)
     elif source.startswith("cmd "):
         lines.append(f"api_key_cmd = {json.dumps(source[4:].strip())}   # run; stdout is the key")
+        print(f"key: from the command {keys.redact_cmd(source[4:].strip())}", file=sys.stderr)
     else:
+        keys.check_key(source, "the pasted text")
         lines.append(f"api_key = {json.dumps(source)}   # this file is 0600; prefer api_key_cmd")
+        print(f"key: {keys.redact_key(source)} (pasted)", file=sys.stderr)
     proxy = _ask("Proxy for this profile (empty for none)", "")
     if proxy:
         lines.append(f"proxy = {json.dumps(proxy)}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from chatcli.errors import UsageError
 from chatcli.pricing import json_usd
+from chatcli.safetext import one_line
 from chatcli.store import MessageRow, SessionRow, Store, content_text, open_default
 
 
@@ -47,7 +48,7 @@ def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
         return
     width = max(len(r.name) for r in rows)
     for r in rows:
-        title = (r.title or "").replace("\n", " ")
+        title = one_line(r.title or "", 200)
         sys.stdout.write(
             f"{r.name:<{width}}  {_when(r.updated_at)}  {r.message_count:>5} msgs  "
             f"{r.model or '-':<18}  {title}\n"
@@ -115,6 +116,10 @@ def export(name: str, fmt: str, output: Path | None) -> None:
     else:
         text = _markdown(row, messages)
     if output is None:
+        if fmt != "json" and sys.stdout.isatty():  # stored answers may carry escape sequences
+            from chatcli.safetext import sanitize
+
+            text = sanitize(text)
         sys.stdout.write(text)
         return
     try:

@@ -1,0 +1,1 @@
+"""``chatcli models``: what the endpoint offers, or what the config names when it lists none."""

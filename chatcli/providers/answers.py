@@ -1,0 +1,152 @@
+"""Reading chat-completion answers (stream chunks and whole bodies) without trusting their shape.
+
+Relays and local servers send surprising JSON: ``choices: [1]``, ``delta: "x"``, a list as
+``content``, ``model`` as an object, ``prompt_tokens`` of 10**30 or -5. Every field read here
+is checked; a field of the wrong type is an ``APIError`` (exit 5) that names it, and an
+implausible usage report is dropped, so the session estimates instead of logging nonsense.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from chatcli.errors import APIError, NetworkError
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.safetext import one_line
+
+MAX_TOKENS_REPORTED = 100_000_000
+"""More tokens than this in one request's usage is a broken report, not a real count."""
+
+_HINT = "the endpoint is not answering like an OpenAI-compatible API"
+
+
+def _bad(where: str, field: str, value: Any) -> APIError:
+    shown = one_line(repr(value), 60)
+    return APIError(f"malformed {where}: `{field}` is {shown}", hint=_HINT)
+
+
+def _text(obj: dict[str, Any], key: str, where: str, field: str) -> str | None:
+    """``obj[key]`` when it is a string or absent/null; anything else is malformed."""
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise _bad(where, field, value)
+
+
+def _table(value: Any, where: str, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise _bad(where, field, value)
+
+
+def _choices(obj: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    value = obj.get("choices")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad(where, "choices", value)
+    for i, choice in enumerate(value):
+        if not isinstance(choice, dict):
+            raise _bad(where, f"choices[{i}]", choice)
+    return value
+
+
+def _content(value: Any, where: str, field: str) -> str:
+    """Message content: a string, or a list of text parts as some servers send."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = []
+        for part in value:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+            else:
+                raise _bad(where, field, value)
+        return "".join(parts)
+    raise _bad(where, field, value)
+
+
+def usage(value: Any) -> Usage | None:
+    """A reported usage, or None when missing or implausible (negative, huge, not integers)."""
+    if not isinstance(value, dict):
+        return None
+    prompt = value.get("prompt_tokens")
+    completion = value.get("completion_tokens")
+    counts = (prompt, completion)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+        return None
+    assert isinstance(prompt, int) and isinstance(completion, int)
+    if not (0 <= prompt <= MAX_TOKENS_REPORTED and 0 <= completion <= MAX_TOKENS_REPORTED):
+        return None
+    return Usage(prompt, completion)
+
+
+def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
+    """Text deltas, thinking notices, usage and the finish of a streamed answer."""
+    finish: str | None = None
+    model: str | None = None
+    usage_seen = False
+    thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
+    where = "stream chunk"
+    for chunk in chunks:
+        if not isinstance(chunk, dict):
+            raise _bad(where, "chunk", chunk)
+        model = _text(chunk, "model", where, "model") or model
+        if not usage_seen:
+            event = usage(chunk.get("usage"))
+            if event is not None:
+                usage_seen = True
+                yield event
+        for i, choice in enumerate(_choices(chunk, where)):
+            delta = _table(choice.get("delta"), where, f"choices[{i}].delta")
+            text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
+            if text:
+                thinking = -1
+                yield TextDelta(text)
+            elif thinking >= 0 and (
+                _text(delta, "reasoning_content", where, "delta.reasoning_content")
+                or (isinstance(delta.get("reasoning"), str) and delta["reasoning"])
+            ):
+                # Reasoning models can think for a minute before the first word; say so
+                # instead of showing nothing (updated in place on a terminal).
+                thinking += 1
+                if thinking == 1 or thinking % 25 == 0:
+                    count = f" ({thinking} tokens)" if thinking > 1 else ""
+                    yield Notice(f"thinking…{count}", key="thinking")
+            reason = _text(choice, "finish_reason", where, f"choices[{i}].finish_reason")
+            if reason:
+                finish = reason
+    if finish is None:
+        raise NetworkError(
+            "the stream ended before the answer was complete",
+            hint="the endpoint closed the connection early; try again",
+        )
+    yield Finish(finish, model)
+
+
+def whole_events(obj: Any) -> Iterator[StreamEvent]:
+    """The events of a non-streamed answer body."""
+    where = "response"
+    if not isinstance(obj, dict):
+        raise _bad(where, "body", obj)
+    choices = _choices(obj, where)
+    if not choices:
+        raise APIError(f"malformed response: no choices in {one_line(str(obj), 120)!r}", hint=_HINT)
+    choice = choices[0]
+    message = _table(choice.get("message"), where, "choices[0].message")
+    text = _content(message.get("content"), where, "choices[0].message.content")
+    reason = _text(choice, "finish_reason", where, "choices[0].finish_reason")
+    model = _text(obj, "model", where, "model")
+    if text:
+        yield TextDelta(text)
+    event = usage(obj.get("usage"))
+    if event is not None:
+        yield event
+    yield Finish(reason, model)

@@ -1,0 +1,129 @@
+"""What an error answer says, and which chatcli error it becomes (transport and SDK alike).
+
+Relays reshape errors: LiteLLM appends ``\\n\\nLiteLLM: model group ... failed`` tails, rewrites
+``insufficient_quota`` as ``code "429"`` / ``type "throttling_error"``, and answers a wrong key
+with 400 ``no_db_connection`` or ``Authentication Error``. So the message is cut to one clean
+line, and quota and auth failures are recognised by their words as well as by their codes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from chatcli.errors import APIError, AuthError, ChatcliError
+from chatcli.safetext import one_line, summarize_bytes
+
+RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+KEY_HINT = "check the profile's key; `chatcli config show` says where it comes from"
+BILLING_HINT = "add credit or raise the limit on the provider's billing page"
+
+_TAIL = re.compile(
+    r"\s*(?:\n\s*\n\s*LiteLLM\b|LiteLLM Retried:|Received Model Group=|"
+    r"Available Model Group Fallbacks=).*",
+    re.DOTALL,
+)
+_QUOTA = re.compile(r"exceeded your current quota|insufficient[_ ]quota|quota exhausted", re.I)
+_AUTH_CODES = {
+    "no_db_connection", "invalid_api_key", "authentication_error", "auth_error",
+    "invalid_request_error_auth", "unauthorized",
+}  # fmt: skip
+_AUTH = re.compile(
+    r"authentication error|invalid api key|incorrect api key|invalid_api_key|"
+    r"api key (?:is )?(?:not valid|invalid|missing)|no_db_connection|unauthori[sz]ed",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """The useful parts of an error answer: a one-line message, ``code`` and ``type``."""
+
+    message: str
+    code: str | None = None
+    type: str | None = None
+
+
+def parse(raw: bytes, content_type: str | None = None) -> ErrorBody:
+    """Read an error body of any shape; binary bodies are summarised, never echoed."""
+    summary = summarize_bytes(raw, content_type)
+    if summary is not None:
+        return ErrorBody(summary)
+    return parse_text(raw.decode("utf-8", "replace"))
+
+
+def parse_text(text: str) -> ErrorBody:
+    """``error.message`` / ``code`` / ``type`` of an OpenAI-style body, or the trimmed body."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        obj = None
+    if isinstance(obj, dict):
+        err = obj.get("error", obj)
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("msg") or err.get("detail")
+            if not isinstance(msg, str):
+                msg = json.dumps(err, ensure_ascii=False, default=str)[:500]
+            return ErrorBody(clean(msg), _label(err.get("code")), _label(err.get("type")))
+        if isinstance(err, str):
+            return ErrorBody(clean(err))
+    flat = " ".join(text.split())
+    if flat.lower().startswith(("<!doctype", "<html")):
+        return ErrorBody("an HTML error page instead of JSON")
+    return ErrorBody(one_line(flat, 300) or "empty body")
+
+
+def clean(message: str) -> str:
+    """One line: relay tails dropped (when something is left), whitespace collapsed."""
+    cut = _TAIL.sub("", message)
+    return one_line(cut if cut.strip() else message)
+
+
+def _label(value: object) -> str | None:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return one_line(str(value), 80) or None
+    return None
+
+
+def is_quota(body: ErrorBody) -> bool:
+    """Quota exhaustion by code or by message (relays rewrite the code)."""
+    return "insufficient_quota" in (body.code, body.type) or bool(_QUOTA.search(body.message))
+
+
+def is_auth(body: ErrorBody) -> bool:
+    """A key refusal dressed as a 400 (LiteLLM without a database answers so)."""
+    labels = {(body.code or "").lower(), (body.type or "").lower()}
+    return bool(labels & _AUTH_CODES) or bool(_AUTH.search(body.message))
+
+
+def classify(status: int, body: ErrorBody, where: str, path: str) -> tuple[ChatcliError, bool]:
+    """The chatcli error for a non-2xx answer and whether a retry may help."""
+    message = body.message
+    if status == 401 or (status == 400 and is_auth(body)):
+        return AuthError(f"{where} refused the API key ({status}): {message}", hint=KEY_HINT), False
+    if status == 403:
+        return AuthError(
+            f"{where} refused access (403): {message}",
+            hint="the key lacks permission for this model or endpoint",
+        ), False
+    if is_quota(body) and status in (400, 402, 403, 429):
+        code = " insufficient_quota" if "insufficient_quota" in (body.code, body.type) else ""
+        return APIError(
+            f"quota exhausted ({status}{code}): {message}", hint=BILLING_HINT, status=status
+        ), False
+    if status == 404:
+        return APIError(
+            f"{where} answered 404 for {path}: {message}",
+            hint="check base_url (most relays end in /v1) and the model or deployment name",
+            status=status,
+        ), False
+    if status == 429:
+        return APIError(f"rate limited (429): {message}", status=status), True
+    return APIError(f"{where} answered {status}: {message}", status=status), status in RETRYABLE
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``: where an error came from, without path or query."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
