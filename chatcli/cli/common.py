@@ -58,9 +58,14 @@ MarkdownOpt = Annotated[
         help="Render Markdown: auto (only on a terminal), always, never.",
     ),
 ]
-ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the latest session.")]
+ContinueOpt = Annotated[
+    bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
+]
 SessionOpt = Annotated[
     str | None, typer.Option("--session", help="Continue or create this session.")
+]
+NoLogOpt = Annotated[
+    bool, typer.Option("--no-log", help="Store nothing of this conversation (usage still counted).")
 ]
 OverBudgetOpt = Annotated[
     bool, typer.Option("--over-budget", help="Go on although a budget is spent.")

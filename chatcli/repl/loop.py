@@ -14,12 +14,13 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, stream_to
+from chatcli.settings.resolve import Globals
 from chatcli.store import content_text
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class Context:
     connect: Callable[[str], ChatProvider]  # profile name -> provider
     markdown: str
     over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
+    globals: Globals = field(default_factory=Globals)  # as given to ``chat``
 
 
 class Repl:

@@ -57,5 +57,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX usage_created ON usage (created_at)",
     ),
+    (  # 2: sessions.one_shot marks the conversations ``ask`` records without a name
+        "ALTER TABLE sessions ADD COLUMN one_shot INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""
