@@ -167,7 +167,7 @@ def load(path: Path, *, must_exist: bool = False) -> Config:
     text = read_text(path)
     data = parse(path, text)
     cfg = _build(path, data, text, exists=True)
-    warning = _exposed_key(path, data)
+    warning = exposed_key(path, data)
     return cfg if warning is None else _with_warning(cfg, warning)
 
 
@@ -189,7 +189,7 @@ def parse(path: Path, text: str) -> dict[str, Any]:
         ) from None
 
 
-def _exposed_key(path: Path, data: dict[str, Any]) -> str | None:
+def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
     """A warning when a file others can read holds an inline ``api_key``."""
     profiles = data.get("profiles")
     if not isinstance(profiles, dict) or not any(
