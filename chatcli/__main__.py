@@ -42,6 +42,11 @@ def run(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    instruction = os.environ.get("_CHATCLI_COMPLETE")
+    if instruction:  # a shell asking for completions (see cli.shell_completion)
+        from chatcli.cli.shell_completion import complete
+
+        return complete(get_command(app), instruction)
     try:
         # The click command is run directly, not through Typer's main loop, which would turn a
         # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.

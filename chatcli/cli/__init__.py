@@ -14,6 +14,7 @@ from chatcli.cli import (
     ask,
     balance,
     chat,
+    completion,
     config,
     doctor,
     image,
@@ -24,6 +25,8 @@ from chatcli.cli import (
     usage,
     verify,
 )
+from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt
+from chatcli.settings.resolve import Globals
 
 app = typer.Typer(
     name="chatcli",
@@ -43,12 +46,21 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
 ) -> None:
-    """Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal."""
+    """Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal.
+
+    The global options -p, -m, --config and --debug go before or after the command.
+    """
+    ctx.obj = Globals(profile, model, config, debug)
 
 
 app.command("ask")(ask.ask)
@@ -63,3 +75,4 @@ app.command("verify")(verify.verify)
 app.command("doctor")(doctor.doctor)
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
+app.command("completion")(completion.completion)

@@ -82,19 +82,26 @@ _GLOBALS = {
 
 def global_options(command: Callable[..., None]) -> Callable[..., None]:
     """Give a command the global options (after its own, as SPEC §3 writes them) and pass them
-    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself."""
+    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself.
+
+    The same options written before the command (``chatcli -p relay ask``) are kept by the root
+    callback in ``ctx.obj``; those after the command win."""
     signature = inspect.signature(command)
     own = [p for p in signature.parameters.values() if p.name != "g"]
     added = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
         for name, (kind, default) in _GLOBALS.items()
     ]
+    context = inspect.Parameter("_ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        ctx: typer.Context = kwargs.pop("_ctx")
         g = Globals(*(kwargs.pop(name, default) for name, (_, default) in _GLOBALS.items()))
-        command(*args, g=g, **kwargs)
+        outer = ctx.find_object(Globals)
+        command(*args, g=g.under(outer) if outer is not None else g, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+    params = [*own, *added, context]
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
