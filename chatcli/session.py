@@ -439,6 +439,7 @@ class ChatSession:
         with all its turns so far."""
         if self.store is None:
             raise UsageError("there is no database to save the session in")
+        self._persist = self._log = True
         if self.row is not None:
             self.store.rename_session(self.row.name, name)
             self.row = replace(self.row, name=name)
@@ -447,7 +448,6 @@ class ChatSession:
                 name, profile=self.profile, model=self.model, system=self.system, role=self.role
             )
             self._save(self._history)
-        self._persist = self._log = True
         return self.row
 
     def total_cost(self) -> tuple[float, bool]:
