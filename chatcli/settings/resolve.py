@@ -143,28 +143,26 @@ def resolve_chat(
     """
     notes: list[str] = []
     name = g.profile
-    if stored is not None and stored.profile:
-        if g.profile and g.profile != stored.profile:
-            notes.append(
-                f"-p {g.profile} overrides profile {stored.profile} of {stored.name} "
-                "for the rest of that session"
-            )
-        elif not g.profile and stored.profile in cfg.profiles:
+    if stored is not None and not g.profile and stored.profile:
+        if stored.profile in cfg.profiles:
             name = stored.profile
-        elif not g.profile:
+        else:
             notes.append(f"profile {stored.profile} of {stored.name} no longer exists")
     profile = cfg.profile(name)
     if g.model:
         model = cfg.resolve_model(g.model)
-        if stored is not None and stored.model and stored.model != model:
-            notes.append(
-                f"-m {model} overrides model {stored.model} of {stored.name} "
-                "for the rest of that session"
-            )
     elif stored is not None and stored.model and stored.profile in (None, profile.name):
         model = stored.model
     else:
         model = cfg.resolve_model(profile.model)
+    if stored is not None and (g.profile or g.model):
+        before = (stored.profile or profile.name, stored.model or model)
+        if before != (profile.name, model):
+            flag = " and ".join(f for f, v in (("-p", g.profile), ("-m", g.model)) if v)
+            notes.append(
+                f"{stored.name} now uses {model} via {profile.name} (was {before[1]} via "
+                f"{before[0]}; {flag} changes it for the rest of that session)"
+            )
     system, role = flags.system, flags.role
     if role and system is None:
         system = cfg.role(role)
