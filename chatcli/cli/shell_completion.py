@@ -42,7 +42,7 @@ class WordsComplete(ShellComplete):
 
 
 _FORMATS = {
-    "export": ("md", "json"),
+    "sessions export": ("md", "json"),
     "transcribe": ("text", "json", "srt", "vtt", "verbose_json"),
     "speak": ("mp3", "opus", "aac", "flac", "wav"),
 }
@@ -55,7 +55,7 @@ _CHOICES: dict[tuple[str | None, str], tuple[str, ...]] = {
     **{(cmd, "format"): values for cmd, values in _FORMATS.items()},
     **{(cmd, "response_format"): values for cmd, values in _FORMATS.items()},
 }
-_SESSION_ARGS = {("sessions", "name"), ("sessions", "names"), ("sessions", "old")}
+_SESSION_ARGS = {"name", "names", "old"}  # the arguments of ``sessions show|export|rm|rename``
 _FILE_ARGS = {"files", "file", "inputs", "input", "output", "edit", "mask", "variations"}
 
 
@@ -90,7 +90,7 @@ def _completer(command: str, param: Parameter) -> Values | str | None:
     name = param.name or ""
     if name in ("profile", "model", "role"):
         return _names(name)
-    if name == "session" or (command, name) in _SESSION_ARGS:
+    if name == "session" or (command.startswith("sessions ") and name in _SESSION_ARGS):
         return _names("session")
     choices = _CHOICES.get((command, name)) or _CHOICES.get((None, name))
     if choices:
@@ -114,8 +114,7 @@ def _walk(command: Command, name: str | None = None) -> Iterator[tuple[str | Non
     yield name, command
     commands: dict[str, Command] = getattr(command, "commands", None) or {}
     for sub_name, sub in commands.items():
-        # a group's subcommands are known by the group's name (``sessions show NAME``)
-        yield from _walk(sub, name if name == "sessions" else sub_name)
+        yield from _walk(sub, f"{name} {sub_name}" if name else sub_name)
 
 
 def annotate(root: Command) -> None:
