@@ -181,14 +181,14 @@ def _ask(prompt: str, default: str | None = None) -> str:
 
 
 def init(g: Globals, force: bool) -> None:
+    path, _ = paths.config_path(g.config)
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists", hint="edit it, use `config set`, or --force")
     if not sys.stdin.isatty():
         raise UsageError(
             "config init asks questions and needs a terminal",
             hint="run it in a terminal, or write the file with `chatcli config set KEY VALUE`",
         )
-    path, _ = paths.config_path(g.config)
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists", hint="edit it, use `config set`, or --force")
     kind = _ask("Endpoint type (openai, azure, relay)", "openai")
     if kind not in cfgmod.PROFILE_TYPES:
         raise UsageError(f"unknown endpoint type {kind!r}", hint="openai, azure or relay")
