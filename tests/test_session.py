@@ -420,3 +420,15 @@ def test_tokens_per_second() -> None:
     assert (
         TurnResult("", "m", 10, 0, False, None, None, 0.1, "stop", False).tokens_per_second is None
     )
+
+
+def test_session_module_loads_no_ui_sdk_http_or_config() -> None:
+    import json
+    import subprocess
+    import sys
+
+    probe = "import json, sys, chatcli.session; print(json.dumps(sorted(sys.modules)))"
+    mods = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                                     text=True, check=True, timeout=60).stdout)  # fmt: skip
+    banned = ("typer", "rich", "prompt_toolkit", "openai", "httpx2", "chatcli.settings")
+    assert [m for m in mods if m.startswith(banned)] == []

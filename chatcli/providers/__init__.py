@@ -7,18 +7,21 @@ module for the profile's type (``openai`` and ``relay`` share one; ``azure`` has
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from chatcli.pricing import ModelInfo
-from chatcli.providers.chat import ChatProvider
-from chatcli.providers.transport import HTTPSettings, Transport
-from chatcli.settings.keys import resolve_key
-from chatcli.settings.loading import Profile
+if TYPE_CHECKING:  # importing this package (``providers.base``) must not load the transport
+    from chatcli.pricing import ModelInfo
+    from chatcli.providers.chat import ChatProvider
+    from chatcli.settings.loading import Profile
 
 
 def connect(
     profile: Profile, model_info: Callable[[str], ModelInfo], *, debug: bool = False
 ) -> ChatProvider:
     """A ready chat provider for ``profile`` (no network traffic until the first request)."""
+    from chatcli.providers.transport import HTTPSettings, Transport
+    from chatcli.settings.keys import resolve_key
+
     key = resolve_key(profile)
     transport = Transport(
         HTTPSettings(
