@@ -182,7 +182,7 @@ def resolve_chat(
         max_tokens=flags.max_tokens or profile.max_tokens,
         stream=flags.stream,
         markdown=flags.markdown or profile.markdown,
-        log=flags.log and profile.log,
+        log=flags.log and (profile.log or command == "chat"),  # the REPL always saves
         command=command,
         debug=g.debug,
         notes=tuple(notes),
