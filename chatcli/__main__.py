@@ -45,6 +45,11 @@ def run(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    instruction = os.environ.get("_CHATCLI_COMPLETE")
+    if instruction:  # a shell asking for completions (see cli.shell_completion)
+        from chatcli.cli.shell_completion import complete
+
+        return complete(get_command(app), instruction)
     for arg in args:
         try:
             arg.encode("utf-8")

@@ -1,6 +1,7 @@
 """ChatSession: one conversation's history, system prompt and context trimming.
 
-Both ``chatcli ask`` (one-shot, usually not saved) and the chat REPL talk through it. ``send()``
+``chatcli ask`` (a one-shot conversation), the chat REPL and summarize talk through it, and
+all of them start one with ``ChatSession.open`` from a resolved ``ChatSettings``. ``send()``
 builds the request (system prompt, as many recent turns as fit the model's context window, the
 new message), passes the provider's stream events on unchanged, and records the turn when the
 stream ends:
@@ -19,12 +20,13 @@ It imports no UI, SDK or HTTP library, so tests drive it with a scripted ``Chat`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
 from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
-from chatcli.pricing import ModelInfo, cost_usd
+from chatcli.pricing import cost_usd
 from chatcli.providers.base import Chat, ChatRequest
 from chatcli.store import (
     Content,
@@ -36,6 +38,9 @@ from chatcli.store import (
     content_text,
 )
 from chatcli.tokens import REPLY_PRIMING, count_message, count_messages, count_text
+
+if TYPE_CHECKING:
+    from chatcli.settings.resolve import ChatSettings
 
 REPLY_RESERVE = 4096
 """Tokens of the context window kept free for the reply when ``max_tokens`` is not set (at most
@@ -117,84 +122,74 @@ class ChatSession:
     def __init__(
         self,
         provider: Chat,
+        settings: ChatSettings,
         *,
-        profile: str,
-        model: str,
-        model_info: Callable[[str], ModelInfo],
         store: Store | None = None,
         persist: bool = False,
         name: str | None = None,
-        system: str | None = None,
-        role: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        stream: bool = True,
-        command: str = "chat",
+        one_shot: bool = False,
     ) -> None:
+        """Use ``ChatSession.open``: the one way to start or continue a conversation."""
         self.provider = provider
-        self.profile = profile
-        self.model = model
-        self.info = model_info(model)
+        self.settings = settings
+        self.profile = settings.profile.name
+        self.model = settings.model
+        self.info = settings.model_info(settings.model)
         self.store = store
-        self.system = system
-        self.role = role
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.stream = stream
-        self.command = command
+        self.system = settings.system
+        self.role = settings.role
+        self.temperature = settings.temperature
+        self.max_tokens = settings.max_tokens
+        self.stream = settings.stream
+        self.command = settings.command
         self.row: SessionRow | None = None
         self.last_turn: TurnResult | None = None
-        self._model_info = model_info
-        self._persist = persist and store is not None
+        self._model_info = settings.model_info
+        self._log = settings.log and store is not None
+        self._persist = persist and self._log
         self._name = name
+        self._one_shot = one_shot
         self._history: list[_Entry] = []
         self._pending: Content | None = None  # a user message whose request did not complete
         self._stored_left_out = 0  # turns of a resumed session not loaded from the store
         self._notified_left_out = 0
 
     @classmethod
-    def resume(
+    def open(
         cls,
-        store: Store,
-        row: SessionRow,
         provider: Chat,
+        settings: ChatSettings,
         *,
-        profile: str,
-        model: str,
-        model_info: Callable[[str], ModelInfo],
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        stream: bool = True,
-        command: str = "chat",
+        store: Store | None = None,
+        row: SessionRow | None = None,
+        name: str | None = None,
+        persist: bool = False,
+        one_shot: bool = False,
     ) -> ChatSession:
-        """Continue a stored session, loading only the recent turns that fit the context window.
+        """Start a conversation, or continue the stored ``row``.
 
-        System prompt and role come from the row (change them with ``set_system``); a profile or
-        model different from the row's is written back to it.
+        A new one is saved with its first completed turn when ``persist`` (named ``name`` or
+        automatically; ``one_shot`` marks it as made by ``ask``). A continued one loads only the
+        recent turns that fit the context window, and the settings that differ from the row's
+        (profile, model, system prompt, role) are written back to it, unless ``settings.log``
+        is off, in which case nothing is written at all.
         """
         session = cls(
-            provider,
-            profile=profile,
-            model=model,
-            model_info=model_info,
-            store=store,
-            persist=True,
-            system=row.system,
-            role=row.role,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            stream=stream,
-            command=command,
+            provider, settings, store=store, persist=persist, name=name, one_shot=one_shot
         )
+        if row is None or store is None:
+            return session
         session.row = row
+        session._persist = session._log
         rows, session._stored_left_out = store.recent_messages(row.id, session._history_budget())
         session._history = [_Entry(r, r.id) for r in rows]
-        changed = {
-            key: value
-            for key, value in (("profile", profile), ("model", model))
-            if getattr(row, key) != value
-        }
-        session._update_row(**changed)
+        kept = (
+            ("profile", session.profile),
+            ("model", session.model),
+            ("system", session.system),
+            ("role", session.role),
+        )
+        session._update_row(**{key: value for key, value in kept if getattr(row, key) != value})
         return session
 
     @property
@@ -389,7 +384,7 @@ class ChatSession:
 
     def _save(self, entries: list[_Entry]) -> None:
         """Write entries to the store when this session is persisted (creating its row)."""
-        if self.store is None or (self.row is None and not self._persist):
+        if self.store is None or not self._persist:
             return
         if self.row is None:
             settings = {
@@ -401,7 +396,7 @@ class ChatSession:
             if self._name:
                 self.row = self.store.session_named(self._name, **settings)
             else:
-                self.row = self.store.create_session(None, **settings)
+                self.row = self.store.create_session(None, one_shot=self._one_shot, **settings)
         ids = self.store.add_messages(self.row.id, *(e.message for e in entries))
         for entry, row_id in zip(entries, ids, strict=True):
             entry.id = row_id
@@ -451,7 +446,7 @@ class ChatSession:
     # settings, persisted on the session row
 
     def _update_row(self, **fields: str | None) -> None:
-        if self.row is not None and self.store is not None and fields:
+        if self.row is not None and self.store is not None and self._log and fields:
             self.row = self.store.update_session(self.row.id, **fields)
 
     def set_model(self, model: str) -> None:
@@ -477,6 +472,7 @@ class ChatSession:
         with all its turns so far."""
         if self.store is None:
             raise UsageError("there is no database to save the session in")
+        self._persist = self._log = True
         if self.row is not None:
             self.store.rename_session(self.row.name, name)
             self.row = replace(self.row, name=name)
@@ -485,7 +481,6 @@ class ChatSession:
                 name, profile=self.profile, model=self.model, system=self.system, role=self.role
             )
             self._save(self._history)
-        self._persist = True
         return self.row
 
     def total_cost(self) -> tuple[float, bool]:

@@ -62,6 +62,8 @@ def test_set_edits_validates_and_keeps_mode(tmp_path: Path) -> None:
     assert not path.exists()  # an invalid result is never written
     partial = run_cli("config", "set", "profiles.r.type", "relay", env=env)
     assert partial.returncode == 0 and "has no base_url; set that next" in partial.stderr
+    nosuch = run_cli("config", "set", "default_profile", "nosuch", env=env)
+    assert nosuch.returncode == 3 and "default_profile 'nosuch' is not a profile" in nosuch.stderr
     run_cli("config", "set", "default_profile", "r", env=env)
     for key, value in (
         ("profiles.r.base_url", "http://127.0.0.1:8/v1"),
@@ -84,11 +86,33 @@ def test_set_edits_validates_and_keeps_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def _in_terminal(env: dict[str, str], answers: str, *args: str) -> tuple[int, str]:
+    """Run chatcli with a pseudo-terminal as stdin, typing ``answers``; (exit code, stderr)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatcli", *args],
+        stdin=slave, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    os.close(slave)
+    os.write(master, answers.encode())
+    _, err = proc.communicate(timeout=60)
+    os.close(master)
+    return proc.returncode, err
+
+
 def test_init_asks_and_writes_a_valid_commented_config(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     answers = "relay\nmine\nhttp://127.0.0.1:9/v1\ncmd pass show relay\n\ngpt-4o\n"
-    result = run_cli("config", "init", env=env, input=answers)
-    assert result.returncode == 0, result.stderr
+    piped = run_cli("config", "init", env=env, input=answers)
+    assert piped.returncode == 2 and "needs a terminal" in piped.stderr
+    assert not (tmp_path / "config.toml").exists()
+    code, err = _in_terminal(env, answers, "config", "init")
+    assert code == 0, err
     path = tmp_path / "config.toml"
     text = path.read_text()
     assert text.startswith("# chatcli configuration")

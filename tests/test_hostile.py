@@ -79,11 +79,46 @@ def test_config_set_api_key_cmd_and_init_never_echo_the_key(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert secret not in result.stdout + result.stderr and "cdef" in result.stderr
     (tmp_path / "config.toml").unlink()
-    answers = f"openai\nmain\n{secret}\n\ngpt-4o-mini\n"
-    result = run_cli("config", "init", env=env, input=answers)
-    assert result.returncode == 0, result.stderr
-    assert secret not in result.stdout + result.stderr
+    code, screen = _init_in_terminal(env, ["openai", "main", secret, "", "gpt-4o-mini"])
+    assert code == 0, screen
+    assert "Where is the key?" in screen and secret not in screen  # not echoed, not printed
     assert secret in (tmp_path / "config.toml").read_text()
+
+
+def _init_in_terminal(env: dict[str, str], answers: list[str]) -> tuple[int, str]:
+    """``config init`` on a pseudo-terminal, answering each question as it is asked; the exit
+    code and everything the terminal showed (prompts, echo, stderr)."""
+    import os
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatcli", "config", "init"],
+        stdin=slave, stdout=slave, stderr=slave, env=env,
+    )  # fmt: skip
+    os.close(slave)
+    shown = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            shown += data
+            if pending and shown.rstrip().endswith(b":"):
+                os.write(master, pending.pop(0).encode() + b"\n")
+        elif proc.poll() is not None:
+            break
+    code = proc.wait(timeout=10)
+    os.close(master)
+    return code, shown.decode("utf-8", "replace")
 
 
 # -- strange answers ----------------------------------------------------------------------
@@ -403,14 +438,14 @@ def test_nan_temperature_and_invalid_utf8_argument_exit_2(fake: FakeOpenAI, tmp_
 def test_chat_resume_preview_sanitised(
     fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chatcli.repl import ChatOptions
+    from chatcli.settings.resolve import ChatFlags
     from tests.test_repl import Chat
 
     fake.script(Reply(f"evil {TITLE_AND_CLEAR}answer"))
     chat = Chat(tmp_path, fake, monkeypatch)
     chat.run("q\r")
     chat.err = io.StringIO()
-    chat.run(opts=ChatOptions(cont=True))
+    chat.run(opts=ChatFlags(cont=True))
     preview = chat.err.getvalue()
     assert "ai  › evil answer" in preview and "\x1b]0;" not in preview and "\x07" not in preview
 

@@ -25,11 +25,11 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from chatcli.repl import ChatOptions, prepare
+from chatcli.repl import prepare
 from chatcli.repl.commands import SlashCompleter, copy_to_clipboard
 from chatcli.repl.loop import Repl, footer_text
 from chatcli.session import TurnResult
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import ChatFlags, Globals
 from chatcli.store import Store
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, Reply
@@ -65,7 +65,8 @@ class Chat:
     def run(
         self,
         *keys: str,
-        opts: ChatOptions | None = None,
+        opts: ChatFlags | None = None,
+        over_budget: bool = False,
         model: str | None = None,
         during: Callable[[Repl, PipeInput], None] | None = None,
     ) -> Repl:
@@ -73,8 +74,9 @@ class Chat:
         with create_pipe_input() as inp, self.store() as store:
             repl = prepare(
                 Globals(model=model),
-                opts or ChatOptions(),
+                opts or ChatFlags(),
                 store,
+                over_budget=over_budget,
                 input=inp,
                 output=DummyOutput(),
                 stdout=self.out,
@@ -371,7 +373,7 @@ def test_an_error_is_one_line_and_the_message_can_be_retried(chat: Chat) -> None
 def test_resume_shows_the_last_turns_and_sends_them(chat: Chat) -> None:
     chat.run("one\r", "two\r", "three\r", "four\r")
     chat.err = io.StringIO()
-    chat.run("five\r", opts=ChatOptions(cont=True))
+    chat.run("five\r", opts=ChatFlags(cont=True))
     err = chat.err.getvalue()
     assert "4 turns loaded" in err
     assert "… 1 earlier turns" in err
@@ -382,9 +384,9 @@ def test_resume_shows_the_last_turns_and_sends_them(chat: Chat) -> None:
 
 
 def test_named_session_is_created_then_continued(chat: Chat) -> None:
-    chat.run("hello\r", opts=ChatOptions(session="work"))
+    chat.run("hello\r", opts=ChatFlags(session="work"))
     chat.run("again\r")  # a new, automatically named session in between
-    chat.run("more\r", opts=ChatOptions(session="work"))
+    chat.run("more\r", opts=ChatFlags(session="work"))
     last = chat.fake.chat_requests()[-1].json["messages"]
     assert [m["content"] for m in last] == ["hello", "echo(1): hello", "more"]
 
@@ -425,7 +427,7 @@ def test_spent_budget_refuses_a_turn_and_the_repl_goes_on(chat: Chat) -> None:
     assert "/budget continue to go on in this session" in err and "--over-budget" not in err
     assert chat.sent() == ["first"]
     chat.fake.script(Reply(text="ok"))
-    chat.run("third\r", opts=ChatOptions(cont=True, over_budget=True))
+    chat.run("third\r", opts=ChatFlags(cont=True), over_budget=True)
     assert chat.sent() == ["first", "third"]
 
 

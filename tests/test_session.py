@@ -13,6 +13,8 @@ from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import ModelInfo, cost_usd, lookup
 from chatcli.providers.base import ChatRequest
 from chatcli.session import ChatSession, TurnResult
+from chatcli.settings.loading import Profile
+from chatcli.settings.resolve import ChatSettings
 from chatcli.store import Store
 from chatcli.tokens import count_messages
 
@@ -67,10 +69,21 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def session(provider: ScriptedProvider, store: Store | None = None, **kw: Any) -> ChatSession:
+def settings(**kw: Any) -> ChatSettings:
     kw.setdefault("model", "gpt-4o-mini")
     kw.setdefault("model_info", lookup)
-    return ChatSession(provider, profile="openai", store=store, **kw)
+    return ChatSettings(profile=Profile("openai", "openai"), **kw)
+
+
+def session(
+    provider: ScriptedProvider,
+    store: Store | None = None,
+    *,
+    persist: bool = False,
+    name: str | None = None,
+    **kw: Any,
+) -> ChatSession:
+    return ChatSession.open(provider, settings(**kw), store=store, persist=persist, name=name)
 
 
 def drain(events: Iterator[StreamEvent]) -> list[StreamEvent]:
@@ -129,9 +142,10 @@ def test_resume_after_reopening_the_store(tmp_path: Path) -> None:
         row = second.latest_session()
         assert row is not None and row.name == "trip"
         provider = ScriptedProvider(reply("Monday."))
-        resumed = ChatSession.resume(
-            second, row, provider, profile="relay", model="gpt-4o", model_info=lookup
+        kept = ChatSettings(
+            Profile("relay", "relay"), "gpt-4o", lookup, system=row.system, role=row.role
         )
+        resumed = ChatSession.open(provider, kept, store=second, row=row)
         assert [m.content for m in resumed.history] == ["I fly on Monday.", "Noted."]
         drain(resumed.send("When do I fly?"))
         assert roles(provider.requests[0]) == [
@@ -185,8 +199,8 @@ def test_resume_loads_only_what_fits_and_reports_the_rest(store: Store) -> None:
         drain(chat.send(f"q{i} " + "text " * 40))
     assert chat.row is not None
     provider = ScriptedProvider(reply("ok"))
-    resumed = ChatSession.resume(
-        store, chat.row, provider, profile="openai", model="tiny", model_info=small_model(1500)
+    resumed = ChatSession.open(
+        provider, settings(model="tiny", model_info=small_model(1500)), store=store, row=chat.row
     )
     loaded = len(resumed.history)
     assert 0 < loaded < 60 and loaded % 2 == 0
@@ -428,3 +442,15 @@ def test_tokens_per_second() -> None:
     assert (
         TurnResult("", "m", 10, 0, False, None, None, 0.1, "stop", False).tokens_per_second is None
     )
+
+
+def test_session_module_loads_no_ui_sdk_http_or_config() -> None:
+    import json
+    import subprocess
+    import sys
+
+    probe = "import json, sys, chatcli.session; print(json.dumps(sorted(sys.modules)))"
+    mods = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                                     text=True, check=True, timeout=60).stdout)  # fmt: skip
+    banned = ("typer", "rich", "prompt_toolkit", "openai", "httpx2", "chatcli.settings")
+    assert [m for m in mods if m.startswith(banned)] == []

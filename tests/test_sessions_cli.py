@@ -9,16 +9,20 @@ from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import CutStream, Error, FakeOpenAI
 
 
-def test_plain_ask_saves_no_session_but_logs_usage(fake: FakeOpenAI, tmp_path: Path) -> None:
+def test_plain_ask_is_recorded_one_shot_and_no_log_keeps_only_usage(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
     env = fake_env(tmp_path, fake)
     assert run_cli("ask", "one-off", env=env).returncode == 0
-    listing = run_cli("sessions", "list", "--json", env=env)
-    assert json.loads(listing.stdout) == []
+    assert run_cli("ask", "--no-log", "secret", env=env).returncode == 0
+    (listed,) = json.loads(run_cli("sessions", "list", "--json", env=env).stdout)
+    assert (listed["title"], listed["messages"], listed["one_shot"]) == ("one-off", 2, True)
     from chatcli.store import Store
 
     with Store.open(tmp_path / "data") as store:
         rows = store.usage_rows()
-    assert [(r.command, r.status, r.model) for r in rows] == [("ask", "ok", "gpt-4o-mini")]
+        assert store.search_messages("secret") == []
+    assert [(r.command, r.status, r.model) for r in rows] == [("ask", "ok", "gpt-4o-mini")] * 2
 
 
 def test_named_session_continues_and_exports(fake: FakeOpenAI, tmp_path: Path) -> None:

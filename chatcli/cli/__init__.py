@@ -15,6 +15,7 @@ from chatcli.cli import (
     balance,
     batch,
     chat,
+    completion,
     config,
     doctor,
     image,
@@ -26,7 +27,8 @@ from chatcli.cli import (
     usage,
     verify,
 )
-from chatcli.cli.common import show_help_if_bare
+from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt, show_help_if_bare
+from chatcli.settings.resolve import Globals
 
 app = typer.Typer(
     name="chatcli",
@@ -51,8 +53,16 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
 ) -> None:
-    """Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal."""
+    """Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal.
+
+    The global options -p, -m, --config and --debug go before or after the command.
+    """
+    ctx.obj = Globals(profile, model, config, debug)
     show_help_if_bare(ctx)
 
 
@@ -70,3 +80,4 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
+app.command("completion")(completion.completion)

@@ -12,6 +12,7 @@ from chatcli.cli.common import (
     ContinueOpt,
     MarkdownOpt,
     MaxTokensOpt,
+    NoLogOpt,
     OverBudgetOpt,
     RoleOpt,
     SessionOpt,
@@ -19,7 +20,7 @@ from chatcli.cli.common import (
     TemperatureOpt,
     global_options,
 )
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import ChatFlags, Globals
 
 
 @global_options
@@ -42,29 +43,28 @@ def ask(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with answer, usage and cost.")
     ] = False,
+    extract: Annotated[
+        bool, typer.Option("-x", "--extract", help="Print only the fenced code of the answer.")
+    ] = False,
     cont: ContinueOpt = False,
     session: SessionOpt = None,
+    no_log: NoLogOpt = False,
     over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
 ) -> None:
     """Ask one question and print the answer (stdout holds the answer only)."""
-    from chatcli.features.ask.run import AskOptions, run
+    from chatcli.features.ask.run import AskInput, run
 
-    run(
-        g,
-        AskOptions(
-            prompt=prompt or [],
-            files=file or [],
-            system=system,
-            role=role,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            stream=not no_stream,
-            markdown=markdown,
-            json=json_out,
-            cont=cont,
-            session=session,
-            over_budget=over_budget,
-        ),
+    flags = ChatFlags(
+        system=system,
+        role=role,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        markdown=markdown,
+        stream=not no_stream,
+        cont=cont,
+        session=session,
+        log=not no_log,
     )
+    run(g, flags, AskInput(prompt or [], file or [], json_out, extract, over_budget))

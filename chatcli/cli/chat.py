@@ -15,7 +15,7 @@ from chatcli.cli.common import (
     TemperatureOpt,
     global_options,
 )
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import ChatFlags, Globals
 
 
 @global_options
@@ -32,18 +32,15 @@ def chat(
     g: Globals,
 ) -> None:
     """Chat interactively; every turn is saved (/help inside lists the commands)."""
-    from chatcli.repl import ChatOptions, run
+    from chatcli.repl import run
 
-    run(
-        g,
-        ChatOptions(
-            session=session,
-            cont=cont,
-            system=system,
-            role=role,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            markdown=markdown,
-            over_budget=over_budget,
-        ),
+    flags = ChatFlags(
+        system=system,
+        role=role,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        markdown=markdown,
+        cont=cont,
+        session=session,
     )
+    run(g, flags, over_budget=over_budget)

@@ -66,9 +66,14 @@ MarkdownOpt = Annotated[
         help="Render Markdown: auto (only on a terminal), always, never.",
     ),
 ]
-ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the latest session.")]
+ContinueOpt = Annotated[
+    bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
+]
 SessionOpt = Annotated[
     str | None, typer.Option("--session", help="Continue or create this session.")
+]
+NoLogOpt = Annotated[
+    bool, typer.Option("--no-log", help="Store nothing of this conversation (usage still counted).")
 ]
 OverBudgetOpt = Annotated[
     bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
@@ -85,21 +90,28 @@ _GLOBALS = {
 
 def global_options(command: Callable[..., None]) -> Callable[..., None]:
     """Give a command the global options (after its own, as SPEC §3 writes them) and pass them
-    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself."""
+    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself.
+
+    The same options written before the command (``chatcli -p relay ask``) are kept by the root
+    callback in ``ctx.obj``; those after the command win."""
     signature = inspect.signature(command)
     own = [p for p in signature.parameters.values() if p.name != "g"]
     added = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
         for name, (kind, default) in _GLOBALS.items()
     ]
+    context = inspect.Parameter("_ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        ctx: typer.Context = kwargs.pop("_ctx")
         g = Globals(*(kwargs.pop(name, default) for name, (_, default) in _GLOBALS.items()))
-        command(*args, g=g, **kwargs)
+        outer = ctx.find_object(Globals)
+        command(*args, g=g.under(outer) if outer is not None else g, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+    params = [*own, *added, context]
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
 
 

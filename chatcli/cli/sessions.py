@@ -1,4 +1,5 @@
-"""``chatcli sessions list | show | export | rm | rename`` (SPEC §3): stored conversations.
+"""``chatcli sessions list | search | show | export | rm | rename`` (SPEC §3): stored
+conversations.
 
 Output is plain text (no Rich) so it pipes cleanly into grep, less and files.
 """
@@ -11,7 +12,7 @@ import typer
 from chatcli.cli.common import global_options, group
 from chatcli.settings.resolve import Globals
 
-app = group("List, show, export, rename and delete stored sessions.")
+app = group("List, search, show, export, rename and delete stored sessions.")
 
 
 @app.command("list")
@@ -25,10 +26,25 @@ def list_(
     *,
     g: Globals,
 ) -> None:
-    """List sessions, most recently used first."""
+    """List sessions, most recently used first ('ask' marks one-shot ones)."""
     from chatcli.features.sessions.views import list_sessions
 
     list_sessions(search, limit, json_out)
+
+
+@app.command("search")
+@global_options
+def search(
+    text: Annotated[str, typer.Argument(help="Text to find in the messages.")],
+    limit: Annotated[int, typer.Option("-n", "--limit", min=1, help="At most N messages.")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    *,
+    g: Globals,
+) -> None:
+    """Find messages containing TEXT, newest first."""
+    from chatcli.features.sessions.views import search as run
+
+    run(text, limit, json_out)
 
 
 @app.command("show")

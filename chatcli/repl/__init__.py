@@ -12,11 +12,10 @@ most the reply in flight and ``chatcli chat -c`` picks up from there.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from chatcli.errors import UsageError
-from chatcli.settings.resolve import Globals, SessionChoice, open_session, resolve
+from chatcli.settings.resolve import ChatFlags, Globals
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -27,30 +26,17 @@ if TYPE_CHECKING:
     from chatcli.store import Store
 
 
-@dataclass
-class ChatOptions:
-    """The parsed options of ``chat``."""
-
-    session: str | None = None
-    cont: bool = False
-    system: str | None = None
-    role: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    markdown: str | None = None
-    over_budget: bool = False
-
-
 def run(
     g: Globals,
-    opts: ChatOptions,
+    flags: ChatFlags,
     *,
+    over_budget: bool = False,
     input: Input | None = None,
     output: Output | None = None,
 ) -> None:
     """Run the REPL until Ctrl-D or ``/exit``; ``input``/``output`` replace the terminal in
     tests."""
-    if opts.cont and opts.session:
+    if flags.cont and flags.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
     if input is None and not sys.stdin.isatty():
         raise UsageError(
@@ -60,49 +46,53 @@ def run(
     from chatcli.store import open_default
 
     with open_default() as store:
-        prepare(g, opts, store, input=input, output=output).run()
+        prepare(g, flags, store, over_budget=over_budget, input=input, output=output).run()
 
 
 def prepare(
     g: Globals,
-    opts: ChatOptions,
+    flags: ChatFlags,
     store: Store,
     *,
+    over_budget: bool = False,
     input: Input | None = None,
     output: Output | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> Repl:
     """Config, provider, session, prompt (with history and completer) and the REPL on top."""
+    from chatcli.features.conversation import open_conversation
     from chatcli.providers import connect
     from chatcli.repl.commands import SlashCompleter
     from chatcli.repl.loop import Repl, ReplSetup
     from chatcli.repl.prompt import make_prompt, private_history
     from chatcli.settings import paths
+    from chatcli.settings.resolve import load_config
 
-    env = resolve(g)
+    config = load_config(g)
+    providers: dict[str, ChatProvider] = {}
 
     def connect_profile(name: str) -> ChatProvider:
-        return connect(env.config.profile(name), env.config.model_info, debug=env.debug)
+        """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
+        if name not in providers:
+            providers[name] = connect(config.profile(name), config.model_info, debug=g.debug)
+        return providers[name]
 
-    provider = connect_profile(env.profile.name)
-    choice = SessionChoice(
-        cont=opts.cont,
-        name=opts.session,
-        system=opts.system,
-        role=opts.role,
-        temperature=opts.temperature,
-        max_tokens=opts.max_tokens,
+    opened = open_conversation(
+        g, flags, store, command="chat", config=config, connect=lambda p: connect_profile(p.name)
     )
-    session = open_session(env, g, choice, store, provider)
     ctx = ReplSetup(
-        config=env.config,
+        config=config,
         store=store,
         connect=connect_profile,
-        markdown=opts.markdown or env.profile.markdown,
-        over_budget=opts.over_budget,
+        markdown=opened.settings.markdown,
+        over_budget=over_budget,
+        globals=g,
     )
     prompt = make_prompt(private_history(paths.data_dir()), input=input, output=output)
-    repl = Repl(ctx, session, provider, prompt, stdout=stdout, stderr=stderr)
+    provider = connect_profile(opened.session.profile)
+    repl = Repl(ctx, opened.session, provider, prompt, stdout=stdout, stderr=stderr)
+    for note in opened.notes:
+        repl.say(note, dim=True)
     prompt.completer = SlashCompleter(repl)
     return repl

@@ -172,25 +172,30 @@ def _sessions(repl: Repl, arg: str) -> None:
 
 
 def _resume(repl: Repl, arg: str) -> None:
-    from chatcli.session import ChatSession
+    """Switch to a stored session, on its own profile and model."""
+    from chatcli.features.conversation import open_conversation
+    from chatcli.settings.resolve import ChatFlags, Globals
 
     if not arg:
         raise UsageError("usage: /resume NAME", hint="/sessions lists them")
-    row = repl.ctx.store.get_session(arg)
-    if row is None:
+    if repl.ctx.store.get_session(arg) is None:
         raise UsageError(f"no session named {arg!r}", hint="/sessions lists them")
+    g = repl.ctx.globals
     old = repl.session
-    repl.session = ChatSession.resume(
+    flags = ChatFlags(temperature=old.temperature, max_tokens=old.max_tokens, session=arg)
+    opened = open_conversation(
+        Globals(config=g.config, debug=g.debug),
+        flags,
         repl.ctx.store,
-        row,
-        old.provider,
-        profile=old.profile,
-        model=row.model or old.model,
-        model_info=repl.ctx.config.model_info,
-        temperature=old.temperature,
-        max_tokens=old.max_tokens,
+        command="chat",
+        config=repl.ctx.config,
+        connect=lambda profile: repl.ctx.connect(profile.name),
     )
+    repl.session = opened.session
     repl.attachments = None
+    for note in opened.notes:
+        repl.say(note, dim=True)
+    repl.say(f"{opened.session.model} via {opened.session.profile}", dim=True)
     repl.summary()
 
 

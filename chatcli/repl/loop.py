@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from chatcli.errors import ChatcliError, Interrupted
@@ -22,6 +22,7 @@ from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
 from chatcli.pricing import money
 from chatcli.safetext import one_line
+from chatcli.settings.resolve import Globals
 from chatcli.store import content_text
 from chatcli.terminal import isatty
 
@@ -50,6 +51,7 @@ class ReplSetup:
     connect: Callable[[str], ChatProvider]  # profile name -> provider
     markdown: str
     over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
+    globals: Globals = field(default_factory=Globals)  # as given to ``chat``
 
 
 class Repl:

@@ -9,10 +9,14 @@ command that needs no key never runs an ``api_key_cmd``.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
+import stat
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "daily_budget_usd": ((int, float), "a number"),
     "monthly_budget_usd": ((int, float), "a number"),
     "confirm_above_usd": ((int, float), "a number"),
+    "log": ((bool,), "true or false"),
 }
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "type": ((str,), "one of openai, azure, relay"),
@@ -100,6 +105,7 @@ class Profile:
     daily_budget_usd: float | None = None
     monthly_budget_usd: float | None = None
     confirm_above_usd: float = 1.0  # bulk commands ask before spending more than this
+    log: bool = True  # record conversations (``log = false``: ``ask`` stores no text)
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -120,6 +126,8 @@ class Config:
     aliases: dict[str, str]
     roles: dict[str, str]
     default_source: str = "built-in"
+    incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
+    warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
@@ -129,6 +137,8 @@ class Config:
                 "no profile configured and no API key in the environment",
                 hint="set OPENAI_API_KEY, or run `chatcli config init` to write a config",
             )
+        if chosen in self.incomplete:
+            raise self.incomplete[chosen]
         if chosen not in self.profiles:
             known = ", ".join(sorted(self.profiles)) or "none"
             raise ConfigError(
@@ -162,17 +172,77 @@ def load(path: Path, *, must_exist: bool = False) -> Config:
         if must_exist:
             raise ConfigError(f"config file {path} does not exist", hint="check the --config path")
         return _build(path, {}, "", exists=False)
+    text = read_text(path)
+    data = parse(path, text)
+    cfg = _build(path, data, text, exists=True)
+    warning = exposed_key(path, data)
+    return cfg if warning is None else _with_warning(cfg, warning)
+
+
+def read_text(path: Path) -> str:
+    """The config file's text, or a ConfigError saying why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+
+
+def parse(path: Path, text: str) -> dict[str, Any]:
+    """The TOML of ``text``, or a ConfigError naming the line and column."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: invalid TOML: {exc}", hint="fix the syntax at that line and column"
         ) from None
-    return _build(path, data, text, exists=True)
+
+
+def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
+    """A warning when a file others can read holds an inline ``api_key``."""
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict) or not any(
+        isinstance(p, dict) and "api_key" in p for p in profiles.values()
+    ):
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if not mode & (stat.S_IRGRP | stat.S_IROTH):
+        return None
+    return (
+        f"{path} holds an api_key and other users can read it (mode {stat.S_IMODE(mode):o}); "
+        f"run: chmod 600 '{path}'"
+    )
+
+
+def _with_warning(cfg: Config, warning: str) -> Config:
+    from dataclasses import replace
+
+    return replace(cfg, warnings=(*cfg.warnings, warning))
+
+
+class ConfigProblems(ConfigError):
+    """Several problems in one file: the message names the first, ``problems`` holds all."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        first = problems[0]
+        more = len(problems) - 1
+        hint = first.hint
+        if more:
+            plural = "s" if more > 1 else ""
+            hint = f"{more} more problem{plural}: `chatcli config validate` lists all"
+        super().__init__(first.message, hint=hint)
+        self.problems = problems
+
+
+def _suggest(key: str, allowed: Iterator[str] | list[str] | tuple[str, ...]) -> str:
+    """``did you mean `model`?`` for a misspelt key, else the list of allowed keys."""
+    names = list(allowed)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    return f"allowed keys: {', '.join(names)}"
 
 
 class _Validator:
@@ -181,6 +251,17 @@ class _Validator:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
+        self.problems: list[ConfigError] = []
+
+    @contextmanager
+    def collect(self) -> Iterator[None]:
+        """Record a problem raised inside and go on, so one pass reports every problem."""
+        try:
+            yield
+        except IncompleteProfile:
+            raise
+        except ConfigError as exc:
+            self.problems.append(exc)
 
     def where(self, table: str, key: str | None = None) -> str:
         """``path:line:col`` of ``key`` inside ``[table]`` (or of the header), best effort."""
@@ -218,36 +299,49 @@ class _Validator:
         if not isinstance(data, dict):
             raise self.fail(table, None, f"{label} must be a table")
         for key, value in data.items():
-            if key not in allowed:
-                raise self.fail(
-                    table,
-                    key,
-                    f"unknown key {key!r} in {label}",
-                    hint=f"allowed keys: {', '.join(allowed)}",
-                )
-            types, human = allowed[key]
-            bad_bool = isinstance(value, bool) and bool not in types
-            if bad_bool or not isinstance(value, types):
-                raise self.fail(
-                    table,
-                    key,
-                    f"{table + '.' if table else ''}{key} must be {human}, not {_toml_type(value)}",
-                )
-            problem = _out_of_range(key, value)
-            if problem is not None:
-                raise self.fail(table, key, f"{table + '.' if table else ''}{key} {problem}")
-            if key == "markdown" and value not in MARKDOWN_MODES:
-                raise self.fail(
-                    table, key, f"markdown must be one of auto, always, never, not {value!r}"
-                )
-            if key == "type" and value not in PROFILE_TYPES:
-                raise self.fail(
-                    table,
-                    key,
-                    f"unknown profile type {value!r}",
-                    hint="type must be one of openai, azure, relay",
-                )
+            with self.collect():
+                self._check_key(table, label, key, value, allowed)
         return data
+
+    def _check_key(
+        self,
+        table: str,
+        label: str,
+        key: str,
+        value: Any,
+        allowed: dict[str, tuple[tuple[type, ...], str]],
+    ) -> None:
+        if key not in allowed:
+            raise self.fail(
+                table, key, f"unknown key {key!r} in {label}", hint=_suggest(key, list(allowed))
+            )
+        types, human = allowed[key]
+        bad_bool = isinstance(value, bool) and bool not in types
+        if bad_bool or not isinstance(value, types):
+            raise self.fail(
+                table,
+                key,
+                f"{table + '.' if table else ''}{key} must be {human}, not {_toml_type(value)}",
+            )
+        problem = _out_of_range(key, value)
+        if problem is not None:
+            raise self.fail(table, key, f"{table + '.' if table else ''}{key} {problem}")
+        if key == "markdown" and value not in MARKDOWN_MODES:
+            raise self.fail(
+                table, key, f"markdown must be one of auto, always, never, not {value!r}"
+            )
+        if key == "type" and value not in PROFILE_TYPES:
+            raise self.fail(
+                table,
+                key,
+                f"unknown profile type {value!r}",
+                hint="type must be one of openai, azure, relay",
+            )
+
+
+def _has_type(value: Any, types: tuple[type, ...]) -> bool:
+    """isinstance, except that a boolean is no number."""
+    return isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
 
 
 # key -> (lowest, highest) allowed; NaN and infinities are refused for every number.
@@ -314,59 +408,96 @@ def _toml_type(value: Any) -> str:
 
 
 def _build(path: Path, data: dict[str, Any], text: str, *, exists: bool) -> Config:
+    """The Config of ``data``; every problem found is raised at once (``ConfigProblems``),
+    except incomplete profiles, which only fail the commands that use them."""
+    cfg, problems = analyse(path, data, text, exists=exists)
+    if problems:
+        raise problems[0] if len(problems) == 1 else ConfigProblems(problems)
+    return cfg
+
+
+def analyse(
+    path: Path, data: dict[str, Any], text: str, *, exists: bool = True
+) -> tuple[Config, list[ConfigError]]:
+    """The Config of ``data`` (leaving out what is broken) and every problem found in it."""
     v = _Validator(path, text)
     for key in data:
         if key not in _TOP_KEYS:
-            raise v.fail(
-                "", key, f"unknown top-level key {key!r}", hint=f"allowed: {', '.join(_TOP_KEYS)}"
+            v.problems.append(
+                v.fail("", key, f"unknown top-level key {key!r}", hint=_suggest(key, _TOP_KEYS))
             )
     default_profile = data.get("default_profile")
     if default_profile is not None and not isinstance(default_profile, str):
-        raise v.fail("", "default_profile", "default_profile must be a string")
-    defaults = v.check("defaults", data.get("defaults", {}), _SETTINGS)
+        v.problems.append(v.fail("", "default_profile", "default_profile must be a string"))
+        default_profile = None
+    defaults: dict[str, Any] = {}
+    with v.collect():
+        raw_defaults = data.get("defaults", {})
+        v.check("defaults", raw_defaults, _SETTINGS)
+        defaults = {
+            k: x
+            for k, x in raw_defaults.items()
+            if k in _SETTINGS and _has_type(x, _SETTINGS[k][0])
+        }
 
     profiles: dict[str, Profile] = {}
+    incomplete: dict[str, ConfigError] = {}
     raw_profiles = data.get("profiles", {})
     if not isinstance(raw_profiles, dict):
-        raise v.fail("", "profiles", "profiles must be a table of [profiles.NAME] tables")
+        v.problems.append(
+            v.fail("", "profiles", "profiles must be a table of [profiles.NAME] tables")
+        )
+        raw_profiles = {}
     for name, raw in raw_profiles.items():
-        profiles[name] = _profile(v, name, raw, defaults)
+        try:
+            with v.collect():
+                profile = _profile(v, name, raw, defaults)
+                if profile is not None:
+                    profiles[name] = profile
+        except IncompleteProfile as exc:
+            incomplete[name] = exc
     for name, implicit in _implicit_profiles(defaults).items():
-        profiles.setdefault(name, implicit)
+        if name not in incomplete:
+            profiles.setdefault(name, implicit)
 
     models: dict[str, ModelInfo] = {}
     raw_models = data.get("models", {})
     if not isinstance(raw_models, dict):
-        raise v.fail("", "models", 'models must be a table of [models."NAME"] tables')
+        v.problems.append(v.fail("", "models", 'models must be a table of [models."NAME"] tables'))
+        raw_models = {}
     for name, raw in raw_models.items():
-        v.check(f"models.{name}", raw, _MODEL_KEYS)
-        base = lookup_model(name)
-        models[name] = ModelInfo(
-            name=name,
-            context_window=raw.get("context_window", base.context_window),
-            input_price=_float(raw.get("input_price", base.input_price)),
-            output_price=_float(raw.get("output_price", base.output_price)),
-            tokenizer=raw.get("tokenizer", base.tokenizer),
-            reasoning=raw.get("reasoning", base.reasoning),
-            image_prices=(("*", float(raw["image_price"])),)
-            if "image_price" in raw
-            else base.image_prices,
-            minute_price=_float(raw.get("minute_price", base.minute_price)),
-        )
+        with v.collect():
+            v.check(f"models.{name}", raw, _MODEL_KEYS)
+            base = lookup_model(name)
+            models[name] = ModelInfo(
+                name=name,
+                context_window=raw.get("context_window", base.context_window),
+                input_price=_float(raw.get("input_price", base.input_price)),
+                output_price=_float(raw.get("output_price", base.output_price)),
+                tokenizer=raw.get("tokenizer", base.tokenizer),
+                reasoning=raw.get("reasoning", base.reasoning),
+                image_prices=(("*", float(raw["image_price"])),)
+                if "image_price" in raw
+                else base.image_prices,
+                minute_price=_float(raw.get("minute_price", base.minute_price)),
+            )
 
     aliases = data.get("aliases", {})
     if not isinstance(aliases, dict) or not all(isinstance(x, str) for x in aliases.values()):
-        raise v.fail("aliases", None, "[aliases] must map names to model name strings")
+        v.problems.append(v.fail("aliases", None, "[aliases] must map names to model name strings"))
+        aliases = {}
 
     roles: dict[str, str] = {}
     raw_roles = data.get("roles", {})
     if not isinstance(raw_roles, dict):
-        raise v.fail("", "roles", "roles must be a table of [roles.NAME] tables")
+        v.problems.append(v.fail("", "roles", "roles must be a table of [roles.NAME] tables"))
+        raw_roles = {}
     for name, raw in raw_roles.items():
-        v.check(f"roles.{name}", raw, {"system": ((str,), "a string")})
-        if "system" not in raw:
-            raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
-        roles[name] = raw["system"]
+        with v.collect():
+            v.check(f"roles.{name}", raw, {"system": ((str,), "a string")})
+            if "system" not in raw:
+                raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
+            roles[name] = raw["system"]
 
     source = "config" if default_profile else "built-in"
     if default_profile is None:
@@ -376,7 +507,10 @@ def _build(path: Path, data: dict[str, Any], text: str, *, exists: bool) -> Conf
             default_profile = "azure"
         elif len(profiles) == 1:
             default_profile = next(iter(profiles))
-    return Config(path, exists, default_profile, profiles, models, dict(aliases), roles, source)
+    cfg = Config(
+        path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete
+    )
+    return cfg, v.problems
 
 
 def _float(x: Any) -> float | None:
@@ -402,9 +536,12 @@ def _missing(ptype: str | None, raw: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Profile:
+def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Profile | None:
+    """The profile of ``[profiles.NAME]``; None when it has problems (recorded in ``v``)."""
     table = f"profiles.{name}"
+    before = len(v.problems)
     v.check(table, raw, _PROFILE_KEYS)
+    broken = len(v.problems) > before
     ptype = raw.get("type")
     missing = _missing(ptype, raw)
     if missing is not None:
@@ -416,6 +553,8 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
             raise v.fail(
                 f"{table}.deployments", model, f"deployment for {model!r} must be a string"
             )
+    if broken:
+        return None
     for key in ("base_url", "endpoint", "proxy"):
         bad_url = _url_problem(raw[key]) if key in raw else None
         if bad_url is not None:
@@ -508,6 +647,6 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
     return out
 
 
-def validate_data(path: Path, data: dict[str, Any]) -> Config:
-    """Validate an in-memory config (``config set`` checks its edit before writing it)."""
-    return _build(path, data, "", exists=True)
+def validate_data(path: Path, data: dict[str, Any], text: str = "") -> Config:
+    """Validate an in-memory config (``config init`` checks what it writes)."""
+    return _build(path, data, text, exists=True)

@@ -1,29 +1,42 @@
 """What a command runs with: the global options as given, and what they resolve to.
 
-Shared by the CLI commands and the REPL, so it lives below both. Only the stdlib is imported at
-module level (``chatcli --help`` loads it); the config is read when a command runs.
+``Globals`` are the options every command takes; ``Env`` is config + profile + model for the
+commands that talk to an endpoint; ``ChatSettings`` is everything one conversation runs with,
+resolved once (flag > stored session > profile > ``[defaults]`` > built-in) from the global
+options, the chatting options (``ChatFlags``) and the config. Shared by the CLI commands and the
+REPL, so it lives below both. Only the stdlib is imported at module level (``chatcli --help``
+loads it); the config is read when a command runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from chatcli.providers.base import Provider
-    from chatcli.session import ChatSession
+    from chatcli.pricing import ModelInfo
     from chatcli.settings.loading import Config, Profile
-    from chatcli.store import Store
 
 
 @dataclass(frozen=True)
 class Globals:
-    """The global options as given on the command line."""
+    """The global options as given on the command line (before or after the command)."""
 
     profile: str | None = None
     model: str | None = None
     config: str | None = None
     debug: bool = False
+
+    def under(self, outer: Globals) -> Globals:
+        """These options, falling back to ``outer`` (those written before the command)."""
+        return Globals(
+            self.profile or outer.profile,
+            self.model or outer.model,
+            self.config or outer.config,
+            self.debug or outer.debug,
+        )
 
 
 @dataclass(frozen=True)
@@ -35,14 +48,24 @@ class Env:
     model: str
     debug: bool
 
+    def chat_settings(self, command: str) -> ChatSettings:
+        """Settings for a new conversation with this profile and model and the profile's
+        defaults for the rest (summarize)."""
+        g = Globals(self.profile.name, self.model, debug=self.debug)
+        return resolve_chat(self.config, g, ChatFlags(), command=command)
+
 
 def load_config(g: Globals) -> Config:
-    """Read the config named by --config, CHATCLI_CONFIG or the platform default."""
+    """Read the config named by --config, CHATCLI_CONFIG or the platform default; warnings
+    about the file (a key readable by others) go to stderr once here."""
     from chatcli.settings import loading as config
     from chatcli.settings import paths
 
     path, must_exist = paths.config_path(g.config)
-    return config.load(path, must_exist=must_exist)
+    cfg = config.load(path, must_exist=must_exist)
+    for warning in cfg.warnings:
+        sys.stderr.write(f"chatcli: warning: {warning}\n")
+    return cfg
 
 
 def resolve(g: Globals) -> Env:
@@ -54,73 +77,113 @@ def resolve(g: Globals) -> Env:
 
 
 @dataclass(frozen=True)
-class SessionChoice:
-    """How ``ask`` and ``chat`` were asked to pick and set up a conversation."""
+class ChatFlags:
+    """The chatting options of ``ask`` and ``chat`` as typed (None: not given)."""
 
-    cont: bool = False  # -c: continue the latest session
-    name: str | None = None  # --session NAME: continue or create it
-    persist: bool = True  # save a new session (``ask`` without -c/--session does not)
     system: str | None = None  # -s
     role: str | None = None  # -r
+    temperature: float | None = None  # -t
+    max_tokens: int | None = None
+    markdown: str | None = None
+    stream: bool = True  # --no-stream
+    cont: bool = False  # -c: continue the latest conversation
+    session: str | None = None  # --session NAME: continue or create it
+    log: bool = True  # --no-log turns recording off
+
+
+class Stored(Protocol):
+    """What a stored conversation remembers of its settings (a ``store.SessionRow``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def profile(self) -> str | None: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def system(self) -> str | None: ...
+    @property
+    def role(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """Everything one conversation runs with, resolved once; ``notes`` are what the user
+    should be told about how (an override of the session's profile or model)."""
+
+    profile: Profile
+    model: str
+    model_info: Callable[[str], ModelInfo]
+    system: str | None = None
+    role: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
     stream: bool = True
+    markdown: str = "auto"
+    log: bool = True
     command: str = "chat"
+    debug: bool = False
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
-def open_session(
-    env: Env, g: Globals, choice: SessionChoice, store: Store, provider: Provider
-) -> ChatSession:
-    """The stored session -c / --session names, or a new one.
+def resolve_chat(
+    cfg: Config,
+    g: Globals,
+    flags: ChatFlags,
+    stored: Stored | None = None,
+    *,
+    command: str,
+) -> ChatSettings:
+    """Settings for a new conversation, or for continuing ``stored``.
 
-    A resumed session keeps its own model unless ``-m`` is given, and its system prompt unless
-    ``-s``/``-r`` is; a new one takes the profile's defaults for what the flags leave out.
+    A stored conversation keeps its profile and model; ``-p``/``-m`` override them (for the
+    rest of that conversation, since the session row follows) and say so. Changing the profile
+    without ``-m`` takes the new profile's model, as ``/profile`` does. The system prompt is the
+    session's unless ``-s``/``-r`` is given.
     """
-    from chatcli.session import ChatSession
-    from chatcli.store import check_session_name
-
-    if choice.name is not None:
-        check_session_name(choice.name)
-    system = choice.system
-    if choice.role:
-        system = system or env.config.role(choice.role)
-    temperature = choice.temperature
-    if temperature is None:
-        temperature = env.profile.temperature
-    max_tokens = choice.max_tokens or env.profile.max_tokens
-    row = None
-    if choice.cont:
-        row = store.latest_session()
-    elif choice.name:
-        row = store.get_session(choice.name)
-    if row is not None:
-        session = ChatSession.resume(
-            store,
-            row,
-            provider,
-            profile=env.profile.name,
-            model=env.model if g.model or not row.model else row.model,
-            model_info=env.config.model_info,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            stream=choice.stream,
-            command=choice.command,
-        )
-        if choice.system or choice.role:
-            session.set_system(system, choice.role)
-        return session
-    return ChatSession(
-        provider,
-        profile=env.profile.name,
-        model=env.model,
-        model_info=env.config.model_info,
-        store=store,
-        persist=choice.persist,
-        name=choice.name,
-        system=system if system is not None else env.profile.system,
-        role=choice.role,
+    notes: list[str] = []
+    name = g.profile
+    if stored is not None and not g.profile and stored.profile:
+        if stored.profile in cfg.profiles:
+            name = stored.profile
+        else:
+            notes.append(f"profile {stored.profile} of {stored.name} no longer exists")
+    profile = cfg.profile(name)
+    if g.model:
+        model = cfg.resolve_model(g.model)
+    elif stored is not None and stored.model and stored.profile in (None, profile.name):
+        model = stored.model
+    else:
+        model = cfg.resolve_model(profile.model)
+    if stored is not None and (g.profile or g.model):
+        before = (stored.profile or profile.name, stored.model or model)
+        if before != (profile.name, model):
+            flag = " and ".join(f for f, v in (("-p", g.profile), ("-m", g.model)) if v)
+            notes.append(
+                f"{stored.name} now uses {model} via {profile.name} (was {before[1]} via "
+                f"{before[0]}; {flag} changes it for the rest of that session)"
+            )
+    system, role = flags.system, flags.role
+    if role and system is None:
+        system = cfg.role(role)
+    if system is None and role is None:
+        if stored is not None:
+            system, role = stored.system, stored.role
+        else:
+            system = profile.system
+    temperature = flags.temperature if flags.temperature is not None else profile.temperature
+    return ChatSettings(
+        profile=profile,
+        model=model,
+        model_info=cfg.model_info,
+        system=system,
+        role=role,
         temperature=temperature,
-        max_tokens=max_tokens,
-        stream=choice.stream,
-        command=choice.command,
+        max_tokens=flags.max_tokens or profile.max_tokens,
+        stream=flags.stream,
+        markdown=flags.markdown or profile.markdown,
+        log=flags.log and (profile.log or command == "chat"),  # the REPL always saves
+        command=command,
+        debug=g.debug,
+        notes=tuple(notes),
     )

@@ -8,6 +8,7 @@ from chatcli.store.db import DB_NAME, Store, check_session_name, open_default
 from chatcli.store.records import (
     MessageRow,
     NewMessage,
+    SearchHit,
     SessionRow,
     SessionSummary,
     Status,
@@ -23,6 +24,7 @@ __all__ = [
     "Content",
     "MessageRow",
     "NewMessage",
+    "SearchHit",
     "SessionRow",
     "SessionSummary",
     "Status",

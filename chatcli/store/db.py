@@ -32,6 +32,7 @@ from chatcli.events import Content
 from chatcli.store.records import (
     MessageRow,
     NewMessage,
+    SearchHit,
     SessionRow,
     SessionSummary,
     UsageRecord,
@@ -44,7 +45,7 @@ DB_NAME = "chatcli.db"
 BUSY_TIMEOUT_MS = 5000
 TITLE_LENGTH = 60
 
-_SESSION_COLUMNS = "id, name, created_at, updated_at, profile, model, system, role, title"
+_SESSION_COLUMNS = "id, name, created_at, updated_at, profile, model, system, role, title, one_shot"
 _MESSAGE_COLUMNS = (
     "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
     " prompt_tokens, completion_tokens, estimated, cost_usd, finish_reason, interrupted,"
@@ -63,10 +64,10 @@ def _now() -> str:
 
 
 def _session(row: Any) -> SessionRow:
-    sid, name, created, updated, profile, model, system, role, title = row
+    sid, name, created, updated, profile, model, system, role, title, one_shot = row
     return SessionRow(
         sid, name, datetime.fromisoformat(created), datetime.fromisoformat(updated),
-        profile, model, system, role, title,
+        profile, model, system, role, title, bool(one_shot),
     )  # fmt: skip
 
 
@@ -280,8 +281,10 @@ class Store:
         model: str | None = None,
         system: str | None = None,
         role: str | None = None,
+        one_shot: bool = False,
     ) -> SessionRow:
-        """Create a session; ``name`` None picks a free ``YYYYMMDD-HHMMSS[-N]`` name."""
+        """Create a session; ``name`` None picks a free ``YYYYMMDD-HHMMSS[-N]`` name;
+        ``one_shot`` marks a conversation recorded by ``ask``."""
         now = _now()
         with self._write() as conn:
             if name is None:
@@ -289,9 +292,9 @@ class Store:
             elif self._exists(conn, check_session_name(name)):
                 raise SessionExists(f"a session named {name!r} already exists")
             cur = conn.execute(
-                "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (name, now, now, profile, model, system, role),
+                "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role,"
+                " one_shot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, now, now, profile, model, system, role, one_shot),
             )
             row = conn.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (cur.lastrowid,)
@@ -491,6 +494,35 @@ class Store:
                 (session_id,),
             ).fetchone()
         return total, unknown > 0
+
+    def search_messages(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Messages whose text contains ``text``, newest first (FTS5 index, else LIKE)."""
+        from chatcli.store import search
+
+        if not text.strip():
+            raise UsageError("give some text to search for")
+        with self._read() as conn:
+            ready = search.has_index(conn)
+        if not ready:
+            with self._write() as conn:
+                ready = search.ensure_index(conn)
+        with self._read() as conn:
+            rows = search.query(conn, text, limit, fts=ready)
+        hits = []
+        for name, mid, role, created, content, is_json in rows:
+            body = content_text(json.loads(content)) if is_json else content
+            hits.append(
+                SearchHit(
+                    name, mid, role, datetime.fromisoformat(created), search.snippet(body, text)
+                )
+            )
+        return hits
+
+    def session_names(self) -> list[str]:
+        """Every session name, most recently used first (shell completion)."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT name FROM sessions ORDER BY updated_at DESC").fetchall()
+        return [r[0] for r in rows]
 
     # usage log
 

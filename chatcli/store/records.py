@@ -14,7 +14,8 @@ Status = Literal["ok", "error", "interrupted"]
 
 @dataclass(frozen=True)
 class SessionRow:
-    """A stored session; ``title`` is its first user message, shortened, for listings."""
+    """A stored session; ``title`` is its first user message, shortened, for listings;
+    ``one_shot`` marks a conversation recorded by ``ask`` without a name."""
 
     id: int
     name: str
@@ -25,6 +26,7 @@ class SessionRow:
     system: str | None
     role: str | None
     title: str | None
+    one_shot: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +34,17 @@ class SessionSummary(SessionRow):
     """A session as listed, with how many messages it holds."""
 
     message_count: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A stored message that matched ``sessions search``: where it is and a snippet."""
+
+    session: str
+    message_id: int
+    role: str
+    created_at: datetime
+    snippet: str
 
 
 @dataclass(slots=True)

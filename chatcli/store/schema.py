@@ -57,6 +57,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX usage_created ON usage (created_at)",
     ),
+    (  # 2: sessions.one_shot marks the conversations ``ask`` records without a name
+        "ALTER TABLE sessions ADD COLUMN one_shot INTEGER NOT NULL DEFAULT 0",
+    ),
     (  # 3: the model the response named, next to the requested one (usage.model)
         "ALTER TABLE usage ADD COLUMN served_model TEXT",
     ),

@@ -1,4 +1,9 @@
-"""What ``chatcli ask`` does once its options are parsed: gather input, send, print, record."""
+"""What ``chatcli ask`` does once its options are parsed: gather input, send, print, record.
+
+Every ask is a conversation in the store (marked one-shot when it has no name), so ``ask -c``
+continues the last exchange, whatever made it; ``--no-log`` or ``log = false`` in
+``[defaults]`` keep the text out of the store (the usage log still counts tokens and cost).
+"""
 
 from __future__ import annotations
 
@@ -8,74 +13,60 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.errors import ChatcliError, UsageError
+from chatcli.errors import ChatcliError, Interrupted
 from chatcli.output import Notifier, Writer, check_finish, stream_to
 from chatcli.pricing import json_usd
-from chatcli.settings.resolve import Env, Globals, SessionChoice, open_session, resolve
+from chatcli.settings.resolve import ChatFlags, Globals
 
 if TYPE_CHECKING:
     from chatcli.session import ChatSession
 
 
-@dataclass
-class AskOptions:
-    """The parsed options of ``ask``."""
+@dataclass(frozen=True)
+class AskInput:
+    """What ``ask`` sends and how it prints, besides the conversation's settings."""
 
     prompt: list[str]
     files: list[Path]
-    system: str | None = None
-    role: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    stream: bool = True
-    markdown: str | None = None
     json: bool = False
-    cont: bool = False
-    session: str | None = None
+    extract: bool = False  # -x: print only the fenced code of the answer
     over_budget: bool = False
 
 
-def run(g: Globals, opts: AskOptions) -> None:
+def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
     """Run one ``ask``; raises chatcli errors for the funnel in ``__main__``."""
-    if opts.cont and opts.session:
-        raise UsageError("use either -c/--continue or --session NAME, not both")
-    if opts.session is not None:
-        from chatcli.store import check_session_name
-
-        check_session_name(opts.session)  # before anything is sent and paid for
+    from chatcli.features.conversation import open_conversation, pick
     from chatcli.features.usage import budget
     from chatcli.inputs import gather
-    from chatcli.providers import connect
-    from chatcli.store import open_default
+    from chatcli.store import check_session_name, open_default
 
-    env = resolve(g)
-    content = gather(opts.prompt, opts.files, profile=env.profile).content()
-    choice = SessionChoice(
-        cont=opts.cont,
-        name=opts.session,
-        persist=bool(opts.cont or opts.session),
-        system=opts.system,
-        role=opts.role,
-        temperature=opts.temperature,
-        max_tokens=opts.max_tokens,
-        stream=opts.stream,
-        command="ask",
-    )
+    if flags.session is not None:
+        check_session_name(flags.session)  # before anything is sent and paid for
     notifier = Notifier()
     with open_default() as store:
-        budget.check(store, env.profile, over_budget=opts.over_budget, warn=notifier.note)
-        provider = connect(env.profile, env.config.model_info, debug=env.debug)
-        session = open_session(env, g, choice, store, provider)
-        writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)
+        pick(store, flags)  # -c with --session is refused before stdin is read
+        opened = open_conversation(g, flags, store, command="ask", one_shot=True)
+        settings = opened.settings
+        content = gather(what.prompt, what.files, profile=settings.profile).content()
+        for note in opened.notes:
+            notifier.note(note)
+        budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note)
+        quiet = what.json or what.extract
+        writer = None if quiet else _writer(settings.markdown)
+        session = opened.session
         try:
             finish = stream_to(session.send(content), writer, notifier)
         except ChatcliError as exc:
-            if opts.json and session.last_turn is not None:  # a cut answer, kept: say so
-                _print_json(env, session, {"incomplete": True, "error": exc.message})
-            elif session.last_turn is not None and session.name:
+            if what.json and session.last_turn is not None:  # a cut answer, kept: say so
+                _print_json(session, {"incomplete": True, "error": exc.message})
+            elif (
+                session.last_turn is not None
+                and (flags.session or flags.cont)
+                and not isinstance(exc, Interrupted)  # Ctrl-C: the user knows what happened
+            ):
                 notifier.note(f"the partial answer was kept in session {session.name!r}")
             raise
-        _report(env, opts, session)
+        _report(what, session, notifier)
         check_finish(finish, notifier)
 
 
@@ -85,20 +76,35 @@ def _writer(mode: str) -> Writer:
     return make_writer(mode, sys.stdout)
 
 
-def _report(env: Env, opts: AskOptions, session: ChatSession) -> None:
+def _report(what: AskInput, session: ChatSession, notifier: Notifier) -> None:
+    """Print what ``--json`` and ``-x`` ask for (the streamed answer is already out)."""
     turn = session.last_turn
-    if opts.json and turn is not None:
-        _print_json(env, session, {})
+    if turn is None:
+        return
+    code = None
+    if what.extract:
+        from chatcli.features.ask.extract import code_blocks
+
+        blocks = code_blocks(turn.text)
+        if not blocks:
+            notifier.note("the answer has no fenced code block; printing it whole")
+            blocks = [turn.text.strip() + "\n"]
+        code = "".join(blocks)
+    if what.json:
+        _print_json(session, {} if code is None else {"code": code})
+    elif code is not None:
+        sys.stdout.write(code)
 
 
-def _print_json(env: Env, session: ChatSession, extra: dict[str, object]) -> None:
-    """The ``--json`` object of the last turn (``extra`` says when it is incomplete)."""
+def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
+    """The ``--json`` object of the last turn (``extra``: the extracted code, or that the
+    answer is incomplete)."""
     turn = session.last_turn
     assert turn is not None
     obj = {
         "answer": turn.text,
         "model": turn.model,
-        "profile": env.profile.name,
+        "profile": session.profile,
         "usage": {
             "prompt_tokens": turn.prompt_tokens,
             "completion_tokens": turn.completion_tokens,

@@ -9,7 +9,7 @@ import sys
 import tomllib
 from typing import Any
 
-from chatcli.errors import ConfigError, IncompleteProfile, UsageError
+from chatcli.errors import ConfigError, UsageError
 from chatcli.settings import keys, paths
 from chatcli.settings import loading as cfgmod
 from chatcli.settings.resolve import Globals, load_config
@@ -119,11 +119,23 @@ def show(g: Globals, as_json: bool) -> None:
 
 
 def validate(g: Globals) -> None:
+    """Report every problem of the file at once (exit 3), or say it is OK."""
+    from chatcli.features.configure.edit import unknown_default
+
     path, _ = paths.config_path(g.config)
-    if not path.exists() and not g.config:
+    if not path.exists():
         raise ConfigError(f"{path} does not exist", hint="`chatcli config init` creates it")
-    cfg = load_config(g)
-    problems = []
+    text = cfgmod.read_text(path)
+    cfg, problems = cfgmod.analyse(path, cfgmod.parse(path, text), text)
+    problems.extend(cfg.incomplete.values())
+    if cfg.default_profile and cfg.default_profile not in {*cfg.profiles, *cfg.incomplete}:
+        problems.append(unknown_default(path, text, cfg.default_profile))
+    if problems:
+        for problem in problems:
+            hint = f" ({problem.hint})" if problem.hint else ""
+            sys.stderr.write(f"{problem.message}{hint}\n")
+        n = len(problems)
+        raise ConfigError(f"{path}: {n} problem{'s' if n != 1 else ''}")
     for profile in cfg.profiles.values():
         if profile.implicit:
             continue
@@ -131,54 +143,19 @@ def validate(g: Globals) -> None:
             if not profile.api_key_cmd:  # don't run commands just to validate
                 keys.resolve_key(profile)
         except ConfigError as exc:
-            problems.append(f"warning: {exc.message}")
-    if cfg.default_profile and cfg.default_profile not in cfg.profiles:
-        raise ConfigError(f"{path}: default_profile {cfg.default_profile!r} is not a profile")
-    for line in problems:
-        print(line, file=sys.stderr)
+            sys.stderr.write(f"warning: {exc.message}\n")
+    exposed = cfgmod.exposed_key(path, cfgmod.parse(path, text))
+    if exposed:
+        sys.stderr.write(f"warning: {exposed}\n")
     n = len([p for p in cfg.profiles.values() if not p.implicit])
     sys.stdout.write(f"{path}: OK ({n} profile{'s' if n != 1 else ''})\n")
 
 
-def _parse_value(raw: str) -> Any:
-    """A TOML value when it parses as one (numbers, booleans, quoted strings), else the text."""
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
 def set_value(g: Globals, key: str, raw: str) -> None:
-    import tomli_w
+    from chatcli.features.configure.edit import set_value as edit
 
     path, _ = paths.config_path(g.config)
-    parts = [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', key)]
-    if not parts or any(not p for p in parts):
-        raise UsageError(f"invalid key {key!r}", hint="use a dotted key, e.g. profiles.relay.model")
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it by hand first") from None
-    node = data
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise UsageError(f"{key}: {part!r} is a value, not a table")
-        node = child
-    node[parts[-1]] = _parse_value(raw)
-    try:
-        cfgmod.validate_data(path, data)
-    except IncompleteProfile as exc:  # e.g. type set before base_url: finish it next
-        print(f"chatcli: note: {exc.message.split(': ', 1)[-1]}; set that next", file=sys.stderr)
-    paths.write_private(path, tomli_w.dumps(data))
-    shown = raw
-    if parts[-1] == "api_key":
-        shown = keys.redact_key(raw)
-    elif parts[-1] == "api_key_cmd":
-        shown = keys.redact_cmd(raw)
-    print(f"set {key} = {shown} in {path}", file=sys.stderr)
+    edit(path, key, raw)
 
 
 _TEMPLATE = """\
@@ -198,15 +175,38 @@ max_retries = 3            # 429 / 5xx / connection resets; Retry-After is honou
 
 
 def _ask(prompt: str, default: str | None = None, *, hidden: bool = False) -> str:
-    import typer
+    """One answer from the terminal on stdin; ``hidden`` turns echo off while it is typed (a
+    pasted key must not stay on screen). Unlike getpass, nothing typed ahead is discarded."""
+    import termios
 
-    return str(typer.prompt(prompt, default=default, err=True, hide_input=hidden)).strip()
+    sys.stderr.write(f"{prompt}" + (f" [{default}]" if default else "") + ": ")
+    sys.stderr.flush()
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd) if hidden else None
+    if saved is not None:
+        quiet = list(saved)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        line = sys.stdin.readline()
+    finally:
+        if saved is not None:
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+            sys.stderr.write("\n")
+    if not line:
+        raise UsageError("config init was given no answer (end of input)")
+    return line.strip() or (default or "")
 
 
 def init(g: Globals, force: bool) -> None:
     path, _ = paths.config_path(g.config)
     if path.exists() and not force:
         raise UsageError(f"{path} already exists", hint="edit it, use `config set`, or --force")
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "config init asks questions and needs a terminal",
+            hint="run it in a terminal, or write the file with `chatcli config set KEY VALUE`",
+        )
     kind = _ask("Endpoint type (openai, azure, relay)", "openai")
     if kind not in cfgmod.PROFILE_TYPES:
         raise UsageError(f"unknown endpoint type {kind!r}", hint="openai, azure or relay")

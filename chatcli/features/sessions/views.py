@@ -38,6 +38,7 @@ def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
                 "profile": r.profile,
                 "model": r.model,
                 "title": r.title,
+                "one_shot": r.one_shot,
             }
             for r in rows
         ]
@@ -49,10 +50,37 @@ def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
     width = max(len(r.name) for r in rows)
     for r in rows:
         title = one_line(r.title or "", 200)
+        kind = "ask" if r.one_shot else "   "
         sys.stdout.write(
-            f"{r.name:<{width}}  {_when(r.updated_at)}  {r.message_count:>5} msgs  "
+            f"{r.name:<{width}}  {_when(r.updated_at)}  {kind}  {r.message_count:>5} msgs  "
             f"{r.model or '-':<18}  {title}\n"
         )
+
+
+def search(text: str, limit: int, as_json: bool) -> None:
+    """Messages containing ``text``, newest first: session, when, who, and a snippet."""
+    with open_default() as store:
+        hits = store.search_messages(text, limit)
+    if as_json:
+        out = [
+            {
+                "session": h.session,
+                "message_id": h.message_id,
+                "role": h.role,
+                "created_at": h.created_at.isoformat(),
+                "snippet": h.snippet,
+            }
+            for h in hits
+        ]
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not hits:
+        print(f"no messages contain {text!r}", file=sys.stderr)
+        return
+    width = max(len(h.session) for h in hits)
+    for h in hits:
+        who = "you" if h.role == "user" else "ai " if h.role == "assistant" else h.role
+        sys.stdout.write(f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
 
 
 def _message_dict(m: MessageRow) -> dict[str, Any]:

@@ -207,19 +207,8 @@ class Summarizer:
         from chatcli.session import ChatSession
 
         assert self.provider is not None, "a summariser made for an estimate sends nothing"
-        profile = self.env.profile
-        session = ChatSession(
-            self.provider,
-            profile=profile.name,
-            model=self.env.model,
-            model_info=self.env.config.model_info,
-            store=self.store,
-            system=profile.system,
-            temperature=profile.temperature,
-            max_tokens=profile.max_tokens,
-            command="summarize",
-        )
-        return session.send(content)
+        settings = self.env.chat_settings("summarize")
+        return ChatSession.open(self.provider, settings, store=self.store).send(content)
 
     def _part(self, index: int, total: int, chunk: str) -> str:
         """One part's summary (runs in a worker thread)."""

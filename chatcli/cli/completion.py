@@ -1,0 +1,16 @@
+"""``chatcli completion bash|zsh|fish``: print the shell completion script."""
+
+from typing import Annotated
+
+import typer
+
+
+def completion(
+    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)],
+) -> None:
+    """Print the completion script for your shell (see the README for where it goes)."""
+    from chatcli.features.completion.scripts import SCRIPTS, script
+
+    if shell not in SCRIPTS:
+        raise typer.BadParameter(f"{shell!r} is not one of bash, zsh, fish", param_hint="SHELL")
+    typer.echo(script(shell), nl=False)

@@ -1,0 +1,1 @@
+"""Shell completion: the names a value can take (profiles, models, roles, sessions)."""

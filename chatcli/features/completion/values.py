@@ -1,0 +1,72 @@
+"""The names shell completion offers for option values, read as cheaply as possible.
+
+Completion runs on every Tab, so this reads the config with tomllib alone (a config that does
+not validate still completes what it names) and the session names with one query, and imports
+nothing heavy. Any failure completes nothing rather than printing an error into the shell.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from typing import Any
+
+from chatcli.settings import paths
+
+
+def _raw_config(config: str | None) -> dict[str, Any]:
+    try:
+        path, _ = paths.config_path(config)
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _table(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    return [str(k) for k in value] if isinstance(value, dict) else []
+
+
+def profiles(config: str | None = None) -> list[str]:
+    """Profiles of the config, and the implicit ones the environment makes."""
+    names = _table(_raw_config(config), "profiles")
+    if os.environ.get("OPENAI_API_KEY"):
+        names.append("openai")
+    azure = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION")
+    if all(os.environ.get(k) for k in azure):
+        names.append("azure")
+    return sorted(set(names))
+
+
+def models(config: str | None = None) -> list[str]:
+    """Aliases, the config's ``[models]``, the profiles' models and the built-in table."""
+    from chatcli.pricing import BUILTIN
+
+    data = _raw_config(config)
+    names = _table(data, "aliases") + _table(data, "models")
+    raw_profiles = data.get("profiles")
+    for section in [data.get("defaults"), *(raw_profiles or {}).values()]:
+        if isinstance(section, dict) and isinstance(section.get("model"), str):
+            names.append(section["model"])
+    seen = dict.fromkeys([*names, *BUILTIN])
+    return list(seen)
+
+
+def roles(config: str | None = None) -> list[str]:
+    """The ``[roles]`` of the config."""
+    return sorted(_table(_raw_config(config), "roles"))
+
+
+def sessions() -> list[str]:
+    """Stored session names, most recently used first; nothing when there is no database."""
+    from chatcli.errors import ChatcliError
+    from chatcli.store import DB_NAME, Store
+
+    data_dir = paths.data_dir()
+    if not (data_dir / DB_NAME).exists():
+        return []
+    try:
+        with Store.open(data_dir) as store:
+            return store.session_names()
+    except ChatcliError:
+        return []

@@ -1,0 +1,114 @@
+"""``config set``: change one value of the config file in place, or refuse.
+
+An existing file is edited with tomlkit, which keeps every comment, blank line and the order of
+keys: only the line of the value set changes (or one is added). A new file is written with
+tomli-w. The result is validated before anything is written; anything but an incomplete profile
+(being built one ``set`` at a time) is refused with exit 3 and the file is left untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from chatcli.errors import ConfigError, UsageError
+from chatcli.settings import loading, paths
+
+
+def split_key(key: str) -> list[str]:
+    """``profiles."my relay".model`` -> ``["profiles", "my relay", "model"]``."""
+    parts = [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', key)]
+    if not parts or any(not p for p in parts):
+        raise UsageError(f"invalid key {key!r}", hint="use a dotted key, e.g. profiles.relay.model")
+    return parts
+
+
+def parse_value(raw: str) -> Any:
+    """A TOML value when it parses as one (numbers, booleans, quoted strings), else the text."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def edited_text(path: Path, parts: list[str], value: Any) -> str:
+    """The config file's text with ``parts`` set to ``value`` (a new file when absent)."""
+    if not path.exists():
+        import tomli_w
+
+        data: dict[str, Any] = {}
+        _assign(data, parts, value, key=".".join(parts))
+        return tomli_w.dumps(data)
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    text = loading.read_text(path)
+    try:
+        doc = tomlkit.parse(text)
+    except ParseError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it by hand first") from None
+    node: Any = doc
+    for i, part in enumerate(parts[:-1]):
+        if part not in node:
+            # a table nested in a new table is written as [a.b], not as an empty [a]
+            node[part] = tomlkit.table(is_super_table=i < len(parts) - 2)
+        node = node[part]
+        if not isinstance(node, dict):
+            raise UsageError(f"{'.'.join(parts)}: {part!r} is a value, not a table")
+    node[parts[-1]] = value
+    return tomlkit.dumps(doc)
+
+
+def _assign(data: dict[str, Any], parts: list[str], value: Any, *, key: str) -> None:
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise UsageError(f"{key}: {part!r} is a value, not a table")
+        node = child
+    node[parts[-1]] = value
+
+
+def set_value(path: Path, key: str, raw: str) -> None:
+    """Set ``key`` to ``raw`` in the file at ``path``; refuse (exit 3) an invalid result."""
+    parts = split_key(key)
+    text = edited_text(path, parts, parse_value(raw))
+    data = loading.parse(path, text)
+    cfg, problems = loading.analyse(path, data, text)
+    if cfg.default_profile and cfg.default_profile not in {*cfg.profiles, *cfg.incomplete}:
+        problems.append(unknown_default(path, text, cfg.default_profile))
+    if problems:
+        for problem in problems[1:]:
+            sys.stderr.write(f"chatcli: error: {problem.message}\n")
+        first = problems[0]
+        raise ConfigError(
+            f"not written: {first.message}",
+            hint=first.hint or f"{path} was left as it was",
+        )
+    for incomplete in cfg.incomplete.values():  # e.g. type set before base_url: finish it next
+        sys.stderr.write(f"chatcli: note: {incomplete.message.split(': ', 1)[-1]}; set that next\n")
+    paths.write_private(path, text)
+    from chatcli.settings import keys
+
+    shown = raw
+    if parts[-1] == "api_key":
+        shown = keys.redact_key(raw)
+    elif parts[-1] == "api_key_cmd":
+        shown = keys.redact_cmd(raw)
+    sys.stderr.write(f"set {key} = {shown} in {path}\n")
+
+
+def unknown_default(path: Path, text: str, name: str) -> ConfigError:
+    """``default_profile`` names no profile: every command would fail."""
+    line = next(
+        (i for i, ln in enumerate(text.splitlines(), 1) if ln.lstrip().startswith("default_")),
+        None,
+    )
+    where = f"{path}:{line}:1" if line else str(path)
+    return ConfigError(
+        f"{where}: default_profile {name!r} is not a profile",
+        hint=f"add [profiles.{name}] first, or pick one of the profiles defined",
+    )

@@ -1,0 +1,103 @@
+"""Opening a conversation: the one path ``ask``, ``chat`` and ``/resume`` take.
+
+Picks the stored conversation the flags name (``-c``: the latest, whatever made it;
+``--session NAME``), resolves the settings once (``settings.resolve.resolve_chat``: a stored
+conversation keeps its profile and model), connects to that profile and opens the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from chatcli.errors import ConfigError, UsageError
+from chatcli.settings.resolve import ChatFlags, ChatSettings, Globals, load_config, resolve_chat
+
+if TYPE_CHECKING:
+    from chatcli.providers.base import Provider
+    from chatcli.session import ChatSession
+    from chatcli.settings.loading import Config, Profile
+    from chatcli.store import SessionRow, Store
+
+STALE = timedelta(hours=1)
+"""``-c`` says which conversation it continued when that one is older than this."""
+
+Connect = Callable[["Profile"], "Provider"]
+
+
+@dataclass
+class Conversation:
+    """An opened conversation: the session, its settings, and what the user should be told."""
+
+    session: ChatSession
+    settings: ChatSettings
+    config: Config
+    notes: list[str]
+
+
+def pick(store: Store, flags: ChatFlags) -> SessionRow | None:
+    """The stored conversation ``-c`` or ``--session`` names (None: start a new one)."""
+    if flags.cont and flags.session:
+        raise UsageError("use either -c/--continue or --session NAME, not both")
+    if flags.cont:
+        return store.latest_session()
+    if flags.session:
+        return store.get_session(flags.session)
+    return None
+
+
+def open_conversation(
+    g: Globals,
+    flags: ChatFlags,
+    store: Store,
+    *,
+    command: str,
+    one_shot: bool = False,
+    config: Config | None = None,
+    connect: Connect | None = None,
+) -> Conversation:
+    """Open the conversation the flags ask for; ``one_shot`` marks a new one as made by
+    ``ask``. ``connect`` replaces ``providers.connect`` (the REPL caches its providers)."""
+    from chatcli.session import ChatSession
+
+    cfg = config or load_config(g)
+    row = pick(store, flags)
+    settings = resolve_chat(cfg, g, flags, row, command=command)
+    notes = list(settings.notes)
+    if flags.cont and row is not None:
+        note = _continued_note(cfg, g, row)
+        if note:
+            notes.append(note)
+    if connect is None:
+        from chatcli.providers import connect as connect_profile
+
+        provider: Provider = connect_profile(settings.profile, cfg.model_info, debug=g.debug)
+    else:
+        provider = connect(settings.profile)
+    session = ChatSession.open(
+        provider,
+        settings,
+        store=store,
+        row=row,
+        name=flags.session,
+        persist=True,
+        one_shot=one_shot and not flags.session,
+    )
+    return Conversation(session, settings, cfg, notes)
+
+
+def _continued_note(cfg: Config, g: Globals, row: SessionRow) -> str | None:
+    """Which conversation ``-c`` continued, when it may not be the one the user thinks."""
+    age = datetime.now(UTC) - row.updated_at
+    try:
+        usual = cfg.profile(g.profile).name
+    except ConfigError:  # the usual profile is broken: not this command's concern
+        usual = None
+    other = row.profile is not None and row.profile != usual
+    if age < STALE and not other:
+        return None
+    when = row.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    title = f" ({row.title})" if row.title else ""
+    return f"continuing {row.name}{title}, last used {when}, profile {row.profile or '?'}"

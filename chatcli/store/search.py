@@ -1,0 +1,98 @@
+"""Full-text search over stored messages (``sessions search``).
+
+The FTS5 index is derived data, not part of the versioned schema: it is built on the first
+search (so nobody who never searches pays for it) by ``ensure_index``, then kept in step by two
+triggers on ``messages``. It uses the trigram tokenizer, which matches substrings in any script
+(Chinese has no spaces for a word tokenizer to split on), so it finds what ``LIKE`` would. Where
+the SQLite build lacks FTS5 or trigram, and for queries shorter than three characters (what a
+trigram index can look up), the search falls back to ``LIKE``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+TRIGRAM = 3
+
+# The text of a message: plain content, or the text parts of a JSON (multipart) content.
+_TEXT = (
+    "CASE WHEN {m}.content_json THEN (SELECT group_concat(json_extract(j.value, '$.text'),"
+    " char(10)) FROM json_each({m}.content) j WHERE json_extract(j.value, '$.type') = 'text')"
+    " ELSE {m}.content END"
+)
+_CREATE = (
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, tokenize = 'trigram')",
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+    f" INSERT INTO messages_fts (rowid, text) VALUES (new.id, {_TEXT.format(m='new')}); END",
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+    " DELETE FROM messages_fts WHERE rowid = old.id; END",
+    f"INSERT INTO messages_fts (rowid, text) SELECT id, {_TEXT.format(m='m')} FROM messages m",
+)
+
+
+def has_index(conn: sqlite3.Connection) -> bool:
+    """Whether the FTS index exists already."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'"
+    ).fetchone()
+    return row is not None
+
+
+def ensure_index(conn: sqlite3.Connection) -> bool:
+    """Build the index inside the caller's write transaction; False where the build cannot
+    (no FTS5 or no trigram tokenizer), leaving the database as it was."""
+    if has_index(conn):
+        return True
+    conn.execute("SAVEPOINT fts")
+    try:
+        for statement in _CREATE:
+            conn.execute(statement)
+    except sqlite3.OperationalError:
+        conn.execute("ROLLBACK TO fts")
+        conn.execute("RELEASE fts")
+        return False
+    conn.execute("RELEASE fts")
+    return True
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
+_SELECT = (
+    "SELECT s.name, m.id, m.role, m.created_at, m.content, m.content_json"
+    " FROM messages m JOIN sessions s ON s.id = m.session_id"
+)
+
+
+def query(
+    conn: sqlite3.Connection, text: str, limit: int, *, fts: bool
+) -> list[tuple[str, int, str, str, str, int]]:
+    """Matching messages, newest first: (session, id, role, created_at, content, is_json)."""
+    if fts and len(text) >= TRIGRAM:
+        phrase = '"' + text.replace('"', '""') + '"'
+        rows = conn.execute(
+            f"{_SELECT} WHERE m.id IN (SELECT rowid FROM messages_fts WHERE text MATCH ?)"
+            " ORDER BY m.id DESC LIMIT ?",
+            (phrase, limit),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            f"{_SELECT} WHERE m.content LIKE ? ESCAPE '\\' ORDER BY m.id DESC LIMIT ?",
+            (like_pattern(text), limit),
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def snippet(text: str, needle: str, width: int = 80) -> str:
+    """One line of ``text`` around the first match of ``needle``."""
+    flat = " ".join(text.split())
+    at = flat.lower().find(needle.lower())
+    if at < 0:
+        return flat[:width] + ("…" if len(flat) > width else "")
+    start = max(0, at - (width - len(needle)) // 2)
+    end = min(len(flat), start + width)
+    start = max(0, end - width)
+    return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")

@@ -1,0 +1,113 @@
+"""Shell completion driven through a real bash: source the script, call its function with
+COMP_WORDS and COMP_CWORD set, read COMPREPLY."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.fakes import FakeOpenAI
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+
+CONFIG = """\
+[profiles.relay]
+type = "relay"
+base_url = "http://127.0.0.1:9/v1"
+[profiles.work]
+type = "openai"
+[aliases]
+fast = "gpt-4o-mini"
+[roles.translator]
+system = "Translate."
+"""
+
+
+def _complete(tmp_path: Path, env: dict[str, str], *words: str) -> list[str]:
+    """Source ``chatcli completion bash`` in bash and complete the last of ``words``."""
+    script = run_cli("completion", "bash", env=env).stdout
+    (tmp_path / "completion.bash").write_text(script)
+    shim = tmp_path / "bin"
+    shim.mkdir(exist_ok=True)
+    (shim / "chatcli").write_text(f'#!/bin/sh\nexec {sys.executable} -m chatcli "$@"\n')
+    (shim / "chatcli").chmod(0o755)
+    quoted = " ".join(f"'{w}'" for w in words)
+    program = (
+        f"source {tmp_path / 'completion.bash'}\n"
+        f"COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}\n"
+        "_chatcli_completion chatcli\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    env = {**env, "PATH": f"{shim}{os.pathsep}{env['PATH']}"}
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", program],
+        capture_output=True, text=True, env=env, timeout=60, cwd=Path.cwd(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stdout.splitlines() if line]
+
+
+def test_profiles_sessions_and_values(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake)
+    (tmp_path / "config.toml").write_text(CONFIG)
+    for name in ("alpha", "beta"):
+        assert run_cli("ask", "-p", "openai", "--session", name, "hi", env=env).returncode == 0
+    assert _complete(tmp_path, env, "chatcli", "-p", "") == ["openai", "relay", "work"]
+    assert _complete(tmp_path, env, "chatcli", "ask", "--profile", "w") == ["work"]
+    assert _complete(tmp_path, env, "chatcli", "chat", "--session", "") == ["beta", "alpha"]
+    assert _complete(tmp_path, env, "chatcli", "sessions", "show", "al") == ["alpha"]
+    assert _complete(tmp_path, env, "chatcli", "ask", "-r", "") == ["translator"]
+    models = _complete(tmp_path, env, "chatcli", "ask", "-m", "")
+    assert models[0] == "fast" and "gpt-4o" in models and "o3-mini" in models
+    assert _complete(tmp_path, env, "chatcli", "sessions", "export", "--format", "") == [
+        "md",
+        "json",
+    ]
+    assert "srt" in _complete(tmp_path, env, "chatcli", "transcribe", "--format", "")
+    assert "sessions" in _complete(tmp_path, env, "chatcli", "")
+    assert "--extract" in _complete(tmp_path, env, "chatcli", "ask", "--")
+    files = _complete(tmp_path, env, "chatcli", "ask", "-f", "tests/test_compl")
+    assert files == ["tests/test_completion.py"]
+
+
+def test_completion_scripts_and_bad_shell(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    for shell, marker in (
+        ("bash", "complete -o nosort"),
+        ("zsh", "compdef"),
+        ("fish", "complete -c"),
+    ):
+        result = run_cli("completion", shell, env=env)
+        assert result.returncode == 0 and marker in result.stdout
+    bad = run_cli("completion", "tcsh", env=env)
+    assert bad.returncode == 2 and "not one of bash, zsh, fish" in bad.stderr
+
+
+def test_completing_loads_no_heavy_module(tmp_path: Path) -> None:
+    probe = (
+        "import json, sys, io, contextlib\n"
+        "from chatcli.__main__ import run\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    code = run([])\n"
+        "print(json.dumps({'code': code, 'out': out.getvalue(), 'mods': sorted(sys.modules)}))\n"
+    )
+    env = {
+        **clean_env(tmp_path),
+        "_CHATCLI_COMPLETE": "bash_complete",
+        "COMP_WORDS": "chatcli ask -m ",
+        "COMP_CWORD": "3",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env
+    )
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["code"] == 0 and "plain,gpt-4o\n" in result["out"]
+    heavy = ("openai", "prompt_toolkit", "httpx2", "rich", "pydantic")
+    assert [m for m in heavy if m in result["mods"]] == []
