@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.context import Env, Globals, SessionChoice, open_session, resolve
 from chatcli.errors import APIError, UsageError
-from chatcli.output import Answer, Notifier, Writer, stream_to
+from chatcli.output import Answer, Notifier, Writer, quiet_keys, stream_to
 
 if TYPE_CHECKING:
     from chatcli.session import ChatSession
@@ -62,7 +62,8 @@ def run(g: Globals, opts: AskOptions) -> None:
         provider = connect(env.profile, env.config.model_info, debug=env.debug)
         session = open_session(env, g, choice, store, provider)
         writer = None if opts.json else _writer(opts.markdown or env.profile.markdown)
-        answer = stream_to(session.send(content), writer, notifier)
+        with quiet_keys(sys.stdout):
+            answer = stream_to(session.send(content), writer, notifier)
         _report(env, opts, session, answer, notifier)
 
 

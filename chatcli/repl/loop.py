@@ -250,6 +250,7 @@ def _typeahead_kept() -> Iterator[None]:
     quiet = list(saved)
     quiet[0] &= ~termios.ICRNL
     quiet[3] &= ~(termios.ECHO | termios.ICANON)
+    quiet[3] |= termios.NOFLSH  # Ctrl-C must not discard the end of a frame already written
     termios.tcsetattr(fd, termios.TCSANOW, quiet)
     try:
         yield
