@@ -2,13 +2,16 @@
 
 stdout carries the answer and nothing else (SPEC §3), so everything here writes to stderr. On a
 terminal, notices with the same key (a retry countdown) overwrite each other in place; off a
-terminal only the first of such a run is printed, so logs stay short.
+terminal only the first of such a run is printed, so logs stay short. While the live Markdown
+view draws, a notice is printed above its live region as a whole line (only the first of a
+keyed run: a line above the live region cannot be updated in place), so no frame erases it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted
@@ -22,6 +25,7 @@ class Writer(Protocol):
     def feed(self, text: str) -> None: ...
     def finish(self) -> None: ...
     def abort(self) -> None: ...
+    def above(self, write: Callable[[], None]) -> bool: ...
 
 
 class Notifier:
@@ -30,10 +34,25 @@ class Notifier:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = isatty(self.stream)
-        self._open_key: str | None = None
+        self._open_key: str | None = None  # the key of the last notice, while its run lasts
+        self._line_open = False  # an in-place line (no newline yet) is on the terminal
 
-    def notice(self, event: Notice) -> None:
-        if event.key is not None and event.key == self._open_key:
+    def notice(self, event: Notice, writer: Writer | None = None) -> None:
+        """Print ``event``; ``writer`` is the answer's writer, whose live region (if it has
+        one on this terminal) the notice must go above."""
+        repeat = event.key is not None and event.key == self._open_key
+        if writer is not None and self.tty and not self._line_open:
+            if repeat:
+                return
+
+            def write() -> None:
+                self.stream.write(f"chatcli: {event.message}\n")
+                self.stream.flush()
+
+            if writer.above(write):
+                self._open_key = event.key
+                return
+        if repeat:
             if self.tty:
                 self.stream.write(f"\r\x1b[2Kchatcli: {event.message}")
                 self.stream.flush()
@@ -41,11 +60,16 @@ class Notifier:
         self.end_line()
         if event.key is not None and self.tty:
             self.stream.write(f"chatcli: {event.message}")
-            self._open_key = event.key
+            self._line_open = True
         else:
             self.stream.write(f"chatcli: {event.message}\n")
-            self._open_key = event.key
+        self._open_key = event.key
         self.stream.flush()
+
+    def text_arrived(self) -> None:
+        """Answer text came after a notice: a later notice with the same key starts a new run."""
+        if not self._line_open:
+            self._open_key = None
 
     def note(self, message: str) -> None:
         self.end_line()
@@ -54,9 +78,10 @@ class Notifier:
 
     def end_line(self) -> None:
         """Finish an in-place countdown line before anything else is written."""
-        if self._open_key is not None and self.tty:
+        if self._line_open and self.tty:
             self.stream.write("\r\x1b[2K")
             self.stream.flush()
+        self._line_open = False
         self._open_key = None
 
 
@@ -72,10 +97,11 @@ def consume(
             if first:
                 first = False
                 notifier.end_line()
+            notifier.text_arrived()
             if writer is not None:
                 writer.feed(event.text)
         elif isinstance(event, Notice):
-            notifier.notice(event)
+            notifier.notice(event, writer)
         elif isinstance(event, Finish):
             finish = event
     return finish
@@ -120,3 +146,33 @@ def stream_to(
     if writer is not None:
         writer.finish()
     return finish
+
+
+@contextlib.contextmanager
+def quiet_keys(stream: TextIO) -> Iterator[None]:
+    """While an answer streams to the terminal ``stream``, typed keys are not echoed into it
+    (Ctrl-C would leave ``^C`` on the answer's line: ECHO and ECHOCTL off) and Ctrl-C does not
+    discard output already written but not yet shown (NOFLSH): the last frame would lose its
+    end. Keys still reach the shell afterwards; the settings are restored whatever happens."""
+    try:
+        import termios
+    except ImportError:  # not a POSIX terminal
+        yield
+        return
+    try:
+        fd = stream.fileno()
+        saved = termios.tcgetattr(fd) if stream.isatty() else None
+    except (AttributeError, OSError, ValueError, termios.error):
+        saved = None
+    if saved is None:
+        yield
+        return
+    quiet = list(saved)
+    quiet[3] &= ~(termios.ECHO | getattr(termios, "ECHOCTL", 0))
+    quiet[3] |= termios.NOFLSH
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSANOW, saved)

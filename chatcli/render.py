@@ -7,10 +7,16 @@ permanently, into normal scrollback, and keeps only the unfinished last block in
 of at most ``height - 1`` rows at the bottom. The boundary between the two only moves forward.
 
 Terminal protocol of the live region: the cursor is parked at the top-left of the live frame
-between frames (hidden meanwhile), so the next frame starts with "erase below" and never needs
-to know how many rows the old frame takes after the terminal reflowed it on a resize. The live
-lines are drawn with auto-wrap off, so one line is exactly one row. Each frame is one
-synchronized update (DEC mode 2026): terminals without it ignore the unknown private mode.
+between frames (hidden meanwhile). The next frame first erases the old one row by row (save
+cursor, ``ESC [ 2 K`` then cursor-down per row, restore cursor), then prints the newly finished
+blocks and the new live lines, and moves the cursor back up to the live frame's top. There is
+no "erase below" (``ESC [ J``): tmux and GNU screen take one from the top-left corner as a screen
+clear and save the whole screen, live rows included, into their scrollback. The live lines are
+drawn with auto-wrap off, so one line is exactly one row; after a width change the old frame
+is erased as if the terminal had rewrapped it (tmux does, xterm cuts): erasing a blank row
+below it too is harmless, and cursor-down stops at the bottom without scrolling. Each frame is
+one synchronized update (DEC mode 2026): terminals without it ignore the unknown private mode.
+Notices from other writers go ``above`` the live region, so no frame erases them.
 
 Model text is untrusted: ``sanitize`` removes terminal control sequences before anything reaches
 the screen. Top-level imports are stdlib only; rich and markdown-it load on the first frame.
@@ -25,6 +31,7 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO
 
@@ -52,7 +59,9 @@ _MAX_HELD = 4096  # an escape sequence longer than this is garbage: let sanitize
 _SYNC_START, _SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
 _HIDE_CURSOR, _SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 _WRAP_OFF, _WRAP_ON = "\x1b[?7l", "\x1b[?7h"
-_ERASE_BELOW = "\x1b[J"
+_ERASE_LINE, _CURSOR_DOWN = "\x1b[2K", "\x1b[B"
+_SAVE_CURSOR, _RESTORE_CURSOR = "\x1b7", "\x1b8"
+_SGR = re.compile(r"\x1b\[[0-9;:]*m|\x1b\]8;[^\x07\x1b]*(?:\x07|\x1b\\)")  # colours, links
 _FENCE_OPENER = re.compile(r" {0,3}(?:`{3,}|~{3,})")
 
 _MIN_INTERVAL = 1 / 30  # seconds between live frames, at the least
@@ -134,6 +143,10 @@ class RawWriter(_Writer):
         self._write(text)
         self._file.flush()
 
+    def above(self, write: Callable[[], None]) -> bool:
+        """No live region to keep out of the way: the caller writes where the text is."""
+        return False
+
     def finish(self) -> None:
         """End the answer with a newline (a text file's last line, a prompt on its own line)."""
         if self._done:
@@ -181,7 +194,9 @@ class _Frames:
         self._scanned = 0  # pending[:_scanned] held no finished block when last parsed
         self._env: dict[str, Any] = {"references": {}}
         self._separate = False  # rich's "blank line before the next block" after what is printed
-        self._live_rows = 0  # rows of the live frame on screen; the cursor is at its top
+        self._live_rows = 0  # lines of the live frame on screen; the cursor is at its top
+        self._live_lines: list[str] = []  # and what they are, drawn at ``_live_width``
+        self._live_width = 0
         self._started = False
         self._tail_costs = [0.0, 0.0]  # seconds the last two live renders took
 
@@ -218,14 +233,35 @@ class _Frames:
         if not self._started:
             self._started = True
             head.append(_HIDE_CURSOR)
-        if self._live_rows:
-            head.append(_ERASE_BELOW)
+        head.append(self._erase_live(width))
         if lines:
-            parts += [_WRAP_OFF, "\n".join(lines), "\n", _WRAP_ON, f"\x1b[{len(lines)}F"]
+            parts += [_WRAP_OFF, "\n".join(lines), "\n", _WRAP_ON, f"\r\x1b[{len(lines)}A"]
+            self._live_rows, self._live_lines, self._live_width = len(lines), lines, width
         if final:
-            parts.append(_SHOW_CURSOR)
-        self._live_rows = len(lines)
+            parts += [_WRAP_ON, _SHOW_CURSOR]
         return "".join([*head, *parts, _SYNC_END])
+
+    def clear(self, width: int) -> str:
+        """Output that erases the live frame, leaving the cursor where it began (``above``)."""
+        if not self._live_rows:
+            return ""
+        return _SYNC_START + self._erase_live(width) + _SYNC_END
+
+    def _erase_live(self, width: int) -> str:
+        """Erase the live frame row by row from its top, the cursor back there (no "erase
+        below": see the module docstring). Forgets the frame."""
+        if not self._live_rows:
+            return ""
+        rows = self._live_rows
+        if width != self._live_width:  # the terminal may have rewrapped the frame's lines
+            from rich.cells import cell_len
+
+            rows = sum(
+                max(1, -(-cell_len(_SGR.sub("", line)) // width)) for line in self._live_lines
+            )
+        self._live_rows, self._live_lines = 0, []
+        erase = _ERASE_LINE + _CURSOR_DOWN
+        return f"{_SAVE_CURSOR}{erase * (rows - 1)}{_ERASE_LINE}{_RESTORE_CURSOR}"
 
     def _console_for(self, width: int) -> Console:
         if self._console is None:
@@ -361,6 +397,30 @@ class MarkdownStream(_Writer):
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="chatcli-render", daemon=True)
             self._thread.start()
+
+    def above(self, write: Callable[[], None]) -> bool:
+        """Run ``write``, which prints whole lines to this terminal (a notice on stderr), above
+        the live region, so that the next frame does not erase them.
+
+        False when there is no live view to keep out of the way (off a TTY, not started or
+        finished): the caller then just writes. Frames are drawn under the same lock, so the
+        two outputs never interleave.
+        """
+        if not self._live or self._thread is None:
+            return False
+        with self._draw_lock:
+            if self._done:  # the final frame is drawn or about to be: nothing is live
+                return False
+            frames = self._frames
+            width, height = self._size()
+            if frames is not None:
+                self._file.write(frames.clear(width))
+                self._file.flush()
+            write()
+            if frames is not None:
+                self._file.write(frames.frame(width, height))
+                self._file.flush()
+        return True
 
     def finish(self) -> None:
         """Draw the final frame: everything printed permanently, the cursor after the answer."""

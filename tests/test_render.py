@@ -421,3 +421,33 @@ def test_unsized_pty_falls_back_to_80_columns(monkeypatch: pytest.MonkeyPatch) -
         stream.feed(text)
     lines = _replay(term.close(), 80, 24).transcript()
     assert lines == plain_lines(one_shot(text, 80), 80)
+
+
+def test_notice_during_the_live_view_goes_above_it_and_stays(tty: _Pty) -> None:
+    """A notice (stderr, same terminal) arriving while a tall live region is drawn is printed
+    above the live region, once per keyed run, and no later frame erases it."""
+    from chatcli.events import Notice
+    from chatcli.output import Notifier
+
+    code = "\n".join(f"line_{i} = {i}" for i in range(80))
+    text = f"intro paragraph\n\n```python\n{code}\n```\n\nafter the code\n"
+    notifier = Notifier(tty.slave)
+    half = len(text) // 2
+    with MarkdownStream(tty.slave) as stream:
+        stream.feed(text[:half])
+        deadline = time.monotonic() + 10
+        while b"\x1b[?7l" not in tty.received:  # a live frame is on screen
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        notifier.notice(Notice("retrying in 2 s", key="retry"), stream)
+        notifier.notice(Notice("retrying in 1 s", key="retry"), stream)  # a tick: not repeated
+        notifier.notice(Notice("1 earlier turn left out"), stream)
+        for piece in chunks(text[half:], seed=4):
+            stream.feed(piece)
+    term = _replay(tty.close(), 100, 30)
+    shown = term.transcript()
+    notices = [line for line in shown if line.startswith("chatcli:")]
+    assert notices == ["chatcli: retrying in 2 s", "chatcli: 1 earlier turn left out"]
+    assert [line for line in shown if not line.startswith("chatcli:")] == plain_lines(
+        one_shot(text, 100), 100
+    )

@@ -376,11 +376,29 @@ def test_resume_shows_the_last_turns_and_sends_them(chat: Chat) -> None:
     chat.run("five\r", opts=ChatFlags(cont=True))
     err = chat.err.getvalue()
     assert "4 turns loaded" in err
-    assert "… 1 earlier turns" in err
+    assert "… 1 earlier turn\n" in err
     assert "you › two" in err
     assert "ai  › echo(4): four" in err
     assert "you › one" not in err
     assert chat.out.getvalue().endswith("echo(5): five\n")
+
+
+def test_resume_preview_fits_the_terminal_by_display_width(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefix, text and ``[interrupted]`` mark together fit a row; CJK counts two columns."""
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", "100")
+    chat.run("中文问题" * 40 + "\r", "english " * 40 + "\r")
+    chat.err = io.StringIO()
+    chat.run("more\r", opts=ChatFlags(cont=True))
+    preview = [line for line in chat.err.getvalue().splitlines() if " › " in line]
+    assert len(preview) == 4
+    for line in preview:
+        assert cell_len(line.removeprefix("\x1b[2m").removesuffix("\x1b[0m")) < 100
+    assert preview[0].endswith("…")
+    assert "earlier turn" not in chat.err.getvalue()
 
 
 def test_named_session_is_created_then_continued(chat: Chat) -> None:

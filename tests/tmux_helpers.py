@@ -52,10 +52,19 @@ class Tmux:
             raise RuntimeError(f"tmux {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout
 
-    def start(self, argv: list[str]) -> None:
-        """Run ``argv`` in a new WIDTHxHEIGHT pane (the first call starts the server)."""
-        self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-s", self.target,
+    def start(self, argv: list[str], *, width: int = WIDTH, height: int = HEIGHT) -> None:
+        """Run ``argv`` in a new ``width`` x ``height`` pane (the first call starts the server)."""
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", self.target,
                   _shell(argv))  # fmt: skip
+
+    def start_line(self, line: str, *, width: int = WIDTH, height: int = HEIGHT) -> None:
+        """Like ``start``, for a shell line (``clear; prog``); its exit status is printed too."""
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", self.target,
+                  f'{line}; echo "[exit $?]"; exec sleep 3600')  # fmt: skip
+
+    def resize(self, width: int, height: int) -> None:
+        """Resize the pane's window, as a person dragging the terminal's corner does."""
+        self.tmux("resize-window", "-t", self.target, "-x", str(width), "-y", str(height))
 
     def respawn(self, argv: list[str]) -> None:
         """Run ``argv`` in the same pane, ending whatever runs there."""
@@ -81,6 +90,11 @@ class Tmux:
     def scrollback(self) -> str:
         """Everything the pane has shown, scrollback included."""
         return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.target)
+
+    def history(self) -> str:
+        """The pane's whole history then its screen, down to the last row (wrapped lines joined):
+        everything a person could scroll back to."""
+        return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-E", "-", "-t", self.target)
 
     def pane(self, fmt: str) -> str:
         """A pane format variable, e.g. ``#{pane_pid}``."""

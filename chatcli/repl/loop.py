@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -150,13 +151,19 @@ class Repl:
         self.say(f"session {name}: {turns} turn{'s' if turns != 1 else ''} loaded", dim=True)
         starts = [i for i, m in enumerate(history) if m.role == "user"]
         shown = history[starts[-SUMMARY_TURNS] :] if len(starts) > SUMMARY_TURNS else history
-        if len(starts) > SUMMARY_TURNS:
-            self.say(f"  … {len(starts) - SUMMARY_TURNS} earlier turns", dim=True)
+        earlier = len(starts) - SUMMARY_TURNS
+        if earlier > 0:
+            self.say(f"  … {earlier} earlier turn{'s' if earlier != 1 else ''}", dim=True)
+        # One row each: the last column stays free, as "…" is two columns wide in some
+        # CJK terminal setups (an East Asian "ambiguous" width character).
+        columns = _columns(self.stderr) - 1
         for message in shown:
             who = "you" if message.role == "user" else "ai "
             text = one_line(content_text(message.content), 10_000)  # stored server text
             mark = " [interrupted]" if message.interrupted else ""
-            self.say(f"  {who} › {_shorten(text, 90)}{mark}", dim=True)
+            head = f"  {who} › "
+            room = max(1, columns - len(head) - len(mark))
+            self.say(f"{head}{_shorten(text, room)}{mark}", dim=True)
 
     # turns
 
@@ -223,7 +230,30 @@ def footer_text(turn: TurnResult) -> str:
 
 
 def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``text`` cut to ``width`` terminal columns, ending in "…" when cut: by display width,
+    not by characters, as a CJK character or an emoji takes two columns."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        used += cell_len(char)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
+def _columns(stream: TextIO) -> int:
+    """The width of the terminal ``stream`` writes to (of the controlling one, or 80, when it
+    is not a terminal)."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        columns = 0
+    return columns or shutil.get_terminal_size().columns
 
 
 @contextlib.contextmanager
@@ -248,6 +278,7 @@ def _typeahead_kept() -> Iterator[None]:
     quiet = list(saved)
     quiet[0] &= ~termios.ICRNL
     quiet[3] &= ~(termios.ECHO | termios.ICANON)
+    quiet[3] |= termios.NOFLSH  # Ctrl-C must not discard the end of a frame already written
     termios.tcsetattr(fd, termios.TCSANOW, quiet)
     try:
         yield

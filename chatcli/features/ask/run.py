@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, Interrupted
-from chatcli.output import Notifier, Writer, check_finish, stream_to
+from chatcli.output import Notifier, Writer, check_finish, quiet_keys, stream_to
 from chatcli.pricing import json_usd
 from chatcli.settings.resolve import ChatFlags, Globals
 
@@ -55,7 +55,8 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
         writer = None if quiet else _writer(settings.markdown)
         session = opened.session
         try:
-            finish = stream_to(session.send(content), writer, notifier)
+            with quiet_keys(sys.stdout):
+                finish = stream_to(session.send(content), writer, notifier)
         except ChatcliError as exc:
             if what.json and session.last_turn is not None:  # a cut answer, kept: say so
                 _print_json(session, {"incomplete": True, "error": exc.message})

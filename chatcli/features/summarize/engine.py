@@ -311,6 +311,9 @@ class _Collect:
     def abort(self) -> None:
         pass
 
+    def above(self, write: Callable[[], None]) -> bool:
+        return False
+
 
 def _tee(events: Generator[StreamEvent, None, None], into: _Collect) -> Iterator[StreamEvent]:
     """Pass ``events`` on, keeping a copy of their text; closing it closes ``events``."""
@@ -326,7 +329,7 @@ def _tee(events: Generator[StreamEvent, None, None], into: _Collect) -> Iterator
 class _Quiet(Notifier):
     """Swallows retry countdowns of collected requests: the run's progress line says enough."""
 
-    def notice(self, event: Notice) -> None:
+    def notice(self, event: Notice, writer: Writer | None = None) -> None:
         pass
 
     def end_line(self) -> None:
