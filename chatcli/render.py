@@ -35,6 +35,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO
 
+from chatcli.safetext import Sanitizer, sanitize
 from chatcli.terminal import isatty
 
 if TYPE_CHECKING:
@@ -42,19 +43,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = ["MarkdownStream", "RawWriter", "make_writer", "sanitize"]
-
-_CONTROL = re.compile(
-    r"""
-      \x1b\[[0-?]*[ -/]*[@-~]              # CSI: colours, cursor moves, erases, modes
-    | \x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)  # OSC, DCS, SOS, PM, APC with their terminator
-    | \x1b[ -/]*[0-~]                      # other escape sequences (charsets, keypad, RIS)
-    | [\x00-\x08\x0b-\x1f\x7f-\x9f]        # C0 controls but tab and newline, DEL, C1 controls
-    """,
-    re.VERBOSE,
-)
-# A sequence that may still be completed by the next chunk; held back rather than mangled.
-_UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b]*\x1b?|[ -/]*)\Z")
-_MAX_HELD = 4096  # an escape sequence longer than this is garbage: let sanitize() strip it
 
 _SYNC_START, _SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
 _HIDE_CURSOR, _SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
@@ -66,35 +54,6 @@ _FENCE_OPENER = re.compile(r" {0,3}(?:`{3,}|~{3,})")
 
 _MIN_INTERVAL = 1 / 30  # seconds between live frames, at the least
 _COST_FACTOR = 4  # and at least this many times what the last frame took
-
-
-def sanitize(text: str) -> str:
-    """Remove terminal control sequences and control characters, keeping newlines and tabs.
-
-    Model output can carry escape sequences (by accident or by prompt injection) that would
-    recolour, retitle, clear or reprogram the user's terminal if written raw.
-    """
-    return _CONTROL.sub("", text)
-
-
-class _Sanitizer:
-    """``sanitize`` across chunk boundaries: an escape split over two chunks is removed whole."""
-
-    def __init__(self) -> None:
-        self._held = ""
-
-    def push(self, text: str) -> str:
-        text = self._held + text
-        self._held = ""
-        match = _UNFINISHED.search(text)
-        if match and len(text) - match.start() <= _MAX_HELD:
-            self._held = text[match.start() :]
-            text = text[: match.start()]
-        return sanitize(text)
-
-    def flush(self) -> str:
-        held, self._held = self._held, ""
-        return sanitize(held)
 
 
 class _Writer(ABC):
@@ -132,7 +91,7 @@ class RawWriter(_Writer):
     def __init__(self, file: TextIO) -> None:
         self._file = file
         self._tty = isatty(file)
-        self._sanitizer = _Sanitizer()
+        self._sanitizer = Sanitizer()
         self._wrote = False
         self._ends_with_newline = True
         self._done = False
@@ -375,7 +334,7 @@ class MarkdownStream(_Writer):
         self._height = height
         self._code_theme = code_theme
         self._live = isatty(file)
-        self._sanitizer = _Sanitizer()
+        self._sanitizer = Sanitizer()
         self._frames: _Frames | None = None
         self._wake = threading.Condition()  # guards _incoming and _closing
         self._incoming: list[str] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from chatcli.features.transcribe.run import join_srt, join_verbose, join_vtt, shift_timing
+from chatcli.features.transcribe.subtitles import join_srt, join_verbose, join_vtt, shift_timing
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, make_png
 

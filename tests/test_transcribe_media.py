@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chatcli.features.transcribe.run import join
 from chatcli.features.transcribe.silence import OVERLAP, plan
+from chatcli.features.transcribe.subtitles import join
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI
 

@@ -179,14 +179,14 @@ def _ask(prompt: str, default: str | None = None, *, hidden: bool = False) -> st
     pasted key must not stay on screen). Unlike getpass, nothing typed ahead is discarded."""
     import termios
 
-    sys.stderr.write(f"{prompt}" + (f" [{default}]" if default else "") + ": ")
-    sys.stderr.flush()
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd) if hidden else None
-    if saved is not None:
+    if saved is not None:  # echo off before the prompt shows, so a quick paste is not echoed
         quiet = list(saved)
         quiet[3] &= ~termios.ECHO
         termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    sys.stderr.write(f"{prompt}" + (f" [{default}]" if default else "") + ": ")
+    sys.stderr.flush()
     try:
         line = sys.stdin.readline()
     finally:

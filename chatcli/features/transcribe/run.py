@@ -15,18 +15,17 @@ knob, also handy for a relay or gateway with a smaller upload limit than OpenAI'
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chatcli.errors import APIError, ChatcliError, UsageError
+from chatcli.errors import ChatcliError, UsageError
 from chatcli.events import Notice
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
+from chatcli.features.transcribe.subtitles import join
 from chatcli.output import Notifier
 from chatcli.settings.resolve import Env, Globals, resolve
 
@@ -242,173 +241,6 @@ def _upload(
     finally:
         client.close()
     return results
-
-
-# -- joining the pieces' transcripts ----------------------------------------------------------
-
-_STAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{3})")
-_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
-
-
-def join(fmt: str, texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
-    """One transcript in format ``fmt`` from the pieces' transcripts, start times and the
-    times from which each piece's transcript is new (after an overlap)."""
-    if len(texts) == 1:
-        return texts[0] if texts[0].endswith("\n") else texts[0] + "\n"
-    keeps = keeps or starts
-    if fmt == "json":
-        plain = [str(_json(t).get("text", "")).strip() for t in texts]
-        joined = " ".join(dedupe(plain, starts, keeps))
-        return json.dumps({"text": joined}, ensure_ascii=False) + "\n"
-    if fmt == "verbose_json":
-        joined_obj = join_verbose([_json(t) for t in texts], starts, keeps)
-        return json.dumps(joined_obj, ensure_ascii=False) + "\n"
-    if fmt == "srt":
-        return join_srt(texts, starts, keeps)
-    if fmt == "vtt":
-        return join_vtt(texts, starts, keeps)
-    return "".join(t.strip() + "\n" for t in dedupe(texts, starts, keeps) if t.strip())
-
-
-OVERLAP_WORDS = 40
-"""Most words an overlap of half a second or so can repeat (with room to spare)."""
-
-
-def dedupe(texts: list[str], starts: list[float], keeps: list[float]) -> list[str]:
-    """Texts with the words a piece repeats from the end of the one before (after an overlap)
-    removed: the longest run of at least two words that ends one and starts the next."""
-    out = [texts[0]]
-    for text, start, keep in zip(texts[1:], starts[1:], keeps[1:], strict=True):
-        if keep <= start:
-            out.append(text)
-            continue
-        prev = [_word(w) for w in out[-1].split()[-OVERLAP_WORDS:]]
-        words = text.split()
-        head = [_word(w) for w in words[:OVERLAP_WORDS]]
-        drop = next(
-            (k for k in range(min(len(prev), len(head)), 1, -1) if prev[-k:] == head[:k]), 0
-        )
-        out.append(" ".join(words[drop:]))
-    return out
-
-
-def _word(word: str) -> str:
-    return re.sub(r"\W+", "", word).lower()
-
-
-def _overlapped(line: str, start: float, keep: float) -> bool:
-    """True for a cue (its timing line, piece-relative) that ends before ``keep``: the piece
-    before already transcribed it."""
-    if keep <= start:
-        return False
-    stamps = _STAMP.findall(line)
-    if len(stamps) < 2:
-        return False
-    h, m, s, ms = stamps[1]
-    end = int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
-    return start + end <= keep + 0.05
-
-
-def _json(text: str) -> dict[str, Any]:
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        obj = None
-    if not isinstance(obj, dict):
-        raise APIError(
-            f"malformed transcription: {text[:120]!r}",
-            hint="the endpoint is not answering like an OpenAI-compatible API",
-        )
-    return obj
-
-
-def _timestamp(seconds: float, sep: str) -> str:
-    ms = round(seconds * 1000)
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
-def shift_timing(line: str, offset: float, sep: str) -> str:
-    """A cue timing line (``a --> b [settings]``) with both times moved by ``offset`` s."""
-
-    def moved(m: re.Match[str]) -> str:
-        h, mi, s, ms = m.groups()
-        seconds = int(h or 0) * 3600 + int(mi) * 60 + int(s) + int(ms) / 1000
-        return _timestamp(seconds + offset, sep)
-
-    return _STAMP.sub(moved, line)
-
-
-def _blocks(text: str) -> list[str]:
-    return [b for b in _BLANK_LINE.split(text.replace("\r\n", "\n").strip()) if b.strip()]
-
-
-def join_srt(texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
-    """SRT cues of every piece, times shifted, numbered 1..n."""
-    cues: list[str] = []
-    for text, start, keep in zip(texts, starts, keeps or starts, strict=True):
-        for block in _blocks(text):
-            lines = block.split("\n")
-            at = next((i for i, line in enumerate(lines) if "-->" in line), None)
-            if at is None or _overlapped(lines[at], start, keep):
-                continue
-            body = [shift_timing(lines[at], start, ","), *lines[at + 1 :]]
-            cues.append(f"{len(cues) + 1}\n" + "\n".join(body) + "\n\n")
-    return "".join(cues)
-
-
-def join_vtt(texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
-    """One WEBVTT header, then every piece's cues and notes with their times shifted."""
-    out = ["WEBVTT\n\n"]
-    for text, start, keep in zip(texts, starts, keeps or starts, strict=True):
-        for block in _blocks(text):
-            timing = next((line for line in block.split("\n") if "-->" in line), "")
-            if block.startswith("WEBVTT") or _overlapped(timing, start, keep):
-                continue
-            lines = [
-                shift_timing(line, start, ".") if "-->" in line else line
-                for line in block.split("\n")
-            ]
-            out.append("\n".join(lines) + "\n\n")
-    return "".join(out)
-
-
-def join_verbose(
-    objs: list[dict[str, Any]], starts: list[float], keeps: list[float] | None = None
-) -> dict[str, Any]:
-    """verbose_json of the whole: segments and words shifted and renumbered, durations summed."""
-    result = dict(objs[0])
-    segments: list[dict[str, Any]] = []
-    words: list[dict[str, Any]] = []
-    for obj, start, keep in zip(objs, starts, keeps or starts, strict=True):
-        for seg in obj.get("segments") or ():
-            moved = _shifted(seg, start, id=len(segments))
-            if keep <= start or float(moved.get("end") or 0) > keep + 0.05:
-                segments.append(moved)
-        for word in obj.get("words") or ():
-            moved = _shifted(word, start)
-            if keep <= start or float(moved.get("end") or 0) > keep + 0.05:
-                words.append(moved)
-    plain = [str(o.get("text", "")).strip() for o in objs]
-    result["text"] = " ".join(dedupe(plain, starts, keeps or starts))
-    # pieces may overlap: the whole lasts until the end of the last one
-    result["duration"] = round(starts[-1] + float(objs[-1].get("duration") or 0), 3)
-    if "segments" in result or segments:
-        result["segments"] = segments
-    if "words" in result or words:
-        result["words"] = words
-    return result
-
-
-def _shifted(item: Any, offset: float, **extra: Any) -> dict[str, Any]:
-    out = dict(item) if isinstance(item, dict) else {}
-    for key in ("start", "end"):
-        if isinstance(out.get(key), int | float):
-            out[key] = round(out[key] + offset, 3)
-    out.update(extra)
-    return out
 
 
 def _write(text: str, output: Path | None) -> None:
