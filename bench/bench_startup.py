@@ -78,6 +78,9 @@ def main() -> None:
         app = Path(tmp) / "tenapp.py"
         app.write_text(TYPER_APP)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATCLI_"))}
+        # Users run from compiled bytecode: a PYTHONDONTWRITEBYTECODE shell would time the
+        # compiler (about 60 ms of chatcli source) instead of chatcli.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(CHATCLI_HOME=str(Path(tmp) / "home"), CHATCLI_CONFIG=str(Path(tmp) / "c.toml"))
         ours, base = side_by_side(
             [chatcli, "--help"], [sys.executable, str(app), "--help"], env, runs

@@ -24,6 +24,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from chatcli import tokens
 from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
 from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import cost_usd
@@ -207,10 +208,22 @@ class ChatSession:
     def _encoding(self) -> str | None:
         return self.info.tokenizer
 
+    def _tokens(self, message: Message, against: int | None = None) -> int:
+        """What ``message`` adds to a request. Exact once the tokenizer is loaded (the REPL
+        loads it while you type); before that, a one-shot ``ask`` takes the generous estimate
+        unless it comes within half of ``against`` (the budget it is checked against), so a
+        short question does not pay 50 ms to load a tokenizer for a count that decides nothing.
+        """
+        if not tokens.loaded(self._encoding()):
+            guess = count_message(message, None).n
+            if against is None or 2 * guess <= against:
+                return guess
+        return count_message(message, self._encoding()).n
+
     def _system_tokens(self) -> int:
         if not self.system:
             return 0
-        return count_message({"role": "system", "content": self.system}, self._encoding()).n
+        return self._tokens({"role": "system", "content": self.system})
 
     def _history_budget(self) -> int | None:
         """Tokens available to history messages, or None when the window is unknown."""
@@ -256,14 +269,14 @@ class ChatSession:
     def send(self, content: Content) -> Generator[StreamEvent, None, None]:
         """Send a user message; yields the reply's stream events and records the turn."""
         self._pending = content
+        budget = self._history_budget()
         user = NewMessage(
             "user",
             content,
-            count_message({"role": "user", "content": content}, self._encoding()).n,
+            self._tokens({"role": "user", "content": content}, budget),
             model=self.model,
             profile=self.profile,
         )
-        budget = self._history_budget()
         if budget is not None and user.tokens > budget:
             raise TooLong(
                 f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
@@ -334,7 +347,7 @@ class ChatSession:
             assistant = NewMessage(
                 "assistant",
                 text,
-                count_message({"role": "assistant", "content": text}, self._encoding()).n,
+                self._tokens({"role": "assistant", "content": text}),
                 model=model,
                 profile=self.profile,
                 prompt_tokens=prompt,

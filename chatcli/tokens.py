@@ -246,6 +246,13 @@ def _encoding(name: str | None) -> Any:
         return _ENCODINGS[name]
 
 
+def loaded(encoding: str | None) -> bool:
+    """True when the exact tokenizer for ``encoding`` is already built in this process, so an
+    exact count costs nothing more than an estimate."""
+    with _LOCK:
+        return _ENCODINGS.get(encoding or "") is not None
+
+
 def exact_available(encoding: str | None) -> bool:
     """True when counts with ``encoding`` will be exact on this machine."""
     return _encoding(encoding) is not None
