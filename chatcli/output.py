@@ -16,7 +16,7 @@ from typing import Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta
-from chatcli.terminal import isatty
+from chatcli.terminal import isatty, modes
 
 
 class Writer(Protocol):
@@ -159,20 +159,6 @@ def quiet_keys(stream: TextIO) -> Iterator[None]:
     except ImportError:  # not a POSIX terminal
         yield
         return
-    try:
-        fd = stream.fileno()
-        saved = termios.tcgetattr(fd) if stream.isatty() else None
-    except (AttributeError, OSError, ValueError, termios.error):
-        saved = None
-    if saved is None:
+    off = termios.ECHO | getattr(termios, "ECHOCTL", 0)
+    with modes(stream, local_off=off, local_on=termios.NOFLSH):
         yield
-        return
-    quiet = list(saved)
-    quiet[3] &= ~(termios.ECHO | getattr(termios, "ECHOCTL", 0))
-    quiet[3] |= termios.NOFLSH
-    termios.tcsetattr(fd, termios.TCSANOW, quiet)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError, termios.error):
-            termios.tcsetattr(fd, termios.TCSANOW, saved)

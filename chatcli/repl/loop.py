@@ -25,7 +25,7 @@ from chatcli.pricing import money
 from chatcli.safetext import one_line
 from chatcli.settings.resolve import Globals
 from chatcli.store import content_text
-from chatcli.terminal import isatty
+from chatcli.terminal import isatty, modes
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -260,30 +260,21 @@ def _columns(stream: TextIO) -> int:
 def _typeahead_kept() -> Iterator[None]:
     """While a reply streams, keys typed ahead are neither echoed into it nor turned into
     lines: echo and canonical mode go off, and Enter stays CR (the tty would turn it into LF,
-    which the prompt reads as Ctrl+J: a newline, not "send"). Ctrl-C still raises SIGINT.
-    The prompt reads the keys once the reply is done."""
+    which the prompt reads as Ctrl+J: a newline, not "send"). Ctrl-C still raises SIGINT, and
+    does not discard the end of a frame already written (NOFLSH). The prompt reads the keys
+    once the reply is done."""
     try:
         import termios
     except ImportError:  # not a POSIX terminal
         yield
         return
-    try:
-        fd = sys.stdin.fileno()
-        saved = termios.tcgetattr(fd) if os.isatty(fd) else None
-    except (AttributeError, OSError, ValueError, termios.error):
-        saved = None
-    if saved is None:
+    with modes(
+        sys.stdin,
+        local_off=termios.ECHO | termios.ICANON,
+        local_on=termios.NOFLSH,
+        input_off=termios.ICRNL,
+    ):
         yield
-        return
-    quiet = list(saved)
-    quiet[0] &= ~termios.ICRNL
-    quiet[3] &= ~(termios.ECHO | termios.ICANON)
-    quiet[3] |= termios.NOFLSH  # Ctrl-C must not discard the end of a frame already written
-    termios.tcsetattr(fd, termios.TCSANOW, quiet)
-    try:
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 def _warm_up(provider: ChatProvider, session: ChatSession) -> None:

@@ -179,20 +179,15 @@ def _ask(prompt: str, default: str | None = None, *, hidden: bool = False) -> st
     pasted key must not stay on screen). Unlike getpass, nothing typed ahead is discarded."""
     import termios
 
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd) if hidden else None
-    if saved is not None:  # echo off before the prompt shows, so a quick paste is not echoed
-        quiet = list(saved)
-        quiet[3] &= ~termios.ECHO
-        termios.tcsetattr(fd, termios.TCSANOW, quiet)
-    sys.stderr.write(f"{prompt}" + (f" [{default}]" if default else "") + ": ")
-    sys.stderr.flush()
-    try:
+    from chatcli.terminal import modes
+
+    # echo goes off before the prompt shows, so a quick paste is not echoed either
+    with modes(sys.stdin, local_off=termios.ECHO if hidden else 0):
+        sys.stderr.write(f"{prompt}" + (f" [{default}]" if default else "") + ": ")
+        sys.stderr.flush()
         line = sys.stdin.readline()
-    finally:
-        if saved is not None:
-            termios.tcsetattr(fd, termios.TCSANOW, saved)
-            sys.stderr.write("\n")
+    if hidden:
+        sys.stderr.write("\n")
     if not line:
         raise UsageError("config init was given no answer (end of input)")
     return line.strip() or (default or "")
