@@ -43,8 +43,9 @@ class ImageOptions:
 
 def run(g: Globals, opts: ImageOptions) -> None:
     """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
-    from chatcli.features.usage.media import images_cost
+    from chatcli.features.usage.media import images_cost, logged
     from chatcli.providers import connect, images
+    from chatcli.store import open_default
 
     source = _check_inputs(opts)
     env = resolve(g)
@@ -66,32 +67,25 @@ def run(g: Globals, opts: ImageOptions) -> None:
     if notifier.tty:
         what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
         notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")
-    started = time.monotonic()
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
-    results = provider.images(job)
-    _log(
-        env.profile.name,
-        model,
-        started,
-        images_cost(env.config.model_info(model), opts.n, opts.size),
-    )
+    info = env.config.model_info(model)
+    with (
+        open_default() as store,
+        logged(
+            store,
+            model,
+            env.profile.name,
+            "image",
+            lambda status: images_cost(info, opts.n, opts.size, status),
+        ),  # fmt: skip
+    ):
+        results = provider.images(job)
     for path in save(results, opts.out_dir):
         sys.stdout.write(f"{path}\n")
         sys.stdout.flush()
     for result in results:
         if result.revised_prompt and result.revised_prompt.strip() != opts.prompt:
             notifier.note(f"revised prompt: {result.revised_prompt}")
-
-
-def _log(profile: str, model: str, started: float, cost: float | None) -> None:
-    """Images are priced per image, not per token (None: no price known, never 0)."""
-    from chatcli.store import UsageRecord, open_default
-
-    latency = round((time.monotonic() - started) * 1000)
-    with open_default() as store:
-        store.log_usage(
-            UsageRecord(model, profile, "image", "ok", 0, 0, cost_usd=cost, latency_ms=latency)
-        )
 
 
 def _check_inputs(opts: ImageOptions) -> Path | None:

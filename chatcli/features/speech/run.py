@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +21,7 @@ from chatcli.output import Notifier
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
-    from chatcli.store import Status
+    pass
 
 DEFAULT_MODEL = "tts-1"
 MAX_CHARS = 4096
@@ -81,25 +80,15 @@ def read_text(words: list[str]) -> str:
 
 
 def _synthesize(env: Env, model: str, text: str, opts: SpeakOptions) -> bytes:
+    from chatcli.features.usage.media import logged
     from chatcli.providers import connect
     from chatcli.providers.speech import SpeechRequest
-    from chatcli.store import UsageRecord, open_default
-
-    profile = env.profile
+    from chatcli.store import open_default
 
     request = SpeechRequest(model, text, opts.voice, opts.response_format)
-    started = time.monotonic()
-    status: Status = "error"
-    with open_default() as store:
-        try:
-            audio = connect(profile, env.config.model_info, debug=env.debug).speak(request)
-            status = "ok"
-        finally:
-            latency = round((time.monotonic() - started) * 1000)
-            store.log_usage(
-                UsageRecord(model, profile.name, "speak", status, 0, 0, latency_ms=latency)
-            )
-    return audio
+    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    with open_default() as store, logged(store, model, env.profile.name, "speak"):
+        return provider.speak(request)
 
 
 def players(fmt: str) -> list[list[str]]:

@@ -15,9 +15,9 @@ knob, also handy for a relay or gateway with a smaller upload limit than OpenAI'
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +30,7 @@ from chatcli.output import Notifier
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
-    from chatcli.store import Status
+    pass
 
 DEFAULT_MODEL = "whisper-1"
 TEXT_ONLY = ("gpt-4o-transcribe", "gpt-4o-mini-transcribe")
@@ -191,10 +191,10 @@ def _upload(
     stem: str,
 ) -> list[str]:
     """Upload each piece in order; every request goes into the usage log."""
-    from chatcli.features.usage.media import transcription_cost
+    from chatcli.features.usage.media import logged, transcription_cost
     from chatcli.providers import connect
     from chatcli.providers.audio import AudioRequest
-    from chatcli.store import UsageRecord, open_default
+    from chatcli.store import open_default
 
     request = AudioRequest(
         model=model,
@@ -205,6 +205,7 @@ def _upload(
     )
     notifier = Notifier()
     client = connect(env.profile, env.config.model_info, debug=env.debug)
+    info = env.config.model_info(model)
     results: list[str] = []
     total = len(pieces)
     try:
@@ -217,26 +218,11 @@ def _upload(
                         notifier.notice(Notice(message, key="progress"))
                     else:
                         notifier.note(message)
-                started = time.monotonic()
-                status: Status = "error"
-                try:
+                with logged(
+                    store, model, env.profile.name, "transcribe",
+                    functools.partial(transcription_cost, info, piece.data),
+                ):  # fmt: skip
                     results.append(client.transcribe(name, piece.data, kind.mime, request))
-                    status = "ok"
-                finally:
-                    store.log_usage(
-                        UsageRecord(
-                            model,
-                            env.profile.name,
-                            "transcribe",
-                            status,
-                            0,
-                            0,
-                            latency_ms=round((time.monotonic() - started) * 1000),
-                            cost_usd=transcription_cost(
-                                env.config.model_info(model), piece.data, status
-                            ),
-                        )
-                    )
             notifier.end_line()
     finally:
         client.close()

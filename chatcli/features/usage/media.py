@@ -1,4 +1,5 @@
-"""Prices of image and audio requests for the usage log, so budgets and ``usage`` cover them.
+"""Image, audio and speech requests in the usage log (``logged``), with their prices, so
+budgets and ``usage`` cover them. Chat turns are logged by ``session``; these are the rest.
 
 Images are priced per image from the model's table (``pricing.image_cost``); audio per minute
 of the uploaded audio, whose length is read from the file: the WAV header, or ffmpeg's report
@@ -10,11 +11,41 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+import time
 import wave
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chatcli.pricing import ModelInfo, audio_cost, image_cost
-from chatcli.store import Status
+from chatcli.store import Status, Store, UsageRecord
+
+
+@contextmanager
+def logged(
+    store: Store,
+    model: str,
+    profile: str,
+    command: str,
+    cost: Callable[[Status], float | None] = lambda status: None,
+) -> Iterator[None]:
+    """Time the request made inside the block and put it in the usage log however it ends: ok,
+    error or interrupted, priced by ``cost(status)`` (None: unknown, never 0 by default)."""
+    started = time.monotonic()
+    status: Status = "error"
+    try:
+        yield
+        status = "ok"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        latency = round((time.monotonic() - started) * 1000)
+        store.log_usage(
+            UsageRecord(
+                model, profile, command, status, 0, 0, cost_usd=cost(status), latency_ms=latency
+            )
+        )
 
 
 def audio_seconds(data: bytes) -> float | None:
@@ -43,6 +74,7 @@ def transcription_cost(info: ModelInfo, data: bytes, status: Status) -> float | 
     return audio_cost(info, audio_seconds(data))
 
 
-def images_cost(info: ModelInfo, n: int, size: str | None) -> float | None:
-    """``n`` images of ``size`` at the API's default quality (chatcli sends none)."""
-    return image_cost(info, n, size)
+def images_cost(info: ModelInfo, n: int, size: str | None, status: Status) -> float | None:
+    """``n`` images of ``size`` at the API's default quality (chatcli sends none); a failed
+    request made none and costs 0."""
+    return image_cost(info, n, size) if status == "ok" else 0.0
