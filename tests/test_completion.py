@@ -111,3 +111,64 @@ def test_completing_loads_no_heavy_module(tmp_path: Path) -> None:
     assert result["code"] == 0 and "plain,gpt-4o\n" in result["out"]
     heavy = ("openai", "prompt_toolkit", "httpx2", "rich", "pydantic")
     assert [m for m in heavy if m in result["mods"]] == []
+
+
+def _shim(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
+    """``chatcli`` on PATH running this checkout, as an installed one would."""
+    shim = tmp_path / "bin"
+    shim.mkdir(exist_ok=True)
+    (shim / "chatcli").write_text(f'#!/bin/sh\nexec {sys.executable} -m chatcli "$@"\n')
+    (shim / "chatcli").chmod(0o755)
+    return {**env, "PATH": f"{shim}{os.pathsep}{env['PATH']}"}
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="needs fish (.ci/run installs it)")
+def test_fish_completes_profiles_options_and_commands(tmp_path: Path) -> None:
+    env = _shim(tmp_path, clean_env(tmp_path))
+    (tmp_path / "config.toml").write_text(CONFIG)
+    (tmp_path / "c.fish").write_text(run_cli("completion", "fish", env=env).stdout)
+    program = (
+        f"source {tmp_path / 'c.fish'}\n"
+        "complete -C 'chatcli -p '; echo ==\n"
+        "complete -C 'chatcli ask --pro'; echo ==\n"
+        "complete -C 'chatcli ses'\n"
+    )
+    done = subprocess.run(
+        ["fish", "--no-config", "-c", program], capture_output=True, text=True, env=env,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    profiles, options, commands = (
+        [line.split("\t")[0] for line in part.strip().splitlines()]
+        for part in done.stdout.split("==")
+    )
+    assert profiles == ["relay", "work"]
+    assert options == ["--profile"]
+    assert commands == ["sessions"]
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="needs zsh (.ci/run installs it)")
+def test_zsh_completes_profiles_options_and_files(tmp_path: Path) -> None:
+    """The zsh function run outside the completion system: ``compadd`` and ``_files`` (zsh's
+    builtins, which need a live line editor) are replaced by functions that print what they
+    are given; ``words`` and ``CURRENT`` are set as zsh sets them."""
+    env = _shim(tmp_path, clean_env(tmp_path))
+    (tmp_path / "config.toml").write_text(CONFIG)
+    (tmp_path / "c.zsh").write_text(run_cli("completion", "zsh", env=env).stdout)
+    program = (
+        "compdef() { :; }\n"
+        "compadd() { local name=${@[-1]}; print -l -- ${(P)name}; }\n"
+        "_files() { print -- FILES; }\n"
+        f"source {tmp_path / 'c.zsh'}\n"
+        "words=(chatcli -p ''); CURRENT=3; _chatcli_completion; print -- '=='\n"
+        "words=(chatcli ask --pro); CURRENT=3; _chatcli_completion; print -- '=='\n"
+        "words=(chatcli ask -f te); CURRENT=4; _chatcli_completion\n"
+    )
+    done = subprocess.run(
+        ["zsh", "-f", "-c", program], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    profiles, options, files = (part.split() for part in done.stdout.split("=="))
+    assert profiles == ["relay", "work"]
+    assert options == ["--profile"]
+    assert files == ["FILES"]
