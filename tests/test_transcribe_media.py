@@ -115,6 +115,37 @@ def test_several_files_one_missing(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert "chatcli: error: 1 of 3 inputs failed" in result.stderr
 
 
+def test_several_files_concurrently_in_order_and_skipped_when_done(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Inputs go up at the same time; stdout keeps input order; -o DIR skips the transcripts
+    that exist (a re-run after a failure redoes only what is missing) unless --force."""
+    names = ["a.flac", "b.flac", "c.flac"]
+    files = [
+        str(make(tmp_path / n, "-f", "lavfi", "-i", f"sine=d={d}", "-c:a", "flac"))
+        for n, d in zip(names, (3, 1, 2), strict=True)
+    ]
+    env = fake_env(tmp_path, fake)
+    shown = run_cli("transcribe", *files, "--concurrency", "3", env=env)
+    assert shown.returncode == 0, shown.stderr
+    headings = [line for line in shown.stdout.splitlines() if line.startswith("# ")]
+    assert headings == [f"# {f}" for f in files]
+    assert shown.stderr.count(": done (") == 3
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "b.txt").write_text("kept\n")
+    first = run_cli("transcribe", *files, "-o", str(out), env=env)
+    assert first.returncode == 0, first.stderr
+    assert f"{files[1]}: skipped" in first.stderr and (out / "b.txt").read_text() == "kept\n"
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt", "c.txt"]
+    uploads = len(fake.uploads)
+    again = run_cli("transcribe", *files, "-o", str(out), env=env)
+    assert again.returncode == 0 and len(fake.uploads) == uploads  # nothing left to do
+    forced = run_cli("transcribe", *files, "-o", str(out), "--force", env=env)
+    assert forced.returncode == 0 and len(fake.uploads) == uploads + 3
+    assert (out / "b.txt").read_text().startswith("transcript of b.flac")
+
+
 @pytest.mark.parametrize("fmt", ["srt", "vtt", "verbose_json"])
 def test_text_only_models_refuse_timed_formats_before_upload(
     fake: FakeOpenAI, tmp_path: Path, fmt: str

@@ -45,8 +45,18 @@ def transcribe(
         bool, typer.Option("--translate", help="Translate the speech into English.")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the result to this file.")
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Write the result to this file (a folder for several inputs)."
+        ),
     ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", min=1, max=16, help="Inputs transcribed at the same time."),
+    ] = 4,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo inputs whose transcript exists in -o DIR.")
+    ] = False,
     *,
     g: Globals,
 ) -> None:
@@ -62,5 +72,7 @@ def transcribe(
             prompt=prompt,
             translate=translate,
             output=output,
+            concurrency=concurrency,
+            force=force,
         ),
     )

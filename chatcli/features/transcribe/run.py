@@ -18,12 +18,15 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.errors import ChatcliError, UsageError
+from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.events import Notice
+from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.features.transcribe.subtitles import join
 from chatcli.output import Notifier
@@ -50,6 +53,17 @@ class TranscribeOptions:
     prompt: str | None = None
     translate: bool = False
     output: Path | None = None
+    concurrency: int = 4  # inputs transcribed at the same time, when there are several
+    force: bool = False  # redo inputs whose transcript already exists in the -o folder
+
+
+@dataclass
+class _Pace:
+    """What the uploads of one run share: the profile's request rate, and the stop flag."""
+
+    limiter: Limiter
+    stop: threading.Event
+    progress: bool  # per-piece progress lines (one input only: several would interleave)
 
 
 def run(g: Globals, opts: TranscribeOptions) -> None:
@@ -65,33 +79,78 @@ def run(g: Globals, opts: TranscribeOptions) -> None:
         env = resolve(g)
         model = _model(env, g)
         check_model(model, opts.response_format)
-        _write(transcribe_one(env, model, opts, data, source, stem), opts.output)
+        pace = _Pace(Limiter(env.profile.requests_per_minute), threading.Event(), True)
+        _write(transcribe_one(env, model, opts, data, source, stem, pace), opts.output)
         return
     env = resolve(g)
     model = _model(env, g)
     check_model(model, opts.response_format)
+    _several(env, model, opts, [n for n in names if n is not None])
+
+
+def _target(folder: Path, name: str, fmt: str) -> Path:
+    return folder / f"{Path(name).stem}.{EXTENSIONS[fmt]}"
+
+
+def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) -> None:
+    """Each input on its own, ``opts.concurrency`` at a time within the profile's rate: to
+    stdout under a heading per input (in input order), or one file per input in ``-o DIR``
+    (written as each finishes; one that exists is skipped unless ``--force``). A failed input
+    does not stop the others; the exit code says that something failed."""
     folder = opts.output
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {folder} is a file; with several inputs give a directory")
     notifier = Notifier()
+    todo = names
+    if folder is not None and not opts.force:
+        todo = [n for n in names if not _target(folder, n, opts.response_format).exists()]
+        for name in names:
+            if name not in todo:
+                target = _target(folder, name, opts.response_format)
+                notifier.note(f"{name}: skipped ({target} exists; --force redoes it)")
+    pace = _Pace(Limiter(env.profile.requests_per_minute), threading.Event(), False)
+    texts: dict[str, str] = {}
     failed: list[tuple[str, ChatcliError]] = []
-    for name in names:
-        assert name is not None
+    settled: set[str] = set()
+    printed = 0
+
+    def print_in_order() -> None:
+        """Headings and transcripts go to stdout in input order, as soon as they can."""
+        nonlocal printed
+        while printed < len(todo) and todo[printed] in settled:
+            name = todo[printed]
+            if name in texts:
+                sys.stdout.write(f"# {name}\n\n{texts[name]}\n")
+                sys.stdout.flush()
+            printed += 1
+
+    def one(name: str) -> str:
+        data, source, stem = read_input(name)
+        return transcribe_one(env, model, opts, data, source, stem, pace)
+
+    workers = max(1, min(opts.concurrency, len(todo)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transcribe") as pool:
+        futures = {pool.submit(one, name): name for name in todo}
         try:
-            data, source, stem = read_input(name)
-            text = transcribe_one(env, model, opts, data, source, stem)
-        except ChatcliError as exc:
-            failed.append((name, exc))
-            notifier.note(f"{name}: failed: {exc.message}")
-            continue
-        if folder is None:
-            sys.stdout.write(f"# {name}\n\n{text}\n")
-            sys.stdout.flush()
-            notifier.note(f"{name}: done")
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"{stem}.{EXTENSIONS[opts.response_format]}"
-            _write(text, target)
+            for done, future in enumerate(as_completed(futures), 1):
+                name = futures[future]
+                settled.add(name)
+                try:
+                    texts[name] = future.result()
+                except ChatcliError as exc:
+                    failed.append((name, exc))
+                    notifier.note(f"{name}: failed: {exc.message} ({done}/{len(todo)})")
+                else:
+                    notifier.note(f"{name}: done ({done}/{len(todo)})")
+                    if folder is not None:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        _write(texts[name], _target(folder, name, opts.response_format))
+                if folder is None:
+                    print_in_order()
+        except KeyboardInterrupt:
+            pace.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     if failed:
         first = failed[0][1]
         raise type(first)(
@@ -114,7 +173,7 @@ def check_model(model: str, response_format: str) -> None:
 
 
 def transcribe_one(
-    env: Env, model: str, opts: TranscribeOptions, data: bytes, source: str, stem: str
+    env: Env, model: str, opts: TranscribeOptions, data: bytes, source: str, stem: str, pace: _Pace
 ) -> str:
     """One input's transcript in the requested format."""
     from chatcli.features.transcribe.extract import prepare
@@ -123,7 +182,7 @@ def transcribe_one(
     if extracted:
         Notifier().note(f"{source}: extracted the audio track ({size_text(len(audio))})")
     pieces = split(audio, kind, upload_limit(), source)
-    results = _upload(env, model, opts, pieces, kind, stem)
+    results = _upload(env, model, opts, pieces, kind, stem, pace)
     return join(
         opts.response_format, results, [p.start for p in pieces], [p.keep_from for p in pieces]
     )
@@ -189,8 +248,10 @@ def _upload(
     pieces: list[Piece],
     kind: AudioKind,
     stem: str,
+    pace: _Pace,
 ) -> list[str]:
-    """Upload each piece in order; every request goes into the usage log."""
+    """Upload each piece in order, within the profile's rate; every request goes into the
+    usage log."""
     from chatcli.features.usage.media import logged, transcription_cost
     from chatcli.providers import connect
     from chatcli.providers.audio import AudioRequest
@@ -212,7 +273,10 @@ def _upload(
         with open_default() as store:
             for index, piece in enumerate(pieces, 1):
                 name = f"{stem}.{kind.ext}" if total == 1 else f"{stem}-{index}.{kind.ext}"
-                if total > 1:
+                pace.limiter.wait(pace.stop)
+                if pace.stop.is_set():
+                    raise Interrupted("interrupted")
+                if total > 1 and pace.progress:
                     message = f"transcribing piece {index}/{total}"
                     if notifier.tty:
                         notifier.notice(Notice(message, key="progress"))
