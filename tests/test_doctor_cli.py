@@ -43,7 +43,7 @@ def test_doctor_unlisted_model_and_unreachable(fake: FakeOpenAI, tmp_path: Path)
     down = clean_env(tmp_path, OPENAI_API_KEY="k", OPENAI_BASE_URL="http://127.0.0.1:9/v1")
     result = run_cli("doctor", env=down)
     assert result.returncode == 1 and "[FAIL] reachable" in result.stdout
-    assert (
-        "[FAIL] key" in run_cli("doctor", env=clean_env(tmp_path, CHATCLI_PROFILE="x")).stdout
-        or True
-    )
+    unknown = run_cli("doctor", env=clean_env(tmp_path, CHATCLI_PROFILE="x"))
+    assert unknown.returncode == 1 and "[FAIL] profile      unknown profile 'x'" in unknown.stdout
+    nothing = run_cli("doctor", env=clean_env(tmp_path))
+    assert nothing.returncode == 1 and "no API key in the environment" in nothing.stdout
