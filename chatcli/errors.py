@@ -1,7 +1,7 @@
 """The exceptions chatcli raises on purpose, and the exit code each one maps to.
 
 Everything a user can cause or meet ends up as one of these, and ``__main__.main`` is the only place
-that turns them into a stderr line and an exit code (SPEC §7)::
+that turns them into a stderr line and an exit code (the README's table)::
 
     ChatcliError (1)          any other error
     ├── UsageError (2)        bad flag, argument or input (binary stdin, file too large, ...)

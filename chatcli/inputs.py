@@ -1,4 +1,4 @@
-"""Turn prompt words, piped stdin and ``-f`` files or URLs into one user message (SPEC §3 ask).
+"""Turn prompt words, piped stdin and ``-f`` files or URLs into one user message.
 
 Documents (PDF, DOCX, ODT, EPUB, HTML) are recognised by content and turned into text by
 ``features.documents``; ``http(s)://`` URLs are fetched through the profile's proxy. Text is

@@ -1,6 +1,6 @@
 """stderr notices and the stream consumer shared by ``ask`` and the REPL.
 
-stdout carries the answer and nothing else (SPEC §3), so everything here writes to stderr. On a
+stdout carries the answer and nothing else, so everything here writes to stderr. On a
 terminal, notices with the same key (a retry countdown) overwrite each other in place; off a
 terminal only the first of such a run is printed, so logs stay short. While the live Markdown
 view draws, a notice is printed above its live region as a whole line (only the first of a

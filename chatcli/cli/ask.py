@@ -1,4 +1,4 @@
-"""``chatcli ask``: one question, one answer, for shells and scripts (SPEC §3).
+"""``chatcli ask``: one question, one answer, for shells and scripts.
 
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """

@@ -1,4 +1,4 @@
-"""``chatcli batch submit | list | status | wait | results | retry | cancel`` (SPEC §3).
+"""``chatcli batch submit | list | status | wait | results | retry | cancel``.
 
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """

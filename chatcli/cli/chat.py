@@ -1,4 +1,4 @@
-"""``chatcli chat``: the interactive REPL (SPEC §4); the work is in ``chatcli.repl``.
+"""``chatcli chat``: the interactive REPL; the work is in ``chatcli.repl``.
 
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module,
 and prompt_toolkit and rich cost a fifth of a second each.

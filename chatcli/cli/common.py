@@ -1,5 +1,5 @@
-"""Typer options shared by several commands: the global ones every command takes (SPEC §3:
--p, -m, --config, --debug) and those of the chatting commands, declared once.
+"""Typer options shared by several commands: the global ones every command takes (-p, -m,
+--config, --debug) and those of the chatting commands, declared once.
 
 Kept free of heavy imports: this module is loaded for ``chatcli --help``.
 """
@@ -89,7 +89,7 @@ _GLOBALS = {
 
 
 def global_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command the global options (after its own, as SPEC §3 writes them) and pass them
+    """Give a command the global options (after its own, as the README writes them) and pass them
     on as one keyword argument ``g: Globals``, so no command declares or bundles them itself.
 
     The same options written before the command (``chatcli -p relay ask``) are kept by the root

@@ -1,4 +1,4 @@
-"""``chatcli config init | show | path | validate | set`` (SPEC §3): look at and edit the config."""
+"""``chatcli config init | show | path | validate | set``: look at and edit the config."""
 
 from typing import Annotated
 

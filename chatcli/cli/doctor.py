@@ -1,4 +1,4 @@
-"""``chatcli doctor`` (SPEC §3): check the active profile end to end, and say how to fix it."""
+"""``chatcli doctor``: check the active profile end to end, and say how to fix it."""
 
 from chatcli.cli.common import global_options
 from chatcli.settings.resolve import Globals

@@ -1,4 +1,4 @@
-"""``chatcli image``: generate, edit or vary images and save them (SPEC §3).
+"""``chatcli image``: generate, edit or vary images and save them.
 
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """

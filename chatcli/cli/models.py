@@ -1,4 +1,4 @@
-"""``chatcli models [--json]`` (SPEC §3): every model the endpoint offers, with what we know."""
+"""``chatcli models [--json]``: every model the endpoint offers, with what we know."""
 
 from typing import Annotated
 

@@ -1,4 +1,4 @@
-"""``chatcli sessions list | search | show | export | rm | rename`` (SPEC §3): stored
+"""``chatcli sessions list | search | show | export | rm | rename``: stored
 conversations.
 
 Output is plain text (no Rich) so it pipes cleanly into grep, less and files.

@@ -1,4 +1,4 @@
-"""``chatcli speak``: text to speech (SPEC §3). Only typer and the stdlib at module level."""
+"""``chatcli speak``: text to speech. Only typer and the stdlib at module level."""
 
 from pathlib import Path
 from typing import Annotated

@@ -1,4 +1,4 @@
-"""``chatcli summarize``: summarise text of any length, splitting what does not fit (SPEC §3).
+"""``chatcli summarize``: summarise text of any length, splitting what does not fit.
 
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """

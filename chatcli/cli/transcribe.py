@@ -1,4 +1,4 @@
-"""``chatcli transcribe``: speech to text, with files over the upload limit split (SPEC §3).
+"""``chatcli transcribe``: speech to text, with files over the upload limit split.
 
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module,
 and the openai SDK (about a second to import) only loads once a transcription is really made.

@@ -1,4 +1,4 @@
-"""``chatcli usage [--since YYYY-MM-DD] [--by day|model|profile] [--json]`` (SPEC §3).
+"""``chatcli usage [--since YYYY-MM-DD] [--by day|model|profile] [--json]``.
 
 Totals come from the usage log, which records every request (ask, chat, interrupted ones too).
 A model without a known price has cost ``null``, never 0: a total that includes such a request

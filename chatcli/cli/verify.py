@@ -1,4 +1,4 @@
-"""``chatcli verify`` (SPEC §6): does the endpoint really serve the model it claims?
+"""``chatcli verify``: does the endpoint really serve the model it claims?
 
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """

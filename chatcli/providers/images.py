@@ -154,7 +154,7 @@ def _call(client: openai.OpenAI, job: ImageJob) -> ImagesResponse:
         return cast("ImagesResponse", client.images.generate(prompt=job.prompt or "", **params))
     if job.variation:
         # The SDK marks variations deprecated with dall-e-2, their only model; relays still
-        # serve them and SPEC §3 offers them, so the warning would only be noise here.
+        # serve them and chatcli offers them, so the warning would only be noise here.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return client.images.create_variation(image=_upload(job.image), **params)

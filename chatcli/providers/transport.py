@@ -1,7 +1,7 @@
 """The lean HTTP transport every chat request goes through: httpx2, a small SSE reader, retries.
 
 Why not the openai SDK here: importing it costs about a second, more than the rest of ``ask``
-together, and its retry/timeout defaults are not ours. This module owns them instead (SPEC §2):
+together, and its retry/timeout defaults are not ours. This module owns them instead:
 ``timeout`` is the connect timeout and the longest silence allowed between stream chunks;
 ``max_retries`` covers 429, 5xx and connection resets with exponential backoff, honouring
 ``Retry-After`` with a countdown up to ``max_retry_wait`` (longer: give up and say so); a

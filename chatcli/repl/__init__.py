@@ -1,4 +1,4 @@
-"""``chatcli chat``: the interactive REPL on top of ChatSession and the renderer (SPEC §4).
+"""``chatcli chat``: the interactive REPL on top of ChatSession and the renderer.
 
 - ``prompt``: the prompt_toolkit input line, its key bindings and the private history file;
 - ``loop``: the read / send / stream loop, the footer and the resume summary;

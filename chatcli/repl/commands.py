@@ -1,4 +1,4 @@
-"""Slash commands and their Tab completion (SPEC §4).
+"""Slash commands and their Tab completion.
 
 A line starting with ``/`` is a command: the first word names it, the rest is its argument.
 Each command is a small function of the ``Repl``; the same table drives ``/help`` and the

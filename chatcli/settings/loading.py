@@ -1,4 +1,4 @@
-"""Read the TOML config, validate it, and resolve the effective profile (SPEC §1–2).
+"""Read the TOML config, validate it, and resolve the effective profile.
 
 The file is parsed with tomllib and turned into frozen dataclasses; every problem becomes a
 ``ConfigError`` (exit 3) naming the file, the line and column where we can find them, and the fix.
@@ -590,7 +590,7 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
 
 
 def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
-    """Profiles made from the environment alone (SPEC §1 zero-config start)."""
+    """Profiles made from the environment alone (the zero-config start)."""
     out: dict[str, Profile] = {}
     base = {**_BUILTIN_DEFAULTS, **defaults}
     sources = {k: ("[defaults]" if k in defaults else "built-in") for k in base}

@@ -1,4 +1,4 @@
-"""Where chatcli reads its config and keeps its data (SPEC §1): env first, then platformdirs.
+"""Where chatcli reads its config and keeps its data: env first, then platformdirs.
 
 Nothing else on disk is ever written. Directories are created 0700 and key-holding files 0600,
 because the config may hold an API key and the database holds every conversation.

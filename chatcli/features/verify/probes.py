@@ -1,4 +1,4 @@
-"""Probes that tell whether an endpoint really serves the model it claims (SPEC §6).
+"""Probes that tell whether an endpoint really serves the model it claims.
 
 Relays resell "gpt-4o" that is sometimes a cheaper model renamed. No single answer proves
 anything, so several independent probes each report pass / warn / fail / skip with the evidence
