@@ -415,3 +415,22 @@ def test_kill_during_wait_then_wait_again(fake: FakeOpenAI, tmp_path: Path) -> N
     assert len(fake.batch_api.batches) == 1
     assert len(results_jsonl(env, name)) == 15
     assert len(usage_rows(tmp_path)) == 15
+
+
+def test_a_second_wait_on_a_running_job_is_refused_until_the_first_dies(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Two processes never advance one job at once (they could upload or create twice); a
+    runner killed with -9 leaves a mark that the next `wait` finds dead and takes over."""
+    env = fake_env(tmp_path, fake)
+    fake.batch_api.running_s = 3.0
+    submitted = run_cli("batch", "submit", str(write_jsonl(tmp_path / "in.jsonl", 5)), env=env)
+    name = submitted.stdout.strip()
+    first = spawn(env, "batch", "wait", name)
+    until(lambda: len(paths(fake, "GET", "/batches/" + next(iter(fake.batch_api.batches)))) >= 1)
+    second = run_cli("batch", "wait", name, env=env)
+    assert second.returncode == 2 and "being advanced by another chatcli" in second.stderr
+    kill9(first)
+    third = run_cli("batch", "wait", name, env=env)
+    assert third.returncode == 0, third.stderr
+    assert len(fake.batch_api.batches) == 1 and len(results_jsonl(env, name)) == 5

@@ -10,6 +10,8 @@ still pending, so nothing is logged (or paid for in the local runner) twice.
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -233,6 +235,30 @@ class Jobs:
                 (state, error, finished, job_id),
             )
 
+    @contextmanager
+    def running(self, job_id: int, name: str) -> Iterator[None]:
+        """This process advances the job for the block: a second ``batch wait`` (or a
+        submit's follow-up) on the same job is refused while the first is alive, so a job is
+        never uploaded or created twice by two processes. A killed runner leaves its mark,
+        which the next one finds dead and takes over."""
+        me = f"{socket.gethostname()}:{os.getpid()}"
+        with self.store._write() as conn:
+            row = conn.execute("SELECT runner FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
+            holder = row[0] if row else None
+            if holder and holder != me and _alive(holder):
+                raise UsageError(
+                    f"batch job {name} is being advanced by another chatcli ({holder})",
+                    hint="let that one finish (chatcli batch status shows progress), or stop it",
+                )
+            conn.execute("UPDATE batch_jobs SET runner = ? WHERE id = ?", (me, job_id))
+        try:
+            yield
+        finally:
+            with self.store._write() as conn:
+                conn.execute(
+                    "UPDATE batch_jobs SET runner = NULL WHERE id = ? AND runner = ?", (job_id, me)
+                )
+
     def set_mode(self, job_id: int, mode: str) -> None:
         """Switch a job between ``remote`` and ``local`` (no Batch API at the endpoint)."""
         with self.store._write() as conn:
@@ -367,3 +393,18 @@ class Jobs:
                 (job_id,),
             ).fetchall()
         yield from rows
+
+
+def _alive(runner: str) -> bool:
+    """Whether the ``host:pid`` that marked a job is still running (a process on another host
+    is taken to be: nothing here can tell)."""
+    host, _, pid = runner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process with that pid
+        return True
+    return True

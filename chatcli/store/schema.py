@@ -115,5 +115,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX batch_requests_state ON batch_requests (job_id, state)",
     ),
+    (  # 5: the process advancing a batch job ("host:pid"), so two never submit it at once
+        "ALTER TABLE batch_jobs ADD COLUMN runner TEXT",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

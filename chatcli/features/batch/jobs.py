@@ -232,10 +232,18 @@ def _dry_run(builder: Builder, inputs: Any) -> None:
 
 
 def _advance(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) -> JobRow:
-    """Take ``job`` as far as it goes: finish submitting; run it locally or follow it."""
+    """Take ``job`` as far as it goes: finish submitting; run it locally or follow it (one
+    process at a time per job)."""
     if job.state == "draft":
         raise UsageError(f"job {job.name} was never confirmed", hint="submit it again")
     if job.state in FINAL:
+        return job
+    with ctx.jobs.running(job.id, job.name):
+        return _advance_held(ctx, ctx.jobs.get(job.name), concurrency, follow=follow)
+
+
+def _advance_held(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) -> JobRow:
+    if job.state in FINAL:  # finished by the runner before us
         return job
     profile = ctx.profile(job)
     if job.mode == "remote" and job.state == "submitting":
