@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fakes import FakeOpenAI
+from tests.fakes import FakeControl, FakeOpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -36,3 +40,30 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CHATCLI_HOME", str(tmp_path / "chatcli-data"))
     monkeypatch.setenv("CHATCLI_CONFIG", str(tmp_path / "chatcli-config.toml"))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The fake server in its own process (for programs run in tmux or screen, which cannot
+    share this process); yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def control(server: str) -> FakeControl:
+    """The process-wide fake, reset for this test, driven over HTTP."""
+    control = FakeControl(server)
+    control.reset()
+    return control

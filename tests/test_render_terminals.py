@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,31 +69,6 @@ class _TmuxTerm:
 
     def kill(self) -> None:
         self.outer.kill()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The fake server in its own process; yields its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture
-def control(server: str) -> FakeControl:
-    control = FakeControl(server)
-    control.reset()
-    return control
 
 
 @pytest.fixture(params=["tmux", "screen"])
@@ -230,22 +204,21 @@ def test_ctrl_c_before_the_answer_leaves_no_caret(term: Term, control: FakeContr
 
 
 def test_resize_while_streaming_keeps_each_line_once(control: FakeControl, tmp_path: Path) -> None:
-    """The pane gets shorter, taller and wider while a tall live region is drawn: tmux drops
-    rows below the cursor, pulls history back and reflows; the live region must still be
-    erased whole, and nothing of it left in the history. (Narrowing is not checked: tmux then
-    rewraps the live rows into more rows than fit, and those go to the history before the
-    program can know; see the README.)"""
+    """The pane gets taller, then wider, while a tall live region is drawn: tmux pulls history
+    back and reflows; the live region must still be erased whole, and nothing of it left in the
+    history. (Shrinking and narrowing are not checked: tmux then pushes the rows above the
+    cursor into the history, and while a frame is being drawn those are live rows, which the
+    program cannot take back; see the README. Between frames the cursor is parked at the top
+    of the live region, so a shrink there loses nothing, but the timing is not ours to pick.)"""
     text = tall_answer(3000, seed=9)
     control.script(Reply(text=text, words_per_second=600))
     env = clean_env(tmp_path, LANG="C.UTF-8", LC_ALL="C.UTF-8", PYTHONPATH=str(ROOT))
     env.update(OPENAI_API_KEY=DEFAULT_API_KEY, OPENAI_BASE_URL=control.root + "/v1")
     tmux = Tmux(env, tmp_path)
     try:
-        tmux.start_line(f"clear; {ask_line('hi')}", width=WIDTH, height=30)
+        tmux.start_line(f"clear; {ask_line('hi')}", width=WIDTH, height=14)
         tmux.wait_for("block0_value_10 ", timeout=30)
-        tmux.resize(WIDTH, 14)
-        tmux.wait_for("block0_value_40 ", timeout=30)
-        tmux.resize(WIDTH, 24)
+        tmux.resize(WIDTH, 30)
         tmux.wait_for("block1_value_20 ", timeout=30)
         tmux.resize(120, 40)
         assert tmux.wait_exit(timeout=60) == 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,31 +22,6 @@ from tests.tmux_helpers import Tmux, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = [sys.executable, "-m", "chatcli", "chat"]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The fake server in its own process; yields its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture
-def control(server: str) -> FakeControl:
-    control = FakeControl(server)
-    control.reset()
-    return control
 
 
 @pytest.fixture
