@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 DEFAULT_INSTRUCTIONS = (
     "Summarise the text below. Keep the key facts, names, numbers, decisions and conclusions. "
-    "Write the summary in the language of the text."
+    "Write the summary in the language of the text. Where the text carries [page N] markers, "
+    "cite the pages a point comes from, as (p. N)."
 )
 PART_PROMPT = (
     "This is part {index} of {total} of a longer text. Summarise this part in detail, keeping "
