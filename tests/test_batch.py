@@ -162,6 +162,13 @@ def test_expired_batch_keeps_partial_results(fake: FakeOpenAI, tmp_path: Path) -
     assert all("expired" in str(r["error"]) for r in rows[5:])
     assert len(usage_rows(tmp_path)) == 5
 
+    retried = run_cli("batch", "retry", job, env=env)
+    assert retried.returncode == 0, retried.stderr
+    assert run_cli("batch", "wait", retried.stdout.strip(), env=env).returncode == 0
+    merged = results_jsonl(env, job)  # the original job's results now hold the retried answers
+    assert [r["id"] for r in merged] == [f"q{i}" for i in range(10)]
+    assert all(r["answer"] is not None and r["error"] is None for r in merged)
+
 
 def test_cancel_then_wait_collects_what_finished(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake)

@@ -384,6 +384,14 @@ class Jobs:
                 yield ResultRow(*row)
             last = rows[-1][0]
 
+    def retries_of(self, name: str) -> list[JobRow]:
+        """The jobs ``batch retry`` made of ``name``'s failed requests, oldest first."""
+        with self.store._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM batch_jobs WHERE retry_of = ? ORDER BY id", (name,)
+            ).fetchall()
+        return [_job(row) for row in rows]
+
     def failed_requests(self, job_id: int) -> Iterator[tuple[str, str, str]]:
         """``(input_id, model, line)`` of the failed requests, in input order (``retry``)."""
         with self.store._read() as conn:

@@ -10,6 +10,7 @@ provider's Batch API (``remote``); jobs on endpoints without one run through ``l
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -26,7 +27,7 @@ from chatcli.features.batch import remote
 from chatcli.output import Notifier
 from chatcli.pricing import batch_cost_usd, cost_usd, money
 from chatcli.settings.resolve import Env, Globals, load_config, resolve
-from chatcli.store.jobs import JobRow, Jobs, NewRequest
+from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
 
 if TYPE_CHECKING:
     from chatcli.features.batch.inputs import Builder
@@ -458,7 +459,7 @@ def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> 
                 f"job {job.name} is still {job.state}",
                 hint=f"chatcli batch wait {job.name}",
             )
-        rows = ctx.jobs.results(job.id)
+        rows = _with_retries(ctx.jobs.results(job.id), _retried(ctx, job))
         if out_dir is not None:
             failed = write.write_files(rows, out_dir, job.total)
             ctx.notifier.note(f"wrote {job.total - len(failed)} answer file(s) to {out_dir}")
@@ -469,6 +470,25 @@ def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> 
         else:
             failed = write.write_jsonl(rows, sys.stdout)
         write.report_failures(failed, job.name)
+
+
+def _retried(ctx: Context, job: JobRow) -> dict[str, ResultRow]:
+    """The answers that ``batch retry`` got for ``job``'s failed requests, by input id (a
+    retry of a retry comes later, so it wins)."""
+    found: dict[str, ResultRow] = {}
+    for again in ctx.jobs.retries_of(job.name):
+        if again.state not in FINAL:
+            continue
+        found.update((r.input_id, r) for r in ctx.jobs.results(again.id) if r.state == "done")
+        found.update(_retried(ctx, again))
+    return found
+
+
+def _with_retries(rows: Iterator[ResultRow], retried: dict[str, ResultRow]) -> Iterator[ResultRow]:
+    """``rows`` with each failed request replaced by its retried answer, in its place."""
+    for row in rows:
+        again = retried.get(row.input_id) if row.state != "done" else None
+        yield row if again is None else dataclasses.replace(again, idx=row.idx)
 
 
 def retry(g: Globals, name: str, yes: bool, concurrency: int) -> None:
