@@ -68,6 +68,8 @@ class TurnResult:
     duration: float
     finish_reason: str | None
     interrupted: bool
+    cached_tokens: int = 0  # of prompt_tokens, from the provider's prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens, spent thinking
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -329,9 +331,13 @@ class ChatSession:
         duration = time.monotonic() - reply.started
         ttft = None if reply.first_text is None else reply.first_text - reply.started
         model = (reply.finish.model if reply.finish else None) or self.model
+        cached = reasoning = 0
+        tier = None
         if reply.usage is not None:
             prompt, completion = reply.usage.prompt_tokens, reply.usage.completion_tokens
             estimated = reply.usage.estimated
+            cached, reasoning = reply.usage.cached_tokens, reply.usage.reasoning_tokens
+            tier = reply.usage.service_tier
         else:
             answered = status == "ok" or bool(text)
             prompt = count_messages(request.messages, self._encoding()).n if answered else 0
@@ -339,7 +345,10 @@ class ChatSession:
             estimated = True
         served = reply.finish.model if reply.finish else None
         requested = self._requested(served)
-        cost = cost_usd(self._model_info(requested), prompt, completion)
+        cost = cost_usd(
+            self._model_info(requested), prompt, completion,
+            cached_tokens=cached, reasoning_tokens=reasoning, service_tier=tier,
+        )  # fmt: skip
         partial = status != "ok"
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
         if keep:
@@ -365,7 +374,7 @@ class ChatSession:
             self._save(entries)
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
-                finish_reason, partial,
+                finish_reason, partial, cached, reasoning,
             )  # fmt: skip
         if self.store is not None:
             self.store.log_usage(
@@ -382,6 +391,8 @@ class ChatSession:
                     ttft_ms=_ms(ttft),
                     session_id=self.row.id if self.row is not None else None,
                     served_model=served,
+                    cached_tokens=cached,
+                    reasoning_tokens=reasoning,
                 )
             )
 

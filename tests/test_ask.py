@@ -147,7 +147,7 @@ def test_no_stream_and_json(fake: FakeOpenAI, tmp_path: Path) -> None:
 
 
 def test_unknown_price_is_null_not_zero(fake: FakeOpenAI, tmp_path: Path) -> None:
-    result = run_cli("ask", "--json", "-m", "deepseek-chat", "q", env=fake_env(tmp_path, fake))
+    result = run_cli("ask", "--json", "-m", "qwen-max", "q", env=fake_env(tmp_path, fake))
     assert json.loads(result.stdout)["cost_usd"] is None
 
 

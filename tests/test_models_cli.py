@@ -17,7 +17,7 @@ def test_models_lists_everything_with_known_facts(fake: FakeOpenAI, tmp_path: Pa
     assert sorted(by_id) == sorted(fake.models)
     assert by_id["gpt-4o-2024-08-06"]["context_window"] == 128_000
     assert by_id["gpt-4o-2024-08-06"]["input_price"] == 2.50
-    assert by_id["deepseek-chat"]["input_price"] is None
+    assert by_id["qwen-max"]["input_price"] is None
     table = run_cli("models", env=env).stdout.splitlines()
     assert table[0].split() == ["model", "context", "$/1M", "in", "$/1M", "out"]
     assert any(

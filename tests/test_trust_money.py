@@ -60,7 +60,7 @@ def test_verify_prompt_tokens_fail_when_gpt_3_5_is_served(fake: FakeOpenAI, tmp_
     assert check["status"] == "fail"
     assert check["evidence"] == (
         "reported 106, but o200k_base counts 100; cl100k_base counts 106: the tokenizer of "
-        "gpt-4-turbo, gpt-4-1106-preview, gpt-4-0125-preview"
+        "gpt-4-turbo, gpt-4, gpt-3.5-turbo"
     )
     status = {c["name"]: c["status"] for c in obj["checks"]}
     assert status["system_fingerprint"] == "warn" and status["logprobs"] == "warn"

@@ -9,6 +9,7 @@ implausible usage report is dropped, so the session estimates instead of logging
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError
@@ -85,7 +86,22 @@ def usage(value: Any) -> Usage | None:
     assert isinstance(prompt, int) and isinstance(completion, int)
     if not (0 <= prompt <= MAX_TOKENS_REPORTED and 0 <= completion <= MAX_TOKENS_REPORTED):
         return None
-    return Usage(prompt, completion)
+    cached = _part(value, ("prompt_tokens_details", "cached_tokens"), prompt)
+    if not cached:  # DeepSeek's own name for the same count
+        cached = _part(value, ("prompt_cache_hit_tokens",), prompt)
+    reasoning = _part(value, ("completion_tokens_details", "reasoning_tokens"), completion)
+    return Usage(prompt, completion, cached_tokens=cached, reasoning_tokens=reasoning)
+
+
+def _part(value: dict[str, Any], path: tuple[str, ...], whole: int) -> int:
+    """A sub-count of usage (``prompt_tokens_details.cached_tokens``): 0 when missing or
+    implausible (not an integer, negative, or more than the ``whole`` it is part of)."""
+    node: Any = value
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, int) and not isinstance(node, bool) and 0 <= node <= whole:
+        return node
+    return 0
 
 
 def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
@@ -94,16 +110,18 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
     model: str | None = None
     usage_seen = False
     thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
+    tier: str | None = None
     where = "stream chunk"
     for chunk in chunks:
         if not isinstance(chunk, dict):
             raise _bad(where, "chunk", chunk)
         model = _text(chunk, "model", where, "model") or model
+        tier = _tier(chunk) or tier
         if not usage_seen:
             event = usage(chunk.get("usage"))
             if event is not None:
                 usage_seen = True
-                yield event
+                yield replace(event, service_tier=tier)
         for i, choice in enumerate(_choices(chunk, where)):
             delta = _table(choice.get("delta"), where, f"choices[{i}].delta")
             text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
@@ -148,5 +166,11 @@ def whole_events(obj: Any) -> Iterator[StreamEvent]:
         yield TextDelta(text)
     event = usage(obj.get("usage"))
     if event is not None:
-        yield event
+        yield replace(event, service_tier=_tier(obj))
     yield Finish(reason, model)
+
+
+def _tier(obj: dict[str, Any]) -> str | None:
+    """The ``service_tier`` a response says it was served on (priced by the dataset), if any."""
+    value = obj.get("service_tier")
+    return one_line(value, 40) if isinstance(value, str) and value else None

@@ -21,7 +21,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from chatcli.errors import UsageError
-from chatcli.pricing import BUILTIN, money
+from chatcli.pricing import CHAT_MODELS, money
 from chatcli.store import content_text
 from chatcli.terminal import isatty
 
@@ -297,8 +297,7 @@ def _clipboard_tools() -> Iterator[list[str]]:
 
 def _model_names(repl: Repl) -> Iterable[str]:
     config = repl.ctx.config
-    chat_models = (name for name, info in BUILTIN.items() if info.context_window)
-    return sorted({*chat_models, *config.aliases, *config.models})
+    return sorted({*CHAT_MODELS, *config.aliases, *config.models})
 
 
 def _session_names(repl: Repl) -> Iterable[str]:

@@ -215,9 +215,14 @@ class Repl:
 
 
 def footer_text(turn: TurnResult) -> str:
-    """``12 in · 34 out · $0.000021 · 0.31 s to first token · 85 tok/s``."""
+    """``19 in (12 cached) · 34 out · $0.000021 · 0.31 s to first token · 85 tok/s``."""
     approx = "~" if turn.estimated else ""
-    parts = [f"{approx}{turn.prompt_tokens} in", f"{approx}{turn.completion_tokens} out"]
+    cached = f" ({turn.cached_tokens} cached)" if turn.cached_tokens else ""
+    thought = f" ({turn.reasoning_tokens} reasoning)" if turn.reasoning_tokens else ""
+    parts = [
+        f"{approx}{turn.prompt_tokens} in{cached}",
+        f"{approx}{turn.completion_tokens} out{thought}",
+    ]
     parts.append("cost unknown" if turn.cost_usd is None else money(turn.cost_usd))
     if turn.ttft is not None:
         parts.append(f"{turn.ttft:.2f} s to first token")

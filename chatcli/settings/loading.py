@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from chatcli.errors import ConfigError, IncompleteProfile
-from chatcli.pricing import ModelInfo
+from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
 
 PROFILE_TYPES = ("openai", "azure", "relay")
@@ -63,6 +63,7 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "context_window": ((int,), "an integer"),
     "input_price": ((int, float), "a number (USD per 1M tokens)"),
     "output_price": ((int, float), "a number (USD per 1M tokens)"),
+    "cached_input_price": ((int, float), "a number (USD per 1M cached input tokens)"),
     "tokenizer": ((str,), "a tiktoken encoding name"),
     "reasoning": ((bool,), "true or false"),
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
@@ -357,6 +358,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "context_window": (1, 100_000_000),
     "input_price": (0, 1e6),
     "output_price": (0, 1e6),
+    "cached_input_price": (0, 1e6),
 }
 
 
@@ -468,19 +470,7 @@ def analyse(
     for name, raw in raw_models.items():
         with v.collect():
             v.check(f"models.{name}", raw, _MODEL_KEYS)
-            base = lookup_model(name)
-            models[name] = ModelInfo(
-                name=name,
-                context_window=raw.get("context_window", base.context_window),
-                input_price=_float(raw.get("input_price", base.input_price)),
-                output_price=_float(raw.get("output_price", base.output_price)),
-                tokenizer=raw.get("tokenizer", base.tokenizer),
-                reasoning=raw.get("reasoning", base.reasoning),
-                image_prices=(("*", float(raw["image_price"])),)
-                if "image_price" in raw
-                else base.image_prices,
-                minute_price=_float(raw.get("minute_price", base.minute_price)),
-            )
+            models[name] = _model_override(name, raw)
 
     aliases = data.get("aliases", {})
     if not isinstance(aliases, dict) or not all(isinstance(x, str) for x in aliases.values()):
@@ -511,6 +501,35 @@ def analyse(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete
     )
     return cfg, v.problems
+
+
+def _model_override(name: str, raw: dict[str, Any]) -> ModelInfo:
+    """``[models."NAME"]`` over what the dataset knows; a token price set here replaces the
+    dataset's rates for that model (source ``config``), other fields keep them."""
+    from dataclasses import replace
+
+    base = lookup_model(name)
+    info = replace(
+        base,
+        context_window=raw.get("context_window", base.context_window),
+        tokenizer=raw.get("tokenizer", base.tokenizer),
+        reasoning=raw.get("reasoning", base.reasoning),
+        image_prices=(("*", float(raw["image_price"])),)
+        if "image_price" in raw
+        else base.image_prices,
+        minute_price=_float(raw.get("minute_price", base.minute_price)),
+    )
+    if any(k in raw for k in ("input_price", "output_price", "cached_input_price")):
+        info = replace(
+            info,
+            input_price=_float(raw.get("input_price", base.input_price)),
+            output_price=_float(raw.get("output_price", base.output_price)),
+            cached_input_price=_float(raw.get("cached_input_price", base.cached_input_price)),
+            price_source=CONFIG_SOURCE,
+            price_date=None,
+            catalog=None,
+        )
+    return info
 
 
 def _float(x: Any) -> float | None:

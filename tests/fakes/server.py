@@ -93,6 +93,9 @@ class Reply:
     delay: float = 0.0
     tool_calls: list[dict[str, Any]] | None = None
     reasoning: str | None = None  # streamed first as ``delta.reasoning_content`` (DeepSeek R1)
+    cached_tokens: int | None = None  # usage.prompt_tokens_details.cached_tokens
+    reasoning_tokens: int | None = None  # usage.completion_tokens_details.reasoning_tokens
+    service_tier: str | None = None  # the response's service_tier
 
 
 @dataclass
@@ -1063,7 +1066,13 @@ class _Handler(BaseHTTPRequestHandler):
             else len(chunks),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if reply.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
+        if reply.reasoning_tokens is not None:
+            usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
         ids = self._ids(req, reply.model)
+        if reply.service_tier is not None:
+            ids["service_tier"] = reply.service_tier
         if not stream:
             body: dict[str, Any] = {
                 **ids,

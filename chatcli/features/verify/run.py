@@ -22,7 +22,7 @@ MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 def run(g: Globals, *, json_out: bool) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel."""
     from chatcli.features.verify import probes as verify
-    from chatcli.pricing import BUILTIN, cost_usd
+    from chatcli.pricing import builtin, cost_usd
     from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
     from chatcli.store import UsageRecord, open_default
@@ -57,7 +57,7 @@ def run(g: Globals, *, json_out: bool) -> None:
         provider=provider,
         model=env.model,
         info=info,
-        tokenizers=verify.tokenizer_families({**BUILTIN, **env.config.models}.values()),
+        tokenizers=verify.tokenizer_families({**builtin(), **env.config.models}.values()),
         on_notice=notifier.notice,
         on_usage=log_usage,
     )
