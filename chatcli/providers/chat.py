@@ -16,8 +16,8 @@ from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
 from chatcli.providers.base import ChatRequest
+from chatcli.providers.modelmeta import ListedModel, listed
 from chatcli.providers.transport import Transport
-from chatcli.safetext import one_line
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -231,6 +231,11 @@ class ChatProvider:
 
     def list_models(self) -> list[str]:
         """Every model id the endpoint lists (relays list many non-gpt names), sorted."""
+        return [m.id for m in self.model_list()]
+
+    def model_list(self) -> list[ListedModel]:
+        """The endpoint's models with what the list says of them (context window, shutdown
+        date), sorted by id."""
         if self.endpoint.models_url is None:
             return []
         obj = self.get_json(self.endpoint.models_url)
@@ -240,8 +245,7 @@ class ChatProvider:
                 f"malformed model list: {str(obj)[:120]!r}",
                 hint="the endpoint is not answering like an OpenAI-compatible API",
             )
-        ids = {m["id"] for m in items if isinstance(m, dict) and isinstance(m.get("id"), str)}
-        return sorted(one_line(i, 200) for i in ids if one_line(i, 200))
+        return listed(items)
 
     def _stream(self, response: Any) -> Iterator[StreamEvent]:
         yield from answers.stream_events(self.transport.events(response))

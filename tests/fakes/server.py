@@ -486,6 +486,7 @@ class FakeOpenAI:
         self.azure_key = azure_key
         self.port = port
         self.models: list[str] = list(DEFAULT_MODELS)
+        self.model_meta: dict[str, dict[str, Any]] = {}  # extra fields of /models entries
         self.billing: dict[str, Any] | None = None
         self.reject_stream_options = False
         self.serve_model: str | None = None  # answer as this model (see serving.py)
@@ -907,7 +908,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _model_obj(self, name: str) -> dict[str, Any]:
         owner = "openai" if re.match(r"(gpt|o\d|whisper|dall-e|text-|tts)", name) else "system"
-        return {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": owner}
+        obj = {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": owner}
+        return {**obj, **self.fake.model_meta.get(name, {})}
 
     def _models(self) -> None:
         if isinstance(raw := self.fake._next("models"), Raw):
@@ -1311,7 +1313,16 @@ class _Handler(BaseHTTPRequestHandler):
                 data.append({"b64_json": base64.b64encode(png).decode("ascii")})
             if op == "generations":
                 data[-1]["revised_prompt"] = str(params.get("prompt"))
-        self._send_json(200, {"created": int(time.time()), "data": data})
+        body: dict[str, Any] = {"created": int(time.time()), "data": data}
+        if str(params.get("model", "")).startswith("gpt-image"):  # billed by token
+            image_in = 0 if op == "generations" else 323
+            body["usage"] = {
+                "input_tokens": 20 + image_in,
+                "input_tokens_details": {"text_tokens": 20, "image_tokens": image_in},
+                "output_tokens": 1056 * len(data),
+                "total_tokens": 20 + image_in + 1056 * len(data),
+            }
+        self._send_json(200, body)
 
     # -- control API ------------------------------------------------------------------------
 
