@@ -11,11 +11,27 @@ Names match by exact id, or by the id the price dataset gives a dated snapshot
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 
 NOTICE_DAYS = 30
 """``ask`` and ``chat`` say so once per run when the model retires within this many days."""
+
+TODAY_ENV = "CHATCLI_TODAY"
+"""``YYYY-MM-DD``: the day retirements are counted from instead of today (reproducible test
+runs and scripts; unset in normal use)."""
+
+
+def today() -> date:
+    """The day retirements are counted from: ``CHATCLI_TODAY`` when set and valid, else today."""
+    pinned = os.environ.get(TODAY_ENV)
+    if pinned:
+        try:
+            return date.fromisoformat(pinned)
+        except ValueError:
+            pass
+    return date.today()
 
 
 @dataclass(frozen=True)
@@ -26,19 +42,19 @@ class Retirement:
     shutdown: date
     replacement: str | None
 
-    def days_left(self, today: date | None = None) -> int:
-        return (self.shutdown - (today or date.today())).days
+    def days_left(self, when: date | None = None) -> int:
+        return (self.shutdown - (when or today())).days
 
-    def describe(self, today: date | None = None) -> str:
+    def describe(self, when: date | None = None) -> str:
         """``retired 2026-05-12; use gpt-image-2.5-sunburst`` / ``retires 2027-01-14 (40
         days); use gpt-6-luna``."""
-        left = self.days_left(today)
-        when = (
+        left = self.days_left(when)
+        said = (
             f"retired {self.shutdown}"
             if left <= 0
             else f"retires {self.shutdown} ({left} day{'s' if left != 1 else ''})"
         )
-        return when + (f"; use {self.replacement}" if self.replacement else "")
+        return said + (f"; use {self.replacement}" if self.replacement else "")
 
 
 def _table() -> dict[str, Retirement]:
@@ -108,13 +124,13 @@ def retirement(model: str, shutdown_date: str | None = None) -> Retirement | Non
     return known
 
 
-def notice(model: str, today: date | None = None) -> str | None:
+def notice(model: str, when: date | None = None) -> str | None:
     """The one-line notice ``ask``/``chat`` print when ``model`` retires within
     ``NOTICE_DAYS`` (or already has), else None."""
     found = retirement(model)
-    if found is None or found.days_left(today) > NOTICE_DAYS:
+    if found is None or found.days_left(when) > NOTICE_DAYS:
         return None
-    return f"{model} {found.describe(today)} (OpenAI's deprecations page)"
+    return f"{model} {found.describe(when)} (OpenAI's deprecations page)"
 
 
 def replacement_hint(model: str) -> str | None:

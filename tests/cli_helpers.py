@@ -15,6 +15,11 @@ from tests.fakes import DEFAULT_API_KEY, FakeOpenAI
 _STRIP = ("OPENAI_", "AZURE_OPENAI_", "CHATCLI_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
+TODAY = "2026-12-05"
+"""The day retirement notices count from in tests (``CHATCLI_TODAY``), so a test's stderr does
+not change as OpenAI's shutdown dates come closer."""
+
+
 @functools.cache
 def _prices_file() -> Path:
     from chatcli import price_catalog
@@ -37,6 +42,7 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_STRIP)}
     env["CHATCLI_HOME"] = str(home / "data")
     seed_prices(home / "data")
+    env["CHATCLI_TODAY"] = TODAY
     env["CHATCLI_CONFIG"] = str(home / "config.toml")
     env["NO_PROXY"] = "127.0.0.1,localhost"
     env["PYTHONUNBUFFERED"] = "1"

@@ -66,6 +66,11 @@ def open_conversation(
     row = pick(store, flags)
     settings = resolve_chat(cfg, g, flags, row, command=command)
     notes = list(settings.notes)
+    from chatcli.retirements import notice
+
+    retiring = notice(settings.model)
+    if retiring is not None:
+        notes.append(retiring)
     if flags.cont and row is not None:
         note = _continued_note(cfg, g, row)
         if note:

@@ -28,7 +28,8 @@ from chatcli.pricing import lookup as lookup_model
 PROFILE_TYPES = ("openai", "azure", "relay")
 MARKDOWN_MODES = ("auto", "always", "never")
 OPENAI_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_MODEL = "gpt-6-luna"
+"""OpenAI's named replacement for gpt-4o-mini (which it retires on 2027-01-14)."""
 
 # key -> (accepted python types, human name). Bools are excluded from numbers explicitly below.
 _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
