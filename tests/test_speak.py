@@ -57,7 +57,8 @@ def test_ask_piped_into_speak_writes_audio_to_the_pipe(fake: FakeOpenAI, tmp_pat
     with Store.open(tmp_path / "data") as store:
         row = store.usage_rows()[-1]
     seconds = 80 * len("The answer is 42.") / 8_000  # the fake's WAV: 10 ms a character
-    assert (row.command, row.cost_usd) == ("speak", pytest.approx(seconds / 60 * 0.015))
+    assert row.command == "speak"
+    assert row.cost_usd == pytest.approx(seconds / 60 * 0.015)
 
 
 def test_empty_or_too_long_text_refused(fake: FakeOpenAI, tmp_path: Path) -> None:

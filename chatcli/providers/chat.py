@@ -17,6 +17,7 @@ from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.modelmeta import ListedModel, listed
+from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
 from chatcli.settings.loading import Profile
 
@@ -61,17 +62,28 @@ class ChatProvider:
         self._key = key
         self._debug = debug
         self._audio: AudioClient | None = None
+        self.quirks = Quirks()
 
-    def body(self, request: ChatRequest, *, stream_usage: bool) -> dict[str, Any]:
+    def completion_params(self, model: str) -> bool:
+        """Whether ``model`` takes max_completion_tokens and no temperature: known so, or
+        learnt from this endpoint's 400 earlier (``providers/quirks.py``)."""
+        if self.model_info(model).reasoning:
+            return True
+        return bool(self.quirks.get(self.name, model, "params") == COMPLETION_PARAMS)
+
+    def body(
+        self, request: ChatRequest, *, stream_usage: bool, completion: bool | None = None
+    ) -> dict[str, Any]:
         """The JSON body; reasoning models get max_completion_tokens and no temperature."""
-        info = self.model_info(request.model)
+        if completion is None:
+            completion = self.completion_params(request.model)
         body: dict[str, Any] = {"messages": request.messages}
         if self.endpoint.send_model:
             body["model"] = request.model
-        if request.temperature is not None and not info.reasoning:
+        if request.temperature is not None and not completion:
             body["temperature"] = request.temperature
         if request.max_tokens is not None:
-            key = "max_completion_tokens" if info.reasoning else "max_tokens"
+            key = "max_completion_tokens" if completion else "max_tokens"
             body[key] = request.max_tokens
         if request.stream:
             body["stream"] = True
@@ -82,17 +94,27 @@ class ChatProvider:
 
     def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
         """Send ``request``; yield text deltas, usage and a finish event (or raise)."""
-        info = self.model_info(request.model)
-        if request.temperature is not None and info.reasoning:
+        completion = self.completion_params(request.model)
+        if request.temperature is not None and completion:
             yield Notice(f"{request.model} does not take a temperature; not sent")
         fallback: list[Notice] = []
         use_usage = request.stream and self._stream_usage
 
         def body() -> dict[str, Any]:
-            return self.body(request, stream_usage=use_usage)
+            return self.body(request, stream_usage=use_usage, completion=completion)
 
         def on_status(status: int, text: str) -> bool:
-            nonlocal use_usage
+            nonlocal use_usage, completion
+            if not completion and rejects_classic_params(status, text):
+                completion = True  # once: the fixed body is not refused for this again
+                self.quirks.set(self.name, request.model, "params", COMPLETION_PARAMS)
+                fallback.append(
+                    Notice(
+                        f"{request.model} takes max_completion_tokens and no temperature; "
+                        f"sent again so (remembered for profile {self.name})"
+                    )
+                )
+                return True
             if use_usage and status in (400, 422) and names_stream_options(text):
                 use_usage = False  # for this request only: other errors must not turn it off
                 fallback.append(

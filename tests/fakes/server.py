@@ -487,6 +487,8 @@ class FakeOpenAI:
         self.port = port
         self.models: list[str] = list(DEFAULT_MODELS)
         self.model_meta: dict[str, dict[str, Any]] = {}  # extra fields of /models entries
+        #: models that refuse max_tokens and temperature (400), as OpenAI's reasoning models do
+        self.completion_only: set[str] = set()
         self.billing: dict[str, Any] | None = None
         self.reject_stream_options = False
         self.serve_model: str | None = None  # answer as this model (see serving.py)
@@ -945,6 +947,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.reject_stream_options and "stream_options" in req:
             self._reject_stream_options()
             return
+        if str(req.get("model")) in fake.completion_only and self._reject_classic_params(req):
+            return
         item = fake._next("chat")
         stream = bool(req.get("stream"))
         self._azure = rec.path.startswith("/openai/")
@@ -970,6 +974,28 @@ class _Handler(BaseHTTPRequestHandler):
             self._fault_stream(item, req, stream)
         elif isinstance(item, Raw):
             serve_raw(self, item)
+
+    def _reject_classic_params(self, req: dict[str, Any]) -> bool:
+        """Answer as OpenAI does a reasoning model sent ``max_tokens`` or a ``temperature``."""
+        if "max_tokens" in req:
+            self._send_error(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                param="max_tokens",
+                code="unsupported_parameter",
+            )
+            return True
+        if "temperature" in req and req["temperature"] != 1:
+            self._send_error(
+                400,
+                f"Unsupported value: 'temperature' does not support {req['temperature']} with "
+                "this model. Only the default (1) value is supported.",
+                param="temperature",
+                code="unsupported_value",
+            )
+            return True
+        return False
 
     def _reject_stream_options(self) -> None:
         self._send_error(
@@ -1059,7 +1085,7 @@ class _Handler(BaseHTTPRequestHandler):
             chunks, finish = chunks[:limit], "length"
         counted = self.fake.serve_model or (self.fake.exact_usage and str(req.get("model")))
         exact = serving.prompt_tokens(req, counted) if counted else None
-        usage = {
+        usage: dict[str, Any] = {
             "prompt_tokens": reply.prompt_tokens
             if reply.prompt_tokens is not None
             else exact or self._prompt_tokens(req),
