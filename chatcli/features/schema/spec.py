@@ -100,11 +100,11 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
         defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
         inner = {k: v for k, v in schema.items() if k not in defs}
         schema = wrap("items", {"type": "array", "items": inner, **defs})
-    wrapped = not _is_object(schema)
+    wrapped = not is_object(schema)
     return Schema(schema, _name(name), source, wrapped)
 
 
-def _is_object(schema: dict[str, Any]) -> bool:
+def is_object(schema: dict[str, Any]) -> bool:
     t = schema.get("type")
     return t == "object" or (t is None and "properties" in schema and "anyOf" not in schema)
 
