@@ -120,6 +120,7 @@ class Repl:
             self.draft = ""
             if not text.strip():
                 continue
+            self._show_if_tall(text)
             try:
                 if text.startswith("/"):
                     if run_command(self, text) is EXIT:
@@ -131,6 +132,14 @@ class Repl:
             except KeyboardInterrupt:  # during a command: stop it, not the REPL
                 self.notifier.end_line()
                 self.say("interrupted", dim=True)
+
+    def _show_if_tall(self, text: str) -> None:
+        """A message taller than the pane, which the prompt left out, written once whole."""
+        from chatcli.repl.output import echo_tall, is_tall
+
+        output = self.prompt.output
+        if isatty(self.stdout) and is_tall(text, output.get_size().rows):
+            echo_tall(output, text)
 
     def banner(self) -> None:
         """Say what this chat talks to; for a resumed session, show where it stopped."""

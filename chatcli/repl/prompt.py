@@ -23,6 +23,7 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
+from chatcli.repl.output import is_tall, prompt_output
 from chatcli.settings.paths import ensure_private_dir
 
 HISTORY_NAME = "history"
@@ -36,7 +37,16 @@ def key_bindings() -> KeyBindings:
     # While Ctrl-R searches, Enter is prompt_toolkit's "accept the match", not "send".
     @kb.add("enter", filter=~is_searching)
     def _send(event: KeyPressEvent) -> None:
-        event.current_buffer.validate_and_handle()
+        buffer = event.current_buffer
+        if is_tall(buffer.text, event.app.output.get_size().rows):
+            # Taller than the pane: the prompt is left empty and the loop writes the message
+            # whole (``output.echo_tall``), so it shows once, from its first line.
+            text = buffer.text
+            buffer.append_to_history()
+            buffer.reset()
+            event.app.exit(result=text)
+            return
+        buffer.validate_and_handle()
 
     @kb.add("escape", "enter", filter=~is_searching)
     @kb.add("c-j", filter=~is_searching)
@@ -81,5 +91,5 @@ def make_prompt(
         prompt_continuation=_continuation,
         enable_suspend=True,
         input=input,
-        output=output,
+        output=output or prompt_output(),
     )
