@@ -46,7 +46,8 @@ def _help(repl: Repl, arg: str) -> None:
         repl.say(f"  {usage:<16} {cmd.help}")
     for line in (
         "Enter sends · Alt+Enter or Ctrl+J: new line · Up/Down: input history",
-        "Ctrl+X Ctrl+E: edit in $EDITOR · Ctrl-C: stop a reply · Ctrl-D: leave",
+        "Ctrl+X Ctrl+E: edit in $EDITOR · Ctrl-R: search the history",
+        "Ctrl-C: stop a reply · Ctrl-Z: suspend (fg resumes) · Ctrl-D: leave",
         "To send a message that starts with a slash, put a space before it.",
     ):
         repl.say(f"  {line}", dim=True)
