@@ -3,9 +3,10 @@ endpoint accepts (one extra request, then remembered), context windows from the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from chatcli.store import Store
+from chatcli.store.quirks import noted
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, FakeOpenAI
 
@@ -31,14 +32,15 @@ def test_a_model_rejecting_max_tokens_works_first_time_and_is_remembered(
     (body,) = [r.json for r in fake.chat_requests()]  # right the first time now
     assert body["max_completion_tokens"] == 50 and "temperature" not in body
     assert "does not take a temperature; not sent" in again.stderr
-    remembered = json.loads((tmp_path / "data" / "quirks.json").read_text())
-    assert remembered["openai\tgpt-9-preview"]["params"] == "completion"
+    with Store.open(tmp_path / "data") as store:
+        assert noted(store, "openai", "gpt-9-preview", "params") == "completion"
 
 
 def test_what_is_learnt_stays_with_its_profile(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.completion_only = {"gpt-9-preview"}
     (tmp_path / "config.toml").write_text(
-        f'[profiles.relay]\ntype = "relay"\nbase_url = "{fake.base_url}"\napi_key = "{DEFAULT_API_KEY}"\n'
+        f'[profiles.relay]\ntype = "relay"\nbase_url = "{fake.base_url}"\n'
+        f'api_key = "{DEFAULT_API_KEY}"\n'
     )
     env = fake_env(tmp_path, fake)
     assert run_cli("ask", "-m", "gpt-9-preview", "--max-tokens", "9", "a", env=env).returncode == 0
@@ -55,4 +57,5 @@ def test_an_unrelated_400_is_not_retried(fake: FakeOpenAI, tmp_path: Path) -> No
     result = run_cli("ask", "-m", "gpt-9-preview", "hi", env=fake_env(tmp_path, fake))
     assert result.returncode == 5
     assert len(fake.chat_requests()) == 1
-    assert not (tmp_path / "data" / "quirks.json").exists()
+    with Store.open(tmp_path / "data") as store:
+        assert noted(store, "openai", "gpt-9-preview", "params") is None

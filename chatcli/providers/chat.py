@@ -15,7 +15,7 @@ from chatcli.errors import APIError
 from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
-from chatcli.providers.base import ChatRequest
+from chatcli.providers.base import ChatRequest, ResponseFormat
 from chatcli.providers.modelmeta import ListedModel, listed
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
@@ -64,19 +64,22 @@ class ChatProvider:
         self._audio: AudioClient | None = None
         self.quirks = Quirks()
 
-    def completion_params(self, model: str) -> bool:
-        """Whether ``model`` takes max_completion_tokens and no temperature: known so, or
-        learnt from this endpoint's 400 earlier (``providers/quirks.py``)."""
-        if self.model_info(model).reasoning:
+    def completion_params(self, request: ChatRequest) -> bool:
+        """Whether the request's model takes max_completion_tokens and no temperature: known
+        so, or learnt from this endpoint's 400 earlier (``providers/quirks.py``; asked only
+        when the request sets either, since otherwise the body is the same)."""
+        if self.model_info(request.model).reasoning:
             return True
-        return bool(self.quirks.get(self.name, model, "params") == COMPLETION_PARAMS)
+        if request.temperature is None and request.max_tokens is None:
+            return False
+        return self.quirks.get(self.name, request.model, "params") == COMPLETION_PARAMS
 
     def body(
         self, request: ChatRequest, *, stream_usage: bool, completion: bool | None = None
     ) -> dict[str, Any]:
         """The JSON body; reasoning models get max_completion_tokens and no temperature."""
         if completion is None:
-            completion = self.completion_params(request.model)
+            completion = self.completion_params(request)
         body: dict[str, Any] = {"messages": request.messages}
         if self.endpoint.send_model:
             body["model"] = request.model
@@ -89,12 +92,14 @@ class ChatProvider:
             body["stream"] = True
             if stream_usage:
                 body["stream_options"] = {"include_usage": True}
+        if request.response_format is not None:
+            body["response_format"] = response_format(request.response_format)
         body.update(request.extra)
         return body
 
     def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
         """Send ``request``; yield text deltas, usage and a finish event (or raise)."""
-        completion = self.completion_params(request.model)
+        completion = self.completion_params(request)
         if request.temperature is not None and completion:
             yield Notice(f"{request.model} does not take a temperature; not sent")
         fallback: list[Notice] = []
@@ -163,6 +168,7 @@ class ChatProvider:
     def close(self) -> None:
         """Close the connection pools; the provider reopens them if used again."""
         self.transport.close()
+        self.quirks.close()
         if self._audio is not None:
             self._audio.close()
             self._audio = None
@@ -274,6 +280,12 @@ class ChatProvider:
 
     def _whole(self, response: Any) -> Iterator[StreamEvent]:
         yield from answers.whole_events(self.transport.read_json(response))
+
+
+def response_format(fmt: ResponseFormat) -> dict[str, Any]:
+    """Chat Completions' ``response_format`` for structured output."""
+    spec = {"name": fmt.name, "schema": fmt.schema, "strict": fmt.strict}
+    return {"type": "json_schema", "json_schema": spec}
 
 
 def names_stream_options(text: str) -> bool:

@@ -4,20 +4,20 @@ New models arrive before any table knows them. Rather than guess from a name, ch
 usual request and learns from the answer: a 400 saying the model takes
 ``max_completion_tokens`` (not ``max_tokens``) or no ``temperature`` is fixed and re-sent once,
 and the fix is remembered, so the next request is right the first time. The same memory holds
-the API a model is served on (``responses`` / ``chat``) and a context window the endpoint
-states. It lives in ``quirks.json`` in the data dir (not the config, which is the user's), keyed
-by profile and model; a file that cannot be read or written only costs the one extra request.
+the API a model is served on (``responses`` / ``chat``). It lives in the database beside what
+``--schema`` learns (``endpoint_quirks``, keyed by profile, model and quirk), not in the
+config, which is the user's.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import contextlib
 import re
 import threading
-import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatcli.store import Store
 
 COMPLETION_PARAMS = "completion"
 """``params`` value: the model takes max_completion_tokens and no temperature (as the reasoning
@@ -39,61 +39,54 @@ def rejects_classic_params(status: int, message: str) -> bool:
 
 
 class Quirks:
-    """The remembered facts, read on first use and written back whole on each change."""
+    """The remembered facts, in the database's ``endpoint_quirks`` table (``store/quirks.py``),
+    opened on first use only: a request that sends nothing a model could refuse reads nothing.
+    A database that cannot be opened only costs the one extra request."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self._path = path
-        self._data: dict[str, dict[str, Any]] | None = None
+    def __init__(self, store: Store | None = None) -> None:
+        self._store = store
+        self._owned = False
         self._lock = threading.Lock()
 
-    @property
-    def path(self) -> Path:
-        if self._path is None:
-            from chatcli.settings.paths import data_dir
+    def _open(self) -> Store | None:
+        if self._store is None:
+            from chatcli.errors import ChatcliError
+            from chatcli.store import open_default
 
-            self._path = data_dir() / "quirks.json"
-        return self._path
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if self._data is None:
             try:
-                raw = json.loads(self.path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                raw = {}
-            self._data = raw if isinstance(raw, dict) else {}
-        return self._data
+                self._store = open_default()
+                self._owned = True
+            except ChatcliError:
+                return None
+        return self._store
 
-    @staticmethod
-    def _key(profile: str, model: str) -> str:
-        return f"{profile}\t{model}"
-
-    def get(self, profile: str, model: str, name: str) -> Any:
+    def get(self, profile: str, model: str, name: str) -> str | None:
         """The remembered ``name`` of ``model`` on ``profile``, or None."""
-        with self._lock:
-            entry = self._load().get(self._key(profile, model))
-        return entry.get(name) if isinstance(entry, dict) else None
-
-    def age(self, profile: str, model: str, name: str) -> float | None:
-        """Seconds since ``name`` was remembered, or None when it was not."""
-        stamp = self.get(profile, model, f"{name}_at")
-        return time.time() - stamp if isinstance(stamp, int | float) else None
-
-    def set(self, profile: str, model: str, name: str, value: Any) -> None:
-        """Remember ``name = value`` (merged with what other processes wrote meanwhile)."""
-        from chatcli.settings.paths import ensure_private_dir
+        from chatcli.errors import ChatcliError
+        from chatcli.store.quirks import noted
 
         with self._lock:
-            self._data = None  # re-read: another chatcli may have learnt something meanwhile
-            data = self._load()
-            old: Any = data.get(self._key(profile, model))
-            entry: dict[str, Any] = old if isinstance(old, dict) else {}
-            data[self._key(profile, model)] = entry
-            entry[name] = value
-            entry[f"{name}_at"] = round(time.time())
+            store = self._open()
             try:
-                ensure_private_dir(self.path.parent)
-                tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, self.path)
-            except OSError:
-                pass
+                return None if store is None else noted(store, profile, model, name)
+            except ChatcliError:
+                return None
+
+    def set(self, profile: str, model: str, name: str, value: str) -> None:
+        """Remember ``name = value`` for ``model`` on ``profile``."""
+        from chatcli.errors import ChatcliError
+        from chatcli.store.quirks import note
+
+        with self._lock:
+            store = self._open()
+            if store is not None:
+                with contextlib.suppress(ChatcliError):
+                    note(store, profile, model, name, value)
+
+    def close(self) -> None:
+        """Close the database if this object opened it."""
+        with self._lock:
+            if self._owned and self._store is not None:
+                self._store.close()
+                self._store = None
+                self._owned = False

@@ -118,7 +118,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 5: the process advancing a batch job ("host:pid"), so two never submit it at once
         "ALTER TABLE batch_jobs ADD COLUMN runner TEXT",
     ),
-    (  # 6: input tokens served from the prompt cache (part of prompt_tokens, priced lower)
+    (  # 6: what an endpoint was found to refuse, per profile and model (response_format)
+        """CREATE TABLE endpoint_quirks (
+            profile TEXT NOT NULL,
+            model TEXT NOT NULL,
+            quirk TEXT NOT NULL,
+            detail TEXT,
+            noted_at TEXT NOT NULL,
+            PRIMARY KEY (profile, model, quirk)
+        )""",
+    ),
+    (  # 7: input tokens served from the prompt cache (part of prompt_tokens, priced lower)
         # and reasoning tokens (part of completion_tokens), as the response reported them
         "ALTER TABLE usage ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE usage ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0",
