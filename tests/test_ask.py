@@ -33,7 +33,7 @@ def test_streams_answer_to_stdout_only(fake: FakeOpenAI, tmp_path: Path) -> None
     body = fake.chat_requests()[0].json
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
-    assert body["model"] == "gpt-4o-mini"
+    assert body["model"] == "gpt-6-luna"  # the built-in default
     assert body["messages"] == [{"role": "user", "content": "hello"}]
 
 
