@@ -59,3 +59,27 @@ def test_an_unrelated_400_is_not_retried(fake: FakeOpenAI, tmp_path: Path) -> No
     assert len(fake.chat_requests()) == 1
     with Store.open(tmp_path / "data") as store:
         assert noted(store, "openai", "gpt-9-preview", "params") is None
+
+
+def test_a_context_window_the_endpoint_states_is_used_and_remembered(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.models = ["local-llm"]
+    fake.model_meta = {"local-llm": {"max_model_len": 2048}}  # as vLLM lists it
+    env = fake_env(tmp_path, fake)
+    long = "word " * 3000
+    result = run_cli("ask", "-m", "local-llm", long, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "context window of 2,048" in result.stderr
+    assert fake.chat_requests() == []  # refused before sending
+    fake.reset()
+    again = run_cli("ask", "-m", "local-llm", "short", env=env)
+    assert again.returncode == 0, again.stderr
+    assert [r.path for r in fake.requests] == ["/v1/chat/completions"]  # remembered: no list
+
+
+def test_a_litellm_proxy_states_windows_in_model_info(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.models = ["team-model"]
+    fake.model_info = [{"model_name": "team-model", "model_info": {"max_input_tokens": 1000}}]
+    result = run_cli("ask", "-m", "team-model", "word " * 2000, env=fake_env(tmp_path, fake))
+    assert "context window of 1,000" in result.stderr

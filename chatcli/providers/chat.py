@@ -11,12 +11,12 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError
+from chatcli.errors import APIError, ChatcliError
 from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
 from chatcli.providers.base import ChatRequest, ResponseFormat
-from chatcli.providers.modelmeta import ListedModel, listed
+from chatcli.providers.modelmeta import ListedModel, listed, window_of
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
 from chatcli.settings.loading import Profile
@@ -260,6 +260,29 @@ class ChatProvider:
     def list_models(self) -> list[str]:
         """Every model id the endpoint lists (relays list many non-gpt names), sorted."""
         return [m.id for m in self.model_list()]
+
+    def context_window(self, model: str) -> int | None:
+        """The context window the endpoint states for ``model`` (OpenRouter's
+        ``context_length``, vLLM's ``max_model_len`` in ``/models``; a LiteLLM proxy's
+        ``/model/info``), asked once per profile and model and remembered; None when it
+        states none. Failures are not errors here: the window then stays unknown."""
+        known = self.quirks.get(self.name, model, "context_window")
+        if known is not None:
+            return int(known) if known.isdigit() and int(known) > 0 else None
+        window: int | None = None
+        try:
+            window = next((m.context_window for m in self.model_list() if m.id == model), None)
+            if window is None and self.endpoint.root is not None:
+                info = self.get_json(f"{self.endpoint.root.removesuffix('/v1')}/model/info")
+                items = info.get("data") if isinstance(info, dict) else None
+                for item in items if isinstance(items, list) else []:
+                    if isinstance(item, dict) and item.get("model_name") == model:
+                        window = window_of(item)
+                        break
+        except ChatcliError:
+            pass
+        self.quirks.set(self.name, model, "context_window", str(window or 0))
+        return window
 
     def model_list(self) -> list[ListedModel]:
         """The endpoint's models with what the list says of them (context window, shutdown

@@ -491,6 +491,7 @@ class FakeOpenAI:
         self.port = port
         self.models: list[str] = list(DEFAULT_MODELS)
         self.model_meta: dict[str, dict[str, Any]] = {}  # extra fields of /models entries
+        self.model_info: list[dict[str, Any]] | None = None  # LiteLLM's GET /model/info data
         #: models that refuse max_tokens and temperature (400), as OpenAI's reasoning models do
         self.completion_only: set[str] = set()
         self.billing: dict[str, Any] | None = None
@@ -867,6 +868,12 @@ class _Handler(BaseHTTPRequestHandler):
             if not sub and self.fake.batch_api.handle(self, rec, op):
                 return
             self._not_found()
+            return
+        if method == "GET" and path in ("/model/info", "/v1/model/info"):
+            if self.fake.model_info is None:  # not a LiteLLM proxy
+                self._not_found()
+            elif self._check_auth(rec, azure=False):
+                self._send_json(200, {"data": self.fake.model_info})
             return
         if method == "GET" and path.removeprefix("/pages/") in self.fake.pages:
             self._send_bytes(200, *self.fake.pages[path.removeprefix("/pages/")])
