@@ -38,15 +38,20 @@ def connect(
     from chatcli.settings.keys import resolve_key
 
     key = resolve_key(profile)
+    extra = profile.extra_headers()
     transport = Transport(
         HTTPSettings(
             timeout=profile.timeout,
             max_retries=profile.max_retries,
             proxy=profile.proxy,
             debug=debug,
-            secrets=(key,),
+            secrets=(key, *(v for v in extra.values() if len(v) >= 6)),
         )
     )
     backend = importlib.import_module(f"chatcli.providers.{BACKENDS[profile.type]}")
     endpoint = backend.endpoint(profile, key)
+    if extra:  # the profile's own headers on every request; auth stays the endpoint's
+        from dataclasses import replace
+
+        endpoint = replace(endpoint, headers={**extra, **endpoint.headers})
     return ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)

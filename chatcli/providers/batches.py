@@ -49,6 +49,7 @@ class BatchAPI:
             self.root = base_url(profile)
             self.headers = {"Authorization": f"Bearer {key}"}
             self.chat_path = "/v1/chat/completions"
+        self.headers = {**profile.extra_headers(), **self.headers}
 
     def _url(self, path: str, **params: str | int) -> str:
         query = {**self._params, **{k: str(v) for k, v in params.items()}}

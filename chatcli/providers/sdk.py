@@ -44,7 +44,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
             api_key=key,
             max_retries=profile.max_retries,
             http_client=http,
-            default_headers={"User-Agent": USER_AGENT},
+            default_headers={"User-Agent": USER_AGENT, **profile.extra_headers()},
         )
     from chatcli.providers.openai_compat import base_url
 
@@ -53,7 +53,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
         base_url=base_url(profile),
         max_retries=profile.max_retries,
         http_client=http,
-        default_headers={"User-Agent": USER_AGENT},
+        default_headers={"User-Agent": USER_AGENT, **profile.extra_headers()},
     )
 
 

@@ -58,6 +58,9 @@ _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "proxy": ((str,), "a proxy URL string"),
     "requests_per_minute": ((int, float), "a number"),
     "stream_usage": ((bool,), "true or false"),
+    "headers": ((dict,), 'a table of header = "value" (or { env = "VAR" } / { cmd = "..." })'),
+    "organization": ((str,), "an OpenAI organization id string"),
+    "project": ((str,), "an OpenAI project id string"),
     **_SETTINGS,
 }
 _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -96,6 +99,9 @@ class Profile:
     proxy: str | None = None
     requests_per_minute: float | None = None
     stream_usage: bool = True
+    headers: dict[str, Any] = field(default_factory=dict)  # extra headers (settings/headers.py)
+    organization: str | None = None  # OpenAI-Organization (also OPENAI_ORG_ID)
+    project: str | None = None  # OpenAI-Project (also OPENAI_PROJECT_ID)
     model: str = DEFAULT_MODEL
     system: str | None = None
     temperature: float | None = None
@@ -114,6 +120,13 @@ class Profile:
     def deployment(self, model: str) -> str:
         """Azure deployment for ``model``; unmapped models use their own name."""
         return self.deployments.get(model, model)
+
+    def extra_headers(self) -> dict[str, str]:
+        """``headers``, ``OpenAI-Organization`` and ``OpenAI-Project``, values resolved (from
+        the environment or a command where the config says so) on first use."""
+        from chatcli.settings.headers import resolve
+
+        return resolve(self.name, self.type, self.headers, self.organization, self.project)
 
 
 @dataclass(frozen=True)
@@ -588,6 +601,13 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     if missing is not None:
         problem, hint = missing
         raise IncompleteProfile(f"{v.where(table, None)}: [{table}] {problem}", hint=hint)
+    from chatcli.settings.headers import header_problem
+
+    headers = raw.get("headers")
+    for header, value in (headers if isinstance(headers, dict) else {}).items():
+        bad = header_problem(str(header), value)
+        if bad is not None:
+            raise v.fail(f"{table}.headers", str(header), f"header {header}: {bad}")
     deployments = raw.get("deployments", {})
     for model, dep in deployments.items():
         if not isinstance(dep, str):

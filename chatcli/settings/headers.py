@@ -1,0 +1,107 @@
+"""Extra HTTP headers of a profile: ``headers``, ``organization`` and ``project``.
+
+Company gateways want their own headers, and OpenAI's ``OpenAI-Organization`` /
+``OpenAI-Project`` pick the organization and project a key bills to. They go on every request
+of the profile: chat, model lists, batches, and the SDK's uploads (audio, speech, images).
+A header value is a string, or ``{ env = "VAR" }`` / ``{ cmd = "pass show x" }`` like keys
+(read when a request is made, never at start-up); values are treated as secrets: ``--debug``
+shows only their last four characters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from typing import Any
+
+from chatcli.errors import ConfigError
+
+ORG_ENV = "OPENAI_ORG_ID"
+PROJECT_ENV = "OPENAI_PROJECT_ID"
+_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_FORBIDDEN = frozenset({"host", "content-length", "content-type", "transfer-encoding"})
+
+
+def header_problem(name: str, value: Any) -> str | None:
+    """Why ``name = value`` cannot be a header entry of the config, or None when it can."""
+    if not _NAME.match(name):
+        return f"{name!r} is not a valid HTTP header name"
+    if name.lower() in _FORBIDDEN:
+        return f"{name} is set by chatcli itself"
+    if isinstance(value, str):
+        return None if "\n" not in value and "\r" not in value else "has a line break"
+    if isinstance(value, dict) and len(value) == 1:
+        (kind, arg), = value.items()
+        if kind in ("env", "cmd") and isinstance(arg, str) and arg:
+            return None
+    return 'must be a string, { env = "VAR" } or { cmd = "command" }'
+
+
+def resolve(profile_name: str, profile_type: str, headers: dict[str, Any],
+            organization: str | None, project: str | None) -> dict[str, str]:  # fmt: skip
+    """The extra headers of a profile, values read from the environment and commands."""
+    return dict(_resolve(profile_name, profile_type, _frozen(headers), organization, project))
+
+
+def _frozen(headers: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(
+        (k, tuple(v.items()) if isinstance(v, dict) else v) for k, v in sorted(headers.items())
+    )
+
+
+@cache
+def _resolve(
+    profile_name: str,
+    profile_type: str,
+    headers: tuple[tuple[str, Any], ...],
+    organization: str | None,
+    project: str | None,
+) -> tuple[tuple[str, str], ...]:
+    out: dict[str, str] = {}
+    if profile_type == "openai":
+        org = organization or os.environ.get(ORG_ENV)
+        proj = project or os.environ.get(PROJECT_ENV)
+        if org:
+            out["OpenAI-Organization"] = org.strip()
+        if proj:
+            out["OpenAI-Project"] = proj.strip()
+    for name, value in headers:
+        out[name] = _value(profile_name, name, value)
+    return tuple(out.items())
+
+
+def _value(profile: str, name: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    kind, arg = dict(value).popitem()
+    if kind == "env":
+        found = os.environ.get(arg)
+        if not found:
+            raise ConfigError(
+                f"header {name} of profile {profile!r} reads ${arg}, which is not set",
+                hint=f"export {arg}=..., or change headers in [profiles.{profile}]",
+            )
+        return found.strip()
+    return _run(profile, name, arg)
+
+
+def _run(profile: str, name: str, cmd: str) -> str:
+    import subprocess
+
+    from chatcli.settings.keys import redact_cmd
+
+    try:
+        proc = subprocess.run(
+            cmd, shell=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"the command for header {name} of {profile!r} took over 30 s") from None
+    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
+    if proc.returncode != 0 or not lines or not lines[0].strip():
+        raise ConfigError(
+            f"the command for header {name} of profile {profile!r} "
+            + (f"exited with {proc.returncode}" if proc.returncode else "printed nothing"),
+            hint=f"run it yourself to check: {redact_cmd(cmd)}",
+        )
+    return lines[0].strip()
