@@ -139,9 +139,9 @@ def test_no_stream_and_json(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     obj = json.loads(result.stdout)
     assert obj["answer"] == "forty-two"
-    assert obj["model"] == "gpt-4o-mini" and obj["profile"] == "openai"
+    assert obj["model"] == "gpt-6-luna" and obj["profile"] == "openai"
     assert obj["usage"]["prompt_tokens"] == 1000 and obj["usage"]["completion_tokens"] == 2000
-    assert abs(obj["cost_usd"] - (1000 * 0.15 + 2000 * 0.60) / 1e6) < 1e-12
+    assert abs(obj["cost_usd"] - (1000 * 0.10 + 2000 * 0.50) / 1e6) < 1e-12
     assert obj["finish_reason"] == "stop"
     assert "stream" not in fake.chat_requests()[0].json
 

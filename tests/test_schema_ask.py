@@ -102,7 +102,7 @@ def test_refused_response_format_falls_back_and_is_remembered(
     assert json.loads(first.stdout) == {"city": "example", "population": 0}
     notes = [line for line in first.stderr.splitlines() if "refuses response_format" in line]
     assert len(notes) == 1
-    assert notes[0].startswith("chatcli: openai refuses response_format for gpt-4o-mini (")
+    assert notes[0].startswith("chatcli: openai refuses response_format for gpt-6-luna (")
     refused, fallback = fake.chat_requests()
     assert "response_format" in refused.json and "response_format" not in fallback.json
     assert "valid against this JSON Schema:\n{" in fallback.json["messages"][-1]["content"]
@@ -118,7 +118,7 @@ def test_refused_response_format_falls_back_and_is_remembered(
     rows = db.execute("SELECT profile, model, quirk FROM endpoint_quirks ORDER BY model").fetchall()
     assert rows == [
         ("openai", "gpt-4o", "no_response_format"),
-        ("openai", "gpt-4o-mini", "no_response_format"),
+        ("openai", "gpt-6-luna", "no_response_format"),
     ]
 
 
