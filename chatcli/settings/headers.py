@@ -32,7 +32,7 @@ def header_problem(name: str, value: Any) -> str | None:
     if isinstance(value, str):
         return None if "\n" not in value and "\r" not in value else "has a line break"
     if isinstance(value, dict) and len(value) == 1:
-        (kind, arg), = value.items()
+        ((kind, arg),) = value.items()
         if kind in ("env", "cmd") and isinstance(arg, str) and arg:
             return None
     return 'must be a string, { env = "VAR" } or { cmd = "command" }'
