@@ -15,12 +15,14 @@ from chatcli.cli import (
     balance,
     batch,
     chat,
+    cmd,
     completion,
     config,
     doctor,
     image,
     models,
     sessions,
+    shell_integration,
     speak,
     summarize,
     transcribe,
@@ -68,6 +70,7 @@ def _root(
 
 app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
+app.command("cmd")(cmd.cmd)
 app.command("transcribe")(transcribe.transcribe)
 app.command("summarize")(summarize.summarize)
 app.command("speak")(speak.speak)
@@ -81,3 +84,4 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
 app.command("completion")(completion.completion)
+app.command("shell-integration")(shell_integration.shell_integration)

@@ -8,22 +8,18 @@ prints it as one line and goes on.
 
 from __future__ import annotations
 
-import base64
-import os
-import shutil
-import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
+from chatcli.clipboard import copy_to_clipboard
 from chatcli.errors import UsageError
 from chatcli.pricing import BUILTIN, money
 from chatcli.store import content_text
-from chatcli.terminal import isatty
 
 if TYPE_CHECKING:
     from chatcli.repl.loop import Repl
@@ -254,45 +250,6 @@ def _copy(repl: Repl, arg: str) -> None:
             "no way to reach the clipboard: not a terminal, and no pbcopy, wl-copy or xclip"
         )
     repl.say(f"copied {len(text)} characters via {' and '.join(ways)}", dim=True)
-
-
-def copy_to_clipboard(text: str, terminal: TextIO) -> list[str]:
-    """Copy with OSC 52 (works over SSH and in tmux when the terminal allows it) and with the
-    first clipboard tool found; returns what was used."""
-    ways: list[str] = []
-    if isatty(terminal):
-        encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        terminal.write(f"\x1b]52;c;{encoded}\x07")
-        terminal.flush()
-        ways.append("the terminal (OSC 52)")
-    for tool in _clipboard_tools():
-        try:
-            done = subprocess.run(
-                tool,
-                input=text.encode("utf-8"),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if done.returncode == 0:
-            ways.append(tool[0])
-            break
-    return ways
-
-
-def _clipboard_tools() -> Iterator[list[str]]:
-    candidates = [
-        (["pbcopy"], True),
-        (["wl-copy"], bool(os.environ.get("WAYLAND_DISPLAY"))),
-        (["xclip", "-selection", "clipboard"], bool(os.environ.get("DISPLAY"))),
-        (["xsel", "--clipboard", "--input"], bool(os.environ.get("DISPLAY"))),
-    ]
-    for tool, usable in candidates:
-        if usable and shutil.which(tool[0]):
-            yield tool
 
 
 def _model_names(repl: Repl) -> Iterable[str]:
