@@ -123,7 +123,8 @@ def test_a_destructive_command_needs_yes_destructive_to_run(
     printed = cmd("cmd", "--shell", "bash", "blank it", env=env, cwd=work)
     assert printed.returncode == 0 and printed.stdout == answer + "\n"
     assert printed.stderr == (
-        "chatcli: warning: this command looks destructive: dd overwrites overwritten with raw data\n"
+        "chatcli: warning: this command looks destructive: "
+        "dd overwrites overwritten with raw data\n"
     )
     refused = cmd("cmd", "--shell", "bash", "--execute", "--yes", "blank it", env=env, cwd=work)
     assert refused.returncode == 1
@@ -153,9 +154,7 @@ def test_an_answer_that_is_not_a_command_is_reported_not_run(
     ]
 
 
-def test_requests_are_logged_as_cmd_and_ask_c_follows_up(
-    fake: FakeOpenAI, tmp_path: Path
-) -> None:
+def test_requests_are_logged_as_cmd_and_ask_c_follows_up(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake)
     fake.script(Reply(text="find . -type f -print0 | xargs -0 ls -l", prompt_tokens=40))
     assert run_cli("cmd", "--shell", "zsh", "list files safely", env=env).returncode == 0

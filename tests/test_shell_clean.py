@@ -39,7 +39,7 @@ def test_the_command_is_taken_out_of_its_wrapping(answer: str, command: str) -> 
 
 
 def test_an_answer_of_several_lines_is_kept_whole_as_one_script() -> None:
-    script = "cd /tmp\nfor f in *.log; do\n  gzip \"$f\"\ndone"
+    script = 'cd /tmp\nfor f in *.log; do\n  gzip "$f"\ndone'
     assert clean(script).command == script
     assert clean(f"```bash\n{script}\n```").command == script
     assert clean(f"Run this:\n\n{script}\n\nIt compresses the logs.").command == script

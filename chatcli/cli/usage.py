@@ -34,7 +34,9 @@ def usage(
     since: Annotated[
         str | None, typer.Option("--since", callback=_since, help="First day (YYYY-MM-DD).")
     ] = None,
-    by: Annotated[str, typer.Option("--by", callback=_by, help="day, model, profile or command.")] = "day",
+    by: Annotated[
+        str, typer.Option("--by", callback=_by, help="day, model, profile or command.")
+    ] = "day",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     *,
     g: Globals,
