@@ -115,8 +115,11 @@ def main() -> None:
             interpreter.append(_wall([sys.executable, "-c", "pass"], env))
     key, cmd, bare = (statistics.median(x) for x in (key_times, alone, interpreter))
     print(f"{args.shell}: Alt+E to line replaced, {args.runs} runs against a local fake")
-    print(f"key press -> line replaced   median {key * 1000:6.0f} ms   "
-          f"min {min(key_times) * 1000:4.0f}   max {max(key_times) * 1000:4.0f}   (target <= 400)")  # fmt: skip
+    low, high = min(key_times) * 1000, max(key_times) * 1000
+    print(
+        f"key press -> line replaced   median {key * 1000:6.0f} ms   "
+        f"min {low:4.0f}   max {high:4.0f}   (target <= 400)"
+    )
     print(f"chatcli cmd as a subprocess  median {cmd * 1000:6.0f} ms")
     print(f"python -c pass               median {bare * 1000:6.0f} ms")
     print(f"ratio key / chatcli cmd alone       {key / cmd:6.2f}")

@@ -341,9 +341,10 @@ def test_copy_uses_osc52_on_a_terminal() -> None:
             return True
 
     tty = Tty()
-    ways = copy_to_clipboard("héllo", tty)
-    assert ways[0] == "the terminal (OSC 52)"
+    done = copy_to_clipboard("héllo", tty)
+    assert done.sent == ["the terminal (OSC 52)"]
     assert tty.getvalue() == "\x1b]52;c;aMOpbGxv\x07"
+    assert done.summary(5).startswith("sent 5 characters to the terminal's clipboard (OSC 52)")
 
 
 def test_copy_without_a_terminal_or_tool_says_so(

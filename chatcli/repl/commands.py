@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from chatcli.clipboard import copy_to_clipboard
 from chatcli.errors import UsageError
 from chatcli.pricing import BUILTIN, money
 from chatcli.store import content_text
@@ -47,7 +46,8 @@ def _help(repl: Repl, arg: str) -> None:
         repl.say(f"  {usage:<16} {cmd.help}")
     for line in (
         "Enter sends · Alt+Enter or Ctrl+J: new line · Up/Down: input history",
-        "Ctrl+X Ctrl+E: edit in $EDITOR · Ctrl-C: stop a reply · Ctrl-D: leave",
+        "Ctrl+X Ctrl+E: edit in $EDITOR · Ctrl-R: search the history",
+        "Ctrl-C: stop a reply · Ctrl-Z: suspend (fg resumes) · Ctrl-D: leave",
         "To send a message that starts with a slash, put a space before it.",
     ):
         repl.say(f"  {line}", dim=True)
@@ -244,12 +244,14 @@ def _copy(repl: Repl, arg: str) -> None:
         text = content_text(replies[-1].content) if replies else None
     if not text:
         raise UsageError("no reply to copy yet")
-    ways = copy_to_clipboard(text, repl.stdout)
-    if not ways:
+    from chatcli.clipboard import copy_to_clipboard
+
+    done = copy_to_clipboard(text, repl.stdout)
+    if not (done.copied or done.sent):
         raise UsageError(
             "no way to reach the clipboard: not a terminal, and no pbcopy, wl-copy or xclip"
         )
-    repl.say(f"copied {len(text)} characters via {' and '.join(ways)}", dim=True)
+    repl.say(done.summary(len(text)), dim=True)
 
 
 def _model_names(repl: Repl) -> Iterable[str]:

@@ -239,11 +239,8 @@ class Menu:
             return
         from chatcli.clipboard import copy_to_clipboard
 
-        ways = copy_to_clipboard(self.command, self.tty.output)
-        if ways:
-            self._say(f"copied via {' and '.join(ways)}")
-        else:
-            self._say("no way to reach the clipboard (no OSC 52, pbcopy, wl-copy or xclip)")
+        done = copy_to_clipboard(self.command, self.tty.output)
+        self._say(done.summary(len(self.command)))
 
     def _edit(self) -> None:
         edited = self.tty.line("edit> ", default=self.command or "")
