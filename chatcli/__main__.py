@@ -1,8 +1,9 @@
 """Entry point: run the Typer app; the ONE place exceptions become messages and exit codes.
 
 Every expected failure is a ``ChatcliError`` carrying its exit code (see ``errors``); click's
-usage errors exit 2; Ctrl-C exits 130; a closed stdout (``| head -1``) exits quietly. Anything
-else is a bug: one line and exit 1, or the full traceback with ``--debug``.
+usage errors exit 2; Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (``signals``: all three keep
+the partial answer); a closed stdout (``| head -1``) exits quietly. Anything else is a bug: one
+line and exit 1, or the full traceback with ``--debug``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ def _error(message: str, hint: str | None = None) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+def _stopped(default: int, lead: str = "\n") -> int:
+    """Say why chatcli stopped (Ctrl-C or a signal) and return the exit code that says so."""
+    from chatcli import signals
+
+    try:  # after a SIGHUP the terminal is gone: nothing can be said
+        sys.stderr.write(f"{lead}chatcli: {signals.describe()}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return signals.exit_code(default)
 
 
 def _quiet_broken_pipe() -> int:
@@ -69,24 +82,22 @@ def run(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        if isinstance(exc, Interrupted):  # the user's own Ctrl-C is not an error
-            sys.stderr.write("chatcli: interrupted\n")
-        elif not isinstance(exc, Reported):
+        if isinstance(exc, Interrupted):  # the user's own Ctrl-C (or a signal) is not an error
+            return _stopped(exc.exit_code, lead="")
+        if not isinstance(exc, Reported):
             _error(exc.message, hint_for(exc))
         return exc.exit_code
     except Exit as exc:
         return int(exc.exit_code or 0)
     except Abort:
-        sys.stderr.write("\nchatcli: interrupted\n")
-        return ExitStatus.INTERRUPTED
+        return _stopped(ExitStatus.INTERRUPTED)
     except TyperException as exc:  # click's usage errors, as Typer exports them
         where = getattr(exc, "ctx", None)
         hint = f"see '{where.command_path} --help'" if where is not None else None
         _error(exc.format_message(), hint)
         return int(getattr(exc, "exit_code", ExitStatus.USAGE))
     except (KeyboardInterrupt, EOFError):
-        sys.stderr.write("\nchatcli: interrupted\n")
-        return ExitStatus.INTERRUPTED
+        return _stopped(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except Exception as exc:  # a bug: never a traceback unless asked for
@@ -98,6 +109,9 @@ def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     """Console-script entry point."""
+    from chatcli import signals
+
+    signals.install()
     code = run()
     try:
         sys.stdout.flush()
