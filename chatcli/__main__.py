@@ -8,6 +8,8 @@ line and exit 1, or the full traceback with ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 
@@ -37,6 +39,19 @@ def _stopped(default: int, lead: str = "\n") -> int:
     return signals.exit_code(default)
 
 
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
+def _cannot_write(exc: OSError) -> int:
+    """A full or failing device under stdout or an output file: one line, exit 1. Output still
+    buffered for stdout is dropped, so the interpreter's own final flush cannot fail again."""
+    where = exc.filename if exc.filename else "to stdout"
+    _error(f"cannot write {where}: {exc.strerror or exc}")
+    if not exc.filename:
+        _quiet_broken_pipe()
+    return 1
+
+
 def _quiet_broken_pipe() -> int:
     """stdout went away (``| head``): point it at /dev/null so the final flush cannot fail."""
     try:
@@ -63,13 +78,17 @@ def run(argv: list[str] | None = None) -> int:
         from chatcli.cli.shell_completion import complete
 
         return complete(get_command(app), instruction)
-    for arg in args:
+    for i, arg in enumerate(args):
         try:
             arg.encode("utf-8")
-        except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as surrogates
-            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            _error(f"argument {shown!r} is not valid UTF-8", "check the terminal's encoding")
-            return 2
+        except UnicodeEncodeError:  # bytes the locale could not decode, kept as surrogates
+            raw = arg.encode("utf-8", "surrogateescape")
+            try:  # an ASCII-only locale (LC_ALL=C) handed over UTF-8 text: take it as such
+                args = [*args[:i], raw.decode("utf-8"), *args[i + 1 :]]
+            except UnicodeDecodeError:
+                shown = raw.decode("utf-8", "replace")
+                _error(f"argument {shown!r} is not valid UTF-8", "check the terminal's encoding")
+                return 2
     try:
         # The click command is run directly, not through Typer's main loop, which would turn a
         # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.
@@ -100,6 +119,13 @@ def run(argv: list[str] | None = None) -> int:
         return _stopped(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         return _quiet_broken_pipe()
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            if debug:
+                raise
+            _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for details")
+            return ExitStatus.ERROR
+        return _cannot_write(exc)
     except Exception as exc:  # a bug: never a traceback unless asked for
         if debug:
             raise
@@ -107,17 +133,32 @@ def run(argv: list[str] | None = None) -> int:
         return ExitStatus.ERROR
 
 
+def _tolerant_streams() -> None:
+    """stdout and stderr that cannot encode a character (an ASCII-only locale, a cp1252
+    console, a lone surrogate) write it as a ``\\uXXXX`` escape instead of failing mid-answer."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        failing = getattr(stream, "errors", None) in ("strict", "surrogateescape")
+        if reconfigure is not None and failing:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
     """Console-script entry point."""
     from chatcli import signals
 
     signals.install()
+    _tolerant_streams()
     code = run()
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         code = _quiet_broken_pipe() or code
-    except (OSError, ValueError):
+    except OSError as exc:  # `> /dev/full`: what was buffered could not be written
+        code = code or (_cannot_write(exc) if exc.errno in _FULL else 1)
+        _quiet_broken_pipe()
+    except ValueError:
         pass
     sys.exit(code)
 
