@@ -204,6 +204,13 @@ def _seconds(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _readable_times(item: object) -> bool:
+    """A segment or word whose ``start`` and ``end`` are numbers where it has them."""
+    if not isinstance(item, dict):
+        return False
+    return all(_seconds(item[k]) is not None for k in ("start", "end") if k in item)
+
+
 def _items(obj: dict[str, Any], key: str) -> list[Any]:
     value = obj.get(key)
     return value if isinstance(value, list) else []
@@ -223,14 +230,13 @@ def join_verbose(
         for key, kept in (("segments", segments), ("words", words)):
             untimed = 0
             for item in _items(obj, key):
-                times = [_seconds(item.get(k)) if isinstance(item, dict) else None
-                         for k in ("start", "end")]  # fmt: skip
-                if None in times:
+                if not _readable_times(item):
                     untimed += 1
                     continue
                 extra = {"id": len(kept)} if key == "segments" else {}
                 moved = _shifted(item, start, **extra)
-                if keep <= start or float(moved["end"]) > keep + 0.05:
+                end = moved.get("end", moved.get("start", 0.0))
+                if keep <= start or float(end) > keep + 0.05:
                     kept.append(moved)
             _untimed(report, piece, untimed, key[:-1])
     plain = [str(o.get("text", "")).strip() for o in objs]
@@ -238,7 +244,7 @@ def join_verbose(
     # pieces may overlap: the whole lasts until the end of the last one
     last = _seconds(objs[-1].get("duration"))
     if last is None:
-        ends = [float(x["end"]) for x in segments + words]
+        ends = [float(x["end"]) for x in segments + words if "end" in x]
         last = max(ends, default=starts[-1]) - starts[-1]
     result["duration"] = round(starts[-1] + max(last, 0.0), 3)
     if "segments" in result or segments:
