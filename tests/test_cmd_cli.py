@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import FakeOpenAI, Reply
+from tests.tmux_helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -266,3 +268,20 @@ def test_shell_integration_refuses_what_it_cannot_bind(
     result = run_cli("shell-integration", *args, env=clean_env(tmp_path))
     assert result.returncode == 2
     assert result.stderr.startswith(f"chatcli: error: {message}")
+
+
+def test_sigterm_while_the_command_runs_is_passed_on_and_its_status_returned(
+    fake: FakeOpenAI, tmp_path: Path, work: Path
+) -> None:
+    fake.script(Reply(text="touch started.txt; exec sleep 60"))
+    env = {**fake_env(tmp_path, fake), "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "chatcli", "cmd", "--shell", "bash", "--execute", "--yes", "wait"]
+    proc = subprocess.Popen(argv, env=env, cwd=work, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_until(lambda: (work / "started.txt").exists())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 143  # the command's status: it died of SIGTERM
+    finally:
+        proc.kill()
+        proc.communicate()
