@@ -172,6 +172,21 @@ def test_a_destructive_command_is_marked_and_runs_only_after_typing_yes(
     assert (work / "blank.img").exists()
 
 
+def test_keys_typed_while_waiting_decide_nothing(
+    term: Tmux, control: FakeControl, work: Path
+) -> None:
+    control.script(Reply(text="touch ran.txt", delay=4.0))
+    term.start_line(f"cd {work} && chatcli cmd --shell bash make a file")
+    term.wait_for("thinking…")
+    term.keys("e")  # before the command is even shown
+    screen = term.wait_for(MENU)
+    assert "touch ran.txt" in screen
+    assert "e execute" in screen and not (work / "ran.txt").exists()
+    term.keys("q")
+    assert term.wait_exit() == 0
+    assert not (work / "ran.txt").exists()
+
+
 def test_a_piped_description_still_gets_the_menu_from_the_terminal(
     term: Tmux, control: FakeControl, work: Path
 ) -> None:
