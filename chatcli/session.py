@@ -434,9 +434,7 @@ class ChatSession:
             self._tip = self._reuse
             entries = entries[1:]
         self._reuse = None
-        ids = self.store.add_messages(
-            self.row.id, *(e.message for e in entries), parent=self._tip
-        )
+        ids = self.store.add_messages(self.row.id, *(e.message for e in entries), parent=self._tip)
         parent = self._tip
         for entry, row_id in zip(entries, ids, strict=True):
             entry.id, entry.parent, parent = row_id, parent, row_id

@@ -165,7 +165,10 @@ def test_set_head_rewinds_the_branch_and_keeps_the_rest(store: Store) -> None:
     store.add_messages(row.id, *_turn("q2 again", "b2"))  # a second branch after turn 1
     branch = store.all_messages(row.id)
     assert [(m.content, m.turn) for m in branch] == [
-        ("q1", 1), ("a1", 1), ("q2 again", 2), ("b2", 2)
+        ("q1", 1),
+        ("a1", 1),
+        ("q2 again", 2),
+        ("b2", 2),
     ]
     assert [m.content for m in store.children(first[-1])] == ["q2", "q2 again"]
     assert store.latest_leaf(first[-1]) == branch[-1].id

@@ -75,7 +75,8 @@ class Repl:
         self.stderr = stderr or sys.stderr
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
-        self.draft = ""  # text put back into the prompt (``/undo``)
+        self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
+        self.editing: int | None = None  # the turn the next message replaces (``/edit``)
         self._dim = isatty(self.stderr)
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -113,11 +114,12 @@ class Repl:
             try:
                 text = self.prompt.prompt("› ", default=self.draft)
             except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the line, ask again
-                self.draft = ""
+                self.draft, self.editing = "", None
                 continue
             except EOFError:
                 break
             self.draft = ""
+            editing, self.editing = self.editing, None
             if not text.strip():
                 continue
             try:
@@ -125,7 +127,7 @@ class Repl:
                     if run_command(self, text) is EXIT:
                         break
                 else:
-                    self.send(text)
+                    self.send(text, editing)
             except ChatcliError as exc:
                 self.error(exc)
             except KeyboardInterrupt:  # during a command: stop it, not the REPL
@@ -167,10 +169,9 @@ class Repl:
 
     # turns
 
-    def send(self, text: str) -> None:
-        """Send a message (with any ``/file`` attachments) and stream the reply."""
+    def check_budget(self) -> None:
+        """Refuse (or warn) before a paid request when a budget is spent."""
         from chatcli.features.usage import budget
-        from chatcli.inputs import UserInput
 
         profile = self.ctx.config.profile(self.session.profile)
         over = self.ctx.over_budget
@@ -178,12 +179,22 @@ class Repl:
             self.ctx.store, profile, over_budget=over, warn=self.notifier.note, go_on=BUDGET_GO_ON
         )
 
+    def send(self, text: str, editing: int | None = None) -> None:
+        """Send a message (with any ``/file`` attachments) and stream the reply; ``editing``
+        names the turn it replaces (``/edit``)."""
+        from chatcli.inputs import UserInput
+
+        self.check_budget()
         message = UserInput(texts=[text])
         if self.attachments is not None:
             message.texts.extend(self.attachments.texts)
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
-        self.stream(self.session.send(message.content()))
+        content = message.content()
+        if editing is not None:
+            self.stream(self.session.edit(editing, content))
+        else:
+            self.stream(self.session.send(content))
 
     def stream(self, events: Iterator[StreamEvent]) -> None:
         """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""

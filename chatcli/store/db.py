@@ -393,7 +393,7 @@ class Store:
     # messages
 
     def add_messages(
-        self, session_id: int, *messages: NewMessage, parent: int | None | Head = HEAD
+        self, session_id: int, *messages: NewMessage, parent: int | Head | None = HEAD
     ) -> list[int]:
         """Append messages (a turn) in one committed transaction; returns their ids.
 
