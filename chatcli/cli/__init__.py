@@ -23,6 +23,7 @@ from chatcli.cli import (
     sessions,
     speak,
     summarize,
+    templates,
     transcribe,
     usage,
     verify,
@@ -80,4 +81,5 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
+app.add_typer(templates.app, name="templates")
 app.command("completion")(completion.completion)

@@ -18,6 +18,8 @@ from chatcli.cli.common import (
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -50,6 +52,8 @@ def ask(
     session: SessionOpt = None,
     no_log: NoLogOpt = False,
     over_budget: OverBudgetOpt = False,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     *,
     g: Globals,
 ) -> None:
@@ -67,4 +71,7 @@ def ask(
         session=session,
         log=not no_log,
     )
-    run(g, flags, AskInput(prompt or [], file or [], json_out, extract, over_budget))
+    what = AskInput(
+        prompt or [], file or [], json_out, extract, over_budget, template, tuple(var or ())
+    )
+    run(g, flags, what)

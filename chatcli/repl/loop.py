@@ -30,6 +30,7 @@ from chatcli.terminal import isatty, modes
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
+    from chatcli.features.templates.apply import Applied
     from chatcli.inputs import UserInput
     from chatcli.providers.chat import ChatProvider
     from chatcli.session import ChatSession, TurnResult
@@ -77,6 +78,7 @@ class Repl:
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
         self.editing: int | None = None  # the turn the next message replaces (``/edit``)
+        self.template: Applied | None = None  # chat --template: wraps every message
         self._dim = isatty(self.stderr)
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -186,6 +188,8 @@ class Repl:
 
         self.check_budget()
         message = UserInput(texts=[text])
+        if self.template is not None and editing is None:  # an edited turn is wrapped already
+            self.template.wrap(message)
         if self.attachments is not None:
             message.texts.extend(self.attachments.texts)
             message.images.extend(self.attachments.images)

@@ -17,7 +17,7 @@ import stat
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,16 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
-_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles")
+_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles", "templates")
+TEMPLATE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": ((str,), "a string"),
+    "prompt": ((str,), "a string"),
+    "model": ((str,), "a model name"),
+    "temperature": ((int, float), "a number from 0 to 2"),
+    "schema": ((str, dict), "a schema (a string or a table)"),
+    "tools": ((list,), "a list of tool names"),
+}
+"""The keys of ``[templates.NAME]`` and of a template file."""
 _BUILTIN_DEFAULTS: dict[str, Any] = {
     "model": DEFAULT_MODEL,
     "markdown": "auto",
@@ -128,6 +137,7 @@ class Config:
     default_source: str = "built-in"
     incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
@@ -499,6 +509,15 @@ def analyse(
                 raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
             roles[name] = raw["system"]
 
+    templates: dict[str, dict[str, Any]] = {}
+    raw_templates = data.get("templates", {})
+    if not isinstance(raw_templates, dict):
+        v.problems.append(v.fail("", "templates", "templates must be a table of [templates.NAME]"))
+        raw_templates = {}
+    for name, raw in raw_templates.items():
+        with v.collect():
+            templates[name] = v.check(f"templates.{name}", raw, TEMPLATE_KEYS)
+
     source = "config" if default_profile else "built-in"
     if default_profile is None:
         if "openai" in profiles:
@@ -510,6 +529,8 @@ def analyse(
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete
     )
+    if templates:
+        cfg = replace(cfg, templates=templates)
     return cfg, v.problems
 
 
