@@ -8,6 +8,7 @@ prints it as one line and goes on.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,8 @@ def _history(repl: Repl, arg: str) -> None:
     if not turns:
         repl.say("no turns yet")
         return
+    from chatcli.repl.fit import shorten
+
     columns = max(20, shutil.get_terminal_size().columns - 1)
     for number, messages in turns:
         user = messages[0]
@@ -158,10 +161,10 @@ def _history(repl: Repl, arg: str) -> None:
         mark = f" [{', '.join(marks)}]" if marks else ""
         text = one_line(content_text(user.content), 500)
         head = f"  {number:>3} you › "
-        repl.say(f"{head}{text[: max(1, columns - len(head) - len(mark))]}{mark}")
+        repl.say(f"{head}{shorten(text, max(1, columns - len(head) - len(mark)))}{mark}")
         if answer is not None:
             reply = one_line(content_text(answer.content), 500)
-            repl.say(f"      ai  › {reply[: max(1, columns - 12)]}", dim=True)
+            repl.say(f"      ai  › {shorten(reply, max(1, columns - 12))}", dim=True)
 
 
 def _edit(repl: Repl, arg: str) -> None:
