@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,15 @@ def test_fill_uses_values_and_defaults_and_names_what_is_missing(values: dict[st
     assert fill(text, values, template) == "".join(f"[{v}]" for v in values.values()) + "fallback"
     with pytest.raises(UsageError, match=r"needs a value for \{\{missing\}\}"):
         fill("{{missing}}", values if "missing" not in values else {}, template)
+
+
+def test_template_schema_makes_the_answer_json(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake)
+    (tmp_path / "config.toml").write_text(
+        '[templates.person]\nprompt = "Extract the person: {{input}}"\nschema = "name, age int"\n'
+    )
+    done = run_cli("ask", "--template", "person", "Alice is 30", env=env)
+    assert done.returncode == 0, done.stderr
+    body = fake.chat_requests()[-1].json
+    assert body["response_format"]["type"] == "json_schema"
+    assert set(json.loads(done.stdout)) == {"name", "age"}

@@ -15,6 +15,8 @@ from chatcli.cli.common import (
     NoLogOpt,
     OverBudgetOpt,
     RoleOpt,
+    SchemaMultiOpt,
+    SchemaOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
@@ -54,6 +56,8 @@ def ask(
     over_budget: OverBudgetOpt = False,
     template: TemplateOpt = None,
     var: VarOpt = None,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
@@ -71,7 +75,13 @@ def ask(
         session=session,
         log=not no_log,
     )
+    if schema_multi and schema is None:
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    if schema is not None and extract:
+        raise typer.BadParameter("--schema answers are JSON; -x has no code to extract",
+                                 param_hint="-x")  # fmt: skip
     what = AskInput(
-        prompt or [], file or [], json_out, extract, over_budget, template, tuple(var or ())
-    )
+        prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
+        template, tuple(var or ()),
+    )  # fmt: skip
     run(g, flags, what)

@@ -87,6 +87,18 @@ VarOpt = Annotated[
         "-V", "--var", help="A template variable: KEY=VALUE (repeatable).", show_default=False
     ),
 ]
+SchemaOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--schema",
+        help="Answer with JSON valid against SPEC: a JSON Schema file, inline JSON, @NAME from "
+        "[schemas.NAME], or fields 'name, age int, tags list[str], bio: description'.",
+        show_default=False,
+    ),
+]
+SchemaMultiOpt = Annotated[
+    bool, typer.Option("--schema-multi", help='A list of such records: {"items": [...]}.')
+]
 OverBudgetOpt = Annotated[
     bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
 ]

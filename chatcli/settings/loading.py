@@ -68,7 +68,9 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
-_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles", "templates")
+_TOP_KEYS = (
+    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "templates"
+)  # fmt: skip
 TEMPLATE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "system": ((str,), "a string"),
     "prompt": ((str,), "a string"),
@@ -137,6 +139,7 @@ class Config:
     default_source: str = "built-in"
     incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
 
     def profile(self, name: str | None = None) -> Profile:
@@ -227,7 +230,6 @@ def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
 
 
 def _with_warning(cfg: Config, warning: str) -> Config:
-    from dataclasses import replace
 
     return replace(cfg, warnings=(*cfg.warnings, warning))
 
@@ -518,6 +520,7 @@ def analyse(
         with v.collect():
             templates[name] = v.check(f"templates.{name}", raw, TEMPLATE_KEYS)
 
+    schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
         if "openai" in profiles:
@@ -527,11 +530,28 @@ def analyse(
         elif len(profiles) == 1:
             default_profile = next(iter(profiles))
     cfg = Config(
-        path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete
-    )
-    if templates:
-        cfg = replace(cfg, templates=templates)
+        path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
+        schemas=schemas, templates=templates,
+    )  # fmt: skip
     return cfg, v.problems
+
+
+def _schemas(v: _Validator, raw: Any) -> dict[str, dict[str, Any]]:
+    """``[schemas.NAME]`` tables: ``fields``, ``file`` or ``json`` (a string), or a JSON Schema
+    written as TOML; their content is checked when ``--schema @NAME`` uses them."""
+    if not isinstance(raw, dict):
+        v.problems.append(v.fail("", "schemas", "schemas must be a table of [schemas.NAME] tables"))
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in raw.items():
+        with v.collect():
+            if not isinstance(entry, dict):
+                raise v.fail("schemas", name, f"[schemas.{name}] must be a table")
+            for key in ("fields", "file", "json"):
+                if key in entry and not isinstance(entry[key], str):
+                    raise v.fail(f"schemas.{name}", key, f"{key} must be a string")
+            out[name] = entry
+    return out
 
 
 def _float(x: Any) -> float | None:

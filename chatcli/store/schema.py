@@ -118,7 +118,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 5: the process advancing a batch job ("host:pid"), so two never submit it at once
         "ALTER TABLE batch_jobs ADD COLUMN runner TEXT",
     ),
-    (  # 6: history as a tree: each message knows its parent and its turn number on its
+    (  # 6: what an endpoint was found to refuse, per profile and model (response_format)
+        """CREATE TABLE endpoint_quirks (
+            profile TEXT NOT NULL,
+            model TEXT NOT NULL,
+            quirk TEXT NOT NULL,
+            detail TEXT,
+            noted_at TEXT NOT NULL,
+            PRIMARY KEY (profile, model, quirk)
+        )""",
+    ),
+    (  # 7: history as a tree: each message knows its parent and its turn number on its
         # branch; a session's head is the message the next one attaches to. Existing sessions
         # become one branch each, in id order (nothing is lost).
         "ALTER TABLE messages ADD COLUMN parent_id INTEGER",

@@ -34,6 +34,15 @@ class Applied:
     values: dict[str, str]
     unused: tuple[str, ...] = ()  # -V names the template does not use (likely a typo)
 
+    def schema_spec(self) -> str | None:
+        """The template's schema as a ``--schema`` SPEC (a table becomes inline JSON)."""
+        schema = self.template.schema
+        if isinstance(schema, dict):
+            import json
+
+            return json.dumps(schema)
+        return schema
+
     def wrap(self, message: UserInput) -> None:
         """Put the template's prompt around ``message``'s text (attachments stay as they are)."""
         prompt = self.template.prompt
