@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
-from chatcli.store.records import MessageRow
+from chatcli.store.records import MessageRow, stored_time
 
 MESSAGE_COLUMNS = (
     "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
@@ -45,7 +44,7 @@ def message_row(row: Any) -> MessageRow:
         duration_ms=duration,
         id=mid,
         session_id=sid,
-        created_at=datetime.fromisoformat(created),
+        created_at=stored_time(created),
         parent_id=parent,
         turn=turn,
     )
