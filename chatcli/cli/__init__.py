@@ -15,12 +15,14 @@ from chatcli.cli import (
     balance,
     batch,
     chat,
+    cmd,
     completion,
     config,
     doctor,
     image,
     models,
     sessions,
+    shell_integration,
     speak,
     summarize,
     templates,
@@ -69,6 +71,7 @@ def _root(
 
 app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
+app.command("cmd")(cmd.cmd)
 app.command("transcribe")(transcribe.transcribe)
 app.command("summarize")(summarize.summarize)
 app.command("speak")(speak.speak)
@@ -83,3 +86,4 @@ app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
 app.add_typer(templates.app, name="templates")
 app.command("completion")(completion.completion)
+app.command("shell-integration")(shell_integration.shell_integration)

@@ -333,7 +333,7 @@ def _copy(repl: Repl, arg: str) -> None:
         text = content_text(replies[-1].content) if replies else None
     if not text:
         raise UsageError("no reply to copy yet")
-    from chatcli.repl.clipboard import copy_to_clipboard
+    from chatcli.clipboard import copy_to_clipboard
 
     done = copy_to_clipboard(text, repl.stdout)
     if not (done.copied or done.sent):

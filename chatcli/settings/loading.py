@@ -44,6 +44,8 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "monthly_budget_usd": ((int, float), "a number"),
     "confirm_above_usd": ((int, float), "a number"),
     "log": ((bool,), "true or false"),
+    "shell": ((str,), "a shell name or path: bash, zsh, fish or sh"),
+    "save_history": ((bool, str), "true, false or the path of a history file"),
 }
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "type": ((str,), "one of openai, azure, relay"),
@@ -117,6 +119,8 @@ class Profile:
     monthly_budget_usd: float | None = None
     confirm_above_usd: float = 1.0  # bulk commands ask before spending more than this
     log: bool = True  # record conversations (``log = false``: ``ask`` stores no text)
+    shell: str | None = None  # ``chatcli cmd`` writes for this shell (default: detected)
+    save_history: bool | str = False  # ``cmd`` appends what it runs to the shell's history
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
