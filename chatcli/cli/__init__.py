@@ -25,6 +25,7 @@ from chatcli.cli import (
     shell_integration,
     speak,
     summarize,
+    templates,
     transcribe,
     usage,
     verify,
@@ -83,5 +84,6 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
+app.add_typer(templates.app, name="templates")
 app.command("completion")(completion.completion)
 app.command("shell-integration")(shell_integration.shell_integration)
