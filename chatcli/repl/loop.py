@@ -30,6 +30,7 @@ from chatcli.terminal import is_dumb, isatty, modes
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
+    from chatcli.features.schema.spec import Schema
     from chatcli.inputs import UserInput
     from chatcli.providers.chat import ChatProvider
     from chatcli.session import ChatSession, TurnResult
@@ -76,6 +77,7 @@ class Repl:
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``)
+        self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
         self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -192,6 +194,12 @@ class Repl:
             message.texts.extend(self.attachments.texts)
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
+        schema, self.schema = self.schema, None  # for this turn only
+        if schema is not None:
+            from chatcli.repl.structured import send
+
+            send(self, message.content(), schema)
+            return
         self.stream(self.session.send(message.content()))
 
     def stream(self, events: Iterator[StreamEvent]) -> None:
