@@ -196,6 +196,11 @@ def parse(path: Path, text: str) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: invalid TOML: {exc}", hint="fix the syntax at that line and column"
         ) from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise ConfigError(
+            f"{path}: invalid TOML: values nested too deeply to read",
+            hint="a config needs a few levels of nesting at most; fix the file",
+        ) from None
 
 
 def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
