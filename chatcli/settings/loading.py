@@ -17,7 +17,7 @@ import stat
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "monthly_budget_usd": ((int, float), "a number"),
     "confirm_above_usd": ((int, float), "a number"),
     "log": ((bool,), "true or false"),
+    "shell": ((str,), "a shell name or path: bash, zsh, fish or sh"),
+    "save_history": ((bool, str), "true, false or the path of a history file"),
 }
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "type": ((str,), "one of openai, azure, relay"),
@@ -68,7 +70,18 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
-_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas")
+_TOP_KEYS = (
+    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "templates"
+)  # fmt: skip
+TEMPLATE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": ((str,), "a string"),
+    "prompt": ((str,), "a string"),
+    "model": ((str,), "a model name"),
+    "temperature": ((int, float), "a number from 0 to 2"),
+    "schema": ((str, dict), "a schema (a string or a table)"),
+    "tools": ((list,), "a list of tool names"),
+}
+"""The keys of ``[templates.NAME]`` and of a template file."""
 _BUILTIN_DEFAULTS: dict[str, Any] = {
     "model": DEFAULT_MODEL,
     "markdown": "auto",
@@ -106,6 +119,8 @@ class Profile:
     monthly_budget_usd: float | None = None
     confirm_above_usd: float = 1.0  # bulk commands ask before spending more than this
     log: bool = True  # record conversations (``log = false``: ``ask`` stores no text)
+    shell: str | None = None  # ``chatcli cmd`` writes for this shell (default: detected)
+    save_history: bool | str = False  # ``cmd`` appends what it runs to the shell's history
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -129,6 +144,7 @@ class Config:
     incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
@@ -223,7 +239,6 @@ def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
 
 
 def _with_warning(cfg: Config, warning: str) -> Config:
-    from dataclasses import replace
 
     return replace(cfg, warnings=(*cfg.warnings, warning))
 
@@ -505,6 +520,15 @@ def analyse(
                 raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
             roles[name] = raw["system"]
 
+    templates: dict[str, dict[str, Any]] = {}
+    raw_templates = data.get("templates", {})
+    if not isinstance(raw_templates, dict):
+        v.problems.append(v.fail("", "templates", "templates must be a table of [templates.NAME]"))
+        raw_templates = {}
+    for name, raw in raw_templates.items():
+        with v.collect():
+            templates[name] = v.check(f"templates.{name}", raw, TEMPLATE_KEYS)
+
     schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
@@ -516,7 +540,7 @@ def analyse(
             default_profile = next(iter(profiles))
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
-        schemas=schemas,
+        schemas=schemas, templates=templates,
     )  # fmt: skip
     return cfg, v.problems
 
