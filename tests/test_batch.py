@@ -359,6 +359,7 @@ def test_local_runner_when_the_endpoint_has_no_batch_api(fake: FakeOpenAI, tmp_p
     assert "done (local)" in status.stdout
 
 
+@pytest.mark.process
 def test_local_runner_resumes_after_kill_without_paying_twice(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
@@ -385,6 +386,7 @@ def test_local_runner_resumes_after_kill_without_paying_twice(
 # -- kill -9 at any moment ----------------------------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("moment", ["upload", "create"])
 def test_kill_during_submit_then_wait(fake: FakeOpenAI, tmp_path: Path, moment: str) -> None:
     env = fake_env(tmp_path, fake)
@@ -409,6 +411,7 @@ def test_kill_during_submit_then_wait(fake: FakeOpenAI, tmp_path: Path, moment: 
     assert len(usage_rows(tmp_path)) == 9
 
 
+@pytest.mark.process
 def test_kill_during_wait_then_wait_again(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake)
     fake.batch_api.running_s = 3.0
@@ -424,6 +427,7 @@ def test_kill_during_wait_then_wait_again(fake: FakeOpenAI, tmp_path: Path) -> N
     assert len(usage_rows(tmp_path)) == 15
 
 
+@pytest.mark.process
 def test_a_second_wait_on_a_running_job_is_refused_until_the_first_dies(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chatcli import __version__
+from chatcli import __version__, environment
 from chatcli.errors import APIError, ChatcliError, ConfigError, NetworkError
 from chatcli.events import Notice
 from chatcli.providers import errorbody
@@ -360,12 +360,14 @@ def _countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
     """Sleep ``delay`` seconds, yielding a notice per second for a live countdown on stderr.
 
     Each retry has its own notice key, so off a terminal every retry prints one line (with the
-    real wait), and on one the countdown updates in place.
+    real wait), and on one the countdown updates in place. The clock is the environment's, so
+    tests do not wait.
     """
-    end = time.monotonic() + delay
+    clock = environment.clock()
+    end = clock.monotonic() + delay
     first = True
     while True:
-        left = end - time.monotonic()
+        left = end - clock.monotonic()
         if left <= 0 and not first:
             return
         shown = describe(max(0.0, left)) if first else f"{math.ceil(left)} s"
@@ -373,7 +375,7 @@ def _countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
         yield Notice(f"{why}; retrying in {shown}", key=f"retry-{attempt}")
         if left <= 0:
             return
-        time.sleep(min(1.0, left))
+        clock.sleep(min(1.0, left))
 
 
 def _short(error: ChatcliError) -> str:
