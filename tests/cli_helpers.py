@@ -103,8 +103,10 @@ def run_process(
     )
 
 
-_SIGINT_DEFAULT = (
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+_RESET = (signal.SIGINT, signal.SIGHUP)
+_SIGNALS_DEFAULT = (
+    "import os, signal, sys\n"
+    f"for s in {[int(s) for s in _RESET]}: signal.signal(s, signal.SIG_DFL)\n"
     "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
 )
 
@@ -115,13 +117,14 @@ def chatcli_argv(*args: str) -> list[str]:
 
 
 def python_argv(*args: str) -> list[str]:
-    """``python ARGS`` such that the program gets Ctrl-C (SIGINT) as a KeyboardInterrupt.
+    """``python ARGS`` such that the program gets Ctrl-C (SIGINT) as a KeyboardInterrupt and
+    a hangup as chatcli handles it.
 
     A process started in the background by a non-interactive shell (``pytest ... &`` in a
-    script, some CI runners) inherits SIGINT *ignored*, and Python then installs no
-    KeyboardInterrupt handler: a test's SIGINT is silently lost (the cause of the Ctrl-C test's
-    rare failures). Then the program is started through a tiny launcher that resets SIGINT to
-    its default before it execs Python."""
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        return [sys.executable, "-S", "-c", _SIGINT_DEFAULT, *args]
+    script, some CI runners) inherits SIGINT *ignored* (``nohup``: SIGHUP too), and Python then
+    installs no KeyboardInterrupt handler: a test's SIGINT is silently lost (the cause of the
+    Ctrl-C test's rare failures). Then the program is started through a tiny launcher that
+    resets those signals to their defaults before it execs Python."""
+    if any(signal.getsignal(s) is signal.SIG_IGN for s in _RESET):
+        return [sys.executable, "-S", "-c", _SIGNALS_DEFAULT, *args]
     return [sys.executable, *args]

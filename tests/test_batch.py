@@ -431,8 +431,9 @@ def test_kill_during_wait_then_wait_again(fake: FakeOpenAI, tmp_path: Path) -> N
     proc = spawn(env, "batch", "wait", name)
     until(lambda: holds(tmp_path, name, proc), timeout=60)
     until(
-        lambda: len(paths(fake, "GET", "/batches/" + next(iter(fake.batch_api.batches))))
-        >= polled + 2,
+        lambda: (
+            len(paths(fake, "GET", "/batches/" + next(iter(fake.batch_api.batches)))) >= polled + 2
+        ),
         timeout=60,
     )  # the spawned runner is polling
     kill9(proc)

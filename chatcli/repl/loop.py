@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
+from chatcli import signals
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
@@ -113,6 +114,8 @@ class Repl:
             try:
                 text = self.prompt.prompt("› ", default=self.draft)
             except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the line, ask again
+                if signals.received():  # SIGHUP/SIGTERM: leave (main says why)
+                    raise
                 self.draft = ""
                 continue
             except EOFError:
@@ -130,6 +133,8 @@ class Repl:
             except ChatcliError as exc:
                 self.error(exc)
             except KeyboardInterrupt:  # during a command: stop it, not the REPL
+                if signals.received():
+                    raise
                 self.notifier.end_line()
                 self.say("interrupted", dim=True)
 
@@ -206,6 +211,8 @@ class Repl:
             with _typeahead_kept():
                 finish = stream_to(events, writer, self.notifier)
         except Interrupted:
+            if signals.received():  # the turn is kept; the terminal may be gone: leave
+                raise
             self.notifier.end_line()
             if self.session.last_turn is None:
                 self.say("interrupted before the reply began; /retry sends it again", dim=True)
