@@ -90,11 +90,22 @@ def _names(kind: str) -> Values:
     return values
 
 
+def _template_vars(ctx: Context) -> list[str]:
+    from chatcli.features.completion import values as v
+
+    template = ctx.params.get("template")
+    return v.template_variables(template if isinstance(template, str) else None, _config_flag(ctx))
+
+
 def _completer(command: str, param: Parameter) -> Values | str | None:
     """What completes ``param`` of ``command``: a list of values, "file", or None (click's)."""
     name = param.name or ""
-    if name in ("profile", "model", "role"):
-        return _names(name)
+    if name in ("profile", "model", "role", "template") or (
+        command.startswith("templates ") and name == "name"
+    ):
+        return _names("template" if command.startswith("templates ") else name)
+    if name == "var":
+        return _template_vars
     if name == "session" or (command.startswith("sessions ") and name in _SESSION_ARGS):
         return _names("session")
     choices = _CHOICES.get((command, name)) or _CHOICES.get((None, name))

@@ -157,7 +157,7 @@ class Transport:
             try:
                 response = client.send(request, stream=True)
             except httpx2.ConnectTimeout:
-                error: ChatcliError = NetworkError(
+                error: ChatcliError = _via_proxy(url, s.proxy, "timed out") or NetworkError(
                     f"timed out connecting to {_origin(url)} after {s.timeout:g} s",
                     hint=_network_hint(s.proxy),
                 )
@@ -165,7 +165,7 @@ class Transport:
                 error = NetworkError(f"proxy {s.proxy} failed: {exc}", hint="check the proxy")
             except httpx2.ConnectError as exc:
                 reason = _reason(exc)
-                error = NetworkError(
+                error = _via_proxy(url, s.proxy, reason) or NetworkError(
                     f"cannot connect to {_origin(url)}: {reason}", hint=_network_hint(s.proxy)
                 )
                 if reason == "host name not found":
@@ -393,6 +393,20 @@ def _reason(exc: Exception) -> str:
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "host name not found"
     return text.splitlines()[0][:200]
+
+
+def _via_proxy(url: str, proxy: str | None, reason: str) -> NetworkError | None:
+    """A failure to connect to the proxy ``url`` goes through, named as the proxy's."""
+    from chatcli.providers.proxies import proxy_for
+
+    via = proxy_for(url, proxy)
+    if via is None:
+        return None
+    hint = "check that the proxy is running"
+    if via.source.startswith("from the environment"):
+        name = via.source.rsplit(" ", 1)[-1]
+        hint += f", or unset {name} (or list the host in NO_PROXY) to connect directly"
+    return NetworkError(f"cannot connect to {via.describe()}: {reason}", hint=hint)
 
 
 def _network_hint(proxy: str | None) -> str:

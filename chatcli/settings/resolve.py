@@ -29,6 +29,13 @@ class Globals:
     config: str | None = None
     debug: bool = False
 
+    def __post_init__(self) -> None:
+        from chatcli.errors import UsageError
+
+        for flag, value in (("-m/--model", self.model), ("-p/--profile", self.profile)):
+            if value is not None and not value.strip():
+                raise UsageError(f"{flag} is empty", hint=f"give a name: {flag.split('/')[0]} NAME")
+
     def under(self, outer: Globals) -> Globals:
         """These options, falling back to ``outer`` (those written before the command)."""
         return Globals(
