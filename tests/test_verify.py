@@ -29,7 +29,7 @@ from chatcli.features.verify.probes import (
     probe_model,
     verdict,
 )
-from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.cli_helpers import clean_env, fake_env, run_cli, run_process
 from tests.fakes import Error, FakeOpenAI, RejectStreamOptions, Reply
 
 pytest_plugins = ["tests.inprocess"]  # the in-process `cli` fixture
@@ -409,7 +409,8 @@ def test_prompt_tokens_probe_with_an_exact_tokenizer(
     extra, a, b = tokenizers
     (tmp_path / "config.toml").write_text(CONFIG)
     script(fake, prompt_tokens=reported(a, b))
-    result = run_cli("verify", "-m", "gpt-4o", env=fake_env(tmp_path, fake, **extra))
+    # a real process: the tokenizer plugin is found through PYTHONPATH
+    result = run_process("verify", "-m", "gpt-4o", env=fake_env(tmp_path, fake, **extra))
     expected = evidence.format(a=a, b=b, a2=a + 2, a5=a + 5, a_20=a - 20)
     assert lines(result.stdout)["prompt_tokens"] == f"[{status}] {expected}", result.stderr
     assert result.returncode == (1 if status == "FAIL" else 0)
