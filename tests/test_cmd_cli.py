@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.cli_helpers import clean_env, fake_env, run_cli, run_process
 from tests.fakes import FakeOpenAI, Reply
 from tests.test_startup import HEAVY, PROBE
 from tests.tmux_helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.external  # the commands run in real bash and zsh
 
 
 def cmd(
@@ -232,7 +234,8 @@ def test_save_history_appends_what_execute_ran(fake: FakeOpenAI, tmp_path: Path)
     (tmp_path / "config.toml").write_text(f'[defaults]\nsave_history = "{history}"\n')
     fake.script(Reply(text="echo done"))
     env = fake_env(tmp_path, fake)
-    result = run_cli("cmd", "--shell", "zsh", "--execute", "--yes", "say done", env=env)
+    # a real process: the executed command writes to chatcli's own stdout descriptor
+    result = run_process("cmd", "--shell", "zsh", "--execute", "--yes", "say done", env=env)
     assert (result.returncode, result.stdout) == (0, "done\n")
     assert f"chatcli: added to {history}" in result.stderr
     lines = history.read_text().splitlines()

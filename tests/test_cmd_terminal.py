@@ -19,6 +19,8 @@ from tests.fakes import DEFAULT_API_KEY, Error, FakeControl, Reply
 from tests.tmux_helpers import Tmux, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.terminal
+
 MENU = "e execute  r revise  d describe  c copy  Enter edit  q abort"
 
 
