@@ -26,6 +26,7 @@ class ScriptedProvider:
     """Answers each request with the next script; records requests and whether it was closed."""
 
     name = "scripted"
+    deployment_only = False
 
     def __init__(self, *scripts: Script) -> None:
         self.scripts = list(scripts)

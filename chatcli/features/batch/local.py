@@ -21,8 +21,7 @@ from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
 from chatcli.events import Finish, Notice, TextDelta, Usage
 from chatcli.features.pacing import Limiter
 from chatcli.features.schema.batch import checked, schema_of
-from chatcli.providers.base import ChatRequest
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import ChatRequest, Provider
 from chatcli.store.jobs import JobRow, Jobs, RequestResult
 from chatcli.store.records import UsageRecord
 
@@ -48,7 +47,7 @@ class LocalRunner:
         self,
         jobs: Jobs,
         job: JobRow,
-        provider: ChatProvider,
+        provider: Provider,
         *,
         concurrency: int,
         requests_per_minute: float | None,

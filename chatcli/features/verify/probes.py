@@ -26,7 +26,7 @@ they saw, and ``verdict`` weighs them:
 
 Each check carries its ``strength``: how much a pass or failure says about the model.
 Probes 1-3 and 7 share one non-streamed request; in all nine short requests are made.
-Everything goes through ``ChatProvider``'s public pieces (``body``, ``endpoint``, ``transport``)
+Everything goes through ``Provider``'s public pieces (``body``, ``endpoint``, ``transport``)
 because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``) that the stream-event
 API of ``chat`` deliberately leaves out.
 """
@@ -42,8 +42,7 @@ from typing import Any, Literal
 from chatcli.errors import APIError
 from chatcli.events import Message, Notice
 from chatcli.pricing import ModelInfo
-from chatcli.providers.base import ChatRequest
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import ChatRequest, Provider
 from chatcli.tokens import count_messages, exact_available, unavailable_reason
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -154,7 +153,7 @@ class Target:
     prompt count matching another encoding can name the family it points to.
     """
 
-    provider: ChatProvider
+    provider: Provider
     model: str
     info: ModelInfo
     tokenizers: Mapping[str, list[str]]
