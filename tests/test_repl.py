@@ -214,7 +214,7 @@ def test_completions_for_commands_and_arguments(
         return [text[: len(text) + c.start_position] + c.text for c in found]
 
     assert complete("/mo") == ["/model "]
-    assert complete("/s") == ["/system ", "/save ", "/sessions"]
+    assert complete("/s") == ["/system ", "/save ", "/sessions", "/schema "]
     assert "/model gpt-4o" in complete("/model gpt-4")
     assert {"/model fast", "/model local-llama"} <= set(complete("/model "))
     assert complete("/profile b") == ["/profile backup"]

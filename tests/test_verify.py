@@ -45,6 +45,7 @@ NAMES = [
     "reasoning",
     "logprobs",
     "seed",
+    "json_schema",
 ]
 TOOL_CALL = Reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
 
@@ -107,7 +108,7 @@ def test_honest_endpoint_is_consistent(fake: FakeOpenAI, env: dict[str, str]) ->
     assert checks["reasoning"] == "[pass] 3/3 answered right"
     assert result.stderr == ""
     bodies = [r.json for r in fake.chat_requests()]
-    assert len(bodies) == 9 and fake.pending_script == 0
+    assert len(bodies) == 10 and fake.pending_script == 0
     assert bodies[0]["messages"] == PROBE_MESSAGES and bodies[0]["max_tokens"] == MAX_TOKENS
     assert "stream" not in bodies[0] and bodies[0]["temperature"] == 0
     assert bodies[1]["messages"] == PROBE_MESSAGES and bodies[1]["stream"] is True
@@ -123,7 +124,7 @@ def test_honest_endpoint_is_consistent(fake: FakeOpenAI, env: dict[str, str]) ->
         rows = store.usage_rows()
     assert [(r.command, r.model, r.estimated) for r in rows] == [
         ("verify", "gpt-4o-mini", False)
-    ] * 9
+    ] * 10
     assert {r.served_model for r in rows} == {"gpt-4o-mini"}
     assert all(r.prompt_tokens > 0 and r.cost_usd is not None for r in rows)
 
@@ -145,6 +146,7 @@ def test_json_shape(cli: Run, fake: FakeOpenAI, env: dict[str, str]) -> None:
         ("reasoning", "pass", "weak"),
         ("logprobs", "pass", "medium"),
         ("seed", "pass", "weak"),
+        ("json_schema", "pass", "medium"),
     ]
     assert all(isinstance(c["evidence"], str) and c["evidence"] for c in obj["checks"])
     assert obj["verdict"] == "consistent with gpt-4o-mini (stream_usage warned)"

@@ -358,6 +358,12 @@ def _profile_names(repl: Repl) -> list[str]:
     return sorted(repl.ctx.config.profiles)
 
 
+def _schema(repl: Repl, arg: str) -> None:
+    from chatcli.repl.structured import command
+
+    command(repl, arg)
+
+
 def _role_names(repl: Repl) -> list[str]:
     return sorted(repl.ctx.config.roles)
 
@@ -407,6 +413,13 @@ COMMANDS: dict[str, Command] = {
             lambda _repl: ["continue"],
         ),
         Command("copy", "", "copy the last reply to the clipboard", _copy),
+        Command(
+            "schema",
+            "SPEC",
+            "the next reply is JSON valid against SPEC (off: cancel)",
+            _schema,
+            lambda _repl: ["off", "multi"],
+        ),
     )
 }
 

@@ -31,6 +31,7 @@ from chatcli.terminal import is_dumb, isatty, modes
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
+    from chatcli.features.schema.spec import Schema
     from chatcli.features.templates.apply import Applied
     from chatcli.inputs import UserInput
     from chatcli.providers.base import Provider
@@ -80,6 +81,7 @@ class Repl:
         self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
         self.editing: int | None = None  # the turn the next message replaces (``/edit``)
         self.template: Applied | None = None  # chat --template: wraps every message
+        self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
         self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -209,7 +211,13 @@ class Repl:
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
         content = message.content()
-        if editing is not None:
+        schema = self.schema if editing is None else None  # /edit keeps it for the next turn
+        if schema is not None:
+            self.schema = None  # for this turn only
+            from chatcli.repl.structured import send
+
+            send(self, content, schema)
+        elif editing is not None:
             self.stream(self.session.edit(editing, content))
         else:
             self.stream(self.session.send(content))
