@@ -82,6 +82,7 @@ class Repl:
         self.editing: int | None = None  # the turn the next message replaces (``/edit``)
         self.template: Applied | None = None  # chat --template: wraps every message
         self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
+        self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
         self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -211,7 +212,7 @@ class Repl:
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
         content = message.content()
-        schema = self.schema if editing is None else None  # /edit keeps it for the next turn
+        schema = (self.schema or self.standing_schema) if editing is None else None
         if schema is not None:
             self.schema = None  # for this turn only
             from chatcli.repl.structured import send
