@@ -31,10 +31,13 @@ WIDTH = 100
 PACE = 1500.0  # words a second: fast, yet slow enough for dozens of live frames
 FOOTER = re.compile(r" in . .* out . ")  # "·" is one byte in screen's hardcopy too
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None or shutil.which("screen") is None,
-    reason="needs tmux and GNU screen",
-)
+pytestmark = [
+    pytest.mark.terminal,
+    pytest.mark.skipif(
+        shutil.which("tmux") is None or shutil.which("screen") is None,
+        reason="needs tmux and GNU screen",
+    ),
+]
 
 
 class Term(Protocol):

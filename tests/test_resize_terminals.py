@@ -13,10 +13,13 @@ import pytest
 from tests.fakes import FakeControl
 from tests.resize_helpers import SCENARIOS, Scenario, run_scenario
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None or shutil.which("screen") is None,
-    reason="needs tmux and GNU screen",
-)
+pytestmark = [
+    pytest.mark.terminal,
+    pytest.mark.skipif(
+        shutil.which("tmux") is None or shutil.which("screen") is None,
+        reason="needs tmux and GNU screen",
+    ),
+]
 
 
 @pytest.mark.parametrize("kind", ["tmux", "screen"])

@@ -15,9 +15,13 @@ from chatcli.cli.common import (
     NoLogOpt,
     OverBudgetOpt,
     RoleOpt,
+    SchemaMultiOpt,
+    SchemaOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -50,6 +54,10 @@ def ask(
     session: SessionOpt = None,
     no_log: NoLogOpt = False,
     over_budget: OverBudgetOpt = False,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
@@ -67,4 +75,13 @@ def ask(
         session=session,
         log=not no_log,
     )
-    run(g, flags, AskInput(prompt or [], file or [], json_out, extract, over_budget))
+    if schema_multi and schema is None:
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    if schema is not None and extract:
+        raise typer.BadParameter("--schema answers are JSON; -x has no code to extract",
+                                 param_hint="-x")  # fmt: skip
+    what = AskInput(
+        prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
+        template, tuple(var or ()),
+    )  # fmt: skip
+    run(g, flags, what)

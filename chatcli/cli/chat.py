@@ -13,6 +13,8 @@ from chatcli.cli.common import (
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -28,6 +30,8 @@ def chat(
     max_tokens: MaxTokensOpt = None,
     markdown: MarkdownOpt = None,
     over_budget: OverBudgetOpt = False,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     *,
     g: Globals,
 ) -> None:
@@ -43,4 +47,4 @@ def chat(
         cont=cont,
         session=session,
     )
-    run(g, flags, over_budget=over_budget)
+    run(g, flags, over_budget=over_budget, template=template, variables=var or [])

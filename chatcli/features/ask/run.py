@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,11 @@ from chatcli.pricing import json_usd
 from chatcli.settings.resolve import ChatFlags, Globals
 
 if TYPE_CHECKING:
+    from chatcli.events import Content
+    from chatcli.features.schema.spec import Schema
     from chatcli.session import ChatSession
+    from chatcli.settings.loading import Config
+    from chatcli.store import Store
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class AskInput:
     json: bool = False
     extract: bool = False  # -x: print only the fenced code of the answer
     over_budget: bool = False
+    schema: str | None = None  # --schema SPEC: the answer is JSON valid against it
+    schema_multi: bool = False
+    template: str | None = None  # --template NAME
+    variables: tuple[str, ...] = ()  # -V KEY=VALUE
 
 
 def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
@@ -43,14 +51,37 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
     if flags.session is not None:
         check_session_name(flags.session)  # before anything is sent and paid for
     notifier = Notifier()
+    config, applied = None, None
+    if what.template is not None:
+        from chatcli.features.templates.apply import apply
+        from chatcli.settings.resolve import load_config
+
+        config = load_config(g)
+        g, flags, applied = apply(config, g, flags, what.template, list(what.variables))
+        for name in applied.unused:
+            notifier.note(f"template {what.template!r} has no variable {name!r}")
     with open_default() as store:
         pick(store, flags)  # -c with --session is refused before stdin is read
-        opened = open_conversation(g, flags, store, command="ask", one_shot=True)
+        opened = open_conversation(g, flags, store, command="ask", one_shot=True, config=config)
         settings = opened.settings
-        content = gather(what.prompt, what.files, profile=settings.profile).content()
+        if applied is not None and what.schema is None and applied.template.schema is not None:
+            what = replace(what, schema=applied.schema_spec())
+        schema = _schema(what, opened.config)  # a bad schema fails before stdin is read
+        message = gather(
+            what.prompt,
+            what.files,
+            profile=settings.profile,
+            allow_empty=applied is not None and applied.template.prompt is not None,
+        )
+        if applied is not None:
+            applied.wrap(message)
+        content = message.content()
         for note in opened.notes:
             notifier.note(note)
         budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note)
+        if schema is not None:
+            _structured(what, opened.session, content, schema, store, notifier)
+            return
         quiet = what.json or what.extract
         writer = None if quiet else _writer(settings.markdown)
         session = opened.session
@@ -69,6 +100,38 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
             raise
         _report(what, session, notifier)
         check_finish(finish, notifier)
+
+
+def _schema(what: AskInput, config: Config) -> Schema | None:
+    if what.schema is None:
+        return None
+    from chatcli.features.schema.spec import load
+
+    return load(what.schema, config.schemas, multi=what.schema_multi, config_dir=config.path.parent)
+
+
+def _structured(
+    what: AskInput, session: ChatSession, content: Content, schema: Schema, store: Store,
+    notifier: Notifier,
+) -> None:  # fmt: skip
+    """``--schema``: only a valid answer reaches stdout (pretty on a terminal, compact off
+    one; under ``data`` with ``--json``)."""
+    from chatcli.errors import SchemaMismatch
+    from chatcli.features.schema.turn import Turn
+
+    try:
+        with quiet_keys(sys.stdout):
+            answer = Turn(session, store, notifier).ask(content, schema)
+    except SchemaMismatch as exc:
+        if what.json and session.last_turn is not None:
+            _print_json(session, {"data": None, "error": exc.message})
+        raise
+    if what.json:
+        _print_json(session, {"data": answer.data})
+    elif sys.stdout.isatty():
+        sys.stdout.write(json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def _writer(mode: str) -> Writer:
