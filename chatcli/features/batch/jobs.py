@@ -81,14 +81,12 @@ class Context:
         """(model, status, response body) -> the usage-log entry at batch prices."""
         from chatcli.store import UsageRecord
 
-        def usage(model: str, status: str, body: dict[str, Any]) -> UsageRecord | None:
-            u = body.get("usage")
-            if not isinstance(u, dict):
-                return None
-            p, c = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
+        def usage(model: str, status: str, p: int, c: int, estimated: bool) -> UsageRecord:
             cost = batch_cost_usd(self.config.model_info(model), p, c)
             ok: Status = "ok" if status == "ok" else "error"
-            return UsageRecord(model, job.profile, "batch", ok, p, c, cost_usd=cost)
+            return UsageRecord(
+                model, job.profile, "batch", ok, p, c, estimated=estimated, cost_usd=cost
+            )
 
         return usage
 
