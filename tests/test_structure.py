@@ -152,3 +152,18 @@ def test_nothing_imports_upward() -> None:
             if module != name and any(_within(module, b) for b in banned):
                 upward.append(f"{name}:{line} imports {module}")
     assert upward == []
+
+
+def test_only_providers_and_settings_look_at_a_profiles_type() -> None:
+    """An endpoint type's behaviour lives in its module under providers/ (settings validates
+    the type and names its key variable); nothing else branches on it."""
+    found = []
+    for name, path in MODULES.items():
+        if _within(name, "chatcli.providers") or _within(name, "chatcli.settings"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "type":
+                owner = ast.unparse(node.value)
+                if owner == "profile" or owner.endswith(".profile"):
+                    found.append(f"{name}:{node.lineno} reads {owner}.type")
+    assert found == []
