@@ -22,11 +22,20 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatcli import tokens
 from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
-from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import (
+    Finish,
+    Message,
+    Notice,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCalls,
+    Usage,
+)
 from chatcli.pricing import cost_usd
 from chatcli.providers.base import Chat, ChatRequest
 from chatcli.store import (
@@ -68,6 +77,8 @@ class TurnResult:
     duration: float
     finish_reason: str | None
     interrupted: bool
+    calls: tuple[ToolCall, ...] = ()  # the tool calls this reply asked for
+    requests: int = 1  # requests the turn took (one per tool round)
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -95,6 +106,7 @@ class _Reply:
     first_text: float | None = None
     usage: Usage | None = None
     finish: Finish | None = None
+    calls: tuple[ToolCall, ...] = ()
 
     def add(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):
@@ -105,6 +117,36 @@ class _Reply:
             self.usage = event
         elif isinstance(event, Finish):
             self.finish = event
+        elif isinstance(event, ToolCalls):
+            self.calls = event.calls
+
+
+def wire(m: NewMessage) -> Message:
+    """A stored message as a request carries it (tool calls and results included)."""
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.content}
+    message: Message = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        message["content"] = m.content or None
+        message["tool_calls"] = [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
+            for c in m.tool_calls
+        ]
+    return message
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What one tool call came to, as the model will read it; ``info`` is kept beside it
+    (tool name, approved, duration, error) for exports and the user's own record."""
+
+    call_id: str
+    content: str
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -255,7 +297,7 @@ class ChatSession:
         messages: list[Message] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
-        messages.extend({"role": m.role, "content": m.content} for m in entries[start:])
+        messages.extend(wire(m) for m in entries[start:])
         total = used + self._system_tokens() + REPLY_PRIMING
         return messages, total, self._stored_left_out + dropped_turns
 
@@ -266,22 +308,34 @@ class ChatSession:
 
     # sending
 
-    def send(self, content: Content) -> Generator[StreamEvent, None, None]:
-        """Send a user message; yields the reply's stream events and records the turn."""
-        self._pending = content
+    def send(
+        self, content: Content | None, *, tools: list[dict[str, Any]] | None = None
+    ) -> Generator[StreamEvent, None, None]:
+        """Send a user message; yields the reply's stream events and records the turn.
+
+        ``tools`` (function specs) lets the model call them: the reply then may end in a
+        ``ToolCalls`` event, stored with it; the caller runs them, adds the results with
+        ``add_tool_results`` and calls ``send(None, tools=...)`` for the next round.
+        """
         budget = self._history_budget()
-        user = NewMessage(
-            "user",
-            content,
-            self._tokens({"role": "user", "content": content}, budget),
-            model=self.model,
-            profile=self.profile,
-        )
-        if budget is not None and user.tokens > budget:
-            raise TooLong(
-                f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
-                f"context window of {self.info.context_window:,} leaves room for"
+        user: NewMessage | None = None
+        if content is not None:
+            unanswered = self.open_calls()  # a turn stopped between calls and results
+            if unanswered:
+                self.add_tool_results([ToolResult(c.id, "not run") for c in unanswered])
+            self._pending = content
+            user = NewMessage(
+                "user",
+                content,
+                self._tokens({"role": "user", "content": content}, budget),
+                model=self.model,
+                profile=self.profile,
             )
+            if budget is not None and user.tokens > budget:
+                raise TooLong(
+                    f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
+                    f"context window of {self.info.context_window:,} leaves room for"
+                )
         messages, _, left_out = self._plan(user)
         if left_out and left_out != self._notified_left_out:
             self._notified_left_out = left_out
@@ -293,6 +347,7 @@ class ChatSession:
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=self.stream,
+            tools=tools or None,
         )
         reply = _Reply(time.monotonic())
         self.last_turn = None
@@ -318,7 +373,7 @@ class ChatSession:
     def _record(
         self,
         request: ChatRequest,
-        user: NewMessage,
+        user: NewMessage | None,
         reply: _Reply,
         status: Status,
         *,
@@ -342,12 +397,15 @@ class ChatSession:
         cost = cost_usd(self._model_info(requested), prompt, completion)
         partial = status != "ok"
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
+        calls = reply.calls if status == "ok" else ()
         if keep:
             finish_reason = reply.finish.reason if reply.finish else None
+            stored_calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+            counted = text + "".join(c.name + c.arguments for c in calls)
             assistant = NewMessage(
                 "assistant",
                 text,
-                self._tokens({"role": "assistant", "content": text}),
+                self._tokens({"role": "assistant", "content": counted}),
                 model=model,
                 profile=self.profile,
                 prompt_tokens=prompt,
@@ -358,14 +416,16 @@ class ChatSession:
                 interrupted=partial,
                 ttft_ms=_ms(ttft),
                 duration_ms=_ms(duration),
+                tool_calls=stored_calls or None,
             )
-            entries = [_Entry(user), _Entry(assistant)]
+            entries = [_Entry(user)] if user is not None else []
+            entries.append(_Entry(assistant))
             self._history.extend(entries)
             self._pending = None
             self._save(entries)
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
-                finish_reason, partial,
+                finish_reason, partial, calls,
             )  # fmt: skip
         if self.store is not None:
             self.store.log_usage(
@@ -413,6 +473,44 @@ class ChatSession:
         ids = self.store.add_messages(self.row.id, *(e.message for e in entries))
         for entry, row_id in zip(entries, ids, strict=True):
             entry.id = row_id
+
+    def add_tool_results(self, results: list[ToolResult]) -> None:
+        """Store the results of the last reply's tool calls (one message each, in call order),
+        so the next ``send(None, ...)`` carries them and ``-c`` or ``/resume`` find them."""
+        entries = [
+            _Entry(
+                NewMessage(
+                    "tool",
+                    r.content,
+                    self._tokens({"role": "tool", "content": r.content}),
+                    model=self.model,
+                    profile=self.profile,
+                    tool_call_id=r.call_id,
+                    tool_info=r.info,
+                )
+            )
+            for r in results
+        ]
+        self._history.extend(entries)
+        self._save(entries)
+
+    def open_calls(self) -> list[ToolCall]:
+        """The last reply's tool calls that no result answers yet."""
+        answered: set[str] = set()
+        for entry in reversed(self._history):
+            m = entry.message
+            if m.role == "tool" and m.tool_call_id:
+                answered.add(m.tool_call_id)
+            elif m.role == "assistant":
+                calls = m.tool_calls or []
+                return [
+                    ToolCall(c["id"], c["name"], c["arguments"])
+                    for c in calls
+                    if c["id"] not in answered
+                ]
+            else:
+                break
+        return []
 
     # editing the conversation
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
 from chatcli.safetext import one_line
 
 MAX_TOKENS_REPORTED = 100_000_000
@@ -88,9 +88,51 @@ def usage(value: Any) -> Usage | None:
     return Usage(prompt, completion)
 
 
+class _CallPieces:
+    """Streamed ``tool_calls`` deltas joined by their ``index``: the id and name come once,
+    the arguments in pieces; parallel calls interleave."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, str]] = {}
+
+    def add(self, value: Any, where: str, field: str) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise _bad(where, field, value)
+        for n, piece in enumerate(value):
+            if not isinstance(piece, dict):
+                raise _bad(where, f"{field}[{n}]", piece)
+            index = piece.get("index", n)
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 128:
+                raise _bad(where, f"{field}[{n}].index", index)
+            call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            function = _table(piece.get("function"), where, f"{field}[{n}].function")
+            call["id"] = call["id"] or _text(piece, "id", where, f"{field}[{n}].id") or ""
+            name = _text(function, "name", where, f"{field}[{n}].function.name") or ""
+            if name != call["name"]:  # some servers repeat the whole name in every piece
+                call["name"] += name
+            call["arguments"] += (
+                _text(function, "arguments", where, f"{field}[{n}].function.arguments") or ""
+            )
+
+    def event(self) -> ToolCalls | None:
+        """The joined calls (a call without an id gets one: some local servers omit it)."""
+        if not self.calls:
+            return None
+        calls = []
+        for index in sorted(self.calls):
+            call = self.calls[index]
+            if not call["name"]:
+                raise _bad("tool call", f"tool_calls[{index}].function.name", call["name"])
+            calls.append(ToolCall(call["id"] or f"call_{index}", call["name"], call["arguments"]))
+        return ToolCalls(tuple(calls))
+
+
 def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
-    """Text deltas, thinking notices, usage and the finish of a streamed answer."""
+    """Text deltas, thinking notices, tool calls, usage and the finish of a streamed answer."""
     finish: str | None = None
+    pieces = _CallPieces()
     model: str | None = None
     usage_seen = False
     thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
@@ -107,6 +149,7 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
         for i, choice in enumerate(_choices(chunk, where)):
             delta = _table(choice.get("delta"), where, f"choices[{i}].delta")
             text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
+            pieces.add(delta.get("tool_calls"), where, f"choices[{i}].delta.tool_calls")
             if text:
                 thinking = -1
                 yield TextDelta(text)
@@ -128,6 +171,9 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
             "the stream ended before the answer was complete",
             hint="the endpoint closed the connection early; try again",
         )
+    calls = pieces.event()
+    if calls is not None:
+        yield calls
     yield Finish(finish, model)
 
 
@@ -146,6 +192,11 @@ def whole_events(obj: Any) -> Iterator[StreamEvent]:
     model = _text(obj, "model", where, "model")
     if text:
         yield TextDelta(text)
+    pieces = _CallPieces()
+    pieces.add(message.get("tool_calls"), where, "choices[0].message.tool_calls")
+    calls = pieces.event()
+    if calls is not None:
+        yield calls
     event = usage(obj.get("usage"))
     if event is not None:
         yield event

@@ -25,6 +25,7 @@ class ChatRequest:
     max_tokens: int | None = None
     stream: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    tools: list[dict[str, Any]] | None = None  # function specs: name, description, parameters
 
 
 class Chat(Protocol):

@@ -49,7 +49,7 @@ _SESSION_COLUMNS = "id, name, created_at, updated_at, profile, model, system, ro
 _MESSAGE_COLUMNS = (
     "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
     " prompt_tokens, completion_tokens, estimated, cost_usd, finish_reason, interrupted,"
-    " ttft_ms, duration_ms"
+    " ttft_ms, duration_ms, tool_calls, tool_call_id, tool_info"
 )
 _USAGE_COLUMNS = (
     "id, created_at, model, profile, command, status, prompt_tokens, completion_tokens,"
@@ -73,7 +73,7 @@ def _session(row: Any) -> SessionRow:
 
 def _message(row: Any) -> MessageRow:
     (mid, sid, created, role, content, is_json, tokens, model, profile, prompt, completion,
-     estimated, cost, finish, interrupted, ttft, duration) = row  # fmt: skip
+     estimated, cost, finish, interrupted, ttft, duration, calls, call_id, info) = row  # fmt: skip
     return MessageRow(
         role,
         json.loads(content) if is_json else content,
@@ -88,10 +88,17 @@ def _message(row: Any) -> MessageRow:
         interrupted=bool(interrupted),
         ttft_ms=ttft,
         duration_ms=duration,
+        tool_calls=json.loads(calls) if calls else None,
+        tool_call_id=call_id,
+        tool_info=json.loads(info) if info else None,
         id=mid,
         session_id=sid,
         created_at=datetime.fromisoformat(created),
     )
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _usage(row: Any) -> UsageRow:
@@ -418,12 +425,14 @@ class Store:
                 cur = conn.execute(
                     "INSERT INTO messages (session_id, created_at, role, content, content_json,"
                     " tokens, model, profile, prompt_tokens, completion_tokens, estimated,"
-                    " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms, tool_calls,"
+                    " tool_call_id, tool_info)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         session_id, now, m.role, content, is_json, m.tokens, m.model, m.profile,
                         m.prompt_tokens, m.completion_tokens, m.estimated, m.cost_usd,
                         m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms,
+                        _json_or_none(m.tool_calls), m.tool_call_id, _json_or_none(m.tool_info),
                     ),
                 )  # fmt: skip
                 assert cur.lastrowid is not None

@@ -118,5 +118,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 5: the process advancing a batch job ("host:pid"), so two never submit it at once
         "ALTER TABLE batch_jobs ADD COLUMN runner TEXT",
     ),
+    (  # 6: function calling: an assistant message's calls (JSON list of {id, name,
+        # arguments}); a tool result's call id and what ran (JSON {name, approved, ...})
+        "ALTER TABLE messages ADD COLUMN tool_calls TEXT",
+        "ALTER TABLE messages ADD COLUMN tool_call_id TEXT",
+        "ALTER TABLE messages ADD COLUMN tool_info TEXT",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""
