@@ -534,7 +534,9 @@ class ChatSession:
         removed = self._pop_turn()
         return None if removed is None else content_text(removed.content)
 
-    def retry(self) -> Generator[StreamEvent, None, None]:
+    def retry(
+        self, *, tools: list[dict[str, Any]] | None = None
+    ) -> Generator[StreamEvent, None, None]:
         """Resend the last user message: the failed one, or the last turn's (replacing it)."""
         content = self._pending
         if content is None:
@@ -542,7 +544,7 @@ class ChatSession:
             if removed is None:
                 raise UsageError("nothing to retry yet")
             content = removed.content
-        yield from self.send(content)
+        yield from self.send(content, tools=tools)
 
     def new(self) -> None:
         """Start a fresh conversation with the same model, profile and system prompt."""

@@ -19,6 +19,7 @@ from chatcli.cli import (
     config,
     doctor,
     image,
+    mcp,
     models,
     sessions,
     speak,
@@ -80,4 +81,5 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
+app.add_typer(mcp.app, name="mcp")
 app.command("completion")(completion.completion)

@@ -9,15 +9,18 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import (
+    ApproveOpt,
     ContinueOpt,
     MarkdownOpt,
     MaxTokensOpt,
+    MaxToolRoundsOpt,
     NoLogOpt,
     OverBudgetOpt,
     RoleOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    ToolOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -50,6 +53,9 @@ def ask(
     session: SessionOpt = None,
     no_log: NoLogOpt = False,
     over_budget: OverBudgetOpt = False,
+    tool: ToolOpt = None,
+    approve: ApproveOpt = None,
+    max_tool_rounds: MaxToolRoundsOpt = None,
     *,
     g: Globals,
 ) -> None:
@@ -65,6 +71,9 @@ def ask(
         stream=not no_stream,
         cont=cont,
         session=session,
+        tools=tuple(tool or ()),
+        approve=tuple(approve or ()),
+        max_tool_rounds=max_tool_rounds,
         log=not no_log,
     )
     run(g, flags, AskInput(prompt or [], file or [], json_out, extract, over_budget))

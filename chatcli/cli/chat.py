@@ -5,14 +5,17 @@ and prompt_toolkit and rich cost a fifth of a second each.
 """
 
 from chatcli.cli.common import (
+    ApproveOpt,
     ContinueOpt,
     MarkdownOpt,
     MaxTokensOpt,
+    MaxToolRoundsOpt,
     OverBudgetOpt,
     RoleOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    ToolOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -28,6 +31,9 @@ def chat(
     max_tokens: MaxTokensOpt = None,
     markdown: MarkdownOpt = None,
     over_budget: OverBudgetOpt = False,
+    tool: ToolOpt = None,
+    approve: ApproveOpt = None,
+    max_tool_rounds: MaxToolRoundsOpt = None,
     *,
     g: Globals,
 ) -> None:
@@ -42,5 +48,8 @@ def chat(
         markdown=markdown,
         cont=cont,
         session=session,
+        tools=tuple(tool or ()),
+        approve=tuple(approve or ()),
+        max_tool_rounds=max_tool_rounds,
     )
     run(g, flags, over_budget=over_budget)

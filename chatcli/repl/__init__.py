@@ -94,5 +94,9 @@ def prepare(
     repl = Repl(ctx, opened.session, provider, prompt, stdout=stdout, stderr=stderr)
     for note in opened.notes:
         repl.say(note, dim=True)
+    if opened.settings.tools:  # -T or the profile's tools: start their servers now
+        from chatcli.features.tools.use import open_for
+
+        repl.tools = open_for(opened.settings, config, stderr=repl.stderr)
     prompt.completer = SlashCompleter(repl)
     return repl

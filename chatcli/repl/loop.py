@@ -30,10 +30,13 @@ from chatcli.terminal import isatty, modes
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
+    from chatcli.events import Content
+    from chatcli.features.tools.toolbox import Toolbox
     from chatcli.inputs import UserInput
     from chatcli.providers.chat import ChatProvider
     from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
+    from chatcli.settings.resolve import ChatSettings
     from chatcli.store import Store
 
 BUDGET_GO_ON = "type /budget to see the spending, /budget continue to go on in this session"
@@ -76,6 +79,7 @@ class Repl:
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``)
+        self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
         self._dim = isatty(self.stderr)
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -104,11 +108,22 @@ class Repl:
 
     def run(self) -> None:
         """Read and handle input until Ctrl-D or ``/exit``."""
-        from chatcli.repl.commands import EXIT, run_command
-
         if self._warm is not None:
             self._warm.start()
         self.banner()
+        try:
+            self._loop()
+        finally:
+            if self.tools is not None:
+                self.tools.close()
+
+    @property
+    def settings(self) -> ChatSettings:
+        return self.session.settings
+
+    def _loop(self) -> None:
+        from chatcli.repl.commands import EXIT, run_command
+
         while True:
             try:
                 text = self.prompt.prompt("› ", default=self.draft)
@@ -183,7 +198,25 @@ class Repl:
             message.texts.extend(self.attachments.texts)
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
-        self.stream(self.session.send(message.content()))
+        self.stream(self.turn(message.content()))
+
+    def turn(self, content: Content | None, *, retry: bool = False) -> Iterator[StreamEvent]:
+        """A turn's events: with the tools that are on, through the tool loop."""
+        box = self.tools
+        if box is None or not box.enabled:
+            return self.session.retry() if retry else self.session.send(content)
+        from chatcli.features.tools.use import send
+
+        def check_budget() -> None:
+            from chatcli.features.usage import budget
+
+            profile = self.ctx.config.profile(self.session.profile)
+            budget.check(
+                self.ctx.store, profile, over_budget=self.ctx.over_budget,
+                warn=self.notifier.note, go_on=BUDGET_GO_ON,
+            )  # fmt: skip
+
+        return send(self.session, content, box, check_budget, retry=retry)
 
     def stream(self, events: Iterator[StreamEvent]) -> None:
         """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""
@@ -193,6 +226,8 @@ class Repl:
             self._warm.join()  # the client it builds is the one this request uses
             self._warm = None
         writer = make_writer(self.ctx.markdown, self.stdout)
+        if self.tools is not None and self.tools.approval.terminal is not None:
+            self.tools.approval.terminal.writer = writer
         try:
             with _typeahead_kept():
                 finish = stream_to(events, writer, self.notifier)
@@ -224,6 +259,8 @@ def footer_text(turn: TurnResult) -> str:
     speed = turn.tokens_per_second
     if speed is not None:
         parts.append(f"{speed:.0f} tok/s")
+    if turn.requests > 1:
+        parts.append(f"{turn.requests} requests")
     if turn.interrupted:
         parts.append("interrupted")
     return " · ".join(parts)

@@ -84,6 +84,12 @@ def search(text: str, limit: int, as_json: bool) -> None:
 
 
 def _message_dict(m: MessageRow) -> dict[str, Any]:
+    tools: dict[str, Any] = {}
+    if m.tool_calls:
+        tools["tool_calls"] = m.tool_calls
+    if m.tool_call_id is not None:
+        tools["tool_call_id"] = m.tool_call_id
+        tools["tool"] = m.tool_info or {}
     return {
         "role": m.role,
         "content": m.content,
@@ -99,6 +105,7 @@ def _message_dict(m: MessageRow) -> dict[str, Any]:
         "created_at": m.created_at.isoformat(),
         "ttft_ms": m.ttft_ms,
         "duration_ms": m.duration_ms,
+        **tools,
     }
 
 
@@ -113,12 +120,20 @@ def _markdown(row: SessionRow, messages: list[MessageRow]) -> str:
     if row.system:
         lines += ["## System", "", row.system, ""]
     for m in messages:
+        if m.role == "tool":
+            info = m.tool_info or {}
+            ran = "ran" if info.get("approved") else "not run"
+            lines += [f"### Tool result: {info.get('name', '?')} ({ran})", ""]
+            lines += ["```", content_text(m.content).rstrip(), "```", ""]
+            continue
         heading = "User" if m.role == "user" else "Assistant" if m.role == "assistant" else m.role
         if m.role == "assistant" and m.model:
             heading += f" ({m.model})"
         lines += [f"## {heading}", "", content_text(m.content).rstrip()]
         if isinstance(m.content, list) and any(p.get("type") == "image_url" for p in m.content):
             lines.append("\n_[image attached]_")
+        for call in m.tool_calls or []:
+            lines.append(f"\n_[tool call: {call.get('name')} {call.get('arguments')}]_")
         if m.interrupted:
             lines.append("\n_[interrupted]_")
         lines.append("")
