@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
 server: Any = MCPServer("chatcli-test-tools")
@@ -37,7 +38,7 @@ def add(a: int, b: int) -> str:
 @server.tool()
 def fail(message: str = "it broke") -> str:
     """Always fails with the message."""
-    raise ValueError(message)
+    raise ToolError(message)
 
 
 @server.tool()
@@ -57,6 +58,33 @@ def big(lines: int = 10000) -> str:
 def crash() -> str:
     """Ends the server process at once (over stdio: a server dying mid-session)."""
     os._exit(3)
+
+
+@server.tool()
+def crash_once(marker: str) -> str:
+    """Ends the server process the first time (``marker`` does not exist yet), then answers."""
+    if not os.path.exists(marker):
+        with open(marker, "w") as fh:
+            fh.write("crashed\n")
+        os._exit(3)
+    return "back after a restart"
+
+
+_arrived = 0
+
+
+@server.tool(annotations=READ_ONLY)
+async def rendezvous(n: int = 2) -> str:
+    """Waits until ``n`` calls are in progress at once (10 s at most): parallel calls meet."""
+    import anyio
+
+    global _arrived
+    _arrived += 1
+    with anyio.move_on_after(10):
+        while _arrived < n:
+            await anyio.sleep(0.01)
+        return f"met {n}"
+    return "alone"
 
 
 @server.tool(annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False))
@@ -87,6 +115,7 @@ def _serve_http(token: str | None) -> None:
         app.add_middleware(BaseHTTPMiddleware, dispatch=check)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
     port = sock.getsockname()[1]
     print(f"http://127.0.0.1:{port}/mcp", flush=True)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")

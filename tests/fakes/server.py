@@ -944,9 +944,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reject_stream_options()
             return
         if "tools" in req and fake.tools_mode == "refuse":
-            self._send_error(
-                400, "Unrecognized request argument supplied: tools", param="tools"
-            )
+            self._send_error(400, "Unrecognized request argument supplied: tools", param="tools")
             return
         problem = tool_messages_problem(req["messages"])
         if problem is not None:

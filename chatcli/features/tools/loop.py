@@ -121,9 +121,9 @@ def run_calls(
             plan.verdict = box.approval.decide(plan.tool, plan.call.arguments)
             if not plan.verdict.approved:
                 plan.outcome = Outcome(DECLINED, error=True)
-                why = (
-                    "declined" if plan.verdict.how == "no" else "declined: not approved in advance"
-                )
+                why = "declined"
+                if plan.verdict.how != "no":
+                    why += f" (not on a terminal: --approve {plan.tool.qualified} runs it)"
                 yield ToolNote(results.line(plan.tool.qualified, plan.call.arguments, why, None))
         for plan in plans:
             if plan.outcome is None and plan.tool is not None and plan.arguments is not None:

@@ -320,7 +320,9 @@ def _text(result: Any) -> str:
 def _start_error(server: McpServer, exc: BaseException, errlog: TextIO) -> ConfigError:
     """The ConfigError for a server that did not start: its command and stderr's last line."""
     if isinstance(exc, ConfigError):
-        return exc
+        if exc.message.startswith("MCP server"):
+            return exc
+        return ConfigError(f"MCP server {server.name}: {exc.message}", hint=exc.hint)
     try:
         errlog.flush()
         errlog.seek(0)

@@ -136,7 +136,18 @@ def import_servers(g: Globals, file: Path, *, force: bool = False) -> None:
         if name in table and not force:
             skipped.append(name)
             continue
-        table[name] = _entry(str(raw_name), spec)
+        entry = _entry(str(raw_name), spec)
+        for key in ("env", "headers"):
+            if key in entry:
+                inline = tomlkit.inline_table()
+                for k, v in entry[key].items():
+                    if isinstance(v, dict):
+                        value = tomlkit.inline_table()
+                        value.update(v)
+                        v = value
+                    inline[k] = v
+                entry[key] = inline
+        table[name] = entry
         added.append(name)
     new_text = tomlkit.dumps(doc)
     cfg, problems = loading.analyse(path, loading.parse(path, new_text), new_text)
