@@ -169,7 +169,7 @@ def test_max_tool_rounds(home: Path, fake: FakeOpenAI) -> None:
         env=env_for(home, fake),
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    first, second, third = fake.chat_requests()
+    _, second, third = fake.chat_requests()
     assert "tools" in second.json and "tools" not in third.json
     assert tool_messages(third.json)[-1]["content"].startswith("not run: the limit of 1")
     assert "1 tool rounds reached" in r.stderr

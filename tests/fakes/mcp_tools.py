@@ -19,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
-server: Any = MCPServer("chatcli-test-tools")
+server = MCPServer("chatcli-test-tools")
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False)
 
 

@@ -1026,7 +1026,7 @@ class _Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _default_text(req: dict[str, Any]) -> str:
         messages = [m for m in req["messages"] if isinstance(m, dict)]
-        results = []
+        results: list[str] = []
         while messages and messages[-1].get("role") == "tool":
             results.insert(0, _message_text(messages.pop()))
         if results:  # after tool calls: say what the tools answered

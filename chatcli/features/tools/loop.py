@@ -100,7 +100,7 @@ def _total(rounds: list[TurnResult]) -> TurnResult:
         completion_tokens=sum(r.completion_tokens for r in rounds),
         estimated=any(r.estimated for r in rounds),
         cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
-        ttft=rounds[0].ttft,
+        ttft=next((r.ttft for r in rounds if r.ttft is not None), None),
         duration=sum(r.duration for r in rounds),
         requests=len(rounds),
     )
