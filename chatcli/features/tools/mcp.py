@@ -90,6 +90,13 @@ class Hub:
         conn = self._conns.get(server.name)
         if conn is not None:
             return conn.tools
+        import importlib.util
+
+        if importlib.util.find_spec("mcp") is None:
+            raise ConfigError(
+                "MCP servers need the mcp package, which is not installed",
+                hint="pip install 'chatcli[mcp]' (or pip install mcp) in chatcli's environment",
+            )
         if server.command is not None and shutil.which(server.command) is None:
             raise ConfigError(
                 f"MCP server {server.name}: command not found: {server.command}",
