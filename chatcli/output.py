@@ -16,7 +16,7 @@ from typing import Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolNote
-from chatcli.terminal import isatty, modes
+from chatcli.terminal import is_dumb, isatty, modes
 
 
 class Writer(Protocol):
@@ -33,7 +33,7 @@ class Notifier:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
-        self.tty = isatty(self.stream)
+        self.tty = isatty(self.stream) and not is_dumb()  # in-place lines move the cursor
         self._open_key: str | None = None  # the key of the last notice, while its run lasts
         self._line_open = False  # an in-place line (no newline yet) is on the terminal
 
@@ -147,17 +147,20 @@ def stream_to(
     """``consume`` with the clean-up every caller needs: on any failure the stream is closed
     (dropping the HTTP connection; the session records the partial reply) and the writer
     aborted, so the terminal is left whole; Ctrl-C comes out as ``Interrupted``."""
-    try:
-        finish = consume(events, writer, notifier)
-    except BaseException as exc:
-        close(events)
+    from chatcli.jobcontrol import suspendable
+
+    with suspendable(writer):  # Ctrl-Z: the terminal restored, the stream going on after fg
+        try:
+            finish = consume(events, writer, notifier)
+        except BaseException as exc:
+            close(events)
+            if writer is not None:
+                writer.abort()
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted("interrupted") from None
+            raise
         if writer is not None:
-            writer.abort()
-        if isinstance(exc, KeyboardInterrupt):
-            raise Interrupted("interrupted") from None
-        raise
-    if writer is not None:
-        writer.finish()
+            writer.finish()
     return finish
 
 

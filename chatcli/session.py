@@ -37,7 +37,7 @@ from chatcli.events import (
     Usage,
 )
 from chatcli.pricing import cost_usd
-from chatcli.providers.base import Chat, ChatRequest
+from chatcli.providers.base import Chat, ChatRequest, ResponseFormat
 from chatcli.store import (
     Content,
     NewMessage,
@@ -309,9 +309,14 @@ class ChatSession:
     # sending
 
     def send(
-        self, content: Content | None, *, tools: list[dict[str, Any]] | None = None
+        self,
+        content: Content | None,
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """Send a user message; yields the reply's stream events and records the turn.
+        ``response_format`` asks for structured output (``--schema``) for this turn only.
 
         ``tools`` (function specs) lets the model call them: the reply then may end in a
         ``ToolCalls`` event, stored with it; the caller runs them, adds the results with
@@ -348,6 +353,7 @@ class ChatSession:
             max_tokens=self.max_tokens,
             stream=self.stream,
             tools=tools or None,
+            response_format=response_format,
         )
         reply = _Reply(time.monotonic())
         self.last_turn = None

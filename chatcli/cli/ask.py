@@ -17,6 +17,8 @@ from chatcli.cli.common import (
     NoLogOpt,
     OverBudgetOpt,
     RoleOpt,
+    SchemaMultiOpt,
+    SchemaOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
@@ -56,6 +58,8 @@ def ask(
     tool: ToolOpt = None,
     approve: ApproveOpt = None,
     max_tool_rounds: MaxToolRoundsOpt = None,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
@@ -76,4 +80,10 @@ def ask(
         max_tool_rounds=max_tool_rounds,
         log=not no_log,
     )
-    run(g, flags, AskInput(prompt or [], file or [], json_out, extract, over_budget))
+    if schema_multi and schema is None:
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    if schema is not None and extract:
+        raise typer.BadParameter("--schema answers are JSON; -x has no code to extract",
+                                 param_hint="-x")  # fmt: skip
+    what = AskInput(prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi)
+    run(g, flags, what)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from chatcli.errors import APIError, NetworkError
+from chatcli.errors import APIError, NetworkError, Refused
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
 from chatcli.safetext import one_line
 
@@ -129,8 +129,16 @@ class _CallPieces:
         return ToolCalls(tuple(calls))
 
 
+def refused(words: str) -> Refused:
+    """The error of a reply the model declined to give (its ``refusal`` text, one line)."""
+    text = one_line(words.strip(), 500)
+    return Refused(f"the model refused: {text}", hint="rephrase the request")
+
+
 def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
-    """Text deltas, thinking notices, tool calls, usage and the finish of a streamed answer."""
+    """Text deltas, thinking notices, tool calls, usage and the finish of a streamed answer; a
+    refusal (structured outputs' ``delta.refusal``) is raised as ``Refused`` once complete."""
+    refusal: list[str] = []
     finish: str | None = None
     pieces = _CallPieces()
     model: str | None = None
@@ -150,6 +158,7 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
             delta = _table(choice.get("delta"), where, f"choices[{i}].delta")
             text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
             pieces.add(delta.get("tool_calls"), where, f"choices[{i}].delta.tool_calls")
+            refusal.append(_text(delta, "refusal", where, f"choices[{i}].delta.refusal") or "")
             if text:
                 thinking = -1
                 yield TextDelta(text)
@@ -166,6 +175,8 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
             reason = _text(choice, "finish_reason", where, f"choices[{i}].finish_reason")
             if reason:
                 finish = reason
+    if "".join(refusal).strip():
+        raise refused("".join(refusal))
     if finish is None:
         raise NetworkError(
             "the stream ended before the answer was complete",
@@ -190,6 +201,9 @@ def whole_events(obj: Any) -> Iterator[StreamEvent]:
     text = _content(message.get("content"), where, "choices[0].message.content")
     reason = _text(choice, "finish_reason", where, "choices[0].finish_reason")
     model = _text(obj, "model", where, "model")
+    words = _text(message, "refusal", where, "choices[0].message.refusal")
+    if words and words.strip():
+        raise refused(words)
     if text:
         yield TextDelta(text)
     pieces = _CallPieces()

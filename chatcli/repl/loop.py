@@ -25,7 +25,7 @@ from chatcli.pricing import money
 from chatcli.safetext import one_line
 from chatcli.settings.resolve import Globals
 from chatcli.store import content_text
-from chatcli.terminal import isatty, modes
+from chatcli.terminal import is_dumb, isatty, modes
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -80,7 +80,7 @@ class Repl:
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``)
         self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
-        self._dim = isatty(self.stderr)
+        self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
         )
@@ -135,6 +135,7 @@ class Repl:
             self.draft = ""
             if not text.strip():
                 continue
+            self._show_if_tall(text)
             try:
                 if text.startswith("/"):
                     if run_command(self, text) is EXIT:
@@ -147,13 +148,19 @@ class Repl:
                 self.notifier.end_line()
                 self.say("interrupted", dim=True)
 
+    def _show_if_tall(self, text: str) -> None:
+        """A message taller than the pane, which the prompt left out, written once whole."""
+        from chatcli.repl.output import echo_tall, is_tall
+
+        output = self.prompt.output
+        if isatty(self.stdout) and is_tall(text, output.get_size().rows):
+            echo_tall(output, text)
+
     def banner(self) -> None:
         """Say what this chat talks to; for a resumed session, show where it stopped."""
         s = self.session
-        self.say(
-            f"chatcli chat · {s.model} via {s.profile} · /help for commands, Ctrl-D to leave",
-            dim=True,
-        )
+        parts = ["chatcli chat", f"{s.model} via {s.profile}", "/help for commands"]
+        self.say_fitted([*parts, "Ctrl-D to leave"], dim=True)
         if s.row is not None:
             self.summary()
 
@@ -169,6 +176,8 @@ class Repl:
         earlier = len(starts) - SUMMARY_TURNS
         if earlier > 0:
             self.say(f"  … {earlier} earlier turn{'s' if earlier != 1 else ''}", dim=True)
+        from chatcli.repl.fit import shorten
+
         # One row each: the last column stays free, as "…" is two columns wide in some
         # CJK terminal setups (an East Asian "ambiguous" width character).
         columns = _columns(self.stderr) - 1
@@ -178,7 +187,7 @@ class Repl:
             mark = " [interrupted]" if message.interrupted else ""
             head = f"  {who} › "
             room = max(1, columns - len(head) - len(mark))
-            self.say(f"{head}{_shorten(text, room)}{mark}", dim=True)
+            self.say(f"{head}{shorten(text, room)}{mark}", dim=True)
 
     # turns
 
@@ -246,11 +255,23 @@ class Repl:
         """The dim one-line summary of the last reply (nothing when none was kept)."""
         turn = self.session.last_turn
         if turn is not None:
-            self.say(footer_text(turn), dim=True)
+            self.say_fitted(footer_parts(turn), dim=True)
+
+    def say_fitted(self, parts: list[str], *, dim: bool = False) -> None:
+        """Facts joined by `` · ``, wrapped at the separators to the terminal's width."""
+        from chatcli.repl.fit import fit
+
+        for line in fit(parts, _columns(self.stderr)):
+            self.say(line, dim=dim)
 
 
 def footer_text(turn: TurnResult) -> str:
     """``12 in · 34 out · $0.000021 · 0.31 s to first token · 85 tok/s``."""
+    return " · ".join(footer_parts(turn))
+
+
+def footer_parts(turn: TurnResult) -> list[str]:
+    """The footer's facts, each a unit that is never split across lines."""
     approx = "~" if turn.estimated else ""
     parts = [f"{approx}{turn.prompt_tokens} in", f"{approx}{turn.completion_tokens} out"]
     parts.append("cost unknown" if turn.cost_usd is None else money(turn.cost_usd))
@@ -263,24 +284,7 @@ def footer_text(turn: TurnResult) -> str:
         parts.append(f"{turn.requests} requests")
     if turn.interrupted:
         parts.append("interrupted")
-    return " · ".join(parts)
-
-
-def _shorten(text: str, width: int) -> str:
-    """``text`` cut to ``width`` terminal columns, ending in "…" when cut: by display width,
-    not by characters, as a CJK character or an emoji takes two columns."""
-    from rich.cells import cell_len
-
-    if cell_len(text) <= width:
-        return text
-    kept: list[str] = []
-    used = 0
-    for char in text:
-        used += cell_len(char)
-        if used > width - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
+    return parts
 
 
 def _columns(stream: TextIO) -> int:

@@ -75,7 +75,9 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
-_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles", "mcp")
+_TOP_KEYS = (
+    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "mcp"
+)  # fmt: skip
 _BUILTIN_DEFAULTS: dict[str, Any] = {
     "model": DEFAULT_MODEL,
     "markdown": "auto",
@@ -142,6 +144,7 @@ class Config:
     mcp_servers: dict[str, McpServer] = field(default_factory=dict)
     role_tools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [roles.X] tools
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
@@ -523,6 +526,7 @@ def analyse(
     mcp_servers, mcp_problems = parse_servers(data.get("mcp", {}), v.fail)
     v.problems.extend(mcp_problems)
 
+    schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
         if "openai" in profiles:
@@ -533,7 +537,7 @@ def analyse(
             default_profile = next(iter(profiles))
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
-        mcp_servers=mcp_servers, role_tools=role_tools,
+        schemas=schemas, mcp_servers=mcp_servers, role_tools=role_tools,
     )  # fmt: skip
     return cfg, v.problems
 
@@ -542,6 +546,24 @@ _ROLE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "system": ((str,), "a string"),
     "tools": ((list,), "an array of server or server.tool names"),
 }
+
+
+def _schemas(v: _Validator, raw: Any) -> dict[str, dict[str, Any]]:
+    """``[schemas.NAME]`` tables: ``fields``, ``file`` or ``json`` (a string), or a JSON Schema
+    written as TOML; their content is checked when ``--schema @NAME`` uses them."""
+    if not isinstance(raw, dict):
+        v.problems.append(v.fail("", "schemas", "schemas must be a table of [schemas.NAME] tables"))
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in raw.items():
+        with v.collect():
+            if not isinstance(entry, dict):
+                raise v.fail("schemas", name, f"[schemas.{name}] must be a table")
+            for key in ("fields", "file", "json"):
+                if key in entry and not isinstance(entry[key], str):
+                    raise v.fail(f"schemas.{name}", key, f"{key} must be a string")
+            out[name] = entry
+    return out
 
 
 def _float(x: Any) -> float | None:

@@ -118,7 +118,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 5: the process advancing a batch job ("host:pid"), so two never submit it at once
         "ALTER TABLE batch_jobs ADD COLUMN runner TEXT",
     ),
-    (  # 6: function calling: an assistant message's calls (JSON list of {id, name,
+    (  # 6: what an endpoint was found to refuse, per profile and model (response_format)
+        """CREATE TABLE endpoint_quirks (
+            profile TEXT NOT NULL,
+            model TEXT NOT NULL,
+            quirk TEXT NOT NULL,
+            detail TEXT,
+            noted_at TEXT NOT NULL,
+            PRIMARY KEY (profile, model, quirk)
+        )""",
+    ),
+    (  # 7: function calling: an assistant message's calls (JSON list of {id, name,
         # arguments}); a tool result's call id and what ran (JSON {name, approved, ...})
         "ALTER TABLE messages ADD COLUMN tool_calls TEXT",
         "ALTER TABLE messages ADD COLUMN tool_call_id TEXT",

@@ -27,7 +27,7 @@ MAX_BYTES = 200 * 1024 * 1024
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv", ".tsv")
-_KNOWN_KEYS = ("id", "prompt", "messages", "system", "model")
+_KNOWN_KEYS = ("id", "prompt", "messages", "system", "model", "schema")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class BatchInput:
     model: str | None = None
     system: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    schema: Any = None  # the line's own "schema" (a SPEC string or a JSON Schema object)
 
 
 def check_paths(paths: list[str]) -> list[Path]:
@@ -105,7 +106,8 @@ def _from_object(
     if system is not None and not isinstance(system, str):
         raise UsageError(f'{where}: "system" must be a string')
     params = {k: v for k, v in obj.items() if k not in _KNOWN_KEYS}
-    return BatchInput(str(obj.get("id", default_id)), messages, model, system, params)
+    input_id = str(obj.get("id", default_id))
+    return BatchInput(input_id, messages, model, system, params, obj.get("schema"))
 
 
 def _csv(path: Path, column: str, prompt: str | None) -> Iterator[BatchInput]:
@@ -174,6 +176,7 @@ class Builder:
         price: Callable[[str, int, int], float | None],
         max_requests: int | None = None,
         max_bytes: int | None = None,
+        schemas: Callable[[Any, str], Any] | None = None,
     ) -> None:
         self.default_model = default_model
         self.system = system
@@ -185,6 +188,7 @@ class Builder:
         self.price = price
         self.max_requests = MAX_REQUESTS if max_requests is None else max_requests
         self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+        self.schemas = schemas  # (line's "schema", where) -> features.schema Schema | None
         self.totals = Totals()
 
     def body(self, item: BatchInput) -> tuple[str, dict[str, Any]]:
@@ -222,11 +226,13 @@ class Builder:
         part, in_part, part_bytes = 1, 0, 0
         for idx, item in enumerate(inputs):
             model, body = self.body(item)
-            line = json.dumps(
-                {"custom_id": f"r{idx}", "method": "POST", "url": self.chat_path, "body": body},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
+            obj = {"custom_id": f"r{idx}", "method": "POST", "url": self.chat_path, "body": body}
+            schema = self.schemas(item.schema, f"input {item.input_id}") if self.schemas else None
+            if schema is not None:
+                from chatcli.features.schema.batch import attach
+
+                attach(obj, schema)
+            line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
             size = len(line.encode("utf-8")) + 1
             if in_part and (in_part >= self.max_requests or part_bytes + size > self.max_bytes):
                 t.parts.append((part, in_part, part_bytes))
