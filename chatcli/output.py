@@ -155,7 +155,8 @@ def stream_to(
         except BaseException as exc:
             close(events)
             if writer is not None:
-                writer.abort()
+                with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
+                    writer.abort()
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted("interrupted") from None
             raise

@@ -25,8 +25,8 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from chatcli.clipboard import copy_to_clipboard
 from chatcli.repl import prepare
-from chatcli.repl.clipboard import copy_to_clipboard
 from chatcli.repl.commands import SlashCompleter
 from chatcli.repl.loop import Repl, footer_text
 from chatcli.session import TurnResult

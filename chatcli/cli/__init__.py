@@ -15,6 +15,7 @@ from chatcli.cli import (
     balance,
     batch,
     chat,
+    cmd,
     completion,
     config,
     doctor,
@@ -22,8 +23,10 @@ from chatcli.cli import (
     mcp,
     models,
     sessions,
+    shell_integration,
     speak,
     summarize,
+    templates,
     transcribe,
     usage,
     verify,
@@ -69,6 +72,7 @@ def _root(
 
 app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
+app.command("cmd")(cmd.cmd)
 app.command("transcribe")(transcribe.transcribe)
 app.command("summarize")(summarize.summarize)
 app.command("speak")(speak.speak)
@@ -82,4 +86,6 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
 app.add_typer(mcp.app, name="mcp")
+app.add_typer(templates.app, name="templates")
 app.command("completion")(completion.completion)
+app.command("shell-integration")(shell_integration.shell_integration)

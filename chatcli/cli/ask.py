@@ -22,7 +22,9 @@ from chatcli.cli.common import (
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
     ToolOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -58,6 +60,8 @@ def ask(
     tool: ToolOpt = None,
     approve: ApproveOpt = None,
     max_tool_rounds: MaxToolRoundsOpt = None,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     schema: SchemaOpt = None,
     schema_multi: SchemaMultiOpt = False,
     *,
@@ -85,5 +89,8 @@ def ask(
     if schema is not None and extract:
         raise typer.BadParameter("--schema answers are JSON; -x has no code to extract",
                                  param_hint="-x")  # fmt: skip
-    what = AskInput(prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi)
+    what = AskInput(
+        prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
+        template, tuple(var or ()),
+    )  # fmt: skip
     run(g, flags, what)

@@ -15,7 +15,9 @@ from chatcli.cli.common import (
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
     ToolOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -34,6 +36,8 @@ def chat(
     tool: ToolOpt = None,
     approve: ApproveOpt = None,
     max_tool_rounds: MaxToolRoundsOpt = None,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     *,
     g: Globals,
 ) -> None:
@@ -52,4 +56,4 @@ def chat(
         approve=tuple(approve or ()),
         max_tool_rounds=max_tool_rounds,
     )
-    run(g, flags, over_budget=over_budget)
+    run(g, flags, over_budget=over_budget, template=template, variables=var or [])

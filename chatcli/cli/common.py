@@ -99,6 +99,18 @@ MaxToolRoundsOpt = Annotated[
         "--max-tool-rounds", min=1, max=100, help="Most rounds of tool calls per turn (8)."
     ),
 ]
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--template", help="Prompt template (chatcli templates list).", show_default=False
+    ),
+]
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-V", "--var", help="A template variable: KEY=VALUE (repeatable).", show_default=False
+    ),
+]
 SchemaOpt = Annotated[
     str | None,
     typer.Option(

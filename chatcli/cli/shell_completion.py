@@ -33,7 +33,12 @@ class WordsComplete(ShellComplete):
 
     def get_completion_args(self) -> tuple[list[str], str]:
         words = split_arg_string(os.environ.get("COMP_WORDS", ""))
-        cword = int(os.environ.get("COMP_CWORD") or len(words))
+        try:  # a shell (or a hand-run test) may pass anything here; out of range is the end
+            cword = int(os.environ.get("COMP_CWORD") or len(words))
+        except ValueError:
+            cword = len(words)
+        if not 1 <= cword <= len(words):
+            cword = len(words)
         incomplete = words[cword] if cword < len(words) else ""
         return words[1:cword], incomplete
 
@@ -85,11 +90,22 @@ def _names(kind: str) -> Values:
     return values
 
 
+def _template_vars(ctx: Context) -> list[str]:
+    from chatcli.features.completion import values as v
+
+    template = ctx.params.get("template")
+    return v.template_variables(template if isinstance(template, str) else None, _config_flag(ctx))
+
+
 def _completer(command: str, param: Parameter) -> Values | str | None:
     """What completes ``param`` of ``command``: a list of values, "file", or None (click's)."""
     name = param.name or ""
-    if name in ("profile", "model", "role"):
-        return _names(name)
+    if name in ("profile", "model", "role", "template") or (
+        command.startswith("templates ") and name == "name"
+    ):
+        return _names("template" if command.startswith("templates ") else name)
+    if name == "var":
+        return _template_vars
     if name == "session" or (command.startswith("sessions ") and name in _SESSION_ARGS):
         return _names("session")
     choices = _CHOICES.get((command, name)) or _CHOICES.get((None, name))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
+from chatcli import signals
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
     from chatcli.events import Content
+    from chatcli.features.templates.apply import Applied
     from chatcli.features.tools.toolbox import Toolbox
     from chatcli.inputs import UserInput
     from chatcli.providers.chat import ChatProvider
@@ -78,8 +80,10 @@ class Repl:
         self.stderr = stderr or sys.stderr
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
-        self.draft = ""  # text put back into the prompt (``/undo``)
+        self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
         self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
+        self.editing: int | None = None  # the turn the next message replaces (``/edit``)
+        self.template: Applied | None = None  # chat --template: wraps every message
         self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -128,11 +132,14 @@ class Repl:
             try:
                 text = self.prompt.prompt("› ", default=self.draft)
             except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the line, ask again
-                self.draft = ""
+                if signals.received():  # SIGHUP/SIGTERM: leave (main says why)
+                    raise
+                self.draft, self.editing = "", None
                 continue
             except EOFError:
                 break
             self.draft = ""
+            editing, self.editing = self.editing, None
             if not text.strip():
                 continue
             self._show_if_tall(text)
@@ -141,10 +148,12 @@ class Repl:
                     if run_command(self, text) is EXIT:
                         break
                 else:
-                    self.send(text)
+                    self.send(text, editing)
             except ChatcliError as exc:
                 self.error(exc)
             except KeyboardInterrupt:  # during a command: stop it, not the REPL
+                if signals.received():
+                    raise
                 self.notifier.end_line()
                 self.say("interrupted", dim=True)
 
@@ -191,10 +200,9 @@ class Repl:
 
     # turns
 
-    def send(self, text: str) -> None:
-        """Send a message (with any ``/file`` attachments) and stream the reply."""
+    def check_budget(self) -> None:
+        """Refuse (or warn) before a paid request when a budget is spent."""
         from chatcli.features.usage import budget
-        from chatcli.inputs import UserInput
 
         profile = self.ctx.config.profile(self.session.profile)
         over = self.ctx.over_budget
@@ -202,12 +210,24 @@ class Repl:
             self.ctx.store, profile, over_budget=over, warn=self.notifier.note, go_on=BUDGET_GO_ON
         )
 
+    def send(self, text: str, editing: int | None = None) -> None:
+        """Send a message (with any ``/file`` attachments) and stream the reply; ``editing``
+        names the turn it replaces (``/edit``)."""
+        from chatcli.inputs import UserInput
+
+        self.check_budget()
         message = UserInput(texts=[text])
+        if self.template is not None and editing is None:  # an edited turn is wrapped already
+            self.template.wrap(message)
         if self.attachments is not None:
             message.texts.extend(self.attachments.texts)
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
-        self.stream(self.turn(message.content()))
+        content = message.content()
+        if editing is not None:
+            self.stream(self.session.edit(editing, content))
+        else:
+            self.stream(self.turn(content))
 
     def turn(self, content: Content | None, *, retry: bool = False) -> Iterator[StreamEvent]:
         """A turn's events: with the tools that are on, through the tool loop."""
@@ -216,16 +236,7 @@ class Repl:
             return self.session.retry() if retry else self.session.send(content)
         from chatcli.features.tools.use import send
 
-        def check_budget() -> None:
-            from chatcli.features.usage import budget
-
-            profile = self.ctx.config.profile(self.session.profile)
-            budget.check(
-                self.ctx.store, profile, over_budget=self.ctx.over_budget,
-                warn=self.notifier.note, go_on=BUDGET_GO_ON,
-            )  # fmt: skip
-
-        return send(self.session, content, box, check_budget, retry=retry)
+        return send(self.session, content, box, self.check_budget, retry=retry)
 
     def stream(self, events: Iterator[StreamEvent]) -> None:
         """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""
@@ -241,6 +252,8 @@ class Repl:
             with _typeahead_kept():
                 finish = stream_to(events, writer, self.notifier)
         except Interrupted:
+            if signals.received():  # the turn is kept; the terminal may be gone: leave
+                raise
             self.notifier.end_line()
             if self.session.last_turn is None:
                 self.say("interrupted before the reply began; /retry sends it again", dim=True)

@@ -17,7 +17,7 @@ import stat
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "auto_approve_read_only": ((bool,), "true or false"),
     "tool_timeout": ((int, float), "a number of seconds"),
     "tool_output_limit": ((int,), "an integer (tokens)"),
+    "shell": ((str,), "a shell name or path: bash, zsh, fish or sh"),
+    "save_history": ((bool, str), "true, false or the path of a history file"),
 }
 _LIST_KEYS = ("tools", "auto_approve")
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -76,8 +78,18 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
 _TOP_KEYS = (
-    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "mcp"
+    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "templates",
+    "mcp",
 )  # fmt: skip
+TEMPLATE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": ((str,), "a string"),
+    "prompt": ((str,), "a string"),
+    "model": ((str,), "a model name"),
+    "temperature": ((int, float), "a number from 0 to 2"),
+    "schema": ((str, dict), "a schema (a string or a table)"),
+    "tools": ((list,), "a list of tool names"),
+}
+"""The keys of ``[templates.NAME]`` and of a template file."""
 _BUILTIN_DEFAULTS: dict[str, Any] = {
     "model": DEFAULT_MODEL,
     "markdown": "auto",
@@ -120,6 +132,8 @@ class Profile:
     auto_approve_read_only: bool = False  # tools their server marks read-only run without asking
     tool_timeout: float = 60.0  # seconds one tool call may take
     tool_output_limit: int = 8000  # tokens of one tool result sent to the model; the rest is cut
+    shell: str | None = None  # ``chatcli cmd`` writes for this shell (default: detected)
+    save_history: bool | str = False  # ``cmd`` appends what it runs to the shell's history
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -145,6 +159,7 @@ class Config:
     role_tools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [roles.X] tools
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
@@ -212,6 +227,11 @@ def parse(path: Path, text: str) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: invalid TOML: {exc}", hint="fix the syntax at that line and column"
         ) from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise ConfigError(
+            f"{path}: invalid TOML: values nested too deeply to read",
+            hint="a config needs a few levels of nesting at most; fix the file",
+        ) from None
 
 
 def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
@@ -234,7 +254,6 @@ def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
 
 
 def _with_warning(cfg: Config, warning: str) -> Config:
-    from dataclasses import replace
 
     return replace(cfg, warnings=(*cfg.warnings, warning))
 
@@ -526,6 +545,15 @@ def analyse(
     mcp_servers, mcp_problems = parse_servers(data.get("mcp", {}), v.fail)
     v.problems.extend(mcp_problems)
 
+    templates: dict[str, dict[str, Any]] = {}
+    raw_templates = data.get("templates", {})
+    if not isinstance(raw_templates, dict):
+        v.problems.append(v.fail("", "templates", "templates must be a table of [templates.NAME]"))
+        raw_templates = {}
+    for name, raw in raw_templates.items():
+        with v.collect():
+            templates[name] = v.check(f"templates.{name}", raw, TEMPLATE_KEYS)
+
     schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
@@ -537,7 +565,7 @@ def analyse(
             default_profile = next(iter(profiles))
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
-        schemas=schemas, mcp_servers=mcp_servers, role_tools=role_tools,
+        schemas=schemas, templates=templates, mcp_servers=mcp_servers, role_tools=role_tools,
     )  # fmt: skip
     return cfg, v.problems
 
