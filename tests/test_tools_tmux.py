@@ -123,8 +123,9 @@ def test_tools_command_lists_and_toggles(term: Tmux, control: FakeControl) -> No
     send(term, "/tools off time.convert_time")
     term.wait_for("off: time.convert_time")
     send(term, "/tools")
-    screen = term.wait_for("off time.convert_time")
-    assert "on  time.get_current_time [read-only]" in screen
+    screen = term.wait_for("  off time.convert_time [read-only]", scrollback=True)
+    assert "  on  time.get_current_time [read-only]" in screen
+    assert "  on  own.add [read-only]  Add two integers." in screen
     send(term, "hello")
     term.wait_for("echo(1): hello", scrollback=True)
     (body,) = chat_requests(control)

@@ -90,26 +90,22 @@ class TerminalAsk:
 
         def exchange() -> None:
             nonlocal answer
-            self.stderr.write(f"{text}\n{self.PROMPT}")
-            self.stderr.flush()
-            try:
-                answer = self._key()
-            finally:
-                shown = {"y": "yes", "a": "always"}.get(answer, "no")
-                self.stderr.write(f"{shown}\n")
+            import termios
+
+            fd = self.stdin.fileno()
+            with modes(self.stdin, local_off=termios.ICANON | termios.ECHO):
+                termios.tcflush(fd, termios.TCIFLUSH)  # keys typed before the question
+                self.stderr.write(f"{text}\n{self.PROMPT}")
                 self.stderr.flush()
+                try:
+                    key = os.read(fd, 1).decode("ascii", "replace").lower()
+                    answer = key if key in ("y", "a") else "n"
+                finally:
+                    shown = {"y": "yes", "a": "always"}.get(answer, "no")
+                    self.stderr.write(f"{shown}\n")
+                    self.stderr.flush()
 
         writer = self.writer
         if writer is None or not writer.above(exchange):
             exchange()
         return answer
-
-    def _key(self) -> str:
-        import termios
-
-        fd = self.stdin.fileno()
-        with modes(self.stdin, local_off=termios.ICANON | termios.ECHO):
-            termios.tcflush(fd, termios.TCIFLUSH)  # type-ahead must not answer
-            data = os.read(fd, 1)
-        key = data.decode("ascii", "replace").lower()
-        return key if key in ("y", "a") else "n"
