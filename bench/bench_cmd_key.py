@@ -5,13 +5,16 @@
 A local fake server answers at once, so what is measured is the key binding, the process start
 and the request (target: median <= 0.4 s). The line is typed, the clock started, Alt+E sent,
 and the pane polled every 5 ms until the prompt line holds the command. For scale, the same
-run times `chatcli cmd` alone as a subprocess, and `python -c pass` (the interpreter's start).
+run times `chatcli cmd` alone as a subprocess, `chatcli ask` (the baseline: one request, no
+shell) and `python -c pass` (the interpreter's start), wall and CPU (CPU does not grow with
+the machine's load; wall does).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,10 +63,14 @@ def _wait(term: Tmux, want: str, timeout: float = 30.0) -> float:
         time.sleep(0.005)
 
 
-def _wall(argv: list[str], env: dict[str, str]) -> float:
+def _wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one run of ``argv``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -107,22 +114,33 @@ def main() -> None:
                 _wait(term, "READY>")
         finally:
             term.kill()
-        alone: list[float] = []
-        interpreter: list[float] = []
+        alone: list[tuple[float, float]] = []
+        interpreter: list[tuple[float, float]] = []
+        ask: list[tuple[float, float]] = []
         for _ in range(args.runs):
-            fake.script(Reply(text=COMMAND))
+            fake.script(Reply(text=COMMAND), Reply(text=COMMAND))
             alone.append(_wall([str(script), "cmd", "--shell", args.shell, "find big files"], env))
+            ask.append(_wall([str(script), "ask", "find big files"], env))
             interpreter.append(_wall([sys.executable, "-c", "pass"], env))
-    key, cmd, bare = (statistics.median(x) for x in (key_times, alone, interpreter))
+    key = statistics.median(key_times)
+    cmd, cmd_cpu = (statistics.median(x) for x in zip(*alone, strict=True))
+    bare, bare_cpu = (statistics.median(x) for x in zip(*interpreter, strict=True))
+    asked, ask_cpu = (statistics.median(x) for x in zip(*ask, strict=True))
     print(f"{args.shell}: Alt+E to line replaced, {args.runs} runs against a local fake")
     low, high = min(key_times) * 1000, max(key_times) * 1000
     print(
         f"key press -> line replaced   median {key * 1000:6.0f} ms   "
         f"min {low:4.0f}   max {high:4.0f}   (target <= 400)"
     )
-    print(f"chatcli cmd as a subprocess  median {cmd * 1000:6.0f} ms")
-    print(f"python -c pass               median {bare * 1000:6.0f} ms")
+    for label, wall, cpu in (
+        ("chatcli cmd as a subprocess", cmd, cmd_cpu),
+        ("chatcli ask (baseline)", asked, ask_cpu),
+        ("python -c pass", bare, bare_cpu),
+    ):
+        print(f"{label:<28} median {wall * 1000:6.0f} ms   CPU {cpu * 1000:4.0f} ms")
+    print(f"load average                 {os.getloadavg()[0]:6.1f} on {os.cpu_count()} cores")
     print(f"ratio key / chatcli cmd alone       {key / cmd:6.2f}")
+    print(f"ratio cmd / ask, CPU                {cmd_cpu / ask_cpu:6.2f}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from chatcli.store import (
 from chatcli.tokens import REPLY_PRIMING, count_message, count_messages, count_text
 
 if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
     from chatcli.settings.resolve import ChatSettings
 
 REPLY_RESERVE = 4096
@@ -177,19 +178,12 @@ class ChatSession:
         """Use ``ChatSession.open``: the one way to start or continue a conversation."""
         self.provider = provider
         self.settings = settings
-        self.profile = settings.profile.name
-        self.model = settings.model
+        """The one settings value: replaced whole (``dataclasses.replace``) by ``/model``,
+        ``/system``, ``/role`` and ``/profile``; the properties below read it."""
         self.info = settings.model_info(settings.model)
         self.store = store
-        self.system = settings.system
-        self.role = settings.role
-        self.temperature = settings.temperature
-        self.max_tokens = settings.max_tokens
-        self.stream = settings.stream
-        self.command = settings.command
         self.row: SessionRow | None = None
         self.last_turn: TurnResult | None = None
-        self._model_info = settings.model_info
         self._log = settings.log and store is not None
         self._persist = persist and self._log
         self._name = name
@@ -253,6 +247,41 @@ class ChatSession:
         self._pending = None
         self._reuse = None
         self.last_turn = None
+
+    @property
+    def profile(self) -> str:
+        return self.settings.profile.name
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
+    def system(self) -> str | None:
+        return self.settings.system
+
+    @property
+    def role(self) -> str | None:
+        return self.settings.role
+
+    @property
+    def temperature(self) -> float | None:
+        return self.settings.temperature
+
+    @property
+    def max_tokens(self) -> int | None:
+        return self.settings.max_tokens
+
+    @property
+    def stream(self) -> bool:
+        return self.settings.stream
+
+    @property
+    def command(self) -> str:
+        return self.settings.command
+
+    def _model_info(self, model: str) -> ModelInfo:
+        return self.settings.model_info(model)
 
     @property
     def name(self) -> str | None:
@@ -694,21 +723,33 @@ class ChatSession:
             self.row = self.store.update_session(self.row.id, **fields)
 
     def set_model(self, model: str) -> None:
-        """Switch model for the following turns."""
-        self.model = model
+        """Switch model (already resolved from any alias) for the following turns."""
+        self.settings = replace(self.settings, model=model)
         self.info = self._model_info(model)
         self._update_row(model=model)
 
-    def set_provider(self, provider: Chat, profile: str) -> None:
-        """Switch endpoint (``/profile``) for the following turns."""
+    def switch(self, provider: Chat, settings: ChatSettings) -> None:
+        """Go on with other settings through ``provider`` (``/profile``: resolved like ``-p``
+        on a continued session); the row follows."""
         self.provider = provider
-        self.profile = profile
-        self._update_row(profile=profile)
+        before = self.settings
+        self.settings = settings
+        self.info = self._model_info(settings.model)
+        changed = {
+            key: value
+            for key, value, old in (
+                ("profile", settings.profile.name, before.profile.name),
+                ("model", settings.model, before.model),
+                ("system", settings.system, before.system),
+                ("role", settings.role, before.role),
+            )
+            if value != old
+        }
+        self._update_row(**changed)
 
     def set_system(self, text: str | None, role: str | None = None) -> None:
         """Replace the system prompt (and the role name it came from, if any)."""
-        self.system = text
-        self.role = role
+        self.settings = replace(self.settings, system=text, role=role)
         self._update_row(system=text, role=role)
 
     def save(self, name: str) -> SessionRow:

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.cli_helpers import clean_env, fake_env, run_cli, run_process
 from tests.fakes import FakeOpenAI, Reply
+from tests.test_startup import HEAVY, PROBE
+from tests.tmux_helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.external  # the commands run in real bash and zsh
 
 
 def cmd(
@@ -217,6 +222,10 @@ def test_the_shell_config_key_and_bad_shell_names(fake: FakeOpenAI, tmp_path: Pa
     bad_config = run_cli("cmd", "list", env=env)
     assert bad_config.returncode == 3
     assert "shell = 'tcsh' in the config" in bad_config.stderr
+    config.write_text("[defaults]\nsave_history = 3\n")
+    bad_type = run_cli("cmd", "list", env=env)
+    assert bad_type.returncode == 3
+    assert "save_history must be true, false or the path of a history file" in bad_type.stderr
 
 
 def test_save_history_appends_what_execute_ran(fake: FakeOpenAI, tmp_path: Path) -> None:
@@ -225,7 +234,8 @@ def test_save_history_appends_what_execute_ran(fake: FakeOpenAI, tmp_path: Path)
     (tmp_path / "config.toml").write_text(f'[defaults]\nsave_history = "{history}"\n')
     fake.script(Reply(text="echo done"))
     env = fake_env(tmp_path, fake)
-    result = run_cli("cmd", "--shell", "zsh", "--execute", "--yes", "say done", env=env)
+    # a real process: the executed command writes to chatcli's own stdout descriptor
+    result = run_process("cmd", "--shell", "zsh", "--execute", "--yes", "say done", env=env)
     assert (result.returncode, result.stdout) == (0, "done\n")
     assert f"chatcli: added to {history}" in result.stderr
     lines = history.read_text().splitlines()
@@ -266,3 +276,50 @@ def test_shell_integration_refuses_what_it_cannot_bind(
     result = run_cli("shell-integration", *args, env=clean_env(tmp_path))
     assert result.returncode == 2
     assert result.stderr.startswith(f"chatcli: error: {message}")
+
+
+def test_sigterm_while_the_command_runs_is_passed_on_and_its_status_returned(
+    fake: FakeOpenAI, tmp_path: Path, work: Path
+) -> None:
+    fake.script(Reply(text="touch started.txt; exec sleep 60"))
+    env = {**fake_env(tmp_path, fake), "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "chatcli", "cmd", "--shell", "bash", "--execute", "--yes", "wait"]
+    proc = subprocess.Popen(argv, env=env, cwd=work, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_until(lambda: (work / "started.txt").exists())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 143  # the command's status: it died of SIGTERM
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def _modules(args: list[str], env: dict[str, str]) -> tuple[int, str, list[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True, text=True, timeout=60, env={**env, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    result = json.loads(proc.stdout.splitlines()[-1])
+    return result["code"], result["out"], result["mods"]
+
+
+def test_cmd_off_a_terminal_loads_neither_sdk_nor_rich_nor_prompt_toolkit(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.script(Reply(text="ls -la"))
+    code, out, mods = _modules(["cmd", "--shell", "bash", "list"], fake_env(tmp_path, fake))
+    assert (code, out) == (0, "ls -la\n")
+    heavy = ("openai", "rich", "prompt_toolkit", "pygments", "pydantic")
+    assert [m for m in heavy if m in mods] == []
+    assert "chatcli.features.shell.menu" not in mods
+
+
+@pytest.mark.parametrize(
+    "args", [["cmd", "--help"], ["shell-integration", "--help"], ["shell-integration", "zsh"]]
+)
+def test_help_and_snippets_load_no_heavy_modules(tmp_path: Path, args: list[str]) -> None:
+    code, out, mods = _modules(args, clean_env(tmp_path))
+    assert code == 0 and out
+    assert [m for m in HEAVY if m in mods] == []

@@ -19,6 +19,8 @@ from tests.fakes import DEFAULT_API_KEY, Error, FakeControl, Reply
 from tests.tmux_helpers import Tmux, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.terminal
+
 MENU = "e execute  r revise  d describe  c copy  Enter edit  q abort"
 
 
@@ -170,6 +172,65 @@ def test_a_destructive_command_is_marked_and_runs_only_after_typing_yes(
     term.keys("Enter")
     assert term.wait_exit() == 0
     assert (work / "blank.img").exists()
+
+
+def test_keys_typed_while_waiting_decide_nothing(
+    term: Tmux, control: FakeControl, work: Path
+) -> None:
+    control.script(Reply(text="touch ran.txt", delay=4.0))
+    term.start_line(f"cd {work} && chatcli cmd --shell bash make a file")
+    term.wait_for("thinking…")
+    term.keys("e")  # before the command is even shown
+    screen = term.wait_for(MENU)
+    assert "touch ran.txt" in screen
+    assert "e execute" in screen and not (work / "ran.txt").exists()
+    term.keys("q")
+    assert term.wait_exit() == 0
+    assert not (work / "ran.txt").exists()
+
+
+def test_a_piped_description_still_gets_the_menu_from_the_terminal(
+    term: Tmux, control: FakeControl, work: Path
+) -> None:
+    control.script(Reply(text="echo piped > piped.txt"))
+    term.start_line(f"cd {work} && echo 'write piped' | chatcli cmd --shell bash")
+    term.wait_for(MENU)
+    assert chat_messages(control)[0][-1] == {"role": "user", "content": "write piped"}
+    term.keys("e")
+    assert term.wait_exit() == 0
+    assert (work / "piped.txt").read_text() == "piped\n"
+
+
+def test_copy_puts_the_command_in_tmuxs_buffer(
+    term: Tmux, control: FakeControl, work: Path
+) -> None:
+    control.script(Reply(text="git log --oneline -5"))
+    start_cmd(term, work, "last commits")
+    term.keys("c")
+    term.wait_for("copied 20 characters to tmux's paste buffer")
+    assert term.tmux("show-buffer") == "git log --oneline -5"
+    term.keys("q")
+    assert term.wait_exit() == 0
+
+
+def test_an_answer_that_is_not_a_command_can_be_revised(
+    term: Tmux, control: FakeControl, work: Path
+) -> None:
+    control.script(Reply(text="Which directory do you mean?"), Reply(text="ls /tmp"))
+    term.start_line(f"cd {work} && chatcli cmd --shell bash list it")
+    screen = term.wait_for(MENU)
+    assert "the answer is not a command:" in screen
+    assert "Which directory do you mean?" in screen
+    term.keys("e")
+    term.wait_for("there is no command to run")
+    term.keys("r")
+    term.wait_for("What should change?")
+    term.type("/tmp")
+    term.keys("Enter")
+    term.wait_for(lambda s: "\nls /tmp\n" in s and s.rstrip().endswith(MENU + " (default)"))
+    assert chat_messages(control)[1][-1] == {"role": "user", "content": "/tmp"}
+    term.keys("q")
+    assert term.wait_exit() == 0
 
 
 # the key binding in real shells

@@ -23,6 +23,8 @@ from tests.tmux_helpers import Tmux, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = [sys.executable, "-m", "chatcli", "chat"]
 
+pytestmark = pytest.mark.terminal
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:

@@ -12,6 +12,8 @@ import pytest
 from chatcli.features.shell.detect import Shell
 from chatcli.features.shell.history import append, history_file
 
+pytestmark = pytest.mark.external  # real bash, zsh and fish read the files back
+
 NON_ASCII = 'grep -r "naïve — 中文" . | head -3'
 SCRIPT = "for f in *.log; do\n  gzip \"$f\" && echo 'a\\b'\ndone"
 

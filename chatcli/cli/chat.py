@@ -12,6 +12,8 @@ from chatcli.cli.common import (
     MaxToolRoundsOpt,
     OverBudgetOpt,
     RoleOpt,
+    SchemaMultiOpt,
+    SchemaOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
@@ -38,6 +40,8 @@ def chat(
     max_tool_rounds: MaxToolRoundsOpt = None,
     template: TemplateOpt = None,
     var: VarOpt = None,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
@@ -56,4 +60,9 @@ def chat(
         approve=tuple(approve or ()),
         max_tool_rounds=max_tool_rounds,
     )
-    run(g, flags, over_budget=over_budget, template=template, variables=var or [])
+    if schema_multi and schema is None:
+        import typer
+
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    run(g, flags, over_budget=over_budget, template=template, variables=var or [],
+        schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip

@@ -53,10 +53,13 @@ _FORMATS = {
 }
 _CHOICES: dict[tuple[str | None, str], tuple[str, ...]] = {
     (None, "markdown"): ("auto", "always", "never"),
-    ("usage", "by"): ("day", "model", "profile"),
+    ("usage", "by"): ("day", "model", "profile", "command"),
     ("image", "response_format"): ("b64_json", "url"),
     ("image", "size"): ("1024x1024", "1792x1024", "1024x1792", "512x512", "256x256"),
     ("completion", "shell"): tuple(SCRIPTS),
+    ("cmd", "shell"): ("bash", "zsh", "fish", "sh"),
+    ("shell-integration", "shell"): ("bash", "zsh", "fish"),
+    ("shell-integration", "key"): ("alt-e", "ctrl-g"),
     **{(cmd, "format"): values for cmd, values in _FORMATS.items()},
     **{(cmd, "response_format"): values for cmd, values in _FORMATS.items()},
 }

@@ -91,10 +91,11 @@ def _profile(repl: Repl, arg: str) -> None:
             mark = "*" if name == repl.session.profile else " "
             repl.say(f"  {mark} {name}")
         return
-    profile = repl.ctx.config.profile(arg)
-    repl.session.set_provider(repl.ctx.connect(profile.name), profile.name)
-    repl.session.set_model(profile.model)
-    repl.say(f"profile {profile.name} · model {profile.model} (change it with /model)")
+    from chatcli.settings.resolve import switch_profile
+
+    settings = switch_profile(repl.ctx.config, repl.session.settings, arg)
+    repl.session.switch(repl.ctx.connect(settings.profile.name), settings)
+    repl.say(f"profile {settings.profile.name} · model {settings.model} (change it with /model)")
 
 
 def _system(repl: Repl, arg: str) -> None:
@@ -369,6 +370,12 @@ def _profile_names(repl: Repl) -> list[str]:
     return sorted(repl.ctx.config.profiles)
 
 
+def _schema(repl: Repl, arg: str) -> None:
+    from chatcli.repl.structured import command
+
+    command(repl, arg)
+
+
 def _role_names(repl: Repl) -> list[str]:
     return sorted(repl.ctx.config.roles)
 
@@ -419,6 +426,13 @@ COMMANDS: dict[str, Command] = {
         ),
         Command("copy", "", "copy the last reply to the clipboard", _copy),
         Command("tools", "on|off NAME", "MCP tools the model may call", _tools, _tool_values),
+        Command(
+            "schema",
+            "SPEC",
+            "the next reply is JSON valid against SPEC (off: cancel)",
+            _schema,
+            lambda _repl: ["off", "multi"],
+        ),
     )
 }
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
     from chatcli.events import Content
+    from chatcli.features.schema.spec import Schema
     from chatcli.features.templates.apply import Applied
     from chatcli.features.tools.toolbox import Toolbox
     from chatcli.inputs import UserInput
@@ -84,6 +85,8 @@ class Repl:
         self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
         self.editing: int | None = None  # the turn the next message replaces (``/edit``)
         self.template: Applied | None = None  # chat --template: wraps every message
+        self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
+        self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
         self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -224,7 +227,13 @@ class Repl:
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
         content = message.content()
-        if editing is not None:
+        schema = (self.schema or self.standing_schema) if editing is None else None
+        if schema is not None:
+            self.schema = None  # for this turn only
+            from chatcli.repl.structured import send
+
+            send(self, content, schema)
+        elif editing is not None:
             self.stream(self.session.edit(editing, content))
         else:
             self.stream(self.turn(content))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, IncompleteProfile
+from chatcli.errors import ConfigError, IncompleteProfile, UsageError
 from chatcli.pricing import ModelInfo
 from chatcli.pricing import lookup as lookup_model
 from chatcli.settings.mcp import McpServer, parse_servers
@@ -180,8 +180,11 @@ class Config:
         return self.profiles[chosen]
 
     def resolve_model(self, name: str) -> str:
-        """Expand an alias (``-m fast``) to a model name."""
-        return self.aliases.get(name, name)
+        """Expand an alias (``-m fast``) to a model name; an empty name is a UsageError."""
+        resolved = self.aliases.get(name, name)
+        if not resolved.strip():
+            raise UsageError("the model name is empty", hint="give one with -m NAME")
+        return resolved
 
     def model_info(self, name: str) -> ModelInfo:
         """Built-in facts about ``name`` with ``[models."name"]`` overrides applied."""
@@ -359,6 +362,8 @@ class _Validator:
                 key,
                 f"{table + '.' if table else ''}{key} must be {human}, not {_toml_type(value)}",
             )
+        if key == "model" and isinstance(value, str) and not value.strip():
+            raise self.fail(table, key, f"{table + '.' if table else ''}model must not be empty")
         problem = _out_of_range(key, value)
         if problem is not None:
             raise self.fail(table, key, f"{table + '.' if table else ''}{key} {problem}")
@@ -397,6 +402,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "output_price": (0, 1e6),
     "tool_timeout": (0.1, 86_400),
     "tool_output_limit": (100, 10_000_000),
+    "image_price": (0, 1e6),
+    "minute_price": (0, 1e6),
+    "confirm_above_usd": (0, 1e9),
 }
 
 
@@ -426,7 +434,14 @@ def _url_problem(url: str) -> str | None:
         return f"is not a valid URL ({exc})"
     if not parts.hostname:
         return "has no host name"
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        return "has a query string or fragment (chatcli adds each route's path to it)"
     return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why an API root or proxy URL cannot be used, or None (for URLs from the environment)."""
+    return _url_problem(url)
 
 
 def _table_pattern(table: str) -> str:
@@ -507,6 +522,8 @@ def analyse(
         raw_models = {}
     for name, raw in raw_models.items():
         with v.collect():
+            if not name.strip():
+                raise v.fail("models", None, '[models.""] needs a model name')
             v.check(f"models.{name}", raw, _MODEL_KEYS)
             base = lookup_model(name)
             models[name] = ModelInfo(
@@ -526,6 +543,10 @@ def analyse(
     if not isinstance(aliases, dict) or not all(isinstance(x, str) for x in aliases.values()):
         v.problems.append(v.fail("aliases", None, "[aliases] must map names to model name strings"))
         aliases = {}
+    for alias, target in list(aliases.items()):
+        if not target.strip() or not alias.strip():
+            v.problems.append(v.fail("aliases", alias, f"alias {alias!r} needs a model name"))
+            del aliases[alias]
 
     roles: dict[str, str] = {}
     role_tools: dict[str, tuple[str, ...]] = {}
@@ -639,12 +660,12 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     for key in ("base_url", "endpoint", "proxy"):
         bad_url = _url_problem(raw[key]) if key in raw else None
         if bad_url is not None:
-            raise v.fail(
-                table,
-                key,
-                f"{key} {raw[key]!r} {bad_url}",
-                hint="write it with its scheme, e.g. https://...",
-            )
+            hint = "write it with its scheme, e.g. https://..."
+            if "query" in bad_url:
+                hint = "drop the ?... part" + (
+                    "; the API version goes in api_version" if key == "endpoint" else ""
+                )
+            raise v.fail(table, key, f"{key} {raw[key]!r} {bad_url}", hint=hint)
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for layer, label in (

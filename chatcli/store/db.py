@@ -114,6 +114,14 @@ def _like(text: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
+def _data_dir_hint(data_dir: Path) -> str:
+    """What to do when the data dir cannot be written (read-only mount, wrong owner)."""
+    return (
+        f"the data dir {data_dir} must be writable: fix its permissions or mount, or set "
+        "CHATCLI_HOME to a writable directory"
+    )
+
+
 def _error(path: Path, exc: sqlite3.Error) -> StoreError:
     """Turn a SQLite failure into a message a user can act on."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
@@ -122,6 +130,8 @@ def _error(path: Path, exc: sqlite3.Error) -> StoreError:
             f"{path} is damaged or not a chatcli database ({exc})",
             hint=f"move it aside (mv '{path}' '{path}.broken'); chatcli then starts a new one",
         )
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return StoreError(f"cannot write {path} ({exc})", hint=_data_dir_hint(path.parent))
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StoreError(
             f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s",
@@ -162,7 +172,9 @@ class Store:
             if not path.exists():  # create it 0600 ourselves: sqlite would use the umask
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         except OSError as exc:
-            raise StoreError(f"cannot create {path}: {exc.strerror}") from exc
+            raise StoreError(
+                f"cannot create {path}: {exc.strerror}", hint=_data_dir_hint(data_dir)
+            ) from exc
         try:
             conn = sqlite3.connect(
                 path,

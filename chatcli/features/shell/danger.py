@@ -51,6 +51,7 @@ _SQL = (
     (re.compile(r"\bflushall\b|\bflushdb\b|\bdropDatabase\(", re.I), "erases a whole database"),
 )
 _DEPTH = 8
+_EVERYTHING = {"*", ".*", "*.*", ".[!.]*", "..?*", "{*,.*}"}
 _HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -361,27 +362,37 @@ def _broad(path: str) -> str | None:
     """Why deleting everything under ``path`` would be a disaster, or None."""
     if not path:
         return None
+    path = re.sub(r"^(\$HOME|\$\{HOME\})(?=/|$)", "~", path)  # set in every login
     if path.startswith("$") or "${" in path or "$(" in path:
         return "a path built from a variable: empty or unset, it becomes another path"
-    if path in ("*", ".*", "./*", ".", "..", "./", "../", "./.*") or path.startswith("../"):
-        return "the whole current directory" if ".." not in path else "a parent directory"
+    if path in (".", "./") or path in _EVERYTHING:
+        return "the whole current directory"
+    if path in ("..", "../") or path.startswith("../"):
+        return "a parent directory"
     full = _expand(path)
+    if posixpath.basename(full) in _EVERYTHING:  # dir/* and the like: all of dir
+        full = posixpath.dirname(full) or "."
+        if full == ".":
+            return "the whole current directory"
     home = _expand("~")
-    stem = full[:-2] if full.endswith("/*") else full
-    stem = stem.rstrip("*") or "/"
-    if stem == "/" or full == "/":
+    if full == "/":
         return "the root of the file system"
-    if stem in (home, posixpath.dirname(home)):
+    if full in (home, posixpath.dirname(home)):
         return "a home directory"
-    if stem.startswith("/") and stem.count("/") == 1:
+    if full.startswith("/") and full.count("/") == 1:
         return "a top-level directory"
-    if _system(stem):
+    if _system(full):
         return "a system directory"
     return None
 
 
 def _system(path: str) -> bool:
+    """Whether ``path`` is in a system directory (never inside the user's home, even when
+    that is /root)."""
     full = _expand(path)
+    home = _expand("~")
+    if home != "/" and (full == home or full.startswith(home + "/")):
+        return False
     if any(full == d or full.startswith(d + "/") for d in _NOT_SYSTEM):
         return False
     return any(full == d or full.startswith(d + "/") for d in _SYSTEM_DIRS)
@@ -535,6 +546,29 @@ def _diskutil(words: list[str], from_input: bool, found: list[str], depth: int) 
         found.append("diskutil erases or repartitions a disk")
 
 
+def _docker(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    if "prune" in words[1:] or words[1:3] in (["volume", "rm"], ["volume", "remove"]):
+        found.append(f"{posixpath.basename(words[0])} deletes containers, images or volumes")
+
+
+def _kubectl(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    if "delete" in words[1:]:
+        found.append("kubectl delete: deletes cluster resources")
+
+
+def _terraform(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    if "destroy" in words[1:]:
+        found.append(f"{posixpath.basename(words[0])} destroy: deletes the infrastructure")
+
+
+def _cloud_storage(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    flags, operands = _split_flags(words[1:])
+    if "rm" in operands[:2] and flags & {"r", "R", "--recursive"}:
+        found.append(f"{posixpath.basename(words[0])} rm --recursive: deletes stored objects")
+    if operands[:2] == ["s3", "rb"] and "--force" in flags:
+        found.append("aws s3 rb --force: deletes a bucket and everything in it")
+
+
 _RULES: dict[str, _Rule] = {
     "rm": _rm,
     "find": _find,
@@ -569,4 +603,11 @@ _RULES: dict[str, _Rule] = {
     "halt": _power,
     "systemctl": _systemctl,
     "crontab": _crontab,
+    "docker": _docker,
+    "podman": _docker,
+    "kubectl": _kubectl,
+    "terraform": _terraform,
+    "tofu": _terraform,
+    "aws": _cloud_storage,
+    "gsutil": _cloud_storage,
 }

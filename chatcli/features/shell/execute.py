@@ -2,11 +2,14 @@
 
 The command inherits the current directory, the environment and the terminal (its output goes
 straight there); chatcli's exit code is the command's (128+N when a signal N ended it). Ctrl-C
-while it runs reaches the command (same process group), not chatcli, which waits for it to end.
+while it runs reaches the command (same process group), not chatcli, which waits for it to end;
+a SIGTERM or SIGHUP sent to chatcli (``signals.Stopped``) is passed on to the command, and
+chatcli still waits for it and returns its status.
 """
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 
 from chatcli.errors import ChatcliError
@@ -26,6 +29,9 @@ def execute(command: str, shell: Shell) -> int:
         try:
             code = proc.wait()
             break
-        except KeyboardInterrupt:  # the command got the same Ctrl-C; wait for its end
-            continue
+        except KeyboardInterrupt as exc:  # the command got the same Ctrl-C; wait for its end
+            signum = getattr(exc, "signum", None)  # SIGTERM/SIGHUP: only chatcli got it
+            if signum is not None:
+                with contextlib.suppress(OSError):
+                    proc.send_signal(signum)
     return code if code >= 0 else 128 - code

@@ -69,6 +69,13 @@ class Tty:
         self.output.write(text)
         self.output.flush()
 
+    def discard_typed_ahead(self) -> None:
+        """Drop keys typed before now (while waiting for the model, say)."""
+        import termios
+
+        with contextlib.suppress(OSError, ValueError, termios.error):
+            termios.tcflush(self.input.fileno(), termios.TCIFLUSH)
+
     def key(self) -> str:
         """One key press, unechoed (Ctrl-C and Ctrl-D arrive as characters)."""
         import termios
@@ -128,6 +135,7 @@ class Menu:
         """Wait for the first answer, then show the menu; the exit code."""
         self._take(self._thinking(first))
         while True:
+            self.tty.discard_typed_ahead()  # a key pressed before the menu showed decides nothing
             self.tty.write(_MENU)
             key = self.tty.key()
             self.tty.write("\r\x1b[2K")
@@ -181,9 +189,13 @@ class Menu:
             self.tty.write(warning + "\n")
 
     def _thinking(self, request: Callable[[], Cleaned]) -> Cleaned:
+        """Run ``request`` with "thinking…" shown and typed keys not echoed into it."""
+        from chatcli.output import quiet_keys
+
         self.tty.write(f"{_DIM}thinking…{_RESET}\r")
         try:
-            return request()
+            with quiet_keys(self.tty.output):
+                return request()
         finally:
             self.tty.write("\r\x1b[2K")
 

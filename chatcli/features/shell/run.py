@@ -16,6 +16,7 @@ from chatcli.errors import ChatcliError, ConfigError, UsageError
 from chatcli.output import Notifier
 from chatcli.safetext import one_line
 from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.terminal import isatty
 
 if TYPE_CHECKING:
     from chatcli.features.shell.clean import Cleaned
@@ -58,7 +59,6 @@ def run(g: Globals, flags: ChatFlags, what: CmdInput) -> int:
     """Run one ``cmd``; the exit code (the executed command's, when one ran)."""
     from chatcli.features.conversation import open_conversation
     from chatcli.features.shell.exchange import Exchange
-    from chatcli.features.shell.menu import Tty
     from chatcli.features.usage import budget
     from chatcli.store import open_default
 
@@ -74,7 +74,7 @@ def run(g: Globals, flags: ChatFlags, what: CmdInput) -> int:
         budget.check(store, profile, over_budget=what.over_budget, warn=notifier.note)
         exchange = Exchange(opened.session, shell, notifier)
         try:
-            tty = None if what.execute else Tty.open()
+            tty = None if what.execute else _terminal()
             if tty is None:
                 return _unattended(exchange, description, what, profile, notifier)
             try:
@@ -83,6 +83,15 @@ def run(g: Globals, flags: ChatFlags, what: CmdInput) -> int:
                 tty.close()
         finally:
             exchange.close()
+
+
+def _terminal() -> Tty | None:
+    """The terminal for the menu; None off one (then the menu is not even imported)."""
+    if not isatty(sys.stdout):
+        return None
+    from chatcli.features.shell.menu import Tty
+
+    return Tty.open()
 
 
 def _menu(
