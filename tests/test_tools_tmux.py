@@ -19,6 +19,8 @@ from tests.tools_helpers import servers_toml
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = [sys.executable, "-m", "chatcli", "chat"]
 QUESTION = "run it? [y]es, [N]o, [a]lways this tool:"
+STARTS = 90.0
+"""Seconds to wait for what needs MCP servers started (a few seconds each on a loaded box)."""
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def tool_results(request: dict[str, Any]) -> list[str]:
 
 
 def send(term: Tmux, text: str) -> None:
-    term.wait_for(at_prompt)
+    term.wait_for(at_prompt, timeout=STARTS)
     term.type(text)
     term.keys("Enter")
 
@@ -119,7 +121,7 @@ def test_tools_command_lists_and_toggles(term: Tmux, control: FakeControl) -> No
     send(term, "/tools")
     term.wait_for("(not started: /tools on own)")
     send(term, "/tools on own.add time")
-    term.wait_for("on: own.add, time.get_current_time, time.convert_time")
+    term.wait_for("on: own.add, time.get_current_time, time.convert_time", timeout=STARTS)
     send(term, "/tools off time.convert_time")
     term.wait_for("off: time.convert_time")
     send(term, "/tools")
@@ -135,7 +137,7 @@ def test_tools_command_lists_and_toggles(term: Tmux, control: FakeControl) -> No
 def test_ask_on_a_terminal_asks_too(term: Tmux, control: FakeControl) -> None:
     control.script(echo_call("from ask"))
     term.start([sys.executable, "-m", "chatcli", "ask", "-T", "own", "hi"])
-    term.wait_for(QUESTION)
+    term.wait_for(QUESTION, timeout=STARTS)
     term.keys("y")
     term.wait_for("tools said: echo: from ask")
     assert term.wait_exit() == 0
