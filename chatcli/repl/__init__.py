@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.input import Input
     from prompt_toolkit.output import Output
 
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.repl.loop import Repl
     from chatcli.store import Store
 
@@ -96,9 +96,9 @@ def prepare(
         from chatcli.features.templates.apply import apply
 
         g, flags, applied = apply(config, g, flags, template, variables or [])
-    providers: dict[str, ChatProvider] = {}
+    providers: dict[str, Provider] = {}
 
-    def connect_profile(name: str) -> ChatProvider:
+    def connect_profile(name: str) -> Provider:
         """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
         if name not in providers:
             providers[name] = connect(config.profile(name), config.model_info, debug=g.debug)

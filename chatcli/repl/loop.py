@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from chatcli.features.templates.apply import Applied
     from chatcli.features.tools.toolbox import Toolbox
     from chatcli.inputs import UserInput
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
     from chatcli.settings.resolve import ChatSettings
@@ -55,7 +55,7 @@ class ReplSetup:
 
     config: Config
     store: Store
-    connect: Callable[[str], ChatProvider]  # profile name -> provider
+    connect: Callable[[str], Provider]  # profile name -> provider
     markdown: str
     over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
     globals: Globals = field(default_factory=Globals)  # as given to ``chat``
@@ -68,7 +68,7 @@ class Repl:
         self,
         ctx: ReplSetup,
         session: ChatSession,
-        provider: ChatProvider,
+        provider: Provider,
         prompt: PromptSession[str],
         *,
         stdout: TextIO | None = None,
@@ -340,7 +340,7 @@ def _typeahead_kept() -> Iterator[None]:
         yield
 
 
-def _warm_up(provider: ChatProvider, session: ChatSession) -> None:
+def _warm_up(provider: Provider, session: ChatSession) -> None:
     """Pay the one-off costs of the first reply while the user types: the HTTP client (httpx2
     import, TLS context), the tokenizer, and the Markdown renderer's imports."""
     from chatcli.render import make_writer
