@@ -17,6 +17,8 @@ from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI, Reply
 from tests.tools_helpers import servers_toml
 
+pytestmark = pytest.mark.external  # real MCP servers
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:

@@ -15,6 +15,8 @@ from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI, Reply
 from tests.tools_helpers import http_server, servers_toml
 
+pytestmark = pytest.mark.external  # real MCP servers
+
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[str]:

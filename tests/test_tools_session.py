@@ -109,6 +109,7 @@ def test_malformed_tool_calls_are_named(tool_calls: Any, field: str) -> None:
 
 @pytest.fixture
 def box() -> Iterator[Toolbox]:
+    """Our own MCP server over stdio, its tools on and approved."""
     own = McpServer(
         "own", command=sys.executable, args=("-m", "tests.fakes.mcp_tools"), cwd=str(ROOT)
     )
@@ -129,6 +130,7 @@ def drain(events: Iterator[StreamEvent]) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
+@pytest.mark.external
 def test_undo_retry_and_resume_keep_calls_and_results(
     fake: FakeOpenAI, box: Toolbox, tmp_path: Path
 ) -> None:

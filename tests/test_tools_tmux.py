@@ -16,6 +16,8 @@ from tests.fakes import DEFAULT_API_KEY, FakeControl, Reply
 from tests.tmux_helpers import Tmux, wait_until
 from tests.tools_helpers import servers_toml
 
+pytestmark = [pytest.mark.terminal, pytest.mark.external]  # tmux, real MCP servers
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = [sys.executable, "-m", "chatcli", "chat"]
 QUESTION = "run it? [y]es, [N]o, [a]lways this tool:"
