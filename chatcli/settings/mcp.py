@@ -155,16 +155,15 @@ def _run(cmd: str) -> str:
     """The first line a value's command prints (like ``api_key_cmd``)."""
     import subprocess
 
-    from chatcli.settings.keys import redact_cmd
-
+    shown = (cmd.split() or ["?"])[0]  # the program only: its arguments may hold a secret
     try:
         proc = subprocess.run(
             cmd, shell=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL
         )
     except subprocess.TimeoutExpired:
-        raise ConfigError(f"the command {redact_cmd(cmd)!r} took longer than 30 s") from None
+        raise ConfigError(f"the command {shown} ... took longer than 30 s") from None
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode != 0 or not lines:
         why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
-        raise ConfigError(f"the command {redact_cmd(cmd)!r} {why}")
+        raise ConfigError(f"the command {shown} ... {why}", hint=f"run it yourself: {shown} ...")
     return lines[0].strip()
