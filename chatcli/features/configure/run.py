@@ -18,6 +18,7 @@ _SHOWN = (
     "type", "base_url", "endpoint", "api_version", "model", "system", "temperature",
     "max_tokens", "markdown", "timeout", "max_retries", "proxy", "requests_per_minute",
     "stream_usage", "daily_budget_usd", "monthly_budget_usd", "api_key_env", "api_key_cmd",
+    "shell", "save_history",
 )  # fmt: skip
 
 
@@ -43,7 +44,7 @@ def show(g: Globals, as_json: bool) -> None:
     for key in _SHOWN:
         value = getattr(profile, key)
         if value is None or (
-            key == "stream_usage" and value is True and key not in profile.sources
+            key in ("stream_usage", "save_history") and key not in profile.sources
         ):
             continue
         settings[key] = {"value": value, "source": profile.sources.get(key, "built-in")}
