@@ -327,7 +327,10 @@ def test_thinking_shows_while_waiting(
     term.start(_rc(shell, tmp_path))
     term.wait_for(lambda s: prompt_line(s) == "READY>")
     term.type("how long has it been up")
+    term.keys("Left", "Left")
     term.keys("M-e")
-    term.wait_for("thinking…")
+    waiting = term.wait_for("thinking…")
+    if shell == "fish":  # written after the text, not over it, though the cursor is mid-line
+        assert prompt_line(waiting) == "READY> how long has it been up thinking…"
     screen = term.wait_for(lambda s: prompt_line(s) == "READY> uptime")
     assert "thinking…" not in screen
