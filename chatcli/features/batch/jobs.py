@@ -475,7 +475,7 @@ def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> 
             failed = write.write_files(rows, out_dir, job.total, json_rows)
             ctx.notifier.note(f"wrote {job.total - len(failed)} answer file(s) to {out_dir}")
         elif jsonl is not None:
-            with jsonl.open("w", encoding="utf-8") as f:
+            with write.output_file(jsonl) as f:
                 failed = write.write_jsonl(rows, f, json_rows)
             ctx.notifier.note(f"wrote {job.total} result(s) to {jsonl}")
         else:
