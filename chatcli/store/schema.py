@@ -143,5 +143,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " WHERE m.session_id = sessions.id)",
         "CREATE INDEX messages_parent ON messages (parent_id)",
     ),
+    (  # 8: recovery-journal entries already written back (store.journal), so none twice
+        "CREATE TABLE journal_applied (id TEXT PRIMARY KEY)",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

@@ -56,6 +56,7 @@ class SubmitOptions:
     over_budget: bool = False
     schema: str | None = None  # --schema SPEC for every line (a line's "schema" key wins)
     schema_multi: bool = False
+    new: bool = False  # --new: a second job even when the same one is unfinished
 
 
 class Context:
@@ -159,6 +160,16 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
         if job.total == 0:
             ctx.jobs.delete(job.id)
             raise UsageError("the inputs hold no requests")
+        twin = None if opts.new else ctx.jobs.unfinished_like(job)
+        if twin is not None:  # run again (killed, a closed terminal, cron twice): no new job
+            ctx.jobs.delete(job.id)
+            print(twin.name, flush=True)
+            ctx.notifier.note(
+                f"resuming job {twin.name} ({twin.state}): the same inputs, model, parameters "
+                "and profile; --new submits a second job"
+            )
+            _advance(ctx, twin, opts.concurrency, follow=False)
+            return
         ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
         try:
             if not _confirmed(builder, env.profile, opts.yes):
