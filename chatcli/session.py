@@ -463,9 +463,7 @@ class ChatSession:
         """The model to log as asked for: ``self.model``, except where that is only an Azure
         deployment name (the endpoint takes no model, and chatcli knows no such model): then
         the model the response names is the only true name there is."""
-        endpoint = getattr(self.provider, "endpoint", None)
-        deployment_only = endpoint is not None and not getattr(endpoint, "send_model", True)
-        if deployment_only and served and not self.info.known:
+        if self.provider.deployment_only and served and not self.info.known:
             return served
         return self.model
 

@@ -301,3 +301,16 @@ def test_on_an_error_the_line_is_left_alone_and_the_error_shown(
     term.wait_for(lambda s: prompt_line(s) == "READY> list the files")
     assert "chatcli: error:" in screen
     assert len(chat_messages(control)) == 1
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_destructive_command_comes_with_its_warning(
+    term: Tmux, control: FakeControl, tmp_path: Path, shell: str
+) -> None:
+    control.script(Reply(text="sudo true"))
+    term.start(_rc(shell, tmp_path))
+    term.wait_for(lambda s: prompt_line(s) == "READY>")
+    term.type("list root's home")
+    term.keys("M-e")
+    term.wait_for(lambda s: prompt_line(s) == "READY> sudo true")
+    term.wait_for("chatcli: warning: this command looks destructive: runs as root (sudo)")

@@ -46,3 +46,36 @@ def test_bad_schema_is_refused_before_anything_is_sent(chat: Chat) -> None:
     chat.run("/schema a integr\r", "plain\r")
     assert "chatcli: error: --schema: unknown type 'integr'" in chat.err.getvalue()
     assert "response_format" not in chat.fake.chat_requests()[0].json
+
+
+def test_chat_schema_makes_every_reply_json_until_off(chat: Chat) -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from chatcli.repl import prepare
+    from chatcli.settings.resolve import ChatFlags, Globals
+
+    with create_pipe_input() as inp, chat.store() as store:
+        repl = prepare(
+            Globals(), ChatFlags(), store, schema=("city", False), input=inp,
+            output=DummyOutput(), stdout=chat.out, stderr=chat.err,
+        )  # fmt: skip
+        inp.send_text("one\r/schema\rtwo\r/schema off\rthree\r\x04")
+        repl.run()
+    err = chat.err.getvalue()
+    assert "every reply is JSON valid against the field list (/schema off ends it)" in err
+    assert "every reply is JSON valid against the field list\n" in err  # what /schema shows
+    formats = ["response_format" in r.json for r in chat.fake.chat_requests()]
+    assert formats == [True, True, False]
+    assert chat.out.getvalue().count('"city": "example"') == 2
+    assert "echo(3): three" in chat.out.getvalue()
+
+
+def test_chat_schema_is_checked_before_the_repl_starts(chat: Chat) -> None:
+    from chatcli.errors import UsageError
+    from chatcli.repl import prepare
+    from chatcli.settings.resolve import ChatFlags, Globals
+
+    with chat.store() as store, pytest.raises(UsageError, match="unknown type 'integr'"):
+        prepare(Globals(), ChatFlags(), store, schema=("a integr", False))
+    assert chat.fake.requests == []

@@ -10,6 +10,8 @@ from chatcli.cli.common import (
     MaxTokensOpt,
     OverBudgetOpt,
     RoleOpt,
+    SchemaMultiOpt,
+    SchemaOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
@@ -32,6 +34,8 @@ def chat(
     over_budget: OverBudgetOpt = False,
     template: TemplateOpt = None,
     var: VarOpt = None,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
@@ -47,4 +51,9 @@ def chat(
         cont=cont,
         session=session,
     )
-    run(g, flags, over_budget=over_budget, template=template, variables=var or [])
+    if schema_multi and schema is None:
+        import typer
+
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    run(g, flags, over_budget=over_budget, template=template, variables=var or [],
+        schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip

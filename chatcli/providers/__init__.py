@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chatcli.pricing import ModelInfo
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.settings.loading import Profile
 
 BACKENDS: dict[str, str] = {
@@ -31,7 +31,7 @@ endpoint (URLs, auth header, quirks). A new endpoint type is one module and one 
 
 def connect(
     profile: Profile, model_info: Callable[[str], ModelInfo], *, debug: bool = False
-) -> ChatProvider:
+) -> Provider:
     """A ready provider for ``profile`` (no network traffic until the first request)."""
     from chatcli.providers.chat import ChatProvider
     from chatcli.providers.transport import Transport

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from chatcli.providers.chat import ChatEndpoint
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.settings.loading import Profile
 
 

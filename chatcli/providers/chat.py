@@ -8,35 +8,29 @@ non-streaming parsing, the stream_options fallback and the reasoning-model quirk
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError
 from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
-from chatcli.providers.base import ChatRequest, ResponseFormat
+from chatcli.providers.base import (
+    AudioRequest,
+    ChatRequest,
+    Image,
+    ImageJob,
+    ResponseFormat,
+    SpeechRequest,
+)
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.transport import Transport
 from chatcli.safetext import one_line
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
-    from chatcli.providers.audio import AudioClient, AudioRequest
+    from chatcli.providers.audio import AudioClient
     from chatcli.providers.batches import BatchAPI
-    from chatcli.providers.images import Image, ImageJob
-    from chatcli.providers.speech import SpeechRequest
-
-
-@dataclass(frozen=True)
-class ChatEndpoint:
-    """Where and how to send chat completions for one profile."""
-
-    url_for: Callable[[str], str]  # model -> full chat/completions URL
-    headers: dict[str, str]
-    stream_usage: bool = True  # send stream_options.include_usage
-    send_model: bool = True
-    models_url: str | None = None  # GET: the models the endpoint offers
-    root: str | None = None  # base for other OpenAI-style routes (billing)
 
 
 class ChatProvider:
@@ -55,6 +49,7 @@ class ChatProvider:
         self.name = profile.name
         self.profile = profile
         self.endpoint = endpoint
+        self.deployment_only = not endpoint.send_model
         self.transport = transport
         self.model_info = model_info
         self._stream_usage = endpoint.stream_usage

@@ -10,7 +10,7 @@ import os
 import re
 
 from chatcli.errors import ConfigError
-from chatcli.providers.chat import ChatEndpoint
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.settings.loading import OPENAI_URL, Profile, url_problem
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.input import Input
     from prompt_toolkit.output import Output
 
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.repl.loop import Repl
     from chatcli.store import Store
 
@@ -33,6 +33,7 @@ def run(
     over_budget: bool = False,
     template: str | None = None,
     variables: list[str] | None = None,
+    schema: tuple[str, bool] | None = None,
     input: Input | None = None,
     output: Output | None = None,
 ) -> None:
@@ -55,6 +56,7 @@ def run(
             over_budget=over_budget,
             template=template,
             variables=variables or [],
+            schema=schema,
             input=input,
             output=output,
         ).run()
@@ -68,6 +70,7 @@ def prepare(
     over_budget: bool = False,
     template: str | None = None,
     variables: list[str] | None = None,
+    schema: tuple[str, bool] | None = None,
     input: Input | None = None,
     output: Output | None = None,
     stdout: TextIO | None = None,
@@ -83,14 +86,19 @@ def prepare(
     from chatcli.settings.resolve import load_config
 
     config = load_config(g)
+    standing = None
+    if schema is not None:  # chat --schema SPEC: every reply (until /schema off)
+        from chatcli.features.schema.spec import load
+
+        standing = load(schema[0], config.schemas, multi=schema[1], config_dir=config.path.parent)
     applied = None
     if template is not None:
         from chatcli.features.templates.apply import apply
 
         g, flags, applied = apply(config, g, flags, template, variables or [])
-    providers: dict[str, ChatProvider] = {}
+    providers: dict[str, Provider] = {}
 
-    def connect_profile(name: str) -> ChatProvider:
+    def connect_profile(name: str) -> Provider:
         """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
         if name not in providers:
             providers[name] = connect(config.profile(name), config.model_info, debug=g.debug)
@@ -111,6 +119,10 @@ def prepare(
     provider = connect_profile(opened.session.profile)
     repl = Repl(ctx, opened.session, provider, prompt, stdout=stdout, stderr=stderr)
     repl.template = applied
+    repl.standing_schema = standing
+    if standing is not None:
+        repl.say(f"every reply is JSON valid against {standing.source} (/schema off ends it)",
+                 dim=True)  # fmt: skip
     for note in opened.notes:
         repl.say(note, dim=True)
     if applied is not None:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from chatcli.features.schema.spec import Schema
     from chatcli.features.templates.apply import Applied
     from chatcli.inputs import UserInput
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
     from chatcli.store import Store
@@ -52,7 +52,7 @@ class ReplSetup:
 
     config: Config
     store: Store
-    connect: Callable[[str], ChatProvider]  # profile name -> provider
+    connect: Callable[[str], Provider]  # profile name -> provider
     markdown: str
     over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
     globals: Globals = field(default_factory=Globals)  # as given to ``chat``
@@ -65,7 +65,7 @@ class Repl:
         self,
         ctx: ReplSetup,
         session: ChatSession,
-        provider: ChatProvider,
+        provider: Provider,
         prompt: PromptSession[str],
         *,
         stdout: TextIO | None = None,
@@ -82,6 +82,7 @@ class Repl:
         self.editing: int | None = None  # the turn the next message replaces (``/edit``)
         self.template: Applied | None = None  # chat --template: wraps every message
         self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
+        self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
         self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -211,7 +212,7 @@ class Repl:
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
         content = message.content()
-        schema = self.schema if editing is None else None  # /edit keeps it for the next turn
+        schema = (self.schema or self.standing_schema) if editing is None else None
         if schema is not None:
             self.schema = None  # for this turn only
             from chatcli.repl.structured import send
@@ -311,7 +312,7 @@ def _typeahead_kept() -> Iterator[None]:
         yield
 
 
-def _warm_up(provider: ChatProvider, session: ChatSession) -> None:
+def _warm_up(provider: Provider, session: ChatSession) -> None:
     """Pay the one-off costs of the first reply while the user types: the HTTP client (httpx2
     import, TLS context), the tokenizer, and the Markdown renderer's imports."""
     from chatcli.render import make_writer

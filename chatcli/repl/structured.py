@@ -1,4 +1,5 @@
-"""``/schema SPEC``: the next turn of the chat answers with JSON valid against SPEC.
+"""``/schema SPEC``: the next turn of the chat answers with JSON valid against SPEC
+(``chat --schema SPEC``: every turn, until ``/schema off``).
 
 The REPL side of ``features.schema``: the command keeps the schema for one turn, and that
 turn goes through the same ``Turn`` as ``ask --schema`` (strict ``response_format``, local
@@ -28,14 +29,16 @@ def command(repl: Repl, arg: str) -> None:
 
     text = arg.strip()
     if not text:
-        if repl.schema is None:
-            repl.say(f"no schema set; {USAGE}")
-        else:
+        if repl.schema is not None:
             repl.say(f"the next reply will be JSON valid against {repl.schema.source}")
+        elif repl.standing_schema is not None:
+            repl.say(f"every reply is JSON valid against {repl.standing_schema.source}")
+        else:
+            repl.say(f"no schema set; {USAGE}")
         return
     if text == "off":
-        repl.schema = None
-        repl.say("schema cleared", dim=True)
+        repl.schema = repl.standing_schema = None
+        repl.say("schema cleared: replies are text again", dim=True)
         return
     multi = text.split(" ", 1)[0] == "multi"
     spec = text[len("multi") :].strip() if multi else text

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatcli.errors import APIError
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import Provider
 from chatcli.settings.resolve import Env
 
 
-def model_ids(env: Env, provider: ChatProvider, note: Callable[[str], None]) -> list[str]:
+def model_ids(env: Env, provider: Provider, note: Callable[[str], None]) -> list[str]:
     """The endpoint's list, or on a 404 the configured models (with a note saying so)."""
     try:
         return provider.list_models()

@@ -60,19 +60,16 @@ _BASH = r"""# chatcli for bash: {key} turns the text on the command line into a 
 # Install: add this line to ~/.bashrc
 #   eval "$(chatcli shell-integration bash)"
 __chatcli_cmd() {{
-    local line=$READLINE_LINE out err code
+    local line=$READLINE_LINE out code
     [[ $line == *[![:space:]]* ]] || return 0
-    err=$(mktemp 2>/dev/null) || err=/dev/null
-    printf '\e[2mthinking…\e[0m' >&2
-    out=$({program} cmd --shell bash -- "$line" </dev/null 2>"$err")
+    printf '\e[2mthinking…\e[0m\r' >&2
+    out=$({program} cmd --shell bash -- "$line" </dev/null)
     code=$?
-    printf '\r\e[K' >&2
+    printf '\e[K' >&2
     if [[ $code -eq 0 && -n $out ]]; then
         READLINE_LINE=$out
         READLINE_POINT=${{#out}}
     fi
-    [[ -s $err ]] && cat -- "$err" >&2
-    [[ $err == /dev/null ]] || rm -f -- "$err"
     return 0
 }}
 if [[ $- == *i* ]]; then

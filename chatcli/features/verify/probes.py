@@ -30,9 +30,9 @@ they saw, and ``verdict`` weighs them:
 
 Each check carries its ``strength``: how much a pass or failure says about the model.
 Probes 1-3 and 7 share one non-streamed request; in all ten short requests are made.
-Everything goes through ``ChatProvider``'s public pieces (``body``, ``endpoint``, ``transport``)
-because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``) that the stream-event
-API of ``chat`` deliberately leaves out.
+Every request goes through the ``Provider`` protocol's raw requests (``raw_complete``,
+``raw_stream``) because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``)
+that the stream-event API of ``chat`` deliberately leaves out.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ from typing import Any, Literal
 from chatcli.errors import APIError
 from chatcli.events import Message, Notice
 from chatcli.pricing import ModelInfo
-from chatcli.providers.base import ChatRequest
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import ChatRequest, Provider
 from chatcli.tokens import count_messages, exact_available, unavailable_reason
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -159,7 +158,7 @@ class Target:
     prompt count matching another encoding can name the family it points to.
     """
 
-    provider: ChatProvider
+    provider: Provider
     model: str
     info: ModelInfo
     tokenizers: Mapping[str, list[str]]
