@@ -605,9 +605,16 @@ class Store:
     def log_usage(self, record: UsageRecord) -> None:
         """Append one request to the usage log, committed at once; a database that stays busy
         or a full disk sends it to the recovery journal instead (``store.journal``)."""
+        from dataclasses import asdict
+
         from chatcli.store import journal
 
-        journal.save_usage(self, record, self.notify)
+        def write() -> None:
+            with self._write() as conn:
+                insert_usage(conn, record)
+
+        if not journal.attempt(self, write, self.notify):
+            journal.keep(self, {"usage": asdict(record)}, self.notify)
 
     def busy_timeout(self, seconds: float | None) -> None:
         """How long the next writes wait for another process's lock (None: the default)."""

@@ -27,7 +27,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,18 +90,6 @@ def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
     finally:
         if deadline is not None:
             store.busy_timeout(None)
-
-
-def save_usage(store: Store, record: UsageRecord, notify: Notify) -> None:
-    """Log one request, or journal it when the database cannot take it."""
-    from chatcli.store.db import insert_usage
-
-    def write() -> None:
-        with store._write() as conn:
-            insert_usage(conn, record)
-
-    if not attempt(store, write, notify):
-        keep(store, {"usage": asdict(record)}, notify)
 
 
 def keep(store: Store, entry: dict[str, Any], notify: Notify) -> bool:
