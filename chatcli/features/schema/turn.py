@@ -10,7 +10,9 @@ answer is ever returned to be printed.
 
 An endpoint that refuses ``response_format`` (a 400 naming it) is noted for the profile and
 model in the database (``store.quirks``); from then on the schema goes into the prompt instead,
-with the same local validation, and the user is told once, when it is found.
+with the same local validation, and the user is told once, when it is found. A 400 that
+rejects only this schema ("Invalid schema for response_format") falls back for this answer
+alone.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ def names_response_format(message: str) -> bool:
     """Whether an error blames structured output (the only reason to fall back)."""
     lowered = message.lower()
     return any(word in lowered for word in ("response_format", "json_schema", "text.format"))
+
+
+def rejects_schema(message: str) -> bool:
+    """Whether the endpoint took ``response_format`` but not this schema ("Invalid schema for
+    response_format ...": a keyword or a depth its strict mode does not allow). That says
+    nothing about the next schema, so it is not remembered."""
+    return "invalid schema" in message.lower()
 
 
 def response_format(schema: Schema, notifier: Notifier | None = None) -> ResponseFormat:
@@ -138,7 +147,13 @@ class Turn:
         except APIError as exc:
             if fallback or exc.status not in (400, 422) or not names_response_format(exc.message):
                 raise
-            self._remember(exc)
+            if rejects_schema(exc.message):
+                self.notifier.note(
+                    f"the endpoint did not take the schema in strict mode ({exc.message}); "
+                    "asking for the JSON in the prompt and checking it here instead"
+                )
+            else:
+                self._remember(exc)
             fallback, fmt = True, None
             text = self._send(with_instructions(content, schema), None)
         problems, data = judge(text, schema)
