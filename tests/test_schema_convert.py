@@ -255,3 +255,23 @@ def test_the_fakes_instances_are_valid_and_broken_ones_are_not() -> None:
     assert check.errors(broken(converted), converted)
     prompt = 'Answer.\nvalid against this JSON Schema:\n{"type": "object"} trailing'
     assert in_prompt(prompt) == {"type": "object"}
+
+
+@pytest.mark.parametrize(
+    ("message", "refusal"),
+    [
+        ("Invalid parameter: 'response_format' of type 'json_schema' is not supported with "
+         "this model.", True),
+        ("Unrecognized request argument supplied: response_format", True),
+        ("[{'type': 'extra_forbidden', 'loc': ('body', 'response_format'), 'msg': 'Extra inputs "
+         "are not permitted'}]", True),
+        ("Invalid schema for response_format 'r': In context=(), 'minLength' is not permitted.",
+         False),
+        ("response_format.json_schema.schema: too deeply nested", False),
+    ],
+)  # fmt: skip
+def test_which_400s_are_a_refusal_of_the_parameter(message: str, refusal: bool) -> None:
+    from chatcli.features.schema.turn import names_response_format, rejects_schema
+
+    assert names_response_format(message)
+    assert rejects_schema(message) is not refusal
