@@ -275,3 +275,13 @@ def test_which_400s_are_a_refusal_of_the_parameter(message: str, refusal: bool) 
 
     assert names_response_format(message)
     assert rejects_schema(message) is not refusal
+
+
+def test_a_one_word_field_list_is_not_taken_for_a_file_of_that_name(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sentiment").write_text("not a schema", encoding="utf-8")
+    (tmp_path / "person.json").write_text(json.dumps(_PERSON), encoding="utf-8")
+    assert spec.load("sentiment", {}).user["required"] == ["sentiment"]
+    assert spec.load("person.json", {}).user == _PERSON
