@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError
+from chatcli.errors import APIError, ChatcliError
 from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
@@ -50,6 +50,7 @@ class ChatProvider:
         self.profile = profile
         self.endpoint = endpoint
         self.deployment_only = not endpoint.send_model
+        self.url_setting = endpoint.url_setting
         self.transport = transport
         self.model_info = model_info
         self._stream_usage = endpoint.stream_usage
@@ -183,7 +184,11 @@ class ChatProvider:
         Returns that base and the JSON bodies; ``APIError`` (404) when neither has them."""
         root = self.endpoint.root
         if root is None:
-            raise APIError("this endpoint type has no billing API", status=404)
+            raise ChatcliError(
+                f"profile {self.name!r} is {self.endpoint.label}, which has no balance endpoint",
+                hint=f"see cost and quota in the {self.endpoint.label} portal; "
+                "`chatcli usage` shows what chatcli spent",
+            )
         scheme, _, rest = root.partition("://")
         origin = f"{scheme}://{rest.split('/', 1)[0]}"
         bases = [f"{b}/dashboard/billing" for b in dict.fromkeys((root, origin))]

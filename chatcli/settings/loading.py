@@ -25,7 +25,13 @@ from chatcli.errors import ConfigError, IncompleteProfile, UsageError
 from chatcli.pricing import ModelInfo
 from chatcli.pricing import lookup as lookup_model
 
-PROFILE_TYPES = ("openai", "azure", "relay")
+PROFILE_TYPES: dict[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "azure": "AZURE_OPENAI_API_KEY",
+    "relay": "OPENAI_API_KEY",
+}
+"""The endpoint types a profile may have, each with the conventional variable of its key (the
+code of each type is its module in ``providers/``, registered in ``providers.BACKENDS``)."""
 MARKDOWN_MODES = ("auto", "always", "never")
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"

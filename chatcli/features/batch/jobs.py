@@ -109,9 +109,10 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
     from chatcli.features.batch.inputs import Builder
     from chatcli.features.schema.batch import Resolver
     from chatcli.pricing import batch_cost_usd, cost_usd
+    from chatcli.providers import batch_line
 
     profile = env.profile
-    azure = profile.type == "azure"
+    line = batch_line(profile)
     price_fn = batch_cost_usd if remote_mode else cost_usd
 
     def price(model: str, p: int, c: int) -> float | None:
@@ -122,8 +123,8 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
         system=profile.system,
         temperature=profile.temperature,
         max_tokens=profile.max_tokens,
-        chat_path="/chat/completions" if azure else "/v1/chat/completions",
-        deployment=profile.deployment if azure and remote_mode else (lambda m: m),
+        chat_path=line.chat_path,
+        deployment=profile.deployment if line.deployments and remote_mode else (lambda m: m),
         model_info=env.config.model_info,
         price=price,
         schemas=Resolver(

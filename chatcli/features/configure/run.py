@@ -48,14 +48,11 @@ def show(g: Globals, as_json: bool) -> None:
         ):
             continue
         settings[key] = {"value": value, "source": profile.sources.get(key, "built-in")}
-    if profile.type == "openai" and not profile.base_url:
-        from chatcli.providers.openai_compat import base_url
+    from chatcli.providers import shown_url
 
-        env_url = os.environ.get("OPENAI_BASE_URL")
-        settings["base_url"] = {
-            "value": base_url(profile),
-            "source": "env OPENAI_BASE_URL" if env_url else "built-in",
-        }
+    effective = shown_url(profile)
+    if effective is not None:
+        settings["base_url"] = {"value": effective[0], "source": effective[1]}
     if g.model:
         settings["model"] = {"value": cfg.resolve_model(g.model), "source": "-m/--model"}
     if profile.deployments:
