@@ -80,6 +80,10 @@ def _session(row: Any) -> SessionRow:
     )  # fmt: skip
 
 
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
 def _usage(row: Any) -> UsageRow:
     (uid, created, model, profile, command, status, prompt, completion, estimated, cost,
      latency, ttft, sid, served) = row  # fmt: skip
@@ -426,12 +430,14 @@ class Store:
                 cur = conn.execute(
                     "INSERT INTO messages (session_id, created_at, role, content, content_json,"
                     " tokens, model, profile, prompt_tokens, completion_tokens, estimated,"
-                    " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn,"
+                    " tool_calls, tool_call_id, tool_info)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         session_id, now, m.role, content, is_json, m.tokens, m.model, m.profile,
                         m.prompt_tokens, m.completion_tokens, m.estimated, m.cost_usd,
                         m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms, parent, turn,
+                        _json_or_none(m.tool_calls), m.tool_call_id, _json_or_none(m.tool_info),
                     ),
                 )  # fmt: skip
                 assert cur.lastrowid is not None
