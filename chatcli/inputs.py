@@ -96,6 +96,12 @@ def decode_text(data: bytes, source: str) -> str:
             if _looks_like_text(text[:4096]):
                 return text
     kind = next((v for k, v in _KNOWN_BINARY.items() if data.startswith(k)), "binary data")
+    legacy = kind == "binary data" and _looks_like_text(head.decode("latin-1"))
+    if legacy:  # text, in an encoding chatcli does not guess (Latin-1, cp1252, Shift-JIS...)
+        raise UsageError(
+            f"{source} is not text in UTF-8, UTF-16 or GB18030",
+            hint="convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8",
+        )
     hint = "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML)"
     if kind.startswith("audio"):
         hint = "to transcribe audio, use `chatcli transcribe`"
@@ -140,7 +146,7 @@ def fetch_url(url: str, profile: Profile | None) -> tuple[bytes, str | None]:
 
 def to_text(data: bytes, source: str, content_type: str | None = None) -> str:
     """The text of a document or of plain text, or a UsageError naming what it is instead."""
-    from chatcli.features.documents import extract
+    from chatcli.documents import extract
 
     text = extract(data, source, content_type)
     return decode_text(data, source) if text is None else text
@@ -172,8 +178,10 @@ def gather(
     *,
     stdin: BinaryIO | None = None,
     profile: Profile | None = None,
+    allow_empty: bool = False,
 ) -> UserInput:
-    """Prompt words first, then piped stdin, then each ``-f`` file or URL, in that order."""
+    """Prompt words first, then piped stdin, then each ``-f`` file or URL, in that order;
+    nothing at all is an error unless ``allow_empty`` (a template brings the prompt)."""
     result = UserInput()
     words = " ".join(prompt).strip()
     if words:
@@ -198,7 +206,7 @@ def gather(
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         add_bytes(result, data, f"file {path}", label=path.name)
-    if result.empty():
+    if result.empty() and not allow_empty:
         raise UsageError(
             "nothing to ask: give a prompt, pipe text in, or attach a file with -f",
             hint='chatcli ask "your question"',

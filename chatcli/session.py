@@ -22,15 +22,25 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatcli import tokens
 from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
-from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import (
+    Finish,
+    Message,
+    Notice,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCalls,
+    Usage,
+)
 from chatcli.pricing import cost_usd
 from chatcli.providers.base import Chat, ChatRequest, ResponseFormat
 from chatcli.store import (
     Content,
+    MessageRow,
     NewMessage,
     SessionRow,
     Status,
@@ -41,6 +51,7 @@ from chatcli.store import (
 from chatcli.tokens import REPLY_PRIMING, count_message, count_messages, count_text
 
 if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
     from chatcli.settings.resolve import ChatSettings
 
 REPLY_RESERVE = 4096
@@ -68,6 +79,8 @@ class TurnResult:
     duration: float
     finish_reason: str | None
     interrupted: bool
+    calls: tuple[ToolCall, ...] = ()  # the tool calls this reply asked for
+    requests: int = 1  # requests the turn took (one per tool round)
     cached_tokens: int = 0  # of prompt_tokens, from the provider's prompt cache
     reasoning_tokens: int = 0  # of completion_tokens, spent thinking
 
@@ -86,6 +99,7 @@ class _Entry:
 
     message: NewMessage
     id: int | None = None
+    parent: int | None = None  # the stored message it attaches to
 
 
 @dataclass
@@ -97,6 +111,7 @@ class _Reply:
     first_text: float | None = None
     usage: Usage | None = None
     finish: Finish | None = None
+    calls: tuple[ToolCall, ...] = ()
 
     def add(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):
@@ -107,6 +122,36 @@ class _Reply:
             self.usage = event
         elif isinstance(event, Finish):
             self.finish = event
+        elif isinstance(event, ToolCalls):
+            self.calls = event.calls
+
+
+def wire(m: NewMessage) -> Message:
+    """A stored message as a request carries it (tool calls and results included)."""
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.content}
+    message: Message = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        message["content"] = m.content or None
+        message["tool_calls"] = [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
+            for c in m.tool_calls
+        ]
+    return message
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What one tool call came to, as the model will read it; ``info`` is kept beside it
+    (tool name, approved, duration, error) for exports and the user's own record."""
+
+    call_id: str
+    content: str
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -135,19 +180,12 @@ class ChatSession:
         """Use ``ChatSession.open``: the one way to start or continue a conversation."""
         self.provider = provider
         self.settings = settings
-        self.profile = settings.profile.name
-        self.model = settings.model
+        """The one settings value: replaced whole (``dataclasses.replace``) by ``/model``,
+        ``/system``, ``/role`` and ``/profile``; the properties below read it."""
         self.info = settings.model_info(settings.model)
         self.store = store
-        self.system = settings.system
-        self.role = settings.role
-        self.temperature = settings.temperature
-        self.max_tokens = settings.max_tokens
-        self.stream = settings.stream
-        self.command = settings.command
         self.row: SessionRow | None = None
         self.last_turn: TurnResult | None = None
-        self._model_info = settings.model_info
         self._log = settings.log and store is not None
         self._persist = persist and self._log
         self._name = name
@@ -156,6 +194,8 @@ class ChatSession:
         self._pending: Content | None = None  # a user message whose request did not complete
         self._stored_left_out = 0  # turns of a resumed session not loaded from the store
         self._notified_left_out = 0
+        self._tip: int | None = None  # the stored message the next turn attaches to
+        self._reuse: int | None = None  # a stored user message being answered again
 
     @classmethod
     def open(
@@ -184,8 +224,8 @@ class ChatSession:
             return session
         session.row = row
         session._persist = session._log
-        rows, session._stored_left_out = store.recent_messages(row.id, session._history_budget())
-        session._history = [_Entry(r, r.id) for r in rows]
+        session._tip = row.head_id
+        session._load(row.head_id)
         kept = (
             ("profile", session.profile),
             ("model", session.model),
@@ -194,6 +234,56 @@ class ChatSession:
         )
         session._update_row(**{key: value for key, value in kept if getattr(row, key) != value})
         return session
+
+    def _load(self, head: int | None) -> None:
+        """Make the stored branch ending at ``head`` the conversation (its recent turns)."""
+        assert self.store is not None and self.row is not None
+        if head != self.row.head_id or head != self._tip:
+            self.store.set_head(self.row.id, head)
+            self.row = replace(self.row, head_id=head)
+        rows, self._stored_left_out = self.store.recent_messages(
+            self.row.id, self._history_budget()
+        )
+        self._history = [_Entry(r, r.id, r.parent_id) for r in rows]
+        self._tip = head
+        self._pending = None
+        self._reuse = None
+        self.last_turn = None
+
+    @property
+    def profile(self) -> str:
+        return self.settings.profile.name
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
+    def system(self) -> str | None:
+        return self.settings.system
+
+    @property
+    def role(self) -> str | None:
+        return self.settings.role
+
+    @property
+    def temperature(self) -> float | None:
+        return self.settings.temperature
+
+    @property
+    def max_tokens(self) -> int | None:
+        return self.settings.max_tokens
+
+    @property
+    def stream(self) -> bool:
+        return self.settings.stream
+
+    @property
+    def command(self) -> str:
+        return self.settings.command
+
+    def _model_info(self, model: str) -> ModelInfo:
+        return self.settings.model_info(model)
 
     @property
     def name(self) -> str | None:
@@ -257,7 +347,7 @@ class ChatSession:
         messages: list[Message] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
-        messages.extend({"role": m.role, "content": m.content} for m in entries[start:])
+        messages.extend(wire(m) for m in entries[start:])
         total = used + self._system_tokens() + REPLY_PRIMING
         return messages, total, self._stored_left_out + dropped_turns
 
@@ -269,24 +359,38 @@ class ChatSession:
     # sending
 
     def send(
-        self, content: Content, *, response_format: ResponseFormat | None = None
+        self,
+        content: Content | None,
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """Send a user message; yields the reply's stream events and records the turn.
-        ``response_format`` asks for structured output (``--schema``) for this turn only."""
-        self._pending = content
+        ``response_format`` asks for structured output (``--schema``) for this turn only.
+
+        ``tools`` (function specs) lets the model call them: the reply then may end in a
+        ``ToolCalls`` event, stored with it; the caller runs them, adds the results with
+        ``add_tool_results`` and calls ``send(None, tools=...)`` for the next round.
+        """
         budget = self._history_budget()
-        user = NewMessage(
-            "user",
-            content,
-            self._tokens({"role": "user", "content": content}, budget),
-            model=self.model,
-            profile=self.profile,
-        )
-        if budget is not None and user.tokens > budget:
-            raise TooLong(
-                f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
-                f"context window of {self.info.context_window:,} leaves room for"
+        user: NewMessage | None = None
+        if content is not None:
+            unanswered = self.open_calls()  # a turn stopped between calls and results
+            if unanswered:
+                self.add_tool_results([ToolResult(c.id, "not run") for c in unanswered])
+            self._pending = content
+            user = NewMessage(
+                "user",
+                content,
+                self._tokens({"role": "user", "content": content}, budget),
+                model=self.model,
+                profile=self.profile,
             )
+            if budget is not None and user.tokens > budget:
+                raise TooLong(
+                    f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
+                    f"context window of {self.info.context_window:,} leaves room for"
+                )
         messages, _, left_out = self._plan(user)
         if left_out and left_out != self._notified_left_out:
             self._notified_left_out = left_out
@@ -298,6 +402,7 @@ class ChatSession:
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=self.stream,
+            tools=tools or None,
             response_format=response_format,
         )
         reply = _Reply(time.monotonic())
@@ -324,7 +429,7 @@ class ChatSession:
     def _record(
         self,
         request: ChatRequest,
-        user: NewMessage,
+        user: NewMessage | None,
         reply: _Reply,
         status: Status,
         *,
@@ -355,12 +460,16 @@ class ChatSession:
         )  # fmt: skip
         partial = status != "ok"
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
+        entries: list[_Entry] = []
+        calls = reply.calls if status == "ok" else ()
         if keep:
             finish_reason = reply.finish.reason if reply.finish else None
+            stored_calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+            counted = text + "".join(c.name + c.arguments for c in calls)
             assistant = NewMessage(
                 "assistant",
                 text,
-                self._tokens({"role": "assistant", "content": text}),
+                self._tokens({"role": "assistant", "content": counted}),
                 model=model,
                 profile=self.profile,
                 prompt_tokens=prompt,
@@ -371,42 +480,64 @@ class ChatSession:
                 interrupted=partial,
                 ttft_ms=_ms(ttft),
                 duration_ms=_ms(duration),
+                tool_calls=stored_calls or None,
             )
-            entries = [_Entry(user), _Entry(assistant)]
+            entries = [_Entry(user)] if user is not None else []
+            entries.append(_Entry(assistant))
             self._history.extend(entries)
             self._pending = None
-            self._save(entries)
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
-                finish_reason, partial, cached, reasoning,
+                finish_reason, partial, calls,
+                cached_tokens=cached, reasoning_tokens=reasoning,
             )  # fmt: skip
         if self.store is not None:
-            self.store.log_usage(
-                UsageRecord(
-                    requested,
-                    self.profile,
-                    self.command,
-                    status,
-                    prompt,
-                    completion,
-                    estimated=estimated,
-                    cost_usd=cost,
-                    latency_ms=_ms(duration),
-                    ttft_ms=_ms(ttft),
-                    session_id=self.row.id if self.row is not None else None,
-                    served_model=served,
-                    cached_tokens=cached,
-                    reasoning_tokens=reasoning,
-                )
+            usage = UsageRecord(
+                requested,
+                self.profile,
+                self.command,
+                status,
+                prompt,
+                completion,
+                estimated=estimated,
+                cost_usd=cost,
+                latency_ms=_ms(duration),
+                ttft_ms=_ms(ttft),
+                served_model=served,
+                cached_tokens=cached,
+                reasoning_tokens=reasoning,
             )
+            self._store_turn(entries, usage)
+
+    def _store_turn(self, entries: list[_Entry], usage: UsageRecord) -> None:
+        """The turn and its usage entry into the store; a database that stays busy, or a full
+        disk, sends both to the recovery journal (``store.journal``): the answer was paid for."""
+        from dataclasses import asdict
+
+        from chatcli.store import journal
+
+        assert self.store is not None
+        store = self.store
+        saved = not entries or journal.attempt(store, lambda: self._save(entries), store.notify)
+        if saved:
+            sid = self.row.id if self.row is not None else None
+            store.log_usage(replace(usage, session_id=sid))
+            return
+        spec = {
+            "id": self.row.id if self.row is not None else None,
+            "name": self.row.name if self.row is not None else self._name,
+            "one_shot": self._one_shot, "profile": self.profile, "model": self.model,
+            "system": self.system, "role": self.role,
+        }  # fmt: skip
+        messages = [asdict(e.message) for e in entries] if self._persist else []
+        turn = {"session": spec, "messages": messages}
+        journal.keep(store, {"turn": turn, "usage": asdict(usage)}, store.notify)
 
     def _requested(self, served: str | None) -> str:
         """The model to log as asked for: ``self.model``, except where that is only an Azure
         deployment name (the endpoint takes no model, and chatcli knows no such model): then
         the model the response names is the only true name there is."""
-        endpoint = getattr(self.provider, "endpoint", None)
-        deployment_only = endpoint is not None and not getattr(endpoint, "send_model", True)
-        if deployment_only and served and not self.info.known:
+        if self.provider.deployment_only and served and not self.info.known:
             return served
         return self.model
 
@@ -425,46 +556,192 @@ class ChatSession:
                 self.row = self.store.session_named(self._name, **settings)
             else:
                 self.row = self.store.create_session(None, one_shot=self._one_shot, **settings)
-        ids = self.store.add_messages(self.row.id, *(e.message for e in entries))
+        if self._reuse is not None and entries and entries[0].message.role == "user":
+            entries[0].id, entries[0].parent = self._reuse, self._tip  # answered again
+            self._tip = self._reuse
+            entries = entries[1:]
+        self._reuse = None
+        ids = self.store.add_messages(self.row.id, *(e.message for e in entries), parent=self._tip)
+        parent = self._tip
         for entry, row_id in zip(entries, ids, strict=True):
-            entry.id = row_id
+            entry.id, entry.parent, parent = row_id, parent, row_id
+        if ids:
+            self._tip = ids[-1]
+            self.row = replace(self.row, head_id=self._tip)
+
+    def add_tool_results(self, results: list[ToolResult]) -> None:
+        """Store the results of the last reply's tool calls (one message each, in call order),
+        so the next ``send(None, ...)`` carries them and ``-c`` or ``/resume`` find them."""
+        entries = [
+            _Entry(
+                NewMessage(
+                    "tool",
+                    r.content,
+                    self._tokens({"role": "tool", "content": r.content}),
+                    model=self.model,
+                    profile=self.profile,
+                    tool_call_id=r.call_id,
+                    tool_info=r.info,
+                )
+            )
+            for r in results
+        ]
+        self._history.extend(entries)
+        self._save(entries)
+
+    def open_calls(self) -> list[ToolCall]:
+        """The last reply's tool calls that no result answers yet."""
+        answered: set[str] = set()
+        for entry in reversed(self._history):
+            m = entry.message
+            if m.role == "tool" and m.tool_call_id:
+                answered.add(m.tool_call_id)
+            elif m.role == "assistant":
+                calls = m.tool_calls or []
+                return [
+                    ToolCall(c["id"], c["name"], c["arguments"])
+                    for c in calls
+                    if c["id"] not in answered
+                ]
+            else:
+                break
+        return []
 
     # editing the conversation
 
     def _pop_turn(self) -> NewMessage | None:
-        """Remove the last user message and what followed it, from memory and the store."""
+        """Step back before the last user message: it and what followed leave the
+        conversation (and the session's head moves back); in the store they stay a branch."""
         starts = [i for i, e in enumerate(self._history) if e.message.role == "user"]
         if not starts:
             return None
         removed = self._history[starts[-1] :]
         del self._history[starts[-1] :]
-        ids = [e.id for e in removed if e.id is not None]
-        if ids and self.store is not None:
-            self.store.delete_messages(ids)
+        first = removed[0]
+        if first.id is not None and self.store is not None and self.row is not None:
+            self.store.set_head(self.row.id, first.parent)
+            self.row = replace(self.row, head_id=first.parent)
+            self._tip = first.parent
         self.last_turn = None
         return removed[0].message
 
     def undo(self) -> str | None:
         """Forget the last completed turn (and any failed message); returns the turn's user text
-        to edit and resend, or None when there is none."""
+        to edit and resend, or None when there is none. The turn stays in the store as a branch."""
         self._pending = None
         removed = self._pop_turn()
         return None if removed is None else content_text(removed.content)
 
-    def retry(self) -> Generator[StreamEvent, None, None]:
-        """Resend the last user message: the failed one, or the last turn's (replacing it)."""
+    def retry(
+        self, *, tools: list[dict[str, Any]] | None = None
+    ) -> Generator[StreamEvent, None, None]:
+        """Resend the last user message: the failed one, or the last turn's (a new answer to
+        it; the old one stays as another answer, see ``answers``)."""
         content = self._pending
-        if content is None:
-            removed = self._pop_turn()
-            if removed is None:
-                raise UsageError("nothing to retry yet")
-            content = removed.content
+        if content is not None:
+            yield from self.send(content, tools=tools)
+            return
+        turns = self.turns()
+        if turns:
+            yield from self.regenerate(turns[-1][0], tools=tools)
+            return
+        removed = self._pop_turn()
+        if removed is None:
+            raise UsageError("nothing to retry yet")
+        yield from self.send(removed.content, tools=tools)
+
+    # the history as a tree (stored sessions only)
+
+    def _stored(self) -> tuple[Store, SessionRow]:
+        if self.store is None or self.row is None:
+            raise UsageError("nothing stored in this conversation yet")
+        return self.store, self.row
+
+    def turns(self) -> list[tuple[int, list[MessageRow]]]:
+        """The current branch's turns: (turn number, its messages), oldest first."""
+        if self.store is None or self.row is None:
+            return []
+        grouped: dict[int, list[MessageRow]] = {}
+        for m in self.store.all_messages(self.row.id):
+            grouped.setdefault(m.turn, []).append(m)
+        return sorted((n, ms) for n, ms in grouped.items() if n > 0)
+
+    def _turn(self, number: int) -> MessageRow:
+        """The user message of turn ``number`` on the current branch."""
+        for n, messages in self.turns():
+            if n == number and messages[0].role == "user":
+                return messages[0]
+        count = len(self.turns())
+        raise UsageError(
+            f"there is no turn {number}" + (f" (turns 1-{count})" if count else ""),
+            hint="/history lists the turns",
+        )
+
+    def turn_text(self, number: int) -> str:
+        """The text of turn ``number``'s message (for ``/edit``)."""
+        return content_text(self._turn(number).content)
+
+    def edit(self, number: int, content: Content) -> Generator[StreamEvent, None, None]:
+        """Replace turn ``number``'s message with ``content`` and ask it: the turns after it
+        leave the conversation (kept in the store as the old branch)."""
+        user = self._turn(number)
+        self._load(user.parent_id)
         yield from self.send(content)
+
+    def regenerate(
+        self, number: int, *, tools: list[dict[str, Any]] | None = None
+    ) -> Generator[StreamEvent, None, None]:
+        """Ask turn ``number`` again; its earlier answers stay (``answers``, ``pick``)."""
+        user = self._turn(number)
+        self._load(user.parent_id)
+        self._reuse = user.id
+        yield from self.send(user.content, tools=tools)
+
+    def answers(self, number: int) -> list[MessageRow]:
+        """Every answer turn ``number``'s message got, oldest first."""
+        store, _ = self._stored()
+        user = self._turn(number)
+        return [m for m in store.children(user.id) if m.role != "user"]
+
+    def current_answer(self, number: int) -> int | None:
+        """The id of the answer to turn ``number`` on the current branch."""
+        for n, messages in self.turns():
+            if n == number and len(messages) > 1:
+                return messages[1].id
+        return None
+
+    def pick(self, number: int, k: int) -> MessageRow:
+        """Go on from answer ``k`` (1-based) of turn ``number``, where its branch left off."""
+        store, _ = self._stored()
+        answers = self.answers(number)
+        if not 1 <= k <= len(answers):
+            raise UsageError(
+                f"turn {number} has {len(answers)} answer{'s' if len(answers) != 1 else ''}",
+                hint=f"/answers {number} lists them",
+            )
+        self._load(store.latest_leaf(answers[k - 1].id))
+        return answers[k - 1]
+
+    def fork(self, name: str | None, upto: int | None = None) -> SessionRow:
+        """Copy this conversation (up to turn ``upto``) into a new session and continue there."""
+        store, row = self._stored()
+        end = None
+        if upto is not None:
+            messages = dict(self.turns()).get(upto)
+            if not messages:
+                self._turn(upto)  # raises the usage error
+            end = messages[-1].id if messages else None
+        fork = store.fork_session(replace(row, head_id=self._tip), end, name)
+        self.row = fork
+        self._load(fork.head_id)
+        return fork
 
     def new(self) -> None:
         """Start a fresh conversation with the same model, profile and system prompt."""
         self.row = None
         self._name = None
+        self._tip = None
+        self._reuse = None
         self._history = []
         self._pending = None
         self._stored_left_out = 0
@@ -478,21 +755,33 @@ class ChatSession:
             self.row = self.store.update_session(self.row.id, **fields)
 
     def set_model(self, model: str) -> None:
-        """Switch model for the following turns."""
-        self.model = model
+        """Switch model (already resolved from any alias) for the following turns."""
+        self.settings = replace(self.settings, model=model)
         self.info = self._model_info(model)
         self._update_row(model=model)
 
-    def set_provider(self, provider: Chat, profile: str) -> None:
-        """Switch endpoint (``/profile``) for the following turns."""
+    def switch(self, provider: Chat, settings: ChatSettings) -> None:
+        """Go on with other settings through ``provider`` (``/profile``: resolved like ``-p``
+        on a continued session); the row follows."""
         self.provider = provider
-        self.profile = profile
-        self._update_row(profile=profile)
+        before = self.settings
+        self.settings = settings
+        self.info = self._model_info(settings.model)
+        changed = {
+            key: value
+            for key, value, old in (
+                ("profile", settings.profile.name, before.profile.name),
+                ("model", settings.model, before.model),
+                ("system", settings.system, before.system),
+                ("role", settings.role, before.role),
+            )
+            if value != old
+        }
+        self._update_row(**changed)
 
     def set_system(self, text: str | None, role: str | None = None) -> None:
         """Replace the system prompt (and the role name it came from, if any)."""
-        self.system = text
-        self.role = role
+        self.settings = replace(self.settings, system=text, role=role)
         self._update_row(system=text, role=role)
 
     def save(self, name: str) -> SessionRow:

@@ -169,5 +169,7 @@ def test_cached_tokens_are_billed_logged_and_reported(fake: FakeOpenAI, tmp_path
 
 
 def test_the_footer_shows_cached_tokens() -> None:
-    turn = TurnResult("hi", "gpt-4o", 19, 34, False, 0.00002, None, 1.0, "stop", False, 12)
+    turn = TurnResult(
+        "hi", "gpt-4o", 19, 34, False, 0.00002, None, 1.0, "stop", False, cached_tokens=12
+    )
     assert footer_text(turn).startswith("19 in (12 cached) · 34 out · ")

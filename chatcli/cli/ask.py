@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import (
+    ApproveOpt,
     ContinueOpt,
     MarkdownOpt,
     MaxTokensOpt,
+    MaxToolRoundsOpt,
     NoLogOpt,
     OverBudgetOpt,
     RoleOpt,
@@ -20,6 +22,9 @@ from chatcli.cli.common import (
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
+    ToolOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -52,6 +57,11 @@ def ask(
     session: SessionOpt = None,
     no_log: NoLogOpt = False,
     over_budget: OverBudgetOpt = False,
+    tool: ToolOpt = None,
+    approve: ApproveOpt = None,
+    max_tool_rounds: MaxToolRoundsOpt = None,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     schema: SchemaOpt = None,
     schema_multi: SchemaMultiOpt = False,
     *,
@@ -69,6 +79,9 @@ def ask(
         stream=not no_stream,
         cont=cont,
         session=session,
+        tools=tuple(tool or ()),
+        approve=tuple(approve or ()),
+        max_tool_rounds=max_tool_rounds,
         log=not no_log,
     )
     if schema_multi and schema is None:
@@ -76,5 +89,8 @@ def ask(
     if schema is not None and extract:
         raise typer.BadParameter("--schema answers are JSON; -x has no code to extract",
                                  param_hint="-x")  # fmt: skip
-    what = AskInput(prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi)
+    what = AskInput(
+        prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
+        template, tuple(var or ()),
+    )  # fmt: skip
     run(g, flags, what)

@@ -5,14 +5,21 @@ and prompt_toolkit and rich cost a fifth of a second each.
 """
 
 from chatcli.cli.common import (
+    ApproveOpt,
     ContinueOpt,
     MarkdownOpt,
     MaxTokensOpt,
+    MaxToolRoundsOpt,
     OverBudgetOpt,
     RoleOpt,
+    SchemaMultiOpt,
+    SchemaOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
+    ToolOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -28,6 +35,13 @@ def chat(
     max_tokens: MaxTokensOpt = None,
     markdown: MarkdownOpt = None,
     over_budget: OverBudgetOpt = False,
+    tool: ToolOpt = None,
+    approve: ApproveOpt = None,
+    max_tool_rounds: MaxToolRoundsOpt = None,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
@@ -42,5 +56,13 @@ def chat(
         markdown=markdown,
         cont=cont,
         session=session,
+        tools=tuple(tool or ()),
+        approve=tuple(approve or ()),
+        max_tool_rounds=max_tool_rounds,
     )
-    run(g, flags, over_budget=over_budget)
+    if schema_multi and schema is None:
+        import typer
+
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    run(g, flags, over_budget=over_budget, template=template, variables=var or [],
+        schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip

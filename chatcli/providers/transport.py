@@ -17,10 +17,9 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chatcli import __version__
+from chatcli import __version__, environment
 from chatcli.errors import APIError, ChatcliError, ConfigError, NetworkError
 from chatcli.events import Notice
 from chatcli.providers import errorbody
@@ -39,16 +38,18 @@ SILENT_RETRIES = 1
 often: more would make one silent server cost ``max_retries`` times the timeout."""
 
 
-@dataclass
-class HTTPSettings:
-    """How to reach one endpoint. ``secrets`` are scrubbed from anything we print."""
+class HTTPSettings(Protocol):
+    """What the transport reads of a profile (``settings.loading.Profile`` is one): passed
+    whole, never copied field by field, so a setting cannot be left behind on the way."""
 
-    timeout: float = 60.0
-    max_retries: int = 3
-    max_retry_wait: float = 60.0
-    proxy: str | None = None
-    debug: bool = False
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def max_retry_wait(self) -> float: ...
+    @property
+    def proxy(self) -> str | None: ...
 
 
 def proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
@@ -66,8 +67,13 @@ def proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
 class Transport:
     """One lazily created httpx2 client plus the retry/SSE logic shared by every provider."""
 
-    def __init__(self, settings: HTTPSettings) -> None:
+    def __init__(
+        self, settings: HTTPSettings, *, debug: bool = False, secrets: tuple[str, ...] = ()
+    ) -> None:
+        """``secrets`` are scrubbed from anything printed (``--debug`` lines, error bodies)."""
         self.settings = settings
+        self.debug = debug
+        self.secrets = secrets
         self._client: httpx2.Client | None = None
         self._tls = True
 
@@ -99,11 +105,11 @@ class Transport:
     # -- debugging --------------------------------------------------------------------------
 
     def _debug(self, line: str) -> None:
-        if self.settings.debug:
-            print(redact(line, self.settings.secrets), file=sys.stderr, flush=True)
+        if self.debug:
+            print(redact(line, self.secrets), file=sys.stderr, flush=True)
 
     def _debug_request(self, request: httpx2.Request) -> None:
-        if not self.settings.debug:
+        if not self.debug:
             return
         self._debug(f"> {request.method} {request.url}")
         for name, value in request.headers.items():
@@ -151,7 +157,7 @@ class Transport:
             try:
                 response = client.send(request, stream=True)
             except httpx2.ConnectTimeout:
-                error: ChatcliError = NetworkError(
+                error: ChatcliError = _via_proxy(url, s.proxy, "timed out") or NetworkError(
                     f"timed out connecting to {_origin(url)} after {s.timeout:g} s",
                     hint=_network_hint(s.proxy),
                 )
@@ -159,7 +165,7 @@ class Transport:
                 error = NetworkError(f"proxy {s.proxy} failed: {exc}", hint="check the proxy")
             except httpx2.ConnectError as exc:
                 reason = _reason(exc)
-                error = NetworkError(
+                error = _via_proxy(url, s.proxy, reason) or NetworkError(
                     f"cannot connect to {_origin(url)}: {reason}", hint=_network_hint(s.proxy)
                 )
                 if reason == "host name not found":
@@ -243,9 +249,7 @@ class Transport:
         self, response: httpx2.Response, body: errorbody.ErrorBody
     ) -> tuple[ChatcliError, bool]:
         """Turn a non-2xx answer into the right exception and whether a retry may help."""
-        body = errorbody.ErrorBody(
-            redact(body.message, self.settings.secrets), body.code, body.type
-        )
+        body = errorbody.ErrorBody(redact(body.message, self.secrets), body.code, body.type)
         return errorbody.classify(
             response.status_code,
             body,
@@ -261,7 +265,7 @@ class Transport:
 
         def lines() -> Iterator[str]:
             for line in response.iter_lines():
-                if self.settings.debug:
+                if self.debug:
                     self._debug(f"< {line}")
                 yield line
 
@@ -360,12 +364,14 @@ def _countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
     """Sleep ``delay`` seconds, yielding a notice per second for a live countdown on stderr.
 
     Each retry has its own notice key, so off a terminal every retry prints one line (with the
-    real wait), and on one the countdown updates in place.
+    real wait), and on one the countdown updates in place. The clock is the environment's, so
+    tests do not wait.
     """
-    end = time.monotonic() + delay
+    clock = environment.clock()
+    end = clock.monotonic() + delay
     first = True
     while True:
-        left = end - time.monotonic()
+        left = end - clock.monotonic()
         if left <= 0 and not first:
             return
         shown = describe(max(0.0, left)) if first else f"{math.ceil(left)} s"
@@ -373,7 +379,7 @@ def _countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
         yield Notice(f"{why}; retrying in {shown}", key=f"retry-{attempt}")
         if left <= 0:
             return
-        time.sleep(min(1.0, left))
+        clock.sleep(min(1.0, left))
 
 
 def _short(error: ChatcliError) -> str:
@@ -387,6 +393,20 @@ def _reason(exc: Exception) -> str:
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "host name not found"
     return text.splitlines()[0][:200]
+
+
+def _via_proxy(url: str, proxy: str | None, reason: str) -> NetworkError | None:
+    """A failure to connect to the proxy ``url`` goes through, named as the proxy's."""
+    from chatcli.providers.proxies import proxy_for
+
+    via = proxy_for(url, proxy)
+    if via is None:
+        return None
+    hint = "check that the proxy is running"
+    if via.source.startswith("from the environment"):
+        name = via.source.rsplit(" ", 1)[-1]
+        hint += f", or unset {name} (or list the host in NO_PROXY) to connect directly"
+    return NetworkError(f"cannot connect to {via.describe()}: {reason}", hint=hint)
 
 
 def _network_hint(proxy: str | None) -> str:

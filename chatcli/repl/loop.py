@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
+from chatcli import signals
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
@@ -30,10 +31,15 @@ from chatcli.terminal import is_dumb, isatty, modes
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
+    from chatcli.events import Content
+    from chatcli.features.schema.spec import Schema
+    from chatcli.features.templates.apply import Applied
+    from chatcli.features.tools.toolbox import Toolbox
     from chatcli.inputs import UserInput
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
+    from chatcli.settings.resolve import ChatSettings
     from chatcli.store import Store
 
 BUDGET_GO_ON = "type /budget to see the spending, /budget continue to go on in this session"
@@ -49,7 +55,7 @@ class ReplSetup:
 
     config: Config
     store: Store
-    connect: Callable[[str], ChatProvider]  # profile name -> provider
+    connect: Callable[[str], Provider]  # profile name -> provider
     markdown: str
     over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
     globals: Globals = field(default_factory=Globals)  # as given to ``chat``
@@ -62,7 +68,7 @@ class Repl:
         self,
         ctx: ReplSetup,
         session: ChatSession,
-        provider: ChatProvider,
+        provider: Provider,
         prompt: PromptSession[str],
         *,
         stdout: TextIO | None = None,
@@ -75,7 +81,12 @@ class Repl:
         self.stderr = stderr or sys.stderr
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
-        self.draft = ""  # text put back into the prompt (``/undo``)
+        self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
+        self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
+        self.editing: int | None = None  # the turn the next message replaces (``/edit``)
+        self.template: Applied | None = None  # chat --template: wraps every message
+        self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
+        self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
         self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -104,20 +115,34 @@ class Repl:
 
     def run(self) -> None:
         """Read and handle input until Ctrl-D or ``/exit``."""
-        from chatcli.repl.commands import EXIT, run_command
-
         if self._warm is not None:
             self._warm.start()
         self.banner()
+        try:
+            self._loop()
+        finally:
+            if self.tools is not None:
+                self.tools.close()
+
+    @property
+    def settings(self) -> ChatSettings:
+        return self.session.settings
+
+    def _loop(self) -> None:
+        from chatcli.repl.commands import EXIT, run_command
+
         while True:
             try:
                 text = self.prompt.prompt("› ", default=self.draft)
             except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the line, ask again
-                self.draft = ""
+                if signals.received():  # SIGHUP/SIGTERM: leave (main says why)
+                    raise
+                self.draft, self.editing = "", None
                 continue
             except EOFError:
                 break
             self.draft = ""
+            editing, self.editing = self.editing, None
             if not text.strip():
                 continue
             self._show_if_tall(text)
@@ -126,10 +151,12 @@ class Repl:
                     if run_command(self, text) is EXIT:
                         break
                 else:
-                    self.send(text)
+                    self.send(text, editing)
             except ChatcliError as exc:
                 self.error(exc)
             except KeyboardInterrupt:  # during a command: stop it, not the REPL
+                if signals.received():
+                    raise
                 self.notifier.end_line()
                 self.say("interrupted", dim=True)
 
@@ -176,10 +203,9 @@ class Repl:
 
     # turns
 
-    def send(self, text: str) -> None:
-        """Send a message (with any ``/file`` attachments) and stream the reply."""
+    def check_budget(self) -> None:
+        """Refuse (or warn) before a paid request when a budget is spent."""
         from chatcli.features.usage import budget
-        from chatcli.inputs import UserInput
 
         profile = self.ctx.config.profile(self.session.profile)
         over = self.ctx.over_budget
@@ -187,12 +213,39 @@ class Repl:
             self.ctx.store, profile, over_budget=over, warn=self.notifier.note, go_on=BUDGET_GO_ON
         )
 
+    def send(self, text: str, editing: int | None = None) -> None:
+        """Send a message (with any ``/file`` attachments) and stream the reply; ``editing``
+        names the turn it replaces (``/edit``)."""
+        from chatcli.inputs import UserInput
+
+        self.check_budget()
         message = UserInput(texts=[text])
+        if self.template is not None and editing is None:  # an edited turn is wrapped already
+            self.template.wrap(message)
         if self.attachments is not None:
             message.texts.extend(self.attachments.texts)
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
-        self.stream(self.session.send(message.content()))
+        content = message.content()
+        schema = (self.schema or self.standing_schema) if editing is None else None
+        if schema is not None:
+            self.schema = None  # for this turn only
+            from chatcli.repl.structured import send
+
+            send(self, content, schema)
+        elif editing is not None:
+            self.stream(self.session.edit(editing, content))
+        else:
+            self.stream(self.turn(content))
+
+    def turn(self, content: Content | None, *, retry: bool = False) -> Iterator[StreamEvent]:
+        """A turn's events: with the tools that are on, through the tool loop."""
+        box = self.tools
+        if box is None or not box.enabled:
+            return self.session.retry() if retry else self.session.send(content)
+        from chatcli.features.tools.use import send
+
+        return send(self.session, content, box, self.check_budget, retry=retry)
 
     def stream(self, events: Iterator[StreamEvent]) -> None:
         """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""
@@ -202,10 +255,14 @@ class Repl:
             self._warm.join()  # the client it builds is the one this request uses
             self._warm = None
         writer = make_writer(self.ctx.markdown, self.stdout)
+        if self.tools is not None and self.tools.approval.terminal is not None:
+            self.tools.approval.terminal.writer = writer
         try:
             with _typeahead_kept():
                 finish = stream_to(events, writer, self.notifier)
         except Interrupted:
+            if signals.received():  # the turn is kept; the terminal may be gone: leave
+                raise
             self.notifier.end_line()
             if self.session.last_turn is None:
                 self.say("interrupted before the reply began; /retry sends it again", dim=True)
@@ -250,6 +307,8 @@ def footer_parts(turn: TurnResult) -> list[str]:
     speed = turn.tokens_per_second
     if speed is not None:
         parts.append(f"{speed:.0f} tok/s")
+    if turn.requests > 1:
+        parts.append(f"{turn.requests} requests")
     if turn.interrupted:
         parts.append("interrupted")
     return parts
@@ -286,7 +345,7 @@ def _typeahead_kept() -> Iterator[None]:
         yield
 
 
-def _warm_up(provider: ChatProvider, session: ChatSession) -> None:
+def _warm_up(provider: Provider, session: ChatSession) -> None:
     """Pay the one-off costs of the first reply while the user types: the HTTP client (httpx2
     import, TLS context), the tokenizer, and the Markdown renderer's imports."""
     from chatcli.render import make_writer

@@ -40,24 +40,8 @@ def header_problem(name: str, value: Any) -> str | None:
 
 def resolve(profile_name: str, profile_type: str, headers: dict[str, Any],
             organization: str | None, project: str | None) -> dict[str, str]:  # fmt: skip
-    """The extra headers of a profile, values read from the environment and commands."""
-    return dict(_resolve(profile_name, profile_type, _frozen(headers), organization, project))
-
-
-def _frozen(headers: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(
-        (k, tuple(v.items()) if isinstance(v, dict) else v) for k, v in sorted(headers.items())
-    )
-
-
-@cache
-def _resolve(
-    profile_name: str,
-    profile_type: str,
-    headers: tuple[tuple[str, Any], ...],
-    organization: str | None,
-    project: str | None,
-) -> tuple[tuple[str, str], ...]:
+    """The extra headers of a profile, values read from the environment and commands (each
+    command run once per process, however many clients are made)."""
     out: dict[str, str] = {}
     if profile_type == "openai":
         org = organization or os.environ.get(ORG_ENV)
@@ -66,15 +50,15 @@ def _resolve(
             out["OpenAI-Organization"] = org.strip()
         if proj:
             out["OpenAI-Project"] = proj.strip()
-    for name, value in headers:
+    for name, value in headers.items():
         out[name] = _value(profile_name, name, value)
-    return tuple(out.items())
+    return out
 
 
 def _value(profile: str, name: str, value: Any) -> str:
     if isinstance(value, str):
         return value
-    kind, arg = dict(value).popitem()
+    kind, arg = next(iter(value.items()))
     if kind == "env":
         found = os.environ.get(arg)
         if not found:
@@ -86,6 +70,7 @@ def _value(profile: str, name: str, value: Any) -> str:
     return _run(profile, name, arg)
 
 
+@cache
 def _run(profile: str, name: str, cmd: str) -> str:
     import subprocess
 

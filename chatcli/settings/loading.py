@@ -17,15 +17,22 @@ import stat
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, IncompleteProfile
+from chatcli.errors import ConfigError, IncompleteProfile, UsageError
 from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
+from chatcli.settings.mcp import McpServer, parse_servers
 
-PROFILE_TYPES = ("openai", "azure", "relay")
+PROFILE_TYPES: dict[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "azure": "AZURE_OPENAI_API_KEY",
+    "relay": "OPENAI_API_KEY",
+}
+"""The endpoint types a profile may have, each with the conventional variable of its key (the
+code of each type is its module in ``providers/``, registered in ``providers.BACKENDS``)."""
 MARKDOWN_MODES = ("auto", "always", "never")
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-6-luna"
@@ -45,7 +52,15 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "monthly_budget_usd": ((int, float), "a number"),
     "confirm_above_usd": ((int, float), "a number"),
     "log": ((bool,), "true or false"),
+    "tools": ((list,), "an array of server or server.tool names"),
+    "auto_approve": ((list,), "an array of server.tool names"),
+    "auto_approve_read_only": ((bool,), "true or false"),
+    "tool_timeout": ((int, float), "a number of seconds"),
+    "tool_output_limit": ((int,), "an integer (tokens)"),
+    "shell": ((str,), "a shell name or path: bash, zsh, fish or sh"),
+    "save_history": ((bool, str), "true, false or the path of a history file"),
 }
+_LIST_KEYS = ("tools", "auto_approve")
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "type": ((str,), "one of openai, azure, relay"),
     "base_url": ((str,), "a URL string"),
@@ -73,7 +88,19 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
-_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas")
+_TOP_KEYS = (
+    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "templates",
+    "mcp",
+)  # fmt: skip
+TEMPLATE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": ((str,), "a string"),
+    "prompt": ((str,), "a string"),
+    "model": ((str,), "a model name"),
+    "temperature": ((int, float), "a number from 0 to 2"),
+    "schema": ((str, dict), "a schema (a string or a table)"),
+    "tools": ((list,), "a list of tool names"),
+}
+"""The keys of ``[templates.NAME]`` and of a template file."""
 _BUILTIN_DEFAULTS: dict[str, Any] = {
     "model": DEFAULT_MODEL,
     "markdown": "auto",
@@ -114,6 +141,13 @@ class Profile:
     monthly_budget_usd: float | None = None
     confirm_above_usd: float = 1.0  # bulk commands ask before spending more than this
     log: bool = True  # record conversations (``log = false``: ``ask`` stores no text)
+    tools: tuple[str, ...] = ()  # tools on by default: server or server.tool names
+    auto_approve: tuple[str, ...] = ()  # server.tool names run without asking
+    auto_approve_read_only: bool = False  # tools their server marks read-only run without asking
+    tool_timeout: float = 60.0  # seconds one tool call may take
+    tool_output_limit: int = 8000  # tokens of one tool result sent to the model; the rest is cut
+    shell: str | None = None  # ``chatcli cmd`` writes for this shell (default: detected)
+    save_history: bool | str = False  # ``cmd`` appends what it runs to the shell's history
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -142,8 +176,11 @@ class Config:
     roles: dict[str, str]
     default_source: str = "built-in"
     incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
+    mcp_servers: dict[str, McpServer] = field(default_factory=dict)
+    role_tools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [roles.X] tools
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
@@ -164,8 +201,11 @@ class Config:
         return self.profiles[chosen]
 
     def resolve_model(self, name: str) -> str:
-        """Expand an alias (``-m fast``) to a model name."""
-        return self.aliases.get(name, name)
+        """Expand an alias (``-m fast``) to a model name; an empty name is a UsageError."""
+        resolved = self.aliases.get(name, name)
+        if not resolved.strip():
+            raise UsageError("the model name is empty", hint="give one with -m NAME")
+        return resolved
 
     def model_info(self, name: str) -> ModelInfo:
         """Built-in facts about ``name`` with ``[models."name"]`` overrides applied."""
@@ -211,6 +251,11 @@ def parse(path: Path, text: str) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: invalid TOML: {exc}", hint="fix the syntax at that line and column"
         ) from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise ConfigError(
+            f"{path}: invalid TOML: values nested too deeply to read",
+            hint="a config needs a few levels of nesting at most; fix the file",
+        ) from None
 
 
 def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
@@ -233,7 +278,6 @@ def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
 
 
 def _with_warning(cfg: Config, warning: str) -> Config:
-    from dataclasses import replace
 
     return replace(cfg, warnings=(*cfg.warnings, warning))
 
@@ -339,9 +383,13 @@ class _Validator:
                 key,
                 f"{table + '.' if table else ''}{key} must be {human}, not {_toml_type(value)}",
             )
+        if key == "model" and isinstance(value, str) and not value.strip():
+            raise self.fail(table, key, f"{table + '.' if table else ''}model must not be empty")
         problem = _out_of_range(key, value)
         if problem is not None:
             raise self.fail(table, key, f"{table + '.' if table else ''}{key} {problem}")
+        if isinstance(value, list) and not all(isinstance(x, str) for x in value):
+            raise self.fail(table, key, f"{key} must be an array of strings")
         if key == "markdown" and value not in MARKDOWN_MODES:
             raise self.fail(
                 table, key, f"markdown must be one of auto, always, never, not {value!r}"
@@ -374,6 +422,11 @@ _RANGES: dict[str, tuple[float, float]] = {
     "input_price": (0, 1e6),
     "output_price": (0, 1e6),
     "cached_input_price": (0, 1e6),
+    "tool_timeout": (0.1, 86_400),
+    "tool_output_limit": (100, 10_000_000),
+    "image_price": (0, 1e6),
+    "minute_price": (0, 1e6),
+    "confirm_above_usd": (0, 1e9),
 }
 
 
@@ -403,7 +456,14 @@ def _url_problem(url: str) -> str | None:
         return f"is not a valid URL ({exc})"
     if not parts.hostname:
         return "has no host name"
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        return "has a query string or fragment (chatcli adds each route's path to it)"
     return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why an API root or proxy URL cannot be used, or None (for URLs from the environment)."""
+    return _url_problem(url)
 
 
 def _table_pattern(table: str) -> str:
@@ -484,6 +544,8 @@ def analyse(
         raw_models = {}
     for name, raw in raw_models.items():
         with v.collect():
+            if not name.strip():
+                raise v.fail("models", None, '[models.""] needs a model name')
             v.check(f"models.{name}", raw, _MODEL_KEYS)
             models[name] = _model_override(name, raw)
 
@@ -491,18 +553,37 @@ def analyse(
     if not isinstance(aliases, dict) or not all(isinstance(x, str) for x in aliases.values()):
         v.problems.append(v.fail("aliases", None, "[aliases] must map names to model name strings"))
         aliases = {}
+    for alias, target in list(aliases.items()):
+        if not target.strip() or not alias.strip():
+            v.problems.append(v.fail("aliases", alias, f"alias {alias!r} needs a model name"))
+            del aliases[alias]
 
     roles: dict[str, str] = {}
+    role_tools: dict[str, tuple[str, ...]] = {}
     raw_roles = data.get("roles", {})
     if not isinstance(raw_roles, dict):
         v.problems.append(v.fail("", "roles", "roles must be a table of [roles.NAME] tables"))
         raw_roles = {}
     for name, raw in raw_roles.items():
         with v.collect():
-            v.check(f"roles.{name}", raw, {"system": ((str,), "a string")})
+            v.check(f"roles.{name}", raw, _ROLE_KEYS)
             if "system" not in raw:
                 raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
             roles[name] = raw["system"]
+            if isinstance(raw.get("tools"), list):
+                role_tools[name] = tuple(str(t) for t in raw["tools"])
+
+    mcp_servers, mcp_problems = parse_servers(data.get("mcp", {}), v.fail)
+    v.problems.extend(mcp_problems)
+
+    templates: dict[str, dict[str, Any]] = {}
+    raw_templates = data.get("templates", {})
+    if not isinstance(raw_templates, dict):
+        v.problems.append(v.fail("", "templates", "templates must be a table of [templates.NAME]"))
+        raw_templates = {}
+    for name, raw in raw_templates.items():
+        with v.collect():
+            templates[name] = v.check(f"templates.{name}", raw, TEMPLATE_KEYS)
 
     schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
@@ -515,7 +596,7 @@ def analyse(
             default_profile = next(iter(profiles))
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
-        schemas=schemas,
+        schemas=schemas, templates=templates, mcp_servers=mcp_servers, role_tools=role_tools,
     )  # fmt: skip
     return cfg, v.problems
 
@@ -547,6 +628,12 @@ def _model_override(name: str, raw: dict[str, Any]) -> ModelInfo:
             catalog=None,
         )
     return info
+
+
+_ROLE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": ((str,), "a string"),
+    "tools": ((list,), "an array of server or server.tool names"),
+}
 
 
 def _schemas(v: _Validator, raw: Any) -> dict[str, dict[str, Any]]:
@@ -619,12 +706,12 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     for key in ("base_url", "endpoint", "proxy"):
         bad_url = _url_problem(raw[key]) if key in raw else None
         if bad_url is not None:
-            raise v.fail(
-                table,
-                key,
-                f"{key} {raw[key]!r} {bad_url}",
-                hint="write it with its scheme, e.g. https://...",
-            )
+            hint = "write it with its scheme, e.g. https://..."
+            if "query" in bad_url:
+                hint = "drop the ?... part" + (
+                    "; the API version goes in api_version" if key == "endpoint" else ""
+                )
+            raise v.fail(table, key, f"{key} {raw[key]!r} {bad_url}", hint=hint)
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for layer, label in (
@@ -636,6 +723,9 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
             merged[key] = value
             sources[key] = label
     kwargs = {k: merged[k] for k in merged if k not in ("type",)}
+    for k in _LIST_KEYS:
+        if k in kwargs:
+            kwargs[k] = tuple(kwargs[k])
     for k in (
         "temperature",
         "timeout",
@@ -644,6 +734,7 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
         "daily_budget_usd",
         "monthly_budget_usd",
         "confirm_above_usd",
+        "tool_timeout",
     ):
         if k in kwargs:
             kwargs[k] = float(kwargs[k])
@@ -666,11 +757,15 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
                 "daily_budget_usd",
                 "monthly_budget_usd",
                 "confirm_above_usd",
+                "tool_timeout",
             )
             else v
         )
         for k, v in base.items()
     }
+    for k in _LIST_KEYS:
+        if k in common:
+            common[k] = tuple(common[k])
     if os.environ.get("OPENAI_API_KEY"):
         url = os.environ.get("OPENAI_BASE_URL") or None
         src = dict(sources, api_key_env="env OPENAI_API_KEY")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -28,6 +28,13 @@ class Globals:
     model: str | None = None
     config: str | None = None
     debug: bool = False
+
+    def __post_init__(self) -> None:
+        from chatcli.errors import UsageError
+
+        for flag, value in (("-m/--model", self.model), ("-p/--profile", self.profile)):
+            if value is not None and not value.strip():
+                raise UsageError(f"{flag} is empty", hint=f"give a name: {flag.split('/')[0]} NAME")
 
     def under(self, outer: Globals) -> Globals:
         """These options, falling back to ``outer`` (those written before the command)."""
@@ -89,6 +96,9 @@ class ChatFlags:
     cont: bool = False  # -c: continue the latest conversation
     session: str | None = None  # --session NAME: continue or create it
     log: bool = True  # --no-log turns recording off
+    tools: tuple[str, ...] = ()  # -T: servers or server.tool names ("none": not even defaults)
+    approve: tuple[str, ...] = ()  # --approve: tools run without asking
+    max_tool_rounds: int | None = None
 
 
 class Stored(Protocol):
@@ -124,6 +134,32 @@ class ChatSettings:
     command: str = "chat"
     debug: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
+    tools: tuple[str, ...] = ()  # on for this conversation (empty: no tools, nothing loaded)
+    approve: tuple[str, ...] = ()  # approved in advance (--approve, auto_approve)
+    max_tool_rounds: int = 8
+
+
+@dataclass(frozen=True)
+class _Running:
+    """A conversation in progress seen as a stored one (``Stored``)."""
+
+    name: str
+    profile: str | None
+    model: str | None
+    system: str | None
+    role: str | None
+
+
+def switch_profile(cfg: Config, current: ChatSettings, name: str) -> ChatSettings:
+    """``/profile NAME``: exactly what ``chat -c -p NAME`` resolves for the conversation in
+    progress: the profile's model with its aliases resolved, its temperature and max_tokens,
+    and the conversation's own system prompt and role kept."""
+    running = _Running("this session", current.profile.name, current.model, current.system,
+                       current.role)  # fmt: skip
+    flags = ChatFlags(stream=current.stream, log=current.log)
+    g = Globals(profile=name, debug=current.debug)
+    settings = resolve_chat(cfg, g, flags, running, command=current.command)
+    return replace(settings, notes=())
 
 
 def resolve_chat(
@@ -172,6 +208,8 @@ def resolve_chat(
         else:
             system = profile.system
     temperature = flags.temperature if flags.temperature is not None else profile.temperature
+    tools = cfg.role_tools.get(role, profile.tools) if role else profile.tools
+    tools = () if "none" in flags.tools else tuple(dict.fromkeys((*tools, *flags.tools)))
     return ChatSettings(
         profile=profile,
         model=model,
@@ -186,4 +224,7 @@ def resolve_chat(
         command=command,
         debug=g.debug,
         notes=tuple(notes),
+        tools=tools,
+        approve=(*profile.auto_approve, *flags.approve),
+        max_tool_rounds=flags.max_tool_rounds or 8,
     )

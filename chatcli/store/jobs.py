@@ -20,7 +20,7 @@ from datetime import datetime
 
 from chatcli.errors import UsageError
 from chatcli.store.db import Store, _now, insert_usage
-from chatcli.store.records import UsageRecord
+from chatcli.store.records import UsageRecord, stored_time
 
 CHUNK = 500
 """Rows read or written per transaction when streaming a job's requests."""
@@ -120,7 +120,7 @@ class ResultRow:
 
 
 def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
+    return None if text is None else stored_time(text)
 
 
 def _job(row: tuple[object, ...]) -> JobRow:
@@ -199,6 +199,19 @@ class Jobs:
             n += 1
             name = f"{base}-{n}"
         return name
+
+    def unfinished_like(self, job: JobRow) -> JobRow | None:
+        """The newest other job with ``job``'s profile and input hash (the same requests,
+        model and parameters) that is submitted but not finished, if any (retries aside)."""
+        with self.store._read() as conn:
+            row = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM batch_jobs WHERE profile = ? AND input_hash = ?"
+                " AND id != ? AND retry_of IS NULL"
+                " AND state NOT IN ('draft', 'done', 'cancelled', 'failed')"
+                " ORDER BY id DESC LIMIT 1",
+                (job.profile, job.input_hash, job.id),
+            ).fetchone()
+        return None if row is None else _job(row)
 
     def get(self, name: str | None) -> JobRow:
         """The job called ``name`` (the latest when None); a usage error when there is none."""

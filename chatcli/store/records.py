@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from chatcli.events import Content
 
 Status = Literal["ok", "error", "interrupted"]
 """How a logged request ended."""
 
+UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""What a timestamp the store cannot read stands for (a hand edit, another tool's row)."""
+
+
+def stored_time(value: object) -> datetime:
+    """A stored timestamp as an aware UTC datetime; one that is not ISO text (garbage, a
+    number, NULL) becomes ``UNKNOWN_TIME``, so one bad row cannot break every listing."""
+    if not isinstance(value, str):
+        return UNKNOWN_TIME
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return UNKNOWN_TIME
+    if when.tzinfo is None:  # naive: chatcli writes UTC
+        when = when.replace(tzinfo=UTC)
+    try:
+        when.astimezone()  # representable in local time (not year 1 or 9999 at the edge)
+    except (OverflowError, ValueError):
+        return UNKNOWN_TIME
+    return when
+
 
 @dataclass(frozen=True)
 class SessionRow:
     """A stored session; ``title`` is its first user message, shortened, for listings;
-    ``one_shot`` marks a conversation recorded by ``ask`` without a name."""
+    ``one_shot`` marks a conversation recorded by ``ask`` without a name. ``head_id`` is the
+    message the next one attaches to (the end of the current branch); ``forked_from`` is
+    ``"SESSION@TURN"`` for a fork."""
 
     id: int
     name: str
@@ -27,6 +50,8 @@ class SessionRow:
     role: str | None
     title: str | None
     one_shot: bool = False
+    head_id: int | None = None
+    forked_from: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,15 +90,21 @@ class NewMessage:
     interrupted: bool = False
     ttft_ms: int | None = None
     duration_ms: int | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # assistant: [{"id", "name", "arguments"}]
+    tool_call_id: str | None = None  # role "tool": the call this result answers
+    tool_info: dict[str, Any] | None = None  # role "tool": name, approved, duration_ms, error
 
 
 @dataclass(slots=True, kw_only=True)
 class MessageRow(NewMessage):
-    """A stored message."""
+    """A stored message; ``parent_id`` is the message before it on its branch (None for the
+    first), ``turn`` the number of user messages on its branch up to and including it."""
 
     id: int
     session_id: int
     created_at: datetime
+    parent_id: int | None = None
+    turn: int = 0
 
 
 @dataclass(frozen=True)

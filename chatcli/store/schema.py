@@ -128,7 +128,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (profile, model, quirk)
         )""",
     ),
-    (  # 7: input tokens served from the prompt cache (part of prompt_tokens, priced lower)
+    (  # 7: history as a tree: each message knows its parent and its turn number on its
+        # branch; a session's head is the message the next one attaches to. Existing sessions
+        # become one branch each, in id order (nothing is lost).
+        "ALTER TABLE messages ADD COLUMN parent_id INTEGER",
+        "ALTER TABLE messages ADD COLUMN turn INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sessions ADD COLUMN head_id INTEGER",
+        "ALTER TABLE sessions ADD COLUMN forked_from TEXT",
+        """UPDATE messages SET parent_id = x.prev, turn = x.t FROM (
+            SELECT id, LAG(id) OVER w AS prev, SUM(role = 'user') OVER w AS t FROM messages
+            WINDOW w AS (PARTITION BY session_id ORDER BY id)
+        ) AS x WHERE messages.id = x.id""",
+        "UPDATE sessions SET head_id = (SELECT MAX(id) FROM messages m"
+        " WHERE m.session_id = sessions.id)",
+        "CREATE INDEX messages_parent ON messages (parent_id)",
+    ),
+    (  # 8: function calling: an assistant message's calls (JSON list of {id, name,
+        # arguments}); a tool result's call id and what ran (JSON {name, approved, ...})
+        "ALTER TABLE messages ADD COLUMN tool_calls TEXT",
+        "ALTER TABLE messages ADD COLUMN tool_call_id TEXT",
+        "ALTER TABLE messages ADD COLUMN tool_info TEXT",
+    ),
+    (  # 9: recovery-journal entries already written back (store.journal), so none twice
+        "CREATE TABLE journal_applied (id TEXT PRIMARY KEY)",
+    ),
+    (  # 10: input tokens served from the prompt cache (part of prompt_tokens, priced lower)
         # and reasoning tokens (part of completion_tokens), as the response reported them
         "ALTER TABLE usage ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE usage ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0",

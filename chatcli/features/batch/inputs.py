@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ MAX_BYTES = 200 * 1024 * 1024
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv", ".tsv")
+MAX_CELL = 64 * 1024 * 1024  # one CSV cell; a request that large is refused later anyway
 _KNOWN_KEYS = ("id", "prompt", "messages", "system", "model", "schema")
 
 
@@ -72,8 +74,20 @@ def _with_prompt(prompt: str | None, text: str) -> str:
     return f"{prompt}\n\n{text}" if prompt else text
 
 
+def _read(path: Path) -> str:
+    """The file's text, decoded like every other text input (UTF-8, UTF-16 with a BOM,
+    GB18030); anything else is a UsageError (exit 2) naming the file."""
+    from chatcli.inputs import decode_text
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_text(data, f"file {path}")
+
+
 def _jsonl(path: Path, prompt: str | None) -> Iterator[BatchInput]:
-    with path.open(encoding="utf-8-sig") as f:
+    with io.StringIO(_read(path)) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -112,21 +126,25 @@ def _from_object(
 
 def _csv(path: Path, column: str, prompt: str | None) -> Iterator[BatchInput]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(encoding="utf-8-sig", newline="") as f:
+    csv.field_size_limit(MAX_CELL)  # the module's default, 128 KiB, is a long prompt
+    with io.StringIO(_read(path), newline="") as f:
         reader = csv.DictReader(f, delimiter=delimiter)
-        fields = reader.fieldnames or []
-        if column not in fields:
-            raise UsageError(
-                f"{path} has no column {column!r} (columns: {', '.join(fields) or 'none'})",
-                hint="name the prompt column with --column NAME",
-            )
-        for number, row in enumerate(reader, 1):
-            text = row.get(column) or ""
-            if not text.strip():
-                continue
-            input_id = row.get("id") or str(number)
-            message: Message = {"role": "user", "content": _with_prompt(prompt, text)}
-            yield BatchInput(input_id, [message])
+        try:
+            fields = reader.fieldnames or []
+            if column not in fields:
+                raise UsageError(
+                    f"{path} has no column {column!r} (columns: {', '.join(fields) or 'none'})",
+                    hint="name the prompt column with --column NAME",
+                )
+            for number, row in enumerate(reader, 1):
+                text = row.get(column) or ""
+                if not text.strip():
+                    continue
+                input_id = row.get("id") or str(number)
+                message: Message = {"role": "user", "content": _with_prompt(prompt, text)}
+                yield BatchInput(input_id, [message])
+        except csv.Error as exc:
+            raise UsageError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
 
 
 def _text(path: Path, prompt: str | None) -> BatchInput:

@@ -14,13 +14,13 @@ import dataclasses
 import hashlib
 import json
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatcli import environment
 from chatcli.errors import APIError, ChatcliError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
@@ -56,6 +56,7 @@ class SubmitOptions:
     over_budget: bool = False
     schema: str | None = None  # --schema SPEC for every line (a line's "schema" key wins)
     schema_multi: bool = False
+    new: bool = False  # --new: a second job even when the same one is unfinished
 
 
 class Context:
@@ -81,14 +82,12 @@ class Context:
         """(model, status, response body) -> the usage-log entry at batch prices."""
         from chatcli.store import UsageRecord
 
-        def usage(model: str, status: str, body: dict[str, Any]) -> UsageRecord | None:
-            u = body.get("usage")
-            if not isinstance(u, dict):
-                return None
-            p, c = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
+        def usage(model: str, status: str, p: int, c: int, estimated: bool) -> UsageRecord:
             cost = batch_cost_usd(self.config.model_info(model), p, c)
             ok: Status = "ok" if status == "ok" else "error"
-            return UsageRecord(model, job.profile, "batch", ok, p, c, cost_usd=cost)
+            return UsageRecord(
+                model, job.profile, "batch", ok, p, c, estimated=estimated, cost_usd=cost
+            )
 
         return usage
 
@@ -111,9 +110,10 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
     from chatcli.features.batch.inputs import Builder
     from chatcli.features.schema.batch import Resolver
     from chatcli.pricing import batch_cost_usd, cost_usd
+    from chatcli.providers import batch_line
 
     profile = env.profile
-    azure = profile.type == "azure"
+    line = batch_line(profile)
     price_fn = batch_cost_usd if remote_mode else cost_usd
 
     def price(model: str, p: int, c: int) -> float | None:
@@ -124,8 +124,8 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
         system=profile.system,
         temperature=profile.temperature,
         max_tokens=profile.max_tokens,
-        chat_path="/chat/completions" if azure else "/v1/chat/completions",
-        deployment=profile.deployment if azure and remote_mode else (lambda m: m),
+        chat_path=line.chat_path,
+        deployment=profile.deployment if line.deployments and remote_mode else (lambda m: m),
         model_info=env.config.model_info,
         price=price,
         schemas=Resolver(
@@ -161,6 +161,16 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
         if job.total == 0:
             ctx.jobs.delete(job.id)
             raise UsageError("the inputs hold no requests")
+        twin = None if opts.new else ctx.jobs.unfinished_like(job)
+        if twin is not None:  # run again (killed, a closed terminal, cron twice): no new job
+            ctx.jobs.delete(job.id)
+            print(twin.name, flush=True)
+            ctx.notifier.note(
+                f"resuming job {twin.name} ({twin.state}): the same inputs, model, parameters "
+                "and profile; --new submits a second job"
+            )
+            _advance(ctx, twin, opts.concurrency, follow=False)
+            return
         ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
         try:
             if not _confirmed(builder, env.profile, opts.yes):
@@ -286,7 +296,7 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
     api = ctx.api(profile)
     usage_for = ctx.usage_for(job)
     delay = POLL_START
-    started = time.monotonic()
+    started = environment.clock().monotonic()
     last = ""
     while True:
         parts = remote.refresh(ctx.jobs, job, api, usage_for)
@@ -306,12 +316,12 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
         if once:
             ctx.notifier.end_line()
             return ctx.jobs.get(job.name)
-        time.sleep(delay)
+        environment.clock().sleep(delay)
         delay = min(delay * POLL_GROWTH, POLL_MAX)
 
 
 def _clock(started: float) -> str:
-    seconds = int(time.monotonic() - started)
+    seconds = int(environment.clock().monotonic() - started)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
@@ -343,7 +353,7 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
         ctx.jobs.set_state(job.id, "running")
     done, failed = ctx.jobs.refresh_counts(job.id)
     counts = [done, failed]
-    started = time.monotonic()
+    started = environment.clock().monotonic()
     tick = [0]
 
     def progress(ok: int, bad: int) -> None:
@@ -477,7 +487,7 @@ def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> 
             failed = write.write_files(rows, out_dir, job.total, json_rows)
             ctx.notifier.note(f"wrote {job.total - len(failed)} answer file(s) to {out_dir}")
         elif jsonl is not None:
-            with jsonl.open("w", encoding="utf-8") as f:
+            with write.output_file(jsonl) as f:
                 failed = write.write_jsonl(rows, f, json_rows)
             ctx.notifier.note(f"wrote {job.total} result(s) to {jsonl}")
         else:

@@ -20,7 +20,7 @@ from chatcli.output import Notifier
 from chatcli.settings.resolve import Globals, resolve
 
 if TYPE_CHECKING:
-    from chatcli.providers.images import Image
+    from chatcli.providers.base import Image
 
 GENERATE_MODEL = "gpt-image-2.5-sunburst"
 EDIT_MODEL = GENERATE_MODEL
@@ -47,6 +47,7 @@ def run(g: Globals, opts: ImageOptions) -> None:
     """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
     from chatcli.features.usage.media import images_cost, logged
     from chatcli.providers import connect, images
+    from chatcli.providers.base import ImageJob
     from chatcli.store import open_default
 
     source = _check_inputs(opts)
@@ -55,7 +56,7 @@ def run(g: Globals, opts: ImageOptions) -> None:
     if opts.variations is not None:
         default = VARIATIONS_MODEL
     model = env.config.resolve_model(g.model) if g.model else default
-    job = images.ImageJob(
+    job = ImageJob(
         model=model,
         prompt=opts.prompt or None,
         n=opts.n,

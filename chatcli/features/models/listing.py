@@ -15,22 +15,20 @@ from dataclasses import dataclass
 
 from chatcli.errors import APIError
 from chatcli.pricing import ModelInfo
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import Provider
 from chatcli.providers.modelmeta import ListedModel
 from chatcli.retirements import Retirement, retirement
 from chatcli.settings.resolve import Env
 
 
-def listed_models(
-    env: Env, provider: ChatProvider, note: Callable[[str], None]
-) -> list[ListedModel]:
+def listed_models(env: Env, provider: Provider, note: Callable[[str], None]) -> list[ListedModel]:
     """The endpoint's list, or on a 404 the configured models (with a note saying so)."""
     try:
         return provider.model_list()
     except APIError as exc:
         if exc.status != 404:
             raise
-    setting = "endpoint" if env.profile.type == "azure" else "base_url"
+    setting = provider.url_setting
     configured = {env.model, env.profile.model, *env.profile.deployments, *env.config.models}
     names = sorted(n for n in configured if n)
     note(
@@ -40,7 +38,7 @@ def listed_models(
     return [ListedModel(n) for n in names]
 
 
-def model_ids(env: Env, provider: ChatProvider, note: Callable[[str], None]) -> list[str]:
+def model_ids(env: Env, provider: Provider, note: Callable[[str], None]) -> list[str]:
     """The ids of ``listed_models``."""
     return [m.id for m in listed_models(env, provider, note)]
 

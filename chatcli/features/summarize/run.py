@@ -25,7 +25,7 @@ from chatcli.output import Notifier
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.store import Store
 
 COMBINED = "combined"
@@ -66,16 +66,11 @@ def run(g: Globals, opts: SummarizeOptions) -> None:
 
 def _targets(sources: list[Source], folder: Path | None) -> list[Path]:
     """One output file per input, unique even when two inputs share a name."""
+    from chatcli.features.outputs import unique_stems
+
     base = folder or Path(".")
-    seen: set[str] = {COMBINED}
-    out: list[Path] = []
-    for source in sources:
-        slug, n = source.slug, 2
-        while slug in seen:
-            slug, n = f"{source.slug}-{n}", n + 1
-        seen.add(slug)
-        out.append(base / f"{slug}.md")
-    return out
+    stems = unique_stems([source.slug for source in sources], taken={COMBINED})
+    return [base / f"{stem}.md" for stem in stems]
 
 
 class Job:
@@ -98,7 +93,7 @@ class Job:
         self.printed = 0
 
     def _summarizer(
-        self, provider: ChatProvider | None, store: Store | None, i: int | None
+        self, provider: Provider | None, store: Store | None, i: int | None
     ) -> Summarizer:
         if i is None:
             n = len(self.sources)
@@ -145,13 +140,13 @@ class Job:
                 provider.close()
         self._fail_if_any()
 
-    def _stream_one(self, provider: ChatProvider, store: Store) -> None:
+    def _stream_one(self, provider: Provider, store: Store) -> None:
         from chatcli.render import make_writer
 
         writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
         self._summarizer(provider, store, 0).summarise(self.sources[0].text, writer)
 
-    def _all(self, provider: ChatProvider, store: Store) -> None:
+    def _all(self, provider: Provider, store: Store) -> None:
         for source in self.sources:
             if source.error is not None:
                 self.shared.tracker.input_done(f"{source.label}: failed: {source.error.message}")
@@ -211,7 +206,7 @@ class Job:
                     sys.stdout.flush()
             self.printed += 1
 
-    def _combine(self, provider: ChatProvider, store: Store) -> None:
+    def _combine(self, provider: Provider, store: Store) -> None:
         text = "\n\n".join(
             f"Summary of {self.sources[i].label}:\n{self.results[i].strip()}"
             for i in sorted(self.results)

@@ -8,8 +8,8 @@ import posixpath
 import zipfile
 from xml.etree import ElementTree as ET
 
+from chatcli.documents import html
 from chatcli.errors import UsageError
-from chatcli.features.documents import html
 
 CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
 OPF = "{http://www.idpf.org/2007/opf}"
