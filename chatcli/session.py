@@ -404,6 +404,8 @@ class ChatSession:
             stream=self.stream,
             tools=tools or None,
             response_format=response_format,
+            reasoning=self.settings.reasoning,
+            service_tier=self.settings.service_tier,
         )
         reply = _Reply(time.monotonic())
         self.last_turn = None

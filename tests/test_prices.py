@@ -173,3 +173,24 @@ def test_the_footer_shows_cached_tokens() -> None:
         "hi", "gpt-4o", 19, 34, False, 0.00002, None, 1.0, "stop", False, cached_tokens=12
     )
     assert footer_text(turn).startswith("19 in (12 cached) · 34 out · ")
+
+
+def test_reasoning_effort_and_service_tier_are_sent_and_priced(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.script(
+        Reply(text="ok", prompt_tokens=10_000, completion_tokens=1_000, service_tier="flex")
+    )
+    env = fake_env(tmp_path, fake)
+    args = ("ask", "--json", "-m", "gpt-5", "--reasoning", "high", "--service-tier", "flex", "q")
+    result = run_cli(*args, env=env)
+    assert result.returncode == 0, result.stderr
+    (body,) = [r.json for r in fake.chat_requests()]
+    assert body["reasoning_effort"] == "high" and body["service_tier"] == "flex"
+    flex = cost_usd(lookup("gpt-5"), 10_000, 1_000, service_tier="flex")
+    assert json.loads(result.stdout)["cost_usd"] == pytest.approx(flex)
+    assert flex != cost_usd(lookup("gpt-5"), 10_000, 1_000)
+    bad = run_cli("ask", "--reasoning", "extreme", "q", env=env)
+    assert (
+        bad.returncode == 2 and "'extreme' is not one of minimal, low, medium, high" in bad.stderr
+    )

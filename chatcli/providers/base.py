@@ -40,6 +40,8 @@ class ChatRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     response_format: ResponseFormat | None = None
     tools: list[dict[str, Any]] | None = None  # function specs: name, description, parameters
+    reasoning: str | None = None  # reasoning effort: minimal, low, medium, high
+    service_tier: str | None = None  # flex, priority, default, ... as the endpoint offers
 
 
 @dataclass(frozen=True)

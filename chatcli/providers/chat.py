@@ -92,6 +92,10 @@ class ChatProvider:
             body["response_format"] = response_format(request.response_format)
         if request.tools:
             body["tools"] = [{"type": "function", "function": spec} for spec in request.tools]
+        if request.reasoning:
+            body["reasoning_effort"] = request.reasoning
+        if request.service_tier:
+            body["service_tier"] = request.service_tier
         body.update(request.extra)
         return body
 
