@@ -39,7 +39,6 @@ LEVELS = ("json_schema", "json_object", "prompt")
 """How the JSON is asked for, best first."""
 QUIRKS = ("no_json_schema", "no_response_format")
 """``store.quirks`` names: the endpoint refuses ``LEVELS[i]`` (so it starts at ``i + 1``)."""
-QUIRK = QUIRKS[0]
 
 
 @dataclass(frozen=True)
