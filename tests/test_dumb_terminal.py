@@ -95,15 +95,20 @@ def test_chat_on_a_dumb_terminal_moves_no_cursor(fake: FakeOpenAI, tmp_path: Pat
             if select.select([master], [], [], 0.1)[0]:
                 out.extend(os.read(master, 65536))
 
+    def type_at_prompt(keys: bytes) -> None:
+        """Type once the prompt reads keys: before, the tty would take Enter for Ctrl-J and
+        Ctrl-D for end of file."""
+        deadline = time.monotonic() + 30
+        while termios.tcgetattr(master)[3] & termios.ICANON:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.write(master, keys)
+
     read_until("› ".encode())
-    deadline = time.monotonic() + 30
-    while termios.tcgetattr(master)[3] & termios.ICANON:  # typed before the prompt reads keys,
-        assert time.monotonic() < deadline  # the tty would turn Enter into Ctrl-J
-        time.sleep(0.02)
-    os.write(master, b"hello there\r")
+    type_at_prompt(b"hello there\r")
     read_until(b"tok/s")
     read_until("› ".encode(), count=2)  # the next prompt
-    os.write(master, b"\x04")
+    type_at_prompt(b"\x04")
     assert proc.wait(timeout=30) == 0
     try:
         while data := os.read(master, 65536):
