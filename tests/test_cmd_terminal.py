@@ -314,3 +314,17 @@ def test_a_destructive_command_comes_with_its_warning(
     term.keys("M-e")
     term.wait_for(lambda s: prompt_line(s) == "READY> sudo true")
     term.wait_for("chatcli: warning: this command looks destructive: runs as root (sudo)")
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_thinking_shows_while_waiting(
+    term: Tmux, control: FakeControl, tmp_path: Path, shell: str
+) -> None:
+    control.script(Reply(text="uptime", delay=3.0))
+    term.start(_rc(shell, tmp_path))
+    term.wait_for(lambda s: prompt_line(s) == "READY>")
+    term.type("how long has it been up")
+    term.keys("M-e")
+    term.wait_for("thinking…")
+    screen = term.wait_for(lambda s: prompt_line(s) == "READY> uptime")
+    assert "thinking…" not in screen

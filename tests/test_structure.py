@@ -152,3 +152,23 @@ def test_nothing_imports_upward() -> None:
             if module != name and any(_within(module, b) for b in banned):
                 upward.append(f"{name}:{line} imports {module}")
     assert upward == []
+
+
+def test_only_providers_and_settings_look_at_a_profiles_type() -> None:
+    """An endpoint type's behaviour lives in its module under providers/ (settings validates
+    the type and names its key variable); nothing else branches on it (showing it is fine)."""
+    found = []
+    for name, path in MODULES.items():
+        if _within(name, "chatcli.providers") or _within(name, "chatcli.settings"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare | ast.Subscript | ast.Call):
+                continue
+            inner = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
+            inner += [node.slice] if isinstance(node, ast.Subscript) else []
+            inner += node.args if isinstance(node, ast.Call) else []
+            for part in inner:
+                text = ast.unparse(part)
+                if text == "profile.type" or text.endswith(".profile.type"):
+                    found.append(f"{name}:{node.lineno} tests {text}")
+    assert found == []

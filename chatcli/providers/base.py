@@ -38,6 +38,7 @@ class ChatRequest:
     stream: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     response_format: ResponseFormat | None = None
+    tools: list[dict[str, Any]] | None = None  # function specs: name, description, parameters
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class Provider(Chat, Protocol):
     """What every caller sees of an endpoint: chat, plus the few other requests commands make.
     Every method raises ``chatcli.errors`` exceptions, never transport or SDK ones."""
 
+    url_setting: str
+    """The profile key that says where the endpoint is (``base_url``, ``endpoint``)."""
+
     def chat_url(self, model: str) -> str:
         """Where a chat request for ``model`` goes (for doctor and verify to show)."""
         ...
@@ -126,7 +130,8 @@ class Provider(Chat, Protocol):
         ...
 
     def billing(self, *routes: str) -> tuple[str, list[Any]]:
-        """A relay's ``/dashboard/billing/{route}`` bodies, and the base that answered."""
+        """A relay's ``/dashboard/billing/{route}`` bodies, and the base that answered; a
+        ``ChatcliError`` where the endpoint type has no billing API at all."""
         ...
 
     def raw_complete(self, request: ChatRequest, on_notice: Callable[[Notice], None]) -> Any:

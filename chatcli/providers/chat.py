@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError
+from chatcli.errors import APIError, ChatcliError
 from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
@@ -50,6 +50,7 @@ class ChatProvider:
         self.profile = profile
         self.endpoint = endpoint
         self.deployment_only = not endpoint.send_model
+        self.url_setting = endpoint.url_setting
         self.transport = transport
         self.model_info = model_info
         self._stream_usage = endpoint.stream_usage
@@ -74,6 +75,8 @@ class ChatProvider:
                 body["stream_options"] = {"include_usage": True}
         if request.response_format is not None:
             body["response_format"] = response_format(request.response_format)
+        if request.tools:
+            body["tools"] = [{"type": "function", "function": spec} for spec in request.tools]
         body.update(request.extra)
         return body
 
@@ -104,13 +107,10 @@ class ChatProvider:
 
         url = self.endpoint.url_for(request.model)
         response = None
-        for item in self.transport.open(
-            "POST",
-            url,
-            headers=self.endpoint.headers,
-            json_body=body,
-            on_status=on_status,
-        ):
+        opened = self.transport.open(
+            "POST", url, headers=self.endpoint.headers, json_body=body, on_status=on_status
+        )
+        for item in refused_tools(opened, bool(request.tools)):
             if isinstance(item, Notice):
                 yield item
             else:
@@ -183,7 +183,11 @@ class ChatProvider:
         Returns that base and the JSON bodies; ``APIError`` (404) when neither has them."""
         root = self.endpoint.root
         if root is None:
-            raise APIError("this endpoint type has no billing API", status=404)
+            raise ChatcliError(
+                f"profile {self.name!r} is {self.endpoint.label}, which has no balance endpoint",
+                hint=f"see cost and quota in the {self.endpoint.label} portal; "
+                "`chatcli usage` shows what chatcli spent",
+            )
         scheme, _, rest = root.partition("://")
         origin = f"{scheme}://{rest.split('/', 1)[0]}"
         bases = [f"{b}/dashboard/billing" for b in dict.fromkeys((root, origin))]
@@ -245,6 +249,23 @@ class ChatProvider:
 
     def _whole(self, response: Any) -> Iterator[StreamEvent]:
         yield from answers.whole_events(self.transport.read_json(response))
+
+
+def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
+    """``items``, except that a 400/422 blaming the ``tools`` we sent becomes an error saying
+    so, with what to do (an endpoint that drops them silently just answers in text)."""
+    try:
+        yield from items
+    except APIError as exc:
+        lowered = exc.message.lower()
+        if not sent_tools or exc.status not in (400, 422) or "tool" not in lowered:
+            raise
+        raise APIError(
+            f"the endpoint refused the tools it was sent: {exc.message}",
+            hint="this endpoint or model does not take function calling; leave out -T "
+            "(or the profile's tools), or use a model that supports tools",
+            status=exc.status,
+        ) from None
 
 
 def response_format(fmt: ResponseFormat) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def model_ids(env: Env, provider: Provider, note: Callable[[str], None]) -> list
     except APIError as exc:
         if exc.status != 404:
             raise
-    setting = "endpoint" if env.profile.type == "azure" else "base_url"
+    setting = provider.url_setting
     configured = {env.model, env.profile.model, *env.profile.deployments, *env.config.models}
     names = sorted(n for n in configured if n)
     note(
