@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chatcli import price_catalog
 from chatcli.pricing import cost_usd, lookup, speech_cost
@@ -194,3 +196,34 @@ def test_reasoning_effort_and_service_tier_are_sent_and_priced(
     assert (
         bad.returncode == 2 and "'extreme' is not one of minimal, low, medium, high" in bad.stderr
     )
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prompt=st.integers(0, 10_000),
+    completion=st.integers(0, 10_000),
+    prompt_details=_JSON | st.fixed_dictionaries({"cached_tokens": _JSON}),
+    completion_details=_JSON | st.fixed_dictionaries({"reasoning_tokens": _JSON}),
+)
+def test_usage_details_of_any_shape_never_break_and_stay_within_their_whole(
+    prompt: int, completion: int, prompt_details: object, completion_details: object
+) -> None:
+    from chatcli.providers.answers import usage
+
+    found = usage({
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "prompt_tokens_details": prompt_details,
+        "completion_tokens_details": completion_details,
+    })  # fmt: skip
+    assert found is not None
+    assert 0 <= found.cached_tokens <= prompt and 0 <= found.reasoning_tokens <= completion
+    cost = cost_usd(lookup("gpt-4o"), prompt, completion, cached_tokens=found.cached_tokens)
+    assert cost is not None and cost >= 0
