@@ -46,6 +46,17 @@ def test_models_show_config_prices_and_the_endpoints_shutdown_date(
     by_id = {r["id"]: r for r in rows}
     assert (by_id["gpt-4o"]["input_price"], by_id["gpt-4o"]["price_source"]) == (1.5, "config")
     assert by_id["house-model"]["shutdown_date"] == "2030-01-01"
+    assert by_id["house-model"]["deprecated"] and by_id["gpt-4o"]["deprecated"]  # both retire
+
+
+def test_models_mark_what_the_dataset_calls_deprecated(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.models = ["grok-voice-think-fast-1.0", "gpt-6-luna"]
+    env = fake_env(tmp_path, fake)
+    rows = {r["id"]: r for r in json.loads(run_cli("models", "--json", env=env).stdout)}
+    assert rows["grok-voice-think-fast-1.0"]["deprecated"] is True
+    assert rows["gpt-6-luna"]["deprecated"] is False
+    table = run_cli("models", env=env).stdout
+    assert "deprecated (genai-prices" in table
 
 
 def test_models_on_azure_and_auth_failure(tmp_path: Path) -> None:

@@ -63,6 +63,8 @@ class Row:
             "price_date": i.price_date if i.input_price is not None else None,
             "shutdown_date": self.retires.shutdown.isoformat() if self.retires else None,
             "replacement": self.retires.replacement if self.retires else None,
+            "deprecated": self.retires is not None
+            or bool(self.info.catalog is not None and self.info.catalog.deprecated),
         }
 
 
@@ -102,6 +104,8 @@ def table(found: list[Row]) -> str:
         notes = source(i)
         if r.retires is not None:
             notes += f" · {r.retires.describe()}"
+        elif i.catalog is not None and i.catalog.deprecated:
+            notes += f" · deprecated ({i.catalog.source})"
         lines.append(
             f"{i.name:<{width}}  {cell(r.context_window, ','):>9}  "
             f"{cell(i.input_price, '.2f'):>8}  {cell(i.cached_input_price, '.3f'):>8}  "
