@@ -305,7 +305,7 @@ def test_profile_resolves_aliases_and_settings_like_dash_p(chat: Chat, tmp_path:
     )
     chat.run("/system Be brief.\r", "a\r", "/profile backup\r", "b\r")
     bodies = [r.json for r in chat.fake.chat_requests()]
-    assert [b["model"] for b in bodies] == ["gpt-4o-mini", "gpt-4o"]
+    assert [b["model"] for b in bodies] == ["gpt-6-luna", "gpt-4o"]
     assert bodies[1].get("temperature") == 0.3
     assert bodies[1]["messages"][0] == {"role": "system", "content": "Be brief."}
     assert "profile backup · model gpt-4o" in chat.err.getvalue()

@@ -103,7 +103,7 @@ def _with_endpoint_window(settings: ChatSettings, provider: Provider) -> ChatSet
 
     base = settings.model_info
     model = settings.model
-    if base(model).context_window is not None or settings.profile.type == "azure":
+    if base(model).context_window is not None:
         return settings
     ask = getattr(provider, "context_window", None)
     window = ask(model) if callable(ask) else None

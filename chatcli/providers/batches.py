@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 from chatcli.errors import APIError
 from chatcli.events import Notice
 from chatcli.providers.transport import Transport
+from chatcli.settings.headers import extra_headers
 from chatcli.settings.loading import Profile
 
 LIST_PAGE = 100
@@ -49,7 +50,7 @@ class BatchAPI:
             self.root = base_url(profile)
             self.headers = {"Authorization": f"Bearer {key}"}
             self.chat_path = "/v1/chat/completions"
-        self.headers = {**profile.extra_headers(), **self.headers}
+        self.headers = {**extra_headers(profile), **self.headers}
 
     def _url(self, path: str, **params: str | int) -> str:
         query = {**self._params, **{k: str(v) for k, v in params.items()}}

@@ -269,8 +269,8 @@ class ChatProvider:
         ``context_length``, vLLM's ``max_model_len`` in ``/models``; a LiteLLM proxy's
         ``/model/info``), asked once per profile and model and remembered; None when it
         states none. Failures are not errors here: the window then stays unknown."""
-        if self.endpoint.root == OPENAI_URL:
-            return None  # the official list states no windows: nothing to ask
+        if self.endpoint.root == OPENAI_URL or not self.endpoint.send_model:
+            return None  # the official list and Azure's deployments state no windows
         known = self.quirks.get(self.name, model, "context_window")
         if known is not None:
             return int(known) if known.isdigit() and int(known) > 0 else None

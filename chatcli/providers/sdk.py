@@ -21,6 +21,7 @@ from chatcli.errors import APIError, ChatcliError, NetworkError
 from chatcli.providers import errorbody
 from chatcli.providers.transport import USER_AGENT, proxy_error
 from chatcli.safetext import one_line
+from chatcli.settings.headers import extra_headers
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
 
@@ -44,7 +45,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
             api_key=key,
             max_retries=profile.max_retries,
             http_client=http,
-            default_headers={"User-Agent": USER_AGENT, **profile.extra_headers()},
+            default_headers={"User-Agent": USER_AGENT, **extra_headers(profile)},
         )
     from chatcli.providers.openai_compat import base_url
 
@@ -53,7 +54,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
         base_url=base_url(profile),
         max_retries=profile.max_retries,
         http_client=http,
-        default_headers={"User-Agent": USER_AGENT, **profile.extra_headers()},
+        default_headers={"User-Agent": USER_AGENT, **extra_headers(profile)},
     )
 
 

@@ -1,4 +1,5 @@
-"""Extra HTTP headers of a profile: ``headers``, ``organization`` and ``project``.
+"""Extra HTTP headers of a profile: ``headers``, ``organization`` and ``project`` (checked by
+``loading.header_problem``, resolved here).
 
 Company gateways want their own headers, and OpenAI's ``OpenAI-Organization`` /
 ``OpenAI-Project`` pick the organization and project a key bills to. They go on every request
@@ -11,46 +12,31 @@ shows only their last four characters.
 from __future__ import annotations
 
 import os
-import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import ConfigError
 
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Profile
+
 ORG_ENV = "OPENAI_ORG_ID"
 PROJECT_ENV = "OPENAI_PROJECT_ID"
-_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_FORBIDDEN = frozenset({"host", "content-length", "content-type", "transfer-encoding"})
 
 
-def header_problem(name: str, value: Any) -> str | None:
-    """Why ``name = value`` cannot be a header entry of the config, or None when it can."""
-    if not _NAME.match(name):
-        return f"{name!r} is not a valid HTTP header name"
-    if name.lower() in _FORBIDDEN:
-        return f"{name} is set by chatcli itself"
-    if isinstance(value, str):
-        return None if "\n" not in value and "\r" not in value else "has a line break"
-    if isinstance(value, dict) and len(value) == 1:
-        ((kind, arg),) = value.items()
-        if kind in ("env", "cmd") and isinstance(arg, str) and arg:
-            return None
-    return 'must be a string, { env = "VAR" } or { cmd = "command" }'
-
-
-def resolve(profile_name: str, profile_type: str, headers: dict[str, Any],
-            organization: str | None, project: str | None) -> dict[str, str]:  # fmt: skip
-    """The extra headers of a profile, values read from the environment and commands (each
+def extra_headers(profile: Profile) -> dict[str, str]:
+    """The extra headers of ``profile``, values read from the environment and commands (each
     command run once per process, however many clients are made)."""
     out: dict[str, str] = {}
-    if profile_type == "openai":
-        org = organization or os.environ.get(ORG_ENV)
-        proj = project or os.environ.get(PROJECT_ENV)
+    profile_name = profile.name
+    if profile.type == "openai":
+        org = profile.organization or os.environ.get(ORG_ENV)
+        proj = profile.project or os.environ.get(PROJECT_ENV)
         if org:
             out["OpenAI-Organization"] = org.strip()
         if proj:
             out["OpenAI-Project"] = proj.strip()
-    for name, value in headers.items():
+    for name, value in profile.headers.items():
         out[name] = _value(profile_name, name, value)
     return out
 

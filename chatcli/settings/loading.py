@@ -155,13 +155,6 @@ class Profile:
         """Azure deployment for ``model``; unmapped models use their own name."""
         return self.deployments.get(model, model)
 
-    def extra_headers(self) -> dict[str, str]:
-        """``headers``, ``OpenAI-Organization`` and ``OpenAI-Project``, values resolved (from
-        the environment or a command where the config says so) on first use."""
-        from chatcli.settings.headers import resolve
-
-        return resolve(self.name, self.type, self.headers, self.organization, self.project)
-
 
 @dataclass(frozen=True)
 class Config:
@@ -601,6 +594,25 @@ def analyse(
     return cfg, v.problems
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_OWN_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding"})
+
+
+def header_problem(name: str, value: Any) -> str | None:
+    """Why ``name = value`` cannot be an entry of a profile's ``headers``, or None."""
+    if not _HEADER_NAME.match(name):
+        return f"{name!r} is not a valid HTTP header name"
+    if name.lower() in _OWN_HEADERS:
+        return f"{name} is set by chatcli itself"
+    if isinstance(value, str):
+        return None if "\n" not in value and "\r" not in value else "has a line break"
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, arg),) = value.items()
+        if kind in ("env", "cmd") and isinstance(arg, str) and arg:
+            return None
+    return 'must be a string, { env = "VAR" } or { cmd = "command" }'
+
+
 def _model_override(name: str, raw: dict[str, Any]) -> ModelInfo:
     """``[models."NAME"]`` over what the dataset knows; a token price set here replaces the
     dataset's rates for that model (source ``config``), other fields keep them."""
@@ -688,8 +700,6 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     if missing is not None:
         problem, hint = missing
         raise IncompleteProfile(f"{v.where(table, None)}: [{table}] {problem}", hint=hint)
-    from chatcli.settings.headers import header_problem
-
     headers = raw.get("headers")
     for header, value in (headers if isinstance(headers, dict) else {}).items():
         bad = header_problem(str(header), value)
