@@ -451,6 +451,7 @@ class ChatSession:
         cost = cost_usd(self._model_info(requested), prompt, completion)
         partial = status != "ok"
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
+        entries: list[_Entry] = []
         calls = reply.calls if status == "ok" else ()
         if keep:
             finish_reason = reply.finish.reason if reply.finish else None
@@ -476,28 +477,49 @@ class ChatSession:
             entries.append(_Entry(assistant))
             self._history.extend(entries)
             self._pending = None
-            self._save(entries)
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
                 finish_reason, partial, calls,
             )  # fmt: skip
         if self.store is not None:
-            self.store.log_usage(
-                UsageRecord(
-                    requested,
-                    self.profile,
-                    self.command,
-                    status,
-                    prompt,
-                    completion,
-                    estimated=estimated,
-                    cost_usd=cost,
-                    latency_ms=_ms(duration),
-                    ttft_ms=_ms(ttft),
-                    session_id=self.row.id if self.row is not None else None,
-                    served_model=served,
-                )
+            usage = UsageRecord(
+                requested,
+                self.profile,
+                self.command,
+                status,
+                prompt,
+                completion,
+                estimated=estimated,
+                cost_usd=cost,
+                latency_ms=_ms(duration),
+                ttft_ms=_ms(ttft),
+                served_model=served,
             )
+            self._store_turn(entries, usage)
+
+    def _store_turn(self, entries: list[_Entry], usage: UsageRecord) -> None:
+        """The turn and its usage entry into the store; a database that stays busy, or a full
+        disk, sends both to the recovery journal (``store.journal``): the answer was paid for."""
+        from dataclasses import asdict
+
+        from chatcli.store import journal
+
+        assert self.store is not None
+        store = self.store
+        saved = not entries or journal.attempt(store, lambda: self._save(entries), store.notify)
+        if saved:
+            sid = self.row.id if self.row is not None else None
+            store.log_usage(replace(usage, session_id=sid))
+            return
+        spec = {
+            "id": self.row.id if self.row is not None else None,
+            "name": self.row.name if self.row is not None else self._name,
+            "one_shot": self._one_shot, "profile": self.profile, "model": self.model,
+            "system": self.system, "role": self.role,
+        }  # fmt: skip
+        messages = [asdict(e.message) for e in entries] if self._persist else []
+        turn = {"session": spec, "messages": messages}
+        journal.keep(store, {"turn": turn, "usage": asdict(usage)}, store.notify)
 
     def _requested(self, served: str | None) -> str:
         """The model to log as asked for: ``self.model``, except where that is only an Azure

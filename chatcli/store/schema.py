@@ -149,5 +149,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE messages ADD COLUMN tool_call_id TEXT",
         "ALTER TABLE messages ADD COLUMN tool_info TEXT",
     ),
+    (  # 9: recovery-journal entries already written back (store.journal), so none twice
+        "CREATE TABLE journal_applied (id TEXT PRIMARY KEY)",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""
