@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli import environment
-from chatcli.errors import APIError, ChatcliError, UsageError
+from chatcli.errors import APIError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
 from chatcli.output import Notifier
@@ -162,8 +162,7 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
             raise UsageError("the inputs hold no requests")
         ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
         try:
-            if not _confirmed(builder, env.profile, opts.yes):
-                raise ChatcliError("not submitted")
+            _confirm(builder, env.profile, opts.yes)
         except BaseException:
             ctx.jobs.delete(job.id)
             raise
@@ -189,23 +188,14 @@ def _estimate(builder: Builder, *, remote_mode: bool) -> str:
     return f"{t.requests:,} requests{batches}, {tokens}, {cost}"
 
 
-def _confirmed(builder: Builder, profile: Profile, yes: bool) -> bool:
-    """Ask on a terminal above ``confirm_above_usd``; off one, refuse unless ``--yes``."""
+def _confirm(builder: Builder, profile: Profile, yes: bool) -> None:
+    """Above ``confirm_above_usd``: ask on a terminal; off one, refuse unless ``--yes``."""
+    from chatcli.features.spending import confirm_spend
+
     t = builder.totals
-    if yes or t.input_cost is None:
-        return True
-    total = t.input_cost + (t.output_cost or 0.0)
-    limit = float(profile.confirm_above_usd)
-    if total <= limit:
-        return True
-    if not (sys.stdin and sys.stdin.isatty()):
-        raise UsageError(
-            f"the estimate ({money(total)}) is above confirm_above_usd ({money(limit)})",
-            hint="pass --yes to submit anyway",
-        )
-    sys.stderr.write(f"chatcli: the estimate is {money(total)}. Submit? [y/N] ")
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    total = None if t.input_cost is None else t.input_cost + (t.output_cost or 0.0)
+    confirm_spend("the estimate is", total, float(profile.confirm_above_usd), yes=yes,
+                  hint="pass --yes to submit anyway")  # fmt: skip
 
 
 def _dry_run(builder: Builder, inputs: Any) -> None:
