@@ -24,7 +24,7 @@ from chatcli import environment
 from chatcli.errors import APIError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
-from chatcli.output import Notifier
+from chatcli.output import Notifier, err, out
 from chatcli.pricing import batch_cost_usd, cost_usd, money
 from chatcli.settings.resolve import Env, Globals, load_config, resolve
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
@@ -167,7 +167,7 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
             ctx.jobs.delete(job.id)
             raise
         ctx.jobs.set_state(job.id, "submitting")
-        print(job.name, flush=True)
+        out(job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: {job.total} requests")
         _advance(ctx, ctx.jobs.get(job.name), opts.concurrency, follow=False)
 
@@ -385,7 +385,6 @@ def status(g: Globals, name: str | None) -> None:
         job = _peek(ctx, ctx.jobs.get(name))
         ctx.jobs.refresh_counts(job.id)
         job = ctx.jobs.get(job.name)
-        out = sys.stdout.write
         out(f"job:      {job.name}\n")
         out(f"state:    {job.state} ({job.mode})\n")
         out(f"profile:  {job.profile}, model {job.model}\n")
@@ -437,14 +436,14 @@ def list_jobs(g: Globals, json_out: bool) -> None:
             }
             for j in jobs
         ]  # fmt: skip
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        out(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
     if not jobs:
-        sys.stderr.write("chatcli: no batch jobs yet\n")
+        err("chatcli: no batch jobs yet")
     for j in jobs:
-        print(
+        out(
             f"{j.name}  {j.state:<10} {j.mode:<6} {j.completed}/{j.total} done, "
-            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}"
+            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}\n"
         )
 
 
@@ -515,7 +514,7 @@ def retry(g: Globals, name: str, yes: bool, concurrency: int) -> None:
             draft.finish(digest, len(new), [(parts, len(new), size)])
         job = ctx.jobs.get(draft.name)
         ctx.jobs.set_state(job.id, "submitting")
-        print(job.name, flush=True)
+        out(job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: retrying {job.total} failed request(s) of {old.name}")
         _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
 
