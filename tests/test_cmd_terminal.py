@@ -160,6 +160,9 @@ def test_a_destructive_command_is_marked_and_runs_only_after_typing_yes(
     control.script(Reply(text="dd if=/dev/null of=blank.img"))
     screen = start_cmd(term, work, "blank the image")
     assert "⚠ destructive: dd overwrites blank.img with raw data" in screen
+    coloured = term.tmux("capture-pane", "-p", "-e", "-t", term.target)
+    warning = next(line for line in coloured.splitlines() if "destructive" in line)
+    assert "\x1b[31m" in warning or ";31m" in warning  # red
     term.keys("e")
     term.wait_for("Type yes to run it:")
     term.type("y")
@@ -324,7 +327,10 @@ def test_thinking_shows_while_waiting(
     term.start(_rc(shell, tmp_path))
     term.wait_for(lambda s: prompt_line(s) == "READY>")
     term.type("how long has it been up")
+    term.keys("Left", "Left")
     term.keys("M-e")
-    term.wait_for("thinking…")
+    waiting = term.wait_for("thinking…")
+    if shell == "fish":  # written after the text, not over it, though the cursor is mid-line
+        assert prompt_line(waiting) == "READY> how long has it been up thinking…"
     screen = term.wait_for(lambda s: prompt_line(s) == "READY> uptime")
     assert "thinking…" not in screen

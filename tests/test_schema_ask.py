@@ -248,3 +248,21 @@ def test_a_rejected_schema_falls_back_once_and_is_not_remembered(
     again = run_cli("ask", "--schema", "a", "y", env=env)
     assert again.returncode == 0 and again.stderr == ""
     assert ["response_format" in r.json for r in fake.chat_requests()] == [True, False, True]
+
+
+def test_azure_deployment_gets_the_strict_format(tmp_path: Path) -> None:
+    from tests.cli_helpers import clean_env
+
+    with FakeOpenAI(api_key=None, azure_key="az-env-key-1111") as fake:
+        env = clean_env(
+            tmp_path,
+            AZURE_OPENAI_API_KEY="az-env-key-1111",
+            AZURE_OPENAI_ENDPOINT=fake.root,
+            OPENAI_API_VERSION="2024-10-21",
+        )
+        result = run_cli("ask", "-m", "gpt-4o", "--schema", "name, age int", "x", env=env)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"name": "example", "age": 0}
+        (request,) = fake.chat_requests()
+        assert request.path == "/openai/deployments/gpt-4o/chat/completions"
+        assert request.json["response_format"]["json_schema"]["strict"] is True

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError, Refused
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
 from chatcli.safetext import one_line
 
 MAX_TOKENS_REPORTED = 100_000_000
@@ -88,6 +88,47 @@ def usage(value: Any) -> Usage | None:
     return Usage(prompt, completion)
 
 
+class _CallPieces:
+    """Streamed ``tool_calls`` deltas joined by their ``index``: the id and name come once,
+    the arguments in pieces; parallel calls interleave."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, str]] = {}
+
+    def add(self, value: Any, where: str, field: str) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise _bad(where, field, value)
+        for n, piece in enumerate(value):
+            if not isinstance(piece, dict):
+                raise _bad(where, f"{field}[{n}]", piece)
+            index = piece.get("index", n)
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 128:
+                raise _bad(where, f"{field}[{n}].index", index)
+            call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            function = _table(piece.get("function"), where, f"{field}[{n}].function")
+            call["id"] = call["id"] or _text(piece, "id", where, f"{field}[{n}].id") or ""
+            name = _text(function, "name", where, f"{field}[{n}].function.name") or ""
+            if name != call["name"]:  # some servers repeat the whole name in every piece
+                call["name"] += name
+            call["arguments"] += (
+                _text(function, "arguments", where, f"{field}[{n}].function.arguments") or ""
+            )
+
+    def event(self) -> ToolCalls | None:
+        """The joined calls (a call without an id gets one: some local servers omit it)."""
+        if not self.calls:
+            return None
+        calls = []
+        for index in sorted(self.calls):
+            call = self.calls[index]
+            if not call["name"]:
+                raise _bad("tool call", f"tool_calls[{index}].function.name", call["name"])
+            calls.append(ToolCall(call["id"] or f"call_{index}", call["name"], call["arguments"]))
+        return ToolCalls(tuple(calls))
+
+
 def refused(words: str) -> Refused:
     """The error of a reply the model declined to give (its ``refusal`` text, one line)."""
     text = one_line(words.strip(), 500)
@@ -95,10 +136,11 @@ def refused(words: str) -> Refused:
 
 
 def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
-    """Text deltas, thinking notices, usage and the finish of a streamed answer; a refusal
-    (structured outputs' ``delta.refusal``) is raised as ``Refused`` once it is complete."""
+    """Text deltas, thinking notices, tool calls, usage and the finish of a streamed answer; a
+    refusal (structured outputs' ``delta.refusal``) is raised as ``Refused`` once complete."""
     refusal: list[str] = []
     finish: str | None = None
+    pieces = _CallPieces()
     model: str | None = None
     usage_seen = False
     thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
@@ -115,6 +157,7 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
         for i, choice in enumerate(_choices(chunk, where)):
             delta = _table(choice.get("delta"), where, f"choices[{i}].delta")
             text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
+            pieces.add(delta.get("tool_calls"), where, f"choices[{i}].delta.tool_calls")
             refusal.append(_text(delta, "refusal", where, f"choices[{i}].delta.refusal") or "")
             if text:
                 thinking = -1
@@ -139,6 +182,9 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
             "the stream ended before the answer was complete",
             hint="the endpoint closed the connection early; try again",
         )
+    calls = pieces.event()
+    if calls is not None:
+        yield calls
     yield Finish(finish, model)
 
 
@@ -160,6 +206,11 @@ def whole_events(obj: Any) -> Iterator[StreamEvent]:
         raise refused(words)
     if text:
         yield TextDelta(text)
+    pieces = _CallPieces()
+    pieces.add(message.get("tool_calls"), where, "choices[0].message.tool_calls")
+    calls = pieces.event()
+    if calls is not None:
+        yield calls
     event = usage(obj.get("usage"))
     if event is not None:
         yield event

@@ -38,6 +38,7 @@ class ChatRequest:
     stream: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     response_format: ResponseFormat | None = None
+    tools: list[dict[str, Any]] | None = None  # function specs: name, description, parameters
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ class ChatProvider:
                 body["stream_options"] = {"include_usage": True}
         if request.response_format is not None:
             body["response_format"] = response_format(request.response_format)
+        if request.tools:
+            body["tools"] = [{"type": "function", "function": spec} for spec in request.tools]
         body.update(request.extra)
         return body
 
@@ -105,13 +107,10 @@ class ChatProvider:
 
         url = self.endpoint.url_for(request.model)
         response = None
-        for item in self.transport.open(
-            "POST",
-            url,
-            headers=self.endpoint.headers,
-            json_body=body,
-            on_status=on_status,
-        ):
+        opened = self.transport.open(
+            "POST", url, headers=self.endpoint.headers, json_body=body, on_status=on_status
+        )
+        for item in refused_tools(opened, bool(request.tools)):
             if isinstance(item, Notice):
                 yield item
             else:
@@ -250,6 +249,23 @@ class ChatProvider:
 
     def _whole(self, response: Any) -> Iterator[StreamEvent]:
         yield from answers.whole_events(self.transport.read_json(response))
+
+
+def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
+    """``items``, except that a 400/422 blaming the ``tools`` we sent becomes an error saying
+    so, with what to do (an endpoint that drops them silently just answers in text)."""
+    try:
+        yield from items
+    except APIError as exc:
+        lowered = exc.message.lower()
+        if not sent_tools or exc.status not in (400, 422) or "tool" not in lowered:
+            raise
+        raise APIError(
+            f"the endpoint refused the tools it was sent: {exc.message}",
+            hint="this endpoint or model does not take function calling; leave out -T "
+            "(or the profile's tools), or use a model that supports tools",
+            status=exc.status,
+        ) from None
 
 
 def response_format(fmt: ResponseFormat) -> dict[str, Any]:

@@ -125,6 +125,10 @@ def prepare(
                  dim=True)  # fmt: skip
     for note in opened.notes:
         repl.say(note, dim=True)
+    if opened.settings.tools:  # -T or the profile's tools: start their servers now
+        from chatcli.features.tools.use import open_for
+
+        repl.tools = open_for(opened.settings, config, stderr=repl.stderr)
     if applied is not None:
         repl.say(f"template {applied.template.name}: every message goes through it", dim=True)
         for name in applied.unused:

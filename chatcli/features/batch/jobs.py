@@ -56,6 +56,7 @@ class SubmitOptions:
     over_budget: bool = False
     schema: str | None = None  # --schema SPEC for every line (a line's "schema" key wins)
     schema_multi: bool = False
+    new: bool = False  # --new: a second job even when the same one is unfinished
 
 
 class Context:
@@ -160,6 +161,16 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
         if job.total == 0:
             ctx.jobs.delete(job.id)
             raise UsageError("the inputs hold no requests")
+        twin = None if opts.new else ctx.jobs.unfinished_like(job)
+        if twin is not None:  # run again (killed, a closed terminal, cron twice): no new job
+            ctx.jobs.delete(job.id)
+            print(twin.name, flush=True)
+            ctx.notifier.note(
+                f"resuming job {twin.name} ({twin.state}): the same inputs, model, parameters "
+                "and profile; --new submits a second job"
+            )
+            _advance(ctx, twin, opts.concurrency, follow=False)
+            return
         ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
         try:
             _confirm(builder, env.profile, opts.yes)
@@ -465,7 +476,7 @@ def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> 
             failed = write.write_files(rows, out_dir, job.total, json_rows)
             ctx.notifier.note(f"wrote {job.total - len(failed)} answer file(s) to {out_dir}")
         elif jsonl is not None:
-            with jsonl.open("w", encoding="utf-8") as f:
+            with write.output_file(jsonl) as f:
                 failed = write.write_jsonl(rows, f, json_rows)
             ctx.notifier.note(f"wrote {job.total} result(s) to {jsonl}")
         else:

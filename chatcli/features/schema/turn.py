@@ -51,11 +51,19 @@ def names_response_format(message: str) -> bool:
     return any(word in lowered for word in ("response_format", "json_schema", "text.format"))
 
 
+_REFUSING = (
+    "not supported", "unsupported", "does not support", "unrecognized", "unknown", "not allowed",
+    "not permitted", "extra inputs", "extra_forbidden", "unexpected keyword",
+)  # fmt: skip
+
+
 def rejects_schema(message: str) -> bool:
-    """Whether the endpoint took ``response_format`` but not this schema ("Invalid schema for
-    response_format ...": a keyword or a depth its strict mode does not allow). That says
-    nothing about the next schema, so it is not remembered."""
-    return "invalid schema" in message.lower()
+    """Whether a 400 naming ``response_format`` is about this request rather than the
+    parameter itself ("Invalid schema for response_format ...": a keyword or a depth its strict
+    mode does not allow; anything that does not say the parameter is unsupported). That says
+    nothing about the next request, so it is not remembered."""
+    lowered = message.lower()
+    return "invalid schema" in lowered or not any(word in lowered for word in _REFUSING)
 
 
 def response_format(schema: Schema, notifier: Notifier | None = None) -> ResponseFormat:

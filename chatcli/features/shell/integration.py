@@ -114,6 +114,8 @@ function __chatcli_cmd
     set -l line (commandline | string collect)
     string match -qr '\S' -- "$line"; or return 0
     set -l err (mktemp 2>/dev/null); or set err /dev/null
+    set -l after (string sub -s (math (commandline -C) + 1) -- "$line" | string length --visible)
+    test "$after" -gt 0 2>/dev/null; and printf '\e[%dC' $after >&2  # to the end of the text
     printf '\e[2m thinking…\e[0m' >&2
     set -l out ({program} cmd --shell fish -- "$line" </dev/null 2>$err)
     set -l code $status

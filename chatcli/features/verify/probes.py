@@ -497,7 +497,7 @@ def probe_json_schema(target: Target) -> Check:
     """Strict ``json_schema`` must give JSON valid against the schema, even for a prompt
     that asks for prose."""
     from chatcli.features.schema.check import NotJSON, errors, parse_reply
-    from chatcli.features.schema.turn import names_response_format
+    from chatcli.features.schema.turn import names_response_format, rejects_schema
     from chatcli.providers.base import ResponseFormat
 
     name = "json_schema"
@@ -513,7 +513,7 @@ def probe_json_schema(target: Target) -> Check:
     except APIError as exc:
         if not _refused(exc):
             raise
-        if names_response_format(exc.message):
+        if names_response_format(exc.message) and not rejects_schema(exc.message):
             return Check(name, "warn", f"{REFUSED_JSON_SCHEMA}: {exc.message}")
         return Check(name, "warn", f"the endpoint refused a strict json_schema request: {exc}")
     message = _message(obj)
