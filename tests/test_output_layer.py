@@ -87,8 +87,6 @@ DIRECT_WRITERS = {
     "chatcli.features.batch.jobs",
     "chatcli.features.configure.edit",
     "chatcli.features.configure.run",
-    "chatcli.features.shell.menu",
-    "chatcli.features.shell.run",
     "chatcli.features.speech.run",
     "chatcli.features.summarize.run",
     "chatcli.features.templates.views",
