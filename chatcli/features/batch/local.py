@@ -136,13 +136,15 @@ class LocalRunner:
 
     def _chat(self, request: ChatRequest, schema: Schema | None) -> Iterator[StreamEvent]:
         """The reply's events; a refused ``response_format`` is asked for in words instead."""
-        try:
-            yield from self.provider.chat(request)
-        except ChatcliError as exc:
-            again = self.fallback.refused(exc, request, schema)
-            if again is None:
-                raise
-            yield from self.provider.chat(again)
+        while True:
+            try:
+                yield from self.provider.chat(request)
+                return
+            except ChatcliError as exc:
+                again = self.fallback.refused(exc, request, schema)
+                if again is None:
+                    raise
+                request = again
 
     def _save(self, result: RequestResult, record: UsageRecord | None) -> None:
         self.jobs.record(self.job.id, [(result, record)])

@@ -22,7 +22,7 @@ MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
     """What the json_schema probe found is what ``--schema`` goes by next: a refusal is
     noted (the schema goes into the prompt), an honoured request clears the note."""
-    from chatcli.features.schema.turn import QUIRK
+    from chatcli.features.schema.turn import QUIRKS
     from chatcli.features.verify.probes import REFUSED_JSON_SCHEMA
     from chatcli.store import open_default, quirks
 
@@ -31,9 +31,10 @@ def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
         return
     with open_default() as store:
         if check.status == "pass":
-            quirks.forget(store, profile, model, QUIRK)
+            for quirk in QUIRKS:
+                quirks.forget(store, profile, model, quirk)
         elif check.evidence.startswith(REFUSED_JSON_SCHEMA):
-            quirks.note(store, profile, model, QUIRK, check.evidence)
+            quirks.note(store, profile, model, QUIRKS[0], check.evidence)
 
 
 def run(g: Globals, *, json_out: bool) -> None:
