@@ -214,9 +214,14 @@ class Turn:
         problems, data = judge(text, schema)
         if not problems:
             return Answer(data, text)
-        name = self.session.name
+        name, turn = self.session.name, self.session.last_turn
+        hints = []
+        if turn is not None and turn.finish_reason == "length":
+            hints.append("the answer was cut at the token limit: raise --max-tokens")
+        if name:
+            hints.append(f"the replies are kept: chatcli sessions show {name}")
         raise SchemaMismatch(
             f"the answer is not valid against {schema.source}: {check.summary(problems)}",
             problems,
-            hint=f"the replies are kept: chatcli sessions show {name}" if name else None,
+            hint="; ".join(hints) or None,
         )
