@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.errors import APIError, Interrupted, UsageError
-from chatcli.events import Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.progress import Tracker
 from chatcli.output import Notifier, Writer, check_finish, consume, stream_to
@@ -108,6 +108,7 @@ class Summarizer:
         from chatcli.tokens import REPLY_PRIMING, TOKENS_PER_MESSAGE, count_text
 
         self.env = env
+        self.settings = env.chat_settings("summarize")  # resolved once, for every request
         self.opts = opts
         self.provider = provider
         self.store = store
@@ -208,8 +209,7 @@ class Summarizer:
         from chatcli.session import ChatSession
 
         assert self.provider is not None, "a summariser made for an estimate sends nothing"
-        settings = self.env.chat_settings("summarize")
-        return ChatSession.open(self.provider, settings, store=self.store).send(content)
+        return ChatSession.open(self.provider, self.settings, store=self.store).send(content)
 
     def _part(self, index: int, total: int, chunk: str) -> str:
         """One part's summary (runs in a worker thread)."""
@@ -221,17 +221,24 @@ class Summarizer:
         prompt = PART_PROMPT.format(index=index, total=total, instructions=self.instructions)
         events = self._send(f"{prompt}{SEPARATOR}{chunk}")
         text: list[str] = []
+        finish: Finish | None = None
         try:
             for event in events:
                 if self.stop.is_set():
                     raise _Cancelled
                 if isinstance(event, TextDelta):
                     text.append(event.text)
+                elif isinstance(event, Finish):
+                    finish = event
                 elif isinstance(event, Notice) and not self.shared.tracker.many:
                     with self._lock:
                         self.notifier.notice(event)
         finally:
             events.close()
+        # the one finish policy: a part cut at the token limit is said (its summary is short),
+        # a filtered part fails this input (exit 5) instead of becoming a silent gap
+        with self._lock:
+            check_finish(finish, self.notifier, f"summary of part {index} of {total}")
         return "".join(text)
 
     def _parts(self, chunks: list[str]) -> list[str]:
