@@ -73,7 +73,7 @@ def run_cli(
     os.environ.clear()
     os.environ.update(env)
     try:
-        code = run(list(args), environment)
+        code: int = run(list(args), environment)
     except SystemExit as exc:  # nothing in chatcli should exit the interpreter; report it
         code = exc.code if isinstance(exc.code, int) else 1
     finally:

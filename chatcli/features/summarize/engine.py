@@ -1,13 +1,15 @@
-"""What ``chatcli summarize`` does: read text, summarise it in one request or in parts, print.
+"""One input's summary: in one request, or map-reduce over parts (``run`` handles many inputs).
 
 Text that fits the model's context window (less the reply's reserve, the instructions and the
-framing) goes in one request. Longer text is cut on paragraph boundaries (``chunking``), the
+framing) goes in one request. Longer text is cut on paragraph boundaries (``split``), the
 parts are summarised in worker threads, at most ``--concurrency`` at a time and no faster than
 the profile's ``requests_per_minute`` (one request start every 60/rpm s), and the part summaries
 are combined in a final request; if they do not fit one request either, they are summarised
 again the same way. Only the final answer is streamed to stdout; progress goes to stderr. A part
 that fails (after the transport's retries) stops the whole run with its error: no summary of
-the rest is printed. Every request is written to the usage log as command ``summarize``.
+the rest is printed. Every part goes through the one finish policy (``output.check_finish``):
+a part cut at the token limit is reported, a filtered one fails the input (exit 5). Every
+request is written to the usage log as command ``summarize``.
 """
 
 from __future__ import annotations
