@@ -295,3 +295,11 @@ def test_azure_deployment_gets_the_strict_format(tmp_path: Path) -> None:
         (request,) = fake.chat_requests()
         assert request.path == "/openai/deployments/gpt-4o/chat/completions"
         assert request.json["response_format"]["json_schema"]["strict"] is True
+
+
+def test_an_answer_cut_at_the_token_limit_says_so(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.script(Reply(text='{"a": "x", "b": "y"}'), Reply(text='{"a": "x", "b": "y"}'))
+    env = fake_env(tmp_path, fake)
+    result = run_cli("ask", "--max-tokens", "3", "--schema", "a, b", "x", env=env)
+    assert result.returncode == 5
+    assert "hint: the answer was cut at the token limit: raise --max-tokens; " in result.stderr

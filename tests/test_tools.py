@@ -288,3 +288,21 @@ def test_ask_without_tools_imports_nothing_of_them(home: Path, fake: FakeOpenAI)
     assert result["code"] == 0, proc.stderr
     loaded = [m for m in result["mods"] if m.startswith(("chatcli.features.tools", "mcp"))]
     assert loaded == []
+
+
+def test_a_role_brings_its_tools(home: Path, fake: FakeOpenAI) -> None:
+    config = '[roles.clock]\nsystem = "You tell the time."\ntools = ["time.get_current_time"]\n'
+    r = run_cli("ask", "-r", "clock", "hi", env=env_for(home, fake, config))
+    assert r.returncode == 0, r.stderr
+    (body,) = (req.json for req in fake.chat_requests())
+    assert [t["function"]["name"] for t in body["tools"]] == ["time__get_current_time"]
+
+
+def test_budgets_are_checked_before_every_round(home: Path, fake: FakeOpenAI) -> None:
+    config = "[defaults]\ndaily_budget_usd = 0.000001\n"
+    fake.script(Reply(tool_calls=[call("own__add", a=1, b=1)], prompt_tokens=1000))
+    r = run_cli("ask", "-T", "own", "--approve", "own", "go", env=env_for(home, fake, config))
+    assert r.returncode == 1
+    assert "daily budget" in r.stderr and "is spent" in r.stderr
+    assert len(fake.chat_requests()) == 1  # the second round was not sent
+    assert "⚙ own.add" in r.stderr  # the call itself ran and is stored

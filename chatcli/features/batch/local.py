@@ -147,6 +147,18 @@ class LocalRunner:
                 request = again
 
     def _save(self, result: RequestResult, record: UsageRecord | None) -> None:
-        self.jobs.record(self.job.id, [(result, record)])
+        """Store one answer the moment it arrives; a database that stays busy (or a full disk)
+        sends it to the recovery journal, which the next command writes into the job."""
+        from dataclasses import asdict
+
+        from chatcli.store import journal
+
+        store = self.jobs.store
+        if not journal.attempt(
+            store, lambda: self.jobs.record(self.job.id, [(result, record)]), store.notify
+        ):
+            usage = asdict(record) if record is not None else None
+            entry = {"job_id": self.job.id, "result": asdict(result), "usage": usage}
+            journal.keep(store, {"batch": entry}, store.notify)
         with self._lock:
             self.progress(1 if result.ok else 0, 0 if result.ok else 1)

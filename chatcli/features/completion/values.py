@@ -67,7 +67,7 @@ def sessions() -> list[str]:
     if not (data_dir / DB_NAME).exists():
         return []
     try:
-        with Store.open(data_dir) as store:
+        with Store.open(data_dir, replay=False) as store:  # quiet: a Tab press
             return store.session_names()
     except ChatcliError:
         return []

@@ -121,10 +121,12 @@ def judge(text: str, schema: Schema) -> tuple[list[str], Any]:
     """The validation errors of a reply (empty when valid) and its data as printed."""
     try:
         raw = check.parse_reply(text)
+        data = schema.unwrap(strip_nulls(raw, schema.root))
+        return check.errors(data, schema.user), data
     except check.NotJSON as exc:
         return [str(exc)], None
-    data = schema.unwrap(strip_nulls(raw, schema.root))
-    return check.errors(data, schema.user), data
+    except RecursionError:  # a hostile reply: nested beyond what can be walked
+        return ["the reply nests too deeply to be checked"], None
 
 
 class Turn:
@@ -214,9 +216,14 @@ class Turn:
         problems, data = judge(text, schema)
         if not problems:
             return Answer(data, text)
-        name = self.session.name
+        name, turn = self.session.name, self.session.last_turn
+        hints = []
+        if turn is not None and turn.finish_reason == "length":
+            hints.append("the answer was cut at the token limit: raise --max-tokens")
+        if name:
+            hints.append(f"the replies are kept: chatcli sessions show {name}")
         raise SchemaMismatch(
             f"the answer is not valid against {schema.source}: {check.summary(problems)}",
             problems,
-            hint=f"the replies are kept: chatcli sessions show {name}" if name else None,
+            hint="; ".join(hints) or None,
         )
