@@ -1,6 +1,6 @@
 """The exceptions chatcli raises on purpose, and the exit code each one maps to.
 
-Everything a user can cause or meet ends up as one of these, and ``__main__.main`` is the only place
+Everything a user can cause or meet ends up as one of these, and ``__main__.run`` is the only place
 that turns them into a stderr line and an exit code (the README's table)::
 
     ChatcliError (1)          any other error
@@ -22,6 +22,9 @@ that turns them into a stderr line and an exit code (the README's table)::
     ConfigError
     └── IncompleteProfile (3) a profile lacks a required key (only the profile in use must be whole)
 
+    CommandExited (any)       not an error: ``chatcli cmd`` ran the user's command, whose exit
+                              status becomes chatcli's own (a ``CommandStatus``, 0-255)
+
 Messages and hints here are the user's words for the CLI; ``store`` and ``session`` raise these
 with plain facts, and the command layer adds the hints that name flags.
 """
@@ -29,10 +32,11 @@ with plain facts, and the command layer adds the hints that name flags.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import NewType
 
 
 class ExitStatus(IntEnum):
-    """The process exit codes (the README's table); the only numbers ``main`` returns."""
+    """The process exit codes (the README's table); the only numbers ``__main__.run`` returns."""
 
     OK = 0
     ERROR = 1
@@ -41,7 +45,9 @@ class ExitStatus(IntEnum):
     AUTH = 4
     API = 5
     NETWORK = 6
+    HANGUP = 129  # SIGHUP: the terminal closed (``signals``)
     INTERRUPTED = 130
+    TERMINATED = 143  # SIGTERM
 
 
 class ChatcliError(Exception):
@@ -65,6 +71,20 @@ class ConfigError(ChatcliError):
     """The configuration cannot be used: malformed TOML, unknown profile, no API key found."""
 
     exit_code = ExitStatus.CONFIG
+
+
+class ConfigProblems(ConfigError):
+    """Several problems in one file: the message names the first, ``problems`` holds all."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        first = problems[0]
+        more = len(problems) - 1
+        hint = first.hint
+        if more:
+            plural = "s" if more > 1 else ""
+            hint = f"{more} more problem{plural}: `chatcli config validate` lists all"
+        super().__init__(first.message, hint=hint)
+        self.problems = problems
 
 
 class AuthError(ChatcliError):
@@ -141,9 +161,22 @@ class IncompleteProfile(ConfigError):
 
 
 class Reported(ChatcliError):
-    """The command has already shown the user what failed (a report of checks); ``main`` exits
+    """The command has already shown the user what failed (a report of checks); ``run`` exits
     with ``exit_code`` and prints nothing more."""
 
     def __init__(self, exit_code: ExitStatus = ExitStatus.ERROR) -> None:
         super().__init__("")
         self.exit_code = exit_code
+
+
+CommandStatus = NewType("CommandStatus", int)
+"""The exit status of a command chatcli ran for the user (``chatcli cmd``): the one number
+``__main__.run`` returns that is not an ``ExitStatus``."""
+
+
+class CommandExited(Exception):
+    """``chatcli cmd`` ran the user's command; chatcli exits with its status, as a shell does."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = CommandStatus(status)

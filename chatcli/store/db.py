@@ -209,8 +209,9 @@ class Store:
         self.journal_noted = False  # the "saved to the recovery journal" notice was given
 
     @classmethod
-    def open(cls, data_dir: Path) -> Store:
-        """Open (creating and migrating as needed) ``chatcli.db`` in ``data_dir``."""
+    def open(cls, data_dir: Path, *, replay: bool = True) -> Store:
+        """Open (creating and migrating as needed) ``chatcli.db`` in ``data_dir``; with
+        ``replay``, write back what the recovery journal holds (``store.journal``)."""
         path = data_dir / DB_NAME
         try:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -235,9 +236,10 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        from chatcli.store import journal
+        if replay:  # answers an earlier command could not store (not from a Tab press)
+            from chatcli.store import journal
 
-        journal.replay(store, store.notify)  # answers an earlier command could not store
+            journal.replay(store, store.notify)
         return store
 
     def close(self) -> None:

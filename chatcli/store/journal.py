@@ -25,7 +25,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,7 +98,7 @@ def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
 
 def keep(store: Store, entry: dict[str, Any], notify: Notify) -> bool:
     """Append ``entry`` to the journal; say where it went, or that it could not be kept."""
-    entry = {"id": uuid.uuid4().hex, "at": time.time(), **entry}
+    entry = {"id": os.urandom(16).hex(), "at": time.time(), **entry}
     line = json.dumps(entry, ensure_ascii=False) + "\n"
     data_dir = store.path.parent
     try:
@@ -175,7 +174,7 @@ def replay(store: Store, notify: Notify = to_stderr) -> int:
     journal = data_dir / JOURNAL
     if journal.exists():
         with contextlib.suppress(OSError):
-            os.replace(journal, data_dir / f"{JOURNAL}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
+            os.replace(journal, data_dir / f"{JOURNAL}.{os.getpid()}-{os.urandom(4).hex()}")
     written = 0
     for path in sorted(data_dir.glob(f"{JOURNAL}.*")):
         try:

@@ -58,6 +58,18 @@ def roles(config: str | None = None) -> list[str]:
     return sorted(_table(_raw_config(config), "roles"))
 
 
+def schemas(config: str | None = None) -> list[str]:
+    """``--schema @NAME`` for each ``[schemas.NAME]`` of the config."""
+    return [f"@{name}" for name in sorted(_table(_raw_config(config), "schemas"))]
+
+
+def tools(config: str | None = None) -> list[str]:
+    """``-T``/``--approve``/``mcp list``: the ``[mcp.servers]`` of the config (a server's own
+    tools are known only once it runs, and Tab never starts one)."""
+    mcp = _raw_config(config).get("mcp")
+    return sorted(_table(mcp, "servers")) if isinstance(mcp, dict) else []
+
+
 def sessions() -> list[str]:
     """Stored session names, most recently used first; nothing when there is no database."""
     from chatcli.errors import ChatcliError
@@ -67,7 +79,7 @@ def sessions() -> list[str]:
     if not (data_dir / DB_NAME).exists():
         return []
     try:
-        with Store.open(data_dir) as store:
+        with Store.open(data_dir, replay=False) as store:  # quiet: a Tab press
             return store.session_names()
     except ChatcliError:
         return []

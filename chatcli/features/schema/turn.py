@@ -121,10 +121,12 @@ def judge(text: str, schema: Schema) -> tuple[list[str], Any]:
     """The validation errors of a reply (empty when valid) and its data as printed."""
     try:
         raw = check.parse_reply(text)
+        data = schema.unwrap(strip_nulls(raw, schema.root))
+        return check.errors(data, schema.user), data
     except check.NotJSON as exc:
         return [str(exc)], None
-    data = schema.unwrap(strip_nulls(raw, schema.root))
-    return check.errors(data, schema.user), data
+    except RecursionError:  # a hostile reply: nested beyond what can be walked
+        return ["the reply nests too deeply to be checked"], None
 
 
 class Turn:

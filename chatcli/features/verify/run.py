@@ -8,12 +8,11 @@ is not "consistent", so scripts can gate on it; errors keep their own codes (4, 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from chatcli.errors import Reported
-from chatcli.output import Notifier
+from chatcli.output import Notifier, flush_out, out
 from chatcli.settings.resolve import Globals, resolve
 
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
@@ -82,15 +81,13 @@ def run(g: Globals, *, json_out: bool) -> None:
 
     def show(check: verify.Check) -> None:
         notifier.end_line()
-        sys.stdout.write(
-            f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n"
-        )
-        sys.stdout.flush()
+        out(f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n")
+        flush_out()
 
     if not json_out:
         url = provider.chat_url(env.model)
-        sys.stdout.write(f"verifying {env.model} at {url} (profile {env.profile.name})\n")
-        sys.stdout.flush()
+        out(f"verifying {env.model} at {url} (profile {env.profile.name})\n")
+        flush_out()
     try:
         checks = verify.run(target, on_check=(lambda _c: None) if json_out else show)
     finally:
@@ -106,8 +103,8 @@ def run(g: Globals, *, json_out: bool) -> None:
             ],
             "verdict": result.text,
         }
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        out(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(f"verdict: {result.text}\n")
+        out(f"verdict: {result.text}\n")
     if not result.consistent:
         raise Reported()
