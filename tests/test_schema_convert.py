@@ -301,3 +301,18 @@ def test_field_lists_and_replies_nested_absurdly_deep_are_errors_not_crashes() -
     schema = spec.load("a", {})
     problems, data = judge('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", schema)
     assert data is None and problems[0].startswith("the reply")
+
+
+@pytest.mark.external  # completes in a real bash
+def test_shell_completion_offers_named_schemas_then_files(tmp_path: Any) -> None:
+    from tests.cli_helpers import clean_env
+    from tests.test_completion import _complete
+
+    env = clean_env(tmp_path)
+    (tmp_path / "config.toml").write_text(
+        '[schemas.review]\nfields = "a"\n[schemas.person]\nfile = "p.json"\n', encoding="utf-8"
+    )
+    assert _complete(tmp_path, env, "chatcli", "ask", "--schema", "@") == ["@person", "@review"]
+    assert _complete(tmp_path, env, "chatcli", "batch", "submit", "--schema", "@r") == ["@review"]
+    files = _complete(tmp_path, env, "chatcli", "ask", "--schema", "tests/test_schema_conv")
+    assert files == ["tests/test_schema_convert.py"]

@@ -109,8 +109,9 @@ def test_auto_approve_and_read_only_from_the_config(home: Path, fake: FakeOpenAI
             ]
         )
     )
-    r = run_cli("ask", "-T", "own", "go", env=env_for(home, fake, config))
+    r = run_cli("ask", "-T", "own", "--no-stream", "go", env=env_for(home, fake, config))
     assert r.returncode == 0, r.stderr
+    assert fake.chat_requests()[0].json.get("stream") is None  # whole bodies carry calls too
     echo, remove, fail = (m["content"] for m in tool_messages(fake.chat_requests()[1].json))
     assert echo == "echo: ro"
     assert remove == "the user declined to run this tool call"
@@ -202,6 +203,13 @@ cwd = "{Path(__file__).resolve().parent.parent}"
     assert "its last words: error: cannot open the database /nonexistent/db" in r.stderr
     assert "Traceback" not in r.stderr
     assert fake.chat_requests() == []  # nothing was sent, nothing paid
+
+
+def test_a_server_that_never_answers_is_not_a_hang(home: Path, fake: FakeOpenAI) -> None:
+    config = '[mcp.servers.mute]\ncommand = "sleep"\nargs = ["600"]\nstartup_timeout = 1\n'
+    r = run_cli("ask", "-T", "mute", "hi", env=env_for(home, fake, config), timeout=60)
+    assert r.returncode == 3
+    assert "MCP server mute (sleep 600) did not answer within 1 s" in r.stderr
 
 
 def test_unknown_tool_names_are_usage_errors(home: Path, fake: FakeOpenAI) -> None:

@@ -165,7 +165,8 @@ class Repl:
         from chatcli.repl.output import echo_tall, is_tall
 
         output = self.prompt.output
-        if isatty(self.stdout) and is_tall(text, output.get_size().rows):
+        size = output.get_size()
+        if isatty(self.stdout) and is_tall(text, size.rows, size.columns):
             echo_tall(output, text)
 
     def banner(self) -> None:
