@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, ChatcliError, NetworkError
 from chatcli.providers import errorbody
-from chatcli.providers.transport import USER_AGENT, build_client
+from chatcli.providers.transport import USER_AGENT, proxy_error
 from chatcli.safetext import one_line
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
@@ -65,8 +65,12 @@ def http_client(
     ``read_timeout`` (default: the profile's ``timeout``) is how long a response may take once
     sent: non-streaming routes such as image generation stay silent until they are done.
     """
+    import httpx2
     import openai
 
+    timeout = httpx2.Timeout(
+        profile.timeout, connect=profile.timeout, read=read_timeout or profile.timeout
+    )
     hooks: dict[str, list[Any]] = {}
     if debug:
 
@@ -77,9 +81,15 @@ def http_client(
             _debug(f"< {response.status_code} {response.reason_phrase} {response.url}", key)
 
         hooks = {"request": [show_request], "response": [show_response]}
-    return build_client(
-        profile, read_timeout=read_timeout, factory=openai.DefaultHttpxClient, event_hooks=hooks
-    )
+    try:
+        return openai.DefaultHttpxClient(
+            proxy=profile.proxy,
+            timeout=timeout,
+            event_hooks=hooks,
+            headers={"User-Agent": USER_AGENT},
+        )
+    except (ImportError, ValueError) as exc:
+        raise proxy_error(exc, profile.proxy) from None
 
 
 def _debug(line: str, key: str) -> None:

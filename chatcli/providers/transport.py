@@ -52,35 +52,6 @@ class HTTPSettings(Protocol):
     def proxy(self) -> str | None: ...
 
 
-def build_client(
-    http: HTTPSettings,
-    *,
-    seconds: float | None = None,
-    read_timeout: float | None = None,
-    headers: dict[str, str] | None = None,
-    factory: Callable[..., httpx2.Client] | None = None,
-    **options: Any,
-) -> httpx2.Client:
-    """The one way chatcli makes an httpx2 client (the chat transport, the SDK's client, URL
-    fetches): the profile's proxy, its ``timeout`` for connecting and reading (``seconds``
-    instead where given; ``read_timeout`` for routes that answer only when done), our
-    User-Agent, and a SOCKS proxy without socksio turned into a ConfigError with its fix.
-    ``factory`` is the client class (the SDK's ``DefaultHttpxClient``); ``options`` go to it."""
-    import httpx2
-
-    limit = seconds or http.timeout
-    timeout = httpx2.Timeout(limit, connect=limit, read=read_timeout or limit)
-    try:
-        return (factory or httpx2.Client)(
-            proxy=http.proxy,
-            timeout=timeout,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-            **options,
-        )
-    except (ImportError, ValueError) as exc:
-        raise proxy_error(exc, http.proxy) from None
-
-
 def proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
     """What a client that cannot be built for ``proxy`` should raise (SOCKS without socksio)."""
     if isinstance(exc, ImportError):
@@ -109,9 +80,21 @@ class Transport:
     def client(self, url: str) -> httpx2.Client:
         """Create the client on first use; plain-http endpoints skip loading CA certificates."""
         if self._client is None:
+            import httpx2
+
             s = self.settings
             needs_tls = url.startswith("https:") or bool(s.proxy and s.proxy.startswith("https:"))
-            self._client = build_client(s, verify=needs_tls, follow_redirects=False)
+            timeout = httpx2.Timeout(s.timeout, connect=s.timeout, read=s.timeout)
+            try:
+                self._client = httpx2.Client(
+                    timeout=timeout,
+                    proxy=s.proxy,
+                    verify=needs_tls,
+                    follow_redirects=False,
+                    headers={"User-Agent": USER_AGENT},
+                )
+            except (ImportError, ValueError) as exc:
+                raise proxy_error(exc, s.proxy) from None
         return self._client
 
     def close(self) -> None:

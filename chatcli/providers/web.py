@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatcli.errors import APIError, NetworkError, UsageError
-from chatcli.providers.transport import build_client
+from chatcli.providers.transport import proxy_error
 from chatcli.settings.loading import Profile
 
 MAX_REDIRECTS = 5
@@ -31,13 +31,16 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
     import httpx2
 
     seconds = timeout or profile.timeout
-    client = build_client(
-        profile,
-        seconds=seconds,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
-    )
+    try:
+        client = httpx2.Client(
+            proxy=profile.proxy,
+            timeout=httpx2.Timeout(seconds, connect=seconds, read=seconds),
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+        )
+    except (ImportError, ValueError) as exc:
+        raise proxy_error(exc, profile.proxy) from None
     try:
         with client, client.stream("GET", url) as response:
             if response.status_code >= 400:
