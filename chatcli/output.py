@@ -16,6 +16,7 @@ from typing import Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta
+from chatcli.safetext import one_line
 from chatcli.terminal import isatty, modes
 
 
@@ -109,8 +110,8 @@ def consume(
 
 def check_finish(finish: Finish | None, notifier: Notifier, what: str = "answer") -> None:
     """The one policy for how a reply ended, for every command: cut at the token limit is a
-    notice; stopped by the content filter is an ``APIError`` (exit 5; the REPL shows it and
-    goes on)."""
+    notice; stopped by the content filter, refused by the model or ended by an error is an
+    ``APIError`` (exit 5; the REPL shows it and goes on)."""
     reason = finish.reason if finish is not None else None
     if reason == "length":
         notifier.note(f"the {what} was cut at the token limit (finish_reason=length)")
@@ -118,6 +119,13 @@ def check_finish(finish: Finish | None, notifier: Notifier, what: str = "answer"
         raise APIError(
             f"the {what} was stopped by the provider's content filter",
             hint="rephrase the request",
+        )
+    elif reason == "refusal" and finish is not None:
+        raise APIError(f"the model refused: {one_line(finish.refusal or '', 400)}")
+    elif reason == "error":
+        raise APIError(
+            f"the endpoint ended the {what} with an error (finish_reason=error); "
+            "what arrived is kept, marked incomplete"
         )
 
 

@@ -325,7 +325,7 @@ class ChatSession:
         keep_partial: bool = False,
     ) -> None:
         """Keep the turn (unless it failed or nothing arrived) and log the request's usage."""
-        text = "".join(reply.parts)
+        text = "".join(reply.parts) or (reply.finish and reply.finish.refusal) or ""
         duration = time.monotonic() - reply.started
         ttft = None if reply.first_text is None else reply.first_text - reply.started
         model = (reply.finish.model if reply.finish else None) or self.model
@@ -340,7 +340,7 @@ class ChatSession:
         served = reply.finish.model if reply.finish else None
         requested = self._requested(served)
         cost = cost_usd(self._model_info(requested), prompt, completion)
-        partial = status != "ok"
+        partial = status != "ok" or (reply.finish is not None and reply.finish.reason == "error")
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
         if keep:
             finish_reason = reply.finish.reason if reply.finish else None

@@ -4,15 +4,19 @@ Relays and local servers send surprising JSON: ``choices: [1]``, ``delta: "x"``,
 ``content``, ``model`` as an object, ``prompt_tokens`` of 10**30 or -5. Every field read here
 is checked; a field of the wrong type is an ``APIError`` (exit 5) that names it, and an
 implausible usage report is dropped, so the session estimates instead of logging nonsense.
+What an answer means is read here too: choice 0 only, the last running usage total, a
+refusal, a tool call nobody asked for, ``[DONE]`` as the end of a complete answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.providers import errorbody
 from chatcli.safetext import one_line
 
 MAX_TOKENS_REPORTED = 100_000_000
@@ -22,7 +26,7 @@ _HINT = "the endpoint is not answering like an OpenAI-compatible API"
 
 
 def _bad(where: str, field: str, value: Any) -> APIError:
-    shown = one_line(repr(value), 60)
+    shown = excerpt(value, 60)
     return APIError(f"malformed {where}: `{field}` is {shown}", hint=_HINT)
 
 
@@ -88,25 +92,67 @@ def usage(value: Any) -> Usage | None:
     return Usage(prompt, completion)
 
 
-def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
-    """Text deltas, thinking notices, usage and the finish of a streamed answer."""
+def _index(choice: dict[str, Any], position: int) -> int:
+    """A choice's ``index`` (its position when the server leaves it out)."""
+    index = choice.get("index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else position
+
+
+def _tool_names(calls: Any) -> list[str]:
+    names = []
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function") if isinstance(call, dict) else None
+        name = function.get("name") if isinstance(function, dict) else None
+        if isinstance(name, str) and name:
+            names.append(one_line(name, 60))
+    return names
+
+
+def _unasked_tools(names: list[str]) -> APIError:
+    shown = f" ({', '.join(dict.fromkeys(names))})" if names else ""
+    return APIError(
+        f"the model answered with a tool call{shown}, but this request offered no tools",
+        hint="the endpoint or model is not following the request; try another model",
+    )
+
+
+def stream_events(
+    chunks: Iterable[Any],
+    *,
+    completed: Callable[[], bool] = lambda: False,
+    tools_offered: bool = False,
+) -> Iterator[StreamEvent]:
+    """Text deltas, thinking notices, usage and the finish of a streamed answer.
+
+    Only choice 0 is read (a server sending several never interleaves them into one answer).
+    Usage sent in every chunk is a running total: the last report counts. A refusal is kept
+    and reported in the finish (reason ``refusal``). ``completed()`` says whether the stream
+    ended with ``[DONE]``: then an answer without a ``finish_reason`` is complete, not cut.
+    """
     finish: str | None = None
     model: str | None = None
-    usage_seen = False
+    reported: Usage | None = None
+    refusal: list[str] = []
+    tools: list[str] = []
+    tool_call = False
     thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
     where = "stream chunk"
     for chunk in chunks:
         if not isinstance(chunk, dict):
             raise _bad(where, "chunk", chunk)
         model = _text(chunk, "model", where, "model") or model
-        if not usage_seen:
-            event = usage(chunk.get("usage"))
-            if event is not None:
-                usage_seen = True
-                yield event
+        reported = usage(chunk.get("usage")) or reported
         for i, choice in enumerate(_choices(chunk, where)):
+            if _index(choice, i) != 0:
+                continue
             delta = _table(choice.get("delta"), where, f"choices[{i}].delta")
             text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
+            said_no = _text(delta, "refusal", where, f"choices[{i}].delta.refusal")
+            if said_no:
+                refusal.append(said_no)
+            if delta.get("tool_calls") or delta.get("function_call"):
+                tool_call = True
+                tools += _tool_names(delta.get("tool_calls"))
             if text:
                 thinking = -1
                 yield TextDelta(text)
@@ -123,30 +169,58 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
             reason = _text(choice, "finish_reason", where, f"choices[{i}].finish_reason")
             if reason:
                 finish = reason
+    if reported is not None:
+        yield reported
+    if (tool_call or finish == "tool_calls") and not tools_offered and thinking >= 0:
+        raise _unasked_tools(tools)
+    if refusal:
+        yield Finish("refusal", model, refusal="".join(refusal))
+        return
     if finish is None:
-        raise NetworkError(
-            "the stream ended before the answer was complete",
-            hint="the endpoint closed the connection early; try again",
-        )
+        if not completed():
+            raise NetworkError(
+                "the stream ended before the answer was complete",
+                hint="the endpoint closed the connection early; try again",
+            )
+        finish = "stop"  # [DONE] came: the server considers the answer complete
     yield Finish(finish, model)
 
 
-def whole_events(obj: Any) -> Iterator[StreamEvent]:
-    """The events of a non-streamed answer body."""
+def whole_events(obj: Any, *, tools_offered: bool = False) -> Iterator[StreamEvent]:
+    """The events of a non-streamed answer body (choice 0 only)."""
     where = "response"
     if not isinstance(obj, dict):
         raise _bad(where, "body", obj)
     choices = _choices(obj, where)
+    if not choices and isinstance(obj.get("error"), dict | str):
+        said = errorbody.parse_text(json.dumps(obj, default=str)).message
+        raise APIError(f"the endpoint reported an error: {said}")
     if not choices:
-        raise APIError(f"malformed response: no choices in {one_line(str(obj), 120)!r}", hint=_HINT)
-    choice = choices[0]
+        raise APIError(f"no answer: the response has no choices: {excerpt(obj)}", hint=_HINT)
+    choice = next((c for i, c in enumerate(choices) if _index(c, i) == 0), choices[0])
     message = _table(choice.get("message"), where, "choices[0].message")
     text = _content(message.get("content"), where, "choices[0].message.content")
+    said_no = _text(message, "refusal", where, "choices[0].message.refusal")
     reason = _text(choice, "finish_reason", where, "choices[0].finish_reason")
     model = _text(obj, "model", where, "model")
+    calls = message.get("tool_calls") or message.get("function_call")
+    if calls and not text and not tools_offered:
+        raise _unasked_tools(_tool_names(message.get("tool_calls")))
     if text:
         yield TextDelta(text)
     event = usage(obj.get("usage"))
     if event is not None:
         yield event
+    if said_no and not text:
+        yield Finish("refusal", model, refusal=said_no)
+        return
     yield Finish(reason, model)
+
+
+def excerpt(value: Any, limit: int = 160) -> str:
+    """A one-line JSON excerpt of ``value`` for an error message (not a Python repr)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        text = "<unprintable>"
+    return one_line(text, limit)

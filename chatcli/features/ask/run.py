@@ -83,6 +83,10 @@ def _report(what: AskInput, session: ChatSession, notifier: Notifier) -> None:
     if turn is None:
         return
     code = None
+    if turn.finish_reason == "refusal":  # no answer to print or extract: check_finish says why
+        if what.json:
+            _print_json(session, {"answer": "", "refusal": turn.text})
+        return
     if what.extract:
         from chatcli.features.ask.extract import code_blocks
 
@@ -114,6 +118,7 @@ def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
         "cost_usd": json_usd(turn.cost_usd),
         "finish_reason": turn.finish_reason,
         "session": session.name,
+        "refusal": None,
         **extra,
     }
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
