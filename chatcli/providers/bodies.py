@@ -170,3 +170,41 @@ def scrub(value: Any) -> Any:
     if isinstance(value, list):
         return [scrub(v) for v in value]
     return value
+
+
+def bound_sdk_response(response: httpx2.Response, limit: int) -> None:
+    """Make ``response`` (about to be read by the openai SDK) decode and cap its body here:
+    the SDK reads bodies whole, so a compressed bomb must be stopped below it. An httpx2
+    response hook; the ``TooLarge`` it raises reaches the caller as the SDK's connection error's
+    cause (``sdk.translate`` unwraps it)."""
+    import httpx2
+
+    decoder = Decoder(response.headers.get("content-encoding"))
+    if "content-encoding" in response.headers:
+        del response.headers["content-encoding"]
+    inner = response.stream
+    what = f"the response from {response.request.url.host}"
+
+    class Bounded(httpx2.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            total = 0
+            assert isinstance(inner, httpx2.SyncByteStream)
+            for raw in inner:
+                for piece in decoder.feed(raw):
+                    total += len(piece)
+                    if total > limit:
+                        raise TooLarge(
+                            f"{what} is larger than {_human(limit)}; refused",
+                            hint="the endpoint sent far more than any answer needs",
+                        )
+                    yield piece
+
+        def close(self) -> None:
+            if isinstance(inner, httpx2.SyncByteStream):
+                inner.close()
+
+        @property
+        def elapsed(self) -> Any:
+            return getattr(inner, "elapsed", None)
+
+    response.stream = Bounded()

@@ -257,17 +257,23 @@ def _masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
     """A key the model spells out over several deltas is masked whole (one delta at a time
     is masked by the transport already)."""
     redactor = Redactor()
-    for event in events:
-        if isinstance(event, TextDelta):
-            text = redactor.push(event.text)
-            if text:
-                yield TextDelta(text)
-            continue
-        if not isinstance(event, Notice):
-            held = redactor.flush()
-            if held:
-                yield TextDelta(held)
-        yield event
+    try:
+        for event in events:
+            if isinstance(event, TextDelta):
+                text = redactor.push(event.text)
+                if text:
+                    yield TextDelta(text)
+                continue
+            if not isinstance(event, Notice):
+                held = redactor.flush()
+                if held:
+                    yield TextDelta(held)
+            yield event
+    except Exception:
+        held = redactor.flush()  # the text held back arrived, and is kept with the rest
+        if held:
+            yield TextDelta(held)
+        raise
     held = redactor.flush()
     if held:
         yield TextDelta(held)

@@ -207,7 +207,7 @@ class Transport:
                         raise error
                     delay = _backoff(attempt) if asked is None else asked
                     attempt += 1
-                    yield from _countdown(
+                    yield from countdown(
                         delay, f"{_short(error)}; retry {attempt}/{s.max_retries}", attempt
                     )
                     continue
@@ -216,7 +216,7 @@ class Transport:
                 raise error
             delay = _backoff(attempt)
             attempt += 1
-            yield from _countdown(
+            yield from countdown(
                 delay, f"{error.message}; retry {attempt}/{s.max_retries}", attempt
             )
 
@@ -449,7 +449,7 @@ def _read_body(response: httpx2.Response) -> bytes:
         response.close()
 
 
-def _countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
+def countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
     """Sleep ``delay`` seconds, yielding a notice per second for a live countdown on stderr.
 
     Each retry has its own notice key, so off a terminal every retry prints one line (with the

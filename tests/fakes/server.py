@@ -254,6 +254,7 @@ class Recorded:
     body: bytes
     json: Any  # the parsed JSON body, None when absent or not JSON
     deployment: str | None = None
+    target: str = ""  # the request target exactly as sent (``path`` is normalised)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON view for ``GET /_fake/requests``: raw binary bodies are left out."""
@@ -493,7 +494,8 @@ class FakeOpenAI:
         self.batch_api = BatchAPI()  # Files + Batches routes (tests/fakes/batches.py)
         self.max_upload_bytes = MAX_UPLOAD_BYTES
         #: ``GET /pages/NAME`` serves ``pages[NAME]`` = (body, content type): web pages for tests.
-        self.pages: dict[str, tuple[bytes, str]] = {}
+        #: A ``Raw`` value is served as scripted, looked up by the exact request target.
+        self.pages: dict[str, tuple[bytes, str] | Raw] = {}
         self.root = ""
         self.base_url = ""
         self._lock = threading.Lock()
@@ -798,7 +800,7 @@ class _Handler(BaseHTTPRequestHandler):
         azure = _AZURE_DEPLOYMENT.match(path)
         if azure:
             deployment = azure.group(1)
-        rec = Recorded(self.command, path, query, headers, body, parsed, deployment)
+        rec = Recorded(self.command, path, query, headers, body, parsed, deployment, self.path)
         self.fake._record(rec)
         try:
             self._route(rec)
@@ -855,8 +857,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._not_found()
             return
+        page = self.fake.pages.get(rec.target.removeprefix("/pages/"))
+        if method == "GET" and isinstance(page, Raw):  # keyed by the exact target
+            serve_raw(self, page)
+            return
         if method == "GET" and path.removeprefix("/pages/") in self.fake.pages:
-            self._send_bytes(200, *self.fake.pages[path.removeprefix("/pages/")])
+            body, content_type = self.fake.pages[path.removeprefix("/pages/")]  # type: ignore[misc]
+            self._send_bytes(200, body, content_type)
             return
         if path.startswith("/v1/") or path.startswith("/dashboard/"):
             if not self._check_auth(rec, azure=False):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, Interrupted
@@ -27,7 +26,7 @@ class AskInput:
     """What ``ask`` sends and how it prints, besides the conversation's settings."""
 
     prompt: list[str]
-    files: list[Path]
+    files: list[str]  # paths or http(s) URLs, as typed
     json: bool = False
     extract: bool = False  # -x: print only the fenced code of the answer
     over_budget: bool = False
