@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 ACCEPT_ENCODING = "gzip, deflate"
 MiB = 1024 * 1024
-MAX_BODY = 32 * MiB
+MAX_BODY = 8 * MiB
 """A non-streamed API answer (a chat completion, a model list, a batch's status)."""
 MAX_ERROR_BODY = 256 * 1024
 """An error body: what is past this is not read (the message is at its start)."""

@@ -506,6 +506,7 @@ class FakeOpenAI:
             "audio": deque(),
             "images": deque(),
             "models": deque(),
+            "speech": deque(),
         }
         self._disconnects = 0
         self._files: dict[str, bytes] = {}
@@ -556,9 +557,10 @@ class FakeOpenAI:
     # -- scripting and inspection -----------------------------------------------------------
 
     def script(self, *replies: ScriptItem, route: str = "chat") -> None:
-        """Queue replies (FIFO), one per request on ``route``: chat, audio or images.
+        """Queue replies (FIFO), one per request on ``route``: chat, audio, images, speech
+        or models.
 
-        Audio and image routes honour ``Error``, ``Malformed`` and ``Delay`` only.
+        Audio, image and speech routes honour ``Error``, ``Malformed``, ``Raw`` and ``Delay``.
         """
         if route not in self._scripts:
             raise ValueError(f"route must be one of {sorted(self._scripts)}")
@@ -895,7 +897,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif op == "/audio/speech":
             from tests.fakes.speech import render
 
-            self._send_bytes(*render(rec.json))
+            if not self._simple_fault("speech"):
+                self._send_bytes(*render(rec.json))
         elif op in ("/images/generations", "/images/edits", "/images/variations"):
             self._images(rec, op.rsplit("/", 1)[1])
         else:
@@ -1220,6 +1223,9 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if isinstance(item, Malformed):
             self._send_bytes(item.status, item.body.encode(), item.content_type)
+            return True
+        if isinstance(item, Raw):
+            serve_raw(self, item)
             return True
         return False
 
