@@ -146,6 +146,10 @@ class ChatProvider:
             self._audio.close()
             self._audio = None
 
+    def abort(self) -> None:
+        """Cut every open connection (see ``Transport.abort``)."""
+        self.transport.abort()
+
     def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
         """Speech to text for one upload (through the SDK: multipart is rare and its encoder
         is worth its import cost there); the response body as text."""

@@ -15,16 +15,18 @@ httpx2 is imported lazily.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chatcli import __version__
-from chatcli.errors import APIError, ChatcliError, ConfigError, NetworkError
+from chatcli.errors import APIError, ChatcliError, ConfigError, Interrupted, NetworkError
 from chatcli.events import Notice
 from chatcli.providers import bodies, errorbody
 from chatcli.providers.errorbody import origin as _origin
@@ -73,6 +75,8 @@ class Transport:
         self.settings = settings
         self._client: httpx2.Client | None = None
         self._tls = True
+        self._sockets: weakref.WeakSet[Any] = weakref.WeakSet()  # every connection made
+        self._aborted = False
 
     def client(self, url: str) -> httpx2.Client:
         """Create the client on first use; plain-http endpoints skip loading CA certificates."""
@@ -95,9 +99,36 @@ class Transport:
         return self._client
 
     def close(self) -> None:
+        self._aborted = False
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def abort(self) -> None:
+        """Shut down every connection this transport opened, from any thread: a request
+        blocked waiting for the server in another thread fails at once (closing a socket
+        does not wake a thread blocked reading it; shutting it down does)."""
+        import socket
+
+        self._aborted = True  # and no retry opens a new one
+        for sock in list(self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _wait(self, delay: float, why: str, attempt: int) -> Iterator[Notice]:
+        """``countdown`` before a retry, cut short by ``abort``."""
+        for notice in countdown(delay, why, attempt):
+            if self._aborted:
+                raise Interrupted("interrupted")
+            yield notice
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: remember each new connection's socket for ``abort``."""
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                self._sockets.add(sock)
 
     # -- debugging --------------------------------------------------------------------------
 
@@ -145,10 +176,13 @@ class Transport:
         attempt = 0
         silent = 0
         while True:
+            if self._aborted:
+                raise Interrupted("interrupted")
             body = json_body() if callable(json_body) else json_body
             request = client.build_request(
-                method, url, headers=headers, json=body, files=files() if files else None, data=data
-            )
+                method, url, headers=headers, json=body, files=files() if files else None,
+                data=data, extensions={"trace": self._trace},
+            )  # fmt: skip
             self._debug_request(request)
             started = time.perf_counter()
             try:
@@ -207,7 +241,7 @@ class Transport:
                         raise error
                     delay = _backoff(attempt) if asked is None else asked
                     attempt += 1
-                    yield from countdown(
+                    yield from self._wait(
                         delay, f"{_short(error)}; retry {attempt}/{s.max_retries}", attempt
                     )
                     continue
@@ -216,7 +250,7 @@ class Transport:
                 raise error
             delay = _backoff(attempt)
             attempt += 1
-            yield from countdown(
+            yield from self._wait(
                 delay, f"{error.message}; retry {attempt}/{s.max_retries}", attempt
             )
 
