@@ -1,12 +1,15 @@
 """Entry point: run the Typer app; the ONE place exceptions become messages and exit codes.
 
 Every expected failure is a ``ChatcliError`` carrying its exit code (see ``errors``); click's
-usage errors exit 2; Ctrl-C exits 130; a closed stdout (``| head -1``) exits quietly. Anything
-else is a bug: one line and exit 1, or the full traceback with ``--debug``.
+usage errors exit 2; Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (``signals``: all three keep
+the partial answer); a closed stdout (``| head -1``) exits quietly. Anything else is a bug: one
+line and exit 1, or the full traceback with ``--debug``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 
@@ -22,6 +25,31 @@ def _error(message: str, hint: str | None = None) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+def _stopped(default: int, lead: str = "\n") -> int:
+    """Say why chatcli stopped (Ctrl-C or a signal) and return the exit code that says so."""
+    from chatcli import signals
+
+    try:  # after a SIGHUP the terminal is gone: nothing can be said
+        sys.stderr.write(f"{lead}chatcli: {signals.describe()}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return signals.exit_code(default)
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
+def _cannot_write(exc: OSError) -> int:
+    """A full or failing device under stdout or an output file: one line, exit 1. Output still
+    buffered for stdout is dropped, so the interpreter's own final flush cannot fail again."""
+    where = exc.filename if exc.filename else "to stdout"
+    _error(f"cannot write {where}: {exc.strerror or exc}")
+    if not exc.filename:
+        _quiet_broken_pipe()
+    return 1
 
 
 def _quiet_broken_pipe() -> int:
@@ -50,13 +78,17 @@ def run(argv: list[str] | None = None) -> int:
         from chatcli.cli.shell_completion import complete
 
         return complete(get_command(app), instruction)
-    for arg in args:
+    for i, arg in enumerate(args):
         try:
             arg.encode("utf-8")
-        except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as surrogates
-            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            _error(f"argument {shown!r} is not valid UTF-8", "check the terminal's encoding")
-            return 2
+        except UnicodeEncodeError:  # bytes the locale could not decode, kept as surrogates
+            raw = arg.encode("utf-8", "surrogateescape")
+            try:  # an ASCII-only locale (LC_ALL=C) handed over UTF-8 text: take it as such
+                args = [*args[:i], raw.decode("utf-8"), *args[i + 1 :]]
+            except UnicodeDecodeError:
+                shown = raw.decode("utf-8", "replace")
+                _error(f"argument {shown!r} is not valid UTF-8", "check the terminal's encoding")
+                return 2
     try:
         # The click command is run directly, not through Typer's main loop, which would turn a
         # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.
@@ -69,26 +101,31 @@ def run(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        if isinstance(exc, Interrupted):  # the user's own Ctrl-C is not an error
-            sys.stderr.write("chatcli: interrupted\n")
-        elif not isinstance(exc, Reported):
+        if isinstance(exc, Interrupted):  # the user's own Ctrl-C (or a signal) is not an error
+            return _stopped(exc.exit_code, lead="")
+        if not isinstance(exc, Reported):
             _error(exc.message, hint_for(exc))
         return exc.exit_code
     except Exit as exc:
         return int(exc.exit_code or 0)
     except Abort:
-        sys.stderr.write("\nchatcli: interrupted\n")
-        return ExitStatus.INTERRUPTED
+        return _stopped(ExitStatus.INTERRUPTED)
     except TyperException as exc:  # click's usage errors, as Typer exports them
         where = getattr(exc, "ctx", None)
         hint = f"see '{where.command_path} --help'" if where is not None else None
         _error(exc.format_message(), hint)
         return int(getattr(exc, "exit_code", ExitStatus.USAGE))
     except (KeyboardInterrupt, EOFError):
-        sys.stderr.write("\nchatcli: interrupted\n")
-        return ExitStatus.INTERRUPTED
+        return _stopped(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         return _quiet_broken_pipe()
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            if debug:
+                raise
+            _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for details")
+            return ExitStatus.ERROR
+        return _cannot_write(exc)
     except Exception as exc:  # a bug: never a traceback unless asked for
         if debug:
             raise
@@ -96,14 +133,32 @@ def run(argv: list[str] | None = None) -> int:
         return ExitStatus.ERROR
 
 
+def _tolerant_streams() -> None:
+    """stdout and stderr that cannot encode a character (an ASCII-only locale, a cp1252
+    console, a lone surrogate) write it as a ``\\uXXXX`` escape instead of failing mid-answer."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        failing = getattr(stream, "errors", None) in ("strict", "surrogateescape")
+        if reconfigure is not None and failing:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
     """Console-script entry point."""
+    from chatcli import signals
+
+    signals.install()
+    _tolerant_streams()
     code = run()
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         code = _quiet_broken_pipe() or code
-    except (OSError, ValueError):
+    except OSError as exc:  # `> /dev/full`: what was buffered could not be written
+        code = code or (_cannot_write(exc) if exc.errno in _FULL else 1)
+        _quiet_broken_pipe()
+    except ValueError:
         pass
     sys.exit(code)
 

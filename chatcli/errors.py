@@ -10,6 +10,8 @@ that turns them into a stderr line and an exit code (the README's table)::
     ├── ConfigError (3)       missing/malformed config, unknown profile, no key found
     ├── AuthError (4)         401 / 403
     ├── APIError (5)          429 after retries, other 4xx, 5xx, content filter, malformed response
+    │   ├── Refused           the model refused to answer (the ``refusal`` field)
+    │   └── SchemaMismatch    ``--schema``: the answer is not JSON valid against the schema
     ├── NetworkError (6)      cannot connect, timeout, stream went silent
     ├── StoreError (1)        the database is corrupt, newer than this chatcli, locked or unwritable
     ├── BudgetExceeded (1)    a daily or monthly budget is spent
@@ -78,6 +80,19 @@ class APIError(ChatcliError):
     def __init__(self, message: str, hint: str | None = None, status: int | None = None) -> None:
         super().__init__(message, hint)
         self.status = status
+
+
+class Refused(APIError):
+    """The model declined the request (structured outputs' ``refusal``): its words, exit 5."""
+
+
+class SchemaMismatch(APIError):
+    """``--schema``: after the retry the answer still does not validate; ``errors`` are the
+    first validation errors, each one line."""
+
+    def __init__(self, message: str, errors: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.errors = errors
 
 
 class NetworkError(ChatcliError):

@@ -97,6 +97,12 @@ def decode_text(data: bytes, source: str) -> str:
             if _looks_like_text(text[:4096]):
                 return text
     kind = next((v for k, v in _KNOWN_BINARY.items() if data.startswith(k)), "binary data")
+    legacy = kind == "binary data" and _looks_like_text(head.decode("latin-1"))
+    if legacy:  # text, in an encoding chatcli does not guess (Latin-1, cp1252, Shift-JIS...)
+        raise UsageError(
+            f"{source} is not text in UTF-8, UTF-16 or GB18030",
+            hint="convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8",
+        )
     hint = "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML)"
     if kind.startswith("audio"):
         hint = "to transcribe audio, use `chatcli transcribe`"

@@ -14,10 +14,10 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Protocol, TextIO
 
-from chatcli.errors import APIError, Interrupted
+from chatcli.errors import APIError, Interrupted, Refused
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta
 from chatcli.safetext import one_line
-from chatcli.terminal import isatty, modes
+from chatcli.terminal import is_dumb, isatty, modes
 
 
 class Writer(Protocol):
@@ -34,7 +34,7 @@ class Notifier:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
-        self.tty = isatty(self.stream)
+        self.tty = isatty(self.stream) and not is_dumb()  # in-place lines move the cursor
         self._open_key: str | None = None  # the key of the last notice, while its run lasts
         self._line_open = False  # an in-place line (no newline yet) is on the terminal
 
@@ -121,7 +121,8 @@ def check_finish(finish: Finish | None, notifier: Notifier, what: str = "answer"
             hint="rephrase the request",
         )
     elif reason == "refusal" and finish is not None:
-        raise APIError(f"the model refused: {one_line(finish.refusal or '', 400)}")
+        words = one_line(finish.refusal or "", 500)
+        raise Refused(f"the model refused: {words}", hint="rephrase the request")
     elif reason == "error":
         raise APIError(
             f"the endpoint ended the {what} with an error (finish_reason=error); "
@@ -142,17 +143,21 @@ def stream_to(
     """``consume`` with the clean-up every caller needs: on any failure the stream is closed
     (dropping the HTTP connection; the session records the partial reply) and the writer
     aborted, so the terminal is left whole; Ctrl-C comes out as ``Interrupted``."""
-    try:
-        finish = consume(events, writer, notifier)
-    except BaseException as exc:
-        close(events)
+    from chatcli.jobcontrol import suspendable
+
+    with suspendable(writer):  # Ctrl-Z: the terminal restored, the stream going on after fg
+        try:
+            finish = consume(events, writer, notifier)
+        except BaseException as exc:
+            close(events)
+            if writer is not None:
+                with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
+                    writer.abort()
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted("interrupted") from None
+            raise
         if writer is not None:
-            writer.abort()
-        if isinstance(exc, KeyboardInterrupt):
-            raise Interrupted("interrupted") from None
-        raise
-    if writer is not None:
-        writer.finish()
+            writer.finish()
     return finish
 
 

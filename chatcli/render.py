@@ -31,12 +31,12 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO
 
 from chatcli.safetext import Sanitizer, sanitize
-from chatcli.terminal import isatty
+from chatcli.terminal import is_dumb, isatty
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -200,6 +200,14 @@ class _Frames:
             parts += [_WRAP_ON, _SHOW_CURSOR]
         return "".join([*head, *parts, _SYNC_END])
 
+    def pause(self, width: int) -> str:
+        """Output that hands the terminal back (Ctrl-Z): the live frame erased, the cursor shown
+        and auto-wrap on. The next frame starts afresh where the cursor then is."""
+        if not self._started:
+            return ""
+        self._started = False
+        return _SYNC_START + self._erase_live(width) + _WRAP_ON + _SHOW_CURSOR + _SYNC_END
+
     def clear(self, width: int) -> str:
         """Output that erases the live frame, leaving the cursor where it began (``above``)."""
         if not self._live_rows:
@@ -328,17 +336,19 @@ class MarkdownStream(_Writer):
         width: int | None = None,
         height: int | None = None,
         code_theme: str = "monokai",
+        live: bool = True,
     ) -> None:
         self._file = file
         self._width = width
         self._height = height
         self._code_theme = code_theme
-        self._live = isatty(file)
+        self._live = live and isatty(file)
         self._sanitizer = Sanitizer()
         self._frames: _Frames | None = None
         self._wake = threading.Condition()  # guards _incoming and _closing
         self._incoming: list[str] = []
         self._closing = False
+        self._redraw = False  # a frame is due without new text (after ``paused``)
         self._draw_lock = threading.Lock()  # one frame at a time on the terminal
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -381,6 +391,20 @@ class MarkdownStream(_Writer):
                 self._file.flush()
         return True
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hand the terminal back for the block (the process stops on Ctrl-Z): the live region
+        erased, the cursor shown; no frame is drawn meanwhile, and the live rows are drawn
+        again after it."""
+        with self._draw_lock:
+            if self._live and self._frames is not None:
+                self._file.write(self._frames.pause(self._size()[0]))
+                self._file.flush()
+            yield
+        with self._wake:
+            self._redraw = True
+            self._wake.notify()
+
     def finish(self) -> None:
         """Draw the final frame: everything printed permanently, the cursor after the answer."""
         if self._done:
@@ -412,8 +436,9 @@ class MarkdownStream(_Writer):
         next_frame = 0.0
         while True:
             with self._wake:
-                while not (self._incoming or self._closing):
+                while not (self._incoming or self._closing or self._redraw):
                     self._wake.wait()
+                self._redraw = False
                 delay = next_frame - time.perf_counter()
                 if delay > 0:
                     self._wake.wait_for(lambda: self._closing, timeout=delay)
@@ -467,11 +492,14 @@ def _env_int(name: str) -> int:
 
 
 def make_writer(mode: str, file: TextIO) -> RawWriter | MarkdownStream:
-    """The writer for ``--markdown auto|always|never``; ``auto`` renders only on a TTY."""
+    """The writer for ``--markdown auto|always|never``; ``auto`` renders only on a TTY that
+    moves the cursor: with ``TERM=dumb`` or unset (an Emacs shell buffer, a CI log) it writes
+    the raw text as it streams, and ``always`` there renders each block once, as it completes,
+    with no live region."""
     if mode == "never":
         return RawWriter(file)
     if mode == "always":
-        return MarkdownStream(file)
+        return MarkdownStream(file, live=not is_dumb())
     if mode == "auto":
-        return MarkdownStream(file) if isatty(file) else RawWriter(file)
+        return MarkdownStream(file) if isatty(file) and not is_dumb() else RawWriter(file)
     raise ValueError(f"markdown mode must be auto, always or never, not {mode!r}")

@@ -28,7 +28,7 @@ from chatcli import tokens
 from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
 from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import cost_usd
-from chatcli.providers.base import Chat, ChatRequest
+from chatcli.providers.base import Chat, ChatRequest, ResponseFormat
 from chatcli.store import (
     Content,
     NewMessage,
@@ -266,8 +266,11 @@ class ChatSession:
 
     # sending
 
-    def send(self, content: Content) -> Generator[StreamEvent, None, None]:
-        """Send a user message; yields the reply's stream events and records the turn."""
+    def send(
+        self, content: Content, *, response_format: ResponseFormat | None = None
+    ) -> Generator[StreamEvent, None, None]:
+        """Send a user message; yields the reply's stream events and records the turn.
+        ``response_format`` asks for structured output (``--schema``) for this turn only."""
         self._pending = content
         budget = self._history_budget()
         user = NewMessage(
@@ -293,6 +296,7 @@ class ChatSession:
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=self.stream,
+            response_format=response_format,
         )
         reply = _Reply(time.monotonic())
         self.last_turn = None

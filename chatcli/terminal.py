@@ -1,10 +1,20 @@
-"""Facts about the terminal a stream is attached to, and temporary changes to its modes."""
+"""Facts about the terminal a stream is attached to, and temporary changes to its modes.
+
+The changes in force are kept in a list, so that job control (``jobcontrol``) can hand the
+terminal back as it found it on Ctrl-Z and make them again on ``fg``.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
+
+DUMB_TERMS = frozenset({"", "dumb", "unknown"})
+"""``$TERM`` values of terminals that do not move the cursor (Emacs shell buffers, CI logs)."""
+
+_ACTIVE: list[tuple[int, list[Any], list[Any]]] = []  # (fd, saved, changed), in order
 
 
 def isatty(stream: TextIO | None) -> bool:
@@ -13,6 +23,29 @@ def isatty(stream: TextIO | None) -> bool:
         return stream is not None and stream.isatty()
     except (AttributeError, OSError, ValueError):
         return False
+
+
+def is_dumb() -> bool:
+    """Whether ``$TERM`` (unset included) names a terminal without cursor movement."""
+    return os.environ.get("TERM", "").strip().lower() in DUMB_TERMS
+
+
+def restore_all() -> None:
+    """Undo every mode change in force (latest first), before the process stops."""
+    import termios
+
+    for fd, saved, _ in reversed(_ACTIVE):
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def reapply_all() -> None:
+    """Make the mode changes in force again, after the process is continued."""
+    import termios
+
+    for fd, _, changed in _ACTIVE:
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSADRAIN, changed)
 
 
 @contextlib.contextmanager
@@ -39,8 +72,11 @@ def modes(
     changed[0] &= ~input_off
     changed[3] = (changed[3] & ~local_off) | local_on
     termios.tcsetattr(fd, termios.TCSANOW, changed)
+    entry = (fd, saved, changed)
+    _ACTIVE.append(entry)
     try:
         yield True
     finally:
+        _ACTIVE.remove(entry)
         with contextlib.suppress(OSError, termios.error):
             termios.tcsetattr(fd, termios.TCSANOW, saved)

@@ -98,6 +98,17 @@ def make_answer(words: int, seed: int = 0) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def tall_answer(words: int, seed: int) -> str:
+    """``make_answer`` (prose with CJK and emoji, lists, tables, code) plus two code blocks of
+    60 lines, taller than any pane here, so the live region fills the pane and starts at its top
+    row. Every line of those blocks is unique."""
+    blocks = make_answer(words, seed=seed).rstrip("\n").split("\n\n")
+    for number, where in enumerate([2, len(blocks) * 2 // 3]):
+        code = "\n".join(f"block{number}_value_{i} = compute({i})  # 第 {i} 行" for i in range(60))
+        blocks.insert(where, f"```python\n{code}\n```")
+    return "\n\n".join(blocks) + "\n"
+
+
 def chunks(text: str, seed: int = 0, *, max_size: int = 12) -> list[str]:
     """Split text the way a model streams it: small pieces of random length."""
     rng = random.Random(seed)

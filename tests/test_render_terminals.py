@@ -21,7 +21,7 @@ import pytest
 
 from tests.cli_helpers import clean_env
 from tests.fakes import DEFAULT_API_KEY, Delay, FakeControl, Reply
-from tests.render_helpers import make_answer, one_shot, plain_lines
+from tests.render_helpers import one_shot, plain_lines, tall_answer
 from tests.screen_helpers import Screen
 from tests.tmux_helpers import Tmux, wait_until
 
@@ -89,17 +89,6 @@ def term(request: pytest.FixtureRequest, server: str, tmp_path: Path) -> Iterato
         yield made
     finally:
         made.kill()
-
-
-def tall_answer(words: int, seed: int) -> str:
-    """``make_answer`` (prose with CJK and emoji, lists, tables, code) plus two code blocks of
-    60 lines, taller than any pane here, so the live region fills the pane and starts at its top
-    row. Every line of those blocks is unique."""
-    blocks = make_answer(words, seed=seed).rstrip("\n").split("\n\n")
-    for number, where in enumerate([2, len(blocks) * 2 // 3]):
-        code = "\n".join(f"block{number}_value_{i} = compute({i})  # 第 {i} 行" for i in range(60))
-        blocks.insert(where, f"```python\n{code}\n```")
-    return "\n\n".join(blocks) + "\n"
 
 
 def expected_lines(text: str, term: Term) -> list[str]:

@@ -26,7 +26,8 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from chatcli.repl import prepare
-from chatcli.repl.commands import SlashCompleter, copy_to_clipboard
+from chatcli.repl.clipboard import copy_to_clipboard
+from chatcli.repl.commands import SlashCompleter
 from chatcli.repl.loop import Repl, footer_text
 from chatcli.session import TurnResult
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -340,9 +341,10 @@ def test_copy_uses_osc52_on_a_terminal() -> None:
             return True
 
     tty = Tty()
-    ways = copy_to_clipboard("héllo", tty)
-    assert ways[0] == "the terminal (OSC 52)"
+    done = copy_to_clipboard("héllo", tty)
+    assert done.sent == ["the terminal (OSC 52)"]
     assert tty.getvalue() == "\x1b]52;c;aMOpbGxv\x07"
+    assert done.summary(5).startswith("sent 5 characters to the terminal's clipboard (OSC 52)")
 
 
 def test_copy_without_a_terminal_or_tool_says_so(

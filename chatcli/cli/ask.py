@@ -14,6 +14,8 @@ from chatcli.cli.common import (
     NoLogOpt,
     OverBudgetOpt,
     RoleOpt,
+    SchemaMultiOpt,
+    SchemaOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
@@ -49,6 +51,8 @@ def ask(
     session: SessionOpt = None,
     no_log: NoLogOpt = False,
     over_budget: OverBudgetOpt = False,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
@@ -66,4 +70,10 @@ def ask(
         session=session,
         log=not no_log,
     )
-    run(g, flags, AskInput(prompt or [], file or [], json_out, extract, over_budget))
+    if schema_multi and schema is None:
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    if schema is not None and extract:
+        raise typer.BadParameter("--schema answers are JSON; -x has no code to extract",
+                                 param_hint="-x")  # fmt: skip
+    what = AskInput(prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi)
+    run(g, flags, what)

@@ -3,12 +3,13 @@
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import OverBudgetOpt, global_options
+from chatcli.cli.common import OverBudgetOpt, SchemaMultiOpt, SchemaOpt, global_options
 from chatcli.settings.resolve import Globals
 
 app = typer.Typer(
@@ -47,14 +48,20 @@ def submit(
     yes: YesOpt = False,
     concurrency: ConcurrencyOpt = 8,
     over_budget: OverBudgetOpt = False,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
-    """Submit a job; prints its name. Asks above confirm_above_usd (off a terminal: --yes)."""
+    """Submit a job; prints its name. Asks above confirm_above_usd (off a terminal: --yes).
+    With --schema (or a "schema" key on a JSONL line) answers must be JSON valid against it."""
     from chatcli.features.batch.jobs import SubmitOptions
     from chatcli.features.batch.jobs import submit as run
 
-    run(g, SubmitOptions(inputs, prompt, column, local, dry_run, yes, concurrency, over_budget))
+    if schema_multi and schema is None:
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    opts = SubmitOptions(inputs, prompt, column, local, dry_run, yes, concurrency, over_budget)
+    run(g, dataclasses.replace(opts, schema=schema, schema_multi=schema_multi))
 
 
 @app.command("list")

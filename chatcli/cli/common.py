@@ -75,6 +75,18 @@ SessionOpt = Annotated[
 NoLogOpt = Annotated[
     bool, typer.Option("--no-log", help="Store nothing of this conversation (usage still counted).")
 ]
+SchemaOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--schema",
+        help="Answer with JSON valid against SPEC: a JSON Schema file, inline JSON, @NAME from "
+        "[schemas.NAME], or fields 'name, age int, tags list[str], bio: description'.",
+        show_default=False,
+    ),
+]
+SchemaMultiOpt = Annotated[
+    bool, typer.Option("--schema-multi", help='A list of such records: {"items": [...]}.')
+]
 OverBudgetOpt = Annotated[
     bool, typer.Option("--over-budget", help="Go on although a budget is spent.")
 ]

@@ -33,7 +33,12 @@ class WordsComplete(ShellComplete):
 
     def get_completion_args(self) -> tuple[list[str], str]:
         words = split_arg_string(os.environ.get("COMP_WORDS", ""))
-        cword = int(os.environ.get("COMP_CWORD") or len(words))
+        try:  # a shell (or a hand-run test) may pass anything here; out of range is the end
+            cword = int(os.environ.get("COMP_CWORD") or len(words))
+        except ValueError:
+            cword = len(words)
+        if not 1 <= cword <= len(words):
+            cword = len(words)
         incomplete = words[cword] if cword < len(words) else ""
         return words[1:cword], incomplete
 

@@ -173,7 +173,7 @@ def stream_events(
         yield reported
     if (tool_call or finish == "tool_calls") and not tools_offered and thinking >= 0:
         raise _unasked_tools(tools)
-    if refusal:
+    if "".join(refusal).strip():
         yield Finish("refusal", model, refusal="".join(refusal))
         return
     if finish is None:
@@ -211,7 +211,7 @@ def whole_events(obj: Any, *, tools_offered: bool = False) -> Iterator[StreamEve
     event = usage(obj.get("usage"))
     if event is not None:
         yield event
-    if said_no and not text:
+    if said_no and said_no.strip() and not text:
         yield Finish("refusal", model, refusal=said_no)
         return
     yield Finish(reason, model)

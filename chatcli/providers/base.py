@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class ResponseFormat:
+    """Structured output asked for: the reply must be JSON matching ``schema`` (an object
+    schema), enforced by the endpoint when ``strict`` (each wire protocol encodes it its way)."""
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool = True
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """One chat completion to make. ``model`` is the user-facing name, not a deployment."""
 
@@ -25,6 +35,7 @@ class ChatRequest:
     max_tokens: int | None = None
     stream: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    response_format: ResponseFormat | None = None
 
 
 class Chat(Protocol):

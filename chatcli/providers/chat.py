@@ -15,7 +15,7 @@ from chatcli.errors import APIError
 from chatcli.events import Notice, StreamEvent, TextDelta
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
-from chatcli.providers.base import ChatRequest
+from chatcli.providers.base import ChatRequest, ResponseFormat
 from chatcli.providers.transport import Transport
 from chatcli.safetext import Redactor, one_line
 from chatcli.settings.loading import Profile
@@ -77,6 +77,8 @@ class ChatProvider:
             body["stream"] = True
             if stream_usage:
                 body["stream_options"] = {"include_usage": True}
+        if request.response_format is not None:
+            body["response_format"] = response_format(request.response_format)
         body.update(request.extra)
         return body
 
@@ -281,6 +283,12 @@ def _masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
     held = redactor.flush()
     if held:
         yield TextDelta(held)
+
+
+def response_format(fmt: ResponseFormat) -> dict[str, Any]:
+    """Chat Completions' ``response_format`` for structured output."""
+    spec = {"name": fmt.name, "schema": fmt.schema, "strict": fmt.strict}
+    return {"type": "json_schema", "json_schema": spec}
 
 
 def names_stream_options(text: str) -> bool:

@@ -8,14 +8,10 @@ prints it as one line and goes on.
 
 from __future__ import annotations
 
-import base64
-import os
-import shutil
-import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
@@ -23,7 +19,6 @@ from prompt_toolkit.document import Document
 from chatcli.errors import UsageError
 from chatcli.pricing import BUILTIN, money
 from chatcli.store import content_text
-from chatcli.terminal import isatty
 
 if TYPE_CHECKING:
     from chatcli.repl.loop import Repl
@@ -51,7 +46,8 @@ def _help(repl: Repl, arg: str) -> None:
         repl.say(f"  {usage:<16} {cmd.help}")
     for line in (
         "Enter sends · Alt+Enter or Ctrl+J: new line · Up/Down: input history",
-        "Ctrl+X Ctrl+E: edit in $EDITOR · Ctrl-C: stop a reply · Ctrl-D: leave",
+        "Ctrl+X Ctrl+E: edit in $EDITOR · Ctrl-R: search the history",
+        "Ctrl-C: stop a reply · Ctrl-Z: suspend (fg resumes) · Ctrl-D: leave",
         "To send a message that starts with a slash, put a space before it.",
     ):
         repl.say(f"  {line}", dim=True)
@@ -248,51 +244,14 @@ def _copy(repl: Repl, arg: str) -> None:
         text = content_text(replies[-1].content) if replies else None
     if not text:
         raise UsageError("no reply to copy yet")
-    ways = copy_to_clipboard(text, repl.stdout)
-    if not ways:
+    from chatcli.repl.clipboard import copy_to_clipboard
+
+    done = copy_to_clipboard(text, repl.stdout)
+    if not (done.copied or done.sent):
         raise UsageError(
             "no way to reach the clipboard: not a terminal, and no pbcopy, wl-copy or xclip"
         )
-    repl.say(f"copied {len(text)} characters via {' and '.join(ways)}", dim=True)
-
-
-def copy_to_clipboard(text: str, terminal: TextIO) -> list[str]:
-    """Copy with OSC 52 (works over SSH and in tmux when the terminal allows it) and with the
-    first clipboard tool found; returns what was used."""
-    ways: list[str] = []
-    if isatty(terminal):
-        encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        terminal.write(f"\x1b]52;c;{encoded}\x07")
-        terminal.flush()
-        ways.append("the terminal (OSC 52)")
-    for tool in _clipboard_tools():
-        try:
-            done = subprocess.run(
-                tool,
-                input=text.encode("utf-8"),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if done.returncode == 0:
-            ways.append(tool[0])
-            break
-    return ways
-
-
-def _clipboard_tools() -> Iterator[list[str]]:
-    candidates = [
-        (["pbcopy"], True),
-        (["wl-copy"], bool(os.environ.get("WAYLAND_DISPLAY"))),
-        (["xclip", "-selection", "clipboard"], bool(os.environ.get("DISPLAY"))),
-        (["xsel", "--clipboard", "--input"], bool(os.environ.get("DISPLAY"))),
-    ]
-    for tool, usable in candidates:
-        if usable and shutil.which(tool[0]):
-            yield tool
+    repl.say(done.summary(len(text)), dim=True)
 
 
 def _model_names(repl: Repl) -> Iterable[str]:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
+from chatcli import signals
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
@@ -25,7 +26,7 @@ from chatcli.pricing import money
 from chatcli.safetext import one_line
 from chatcli.settings.resolve import Globals
 from chatcli.store import content_text
-from chatcli.terminal import isatty, modes
+from chatcli.terminal import is_dumb, isatty, modes
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -76,7 +77,7 @@ class Repl:
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``)
-        self._dim = isatty(self.stderr)
+        self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
         )
@@ -113,6 +114,8 @@ class Repl:
             try:
                 text = self.prompt.prompt("› ", default=self.draft)
             except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the line, ask again
+                if signals.received():  # SIGHUP/SIGTERM: leave (main says why)
+                    raise
                 self.draft = ""
                 continue
             except EOFError:
@@ -120,6 +123,7 @@ class Repl:
             self.draft = ""
             if not text.strip():
                 continue
+            self._show_if_tall(text)
             try:
                 if text.startswith("/"):
                     if run_command(self, text) is EXIT:
@@ -129,16 +133,24 @@ class Repl:
             except ChatcliError as exc:
                 self.error(exc)
             except KeyboardInterrupt:  # during a command: stop it, not the REPL
+                if signals.received():
+                    raise
                 self.notifier.end_line()
                 self.say("interrupted", dim=True)
+
+    def _show_if_tall(self, text: str) -> None:
+        """A message taller than the pane, which the prompt left out, written once whole."""
+        from chatcli.repl.output import echo_tall, is_tall
+
+        output = self.prompt.output
+        if isatty(self.stdout) and is_tall(text, output.get_size().rows):
+            echo_tall(output, text)
 
     def banner(self) -> None:
         """Say what this chat talks to; for a resumed session, show where it stopped."""
         s = self.session
-        self.say(
-            f"chatcli chat · {s.model} via {s.profile} · /help for commands, Ctrl-D to leave",
-            dim=True,
-        )
+        parts = ["chatcli chat", f"{s.model} via {s.profile}", "/help for commands"]
+        self.say_fitted([*parts, "Ctrl-D to leave"], dim=True)
         if s.row is not None:
             self.summary()
 
@@ -154,6 +166,8 @@ class Repl:
         earlier = len(starts) - SUMMARY_TURNS
         if earlier > 0:
             self.say(f"  … {earlier} earlier turn{'s' if earlier != 1 else ''}", dim=True)
+        from chatcli.repl.fit import shorten
+
         # One row each: the last column stays free, as "…" is two columns wide in some
         # CJK terminal setups (an East Asian "ambiguous" width character).
         columns = _columns(self.stderr) - 1
@@ -163,7 +177,7 @@ class Repl:
             mark = " [interrupted]" if message.interrupted else ""
             head = f"  {who} › "
             room = max(1, columns - len(head) - len(mark))
-            self.say(f"{head}{_shorten(text, room)}{mark}", dim=True)
+            self.say(f"{head}{shorten(text, room)}{mark}", dim=True)
 
     # turns
 
@@ -197,6 +211,8 @@ class Repl:
             with _typeahead_kept():
                 finish = stream_to(events, writer, self.notifier)
         except Interrupted:
+            if signals.received():  # the turn is kept; the terminal may be gone: leave
+                raise
             self.notifier.end_line()
             if self.session.last_turn is None:
                 self.say("interrupted before the reply began; /retry sends it again", dim=True)
@@ -211,11 +227,23 @@ class Repl:
         """The dim one-line summary of the last reply (nothing when none was kept)."""
         turn = self.session.last_turn
         if turn is not None:
-            self.say(footer_text(turn), dim=True)
+            self.say_fitted(footer_parts(turn), dim=True)
+
+    def say_fitted(self, parts: list[str], *, dim: bool = False) -> None:
+        """Facts joined by `` · ``, wrapped at the separators to the terminal's width."""
+        from chatcli.repl.fit import fit
+
+        for line in fit(parts, _columns(self.stderr)):
+            self.say(line, dim=dim)
 
 
 def footer_text(turn: TurnResult) -> str:
     """``12 in · 34 out · $0.000021 · 0.31 s to first token · 85 tok/s``."""
+    return " · ".join(footer_parts(turn))
+
+
+def footer_parts(turn: TurnResult) -> list[str]:
+    """The footer's facts, each a unit that is never split across lines."""
     approx = "~" if turn.estimated else ""
     parts = [f"{approx}{turn.prompt_tokens} in", f"{approx}{turn.completion_tokens} out"]
     parts.append("cost unknown" if turn.cost_usd is None else money(turn.cost_usd))
@@ -226,24 +254,7 @@ def footer_text(turn: TurnResult) -> str:
         parts.append(f"{speed:.0f} tok/s")
     if turn.interrupted:
         parts.append("interrupted")
-    return " · ".join(parts)
-
-
-def _shorten(text: str, width: int) -> str:
-    """``text`` cut to ``width`` terminal columns, ending in "…" when cut: by display width,
-    not by characters, as a CJK character or an emoji takes two columns."""
-    from rich.cells import cell_len
-
-    if cell_len(text) <= width:
-        return text
-    kept: list[str] = []
-    used = 0
-    for char in text:
-        used += cell_len(char)
-        if used > width - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
+    return parts
 
 
 def _columns(stream: TextIO) -> int:

@@ -3,8 +3,11 @@
 Enter sends; Alt+Enter (Escape, Enter) and Ctrl+J insert a newline, because a chat message often
 has several lines and Enter must stay the quick way to send. A bracketed paste is inserted whole
 by prompt_toolkit, whatever newlines it holds, so a pasted block is one message. Ctrl+X Ctrl+E
-opens ``$VISUAL`` or ``$EDITOR`` (prompt_toolkit's ``open_in_editor``). The history file lives
-in the data dir and is created 0600 in a 0700 directory: it holds everything the user typed.
+opens ``$VISUAL`` or ``$EDITOR`` (prompt_toolkit's ``open_in_editor``). Ctrl-R searches the
+history backwards as in bash: Enter accepts the match into the line (a second Enter sends it),
+Escape or Ctrl-G leave the search. Ctrl-Z suspends the REPL like any shell program (``fg``
+brings the prompt back). The history file lives in the data dir and is created 0600 in a 0700
+directory: it holds everything the user typed.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import os
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.filters import is_searching
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
+from chatcli.repl.output import is_tall, prompt_output
 from chatcli.settings.paths import ensure_private_dir
 
 HISTORY_NAME = "history"
@@ -29,12 +34,22 @@ def key_bindings() -> KeyBindings:
     These win over prompt_toolkit's defaults."""
     kb = KeyBindings()
 
-    @kb.add("enter")
+    # While Ctrl-R searches, Enter is prompt_toolkit's "accept the match", not "send".
+    @kb.add("enter", filter=~is_searching)
     def _send(event: KeyPressEvent) -> None:
-        event.current_buffer.validate_and_handle()
+        buffer = event.current_buffer
+        if is_tall(buffer.text, event.app.output.get_size().rows):
+            # Taller than the pane: the prompt is left empty and the loop writes the message
+            # whole (``output.echo_tall``), so it shows once, from its first line.
+            text = buffer.text
+            buffer.append_to_history()
+            buffer.reset()
+            event.app.exit(result=text)
+            return
+        buffer.validate_and_handle()
 
-    @kb.add("escape", "enter")
-    @kb.add("c-j")
+    @kb.add("escape", "enter", filter=~is_searching)
+    @kb.add("c-j", filter=~is_searching)
     def _newline(event: KeyPressEvent) -> None:
         event.current_buffer.insert_text("\n")
 
@@ -74,6 +89,7 @@ def make_prompt(
         multiline=True,
         key_bindings=key_bindings(),
         prompt_continuation=_continuation,
+        enable_suspend=True,
         input=input,
-        output=output,
+        output=output or prompt_output(),
     )

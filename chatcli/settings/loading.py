@@ -68,7 +68,7 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
-_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles")
+_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas")
 _BUILTIN_DEFAULTS: dict[str, Any] = {
     "model": DEFAULT_MODEL,
     "markdown": "auto",
@@ -128,6 +128,7 @@ class Config:
     default_source: str = "built-in"
     incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
@@ -194,6 +195,11 @@ def parse(path: Path, text: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: invalid TOML: {exc}", hint="fix the syntax at that line and column"
+        ) from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise ConfigError(
+            f"{path}: invalid TOML: values nested too deeply to read",
+            hint="a config needs a few levels of nesting at most; fix the file",
         ) from None
 
 
@@ -499,6 +505,7 @@ def analyse(
                 raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
             roles[name] = raw["system"]
 
+    schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
         if "openai" in profiles:
@@ -508,9 +515,28 @@ def analyse(
         elif len(profiles) == 1:
             default_profile = next(iter(profiles))
     cfg = Config(
-        path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete
-    )
+        path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
+        schemas=schemas,
+    )  # fmt: skip
     return cfg, v.problems
+
+
+def _schemas(v: _Validator, raw: Any) -> dict[str, dict[str, Any]]:
+    """``[schemas.NAME]`` tables: ``fields``, ``file`` or ``json`` (a string), or a JSON Schema
+    written as TOML; their content is checked when ``--schema @NAME`` uses them."""
+    if not isinstance(raw, dict):
+        v.problems.append(v.fail("", "schemas", "schemas must be a table of [schemas.NAME] tables"))
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in raw.items():
+        with v.collect():
+            if not isinstance(entry, dict):
+                raise v.fail("schemas", name, f"[schemas.{name}] must be a table")
+            for key in ("fields", "file", "json"):
+                if key in entry and not isinstance(entry[key], str):
+                    raise v.fail(f"schemas.{name}", key, f"{key} must be a string")
+            out[name] = entry
+    return out
 
 
 def _float(x: Any) -> float | None:

@@ -38,6 +38,7 @@ from chatcli.store.records import (
     UsageRecord,
     UsageRow,
     content_text,
+    stored_time,
 )
 from chatcli.store.schema import MIGRATIONS
 
@@ -66,7 +67,7 @@ def _now() -> str:
 def _session(row: Any) -> SessionRow:
     sid, name, created, updated, profile, model, system, role, title, one_shot = row
     return SessionRow(
-        sid, name, datetime.fromisoformat(created), datetime.fromisoformat(updated),
+        sid, name, stored_time(created), stored_time(updated),
         profile, model, system, role, title, bool(one_shot),
     )  # fmt: skip
 
@@ -90,7 +91,7 @@ def _message(row: Any) -> MessageRow:
         duration_ms=duration,
         id=mid,
         session_id=sid,
-        created_at=datetime.fromisoformat(created),
+        created_at=stored_time(created),
     )
 
 
@@ -99,7 +100,7 @@ def _usage(row: Any) -> UsageRow:
      latency, ttft, sid, served) = row  # fmt: skip
     return UsageRow(
         model, profile, command, status, prompt, completion, bool(estimated), cost, latency,
-        ttft, sid, served, id=uid, created_at=datetime.fromisoformat(created),
+        ttft, sid, served, id=uid, created_at=stored_time(created),
     )  # fmt: skip
 
 
@@ -512,9 +513,7 @@ class Store:
         for name, mid, role, created, content, is_json in rows:
             body = content_text(json.loads(content)) if is_json else content
             hits.append(
-                SearchHit(
-                    name, mid, role, datetime.fromisoformat(created), search.snippet(body, text)
-                )
+                SearchHit(name, mid, role, stored_time(created), search.snippet(body, text))
             )
         return hits
 
@@ -535,8 +534,11 @@ class Store:
         """Logged requests, oldest first; ``since`` is a local calendar day, included."""
         start = ""
         if since is not None:
-            local_midnight = datetime.combine(since, time.min).astimezone()
-            start = local_midnight.astimezone(UTC).isoformat(timespec="microseconds")
+            try:
+                local_midnight = datetime.combine(since, time.min).astimezone()
+                start = local_midnight.astimezone(UTC).isoformat(timespec="microseconds")
+            except (OverflowError, ValueError):  # 0001-01-01 or 9999-12-31: off the clock
+                start = "" if since.year < 2000 else "9999"
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_USAGE_COLUMNS} FROM usage WHERE created_at >= ? ORDER BY id", (start,)

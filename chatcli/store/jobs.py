@@ -20,7 +20,7 @@ from datetime import datetime
 
 from chatcli.errors import UsageError
 from chatcli.store.db import Store, _now, insert_usage
-from chatcli.store.records import UsageRecord
+from chatcli.store.records import UsageRecord, stored_time
 
 CHUNK = 500
 """Rows read or written per transaction when streaming a job's requests."""
@@ -120,7 +120,7 @@ class ResultRow:
 
 
 def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
+    return None if text is None else stored_time(text)
 
 
 def _job(row: tuple[object, ...]) -> JobRow:

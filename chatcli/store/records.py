@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from chatcli.events import Content
 
 Status = Literal["ok", "error", "interrupted"]
 """How a logged request ended."""
+
+UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""What a timestamp the store cannot read stands for (a hand edit, another tool's row)."""
+
+
+def stored_time(value: object) -> datetime:
+    """A stored timestamp as an aware UTC datetime; one that is not ISO text (garbage, a
+    number, NULL) becomes ``UNKNOWN_TIME``, so one bad row cannot break every listing."""
+    if not isinstance(value, str):
+        return UNKNOWN_TIME
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return UNKNOWN_TIME
+    if when.tzinfo is None:  # naive: chatcli writes UTC
+        when = when.replace(tzinfo=UTC)
+    try:
+        when.astimezone()  # representable in local time (not year 1 or 9999 at the edge)
+    except (OverflowError, ValueError):
+        return UNKNOWN_TIME
+    return when
 
 
 @dataclass(frozen=True)

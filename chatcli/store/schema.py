@@ -118,5 +118,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 5: the process advancing a batch job ("host:pid"), so two never submit it at once
         "ALTER TABLE batch_jobs ADD COLUMN runner TEXT",
     ),
+    (  # 6: what an endpoint was found to refuse, per profile and model (response_format)
+        """CREATE TABLE endpoint_quirks (
+            profile TEXT NOT NULL,
+            model TEXT NOT NULL,
+            quirk TEXT NOT NULL,
+            detail TEXT,
+            noted_at TEXT NOT NULL,
+            PRIMARY KEY (profile, model, quirk)
+        )""",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

@@ -3,9 +3,11 @@
 A batch moves ``validating`` -> ``in_progress`` -> ``completed`` as time passes (fractions of a
 second, set by ``validating_s`` / ``running_s``), answering each request like the fake's chat
 echo. Output lines come back shuffled, requests whose user message contains ``FAIL`` land in the
-error file, ``expire_next`` makes the next batch expire with half its results, and a model in
-``refuse_models`` fails the batch at validation (an Azure deployment that is not Global-Batch).
-``enabled = False`` turns the routes off (404), like a relay without a Batch API.
+error file, a request asking for structured output gets a valid instance of its schema (one
+with a property of the wrong kind when its message contains ``INVALID``), ``expire_next``
+makes the next batch expire with half its results, and a model in ``refuse_models`` fails the
+batch at validation (an Azure deployment that is not Global-Batch). ``enabled = False`` turns
+the routes off (404), like a relay without a Batch API.
 """
 
 from __future__ import annotations
@@ -232,7 +234,8 @@ class BatchAPI:
             if "FAIL" in text:
                 errors.append(_error_line(custom_id, "invalid_request", "scripted failure"))
             else:
-                outputs.append(_output_line(custom_id, line.get("body", {}), text, n))
+                answer = _structured(line.get("body", {}), text) or f"answer: {text}"
+                outputs.append(_output_line(custom_id, line.get("body", {}), answer, n))
         self._rng.shuffle(outputs)
         batch.status = status
         batch.counts["completed"] = len(outputs)
@@ -268,8 +271,17 @@ def _last_user_text(messages: list[Any]) -> str:
     return content if isinstance(content, str) else json.dumps(content)
 
 
-def _output_line(custom_id: Any, body: dict[str, Any], text: str, n: int) -> dict[str, Any]:
-    answer = f"answer: {text}"
+def _structured(body: dict[str, Any], text: str) -> str | None:
+    from tests.fakes import structured
+
+    schema = structured.requested(body)
+    if schema is None:
+        return None
+    value = structured.broken(schema) if "INVALID" in text else structured.instance(schema)
+    return json.dumps(value)
+
+
+def _output_line(custom_id: Any, body: dict[str, Any], answer: str, n: int) -> dict[str, Any]:
     prompt = sum(len(str(m.get("content", "")).split()) + 4 for m in body.get("messages") or [])
     completion = len(answer.split())
     return {

@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes import serving
+from tests.fakes import serving, structured
 from tests.fakes.batches import BatchAPI
 from tests.fakes.hostile import Raw, serve_raw
 
@@ -93,6 +93,10 @@ class Reply:
     delay: float = 0.0
     tool_calls: list[dict[str, Any]] | None = None
     reasoning: str | None = None  # streamed first as ``delta.reasoning_content`` (DeepSeek R1)
+    refusal: str | None = None  # the model declines (structured outputs' ``refusal`` field)
+    #: Asked for structured output: "valid" (the default) answers a valid instance of the
+    #: schema, "invalid" one with its first property of the wrong kind (see structured.py).
+    structured: str = "valid"
 
 
 @dataclass
@@ -491,6 +495,9 @@ class FakeOpenAI:
         #: Azure streams open with a ``choices: []`` chunk holding prompt_filter_results.
         self.azure_prompt_filter_chunk = True
         self.default_reply: Reply = Reply()
+        #: What the fake does with ``response_format``: "honour" it, "ignore" it (as relays
+        #: that drop it: the echo, unless the prompt quotes a schema), or "refuse" it (400).
+        self.structured = "honour"
         self.batch_api = BatchAPI()  # Files + Batches routes (tests/fakes/batches.py)
         self.max_upload_bytes = MAX_UPLOAD_BYTES
         #: ``GET /pages/NAME`` serves ``pages[NAME]`` = (body, content type): web pages for tests.
@@ -950,6 +957,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.reject_stream_options and "stream_options" in req:
             self._reject_stream_options()
             return
+        if fake.structured == "refuse" and "response_format" in req:
+            self._send_error(
+                400,
+                "Invalid parameter: 'response_format' of type 'json_schema' is not supported "
+                "with this model.",
+                param="response_format",
+            )
+            return
         item = fake._next("chat")
         stream = bool(req.get("stream"))
         self._azure = rec.path.startswith("/openai/")
@@ -1027,6 +1042,17 @@ class _Handler(BaseHTTPRequestHandler):
         last = _message_text(users[-1]) if users else ""
         return f"echo({len(users)}): {last}"
 
+    def _structured_text(self, req: dict[str, Any], reply: Reply) -> str | None:
+        """JSON for a request that asks for structured output (see ``structured.py``)."""
+        schema = structured.requested(req) if self.fake.structured == "honour" else None
+        if schema is None:
+            users = [m for m in req["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+            schema = structured.in_prompt(_message_text(users[-1])) if users else None
+        if schema is None:
+            return None
+        make = structured.broken if reply.structured == "invalid" else structured.instance
+        return json.dumps(make(schema), ensure_ascii=False)
+
     @staticmethod
     def _prompt_tokens(req: dict[str, Any]) -> int:
         return sum(
@@ -1038,10 +1064,10 @@ class _Handler(BaseHTTPRequestHandler):
             text = generate_words(reply.words)
         elif reply.text is not None:
             text = reply.text
-        elif reply.tool_calls:
+        elif reply.tool_calls or reply.refusal:
             text = ""
         else:
-            text = self._default_text(req)
+            text = self._structured_text(req, reply) or self._default_text(req)
         chunks = split_chunks(text)
         finish = reply.finish_reason
         calls: list[dict[str, Any]] = [
@@ -1084,8 +1110,10 @@ class _Handler(BaseHTTPRequestHandler):
                         "index": 0,
                         "message": {
                             "role": "assistant",
-                            "content": "".join(chunks) if chunks or not calls else None,
-                            "refusal": None,
+                            "content": "".join(chunks)
+                            if chunks or not (calls or reply.refusal)
+                            else None,
+                            "refusal": reply.refusal,
                             **({"tool_calls": calls} if calls else {}),
                         },
                         "logprobs": None
@@ -1103,6 +1131,8 @@ class _Handler(BaseHTTPRequestHandler):
         for piece in split_chunks(reply.reasoning or ""):
             self._write_event(self._chunk(ids, {"content": None, "reasoning_content": piece}))
         self._stream_chunks(ids, chunks, reply.words_per_second)
+        for piece in split_chunks(reply.refusal or ""):
+            self._write_event(self._chunk(ids, {"refusal": piece}))
         for index, call in enumerate(calls):
             head = {**call, "function": {**call["function"], "arguments": ""}}
             self._write_event(self._chunk(ids, {"tool_calls": [{"index": index, **head}]}))
@@ -1381,6 +1411,8 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.exact_usage = bool(payload["exact_usage"])
             if "reject_stream_options" in payload:
                 fake.reject_stream_options = bool(payload["reject_stream_options"])
+            if "structured" in payload:
+                fake.structured = str(payload["structured"])
             if "max_upload_bytes" in payload:
                 fake.max_upload_bytes = int(payload["max_upload_bytes"])
             if "default_reply" in payload:

@@ -18,7 +18,11 @@ from chatcli.pricing import json_usd
 from chatcli.settings.resolve import ChatFlags, Globals
 
 if TYPE_CHECKING:
+    from chatcli.events import Content
+    from chatcli.features.schema.spec import Schema
     from chatcli.session import ChatSession
+    from chatcli.settings.loading import Config
+    from chatcli.store import Store
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class AskInput:
     json: bool = False
     extract: bool = False  # -x: print only the fenced code of the answer
     over_budget: bool = False
+    schema: str | None = None  # --schema SPEC: the answer is JSON valid against it
+    schema_multi: bool = False
 
 
 def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
@@ -46,10 +52,14 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
         pick(store, flags)  # -c with --session is refused before stdin is read
         opened = open_conversation(g, flags, store, command="ask", one_shot=True)
         settings = opened.settings
+        schema = _schema(what, opened.config)  # a bad schema fails before stdin is read
         content = gather(what.prompt, what.files, profile=settings.profile).content()
         for note in opened.notes:
             notifier.note(note)
         budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note)
+        if schema is not None:
+            _structured(what, opened.session, content, schema, store, notifier)
+            return
         quiet = what.json or what.extract
         writer = None if quiet else _writer(settings.markdown)
         session = opened.session
@@ -68,6 +78,38 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
             raise
         _report(what, session, notifier)
         check_finish(finish, notifier)
+
+
+def _schema(what: AskInput, config: Config) -> Schema | None:
+    if what.schema is None:
+        return None
+    from chatcli.features.schema.spec import load
+
+    return load(what.schema, config.schemas, multi=what.schema_multi, config_dir=config.path.parent)
+
+
+def _structured(
+    what: AskInput, session: ChatSession, content: Content, schema: Schema, store: Store,
+    notifier: Notifier,
+) -> None:  # fmt: skip
+    """``--schema``: only a valid answer reaches stdout (pretty on a terminal, compact off
+    one; under ``data`` with ``--json``)."""
+    from chatcli.errors import SchemaMismatch
+    from chatcli.features.schema.turn import Turn
+
+    try:
+        with quiet_keys(sys.stdout):
+            answer = Turn(session, store, notifier).ask(content, schema)
+    except SchemaMismatch as exc:
+        if what.json and session.last_turn is not None:
+            _print_json(session, {"data": None, "error": exc.message})
+        raise
+    if what.json:
+        _print_json(session, {"data": answer.data})
+    elif sys.stdout.isatty():
+        sys.stdout.write(json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def _writer(mode: str) -> Writer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ MAX_BYTES = 200 * 1024 * 1024
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv", ".tsv")
-_KNOWN_KEYS = ("id", "prompt", "messages", "system", "model")
+MAX_CELL = 64 * 1024 * 1024  # one CSV cell; a request that large is refused later anyway
+_KNOWN_KEYS = ("id", "prompt", "messages", "system", "model", "schema")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class BatchInput:
     model: str | None = None
     system: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    schema: Any = None  # the line's own "schema" (a SPEC string or a JSON Schema object)
 
 
 def check_paths(paths: list[str]) -> list[Path]:
@@ -71,8 +74,20 @@ def _with_prompt(prompt: str | None, text: str) -> str:
     return f"{prompt}\n\n{text}" if prompt else text
 
 
+def _read(path: Path) -> str:
+    """The file's text, decoded like every other text input (UTF-8, UTF-16 with a BOM,
+    GB18030); anything else is a UsageError (exit 2) naming the file."""
+    from chatcli.inputs import decode_text
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_text(data, f"file {path}")
+
+
 def _jsonl(path: Path, prompt: str | None) -> Iterator[BatchInput]:
-    with path.open(encoding="utf-8-sig") as f:
+    with io.StringIO(_read(path)) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -105,26 +120,31 @@ def _from_object(
     if system is not None and not isinstance(system, str):
         raise UsageError(f'{where}: "system" must be a string')
     params = {k: v for k, v in obj.items() if k not in _KNOWN_KEYS}
-    return BatchInput(str(obj.get("id", default_id)), messages, model, system, params)
+    input_id = str(obj.get("id", default_id))
+    return BatchInput(input_id, messages, model, system, params, obj.get("schema"))
 
 
 def _csv(path: Path, column: str, prompt: str | None) -> Iterator[BatchInput]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(encoding="utf-8-sig", newline="") as f:
+    csv.field_size_limit(MAX_CELL)  # the module's default, 128 KiB, is a long prompt
+    with io.StringIO(_read(path), newline="") as f:
         reader = csv.DictReader(f, delimiter=delimiter)
-        fields = reader.fieldnames or []
-        if column not in fields:
-            raise UsageError(
-                f"{path} has no column {column!r} (columns: {', '.join(fields) or 'none'})",
-                hint="name the prompt column with --column NAME",
-            )
-        for number, row in enumerate(reader, 1):
-            text = row.get(column) or ""
-            if not text.strip():
-                continue
-            input_id = row.get("id") or str(number)
-            message: Message = {"role": "user", "content": _with_prompt(prompt, text)}
-            yield BatchInput(input_id, [message])
+        try:
+            fields = reader.fieldnames or []
+            if column not in fields:
+                raise UsageError(
+                    f"{path} has no column {column!r} (columns: {', '.join(fields) or 'none'})",
+                    hint="name the prompt column with --column NAME",
+                )
+            for number, row in enumerate(reader, 1):
+                text = row.get(column) or ""
+                if not text.strip():
+                    continue
+                input_id = row.get("id") or str(number)
+                message: Message = {"role": "user", "content": _with_prompt(prompt, text)}
+                yield BatchInput(input_id, [message])
+        except csv.Error as exc:
+            raise UsageError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
 
 
 def _text(path: Path, prompt: str | None) -> BatchInput:
@@ -174,6 +194,7 @@ class Builder:
         price: Callable[[str, int, int], float | None],
         max_requests: int | None = None,
         max_bytes: int | None = None,
+        schemas: Callable[[Any, str], Any] | None = None,
     ) -> None:
         self.default_model = default_model
         self.system = system
@@ -185,6 +206,7 @@ class Builder:
         self.price = price
         self.max_requests = MAX_REQUESTS if max_requests is None else max_requests
         self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+        self.schemas = schemas  # (line's "schema", where) -> features.schema Schema | None
         self.totals = Totals()
 
     def body(self, item: BatchInput) -> tuple[str, dict[str, Any]]:
@@ -224,11 +246,13 @@ class Builder:
         part, in_part, part_bytes = 1, 0, 0
         for idx, item in enumerate(inputs):
             model, body = self.body(item)
-            line = json.dumps(
-                {"custom_id": f"r{idx}", "method": "POST", "url": self.chat_path, "body": body},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
+            obj = {"custom_id": f"r{idx}", "method": "POST", "url": self.chat_path, "body": body}
+            schema = self.schemas(item.schema, f"input {item.input_id}") if self.schemas else None
+            if schema is not None:
+                from chatcli.features.schema.batch import attach
+
+                attach(obj, schema)
+            line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
             size = len(line.encode("utf-8")) + 1
             if in_part and (in_part >= self.max_requests or part_bytes + size > self.max_bytes):
                 t.parts.append((part, in_part, part_bytes))

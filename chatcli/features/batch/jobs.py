@@ -54,6 +54,8 @@ class SubmitOptions:
     yes: bool = False
     concurrency: int = 8
     over_budget: bool = False
+    schema: str | None = None  # --schema SPEC for every line (a line's "schema" key wins)
+    schema_multi: bool = False
 
 
 class Context:
@@ -103,10 +105,11 @@ def _open(g: Globals) -> Iterator[Context]:
 # -- submit -----------------------------------------------------------------------------------
 
 
-def builder_for(env: Env, remote_mode: bool) -> Builder:
+def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) -> Builder:
     """A builder for ``env``'s profile: Azure bodies name deployments; prices are batch ones
     for the Batch API and normal ones for the local runner."""
     from chatcli.features.batch.inputs import Builder
+    from chatcli.features.schema.batch import Resolver
     from chatcli.pricing import batch_cost_usd, cost_usd
 
     profile = env.profile
@@ -125,6 +128,12 @@ def builder_for(env: Env, remote_mode: bool) -> Builder:
         deployment=profile.deployment if azure and remote_mode else (lambda m: m),
         model_info=env.config.model_info,
         price=price,
+        schemas=Resolver(
+            env.config.schemas,
+            env.config.path.parent,
+            opts.schema if opts else None,
+            opts.schema_multi if opts else False,
+        ),
     )
 
 
@@ -134,7 +143,7 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
 
     paths = check_paths(opts.inputs)
     env = resolve(g)
-    builder = builder_for(env, remote_mode=not opts.local)
+    builder = builder_for(env, remote_mode=not opts.local, opts=opts)
     inputs = read_inputs(paths, opts.prompt, opts.column)
     if opts.dry_run:
         _dry_run(builder, inputs)
@@ -202,6 +211,8 @@ def _confirmed(builder: Builder, profile: Profile, yes: bool) -> bool:
 
 def _dry_run(builder: Builder, inputs: Any) -> None:
     """Write the JSONL the provider would get into the current directory; send nothing."""
+    from chatcli.features.schema.batch import wire_line
+
     written: list[Path] = []
     out = None
     current = 0
@@ -215,7 +226,7 @@ def _dry_run(builder: Builder, inputs: Any) -> None:
                 written.append(Path(f"{DRY_RUN_NAME}{suffix}.jsonl").resolve())
                 out = written[-1].open("w", encoding="utf-8")
             assert out is not None
-            out.write(request.line + "\n")
+            out.write(wire_line(request.line) + "\n")
     finally:
         if out is not None:
             out.close()
@@ -451,6 +462,7 @@ def list_jobs(g: Globals, json_out: bool) -> None:
 def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> None:
     """Write a finished job's results in input order; list the failed requests."""
     from chatcli.features.batch import results as write
+    from chatcli.features.schema.batch import structured
 
     with _open(g) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
@@ -460,15 +472,16 @@ def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> 
                 hint=f"chatcli batch wait {job.name}",
             )
         rows = _with_retries(ctx.jobs.results(job.id), _retried(ctx, job))
+        json_rows = structured(ctx.jobs.lines(job.id))  # their answers go under "data"
         if out_dir is not None:
-            failed = write.write_files(rows, out_dir, job.total)
+            failed = write.write_files(rows, out_dir, job.total, json_rows)
             ctx.notifier.note(f"wrote {job.total - len(failed)} answer file(s) to {out_dir}")
         elif jsonl is not None:
             with jsonl.open("w", encoding="utf-8") as f:
-                failed = write.write_jsonl(rows, f)
+                failed = write.write_jsonl(rows, f, json_rows)
             ctx.notifier.note(f"wrote {job.total} result(s) to {jsonl}")
         else:
-            failed = write.write_jsonl(rows, sys.stdout)
+            failed = write.write_jsonl(rows, sys.stdout, json_rows)
         write.report_failures(failed, job.name)
 
 

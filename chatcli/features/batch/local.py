@@ -20,6 +20,7 @@ from typing import Any
 from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
 from chatcli.events import Finish, Notice, TextDelta, Usage
 from chatcli.features.pacing import Limiter
+from chatcli.features.schema.batch import checked, schema_of
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.chat import ChatProvider
 from chatcli.store.jobs import JobRow, Jobs, RequestResult
@@ -124,6 +125,7 @@ class LocalRunner:
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None, cost_usd=cost,
         )  # fmt: skip
+        result = checked(result, schema_of(line))  # --schema: invalid answers fail
         record = UsageRecord(
             model, self.job.profile, "batch", "ok", prompt, completion,
             estimated=usage is None, cost_usd=cost, latency_ms=latency,

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from chatcli.errors import APIError
+from chatcli.features.schema.batch import checked, schema_of, wire_line
+from chatcli.features.schema.spec import Schema
 from chatcli.providers.batches import BatchAPI
 from chatcli.store.jobs import CHUNK, JobRow, Jobs, PartRow, RequestResult
 from chatcli.store.records import UsageRecord
@@ -78,7 +80,7 @@ def _upload(
             path = Path(tmp) / name
             with path.open("w", encoding="utf-8") as f:
                 for _idx, _model, line in jobs.lines(job.id, part.part):
-                    f.write(line + "\n")
+                    f.write(wire_line(line) + "\n")
             note(f"part {part.part}: uploading {part.requests} requests ({_size(part.bytes)})")
             file_id = api.upload(path, name)
     jobs.update_part(job.id, part.part, step="uploaded", file_id=file_id)
@@ -133,7 +135,14 @@ def collect(
     usage_for: Callable[[str, str, dict[str, Any]], UsageRecord | None],
 ) -> None:
     """Read the output and error files into the store (idempotent), then close the part."""
-    models = {idx: model for idx, model, _line in jobs.lines(job.id, part, state="pending")}
+    models: dict[int, str] = {}
+    schemas: dict[int, Schema] = {}  # --schema lines: their answers are checked
+    seen: dict[str, Schema] = {}
+    for idx, model, line in jobs.lines(job.id, part, state="pending"):
+        models[idx] = model
+        schema = schema_of(line, seen)
+        if schema is not None:
+            schemas[idx] = schema
     for key in ("output_file_id", "error_file_id"):
         file_id = batch.get(key)
         if not file_id or not models:
@@ -142,7 +151,8 @@ def collect(
         for line in api.lines(str(file_id)):
             parsed = parse_line(line, models, usage_for)
             if parsed is not None:
-                chunk.append(parsed)
+                result, record = parsed
+                chunk.append((checked(result, schemas.get(result.idx)), record))
             if len(chunk) >= CHUNK:
                 jobs.record(job.id, chunk)
                 chunk = []

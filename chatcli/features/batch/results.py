@@ -10,6 +10,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,12 +20,13 @@ from chatcli.store.jobs import ResultRow
 SHOWN_FAILURES = 10
 
 
-def as_object(row: ResultRow) -> dict[str, Any]:
-    """The JSONL object of one request: input id, answer, usage, cost and error."""
+def as_object(row: ResultRow, structured: bool = False) -> dict[str, Any]:
+    """The JSONL object of one request: input id, answer, usage, cost and error; a
+    ``--schema`` request's validated JSON also under ``data``."""
     usage = None
     if row.prompt_tokens is not None or row.completion_tokens is not None:
         usage = {"prompt_tokens": row.prompt_tokens, "completion_tokens": row.completion_tokens}
-    return {
+    obj = {
         "id": row.input_id,
         "model": row.served_model or row.model,
         "answer": row.answer if row.state == "done" else None,
@@ -33,20 +35,35 @@ def as_object(row: ResultRow) -> dict[str, Any]:
         "cost_usd": row.cost_usd,
         "error": row.error if row.state != "done" else None,
     }
+    if structured:
+        obj["data"] = json.loads(row.answer) if row.state == "done" and row.answer else None
+    return obj
 
 
-def write_jsonl(rows: Iterator[ResultRow], out: IO[str]) -> list[ResultRow]:
-    """One JSON object per request, in input order; returns the failed rows."""
+def write_jsonl(
+    rows: Iterator[ResultRow], out: IO[str], structured: AbstractSet[int] = frozenset()
+) -> list[ResultRow]:
+    """One JSON object per request, in input order (with ``data`` for every request when
+    some in ``structured`` asked for JSON); returns the failed rows."""
     failed = []
     for row in rows:
-        out.write(json.dumps(as_object(row), ensure_ascii=False) + "\n")
+        obj = as_object(row, bool(structured) and row.idx in structured)
+        if structured:
+            obj.setdefault("data", None)
+        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         if row.state != "done":
             failed.append(row)
     return failed
 
 
-def write_files(rows: Iterator[ResultRow], directory: Path, total: int) -> list[ResultRow]:
-    """One ``NNNN-<id>.txt`` answer file per succeeded request (numbered in input order)."""
+def write_files(
+    rows: Iterator[ResultRow],
+    directory: Path,
+    total: int,
+    structured: AbstractSet[int] = frozenset(),
+) -> list[ResultRow]:
+    """One ``NNNN-<id>.txt`` answer file per succeeded request (numbered in input order;
+    ``.json`` for the requests in ``structured``)."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -57,7 +74,8 @@ def write_files(rows: Iterator[ResultRow], directory: Path, total: int) -> list[
         if row.state != "done":
             failed.append(row)
             continue
-        name = f"{row.idx + 1:0{width}d}-{_slug(row.input_id)}.txt"
+        suffix = ".json" if row.idx in structured else ".txt"
+        name = f"{row.idx + 1:0{width}d}-{_slug(row.input_id)}{suffix}"
         (directory / name).write_text((row.answer or "") + "\n", encoding="utf-8")
     return failed
 

@@ -18,7 +18,7 @@ def _raw_config(config: str | None) -> dict[str, Any]:
     try:
         path, _ = paths.config_path(config)
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, tomllib.TOMLDecodeError):
+    except (OSError, ValueError, RecursionError):  # TOMLDecodeError is a ValueError
         return {}
 
 

@@ -30,7 +30,7 @@ def parse_value(raw: str) -> Any:
     """A TOML value when it parses as one (numbers, booleans, quoted strings), else the text."""
     try:
         return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return raw
 
 
@@ -50,6 +50,8 @@ def edited_text(path: Path, parts: list[str], value: Any) -> str:
         doc = tomlkit.parse(text)
     except ParseError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it by hand first") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: values nested too deeply to read") from None
     node: Any = doc
     for i, part in enumerate(parts[:-1]):
         if part not in node:

@@ -183,8 +183,13 @@ def transcribe_one(
         Notifier().note(f"{source}: extracted the audio track ({size_text(len(audio))})")
     pieces = split(audio, kind, upload_limit(), source)
     results = _upload(env, model, opts, pieces, kind, stem, pace)
+    notifier = Notifier()
     return join(
-        opts.response_format, results, [p.start for p in pieces], [p.keep_from for p in pieces]
+        opts.response_format,
+        results,
+        [p.start for p in pieces],
+        [p.keep_from for p in pieces],
+        report=lambda problem: notifier.note(f"{source}: {problem}"),
     )
 
 

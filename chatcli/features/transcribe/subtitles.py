@@ -6,12 +6,17 @@ shifted, renumbered and concatenated, durations summed. A piece that starts with
 (cut outside any silence) loses the cues that lie in the overlap, and in text the words that
 repeat the end of the piece before. A new subtitle format is one ``join_*`` function here and
 its name in ``join``.
+
+Pieces are joined after every one of them was paid for, so a piece whose segments or cues carry
+times that are not numbers loses only those (``report`` is told how many), never the whole.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from chatcli.errors import APIError
@@ -20,9 +25,19 @@ _STAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{3})")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
-def join(fmt: str, texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
+Report = Callable[[str], None]
+
+
+def join(
+    fmt: str,
+    texts: list[str],
+    starts: list[float],
+    keeps: list[float] | None = None,
+    report: Report | None = None,
+) -> str:
     """One transcript in format ``fmt`` from the pieces' transcripts, start times and the
-    times from which each piece's transcript is new (after an overlap)."""
+    times from which each piece's transcript is new (after an overlap); what cannot be placed
+    in time is left out and described to ``report``."""
     if len(texts) == 1:
         return texts[0] if texts[0].endswith("\n") else texts[0] + "\n"
     keeps = keeps or starts
@@ -31,12 +46,12 @@ def join(fmt: str, texts: list[str], starts: list[float], keeps: list[float] | N
         joined = " ".join(dedupe(plain, starts, keeps))
         return json.dumps({"text": joined}, ensure_ascii=False) + "\n"
     if fmt == "verbose_json":
-        joined_obj = join_verbose([_json(t) for t in texts], starts, keeps)
+        joined_obj = join_verbose([_json(t) for t in texts], starts, keeps, report)
         return json.dumps(joined_obj, ensure_ascii=False) + "\n"
     if fmt == "srt":
-        return join_srt(texts, starts, keeps)
+        return join_srt(texts, starts, keeps, report)
     if fmt == "vtt":
-        return join_vtt(texts, starts, keeps)
+        return join_vtt(texts, starts, keeps, report)
     return "".join(t.strip() + "\n" for t in dedupe(texts, starts, keeps) if t.strip())
 
 
@@ -115,56 +130,123 @@ def _blocks(text: str) -> list[str]:
     return [b for b in _BLANK_LINE.split(text.replace("\r\n", "\n").strip()) if b.strip()]
 
 
-def join_srt(texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
+def _untimed(report: Report | None, piece: int, count: int, what: str) -> None:
+    if count and report is not None:
+        plural = "s" if count != 1 else ""
+        report(f"piece {piece}: {count} {what}{plural} without usable times left out")
+
+
+def _timed(line: str) -> bool:
+    """A cue timing line with two times chatcli can read (and so shift)."""
+    return len(_STAMP.findall(line)) >= 2
+
+
+def join_srt(
+    texts: list[str],
+    starts: list[float],
+    keeps: list[float] | None = None,
+    report: Report | None = None,
+) -> str:
     """SRT cues of every piece, times shifted, numbered 1..n."""
     cues: list[str] = []
-    for text, start, keep in zip(texts, starts, keeps or starts, strict=True):
+    for piece, (text, start, keep) in enumerate(
+        zip(texts, starts, keeps or starts, strict=True), 1
+    ):
+        untimed = 0
         for block in _blocks(text):
             lines = block.split("\n")
             at = next((i for i, line in enumerate(lines) if "-->" in line), None)
-            if at is None or _overlapped(lines[at], start, keep):
+            if at is None or not _timed(lines[at]):
+                untimed += 1
+                continue
+            if _overlapped(lines[at], start, keep):
                 continue
             body = [shift_timing(lines[at], start, ","), *lines[at + 1 :]]
             cues.append(f"{len(cues) + 1}\n" + "\n".join(body) + "\n\n")
+        _untimed(report, piece, untimed, "cue")
     return "".join(cues)
 
 
-def join_vtt(texts: list[str], starts: list[float], keeps: list[float] | None = None) -> str:
+def join_vtt(
+    texts: list[str],
+    starts: list[float],
+    keeps: list[float] | None = None,
+    report: Report | None = None,
+) -> str:
     """One WEBVTT header, then every piece's cues and notes with their times shifted."""
     out = ["WEBVTT\n\n"]
-    for text, start, keep in zip(texts, starts, keeps or starts, strict=True):
+    for piece, (text, start, keep) in enumerate(
+        zip(texts, starts, keeps or starts, strict=True), 1
+    ):
+        untimed = 0
         for block in _blocks(text):
             timing = next((line for line in block.split("\n") if "-->" in line), "")
-            if block.startswith("WEBVTT") or _overlapped(timing, start, keep):
+            if block.startswith("WEBVTT"):
+                continue
+            if timing and not _timed(timing):
+                untimed += 1
+                continue
+            if _overlapped(timing, start, keep):
                 continue
             lines = [
                 shift_timing(line, start, ".") if "-->" in line else line
                 for line in block.split("\n")
             ]
             out.append("\n".join(lines) + "\n\n")
+        _untimed(report, piece, untimed, "cue")
     return "".join(out)
 
 
+def _seconds(value: object) -> float | None:
+    """A JSON time in seconds, or None for anything else (text, null, NaN, a list...)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _readable_times(item: object) -> bool:
+    """A segment or word whose ``start`` and ``end`` are numbers where it has them."""
+    if not isinstance(item, dict):
+        return False
+    return all(_seconds(item[k]) is not None for k in ("start", "end") if k in item)
+
+
+def _items(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
 def join_verbose(
-    objs: list[dict[str, Any]], starts: list[float], keeps: list[float] | None = None
+    objs: list[dict[str, Any]],
+    starts: list[float],
+    keeps: list[float] | None = None,
+    report: Report | None = None,
 ) -> dict[str, Any]:
     """verbose_json of the whole: segments and words shifted and renumbered, durations summed."""
     result = dict(objs[0])
     segments: list[dict[str, Any]] = []
     words: list[dict[str, Any]] = []
-    for obj, start, keep in zip(objs, starts, keeps or starts, strict=True):
-        for seg in obj.get("segments") or ():
-            moved = _shifted(seg, start, id=len(segments))
-            if keep <= start or float(moved.get("end") or 0) > keep + 0.05:
-                segments.append(moved)
-        for word in obj.get("words") or ():
-            moved = _shifted(word, start)
-            if keep <= start or float(moved.get("end") or 0) > keep + 0.05:
-                words.append(moved)
+    for piece, (obj, start, keep) in enumerate(zip(objs, starts, keeps or starts, strict=True), 1):
+        for key, kept in (("segments", segments), ("words", words)):
+            untimed = 0
+            for item in _items(obj, key):
+                if not _readable_times(item):
+                    untimed += 1
+                    continue
+                extra = {"id": len(kept)} if key == "segments" else {}
+                moved = _shifted(item, start, **extra)
+                end = moved.get("end", moved.get("start", 0.0))
+                if keep <= start or float(end) > keep + 0.05:
+                    kept.append(moved)
+            _untimed(report, piece, untimed, key[:-1])
     plain = [str(o.get("text", "")).strip() for o in objs]
     result["text"] = " ".join(dedupe(plain, starts, keeps or starts))
     # pieces may overlap: the whole lasts until the end of the last one
-    result["duration"] = round(starts[-1] + float(objs[-1].get("duration") or 0), 3)
+    last = _seconds(objs[-1].get("duration"))
+    if last is None:
+        ends = [float(x["end"]) for x in segments + words if "end" in x]
+        last = max(ends, default=starts[-1]) - starts[-1]
+    result["duration"] = round(starts[-1] + max(last, 0.0), 3)
     if "segments" in result or segments:
         result["segments"] = segments
     if "words" in result or words:

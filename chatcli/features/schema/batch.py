@@ -1,0 +1,116 @@
+"""``--schema`` in ``batch``: each line asks for structured output and is checked when its
+answer comes back.
+
+A line's schema is ``batch submit --schema SPEC`` or its own ``"schema"`` key in JSONL (a field
+list, a file, ``@NAME`` or a JSON Schema object). The request body gets the strict
+``response_format``; the stored line keeps the user's schema under ``chatcli_schema``, taken
+off before the line is uploaded (``wire_line``), so the check after the provider answers, a
+``batch retry`` and ``batch results`` all know it. An answer that does not validate makes the
+request failed, with the reason; a valid one is stored as its JSON (optional nulls dropped),
+which ``batch results`` prints under ``data``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from chatcli.errors import ChatcliError, UsageError
+from chatcli.features.schema import check
+from chatcli.features.schema.spec import Schema, is_object, load
+from chatcli.store.jobs import RequestResult
+
+KEY = "chatcli_schema"
+_MARK = f'"{KEY}"'
+
+
+class Resolver:
+    """Line schemas -> ``Schema``, each distinct one loaded and checked once."""
+
+    def __init__(self, config_schemas: dict[str, Any], config_dir: Path | None,
+                 default: str | None = None, multi: bool = False) -> None:  # fmt: skip
+        self.config_schemas = config_schemas
+        self.config_dir = config_dir
+        self.multi = multi
+        self._cache: dict[str, Schema] = {}
+        self.default = None if default is None else self._load(default, "--schema")
+
+    def _load(self, spec: Any, where: str) -> Schema:
+        key = json.dumps(spec, sort_keys=True)
+        if key not in self._cache:
+            try:
+                if isinstance(spec, str):
+                    schema = load(spec, self.config_schemas, multi=self.multi,
+                                  config_dir=self.config_dir)  # fmt: skip
+                elif isinstance(spec, dict):
+                    check.check_schema(spec, "the line's schema")
+                    schema = Schema(spec, "response", "the line's schema", not is_object(spec))
+                else:
+                    raise UsageError('"schema" must be a field list, a file, @NAME or an object')
+            except ChatcliError as exc:
+                exc.message = f"{where}: {exc.message.removeprefix('--schema: ')}"
+                raise
+            self._cache[key] = schema
+        return self._cache[key]
+
+    def __call__(self, spec: Any, where: str) -> Schema | None:
+        """The schema of a line (its own, else ``--schema``), or None."""
+        return self.default if spec is None else self._load(spec, where)
+
+
+def attach(line: dict[str, Any], schema: Schema) -> None:
+    """Ask for structured output in ``line``'s body and keep the user's schema beside it."""
+    from chatcli.features.schema.turn import response_format
+    from chatcli.providers.chat import response_format as wire
+
+    line["body"]["response_format"] = wire(response_format(schema))
+    line[KEY] = schema.to_json()
+
+
+def wire_line(line: str) -> str:
+    """The line as the provider gets it (without chatcli's own key)."""
+    if _MARK not in line:
+        return line
+    obj = json.loads(line)
+    obj.pop(KEY, None)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def schema_of(line: str, seen: dict[str, Schema] | None = None) -> Schema | None:
+    """The schema a stored line's answer must match, if it has one (``seen``: the schemas
+    read so far, so the lines of a big job share one each)."""
+    if _MARK not in line:
+        return None
+    saved = json.loads(line).get(KEY)
+    if not isinstance(saved, dict):
+        return None
+    key = json.dumps(saved, sort_keys=True)
+    if seen is None or key not in seen:
+        schema = Schema.from_json(saved)
+        if seen is None:
+            return schema
+        seen[key] = schema
+    return seen[key]
+
+
+def structured(lines: Iterable[tuple[int, str, str]]) -> set[int]:
+    """The indexes of the ``(idx, model, line)`` rows that ask for structured output."""
+    return {idx for idx, _model, line in lines if _MARK in line}
+
+
+def checked(result: RequestResult, schema: Schema | None) -> RequestResult:
+    """``result`` with its answer checked against ``schema``: failed with the reason when
+    it is not valid, else the answer is the JSON as ``results`` prints it."""
+    if schema is None or not result.ok:
+        return result
+    from chatcli.features.schema.turn import judge
+
+    problems, data = judge(result.answer or "", schema)
+    if problems:
+        reason = f"the answer is not valid against the schema: {check.summary(problems)}"
+        return dataclasses.replace(result, ok=False, error=reason)
+    answer = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return dataclasses.replace(result, answer=answer)

@@ -1,0 +1,160 @@
+"""One structured turn: ask for JSON matching a schema, check it, retry once, or fail.
+
+The request carries the strict form of the schema (``response_format`` / ``text.format``).
+Whatever comes back is validated locally against the user's own schema, because relays drop
+``response_format`` without a word and strict mode does not cover every keyword. An answer that
+does not validate gets one retry, a follow-up turn quoting the validation errors and the schema
+(so a model that never saw the schema sees it now); a second failure is ``SchemaMismatch``
+(exit 5). Both replies stay in the session, so nothing paid for is lost, but only a valid
+answer is ever returned to be printed.
+
+An endpoint that refuses ``response_format`` (a 400 naming it) is noted for the profile and
+model in the database (``store.quirks``); from then on the schema goes into the prompt instead,
+with the same local validation, and the user is told once, when it is found.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chatcli.errors import APIError, SchemaMismatch
+from chatcli.features.schema import check
+from chatcli.features.schema.spec import Schema
+from chatcli.features.schema.strict import strip_nulls
+from chatcli.output import Notifier, check_finish, stream_to
+from chatcli.providers.base import ResponseFormat
+
+if TYPE_CHECKING:
+    from chatcli.events import Content
+    from chatcli.session import ChatSession
+    from chatcli.store import Store
+
+QUIRK = "no_response_format"
+"""The ``store.quirks`` name of an endpoint that refuses ``response_format``."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A valid answer: the data (user's schema, optional nulls dropped) and the reply text."""
+
+    data: Any
+    text: str
+
+
+def names_response_format(message: str) -> bool:
+    """Whether an error blames structured output (the only reason to fall back)."""
+    lowered = message.lower()
+    return any(word in lowered for word in ("response_format", "json_schema", "text.format"))
+
+
+def response_format(schema: Schema, notifier: Notifier | None = None) -> ResponseFormat:
+    """The strict form to send; says on stderr when the schema cannot be strict."""
+    strict = schema.strict()
+    if strict.why_not and notifier is not None:
+        notifier.note(
+            f"the schema cannot be sent in strict mode ({strict.why_not}); the endpoint is "
+            "asked without it and the answer is checked here"
+        )
+    return ResponseFormat(schema.name, strict.schema, strict.strict)
+
+
+def schema_text(schema: Schema) -> str:
+    return json.dumps(schema.root, ensure_ascii=False)
+
+
+def with_instructions(content: Content, schema: Schema) -> Content:
+    """``content`` asking for the JSON in words (for endpoints without ``response_format``)."""
+    words = (
+        "\n\nReply with only one JSON object, no other text and no code fence, that is valid "
+        f"against this JSON Schema:\n{schema_text(schema)}"
+    )
+    if isinstance(content, str):
+        return content + words
+    return [*content, {"type": "text", "text": words.lstrip()}]
+
+
+def retry_message(problems: list[str], schema: Schema) -> str:
+    """The follow-up that asks again, naming what was wrong."""
+    listed = "\n".join(f"- {p}" for p in problems[:10])
+    return (
+        f"Your reply is not valid against the required JSON Schema:\n{listed}\n"
+        "Reply again with only the corrected JSON object, no other text and no code fence. "
+        f"The JSON Schema:\n{schema_text(schema)}"
+    )
+
+
+def judge(text: str, schema: Schema) -> tuple[list[str], Any]:
+    """The validation errors of a reply (empty when valid) and its data as printed."""
+    try:
+        raw = check.parse_reply(text)
+    except check.NotJSON as exc:
+        return [str(exc)], None
+    data = schema.unwrap(strip_nulls(raw, schema.root))
+    return check.errors(data, schema.user), data
+
+
+class Turn:
+    """Structured turns of one session (``ask`` makes one; the REPL one per ``/schema``)."""
+
+    def __init__(self, session: ChatSession, store: Store | None, notifier: Notifier) -> None:
+        self.session = session
+        self.store = store
+        self.notifier = notifier
+
+    def _refuses(self) -> bool:
+        if self.store is None:
+            return False
+        from chatcli.store import quirks
+
+        s = self.session
+        return quirks.noted(self.store, s.profile, s.model, QUIRK) is not None
+
+    def _remember(self, exc: APIError) -> None:
+        s = self.session
+        if self.store is not None:
+            from chatcli.store import quirks
+
+            quirks.note(self.store, s.profile, s.model, QUIRK, exc.message)
+        self.notifier.note(
+            f"{s.profile} refuses response_format for {s.model} ({exc.message}); asking for the "
+            "JSON in the prompt and checking it here instead (remembered; `chatcli verify` "
+            "checks again)"
+        )
+
+    def _send(self, content: Content, fmt: ResponseFormat | None) -> str:
+        finish = stream_to(self.session.send(content, response_format=fmt), None, self.notifier)
+        check_finish(finish, self.notifier)
+        turn = self.session.last_turn
+        return turn.text if turn is not None else ""
+
+    def ask(self, content: Content, schema: Schema) -> Answer:
+        """Send ``content``; the valid answer, or ``SchemaMismatch`` after one retry."""
+        fallback = self._refuses()
+        fmt = None if fallback else response_format(schema, self.notifier)
+        try:
+            text = self._send(with_instructions(content, schema) if fallback else content, fmt)
+        except APIError as exc:
+            if fallback or exc.status not in (400, 422) or not names_response_format(exc.message):
+                raise
+            self._remember(exc)
+            fallback, fmt = True, None
+            text = self._send(with_instructions(content, schema), None)
+        problems, data = judge(text, schema)
+        if not problems:
+            return Answer(data, text)
+        self.notifier.note(
+            f"the answer is not valid against {schema.source} ({check.summary(problems)}); "
+            "asking once more"
+        )
+        text = self._send(retry_message(problems, schema), fmt)
+        problems, data = judge(text, schema)
+        if not problems:
+            return Answer(data, text)
+        name = self.session.name
+        raise SchemaMismatch(
+            f"the answer is not valid against {schema.source}: {check.summary(problems)}",
+            problems,
+            hint=f"the replies are kept: chatcli sessions show {name}" if name else None,
+        )

@@ -1,0 +1,53 @@
+"""The prompt's terminal output, and a message taller than the pane shown once.
+
+tmux and GNU screen take an "erase below" (``ESC [ J``) from the screen's top-left corner as
+a clear, and save the whole screen into their scrollback first. prompt_toolkit erases below
+its region's top before each full redraw (the last one when Enter is pressed), and a message
+taller than the pane makes that top the screen's top-left: the visible part of the message
+then lands in the history once per redraw. ``RowErasingOutput`` erases those rows one by one
+instead, as the live view does (``render``).
+
+A message taller than the pane cannot be shown by the prompt (it shows the rows around the
+cursor), so on Enter the prompt is left showing an empty line, and ``echo_tall`` writes the
+whole message there, once, as it would have looked: ``› first line`` then ``. next lines``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from prompt_toolkit.output import Output, create_output
+from prompt_toolkit.output.vt100 import Vt100_Output
+
+from chatcli.safetext import sanitize
+
+PROMPT = "› "
+CONTINUATION = ". "
+
+
+class RowErasingOutput(Vt100_Output):
+    """A VT100 output whose "erase below" clears row by row (see the module docstring)."""
+
+    def erase_down(self) -> None:
+        rows = self.get_size().rows
+        self.write_raw("\x1b7\x1b[K" + "\x1b[B\x1b[2K" * rows + "\x1b8")
+
+
+def prompt_output() -> Output:
+    """The prompt's output: ``RowErasingOutput`` on a terminal, prompt_toolkit's default else."""
+    if sys.platform != "win32" and sys.stdout is not None and sys.stdout.isatty():
+        return RowErasingOutput.from_pty(sys.stdout)
+    return create_output()
+
+
+def is_tall(text: str, rows: int) -> bool:
+    """Whether ``text`` needs more rows than the prompt can show at once."""
+    return text.count("\n") + 1 >= rows - 1
+
+
+def echo_tall(output: Output, text: str) -> None:
+    """Write a tall message over the prompt's empty last line (the row above the cursor)."""
+    lines = sanitize(text).split("\n")
+    shown = [PROMPT + lines[0], *(CONTINUATION + line for line in lines[1:])]
+    output.write_raw("\x1b[A\r\x1b[2K" + "\r\n".join(shown) + "\r\n")
+    output.flush()

@@ -1,0 +1,69 @@
+"""SIGTERM and SIGHUP stop chatcli the way Ctrl-C does: one policy for every command.
+
+A closed terminal (SIGHUP), a ``kill`` or a logout (SIGTERM) arriving while an answer streams
+must not lose what was paid for. ``install`` makes both signals raise ``Stopped``, a
+``KeyboardInterrupt``, so every path that already keeps a partial answer on Ctrl-C (the session
+records it marked interrupted and logs its usage) does the same for them; ``__main__`` then
+exits 128 + the signal's number (143, 129) instead of 130. Code that goes on after a Ctrl-C
+(the REPL) asks ``received()`` and leaves instead. A second signal while chatcli is saving is
+ignored, so the save is not cut short; SIGKILL still ends it at once.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+HANDLED = (signal.SIGTERM, signal.SIGHUP)
+_NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
+_received: int | None = None
+
+
+class Stopped(KeyboardInterrupt):
+    """A SIGTERM or SIGHUP, raised where the main thread was, like Ctrl-C's interrupt."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    global _received
+    if _received is not None:  # already stopping: let the partial answer be saved
+        return
+    _received = signum
+    raise Stopped(signum)
+
+
+def install() -> None:
+    """Route SIGTERM and SIGHUP through ``_handler`` (main thread only; a no-op elsewhere)."""
+    for signum in HANDLED:
+        try:
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue  # nohup: the user asked for hangups to be ignored
+            signal.signal(signum, _handler)
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            pass
+
+
+def received() -> int | None:
+    """The signal that is stopping chatcli, if one arrived."""
+    return _received
+
+
+def exit_code(default: int) -> int:
+    """128 + the signal's number when a signal stopped chatcli, else ``default``."""
+    return default if _received is None else 128 + _received
+
+
+def describe() -> str:
+    """``interrupted`` for Ctrl-C, ``stopped by SIGTERM`` for a signal."""
+    if _received is None:
+        return "interrupted"
+    return f"stopped by {_NAMES.get(signal.Signals(_received), str(_received))}"
+
+
+def reset() -> None:
+    """Forget a received signal (in-process tests run several commands in one process)."""
+    global _received
+    _received = None

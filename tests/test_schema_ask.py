@@ -1,0 +1,189 @@
+"""``chatcli ask --schema`` end to end: the real CLI against the fake answering structured
+output (valid by default, invalid on demand, ignoring or refusing ``response_format``)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.cli_helpers import fake_env, run_cli
+from tests.fakes import Error, FakeOpenAI, Reply
+
+FIELDS = "sentiment, score int, reasons list[str], note?: only if something stands out"
+
+
+def test_valid_answer_compact_on_stdout_strict_form_sent(fake: FakeOpenAI, tmp_path: Path) -> None:
+    result = run_cli("ask", "--schema", FIELDS, "Classify", env=fake_env(tmp_path, fake),
+                     input="great product, fast delivery")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    # the optional field came back null (strict mode) and was dropped again
+    assert result.stdout == '{"sentiment":"example","score":0,"reasons":["example"]}\n'
+    body = fake.chat_requests()[0].json
+    fmt = body["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["strict"] is True
+    sent = fmt["json_schema"]["schema"]
+    assert sent["required"] == ["sentiment", "score", "reasons", "note"]
+    assert sent["additionalProperties"] is False
+    assert sent["properties"]["note"]["type"] == ["string", "null"]
+    assert body["messages"][-1]["content"] == "Classify\n\ngreat product, fast delivery"
+
+
+def test_json_puts_the_result_under_data(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake)
+    result = run_cli("ask", "--schema", "name, age int", "--json", "who", env=env)
+    assert result.returncode == 0, result.stderr
+    obj = json.loads(result.stdout)
+    assert obj["data"] == {"name": "example", "age": 0}
+    assert json.loads(obj["answer"]) == obj["data"]
+    assert obj["usage"]["prompt_tokens"] > 0
+
+
+def test_invalid_answer_is_retried_once_with_the_errors(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.script(Reply(structured="invalid"))  # then the default: a valid instance
+    result = run_cli("ask", "--schema", "sentiment, score int", "x", env=fake_env(tmp_path, fake))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == '{"sentiment":"example","score":0}\n'
+    assert "is not of type 'string'); asking once more" in result.stderr
+    second = fake.chat_requests()[1].json
+    retry = second["messages"][-1]["content"]
+    assert retry.startswith("Your reply is not valid against the required JSON Schema:\n")
+    assert "\n- $.sentiment: {'unexpected'" in retry
+    assert second["messages"][-2]["role"] == "assistant"  # the invalid reply, kept in context
+    assert "response_format" in second
+
+
+def test_still_invalid_after_the_retry_is_exit_5_and_kept(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.script(Reply(text='{"sentiment": 1}'), Reply(text="no JSON here, sorry"))
+    env = fake_env(tmp_path, fake)
+    result = run_cli("ask", "--schema", "sentiment, score int", "x", env=env)
+    assert result.returncode == 5
+    assert result.stdout == ""  # never printed as if valid
+    last = result.stderr.strip().splitlines()
+    assert last[-2] == (
+        "chatcli: error: the answer is not valid against the field list: the reply is not JSON "
+        "(Expecting value: line 1 column 1 (char 0)): 'no JSON here, sorry'"
+    )
+    assert last[-1].startswith("hint: the replies are kept: chatcli sessions show ")
+    shown = run_cli("sessions", "show", last[-1].rsplit(" ", 1)[1], env=env)
+    assert '{"sentiment": 1}' in shown.stdout and "no JSON here, sorry" in shown.stdout
+    fake.script(Reply(text="nope"), Reply(text='{"a": "one"}'))
+    as_json = run_cli("ask", "--schema", "a int", "--json", "y", env=env)
+    assert as_json.returncode == 5
+    obj = json.loads(as_json.stdout)
+    assert obj["data"] is None and obj["answer"] == '{"a": "one"}'
+    assert obj["error"] == (
+        "the answer is not valid against the field list: $.a: 'one' is not of type 'integer'"
+    )
+
+
+def test_relay_ignoring_response_format_gets_the_schema_in_the_retry(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.structured = "ignore"
+    env = fake_env(tmp_path, fake)
+    result = run_cli("ask", "--schema", "city, population int", "Paris?", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"city": "example", "population": 0}
+    assert "the reply is not JSON" in result.stderr
+    retry = fake.chat_requests()[1].json["messages"][-1]["content"]
+    assert 'The JSON Schema:\n{"type": "object", "properties": {"city"' in retry
+
+
+def test_refused_response_format_falls_back_and_is_remembered(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.structured = "refuse"
+    env = fake_env(tmp_path, fake)
+    first = run_cli("ask", "--schema", "city, population int", "Paris?", env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"city": "example", "population": 0}
+    notes = [line for line in first.stderr.splitlines() if "refuses response_format" in line]
+    assert len(notes) == 1
+    assert notes[0].startswith("chatcli: openai refuses response_format for gpt-4o-mini (")
+    refused, fallback = fake.chat_requests()
+    assert "response_format" in refused.json and "response_format" not in fallback.json
+    assert "valid against this JSON Schema:\n{" in fallback.json["messages"][-1]["content"]
+    # the next run goes straight to the prompt, and says nothing more
+    second = run_cli("ask", "--schema", "city", "Rome?", env=env)
+    assert second.returncode == 0 and second.stderr == ""
+    assert "response_format" not in fake.chat_requests()[2].json
+    # another model of the same profile is not affected
+    other = run_cli("ask", "-m", "gpt-4o", "--schema", "city", "Rome?", env=env)
+    assert "response_format" in fake.chat_requests()[3].json
+    assert other.returncode == 0
+    db = sqlite3.connect(tmp_path / "data" / "chatcli.db")
+    rows = db.execute("SELECT profile, model, quirk FROM endpoint_quirks ORDER BY model").fetchall()
+    assert rows == [
+        ("openai", "gpt-4o", "no_response_format"),
+        ("openai", "gpt-4o-mini", "no_response_format"),
+    ]
+
+
+def test_other_400s_are_not_taken_for_a_refused_schema(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.script(Error(400, "This model's maximum context length is 8192 tokens."))
+    result = run_cli("ask", "--schema", "a", "x", env=fake_env(tmp_path, fake))
+    assert result.returncode == 5
+    assert "maximum context length" in result.stderr
+    assert len(fake.chat_requests()) == 1
+
+
+def test_refusal_is_exit_5_with_the_models_words(fake: FakeOpenAI, tmp_path: Path) -> None:
+    for stream in ([], ["--no-stream"]):
+        fake.script(Reply(refusal="I can't help with that request."))
+        result = run_cli("ask", *stream, "--schema", "a", "x", env=fake_env(tmp_path, fake))
+        assert result.returncode == 5
+        assert result.stdout == ""
+        assert "chatcli: error: the model refused: I can't help with that request." in result.stderr
+
+
+def test_multi_defs_and_named_schemas(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake)
+    multi = run_cli("ask", "--schema", "name, age int", "--schema-multi", "people", env=env)
+    assert multi.returncode == 0, multi.stderr
+    assert json.loads(multi.stdout) == {"items": [{"name": "example", "age": 0}]}
+    schema = {
+        "type": "object",
+        "properties": {"home": {"$ref": "#/$defs/place"}, "work": {"$ref": "#/$defs/place"}},
+        "required": ["home"],
+        "$defs": {"place": {"type": "object", "properties": {"city": {"type": "string"}},
+                            "required": ["city"]}},
+    }  # fmt: skip
+    path = tmp_path / "places.json"
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    from_file = run_cli("ask", "--schema", str(path), "where", env=env)
+    assert from_file.returncode == 0, from_file.stderr
+    assert json.loads(from_file.stdout) == {"home": {"city": "example"}}
+    sent = fake.chat_requests()[-1].json["response_format"]["json_schema"]
+    assert sent["name"] == "places"
+    work = sent["schema"]["properties"]["work"]
+    assert work == {"anyOf": [{"$ref": "#/$defs/place"}, {"type": "null"}]}
+    (tmp_path / "config.toml").write_text(
+        '[schemas.review]\nfields = "sentiment, score int"\n', encoding="utf-8"
+    )
+    named = run_cli("ask", "--schema", "@review", "ok", env=env)
+    assert named.returncode == 0, named.stderr
+    assert json.loads(named.stdout) == {"sentiment": "example", "score": 0}
+    unknown = run_cli("ask", "--schema", "@nope", "ok", env=env)
+    assert unknown.returncode == 3
+    assert "unknown schema @nope (known: @review)" in unknown.stderr
+
+
+def test_bad_schemas_are_usage_errors_before_anything_is_sent(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = fake_env(tmp_path, fake)
+    for spec, message in [
+        ("score integr", "--schema: unknown type 'integr'"),
+        ('{"type": "objekt"}', "--schema: the inline JSON is not a valid JSON Schema"),
+        ("nowhere.json", "--schema: nowhere.json does not exist"),
+    ]:
+        result = run_cli("ask", "--schema", spec, "x", env=env)
+        assert result.returncode == 2, result.stderr
+        assert f"chatcli: error: {message}" in result.stderr
+        assert "Traceback" not in result.stderr
+    lonely = run_cli("ask", "--schema-multi", "x", env=env)
+    assert lonely.returncode == 2 and "needs --schema SPEC" in lonely.stderr
+    assert fake.chat_requests() == []

@@ -1,0 +1,177 @@
+"""SIGTERM and SIGHUP during a streamed answer behave like Ctrl-C: the question and the partial
+answer stay in the session marked interrupted, the usage entry is written, and chatcli exits
+143 / 129. Real signals to a real ``chatcli`` process; a real terminal closed under ``chat``."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatcli.store import Store
+from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.fakes import DEFAULT_API_KEY, FakeControl, FakeOpenAI, Reply
+from tests.tmux_helpers import Tmux, _processes, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _stored(home: Path) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """(role, content, interrupted) of the latest session's messages, and the usage statuses."""
+    with Store.open(home / "data") as store:
+        row = store.latest_session()
+        assert row is not None
+        messages = [(m.role, str(m.content), m.interrupted) for m in store.all_messages(row.id)]
+        return messages, [u.status for u in store.usage_rows()]
+
+
+@pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"),
+                                                      (signal.SIGHUP, 129, "SIGHUP")])  # fmt: skip
+def test_signal_mid_answer_keeps_question_and_partial_answer(
+    fake: FakeOpenAI, tmp_path: Path, signum: int, code: int, name: str
+) -> None:
+    fake.script(Reply(words=3000, words_per_second=100))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatcli", "ask", "--session", "s", "tell me a story"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=fake_env(tmp_path, fake),
+    )
+    assert proc.stdout is not None
+    head = proc.stdout.read(40)  # the answer is streaming
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == code
+    assert err.decode().strip().splitlines()[-1] == f"chatcli: stopped by {name}"
+    assert "Traceback" not in err.decode()
+    assert fake.wait_for_disconnects(1, timeout=5)
+    messages, statuses = _stored(tmp_path)
+    assert [(role, interrupted) for role, _, interrupted in messages] == [
+        ("user", False),
+        ("assistant", True),
+    ]
+    assert messages[0][1] == "tell me a story"
+    answer = messages[1][1]
+    assert answer and (head + out).decode().startswith(answer[:40])  # what was shown is kept
+    assert statuses == ["interrupted"]
+
+
+def test_nohup_keeps_hangups_ignored(fake: FakeOpenAI, tmp_path: Path) -> None:
+    """``nohup chatcli ...``: a hangup the user asked to ignore does not stop the answer."""
+    fake.script(Reply(words=200, words_per_second=400))
+    proc = subprocess.Popen(
+        ["nohup", sys.executable, "-m", "chatcli", "ask", "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=fake_env(tmp_path, fake),
+    )
+    assert proc.stdout is not None
+    proc.stdout.read(20)
+    proc.send_signal(signal.SIGHUP)
+    out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert len(out.split()) > 150
+
+
+def test_ctrl_c_still_exits_130(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.script(Reply(words=2000, words_per_second=100))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatcli", "ask", "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=fake_env(tmp_path, fake),
+    )
+    assert proc.stdout is not None
+    proc.stdout.read(20)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130
+    assert err.decode().strip() == "chatcli: interrupted"
+
+
+# --- closing the terminal under `chatcli chat` ------------------------------------------------
+
+
+@pytest.fixture
+def term(server: str, tmp_path: Path) -> Iterator[Tmux]:
+    env = clean_env(
+        tmp_path,
+        OPENAI_API_KEY=DEFAULT_API_KEY,
+        OPENAI_BASE_URL=server,
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+        PYTHONPATH=str(ROOT),
+    )
+    tmux = Tmux(env, tmp_path)
+    try:
+        yield tmux
+    finally:
+        tmux.kill()
+
+
+def _alive(pid: int) -> bool:
+    return any(p == pid for p, _ in _processes())
+
+
+def _at_prompt(screen: str) -> bool:
+    lines = [line for line in screen.splitlines() if line.strip()]
+    return bool(lines) and lines[-1].rstrip() == "›"
+
+
+def test_closing_the_terminal_mid_reply_keeps_the_session(
+    term: Tmux, control: FakeControl, tmp_path: Path
+) -> None:
+    control.script(Reply(text="first answer"), Reply(words=3000, words_per_second=60))
+    term.start([sys.executable, "-m", "chatcli", "chat"])
+    term.wait_for(_at_prompt)
+    term.type("hello")
+    term.keys("Enter")
+    term.wait_for("first answer")
+    term.wait_for(_at_prompt)
+    term.type("now a long story")
+    term.keys("Enter")
+    before = term.screen()
+    term.wait_for(lambda s: len(s.split()) > len(before.split()) + 20)  # words are arriving
+    pid = term.program_pid()
+    term.kill()  # the terminal window closes: SIGHUP
+    wait_until(lambda: not _alive(pid))
+    wait_until(lambda: control.state()["disconnects"] >= 1)
+    messages, statuses = _stored(tmp_path)
+    assert [(role, interrupted) for role, _, interrupted in messages] == [
+        ("user", False),
+        ("assistant", False),
+        ("user", False),
+        ("assistant", True),
+    ]
+    assert messages[2][1] == "now a long story"
+    assert len(messages[3][1].split()) > 5
+    assert statuses == ["ok", "interrupted"]
+
+
+def test_closing_the_terminal_at_the_prompt_keeps_the_last_turn(
+    term: Tmux, control: FakeControl, tmp_path: Path
+) -> None:
+    term.start([sys.executable, "-m", "chatcli", "chat"])
+    term.wait_for(_at_prompt)
+    term.type("remember me")
+    term.keys("Enter")
+    term.wait_for("echo(1): remember me")
+    term.wait_for(_at_prompt)
+    term.type("half-typed")
+    pid = term.program_pid()
+    term.kill()
+    wait_until(lambda: not _alive(pid))
+    messages, _ = _stored(tmp_path)
+    assert [m[:2] for m in messages] == [
+        ("user", "remember me"),
+        ("assistant", "echo(1): remember me"),
+    ]
+    result = run_cli("sessions", "list", env=clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
