@@ -17,7 +17,7 @@ import re
 
 __all__ = [
     "Redactor", "Sanitizer", "add_secret", "mask", "one_line", "redact", "sanitize",
-    "summarize_bytes",
+    "secrets", "summarize_bytes",
 ]  # fmt: skip
 
 _CONTROL = re.compile(
@@ -75,6 +75,11 @@ def redact(text: str, extra: tuple[str, ...] = ()) -> str:
     if "@" in text and "://" in text:
         text = _URL_CREDENTIALS.sub(r"\1****@", text)
     return text
+
+
+def secrets() -> tuple[str, ...]:
+    """The registered keys, longest first."""
+    return tuple(_SECRETS)
 
 
 class Redactor:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError
-from chatcli.safetext import redact
+from chatcli.safetext import mask, redact, secrets
 
 if TYPE_CHECKING:
     import httpx2
@@ -188,6 +188,7 @@ def bound_sdk_response(response: httpx2.Response, limit: int) -> None:
     class Bounded(httpx2.SyncByteStream):
         def __iter__(self) -> Iterator[bytes]:
             total = 0
+            masker = ByteRedactor()
             assert isinstance(inner, httpx2.SyncByteStream)
             for raw in inner:
                 for piece in decoder.feed(raw):
@@ -197,7 +198,8 @@ def bound_sdk_response(response: httpx2.Response, limit: int) -> None:
                             f"{what} is larger than {_human(limit)}; refused",
                             hint="the endpoint sent far more than any answer needs",
                         )
-                    yield piece
+                    yield masker.push(piece)
+            yield masker.flush()
 
         def close(self) -> None:
             if isinstance(inner, httpx2.SyncByteStream):
@@ -208,3 +210,30 @@ def bound_sdk_response(response: httpx2.Response, limit: int) -> None:
             return getattr(inner, "elapsed", None)
 
     response.stream = Bounded()
+
+
+class ByteRedactor:
+    """Keys masked in a byte stream (keys are ASCII, so their bytes are found as they are),
+    holding back a tail that may be the start of a key split across two pieces."""
+
+    def __init__(self) -> None:
+        self._held = b""
+
+    def push(self, piece: bytes) -> bytes:
+        keys = [k.encode() for k in secrets()]
+        if not keys:
+            return piece
+        data = self._held + piece
+        for key in keys:
+            if key in data:
+                data = data.replace(key, mask(key.decode()).encode())
+        self._held = b""
+        for size in range(min(len(keys[0]) - 1, len(data)), 0, -1):
+            if any(k.startswith(data[-size:]) for k in keys):
+                self._held = data[-size:]
+                return data[:-size]
+        return data
+
+    def flush(self) -> bytes:
+        held, self._held = self._held, b""
+        return held
