@@ -12,12 +12,20 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import Protocol, TextIO
+from typing import IO, Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted, Refused
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta
-from chatcli.safetext import one_line
+from chatcli.safetext import one_line, redact, sanitize
 from chatcli.terminal import is_dumb, isatty, modes
+
+
+def emit(text: str, stream: IO[str] | None = None) -> None:
+    """Write text that came from a server, a document, a file name or the store to stdout
+    (or ``stream``): on a terminal without control sequences, off one as it is; keys masked
+    either way. The one way such text reaches stdout outside the answer's live view."""
+    out = stream if stream is not None else sys.stdout
+    out.write(sanitize(text) if isatty(out) else redact(text))
 
 
 class Writer(Protocol):
@@ -41,6 +49,7 @@ class Notifier:
     def notice(self, event: Notice, writer: Writer | None = None) -> None:
         """Print ``event``; ``writer`` is the answer's writer, whose live region (if it has
         one on this terminal) the notice must go above."""
+        event = Notice(sanitize(event.message), event.key)  # notices quote server text
         repeat = event.key is not None and event.key == self._open_key
         if writer is not None and self.tty and not self._line_open:
             if repeat:
@@ -73,6 +82,7 @@ class Notifier:
             self._open_key = None
 
     def note(self, message: str) -> None:
+        message = sanitize(message)
         self.end_line()
         self.stream.write(f"chatcli: {message}\n")
         self.stream.flush()

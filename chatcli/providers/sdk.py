@@ -22,7 +22,7 @@ from chatcli.events import Notice
 from chatcli.providers import bodies, errorbody
 from chatcli.providers.transport import USER_AGENT, proxy_error
 from chatcli.providers.waits import backoff, describe, retry_after
-from chatcli.safetext import one_line
+from chatcli.safetext import one_line, sanitize
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
 
@@ -95,7 +95,7 @@ def http_client(
 
 
 def _debug(line: str, key: str) -> None:
-    print(redact(line, (key,)), file=sys.stderr, flush=True)
+    print(sanitize(redact(line, (key,))), file=sys.stderr, flush=True)
 
 
 T = TypeVar("T")

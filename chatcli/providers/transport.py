@@ -32,7 +32,7 @@ from chatcli.providers import bodies, errorbody
 from chatcli.providers.errorbody import origin as _origin
 from chatcli.providers.waits import backoff as _backoff
 from chatcli.providers.waits import describe, retry_after
-from chatcli.safetext import one_line, redact, summarize_bytes
+from chatcli.safetext import one_line, redact, sanitize, summarize_bytes
 from chatcli.settings.keys import redact_key
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ class Transport:
 
     def _debug(self, line: str) -> None:
         if self.settings.debug:
-            print(redact(line, self.settings.secrets), file=sys.stderr, flush=True)
+            print(sanitize(redact(line, self.settings.secrets)), file=sys.stderr, flush=True)
 
     def _debug_request(self, request: httpx2.Request) -> None:
         if not self.settings.debug:

@@ -503,6 +503,8 @@ class FakeOpenAI:
         #: ``GET /pages/NAME`` serves ``pages[NAME]`` = (body, content type): web pages for tests.
         #: A ``Raw`` value is served as scripted, looked up by the exact request target.
         self.pages: dict[str, tuple[bytes, str] | Raw] = {}
+        #: Every text field of every answer carries escapes and the key (``fakes.poison``).
+        self.poison = False
         self.root = ""
         self.base_url = ""
         self._lock = threading.Lock()
@@ -688,6 +690,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_bytes(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
+        if self.fake.poison:
+            from tests.fakes.poison import poison_body
+
+            body = poison_body(body, content_type)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -743,6 +749,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _write_chunk(self, data: bytes) -> None:
+        if self.fake.poison:
+            from tests.fakes.poison import poison_chunk
+
+            data = poison_chunk(data)
         try:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()

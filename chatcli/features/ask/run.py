@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, Interrupted
-from chatcli.output import Notifier, Writer, check_finish, quiet_keys, stream_to
+from chatcli.output import Notifier, Writer, check_finish, emit, quiet_keys, stream_to
 from chatcli.pricing import json_usd
 from chatcli.settings.resolve import ChatFlags, Globals
 
@@ -139,7 +139,7 @@ def _report(what: AskInput, session: ChatSession, notifier: Notifier) -> None:
     if what.json:
         _print_json(session, {} if code is None else {"code": code})
     elif code is not None:
-        sys.stdout.write(code)
+        emit(code)
 
 
 def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
@@ -162,4 +162,4 @@ def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
         "refusal": None,
         **extra,
     }
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    emit(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from chatcli.errors import APIError, ChatcliError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
-from chatcli.output import Notifier
+from chatcli.output import Notifier, emit
 from chatcli.pricing import batch_cost_usd, cost_usd, money
 from chatcli.settings.resolve import Env, Globals, load_config, resolve
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
@@ -396,7 +396,7 @@ def status(g: Globals, name: str | None) -> None:
         job = _peek(ctx, ctx.jobs.get(name))
         ctx.jobs.refresh_counts(job.id)
         job = ctx.jobs.get(job.name)
-        out = sys.stdout.write
+        out = emit
         out(f"job:      {job.name}\n")
         out(f"state:    {job.state} ({job.mode})\n")
         out(f"profile:  {job.profile}, model {job.model}\n")
@@ -448,14 +448,14 @@ def list_jobs(g: Globals, json_out: bool) -> None:
             }
             for j in jobs
         ]  # fmt: skip
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
     if not jobs:
         sys.stderr.write("chatcli: no batch jobs yet\n")
     for j in jobs:
-        print(
+        emit(
             f"{j.name}  {j.state:<10} {j.mode:<6} {j.completed}/{j.total} done, "
-            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}"
+            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}\n"
         )
 
 

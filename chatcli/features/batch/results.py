@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from chatcli.errors import UsageError
+from chatcli.output import emit
+from chatcli.safetext import sanitize
 from chatcli.store.jobs import ResultRow
 
 SHOWN_FAILURES = 10
@@ -50,7 +52,7 @@ def write_jsonl(
         obj = as_object(row, bool(structured) and row.idx in structured)
         if structured:
             obj.setdefault("data", None)
-        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        emit(json.dumps(obj, ensure_ascii=False) + "\n", out)
         if row.state != "done":
             failed.append(row)
     return failed
@@ -94,7 +96,7 @@ def report_failures(failed: list[ResultRow], job: str) -> None:
     err = sys.stderr
     err.write(f"chatcli: {len(failed)} request(s) failed:\n")
     for row in failed[:SHOWN_FAILURES]:
-        err.write(f"  {row.input_id}: {row.error or row.state}\n")
+        err.write(sanitize(f"  {row.input_id}: {row.error or row.state}\n"))
     if len(failed) > SHOWN_FAILURES:
         err.write(f"  … and {len(failed) - SHOWN_FAILURES} more (see the JSONL's error field)\n")
     err.write(f"hint: chatcli batch retry {job}  # submits only these\n")

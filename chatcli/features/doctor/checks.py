@@ -11,6 +11,7 @@ import time
 from urllib.parse import urlsplit
 
 from chatcli.errors import AuthError, ChatcliError, Reported
+from chatcli.output import emit
 from chatcli.settings import keys
 from chatcli.settings.resolve import Globals, load_config
 
@@ -25,9 +26,9 @@ class Report:
 
     def line(self, status: str, name: str, detail: str, hint: str | None = None) -> None:
         self.failed |= status == "fail"
-        sys.stdout.write(f"[{MARK[status]}] {name:<12} {detail}\n")
+        emit(f"[{MARK[status]}] {name:<12} {detail}\n")
         if hint:
-            sys.stdout.write(f"       {'':<12} fix: {hint}\n")
+            emit(f"       {'':<12} fix: {hint}\n")
         sys.stdout.flush()
 
 

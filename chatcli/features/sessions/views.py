@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chatcli.errors import UsageError
+from chatcli.output import emit
 from chatcli.pricing import json_usd
 from chatcli.safetext import one_line
 from chatcli.store import MessageRow, SessionRow, Store, content_text, open_default
@@ -42,7 +43,7 @@ def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
             }
             for r in rows
         ]
-        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        emit(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
         return
     if not rows:
         print("no sessions" + (f" matching {search!r}" if search else ""), file=sys.stderr)
@@ -51,7 +52,7 @@ def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
     for r in rows:
         title = one_line(r.title or "", 200)
         kind = "ask" if r.one_shot else "   "
-        sys.stdout.write(
+        emit(
             f"{r.name:<{width}}  {_when(r.updated_at)}  {kind}  {r.message_count:>5} msgs  "
             f"{r.model or '-':<18}  {title}\n"
         )
@@ -72,7 +73,7 @@ def search(text: str, limit: int, as_json: bool) -> None:
             }
             for h in hits
         ]
-        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        emit(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
         return
     if not hits:
         print(f"no messages contain {text!r}", file=sys.stderr)
@@ -80,7 +81,7 @@ def search(text: str, limit: int, as_json: bool) -> None:
     width = max(len(h.session) for h in hits)
     for h in hits:
         who = "you" if h.role == "user" else "ai " if h.role == "assistant" else h.role
-        sys.stdout.write(f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
+        emit(f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
 
 
 def _message_dict(m: MessageRow) -> dict[str, Any]:
@@ -148,7 +149,7 @@ def export(name: str, fmt: str, output: Path | None) -> None:
             from chatcli.safetext import sanitize
 
             text = sanitize(text)
-        sys.stdout.write(text)
+        emit(text)
         return
     try:
         output.write_text(text, encoding="utf-8")

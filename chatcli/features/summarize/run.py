@@ -21,7 +21,7 @@ from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
 from chatcli.features.summarize.progress import Tracker
 from chatcli.features.summarize.sources import Source, load, names
-from chatcli.output import Notifier
+from chatcli.output import Notifier, emit
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class Job:
         estimate = est.estimate(plan, combiner)
         first = plan[0][0] if plan else self._summarizer(None, None, None)
         if self.opts.dry_run:
-            sys.stdout.write(est.describe(first, estimate, len(self.todo)))
+            emit(est.describe(first, estimate, len(self.todo)))
             sys.stdout.flush()
             self._fail_if_any()
             return
@@ -208,7 +208,7 @@ class Job:
             if i in self.results:
                 with self.shared.tracker.lock:
                     self.notifier.end_line()
-                    sys.stdout.write(f"# {self.sources[i].label}\n\n{self.results[i]}\n")
+                    emit(f"# {self.sources[i].label}\n\n{self.results[i]}\n")
                     sys.stdout.flush()
             self.printed += 1
 
@@ -228,7 +228,7 @@ class Job:
             self._write(target, summary)
             self.notifier.note(f"combined summary -> {target}")
         else:
-            sys.stdout.write(f"# Combined summary\n\n{summary}")
+            emit(f"# Combined summary\n\n{summary}")
             sys.stdout.flush()
 
     def _write(self, path: Path, text: str) -> None:

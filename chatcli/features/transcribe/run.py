@@ -29,7 +29,7 @@ from chatcli.events import Notice
 from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.features.transcribe.subtitles import join
-from chatcli.output import Notifier
+from chatcli.output import Notifier, emit
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
         while printed < len(todo) and todo[printed] in settled:
             name = todo[printed]
             if name in texts:
-                sys.stdout.write(f"# {name}\n\n{texts[name]}\n")
+                emit(f"# {name}\n\n{texts[name]}\n")
                 sys.stdout.flush()
             printed += 1
 
@@ -300,7 +300,7 @@ def _upload(
 
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
+        emit(text)
         sys.stdout.flush()
         return
     try:

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 
+from chatcli.output import emit
 from chatcli.pricing import family, json_usd, money
 from chatcli.store import UsageRow, open_default
 
@@ -84,7 +85,7 @@ def report(since: date | None, by: str, as_json: bool) -> None:
             "rows": [g.as_dict() for g in ordered],
             "total": total.as_dict(),
         }
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        emit(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         return
     if not rows:
         print("no requests logged" + (f" since {since}" if since else ""), file=sys.stderr)
@@ -104,4 +105,4 @@ def report(since: date | None, by: str, as_json: bool) -> None:
                 lines.append(f"! {g.key}: {n} request(s) answered by {served}")
     if total.unknown_cost:
         lines.append(f"({total.unknown_cost} request(s) used a model without a known price)")
-    sys.stdout.write("\n".join(lines) + "\n")
+    emit("\n".join(lines) + "\n")

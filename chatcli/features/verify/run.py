@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chatcli.errors import Reported
-from chatcli.output import Notifier
+from chatcli.output import Notifier, emit
 from chatcli.settings.resolve import Globals, resolve
 
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
@@ -64,14 +64,12 @@ def run(g: Globals, *, json_out: bool) -> None:
 
     def show(check: verify.Check) -> None:
         notifier.end_line()
-        sys.stdout.write(
-            f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n"
-        )
+        emit(f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n")
         sys.stdout.flush()
 
     if not json_out:
         url = provider.chat_url(env.model)
-        sys.stdout.write(f"verifying {env.model} at {url} (profile {env.profile.name})\n")
+        emit(f"verifying {env.model} at {url} (profile {env.profile.name})\n")
         sys.stdout.flush()
     try:
         checks = verify.run(target, on_check=(lambda _c: None) if json_out else show)
@@ -87,8 +85,8 @@ def run(g: Globals, *, json_out: bool) -> None:
             ],
             "verdict": result.text,
         }
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        emit(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(f"verdict: {result.text}\n")
+        emit(f"verdict: {result.text}\n")
     if not result.consistent:
         raise Reported()
