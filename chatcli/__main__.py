@@ -13,6 +13,8 @@ import errno
 import os
 import sys
 
+from chatcli.environment import Environment, using
+
 
 def _error(message: str, hint: str | None = None) -> None:
     from chatcli.safetext import sanitize  # server text may carry terminal escapes
@@ -62,8 +64,14 @@ def _quiet_broken_pipe() -> int:
     return 0
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Run the CLI with ``argv`` and return the exit code instead of exiting."""
+def run(argv: list[str] | None = None, env: Environment | None = None) -> int:
+    """Run the CLI with ``argv`` in ``env`` (the process's own by default) and return the exit
+    code instead of exiting."""
+    with using(env or Environment.from_process()):
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     from typer import Abort, Exit, TyperException
     from typer.main import get_command
 
@@ -150,7 +158,7 @@ def main() -> None:
 
     signals.install()
     _tolerant_streams()
-    code = run()
+    code = run(env=Environment.from_process())
     try:
         sys.stdout.flush()
     except BrokenPipeError:

@@ -179,8 +179,10 @@ def gather(
     *,
     stdin: BinaryIO | None = None,
     profile: Profile | None = None,
+    allow_empty: bool = False,
 ) -> UserInput:
-    """Prompt words first, then piped stdin, then each ``-f`` file or URL, in that order."""
+    """Prompt words first, then piped stdin, then each ``-f`` file or URL, in that order;
+    nothing at all is an error unless ``allow_empty`` (a template brings the prompt)."""
     result = UserInput()
     words = " ".join(prompt).strip()
     if words:
@@ -206,7 +208,7 @@ def gather(
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         add_bytes(result, data, f"file {path}", label=path.name)
-    if result.empty():
+    if result.empty() and not allow_empty:
         raise UsageError(
             "nothing to ask: give a prompt, pipe text in, or attach a file with -f",
             hint='chatcli ask "your question"',

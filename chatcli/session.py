@@ -31,6 +31,7 @@ from chatcli.pricing import cost_usd
 from chatcli.providers.base import Chat, ChatRequest, ResponseFormat
 from chatcli.store import (
     Content,
+    MessageRow,
     NewMessage,
     SessionRow,
     Status,
@@ -41,6 +42,7 @@ from chatcli.store import (
 from chatcli.tokens import REPLY_PRIMING, count_message, count_messages, count_text
 
 if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
     from chatcli.settings.resolve import ChatSettings
 
 REPLY_RESERVE = 4096
@@ -84,6 +86,7 @@ class _Entry:
 
     message: NewMessage
     id: int | None = None
+    parent: int | None = None  # the stored message it attaches to
 
 
 @dataclass
@@ -133,19 +136,12 @@ class ChatSession:
         """Use ``ChatSession.open``: the one way to start or continue a conversation."""
         self.provider = provider
         self.settings = settings
-        self.profile = settings.profile.name
-        self.model = settings.model
+        """The one settings value: replaced whole (``dataclasses.replace``) by ``/model``,
+        ``/system``, ``/role`` and ``/profile``; the properties below read it."""
         self.info = settings.model_info(settings.model)
         self.store = store
-        self.system = settings.system
-        self.role = settings.role
-        self.temperature = settings.temperature
-        self.max_tokens = settings.max_tokens
-        self.stream = settings.stream
-        self.command = settings.command
         self.row: SessionRow | None = None
         self.last_turn: TurnResult | None = None
-        self._model_info = settings.model_info
         self._log = settings.log and store is not None
         self._persist = persist and self._log
         self._name = name
@@ -154,6 +150,8 @@ class ChatSession:
         self._pending: Content | None = None  # a user message whose request did not complete
         self._stored_left_out = 0  # turns of a resumed session not loaded from the store
         self._notified_left_out = 0
+        self._tip: int | None = None  # the stored message the next turn attaches to
+        self._reuse: int | None = None  # a stored user message being answered again
 
     @classmethod
     def open(
@@ -182,8 +180,8 @@ class ChatSession:
             return session
         session.row = row
         session._persist = session._log
-        rows, session._stored_left_out = store.recent_messages(row.id, session._history_budget())
-        session._history = [_Entry(r, r.id) for r in rows]
+        session._tip = row.head_id
+        session._load(row.head_id)
         kept = (
             ("profile", session.profile),
             ("model", session.model),
@@ -192,6 +190,56 @@ class ChatSession:
         )
         session._update_row(**{key: value for key, value in kept if getattr(row, key) != value})
         return session
+
+    def _load(self, head: int | None) -> None:
+        """Make the stored branch ending at ``head`` the conversation (its recent turns)."""
+        assert self.store is not None and self.row is not None
+        if head != self.row.head_id or head != self._tip:
+            self.store.set_head(self.row.id, head)
+            self.row = replace(self.row, head_id=head)
+        rows, self._stored_left_out = self.store.recent_messages(
+            self.row.id, self._history_budget()
+        )
+        self._history = [_Entry(r, r.id, r.parent_id) for r in rows]
+        self._tip = head
+        self._pending = None
+        self._reuse = None
+        self.last_turn = None
+
+    @property
+    def profile(self) -> str:
+        return self.settings.profile.name
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
+    def system(self) -> str | None:
+        return self.settings.system
+
+    @property
+    def role(self) -> str | None:
+        return self.settings.role
+
+    @property
+    def temperature(self) -> float | None:
+        return self.settings.temperature
+
+    @property
+    def max_tokens(self) -> int | None:
+        return self.settings.max_tokens
+
+    @property
+    def stream(self) -> bool:
+        return self.settings.stream
+
+    @property
+    def command(self) -> str:
+        return self.settings.command
+
+    def _model_info(self, model: str) -> ModelInfo:
+        return self.settings.model_info(model)
 
     @property
     def name(self) -> str | None:
@@ -414,46 +462,150 @@ class ChatSession:
                 self.row = self.store.session_named(self._name, **settings)
             else:
                 self.row = self.store.create_session(None, one_shot=self._one_shot, **settings)
-        ids = self.store.add_messages(self.row.id, *(e.message for e in entries))
+        if self._reuse is not None and entries and entries[0].message.role == "user":
+            entries[0].id, entries[0].parent = self._reuse, self._tip  # answered again
+            self._tip = self._reuse
+            entries = entries[1:]
+        self._reuse = None
+        ids = self.store.add_messages(self.row.id, *(e.message for e in entries), parent=self._tip)
+        parent = self._tip
         for entry, row_id in zip(entries, ids, strict=True):
-            entry.id = row_id
+            entry.id, entry.parent, parent = row_id, parent, row_id
+        if ids:
+            self._tip = ids[-1]
+            self.row = replace(self.row, head_id=self._tip)
 
     # editing the conversation
 
     def _pop_turn(self) -> NewMessage | None:
-        """Remove the last user message and what followed it, from memory and the store."""
+        """Step back before the last user message: it and what followed leave the
+        conversation (and the session's head moves back); in the store they stay a branch."""
         starts = [i for i, e in enumerate(self._history) if e.message.role == "user"]
         if not starts:
             return None
         removed = self._history[starts[-1] :]
         del self._history[starts[-1] :]
-        ids = [e.id for e in removed if e.id is not None]
-        if ids and self.store is not None:
-            self.store.delete_messages(ids)
+        first = removed[0]
+        if first.id is not None and self.store is not None and self.row is not None:
+            self.store.set_head(self.row.id, first.parent)
+            self.row = replace(self.row, head_id=first.parent)
+            self._tip = first.parent
         self.last_turn = None
         return removed[0].message
 
     def undo(self) -> str | None:
         """Forget the last completed turn (and any failed message); returns the turn's user text
-        to edit and resend, or None when there is none."""
+        to edit and resend, or None when there is none. The turn stays in the store as a branch."""
         self._pending = None
         removed = self._pop_turn()
         return None if removed is None else content_text(removed.content)
 
     def retry(self) -> Generator[StreamEvent, None, None]:
-        """Resend the last user message: the failed one, or the last turn's (replacing it)."""
+        """Resend the last user message: the failed one, or the last turn's (a new answer to
+        it; the old one stays as another answer, see ``answers``)."""
         content = self._pending
-        if content is None:
-            removed = self._pop_turn()
-            if removed is None:
-                raise UsageError("nothing to retry yet")
-            content = removed.content
+        if content is not None:
+            yield from self.send(content)
+            return
+        turns = self.turns()
+        if turns:
+            yield from self.regenerate(turns[-1][0])
+            return
+        removed = self._pop_turn()
+        if removed is None:
+            raise UsageError("nothing to retry yet")
+        yield from self.send(removed.content)
+
+    # the history as a tree (stored sessions only)
+
+    def _stored(self) -> tuple[Store, SessionRow]:
+        if self.store is None or self.row is None:
+            raise UsageError("nothing stored in this conversation yet")
+        return self.store, self.row
+
+    def turns(self) -> list[tuple[int, list[MessageRow]]]:
+        """The current branch's turns: (turn number, its messages), oldest first."""
+        if self.store is None or self.row is None:
+            return []
+        grouped: dict[int, list[MessageRow]] = {}
+        for m in self.store.all_messages(self.row.id):
+            grouped.setdefault(m.turn, []).append(m)
+        return sorted((n, ms) for n, ms in grouped.items() if n > 0)
+
+    def _turn(self, number: int) -> MessageRow:
+        """The user message of turn ``number`` on the current branch."""
+        for n, messages in self.turns():
+            if n == number and messages[0].role == "user":
+                return messages[0]
+        count = len(self.turns())
+        raise UsageError(
+            f"there is no turn {number}" + (f" (turns 1-{count})" if count else ""),
+            hint="/history lists the turns",
+        )
+
+    def turn_text(self, number: int) -> str:
+        """The text of turn ``number``'s message (for ``/edit``)."""
+        return content_text(self._turn(number).content)
+
+    def edit(self, number: int, content: Content) -> Generator[StreamEvent, None, None]:
+        """Replace turn ``number``'s message with ``content`` and ask it: the turns after it
+        leave the conversation (kept in the store as the old branch)."""
+        user = self._turn(number)
+        self._load(user.parent_id)
         yield from self.send(content)
+
+    def regenerate(self, number: int) -> Generator[StreamEvent, None, None]:
+        """Ask turn ``number`` again; its earlier answers stay (``answers``, ``pick``)."""
+        user = self._turn(number)
+        self._load(user.parent_id)
+        self._reuse = user.id
+        yield from self.send(user.content)
+
+    def answers(self, number: int) -> list[MessageRow]:
+        """Every answer turn ``number``'s message got, oldest first."""
+        store, _ = self._stored()
+        user = self._turn(number)
+        return [m for m in store.children(user.id) if m.role != "user"]
+
+    def current_answer(self, number: int) -> int | None:
+        """The id of the answer to turn ``number`` on the current branch."""
+        for n, messages in self.turns():
+            if n == number and len(messages) > 1:
+                return messages[1].id
+        return None
+
+    def pick(self, number: int, k: int) -> MessageRow:
+        """Go on from answer ``k`` (1-based) of turn ``number``, where its branch left off."""
+        store, _ = self._stored()
+        answers = self.answers(number)
+        if not 1 <= k <= len(answers):
+            raise UsageError(
+                f"turn {number} has {len(answers)} answer{'s' if len(answers) != 1 else ''}",
+                hint=f"/answers {number} lists them",
+            )
+        self._load(store.latest_leaf(answers[k - 1].id))
+        return answers[k - 1]
+
+    def fork(self, name: str | None, upto: int | None = None) -> SessionRow:
+        """Copy this conversation (up to turn ``upto``) into a new session and continue there."""
+        store, row = self._stored()
+        end = None
+        if upto is not None:
+            messages = dict(self.turns()).get(upto)
+            if not messages:
+                self._turn(upto)  # raises the usage error
+            end = messages[-1].id if messages else None
+        fork = store.fork_session(replace(row, head_id=self._tip), end, name)
+        self.row = fork
+        self._load(fork.head_id)
+        return fork
 
     def new(self) -> None:
         """Start a fresh conversation with the same model, profile and system prompt."""
         self.row = None
         self._name = None
+        self._tip = None
+        self._reuse = None
         self._history = []
         self._pending = None
         self._stored_left_out = 0
@@ -467,21 +619,33 @@ class ChatSession:
             self.row = self.store.update_session(self.row.id, **fields)
 
     def set_model(self, model: str) -> None:
-        """Switch model for the following turns."""
-        self.model = model
+        """Switch model (already resolved from any alias) for the following turns."""
+        self.settings = replace(self.settings, model=model)
         self.info = self._model_info(model)
         self._update_row(model=model)
 
-    def set_provider(self, provider: Chat, profile: str) -> None:
-        """Switch endpoint (``/profile``) for the following turns."""
+    def switch(self, provider: Chat, settings: ChatSettings) -> None:
+        """Go on with other settings through ``provider`` (``/profile``: resolved like ``-p``
+        on a continued session); the row follows."""
         self.provider = provider
-        self.profile = profile
-        self._update_row(profile=profile)
+        before = self.settings
+        self.settings = settings
+        self.info = self._model_info(settings.model)
+        changed = {
+            key: value
+            for key, value, old in (
+                ("profile", settings.profile.name, before.profile.name),
+                ("model", settings.model, before.model),
+                ("system", settings.system, before.system),
+                ("role", settings.role, before.role),
+            )
+            if value != old
+        }
+        self._update_row(**changed)
 
     def set_system(self, text: str | None, role: str | None = None) -> None:
         """Replace the system prompt (and the role name it came from, if any)."""
-        self.system = text
-        self.role = role
+        self.settings = replace(self.settings, system=text, role=role)
         self._update_row(system=text, role=role)
 
     def save(self, name: str) -> SessionRow:

@@ -1,12 +1,18 @@
-"""Run the real ``chatcli`` in a subprocess with an isolated environment."""
+"""Run the real ``chatcli`` with an isolated environment: in process (``run_cli``, the default:
+the real entry point with injected streams and a clock that never waits) or in a subprocess
+(``run_process``: for what needs a real process — exit codes of the console script, broken
+pipes, signals, a stdin that is a real file descriptor, which modules a start-up loads)."""
 
 from __future__ import annotations
 
+import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from chatcli.environment import Clock, Environment, ManualClock
 from tests.fakes import DEFAULT_API_KEY, FakeOpenAI
 
 _STRIP = ("OPENAI_", "AZURE_OPENAI_", "CHATCLI_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
@@ -29,16 +35,61 @@ def fake_env(home: Path, fake: FakeOpenAI, **extra: str) -> dict[str, str]:
     return clean_env(home, **settings)
 
 
+class _Stream(io.TextIOWrapper):
+    """A captured standard stream: UTF-8 text over bytes (``.buffer`` takes raw bytes)."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        super().__init__(io.BytesIO(data), encoding="utf-8", errors="surrogateescape",
+                         write_through=True)  # fmt: skip
+
+    def text(self) -> str:
+        self.flush()
+        raw = self.buffer
+        assert isinstance(raw, io.BytesIO)
+        return raw.getvalue().decode("utf-8", "replace")
+
+
 def run_cli(
     *args: str,
     env: dict[str, str],
     input: bytes | str | None = None,
     timeout: float = 30,
+    clock: Clock | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m chatcli ARGS`` with stdin from ``input`` (empty, not a TTY, when None)."""
+    """``chatcli ARGS`` in this process: exactly ``env`` as the environment variables, stdin
+    from ``input`` (empty, not a terminal, when None), stdout/stderr captured, and ``clock``
+    (a ``ManualClock`` by default: retries and polling do not wait). ``timeout`` is kept for
+    the signature ``run_process`` shares; nothing here can hang on a terminal."""
+    from chatcli.__main__ import run
+
+    del timeout
+    data = input.encode() if isinstance(input, str) else (input or b"")
+    stdin, stdout, stderr = _Stream(data), _Stream(), _Stream()
+    environment = Environment(stdin, stdout, stderr, clock=clock or ManualClock())
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        code = run(list(args), environment)
+    except SystemExit as exc:  # nothing in chatcli should exit the interpreter; report it
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(list(args), code, stdout.text(), stderr.text())
+
+
+def run_process(
+    *args: str,
+    env: dict[str, str],
+    input: bytes | str | None = None,
+    timeout: float = 30,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m chatcli ARGS`` in a subprocess with stdin from ``input`` (empty, not a TTY,
+    when None)."""
     data = input.encode() if isinstance(input, str) else input
     proc = subprocess.run(
-        [sys.executable, "-m", "chatcli", *args],
+        chatcli_argv(*args),
         input=data if data is not None else b"",
         capture_output=True,
         env=env,
@@ -50,3 +101,30 @@ def run_cli(
         proc.stdout.decode("utf-8", "replace"),
         proc.stderr.decode("utf-8", "replace"),
     )
+
+
+_RESET = (signal.SIGINT, signal.SIGHUP)
+_SIGNALS_DEFAULT = (
+    "import os, signal, sys\n"
+    f"for s in {[int(s) for s in _RESET]}: signal.signal(s, signal.SIG_DFL)\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
+def chatcli_argv(*args: str) -> list[str]:
+    """The command line of a real ``chatcli`` process that honours Ctrl-C."""
+    return python_argv("-m", "chatcli", *args)
+
+
+def python_argv(*args: str) -> list[str]:
+    """``python ARGS`` such that the program gets Ctrl-C (SIGINT) as a KeyboardInterrupt and
+    a hangup as chatcli handles it.
+
+    A process started in the background by a non-interactive shell (``pytest ... &`` in a
+    script, some CI runners) inherits SIGINT *ignored* (``nohup``: SIGHUP too), and Python then
+    installs no KeyboardInterrupt handler: a test's SIGINT is silently lost (the cause of the
+    Ctrl-C test's rare failures). Then the program is started through a tiny launcher that
+    resets those signals to their defaults before it execs Python."""
+    if any(signal.getsignal(s) is signal.SIG_IGN for s in _RESET):
+        return [sys.executable, "-S", "-c", _SIGNALS_DEFAULT, *args]
+    return [sys.executable, *args]

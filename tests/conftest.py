@@ -9,10 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.fakes import FakeControl, FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests are judged on what they find, never on how fast an example ran: a loaded
+# machine (or four xdist workers on two cores) must not fail them on hypothesis's deadline.
+settings.register_profile("chatcli", deadline=None)
+settings.load_profile("chatcli")
 
 
 @pytest.fixture

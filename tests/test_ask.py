@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.cli_helpers import clean_env, fake_env, run_cli
+import pytest
+
+from chatcli.environment import ManualClock
+from tests.cli_helpers import chatcli_argv, clean_env, fake_env, run_cli, run_process
 from tests.fakes import (
     DEFAULT_API_KEY,
     CutStream,
@@ -239,10 +242,10 @@ def test_auth_errors_exit_4_without_key(fake: FakeOpenAI, tmp_path: Path) -> Non
 
 def test_429_retry_after_honoured_and_shown(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.script(Error.rate_limit(retry_after=1))
-    started = time.monotonic()
-    result = run_cli("ask", "hi", env=fake_env(tmp_path, fake))
+    clock = ManualClock()
+    result = run_cli("ask", "hi", env=fake_env(tmp_path, fake), clock=clock)
     assert result.returncode == 0, result.stderr
-    assert time.monotonic() - started >= 1.0
+    assert sum(clock.slept) == 1.0  # the server's wait, on the command's clock
     assert "rate limited (429)" in result.stderr and "retrying in 1.0 s" in result.stderr
     assert result.stdout == "echo(1): hi\n"
     assert len(fake.chat_requests()) == 2
@@ -349,10 +352,11 @@ def test_head_closes_stdout_quietly(tmp_path: Path) -> None:
     assert proc.returncode == 0  # the reader stopping early is not chatcli's failure
 
 
+@pytest.mark.process
 def test_ctrl_c_exits_130_and_closes_stream(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.script(Reply(words=2000, words_per_second=100))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatcli", "ask", "hi"],
+        chatcli_argv("ask", "hi"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -389,7 +393,7 @@ def test_socks_proxy_without_socksio_gives_hint(fake: FakeOpenAI, tmp_path: Path
         f'default_profile = "r"\n[profiles.r]\ntype = "relay"\nbase_url = "{fake.base_url}"\n'
         f'api_key = "{DEFAULT_API_KEY}"\nproxy = "socks5://127.0.0.1:1080"\n'
     )
-    result = run_cli("ask", "hi", env=clean_env(tmp_path, PYTHONPATH=str(blocker)))
+    result = run_process("ask", "hi", env=clean_env(tmp_path, PYTHONPATH=str(blocker)))
     assert result.returncode == 3
     assert "SOCKS support is not installed" in result.stderr
     assert "pip install 'chatcli[socks]'" in result.stderr

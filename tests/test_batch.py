@@ -6,9 +6,12 @@ Everything runs through the real CLI against the fake server's Files and Batch A
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from chatcli.pricing import batch_cost_usd, cost_usd, lookup
-from chatcli.store import Store, UsageRow
+from chatcli.store import DB_NAME, Store, UsageRow
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import FakeOpenAI
 
@@ -60,6 +63,13 @@ def spawn(env: dict[str, str], *args: str, cwd: Path | None = None) -> subproces
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def holds(home: Path, job: str, proc: subprocess.Popen[bytes]) -> bool:
+    """Whether ``proc`` holds the job's runner mark (it is advancing the job)."""
+    with contextlib.closing(sqlite3.connect(home / "data" / DB_NAME, timeout=5)) as conn:
+        row = conn.execute("SELECT runner FROM batch_jobs WHERE name = ?", (job,)).fetchone()
+    return bool(row and row[0] == f"{socket.gethostname()}:{proc.pid}")
 
 
 def kill9(proc: subprocess.Popen[bytes]) -> None:
@@ -359,6 +369,7 @@ def test_local_runner_when_the_endpoint_has_no_batch_api(fake: FakeOpenAI, tmp_p
     assert "done (local)" in status.stdout
 
 
+@pytest.mark.process
 def test_local_runner_resumes_after_kill_without_paying_twice(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
@@ -385,6 +396,7 @@ def test_local_runner_resumes_after_kill_without_paying_twice(
 # -- kill -9 at any moment ----------------------------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("moment", ["upload", "create"])
 def test_kill_during_submit_then_wait(fake: FakeOpenAI, tmp_path: Path, moment: str) -> None:
     env = fake_env(tmp_path, fake)
@@ -409,14 +421,23 @@ def test_kill_during_submit_then_wait(fake: FakeOpenAI, tmp_path: Path, moment: 
     assert len(usage_rows(tmp_path)) == 9
 
 
+@pytest.mark.process
 def test_kill_during_wait_then_wait_again(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake)
-    fake.batch_api.running_s = 3.0
+    fake.batch_api.running_s = 600.0  # runs until the test lets it finish
     submitted = run_cli("batch", "submit", str(write_jsonl(tmp_path / "in.jsonl", 15)), env=env)
     name = submitted.stdout.strip()
+    polled = len(paths(fake, "GET", "/batches/" + next(iter(fake.batch_api.batches))))
     proc = spawn(env, "batch", "wait", name)
-    until(lambda: len(paths(fake, "GET", "/batches/" + next(iter(fake.batch_api.batches)))) >= 2)
+    until(lambda: holds(tmp_path, name, proc), timeout=60)
+    until(
+        lambda: (
+            len(paths(fake, "GET", "/batches/" + next(iter(fake.batch_api.batches)))) >= polled + 2
+        ),
+        timeout=60,
+    )  # the spawned runner is polling
     kill9(proc)
+    fake.batch_api.running_s = 0.0  # the batch is done at the next poll
     waited = run_cli("batch", "wait", name, env=env)
     assert waited.returncode == 0, waited.stderr
     assert len(fake.batch_api.batches) == 1
@@ -424,20 +445,22 @@ def test_kill_during_wait_then_wait_again(fake: FakeOpenAI, tmp_path: Path) -> N
     assert len(usage_rows(tmp_path)) == 15
 
 
+@pytest.mark.process
 def test_a_second_wait_on_a_running_job_is_refused_until_the_first_dies(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     """Two processes never advance one job at once (they could upload or create twice); a
     runner killed with -9 leaves a mark that the next `wait` finds dead and takes over."""
     env = fake_env(tmp_path, fake)
-    fake.batch_api.running_s = 3.0
+    fake.batch_api.running_s = 600.0  # runs until the test lets it finish
     submitted = run_cli("batch", "submit", str(write_jsonl(tmp_path / "in.jsonl", 5)), env=env)
     name = submitted.stdout.strip()
     first = spawn(env, "batch", "wait", name)
-    until(lambda: len(paths(fake, "GET", "/batches/" + next(iter(fake.batch_api.batches)))) >= 1)
+    until(lambda: holds(tmp_path, name, first), timeout=60)
     second = run_cli("batch", "wait", name, env=env)
     assert second.returncode == 2 and "being advanced by another chatcli" in second.stderr
     kill9(first)
+    fake.batch_api.running_s = 0.0  # the batch is done at the next poll
     third = run_cli("batch", "wait", name, env=env)
     assert third.returncode == 0, third.stderr
     assert len(fake.batch_api.batches) == 1 and len(results_jsonl(env, name)) == 5

@@ -15,7 +15,10 @@ import pytest
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import FakeOpenAI
 
-pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+pytestmark = [
+    pytest.mark.external,
+    pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash"),
+]
 
 CONFIG = """\
 [profiles.relay]

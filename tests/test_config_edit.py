@@ -115,3 +115,27 @@ def test_an_inline_key_readable_by_others_warns(fake: FakeOpenAI, tmp_path: Path
     assert DEFAULT_API_KEY not in warned.stderr
     os.chmod(path, 0o600)
     assert run_cli("-p", "r", "ask", "hi", env=env).stderr == ""
+
+
+def test_set_on_a_symlinked_config_edits_the_target_and_keeps_the_link(tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles" / "chatcli"
+    dotfiles.mkdir(parents=True)
+    target = dotfiles / "config.toml"
+    target.write_text(COMMENTED)
+    (tmp_path / "hop.toml").symlink_to(target)  # a chain of links, relative and absolute
+    link = tmp_path / "config.toml"
+    link.symlink_to("hop.toml")
+    result = run_cli("config", "set", "defaults.model", "gpt-4o", env=clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == "hop.toml"
+    assert (tmp_path / "hop.toml").is_symlink()
+    assert 'model = "gpt-4o"       # cheap by default' in target.read_text()
+    assert sorted(p.name for p in dotfiles.iterdir()) == ["config.toml"]  # no temp file left
+    dangling = tmp_path / "other" / "config.toml"  # a link to a config not written yet
+    dangling.parent.mkdir()
+    dangling.symlink_to(tmp_path / "dotfiles" / "new.toml")
+    env = clean_env(tmp_path, CHATCLI_CONFIG=str(dangling))
+    result = run_cli("config", "set", "defaults.model", "x", env=env)
+    assert result.returncode == 0, result.stderr
+    assert dangling.is_symlink()
+    assert (tmp_path / "dotfiles" / "new.toml").read_text() == '[defaults]\nmodel = "x"\n'

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.cli_helpers import clean_env, fake_env, run_cli, run_process
 from tests.fakes import FakeOpenAI, Malformed
 from tests.test_transcribe import wav_file
 
@@ -162,17 +162,17 @@ def test_stdout_on_a_full_device_is_one_line(
 
 
 def test_ascii_only_stdout_gets_escapes_not_a_crash(fake: FakeOpenAI, tmp_path: Path) -> None:
-    env = fake_env(tmp_path, fake, PYTHONIOENCODING="ascii")
-    result = run_cli("ask", "你好 café", env=env)
+    env = fake_env(tmp_path, fake, PYTHONIOENCODING="ascii")  # a real process's stdout
+    result = run_process("ask", "你好 café", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "echo(1): \\u4f60\\u597d caf\\xe9\n"
-    listing = run_cli("sessions", "list", env=env)
+    listing = run_process("sessions", "list", env=env)
     assert listing.returncode == 0 and "\\u4f60\\u597d" in listing.stdout
 
 
 def test_c_locale_arguments_in_utf8_are_taken_as_utf8(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake, LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
-    result = run_cli("ask", "café", env=env)
+    result = run_process("ask", "café", env=env)  # the locale is the process's
     assert result.returncode == 0, result.stderr
     assert result.stdout == "echo(1): caf\\xe9\n"  # stdout is ASCII here: escaped, not lost
     assert fake.requests[-1].json["messages"][-1]["content"] == "café"

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chatcli.features.ask.extract import code_blocks
 from tests.cli_helpers import fake_env
 from tests.fakes import FakeOpenAI, Reply
@@ -33,6 +35,7 @@ QUOTED_AND_LISTED = """Two steps.
 """
 
 
+@pytest.mark.external  # bash and a second Python read the pipe
 def test_quoted_and_listed_blocks_piped_to_python(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.script(Reply(text=QUOTED_AND_LISTED))
     env = fake_env(tmp_path, fake)

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +22,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionContentPartParam, ChatCompletionMessageParam
 
+from tests.cli_helpers import python_argv
 from tests.fakes import (
     DEFAULT_API_KEY,
     DEFAULT_BILLING,
@@ -486,9 +486,10 @@ def test_control_api_over_http(fake: FakeOpenAI) -> None:
     assert sdk.chat.completions.create(model="m", messages=USER).choices[0].message.content == "hi"
 
 
+@pytest.mark.process
 def test_standalone_process_prints_url_and_serves() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes", "--no-auth", "--reply-words", "7"],
+        python_argv("-m", "tests.fakes", "--no-auth", "--reply-words", "7"),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

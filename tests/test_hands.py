@@ -24,10 +24,13 @@ PYTHON = [sys.executable, "-m", "chatcli"]
 CHAT = [*PYTHON, "chat"]
 WIDTH = 100
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None or shutil.which("screen") is None,
-    reason="needs tmux and GNU screen",
-)
+pytestmark = [
+    pytest.mark.terminal,
+    pytest.mark.skipif(
+        shutil.which("tmux") is None or shutil.which("screen") is None,
+        reason="needs tmux and GNU screen",
+    ),
+]
 
 
 @pytest.fixture(params=["tmux", "screen"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from chatcli.environment import ManualClock
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, CutStream, Delay, Error, FakeOpenAI, Malformed, Raw, Reply
 
@@ -185,6 +186,24 @@ def test_retry_after_nan_negative_use_backoff_and_litellm_header(
     fake.script(Error(429, "slow down", headers={"llm_provider-retry-after": "300"}))
     result = run_cli("ask", "hi", env=relay(tmp_path, fake, "max_retry_wait = 10"))
     assert result.returncode == 5 and "5 min" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("where", ["defaults", "profile"])
+def test_max_retry_wait_above_the_default_is_honoured(
+    fake: FakeOpenAI, tmp_path: Path, where: str
+) -> None:
+    """A profile's (or [defaults]') max_retry_wait reaches the transport: a 5-minute
+    Retry-After is waited for (on the command's clock) when 600 s are allowed."""
+    fake.script(Error(429, "slow down", headers={"Retry-After": "300"}))
+    env = relay(tmp_path, fake, "max_retry_wait = 600" if where == "defaults" else "")
+    if where == "profile":
+        with (tmp_path / "config.toml").open("a", encoding="utf-8") as config:
+            config.write("max_retry_wait = 600\n")
+    clock = ManualClock()
+    result = run_cli("ask", "hi", env=env, clock=clock)
+    assert result.returncode == 0, result.stderr
+    assert sum(clock.slept) == 300 and len(fake.chat_requests()) == 2
+    assert "retrying in 5 min" in result.stderr
 
 
 def test_retry_notices_off_a_terminal_one_line_per_retry(fake: FakeOpenAI, tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-litellm-master-1234"
 STARTUP_SECONDS = 180
 
+pytestmark = pytest.mark.external
+
 
 def _litellm() -> str | None:
     named = os.environ.get("CHATCLI_LITELLM")

@@ -31,10 +31,13 @@ WIDTH = 100
 PACE = 1500.0  # words a second: fast, yet slow enough for dozens of live frames
 FOOTER = re.compile(r" in . .* out . ")  # "·" is one byte in screen's hardcopy too
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None or shutil.which("screen") is None,
-    reason="needs tmux and GNU screen",
-)
+pytestmark = [
+    pytest.mark.terminal,
+    pytest.mark.skipif(
+        shutil.which("tmux") is None or shutil.which("screen") is None,
+        reason="needs tmux and GNU screen",
+    ),
+]
 
 
 class Term(Protocol):
@@ -200,7 +203,9 @@ def test_resize_while_streaming_keeps_each_line_once(control: FakeControl, tmp_p
     program cannot take back; see the README. Between frames the cursor is parked at the top
     of the live region, so a shrink there loses nothing, but the timing is not ours to pick.)"""
     text = tall_answer(3000, seed=9)
-    control.script(Reply(text=text, words_per_second=600))
+    # 10 s of streaming: on a loaded machine one capture-pane can take seconds, and at a faster
+    # pace the answer could be over before the first resize
+    control.script(Reply(text=text, words_per_second=300))
     env = clean_env(tmp_path, LANG="C.UTF-8", LC_ALL="C.UTF-8", PYTHONPATH=str(ROOT))
     env.update(OPENAI_API_KEY=DEFAULT_API_KEY, OPENAI_BASE_URL=control.root + "/v1")
     tmux = Tmux(env, tmp_path)

@@ -25,8 +25,8 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from chatcli.clipboard import copy_to_clipboard
 from chatcli.repl import prepare
-from chatcli.repl.clipboard import copy_to_clipboard
 from chatcli.repl.commands import SlashCompleter
 from chatcli.repl.loop import Repl, footer_text
 from chatcli.session import TurnResult
@@ -214,7 +214,7 @@ def test_completions_for_commands_and_arguments(
         return [text[: len(text) + c.start_position] + c.text for c in found]
 
     assert complete("/mo") == ["/model "]
-    assert complete("/s") == ["/system ", "/save ", "/sessions"]
+    assert complete("/s") == ["/system ", "/save ", "/sessions", "/schema "]
     assert "/model gpt-4o" in complete("/model gpt-4")
     assert {"/model fast", "/model local-llama"} <= set(complete("/model "))
     assert complete("/profile b") == ["/profile backup"]
@@ -291,6 +291,28 @@ def test_profile_switches_endpoint_and_model(chat: Chat, tmp_path: Path) -> None
         row = store.latest_session()
         assert row is not None
         assert (row.profile, row.model) == ("backup", "qwen-max")
+
+
+def test_profile_resolves_aliases_and_settings_like_dash_p(chat: Chat, tmp_path: Path) -> None:
+    """``/profile NAME`` gives what ``chat -c -p NAME`` gives: the profile's model through the
+    aliases, its temperature; the conversation's system prompt stays."""
+    relay = f'type = "relay"\nbase_url = "{chat.fake.base_url}"\napi_key = "{DEFAULT_API_KEY}"\n'
+    (tmp_path / "config.toml").write_text(
+        'default_profile = "main"\n[aliases]\nfast = "gpt-4o-mini"\nsmart = "gpt-4o"\n'
+        f"[profiles.main]\n{relay}"
+        f'[profiles.backup]\n{relay}model = "smart"\ntemperature = 0.3\n',
+        encoding="utf-8",
+    )
+    chat.run("/system Be brief.\r", "a\r", "/profile backup\r", "b\r")
+    bodies = [r.json for r in chat.fake.chat_requests()]
+    assert [b["model"] for b in bodies] == ["gpt-4o-mini", "gpt-4o"]
+    assert bodies[1].get("temperature") == 0.3
+    assert bodies[1]["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert "profile backup · model gpt-4o" in chat.err.getvalue()
+    with chat.store() as store:
+        row = store.latest_session()
+        assert row is not None
+        assert (row.profile, row.model, row.system) == ("backup", "gpt-4o", "Be brief.")
 
 
 def test_file_attaches_to_the_next_message_only(chat: Chat, tmp_path: Path) -> None:

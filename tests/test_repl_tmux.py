@@ -23,6 +23,8 @@ from tests.tmux_helpers import Tmux, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = [sys.executable, "-m", "chatcli", "chat"]
 
+pytestmark = pytest.mark.terminal
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
@@ -205,3 +207,40 @@ def test_kill_9_mid_reply_then_continue_keeps_completed_turns(
         "second question", "echo(2): second question",
         "where were we?",
     ]  # fmt: skip
+
+
+def test_edit_regenerate_pick_and_fork(term: Tmux, control: FakeControl, home: Path) -> None:
+    term.start([*CHAT, "--session", "tree"])
+    ask(term, "first", "echo(1): first")
+    ask(term, "second", "echo(2): second")
+    ask(term, "/history", "2 you › second")
+    term.wait_for(at_prompt)
+    term.type("/edit 1")
+    term.keys("Enter")
+    term.wait_for(lambda s: s.rstrip().endswith("› first"))  # the message is in the prompt
+    term.keys("End")
+    term.type(" (edited)")
+    term.keys("Enter")
+    term.wait_for("echo(1): first (edited)", scrollback=True)
+    assert contents(chat_requests(control)[-1]) == ["first (edited)"]
+    ask(term, "/regenerate", "echo(1): first (edited)")  # the fake echoes the same again
+    ask(term, "/answers 1", "/pick 1 K goes on from answer K")
+    screen = term.scrollback()
+    assert "  1  " in screen and "* 2  " in screen
+    ask(term, "/pick 1 1", "going on from answer 1 of turn 1")
+    ask(term, "third", "echo(2): third")
+    assert contents(chat_requests(control)[-1]) == [
+        "first (edited)",
+        "echo(1): first (edited)",
+        "third",
+    ]
+    ask(term, "/fork copy", "you are in copy now")
+    term.keys("C-d")
+    assert term.wait_exit() == 0
+    with Store.open(home / "data") as store:
+        tree, copy = store.get_session("tree"), store.get_session("copy")
+        assert tree is not None and copy is not None and copy.forked_from == "tree@2"
+        assert [m.content for m in store.all_messages(copy.id)] == [
+            m.content for m in store.all_messages(tree.id)
+        ]
+        assert len(store.every_message(tree.id)) == 9  # the first branch and answer are kept

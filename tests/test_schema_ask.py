@@ -187,3 +187,45 @@ def test_bad_schemas_are_usage_errors_before_anything_is_sent(
     lonely = run_cli("ask", "--schema-multi", "x", env=env)
     assert lonely.returncode == 2 and "needs --schema SPEC" in lonely.stderr
     assert fake.chat_requests() == []
+
+
+# -- verify: does the endpoint honour strict json_schema? ---------------------------------------
+
+
+def _json_schema_check(env: dict[str, str]) -> dict[str, str]:
+    result = run_cli("verify", "--json", env=env)
+    checks = json.loads(result.stdout)["checks"]
+    check: dict[str, str] = next(c for c in checks if c["name"] == "json_schema")
+    return check
+
+
+def test_verify_reports_json_schema_and_updates_what_ask_remembers(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = fake_env(tmp_path, fake)
+    honoured = _json_schema_check(env)
+    assert honoured["status"] == "pass" and honoured["strength"] == "medium"
+    assert honoured["evidence"].startswith('strict json_schema honoured: {"greeting": "example"')
+    body = fake.chat_requests()[-1].json
+    assert body["response_format"]["json_schema"]["strict"] is True
+    assert body["messages"][-1]["content"].startswith("Say hello in French")
+
+    fake.structured = "ignore"
+    ignored = _json_schema_check(env)
+    assert ignored["status"] == "warn"
+    assert ignored["evidence"].startswith("json_schema ignored: answered 'echo(1): Say hello")
+
+    fake.structured = "refuse"
+    refused = _json_schema_check(env)
+    assert refused["status"] == "warn"
+    assert refused["evidence"].startswith("the endpoint refused response_format json_schema: ")
+    fake.reset()
+    asked = run_cli("ask", "--schema", "city", "Rome?", env=env)  # remembered: no 400 first
+    assert asked.returncode == 0 and asked.stderr == ""
+    assert [("response_format" in r.json) for r in fake.chat_requests()] == [False]
+
+    fake.structured = "honour"
+    assert _json_schema_check(env)["status"] == "pass"  # honoured again: the note is cleared
+    fake.reset()
+    assert run_cli("ask", "--schema", "city", "Rome?", env=env).returncode == 0
+    assert "response_format" in fake.chat_requests()[0].json

@@ -118,3 +118,26 @@ def test_schema_multi_dry_run_and_bad_line_schemas(fake: FakeOpenAI, tmp_path: P
     assert refused.returncode == 2
     assert "chatcli: error: input x7: unknown type 'integr'" in refused.stderr
     assert fake.requests == []
+
+
+def test_local_runner_falls_back_when_response_format_is_refused(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.batch_api.enabled = False
+    fake.structured = "refuse"  # 400 naming response_format; answers JSON asked in words
+    env = fake_env(tmp_path, fake)
+    inputs = _inputs(tmp_path / "in.jsonl", [{"id": f"q{i}", "prompt": f"q {i}"} for i in range(4)])
+    result = run_cli("batch", "submit", str(inputs), "--schema", "city, population int",
+                     "--concurrency", "1", env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("refuses response_format for gpt-4o-mini") == 1
+    rows = _results(env, result.stdout.strip())
+    assert [r["data"] for r in rows] == [{"city": "example", "population": 0}] * 4
+    sent = [r.json for r in fake.chat_requests()]
+    assert ["response_format" in b for b in sent] == [True, False, False, False, False]
+    assert "valid against this JSON Schema:\n{" in sent[-1]["messages"][-1]["content"]
+    # remembered: ask goes straight to the prompt too
+    fake.reset()
+    asked = run_cli("ask", "--schema", "city", "Rome?", env=env)
+    assert asked.returncode == 0 and asked.stderr == ""
+    assert "response_format" not in fake.chat_requests()[0].json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -394,7 +395,9 @@ def test_settings_changes_are_persisted_and_used(store: Store) -> None:
     chat.set_system("Answer in French.", role="french")
     chat.set_model("gpt-4o")
     other = ScriptedProvider(reply("c"))
-    chat.set_provider(other, "relay")
+    relay = replace(chat.settings.profile, name="relay")
+    chat.switch(other, replace(chat.settings, profile=relay))
+    assert chat.settings.system == "Answer in French." and chat.model == "gpt-4o"
     drain(chat.send("q2"))
     assert other.requests[0].model == "gpt-4o"
     assert other.requests[0].messages[0] == {"role": "system", "content": "Answer in French."}

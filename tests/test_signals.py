@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from chatcli.store import Store
-from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.cli_helpers import chatcli_argv, clean_env, fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, FakeControl, FakeOpenAI, Reply
 from tests.tmux_helpers import Tmux, _processes, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.process
 
 
 def _stored(home: Path) -> tuple[list[tuple[str, str, bool]], list[str]]:
@@ -82,7 +84,7 @@ def test_nohup_keeps_hangups_ignored(fake: FakeOpenAI, tmp_path: Path) -> None:
 def test_ctrl_c_still_exits_130(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.script(Reply(words=2000, words_per_second=100))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatcli", "ask", "hi"],
+        chatcli_argv("ask", "hi"),  # SIGINT honoured even if pytest runs with it ignored
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -125,6 +127,7 @@ def _at_prompt(screen: str) -> bool:
     return bool(lines) and lines[-1].rstrip() == "›"
 
 
+@pytest.mark.terminal
 def test_closing_the_terminal_mid_reply_keeps_the_session(
     term: Tmux, control: FakeControl, tmp_path: Path
 ) -> None:
@@ -155,6 +158,7 @@ def test_closing_the_terminal_mid_reply_keeps_the_session(
     assert statuses == ["ok", "interrupted"]
 
 
+@pytest.mark.terminal
 def test_closing_the_terminal_at_the_prompt_keeps_the_last_turn(
     term: Tmux, control: FakeControl, tmp_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 # Typer's own Rich help formatter loads rich.markdown for --help, as any Typer app would.
-HEAVY = ("openai", "prompt_toolkit", "httpx2", "pydantic", "tiktoken", "sqlite3")
+HEAVY = ("openai", "prompt_toolkit", "httpx2", "pydantic", "tiktoken", "sqlite3", "jsonschema")
 
 PROBE = """
 import json, sys
@@ -51,5 +51,7 @@ def test_ask_off_a_tty_loads_neither_sdk_nor_rich(tmp_path: object) -> None:
     assert result["out"] == "echo(1): hi\n"
     assert "httpx2" in result["mods"]
     assert [
-        m for m in ("openai", "rich", "prompt_toolkit", "pydantic") if m in result["mods"]
+        m
+        for m in ("openai", "rich", "prompt_toolkit", "pydantic", "jsonschema")
+        if m in result["mods"]
     ] == []

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chatcli.errors import StoreError, UsageError
+from chatcli.errors import SessionExists, StoreError, UsageError
 from chatcli.store import MIGRATIONS, NewMessage, Store, UsageRecord
 
 
@@ -155,12 +155,43 @@ def test_update_session(store: Store) -> None:
         store.update_session(row.id, name="hack")
 
 
-def test_delete_messages(store: Store) -> None:
+def test_set_head_rewinds_the_branch_and_keeps_the_rest(store: Store) -> None:
     row = store.create_session("s")
-    store.add_messages(row.id, *_turn("q1", "a1"))
-    ids = store.add_messages(row.id, *_turn("q2", "a2"))
-    store.delete_messages(ids)
+    first = store.add_messages(row.id, *_turn("q1", "a1"))
+    second = store.add_messages(row.id, *_turn("q2", "a2"))
+    store.set_head(row.id, first[-1])
     assert [m.content for m in store.all_messages(row.id)] == ["q1", "a1"]
+    assert [m.content for m in store.every_message(row.id)] == ["q1", "a1", "q2", "a2"]
+    store.add_messages(row.id, *_turn("q2 again", "b2"))  # a second branch after turn 1
+    branch = store.all_messages(row.id)
+    assert [(m.content, m.turn) for m in branch] == [
+        ("q1", 1),
+        ("a1", 1),
+        ("q2 again", 2),
+        ("b2", 2),
+    ]
+    assert [m.content for m in store.children(first[-1])] == ["q2", "q2 again"]
+    assert store.latest_leaf(first[-1]) == branch[-1].id
+    store.set_head(row.id, second[-1])
+    assert [m.content for m in store.all_messages(row.id)] == ["q1", "a1", "q2", "a2"]
+    with pytest.raises(ValueError):
+        store.set_head(store.create_session("other").id, second[-1])
+
+
+def test_fork_copies_the_branch_up_to_a_message(store: Store) -> None:
+    row = store.create_session("src", model="m1", system="be brief")
+    first = store.add_messages(row.id, *_turn("q1", "a1"))
+    store.add_messages(row.id, *_turn("q2", "a2"))
+    src = store.get_session("src")
+    assert src is not None
+    fork = store.fork_session(src, first[-1], "copy")
+    assert (fork.model, fork.system, fork.forked_from) == ("m1", "be brief", "src@1")
+    assert [m.content for m in store.all_messages(fork.id)] == ["q1", "a1"]
+    whole = store.fork_session(src, None, None)
+    assert [m.content for m in store.all_messages(whole.id)] == ["q1", "a1", "q2", "a2"]
+    assert len(store.every_message(row.id)) == 4  # the source is untouched
+    with pytest.raises(SessionExists):
+        store.fork_session(src, None, "copy")
 
 
 def test_recent_messages_keeps_whole_newest_turns_within_budget(store: Store) -> None:

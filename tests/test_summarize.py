@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
+import io
 import re
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from chatcli.environment import Environment, ManualClock, using
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import DEFAULT_INSTRUCTIONS, SEPARATOR
 from tests.cli_helpers import clean_env, fake_env, run_cli
@@ -161,40 +161,34 @@ def test_chinese_without_spaces_splits_on_sentences(summaries: FakeOpenAI, tmp_p
 def test_requests_per_minute_spaces_request_starts(
     summaries: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    arrivals: list[float] = []
-    record = summaries._record
-
-    def stamped(rec: Recorded) -> None:
-        arrivals.append(time.monotonic())
-        record(rec)
-
-    monkeypatch.setattr(summaries, "_record", stamped)
     env = relay_config(tmp_path, summaries, requests_per_minute=600)
-    result = run_cli("summarize", "--chunk-tokens", "200", env=env, input=LONG)
+    clock = ManualClock()
+    started = clock.monotonic()
+    result = run_cli("summarize", "--chunk-tokens", "200", env=env, input=LONG, clock=clock)
     assert result.returncode == 0, result.stderr
     assert "at most 600/min" in result.stderr
-    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert len(gaps) >= 4
-    assert min(gaps) > 0.08  # 60/600 s, less scheduling jitter
+    starts = len(summaries.chat_requests())
+    assert starts >= 5
+    # the starts were spaced 60/600 s apart on the command's clock (which never really waits)
+    assert clock.monotonic() - started >= (starts - 1) * 0.1 - 1e-9
 
 
 def test_limiter_is_shared_across_threads() -> None:
     limiter = Limiter(1200)  # 50 ms apart
-    starts: list[float] = []
     stop = threading.Event()
-
-    def work() -> None:
-        limiter.wait(stop)
-        starts.append(time.monotonic())
-
-    threads = [threading.Thread(target=work) for _ in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    starts.sort()
-    assert all(b - a > 0.04 for a, b in itertools.pairwise(starts))
-    Limiter(None).wait(stop)  # no limit: returns at once
+    clock = ManualClock()
+    started = clock.monotonic()
+    with using(Environment(None, io.StringIO(), io.StringIO(), clock=clock)):
+        threads = [threading.Thread(target=limiter.wait, args=(stop,)) for _ in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # five starts, one slot each: the last cannot begin before 4 x 50 ms
+        assert clock.monotonic() - started >= 0.2 - 1e-9
+        waits = len(clock.slept)
+        Limiter(None).wait(stop)  # no limit: returns at once
+        assert len(clock.slept) == waits
 
 
 def test_failing_part_fails_the_command(fake: FakeOpenAI, tmp_path: Path) -> None:

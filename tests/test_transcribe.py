@@ -342,6 +342,7 @@ def test_help_does_not_import_the_sdk() -> None:
         assert proc.stdout.split() == ["0", "False", "False"], proc.stderr
 
 
+@pytest.mark.external
 def test_large_flac_split_by_ffmpeg_with_offsets(
     fake: FakeOpenAI, tmp_path: Path, cli: Run
 ) -> None:

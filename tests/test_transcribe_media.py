@@ -15,6 +15,8 @@ from chatcli.features.transcribe.subtitles import join
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI
 
+pytestmark = pytest.mark.external  # ffmpeg makes the media
+
 BURST, PERIOD = 5.3, 7.0
 """The generated speech: a tone for 5.3 s, then 1.7 s of silence, over and over."""
 

@@ -29,7 +29,7 @@ from chatcli.features.verify.probes import (
     probe_model,
     verdict,
 )
-from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.cli_helpers import clean_env, fake_env, run_cli, run_process
 from tests.fakes import Error, FakeOpenAI, RejectStreamOptions, Reply
 
 pytest_plugins = ["tests.inprocess"]  # the in-process `cli` fixture
@@ -45,6 +45,7 @@ NAMES = [
     "reasoning",
     "logprobs",
     "seed",
+    "json_schema",
 ]
 TOOL_CALL = Reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
 
@@ -107,7 +108,7 @@ def test_honest_endpoint_is_consistent(fake: FakeOpenAI, env: dict[str, str]) ->
     assert checks["reasoning"] == "[pass] 3/3 answered right"
     assert result.stderr == ""
     bodies = [r.json for r in fake.chat_requests()]
-    assert len(bodies) == 9 and fake.pending_script == 0
+    assert len(bodies) == 10 and fake.pending_script == 0
     assert bodies[0]["messages"] == PROBE_MESSAGES and bodies[0]["max_tokens"] == MAX_TOKENS
     assert "stream" not in bodies[0] and bodies[0]["temperature"] == 0
     assert bodies[1]["messages"] == PROBE_MESSAGES and bodies[1]["stream"] is True
@@ -123,7 +124,7 @@ def test_honest_endpoint_is_consistent(fake: FakeOpenAI, env: dict[str, str]) ->
         rows = store.usage_rows()
     assert [(r.command, r.model, r.estimated) for r in rows] == [
         ("verify", "gpt-4o-mini", False)
-    ] * 9
+    ] * 10
     assert {r.served_model for r in rows} == {"gpt-4o-mini"}
     assert all(r.prompt_tokens > 0 and r.cost_usd is not None for r in rows)
 
@@ -145,6 +146,7 @@ def test_json_shape(cli: Run, fake: FakeOpenAI, env: dict[str, str]) -> None:
         ("reasoning", "pass", "weak"),
         ("logprobs", "pass", "medium"),
         ("seed", "pass", "weak"),
+        ("json_schema", "pass", "medium"),
     ]
     assert all(isinstance(c["evidence"], str) and c["evidence"] for c in obj["checks"])
     assert obj["verdict"] == "consistent with gpt-4o-mini (stream_usage warned)"
@@ -407,7 +409,8 @@ def test_prompt_tokens_probe_with_an_exact_tokenizer(
     extra, a, b = tokenizers
     (tmp_path / "config.toml").write_text(CONFIG)
     script(fake, prompt_tokens=reported(a, b))
-    result = run_cli("verify", "-m", "gpt-4o", env=fake_env(tmp_path, fake, **extra))
+    # a real process: the tokenizer plugin is found through PYTHONPATH
+    result = run_process("verify", "-m", "gpt-4o", env=fake_env(tmp_path, fake, **extra))
     expected = evidence.format(a=a, b=b, a2=a + 2, a5=a + 5, a_20=a - 20)
     assert lines(result.stdout)["prompt_tokens"] == f"[{status}] {expected}", result.stderr
     assert result.returncode == (1 if status == "FAIL" else 0)

@@ -15,14 +15,17 @@ from chatcli.cli import (
     balance,
     batch,
     chat,
+    cmd,
     completion,
     config,
     doctor,
     image,
     models,
     sessions,
+    shell_integration,
     speak,
     summarize,
+    templates,
     transcribe,
     usage,
     verify,
@@ -68,6 +71,7 @@ def _root(
 
 app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
+app.command("cmd")(cmd.cmd)
 app.command("transcribe")(transcribe.transcribe)
 app.command("summarize")(summarize.summarize)
 app.command("speak")(speak.speak)
@@ -80,4 +84,6 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
+app.add_typer(templates.app, name="templates")
 app.command("completion")(completion.completion)
+app.command("shell-integration")(shell_integration.shell_integration)

@@ -19,6 +19,8 @@ from chatcli.cli.common import (
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -51,6 +53,8 @@ def ask(
     session: SessionOpt = None,
     no_log: NoLogOpt = False,
     over_budget: OverBudgetOpt = False,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     schema: SchemaOpt = None,
     schema_multi: SchemaMultiOpt = False,
     *,
@@ -75,5 +79,8 @@ def ask(
     if schema is not None and extract:
         raise typer.BadParameter("--schema answers are JSON; -x has no code to extract",
                                  param_hint="-x")  # fmt: skip
-    what = AskInput(prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi)
+    what = AskInput(
+        prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
+        template, tuple(var or ()),
+    )  # fmt: skip
     run(g, flags, what)

@@ -10,9 +10,13 @@ from chatcli.cli.common import (
     MaxTokensOpt,
     OverBudgetOpt,
     RoleOpt,
+    SchemaMultiOpt,
+    SchemaOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
+    TemplateOpt,
+    VarOpt,
     global_options,
 )
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -28,6 +32,10 @@ def chat(
     max_tokens: MaxTokensOpt = None,
     markdown: MarkdownOpt = None,
     over_budget: OverBudgetOpt = False,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
+    schema: SchemaOpt = None,
+    schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
 ) -> None:
@@ -43,4 +51,9 @@ def chat(
         cont=cont,
         session=session,
     )
-    run(g, flags, over_budget=over_budget)
+    if schema_multi and schema is None:
+        import typer
+
+        raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    run(g, flags, over_budget=over_budget, template=template, variables=var or [],
+        schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip

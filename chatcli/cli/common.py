@@ -75,6 +75,18 @@ SessionOpt = Annotated[
 NoLogOpt = Annotated[
     bool, typer.Option("--no-log", help="Store nothing of this conversation (usage still counted).")
 ]
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--template", help="Prompt template (chatcli templates list).", show_default=False
+    ),
+]
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-V", "--var", help="A template variable: KEY=VALUE (repeatable).", show_default=False
+    ),
+]
 SchemaOpt = Annotated[
     str | None,
     typer.Option(

@@ -70,15 +70,38 @@ def export(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file, not stdout.")
     ] = None,
+    all_branches: Annotated[
+        bool,
+        typer.Option("--all-branches", help="Every branch (edited and regenerated turns too)."),
+    ] = False,
     *,
     g: Globals,
 ) -> None:
-    """Export a session as Markdown or JSON."""
+    """Export a session as Markdown or JSON (its current branch unless --all-branches)."""
     if format not in ("md", "json"):
         raise typer.BadParameter(f"{format!r} is not one of md, json", param_hint="--format")
     from chatcli.features.sessions.views import export as run
 
-    run(name, format, output)
+    run(name, format, output, all_branches)
+
+
+@app.command("fork")
+@global_options
+def fork(
+    source: Annotated[str, typer.Argument(help="The session to copy.")],
+    at: Annotated[
+        int | None, typer.Option("--at", help="Copy up to this turn (default: all).")
+    ] = None,
+    new: Annotated[
+        str | None, typer.Option("--as", help="Name of the copy (default: a date name).")
+    ] = None,
+    *,
+    g: Globals,
+) -> None:
+    """Copy a session (up to turn N) into a new one; prints the new name."""
+    from chatcli.features.sessions.views import fork as run
+
+    run(source, at, new)
 
 
 @app.command("rm")

@@ -53,10 +53,13 @@ _FORMATS = {
 }
 _CHOICES: dict[tuple[str | None, str], tuple[str, ...]] = {
     (None, "markdown"): ("auto", "always", "never"),
-    ("usage", "by"): ("day", "model", "profile"),
+    ("usage", "by"): ("day", "model", "profile", "command"),
     ("image", "response_format"): ("b64_json", "url"),
     ("image", "size"): ("1024x1024", "1792x1024", "1024x1792", "512x512", "256x256"),
     ("completion", "shell"): tuple(SCRIPTS),
+    ("cmd", "shell"): ("bash", "zsh", "fish", "sh"),
+    ("shell-integration", "shell"): ("bash", "zsh", "fish"),
+    ("shell-integration", "key"): ("alt-e", "ctrl-g"),
     **{(cmd, "format"): values for cmd, values in _FORMATS.items()},
     **{(cmd, "response_format"): values for cmd, values in _FORMATS.items()},
 }
@@ -90,11 +93,22 @@ def _names(kind: str) -> Values:
     return values
 
 
+def _template_vars(ctx: Context) -> list[str]:
+    from chatcli.features.completion import values as v
+
+    template = ctx.params.get("template")
+    return v.template_variables(template if isinstance(template, str) else None, _config_flag(ctx))
+
+
 def _completer(command: str, param: Parameter) -> Values | str | None:
     """What completes ``param`` of ``command``: a list of values, "file", or None (click's)."""
     name = param.name or ""
-    if name in ("profile", "model", "role"):
-        return _names(name)
+    if name in ("profile", "model", "role", "template") or (
+        command.startswith("templates ") and name == "name"
+    ):
+        return _names("template" if command.startswith("templates ") else name)
+    if name == "var":
+        return _template_vars
     if name == "session" or (command.startswith("sessions ") and name in _SESSION_ARGS):
         return _names("session")
     choices = _CHOICES.get((command, name)) or _CHOICES.get((None, name))

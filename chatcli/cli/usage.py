@@ -1,4 +1,4 @@
-"""``chatcli usage [--since YYYY-MM-DD] [--by day|model|profile] [--json]``.
+"""``chatcli usage [--since YYYY-MM-DD] [--by day|model|profile|command] [--json]``.
 
 Totals come from the usage log, which records every request (ask, chat, interrupted ones too).
 A model without a known price has cost ``null``, never 0: a total that includes such a request
@@ -24,8 +24,8 @@ def _since(value: str | None) -> str | None:
 
 
 def _by(value: str) -> str:
-    if value not in ("day", "model", "profile"):
-        raise typer.BadParameter(f"{value!r} is not one of day, model, profile")
+    if value not in ("day", "model", "profile", "command"):
+        raise typer.BadParameter(f"{value!r} is not one of day, model, profile, command")
     return value
 
 
@@ -34,7 +34,9 @@ def usage(
     since: Annotated[
         str | None, typer.Option("--since", callback=_since, help="First day (YYYY-MM-DD).")
     ] = None,
-    by: Annotated[str, typer.Option("--by", callback=_by, help="day, model or profile.")] = "day",
+    by: Annotated[
+        str, typer.Option("--by", callback=_by, help="day, model, profile or command.")
+    ] = "day",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     *,
     g: Globals,

@@ -7,7 +7,8 @@ all worker threads; relays that count requests per minute then never answer 429.
 from __future__ import annotations
 
 import threading
-import time
+
+from chatcli import environment
 
 
 class Limiter:
@@ -22,9 +23,10 @@ class Limiter:
         """Take the next start slot and sleep until it (or until ``stop`` is set)."""
         if not self.interval:
             return
+        clock = environment.clock()
         with self._lock:
-            now = time.monotonic()
+            now = clock.monotonic()
             at = max(now, self._next)
             self._next = at + self.interval
         if at > now:
-            stop.wait(at - now)
+            clock.wait(stop, at - now)

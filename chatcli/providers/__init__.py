@@ -34,19 +34,11 @@ def connect(
 ) -> ChatProvider:
     """A ready provider for ``profile`` (no network traffic until the first request)."""
     from chatcli.providers.chat import ChatProvider
-    from chatcli.providers.transport import HTTPSettings, Transport
+    from chatcli.providers.transport import Transport
     from chatcli.settings.keys import resolve_key
 
     key = resolve_key(profile)
-    transport = Transport(
-        HTTPSettings(
-            timeout=profile.timeout,
-            max_retries=profile.max_retries,
-            proxy=profile.proxy,
-            debug=debug,
-            secrets=(key,),
-        )
-    )
+    transport = Transport(profile, debug=debug, secrets=(key,))
     backend = importlib.import_module(f"chatcli.providers.{BACKENDS[profile.type]}")
     endpoint = backend.endpoint(profile, key)
     return ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)

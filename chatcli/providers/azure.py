@@ -10,6 +10,10 @@ from chatcli.settings.loading import Profile
 
 def resource_url(profile: Profile) -> str:
     """The resource URL, tolerating a trailing slash or ``/openai`` as users paste it."""
+    from chatcli.providers.openai_compat import check_url
+
+    if profile.endpoint:  # AZURE_OPENAI_ENDPOINT is not checked when the config is read
+        check_url(profile.endpoint, profile.sources.get("endpoint", "endpoint"))
     return (profile.endpoint or "").rstrip("/").removesuffix("/openai")
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import re
 
+from chatcli.errors import ConfigError
 from chatcli.providers.chat import ChatEndpoint
-from chatcli.settings.loading import OPENAI_URL, Profile
+from chatcli.settings.loading import OPENAI_URL, Profile, url_problem
 
 
 def normalize_base_url(url: str) -> str:
@@ -25,11 +26,24 @@ def normalize_base_url(url: str) -> str:
 
 
 def base_url(profile: Profile) -> str:
-    """The API root; an ``openai`` profile honours OPENAI_BASE_URL, as the SDK does."""
+    """The API root; an ``openai`` profile honours OPENAI_BASE_URL, as the SDK does. A URL that
+    cannot be an API root (no scheme, a query string) is a ConfigError naming where it came from."""
     url = profile.base_url
+    where = profile.sources.get("base_url", "base_url")
     if not url and profile.type == "openai":
-        url = os.environ.get("OPENAI_BASE_URL")
-    return normalize_base_url(url) if url else OPENAI_URL
+        url, where = os.environ.get("OPENAI_BASE_URL"), "env OPENAI_BASE_URL"
+    if not url:
+        return OPENAI_URL
+    check_url(url, where)
+    return normalize_base_url(url)
+
+
+def check_url(url: str, where: str) -> None:
+    """A ConfigError when ``url`` (from ``where``) cannot be an API root."""
+    problem = url_problem(url)
+    if problem is not None:
+        hint = "drop the ?... part" if "query" in problem else "write it as https://host/..."
+        raise ConfigError(f"{where}: {url!r} {problem}", hint=hint)
 
 
 def endpoint(profile: Profile, key: str) -> ChatEndpoint:

@@ -22,10 +22,9 @@ import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chatcli import __version__
+from chatcli import __version__, environment
 from chatcli.errors import APIError, ChatcliError, ConfigError, Interrupted, NetworkError
 from chatcli.events import Notice
 from chatcli.providers import bodies, errorbody
@@ -44,16 +43,18 @@ SILENT_RETRIES = 1
 often: more would make one silent server cost ``max_retries`` times the timeout."""
 
 
-@dataclass
-class HTTPSettings:
-    """How to reach one endpoint. ``secrets`` are scrubbed from anything we print."""
+class HTTPSettings(Protocol):
+    """What the transport reads of a profile (``settings.loading.Profile`` is one): passed
+    whole, never copied field by field, so a setting cannot be left behind on the way."""
 
-    timeout: float = 60.0
-    max_retries: int = 3
-    max_retry_wait: float = 60.0
-    proxy: str | None = None
-    debug: bool = False
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def max_retry_wait(self) -> float: ...
+    @property
+    def proxy(self) -> str | None: ...
 
 
 def proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
@@ -71,8 +72,13 @@ def proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
 class Transport:
     """One lazily created httpx2 client plus the retry/SSE logic shared by every provider."""
 
-    def __init__(self, settings: HTTPSettings) -> None:
+    def __init__(
+        self, settings: HTTPSettings, *, debug: bool = False, secrets: tuple[str, ...] = ()
+    ) -> None:
+        """``secrets`` are scrubbed from anything printed (``--debug`` lines, error bodies)."""
         self.settings = settings
+        self.debug = debug
+        self.secrets = secrets
         self._client: httpx2.Client | None = None
         self._tls = True
         self._sockets: weakref.WeakSet[Any] = weakref.WeakSet()  # every connection made
@@ -133,11 +139,11 @@ class Transport:
     # -- debugging --------------------------------------------------------------------------
 
     def _debug(self, line: str) -> None:
-        if self.settings.debug:
-            print(sanitize(redact(line, self.settings.secrets)), file=sys.stderr, flush=True)
+        if self.debug:
+            print(sanitize(redact(line, self.secrets)), file=sys.stderr, flush=True)
 
     def _debug_request(self, request: httpx2.Request) -> None:
-        if not self.settings.debug:
+        if not self.debug:
             return
         self._debug(f"> {request.method} {request.url}")
         for name, value in request.headers.items():
@@ -188,7 +194,7 @@ class Transport:
             try:
                 response = client.send(request, stream=True)
             except httpx2.ConnectTimeout:
-                error: ChatcliError = NetworkError(
+                error: ChatcliError = _via_proxy(url, s.proxy, "timed out") or NetworkError(
                     f"timed out connecting to {_origin(url)} after {s.timeout:g} s",
                     hint=_network_hint(s.proxy),
                 )
@@ -196,7 +202,7 @@ class Transport:
                 error = NetworkError(f"proxy {s.proxy} failed: {exc}", hint="check the proxy")
             except httpx2.ConnectError as exc:
                 reason = _reason(exc)
-                error = NetworkError(
+                error = _via_proxy(url, s.proxy, reason) or NetworkError(
                     f"cannot connect to {_origin(url)}: {reason}", hint=_network_hint(s.proxy)
                 )
                 if reason == "host name not found":
@@ -281,9 +287,7 @@ class Transport:
         self, response: httpx2.Response, body: errorbody.ErrorBody
     ) -> tuple[ChatcliError, bool]:
         """Turn a non-2xx answer into the right exception and whether a retry may help."""
-        body = errorbody.ErrorBody(
-            redact(body.message, self.settings.secrets), body.code, body.type
-        )
+        body = errorbody.ErrorBody(redact(body.message, self.secrets), body.code, body.type)
         if response.status_code in (301, 302, 303, 307, 308):
             return _moved(response, body), False
         return errorbody.classify(
@@ -353,7 +357,7 @@ class SSEStream:
             nonlocal last_data
             pieces = bodies.chunks(response, limit=1 << 62, what="the stream", watchdog=watchdog)
             for line in bodies.lines(pieces):
-                if transport.settings.debug:
+                if transport.debug:
                     transport._debug(f"< {line}")
                 if line.startswith("data:"):
                     last_data = time.monotonic()
@@ -487,12 +491,14 @@ def countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
     """Sleep ``delay`` seconds, yielding a notice per second for a live countdown on stderr.
 
     Each retry has its own notice key, so off a terminal every retry prints one line (with the
-    real wait), and on one the countdown updates in place.
+    real wait), and on one the countdown updates in place. The clock is the environment's, so
+    tests do not wait.
     """
-    end = time.monotonic() + delay
+    clock = environment.clock()
+    end = clock.monotonic() + delay
     first = True
     while True:
-        left = end - time.monotonic()
+        left = end - clock.monotonic()
         if left <= 0 and not first:
             return
         shown = describe(max(0.0, left)) if first else f"{math.ceil(left)} s"
@@ -500,7 +506,7 @@ def countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
         yield Notice(f"{why}; retrying in {shown}", key=f"retry-{attempt}")
         if left <= 0:
             return
-        time.sleep(min(1.0, left))
+        clock.sleep(min(1.0, left))
 
 
 def _short(error: ChatcliError) -> str:
@@ -514,6 +520,20 @@ def _reason(exc: Exception) -> str:
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "host name not found"
     return text.splitlines()[0][:200]
+
+
+def _via_proxy(url: str, proxy: str | None, reason: str) -> NetworkError | None:
+    """A failure to connect to the proxy ``url`` goes through, named as the proxy's."""
+    from chatcli.providers.proxies import proxy_for
+
+    via = proxy_for(url, proxy)
+    if via is None:
+        return None
+    hint = "check that the proxy is running"
+    if via.source.startswith("from the environment"):
+        name = via.source.rsplit(" ", 1)[-1]
+        hint += f", or unset {name} (or list the host in NO_PROXY) to connect directly"
+    return NetworkError(f"cannot connect to {via.describe()}: {reason}", hint=hint)
 
 
 def _network_hint(proxy: str | None) -> str:

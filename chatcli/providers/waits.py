@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+
+from chatcli import environment
 
 MAX_BACKOFF = 20.0
 
@@ -34,7 +35,7 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
             continue
         seconds = _number(value)
         if seconds is None:
-            seconds = _date(value, time.time() if now is None else now)
+            seconds = _date(value, environment.clock().time() if now is None else now)
         if seconds is not None:
             return seconds
     return None

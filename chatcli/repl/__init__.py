@@ -31,11 +31,14 @@ def run(
     flags: ChatFlags,
     *,
     over_budget: bool = False,
+    template: str | None = None,
+    variables: list[str] | None = None,
+    schema: tuple[str, bool] | None = None,
     input: Input | None = None,
     output: Output | None = None,
 ) -> None:
     """Run the REPL until Ctrl-D or ``/exit``; ``input``/``output`` replace the terminal in
-    tests."""
+    tests; ``template`` (with ``variables``) shapes every message."""
     if flags.cont and flags.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
     if input is None and not sys.stdin.isatty():
@@ -46,7 +49,17 @@ def run(
     from chatcli.store import open_default
 
     with open_default() as store:
-        prepare(g, flags, store, over_budget=over_budget, input=input, output=output).run()
+        prepare(
+            g,
+            flags,
+            store,
+            over_budget=over_budget,
+            template=template,
+            variables=variables or [],
+            schema=schema,
+            input=input,
+            output=output,
+        ).run()
 
 
 def prepare(
@@ -55,6 +68,9 @@ def prepare(
     store: Store,
     *,
     over_budget: bool = False,
+    template: str | None = None,
+    variables: list[str] | None = None,
+    schema: tuple[str, bool] | None = None,
     input: Input | None = None,
     output: Output | None = None,
     stdout: TextIO | None = None,
@@ -70,6 +86,16 @@ def prepare(
     from chatcli.settings.resolve import load_config
 
     config = load_config(g)
+    standing = None
+    if schema is not None:  # chat --schema SPEC: every reply (until /schema off)
+        from chatcli.features.schema.spec import load
+
+        standing = load(schema[0], config.schemas, multi=schema[1], config_dir=config.path.parent)
+    applied = None
+    if template is not None:
+        from chatcli.features.templates.apply import apply
+
+        g, flags, applied = apply(config, g, flags, template, variables or [])
     providers: dict[str, ChatProvider] = {}
 
     def connect_profile(name: str) -> ChatProvider:
@@ -92,7 +118,16 @@ def prepare(
     prompt = make_prompt(private_history(paths.data_dir()), input=input, output=output)
     provider = connect_profile(opened.session.profile)
     repl = Repl(ctx, opened.session, provider, prompt, stdout=stdout, stderr=stderr)
+    repl.template = applied
+    repl.standing_schema = standing
+    if standing is not None:
+        repl.say(f"every reply is JSON valid against {standing.source} (/schema off ends it)",
+                 dim=True)  # fmt: skip
     for note in opened.notes:
         repl.say(note, dim=True)
+    if applied is not None:
+        repl.say(f"template {applied.template.name}: every message goes through it", dim=True)
+        for name in applied.unused:
+            repl.say(f"template {applied.template.name!r} has no variable {name!r}", dim=True)
     prompt.completer = SlashCompleter(repl)
     return repl

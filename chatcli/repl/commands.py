@@ -8,6 +8,7 @@ prints it as one line and goes on.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from prompt_toolkit.document import Document
 
 from chatcli.errors import UsageError
 from chatcli.pricing import BUILTIN, money
+from chatcli.safetext import one_line
 from chatcli.store import content_text
 
 if TYPE_CHECKING:
@@ -89,10 +91,11 @@ def _profile(repl: Repl, arg: str) -> None:
             mark = "*" if name == repl.session.profile else " "
             repl.say(f"  {mark} {name}")
         return
-    profile = repl.ctx.config.profile(arg)
-    repl.session.set_provider(repl.ctx.connect(profile.name), profile.name)
-    repl.session.set_model(profile.model)
-    repl.say(f"profile {profile.name} · model {profile.model} (change it with /model)")
+    from chatcli.settings.resolve import switch_profile
+
+    settings = switch_profile(repl.ctx.config, repl.session.settings, arg)
+    repl.session.switch(repl.ctx.connect(settings.profile.name), settings)
+    repl.say(f"profile {settings.profile.name} · model {settings.model} (change it with /model)")
 
 
 def _system(repl: Repl, arg: str) -> None:
@@ -124,7 +127,94 @@ def _undo(repl: Repl, arg: str) -> None:
 
 
 def _retry(repl: Repl, arg: str) -> None:
+    repl.check_budget()
     repl.stream(repl.session.retry())
+
+
+def _turn_number(arg: str, usage: str) -> int:
+    try:
+        number = int(arg)
+    except ValueError:
+        raise UsageError(f"usage: {usage}", hint="/history numbers the turns") from None
+    if number < 1:
+        raise UsageError(f"usage: {usage}", hint="/history numbers the turns")
+    return number
+
+
+def _history(repl: Repl, arg: str) -> None:
+    """The current branch's turns, numbered, with how many answers and versions each has."""
+    turns = repl.session.turns()
+    if not turns:
+        repl.say("no turns yet")
+        return
+    from chatcli.repl.fit import shorten
+
+    columns = max(20, shutil.get_terminal_size().columns - 1)
+    for number, messages in turns:
+        user = messages[0]
+        answer = next((m for m in messages[1:] if m.role == "assistant"), None)
+        marks = []
+        answers = len(repl.session.answers(number))
+        if answers > 1:
+            marks.append(f"{answers} answers")
+        if answer is not None and answer.interrupted:
+            marks.append("interrupted")
+        mark = f" [{', '.join(marks)}]" if marks else ""
+        text = one_line(content_text(user.content), 500)
+        head = f"  {number:>3} you › "
+        repl.say(f"{head}{shorten(text, max(1, columns - len(head) - len(mark)))}{mark}")
+        if answer is not None:
+            reply = one_line(content_text(answer.content), 500)
+            repl.say(f"      ai  › {shorten(reply, max(1, columns - 12))}", dim=True)
+
+
+def _edit(repl: Repl, arg: str) -> None:
+    number = _turn_number(arg, "/edit N")
+    repl.draft = repl.session.turn_text(number)
+    repl.editing = number
+    repl.say(
+        f"turn {number} is in the prompt: change it and press Enter (the turns after it are "
+        "kept as another branch); Ctrl-C cancels",
+        dim=True,
+    )
+
+
+def _regenerate(repl: Repl, arg: str) -> None:
+    turns = repl.session.turns()
+    number = _turn_number(arg, "/regenerate [N]") if arg else (turns[-1][0] if turns else 0)
+    if not number:
+        raise UsageError("nothing to regenerate yet")
+    repl.check_budget()
+    repl.stream(repl.session.regenerate(number))
+
+
+def _answers(repl: Repl, arg: str) -> None:
+    turns = repl.session.turns()
+    number = _turn_number(arg, "/answers N") if arg else (turns[-1][0] if turns else 0)
+    if not number:
+        raise UsageError("no answers yet")
+    current = repl.session.current_answer(number)
+    for k, answer in enumerate(repl.session.answers(number), 1):
+        mark = "*" if answer.id == current else " "
+        when = answer.created_at.astimezone().strftime("%H:%M")
+        text = one_line(content_text(answer.content), 500)
+        repl.say(f"  {mark} {k}  {when} {answer.model or ''} › {text[:200]}")
+    repl.say(f"/pick {number} K goes on from answer K", dim=True)
+
+
+def _pick(repl: Repl, arg: str) -> None:
+    number, _, k = arg.partition(" ")
+    chosen = repl.session.pick(
+        _turn_number(number, "/pick N K"), _turn_number(k.strip(), "/pick N K")
+    )
+    repl.say(f"going on from answer {k.strip()} of turn {number}", dim=True)
+    repl.say(one_line(content_text(chosen.content), 10_000)[:500], dim=True)
+
+
+def _fork(repl: Repl, arg: str) -> None:
+    old = repl.session.name
+    row = repl.session.fork(arg or None)
+    repl.say(f"forked {old} into {row.name}; you are in {row.name} now", dim=True)
 
 
 def _file(repl: Repl, arg: str) -> None:
@@ -244,7 +334,7 @@ def _copy(repl: Repl, arg: str) -> None:
         text = content_text(replies[-1].content) if replies else None
     if not text:
         raise UsageError("no reply to copy yet")
-    from chatcli.repl.clipboard import copy_to_clipboard
+    from chatcli.clipboard import copy_to_clipboard
 
     done = copy_to_clipboard(text, repl.stdout)
     if not (done.copied or done.sent):
@@ -266,6 +356,12 @@ def _session_names(repl: Repl) -> Iterable[str]:
 
 def _profile_names(repl: Repl) -> list[str]:
     return sorted(repl.ctx.config.profiles)
+
+
+def _schema(repl: Repl, arg: str) -> None:
+    from chatcli.repl.structured import command
+
+    command(repl, arg)
 
 
 def _role_names(repl: Repl) -> list[str]:
@@ -297,6 +393,12 @@ COMMANDS: dict[str, Command] = {
         ),
         Command("undo", "", "forget the last turn; its message returns to the prompt", _undo),
         Command("retry", "", "ask the last message again", _retry),
+        Command("history", "", "the turns of this conversation, numbered", _history),
+        Command("edit", "N", "put turn N back in the prompt; sending it replaces it", _edit),
+        Command("regenerate", "[N]", "ask turn N (default: the last) again", _regenerate),
+        Command("answers", "N", "the answers turn N has had", _answers),
+        Command("pick", "N K", "go on from answer K of turn N", _pick),
+        Command("fork", "[NAME]", "copy this conversation into a new session", _fork),
         Command("file", "PATH", "attach a text file or image to the next message", _file),
         Command("save", "NAME", "keep this session under NAME", _save),
         Command("sessions", "", "list recent sessions", _sessions),
@@ -311,6 +413,13 @@ COMMANDS: dict[str, Command] = {
             lambda _repl: ["continue"],
         ),
         Command("copy", "", "copy the last reply to the clipboard", _copy),
+        Command(
+            "schema",
+            "SPEC",
+            "the next reply is JSON valid against SPEC (off: cancel)",
+            _schema,
+            lambda _repl: ["off", "multi"],
+        ),
     )
 }
 

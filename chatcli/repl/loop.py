@@ -31,6 +31,8 @@ from chatcli.terminal import is_dumb, isatty, modes
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
+    from chatcli.features.schema.spec import Schema
+    from chatcli.features.templates.apply import Applied
     from chatcli.inputs import UserInput
     from chatcli.providers.chat import ChatProvider
     from chatcli.session import ChatSession, TurnResult
@@ -76,7 +78,11 @@ class Repl:
         self.stderr = stderr or sys.stderr
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
-        self.draft = ""  # text put back into the prompt (``/undo``)
+        self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
+        self.editing: int | None = None  # the turn the next message replaces (``/edit``)
+        self.template: Applied | None = None  # chat --template: wraps every message
+        self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
+        self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
         self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -116,11 +122,12 @@ class Repl:
             except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the line, ask again
                 if signals.received():  # SIGHUP/SIGTERM: leave (main says why)
                     raise
-                self.draft = ""
+                self.draft, self.editing = "", None
                 continue
             except EOFError:
                 break
             self.draft = ""
+            editing, self.editing = self.editing, None
             if not text.strip():
                 continue
             self._show_if_tall(text)
@@ -129,7 +136,7 @@ class Repl:
                     if run_command(self, text) is EXIT:
                         break
                 else:
-                    self.send(text)
+                    self.send(text, editing)
             except ChatcliError as exc:
                 self.error(exc)
             except KeyboardInterrupt:  # during a command: stop it, not the REPL
@@ -181,10 +188,9 @@ class Repl:
 
     # turns
 
-    def send(self, text: str) -> None:
-        """Send a message (with any ``/file`` attachments) and stream the reply."""
+    def check_budget(self) -> None:
+        """Refuse (or warn) before a paid request when a budget is spent."""
         from chatcli.features.usage import budget
-        from chatcli.inputs import UserInput
 
         profile = self.ctx.config.profile(self.session.profile)
         over = self.ctx.over_budget
@@ -192,12 +198,30 @@ class Repl:
             self.ctx.store, profile, over_budget=over, warn=self.notifier.note, go_on=BUDGET_GO_ON
         )
 
+    def send(self, text: str, editing: int | None = None) -> None:
+        """Send a message (with any ``/file`` attachments) and stream the reply; ``editing``
+        names the turn it replaces (``/edit``)."""
+        from chatcli.inputs import UserInput
+
+        self.check_budget()
         message = UserInput(texts=[text])
+        if self.template is not None and editing is None:  # an edited turn is wrapped already
+            self.template.wrap(message)
         if self.attachments is not None:
             message.texts.extend(self.attachments.texts)
             message.images.extend(self.attachments.images)
             self.attachments = None  # from now on part of the message ``/retry`` resends
-        self.stream(self.session.send(message.content()))
+        content = message.content()
+        schema = (self.schema or self.standing_schema) if editing is None else None
+        if schema is not None:
+            self.schema = None  # for this turn only
+            from chatcli.repl.structured import send
+
+            send(self, content, schema)
+        elif editing is not None:
+            self.stream(self.session.edit(editing, content))
+        else:
+            self.stream(self.session.send(content))
 
     def stream(self, events: Iterator[StreamEvent]) -> None:
         """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""

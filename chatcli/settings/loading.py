@@ -17,11 +17,11 @@ import stat
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, IncompleteProfile
+from chatcli.errors import ConfigError, IncompleteProfile, UsageError
 from chatcli.pricing import ModelInfo
 from chatcli.pricing import lookup as lookup_model
 
@@ -44,6 +44,8 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "monthly_budget_usd": ((int, float), "a number"),
     "confirm_above_usd": ((int, float), "a number"),
     "log": ((bool,), "true or false"),
+    "shell": ((str,), "a shell name or path: bash, zsh, fish or sh"),
+    "save_history": ((bool, str), "true, false or the path of a history file"),
 }
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "type": ((str,), "one of openai, azure, relay"),
@@ -68,7 +70,18 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
-_TOP_KEYS = ("default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas")
+_TOP_KEYS = (
+    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "templates"
+)  # fmt: skip
+TEMPLATE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": ((str,), "a string"),
+    "prompt": ((str,), "a string"),
+    "model": ((str,), "a model name"),
+    "temperature": ((int, float), "a number from 0 to 2"),
+    "schema": ((str, dict), "a schema (a string or a table)"),
+    "tools": ((list,), "a list of tool names"),
+}
+"""The keys of ``[templates.NAME]`` and of a template file."""
 _BUILTIN_DEFAULTS: dict[str, Any] = {
     "model": DEFAULT_MODEL,
     "markdown": "auto",
@@ -106,6 +119,8 @@ class Profile:
     monthly_budget_usd: float | None = None
     confirm_above_usd: float = 1.0  # bulk commands ask before spending more than this
     log: bool = True  # record conversations (``log = false``: ``ask`` stores no text)
+    shell: str | None = None  # ``chatcli cmd`` writes for this shell (default: detected)
+    save_history: bool | str = False  # ``cmd`` appends what it runs to the shell's history
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -129,6 +144,7 @@ class Config:
     incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
@@ -149,8 +165,11 @@ class Config:
         return self.profiles[chosen]
 
     def resolve_model(self, name: str) -> str:
-        """Expand an alias (``-m fast``) to a model name."""
-        return self.aliases.get(name, name)
+        """Expand an alias (``-m fast``) to a model name; an empty name is a UsageError."""
+        resolved = self.aliases.get(name, name)
+        if not resolved.strip():
+            raise UsageError("the model name is empty", hint="give one with -m NAME")
+        return resolved
 
     def model_info(self, name: str) -> ModelInfo:
         """Built-in facts about ``name`` with ``[models."name"]`` overrides applied."""
@@ -223,7 +242,6 @@ def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
 
 
 def _with_warning(cfg: Config, warning: str) -> Config:
-    from dataclasses import replace
 
     return replace(cfg, warnings=(*cfg.warnings, warning))
 
@@ -329,6 +347,8 @@ class _Validator:
                 key,
                 f"{table + '.' if table else ''}{key} must be {human}, not {_toml_type(value)}",
             )
+        if key == "model" and isinstance(value, str) and not value.strip():
+            raise self.fail(table, key, f"{table + '.' if table else ''}model must not be empty")
         problem = _out_of_range(key, value)
         if problem is not None:
             raise self.fail(table, key, f"{table + '.' if table else ''}{key} {problem}")
@@ -363,6 +383,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "context_window": (1, 100_000_000),
     "input_price": (0, 1e6),
     "output_price": (0, 1e6),
+    "image_price": (0, 1e6),
+    "minute_price": (0, 1e6),
+    "confirm_above_usd": (0, 1e9),
 }
 
 
@@ -392,7 +415,14 @@ def _url_problem(url: str) -> str | None:
         return f"is not a valid URL ({exc})"
     if not parts.hostname:
         return "has no host name"
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        return "has a query string or fragment (chatcli adds each route's path to it)"
     return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why an API root or proxy URL cannot be used, or None (for URLs from the environment)."""
+    return _url_problem(url)
 
 
 def _table_pattern(table: str) -> str:
@@ -473,6 +503,8 @@ def analyse(
         raw_models = {}
     for name, raw in raw_models.items():
         with v.collect():
+            if not name.strip():
+                raise v.fail("models", None, '[models.""] needs a model name')
             v.check(f"models.{name}", raw, _MODEL_KEYS)
             base = lookup_model(name)
             models[name] = ModelInfo(
@@ -492,6 +524,10 @@ def analyse(
     if not isinstance(aliases, dict) or not all(isinstance(x, str) for x in aliases.values()):
         v.problems.append(v.fail("aliases", None, "[aliases] must map names to model name strings"))
         aliases = {}
+    for alias, target in list(aliases.items()):
+        if not target.strip() or not alias.strip():
+            v.problems.append(v.fail("aliases", alias, f"alias {alias!r} needs a model name"))
+            del aliases[alias]
 
     roles: dict[str, str] = {}
     raw_roles = data.get("roles", {})
@@ -505,6 +541,15 @@ def analyse(
                 raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
             roles[name] = raw["system"]
 
+    templates: dict[str, dict[str, Any]] = {}
+    raw_templates = data.get("templates", {})
+    if not isinstance(raw_templates, dict):
+        v.problems.append(v.fail("", "templates", "templates must be a table of [templates.NAME]"))
+        raw_templates = {}
+    for name, raw in raw_templates.items():
+        with v.collect():
+            templates[name] = v.check(f"templates.{name}", raw, TEMPLATE_KEYS)
+
     schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
@@ -516,7 +561,7 @@ def analyse(
             default_profile = next(iter(profiles))
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
-        schemas=schemas,
+        schemas=schemas, templates=templates,
     )  # fmt: skip
     return cfg, v.problems
 
@@ -584,12 +629,12 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     for key in ("base_url", "endpoint", "proxy"):
         bad_url = _url_problem(raw[key]) if key in raw else None
         if bad_url is not None:
-            raise v.fail(
-                table,
-                key,
-                f"{key} {raw[key]!r} {bad_url}",
-                hint="write it with its scheme, e.g. https://...",
-            )
+            hint = "write it with its scheme, e.g. https://..."
+            if "query" in bad_url:
+                hint = "drop the ?... part" + (
+                    "; the API version goes in api_version" if key == "endpoint" else ""
+                )
+            raise v.fail(table, key, f"{key} {raw[key]!r} {bad_url}", hint=hint)
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for layer, label in (

@@ -43,7 +43,10 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` atomically to a 0600 file, so a crash never leaves half a config."""
+    """Write ``text`` atomically to a 0600 file, so a crash never leaves half a config. A
+    symlink (a config kept in a dotfiles repository) is followed: the file it points to is
+    replaced and the link stays."""
+    path = Path(os.path.realpath(path))
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

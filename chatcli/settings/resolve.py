@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -28,6 +28,13 @@ class Globals:
     model: str | None = None
     config: str | None = None
     debug: bool = False
+
+    def __post_init__(self) -> None:
+        from chatcli.errors import UsageError
+
+        for flag, value in (("-m/--model", self.model), ("-p/--profile", self.profile)):
+            if value is not None and not value.strip():
+                raise UsageError(f"{flag} is empty", hint=f"give a name: {flag.split('/')[0]} NAME")
 
     def under(self, outer: Globals) -> Globals:
         """These options, falling back to ``outer`` (those written before the command)."""
@@ -124,6 +131,29 @@ class ChatSettings:
     command: str = "chat"
     debug: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class _Running:
+    """A conversation in progress seen as a stored one (``Stored``)."""
+
+    name: str
+    profile: str | None
+    model: str | None
+    system: str | None
+    role: str | None
+
+
+def switch_profile(cfg: Config, current: ChatSettings, name: str) -> ChatSettings:
+    """``/profile NAME``: exactly what ``chat -c -p NAME`` resolves for the conversation in
+    progress: the profile's model with its aliases resolved, its temperature and max_tokens,
+    and the conversation's own system prompt and role kept."""
+    running = _Running("this session", current.profile.name, current.model, current.system,
+                       current.role)  # fmt: skip
+    flags = ChatFlags(stream=current.stream, log=current.log)
+    g = Globals(profile=name, debug=current.debug)
+    settings = resolve_chat(cfg, g, flags, running, command=current.command)
+    return replace(settings, notes=())
 
 
 def resolve_chat(

@@ -19,7 +19,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -29,6 +29,9 @@ from typing import Any
 
 from chatcli.errors import NoSuchSession, SessionExists, StoreError, UsageError
 from chatcli.events import Content
+from chatcli.store import branches
+from chatcli.store.branches import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
+from chatcli.store.branches import message_row as _message
 from chatcli.store.records import (
     MessageRow,
     NewMessage,
@@ -44,13 +47,18 @@ from chatcli.store.schema import MIGRATIONS
 
 DB_NAME = "chatcli.db"
 BUSY_TIMEOUT_MS = 5000
+
+
+class Head:
+    """The default of ``add_messages``'s ``parent``: the session's current head."""
+
+
+HEAD = Head()
 TITLE_LENGTH = 60
 
-_SESSION_COLUMNS = "id, name, created_at, updated_at, profile, model, system, role, title, one_shot"
-_MESSAGE_COLUMNS = (
-    "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
-    " prompt_tokens, completion_tokens, estimated, cost_usd, finish_reason, interrupted,"
-    " ttft_ms, duration_ms"
+_SESSION_COLUMNS = (
+    "id, name, created_at, updated_at, profile, model, system, role, title, one_shot, head_id,"
+    " forked_from"
 )
 _USAGE_COLUMNS = (
     "id, created_at, model, profile, command, status, prompt_tokens, completion_tokens,"
@@ -65,34 +73,11 @@ def _now() -> str:
 
 
 def _session(row: Any) -> SessionRow:
-    sid, name, created, updated, profile, model, system, role, title, one_shot = row
+    sid, name, created, updated, profile, model, system, role, title, one_shot, head, fork = row
     return SessionRow(
         sid, name, stored_time(created), stored_time(updated),
-        profile, model, system, role, title, bool(one_shot),
+        profile, model, system, role, title, bool(one_shot), head, fork,
     )  # fmt: skip
-
-
-def _message(row: Any) -> MessageRow:
-    (mid, sid, created, role, content, is_json, tokens, model, profile, prompt, completion,
-     estimated, cost, finish, interrupted, ttft, duration) = row  # fmt: skip
-    return MessageRow(
-        role,
-        json.loads(content) if is_json else content,
-        tokens,
-        model=model,
-        profile=profile,
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        estimated=bool(estimated),
-        cost_usd=cost,
-        finish_reason=finish,
-        interrupted=bool(interrupted),
-        ttft_ms=ttft,
-        duration_ms=duration,
-        id=mid,
-        session_id=sid,
-        created_at=stored_time(created),
-    )
 
 
 def _usage(row: Any) -> UsageRow:
@@ -125,6 +110,14 @@ def _like(text: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
+def _data_dir_hint(data_dir: Path) -> str:
+    """What to do when the data dir cannot be written (read-only mount, wrong owner)."""
+    return (
+        f"the data dir {data_dir} must be writable: fix its permissions or mount, or set "
+        "CHATCLI_HOME to a writable directory"
+    )
+
+
 def _error(path: Path, exc: sqlite3.Error) -> StoreError:
     """Turn a SQLite failure into a message a user can act on."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
@@ -133,6 +126,8 @@ def _error(path: Path, exc: sqlite3.Error) -> StoreError:
             f"{path} is damaged or not a chatcli database ({exc})",
             hint=f"move it aside (mv '{path}' '{path}.broken'); chatcli then starts a new one",
         )
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return StoreError(f"cannot write {path} ({exc})", hint=_data_dir_hint(path.parent))
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StoreError(
             f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s",
@@ -173,7 +168,9 @@ class Store:
             if not path.exists():  # create it 0600 ourselves: sqlite would use the umask
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         except OSError as exc:
-            raise StoreError(f"cannot create {path}: {exc.strerror}") from exc
+            raise StoreError(
+                f"cannot create {path}: {exc.strerror}", hint=_data_dir_hint(data_dir)
+            ) from exc
         try:
             conn = sqlite3.connect(
                 path,
@@ -408,41 +405,101 @@ class Store:
 
     # messages
 
-    def add_messages(self, session_id: int, *messages: NewMessage) -> list[int]:
-        """Append messages (a turn) in one committed transaction; returns their ids."""
+    def add_messages(
+        self, session_id: int, *messages: NewMessage, parent: int | Head | None = HEAD
+    ) -> list[int]:
+        """Append messages (a turn) in one committed transaction; returns their ids.
+
+        They attach to ``parent`` (a message id, None for the start of a new branch; by default
+        the session's head), each to the one before, and the last becomes the session's head.
+        """
         now = _now()
-        ids = []
+        ids: list[int] = []
         with self._write() as conn:
+            if isinstance(parent, Head):
+                parent = branches.head(conn, session_id)
+            turn = branches.turn_of(conn, parent)
             for m in messages:
                 is_json = not isinstance(m.content, str)
                 content = json.dumps(m.content, ensure_ascii=False) if is_json else m.content
+                turn += m.role == "user"
                 cur = conn.execute(
                     "INSERT INTO messages (session_id, created_at, role, content, content_json,"
                     " tokens, model, profile, prompt_tokens, completion_tokens, estimated,"
-                    " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         session_id, now, m.role, content, is_json, m.tokens, m.model, m.profile,
                         m.prompt_tokens, m.completion_tokens, m.estimated, m.cost_usd,
-                        m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms,
+                        m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms, parent, turn,
                     ),
                 )  # fmt: skip
                 assert cur.lastrowid is not None
+                parent = cur.lastrowid
                 ids.append(cur.lastrowid)
             title = next((_title(m.content) for m in messages if m.role == "user"), None)
             conn.execute(
-                "UPDATE sessions SET updated_at = ?, title = COALESCE(title, ?) WHERE id = ?",
-                (now, title, session_id),
+                "UPDATE sessions SET updated_at = ?, title = COALESCE(title, ?),"
+                " head_id = COALESCE(?, head_id) WHERE id = ?",
+                (now, title, parent, session_id),
             )
         return ids
 
-    def delete_messages(self, ids: Sequence[int]) -> None:
-        """Delete messages by id (``/undo``, ``/retry``)."""
+    def set_head(self, session_id: int, message_id: int | None) -> None:
+        """Make ``message_id`` (None: the empty start) the end of the session's current
+        branch; the messages after it stay in the store as another branch."""
         with self._write() as conn:
-            conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+            if message_id is not None and not branches.belongs(conn, message_id, session_id):
+                raise ValueError(f"message {message_id} is not in session {session_id}")
+            conn.execute(
+                "UPDATE sessions SET head_id = ?, updated_at = ? WHERE id = ?",
+                (message_id, _now(), session_id),
+            )
+
+    def children(self, message_id: int) -> list[MessageRow]:
+        """The messages attached to ``message_id``, oldest first (a turn's answers)."""
+        with self._read() as conn:
+            return branches.children(conn, message_id)
+
+    def latest_leaf(self, message_id: int) -> int:
+        """The end of the newest branch going on from ``message_id``."""
+        with self._read() as conn:
+            return branches.latest_leaf(conn, message_id)
+
+    def fork_session(self, source: SessionRow, upto: int | None, name: str | None) -> SessionRow:
+        """A new session (``name``, or an automatic one) holding a copy of ``source``'s
+        current branch up to the message ``upto`` (None: all of it)."""
+        now = _now()
+        with self._write() as conn:
+            path = branches.path(conn, upto if upto is not None else source.head_id)
+            turn = path[-1].turn if path else 0
+            if name is None:
+                name = self._free_name(conn)
+            elif self._exists(conn, check_session_name(name)):
+                raise SessionExists(f"a session named {name!r} already exists")
+            cur = conn.execute(
+                "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role,"
+                " title, forked_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name, now, now, source.profile, source.model, source.system, source.role,
+                    source.title, f"{source.name}@{turn}",
+                ),
+            )  # fmt: skip
+            new_id = cur.lastrowid
+            assert new_id is not None
+            branches.copy_path(conn, path, new_id)
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (new_id,)
+            ).fetchone()
+        return _session(row)
 
     def all_messages(self, session_id: int) -> list[MessageRow]:
-        """Every message of a session, oldest first (export, ``sessions show``)."""
+        """The session's current branch, oldest first (what ``-c`` continues; export)."""
+        with self._read() as conn:
+            return branches.path(conn, branches.head(conn, session_id))
+
+    def every_message(self, session_id: int) -> list[MessageRow]:
+        """Every message of a session, every branch, in the order they were written."""
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id",
@@ -453,37 +510,29 @@ class Store:
     def recent_messages(
         self, session_id: int, token_budget: int | None
     ) -> tuple[list[MessageRow], int]:
-        """The newest whole turns whose ``tokens`` fit ``token_budget``, oldest first, and how
-        many earlier turns (user messages) were left out. None loads everything.
+        """The newest whole turns of the current branch whose ``tokens`` fit ``token_budget``,
+        oldest first, and how many earlier turns were left out. None loads everything.
 
-        Reads newest to oldest and stops at the first message that does not fit, so only the
-        rows returned (plus one) are read, however long the session.
+        Walks back from the head one row at a time and stops at the first message that does
+        not fit, so only the rows returned (plus one) are read, however long the session.
         """
         if token_budget is None:
             return self.all_messages(session_id), 0
         kept: list[MessageRow] = []
         used = 0
         with self._read() as conn:
-            cur = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id DESC",
-                (session_id,),
-            )
-            for row in cur:
-                message = _message(row)
+            for message in branches.walk_back(conn, branches.head(conn, session_id)):
                 if used + message.tokens > token_budget:
                     break
                 kept.append(message)
                 used += message.tokens
-            cur.close()
             while kept and kept[-1].role != "user":  # never start mid-turn
                 kept.pop()
             kept.reverse()
-            first = kept[0].id if kept else None
-            left_out = conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE session_id = ?1 AND role = 'user'"
-                " AND (?2 IS NULL OR id < ?2)",
-                (session_id, first),
-            ).fetchone()[0]
+            if kept:
+                left_out = kept[0].turn - 1
+            else:
+                left_out = branches.turn_of(conn, branches.head(conn, session_id))
         return kept, left_out
 
     def session_cost(self, session_id: int) -> tuple[float, bool]:

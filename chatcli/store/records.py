@@ -36,7 +36,9 @@ def stored_time(value: object) -> datetime:
 @dataclass(frozen=True)
 class SessionRow:
     """A stored session; ``title`` is its first user message, shortened, for listings;
-    ``one_shot`` marks a conversation recorded by ``ask`` without a name."""
+    ``one_shot`` marks a conversation recorded by ``ask`` without a name. ``head_id`` is the
+    message the next one attaches to (the end of the current branch); ``forked_from`` is
+    ``"SESSION@TURN"`` for a fork."""
 
     id: int
     name: str
@@ -48,6 +50,8 @@ class SessionRow:
     role: str | None
     title: str | None
     one_shot: bool = False
+    head_id: int | None = None
+    forked_from: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,11 +94,14 @@ class NewMessage:
 
 @dataclass(slots=True, kw_only=True)
 class MessageRow(NewMessage):
-    """A stored message."""
+    """A stored message; ``parent_id`` is the message before it on its branch (None for the
+    first), ``turn`` the number of user messages on its branch up to and including it."""
 
     id: int
     session_id: int
     created_at: datetime
+    parent_id: int | None = None
+    turn: int = 0
 
 
 @dataclass(frozen=True)

@@ -128,5 +128,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (profile, model, quirk)
         )""",
     ),
+    (  # 7: history as a tree: each message knows its parent and its turn number on its
+        # branch; a session's head is the message the next one attaches to. Existing sessions
+        # become one branch each, in id order (nothing is lost).
+        "ALTER TABLE messages ADD COLUMN parent_id INTEGER",
+        "ALTER TABLE messages ADD COLUMN turn INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sessions ADD COLUMN head_id INTEGER",
+        "ALTER TABLE sessions ADD COLUMN forked_from TEXT",
+        """UPDATE messages SET parent_id = x.prev, turn = x.t FROM (
+            SELECT id, LAG(id) OVER w AS prev, SUM(role = 'user') OVER w AS t FROM messages
+            WINDOW w AS (PARTITION BY session_id ORDER BY id)
+        ) AS x WHERE messages.id = x.id""",
+        "UPDATE sessions SET head_id = (SELECT MAX(id) FROM messages m"
+        " WHERE m.session_id = sessions.id)",
+        "CREATE INDEX messages_parent ON messages (parent_id)",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

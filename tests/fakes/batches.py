@@ -16,6 +16,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,9 @@ class BatchAPI:
         self.refuse_models: set[str] = set()
         self.upload_delay = 0.0  # seconds to wait after storing an upload, before answering
         self.create_delay = 0.0  # likewise after creating a batch
+        # (user text, output or error line) -> the raw line to write instead (a hostile file)
+        self.mangle: Callable[[str, dict[str, Any]], str] | None = None
+        self.counts_override: dict[str, Any] | None = None  # request_counts as sent
         self.files: dict[str, FakeFile] = {}
         self.batches: dict[str, FakeBatch] = {}
         self._lock = threading.Lock()
@@ -153,8 +157,8 @@ class BatchAPI:
         self.files[file.id] = file
         return 200, file.to_dict(), self.upload_delay
 
-    def _add_file(self, name: str, lines: list[dict[str, Any]]) -> str:
-        data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    def _add_file(self, name: str, lines: list[dict[str, Any] | str]) -> str:
+        data = "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines).encode()
         file = FakeFile(self._id("file"), name, "batch_output", data, int(time.time()))
         self.files[file.id] = file
         return file.id
@@ -222,7 +226,8 @@ class BatchAPI:
     def _finish(self, batch: FakeBatch, status: str, ran: int) -> None:
         if status in ("expired", "cancelled"):
             ran = len(batch.lines) // 2
-        outputs, errors = [], []
+        outputs: list[dict[str, Any] | str] = []
+        errors: list[dict[str, Any] | str] = []
         for n, line in enumerate(batch.lines):
             custom_id = line.get("custom_id")
             if n >= ran:
@@ -232,10 +237,12 @@ class BatchAPI:
             messages = line.get("body", {}).get("messages") or []
             text = _last_user_text(messages)
             if "FAIL" in text:
-                errors.append(_error_line(custom_id, "invalid_request", "scripted failure"))
+                failed = _error_line(custom_id, "invalid_request", "scripted failure")
+                errors.append(self.mangle(text, failed) if self.mangle else failed)
             else:
                 answer = _structured(line.get("body", {}), text) or f"answer: {text}"
-                outputs.append(_output_line(custom_id, line.get("body", {}), answer, n))
+                out = _output_line(custom_id, line.get("body", {}), answer, n)
+                outputs.append(self.mangle(text, out) if self.mangle else out)
         self._rng.shuffle(outputs)
         batch.status = status
         batch.counts["completed"] = len(outputs)
@@ -253,6 +260,8 @@ class BatchAPI:
             "error_file_id": batch.error_file_id, "metadata": batch.metadata,
             "request_counts": dict(batch.counts), "errors": None,
         }  # fmt: skip
+        if self.counts_override is not None:
+            view["request_counts"] = self.counts_override
         if batch.status == "failed" and batch.refused is not None:
             message = (
                 f"The provided model deployment '{batch.refused}' does not exist or is not a "

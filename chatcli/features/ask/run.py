@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, Interrupted
@@ -36,6 +36,8 @@ class AskInput:
     over_budget: bool = False
     schema: str | None = None  # --schema SPEC: the answer is JSON valid against it
     schema_multi: bool = False
+    template: str | None = None  # --template NAME
+    variables: tuple[str, ...] = ()  # -V KEY=VALUE
 
 
 def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
@@ -48,12 +50,31 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
     if flags.session is not None:
         check_session_name(flags.session)  # before anything is sent and paid for
     notifier = Notifier()
+    config, applied = None, None
+    if what.template is not None:
+        from chatcli.features.templates.apply import apply
+        from chatcli.settings.resolve import load_config
+
+        config = load_config(g)
+        g, flags, applied = apply(config, g, flags, what.template, list(what.variables))
+        for name in applied.unused:
+            notifier.note(f"template {what.template!r} has no variable {name!r}")
     with open_default() as store:
         pick(store, flags)  # -c with --session is refused before stdin is read
-        opened = open_conversation(g, flags, store, command="ask", one_shot=True)
+        opened = open_conversation(g, flags, store, command="ask", one_shot=True, config=config)
         settings = opened.settings
+        if applied is not None and what.schema is None and applied.template.schema is not None:
+            what = replace(what, schema=applied.schema_spec())
         schema = _schema(what, opened.config)  # a bad schema fails before stdin is read
-        content = gather(what.prompt, what.files, profile=settings.profile).content()
+        message = gather(
+            what.prompt,
+            what.files,
+            profile=settings.profile,
+            allow_empty=applied is not None and applied.template.prompt is not None,
+        )
+        if applied is not None:
+            applied.wrap(message)
+        content = message.content()
         for note in opened.notes:
             notifier.note(note)
         budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note)

@@ -14,13 +14,13 @@ import dataclasses
 import hashlib
 import json
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatcli import environment
 from chatcli.errors import APIError, ChatcliError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
@@ -81,14 +81,12 @@ class Context:
         """(model, status, response body) -> the usage-log entry at batch prices."""
         from chatcli.store import UsageRecord
 
-        def usage(model: str, status: str, body: dict[str, Any]) -> UsageRecord | None:
-            u = body.get("usage")
-            if not isinstance(u, dict):
-                return None
-            p, c = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
+        def usage(model: str, status: str, p: int, c: int, estimated: bool) -> UsageRecord:
             cost = batch_cost_usd(self.config.model_info(model), p, c)
             ok: Status = "ok" if status == "ok" else "error"
-            return UsageRecord(model, job.profile, "batch", ok, p, c, cost_usd=cost)
+            return UsageRecord(
+                model, job.profile, "batch", ok, p, c, estimated=estimated, cost_usd=cost
+            )
 
         return usage
 
@@ -286,7 +284,7 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
     api = ctx.api(profile)
     usage_for = ctx.usage_for(job)
     delay = POLL_START
-    started = time.monotonic()
+    started = environment.clock().monotonic()
     last = ""
     while True:
         parts = remote.refresh(ctx.jobs, job, api, usage_for)
@@ -306,12 +304,12 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
         if once:
             ctx.notifier.end_line()
             return ctx.jobs.get(job.name)
-        time.sleep(delay)
+        environment.clock().sleep(delay)
         delay = min(delay * POLL_GROWTH, POLL_MAX)
 
 
 def _clock(started: float) -> str:
-    seconds = int(time.monotonic() - started)
+    seconds = int(environment.clock().monotonic() - started)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
@@ -343,7 +341,7 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
         ctx.jobs.set_state(job.id, "running")
     done, failed = ctx.jobs.refresh_counts(job.id)
     counts = [done, failed]
-    started = time.monotonic()
+    started = environment.clock().monotonic()
     tick = [0]
 
     def progress(ok: int, bad: int) -> None:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
-from chatcli.events import Finish, Notice, TextDelta, Usage
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.pacing import Limiter
-from chatcli.features.schema.batch import checked, schema_of
+from chatcli.features.schema.batch import Fallback, checked, schema_of
+from chatcli.features.schema.spec import Schema
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.chat import ChatProvider
 from chatcli.store.jobs import JobRow, Jobs, RequestResult
@@ -66,6 +67,7 @@ class LocalRunner:
         self.notice = notice
         self.stop = threading.Event()
         self._lock = threading.Lock()
+        self.fallback = Fallback(jobs.store, job.profile, lambda text: self.notice(Notice(text)))
 
     def run(self) -> None:
         """Send every pending request; the first fatal error (or Ctrl-C) stops the rest."""
@@ -93,13 +95,14 @@ class LocalRunner:
         self.limiter.wait(self.stop)
         if self.stop.is_set():
             return
-        request = request_of(model, line)
+        schema = schema_of(line)  # --schema: the answer is checked, the format may be refused
+        request = self.fallback.prepare(request_of(model, line), schema)
         started = time.perf_counter()
         text: list[str] = []
         usage: Usage | None = None
         finish: Finish | None = None
         try:
-            for event in self.provider.chat(request):
+            for event in self._chat(request, schema):
                 if isinstance(event, TextDelta):
                     text.append(event.text)
                 elif isinstance(event, Usage):
@@ -125,12 +128,22 @@ class LocalRunner:
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None, cost_usd=cost,
         )  # fmt: skip
-        result = checked(result, schema_of(line))  # --schema: invalid answers fail
+        result = checked(result, schema)  # --schema: invalid answers fail
         record = UsageRecord(
             model, self.job.profile, "batch", "ok", prompt, completion,
             estimated=usage is None, cost_usd=cost, latency_ms=latency,
         )  # fmt: skip
         self._save(result, record)
+
+    def _chat(self, request: ChatRequest, schema: Schema | None) -> Iterator[StreamEvent]:
+        """The reply's events; a refused ``response_format`` is asked for in words instead."""
+        try:
+            yield from self.provider.chat(request)
+        except ChatcliError as exc:
+            again = self.fallback.refused(exc, request, schema)
+            if again is None:
+                raise
+            yield from self.provider.chat(again)
 
     def _save(self, result: RequestResult, record: UsageRecord | None) -> None:
         self.jobs.record(self.job.id, [(result, record)])

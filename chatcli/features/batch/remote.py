@@ -9,13 +9,13 @@ creates the same part twice.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chatcli.errors import APIError
+from chatcli.features.batch.lines import Unreadable, UsageFor, read_line
 from chatcli.features.schema.batch import checked, schema_of, wire_line
 from chatcli.features.schema.spec import Schema
 from chatcli.providers.batches import BatchAPI
@@ -95,7 +95,7 @@ def refresh(
     jobs: Jobs,
     job: JobRow,
     api: BatchAPI,
-    usage_for: Callable[[str, str, dict[str, Any]], UsageRecord | None],
+    usage_for: UsageFor,
 ) -> list[PartRow]:
     """Ask the provider about every running part; collect the results of finished ones."""
     for part in jobs.parts(job.id):
@@ -103,16 +103,31 @@ def refresh(
             continue
         batch = api.retrieve(part.batch_id)
         status = str(batch.get("status") or "unknown")
-        counts = batch.get("request_counts") or {}
+        counts = batch.get("request_counts")
+        counts = counts if isinstance(counts, dict) else {}
         jobs.update_part(
             job.id, part.part, status=status,
-            completed=int(counts.get("completed") or 0), failed=int(counts.get("failed") or 0),
-            output_file_id=batch.get("output_file_id"), error_file_id=batch.get("error_file_id"),
+            completed=_count(counts.get("completed")), failed=_count(counts.get("failed")),
+            output_file_id=_file_id(batch, "output_file_id"),
+            error_file_id=_file_id(batch, "error_file_id"),
             error=_batch_error(batch),
         )  # fmt: skip
         if status in TERMINAL:
             collect(jobs, job, part.part, batch, api, usage_for)
     return jobs.parts(job.id)
+
+
+def _file_id(batch: dict[str, Any], key: str) -> str | None:
+    """A file id the provider named, when it is a plausible one (a short string)."""
+    value = batch.get(key)
+    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
+
+
+def _count(value: Any) -> int:
+    """A progress count as shown by ``status``; one of the wrong type or sign is 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
+        return 0
+    return value
 
 
 def _batch_error(batch: dict[str, Any]) -> str | None:
@@ -132,25 +147,31 @@ def collect(
     part: int,
     batch: dict[str, Any],
     api: BatchAPI,
-    usage_for: Callable[[str, str, dict[str, Any]], UsageRecord | None],
+    usage_for: UsageFor,
 ) -> None:
     """Read the output and error files into the store (idempotent), then close the part."""
     models: dict[int, str] = {}
+    sizes: dict[int, int] = {}  # request lengths, for estimates where usage is unusable
     schemas: dict[int, Schema] = {}  # --schema lines: their answers are checked
     seen: dict[str, Schema] = {}
     for idx, model, line in jobs.lines(job.id, part, state="pending"):
-        models[idx] = model
+        models[idx], sizes[idx] = model, len(line)
         schema = schema_of(line, seen)
         if schema is not None:
             schemas[idx] = schema
+    unreadable: list[str] = []
     for key in ("output_file_id", "error_file_id"):
-        file_id = batch.get(key)
+        file_id = _file_id(batch, key)
         if not file_id or not models:
             continue
         chunk: list[tuple[RequestResult, UsageRecord | None]] = []
         for line in api.lines(str(file_id)):
-            parsed = parse_line(line, models, usage_for)
-            if parsed is not None:
+            if not line.strip():
+                continue
+            parsed = read_line(line, models, sizes, usage_for)
+            if isinstance(parsed, Unreadable):
+                unreadable.append(parsed.problem)
+            else:
                 result, record = parsed
                 chunk.append((checked(result, schemas.get(result.idx)), record))
             if len(chunk) >= CHUNK:
@@ -161,51 +182,8 @@ def collect(
     reason = _MISSING.get(status, f"the batch ended as {status}")
     if status == "failed":
         reason = f"the batch failed: {_batch_error(batch) or 'no reason given'}"
+    if unreadable:
+        more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
+        reason += f"; the provider's files held {unreadable[0]}{more}"
     jobs.fail_pending(job.id, reason, part)
     jobs.update_part(job.id, part, step="collected")
-
-
-def parse_line(
-    line: str,
-    models: dict[int, str],
-    usage_for: Callable[[str, str, dict[str, Any]], UsageRecord | None],
-) -> tuple[RequestResult, UsageRecord | None] | None:
-    """One output or error line -> the request's result and its usage-log entry."""
-    try:
-        obj = json.loads(line)
-        idx = int(str(obj["custom_id"]).removeprefix("r"))
-    except (ValueError, KeyError, TypeError):
-        return None
-    if idx not in models:
-        return None
-    response = obj.get("response") or {}
-    error = obj.get("error")
-    body = response.get("body") if isinstance(response, dict) else None
-    status = response.get("status_code") if isinstance(response, dict) else None
-    if error or status != 200 or not isinstance(body, dict):
-        detail = error if error else (body.get("error") if isinstance(body, dict) else None)
-        text = _error_text(detail) or f"HTTP {status}"
-        failed = usage_for(models[idx], "error", body) if isinstance(body, dict) else None
-        return RequestResult(idx, ok=False, error=text), failed
-    choice = (body.get("choices") or [{}])[0]
-    reply = choice.get("message") or {}
-    usage = body.get("usage") or {}
-    record = usage_for(models[idx], "ok", body)
-    return RequestResult(
-        idx,
-        ok=True,
-        answer=str(reply.get("content") or ""),
-        served_model=body.get("model"),
-        finish_reason=choice.get("finish_reason"),
-        prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=usage.get("completion_tokens"),
-        cost_usd=record.cost_usd if record else None,
-    ), record
-
-
-def _error_text(detail: Any) -> str | None:
-    if isinstance(detail, dict):
-        code = detail.get("code")
-        message = detail.get("message") or code
-        return f"{message} ({code})" if code and message != code else str(message or "")
-    return str(detail) if detail else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from pathlib import Path
 from typing import Any
 
 from chatcli.settings import paths
@@ -70,3 +71,44 @@ def sessions() -> list[str]:
             return store.session_names()
     except ChatcliError:
         return []
+
+
+def _template_folder(config: str | None) -> Path | None:
+    try:
+        path, _ = paths.config_path(config)
+    except (OSError, ValueError):
+        return None
+    return path.parent / "templates"
+
+
+def templates(config: str | None = None) -> list[str]:
+    """Template names: ``[templates]`` of the config and files in the templates folder."""
+    names = set(_table(_raw_config(config), "templates"))
+    folder = _template_folder(config)
+    if folder is not None and folder.is_dir():
+        names.update(p.stem for p in folder.iterdir() if p.suffix in (".md", ".toml"))
+    return sorted(names)
+
+
+def template_variables(name: str | None, config: str | None = None) -> list[str]:
+    """``VAR=`` for each variable of template ``name`` (``input`` left out: it is the prompt)."""
+    from chatcli.features.templates.library import VARIABLE
+
+    if not name:
+        return []
+    texts: list[str] = []
+    table = _raw_config(config).get("templates", {})
+    if isinstance(table, dict) and isinstance(table.get(name), dict):
+        texts = [str(v) for k, v in table[name].items() if k in ("system", "prompt")]
+    else:
+        folder = _template_folder(config)
+        for suffix in (".toml", ".md"):
+            path = folder / f"{name}{suffix}" if folder is not None else None
+            if path is not None and path.is_file():
+                try:
+                    texts = [path.read_text(encoding="utf-8", errors="replace")]
+                except OSError:
+                    return []
+                break
+    found = dict.fromkeys(m.group(1) for t in texts for m in VARIABLE.finditer(t))
+    return [f"{v}=" for v in found if v != "input"]

@@ -7,21 +7,27 @@ list, a file, ``@NAME`` or a JSON Schema object). The request body gets the stri
 off before the line is uploaded (``wire_line``), so the check after the provider answers, a
 ``batch retry`` and ``batch results`` all know it. An answer that does not validate makes the
 request failed, with the reason; a valid one is stored as its JSON (optional nulls dropped),
-which ``batch results`` prints under ``data``.
+which ``batch results`` prints under ``data``. The local runner falls back like ``ask`` when
+the endpoint refuses ``response_format`` (``Fallback``); the Batch API reports such lines failed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.features.schema import check
 from chatcli.features.schema.spec import Schema, is_object, load
 from chatcli.store.jobs import RequestResult
+
+if TYPE_CHECKING:
+    from chatcli.providers.base import ChatRequest
+    from chatcli.store import Store
 
 KEY = "chatcli_schema"
 _MARK = f'"{KEY}"'
@@ -114,3 +120,73 @@ def checked(result: RequestResult, schema: Schema | None) -> RequestResult:
         return dataclasses.replace(result, ok=False, error=reason)
     answer = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return dataclasses.replace(result, answer=answer)
+
+
+class Fallback:
+    """The local runner's ``response_format`` refusals: remembered per profile and model (the
+    note ``ask`` keeps too), said once, and each refused line re-sent with the schema in
+    its prompt."""
+
+    def __init__(self, store: Store, profile: str, notice: Callable[[str], None]) -> None:
+        self.store = store
+        self.profile = profile
+        self.notice = notice
+        self._refused: dict[str, bool] = {}
+        self._lock = threading.Lock()
+
+    def _known(self, model: str) -> bool:
+        from chatcli.features.schema.turn import QUIRK
+        from chatcli.store import quirks
+
+        with self._lock:
+            if model not in self._refused:
+                noted = quirks.noted(self.store, self.profile, model, QUIRK)
+                self._refused[model] = noted is not None
+            return self._refused[model]
+
+    def prepare(self, request: ChatRequest, schema: Schema | None) -> ChatRequest:
+        """``request`` as it should go out (in words where the endpoint refuses the format)."""
+        if schema is None or not self._known(request.model):
+            return request
+        return prompt_only(request, schema)
+
+    def refused(
+        self, exc: ChatcliError, request: ChatRequest, schema: Schema | None
+    ) -> ChatRequest | None:
+        """The request to send again when ``exc`` is a refusal of ``response_format``."""
+        from chatcli.errors import APIError
+        from chatcli.features.schema.turn import QUIRK, names_response_format
+        from chatcli.store import quirks
+
+        if (
+            schema is None
+            or "response_format" not in request.extra
+            or not isinstance(exc, APIError)
+            or exc.status not in (400, 422)
+            or not names_response_format(exc.message)
+        ):
+            return None
+        with self._lock:
+            first = not self._refused.get(request.model, False)
+            self._refused[request.model] = True
+        if first:
+            quirks.note(self.store, self.profile, request.model, QUIRK, exc.message)
+            self.notice(
+                f"{self.profile} refuses response_format for {request.model} ({exc.message}); "
+                "asking for the JSON in the prompt and checking it here instead (remembered)"
+            )
+        return prompt_only(request, schema)
+
+
+def prompt_only(request: ChatRequest, schema: Schema) -> ChatRequest:
+    """``request`` without ``response_format``, its last user message asking for the JSON."""
+    from chatcli.features.schema.turn import with_instructions
+
+    extra = {k: v for k, v in request.extra.items() if k != "response_format"}
+    messages = list(request.messages)
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            content = with_instructions(messages[i].get("content") or "", schema)
+            messages[i] = {**messages[i], "content": content}
+            break
+    return dataclasses.replace(request, messages=messages, extra=extra)

@@ -84,8 +84,10 @@ def search(text: str, limit: int, as_json: bool) -> None:
         emit(f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
 
 
-def _message_dict(m: MessageRow) -> dict[str, Any]:
+def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
+    where = {"id": m.id, "parent_id": m.parent_id, "turn": m.turn} if tree else {}
     return {
+        **where,
         "role": m.role,
         "content": m.content,
         "model": m.model,
@@ -103,35 +105,90 @@ def _message_dict(m: MessageRow) -> dict[str, Any]:
     }
 
 
-def _markdown(row: SessionRow, messages: list[MessageRow]) -> str:
+def _header(row: SessionRow) -> list[str]:
     lines = [f"# {row.name}", ""]
     meta = [f"created {_when(row.created_at)}"]
     if row.model:
         meta.append(f"model {row.model}")
     if row.profile:
         meta.append(f"profile {row.profile}")
+    if row.forked_from:
+        source, _, turn = row.forked_from.rpartition("@")
+        meta.append(f"forked from {source} at turn {turn}")
     lines += ["_" + ", ".join(meta) + "_", ""]
     if row.system:
         lines += ["## System", "", row.system, ""]
+    return lines
+
+
+def _alternatives(messages: list[MessageRow], every: list[MessageRow]) -> dict[int, str]:
+    """For each message of the branch, a note when the store holds other versions of it."""
+    siblings: dict[int | None, int] = {}
+    for m in every:
+        siblings[m.parent_id] = siblings.get(m.parent_id, 0) + 1
+    notes = {}
+    for m in messages:
+        count = siblings.get(m.parent_id, 1)
+        if count > 1:
+            kind = "answers" if m.role == "assistant" else "versions"
+            notes[m.id] = f"turn {m.turn}: 1 of {count} {kind}"
+    return notes
+
+
+def _body(messages: list[MessageRow], notes: dict[int, str], level: str = "##") -> list[str]:
+    lines = []
     for m in messages:
         heading = "User" if m.role == "user" else "Assistant" if m.role == "assistant" else m.role
         if m.role == "assistant" and m.model:
             heading += f" ({m.model})"
-        lines += [f"## {heading}", "", content_text(m.content).rstrip()]
+        lines += [f"{level} {heading}", ""]
+        if m.id in notes:
+            lines += [f"_[{notes[m.id]}; sessions export --all-branches shows them all]_", ""]
+        lines.append(content_text(m.content).rstrip())
         if isinstance(m.content, list) and any(p.get("type") == "image_url" for p in m.content):
             lines.append("\n_[image attached]_")
         if m.interrupted:
             lines.append("\n_[interrupted]_")
         lines.append("")
+    return lines
+
+
+def _markdown(row: SessionRow, messages: list[MessageRow], every: list[MessageRow]) -> str:
+    return "\n".join(_header(row) + _body(messages, _alternatives(messages, every)))
+
+
+def _branches(every: list[MessageRow]) -> list[list[MessageRow]]:
+    """Every branch (root to leaf) of a session's tree, in the order their ends were written."""
+    by_id = {m.id: m for m in every}
+    parents = {m.parent_id for m in every}
+    out = []
+    for leaf in (m for m in every if m.id not in parents):
+        branch: list[MessageRow] = []
+        node: MessageRow | None = leaf
+        while node is not None:
+            branch.append(node)
+            node = by_id.get(node.parent_id) if node.parent_id is not None else None
+        out.append(branch[::-1])
+    return out
+
+
+def _markdown_tree(row: SessionRow, current: list[MessageRow], every: list[MessageRow]) -> str:
+    lines = _header(row)
+    head = current[-1].id if current else None
+    for n, branch in enumerate(_branches(every), 1):
+        mark = " (current)" if branch and branch[-1].id == head else ""
+        lines += [f"## Branch {n}{mark}", ""]
+        lines += _body(branch, {}, "###")
     return "\n".join(lines)
 
 
-def export(name: str, fmt: str, output: Path | None) -> None:
+def export(name: str, fmt: str, output: Path | None, all_branches: bool = False) -> None:
     with open_default() as store:
         row = _get(store, name)
         messages = store.all_messages(row.id)
+        every = store.every_message(row.id)
     if fmt == "json":
-        obj = {
+        obj: dict[str, Any] = {
             "name": row.name,
             "created_at": row.created_at.isoformat(),
             "updated_at": row.updated_at.isoformat(),
@@ -139,11 +196,17 @@ def export(name: str, fmt: str, output: Path | None) -> None:
             "model": row.model,
             "system": row.system,
             "role": row.role,
+            "forked_from": row.forked_from,
             "messages": [_message_dict(m) for m in messages],
         }
+        if all_branches:
+            obj["head_id"] = row.head_id
+            obj["all_messages"] = [_message_dict(m, tree=True) for m in every]
         text = json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+    elif all_branches:
+        text = _markdown_tree(row, messages, every)
     else:
-        text = _markdown(row, messages)
+        text = _markdown(row, messages, every)
     if output is None:
         if fmt != "json" and sys.stdout.isatty():  # stored answers may carry escape sequences
             from chatcli.safetext import sanitize
@@ -156,6 +219,26 @@ def export(name: str, fmt: str, output: Path | None) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"wrote {output}", file=sys.stderr)
+
+
+def fork(source: str, at: int | None, new: str | None) -> None:
+    """Copy SOURCE's current branch (up to turn ``at``) into a new session."""
+    with open_default() as store:
+        row = _get(store, source)
+        upto = None
+        if at is not None:
+            turn = [m for m in store.all_messages(row.id) if m.turn == at]
+            if at < 1 or not turn:
+                last = max((m.turn for m in store.all_messages(row.id)), default=0)
+                raise UsageError(
+                    f"{source} has no turn {at}" + (f" (turns 1-{last})" if last else ""),
+                    hint=f"see: chatcli sessions show {source}",
+                )
+            upto = turn[-1].id
+        copy = store.fork_session(row, upto, new)
+    where = f" up to turn {at}" if at is not None else ""
+    print(f"forked {source}{where} into {copy.name}", file=sys.stderr)
+    sys.stdout.write(copy.name + "\n")
 
 
 def remove(names: list[str]) -> None:

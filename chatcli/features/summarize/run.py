@@ -66,16 +66,11 @@ def run(g: Globals, opts: SummarizeOptions) -> None:
 
 def _targets(sources: list[Source], folder: Path | None) -> list[Path]:
     """One output file per input, unique even when two inputs share a name."""
+    from chatcli.features.outputs import unique_stems
+
     base = folder or Path(".")
-    seen: set[str] = {COMBINED}
-    out: list[Path] = []
-    for source in sources:
-        slug, n = source.slug, 2
-        while slug in seen:
-            slug, n = f"{source.slug}-{n}", n + 1
-        seen.add(slug)
-        out.append(base / f"{slug}.md")
-    return out
+    stems = unique_stems([source.slug for source in sources], taken={COMBINED})
+    return [base / f"{stem}.md" for stem in stems]
 
 
 class Job:

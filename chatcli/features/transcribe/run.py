@@ -88,8 +88,16 @@ def run(g: Globals, opts: TranscribeOptions) -> None:
     _several(env, model, opts, [n for n in names if n is not None])
 
 
-def _target(folder: Path, name: str, fmt: str) -> Path:
-    return folder / f"{Path(name).stem}.{EXTENSIONS[fmt]}"
+def _targets(folder: Path | None, names: list[str], fmt: str) -> dict[str, Path]:
+    """Each input's file in ``-o DIR``: its stem, made distinct (``talk.mp3`` and ``talk.wav``,
+    or ``a/talk.mp3`` and ``b/talk.mp3``, get ``talk`` and ``talk-2``)."""
+    from chatcli.features.outputs import unique_stems
+
+    stems = unique_stems([Path(n).stem or "stdin" for n in names])
+    return {
+        n: (folder or Path(".")) / f"{stem}.{EXTENSIONS[fmt]}"
+        for n, stem in zip(names, stems, strict=True)
+    }
 
 
 def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) -> None:
@@ -101,13 +109,14 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {folder} is a file; with several inputs give a directory")
     notifier = Notifier()
+    names = list(dict.fromkeys(names))  # the same file twice is transcribed (and paid) once
+    targets = _targets(folder, names, opts.response_format)
     todo = names
     if folder is not None and not opts.force:
-        todo = [n for n in names if not _target(folder, n, opts.response_format).exists()]
+        todo = [n for n in names if not targets[n].exists()]
         for name in names:
             if name not in todo:
-                target = _target(folder, name, opts.response_format)
-                notifier.note(f"{name}: skipped ({target} exists; --force redoes it)")
+                notifier.note(f"{name}: skipped ({targets[name]} exists; --force redoes it)")
     pace = _Pace(Limiter(env.profile.requests_per_minute), threading.Event(), False)
     texts: dict[str, str] = {}
     failed: list[tuple[str, ChatcliError]] = []
@@ -144,7 +153,7 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
                     notifier.note(f"{name}: done ({done}/{len(todo)})")
                     if folder is not None:
                         folder.mkdir(parents=True, exist_ok=True)
-                        _write(texts[name], _target(folder, name, opts.response_format))
+                        _write(texts[name], targets[name])
                 if folder is None:
                     print_in_order()
         except KeyboardInterrupt:

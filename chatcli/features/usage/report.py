@@ -59,6 +59,8 @@ def _key(row: UsageRow, by: str) -> str:
         return row.model
     if by == "profile":
         return row.profile or "-"
+    if by == "command":
+        return row.command
     return row.created_at.astimezone().date().isoformat()
 
 

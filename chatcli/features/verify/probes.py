@@ -23,9 +23,13 @@ they saw, and ``verdict`` weighs them:
    reasoning models); substitutes behind a relay often cannot. Medium.
 9. ``seed``: the same request twice with one ``seed`` should give the same answer while the
    fingerprint stays the same. Weak (determinism is best effort even at OpenAI).
+10. ``json_schema``: a prompt that invites prose, sent with a strict ``json_schema``
+   ``response_format``: an endpoint that honours strict mode answers JSON valid against it.
+   Relays that drop ``response_format`` answer prose (warn); a 4xx naming it is a refusal (warn,
+   and ``--schema`` then asks in the prompt instead). Medium.
 
 Each check carries its ``strength``: how much a pass or failure says about the model.
-Probes 1-3 and 7 share one non-streamed request; in all nine short requests are made.
+Probes 1-3 and 7 share one non-streamed request; in all ten short requests are made.
 Everything goes through ``ChatProvider``'s public pieces (``body``, ``endpoint``, ``transport``)
 because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``) that the stream-event
 API of ``chat`` deliberately leaves out.
@@ -61,6 +65,7 @@ STRENGTH: dict[str, Strength] = {
     "system_fingerprint": "weak",
     "logprobs": "medium",
     "seed": "weak",
+    "json_schema": "medium",
 }
 """How much each probe's result says: a tokenizer mismatch is near proof, a name is not."""
 
@@ -476,6 +481,59 @@ def probe_seed(target: Target) -> Check:
     return Check(name, "warn", f"seed {SEED} gave two different answers on one fingerprint")
 
 
+JSON_SCHEMA_PROMPT = "Say hello in French, in one word and nothing else."
+JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "greeting": {"type": "string"},
+        "language": {"type": "string", "enum": ["en", "fr", "de", "other"]},
+        "letters": {"type": "integer"},
+    },
+    "required": ["greeting", "language", "letters"],
+    "additionalProperties": False,
+}
+REFUSED_JSON_SCHEMA = "the endpoint refused response_format json_schema"
+"""How the json_schema check starts when the endpoint refuses it (``run`` remembers that)."""
+
+
+def probe_json_schema(target: Target) -> Check:
+    """Strict ``json_schema`` must give JSON valid against the schema, even for a prompt
+    that asks for prose."""
+    from chatcli.features.schema.check import NotJSON, errors, parse_reply
+    from chatcli.features.schema.turn import names_response_format
+    from chatcli.providers.base import ResponseFormat
+
+    name = "json_schema"
+    request = ChatRequest(
+        target.model,
+        [{"role": "user", "content": JSON_SCHEMA_PROMPT}],
+        temperature=0,
+        max_tokens=None if target.info.reasoning else 100,
+        response_format=ResponseFormat("greeting", JSON_SCHEMA, strict=True),
+    )
+    try:
+        obj = complete(target, request)
+    except APIError as exc:
+        if not _refused(exc):
+            raise
+        if names_response_format(exc.message):
+            return Check(name, "warn", f"{REFUSED_JSON_SCHEMA}: {exc.message}")
+        return Check(name, "warn", f"the endpoint refused a strict json_schema request: {exc}")
+    message = _message(obj)
+    if isinstance(message.get("refusal"), str) and message["refusal"]:
+        return Check(name, "skip", f"the model refused: {message['refusal'][:60]!r}")
+    text = str(message.get("content") or "")
+    try:
+        data = parse_reply(text)
+    except NotJSON:
+        return Check(name, "warn", f"json_schema ignored: answered {text[:60]!r}")
+    found = errors(data, JSON_SCHEMA)
+    if found:
+        return Check(name, "warn", f"strict json_schema not honoured: {found[0]}")
+    shown = json.dumps(data, ensure_ascii=False)[:80]
+    return Check(name, "pass", f"strict json_schema honoured: {shown}")
+
+
 def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None) -> list[Check]:
     """Every probe in order; ``on_check`` sees each result as soon as it is known.
 
@@ -508,6 +566,7 @@ def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None)
     add("reasoning", lambda: probe_reasoning(target))
     add("logprobs", lambda: probe_logprobs(target))
     add("seed", lambda: probe_seed(target))
+    add("json_schema", lambda: probe_json_schema(target))
     return checks
 
 

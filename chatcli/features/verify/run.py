@@ -19,6 +19,23 @@ from chatcli.settings.resolve import Globals, resolve
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
 
+def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
+    """What the json_schema probe found is what ``--schema`` goes by next: a refusal is
+    noted (the schema goes into the prompt), an honoured request clears the note."""
+    from chatcli.features.schema.turn import QUIRK
+    from chatcli.features.verify.probes import REFUSED_JSON_SCHEMA
+    from chatcli.store import open_default, quirks
+
+    check = next((c for c in checks if c.name == "json_schema"), None)
+    if check is None or check.status not in ("pass", "warn"):
+        return
+    with open_default() as store:
+        if check.status == "pass":
+            quirks.forget(store, profile, model, QUIRK)
+        elif check.evidence.startswith(REFUSED_JSON_SCHEMA):
+            quirks.note(store, profile, model, QUIRK, check.evidence)
+
+
 def run(g: Globals, *, json_out: bool) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel."""
     from chatcli.features.verify import probes as verify
@@ -76,6 +93,7 @@ def run(g: Globals, *, json_out: bool) -> None:
     finally:
         provider.close()
         store.close()
+    _remember_json_schema(env.profile.name, env.model, checks)
     result = verify.verdict(env.model, checks)
     if json_out:
         obj = {

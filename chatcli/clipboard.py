@@ -1,4 +1,5 @@
-"""``/copy``: put the last reply where the user can paste it, and say only what is certain.
+"""``/copy`` (the REPL) and ``c`` (``chatcli cmd``'s menu): put text where the user can paste
+it, and say only what is certain. Below both, so neither imports the other.
 
 Ways, all tried:
 

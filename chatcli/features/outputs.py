@@ -1,0 +1,24 @@
+"""One output file per input, never two inputs writing the same file.
+
+``transcribe a/talk.mp3 b/talk.mp3 -o DIR`` or ``talk.mp3 talk.wav`` would both become
+``DIR/talk.srt``: one paid result overwriting another. Every bulk command that writes a file per
+input names them here: the first input with a stem keeps it, later ones get ``-2``, ``-3``...
+in input order, so the same command line names the same files again (a re-run's skip of the
+inputs already written relies on that).
+"""
+
+from __future__ import annotations
+
+
+def unique_stems(stems: list[str], taken: set[str] | None = None) -> list[str]:
+    """``stems`` made distinct (case-insensitively: macOS and Windows folders are), in order,
+    none of them in ``taken``."""
+    seen = {t.casefold() for t in taken or set()}
+    out: list[str] = []
+    for stem in stems:
+        candidate, n = stem, 2
+        while candidate.casefold() in seen:
+            candidate, n = f"{stem}-{n}", n + 1
+        seen.add(candidate.casefold())
+        out.append(candidate)
+    return out

@@ -1,0 +1,196 @@
+"""What ``chatcli cmd`` does once its options are parsed: ask for a command, then the menu on a
+terminal, or the command alone on stdout off one.
+
+Off a terminal (``$(chatcli cmd ...)``, the shell integration, scripts) nothing is ever run
+unless ``--execute --yes`` says so, and a destructive-looking command also needs
+``--yes-destructive``; the reasons it looks destructive are warnings on stderr either way.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chatcli.errors import ChatcliError, ConfigError, UsageError
+from chatcli.output import Notifier
+from chatcli.safetext import one_line
+from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.terminal import isatty
+
+if TYPE_CHECKING:
+    from chatcli.features.shell.clean import Cleaned
+    from chatcli.features.shell.detect import Shell
+    from chatcli.features.shell.exchange import Exchange
+    from chatcli.features.shell.menu import Tty
+    from chatcli.settings.loading import Profile
+    from chatcli.store import Content
+
+
+@dataclass(frozen=True)
+class CmdInput:
+    """The options of ``cmd`` besides the conversation's settings."""
+
+    description: list[str]
+    shell: str | None = None
+    execute: bool = False
+    yes: bool = False
+    yes_destructive: bool = False
+    over_budget: bool = False
+
+
+class NotACommand(ChatcliError):
+    """The model answered, but not with a command (a refusal, a question back)."""
+
+
+def check_options(what: CmdInput) -> None:
+    """``--execute`` only with ``--yes``; ``--yes`` and ``--yes-destructive`` only with it."""
+    if what.execute and not what.yes:
+        raise UsageError(
+            "--execute runs the command without showing it first, so it needs --yes too",
+            hint="chatcli cmd --execute --yes DESCRIPTION",
+        )
+    if (what.yes or what.yes_destructive) and not what.execute:
+        flag = "--yes" if what.yes else "--yes-destructive"
+        raise UsageError(f"{flag} only goes with --execute")
+
+
+def run(g: Globals, flags: ChatFlags, what: CmdInput) -> int:
+    """Run one ``cmd``; the exit code (the executed command's, when one ran)."""
+    from chatcli.features.conversation import open_conversation
+    from chatcli.features.shell.exchange import Exchange
+    from chatcli.features.usage import budget
+    from chatcli.store import open_default
+
+    check_options(what)
+    notifier = Notifier()
+    with open_default() as store:
+        opened = open_conversation(g, flags, store, command="cmd", one_shot=True)
+        profile = opened.settings.profile
+        shell = _shell(what.shell, profile.shell)
+        description = _description(what.description, profile)
+        for note in opened.notes:
+            notifier.note(note)
+        budget.check(store, profile, over_budget=what.over_budget, warn=notifier.note)
+        exchange = Exchange(opened.session, shell, notifier)
+        try:
+            tty = None if what.execute else _terminal()
+            if tty is None:
+                return _unattended(exchange, description, what, profile, notifier)
+            try:
+                return _menu(tty, exchange, description, opened.settings.markdown, profile)
+            finally:
+                tty.close()
+        finally:
+            exchange.close()
+
+
+def _terminal() -> Tty | None:
+    """The terminal for the menu; None off one (then the menu is not even imported)."""
+    if not isatty(sys.stdout):
+        return None
+    from chatcli.features.shell.menu import Tty
+
+    return Tty.open()
+
+
+def _menu(
+    tty: Tty, exchange: Exchange, description: Content, markdown: str, profile: Profile
+) -> int:
+    from chatcli.features.shell.menu import Menu
+
+    def ran(command: str) -> None:
+        saved = _save_history(command, exchange.shell, profile)
+        if saved:
+            tty.write(f"\x1b[2m{saved}\x1b[0m\n")
+
+    menu = Menu(tty, exchange, exchange.shell, markdown=markdown, ran=ran)
+    return menu.run(lambda: exchange.generate(description))
+
+
+def _unattended(
+    exchange: Exchange, description: Content, what: CmdInput, profile: Profile, notifier: Notifier
+) -> int:
+    from chatcli.features.shell import danger
+    from chatcli.features.shell.execute import execute
+
+    cleaned = exchange.generate(description)
+    command = _command_of(cleaned, notifier)
+    found = danger.reasons(command)
+    if not what.execute:
+        for reason in found:
+            notifier.note(f"warning: this command looks destructive: {reason}")
+        sys.stdout.write(command + "\n")
+        sys.stdout.flush()
+        return 0
+    if found and not what.yes_destructive:
+        raise ChatcliError(
+            f"refusing to run a command that looks destructive: {'; '.join(found)}",
+            hint="read it first (without --execute it is only printed); "
+            "--yes-destructive runs it anyway",
+        )
+    notifier.note(f"running: {one_line(command, 200)}")
+    code = execute(command, exchange.shell)
+    saved = _save_history(command, exchange.shell, profile)
+    if saved:
+        notifier.note(saved)
+    return code
+
+
+def _command_of(cleaned: Cleaned, notifier: Notifier) -> str:
+    for note in cleaned.notes:
+        notifier.note(note)
+    if cleaned.command is None:
+        raise NotACommand(
+            f"the answer is not a command: {one_line(cleaned.answer, 160)!r}",
+            hint="describe what the command should do more precisely",
+        )
+    return cleaned.command
+
+
+def _save_history(command: str, shell: Shell, profile: Profile) -> str | None:
+    """Append ``command`` to the shell's history when ``save_history`` is on; what to say."""
+    if profile.save_history is False:
+        return None
+    from chatcli.features.shell.history import append
+
+    try:
+        path = append(command, shell, profile.save_history)
+    except ChatcliError as exc:
+        return f"warning: {exc.message}"
+    return f"added to {path}"
+
+
+def _shell(flag: str | None, configured: str | None) -> Shell:
+    from chatcli.features.shell.detect import detect
+
+    if flag is not None:
+        return detect(flag)
+    try:
+        return detect(configured)
+    except UsageError as exc:
+        raise ConfigError(
+            f"shell = {configured!r} in the config: {exc.message}",
+            hint="set shell to bash, zsh, fish or sh, or remove it to detect the shell",
+        ) from None
+
+
+def _description(words: list[str], profile: Profile) -> Content:
+    """The description: the words, then piped stdin."""
+    from chatcli.inputs import gather
+
+    if not " ".join(words).strip() and (sys.stdin is None or sys.stdin.isatty()):
+        raise _nothing()
+    try:
+        return gather(words, [], profile=profile).content()
+    except UsageError as exc:
+        if exc.message.startswith("nothing to ask"):
+            raise _nothing() from None
+        raise
+
+
+def _nothing() -> UsageError:
+    return UsageError(
+        "describe the command: chatcli cmd WHAT IT SHOULD DO",
+        hint='chatcli cmd "find files over 1 GB changed this week"',
+    )

@@ -1,0 +1,1 @@
+"""Prompt templates (``--template NAME -V key=value``, ``chatcli templates``)."""

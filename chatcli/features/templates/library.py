@@ -1,0 +1,186 @@
+"""Prompt templates: where they live, how they are read, and how their variables are filled.
+
+A template is ``[templates.NAME]`` in the config, or a file in the ``templates/`` folder beside
+the config file: ``NAME.toml`` with the same keys, or ``NAME.md`` whose text is the prompt
+(optionally after TOML front matter between ``+++`` lines for the other keys). A config table
+wins over a file of the same name, so the file can be kept as a draft.
+
+``{{name}}`` is a variable, ``{{name|default}}`` one with a default; ``{{input}}`` is what the
+user typed or piped. A variable with no value and no default is a usage error naming it, before
+anything is sent.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatcli.errors import ConfigError, UsageError
+from chatcli.settings.loading import TEMPLATE_KEYS, Config
+
+VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][\w-]*)\s*(?:\|([^}]*))?\}\}")
+"""``{{name}}`` or ``{{name|default}}``."""
+
+INPUT = "input"
+SKELETON = """+++
+# Optional keys: system, model, temperature, schema, tools (a list of tool names).
+system = "You are a careful assistant."
++++
+{{input}}
+"""
+"""What ``templates edit NAME`` starts a new template with."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """One template; ``where`` says where it was read from."""
+
+    name: str
+    where: str
+    system: str | None = None
+    prompt: str | None = None
+    model: str | None = None
+    temperature: float | None = None
+    schema: str | dict[str, Any] | None = None
+    tools: tuple[str, ...] = ()
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    def variables(self) -> list[str]:
+        """The variable names it uses, in order of first use (``input`` included)."""
+        seen: dict[str, None] = {}
+        for text in (self.system, self.prompt):
+            for m in VARIABLE.finditer(text or ""):
+                seen.setdefault(m.group(1), None)
+        return list(seen)
+
+    def uses_input(self) -> bool:
+        return INPUT in self.variables()
+
+
+def folder(config: Config) -> Path:
+    """The ``templates/`` folder beside the config file."""
+    return config.path.parent / "templates"
+
+
+def names(config: Config) -> list[str]:
+    """Every template name, sorted (config tables and files)."""
+    found = set(config.templates)
+    directory = folder(config)
+    if directory.is_dir():
+        found.update(p.stem for p in directory.iterdir() if p.suffix in (".md", ".toml"))
+    return sorted(found)
+
+
+def load(config: Config, name: str) -> Template:
+    """The template called ``name``; a ConfigError naming the known ones if there is none."""
+    if name in config.templates:
+        return _build(name, f"[templates.{name}] in {config.path}", config.templates[name])
+    for suffix in (".toml", ".md"):
+        path = folder(config) / f"{name}{suffix}"
+        if path.is_file():
+            return _from_file(name, path)
+    known = ", ".join(names(config)) or "none defined"
+    raise ConfigError(
+        f"unknown template {name!r} (known: {known})",
+        hint=f"chatcli templates edit {name} creates it",
+    )
+
+
+def _from_file(name: str, path: Path) -> Template:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read template {path}: {exc}") from None
+    data: dict[str, Any] = {}
+    if path.suffix == ".toml":
+        data = _toml(path, text)
+    else:
+        prompt = text
+        front = re.match(r"\A\+\+\+[ \t]*\n(.*?)^\+\+\+[ \t]*\n?", text, re.S | re.M)
+        if front:
+            data = _toml(path, front.group(1))
+            prompt = text[front.end() :]
+        if prompt.strip():
+            data["prompt"] = prompt.strip("\n")
+    return _build(name, str(path), data)
+
+
+def _toml(path: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _build(name: str, where: str, data: dict[str, Any]) -> Template:
+    """A Template from a checked table (config) or an unchecked one (a file)."""
+    for key, value in data.items():
+        if key not in TEMPLATE_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r} in a template")
+        types, human = TEMPLATE_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ConfigError(f"{where}: {key} must be {human}")
+    temperature = data.get("temperature")
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise ConfigError(f"{where}: temperature must be from 0 to 2")
+    tools = data.get("tools", [])
+    if not all(isinstance(t, str) for t in tools):
+        raise ConfigError(f"{where}: tools must be a list of tool names")
+    template = Template(
+        name,
+        where,
+        system=data.get("system"),
+        prompt=data.get("prompt"),
+        model=data.get("model"),
+        temperature=None if temperature is None else float(temperature),
+        schema=data.get("schema"),
+        tools=tuple(tools),
+    )
+    defaults: dict[str, str] = {}
+    for text in (template.system, template.prompt):
+        for m in VARIABLE.finditer(text or ""):
+            if m.group(2) is not None:
+                defaults.setdefault(m.group(1), m.group(2))
+    return Template(**{**vars(template), "defaults": defaults})
+
+
+def parse_vars(pairs: list[str]) -> dict[str, str]:
+    """``-V KEY=VALUE`` options as a dict; a pair without ``=`` is a usage error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"-V {pair!r} is not KEY=VALUE", hint="e.g. -V lang=French")
+        out[key.strip()] = value
+    return out
+
+
+def fill(text: str, values: dict[str, str], template: Template) -> str:
+    """``text`` with every variable replaced: a given value, else its default; a usage error
+    naming the first variable that has neither."""
+
+    def one(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in values:
+            return values[name]
+        if default is not None:
+            return default
+        if name == INPUT:
+            raise UsageError(
+                f"template {template.name!r} needs input: give a prompt or pipe text in"
+            )
+        raise UsageError(
+            f"template {template.name!r} needs a value for {{{{{name}}}}}",
+            hint=f"add -V {name}=VALUE",
+        )
+
+    return VARIABLE.sub(one, text)
+
+
+def unknown_vars(template: Template, values: dict[str, str]) -> list[str]:
+    """The ``-V`` names the template does not use (a typo the user should hear about)."""
+    used = set(template.variables())
+    return [name for name in values if name not in used]
