@@ -134,11 +134,22 @@ def create(profile: Profile, job: ImageJob, *, key: str, debug: bool = False) ->
     with http:
         client = sdk.client(profile, job.model, key=key, http=http)
         response = sdk.call(lambda: _call(client, job), profile, key)
-        items = response.data or []
+        items = response.data if isinstance(response.data, list) else []
         if not items:
             raise APIError("the endpoint returned no images")
         with sdk.errors(key):
-            return [_image(http, item.b64_json, item.url, item.revised_prompt) for item in items]
+            return [
+                _image(http, _field(item, "b64_json"), _field(item, "url"),
+                       _field(item, "revised_prompt"))
+                for item in items
+            ]  # fmt: skip
+
+
+def _field(item: object, name: str) -> str | None:
+    """A text field of one returned image, whatever the server put there (the SDK does not
+    check types: ``data: [null]`` or ``"url": 7`` arrive as they are)."""
+    value = getattr(item, name, None)
+    return value if isinstance(value, str) else None
 
 
 def _call(client: openai.OpenAI, job: ImageJob) -> ImagesResponse:
