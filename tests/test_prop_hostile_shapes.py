@@ -65,6 +65,7 @@ CASES: dict[str, Case] = {
     "ask --no-stream": ("chat", either, lambda t: ["ask", "--no-stream", "hi"]),
     "ask --json -x": ("chat", either, lambda t: ["ask", "--json", "-x", "hi"]),
     "summarize": ("chat", either, lambda t: ["summarize", str(_text(t)), "--yes"]),
+    "cmd": ("chat", either, lambda t: ["cmd", "list", "files"]),
     "verify": ("chat", either, lambda t: ["verify"]),
     "doctor": ("models", sh.model_list.map(lambda b: Raw(body=sh.dumps(b))), lambda t: ["doctor"]),
     "models": ("models", sh.model_list.map(lambda b: Raw(body=sh.dumps(b))), lambda t: ["models"]),

@@ -37,7 +37,11 @@ World = tuple[FakeOpenAI, Path, dict[str, str]]
 
 
 def run_pty(
-    args: list[str], env: dict[str, str], keys: tuple[bytes, ...] = (), timeout: float = 60
+    args: list[str],
+    env: dict[str, str],
+    keys: tuple[bytes, ...] = (),
+    timeout: float = 60,
+    own_tty: bool = False,
 ) -> tuple[int, bytes]:
     """``chatcli ARGS`` with stdin, stdout and stderr on one pseudo-terminal (120x40); the exit
     code and every byte it wrote. ``keys`` are typed once the program has written something."""
@@ -45,11 +49,13 @@ def run_pty(
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "chatcli", *args], stdin=slave, stdout=slave, stderr=slave,
-        env={**env, "TERM": "xterm-256color"}, start_new_session=True,
+        env={**env, "TERM": "xterm-256color"},
+        **({"preexec_fn": _own_terminal} if own_tty else {"start_new_session": True}),
     )  # fmt: skip
     os.close(slave)
     shown = b""
     pending = list(keys)
+    next_key = time.monotonic() + 0.3
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -64,15 +70,27 @@ def run_pty(
                 shown += data
             elif proc.poll() is not None:
                 break
-            if pending and shown:
-                time.sleep(0.3)
-                os.write(master, pending.pop(0))
-        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            if pending and shown and time.monotonic() >= next_key:
+                os.write(master, pending[0])
+                if len(pending) > 1 or not own_tty:
+                    pending.pop(0)  # with own_tty (a menu) the last key repeats until the end
+                next_key = time.monotonic() + 0.5
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # still running: the test shows what it printed
+            proc.kill()
+            code = -9
     finally:
         if proc.poll() is None:
             proc.kill()
         os.close(master)
     return code, shown
+
+
+def _own_terminal() -> None:
+    """In the child: a new session whose controlling terminal is the pty (``/dev/tty`` opens)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def run_pipes(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
@@ -152,7 +170,11 @@ COMMANDS: dict[str, list[str]] = {
     "batch results": ["batch", "results", "{job}"],
     "batch wait": ["batch", "wait", "{job}"],
     "completion": ["completion", "bash"],
+    "cmd": ["cmd", "list", "files"],
+    "shell-integration": ["shell-integration", "bash"],
+    "templates list": ["templates", "list"],
 }
+KEYS = {"cmd": (b"q",)}  # the menu on a terminal: abort
 
 
 def _args(name: str, tmp: Path, env: dict[str, str]) -> list[str]:
@@ -176,7 +198,7 @@ def test_every_command_is_covered() -> None:
 def test_no_escape_or_key_reaches_the_terminal(world: World, name: str) -> None:
     _, tmp, env = world
     args = _args(name, tmp, env)
-    code, shown = run_pty(args, env)
+    code, shown = run_pty(args, env, KEYS.get(name, ()), own_tty=name in KEYS)
     assert leaks(shown) == [], f"{name} (exit {code}) showed: {shown[-2000:]!r}"
     assert b"unexpected" not in shown and b"Traceback" not in shown, shown[-2000:]
     piped = run_pipes(args, env)
@@ -184,9 +206,30 @@ def test_no_escape_or_key_reaches_the_terminal(world: World, name: str) -> None:
     assert leaks(piped.stdout, (DEFAULT_API_KEY,)) == [], piped.stdout[-2000:]
 
 
-@pytest.mark.process
+@pytest.mark.terminal
 def test_chat_repl_shows_no_escape_or_key(world: World) -> None:
-    env = world[2]
-    _, shown = run_pty(["chat", "--session", "s1"], env, keys=(b"hi there\r", b"\x04"))
-    assert b"echo" in shown or b"hi there" in shown, shown[-2000:]
-    assert leaks(shown) == [], shown[-2000:]
+    """The REPL in real tmux: its resume preview of a poisoned session and a poisoned reply.
+    Every byte it writes is logged (``pipe-pane``) and checked, and the pane's title."""
+    from tests.tmux_helpers import Tmux, wait_until
+
+    _, tmp, env = world
+    root = Path(__file__).resolve().parent.parent
+    term = Tmux({**env, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONPATH": str(root)}, tmp)
+    log = tmp / "pane.log"
+    try:
+        term.start_line(f"read _; {sys.executable} -m chatcli chat --session s1")
+        term.tmux("pipe-pane", "-o", "-t", term.target, f"cat >> {log}")
+        term.keys("Enter")
+        term.wait_for(lambda s: s.rstrip().endswith("›"))
+        term.type("hi there")
+        term.keys("Enter")
+        term.wait_for("echo(2)")
+        term.wait_for(lambda s: s.rstrip().endswith("›"))
+        term.keys("C-d")
+        assert term.wait_exit() == 0
+        wait_until(lambda: log.exists() and b"exit" in log.read_bytes())
+        assert "PWNED" not in term.pane("#{pane_title}")
+        assert leaks(log.read_bytes()) == [], log.read_bytes()[-2000:]
+        assert DEFAULT_API_KEY not in term.history()
+    finally:
+        term.kill()

@@ -19,7 +19,7 @@ MARK = "PWNED"
 POISON = f" \x1b]0;{MARK}\x07\x1b[2J\x1b[31;5m\x1bP{MARK}\x1b\\\x9b6n\x07 {DEFAULT_API_KEY}"
 """Title change, screen clear, colour and blink, a DCS string, a C1 CSI, a bell, and the key."""
 
-SIGNS = ("\x1b]", "\x1b[2J", "\x1b[31;5m", "\x1bP", "\x9b", "\x07", DEFAULT_API_KEY)
+SIGNS = ("\x1b]", "\x1b[2J", "\x1b[31;5m", "\x1bP", "\x9b", DEFAULT_API_KEY)
 """What must not appear in anything chatcli shows (``MARK`` may: as the text of an escape
 written out harmlessly, ``\\u001b]0;PWNED`` in JSON)."""
 
