@@ -4,7 +4,9 @@
 
 A local fake server answers at once, so what is measured is the key binding, the process start
 and the request (target: median <= 0.4 s). The line is typed, the clock started, Alt+E sent,
-and the pane polled every 5 ms until the prompt line holds the command. For scale, the same
+and the pane's output (``tmux pipe-pane`` into a file, read every millisecond: polling starts
+no process that would compete for the CPU) watched until the shell writes the command; the
+screen is then checked to hold it on the prompt line. For scale, the same
 run times `chatcli cmd` alone as a subprocess, `chatcli ask` (the baseline: one request, no
 shell) and `python -c pass` (the interpreter's start), wall and CPU (CPU does not grow with
 the machine's load; wall does).
@@ -51,6 +53,22 @@ def _rc(shell: str, home: Path) -> list[str]:
 def _last_prompt(screen: str) -> str:
     lines = [ln.rstrip() for ln in screen.splitlines() if ln.startswith("READY>")]
     return lines[-1] if lines else ""
+
+
+def _seen(log: Path, offset: int, want: bytes, timeout: float = 30.0) -> float:
+    """Poll the pane's output log (no process started per poll) until ``want`` is written
+    after ``offset``; the time it was seen."""
+    deadline = time.monotonic() + timeout
+    with log.open("rb") as fh:
+        data = b""
+        while True:
+            fh.seek(offset + len(data))
+            data += fh.read()
+            if want in data:
+                return time.perf_counter()
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out; the pane wrote: {data[-500:]!r}")
+            time.sleep(0.001)
 
 
 def _wait(term: Tmux, want: str, timeout: float = 30.0) -> float:
@@ -101,13 +119,18 @@ def main() -> None:
         try:
             term.start(_rc(args.shell, home))
             _wait(term, "READY>")
+            log = home / "pane.log"
+            log.touch()
+            term.tmux("pipe-pane", "-o", "-t", term.target, f"cat >> {log}")
             for i in range(args.runs + 1):
                 fake.script(Reply(text=COMMAND))
                 term.type(f"find big files {i}")
                 _wait(term, f"READY> find big files {i}")
+                offset = log.stat().st_size
                 start = time.perf_counter()
                 term.keys("M-e")
-                end = _wait(term, f"READY> {COMMAND}")
+                end = _seen(log, offset, COMMAND.encode())
+                _wait(term, f"READY> {COMMAND}")  # and it is the line's text
                 if i:  # the first run warms the page cache and the bytecode
                     key_times.append(end - start)
                 term.keys("C-u")

@@ -14,6 +14,7 @@ that turns them into a stderr line and an exit code (the README's table)::
     │   └── SchemaMismatch    ``--schema``: the answer is not JSON valid against the schema
     ├── NetworkError (6)      cannot connect, timeout, stream went silent
     ├── StoreError (1)        the database is corrupt, newer than this chatcli, locked or unwritable
+    │   └── StoreBusy, StoreFull   locked past the busy timeout; no space (paid answers: journal)
     ├── BudgetExceeded (1)    a daily or monthly budget is spent
     ├── Reported (any)        the command already printed what failed (doctor, verify)
     └── Interrupted (130)     Ctrl-C
@@ -103,6 +104,14 @@ class NetworkError(ChatcliError):
 
 class StoreError(ChatcliError):
     """The SQLite database cannot be used as it is; the file is left untouched for the user."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the database's write lock past the busy timeout."""
+
+
+class StoreFull(StoreError):
+    """The disk under the database is full (or failing): nothing more could be written."""
 
 
 class Interrupted(ChatcliError):

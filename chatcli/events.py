@@ -47,11 +47,35 @@ class Notice:
     key: str | None = None
 
 
-StreamEvent = TextDelta | Usage | Finish | Notice
-
-
 Content = str | list[dict[str, Any]]
 """A message's content: plain text, or OpenAI content parts (text and images)."""
 
 Message = dict[str, Any]
 """An OpenAI-style chat message: ``{"role": ..., "content": Content}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function call the model asked for: ``arguments`` is its JSON text as sent."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalls:
+    """The calls of a reply, whole (streamed pieces joined), before its ``Finish``."""
+
+    calls: tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolNote:
+    """A line about a tool call for stderr (``⚙ time.now {} → 1 line, 0.2 s``), shown above
+    the live region like a notice but without the ``chatcli:`` prefix."""
+
+    text: str
+
+
+StreamEvent = TextDelta | Usage | Finish | Notice | ToolCalls | ToolNote

@@ -147,7 +147,7 @@ def fetch_url(url: str, profile: Profile | None) -> tuple[bytes, str | None]:
 
 def to_text(data: bytes, source: str, content_type: str | None = None) -> str:
     """The text of a document or of plain text, or a UsageError naming what it is instead."""
-    from chatcli.features.documents import extract
+    from chatcli.documents import extract
 
     text = extract(data, source, content_type)
     return decode_text(data, source) if text is None else text

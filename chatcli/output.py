@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted, Refused
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolNote
 from chatcli.safetext import one_line, redact, sanitize
 from chatcli.terminal import is_dumb, isatty, modes
 
@@ -76,6 +76,17 @@ class Notifier:
         self._open_key = event.key
         self.stream.flush()
 
+    def line(self, text: str, writer: Writer | None = None) -> None:
+        """A whole line of its own (a tool call's), above the live region if there is one."""
+
+        def write() -> None:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+        self.end_line()
+        if writer is None or not self.tty or not writer.above(write):
+            write()
+
     def text_arrived(self) -> None:
         """Answer text came after a notice: a later notice with the same key starts a new run."""
         if not self._line_open:
@@ -113,6 +124,8 @@ def consume(
                 writer.feed(event.text)
         elif isinstance(event, Notice):
             notifier.notice(event, writer)
+        elif isinstance(event, ToolNote):
+            notifier.line(event.text, writer)
         elif isinstance(event, Finish):
             finish = event
     return finish

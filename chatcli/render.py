@@ -4,7 +4,7 @@ Re-rendering the whole answer on every chunk costs CPU that grows with the squar
 and a live region taller than the screen cannot be redrawn once it has scrolled. So
 ``MarkdownStream`` parses the text so far, prints every *finished* top-level block once,
 permanently, into normal scrollback, and keeps only the unfinished last block in a live region
-of at most ``height - 1`` rows at the bottom. The boundary between the two only moves forward.
+of at most half the pane at the bottom. The boundary between the two only moves forward.
 
 Terminal protocol of the live region: the cursor is parked at the top-left of the live frame
 between frames (hidden meanwhile). The next frame first erases the old one row by row (save
@@ -12,9 +12,11 @@ cursor, ``ESC [ 2 K`` then cursor-down per row, restore cursor), then prints the
 blocks and the new live lines, and moves the cursor back up to the live frame's top. There is
 no "erase below" (``ESC [ J``): tmux and GNU screen take one from the top-left corner as a screen
 clear and save the whole screen, live rows included, into their scrollback. The live lines are
-drawn with auto-wrap off, so one line is exactly one row; after a width change the old frame
-is erased as if the terminal had rewrapped it (tmux does, xterm cuts): erasing a blank row
-below it too is harmless, and cursor-down stops at the bottom without scrolling. Each frame is
+drawn with auto-wrap off, so one line is exactly one row, and use only the cells of their
+text (``liverows``: a resize must not push live rows into the history); after a width change
+the old frame is erased as the terminal rewrapped it (tmux and screen do, xterm cuts), counted
+row by row: erasing a blank row below it too is harmless, and cursor-down stops at the bottom
+without scrolling. A resize while no text arrives redraws the live rows within 0.1 s. Each frame is
 one synchronized update (DEC mode 2026): terminals without it ignore the unknown private mode.
 Notices from other writers go ``above`` the live region, so no frame erases them.
 
@@ -35,6 +37,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO
 
+from chatcli.liverows import fill_to_end, live_room, reflowed_rows
 from chatcli.safetext import Sanitizer, sanitize
 from chatcli.terminal import is_dumb, isatty
 
@@ -54,6 +57,7 @@ _FENCE_OPENER = re.compile(r" {0,3}(?:`{3,}|~{3,})")
 
 _MIN_INTERVAL = 1 / 30  # seconds between live frames, at the least
 _COST_FACTOR = 4  # and at least this many times what the last frame took
+_RESIZE_POLL = 0.1  # seconds between size checks while no text arrives
 
 
 class _Writer(ABC):
@@ -221,11 +225,7 @@ class _Frames:
             return ""
         rows = self._live_rows
         if width != self._live_width:  # the terminal may have rewrapped the frame's lines
-            from rich.cells import cell_len
-
-            rows = sum(
-                max(1, -(-cell_len(_SGR.sub("", line)) // width)) for line in self._live_lines
-            )
+            rows = sum(reflowed_rows(line, width) for line in self._live_lines)
         self._live_rows, self._live_lines = 0, []
         erase = _ERASE_LINE + _CURSOR_DOWN
         return f"{_SAVE_CURSOR}{erase * (rows - 1)}{_ERASE_LINE}{_RESTORE_CURSOR}"
@@ -266,8 +266,9 @@ class _Frames:
         return offset
 
     def _render_tail(self, console: Console, height: int) -> list[str]:
-        """The live frame: the unfinished block, cropped to its last ``height - 1`` lines."""
-        room = height - 1
+        """The live frame: the unfinished block, cropped to its last ``live_room`` lines, each
+        using only the cells of its text (see ``liverows``)."""
+        room = live_room(height)
         text = self.pending
         if room <= 0 or not text.strip():
             return []
@@ -280,7 +281,7 @@ class _Frames:
         started = time.perf_counter()
         rendered = self._render_blocks(console, text, permanent=False)
         self._tail_costs = [self._tail_costs[1], time.perf_counter() - started]
-        return rendered.split("\n")[:-1][-room:]
+        return [fill_to_end(line) for line in rendered.split("\n")[:-1][-room:]]
 
     def _render_blocks(self, console: Console, text: str, *, permanent: bool) -> str:
         """Render ``text`` exactly as it appears inside a one-shot render of the whole answer.
@@ -349,6 +350,7 @@ class MarkdownStream(_Writer):
         self._incoming: list[str] = []
         self._closing = False
         self._redraw = False  # a frame is due without new text (after ``paused``)
+        self._drawn = (0, 0)  # the size the last frame was drawn for
         self._draw_lock = threading.Lock()  # one frame at a time on the terminal
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -437,7 +439,10 @@ class MarkdownStream(_Writer):
         while True:
             with self._wake:
                 while not (self._incoming or self._closing or self._redraw):
-                    self._wake.wait()
+                    # No text for a while: a resize still redraws the live rows for the new
+                    # size (the terminal may have rewrapped them), without waiting for text.
+                    if not self._wake.wait(_RESIZE_POLL) and self._size() != self._drawn:
+                        break
                 self._redraw = False
                 delay = next_frame - time.perf_counter()
                 if delay > 0:
@@ -465,7 +470,7 @@ class MarkdownStream(_Writer):
                     return 0.0
                 self._frames = _Frames(code_theme=self._code_theme, live=self._live)
             self._frames.add(text)
-            width, height = self._size()
+            width, height = self._drawn = self._size()
             out = self._frames.frame(width, height, final=final)
             if out:
                 self._file.write(out)

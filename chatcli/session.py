@@ -22,11 +22,20 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatcli import tokens
 from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
-from chatcli.events import Finish, Message, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import (
+    Finish,
+    Message,
+    Notice,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCalls,
+    Usage,
+)
 from chatcli.pricing import cost_usd
 from chatcli.providers.base import Chat, ChatRequest, ResponseFormat
 from chatcli.store import (
@@ -70,6 +79,8 @@ class TurnResult:
     duration: float
     finish_reason: str | None
     interrupted: bool
+    calls: tuple[ToolCall, ...] = ()  # the tool calls this reply asked for
+    requests: int = 1  # requests the turn took (one per tool round)
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -98,6 +109,7 @@ class _Reply:
     first_text: float | None = None
     usage: Usage | None = None
     finish: Finish | None = None
+    calls: tuple[ToolCall, ...] = ()
 
     def add(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):
@@ -108,6 +120,36 @@ class _Reply:
             self.usage = event
         elif isinstance(event, Finish):
             self.finish = event
+        elif isinstance(event, ToolCalls):
+            self.calls = event.calls
+
+
+def wire(m: NewMessage) -> Message:
+    """A stored message as a request carries it (tool calls and results included)."""
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.content}
+    message: Message = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        message["content"] = m.content or None
+        message["tool_calls"] = [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
+            for c in m.tool_calls
+        ]
+    return message
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What one tool call came to, as the model will read it; ``info`` is kept beside it
+    (tool name, approved, duration, error) for exports and the user's own record."""
+
+    call_id: str
+    content: str
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -303,7 +345,7 @@ class ChatSession:
         messages: list[Message] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
-        messages.extend({"role": m.role, "content": m.content} for m in entries[start:])
+        messages.extend(wire(m) for m in entries[start:])
         total = used + self._system_tokens() + REPLY_PRIMING
         return messages, total, self._stored_left_out + dropped_turns
 
@@ -315,24 +357,38 @@ class ChatSession:
     # sending
 
     def send(
-        self, content: Content, *, response_format: ResponseFormat | None = None
+        self,
+        content: Content | None,
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """Send a user message; yields the reply's stream events and records the turn.
-        ``response_format`` asks for structured output (``--schema``) for this turn only."""
-        self._pending = content
+        ``response_format`` asks for structured output (``--schema``) for this turn only.
+
+        ``tools`` (function specs) lets the model call them: the reply then may end in a
+        ``ToolCalls`` event, stored with it; the caller runs them, adds the results with
+        ``add_tool_results`` and calls ``send(None, tools=...)`` for the next round.
+        """
         budget = self._history_budget()
-        user = NewMessage(
-            "user",
-            content,
-            self._tokens({"role": "user", "content": content}, budget),
-            model=self.model,
-            profile=self.profile,
-        )
-        if budget is not None and user.tokens > budget:
-            raise TooLong(
-                f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
-                f"context window of {self.info.context_window:,} leaves room for"
+        user: NewMessage | None = None
+        if content is not None:
+            unanswered = self.open_calls()  # a turn stopped between calls and results
+            if unanswered:
+                self.add_tool_results([ToolResult(c.id, "not run") for c in unanswered])
+            self._pending = content
+            user = NewMessage(
+                "user",
+                content,
+                self._tokens({"role": "user", "content": content}, budget),
+                model=self.model,
+                profile=self.profile,
             )
+            if budget is not None and user.tokens > budget:
+                raise TooLong(
+                    f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
+                    f"context window of {self.info.context_window:,} leaves room for"
+                )
         messages, _, left_out = self._plan(user)
         if left_out and left_out != self._notified_left_out:
             self._notified_left_out = left_out
@@ -344,6 +400,7 @@ class ChatSession:
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=self.stream,
+            tools=tools or None,
             response_format=response_format,
         )
         reply = _Reply(time.monotonic())
@@ -370,7 +427,7 @@ class ChatSession:
     def _record(
         self,
         request: ChatRequest,
-        user: NewMessage,
+        user: NewMessage | None,
         reply: _Reply,
         status: Status,
         *,
@@ -394,12 +451,16 @@ class ChatSession:
         cost = cost_usd(self._model_info(requested), prompt, completion)
         partial = status != "ok" or (reply.finish is not None and reply.finish.reason == "error")
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
+        entries: list[_Entry] = []
+        calls = reply.calls if status == "ok" else ()
         if keep:
             finish_reason = reply.finish.reason if reply.finish else None
+            stored_calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+            counted = text + "".join(c.name + c.arguments for c in calls)
             assistant = NewMessage(
                 "assistant",
                 text,
-                self._tokens({"role": "assistant", "content": text}),
+                self._tokens({"role": "assistant", "content": counted}),
                 model=model,
                 profile=self.profile,
                 prompt_tokens=prompt,
@@ -410,40 +471,61 @@ class ChatSession:
                 interrupted=partial,
                 ttft_ms=_ms(ttft),
                 duration_ms=_ms(duration),
+                tool_calls=stored_calls or None,
             )
-            entries = [_Entry(user), _Entry(assistant)]
+            entries = [_Entry(user)] if user is not None else []
+            entries.append(_Entry(assistant))
             self._history.extend(entries)
             self._pending = None
-            self._save(entries)
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
-                finish_reason, partial,
+                finish_reason, partial, calls,
             )  # fmt: skip
         if self.store is not None:
-            self.store.log_usage(
-                UsageRecord(
-                    requested,
-                    self.profile,
-                    self.command,
-                    status,
-                    prompt,
-                    completion,
-                    estimated=estimated,
-                    cost_usd=cost,
-                    latency_ms=_ms(duration),
-                    ttft_ms=_ms(ttft),
-                    session_id=self.row.id if self.row is not None else None,
-                    served_model=served,
-                )
+            usage = UsageRecord(
+                requested,
+                self.profile,
+                self.command,
+                status,
+                prompt,
+                completion,
+                estimated=estimated,
+                cost_usd=cost,
+                latency_ms=_ms(duration),
+                ttft_ms=_ms(ttft),
+                served_model=served,
             )
+            self._store_turn(entries, usage)
+
+    def _store_turn(self, entries: list[_Entry], usage: UsageRecord) -> None:
+        """The turn and its usage entry into the store; a database that stays busy, or a full
+        disk, sends both to the recovery journal (``store.journal``): the answer was paid for."""
+        from dataclasses import asdict
+
+        from chatcli.store import journal
+
+        assert self.store is not None
+        store = self.store
+        saved = not entries or journal.attempt(store, lambda: self._save(entries), store.notify)
+        if saved:
+            sid = self.row.id if self.row is not None else None
+            store.log_usage(replace(usage, session_id=sid))
+            return
+        spec = {
+            "id": self.row.id if self.row is not None else None,
+            "name": self.row.name if self.row is not None else self._name,
+            "one_shot": self._one_shot, "profile": self.profile, "model": self.model,
+            "system": self.system, "role": self.role,
+        }  # fmt: skip
+        messages = [asdict(e.message) for e in entries] if self._persist else []
+        turn = {"session": spec, "messages": messages}
+        journal.keep(store, {"turn": turn, "usage": asdict(usage)}, store.notify)
 
     def _requested(self, served: str | None) -> str:
         """The model to log as asked for: ``self.model``, except where that is only an Azure
         deployment name (the endpoint takes no model, and chatcli knows no such model): then
         the model the response names is the only true name there is."""
-        endpoint = getattr(self.provider, "endpoint", None)
-        deployment_only = endpoint is not None and not getattr(endpoint, "send_model", True)
-        if deployment_only and served and not self.info.known:
+        if self.provider.deployment_only and served and not self.info.known:
             return served
         return self.model
 
@@ -475,6 +557,44 @@ class ChatSession:
             self._tip = ids[-1]
             self.row = replace(self.row, head_id=self._tip)
 
+    def add_tool_results(self, results: list[ToolResult]) -> None:
+        """Store the results of the last reply's tool calls (one message each, in call order),
+        so the next ``send(None, ...)`` carries them and ``-c`` or ``/resume`` find them."""
+        entries = [
+            _Entry(
+                NewMessage(
+                    "tool",
+                    r.content,
+                    self._tokens({"role": "tool", "content": r.content}),
+                    model=self.model,
+                    profile=self.profile,
+                    tool_call_id=r.call_id,
+                    tool_info=r.info,
+                )
+            )
+            for r in results
+        ]
+        self._history.extend(entries)
+        self._save(entries)
+
+    def open_calls(self) -> list[ToolCall]:
+        """The last reply's tool calls that no result answers yet."""
+        answered: set[str] = set()
+        for entry in reversed(self._history):
+            m = entry.message
+            if m.role == "tool" and m.tool_call_id:
+                answered.add(m.tool_call_id)
+            elif m.role == "assistant":
+                calls = m.tool_calls or []
+                return [
+                    ToolCall(c["id"], c["name"], c["arguments"])
+                    for c in calls
+                    if c["id"] not in answered
+                ]
+            else:
+                break
+        return []
+
     # editing the conversation
 
     def _pop_turn(self) -> NewMessage | None:
@@ -500,21 +620,23 @@ class ChatSession:
         removed = self._pop_turn()
         return None if removed is None else content_text(removed.content)
 
-    def retry(self) -> Generator[StreamEvent, None, None]:
+    def retry(
+        self, *, tools: list[dict[str, Any]] | None = None
+    ) -> Generator[StreamEvent, None, None]:
         """Resend the last user message: the failed one, or the last turn's (a new answer to
         it; the old one stays as another answer, see ``answers``)."""
         content = self._pending
         if content is not None:
-            yield from self.send(content)
+            yield from self.send(content, tools=tools)
             return
         turns = self.turns()
         if turns:
-            yield from self.regenerate(turns[-1][0])
+            yield from self.regenerate(turns[-1][0], tools=tools)
             return
         removed = self._pop_turn()
         if removed is None:
             raise UsageError("nothing to retry yet")
-        yield from self.send(removed.content)
+        yield from self.send(removed.content, tools=tools)
 
     # the history as a tree (stored sessions only)
 
@@ -554,12 +676,14 @@ class ChatSession:
         self._load(user.parent_id)
         yield from self.send(content)
 
-    def regenerate(self, number: int) -> Generator[StreamEvent, None, None]:
+    def regenerate(
+        self, number: int, *, tools: list[dict[str, Any]] | None = None
+    ) -> Generator[StreamEvent, None, None]:
         """Ask turn ``number`` again; its earlier answers stay (``answers``, ``pick``)."""
         user = self._turn(number)
         self._load(user.parent_id)
         self._reuse = user.id
-        yield from self.send(user.content)
+        yield from self.send(user.content, tools=tools)
 
     def answers(self, number: int) -> list[MessageRow]:
         """Every answer turn ``number``'s message got, oldest first."""

@@ -13,6 +13,7 @@ from typing import Any
 from chatcli.store import Store
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI
+from tests.mounts import fill, tmpfs
 
 
 def _body(line: dict[str, Any]) -> dict[str, Any]:
@@ -126,3 +127,40 @@ def test_malformed_output_lines_fail_one_request_each(fake: FakeOpenAI, tmp_path
     assert run_cli("batch", "wait", second, env=env).returncode == 0
     final = [json.loads(x) for x in run_cli("batch", "results", job, env=env).stdout.splitlines()]
     assert all(r["answer"] for r in final)
+
+
+def test_results_on_a_full_disk_write_whole_files_or_none(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake)
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text("".join(json.dumps({"prompt": f"question {i} " + "word " * 300}) + "\n"
+                              for i in range(20)))  # fmt: skip
+    job = run_cli("batch", "submit", str(inputs), env=env).stdout.strip()
+    assert run_cli("batch", "wait", job, env=env).returncode == 0
+    with tmpfs(tmp_path / "mnt", size="256k") as mnt:
+        filler = fill(mnt, leave=12 * 1024)  # room for a few answer files, not twenty
+        out = mnt / "out"
+        result = run_cli("batch", "results", job, "-o", str(out), env=env)
+        assert result.returncode == 1
+        error = one_line_error(result.stderr)
+        assert error.startswith(f"chatcli: error: cannot write {out}/") and "No space left" in error
+        assert "answer file(s) written before it" in error
+        assert "hint: the answers are kept in the database" in result.stderr
+        files = sorted(out.iterdir())
+        assert 0 < len(files) < 20 and not [f for f in files if f.name.startswith(".")]
+        for f in files:  # whole answers only, never a truncated one
+            assert f.read_text().startswith("answer: question") and f.read_text().endswith("\n")
+        jsonl = mnt / "all.jsonl"
+        result = run_cli("batch", "results", job, "--jsonl", str(jsonl), env=env)
+        assert result.returncode == 1 and "cannot write" in result.stderr
+        assert not jsonl.exists() and not [f for f in mnt.iterdir() if f.name.startswith(".")]
+        filler.unlink()  # space again: the same command writes everything
+        assert run_cli("batch", "results", job, "-o", str(out), env=env).returncode == 0
+        assert len(list(out.iterdir())) == 20
+        assert run_cli("batch", "results", job, "--jsonl", str(jsonl), env=env).returncode == 0
+        assert len(jsonl.read_text().splitlines()) == 20
+
+
+def one_line_error(stderr: str) -> str:
+    assert "Traceback" not in stderr and "unexpected" not in stderr, stderr
+    (line,) = [x for x in stderr.splitlines() if x.startswith("chatcli: error:")]
+    return line

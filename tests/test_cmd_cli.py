@@ -213,6 +213,8 @@ def test_the_shell_config_key_and_bad_shell_names(fake: FakeOpenAI, tmp_path: Pa
     config.write_text('[defaults]\nshell = "zsh"\n')
     assert run_cli("cmd", "list", env=env).returncode == 0
     assert "for zsh on" in system_prompt(fake)
+    shown = run_cli("config", "show", env=env).stdout
+    assert any(line.split() == ["shell", "zsh", "[defaults]"] for line in shown.splitlines())
     assert run_cli("cmd", "--shell", "bash", "list", env=env).returncode == 0
     assert "for bash on" in system_prompt(fake)
     bad_flag = run_cli("cmd", "--shell", "cmd.exe", "list", env=env)

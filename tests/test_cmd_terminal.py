@@ -160,6 +160,9 @@ def test_a_destructive_command_is_marked_and_runs_only_after_typing_yes(
     control.script(Reply(text="dd if=/dev/null of=blank.img"))
     screen = start_cmd(term, work, "blank the image")
     assert "⚠ destructive: dd overwrites blank.img with raw data" in screen
+    coloured = term.tmux("capture-pane", "-p", "-e", "-t", term.target)
+    warning = next(line for line in coloured.splitlines() if "destructive" in line)
+    assert "\x1b[31m" in warning or ";31m" in warning  # red
     term.keys("e")
     term.wait_for("Type yes to run it:")
     term.type("y")
@@ -301,3 +304,33 @@ def test_on_an_error_the_line_is_left_alone_and_the_error_shown(
     term.wait_for(lambda s: prompt_line(s) == "READY> list the files")
     assert "chatcli: error:" in screen
     assert len(chat_messages(control)) == 1
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_destructive_command_comes_with_its_warning(
+    term: Tmux, control: FakeControl, tmp_path: Path, shell: str
+) -> None:
+    control.script(Reply(text="sudo true"))
+    term.start(_rc(shell, tmp_path))
+    term.wait_for(lambda s: prompt_line(s) == "READY>")
+    term.type("list root's home")
+    term.keys("M-e")
+    term.wait_for(lambda s: prompt_line(s) == "READY> sudo true")
+    term.wait_for("chatcli: warning: this command looks destructive: runs as root (sudo)")
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_thinking_shows_while_waiting(
+    term: Tmux, control: FakeControl, tmp_path: Path, shell: str
+) -> None:
+    control.script(Reply(text="uptime", delay=3.0))
+    term.start(_rc(shell, tmp_path))
+    term.wait_for(lambda s: prompt_line(s) == "READY>")
+    term.type("how long has it been up")
+    term.keys("Left", "Left")
+    term.keys("M-e")
+    waiting = term.wait_for("thinking…")
+    if shell == "fish":  # written after the text, not over it, though the cursor is mid-line
+        assert prompt_line(waiting) == "READY> how long has it been up thinking…"
+    screen = term.wait_for(lambda s: prompt_line(s) == "READY> uptime")
+    assert "thinking…" not in screen

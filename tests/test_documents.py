@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chatcli.features.documents import extract
-from chatcli.features.documents.html import to_markdown
+from chatcli.documents import extract
+from chatcli.documents.html import to_markdown
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.docs_helpers import encrypt_pdf, make_docx, make_epub, make_odt, make_pdf
 from tests.fakes import DEFAULT_API_KEY, FakeOpenAI, Recorded, Reply

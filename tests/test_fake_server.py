@@ -320,13 +320,17 @@ def test_azure_route_key_and_deployment() -> None:
 def test_tool_calls_streamed_and_not(fake: FakeOpenAI) -> None:
     call = {"name": "get_weather", "arguments": {"city": "北京"}}
     fake.script(Reply(tool_calls=[call]), Reply(tool_calls=[call]))
-    resp = client(fake).chat.completions.create(model="m", messages=USER)
+    tools: Any = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+    resp = client(fake).chat.completions.create(model="m", messages=USER, tools=tools)
     choice = resp.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.content is None
     assert choice.message.tool_calls is not None
     assert json.loads(choice.message.tool_calls[0].function.arguments) == {"city": "北京"}  # type: ignore[union-attr]
     args, finish = "", None
-    for chunk in client(fake).chat.completions.create(model="m", messages=USER, stream=True):
+    streamed = client(fake).chat.completions.create(
+        model="m", messages=USER, stream=True, tools=tools
+    )
+    for chunk in streamed:
         delta = chunk.choices[0].delta
         if delta.tool_calls:
             args += delta.tool_calls[0].function.arguments or ""  # type: ignore[union-attr]

@@ -241,3 +241,18 @@ def test_cut_stream_keeps_the_partial_answer(gw: FakeOpenAI, tmp_path: Path) -> 
         ("hi", False),
         ("the first half", True),
     ]
+
+
+def test_schema_through_the_gateway(gw: FakeOpenAI, tmp_path: Path) -> None:
+    """LiteLLM passes the strict ``response_format`` on; the answer is checked here."""
+    env = clean_env(tmp_path)
+    result = run_cli("ask", "--schema", "city, population int, note?", "Paris?", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"city": "example", "population": 0}
+    sent = gw.chat_requests()[-1].json["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
+    assert sent["json_schema"]["schema"]["required"] == ["city", "population", "note"]
+    gw.script(Reply(refusal="I can't help with that."))
+    refused = run_cli("ask", "--no-stream", "--schema", "city", "x", env=env)
+    assert refused.returncode == 5
+    assert "chatcli: error: the model refused: I can't help with that." in refused.stderr

@@ -229,3 +229,40 @@ def test_verify_reports_json_schema_and_updates_what_ask_remembers(
     fake.reset()
     assert run_cli("ask", "--schema", "city", "Rome?", env=env).returncode == 0
     assert "response_format" in fake.chat_requests()[0].json
+
+
+def test_a_rejected_schema_falls_back_once_and_is_not_remembered(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    message = (
+        "Invalid schema for response_format 'response': In context=('properties', 'a'), "
+        "'pattern' is not permitted."
+    )
+    fake.script(Error(400, message, param="response_format"))
+    env = fake_env(tmp_path, fake)
+    result = run_cli("ask", "--schema", "a", "x", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"a": "example"}
+    assert "did not take the schema in strict mode" in result.stderr
+    assert "refuses" not in result.stderr
+    again = run_cli("ask", "--schema", "a", "y", env=env)
+    assert again.returncode == 0 and again.stderr == ""
+    assert ["response_format" in r.json for r in fake.chat_requests()] == [True, False, True]
+
+
+def test_azure_deployment_gets_the_strict_format(tmp_path: Path) -> None:
+    from tests.cli_helpers import clean_env
+
+    with FakeOpenAI(api_key=None, azure_key="az-env-key-1111") as fake:
+        env = clean_env(
+            tmp_path,
+            AZURE_OPENAI_API_KEY="az-env-key-1111",
+            AZURE_OPENAI_ENDPOINT=fake.root,
+            OPENAI_API_VERSION="2024-10-21",
+        )
+        result = run_cli("ask", "-m", "gpt-4o", "--schema", "name, age int", "x", env=env)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"name": "example", "age": 0}
+        (request,) = fake.chat_requests()
+        assert request.path == "/openai/deployments/gpt-4o/chat/completions"
+        assert request.json["response_format"]["json_schema"]["strict"] is True

@@ -255,3 +255,33 @@ def test_the_fakes_instances_are_valid_and_broken_ones_are_not() -> None:
     assert check.errors(broken(converted), converted)
     prompt = 'Answer.\nvalid against this JSON Schema:\n{"type": "object"} trailing'
     assert in_prompt(prompt) == {"type": "object"}
+
+
+@pytest.mark.parametrize(
+    ("message", "refusal"),
+    [
+        ("Invalid parameter: 'response_format' of type 'json_schema' is not supported with "
+         "this model.", True),
+        ("Unrecognized request argument supplied: response_format", True),
+        ("[{'type': 'extra_forbidden', 'loc': ('body', 'response_format'), 'msg': 'Extra inputs "
+         "are not permitted'}]", True),
+        ("Invalid schema for response_format 'r': In context=(), 'minLength' is not permitted.",
+         False),
+        ("response_format.json_schema.schema: too deeply nested", False),
+    ],
+)  # fmt: skip
+def test_which_400s_are_a_refusal_of_the_parameter(message: str, refusal: bool) -> None:
+    from chatcli.features.schema.turn import names_response_format, rejects_schema
+
+    assert names_response_format(message)
+    assert rejects_schema(message) is not refusal
+
+
+def test_a_one_word_field_list_is_not_taken_for_a_file_of_that_name(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sentiment").write_text("not a schema", encoding="utf-8")
+    (tmp_path / "person.json").write_text(json.dumps(_PERSON), encoding="utf-8")
+    assert spec.load("sentiment", {}).user["required"] == ["sentiment"]
+    assert spec.load("person.json", {}).user == _PERSON

@@ -17,7 +17,7 @@ from chatcli.session import ChatSession, TurnResult
 from chatcli.settings.loading import Profile
 from chatcli.settings.resolve import ChatSettings
 from chatcli.store import Store
-from chatcli.tokens import count_messages
+from chatcli.tokens import count_messages, count_text
 
 Script = list[StreamEvent | BaseException]
 
@@ -26,6 +26,7 @@ class ScriptedProvider:
     """Answers each request with the next script; records requests and whether it was closed."""
 
     name = "scripted"
+    deployment_only = False
 
     def __init__(self, *scripts: Script) -> None:
         self.scripts = list(scripts)
@@ -423,6 +424,9 @@ def test_new_starts_a_fresh_persisted_session(store: Store) -> None:
 
 
 def test_context_tokens_and_total_cost(store: Store) -> None:
+    # the tokenizer loaded first, as the REPL does while you type: counts are exact whatever
+    # ran before in this process (until then a short one-shot message is only estimated)
+    count_text("warm up", "o200k_base")
     chat = session(ScriptedProvider(reply("hi", 100, 10), reply("yo", 200, 20)), store, system="S")
     drain(chat.send("hello"))
     drain(chat.send("again"))

@@ -45,6 +45,9 @@ from chatcli.features.shell.danger import reasons
         ("rm -rf ~/.*", "rm -rf on ~/.*: a home directory"),
         ('rm -rf "$HOME"/*', "a home directory"),
         ("rm -rf ./*", "the whole current directory"),
+        ("rm -rf $(pwd)", "rm -rf on $(…): a path made by a command's output"),
+        ("rm -rf (pwd)", "a path made by a command's output"),  # fish
+        ('rm -rf "$(dirname "$0")"', "a path made by a command's output"),
         ("docker system prune -af", "docker deletes containers, images or volumes"),
         ("kubectl delete ns prod", "kubectl delete"),
         ("terraform destroy -auto-approve", "terraform destroy"),

@@ -11,8 +11,7 @@ from chatcli.errors import APIError, AuthError, NetworkError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import lookup
 from chatcli.providers import connect
-from chatcli.providers.base import ChatRequest
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import ChatRequest, Provider
 from chatcli.settings.loading import Profile
 from tests.fakes import (
     DEFAULT_API_KEY,
@@ -40,13 +39,13 @@ def _profile(fake: FakeOpenAI, **overrides: object) -> Profile:
 
 
 @pytest.fixture
-def provider(fake: FakeOpenAI) -> Iterator[ChatProvider]:
+def provider(fake: FakeOpenAI) -> Iterator[Provider]:
     p = connect(_profile(fake), lookup)
     yield p
     p.close()
 
 
-def _ask(provider: ChatProvider, stream: bool = True) -> list[StreamEvent]:
+def _ask(provider: Provider, stream: bool = True) -> list[StreamEvent]:
     request = ChatRequest("gpt-4o-mini", [{"role": "user", "content": "hi"}], stream=stream)
     return list(provider.chat(request))
 
@@ -55,7 +54,7 @@ def _text(events: list[StreamEvent]) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
-def test_stream_yields_text_usage_and_finish(fake: FakeOpenAI, provider: ChatProvider) -> None:
+def test_stream_yields_text_usage_and_finish(fake: FakeOpenAI, provider: Provider) -> None:
     fake.script(Reply(text="hello there", prompt_tokens=9, completion_tokens=2))
     events = _ask(provider)
     assert _text(events) == "hello there"
@@ -63,14 +62,14 @@ def test_stream_yields_text_usage_and_finish(fake: FakeOpenAI, provider: ChatPro
     assert isinstance(events[-1], Finish) and events[-1].reason == "stop"
 
 
-def test_whole_body_when_not_streamed(fake: FakeOpenAI, provider: ChatProvider) -> None:
+def test_whole_body_when_not_streamed(fake: FakeOpenAI, provider: Provider) -> None:
     fake.script(Reply(text="whole", prompt_tokens=3, completion_tokens=1))
     events = _ask(provider, stream=False)
     assert _text(events) == "whole" and Usage(3, 1) in events
     assert fake.requests[-1].json.get("stream") is None
 
 
-def test_5xx_is_retried_with_a_countdown_notice(fake: FakeOpenAI, provider: ChatProvider) -> None:
+def test_5xx_is_retried_with_a_countdown_notice(fake: FakeOpenAI, provider: Provider) -> None:
     fake.script(Error(503, headers={"Retry-After": "0.2"}), Reply(text="ok"))
     events = _ask(provider)
     assert _text(events) == "ok"
@@ -79,21 +78,21 @@ def test_5xx_is_retried_with_a_countdown_notice(fake: FakeOpenAI, provider: Chat
     assert len(fake.chat_requests()) == 2
 
 
-def test_retries_stop_at_max_retries(fake: FakeOpenAI, provider: ChatProvider) -> None:
+def test_retries_stop_at_max_retries(fake: FakeOpenAI, provider: Provider) -> None:
     fake.script(*[Error(500, headers={"Retry-After": "0"})] * 3)
     with pytest.raises(APIError) as info:
         _ask(provider)
     assert info.value.status == 500 and len(fake.chat_requests()) == 3
 
 
-def test_401_is_an_auth_error_without_retry(fake: FakeOpenAI, provider: ChatProvider) -> None:
+def test_401_is_an_auth_error_without_retry(fake: FakeOpenAI, provider: Provider) -> None:
     fake.script(Error(401, message="Incorrect API key provided", code="invalid_api_key"))
     with pytest.raises(AuthError):
         _ask(provider)
     assert len(fake.chat_requests()) == 1
 
 
-def test_cut_stream_is_a_network_error(fake: FakeOpenAI, provider: ChatProvider) -> None:
+def test_cut_stream_is_a_network_error(fake: FakeOpenAI, provider: Provider) -> None:
     fake.script(CutStream())
     events: list[StreamEvent] = []
     with pytest.raises(NetworkError):
@@ -110,15 +109,13 @@ def test_silent_stream_times_out(fake: FakeOpenAI) -> None:
     provider.close()
 
 
-def test_malformed_json_is_an_api_error(fake: FakeOpenAI, provider: ChatProvider) -> None:
+def test_malformed_json_is_an_api_error(fake: FakeOpenAI, provider: Provider) -> None:
     fake.script(Malformed(body="{not json"))
     with pytest.raises(APIError):
         _ask(provider, stream=False)
 
 
-def test_stream_options_refused_then_resent_without(
-    fake: FakeOpenAI, provider: ChatProvider
-) -> None:
+def test_stream_options_refused_then_resent_without(fake: FakeOpenAI, provider: Provider) -> None:
     fake.script(RejectStreamOptions(), Reply(text="fine"))
     events = _ask(provider)
     assert _text(events) == "fine"

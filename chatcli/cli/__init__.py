@@ -20,6 +20,7 @@ from chatcli.cli import (
     config,
     doctor,
     image,
+    mcp,
     models,
     sessions,
     shell_integration,
@@ -84,6 +85,7 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(batch.app, name="batch")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
+app.add_typer(mcp.app, name="mcp")
 app.add_typer(templates.app, name="templates")
 app.command("completion")(completion.completion)
 app.command("shell-integration")(shell_integration.shell_integration)

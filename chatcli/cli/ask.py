@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import (
+    ApproveOpt,
     ContinueOpt,
     MarkdownOpt,
     MaxTokensOpt,
+    MaxToolRoundsOpt,
     NoLogOpt,
     OverBudgetOpt,
     RoleOpt,
@@ -20,6 +22,7 @@ from chatcli.cli.common import (
     SystemOpt,
     TemperatureOpt,
     TemplateOpt,
+    ToolOpt,
     VarOpt,
     global_options,
 )
@@ -53,6 +56,9 @@ def ask(
     session: SessionOpt = None,
     no_log: NoLogOpt = False,
     over_budget: OverBudgetOpt = False,
+    tool: ToolOpt = None,
+    approve: ApproveOpt = None,
+    max_tool_rounds: MaxToolRoundsOpt = None,
     template: TemplateOpt = None,
     var: VarOpt = None,
     schema: SchemaOpt = None,
@@ -72,6 +78,9 @@ def ask(
         stream=not no_stream,
         cont=cont,
         session=session,
+        tools=tuple(tool or ()),
+        approve=tuple(approve or ()),
+        max_tool_rounds=max_tool_rounds,
         log=not no_log,
     )
     if schema_multi and schema is None:

@@ -22,8 +22,7 @@ def balance(
     from chatcli.settings.resolve import resolve
 
     env = resolve(g)
-    azure = env.profile.type == "azure"
-    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug), azure=azure)
+    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug))
     if json_out:
         obj = {
             "profile": b.profile,

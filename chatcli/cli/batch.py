@@ -50,18 +50,23 @@ def submit(
     over_budget: OverBudgetOpt = False,
     schema: SchemaOpt = None,
     schema_multi: SchemaMultiOpt = False,
+    new: Annotated[
+        bool,
+        typer.Option("--new", help="Submit a second job even if the same one is unfinished."),
+    ] = False,
     *,
     g: Globals,
 ) -> None:
     """Submit a job; prints its name. Asks above confirm_above_usd (off a terminal: --yes).
-    With --schema (or a "schema" key on a JSONL line) answers must be JSON valid against it."""
+    With --schema (or a "schema" key on a JSONL line) answers must be JSON valid against it.
+    The same inputs, model, parameters and profile while that job is unfinished resume it."""
     from chatcli.features.batch.jobs import SubmitOptions
     from chatcli.features.batch.jobs import submit as run
 
     if schema_multi and schema is None:
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
     opts = SubmitOptions(inputs, prompt, column, local, dry_run, yes, concurrency, over_budget)
-    run(g, dataclasses.replace(opts, schema=schema, schema_multi=schema_multi))
+    run(g, dataclasses.replace(opts, schema=schema, schema_multi=schema_multi, new=new))
 
 
 @app.command("list")

@@ -5,9 +5,11 @@ and prompt_toolkit and rich cost a fifth of a second each.
 """
 
 from chatcli.cli.common import (
+    ApproveOpt,
     ContinueOpt,
     MarkdownOpt,
     MaxTokensOpt,
+    MaxToolRoundsOpt,
     OverBudgetOpt,
     RoleOpt,
     SchemaMultiOpt,
@@ -16,6 +18,7 @@ from chatcli.cli.common import (
     SystemOpt,
     TemperatureOpt,
     TemplateOpt,
+    ToolOpt,
     VarOpt,
     global_options,
 )
@@ -32,6 +35,9 @@ def chat(
     max_tokens: MaxTokensOpt = None,
     markdown: MarkdownOpt = None,
     over_budget: OverBudgetOpt = False,
+    tool: ToolOpt = None,
+    approve: ApproveOpt = None,
+    max_tool_rounds: MaxToolRoundsOpt = None,
     template: TemplateOpt = None,
     var: VarOpt = None,
     schema: SchemaOpt = None,
@@ -50,6 +56,9 @@ def chat(
         markdown=markdown,
         cont=cont,
         session=session,
+        tools=tuple(tool or ()),
+        approve=tuple(approve or ()),
+        max_tool_rounds=max_tool_rounds,
     )
     if schema_multi and schema is None:
         import typer

@@ -75,6 +75,30 @@ SessionOpt = Annotated[
 NoLogOpt = Annotated[
     bool, typer.Option("--no-log", help="Store nothing of this conversation (usage still counted).")
 ]
+ToolOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-T",
+        "--tool",
+        help="Let the model call this MCP server's tools, or one server.tool (repeatable; "
+        "'none' turns the profile's default tools off).",
+        show_default=False,
+    ),
+]
+ApproveOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--approve",
+        help="Run this server.tool (or server) without asking (repeatable).",
+        show_default=False,
+    ),
+]
+MaxToolRoundsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-tool-rounds", min=1, max=100, help="Most rounds of tool calls per turn (8)."
+    ),
+]
 TemplateOpt = Annotated[
     str | None,
     typer.Option(

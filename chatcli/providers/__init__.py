@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chatcli.pricing import ModelInfo
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
+    from chatcli.providers.endpoint import BatchLine
     from chatcli.settings.loading import Profile
 
 BACKENDS: dict[str, str] = {
@@ -25,13 +26,32 @@ BACKENDS: dict[str, str] = {
     "relay": "openai_compat",
     "azure": "azure",
 }
-"""Profile type -> the module in this package whose ``endpoint(profile, key)`` builds its chat
-endpoint (URLs, auth header, quirks). A new endpoint type is one module and one line here."""
+"""Profile type -> the module in this package that owns that endpoint type: its
+``endpoint(profile, key)`` (URLs, auth header, quirks of every route), ``batch_line(profile)``
+and ``shown_url(profile)``. See docs/architecture.md for adding one."""
+
+
+def _backend(profile: Profile) -> Any:
+    return importlib.import_module(f"chatcli.providers.{BACKENDS[profile.type]}")
+
+
+def batch_line(profile: Profile) -> BatchLine:
+    """How a Batch API input line for ``profile`` names its route and model (no key needed:
+    ``batch submit --dry-run`` builds lines too)."""
+    line: BatchLine = _backend(profile).batch_line(profile)
+    return line
+
+
+def shown_url(profile: Profile) -> tuple[str, str] | None:
+    """The URL a profile really uses when its config does not say it, and where it came from
+    (``config show``)."""
+    shown: tuple[str, str] | None = _backend(profile).shown_url(profile)
+    return shown
 
 
 def connect(
     profile: Profile, model_info: Callable[[str], ModelInfo], *, debug: bool = False
-) -> ChatProvider:
+) -> Provider:
     """A ready provider for ``profile`` (no network traffic until the first request)."""
     from chatcli.providers.chat import ChatProvider
     from chatcli.providers.transport import Transport
@@ -39,6 +59,5 @@ def connect(
 
     key = resolve_key(profile)
     transport = Transport(profile, debug=debug, secrets=(key,))
-    backend = importlib.import_module(f"chatcli.providers.{BACKENDS[profile.type]}")
-    endpoint = backend.endpoint(profile, key)
+    endpoint = _backend(profile).endpoint(profile, key)
     return ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
 from chatcli.providers import errorbody
 from chatcli.safetext import one_line
 
@@ -92,23 +92,55 @@ def usage(value: Any) -> Usage | None:
     return Usage(prompt, completion)
 
 
+class _CallPieces:
+    """Streamed ``tool_calls`` deltas joined by their ``index``: the id and name come once,
+    the arguments in pieces; parallel calls interleave."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, str]] = {}
+
+    def add(self, value: Any, where: str, field: str) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise _bad(where, field, value)
+        for n, piece in enumerate(value):
+            if not isinstance(piece, dict):
+                raise _bad(where, f"{field}[{n}]", piece)
+            index = piece.get("index", n)
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 128:
+                raise _bad(where, f"{field}[{n}].index", index)
+            call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            function = _table(piece.get("function"), where, f"{field}[{n}].function")
+            call["id"] = call["id"] or _text(piece, "id", where, f"{field}[{n}].id") or ""
+            name = _text(function, "name", where, f"{field}[{n}].function.name") or ""
+            if name != call["name"]:  # some servers repeat the whole name in every piece
+                call["name"] += name
+            call["arguments"] += (
+                _text(function, "arguments", where, f"{field}[{n}].function.arguments") or ""
+            )
+
+    def event(self) -> ToolCalls | None:
+        """The joined calls (a call without an id gets one: some local servers omit it)."""
+        if not self.calls:
+            return None
+        calls = []
+        for index in sorted(self.calls):
+            call = self.calls[index]
+            if not call["name"]:
+                raise _bad("tool call", f"tool_calls[{index}].function.name", call["name"])
+            calls.append(ToolCall(call["id"] or f"call_{index}", call["name"], call["arguments"]))
+        return ToolCalls(tuple(calls))
+
+
 def _index(choice: dict[str, Any], position: int) -> int:
     """A choice's ``index`` (its position when the server leaves it out)."""
     index = choice.get("index")
     return index if isinstance(index, int) and not isinstance(index, bool) else position
 
 
-def _tool_names(calls: Any) -> list[str]:
-    names = []
-    for call in calls if isinstance(calls, list) else []:
-        function = call.get("function") if isinstance(call, dict) else None
-        name = function.get("name") if isinstance(function, dict) else None
-        if isinstance(name, str) and name:
-            names.append(one_line(name, 60))
-    return names
-
-
-def _unasked_tools(names: list[str]) -> APIError:
+def _unasked_tools(calls: ToolCalls | None) -> APIError:
+    names = [one_line(c.name, 60) for c in calls.calls] if calls is not None else []
     shown = f" ({', '.join(dict.fromkeys(names))})" if names else ""
     return APIError(
         f"the model answered with a tool call{shown}, but this request offered no tools",
@@ -122,19 +154,19 @@ def stream_events(
     completed: Callable[[], bool] = lambda: False,
     tools_offered: bool = False,
 ) -> Iterator[StreamEvent]:
-    """Text deltas, thinking notices, usage and the finish of a streamed answer.
+    """Text deltas, thinking notices, tool calls, usage and the finish of a streamed answer.
 
     Only choice 0 is read (a server sending several never interleaves them into one answer).
-    Usage sent in every chunk is a running total: the last report counts. A refusal is kept
-    and reported in the finish (reason ``refusal``). ``completed()`` says whether the stream
-    ended with ``[DONE]``: then an answer without a ``finish_reason`` is complete, not cut.
+    Usage sent in every chunk is a running total: the last report counts. A refusal
+    (``delta.refusal``) is kept and reported in the finish (reason ``refusal``). Tool calls to
+    a request that offered none are an error. ``completed()`` says whether the stream ended
+    with ``[DONE]``: then an answer without a ``finish_reason`` is complete, not cut.
     """
+    refusal: list[str] = []
     finish: str | None = None
+    pieces = _CallPieces()
     model: str | None = None
     reported: Usage | None = None
-    refusal: list[str] = []
-    tools: list[str] = []
-    tool_call = False
     thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
     where = "stream chunk"
     for chunk in chunks:
@@ -147,12 +179,8 @@ def stream_events(
                 continue
             delta = _table(choice.get("delta"), where, f"choices[{i}].delta")
             text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
-            said_no = _text(delta, "refusal", where, f"choices[{i}].delta.refusal")
-            if said_no:
-                refusal.append(said_no)
-            if delta.get("tool_calls") or delta.get("function_call"):
-                tool_call = True
-                tools += _tool_names(delta.get("tool_calls"))
+            pieces.add(delta.get("tool_calls"), where, f"choices[{i}].delta.tool_calls")
+            refusal.append(_text(delta, "refusal", where, f"choices[{i}].delta.refusal") or "")
             if text:
                 thinking = -1
                 yield TextDelta(text)
@@ -171,8 +199,9 @@ def stream_events(
                 finish = reason
     if reported is not None:
         yield reported
-    if (tool_call or finish == "tool_calls") and not tools_offered and thinking >= 0:
-        raise _unasked_tools(tools)
+    calls = pieces.event()
+    if calls is not None and not tools_offered and thinking >= 0:
+        raise _unasked_tools(calls)
     if "".join(refusal).strip():
         yield Finish("refusal", model, refusal="".join(refusal))
         return
@@ -183,6 +212,8 @@ def stream_events(
                 hint="the endpoint closed the connection early; try again",
             )
         finish = "stop"  # [DONE] came: the server considers the answer complete
+    if calls is not None and tools_offered:
+        yield calls
     yield Finish(finish, model)
 
 
@@ -200,19 +231,23 @@ def whole_events(obj: Any, *, tools_offered: bool = False) -> Iterator[StreamEve
     choice = next((c for i, c in enumerate(choices) if _index(c, i) == 0), choices[0])
     message = _table(choice.get("message"), where, "choices[0].message")
     text = _content(message.get("content"), where, "choices[0].message.content")
-    said_no = _text(message, "refusal", where, "choices[0].message.refusal")
     reason = _text(choice, "finish_reason", where, "choices[0].finish_reason")
     model = _text(obj, "model", where, "model")
-    calls = message.get("tool_calls") or message.get("function_call")
-    if calls and not text and not tools_offered:
-        raise _unasked_tools(_tool_names(message.get("tool_calls")))
+    words = _text(message, "refusal", where, "choices[0].message.refusal")
+    pieces = _CallPieces()
+    pieces.add(message.get("tool_calls"), where, "choices[0].message.tool_calls")
+    calls = pieces.event()
+    if calls is not None and not tools_offered and not text:
+        raise _unasked_tools(calls)
     if text:
         yield TextDelta(text)
+    if calls is not None and tools_offered:
+        yield calls
     event = usage(obj.get("usage"))
     if event is not None:
         yield event
-    if said_no and said_no.strip() and not text:
-        yield Finish("refusal", model, refusal=said_no)
+    if words and words.strip() and not text:
+        yield Finish("refusal", model, refusal=words)
         return
     yield Finish(reason, model)
 

@@ -11,10 +11,10 @@ format, so srt/vtt/verbose_json reach the caller unparsed and nothing is lost to
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatcli.providers import sdk
+from chatcli.providers.base import AudioRequest
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -22,17 +22,6 @@ if TYPE_CHECKING:
 
 MAX_TRANSCRIPT = 16 * 1024 * 1024
 """The largest transcript body read (hours of verbose_json are a few MB)."""
-
-
-@dataclass(frozen=True)
-class AudioRequest:
-    """One upload: ``model`` is the user-facing name (Azure maps it to a deployment)."""
-
-    model: str
-    response_format: str = "json"
-    language: str | None = None
-    prompt: str | None = None
-    translate: bool = False
 
 
 class AudioClient:

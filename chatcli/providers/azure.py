@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from chatcli.providers.chat import ChatEndpoint
+from chatcli.providers.endpoint import BatchLine, ChatEndpoint
 from chatcli.settings.loading import Profile
 
 
@@ -32,4 +32,16 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         stream_usage=profile.stream_usage,
         send_model=False,
         models_url=f"{resource_url(profile)}/openai/models?api-version={profile.api_version}",
+        label="Azure OpenAI",
+        url_setting="endpoint",
     )
+
+
+def batch_line(profile: Profile) -> BatchLine:
+    """Azure's Batch API takes ``/chat/completions`` and a deployment as the body's model."""
+    return BatchLine(chat_path="/chat/completions", deployments=True)
+
+
+def shown_url(profile: Profile) -> tuple[str, str] | None:
+    """Where the profile points, for ``config show`` (its ``endpoint`` is shown already)."""
+    return None

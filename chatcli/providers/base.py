@@ -1,18 +1,20 @@
-"""The Provider protocol and the request it takes, free of any HTTP or SDK type."""
+"""The Provider protocol and the value types of its signatures, free of any HTTP or SDK type.
+
+This module imports no implementation (``providers/__init__.connect`` builds one), so every
+caller can name what it sends and gets back without loading the transport or the SDK.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chatcli.events import Message, Notice, StreamEvent
 
 if TYPE_CHECKING:
-    from chatcli.providers.audio import AudioRequest
     from chatcli.providers.batches import BatchAPI
-    from chatcli.providers.images import Image, ImageJob
-    from chatcli.providers.speech import SpeechRequest
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,56 @@ class ChatRequest:
     stream: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     response_format: ResponseFormat | None = None
+    tools: list[dict[str, Any]] | None = None  # function specs: name, description, parameters
+
+
+@dataclass(frozen=True)
+class AudioRequest:
+    """One upload: ``model`` is the user-facing name (Azure maps it to a deployment)."""
+
+    model: str
+    response_format: str = "json"
+    language: str | None = None
+    prompt: str | None = None
+    translate: bool = False
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """One synthesis: ``model`` is the user-facing name (Azure maps it to a deployment)."""
+
+    model: str
+    text: str
+    voice: str = "alloy"
+    response_format: str = "mp3"
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """One images request. ``image`` set: an edit (with ``prompt``) or a ``variation`` of it."""
+
+    model: str
+    prompt: str | None = None
+    n: int = 1
+    size: str | None = None
+    response_format: str | None = None  # None: b64_json where the model takes the parameter
+    image: Path | None = None
+    mask: Path | None = None
+    variation: bool = False
+
+    @property
+    def operation(self) -> str:
+        if self.image is None:
+            return "generation"
+        return "variations" if self.variation else "edits"
+
+
+@dataclass(frozen=True)
+class Image:
+    """One returned image and, for dall-e-3, the prompt it really drew."""
+
+    data: bytes
+    revised_prompt: str | None = None
 
 
 class Chat(Protocol):
@@ -47,6 +99,9 @@ class Chat(Protocol):
     """
 
     name: str
+    deployment_only: bool
+    """The endpoint routes by deployment and takes no model name (Azure): the model a reply
+    names is then the only true name of what answered."""
 
     def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]: ...
 
@@ -54,6 +109,9 @@ class Chat(Protocol):
 class Provider(Chat, Protocol):
     """What every caller sees of an endpoint: chat, plus the few other requests commands make.
     Every method raises ``chatcli.errors`` exceptions, never transport or SDK ones."""
+
+    url_setting: str
+    """The profile key that says where the endpoint is (``base_url``, ``endpoint``)."""
 
     def chat_url(self, model: str) -> str:
         """Where a chat request for ``model`` goes (for doctor and verify to show)."""
@@ -77,7 +135,8 @@ class Provider(Chat, Protocol):
         ...
 
     def billing(self, *routes: str) -> tuple[str, list[Any]]:
-        """A relay's ``/dashboard/billing/{route}`` bodies, and the base that answered."""
+        """A relay's ``/dashboard/billing/{route}`` bodies, and the base that answered; a
+        ``ChatcliError`` where the endpoint type has no billing API at all."""
         ...
 
     def raw_complete(self, request: ChatRequest, on_notice: Callable[[Notice], None]) -> Any:

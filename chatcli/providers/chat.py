@@ -8,35 +8,29 @@ non-streaming parsing, the stream_options fallback and the reasoning-model quirk
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError
+from chatcli.errors import APIError, ChatcliError
 from chatcli.events import Notice, StreamEvent, TextDelta
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
-from chatcli.providers.base import ChatRequest, ResponseFormat
+from chatcli.providers.base import (
+    AudioRequest,
+    ChatRequest,
+    Image,
+    ImageJob,
+    ResponseFormat,
+    SpeechRequest,
+)
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.transport import Transport
 from chatcli.safetext import Redactor, one_line
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
-    from chatcli.providers.audio import AudioClient, AudioRequest
+    from chatcli.providers.audio import AudioClient
     from chatcli.providers.batches import BatchAPI
-    from chatcli.providers.images import Image, ImageJob
-    from chatcli.providers.speech import SpeechRequest
-
-
-@dataclass(frozen=True)
-class ChatEndpoint:
-    """Where and how to send chat completions for one profile."""
-
-    url_for: Callable[[str], str]  # model -> full chat/completions URL
-    headers: dict[str, str]
-    stream_usage: bool = True  # send stream_options.include_usage
-    send_model: bool = True
-    models_url: str | None = None  # GET: the models the endpoint offers
-    root: str | None = None  # base for other OpenAI-style routes (billing)
 
 
 class ChatProvider:
@@ -55,6 +49,8 @@ class ChatProvider:
         self.name = profile.name
         self.profile = profile
         self.endpoint = endpoint
+        self.deployment_only = not endpoint.send_model
+        self.url_setting = endpoint.url_setting
         self.transport = transport
         self.model_info = model_info
         self._stream_usage = endpoint.stream_usage
@@ -79,6 +75,8 @@ class ChatProvider:
                 body["stream_options"] = {"include_usage": True}
         if request.response_format is not None:
             body["response_format"] = response_format(request.response_format)
+        if request.tools:
+            body["tools"] = [{"type": "function", "function": spec} for spec in request.tools]
         body.update(request.extra)
         return body
 
@@ -109,13 +107,10 @@ class ChatProvider:
 
         url = self.endpoint.url_for(request.model)
         response = None
-        for item in self.transport.open(
-            "POST",
-            url,
-            headers=self.endpoint.headers,
-            json_body=body,
-            on_status=on_status,
-        ):
+        opened = self.transport.open(
+            "POST", url, headers=self.endpoint.headers, json_body=body, on_status=on_status
+        )
+        for item in refused_tools(opened, bool(request.tools)):
             if isinstance(item, Notice):
                 yield item
             else:
@@ -125,7 +120,9 @@ class ChatProvider:
         assert response is not None
         try:
             content_type = response.headers.get("content-type", "")
-            offered = bool(request.extra.get("tools") or request.extra.get("functions"))
+            offered = bool(
+                request.tools or request.extra.get("tools") or request.extra.get("functions")
+            )
             if request.stream and "json" not in content_type:
                 yield from self._stream(response, offered)
             else:
@@ -193,7 +190,11 @@ class ChatProvider:
         Returns that base and the JSON bodies; ``APIError`` (404) when neither has them."""
         root = self.endpoint.root
         if root is None:
-            raise APIError("this endpoint type has no billing API", status=404)
+            raise ChatcliError(
+                f"profile {self.name!r} is {self.endpoint.label}, which has no balance endpoint",
+                hint=f"see cost and quota in the {self.endpoint.label} portal; "
+                "`chatcli usage` shows what chatcli spent",
+            )
         scheme, _, rest = root.partition("://")
         origin = f"{scheme}://{rest.split('/', 1)[0]}"
         bases = [f"{b}/dashboard/billing" for b in dict.fromkeys((root, origin))]
@@ -283,6 +284,23 @@ def _masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
     held = redactor.flush()
     if held:
         yield TextDelta(held)
+
+
+def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
+    """``items``, except that a 400/422 blaming the ``tools`` we sent becomes an error saying
+    so, with what to do (an endpoint that drops them silently just answers in text)."""
+    try:
+        yield from items
+    except APIError as exc:
+        lowered = exc.message.lower()
+        if not sent_tools or exc.status not in (400, 422) or "tool" not in lowered:
+            raise
+        raise APIError(
+            f"the endpoint refused the tools it was sent: {exc.message}",
+            hint="this endpoint or model does not take function calling; leave out -T "
+            "(or the profile's tools), or use a model that supports tools",
+            status=exc.status,
+        ) from None
 
 
 def response_format(fmt: ResponseFormat) -> dict[str, Any]:

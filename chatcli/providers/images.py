@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chatcli.errors import APIError, UsageError
 from chatcli.providers import sdk
+from chatcli.providers.base import Image, ImageJob
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -65,34 +66,6 @@ def sniff(data: bytes) -> tuple[str, str] | None:
         if data.startswith(magic):
             return ext, mime
     return None
-
-
-@dataclass(frozen=True)
-class ImageJob:
-    """One images request. ``image`` set: an edit (with ``prompt``) or a ``variation`` of it."""
-
-    model: str
-    prompt: str | None = None
-    n: int = 1
-    size: str | None = None
-    response_format: str | None = None  # None: b64_json where the model takes the parameter
-    image: Path | None = None
-    mask: Path | None = None
-    variation: bool = False
-
-    @property
-    def operation(self) -> str:
-        if self.image is None:
-            return "generation"
-        return "variations" if self.variation else "edits"
-
-
-@dataclass(frozen=True)
-class Image:
-    """One returned image and, for dall-e-3, the prompt it really drew."""
-
-    data: bytes
-    revised_prompt: str | None = None
 
 
 def check(job: ImageJob) -> None:

@@ -10,7 +10,7 @@ import os
 import re
 
 from chatcli.errors import ConfigError
-from chatcli.providers.chat import ChatEndpoint
+from chatcli.providers.endpoint import BatchLine, ChatEndpoint
 from chatcli.settings.loading import OPENAI_URL, Profile, url_problem
 
 
@@ -56,3 +56,17 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         models_url=f"{root}/models",
         root=root,
     )
+
+
+def batch_line(profile: Profile) -> BatchLine:
+    """The official Batch API's line format: ``/v1/chat/completions``, the model by name."""
+    return BatchLine()
+
+
+def shown_url(profile: Profile) -> tuple[str, str] | None:
+    """The API root an ``openai`` profile without ``base_url`` really uses, and why, for
+    ``config show``; None when the profile's own ``base_url`` says it."""
+    if profile.base_url:
+        return None
+    from_env = profile.type == "openai" and bool(os.environ.get("OPENAI_BASE_URL"))
+    return base_url(profile), ("env OPENAI_BASE_URL" if from_env else "built-in")

@@ -6,23 +6,12 @@ built from the Profile by ``sdk`` (base URL or Azure deployment, key, proxy, tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from chatcli.providers import sdk
+from chatcli.providers.base import SpeechRequest
 from chatcli.settings.loading import Profile
 
 MAX_AUDIO = 64 * 1024 * 1024
 """The largest audio body read (4,096 characters of speech as WAV is about 30 MB)."""
-
-
-@dataclass(frozen=True)
-class SpeechRequest:
-    """One synthesis: ``model`` is the user-facing name (Azure maps it to a deployment)."""
-
-    model: str
-    text: str
-    voice: str = "alloy"
-    response_format: str = "mp3"
 
 
 def synthesize(profile: Profile, request: SpeechRequest, *, key: str, debug: bool = False) -> bytes:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.input import Input
     from prompt_toolkit.output import Output
 
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.repl.loop import Repl
     from chatcli.store import Store
 
@@ -96,9 +96,9 @@ def prepare(
         from chatcli.features.templates.apply import apply
 
         g, flags, applied = apply(config, g, flags, template, variables or [])
-    providers: dict[str, ChatProvider] = {}
+    providers: dict[str, Provider] = {}
 
-    def connect_profile(name: str) -> ChatProvider:
+    def connect_profile(name: str) -> Provider:
         """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
         if name not in providers:
             providers[name] = connect(config.profile(name), config.model_info, debug=g.debug)
@@ -125,6 +125,10 @@ def prepare(
                  dim=True)  # fmt: skip
     for note in opened.notes:
         repl.say(note, dim=True)
+    if opened.settings.tools:  # -T or the profile's tools: start their servers now
+        from chatcli.features.tools.use import open_for
+
+        repl.tools = open_for(opened.settings, config, stderr=repl.stderr)
     if applied is not None:
         repl.say(f"template {applied.template.name}: every message goes through it", dim=True)
         for name in applied.unused:

@@ -128,7 +128,19 @@ def _undo(repl: Repl, arg: str) -> None:
 
 def _retry(repl: Repl, arg: str) -> None:
     repl.check_budget()
-    repl.stream(repl.session.retry())
+    repl.stream(repl.turn(None, retry=True))
+
+
+def _tools(repl: Repl, arg: str) -> None:
+    from chatcli.repl import tools
+
+    tools.run(repl, arg)
+
+
+def _tool_values(repl: Repl) -> Iterable[str]:
+    from chatcli.repl import tools
+
+    return tools.values(repl)
 
 
 def _turn_number(arg: str, usage: str) -> int:
@@ -413,6 +425,7 @@ COMMANDS: dict[str, Command] = {
             lambda _repl: ["continue"],
         ),
         Command("copy", "", "copy the last reply to the clipboard", _copy),
+        Command("tools", "on|off NAME", "MCP tools the model may call", _tools, _tool_values),
         Command(
             "schema",
             "SPEC",

@@ -31,12 +31,15 @@ from chatcli.terminal import is_dumb, isatty, modes
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
+    from chatcli.events import Content
     from chatcli.features.schema.spec import Schema
     from chatcli.features.templates.apply import Applied
+    from chatcli.features.tools.toolbox import Toolbox
     from chatcli.inputs import UserInput
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
+    from chatcli.settings.resolve import ChatSettings
     from chatcli.store import Store
 
 BUDGET_GO_ON = "type /budget to see the spending, /budget continue to go on in this session"
@@ -52,7 +55,7 @@ class ReplSetup:
 
     config: Config
     store: Store
-    connect: Callable[[str], ChatProvider]  # profile name -> provider
+    connect: Callable[[str], Provider]  # profile name -> provider
     markdown: str
     over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
     globals: Globals = field(default_factory=Globals)  # as given to ``chat``
@@ -65,7 +68,7 @@ class Repl:
         self,
         ctx: ReplSetup,
         session: ChatSession,
-        provider: ChatProvider,
+        provider: Provider,
         prompt: PromptSession[str],
         *,
         stdout: TextIO | None = None,
@@ -79,6 +82,7 @@ class Repl:
         self.notifier = Notifier(self.stderr)
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
+        self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
         self.editing: int | None = None  # the turn the next message replaces (``/edit``)
         self.template: Applied | None = None  # chat --template: wraps every message
         self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
@@ -111,11 +115,22 @@ class Repl:
 
     def run(self) -> None:
         """Read and handle input until Ctrl-D or ``/exit``."""
-        from chatcli.repl.commands import EXIT, run_command
-
         if self._warm is not None:
             self._warm.start()
         self.banner()
+        try:
+            self._loop()
+        finally:
+            if self.tools is not None:
+                self.tools.close()
+
+    @property
+    def settings(self) -> ChatSettings:
+        return self.session.settings
+
+    def _loop(self) -> None:
+        from chatcli.repl.commands import EXIT, run_command
+
         while True:
             try:
                 text = self.prompt.prompt("› ", default=self.draft)
@@ -221,7 +236,16 @@ class Repl:
         elif editing is not None:
             self.stream(self.session.edit(editing, content))
         else:
-            self.stream(self.session.send(content))
+            self.stream(self.turn(content))
+
+    def turn(self, content: Content | None, *, retry: bool = False) -> Iterator[StreamEvent]:
+        """A turn's events: with the tools that are on, through the tool loop."""
+        box = self.tools
+        if box is None or not box.enabled:
+            return self.session.retry() if retry else self.session.send(content)
+        from chatcli.features.tools.use import send
+
+        return send(self.session, content, box, self.check_budget, retry=retry)
 
     def stream(self, events: Iterator[StreamEvent]) -> None:
         """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""
@@ -231,6 +255,8 @@ class Repl:
             self._warm.join()  # the client it builds is the one this request uses
             self._warm = None
         writer = make_writer(self.ctx.markdown, self.stdout)
+        if self.tools is not None and self.tools.approval.terminal is not None:
+            self.tools.approval.terminal.writer = writer
         try:
             with _typeahead_kept():
                 finish = stream_to(events, writer, self.notifier)
@@ -276,6 +302,8 @@ def footer_parts(turn: TurnResult) -> list[str]:
     speed = turn.tokens_per_second
     if speed is not None:
         parts.append(f"{speed:.0f} tok/s")
+    if turn.requests > 1:
+        parts.append(f"{turn.requests} requests")
     if turn.interrupted:
         parts.append("interrupted")
     return parts
@@ -312,7 +340,7 @@ def _typeahead_kept() -> Iterator[None]:
         yield
 
 
-def _warm_up(provider: ChatProvider, session: ChatSession) -> None:
+def _warm_up(provider: Provider, session: ChatSession) -> None:
     """Pay the one-off costs of the first reply while the user types: the HTTP client (httpx2
     import, TLS context), the tokenizer, and the Markdown renderer's imports."""
     from chatcli.render import make_writer

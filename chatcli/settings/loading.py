@@ -24,8 +24,15 @@ from typing import Any
 from chatcli.errors import ConfigError, IncompleteProfile, UsageError
 from chatcli.pricing import ModelInfo
 from chatcli.pricing import lookup as lookup_model
+from chatcli.settings.mcp import McpServer, parse_servers
 
-PROFILE_TYPES = ("openai", "azure", "relay")
+PROFILE_TYPES: dict[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "azure": "AZURE_OPENAI_API_KEY",
+    "relay": "OPENAI_API_KEY",
+}
+"""The endpoint types a profile may have, each with the conventional variable of its key (the
+code of each type is its module in ``providers/``, registered in ``providers.BACKENDS``)."""
 MARKDOWN_MODES = ("auto", "always", "never")
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -44,9 +51,15 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "monthly_budget_usd": ((int, float), "a number"),
     "confirm_above_usd": ((int, float), "a number"),
     "log": ((bool,), "true or false"),
+    "tools": ((list,), "an array of server or server.tool names"),
+    "auto_approve": ((list,), "an array of server.tool names"),
+    "auto_approve_read_only": ((bool,), "true or false"),
+    "tool_timeout": ((int, float), "a number of seconds"),
+    "tool_output_limit": ((int,), "an integer (tokens)"),
     "shell": ((str,), "a shell name or path: bash, zsh, fish or sh"),
     "save_history": ((bool, str), "true, false or the path of a history file"),
 }
+_LIST_KEYS = ("tools", "auto_approve")
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "type": ((str,), "one of openai, azure, relay"),
     "base_url": ((str,), "a URL string"),
@@ -71,7 +84,8 @@ _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "minute_price": ((int, float), "a number (USD per minute of audio)"),
 }
 _TOP_KEYS = (
-    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "templates"
+    "default_profile", "defaults", "profiles", "models", "aliases", "roles", "schemas", "templates",
+    "mcp",
 )  # fmt: skip
 TEMPLATE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "system": ((str,), "a string"),
@@ -119,6 +133,11 @@ class Profile:
     monthly_budget_usd: float | None = None
     confirm_above_usd: float = 1.0  # bulk commands ask before spending more than this
     log: bool = True  # record conversations (``log = false``: ``ask`` stores no text)
+    tools: tuple[str, ...] = ()  # tools on by default: server or server.tool names
+    auto_approve: tuple[str, ...] = ()  # server.tool names run without asking
+    auto_approve_read_only: bool = False  # tools their server marks read-only run without asking
+    tool_timeout: float = 60.0  # seconds one tool call may take
+    tool_output_limit: int = 8000  # tokens of one tool result sent to the model; the rest is cut
     shell: str | None = None  # ``chatcli cmd`` writes for this shell (default: detected)
     save_history: bool | str = False  # ``cmd`` appends what it runs to the shell's history
     implicit: bool = False
@@ -142,6 +161,8 @@ class Config:
     roles: dict[str, str]
     default_source: str = "built-in"
     incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
+    mcp_servers: dict[str, McpServer] = field(default_factory=dict)
+    role_tools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [roles.X] tools
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
@@ -352,6 +373,8 @@ class _Validator:
         problem = _out_of_range(key, value)
         if problem is not None:
             raise self.fail(table, key, f"{table + '.' if table else ''}{key} {problem}")
+        if isinstance(value, list) and not all(isinstance(x, str) for x in value):
+            raise self.fail(table, key, f"{key} must be an array of strings")
         if key == "markdown" and value not in MARKDOWN_MODES:
             raise self.fail(
                 table, key, f"markdown must be one of auto, always, never, not {value!r}"
@@ -383,6 +406,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "context_window": (1, 100_000_000),
     "input_price": (0, 1e6),
     "output_price": (0, 1e6),
+    "tool_timeout": (0.1, 86_400),
+    "tool_output_limit": (100, 10_000_000),
     "image_price": (0, 1e6),
     "minute_price": (0, 1e6),
     "confirm_above_usd": (0, 1e9),
@@ -530,16 +555,22 @@ def analyse(
             del aliases[alias]
 
     roles: dict[str, str] = {}
+    role_tools: dict[str, tuple[str, ...]] = {}
     raw_roles = data.get("roles", {})
     if not isinstance(raw_roles, dict):
         v.problems.append(v.fail("", "roles", "roles must be a table of [roles.NAME] tables"))
         raw_roles = {}
     for name, raw in raw_roles.items():
         with v.collect():
-            v.check(f"roles.{name}", raw, {"system": ((str,), "a string")})
+            v.check(f"roles.{name}", raw, _ROLE_KEYS)
             if "system" not in raw:
                 raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
             roles[name] = raw["system"]
+            if isinstance(raw.get("tools"), list):
+                role_tools[name] = tuple(str(t) for t in raw["tools"])
+
+    mcp_servers, mcp_problems = parse_servers(data.get("mcp", {}), v.fail)
+    v.problems.extend(mcp_problems)
 
     templates: dict[str, dict[str, Any]] = {}
     raw_templates = data.get("templates", {})
@@ -561,9 +592,15 @@ def analyse(
             default_profile = next(iter(profiles))
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
-        schemas=schemas, templates=templates,
+        schemas=schemas, templates=templates, mcp_servers=mcp_servers, role_tools=role_tools,
     )  # fmt: skip
     return cfg, v.problems
+
+
+_ROLE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": ((str,), "a string"),
+    "tools": ((list,), "an array of server or server.tool names"),
+}
 
 
 def _schemas(v: _Validator, raw: Any) -> dict[str, dict[str, Any]]:
@@ -646,6 +683,9 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
             merged[key] = value
             sources[key] = label
     kwargs = {k: merged[k] for k in merged if k not in ("type",)}
+    for k in _LIST_KEYS:
+        if k in kwargs:
+            kwargs[k] = tuple(kwargs[k])
     for k in (
         "temperature",
         "timeout",
@@ -654,6 +694,7 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
         "daily_budget_usd",
         "monthly_budget_usd",
         "confirm_above_usd",
+        "tool_timeout",
     ):
         if k in kwargs:
             kwargs[k] = float(kwargs[k])
@@ -676,11 +717,15 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
                 "daily_budget_usd",
                 "monthly_budget_usd",
                 "confirm_above_usd",
+                "tool_timeout",
             )
             else v
         )
         for k, v in base.items()
     }
+    for k in _LIST_KEYS:
+        if k in common:
+            common[k] = tuple(common[k])
     if os.environ.get("OPENAI_API_KEY"):
         url = os.environ.get("OPENAI_BASE_URL") or None
         src = dict(sources, api_key_env="env OPENAI_API_KEY")

@@ -96,6 +96,9 @@ class ChatFlags:
     cont: bool = False  # -c: continue the latest conversation
     session: str | None = None  # --session NAME: continue or create it
     log: bool = True  # --no-log turns recording off
+    tools: tuple[str, ...] = ()  # -T: servers or server.tool names ("none": not even defaults)
+    approve: tuple[str, ...] = ()  # --approve: tools run without asking
+    max_tool_rounds: int | None = None
 
 
 class Stored(Protocol):
@@ -131,6 +134,9 @@ class ChatSettings:
     command: str = "chat"
     debug: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
+    tools: tuple[str, ...] = ()  # on for this conversation (empty: no tools, nothing loaded)
+    approve: tuple[str, ...] = ()  # approved in advance (--approve, auto_approve)
+    max_tool_rounds: int = 8
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,8 @@ def resolve_chat(
         else:
             system = profile.system
     temperature = flags.temperature if flags.temperature is not None else profile.temperature
+    tools = cfg.role_tools.get(role, profile.tools) if role else profile.tools
+    tools = () if "none" in flags.tools else tuple(dict.fromkeys((*tools, *flags.tools)))
     return ChatSettings(
         profile=profile,
         model=model,
@@ -216,4 +224,7 @@ def resolve_chat(
         command=command,
         debug=g.debug,
         notes=tuple(notes),
+        tools=tools,
+        approve=(*profile.auto_approve, *flags.approve),
+        max_tool_rounds=flags.max_tool_rounds or 8,
     )

@@ -20,14 +20,15 @@ from chatcli.store.records import MessageRow, stored_time
 MESSAGE_COLUMNS = (
     "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
     " prompt_tokens, completion_tokens, estimated, cost_usd, finish_reason, interrupted,"
-    " ttft_ms, duration_ms, parent_id, turn"
+    " ttft_ms, duration_ms, parent_id, turn, tool_calls, tool_call_id, tool_info"
 )
 
 
 def message_row(row: Any) -> MessageRow:
     """A ``MessageRow`` from a row of ``MESSAGE_COLUMNS``."""
     (mid, sid, created, role, content, is_json, tokens, model, profile, prompt, completion,
-     estimated, cost, finish, interrupted, ttft, duration, parent, turn) = row  # fmt: skip
+     estimated, cost, finish, interrupted, ttft, duration, parent, turn, calls, call_id,
+     info) = row  # fmt: skip
     return MessageRow(
         role,
         json.loads(content) if is_json else content,
@@ -42,12 +43,19 @@ def message_row(row: Any) -> MessageRow:
         interrupted=bool(interrupted),
         ttft_ms=ttft,
         duration_ms=duration,
+        tool_calls=json.loads(calls) if calls else None,
+        tool_call_id=call_id,
+        tool_info=json.loads(info) if info else None,
         id=mid,
         session_id=sid,
         created_at=stored_time(created),
         parent_id=parent,
         turn=turn,
     )
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def head(conn: sqlite3.Connection, session_id: int) -> int | None:
@@ -122,13 +130,15 @@ def copy_path(conn: sqlite3.Connection, messages: list[MessageRow], session_id: 
         cur = conn.execute(
             "INSERT INTO messages (session_id, created_at, role, content, content_json, tokens,"
             " model, profile, prompt_tokens, completion_tokens, estimated, cost_usd,"
-            " finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn, tool_calls,"
+            " tool_call_id, tool_info)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session_id, m.created_at.isoformat(timespec="microseconds"), m.role, content,
                 is_json, m.tokens, m.model, m.profile, m.prompt_tokens, m.completion_tokens,
                 m.estimated, m.cost_usd, m.finish_reason, m.interrupted, m.ttft_ms,
-                m.duration_ms, parent, m.turn,
+                m.duration_ms, parent, m.turn, _json(m.tool_calls), m.tool_call_id,
+                _json(m.tool_info),
             ),
         )  # fmt: skip
         parent = cur.lastrowid

@@ -14,20 +14,29 @@ API keys are never stored: nothing here receives one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from time import monotonic, sleep
 from types import TracebackType
 from typing import Any
 
-from chatcli.errors import NoSuchSession, SessionExists, StoreError, UsageError
+from chatcli.errors import (
+    NoSuchSession,
+    SessionExists,
+    StoreBusy,
+    StoreError,
+    StoreFull,
+    UsageError,
+)
 from chatcli.events import Content
 from chatcli.store import branches
 from chatcli.store.branches import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
@@ -80,6 +89,10 @@ def _session(row: Any) -> SessionRow:
     )  # fmt: skip
 
 
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
 def _usage(row: Any) -> UsageRow:
     (uid, created, model, profile, command, status, prompt, completion, estimated, cost,
      latency, ttft, sid, served) = row  # fmt: skip
@@ -129,10 +142,12 @@ def _error(path: Path, exc: sqlite3.Error) -> StoreError:
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
         return StoreError(f"cannot write {path} ({exc})", hint=_data_dir_hint(path.parent))
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StoreError(
+        return StoreBusy(
             f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s",
             hint="another chatcli is holding the database; try again",
         )
+    if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+        return StoreFull(f"cannot write {path}: {exc}", hint="free some space on that disk")
     return StoreError(f"cannot use {path}: {exc}")
 
 
@@ -155,9 +170,13 @@ class Store:
     """The chatcli database. Open with ``Store.open(data_dir)``; methods are thread-safe."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        from chatcli.store.journal import to_stderr
+
         self._conn = conn
         self.path = path
         self._lock = threading.RLock()
+        self.notify: Callable[[str], None] = to_stderr  # waits and journal notices
+        self.gave_up = False  # busy past the bound once: later writes journal at once
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:
@@ -186,6 +205,9 @@ class Store:
         except BaseException:
             conn.close()
             raise
+        from chatcli.store import journal
+
+        journal.replay(store, store.notify)  # answers an earlier command could not store
         return store
 
     def close(self) -> None:
@@ -413,36 +435,48 @@ class Store:
         They attach to ``parent`` (a message id, None for the start of a new branch; by default
         the session's head), each to the one before, and the last becomes the session's head.
         """
+        with self._write() as conn:
+            return self._insert_messages(conn, session_id, messages, parent)
+
+    @staticmethod
+    def _insert_messages(
+        conn: sqlite3.Connection,
+        session_id: int,
+        messages: Sequence[NewMessage],
+        parent: int | Head | None,
+    ) -> list[int]:
+        """``add_messages`` inside the caller's transaction."""
         now = _now()
         ids: list[int] = []
-        with self._write() as conn:
-            if isinstance(parent, Head):
-                parent = branches.head(conn, session_id)
-            turn = branches.turn_of(conn, parent)
-            for m in messages:
-                is_json = not isinstance(m.content, str)
-                content = json.dumps(m.content, ensure_ascii=False) if is_json else m.content
-                turn += m.role == "user"
-                cur = conn.execute(
-                    "INSERT INTO messages (session_id, created_at, role, content, content_json,"
-                    " tokens, model, profile, prompt_tokens, completion_tokens, estimated,"
-                    " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        session_id, now, m.role, content, is_json, m.tokens, m.model, m.profile,
-                        m.prompt_tokens, m.completion_tokens, m.estimated, m.cost_usd,
-                        m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms, parent, turn,
-                    ),
-                )  # fmt: skip
-                assert cur.lastrowid is not None
-                parent = cur.lastrowid
-                ids.append(cur.lastrowid)
-            title = next((_title(m.content) for m in messages if m.role == "user"), None)
-            conn.execute(
-                "UPDATE sessions SET updated_at = ?, title = COALESCE(title, ?),"
-                " head_id = COALESCE(?, head_id) WHERE id = ?",
-                (now, title, parent, session_id),
-            )
+        if isinstance(parent, Head):
+            parent = branches.head(conn, session_id)
+        turn = branches.turn_of(conn, parent)
+        for m in messages:
+            is_json = not isinstance(m.content, str)
+            content = json.dumps(m.content, ensure_ascii=False) if is_json else m.content
+            turn += m.role == "user"
+            cur = conn.execute(
+                "INSERT INTO messages (session_id, created_at, role, content, content_json,"
+                " tokens, model, profile, prompt_tokens, completion_tokens, estimated,"
+                " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn,"
+                " tool_calls, tool_call_id, tool_info)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session_id, now, m.role, content, is_json, m.tokens, m.model, m.profile,
+                    m.prompt_tokens, m.completion_tokens, m.estimated, m.cost_usd,
+                    m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms, parent, turn,
+                    _json_or_none(m.tool_calls), m.tool_call_id, _json_or_none(m.tool_info),
+                ),
+            )  # fmt: skip
+            assert cur.lastrowid is not None
+            parent = cur.lastrowid
+            ids.append(cur.lastrowid)
+        title = next((_title(m.content) for m in messages if m.role == "user"), None)
+        conn.execute(
+            "UPDATE sessions SET updated_at = ?, title = COALESCE(title, ?),"
+            " head_id = COALESCE(?, head_id) WHERE id = ?",
+            (now, title, parent, session_id),
+        )
         return ids
 
     def set_head(self, session_id: int, message_id: int | None) -> None:
@@ -575,9 +609,65 @@ class Store:
     # usage log
 
     def log_usage(self, record: UsageRecord) -> None:
-        """Append one request to the usage log, committed at once."""
-        with self._write() as conn:
-            insert_usage(conn, record)
+        """Append one request to the usage log, committed at once; a database that stays busy
+        or a full disk sends it to the recovery journal instead (``store.journal``)."""
+        from dataclasses import asdict
+
+        from chatcli.store import journal
+
+        def write() -> None:
+            with self._write() as conn:
+                insert_usage(conn, record)
+
+        if not journal.attempt(self, write, self.notify):
+            journal.keep(self, {"usage": asdict(record)}, self.notify)
+
+    def busy_timeout(self, seconds: float | None) -> None:
+        """How long the next writes wait for another process's lock (None: the default)."""
+        ms = BUSY_TIMEOUT_MS if seconds is None else max(1, int(seconds * 1000))
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._conn.execute(f"PRAGMA busy_timeout = {ms}")
+
+    # the recovery journal (store.journal) written back
+
+    def _replay_turn(self, conn: sqlite3.Connection, turn: dict[str, Any]) -> int:
+        """A journaled turn into its session (found by id or name, else created); its id."""
+        from chatcli.store.journal import message
+
+        spec = turn.get("session") if isinstance(turn.get("session"), dict) else {}
+        assert isinstance(spec, dict)
+        sid, name = spec.get("id"), spec.get("name")
+        row = conn.execute("SELECT id FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if row is None and isinstance(name, str):
+            row = conn.execute("SELECT id FROM sessions WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            now = _now()
+            cur = conn.execute(
+                "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role,"
+                " one_shot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name if isinstance(name, str) else self._free_name(conn), now, now,
+                    spec.get("profile"), spec.get("model"), spec.get("system"), spec.get("role"),
+                    bool(spec.get("one_shot")),
+                ),
+            )  # fmt: skip
+            row = (cur.lastrowid,)
+        session_id = int(row[0])
+        messages = [message(m) for m in turn.get("messages") or () if isinstance(m, dict)]
+        self._insert_messages(conn, session_id, messages, HEAD)
+        return session_id
+
+    @staticmethod
+    def _replay_usage(
+        conn: sqlite3.Connection, record: UsageRecord, session_id: int | None
+    ) -> None:
+        sid = session_id if session_id is not None else record.session_id
+        if (
+            sid is not None
+            and not conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone()
+        ):
+            sid = None  # removed meanwhile
+        insert_usage(conn, replace(record, session_id=sid))
 
     def usage_rows(self, since: date | None = None) -> list[UsageRow]:
         """Logged requests, oldest first; ``since`` is a local calendar day, included."""

@@ -200,6 +200,19 @@ class Jobs:
             name = f"{base}-{n}"
         return name
 
+    def unfinished_like(self, job: JobRow) -> JobRow | None:
+        """The newest other job with ``job``'s profile and input hash (the same requests,
+        model and parameters) that is submitted but not finished, if any (retries aside)."""
+        with self.store._read() as conn:
+            row = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM batch_jobs WHERE profile = ? AND input_hash = ?"
+                " AND id != ? AND retry_of IS NULL"
+                " AND state NOT IN ('draft', 'done', 'cancelled', 'failed')"
+                " ORDER BY id DESC LIMIT 1",
+                (job.profile, job.input_hash, job.id),
+            ).fetchone()
+        return None if row is None else _job(row)
+
     def get(self, name: str | None) -> JobRow:
         """The job called ``name`` (the latest when None); a usage error when there is none."""
         with self.store._read() as conn:

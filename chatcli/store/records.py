@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from chatcli.events import Content
 
@@ -90,6 +90,9 @@ class NewMessage:
     interrupted: bool = False
     ttft_ms: int | None = None
     duration_ms: int | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # assistant: [{"id", "name", "arguments"}]
+    tool_call_id: str | None = None  # role "tool": the call this result answers
+    tool_info: dict[str, Any] | None = None  # role "tool": name, approved, duration_ms, error
 
 
 @dataclass(slots=True, kw_only=True)

@@ -143,5 +143,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " WHERE m.session_id = sessions.id)",
         "CREATE INDEX messages_parent ON messages (parent_id)",
     ),
+    (  # 8: function calling: an assistant message's calls (JSON list of {id, name,
+        # arguments}); a tool result's call id and what ran (JSON {name, approved, ...})
+        "ALTER TABLE messages ADD COLUMN tool_calls TEXT",
+        "ALTER TABLE messages ADD COLUMN tool_call_id TEXT",
+        "ALTER TABLE messages ADD COLUMN tool_info TEXT",
+    ),
+    (  # 9: recovery-journal entries already written back (store.journal), so none twice
+        "CREATE TABLE journal_applied (id TEXT PRIMARY KEY)",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

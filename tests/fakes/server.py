@@ -490,6 +490,9 @@ class FakeOpenAI:
         self.models: list[str] = list(DEFAULT_MODELS)
         self.billing: dict[str, Any] | None = None
         self.reject_stream_options = False
+        #: ``"refuse"``: a request with ``tools`` gets 400 naming them; ``"drop"``: they are
+        #: ignored (scripted tool calls are not made); None: honoured.
+        self.tools_mode: str | None = None
         self.serve_model: str | None = None  # answer as this model (see serving.py)
         self.exact_usage = False  # count prompt tokens with the real tokenizer
         #: Azure streams open with a ``choices: []`` chunk holding prompt_filter_results.
@@ -975,6 +978,13 @@ class _Handler(BaseHTTPRequestHandler):
                 param="response_format",
             )
             return
+        if "tools" in req and fake.tools_mode == "refuse":
+            self._send_error(400, "Unrecognized request argument supplied: tools", param="tools")
+            return
+        problem = tool_messages_problem(req["messages"])
+        if problem is not None:
+            self._send_error(400, problem, "invalid_request_error", param="messages")
+            return
         item = fake._next("chat")
         stream = bool(req.get("stream"))
         self._azure = rec.path.startswith("/openai/")
@@ -995,6 +1005,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(item, Malformed):
             self._malformed(item, req, stream)
         elif isinstance(item, Reply):
+            if item.tool_calls and ("tools" not in req or fake.tools_mode == "drop"):
+                item = dataclasses.replace(item, tool_calls=None)  # cannot call what it lacks
             self._reply(item, req, stream)
         elif isinstance(item, CutStream | SilentStream | StreamError):
             self._fault_stream(item, req, stream)
@@ -1048,6 +1060,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _default_text(req: dict[str, Any]) -> str:
+        messages = [m for m in req["messages"] if isinstance(m, dict)]
+        results: list[str] = []
+        while messages and messages[-1].get("role") == "tool":
+            results.insert(0, _message_text(messages.pop()))
+        if results:  # after tool calls: say what the tools answered
+            return "tools said: " + " | ".join(results)
         users = [m for m in req["messages"] if isinstance(m, dict) and m.get("role") == "user"]
         last = _message_text(users[-1]) if users else ""
         return f"echo({len(users)}): {last}"
@@ -1421,6 +1439,8 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.exact_usage = bool(payload["exact_usage"])
             if "reject_stream_options" in payload:
                 fake.reject_stream_options = bool(payload["reject_stream_options"])
+            if "tools_mode" in payload:
+                fake.tools_mode = payload["tools_mode"] and str(payload["tools_mode"])
             if "structured" in payload:
                 fake.structured = str(payload["structured"])
             if "max_upload_bytes" in payload:
@@ -1434,6 +1454,41 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(400, str(exc))
             return
         self._send_json(200, {"ok": True})
+
+
+def tool_messages_problem(messages: list[Any]) -> str | None:
+    """OpenAI's rule, as its 400 says it: every call of an assistant message is answered by a
+    ``tool`` message right after it, and a ``tool`` message answers a call just made."""
+    open_calls: set[str] = set()
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        if role == "tool":
+            call_id = m.get("tool_call_id")
+            if call_id not in open_calls:
+                return (
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    f"preceeding message with 'tool_calls' (tool_call_id {call_id!r})."
+                )
+            open_calls.discard(call_id)
+            continue
+        if open_calls:
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(sorted(open_calls))}"
+            )
+        if role == "assistant":
+            for call in m.get("tool_calls") or []:
+                if isinstance(call, dict):
+                    open_calls.add(str(call.get("id")))
+    if open_calls:
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            f"responding to each 'tool_call_id'. Missing: {', '.join(sorted(open_calls))}"
+        )
+    return None
 
 
 def iter_sse(raw: bytes) -> Iterator[str]:

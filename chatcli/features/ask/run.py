@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from chatcli.errors import ChatcliError, Interrupted
+from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.output import Notifier, Writer, check_finish, emit, quiet_keys, stream_to
 from chatcli.pricing import json_usd
 from chatcli.settings.resolve import ChatFlags, Globals
@@ -20,6 +20,7 @@ from chatcli.settings.resolve import ChatFlags, Globals
 if TYPE_CHECKING:
     from chatcli.events import Content
     from chatcli.features.schema.spec import Schema
+    from chatcli.features.tools.toolbox import CallRecord, Toolbox
     from chatcli.session import ChatSession
     from chatcli.settings.loading import Config
     from chatcli.store import Store
@@ -66,6 +67,11 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
         if applied is not None and what.schema is None and applied.template.schema is not None:
             what = replace(what, schema=applied.schema_spec())
         schema = _schema(what, opened.config)  # a bad schema fails before stdin is read
+        if schema is not None and flags.tools and "none" not in flags.tools:
+            raise UsageError(
+                "--schema and -T cannot be used together yet",
+                hint="ask with -T first, then ask -c --schema SPEC to shape the answer",
+            )
         message = gather(
             what.prompt,
             what.files,
@@ -81,12 +87,29 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
         if schema is not None:
             _structured(what, opened.session, content, schema, store, notifier)
             return
+
+        def check_budget() -> None:
+            budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note)
+
+        box = None
+        if settings.tools:  # only then is anything of the tools feature imported
+            from chatcli.features.tools.use import open_for
+
+            box = open_for(settings, opened.config)
         quiet = what.json or what.extract
         writer = None if quiet else _writer(settings.markdown)
         session = opened.session
         try:
+            if box is None:
+                events = session.send(content)
+            else:
+                from chatcli.features.tools.use import send
+
+                if box.approval.terminal is not None:
+                    box.approval.terminal.writer = writer
+                events = send(session, content, box, check_budget)
             with quiet_keys(sys.stdout):
-                finish = stream_to(session.send(content), writer, notifier)
+                finish = stream_to(events, writer, notifier)
         except ChatcliError as exc:
             if what.json and session.last_turn is not None:  # a cut answer, kept: say so
                 _print_json(session, {"incomplete": True, "error": exc.message})
@@ -97,7 +120,10 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
             ):
                 notifier.note(f"the partial answer was kept in session {session.name!r}")
             raise
-        _report(what, session, notifier)
+        finally:
+            if box is not None:
+                box.close()
+        _report(what, session, notifier, box)
         check_finish(finish, notifier)
 
 
@@ -128,9 +154,9 @@ def _structured(
     if what.json:
         _print_json(session, {"data": answer.data})
     elif sys.stdout.isatty():
-        sys.stdout.write(json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
+        emit(json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        emit(json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def _writer(mode: str) -> Writer:
@@ -139,7 +165,9 @@ def _writer(mode: str) -> Writer:
     return make_writer(mode, sys.stdout)
 
 
-def _report(what: AskInput, session: ChatSession, notifier: Notifier) -> None:
+def _report(
+    what: AskInput, session: ChatSession, notifier: Notifier, box: Toolbox | None = None
+) -> None:
     """Print what ``--json`` and ``-x`` ask for (the streamed answer is already out)."""
     turn = session.last_turn
     if turn is None:
@@ -158,7 +186,11 @@ def _report(what: AskInput, session: ChatSession, notifier: Notifier) -> None:
             blocks = [turn.text.strip() + "\n"]
         code = "".join(blocks)
     if what.json:
-        _print_json(session, {} if code is None else {"code": code})
+        extra: dict[str, object] = {} if code is None else {"code": code}
+        if box is not None:
+            extra["tool_calls"] = [call_json(c) for c in box.calls]
+            extra["requests"] = turn.requests
+        _print_json(session, extra)
     elif code is not None:
         emit(code)
 
@@ -184,3 +216,18 @@ def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
         **extra,
     }
     emit(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def call_json(call: CallRecord) -> dict[str, object]:
+    """One tool call of the turn in ``--json``: arguments parsed when they are JSON."""
+    from chatcli.features.tools.results import excerpt, parse_arguments
+
+    arguments, _ = parse_arguments(call.arguments)
+    return {
+        "name": call.name,
+        "arguments": arguments if arguments is not None else call.arguments,
+        "result": excerpt(call.result),
+        "error": call.error,
+        "duration_s": None if call.seconds is None else round(call.seconds, 3),
+        "approved": call.approved,
+    }

@@ -56,6 +56,7 @@ class SubmitOptions:
     over_budget: bool = False
     schema: str | None = None  # --schema SPEC for every line (a line's "schema" key wins)
     schema_multi: bool = False
+    new: bool = False  # --new: a second job even when the same one is unfinished
 
 
 class Context:
@@ -109,9 +110,10 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
     from chatcli.features.batch.inputs import Builder
     from chatcli.features.schema.batch import Resolver
     from chatcli.pricing import batch_cost_usd, cost_usd
+    from chatcli.providers import batch_line
 
     profile = env.profile
-    azure = profile.type == "azure"
+    line = batch_line(profile)
     price_fn = batch_cost_usd if remote_mode else cost_usd
 
     def price(model: str, p: int, c: int) -> float | None:
@@ -122,8 +124,8 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
         system=profile.system,
         temperature=profile.temperature,
         max_tokens=profile.max_tokens,
-        chat_path="/chat/completions" if azure else "/v1/chat/completions",
-        deployment=profile.deployment if azure and remote_mode else (lambda m: m),
+        chat_path=line.chat_path,
+        deployment=profile.deployment if line.deployments and remote_mode else (lambda m: m),
         model_info=env.config.model_info,
         price=price,
         schemas=Resolver(
@@ -159,6 +161,16 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
         if job.total == 0:
             ctx.jobs.delete(job.id)
             raise UsageError("the inputs hold no requests")
+        twin = None if opts.new else ctx.jobs.unfinished_like(job)
+        if twin is not None:  # run again (killed, a closed terminal, cron twice): no new job
+            ctx.jobs.delete(job.id)
+            print(twin.name, flush=True)
+            ctx.notifier.note(
+                f"resuming job {twin.name} ({twin.state}): the same inputs, model, parameters "
+                "and profile; --new submits a second job"
+            )
+            _advance(ctx, twin, opts.concurrency, follow=False)
+            return
         ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
         try:
             if not _confirmed(builder, env.profile, opts.yes):
@@ -475,7 +487,7 @@ def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> 
             failed = write.write_files(rows, out_dir, job.total, json_rows)
             ctx.notifier.note(f"wrote {job.total - len(failed)} answer file(s) to {out_dir}")
         elif jsonl is not None:
-            with jsonl.open("w", encoding="utf-8") as f:
+            with write.output_file(jsonl) as f:
                 failed = write.write_jsonl(rows, f, json_rows)
             ctx.notifier.note(f"wrote {job.total} result(s) to {jsonl}")
         else:

@@ -22,8 +22,7 @@ from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.pacing import Limiter
 from chatcli.features.schema.batch import Fallback, checked, schema_of
 from chatcli.features.schema.spec import Schema
-from chatcli.providers.base import ChatRequest
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import ChatRequest, Provider
 from chatcli.store.jobs import JobRow, Jobs, RequestResult
 from chatcli.store.records import UsageRecord
 
@@ -49,7 +48,7 @@ class LocalRunner:
         self,
         jobs: Jobs,
         job: JobRow,
-        provider: ChatProvider,
+        provider: Provider,
         *,
         concurrency: int,
         requests_per_minute: float | None,

@@ -6,15 +6,17 @@ store in index order is input order. Rows are streamed from the store, never all
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
-from chatcli.errors import UsageError
+from chatcli.errors import ChatcliError, UsageError
 from chatcli.output import emit
 from chatcli.safetext import sanitize
 from chatcli.store.jobs import ResultRow
@@ -78,8 +80,30 @@ def write_files(
             continue
         suffix = ".json" if row.idx in structured else ".txt"
         name = f"{row.idx + 1:0{width}d}-{_slug(row.input_id)}{suffix}"
-        (directory / name).write_text((row.answer or "") + "\n", encoding="utf-8")
+        written = row.idx - len(failed)
+        with output_file(directory / name, f"{written} answer file(s) written before it") as f:
+            f.write((row.answer or "") + "\n")
     return failed
+
+
+@contextlib.contextmanager
+def output_file(path: Path, progress: str = "") -> Iterator[TextIO]:
+    """Write ``path`` whole or not at all (a temporary file renamed into place), so a full
+    disk never leaves a half answer that looks complete; the failure is one ChatcliError
+    saying the answers are still in the database."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            yield f
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        done = f" ({progress})" if progress else ""
+        raise ChatcliError(
+            f"cannot write {path}: {exc.strerror or exc}{done}",
+            hint="the answers are kept in the database: free some space and run it again",
+        ) from None
 
 
 def _slug(text: str) -> str:

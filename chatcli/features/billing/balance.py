@@ -34,14 +34,9 @@ class Balance:
         return self.limit_usd - self.used_usd
 
 
-def fetch(provider: Provider, *, azure: bool, today: date | None = None) -> Balance:
+def fetch(provider: Provider, *, today: date | None = None) -> Balance:
     """This month's limit and use of the provider's key (raises ``ChatcliError`` where the
     endpoint has no billing API)."""
-    if azure:
-        raise ChatcliError(
-            f"profile {provider.name!r} is Azure OpenAI, which has no balance endpoint",
-            hint="see cost and quota in the Azure portal; `chatcli usage` shows what chatcli spent",
-        )
     today = today or date.today()
     start = today.replace(day=1)
     try:

@@ -18,6 +18,7 @@ _SHOWN = (
     "type", "base_url", "endpoint", "api_version", "model", "system", "temperature",
     "max_tokens", "markdown", "timeout", "max_retries", "proxy", "requests_per_minute",
     "stream_usage", "daily_budget_usd", "monthly_budget_usd", "api_key_env", "api_key_cmd",
+    "shell", "save_history",
 )  # fmt: skip
 
 
@@ -43,18 +44,15 @@ def show(g: Globals, as_json: bool) -> None:
     for key in _SHOWN:
         value = getattr(profile, key)
         if value is None or (
-            key == "stream_usage" and value is True and key not in profile.sources
+            key in ("stream_usage", "save_history") and key not in profile.sources
         ):
             continue
         settings[key] = {"value": value, "source": profile.sources.get(key, "built-in")}
-    if profile.type == "openai" and not profile.base_url:
-        from chatcli.providers.openai_compat import base_url
+    from chatcli.providers import shown_url
 
-        env_url = os.environ.get("OPENAI_BASE_URL")
-        settings["base_url"] = {
-            "value": base_url(profile),
-            "source": "env OPENAI_BASE_URL" if env_url else "built-in",
-        }
+    effective = shown_url(profile)
+    if effective is not None:
+        settings["base_url"] = {"value": effective[0], "source": effective[1]}
     if g.model:
         settings["model"] = {"value": cfg.resolve_model(g.model), "source": "-m/--model"}
     if profile.deployments:

@@ -20,7 +20,7 @@ from chatcli.output import Notifier
 from chatcli.settings.resolve import Globals, resolve
 
 if TYPE_CHECKING:
-    from chatcli.providers.images import Image
+    from chatcli.providers.base import Image
 
 GENERATE_MODEL = "dall-e-3"
 EDIT_MODEL = "dall-e-2"
@@ -45,13 +45,14 @@ def run(g: Globals, opts: ImageOptions) -> None:
     """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
     from chatcli.features.usage.media import images_cost, logged
     from chatcli.providers import connect, images
+    from chatcli.providers.base import ImageJob
     from chatcli.store import open_default
 
     source = _check_inputs(opts)
     env = resolve(g)
     default = GENERATE_MODEL if source is None else EDIT_MODEL
     model = env.config.resolve_model(g.model) if g.model else default
-    job = images.ImageJob(
+    job = ImageJob(
         model=model,
         prompt=opts.prompt or None,
         n=opts.n,

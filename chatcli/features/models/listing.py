@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatcli.errors import APIError
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import Provider
 from chatcli.settings.resolve import Env
 
 
-def model_ids(env: Env, provider: ChatProvider, note: Callable[[str], None]) -> list[str]:
+def model_ids(env: Env, provider: Provider, note: Callable[[str], None]) -> list[str]:
     """The endpoint's list, or on a 404 the configured models (with a note saying so)."""
     try:
         return provider.list_models()
     except APIError as exc:
         if exc.status != 404:
             raise
-    setting = "endpoint" if env.profile.type == "azure" else "base_url"
+    setting = provider.url_setting
     configured = {env.model, env.profile.model, *env.profile.deployments, *env.config.models}
     names = sorted(n for n in configured if n)
     note(

@@ -155,7 +155,7 @@ class Fallback:
     ) -> ChatRequest | None:
         """The request to send again when ``exc`` is a refusal of ``response_format``."""
         from chatcli.errors import APIError
-        from chatcli.features.schema.turn import QUIRK, names_response_format
+        from chatcli.features.schema.turn import QUIRK, names_response_format, rejects_schema
         from chatcli.store import quirks
 
         if (
@@ -166,6 +166,8 @@ class Fallback:
             or not names_response_format(exc.message)
         ):
             return None
+        if rejects_schema(exc.message):  # this schema only: nothing to remember
+            return prompt_only(request, schema)
         with self._lock:
             first = not self._refused.get(request.model, False)
             self._refused[request.model] = True

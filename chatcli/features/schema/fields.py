@@ -28,7 +28,7 @@ TYPES: dict[str, str] = {
     "boolean": "boolean",
 }
 _PUNCT = set(",:{}[]?\n")
-_HINT = "field list: 'name, age int, tags list[str], address{street, city}, bio: description'"
+HINT = "field list: 'name, age int, tags list[str], address{street, city}, bio: description'"
 
 
 class _Parser:
@@ -43,7 +43,7 @@ class _Parser:
     def fail(self, message: str) -> UsageError:
         near = self.text[self.pos : self.pos + 20].split("\n", 1)[0]
         where = f" at {near!r}" if near else " at the end"
-        return UsageError(f"--schema: {message}{where} (column {self.pos + 1})", hint=_HINT)
+        return UsageError(f"--schema: {message}{where} (column {self.pos + 1})", hint=HINT)
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""

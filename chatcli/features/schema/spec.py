@@ -82,13 +82,13 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
 
     text = spec.strip()
     if not text:
-        raise UsageError("--schema: the schema is empty", hint=fields._HINT)
+        raise UsageError("--schema: the schema is empty", hint=fields.HINT)
     if text.startswith("@"):
         name = text[1:]
         schema, source = _named(name, config_schemas, config_dir), f"[schemas.{name}]"
     elif text.startswith(("{", "[")):
         schema, source, name = _json(text, "the inline JSON"), "the inline JSON", "response"
-    elif Path(text).expanduser().is_file():
+    elif _path_like(text) and Path(text).expanduser().is_file():
         path = Path(text).expanduser()
         schema, source, name = _file(path), str(path), path.stem
     elif text.endswith(".json") and "\n" not in text and "," not in text:
@@ -102,6 +102,11 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
         schema = wrap("items", {"type": "array", "items": inner, **defs})
     wrapped = not is_object(schema)
     return Schema(schema, _name(name), source, wrapped)
+
+
+def _path_like(text: str) -> bool:
+    """A file name, not a one-word field list that happens to name a file here (``name``)."""
+    return "/" in text or text.startswith(("~", ".")) or "." in Path(text).name
 
 
 def is_object(schema: dict[str, Any]) -> bool:

@@ -10,7 +10,9 @@ answer is ever returned to be printed.
 
 An endpoint that refuses ``response_format`` (a 400 naming it) is noted for the profile and
 model in the database (``store.quirks``); from then on the schema goes into the prompt instead,
-with the same local validation, and the user is told once, when it is found.
+with the same local validation, and the user is told once, when it is found. A 400 that
+rejects only this schema ("Invalid schema for response_format") falls back for this answer
+alone.
 """
 
 from __future__ import annotations
@@ -47,6 +49,21 @@ def names_response_format(message: str) -> bool:
     """Whether an error blames structured output (the only reason to fall back)."""
     lowered = message.lower()
     return any(word in lowered for word in ("response_format", "json_schema", "text.format"))
+
+
+_REFUSING = (
+    "not supported", "unsupported", "does not support", "unrecognized", "unknown", "not allowed",
+    "not permitted", "extra inputs", "extra_forbidden", "unexpected keyword",
+)  # fmt: skip
+
+
+def rejects_schema(message: str) -> bool:
+    """Whether a 400 naming ``response_format`` is about this request rather than the
+    parameter itself ("Invalid schema for response_format ...": a keyword or a depth its strict
+    mode does not allow; anything that does not say the parameter is unsupported). That says
+    nothing about the next request, so it is not remembered."""
+    lowered = message.lower()
+    return "invalid schema" in lowered or not any(word in lowered for word in _REFUSING)
 
 
 def response_format(schema: Schema, notifier: Notifier | None = None) -> ResponseFormat:
@@ -138,7 +155,13 @@ class Turn:
         except APIError as exc:
             if fallback or exc.status not in (400, 422) or not names_response_format(exc.message):
                 raise
-            self._remember(exc)
+            if rejects_schema(exc.message):
+                self.notifier.note(
+                    f"the endpoint did not take the schema in strict mode ({exc.message}); "
+                    "asking for the JSON in the prompt and checking it here instead"
+                )
+            else:
+                self._remember(exc)
             fallback, fmt = True, None
             text = self._send(with_instructions(content, schema), None)
         problems, data = judge(text, schema)

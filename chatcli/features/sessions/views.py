@@ -85,6 +85,12 @@ def search(text: str, limit: int, as_json: bool) -> None:
 
 
 def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
+    tools: dict[str, Any] = {}
+    if m.tool_calls:
+        tools["tool_calls"] = m.tool_calls
+    if m.tool_call_id is not None:
+        tools["tool_call_id"] = m.tool_call_id
+        tools["tool"] = m.tool_info or {}
     where = {"id": m.id, "parent_id": m.parent_id, "turn": m.turn} if tree else {}
     return {
         **where,
@@ -102,6 +108,7 @@ def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
         "created_at": m.created_at.isoformat(),
         "ttft_ms": m.ttft_ms,
         "duration_ms": m.duration_ms,
+        **tools,
     }
 
 
@@ -138,6 +145,12 @@ def _alternatives(messages: list[MessageRow], every: list[MessageRow]) -> dict[i
 def _body(messages: list[MessageRow], notes: dict[int, str], level: str = "##") -> list[str]:
     lines = []
     for m in messages:
+        if m.role == "tool":
+            info = m.tool_info or {}
+            ran = "ran" if info.get("approved") else "not run"
+            lines += [f"### Tool result: {info.get('name', '?')} ({ran})", ""]
+            lines += ["```", content_text(m.content).rstrip(), "```", ""]
+            continue
         heading = "User" if m.role == "user" else "Assistant" if m.role == "assistant" else m.role
         if m.role == "assistant" and m.model:
             heading += f" ({m.model})"
@@ -147,6 +160,8 @@ def _body(messages: list[MessageRow], notes: dict[int, str], level: str = "##") 
         lines.append(content_text(m.content).rstrip())
         if isinstance(m.content, list) and any(p.get("type") == "image_url" for p in m.content):
             lines.append("\n_[image attached]_")
+        for call in m.tool_calls or []:
+            lines.append(f"\n_[tool call: {call.get('name')} {call.get('arguments')}]_")
         if m.interrupted:
             lines.append("\n_[interrupted]_")
         lines.append("")

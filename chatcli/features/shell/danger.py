@@ -181,9 +181,10 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[_Script, i
             i += 1
         elif token in _OPEN or (token.endswith("$") and tokens[i + 1 : i + 2] == ["("]):
             if token not in _OPEN:  # "prefix$" then "(": a command substitution in a word
-                if token[:-1]:
-                    cmd.words.append(token[:-1] + "$(…)")
+                cmd.words.append(token[:-1] + "$(…)")
                 i += 1
+            elif token in ("(", "$(") and cmd.words:  # an argument: $(cmd), fish's (cmd)
+                cmd.words.append("$(…)")
             inner, i = _parse_list(tokens, i + 1, closing=True)
             cmd.nested.append(inner)
             i += 1
@@ -193,7 +194,7 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[_Script, i
             cmd.redirects.append((token, target if is_word else ""))
             i += 2 if is_word else 1
         else:
-            if "$(" in token:  # a quoted substitution kept inside a word
+            if "$(" in token and not token.endswith("$(…)"):  # a quoted substitution in a word
                 cmd.nested.append(_parse(token[token.index("$(") + 2 :]))
             cmd.words.append(token)
             i += 1
@@ -363,7 +364,9 @@ def _broad(path: str) -> str | None:
     if not path:
         return None
     path = re.sub(r"^(\$HOME|\$\{HOME\})(?=/|$)", "~", path)  # set in every login
-    if path.startswith("$") or "${" in path or "$(" in path:
+    if "$(" in path:
+        return "a path made by a command's output, which may be anything"
+    if path.startswith("$") or "${" in path:
         return "a path built from a variable: empty or unset, it becomes another path"
     if path in (".", "./") or path in _EVERYTHING:
         return "the whole current directory"

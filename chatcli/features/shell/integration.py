@@ -60,19 +60,16 @@ _BASH = r"""# chatcli for bash: {key} turns the text on the command line into a 
 # Install: add this line to ~/.bashrc
 #   eval "$(chatcli shell-integration bash)"
 __chatcli_cmd() {{
-    local line=$READLINE_LINE out err code
+    local line=$READLINE_LINE out code
     [[ $line == *[![:space:]]* ]] || return 0
-    err=$(mktemp 2>/dev/null) || err=/dev/null
-    printf '\e[2mthinking…\e[0m' >&2
-    out=$({program} cmd --shell bash -- "$line" </dev/null 2>"$err")
+    printf '\e[2mthinking…\e[0m\r' >&2
+    out=$({program} cmd --shell bash -- "$line" </dev/null)
     code=$?
-    printf '\r\e[K' >&2
+    printf '\e[K' >&2
     if [[ $code -eq 0 && -n $out ]]; then
         READLINE_LINE=$out
         READLINE_POINT=${{#out}}
     fi
-    [[ -s $err ]] && cat -- "$err" >&2
-    [[ $err == /dev/null ]] || rm -f -- "$err"
     return 0
 }}
 if [[ $- == *i* ]]; then
@@ -117,6 +114,8 @@ function __chatcli_cmd
     set -l line (commandline | string collect)
     string match -qr '\S' -- "$line"; or return 0
     set -l err (mktemp 2>/dev/null); or set err /dev/null
+    set -l after (string sub -s (math (commandline -C) + 1) -- "$line" | string length --visible)
+    test "$after" -gt 0 2>/dev/null; and printf '\e[%dC' $after >&2  # to the end of the text
     printf '\e[2m thinking…\e[0m' >&2
     set -l out ({program} cmd --shell fish -- "$line" </dev/null 2>$err)
     set -l code $status

@@ -12,17 +12,17 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
+from chatcli.environment import current
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.features.shell import danger
 from chatcli.features.shell.clean import Cleaned
 from chatcli.features.shell.detect import Shell
 from chatcli.features.shell.execute import execute
 from chatcli.safetext import sanitize
-from chatcli.terminal import isatty, modes
+from chatcli.terminal import modes
 
 if TYPE_CHECKING:
     from chatcli.features.shell.exchange import Exchange
@@ -51,15 +51,16 @@ class Tty:
     def open(cls) -> Tty | None:
         """The user's terminal: stdin and stdout, or /dev/tty when stdin is piped; None off a
         terminal (stdout is not one, or there is no terminal to read keys from)."""
-        if not isatty(sys.stdout):
+        env = current()
+        if not env.stdout_isatty:
             return None
-        if isatty(sys.stdin):
-            return cls(sys.stdin, sys.stdout)
+        if env.stdin_isatty and env.stdin is not None:
+            return cls(env.stdin, env.stdout)
         try:
             tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - closed by close()
         except OSError:
             return None
-        return cls(tty, sys.stdout, owned=True)
+        return cls(tty, env.stdout, owned=True)
 
     def close(self) -> None:
         if self._owned:

@@ -8,15 +8,14 @@ unless ``--execute --yes`` says so, and a destructive-looking command also needs
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chatcli.environment import current
 from chatcli.errors import ChatcliError, ConfigError, UsageError
 from chatcli.output import Notifier
 from chatcli.safetext import one_line
 from chatcli.settings.resolve import ChatFlags, Globals
-from chatcli.terminal import isatty
 
 if TYPE_CHECKING:
     from chatcli.features.shell.clean import Cleaned
@@ -87,7 +86,7 @@ def run(g: Globals, flags: ChatFlags, what: CmdInput) -> int:
 
 def _terminal() -> Tty | None:
     """The terminal for the menu; None off one (then the menu is not even imported)."""
-    if not isatty(sys.stdout):
+    if not current().stdout_isatty:
         return None
     from chatcli.features.shell.menu import Tty
 
@@ -120,8 +119,9 @@ def _unattended(
     if not what.execute:
         for reason in found:
             notifier.note(f"warning: this command looks destructive: {reason}")
-        sys.stdout.write(command + "\n")
-        sys.stdout.flush()
+        out = current().stdout
+        out.write(command + "\n")
+        out.flush()
         return 0
     if found and not what.yes_destructive:
         raise ChatcliError(
@@ -179,7 +179,8 @@ def _description(words: list[str], profile: Profile) -> Content:
     """The description: the words, then piped stdin."""
     from chatcli.inputs import gather
 
-    if not " ".join(words).strip() and (sys.stdin is None or sys.stdin.isatty()):
+    env = current()
+    if not " ".join(words).strip() and (env.stdin is None or env.stdin_isatty):
         raise _nothing()
     try:
         return gather(words, [], profile=profile).content()

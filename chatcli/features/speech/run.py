@@ -82,7 +82,7 @@ def read_text(words: list[str]) -> str:
 def _synthesize(env: Env, model: str, text: str, opts: SpeakOptions) -> bytes:
     from chatcli.features.usage.media import logged
     from chatcli.providers import connect
-    from chatcli.providers.speech import SpeechRequest
+    from chatcli.providers.base import SpeechRequest
     from chatcli.store import open_default
 
     request = SpeechRequest(model, text, opts.voice, opts.response_format)

@@ -27,7 +27,7 @@ from chatcli.output import Notifier, Writer, check_finish, consume, stream_to
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.store import Store
 
 DEFAULT_INSTRUCTIONS = (
@@ -97,7 +97,7 @@ class Summarizer:
         self,
         env: Env,
         opts: SummarizeOptions,
-        provider: ChatProvider | None,
+        provider: Provider | None,
         store: Store | None,
         notifier: Notifier,
         shared: Shared,

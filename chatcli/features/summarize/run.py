@@ -25,7 +25,7 @@ from chatcli.output import Notifier, emit
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
-    from chatcli.providers.chat import ChatProvider
+    from chatcli.providers.base import Provider
     from chatcli.store import Store
 
 COMBINED = "combined"
@@ -93,7 +93,7 @@ class Job:
         self.printed = 0
 
     def _summarizer(
-        self, provider: ChatProvider | None, store: Store | None, i: int | None
+        self, provider: Provider | None, store: Store | None, i: int | None
     ) -> Summarizer:
         if i is None:
             n = len(self.sources)
@@ -140,13 +140,13 @@ class Job:
                 provider.close()
         self._fail_if_any()
 
-    def _stream_one(self, provider: ChatProvider, store: Store) -> None:
+    def _stream_one(self, provider: Provider, store: Store) -> None:
         from chatcli.render import make_writer
 
         writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
         self._summarizer(provider, store, 0).summarise(self.sources[0].text, writer)
 
-    def _all(self, provider: ChatProvider, store: Store) -> None:
+    def _all(self, provider: Provider, store: Store) -> None:
         for source in self.sources:
             if source.error is not None:
                 self.shared.tracker.input_done(f"{source.label}: failed: {source.error.message}")
@@ -207,7 +207,7 @@ class Job:
                     sys.stdout.flush()
             self.printed += 1
 
-    def _combine(self, provider: ChatProvider, store: Store) -> None:
+    def _combine(self, provider: Provider, store: Store) -> None:
         text = "\n\n".join(
             f"Summary of {self.sources[i].label}:\n{self.results[i].strip()}"
             for i in sorted(self.results)

@@ -80,6 +80,8 @@ def apply(
         flags = replace(flags, temperature=template.temperature)
     if g.model is None and template.model is not None:
         g = replace(g, model=template.model)
+    if template.tools:  # the template's tools, besides any -T
+        flags = replace(flags, tools=tuple(dict.fromkeys((*template.tools, *flags.tools))))
     if template.prompt is not None:
         # every variable but {{input}} must have a value now, before anything is read or sent
         fill(template.prompt, {**values, INPUT: ""}, template)

@@ -268,7 +268,7 @@ def _upload(
     usage log."""
     from chatcli.features.usage.media import logged, transcription_cost
     from chatcli.providers import connect
-    from chatcli.providers.audio import AudioRequest
+    from chatcli.providers.base import AudioRequest
     from chatcli.store import open_default
 
     request = AudioRequest(

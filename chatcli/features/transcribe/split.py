@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatcli.errors import UsageError
+from chatcli.features.durations import ffmpeg_duration
 
 MiB = 1024 * 1024
 UPLOAD_LIMIT = 25 * MiB
@@ -147,7 +147,7 @@ def split_at_silences(ffmpeg: str, data: bytes, kind: AudioKind, limit: int) -> 
     with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
         original = Path(tmp) / f"input.{kind.ext}"
         original.write_bytes(data)
-        duration = _duration(ffmpeg, original)
+        duration = ffmpeg_duration(ffmpeg, original)
         if not duration:
             return None
         quiet = silence.detect(ffmpeg, original)
@@ -198,29 +198,13 @@ def _wav_spans(data: bytes, limit: int, quiet: list[tuple[float, float]]) -> lis
     return pieces
 
 
-def _duration(ffmpeg: str, path: Path) -> float | None:
-    """The ``Duration:`` ffmpeg reports for ``path`` (it prints it for ``-i`` alone)."""
-    proc = subprocess.run(
-        [ffmpeg, "-hide_banner", "-i", str(path)],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        stdin=subprocess.DEVNULL,
-    )
-    match = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
-    if match is None:
-        return None
-    h, m, s = match.groups()
-    return int(h) * 3600 + int(m) * 60 + float(s)
-
-
 def split_ffmpeg(ffmpeg: str, data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
     """Cut with ffmpeg's segment muxer (stream copy); more pieces if one came out too big."""
     with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
         folder = Path(tmp)
         original = folder / f"input.{kind.ext}"
         original.write_bytes(data)
-        duration = _duration(ffmpeg, original)
+        duration = ffmpeg_duration(ffmpeg, original)
         if not duration:
             raise UsageError(f"ffmpeg cannot tell how long {source} is, so it cannot be split")
         count = math.ceil(len(data) / (limit * FFMPEG_FILL))

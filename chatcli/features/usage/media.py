@@ -59,12 +59,12 @@ def audio_seconds(data: bytes) -> float | None:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return None
-    from chatcli.features.transcribe.split import _duration
+    from chatcli.features.durations import ffmpeg_duration
 
     with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
         path = Path(tmp) / "audio"
         path.write_bytes(data)
-        return _duration(ffmpeg, path)
+        return ffmpeg_duration(ffmpeg, path)
 
 
 def transcription_cost(info: ModelInfo, data: bytes, status: Status) -> float | None:

@@ -30,9 +30,9 @@ they saw, and ``verdict`` weighs them:
 
 Each check carries its ``strength``: how much a pass or failure says about the model.
 Probes 1-3 and 7 share one non-streamed request; in all ten short requests are made.
-Everything goes through ``ChatProvider``'s public pieces (``body``, ``endpoint``, ``transport``)
-because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``) that the stream-event
-API of ``chat`` deliberately leaves out.
+Every request goes through the ``Provider`` protocol's raw requests (``raw_complete``,
+``raw_stream``) because the probes need the raw JSON (``model``, ``usage``, ``tool_calls``)
+that the stream-event API of ``chat`` deliberately leaves out.
 """
 
 from __future__ import annotations
@@ -47,8 +47,7 @@ from chatcli.errors import APIError
 from chatcli.events import Message, Notice
 from chatcli.pricing import ModelInfo
 from chatcli.providers.answers import excerpt
-from chatcli.providers.base import ChatRequest
-from chatcli.providers.chat import ChatProvider
+from chatcli.providers.base import ChatRequest, Provider
 from chatcli.safetext import one_line
 from chatcli.tokens import count_messages, exact_available, unavailable_reason
 
@@ -161,7 +160,7 @@ class Target:
     prompt count matching another encoding can name the family it points to.
     """
 
-    provider: ChatProvider
+    provider: Provider
     model: str
     info: ModelInfo
     tokenizers: Mapping[str, list[str]]
@@ -500,7 +499,7 @@ def probe_json_schema(target: Target) -> Check:
     """Strict ``json_schema`` must give JSON valid against the schema, even for a prompt
     that asks for prose."""
     from chatcli.features.schema.check import NotJSON, errors, parse_reply
-    from chatcli.features.schema.turn import names_response_format
+    from chatcli.features.schema.turn import names_response_format, rejects_schema
     from chatcli.providers.base import ResponseFormat
 
     name = "json_schema"
@@ -516,7 +515,7 @@ def probe_json_schema(target: Target) -> Check:
     except APIError as exc:
         if not _refused(exc):
             raise
-        if names_response_format(exc.message):
+        if names_response_format(exc.message) and not rejects_schema(exc.message):
             return Check(name, "warn", f"{REFUSED_JSON_SCHEMA}: {exc.message}")
         return Check(name, "warn", f"the endpoint refused a strict json_schema request: {exc}")
     message = _message(obj)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree as ET
 
+from chatcli.documents.archive import Archive
 from chatcli.errors import UsageError
-from chatcli.features.documents.archive import Archive
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING = re.compile(r"^(?:heading|titre|überschrift)\s*(\d)$", re.I)

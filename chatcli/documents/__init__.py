@@ -7,8 +7,8 @@ lives in its own module and is imported only when a document of that kind is giv
 
 from __future__ import annotations
 
+from chatcli.documents.sniff import document_kind
 from chatcli.errors import UsageError
-from chatcli.features.documents.sniff import document_kind
 
 
 def extract(data: bytes, source: str, content_type: str | None = None) -> str | None:
@@ -24,21 +24,21 @@ def extract(data: bytes, source: str, content_type: str | None = None) -> str | 
 
 def _extract(kind: str, data: bytes, source: str, content_type: str | None) -> str:
     if kind == "pdf":
-        from chatcli.features.documents import pdf
+        from chatcli.documents import pdf
 
         return pdf.to_text(data, source)
     if kind == "docx":
-        from chatcli.features.documents import docx
+        from chatcli.documents import docx
 
         return docx.to_text(data, source)
     if kind == "odt":
-        from chatcli.features.documents import odt
+        from chatcli.documents import odt
 
         return odt.to_text(data, source)
     if kind == "epub":
-        from chatcli.features.documents import epub
+        from chatcli.documents import epub
 
         return epub.to_text(data, source)
-    from chatcli.features.documents import html
+    from chatcli.documents import html
 
     return html.to_markdown(html.decode(data, content_type))

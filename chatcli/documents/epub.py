@@ -6,9 +6,9 @@ from __future__ import annotations
 import posixpath
 from xml.etree import ElementTree as ET
 
+from chatcli.documents import html
+from chatcli.documents.archive import Archive
 from chatcli.errors import UsageError
-from chatcli.features.documents import html
-from chatcli.features.documents.archive import Archive
 
 CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
 OPF = "{http://www.idpf.org/2007/opf}"

@@ -1,0 +1,57 @@
+"""Tools in a conversation: the one way ``ask`` and the REPL open a toolbox and send a turn."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TextIO
+
+from chatcli.events import Content, StreamEvent
+from chatcli.features.tools.approval import TerminalAsk
+from chatcli.features.tools.loop import turn
+from chatcli.features.tools.toolbox import Toolbox, open_toolbox
+from chatcli.session import ChatSession
+from chatcli.settings.loading import Config
+from chatcli.settings.resolve import ChatSettings
+
+
+def open_for(
+    settings: ChatSettings,
+    config: Config,
+    *,
+    names: tuple[str, ...] | None = None,
+    stdin: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> Toolbox:
+    """The toolbox of a conversation with ``settings`` (its tools on, or ``names``)."""
+    import sys
+
+    from chatcli.terminal import isatty
+
+    stdin, stderr = stdin or sys.stdin, stderr or sys.stderr
+    terminal = TerminalAsk(stdin, stderr) if isatty(stdin) and isatty(stderr) else None
+    profile = settings.profile
+    return open_toolbox(
+        config.mcp_servers,
+        settings.tools if names is None else names,
+        approve=settings.approve,
+        read_only=profile.auto_approve_read_only,
+        timeout=profile.tool_timeout,
+        output_limit=profile.tool_output_limit,
+        max_rounds=settings.max_tool_rounds,
+        encoding=settings.model_info(settings.model).tokenizer,
+        terminal=terminal,
+    )
+
+
+def send(
+    session: ChatSession,
+    content: Content | None,
+    box: Toolbox,
+    before_round: Callable[[], None] | None = None,
+    *,
+    retry: bool = False,
+) -> Generator[StreamEvent, None, None]:
+    """A whole turn with the toolbox's tools on (``retry``: resend the last message)."""
+    specs = box.specs()
+    first = session.retry(tools=specs) if retry else session.send(content, tools=specs)
+    return turn(session, first, box, before_round)

@@ -1,0 +1,174 @@
+"""The package's shape, checked from its source: no import cycles (counting imports inside
+functions, which still run), no feature reaching into another's private names, and the layers
+importing only downwards where the architecture says so. Read with ``ast``; nothing is run."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "chatcli"
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _target(name: str) -> str | None:
+    """The chatcli module ``name`` (a module, or a name inside one) is."""
+    parts = name.split(".")
+    while parts:
+        if ".".join(parts) in MODULES:
+            return ".".join(parts)
+        parts.pop()
+    return None
+
+
+def _imports(tree: ast.AST) -> Iterator[tuple[str, str | None, int]]:
+    """(module, imported name or None, line) of every import that runs, wherever it is
+    (inside functions too); ``if TYPE_CHECKING:`` blocks never run and are skipped."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, None, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                yield node.module, alias.name, node.lineno
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        deps = set()
+        for module, imported, _ in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if not module.startswith("chatcli"):
+                continue
+            target = _target(f"{module}.{imported}" if imported else module)
+            if target and target != name:
+                deps.add(target)
+        graph[name] = deps
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycle_counting_imports_inside_functions() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def _feature(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[1] == "features" else None
+
+
+def test_no_feature_imports_another_features_private_names() -> None:
+    leaks = []
+    for name, path in MODULES.items():
+        mine = _feature(name)
+        for module, imported, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            theirs = _feature(module)
+            private = imported is not None and imported.startswith("_")
+            if theirs is not None and theirs != mine and private:
+                leaks.append(f"{path.name}:{line} imports {module}.{imported}")
+    assert leaks == []
+
+
+LAYERS = {
+    # module prefix -> prefixes it must never import (the layers above it)
+    "chatcli.providers": ("chatcli.features", "chatcli.cli", "chatcli.repl", "chatcli.session"),
+    "chatcli.store": ("chatcli.features", "chatcli.cli", "chatcli.repl", "chatcli.providers"),
+    "chatcli.settings": ("chatcli.features", "chatcli.cli", "chatcli.repl", "chatcli.providers"),
+    "chatcli.session": ("chatcli.features", "chatcli.cli", "chatcli.repl"),
+    "chatcli.inputs": ("chatcli.features", "chatcli.cli", "chatcli.repl"),
+    "chatcli.features": ("chatcli.cli", "chatcli.repl"),
+    "chatcli.repl": ("chatcli.cli",),
+    "chatcli.errors": ("chatcli",),  # the ground floor: no chatcli import at all
+    "chatcli.environment": ("chatcli",),
+}
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def test_nothing_imports_upward() -> None:
+    upward = []
+    for name, path in MODULES.items():
+        banned = next((b for p, b in LAYERS.items() if _within(name, p)), ())
+        for module, _, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if module != name and any(_within(module, b) for b in banned):
+                upward.append(f"{name}:{line} imports {module}")
+    assert upward == []
+
+
+def test_only_providers_and_settings_look_at_a_profiles_type() -> None:
+    """An endpoint type's behaviour lives in its module under providers/ (settings validates
+    the type and names its key variable); nothing else branches on it (showing it is fine)."""
+    found = []
+    for name, path in MODULES.items():
+        if _within(name, "chatcli.providers") or _within(name, "chatcli.settings"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare | ast.Subscript | ast.Call):
+                continue
+            inner = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
+            inner += [node.slice] if isinstance(node, ast.Subscript) else []
+            inner += node.args if isinstance(node, ast.Call) else []
+            for part in inner:
+                text = ast.unparse(part)
+                if text == "profile.type" or text.endswith(".profile.type"):
+                    found.append(f"{name}:{node.lineno} tests {text}")
+    assert found == []
