@@ -34,7 +34,7 @@ _UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b]*\x1b?|[ -/]
 _MAX_HELD = 4096  # an escape sequence longer than this is garbage: let sanitize() strip it
 
 _SECRETS: list[str] = []  # longest first, so a key that contains another is replaced whole
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:?#]*:[^\s/@?#]*@")
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:?#]*):[^\s/@?#]*@")
 MIN_SECRET = 6
 """Shorter values are not redacted: replacing every "abc" in a text would mangle it."""
 
@@ -53,17 +53,17 @@ def add_secret(secret: str | None) -> None:
 
 
 def add_url_secrets(url: str | None) -> None:
-    """Register the password (and user) of ``scheme://user:password@host`` in ``url``."""
+    """Register the password of ``scheme://user:password@host`` in ``url`` (the user name
+    stays readable, as in ``http://user:****@host``)."""
     if not url or "@" not in url:
         return
     userinfo = url.partition("://")[2].split("/", 1)[0].rpartition("@")[0]
     if userinfo:
         from urllib.parse import unquote
 
-        user, _, password = userinfo.partition(":")
-        for part in (password, user if password else ""):
-            add_secret(part)
-            add_secret(unquote(part))
+        password = userinfo.partition(":")[2]
+        add_secret(password)
+        add_secret(unquote(password))
 
 
 def redact(text: str, extra: tuple[str, ...] = ()) -> str:
@@ -73,7 +73,7 @@ def redact(text: str, extra: tuple[str, ...] = ()) -> str:
         if secret and secret in text:
             text = text.replace(secret, mask(secret))
     if "@" in text and "://" in text:
-        text = _URL_CREDENTIALS.sub(r"\1****@", text)
+        text = _URL_CREDENTIALS.sub(r"\1:****@", text)
     return text
 
 

@@ -173,6 +173,7 @@ COMMANDS: dict[str, list[str]] = {
     "cmd": ["cmd", "list", "files"],
     "shell-integration": ["shell-integration", "bash"],
     "templates list": ["templates", "list"],
+    "mcp list": ["mcp", "list"],
 }
 KEYS = {"cmd": (b"q",)}  # the menu on a terminal: abort
 

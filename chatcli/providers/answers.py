@@ -152,15 +152,16 @@ def stream_events(
     chunks: Iterable[Any],
     *,
     completed: Callable[[], bool] = lambda: False,
-    tools_offered: bool = False,
+    tools_offered: bool = True,
 ) -> Iterator[StreamEvent]:
     """Text deltas, thinking notices, tool calls, usage and the finish of a streamed answer.
 
     Only choice 0 is read (a server sending several never interleaves them into one answer).
     Usage sent in every chunk is a running total: the last report counts. A refusal
     (``delta.refusal``) is kept and reported in the finish (reason ``refusal``). Tool calls to
-    a request that offered none are an error. ``completed()`` says whether the stream ended
-    with ``[DONE]``: then an answer without a ``finish_reason`` is complete, not cut.
+    a request that offered none (``tools_offered`` False: the provider knows) are an error.
+    ``completed()`` says whether the stream ended with ``[DONE]``: then an answer without a
+    ``finish_reason`` is complete, not cut.
     """
     refusal: list[str] = []
     finish: str | None = None
@@ -217,7 +218,7 @@ def stream_events(
     yield Finish(finish, model)
 
 
-def whole_events(obj: Any, *, tools_offered: bool = False) -> Iterator[StreamEvent]:
+def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEvent]:
     """The events of a non-streamed answer body (choice 0 only)."""
     where = "response"
     if not isinstance(obj, dict):
