@@ -14,6 +14,7 @@ import os
 import sys
 
 from chatcli.environment import Environment, using
+from chatcli.errors import ExitStatus
 
 
 def _error(message: str, hint: str | None = None) -> None:
@@ -29,7 +30,7 @@ def _error(message: str, hint: str | None = None) -> None:
         pass
 
 
-def _stopped(default: int, lead: str = "\n") -> int:
+def _stopped(default: ExitStatus, lead: str = "\n") -> ExitStatus:
     """Say why chatcli stopped (Ctrl-C or a signal) and return the exit code that says so."""
     from chatcli import signals
 
@@ -44,39 +45,39 @@ def _stopped(default: int, lead: str = "\n") -> int:
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
 
 
-def _cannot_write(exc: OSError) -> int:
+def _cannot_write(exc: OSError) -> ExitStatus:
     """A full or failing device under stdout or an output file: one line, exit 1. Output still
     buffered for stdout is dropped, so the interpreter's own final flush cannot fail again."""
     where = exc.filename if exc.filename else "to stdout"
     _error(f"cannot write {where}: {exc.strerror or exc}")
     if not exc.filename:
         _quiet_broken_pipe()
-    return 1
+    return ExitStatus.ERROR
 
 
-def _quiet_broken_pipe() -> int:
+def _quiet_broken_pipe() -> ExitStatus:
     """stdout went away (``| head``): point it at /dev/null so the final flush cannot fail."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    return 0
+    return ExitStatus.OK
 
 
-def run(argv: list[str] | None = None, env: Environment | None = None) -> int:
+def run(argv: list[str] | None = None, env: Environment | None = None) -> ExitStatus:
     """Run the CLI with ``argv`` in ``env`` (the process's own by default) and return the exit
     code instead of exiting."""
     with using(env or Environment.from_process()):
         return _run(argv)
 
 
-def _run(argv: list[str] | None) -> int:
+def _run(argv: list[str] | None) -> ExitStatus:
     from typer import Abort, Exit, TyperException
     from typer.main import get_command
 
     from chatcli.cli import app
-    from chatcli.errors import ChatcliError, ExitStatus, Interrupted, Reported
+    from chatcli.errors import ChatcliError, Interrupted, Reported
     from chatcli.hints import hint_for
 
     args = sys.argv[1:] if argv is None else argv
@@ -85,7 +86,7 @@ def _run(argv: list[str] | None) -> int:
     if instruction:  # a shell asking for completions (see cli.shell_completion)
         from chatcli.cli.shell_completion import complete
 
-        return complete(get_command(app), instruction)
+        return _status(complete(get_command(app), instruction))
     for i, arg in enumerate(args):
         try:
             arg.encode("utf-8")
@@ -96,7 +97,7 @@ def _run(argv: list[str] | None) -> int:
             except UnicodeDecodeError:
                 shown = raw.decode("utf-8", "replace")
                 _error(f"argument {shown!r} is not valid UTF-8", "check the terminal's encoding")
-                return 2
+                return ExitStatus.USAGE
     try:
         # The click command is run directly, not through Typer's main loop, which would turn a
         # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.
@@ -115,14 +116,14 @@ def _run(argv: list[str] | None) -> int:
             _error(exc.message, hint_for(exc))
         return exc.exit_code
     except Exit as exc:
-        return int(exc.exit_code or 0)
+        return _status(exc.exit_code or 0)
     except Abort:
         return _stopped(ExitStatus.INTERRUPTED)
     except TyperException as exc:  # click's usage errors, as Typer exports them
         where = getattr(exc, "ctx", None)
         hint = f"see '{where.command_path} --help'" if where is not None else None
         _error(exc.format_message(), hint)
-        return int(getattr(exc, "exit_code", ExitStatus.USAGE))
+        return _status(getattr(exc, "exit_code", ExitStatus.USAGE))
     except (KeyboardInterrupt, EOFError):
         return _stopped(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
@@ -138,6 +139,14 @@ def _run(argv: list[str] | None) -> int:
         if debug:
             raise
         _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for details")
+        return ExitStatus.ERROR
+
+
+def _status(code: int) -> ExitStatus:
+    """A code from click or the completion protocol as one of ours (anything else: ERROR)."""
+    try:
+        return ExitStatus(code)
+    except ValueError:
         return ExitStatus.ERROR
 
 
@@ -164,7 +173,7 @@ def main() -> None:
     except BrokenPipeError:
         code = _quiet_broken_pipe() or code
     except OSError as exc:  # `> /dev/full`: what was buffered could not be written
-        code = code or (_cannot_write(exc) if exc.errno in _FULL else 1)
+        code = code or (_cannot_write(exc) if exc.errno in _FULL else ExitStatus.ERROR)
         _quiet_broken_pipe()
     except ValueError:
         pass

@@ -3,8 +3,9 @@ it, and say only what is certain. Below both, so neither imports the other.
 
 Ways, all tried:
 
-- inside tmux (``$TMUX``): ``tmux load-buffer -w -``, tmux's paste buffer (and, with ``-w``,
-  the outer terminal's clipboard when tmux's ``set-clipboard`` allows it);
+- inside tmux (``$TMUX``): ``tmux load-buffer -w -``, tmux's paste buffer; ``-w`` has tmux
+  pass it on to its terminal's clipboard (OSC 52) as its ``set-clipboard`` allows, so no OSC 52
+  of our own is sent then (no passthrough to configure, no second buffer);
 - inside GNU screen (``$STY``): ``screen -X readbuf``, screen's paste buffer (``C-a ]``), read
   back with ``writebuf`` to confirm it arrived (``-X`` is asynchronous and reports nothing);
 - the first clipboard tool found (pbcopy, wl-copy, xclip, xsel), by its exit status;
@@ -64,7 +65,8 @@ def copy_to_clipboard(text: str, terminal: TextIO) -> Copied:
         if _run(tool, text.encode("utf-8")):
             done.copied.append(tool[0])
             break
-    if isatty(terminal):
+    in_tmux = "tmux's paste buffer" in done.copied  # tmux -w passes it on to the terminal
+    if isatty(terminal) and not in_tmux:
         terminal.write(osc52(text, screen=bool(os.environ.get("STY"))))
         terminal.flush()
         done.sent.append("the terminal (OSC 52)")

@@ -1,6 +1,6 @@
 """The exceptions chatcli raises on purpose, and the exit code each one maps to.
 
-Everything a user can cause or meet ends up as one of these, and ``__main__.main`` is the only place
+Everything a user can cause or meet ends up as one of these, and ``__main__.run`` is the only place
 that turns them into a stderr line and an exit code (the README's table)::
 
     ChatcliError (1)          any other error
@@ -32,7 +32,7 @@ from enum import IntEnum
 
 
 class ExitStatus(IntEnum):
-    """The process exit codes (the README's table); the only numbers ``main`` returns."""
+    """The process exit codes (the README's table); the only numbers ``__main__.run`` returns."""
 
     OK = 0
     ERROR = 1
@@ -41,7 +41,9 @@ class ExitStatus(IntEnum):
     AUTH = 4
     API = 5
     NETWORK = 6
+    HANGUP = 129  # SIGHUP: the terminal closed (``signals``)
     INTERRUPTED = 130
+    TERMINATED = 143  # SIGTERM
 
 
 class ChatcliError(Exception):
@@ -65,6 +67,20 @@ class ConfigError(ChatcliError):
     """The configuration cannot be used: malformed TOML, unknown profile, no API key found."""
 
     exit_code = ExitStatus.CONFIG
+
+
+class ConfigProblems(ConfigError):
+    """Several problems in one file: the message names the first, ``problems`` holds all."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        first = problems[0]
+        more = len(problems) - 1
+        hint = first.hint
+        if more:
+            plural = "s" if more > 1 else ""
+            hint = f"{more} more problem{plural}: `chatcli config validate` lists all"
+        super().__init__(first.message, hint=hint)
+        self.problems = problems
 
 
 class AuthError(ChatcliError):
@@ -141,7 +157,7 @@ class IncompleteProfile(ConfigError):
 
 
 class Reported(ChatcliError):
-    """The command has already shown the user what failed (a report of checks); ``main`` exits
+    """The command has already shown the user what failed (a report of checks); ``run`` exits
     with ``exit_code`` and prints nothing more."""
 
     def __init__(self, exit_code: ExitStatus = ExitStatus.ERROR) -> None:

@@ -1,6 +1,12 @@
-"""stderr notices and the stream consumer shared by ``ask`` and the REPL.
+"""The way to the terminal: ``out``/``err`` for every text a command prints besides the answer's
+own stream, stderr notices, and the stream consumer shared by ``ask`` and the REPL.
 
-stdout carries the answer and nothing else, so everything here writes to stderr. On a
+Text that came from a server, a document, a file name or the store may carry escape sequences;
+``out`` and ``err`` (and ``Notifier``) take it to the environment's streams through
+``safetext.sanitize`` when the stream is a terminal (stderr lines always: they are for people).
+Off a terminal ``out`` writes exactly what it is given, like the answer's raw bytes.
+
+stdout carries the answer (and what a command reports) and nothing else; notices go to stderr. On a
 terminal, notices with the same key (a retry countdown) overwrite each other in place; off a
 terminal only the first of such a run is printed, so logs stay short. While the live Markdown
 view draws, a notice is printed above its live region as a whole line (only the first of a
@@ -10,22 +16,43 @@ keyed run: a line above the live region cannot be updated in place), so no frame
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Protocol, TextIO
 
+from chatcli import environment
 from chatcli.errors import APIError, Interrupted, Refused
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolNote
 from chatcli.safetext import one_line, redact, sanitize
 from chatcli.terminal import is_dumb, isatty, modes
 
 
+def out(text: str, *, flush: bool = False) -> None:
+    """Write ``text`` to the command's stdout: sanitised there when it is a terminal, keys
+    masked either way (server, document, file-name and stored text all come this way)."""
+    env = environment.current()
+    env.stdout.write(sanitize(text) if env.stdout_isatty else redact(text))
+    if flush:
+        env.stdout.flush()
+
+
 def emit(text: str, stream: IO[str] | None = None) -> None:
-    """Write text that came from a server, a document, a file name or the store to stdout
-    (or ``stream``): on a terminal without control sequences, off one as it is; keys masked
-    either way. The one way such text reaches stdout outside the answer's live view."""
-    out = stream if stream is not None else sys.stdout
-    out.write(sanitize(text) if isatty(out) else redact(text))
+    """``out``, or the same rule for another stream (a results file, ``-o -``)."""
+    if stream is None:
+        out(text)
+    else:
+        stream.write(sanitize(text) if isatty(stream) else redact(text))
+
+
+def flush_out() -> None:
+    """Flush the command's stdout (progressive output: each file as it is done)."""
+    environment.current().stdout.flush()
+
+
+def err(line: str) -> None:
+    """Write one line (newline added) to the command's stderr, sanitised."""
+    env = environment.current()
+    env.stderr.write(sanitize(line) + "\n")
+    env.stderr.flush()
 
 
 class Writer(Protocol):
@@ -41,8 +68,10 @@ class Notifier:
     """Prints ``Notice`` events and one-line notes to stderr."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = isatty(self.stream) and not is_dumb()  # in-place lines move the cursor
+        env = environment.current()
+        self.stream = stream or env.stderr
+        tty = env.stderr_isatty if stream is None else isatty(stream)
+        self.tty = tty and not is_dumb()  # in-place lines move the cursor
         self._open_key: str | None = None  # the key of the last notice, while its run lasts
         self._line_open = False  # an in-place line (no newline yet) is on the terminal
 
@@ -56,7 +85,7 @@ class Notifier:
                 return
 
             def write() -> None:
-                self.stream.write(f"chatcli: {event.message}\n")
+                self.stream.write(f"chatcli: {sanitize(event.message)}\n")
                 self.stream.flush()
 
             if writer.above(write):
@@ -64,15 +93,15 @@ class Notifier:
                 return
         if repeat:
             if self.tty:
-                self.stream.write(f"\r\x1b[2Kchatcli: {event.message}")
+                self.stream.write(f"\r\x1b[2Kchatcli: {sanitize(event.message)}")
                 self.stream.flush()
             return
         self.end_line()
         if event.key is not None and self.tty:
-            self.stream.write(f"chatcli: {event.message}")
+            self.stream.write(f"chatcli: {sanitize(event.message)}")
             self._line_open = True
         else:
-            self.stream.write(f"chatcli: {event.message}\n")
+            self.stream.write(f"chatcli: {sanitize(event.message)}\n")
         self._open_key = event.key
         self.stream.flush()
 
@@ -80,7 +109,7 @@ class Notifier:
         """A whole line of its own (a tool call's), above the live region if there is one."""
 
         def write() -> None:
-            self.stream.write(text + "\n")
+            self.stream.write(sanitize(text) + "\n")
             self.stream.flush()
 
         self.end_line()
@@ -93,9 +122,8 @@ class Notifier:
             self._open_key = None
 
     def note(self, message: str) -> None:
-        message = sanitize(message)
         self.end_line()
-        self.stream.write(f"chatcli: {message}\n")
+        self.stream.write(f"chatcli: {sanitize(message)}\n")
         self.stream.flush()
 
     def end_line(self) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
+from chatcli.errors import ExitStatus
+
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
 _NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 _received: int | None = None
@@ -51,9 +53,9 @@ def received() -> int | None:
     return _received
 
 
-def exit_code(default: int) -> int:
+def exit_code(default: ExitStatus) -> ExitStatus:
     """128 + the signal's number when a signal stopped chatcli, else ``default``."""
-    return default if _received is None else 128 + _received
+    return default if _received is None else ExitStatus(128 + _received)
 
 
 def describe() -> str:

@@ -55,22 +55,25 @@ def run_cli(
     input: bytes | str | None = None,
     timeout: float = 30,
     clock: Clock | None = None,
+    tty: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """``chatcli ARGS`` in this process: exactly ``env`` as the environment variables, stdin
     from ``input`` (empty, not a terminal, when None), stdout/stderr captured, and ``clock``
-    (a ``ManualClock`` by default: retries and polling do not wait). ``timeout`` is kept for
-    the signature ``run_process`` shares; nothing here can hang on a terminal."""
+    (a ``ManualClock`` by default: retries and polling do not wait). ``tty``: the environment
+    says stdout and stderr are terminals (what the output layer sanitises for). ``timeout`` is
+    kept for the signature ``run_process`` shares; nothing here can hang on a terminal."""
     from chatcli.__main__ import run
 
     del timeout
     data = input.encode() if isinstance(input, str) else (input or b"")
     stdin, stdout, stderr = _Stream(data), _Stream(), _Stream()
-    environment = Environment(stdin, stdout, stderr, clock=clock or ManualClock())
+    environment = Environment(stdin, stdout, stderr, stdout_isatty=tty, stderr_isatty=tty,
+                              clock=clock or ManualClock())  # fmt: skip
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
     try:
-        code = run(list(args), environment)
+        code: int = run(list(args), environment)
     except SystemExit as exc:  # nothing in chatcli should exit the interpreter; report it
         code = exc.code if isinstance(exc.code, int) else 1
     finally:

@@ -4,11 +4,16 @@ every output byte is recorded."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -24,10 +29,6 @@ NOT_COLOUR = re.compile(rb"\x1b(?!\[[0-9;:]*m)")  # anything but a colour (SGR) 
 def on_pty(argv: list[str], env: dict[str, str]) -> bytes:
     """Run ``argv`` with a 80x24 pty as stdin, stdout and stderr; every byte it wrote."""
     master, slave = pty.openpty()
-    import fcntl
-    import struct
-    import termios
-
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env)
     os.close(slave)
@@ -71,3 +72,49 @@ def test_markdown_always_on_a_dumb_terminal_renders_each_block_once(
     plain = re.sub(rb"\x1b\[[0-9;:]*m", b"", out).decode("utf-8")
     code = re.findall(r"block\d_value_\d+ ", plain)
     assert len(code) == 120 and len(set(code)) == 120
+
+
+CURSOR_MOVEMENT = re.compile(rb"\x1b\[[0-9;]*[ABCDEFGHJKSTfsu]|\x1b[78DEM]|\x08")
+
+
+def test_chat_on_a_dumb_terminal_moves_no_cursor(fake: FakeOpenAI, tmp_path: Path) -> None:
+    """prompt_toolkit's plain line editor reads the message; the reply and footer are plain."""
+    fake.script(Reply(text="**bold** answer\n\n- item\n"))
+    env = fake_env(tmp_path, fake, LANG="C.UTF-8", TERM="dumb")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatcli", "chat"], stdin=slave, stdout=slave, stderr=slave, env=env
+    )
+    os.close(slave)
+    out = bytearray()
+
+    def read_until(marker: bytes, count: int = 1, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while out.count(marker) < count:
+            assert time.monotonic() < deadline, out.decode("utf-8", "replace")
+            if select.select([master], [], [], 0.1)[0]:
+                out.extend(os.read(master, 65536))
+
+    def type_at_prompt(keys: bytes) -> None:
+        """Type once the prompt reads keys: before, the tty would take Enter for Ctrl-J and
+        Ctrl-D for end of file."""
+        deadline = time.monotonic() + 30
+        while termios.tcgetattr(master)[3] & termios.ICANON:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.write(master, keys)
+
+    read_until("› ".encode())
+    type_at_prompt(b"hello there\r")
+    read_until(b"tok/s")
+    read_until("› ".encode(), count=2)  # the next prompt
+    type_at_prompt(b"\x04")
+    assert proc.wait(timeout=30) == 0
+    try:
+        while data := os.read(master, 65536):
+            out.extend(data)
+    except OSError:
+        pass
+    os.close(master)
+    assert not CURSOR_MOVEMENT.search(bytes(out))
+    assert bytes(out).count(b"**bold** answer\r\n\r\n- item\r\n") == 1

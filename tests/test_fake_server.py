@@ -513,3 +513,23 @@ def test_standalone_process_prints_url_and_serves() -> None:
         _, err = proc.communicate(timeout=5)
     assert proc.returncode == 0
     assert err == ""
+
+
+def test_tool_results_must_answer_the_calls_they_name(fake: FakeOpenAI) -> None:
+    calls = [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    unanswered: Any = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "user", "content": "and?"},
+    ]
+    with pytest.raises(openai.BadRequestError, match="call_1"):
+        client(fake).chat.completions.create(model="m", messages=unanswered)
+    stray: Any = [
+        {"role": "user", "content": "hi"},
+        {"role": "tool", "tool_call_id": "x", "content": "1"},
+    ]
+    with pytest.raises(openai.BadRequestError, match="must be a response to a preceeding"):
+        client(fake).chat.completions.create(model="m", messages=stray)
+    answered: Any = [*unanswered[:2], {"role": "tool", "tool_call_id": "call_1", "content": "1"}]
+    reply = client(fake).chat.completions.create(model="m", messages=answered)
+    assert reply.choices[0].message.content == "tools said: 1"

@@ -208,3 +208,31 @@ def test_copy_lands_in_the_multiplexers_paste_buffer(
     wait_until(lambda: term.outer.tmux("show-buffer") == reply)
     term.keys("C-d")
     assert term.wait_exit() == 0
+
+
+def test_ctrl_z_during_a_chat_reply_then_fg_the_chat_goes_on(
+    term: RealTerm, control: FakeControl
+) -> None:
+    text = tall_answer(1200, seed=8)
+    control.script(Reply(text=text, words_per_second=150), Reply(text="second answer"))
+    term.shell(width=WIDTH, height=16)
+    term.run(CHAT)
+    term.wait_for(at_prompt)
+    term.type("tell me")
+    term.keys("Enter")
+    term.wait_for("block0_value_", timeout=60)
+    term.keys("C-z")
+    term.wait_for("Stopped")
+    term.wait_for(lambda s: s.rstrip().endswith(PS1.rstrip()))
+    assert term.outer.pane("#{cursor_flag}") == "1"
+    term.fg()
+    term.wait_for(lambda s: "tok/s" in s and at_prompt(s), timeout=90)
+    ask(term, control, "and then?")
+    term.wait_for("second answer")
+    term.keys("C-d")
+    assert term.wait_exit() == 0
+    assert sent(control) == ["tell me", "and then?"]
+    history = term.history()
+    for block in range(2):
+        found = re.findall(rf"block{block}_value_(\d+) ", history)
+        assert [int(i) for i in found] == list(range(60))

@@ -173,3 +173,30 @@ def test_when_the_journal_cannot_be_written_either_it_says_so(
             "could not save this answer (database: not writable; journal: Read-only file "
             "system); it was shown above but is not kept"
         ]
+
+
+def test_local_batch_answers_go_to_the_journal_and_are_not_paid_twice(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    from tests.test_batch import results_jsonl, until, usage_rows, write_jsonl
+
+    fake.default_reply = Reply(delay=0.1)
+    env = fake_env(tmp_path, fake, CHATCLI_STORE_WAIT="0")
+    data = tmp_path / "data"
+    inputs = write_jsonl(tmp_path / "in.jsonl", 10)
+    proc = subprocess.Popen(chatcli_argv("batch", "submit", str(inputs), "--local",
+                                         "--concurrency", "2"), env=env, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    until(lambda: len(fake.chat_requests()) >= 3)
+    with holding(data / "chatcli.db"):
+        out, err = proc.communicate(timeout=120)  # answers keep arriving; none can be stored
+    name = out.strip()
+    assert "saved to" in err and err.count("recovery.jsonl") == 1  # said once, not per answer
+    assert (data / "recovery.jsonl").exists()
+    waited = run_cli("batch", "wait", name, env=env)  # writes the journal, then finishes
+    assert waited.returncode == 0, waited.stderr
+    rows = results_jsonl(env, name)
+    assert [r["answer"] for r in rows] == [f"echo(1): question {i}" for i in range(10)]
+    assert len(fake.chat_requests()) == 10  # nothing sent (and paid) twice
+    assert len(usage_rows(tmp_path)) == 10

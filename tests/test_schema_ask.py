@@ -92,6 +92,15 @@ def test_relay_ignoring_response_format_gets_the_schema_in_the_retry(
     assert 'The JSON Schema:\n{"type": "object", "properties": {"city"' in retry
 
 
+def _formats(fake: FakeOpenAI) -> list[str | None]:
+    """How each chat request asked for JSON: json_schema, json_object or None (in words)."""
+    kinds = []
+    for request in fake.chat_requests():
+        fmt = request.json.get("response_format")
+        kinds.append(fmt["type"] if isinstance(fmt, dict) else None)
+    return kinds
+
+
 def test_refused_response_format_falls_back_and_is_remembered(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
@@ -102,24 +111,43 @@ def test_refused_response_format_falls_back_and_is_remembered(
     assert json.loads(first.stdout) == {"city": "example", "population": 0}
     notes = [line for line in first.stderr.splitlines() if "refuses response_format" in line]
     assert len(notes) == 1
-    assert notes[0].startswith("chatcli: openai refuses response_format for gpt-4o-mini (")
-    refused, fallback = fake.chat_requests()
-    assert "response_format" in refused.json and "response_format" not in fallback.json
-    assert "valid against this JSON Schema:\n{" in fallback.json["messages"][-1]["content"]
+    assert notes[0].startswith(
+        "chatcli: openai refuses response_format json_schema or json_object for gpt-4o-mini ("
+    )
+    assert _formats(fake) == ["json_schema", "json_object", None]
+    fallback = fake.chat_requests()[-1].json
+    assert "valid against this JSON Schema:\n{" in fallback["messages"][-1]["content"]
     # the next run goes straight to the prompt, and says nothing more
     second = run_cli("ask", "--schema", "city", "Rome?", env=env)
     assert second.returncode == 0 and second.stderr == ""
-    assert "response_format" not in fake.chat_requests()[2].json
+    assert _formats(fake)[3:] == [None]
     # another model of the same profile is not affected
     other = run_cli("ask", "-m", "gpt-4o", "--schema", "city", "Rome?", env=env)
-    assert "response_format" in fake.chat_requests()[3].json
     assert other.returncode == 0
+    assert _formats(fake)[4:] == ["json_schema", "json_object", None]
     db = sqlite3.connect(tmp_path / "data" / "chatcli.db")
-    rows = db.execute("SELECT profile, model, quirk FROM endpoint_quirks ORDER BY model").fetchall()
+    rows = db.execute("SELECT model, quirk FROM endpoint_quirks ORDER BY model, quirk").fetchall()
     assert rows == [
-        ("openai", "gpt-4o", "no_response_format"),
-        ("openai", "gpt-4o-mini", "no_response_format"),
+        ("gpt-4o", "no_json_schema"),
+        ("gpt-4o", "no_response_format"),
+        ("gpt-4o-mini", "no_json_schema"),
+        ("gpt-4o-mini", "no_response_format"),
     ]
+
+
+def test_json_object_where_json_schema_is_refused(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.structured = "json_object"  # a model from before structured outputs
+    env = fake_env(tmp_path, fake)
+    first = run_cli("ask", "--schema", "city, population int", "Paris?", env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"city": "example", "population": 0}
+    assert "refuses response_format json_schema for gpt-4o-mini (" in first.stderr
+    assert "asking for a JSON object with the schema in the prompt" in first.stderr
+    second = run_cli("ask", "--schema", "city", "Rome?", env=env)
+    assert second.returncode == 0 and second.stderr == ""
+    assert _formats(fake) == ["json_schema", "json_object", "json_object"]
+    asked = fake.chat_requests()[-1].json["messages"][-1]["content"]
+    assert asked.startswith("Rome?\n\nReply with only one JSON object")
 
 
 def test_other_400s_are_not_taken_for_a_refused_schema(fake: FakeOpenAI, tmp_path: Path) -> None:
@@ -220,9 +248,10 @@ def test_verify_reports_json_schema_and_updates_what_ask_remembers(
     assert refused["status"] == "warn"
     assert refused["evidence"].startswith("the endpoint refused response_format json_schema: ")
     fake.reset()
+    fake.structured = "json_object"
     asked = run_cli("ask", "--schema", "city", "Rome?", env=env)  # remembered: no 400 first
     assert asked.returncode == 0 and asked.stderr == ""
-    assert [("response_format" in r.json) for r in fake.chat_requests()] == [False]
+    assert _formats(fake) == ["json_object"]
 
     fake.structured = "honour"
     assert _json_schema_check(env)["status"] == "pass"  # honoured again: the note is cleared
@@ -247,7 +276,7 @@ def test_a_rejected_schema_falls_back_once_and_is_not_remembered(
     assert "refuses" not in result.stderr
     again = run_cli("ask", "--schema", "a", "y", env=env)
     assert again.returncode == 0 and again.stderr == ""
-    assert ["response_format" in r.json for r in fake.chat_requests()] == [True, False, True]
+    assert _formats(fake) == ["json_schema", "json_object", "json_schema"]
 
 
 def test_azure_deployment_gets_the_strict_format(tmp_path: Path) -> None:
@@ -266,3 +295,11 @@ def test_azure_deployment_gets_the_strict_format(tmp_path: Path) -> None:
         (request,) = fake.chat_requests()
         assert request.path == "/openai/deployments/gpt-4o/chat/completions"
         assert request.json["response_format"]["json_schema"]["strict"] is True
+
+
+def test_an_answer_cut_at_the_token_limit_says_so(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.script(Reply(text='{"a": "x", "b": "y"}'), Reply(text='{"a": "x", "b": "y"}'))
+    env = fake_env(tmp_path, fake)
+    result = run_cli("ask", "--max-tokens", "3", "--schema", "a, b", "x", env=env)
+    assert result.returncode == 5
+    assert "hint: the answer was cut at the token limit: raise --max-tokens; " in result.stderr

@@ -130,11 +130,13 @@ def test_local_runner_falls_back_when_response_format_is_refused(
     result = run_cli("batch", "submit", str(inputs), "--schema", "city, population int",
                      "--concurrency", "1", env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stderr.count("refuses response_format for gpt-4o-mini") == 1
+    assert result.stderr.count("refuses response_format") == 1
+    assert "refuses response_format json_schema for gpt-4o-mini" in result.stderr
     rows = _results(env, result.stdout.strip())
     assert [r["data"] for r in rows] == [{"city": "example", "population": 0}] * 4
     sent = [r.json for r in fake.chat_requests()]
-    assert ["response_format" in b for b in sent] == [True, False, False, False, False]
+    kinds = [b.get("response_format", {}).get("type") for b in sent]
+    assert kinds == ["json_schema", "json_object", None, None, None, None]
     assert "valid against this JSON Schema:\n{" in sent[-1]["messages"][-1]["content"]
     # remembered: ask goes straight to the prompt too
     fake.reset()

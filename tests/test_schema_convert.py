@@ -285,3 +285,34 @@ def test_a_one_word_field_list_is_not_taken_for_a_file_of_that_name(
     (tmp_path / "person.json").write_text(json.dumps(_PERSON), encoding="utf-8")
     assert spec.load("sentiment", {}).user["required"] == ["sentiment"]
     assert spec.load("person.json", {}).user == _PERSON
+
+
+def test_a_schema_nested_absurdly_deep_is_refused_not_a_crash() -> None:
+    for levels in (100, 100_000):  # past the limit; past what json.loads can recurse
+        text = '{"type": "object", "properties": {"x": ' * levels + "{}" + "}}" * levels
+        with pytest.raises(UsageError, match="nests deeper than 64 levels"):
+            spec.load(text, {})
+
+
+def test_field_lists_and_replies_nested_absurdly_deep_are_errors_not_crashes() -> None:
+    for text in ("a" + "{a" * 5000 + "}" * 5000, "a list[" + "list[" * 5000 + "str" + "]" * 5001):
+        with pytest.raises(UsageError, match="groups nest deeper than 32 levels"):
+            fields.parse(text)
+    schema = spec.load("a", {})
+    problems, data = judge('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", schema)
+    assert data is None and problems[0].startswith("the reply")
+
+
+@pytest.mark.external  # completes in a real bash
+def test_shell_completion_offers_named_schemas_then_files(tmp_path: Any) -> None:
+    from tests.cli_helpers import clean_env
+    from tests.test_completion import _complete
+
+    env = clean_env(tmp_path)
+    (tmp_path / "config.toml").write_text(
+        '[schemas.review]\nfields = "a"\n[schemas.person]\nfile = "p.json"\n', encoding="utf-8"
+    )
+    assert _complete(tmp_path, env, "chatcli", "ask", "--schema", "@") == ["@person", "@review"]
+    assert _complete(tmp_path, env, "chatcli", "batch", "submit", "--schema", "@r") == ["@review"]
+    files = _complete(tmp_path, env, "chatcli", "ask", "--schema", "tests/test_schema_conv")
+    assert files == ["tests/test_schema_convert.py"]

@@ -28,6 +28,8 @@ from chatcli.features.shell.clean import clean, is_prose
             "du -sh * | sort -h",
         ),
         ("Use `git log --oneline -5` to see the last commits.", "git log --oneline -5"),
+        ("Here is the command: find . -size +1G", "find . -size +1G"),
+        ("Run: `ls -la`", "ls -la"),
         ("<think>They want files.</think>\nls -la", "ls -la"),
         ("```console\n$ ls -la\ntotal 0\n$ pwd\n/home\n```", "ls -la\npwd"),
         ("```bash\nls -la", "ls -la"),  # an answer cut before its closing fence
@@ -80,6 +82,7 @@ def test_an_answer_that_is_not_a_command_has_none(answer: str) -> None:
         ("# compress the logs", False),
         ("find . -name '*.py'", False),
         ("echo Hello there, world.", False),
+        ("echo Note: this is fine", False),
         ("FOO=1 make test", False),
         ("./configure --prefix=/usr", False),
     ],

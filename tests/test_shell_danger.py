@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -142,3 +144,24 @@ def test_lists_of_safe_commands_stay_safe(parts: list[str], join: str) -> None:
 @given(st.text(max_size=200))
 def test_any_text_gives_reasons_or_none_and_never_raises(text: str) -> None:
     assert isinstance(reasons(text), list)
+
+
+_WRAPPERS = st.sampled_from(
+    [
+        "sudo {}", "({})", "x=$({})", "env A=1 {}", "if true; then {}; fi", "echo ok && {}",
+        "{} | cat", "nice -n 5 {}", "{{ {}; }}", "timeout 9 {}", "for f in a; do {}; done",
+    ]
+)  # fmt: skip
+
+
+@given(st.sampled_from(["rm -rf /", "rm -fr ~", "dd if=/dev/zero of=/dev/sda"]),
+       st.lists(_WRAPPERS, max_size=4), st.booleans())  # fmt: skip
+def test_any_nesting_of_wrappers_keeps_a_destructive_command_flagged(
+    bad: str, wrappers: list[str], quoted: bool
+) -> None:
+    command = bad
+    for wrapper in wrappers:
+        command = wrapper.format(command)
+    if quoted:
+        command = f"bash -c {shlex.quote(command)}"
+    assert any(("rm -" in r or "dd " in r) for r in reasons(command)), command

@@ -179,3 +179,30 @@ def test_closing_the_terminal_at_the_prompt_keeps_the_last_turn(
     ]
     result = run_cli("sessions", "list", env=clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
+
+
+def test_sigterm_stops_a_local_batch_and_the_same_submit_resumes(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """The policy is every command's: a batch run stopped by SIGTERM keeps what it got."""
+    from tests.test_batch import results_jsonl, spawn, until, usage_rows, write_jsonl
+
+    fake.default_reply = Reply(delay=0.15)
+    env = fake_env(tmp_path, fake)
+    inputs = write_jsonl(tmp_path / "in.jsonl", 16)
+    proc = spawn(env, "batch", "submit", str(inputs), "--local", "--concurrency", "2")
+    until(lambda: len(fake.chat_requests()) >= 4)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    assert err.decode().strip().splitlines()[-1] == "chatcli: stopped by SIGTERM"
+    kept = len(usage_rows(tmp_path))
+    assert 0 < kept < 16
+    again = run_cli("batch", "submit", str(inputs), "--local", env=env)
+    assert again.returncode == 0, again.stderr
+    name = again.stdout.strip()
+    assert f"resuming job {name}" in again.stderr
+    rows = results_jsonl(env, name)
+    assert [r["answer"] for r in rows] == [f"echo(1): question {i}" for i in range(16)]
+    assert len(usage_rows(tmp_path)) == 16
+    assert len(fake.chat_requests()) <= 16 + 2  # at most the ones in flight were sent again

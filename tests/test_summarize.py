@@ -173,6 +173,28 @@ def test_requests_per_minute_spaces_request_starts(
     assert clock.monotonic() - started >= (starts - 1) * 0.1 - 1e-9
 
 
+def test_a_part_cut_at_the_token_limit_is_reported(summaries: FakeOpenAI, tmp_path: Path) -> None:
+    summaries.script(Reply(text="Half a summ", finish_reason="length"))
+    env = relay_config(tmp_path, summaries)
+    result = run_cli("summarize", "--chunk-tokens", "200", "--concurrency", "1", env=env,
+                     input=LONG)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        r"the summary of part 1 of \d+ was cut at the token limit \(finish_reason=length\)",
+        result.stderr,
+    ), result.stderr
+
+
+def test_a_filtered_part_fails_the_input_with_exit_5(summaries: FakeOpenAI, tmp_path: Path) -> None:
+    summaries.script(Reply(text="", finish_reason="content_filter"))
+    env = relay_config(tmp_path, summaries)
+    result = run_cli("summarize", "--chunk-tokens", "200", "--concurrency", "1", env=env,
+                     input=LONG)  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    assert "was stopped by the provider's content filter" in result.stderr
+    assert "part 1 of" in result.stderr and result.stdout == ""
+
+
 def test_limiter_is_shared_across_threads() -> None:
     limiter = Limiter(1200)  # 50 ms apart
     stop = threading.Event()

@@ -197,3 +197,19 @@ def test_template_schema_makes_the_answer_json(fake: FakeOpenAI, tmp_path: Path)
     body = fake.chat_requests()[-1].json
     assert body["response_format"]["type"] == "json_schema"
     assert set(json.loads(done.stdout)) == {"name", "age"}
+
+
+def test_template_settings_sit_under_the_flags(tmp_path: Path) -> None:
+    from chatcli.features.templates.apply import apply
+    from chatcli.settings.loading import load
+    from chatcli.settings.resolve import ChatFlags, Globals
+
+    path = tmp_path / "config.toml"
+    path.write_text('[templates.t]\nsystem = "s"\ntools = ["time"]\nmodel = "m"\n')
+    config = load(path)
+    g, flags, _ = apply(config, Globals(), ChatFlags(tools=("git",)), "t", [])
+    assert (g.model, flags.system, flags.tools) == ("m", "s", ("time", "git"))
+    g, flags, _ = apply(
+        config, Globals(model="x"), ChatFlags(tools=("none",), system="own"), "t", []
+    )
+    assert (g.model, flags.system, flags.tools) == ("x", "own", ("none",))

@@ -109,8 +109,9 @@ def test_auto_approve_and_read_only_from_the_config(home: Path, fake: FakeOpenAI
             ]
         )
     )
-    r = run_cli("ask", "-T", "own", "go", env=env_for(home, fake, config))
+    r = run_cli("ask", "-T", "own", "--no-stream", "go", env=env_for(home, fake, config))
     assert r.returncode == 0, r.stderr
+    assert fake.chat_requests()[0].json.get("stream") is None  # whole bodies carry calls too
     echo, remove, fail = (m["content"] for m in tool_messages(fake.chat_requests()[1].json))
     assert echo == "echo: ro"
     assert remove == "the user declined to run this tool call"
@@ -204,6 +205,13 @@ cwd = "{Path(__file__).resolve().parent.parent}"
     assert fake.chat_requests() == []  # nothing was sent, nothing paid
 
 
+def test_a_server_that_never_answers_is_not_a_hang(home: Path, fake: FakeOpenAI) -> None:
+    config = '[mcp.servers.mute]\ncommand = "sleep"\nargs = ["600"]\nstartup_timeout = 1\n'
+    r = run_cli("ask", "-T", "mute", "hi", env=env_for(home, fake, config), timeout=60)
+    assert r.returncode == 3
+    assert "MCP server mute (sleep 600) did not answer within 1 s" in r.stderr
+
+
 def test_unknown_tool_names_are_usage_errors(home: Path, fake: FakeOpenAI) -> None:
     env = env_for(home, fake)
     r = run_cli("ask", "-T", "nosuch", "hi", env=env)
@@ -288,3 +296,21 @@ def test_ask_without_tools_imports_nothing_of_them(home: Path, fake: FakeOpenAI)
     assert result["code"] == 0, proc.stderr
     loaded = [m for m in result["mods"] if m.startswith(("chatcli.features.tools", "mcp"))]
     assert loaded == []
+
+
+def test_a_role_brings_its_tools(home: Path, fake: FakeOpenAI) -> None:
+    config = '[roles.clock]\nsystem = "You tell the time."\ntools = ["time.get_current_time"]\n'
+    r = run_cli("ask", "-r", "clock", "hi", env=env_for(home, fake, config))
+    assert r.returncode == 0, r.stderr
+    (body,) = (req.json for req in fake.chat_requests())
+    assert [t["function"]["name"] for t in body["tools"]] == ["time__get_current_time"]
+
+
+def test_budgets_are_checked_before_every_round(home: Path, fake: FakeOpenAI) -> None:
+    config = "[defaults]\ndaily_budget_usd = 0.000001\n"
+    fake.script(Reply(tool_calls=[call("own__add", a=1, b=1)], prompt_tokens=1000))
+    r = run_cli("ask", "-T", "own", "--approve", "own", "go", env=env_for(home, fake, config))
+    assert r.returncode == 1
+    assert "daily budget" in r.stderr and "is spent" in r.stderr
+    assert len(fake.chat_requests()) == 1  # the second round was not sent
+    assert "⚙ own.add" in r.stderr  # the call itself ran and is stored

@@ -14,6 +14,7 @@ import pytest
 
 from chatcli.errors import APIError
 from chatcli.events import Finish, StreamEvent, TextDelta, ToolCall, ToolCalls
+from chatcli.features.tools.results import card
 from chatcli.features.tools.toolbox import Toolbox, open_toolbox
 from chatcli.features.tools.use import send
 from chatcli.pricing import lookup
@@ -105,6 +106,18 @@ def test_malformed_tool_calls_are_named(tool_calls: Any, field: str) -> None:
     with pytest.raises(APIError, match="malformed") as caught:
         list(stream_events([chunk({"tool_calls": tool_calls}, "tool_calls")]))
     assert field in caught.value.message
+
+
+def test_the_approval_card_is_pretty_sanitised_and_folded() -> None:
+    arguments = json.dumps({"path": "/tmp/\x1b]0;pwned\x07x", "text": "y" * 1000, "n": [1, 2]})
+    shown = card("own.remove", arguments, "destructive")
+    assert shown.splitlines()[0] == "⚙ the model wants to run own.remove  [destructive]"
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert '    "text": "' + "y" * 300 + '… (700 more characters)",' in shown
+    assert '    "n": [\n      1,' in shown
+    many = json.dumps({f"k{i}": i for i in range(100)})
+    assert card("t.x", many, "").splitlines()[-1] == "  … (62 more lines)"
+    assert card("t.x", "not json", "").splitlines()[1] == "  not json"
 
 
 @pytest.fixture

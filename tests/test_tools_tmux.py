@@ -144,3 +144,15 @@ def test_ask_on_a_terminal_asks_too(term: Tmux, control: FakeControl) -> None:
     term.wait_for("tools said: echo: from ask")
     assert term.wait_exit() == 0
     wait_until(lambda: len(chat_requests(control)) == 2)
+
+
+def test_ctrl_c_during_a_call_stops_it_and_the_turn(term: Tmux, control: FakeControl) -> None:
+    control.script(Reply(tool_calls=[{"name": "own__slow", "arguments": {"seconds": 60}}]))
+    term.start([*CHAT, "-T", "own", "--approve", "own.slow"])
+    send(term, "take your time")
+    term.wait_for("running own.slow… (Ctrl-C stops the turn)")
+    term.keys("C-c")
+    term.wait_for("interrupted", scrollback=True)
+    send(term, "next")
+    term.wait_for("echo(2): next", scrollback=True)
+    assert tool_results(chat_requests(control)[-1]) == ["not run: the user interrupted the turn"]

@@ -109,6 +109,8 @@ def _completer(command: str, param: Parameter) -> Values | str | None:
         return _names("template" if command.startswith("templates ") else name)
     if name == "var":
         return _template_vars
+    if name == "schema":  # @NAME from the config, else a file
+        return "schema"
     if name == "session" or (command.startswith("sessions ") and name in _SESSION_ARGS):
         return _names("session")
     choices = _CHOICES.get((command, name)) or _CHOICES.get((None, name))
@@ -121,10 +123,10 @@ def _completer(command: str, param: Parameter) -> Values | str | None:
 
 def _attach(param: Parameter, how: Values | str) -> None:
     def complete(self: Parameter, ctx: Context, incomplete: str) -> list[CompletionItem]:
-        if how == "file":
+        values = _names("schema") if how == "schema" and incomplete.startswith("@") else how
+        if isinstance(values, str):  # "file", or a schema that is not @NAME
             return [CompletionItem(incomplete, type="file")]
-        assert not isinstance(how, str)
-        return [CompletionItem(v) for v in how(ctx) if v.startswith(incomplete)]
+        return [CompletionItem(v) for v in values(ctx) if v.startswith(incomplete)]
 
     param.shell_complete = types.MethodType(complete, param)  # type: ignore[method-assign]
 

@@ -1,12 +1,13 @@
-"""The only code that talks HTTP: one ``Provider`` protocol (``base``), one backend per endpoint
-type, chosen from ``BACKENDS`` by the profile's ``type``.
+"""The only code that talks HTTP: the ``Provider`` protocol and its value types (``base``), one
+module per endpoint type (``openai_compat``, ``azure``) chosen from ``BACKENDS`` by the
+profile's ``type``, the chat wire protocol (``chat``) and one transport (``transport``).
 
-``connect`` is the single entry point: it resolves the key once, builds the transport and hands
-both to the backend. Chat, model lists, billing, batches and verify's raw requests go through the
-lean transport (``chat``, ``transport``, ``batches``); audio, speech and images go through the
-openai SDK (``audio``, ``speech``, ``images``, ``sdk``), reached through the same provider.
-Importing this package (as ``providers.base`` does) loads nothing: the backends are imported by
-``connect``.
+``connect`` is the single entry point: it resolves the key once, builds the transport from the
+profile's HTTP settings (passed whole) and returns a ``Provider``. Chat, model lists, billing,
+batches and verify's raw requests go through the lean transport (``chat``, ``batches``); audio,
+speech and images go through the openai SDK (``audio``, ``speech``, ``images``, ``sdk``),
+reached through the same provider. Importing this package loads nothing: the backends are
+imported by ``connect``, ``batch_line`` and ``shown_url``.
 """
 
 from __future__ import annotations

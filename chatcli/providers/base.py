@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ResponseFormat:
     """Structured output asked for: the reply must be JSON matching ``schema`` (an object
-    schema), enforced by the endpoint when ``strict`` (each wire protocol encodes it its way)."""
+    schema), enforced by the endpoint when ``strict`` (each wire protocol encodes it its way).
+    ``json_object``: only "some JSON object" (older models), the schema being in the prompt."""
 
     name: str
     schema: dict[str, Any]
     strict: bool = True
+    json_object: bool = False
 
 
 @dataclass(frozen=True)

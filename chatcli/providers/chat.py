@@ -305,6 +305,8 @@ def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
 
 def response_format(fmt: ResponseFormat) -> dict[str, Any]:
     """Chat Completions' ``response_format`` for structured output."""
+    if fmt.json_object:
+        return {"type": "json_object"}
     spec = {"name": fmt.name, "schema": fmt.schema, "strict": fmt.strict}
     return {"type": "json_schema", "json_schema": spec}
 

@@ -4,7 +4,8 @@
 - ``loop``: the read / send / stream loop, the footer and the resume summary;
 - ``commands``: the slash commands and their Tab completion.
 
-``run`` wires them to the config, the store and a provider, as ``cli.ask_run`` does for ``ask``.
+``run`` wires them to the config, the store and a provider through
+``features.conversation.open_conversation``, as ``features.ask.run`` does for ``ask``.
 Every session is persisted: each completed turn is written at once, so a killed REPL loses at
 most the reply in flight and ``chatcli chat -c`` picks up from there.
 """

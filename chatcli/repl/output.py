@@ -20,6 +20,7 @@ from prompt_toolkit.output import Output, create_output
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 from chatcli.safetext import sanitize
+from chatcli.terminal import is_dumb
 
 PROMPT = "› "
 CONTINUATION = ". "
@@ -33,8 +34,11 @@ class RowErasingOutput(Vt100_Output):
         self.write_raw("\x1b7\x1b[K" + "\x1b[B\x1b[2K" * rows + "\x1b8")
 
 
-def prompt_output() -> Output:
-    """The prompt's output: ``RowErasingOutput`` on a terminal, prompt_toolkit's default else."""
+def prompt_output() -> Output | None:
+    """The prompt's output: ``RowErasingOutput`` on a terminal that moves the cursor; None
+    (prompt_toolkit's choice: its plain line editor with ``TERM=dumb``) elsewhere."""
+    if is_dumb():
+        return None
     if sys.platform != "win32" and sys.stdout is not None and sys.stdout.isatty():
         return RowErasingOutput.from_pty(sys.stdout)
     return create_output()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, IncompleteProfile, UsageError
+from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError
 from chatcli.pricing import ModelInfo
 from chatcli.pricing import lookup as lookup_model
 from chatcli.settings.mcp import McpServer, parse_servers
@@ -265,20 +265,6 @@ def exposed_key(path: Path, data: dict[str, Any]) -> str | None:
 def _with_warning(cfg: Config, warning: str) -> Config:
 
     return replace(cfg, warnings=(*cfg.warnings, warning))
-
-
-class ConfigProblems(ConfigError):
-    """Several problems in one file: the message names the first, ``problems`` holds all."""
-
-    def __init__(self, problems: list[ConfigError]) -> None:
-        first = problems[0]
-        more = len(problems) - 1
-        hint = first.hint
-        if more:
-            plural = "s" if more > 1 else ""
-            hint = f"{more} more problem{plural}: `chatcli config validate` lists all"
-        super().__init__(first.message, hint=hint)
-        self.problems = problems
 
 
 def _suggest(key: str, allowed: Iterator[str] | list[str] | tuple[str, ...]) -> str:

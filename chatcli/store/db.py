@@ -20,7 +20,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
@@ -44,6 +44,7 @@ from chatcli.store.branches import message_row as _message
 from chatcli.store.records import (
     MessageRow,
     NewMessage,
+    RequestResult,
     SearchHit,
     SessionRow,
     SessionSummary,
@@ -166,6 +167,31 @@ def insert_usage(conn: sqlite3.Connection, record: UsageRecord) -> None:
     )  # fmt: skip
 
 
+def record_batch_results(
+    conn: sqlite3.Connection,
+    job_id: int,
+    results: Iterable[tuple[RequestResult, UsageRecord | None]],
+) -> int:
+    """Store results of still-pending batch requests with their usage-log entries inside the
+    caller's transaction; results for requests already finished are ignored. How many were new."""
+    new = 0
+    for r, usage in results:
+        cur = conn.execute(
+            "UPDATE batch_requests SET state = ?, answer = ?, served_model = ?,"
+            " finish_reason = ?, prompt_tokens = ?, completion_tokens = ?, cost_usd = ?,"
+            " error = ? WHERE job_id = ? AND idx = ? AND state = 'pending'",
+            (
+                "done" if r.ok else "failed", r.answer, r.served_model, r.finish_reason,
+                r.prompt_tokens, r.completion_tokens, r.cost_usd, r.error, job_id, r.idx,
+            ),
+        )  # fmt: skip
+        if cur.rowcount == 1:
+            new += 1
+            if usage is not None:
+                insert_usage(conn, usage)
+    return new
+
+
 class Store:
     """The chatcli database. Open with ``Store.open(data_dir)``; methods are thread-safe."""
 
@@ -177,10 +203,13 @@ class Store:
         self._lock = threading.RLock()
         self.notify: Callable[[str], None] = to_stderr  # waits and journal notices
         self.gave_up = False  # busy past the bound once: later writes journal at once
+        self.wait_noted = False  # the "database is busy" notice was given
+        self.journal_noted = False  # the "saved to the recovery journal" notice was given
 
     @classmethod
-    def open(cls, data_dir: Path) -> Store:
-        """Open (creating and migrating as needed) ``chatcli.db`` in ``data_dir``."""
+    def open(cls, data_dir: Path, *, replay: bool = True) -> Store:
+        """Open (creating and migrating as needed) ``chatcli.db`` in ``data_dir``; with
+        ``replay``, write back what the recovery journal holds (``store.journal``)."""
         path = data_dir / DB_NAME
         try:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -205,9 +234,10 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        from chatcli.store import journal
+        if replay:  # answers an earlier command could not store (not from a Tab press)
+            from chatcli.store import journal
 
-        journal.replay(store, store.notify)  # answers an earlier command could not store
+            journal.replay(store, store.notify)
         return store
 
     def close(self) -> None:
@@ -656,6 +686,15 @@ class Store:
         messages = [message(m) for m in turn.get("messages") or () if isinstance(m, dict)]
         self._insert_messages(conn, session_id, messages, HEAD)
         return session_id
+
+    @staticmethod
+    def _replay_batch(conn: sqlite3.Connection, entry: dict[str, Any]) -> None:
+        """A journaled batch answer into its job (if the request is still pending there)."""
+        from chatcli.store.journal import batch_result
+
+        job_id, result, usage = batch_result(entry)
+        if conn.execute("SELECT 1 FROM batch_jobs WHERE id = ?", (job_id,)).fetchone():
+            record_batch_results(conn, job_id, [(result, usage)])
 
     @staticmethod
     def _replay_usage(

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chatcli.errors import UsageError
-from chatcli.store.db import Store, _now, insert_usage
+from chatcli.store.db import Store, _now, record_batch_results
+from chatcli.store.records import RequestResult as RequestResult  # re-exported: its old home
 from chatcli.store.records import UsageRecord, stored_time
 
 CHUNK = 500
@@ -85,21 +86,6 @@ class NewRequest:
     input_id: str
     model: str
     line: str
-
-
-@dataclass(frozen=True)
-class RequestResult:
-    """What became of one request."""
-
-    idx: int
-    ok: bool
-    answer: str | None = None
-    served_model: str | None = None
-    finish_reason: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cost_usd: float | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -343,23 +329,8 @@ class Jobs:
     ) -> int:
         """Store results of still-pending requests with their usage-log entries, atomically;
         results for requests already finished are ignored. Returns how many were new."""
-        new = 0
         with self.store._write() as conn:
-            for r, usage in results:
-                cur = conn.execute(
-                    "UPDATE batch_requests SET state = ?, answer = ?, served_model = ?,"
-                    " finish_reason = ?, prompt_tokens = ?, completion_tokens = ?, cost_usd = ?,"
-                    " error = ? WHERE job_id = ? AND idx = ? AND state = 'pending'",
-                    (
-                        "done" if r.ok else "failed", r.answer, r.served_model, r.finish_reason,
-                        r.prompt_tokens, r.completion_tokens, r.cost_usd, r.error, job_id, r.idx,
-                    ),
-                )  # fmt: skip
-                if cur.rowcount == 1:
-                    new += 1
-                    if usage is not None:
-                        insert_usage(conn, usage)
-        return new
+            return record_batch_results(conn, job_id, results)
 
     def fail_pending(self, job_id: int, error: str, part: int | None = None) -> int:
         """Mark every still-pending request (of one part) failed with ``error``."""

@@ -25,13 +25,12 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import StoreBusy, StoreError, StoreFull
-from chatcli.store.records import NewMessage, UsageRecord
+from chatcli.store.records import NewMessage, RequestResult, UsageRecord
 
 if TYPE_CHECKING:
     from chatcli.store.db import Store
@@ -66,6 +65,9 @@ def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
     the bound, with one notice. False when it could not be written: busy past the bound (or
     already given up on in this process) or the disk is full."""
     deadline: float | None = None
+    if store.gave_up:  # the database stayed busy before: one quick try, then the journal
+        store.busy_timeout(0.05)
+        deadline = time.monotonic()
     try:
         while True:
             try:
@@ -79,6 +81,8 @@ def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
                 now = time.monotonic()
                 if deadline is None:
                     deadline = now + wait_bound()
+                if not store.wait_noted:  # once per process, however many threads wait
+                    store.wait_noted = True
                     notify(
                         "the database is busy (another process is writing to it); waiting up "
                         f"to {wait_bound():g} s more to save this answer"
@@ -94,7 +98,7 @@ def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
 
 def keep(store: Store, entry: dict[str, Any], notify: Notify) -> bool:
     """Append ``entry`` to the journal; say where it went, or that it could not be kept."""
-    entry = {"id": uuid.uuid4().hex, "at": time.time(), **entry}
+    entry = {"id": os.urandom(16).hex(), "at": time.time(), **entry}
     line = json.dumps(entry, ensure_ascii=False) + "\n"
     data_dir = store.path.parent
     try:
@@ -105,10 +109,12 @@ def keep(store: Store, entry: dict[str, Any], notify: Notify) -> bool:
             " it was shown above but is not kept"
         )
         return False
-    notify(
-        f"the database could not be written; this answer was saved to {data_dir / JOURNAL} "
-        "and goes into the database on the next chatcli command"
-    )
+    if not store.journal_noted:  # once per process (a batch may journal many answers)
+        store.journal_noted = True
+        notify(
+            f"the database could not be written; this answer was saved to {data_dir / JOURNAL} "
+            "and goes into the database on the next chatcli command"
+        )
     return True
 
 
@@ -168,7 +174,7 @@ def replay(store: Store, notify: Notify = to_stderr) -> int:
     journal = data_dir / JOURNAL
     if journal.exists():
         with contextlib.suppress(OSError):
-            os.replace(journal, data_dir / f"{JOURNAL}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
+            os.replace(journal, data_dir / f"{JOURNAL}.{os.getpid()}-{os.urandom(4).hex()}")
     written = 0
     for path in sorted(data_dir.glob(f"{JOURNAL}.*")):
         try:
@@ -212,7 +218,9 @@ def _apply(store: Store, text: str) -> int:
             session_id = None
             if isinstance(entry.get("turn"), dict):
                 session_id = store._replay_turn(conn, entry["turn"])
-            if isinstance(entry.get("usage"), dict):
+            if isinstance(entry.get("batch"), dict):
+                store._replay_batch(conn, entry["batch"])
+            elif isinstance(entry.get("usage"), dict):
                 store._replay_usage(conn, _usage(entry["usage"]), session_id)
             conn.execute("INSERT INTO journal_applied (id) VALUES (?)", (entry["id"],))
             written += 1
@@ -228,3 +236,11 @@ def message(raw: dict[str, Any]) -> NewMessage:
     """A journaled message back as a ``NewMessage``."""
     fields = NewMessage.__dataclass_fields__
     return NewMessage(**{k: v for k, v in raw.items() if k in fields})
+
+
+def batch_result(raw: dict[str, Any]) -> tuple[int, RequestResult, UsageRecord | None]:
+    """A journaled batch answer: its job id, result and usage entry."""
+    fields = RequestResult.__dataclass_fields__
+    result = RequestResult(**{k: v for k, v in raw["result"].items() if k in fields})
+    usage = _usage(raw["usage"]) if isinstance(raw.get("usage"), dict) else None
+    return int(raw["job_id"]), result, usage

@@ -142,3 +142,18 @@ def content_text(content: Content) -> str:
     if isinstance(content, str):
         return content
     return "\n".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """What became of one request."""
+
+    idx: int
+    ok: bool
+    answer: str | None = None
+    served_model: str | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    error: str | None = None

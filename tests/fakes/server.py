@@ -499,7 +499,9 @@ class FakeOpenAI:
         self.azure_prompt_filter_chunk = True
         self.default_reply: Reply = Reply()
         #: What the fake does with ``response_format``: "honour" it, "ignore" it (as relays
-        #: that drop it: the echo, unless the prompt quotes a schema), or "refuse" it (400).
+        #: that drop it: the echo, unless the prompt quotes a schema), "refuse" it (400), or
+        #: take only ``json_object`` (400 to ``json_schema``), as models before structured
+        #: outputs do. JSON asked for in the prompt is answered whatever the mode.
         self.structured = "honour"
         self.batch_api = BatchAPI()  # Files + Batches routes (tests/fakes/batches.py)
         self.max_upload_bytes = MAX_UPLOAD_BYTES
@@ -970,7 +972,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.reject_stream_options and "stream_options" in req:
             self._reject_stream_options()
             return
-        if fake.structured == "refuse" and "response_format" in req:
+        asked = req.get("response_format")
+        kind = asked.get("type") if isinstance(asked, dict) else None
+        if (fake.structured == "refuse" and asked is not None) or (
+            fake.structured == "json_object" and kind == "json_schema"
+        ):
             self._send_error(
                 400,
                 "Invalid parameter: 'response_format' of type 'json_schema' is not supported "

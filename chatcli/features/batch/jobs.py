@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli import environment
-from chatcli.errors import APIError, ChatcliError, UsageError
+from chatcli.errors import APIError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
-from chatcli.output import Notifier, emit
+from chatcli.output import Notifier, err, out
 from chatcli.pricing import batch_cost_usd, cost_usd, money
 from chatcli.settings.resolve import Env, Globals, load_config, resolve
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
@@ -173,13 +173,12 @@ def submit(g: Globals, opts: SubmitOptions) -> None:
             return
         ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
         try:
-            if not _confirmed(builder, env.profile, opts.yes):
-                raise ChatcliError("not submitted")
+            _confirm(builder, env.profile, opts.yes)
         except BaseException:
             ctx.jobs.delete(job.id)
             raise
         ctx.jobs.set_state(job.id, "submitting")
-        print(job.name, flush=True)
+        out(job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: {job.total} requests")
         _advance(ctx, ctx.jobs.get(job.name), opts.concurrency, follow=False)
 
@@ -200,23 +199,14 @@ def _estimate(builder: Builder, *, remote_mode: bool) -> str:
     return f"{t.requests:,} requests{batches}, {tokens}, {cost}"
 
 
-def _confirmed(builder: Builder, profile: Profile, yes: bool) -> bool:
-    """Ask on a terminal above ``confirm_above_usd``; off one, refuse unless ``--yes``."""
+def _confirm(builder: Builder, profile: Profile, yes: bool) -> None:
+    """Above ``confirm_above_usd``: ask on a terminal; off one, refuse unless ``--yes``."""
+    from chatcli.features.spending import confirm_spend
+
     t = builder.totals
-    if yes or t.input_cost is None:
-        return True
-    total = t.input_cost + (t.output_cost or 0.0)
-    limit = float(profile.confirm_above_usd)
-    if total <= limit:
-        return True
-    if not (sys.stdin and sys.stdin.isatty()):
-        raise UsageError(
-            f"the estimate ({money(total)}) is above confirm_above_usd ({money(limit)})",
-            hint="pass --yes to submit anyway",
-        )
-    sys.stderr.write(f"chatcli: the estimate is {money(total)}. Submit? [y/N] ")
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    total = None if t.input_cost is None else t.input_cost + (t.output_cost or 0.0)
+    confirm_spend("the estimate is", total, float(profile.confirm_above_usd), yes=yes,
+                  hint="pass --yes to submit anyway")  # fmt: skip
 
 
 def _dry_run(builder: Builder, inputs: Any) -> None:
@@ -406,7 +396,6 @@ def status(g: Globals, name: str | None) -> None:
         job = _peek(ctx, ctx.jobs.get(name))
         ctx.jobs.refresh_counts(job.id)
         job = ctx.jobs.get(job.name)
-        out = emit
         out(f"job:      {job.name}\n")
         out(f"state:    {job.state} ({job.mode})\n")
         out(f"profile:  {job.profile}, model {job.model}\n")
@@ -458,12 +447,12 @@ def list_jobs(g: Globals, json_out: bool) -> None:
             }
             for j in jobs
         ]  # fmt: skip
-        emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        out(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
     if not jobs:
-        sys.stderr.write("chatcli: no batch jobs yet\n")
+        err("chatcli: no batch jobs yet")
     for j in jobs:
-        emit(
+        out(
             f"{j.name}  {j.state:<10} {j.mode:<6} {j.completed}/{j.total} done, "
             f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}\n"
         )
@@ -536,7 +525,7 @@ def retry(g: Globals, name: str, yes: bool, concurrency: int) -> None:
             draft.finish(digest, len(new), [(parts, len(new), size)])
         job = ctx.jobs.get(draft.name)
         ctx.jobs.set_state(job.id, "submitting")
-        print(job.name, flush=True)
+        out(job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: retrying {job.total} failed request(s) of {old.name}")
         _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
 

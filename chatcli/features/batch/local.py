@@ -136,15 +136,29 @@ class LocalRunner:
 
     def _chat(self, request: ChatRequest, schema: Schema | None) -> Iterator[StreamEvent]:
         """The reply's events; a refused ``response_format`` is asked for in words instead."""
-        try:
-            yield from self.provider.chat(request)
-        except ChatcliError as exc:
-            again = self.fallback.refused(exc, request, schema)
-            if again is None:
-                raise
-            yield from self.provider.chat(again)
+        while True:
+            try:
+                yield from self.provider.chat(request)
+                return
+            except ChatcliError as exc:
+                again = self.fallback.refused(exc, request, schema)
+                if again is None:
+                    raise
+                request = again
 
     def _save(self, result: RequestResult, record: UsageRecord | None) -> None:
-        self.jobs.record(self.job.id, [(result, record)])
+        """Store one answer the moment it arrives; a database that stays busy (or a full disk)
+        sends it to the recovery journal, which the next command writes into the job."""
+        from dataclasses import asdict
+
+        from chatcli.store import journal
+
+        store = self.jobs.store
+        if not journal.attempt(
+            store, lambda: self.jobs.record(self.job.id, [(result, record)]), store.notify
+        ):
+            usage = asdict(record) if record is not None else None
+            entry = {"job_id": self.job.id, "result": asdict(result), "usage": usage}
+            journal.keep(store, {"batch": entry}, store.notify)
         with self._lock:
             self.progress(1 if result.ok else 0, 0 if result.ok else 1)

@@ -58,6 +58,11 @@ def roles(config: str | None = None) -> list[str]:
     return sorted(_table(_raw_config(config), "roles"))
 
 
+def schemas(config: str | None = None) -> list[str]:
+    """``--schema @NAME`` for each ``[schemas.NAME]`` of the config."""
+    return [f"@{name}" for name in sorted(_table(_raw_config(config), "schemas"))]
+
+
 def sessions() -> list[str]:
     """Stored session names, most recently used first; nothing when there is no database."""
     from chatcli.errors import ChatcliError
@@ -67,7 +72,7 @@ def sessions() -> list[str]:
     if not (data_dir / DB_NAME).exists():
         return []
     try:
-        with Store.open(data_dir) as store:
+        with Store.open(data_dir, replay=False) as store:  # quiet: a Tab press
             return store.session_names()
     except ChatcliError:
         return []

@@ -6,12 +6,11 @@ from __future__ import annotations
 import difflib
 import os
 import socket
-import sys
 import time
 from urllib.parse import urlsplit
 
 from chatcli.errors import AuthError, ChatcliError, Reported
-from chatcli.output import emit
+from chatcli.output import flush_out, out
 from chatcli.settings import keys
 from chatcli.settings.resolve import Globals, load_config
 
@@ -26,10 +25,10 @@ class Report:
 
     def line(self, status: str, name: str, detail: str, hint: str | None = None) -> None:
         self.failed |= status == "fail"
-        emit(f"[{MARK[status]}] {name:<12} {detail}\n")
+        out(f"[{MARK[status]}] {name:<12} {detail}\n")
         if hint:
-            emit(f"       {'':<12} fix: {hint}\n")
-        sys.stdout.flush()
+            out(f"       {'':<12} fix: {hint}\n")
+        flush_out()
 
 
 def _proxy_for(url: str, proxy: str | None) -> tuple[str | None, str]:

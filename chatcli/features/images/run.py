@@ -8,7 +8,6 @@ never overwritten: the number in the name moves on instead. Paths go to stdout o
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, UsageError
-from chatcli.output import Notifier
+from chatcli.output import Notifier, flush_out, out
 from chatcli.settings.resolve import Globals, resolve
 
 if TYPE_CHECKING:
@@ -82,8 +81,8 @@ def run(g: Globals, opts: ImageOptions) -> None:
     ):
         results = provider.images(job)
     for path in save(results, opts.out_dir):
-        sys.stdout.write(f"{path}\n")
-        sys.stdout.flush()
+        out(f"{path}\n")
+        flush_out()
     for result in results:
         if result.revised_prompt and result.revised_prompt.strip() != opts.prompt:
             notifier.note(f"revised prompt: {result.revised_prompt}")

@@ -123,61 +123,90 @@ def checked(result: RequestResult, schema: Schema | None) -> RequestResult:
 
 
 class Fallback:
-    """The local runner's ``response_format`` refusals: remembered per profile and model (the
-    note ``ask`` keeps too), said once, and each refused line re-sent with the schema in
-    its prompt."""
+    """The local runner's ``response_format`` refusals: each refused line goes down the
+    ladder of ``turn.LEVELS`` (a ``json_object`` with the schema in the prompt, then the
+    prompt alone), remembered per profile and model as ``ask`` does, said once per model."""
 
     def __init__(self, store: Store, profile: str, notice: Callable[[str], None]) -> None:
         self.store = store
         self.profile = profile
         self.notice = notice
-        self._refused: dict[str, bool] = {}
+        self._level: dict[str, int] = {}
+        self._told: set[str] = set()  # models whose refusal was said
         self._lock = threading.Lock()
 
-    def _known(self, model: str) -> bool:
-        from chatcli.features.schema.turn import QUIRK
+    def _start(self, model: str) -> int:
+        from chatcli.features.schema.turn import QUIRKS
         from chatcli.store import quirks
 
         with self._lock:
-            if model not in self._refused:
-                noted = quirks.noted(self.store, self.profile, model, QUIRK)
-                self._refused[model] = noted is not None
-            return self._refused[model]
+            if model not in self._level:
+                refused = [quirks.noted(self.store, self.profile, model, q) for q in QUIRKS]
+                self._level[model] = 2 if refused[1] is not None else int(refused[0] is not None)
+            return self._level[model]
 
     def prepare(self, request: ChatRequest, schema: Schema | None) -> ChatRequest:
-        """``request`` as it should go out (in words where the endpoint refuses the format)."""
-        if schema is None or not self._known(request.model):
+        """``request`` as it should go out, on the step the endpoint takes."""
+        if schema is None:
             return request
-        return prompt_only(request, schema)
+        return at_level(request, schema, self._start(request.model))
 
     def refused(
         self, exc: ChatcliError, request: ChatRequest, schema: Schema | None
     ) -> ChatRequest | None:
-        """The request to send again when ``exc`` is a refusal of ``response_format``."""
+        """The request to send again when ``exc`` is a refusal of its ``response_format``."""
         from chatcli.errors import APIError
-        from chatcli.features.schema.turn import QUIRK, names_response_format, rejects_schema
+        from chatcli.features.schema import turn
         from chatcli.store import quirks
 
+        fmt = request.extra.get("response_format")
         if (
             schema is None
-            or "response_format" not in request.extra
+            or not isinstance(fmt, dict)
             or not isinstance(exc, APIError)
             or exc.status not in (400, 422)
-            or not names_response_format(exc.message)
+            or not turn.names_response_format(exc.message)
         ):
             return None
-        if rejects_schema(exc.message):  # this schema only: nothing to remember
-            return prompt_only(request, schema)
+        kind = fmt.get("type")
+        level = turn.LEVELS.index(kind) if kind in turn.LEVELS else 0
+        if turn.rejects_schema(exc.message):  # this request only: nothing to remember
+            return _down(request, schema, level)
         with self._lock:
-            first = not self._refused.get(request.model, False)
-            self._refused[request.model] = True
+            first = self._level.get(request.model, 0) <= level
+            self._level[request.model] = max(self._level.get(request.model, 0), level + 1)
+            tell = request.model not in self._told
+            self._told.add(request.model)
         if first:
-            quirks.note(self.store, self.profile, request.model, QUIRK, exc.message)
+            model, kind = request.model, turn.LEVELS[level]
+            quirks.note(self.store, self.profile, model, turn.QUIRKS[level], exc.message)
+        if tell:
+            model, kind = request.model, turn.LEVELS[level]
             self.notice(
-                f"{self.profile} refuses response_format for {request.model} ({exc.message}); "
-                "asking for the JSON in the prompt and checking it here instead (remembered)"
+                f"{self.profile} refuses response_format {kind} for {model} "
+                f"({exc.message}); asking with the schema in the prompt and checking it here "
+                "(remembered)"
             )
-        return prompt_only(request, schema)
+        return _down(request, schema, level)
+
+
+def _down(request: ChatRequest, schema: Schema, level: int) -> ChatRequest:
+    """``request`` (sent as step ``level``) one step down (its prompt asks already from 1)."""
+    if level == 0:
+        return at_level(request, schema, 1)
+    extra = {k: v for k, v in request.extra.items() if k != "response_format"}
+    return dataclasses.replace(request, extra=extra)
+
+
+def at_level(request: ChatRequest, schema: Schema, level: int) -> ChatRequest:
+    """``request`` asking for the JSON as step ``level`` of ``turn.LEVELS`` does."""
+    if level == 0:
+        return request
+    asked = prompt_only(request, schema)
+    if level == 1:
+        extra = {**asked.extra, "response_format": {"type": "json_object"}}
+        return dataclasses.replace(asked, extra=extra)
+    return asked
 
 
 def prompt_only(request: ChatRequest, schema: Schema) -> ChatRequest:

@@ -28,6 +28,7 @@ TYPES: dict[str, str] = {
     "boolean": "boolean",
 }
 _PUNCT = set(",:{}[]?\n")
+MAX_GROUPS = 32
 HINT = "field list: 'name, age int, tags list[str], address{street, city}, bio: description'"
 
 
@@ -37,6 +38,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0  # groups open
         # One line with commas, or one field per line (then descriptions may hold commas).
         self.lines = "\n" in _outside_groups(text.strip())
 
@@ -119,8 +121,12 @@ class _Parser:
         return name, optional, schema
 
     def group(self) -> dict[str, Any]:
+        if self.depth >= MAX_GROUPS:
+            raise self.fail(f"groups nest deeper than {MAX_GROUPS} levels")
         self.pos += 1  # {
+        self.depth += 1
         schema = self.fields(nested=True)
+        self.depth -= 1
         self.blanks(newlines=True)
         if self.peek() != "}":
             raise self.fail("expected '}' to close the group")
@@ -137,9 +143,13 @@ class _Parser:
         if word.lower() == "list":
             if self.peek() != "[":
                 return {"type": "array", "items": {"type": "string"}}
+            if self.depth >= MAX_GROUPS:
+                raise self.fail(f"groups nest deeper than {MAX_GROUPS} levels")
             self.pos += 1
             self.blanks()
+            self.depth += 1
             items = self.type_()
+            self.depth -= 1
             self.blanks()
             if self.peek() != "]":
                 raise self.fail("expected ']' to close list[...]")

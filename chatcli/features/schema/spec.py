@@ -19,6 +19,8 @@ from chatcli.features.schema import fields
 from chatcli.features.schema.strict import Strict, to_strict
 
 WRAP_KEY = "value"
+MAX_DEPTH = 64
+"""Deeper schemas are refused up front (the checks recurse; strict mode allows far less)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
         raise UsageError(f"--schema: {text} does not exist")
     else:
         schema, source, name = fields.parse(spec), "the field list", "response"
+    if _depth(schema) > MAX_DEPTH:
+        raise UsageError(f"--schema: {source} nests deeper than {MAX_DEPTH} levels")
     check_schema(schema, source)
     if multi:
         defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
@@ -102,6 +106,21 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
         schema = wrap("items", {"type": "array", "items": inner, **defs})
     wrapped = not is_object(schema)
     return Schema(schema, _name(name), source, wrapped)
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively: a hostile file must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _path_like(text: str) -> bool:
@@ -119,6 +138,8 @@ def _json(text: str, source: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise UsageError(f"--schema: {source} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"--schema: {source} nests deeper than {MAX_DEPTH} levels") from None
 
 
 def _file(path: Path) -> Any:

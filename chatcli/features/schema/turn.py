@@ -8,11 +8,13 @@ does not validate gets one retry, a follow-up turn quoting the validation errors
 (exit 5). Both replies stay in the session, so nothing paid for is lost, but only a valid
 answer is ever returned to be printed.
 
-An endpoint that refuses ``response_format`` (a 400 naming it) is noted for the profile and
-model in the database (``store.quirks``); from then on the schema goes into the prompt instead,
-with the same local validation, and the user is told once, when it is found. A 400 that
-rejects only this schema ("Invalid schema for response_format") falls back for this answer
-alone.
+How the JSON is asked for goes down a ladder (``LEVELS``) as the endpoint refuses: a strict
+``json_schema``; a ``json_object`` with the schema in the prompt (models and relays without
+structured outputs); the schema in the prompt alone. A 400 saying a format is not supported is
+noted for the profile and model in the database (``store.quirks``), so the next run starts on
+the step that works, and the user is told once, when it is found. Any other 400 naming
+``response_format`` ("Invalid schema for response_format": this schema only) takes the next
+step for this answer alone.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ if TYPE_CHECKING:
     from chatcli.session import ChatSession
     from chatcli.store import Store
 
-QUIRK = "no_response_format"
-"""The ``store.quirks`` name of an endpoint that refuses ``response_format``."""
+LEVELS = ("json_schema", "json_object", "prompt")
+"""How the JSON is asked for, best first."""
+QUIRKS = ("no_json_schema", "no_response_format")
+"""``store.quirks`` names: the endpoint refuses ``LEVELS[i]`` (so it starts at ``i + 1``)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,17 @@ def rejects_schema(message: str) -> bool:
     nothing about the next request, so it is not remembered."""
     lowered = message.lower()
     return "invalid schema" in lowered or not any(word in lowered for word in _REFUSING)
+
+
+def request_format(
+    schema: Schema, level: int, notifier: Notifier | None = None
+) -> ResponseFormat | None:
+    """The ``response_format`` of step ``level`` of ``LEVELS``."""
+    if level == 0:
+        return response_format(schema, notifier)
+    if level == 1:
+        return ResponseFormat(schema.name, {}, strict=False, json_object=True)
+    return None
 
 
 def response_format(schema: Schema, notifier: Notifier | None = None) -> ResponseFormat:
@@ -106,10 +121,12 @@ def judge(text: str, schema: Schema) -> tuple[list[str], Any]:
     """The validation errors of a reply (empty when valid) and its data as printed."""
     try:
         raw = check.parse_reply(text)
+        data = schema.unwrap(strip_nulls(raw, schema.root))
+        return check.errors(data, schema.user), data
     except check.NotJSON as exc:
         return [str(exc)], None
-    data = schema.unwrap(strip_nulls(raw, schema.root))
-    return check.errors(data, schema.user), data
+    except RecursionError:  # a hostile reply: nested beyond what can be walked
+        return ["the reply nests too deeply to be checked"], None
 
 
 class Turn:
@@ -120,25 +137,24 @@ class Turn:
         self.store = store
         self.notifier = notifier
 
-    def _refuses(self) -> bool:
+    def _start(self) -> int:
+        """The first step of ``LEVELS`` this profile and model have not refused."""
         if self.store is None:
-            return False
+            return 0
         from chatcli.store import quirks
 
         s = self.session
-        return quirks.noted(self.store, s.profile, s.model, QUIRK) is not None
+        for level in (1, 0):
+            if quirks.noted(self.store, s.profile, s.model, QUIRKS[level]) is not None:
+                return level + 1
+        return 0
 
-    def _remember(self, exc: APIError) -> None:
+    def _remember(self, level: int, exc: APIError) -> None:
         s = self.session
         if self.store is not None:
             from chatcli.store import quirks
 
-            quirks.note(self.store, s.profile, s.model, QUIRK, exc.message)
-        self.notifier.note(
-            f"{s.profile} refuses response_format for {s.model} ({exc.message}); asking for the "
-            "JSON in the prompt and checking it here instead (remembered; `chatcli verify` "
-            "checks again)"
-        )
+            quirks.note(self.store, s.profile, s.model, QUIRKS[level], exc.message)
 
     def _send(self, content: Content, fmt: ResponseFormat | None) -> str:
         finish = stream_to(self.session.send(content, response_format=fmt), None, self.notifier)
@@ -146,24 +162,49 @@ class Turn:
         turn = self.session.last_turn
         return turn.text if turn is not None else ""
 
+    def _first(self, content: Content, schema: Schema) -> tuple[str, ResponseFormat | None]:
+        """The first reply, going down ``LEVELS`` while the endpoint refuses a format; the
+        reply and the format that was taken (the retry asks the same way)."""
+        level = self._start()
+        refused: list[tuple[int, APIError]] = []
+        this_schema = False  # a 400 about this schema only: a step down for this answer
+        while True:
+            fmt = request_format(schema, level, self.notifier if level == 0 else None)
+            try:
+                text = self._send(
+                    content if level == 0 else with_instructions(content, schema), fmt
+                )
+                break
+            except APIError as exc:
+                if level == 2 or exc.status not in (400, 422):
+                    raise
+                if not names_response_format(exc.message):
+                    raise
+                if rejects_schema(exc.message):
+                    this_schema = True
+                else:
+                    self._remember(level, exc)
+                    refused.append((level, exc))
+                level += 1
+        if refused:
+            s, (last, error) = self.session, refused[-1]
+            names = " or ".join(LEVELS[i] for i, _ in refused)
+            instead = "a JSON object" if last == 0 and level == 1 else "the JSON"
+            self.notifier.note(
+                f"{s.profile} refuses response_format {names} for {s.model} ({error.message}); "
+                f"asking for {instead} with the schema in the prompt and checking it here "
+                "(remembered; `chatcli verify` checks again)"
+            )
+        elif this_schema:
+            self.notifier.note(
+                "the endpoint did not take the schema in strict mode; asking for the JSON with "
+                "the schema in the prompt and checking it here instead"
+            )
+        return text, fmt
+
     def ask(self, content: Content, schema: Schema) -> Answer:
         """Send ``content``; the valid answer, or ``SchemaMismatch`` after one retry."""
-        fallback = self._refuses()
-        fmt = None if fallback else response_format(schema, self.notifier)
-        try:
-            text = self._send(with_instructions(content, schema) if fallback else content, fmt)
-        except APIError as exc:
-            if fallback or exc.status not in (400, 422) or not names_response_format(exc.message):
-                raise
-            if rejects_schema(exc.message):
-                self.notifier.note(
-                    f"the endpoint did not take the schema in strict mode ({exc.message}); "
-                    "asking for the JSON in the prompt and checking it here instead"
-                )
-            else:
-                self._remember(exc)
-            fallback, fmt = True, None
-            text = self._send(with_instructions(content, schema), None)
+        text, fmt = self._first(content, schema)
         problems, data = judge(text, schema)
         if not problems:
             return Answer(data, text)
@@ -175,9 +216,14 @@ class Turn:
         problems, data = judge(text, schema)
         if not problems:
             return Answer(data, text)
-        name = self.session.name
+        name, turn = self.session.name, self.session.last_turn
+        hints = []
+        if turn is not None and turn.finish_reason == "length":
+            hints.append("the answer was cut at the token limit: raise --max-tokens")
+        if name:
+            hints.append(f"the replies are kept: chatcli sessions show {name}")
         raise SchemaMismatch(
             f"the answer is not valid against {schema.source}: {check.summary(problems)}",
             problems,
-            hint=f"the replies are kept: chatcli sessions show {name}" if name else None,
+            hint="; ".join(hints) or None,
         )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from chatcli.errors import UsageError
-from chatcli.output import emit
+from chatcli.output import err, out
 from chatcli.pricing import json_usd
 from chatcli.safetext import one_line
 from chatcli.store import MessageRow, SessionRow, Store, content_text, open_default
@@ -30,7 +29,7 @@ def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
     with open_default() as store:
         rows = store.list_sessions(search, limit)
     if as_json:
-        out = [
+        listed = [
             {
                 "name": r.name,
                 "messages": r.message_count,
@@ -43,16 +42,16 @@ def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
             }
             for r in rows
         ]
-        emit(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        out(json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
         return
     if not rows:
-        print("no sessions" + (f" matching {search!r}" if search else ""), file=sys.stderr)
+        err("no sessions" + (f" matching {search!r}" if search else ""))
         return
     width = max(len(r.name) for r in rows)
     for r in rows:
         title = one_line(r.title or "", 200)
         kind = "ask" if r.one_shot else "   "
-        emit(
+        out(
             f"{r.name:<{width}}  {_when(r.updated_at)}  {kind}  {r.message_count:>5} msgs  "
             f"{r.model or '-':<18}  {title}\n"
         )
@@ -63,7 +62,7 @@ def search(text: str, limit: int, as_json: bool) -> None:
     with open_default() as store:
         hits = store.search_messages(text, limit)
     if as_json:
-        out = [
+        listed = [
             {
                 "session": h.session,
                 "message_id": h.message_id,
@@ -73,15 +72,15 @@ def search(text: str, limit: int, as_json: bool) -> None:
             }
             for h in hits
         ]
-        emit(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        out(json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
         return
     if not hits:
-        print(f"no messages contain {text!r}", file=sys.stderr)
+        err(f"no messages contain {text!r}")
         return
     width = max(len(h.session) for h in hits)
     for h in hits:
         who = "you" if h.role == "user" else "ai " if h.role == "assistant" else h.role
-        emit(f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
+        out(f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
 
 
 def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
@@ -176,15 +175,15 @@ def _branches(every: list[MessageRow]) -> list[list[MessageRow]]:
     """Every branch (root to leaf) of a session's tree, in the order their ends were written."""
     by_id = {m.id: m for m in every}
     parents = {m.parent_id for m in every}
-    out = []
+    branches = []
     for leaf in (m for m in every if m.id not in parents):
         branch: list[MessageRow] = []
         node: MessageRow | None = leaf
         while node is not None:
             branch.append(node)
             node = by_id.get(node.parent_id) if node.parent_id is not None else None
-        out.append(branch[::-1])
-    return out
+        branches.append(branch[::-1])
+    return branches
 
 
 def _markdown_tree(row: SessionRow, current: list[MessageRow], every: list[MessageRow]) -> str:
@@ -223,17 +222,13 @@ def export(name: str, fmt: str, output: Path | None, all_branches: bool = False)
     else:
         text = _markdown(row, messages, every)
     if output is None:
-        if fmt != "json" and sys.stdout.isatty():  # stored answers may carry escape sequences
-            from chatcli.safetext import sanitize
-
-            text = sanitize(text)
-        emit(text)
+        out(text)  # sanitised on a terminal: stored answers may carry escape sequences
         return
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    print(f"wrote {output}", file=sys.stderr)
+    err(f"wrote {output}")
 
 
 def fork(source: str, at: int | None, new: str | None) -> None:
@@ -252,18 +247,18 @@ def fork(source: str, at: int | None, new: str | None) -> None:
             upto = turn[-1].id
         copy = store.fork_session(row, upto, new)
     where = f" up to turn {at}" if at is not None else ""
-    print(f"forked {source}{where} into {copy.name}", file=sys.stderr)
-    sys.stdout.write(copy.name + "\n")
+    err(f"forked {source}{where} into {copy.name}")
+    out(copy.name + "\n")
 
 
 def remove(names: list[str]) -> None:
     with open_default() as store:
         for name in names:
             store.delete_session(name)
-            print(f"deleted session {name!r}", file=sys.stderr)
+            err(f"deleted session {name!r}")
 
 
 def rename(old: str, new: str) -> None:
     with open_default() as store:
         store.rename_session(old, new)
-    print(f"renamed {old!r} to {new!r}", file=sys.stderr)
+    err(f"renamed {old!r} to {new!r}")

@@ -1,13 +1,15 @@
-"""What ``chatcli summarize`` does: read text, summarise it in one request or in parts, print.
+"""One input's summary: in one request, or map-reduce over parts (``run`` handles many inputs).
 
 Text that fits the model's context window (less the reply's reserve, the instructions and the
-framing) goes in one request. Longer text is cut on paragraph boundaries (``chunking``), the
+framing) goes in one request. Longer text is cut on paragraph boundaries (``split``), the
 parts are summarised in worker threads, at most ``--concurrency`` at a time and no faster than
 the profile's ``requests_per_minute`` (one request start every 60/rpm s), and the part summaries
 are combined in a final request; if they do not fit one request either, they are summarised
 again the same way. Only the final answer is streamed to stdout; progress goes to stderr. A part
 that fails (after the transport's retries) stops the whole run with its error: no summary of
-the rest is printed. Every request is written to the usage log as command ``summarize``.
+the rest is printed. Every part goes through the one finish policy (``output.check_finish``):
+a part cut at the token limit is reported, a filtered one fails the input (exit 5). Every
+request is written to the usage log as command ``summarize``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.errors import APIError, Interrupted, UsageError
-from chatcli.events import Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.progress import Tracker
 from chatcli.output import Notifier, Writer, check_finish, consume, stream_to
@@ -108,6 +110,7 @@ class Summarizer:
         from chatcli.tokens import REPLY_PRIMING, TOKENS_PER_MESSAGE, count_text
 
         self.env = env
+        self.settings = env.chat_settings("summarize")  # resolved once, for every request
         self.opts = opts
         self.provider = provider
         self.store = store
@@ -208,8 +211,7 @@ class Summarizer:
         from chatcli.session import ChatSession
 
         assert self.provider is not None, "a summariser made for an estimate sends nothing"
-        settings = self.env.chat_settings("summarize")
-        return ChatSession.open(self.provider, settings, store=self.store).send(content)
+        return ChatSession.open(self.provider, self.settings, store=self.store).send(content)
 
     def _part(self, index: int, total: int, chunk: str) -> str:
         """One part's summary (runs in a worker thread)."""
@@ -221,17 +223,24 @@ class Summarizer:
         prompt = PART_PROMPT.format(index=index, total=total, instructions=self.instructions)
         events = self._send(f"{prompt}{SEPARATOR}{chunk}")
         text: list[str] = []
+        finish: Finish | None = None
         try:
             for event in events:
                 if self.stop.is_set():
                     raise _Cancelled
                 if isinstance(event, TextDelta):
                     text.append(event.text)
+                elif isinstance(event, Finish):
+                    finish = event
                 elif isinstance(event, Notice) and not self.shared.tracker.many:
                     with self._lock:
                         self.notifier.notice(event)
         finally:
             events.close()
+        # the one finish policy: a part cut at the token limit is said (its summary is short),
+        # a filtered part fails this input (exit 5) instead of becoming a silent gap
+        with self._lock:
+            check_finish(finish, self.notifier, f"summary of part {index} of {total}")
         return "".join(text)
 
     def _parts(self, chunks: list[str]) -> list[str]:

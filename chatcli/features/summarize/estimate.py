@@ -10,10 +10,8 @@ reply reserve (``max_tokens`` or the session's default). Time is the floor the p
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
-from chatcli.errors import UsageError
 from chatcli.features.summarize.engine import COMBINE_PROMPT, PART_PROMPT, SEPARATOR, Summarizer
 from chatcli.pricing import cost_usd, money
 
@@ -129,19 +127,14 @@ def describe(summ: Summarizer, est: Estimate, inputs: int) -> str:
 
 def confirm(summ: Summarizer, est: Estimate, *, yes: bool) -> None:
     """Ask before a run that may cost more than ``confirm_above_usd``; refuse off a terminal."""
+    from chatcli.features.spending import confirm_spend
+
     money = costs(summ, est)
-    limit = summ.env.profile.confirm_above_usd
-    if yes or money is None or money[1] <= limit:
-        return
     plural = "request" if est.requests == 1 else "requests"
-    what = f"this run may cost up to ${money[1]:.2f} ({est.requests} {plural})"
-    if sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty():
-        sys.stderr.write(f"chatcli: {what}, above confirm_above_usd (${limit:.2f}). Go on? [y/N] ")
-        sys.stderr.flush()
-        if sys.stdin.readline().strip().lower() in ("y", "yes"):
-            return
-        raise UsageError("cancelled: nothing was sent")
-    raise UsageError(
-        f"{what}, above confirm_above_usd (${limit:.2f})",
+    confirm_spend(
+        f"this run ({est.requests} {plural}) may cost up to",
+        None if money is None else money[1],
+        summ.env.profile.confirm_above_usd,
+        yes=yes,
         hint="add --yes to go on, or --dry-run to see the estimate",
     )

@@ -21,7 +21,7 @@ from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
 from chatcli.features.summarize.progress import Tracker
 from chatcli.features.summarize.sources import Source, load, names
-from chatcli.output import Notifier, emit
+from chatcli.output import Notifier, flush_out, out
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
@@ -117,8 +117,8 @@ class Job:
         estimate = est.estimate(plan, combiner)
         first = plan[0][0] if plan else self._summarizer(None, None, None)
         if self.opts.dry_run:
-            emit(est.describe(first, estimate, len(self.todo)))
-            sys.stdout.flush()
+            out(est.describe(first, estimate, len(self.todo)))
+            flush_out()
             self._fail_if_any()
             return
         if plan:
@@ -203,8 +203,8 @@ class Job:
             if i in self.results:
                 with self.shared.tracker.lock:
                     self.notifier.end_line()
-                    emit(f"# {self.sources[i].label}\n\n{self.results[i]}\n")
-                    sys.stdout.flush()
+                    out(f"# {self.sources[i].label}\n\n{self.results[i]}\n")
+                    flush_out()
             self.printed += 1
 
     def _combine(self, provider: Provider, store: Store) -> None:
@@ -223,8 +223,8 @@ class Job:
             self._write(target, summary)
             self.notifier.note(f"combined summary -> {target}")
         else:
-            emit(f"# Combined summary\n\n{summary}")
-            sys.stdout.flush()
+            out(f"# Combined summary\n\n{summary}")
+            flush_out()
 
     def _write(self, path: Path, text: str) -> None:
         try:

@@ -2,8 +2,9 @@
 the user's words.
 
 The template's system prompt, model and temperature are defaults that ``-s``/``-r``, ``-m``
-and ``-t`` override. Its prompt wraps what the user gives: the words and piped text become
-``{{input}}`` when the prompt uses it, and are appended after the prompt otherwise.
+and ``-t`` override; its tools are added to ``-T`` (``-T none`` turns them off too). Its
+prompt wraps what the user gives: the words and piped text become ``{{input}}`` when the prompt
+uses it, and are appended after the prompt otherwise.
 """
 
 from __future__ import annotations
@@ -78,10 +79,10 @@ def apply(
         flags = replace(flags, system=fill(template.system, system_values, template))
     if flags.temperature is None and template.temperature is not None:
         flags = replace(flags, temperature=template.temperature)
+    if template.tools and "none" not in flags.tools:  # -T none turns the template's off too
+        flags = replace(flags, tools=tuple(dict.fromkeys((*template.tools, *flags.tools))))
     if g.model is None and template.model is not None:
         g = replace(g, model=template.model)
-    if template.tools:  # the template's tools, besides any -T
-        flags = replace(flags, tools=tuple(dict.fromkeys((*template.tools, *flags.tools))))
     if template.prompt is not None:
         # every variable but {{input}} must have a value now, before anything is read or sent
         fill(template.prompt, {**values, INPUT: ""}, template)

@@ -130,6 +130,9 @@ def run_calls(
                 started[id(plan)] = time.monotonic()
                 future = box.hub.submit(plan.tool, plan.arguments, box.timeout)
                 futures[future] = plan
+        if futures and box.approval.terminal is not None:  # on a terminal: say what runs
+            names = ", ".join(p.tool.qualified for p in futures.values() if p.tool is not None)
+            yield Notice(f"running {names}… (Ctrl-C stops the turn)", key="tools-running")
         for future in concurrent.futures.as_completed(futures):
             plan = futures[future]
             plan.seconds = time.monotonic() - started[id(plan)]

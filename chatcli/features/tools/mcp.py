@@ -107,6 +107,9 @@ class Hub:
         future = self._run(self._open(server, errlog))
         try:
             conn = future.result(timeout=server.startup_timeout + 5)
+        except KeyboardInterrupt:  # Ctrl-C while it starts: stop waiting, exit 130
+            future.cancel()
+            raise
         except BaseException as exc:
             future.cancel()
             raise _start_error(server, exc, errlog) from None

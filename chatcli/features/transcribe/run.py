@@ -29,7 +29,7 @@ from chatcli.events import Notice
 from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.features.transcribe.subtitles import join
-from chatcli.output import Notifier, emit
+from chatcli.output import Notifier, flush_out, out
 from chatcli.settings.resolve import Env, Globals, resolve
 
 if TYPE_CHECKING:
@@ -129,8 +129,8 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
         while printed < len(todo) and todo[printed] in settled:
             name = todo[printed]
             if name in texts:
-                emit(f"# {name}\n\n{texts[name]}\n")
-                sys.stdout.flush()
+                out(f"# {name}\n\n{texts[name]}\n")
+                flush_out()
             printed += 1
 
     def one(name: str) -> str:
@@ -309,8 +309,8 @@ def _upload(
 
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        emit(text)
-        sys.stdout.flush()
+        out(text)
+        flush_out()
         return
     try:
         output.write_text(text, encoding="utf-8")

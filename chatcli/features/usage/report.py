@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from datetime import date
 
-from chatcli.output import emit
+from chatcli.output import err, out
 from chatcli.pricing import family, json_usd, money
 from chatcli.store import UsageRow, open_default
 
@@ -87,10 +86,10 @@ def report(since: date | None, by: str, as_json: bool) -> None:
             "rows": [g.as_dict() for g in ordered],
             "total": total.as_dict(),
         }
-        emit(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        out(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         return
     if not rows:
-        print("no requests logged" + (f" since {since}" if since else ""), file=sys.stderr)
+        err("no requests logged" + (f" since {since}" if since else ""))
         return
     width = max(len(by), *(len(g.key) for g in ordered), len("total"))
     lines = [f"{by:<{width}}  {'requests':>8}  {'tokens in':>10}  {'tokens out':>10}  cost"]
@@ -107,4 +106,4 @@ def report(since: date | None, by: str, as_json: bool) -> None:
                 lines.append(f"! {g.key}: {n} request(s) answered by {served}")
     if total.unknown_cost:
         lines.append(f"({total.unknown_cost} request(s) used a model without a known price)")
-    emit("\n".join(lines) + "\n")
+    out("\n".join(lines) + "\n")

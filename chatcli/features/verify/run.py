@@ -8,12 +8,11 @@ is not "consistent", so scripts can gate on it; errors keep their own codes (4, 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from chatcli.errors import Reported
-from chatcli.output import Notifier, emit
+from chatcli.output import Notifier, flush_out, out
 from chatcli.settings.resolve import Globals, resolve
 
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
@@ -22,7 +21,7 @@ MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
     """What the json_schema probe found is what ``--schema`` goes by next: a refusal is
     noted (the schema goes into the prompt), an honoured request clears the note."""
-    from chatcli.features.schema.turn import QUIRK
+    from chatcli.features.schema.turn import QUIRKS
     from chatcli.features.verify.probes import REFUSED_JSON_SCHEMA
     from chatcli.store import open_default, quirks
 
@@ -31,9 +30,10 @@ def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
         return
     with open_default() as store:
         if check.status == "pass":
-            quirks.forget(store, profile, model, QUIRK)
+            for quirk in QUIRKS:
+                quirks.forget(store, profile, model, quirk)
         elif check.evidence.startswith(REFUSED_JSON_SCHEMA):
-            quirks.note(store, profile, model, QUIRK, check.evidence)
+            quirks.note(store, profile, model, QUIRKS[0], check.evidence)
 
 
 def run(g: Globals, *, json_out: bool) -> None:
@@ -81,13 +81,13 @@ def run(g: Globals, *, json_out: bool) -> None:
 
     def show(check: verify.Check) -> None:
         notifier.end_line()
-        emit(f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n")
-        sys.stdout.flush()
+        out(f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n")
+        flush_out()
 
     if not json_out:
         url = provider.chat_url(env.model)
-        emit(f"verifying {env.model} at {url} (profile {env.profile.name})\n")
-        sys.stdout.flush()
+        out(f"verifying {env.model} at {url} (profile {env.profile.name})\n")
+        flush_out()
     try:
         checks = verify.run(target, on_check=(lambda _c: None) if json_out else show)
     finally:
@@ -103,8 +103,8 @@ def run(g: Globals, *, json_out: bool) -> None:
             ],
             "verdict": result.text,
         }
-        emit(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        out(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
     else:
-        emit(f"verdict: {result.text}\n")
+        out(f"verdict: {result.text}\n")
     if not result.consistent:
         raise Reported()

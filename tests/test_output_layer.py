@@ -1,0 +1,120 @@
+"""The one output layer: text that came from a server, the store or a file name reaches a
+terminal only through ``output.out``/``err``/``Notifier``, sanitised; off a terminal the
+answer's bytes stay exact; and no module outside the listed ones writes to ``sys.stdout`` or
+``sys.stderr`` itself. The CLI runs in process with an environment that says "terminal"."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from tests.cli_helpers import fake_env, run_cli
+from tests.fakes import FakeOpenAI, Reply
+
+EVIL = "\x1b]0;owned\x07\x1b[2J\x1b[31m"
+PACKAGE = Path(__file__).resolve().parent.parent / "chatcli"
+
+
+def _clean(text: str) -> bool:
+    return "\x1b" not in text and "\x07" not in text
+
+
+def test_session_search_usage_and_verify_sanitised_on_a_terminal(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = fake_env(tmp_path, fake)
+    fake.script(Reply(f"needle {EVIL}answer", model=f"gpt-4o-mini{EVIL}"))
+    asked = run_cli("ask", "--session", "s1", "find the needle", env=env)
+    assert asked.returncode == 0, asked.stderr
+    for args in (
+        ["sessions", "search", "needle"],
+        ["sessions", "list"],
+        ["sessions", "show", "s1"],
+        ["usage", "--by", "model"],
+        ["batch", "list"],
+    ):
+        result = run_cli(*args, env=env, tty=True)
+        assert result.returncode == 0, (args, result.stderr)
+        assert _clean(result.stdout) and _clean(result.stderr), args
+    found = run_cli("sessions", "search", "needle", env=env, tty=True)
+    assert "needle answer" in found.stdout  # the text around the sequences is kept
+
+
+def test_verify_names_the_served_model_sanitised(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.default_reply = Reply("ANSWER: 4", model=f"gpt-4o{EVIL}")
+    result = run_cli("verify", "-m", "gpt-4o", env=fake_env(tmp_path, fake), tty=True)
+    assert "gpt-4o" in result.stdout
+    assert _clean(result.stdout) and _clean(result.stderr)
+
+
+def test_image_revised_prompt_and_file_names_sanitised(fake: FakeOpenAI, tmp_path: Path) -> None:
+    out_dir = tmp_path / "imgs"
+    result = run_cli(
+        "image", f"a cat {EVIL}", "-o", str(out_dir), "-m", "dall-e-3",
+        env=fake_env(tmp_path, fake), tty=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert str(out_dir) in result.stdout
+    assert _clean(result.stdout) and _clean(result.stderr)
+
+
+def test_off_a_terminal_the_answer_and_json_stay_exact(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake)
+    fake.script(Reply(f"raw {EVIL}bytes"))
+    asked = run_cli("ask", "--session", "s2", "q", env=env)
+    assert asked.stdout == f"raw {EVIL}bytes\n"  # piped: byte-exact
+    shown = run_cli("sessions", "export", "s2", "--format", "json", env=env)
+    assert f"raw {EVIL}bytes" in json.loads(shown.stdout)["messages"][1]["content"]
+
+
+# Modules that still write to the standard streams themselves. The list only shrinks: a new
+# module prints through chatcli.output (out, err, flush_out, Notifier).
+DIRECT_WRITERS = {
+    "chatcli.__main__",  # the error funnel, last resort when everything else failed
+    "chatcli.environment",  # makes and installs the streams
+    "chatcli.repl.output",
+    "chatcli.repl.loop",
+    "chatcli.cli.__init__",
+    "chatcli.cli.common",
+    "chatcli.cli.balance",
+    "chatcli.cli.completion",
+    "chatcli.cli.models",
+    "chatcli.cli.shell_completion",
+    "chatcli.cli.shell_integration",
+    "chatcli.features.ask.run",
+    "chatcli.features.batch.results",
+    "chatcli.features.batch.jobs",
+    "chatcli.features.configure.edit",
+    "chatcli.features.configure.run",
+    "chatcli.features.speech.run",
+    "chatcli.features.summarize.run",
+    "chatcli.features.templates.views",
+    "chatcli.features.tools.approval",
+    "chatcli.features.tools.servers",
+    "chatcli.features.tools.use",
+    "chatcli.store.journal",
+    "chatcli.providers.sdk",
+    "chatcli.providers.transport",
+    "chatcli.settings.resolve",
+}
+
+
+def _writers() -> set[str]:
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        name = ".".join(parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            text = ast.unparse(node) if isinstance(node, ast.Attribute | ast.Call) else ""
+            if (isinstance(node, ast.Attribute) and text in ("sys.stdout", "sys.stderr")) or (
+                isinstance(node, ast.Call) and text.startswith(("print(", "typer.echo("))
+            ):
+                found.add(name)
+    return found
+
+
+def test_only_the_listed_modules_write_to_the_standard_streams() -> None:
+    writers = _writers()
+    assert writers - DIRECT_WRITERS == set(), "print through chatcli.output instead"
+    assert DIRECT_WRITERS - writers == set(), "converted: take it off DIRECT_WRITERS"
