@@ -14,7 +14,7 @@ import os
 import sys
 
 from chatcli.environment import Environment, using
-from chatcli.errors import ExitStatus
+from chatcli.errors import CommandStatus, ExitStatus
 
 
 def _error(message: str, hint: str | None = None) -> None:
@@ -65,19 +65,21 @@ def _quiet_broken_pipe() -> ExitStatus:
     return ExitStatus.OK
 
 
-def run(argv: list[str] | None = None, env: Environment | None = None) -> ExitStatus:
+def run(
+    argv: list[str] | None = None, env: Environment | None = None
+) -> ExitStatus | CommandStatus:
     """Run the CLI with ``argv`` in ``env`` (the process's own by default) and return the exit
     code instead of exiting."""
     with using(env or Environment.from_process()):
         return _run(argv)
 
 
-def _run(argv: list[str] | None) -> ExitStatus:
+def _run(argv: list[str] | None) -> ExitStatus | CommandStatus:
     from typer import Abort, Exit, TyperException
     from typer.main import get_command
 
     from chatcli.cli import app
-    from chatcli.errors import ChatcliError, Interrupted, Reported
+    from chatcli.errors import ChatcliError, CommandExited, Interrupted, Reported
     from chatcli.hints import hint_for
 
     args = sys.argv[1:] if argv is None else argv
@@ -105,6 +107,8 @@ def _run(argv: list[str] | None) -> ExitStatus:
         with command.make_context("chatcli", list(args)) as ctx:
             command.invoke(ctx)
         return ExitStatus.OK
+    except CommandExited as exc:  # chatcli cmd: the status of the command it ran
+        return exc.status
     except ChatcliError as exc:
         if debug:
             import traceback

@@ -22,6 +22,9 @@ that turns them into a stderr line and an exit code (the README's table)::
     ConfigError
     └── IncompleteProfile (3) a profile lacks a required key (only the profile in use must be whole)
 
+    CommandExited (any)       not an error: ``chatcli cmd`` ran the user's command, whose exit
+                              status becomes chatcli's own (a ``CommandStatus``, 0-255)
+
 Messages and hints here are the user's words for the CLI; ``store`` and ``session`` raise these
 with plain facts, and the command layer adds the hints that name flags.
 """
@@ -29,6 +32,7 @@ with plain facts, and the command layer adds the hints that name flags.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import NewType
 
 
 class ExitStatus(IntEnum):
@@ -163,3 +167,26 @@ class Reported(ChatcliError):
     def __init__(self, exit_code: ExitStatus = ExitStatus.ERROR) -> None:
         super().__init__("")
         self.exit_code = exit_code
+
+
+CommandStatus = NewType("CommandStatus", int)
+"""The exit status of a command chatcli ran for the user (``chatcli cmd``): the one number
+``__main__.run`` returns that is not an ``ExitStatus``."""
+
+
+class CommandExited(Exception):
+    """``chatcli cmd`` ran the user's command; chatcli exits with its status, as a shell does."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = CommandStatus(status)
+
+
+def unreadable(path: object, exc: OSError, kind: str = "a file") -> UsageError:
+    """The one wording of a file chatcli cannot read (every command that reads one): missing,
+    a directory where ``kind`` was expected, or the system's reason."""
+    if isinstance(exc, FileNotFoundError):
+        return UsageError(f"no such file: {path}")
+    if isinstance(exc, IsADirectoryError):
+        return UsageError(f"{path} is a directory, not {kind}")
+    return UsageError(f"cannot read {path}: {exc.strerror or exc}")

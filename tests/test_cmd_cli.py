@@ -190,6 +190,16 @@ def test_a_role_replaces_the_built_in_prompt_with_shell_and_os_filled_in(
     assert system_prompt(fake).startswith("One fish line for Linux")
 
 
+def test_the_profiles_everyday_system_prompt_does_not_replace_the_built_in_one(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    (tmp_path / "config.toml").write_text('[defaults]\nsystem = "You are a poet."\n')
+    fake.script(Reply(text="ls"))
+    result = run_cli("cmd", "--shell", "bash", "list", env=fake_env(tmp_path, fake))
+    assert result.returncode == 0, result.stderr
+    assert system_prompt(fake).startswith("You turn a description into one command for bash")
+
+
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_the_shell_is_the_parent_process_before_SHELL(
     fake: FakeOpenAI, tmp_path: Path, work: Path

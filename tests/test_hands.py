@@ -236,3 +236,23 @@ def test_ctrl_z_during_a_chat_reply_then_fg_the_chat_goes_on(
     for block in range(2):
         found = re.findall(rf"block{block}_value_(\d+) ", history)
         assert [int(i) for i in found] == list(range(60))
+
+
+def test_a_pasted_line_taller_than_the_pane_shows_once(
+    term: RealTerm, control: FakeControl
+) -> None:
+    control.script(Reply(text="got it"))
+    pasted = "".join(f"<{i:04}>" for i in range(500))  # one line of 3,000 columns
+    term.start_line(f"clear; {shlex.join(CHAT)}", width=80, height=24)
+    term.wait_for(at_prompt)
+    term.outer.paste(pasted)
+    term.wait_for("<0499>")
+    term.keys("Enter")
+    term.wait_for("got it")
+    term.wait_for(at_prompt)
+    term.keys("C-d")
+    assert term.wait_exit() == 0
+    assert sent(control) == [pasted]
+    joined = "".join(line.rstrip() for line in term.history().split("\n"))
+    assert joined.count(pasted) == 1
+    assert joined.count("<0000>") == 1 and joined.count("<0499>") == 1

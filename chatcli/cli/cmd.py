@@ -38,10 +38,11 @@ def cmd(
     g: Globals,
 ) -> None:
     """Turn a description into a shell command: a menu on a terminal, the command alone off one."""
+    from chatcli.errors import CommandExited
     from chatcli.features.shell.run import CmdInput, run
 
     flags = ChatFlags(system=system, role=role, log=not no_log)
     what = CmdInput(description or [], shell, execute, yes, yes_destructive, over_budget)
     code = run(g, flags, what)
     if code:
-        raise typer.Exit(code)
+        raise CommandExited(code)  # the executed command's status, whatever it is

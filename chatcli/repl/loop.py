@@ -165,7 +165,8 @@ class Repl:
         from chatcli.repl.output import echo_tall, is_tall
 
         output = self.prompt.output
-        if isatty(self.stdout) and is_tall(text, output.get_size().rows):
+        size = output.get_size()
+        if isatty(self.stdout) and is_tall(text, size.rows, size.columns):
             echo_tall(output, text)
 
     def banner(self) -> None:
@@ -194,8 +195,10 @@ class Repl:
         # CJK terminal setups (an East Asian "ambiguous" width character).
         columns = _columns(self.stderr) - 1
         for message in shown:
-            who = "you" if message.role == "user" else "ai "
+            who = {"user": "you", "tool": "fn "}.get(message.role, "ai ")
             text = one_line(content_text(message.content), 10_000)  # stored server text
+            if message.tool_calls and not text:  # a reply that only called tools
+                text = "calls " + ", ".join(str(c.get("name")) for c in message.tool_calls)
             mark = " [interrupted]" if message.interrupted else ""
             head = f"  {who} › "
             room = max(1, columns - len(head) - len(mark))

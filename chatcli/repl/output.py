@@ -44,9 +44,17 @@ def prompt_output() -> Output | None:
     return create_output()
 
 
-def is_tall(text: str, rows: int) -> bool:
-    """Whether ``text`` needs more rows than the prompt can show at once."""
-    return text.count("\n") + 1 >= rows - 1
+def is_tall(text: str, rows: int, columns: int) -> bool:
+    """Whether ``text`` needs more rows than the prompt can show at once: its lines after the
+    prompt's two columns, each as many rows as it wraps into (by display width)."""
+    from rich.cells import cell_len
+
+    needed = 0
+    for line in text.split("\n"):
+        needed += max(1, -(-(len(PROMPT) + cell_len(line)) // max(1, columns)))
+        if needed >= rows - 1:
+            return True
+    return False
 
 
 def echo_tall(output: Output, text: str) -> None:

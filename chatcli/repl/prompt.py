@@ -38,7 +38,8 @@ def key_bindings() -> KeyBindings:
     @kb.add("enter", filter=~is_searching)
     def _send(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
-        if is_tall(buffer.text, event.app.output.get_size().rows):
+        size = event.app.output.get_size()
+        if is_tall(buffer.text, size.rows, size.columns):
             # Taller than the pane: the prompt is left empty and the loop writes the message
             # whole (``output.echo_tall``), so it shows once, from its first line.
             text = buffer.text

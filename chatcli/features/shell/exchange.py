@@ -24,13 +24,19 @@ if TYPE_CHECKING:
 class Exchange:
     """Sends the ``cmd`` requests of one conversation."""
 
-    def __init__(self, session: ChatSession, shell: Shell, notifier: Notifier) -> None:
+    def __init__(
+        self, session: ChatSession, shell: Shell, notifier: Notifier, *, custom: bool = False
+    ) -> None:
+        """``custom``: the session's system prompt is the user's choice for ``cmd`` (``-s`` or
+        ``-r``); else the built-in one is used (not the profile's everyday ``system``)."""
         self.session = session
         self.shell = shell
         self.notifier = notifier
-        self.custom = session.system is not None  # -s or -r replaced the built-in prompt
-        self.system = prompts.fill(session.system or prompts.COMMAND_PROMPT, shell)
-        self.role = session.role
+        self.custom = custom and session.system is not None
+        self.system = prompts.fill(
+            session.system if self.custom and session.system else prompts.COMMAND_PROMPT, shell
+        )
+        self.role = session.role if self.custom else None
 
     def generate(self, description: Content) -> Cleaned:
         """Ask for the command the description wants."""

@@ -71,7 +71,8 @@ def run(g: Globals, flags: ChatFlags, what: CmdInput) -> int:
         for note in opened.notes:
             notifier.note(note)
         budget.check(store, profile, over_budget=what.over_budget, warn=notifier.note)
-        exchange = Exchange(opened.session, shell, notifier)
+        custom = flags.system is not None or flags.role is not None
+        exchange = Exchange(opened.session, shell, notifier, custom=custom)
         try:
             tty = None if what.execute else _terminal()
             if tty is None:
