@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from chatcli.errors import UsageError
+from chatcli.errors import UsageError, unreadable
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Profile
@@ -201,10 +201,8 @@ def gather(
         try:
             with path.open("rb") as fh:
                 data = _read_limited(fh, f"file {path}")
-        except IsADirectoryError:
-            raise UsageError(f"{path} is a directory, not a file") from None
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise unreadable(path, exc) from None
         add_bytes(result, data, f"file {path}", label=path.name)
     if result.empty() and not allow_empty:
         raise UsageError(

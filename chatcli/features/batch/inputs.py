@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import UsageError
+from chatcli.errors import UsageError, unreadable
 from chatcli.events import Message
 from chatcli.store.jobs import NewRequest
 
@@ -82,7 +82,7 @@ def _read(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise unreadable(path, exc) from None
     return decode_text(data, f"file {path}")
 
 
