@@ -1011,7 +1011,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(item, Malformed):
             self._malformed(item, req, stream)
         elif isinstance(item, Reply):
-            if item.tool_calls and ("tools" not in req or fake.tools_mode == "drop"):
+            if item.tool_calls and (
+                "tools" not in req or fake.tools_mode == "drop" or req.get("tool_choice") == "none"
+            ):
                 item = dataclasses.replace(item, tool_calls=None)  # cannot call what it lacks
             self._reply(item, req, stream)
         elif isinstance(item, CutStream | SilentStream | StreamError):
