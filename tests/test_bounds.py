@@ -166,6 +166,17 @@ def test_the_timeout_bounds_the_whole_fetch(cli: Run, fake: FakeOpenAI, tmp_path
     assert fake.chat_requests() == []
 
 
+def test_the_timeout_bounds_a_fetch_whose_headers_drip(
+    cli: Run, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.pages["slower"] = Raw(lines=[], drip_headers=True, interval=0.3)
+    env = configured(tmp_path, fake, timeout=1)
+    result = cli("ask", "-f", f"{fake.root}/pages/slower", "x", env=env)
+    assert result.returncode == 6, result.stderr
+    assert "took longer than 1 s" in result.stderr
+    assert fake.chat_requests() == []
+
+
 def test_a_compressed_page_cannot_expand_past_the_input_limit(
     cli: Run, fake: FakeOpenAI, tmp_path: Path
 ) -> None:

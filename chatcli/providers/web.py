@@ -9,8 +9,12 @@ page cannot expand past ``limit`` in memory. Failures become ``chatcli.errors``.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 from chatcli.errors import APIError, ChatcliError, NetworkError, UsageError
@@ -58,12 +62,31 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
         if time.monotonic() > deadline:
             raise NetworkError(f"fetching {shown(url)} took longer than {seconds:g} s")
 
+    # A server dripping its status line and headers is not seen by ``watchdog`` (no body
+    # has started): at the deadline a timer shuts the connection down under the read.
+    sockets: list[Any] = []
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            sockets.append(info["return_value"].get_extra_info("socket"))
+
+    def cut() -> None:
+        for sock in sockets:
+            with contextlib.suppress(OSError, AttributeError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+
     current = url
     try:
         with client:
             for _ in range(MAX_REDIRECTS + 1):
                 # the exact URL as given: httpx2.URL keeps `//` and a trailing `/`
-                request = client.build_request("GET", httpx2.URL(current))
+                request = client.build_request(
+                    "GET", httpx2.URL(current), extensions={"trace": trace}
+                )
                 response = client.send(request, stream=True)
                 try:
                     watchdog()
@@ -93,7 +116,11 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
     except httpx2.TimeoutException:
         raise NetworkError(f"fetching {shown(url)} timed out after {seconds:g} s") from None
     except httpx2.HTTPError as exc:
+        if time.monotonic() > deadline:  # the timer cut it
+            raise NetworkError(f"fetching {shown(url)} took longer than {seconds:g} s") from None
         raise NetworkError(f"cannot fetch {shown(url)}: {one_line(str(exc), 200)}") from None
+    finally:
+        timer.cancel()
     raise APIError(f"{shown(url)} redirects more than {MAX_REDIRECTS} times")
 
 

@@ -33,6 +33,7 @@ class Raw:
     interval: float = 0.0
     drip: bool = False
     bomb: int = 0
+    drip_headers: bool = False  # the status line and headers too, a byte every ``interval``
 
 
 def gzip_bomb(size: int) -> bytes:
@@ -46,6 +47,14 @@ def gzip_bomb(size: int) -> bytes:
 
 def serve_raw(handler: Any, item: Raw) -> None:
     """Answer ``item`` through the fake server's request handler."""
+    if item.lines is not None and item.drip_headers:
+        head = f"HTTP/1.1 {item.status} OK\r\nContent-Type: {item.content_type}\r\n"
+        for byte in [bytes([b]) for b in head.encode()]:
+            handler._sleep(item.interval)
+            handler.wfile.write(byte)
+            handler.wfile.flush()
+        handler.close_connection = True
+        return
     if item.lines is not None:
         handler.send_response(item.status)
         handler.send_header("Content-Type", item.content_type)
