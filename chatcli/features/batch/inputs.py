@@ -223,6 +223,8 @@ class Builder:
         if self.temperature is not None and not info.reasoning:
             body["temperature"] = self.temperature
         params = dict(item.params)
+        if info.reasoning:  # as `ask` does: reasoning models refuse a temperature
+            params.pop("temperature", None)
         max_tokens = params.pop("max_tokens", None) or self.max_tokens
         if max_tokens is not None:
             body["max_completion_tokens" if info.reasoning else "max_tokens"] = max_tokens

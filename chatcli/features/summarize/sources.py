@@ -59,6 +59,9 @@ def load(name: str, profile: Profile) -> Source:
         return Source(name, _text(name, profile))
     except ChatcliError as exc:
         return Source(name, error=exc)
+    except (RecursionError, MemoryError, ValueError, LookupError) as exc:  # a hostile file
+        shown = "the input" if name == "-" else name
+        return Source(name, error=UsageError(f"cannot read {shown}: {type(exc).__name__}"))
 
 
 def _text(name: str, profile: Profile) -> str:
