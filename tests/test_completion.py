@@ -30,6 +30,10 @@ type = "openai"
 fast = "gpt-4o-mini"
 [roles.translator]
 system = "Translate."
+[mcp.servers.time]
+command = "mcp-server-time"
+[mcp.servers.git]
+command = "mcp-server-git"
 """
 
 
@@ -67,6 +71,9 @@ def test_profiles_sessions_and_values(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert _complete(tmp_path, env, "chatcli", "chat", "--session", "") == ["beta", "alpha"]
     assert _complete(tmp_path, env, "chatcli", "sessions", "show", "al") == ["alpha"]
     assert _complete(tmp_path, env, "chatcli", "ask", "-r", "") == ["translator"]
+    assert _complete(tmp_path, env, "chatcli", "chat", "-T", "") == ["git", "time"]
+    assert _complete(tmp_path, env, "chatcli", "ask", "--approve", "t") == ["time"]
+    assert _complete(tmp_path, env, "chatcli", "mcp", "list", "g") == ["git"]
     models = _complete(tmp_path, env, "chatcli", "ask", "-m", "")
     assert models[0] == "fast" and "gpt-4o" in models and "o3-mini" in models
     assert _complete(tmp_path, env, "chatcli", "sessions", "export", "--format", "") == [

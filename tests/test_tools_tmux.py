@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_helpers import clean_env
+from tests.cli_helpers import clean_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, FakeControl, Reply
 from tests.tmux_helpers import Tmux, wait_until
 from tests.tools_helpers import servers_toml
@@ -156,3 +156,13 @@ def test_ctrl_c_during_a_call_stops_it_and_the_turn(term: Tmux, control: FakeCon
     send(term, "next")
     term.wait_for("echo(2): next", scrollback=True)
     assert tool_results(chat_requests(control)[-1]) == ["not run: the user interrupted the turn"]
+
+
+def test_a_resumed_session_shows_its_calls(term: Tmux, control: FakeControl) -> None:
+    control.script(echo_call("resumed"))
+    done = run_cli("ask", "-T", "own", "--approve", "own", "hi", env=term.env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    term.start([*CHAT, "-c"])
+    screen = term.wait_for("fn  › echo: resumed")
+    assert "ai  › calls own__echo" in screen
+    assert "ai  › tools said: echo: resumed" in screen

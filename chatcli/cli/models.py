@@ -18,6 +18,7 @@ def models(
     import json
     import sys
 
+    from chatcli.output import emit
     from chatcli.providers import connect
     from chatcli.settings.resolve import resolve
 
@@ -39,7 +40,7 @@ def models(
             }
             for i in infos
         ]
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
     if not infos:
         print(f"profile {env.profile.name!r}: the endpoint lists no models", file=sys.stderr)
@@ -55,4 +56,4 @@ def models(
             f"{i.name:<{width}}  {cell(i.context_window, ','):>9}  "
             f"{cell(i.input_price, '.2f'):>8}  {cell(i.output_price, '.2f'):>8}"
         )
-    sys.stdout.write("\n".join(out) + "\n")
+    emit("\n".join(out) + "\n")

@@ -107,6 +107,8 @@ def _completer(command: str, param: Parameter) -> Values | str | None:
         command.startswith("templates ") and name == "name"
     ):
         return _names("template" if command.startswith("templates ") else name)
+    if name in ("tool", "approve") or (command == "mcp list" and name == "names"):
+        return _names("tool")
     if name == "var":
         return _template_vars
     if name == "schema":  # @NAME from the config, else a file

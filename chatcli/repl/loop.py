@@ -195,8 +195,10 @@ class Repl:
         # CJK terminal setups (an East Asian "ambiguous" width character).
         columns = _columns(self.stderr) - 1
         for message in shown:
-            who = "you" if message.role == "user" else "ai "
+            who = {"user": "you", "tool": "fn "}.get(message.role, "ai ")
             text = one_line(content_text(message.content), 10_000)  # stored server text
+            if message.tool_calls and not text:  # a reply that only called tools
+                text = "calls " + ", ".join(str(c.get("name")) for c in message.tool_calls)
             mark = " [interrupted]" if message.interrupted else ""
             head = f"  {who} › "
             room = max(1, columns - len(head) - len(mark))

@@ -63,6 +63,13 @@ def schemas(config: str | None = None) -> list[str]:
     return [f"@{name}" for name in sorted(_table(_raw_config(config), "schemas"))]
 
 
+def tools(config: str | None = None) -> list[str]:
+    """``-T``/``--approve``/``mcp list``: the ``[mcp.servers]`` of the config (a server's own
+    tools are known only once it runs, and Tab never starts one)."""
+    mcp = _raw_config(config).get("mcp")
+    return sorted(_table(mcp, "servers")) if isinstance(mcp, dict) else []
+
+
 def sessions() -> list[str]:
     """Stored session names, most recently used first; nothing when there is no database."""
     from chatcli.errors import ChatcliError
