@@ -180,3 +180,13 @@ class CommandExited(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = CommandStatus(status)
+
+
+def unreadable(path: object, exc: OSError, kind: str = "a file") -> UsageError:
+    """The one wording of a file chatcli cannot read (every command that reads one): missing,
+    a directory where ``kind`` was expected, or the system's reason."""
+    if isinstance(exc, FileNotFoundError):
+        return UsageError(f"no such file: {path}")
+    if isinstance(exc, IsADirectoryError):
+        return UsageError(f"{path} is a directory, not {kind}")
+    return UsageError(f"cannot read {path}: {exc.strerror or exc}")

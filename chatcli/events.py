@@ -41,6 +41,7 @@ class Finish:
 
     reason: str | None
     model: str | None = None
+    refusal: str | None = None  # the model's refusal (reason "refusal"): no answer, but a reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from chatcli.errors import UsageError
+from chatcli.errors import UsageError, unreadable
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Profile
@@ -174,7 +175,7 @@ def add_bytes(
 
 def gather(
     prompt: list[str],
-    files: list[Path],
+    files: Sequence[str | Path],
     *,
     stdin: BinaryIO | None = None,
     profile: Profile | None = None,
@@ -192,19 +193,18 @@ def gather(
         data = _read_limited(stdin, "piped input")
         if data.strip():
             add_bytes(result, data, "piped input")
-    for path in files:
-        url = url_of(path)
+    for name in files:
+        url = url_of(name)
         if url is not None:
             data, content_type = fetch_url(url, profile)
             add_bytes(result, data, url, label=url, content_type=content_type)
             continue
+        path = Path(name)
         try:
             with path.open("rb") as fh:
                 data = _read_limited(fh, f"file {path}")
-        except IsADirectoryError:
-            raise UsageError(f"{path} is a directory, not a file") from None
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise unreadable(path, exc) from None
         add_bytes(result, data, f"file {path}", label=path.name)
     if result.empty() and not allow_empty:
         raise UsageError(

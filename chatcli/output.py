@@ -17,21 +17,30 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Protocol, TextIO
+from typing import IO, Protocol, TextIO
 
 from chatcli import environment
-from chatcli.errors import APIError, Interrupted
+from chatcli.errors import APIError, Interrupted, Refused
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolNote
-from chatcli.safetext import sanitize
+from chatcli.safetext import one_line, redact, sanitize
 from chatcli.terminal import is_dumb, isatty, modes
 
 
 def out(text: str, *, flush: bool = False) -> None:
-    """Write ``text`` to the command's stdout; sanitised there when it is a terminal."""
+    """Write ``text`` to the command's stdout: sanitised there when it is a terminal, keys
+    masked either way (server, document, file-name and stored text all come this way)."""
     env = environment.current()
-    env.stdout.write(sanitize(text) if env.stdout_isatty else text)
+    env.stdout.write(sanitize(text) if env.stdout_isatty else redact(text))
     if flush:
         env.stdout.flush()
+
+
+def emit(text: str, stream: IO[str] | None = None) -> None:
+    """``out``, or the same rule for another stream (a results file, ``-o -``)."""
+    if stream is None:
+        out(text)
+    else:
+        stream.write(sanitize(text) if isatty(stream) else redact(text))
 
 
 def flush_out() -> None:
@@ -69,6 +78,7 @@ class Notifier:
     def notice(self, event: Notice, writer: Writer | None = None) -> None:
         """Print ``event``; ``writer`` is the answer's writer, whose live region (if it has
         one on this terminal) the notice must go above."""
+        event = Notice(sanitize(event.message), event.key)  # notices quote server text
         repeat = event.key is not None and event.key == self._open_key
         if writer is not None and self.tty and not self._line_open:
             if repeat:
@@ -151,8 +161,8 @@ def consume(
 
 def check_finish(finish: Finish | None, notifier: Notifier, what: str = "answer") -> None:
     """The one policy for how a reply ended, for every command: cut at the token limit is a
-    notice; stopped by the content filter is an ``APIError`` (exit 5; the REPL shows it and
-    goes on)."""
+    notice; stopped by the content filter, refused by the model or ended by an error is an
+    ``APIError`` (exit 5; the REPL shows it and goes on)."""
     reason = finish.reason if finish is not None else None
     if reason == "length":
         notifier.note(f"the {what} was cut at the token limit (finish_reason=length)")
@@ -160,6 +170,14 @@ def check_finish(finish: Finish | None, notifier: Notifier, what: str = "answer"
         raise APIError(
             f"the {what} was stopped by the provider's content filter",
             hint="rephrase the request",
+        )
+    elif reason == "refusal" and finish is not None:
+        words = one_line(finish.refusal or "", 500)
+        raise Refused(f"the model refused: {words}", hint="rephrase the request")
+    elif reason == "error":
+        raise APIError(
+            f"the endpoint ended the {what} with an error (finish_reason=error); "
+            "what arrived is kept, marked incomplete"
         )
 
 

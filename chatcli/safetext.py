@@ -4,13 +4,21 @@ Anything an endpoint sends (error bodies, model ids, stored answers) may carry t
 sequences or binary bytes, and so may model output. ``sanitize`` removes them (``Sanitizer``
 does it across the chunks of a stream, for the live view); ``one_line`` also collapses
 whitespace, for error messages and table cells. Stdlib only: every layer may use it.
+
+Keys: every key chatcli resolves is registered here (``add_secret``), and ``redact`` shows it
+as ``****`` plus its last 4 characters wherever it appears, with any ``user:password@`` in a URL
+masked too. ``sanitize`` and ``one_line`` redact, so every text that is made safe for the
+terminal is also free of keys; ``Redactor`` does it across the chunks of a stream.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["Sanitizer", "one_line", "sanitize", "summarize_bytes"]
+__all__ = [
+    "Redactor", "Sanitizer", "add_secret", "mask", "one_line", "redact", "sanitize",
+    "secrets", "summarize_bytes",
+]  # fmt: skip
 
 _CONTROL = re.compile(
     r"""
@@ -25,6 +33,82 @@ _CONTROL = re.compile(
 _UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b]*\x1b?|[ -/]*)\Z")
 _MAX_HELD = 4096  # an escape sequence longer than this is garbage: let sanitize() strip it
 
+_SECRETS: list[str] = []  # longest first, so a key that contains another is replaced whole
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:?#]*):[^\s/@?#]*@")
+MIN_SECRET = 6
+"""Shorter values are not redacted: replacing every "abc" in a text would mangle it."""
+
+
+def mask(secret: str) -> str:
+    """The one way a key is shown: ``****`` and its last 4 characters, or ``****`` alone for a
+    key shorter than 12 characters (whose last 4 would be a third of it)."""
+    return "****" + secret[-4:] if len(secret) >= 12 else "****"
+
+
+def add_secret(secret: str | None) -> None:
+    """Register a key (or a URL's password) so that no text shown or stored carries it."""
+    if secret and len(secret) >= MIN_SECRET and secret not in _SECRETS:
+        _SECRETS.append(secret)
+        _SECRETS.sort(key=len, reverse=True)
+
+
+def add_url_secrets(url: str | None) -> None:
+    """Register the password of ``scheme://user:password@host`` in ``url`` (the user name
+    stays readable, as in ``http://user:****@host``)."""
+    if not url or "@" not in url:
+        return
+    userinfo = url.partition("://")[2].split("/", 1)[0].rpartition("@")[0]
+    if userinfo:
+        from urllib.parse import unquote
+
+        password = userinfo.partition(":")[2]
+        add_secret(password)
+        add_secret(unquote(password))
+
+
+def redact(text: str, extra: tuple[str, ...] = ()) -> str:
+    """``text`` with every registered key (and ``extra``) masked, and URL credentials hidden."""
+    secrets = _SECRETS if not extra else sorted({*_SECRETS, *extra}, key=len, reverse=True)
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, mask(secret))
+    if "@" in text and "://" in text:
+        text = _URL_CREDENTIALS.sub(r"\1:****@", text)
+    return text
+
+
+def secrets() -> tuple[str, ...]:
+    """The registered keys, longest first."""
+    return tuple(_SECRETS)
+
+
+class Redactor:
+    """``redact`` across the chunks of a stream: a key split over two chunks is masked whole.
+
+    The end of a chunk that could be the start of a key is held back until the next chunk
+    (or ``flush``) shows whether it is one.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def push(self, text: str) -> str:
+        if not _SECRETS:
+            return text
+        text = redact(self._held + text)
+        self._held = ""
+        longest = len(_SECRETS[0])
+        for size in range(min(longest - 1, len(text)), 0, -1):
+            tail = text[-size:]
+            if any(s.startswith(tail) for s in _SECRETS):
+                self._held = tail
+                return text[:-size]
+        return text
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return redact(held)
+
 
 def sanitize(text: str) -> str:
     """Remove terminal control sequences and control characters, keeping newlines and tabs.
@@ -32,7 +116,7 @@ def sanitize(text: str) -> str:
     Model output can carry escape sequences (by accident or by prompt injection) that would
     recolour, retitle, clear or reprogram the user's terminal if written raw.
     """
-    return _CONTROL.sub("", text)
+    return redact(_CONTROL.sub("", text))
 
 
 class Sanitizer:

@@ -364,13 +364,15 @@ class ChatSession:
         *,
         tools: list[dict[str, Any]] | None = None,
         response_format: ResponseFormat | None = None,
+        tool_choice: str | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """Send a user message; yields the reply's stream events and records the turn.
         ``response_format`` asks for structured output (``--schema``) for this turn only.
 
         ``tools`` (function specs) lets the model call them: the reply then may end in a
         ``ToolCalls`` event, stored with it; the caller runs them, adds the results with
-        ``add_tool_results`` and calls ``send(None, tools=...)`` for the next round.
+        ``add_tool_results`` and calls ``send(None, tools=...)`` for the next round;
+        ``tool_choice="none"`` asks for an answer without more calls.
         """
         budget = self._history_budget()
         user: NewMessage | None = None
@@ -404,6 +406,7 @@ class ChatSession:
             stream=self.stream,
             tools=tools or None,
             response_format=response_format,
+            extra={"tool_choice": tool_choice} if tools and tool_choice else {},
             reasoning=self.settings.reasoning,
             service_tier=self.settings.service_tier,
         )
@@ -438,7 +441,7 @@ class ChatSession:
         keep_partial: bool = False,
     ) -> None:
         """Keep the turn (unless it failed or nothing arrived) and log the request's usage."""
-        text = "".join(reply.parts)
+        text = "".join(reply.parts) or (reply.finish and reply.finish.refusal) or ""
         duration = time.monotonic() - reply.started
         ttft = None if reply.first_text is None else reply.first_text - reply.started
         model = (reply.finish.model if reply.finish else None) or self.model
@@ -460,7 +463,7 @@ class ChatSession:
             self._model_info(requested), prompt, completion,
             cached_tokens=cached, reasoning_tokens=reasoning, service_tier=tier,
         )  # fmt: skip
-        partial = status != "ok"
+        partial = status != "ok" or (reply.finish is not None and reply.finish.reason == "error")
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
         entries: list[_Entry] = []
         calls = reply.calls if status == "ok" else ()

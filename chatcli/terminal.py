@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 DUMB_TERMS = frozenset({"", "dumb", "unknown"})
 """``$TERM`` values of terminals that do not move the cursor (Emacs shell buffers, CI logs)."""
@@ -17,7 +17,7 @@ DUMB_TERMS = frozenset({"", "dumb", "unknown"})
 _ACTIVE: list[tuple[int, list[Any], list[Any]]] = []  # (fd, saved, changed), in order
 
 
-def isatty(stream: TextIO | None) -> bool:
+def isatty(stream: IO[str] | None) -> bool:
     """Whether ``stream`` is a terminal; False for closed, replaced or missing streams."""
     try:
         return stream is not None and stream.isatty()

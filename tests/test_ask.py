@@ -86,7 +86,7 @@ def test_binary_and_empty_input_refused(fake: FakeOpenAI, tmp_path: Path) -> Non
     assert empty.returncode == 2
     assert "nothing to ask" in empty.stderr
     missing = run_cli("ask", "x", "-f", str(tmp_path / "nope.txt"), env=env)
-    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert missing.returncode == 2 and "no such file: " in missing.stderr
     assert fake.chat_requests() == []
     assert "Traceback" not in result.stderr + empty.stderr + missing.stderr
 

@@ -96,7 +96,7 @@ def test_malformed_output_lines_fail_one_request_each(fake: FakeOpenAI, tmp_path
     assert rows["q8"]["answer"] == "part one, part two"  # list content, as ask reads it
     assert "not JSON" in rows["q1"]["error"]  # its custom_id could still be read
     assert "the provider's files held" in rows["q2"]["error"]  # garbage: missing, and why
-    assert "`choices` is 'abc'" in rows["q4"]["error"]
+    assert '`choices` is "abc"' in rows["q4"]["error"]  # a JSON excerpt, not a Python repr
     assert "choices[0]" in rows["q5"]["error"]
     assert "choices[0].message" in rows["q6"]["error"]
     assert "choices[0].message.content" in rows["q7"]["error"]

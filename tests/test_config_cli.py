@@ -40,6 +40,31 @@ def test_show_profile_flag_and_key_inside_command_redacted(tmp_path: Path) -> No
     assert data["settings"]["api_key"]["value"] == "****5678"
 
 
+def test_show_tool_settings_and_servers_without_their_secrets(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        "[defaults]\ntools = ['time']\nauto_approve_read_only = true\n"
+        "[profiles.r]\ntype = 'relay'\nbase_url = 'http://x/v1'\napi_key = 'sk-abcdefgh1234'\n"
+        "tool_timeout = 5\n"
+        f"[mcp.servers.time]\ncommand = 'mcp-server-time'\nenv = {{ TOKEN = '{KEY}' }}\n"
+        f"[mcp.servers.web]\nurl = 'https://mcp.example.com/mcp'\n"
+        f"headers = {{ Authorization = 'Bearer {KEY}' }}\n"
+    )
+    (tmp_path / "config.toml").chmod(0o600)
+    result = run_cli("config", "show", "--json", env=clean_env(tmp_path))
+    assert KEY not in result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["settings"]["tools"] == {"value": ["time"], "source": "[defaults]"}
+    assert data["settings"]["auto_approve_read_only"]["value"] is True
+    assert data["settings"]["tool_timeout"] == {"value": 5.0, "source": "[profiles.r]"}
+    assert "tool_output_limit" not in data["settings"]  # built-in defaults of tools: not shown
+    assert data["mcp_servers"] == {
+        "time": "mcp-server-time",
+        "web": "https://mcp.example.com/mcp",
+    }
+    text = run_cli("config", "show", env=clean_env(tmp_path)).stdout
+    assert "mcp servers   time, web" in text and KEY not in text
+
+
 def test_path_and_validate(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     assert run_cli("config", "path", env=env).stdout == f"{tmp_path / 'config.toml'}\n"

@@ -211,7 +211,7 @@ def test_azure_uses_the_deployment_url(cli: Run, fake: FakeOpenAI, tmp_path: Pat
         (["x", "--mask", "IMG"], "--mask goes with --edit"),
         (["x", "--variations", "IMG"], "--variations takes no PROMPT"),
         (["--edit", "IMG"], "a PROMPT is required"),
-        (["x", "--edit", "missing.png"], "cannot read image"),
+        (["x", "--edit", "missing.png"], "no such file: "),
         (["x", "--edit", "TEXT"], "is not an image"),
         (["x", "--edit", "IMG", "--mask", "JPEG"], "must be a PNG"),
         (["x", "--edit", "IMG", "-m", "dall-e-3"], "dall-e-3 cannot edit"),

@@ -320,7 +320,7 @@ def test_file_attaches_to_the_next_message_only(chat: Chat, tmp_path: Path) -> N
     notes.write_text("# 笔记\nline two\n", encoding="utf-8")
     chat.run(f"/file {notes}\r", "summarise\r", "again\r", "/file /nonexistent\r")
     assert chat.sent() == ["summarise\n\nFile notes.md:\n```\n# 笔记\nline two\n```", "again"]
-    assert "chatcli: error: cannot read /nonexistent" in chat.err.getvalue()
+    assert "chatcli: error: no such file: /nonexistent" in chat.err.getvalue()
 
 
 def test_new_save_and_sessions(chat: Chat) -> None:

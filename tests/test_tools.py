@@ -165,7 +165,7 @@ def test_max_tool_rounds(home: Path, fake: FakeOpenAI) -> None:
     fake.script(
         Reply(tool_calls=[call("own__add", a=1, b=1)]),
         Reply(tool_calls=[call("own__add", a=2, b=2)]),
-        Reply(text="done"),
+        Reply(text="done", tool_calls=[call("own__add", a=3, b=3)]),  # not made: choice none
     )
     r = run_cli(
         "ask", "-T", "own", "--approve", "own", "--max-tool-rounds", "1", "go",
@@ -173,7 +173,8 @@ def test_max_tool_rounds(home: Path, fake: FakeOpenAI) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     _, second, third = fake.chat_requests()
-    assert "tools" in second.json and "tools" not in third.json
+    assert "tool_choice" not in second.json and third.json["tool_choice"] == "none"
+    assert third.json["tools"] == second.json["tools"]  # still declared: the history has calls
     assert tool_messages(third.json)[-1]["content"].startswith("not run: the limit of 1")
     assert "1 tool rounds reached" in r.stderr
     assert r.stdout == "done\n"

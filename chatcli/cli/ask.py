@@ -3,7 +3,6 @@
 Only typer and the stdlib are imported at module level: ``chatcli --help`` loads this module.
 """
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,7 +37,7 @@ def ask(
         list[str] | None, typer.Argument(help="The question; piped stdin is appended.")
     ] = None,
     file: Annotated[
-        list[Path] | None,
+        list[str] | None,  # not Path: a URL must reach the fetcher exactly as written
         typer.Option("-f", "--file", help="Attach a text file or image (repeatable)."),
     ] = None,
     system: SystemOpt = None,

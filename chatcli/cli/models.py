@@ -17,6 +17,7 @@ def models(
     """List the endpoint's models: context window, prices (source and date), retirements."""
     import sys
 
+    from chatcli.output import emit
     from chatcli.providers import connect
     from chatcli.settings.resolve import resolve
 
@@ -29,9 +30,9 @@ def models(
 
     found = listing.rows(env, listing.listed_models(env, provider, note))
     if json_out:
-        sys.stdout.write(listing.as_json(found))
+        emit(listing.as_json(found))
         return
     if not found:
         print(f"profile {env.profile.name!r}: the endpoint lists no models", file=sys.stderr)
         return
-    sys.stdout.write(listing.table(found))
+    emit(listing.table(found))

@@ -8,6 +8,7 @@ lives in its own module and is imported only when a document of that kind is giv
 from __future__ import annotations
 
 from chatcli.documents.sniff import document_kind
+from chatcli.errors import UsageError
 
 
 def extract(data: bytes, source: str, content_type: str | None = None) -> str | None:
@@ -15,6 +16,13 @@ def extract(data: bytes, source: str, content_type: str | None = None) -> str | 
     kind = document_kind(data, content_type)
     if kind is None:
         return None
+    try:
+        return _extract(kind, data, source, content_type)
+    except RecursionError:
+        raise UsageError(f"{source} is nested too deeply to read") from None
+
+
+def _extract(kind: str, data: bytes, source: str, content_type: str | None) -> str:
     if kind == "pdf":
         from chatcli.documents import pdf
 

@@ -7,11 +7,10 @@ No dependency: python-docx would add lxml (several MB) for the same few elements
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from xml.etree import ElementTree as ET
 
+from chatcli.documents.archive import Archive
 from chatcli.errors import UsageError
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -21,11 +20,11 @@ _HEADING = re.compile(r"^(?:heading|titre|überschrift)\s*(\d)$", re.I)
 def to_text(data: bytes, source: str) -> str:
     """The document body as Markdown."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with Archive(data, source, "Word document") as archive:
             body = ET.fromstring(archive.read("word/document.xml")).find(f"{W}body")
             numbered = _numbered_lists(archive)
             styles = _style_names(archive)
-    except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError) as exc:
+    except (KeyError, ET.ParseError, RecursionError) as exc:
         raise UsageError(f"{source} is a damaged Word document: {exc}") from None
     if body is None:
         return ""
@@ -109,7 +108,7 @@ def _table(tbl: ET.Element) -> str:
     return "\n".join(lines)
 
 
-def _style_names(archive: zipfile.ZipFile) -> dict[str, str]:
+def _style_names(archive: Archive) -> dict[str, str]:
     """Style id -> name (``Heading1`` -> ``heading 1``): ids are localised in some Words."""
     try:
         root = ET.fromstring(archive.read("word/styles.xml"))
@@ -123,7 +122,7 @@ def _style_names(archive: zipfile.ZipFile) -> dict[str, str]:
     return names
 
 
-def _numbered_lists(archive: zipfile.ZipFile) -> set[tuple[str, str]]:
+def _numbered_lists(archive: Archive) -> set[tuple[str, str]]:
     """(numId, level) pairs whose number format is not a bullet."""
     try:
         root = ET.fromstring(archive.read("word/numbering.xml"))

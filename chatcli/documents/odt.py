@@ -6,10 +6,9 @@ indented by nesting, tables as pipe tables. It costs nothing beyond what DOCX al
 
 from __future__ import annotations
 
-import io
-import zipfile
 from xml.etree import ElementTree as ET
 
+from chatcli.documents.archive import Archive
 from chatcli.errors import UsageError
 
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
@@ -20,9 +19,9 @@ OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 def to_text(data: bytes, source: str) -> str:
     """The document body as Markdown."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with Archive(data, source, "OpenDocument file") as archive:
             root = ET.fromstring(archive.read("content.xml"))
-    except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError) as exc:
+    except (KeyError, ET.ParseError, RecursionError) as exc:
         raise UsageError(f"{source} is a damaged OpenDocument file: {exc}") from None
     body = root.find(f"{OFFICE}body/{OFFICE}text")
     if body is None:

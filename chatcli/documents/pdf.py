@@ -10,6 +10,7 @@ import io
 import logging
 
 from chatcli.errors import UsageError
+from chatcli.safetext import one_line
 
 EXTRA_HINT = "pip install 'chatcli[docs]' (it adds pypdf)"
 
@@ -37,8 +38,21 @@ def to_text(data: bytes, source: str) -> str:
             f"{source} is an encrypted PDF that needs the cryptography package to open",
             hint="decrypt it first, e.g. qpdf --decrypt in.pdf out.pdf",
         ) from None
+    except UsageError:
+        raise
+    except RecursionError:
+        raise UsageError(f"{source} is a PDF nested too deeply to read") from None
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{source} is a damaged PDF: {exc}") from None
+        raise UsageError(f"{source} is a damaged PDF: {one_line(str(exc), 200)}") from None
+    except Exception as exc:  # pypdf on a hostile file raises what it meets (struct, zlib...)
+        if type(exc).__name__ == "LimitReachedError":  # pypdf's own guard against bombs
+            raise UsageError(
+                f"{source} is refused: it goes past pypdf's safety limits ({one_line(str(exc))})",
+                hint="is the file genuine? a PDF printer can make a plain copy",
+            ) from None
+        raise UsageError(
+            f"{source} is a damaged PDF: {type(exc).__name__} {one_line(str(exc), 200)}"
+        ) from None
     if not any(pages):
         raise UsageError(
             f"{source} is a PDF of images only (a scan?): it has no text layer, and chatcli "

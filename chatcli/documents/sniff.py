@@ -42,11 +42,14 @@ def _zip_kind(data: bytes) -> Kind | None:
             if "word/document.xml" in names:
                 return "docx"
             if "mimetype" in names:
+                info = archive.getinfo("mimetype")
+                if info.file_size > 100 or info.flag_bits & 0x1:
+                    return None  # not the short plain label the formats store
                 mimetype = archive.read("mimetype").strip()
                 if mimetype == b"application/epub+zip":
                     return "epub"
                 if mimetype == _ODF_TEXT:
                     return "odt"
-    except (zipfile.BadZipFile, OSError, KeyError):
+    except Exception:  # anything wrong with the ZIP: it is not a document we know
         return None
     return None

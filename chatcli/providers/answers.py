@@ -4,16 +4,20 @@ Relays and local servers send surprising JSON: ``choices: [1]``, ``delta: "x"``,
 ``content``, ``model`` as an object, ``prompt_tokens`` of 10**30 or -5. Every field read here
 is checked; a field of the wrong type is an ``APIError`` (exit 5) that names it, and an
 implausible usage report is dropped, so the session estimates instead of logging nonsense.
+What an answer means is read here too: choice 0 only, the last running usage total, a
+refusal, a tool call nobody asked for, ``[DONE]`` as the end of a complete answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from chatcli.errors import APIError, NetworkError, Refused
+from chatcli.errors import APIError, NetworkError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
+from chatcli.providers import errorbody
 from chatcli.safetext import one_line
 
 MAX_TOKENS_REPORTED = 100_000_000
@@ -23,7 +27,7 @@ _HINT = "the endpoint is not answering like an OpenAI-compatible API"
 
 
 def _bad(where: str, field: str, value: Any) -> APIError:
-    shown = one_line(repr(value), 60)
+    shown = excerpt(value, 60)
     return APIError(f"malformed {where}: `{field}` is {shown}", hint=_HINT)
 
 
@@ -145,20 +149,41 @@ class _CallPieces:
         return ToolCalls(tuple(calls))
 
 
-def refused(words: str) -> Refused:
-    """The error of a reply the model declined to give (its ``refusal`` text, one line)."""
-    text = one_line(words.strip(), 500)
-    return Refused(f"the model refused: {text}", hint="rephrase the request")
+def _index(choice: dict[str, Any], position: int) -> int:
+    """A choice's ``index`` (its position when the server leaves it out)."""
+    index = choice.get("index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else position
 
 
-def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
-    """Text deltas, thinking notices, tool calls, usage and the finish of a streamed answer; a
-    refusal (structured outputs' ``delta.refusal``) is raised as ``Refused`` once complete."""
+def _unasked_tools(calls: ToolCalls | None) -> APIError:
+    names = [one_line(c.name, 60) for c in calls.calls] if calls is not None else []
+    shown = f" ({', '.join(dict.fromkeys(names))})" if names else ""
+    return APIError(
+        f"the model answered with a tool call{shown}, but this request offered no tools",
+        hint="the endpoint or model is not following the request; try another model",
+    )
+
+
+def stream_events(
+    chunks: Iterable[Any],
+    *,
+    completed: Callable[[], bool] = lambda: False,
+    tools_offered: bool = True,
+) -> Iterator[StreamEvent]:
+    """Text deltas, thinking notices, tool calls, usage and the finish of a streamed answer.
+
+    Only choice 0 is read (a server sending several never interleaves them into one answer).
+    Usage sent in every chunk is a running total: the last report counts. A refusal
+    (``delta.refusal``) is kept and reported in the finish (reason ``refusal``). Tool calls to
+    a request that offered none (``tools_offered`` False: the provider knows) are an error.
+    ``completed()`` says whether the stream ended with ``[DONE]``: then an answer without a
+    ``finish_reason`` is complete, not cut.
+    """
     refusal: list[str] = []
     finish: str | None = None
     pieces = _CallPieces()
     model: str | None = None
-    usage_seen = False
+    reported: Usage | None = None
     thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
     tier: str | None = None
     where = "stream chunk"
@@ -167,12 +192,10 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
             raise _bad(where, "chunk", chunk)
         model = _text(chunk, "model", where, "model") or model
         tier = _tier(chunk) or tier
-        if not usage_seen:
-            event = usage(chunk.get("usage"))
-            if event is not None:
-                usage_seen = True
-                yield replace(event, service_tier=tier)
+        reported = usage(chunk.get("usage")) or reported
         for i, choice in enumerate(_choices(chunk, where)):
+            if _index(choice, i) != 0:
+                continue
             delta = _table(choice.get("delta"), where, f"choices[{i}].delta")
             text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
             pieces.add(delta.get("tool_calls"), where, f"choices[{i}].delta.tool_calls")
@@ -193,46 +216,68 @@ def stream_events(chunks: Iterable[Any]) -> Iterator[StreamEvent]:
             reason = _text(choice, "finish_reason", where, f"choices[{i}].finish_reason")
             if reason:
                 finish = reason
-    if "".join(refusal).strip():
-        raise refused("".join(refusal))
-    if finish is None:
-        raise NetworkError(
-            "the stream ended before the answer was complete",
-            hint="the endpoint closed the connection early; try again",
-        )
+    if reported is not None:
+        yield replace(reported, service_tier=tier)
     calls = pieces.event()
-    if calls is not None:
+    if calls is not None and not tools_offered and thinking >= 0:
+        raise _unasked_tools(calls)
+    if "".join(refusal).strip():
+        yield Finish("refusal", model, refusal="".join(refusal))
+        return
+    if finish is None:
+        if not completed():
+            raise NetworkError(
+                "the stream ended before the answer was complete",
+                hint="the endpoint closed the connection early; try again",
+            )
+        finish = "stop"  # [DONE] came: the server considers the answer complete
+    if calls is not None and tools_offered:
         yield calls
     yield Finish(finish, model)
 
 
-def whole_events(obj: Any) -> Iterator[StreamEvent]:
-    """The events of a non-streamed answer body."""
+def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEvent]:
+    """The events of a non-streamed answer body (choice 0 only)."""
     where = "response"
     if not isinstance(obj, dict):
         raise _bad(where, "body", obj)
     choices = _choices(obj, where)
+    if not choices and isinstance(obj.get("error"), dict | str):
+        said = errorbody.parse_text(json.dumps(obj, default=str)).message
+        raise APIError(f"the endpoint reported an error: {said}")
     if not choices:
-        raise APIError(f"malformed response: no choices in {one_line(str(obj), 120)!r}", hint=_HINT)
-    choice = choices[0]
+        raise APIError(f"no answer: the response has no choices: {excerpt(obj)}", hint=_HINT)
+    choice = next((c for i, c in enumerate(choices) if _index(c, i) == 0), choices[0])
     message = _table(choice.get("message"), where, "choices[0].message")
     text = _content(message.get("content"), where, "choices[0].message.content")
     reason = _text(choice, "finish_reason", where, "choices[0].finish_reason")
     model = _text(obj, "model", where, "model")
     words = _text(message, "refusal", where, "choices[0].message.refusal")
-    if words and words.strip():
-        raise refused(words)
-    if text:
-        yield TextDelta(text)
     pieces = _CallPieces()
     pieces.add(message.get("tool_calls"), where, "choices[0].message.tool_calls")
     calls = pieces.event()
-    if calls is not None:
+    if calls is not None and not tools_offered and not text:
+        raise _unasked_tools(calls)
+    if text:
+        yield TextDelta(text)
+    if calls is not None and tools_offered:
         yield calls
     event = usage(obj.get("usage"))
     if event is not None:
         yield replace(event, service_tier=_tier(obj))
+    if words and words.strip() and not text:
+        yield Finish("refusal", model, refusal=words)
+        return
     yield Finish(reason, model)
+
+
+def excerpt(value: Any, limit: int = 160) -> str:
+    """A one-line JSON excerpt of ``value`` for an error message (not a Python repr)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        text = "<unprintable>"
+    return one_line(text, limit)
 
 
 def _tier(obj: dict[str, Any]) -> str | None:

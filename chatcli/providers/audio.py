@@ -20,9 +20,8 @@ from chatcli.settings.loading import Profile
 if TYPE_CHECKING:
     import openai
 
-UPLOAD_READ_TIMEOUT = 300.0
-"""Seconds to wait for a transcript at least: the server says nothing while it transcribes a
-25 MiB upload, far longer than the silence ``timeout`` allows inside a stream."""
+MAX_TRANSCRIPT = 16 * 1024 * 1024
+"""The largest transcript body read (hours of verbose_json are a few MB)."""
 
 
 class AudioClient:
@@ -31,8 +30,7 @@ class AudioClient:
     def __init__(self, profile: Profile, key: str, *, debug: bool = False) -> None:
         self.profile = profile
         self._key = key
-        read_timeout = max(profile.timeout, UPLOAD_READ_TIMEOUT)
-        self._http = sdk.http_client(profile, self._key, debug=debug, read_timeout=read_timeout)
+        self._http = sdk.http_client(profile, self._key, debug=debug, limit=MAX_TRANSCRIPT)
         self._clients: dict[str, openai.OpenAI] = {}
 
     def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
@@ -50,15 +48,18 @@ class AudioClient:
         }
         if request.prompt:
             options["prompt"] = request.prompt
-        with sdk.errors(self._key):
+        if request.language and not request.translate:
+            options["language"] = request.language
+
+        def send() -> Any:
             if request.translate:
                 with warnings.catch_warnings():  # the SDK marks translations deprecated
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    raw = client.audio.translations.with_raw_response.create(**options)
-            else:
-                if request.language:
-                    options["language"] = request.language
-                raw = client.audio.transcriptions.with_raw_response.create(**options)
+                    return client.audio.translations.with_raw_response.create(**options)
+            return client.audio.transcriptions.with_raw_response.create(**options)
+
+        raw = sdk.call(send, self.profile, self._key)
+        with sdk.errors(self._key):
             return unwrap(str(raw.http_response.text), request.response_format)
 
     def close(self) -> None:

@@ -130,6 +130,11 @@ class Provider(Chat, Protocol):
         """Release connections."""
         ...
 
+    def abort(self) -> None:
+        """Cut every connection now, from any thread: requests in flight in other threads fail
+        at once instead of waiting for the server (Ctrl-C in a bulk command)."""
+        ...
+
     def list_models(self) -> list[str]:
         """The model ids the endpoint lists."""
         ...

@@ -16,11 +16,14 @@ from urllib.parse import quote, urlencode
 
 from chatcli.errors import APIError
 from chatcli.events import Notice
+from chatcli.providers import bodies
 from chatcli.providers.transport import Transport
 from chatcli.settings.headers import extra_headers
 from chatcli.settings.loading import Profile
 
 LIST_PAGE = 100
+MAX_RESULT_FILE = 2 << 30
+"""A batch's result file: 50,000 answers of up to 40 KB each."""
 
 
 class BatchAPI:
@@ -99,13 +102,14 @@ class BatchAPI:
         return None
 
     def lines(self, file_id: str) -> Iterator[str]:
-        """The lines of a result file, streamed."""
+        """The lines of a result file, streamed (each line capped, keys masked: ``bodies``)."""
         path = f"/files/{quote(file_id, safe='')}/content"
         response = self.transport.send(
             "GET", self._url(path), headers=self.headers, on_notice=self.on_notice
         )
         try:
-            for line in response.iter_lines():
+            pieces = bodies.chunks(response, limit=MAX_RESULT_FILE, what="the batch's result file")
+            for line in bodies.lines(pieces):
                 if line.strip():
                     yield line
         finally:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, ChatcliError
-from chatcli.events import Notice, StreamEvent
+from chatcli.events import Notice, StreamEvent, TextDelta
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
 from chatcli.providers.base import (
@@ -27,6 +27,7 @@ from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.modelmeta import ListedModel, listed, window_of
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
+from chatcli.safetext import Redactor
 from chatcli.settings.loading import OPENAI_URL, Profile
 
 if TYPE_CHECKING:
@@ -149,10 +150,13 @@ class ChatProvider:
         assert response is not None
         try:
             content_type = response.headers.get("content-type", "")
+            offered = bool(
+                request.tools or request.extra.get("tools") or request.extra.get("functions")
+            )
             if request.stream and "json" not in content_type:
-                yield from self._stream(response)
+                yield from self._stream(response, offered)
             else:
-                yield from self._whole(response)
+                yield from self._whole(response, offered)
         finally:
             response.close()
 
@@ -171,6 +175,10 @@ class ChatProvider:
         if self._audio is not None:
             self._audio.close()
             self._audio = None
+
+    def abort(self) -> None:
+        """Cut every open connection (see ``Transport.abort``)."""
+        self.transport.abort()
 
     def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
         """Speech to text for one upload (through the SDK: multipart is rare and its encoder
@@ -298,16 +306,44 @@ class ChatProvider:
         items = obj.get("data") if isinstance(obj, dict) else obj
         if not isinstance(items, list):
             raise APIError(
-                f"malformed model list: {str(obj)[:120]!r}",
+                f"malformed model list: {answers.excerpt(obj, 120)}",
                 hint="the endpoint is not answering like an OpenAI-compatible API",
             )
         return listed(items)
 
-    def _stream(self, response: Any) -> Iterator[StreamEvent]:
-        yield from answers.stream_events(self.transport.events(response))
+    def _stream(self, response: Any, tools: bool) -> Iterator[StreamEvent]:
+        stream = self.transport.events(response)
+        events = answers.stream_events(stream, completed=lambda: stream.done, tools_offered=tools)
+        yield from _masked(events)
 
-    def _whole(self, response: Any) -> Iterator[StreamEvent]:
-        yield from answers.whole_events(self.transport.read_json(response))
+    def _whole(self, response: Any, tools: bool) -> Iterator[StreamEvent]:
+        yield from answers.whole_events(self.transport.read_json(response), tools_offered=tools)
+
+
+def _masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+    """A key the model spells out over several deltas is masked whole (one delta at a time
+    is masked by the transport already)."""
+    redactor = Redactor()
+    try:
+        for event in events:
+            if isinstance(event, TextDelta):
+                text = redactor.push(event.text)
+                if text:
+                    yield TextDelta(text)
+                continue
+            if not isinstance(event, Notice):
+                held = redactor.flush()
+                if held:
+                    yield TextDelta(held)
+            yield event
+    except Exception:
+        held = redactor.flush()  # the text held back arrived, and is kept with the rest
+        if held:
+            yield TextDelta(held)
+        raise
+    held = redactor.flush()
+    if held:
+        yield TextDelta(held)
 
 
 def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:

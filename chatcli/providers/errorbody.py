@@ -69,9 +69,28 @@ def parse_text(text: str) -> ErrorBody:
         if isinstance(err, str):
             return ErrorBody(clean(err))
     flat = " ".join(text.split())
-    if flat.lower().startswith(("<!doctype", "<html")):
-        return ErrorBody("an HTML error page instead of JSON")
+    if flat.lower().startswith(("<!doctype", "<html", "<?xml", "<head", "<body")):
+        said = html_text(flat)
+        return ErrorBody(f"an HTML page instead of JSON: {said}" if said else "an HTML page")
     return ErrorBody(one_line(flat, 300) or "empty body")
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_SKIP = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_text(page: str, limit: int = 200) -> str:
+    """What an HTML page says, in one line: its title, then its visible text."""
+    import html
+
+    title = _TITLE.search(page)
+    body = _TAG.sub(" ", _SKIP.sub(" ", page))
+    parts = [html.unescape(title.group(1)) if title else "", html.unescape(body)]
+    words = [one_line(p, limit) for p in parts if p.strip()]
+    if len(words) == 2 and words[1].startswith(words[0]):
+        words = words[1:]
+    return one_line(" — ".join(words), limit)
 
 
 def clean(message: str) -> str:

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     import openai
     from openai.types import ImagesResponse
 
-READ_TIMEOUT = 300.0
-"""Seconds an image request may take: generation answers only when done (gpt-image-1: minutes)."""
+MAX_IMAGES_BODY = 256 * 1024 * 1024
+"""The largest images answer read: ten 4K PNGs as base64 JSON."""
+MAX_IMAGE = 64 * 1024 * 1024
+"""The largest image downloaded from a returned URL."""
 
 
 @dataclass(frozen=True)
@@ -145,16 +147,28 @@ def check(job: ImageJob) -> None:
 def create(profile: Profile, job: ImageJob, *, key: str, debug: bool = False) -> list[Image]:
     """Run ``job`` on ``profile``'s endpoint and return the images' bytes (URLs downloaded)."""
     check(job)
-    http = sdk.http_client(profile, key, debug=debug, read_timeout=READ_TIMEOUT)
-    with http, sdk.errors(key):
+    http = sdk.http_client(profile, key, debug=debug, limit=MAX_IMAGES_BODY)
+    with http:
         client = sdk.client(profile, job.model, key=key, http=http)
-        response = _call(client, job)
-        items = response.data or []
+        response = sdk.call(lambda: _call(client, job), profile, key)
+        items = response.data if isinstance(response.data, list) else []
         if not items:
             raise APIError("the endpoint returned no images")
-        found = Images(_image(http, item.b64_json, item.url, item.revised_prompt) for item in items)
+        with sdk.errors(key):
+            found = Images(
+                _image(http, _field(item, "b64_json"), _field(item, "url"),
+                       _field(item, "revised_prompt"))
+                for item in items
+            )  # fmt: skip
         found.usage = _usage(getattr(response, "usage", None))
         return found
+
+
+def _field(item: object, name: str) -> str | None:
+    """A text field of one returned image, whatever the server put there (the SDK does not
+    check types: ``data: [null]`` or ``"url": 7`` arrive as they are)."""
+    value = getattr(item, name, None)
+    return value if isinstance(value, str) else None
 
 
 def _call(client: openai.OpenAI, job: ImageJob) -> ImagesResponse:
@@ -190,6 +204,24 @@ def _upload(path: Path) -> tuple[str, bytes, str]:
     return path.name, data, kind[1] if kind else "application/octet-stream"
 
 
+def _download(http: httpx2.Client, url: str) -> bytes:
+    """GET an image URL the endpoint returned: http(s) only, at most ``MAX_IMAGE`` bytes
+    (the client's response hook caps the decoded body), a few redirects."""
+    from chatcli.providers.web import shown
+
+    if url.partition(":")[0].lower() not in ("http", "https"):
+        raise APIError(f"the endpoint returned an image URL that is not http(s): {shown(url)}")
+    with http.stream("GET", url, follow_redirects=True) as response:
+        if response.status_code >= 300:
+            raise APIError(f"downloading {shown(url)} failed: HTTP {response.status_code}")
+        body = bytearray()
+        for piece in response.iter_bytes():
+            body += piece
+            if len(body) > MAX_IMAGE:
+                raise APIError(f"the image at {shown(url)} is larger than 64 MiB; refused")
+        return bytes(body)
+
+
 def _image(
     http: httpx2.Client, b64: str | None, url: str | None, revised_prompt: str | None
 ) -> Image:
@@ -199,10 +231,7 @@ def _image(
         except (binascii.Error, ValueError):
             raise APIError("malformed image data (b64_json is not base64)") from None
     elif url:
-        response = http.get(url, follow_redirects=True)
-        if response.status_code >= 300:
-            raise APIError(f"downloading {url} failed: HTTP {response.status_code}")
-        data = response.content
+        data = _download(http, url)
     else:
         raise APIError("the endpoint returned an image with neither b64_json nor url")
     if sniff(data) is None:

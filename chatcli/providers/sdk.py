@@ -13,14 +13,16 @@ The SDK and httpx2 are imported inside the functions.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chatcli.errors import APIError, ChatcliError, NetworkError
-from chatcli.providers import errorbody
+from chatcli.events import Notice
+from chatcli.providers import bodies, errorbody
 from chatcli.providers.transport import USER_AGENT, proxy_error
-from chatcli.safetext import one_line
+from chatcli.providers.waits import backoff, describe, retry_after
+from chatcli.safetext import one_line, sanitize
 from chatcli.settings.headers import extra_headers
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
@@ -43,7 +45,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
             azure_deployment=profile.deployment(model),
             api_version=profile.api_version,
             api_key=key,
-            max_retries=profile.max_retries,
+            max_retries=0,  # retried by ``call``, with the profile's waits
             http_client=http,
             default_headers={"User-Agent": USER_AGENT, **extra_headers(profile)},
         )
@@ -52,27 +54,27 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
     return openai.OpenAI(
         api_key=key,
         base_url=base_url(profile),
-        max_retries=profile.max_retries,
+        max_retries=0,  # retried by ``call``, with the profile's waits
         http_client=http,
         default_headers={"User-Agent": USER_AGENT, **extra_headers(profile)},
     )
 
 
 def http_client(
-    profile: Profile, key: str, *, debug: bool = False, read_timeout: float | None = None
+    profile: Profile, key: str, *, debug: bool = False, limit: int = bodies.MAX_BODY
 ) -> httpx2.Client:
-    """The httpx2 client under the SDK (and for downloads): proxy, timeouts, ``--debug`` lines.
-
-    ``read_timeout`` (default: the profile's ``timeout``) is how long a response may take once
-    sent: non-streaming routes such as image generation stay silent until they are done.
-    """
+    """The httpx2 client under the SDK (and for downloads): proxy, the profile's ``timeout``
+    (connect, and the longest a response may stay silent: raise it for slow image models),
+    ``--debug`` lines, and every body capped at ``limit`` bytes after decompression."""
     import httpx2
     import openai
 
-    timeout = httpx2.Timeout(
-        profile.timeout, connect=profile.timeout, read=read_timeout or profile.timeout
-    )
-    hooks: dict[str, list[Any]] = {}
+    timeout = httpx2.Timeout(profile.timeout, connect=profile.timeout, read=profile.timeout)
+
+    def bound(response: httpx2.Response) -> None:
+        bodies.bound_sdk_response(response, limit)
+
+    hooks: dict[str, list[Any]] = {"response": [bound]}
     if debug:
 
         def show_request(request: httpx2.Request) -> None:
@@ -81,20 +83,72 @@ def http_client(
         def show_response(response: httpx2.Response) -> None:
             _debug(f"< {response.status_code} {response.reason_phrase} {response.url}", key)
 
-        hooks = {"request": [show_request], "response": [show_response]}
+        hooks = {"request": [show_request], "response": [show_response, bound]}
     try:
         return openai.DefaultHttpxClient(
             proxy=profile.proxy,
             timeout=timeout,
             event_hooks=hooks,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": bodies.ACCEPT_ENCODING},
         )
     except (ImportError, ValueError) as exc:
         raise proxy_error(exc, profile.proxy) from None
 
 
 def _debug(line: str, key: str) -> None:
-    print(redact(line, (key,)), file=sys.stderr, flush=True)
+    print(sanitize(redact(line, (key,))), file=sys.stderr, flush=True)
+
+
+T = TypeVar("T")
+
+
+def call(
+    fn: Callable[[], T],
+    profile: Profile,
+    key: str | None,
+    on_notice: Callable[[Notice], None] | None = None,
+) -> T:
+    """``fn()`` (one SDK request) with the profile's retry policy, the one the chat transport
+    follows: ``max_retries`` for 429, 5xx and dropped connections, ``Retry-After`` honoured up
+    to ``max_retry_wait`` (longer: fail at once, saying so), a silent server retried once; SDK
+    and httpx2 failures come out as ``chatcli.errors``."""
+    import httpx2
+    import openai
+
+    from chatcli.providers.transport import SILENT_RETRIES, countdown
+
+    notify = on_notice or _stderr_notice
+    attempt = silent = 0
+    while True:
+        try:
+            return fn()
+        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            error, retryable = _translate(exc, key)
+            if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
+                silent += 1
+                retryable = silent <= SILENT_RETRIES
+            if not retryable or attempt >= profile.max_retries:
+                raise error from None
+            response = getattr(exc, "response", None)
+            asked = retry_after(response.headers) if response is not None else None
+            if asked is not None and asked > profile.max_retry_wait:
+                error.message += f" (the server asked to wait {describe(asked)})"
+                error.hint = (
+                    f"that is longer than max_retry_wait ({profile.max_retry_wait:g} s); "
+                    "try again later, or raise max_retry_wait in [defaults]"
+                )
+                raise error from None
+            delay = backoff(attempt) if asked is None else asked
+            attempt += 1
+            why = f"{one_line(error.message, 80)}; retry {attempt}/{profile.max_retries}"
+            for notice in countdown(delay, why, attempt):
+                notify(notice)
+
+
+def _stderr_notice(notice: Notice) -> None:
+    from chatcli.output import Notifier
+
+    Notifier().notice(notice)
 
 
 @contextmanager
@@ -111,6 +165,11 @@ def errors(key: str | None = None) -> Iterator[None]:
 
 def translate(exc: Exception, key: str | None = None) -> ChatcliError:
     """The ``chatcli.errors`` exception for an SDK or httpx2 failure, key redacted."""
+    return _translate(exc, key)[0]
+
+
+def _translate(exc: Exception, key: str | None) -> tuple[ChatcliError, bool]:
+    """``translate``, and whether a retry may help."""
     import httpx2
     import openai
 
@@ -118,32 +177,34 @@ def translate(exc: Exception, key: str | None = None) -> ChatcliError:
     if isinstance(exc, openai.APIStatusError):
         body = _body(exc)
         body = errorbody.ErrorBody(redact(body.message, secrets), body.code, body.type)
-        error, _ = errorbody.classify(
+        error, retryable = errorbody.classify(
             exc.response.status_code,
             body,
             errorbody.origin(str(exc.request.url)),
-            exc.request.url.path,
+            one_line(exc.request.url.path, 200),
         )
         if exc.response.status_code == 404:
             error.hint = "check base_url, the model (-m) or the Azure deployment name"
-        return error
+        return error, retryable
     if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
         return NetworkError(
             "no response within the time allowed",
             hint="raise `timeout` in the config if the endpoint is slow",
-        )
+        ), True
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         cause = exc.__cause__ or exc
+        if isinstance(cause, ChatcliError):  # a body refused by ``bodies`` (too large)
+            return cause, False
         return NetworkError(
             redact(one_line(f"cannot reach the endpoint: {cause}"), secrets),
             hint="check the URL, the proxy and your connection",
-        )
+        ), True
     if isinstance(exc, openai.APIResponseValidationError):
         return APIError(
             "malformed response: not what an OpenAI-compatible API sends",
             hint="the endpoint is not answering like an OpenAI-compatible API",
-        )
-    return APIError(redact(one_line(str(exc)), secrets))
+        ), False
+    return APIError(redact(one_line(str(exc)), secrets)), False
 
 
 def _body(exc: openai.APIStatusError) -> errorbody.ErrorBody:
@@ -152,5 +213,5 @@ def _body(exc: openai.APIStatusError) -> errorbody.ErrorBody:
     try:
         raw = response.read()
     except Exception:
-        return errorbody.ErrorBody(errorbody.clean(exc.message))
+        return errorbody.ErrorBody(errorbody.clean(redact(exc.message)))
     return errorbody.parse(raw, response.headers.get("content-type"))

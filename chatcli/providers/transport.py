@@ -7,27 +7,32 @@ together, and its retry/timeout defaults are not ours. This module owns them ins
 ``Retry-After`` with a countdown up to ``max_retry_wait`` (longer: give up and say so); a
 server that stays silent is retried once only; quota exhaustion fails at once. Every httpx2
 failure is translated into ``chatcli.errors`` here and nowhere else (error bodies are read by
-``errorbody``). Every request says ``User-Agent: chatcli/<version>``. httpx2 is imported lazily.
+``errorbody``). Every body is read through ``bodies`` (capped after decompression, keys
+masked); a stream that sends nothing but keep-alive comments for ``timeout`` seconds is as
+silent as one that sends nothing. Every request says ``User-Agent: chatcli/<version>``.
+httpx2 is imported lazily.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chatcli import __version__, environment
-from chatcli.errors import APIError, ChatcliError, ConfigError, NetworkError
+from chatcli.errors import APIError, ChatcliError, ConfigError, Interrupted, NetworkError
 from chatcli.events import Notice
-from chatcli.providers import errorbody
+from chatcli.providers import bodies, errorbody
 from chatcli.providers.errorbody import origin as _origin
 from chatcli.providers.waits import backoff as _backoff
 from chatcli.providers.waits import describe, retry_after
-from chatcli.safetext import one_line, summarize_bytes
-from chatcli.settings.keys import redact, redact_key
+from chatcli.safetext import one_line, redact, sanitize, summarize_bytes
+from chatcli.settings.keys import redact_key
 
 if TYPE_CHECKING:
     import httpx2
@@ -76,6 +81,8 @@ class Transport:
         self.secrets = secrets
         self._client: httpx2.Client | None = None
         self._tls = True
+        self._sockets: weakref.WeakSet[Any] = weakref.WeakSet()  # every connection made
+        self._aborted = False
 
     def client(self, url: str) -> httpx2.Client:
         """Create the client on first use; plain-http endpoints skip loading CA certificates."""
@@ -91,22 +98,49 @@ class Transport:
                     proxy=s.proxy,
                     verify=needs_tls,
                     follow_redirects=False,
-                    headers={"User-Agent": USER_AGENT},
+                    headers={"User-Agent": USER_AGENT, "Accept-Encoding": bodies.ACCEPT_ENCODING},
                 )
             except (ImportError, ValueError) as exc:
                 raise proxy_error(exc, s.proxy) from None
         return self._client
 
     def close(self) -> None:
+        self._aborted = False
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def abort(self) -> None:
+        """Shut down every connection this transport opened, from any thread: a request
+        blocked waiting for the server in another thread fails at once (closing a socket
+        does not wake a thread blocked reading it; shutting it down does)."""
+        import socket
+
+        self._aborted = True  # and no retry opens a new one
+        for sock in list(self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _wait(self, delay: float, why: str, attempt: int) -> Iterator[Notice]:
+        """``countdown`` before a retry, cut short by ``abort``."""
+        for notice in countdown(delay, why, attempt):
+            if self._aborted:
+                raise Interrupted("interrupted")
+            yield notice
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: remember each new connection's socket for ``abort``."""
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                self._sockets.add(sock)
 
     # -- debugging --------------------------------------------------------------------------
 
     def _debug(self, line: str) -> None:
         if self.debug:
-            print(redact(line, self.secrets), file=sys.stderr, flush=True)
+            print(sanitize(redact(line, self.secrets)), file=sys.stderr, flush=True)
 
     def _debug_request(self, request: httpx2.Request) -> None:
         if not self.debug:
@@ -148,10 +182,13 @@ class Transport:
         attempt = 0
         silent = 0
         while True:
+            if self._aborted:
+                raise Interrupted("interrupted")
             body = json_body() if callable(json_body) else json_body
             request = client.build_request(
-                method, url, headers=headers, json=body, files=files() if files else None, data=data
-            )
+                method, url, headers=headers, json=body, files=files() if files else None,
+                data=data, extensions={"trace": self._trace},
+            )  # fmt: skip
             self._debug_request(request)
             started = time.perf_counter()
             try:
@@ -194,6 +231,7 @@ class Transport:
                     return
                 raw = _read_body(response)
                 body = errorbody.parse(raw, response.headers.get("content-type"))
+                body = errorbody.ErrorBody(redact(body.message), body.code, body.type)
                 self._debug(f"< {body.message}")
                 if on_status is not None and on_status(response.status_code, body.message):
                     continue
@@ -209,7 +247,7 @@ class Transport:
                         raise error
                     delay = _backoff(attempt) if asked is None else asked
                     attempt += 1
-                    yield from _countdown(
+                    yield from self._wait(
                         delay, f"{_short(error)}; retry {attempt}/{s.max_retries}", attempt
                     )
                     continue
@@ -218,7 +256,7 @@ class Transport:
                 raise error
             delay = _backoff(attempt)
             attempt += 1
-            yield from _countdown(
+            yield from self._wait(
                 delay, f"{error.message}; retry {attempt}/{s.max_retries}", attempt
             )
 
@@ -250,6 +288,8 @@ class Transport:
     ) -> tuple[ChatcliError, bool]:
         """Turn a non-2xx answer into the right exception and whether a retry may help."""
         body = errorbody.ErrorBody(redact(body.message, self.secrets), body.code, body.type)
+        if response.status_code in (301, 302, 303, 307, 308):
+            return _moved(response, body), False
         return errorbody.classify(
             response.status_code,
             body,
@@ -257,20 +297,89 @@ class Transport:
             one_line(response.request.url.path, 200),
         )
 
-    def events(self, response: httpx2.Response) -> Iterator[dict[str, Any]]:
-        """Parse an SSE body into JSON objects; transport failures become chatcli errors."""
+    def events(self, response: httpx2.Response) -> SSEStream:
+        """The JSON objects of an SSE body (``.done`` tells whether ``[DONE]`` came);
+        transport failures, ``event: error`` and a body that is no stream become chatcli
+        errors."""
+        return SSEStream(self, response)
+
+    def read_json(
+        self, response: httpx2.Response, *, limit: int = bodies.MAX_BODY, what: str = ""
+    ) -> Any:
+        """Read a whole JSON body (at most ``limit`` bytes decoded; keys masked in every
+        string), mapping truncation and garbage to chatcli errors."""
         import httpx2
 
-        timeout = self.settings.timeout
+        where = _origin(str(response.request.url))
+        try:
+            raw = bodies.read(response, limit=limit, what=what or f"the response from {where}")
+        except httpx2.TimeoutException:
+            raise NetworkError("the response did not arrive in time") from None
+        except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
+            raise NetworkError(f"the connection closed mid-response: {_reason(exc)}") from None
+        try:
+            return bodies.scrub(json.loads(raw))
+        except (ValueError, RecursionError):
+            raise APIError(
+                f"malformed response from {where}: "
+                f"{_preview(raw, response.headers.get('content-type'))}",
+                hint="the endpoint is not answering like an OpenAI-compatible API",
+            ) from None
+
+
+class SSEStream:
+    """The JSON objects of one server-sent-events body, read through ``bodies`` (capped lines,
+    keys masked) with a watchdog: ``timeout`` seconds without a ``data:`` line end it, however
+    many keep-alive comments or stray bytes arrive meanwhile."""
+
+    def __init__(self, transport: Transport, response: httpx2.Response) -> None:
+        self._transport = transport
+        self._response = response
+        self.done = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        import httpx2
+
+        transport, response = self._transport, self._response
+        timeout = transport.settings.timeout
+        last_data = time.monotonic()
+        stray: list[str] = []  # the start of a body that is not SSE at all, to show it
+
+        def watchdog() -> None:
+            if time.monotonic() - last_data > timeout:
+                raise NetworkError(
+                    f"the stream sent no data for more than {timeout:g} s "
+                    "(only keep-alive comments)",
+                    hint="raise `timeout` in the config if the model thinks for long",
+                )
 
         def lines() -> Iterator[str]:
-            for line in response.iter_lines():
-                if self.debug:
-                    self._debug(f"< {line}")
+            nonlocal last_data
+            pieces = bodies.chunks(response, limit=1 << 62, what="the stream", watchdog=watchdog)
+            for line in bodies.lines(pieces):
+                if transport.debug:
+                    transport._debug(f"< {line}")
+                if line.startswith("data:"):
+                    last_data = time.monotonic()
+                elif (
+                    line
+                    and not line.startswith((":", "event:", "id:", "retry:"))
+                    and sum(map(len, stray)) < 2000
+                ):
+                    stray.append(line)
+                watchdog()
                 yield line
 
+        count = 0
         try:
-            for payload in sse_payloads(lines()):
+            for event, payload in sse_events(lines()):
+                if payload.strip() == "[DONE]":
+                    self.done = True
+                    return
+                if event == "error":
+                    message = errorbody.parse_text(payload).message
+                    raise APIError(f"the endpoint reported an error mid-stream: {message}")
+                count += 1
                 yield _parse_chunk(payload)
         except httpx2.ReadTimeout:
             raise NetworkError(
@@ -283,53 +392,52 @@ class Transport:
             ) from None
         except httpx2.TimeoutException:
             raise NetworkError(f"the stream timed out after {timeout:g} s") from None
-
-    def read_json(self, response: httpx2.Response) -> Any:
-        """Read a whole JSON body, mapping truncation and garbage to chatcli errors."""
-        import httpx2
-
-        try:
-            raw = response.read()
-        except httpx2.TimeoutException:
-            raise NetworkError("the response did not arrive in time") from None
-        except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
-            raise NetworkError(f"the connection closed mid-response: {_reason(exc)}") from None
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError):
+        if count == 0 and stray:
+            text = errorbody.parse_text("\n".join(stray)).message
             raise APIError(
-                f"malformed response from {_origin(str(response.request.url))}: "
-                f"{_preview(raw, response.headers.get('content-type'))}",
-                hint="the endpoint is not answering like an OpenAI-compatible API",
-            ) from None
+                f"the endpoint answered without a stream: {text}",
+                hint="the endpoint is not streaming like an OpenAI-compatible API",
+            )
 
 
-def sse_payloads(lines: Iterable[str]) -> Iterator[str]:
-    """The ``data:`` payloads of a server-sent-events stream, up to ``[DONE]``.
+def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(event name, data)`` of each event of a server-sent-events stream.
 
-    Multi-line data fields are joined with newlines; comments (``: keep-alive``), ``event:``
-    and ``id:`` fields are skipped; a last event without its blank line still counts.
+    Multi-line data fields are joined with newlines; comments (``: keep-alive``) and ``id:``
+    fields are skipped; the event name is ``message`` unless an ``event:`` field names it; a
+    last event without its blank line still counts.
     """
     data: list[str] = []
+    event = "message"
     for line in lines:
         if line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
             continue
-        if line or not data:
+        if line.startswith("event:"):
+            event = line[6:].strip() or "message"
             continue
-        payload = "\n".join(data)
+        if line or not data:
+            if not line:
+                event = "message"
+            continue
+        yield event, "\n".join(data)
         data = []
+        event = "message"
+    if data:
+        yield event, "\n".join(data)
+
+
+def sse_payloads(lines: Iterable[str]) -> Iterator[str]:
+    """The ``data:`` payloads of a server-sent-events stream, up to ``[DONE]``."""
+    for _event, payload in sse_events(lines):
         if payload.strip() == "[DONE]":
             return
-        yield payload
-    payload = "\n".join(data)
-    if data and payload.strip() != "[DONE]":
         yield payload
 
 
 def _parse_chunk(payload: str) -> dict[str, Any]:
     try:
-        obj = json.loads(payload)
+        obj = bodies.scrub(json.loads(payload))
     except (ValueError, RecursionError):
         raise APIError(
             f"malformed stream chunk: {one_line(payload, 120)!r}",
@@ -343,24 +451,43 @@ def _parse_chunk(payload: str) -> dict[str, Any]:
     return obj
 
 
+def _moved(response: httpx2.Response, body: errorbody.ErrorBody) -> ChatcliError:
+    """A redirect from the API: name where it points (a moved relay, http -> https)."""
+    status = response.status_code
+    where = _origin(str(response.request.url))
+    location = one_line(redact(response.headers.get("location", "")), 300)
+    target = f" to {location}" if location else " (no Location given)"
+    return APIError(
+        f"{where} answered {status}, redirecting {one_line(response.request.url.path, 200)}"
+        f"{target}",
+        hint="point base_url at the new address (chatcli does not follow redirects of API "
+        "requests: the key would go along)",
+        status=status,
+    )
+
+
 def _preview(raw: bytes, content_type: str | None) -> str:
     """A short, terminal-safe look at a body that is not JSON."""
     summary = summarize_bytes(raw, content_type)
     if summary is not None:
         return summary
-    return repr(one_line(raw[:120].decode("utf-8", "replace"), 120))
+    text = raw[:4000].decode("utf-8", "replace")
+    if text.lstrip().startswith("<"):
+        return errorbody.parse_text(text).message
+    return repr(one_line(text, 120))
 
 
 def _read_body(response: httpx2.Response) -> bytes:
+    """The start of an error body (keys masked later, on its parsed message)."""
     try:
-        return response.read()
+        return bodies.read(response, limit=bodies.MAX_ERROR_BODY, strict=False)
     except Exception:
         return b""
     finally:
         response.close()
 
 
-def _countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
+def countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
     """Sleep ``delay`` seconds, yielding a notice per second for a live countdown on stderr.
 
     Each retry has its own notice key, so off a terminal every retry prints one line (with the

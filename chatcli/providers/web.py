@@ -1,20 +1,31 @@
 """Fetch a web page or document for ``ask -f URL`` and ``summarize URL``.
 
-Goes through the profile's proxy and ``timeout`` like every other request (the httpx2 client is
-built the way ``transport`` builds it), follows a few redirects, and stops reading at
-``limit`` bytes so a huge download cannot fill memory. Failures become ``chatcli.errors``.
+Goes through the profile's proxy like every other request and fetches exactly the URL given.
+Redirects are followed by hand (at most ``MAX_REDIRECTS``) and only to http(s) URLs. The
+profile's ``timeout`` bounds the whole fetch, not each read: a server dripping a byte every
+half second is cut off at the deadline. The body is read through ``bodies``, so a compressed
+page cannot expand past ``limit`` in memory. Failures become ``chatcli.errors``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
 
-from chatcli.errors import APIError, NetworkError, UsageError
+from chatcli.errors import APIError, ChatcliError, NetworkError, UsageError
+from chatcli.providers import bodies
 from chatcli.providers.transport import proxy_error
+from chatcli.safetext import one_line
 from chatcli.settings.loading import Profile
 
 MAX_REDIRECTS = 5
 USER_AGENT = "chatcli (+https://github.com/) document fetcher"
+_REDIRECTS = (301, 302, 303, 307, 308)
 
 
 @dataclass(frozen=True)
@@ -27,46 +38,112 @@ class Fetched:
 
 
 def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = None) -> Fetched:
-    """GET ``url`` (through the profile's proxy); at most ``limit`` bytes of body."""
+    """GET ``url`` (through the profile's proxy); at most ``limit`` bytes of body, all of it
+    within ``timeout`` (default: the profile's) seconds."""
     import httpx2
 
     seconds = timeout or profile.timeout
+    deadline = time.monotonic() + seconds
     try:
         client = httpx2.Client(
             proxy=profile.proxy,
             timeout=httpx2.Timeout(seconds, connect=seconds, read=seconds),
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
-            headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+            follow_redirects=False,
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "*/*",
+                "Accept-Encoding": bodies.ACCEPT_ENCODING,
+            },
         )
     except (ImportError, ValueError) as exc:
         raise proxy_error(exc, profile.proxy) from None
+
+    def watchdog() -> None:
+        if time.monotonic() > deadline:
+            raise NetworkError(f"fetching {shown(url)} took longer than {seconds:g} s")
+
+    # A server dripping its status line and headers is not seen by ``watchdog`` (no body
+    # has started): at the deadline a timer shuts the connection down under the read.
+    sockets: list[Any] = []
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            sockets.append(info["return_value"].get_extra_info("socket"))
+
+    def cut() -> None:
+        for sock in sockets:
+            with contextlib.suppress(OSError, AttributeError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+
+    current = url
     try:
-        with client, client.stream("GET", url) as response:
-            if response.status_code >= 400:
-                raise APIError(
-                    f"{url} answered HTTP {response.status_code} {response.reason_phrase}",
-                    status=response.status_code,
+        with client:
+            for _ in range(MAX_REDIRECTS + 1):
+                # the exact URL as given: httpx2.URL keeps `//` and a trailing `/`
+                request = client.build_request(
+                    "GET", httpx2.URL(current), extensions={"trace": trace}
                 )
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > limit:
-                raise _too_big(url, limit)
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    raise _too_big(url, limit)
-            return Fetched(str(response.url), bytes(body), response.headers.get("content-type"))
-    except httpx2.TooManyRedirects:
-        raise APIError(f"{url} redirects more than {MAX_REDIRECTS} times") from None
+                response = client.send(request, stream=True)
+                try:
+                    watchdog()
+                    if response.status_code in _REDIRECTS:
+                        current = _next(current, response.headers.get("location"))
+                        continue
+                    if response.status_code >= 400:
+                        raise APIError(
+                            f"{shown(current)} answered HTTP {response.status_code} "
+                            f"{one_line(response.reason_phrase, 80)}",
+                            status=response.status_code,
+                        )
+                    declared = response.headers.get("content-length")
+                    if declared and declared.isdigit() and int(declared) > limit:
+                        raise _too_big(url, limit)
+                    try:
+                        data = bodies.read(
+                            response, limit=limit, what=shown(url), watchdog=watchdog
+                        )
+                    except bodies.TooLarge:
+                        raise _too_big(url, limit) from None
+                    return Fetched(current, data, response.headers.get("content-type"))
+                finally:
+                    response.close()
+    except ChatcliError:
+        raise
     except httpx2.TimeoutException:
-        raise NetworkError(f"fetching {url} timed out after {seconds:g} s") from None
+        raise NetworkError(f"fetching {shown(url)} timed out after {seconds:g} s") from None
     except httpx2.HTTPError as exc:
-        raise NetworkError(f"cannot fetch {url}: {exc}") from None
+        if time.monotonic() > deadline:  # the timer cut it
+            raise NetworkError(f"fetching {shown(url)} took longer than {seconds:g} s") from None
+        raise NetworkError(f"cannot fetch {shown(url)}: {one_line(str(exc), 200)}") from None
+    finally:
+        timer.cancel()
+    raise APIError(f"{shown(url)} redirects more than {MAX_REDIRECTS} times")
+
+
+def shown(url: str) -> str:
+    """``url`` for a message: one line, terminal-safe, credentials masked."""
+    return one_line(url, 300)
+
+
+def _next(current: str, location: str | None) -> str:
+    """Where a redirect points, resolved against ``current``; only http(s) is followed."""
+    if not location:
+        raise APIError(f"{shown(current)} redirects without saying where (no Location)")
+    target = urljoin(current, location.strip())
+    scheme = target.partition(":")[0].lower()
+    if scheme not in ("http", "https"):
+        raise APIError(
+            f"{shown(current)} redirects to {shown(target)}; only http(s) redirects are followed"
+        )
+    return target
 
 
 def _too_big(url: str, limit: int) -> UsageError:
     return UsageError(
-        f"{url} is larger than {limit // (1024 * 1024)} MiB",
+        f"{shown(url)} is larger than {limit // (1024 * 1024)} MiB",
         hint="download it and pass the file, or summarise a smaller page",
     )

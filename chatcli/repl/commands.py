@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from chatcli.errors import UsageError
+from chatcli.errors import UsageError, unreadable
 from chatcli.pricing import CHAT_MODELS, money
 from chatcli.safetext import one_line
 from chatcli.store import content_text
@@ -239,10 +239,8 @@ def _file(repl: Repl, arg: str) -> None:
         if path.stat().st_size > MAX_INPUT_BYTES:
             raise UsageError(f"{path} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
         data = path.read_bytes()
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a file") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise unreadable(path, exc) from None
     if repl.attachments is None:
         repl.attachments = UserInput()
     add_bytes(repl.attachments, data, f"file {path}", label=path.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 
+from chatcli import safetext
 from chatcli.errors import ConfigError
 from chatcli.settings.loading import PROFILE_TYPES, Profile
 
@@ -21,7 +22,20 @@ def resolve_key(profile: Profile) -> str:
 
 
 def key_with_source(profile: Profile) -> tuple[str, str]:
-    """The key and where it came from (for ``config show`` and ``doctor``)."""
+    """The key and where it came from (for ``config show`` and ``doctor``); from here on the
+    key (and any password in the profile's URLs) is masked in every text chatcli shows."""
+    proxies = [os.environ.get(v) for v in _PROXY_VARS]
+    for url in (profile.base_url, profile.endpoint, profile.proxy, *proxies):
+        safetext.add_url_secrets(url)
+    key, where = _find_key(profile)
+    safetext.add_secret(key)
+    return key, where
+
+
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _find_key(profile: Profile) -> tuple[str, str]:
     if profile.api_key:
         where = f"api_key in [profiles.{profile.name}]"
         return check_key(profile.api_key.strip(), where), where
@@ -68,18 +82,13 @@ def redact_cmd(cmd: str) -> str:
 
 
 def redact_key(key: str) -> str:
-    """The one way a key is shown: ``****`` and its last 4 characters, or ``****`` alone for a
-    key shorter than 12 characters (whose last 4 would be a third of it)."""
-    return "****" + key[-4:] if len(key) >= 12 else "****"
+    """The one way a key is shown (``safetext.mask``): ``****`` and its last 4 characters."""
+    return safetext.mask(key)
 
 
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every secret in it shown as ``redact_key`` shows it (longest first, so a
-    key that contains another is replaced whole)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, redact_key(secret))
-    return text
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` with ``secrets`` and every key resolved so far masked (``safetext.redact``)."""
+    return safetext.redact(text, secrets)
 
 
 def _run_key_cmd(profile: Profile) -> str:

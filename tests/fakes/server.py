@@ -261,6 +261,7 @@ class Recorded:
     body: bytes
     json: Any  # the parsed JSON body, None when absent or not JSON
     deployment: str | None = None
+    target: str = ""  # the request target exactly as sent (``path`` is normalised)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON view for ``GET /_fake/requests``: raw binary bodies are left out."""
@@ -512,7 +513,10 @@ class FakeOpenAI:
         self.batch_api = BatchAPI()  # Files + Batches routes (tests/fakes/batches.py)
         self.max_upload_bytes = MAX_UPLOAD_BYTES
         #: ``GET /pages/NAME`` serves ``pages[NAME]`` = (body, content type): web pages for tests.
-        self.pages: dict[str, tuple[bytes, str]] = {}
+        #: A ``Raw`` value is served as scripted, looked up by the exact request target.
+        self.pages: dict[str, tuple[bytes, str] | Raw] = {}
+        #: Every text field of every answer carries escapes and the key (``fakes.poison``).
+        self.poison = False
         self.root = ""
         self.base_url = ""
         self._lock = threading.Lock()
@@ -523,6 +527,7 @@ class FakeOpenAI:
             "audio": deque(),
             "images": deque(),
             "models": deque(),
+            "speech": deque(),
         }
         self._disconnects = 0
         self._files: dict[str, bytes] = {}
@@ -573,9 +578,10 @@ class FakeOpenAI:
     # -- scripting and inspection -----------------------------------------------------------
 
     def script(self, *replies: ScriptItem, route: str = "chat") -> None:
-        """Queue replies (FIFO), one per request on ``route``: chat, audio or images.
+        """Queue replies (FIFO), one per request on ``route``: chat, audio, images, speech
+        or models.
 
-        Audio and image routes honour ``Error``, ``Malformed`` and ``Delay`` only.
+        Audio, image and speech routes honour ``Error``, ``Malformed``, ``Raw`` and ``Delay``.
         """
         if route not in self._scripts:
             raise ValueError(f"route must be one of {sorted(self._scripts)}")
@@ -696,6 +702,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_bytes(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
+        if self.fake.poison:
+            from tests.fakes.poison import poison_body
+
+            body = poison_body(body, content_type)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -751,6 +761,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _write_chunk(self, data: bytes) -> None:
+        if self.fake.poison:
+            from tests.fakes.poison import poison_chunk
+
+            data = poison_chunk(data)
         try:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
@@ -817,7 +831,7 @@ class _Handler(BaseHTTPRequestHandler):
         azure = _AZURE_DEPLOYMENT.match(path)
         if azure:
             deployment = azure.group(1)
-        rec = Recorded(self.command, path, query, headers, body, parsed, deployment)
+        rec = Recorded(self.command, path, query, headers, body, parsed, deployment, self.path)
         self.fake._record(rec)
         try:
             self._route(rec)
@@ -880,8 +894,13 @@ class _Handler(BaseHTTPRequestHandler):
             elif self._check_auth(rec, azure=False):
                 self._send_json(200, {"data": self.fake.model_info})
             return
+        page = self.fake.pages.get(rec.target.removeprefix("/pages/"))
+        if method == "GET" and isinstance(page, Raw):  # keyed by the exact target
+            serve_raw(self, page)
+            return
         if method == "GET" and path.removeprefix("/pages/") in self.fake.pages:
-            self._send_bytes(200, *self.fake.pages[path.removeprefix("/pages/")])
+            body, content_type = self.fake.pages[path.removeprefix("/pages/")]  # type: ignore[misc]
+            self._send_bytes(200, body, content_type)
             return
         if path.startswith("/v1/") or path.startswith("/dashboard/"):
             if not self._check_auth(rec, azure=False):
@@ -913,7 +932,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif op == "/audio/speech":
             from tests.fakes.speech import render
 
-            self._send_bytes(*render(rec.json))
+            if not self._simple_fault("speech"):
+                self._send_bytes(*render(rec.json))
         elif op in ("/images/generations", "/images/edits", "/images/variations"):
             self._images(rec, op.rsplit("/", 1)[1])
         else:
@@ -1007,7 +1027,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(item, Malformed):
             self._malformed(item, req, stream)
         elif isinstance(item, Reply):
-            if item.tool_calls and ("tools" not in req or fake.tools_mode == "drop"):
+            if item.tool_calls and (
+                "tools" not in req or fake.tools_mode == "drop" or req.get("tool_choice") == "none"
+            ):
                 item = dataclasses.replace(item, tool_calls=None)  # cannot call what it lacks
             self._reply(item, req, stream)
         elif isinstance(item, CutStream | SilentStream | StreamError):
@@ -1311,6 +1333,9 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if isinstance(item, Malformed):
             self._send_bytes(item.status, item.body.encode(), item.content_type)
+            return True
+        if isinstance(item, Raw):
+            serve_raw(self, item)
             return True
         return False
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, Interrupted, UsageError
-from chatcli.output import Notifier, Writer, check_finish, quiet_keys, stream_to
+from chatcli.output import Notifier, Writer, check_finish, emit, quiet_keys, stream_to
 from chatcli.pricing import json_usd
 from chatcli.settings.resolve import ChatFlags, Globals
 
@@ -32,7 +31,7 @@ class AskInput:
     """What ``ask`` sends and how it prints, besides the conversation's settings."""
 
     prompt: list[str]
-    files: list[Path]
+    files: list[str]  # paths or http(s) URLs, as typed
     json: bool = False
     extract: bool = False  # -x: print only the fenced code of the answer
     over_budget: bool = False
@@ -155,9 +154,9 @@ def _structured(
     if what.json:
         _print_json(session, {"data": answer.data})
     elif sys.stdout.isatty():
-        sys.stdout.write(json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
+        emit(json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        emit(json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def _writer(mode: str) -> Writer:
@@ -174,6 +173,10 @@ def _report(
     if turn is None:
         return
     code = None
+    if turn.finish_reason == "refusal":  # no answer to print or extract: check_finish says why
+        if what.json:
+            _print_json(session, {"answer": "", "refusal": turn.text})
+        return
     if what.extract:
         from chatcli.features.ask.extract import code_blocks
 
@@ -189,7 +192,7 @@ def _report(
             extra["requests"] = turn.requests
         _print_json(session, extra)
     elif code is not None:
-        sys.stdout.write(code)
+        emit(code)
 
 
 def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
@@ -211,9 +214,10 @@ def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
         "cost_usd": json_usd(turn.cost_usd),
         "finish_reason": turn.finish_reason,
         "session": session.name,
+        "refusal": None,
         **extra,
     }
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    emit(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 def call_json(call: CallRecord) -> dict[str, object]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import UsageError
+from chatcli.errors import UsageError, unreadable
 from chatcli.events import Message
 from chatcli.store.jobs import NewRequest
 
@@ -82,7 +82,7 @@ def _read(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise unreadable(path, exc) from None
     return decode_text(data, f"file {path}")
 
 
@@ -223,6 +223,8 @@ class Builder:
         if self.temperature is not None and not info.reasoning:
             body["temperature"] = self.temperature
         params = dict(item.params)
+        if info.reasoning:  # as `ask` does: reasoning models refuse a temperature
+            params.pop("temperature", None)
         max_tokens = params.pop("max_tokens", None) or self.max_tokens
         if max_tokens is not None:
             body["max_completion_tokens" if info.reasoning else "max_tokens"] = max_tokens

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from chatcli.errors import ChatcliError, UsageError
+from chatcli.output import emit
+from chatcli.safetext import sanitize
 from chatcli.store.jobs import ResultRow
 
 SHOWN_FAILURES = 10
@@ -52,7 +54,7 @@ def write_jsonl(
         obj = as_object(row, bool(structured) and row.idx in structured)
         if structured:
             obj.setdefault("data", None)
-        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        emit(json.dumps(obj, ensure_ascii=False) + "\n", out)
         if row.state != "done":
             failed.append(row)
     return failed
@@ -118,7 +120,7 @@ def report_failures(failed: list[ResultRow], job: str) -> None:
     err = sys.stderr
     err.write(f"chatcli: {len(failed)} request(s) failed:\n")
     for row in failed[:SHOWN_FAILURES]:
-        err.write(f"  {row.input_id}: {row.error or row.state}\n")
+        err.write(sanitize(f"  {row.input_id}: {row.error or row.state}\n"))
     if len(failed) > SHOWN_FAILURES:
         err.write(f"  … and {len(failed) - SHOWN_FAILURES} more (see the JSONL's error field)\n")
     err.write(f"hint: chatcli batch retry {job}  # submits only these\n")

@@ -18,8 +18,11 @@ _SHOWN = (
     "type", "base_url", "endpoint", "api_version", "model", "system", "temperature",
     "max_tokens", "markdown", "timeout", "max_retries", "proxy", "requests_per_minute",
     "stream_usage", "daily_budget_usd", "monthly_budget_usd", "api_key_env", "api_key_cmd",
-    "shell", "save_history",
+    "shell", "save_history", "tools", "auto_approve", "auto_approve_read_only", "tool_timeout",
+    "tool_output_limit",
 )  # fmt: skip
+_ONLY_WHEN_SET = ("stream_usage", "save_history", "tools", "auto_approve",
+                  "auto_approve_read_only", "tool_timeout", "tool_output_limit")  # fmt: skip
 
 
 def show_path(g: Globals) -> None:
@@ -43,9 +46,7 @@ def show(g: Globals, as_json: bool) -> None:
     settings: dict[str, dict[str, Any]] = {}
     for key in _SHOWN:
         value = getattr(profile, key)
-        if value is None or (
-            key in ("stream_usage", "save_history") and key not in profile.sources
-        ):
+        if value is None or (key in _ONLY_WHEN_SET and key not in profile.sources):
             continue
         settings[key] = {"value": value, "source": profile.sources.get(key, "built-in")}
     from chatcli.providers import shown_url
@@ -84,6 +85,7 @@ def show(g: Globals, as_json: bool) -> None:
         "profiles": sorted(cfg.profiles),
         "aliases": cfg.aliases,
         "roles": sorted(cfg.roles),
+        "mcp_servers": {name: server.describe() for name, server in cfg.mcp_servers.items()},
     }
     if as_json:
         sys.stdout.write(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
@@ -113,6 +115,8 @@ def show(g: Globals, as_json: bool) -> None:
         out.append("aliases       " + ", ".join(f"{k} = {v}" for k, v in cfg.aliases.items()))
     if cfg.roles:
         out.append(f"roles         {', '.join(sorted(cfg.roles))}")
+    if cfg.mcp_servers:  # commands and URLs only: env and header values may be secrets
+        out.append(f"mcp servers   {', '.join(cfg.mcp_servers)}  (chatcli mcp list shows tools)")
     sys.stdout.write("\n".join(out) + "\n")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.errors import ChatcliError, UsageError
+from chatcli.errors import ChatcliError, UsageError, unreadable
 from chatcli.output import Notifier, flush_out, out
 from chatcli.settings.resolve import Globals, resolve
 
@@ -122,7 +122,7 @@ def _check_inputs(opts: ImageOptions) -> Path | None:
             with path.open("rb") as fh:
                 head = fh.read(16)
         except OSError as exc:
-            raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+            raise unreadable(path, exc, "an image" if what == "image" else "a mask") from None
         kind = sniff(head)
         if kind is None:
             raise UsageError(f"{path} is not an image (PNG, JPEG, WebP or GIF)")

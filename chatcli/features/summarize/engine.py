@@ -272,6 +272,7 @@ class Summarizer:
                 for future in futures:
                     future.cancel()  # parts in flight see ``stop`` at their next event
                 if isinstance(exc, KeyboardInterrupt):
+                    self.provider.abort()  # ... or fail now, when the server is slow
                     raise Interrupted("interrupted") from None
                 raise
         with self._lock:

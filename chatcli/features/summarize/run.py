@@ -168,6 +168,7 @@ class Job:
                     summ.stop.set()
                 for future in futures:
                     future.cancel()
+                provider.abort()  # requests in flight fail now, so the workers end at once
                 raise Interrupted("interrupted") from None
         self._flush_stdout(final=True)
         if self.opts.combine and self.results:

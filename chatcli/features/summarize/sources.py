@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.errors import ChatcliError, UsageError
+from chatcli.errors import ChatcliError, UsageError, unreadable
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Profile
@@ -59,6 +59,9 @@ def load(name: str, profile: Profile) -> Source:
         return Source(name, _text(name, profile))
     except ChatcliError as exc:
         return Source(name, error=exc)
+    except (RecursionError, MemoryError, ValueError, LookupError) as exc:  # a hostile file
+        shown = "the input" if name == "-" else name
+        return Source(name, error=UsageError(f"cannot read {shown}: {type(exc).__name__}"))
 
 
 def _text(name: str, profile: Profile) -> str:
@@ -91,9 +94,5 @@ def _read(name: str) -> tuple[bytes, str]:
     path = Path(name)
     try:
         return path.read_bytes(), f"file {path}"
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a file") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise unreadable(path, exc) from None

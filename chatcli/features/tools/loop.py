@@ -15,7 +15,6 @@ import concurrent.futures
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 from chatcli.events import Notice, StreamEvent, TextDelta, ToolCall, ToolNote
 from chatcli.features.tools import results
@@ -76,14 +75,14 @@ def turn(
                 f"{box.max_rounds} tool rounds reached (--max-tool-rounds); "
                 "asking for an answer without tools"
             )
-            specs: list[dict[str, Any]] | None = None
+            choice: str | None = "none"  # the history holds calls: the tools stay declared
         else:
             done = yield from run_calls(session, last.calls, box)
             session.add_tool_results(done)
-            specs = box.specs()
+            choice = None
         if before_round is not None:
             before_round()
-        events = session.send(None, tools=specs)
+        events = session.send(None, tools=box.specs(), tool_choice=choice)
 
 
 _LIMIT = "not run: the limit of {n} tool rounds per turn was reached; answer with what you have"

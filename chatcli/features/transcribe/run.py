@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.errors import ChatcliError, Interrupted, UsageError
+from chatcli.errors import ChatcliError, Interrupted, UsageError, unreadable
 from chatcli.events import Notice
 from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
@@ -239,12 +239,8 @@ def read_input(file: str | None) -> tuple[bytes, str, str]:
     path = Path(file)
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not an audio file") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise unreadable(path, exc, "an audio file") from None
     if not data:
         raise UsageError(f"{path} is empty: there is no audio to transcribe")
     return data, str(path), path.stem or "audio"

@@ -46,7 +46,9 @@ from typing import Any, Literal
 from chatcli.errors import APIError
 from chatcli.events import Message, Notice
 from chatcli.pricing import ModelInfo
+from chatcli.providers.answers import excerpt
 from chatcli.providers.base import ChatRequest, Provider
+from chatcli.safetext import one_line
 from chatcli.tokens import count_messages, exact_available, unavailable_reason
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -188,7 +190,7 @@ def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list) or not obj["choices"]:
         target.on_usage(request, None, None)
         raise APIError(
-            f"malformed response: no choices in {str(obj)[:120]!r}",
+            f"no answer: the response has no choices: {excerpt(obj, 120)}",
             hint="the endpoint is not answering like an OpenAI-compatible API",
         )
     target.on_usage(request, _usage_of(obj), _model_of(obj))
@@ -535,11 +537,18 @@ def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None)
     """Every probe in order; ``on_check`` sees each result as soon as it is known.
 
     An error on the first request ends the run (nothing can be verified); later 4xx answers
-    become evidence of the probe that caused them, other errors end the run.
+    and answers of an odd shape become evidence of the probe that caused them (it fails);
+    network, auth and other errors end the run.
     """
     checks: list[Check] = []
 
-    def add(check: Check) -> None:
+    def add(name: str, probe: Callable[[], Check]) -> None:
+        try:
+            check = probe()
+        except APIError as exc:  # one odd answer fails its probe, not the run
+            check = Check(name, "fail", f"odd answer: {exc.message}")
+        except (LookupError, TypeError, ValueError, AttributeError) as exc:
+            check = Check(name, "fail", f"odd answer: {type(exc).__name__} {one_line(str(exc))}")
         checks.append(check)
         on_check(check)
 
@@ -547,16 +556,16 @@ def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None)
         target,
         ChatRequest(target.model, PROBE_MESSAGES, temperature=0, max_tokens=MAX_TOKENS),
     )
-    add(probe_model(target, first))
-    add(probe_prompt_tokens(target, first))
-    add(probe_max_tokens(target, first))
-    add(probe_fingerprint(first))
-    add(probe_stream_usage(target, first))
-    add(probe_tool_calls(target))
-    add(probe_reasoning(target))
-    add(probe_logprobs(target))
-    add(probe_seed(target))
-    add(probe_json_schema(target))
+    add("model", lambda: probe_model(target, first))
+    add("prompt_tokens", lambda: probe_prompt_tokens(target, first))
+    add("max_tokens", lambda: probe_max_tokens(target, first))
+    add("system_fingerprint", lambda: probe_fingerprint(first))
+    add("stream_usage", lambda: probe_stream_usage(target, first))
+    add("tool_calls", lambda: probe_tool_calls(target))
+    add("reasoning", lambda: probe_reasoning(target))
+    add("logprobs", lambda: probe_logprobs(target))
+    add("seed", lambda: probe_seed(target))
+    add("json_schema", lambda: probe_json_schema(target))
     return checks
 
 
