@@ -686,12 +686,14 @@ class ChatSession:
         """The text of turn ``number``'s message (for ``/edit``)."""
         return content_text(self._turn(number).content)
 
-    def edit(self, number: int, content: Content) -> Generator[StreamEvent, None, None]:
+    def edit(
+        self, number: int, content: Content, *, tools: list[dict[str, Any]] | None = None
+    ) -> Generator[StreamEvent, None, None]:
         """Replace turn ``number``'s message with ``content`` and ask it: the turns after it
         leave the conversation (kept in the store as the old branch)."""
         user = self._turn(number)
         self._load(user.parent_id)
-        yield from self.send(content)
+        yield from self.send(content, tools=tools)
 
     def regenerate(
         self, number: int, *, tools: list[dict[str, Any]] | None = None

@@ -128,7 +128,7 @@ def _undo(repl: Repl, arg: str) -> None:
 
 def _retry(repl: Repl, arg: str) -> None:
     repl.check_budget()
-    repl.stream(repl.turn(None, retry=True))
+    repl.stream(repl.tooled(lambda tools: repl.session.retry(tools=tools)))
 
 
 def _tools(repl: Repl, arg: str) -> None:
@@ -197,7 +197,7 @@ def _regenerate(repl: Repl, arg: str) -> None:
     if not number:
         raise UsageError("nothing to regenerate yet")
     repl.check_budget()
-    repl.stream(repl.session.regenerate(number))
+    repl.stream(repl.tooled(lambda tools: repl.session.regenerate(number, tools=tools)))
 
 
 def _answers(repl: Repl, arg: str) -> None:
