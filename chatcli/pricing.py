@@ -326,6 +326,8 @@ def money(usd: float) -> str:
     never shown as $0.0000 (``$0.00003``, ``$0.012``, ``$0.50``, ``$1,234.50``)."""
     if usd == 0:
         return "$0.00"
+    if not math.isfinite(usd):  # a relay's NaN or infinity is no amount of money
+        return "unknown"
     sign = "-" if usd < 0 else ""
     amount = abs(usd)
     if amount >= 1:

@@ -114,7 +114,10 @@ def test_running_usage_totals_the_last_report_counts(
     assert result.returncode == 0, result.stderr
     obj = json.loads(result.stdout)
     assert obj["answer"] == "abc"
-    assert obj["usage"] == {"prompt_tokens": 9, "completion_tokens": 3, "estimated": False}
+    assert obj["usage"] == {
+        "prompt_tokens": 9, "completion_tokens": 3, "cached_tokens": 0, "reasoning_tokens": 0,
+        "estimated": False,
+    }  # fmt: skip
     with Store.open(tmp_path / "data") as store:
         row = store.usage_rows()[-1]
     assert (row.prompt_tokens, row.completion_tokens) == (9, 3)

@@ -52,8 +52,13 @@ def _value(profile: str, name: str, value: Any) -> str:
                 f"header {name} of profile {profile!r} reads ${arg}, which is not set",
                 hint=f"export {arg}=..., or change headers in [profiles.{profile}]",
             )
-        return found.strip()
-    return _run(profile, name, arg)
+        value = found.strip()
+    else:
+        value = _run(profile, name, arg)
+    from chatcli import safetext
+
+    safetext.add_secret(value)  # kept out of every output, log and error, like keys
+    return value
 
 
 @cache
