@@ -20,11 +20,19 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts for the request; ``estimated`` when counted locally, not reported."""
+    """Token counts for the request; ``estimated`` when counted locally, not reported.
+
+    ``cached_tokens`` are the part of ``prompt_tokens`` read from the provider's prompt cache
+    (billed at a lower rate); ``reasoning_tokens`` the part of ``completion_tokens`` spent
+    thinking; ``service_tier`` the tier the response says it was served on.
+    """
 
     prompt_tokens: int
     completion_tokens: int
     estimated: bool = False
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    service_tier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

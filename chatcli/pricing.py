@@ -1,28 +1,39 @@
-"""Built-in model table: context window, prices, tokenizer and parameter quirks per model.
+"""What chatcli knows about a model: context window, prices, tokenizer, parameter quirks.
 
-Prices were taken from https://openai.com/api/pricing/ on ``PRICES_AS_OF`` (standard tier, USD).
-Tokens are priced per 1M, images per image (by quality and size), audio per minute. Config
-``[models."name"]`` entries override any field (see ``settings/loading.py``). Lookup tolerates
-dated and vendor-prefixed names (``gpt-4o-2024-08-06``, ``openai/gpt-4o``) by longest known prefix,
-so a snapshot is priced as its family, because relays and Azure rename models freely.
+Prices and context windows come from a maintained dataset (``price_catalog``: pydantic's
+genai-prices, refreshed monthly, with cached-input rates, long-context tiers, service tiers,
+batch rates and Azure), matched by exact id and the dataset's own rules, never by a name
+prefix: a model it does not know has no price (cost unknown, never a guess). Config
+``[models."name"]`` entries override any field (``settings/loading.py``) and win over the
+dataset. What the dataset does not carry is kept here: per-image prices by quality and size,
+per-minute estimates of token-billed audio models, tokenizers, and the models known to take
+``max_completion_tokens`` and no ``temperature``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING
 
-PRICES_AS_OF = "2025-06-01"
-"""The day the built-in prices were read off OpenAI's pricing page."""
+if TYPE_CHECKING:
+    from chatcli.price_catalog import Entry
+
+BUILTIN_SOURCE = "chatcli built-in"
+CONFIG_SOURCE = "config"
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     """What chatcli knows about one model. A None price means unknown, never free.
 
-    ``image_prices`` maps ``"quality size"`` (``"hd 1024x1792"``) to USD per image;
-    ``minute_price`` is USD per minute of audio (whisper-1's price; OpenAI's published per-minute
-    figure for the token-billed gpt-4o-transcribe models).
+    ``input_price``/``output_price``/``cached_input_price`` are USD per 1M tokens (the base
+    rate where the dataset has long-context tiers); ``image_prices`` maps ``"quality size"``
+    (``"hd 1024x1792"``) to USD per image; ``minute_price`` is USD per minute of audio;
+    ``char_price`` USD per 1M characters of speech input. ``catalog`` is the dataset's entry
+    the prices came from (tiers, variants), None when they came from the config or nowhere.
     """
 
     name: str
@@ -33,14 +44,21 @@ class ModelInfo:
     reasoning: bool = False  # max_completion_tokens instead of max_tokens; no temperature
     image_prices: tuple[tuple[str, float], ...] = ()
     minute_price: float | None = None
+    cached_input_price: float | None = None
+    char_price: float | None = None
+    price_source: str | None = None
+    price_date: str | None = None
+    catalog: Entry | None = field(default=None, compare=False, repr=False)
 
     @property
     def known(self) -> bool:
-        """True when the model came from the table or config, not a bare guess."""
+        """True when the model came from the dataset, the tables here or config, not a guess."""
         return (
             self.context_window is not None
+            or self.catalog is not None
             or bool(self.image_prices)
             or self.minute_price is not None
+            or self.input_price is not None
         )
 
 
@@ -49,65 +67,87 @@ _CL100K = "cl100k_base"
 _SQUARE, _TALL, _WIDE = "1024x1024", "1024x1792", "1792x1024"
 _PORTRAIT, _LANDSCAPE = "1024x1536", "1536x1024"
 
-BUILTIN: dict[str, ModelInfo] = {
-    m.name: m
-    for m in (
-        ModelInfo("gpt-4o-mini", 128_000, 0.15, 0.60, _O200K),
-        ModelInfo("gpt-4o", 128_000, 2.50, 10.00, _O200K),
-        ModelInfo("gpt-4.1", 1_047_576, 2.00, 8.00, _O200K),
-        ModelInfo("gpt-4.1-mini", 1_047_576, 0.40, 1.60, _O200K),
-        ModelInfo("gpt-4.1-nano", 1_047_576, 0.10, 0.40, _O200K),
-        ModelInfo("gpt-4-turbo", 128_000, 10.00, 30.00, _CL100K),
-        ModelInfo("gpt-4-1106-preview", 128_000, 10.00, 30.00, _CL100K),
-        ModelInfo("gpt-4-0125-preview", 128_000, 10.00, 30.00, _CL100K),
-        ModelInfo("gpt-4", 8_192, 30.00, 60.00, _CL100K),
-        ModelInfo("gpt-3.5-turbo", 16_385, 0.50, 1.50, _CL100K),
-        ModelInfo("gpt-5", 400_000, 1.25, 10.00, _O200K, reasoning=True),
-        ModelInfo("gpt-5-mini", 400_000, 0.25, 2.00, _O200K, reasoning=True),
-        ModelInfo("gpt-5-nano", 400_000, 0.05, 0.40, _O200K, reasoning=True),
-        ModelInfo("o1", 200_000, 15.00, 60.00, _O200K, reasoning=True),
-        ModelInfo("o1-mini", 128_000, 1.10, 4.40, _O200K, reasoning=True),
-        ModelInfo("o3", 200_000, 2.00, 8.00, _O200K, reasoning=True),
-        ModelInfo("o3-mini", 200_000, 1.10, 4.40, _O200K, reasoning=True),
-        ModelInfo("o4-mini", 200_000, 1.10, 4.40, _O200K, reasoning=True),
-        ModelInfo("whisper-1", minute_price=0.006),
-        ModelInfo("gpt-4o-transcribe", 16_000, 2.50, 10.00, _O200K, minute_price=0.006),
-        ModelInfo("gpt-4o-mini-transcribe", 16_000, 1.25, 5.00, _O200K, minute_price=0.003),
-        ModelInfo(
-            "dall-e-2",
-            image_prices=(
-                ("standard 256x256", 0.016),
-                ("standard 512x512", 0.018),
-                (f"standard {_SQUARE}", 0.020),
-            ),
-        ),
-        ModelInfo(
-            "dall-e-3",
-            image_prices=(
-                (f"standard {_SQUARE}", 0.040),
-                (f"standard {_TALL}", 0.080),
-                (f"standard {_WIDE}", 0.080),
-                (f"hd {_SQUARE}", 0.080),
-                (f"hd {_TALL}", 0.120),
-                (f"hd {_WIDE}", 0.120),
-            ),
-        ),
-        ModelInfo(
-            "gpt-image-1",
-            image_prices=(
-                (f"low {_SQUARE}", 0.011),
-                (f"low {_PORTRAIT}", 0.016),
-                (f"low {_LANDSCAPE}", 0.016),
-                (f"medium {_SQUARE}", 0.042),
-                (f"medium {_PORTRAIT}", 0.063),
-                (f"medium {_LANDSCAPE}", 0.063),
-                (f"high {_SQUARE}", 0.167),
-                (f"high {_PORTRAIT}", 0.25),
-                (f"high {_LANDSCAPE}", 0.25),
-            ),
-        ),
-    )
+CL100K_IDS = frozenset(
+    {
+        "gpt-4", "gpt-4-32k", "gpt-4-turbo", "gpt-4-vision-preview", "gpt-3.5-turbo",
+        "gpt-3.5-turbo-0613", "gpt-3.5-turbo-1106", "gpt-3.5-turbo-16k",
+        "gpt-3.5-turbo-instruct", "gpt-3.5-0301",
+    }
+)  # fmt: skip
+"""OpenAI models (dataset ids) counted with cl100k_base; the other OpenAI models use o200k."""
+
+REASONING_IDS = frozenset(
+    {
+        "o1", "o1-mini", "o1-preview", "o1-pro", "o3", "o3-mini", "o3-pro", "o4-mini",
+        "o3-deep-research", "o4-mini-deep-research", "codex-mini", "gpt-5", "gpt-5-mini",
+        "gpt-5-nano", "gpt-5-pro",
+    }
+)  # fmt: skip
+"""Models (dataset ids) known to take max_completion_tokens and no temperature. Others are
+found out from the endpoint's 400 on first use and remembered (``providers/quirks.py``)."""
+
+IMAGE_PRICES: dict[str, tuple[tuple[str, float], ...]] = {
+    "dall-e-2": (
+        ("standard 256x256", 0.016),
+        ("standard 512x512", 0.018),
+        (f"standard {_SQUARE}", 0.020),
+    ),
+    "dall-e-3": (
+        (f"standard {_SQUARE}", 0.040),
+        (f"standard {_TALL}", 0.080),
+        (f"standard {_WIDE}", 0.080),
+        (f"hd {_SQUARE}", 0.080),
+        (f"hd {_TALL}", 0.120),
+        (f"hd {_WIDE}", 0.120),
+    ),
+    "gpt-image-1": (
+        (f"low {_SQUARE}", 0.011),
+        (f"low {_PORTRAIT}", 0.016),
+        (f"low {_LANDSCAPE}", 0.016),
+        (f"medium {_SQUARE}", 0.042),
+        (f"medium {_PORTRAIT}", 0.063),
+        (f"medium {_LANDSCAPE}", 0.063),
+        (f"high {_SQUARE}", 0.167),
+        (f"high {_PORTRAIT}", 0.25),
+        (f"high {_LANDSCAPE}", 0.25),
+    ),
+    "gpt-image-1-mini": (
+        (f"low {_SQUARE}", 0.005),
+        (f"low {_PORTRAIT}", 0.006),
+        (f"low {_LANDSCAPE}", 0.006),
+        (f"medium {_SQUARE}", 0.011),
+        (f"medium {_PORTRAIT}", 0.015),
+        (f"medium {_LANDSCAPE}", 0.015),
+        (f"high {_SQUARE}", 0.036),
+        (f"high {_PORTRAIT}", 0.052),
+        (f"high {_LANDSCAPE}", 0.052),
+    ),
 }
+"""USD per image by quality and size, from OpenAI's pricing page (the dataset prices image
+models per token only). Models not here are priced from the tokens the response reports."""
+
+MINUTE_PRICES: dict[str, float] = {
+    "gpt-4o-transcribe": 0.006,
+    "gpt-4o-mini-transcribe": 0.003,
+    "gpt-4o-mini-tts": 0.015,
+}
+"""OpenAI's published per-minute estimates of token-billed audio models, used when the audio's
+length is all chatcli knows (speech and transcription answers report no tokens)."""
+
+CHAT_MODELS = (
+    "gpt-6-luna", "gpt-6-sol", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-5.6-sol", "gpt-5.6-terra",
+    "gpt-5.6-luna", "gpt-5.5", "gpt-5.5-pro", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano",
+    "gpt-5.4-pro", "gpt-5.2", "gpt-5.1", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5-pro",
+    "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o3", "o3-pro",
+    "o4-mini", "o3-mini", "o1", "o1-pro", "gpt-4-turbo", "gpt-4", "gpt-3.5-turbo",
+)  # fmt: skip
+"""OpenAI chat models offered for completion (``-m``, ``/model``) before any endpoint is asked."""
+
+
+def builtin() -> dict[str, ModelInfo]:
+    """What is known about ``CHAT_MODELS`` (completion, verify's tokenizer families)."""
+    return {name: lookup(name) for name in CHAT_MODELS}
+
 
 IMAGE_DEFAULTS: dict[str, tuple[str, str]] = {
     "dall-e-2": ("standard", _SQUARE),
@@ -120,28 +160,106 @@ def lookup(name: str, overrides: dict[str, ModelInfo] | None = None) -> ModelInf
     """Return what is known about ``name``; unknown models get an all-None entry, never an error."""
     if overrides and name in overrides:
         return overrides[name]
-    base = name.rsplit("/", 1)[-1]
-    if base in BUILTIN:
-        return replace(BUILTIN[base], name=name)
-    best = max((k for k in BUILTIN if base.startswith(k + "-")), key=len, default=None)
-    if best is not None:
-        return replace(BUILTIN[best], name=name)
-    return ModelInfo(name)
+    return _known(name)
+
+
+@cache
+def _known(name: str) -> ModelInfo:
+    from chatcli import price_catalog
+
+    entry = price_catalog.find(name)
+    base = name.rsplit("/", 1)[-1].lower()
+    key = entry.id if entry is not None else base
+    images = IMAGE_PRICES.get(key) or IMAGE_PRICES.get(base, ())
+    if entry is None:
+        return ModelInfo(name, image_prices=images, minute_price=MINUTE_PRICES.get(base))
+    rates = entry.rates()
+    tokenizer = None
+    if entry.provider in ("openai", "azure"):
+        tokenizer = _CL100K if entry.id in CL100K_IDS else _O200K
+    minute = MINUTE_PRICES.get(entry.id)
+    for hourly in ("audio_hours", "input_audio_hours"):
+        if minute is None and isinstance(rates.get(hourly), float):
+            minute = float(rates[hourly]) / 60  # type: ignore[arg-type]
+    chars = rates.get("input_mchars")
+    return ModelInfo(
+        name,
+        context_window=entry.context_window,
+        input_price=_base(rates.get("input_mtok")),
+        output_price=_base(rates.get("output_mtok")),
+        tokenizer=tokenizer,
+        reasoning=entry.id in REASONING_IDS,
+        image_prices=images,
+        minute_price=minute,
+        cached_input_price=_base(rates.get("cache_read_mtok")),
+        char_price=chars if isinstance(chars, float) else None,
+        price_source=entry.source,
+        price_date=entry.as_of,
+        catalog=entry,
+    )
+
+
+def _base(price: object) -> float | None:
+    if isinstance(price, dict):
+        return float(price["base"])
+    return float(price) if isinstance(price, int | float) else None
 
 
 def family(name: str) -> str:
-    """The table entry a name is priced as: ``openai/gpt-4o-2024-08-06`` -> ``gpt-4o``."""
-    base = name.rsplit("/", 1)[-1]
-    if base in BUILTIN:
-        return base
-    return max((k for k in BUILTIN if base.startswith(k + "-")), key=len, default=base)
+    """The dataset's id for ``name`` (``openai/gpt-4o-2024-08-06`` -> ``gpt-4o``), or the name
+    itself when the dataset does not know it."""
+    info = _known(name)
+    return info.catalog.id if info.catalog is not None else name
 
 
-def cost_usd(info: ModelInfo, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """Cost of one request, or None when either price is unknown (never a made-up 0)."""
+def cost_usd(
+    info: ModelInfo,
+    prompt_tokens: int,
+    completion_tokens: int,
+    *,
+    cached_tokens: int = 0,
+    reasoning_tokens: int = 0,
+    service_tier: str | None = None,
+    batch: bool = False,
+    when: datetime | None = None,
+) -> float | None:
+    """Cost of one request, or None when a price is unknown (never a made-up 0).
+
+    ``cached_tokens`` are part of ``prompt_tokens`` and cost the cached rate; long-context
+    tiers, service tiers and batch rates are applied as the dataset gives them. Prices from the
+    config are plain per-1M rates (cached input at ``cached_input_price``, else full price).
+    """
+    cached = max(0, min(cached_tokens, prompt_tokens))
+    if info.catalog is not None:
+        from chatcli import price_catalog
+
+        context: dict[str, str] = {}
+        if service_tier:
+            context["service_tier"] = service_tier
+        if batch and info.catalog.has_variant("processing", "batch"):
+            context["processing"] = "batch"
+        rates = info.catalog.rates(when, context)
+        if "input_mtok" not in rates or "output_mtok" not in rates:
+            return None
+        usage = {
+            "input_tokens": float(prompt_tokens),
+            "cache_read_tokens": float(cached),
+            "output_tokens": float(completion_tokens),
+            "output_reasoning_tokens": float(min(reasoning_tokens, completion_tokens)),
+        }
+        total = price_catalog.cost(info.catalog, usage, rates)
+        if batch and "processing" not in context:
+            total *= BATCH_DISCOUNT
+        return total
     if info.input_price is None or info.output_price is None:
         return None
-    return (prompt_tokens * info.input_price + completion_tokens * info.output_price) / 1_000_000
+    cached_price = info.input_price if info.cached_input_price is None else info.cached_input_price
+    total = (
+        (prompt_tokens - cached) * info.input_price
+        + cached * cached_price
+        + completion_tokens * info.output_price
+    ) / 1_000_000
+    return total * BATCH_DISCOUNT if batch else total
 
 
 def image_cost(
@@ -168,11 +286,39 @@ def image_cost(
     return max(matches) * n if matches else None
 
 
+def image_token_cost(info: ModelInfo, text_in: int, image_in: int, output: int) -> float | None:
+    """Cost of an image request from the tokens its response reports (gpt-image models bill
+    text input, image input and image output tokens), or None when the dataset has no rates."""
+    if info.catalog is None:
+        return None
+    from chatcli import price_catalog
+
+    rates = info.catalog.rates()
+    if "output_mtok" not in rates and "output_image_mtok" not in rates:
+        return None
+    usage = {
+        "input_tokens": float(text_in + image_in),
+        "input_image_tokens": float(image_in),
+        "output_tokens": float(output),
+        "output_image_tokens": float(output),
+    }
+    return price_catalog.cost(info.catalog, usage, rates)
+
+
 def audio_cost(info: ModelInfo, seconds: float | None) -> float | None:
     """Cost of ``seconds`` of audio at the model's per-minute price, None when either is unknown."""
     if info.minute_price is None or seconds is None:
         return None
     return info.minute_price * seconds / 60
+
+
+def speech_cost(info: ModelInfo, text: str, seconds: float | None) -> float | None:
+    """Cost of speaking ``text``: per character where the model is billed so (tts-1), else
+    per minute of the audio made (the published estimate of token-billed models); None when
+    neither is known."""
+    if info.char_price is not None:
+        return info.char_price * len(text) / 1_000_000
+    return audio_cost(info, seconds)
 
 
 def money(usd: float) -> str:
@@ -200,10 +346,13 @@ def json_usd(usd: float | None) -> float | None:
 
 
 BATCH_DISCOUNT = 0.5
-"""Batch API requests (OpenAI and Azure) cost half the normal price of the same model."""
+"""Batch API requests (OpenAI and Azure) cost half the normal price where the dataset gives no
+batch rate of its own."""
 
 
-def batch_cost_usd(info: ModelInfo, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """Cost of one request run through the provider's Batch API, or None when unknown."""
-    cost = cost_usd(info, prompt_tokens, completion_tokens)
-    return None if cost is None else cost * BATCH_DISCOUNT
+def batch_cost_usd(
+    info: ModelInfo, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0
+) -> float | None:
+    """Cost of one request run through the provider's Batch API (the dataset's batch rates,
+    else half price), or None when unknown."""
+    return cost_usd(info, prompt_tokens, completion_tokens, cached_tokens=cached_tokens, batch=True)

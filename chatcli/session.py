@@ -81,6 +81,8 @@ class TurnResult:
     interrupted: bool
     calls: tuple[ToolCall, ...] = ()  # the tool calls this reply asked for
     requests: int = 1  # requests the turn took (one per tool round)
+    cached_tokens: int = 0  # of prompt_tokens, from the provider's prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens, spent thinking
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -405,6 +407,8 @@ class ChatSession:
             tools=tools or None,
             response_format=response_format,
             extra={"tool_choice": tool_choice} if tools and tool_choice else {},
+            reasoning=self.settings.reasoning,
+            service_tier=self.settings.service_tier,
         )
         reply = _Reply(time.monotonic())
         self.last_turn = None
@@ -441,9 +445,13 @@ class ChatSession:
         duration = time.monotonic() - reply.started
         ttft = None if reply.first_text is None else reply.first_text - reply.started
         model = (reply.finish.model if reply.finish else None) or self.model
+        cached = reasoning = 0
+        tier = None
         if reply.usage is not None:
             prompt, completion = reply.usage.prompt_tokens, reply.usage.completion_tokens
             estimated = reply.usage.estimated
+            cached, reasoning = reply.usage.cached_tokens, reply.usage.reasoning_tokens
+            tier = reply.usage.service_tier
         else:
             answered = status == "ok" or bool(text)
             prompt = count_messages(request.messages, self._encoding()).n if answered else 0
@@ -451,7 +459,10 @@ class ChatSession:
             estimated = True
         served = reply.finish.model if reply.finish else None
         requested = self._requested(served)
-        cost = cost_usd(self._model_info(requested), prompt, completion)
+        cost = cost_usd(
+            self._model_info(requested), prompt, completion,
+            cached_tokens=cached, reasoning_tokens=reasoning, service_tier=tier,
+        )  # fmt: skip
         partial = status != "ok" or (reply.finish is not None and reply.finish.reason == "error")
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
         entries: list[_Entry] = []
@@ -483,6 +494,7 @@ class ChatSession:
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
                 finish_reason, partial, calls,
+                cached_tokens=cached, reasoning_tokens=reasoning,
             )  # fmt: skip
         if self.store is not None:
             usage = UsageRecord(
@@ -497,6 +509,8 @@ class ChatSession:
                 latency_ms=_ms(duration),
                 ttft_ms=_ms(ttft),
                 served_model=served,
+                cached_tokens=cached,
+                reasoning_tokens=reasoning,
             )
             self._store_turn(entries, usage)
 
@@ -672,12 +686,14 @@ class ChatSession:
         """The text of turn ``number``'s message (for ``/edit``)."""
         return content_text(self._turn(number).content)
 
-    def edit(self, number: int, content: Content) -> Generator[StreamEvent, None, None]:
+    def edit(
+        self, number: int, content: Content, *, tools: list[dict[str, Any]] | None = None
+    ) -> Generator[StreamEvent, None, None]:
         """Replace turn ``number``'s message with ``content`` and ask it: the turns after it
         leave the conversation (kept in the store as the old branch)."""
         user = self._turn(number)
         self._load(user.parent_id)
-        yield from self.send(content)
+        yield from self.send(content, tools=tools)
 
     def regenerate(
         self, number: int, *, tools: list[dict[str, Any]] | None = None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.cli_helpers import TODAY, seed_prices
 from tests.fakes import FakeControl, FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if upper.startswith(_ISOLATE) or upper in _PROXY_AND_COLOUR:
             monkeypatch.delenv(name)
     monkeypatch.setenv("CHATCLI_HOME", str(tmp_path / "chatcli-data"))
+    seed_prices(tmp_path / "chatcli-data")
+    monkeypatch.setenv("CHATCLI_TODAY", TODAY)
     monkeypatch.setenv("CHATCLI_CONFIG", str(tmp_path / "chatcli-config.toml"))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 

@@ -36,7 +36,7 @@ def test_streams_answer_to_stdout_only(fake: FakeOpenAI, tmp_path: Path) -> None
     body = fake.chat_requests()[0].json
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
-    assert body["model"] == "gpt-4o-mini"
+    assert body["model"] == "gpt-6-luna"  # the built-in default
     assert body["messages"] == [{"role": "user", "content": "hello"}]
 
 
@@ -142,15 +142,15 @@ def test_no_stream_and_json(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     obj = json.loads(result.stdout)
     assert obj["answer"] == "forty-two"
-    assert obj["model"] == "gpt-4o-mini" and obj["profile"] == "openai"
+    assert obj["model"] == "gpt-6-luna" and obj["profile"] == "openai"
     assert obj["usage"]["prompt_tokens"] == 1000 and obj["usage"]["completion_tokens"] == 2000
-    assert abs(obj["cost_usd"] - (1000 * 0.15 + 2000 * 0.60) / 1e6) < 1e-12
+    assert abs(obj["cost_usd"] - (1000 * 0.10 + 2000 * 0.50) / 1e6) < 1e-12
     assert obj["finish_reason"] == "stop"
     assert "stream" not in fake.chat_requests()[0].json
 
 
 def test_unknown_price_is_null_not_zero(fake: FakeOpenAI, tmp_path: Path) -> None:
-    result = run_cli("ask", "--json", "-m", "deepseek-chat", "q", env=fake_env(tmp_path, fake))
+    result = run_cli("ask", "--json", "-m", "qwen-max", "q", env=fake_env(tmp_path, fake))
     assert json.loads(result.stdout)["cost_usd"] is None
 
 

@@ -113,7 +113,7 @@ def test_submit_wait_results_in_input_order_at_batch_prices(
     assert [r["id"] for r in rows] == [f"q{i}" for i in range(40)]  # output came shuffled
     assert rows[0]["answer"] == "answer: question 0"
     assert rows[5]["answer"] is None and "scripted failure" in str(rows[5]["error"])
-    info = lookup("gpt-4o-mini")
+    info = lookup("gpt-6-luna")
     usage = rows[0]["usage"]
     assert isinstance(usage, dict)
     expected = batch_cost_usd(info, usage["prompt_tokens"], usage["completion_tokens"])
@@ -360,7 +360,7 @@ def test_local_runner_when_the_endpoint_has_no_batch_api(fake: FakeOpenAI, tmp_p
     assert [r["answer"] for r in rows] == [f"echo(1): question {i}" for i in range(12)]
     assert len(fake.chat_requests()) == 12
     logged = usage_rows(tmp_path)
-    info = lookup("gpt-4o-mini")
+    info = lookup("gpt-6-luna")
     assert len(logged) == 12
     assert logged[0].cost_usd == pytest.approx(
         cost_usd(info, logged[0].prompt_tokens, logged[0].completion_tokens)

@@ -22,7 +22,7 @@ def test_show_zero_config_redacts_key_and_names_sources(tmp_path: Path) -> None:
     data = json.loads(run_cli("config", "show", "--json", env=env).stdout)
     assert data["settings"]["api_key"] == {"value": "****5678", "source": "env OPENAI_API_KEY"}
     assert data["settings"]["base_url"]["source"] == "env OPENAI_BASE_URL"
-    assert data["settings"]["model"] == {"value": "gpt-4o-mini", "source": "built-in"}
+    assert data["settings"]["model"] == {"value": "gpt-6-luna", "source": "built-in"}
 
 
 def test_show_profile_flag_and_key_inside_command_redacted(tmp_path: Path) -> None:

@@ -61,19 +61,30 @@ def test_generates_n_pngs_and_prints_only_their_paths(fake: FakeOpenAI, tmp_path
     assert (row.command, row.model, row.cost_usd) == ("image", "dall-e-2", 2 * 0.016)
 
 
-def test_default_model_is_dall_e_3_which_makes_one_image(
+def test_default_model_is_current_and_priced_by_the_tokens_it_reports(
     cli: Run, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     env = fake_env(tmp_path, fake)
-    result = cli("image", "a fox", "-o", str(tmp_path), env=env)
+    result = cli("image", "a fox", "-n", "2", "-o", str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
-    assert fake.requests[0].json["model"] == "dall-e-3"
+    assert fake.requests[0].json["model"] == "gpt-image-2.5-sunburst"
+    assert "response_format" not in fake.requests[0].json
     assert png_size(saved(result.stdout)[0]) == (1, 1)  # the fake's default size
-    too_many = cli("image", "a fox", "-n", "2", "-o", str(tmp_path), env=env)
+    from chatcli.store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        (row,) = store.usage_rows()
+    # 20 text tokens in at $5/1M, 2 x 1056 image tokens out at $30/1M (genai-prices)
+    assert row.cost_usd == pytest.approx((20 * 5 + 2 * 1056 * 30) / 1e6)
+
+
+def test_dall_e_3_makes_one_image(cli: Run, fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = fake_env(tmp_path, fake)
+    too_many = cli("image", "a fox", "-m", "dall-e-3", "-n", "2", "-o", str(tmp_path), env=env)
     assert too_many.returncode == 2
     assert "dall-e-3 makes at most 1 image(s) per request" in too_many.stderr
-    assert "-m dall-e-2" in too_many.stderr
-    assert len(fake.requests) == 1  # refused before anything was sent
+    assert "a gpt-image model" in too_many.stderr
+    assert fake.requests == []  # refused before anything was sent
 
 
 def test_default_output_dir_is_the_current_directory(fake: FakeOpenAI, tmp_path: Path) -> None:
@@ -105,7 +116,7 @@ def test_edit_with_mask_uploads_both_files(cli: Run, fake: FakeOpenAI, tmp_path:
     assert uploads["mask"].filename == "mask.png" and uploads["mask"].data == mask.read_bytes()
     assert uploads["image"].content_type == "image/png"
     assert uploads["image"].fields["prompt"] == "add a hat"
-    assert uploads["image"].fields["model"] == "dall-e-2"
+    assert uploads["image"].fields["model"] == "gpt-image-2.5-sunburst"
 
 
 def test_variations(cli: Run, fake: FakeOpenAI, tmp_path: Path) -> None:
@@ -178,7 +189,7 @@ def test_azure_uses_the_deployment_url(cli: Run, fake: FakeOpenAI, tmp_path: Pat
     config.write_text(
         'default_profile = "az"\n[profiles.az]\ntype = "azure"\n'
         f'endpoint = "{fake.root}/"\napi_version = "2024-10-21"\napi_key_env = "AZ_KEY"\n'
-        '[profiles.az.deployments]\n"dall-e-3" = "draw"\n'
+        '[profiles.az.deployments]\n"gpt-image-2.5-sunburst" = "draw"\n'
     )
     env = fake_env(tmp_path, fake, AZ_KEY=DEFAULT_API_KEY)
     result = cli("image", "a fox", "-o", str(tmp_path / "o"), env=env)

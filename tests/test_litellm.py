@@ -145,7 +145,7 @@ def gw(upstream: FakeOpenAI, proxy: str, tmp_path: Path) -> FakeOpenAI:
 
 def write_config(tmp_path: Path, proxy: str, key: str = MASTER_KEY, extra: str = "") -> None:
     (tmp_path / "config.toml").write_text(
-        'default_profile = "gw"\n[defaults]\nmax_retries = 2\n'
+        'default_profile = "gw"\n[defaults]\nmax_retries = 2\nmodel = "gpt-4o-mini"\n'
         f'[profiles.gw]\ntype = "relay"\nbase_url = "{proxy}/v1"\napi_key = "{key}"\n{extra}',
         encoding="utf-8",
     )
@@ -187,10 +187,12 @@ def test_models_transcribe_and_image(gw: FakeOpenAI, tmp_path: Path) -> None:
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(b"\x01\x00" * 8000)
-    result = run_cli("transcribe", str(audio), env=env)
+    result = run_cli("transcribe", str(audio), "-m", "whisper-1", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("transcript of") and not result.stdout.startswith("{")
-    result = run_cli("image", "a red square", "-o", str(tmp_path / "img"), env=env)
+    result = run_cli(
+        "image", "a red square", "-m", "dall-e-3", "-o", str(tmp_path / "img"), env=env
+    )
     assert result.returncode == 0, result.stderr
     saved = [Path(p) for p in result.stdout.split()]
     assert saved and all(p.read_bytes().startswith(b"\x89PNG") for p in saved)

@@ -283,7 +283,7 @@ def test_profile_switches_endpoint_and_model(chat: Chat, tmp_path: Path) -> None
         encoding="utf-8",
     )
     chat.run("a\r", "/profile backup\r", "b\r", "/profile nowhere\r")
-    assert [r.json["model"] for r in chat.fake.chat_requests()] == ["gpt-4o-mini", "qwen-max"]
+    assert [r.json["model"] for r in chat.fake.chat_requests()] == ["gpt-6-luna", "qwen-max"]
     err = chat.err.getvalue()
     assert "profile backup · model qwen-max" in err
     assert "chatcli: error: unknown profile 'nowhere'" in err
@@ -305,7 +305,7 @@ def test_profile_resolves_aliases_and_settings_like_dash_p(chat: Chat, tmp_path:
     )
     chat.run("/system Be brief.\r", "a\r", "/profile backup\r", "b\r")
     bodies = [r.json for r in chat.fake.chat_requests()]
-    assert [b["model"] for b in bodies] == ["gpt-4o-mini", "gpt-4o"]
+    assert [b["model"] for b in bodies] == ["gpt-6-luna", "gpt-4o"]
     assert bodies[1].get("temperature") == 0.3
     assert bodies[1]["messages"][0] == {"role": "system", "content": "Be brief."}
     assert "profile backup · model gpt-4o" in chat.err.getvalue()
@@ -340,7 +340,7 @@ def test_tokens_and_cost(chat: Chat) -> None:
              "/cost\r")  # fmt: skip
     lines = chat.err.getvalue().splitlines()
     assert "session cost: nothing spent yet" in lines
-    assert any(line.startswith("context: ") and "of 128,000 tokens" in line for line in lines)
+    assert any(line.startswith("context: ") and "of 1,050,000 tokens" in line for line in lines)
     costs = [line for line in lines if line.startswith("session cost: $")]
     assert len(costs) == 2
     assert costs[1].endswith("plus replies of unknown price")
@@ -349,7 +349,7 @@ def test_tokens_and_cost(chat: Chat) -> None:
 def test_footer_says_tokens_cost_and_speed(chat: Chat) -> None:
     chat.fake.script(Reply(text="fine", prompt_tokens=1000, completion_tokens=500))
     chat.run("hello\r")
-    assert "1000 in · 500 out · $0.00045 · " in chat.err.getvalue()
+    assert "1000 in · 500 out · $0.00035 · " in chat.err.getvalue()
 
 
 def test_footer_text_never_calls_an_unknown_price_zero() -> None:
@@ -462,7 +462,7 @@ def test_chat_help_loads_no_heavy_modules() -> None:
 
 def test_spent_budget_refuses_a_turn_and_the_repl_goes_on(chat: Chat) -> None:
     (chat.home / "config.toml").write_text("[defaults]\ndaily_budget_usd = 0.001\n")
-    chat.fake.script(Reply(text="pricey", prompt_tokens=0, completion_tokens=2000))
+    chat.fake.script(Reply(text="pricey", prompt_tokens=0, completion_tokens=2400))
     chat.run("first\r", "second\r", "/exit\r")
     err = chat.err.getvalue()
     assert "chatcli: error: $0.0012 of your daily budget $0.001 is spent" in err
@@ -476,7 +476,7 @@ def test_spent_budget_refuses_a_turn_and_the_repl_goes_on(chat: Chat) -> None:
 def test_budget_command_shows_spending_and_lets_the_session_go_on(chat: Chat) -> None:
     (chat.home / "config.toml").write_text("[defaults]\ndaily_budget_usd = 0.001\n")
     chat.fake.script(
-        Reply(text="pricey", prompt_tokens=0, completion_tokens=2000), Reply(text="ok")
+        Reply(text="pricey", prompt_tokens=0, completion_tokens=2400), Reply(text="ok")
     )
     chat.run("first\r", "second\r", "/budget\r", "/budget continue\r", "third\r", "/exit\r")
     out = chat.err.getvalue()

@@ -163,7 +163,7 @@ def test_undo_retry_and_model(term: Tmux, control: FakeControl, home: Path) -> N
     assert [contents(b)[-1] for b in bodies] == [
         "first", "second", "second take two", "second take two", "third",
     ]  # fmt: skip
-    assert [b["model"] for b in bodies] == ["gpt-4o-mini"] * 4 + ["gpt-4o"]
+    assert [b["model"] for b in bodies] == ["gpt-6-luna"] * 4 + ["gpt-4o"]
     assert contents(bodies[-1])[:-1] == [
         "first", "echo(1): first", "second take two", "echo(2): second take two",
     ]  # fmt: skip

@@ -112,7 +112,7 @@ def test_refused_response_format_falls_back_and_is_remembered(
     notes = [line for line in first.stderr.splitlines() if "refuses response_format" in line]
     assert len(notes) == 1
     assert notes[0].startswith(
-        "chatcli: openai refuses response_format json_schema or json_object for gpt-4o-mini ("
+        "chatcli: openai refuses response_format json_schema or json_object for gpt-6-luna ("
     )
     assert _formats(fake) == ["json_schema", "json_object", None]
     fallback = fake.chat_requests()[-1].json
@@ -130,8 +130,8 @@ def test_refused_response_format_falls_back_and_is_remembered(
     assert rows == [
         ("gpt-4o", "no_json_schema"),
         ("gpt-4o", "no_response_format"),
-        ("gpt-4o-mini", "no_json_schema"),
-        ("gpt-4o-mini", "no_response_format"),
+        ("gpt-6-luna", "no_json_schema"),
+        ("gpt-6-luna", "no_response_format"),
     ]
 
 
@@ -141,7 +141,7 @@ def test_json_object_where_json_schema_is_refused(fake: FakeOpenAI, tmp_path: Pa
     first = run_cli("ask", "--schema", "city, population int", "Paris?", env=env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout) == {"city": "example", "population": 0}
-    assert "refuses response_format json_schema for gpt-4o-mini (" in first.stderr
+    assert "refuses response_format json_schema for gpt-6-luna (" in first.stderr
     assert "asking for a JSON object with the schema in the prompt" in first.stderr
     second = run_cli("ask", "--schema", "city", "Rome?", env=env)
     assert second.returncode == 0 and second.stderr == ""

@@ -131,7 +131,7 @@ def test_local_runner_falls_back_when_response_format_is_refused(
                      "--concurrency", "1", env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("refuses response_format") == 1
-    assert "refuses response_format json_schema for gpt-4o-mini" in result.stderr
+    assert "refuses response_format json_schema for gpt-6-luna" in result.stderr
     rows = _results(env, result.stdout.strip())
     assert [r["data"] for r in rows] == [{"city": "example", "population": 0}] * 4
     sent = [r.json for r in fake.chat_requests()]

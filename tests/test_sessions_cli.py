@@ -22,7 +22,7 @@ def test_plain_ask_is_recorded_one_shot_and_no_log_keeps_only_usage(
     with Store.open(tmp_path / "data") as store:
         rows = store.usage_rows()
         assert store.search_messages("secret") == []
-    assert [(r.command, r.status, r.model) for r in rows] == [("ask", "ok", "gpt-4o-mini")] * 2
+    assert [(r.command, r.status, r.model) for r in rows] == [("ask", "ok", "gpt-6-luna")] * 2
 
 
 def test_named_session_continues_and_exports(fake: FakeOpenAI, tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_named_session_continues_and_exports(fake: FakeOpenAI, tmp_path: Path) -
     msgs = exported["messages"]
     assert [m["role"] for m in msgs] == ["user", "assistant"] * 3
     assert msgs[3]["content"] == "echo(2): second 问题"
-    assert msgs[3]["model"] == "gpt-4o-mini" and msgs[3]["completion_tokens"] > 0
+    assert msgs[3]["model"] == "gpt-6-luna" and msgs[3]["completion_tokens"] > 0
     assert msgs[3]["interrupted"] is False and "tokens" in msgs[3]
 
     md = run_cli("sessions", "show", "work", env=env).stdout

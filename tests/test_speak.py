@@ -6,6 +6,8 @@ import io
 import wave
 from pathlib import Path
 
+import pytest
+
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI, Reply
 from tests.fakes.speech import MAGIC
@@ -26,6 +28,11 @@ def test_text_to_file_with_voice_format_and_model(fake: FakeOpenAI, tmp_path: Pa
         "response_format": "opus",
     }
     assert f"wrote {out}" in result.stderr
+    from chatcli.store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        (row,) = store.usage_rows()
+    assert row.cost_usd == pytest.approx(len("Hello there") * 30 / 1e6)  # tts-1-hd: $30 per 1M
 
 
 def test_ask_piped_into_speak_writes_audio_to_the_pipe(fake: FakeOpenAI, tmp_path: Path) -> None:
@@ -44,7 +51,14 @@ def test_ask_piped_into_speak_writes_audio_to_the_pipe(fake: FakeOpenAI, tmp_pat
     with wave.open(io.BytesIO(proc.stdout)) as w:
         assert w.getnframes() == 80 * len("The answer is 42.")
     assert fake.requests[-1].json["input"] == "The answer is 42."
-    assert fake.requests[-1].json["model"] == "tts-1"
+    assert fake.requests[-1].json["model"] == "gpt-4o-mini-tts"
+    from chatcli.store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        row = store.usage_rows()[-1]
+    seconds = 80 * len("The answer is 42.") / 8_000  # the fake's WAV: 10 ms a character
+    assert row.command == "speak"
+    assert row.cost_usd == pytest.approx(seconds / 60 * 0.015)
 
 
 def test_empty_or_too_long_text_refused(fake: FakeOpenAI, tmp_path: Path) -> None:

@@ -125,7 +125,7 @@ def test_long_input_split_on_paragraphs_then_combined(
     assert f"{len(slices)}/{len(slices)}" in result.stderr
     with sqlite3.connect(tmp_path / "data" / "chatcli.db") as db:
         rows = db.execute("SELECT command, status, model FROM usage").fetchall()
-    assert rows == [("summarize", "ok", "gpt-4o-mini")] * (len(slices) + 1)
+    assert rows == [("summarize", "ok", "gpt-6-luna")] * (len(slices) + 1)
 
 
 def test_summaries_too_long_to_combine_are_summarised_again(

@@ -166,3 +166,23 @@ def test_a_resumed_session_shows_its_calls(term: Tmux, control: FakeControl) -> 
     screen = term.wait_for("fn  › echo: resumed")
     assert "ai  › calls own__echo" in screen
     assert "ai  › tools said: echo: resumed" in screen
+
+
+def test_regenerate_and_edit_run_tools_too(term: Tmux, control: FakeControl) -> None:
+    control.script(echo_call("first"), Reply(), echo_call("again"), Reply(), echo_call("edited"))
+    term.start([*CHAT, "-T", "own", "--approve", "own"])
+    send(term, "go")
+    term.wait_for("tools said: echo: first", scrollback=True)
+    send(term, "/regenerate")
+    term.wait_for("tools said: echo: again", scrollback=True)
+    send(term, "/edit 1")
+    term.wait_for("turn 1 is in the prompt")
+    term.keys("Enter")
+    term.wait_for("tools said: echo: edited", scrollback=True)
+    bodies = chat_requests(control)
+    assert all("tools" in b for b in bodies)
+    assert [tool_results(b)[-1] for b in bodies[1::2]] == [
+        "echo: first",
+        "echo: again",
+        "echo: edited",
+    ]

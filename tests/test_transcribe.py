@@ -84,7 +84,7 @@ def relay_config(fake: FakeOpenAI, retries: int = 0, key: str = DEFAULT_API_KEY)
     )
 
 
-def test_text_to_stdout_with_whisper_by_default(fake: FakeOpenAI, tmp_path: Path) -> None:
+def test_text_to_stdout_with_gpt_transcribe_by_default(fake: FakeOpenAI, tmp_path: Path) -> None:
     audio = wav_file(tmp_path)
     result = run_cli("transcribe", str(audio), env=fake_env(tmp_path, fake))
     assert result.returncode == 0, result.stderr
@@ -92,10 +92,13 @@ def test_text_to_stdout_with_whisper_by_default(fake: FakeOpenAI, tmp_path: Path
     assert result.stderr == ""
     upload = fake.uploads[0]
     assert upload.route == "audio/transcriptions"
-    assert upload.fields["model"] == "whisper-1"
+    assert upload.fields["model"] == "gpt-transcribe"
     assert upload.fields["response_format"] == "text"
     assert upload.content_type == "audio/wav"
     assert upload.data == audio.read_bytes()
+    subtitles = run_cli("transcribe", str(audio), "--format", "srt", env=fake_env(tmp_path, fake))
+    assert subtitles.returncode == 0, subtitles.stderr
+    assert fake.uploads[-1].fields["model"] == "whisper-1"  # the one model with timestamps
 
 
 def test_every_format_and_model_flag(fake: FakeOpenAI, tmp_path: Path, cli: Run) -> None:
@@ -244,7 +247,8 @@ def test_relay_base_url_normalised_and_usage_logged(
     assert fake.requests[0].path == "/v1/audio/transcriptions"
     with sqlite3.connect(tmp_path / "data" / "chatcli.db") as db:
         rows = db.execute("SELECT model, profile, command, status, cost_usd FROM usage").fetchall()
-    assert rows == [("whisper-1", "relay", "transcribe", "ok", 0.006 / 60)]  # 1 s at $0.006/min
+    # 1 s at gpt-transcribe's $0.27 per hour (genai-prices)
+    assert rows == [("gpt-transcribe", "relay", "transcribe", "ok", pytest.approx(0.27 / 3600))]
 
 
 def test_wrong_key_exits_4_without_leaking_it(fake: FakeOpenAI, tmp_path: Path, cli: Run) -> None:

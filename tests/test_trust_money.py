@@ -60,7 +60,7 @@ def test_verify_prompt_tokens_fail_when_gpt_3_5_is_served(fake: FakeOpenAI, tmp_
     assert check["status"] == "fail"
     assert check["evidence"] == (
         "reported 106, but o200k_base counts 100; cl100k_base counts 106: the tokenizer of "
-        "gpt-4-turbo, gpt-4-1106-preview, gpt-4-0125-preview"
+        "gpt-4-turbo, gpt-4, gpt-3.5-turbo"
     )
     status = {c["name"]: c["status"] for c in obj["checks"]}
     assert status["system_fingerprint"] == "warn" and status["logprobs"] == "warn"
@@ -115,10 +115,10 @@ def test_usage_by_model_prices_asks_images_and_audio(fake: FakeOpenAI, tmp_path:
     result = run_cli("usage", "--by", "model", "--json", env=env)
     assert result.returncode == 0, result.stderr
     rows = {r["key"]: r for r in json.loads(result.stdout)["rows"]}
-    assert set(rows) == {"gpt-4o", "gpt-4o-mini", "dall-e-2", "whisper-1"}
+    assert set(rows) == {"gpt-4o", "gpt-4o-mini", "dall-e-2", "gpt-transcribe"}
     assert all(r["cost_usd"] and r["requests_with_unknown_cost"] == 0 for r in rows.values())
     assert rows["dall-e-2"]["cost_usd"] == 0.036
-    assert rows["whisper-1"]["cost_usd"] == 0.003  # half a minute at $0.006
+    assert rows["gpt-transcribe"]["cost_usd"] == 0.00225  # half a minute at $0.27 per hour
     assert rows["gpt-4o"]["served_as"] == {}  # a dated snapshot of the family asked for
     assert rows["gpt-4o-mini"]["served_as"] == {"gpt-4o-2024-08-06": 1}
     table = run_cli("usage", "--by", "model", env=env).stdout

@@ -19,19 +19,19 @@ def test_usage_groups_and_null_cost(fake: FakeOpenAI, tmp_path: Path) -> None:
     )
     run_cli("ask", "one", env=env)
     run_cli("ask", "two", env=env)
-    run_cli("ask", "-m", "deepseek-chat", "three", env=env)
+    run_cli("ask", "-m", "qwen-max", "three", env=env)
 
     by_model = json.loads(run_cli("usage", "--by", "model", "--json", env=env).stdout)
     rows = {r["key"]: r for r in by_model["rows"]}
-    mini = rows["gpt-4o-mini"]
+    mini = rows["gpt-6-luna"]
     assert mini["requests"] == 2 and mini["prompt_tokens"] == 3000
-    assert abs(mini["cost_usd"] - (3000 * 0.15 + 300 * 0.60) / 1e6) < 1e-12
-    assert rows["deepseek-chat"]["cost_usd"] is None
+    assert abs(mini["cost_usd"] - (3000 * 0.10 + 300 * 0.50) / 1e6) < 1e-12
+    assert rows["qwen-max"]["cost_usd"] is None
     assert by_model["total"]["requests"] == 3
     assert by_model["total"]["requests_with_unknown_cost"] == 1
 
     table = run_cli("usage", env=env).stdout
-    assert date.today().isoformat() in table and "≥ $0.0006" in table
+    assert date.today().isoformat() in table and "≥ $0.00045" in table
     assert "1 request(s) used a model without a known price" in table
 
     later = (date.today() + timedelta(days=1)).isoformat()

@@ -95,11 +95,11 @@ def test_honest_endpoint_is_consistent(fake: FakeOpenAI, env: dict[str, str]) ->
     result = run_cli("verify", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout.splitlines()
-    assert out[0] == f"verifying gpt-4o-mini at {fake.base_url}/chat/completions (profile openai)"
+    assert out[0] == f"verifying gpt-6-luna at {fake.base_url}/chat/completions (profile openai)"
     assert list(lines(result.stdout)) == NAMES
-    assert out[-1] == "verdict: consistent with gpt-4o-mini"
+    assert out[-1] == "verdict: consistent with gpt-6-luna"
     checks = lines(result.stdout)
-    assert checks["model"] == "[pass] the response names gpt-4o-mini"
+    assert checks["model"] == "[pass] the response names gpt-6-luna"
     assert checks["prompt_tokens"] == "[pass] reported 100; o200k_base counts 100"
     assert checks["system_fingerprint"] == "[pass] system_fingerprint fp_fake"
     assert checks["logprobs"].startswith("[pass]") and checks["seed"].startswith("[pass]")
@@ -123,9 +123,9 @@ def test_honest_endpoint_is_consistent(fake: FakeOpenAI, env: dict[str, str]) ->
     with Store.open(Path(env["CHATCLI_HOME"])) as store:
         rows = store.usage_rows()
     assert [(r.command, r.model, r.estimated) for r in rows] == [
-        ("verify", "gpt-4o-mini", False)
+        ("verify", "gpt-6-luna", False)
     ] * 10
-    assert {r.served_model for r in rows} == {"gpt-4o-mini"}
+    assert {r.served_model for r in rows} == {"gpt-6-luna"}
     assert all(r.prompt_tokens > 0 and r.cost_usd is not None for r in rows)
 
 
@@ -149,7 +149,7 @@ def test_json_shape(cli: Run, fake: FakeOpenAI, env: dict[str, str]) -> None:
         ("json_schema", "pass", "medium"),
     ]
     assert all(isinstance(c["evidence"], str) and c["evidence"] for c in obj["checks"])
-    assert obj["verdict"] == "consistent with gpt-4o-mini (stream_usage warned)"
+    assert obj["verdict"] == "consistent with gpt-6-luna (stream_usage warned)"
     assert obj["checks"][4]["evidence"] == "no usage chunk in the stream (include_usage ignored)"
 
 
@@ -178,9 +178,9 @@ def test_relay_renaming_the_model_fails(cli: Run, fake: FakeOpenAI, env: dict[st
     result = cli("verify", env=env)
     assert result.returncode == 1
     assert lines(result.stdout)["model"] == (
-        "[FAIL] asked for gpt-4o-mini, the response names gpt-3.5-turbo-0125"
+        "[FAIL] asked for gpt-6-luna, the response names gpt-3.5-turbo-0125"
     )
-    assert result.stdout.endswith("verdict: likely not gpt-4o-mini: model failed\n")
+    assert result.stdout.endswith("verdict: likely not gpt-6-luna: model failed\n")
 
 
 @pytest.mark.parametrize(
@@ -229,7 +229,7 @@ def test_ignored_max_tokens_fails(cli: Run, fake: FakeOpenAI, env: dict[str, str
     assert lines(result.stdout)["max_tokens"] == (
         "[FAIL] asked for at most 7 tokens, got 40 completion tokens, finish_reason stop"
     )
-    assert "likely not gpt-4o-mini: max_tokens failed" in result.stdout
+    assert "likely not gpt-6-luna: max_tokens failed" in result.stdout
 
 
 def test_reasoning_models_get_max_completion_tokens(
@@ -290,7 +290,7 @@ def test_two_warnings_are_suspicious_and_reasoning_is_weak(
         "evidence": "1/3 answered right (letters: answered 2, expected 3; "
         "trick: no ANSWER line in 'I cannot say, see policy 3.'); weak evidence",
     }
-    assert obj["verdict"] == "consistent with gpt-4o-mini (reasoning warned)"
+    assert obj["verdict"] == "consistent with gpt-6-luna (reasoning warned)"
     script(fake, answers=("2", "ANSWER: 215", "ANSWER: 3"), tools=Reply(text="Sunny."))
     both = cli("verify", "--json", env=env)
     assert both.returncode == 1

@@ -11,9 +11,11 @@ from chatcli.cli.common import (
     MaxTokensOpt,
     MaxToolRoundsOpt,
     OverBudgetOpt,
+    ReasoningOpt,
     RoleOpt,
     SchemaMultiOpt,
     SchemaOpt,
+    ServiceTierOpt,
     SessionOpt,
     SystemOpt,
     TemperatureOpt,
@@ -38,6 +40,8 @@ def chat(
     tool: ToolOpt = None,
     approve: ApproveOpt = None,
     max_tool_rounds: MaxToolRoundsOpt = None,
+    reasoning: ReasoningOpt = None,
+    service_tier: ServiceTierOpt = None,
     template: TemplateOpt = None,
     var: VarOpt = None,
     schema: SchemaOpt = None,
@@ -59,6 +63,8 @@ def chat(
         tools=tuple(tool or ()),
         approve=tuple(approve or ()),
         max_tool_rounds=max_tool_rounds,
+        reasoning=reasoning,
+        service_tier=service_tier,
     )
     if schema_multi and schema is None:
         import typer

@@ -42,6 +42,15 @@ def check_markdown(value: str | None) -> str | None:
     return value
 
 
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+
+
+def check_choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is not None and value not in allowed:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
 def check_finite(value: float | None) -> float | None:
     """Click's range check lets ``nan`` through (every comparison with it is false)."""
     if value is not None and value != value:
@@ -90,6 +99,23 @@ ApproveOpt = Annotated[
     typer.Option(
         "--approve",
         help="Run this server.tool (or server) without asking (repeatable).",
+        show_default=False,
+    ),
+]
+ReasoningOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reasoning",
+        callback=lambda v: check_choice(v, REASONING_EFFORTS),
+        help="How hard a reasoning model thinks: minimal, low, medium or high.",
+        show_default=False,
+    ),
+]
+ServiceTierOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--service-tier",
+        help="Processing tier where the endpoint offers them (flex, priority, default).",
         show_default=False,
     ),
 ]

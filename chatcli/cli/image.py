@@ -61,7 +61,7 @@ def image(
     *,
     g: Globals,
 ) -> None:
-    """Generate images (dall-e-3 unless -m; dall-e-2 for --edit and --variations).
+    """Generate images (gpt-image-2.5-sunburst unless -m; dall-e-2 for --variations).
 
     Files go to -o DIR as chatcli-DATE-TIME-N.png, never overwriting; paths print one per line.
     """

@@ -14,8 +14,7 @@ def models(
     *,
     g: Globals,
 ) -> None:
-    """List the models the endpoint offers, with context window and prices where known."""
-    import json
+    """List the endpoint's models: context window, prices (source and date), retirements."""
     import sys
 
     from chatcli.output import emit
@@ -24,36 +23,16 @@ def models(
 
     env = resolve(g)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
-    from chatcli.features.models.listing import model_ids
+    from chatcli.features.models import listing
 
     def note(message: str) -> None:
         print(f"chatcli: {message}", file=sys.stderr)
 
-    infos = [env.config.model_info(n) for n in model_ids(env, provider, note)]
+    found = listing.rows(env, listing.listed_models(env, provider, note))
     if json_out:
-        rows = [
-            {
-                "id": i.name,
-                "context_window": i.context_window,
-                "input_price": i.input_price,
-                "output_price": i.output_price,
-            }
-            for i in infos
-        ]
-        emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        emit(listing.as_json(found))
         return
-    if not infos:
+    if not found:
         print(f"profile {env.profile.name!r}: the endpoint lists no models", file=sys.stderr)
         return
-
-    def cell(value: float | None, fmt: str) -> str:
-        return "-" if value is None else format(value, fmt)
-
-    width = max(len("model"), *(len(i.name) for i in infos))
-    out = [f"{'model':<{width}}  {'context':>9}  {'$/1M in':>8}  {'$/1M out':>8}"]
-    for i in infos:
-        out.append(
-            f"{i.name:<{width}}  {cell(i.context_window, ','):>9}  "
-            f"{cell(i.input_price, '.2f'):>8}  {cell(i.output_price, '.2f'):>8}"
-        )
-    emit("\n".join(out) + "\n")
+    emit(listing.table(found))

@@ -36,7 +36,7 @@ def speak(
     *,
     g: Globals,
 ) -> None:
-    """Text to speech (tts-1 unless -m): to -o FILE, a pipe, or played on a terminal."""
+    """Text to speech (gpt-4o-mini-tts unless -m): to -o FILE, a pipe, or played on a terminal."""
     from chatcli.features.speech.run import SpeakOptions, run
 
     run(

@@ -60,7 +60,10 @@ def transcribe(
     *,
     g: Globals,
 ) -> None:
-    """Transcribe speech to text (whisper-1 unless -m); long audio is split at silences."""
+    """Transcribe speech to text (gpt-transcribe; whisper-1 for subtitles and --translate; or -m).
+
+    Long audio is split at silences.
+    """
     from chatcli.features.transcribe.run import TranscribeOptions, run
 
     run(

@@ -16,6 +16,7 @@ from chatcli.errors import ConfigError, UsageError
 from chatcli.settings.resolve import ChatFlags, ChatSettings, Globals, load_config, resolve_chat
 
 if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
     from chatcli.providers.base import Provider
     from chatcli.session import ChatSession
     from chatcli.settings.loading import Config, Profile
@@ -66,6 +67,11 @@ def open_conversation(
     row = pick(store, flags)
     settings = resolve_chat(cfg, g, flags, row, command=command)
     notes = list(settings.notes)
+    from chatcli.retirements import notice
+
+    retiring = notice(settings.model)
+    if retiring is not None:
+        notes.append(retiring)
     if flags.cont and row is not None:
         note = _continued_note(cfg, g, row)
         if note:
@@ -76,6 +82,7 @@ def open_conversation(
         provider: Provider = connect_profile(settings.profile, cfg.model_info, debug=g.debug)
     else:
         provider = connect(settings.profile)
+    settings = _with_endpoint_window(settings, provider)
     session = ChatSession.open(
         provider,
         settings,
@@ -86,6 +93,30 @@ def open_conversation(
         one_shot=one_shot and not flags.session,
     )
     return Conversation(session, settings, cfg, notes)
+
+
+def _with_endpoint_window(settings: ChatSettings, provider: Provider) -> ChatSettings:
+    """``settings`` with the context window the endpoint states for a model chatcli knows no
+    window of (a relay's or a local server's own model), so long conversations are trimmed to
+    it instead of not at all. Asked once per profile and model, then remembered."""
+    from dataclasses import replace
+
+    base = settings.model_info
+    model = settings.model
+    if base(model).context_window is not None:
+        return settings
+    ask = getattr(provider, "context_window", None)
+    window = ask(model) if callable(ask) else None
+    if not isinstance(window, int):
+        return settings
+
+    def model_info(name: str) -> ModelInfo:
+        info = base(name)
+        if name == model and info.context_window is None:
+            return replace(info, context_window=window)
+        return info
+
+    return replace(settings, model_info=model_info)
 
 
 def _continued_note(cfg: Config, g: Globals, row: SessionRow) -> str | None:

@@ -56,9 +56,16 @@ def connect(
     """A ready provider for ``profile`` (no network traffic until the first request)."""
     from chatcli.providers.chat import ChatProvider
     from chatcli.providers.transport import Transport
+    from chatcli.settings.headers import extra_headers
     from chatcli.settings.keys import resolve_key
 
     key = resolve_key(profile)
-    transport = Transport(profile, debug=debug, secrets=(key,))
+    extra = extra_headers(profile)
+    secrets = (key, *(v for v in extra.values() if len(v) >= 6))
+    transport = Transport(profile, debug=debug, secrets=secrets)
     endpoint = _backend(profile).endpoint(profile, key)
+    if extra:  # the profile's own headers on every request; auth stays the endpoint's
+        from dataclasses import replace
+
+        endpoint = replace(endpoint, headers={**extra, **endpoint.headers})
     return ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError
@@ -89,7 +90,22 @@ def usage(value: Any) -> Usage | None:
     assert isinstance(prompt, int) and isinstance(completion, int)
     if not (0 <= prompt <= MAX_TOKENS_REPORTED and 0 <= completion <= MAX_TOKENS_REPORTED):
         return None
-    return Usage(prompt, completion)
+    cached = _part(value, ("prompt_tokens_details", "cached_tokens"), prompt)
+    if not cached:  # DeepSeek's own name for the same count
+        cached = _part(value, ("prompt_cache_hit_tokens",), prompt)
+    reasoning = _part(value, ("completion_tokens_details", "reasoning_tokens"), completion)
+    return Usage(prompt, completion, cached_tokens=cached, reasoning_tokens=reasoning)
+
+
+def _part(value: dict[str, Any], path: tuple[str, ...], whole: int) -> int:
+    """A sub-count of usage (``prompt_tokens_details.cached_tokens``): 0 when missing or
+    implausible (not an integer, negative, or more than the ``whole`` it is part of)."""
+    node: Any = value
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, int) and not isinstance(node, bool) and 0 <= node <= whole:
+        return node
+    return 0
 
 
 class _CallPieces:
@@ -169,11 +185,13 @@ def stream_events(
     model: str | None = None
     reported: Usage | None = None
     thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
+    tier: str | None = None
     where = "stream chunk"
     for chunk in chunks:
         if not isinstance(chunk, dict):
             raise _bad(where, "chunk", chunk)
         model = _text(chunk, "model", where, "model") or model
+        tier = _tier(chunk) or tier
         reported = usage(chunk.get("usage")) or reported
         for i, choice in enumerate(_choices(chunk, where)):
             if _index(choice, i) != 0:
@@ -199,7 +217,7 @@ def stream_events(
             if reason:
                 finish = reason
     if reported is not None:
-        yield reported
+        yield replace(reported, service_tier=tier)
     calls = pieces.event()
     if calls is not None and not tools_offered and thinking >= 0:
         raise _unasked_tools(calls)
@@ -246,7 +264,7 @@ def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEven
         yield calls
     event = usage(obj.get("usage"))
     if event is not None:
-        yield event
+        yield replace(event, service_tier=_tier(obj))
     if words and words.strip() and not text:
         yield Finish("refusal", model, refusal=words)
         return
@@ -260,3 +278,9 @@ def excerpt(value: Any, limit: int = 160) -> str:
     except (ValueError, RecursionError):
         text = "<unprintable>"
     return one_line(text, limit)
+
+
+def _tier(obj: dict[str, Any]) -> str | None:
+    """The ``service_tier`` a response says it was served on (priced by the dataset), if any."""
+    value = obj.get("service_tier")
+    return one_line(value, 40) if isinstance(value, str) and value else None

@@ -15,6 +15,7 @@ from chatcli.events import Message, Notice, StreamEvent
 
 if TYPE_CHECKING:
     from chatcli.providers.batches import BatchAPI
+    from chatcli.providers.modelmeta import ListedModel
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class ChatRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     response_format: ResponseFormat | None = None
     tools: list[dict[str, Any]] | None = None  # function specs: name, description, parameters
+    reasoning: str | None = None  # reasoning effort: minimal, low, medium, high
+    service_tier: str | None = None  # flex, priority, default, ... as the endpoint offers
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,15 @@ class Provider(Chat, Protocol):
 
     def list_models(self) -> list[str]:
         """The model ids the endpoint lists."""
+        ...
+
+    def model_list(self) -> list[ListedModel]:
+        """The endpoint's models with what its list says of them (context window, shutdown
+        date)."""
+        ...
+
+    def context_window(self, model: str) -> int | None:
+        """The context window the endpoint states for ``model`` (remembered), or None."""
         ...
 
     def billing(self, *routes: str) -> tuple[str, list[Any]]:

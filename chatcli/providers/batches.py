@@ -18,6 +18,7 @@ from chatcli.errors import APIError
 from chatcli.events import Notice
 from chatcli.providers import bodies
 from chatcli.providers.transport import Transport
+from chatcli.settings.headers import extra_headers
 from chatcli.settings.loading import Profile
 
 LIST_PAGE = 100
@@ -52,6 +53,7 @@ class BatchAPI:
             self.root = base_url(profile)
             self.headers = {"Authorization": f"Bearer {key}"}
             self.chat_path = "/v1/chat/completions"
+        self.headers = {**extra_headers(profile), **self.headers}
 
     def _url(self, path: str, **params: str | int) -> str:
         query = {**self._params, **{k: str(v) for k, v in params.items()}}

@@ -24,9 +24,11 @@ from chatcli.providers.base import (
     SpeechRequest,
 )
 from chatcli.providers.endpoint import ChatEndpoint
+from chatcli.providers.modelmeta import ListedModel, listed, window_of
+from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
-from chatcli.safetext import Redactor, one_line
-from chatcli.settings.loading import Profile
+from chatcli.safetext import Redactor
+from chatcli.settings.loading import OPENAI_URL, Profile
 
 if TYPE_CHECKING:
     from chatcli.providers.audio import AudioClient
@@ -57,17 +59,31 @@ class ChatProvider:
         self._key = key
         self._debug = debug
         self._audio: AudioClient | None = None
+        self.quirks = Quirks()
 
-    def body(self, request: ChatRequest, *, stream_usage: bool) -> dict[str, Any]:
+    def completion_params(self, request: ChatRequest) -> bool:
+        """Whether the request's model takes max_completion_tokens and no temperature: known
+        so, or learnt from this endpoint's 400 earlier (``providers/quirks.py``; asked only
+        when the request sets either, since otherwise the body is the same)."""
+        if self.model_info(request.model).reasoning:
+            return True
+        if request.temperature is None and request.max_tokens is None:
+            return False
+        return self.quirks.get(self.name, request.model, "params") == COMPLETION_PARAMS
+
+    def body(
+        self, request: ChatRequest, *, stream_usage: bool, completion: bool | None = None
+    ) -> dict[str, Any]:
         """The JSON body; reasoning models get max_completion_tokens and no temperature."""
-        info = self.model_info(request.model)
+        if completion is None:
+            completion = self.completion_params(request)
         body: dict[str, Any] = {"messages": request.messages}
         if self.endpoint.send_model:
             body["model"] = request.model
-        if request.temperature is not None and not info.reasoning:
+        if request.temperature is not None and not completion:
             body["temperature"] = request.temperature
         if request.max_tokens is not None:
-            key = "max_completion_tokens" if info.reasoning else "max_tokens"
+            key = "max_completion_tokens" if completion else "max_tokens"
             body[key] = request.max_tokens
         if request.stream:
             body["stream"] = True
@@ -77,22 +93,36 @@ class ChatProvider:
             body["response_format"] = response_format(request.response_format)
         if request.tools:
             body["tools"] = [{"type": "function", "function": spec} for spec in request.tools]
+        if request.reasoning:
+            body["reasoning_effort"] = request.reasoning
+        if request.service_tier:
+            body["service_tier"] = request.service_tier
         body.update(request.extra)
         return body
 
     def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
         """Send ``request``; yield text deltas, usage and a finish event (or raise)."""
-        info = self.model_info(request.model)
-        if request.temperature is not None and info.reasoning:
+        completion = self.completion_params(request)
+        if request.temperature is not None and completion:
             yield Notice(f"{request.model} does not take a temperature; not sent")
         fallback: list[Notice] = []
         use_usage = request.stream and self._stream_usage
 
         def body() -> dict[str, Any]:
-            return self.body(request, stream_usage=use_usage)
+            return self.body(request, stream_usage=use_usage, completion=completion)
 
         def on_status(status: int, text: str) -> bool:
-            nonlocal use_usage
+            nonlocal use_usage, completion
+            if not completion and rejects_classic_params(status, text):
+                completion = True  # once: the fixed body is not refused for this again
+                self.quirks.set(self.name, request.model, "params", COMPLETION_PARAMS)
+                fallback.append(
+                    Notice(
+                        f"{request.model} takes max_completion_tokens and no temperature; "
+                        f"sent again so (remembered for profile {self.name})"
+                    )
+                )
+                return True
             if use_usage and status in (400, 422) and names_stream_options(text):
                 use_usage = False  # for this request only: other errors must not turn it off
                 fallback.append(
@@ -141,6 +171,7 @@ class ChatProvider:
     def close(self) -> None:
         """Close the connection pools; the provider reopens them if used again."""
         self.transport.close()
+        self.quirks.close()
         if self._audio is not None:
             self._audio.close()
             self._audio = None
@@ -239,6 +270,36 @@ class ChatProvider:
 
     def list_models(self) -> list[str]:
         """Every model id the endpoint lists (relays list many non-gpt names), sorted."""
+        return [m.id for m in self.model_list()]
+
+    def context_window(self, model: str) -> int | None:
+        """The context window the endpoint states for ``model`` (OpenRouter's
+        ``context_length``, vLLM's ``max_model_len`` in ``/models``; a LiteLLM proxy's
+        ``/model/info``), asked once per profile and model and remembered; None when it
+        states none. Failures are not errors here: the window then stays unknown."""
+        if self.endpoint.root == OPENAI_URL or not self.endpoint.send_model:
+            return None  # the official list and Azure's deployments state no windows
+        known = self.quirks.get(self.name, model, "context_window")
+        if known is not None:
+            return int(known) if known.isdigit() and int(known) > 0 else None
+        window: int | None = None
+        try:
+            window = next((m.context_window for m in self.model_list() if m.id == model), None)
+            if window is None and self.endpoint.root is not None:
+                info = self.get_json(f"{self.endpoint.root.removesuffix('/v1')}/model/info")
+                items = info.get("data") if isinstance(info, dict) else None
+                for item in items if isinstance(items, list) else []:
+                    if isinstance(item, dict) and item.get("model_name") == model:
+                        window = window_of(item)
+                        break
+        except ChatcliError:
+            pass
+        self.quirks.set(self.name, model, "context_window", str(window or 0))
+        return window
+
+    def model_list(self) -> list[ListedModel]:
+        """The endpoint's models with what the list says of them (context window, shutdown
+        date), sorted by id."""
         if self.endpoint.models_url is None:
             return []
         obj = self.get_json(self.endpoint.models_url)
@@ -248,8 +309,7 @@ class ChatProvider:
                 f"malformed model list: {answers.excerpt(obj, 120)}",
                 hint="the endpoint is not answering like an OpenAI-compatible API",
             )
-        ids = {m["id"] for m in items if isinstance(m, dict) and isinstance(m.get("id"), str)}
-        return sorted(one_line(i, 200) for i in ids if one_line(i, 200))
+        return listed(items)
 
     def _stream(self, response: Any, tools: bool) -> Iterator[StreamEvent]:
         stream = self.transport.events(response)

@@ -116,9 +116,29 @@ def is_auth(body: ErrorBody) -> bool:
     return bool(labels & _AUTH_CODES) or bool(_AUTH.search(body.message))
 
 
+_GONE_MODEL = re.compile(
+    r"model\s*[`'\"]?([\w.:/-]+?)[`'\"]?\s+(?:has been deprecated|does not exist|was not found|"
+    r"not found|is not supported|has been shut down|is no longer available)",
+    re.I,
+)
+
+
+def model_hint(body: ErrorBody) -> str | None:
+    """For a "model not found / deprecated" answer about a model OpenAI retired or retires:
+    when, and the replacement it names (``OpenAI shut dall-e-3 down on ...; use -m ...``)."""
+    found = _GONE_MODEL.search(body.message)
+    if found is None:
+        return None
+    from chatcli.retirements import replacement_hint
+
+    return replacement_hint(found.group(1))
+
+
 def classify(status: int, body: ErrorBody, where: str, path: str) -> tuple[ChatcliError, bool]:
     """The chatcli error for a non-2xx answer and whether a retry may help."""
     message = body.message
+    if status in (400, 404) and (gone := model_hint(body)) is not None:
+        return APIError(f"{where} answered {status}: {message}", hint=gone, status=status), False
     if status == 401 or (status == 400 and is_auth(body)):
         return AuthError(f"{where} refused the API key ({status}): {message}", hint=KEY_HINT), False
     if status == 403:

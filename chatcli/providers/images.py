@@ -48,6 +48,15 @@ IMAGE_MODELS: dict[str, ImageModel] = {
     "dall-e-2": ImageModel(10, ("256x256", "512x512", "1024x1024"), True, True, True),
     "gpt-image-1": ImageModel(10, ("1024x1024", "1536x1024", "1024x1536"), True, False, False),
     "gpt-image-1-mini": ImageModel(10, ("1024x1024", "1536x1024", "1024x1536"), True, False, False),
+    **{
+        name: ImageModel(10, ("auto", "1024x1024", "1536x1024", "1024x1536"), True, False, False)
+        for name in (
+            "gpt-image-1.5",
+            "gpt-image-2",
+            "gpt-image-2.5-sunburst",
+            "gpt-image-2.5-flare",
+        )
+    },
 }
 
 MAGIC: tuple[tuple[bytes, str, str], ...] = (
@@ -68,6 +77,40 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class ImageUsage:
+    """Tokens an image response reports (gpt-image models bill by token)."""
+
+    text_in: int
+    image_in: int
+    output: int
+
+
+class Images(list[Image]):
+    """The images of one response, and the usage it reported, if any."""
+
+    usage: ImageUsage | None = None
+
+
+def _usage(value: Any) -> ImageUsage | None:
+    """The response's ``usage``, or None when missing or not plausible token counts."""
+
+    def count(obj: Any, name: str) -> int | None:
+        n = getattr(obj, name, None)
+        ok = isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 100_000_000
+        return n if ok else None
+
+    if value is None:
+        return None
+    total_in, output = count(value, "input_tokens"), count(value, "output_tokens")
+    if total_in is None or output is None:
+        return None
+    details = getattr(value, "input_tokens_details", None)
+    image_in = (count(details, "image_tokens") or 0) if details is not None else 0
+    image_in = min(image_in, total_in)
+    return ImageUsage(total_in - image_in, image_in, output)
+
+
 def check(job: ImageJob) -> None:
     """Refuse what a known model cannot do, with what it can do instead (exit 2)."""
     rules = IMAGE_MODELS.get(job.model.rsplit("/", 1)[-1])
@@ -77,17 +120,18 @@ def check(job: ImageJob) -> None:
     if op == "edits" and not rules.edits:
         raise UsageError(
             f"{job.model} cannot edit images",
-            hint="use -m gpt-image-1 or -m dall-e-2 with --edit",
+            hint="use --edit without -m (gpt-image-2.5-sunburst), or another gpt-image model",
         )
     if op == "variations" and not rules.variations:
         raise UsageError(
             f"{job.model} cannot make variations; only dall-e-2 can",
-            hint="use -m dall-e-2 with --variations",
+            hint="use -m dall-e-2 with --variations where a relay still serves it (OpenAI shut "
+            "it down on 2026-05-12), or --edit IMAGE PROMPT",
         )
     if job.n > rules.max_n:
         hint = "use -n 1 (run the command again for more)"
         if rules.max_n == 1:
-            hint = "use -n 1, or -m dall-e-2 / -m gpt-image-1, which make up to 10 at once"
+            hint = "use -n 1, or a gpt-image model (the default), which makes up to 10 at once"
         raise UsageError(f"{job.model} makes at most {rules.max_n} image(s) per request", hint=hint)
     if job.size is not None and job.size not in rules.sizes:
         raise UsageError(
@@ -111,11 +155,13 @@ def create(profile: Profile, job: ImageJob, *, key: str, debug: bool = False) ->
         if not items:
             raise APIError("the endpoint returned no images")
         with sdk.errors(key):
-            return [
+            found = Images(
                 _image(http, _field(item, "b64_json"), _field(item, "url"),
                        _field(item, "revised_prompt"))
                 for item in items
-            ]  # fmt: skip
+            )  # fmt: skip
+        found.usage = _usage(getattr(response, "usage", None))
+        return found
 
 
 def _field(item: object, name: str) -> str | None:

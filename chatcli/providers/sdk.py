@@ -23,6 +23,7 @@ from chatcli.providers import bodies, errorbody
 from chatcli.providers.transport import USER_AGENT, proxy_error
 from chatcli.providers.waits import backoff, describe, retry_after
 from chatcli.safetext import one_line, sanitize
+from chatcli.settings.headers import extra_headers
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
 
@@ -46,7 +47,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
             api_key=key,
             max_retries=0,  # retried by ``call``, with the profile's waits
             http_client=http,
-            default_headers={"User-Agent": USER_AGENT},
+            default_headers={"User-Agent": USER_AGENT, **extra_headers(profile)},
         )
     from chatcli.providers.openai_compat import base_url
 
@@ -55,7 +56,7 @@ def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> op
         base_url=base_url(profile),
         max_retries=0,  # retried by ``call``, with the profile's waits
         http_client=http,
-        default_headers={"User-Agent": USER_AGENT},
+        default_headers={"User-Agent": USER_AGENT, **extra_headers(profile)},
     )
 
 

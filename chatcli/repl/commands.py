@@ -18,7 +18,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from chatcli.errors import UsageError, unreadable
-from chatcli.pricing import BUILTIN, money
+from chatcli.pricing import CHAT_MODELS, money
 from chatcli.safetext import one_line
 from chatcli.store import content_text
 
@@ -128,7 +128,7 @@ def _undo(repl: Repl, arg: str) -> None:
 
 def _retry(repl: Repl, arg: str) -> None:
     repl.check_budget()
-    repl.stream(repl.turn(None, retry=True))
+    repl.stream(repl.tooled(lambda tools: repl.session.retry(tools=tools)))
 
 
 def _tools(repl: Repl, arg: str) -> None:
@@ -197,7 +197,7 @@ def _regenerate(repl: Repl, arg: str) -> None:
     if not number:
         raise UsageError("nothing to regenerate yet")
     repl.check_budget()
-    repl.stream(repl.session.regenerate(number))
+    repl.stream(repl.tooled(lambda tools: repl.session.regenerate(number, tools=tools)))
 
 
 def _answers(repl: Repl, arg: str) -> None:
@@ -356,8 +356,7 @@ def _copy(repl: Repl, arg: str) -> None:
 
 def _model_names(repl: Repl) -> Iterable[str]:
     config = repl.ctx.config
-    chat_models = (name for name, info in BUILTIN.items() if info.context_window)
-    return sorted({*chat_models, *config.aliases, *config.models})
+    return sorted({*CHAT_MODELS, *config.aliases, *config.models})
 
 
 def _session_names(repl: Repl) -> Iterable[str]:

@@ -29,9 +29,10 @@ from chatcli.store import content_text
 from chatcli.terminal import is_dumb, isatty, modes
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from prompt_toolkit import PromptSession
 
-    from chatcli.events import Content
     from chatcli.features.schema.spec import Schema
     from chatcli.features.templates.apply import Applied
     from chatcli.features.tools.toolbox import Toolbox
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from chatcli.settings.loading import Config
     from chatcli.settings.resolve import ChatSettings
     from chatcli.store import Store
+
+    Specs = list[dict[str, Any]]  # function specs of the tools that are on
 
 BUDGET_GO_ON = "type /budget to see the spending, /budget continue to go on in this session"
 """How a spent budget is overridden from inside the REPL (the flag is for the command line)."""
@@ -237,18 +240,21 @@ class Repl:
 
             send(self, content, schema)
         elif editing is not None:
-            self.stream(self.session.edit(editing, content))
+            self.stream(self.tooled(lambda t: self.session.edit(editing, content, tools=t)))
         else:
-            self.stream(self.turn(content))
+            self.stream(self.tooled(lambda t: self.session.send(content, tools=t)))
 
-    def turn(self, content: Content | None, *, retry: bool = False) -> Iterator[StreamEvent]:
-        """A turn's events: with the tools that are on, through the tool loop."""
+    def tooled(
+        self, first: Callable[[Specs | None], Iterator[StreamEvent]]
+    ) -> Iterator[StreamEvent]:
+        """A turn's events; with tools on, ``first(specs)`` is its first round and the tool
+        loop runs the rest (send, /retry, /regenerate and /edit all come through here)."""
         box = self.tools
         if box is None or not box.enabled:
-            return self.session.retry() if retry else self.session.send(content)
-        from chatcli.features.tools.use import send
+            return first(None)
+        from chatcli.features.tools.loop import turn
 
-        return send(self.session, content, box, self.check_budget, retry=retry)
+        return turn(self.session, first(box.specs()), box, self.check_budget)
 
     def stream(self, events: Iterator[StreamEvent]) -> None:
         """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""
@@ -291,14 +297,19 @@ class Repl:
 
 
 def footer_text(turn: TurnResult) -> str:
-    """``12 in · 34 out · $0.000021 · 0.31 s to first token · 85 tok/s``."""
+    """``19 in (12 cached) · 34 out · $0.000021 · 0.31 s to first token · 85 tok/s``."""
     return " · ".join(footer_parts(turn))
 
 
 def footer_parts(turn: TurnResult) -> list[str]:
     """The footer's facts, each a unit that is never split across lines."""
     approx = "~" if turn.estimated else ""
-    parts = [f"{approx}{turn.prompt_tokens} in", f"{approx}{turn.completion_tokens} out"]
+    cached = f" ({turn.cached_tokens} cached)" if turn.cached_tokens else ""
+    thought = f" ({turn.reasoning_tokens} reasoning)" if turn.reasoning_tokens else ""
+    parts = [
+        f"{approx}{turn.prompt_tokens} in{cached}",
+        f"{approx}{turn.completion_tokens} out{thought}",
+    ]
     parts.append("cost unknown" if turn.cost_usd is None else money(turn.cost_usd))
     if turn.ttft is not None:
         parts.append(f"{turn.ttft:.2f} s to first token")

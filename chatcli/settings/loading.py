@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError
-from chatcli.pricing import ModelInfo
+from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
 from chatcli.settings.mcp import McpServer, parse_servers
 
@@ -35,7 +35,8 @@ PROFILE_TYPES: dict[str, str] = {
 code of each type is its module in ``providers/``, registered in ``providers.BACKENDS``)."""
 MARKDOWN_MODES = ("auto", "always", "never")
 OPENAI_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_MODEL = "gpt-6-luna"
+"""OpenAI's named replacement for gpt-4o-mini (which it retires on 2027-01-14)."""
 
 # key -> (accepted python types, human name). Bools are excluded from numbers explicitly below.
 _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -72,12 +73,16 @@ _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "proxy": ((str,), "a proxy URL string"),
     "requests_per_minute": ((int, float), "a number"),
     "stream_usage": ((bool,), "true or false"),
+    "headers": ((dict,), 'a table of header = "value" (or { env = "VAR" } / { cmd = "..." })'),
+    "organization": ((str,), "an OpenAI organization id string"),
+    "project": ((str,), "an OpenAI project id string"),
     **_SETTINGS,
 }
 _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "context_window": ((int,), "an integer"),
     "input_price": ((int, float), "a number (USD per 1M tokens)"),
     "output_price": ((int, float), "a number (USD per 1M tokens)"),
+    "cached_input_price": ((int, float), "a number (USD per 1M cached input tokens)"),
     "tokenizer": ((str,), "a tiktoken encoding name"),
     "reasoning": ((bool,), "true or false"),
     "image_price": ((int, float), "a number (USD per image, any size and quality)"),
@@ -121,6 +126,9 @@ class Profile:
     proxy: str | None = None
     requests_per_minute: float | None = None
     stream_usage: bool = True
+    headers: dict[str, Any] = field(default_factory=dict)  # extra headers (settings/headers.py)
+    organization: str | None = None  # OpenAI-Organization (also OPENAI_ORG_ID)
+    project: str | None = None  # OpenAI-Project (also OPENAI_PROJECT_ID)
     model: str = DEFAULT_MODEL
     system: str | None = None
     temperature: float | None = None
@@ -392,6 +400,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "context_window": (1, 100_000_000),
     "input_price": (0, 1e6),
     "output_price": (0, 1e6),
+    "cached_input_price": (0, 1e6),
     "tool_timeout": (0.1, 86_400),
     "tool_output_limit": (100, 10_000_000),
     "image_price": (0, 1e6),
@@ -517,19 +526,7 @@ def analyse(
             if not name.strip():
                 raise v.fail("models", None, '[models.""] needs a model name')
             v.check(f"models.{name}", raw, _MODEL_KEYS)
-            base = lookup_model(name)
-            models[name] = ModelInfo(
-                name=name,
-                context_window=raw.get("context_window", base.context_window),
-                input_price=_float(raw.get("input_price", base.input_price)),
-                output_price=_float(raw.get("output_price", base.output_price)),
-                tokenizer=raw.get("tokenizer", base.tokenizer),
-                reasoning=raw.get("reasoning", base.reasoning),
-                image_prices=(("*", float(raw["image_price"])),)
-                if "image_price" in raw
-                else base.image_prices,
-                minute_price=_float(raw.get("minute_price", base.minute_price)),
-            )
+            models[name] = _model_override(name, raw)
 
     aliases = data.get("aliases", {})
     if not isinstance(aliases, dict) or not all(isinstance(x, str) for x in aliases.values()):
@@ -581,6 +578,54 @@ def analyse(
         schemas=schemas, templates=templates, mcp_servers=mcp_servers, role_tools=role_tools,
     )  # fmt: skip
     return cfg, v.problems
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_OWN_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding"})
+
+
+def header_problem(name: str, value: Any) -> str | None:
+    """Why ``name = value`` cannot be an entry of a profile's ``headers``, or None."""
+    if not _HEADER_NAME.match(name):
+        return f"{name!r} is not a valid HTTP header name"
+    if name.lower() in _OWN_HEADERS:
+        return f"{name} is set by chatcli itself"
+    if isinstance(value, str):
+        return None if "\n" not in value and "\r" not in value else "has a line break"
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, arg),) = value.items()
+        if kind in ("env", "cmd") and isinstance(arg, str) and arg:
+            return None
+    return 'must be a string, { env = "VAR" } or { cmd = "command" }'
+
+
+def _model_override(name: str, raw: dict[str, Any]) -> ModelInfo:
+    """``[models."NAME"]`` over what the dataset knows; a token price set here replaces the
+    dataset's rates for that model (source ``config``), other fields keep them."""
+    from dataclasses import replace
+
+    base = lookup_model(name)
+    info = replace(
+        base,
+        context_window=raw.get("context_window", base.context_window),
+        tokenizer=raw.get("tokenizer", base.tokenizer),
+        reasoning=raw.get("reasoning", base.reasoning),
+        image_prices=(("*", float(raw["image_price"])),)
+        if "image_price" in raw
+        else base.image_prices,
+        minute_price=_float(raw.get("minute_price", base.minute_price)),
+    )
+    if any(k in raw for k in ("input_price", "output_price", "cached_input_price")):
+        info = replace(
+            info,
+            input_price=_float(raw.get("input_price", base.input_price)),
+            output_price=_float(raw.get("output_price", base.output_price)),
+            cached_input_price=_float(raw.get("cached_input_price", base.cached_input_price)),
+            price_source=CONFIG_SOURCE,
+            price_date=None,
+            catalog=None,
+        )
+    return info
 
 
 _ROLE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -641,6 +686,11 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     if missing is not None:
         problem, hint = missing
         raise IncompleteProfile(f"{v.where(table, None)}: [{table}] {problem}", hint=hint)
+    headers = raw.get("headers")
+    for header, value in (headers if isinstance(headers, dict) else {}).items():
+        bad = header_problem(str(header), value)
+        if bad is not None:
+            raise v.fail(f"{table}.headers", str(header), f"header {header}: {bad}")
     deployments = raw.get("deployments", {})
     for model, dep in deployments.items():
         if not isinstance(dep, str):

@@ -99,6 +99,8 @@ class ChatFlags:
     tools: tuple[str, ...] = ()  # -T: servers or server.tool names ("none": not even defaults)
     approve: tuple[str, ...] = ()  # --approve: tools run without asking
     max_tool_rounds: int | None = None
+    reasoning: str | None = None  # --reasoning: minimal, low, medium, high
+    service_tier: str | None = None  # --service-tier
 
 
 class Stored(Protocol):
@@ -137,6 +139,8 @@ class ChatSettings:
     tools: tuple[str, ...] = ()  # on for this conversation (empty: no tools, nothing loaded)
     approve: tuple[str, ...] = ()  # approved in advance (--approve, auto_approve)
     max_tool_rounds: int = 8
+    reasoning: str | None = None  # reasoning effort asked for
+    service_tier: str | None = None  # processing tier asked for
 
 
 @dataclass(frozen=True)
@@ -227,4 +231,6 @@ def resolve_chat(
         tools=tools,
         approve=(*profile.auto_approve, *flags.approve),
         max_tool_rounds=flags.max_tool_rounds or 8,
+        reasoning=flags.reasoning,
+        service_tier=flags.service_tier,
     )

@@ -72,7 +72,8 @@ _SESSION_COLUMNS = (
 )
 _USAGE_COLUMNS = (
     "id, created_at, model, profile, command, status, prompt_tokens, completion_tokens,"
-    " estimated, cost_usd, latency_ms, ttft_ms, session_id, served_model"
+    " estimated, cost_usd, latency_ms, ttft_ms, session_id, served_model, cached_tokens,"
+    " reasoning_tokens"
 )
 _UPDATABLE = frozenset({"profile", "model", "system", "role"})
 
@@ -96,10 +97,10 @@ def _json_or_none(value: Any) -> str | None:
 
 def _usage(row: Any) -> UsageRow:
     (uid, created, model, profile, command, status, prompt, completion, estimated, cost,
-     latency, ttft, sid, served) = row  # fmt: skip
+     latency, ttft, sid, served, cached, reasoning) = row  # fmt: skip
     return UsageRow(
         model, profile, command, status, prompt, completion, bool(estimated), cost, latency,
-        ttft, sid, served, id=uid, created_at=stored_time(created),
+        ttft, sid, served, cached, reasoning, id=uid, created_at=stored_time(created),
     )  # fmt: skip
 
 
@@ -158,11 +159,12 @@ def insert_usage(conn: sqlite3.Connection, record: UsageRecord) -> None:
     conn.execute(
         "INSERT INTO usage (created_at, model, profile, command, status, prompt_tokens,"
         " completion_tokens, estimated, cost_usd, latency_ms, ttft_ms, session_id,"
-        " served_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " served_model, cached_tokens, reasoning_tokens)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             _now(), r.model, r.profile, r.command, r.status, r.prompt_tokens,
             r.completion_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms,
-            r.session_id, r.served_model,
+            r.session_id, r.served_model, r.cached_tokens, r.reasoning_tokens,
         ),
     )  # fmt: skip
 

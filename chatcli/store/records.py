@@ -127,6 +127,8 @@ class UsageRecord:
     ttft_ms: int | None = None
     session_id: int | None = None
     served_model: str | None = None
+    cached_tokens: int = 0  # of prompt_tokens, read from the prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens, spent thinking
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -152,5 +152,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 9: recovery-journal entries already written back (store.journal), so none twice
         "CREATE TABLE journal_applied (id TEXT PRIMARY KEY)",
     ),
+    (  # 10: input tokens served from the prompt cache (part of prompt_tokens, priced lower)
+        # and reasoning tokens (part of completion_tokens), as the response reported them
+        "ALTER TABLE usage ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE usage ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

@@ -93,6 +93,9 @@ class Reply:
     delay: float = 0.0
     tool_calls: list[dict[str, Any]] | None = None
     reasoning: str | None = None  # streamed first as ``delta.reasoning_content`` (DeepSeek R1)
+    cached_tokens: int | None = None  # usage.prompt_tokens_details.cached_tokens
+    reasoning_tokens: int | None = None  # usage.completion_tokens_details.reasoning_tokens
+    service_tier: str | None = None  # the response's service_tier
     refusal: str | None = None  # the model declines (structured outputs' ``refusal`` field)
     #: Asked for structured output: "valid" (the default) answers a valid instance of the
     #: schema, "invalid" one with its first property of the wrong kind (see structured.py).
@@ -488,6 +491,10 @@ class FakeOpenAI:
         self.azure_key = azure_key
         self.port = port
         self.models: list[str] = list(DEFAULT_MODELS)
+        self.model_meta: dict[str, dict[str, Any]] = {}  # extra fields of /models entries
+        self.model_info: list[dict[str, Any]] | None = None  # LiteLLM's GET /model/info data
+        #: models that refuse max_tokens and temperature (400), as OpenAI's reasoning models do
+        self.completion_only: set[str] = set()
         self.billing: dict[str, Any] | None = None
         self.reject_stream_options = False
         #: ``"refuse"``: a request with ``tools`` gets 400 naming them; ``"drop"``: they are
@@ -881,6 +888,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._not_found()
             return
+        if method == "GET" and path in ("/model/info", "/v1/model/info"):
+            if self.fake.model_info is None:  # not a LiteLLM proxy
+                self._not_found()
+            elif self._check_auth(rec, azure=False):
+                self._send_json(200, {"data": self.fake.model_info})
+            return
         page = self.fake.pages.get(rec.target.removeprefix("/pages/"))
         if method == "GET" and isinstance(page, Raw):  # keyed by the exact target
             serve_raw(self, page)
@@ -936,7 +949,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _model_obj(self, name: str) -> dict[str, Any]:
         owner = "openai" if re.match(r"(gpt|o\d|whisper|dall-e|text-|tts)", name) else "system"
-        return {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": owner}
+        obj = {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": owner}
+        return {**obj, **self.fake.model_meta.get(name, {})}
 
     def _models(self) -> None:
         if isinstance(raw := self.fake._next("models"), Raw):
@@ -971,6 +985,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fake.reject_stream_options and "stream_options" in req:
             self._reject_stream_options()
+            return
+        if str(req.get("model")) in fake.completion_only and self._reject_classic_params(req):
             return
         asked = req.get("response_format")
         kind = asked.get("type") if isinstance(asked, dict) else None
@@ -1020,6 +1036,28 @@ class _Handler(BaseHTTPRequestHandler):
             self._fault_stream(item, req, stream)
         elif isinstance(item, Raw):
             serve_raw(self, item)
+
+    def _reject_classic_params(self, req: dict[str, Any]) -> bool:
+        """Answer as OpenAI does a reasoning model sent ``max_tokens`` or a ``temperature``."""
+        if "max_tokens" in req:
+            self._send_error(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                param="max_tokens",
+                code="unsupported_parameter",
+            )
+            return True
+        if "temperature" in req and req["temperature"] != 1:
+            self._send_error(
+                400,
+                f"Unsupported value: 'temperature' does not support {req['temperature']} with "
+                "this model. Only the default (1) value is supported.",
+                param="temperature",
+                code="unsupported_value",
+            )
+            return True
+        return False
 
     def _reject_stream_options(self) -> None:
         self._send_error(
@@ -1126,7 +1164,7 @@ class _Handler(BaseHTTPRequestHandler):
             chunks, finish = chunks[:limit], "length"
         counted = self.fake.serve_model or (self.fake.exact_usage and str(req.get("model")))
         exact = serving.prompt_tokens(req, counted) if counted else None
-        usage = {
+        usage: dict[str, Any] = {
             "prompt_tokens": reply.prompt_tokens
             if reply.prompt_tokens is not None
             else exact or self._prompt_tokens(req),
@@ -1135,7 +1173,13 @@ class _Handler(BaseHTTPRequestHandler):
             else len(chunks),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if reply.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
+        if reply.reasoning_tokens is not None:
+            usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
         ids = self._ids(req, reply.model)
+        if reply.service_tier is not None:
+            ids["service_tier"] = reply.service_tier
         if not stream:
             body: dict[str, Any] = {
                 **ids,
@@ -1381,7 +1425,16 @@ class _Handler(BaseHTTPRequestHandler):
                 data.append({"b64_json": base64.b64encode(png).decode("ascii")})
             if op == "generations":
                 data[-1]["revised_prompt"] = str(params.get("prompt"))
-        self._send_json(200, {"created": int(time.time()), "data": data})
+        body: dict[str, Any] = {"created": int(time.time()), "data": data}
+        if str(params.get("model", "")).startswith("gpt-image"):  # billed by token
+            image_in = 0 if op == "generations" else 323
+            body["usage"] = {
+                "input_tokens": 20 + image_in,
+                "input_tokens_details": {"text_tokens": 20, "image_tokens": image_in},
+                "output_tokens": 1056 * len(data),
+                "total_tokens": 20 + image_in + 1056 * len(data),
+            }
+        self._send_json(200, body)
 
     # -- control API ------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any
 def encoding_for(model: str) -> str | None:
     """The tokenizer a model name implies, or None for names that are not OpenAI's."""
     base = model.rsplit("/", 1)[-1]
-    if base.startswith(("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4")):
+    if base.startswith(("gpt-4o", "gpt-4.1", "gpt-5", "gpt-6", "o1", "o3", "o4")):
         return "o200k_base"
     if base.startswith(("gpt-3.5", "gpt-4")):
         return "cl100k_base"

@@ -207,6 +207,8 @@ def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
         "usage": {
             "prompt_tokens": turn.prompt_tokens,
             "completion_tokens": turn.completion_tokens,
+            "cached_tokens": turn.cached_tokens,
+            "reasoning_tokens": turn.reasoning_tokens,
             "estimated": turn.estimated,
         },
         "cost_usd": json_usd(turn.cost_usd),

@@ -41,7 +41,7 @@ def profiles(config: str | None = None) -> list[str]:
 
 def models(config: str | None = None) -> list[str]:
     """Aliases, the config's ``[models]``, the profiles' models and the built-in table."""
-    from chatcli.pricing import BUILTIN
+    from chatcli.pricing import CHAT_MODELS
 
     data = _raw_config(config)
     names = _table(data, "aliases") + _table(data, "models")
@@ -49,7 +49,7 @@ def models(config: str | None = None) -> list[str]:
     for section in [data.get("defaults"), *(raw_profiles or {}).values()]:
         if isinstance(section, dict) and isinstance(section.get("model"), str):
             names.append(section["model"])
-    seen = dict.fromkeys([*names, *BUILTIN])
+    seen = dict.fromkeys([*names, *CHAT_MODELS])
     return list(seen)
 
 

@@ -58,6 +58,7 @@ def _reachable(url: str, timeout: float) -> str | None:
 def run(g: Globals) -> None:
     from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
+    from chatcli.retirements import retirement
 
     r = Report()
     try:
@@ -91,8 +92,11 @@ def run(g: Globals) -> None:
         r.line("fail", "reachable", why, f"check the {what} address and that it is running")
         raise Reported()
     r.line("ok", "reachable", urlsplit(target).netloc)
+    shutdowns: dict[str, str | None] = {}
     try:
-        models = provider.list_models()
+        listed = provider.model_list()
+        models = [m.id for m in listed]
+        shutdowns = {m.id: m.shutdown_date for m in listed}
     except AuthError as exc:
         r.line("fail", "auth", exc.message, exc.hint)
         raise Reported() from None
@@ -111,6 +115,10 @@ def run(g: Globals) -> None:
                 f"{model} is not among the {len(models)} listed models",
                 "pick one from `chatcli models`" + (f", e.g. {', '.join(close)}" if close else ""),
             )
+    retiring = retirement(model, shutdowns.get(model))
+    if retiring is not None:
+        replace = f"use -m {retiring.replacement}" if retiring.replacement else None
+        r.line("warn", "retirement", f"{model} {retiring.describe()}", replace)
     started = time.monotonic()
     request = ChatRequest(model, [{"role": "user", "content": "Reply with OK."}], max_tokens=5)
     try:

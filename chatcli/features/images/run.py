@@ -21,9 +21,11 @@ from chatcli.settings.resolve import Globals, resolve
 if TYPE_CHECKING:
     from chatcli.providers.base import Image
 
-GENERATE_MODEL = "dall-e-3"
-EDIT_MODEL = "dall-e-2"
-"""Defaults without -m: dall-e-2 is the one model every key and relay can edit and vary with."""
+GENERATE_MODEL = "gpt-image-2.5-sunburst"
+EDIT_MODEL = GENERATE_MODEL
+VARIATIONS_MODEL = "dall-e-2"
+"""Defaults without -m: OpenAI's recommended image model for generating and editing; variations
+exist only on dall-e-2 (shut down by OpenAI on 2026-05-12, still served by some relays)."""
 
 
 @dataclass
@@ -50,6 +52,8 @@ def run(g: Globals, opts: ImageOptions) -> None:
     source = _check_inputs(opts)
     env = resolve(g)
     default = GENERATE_MODEL if source is None else EDIT_MODEL
+    if opts.variations is not None:
+        default = VARIATIONS_MODEL
     model = env.config.resolve_model(g.model) if g.model else default
     job = ImageJob(
         model=model,
@@ -69,6 +73,12 @@ def run(g: Globals, opts: ImageOptions) -> None:
         notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
     info = env.config.model_info(model)
+    got: list[list[Image]] = []
+
+    def tokens() -> tuple[int, int, int] | None:
+        usage = getattr(got[0], "usage", None) if got else None
+        return None if usage is None else (usage.text_in, usage.image_in, usage.output)
+
     with (
         open_default() as store,
         logged(
@@ -76,10 +86,11 @@ def run(g: Globals, opts: ImageOptions) -> None:
             model,
             env.profile.name,
             "image",
-            lambda status: images_cost(info, opts.n, opts.size, status),
+            lambda status: images_cost(info, opts.n, opts.size, status, tokens()),
         ),  # fmt: skip
     ):
         results = provider.images(job)
+        got.append(results)
     for path in save(results, opts.out_dir):
         out(f"{path}\n")
         flush_out()

@@ -23,7 +23,9 @@ from chatcli.settings.resolve import Env, Globals, resolve
 if TYPE_CHECKING:
     pass
 
-DEFAULT_MODEL = "tts-1"
+DEFAULT_MODEL = "gpt-4o-mini-tts"
+"""OpenAI's newest speech model (tts-1 and tts-1-hd retire with it on 2027-01-06; no replacement
+is named yet)."""
 MAX_CHARS = 4096
 """The longest input ``/audio/speech`` accepts."""
 FORMATS = ("mp3", "opus", "aac", "flac", "wav")
@@ -80,15 +82,22 @@ def read_text(words: list[str]) -> str:
 
 
 def _synthesize(env: Env, model: str, text: str, opts: SpeakOptions) -> bytes:
-    from chatcli.features.usage.media import logged
+    from chatcli.features.usage.media import logged, speech_price
     from chatcli.providers import connect
     from chatcli.providers.base import SpeechRequest
     from chatcli.store import open_default
 
     request = SpeechRequest(model, text, opts.voice, opts.response_format)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
-    with open_default() as store, logged(store, model, env.profile.name, "speak"):
-        return provider.speak(request)
+    info = env.config.model_info(model)
+    made: list[bytes] = []
+
+    def cost(status: str) -> float | None:
+        return speech_price(info, text, made[0] if made else None) if status == "ok" else 0.0
+
+    with open_default() as store, logged(store, model, env.profile.name, "speak", cost):
+        made.append(provider.speak(request))
+    return made[0]
 
 
 def players(fmt: str) -> list[list[str]]:

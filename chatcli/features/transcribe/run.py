@@ -35,8 +35,12 @@ from chatcli.settings.resolve import Env, Globals, resolve
 if TYPE_CHECKING:
     pass
 
-DEFAULT_MODEL = "whisper-1"
-TEXT_ONLY = ("gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+DEFAULT_MODEL = "gpt-transcribe"
+TIMESTAMPS_MODEL = "whisper-1"
+"""Defaults without -m: gpt-transcribe (current) for text and json; whisper-1, the only model
+with timestamps and translation, for srt, vtt, verbose_json and --translate (OpenAI retires it
+on 2027-02-26 and names no replacement for those yet)."""
+TEXT_ONLY = ("gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 """Models that answer only ``json`` and ``text`` (no srt, vtt or verbose_json)."""
 EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt", "verbose_json": "json"}
 LIMIT_ENV = "CHATCLI_UPLOAD_LIMIT"
@@ -77,13 +81,13 @@ def run(g: Globals, opts: TranscribeOptions) -> None:
     if len(names) == 1:
         data, source, stem = read_input(names[0])
         env = resolve(g)
-        model = _model(env, g)
+        model = _model(env, g, opts)
         check_model(model, opts.response_format)
         pace = _Pace(Limiter(env.profile.requests_per_minute), threading.Event(), True)
         _write(transcribe_one(env, model, opts, data, source, stem, pace), opts.output)
         return
     env = resolve(g)
-    model = _model(env, g)
+    model = _model(env, g, opts)
     check_model(model, opts.response_format)
     _several(env, model, opts, [n for n in names if n is not None])
 
@@ -167,14 +171,18 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
         )
 
 
-def _model(env: Env, g: Globals) -> str:
-    return env.config.resolve_model(g.model) if g.model else DEFAULT_MODEL
+def _model(env: Env, g: Globals, opts: TranscribeOptions) -> str:
+    if g.model:
+        return env.config.resolve_model(g.model)
+    if opts.translate or opts.response_format not in ("json", "text"):
+        return TIMESTAMPS_MODEL
+    return DEFAULT_MODEL
 
 
 def check_model(model: str, response_format: str) -> None:
     """gpt-4o(-mini)-transcribe answer only json and text: refuse srt/vtt/verbose_json early."""
     base = model.rsplit("/", 1)[-1]
-    if any(base.startswith(m) for m in TEXT_ONLY) and response_format not in ("json", "text"):
+    if base in TEXT_ONLY and response_format not in ("json", "text"):
         raise UsageError(
             f"{model} gives only json or text transcripts, not {response_format}",
             hint=f"use -m whisper-1 for {response_format}",

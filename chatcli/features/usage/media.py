@@ -1,9 +1,11 @@
 """Image, audio and speech requests in the usage log (``logged``), with their prices, so
 budgets and ``usage`` cover them. Chat turns are logged by ``session``; these are the rest.
 
-Images are priced per image from the model's table (``pricing.image_cost``); audio per minute
-of the uploaded audio, whose length is read from the file: the WAV header, or ffmpeg's report
-for other containers. A length that cannot be found leaves the cost unknown (None), never 0.
+Images are priced by the tokens the response reports where the model bills so, else per image
+from the table (``pricing.image_cost``); speech per character, or per minute of the audio made;
+transcription per minute of the uploaded audio. Lengths are read from the audio: the WAV
+header, or ffmpeg's report for other containers. A length that cannot be found leaves the cost
+unknown (None), never 0.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from chatcli.pricing import ModelInfo, audio_cost, image_cost
+from chatcli.pricing import ModelInfo, audio_cost, image_cost, image_token_cost, speech_cost
 from chatcli.store import Status, Store, UsageRecord
 
 
@@ -67,6 +69,15 @@ def audio_seconds(data: bytes) -> float | None:
         return ffmpeg_duration(ffmpeg, path)
 
 
+def speech_price(info: ModelInfo, text: str, audio: bytes | None) -> float | None:
+    """What speaking ``text`` cost: per character (tts-1, tts-1-hd), else per minute of the
+    ``audio`` made (token-billed models, at OpenAI's published estimate); None when unknown."""
+    if info.char_price is not None:
+        return speech_cost(info, text, None)
+    seconds = audio_seconds(audio) if audio is not None and info.minute_price else None
+    return speech_cost(info, text, seconds)
+
+
 def transcription_cost(info: ModelInfo, data: bytes, status: Status) -> float | None:
     """One uploaded piece: priced by its length when it was transcribed; a failure costs 0."""
     if status != "ok":
@@ -74,7 +85,20 @@ def transcription_cost(info: ModelInfo, data: bytes, status: Status) -> float | 
     return audio_cost(info, audio_seconds(data))
 
 
-def images_cost(info: ModelInfo, n: int, size: str | None, status: Status) -> float | None:
-    """``n`` images of ``size`` at the API's default quality (chatcli sends none); a failed
-    request made none and costs 0."""
-    return image_cost(info, n, size) if status == "ok" else 0.0
+def images_cost(
+    info: ModelInfo,
+    n: int,
+    size: str | None,
+    status: Status,
+    tokens: tuple[int, int, int] | None = None,
+) -> float | None:
+    """What an images request cost: the tokens the response reported (text in, image in, out)
+    at the model's token rates, else ``n`` images of ``size`` at the API's default quality
+    (chatcli sends none) from the per-image table; a failed request made none and costs 0."""
+    if status != "ok":
+        return 0.0
+    if tokens is not None:
+        by_tokens = image_token_cost(info, *tokens)
+        if by_tokens is not None:
+            return by_tokens
+    return image_cost(info, n, size)

@@ -19,6 +19,8 @@ class Group:
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, from the prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens
     cost_usd: float = 0.0
     unknown_cost: int = 0  # requests whose price is unknown
     estimated: int = 0  # requests whose tokens were counted locally
@@ -28,6 +30,8 @@ class Group:
         self.requests += 1
         self.prompt_tokens += row.prompt_tokens
         self.completion_tokens += row.completion_tokens
+        self.cached_tokens += row.cached_tokens
+        self.reasoning_tokens += row.reasoning_tokens
         self.estimated += row.estimated
         if row.served_model and family(row.served_model) != family(row.model):
             self.served_as[row.served_model] = self.served_as.get(row.served_model, 0) + 1
@@ -46,6 +50,8 @@ class Group:
             "requests": self.requests,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "cached_tokens": self.cached_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
             "cost_usd": json_usd(self.cost()),
             "requests_with_unknown_cost": self.unknown_cost,
             "requests_with_estimated_tokens": self.estimated,
@@ -92,12 +98,15 @@ def report(since: date | None, by: str, as_json: bool) -> None:
         err("no requests logged" + (f" since {since}" if since else ""))
         return
     width = max(len(by), *(len(g.key) for g in ordered), len("total"))
-    lines = [f"{by:<{width}}  {'requests':>8}  {'tokens in':>10}  {'tokens out':>10}  cost"]
+    lines = [
+        f"{by:<{width}}  {'requests':>8}  {'tokens in':>10}  {'cached':>10}  "
+        f"{'tokens out':>10}  cost"
+    ]
     for g in [*ordered, total]:
         if g is total:
-            lines.append("-" * (width + 46))
+            lines.append("-" * (width + 58))
         lines.append(
-            f"{g.key:<{width}}  {g.requests:>8}  {g.prompt_tokens:>10,}  "
+            f"{g.key:<{width}}  {g.requests:>8}  {g.prompt_tokens:>10,}  {g.cached_tokens:>10,}  "
             f"{g.completion_tokens:>10,}  {_money(g)}"
         )
     if by == "model":

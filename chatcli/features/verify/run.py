@@ -39,7 +39,7 @@ def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
 def run(g: Globals, *, json_out: bool) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel."""
     from chatcli.features.verify import probes as verify
-    from chatcli.pricing import BUILTIN, cost_usd
+    from chatcli.pricing import builtin, cost_usd
     from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
     from chatcli.store import UsageRecord, open_default
@@ -74,7 +74,7 @@ def run(g: Globals, *, json_out: bool) -> None:
         provider=provider,
         model=env.model,
         info=info,
-        tokenizers=verify.tokenizer_families({**BUILTIN, **env.config.models}.values()),
+        tokenizers=verify.tokenizer_families({**builtin(), **env.config.models}.values()),
         on_notice=notifier.notice,
         on_usage=log_usage,
     )

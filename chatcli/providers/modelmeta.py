@@ -1,0 +1,69 @@
+"""What an endpoint's model list says about each model besides its id.
+
+Servers put it in different fields: OpenAI's ``shutdown_date``; OpenRouter's
+``context_length`` (and ``top_provider.context_length``); vLLM's ``max_model_len``; LiteLLM's
+``/model/info`` ``model_info.max_input_tokens``; some relays ``context_window``. Every value is
+shape-checked; one of the wrong type is ignored, never trusted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from chatcli.safetext import one_line
+
+MAX_WINDOW = 100_000_000
+"""A context window larger than this is a broken value, not a real model."""
+
+
+@dataclass(frozen=True)
+class ListedModel:
+    """One model of the endpoint's list."""
+
+    id: str
+    context_window: int | None = None
+    shutdown_date: str | None = None  # YYYY-MM-DD
+
+
+def _window(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and 0 < value <= MAX_WINDOW else None
+
+
+def window_of(item: dict[str, Any]) -> int | None:
+    """The context window a model entry states, from whichever field the server uses."""
+    top = item.get("top_provider")
+    info = item.get("model_info")
+    candidates = (
+        item.get("context_length"),
+        item.get("max_model_len"),
+        item.get("context_window"),
+        top.get("context_length") if isinstance(top, dict) else None,
+        info.get("max_input_tokens") if isinstance(info, dict) else None,
+        info.get("max_tokens") if isinstance(info, dict) else None,
+    )
+    return next((w for w in map(_window, candidates) if w is not None), None)
+
+
+def listed(items: list[Any]) -> list[ListedModel]:
+    """The models of a ``/models`` ``data`` list (entries without a string id are skipped)."""
+    out: dict[str, ListedModel] = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        name = one_line(item["id"], 200)
+        if not name:
+            continue
+        shutdown = item.get("shutdown_date")
+        day = (
+            shutdown
+            if isinstance(shutdown, str) and re.match(r"\d{4}-\d\d-\d\d", shutdown)
+            else None
+        )
+        out[name] = ListedModel(name, window_of(item), day[:10] if day else None)
+    return [out[k] for k in sorted(out)]

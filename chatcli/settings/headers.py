@@ -1,0 +1,78 @@
+"""Extra HTTP headers of a profile: ``headers``, ``organization`` and ``project`` (checked by
+``loading.header_problem``, resolved here).
+
+Company gateways want their own headers, and OpenAI's ``OpenAI-Organization`` /
+``OpenAI-Project`` pick the organization and project a key bills to. They go on every request
+of the profile: chat, model lists, batches, and the SDK's uploads (audio, speech, images).
+A header value is a string, or ``{ env = "VAR" }`` / ``{ cmd = "pass show x" }`` like keys
+(read when a request is made, never at start-up); values are treated as secrets: ``--debug``
+shows only their last four characters.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from chatcli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Profile
+
+ORG_ENV = "OPENAI_ORG_ID"
+PROJECT_ENV = "OPENAI_PROJECT_ID"
+
+
+def extra_headers(profile: Profile) -> dict[str, str]:
+    """The extra headers of ``profile``, values read from the environment and commands (each
+    command run once per process, however many clients are made)."""
+    out: dict[str, str] = {}
+    profile_name = profile.name
+    if profile.type == "openai":
+        org = profile.organization or os.environ.get(ORG_ENV)
+        proj = profile.project or os.environ.get(PROJECT_ENV)
+        if org:
+            out["OpenAI-Organization"] = org.strip()
+        if proj:
+            out["OpenAI-Project"] = proj.strip()
+    for name, value in profile.headers.items():
+        out[name] = _value(profile_name, name, value)
+    return out
+
+
+def _value(profile: str, name: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    kind, arg = next(iter(value.items()))
+    if kind == "env":
+        found = os.environ.get(arg)
+        if not found:
+            raise ConfigError(
+                f"header {name} of profile {profile!r} reads ${arg}, which is not set",
+                hint=f"export {arg}=..., or change headers in [profiles.{profile}]",
+            )
+        return found.strip()
+    return _run(profile, name, arg)
+
+
+@cache
+def _run(profile: str, name: str, cmd: str) -> str:
+    import subprocess
+
+    from chatcli.settings.keys import redact_cmd
+
+    try:
+        proc = subprocess.run(
+            cmd, shell=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"the command for header {name} of {profile!r} took over 30 s") from None
+    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
+    if proc.returncode != 0 or not lines or not lines[0].strip():
+        raise ConfigError(
+            f"the command for header {name} of profile {profile!r} "
+            + (f"exited with {proc.returncode}" if proc.returncode else "printed nothing"),
+            hint=f"run it yourself to check: {redact_cmd(cmd)}",
+        )
+    return lines[0].strip()
