@@ -52,13 +52,13 @@ def _value(profile: str, name: str, value: Any) -> str:
                 f"header {name} of profile {profile!r} reads ${arg}, which is not set",
                 hint=f"export {arg}=..., or change headers in [profiles.{profile}]",
             )
-        value = found.strip()
+        read = found.strip()
     else:
-        value = _run(profile, name, arg)
+        read = _run(profile, name, arg)
     from chatcli import safetext
 
-    safetext.add_secret(value)  # kept out of every output, log and error, like keys
-    return value
+    safetext.add_secret(read)  # kept out of every output, log and error, like keys
+    return read
 
 
 @cache
