@@ -70,6 +70,9 @@ def run(
 ) -> ExitStatus | CommandStatus:
     """Run the CLI with ``argv`` in ``env`` (the process's own by default) and return the exit
     code instead of exiting."""
+    from chatcli.safetext import forget_secrets
+
+    forget_secrets()
     with using(env or Environment.from_process()):
         return _run(argv)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "Redactor", "Sanitizer", "add_secret", "mask", "one_line", "redact", "sanitize",
-    "secrets", "summarize_bytes",
+    "Redactor", "Sanitizer", "add_secret", "forget_secrets", "mask", "one_line", "redact",
+    "sanitize", "secrets", "summarize_bytes",
 ]  # fmt: skip
 
 _CONTROL = re.compile(
@@ -50,6 +50,12 @@ def add_secret(secret: str | None) -> None:
     if secret and len(secret) >= MIN_SECRET and secret not in _SECRETS:
         _SECRETS.append(secret)
         _SECRETS.sort(key=len, reverse=True)
+
+
+def forget_secrets() -> None:
+    """Start a command with no keys registered (a test process runs many commands, each with
+    its own keys: one command's key must not mask words in the next one's output)."""
+    _SECRETS.clear()
 
 
 def add_url_secrets(url: str | None) -> None:
