@@ -7,11 +7,19 @@ records it marked interrupted and logs its usage) does the same for them; ``__ma
 exits 128 + the signal's number (143, 129) instead of 130. Code that goes on after a Ctrl-C
 (the REPL) asks ``received()`` and leaves instead. A second signal while chatcli is saving is
 ignored, so the save is not cut short; SIGKILL still ends it at once.
+
+Leaving is bounded, though: a process whose terminal is gone must not linger (prompt_toolkit
+can wait forever, on a closed terminal, for tasks it cancels). ``GRACE`` seconds after the
+first signal (room for the store's longest wait before it journals), or at a signal repeated
+``INSIST`` seconds after it, the process ends with the signal's exit code.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from types import FrameType
 
 from chatcli.errors import ExitStatus
@@ -19,6 +27,11 @@ from chatcli.errors import ExitStatus
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
 _NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 _received: int | None = None
+_first_at = 0.0
+GRACE = 60.0
+"""Seconds a stopping chatcli has to finish (the store waits up to 30 s before journaling)."""
+INSIST = 3.0
+"""A signal repeated this long after the first ends chatcli at once."""
 
 
 class Stopped(KeyboardInterrupt):
@@ -30,10 +43,15 @@ class Stopped(KeyboardInterrupt):
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    global _received
-    if _received is not None:  # already stopping: let the partial answer be saved
+    global _received, _first_at
+    if _received is not None:  # already stopping: let the partial answer be saved, unless
+        if time.monotonic() - _first_at >= INSIST:  # the user insists
+            os._exit(128 + _received)
         return
-    _received = signum
+    _received, _first_at = signum, time.monotonic()
+    watchdog = threading.Timer(GRACE, os._exit, args=(128 + signum,))
+    watchdog.daemon = True
+    watchdog.start()
     raise Stopped(signum)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -206,3 +207,41 @@ def test_sigterm_stops_a_local_batch_and_the_same_submit_resumes(
     assert [r["answer"] for r in rows] == [f"echo(1): question {i}" for i in range(16)]
     assert len(usage_rows(tmp_path)) == 16
     assert len(fake.chat_requests()) <= 16 + 2  # at most the ones in flight were sent again
+
+
+_HANGS_ON_THE_WAY_OUT = """
+import sys, time
+from chatcli import signals
+signals.GRACE = float(sys.argv[1])
+signals.install()
+print("ready", flush=True)
+try:
+    time.sleep(30)
+except KeyboardInterrupt:
+    print("stopping", flush=True)
+    while True:  # as prompt_toolkit can, waiting for tasks on a terminal that is gone
+        time.sleep(0.05)
+"""
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("how", ["grace", "insist"])
+def test_leaving_after_a_signal_is_bounded(how: str) -> None:
+    grace = "0.5" if how == "grace" else "600"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HANGS_ON_THE_WAY_OUT, grace],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stdout.readline() == "stopping\n"
+        if how == "insist":
+            proc.send_signal(signal.SIGTERM)  # at once: ignored, the save goes on
+            time.sleep(3.2)
+            assert proc.poll() is None
+            proc.send_signal(signal.SIGTERM)  # again, later: the user insists
+        assert proc.wait(timeout=10) == 143
+    finally:
+        proc.kill()
+        proc.wait()
