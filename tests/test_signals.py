@@ -214,8 +214,8 @@ import sys, time
 from chatcli import signals
 signals.GRACE = float(sys.argv[1])
 signals.install()
-print("ready", flush=True)
 try:
+    print("ready", flush=True)  # inside the try: a signal right after it is caught
     time.sleep(30)
 except KeyboardInterrupt:
     print("stopping", flush=True)
