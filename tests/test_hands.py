@@ -17,7 +17,7 @@ from tests.cli_helpers import clean_env
 from tests.fakes import DEFAULT_API_KEY, FakeControl, Reply
 from tests.render_helpers import one_shot, plain_lines, tall_answer
 from tests.term_helpers import PS1, RealTerm
-from tests.tmux_helpers import wait_until
+from tests.tmux_helpers import at_prompt, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = [sys.executable, "-m", "chatcli"]
@@ -51,11 +51,6 @@ def term(request: pytest.FixtureRequest, server: str, tmp_path: Path) -> Iterato
         yield made
     finally:
         made.kill()
-
-
-def at_prompt(screen: str) -> bool:
-    lines = [line for line in screen.splitlines() if line.strip()]
-    return bool(lines) and lines[-1].rstrip() == "›"
 
 
 def sent(control: FakeControl) -> list[str]:

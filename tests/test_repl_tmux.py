@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from chatcli.store import Store
-from tests.cli_helpers import clean_env
-from tests.fakes import DEFAULT_API_KEY, FakeControl, Reply
-from tests.tmux_helpers import Tmux, wait_until
+from tests.fakes import FakeControl, Reply
+from tests.tmux_helpers import Tmux, at_prompt, chat_tmux, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = [sys.executable, "-m", "chatcli", "chat"]
@@ -33,25 +32,8 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def term(server: str, home: Path) -> Iterator[Tmux]:
-    env = clean_env(
-        home,
-        OPENAI_API_KEY=DEFAULT_API_KEY,
-        OPENAI_BASE_URL=server,
-        LANG="C.UTF-8",
-        LC_ALL="C.UTF-8",
-        PYTHONPATH=str(ROOT),
-    )
-    tmux = Tmux(env, home)
-    try:
+    with chat_tmux(server, home) as tmux:
         yield tmux
-    finally:
-        tmux.kill()
-
-
-def at_prompt(screen: str) -> bool:
-    """The REPL waits for input: the last line drawn is an empty prompt."""
-    lines = [line for line in screen.splitlines() if line.strip()]
-    return bool(lines) and lines[-1].rstrip() == "›"
 
 
 def ask(term: Tmux, text: str, expect: str) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import FakeControl
-from tests.test_repl_tmux import CHAT, ask, at_prompt, chat_requests, home, term  # noqa: F401
-from tests.tmux_helpers import Tmux
+from tests.test_repl_tmux import CHAT, ask, chat_requests, home, term  # noqa: F401
+from tests.tmux_helpers import Tmux, at_prompt
 
 pytestmark = pytest.mark.terminal
 

@@ -15,8 +15,8 @@ import pytest
 
 from chatcli.store import Store
 from tests.cli_helpers import chatcli_argv, clean_env, fake_env, run_cli
-from tests.fakes import DEFAULT_API_KEY, FakeControl, FakeOpenAI, Reply
-from tests.tmux_helpers import Tmux, _processes, wait_until
+from tests.fakes import FakeControl, FakeOpenAI, Reply
+from tests.tmux_helpers import Tmux, _processes, chat_tmux, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,19 +104,8 @@ def test_ctrl_c_still_exits_130(fake: FakeOpenAI, tmp_path: Path) -> None:
 
 @pytest.fixture
 def term(server: str, tmp_path: Path) -> Iterator[Tmux]:
-    env = clean_env(
-        tmp_path,
-        OPENAI_API_KEY=DEFAULT_API_KEY,
-        OPENAI_BASE_URL=server,
-        LANG="C.UTF-8",
-        LC_ALL="C.UTF-8",
-        PYTHONPATH=str(ROOT),
-    )
-    tmux = Tmux(env, tmp_path)
-    try:
+    with chat_tmux(server, tmp_path) as tmux:
         yield tmux
-    finally:
-        tmux.kill()
 
 
 def _alive(pid: int) -> bool:

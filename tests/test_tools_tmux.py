@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli_helpers import clean_env, run_cli
-from tests.fakes import DEFAULT_API_KEY, FakeControl, Reply
-from tests.tmux_helpers import Tmux, wait_until
+from tests.cli_helpers import run_cli
+from tests.fakes import FakeControl, Reply
+from tests.tmux_helpers import Tmux, at_prompt, chat_tmux, wait_until
 from tests.tools_helpers import servers_toml
 
 pytestmark = [pytest.mark.terminal, pytest.mark.external]  # tmux, real MCP servers
@@ -28,25 +28,8 @@ STARTS = 90.0
 @pytest.fixture
 def term(server: str, tmp_path: Path) -> Iterator[Tmux]:
     (tmp_path / "config.toml").write_text(servers_toml())
-    env = clean_env(
-        tmp_path,
-        OPENAI_API_KEY=DEFAULT_API_KEY,
-        OPENAI_BASE_URL=server,
-        LANG="C.UTF-8",
-        LC_ALL="C.UTF-8",
-        PYTHONPATH=str(ROOT),
-        TOOLS_TEST_SECRET="s",
-    )
-    tmux = Tmux(env, tmp_path)
-    try:
+    with chat_tmux(server, tmp_path, TOOLS_TEST_SECRET="s") as tmux:
         yield tmux
-    finally:
-        tmux.kill()
-
-
-def at_prompt(screen: str) -> bool:
-    lines = [line for line in screen.splitlines() if line.strip()]
-    return bool(lines) and lines[-1].rstrip() == "›"
 
 
 def echo_call(text: str) -> Reply:

@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 TMUX = shutil.which("tmux") or "/usr/bin/tmux"
@@ -167,3 +168,32 @@ def wait_until(check: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT) -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s")
         time.sleep(0.05)
+
+
+@contextmanager
+def chat_tmux(server: str, home: Path, **extra: str) -> Iterator[Tmux]:
+    """A tmux server whose programs talk to the fake at ``server`` with an isolated data dir and
+    config in ``home`` (the ``term`` fixture of the REPL's tmux tests)."""
+    from tests.cli_helpers import clean_env
+    from tests.fakes import DEFAULT_API_KEY
+
+    env = clean_env(
+        home,
+        OPENAI_API_KEY=DEFAULT_API_KEY,
+        OPENAI_BASE_URL=server,
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+        PYTHONPATH=str(Path(__file__).resolve().parent.parent),
+        **extra,
+    )
+    tmux = Tmux(env, home)
+    try:
+        yield tmux
+    finally:
+        tmux.kill()
+
+
+def at_prompt(screen: str) -> bool:
+    """The REPL waits for input: the last line drawn is an empty prompt."""
+    lines = [line for line in screen.splitlines() if line.strip()]
+    return bool(lines) and lines[-1].rstrip() == "›"
