@@ -19,6 +19,15 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning summary (Responses API), shown while it thinks: dim
+    above the answer on a terminal, on stderr off one, never on stdout; kept in the session
+    but never sent back to the model as text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts for the request; ``estimated`` when counted locally, not reported.
 
@@ -86,4 +95,4 @@ class ToolNote:
     text: str
 
 
-StreamEvent = TextDelta | Usage | Finish | Notice | ToolCalls | ToolNote
+StreamEvent = TextDelta | ReasoningDelta | Usage | Finish | Notice | ToolCalls | ToolNote

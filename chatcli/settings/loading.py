@@ -34,6 +34,9 @@ PROFILE_TYPES: dict[str, str] = {
 """The endpoint types a profile may have, each with the conventional variable of its key (the
 code of each type is its module in ``providers/``, registered in ``providers.BACKENDS``)."""
 MARKDOWN_MODES = ("auto", "always", "never")
+API_CHOICES = ("auto", "chat", "responses")
+"""``api``: the wire protocol of a profile's chat requests (``auto``: Responses on ``openai``
+profiles, Chat Completions on relays and Azure; see ``providers/wire.py``)."""
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-6-luna"
 """OpenAI's named replacement for gpt-4o-mini (which it retires on 2027-01-14)."""
@@ -59,6 +62,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "tool_output_limit": ((int,), "an integer (tokens)"),
     "shell": ((str,), "a shell name or path: bash, zsh, fish or sh"),
     "save_history": ((bool, str), "true, false or the path of a history file"),
+    "show_reasoning": ((bool,), "true or false"),
 }
 _LIST_KEYS = ("tools", "auto_approve")
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -76,6 +80,8 @@ _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "headers": ((dict,), 'a table of header = "value" (or { env = "VAR" } / { cmd = "..." })'),
     "organization": ((str,), "an OpenAI organization id string"),
     "project": ((str,), "an OpenAI project id string"),
+    "api": ((str,), "one of auto, chat, responses"),
+    "store": ((bool,), "true or false"),
     **_SETTINGS,
 }
 _MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -129,6 +135,8 @@ class Profile:
     headers: dict[str, Any] = field(default_factory=dict)  # extra headers (settings/headers.py)
     organization: str | None = None  # OpenAI-Organization (also OPENAI_ORG_ID)
     project: str | None = None  # OpenAI-Project (also OPENAI_PROJECT_ID)
+    api: str = "auto"  # auto, chat or responses: the wire protocol of chat requests
+    store: bool = False  # Responses API: let the provider keep responses (30 days at OpenAI)
     model: str = DEFAULT_MODEL
     system: str | None = None
     temperature: float | None = None
@@ -148,6 +156,7 @@ class Profile:
     tool_output_limit: int = 8000  # tokens of one tool result sent to the model; the rest is cut
     shell: str | None = None  # ``chatcli cmd`` writes for this shell (default: detected)
     save_history: bool | str = False  # ``cmd`` appends what it runs to the shell's history
+    show_reasoning: bool = True  # show reasoning summaries (dim above the answer / on stderr)
     implicit: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -373,6 +382,8 @@ class _Validator:
             raise self.fail(
                 table, key, f"markdown must be one of auto, always, never, not {value!r}"
             )
+        if key == "api" and value not in API_CHOICES:
+            raise self.fail(table, key, f"api must be one of auto, chat, responses, not {value!r}")
         if key == "type" and value not in PROFILE_TYPES:
             raise self.fail(
                 table,

@@ -19,10 +19,11 @@ _SHOWN = (
     "max_tokens", "markdown", "timeout", "max_retries", "proxy", "requests_per_minute",
     "stream_usage", "daily_budget_usd", "monthly_budget_usd", "api_key_env", "api_key_cmd",
     "shell", "save_history", "tools", "auto_approve", "auto_approve_read_only", "tool_timeout",
-    "tool_output_limit",
+    "tool_output_limit", "api", "store", "show_reasoning",
 )  # fmt: skip
 _ONLY_WHEN_SET = ("stream_usage", "save_history", "tools", "auto_approve",
-                  "auto_approve_read_only", "tool_timeout", "tool_output_limit")  # fmt: skip
+                  "auto_approve_read_only", "tool_timeout", "tool_output_limit", "api", "store",
+                  "show_reasoning")  # fmt: skip
 
 
 def show_path(g: Globals) -> None:
