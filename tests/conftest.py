@@ -7,19 +7,35 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
 
+from tests import scheduling
+from tests.bytecode import keep_bytecode
 from tests.cli_helpers import TODAY, seed_prices
 from tests.fakes import FakeControl, FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 
+keep_bytecode()  # before the test modules are imported (see tests/bytecode.py)
+
 # Property tests are judged on what they find, never on how fast an example ran: a loaded
 # machine (or four xdist workers on two cores) must not fail them on hypothesis's deadline.
 settings.register_profile("chatcli", deadline=None)
 settings.load_profile("chatcli")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tiers first (see tests/scheduling.py)."""
+    scheduling.order(items)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """One test at a time to whichever xdist worker is free (see tests/scheduling.py)."""
+    return scheduling.make_scheduler(config, log)
 
 
 @pytest.fixture
@@ -51,10 +67,10 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The fake server in its own process (for programs run in tmux or screen, which cannot
-    share this process); yields its base URL."""
+@pytest.fixture(scope="session")
+def fake_process() -> Iterator[str]:
+    """The fake server in its own process, one per test process (for programs run in tmux or
+    screen, which cannot share this process); yields its base URL. Tests take ``server``."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes", "--port", "0"],
         cwd=ROOT,
@@ -71,8 +87,14 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture
+def server(fake_process: str) -> str:
+    """The base URL of the out-of-process fake, reset for this test (nothing queued, nothing
+    recorded, no ``hurry``)."""
+    FakeControl(fake_process).reset()
+    return fake_process
+
+
+@pytest.fixture
 def control(server: str) -> FakeControl:
-    """The process-wide fake, reset for this test, driven over HTTP."""
-    control = FakeControl(server)
-    control.reset()
-    return control
+    """The out-of-process fake, reset for this test, driven over HTTP."""
+    return FakeControl(server)

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = [sys.executable, "-m", "chatcli"]
 CHAT = [*PYTHON, "chat"]
 WIDTH = 100
+HURRY = 1500.0  # words a second once the stopped block is out (see FakeOpenAI.hurry)
 
 pytestmark = [
     pytest.mark.terminal,
@@ -143,6 +144,8 @@ def test_ctrl_z_during_a_reply_restores_the_terminal_and_fg_goes_on(
     term.wait_for(lambda s: s.rstrip().endswith(PS1.rstrip()))
     assert term.outer.pane("#{cursor_flag}") == "1"  # the cursor shows at the shell's prompt
     term.fg()
+    term.wait_for("block0_value_59 ", timeout=60)  # the stopped block is out: no need to crawl
+    control.hurry(HURRY)
     assert term.wait_exit(timeout=90) == 0
     lines = [line.rstrip() for line in term.history().split("\n")]
     command = term.as_hardcopy(shlex.join(argv))
@@ -221,6 +224,8 @@ def test_ctrl_z_during_a_chat_reply_then_fg_the_chat_goes_on(
     term.wait_for(lambda s: s.rstrip().endswith(PS1.rstrip()))
     assert term.outer.pane("#{cursor_flag}") == "1"
     term.fg()
+    term.wait_for("block0_value_59 ", timeout=60)  # the stopped block is out: no need to crawl
+    control.hurry(HURRY)
     term.wait_for(lambda s: "tok/s" in s and at_prompt(s), timeout=90)
     ask(term, control, "and then?")
     term.wait_for("second answer")

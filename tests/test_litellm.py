@@ -90,6 +90,7 @@ def proxy(upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Ite
     (work / "litellm.yaml").write_text(_config(upstream.root), encoding="utf-8")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("OPENAI_", "AZURE_"))}
+    env.pop("PYTHONPYCACHEPREFIX", None)  # its venv has its bytecode (see tests/bytecode.py)
     env.update(
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         LITELLM_TELEMETRY="False",

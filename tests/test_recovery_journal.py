@@ -189,8 +189,15 @@ def test_local_batch_answers_go_to_the_journal_and_are_not_paid_twice(
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip
     until(lambda: len(fake.chat_requests()) >= 3)
-    with holding(data / "chatcli.db"):
-        out, err = proc.communicate(timeout=120)  # answers keep arriving; none can be stored
+    assert proc.stderr is not None
+    said: list[str] = []
+    with holding(data / "chatcli.db"):  # answers keep arriving; none can be stored
+        for line in iter(proc.stderr.readline, ""):
+            said.append(line)
+            if "10/10 completed" in line:  # all in: the job's closing writes need not wait
+                break
+    out, rest = proc.communicate(timeout=120)
+    err = "".join(said) + rest
     name = out.strip()
     assert "saved to" in err and err.count("recovery.jsonl") == 1  # said once, not per answer
     assert (data / "recovery.jsonl").exists()

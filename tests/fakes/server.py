@@ -533,6 +533,7 @@ class FakeOpenAI:
         self._files: dict[str, bytes] = {}
         self._counter = itertools.count(1)
         self._stopping = threading.Event()
+        self._hurry: float | None = None  # see ``hurry``
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -596,6 +597,13 @@ class FakeOpenAI:
             for queue in self._scripts.values():
                 queue.clear()
             self._disconnects = 0
+            self._hurry = None
+
+    def hurry(self, words_per_second: float | None = None) -> None:
+        """From now on (until ``reset``), paced streams, those in flight included, go at
+        ``words_per_second`` (None: as fast as they can): a test slows a reply down only until
+        the moment it acts on (a resize, Ctrl-Z), not for the whole answer."""
+        self._hurry = words_per_second or float("inf")
 
     @property
     def requests(self) -> list[Recorded]:
@@ -1230,11 +1238,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream_chunks(
         self, ids: dict[str, Any], chunks: list[str], words_per_second: float | None
     ) -> None:
-        start = time.monotonic()
+        start, base, hurried = time.monotonic(), 0, False
         for i, piece in enumerate(chunks):
-            if words_per_second:
-                due = start + i / words_per_second
-                wait = due - time.monotonic()
+            pace = words_per_second
+            hurry = self.fake._hurry
+            if pace and hurry is not None and hurry > pace:
+                if not hurried:  # the new pace counts from here
+                    start, base, hurried = time.monotonic(), i, True
+                pace = hurry
+            if pace and pace != float("inf"):
+                wait = start + (i - base) / pace - time.monotonic()
                 if wait > 0:
                     self._sleep(wait)
             if self.fake._stopping.is_set():
@@ -1466,6 +1479,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif method == "POST" and path == "/_fake/reset":
             fake.reset()
             self._send_json(200, {"ok": True})
+        elif method == "POST" and path == "/_fake/hurry":
+            pace = payload.get("words_per_second") if isinstance(payload, dict) else None
+            fake.hurry(float(pace) if pace else None)
+            self._send_json(200, {"ok": True})
         elif method == "GET" and path == "/_fake/state":
             self._send_json(
                 200,
@@ -1591,6 +1608,10 @@ class FakeControl:
     def reset(self) -> None:
         """Clear recorded requests, uploads, queued replies, disconnects."""
         self._call("POST", "/_fake/reset", {})
+
+    def hurry(self, words_per_second: float | None = None) -> None:
+        """Paced streams, those in flight included, go faster from now on (``FakeOpenAI.hurry``)."""
+        self._call("POST", "/_fake/hurry", {"words_per_second": words_per_second})
 
     def configure(self, **settings: Any) -> None:
         """models=, billing=, reject_stream_options=, max_upload_bytes=, default_reply={...}."""

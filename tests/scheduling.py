@@ -1,0 +1,41 @@
+"""How pytest-xdist hands the tests to its workers: one at a time, to whichever is free.
+
+Why: the suite mixes tests of a few milliseconds with tests of several seconds that mostly
+wait (tmux, screen, ffmpeg, shells, MCP servers). xdist's default ``load`` hands out chunks of
+consecutive tests, so one worker can be left with a run of long ones at the end while the
+others idle. Here each test is its own unit, handed to the first free worker, the long tiers
+first (``order``): the short in-process tests fill the gaps and the end. The files in
+``SHARED`` are the exception: their tests share one expensive module fixture (the LiteLLM
+proxy takes 10 s and a lot of CPU to start) and go to one worker together. (xdist's own
+``--dist loadgroup`` does not work with pytest 9: it renames a node attribute pytest no longer
+reads.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+TIERS = ("terminal", "external", "process")
+SHARED = ("tests/test_litellm.py",)
+
+
+def order(items: list[pytest.Item]) -> None:
+    """The tests that drive real programs first (stable: files keep their order)."""
+    items.sort(key=lambda item: not any(item.get_closest_marker(tier) for tier in TIERS))
+
+
+def make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """One test a unit (a ``SHARED`` file: one unit), for the default ``--dist load``; an
+    explicit other ``--dist`` is left to xdist."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # untyped
+
+    class OneAtATime(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path in SHARED else nodeid
+
+    return OneAtATime(config, log)
