@@ -111,13 +111,14 @@ class Tmux:
         """Poll the screen until it contains ``check`` (or ``check(screen)`` holds)."""
         test = (lambda s: check in s) if isinstance(check, str) else check
         deadline = time.monotonic() + timeout
-        while True:
+        for pause in polls():
             text = self.scrollback() if scrollback else self.screen()
             if test(text):
                 return text
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {check!r}; the screen:\n{text}")
-            time.sleep(0.05)
+            time.sleep(pause)
+        raise AssertionError("unreachable")
 
     def program_pid(self) -> int:
         """The pid of the program under test: the only child of the pane's shell (read from
@@ -161,13 +162,25 @@ def _processes() -> Iterator[tuple[int, int]]:
         yield int(stat_file.parent.name), int(fields[1])
 
 
+def polls() -> Iterator[float]:
+    """The pauses between two looks at a terminal: 20 ms at first, then longer, up to 200 ms.
+    A quick change is seen at once; a long wait (a slow reply, a program starting on a busy
+    machine) does not spend the CPU the other tests need on a tmux client every 50 ms."""
+    pause = 0.02
+    while True:
+        yield pause
+        pause = min(pause * 1.3, 0.2)
+
+
 def wait_until(check: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT) -> None:
     """Poll ``check`` until it holds, or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while not check():
+    for pause in polls():
+        if check():
+            return
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s")
-        time.sleep(0.05)
+        time.sleep(pause)
 
 
 @contextmanager
