@@ -174,7 +174,7 @@ def test_only_providers_and_settings_look_at_a_profiles_type() -> None:
     assert found == []
 
 
-RAW_OPTIONS = {
+RAW_OPTIONS: dict[tuple[str, str | None], str] = {
     # (module, name): what only cli/ (and settings/ that defines them) may touch
     ("chatcli.settings.resolve", "Globals"): "the raw global options",
     ("chatcli.settings.resolve", "load_config"): "loads the config",
