@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import NoLogOpt, OverBudgetOpt, RoleOpt, SystemOpt, global_options
+from chatcli.features.shell.names import ShellName
 from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
@@ -18,7 +19,7 @@ def cmd(
         typer.Argument(help="What the command should do; piped stdin is appended."),
     ] = None,
     shell: Annotated[
-        str | None,
+        ShellName | None,
         typer.Option("--shell", help="Write for bash, zsh, fish or sh (default: detected)."),
     ] = None,
     execute: Annotated[

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
 from chatcli.settings.resolve import Globals, load_config
 
@@ -21,7 +22,13 @@ def list_(*, g: Globals) -> None:
 
 @app.command("show")
 @global_options
-def show(name: Annotated[str, typer.Argument(help="Template name.")], *, g: Globals) -> None:
+def show(
+    name: Annotated[
+        str, typer.Argument(help="Template name.", autocompletion=completers.templates)
+    ],
+    *,
+    g: Globals,
+) -> None:
     """Print a template: its settings, variables and text."""
     from chatcli.features.templates.views import show as run
 
@@ -30,7 +37,13 @@ def show(name: Annotated[str, typer.Argument(help="Template name.")], *, g: Glob
 
 @app.command("edit")
 @global_options
-def edit(name: Annotated[str, typer.Argument(help="Template name.")], *, g: Globals) -> None:
+def edit(
+    name: Annotated[
+        str, typer.Argument(help="Template name.", autocompletion=completers.templates)
+    ],
+    *,
+    g: Globals,
+) -> None:
     """Open a template file in $EDITOR (a new one starts from a skeleton)."""
     from chatcli.features.templates.views import edit as run
 

@@ -24,10 +24,11 @@ from typing import Any
 from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError
 from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
+from chatcli.settings.choices import MarkdownMode
 from chatcli.settings.endpoint_types import ENDPOINT_TYPES, listed
 from chatcli.settings.mcp import McpServer, parse_servers
 
-MARKDOWN_MODES = ("auto", "always", "never")
+MARKDOWN_MODES = tuple(MarkdownMode)
 API_CHOICES = ("auto", "chat", "responses")
 """``api``: the wire protocol of a profile's chat requests (``auto``: Responses on ``openai``
 profiles, Chat Completions on relays and Azure; see ``providers/wire.py``)."""

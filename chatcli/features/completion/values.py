@@ -122,3 +122,11 @@ def template_variables(name: str | None, config: Path | None = None) -> list[str
                 break
     found = dict.fromkeys(m.group(1) for t in texts for m in VARIABLE.finditer(t))
     return [f"{v}=" for v in found if v != "input"]
+
+
+def image_sizes() -> list[str]:
+    """The WIDTHxHEIGHT sizes the known image models take, most common first."""
+    from chatcli.providers.images import IMAGE_MODELS
+
+    sizes = (s for model in IMAGE_MODELS.values() for s in model.sizes if "x" in s)
+    return sorted(set(sizes), key=lambda s: (s != "1024x1024", s))
