@@ -117,11 +117,16 @@ class BatchAPI:
 
     # -- batches ----------------------------------------------------------------------------
 
-    def create(self, file_id: str, metadata: dict[str, str]) -> dict[str, Any]:
-        """Create a batch over an uploaded file (24 h window, chat completions)."""
+    def create(
+        self, file_id: str, metadata: dict[str, str], route: str | None = None
+    ) -> dict[str, Any]:
+        """Create a batch over an uploaded file (24 h window) for its lines' ``route``
+        (``/v1/responses``; None: chat completions). Azure takes ``/chat/completions`` at
+        creation whatever the lines name: it reads each line's route itself."""
+        endpoint = route or self.chat_path
         body = {
             "input_file_id": file_id,
-            "endpoint": self.chat_path.removeprefix("/v1") if self.azure else self.chat_path,
+            "endpoint": self.chat_path.removeprefix("/v1") if self.azure else endpoint,
             "completion_window": "24h",
             "metadata": metadata,
         }

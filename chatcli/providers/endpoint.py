@@ -25,7 +25,9 @@ class ChatEndpoint:
 @dataclass(frozen=True)
 class BatchLine:
     """How one request line of a Batch API input file names its route and model: the path of
-    the chat route as the Batch API wants it, and whether bodies name a deployment."""
+    the chat route and of the Responses route as the Batch API wants them, and whether bodies
+    name a deployment."""
 
     chat_path: str = "/v1/chat/completions"
     deployments: bool = False
+    responses_path: str = "/v1/responses"
