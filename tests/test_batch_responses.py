@@ -167,9 +167,7 @@ def test_dry_run_writes_the_responses_lines(
     assert not fake.batch_api.files  # nothing was sent
 
 
-def test_local_runner_sends_each_request_over_responses(
-    fake: FakeOpenAI, tmp_path: Path
-) -> None:
+def test_local_runner_sends_each_request_over_responses(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = responses_env(tmp_path, fake)
     job = submit_and_wait(env, inputs(tmp_path / "in.jsonl", ["alpha", "beta"]), "--local")
     rows = results(env, job)

@@ -243,3 +243,19 @@ def test_bad_input_refused(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert "no such file" in missing.stderr
     assert "chatcli transcribe" in wav.stderr
     assert fake.requests == []
+
+
+def test_parts_fit_the_window_the_endpoint_states(summaries: FakeOpenAI, tmp_path: Path) -> None:
+    from chatcli.tokens import count_text
+
+    summaries.models = ["local-llm"]
+    summaries.model_meta = {"local-llm": {"max_model_len": 1024}}  # as vLLM lists it
+    text = "\n\n".join(PARAGRAPHS * 4)
+    env = fake_env(tmp_path, summaries)
+    result = run_cli("summarize", "-m", "local-llm", env=env, input=text)
+    assert result.returncode == 0, result.stderr
+    assert "context window of local-llm is unknown" not in result.stderr
+    slices, _ = parts_in_order(summaries)
+    assert len(slices) > 2
+    assert all(count_text(s, None).n < 1024 for s in slices)
+    assert "\n\n".join(slices) == text

@@ -28,7 +28,7 @@ from chatcli.cli.common import (
     VarOpt,
     global_options,
 )
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -98,4 +98,4 @@ def ask(
         prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
         template, tuple(var or ()),
     )  # fmt: skip
-    run(g, flags, what)
+    run(invocation(g), flags, what)

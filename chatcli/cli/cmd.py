@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import NoLogOpt, OverBudgetOpt, RoleOpt, SystemOpt, global_options
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -43,6 +43,6 @@ def cmd(
 
     flags = ChatFlags(system=system, role=role, log=not no_log)
     what = CmdInput(description or [], shell, execute, yes, yes_destructive, over_budget)
-    code = run(g, flags, what)
+    code = run(invocation(g), flags, what)
     if code:
         raise CommandExited(code)  # the executed command's status, whatever it is

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 
 def check_size(value: str | None) -> str | None:
@@ -68,7 +68,7 @@ def image(
     from chatcli.features.images.run import ImageOptions, run
 
     run(
-        g,
+        resolve(g),
         ImageOptions(
             prompt=" ".join(prompt or []).strip(),
             n=n,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options, group
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, config_file, load_config
 
 app = group("MCP servers: list them and their tools, import them from another client.")
 
@@ -27,7 +27,7 @@ def list_(
     """Start each server (then stop it) and list its tools with their hints."""
     from chatcli.features.tools.servers import list_servers
 
-    list_servers(g, names or [], json_out)
+    list_servers(load_config(g), names or [], json_out)
 
 
 @app.command("import")
@@ -45,4 +45,4 @@ def import_(
     """Add the servers of a Claude Desktop / VS Code style JSON file to the config."""
     from chatcli.features.tools.servers import import_servers
 
-    import_servers(g, file, force=force)
+    import_servers(config_file(g), file, force=force)

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 FORMATS = ("mp3", "opus", "aac", "flac", "wav")
 
@@ -40,6 +40,6 @@ def speak(
     from chatcli.features.speech.run import SpeakOptions, run
 
     run(
-        g,
+        resolve(g),
         SpeakOptions(text=text or [], voice=voice, response_format=response_format, output=output),
     )

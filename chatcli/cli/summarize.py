@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -62,7 +62,7 @@ def summarize(
     from chatcli.features.summarize.run import run
 
     run(
-        g,
+        resolve(g),
         SummarizeOptions(
             files=files or [],
             instructions=instructions,

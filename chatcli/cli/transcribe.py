@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
 
@@ -67,7 +67,7 @@ def transcribe(
     from chatcli.features.transcribe.run import TranscribeOptions, run
 
     run(
-        g,
+        resolve(g),
         TranscribeOptions(
             files=files or [],
             response_format=response_format,

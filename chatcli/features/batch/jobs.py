@@ -26,7 +26,7 @@ from chatcli.events import Notice
 from chatcli.features.batch import remote
 from chatcli.output import Notifier, err, out
 from chatcli.pricing import batch_cost_usd, cost_usd, money
-from chatcli.settings.resolve import Env, Globals, load_config, resolve
+from chatcli.settings.resolve import Env, Invocation
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
 
 if TYPE_CHECKING:
@@ -99,12 +99,11 @@ class Context:
 
 
 @contextmanager
-def _open(g: Globals) -> Iterator[Context]:
+def _open(invoked: Invocation) -> Iterator[Context]:
     from chatcli.store import open_default
 
-    config = load_config(g)
     with open_default() as store:
-        yield Context(config, store, g.debug)
+        yield Context(invoked.config, store, invoked.debug)
 
 
 # -- submit -----------------------------------------------------------------------------------
@@ -150,15 +149,14 @@ def builder_for(
     )
 
 
-def submit(g: Globals, opts: SubmitOptions) -> None:
+def submit(env: Env, opts: SubmitOptions) -> None:
     """Build the job, show the estimate, confirm, then hand it to the provider (or run it)."""
     from chatcli.features.batch.inputs import check_paths, read_inputs
 
     paths = check_paths(opts.inputs)
-    env = resolve(g)
     from chatcli.features.usage import budget
 
-    with _open(g) as ctx:
+    with _open(Invocation(env.config, debug=env.debug)) as ctx:
         builder = builder_for(env, remote_mode=not opts.local, opts=opts, store=ctx.store)
         inputs = read_inputs(paths, opts.prompt, opts.column)
         if opts.dry_run:
@@ -397,9 +395,9 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
 # -- the other commands -------------------------------------------------------------------------
 
 
-def wait(g: Globals, name: str, concurrency: int) -> None:
+def wait(invoked: Invocation, name: str, concurrency: int) -> None:
     """Finish submitting if needed, then follow (or locally run) the job to its end."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         job = _advance(ctx, ctx.jobs.get(name), concurrency, follow=True)
         ctx.notifier.note(
             f"{job.name}: {job.state}: {job.completed} completed, {job.failed} failed; "
@@ -407,9 +405,9 @@ def wait(g: Globals, name: str, concurrency: int) -> None:
         )
 
 
-def status(g: Globals, name: str | None) -> None:
+def status(invoked: Invocation, name: str | None) -> None:
     """Print a job's state, refreshed from the provider while it runs."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
         ctx.jobs.refresh_counts(job.id)
         job = ctx.jobs.get(job.name)
@@ -449,9 +447,9 @@ def _local(when: Any) -> str:
     return str(when.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def list_jobs(g: Globals, json_out: bool) -> None:
+def list_jobs(invoked: Invocation, json_out: bool) -> None:
     """Jobs, newest first: one line each (or one JSON array)."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         jobs = ctx.jobs.all()
     if json_out:
         rows = [
@@ -475,12 +473,12 @@ def list_jobs(g: Globals, json_out: bool) -> None:
         )
 
 
-def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> None:
+def results(invoked: Invocation, name: str, out_dir: Path | None, jsonl: Path | None) -> None:
     """Write a finished job's results in input order; list the failed requests."""
     from chatcli.features.batch import results as write
     from chatcli.features.schema.batch import structured
 
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
         if job.state not in FINAL:
             raise UsageError(
@@ -520,9 +518,9 @@ def _with_retries(rows: Iterator[ResultRow], retried: dict[str, ResultRow]) -> I
         yield row if again is None else dataclasses.replace(again, idx=row.idx)
 
 
-def retry(g: Globals, name: str, yes: bool, concurrency: int) -> None:
+def retry(invoked: Invocation, name: str, yes: bool, concurrency: int) -> None:
     """A new job made of the failed requests of ``name``, submitted the same way."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         old = ctx.jobs.get(name)
         if old.state not in FINAL:
             raise UsageError(f"job {old.name} is still {old.state}", hint="wait for it first")
@@ -547,9 +545,9 @@ def retry(g: Globals, name: str, yes: bool, concurrency: int) -> None:
         _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
 
 
-def cancel(g: Globals, name: str) -> None:
+def cancel(invoked: Invocation, name: str) -> None:
     """Cancel a job: its provider batches, or the local runner's remaining requests."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         job = ctx.jobs.get(name)
         if job.state in FINAL:
             raise UsageError(f"job {job.name} is already {job.state}")

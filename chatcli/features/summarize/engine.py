@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,6 +121,12 @@ class Summarizer:
             instructions or (opts.instructions or "").strip() or DEFAULT_INSTRUCTIONS
         )
         self.info = env.config.model_info(env.model)
+        if self.info.context_window is None and provider is not None:
+            # a relay's or local server's own model: the window its endpoint states (asked
+            # once per profile and model, then remembered), so parts fit it
+            stated = provider.context_window(env.model)
+            if stated:
+                self.info = replace(self.info, context_window=stated)
         encoding = self.info.tokenizer
         self.count: Callable[[str], int] = lambda s: count_text(s, encoding).n
         self.window = self.info.context_window or UNKNOWN_WINDOW
