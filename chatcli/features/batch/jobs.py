@@ -274,7 +274,7 @@ def _advance_held(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) 
         try:
             remote.submit_parts(ctx.jobs, job, api, ctx.notifier.note)
         except APIError as exc:
-            if exc.status != 404 or api.azure:
+            if exc.status != 404 or not api.line.missing_is_404:
                 raise
             ctx.notifier.note(
                 f"{profile.name} has no Batch API ({exc.message}); running the job locally"
@@ -302,7 +302,7 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
     while True:
         parts = remote.refresh(ctx.jobs, job, api, usage_for)
         if all(p.step == "collected" for p in parts):
-            job = _close(ctx, job, parts, azure=api.azure)
+            job = _close(ctx, job, parts, hint=api.line.failure_hint)
             ctx.notifier.end_line()
             return job
         done = sum(p.completed for p in parts)
@@ -326,7 +326,7 @@ def _clock(started: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _close(ctx: Context, job: JobRow, parts: list[Any], *, azure: bool) -> JobRow:
+def _close(ctx: Context, job: JobRow, parts: list[Any], *, hint: str | None) -> JobRow:
     """Every part collected: the job's final state from its parts' provider statuses."""
     done, _failed = ctx.jobs.refresh_counts(job.id)
     statuses = {p.status for p in parts}
@@ -341,7 +341,7 @@ def _close(ctx: Context, job: JobRow, parts: list[Any], *, azure: bool) -> JobRo
     if job.state == "failed":
         raise APIError(
             f"batch job {job.name} failed: {job.error}",
-            hint=remote.AZURE_HINT if azure else "see: chatcli batch status " + job.name,
+            hint=hint or "see: chatcli batch status " + job.name,
         )
     return job
 

@@ -25,10 +25,6 @@ from chatcli.store.jobs import CHUNK, JobRow, Jobs, PartRow, RequestResult
 from chatcli.store.records import UsageRecord
 
 TERMINAL = frozenset({"completed", "expired", "cancelled", "failed"})
-AZURE_HINT = (
-    "Azure runs batches only on a Global-Batch deployment: create one and map the model to it "
-    "under [profiles.NAME.deployments]"
-)
 _MISSING = {
     "completed": "the provider returned no result for this request",
     "expired": "the batch expired (24 h window) before this request ran",
@@ -61,8 +57,8 @@ def submit_parts(jobs: Jobs, job: JobRow, api: BatchAPI, note: Callable[[str], N
             try:
                 batch = api.create(file_id, metadata(job, part.part), _route(jobs, job, part))
             except APIError as exc:
-                if api.azure and exc.status in (400, 404):
-                    exc.hint = AZURE_HINT
+                if api.line.failure_hint and exc.status in (400, 404):
+                    exc.hint = api.line.failure_hint
                 raise
         jobs.update_part(
             job.id, part.part, step="created", batch_id=str(batch.get("id")),

@@ -24,11 +24,10 @@ _MARK = f'"{MARK}"'
 
 
 def on_responses(profile: Profile, model: str, store: Store | None) -> bool:
-    """Whether ``profile``'s chat requests for ``model`` go over the Responses API (what is
-    remembered about the endpoint included: a relay found without ``/responses`` is chat)."""
-    from chatcli.providers import wire
-
-    return wire.on_responses(profile, model, store)
+    """Whether ``profile``'s batch requests for ``model`` go over the Responses API: a profile
+    set to ``api = "responses"``."""
+    del model, store
+    return profile.api == "responses"
 
 
 def mark(obj: dict[str, Any], path: str, *, store: bool, completion: bool) -> None:
