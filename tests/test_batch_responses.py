@@ -42,7 +42,8 @@ def inputs(path: Path, prompts: list[str]) -> Path:
 
 
 def uploaded(fake: FakeOpenAI, n: int = 0) -> list[dict[str, Any]]:
-    file = list(fake.batch_api.files.values())[n]
+    """The lines of the ``n``-th file chatcli uploaded."""
+    file = [f for f in fake.batch_api.files.values() if f.purpose == "batch"][n]
     return [json.loads(x) for x in file.data.decode().splitlines()]
 
 
@@ -167,18 +168,6 @@ def test_dry_run_writes_the_responses_lines(
     assert not fake.batch_api.files  # nothing was sent
 
 
-def test_local_runner_sends_each_request_over_responses(fake: FakeOpenAI, tmp_path: Path) -> None:
-    env = responses_env(tmp_path, fake)
-    job = submit_and_wait(env, inputs(tmp_path / "in.jsonl", ["alpha", "beta"]), "--local")
-    rows = results(env, job)
-    assert [r["error"] for r in rows] == [None, None]
-    assert all(r["answer"] for r in rows)
-    sent = [r for r in fake.requests if r.path.endswith("/responses")]
-    assert len(sent) == 2 and all("messages" not in r.json for r in sent)
-    assert not [r for r in fake.requests if r.path.endswith("/chat/completions")]
-    assert {r.status for r in batch_usage(tmp_path)} == {"ok"}
-
-
 def test_azure_profile_on_responses(tmp_path: Path) -> None:
     """Azure reads each line's route: the lines name ``/v1/responses`` and the deployment;
     the batch is created with ``/chat/completions`` as Azure's batch guide says."""
@@ -211,4 +200,4 @@ def test_a_malformed_responses_body_fails_its_request_only(
     job = submit_and_wait(env, inputs(tmp_path / "in.jsonl", ["fine", "BAD one"]))
     rows = results(env, job)
     assert rows[0]["answer"] == "answer: fine" and rows[0]["error"] is None
-    assert rows[1]["answer"] is None and "malformed" in rows[1]["error"]
+    assert rows[1]["answer"] is None and "not a response" in rows[1]["error"]

@@ -7,6 +7,7 @@ and off a terminal byte for byte; the session and store with a scripted ``Chat``
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -276,3 +277,33 @@ def test_an_interrupted_turn_keeps_what_it_thought(store: Store) -> None:
     assert chat.row is not None
     stored = store.all_messages(chat.row.id)
     assert stored[-1].interrupted and stored[-1].reasoning == "hmm, "
+
+
+# --- shown by sessions show / export ----------------------------------------------------------
+
+
+def test_sessions_show_marks_the_summary_and_export_carries_it(tmp_path: Path) -> None:
+    from chatcli.store import NewMessage
+    from tests.cli_helpers import clean_env, run_cli
+
+    with Store.open(tmp_path / "data") as store:
+        row = store.create_session("work", profile="openai", model="o4")
+        store.add_messages(
+            row.id,
+            NewMessage("user", "what is 2+2?", 5),
+            NewMessage(
+                "assistant", "4", 2, model="o4", reasoning="**Adding**\n\nTwo and two.\x1b[2J"
+            ),
+        )
+    env = clean_env(tmp_path)
+    shown = run_cli("sessions", "show", "work", env=env, tty=True)
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        "## Assistant (o4)\n\n> _Reasoning (summary):_\n>\n> **Adding**\n>\n> Two and two.\n\n4\n"
+        in (shown.stdout)
+    )
+    assert "\x1b[2J" not in shown.stdout  # stored text is made safe on a terminal
+    exported = run_cli("sessions", "export", "work", "--format", "json", env=env)
+    messages = json.loads(exported.stdout)["messages"]
+    assert "reasoning" not in messages[0]
+    assert messages[1]["reasoning"].startswith("**Adding**\n\nTwo and two.")
