@@ -71,11 +71,14 @@ def sdk_client(profile: Profile, key: str) -> SdkClient:
 
 def batch_line(profile: Profile) -> BatchLine:
     """Azure's Batch API takes ``/chat/completions`` and a deployment as the body's model; it
-    answers 400 or 404 (not "no Batch API") when the deployment is not a Global-Batch one."""
+    answers 400 or 404 (not "no Batch API") when the deployment is not a Global-Batch one.
+    Responses lines name ``/v1/responses`` while the batch is still created for
+    ``/chat/completions``: Azure reads each line's route (its batch guide, as of 2026)."""
     return BatchLine(
         chat_path="/chat/completions",
         deployments=True,
         missing_is_404=False,
+        responses_endpoint="/chat/completions",
         failure_hint="Azure runs batches only on a Global-Batch deployment: create one and map "
         "the model to it under [profiles.NAME.deployments]",
     )

@@ -105,11 +105,17 @@ class BatchAPI:
 
     # -- batches ----------------------------------------------------------------------------
 
-    def create(self, file_id: str, metadata: dict[str, str]) -> dict[str, Any]:
-        """Create a batch over an uploaded file (24 h window, chat completions)."""
+    def create(
+        self, file_id: str, metadata: dict[str, str], route: str | None = None
+    ) -> dict[str, Any]:
+        """Create a batch over an uploaded file (24 h window) for its lines' ``route``
+        (``/v1/responses``; None: chat completions), named as the endpoint type says."""
+        endpoint = self.chat_path
+        if route is not None:
+            endpoint = self.line.responses_endpoint or route
         body = {
             "input_file_id": file_id,
-            "endpoint": self.chat_path,
+            "endpoint": endpoint,
             "completion_window": "24h",
             "metadata": metadata,
         }

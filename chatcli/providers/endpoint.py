@@ -47,11 +47,15 @@ class ChatEndpoint:
 @dataclass(frozen=True)
 class BatchLine:
     """How one request line of a Batch API input file names its route and model: the path of
-    the chat route as the Batch API wants it, and whether bodies name a deployment; and how the
-    endpoint's Batch API fails: whether a 404 means it has none (the job then runs locally),
-    and what to do when a batch is refused or fails (None: see ``batch status``)."""
+    the chat route and of the Responses route as the Batch API wants them, and whether bodies
+    name a deployment; and how the endpoint's Batch API fails: whether a 404 means it has none
+    (the job then runs locally), and what to do when a batch is refused or fails (None: see
+    ``batch status``). ``responses_endpoint`` is what a batch of Responses lines is created
+    with (None: their route, as OpenAI wants; Azure reads each line's route itself)."""
 
     chat_path: str = "/v1/chat/completions"
     deployments: bool = False
     missing_is_404: bool = True
     failure_hint: str | None = None
+    responses_path: str = "/v1/responses"
+    responses_endpoint: str | None = None

@@ -51,6 +51,7 @@ def run(invoked: Invocation, flags: ChatFlags, what: AskInput) -> None:
     if flags.session is not None:
         check_session_name(flags.session)  # before anything is sent and paid for
     notifier = Notifier()
+    notifier.show_reasoning = not what.json  # --json carries it in the object instead
     applied = None
     if what.template is not None:
         from chatcli.features.templates.apply import apply
@@ -215,6 +216,8 @@ def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
         "refusal": None,
         **extra,
     }
+    if turn.reasoning and session.settings.profile.show_reasoning:
+        obj["reasoning"] = turn.reasoning
     emit(json.dumps(obj, ensure_ascii=False) + "\n")
 
 

@@ -30,7 +30,9 @@ from chatcli.settings.resolve import Env, Invocation
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
 
 if TYPE_CHECKING:
+    from chatcli.events import Usage
     from chatcli.features.batch.inputs import Builder
+    from chatcli.features.batch.lines import UsageFor
     from chatcli.providers.batches import BatchAPI
     from chatcli.settings.loading import Config, Profile
     from chatcli.store import Status, Store, UsageRecord
@@ -78,16 +80,20 @@ class Context:
         provider = connect(profile, self.config.model_info, debug=self.debug)
         return provider.batches(self.notifier.notice)
 
-    def usage_for(self, job: JobRow) -> Any:
-        """(model, status, response body) -> the usage-log entry at batch prices."""
+    def usage_for(self, job: JobRow) -> UsageFor:
+        """(model, status, usage) -> the usage-log entry at batch prices (cached input at
+        its own rate, reasoning tokens counted)."""
         from chatcli.store import UsageRecord
 
-        def usage(model: str, status: str, p: int, c: int, estimated: bool) -> UsageRecord:
-            cost = batch_cost_usd(self.config.model_info(model), p, c)
+        def usage(model: str, status: str, u: Usage) -> UsageRecord:
+            info = self.config.model_info(model)
+            p, c = u.prompt_tokens, u.completion_tokens
+            cost = batch_cost_usd(info, p, c, u.cached_tokens)
             ok: Status = "ok" if status == "ok" else "error"
             return UsageRecord(
-                model, job.profile, "batch", ok, p, c, estimated=estimated, cost_usd=cost
-            )
+                model, job.profile, "batch", ok, p, c, estimated=u.estimated, cost_usd=cost,
+                cached_tokens=u.cached_tokens, reasoning_tokens=u.reasoning_tokens,
+            )  # fmt: skip
 
         return usage
 
@@ -103,10 +109,15 @@ def _open(invoked: Invocation) -> Iterator[Context]:
 # -- submit -----------------------------------------------------------------------------------
 
 
-def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) -> Builder:
+def builder_for(
+    env: Env, remote_mode: bool, opts: SubmitOptions | None = None, store: Store | None = None
+) -> Builder:
     """A builder for ``env``'s profile: Azure bodies name deployments; prices are batch ones
-    for the Batch API and normal ones for the local runner."""
+    for the Batch API and normal ones for the local runner; a profile on the Responses API
+    (for the job's model, ``store`` saying what the endpoint was found to take) gets
+    Responses lines."""
     from chatcli.features.batch.inputs import Builder
+    from chatcli.features.batch.route import on_responses
     from chatcli.features.schema.batch import Resolver
     from chatcli.pricing import batch_cost_usd, cost_usd
     from chatcli.providers import batch_line
@@ -133,6 +144,8 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
             opts.schema if opts else None,
             opts.schema_multi if opts else False,
         ),
+        responses_path=line.responses_path if on_responses(profile, env.model, store) else None,
+        store=profile.store,
     )
 
 
@@ -141,14 +154,14 @@ def submit(env: Env, opts: SubmitOptions) -> None:
     from chatcli.features.batch.inputs import check_paths, read_inputs
 
     paths = check_paths(opts.inputs)
-    builder = builder_for(env, remote_mode=not opts.local, opts=opts)
-    inputs = read_inputs(paths, opts.prompt, opts.column)
-    if opts.dry_run:
-        _dry_run(builder, inputs)
-        return
     from chatcli.features.usage import budget
 
     with _open(Invocation(env.config, debug=env.debug)) as ctx:
+        builder = builder_for(env, remote_mode=not opts.local, opts=opts, store=ctx.store)
+        inputs = read_inputs(paths, opts.prompt, opts.column)
+        if opts.dry_run:
+            _dry_run(builder, inputs)
+            return
         budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note)
         mode = "local" if opts.local else "remote"
         with ctx.jobs.draft(env.profile.name, env.model, mode) as draft:
@@ -209,7 +222,7 @@ def _confirm(builder: Builder, profile: Profile, yes: bool) -> None:
 
 def _dry_run(builder: Builder, inputs: Any) -> None:
     """Write the JSONL the provider would get into the current directory; send nothing."""
-    from chatcli.features.schema.batch import wire_line
+    from chatcli.features.batch.route import wire_line
 
     written: list[Path] = []
     out = None
@@ -362,7 +375,11 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
         LocalRunner(
             ctx.jobs, job, provider, concurrency=concurrency,
             requests_per_minute=profile.requests_per_minute,
-            cost=lambda m, p, c: cost_usd(ctx.config.model_info(m), p, c),
+            cost=lambda m, u: cost_usd(
+                ctx.config.model_info(m), u.prompt_tokens, u.completion_tokens,
+                cached_tokens=u.cached_tokens, reasoning_tokens=u.reasoning_tokens,
+                service_tier=u.service_tier,
+            ),
             progress=progress, notice=ctx.notifier.notice,
         ).run()  # fmt: skip
     finally:
