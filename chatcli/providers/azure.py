@@ -25,7 +25,10 @@ def deployment_url(profile: Profile, model: str, operation: str = "chat/completi
 
 
 def endpoint(profile: Profile, key: str) -> ChatEndpoint:
-    """Per-deployment chat URLs with the ``api-key`` header; the model is not sent."""
+    """Per-deployment chat URLs with the ``api-key`` header; the model is not sent. The
+    Responses API is Azure's v1 route, ``{endpoint}/openai/v1/responses``: no api-version
+    (the v1 API is versionless since its GA in August 2025), the deployment as the body's
+    ``model``; ``api = "auto"`` stays on chat here."""
     return ChatEndpoint(
         url_for=lambda model: deployment_url(profile, model),
         headers={"api-key": key},
@@ -34,6 +37,8 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         models_url=f"{resource_url(profile)}/openai/models?api-version={profile.api_version}",
         label="Azure OpenAI",
         url_setting="endpoint",
+        responses_url=f"{resource_url(profile)}/openai/v1/responses",
+        responses_model=profile.deployment,
     )
 
 

@@ -8,6 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
+def _same(model: str) -> str:
+    return model
+
+
 @dataclass(frozen=True)
 class ChatEndpoint:
     """Where and how to send chat completions for one profile."""
@@ -20,6 +24,9 @@ class ChatEndpoint:
     root: str | None = None  # base for other OpenAI-style routes (billing); None: no billing
     label: str = "an OpenAI-compatible endpoint"  # what users call it, in messages
     url_setting: str = "base_url"  # the profile key that says where it is
+    responses_url: str | None = None  # POST: the Responses API; None: the endpoint has none
+    responses_model: Callable[[str], str] = _same  # model -> the body's model (a deployment)
+    responses_default: bool = False  # ``api = "auto"`` picks Responses here (providers/wire)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,9 @@ def check_url(url: str, where: str) -> None:
 
 
 def endpoint(profile: Profile, key: str) -> ChatEndpoint:
-    """Chat completions at ``{base_url}/chat/completions`` with ``Authorization: Bearer``."""
+    """Chat completions at ``{base_url}/chat/completions`` and the Responses API at
+    ``{base_url}/responses``, with ``Authorization: Bearer``. ``api = "auto"`` takes Responses
+    on ``openai`` profiles (the official API and whatever claims to be it), chat on relays."""
     root = base_url(profile)
     return ChatEndpoint(
         url_for=lambda _model: f"{root}/chat/completions",
@@ -55,6 +57,8 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         stream_usage=profile.stream_usage,
         models_url=f"{root}/models",
         root=root,
+        responses_url=f"{root}/responses",
+        responses_default=profile.type == "openai",
     )
 
 
