@@ -7,6 +7,7 @@ everything the chat path promises: streaming, finish policy, usage, retries, ses
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from tests.test_responses_protocol import problems
 
 
 @pytest.fixture
-def fake() -> FakeOpenAI:  # type: ignore[misc]
+def fake() -> Iterator[FakeOpenAI]:
     """The fake with its Responses API on."""
     with FakeOpenAI() as server:
         server.responses = True

@@ -8,34 +8,43 @@ from collections.abc import Iterator
 from typing import Any
 
 from chatcli.errors import APIError
-from chatcli.events import Notice, StreamEvent, TextDelta
+from chatcli.events import Notice, ReasoningDelta, StreamEvent, TextDelta
 from chatcli.safetext import Redactor
 
 
 def masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
-    """A key the model spells out over several deltas is masked whole (one delta at a time
-    is masked by the transport already)."""
-    redactor = Redactor()
+    """A key the model spells out over several deltas is masked whole, in the answer and in
+    its reasoning summary alike (one delta at a time is masked by the transport already)."""
+    answer, thought = Redactor(), Redactor()
+
+    def flush(redactor: Redactor, kind: type[TextDelta] | type[ReasoningDelta]) -> Iterator[Any]:
+        held = redactor.flush()
+        if held:
+            yield kind(held)
+
     try:
         for event in events:
             if isinstance(event, TextDelta):
-                text = redactor.push(event.text)
+                yield from flush(thought, ReasoningDelta)  # the summary ends where text starts
+                text = answer.push(event.text)
                 if text:
                     yield TextDelta(text)
                 continue
+            if isinstance(event, ReasoningDelta):
+                text = thought.push(event.text)
+                if text:
+                    yield ReasoningDelta(text)
+                continue
             if not isinstance(event, Notice):
-                held = redactor.flush()
-                if held:
-                    yield TextDelta(held)
+                yield from flush(thought, ReasoningDelta)
+                yield from flush(answer, TextDelta)
             yield event
     except Exception:
-        held = redactor.flush()  # the text held back arrived, and is kept with the rest
-        if held:
-            yield TextDelta(held)
+        yield from flush(thought, ReasoningDelta)  # what was held back arrived: it is kept
+        yield from flush(answer, TextDelta)
         raise
-    held = redactor.flush()
-    if held:
-        yield TextDelta(held)
+    yield from flush(thought, ReasoningDelta)
+    yield from flush(answer, TextDelta)
 
 
 def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
