@@ -98,7 +98,7 @@ def test_chat_session_and_resume_take_the_stored_profile(
 
     from chatcli.repl import prepare
     from chatcli.repl.commands import run_command
-    from chatcli.settings.resolve import ChatFlags, Globals
+    from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
     env = _with_relay(tmp_path, fake, relay)
     assert run_cli("ask", "--session", "mywork", "-p", "relay", "hi", env=env).returncode == 0
@@ -106,9 +106,11 @@ def test_chat_session_and_resume_take_the_stored_profile(
         monkeypatch.setenv(key, value)
     with create_pipe_input() as inp, Store.open(tmp_path / "data") as store:
         out = DummyOutput()
-        repl = prepare(Globals(), ChatFlags(session="mywork"), store, input=inp, output=out)
+        repl = prepare(
+            invocation(Globals()), ChatFlags(session="mywork"), store, input=inp, output=out
+        )
         assert (repl.session.profile, repl.session.model) == ("relay", "gpt-4o")
-        fresh = prepare(Globals(), ChatFlags(), store, input=inp, output=out)
+        fresh = prepare(invocation(Globals()), ChatFlags(), store, input=inp, output=out)
         assert fresh.session.profile == "openai"
         run_command(fresh, "/resume mywork")
         assert (fresh.session.profile, fresh.session.model) == ("relay", "gpt-4o")

@@ -30,7 +30,7 @@ from chatcli.repl import prepare
 from chatcli.repl.commands import SlashCompleter
 from chatcli.repl.loop import Repl, footer_text
 from chatcli.session import TurnResult
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 from chatcli.store import Store
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, Reply
@@ -74,7 +74,7 @@ class Chat:
         """Type ``keys`` (then Ctrl-D) into a fresh REPL and run it to the end."""
         with create_pipe_input() as inp, self.store() as store:
             repl = prepare(
-                Globals(model=model),
+                invocation(Globals(model=model)),
                 opts or ChatFlags(),
                 store,
                 over_budget=over_budget,

@@ -344,3 +344,30 @@ def test_the_key_never_leaks_from_a_responses_answer(fake: FakeOpenAI, tmp_path:
     result = run_cli("ask", "hi", env=fake_env(tmp_path, fake))
     assert result.returncode == 0
     assert key not in result.stdout
+
+
+def _dry_run_routes(tmp_path: Path, env: dict[str, str], *args: str) -> list[str]:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "q0", "prompt": "a"}\n')
+    result = run_cli("batch", "submit", str(path), "--dry-run", *args, env=env)
+    assert result.returncode == 0, result.stderr
+    written = Path.cwd() / "chatcli-batch-dry-run.jsonl"
+    return [json.loads(x)["url"] for x in written.read_text().splitlines()]
+
+
+def test_batches_take_responses_where_it_is_known_to_be_served(
+    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch file cannot fall back request by request: ``auto`` sends Responses lines to
+    the official API, or for a model this profile learnt is Responses-only; chat lines to an
+    ``openai`` profile at another URL, whose /responses is not known."""
+    monkeypatch.chdir(tmp_path)
+    official = clean_env(tmp_path, OPENAI_API_KEY=DEFAULT_API_KEY)
+    assert _dry_run_routes(tmp_path, official) == ["/v1/responses"]
+    elsewhere = fake_env(tmp_path, fake)
+    assert _dry_run_routes(tmp_path, elsewhere) == ["/v1/chat/completions"]
+    fake.responses_only = {"gpt-5.5-pro"}
+    relay_config(tmp_path, fake)
+    assert run_cli("ask", "-m", "gpt-5.5-pro", "hi", env=relay_env(tmp_path)).returncode == 0
+    routes = _dry_run_routes(tmp_path, relay_env(tmp_path), "-m", "gpt-5.5-pro")
+    assert routes == ["/v1/responses"]

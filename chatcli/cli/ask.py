@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import (
     ApproveOpt,
     ContinueOpt,
@@ -28,7 +29,7 @@ from chatcli.cli.common import (
     VarOpt,
     global_options,
 )
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -38,7 +39,12 @@ def ask(
     ] = None,
     file: Annotated[
         list[str] | None,  # not Path: a URL must reach the fetcher exactly as written
-        typer.Option("-f", "--file", help="Attach a text file or image (repeatable)."),
+        typer.Option(
+            "-f",
+            "--file",
+            help="Attach a text file or image (repeatable).",
+            autocompletion=completers.files,
+        ),
     ] = None,
     system: SystemOpt = None,
     role: RoleOpt = None,
@@ -98,4 +104,4 @@ def ask(
         prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
         template, tuple(var or ()),
     )  # fmt: skip
-    run(g, flags, what)
+    run(invocation(g), flags, what)

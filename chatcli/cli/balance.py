@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -19,7 +19,6 @@ def balance(
 
     from chatcli.features.billing.balance import fetch
     from chatcli.providers import connect
-    from chatcli.settings.resolve import resolve
 
     env = resolve(g)
     b = fetch(connect(env.profile, env.config.model_info, debug=env.debug))

@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import OverBudgetOpt, SchemaMultiOpt, SchemaOpt, global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, invocation, resolve
 
 app = typer.Typer(
     help="Bulk requests at half price through the provider's Batch API (or a local runner).",
@@ -29,7 +30,11 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Submit without asking
 @global_options
 def submit(
     inputs: Annotated[
-        list[str], typer.Argument(help="JSONL (one request per line), CSV, or text files.")
+        list[str],
+        typer.Argument(
+            help="JSONL (one request per line), CSV, or text files.",
+            autocompletion=completers.files,
+        ),
     ],
     prompt: Annotated[
         str | None, typer.Option("--prompt", help="Instruction put before each input's text.")
@@ -66,7 +71,7 @@ def submit(
     if schema_multi and schema is None:
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
     opts = SubmitOptions(inputs, prompt, column, local, dry_run, yes, concurrency, over_budget)
-    run(g, dataclasses.replace(opts, schema=schema, schema_multi=schema_multi, new=new))
+    run(resolve(g), dataclasses.replace(opts, schema=schema, schema_multi=schema_multi, new=new))
 
 
 @app.command("list")
@@ -79,7 +84,7 @@ def list_(
     """List batch jobs, newest first."""
     from chatcli.features.batch.jobs import list_jobs
 
-    list_jobs(g, json_out)
+    list_jobs(invocation(g), json_out)
 
 
 @app.command("status")
@@ -92,7 +97,7 @@ def status(
     """Show a job's state, refreshed from the provider."""
     from chatcli.features.batch.jobs import status as run
 
-    run(g, job)
+    run(invocation(g), job)
 
 
 @app.command("wait")
@@ -101,7 +106,7 @@ def wait(job: JobArg, concurrency: ConcurrencyOpt = 8, *, g: Globals) -> None:
     """Finish submitting, follow the job to its end and collect the results (resumable)."""
     from chatcli.features.batch.jobs import wait as run
 
-    run(g, job, concurrency)
+    run(invocation(g), job, concurrency)
 
 
 @app.command("results")
@@ -122,7 +127,7 @@ def results(
         raise typer.BadParameter("give -o DIR or --jsonl FILE, not both", param_hint="-o")
     from chatcli.features.batch.jobs import results as run
 
-    run(g, job, output, jsonl)
+    run(invocation(g), job, output, jsonl)
 
 
 @app.command("retry")
@@ -131,7 +136,7 @@ def retry(job: JobArg, yes: YesOpt = False, concurrency: ConcurrencyOpt = 8, *, 
     """Submit only the failed requests of a job, as a new job."""
     from chatcli.features.batch.jobs import retry as run
 
-    run(g, job, yes, concurrency)
+    run(invocation(g), job, yes, concurrency)
 
 
 @app.command("cancel")
@@ -140,4 +145,4 @@ def cancel(job: JobArg, *, g: Globals) -> None:
     """Cancel a job; finished requests stay available."""
     from chatcli.features.batch.jobs import cancel as run
 
-    run(g, job)
+    run(invocation(g), job)

@@ -24,7 +24,7 @@ from chatcli.cli.common import (
     VarOpt,
     global_options,
 )
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -70,5 +70,5 @@ def chat(
         import typer
 
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
-    run(g, flags, over_budget=over_budget, template=template, variables=var or [],
+    run(invocation(g), flags, over_budget=over_budget, template=template, variables=var or [],
         schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip

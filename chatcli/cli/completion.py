@@ -4,13 +4,14 @@ from typing import Annotated
 
 import typer
 
+from chatcli.features.completion.scripts import CompletionShell, script
+
 
 def completion(
-    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)],
+    shell: Annotated[
+        CompletionShell,
+        typer.Argument(help="bash, zsh or fish.", show_default=False),
+    ],
 ) -> None:
     """Print the completion script for your shell (see the README for where it goes)."""
-    from chatcli.features.completion.scripts import SCRIPTS, script
-
-    if shell not in SCRIPTS:
-        raise typer.BadParameter(f"{shell!r} is not one of bash, zsh, fish", param_hint="SHELL")
-    typer.echo(script(shell), nl=False)
+    typer.echo(script(str(shell)), nl=False)

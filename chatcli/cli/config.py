@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options, group
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, config_file, resolve
 
 app = group("Create, inspect, validate and edit the config file.")
 
@@ -19,7 +19,7 @@ def path(
     """Print the config file path (and whether it exists, on stderr)."""
     from chatcli.features.configure.run import show_path
 
-    show_path(g)
+    show_path(config_file(g))
 
 
 @app.command("show")
@@ -32,7 +32,7 @@ def show(
     """Print the effective settings, where each came from, keys redacted."""
     from chatcli.features.configure.run import show as run
 
-    run(g, json_out)
+    run(resolve(g), json_out)
 
 
 @app.command("validate")
@@ -44,7 +44,7 @@ def validate(
     """Check the config file; exit 3 with the file, line and problem if it is wrong."""
     from chatcli.features.configure.run import validate as run
 
-    run(g)
+    run(config_file(g))
 
 
 @app.command("set")
@@ -58,7 +58,7 @@ def set_(
     """Set one value, validate the result, and write the file (0600)."""
     from chatcli.features.configure.run import set_value
 
-    set_value(g, key, value)
+    set_value(config_file(g), key, value)
 
 
 @app.command("init")
@@ -71,4 +71,4 @@ def init(
     """Ask a few questions and write a commented config."""
     from chatcli.features.configure.run import init as run
 
-    run(g, force)
+    run(config_file(g), force)

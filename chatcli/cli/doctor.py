@@ -1,7 +1,7 @@
 """``chatcli doctor``: check the active profile end to end, and say how to fix it."""
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, staged
 
 
 @global_options
@@ -9,4 +9,4 @@ def doctor(*, g: Globals) -> None:
     """Check config, key, URL, proxy, reachability, auth, model and one tiny request."""
     from chatcli.features.doctor.checks import run
 
-    run(g)
+    run(staged(g))

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -19,7 +19,6 @@ def models(
 
     from chatcli.output import emit
     from chatcli.providers import connect
-    from chatcli.settings.resolve import resolve
 
     env = resolve(g)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)

@@ -6,15 +6,8 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
-
-FORMATS = ("mp3", "opus", "aac", "flac", "wav")
-
-
-def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
-    return value
+from chatcli.features.speech.formats import AudioFormat
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -27,9 +20,8 @@ def speak(
         str, typer.Option("--voice", help="alloy, echo, fable, onyx, nova, shimmer, ...")
     ] = "alloy",
     response_format: Annotated[
-        str,
-        typer.Option("--format", callback=check_format, help=f"One of {', '.join(FORMATS)}."),
-    ] = "mp3",
+        AudioFormat, typer.Option("--format", help="The audio format.")
+    ] = AudioFormat.MP3,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the audio to this file.")
     ] = None,
@@ -40,6 +32,8 @@ def speak(
     from chatcli.features.speech.run import SpeakOptions, run
 
     run(
-        g,
-        SpeakOptions(text=text or [], voice=voice, response_format=response_format, output=output),
+        resolve(g),
+        SpeakOptions(
+            text=text or [], voice=voice, response_format=str(response_format), output=output
+        ),
     )

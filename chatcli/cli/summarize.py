@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -18,7 +19,8 @@ def summarize(
         list[str] | None,
         typer.Argument(
             help="Text files, documents (PDF, DOCX, ODT, EPUB, HTML) or http(s) URLs, each "
-            "summarised on its own; - (or nothing) reads stdin."
+            "summarised on its own; - (or nothing) reads stdin.",
+            autocompletion=completers.files,
         ),
     ] = None,
     instructions: Annotated[
@@ -62,7 +64,7 @@ def summarize(
     from chatcli.features.summarize.run import run
 
     run(
-        g,
+        resolve(g),
         SummarizeOptions(
             files=files or [],
             instructions=instructions,

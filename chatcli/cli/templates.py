@@ -4,8 +4,9 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, load_config
 
 app = group("List, show and edit prompt templates (used with --template NAME -V KEY=VALUE).")
 
@@ -16,22 +17,34 @@ def list_(*, g: Globals) -> None:
     """Every template: name, where it is kept, its variables."""
     from chatcli.features.templates.views import list_templates
 
-    list_templates(g)
+    list_templates(load_config(g))
 
 
 @app.command("show")
 @global_options
-def show(name: Annotated[str, typer.Argument(help="Template name.")], *, g: Globals) -> None:
+def show(
+    name: Annotated[
+        str, typer.Argument(help="Template name.", autocompletion=completers.templates)
+    ],
+    *,
+    g: Globals,
+) -> None:
     """Print a template: its settings, variables and text."""
     from chatcli.features.templates.views import show as run
 
-    run(g, name)
+    run(load_config(g), name)
 
 
 @app.command("edit")
 @global_options
-def edit(name: Annotated[str, typer.Argument(help="Template name.")], *, g: Globals) -> None:
+def edit(
+    name: Annotated[
+        str, typer.Argument(help="Template name.", autocompletion=completers.templates)
+    ],
+    *,
+    g: Globals,
+) -> None:
     """Open a template file in $EDITOR (a new one starts from a skeleton)."""
     from chatcli.features.templates.views import edit as run
 
-    run(g, name)
+    run(load_config(g), name)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -25,4 +25,4 @@ def verify(
     """
     from chatcli.features.verify.run import run
 
-    run(g, json_out=json_out)
+    run(resolve(g), json_out=json_out)

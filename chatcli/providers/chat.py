@@ -29,7 +29,7 @@ from chatcli.providers.guards import refused_tools
 from chatcli.providers.modelmeta import ListedModel, listed, window_of
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
-from chatcli.settings.loading import OPENAI_URL, Profile
+from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
     from chatcli.providers.audio import AudioClient
@@ -194,26 +194,26 @@ class ChatProvider:
         if self._audio is None:
             from chatcli.providers.audio import AudioClient
 
-            self._audio = AudioClient(self.profile, self._key, debug=self._debug)
+            self._audio = AudioClient(self.profile, self.endpoint, self._key, debug=self._debug)
         return self._audio.transcribe(filename, data, mime, request)
 
     def batches(self, on_notice: Callable[[Notice], None]) -> BatchAPI:
         """The Files and Batches APIs of this endpoint, on the same transport and key."""
         from chatcli.providers.batches import BatchAPI
 
-        return BatchAPI(self.profile, self._key, self.transport, on_notice)
+        return BatchAPI(self.endpoint, self.transport, on_notice)
 
     def speak(self, request: SpeechRequest) -> bytes:
         """Text to speech: the audio bytes."""
         from chatcli.providers.speech import synthesize
 
-        return synthesize(self.profile, request, key=self._key, debug=self._debug)
+        return synthesize(self.profile, self.endpoint, request, key=self._key, debug=self._debug)
 
     def images(self, job: ImageJob) -> list[Image]:
         """Generate, edit or vary images; their bytes (returned URLs downloaded)."""
         from chatcli.providers import images
 
-        return images.create(self.profile, job, key=self._key, debug=self._debug)
+        return images.create(self.profile, self.endpoint, job, key=self._key, debug=self._debug)
 
     def get_json(self, url: str) -> Any:
         """GET ``url`` with this endpoint's auth, retries and error mapping."""
@@ -285,8 +285,8 @@ class ChatProvider:
         ``context_length``, vLLM's ``max_model_len`` in ``/models``; a LiteLLM proxy's
         ``/model/info``), asked once per profile and model and remembered; None when it
         states none. Failures are not errors here: the window then stays unknown."""
-        if self.endpoint.root == OPENAI_URL or not self.endpoint.send_model:
-            return None  # the official list and Azure's deployments state no windows
+        if not self.endpoint.states_windows:
+            return None  # the official list and Azure's deployments state none
         known = self.quirks.get(self.name, model, "context_window")
         if known is not None:
             return int(known) if known.isdigit() and int(known) > 0 else None

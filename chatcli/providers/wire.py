@@ -36,6 +36,8 @@ from chatcli.providers.quirks import COMPLETION_PARAMS, rejects_classic_params
 
 if TYPE_CHECKING:
     from chatcli.providers.chat import ChatProvider
+    from chatcli.settings.loading import Profile
+    from chatcli.store import Store
 
 API = "api"
 """The quirk that remembers a protocol: per model (``responses``) or for the profile's URL."""
@@ -82,6 +84,33 @@ def choose(provider: ChatProvider, model: str) -> str:
         noted = provider.quirks.get(profile.name, ANY_MODEL, API)
         return "chat" if noted == f"chat {url}" else "responses"
     return "responses" if provider.quirks.get(profile.name, model, API) == "responses" else "chat"
+
+
+def batch_over_responses(profile: Profile, model: str, store: Store | None) -> bool:
+    """Whether a batch of ``model`` on ``profile`` goes over the Responses API. A batch file
+    cannot fall back request by request, so ``auto`` takes Responses only where it is known
+    to be served: the official API (on ``openai`` profiles), or a model this profile learnt
+    is Responses-only."""
+    if profile.api != "auto":
+        return profile.api == "responses"
+    import importlib
+
+    from chatcli.providers.quirks import Quirks
+    from chatcli.settings.endpoint_types import endpoint_type
+    from chatcli.settings.loading import OPENAI_URL
+
+    module = importlib.import_module(f"chatcli.providers.{endpoint_type(profile).module}")
+    route = getattr(module, "responses_route", None)  # (url, auto takes it), without the key
+    if route is None:
+        return False
+    url, default = route(profile)
+    if default and url == f"{OPENAI_URL}/responses":
+        return True
+    quirks = Quirks(store)
+    try:
+        return quirks.get(profile.name, model, API) == "responses"
+    finally:
+        quirks.close()
 
 
 def send(provider: ChatProvider, request: ChatRequest) -> Generator[StreamEvent, None, None]:

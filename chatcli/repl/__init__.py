@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from chatcli.errors import UsageError
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def run(
-    g: Globals,
+    invoked: Invocation,
     flags: ChatFlags,
     *,
     over_budget: bool = False,
@@ -51,7 +51,7 @@ def run(
 
     with open_default() as store:
         prepare(
-            g,
+            invoked,
             flags,
             store,
             over_budget=over_budget,
@@ -64,7 +64,7 @@ def run(
 
 
 def prepare(
-    g: Globals,
+    invoked: Invocation,
     flags: ChatFlags,
     store: Store,
     *,
@@ -84,9 +84,8 @@ def prepare(
     from chatcli.repl.loop import Repl, ReplSetup
     from chatcli.repl.prompt import make_prompt, private_history
     from chatcli.settings import paths
-    from chatcli.settings.resolve import load_config
 
-    config = load_config(g)
+    config = invoked.config
     standing = None
     if schema is not None:  # chat --schema SPEC: every reply (until /schema off)
         from chatcli.features.schema.spec import load
@@ -96,17 +95,17 @@ def prepare(
     if template is not None:
         from chatcli.features.templates.apply import apply
 
-        g, flags, applied = apply(config, g, flags, template, variables or [])
+        invoked, flags, applied = apply(invoked, flags, template, variables or [])
     providers: dict[str, Provider] = {}
 
     def connect_profile(name: str) -> Provider:
         """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
         if name not in providers:
-            providers[name] = connect(config.profile(name), config.model_info, debug=g.debug)
+            providers[name] = connect(config.profile(name), config.model_info, debug=invoked.debug)
         return providers[name]
 
     opened = open_conversation(
-        g, flags, store, command="chat", config=config, connect=lambda p: connect_profile(p.name)
+        invoked, flags, store, command="chat", connect=lambda p: connect_profile(p.name)
     )
     ctx = ReplSetup(
         config=config,
@@ -114,7 +113,7 @@ def prepare(
         connect=connect_profile,
         markdown=opened.settings.markdown,
         over_budget=over_budget,
-        globals=g,
+        debug=invoked.debug,
     )
     prompt = make_prompt(private_history(paths.data_dir()), input=input, output=output)
     provider = connect_profile(opened.session.profile)

@@ -15,7 +15,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from chatcli import signals
@@ -24,7 +24,6 @@ from chatcli.events import StreamEvent
 from chatcli.output import Notifier, check_finish, stream_to
 from chatcli.pricing import money
 from chatcli.safetext import one_line
-from chatcli.settings.resolve import Globals
 from chatcli.store import content_text
 from chatcli.terminal import is_dumb, isatty, modes
 
@@ -61,7 +60,7 @@ class ReplSetup:
     connect: Callable[[str], Provider]  # profile name -> provider
     markdown: str
     over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
-    globals: Globals = field(default_factory=Globals)  # as given to ``chat``
+    debug: bool = False  # --debug: HTTP details on stderr
 
 
 class Repl:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.output import Notifier, Writer, check_finish, emit, quiet_keys, stream_to
 from chatcli.pricing import json_usd
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
     from chatcli.events import Content
@@ -41,7 +41,7 @@ class AskInput:
     variables: tuple[str, ...] = ()  # -V KEY=VALUE
 
 
-def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
+def run(invoked: Invocation, flags: ChatFlags, what: AskInput) -> None:
     """Run one ``ask``; raises chatcli errors for the funnel in ``__main__``."""
     from chatcli.features.conversation import open_conversation, pick
     from chatcli.features.usage import budget
@@ -51,18 +51,17 @@ def run(g: Globals, flags: ChatFlags, what: AskInput) -> None:
     if flags.session is not None:
         check_session_name(flags.session)  # before anything is sent and paid for
     notifier = Notifier()
-    config, applied = None, None
+    notifier.show_reasoning = not what.json  # --json carries it in the object instead
+    applied = None
     if what.template is not None:
         from chatcli.features.templates.apply import apply
-        from chatcli.settings.resolve import load_config
 
-        config = load_config(g)
-        g, flags, applied = apply(config, g, flags, what.template, list(what.variables))
+        invoked, flags, applied = apply(invoked, flags, what.template, list(what.variables))
         for name in applied.unused:
             notifier.note(f"template {what.template!r} has no variable {name!r}")
     with open_default() as store:
         pick(store, flags)  # -c with --session is refused before stdin is read
-        opened = open_conversation(g, flags, store, command="ask", one_shot=True, config=config)
+        opened = open_conversation(invoked, flags, store, command="ask", one_shot=True)
         settings = opened.settings
         if applied is not None and what.schema is None and applied.template.schema is not None:
             what = replace(what, schema=applied.schema_spec())
@@ -217,6 +216,8 @@ def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
         "refusal": None,
         **extra,
     }
+    if turn.reasoning and session.settings.profile.show_reasoning:
+        obj["reasoning"] = turn.reasoning
     emit(json.dumps(obj, ensure_ascii=False) + "\n")
 
 

@@ -26,11 +26,13 @@ from chatcli.events import Notice
 from chatcli.features.batch import remote
 from chatcli.output import Notifier, err, out
 from chatcli.pricing import batch_cost_usd, cost_usd, money
-from chatcli.settings.resolve import Env, Globals, load_config, resolve
+from chatcli.settings.resolve import Env, Invocation
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
 
 if TYPE_CHECKING:
+    from chatcli.events import Usage
     from chatcli.features.batch.inputs import Builder
+    from chatcli.features.batch.lines import UsageFor
     from chatcli.providers.batches import BatchAPI
     from chatcli.settings.loading import Config, Profile
     from chatcli.store import Status, Store, UsageRecord
@@ -78,36 +80,44 @@ class Context:
         provider = connect(profile, self.config.model_info, debug=self.debug)
         return provider.batches(self.notifier.notice)
 
-    def usage_for(self, job: JobRow) -> Any:
-        """(model, status, response body) -> the usage-log entry at batch prices."""
+    def usage_for(self, job: JobRow) -> UsageFor:
+        """(model, status, usage) -> the usage-log entry at batch prices (cached input at
+        its own rate, reasoning tokens counted)."""
         from chatcli.store import UsageRecord
 
-        def usage(model: str, status: str, p: int, c: int, estimated: bool) -> UsageRecord:
-            cost = batch_cost_usd(self.config.model_info(model), p, c)
+        def usage(model: str, status: str, u: Usage) -> UsageRecord:
+            info = self.config.model_info(model)
+            p, c = u.prompt_tokens, u.completion_tokens
+            cost = batch_cost_usd(info, p, c, u.cached_tokens)
             ok: Status = "ok" if status == "ok" else "error"
             return UsageRecord(
-                model, job.profile, "batch", ok, p, c, estimated=estimated, cost_usd=cost
-            )
+                model, job.profile, "batch", ok, p, c, estimated=u.estimated, cost_usd=cost,
+                cached_tokens=u.cached_tokens, reasoning_tokens=u.reasoning_tokens,
+            )  # fmt: skip
 
         return usage
 
 
 @contextmanager
-def _open(g: Globals) -> Iterator[Context]:
+def _open(invoked: Invocation) -> Iterator[Context]:
     from chatcli.store import open_default
 
-    config = load_config(g)
     with open_default() as store:
-        yield Context(config, store, g.debug)
+        yield Context(invoked.config, store, invoked.debug)
 
 
 # -- submit -----------------------------------------------------------------------------------
 
 
-def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) -> Builder:
+def builder_for(
+    env: Env, remote_mode: bool, opts: SubmitOptions | None = None, store: Store | None = None
+) -> Builder:
     """A builder for ``env``'s profile: Azure bodies name deployments; prices are batch ones
-    for the Batch API and normal ones for the local runner."""
+    for the Batch API and normal ones for the local runner; a profile on the Responses API
+    (for the job's model, ``store`` saying what the endpoint was found to take) gets
+    Responses lines."""
     from chatcli.features.batch.inputs import Builder
+    from chatcli.features.batch.route import on_responses
     from chatcli.features.schema.batch import Resolver
     from chatcli.pricing import batch_cost_usd, cost_usd
     from chatcli.providers import batch_line
@@ -134,23 +144,24 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
             opts.schema if opts else None,
             opts.schema_multi if opts else False,
         ),
+        responses_path=line.responses_path if on_responses(profile, env.model, store) else None,
+        store=profile.store,
     )
 
 
-def submit(g: Globals, opts: SubmitOptions) -> None:
+def submit(env: Env, opts: SubmitOptions) -> None:
     """Build the job, show the estimate, confirm, then hand it to the provider (or run it)."""
     from chatcli.features.batch.inputs import check_paths, read_inputs
 
     paths = check_paths(opts.inputs)
-    env = resolve(g)
-    builder = builder_for(env, remote_mode=not opts.local, opts=opts)
-    inputs = read_inputs(paths, opts.prompt, opts.column)
-    if opts.dry_run:
-        _dry_run(builder, inputs)
-        return
     from chatcli.features.usage import budget
 
-    with _open(g) as ctx:
+    with _open(Invocation(env.config, debug=env.debug)) as ctx:
+        builder = builder_for(env, remote_mode=not opts.local, opts=opts, store=ctx.store)
+        inputs = read_inputs(paths, opts.prompt, opts.column)
+        if opts.dry_run:
+            _dry_run(builder, inputs)
+            return
         budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note)
         mode = "local" if opts.local else "remote"
         with ctx.jobs.draft(env.profile.name, env.model, mode) as draft:
@@ -211,7 +222,7 @@ def _confirm(builder: Builder, profile: Profile, yes: bool) -> None:
 
 def _dry_run(builder: Builder, inputs: Any) -> None:
     """Write the JSONL the provider would get into the current directory; send nothing."""
-    from chatcli.features.schema.batch import wire_line
+    from chatcli.features.batch.route import wire_line
 
     written: list[Path] = []
     out = None
@@ -263,7 +274,7 @@ def _advance_held(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) 
         try:
             remote.submit_parts(ctx.jobs, job, api, ctx.notifier.note)
         except APIError as exc:
-            if exc.status != 404 or api.azure:
+            if exc.status != 404 or not api.line.missing_is_404:
                 raise
             ctx.notifier.note(
                 f"{profile.name} has no Batch API ({exc.message}); running the job locally"
@@ -291,7 +302,7 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
     while True:
         parts = remote.refresh(ctx.jobs, job, api, usage_for)
         if all(p.step == "collected" for p in parts):
-            job = _close(ctx, job, parts, azure=api.azure)
+            job = _close(ctx, job, parts, hint=api.line.failure_hint)
             ctx.notifier.end_line()
             return job
         done = sum(p.completed for p in parts)
@@ -315,7 +326,7 @@ def _clock(started: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _close(ctx: Context, job: JobRow, parts: list[Any], *, azure: bool) -> JobRow:
+def _close(ctx: Context, job: JobRow, parts: list[Any], *, hint: str | None) -> JobRow:
     """Every part collected: the job's final state from its parts' provider statuses."""
     done, _failed = ctx.jobs.refresh_counts(job.id)
     statuses = {p.status for p in parts}
@@ -330,7 +341,7 @@ def _close(ctx: Context, job: JobRow, parts: list[Any], *, azure: bool) -> JobRo
     if job.state == "failed":
         raise APIError(
             f"batch job {job.name} failed: {job.error}",
-            hint=remote.AZURE_HINT if azure else "see: chatcli batch status " + job.name,
+            hint=hint or "see: chatcli batch status " + job.name,
         )
     return job
 
@@ -364,7 +375,11 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
         LocalRunner(
             ctx.jobs, job, provider, concurrency=concurrency,
             requests_per_minute=profile.requests_per_minute,
-            cost=lambda m, p, c: cost_usd(ctx.config.model_info(m), p, c),
+            cost=lambda m, u: cost_usd(
+                ctx.config.model_info(m), u.prompt_tokens, u.completion_tokens,
+                cached_tokens=u.cached_tokens, reasoning_tokens=u.reasoning_tokens,
+                service_tier=u.service_tier,
+            ),
             progress=progress, notice=ctx.notifier.notice,
         ).run()  # fmt: skip
     finally:
@@ -380,9 +395,9 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
 # -- the other commands -------------------------------------------------------------------------
 
 
-def wait(g: Globals, name: str, concurrency: int) -> None:
+def wait(invoked: Invocation, name: str, concurrency: int) -> None:
     """Finish submitting if needed, then follow (or locally run) the job to its end."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         job = _advance(ctx, ctx.jobs.get(name), concurrency, follow=True)
         ctx.notifier.note(
             f"{job.name}: {job.state}: {job.completed} completed, {job.failed} failed; "
@@ -390,9 +405,9 @@ def wait(g: Globals, name: str, concurrency: int) -> None:
         )
 
 
-def status(g: Globals, name: str | None) -> None:
+def status(invoked: Invocation, name: str | None) -> None:
     """Print a job's state, refreshed from the provider while it runs."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
         ctx.jobs.refresh_counts(job.id)
         job = ctx.jobs.get(job.name)
@@ -432,9 +447,9 @@ def _local(when: Any) -> str:
     return str(when.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def list_jobs(g: Globals, json_out: bool) -> None:
+def list_jobs(invoked: Invocation, json_out: bool) -> None:
     """Jobs, newest first: one line each (or one JSON array)."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         jobs = ctx.jobs.all()
     if json_out:
         rows = [
@@ -458,12 +473,12 @@ def list_jobs(g: Globals, json_out: bool) -> None:
         )
 
 
-def results(g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> None:
+def results(invoked: Invocation, name: str, out_dir: Path | None, jsonl: Path | None) -> None:
     """Write a finished job's results in input order; list the failed requests."""
     from chatcli.features.batch import results as write
     from chatcli.features.schema.batch import structured
 
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
         if job.state not in FINAL:
             raise UsageError(
@@ -503,9 +518,9 @@ def _with_retries(rows: Iterator[ResultRow], retried: dict[str, ResultRow]) -> I
         yield row if again is None else dataclasses.replace(again, idx=row.idx)
 
 
-def retry(g: Globals, name: str, yes: bool, concurrency: int) -> None:
+def retry(invoked: Invocation, name: str, yes: bool, concurrency: int) -> None:
     """A new job made of the failed requests of ``name``, submitted the same way."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         old = ctx.jobs.get(name)
         if old.state not in FINAL:
             raise UsageError(f"job {old.name} is still {old.state}", hint="wait for it first")
@@ -530,9 +545,9 @@ def retry(g: Globals, name: str, yes: bool, concurrency: int) -> None:
         _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
 
 
-def cancel(g: Globals, name: str) -> None:
+def cancel(invoked: Invocation, name: str) -> None:
     """Cancel a job: its provider batches, or the local runner's remaining requests."""
-    with _open(g) as ctx:
+    with _open(invoked) as ctx:
         job = ctx.jobs.get(name)
         if job.state in FINAL:
             raise UsageError(f"job {job.name} is already {job.state}")

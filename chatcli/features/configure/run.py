@@ -7,12 +7,14 @@ import os
 import re
 import sys
 import tomllib
+from pathlib import Path
 from typing import Any
 
 from chatcli.errors import ConfigError, UsageError
 from chatcli.settings import keys, paths
 from chatcli.settings import loading as cfgmod
-from chatcli.settings.resolve import Globals, load_config
+from chatcli.settings.endpoint_types import ENDPOINT_TYPES, listed
+from chatcli.settings.resolve import Env
 
 _SHOWN = (
     "type", "base_url", "endpoint", "api_version", "model", "system", "temperature",
@@ -26,24 +28,23 @@ _ONLY_WHEN_SET = ("stream_usage", "save_history", "tools", "auto_approve",
                   "show_reasoning")  # fmt: skip
 
 
-def show_path(g: Globals) -> None:
-    path, _ = paths.config_path(g.config)
+def show_path(path: Path) -> None:
     sys.stdout.write(f"{path}\n")
     if not path.exists():
         print("(does not exist yet: `chatcli config init` creates it)", file=sys.stderr)
 
 
-def _profile_source(g: Globals, cfg: cfgmod.Config) -> str:
-    if g.profile:
+def _profile_source(env: Env) -> str:
+    cfg = env.config
+    if env.asked_profile:
         return "-p/--profile"
     if os.environ.get("CHATCLI_PROFILE"):
         return "env CHATCLI_PROFILE"
     return "default_profile" if cfg.default_source == "config" else "built-in"
 
 
-def show(g: Globals, as_json: bool) -> None:
-    cfg = load_config(g)
-    profile = cfg.profile(g.profile)
+def show(env: Env, as_json: bool) -> None:
+    cfg, profile = env.config, env.profile
     settings: dict[str, dict[str, Any]] = {}
     for key in _SHOWN:
         value = getattr(profile, key)
@@ -55,8 +56,8 @@ def show(g: Globals, as_json: bool) -> None:
     effective = shown_url(profile)
     if effective is not None:
         settings["base_url"] = {"value": effective[0], "source": effective[1]}
-    if g.model:
-        settings["model"] = {"value": cfg.resolve_model(g.model), "source": "-m/--model"}
+    if env.asked_model:
+        settings["model"] = {"value": env.asked_model, "source": "-m/--model"}
     if profile.deployments:
         settings["deployments"] = {
             "value": profile.deployments,
@@ -80,7 +81,7 @@ def show(g: Globals, as_json: bool) -> None:
         "config_exists": cfg.exists,
         "data_dir": str(paths.data_dir()),
         "profile": profile.name,
-        "profile_source": _profile_source(g, cfg),
+        "profile_source": _profile_source(env),
         "implicit_profile": profile.implicit,
         "settings": settings,
         "profiles": sorted(cfg.profiles),
@@ -121,11 +122,10 @@ def show(g: Globals, as_json: bool) -> None:
     sys.stdout.write("\n".join(out) + "\n")
 
 
-def validate(g: Globals) -> None:
+def validate(path: Path) -> None:
     """Report every problem of the file at once (exit 3), or say it is OK."""
     from chatcli.features.configure.edit import unknown_default
 
-    path, _ = paths.config_path(g.config)
     if not path.exists():
         raise ConfigError(f"{path} does not exist", hint="`chatcli config init` creates it")
     text = cfgmod.read_text(path)
@@ -154,10 +154,9 @@ def validate(g: Globals) -> None:
     sys.stdout.write(f"{path}: OK ({n} profile{'s' if n != 1 else ''})\n")
 
 
-def set_value(g: Globals, key: str, raw: str) -> None:
+def set_value(path: Path, key: str, raw: str) -> None:
     from chatcli.features.configure.edit import set_value as edit
 
-    path, _ = paths.config_path(g.config)
     edit(path, key, raw)
 
 
@@ -196,8 +195,7 @@ def _ask(prompt: str, default: str | None = None, *, hidden: bool = False) -> st
     return line.strip() or (default or "")
 
 
-def init(g: Globals, force: bool) -> None:
-    path, _ = paths.config_path(g.config)
+def init(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise UsageError(f"{path} already exists", hint="edit it, use `config set`, or --force")
     if not sys.stdin.isatty():
@@ -205,21 +203,16 @@ def init(g: Globals, force: bool) -> None:
             "config init asks questions and needs a terminal",
             hint="run it in a terminal, or write the file with `chatcli config set KEY VALUE`",
         )
-    kind = _ask("Endpoint type (openai, azure, relay)", "openai")
-    if kind not in cfgmod.PROFILE_TYPES:
-        raise UsageError(f"unknown endpoint type {kind!r}", hint="openai, azure or relay")
+    first = next(iter(ENDPOINT_TYPES))
+    kind = _ask(f"Endpoint type ({', '.join(ENDPOINT_TYPES)})", first)
+    if kind not in ENDPOINT_TYPES:
+        raise UsageError(f"unknown endpoint type {kind!r}", hint=listed())
     name = _ask("Profile name", kind)
     lines = [f"type = {json.dumps(kind)}"]
-    if kind == "azure":
-        lines.append(
-            f"endpoint = {json.dumps(_ask('Azure endpoint (https://<resource>.openai.azure.com)'))}"
-        )
-        lines.append(f"api_version = {json.dumps(_ask('API version', '2024-10-21'))}")
-    elif kind == "relay":
-        lines.append(
-            f"base_url = {json.dumps(_ask('Base URL (e.g. https://relay.example.com/v1)'))}"
-        )
-    conventional = "AZURE_OPENAI_API_KEY" if kind == "azure" else "OPENAI_API_KEY"
+    for need in ENDPOINT_TYPES[kind].needs:  # what a profile of this type must set
+        question = need.question if need.default else f"{need.question} (e.g. {need.example})"
+        lines.append(f"{need.key} = {json.dumps(_ask(question, need.default))}")
+    conventional = ENDPOINT_TYPES[kind].key_env
     source = _ask(
         "Where is the key? env VAR, cmd COMMAND, or paste the key (not shown)",
         f"env {conventional}",

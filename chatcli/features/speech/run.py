@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.output import Notifier
-from chatcli.settings.resolve import Env, Globals, resolve
+from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     pass
@@ -28,7 +28,6 @@ DEFAULT_MODEL = "gpt-4o-mini-tts"
 is named yet)."""
 MAX_CHARS = 4096
 """The longest input ``/audio/speech`` accepts."""
-FORMATS = ("mp3", "opus", "aac", "flac", "wav")
 
 
 @dataclass
@@ -41,11 +40,10 @@ class SpeakOptions:
     output: Path | None = None
 
 
-def run(g: Globals, opts: SpeakOptions) -> None:
+def run(env: Env, opts: SpeakOptions) -> None:
     """Run one ``speak``; raises chatcli errors for the funnel in ``__main__``."""
     text = read_text(opts.text)
-    env = resolve(g)
-    model = env.config.resolve_model(g.model) if g.model else DEFAULT_MODEL
+    model = env.asked_model or DEFAULT_MODEL
     audio = _synthesize(env, model, text, opts)
     if opts.output is not None:
         try:

@@ -22,7 +22,7 @@ from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summariz
 from chatcli.features.summarize.progress import Tracker
 from chatcli.features.summarize.sources import Source, load, names
 from chatcli.output import Notifier, flush_out, out
-from chatcli.settings.resolve import Env, Globals, resolve
+from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     from chatcli.providers.base import Provider
@@ -35,12 +35,11 @@ COMBINE_INSTRUCTIONS = (
 )
 
 
-def run(g: Globals, opts: SummarizeOptions) -> None:
+def run(env: Env, opts: SummarizeOptions) -> None:
     """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
     inputs = names(opts.files)
     if opts.output_dir is not None and opts.output_dir.exists() and not opts.output_dir.is_dir():
         raise UsageError(f"-o {opts.output_dir} is a file; give a directory")
-    env = resolve(g)
     notifier = Notifier()
     sources = [load(name, env.profile) for name in inputs]
     many = len(sources) > 1 or opts.output_dir is not None or opts.combine

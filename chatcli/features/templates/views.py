@@ -7,11 +7,14 @@ import re
 import shlex
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from chatcli.errors import ConfigError, UsageError
 from chatcli.features.templates.library import SKELETON, folder, load, names
 from chatcli.safetext import one_line, sanitize
-from chatcli.settings.resolve import Globals, load_config
+
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Config
 
 _NAME = re.compile(r"^[\w][\w.-]*$")
 
@@ -21,8 +24,7 @@ def _variables(names_and_defaults: list[tuple[str, str | None]]) -> str:
     return ", ".join(shown) or "-"
 
 
-def list_templates(g: Globals) -> None:
-    config = load_config(g)
+def list_templates(config: Config) -> None:
     found = names(config)
     if not found:
         sys.stderr.write(
@@ -41,8 +43,8 @@ def list_templates(g: Globals) -> None:
         sys.stdout.write(f"{name:<{width}}  {_variables(pairs)}  ({sanitize(t.where)})\n")
 
 
-def show(g: Globals, name: str) -> None:
-    t = load(load_config(g), name)
+def show(config: Config, name: str) -> None:
+    t = load(config, name)
     lines = [f"# {t.name}  ({t.where})"]
     for key in ("model", "temperature", "schema", "tools"):
         value = getattr(t, key)
@@ -58,9 +60,8 @@ def show(g: Globals, name: str) -> None:
     sys.stdout.write(sanitize(text) if sys.stdout.isatty() else text)
 
 
-def edit(g: Globals, name: str) -> None:
+def edit(config: Config, name: str) -> None:
     """Open ``templates/NAME.md`` (or the existing ``.toml``) in ``$EDITOR``."""
-    config = load_config(g)
     if not _NAME.match(name):
         raise UsageError(f"invalid template name {name!r}", hint="use letters, digits, - _ .")
     if name in config.templates:

@@ -13,18 +13,19 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import ConfigError, UsageError
 from chatcli.safetext import one_line
-from chatcli.settings.resolve import Globals, load_config
+
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Config
 
 
-def list_servers(g: Globals, names: list[str], as_json: bool) -> None:
+def list_servers(config: Config, names: list[str], as_json: bool) -> None:
     """Print each server and its tools; exit 3 when one could not start (after the rest)."""
     from chatcli.features.tools.mcp import Hub
 
-    config = load_config(g)
     servers = config.mcp_servers
     unknown = [n for n in names if n not in servers]
     if unknown:
@@ -110,8 +111,8 @@ def _entry(name: str, spec: Any) -> dict[str, Any]:
     return out
 
 
-def import_servers(g: Globals, file: Path, *, force: bool = False) -> None:
-    """Add the servers of ``file`` to the config file."""
+def import_servers(path: Path, file: Path, *, force: bool = False) -> None:
+    """Add the servers of ``file`` to the config file at ``path``."""
     import tomlkit
 
     from chatcli.settings import loading, paths
@@ -125,7 +126,6 @@ def import_servers(g: Globals, file: Path, *, force: bool = False) -> None:
     found = data.get("mcpServers", data.get("servers")) if isinstance(data, dict) else None
     if not isinstance(found, dict) or not found:
         raise UsageError(f"{file} has no mcpServers (or servers) object")
-    path, _ = paths.config_path(g.config)
     text = loading.read_text(path) if path.exists() else ""
     doc = tomlkit.parse(text)
     mcp = doc.setdefault("mcp", tomlkit.table(is_super_table=True))

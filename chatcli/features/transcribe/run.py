@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING
 from chatcli.errors import ChatcliError, Interrupted, UsageError, unreadable
 from chatcli.events import Notice
 from chatcli.features.pacing import Limiter
+from chatcli.features.transcribe.formats import EXTENSIONS
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.features.transcribe.subtitles import join
 from chatcli.output import Notifier, flush_out, out
-from chatcli.settings.resolve import Env, Globals, resolve
+from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     pass
@@ -42,7 +43,6 @@ with timestamps and translation, for srt, vtt, verbose_json and --translate (Ope
 on 2027-02-26 and names no replacement for those yet)."""
 TEXT_ONLY = ("gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 """Models that answer only ``json`` and ``text`` (no srt, vtt or verbose_json)."""
-EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt", "verbose_json": "json"}
 LIMIT_ENV = "CHATCLI_UPLOAD_LIMIT"
 ACCEPTED = "flac, m4a, mp3, mp4, mpeg, mpga, oga, ogg, wav or webm"
 
@@ -70,7 +70,7 @@ class _Pace:
     progress: bool  # per-piece progress lines (one input only: several would interleave)
 
 
-def run(g: Globals, opts: TranscribeOptions) -> None:
+def run(env: Env, opts: TranscribeOptions) -> None:
     """Run one ``transcribe``; raises chatcli errors for the funnel in ``__main__``."""
     if opts.translate and opts.language:
         raise UsageError(
@@ -80,14 +80,12 @@ def run(g: Globals, opts: TranscribeOptions) -> None:
     names: list[str | None] = list(opts.files) or [None]
     if len(names) == 1:
         data, source, stem = read_input(names[0])
-        env = resolve(g)
-        model = _model(env, g, opts)
+        model = _model(env, opts)
         check_model(model, opts.response_format)
         pace = _Pace(Limiter(env.profile.requests_per_minute), threading.Event(), True)
         _write(transcribe_one(env, model, opts, data, source, stem, pace), opts.output)
         return
-    env = resolve(g)
-    model = _model(env, g, opts)
+    model = _model(env, opts)
     check_model(model, opts.response_format)
     _several(env, model, opts, [n for n in names if n is not None])
 
@@ -171,9 +169,9 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
         )
 
 
-def _model(env: Env, g: Globals, opts: TranscribeOptions) -> str:
-    if g.model:
-        return env.config.resolve_model(g.model)
+def _model(env: Env, opts: TranscribeOptions) -> str:
+    if env.asked_model:
+        return env.asked_model
     if opts.translate or opts.response_format not in ("json", "text"):
         return TIMESTAMPS_MODEL
     return DEFAULT_MODEL

@@ -13,7 +13,7 @@ from typing import Any
 
 from chatcli.errors import Reported
 from chatcli.output import Notifier, flush_out, out
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.resolve import Env
 
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
@@ -36,7 +36,7 @@ def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
             quirks.note(store, profile, model, QUIRKS[0], check.evidence)
 
 
-def run(g: Globals, *, json_out: bool) -> None:
+def run(env: Env, *, json_out: bool) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel."""
     from chatcli.features.verify import probes as verify
     from chatcli.pricing import builtin, cost_usd
@@ -45,7 +45,6 @@ def run(g: Globals, *, json_out: bool) -> None:
     from chatcli.store import UsageRecord, open_default
     from chatcli.tokens import count_messages
 
-    env = resolve(g)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
     notifier = Notifier()
     store = open_default()
