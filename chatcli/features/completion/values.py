@@ -8,7 +8,6 @@ nothing heavy. Any failure completes nothing rather than printing an error into 
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,9 @@ def _table(data: dict[str, Any], key: str) -> list[str]:
 
 def profiles(config: Path | None = None) -> list[str]:
     """Profiles of the config, and the implicit ones the environment makes."""
-    names = _table(_raw_config(config), "profiles")
-    if os.environ.get("OPENAI_API_KEY"):
-        names.append("openai")
-    azure = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION")
-    if all(os.environ.get(k) for k in azure):
-        names.append("azure")
+    from chatcli.settings.endpoint_types import implicit_profiles
+
+    names = _table(_raw_config(config), "profiles") + list(implicit_profiles())
     return sorted(set(names))
 
 
