@@ -28,6 +28,7 @@ from chatcli.cli.common import (
     VarOpt,
     global_options,
 )
+from chatcli.environment import Environment
 from chatcli.settings.resolve import ChatFlags, Globals
 
 
@@ -69,6 +70,7 @@ def ask(
     schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Ask one question and print the answer (stdout holds the answer only)."""
     from chatcli.features.ask.run import AskInput, run
@@ -98,4 +100,4 @@ def ask(
         prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
         template, tuple(var or ()),
     )  # fmt: skip
-    run(g, flags, what)
+    run(environment, g, flags, what)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals
 
 
@@ -60,6 +61,7 @@ def image(
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Generate images (gpt-image-2.5-sunburst unless -m; dall-e-2 for --variations).
 
@@ -68,6 +70,7 @@ def image(
     from chatcli.features.images.run import ImageOptions, run
 
     run(
+        environment,
         g,
         ImageOptions(
             prompt=" ".join(prompt or []).strip(),

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options, group
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals
 
 app = group("List, search, show, export, rename and delete stored sessions.")
@@ -25,11 +26,12 @@ def list_(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """List sessions, most recently used first ('ask' marks one-shot ones)."""
     from chatcli.features.sessions.views import list_sessions
 
-    list_sessions(search, limit, json_out)
+    list_sessions(environment, search, limit, json_out)
 
 
 @app.command("search")
@@ -40,11 +42,12 @@ def search(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Find messages containing TEXT, newest first."""
     from chatcli.features.sessions.views import search as run
 
-    run(text, limit, json_out)
+    run(environment, text, limit, json_out)
 
 
 @app.command("show")
@@ -53,11 +56,12 @@ def show(
     name: Annotated[str, typer.Argument(help="Session name.")],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Print a session's conversation."""
     from chatcli.features.sessions.views import export
 
-    export(name, "md", None)
+    export(environment, name, "md", None)
 
 
 @app.command("export")
@@ -76,13 +80,14 @@ def export(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Export a session as Markdown or JSON (its current branch unless --all-branches)."""
     if format not in ("md", "json"):
         raise typer.BadParameter(f"{format!r} is not one of md, json", param_hint="--format")
     from chatcli.features.sessions.views import export as run
 
-    run(name, format, output, all_branches)
+    run(environment, name, format, output, all_branches)
 
 
 @app.command("fork")
@@ -97,11 +102,12 @@ def fork(
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Copy a session (up to turn N) into a new one; prints the new name."""
     from chatcli.features.sessions.views import fork as run
 
-    run(source, at, new)
+    run(environment, source, at, new)
 
 
 @app.command("rm")
@@ -110,11 +116,12 @@ def rm(
     names: Annotated[list[str], typer.Argument(help="Session name(s).")],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Delete sessions and their messages (the usage log keeps their cost)."""
     from chatcli.features.sessions.views import remove
 
-    remove(names)
+    remove(environment, names)
 
 
 @app.command("rename")
@@ -124,8 +131,9 @@ def rename(
     new: Annotated[str, typer.Argument(help="New name.")],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Rename a session."""
     from chatcli.features.sessions.views import rename as run
 
-    run(old, new)
+    run(environment, old, new)

@@ -11,15 +11,17 @@ stdlib) and ``features.completion.values`` are loaded on that path, so a Tab cos
 from __future__ import annotations
 
 import os
-import sys
 import types
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typer._click import Command, Context, Parameter
 from typer._click.shell_completion import CompletionItem, ShellComplete, split_arg_string
 
 from chatcli.features.completion.scripts import COMPLETE_VAR, PROG, SCRIPTS
+
+if TYPE_CHECKING:
+    from chatcli.environment import Environment
 
 
 class WordsComplete(ShellComplete):
@@ -149,14 +151,16 @@ def annotate(root: Command) -> None:
                 _attach(param, how)
 
 
-def complete(root: Command, instruction: str) -> int:
+def complete(root: Command, instruction: str, env: Environment) -> int:
     """Answer one completion request from the shell (``bash_complete`` and the like)."""
+    from chatcli.output import err, out
+
     shell, _, action = instruction.partition("_")
     if shell not in SCRIPTS or action != "complete":
-        sys.stderr.write(f"chatcli: error: unknown completion request {instruction!r}\n")
+        err(env, f"chatcli: error: unknown completion request {instruction!r}")
         return 2
     annotate(root)
     answer = WordsComplete(root, {}, PROG, COMPLETE_VAR).complete()
     if answer:
-        sys.stdout.write(answer + "\n")
+        out(env, answer + "\n")
     return 0

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.environment import Environment
 from chatcli.cli.common import global_options
 from chatcli.settings.resolve import Globals
 
@@ -35,11 +36,12 @@ def speak(
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Text to speech (gpt-4o-mini-tts unless -m): to -o FILE, a pipe, or played on a terminal."""
     from chatcli.features.speech.run import SpeakOptions, run
 
-    run(
+    run(environment, 
         g,
         SpeakOptions(text=text or [], voice=voice, response_format=response_format, output=output),
     )

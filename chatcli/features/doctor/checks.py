@@ -9,6 +9,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
+from chatcli.environment import Environment
 from chatcli.errors import AuthError, ChatcliError, Reported
 from chatcli.output import flush_out, out
 from chatcli.settings import keys
@@ -20,15 +21,16 @@ MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "    "}
 class Report:
     """Prints one line per check; remembers whether anything failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
         self.failed = False
 
     def line(self, status: str, name: str, detail: str, hint: str | None = None) -> None:
         self.failed |= status == "fail"
-        out(f"[{MARK[status]}] {name:<12} {detail}\n")
+        out(self.environment, f"[{MARK[status]}] {name:<12} {detail}\n")
         if hint:
-            out(f"       {'':<12} fix: {hint}\n")
-        flush_out()
+            out(self.environment, f"       {'':<12} fix: {hint}\n")
+        flush_out(self.environment)
 
 
 def _proxy_for(url: str, proxy: str | None) -> tuple[str | None, str]:
@@ -55,12 +57,12 @@ def _reachable(url: str, timeout: float) -> str | None:
         return f"{parts.hostname}:{port}: {exc.strerror or exc}"
 
 
-def run(g: Globals) -> None:
+def run(environment: Environment, g: Globals) -> None:
     from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
     from chatcli.retirements import retirement
 
-    r = Report()
+    r = Report(environment)
     try:
         cfg = load_config(g)
     except ChatcliError as exc:
