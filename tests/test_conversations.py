@@ -100,7 +100,7 @@ def test_chat_session_and_resume_take_the_stored_profile(
     from chatcli.environment import Environment
     from chatcli.repl import prepare
     from chatcli.repl.commands import run_command
-    from chatcli.settings.resolve import ChatFlags, Globals
+    from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
     env = _with_relay(tmp_path, fake, relay)
     assert run_cli("ask", "--session", "mywork", "-p", "relay", "hi", env=env).returncode == 0
@@ -110,10 +110,17 @@ def test_chat_session_and_resume_take_the_stored_profile(
         out = DummyOutput()
         environment = Environment(None, io.StringIO(), io.StringIO())
         repl = prepare(
-            environment, Globals(), ChatFlags(session="mywork"), store, input=inp, output=out
+            environment,
+            invocation(Globals()),
+            ChatFlags(session="mywork"),
+            store,
+            input=inp,
+            output=out,
         )
         assert (repl.session.profile, repl.session.model) == ("relay", "gpt-4o")
-        fresh = prepare(environment, Globals(), ChatFlags(), store, input=inp, output=out)
+        fresh = prepare(
+            environment, invocation(Globals()), ChatFlags(), store, input=inp, output=out
+        )
         assert fresh.session.profile == "openai"
         run_command(fresh, "/resume mywork")
         assert (fresh.session.profile, fresh.session.model) == ("relay", "gpt-4o")

@@ -68,35 +68,13 @@ def test_off_a_terminal_the_answer_and_json_stay_exact(fake: FakeOpenAI, tmp_pat
     assert f"raw {EVIL}bytes" in json.loads(shown.stdout)["messages"][1]["content"]
 
 
-# Modules that still write to the standard streams themselves. The list only shrinks: a new
-# module prints through chatcli.output (out, err, flush_out, Notifier).
+# The only modules that touch the process's standard streams themselves: the entry point (its
+# last-resort error line, and pointing a closed stdout at /dev/null) and the environment (it
+# takes the streams and installs the command's for libraries that look them up). Everything
+# else prints through chatcli.output with the environment it was handed.
 DIRECT_WRITERS = {
-    "chatcli.__main__",  # the error funnel, last resort when everything else failed
-    "chatcli.environment",  # makes and installs the streams
-    "chatcli.repl.output",
-    "chatcli.repl.loop",
-    "chatcli.cli.__init__",
-    "chatcli.cli.common",
-    "chatcli.cli.balance",
-    "chatcli.cli.completion",
-    "chatcli.cli.models",
-    "chatcli.cli.shell_completion",
-    "chatcli.cli.shell_integration",
-    "chatcli.features.ask.run",
-    "chatcli.features.batch.results",
-    "chatcli.features.batch.jobs",
-    "chatcli.features.configure.edit",
-    "chatcli.features.configure.run",
-    "chatcli.features.speech.run",
-    "chatcli.features.summarize.run",
-    "chatcli.features.templates.views",
-    "chatcli.features.tools.approval",
-    "chatcli.features.tools.servers",
-    "chatcli.features.tools.use",
-    "chatcli.store.journal",
-    "chatcli.providers.sdk",
-    "chatcli.providers.transport",
-    "chatcli.settings.resolve",
+    "chatcli.__main__",
+    "chatcli.environment",
 }
 
 
@@ -117,4 +95,4 @@ def _writers() -> set[str]:
 def test_only_the_listed_modules_write_to_the_standard_streams() -> None:
     writers = _writers()
     assert writers - DIRECT_WRITERS == set(), "print through chatcli.output instead"
-    assert DIRECT_WRITERS - writers == set(), "converted: take it off DIRECT_WRITERS"
+    assert DIRECT_WRITERS <= writers

@@ -31,7 +31,7 @@ from chatcli.repl import prepare
 from chatcli.repl.commands import SlashCompleter
 from chatcli.repl.loop import Repl, footer_text
 from chatcli.session import TurnResult
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 from chatcli.store import Store
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, Reply
@@ -60,7 +60,11 @@ class Chat:
             monkeypatch.setenv(key, value)
         self.out = io.StringIO()
         self.err = io.StringIO()
-        self.environment = Environment(None, self.out, self.err)
+
+    @property
+    def environment(self) -> Environment:
+        """What the REPL runs in: ``out`` and ``err`` as they are now (a test may swap them)."""
+        return Environment(None, self.out, self.err)
 
     def store(self) -> Store:
         return Store.open(self.home / "data")
@@ -77,7 +81,7 @@ class Chat:
         with create_pipe_input() as inp, self.store() as store:
             repl = prepare(
                 self.environment,
-                Globals(model=model),
+                invocation(Globals(model=model)),
                 opts or ChatFlags(),
                 store,
                 over_budget=over_budget,

@@ -172,3 +172,62 @@ def test_only_providers_and_settings_look_at_a_profiles_type() -> None:
                 if text == "profile.type" or text.endswith(".profile.type"):
                     found.append(f"{name}:{node.lineno} tests {text}")
     assert found == []
+
+
+RAW_OPTIONS: dict[tuple[str, str | None], str] = {
+    # (module, name): what only cli/ (and settings/ that defines them) may touch
+    ("chatcli.settings.resolve", "Globals"): "the raw global options",
+    ("chatcli.settings.resolve", "load_config"): "loads the config",
+    ("chatcli.settings.resolve", "invocation"): "loads the config",
+    ("chatcli.settings.resolve", "resolve"): "loads the config",
+    ("chatcli.settings.resolve", "staged"): "loads the config",
+    ("chatcli.settings.resolve", "config_file"): "finds the config file",
+    ("chatcli.settings.paths", "config_path"): "finds the config file",
+    ("chatcli.settings.loading", "load"): "loads the config",
+}
+LOADERS = {"load_config", "config_path", "Globals"}
+
+
+def _raw_option_uses(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """What in ``tree`` sees the raw global options or loads the config itself: an import of
+    one of ``RAW_OPTIONS``, or an attribute reaching one (``paths.config_path(...)``,
+    ``resolve.Globals``, ``loading.load(...)``)."""
+    for module, imported, line in _imports(tree):
+        if (module, imported) in RAW_OPTIONS:
+            yield f"imports {module}.{imported} ({RAW_OPTIONS[module, imported]})", line
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in LOADERS:
+            yield f"uses {ast.unparse(node)}", node.lineno
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "load"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("loading", "cfgmod", "config")
+        ):
+            yield f"uses {ast.unparse(node)} (loads the config)", node.lineno
+
+
+def test_features_receive_resolved_settings_never_the_raw_options() -> None:
+    """Each command resolves its options once, at its edge (``cli/`` with
+    ``settings.resolve``), into the frozen value its feature receives (``Env``,
+    ``Invocation``, ``Staged``, a ``Config`` or a path); below ``cli/`` nothing sees
+    ``Globals`` or reads the config again."""
+    found = []
+    for name, path in MODULES.items():
+        if not any(_within(name, p) for p in ("chatcli.features", "chatcli.repl")):
+            continue
+        for what, line in _raw_option_uses(ast.parse(path.read_text(encoding="utf-8"))):
+            found.append(f"{name}:{line} {what}")
+    assert found == []
+
+
+def test_the_raw_options_check_finds_them() -> None:
+    source = (
+        "from chatcli.settings.resolve import Globals\n"
+        "from chatcli.settings import paths\n"
+        "def f():\n"
+        "    from chatcli.settings.resolve import load_config\n"
+        "    return paths.config_path(None), loading.load(p)\n"
+    )
+    found = sorted(line for _, line in _raw_option_uses(ast.parse(source)))
+    assert found == [1, 4, 5, 5]

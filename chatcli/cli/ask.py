@@ -29,7 +29,7 @@ from chatcli.cli.common import (
     global_options,
 )
 from chatcli.environment import Environment
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -100,4 +100,4 @@ def ask(
         prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
         template, tuple(var or ()),
     )  # fmt: skip
-    run(environment, g, flags, what)
+    run(environment, invocation(g), flags, what)

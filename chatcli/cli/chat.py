@@ -25,7 +25,7 @@ from chatcli.cli.common import (
     global_options,
 )
 from chatcli.environment import Environment
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -72,5 +72,6 @@ def chat(
         import typer
 
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
-    run(environment, g, flags, over_budget=over_budget, template=template, variables=var or [],
+    run(environment, invocation(g), flags, over_budget=over_budget, template=template,
+        variables=var or [],
         schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip

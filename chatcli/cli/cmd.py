@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from chatcli.environment import Environment
 from chatcli.cli.common import NoLogOpt, OverBudgetOpt, RoleOpt, SystemOpt, global_options
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.environment import Environment
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -45,6 +45,6 @@ def cmd(
 
     flags = ChatFlags(system=system, role=role, log=not no_log)
     what = CmdInput(description or [], shell, execute, yes, yes_destructive, over_budget)
-    code = run(environment, g, flags, what)
+    code = run(environment, invocation(g), flags, what)
     if code:
         raise CommandExited(code)  # the executed command's status, whatever it is

@@ -2,7 +2,7 @@
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, staged
 
 
 @global_options
@@ -10,4 +10,4 @@ def doctor(*, g: Globals, environment: Environment) -> None:
     """Check config, key, URL, proxy, reachability, auth, model and one tiny request."""
     from chatcli.features.doctor.checks import run
 
-    run(environment, g)
+    run(environment, staged(g))

@@ -11,7 +11,7 @@ import typer
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 
 def check_size(value: str | None) -> str | None:
@@ -71,7 +71,7 @@ def image(
 
     run(
         environment,
-        g,
+        resolve(g),
         ImageOptions(
             prompt=" ".join(prompt or []).strip(),
             n=n,

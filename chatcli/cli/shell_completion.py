@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import types
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from typer._click import Command, Context, Parameter
@@ -69,15 +70,21 @@ _SESSION_ARGS = {"name", "names", "old"}  # the arguments of ``sessions show|exp
 _FILE_ARGS = {"files", "file", "inputs", "input", "output", "edit", "mask", "variations"}
 
 
-def _config_flag(ctx: Context) -> str | None:
-    """A ``--config PATH`` typed before the value being completed, wherever it was."""
+def _config_flag(ctx: Context) -> Path | None:
+    """The config file: a ``--config PATH`` typed before the value being completed, wherever
+    it was, else CHATCLI_CONFIG or the platform default (None: none can be named)."""
+    from chatcli.settings.paths import config_path
+
     node: Context | None = ctx
-    while node is not None:
+    flag = None
+    while node is not None and flag is None:
         value = node.params.get("config")
-        if isinstance(value, str):
-            return value
+        flag = value if isinstance(value, str) else None
         node = node.parent
-    return None
+    try:
+        return config_path(flag)[0]
+    except (OSError, ValueError):
+        return None
 
 
 Values = Callable[[Context], list[str]]
@@ -89,7 +96,7 @@ def _names(kind: str) -> Values:
 
         if kind == "session":
             return v.sessions()
-        source: Callable[[str | None], list[str]] = getattr(v, f"{kind}s")
+        source: Callable[[Path | None], list[str]] = getattr(v, f"{kind}s")
         return source(_config_flag(ctx))
 
     return values

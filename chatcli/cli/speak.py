@@ -5,9 +5,9 @@ from typing import Annotated
 
 import typer
 
-from chatcli.environment import Environment
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.environment import Environment
+from chatcli.settings.resolve import Globals, resolve
 
 FORMATS = ("mp3", "opus", "aac", "flac", "wav")
 
@@ -41,7 +41,8 @@ def speak(
     """Text to speech (gpt-4o-mini-tts unless -m): to -o FILE, a pipe, or played on a terminal."""
     from chatcli.features.speech.run import SpeakOptions, run
 
-    run(environment, 
-        g,
+    run(
+        environment,
+        resolve(g),
         SpeakOptions(text=text or [], voice=voice, response_format=response_format, output=output),
     )

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
-from chatcli.settings.resolve import Globals
+from chatcli.environment import Environment
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -56,13 +57,15 @@ def summarize(
     over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Summarise text and documents of any length, each input on its own."""
     from chatcli.features.summarize.engine import SummarizeOptions
     from chatcli.features.summarize.run import run
 
     run(
-        g,
+        environment,
+        resolve(g),
         SummarizeOptions(
             files=files or [],
             instructions=instructions,

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.environment import Environment
+from chatcli.settings.resolve import Globals, resolve
 
 FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
 
@@ -59,6 +60,7 @@ def transcribe(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Transcribe speech to text (gpt-transcribe; whisper-1 for subtitles and --translate; or -m).
 
@@ -67,7 +69,8 @@ def transcribe(
     from chatcli.features.transcribe.run import TranscribeOptions, run
 
     run(
-        g,
+        environment,
+        resolve(g),
         TranscribeOptions(
             files=files or [],
             response_format=response_format,

@@ -9,7 +9,7 @@ import typer
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -27,4 +27,4 @@ def verify(
     """
     from chatcli.features.verify.run import run
 
-    run(environment, g, json_out=json_out)
+    run(environment, resolve(g), json_out=json_out)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
 from chatcli.errors import UsageError
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 def run(
     environment: Environment,
-    g: Globals,
+    invoked: Invocation,
     flags: ChatFlags,
     *,
     over_budget: bool = False,
@@ -54,7 +54,7 @@ def run(
     with open_default() as store:
         prepare(
             environment,
-            g,
+            invoked,
             flags,
             store,
             over_budget=over_budget,
@@ -68,7 +68,7 @@ def run(
 
 def prepare(
     environment: Environment,
-    g: Globals,
+    invoked: Invocation,
     flags: ChatFlags,
     store: Store,
     *,
@@ -86,9 +86,8 @@ def prepare(
     from chatcli.repl.loop import Repl, ReplSetup
     from chatcli.repl.prompt import make_prompt, private_history
     from chatcli.settings import paths
-    from chatcli.settings.resolve import load_config
 
-    config = load_config(g)
+    config = invoked.config
     standing = None
     if schema is not None:  # chat --schema SPEC: every reply (until /schema off)
         from chatcli.features.schema.spec import load
@@ -98,17 +97,17 @@ def prepare(
     if template is not None:
         from chatcli.features.templates.apply import apply
 
-        g, flags, applied = apply(config, g, flags, template, variables or [])
+        invoked, flags, applied = apply(invoked, flags, template, variables or [])
     providers: dict[str, Provider] = {}
 
     def connect_profile(name: str) -> Provider:
         """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
         if name not in providers:
-            providers[name] = connect(config.profile(name), config.model_info, debug=g.debug)
+            providers[name] = connect(config.profile(name), config.model_info, debug=invoked.debug)
         return providers[name]
 
     opened = open_conversation(
-        g, flags, store, command="chat", config=config, connect=lambda p: connect_profile(p.name)
+        invoked, flags, store, command="chat", connect=lambda p: connect_profile(p.name)
     )
     ctx = ReplSetup(
         config=config,
@@ -116,7 +115,7 @@ def prepare(
         connect=connect_profile,
         markdown=opened.settings.markdown,
         over_budget=over_budget,
-        globals=g,
+        debug=invoked.debug,
     )
     prompt = make_prompt(private_history(paths.data_dir()), environment, input=input,
                          output=output)  # fmt: skip

@@ -14,7 +14,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from chatcli import signals
@@ -25,7 +25,6 @@ from chatcli.features.flow import take_turn
 from chatcli.output import err, notifier_for
 from chatcli.pricing import money
 from chatcli.safetext import one_line
-from chatcli.settings.resolve import Globals
 from chatcli.store import content_text
 from chatcli.terminal import modes
 
@@ -62,7 +61,7 @@ class ReplSetup:
     connect: Callable[[str], Provider]  # profile name -> provider
     markdown: str
     over_budget: bool = False  # --over-budget: spent budgets warn instead of refusing
-    globals: Globals = field(default_factory=Globals)  # as given to ``chat``
+    debug: bool = False  # --debug: HTTP details on stderr
 
 
 class Repl:

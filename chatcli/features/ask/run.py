@@ -16,7 +16,7 @@ from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.features.flow import take_turn
 from chatcli.output import Notifier, Writer, emit, notifier_for, quiet_keys
 from chatcli.pricing import json_usd
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,7 +44,7 @@ class AskInput:
     variables: tuple[str, ...] = ()  # -V KEY=VALUE
 
 
-def run(environment: Environment, g: Globals, flags: ChatFlags, what: AskInput) -> None:
+def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: AskInput) -> None:
     """Run one ``ask`` in ``environment``; raises chatcli errors for the funnel in
     ``__main__``."""
     from chatcli.features.conversation import open_conversation, pick
@@ -56,18 +56,16 @@ def run(environment: Environment, g: Globals, flags: ChatFlags, what: AskInput) 
         check_session_name(flags.session)  # before anything is sent and paid for
     env = environment
     notifier = notifier_for(env)
-    config, applied = None, None
+    applied = None
     if what.template is not None:
         from chatcli.features.templates.apply import apply
-        from chatcli.settings.resolve import load_config
 
-        config = load_config(g)
-        g, flags, applied = apply(config, g, flags, what.template, list(what.variables))
+        invoked, flags, applied = apply(invoked, flags, what.template, list(what.variables))
         for name in applied.unused:
             notifier.note(f"template {what.template!r} has no variable {name!r}")
     with open_default() as store:
         pick(store, flags)  # -c with --session is refused before stdin is read
-        opened = open_conversation(g, flags, store, command="ask", one_shot=True, config=config)
+        opened = open_conversation(invoked, flags, store, command="ask", one_shot=True)
         settings = opened.settings
         if applied is not None and what.schema is None and applied.template.schema is not None:
             what = replace(what, schema=applied.schema_spec())

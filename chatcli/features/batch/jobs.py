@@ -13,20 +13,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatcli.environment import Environment
 from chatcli.errors import APIError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
-from chatcli.environment import Environment
 from chatcli.output import emit, err, notifier_for, out
 from chatcli.pricing import batch_cost_usd, cost_usd, money
-from chatcli.settings.resolve import Env, Globals, load_config, resolve
+from chatcli.settings.resolve import Env, Invocation
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
 
 if TYPE_CHECKING:
@@ -94,12 +93,11 @@ class Context:
 
 
 @contextmanager
-def _open(environment: Environment, g: Globals) -> Iterator[Context]:
+def _open(environment: Environment, invoked: Invocation) -> Iterator[Context]:
     from chatcli.store import open_default
 
-    config = load_config(g)
     with open_default() as store:
-        yield Context(environment, config, store, g.debug)
+        yield Context(environment, invoked.config, store, invoked.debug)
 
 
 # -- submit -----------------------------------------------------------------------------------
@@ -138,12 +136,11 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
     )
 
 
-def submit(environment: Environment, g: Globals, opts: SubmitOptions) -> None:
+def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
     """Build the job, show the estimate, confirm, then hand it to the provider (or run it)."""
     from chatcli.features.batch.inputs import check_paths, read_inputs
 
     paths = check_paths(opts.inputs)
-    env = resolve(g)
     builder = builder_for(env, remote_mode=not opts.local, opts=opts)
     inputs = read_inputs(paths, opts.prompt, opts.column)
     if opts.dry_run:
@@ -151,7 +148,7 @@ def submit(environment: Environment, g: Globals, opts: SubmitOptions) -> None:
         return
     from chatcli.features.usage import budget
 
-    with _open(environment, g) as ctx:
+    with _open(environment, Invocation(env.config, debug=env.debug)) as ctx:
         budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note)
         mode = "local" if opts.local else "remote"
         with ctx.jobs.draft(env.profile.name, env.model, mode) as draft:
@@ -365,7 +362,7 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
     try:
         LocalRunner(
             ctx.jobs, job, provider, concurrency=concurrency,
-            requests_per_minute=profile.requests_per_minute,
+            requests_per_minute=profile.requests_per_minute, clock=ctx.environment.clock,
             cost=lambda m, p, c: cost_usd(ctx.config.model_info(m), p, c),
             progress=progress, notice=ctx.notifier.notice,
         ).run()  # fmt: skip
@@ -382,9 +379,9 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
 # -- the other commands -------------------------------------------------------------------------
 
 
-def wait(environment: Environment, g: Globals, name: str, concurrency: int) -> None:
+def wait(environment: Environment, invoked: Invocation, name: str, concurrency: int) -> None:
     """Finish submitting if needed, then follow (or locally run) the job to its end."""
-    with _open(environment, g) as ctx:
+    with _open(environment, invoked) as ctx:
         job = _advance(ctx, ctx.jobs.get(name), concurrency, follow=True)
         ctx.notifier.note(
             f"{job.name}: {job.state}: {job.completed} completed, {job.failed} failed; "
@@ -392,16 +389,18 @@ def wait(environment: Environment, g: Globals, name: str, concurrency: int) -> N
         )
 
 
-def status(environment: Environment, g: Globals, name: str | None) -> None:
+def status(environment: Environment, invoked: Invocation, name: str | None) -> None:
     """Print a job's state, refreshed from the provider while it runs."""
-    with _open(environment, g) as ctx:
+    with _open(environment, invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
         ctx.jobs.refresh_counts(job.id)
         job = ctx.jobs.get(job.name)
         out(environment, f"job:      {job.name}\n")
         out(environment, f"state:    {job.state} ({job.mode})\n")
         out(environment, f"profile:  {job.profile}, model {job.model}\n")
-        out(environment, f"requests: {job.total} ({job.completed} completed, {job.failed} failed)\n")
+        out(
+            environment, f"requests: {job.total} ({job.completed} completed, {job.failed} failed)\n"
+        )
         out(environment, f"created:  {_local(job.created_at)}\n")
         if job.finished_at:
             out(environment, f"finished: {_local(job.finished_at)}\n")
@@ -413,9 +412,10 @@ def status(environment: Environment, g: Globals, name: str | None) -> None:
         if job.mode == "remote":
             for p in ctx.jobs.parts(job.id):
                 where = p.batch_id or p.file_id or "-"
-                out(environment, 
+                out(
+                    environment,
                     f"part {p.part}:   {where} {p.status or p.step}, "
-                    f"{p.completed}/{p.requests} completed, {p.failed} failed\n"
+                    f"{p.completed}/{p.requests} completed, {p.failed} failed\n",
                 )
         if job.state == "submitting":
             out(environment, f"hint: chatcli batch wait {job.name}  # finishes the submit\n")
@@ -434,9 +434,9 @@ def _local(when: Any) -> str:
     return str(when.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def list_jobs(environment: Environment, g: Globals, json_out: bool) -> None:
+def list_jobs(environment: Environment, invoked: Invocation, json_out: bool) -> None:
     """Jobs, newest first: one line each (or one JSON array)."""
-    with _open(environment, g) as ctx:
+    with _open(environment, invoked) as ctx:
         jobs = ctx.jobs.all()
     if json_out:
         rows = [
@@ -454,18 +454,25 @@ def list_jobs(environment: Environment, g: Globals, json_out: bool) -> None:
     if not jobs:
         err(environment, "chatcli: no batch jobs yet")
     for j in jobs:
-        out(environment, 
+        out(
+            environment,
             f"{j.name}  {j.state:<10} {j.mode:<6} {j.completed}/{j.total} done, "
-            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}\n"
+            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}\n",
         )
 
 
-def results(environment: Environment, g: Globals, name: str, out_dir: Path | None, jsonl: Path | None) -> None:
+def results(
+    environment: Environment,
+    invoked: Invocation,
+    name: str,
+    out_dir: Path | None,
+    jsonl: Path | None,
+) -> None:
     """Write a finished job's results in input order; list the failed requests."""
     from chatcli.features.batch import results as write
     from chatcli.features.schema.batch import structured
 
-    with _open(environment, g) as ctx:
+    with _open(environment, invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
         if job.state not in FINAL:
             raise UsageError(
@@ -506,9 +513,11 @@ def _with_retries(rows: Iterator[ResultRow], retried: dict[str, ResultRow]) -> I
         yield row if again is None else dataclasses.replace(again, idx=row.idx)
 
 
-def retry(environment: Environment, g: Globals, name: str, yes: bool, concurrency: int) -> None:
+def retry(
+    environment: Environment, invoked: Invocation, name: str, yes: bool, concurrency: int
+) -> None:
     """A new job made of the failed requests of ``name``, submitted the same way."""
-    with _open(environment, g) as ctx:
+    with _open(environment, invoked) as ctx:
         old = ctx.jobs.get(name)
         if old.state not in FINAL:
             raise UsageError(f"job {old.name} is still {old.state}", hint="wait for it first")
@@ -533,9 +542,9 @@ def retry(environment: Environment, g: Globals, name: str, yes: bool, concurrenc
         _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
 
 
-def cancel(environment: Environment, g: Globals, name: str) -> None:
+def cancel(environment: Environment, invoked: Invocation, name: str) -> None:
     """Cancel a job: its provider batches, or the local runner's remaining requests."""
-    with _open(environment, g) as ctx:
+    with _open(environment, invoked) as ctx:
         job = ctx.jobs.get(name)
         if job.state in FINAL:
             raise UsageError(f"job {job.name} is already {job.state}")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
+from chatcli.environment import Clock
 from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.pacing import Limiter
@@ -52,6 +53,7 @@ class LocalRunner:
         *,
         concurrency: int,
         requests_per_minute: float | None,
+        clock: Clock,
         cost: Callable[[str, int, int], float | None],
         progress: Callable[[int, int], None],
         notice: Callable[[Notice], None],
@@ -60,7 +62,7 @@ class LocalRunner:
         self.job = job
         self.provider = provider
         self.concurrency = concurrency
-        self.limiter = Limiter(requests_per_minute)
+        self.limiter = Limiter(requests_per_minute, clock)
         self.cost = cost
         self.progress = progress
         self.notice = notice

@@ -10,16 +10,14 @@ import contextlib
 import json
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import Any, TextIO
 
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.output import err
-from chatcli.safetext import sanitize
 from chatcli.store.jobs import ResultRow
 
 SHOWN_FAILURES = 10

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError, unreadable
 from chatcli.output import flush_out, notifier_for, out
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     from chatcli.providers.base import Image
@@ -43,7 +43,7 @@ class ImageOptions:
     response_format: str | None = None
 
 
-def run(environment: Environment, g: Globals, opts: ImageOptions) -> None:
+def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
     """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
     from chatcli.features.usage.media import images_cost, logged
     from chatcli.providers import connect, images
@@ -51,11 +51,10 @@ def run(environment: Environment, g: Globals, opts: ImageOptions) -> None:
     from chatcli.store import open_default
 
     source = _check_inputs(opts)
-    env = resolve(g)
     default = GENERATE_MODEL if source is None else EDIT_MODEL
     if opts.variations is not None:
         default = VARIATIONS_MODEL
-    model = env.config.resolve_model(g.model) if g.model else default
+    model = env.asked_model or default
     job = ImageJob(
         model=model,
         prompt=opts.prompt or None,

@@ -15,7 +15,7 @@ from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, ConfigError, UsageError
 from chatcli.output import Notifier, notifier_for, out
 from chatcli.safetext import one_line
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
     from chatcli.features.shell.clean import Cleaned
@@ -54,7 +54,7 @@ def check_options(what: CmdInput) -> None:
         raise UsageError(f"{flag} only goes with --execute")
 
 
-def run(environment: Environment, g: Globals, flags: ChatFlags, what: CmdInput) -> int:
+def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: CmdInput) -> int:
     """Run one ``cmd``; the exit code (the executed command's, when one ran)."""
     from chatcli.features.conversation import open_conversation
     from chatcli.features.shell.exchange import Exchange
@@ -65,7 +65,7 @@ def run(environment: Environment, g: Globals, flags: ChatFlags, what: CmdInput) 
     env = environment
     notifier = notifier_for(env)
     with open_default() as store:
-        opened = open_conversation(g, flags, store, command="cmd", one_shot=True)
+        opened = open_conversation(invoked, flags, store, command="cmd", one_shot=True)
         profile = opened.settings.profile
         shell = _shell(what.shell, profile.shell)
         description = _description(env, what.description, profile)

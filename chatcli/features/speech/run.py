@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.output import notifier_for, out_bytes
-from chatcli.settings.resolve import Env, Globals, resolve
+from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -41,11 +41,10 @@ class SpeakOptions:
     output: Path | None = None
 
 
-def run(environment: Environment, g: Globals, opts: SpeakOptions) -> None:
+def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
     """Run one ``speak``; raises chatcli errors for the funnel in ``__main__``."""
     text = read_text(opts.text, environment.stdin, environment.stdin_isatty)
-    env = resolve(g)
-    model = env.config.resolve_model(g.model) if g.model else DEFAULT_MODEL
+    model = env.asked_model or DEFAULT_MODEL
     audio = _synthesize(env, model, text, opts)
     if opts.output is not None:
         try:

@@ -14,7 +14,7 @@ from typing import Any
 from chatcli.environment import Environment
 from chatcli.errors import Reported
 from chatcli.output import flush_out, notifier_for, out
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.resolve import Env
 
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
@@ -37,7 +37,7 @@ def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
             quirks.note(store, profile, model, QUIRKS[0], check.evidence)
 
 
-def run(environment: Environment, g: Globals, *, json_out: bool) -> None:
+def run(environment: Environment, env: Env, *, json_out: bool) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel."""
     from chatcli.features.verify import probes as verify
     from chatcli.pricing import builtin, cost_usd
@@ -46,7 +46,6 @@ def run(environment: Environment, g: Globals, *, json_out: bool) -> None:
     from chatcli.store import UsageRecord, open_default
     from chatcli.tokens import count_messages
 
-    env = resolve(g)
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
     notifier = notifier_for(environment)
     store = open_default()
