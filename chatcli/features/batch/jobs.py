@@ -108,7 +108,7 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
     for the Batch API and normal ones for the local runner."""
     from chatcli.features.batch.inputs import Builder
     from chatcli.features.schema.batch import Resolver
-    from chatcli.pricing import batch_cost_usd, cost_usd
+    from chatcli.pricing import batch_cost_usd
     from chatcli.providers import batch_line
 
     profile = env.profile
@@ -363,7 +363,7 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
         LocalRunner(
             ctx.jobs, job, provider, concurrency=concurrency,
             requests_per_minute=profile.requests_per_minute, clock=ctx.environment.clock,
-            cost=lambda m, p, c: cost_usd(ctx.config.model_info(m), p, c),
+            info=ctx.config.model_info,
             progress=progress, notice=ctx.notifier.notice,
         ).run()  # fmt: skip
     finally:

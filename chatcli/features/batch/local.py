@@ -15,8 +15,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chatcli import accounting
 from chatcli.environment import Clock
 from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
@@ -26,6 +27,9 @@ from chatcli.features.schema.spec import Schema
 from chatcli.providers.base import ChatRequest, Provider
 from chatcli.store.jobs import JobRow, Jobs, RequestResult
 from chatcli.store.records import UsageRecord
+
+if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
 
 _FATAL = (AuthError, ConfigError)
 """Failures that every other request would meet too: stop the run instead of failing each."""
@@ -54,7 +58,7 @@ class LocalRunner:
         concurrency: int,
         requests_per_minute: float | None,
         clock: Clock,
-        cost: Callable[[str, int, int], float | None],
+        info: Callable[[str], ModelInfo],
         progress: Callable[[int, int], None],
         notice: Callable[[Notice], None],
     ) -> None:
@@ -63,7 +67,7 @@ class LocalRunner:
         self.provider = provider
         self.concurrency = concurrency
         self.limiter = Limiter(requests_per_minute, clock)
-        self.cost = cost
+        self.info = info  # a model's prices and tokenizer
         self.progress = progress
         self.notice = notice
         self.stop = threading.Event()
@@ -119,9 +123,10 @@ class LocalRunner:
             self._save(RequestResult(idx, ok=False, error=exc.message), None)
             return
         latency = round((time.perf_counter() - started) * 1000)
-        prompt = usage.prompt_tokens if usage else 0
-        completion = usage.completion_tokens if usage else 0
-        cost = self.cost(model, prompt, completion) if usage else None
+        # the one accounting rule: no usage reported is an estimate, not 0 tokens at no cost
+        info = self.info(model)
+        spent = accounting.used(usage, request.messages, "".join(text), info.tokenizer)
+        cost = accounting.cost(info, spent)
         result = RequestResult(
             idx, ok=True, answer="".join(text),
             served_model=finish.model if finish else None,
@@ -131,8 +136,9 @@ class LocalRunner:
         )  # fmt: skip
         result = checked(result, schema)  # --schema: invalid answers fail
         record = UsageRecord(
-            model, self.job.profile, "batch", "ok", prompt, completion,
-            estimated=usage is None, cost_usd=cost, latency_ms=latency,
+            model, self.job.profile, "batch", "ok", spent.prompt_tokens, spent.completion_tokens,
+            estimated=spent.estimated, cost_usd=cost, latency_ms=latency,
+            cached_tokens=spent.cached_tokens, reasoning_tokens=spent.reasoning_tokens,
         )  # fmt: skip
         self._save(result, record)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
-from chatcli.errors import ChatcliError, Interrupted, UsageError
+from chatcli.errors import ChatcliError, Interrupted, UsageError, unreadable
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
 from chatcli.features.summarize.progress import Tracker
@@ -50,7 +50,10 @@ def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
     if opts.output_dir is not None and not opts.force:
         for i, source in enumerate(sources):
             if source.error is None and targets[i].exists():
-                done_before[i] = targets[i].read_text(encoding="utf-8")
+                try:
+                    done_before[i] = targets[i].read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise unreadable(targets[i], exc, "a summary file") from None
                 notifier.note(f"{source.label}: skipped, {targets[i]} exists (--force redoes it)")
     todo = [i for i, s in enumerate(sources) if s.error is None and i not in done_before]
     tracker = Tracker(notifier, len(todo), env.config.model_info(env.model), many=many)

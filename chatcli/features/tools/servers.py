@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
-from chatcli.errors import ConfigError, UsageError
+from chatcli.errors import ConfigError, UsageError, unreadable
 from chatcli.output import err, out
 from chatcli.safetext import one_line
 
@@ -127,7 +127,7 @@ def import_servers(
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {file}: {exc}") from None
+        raise unreadable(file, exc, "a JSON file") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{file} is not JSON: {exc}") from None
     found = data.get("mcpServers", data.get("servers")) if isinstance(data, dict) else None
