@@ -96,3 +96,43 @@ def test_only_the_listed_modules_write_to_the_standard_streams() -> None:
     writers = _writers()
     assert writers - DIRECT_WRITERS == set(), "print through chatcli.output instead"
     assert writers >= DIRECT_WRITERS
+
+
+def test_debug_trace_reaches_the_commands_stderr_sanitised(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """The transport is not handed the environment: its --debug lines go through the
+    ``chatcli`` logger, which the output layer writes to the command's own stderr."""
+    result = run_cli("--debug", "ask", f"a {EVIL}question", env=fake_env(tmp_path, fake),
+                     tty=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "> POST " in result.stderr and "question" in result.stderr
+    assert _clean(result.stderr)
+    assert "> POST" not in run_cli("ask", "again", env=fake_env(tmp_path, fake)).stderr
+
+
+def _calls(name: str) -> set[str]:
+    """Modules that call ``name(...)`` (as a bare or dotted name)."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                called = ast.unparse(node.func)
+                if called == name or called.endswith("." + name):
+                    found.add(module)
+    return found
+
+
+def test_the_environment_is_handed_down_not_read_from_a_global() -> None:
+    """Features receive the environment from the command's edge; the one global read left is
+    the providers' clock (they are built by ``connect(profile)``, which takes no clock yet)."""
+    assert _calls("current") == set()
+    assert _calls("clock") <= {"chatcli.providers.transport", "chatcli.providers.waits"}
+
+
+def test_one_turn_flow_streams_and_judges_every_reply() -> None:
+    """ask, the REPL, summarize, cmd and --schema turns all go through features/flow.py: no
+    other module streams a reply or applies the finish policy itself."""
+    assert _calls("stream_to") == {"chatcli.features.flow"}
+    assert _calls("check_finish") == {"chatcli.features.flow"}
