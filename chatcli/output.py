@@ -11,6 +11,8 @@ terminal, notices with the same key (a retry countdown) overwrite each other in 
 terminal only the first of such a run is printed, so logs stay short. While the live Markdown
 view draws, a notice is printed above its live region as a whole line (only the first of a
 keyed run: a line above the live region cannot be updated in place), so no frame erases it.
+A reasoning summary goes to stderr too, never stdout (``thinking``: dim above the answer on a
+terminal, plain text off one).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted, Refused
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolNote
+from chatcli.events import Finish, Notice, ReasoningDelta, StreamEvent, TextDelta, ToolNote
 from chatcli.safetext import one_line, redact, sanitize
 from chatcli.terminal import is_dumb, isatty, modes
 
 if TYPE_CHECKING:
     from chatcli.environment import Environment
+    from chatcli.thinking import Thinking
 
 
 def out(env: Environment, text: str, *, flush: bool = False) -> None:
@@ -148,11 +151,20 @@ class Notifier:
         self.tty = tty and not is_dumb()  # in-place lines move the cursor
         self._open_key: str | None = None  # the key of the last notice, while its run lasts
         self._line_open = False  # an in-place line (no newline yet) is on the terminal
+        self.show_reasoning = True  # False: reasoning summaries are not streamed (ask --json)
+        self._thinking: Thinking | None = None  # the reasoning summary being shown
+
+    def _over(self, writer: Writer | None) -> Writer | None:
+        """What a line must go above: the reasoning's live view while it draws, else the
+        answer's writer."""
+        live = self._thinking.live if self._thinking is not None else None
+        return live if live is not None else writer
 
     def notice(self, event: Notice, writer: Writer | None = None) -> None:
         """Print ``event``; ``writer`` is the answer's writer, whose live region (if it has
         one on this terminal) the notice must go above."""
         event = Notice(sanitize(event.message), event.key)  # notices quote server text
+        writer = self._over(writer)
         repeat = event.key is not None and event.key == self._open_key
         if writer is not None and self.tty and not self._line_open:
             if repeat:
@@ -187,8 +199,37 @@ class Notifier:
             self.stream.flush()
 
         self.end_line()
+        writer = self._over(writer)
         if writer is None or not self.tty or not writer.above(write):
             write()
+
+    def reasoning(self, text: str, writer: Writer | None, *, answer_began: bool) -> None:
+        """A piece of the reply's reasoning summary, on stderr (see ``thinking``)."""
+        if not self.show_reasoning or not text:
+            return
+        if self._thinking is None:
+            from chatcli.thinking import Thinking
+
+            self.end_line()
+            self._thinking = Thinking(self.stream, tty=self.tty)
+        self._thinking.feed(text, writer, answer_began=answer_began)
+
+    def reasoning_done(self, writer: Writer | None = None, *, failed: bool = False) -> None:
+        """The summary shown so far is over: the answer begins, or the reply ended."""
+        thinking, self._thinking = self._thinking, None
+        if thinking is None:
+            return
+        if failed:
+            thinking.abort()
+        else:
+            thinking.close(writer)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Ctrl-Z: the reasoning's live view erased for the block (see ``jobcontrol``)."""
+        live = self._thinking.live if self._thinking is not None else None
+        with live.paused() if live is not None else contextlib.nullcontext():
+            yield
 
     def text_arrived(self) -> None:
         """Answer text came after a notice: a later notice with the same key starts a new run."""
@@ -221,15 +262,19 @@ def consume(
             if first:
                 first = False
                 notifier.end_line()
+            notifier.reasoning_done(writer)
             notifier.text_arrived()
             if writer is not None:
                 writer.feed(event.text)
+        elif isinstance(event, ReasoningDelta):
+            notifier.reasoning(event.text, writer, answer_began=not first)
         elif isinstance(event, Notice):
             notifier.notice(event, writer)
         elif isinstance(event, ToolNote):
             notifier.line(event.text, writer)
         elif isinstance(event, Finish):
             finish = event
+    notifier.reasoning_done(writer)
     return finish
 
 
@@ -270,11 +315,14 @@ def stream_to(
     aborted, so the terminal is left whole; Ctrl-C comes out as ``Interrupted``."""
     from chatcli.jobcontrol import suspendable
 
-    with suspendable(writer):  # Ctrl-Z: the terminal restored, the stream going on after fg
+    # Ctrl-Z: the terminal restored, the stream going on after fg
+    with suspendable(_Screen(writer, notifier)):
         try:
             finish = consume(events, writer, notifier)
         except BaseException as exc:
             close(events)
+            with contextlib.suppress(OSError, ValueError):
+                notifier.reasoning_done(failed=True)
             if writer is not None:
                 with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
                     writer.abort()
@@ -284,6 +332,20 @@ def stream_to(
         if writer is not None:
             writer.finish()
     return finish
+
+
+class _Screen:
+    """What Ctrl-Z hands back: the reasoning's live view and the answer's, each if drawing."""
+
+    def __init__(self, writer: Writer | None, notifier: Notifier) -> None:
+        self.writer = writer
+        self.notifier = notifier
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        paused = getattr(self.writer, "paused", None)
+        with self.notifier.paused(), paused() if paused is not None else contextlib.nullcontext():
+            yield
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from chatcli.events import (
     Finish,
     Message,
     Notice,
+    ReasoningDelta,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -82,6 +83,7 @@ class TurnResult:
     requests: int = 1  # requests the turn took (one per tool round)
     cached_tokens: int = 0  # of prompt_tokens, from the provider's prompt cache
     reasoning_tokens: int = 0  # of completion_tokens, spent thinking
+    reasoning: str = ""  # the reasoning summary the model gave (kept, never resent)
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -107,6 +109,7 @@ class _Reply:
 
     started: float
     parts: list[str] = field(default_factory=list)
+    thoughts: list[str] = field(default_factory=list)  # the reasoning summary's pieces
     first_text: float | None = None
     usage: Usage | None = None
     finish: Finish | None = None
@@ -117,6 +120,8 @@ class _Reply:
             if self.first_text is None:
                 self.first_text = time.monotonic()
             self.parts.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            self.thoughts.append(event.text)
         elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, Finish):
@@ -415,6 +420,8 @@ class ChatSession:
         try:
             for event in events:
                 reply.add(event)
+                if isinstance(event, ReasoningDelta) and not self.settings.profile.show_reasoning:
+                    continue  # kept with the reply, not shown (show_reasoning = false)
                 yield event
         except (GeneratorExit, KeyboardInterrupt, Interrupted):
             events.close()
@@ -479,6 +486,7 @@ class ChatSession:
                 ttft_ms=_ms(ttft),
                 duration_ms=_ms(duration),
                 tool_calls=stored_calls or None,
+                reasoning="".join(reply.thoughts) or None,
             )
             entries = [_Entry(user)] if user is not None else []
             entries.append(_Entry(assistant))
@@ -488,6 +496,7 @@ class ChatSession:
                 text, model, prompt, completion, estimated, cost, ttft, duration,
                 finish_reason, partial, calls,
                 cached_tokens=cached, reasoning_tokens=reasoning,
+                reasoning="".join(reply.thoughts),
             )  # fmt: skip
         if self.store is not None:
             usage = UsageRecord(

@@ -154,24 +154,49 @@ def test_nothing_imports_upward() -> None:
     assert upward == []
 
 
-def test_only_providers_and_settings_look_at_a_profiles_type() -> None:
-    """An endpoint type's behaviour lives in its module under providers/ (settings validates
-    the type and names its key variable); nothing else branches on it (showing it is fine)."""
+def _type_modules() -> set[str]:
+    """The endpoint-type modules of ``providers/`` (from the registry) and the registry."""
+    from chatcli.settings.endpoint_types import ENDPOINT_TYPES
+
+    owners = {f"chatcli.providers.{t.module}" for t in ENDPOINT_TYPES.values()}
+    return owners | {"chatcli.settings.endpoint_types"}
+
+
+def _type_tests(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """Where ``tree`` compares, indexes or passes a profile's ``type``."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare | ast.Subscript | ast.Call):
+            continue
+        inner = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
+        inner += [node.slice] if isinstance(node, ast.Subscript) else []
+        inner += (
+            [*node.args, *(k.value for k in node.keywords)] if isinstance(node, ast.Call) else []
+        )
+        for part in inner:
+            text = ast.unparse(part)
+            if text == "profile.type" or text.endswith(".profile.type"):
+                yield text, node.lineno
+
+
+def test_only_the_endpoint_type_modules_look_at_a_profiles_type() -> None:
+    """An endpoint type's behaviour on every route lives in its module under providers/ (the
+    one ``settings.endpoint_types`` registers); nothing else branches on the type, neither
+    the rest of providers/ (chat, sdk, audio, speech, images, batches) nor settings, features
+    or the CLI (showing it is fine)."""
+    allowed = _type_modules()
     found = []
     for name, path in MODULES.items():
-        if _within(name, "chatcli.providers") or _within(name, "chatcli.settings"):
+        if name in allowed:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Compare | ast.Subscript | ast.Call):
-                continue
-            inner = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
-            inner += [node.slice] if isinstance(node, ast.Subscript) else []
-            inner += node.args if isinstance(node, ast.Call) else []
-            for part in inner:
-                text = ast.unparse(part)
-                if text == "profile.type" or text.endswith(".profile.type"):
-                    found.append(f"{name}:{node.lineno} tests {text}")
+        for text, line in _type_tests(ast.parse(path.read_text(encoding="utf-8"))):
+            found.append(f"{name}:{line} tests {text}")
     assert found == []
+
+
+def test_the_type_check_finds_one() -> None:
+    source = 'if self.profile.type == "azure":\n    f(profile.type)\nx = T[profile.type]\n'
+    assert sorted(line for _, line in _type_tests(ast.parse(source))) == [1, 2, 3]
+    assert "chatcli.providers.azure" in _type_modules()
 
 
 RAW_OPTIONS: dict[tuple[str, str | None], str] = {

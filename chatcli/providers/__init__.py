@@ -1,6 +1,7 @@
 """The only code that talks HTTP: the ``Provider`` protocol and its value types (``base``), one
-module per endpoint type (``openai_compat``, ``azure``) chosen from ``BACKENDS`` by the
-profile's ``type``, the chat wire protocol (``chat``) and one transport (``transport``).
+module per endpoint type (``openai_compat``, ``azure``) chosen by the profile's ``type`` from
+the one registry, ``settings.endpoint_types.ENDPOINT_TYPES``, the chat wire protocol (``chat``)
+and one transport (``transport``).
 
 ``connect`` is the single entry point: it resolves the key once, builds the transport from the
 profile's HTTP settings (passed whole) and returns a ``Provider``. Chat, model lists, billing,
@@ -22,18 +23,15 @@ if TYPE_CHECKING:
     from chatcli.providers.endpoint import BatchLine
     from chatcli.settings.loading import Profile
 
-BACKENDS: dict[str, str] = {
-    "openai": "openai_compat",
-    "relay": "openai_compat",
-    "azure": "azure",
-}
-"""Profile type -> the module in this package that owns that endpoint type: its
-``endpoint(profile, key)`` (URLs, auth header, quirks of every route), ``batch_line(profile)``
-and ``shown_url(profile)``. See docs/architecture.md for adding one."""
-
 
 def _backend(profile: Profile) -> Any:
-    return importlib.import_module(f"chatcli.providers.{BACKENDS[profile.type]}")
+    """The module of this package that owns ``profile``'s endpoint type (registered in
+    ``settings.endpoint_types``): its ``endpoint(profile, key)`` (URLs, auth, headers and quirks
+    of every route), ``batch_line(profile)`` and ``shown_url(profile)``. See
+    docs/architecture.md for adding one."""
+    from chatcli.settings.endpoint_types import endpoint_type
+
+    return importlib.import_module(f"chatcli.providers.{endpoint_type(profile).module}")
 
 
 def batch_line(profile: Profile) -> BatchLine:

@@ -186,26 +186,26 @@ class ChatProvider:
         if self._audio is None:
             from chatcli.providers.audio import AudioClient
 
-            self._audio = AudioClient(self.profile, self._key, debug=self._debug)
+            self._audio = AudioClient(self.profile, self.endpoint, self._key, debug=self._debug)
         return self._audio.transcribe(filename, data, mime, request)
 
     def batches(self, on_notice: Callable[[Notice], None]) -> BatchAPI:
         """The Files and Batches APIs of this endpoint, on the same transport and key."""
         from chatcli.providers.batches import BatchAPI
 
-        return BatchAPI(self.profile, self._key, self.transport, on_notice)
+        return BatchAPI(self.endpoint, self.transport, on_notice)
 
     def speak(self, request: SpeechRequest) -> bytes:
         """Text to speech: the audio bytes."""
         from chatcli.providers.speech import synthesize
 
-        return synthesize(self.profile, request, key=self._key, debug=self._debug)
+        return synthesize(self.profile, self.endpoint, request, key=self._key, debug=self._debug)
 
     def images(self, job: ImageJob) -> list[Image]:
         """Generate, edit or vary images; their bytes (returned URLs downloaded)."""
         from chatcli.providers import images
 
-        return images.create(self.profile, job, key=self._key, debug=self._debug)
+        return images.create(self.profile, self.endpoint, job, key=self._key, debug=self._debug)
 
     def get_json(self, url: str) -> Any:
         """GET ``url`` with this endpoint's auth, retries and error mapping."""

@@ -24,15 +24,9 @@ from typing import Any
 from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError, unreadable
 from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
+from chatcli.settings.endpoint_types import ENDPOINT_TYPES, listed
 from chatcli.settings.mcp import McpServer, parse_servers
 
-PROFILE_TYPES: dict[str, str] = {
-    "openai": "OPENAI_API_KEY",
-    "azure": "AZURE_OPENAI_API_KEY",
-    "relay": "OPENAI_API_KEY",
-}
-"""The endpoint types a profile may have, each with the conventional variable of its key (the
-code of each type is its module in ``providers/``, registered in ``providers.BACKENDS``)."""
 MARKDOWN_MODES = ("auto", "always", "never")
 API_CHOICES = ("auto", "chat", "responses")
 """``api``: the wire protocol of a profile's chat requests (``auto``: Responses on ``openai``
@@ -66,7 +60,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 _LIST_KEYS = ("tools", "auto_approve")
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "type": ((str,), "one of openai, azure, relay"),
+    "type": ((str,), f"one of {', '.join(ENDPOINT_TYPES)}"),
     "base_url": ((str,), "a URL string"),
     "endpoint": ((str,), "a URL string"),
     "api_version": ((str,), "a string"),
@@ -386,12 +380,12 @@ class _Validator:
             )
         if key == "api" and value not in API_CHOICES:
             raise self.fail(table, key, f"api must be one of auto, chat, responses, not {value!r}")
-        if key == "type" and value not in PROFILE_TYPES:
+        if key == "type" and value not in ENDPOINT_TYPES:
             raise self.fail(
                 table,
                 key,
                 f"unknown profile type {value!r}",
-                hint="type must be one of openai, azure, relay",
+                hint=f"type must be one of {', '.join(ENDPOINT_TYPES)}",
             )
 
 
@@ -669,22 +663,15 @@ def _float(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
-_REQUIRED = {
-    "azure": (
-        ("endpoint", 'add endpoint = "https://<resource>.openai.azure.com"'),
-        ("api_version", 'add api_version = "2024-10-21"'),
-    ),
-    "relay": (("base_url", 'add base_url = "https://relay.example.com/v1"'),),
-}
-
-
 def _missing(ptype: str | None, raw: dict[str, Any]) -> tuple[str, str] | None:
-    """What a profile of type ``ptype`` still needs, as (problem, hint), or None."""
+    """What a profile of type ``ptype`` still needs (its registered ``needs``), as (problem,
+    hint), or None."""
     if ptype is None:
-        return "has no type", 'add type = "openai", "azure" or "relay"'
-    for key, hint in _REQUIRED.get(ptype, ()):
-        if not raw.get(key):
-            return f"is type {ptype} but has no {key}", hint
+        return "has no type", f"add type = {listed(quoted=True)}"
+    kind = ENDPOINT_TYPES.get(ptype)
+    for need in kind.needs if kind is not None else ():
+        if not raw.get(need.key):
+            return f"is type {ptype} but has no {need.key}", need.hint
     return None
 
 

@@ -56,6 +56,7 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
         check_session_name(flags.session)  # before anything is sent and paid for
     env = environment
     notifier = notifier_for(env)
+    notifier.show_reasoning = not what.json  # --json carries it in the object instead
     applied = None
     if what.template is not None:
         from chatcli.features.templates.apply import apply
@@ -223,6 +224,8 @@ def _print_json(env: Environment, session: ChatSession, extra: dict[str, object]
         "refusal": None,
         **extra,
     }
+    if turn.reasoning and session.settings.profile.show_reasoning:
+        obj["reasoning"] = turn.reasoning
     emit(env, json.dumps(obj, ensure_ascii=False) + "\n")
 
 

@@ -29,7 +29,9 @@ from chatcli.settings.resolve import Env, Invocation
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
 
 if TYPE_CHECKING:
+    from chatcli.events import Usage
     from chatcli.features.batch.inputs import Builder
+    from chatcli.features.batch.lines import UsageFor
     from chatcli.providers.batches import BatchAPI
     from chatcli.settings.loading import Config, Profile
     from chatcli.store import Status, Store, UsageRecord
@@ -78,16 +80,20 @@ class Context:
         provider = connect(profile, self.config.model_info, debug=self.debug)
         return provider.batches(self.notifier.notice)
 
-    def usage_for(self, job: JobRow) -> Any:
-        """(model, status, response body) -> the usage-log entry at batch prices."""
+    def usage_for(self, job: JobRow) -> UsageFor:
+        """(model, status, usage) -> the usage-log entry at batch prices (cached input at
+        its own rate, reasoning tokens counted)."""
         from chatcli.store import UsageRecord
 
-        def usage(model: str, status: str, p: int, c: int, estimated: bool) -> UsageRecord:
-            cost = batch_cost_usd(self.config.model_info(model), p, c)
+        def usage(model: str, status: str, u: Usage) -> UsageRecord:
+            info = self.config.model_info(model)
+            p, c = u.prompt_tokens, u.completion_tokens
+            cost = batch_cost_usd(info, p, c, u.cached_tokens)
             ok: Status = "ok" if status == "ok" else "error"
             return UsageRecord(
-                model, job.profile, "batch", ok, p, c, estimated=estimated, cost_usd=cost
-            )
+                model, job.profile, "batch", ok, p, c, estimated=u.estimated, cost_usd=cost,
+                cached_tokens=u.cached_tokens, reasoning_tokens=u.reasoning_tokens,
+            )  # fmt: skip
 
         return usage
 
@@ -103,10 +109,15 @@ def _open(environment: Environment, invoked: Invocation) -> Iterator[Context]:
 # -- submit -----------------------------------------------------------------------------------
 
 
-def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) -> Builder:
+def builder_for(
+    env: Env, remote_mode: bool, opts: SubmitOptions | None = None, store: Store | None = None
+) -> Builder:
     """A builder for ``env``'s profile: Azure bodies name deployments; prices are batch ones
-    for the Batch API and normal ones for the local runner."""
+    for the Batch API and normal ones for the local runner; a profile on the Responses API
+    (for the job's model, ``store`` saying what the endpoint was found to take) gets
+    Responses lines."""
     from chatcli.features.batch.inputs import Builder
+    from chatcli.features.batch.route import on_responses
     from chatcli.features.schema.batch import Resolver
     from chatcli.pricing import batch_cost_usd
     from chatcli.providers import batch_line
@@ -133,6 +144,8 @@ def builder_for(env: Env, remote_mode: bool, opts: SubmitOptions | None = None) 
             opts.schema if opts else None,
             opts.schema_multi if opts else False,
         ),
+        responses_path=line.responses_path if on_responses(profile, env.model, store) else None,
+        store=profile.store,
     )
 
 
@@ -141,14 +154,14 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
     from chatcli.features.batch.inputs import check_paths, read_inputs
 
     paths = check_paths(opts.inputs)
-    builder = builder_for(env, remote_mode=not opts.local, opts=opts)
-    inputs = read_inputs(paths, opts.prompt, opts.column)
-    if opts.dry_run:
-        _dry_run(environment, builder, inputs)
-        return
     from chatcli.features.usage import budget
 
     with _open(environment, Invocation(env.config, debug=env.debug)) as ctx:
+        builder = builder_for(env, remote_mode=not opts.local, opts=opts, store=ctx.store)
+        inputs = read_inputs(paths, opts.prompt, opts.column)
+        if opts.dry_run:
+            _dry_run(environment, builder, inputs)
+            return
         budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note)
         mode = "local" if opts.local else "remote"
         with ctx.jobs.draft(env.profile.name, env.model, mode) as draft:
@@ -209,7 +222,7 @@ def _confirm(environment: Environment, builder: Builder, profile: Profile, yes: 
 
 def _dry_run(environment: Environment, builder: Builder, inputs: Any) -> None:
     """Write the JSONL the provider would get into the current directory; send nothing."""
-    from chatcli.features.schema.batch import wire_line
+    from chatcli.features.batch.route import wire_line
 
     written: list[Path] = []
     out = None
@@ -261,7 +274,7 @@ def _advance_held(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) 
         try:
             remote.submit_parts(ctx.jobs, job, api, ctx.notifier.note)
         except APIError as exc:
-            if exc.status != 404 or api.azure:
+            if exc.status != 404 or not api.line.missing_is_404:
                 raise
             ctx.notifier.note(
                 f"{profile.name} has no Batch API ({exc.message}); running the job locally"
@@ -290,7 +303,7 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
     while True:
         parts = remote.refresh(ctx.jobs, job, api, usage_for)
         if all(p.step == "collected" for p in parts):
-            job = _close(ctx, job, parts, azure=api.azure)
+            job = _close(ctx, job, parts, hint=api.line.failure_hint)
             ctx.notifier.end_line()
             return job
         done = sum(p.completed for p in parts)
@@ -314,7 +327,7 @@ def _clock(ctx: Context, started: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _close(ctx: Context, job: JobRow, parts: list[Any], *, azure: bool) -> JobRow:
+def _close(ctx: Context, job: JobRow, parts: list[Any], *, hint: str | None) -> JobRow:
     """Every part collected: the job's final state from its parts' provider statuses."""
     done, _failed = ctx.jobs.refresh_counts(job.id)
     statuses = {p.status for p in parts}
@@ -329,7 +342,7 @@ def _close(ctx: Context, job: JobRow, parts: list[Any], *, azure: bool) -> JobRo
     if job.state == "failed":
         raise APIError(
             f"batch job {job.name} failed: {job.error}",
-            hint=remote.AZURE_HINT if azure else "see: chatcli batch status " + job.name,
+            hint=hint or "see: chatcli batch status " + job.name,
         )
     return job
 

@@ -14,6 +14,7 @@ from chatcli.errors import ConfigError, UsageError
 from chatcli.output import ask, err, out
 from chatcli.settings import keys, paths
 from chatcli.settings import loading as cfgmod
+from chatcli.settings.endpoint_types import ENDPOINT_TYPES, listed
 from chatcli.settings.resolve import Env
 
 _SHOWN = (
@@ -195,21 +196,16 @@ def init(environment: Environment, path: Path, force: bool) -> None:
             "config init asks questions and needs a terminal",
             hint="run it in a terminal, or write the file with `chatcli config set KEY VALUE`",
         )
-    kind = _ask(environment, "Endpoint type (openai, azure, relay)", "openai")
-    if kind not in cfgmod.PROFILE_TYPES:
-        raise UsageError(f"unknown endpoint type {kind!r}", hint="openai, azure or relay")
+    first = next(iter(ENDPOINT_TYPES))
+    kind = _ask(environment, f"Endpoint type ({', '.join(ENDPOINT_TYPES)})", first)
+    if kind not in ENDPOINT_TYPES:
+        raise UsageError(f"unknown endpoint type {kind!r}", hint=listed())
     name = _ask(environment, "Profile name", kind)
     lines = [f"type = {json.dumps(kind)}"]
-    if kind == "azure":
-        lines.append(
-            f"endpoint = {json.dumps(_ask(environment, 'Azure endpoint (https://<resource>.openai.azure.com)'))}"
-        )
-        lines.append(f"api_version = {json.dumps(_ask(environment, 'API version', '2024-10-21'))}")
-    elif kind == "relay":
-        lines.append(
-            f"base_url = {json.dumps(_ask(environment, 'Base URL (e.g. https://relay.example.com/v1)'))}"
-        )
-    conventional = "AZURE_OPENAI_API_KEY" if kind == "azure" else "OPENAI_API_KEY"
+    for need in ENDPOINT_TYPES[kind].needs:  # what a profile of this type must set
+        question = need.question if need.default else f"{need.question} (e.g. {need.example})"
+        lines.append(f"{need.key} = {json.dumps(_ask(environment, question, need.default))}")
+    conventional = ENDPOINT_TYPES[kind].key_env
     source = _ask(
         environment,
         "Where is the key? env VAR, cmd COMMAND, or paste the key (not shown)",

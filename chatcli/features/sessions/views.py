@@ -86,13 +86,15 @@ def search(environment: Environment, text: str, limit: int, as_json: bool) -> No
 
 
 def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
-    tools: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     if m.tool_calls:
-        tools["tool_calls"] = m.tool_calls
+        extra["tool_calls"] = m.tool_calls
     if m.tool_call_id is not None:
-        tools["tool_call_id"] = m.tool_call_id
-        tools["tool"] = m.tool_info or {}
+        extra["tool_call_id"] = m.tool_call_id
+        extra["tool"] = m.tool_info or {}
     where = {"id": m.id, "parent_id": m.parent_id, "turn": m.turn} if tree else {}
+    if m.reasoning:
+        extra["reasoning"] = m.reasoning  # the summary shown while it thought; never resent
     return {
         **where,
         "role": m.role,
@@ -109,7 +111,7 @@ def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
         "created_at": m.created_at.isoformat(),
         "ttft_ms": m.ttft_ms,
         "duration_ms": m.duration_ms,
-        **tools,
+        **extra,
     }
 
 
@@ -158,6 +160,8 @@ def _body(messages: list[MessageRow], notes: dict[int, str], level: str = "##") 
         lines += [f"{level} {heading}", ""]
         if m.id in notes:
             lines += [f"_[{notes[m.id]}; sessions export --all-branches shows them all]_", ""]
+        if m.reasoning and m.reasoning.strip():
+            lines += _reasoning(m.reasoning)
         lines.append(content_text(m.content).rstrip())
         if isinstance(m.content, list) and any(p.get("type") == "image_url" for p in m.content):
             lines.append("\n_[image attached]_")
@@ -167,6 +171,12 @@ def _body(messages: list[MessageRow], notes: dict[int, str], level: str = "##") 
             lines.append("\n_[interrupted]_")
         lines.append("")
     return lines
+
+
+def _reasoning(text: str) -> list[str]:
+    """A reasoning summary as a marked quote above its answer (kept, never sent back)."""
+    quoted = [f"> {line}".rstrip() for line in text.strip().split("\n")]
+    return ["> _Reasoning (summary):_", ">", *quoted, ""]
 
 
 def _markdown(row: SessionRow, messages: list[MessageRow], every: list[MessageRow]) -> str:

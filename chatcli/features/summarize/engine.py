@@ -366,6 +366,9 @@ class _Guarded(Notifier):
     def end_line(self) -> None:
         pass
 
+    def reasoning(self, text: str, writer: Writer | None, *, answer_began: bool) -> None:
+        pass
+
 
 def _completed(futures: dict[Future[str], int]) -> Iterator[Future[str]]:
     """Futures as they finish; a failed one is raised at once (a cancelled part is not an
