@@ -101,3 +101,24 @@ def test_an_unregistered_type_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "unknown profile type 'acme'" in result.stderr
     assert replace(ENDPOINT_TYPES["azure"]).module == "azure"
+
+
+def test_a_zero_config_profile_comes_from_the_registry_line_too(
+    acme: None, fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    implicit = EndpointType(
+        "acme",
+        "ACME_API_KEY",
+        (Needed("base_url", "Base URL", "https://x/v1"),),
+        implicit=True,
+        from_env={"base_url": "ACME_BASE_URL"},
+    )
+    monkeypatch.setitem(ENDPOINT_TYPES, "acme", implicit)
+    env = clean_env(tmp_path, ACME_API_KEY=DEFAULT_API_KEY, ACME_BASE_URL=fake.base_url)
+    answer = run_cli("ask", "-p", "acme", "--no-stream", "zero config", env=env)
+    assert answer.returncode == 0 and "zero config" in answer.stdout
+    assert fake.requests[0].headers.get("x-acme-tenant") == "acme"
+    shown = run_cli("config", "show", "-p", "acme", "--json", env=env).stdout
+    assert '"source": "env ACME_BASE_URL"' in shown
+    no_url = {k: v for k, v in env.items() if k != "ACME_BASE_URL"}  # a needed key missing
+    assert run_cli("ask", "-p", "acme", "hi", env=no_url).returncode == 3

@@ -235,11 +235,13 @@ def _raw_option_uses(tree: ast.AST) -> Iterator[tuple[str, int]]:
 def test_features_receive_resolved_settings_never_the_raw_options() -> None:
     """Each command resolves its options once, at its edge (``cli/`` with
     ``settings.resolve``), into the frozen value its feature receives (``Env``,
-    ``Invocation``, ``Staged``, a ``Config`` or a path); below ``cli/`` nothing sees
-    ``Globals`` or reads the config again."""
+    ``Invocation``, ``Staged``, a ``Config`` or a path); below ``cli/`` (features, the REPL,
+    the session, providers, the store...) nothing sees ``Globals`` or reads the config again;
+    ``settings/`` defines them."""
     found = []
     for name, path in MODULES.items():
-        if not any(_within(name, p) for p in ("chatcli.features", "chatcli.repl")):
+        edge = ("chatcli.cli", "chatcli.settings", "chatcli.__main__")
+        if any(_within(name, p) for p in edge):
             continue
         for what, line in _raw_option_uses(ast.parse(path.read_text(encoding="utf-8"))):
             found.append(f"{name}:{line} {what}")
@@ -256,3 +258,18 @@ def test_the_raw_options_check_finds_them() -> None:
     )
     found = sorted(line for _, line in _raw_option_uses(ast.parse(source)))
     assert found == [1, 4, 5, 5]
+
+
+def test_no_private_typer_or_bare_click_import() -> None:
+    """Typer's public API only (``typer``, ``typer.main``): its vendored click
+    (``typer._click``) and other private modules change without notice between releases, and
+    a bare ``click`` is not what Typer runs on."""
+    found = []
+    for name, path in MODULES.items():
+        for module, imported, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            dotted = f"{module}.{imported}" if imported else module
+            parts = dotted.split(".")
+            private = parts[0] == "typer" and any(p.startswith("_") for p in parts[1:])
+            if private or parts[0] == "click":
+                found.append(f"{name}:{line} imports {dotted}")
+    assert found == []

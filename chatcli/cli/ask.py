@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import (
     ApproveOpt,
     ContinueOpt,
@@ -39,7 +40,12 @@ def ask(
     ] = None,
     file: Annotated[
         list[str] | None,  # not Path: a URL must reach the fetcher exactly as written
-        typer.Option("-f", "--file", help="Attach a text file or image (repeatable)."),
+        typer.Option(
+            "-f",
+            "--file",
+            help="Attach a text file or image (repeatable).",
+            autocompletion=completers.files,
+        ),
     ] = None,
     system: SystemOpt = None,
     role: RoleOpt = None,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import OverBudgetOpt, SchemaMultiOpt, SchemaOpt, global_options
 from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, invocation, resolve
@@ -30,7 +31,11 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Submit without asking
 @global_options
 def submit(
     inputs: Annotated[
-        list[str], typer.Argument(help="JSONL (one request per line), CSV, or text files.")
+        list[str],
+        typer.Argument(
+            help="JSONL (one request per line), CSV, or text files.",
+            autocompletion=completers.files,
+        ),
     ],
     prompt: Annotated[
         str | None, typer.Option("--prompt", help="Instruction put before each input's text.")

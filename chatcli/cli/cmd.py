@@ -9,6 +9,7 @@ import typer
 
 from chatcli.cli.common import NoLogOpt, OverBudgetOpt, RoleOpt, SystemOpt, global_options
 from chatcli.environment import Environment
+from chatcli.features.shell.names import ShellName
 from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
@@ -19,7 +20,7 @@ def cmd(
         typer.Argument(help="What the command should do; piped stdin is appended."),
     ] = None,
     shell: Annotated[
-        str | None,
+        ShellName | None,
         typer.Option("--shell", help="Write for bash, zsh, fish or sh (default: detected)."),
     ] = None,
     execute: Annotated[

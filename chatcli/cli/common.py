@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.environment import ENVIRONMENT, Environment
+from chatcli.settings.choices import MarkdownMode, ReasoningEffort
 from chatcli.settings.resolve import Globals
 
 ProfileOpt = Annotated[
@@ -21,35 +23,32 @@ ProfileOpt = Annotated[
         "--profile",
         help="Profile from the config (default: default_profile).",
         show_default=False,
+        autocompletion=completers.profiles,
     ),
 ]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("-m", "--model", help="Model name or alias.", show_default=False),
+    typer.Option(
+        "-m",
+        "--model",
+        help="Model name or alias.",
+        show_default=False,
+        autocompletion=completers.models,
+    ),
 ]
 ConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", help="Config file to use (must exist).", show_default=False),
+    typer.Option(
+        "--config",
+        help="Config file to use (must exist).",
+        show_default=False,
+        autocompletion=completers.files,
+    ),
 ]
 DebugOpt = Annotated[
     bool,
     typer.Option("--debug", help="Tracebacks and HTTP details on stderr (keys redacted)."),
 ]
-
-
-def check_markdown(value: str | None) -> str | None:
-    if value is not None and value not in ("auto", "always", "never"):
-        raise typer.BadParameter(f"{value!r} is not one of auto, always, never")
-    return value
-
-
-REASONING_EFFORTS = ("minimal", "low", "medium", "high")
-
-
-def check_choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
-    if value is not None and value not in allowed:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
-    return value
 
 
 def check_finite(value: float | None) -> float | None:
@@ -60,7 +59,10 @@ def check_finite(value: float | None) -> float | None:
 
 
 SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
-RoleOpt = Annotated[str | None, typer.Option("-r", "--role", help="Named role from config.")]
+RoleOpt = Annotated[
+    str | None,
+    typer.Option("-r", "--role", help="Named role from config.", autocompletion=completers.roles),
+]
 TemperatureOpt = Annotated[
     float | None,
     typer.Option("-t", "--temperature", min=0.0, max=2.0, callback=check_finite, help="0 to 2."),
@@ -69,18 +71,19 @@ MaxTokensOpt = Annotated[
     int | None, typer.Option("--max-tokens", min=1, help="Longest reply in tokens.")
 ]
 MarkdownOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--markdown",
-        callback=check_markdown,
-        help="Render Markdown: auto (only on a terminal), always, never.",
-    ),
+    MarkdownMode | None,
+    typer.Option("--markdown", help="Render Markdown: auto (only on a terminal), always, never."),
 ]
 ContinueOpt = Annotated[
     bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
 ]
 SessionOpt = Annotated[
-    str | None, typer.Option("--session", help="Continue or create this session.")
+    str | None,
+    typer.Option(
+        "--session",
+        help="Continue or create this session.",
+        autocompletion=completers.sessions,
+    ),
 ]
 NoLogOpt = Annotated[
     bool, typer.Option("--no-log", help="Store nothing of this conversation (usage still counted).")
@@ -93,6 +96,7 @@ ToolOpt = Annotated[
         help="Let the model call this MCP server's tools, or one server.tool (repeatable; "
         "'none' turns the profile's default tools off).",
         show_default=False,
+        autocompletion=completers.tools,
     ),
 ]
 ApproveOpt = Annotated[
@@ -101,13 +105,13 @@ ApproveOpt = Annotated[
         "--approve",
         help="Run this server.tool (or server) without asking (repeatable).",
         show_default=False,
+        autocompletion=completers.tools,
     ),
 ]
 ReasoningOpt = Annotated[
-    str | None,
+    ReasoningEffort | None,
     typer.Option(
         "--reasoning",
-        callback=lambda v: check_choice(v, REASONING_EFFORTS),
         help="How hard a reasoning model thinks: minimal, low, medium or high.",
         show_default=False,
     ),
@@ -129,13 +133,20 @@ MaxToolRoundsOpt = Annotated[
 TemplateOpt = Annotated[
     str | None,
     typer.Option(
-        "--template", help="Prompt template (chatcli templates list).", show_default=False
+        "--template",
+        help="Prompt template (chatcli templates list).",
+        show_default=False,
+        autocompletion=completers.templates,
     ),
 ]
 VarOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "-V", "--var", help="A template variable: KEY=VALUE (repeatable).", show_default=False
+        "-V",
+        "--var",
+        help="A template variable: KEY=VALUE (repeatable).",
+        show_default=False,
+        autocompletion=completers.template_variables,
     ),
 ]
 SchemaOpt = Annotated[
@@ -145,6 +156,7 @@ SchemaOpt = Annotated[
         help="Answer with JSON valid against SPEC: a JSON Schema file, inline JSON, @NAME from "
         "[schemas.NAME], or fields 'name, age int, tags list[str], bio: description'.",
         show_default=False,
+        autocompletion=completers.schemas,
     ),
 ]
 SchemaMultiOpt = Annotated[

@@ -4,11 +4,13 @@ Only typer and the stdlib are imported at module level: ``chatcli --help`` loads
 """
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, resolve
@@ -21,10 +23,11 @@ def check_size(value: str | None) -> str | None:
     return value
 
 
-def check_format(value: str | None) -> str | None:
-    if value is not None and value not in ("b64_json", "url"):
-        raise typer.BadParameter(f"{value!r} is not one of b64_json, url")
-    return value
+class ImageData(StrEnum):
+    """How the endpoint returns the images (``--response-format``)."""
+
+    B64_JSON = "b64_json"
+    URL = "url"
 
 
 @global_options
@@ -36,7 +39,12 @@ def image(
     n: Annotated[int, typer.Option("-n", min=1, max=10, help="Number of images.")] = 1,
     size: Annotated[
         str | None,
-        typer.Option("--size", callback=check_size, help="WIDTHxHEIGHT, e.g. 1024x1024."),
+        typer.Option(
+            "--size",
+            callback=check_size,
+            help="WIDTHxHEIGHT, e.g. 1024x1024.",
+            autocompletion=completers.image_sizes,
+        ),
     ] = None,
     out_dir: Annotated[
         Path, typer.Option("-o", "--output-dir", help="Directory to save into (created).")
@@ -52,10 +60,9 @@ def image(
         Path | None, typer.Option("--variations", help="Make variations of this image.")
     ] = None,
     response_format: Annotated[
-        str | None,
+        ImageData | None,
         typer.Option(
             "--response-format",
-            callback=check_format,
             help="Ask for b64_json (default) or url; URLs are downloaded at once.",
         ),
     ] = None,
@@ -80,6 +87,6 @@ def image(
             edit=edit,
             mask=mask,
             variations=variations,
-            response_format=response_format,
+            response_format=str(response_format) if response_format else None,
         ),
     )

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
 from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, config_file, load_config
@@ -19,7 +20,8 @@ app = group("MCP servers: list them and their tools, import them from another cl
 @global_options
 def list_(
     names: Annotated[
-        list[str] | None, typer.Argument(help="Only these servers (default: all).")
+        list[str] | None,
+        typer.Argument(help="Only these servers (default: all).", autocompletion=completers.tools),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,

@@ -4,16 +4,25 @@ conversations.
 Output is plain text (no Rich) so it pipes cleanly into grep, less and files.
 """
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
 from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals
 
 app = group("List, search, show, export, rename and delete stored sessions.")
+
+
+class ExportFormat(StrEnum):
+    """``sessions export --format``: Markdown, or every message and field as JSON."""
+
+    MD = "md"
+    JSON = "json"
 
 
 @app.command("list")
@@ -53,7 +62,7 @@ def search(
 @app.command("show")
 @global_options
 def show(
-    name: Annotated[str, typer.Argument(help="Session name.")],
+    name: Annotated[str, typer.Argument(help="Session name.", autocompletion=completers.sessions)],
     *,
     g: Globals,
     environment: Environment,
@@ -67,10 +76,11 @@ def show(
 @app.command("export")
 @global_options
 def export(
-    name: Annotated[str, typer.Argument(help="Session name.")],
+    name: Annotated[str, typer.Argument(help="Session name.", autocompletion=completers.sessions)],
     format: Annotated[
-        str, typer.Option("--format", help="md (Markdown) or json (every message and field).")
-    ] = "md",
+        ExportFormat,
+        typer.Option("--format", help="md (Markdown) or json (every message and field)."),
+    ] = ExportFormat.MD,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file, not stdout.")
     ] = None,
@@ -83,17 +93,17 @@ def export(
     environment: Environment,
 ) -> None:
     """Export a session as Markdown or JSON (its current branch unless --all-branches)."""
-    if format not in ("md", "json"):
-        raise typer.BadParameter(f"{format!r} is not one of md, json", param_hint="--format")
     from chatcli.features.sessions.views import export as run
 
-    run(environment, name, format, output, all_branches)
+    run(environment, name, str(format), output, all_branches)
 
 
 @app.command("fork")
 @global_options
 def fork(
-    source: Annotated[str, typer.Argument(help="The session to copy.")],
+    source: Annotated[
+        str, typer.Argument(help="The session to copy.", autocompletion=completers.sessions)
+    ],
     at: Annotated[
         int | None, typer.Option("--at", help="Copy up to this turn (default: all).")
     ] = None,
@@ -113,7 +123,9 @@ def fork(
 @app.command("rm")
 @global_options
 def rm(
-    names: Annotated[list[str], typer.Argument(help="Session name(s).")],
+    names: Annotated[
+        list[str], typer.Argument(help="Session name(s).", autocompletion=completers.sessions)
+    ],
     *,
     g: Globals,
     environment: Environment,
@@ -127,7 +139,7 @@ def rm(
 @app.command("rename")
 @global_options
 def rename(
-    old: Annotated[str, typer.Argument(help="Current name.")],
+    old: Annotated[str, typer.Argument(help="Current name.", autocompletion=completers.sessions)],
     new: Annotated[str, typer.Argument(help="New name.")],
     *,
     g: Globals,

@@ -10,16 +10,23 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
+from chatcli.features.shell.names import IntegratedShell
 from chatcli.settings.resolve import Globals
 
 
 @global_options
 def shell_integration(
-    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")],
+    shell: Annotated[IntegratedShell, typer.Argument(help="bash, zsh or fish.")],
     key: Annotated[
-        str, typer.Option("--key", help="The key to bind: alt-LETTER or ctrl-LETTER.")
+        str,
+        typer.Option(
+            "--key",
+            help="The key to bind: alt-LETTER or ctrl-LETTER.",
+            autocompletion=completers.shell_keys,
+        ),
     ] = "alt-e",
     *,
     g: Globals,
@@ -34,7 +41,7 @@ def shell_integration(
     for flag, value in (("-p", g.profile), ("-m", g.model), ("--config", g.config)):
         if value:
             program += [flag, value]
-    out(environment, snippet(shell, key, program))
+    out(environment, snippet(str(shell), key, program))
 
 
 def _program() -> str:

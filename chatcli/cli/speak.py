@@ -7,15 +7,8 @@ import typer
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
+from chatcli.features.speech.formats import AudioFormat
 from chatcli.settings.resolve import Globals, resolve
-
-FORMATS = ("mp3", "opus", "aac", "flac", "wav")
-
-
-def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
-    return value
 
 
 @global_options
@@ -28,9 +21,8 @@ def speak(
         str, typer.Option("--voice", help="alloy, echo, fable, onyx, nova, shimmer, ...")
     ] = "alloy",
     response_format: Annotated[
-        str,
-        typer.Option("--format", callback=check_format, help=f"One of {', '.join(FORMATS)}."),
-    ] = "mp3",
+        AudioFormat, typer.Option("--format", help="The audio format.")
+    ] = AudioFormat.MP3,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the audio to this file.")
     ] = None,
@@ -44,5 +36,7 @@ def speak(
     run(
         environment,
         resolve(g),
-        SpeakOptions(text=text or [], voice=voice, response_format=response_format, output=output),
+        SpeakOptions(
+            text=text or [], voice=voice, response_format=str(response_format), output=output
+        ),
     )

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
 from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, resolve
@@ -19,7 +20,8 @@ def summarize(
         list[str] | None,
         typer.Argument(
             help="Text files, documents (PDF, DOCX, ODT, EPUB, HTML) or http(s) URLs, each "
-            "summarised on its own; - (or nothing) reads stdin."
+            "summarised on its own; - (or nothing) reads stdin.",
+            autocompletion=completers.files,
         ),
     ] = None,
     instructions: Annotated[

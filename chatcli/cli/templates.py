@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
 from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, load_config
@@ -23,7 +24,9 @@ def list_(*, g: Globals, environment: Environment) -> None:
 @app.command("show")
 @global_options
 def show(
-    name: Annotated[str, typer.Argument(help="Template name.")],
+    name: Annotated[
+        str, typer.Argument(help="Template name.", autocompletion=completers.templates)
+    ],
     *,
     g: Globals,
     environment: Environment,
@@ -37,7 +40,9 @@ def show(
 @app.command("edit")
 @global_options
 def edit(
-    name: Annotated[str, typer.Argument(help="Template name.")],
+    name: Annotated[
+        str, typer.Argument(help="Template name.", autocompletion=completers.templates)
+    ],
     *,
     g: Globals,
     environment: Environment,

@@ -6,6 +6,7 @@ is shown as a lower bound ("≥ $0.012").
 """
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -24,10 +25,13 @@ def _since(value: str | None) -> str | None:
     return value
 
 
-def _by(value: str) -> str:
-    if value not in ("day", "model", "profile", "command"):
-        raise typer.BadParameter(f"{value!r} is not one of day, model, profile, command")
-    return value
+class Grouping(StrEnum):
+    """What ``usage --by`` groups the log by."""
+
+    DAY = "day"
+    MODEL = "model"
+    PROFILE = "profile"
+    COMMAND = "command"
 
 
 @global_options
@@ -35,9 +39,7 @@ def usage(
     since: Annotated[
         str | None, typer.Option("--since", callback=_since, help="First day (YYYY-MM-DD).")
     ] = None,
-    by: Annotated[
-        str, typer.Option("--by", callback=_by, help="day, model, profile or command.")
-    ] = "day",
+    by: Annotated[Grouping, typer.Option("--by", help="What to group by.")] = Grouping.DAY,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     *,
     g: Globals,
@@ -46,4 +48,4 @@ def usage(
     """Requests, tokens and cost from the usage log."""
     from chatcli.features.usage.report import report
 
-    report(environment, date.fromisoformat(since) if since else None, by, json_out)
+    report(environment, date.fromisoformat(since) if since else None, str(by), json_out)

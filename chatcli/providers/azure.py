@@ -42,6 +42,7 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         models_url=f"{resource_url(profile)}/openai/models?api-version={profile.api_version}",
         label="Azure OpenAI",
         url_setting="endpoint",
+        states_windows=False,  # deployments are listed without windows
         files_root=f"{resource_url(profile)}/openai",
         files_query={"api-version": profile.api_version or ""},
         batch=batch_line(profile),

@@ -28,7 +28,7 @@ from chatcli.providers.modelmeta import ListedModel, listed, window_of
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
 from chatcli.safetext import Redactor
-from chatcli.settings.loading import OPENAI_URL, Profile
+from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
     from chatcli.providers.audio import AudioClient
@@ -277,8 +277,8 @@ class ChatProvider:
         ``context_length``, vLLM's ``max_model_len`` in ``/models``; a LiteLLM proxy's
         ``/model/info``), asked once per profile and model and remembered; None when it
         states none. Failures are not errors here: the window then stays unknown."""
-        if self.endpoint.root == OPENAI_URL or not self.endpoint.send_model:
-            return None  # the official list and Azure's deployments state no windows
+        if not self.endpoint.states_windows:
+            return None  # the official list and Azure's deployments state none
         known = self.quirks.get(self.name, model, "context_window")
         if known is not None:
             return int(known) if known.isdigit() and int(known) > 0 else None

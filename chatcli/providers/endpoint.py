@@ -34,6 +34,7 @@ class ChatEndpoint:
     root: str | None = None  # base for other OpenAI-style routes (billing); None: no billing
     label: str = "an OpenAI-compatible endpoint"  # what users call it, in messages
     url_setting: str = "base_url"  # the profile key that says where it is
+    states_windows: bool = True  # its model list (or /model/info) may state context windows
     # the Files and Batches APIs (``batches``): their root, the query each of their routes
     # carries (Azure: api-version), and how a Batch API input line names its route and model
     files_root: str = ""

@@ -65,6 +65,7 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         stream_usage=profile.stream_usage,
         models_url=f"{root}/models",
         root=root,
+        states_windows=root != OPENAI_URL,  # the official list states none
         files_root=root,
         batch=batch_line(profile),
         sdk_client=sdk_client(root, key),

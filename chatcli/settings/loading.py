@@ -24,10 +24,11 @@ from typing import Any
 from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError, unreadable
 from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
-from chatcli.settings.endpoint_types import ENDPOINT_TYPES, listed
+from chatcli.settings.choices import MarkdownMode
+from chatcli.settings.endpoint_types import ENDPOINT_TYPES, implicit_profiles, listed
 from chatcli.settings.mcp import McpServer, parse_servers
 
-MARKDOWN_MODES = ("auto", "always", "never")
+MARKDOWN_MODES = tuple(MarkdownMode)
 API_CHOICES = ("auto", "chat", "responses")
 """``api``: the wire protocol of a profile's chat requests (``auto``: Responses on ``openai``
 profiles, Chat Completions on relays and Azure; see ``providers/wire.py``)."""
@@ -574,11 +575,9 @@ def analyse(
     schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
-        if "openai" in profiles:
-            default_profile = "openai"
-        elif "azure" in profiles:
-            default_profile = "azure"
-        elif len(profiles) == 1:
+        usual = (name for name, kind in ENDPOINT_TYPES.items() if kind.implicit)
+        default_profile = next((name for name in usual if name in profiles), None)
+        if default_profile is None and len(profiles) == 1:
             default_profile = next(iter(profiles))
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
@@ -762,39 +761,13 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
     for k in _LIST_KEYS:
         if k in common:
             common[k] = tuple(common[k])
-    if os.environ.get("OPENAI_API_KEY"):
-        url = os.environ.get("OPENAI_BASE_URL") or None
-        src = dict(sources, api_key_env="env OPENAI_API_KEY")
-        if url:
-            src["base_url"] = "env OPENAI_BASE_URL"
-        out["openai"] = Profile(
-            name="openai",
-            type="openai",
-            base_url=url,
-            api_key_env="OPENAI_API_KEY",
-            implicit=True,
-            sources=src,
-            **common,
-        )
-    if all(
-        os.environ.get(k)
-        for k in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION")
-    ):
-        src = dict(
-            sources,
-            api_key_env="env AZURE_OPENAI_API_KEY",
-            endpoint="env AZURE_OPENAI_ENDPOINT",
-            api_version="env OPENAI_API_VERSION",
-        )
-        out["azure"] = Profile(
-            name="azure",
-            type="azure",
-            endpoint=os.environ["AZURE_OPENAI_ENDPOINT"],
-            api_version=os.environ["OPENAI_API_VERSION"],
-            api_key_env="AZURE_OPENAI_API_KEY",
-            implicit=True,
-            sources=src,
-            **common,
+    for name, found in implicit_profiles().items():  # the registry says which and how
+        kind = ENDPOINT_TYPES[name]
+        src = dict(sources, api_key_env=f"env {kind.key_env}")
+        src.update({key: f"env {kind.from_env[key]}" for key in found})
+        settings: dict[str, Any] = {**common, **found}
+        out[name] = Profile(
+            name=name, type=name, api_key_env=kind.key_env, implicit=True, sources=src, **settings
         )
     return out
 

@@ -8,7 +8,6 @@ nothing heavy. Any failure completes nothing rather than printing an error into 
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,9 @@ def _table(data: dict[str, Any], key: str) -> list[str]:
 
 def profiles(config: Path | None = None) -> list[str]:
     """Profiles of the config, and the implicit ones the environment makes."""
-    names = _table(_raw_config(config), "profiles")
-    if os.environ.get("OPENAI_API_KEY"):
-        names.append("openai")
-    azure = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION")
-    if all(os.environ.get(k) for k in azure):
-        names.append("azure")
+    from chatcli.settings.endpoint_types import implicit_profiles
+
+    names = _table(_raw_config(config), "profiles") + list(implicit_profiles())
     return sorted(set(names))
 
 
@@ -122,3 +118,11 @@ def template_variables(name: str | None, config: Path | None = None) -> list[str
                 break
     found = dict.fromkeys(m.group(1) for t in texts for m in VARIABLE.finditer(t))
     return [f"{v}=" for v in found if v != "input"]
+
+
+def image_sizes() -> list[str]:
+    """The WIDTHxHEIGHT sizes the known image models take, most common first."""
+    from chatcli.providers.images import IMAGE_MODELS
+
+    sizes = (s for model in IMAGE_MODELS.values() for s in model.sizes if "x" in s)
+    return sorted(set(sizes), key=lambda s: (s != "1024x1024", s))

@@ -28,7 +28,6 @@ DEFAULT_MODEL = "gpt-4o-mini-tts"
 is named yet)."""
 MAX_CHARS = 4096
 """The longest input ``/audio/speech`` accepts."""
-FORMATS = ("mp3", "opus", "aac", "flac", "wav")
 
 
 @dataclass

@@ -27,6 +27,7 @@ from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, UsageError, unreadable
 from chatcli.events import Notice
 from chatcli.features.pacing import Limiter
+from chatcli.features.transcribe.formats import EXTENSIONS
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.features.transcribe.subtitles import join
 from chatcli.output import flush_out, notifier_for, out
@@ -42,7 +43,6 @@ with timestamps and translation, for srt, vtt, verbose_json and --translate (Ope
 on 2027-02-26 and names no replacement for those yet)."""
 TEXT_ONLY = ("gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 """Models that answer only ``json`` and ``text`` (no srt, vtt or verbose_json)."""
-EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt", "verbose_json": "json"}
 LIMIT_ENV = "CHATCLI_UPLOAD_LIMIT"
 ACCEPTED = "flac, m4a, mp3, mp4, mpeg, mpga, oga, ogg, wav or webm"
 
