@@ -11,48 +11,125 @@ terminal, notices with the same key (a retry countdown) overwrite each other in 
 terminal only the first of such a run is printed, so logs stay short. While the live Markdown
 view draws, a notice is printed above its live region as a whole line (only the first of a
 keyed run: a line above the live region cannot be updated in place), so no frame erases it.
+A reasoning summary goes to stderr too, never stdout (``thinking``: dim above the answer on a
+terminal, plain text off one).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import IO, Protocol, TextIO
+from typing import IO, TYPE_CHECKING, Protocol, TextIO
 
-from chatcli import environment
 from chatcli.errors import APIError, Interrupted, Refused
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolNote
+from chatcli.events import Finish, Notice, ReasoningDelta, StreamEvent, TextDelta, ToolNote
 from chatcli.safetext import one_line, redact, sanitize
 from chatcli.terminal import is_dumb, isatty, modes
 
+if TYPE_CHECKING:
+    from chatcli.environment import Environment
+    from chatcli.thinking import Thinking
 
-def out(text: str, *, flush: bool = False) -> None:
+
+def out(env: Environment, text: str, *, flush: bool = False) -> None:
     """Write ``text`` to the command's stdout: sanitised there when it is a terminal, keys
     masked either way (server, document, file-name and stored text all come this way)."""
-    env = environment.current()
     env.stdout.write(sanitize(text) if env.stdout_isatty else redact(text))
     if flush:
         env.stdout.flush()
 
 
-def emit(text: str, stream: IO[str] | None = None) -> None:
+def out_bytes(env: Environment, data: bytes) -> None:
+    """Raw bytes to stdout off a terminal (``speak > file.mp3``): the caller refuses a
+    terminal first."""
+    env.stdout.flush()
+    env.stdout.buffer.write(data)
+    env.stdout.buffer.flush()
+
+
+def emit(env: Environment, text: str, stream: IO[str] | None = None) -> None:
     """``out``, or the same rule for another stream (a results file, ``-o -``)."""
     if stream is None:
-        out(text)
+        out(env, text)
     else:
         stream.write(sanitize(text) if isatty(stream) else redact(text))
 
 
-def flush_out() -> None:
+def flush_out(env: Environment) -> None:
     """Flush the command's stdout (progressive output: each file as it is done)."""
-    environment.current().stdout.flush()
+    env.stdout.flush()
 
 
-def err(line: str) -> None:
-    """Write one line (newline added) to the command's stderr, sanitised."""
-    env = environment.current()
-    env.stderr.write(sanitize(line) + "\n")
+def err(env: Environment, line: str, *, dim: bool = False) -> None:
+    """Write one line (newline added) to the command's stderr, sanitised; ``dim``: faint on a
+    terminal that shows it (the REPL's own remarks)."""
+    text = sanitize(line)
+    if dim and env.stderr_isatty and not is_dumb():
+        text = f"\x1b[2m{text}\x1b[0m"
+    env.stderr.write(text + "\n")
     env.stderr.flush()
+
+
+def ask(env: Environment, prompt: str, *, hidden: bool = False) -> str:
+    """One line typed on the terminal after ``prompt`` (on stderr, no newline; ``hidden``: not
+    echoed while typed, a pasted key must not stay on screen); "" at end of input. Unlike
+    getpass, nothing typed ahead is discarded."""
+    stdin = env.stdin
+    if stdin is None:
+        return ""
+    echo = 0
+    if hidden:
+        import termios
+
+        echo = termios.ECHO
+    # echo goes off before the prompt shows, so a quick paste is not echoed either
+    with modes(stdin, local_off=echo):
+        env.stderr.write(sanitize(prompt))
+        env.stderr.flush()
+        line = stdin.readline()
+    if hidden:
+        env.stderr.write("\n")
+        env.stderr.flush()
+    return line
+
+
+def notifier_for(env: Environment) -> Notifier:
+    """The notifier of the command's stderr."""
+    return Notifier(env.stderr, env.stderr_isatty)
+
+
+@contextlib.contextmanager
+def log_to(env: Environment) -> Iterator[None]:
+    """For the block, lines logged to the ``chatcli`` logger go to ``env``'s stderr,
+    sanitised: that is how the layers that are not handed the environment (the transport's
+    --debug trace, the store's recovery notices, the config file's warnings) speak.
+    ``logging`` is imported here, not at start-up (it costs ``--help`` a tenth)."""
+    import logging
+
+    notifier = notifier_for(env)
+
+    class Log(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            notice = getattr(record, "notice", None)  # a retry countdown: updated in place
+            with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
+                if isinstance(notice, Notice):
+                    notifier.notice(notice)
+                else:
+                    notifier.end_line()
+                    err(env, record.getMessage())
+
+    logger = logging.getLogger("chatcli")
+    handler = Log(logging.DEBUG)
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 class Writer(Protocol):
@@ -65,20 +142,29 @@ class Writer(Protocol):
 
 
 class Notifier:
-    """Prints ``Notice`` events and one-line notes to stderr."""
+    """Prints ``Notice`` events and one-line notes to ``stream`` (the command's stderr:
+    ``notifier(env)``), sanitised."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
-        env = environment.current()
-        self.stream = stream or env.stderr
-        tty = env.stderr_isatty if stream is None else isatty(stream)
+    def __init__(self, stream: TextIO, tty: bool | None = None) -> None:
+        self.stream = stream
+        tty = isatty(stream) if tty is None else tty
         self.tty = tty and not is_dumb()  # in-place lines move the cursor
         self._open_key: str | None = None  # the key of the last notice, while its run lasts
         self._line_open = False  # an in-place line (no newline yet) is on the terminal
+        self.show_reasoning = True  # False: reasoning summaries are not streamed (ask --json)
+        self._thinking: Thinking | None = None  # the reasoning summary being shown
+
+    def _over(self, writer: Writer | None) -> Writer | None:
+        """What a line must go above: the reasoning's live view while it draws, else the
+        answer's writer."""
+        live = self._thinking.live if self._thinking is not None else None
+        return live if live is not None else writer
 
     def notice(self, event: Notice, writer: Writer | None = None) -> None:
         """Print ``event``; ``writer`` is the answer's writer, whose live region (if it has
         one on this terminal) the notice must go above."""
         event = Notice(sanitize(event.message), event.key)  # notices quote server text
+        writer = self._over(writer)
         repeat = event.key is not None and event.key == self._open_key
         if writer is not None and self.tty and not self._line_open:
             if repeat:
@@ -113,8 +199,37 @@ class Notifier:
             self.stream.flush()
 
         self.end_line()
+        writer = self._over(writer)
         if writer is None or not self.tty or not writer.above(write):
             write()
+
+    def reasoning(self, text: str, writer: Writer | None, *, answer_began: bool) -> None:
+        """A piece of the reply's reasoning summary, on stderr (see ``thinking``)."""
+        if not self.show_reasoning or not text:
+            return
+        if self._thinking is None:
+            from chatcli.thinking import Thinking
+
+            self.end_line()
+            self._thinking = Thinking(self.stream, tty=self.tty)
+        self._thinking.feed(text, writer, answer_began=answer_began)
+
+    def reasoning_done(self, writer: Writer | None = None, *, failed: bool = False) -> None:
+        """The summary shown so far is over: the answer begins, or the reply ended."""
+        thinking, self._thinking = self._thinking, None
+        if thinking is None:
+            return
+        if failed:
+            thinking.abort()
+        else:
+            thinking.close(writer)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Ctrl-Z: the reasoning's live view erased for the block (see ``jobcontrol``)."""
+        live = self._thinking.live if self._thinking is not None else None
+        with live.paused() if live is not None else contextlib.nullcontext():
+            yield
 
     def text_arrived(self) -> None:
         """Answer text came after a notice: a later notice with the same key starts a new run."""
@@ -147,15 +262,19 @@ def consume(
             if first:
                 first = False
                 notifier.end_line()
+            notifier.reasoning_done(writer)
             notifier.text_arrived()
             if writer is not None:
                 writer.feed(event.text)
+        elif isinstance(event, ReasoningDelta):
+            notifier.reasoning(event.text, writer, answer_began=not first)
         elif isinstance(event, Notice):
             notifier.notice(event, writer)
         elif isinstance(event, ToolNote):
             notifier.line(event.text, writer)
         elif isinstance(event, Finish):
             finish = event
+    notifier.reasoning_done(writer)
     return finish
 
 
@@ -196,11 +315,14 @@ def stream_to(
     aborted, so the terminal is left whole; Ctrl-C comes out as ``Interrupted``."""
     from chatcli.jobcontrol import suspendable
 
-    with suspendable(writer):  # Ctrl-Z: the terminal restored, the stream going on after fg
+    # Ctrl-Z: the terminal restored, the stream going on after fg
+    with suspendable(_Screen(writer, notifier)):
         try:
             finish = consume(events, writer, notifier)
         except BaseException as exc:
             close(events)
+            with contextlib.suppress(OSError, ValueError):
+                notifier.reasoning_done(failed=True)
             if writer is not None:
                 with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
                     writer.abort()
@@ -210,6 +332,20 @@ def stream_to(
         if writer is not None:
             writer.finish()
     return finish
+
+
+class _Screen:
+    """What Ctrl-Z hands back: the reasoning's live view and the answer's, each if drawing."""
+
+    def __init__(self, writer: Writer | None, notifier: Notifier) -> None:
+        self.writer = writer
+        self.notifier = notifier
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        paused = getattr(self.writer, "paused", None)
+        with self.notifier.paused(), paused() if paused is not None else contextlib.nullcontext():
+            yield
 
 
 @contextlib.contextmanager

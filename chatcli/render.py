@@ -141,7 +141,7 @@ class _Frames:
     line (a half-received line can still change what came before it: ``***`` then ``x``).
     """
 
-    def __init__(self, *, code_theme: str, live: bool) -> None:
+    def __init__(self, *, code_theme: str, live: bool, style: str | None = None) -> None:
         from markdown_it import MarkdownIt
         from rich.markdown import Markdown  # noqa: F401  # imported here, not in a timed frame
 
@@ -152,6 +152,7 @@ class _Frames:
         self._parser: MarkdownIt = MarkdownIt().enable("strikethrough").enable("table")
         self._code_theme = code_theme
         self._live = live
+        self._style = style  # a base style under everything (``dim``: a reasoning summary)
         self._console: Console | None = None
         self.pending = ""
         self._scanned = 0  # pending[:_scanned] held no finished block when last parsed
@@ -304,14 +305,14 @@ class _Frames:
             markdown = Markdown("", code_theme=self._code_theme)
             markdown.parsed = tokens
             with console.capture() as capture:
-                console.print(markdown)
+                console.print(markdown, style=self._style)
             rendered = capture.get()
         except Exception:  # a renderer bug must not lose the answer: show it as plain text
             from rich.text import Text
 
             tokens = []
             with console.capture() as capture:
-                console.print(Text(text))
+                console.print(Text(text), style=self._style)
             rendered = capture.get()
         if permanent:
             tops = [t for t in tokens if t.level == 0 and t.nesting >= 0]
@@ -338,8 +339,10 @@ class MarkdownStream(_Writer):
         height: int | None = None,
         code_theme: str = "monokai",
         live: bool = True,
+        style: str | None = None,
     ) -> None:
         self._file = file
+        self._style = style
         self._width = width
         self._height = height
         self._code_theme = code_theme
@@ -468,7 +471,9 @@ class MarkdownStream(_Writer):
             if self._frames is None:
                 if not text and final:
                     return 0.0
-                self._frames = _Frames(code_theme=self._code_theme, live=self._live)
+                self._frames = _Frames(
+                    code_theme=self._code_theme, live=self._live, style=self._style
+                )
             self._frames.add(text)
             width, height = self._drawn = self._size()
             out = self._frames.frame(width, height, final=final)

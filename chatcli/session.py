@@ -24,19 +24,19 @@ from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from chatcli import tokens
+from chatcli import accounting, tokens
 from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
 from chatcli.events import (
     Finish,
     Message,
     Notice,
+    ReasoningDelta,
     StreamEvent,
     TextDelta,
     ToolCall,
     ToolCalls,
     Usage,
 )
-from chatcli.pricing import cost_usd
 from chatcli.providers.base import Chat, ChatRequest, ResponseFormat
 from chatcli.store import (
     Content,
@@ -48,7 +48,7 @@ from chatcli.store import (
     UsageRecord,
     content_text,
 )
-from chatcli.tokens import REPLY_PRIMING, count_message, count_messages, count_text
+from chatcli.tokens import REPLY_PRIMING, count_message
 
 if TYPE_CHECKING:
     from chatcli.pricing import ModelInfo
@@ -83,6 +83,7 @@ class TurnResult:
     requests: int = 1  # requests the turn took (one per tool round)
     cached_tokens: int = 0  # of prompt_tokens, from the provider's prompt cache
     reasoning_tokens: int = 0  # of completion_tokens, spent thinking
+    reasoning: str = ""  # the reasoning summary the model gave (kept, never resent)
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -108,6 +109,7 @@ class _Reply:
 
     started: float
     parts: list[str] = field(default_factory=list)
+    thoughts: list[str] = field(default_factory=list)  # the reasoning summary's pieces
     first_text: float | None = None
     usage: Usage | None = None
     finish: Finish | None = None
@@ -118,6 +120,8 @@ class _Reply:
             if self.first_text is None:
                 self.first_text = time.monotonic()
             self.parts.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            self.thoughts.append(event.text)
         elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, Finish):
@@ -416,6 +420,8 @@ class ChatSession:
         try:
             for event in events:
                 reply.add(event)
+                if isinstance(event, ReasoningDelta) and not self.settings.profile.show_reasoning:
+                    continue  # kept with the reply, not shown (show_reasoning = false)
                 yield event
         except (GeneratorExit, KeyboardInterrupt, Interrupted):
             events.close()
@@ -445,24 +451,18 @@ class ChatSession:
         duration = time.monotonic() - reply.started
         ttft = None if reply.first_text is None else reply.first_text - reply.started
         model = (reply.finish.model if reply.finish else None) or self.model
-        cached = reasoning = 0
-        tier = None
-        if reply.usage is not None:
-            prompt, completion = reply.usage.prompt_tokens, reply.usage.completion_tokens
-            estimated = reply.usage.estimated
-            cached, reasoning = reply.usage.cached_tokens, reply.usage.reasoning_tokens
-            tier = reply.usage.service_tier
-        else:
-            answered = status == "ok" or bool(text)
-            prompt = count_messages(request.messages, self._encoding()).n if answered else 0
-            completion = count_text(text, self._encoding()).n
-            estimated = True
+        answered = status == "ok" or bool(text)
+        spent = accounting.used(reply.usage, request.messages, text, self._encoding(),
+                                answered=answered)  # fmt: skip
+        prompt, completion, estimated = (
+            spent.prompt_tokens,
+            spent.completion_tokens,
+            spent.estimated,
+        )
+        cached, reasoning = spent.cached_tokens, spent.reasoning_tokens
         served = reply.finish.model if reply.finish else None
         requested = self._requested(served)
-        cost = cost_usd(
-            self._model_info(requested), prompt, completion,
-            cached_tokens=cached, reasoning_tokens=reasoning, service_tier=tier,
-        )  # fmt: skip
+        cost = accounting.cost(self._model_info(requested), spent)
         partial = status != "ok" or (reply.finish is not None and reply.finish.reason == "error")
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
         entries: list[_Entry] = []
@@ -486,6 +486,7 @@ class ChatSession:
                 ttft_ms=_ms(ttft),
                 duration_ms=_ms(duration),
                 tool_calls=stored_calls or None,
+                reasoning="".join(reply.thoughts) or None,
             )
             entries = [_Entry(user)] if user is not None else []
             entries.append(_Entry(assistant))
@@ -495,6 +496,7 @@ class ChatSession:
                 text, model, prompt, completion, estimated, cost, ttft, duration,
                 finish_reason, partial, calls,
                 cached_tokens=cached, reasoning_tokens=reasoning,
+                reasoning="".join(reply.thoughts),
             )  # fmt: skip
         if self.store is not None:
             usage = UsageRecord(

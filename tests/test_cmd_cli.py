@@ -229,7 +229,9 @@ def test_the_shell_config_key_and_bad_shell_names(fake: FakeOpenAI, tmp_path: Pa
     assert "for bash on" in system_prompt(fake)
     bad_flag = run_cli("cmd", "--shell", "cmd.exe", "list", env=env)
     assert bad_flag.returncode == 2
-    assert bad_flag.stderr.startswith("chatcli: error: unknown shell 'cmd.exe'")
+    assert bad_flag.stderr.startswith(
+        "chatcli: error: Invalid value for '--shell': 'cmd.exe' is not one of 'bash', 'zsh'"
+    )
     config.write_text('[defaults]\nshell = "tcsh"\n')
     bad_config = run_cli("cmd", "list", env=env)
     assert bad_config.returncode == 3
@@ -277,7 +279,7 @@ def test_shell_integration_prints_a_snippet_for_each_shell(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tcsh"], "no shell integration for 'tcsh'"),
+        (["tcsh"], "Invalid value for 'shell': 'tcsh' is not one of 'bash', 'zsh', 'fish'"),
         (["bash", "--key", "ctrl-c"], "ctrl-c cannot be bound"),
         (["zsh", "--key", "F5"], "cannot bind 'F5'"),
     ],

@@ -97,7 +97,7 @@ def test_completion_scripts_and_bad_shell(tmp_path: Path) -> None:
         result = run_cli("completion", shell, env=env)
         assert result.returncode == 0 and marker in result.stdout
     bad = run_cli("completion", "tcsh", env=env)
-    assert bad.returncode == 2 and "not one of bash, zsh, fish" in bad.stderr
+    assert bad.returncode == 2 and "not one of 'bash', 'zsh', 'fish'" in bad.stderr
 
 
 def test_completing_loads_no_heavy_module(tmp_path: Path) -> None:

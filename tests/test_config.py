@@ -51,6 +51,9 @@ def test_example_config_is_valid_and_complete() -> None:
         ("[defaults]\nmarkdown = 'sometimes'\n", "markdown must be one of auto, always, never"),
         ("surprise = 1\n", "config.toml:1:1: unknown top-level key 'surprise'"),
         ('[models."gpt-x"]\ncontext_window = "big"\n', "context_window must be an integer"),
+        ("[profiles.x]\ntype = 'openai'\napi = 'rest'\n", "3:1: api must be one of auto, chat"),
+        ("[profiles.x]\ntype = 'openai'\nstore = 'yes'\n", "profiles.x.store must be true or"),
+        ("[defaults]\nshow_reasoning = 0\n", "defaults.show_reasoning must be true or false"),
     ],
 )
 def test_malformed_config_names_place_and_problem(tmp_path: Path, text: str, expected: str) -> None:
@@ -165,3 +168,16 @@ def test_redact_replaces_longest_secret_first() -> None:
     assert keys.redact("x sk-aaaaaaaaaaaaXYZ1 y", ("sk-aaaa", "sk-aaaaaaaaaaaaXYZ1")) == (
         "x ****XYZ1 y"
     )
+
+
+def test_wire_api_settings_are_read_with_defaults(tmp_path: Path) -> None:
+    cfg = _load(
+        tmp_path,
+        "[defaults]\nshow_reasoning = false\n"
+        "[profiles.x]\ntype = 'openai'\napi = 'responses'\nstore = true\n"
+        "[profiles.r]\ntype = 'relay'\nbase_url = 'https://relay.example.com/v1'\n",
+    )
+    x, r = cfg.profile("x"), cfg.profile("r")
+    assert (x.api, x.store, x.show_reasoning) == ("responses", True, False)
+    assert (r.api, r.store, r.show_reasoning) == ("auto", False, False)
+    assert x.sources["api"] == "[profiles.x]" and r.sources["show_reasoning"] == "[defaults]"

@@ -194,7 +194,8 @@ def test_reasoning_effort_and_service_tier_are_sent_and_priced(
     assert flex != cost_usd(lookup("gpt-5"), 10_000, 1_000)
     bad = run_cli("ask", "--reasoning", "extreme", "q", env=env)
     assert (
-        bad.returncode == 2 and "'extreme' is not one of minimal, low, medium, high" in bad.stderr
+        bad.returncode == 2
+        and "'extreme' is not one of 'minimal', 'low', 'medium', 'high'" in bad.stderr
     )
 
 

@@ -53,12 +53,12 @@ def test_chat_schema_makes_every_reply_json_until_off(chat: Chat) -> None:
     from prompt_toolkit.output import DummyOutput
 
     from chatcli.repl import prepare
-    from chatcli.settings.resolve import ChatFlags, Globals
+    from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
     with create_pipe_input() as inp, chat.store() as store:
         repl = prepare(
-            Globals(), ChatFlags(), store, schema=("city", False), input=inp,
-            output=DummyOutput(), stdout=chat.out, stderr=chat.err,
+            chat.environment, invocation(Globals()), ChatFlags(), store,
+            schema=("city", False), input=inp, output=DummyOutput(),
         )  # fmt: skip
         inp.send_text("one\r/schema\rtwo\r/schema off\rthree\r\x04")
         repl.run()
@@ -74,8 +74,9 @@ def test_chat_schema_makes_every_reply_json_until_off(chat: Chat) -> None:
 def test_chat_schema_is_checked_before_the_repl_starts(chat: Chat) -> None:
     from chatcli.errors import UsageError
     from chatcli.repl import prepare
-    from chatcli.settings.resolve import ChatFlags, Globals
+    from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
     with chat.store() as store, pytest.raises(UsageError, match="unknown type 'integr'"):
-        prepare(Globals(), ChatFlags(), store, schema=("a integr", False))
+        prepare(chat.environment, invocation(Globals()), ChatFlags(), store,
+                schema=("a integr", False))  # fmt: skip
     assert chat.fake.requests == []

@@ -69,5 +69,5 @@ def test_empty_or_too_long_text_refused(fake: FakeOpenAI, tmp_path: Path) -> Non
     assert empty.returncode == long.returncode == bad.returncode == 2
     assert "nothing to say: the text is empty" in empty.stderr
     assert "/audio/speech takes at most 4096" in long.stderr
-    assert "'ogg' is not one of mp3, opus, aac, flac, wav" in bad.stderr
+    assert "'ogg' is not one of 'mp3', 'opus', 'aac', 'flac', 'wav'" in bad.stderr
     assert fake.requests == []

@@ -154,21 +154,122 @@ def test_nothing_imports_upward() -> None:
     assert upward == []
 
 
-def test_only_providers_and_settings_look_at_a_profiles_type() -> None:
-    """An endpoint type's behaviour lives in its module under providers/ (settings validates
-    the type and names its key variable); nothing else branches on it (showing it is fine)."""
+def _type_modules() -> set[str]:
+    """The endpoint-type modules of ``providers/`` (from the registry) and the registry."""
+    from chatcli.settings.endpoint_types import ENDPOINT_TYPES
+
+    owners = {f"chatcli.providers.{t.module}" for t in ENDPOINT_TYPES.values()}
+    return owners | {"chatcli.settings.endpoint_types"}
+
+
+def _type_tests(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """Where ``tree`` compares, indexes or passes a profile's ``type``."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare | ast.Subscript | ast.Call):
+            continue
+        inner = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
+        inner += [node.slice] if isinstance(node, ast.Subscript) else []
+        inner += (
+            [*node.args, *(k.value for k in node.keywords)] if isinstance(node, ast.Call) else []
+        )
+        for part in inner:
+            text = ast.unparse(part)
+            if text == "profile.type" or text.endswith(".profile.type"):
+                yield text, node.lineno
+
+
+def test_only_the_endpoint_type_modules_look_at_a_profiles_type() -> None:
+    """An endpoint type's behaviour on every route lives in its module under providers/ (the
+    one ``settings.endpoint_types`` registers); nothing else branches on the type, neither
+    the rest of providers/ (chat, sdk, audio, speech, images, batches) nor settings, features
+    or the CLI (showing it is fine)."""
+    allowed = _type_modules()
     found = []
     for name, path in MODULES.items():
-        if _within(name, "chatcli.providers") or _within(name, "chatcli.settings"):
+        if name in allowed:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Compare | ast.Subscript | ast.Call):
-                continue
-            inner = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
-            inner += [node.slice] if isinstance(node, ast.Subscript) else []
-            inner += node.args if isinstance(node, ast.Call) else []
-            for part in inner:
-                text = ast.unparse(part)
-                if text == "profile.type" or text.endswith(".profile.type"):
-                    found.append(f"{name}:{node.lineno} tests {text}")
+        for text, line in _type_tests(ast.parse(path.read_text(encoding="utf-8"))):
+            found.append(f"{name}:{line} tests {text}")
+    assert found == []
+
+
+def test_the_type_check_finds_one() -> None:
+    source = 'if self.profile.type == "azure":\n    f(profile.type)\nx = T[profile.type]\n'
+    assert sorted(line for _, line in _type_tests(ast.parse(source))) == [1, 2, 3]
+    assert "chatcli.providers.azure" in _type_modules()
+
+
+RAW_OPTIONS: dict[tuple[str, str | None], str] = {
+    # (module, name): what only cli/ (and settings/ that defines them) may touch
+    ("chatcli.settings.resolve", "Globals"): "the raw global options",
+    ("chatcli.settings.resolve", "load_config"): "loads the config",
+    ("chatcli.settings.resolve", "invocation"): "loads the config",
+    ("chatcli.settings.resolve", "resolve"): "loads the config",
+    ("chatcli.settings.resolve", "staged"): "loads the config",
+    ("chatcli.settings.resolve", "config_file"): "finds the config file",
+    ("chatcli.settings.paths", "config_path"): "finds the config file",
+    ("chatcli.settings.loading", "load"): "loads the config",
+}
+LOADERS = {"load_config", "config_path", "Globals"}
+
+
+def _raw_option_uses(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """What in ``tree`` sees the raw global options or loads the config itself: an import of
+    one of ``RAW_OPTIONS``, or an attribute reaching one (``paths.config_path(...)``,
+    ``resolve.Globals``, ``loading.load(...)``)."""
+    for module, imported, line in _imports(tree):
+        if (module, imported) in RAW_OPTIONS:
+            yield f"imports {module}.{imported} ({RAW_OPTIONS[module, imported]})", line
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in LOADERS:
+            yield f"uses {ast.unparse(node)}", node.lineno
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "load"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("loading", "cfgmod", "config")
+        ):
+            yield f"uses {ast.unparse(node)} (loads the config)", node.lineno
+
+
+def test_features_receive_resolved_settings_never_the_raw_options() -> None:
+    """Each command resolves its options once, at its edge (``cli/`` with
+    ``settings.resolve``), into the frozen value its feature receives (``Env``,
+    ``Invocation``, ``Staged``, a ``Config`` or a path); below ``cli/`` (features, the REPL,
+    the session, providers, the store...) nothing sees ``Globals`` or reads the config again;
+    ``settings/`` defines them."""
+    found = []
+    for name, path in MODULES.items():
+        edge = ("chatcli.cli", "chatcli.settings", "chatcli.__main__")
+        if any(_within(name, p) for p in edge):
+            continue
+        for what, line in _raw_option_uses(ast.parse(path.read_text(encoding="utf-8"))):
+            found.append(f"{name}:{line} {what}")
+    assert found == []
+
+
+def test_the_raw_options_check_finds_them() -> None:
+    source = (
+        "from chatcli.settings.resolve import Globals\n"
+        "from chatcli.settings import paths\n"
+        "def f():\n"
+        "    from chatcli.settings.resolve import load_config\n"
+        "    return paths.config_path(None), loading.load(p)\n"
+    )
+    found = sorted(line for _, line in _raw_option_uses(ast.parse(source)))
+    assert found == [1, 4, 5, 5]
+
+
+def test_no_private_typer_or_bare_click_import() -> None:
+    """Typer's public API only (``typer``, ``typer.main``): its vendored click
+    (``typer._click``) and other private modules change without notice between releases, and
+    a bare ``click`` is not what Typer runs on."""
+    found = []
+    for name, path in MODULES.items():
+        for module, imported, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            dotted = f"{module}.{imported}" if imported else module
+            parts = dotted.split(".")
+            private = parts[0] == "typer" and any(p.startswith("_") for p in parts[1:])
+            if private or parts[0] == "click":
+                found.append(f"{name}:{line} imports {dotted}")
     assert found == []

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -149,8 +150,9 @@ def test_chat_template_wraps_every_message(
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
+    from chatcli.environment import Environment
     from chatcli.repl import run
-    from chatcli.settings.resolve import ChatFlags, Globals
+    from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
     (tmp_path / "config.toml").write_text(CONFIG)
     for key, value in fake_env(tmp_path, fake).items():
@@ -159,7 +161,8 @@ def test_chat_template_wraps_every_message(
         pipe.send_text("salut\r")
         pipe.send_text("\x04")
         run(
-            Globals(),
+            Environment(None, io.StringIO(), io.StringIO()),
+            invocation(Globals()),
             ChatFlags(),
             template="translate",
             variables=["tone=plain"],
@@ -202,14 +205,14 @@ def test_template_schema_makes_the_answer_json(fake: FakeOpenAI, tmp_path: Path)
 def test_template_settings_sit_under_the_flags(tmp_path: Path) -> None:
     from chatcli.features.templates.apply import apply
     from chatcli.settings.loading import load
-    from chatcli.settings.resolve import ChatFlags, Globals
+    from chatcli.settings.resolve import ChatFlags, Invocation
 
     path = tmp_path / "config.toml"
     path.write_text('[templates.t]\nsystem = "s"\ntools = ["time"]\nmodel = "m"\n')
     config = load(path)
-    g, flags, _ = apply(config, Globals(), ChatFlags(tools=("git",)), "t", [])
+    g, flags, _ = apply(Invocation(config), ChatFlags(tools=("git",)), "t", [])
     assert (g.model, flags.system, flags.tools) == ("m", "s", ("time", "git"))
     g, flags, _ = apply(
-        config, Globals(model="x"), ChatFlags(tools=("none",), system="own"), "t", []
+        Invocation(config, model="x"), ChatFlags(tools=("none",), system="own"), "t", []
     )
     assert (g.model, flags.system, flags.tools) == ("x", "own", ("none",))

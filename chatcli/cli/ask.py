@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import (
     ApproveOpt,
     ContinueOpt,
@@ -28,7 +29,8 @@ from chatcli.cli.common import (
     VarOpt,
     global_options,
 )
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.environment import Environment
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -38,7 +40,12 @@ def ask(
     ] = None,
     file: Annotated[
         list[str] | None,  # not Path: a URL must reach the fetcher exactly as written
-        typer.Option("-f", "--file", help="Attach a text file or image (repeatable)."),
+        typer.Option(
+            "-f",
+            "--file",
+            help="Attach a text file or image (repeatable).",
+            autocompletion=completers.files,
+        ),
     ] = None,
     system: SystemOpt = None,
     role: RoleOpt = None,
@@ -69,6 +76,7 @@ def ask(
     schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Ask one question and print the answer (stdout holds the answer only)."""
     from chatcli.features.ask.run import AskInput, run
@@ -98,4 +106,4 @@ def ask(
         prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
         template, tuple(var or ()),
     )  # fmt: skip
-    run(g, flags, what)
+    run(environment, invocation(g), flags, what)

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import NoLogOpt, OverBudgetOpt, RoleOpt, SystemOpt, global_options
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.environment import Environment
+from chatcli.features.shell.names import ShellName
+from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
 @global_options
@@ -18,7 +20,7 @@ def cmd(
         typer.Argument(help="What the command should do; piped stdin is appended."),
     ] = None,
     shell: Annotated[
-        str | None,
+        ShellName | None,
         typer.Option("--shell", help="Write for bash, zsh, fish or sh (default: detected)."),
     ] = None,
     execute: Annotated[
@@ -36,6 +38,7 @@ def cmd(
     over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Turn a description into a shell command: a menu on a terminal, the command alone off one."""
     from chatcli.errors import CommandExited
@@ -43,6 +46,6 @@ def cmd(
 
     flags = ChatFlags(system=system, role=role, log=not no_log)
     what = CmdInput(description or [], shell, execute, yes, yes_destructive, over_budget)
-    code = run(g, flags, what)
+    code = run(environment, invocation(g), flags, what)
     if code:
         raise CommandExited(code)  # the executed command's status, whatever it is

@@ -11,6 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
+from chatcli.cli import completers
+from chatcli.environment import ENVIRONMENT, Environment
+from chatcli.settings.choices import MarkdownMode, ReasoningEffort
 from chatcli.settings.resolve import Globals
 
 ProfileOpt = Annotated[
@@ -20,35 +23,32 @@ ProfileOpt = Annotated[
         "--profile",
         help="Profile from the config (default: default_profile).",
         show_default=False,
+        autocompletion=completers.profiles,
     ),
 ]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("-m", "--model", help="Model name or alias.", show_default=False),
+    typer.Option(
+        "-m",
+        "--model",
+        help="Model name or alias.",
+        show_default=False,
+        autocompletion=completers.models,
+    ),
 ]
 ConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", help="Config file to use (must exist).", show_default=False),
+    typer.Option(
+        "--config",
+        help="Config file to use (must exist).",
+        show_default=False,
+        autocompletion=completers.files,
+    ),
 ]
 DebugOpt = Annotated[
     bool,
     typer.Option("--debug", help="Tracebacks and HTTP details on stderr (keys redacted)."),
 ]
-
-
-def check_markdown(value: str | None) -> str | None:
-    if value is not None and value not in ("auto", "always", "never"):
-        raise typer.BadParameter(f"{value!r} is not one of auto, always, never")
-    return value
-
-
-REASONING_EFFORTS = ("minimal", "low", "medium", "high")
-
-
-def check_choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
-    if value is not None and value not in allowed:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
-    return value
 
 
 def check_finite(value: float | None) -> float | None:
@@ -59,7 +59,10 @@ def check_finite(value: float | None) -> float | None:
 
 
 SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
-RoleOpt = Annotated[str | None, typer.Option("-r", "--role", help="Named role from config.")]
+RoleOpt = Annotated[
+    str | None,
+    typer.Option("-r", "--role", help="Named role from config.", autocompletion=completers.roles),
+]
 TemperatureOpt = Annotated[
     float | None,
     typer.Option("-t", "--temperature", min=0.0, max=2.0, callback=check_finite, help="0 to 2."),
@@ -68,18 +71,19 @@ MaxTokensOpt = Annotated[
     int | None, typer.Option("--max-tokens", min=1, help="Longest reply in tokens.")
 ]
 MarkdownOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--markdown",
-        callback=check_markdown,
-        help="Render Markdown: auto (only on a terminal), always, never.",
-    ),
+    MarkdownMode | None,
+    typer.Option("--markdown", help="Render Markdown: auto (only on a terminal), always, never."),
 ]
 ContinueOpt = Annotated[
     bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
 ]
 SessionOpt = Annotated[
-    str | None, typer.Option("--session", help="Continue or create this session.")
+    str | None,
+    typer.Option(
+        "--session",
+        help="Continue or create this session.",
+        autocompletion=completers.sessions,
+    ),
 ]
 NoLogOpt = Annotated[
     bool, typer.Option("--no-log", help="Store nothing of this conversation (usage still counted).")
@@ -92,6 +96,7 @@ ToolOpt = Annotated[
         help="Let the model call this MCP server's tools, or one server.tool (repeatable; "
         "'none' turns the profile's default tools off).",
         show_default=False,
+        autocompletion=completers.tools,
     ),
 ]
 ApproveOpt = Annotated[
@@ -100,13 +105,13 @@ ApproveOpt = Annotated[
         "--approve",
         help="Run this server.tool (or server) without asking (repeatable).",
         show_default=False,
+        autocompletion=completers.tools,
     ),
 ]
 ReasoningOpt = Annotated[
-    str | None,
+    ReasoningEffort | None,
     typer.Option(
         "--reasoning",
-        callback=lambda v: check_choice(v, REASONING_EFFORTS),
         help="How hard a reasoning model thinks: minimal, low, medium or high.",
         show_default=False,
     ),
@@ -128,13 +133,20 @@ MaxToolRoundsOpt = Annotated[
 TemplateOpt = Annotated[
     str | None,
     typer.Option(
-        "--template", help="Prompt template (chatcli templates list).", show_default=False
+        "--template",
+        help="Prompt template (chatcli templates list).",
+        show_default=False,
+        autocompletion=completers.templates,
     ),
 ]
 VarOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "-V", "--var", help="A template variable: KEY=VALUE (repeatable).", show_default=False
+        "-V",
+        "--var",
+        help="A template variable: KEY=VALUE (repeatable).",
+        show_default=False,
+        autocompletion=completers.template_variables,
     ),
 ]
 SchemaOpt = Annotated[
@@ -144,6 +156,7 @@ SchemaOpt = Annotated[
         help="Answer with JSON valid against SPEC: a JSON Schema file, inline JSON, @NAME from "
         "[schemas.NAME], or fields 'name, age int, tags list[str], bio: description'.",
         show_default=False,
+        autocompletion=completers.schemas,
     ),
 ]
 SchemaMultiOpt = Annotated[
@@ -162,14 +175,23 @@ _GLOBALS = {
 }
 
 
+def environment_of(ctx: typer.Context) -> Environment:
+    """The command's environment, as ``__main__.run`` handed it down in ``ctx.meta``."""
+    env: Environment = ctx.meta[ENVIRONMENT]
+    return env
+
+
 def global_options(command: Callable[..., None]) -> Callable[..., None]:
     """Give a command the global options (after its own, as the README writes them) and pass them
-    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself.
+    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself;
+    a command with a keyword-only ``environment`` parameter also receives the command's
+    ``Environment`` there (its streams, terminals and clock, made once in ``__main__``).
 
     The same options written before the command (``chatcli -p relay ask``) are kept by the root
     callback in ``ctx.obj``; those after the command win."""
     signature = inspect.signature(command)
-    own = [p for p in signature.parameters.values() if p.name != "g"]
+    wants_environment = "environment" in signature.parameters
+    own = [p for p in signature.parameters.values() if p.name not in ("g", "environment")]
     added = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
         for name, (kind, default) in _GLOBALS.items()
@@ -181,6 +203,8 @@ def global_options(command: Callable[..., None]) -> Callable[..., None]:
         ctx: typer.Context = kwargs.pop("_ctx")
         g = Globals(*(kwargs.pop(name, default) for name, (_, default) in _GLOBALS.items()))
         outer = ctx.find_object(Globals)
+        if wants_environment:
+            kwargs["environment"] = environment_of(ctx)
         command(*args, g=g.under(outer) if outer is not None else g, **kwargs)
 
     params = [*own, *added, context]
@@ -195,7 +219,9 @@ def show_help_if_bare(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is None:
         text = ctx.get_help()  # Typer's Rich help prints itself and returns ""
         if text:
-            typer.echo(text)
+            from chatcli.output import out
+
+            out(environment_of(ctx), text + "\n")
         raise typer.Exit()
 
 

@@ -4,13 +4,16 @@ Only typer and the stdlib are imported at module level: ``chatcli --help`` loads
 """
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
+from chatcli.environment import Environment
+from chatcli.settings.resolve import Globals, resolve
 
 
 def check_size(value: str | None) -> str | None:
@@ -20,10 +23,11 @@ def check_size(value: str | None) -> str | None:
     return value
 
 
-def check_format(value: str | None) -> str | None:
-    if value is not None and value not in ("b64_json", "url"):
-        raise typer.BadParameter(f"{value!r} is not one of b64_json, url")
-    return value
+class ImageData(StrEnum):
+    """How the endpoint returns the images (``--response-format``)."""
+
+    B64_JSON = "b64_json"
+    URL = "url"
 
 
 @global_options
@@ -35,7 +39,12 @@ def image(
     n: Annotated[int, typer.Option("-n", min=1, max=10, help="Number of images.")] = 1,
     size: Annotated[
         str | None,
-        typer.Option("--size", callback=check_size, help="WIDTHxHEIGHT, e.g. 1024x1024."),
+        typer.Option(
+            "--size",
+            callback=check_size,
+            help="WIDTHxHEIGHT, e.g. 1024x1024.",
+            autocompletion=completers.image_sizes,
+        ),
     ] = None,
     out_dir: Annotated[
         Path, typer.Option("-o", "--output-dir", help="Directory to save into (created).")
@@ -51,15 +60,15 @@ def image(
         Path | None, typer.Option("--variations", help="Make variations of this image.")
     ] = None,
     response_format: Annotated[
-        str | None,
+        ImageData | None,
         typer.Option(
             "--response-format",
-            callback=check_format,
             help="Ask for b64_json (default) or url; URLs are downloaded at once.",
         ),
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Generate images (gpt-image-2.5-sunburst unless -m; dall-e-2 for --variations).
 
@@ -68,7 +77,8 @@ def image(
     from chatcli.features.images.run import ImageOptions, run
 
     run(
-        g,
+        environment,
+        resolve(g),
         ImageOptions(
             prompt=" ".join(prompt or []).strip(),
             n=n,
@@ -77,6 +87,6 @@ def image(
             edit=edit,
             mask=mask,
             variations=variations,
-            response_format=response_format,
+            response_format=str(response_format) if response_format else None,
         ),
     )

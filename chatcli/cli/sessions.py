@@ -4,15 +4,25 @@ conversations.
 Output is plain text (no Rich) so it pipes cleanly into grep, less and files.
 """
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals
 
 app = group("List, search, show, export, rename and delete stored sessions.")
+
+
+class ExportFormat(StrEnum):
+    """``sessions export --format``: Markdown, or every message and field as JSON."""
+
+    MD = "md"
+    JSON = "json"
 
 
 @app.command("list")
@@ -25,11 +35,12 @@ def list_(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """List sessions, most recently used first ('ask' marks one-shot ones)."""
     from chatcli.features.sessions.views import list_sessions
 
-    list_sessions(search, limit, json_out)
+    list_sessions(environment, search, limit, json_out)
 
 
 @app.command("search")
@@ -40,33 +51,36 @@ def search(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Find messages containing TEXT, newest first."""
     from chatcli.features.sessions.views import search as run
 
-    run(text, limit, json_out)
+    run(environment, text, limit, json_out)
 
 
 @app.command("show")
 @global_options
 def show(
-    name: Annotated[str, typer.Argument(help="Session name.")],
+    name: Annotated[str, typer.Argument(help="Session name.", autocompletion=completers.sessions)],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Print a session's conversation."""
     from chatcli.features.sessions.views import export
 
-    export(name, "md", None)
+    export(environment, name, "md", None)
 
 
 @app.command("export")
 @global_options
 def export(
-    name: Annotated[str, typer.Argument(help="Session name.")],
+    name: Annotated[str, typer.Argument(help="Session name.", autocompletion=completers.sessions)],
     format: Annotated[
-        str, typer.Option("--format", help="md (Markdown) or json (every message and field).")
-    ] = "md",
+        ExportFormat,
+        typer.Option("--format", help="md (Markdown) or json (every message and field)."),
+    ] = ExportFormat.MD,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file, not stdout.")
     ] = None,
@@ -76,19 +90,20 @@ def export(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Export a session as Markdown or JSON (its current branch unless --all-branches)."""
-    if format not in ("md", "json"):
-        raise typer.BadParameter(f"{format!r} is not one of md, json", param_hint="--format")
     from chatcli.features.sessions.views import export as run
 
-    run(name, format, output, all_branches)
+    run(environment, name, str(format), output, all_branches)
 
 
 @app.command("fork")
 @global_options
 def fork(
-    source: Annotated[str, typer.Argument(help="The session to copy.")],
+    source: Annotated[
+        str, typer.Argument(help="The session to copy.", autocompletion=completers.sessions)
+    ],
     at: Annotated[
         int | None, typer.Option("--at", help="Copy up to this turn (default: all).")
     ] = None,
@@ -97,35 +112,40 @@ def fork(
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Copy a session (up to turn N) into a new one; prints the new name."""
     from chatcli.features.sessions.views import fork as run
 
-    run(source, at, new)
+    run(environment, source, at, new)
 
 
 @app.command("rm")
 @global_options
 def rm(
-    names: Annotated[list[str], typer.Argument(help="Session name(s).")],
+    names: Annotated[
+        list[str], typer.Argument(help="Session name(s).", autocompletion=completers.sessions)
+    ],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Delete sessions and their messages (the usage log keeps their cost)."""
     from chatcli.features.sessions.views import remove
 
-    remove(names)
+    remove(environment, names)
 
 
 @app.command("rename")
 @global_options
 def rename(
-    old: Annotated[str, typer.Argument(help="Current name.")],
+    old: Annotated[str, typer.Argument(help="Current name.", autocompletion=completers.sessions)],
     new: Annotated[str, typer.Argument(help="New name.")],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Rename a session."""
     from chatcli.features.sessions.views import rename as run
 
-    run(old, new)
+    run(environment, old, new)

@@ -6,15 +6,9 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
-
-FORMATS = ("mp3", "opus", "aac", "flac", "wav")
-
-
-def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
-    return value
+from chatcli.environment import Environment
+from chatcli.features.speech.formats import AudioFormat
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -27,19 +21,22 @@ def speak(
         str, typer.Option("--voice", help="alloy, echo, fable, onyx, nova, shimmer, ...")
     ] = "alloy",
     response_format: Annotated[
-        str,
-        typer.Option("--format", callback=check_format, help=f"One of {', '.join(FORMATS)}."),
-    ] = "mp3",
+        AudioFormat, typer.Option("--format", help="The audio format.")
+    ] = AudioFormat.MP3,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the audio to this file.")
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Text to speech (gpt-4o-mini-tts unless -m): to -o FILE, a pipe, or played on a terminal."""
     from chatcli.features.speech.run import SpeakOptions, run
 
     run(
-        g,
-        SpeakOptions(text=text or [], voice=voice, response_format=response_format, output=output),
+        environment,
+        resolve(g),
+        SpeakOptions(
+            text=text or [], voice=voice, response_format=str(response_format), output=output
+        ),
     )

@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
-from chatcli.settings.resolve import Globals
+from chatcli.environment import Environment
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -18,7 +20,8 @@ def summarize(
         list[str] | None,
         typer.Argument(
             help="Text files, documents (PDF, DOCX, ODT, EPUB, HTML) or http(s) URLs, each "
-            "summarised on its own; - (or nothing) reads stdin."
+            "summarised on its own; - (or nothing) reads stdin.",
+            autocompletion=completers.files,
         ),
     ] = None,
     instructions: Annotated[
@@ -56,13 +59,15 @@ def summarize(
     over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Summarise text and documents of any length, each input on its own."""
     from chatcli.features.summarize.engine import SummarizeOptions
     from chatcli.features.summarize.run import run
 
     run(
-        g,
+        environment,
+        resolve(g),
         SummarizeOptions(
             files=files or [],
             instructions=instructions,

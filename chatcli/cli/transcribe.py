@@ -9,16 +9,11 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli import completers
 from chatcli.cli.common import global_options
-from chatcli.settings.resolve import Globals
-
-FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
-
-
-def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
-    return value
+from chatcli.environment import Environment
+from chatcli.features.transcribe.formats import TranscriptFormat
+from chatcli.settings.resolve import Globals, resolve
 
 
 @global_options
@@ -26,13 +21,13 @@ def transcribe(
     files: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Audio or video files (anything ffmpeg reads); - (or nothing) for stdin."
+            help="Audio or video files (anything ffmpeg reads); - (or nothing) for stdin.",
+            autocompletion=completers.files,
         ),
     ] = None,
     response_format: Annotated[
-        str,
-        typer.Option("--format", callback=check_format, help=f"One of {', '.join(FORMATS)}."),
-    ] = "text",
+        TranscriptFormat, typer.Option("--format", help="The transcript's format.")
+    ] = TranscriptFormat.TEXT,
     language: Annotated[
         str | None,
         typer.Option("--language", help="Spoken language as ISO-639-1 (en, zh, ...)."),
@@ -59,6 +54,7 @@ def transcribe(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Transcribe speech to text (gpt-transcribe; whisper-1 for subtitles and --translate; or -m).
 
@@ -67,10 +63,11 @@ def transcribe(
     from chatcli.features.transcribe.run import TranscribeOptions, run
 
     run(
-        g,
+        environment,
+        resolve(g),
         TranscribeOptions(
             files=files or [],
-            response_format=response_format,
+            response_format=str(response_format),
             language=language,
             prompt=prompt,
             translate=translate,

@@ -6,11 +6,13 @@ is shown as a lower bound ("≥ $0.012").
 """
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals
 
 
@@ -23,10 +25,13 @@ def _since(value: str | None) -> str | None:
     return value
 
 
-def _by(value: str) -> str:
-    if value not in ("day", "model", "profile", "command"):
-        raise typer.BadParameter(f"{value!r} is not one of day, model, profile, command")
-    return value
+class Grouping(StrEnum):
+    """What ``usage --by`` groups the log by."""
+
+    DAY = "day"
+    MODEL = "model"
+    PROFILE = "profile"
+    COMMAND = "command"
 
 
 @global_options
@@ -34,14 +39,13 @@ def usage(
     since: Annotated[
         str | None, typer.Option("--since", callback=_since, help="First day (YYYY-MM-DD).")
     ] = None,
-    by: Annotated[
-        str, typer.Option("--by", callback=_by, help="day, model, profile or command.")
-    ] = "day",
+    by: Annotated[Grouping, typer.Option("--by", help="What to group by.")] = Grouping.DAY,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Requests, tokens and cost from the usage log."""
     from chatcli.features.usage.report import report
 
-    report(date.fromisoformat(since) if since else None, by, json_out)
+    report(environment, date.fromisoformat(since) if since else None, str(by), json_out)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chatcli.errors import ConfigError, UsageError
-from chatcli.settings.resolve import ChatFlags, ChatSettings, Globals, load_config, resolve_chat
+from chatcli.settings.resolve import ChatFlags, ChatSettings, Invocation, resolve_chat
 
 if TYPE_CHECKING:
     from chatcli.pricing import ModelInfo
@@ -50,22 +50,21 @@ def pick(store: Store, flags: ChatFlags) -> SessionRow | None:
 
 
 def open_conversation(
-    g: Globals,
+    run: Invocation,
     flags: ChatFlags,
     store: Store,
     *,
     command: str,
     one_shot: bool = False,
-    config: Config | None = None,
     connect: Connect | None = None,
 ) -> Conversation:
     """Open the conversation the flags ask for; ``one_shot`` marks a new one as made by
     ``ask``. ``connect`` replaces ``providers.connect`` (the REPL caches its providers)."""
     from chatcli.session import ChatSession
 
-    cfg = config or load_config(g)
+    cfg = run.config
     row = pick(store, flags)
-    settings = resolve_chat(cfg, g, flags, row, command=command)
+    settings = resolve_chat(run, flags, row, command=command)
     notes = list(settings.notes)
     from chatcli.retirements import notice
 
@@ -73,13 +72,15 @@ def open_conversation(
     if retiring is not None:
         notes.append(retiring)
     if flags.cont and row is not None:
-        note = _continued_note(cfg, g, row)
+        note = _continued_note(run, row)
         if note:
             notes.append(note)
     if connect is None:
         from chatcli.providers import connect as connect_profile
 
-        provider: Provider = connect_profile(settings.profile, cfg.model_info, debug=g.debug)
+        provider: Provider = connect_profile(
+            settings.profile, cfg.model_info, debug=run.debug, store=store
+        )
     else:
         provider = connect(settings.profile)
     settings = _with_endpoint_window(settings, provider)
@@ -119,11 +120,11 @@ def _with_endpoint_window(settings: ChatSettings, provider: Provider) -> ChatSet
     return replace(settings, model_info=model_info)
 
 
-def _continued_note(cfg: Config, g: Globals, row: SessionRow) -> str | None:
+def _continued_note(run: Invocation, row: SessionRow) -> str | None:
     """Which conversation ``-c`` continued, when it may not be the one the user thinks."""
     age = datetime.now(UTC) - row.updated_at
     try:
-        usual = cfg.profile(g.profile).name
+        usual = run.config.profile(run.profile).name
     except ConfigError:  # the usual profile is broken: not this command's concern
         usual = None
     other = row.profile is not None and row.profile != usual

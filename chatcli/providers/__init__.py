@@ -1,6 +1,7 @@
 """The only code that talks HTTP: the ``Provider`` protocol and its value types (``base``), one
-module per endpoint type (``openai_compat``, ``azure``) chosen from ``BACKENDS`` by the
-profile's ``type``, the chat wire protocol (``chat``) and one transport (``transport``).
+module per endpoint type (``openai_compat``, ``azure``) chosen by the profile's ``type`` from
+the one registry, ``settings.endpoint_types.ENDPOINT_TYPES``, the chat wire protocol (``chat``)
+and one transport (``transport``).
 
 ``connect`` is the single entry point: it resolves the key once, builds the transport from the
 profile's HTTP settings (passed whole) and returns a ``Provider``. Chat, model lists, billing,
@@ -21,19 +22,17 @@ if TYPE_CHECKING:
     from chatcli.providers.base import Provider
     from chatcli.providers.endpoint import BatchLine
     from chatcli.settings.loading import Profile
-
-BACKENDS: dict[str, str] = {
-    "openai": "openai_compat",
-    "relay": "openai_compat",
-    "azure": "azure",
-}
-"""Profile type -> the module in this package that owns that endpoint type: its
-``endpoint(profile, key)`` (URLs, auth header, quirks of every route), ``batch_line(profile)``
-and ``shown_url(profile)``. See docs/architecture.md for adding one."""
+    from chatcli.store import Store
 
 
 def _backend(profile: Profile) -> Any:
-    return importlib.import_module(f"chatcli.providers.{BACKENDS[profile.type]}")
+    """The module of this package that owns ``profile``'s endpoint type (registered in
+    ``settings.endpoint_types``): its ``endpoint(profile, key)`` (URLs, auth, headers and quirks
+    of every route), ``batch_line(profile)`` and ``shown_url(profile)``. See
+    docs/architecture.md for adding one."""
+    from chatcli.settings.endpoint_types import endpoint_type
+
+    return importlib.import_module(f"chatcli.providers.{endpoint_type(profile).module}")
 
 
 def batch_line(profile: Profile) -> BatchLine:
@@ -51,9 +50,15 @@ def shown_url(profile: Profile) -> tuple[str, str] | None:
 
 
 def connect(
-    profile: Profile, model_info: Callable[[str], ModelInfo], *, debug: bool = False
+    profile: Profile,
+    model_info: Callable[[str], ModelInfo],
+    *,
+    debug: bool = False,
+    store: Store | None = None,
 ) -> Provider:
-    """A ready provider for ``profile`` (no network traffic until the first request)."""
+    """A ready provider for ``profile`` (no network traffic until the first request).
+    ``store``: the command's open database, where the provider reads and notes what the
+    endpoint taught it (``quirks``) instead of opening a connection of its own."""
     from chatcli.providers.chat import ChatProvider
     from chatcli.providers.transport import Transport
     from chatcli.settings.headers import extra_headers
@@ -68,4 +73,9 @@ def connect(
         from dataclasses import replace
 
         endpoint = replace(endpoint, headers={**extra, **endpoint.headers})
-    return ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)
+    provider = ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)
+    if store is not None:
+        from chatcli.providers.quirks import Quirks
+
+        provider.quirks = Quirks(store)
+    return provider

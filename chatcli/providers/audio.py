@@ -1,8 +1,8 @@
 """Speech to text through the openai SDK (``/audio/transcriptions`` and ``/audio/translations``).
 
 Uploads are multipart and rarely made, so the SDK's encoder is worth its import cost here; this
-module is only loaded by ``chatcli transcribe``. ``sdk`` builds the client from the Profile
-(base URL normalisation or Azure deployment URL, key, proxy, timeout, max_retries) and turns
+module is only loaded by ``chatcli transcribe``. ``sdk`` builds the client the endpoint's type
+describes (base URL or Azure deployment URL, key, proxy, timeout, max_retries) and turns
 every SDK failure into ``chatcli.errors`` (401/403 AuthError, other statuses APIError,
 connection and timeouts NetworkError). The reply comes back as the raw body text in every
 format, so srt/vtt/verbose_json reach the caller unparsed and nothing is lost to SDK models.
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatcli.providers import sdk
 from chatcli.providers.base import AudioRequest
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -27,8 +28,11 @@ MAX_TRANSCRIPT = 16 * 1024 * 1024
 class AudioClient:
     """Transcribes or translates audio files for one profile; the SDK client is made lazily."""
 
-    def __init__(self, profile: Profile, key: str, *, debug: bool = False) -> None:
+    def __init__(
+        self, profile: Profile, endpoint: ChatEndpoint, key: str, *, debug: bool = False
+    ) -> None:
         self.profile = profile
+        self.endpoint = endpoint
         self._key = key
         self._http = sdk.http_client(profile, self._key, debug=debug, limit=MAX_TRANSCRIPT)
         self._clients: dict[str, openai.OpenAI] = {}
@@ -37,13 +41,11 @@ class AudioClient:
         """Upload one file; the response body as text (raises chatcli errors)."""
         client = self._clients.get(request.model)
         if client is None:
-            client = sdk.client(self.profile, request.model, key=self._key, http=self._http)
+            client = sdk.client(self.endpoint, request.model, self._http)
             self._clients[request.model] = client
         options: dict[str, Any] = {
             "file": (filename, data, mime),
-            "model": self.profile.deployment(request.model)
-            if self.profile.type == "azure"
-            else request.model,
+            "model": self.endpoint.upload_model(request.model),
             "response_format": request.response_format,
         }
         if request.prompt:

@@ -1,5 +1,6 @@
 """The Files and Batches APIs (OpenAI ``/v1/files``, ``/v1/batches``; Azure ``/openai/files``,
-``/openai/batches`` with ``api-version``), over the same transport as chat.
+``/openai/batches`` with ``api-version``: the endpoint's ``files_root`` and ``files_query``),
+over the same transport as chat.
 
 Only HTTP lives here: uploading a JSONL file (streamed from disk, never held in memory),
 creating, retrieving, listing and cancelling batches, and streaming a result file line by line.
@@ -17,9 +18,8 @@ from urllib.parse import quote, urlencode
 from chatcli.errors import APIError
 from chatcli.events import Notice
 from chatcli.providers import bodies
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.transport import Transport
-from chatcli.settings.headers import extra_headers
-from chatcli.settings.loading import Profile
 
 LIST_PAGE = 100
 MAX_RESULT_FILE = 2 << 30
@@ -31,29 +31,17 @@ class BatchAPI:
 
     def __init__(
         self,
-        profile: Profile,
-        key: str,
+        endpoint: ChatEndpoint,
         transport: Transport,
         on_notice: Callable[[Notice], None] = lambda _n: None,
     ) -> None:
         self.transport = transport
         self.on_notice = on_notice
-        self.azure = profile.type == "azure"
-        self._params: dict[str, str] = {}
-        if self.azure:
-            from chatcli.providers.azure import resource_url
-
-            self.root = f"{resource_url(profile)}/openai"
-            self.headers = {"api-key": key}
-            self._params = {"api-version": profile.api_version or ""}
-            self.chat_path = "/chat/completions"
-        else:
-            from chatcli.providers.openai_compat import base_url
-
-            self.root = base_url(profile)
-            self.headers = {"Authorization": f"Bearer {key}"}
-            self.chat_path = "/v1/chat/completions"
-        self.headers = {**extra_headers(profile), **self.headers}
+        self.root = endpoint.files_root
+        self.headers = endpoint.headers  # auth and the profile's own headers
+        self._params = endpoint.files_query
+        self.line = endpoint.batch  # the route, and how this Batch API fails
+        self.chat_path = self.line.chat_path
 
     def _url(self, path: str, **params: str | int) -> str:
         query = {**self._params, **{k: str(v) for k, v in params.items()}}
@@ -117,11 +105,17 @@ class BatchAPI:
 
     # -- batches ----------------------------------------------------------------------------
 
-    def create(self, file_id: str, metadata: dict[str, str]) -> dict[str, Any]:
-        """Create a batch over an uploaded file (24 h window, chat completions)."""
+    def create(
+        self, file_id: str, metadata: dict[str, str], route: str | None = None
+    ) -> dict[str, Any]:
+        """Create a batch over an uploaded file (24 h window) for its lines' ``route``
+        (``/v1/responses``; None: chat completions), named as the endpoint type says."""
+        endpoint = self.chat_path
+        if route is not None:
+            endpoint = self.line.responses_endpoint or route
         body = {
             "input_file_id": file_id,
-            "endpoint": self.chat_path.removeprefix("/v1") if self.azure else self.chat_path,
+            "endpoint": endpoint,
             "completion_window": "24h",
             "metadata": metadata,
         }

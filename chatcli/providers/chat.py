@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, ChatcliError
-from chatcli.events import Notice, StreamEvent, TextDelta
+from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
 from chatcli.providers.base import (
@@ -24,11 +24,12 @@ from chatcli.providers.base import (
     SpeechRequest,
 )
 from chatcli.providers.endpoint import ChatEndpoint
+from chatcli.providers.guards import masked as _masked
+from chatcli.providers.guards import refused_tools
 from chatcli.providers.modelmeta import ListedModel, listed, window_of
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
-from chatcli.safetext import Redactor
-from chatcli.settings.loading import OPENAI_URL, Profile
+from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
     from chatcli.providers.audio import AudioClient
@@ -101,7 +102,14 @@ class ChatProvider:
         return body
 
     def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
-        """Send ``request``; yield text deltas, usage and a finish event (or raise)."""
+        """Send ``request``; yield text deltas, usage and a finish event (or raise). Over chat
+        completions or the Responses API, as ``providers/wire.py`` decides."""
+        from chatcli.providers import wire
+
+        return wire.send(self, request)
+
+    def completions(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
+        """``request`` over chat completions."""
         completion = self.completion_params(request)
         if request.temperature is not None and completion:
             yield Notice(f"{request.model} does not take a temperature; not sent")
@@ -186,26 +194,26 @@ class ChatProvider:
         if self._audio is None:
             from chatcli.providers.audio import AudioClient
 
-            self._audio = AudioClient(self.profile, self._key, debug=self._debug)
+            self._audio = AudioClient(self.profile, self.endpoint, self._key, debug=self._debug)
         return self._audio.transcribe(filename, data, mime, request)
 
     def batches(self, on_notice: Callable[[Notice], None]) -> BatchAPI:
         """The Files and Batches APIs of this endpoint, on the same transport and key."""
         from chatcli.providers.batches import BatchAPI
 
-        return BatchAPI(self.profile, self._key, self.transport, on_notice)
+        return BatchAPI(self.endpoint, self.transport, on_notice)
 
     def speak(self, request: SpeechRequest) -> bytes:
         """Text to speech: the audio bytes."""
         from chatcli.providers.speech import synthesize
 
-        return synthesize(self.profile, request, key=self._key, debug=self._debug)
+        return synthesize(self.profile, self.endpoint, request, key=self._key, debug=self._debug)
 
     def images(self, job: ImageJob) -> list[Image]:
         """Generate, edit or vary images; their bytes (returned URLs downloaded)."""
         from chatcli.providers import images
 
-        return images.create(self.profile, job, key=self._key, debug=self._debug)
+        return images.create(self.profile, self.endpoint, job, key=self._key, debug=self._debug)
 
     def get_json(self, url: str) -> Any:
         """GET ``url`` with this endpoint's auth, retries and error mapping."""
@@ -277,8 +285,8 @@ class ChatProvider:
         ``context_length``, vLLM's ``max_model_len`` in ``/models``; a LiteLLM proxy's
         ``/model/info``), asked once per profile and model and remembered; None when it
         states none. Failures are not errors here: the window then stays unknown."""
-        if self.endpoint.root == OPENAI_URL or not self.endpoint.send_model:
-            return None  # the official list and Azure's deployments state no windows
+        if not self.endpoint.states_windows:
+            return None  # the official list and Azure's deployments state none
         known = self.quirks.get(self.name, model, "context_window")
         if known is not None:
             return int(known) if known.isdigit() and int(known) > 0 else None
@@ -318,49 +326,6 @@ class ChatProvider:
 
     def _whole(self, response: Any, tools: bool) -> Iterator[StreamEvent]:
         yield from answers.whole_events(self.transport.read_json(response), tools_offered=tools)
-
-
-def _masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
-    """A key the model spells out over several deltas is masked whole (one delta at a time
-    is masked by the transport already)."""
-    redactor = Redactor()
-    try:
-        for event in events:
-            if isinstance(event, TextDelta):
-                text = redactor.push(event.text)
-                if text:
-                    yield TextDelta(text)
-                continue
-            if not isinstance(event, Notice):
-                held = redactor.flush()
-                if held:
-                    yield TextDelta(held)
-            yield event
-    except Exception:
-        held = redactor.flush()  # the text held back arrived, and is kept with the rest
-        if held:
-            yield TextDelta(held)
-        raise
-    held = redactor.flush()
-    if held:
-        yield TextDelta(held)
-
-
-def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
-    """``items``, except that a 400/422 blaming the ``tools`` we sent becomes an error saying
-    so, with what to do (an endpoint that drops them silently just answers in text)."""
-    try:
-        yield from items
-    except APIError as exc:
-        lowered = exc.message.lower()
-        if not sent_tools or exc.status not in (400, 422) or "tool" not in lowered:
-            raise
-        raise APIError(
-            f"the endpoint refused the tools it was sent: {exc.message}",
-            hint="this endpoint or model does not take function calling; leave out -T "
-            "(or the profile's tools), or use a model that supports tools",
-            status=exc.status,
-        ) from None
 
 
 def response_format(fmt: ResponseFormat) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from chatcli.errors import APIError, UsageError
 from chatcli.providers import sdk
 from chatcli.providers.base import Image, ImageJob
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -144,12 +145,14 @@ def check(job: ImageJob) -> None:
         )
 
 
-def create(profile: Profile, job: ImageJob, *, key: str, debug: bool = False) -> list[Image]:
+def create(
+    profile: Profile, endpoint: ChatEndpoint, job: ImageJob, *, key: str, debug: bool = False
+) -> list[Image]:
     """Run ``job`` on ``profile``'s endpoint and return the images' bytes (URLs downloaded)."""
     check(job)
     http = sdk.http_client(profile, key, debug=debug, limit=MAX_IMAGES_BODY)
     with http:
-        client = sdk.client(profile, job.model, key=key, http=http)
+        client = sdk.client(endpoint, job.model, http)
         response = sdk.call(lambda: _call(client, job), profile, key)
         items = response.data if isinstance(response.data, list) else []
         if not items:

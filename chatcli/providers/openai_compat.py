@@ -1,4 +1,6 @@
-"""The official OpenAI API and OpenAI-compatible relays: base URL plus ``Authorization: Bearer``.
+"""The official OpenAI API and OpenAI-compatible relays: base URL plus ``Authorization: Bearer``
+on every route (chat, models, billing, files and batches, and the SDK's audio, speech and
+images); the official API's ``OpenAI-Organization`` and ``OpenAI-Project`` headers.
 
 Relays are typed by hand, so ``normalize_base_url`` forgives what users write: a trailing slash,
 a missing ``/v1`` on a bare host, a doubled ``/v1/v1``, or the full ``/chat/completions`` URL.
@@ -8,10 +10,18 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from chatcli.errors import ConfigError
-from chatcli.providers.endpoint import BatchLine, ChatEndpoint
+from chatcli.providers.endpoint import BatchLine, ChatEndpoint, SdkClient
 from chatcli.settings.loading import OPENAI_URL, Profile, url_problem
+
+if TYPE_CHECKING:
+    import httpx2
+    import openai
+
+ORG_ENV = "OPENAI_ORG_ID"
+PROJECT_ENV = "OPENAI_PROJECT_ID"
 
 
 def normalize_base_url(url: str) -> str:
@@ -47,15 +57,62 @@ def check_url(url: str, where: str) -> None:
 
 
 def endpoint(profile: Profile, key: str) -> ChatEndpoint:
-    """Chat completions at ``{base_url}/chat/completions`` with ``Authorization: Bearer``."""
+    """Chat completions at ``{base_url}/chat/completions`` and the Responses API at
+    ``{base_url}/responses``, with ``Authorization: Bearer``. ``api = "auto"`` takes Responses
+    on ``openai`` profiles (the official API and whatever claims to be it), chat on relays."""
     root = base_url(profile)
     return ChatEndpoint(
         url_for=lambda _model: f"{root}/chat/completions",
-        headers={"Authorization": f"Bearer {key}"},
+        headers={"Authorization": f"Bearer {key}", **_organization(profile)},
         stream_usage=profile.stream_usage,
         models_url=f"{root}/models",
         root=root,
+        states_windows=root != OPENAI_URL,  # the official list states none
+        files_root=root,
+        batch=batch_line(profile),
+        sdk_client=sdk_client(root, key),
+        responses_url=f"{root}/responses",
+        responses_default=responses_default(profile),
     )
+
+
+def _organization(profile: Profile) -> dict[str, str]:
+    """The official API's organization and project headers (config, or the SDK's variables);
+    relays get none."""
+    if profile.type != "openai":
+        return {}
+    org = profile.organization or os.environ.get(ORG_ENV)
+    proj = profile.project or os.environ.get(PROJECT_ENV)
+    found = {"OpenAI-Organization": org, "OpenAI-Project": proj}
+    return {name: value.strip() for name, value in found.items() if value}
+
+
+def sdk_client(root: str, key: str) -> SdkClient:
+    """SDK clients on the API root (one for every model)."""
+
+    def make(_model: str, http: httpx2.Client, headers: dict[str, str]) -> openai.OpenAI:
+        import openai
+
+        return openai.OpenAI(
+            api_key=key,
+            base_url=root,
+            max_retries=0,  # retried by ``sdk.call``, with the profile's waits
+            http_client=http,
+            default_headers=headers,
+        )
+
+    return make
+
+
+def responses_route(profile: Profile) -> tuple[str, bool]:
+    """The Responses API's URL, and whether ``api = "auto"`` takes it (no key needed)."""
+    return f"{base_url(profile)}/responses", responses_default(profile)
+
+
+def responses_default(profile: Profile) -> bool:
+    """``api = "auto"`` takes the Responses API on ``openai`` profiles (the official API and
+    whatever claims to be it), chat completions on relays."""
+    return profile.type == "openai"
 
 
 def batch_line(profile: Profile) -> BatchLine:

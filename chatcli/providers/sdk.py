@@ -2,28 +2,27 @@
 
 Images (and audio) send multipart uploads and binary bodies that the SDK already handles well, so
 those commands use it; chat does not (see ``transport``: the SDK's import costs about a second).
-``http_client`` and ``client`` build ``openai.OpenAI`` / ``openai.AzureOpenAI`` from a ``Profile``
-with the base URL normalisation, proxy, timeout and retries the chat transport uses; ``errors``
-turns SDK and httpx2 exceptions into ``chatcli.errors`` with the key redacted. The caller resolves
-the key once (``settings.keys.resolve_key``) and keeps the httpx2 client for downloads of
-returned URLs.
+``http_client`` builds the httpx2 client under the SDK (``clients.build``: the proxy and timeout
+every client has); ``client`` asks the endpoint's own module for the SDK client of a model
+(``ChatEndpoint.sdk_client``: base URL or Azure deployment, auth, headers); ``call`` retries
+like the chat transport; ``errors`` turns SDK and httpx2 exceptions into ``chatcli.errors`` with
+the key redacted. The caller keeps the httpx2 client for downloads of returned URLs.
 The SDK and httpx2 are imported inside the functions.
 """
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chatcli.errors import APIError, ChatcliError, NetworkError
 from chatcli.events import Notice
-from chatcli.providers import bodies, errorbody
-from chatcli.providers.transport import USER_AGENT, proxy_error
+from chatcli.providers import bodies, clients, errorbody
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.waits import backoff, describe, retry_after
 from chatcli.safetext import one_line, sanitize
-from chatcli.settings.headers import extra_headers
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
 
@@ -32,32 +31,12 @@ if TYPE_CHECKING:
     import openai
 
 
-def client(profile: Profile, model: str, *, key: str, http: httpx2.Client) -> openai.OpenAI:
-    """An SDK client for ``profile`` over ``http``; Azure clients are bound to ``model``'s
-    deployment, since Azure puts the deployment in the URL of every model route."""
-    import openai
-
-    if profile.type == "azure":
-        from chatcli.providers.azure import resource_url
-
-        return openai.AzureOpenAI(
-            azure_endpoint=resource_url(profile),
-            azure_deployment=profile.deployment(model),
-            api_version=profile.api_version,
-            api_key=key,
-            max_retries=0,  # retried by ``call``, with the profile's waits
-            http_client=http,
-            default_headers={"User-Agent": USER_AGENT, **extra_headers(profile)},
-        )
-    from chatcli.providers.openai_compat import base_url
-
-    return openai.OpenAI(
-        api_key=key,
-        base_url=base_url(profile),
-        max_retries=0,  # retried by ``call``, with the profile's waits
-        http_client=http,
-        default_headers={"User-Agent": USER_AGENT, **extra_headers(profile)},
-    )
+def client(endpoint: ChatEndpoint, model: str, http: httpx2.Client) -> openai.OpenAI:
+    """The SDK client for ``model``'s routes over ``http``, as the endpoint's type builds it
+    (Azure's is bound to the model's deployment), with the endpoint's headers."""
+    if endpoint.sdk_client is None:
+        raise APIError(f"{endpoint.label} offers no audio, speech or image routes")
+    return endpoint.sdk_client(model, http, {"User-Agent": clients.USER_AGENT, **endpoint.headers})
 
 
 def http_client(
@@ -66,10 +45,7 @@ def http_client(
     """The httpx2 client under the SDK (and for downloads): proxy, the profile's ``timeout``
     (connect, and the longest a response may stay silent: raise it for slow image models),
     ``--debug`` lines, and every body capped at ``limit`` bytes after decompression."""
-    import httpx2
     import openai
-
-    timeout = httpx2.Timeout(profile.timeout, connect=profile.timeout, read=profile.timeout)
 
     def bound(response: httpx2.Response) -> None:
         bodies.bound_sdk_response(response, limit)
@@ -84,19 +60,13 @@ def http_client(
             _debug(f"< {response.status_code} {response.reason_phrase} {response.url}", key)
 
         hooks = {"request": [show_request], "response": [show_response, bound]}
-    try:
-        return openai.DefaultHttpxClient(
-            proxy=profile.proxy,
-            timeout=timeout,
-            event_hooks=hooks,
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": bodies.ACCEPT_ENCODING},
-        )
-    except (ImportError, ValueError) as exc:
-        raise proxy_error(exc, profile.proxy) from None
+    return clients.build(
+        profile, factory=openai.DefaultHttpxClient, follow_redirects=True, event_hooks=hooks
+    )
 
 
 def _debug(line: str, key: str) -> None:
-    print(sanitize(redact(line, (key,))), file=sys.stderr, flush=True)
+    logging.getLogger("chatcli").warning(sanitize(redact(line, (key,))))  # output.log_to
 
 
 T = TypeVar("T")
@@ -146,9 +116,8 @@ def call(
 
 
 def _stderr_notice(notice: Notice) -> None:
-    from chatcli.output import Notifier
-
-    Notifier().notice(notice)
+    """Retry countdowns of uploads, to the command's stderr (``output.log_to`` shows them)."""
+    logging.getLogger("chatcli").warning(notice.message, extra={"notice": notice})
 
 
 @contextmanager

@@ -1,25 +1,34 @@
 """Text to speech through the openai SDK (``/audio/speech``); the reply is the audio bytes.
 
 Like ``audio``, only loaded by the command that needs it (``chatcli speak``); the SDK client is
-built from the Profile by ``sdk`` (base URL or Azure deployment, key, proxy, timeout, retries).
+the one the endpoint's type describes (base URL or Azure deployment, key, headers), over
+``sdk``'s httpx2 client (proxy, timeout) and retries.
 """
 
 from __future__ import annotations
 
 from chatcli.providers import sdk
 from chatcli.providers.base import SpeechRequest
+from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.settings.loading import Profile
 
 MAX_AUDIO = 64 * 1024 * 1024
 """The largest audio body read (4,096 characters of speech as WAV is about 30 MB)."""
 
 
-def synthesize(profile: Profile, request: SpeechRequest, *, key: str, debug: bool = False) -> bytes:
+def synthesize(
+    profile: Profile,
+    endpoint: ChatEndpoint,
+    request: SpeechRequest,
+    *,
+    key: str,
+    debug: bool = False,
+) -> bytes:
     """The audio bytes for ``request`` (raises chatcli errors)."""
     http = sdk.http_client(profile, key, debug=debug, limit=MAX_AUDIO)
     try:
-        client = sdk.client(profile, request.model, key=key, http=http)
-        model = profile.deployment(request.model) if profile.type == "azure" else request.model
+        client = sdk.client(endpoint, request.model, http)
+        model = endpoint.upload_model(request.model)
         raw = sdk.call(
             lambda: client.audio.speech.with_raw_response.create(
                 model=model,

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
-import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chatcli import __version__, environment
+from chatcli import environment
 from chatcli.errors import APIError, ChatcliError, ConfigError, Interrupted, NetworkError
 from chatcli.events import Notice
-from chatcli.providers import bodies, errorbody
+from chatcli.providers import bodies, clients, errorbody
 from chatcli.providers.errorbody import origin as _origin
 from chatcli.providers.waits import backoff as _backoff
 from chatcli.providers.waits import describe, retry_after
@@ -37,7 +37,6 @@ from chatcli.settings.keys import redact_key
 if TYPE_CHECKING:
     import httpx2
 
-USER_AGENT = f"chatcli/{__version__}"
 SILENT_RETRIES = 1
 """A server that accepted the request but said nothing for ``timeout`` seconds is retried this
 often: more would make one silent server cost ``max_retries`` times the timeout."""
@@ -55,18 +54,6 @@ class HTTPSettings(Protocol):
     def max_retry_wait(self) -> float: ...
     @property
     def proxy(self) -> str | None: ...
-
-
-def proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
-    """What a client that cannot be built for ``proxy`` should raise (SOCKS without socksio)."""
-    if isinstance(exc, ImportError):
-        if "socksio" not in str(exc):
-            return exc
-        return ConfigError(
-            f"proxy {proxy} is a SOCKS proxy, but SOCKS support is not installed",
-            hint="pip install 'chatcli[socks]' (it adds the socksio package)",
-        )
-    return ConfigError(f"cannot use proxy {proxy!r}: {exc}")
 
 
 class Transport:
@@ -87,21 +74,9 @@ class Transport:
     def client(self, url: str) -> httpx2.Client:
         """Create the client on first use; plain-http endpoints skip loading CA certificates."""
         if self._client is None:
-            import httpx2
-
             s = self.settings
             needs_tls = url.startswith("https:") or bool(s.proxy and s.proxy.startswith("https:"))
-            timeout = httpx2.Timeout(s.timeout, connect=s.timeout, read=s.timeout)
-            try:
-                self._client = httpx2.Client(
-                    timeout=timeout,
-                    proxy=s.proxy,
-                    verify=needs_tls,
-                    follow_redirects=False,
-                    headers={"User-Agent": USER_AGENT, "Accept-Encoding": bodies.ACCEPT_ENCODING},
-                )
-            except (ImportError, ValueError) as exc:
-                raise proxy_error(exc, s.proxy) from None
+            self._client = clients.build(s, verify=needs_tls)
         return self._client
 
     def close(self) -> None:
@@ -140,7 +115,8 @@ class Transport:
 
     def _debug(self, line: str) -> None:
         if self.debug:
-            print(sanitize(redact(line, self.secrets)), file=sys.stderr, flush=True)
+            # to the command's stderr through the output layer (``output.log_to``)
+            logging.getLogger("chatcli").warning(sanitize(redact(line, self.secrets)))
 
     def _debug_request(self, request: httpx2.Request) -> None:
         if not self.debug:

@@ -18,8 +18,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from chatcli.errors import APIError, ChatcliError, NetworkError, UsageError
-from chatcli.providers import bodies
-from chatcli.providers.transport import proxy_error
+from chatcli.providers import bodies, clients
 from chatcli.safetext import one_line
 from chatcli.settings.loading import Profile
 
@@ -44,19 +43,9 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
 
     seconds = timeout or profile.timeout
     deadline = time.monotonic() + seconds
-    try:
-        client = httpx2.Client(
-            proxy=profile.proxy,
-            timeout=httpx2.Timeout(seconds, connect=seconds, read=seconds),
-            follow_redirects=False,
-            headers={
-                "User-Agent": USER_AGENT,
-                "Accept": "*/*",
-                "Accept-Encoding": bodies.ACCEPT_ENCODING,
-            },
-        )
-    except (ImportError, ValueError) as exc:
-        raise proxy_error(exc, profile.proxy) from None
+    client = clients.build(
+        profile, seconds=seconds, headers={"User-Agent": USER_AGENT, "Accept": "*/*"}
+    )
 
     def watchdog() -> None:
         if time.monotonic() > deadline:

@@ -5,18 +5,19 @@
 - ``commands``: the slash commands and their Tab completion.
 
 ``run`` wires them to the config, the store and a provider through
-``features.conversation.open_conversation``, as ``features.ask.run`` does for ``ask``.
+``features.conversation.open_conversation``, as ``features.ask.run`` does for ``ask``; each
+message goes through the same turn flow as ``ask`` (``features.flow.take_turn``).
 Every session is persisted: each completed turn is written at once, so a killed REPL loses at
 most the reply in flight and ``chatcli chat -c`` picks up from there.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
+from chatcli.environment import Environment
 from chatcli.errors import UsageError
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 
 def run(
-    g: Globals,
+    environment: Environment,
+    invoked: Invocation,
     flags: ChatFlags,
     *,
     over_budget: bool = False,
@@ -42,7 +44,7 @@ def run(
     tests; ``template`` (with ``variables``) shapes every message."""
     if flags.cont and flags.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
-    if input is None and not sys.stdin.isatty():
+    if input is None and not environment.stdin_isatty:
         raise UsageError(
             "chatcli chat needs a terminal on stdin",
             hint='pipe text into `chatcli ask` instead: ... | chatcli ask "question"',
@@ -51,7 +53,8 @@ def run(
 
     with open_default() as store:
         prepare(
-            g,
+            environment,
+            invoked,
             flags,
             store,
             over_budget=over_budget,
@@ -64,7 +67,8 @@ def run(
 
 
 def prepare(
-    g: Globals,
+    environment: Environment,
+    invoked: Invocation,
     flags: ChatFlags,
     store: Store,
     *,
@@ -74,8 +78,6 @@ def prepare(
     schema: tuple[str, bool] | None = None,
     input: Input | None = None,
     output: Output | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
 ) -> Repl:
     """Config, provider, session, prompt (with history and completer) and the REPL on top."""
     from chatcli.features.conversation import open_conversation
@@ -84,9 +86,8 @@ def prepare(
     from chatcli.repl.loop import Repl, ReplSetup
     from chatcli.repl.prompt import make_prompt, private_history
     from chatcli.settings import paths
-    from chatcli.settings.resolve import load_config
 
-    config = load_config(g)
+    config = invoked.config
     standing = None
     if schema is not None:  # chat --schema SPEC: every reply (until /schema off)
         from chatcli.features.schema.spec import load
@@ -96,17 +97,17 @@ def prepare(
     if template is not None:
         from chatcli.features.templates.apply import apply
 
-        g, flags, applied = apply(config, g, flags, template, variables or [])
+        invoked, flags, applied = apply(invoked, flags, template, variables or [])
     providers: dict[str, Provider] = {}
 
     def connect_profile(name: str) -> Provider:
         """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
         if name not in providers:
-            providers[name] = connect(config.profile(name), config.model_info, debug=g.debug)
+            providers[name] = connect(config.profile(name), config.model_info, debug=invoked.debug)
         return providers[name]
 
     opened = open_conversation(
-        g, flags, store, command="chat", config=config, connect=lambda p: connect_profile(p.name)
+        invoked, flags, store, command="chat", connect=lambda p: connect_profile(p.name)
     )
     ctx = ReplSetup(
         config=config,
@@ -114,11 +115,12 @@ def prepare(
         connect=connect_profile,
         markdown=opened.settings.markdown,
         over_budget=over_budget,
-        globals=g,
+        debug=invoked.debug,
     )
-    prompt = make_prompt(private_history(paths.data_dir()), input=input, output=output)
+    prompt = make_prompt(private_history(paths.data_dir()), environment, input=input,
+                         output=output)  # fmt: skip
     provider = connect_profile(opened.session.profile)
-    repl = Repl(ctx, opened.session, provider, prompt, stdout=stdout, stderr=stderr)
+    repl = Repl(ctx, opened.session, provider, prompt, environment)
     repl.template = applied
     repl.standing_schema = standing
     if standing is not None:
@@ -129,7 +131,7 @@ def prepare(
     if opened.settings.tools:  # -T or the profile's tools: start their servers now
         from chatcli.features.tools.use import open_for
 
-        repl.tools = open_for(opened.settings, config, stderr=repl.stderr)
+        repl.tools = open_for(opened.settings, config, environment=environment)
     if applied is not None:
         repl.say(f"template {applied.template.name}: every message goes through it", dim=True)
         for name in applied.unused:

@@ -127,8 +127,7 @@ def _undo(repl: Repl, arg: str) -> None:
 
 
 def _retry(repl: Repl, arg: str) -> None:
-    repl.check_budget()
-    repl.stream(repl.tooled(lambda tools: repl.session.retry(tools=tools)))
+    repl.stream(lambda tools: repl.session.retry(tools=tools))
 
 
 def _tools(repl: Repl, arg: str) -> None:
@@ -196,8 +195,7 @@ def _regenerate(repl: Repl, arg: str) -> None:
     number = _turn_number(arg, "/regenerate [N]") if arg else (turns[-1][0] if turns else 0)
     if not number:
         raise UsageError("nothing to regenerate yet")
-    repl.check_budget()
-    repl.stream(repl.tooled(lambda tools: repl.session.regenerate(number, tools=tools)))
+    repl.stream(lambda tools: repl.session.regenerate(number, tools=tools))
 
 
 def _answers(repl: Repl, arg: str) -> None:
@@ -270,21 +268,19 @@ def _sessions(repl: Repl, arg: str) -> None:
 def _resume(repl: Repl, arg: str) -> None:
     """Switch to a stored session, on its own profile and model."""
     from chatcli.features.conversation import open_conversation
-    from chatcli.settings.resolve import ChatFlags, Globals
+    from chatcli.settings.resolve import ChatFlags, Invocation
 
     if not arg:
         raise UsageError("usage: /resume NAME", hint="/sessions lists them")
     if repl.ctx.store.get_session(arg) is None:
         raise UsageError(f"no session named {arg!r}", hint="/sessions lists them")
-    g = repl.ctx.globals
     old = repl.session
     flags = ChatFlags(temperature=old.temperature, max_tokens=old.max_tokens, session=arg)
     opened = open_conversation(
-        Globals(config=g.config, debug=g.debug),
+        Invocation(repl.ctx.config, debug=repl.ctx.debug),
         flags,
         repl.ctx.store,
         command="chat",
-        config=repl.ctx.config,
         connect=lambda profile: repl.ctx.connect(profile.name),
     )
     repl.session = opened.session

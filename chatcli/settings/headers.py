@@ -1,9 +1,9 @@
-"""Extra HTTP headers of a profile: ``headers``, ``organization`` and ``project`` (checked by
-``loading.header_problem``, resolved here).
+"""Extra HTTP headers of a profile: ``headers`` (checked by ``loading.header_problem``,
+resolved here; ``organization`` and ``project`` become OpenAI's headers in
+``providers/openai_compat.py``, the type that has them).
 
-Company gateways want their own headers, and OpenAI's ``OpenAI-Organization`` /
-``OpenAI-Project`` pick the organization and project a key bills to. They go on every request
-of the profile: chat, model lists, batches, and the SDK's uploads (audio, speech, images).
+Company gateways want their own headers. They go on every request of the profile: chat, model
+lists, batches, and the SDK's uploads (audio, speech, images).
 A header value is a string, or ``{ env = "VAR" }`` / ``{ cmd = "pass show x" }`` like keys
 (read when a request is made, never at start-up); values are treated as secrets: ``--debug``
 shows only their last four characters.
@@ -20,22 +20,12 @@ from chatcli.errors import ConfigError
 if TYPE_CHECKING:
     from chatcli.settings.loading import Profile
 
-ORG_ENV = "OPENAI_ORG_ID"
-PROJECT_ENV = "OPENAI_PROJECT_ID"
-
 
 def extra_headers(profile: Profile) -> dict[str, str]:
     """The extra headers of ``profile``, values read from the environment and commands (each
     command run once per process, however many clients are made)."""
     out: dict[str, str] = {}
     profile_name = profile.name
-    if profile.type == "openai":
-        org = profile.organization or os.environ.get(ORG_ENV)
-        proj = profile.project or os.environ.get(PROJECT_ENV)
-        if org:
-            out["OpenAI-Organization"] = org.strip()
-        if proj:
-            out["OpenAI-Project"] = proj.strip()
     for name, value in profile.headers.items():
         out[name] = _value(profile_name, name, value)
     return out

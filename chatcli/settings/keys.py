@@ -13,7 +13,8 @@ import re
 
 from chatcli import safetext
 from chatcli.errors import ConfigError
-from chatcli.settings.loading import PROFILE_TYPES, Profile
+from chatcli.settings.endpoint_types import endpoint_type
+from chatcli.settings.loading import Profile
 
 
 def resolve_key(profile: Profile) -> str:
@@ -42,7 +43,7 @@ def _find_key(profile: Profile) -> tuple[str, str]:
     if profile.api_key_cmd:
         where = f"api_key_cmd ({redact_cmd(profile.api_key_cmd)})"
         return check_key(_run_key_cmd(profile), where), where
-    conventional = PROFILE_TYPES.get(profile.type, "OPENAI_API_KEY")
+    conventional = endpoint_type(profile).key_env
     for var in (profile.api_key_env, conventional):
         if var and os.environ.get(var):
             return check_key(os.environ[var].strip(), f"env {var}"), f"env {var}"

@@ -21,19 +21,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError
+from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError, unreadable
 from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
+from chatcli.settings.choices import MarkdownMode
+from chatcli.settings.endpoint_types import ENDPOINT_TYPES, implicit_profiles, listed
 from chatcli.settings.mcp import McpServer, parse_servers
 
-PROFILE_TYPES: dict[str, str] = {
-    "openai": "OPENAI_API_KEY",
-    "azure": "AZURE_OPENAI_API_KEY",
-    "relay": "OPENAI_API_KEY",
-}
-"""The endpoint types a profile may have, each with the conventional variable of its key (the
-code of each type is its module in ``providers/``, registered in ``providers.BACKENDS``)."""
-MARKDOWN_MODES = ("auto", "always", "never")
+MARKDOWN_MODES = tuple(MarkdownMode)
 API_CHOICES = ("auto", "chat", "responses")
 """``api``: the wire protocol of a profile's chat requests (``auto``: Responses on ``openai``
 profiles, Chat Completions on relays and Azure; see ``providers/wire.py``)."""
@@ -66,7 +61,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 _LIST_KEYS = ("tools", "auto_approve")
 _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "type": ((str,), "one of openai, azure, relay"),
+    "type": ((str,), f"one of {', '.join(ENDPOINT_TYPES)}"),
     "base_url": ((str,), "a URL string"),
     "endpoint": ((str,), "a URL string"),
     "api_version": ((str,), "a string"),
@@ -242,7 +237,9 @@ def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        raise unreadable(
+            path, exc, "a config file", lead="config file", error=ConfigError
+        ) from None
 
 
 def parse(path: Path, text: str) -> dict[str, Any]:
@@ -384,12 +381,12 @@ class _Validator:
             )
         if key == "api" and value not in API_CHOICES:
             raise self.fail(table, key, f"api must be one of auto, chat, responses, not {value!r}")
-        if key == "type" and value not in PROFILE_TYPES:
+        if key == "type" and value not in ENDPOINT_TYPES:
             raise self.fail(
                 table,
                 key,
                 f"unknown profile type {value!r}",
-                hint="type must be one of openai, azure, relay",
+                hint=f"type must be one of {', '.join(ENDPOINT_TYPES)}",
             )
 
 
@@ -578,11 +575,9 @@ def analyse(
     schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
-        if "openai" in profiles:
-            default_profile = "openai"
-        elif "azure" in profiles:
-            default_profile = "azure"
-        elif len(profiles) == 1:
+        usual = (name for name, kind in ENDPOINT_TYPES.items() if kind.implicit)
+        default_profile = next((name for name in usual if name in profiles), None)
+        if default_profile is None and len(profiles) == 1:
             default_profile = next(iter(profiles))
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
@@ -667,22 +662,15 @@ def _float(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
-_REQUIRED = {
-    "azure": (
-        ("endpoint", 'add endpoint = "https://<resource>.openai.azure.com"'),
-        ("api_version", 'add api_version = "2024-10-21"'),
-    ),
-    "relay": (("base_url", 'add base_url = "https://relay.example.com/v1"'),),
-}
-
-
 def _missing(ptype: str | None, raw: dict[str, Any]) -> tuple[str, str] | None:
-    """What a profile of type ``ptype`` still needs, as (problem, hint), or None."""
+    """What a profile of type ``ptype`` still needs (its registered ``needs``), as (problem,
+    hint), or None."""
     if ptype is None:
-        return "has no type", 'add type = "openai", "azure" or "relay"'
-    for key, hint in _REQUIRED.get(ptype, ()):
-        if not raw.get(key):
-            return f"is type {ptype} but has no {key}", hint
+        return "has no type", f"add type = {listed(quoted=True)}"
+    kind = ENDPOINT_TYPES.get(ptype)
+    for need in kind.needs if kind is not None else ():
+        if not raw.get(need.key):
+            return f"is type {ptype} but has no {need.key}", need.hint
     return None
 
 
@@ -773,39 +761,13 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
     for k in _LIST_KEYS:
         if k in common:
             common[k] = tuple(common[k])
-    if os.environ.get("OPENAI_API_KEY"):
-        url = os.environ.get("OPENAI_BASE_URL") or None
-        src = dict(sources, api_key_env="env OPENAI_API_KEY")
-        if url:
-            src["base_url"] = "env OPENAI_BASE_URL"
-        out["openai"] = Profile(
-            name="openai",
-            type="openai",
-            base_url=url,
-            api_key_env="OPENAI_API_KEY",
-            implicit=True,
-            sources=src,
-            **common,
-        )
-    if all(
-        os.environ.get(k)
-        for k in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION")
-    ):
-        src = dict(
-            sources,
-            api_key_env="env AZURE_OPENAI_API_KEY",
-            endpoint="env AZURE_OPENAI_ENDPOINT",
-            api_version="env OPENAI_API_VERSION",
-        )
-        out["azure"] = Profile(
-            name="azure",
-            type="azure",
-            endpoint=os.environ["AZURE_OPENAI_ENDPOINT"],
-            api_version=os.environ["OPENAI_API_VERSION"],
-            api_key_env="AZURE_OPENAI_API_KEY",
-            implicit=True,
-            sources=src,
-            **common,
+    for name, found in implicit_profiles().items():  # the registry says which and how
+        kind = ENDPOINT_TYPES[name]
+        src = dict(sources, api_key_env=f"env {kind.key_env}")
+        src.update({key: f"env {kind.from_env[key]}" for key in found})
+        settings: dict[str, Any] = {**common, **found}
+        out[name] = Profile(
+            name=name, type=name, api_key_env=kind.key_env, implicit=True, sources=src, **settings
         )
     return out
 

@@ -1,21 +1,28 @@
-"""What a command runs with: the global options as given, and what they resolve to.
+"""What a command runs with: the global options as given, resolved once at the command's edge.
 
-``Globals`` are the options every command takes; ``Env`` is config + profile + model for the
-commands that talk to an endpoint; ``ChatSettings`` is everything one conversation runs with,
-resolved once (flag > stored session > profile > ``[defaults]`` > built-in) from the global
-options, the chatting options (``ChatFlags``) and the config. Shared by the CLI commands and the
-REPL, so it lives below both. Only the stdlib is imported at module level (``chatcli --help``
-loads it); the config is read when a command runs.
+``Globals`` are the options every command takes, as typed; only ``cli/`` sees them. Each
+command resolves them here, once, into one frozen value its feature receives: ``Env`` (config,
+profile, model) for the commands that talk to one endpoint; ``Invocation`` (the config read
+once, and the profile and model the command line named) for those that choose their profile
+later (a stored conversation's, a batch job's); ``Staged`` for ``doctor``, which reports each
+step's failure; ``config_file`` for the commands that edit the file itself. ``ChatSettings`` is
+everything one conversation runs with, resolved once (flag > stored session > profile >
+``[defaults]`` > built-in) from an ``Invocation``, the chatting options (``ChatFlags``) and the
+stored conversation. Shared by the CLI commands and the REPL, so it lives below both. Only the
+stdlib is imported at module level (``chatcli --help`` loads it); the config is read when a
+command runs.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatcli.errors import ChatcliError
     from chatcli.pricing import ModelInfo
     from chatcli.settings.loading import Config, Profile
 
@@ -47,40 +54,97 @@ class Globals:
 
 
 @dataclass(frozen=True)
+class Invocation:
+    """The config, read once at the command's edge, and the profile and model the command line
+    named (None: not given; aliases not yet resolved): what a command whose profile is chosen
+    later (a stored conversation's, a batch job's) hands its feature instead of the options."""
+
+    config: Config
+    profile: str | None = None
+    model: str | None = None
+    debug: bool = False
+
+    def env(self) -> Env:
+        """Profile and model (flag > profile > [defaults] > built-in) for one endpoint."""
+        profile = self.config.profile(self.profile)
+        asked = self.config.resolve_model(self.model) if self.model else None
+        model = asked or self.config.resolve_model(profile.model)
+        return Env(self.config, profile, model, self.debug, asked, self.profile is not None)
+
+
+@dataclass(frozen=True)
 class Env:
-    """The resolved configuration a command runs with."""
+    """The resolved configuration a command that talks to one endpoint runs with."""
 
     config: Config
     profile: Profile
     model: str
     debug: bool
+    asked_model: str | None = None  # -m as given, aliases resolved (None: the command's default)
+    asked_profile: bool = False  # -p was given (``config show`` names the source)
 
     def chat_settings(self, command: str) -> ChatSettings:
         """Settings for a new conversation with this profile and model and the profile's
         defaults for the rest (summarize)."""
-        g = Globals(self.profile.name, self.model, debug=self.debug)
-        return resolve_chat(self.config, g, ChatFlags(), command=command)
+        run = Invocation(self.config, self.profile.name, self.model, self.debug)
+        return resolve_chat(run, ChatFlags(), command=command)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """``resolve`` taken step by step, for ``doctor``: the config and the resolved ``Env`` as
+    far as they got, and the step that failed (``config`` or ``profile``) with its error."""
+
+    config: Config | None
+    env: Env | None
+    failed: tuple[str, ChatcliError] | None = None
 
 
 def load_config(g: Globals) -> Config:
     """Read the config named by --config, CHATCLI_CONFIG or the platform default; warnings
     about the file (a key readable by others) go to stderr once here."""
+    import logging
+
     from chatcli.settings import loading as config
     from chatcli.settings import paths
 
     path, must_exist = paths.config_path(g.config)
     cfg = config.load(path, must_exist=must_exist)
     for warning in cfg.warnings:
-        sys.stderr.write(f"chatcli: warning: {warning}\n")
+        logging.getLogger("chatcli").warning(f"chatcli: warning: {warning}")  # output.log_to
     return cfg
+
+
+def config_file(g: Globals) -> Path:
+    """The config file --config, CHATCLI_CONFIG or the platform default names (it may not
+    exist): for the commands that create, edit or check the file itself."""
+    from chatcli.settings import paths
+
+    return paths.config_path(g.config)[0]
+
+
+def invocation(g: Globals) -> Invocation:
+    """The config read once, with the profile and model ``g`` names."""
+    return Invocation(load_config(g), g.profile, g.model, g.debug)
 
 
 def resolve(g: Globals) -> Env:
     """Config, profile and model (flag > profile > [defaults] > built-in) for a command."""
-    cfg = load_config(g)
-    profile = cfg.profile(g.profile)
-    model = cfg.resolve_model(g.model or profile.model)
-    return Env(cfg, profile, model, g.debug)
+    return invocation(g).env()
+
+
+def staged(g: Globals) -> Staged:
+    """``resolve``, stopping at the first step that fails instead of raising (``doctor``)."""
+    from chatcli.errors import ChatcliError
+
+    try:
+        run = invocation(g)
+    except ChatcliError as exc:
+        return Staged(None, None, ("config", exc))
+    try:
+        return Staged(run.config, run.env())
+    except ChatcliError as exc:
+        return Staged(run.config, None, ("profile", exc))
 
 
 @dataclass(frozen=True)
@@ -161,14 +225,13 @@ def switch_profile(cfg: Config, current: ChatSettings, name: str) -> ChatSetting
     running = _Running("this session", current.profile.name, current.model, current.system,
                        current.role)  # fmt: skip
     flags = ChatFlags(stream=current.stream, log=current.log)
-    g = Globals(profile=name, debug=current.debug)
-    settings = resolve_chat(cfg, g, flags, running, command=current.command)
+    run = Invocation(cfg, profile=name, debug=current.debug)
+    settings = resolve_chat(run, flags, running, command=current.command)
     return replace(settings, notes=())
 
 
 def resolve_chat(
-    cfg: Config,
-    g: Globals,
+    run: Invocation,
     flags: ChatFlags,
     stored: Stored | None = None,
     *,
@@ -181,24 +244,25 @@ def resolve_chat(
     without ``-m`` takes the new profile's model, as ``/profile`` does. The system prompt is the
     session's unless ``-s``/``-r`` is given.
     """
+    cfg = run.config
     notes: list[str] = []
-    name = g.profile
-    if stored is not None and not g.profile and stored.profile:
+    name = run.profile
+    if stored is not None and not run.profile and stored.profile:
         if stored.profile in cfg.profiles:
             name = stored.profile
         else:
             notes.append(f"profile {stored.profile} of {stored.name} no longer exists")
     profile = cfg.profile(name)
-    if g.model:
-        model = cfg.resolve_model(g.model)
+    if run.model:
+        model = cfg.resolve_model(run.model)
     elif stored is not None and stored.model and stored.profile in (None, profile.name):
         model = stored.model
     else:
         model = cfg.resolve_model(profile.model)
-    if stored is not None and (g.profile or g.model):
+    if stored is not None and (run.profile or run.model):
         before = (stored.profile or profile.name, stored.model or model)
         if before != (profile.name, model):
-            flag = " and ".join(f for f, v in (("-p", g.profile), ("-m", g.model)) if v)
+            flag = " and ".join(f for f, v in (("-p", run.profile), ("-m", run.model)) if v)
             notes.append(
                 f"{stored.name} now uses {model} via {profile.name} (was {before[1]} via "
                 f"{before[0]}; {flag} changes it for the rest of that session)"
@@ -226,7 +290,7 @@ def resolve_chat(
         markdown=flags.markdown or profile.markdown,
         log=flags.log and (profile.log or command == "chat"),  # the REPL always saves
         command=command,
-        debug=g.debug,
+        debug=run.debug,
         notes=tuple(notes),
         tools=tools,
         approve=(*profile.auto_approve, *flags.approve),

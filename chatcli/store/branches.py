@@ -20,7 +20,7 @@ from chatcli.store.records import MessageRow, stored_time
 MESSAGE_COLUMNS = (
     "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
     " prompt_tokens, completion_tokens, estimated, cost_usd, finish_reason, interrupted,"
-    " ttft_ms, duration_ms, parent_id, turn, tool_calls, tool_call_id, tool_info"
+    " ttft_ms, duration_ms, parent_id, turn, tool_calls, tool_call_id, tool_info, reasoning"
 )
 
 
@@ -28,7 +28,7 @@ def message_row(row: Any) -> MessageRow:
     """A ``MessageRow`` from a row of ``MESSAGE_COLUMNS``."""
     (mid, sid, created, role, content, is_json, tokens, model, profile, prompt, completion,
      estimated, cost, finish, interrupted, ttft, duration, parent, turn, calls, call_id,
-     info) = row  # fmt: skip
+     info, reasoning) = row  # fmt: skip
     return MessageRow(
         role,
         json.loads(content) if is_json else content,
@@ -46,6 +46,7 @@ def message_row(row: Any) -> MessageRow:
         tool_calls=json.loads(calls) if calls else None,
         tool_call_id=call_id,
         tool_info=json.loads(info) if info else None,
+        reasoning=reasoning,
         id=mid,
         session_id=sid,
         created_at=stored_time(created),
@@ -131,14 +132,14 @@ def copy_path(conn: sqlite3.Connection, messages: list[MessageRow], session_id: 
             "INSERT INTO messages (session_id, created_at, role, content, content_json, tokens,"
             " model, profile, prompt_tokens, completion_tokens, estimated, cost_usd,"
             " finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn, tool_calls,"
-            " tool_call_id, tool_info)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " tool_call_id, tool_info, reasoning)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session_id, m.created_at.isoformat(timespec="microseconds"), m.role, content,
                 is_json, m.tokens, m.model, m.profile, m.prompt_tokens, m.completion_tokens,
                 m.estimated, m.cost_usd, m.finish_reason, m.interrupted, m.ttft_ms,
                 m.duration_ms, parent, m.turn, _json(m.tool_calls), m.tool_call_id,
-                _json(m.tool_info),
+                _json(m.tool_info), m.reasoning,
             ),
         )  # fmt: skip
         parent = cur.lastrowid

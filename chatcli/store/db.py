@@ -491,13 +491,14 @@ class Store:
                 "INSERT INTO messages (session_id, created_at, role, content, content_json,"
                 " tokens, model, profile, prompt_tokens, completion_tokens, estimated,"
                 " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn,"
-                " tool_calls, tool_call_id, tool_info)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " tool_calls, tool_call_id, tool_info, reasoning)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id, now, m.role, content, is_json, m.tokens, m.model, m.profile,
                     m.prompt_tokens, m.completion_tokens, m.estimated, m.cost_usd,
                     m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms, parent, turn,
                     _json_or_none(m.tool_calls), m.tool_call_id, _json_or_none(m.tool_info),
+                    m.reasoning or None,
                 ),
             )  # fmt: skip
             assert cur.lastrowid is not None

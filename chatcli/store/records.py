@@ -93,6 +93,7 @@ class NewMessage:
     tool_calls: list[dict[str, Any]] | None = None  # assistant: [{"id", "name", "arguments"}]
     tool_call_id: str | None = None  # role "tool": the call this result answers
     tool_info: dict[str, Any] | None = None  # role "tool": name, approved, duration_ms, error
+    reasoning: str | None = None  # assistant: the reasoning summary shown while it thought
 
 
 @dataclass(slots=True, kw_only=True)

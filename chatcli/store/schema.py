@@ -157,5 +157,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE usage ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE usage ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0",
     ),
+    (  # 11: an assistant message's reasoning summary (Responses API): kept and shown by
+        # ``sessions show``/export, never sent back to the model
+        "ALTER TABLE messages ADD COLUMN reasoning TEXT",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

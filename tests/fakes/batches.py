@@ -8,6 +8,16 @@ with a property of the wrong kind when its message contains ``INVALID``), ``expi
 makes the next batch expire with half its results, and a model in ``refuse_models`` fails the
 batch at validation (an Azure deployment that is not Global-Batch). ``enabled = False`` turns
 the routes off (404), like a relay without a Batch API.
+
+Lines for ``/v1/responses`` get Responses bodies (``output`` items, ``status``, usage with
+cached and reasoning tokens), scripted by words in the user's text: ``THINK`` adds a reasoning
+summary, ``CACHED`` reports half the input as cached, ``LONG`` ends ``incomplete``
+(``max_output_tokens``), ``FILTER`` ends ``incomplete`` (``content_filter``), ``REFUSE``
+answers with a refusal. As at OpenAI, a batch whose lines name another route than its
+``endpoint`` fails validation (Azure reads each line's route), and a Responses line carrying
+``messages`` (a chat body) fails alone. While the fake's own Responses API is off
+(``FakeOpenAI.responses``), a batch of Responses lines fails validation: an endpoint without
+the route.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TERMINAL = ("completed", "expired", "cancelled", "failed")
+_RESPONSES = ("/v1/responses", "/responses")
 
 
 @dataclass
@@ -120,7 +131,7 @@ class BatchAPI:
                 return 200, file.data, 0.0
             return 200, file.to_dict(), 0.0
         if parts == ["batches"] and method == "POST":
-            return self._create(rec)
+            return self._create(rec, responses=bool(getattr(handler.fake, "responses", True)))
         if parts == ["batches"] and method == "GET":
             return 200, self._list(rec.query), 0.0
         if parts[0] == "batches" and len(parts) >= 2:
@@ -165,7 +176,7 @@ class BatchAPI:
 
     # -- batches ---------------------------------------------------------------------------------
 
-    def _create(self, rec: Any) -> tuple[int, Any, float]:
+    def _create(self, rec: Any, *, responses: bool) -> tuple[int, Any, float]:
         body = rec.json if isinstance(rec.json, dict) else {}
         file = self.files.get(str(body.get("input_file_id")))
         if file is None:
@@ -177,6 +188,11 @@ class BatchAPI:
         refused = next(
             (m for x in lines if (m := x.get("body", {}).get("model")) in self.refuse_models), None
         )
+        endpoint = str(body.get("endpoint"))
+        if refused is None and endpoint.startswith("/v1/"):  # OpenAI: one route per batch
+            refused = next((f"url:{x.get('url')}" for x in lines if x.get("url") != endpoint), None)
+        if refused is None and not responses:  # the fake's Responses API is off: none here
+            refused = next((f"route:{u}" for x in lines if (u := x.get("url")) in _RESPONSES), None)
         batch = FakeBatch(
             self._id("batch"), file.id, str(body.get("endpoint")), body.get("metadata") or {},
             lines, time.monotonic(), expire=self.expire_next, refused=refused,
@@ -234,7 +250,20 @@ class BatchAPI:
                 if status == "expired":
                     errors.append(_error_line(custom_id, "batch_expired", "This request expired"))
                 continue
-            messages = line.get("body", {}).get("messages") or []
+            body = line.get("body", {})
+            if line.get("url") in _RESPONSES:
+                text = _input_text(body)
+                if "messages" in body:
+                    message = "Unsupported parameter: 'messages'. The Responses API takes 'input'."
+                    errors.append(_error_line(custom_id, "unsupported_parameter", message))
+                elif "FAIL" in text:
+                    errors.append(_error_line(custom_id, "invalid_request", "scripted failure"))
+                else:
+                    answer = _structured(body, text) or f"answer: {text}"
+                    out = _responses_line(custom_id, body, text, answer, n)
+                    outputs.append(self.mangle(text, out) if self.mangle else out)
+                continue
+            messages = body.get("messages") or []
             text = _last_user_text(messages)
             if "FAIL" in text:
                 failed = _error_line(custom_id, "invalid_request", "scripted failure")
@@ -267,6 +296,10 @@ class BatchAPI:
                 f"The provided model deployment '{batch.refused}' does not exist or is not a "
                 "Global-Batch deployment."
             )
+            if batch.refused.startswith("url:"):
+                message = "The URL provided for this request does not match the batch endpoint."
+            elif batch.refused.startswith("route:"):
+                message = f"Unsupported URL {batch.refused[6:]}: this endpoint has no such route."
             view["errors"] = {
                 "object": "list",
                 "data": [{"code": "model_not_found", "message": message, "line": 1}],
@@ -278,6 +311,65 @@ def _last_user_text(messages: list[Any]) -> str:
     users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
     content = users[-1].get("content") if users else ""
     return content if isinstance(content, str) else json.dumps(content)
+
+
+def _input_text(body: dict[str, Any]) -> str:
+    """The last user text of a Responses body's ``input`` (a string, or message items whose
+    content is a string or ``input_text`` parts)."""
+    items = body.get("input")
+    if isinstance(items, str):
+        return items
+    users = [i for i in items or [] if isinstance(i, dict) and i.get("role") == "user"]
+    content = users[-1].get("content") if users else ""
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
+
+
+def _responses_line(
+    custom_id: Any, body: dict[str, Any], text: str, answer: str, n: int
+) -> dict[str, Any]:
+    """A batch output line holding a non-streamed Responses body, shaped as OpenAI's."""
+    items = body.get("input")
+    prompt = len(json.dumps(items).split()) + len(str(body.get("instructions") or "").split())
+    output: list[dict[str, Any]] = []
+    reasoning = 0
+    if "THINK" in text:
+        summary = [{"type": "summary_text", "text": f"**Thinking about** {text}"}]
+        output.append({"type": "reasoning", "id": f"rs_b{n}", "summary": summary})
+        reasoning = 7
+    status, details = "completed", None
+    if "REFUSE" in text:
+        part: dict[str, Any] = {"type": "refusal", "refusal": "I can't help with that."}
+    else:
+        if "LONG" in text:
+            status, details, answer = "incomplete", {"reason": "max_output_tokens"}, answer[:8]
+        elif "FILTER" in text:
+            status, details, answer = "incomplete", {"reason": "content_filter"}, ""
+        part = {"type": "output_text", "text": answer, "annotations": []}
+    output.append({
+        "type": "message", "id": f"msg_b{n}", "status": status, "role": "assistant",
+        "content": [part],
+    })  # fmt: skip
+    completion = len(answer.split()) + reasoning
+    cached = prompt // 2 if "CACHED" in text else 0
+    response = {
+        "id": f"resp_b{n}", "object": "response", "created_at": 1700000000 + n,
+        "status": status, "incomplete_details": details, "error": None,
+        "model": body.get("model"), "output": output, "store": body.get("store", True),
+        "usage": {
+            "input_tokens": prompt, "input_tokens_details": {"cached_tokens": cached},
+            "output_tokens": completion,
+            "output_tokens_details": {"reasoning_tokens": reasoning},
+            "total_tokens": prompt + completion,
+        },
+    }  # fmt: skip
+    return {
+        "id": f"batch_req_{n}",
+        "custom_id": custom_id,
+        "response": {"status_code": 200, "request_id": f"req_{n}", "body": response},
+        "error": None,
+    }
 
 
 def _structured(body: dict[str, Any], text: str) -> str | None:

@@ -150,7 +150,11 @@ def _csv(path: Path, column: str, prompt: str | None) -> Iterator[BatchInput]:
 def _text(path: Path, prompt: str | None) -> BatchInput:
     from chatcli.inputs import decode_text
 
-    text = decode_text(path.read_bytes(), f"file {path}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    text = decode_text(data, f"file {path}")
     if not text.strip():
         raise UsageError(f"input {path} is empty")
     return BatchInput(str(path), [{"role": "user", "content": _with_prompt(prompt, text)}])
@@ -179,6 +183,8 @@ class Builder:
 
     ``price`` maps (model, prompt tokens, completion tokens) to a cost (batch or normal prices);
     ``deployment`` maps a model to what the body names (Azure deployments; identity elsewhere).
+    ``responses_path`` (``/v1/responses``) marks every line for the Responses API (``route``),
+    ``store`` being the profile's setting for it.
     """
 
     def __init__(
@@ -195,6 +201,8 @@ class Builder:
         max_requests: int | None = None,
         max_bytes: int | None = None,
         schemas: Callable[[Any, str], Any] | None = None,
+        responses_path: str | None = None,
+        store: bool = False,
     ) -> None:
         self.default_model = default_model
         self.system = system
@@ -207,6 +215,8 @@ class Builder:
         self.max_requests = MAX_REQUESTS if max_requests is None else max_requests
         self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
         self.schemas = schemas  # (line's "schema", where) -> features.schema Schema | None
+        self.responses_path = responses_path
+        self.store = store
         self.totals = Totals()
 
     def body(self, item: BatchInput) -> tuple[str, dict[str, Any]]:
@@ -252,6 +262,11 @@ class Builder:
                 from chatcli.features.schema.batch import attach
 
                 attach(obj, schema)
+            if self.responses_path is not None:
+                from chatcli.features.batch.route import mark
+
+                reasoning = bool(self.model_info(model).reasoning)
+                mark(obj, self.responses_path, store=self.store, completion=reasoning)
             line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
             size = len(line.encode("utf-8")) + 1
             if in_part and (in_part >= self.max_requests or part_bytes + size > self.max_bytes):

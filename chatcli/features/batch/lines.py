@@ -5,24 +5,31 @@ is a string, a ``message`` that is a list, ``usage`` counts of ``"12"`` or ``-5`
 that is an object. The answer body is read by the same shape-checked parser as ``ask``'s
 (``providers.answers``), so one bad line becomes one failed request naming the problem and
 every other answer is collected. Usage that is missing, negative or absurd is estimated from
-the text (and marked so), never logged as is: a cost is never negative.
+the text (and marked so), never logged as is: a cost is never negative. A line of a request on
+the Responses API is read by that protocol's parser (``providers.responses.whole_events``).
+
+How an answer ended decides whether it counts (``ending``, the same for both APIs and for the
+local runner): cut at the token limit (``incomplete``: ``max_output_tokens``), stopped by the
+content filter or refused by the model makes the request failed with that reason (``batch
+retry`` sends it again); its tokens are logged all the same, since they are billed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from chatcli.errors import APIError
+from chatcli.events import Finish, StreamEvent, TextDelta, Usage
 from chatcli.safetext import one_line
 from chatcli.store.jobs import RequestResult
 from chatcli.store.records import UsageRecord
 
-UsageFor = Callable[[str, str, int, int, bool], UsageRecord]
-"""(model, "ok" | "error", prompt tokens, completion tokens, estimated) -> usage-log entry."""
+UsageFor = Callable[[str, str, Usage], UsageRecord]
+"""(model, "ok" | "error", the request's usage) -> usage-log entry."""
 
 _CUSTOM_ID = re.compile(r'"custom_id"\s*:\s*"r(\d+)"')
 
@@ -45,10 +52,15 @@ def _shown(value: Any) -> str:
 
 
 def read_line(
-    line: str, models: dict[int, str], sizes: dict[int, int], usage_for: UsageFor
+    line: str,
+    models: dict[int, str],
+    sizes: dict[int, int],
+    usage_for: UsageFor,
+    responses: Container[int] = (),
 ) -> tuple[RequestResult, UsageRecord | None] | Unreadable:
     """The result of the request ``line`` answers; ``sizes`` (request line lengths) give the
-    prompt estimate when the usage report cannot be used."""
+    prompt estimate when the usage report cannot be used; ``responses`` are the requests made
+    on the Responses API."""
     try:
         obj = json.loads(line)
     except ValueError:
@@ -74,64 +86,94 @@ def read_line(
     if error or status != 200 or body is None:
         detail = error if error else (body or {}).get("error")
         text = _error_text(detail) or f"HTTP {one_line(str(status), 20)}"
-        return _failed(idx, text), _usage(
-            models[idx], "error", body or {}, "", sizes.get(idx, 0), usage_for, reported_only=True
+        reported = None if idx in responses else _chat_usage(body)
+        return _failed(idx, text), _usage(models[idx], "error", reported, usage_for)
+    return _answer(idx, models[idx], body, sizes.get(idx, 0), usage_for, idx in responses)
+
+
+def _chat_usage(body: dict[str, Any] | None) -> Usage | None:
+    from chatcli.providers.answers import usage
+
+    return usage((body or {}).get("usage"))
+
+
+def _events(body: dict[str, Any], responses: bool) -> Iterator[StreamEvent]:
+    if responses:
+        from chatcli.providers.responses import whole_events as responses_events
+
+        return responses_events(body, tools_offered=True)
+    from chatcli.providers.answers import whole_events
+
+    return whole_events(body)
+
+
+def ending(finish: Finish | None) -> str | None:
+    """Why an answer that arrived does not count (None: it does), for both APIs."""
+    reason = finish.reason if finish is not None else None
+    if reason == "length":
+        return (
+            "the answer was cut at the token limit (finish_reason length / incomplete: "
+            "max_output_tokens); raise max_tokens and submit it again"
         )
-    return _answer(idx, models[idx], body, sizes.get(idx, 0), usage_for)
+    if reason == "content_filter":
+        return "the answer was stopped by the provider's content filter"
+    if reason == "refusal" and finish is not None:
+        return f"the model refused: {one_line(finish.refusal or '', 300)}"
+    return None
 
 
 def _answer(
-    idx: int, model: str, body: dict[str, Any], size: int, usage_for: UsageFor
+    idx: int, model: str, body: dict[str, Any], size: int, usage_for: UsageFor, responses: bool
 ) -> tuple[RequestResult, UsageRecord | None]:
-    from chatcli.events import Finish, TextDelta
-    from chatcli.providers.answers import whole_events
-
-    text, finish = "", None
+    text, finish, reported = "", None, None
     try:
-        for event in whole_events(body):
+        for event in _events(body, responses):
             if isinstance(event, TextDelta):
                 text += event.text
+            elif isinstance(event, Usage):
+                reported = event
             elif isinstance(event, Finish):
                 finish = event
-    except APIError as exc:  # wrong types anywhere in the answer, a refusal, no choices
-        record = _usage(model, "error", body, "", size, usage_for, reported_only=True)
-        return _failed(idx, exc.message), record
-    record = _usage(model, "ok", body, text, size, usage_for)
+    except APIError as exc:  # wrong types anywhere in the answer, a failed response
+        reported = None if responses else _chat_usage(body)
+        return _failed(idx, exc.message), _usage(model, "error", reported, usage_for)
+    problem = ending(finish)
+    status = "ok" if problem is None else "error"
+    record = _usage(model, status, reported, usage_for, guess=(text, size))
     assert record is not None
     return RequestResult(
         idx,
-        ok=True,
+        ok=problem is None,
         answer=text,
         served_model=finish.model if finish else None,
         finish_reason=finish.reason if finish else None,
         prompt_tokens=record.prompt_tokens,
         completion_tokens=record.completion_tokens,
         cost_usd=record.cost_usd,
+        error=problem,
     ), record
 
 
 def _usage(
     model: str,
     status: str,
-    body: dict[str, Any],
-    text: str,
-    size: int,
+    reported: Usage | None,
     usage_for: UsageFor,
     *,
-    reported_only: bool = False,
+    guess: tuple[str, int] | None = None,
 ) -> UsageRecord | None:
-    """The usage entry: the report when it is plausible, else an estimate (prompt from the
-    request's length, completion from the answer); failed requests only when reported."""
-    from chatcli.providers.answers import usage
+    """The usage entry: the report when it is plausible, else an estimate from ``guess`` (the
+    answer, and the request line's length for the prompt); none for a failed request that
+    reported nothing."""
     from chatcli.tokens import estimate
 
-    reported = usage(body.get("usage"))
     if reported is not None:
-        return usage_for(model, status, reported.prompt_tokens, reported.completion_tokens, False)
-    if reported_only:
+        return usage_for(model, status, reported)
+    if guess is None:
         return None
+    text, size = guess
     framing = 150  # custom_id, method, url and the body's keys around the messages
-    return usage_for(model, status, max(1, (size - framing) // 4), estimate(text), True)
+    return usage_for(model, status, Usage(max(1, (size - framing) // 4), estimate(text), True))
 
 
 def _failed(idx: int, error: str) -> RequestResult:

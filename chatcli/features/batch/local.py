@@ -5,7 +5,10 @@ through the ordinary chat path, at most ``--concurrency`` requests at a time and
 the profile's ``requests_per_minute`` (the limiter ``summarize`` uses). Each answer is written to
 the store with its usage-log entry the moment it arrives, so a killed run resumes with only the
 requests that never finished (at most ``--concurrency`` were in flight and are sent again).
-Prices are the normal ones: no provider discount applies.
+Prices are the normal ones: no provider discount applies. Each request goes through
+``provider.chat``, so it speaks the profile's protocol (Chat Completions or the Responses API,
+with the provider's own fallbacks) and is read by that protocol's parser; how it ended counts
+as for the Batch API (``lines.ending``).
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chatcli import accounting
+from chatcli.environment import Clock
 from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.features.batch.lines import ending
 from chatcli.features.pacing import Limiter
 from chatcli.features.schema.batch import Fallback, checked, schema_of
 from chatcli.features.schema.spec import Schema
@@ -26,19 +32,30 @@ from chatcli.providers.base import ChatRequest, Provider
 from chatcli.store.jobs import JobRow, Jobs, RequestResult
 from chatcli.store.records import UsageRecord
 
+if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
+
 _FATAL = (AuthError, ConfigError)
 """Failures that every other request would meet too: stop the run instead of failing each."""
 
 
 def request_of(model: str, line: str) -> ChatRequest:
-    """The chat request a stored JSONL line describes (``model`` is the user-facing name)."""
+    """The chat request a stored JSONL line describes (``model`` is the user-facing name);
+    its ``response_format`` becomes the request's own, which each wire protocol encodes."""
+    from chatcli.features.schema.batch import format_of
+
     body: dict[str, Any] = dict(json.loads(line)["body"])
     body.pop("model", None)
     messages = body.pop("messages")
     max_tokens = body.pop("max_tokens", None) or body.pop("max_completion_tokens", None)
     temperature = body.pop("temperature", None)
     body.pop("stream", None)
-    return ChatRequest(model, messages, temperature, max_tokens, stream=False, extra=body)
+    fmt = format_of(body.get("response_format"))
+    if fmt is not None:  # one chatcli knows: encoded by the wire protocol in use
+        del body["response_format"]
+    return ChatRequest(
+        model, messages, temperature, max_tokens, stream=False, extra=body, response_format=fmt
+    )
 
 
 class LocalRunner:
@@ -52,7 +69,8 @@ class LocalRunner:
         *,
         concurrency: int,
         requests_per_minute: float | None,
-        cost: Callable[[str, int, int], float | None],
+        clock: Clock,
+        info: Callable[[str], ModelInfo],
         progress: Callable[[int, int], None],
         notice: Callable[[Notice], None],
     ) -> None:
@@ -60,8 +78,8 @@ class LocalRunner:
         self.job = job
         self.provider = provider
         self.concurrency = concurrency
-        self.limiter = Limiter(requests_per_minute)
-        self.cost = cost
+        self.limiter = Limiter(requests_per_minute, clock)
+        self.info = info  # a model's prices and tokenizer
         self.progress = progress
         self.notice = notice
         self.stop = threading.Event()
@@ -117,20 +135,25 @@ class LocalRunner:
             self._save(RequestResult(idx, ok=False, error=exc.message), None)
             return
         latency = round((time.perf_counter() - started) * 1000)
-        prompt = usage.prompt_tokens if usage else 0
-        completion = usage.completion_tokens if usage else 0
-        cost = self.cost(model, prompt, completion) if usage else None
+        # the one accounting rule: no usage reported is an estimate, not 0 tokens at no cost
+        info = self.info(model)
+        spent = accounting.used(usage, request.messages, "".join(text), info.tokenizer)
+        cost = accounting.cost(info, spent)
+        problem = ending(finish)  # cut, filtered or refused: failed, its tokens logged
         result = RequestResult(
-            idx, ok=True, answer="".join(text),
+            idx, ok=problem is None, answer="".join(text),
             served_model=finish.model if finish else None,
             finish_reason=finish.reason if finish else None,
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None, cost_usd=cost,
+            error=problem,
         )  # fmt: skip
         result = checked(result, schema)  # --schema: invalid answers fail
         record = UsageRecord(
-            model, self.job.profile, "batch", "ok", prompt, completion,
-            estimated=usage is None, cost_usd=cost, latency_ms=latency,
+            model, self.job.profile, "batch", "ok" if problem is None else "error",
+            spent.prompt_tokens, spent.completion_tokens, estimated=spent.estimated,
+            cost_usd=cost, latency_ms=latency, cached_tokens=spent.cached_tokens,
+            reasoning_tokens=spent.reasoning_tokens,
         )  # fmt: skip
         self._save(result, record)
 

@@ -9,6 +9,7 @@ creates the same part twice.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,17 +17,14 @@ from typing import Any
 
 from chatcli.errors import APIError
 from chatcli.features.batch.lines import Unreadable, UsageFor, read_line
-from chatcli.features.schema.batch import checked, schema_of, wire_line
+from chatcli.features.batch.route import is_responses, wire_line
+from chatcli.features.schema.batch import checked, schema_of
 from chatcli.features.schema.spec import Schema
 from chatcli.providers.batches import BatchAPI
 from chatcli.store.jobs import CHUNK, JobRow, Jobs, PartRow, RequestResult
 from chatcli.store.records import UsageRecord
 
 TERMINAL = frozenset({"completed", "expired", "cancelled", "failed"})
-AZURE_HINT = (
-    "Azure runs batches only on a Global-Batch deployment: create one and map the model to it "
-    "under [profiles.NAME.deployments]"
-)
 _MISSING = {
     "completed": "the provider returned no result for this request",
     "expired": "the batch expired (24 h window) before this request ran",
@@ -57,16 +55,23 @@ def submit_parts(jobs: Jobs, job: JobRow, api: BatchAPI, note: Callable[[str], N
         if batch is None:
             jobs.update_part(job.id, part.part, step="creating")
             try:
-                batch = api.create(file_id, metadata(job, part.part))
+                batch = api.create(file_id, metadata(job, part.part), _route(jobs, job, part))
             except APIError as exc:
-                if api.azure and exc.status in (400, 404):
-                    exc.hint = AZURE_HINT
+                if api.line.failure_hint and exc.status in (400, 404):
+                    exc.hint = api.line.failure_hint
                 raise
         jobs.update_part(
             job.id, part.part, step="created", batch_id=str(batch.get("id")),
             status=str(batch.get("status") or "validating"),
         )  # fmt: skip
         note(f"part {part.part}: batch {batch.get('id')} created")
+
+
+def _route(jobs: Jobs, job: JobRow, part: PartRow) -> str | None:
+    """The route a part's lines name (all lines of a job share it), or None for chat."""
+    for _idx, _model, line in jobs.lines(job.id, part.part):
+        return str(json.loads(line).get("url")) if is_responses(line) else None
+    return None
 
 
 def _upload(
@@ -154,8 +159,11 @@ def collect(
     sizes: dict[int, int] = {}  # request lengths, for estimates where usage is unusable
     schemas: dict[int, Schema] = {}  # --schema lines: their answers are checked
     seen: dict[str, Schema] = {}
+    responses: set[int] = set()  # requests on the Responses API: their own parser
     for idx, model, line in jobs.lines(job.id, part, state="pending"):
         models[idx], sizes[idx] = model, len(line)
+        if is_responses(line):
+            responses.add(idx)
         schema = schema_of(line, seen)
         if schema is not None:
             schemas[idx] = schema
@@ -168,7 +176,7 @@ def collect(
         for line in api.lines(str(file_id)):
             if not line.strip():
                 continue
-            parsed = read_line(line, models, sizes, usage_for)
+            parsed = read_line(line, models, sizes, usage_for, responses)
             if isinstance(parsed, Unreadable):
                 unreadable.append(parsed.problem)
             else:

@@ -7,6 +7,8 @@ to complete a path itself.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 PROG = "chatcli"
 COMPLETE_VAR = "_CHATCLI_COMPLETE"
 
@@ -69,7 +71,21 @@ function %(func)s
 end
 complete -c %(prog)s -f -a '(%(func)s)'
 """
-SCRIPTS = {"bash": _BASH, "zsh": _ZSH, "fish": _FISH}
+
+
+class CompletionShell(StrEnum):
+    """The shells there is a completion script for (``completion SHELL``'s choices)."""
+
+    BASH = "bash"
+    ZSH = "zsh"
+    FISH = "fish"
+
+
+SCRIPTS: dict[str, str] = {
+    CompletionShell.BASH: _BASH,
+    CompletionShell.ZSH: _ZSH,
+    CompletionShell.FISH: _FISH,
+}
 
 
 def script(shell: str) -> str:

@@ -1,13 +1,13 @@
 """The names shell completion offers for option values, read as cheaply as possible.
 
-Completion runs on every Tab, so this reads the config with tomllib alone (a config that does
+Completion runs on every Tab, so this reads the config file (found by the caller) with tomllib
+alone (a config that does
 not validate still completes what it names) and the session names with one query, and imports
 nothing heavy. Any failure completes nothing rather than printing an error into the shell.
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,11 @@ from typing import Any
 from chatcli.settings import paths
 
 
-def _raw_config(config: str | None) -> dict[str, Any]:
+def _raw_config(config: Path | None) -> dict[str, Any]:
+    if config is None:
+        return {}
     try:
-        path, _ = paths.config_path(config)
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(config.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):  # TOMLDecodeError is a ValueError
         return {}
 
@@ -28,18 +29,15 @@ def _table(data: dict[str, Any], key: str) -> list[str]:
     return [str(k) for k in value] if isinstance(value, dict) else []
 
 
-def profiles(config: str | None = None) -> list[str]:
+def profiles(config: Path | None = None) -> list[str]:
     """Profiles of the config, and the implicit ones the environment makes."""
-    names = _table(_raw_config(config), "profiles")
-    if os.environ.get("OPENAI_API_KEY"):
-        names.append("openai")
-    azure = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION")
-    if all(os.environ.get(k) for k in azure):
-        names.append("azure")
+    from chatcli.settings.endpoint_types import implicit_profiles
+
+    names = _table(_raw_config(config), "profiles") + list(implicit_profiles())
     return sorted(set(names))
 
 
-def models(config: str | None = None) -> list[str]:
+def models(config: Path | None = None) -> list[str]:
     """Aliases, the config's ``[models]``, the profiles' models and the built-in table."""
     from chatcli.pricing import CHAT_MODELS
 
@@ -53,17 +51,17 @@ def models(config: str | None = None) -> list[str]:
     return list(seen)
 
 
-def roles(config: str | None = None) -> list[str]:
+def roles(config: Path | None = None) -> list[str]:
     """The ``[roles]`` of the config."""
     return sorted(_table(_raw_config(config), "roles"))
 
 
-def schemas(config: str | None = None) -> list[str]:
+def schemas(config: Path | None = None) -> list[str]:
     """``--schema @NAME`` for each ``[schemas.NAME]`` of the config."""
     return [f"@{name}" for name in sorted(_table(_raw_config(config), "schemas"))]
 
 
-def tools(config: str | None = None) -> list[str]:
+def tools(config: Path | None = None) -> list[str]:
     """``-T``/``--approve``/``mcp list``: the ``[mcp.servers]`` of the config (a server's own
     tools are known only once it runs, and Tab never starts one)."""
     mcp = _raw_config(config).get("mcp")
@@ -85,15 +83,11 @@ def sessions() -> list[str]:
         return []
 
 
-def _template_folder(config: str | None) -> Path | None:
-    try:
-        path, _ = paths.config_path(config)
-    except (OSError, ValueError):
-        return None
-    return path.parent / "templates"
+def _template_folder(config: Path | None) -> Path | None:
+    return None if config is None else config.parent / "templates"
 
 
-def templates(config: str | None = None) -> list[str]:
+def templates(config: Path | None = None) -> list[str]:
     """Template names: ``[templates]`` of the config and files in the templates folder."""
     names = set(_table(_raw_config(config), "templates"))
     folder = _template_folder(config)
@@ -102,7 +96,7 @@ def templates(config: str | None = None) -> list[str]:
     return sorted(names)
 
 
-def template_variables(name: str | None, config: str | None = None) -> list[str]:
+def template_variables(name: str | None, config: Path | None = None) -> list[str]:
     """``VAR=`` for each variable of template ``name`` (``input`` left out: it is the prompt)."""
     from chatcli.features.templates.library import VARIABLE
 
@@ -124,3 +118,11 @@ def template_variables(name: str | None, config: str | None = None) -> list[str]
                 break
     found = dict.fromkeys(m.group(1) for t in texts for m in VARIABLE.finditer(t))
     return [f"{v}=" for v in found if v != "input"]
+
+
+def image_sizes() -> list[str]:
+    """The WIDTHxHEIGHT sizes the known image models take, most common first."""
+    from chatcli.providers.images import IMAGE_MODELS
+
+    sizes = (s for model in IMAGE_MODELS.values() for s in model.sizes if "x" in s)
+    return sorted(set(sizes), key=lambda s: (s != "1024x1024", s))

@@ -9,10 +9,11 @@ import socket
 import time
 from urllib.parse import urlsplit
 
+from chatcli.environment import Environment
 from chatcli.errors import AuthError, ChatcliError, Reported
 from chatcli.output import flush_out, out
 from chatcli.settings import keys
-from chatcli.settings.resolve import Globals, load_config
+from chatcli.settings.resolve import Staged
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "    "}
 
@@ -20,15 +21,16 @@ MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "    "}
 class Report:
     """Prints one line per check; remembers whether anything failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
         self.failed = False
 
     def line(self, status: str, name: str, detail: str, hint: str | None = None) -> None:
         self.failed |= status == "fail"
-        out(f"[{MARK[status]}] {name:<12} {detail}\n")
+        out(self.environment, f"[{MARK[status]}] {name:<12} {detail}\n")
         if hint:
-            out(f"       {'':<12} fix: {hint}\n")
-        flush_out()
+            out(self.environment, f"       {'':<12} fix: {hint}\n")
+        flush_out(self.environment)
 
 
 def _proxy_for(url: str, proxy: str | None) -> tuple[str | None, str]:
@@ -55,24 +57,21 @@ def _reachable(url: str, timeout: float) -> str | None:
         return f"{parts.hostname}:{port}: {exc.strerror or exc}"
 
 
-def run(g: Globals) -> None:
+def run(environment: Environment, steps: Staged) -> None:
+    """Report each step; ``steps`` is the command's settings resolved as far as they went."""
     from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
     from chatcli.retirements import retirement
 
-    r = Report()
-    try:
-        cfg = load_config(g)
-    except ChatcliError as exc:
-        r.line("fail", "config", exc.message, exc.hint)
+    r = Report(environment)
+    cfg, env = steps.config, steps.env
+    if cfg is not None:
+        r.line("ok", "config", f"{cfg.path}" + ("" if cfg.exists else " (absent: zero-config)"))
+    if cfg is None or env is None:
+        step, exc = steps.failed or ("config", ChatcliError("not resolved"))
+        r.line("fail", step, exc.message, exc.hint)
         raise Reported() from None
-    r.line("ok", "config", f"{cfg.path}" + ("" if cfg.exists else " (absent: zero-config)"))
-    try:
-        profile = cfg.profile(g.profile)
-    except ChatcliError as exc:
-        r.line("fail", "profile", exc.message, exc.hint)
-        raise Reported() from None
-    model = cfg.resolve_model(g.model or profile.model)
+    profile, model = env.profile, env.model
     r.line("ok", "profile", f"{profile.name} (type {profile.type}), model {model}")
     try:
         key, source = keys.key_with_source(profile)
@@ -80,7 +79,7 @@ def run(g: Globals) -> None:
         r.line("fail", "key", exc.message, exc.hint)
         raise Reported() from None
     r.line("ok", "key", f"{keys.redact_key(key)} from {keys.redact(source, (key,))}")
-    provider = connect(profile, cfg.model_info, debug=g.debug)
+    provider = connect(profile, cfg.model_info, debug=env.debug)
     url = provider.chat_url(model)
     r.line("info", "url", url)
     proxy, proxy_source = _proxy_for(url, profile.proxy)

@@ -9,6 +9,9 @@ off before the line is uploaded (``wire_line``), so the check after the provider
 request failed, with the reason; a valid one is stored as its JSON (optional nulls dropped),
 which ``batch results`` prints under ``data``. The local runner falls back like ``ask`` when
 the endpoint refuses ``response_format`` (``Fallback``); the Batch API reports such lines failed.
+Lines are stored in the chat form; a request made from one carries the format as its
+``ChatRequest.response_format`` (``format_of``), which each wire protocol encodes its way
+(``response_format`` for chat, ``text.format`` for the Responses API).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from chatcli.features.schema.spec import Schema, is_object, load
 from chatcli.store.jobs import RequestResult
 
 if TYPE_CHECKING:
-    from chatcli.providers.base import ChatRequest
+    from chatcli.providers.base import ChatRequest, ResponseFormat
     from chatcli.store import Store
 
 KEY = "chatcli_schema"
@@ -74,6 +77,26 @@ def attach(line: dict[str, Any], schema: Schema) -> None:
 
     line["body"]["response_format"] = wire(response_format(schema))
     line[KEY] = schema.to_json()
+
+
+def format_of(value: Any) -> ResponseFormat | None:
+    """The ``ResponseFormat`` a stored chat body's ``response_format`` asks for (the inverse of
+    ``providers.chat.response_format``), or None when it asks for none or nothing known."""
+    from chatcli.providers.base import ResponseFormat
+
+    if not isinstance(value, dict):
+        return None
+    if value.get("type") == "json_object":
+        return ResponseFormat("response", {}, strict=False, json_object=True)
+    spec = value.get("json_schema")
+    if value.get("type") != "json_schema" or not isinstance(spec, dict):
+        return None
+    schema = spec.get("schema")
+    return ResponseFormat(
+        str(spec.get("name") or "response"),
+        schema if isinstance(schema, dict) else {},
+        strict=bool(spec.get("strict", True)),
+    )
 
 
 def wire_line(line: str) -> str:
@@ -159,17 +182,16 @@ class Fallback:
         from chatcli.features.schema import turn
         from chatcli.store import quirks
 
-        fmt = request.extra.get("response_format")
+        fmt = request.response_format
         if (
             schema is None
-            or not isinstance(fmt, dict)
+            or fmt is None
             or not isinstance(exc, APIError)
             or exc.status not in (400, 422)
             or not turn.names_response_format(exc.message)
         ):
             return None
-        kind = fmt.get("type")
-        level = turn.LEVELS.index(kind) if kind in turn.LEVELS else 0
+        level = 1 if fmt.json_object else 0
         if turn.rejects_schema(exc.message):  # this request only: nothing to remember
             return _down(request, schema, level)
         with self._lock:
@@ -194,30 +216,27 @@ def _down(request: ChatRequest, schema: Schema, level: int) -> ChatRequest:
     """``request`` (sent as step ``level``) one step down (its prompt asks already from 1)."""
     if level == 0:
         return at_level(request, schema, 1)
-    extra = {k: v for k, v in request.extra.items() if k != "response_format"}
-    return dataclasses.replace(request, extra=extra)
+    return dataclasses.replace(request, response_format=None)
 
 
 def at_level(request: ChatRequest, schema: Schema, level: int) -> ChatRequest:
     """``request`` asking for the JSON as step ``level`` of ``turn.LEVELS`` does."""
+    from chatcli.features.schema.turn import request_format
+
     if level == 0:
         return request
     asked = prompt_only(request, schema)
-    if level == 1:
-        extra = {**asked.extra, "response_format": {"type": "json_object"}}
-        return dataclasses.replace(asked, extra=extra)
-    return asked
+    return dataclasses.replace(asked, response_format=request_format(schema, level))
 
 
 def prompt_only(request: ChatRequest, schema: Schema) -> ChatRequest:
     """``request`` without ``response_format``, its last user message asking for the JSON."""
     from chatcli.features.schema.turn import with_instructions
 
-    extra = {k: v for k, v in request.extra.items() if k != "response_format"}
     messages = list(request.messages)
     for i in range(len(messages) - 1, -1, -1):
         if messages[i].get("role") == "user":
             content = with_instructions(messages[i].get("content") or "", schema)
             messages[i] = {**messages[i], "content": content}
             break
-    return dataclasses.replace(request, messages=messages, extra=extra)
+    return dataclasses.replace(request, messages=messages, response_format=None)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatcli.errors import UsageError
+from chatcli.features.shell.names import ShellName
 
-SHELLS = ("bash", "zsh", "fish", "sh")
+SHELLS = tuple(ShellName)
 """The shells chatcli writes commands for; others of the Bourne family count as ``sh``."""
 _BOURNE = {"sh", "dash", "ash", "ksh", "mksh", "busybox", "posh", "yash"}
 _PASS_THROUGH = {

@@ -15,8 +15,9 @@ import re
 import shlex
 
 from chatcli.errors import UsageError
+from chatcli.features.shell.names import IntegratedShell
 
-SHELLS = ("bash", "zsh", "fish")
+SHELLS = tuple(IntegratedShell)
 DEFAULT_KEY = "alt-e"
 _RESERVED_CTRL = set("cdhijmqsz")  # interrupt, EOF, backspace, tab, newline, Enter, flow, suspend
 

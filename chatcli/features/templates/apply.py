@@ -20,11 +20,10 @@ from chatcli.features.templates.library import (
     parse_vars,
     unknown_vars,
 )
-from chatcli.settings.resolve import ChatFlags, Globals
+from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
     from chatcli.inputs import UserInput
-    from chatcli.settings.loading import Config
 
 
 @dataclass(frozen=True)
@@ -69,10 +68,10 @@ def raise_empty(template: Template) -> None:
 
 
 def apply(
-    cfg: Config, g: Globals, flags: ChatFlags, name: str, pairs: list[str]
-) -> tuple[Globals, ChatFlags, Applied]:
-    """The global options and chat flags with template ``name``'s settings under them."""
-    template = load(cfg, name)
+    run: Invocation, flags: ChatFlags, name: str, pairs: list[str]
+) -> tuple[Invocation, ChatFlags, Applied]:
+    """The invocation and chat flags with template ``name``'s settings under them."""
+    template = load(run.config, name)
     values = parse_vars(pairs)
     if flags.system is None and flags.role is None and template.system is not None:
         system_values = {k: v for k, v in values.items() if k != INPUT}
@@ -81,9 +80,9 @@ def apply(
         flags = replace(flags, temperature=template.temperature)
     if template.tools and "none" not in flags.tools:  # -T none turns the template's off too
         flags = replace(flags, tools=tuple(dict.fromkeys((*template.tools, *flags.tools))))
-    if g.model is None and template.model is not None:
-        g = replace(g, model=template.model)
+    if run.model is None and template.model is not None:
+        run = replace(run, model=template.model)
     if template.prompt is not None:
         # every variable but {{input}} must have a value now, before anything is read or sent
         fill(template.prompt, {**values, INPUT: ""}, template)
-    return g, flags, Applied(template, values, tuple(unknown_vars(template, values)))
+    return run, flags, Applied(template, values, tuple(unknown_vars(template, values)))

@@ -95,6 +95,7 @@ def _total(rounds: list[TurnResult]) -> TurnResult:
     return replace(
         last,
         text="\n\n".join(r.text for r in rounds if r.text),
+        reasoning="\n\n".join(r.reasoning for r in rounds if r.reasoning),
         prompt_tokens=sum(r.prompt_tokens for r in rounds),
         completion_tokens=sum(r.completion_tokens for r in rounds),
         estimated=any(r.estimated for r in rounds),

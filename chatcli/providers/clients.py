@@ -1,0 +1,74 @@
+"""The one way chatcli makes an httpx2 client: the chat transport's, the openai SDK's (audio,
+speech, images, and their downloads) and URL fetches (``ask -f URL``, ``summarize URL``) all
+come from ``build``, so they share the profile's proxy, its ``timeout`` for connecting and for
+the longest silence, our User-Agent, the compressions ``bodies`` can bound, and one error for a
+SOCKS proxy without SOCKS support. httpx2 is imported inside ``build``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chatcli import __version__
+from chatcli.errors import ConfigError
+from chatcli.providers import bodies
+
+if TYPE_CHECKING:
+    import httpx2
+
+USER_AGENT = f"chatcli/{__version__}"
+
+
+class ClientSettings(Protocol):
+    """What a client takes of a profile (``settings.loading.Profile`` is one)."""
+
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def proxy(self) -> str | None: ...
+
+
+def build(
+    settings: ClientSettings,
+    *,
+    seconds: float | None = None,
+    headers: dict[str, str] | None = None,
+    factory: Callable[..., httpx2.Client] | None = None,
+    follow_redirects: bool = False,
+    **options: Any,
+) -> httpx2.Client:
+    """An httpx2 client through ``settings.proxy`` that waits ``seconds`` (default: the
+    profile's ``timeout``) to connect and for each read; ``headers`` go over our User-Agent
+    and Accept-Encoding; ``factory`` is the client class (the SDK's ``DefaultHttpxClient``)
+    and ``options`` go to it (``verify``, ``event_hooks``). Redirects are not followed unless
+    asked: a fetch follows them by hand, checking each target."""
+    import httpx2
+
+    limit = seconds or settings.timeout
+    try:
+        return (factory or httpx2.Client)(
+            proxy=settings.proxy,
+            timeout=httpx2.Timeout(limit, connect=limit, read=limit),
+            follow_redirects=follow_redirects,
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept-Encoding": bodies.ACCEPT_ENCODING,
+                **(headers or {}),
+            },
+            **options,
+        )
+    except (ImportError, ValueError) as exc:
+        raise _proxy_error(exc, settings.proxy) from None
+
+
+def _proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
+    """What a client that cannot be built for ``proxy`` should raise (SOCKS without socksio)."""
+    if isinstance(exc, ImportError):
+        if "socksio" not in str(exc):
+            return exc
+        return ConfigError(
+            f"proxy {proxy} is a SOCKS proxy, but SOCKS support is not installed",
+            hint="pip install 'chatcli[socks]' (it adds the socksio package)",
+        )
+    return ConfigError(f"cannot use proxy {proxy!r}: {exc}")

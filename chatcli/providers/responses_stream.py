@@ -1,0 +1,196 @@
+"""Reading a streamed Responses API answer: its server-sent events, shape-checked, as stream
+events (the chat counterpart is ``answers.stream_events``).
+
+The official order is ``response.created``, ``response.in_progress``, then per output item
+``response.output_item.added``, ``response.content_part.added``, the deltas
+(``output_text``, ``refusal``, ``reasoning_summary_text``, ``function_call_arguments``), their
+``.done`` events and ``response.output_item.done``, and last one terminal event:
+``response.completed``, ``response.incomplete`` or ``response.failed`` (or an ``error``
+event). Text is yielded as it arrives; tool calls, usage and the finish come from the end.
+Event types this module does not know are skipped (the API adds them); a known event of the
+wrong shape is an ``APIError`` naming the field; a stream that stops before its terminal event
+is cut, as on chat (the partial answer is kept by the session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from chatcli.errors import NetworkError
+from chatcli.events import Finish, ReasoningDelta, StreamEvent, TextDelta, ToolCall, ToolCalls
+from chatcli.providers.responses import (
+    bad,
+    failure,
+    finish_reason,
+    table,
+    text_of,
+    tier,
+    unasked_tools,
+    usage,
+)
+
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+WHERE = "stream event"
+
+
+class _Calls:
+    """Function calls of the stream, by output item: named when the item is added, arguments
+    in deltas, the whole call again when the item is done (which wins)."""
+
+    def __init__(self) -> None:
+        self.by_item: dict[str, dict[str, Any]] = {}
+
+    def _key(self, event: dict[str, Any]) -> str:
+        item_id = text_of(event, "item_id", WHERE, "item_id")
+        if item_id:
+            return item_id
+        index = event.get("output_index")
+        if isinstance(index, int) and not isinstance(index, bool):
+            return f"#{index}"
+        raise bad(WHERE, "item_id", event.get("item_id"))
+
+    def item(self, item: dict[str, Any], index: Any, *, done: bool) -> None:
+        field = "item"
+        position = index if isinstance(index, int) and not isinstance(index, bool) else None
+        key = text_of(item, "id", WHERE, f"{field}.id") or f"#{position}"
+        call = self.by_item.setdefault(
+            key, {"order": len(self.by_item), "call_id": "", "name": "", "arguments": ""}
+        )
+        call["call_id"] = text_of(item, "call_id", WHERE, f"{field}.call_id") or call["call_id"]
+        call["name"] = text_of(item, "name", WHERE, f"{field}.name") or call["name"]
+        arguments = text_of(item, "arguments", WHERE, f"{field}.arguments")
+        if done and arguments is not None:
+            call["arguments"] = arguments
+        elif arguments:
+            call["arguments"] = call["arguments"] or arguments
+
+    def delta(self, event: dict[str, Any]) -> None:
+        key = self._key(event)
+        piece = text_of(event, "delta", WHERE, "delta") or ""
+        call = self.by_item.setdefault(
+            key, {"order": len(self.by_item), "call_id": "", "name": "", "arguments": ""}
+        )
+        call["arguments"] += piece
+
+    def done(self, event: dict[str, Any]) -> None:
+        arguments = text_of(event, "arguments", WHERE, "arguments")
+        if arguments is not None:
+            key = self._key(event)
+            call = self.by_item.setdefault(
+                key, {"order": len(self.by_item), "call_id": "", "name": "", "arguments": ""}
+            )
+            call["arguments"] = arguments
+
+    def joined(self) -> list[ToolCall]:
+        calls = []
+        for n, (key, call) in enumerate(
+            sorted(self.by_item.items(), key=lambda kv: kv[1]["order"])
+        ):
+            if not call["name"]:
+                raise bad(WHERE, f"function call {key}: name", call["name"])
+            calls.append(ToolCall(call["call_id"] or f"call_{n}", call["name"], call["arguments"]))
+        return calls
+
+
+def _final_output(response: dict[str, Any]) -> tuple[str, str, list[ToolCall]]:
+    """Text, refusal and calls of a final response's ``output`` (for streams that send the
+    result only at the end, as some gateways do)."""
+    from chatcli.providers.responses import whole_events
+
+    text, refusal = "", ""
+    calls: list[ToolCall] = []
+    body = {**response, "status": "completed", "object": "response"}
+    if not isinstance(body.get("output"), list):
+        return text, refusal, calls
+    for event in whole_events(body, tools_offered=True):
+        if isinstance(event, TextDelta):
+            text += event.text
+        elif isinstance(event, ToolCalls):
+            calls = list(event.calls)
+        elif isinstance(event, Finish) and event.refusal:
+            refusal = event.refusal
+    return text, refusal, calls
+
+
+def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[StreamEvent]:
+    """Reasoning summaries and text as they arrive, then usage, tool calls and the finish."""
+    model: str | None = None
+    wrote = False
+    refusal: list[str] = []
+    calls = _Calls()
+    summary: tuple[str, int] | None = None
+    final: dict[str, Any] | None = None
+    kind = ""
+    for event in events:
+        if not isinstance(event, dict):
+            raise bad(WHERE, "event", event)
+        kind = text_of(event, "type", WHERE, "type") or ""
+        if kind in TERMINAL:
+            final = table(event.get("response"), WHERE, f"{kind}: response")
+            break
+        if kind == "error":
+            raise failure(event, "mid-stream")
+        if kind in ("response.created", "response.in_progress", "response.queued"):
+            response = table(event.get("response"), WHERE, f"{kind}: response")
+            model = text_of(response, "model", WHERE, "response.model") or model
+        elif kind == "response.output_text.delta":
+            delta = text_of(event, "delta", WHERE, f"{kind}: delta")
+            if delta:
+                wrote = True
+                yield TextDelta(delta)
+        elif kind == "response.refusal.delta":
+            refusal.append(text_of(event, "delta", WHERE, f"{kind}: delta") or "")
+        elif kind == "response.refusal.done":
+            said = text_of(event, "refusal", WHERE, f"{kind}: refusal")
+            if said is not None:
+                refusal = [said]
+        elif kind == "response.reasoning_summary_text.delta":
+            delta = text_of(event, "delta", WHERE, f"{kind}: delta")
+            index = event.get("summary_index", 0)
+            where = (text_of(event, "item_id", WHERE, f"{kind}: item_id") or "", index)
+            if delta:
+                if summary is not None and where != summary:
+                    yield ReasoningDelta("\n\n")  # a new part of the summary
+                summary = where
+                yield ReasoningDelta(delta)
+        elif kind in ("response.output_item.added", "response.output_item.done"):
+            item = table(event.get("item"), WHERE, f"{kind}: item")
+            if item.get("type") == "function_call":
+                calls.item(item, event.get("output_index"), done=kind.endswith("done"))
+        elif kind == "response.function_call_arguments.delta":
+            calls.delta(event)
+        elif kind == "response.function_call_arguments.done":
+            calls.done(event)
+    if final is None:
+        raise NetworkError(
+            "the stream ended before the answer was complete",
+            hint="the endpoint closed the connection early; try again",
+        )
+    if kind == "response.failed":
+        raise failure(final.get("error"), "mid-stream")
+    model = text_of(final, "model", WHERE, "response.model") or model
+    joined = calls.joined()
+    if not wrote and not joined and not refusal:
+        text, said, joined = _final_output(final)
+        if said:
+            refusal = [said]
+        if text:
+            wrote = True
+            yield TextDelta(text)
+    if kind == "response.incomplete" and final.get("status") is None:
+        final = {**final, "status": "incomplete"}
+    reason = finish_reason(final, WHERE, calls=bool(joined) and tools_offered)
+    if joined and not tools_offered and not wrote:
+        raise unasked_tools([c.name for c in joined])
+    reported = usage(final.get("usage"))
+    if reported is not None:
+        yield replace(reported, service_tier=tier(final))
+    words = "".join(refusal)
+    if words.strip() and not wrote:
+        yield Finish("refusal", model, refusal=words)
+        return
+    if joined and tools_offered:
+        yield ToolCalls(tuple(joined))
+    yield Finish(reason, model)

@@ -1,0 +1,91 @@
+"""The registry of endpoint types: the one place a profile's ``type`` is declared.
+
+Each entry names the module under ``providers/`` that owns the type (its URLs, headers, auth
+and quirks for every route) and what the settings need to know of it without importing that
+code: the conventional variable of its key, the keys a profile of the type must set (with the
+example ``config init`` asks for and the hint of a config that lacks it), and, for the types
+that have one, the zero-config profile the environment alone makes (named after the type). A
+new endpoint type is its module in ``providers/`` plus one line here (docs/architecture.md
+shows the steps).
+Only the stdlib is imported: ``chatcli --help`` and every config read load this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Profile
+
+
+@dataclass(frozen=True)
+class Needed:
+    """A key a profile of one type must set: what it is (asked by ``config init``), an
+    example value (in the hint of a config that lacks it), and ``config init``'s default."""
+
+    key: str
+    question: str
+    example: str
+    default: str | None = None
+
+    @property
+    def hint(self) -> str:
+        return f'add {self.key} = "{self.example}"'
+
+
+@dataclass(frozen=True)
+class EndpointType:
+    """One endpoint type: ``providers/<module>.py`` owns it."""
+
+    module: str
+    key_env: str = "OPENAI_API_KEY"  # where its key is conventionally found
+    needs: tuple[Needed, ...] = ()
+    implicit: bool = False  # the environment alone makes a profile of this type
+    from_env: dict[str, str] = field(default_factory=dict)  # its keys' variables, for that
+
+    def from_environment(self, environ: Mapping[str, str]) -> dict[str, str] | None:
+        """The settings of the zero-config profile ``environ`` makes (key -> value), or None
+        when it makes none: the key variable and every needed key's variable must be set."""
+        if not self.implicit or not environ.get(self.key_env):
+            return None
+        found = {key: environ.get(var, "") for key, var in self.from_env.items()}
+        if any(not found.get(need.key) for need in self.needs):
+            return None
+        return {key: value for key, value in found.items() if value}
+
+
+ENDPOINT_TYPES: dict[str, EndpointType] = {
+    "openai": EndpointType("openai_compat", implicit=True,
+                           from_env={"base_url": "OPENAI_BASE_URL"}),
+    "azure": EndpointType("azure", "AZURE_OPENAI_API_KEY", (
+        Needed("endpoint", "Azure endpoint", "https://<resource>.openai.azure.com"),
+        Needed("api_version", "API version", "2024-10-21", default="2024-10-21"),
+    ), implicit=True, from_env={"endpoint": "AZURE_OPENAI_ENDPOINT",
+                                "api_version": "OPENAI_API_VERSION"}),
+    "relay": EndpointType("openai_compat", needs=(
+        Needed("base_url", "Base URL", "https://relay.example.com/v1"),
+    )),
+}  # fmt: skip
+"""Profile type -> its endpoint type. The first is the default of ``config init``, and the
+first implicit one present is the default profile of a config that names none."""
+
+
+def implicit_profiles(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """The zero-config profiles the environment makes: type name -> its settings."""
+    env = os.environ if environ is None else environ
+    found = {name: kind.from_environment(env) for name, kind in ENDPOINT_TYPES.items()}
+    return {name: settings for name, settings in found.items() if settings is not None}
+
+
+def endpoint_type(profile: Profile) -> EndpointType:
+    """The registered endpoint type of ``profile`` (validated when the config was read)."""
+    return ENDPOINT_TYPES[profile.type]
+
+
+def listed(last: str = "or", *, quoted: bool = False) -> str:
+    """The type names for messages: ``openai, azure or relay`` (``"openai", ...`` quoted)."""
+    names = [f'"{n}"' if quoted else n for n in ENDPOINT_TYPES]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
