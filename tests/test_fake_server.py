@@ -457,6 +457,27 @@ def test_image_edit_multipart(fake: FakeOpenAI) -> None:
 # -- control API and standalone process ---------------------------------------------------------
 
 
+def test_reset_undoes_configure_for_the_next_test(fake: FakeOpenAI) -> None:
+    """One fake process serves every tmux test of a worker: a reset leaves nothing behind."""
+    control = FakeControl(fake.base_url)
+    models, responses = list(fake.models), fake.responses
+    control.configure(models=["only-one"], responses=not responses)
+    assert fake.models == ["only-one"] and fake.responses is not responses
+    control.hurry()
+    control.reset()
+    assert fake.models == models and fake.responses is responses and fake._hurry is None
+
+
+def test_hurry_speeds_up_a_paced_stream_in_flight(fake: FakeOpenAI) -> None:
+    fake.script(Reply(words=400, words_per_second=20))  # 20 s at this pace
+    stream = client(fake).chat.completions.create(model="m", messages=USER, stream=True)
+    pieces = iter(stream)
+    first = next(pieces)  # the stream is open and paced
+    FakeControl(fake.base_url).hurry()
+    text = "".join(c.choices[0].delta.content or "" for c in [first, *pieces] if c.choices)
+    assert len(text.split()) == 400  # all of it, at once (the 60 s client timeout never hit)
+
+
 def test_reply_kinds_round_trip_as_json() -> None:
     items: list[ScriptItem] = [
         Reply(words=3),

@@ -163,13 +163,14 @@ def _processes() -> Iterator[tuple[int, int]]:
 
 
 def polls() -> Iterator[float]:
-    """The pauses between two looks at a terminal: 20 ms at first, then longer, up to 200 ms.
+    """The pauses between two looks at a terminal: 20 ms at first, then longer, up to 100 ms.
     A quick change is seen at once; a long wait (a slow reply, a program starting on a busy
-    machine) does not spend the CPU the other tests need on a tmux client every 50 ms."""
+    machine) spends half the CPU of a tmux client every 50 ms, and a screen shown for a few
+    tenths of a second (a line scrolling through a small pane) is still seen."""
     pause = 0.02
     while True:
         yield pause
-        pause = min(pause * 1.3, 0.2)
+        pause = min(pause * 1.3, 0.1)
 
 
 def wait_until(check: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import dataclasses
 import io
 import itertools
@@ -540,6 +541,7 @@ class FakeOpenAI:
         self._counter = itertools.count(1)
         self._stopping = threading.Event()
         self._hurry: float | None = None  # see ``hurry``
+        self._configured: dict[str, Any] = {}  # settings /_fake/config changed: their old values
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -1513,6 +1515,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, uploads)
         elif method == "POST" and path == "/_fake/reset":
             fake.reset()
+            with fake._lock:  # and what /_fake/config changed, as it was before
+                for name, value in fake._configured.items():
+                    setattr(fake, name, value)
+                fake._configured.clear()
             self._send_json(200, {"ok": True})
         elif method == "POST" and path == "/_fake/hurry":
             pace = payload.get("words_per_second") if isinstance(payload, dict) else None
@@ -1539,8 +1545,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
 
     def _configure(self, payload: dict[str, Any]) -> None:
-        """``POST /_fake/config``: change server-wide settings of an out-of-process fake."""
+        """``POST /_fake/config``: change server-wide settings of an out-of-process fake
+        (until ``/_fake/reset``: one fake process serves many tests)."""
         fake = self.fake
+        with fake._lock:
+            for name in payload:
+                if hasattr(fake, name):
+                    fake._configured.setdefault(name, copy.deepcopy(getattr(fake, name)))
         try:
             if "models" in payload:
                 fake.models = [str(m) for m in payload["models"]]
@@ -1643,7 +1654,8 @@ class FakeControl:
         return result
 
     def reset(self) -> None:
-        """Clear recorded requests, uploads, queued replies, disconnects."""
+        """Clear recorded requests, uploads, queued replies, disconnects, ``hurry``, and undo
+        ``configure``."""
         self._call("POST", "/_fake/reset", {})
 
     def hurry(self, words_per_second: float | None = None) -> None:
