@@ -13,7 +13,7 @@ import errno
 import os
 import sys
 
-from chatcli.environment import Environment, using
+from chatcli.environment import ENVIRONMENT, Environment, using
 from chatcli.errors import CommandStatus, ExitStatus
 
 
@@ -73,11 +73,12 @@ def run(
     from chatcli.safetext import forget_secrets
 
     forget_secrets()
-    with using(env or Environment.from_process()):
-        return _run(argv)
+    env = env or Environment.from_process()
+    with using(env):
+        return _run(argv, env)
 
 
-def _run(argv: list[str] | None) -> ExitStatus | CommandStatus:
+def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus:
     from typer import Abort, Exit, TyperException
     from typer.main import get_command
 
@@ -91,7 +92,7 @@ def _run(argv: list[str] | None) -> ExitStatus | CommandStatus:
     if instruction:  # a shell asking for completions (see cli.shell_completion)
         from chatcli.cli.shell_completion import complete
 
-        return _status(complete(get_command(app), instruction))
+        return _status(complete(get_command(app), instruction, env))
     for i, arg in enumerate(args):
         try:
             arg.encode("utf-8")
@@ -106,8 +107,16 @@ def _run(argv: list[str] | None) -> ExitStatus | CommandStatus:
     try:
         # The click command is run directly, not through Typer's main loop, which would turn a
         # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.
+        # The environment is handed to the commands in the context's ``meta`` (shared by every
+        # nested context), set before the options are parsed: eager ones (--version) print.
         command = get_command(app)
-        with command.make_context("chatcli", list(args)) as ctx:
+        ctx = command.context_class(command, info_name="chatcli", **command.context_settings)
+        ctx.meta[ENVIRONMENT] = env
+        with ctx.scope(cleanup=False):
+            command.parse_args(ctx, list(args))
+        from chatcli.output import log_to
+
+        with ctx, log_to(env):  # after the parse: --help and --version do not import logging
             command.invoke(ctx)
         return ExitStatus.OK
     except CommandExited as exc:  # chatcli cmd: the status of the command it ran

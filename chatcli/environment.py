@@ -142,6 +142,10 @@ class Environment:
         return replace(self, clock=clock)
 
 
+ENVIRONMENT = "chatcli.environment"
+"""The key of the command's environment in click's ``ctx.meta`` (``__main__.run`` puts it
+there; ``cli.common.global_options`` hands it to the command as ``environment``)."""
+
 _current: Environment | None = None
 """Set by ``using`` for the length of a command. A plain module variable, not a ContextVar:
 the worker threads of summarize and transcribe must see the same environment."""

@@ -182,11 +182,25 @@ class CommandExited(Exception):
         self.status = CommandStatus(status)
 
 
-def unreadable(path: object, exc: OSError, kind: str = "a file") -> UsageError:
-    """The one wording of a file chatcli cannot read (every command that reads one): missing,
-    a directory where ``kind`` was expected, or the system's reason."""
-    if isinstance(exc, FileNotFoundError):
-        return UsageError(f"no such file: {path}")
-    if isinstance(exc, IsADirectoryError):
-        return UsageError(f"{path} is a directory, not {kind}")
-    return UsageError(f"cannot read {path}: {exc.strerror or exc}")
+def unreadable(
+    path: object,
+    exc: OSError | UnicodeDecodeError,
+    kind: str = "a file",
+    *,
+    lead: str = "",
+    error: type[ChatcliError] = UsageError,
+) -> ChatcliError:
+    """The one wording of a file chatcli cannot read, for every site that reads one (inputs,
+    audio, images, batch inputs, schemas, templates, MCP imports, the config file): missing, a
+    directory where ``kind`` was expected, not UTF-8 text, or the system's reason. ``lead``
+    names the option it came from ("--schema"); ``error`` is the class to raise (a
+    ``ConfigError`` for the config file and templates: exit 3)."""
+    if isinstance(exc, UnicodeDecodeError):
+        message = f"{path} is not UTF-8 text"
+    elif isinstance(exc, FileNotFoundError):
+        message = f"no such file: {path}"
+    elif isinstance(exc, IsADirectoryError):
+        message = f"{path} is a directory, not {kind}"
+    else:
+        message = f"cannot read {path}: {exc.strerror or exc}"
+    return error(f"{lead}: {message}" if lead else message)

@@ -21,43 +21,115 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Protocol, TextIO
 
-from chatcli import environment
 from chatcli.errors import APIError, Interrupted, Refused
 from chatcli.events import Finish, Notice, ReasoningDelta, StreamEvent, TextDelta, ToolNote
 from chatcli.safetext import one_line, redact, sanitize
 from chatcli.terminal import is_dumb, isatty, modes
 
 if TYPE_CHECKING:
+    from chatcli.environment import Environment
     from chatcli.thinking import Thinking
 
 
-def out(text: str, *, flush: bool = False) -> None:
+def out(env: Environment, text: str, *, flush: bool = False) -> None:
     """Write ``text`` to the command's stdout: sanitised there when it is a terminal, keys
     masked either way (server, document, file-name and stored text all come this way)."""
-    env = environment.current()
     env.stdout.write(sanitize(text) if env.stdout_isatty else redact(text))
     if flush:
         env.stdout.flush()
 
 
-def emit(text: str, stream: IO[str] | None = None) -> None:
+def out_bytes(env: Environment, data: bytes) -> None:
+    """Raw bytes to stdout off a terminal (``speak > file.mp3``): the caller refuses a
+    terminal first."""
+    env.stdout.flush()
+    env.stdout.buffer.write(data)
+    env.stdout.buffer.flush()
+
+
+def emit(env: Environment, text: str, stream: IO[str] | None = None) -> None:
     """``out``, or the same rule for another stream (a results file, ``-o -``)."""
     if stream is None:
-        out(text)
+        out(env, text)
     else:
         stream.write(sanitize(text) if isatty(stream) else redact(text))
 
 
-def flush_out() -> None:
+def flush_out(env: Environment) -> None:
     """Flush the command's stdout (progressive output: each file as it is done)."""
-    environment.current().stdout.flush()
+    env.stdout.flush()
 
 
-def err(line: str) -> None:
-    """Write one line (newline added) to the command's stderr, sanitised."""
-    env = environment.current()
-    env.stderr.write(sanitize(line) + "\n")
+def err(env: Environment, line: str, *, dim: bool = False) -> None:
+    """Write one line (newline added) to the command's stderr, sanitised; ``dim``: faint on a
+    terminal that shows it (the REPL's own remarks)."""
+    text = sanitize(line)
+    if dim and env.stderr_isatty and not is_dumb():
+        text = f"\x1b[2m{text}\x1b[0m"
+    env.stderr.write(text + "\n")
     env.stderr.flush()
+
+
+def ask(env: Environment, prompt: str, *, hidden: bool = False) -> str:
+    """One line typed on the terminal after ``prompt`` (on stderr, no newline; ``hidden``: not
+    echoed while typed, a pasted key must not stay on screen); "" at end of input. Unlike
+    getpass, nothing typed ahead is discarded."""
+    stdin = env.stdin
+    if stdin is None:
+        return ""
+    echo = 0
+    if hidden:
+        import termios
+
+        echo = termios.ECHO
+    # echo goes off before the prompt shows, so a quick paste is not echoed either
+    with modes(stdin, local_off=echo):
+        env.stderr.write(sanitize(prompt))
+        env.stderr.flush()
+        line = stdin.readline()
+    if hidden:
+        env.stderr.write("\n")
+        env.stderr.flush()
+    return line
+
+
+def notifier_for(env: Environment) -> Notifier:
+    """The notifier of the command's stderr."""
+    return Notifier(env.stderr, env.stderr_isatty)
+
+
+@contextlib.contextmanager
+def log_to(env: Environment) -> Iterator[None]:
+    """For the block, lines logged to the ``chatcli`` logger go to ``env``'s stderr,
+    sanitised: that is how the layers that are not handed the environment (the transport's
+    --debug trace, the store's recovery notices, the config file's warnings) speak.
+    ``logging`` is imported here, not at start-up (it costs ``--help`` a tenth)."""
+    import logging
+
+    notifier = notifier_for(env)
+
+    class Log(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            notice = getattr(record, "notice", None)  # a retry countdown: updated in place
+            with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
+                if isinstance(notice, Notice):
+                    notifier.notice(notice)
+                else:
+                    notifier.end_line()
+                    err(env, record.getMessage())
+
+    logger = logging.getLogger("chatcli")
+    handler = Log(logging.DEBUG)
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 class Writer(Protocol):
@@ -70,12 +142,12 @@ class Writer(Protocol):
 
 
 class Notifier:
-    """Prints ``Notice`` events and one-line notes to stderr."""
+    """Prints ``Notice`` events and one-line notes to ``stream`` (the command's stderr:
+    ``notifier(env)``), sanitised."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
-        env = environment.current()
-        self.stream = stream or env.stderr
-        tty = env.stderr_isatty if stream is None else isatty(stream)
+    def __init__(self, stream: TextIO, tty: bool | None = None) -> None:
+        self.stream = stream
+        tty = isatty(stream) if tty is None else tty
         self.tty = tty and not is_dumb()  # in-place lines move the cursor
         self._open_key: str | None = None  # the key of the last notice, while its run lasts
         self._line_open = False  # an in-place line (no newline yet) is on the terminal

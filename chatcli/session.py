@@ -24,7 +24,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from chatcli import tokens
+from chatcli import accounting, tokens
 from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
 from chatcli.events import (
     Finish,
@@ -37,7 +37,6 @@ from chatcli.events import (
     ToolCalls,
     Usage,
 )
-from chatcli.pricing import cost_usd
 from chatcli.providers.base import Chat, ChatRequest, ResponseFormat
 from chatcli.store import (
     Content,
@@ -49,7 +48,7 @@ from chatcli.store import (
     UsageRecord,
     content_text,
 )
-from chatcli.tokens import REPLY_PRIMING, count_message, count_messages, count_text
+from chatcli.tokens import REPLY_PRIMING, count_message
 
 if TYPE_CHECKING:
     from chatcli.pricing import ModelInfo
@@ -452,24 +451,18 @@ class ChatSession:
         duration = time.monotonic() - reply.started
         ttft = None if reply.first_text is None else reply.first_text - reply.started
         model = (reply.finish.model if reply.finish else None) or self.model
-        cached = reasoning = 0
-        tier = None
-        if reply.usage is not None:
-            prompt, completion = reply.usage.prompt_tokens, reply.usage.completion_tokens
-            estimated = reply.usage.estimated
-            cached, reasoning = reply.usage.cached_tokens, reply.usage.reasoning_tokens
-            tier = reply.usage.service_tier
-        else:
-            answered = status == "ok" or bool(text)
-            prompt = count_messages(request.messages, self._encoding()).n if answered else 0
-            completion = count_text(text, self._encoding()).n
-            estimated = True
+        answered = status == "ok" or bool(text)
+        spent = accounting.used(reply.usage, request.messages, text, self._encoding(),
+                                answered=answered)  # fmt: skip
+        prompt, completion, estimated = (
+            spent.prompt_tokens,
+            spent.completion_tokens,
+            spent.estimated,
+        )
+        cached, reasoning = spent.cached_tokens, spent.reasoning_tokens
         served = reply.finish.model if reply.finish else None
         requested = self._requested(served)
-        cost = cost_usd(
-            self._model_info(requested), prompt, completion,
-            cached_tokens=cached, reasoning_tokens=reasoning, service_tier=tier,
-        )  # fmt: skip
+        cost = accounting.cost(self._model_info(requested), spent)
         partial = status != "ok" or (reply.finish is not None and reply.finish.reason == "error")
         keep = status == "ok" or ((status == "interrupted" or keep_partial) and bool(text))
         entries: list[_Entry] = []

@@ -369,6 +369,33 @@ def test_local_runner_when_the_endpoint_has_no_batch_api(fake: FakeOpenAI, tmp_p
     assert "done (local)" in status.stdout
 
 
+def test_missing_usage_is_estimated_by_one_rule_in_ask_and_the_local_runner(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """An endpoint that reports no usage: the local runner's requests are logged as the
+    tokenizer's estimate, priced, like a conversation's turn (not 0 tokens at no cost)."""
+    from tests.fakes import Reply
+
+    fake.batch_api.enabled = False
+    fake.default_reply = Reply("the same answer", usage=False)
+    env = fake_env(tmp_path, fake)
+    (tmp_path / "one.txt").write_text("the same question")
+    local = run_cli("batch", "submit", str(tmp_path / "one.txt"), env=env)
+    assert local.returncode == 0, local.stderr
+    asked = run_cli("ask", "--no-log", "the same question", env=env)
+    assert asked.returncode == 0, asked.stderr
+    with Store.open(tmp_path / "data") as store:
+        rows = {r.command: r for r in store.usage_rows()}
+    info = lookup("gpt-6-luna")
+    for command in ("batch", "ask"):
+        row = rows[command]
+        assert row.estimated and row.prompt_tokens > 0 and row.completion_tokens > 0, command
+        assert row.cost_usd == pytest.approx(
+            cost_usd(info, row.prompt_tokens, row.completion_tokens)
+        ), command
+    assert rows["batch"].completion_tokens == rows["ask"].completion_tokens
+
+
 @pytest.mark.process
 def test_local_runner_resumes_after_kill_without_paying_twice(
     fake: FakeOpenAI, tmp_path: Path

@@ -3,6 +3,7 @@ sessions keeping their profile and model, ``-x``, ``--no-log`` and ``sessions se
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -96,6 +97,7 @@ def test_chat_session_and_resume_take_the_stored_profile(
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
+    from chatcli.environment import Environment
     from chatcli.repl import prepare
     from chatcli.repl.commands import run_command
     from chatcli.settings.resolve import ChatFlags, Globals, invocation
@@ -106,11 +108,19 @@ def test_chat_session_and_resume_take_the_stored_profile(
         monkeypatch.setenv(key, value)
     with create_pipe_input() as inp, Store.open(tmp_path / "data") as store:
         out = DummyOutput()
+        environment = Environment(None, io.StringIO(), io.StringIO())
         repl = prepare(
-            invocation(Globals()), ChatFlags(session="mywork"), store, input=inp, output=out
+            environment,
+            invocation(Globals()),
+            ChatFlags(session="mywork"),
+            store,
+            input=inp,
+            output=out,
         )
         assert (repl.session.profile, repl.session.model) == ("relay", "gpt-4o")
-        fresh = prepare(invocation(Globals()), ChatFlags(), store, input=inp, output=out)
+        fresh = prepare(
+            environment, invocation(Globals()), ChatFlags(), store, input=inp, output=out
+        )
         assert fresh.session.profile == "openai"
         run_command(fresh, "/resume mywork")
         assert (fresh.session.profile, fresh.session.model) == ("relay", "gpt-4o")

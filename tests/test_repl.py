@@ -26,6 +26,7 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from chatcli.clipboard import copy_to_clipboard
+from chatcli.environment import Environment
 from chatcli.repl import prepare
 from chatcli.repl.commands import SlashCompleter
 from chatcli.repl.loop import Repl, footer_text
@@ -60,6 +61,11 @@ class Chat:
         self.out = io.StringIO()
         self.err = io.StringIO()
 
+    @property
+    def environment(self) -> Environment:
+        """What the REPL runs in: ``out`` and ``err`` as they are now (a test may swap them)."""
+        return Environment(None, self.out, self.err)
+
     def store(self) -> Store:
         return Store.open(self.home / "data")
 
@@ -74,14 +80,13 @@ class Chat:
         """Type ``keys`` (then Ctrl-D) into a fresh REPL and run it to the end."""
         with create_pipe_input() as inp, self.store() as store:
             repl = prepare(
+                self.environment,
                 invocation(Globals(model=model)),
                 opts or ChatFlags(),
                 store,
                 over_budget=over_budget,
                 input=inp,
                 output=DummyOutput(),
-                stdout=self.out,
-                stderr=self.err,
             )
             if during is None:
                 inp.send_text("".join(keys) + CTRL_D)

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from chatcli.errors import APIError, NetworkError
-from chatcli.events import Finish, ReasoningDelta, TextDelta, ToolCall, ToolCalls, Usage
+from chatcli.events import (
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCalls,
+    Usage,
+)
 from chatcli.providers import responses
 from chatcli.providers.base import ChatRequest, ResponseFormat
 from chatcli.providers.responses_stream import stream_events
@@ -373,3 +381,27 @@ def test_a_refusal_streams_as_a_refusal() -> None:
     ]
     events = list(stream_events(stream, tools_offered=False))
     assert events[-1] == Finish("refusal", "o3-2025-04-16", refusal="I can't help.")
+
+
+def test_a_key_spelled_over_summary_deltas_is_masked() -> None:
+    from chatcli import safetext
+    from chatcli.providers.guards import masked
+
+    key = "sk-test-0123456789abcdef"
+    safetext.add_secret(key)
+    try:
+        events: list[StreamEvent] = [
+            ReasoningDelta("the key is sk-test-01"),
+            ReasoningDelta("23456789abcdef, "),
+            TextDelta("answer sk-test-0123"),
+            TextDelta("456789abcdef"),
+            Finish("stop"),
+        ]
+        out = list(masked(iter(events)))
+    finally:
+        safetext.forget_secrets()
+    thought = "".join(e.text for e in out if isinstance(e, ReasoningDelta))
+    answer = "".join(e.text for e in out if isinstance(e, TextDelta))
+    assert key not in thought and key not in answer
+    assert thought.startswith("the key is ") and answer.startswith("answer ")
+    assert out[-1] == Finish("stop")

@@ -57,8 +57,8 @@ def test_chat_schema_makes_every_reply_json_until_off(chat: Chat) -> None:
 
     with create_pipe_input() as inp, chat.store() as store:
         repl = prepare(
-            invocation(Globals()), ChatFlags(), store, schema=("city", False), input=inp,
-            output=DummyOutput(), stdout=chat.out, stderr=chat.err,
+            chat.environment, invocation(Globals()), ChatFlags(), store,
+            schema=("city", False), input=inp, output=DummyOutput(),
         )  # fmt: skip
         inp.send_text("one\r/schema\rtwo\r/schema off\rthree\r\x04")
         repl.run()
@@ -77,5 +77,6 @@ def test_chat_schema_is_checked_before_the_repl_starts(chat: Chat) -> None:
     from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
     with chat.store() as store, pytest.raises(UsageError, match="unknown type 'integr'"):
-        prepare(invocation(Globals()), ChatFlags(), store, schema=("a integr", False))
+        prepare(chat.environment, invocation(Globals()), ChatFlags(), store,
+                schema=("a integr", False))  # fmt: skip
     assert chat.fake.requests == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import sqlite3
 import threading
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatcli.environment import Environment, ManualClock, using
+from chatcli.environment import ManualClock
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import DEFAULT_INSTRUCTIONS, SEPARATOR
 from tests.cli_helpers import clean_env, fake_env, run_cli
@@ -196,21 +195,20 @@ def test_a_filtered_part_fails_the_input_with_exit_5(summaries: FakeOpenAI, tmp_
 
 
 def test_limiter_is_shared_across_threads() -> None:
-    limiter = Limiter(1200)  # 50 ms apart
     stop = threading.Event()
     clock = ManualClock()
+    limiter = Limiter(1200, clock)  # 50 ms apart
     started = clock.monotonic()
-    with using(Environment(None, io.StringIO(), io.StringIO(), clock=clock)):
-        threads = [threading.Thread(target=limiter.wait, args=(stop,)) for _ in range(5)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        # five starts, one slot each: the last cannot begin before 4 x 50 ms
-        assert clock.monotonic() - started >= 0.2 - 1e-9
-        waits = len(clock.slept)
-        Limiter(None).wait(stop)  # no limit: returns at once
-        assert len(clock.slept) == waits
+    threads = [threading.Thread(target=limiter.wait, args=(stop,)) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # five starts, one slot each: the last cannot begin before 4 x 50 ms
+    assert clock.monotonic() - started >= 0.2 - 1e-9
+    waits = len(clock.slept)
+    Limiter(None, clock).wait(stop)  # no limit: returns at once
+    assert len(clock.slept) == waits
 
 
 def test_failing_part_fails_the_command(fake: FakeOpenAI, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -149,6 +150,7 @@ def test_chat_template_wraps_every_message(
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
+    from chatcli.environment import Environment
     from chatcli.repl import run
     from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
@@ -159,6 +161,7 @@ def test_chat_template_wraps_every_message(
         pipe.send_text("salut\r")
         pipe.send_text("\x04")
         run(
+            Environment(None, io.StringIO(), io.StringIO()),
             invocation(Globals()),
             ChatFlags(),
             template="translate",

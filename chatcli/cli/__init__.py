@@ -31,7 +31,14 @@ from chatcli.cli import (
     usage,
     verify,
 )
-from chatcli.cli.common import ConfigOpt, DebugOpt, ModelOpt, ProfileOpt, show_help_if_bare
+from chatcli.cli.common import (
+    ConfigOpt,
+    DebugOpt,
+    ModelOpt,
+    ProfileOpt,
+    environment_of,
+    show_help_if_bare,
+)
 from chatcli.settings.resolve import Globals
 
 app = typer.Typer(
@@ -44,9 +51,11 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        typer.echo(f"chatcli {__version__}")
+        from chatcli.output import out
+
+        out(environment_of(ctx), f"chatcli {__version__}\n")
         raise typer.Exit()
 
 

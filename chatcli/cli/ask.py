@@ -29,6 +29,7 @@ from chatcli.cli.common import (
     VarOpt,
     global_options,
 )
+from chatcli.environment import Environment
 from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
@@ -75,6 +76,7 @@ def ask(
     schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Ask one question and print the answer (stdout holds the answer only)."""
     from chatcli.features.ask.run import AskInput, run
@@ -104,4 +106,4 @@ def ask(
         prompt or [], file or [], json_out, extract, over_budget, schema, schema_multi,
         template, tuple(var or ()),
     )  # fmt: skip
-    run(invocation(g), flags, what)
+    run(environment, invocation(g), flags, what)

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, resolve
 
 
@@ -13,11 +14,13 @@ def balance(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Show the remaining quota of the profile's key, where the endpoint reports one."""
     import json
 
     from chatcli.features.billing.balance import fetch
+    from chatcli.output import out
     from chatcli.providers import connect
 
     env = resolve(g)
@@ -31,7 +34,7 @@ def balance(
             "remaining_usd": b.remaining_usd,
             "period": {"start": b.start.isoformat(), "end": b.end.isoformat()},
         }
-        typer.echo(json.dumps(obj, indent=2))
+        out(environment, json.dumps(obj, indent=2) + "\n")
         return
 
     from chatcli.pricing import money
@@ -39,9 +42,10 @@ def balance(
     def usd(x: float | None) -> str:
         return "unknown" if x is None else money(x)
 
-    typer.echo(
+    out(
+        environment,
         f"profile    {b.profile}\n"
         f"limit      {usd(b.limit_usd)}\n"
         f"used       {usd(b.used_usd)}  (as reported for {b.start} – {b.end})\n"
-        f"remaining  {usd(b.remaining_usd)}"
+        f"remaining  {usd(b.remaining_usd)}\n",
     )

@@ -11,6 +11,7 @@ import typer
 
 from chatcli.cli import completers
 from chatcli.cli.common import OverBudgetOpt, SchemaMultiOpt, SchemaOpt, global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, invocation, resolve
 
 app = typer.Typer(
@@ -61,6 +62,7 @@ def submit(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Submit a job; prints its name. Asks above confirm_above_usd (off a terminal: --yes).
     With --schema (or a "schema" key on a JSONL line) answers must be JSON valid against it.
@@ -71,7 +73,11 @@ def submit(
     if schema_multi and schema is None:
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
     opts = SubmitOptions(inputs, prompt, column, local, dry_run, yes, concurrency, over_budget)
-    run(resolve(g), dataclasses.replace(opts, schema=schema, schema_multi=schema_multi, new=new))
+    run(
+        environment,
+        resolve(g),
+        dataclasses.replace(opts, schema=schema, schema_multi=schema_multi, new=new),
+    )
 
 
 @app.command("list")
@@ -80,11 +86,12 @@ def list_(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """List batch jobs, newest first."""
     from chatcli.features.batch.jobs import list_jobs
 
-    list_jobs(invocation(g), json_out)
+    list_jobs(environment, invocation(g), json_out)
 
 
 @app.command("status")
@@ -93,20 +100,23 @@ def status(
     job: Annotated[str | None, typer.Argument(help="Job name (default: the latest).")] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Show a job's state, refreshed from the provider."""
     from chatcli.features.batch.jobs import status as run
 
-    run(invocation(g), job)
+    run(environment, invocation(g), job)
 
 
 @app.command("wait")
 @global_options
-def wait(job: JobArg, concurrency: ConcurrencyOpt = 8, *, g: Globals) -> None:
+def wait(
+    job: JobArg, concurrency: ConcurrencyOpt = 8, *, g: Globals, environment: Environment
+) -> None:
     """Finish submitting, follow the job to its end and collect the results (resumable)."""
     from chatcli.features.batch.jobs import wait as run
 
-    run(invocation(g), job, concurrency)
+    run(environment, invocation(g), job, concurrency)
 
 
 @app.command("results")
@@ -121,28 +131,36 @@ def results(
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Write the results in input order: id, answer, usage, cost, error."""
     if output is not None and jsonl is not None:
         raise typer.BadParameter("give -o DIR or --jsonl FILE, not both", param_hint="-o")
     from chatcli.features.batch.jobs import results as run
 
-    run(invocation(g), job, output, jsonl)
+    run(environment, invocation(g), job, output, jsonl)
 
 
 @app.command("retry")
 @global_options
-def retry(job: JobArg, yes: YesOpt = False, concurrency: ConcurrencyOpt = 8, *, g: Globals) -> None:
+def retry(
+    job: JobArg,
+    yes: YesOpt = False,
+    concurrency: ConcurrencyOpt = 8,
+    *,
+    g: Globals,
+    environment: Environment,
+) -> None:
     """Submit only the failed requests of a job, as a new job."""
     from chatcli.features.batch.jobs import retry as run
 
-    run(invocation(g), job, yes, concurrency)
+    run(environment, invocation(g), job, yes, concurrency)
 
 
 @app.command("cancel")
 @global_options
-def cancel(job: JobArg, *, g: Globals) -> None:
+def cancel(job: JobArg, *, g: Globals, environment: Environment) -> None:
     """Cancel a job; finished requests stay available."""
     from chatcli.features.batch.jobs import cancel as run
 
-    run(invocation(g), job)
+    run(environment, invocation(g), job)

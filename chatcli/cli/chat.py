@@ -24,6 +24,7 @@ from chatcli.cli.common import (
     VarOpt,
     global_options,
 )
+from chatcli.environment import Environment
 from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
 
@@ -48,6 +49,7 @@ def chat(
     schema_multi: SchemaMultiOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Chat interactively; every turn is saved (/help inside lists the commands)."""
     from chatcli.repl import run
@@ -70,5 +72,6 @@ def chat(
         import typer
 
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
-    run(invocation(g), flags, over_budget=over_budget, template=template, variables=var or [],
+    run(environment, invocation(g), flags, over_budget=over_budget, template=template,
+        variables=var or [],
         schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip

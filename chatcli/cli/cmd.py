@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import NoLogOpt, OverBudgetOpt, RoleOpt, SystemOpt, global_options
+from chatcli.environment import Environment
 from chatcli.features.shell.names import ShellName
 from chatcli.settings.resolve import ChatFlags, Globals, invocation
 
@@ -37,6 +38,7 @@ def cmd(
     over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Turn a description into a shell command: a menu on a terminal, the command alone off one."""
     from chatcli.errors import CommandExited
@@ -44,6 +46,6 @@ def cmd(
 
     flags = ChatFlags(system=system, role=role, log=not no_log)
     what = CmdInput(description or [], shell, execute, yes, yes_destructive, over_budget)
-    code = run(invocation(g), flags, what)
+    code = run(environment, invocation(g), flags, what)
     if code:
         raise CommandExited(code)  # the executed command's status, whatever it is

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from chatcli.cli import completers
+from chatcli.environment import ENVIRONMENT, Environment
 from chatcli.settings.choices import MarkdownMode, ReasoningEffort
 from chatcli.settings.resolve import Globals
 
@@ -174,14 +175,23 @@ _GLOBALS = {
 }
 
 
+def environment_of(ctx: typer.Context) -> Environment:
+    """The command's environment, as ``__main__.run`` handed it down in ``ctx.meta``."""
+    env: Environment = ctx.meta[ENVIRONMENT]
+    return env
+
+
 def global_options(command: Callable[..., None]) -> Callable[..., None]:
     """Give a command the global options (after its own, as the README writes them) and pass them
-    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself.
+    on as one keyword argument ``g: Globals``, so no command declares or bundles them itself;
+    a command with a keyword-only ``environment`` parameter also receives the command's
+    ``Environment`` there (its streams, terminals and clock, made once in ``__main__``).
 
     The same options written before the command (``chatcli -p relay ask``) are kept by the root
     callback in ``ctx.obj``; those after the command win."""
     signature = inspect.signature(command)
-    own = [p for p in signature.parameters.values() if p.name != "g"]
+    wants_environment = "environment" in signature.parameters
+    own = [p for p in signature.parameters.values() if p.name not in ("g", "environment")]
     added = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
         for name, (kind, default) in _GLOBALS.items()
@@ -193,6 +203,8 @@ def global_options(command: Callable[..., None]) -> Callable[..., None]:
         ctx: typer.Context = kwargs.pop("_ctx")
         g = Globals(*(kwargs.pop(name, default) for name, (_, default) in _GLOBALS.items()))
         outer = ctx.find_object(Globals)
+        if wants_environment:
+            kwargs["environment"] = environment_of(ctx)
         command(*args, g=g.under(outer) if outer is not None else g, **kwargs)
 
     params = [*own, *added, context]
@@ -207,7 +219,9 @@ def show_help_if_bare(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is None:
         text = ctx.get_help()  # Typer's Rich help prints itself and returns ""
         if text:
-            typer.echo(text)
+            from chatcli.output import out
+
+            out(environment_of(ctx), text + "\n")
         raise typer.Exit()
 
 

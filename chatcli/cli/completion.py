@@ -4,14 +4,18 @@ from typing import Annotated
 
 import typer
 
+from chatcli.cli.common import environment_of
 from chatcli.features.completion.scripts import CompletionShell, script
 
 
 def completion(
+    ctx: typer.Context,
     shell: Annotated[
         CompletionShell,
         typer.Argument(help="bash, zsh or fish.", show_default=False),
     ],
 ) -> None:
     """Print the completion script for your shell (see the README for where it goes)."""
-    typer.echo(script(str(shell)), nl=False)
+    from chatcli.output import out
+
+    out(environment_of(ctx), script(str(shell)))

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options, group
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, config_file, resolve
 
 app = group("Create, inspect, validate and edit the config file.")
@@ -15,11 +16,12 @@ app = group("Create, inspect, validate and edit the config file.")
 def path(
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Print the config file path (and whether it exists, on stderr)."""
     from chatcli.features.configure.run import show_path
 
-    show_path(config_file(g))
+    show_path(environment, config_file(g))
 
 
 @app.command("show")
@@ -28,11 +30,12 @@ def show(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Print the effective settings, where each came from, keys redacted."""
     from chatcli.features.configure.run import show as run
 
-    run(resolve(g), json_out)
+    run(environment, resolve(g), json_out)
 
 
 @app.command("validate")
@@ -40,11 +43,12 @@ def show(
 def validate(
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Check the config file; exit 3 with the file, line and problem if it is wrong."""
     from chatcli.features.configure.run import validate as run
 
-    run(config_file(g))
+    run(environment, config_file(g))
 
 
 @app.command("set")
@@ -54,11 +58,12 @@ def set_(
     value: Annotated[str, typer.Argument(help="TOML value (number, true/false) or a string.")],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Set one value, validate the result, and write the file (0600)."""
     from chatcli.features.configure.run import set_value
 
-    set_value(config_file(g), key, value)
+    set_value(environment, config_file(g), key, value)
 
 
 @app.command("init")
@@ -67,8 +72,9 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Ask a few questions and write a commented config."""
     from chatcli.features.configure.run import init as run
 
-    run(config_file(g), force)
+    run(environment, config_file(g), force)

@@ -1,12 +1,13 @@
 """``chatcli doctor``: check the active profile end to end, and say how to fix it."""
 
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, staged
 
 
 @global_options
-def doctor(*, g: Globals) -> None:
+def doctor(*, g: Globals, environment: Environment) -> None:
     """Check config, key, URL, proxy, reachability, auth, model and one tiny request."""
     from chatcli.features.doctor.checks import run
 
-    run(staged(g))
+    run(environment, staged(g))

@@ -12,6 +12,7 @@ import typer
 
 from chatcli.cli import completers
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, resolve
 
 
@@ -67,6 +68,7 @@ def image(
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Generate images (gpt-image-2.5-sunburst unless -m; dall-e-2 for --variations).
 
@@ -75,6 +77,7 @@ def image(
     from chatcli.features.images.run import ImageOptions, run
 
     run(
+        environment,
         resolve(g),
         ImageOptions(
             prompt=" ".join(prompt or []).strip(),

@@ -10,6 +10,7 @@ import typer
 
 from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, config_file, load_config
 
 app = group("MCP servers: list them and their tools, import them from another client.")
@@ -25,11 +26,12 @@ def list_(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Start each server (then stop it) and list its tools with their hints."""
     from chatcli.features.tools.servers import list_servers
 
-    list_servers(load_config(g), names or [], json_out)
+    list_servers(environment, load_config(g), names or [], json_out)
 
 
 @app.command("import")
@@ -43,8 +45,9 @@ def import_(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Add the servers of a Claude Desktop / VS Code style JSON file to the config."""
     from chatcli.features.tools.servers import import_servers
 
-    import_servers(config_file(g), file, force=force)
+    import_servers(environment, config_file(g), file, force=force)

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, resolve
 
 
@@ -13,11 +14,10 @@ def models(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """List the endpoint's models: context window, prices (source and date), retirements."""
-    import sys
-
-    from chatcli.output import emit
+    from chatcli.output import emit, err
     from chatcli.providers import connect
 
     env = resolve(g)
@@ -25,13 +25,13 @@ def models(
     from chatcli.features.models import listing
 
     def note(message: str) -> None:
-        print(f"chatcli: {message}", file=sys.stderr)
+        err(environment, f"chatcli: {message}")
 
     found = listing.rows(env, listing.listed_models(env, provider, note))
     if json_out:
-        emit(listing.as_json(found))
+        emit(environment, listing.as_json(found))
         return
     if not found:
-        print(f"profile {env.profile.name!r}: the endpoint lists no models", file=sys.stderr)
+        err(environment, f"profile {env.profile.name!r}: the endpoint lists no models")
         return
-    emit(listing.table(found))
+    emit(environment, listing.table(found))

@@ -12,6 +12,7 @@ import typer
 
 from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals
 
 app = group("List, search, show, export, rename and delete stored sessions.")
@@ -34,11 +35,12 @@ def list_(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """List sessions, most recently used first ('ask' marks one-shot ones)."""
     from chatcli.features.sessions.views import list_sessions
 
-    list_sessions(search, limit, json_out)
+    list_sessions(environment, search, limit, json_out)
 
 
 @app.command("search")
@@ -49,11 +51,12 @@ def search(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Find messages containing TEXT, newest first."""
     from chatcli.features.sessions.views import search as run
 
-    run(text, limit, json_out)
+    run(environment, text, limit, json_out)
 
 
 @app.command("show")
@@ -62,11 +65,12 @@ def show(
     name: Annotated[str, typer.Argument(help="Session name.", autocompletion=completers.sessions)],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Print a session's conversation."""
     from chatcli.features.sessions.views import export
 
-    export(name, "md", None)
+    export(environment, name, "md", None)
 
 
 @app.command("export")
@@ -86,11 +90,12 @@ def export(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Export a session as Markdown or JSON (its current branch unless --all-branches)."""
     from chatcli.features.sessions.views import export as run
 
-    run(name, str(format), output, all_branches)
+    run(environment, name, str(format), output, all_branches)
 
 
 @app.command("fork")
@@ -107,11 +112,12 @@ def fork(
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Copy a session (up to turn N) into a new one; prints the new name."""
     from chatcli.features.sessions.views import fork as run
 
-    run(source, at, new)
+    run(environment, source, at, new)
 
 
 @app.command("rm")
@@ -122,11 +128,12 @@ def rm(
     ],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Delete sessions and their messages (the usage log keeps their cost)."""
     from chatcli.features.sessions.views import remove
 
-    remove(names)
+    remove(environment, names)
 
 
 @app.command("rename")
@@ -136,8 +143,9 @@ def rename(
     new: Annotated[str, typer.Argument(help="New name.")],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Rename a session."""
     from chatcli.features.sessions.views import rename as run
 
-    run(old, new)
+    run(environment, old, new)

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from chatcli.cli.completers import FILES
 from chatcli.features.completion.scripts import SCRIPTS
+
+if TYPE_CHECKING:
+    from chatcli.environment import Environment
 
 
 @dataclass
@@ -161,14 +163,16 @@ def _answers(root: Any, words: list[str], incomplete: str) -> list[tuple[str, st
     return out
 
 
-def complete(root: Any, instruction: str) -> int:
+def complete(root: Any, instruction: str, env: Environment) -> int:
     """Answer one completion request from the shell (``bash_complete`` and the like)."""
+    from chatcli.output import err, out
+
     shell, _, action = instruction.partition("_")
     if shell not in SCRIPTS or action != "complete":
-        sys.stderr.write(f"chatcli: error: unknown completion request {instruction!r}\n")
+        err(env, f"chatcli: error: unknown completion request {instruction!r}")
         return 2
     words, incomplete = _words()
     answer = "".join(f"{kind},{value}\n" for kind, value in _answers(root, words, incomplete))
     if answer:
-        sys.stdout.write(answer)
+        out(env, answer)
     return 0

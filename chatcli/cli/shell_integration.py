@@ -12,6 +12,7 @@ import typer
 
 from chatcli.cli import completers
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.features.shell.names import IntegratedShell
 from chatcli.settings.resolve import Globals
 
@@ -29,16 +30,18 @@ def shell_integration(
     ] = "alt-e",
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Print a snippet binding a key (default Alt+E) that turns the command line's text into a
     command in place (eval it from your shell's rc file)."""
     from chatcli.features.shell.integration import snippet
+    from chatcli.output import out
 
     program = [_program()]
     for flag, value in (("-p", g.profile), ("-m", g.model), ("--config", g.config)):
         if value:
             program += [flag, value]
-    sys.stdout.write(snippet(str(shell), key, program))
+    out(environment, snippet(str(shell), key, program))
 
 
 def _program() -> str:

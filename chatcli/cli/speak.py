@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.features.speech.formats import AudioFormat
 from chatcli.settings.resolve import Globals, resolve
 
@@ -27,11 +28,13 @@ def speak(
     ] = None,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Text to speech (gpt-4o-mini-tts unless -m): to -o FILE, a pipe, or played on a terminal."""
     from chatcli.features.speech.run import SpeakOptions, run
 
     run(
+        environment,
         resolve(g),
         SpeakOptions(
             text=text or [], voice=voice, response_format=str(response_format), output=output

@@ -10,6 +10,7 @@ import typer
 
 from chatcli.cli import completers
 from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, resolve
 
 
@@ -58,12 +59,14 @@ def summarize(
     over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Summarise text and documents of any length, each input on its own."""
     from chatcli.features.summarize.engine import SummarizeOptions
     from chatcli.features.summarize.run import run
 
     run(
+        environment,
         resolve(g),
         SummarizeOptions(
             files=files or [],

@@ -6,6 +6,7 @@ import typer
 
 from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, load_config
 
 app = group("List, show and edit prompt templates (used with --template NAME -V KEY=VALUE).")
@@ -13,11 +14,11 @@ app = group("List, show and edit prompt templates (used with --template NAME -V 
 
 @app.command("list")
 @global_options
-def list_(*, g: Globals) -> None:
+def list_(*, g: Globals, environment: Environment) -> None:
     """Every template: name, where it is kept, its variables."""
     from chatcli.features.templates.views import list_templates
 
-    list_templates(load_config(g))
+    list_templates(environment, load_config(g))
 
 
 @app.command("show")
@@ -28,11 +29,12 @@ def show(
     ],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Print a template: its settings, variables and text."""
     from chatcli.features.templates.views import show as run
 
-    run(load_config(g), name)
+    run(environment, load_config(g), name)
 
 
 @app.command("edit")
@@ -43,8 +45,9 @@ def edit(
     ],
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Open a template file in $EDITOR (a new one starts from a skeleton)."""
     from chatcli.features.templates.views import edit as run
 
-    run(load_config(g), name)
+    run(environment, load_config(g), name)

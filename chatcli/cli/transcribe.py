@@ -11,6 +11,7 @@ import typer
 
 from chatcli.cli import completers
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.features.transcribe.formats import TranscriptFormat
 from chatcli.settings.resolve import Globals, resolve
 
@@ -53,6 +54,7 @@ def transcribe(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Transcribe speech to text (gpt-transcribe; whisper-1 for subtitles and --translate; or -m).
 
@@ -61,6 +63,7 @@ def transcribe(
     from chatcli.features.transcribe.run import TranscribeOptions, run
 
     run(
+        environment,
         resolve(g),
         TranscribeOptions(
             files=files or [],

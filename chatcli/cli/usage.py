@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals
 
 
@@ -42,8 +43,9 @@ def usage(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Requests, tokens and cost from the usage log."""
     from chatcli.features.usage.report import report
 
-    report(date.fromisoformat(since) if since else None, str(by), json_out)
+    report(environment, date.fromisoformat(since) if since else None, str(by), json_out)

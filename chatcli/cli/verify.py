@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli.common import global_options
+from chatcli.environment import Environment
 from chatcli.settings.resolve import Globals, resolve
 
 
@@ -18,6 +19,7 @@ def verify(
     ] = False,
     *,
     g: Globals,
+    environment: Environment,
 ) -> None:
     """Probe whether the endpoint serves the model it claims (six short requests).
 
@@ -25,4 +27,4 @@ def verify(
     """
     from chatcli.features.verify.run import run
 
-    run(resolve(g), json_out=json_out)
+    run(environment, resolve(g), json_out=json_out)

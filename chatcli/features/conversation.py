@@ -78,7 +78,9 @@ def open_conversation(
     if connect is None:
         from chatcli.providers import connect as connect_profile
 
-        provider: Provider = connect_profile(settings.profile, cfg.model_info, debug=run.debug)
+        provider: Provider = connect_profile(
+            settings.profile, cfg.model_info, debug=run.debug, store=store
+        )
     else:
         provider = connect(settings.profile)
     settings = _with_endpoint_window(settings, provider)

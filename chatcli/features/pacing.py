@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import threading
 
-from chatcli import environment
+from chatcli.environment import Clock
 
 
 class Limiter:
-    """Client-side rate limit: request starts at least 60/rpm seconds apart, across threads."""
+    """Client-side rate limit: request starts at least 60/rpm seconds apart, across threads,
+    on the command's ``clock``."""
 
-    def __init__(self, requests_per_minute: float | None) -> None:
+    def __init__(self, requests_per_minute: float | None, clock: Clock) -> None:
+        self.clock = clock
         self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
@@ -23,7 +25,7 @@ class Limiter:
         """Take the next start slot and sleep until it (or until ``stop`` is set)."""
         if not self.interval:
             return
-        clock = environment.clock()
+        clock = self.clock
         with self._lock:
             now = clock.monotonic()
             at = max(now, self._next)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chatcli.providers.base import Provider
     from chatcli.providers.endpoint import BatchLine
     from chatcli.settings.loading import Profile
+    from chatcli.store import Store
 
 
 def _backend(profile: Profile) -> Any:
@@ -49,9 +50,15 @@ def shown_url(profile: Profile) -> tuple[str, str] | None:
 
 
 def connect(
-    profile: Profile, model_info: Callable[[str], ModelInfo], *, debug: bool = False
+    profile: Profile,
+    model_info: Callable[[str], ModelInfo],
+    *,
+    debug: bool = False,
+    store: Store | None = None,
 ) -> Provider:
-    """A ready provider for ``profile`` (no network traffic until the first request)."""
+    """A ready provider for ``profile`` (no network traffic until the first request).
+    ``store``: the command's open database, where the provider reads and notes what the
+    endpoint taught it (``quirks``) instead of opening a connection of its own."""
     from chatcli.providers.chat import ChatProvider
     from chatcli.providers.transport import Transport
     from chatcli.settings.headers import extra_headers
@@ -66,4 +73,9 @@ def connect(
         from dataclasses import replace
 
         endpoint = replace(endpoint, headers={**extra, **endpoint.headers})
-    return ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)
+    provider = ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)
+    if store is not None:
+        from chatcli.providers.quirks import Quirks
+
+        provider.quirks = Quirks(store)
+    return provider

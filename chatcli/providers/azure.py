@@ -33,7 +33,10 @@ def deployment_url(profile: Profile, model: str, operation: str = "chat/completi
 
 
 def endpoint(profile: Profile, key: str) -> ChatEndpoint:
-    """Per-deployment chat URLs with the ``api-key`` header; the model is not sent."""
+    """Per-deployment chat URLs with the ``api-key`` header; the model is not sent. The
+    Responses API is Azure's v1 route, ``{endpoint}/openai/v1/responses``: no api-version
+    (the v1 API is versionless since its GA in August 2025), the deployment as the body's
+    ``model``; ``api = "auto"`` stays on chat here."""
     return ChatEndpoint(
         url_for=lambda model: deployment_url(profile, model),
         headers={"api-key": key},
@@ -48,6 +51,8 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         batch=batch_line(profile),
         sdk_client=sdk_client(profile, key),
         upload_model=profile.deployment,
+        responses_url=responses_route(profile)[0],
+        responses_model=profile.deployment,
     )
 
 
@@ -68,6 +73,11 @@ def sdk_client(profile: Profile, key: str) -> SdkClient:
         )
 
     return make
+
+
+def responses_route(profile: Profile) -> tuple[str, bool]:
+    """The v1 Responses route, and that ``api = "auto"`` does not take it (no key needed)."""
+    return f"{resource_url(profile)}/openai/v1/responses", False
 
 
 def batch_line(profile: Profile) -> BatchLine:

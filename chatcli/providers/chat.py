@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, ChatcliError
-from chatcli.events import Notice, StreamEvent, TextDelta
+from chatcli.events import Notice, StreamEvent
 from chatcli.pricing import ModelInfo
 from chatcli.providers import answers
 from chatcli.providers.base import (
@@ -24,10 +24,11 @@ from chatcli.providers.base import (
     SpeechRequest,
 )
 from chatcli.providers.endpoint import ChatEndpoint
+from chatcli.providers.guards import masked as _masked
+from chatcli.providers.guards import refused_tools
 from chatcli.providers.modelmeta import ListedModel, listed, window_of
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.transport import Transport
-from chatcli.safetext import Redactor
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
@@ -101,7 +102,14 @@ class ChatProvider:
         return body
 
     def chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
-        """Send ``request``; yield text deltas, usage and a finish event (or raise)."""
+        """Send ``request``; yield text deltas, usage and a finish event (or raise). Over chat
+        completions or the Responses API, as ``providers/wire.py`` decides."""
+        from chatcli.providers import wire
+
+        return wire.send(self, request)
+
+    def completions(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
+        """``request`` over chat completions."""
         completion = self.completion_params(request)
         if request.temperature is not None and completion:
             yield Notice(f"{request.model} does not take a temperature; not sent")
@@ -318,49 +326,6 @@ class ChatProvider:
 
     def _whole(self, response: Any, tools: bool) -> Iterator[StreamEvent]:
         yield from answers.whole_events(self.transport.read_json(response), tools_offered=tools)
-
-
-def _masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
-    """A key the model spells out over several deltas is masked whole (one delta at a time
-    is masked by the transport already)."""
-    redactor = Redactor()
-    try:
-        for event in events:
-            if isinstance(event, TextDelta):
-                text = redactor.push(event.text)
-                if text:
-                    yield TextDelta(text)
-                continue
-            if not isinstance(event, Notice):
-                held = redactor.flush()
-                if held:
-                    yield TextDelta(held)
-            yield event
-    except Exception:
-        held = redactor.flush()  # the text held back arrived, and is kept with the rest
-        if held:
-            yield TextDelta(held)
-        raise
-    held = redactor.flush()
-    if held:
-        yield TextDelta(held)
-
-
-def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
-    """``items``, except that a 400/422 blaming the ``tools`` we sent becomes an error saying
-    so, with what to do (an endpoint that drops them silently just answers in text)."""
-    try:
-        yield from items
-    except APIError as exc:
-        lowered = exc.message.lower()
-        if not sent_tools or exc.status not in (400, 422) or "tool" not in lowered:
-            raise
-        raise APIError(
-            f"the endpoint refused the tools it was sent: {exc.message}",
-            hint="this endpoint or model does not take function calling; leave out -T "
-            "(or the profile's tools), or use a model that supports tools",
-            status=exc.status,
-        ) from None
 
 
 def response_format(fmt: ResponseFormat) -> dict[str, Any]:

@@ -43,6 +43,9 @@ class ChatEndpoint:
     # the routes on the openai SDK (``audio``, ``speech``, ``images``)
     sdk_client: SdkClient | None = None
     upload_model: Callable[[str], str] = _as_named  # model -> what SDK bodies name
+    responses_url: str | None = None  # POST: the Responses API; None: the endpoint has none
+    responses_model: Callable[[str], str] = _as_named  # model -> the body's model (a deployment)
+    responses_default: bool = False  # ``api = "auto"`` picks Responses here (providers/wire)
 
 
 @dataclass(frozen=True)

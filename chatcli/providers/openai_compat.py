@@ -57,7 +57,9 @@ def check_url(url: str, where: str) -> None:
 
 
 def endpoint(profile: Profile, key: str) -> ChatEndpoint:
-    """Chat completions at ``{base_url}/chat/completions`` with ``Authorization: Bearer``."""
+    """Chat completions at ``{base_url}/chat/completions`` and the Responses API at
+    ``{base_url}/responses``, with ``Authorization: Bearer``. ``api = "auto"`` takes Responses
+    on ``openai`` profiles (the official API and whatever claims to be it), chat on relays."""
     root = base_url(profile)
     return ChatEndpoint(
         url_for=lambda _model: f"{root}/chat/completions",
@@ -69,6 +71,8 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         files_root=root,
         batch=batch_line(profile),
         sdk_client=sdk_client(root, key),
+        responses_url=f"{root}/responses",
+        responses_default=responses_default(profile),
     )
 
 
@@ -98,6 +102,17 @@ def sdk_client(root: str, key: str) -> SdkClient:
         )
 
     return make
+
+
+def responses_route(profile: Profile) -> tuple[str, bool]:
+    """The Responses API's URL, and whether ``api = "auto"`` takes it (no key needed)."""
+    return f"{base_url(profile)}/responses", responses_default(profile)
+
+
+def responses_default(profile: Profile) -> bool:
+    """``api = "auto"`` takes the Responses API on ``openai`` profiles (the official API and
+    whatever claims to be it), chat completions on relays."""
+    return profile.type == "openai"
 
 
 def batch_line(profile: Profile) -> BatchLine:

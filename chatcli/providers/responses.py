@@ -82,8 +82,42 @@ def body(
         out["tools"] = [function_tool(spec) for spec in request.tools]
     if request.service_tier:
         out["service_tier"] = request.service_tier
-    out.update(request.extra)
+    out.update(from_chat(request.extra))
     return out
+
+
+def from_chat(extra: dict[str, Any]) -> dict[str, Any]:
+    """Extra body fields written for chat completions (a batch line's body, a tool loop's
+    ``tool_choice``) in their Responses form; fields both APIs share pass unchanged."""
+    out: dict[str, Any] = {}
+    for key, value in extra.items():
+        if key in ("stream_options", "messages", "n", "logprobs"):
+            continue
+        if key == "max_completion_tokens" or key == "max_tokens":
+            if isinstance(value, int):
+                out["max_output_tokens"] = max(MIN_OUTPUT_TOKENS, value)
+        elif key == "response_format" and isinstance(value, dict):
+            spec = value.get("json_schema")
+            flat = {**spec, "type": "json_schema"} if isinstance(spec, dict) else value
+            out["text"] = {"format": flat}
+        elif key == "reasoning_effort" and isinstance(value, str):
+            out["reasoning"] = {"effort": value, "summary": "auto"}
+        elif key == "tools" and isinstance(value, list):
+            out["tools"] = [_tool(t) for t in value]
+        elif key == "tool_choice" and isinstance(value, dict):
+            function = value.get("function")
+            named = function.get("name") if isinstance(function, dict) else value.get("name")
+            out["tool_choice"] = {"type": "function", "name": named}
+        else:
+            out[key] = value
+    return out
+
+
+def _tool(tool: Any) -> Any:
+    """A chat-shaped ``{"type": "function", "function": {...}}`` tool as a Responses one."""
+    if isinstance(tool, dict) and isinstance(tool.get("function"), dict):
+        return function_tool(tool["function"])
+    return tool
 
 
 def text_format(fmt: ResponseFormat) -> dict[str, Any]:

@@ -12,7 +12,7 @@ The SDK and httpx2 are imported inside the functions.
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -66,7 +66,7 @@ def http_client(
 
 
 def _debug(line: str, key: str) -> None:
-    print(sanitize(redact(line, (key,))), file=sys.stderr, flush=True)
+    logging.getLogger("chatcli").warning(sanitize(redact(line, (key,))))  # output.log_to
 
 
 T = TypeVar("T")
@@ -116,9 +116,8 @@ def call(
 
 
 def _stderr_notice(notice: Notice) -> None:
-    from chatcli.output import Notifier
-
-    Notifier().notice(notice)
+    """Retry countdowns of uploads, to the command's stderr (``output.log_to`` shows them)."""
+    logging.getLogger("chatcli").warning(notice.message, extra={"notice": notice})
 
 
 @contextmanager

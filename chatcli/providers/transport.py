@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
-import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -115,7 +115,8 @@ class Transport:
 
     def _debug(self, line: str) -> None:
         if self.debug:
-            print(sanitize(redact(line, self.secrets)), file=sys.stderr, flush=True)
+            # to the command's stderr through the output layer (``output.log_to``)
+            logging.getLogger("chatcli").warning(sanitize(redact(line, self.secrets)))
 
     def _debug_request(self, request: httpx2.Request) -> None:
         if not self.debug:

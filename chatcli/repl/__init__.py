@@ -5,16 +5,17 @@
 - ``commands``: the slash commands and their Tab completion.
 
 ``run`` wires them to the config, the store and a provider through
-``features.conversation.open_conversation``, as ``features.ask.run`` does for ``ask``.
+``features.conversation.open_conversation``, as ``features.ask.run`` does for ``ask``; each
+message goes through the same turn flow as ``ask`` (``features.flow.take_turn``).
 Every session is persisted: each completed turn is written at once, so a killed REPL loses at
 most the reply in flight and ``chatcli chat -c`` picks up from there.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
+from chatcli.environment import Environment
 from chatcli.errors import UsageError
 from chatcli.settings.resolve import ChatFlags, Invocation
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 
 def run(
+    environment: Environment,
     invoked: Invocation,
     flags: ChatFlags,
     *,
@@ -42,7 +44,7 @@ def run(
     tests; ``template`` (with ``variables``) shapes every message."""
     if flags.cont and flags.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
-    if input is None and not sys.stdin.isatty():
+    if input is None and not environment.stdin_isatty:
         raise UsageError(
             "chatcli chat needs a terminal on stdin",
             hint='pipe text into `chatcli ask` instead: ... | chatcli ask "question"',
@@ -51,6 +53,7 @@ def run(
 
     with open_default() as store:
         prepare(
+            environment,
             invoked,
             flags,
             store,
@@ -64,6 +67,7 @@ def run(
 
 
 def prepare(
+    environment: Environment,
     invoked: Invocation,
     flags: ChatFlags,
     store: Store,
@@ -74,8 +78,6 @@ def prepare(
     schema: tuple[str, bool] | None = None,
     input: Input | None = None,
     output: Output | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
 ) -> Repl:
     """Config, provider, session, prompt (with history and completer) and the REPL on top."""
     from chatcli.features.conversation import open_conversation
@@ -115,9 +117,10 @@ def prepare(
         over_budget=over_budget,
         debug=invoked.debug,
     )
-    prompt = make_prompt(private_history(paths.data_dir()), input=input, output=output)
+    prompt = make_prompt(private_history(paths.data_dir()), environment, input=input,
+                         output=output)  # fmt: skip
     provider = connect_profile(opened.session.profile)
-    repl = Repl(ctx, opened.session, provider, prompt, stdout=stdout, stderr=stderr)
+    repl = Repl(ctx, opened.session, provider, prompt, environment)
     repl.template = applied
     repl.standing_schema = standing
     if standing is not None:
@@ -128,7 +131,7 @@ def prepare(
     if opened.settings.tools:  # -T or the profile's tools: start their servers now
         from chatcli.features.tools.use import open_for
 
-        repl.tools = open_for(opened.settings, config, stderr=repl.stderr)
+        repl.tools = open_for(opened.settings, config, environment=environment)
     if applied is not None:
         repl.say(f"template {applied.template.name}: every message goes through it", dim=True)
         for name in applied.unused:

@@ -127,8 +127,7 @@ def _undo(repl: Repl, arg: str) -> None:
 
 
 def _retry(repl: Repl, arg: str) -> None:
-    repl.check_budget()
-    repl.stream(repl.tooled(lambda tools: repl.session.retry(tools=tools)))
+    repl.stream(lambda tools: repl.session.retry(tools=tools))
 
 
 def _tools(repl: Repl, arg: str) -> None:
@@ -196,8 +195,7 @@ def _regenerate(repl: Repl, arg: str) -> None:
     number = _turn_number(arg, "/regenerate [N]") if arg else (turns[-1][0] if turns else 0)
     if not number:
         raise UsageError("nothing to regenerate yet")
-    repl.check_budget()
-    repl.stream(repl.tooled(lambda tools: repl.session.regenerate(number, tools=tools)))
+    repl.stream(lambda tools: repl.session.regenerate(number, tools=tools))
 
 
 def _answers(repl: Repl, arg: str) -> None:

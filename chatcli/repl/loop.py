@@ -12,20 +12,21 @@ import contextlib
 import io
 import os
 import shutil
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from chatcli import signals
+from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
-from chatcli.output import Notifier, check_finish, stream_to
+from chatcli.features.flow import take_turn
+from chatcli.output import err, notifier_for
 from chatcli.pricing import money
 from chatcli.safetext import one_line
 from chatcli.store import content_text
-from chatcli.terminal import is_dumb, isatty, modes
+from chatcli.terminal import modes
 
 if TYPE_CHECKING:
     from typing import Any
@@ -72,16 +73,15 @@ class Repl:
         session: ChatSession,
         provider: Provider,
         prompt: PromptSession[str],
-        *,
-        stdout: TextIO | None = None,
-        stderr: TextIO | None = None,
+        environment: Environment,
     ) -> None:
         self.ctx = ctx
         self.session = session
         self.prompt = prompt
-        self.stdout = stdout or sys.stdout
-        self.stderr = stderr or sys.stderr
-        self.notifier = Notifier(self.stderr)
+        self.environment = environment
+        self.stdout = environment.stdout  # replies (the writers draw there)
+        self.stderr = environment.stderr
+        self.notifier = notifier_for(environment)
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
         self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
@@ -89,7 +89,6 @@ class Repl:
         self.template: Applied | None = None  # chat --template: wraps every message
         self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
         self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
-        self._dim = isatty(self.stderr) and not is_dumb()
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
         )
@@ -97,11 +96,9 @@ class Repl:
     # output helpers
 
     def say(self, text: str, *, dim: bool = False) -> None:
-        """A line of the REPL's own output (stderr)."""
-        if dim and self._dim:
-            text = f"\x1b[2m{text}\x1b[0m"
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
+        """A line of the REPL's own output (stderr), sanitised: it often quotes stored or
+        server text."""
+        err(self.environment, text, dim=dim)
 
     def error(self, exc: ChatcliError) -> None:
         """The same one-line error (and hint) ``__main__`` prints, without leaving the REPL."""
@@ -168,7 +165,7 @@ class Repl:
 
         output = self.prompt.output
         size = output.get_size()
-        if isatty(self.stdout) and is_tall(text, size.rows, size.columns):
+        if self.environment.stdout_isatty and is_tall(text, size.rows, size.columns):
             echo_tall(output, text)
 
     def banner(self) -> None:
@@ -209,7 +206,8 @@ class Repl:
     # turns
 
     def check_budget(self) -> None:
-        """Refuse (or warn) before a paid request when a budget is spent."""
+        """Refuse (or warn) before a paid request (each round of tool calls) when a budget
+        is spent."""
         from chatcli.features.usage import budget
 
         profile = self.ctx.config.profile(self.session.profile)
@@ -223,7 +221,6 @@ class Repl:
         names the turn it replaces (``/edit``)."""
         from chatcli.inputs import UserInput
 
-        self.check_budget()
         message = UserInput(texts=[text])
         if self.template is not None and editing is None:  # an edited turn is wrapped already
             self.template.wrap(message)
@@ -237,11 +234,12 @@ class Repl:
             self.schema = None  # for this turn only
             from chatcli.repl.structured import send
 
+            self.check_budget()
             send(self, content, schema)
         elif editing is not None:
-            self.stream(self.tooled(lambda t: self.session.edit(editing, content, tools=t)))
+            self.stream(lambda t: self.session.edit(editing, content, tools=t))
         else:
-            self.stream(self.tooled(lambda t: self.session.send(content, tools=t)))
+            self.stream(lambda t: self.session.send(content, tools=t))
 
     def tooled(
         self, first: Callable[[Specs | None], Iterator[StreamEvent]]
@@ -255,8 +253,10 @@ class Repl:
 
         return turn(self.session, first(box.specs()), box, self.check_budget)
 
-    def stream(self, events: Iterator[StreamEvent]) -> None:
-        """Show one reply as it streams, then its footer; Ctrl-C stops it and keeps the part."""
+    def stream(self, first: Callable[[Specs | None], Iterator[StreamEvent]]) -> None:
+        """One turn (``first(specs)`` its first request: a message, /retry, /regenerate,
+        /edit) through the one turn flow: the budget checked, the reply shown as it streams,
+        then its footer; Ctrl-C stops it and keeps the part."""
         from chatcli.render import make_writer
 
         if self._warm is not None:
@@ -265,21 +265,21 @@ class Repl:
         writer = make_writer(self.ctx.markdown, self.stdout)
         if self.tools is not None and self.tools.approval.terminal is not None:
             self.tools.approval.terminal.writer = writer
-        try:
-            with _typeahead_kept():
-                finish = stream_to(events, writer, self.notifier)
-        except Interrupted:
-            if signals.received():  # the turn is kept; the terminal may be gone: leave
-                raise
+
+        def interrupted(exc: ChatcliError) -> bool:
+            if not isinstance(exc, Interrupted) or signals.received():
+                return False  # a signal: the turn is kept; the terminal may be gone: leave
             self.notifier.end_line()
             if self.session.last_turn is None:
                 self.say("interrupted before the reply began; /retry sends it again", dim=True)
             else:
                 self.say("interrupted: the partial reply is kept", dim=True)
                 self.footer()
-            return
-        self.footer()
-        check_finish(finish, self.notifier, "reply")
+            return True
+
+        take_turn(lambda: self.tooled(first), writer, self.notifier, budget=self.check_budget,
+                  what="reply", report=self.footer, failed=interrupted,
+                  keys=_typeahead_kept(self.environment))  # fmt: skip
 
     def footer(self) -> None:
         """The dim one-line summary of the last reply (nothing when none was kept)."""
@@ -333,7 +333,7 @@ def _columns(stream: TextIO) -> int:
 
 
 @contextlib.contextmanager
-def _typeahead_kept() -> Iterator[None]:
+def _typeahead_kept(env: Environment) -> Iterator[None]:
     """While a reply streams, keys typed ahead are neither echoed into it nor turned into
     lines: echo and canonical mode go off, and Enter stays CR (the tty would turn it into LF,
     which the prompt reads as Ctrl+J: a newline, not "send"). Ctrl-C still raises SIGINT, and
@@ -344,8 +344,11 @@ def _typeahead_kept() -> Iterator[None]:
     except ImportError:  # not a POSIX terminal
         yield
         return
+    if env.stdin is None:
+        yield
+        return
     with modes(
-        sys.stdin,
+        env.stdin,
         local_off=termios.ECHO | termios.ICANON,
         local_on=termios.NOFLSH,
         input_off=termios.ICRNL,

@@ -15,12 +15,16 @@ whole message there, once, as it would have looked: ``› first line`` then ``. 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from prompt_toolkit.output import Output, create_output
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 from chatcli.safetext import sanitize
 from chatcli.terminal import is_dumb
+
+if TYPE_CHECKING:
+    from chatcli.environment import Environment
 
 PROMPT = "› "
 CONTINUATION = ". "
@@ -34,14 +38,14 @@ class RowErasingOutput(Vt100_Output):
         self.write_raw("\x1b7\x1b[K" + "\x1b[B\x1b[2K" * rows + "\x1b8")
 
 
-def prompt_output() -> Output | None:
+def prompt_output(env: Environment) -> Output | None:
     """The prompt's output: ``RowErasingOutput`` on a terminal that moves the cursor; None
     (prompt_toolkit's choice: its plain line editor with ``TERM=dumb``) elsewhere."""
     if is_dumb():
         return None
-    if sys.platform != "win32" and sys.stdout is not None and sys.stdout.isatty():
-        return RowErasingOutput.from_pty(sys.stdout)
-    return create_output()
+    if sys.platform != "win32" and env.stdout_isatty:
+        return RowErasingOutput.from_pty(env.stdout)
+    return create_output(env.stdout)
 
 
 def is_tall(text: str, rows: int, columns: int) -> bool:

@@ -23,6 +23,7 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
+from chatcli.environment import Environment
 from chatcli.repl.output import is_tall, prompt_output
 from chatcli.settings.paths import ensure_private_dir
 
@@ -79,11 +80,13 @@ def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedTex
 
 def make_prompt(
     history: FileHistory,
+    environment: Environment,
     *,
     input: Input | None = None,
     output: Output | None = None,
 ) -> PromptSession[str]:
-    """The prompt the REPL reads every message and slash command from."""
+    """The prompt the REPL reads every message and slash command from (drawn on the
+    environment's stdout unless ``output`` replaces it)."""
     return PromptSession(
         history=history,
         complete_while_typing=False,
@@ -92,5 +95,5 @@ def make_prompt(
         prompt_continuation=_continuation,
         enable_suspend=True,
         input=input,
-        output=output or prompt_output(),
+        output=output or prompt_output(environment),
     )

@@ -62,6 +62,7 @@ def send(repl: Repl, content: Content, schema: Schema) -> None:
         repl.notifier.end_line()
         repl.say("interrupted: no JSON was printed", dim=True)
         return
-    repl.stdout.write(json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
-    repl.stdout.flush()
+    from chatcli.output import out
+
+    out(repl.environment, json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n", flush=True)
     repl.footer()

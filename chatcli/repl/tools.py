@@ -23,7 +23,9 @@ def toolbox(repl: Repl) -> Toolbox:
     if repl.tools is None:
         from chatcli.features.tools.use import open_for
 
-        repl.tools = open_for(repl.settings, repl.ctx.config, names=(), stderr=repl.stderr)
+        repl.tools = open_for(
+            repl.settings, repl.ctx.config, names=(), environment=repl.environment
+        )
     return repl.tools
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError
+from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError, unreadable
 from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
 from chatcli.settings.choices import MarkdownMode
@@ -237,7 +237,9 @@ def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        raise unreadable(
+            path, exc, "a config file", lead="config file", error=ConfigError
+        ) from None
 
 
 def parse(path: Path, text: str) -> dict[str, Any]:

@@ -15,7 +15,6 @@ command runs.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
@@ -104,13 +103,15 @@ class Staged:
 def load_config(g: Globals) -> Config:
     """Read the config named by --config, CHATCLI_CONFIG or the platform default; warnings
     about the file (a key readable by others) go to stderr once here."""
+    import logging
+
     from chatcli.settings import loading as config
     from chatcli.settings import paths
 
     path, must_exist = paths.config_path(g.config)
     cfg = config.load(path, must_exist=must_exist)
     for warning in cfg.warnings:
-        sys.stderr.write(f"chatcli: warning: {warning}\n")
+        logging.getLogger("chatcli").warning(f"chatcli: warning: {warning}")  # output.log_to
     return cfg
 
 

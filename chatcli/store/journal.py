@@ -22,8 +22,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,10 +45,9 @@ Notify = Callable[[str], None]
 
 
 def to_stderr(text: str) -> None:
-    """The default notice channel: one ``chatcli: ...`` line on stderr (never raises)."""
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"chatcli: {text}\n")
-        sys.stderr.flush()
+    """The default notice channel: one ``chatcli: ...`` line on the command's stderr, by the
+    ``chatcli`` logger the output layer writes out (``output.log_to``; never raises)."""
+    logging.getLogger("chatcli").warning(f"chatcli: {text}")
 
 
 def wait_bound() -> float:

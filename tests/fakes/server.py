@@ -495,6 +495,12 @@ class FakeOpenAI:
         self.model_info: list[dict[str, Any]] | None = None  # LiteLLM's GET /model/info data
         #: models that refuse max_tokens and temperature (400), as OpenAI's reasoning models do
         self.completion_only: set[str] = set()
+        #: Serve the Responses API (``tests/fakes/responses.py``). Off: ``/v1/responses``
+        #: answers 404 and is not recorded, like a relay without it.
+        self.responses = False
+        self.responses_refused = 0  # requests the route answered 404 to while off (unrecorded)
+        #: models chat completions refuses with OpenAI's "only supported in v1/responses" 400
+        self.responses_only: set[str] = set()
         self.billing: dict[str, Any] | None = None
         self.reject_stream_options = False
         #: ``"refuse"``: a request with ``tools`` gets 400 naming them; ``"drop"``: they are
@@ -596,6 +602,7 @@ class FakeOpenAI:
             for queue in self._scripts.values():
                 queue.clear()
             self._disconnects = 0
+            self.responses_refused = 0
 
     @property
     def requests(self) -> list[Recorded]:
@@ -624,6 +631,10 @@ class FakeOpenAI:
     def chat_requests(self) -> list[Recorded]:
         """Only the chat-completion requests (OpenAI and Azure routes)."""
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def responses_requests(self) -> list[Recorded]:
+        """Only the Responses API requests (OpenAI and Azure routes)."""
+        return [r for r in self.requests if r.path.endswith("/v1/responses")]
 
     def wait_for_disconnects(self, n: int = 1, timeout: float = 5.0) -> bool:
         """Poll until at least ``n`` disconnects were seen; True on success."""
@@ -831,6 +842,13 @@ class _Handler(BaseHTTPRequestHandler):
         azure = _AZURE_DEPLOYMENT.match(path)
         if azure:
             deployment = azure.group(1)
+        if path in ("/v1/responses", "/openai/v1/responses") and not self.fake.responses:
+            with self.fake._lock:
+                self.fake.responses_refused += 1
+            self._not_found()  # a relay without the Responses API; not recorded
+            return
+        if path == "/openai/v1/responses" and isinstance(parsed, dict):
+            deployment = str(parsed.get("model"))  # Azure's v1 route: the body names it
         rec = Recorded(self.command, path, query, headers, body, parsed, deployment, self.path)
         self.fake._record(rec)
         try:
@@ -871,6 +889,9 @@ class _Handler(BaseHTTPRequestHandler):
         azure = path.startswith("/openai/")
         if azure:
             if not self._check_auth(rec, azure=True):
+                return
+            if path == "/openai/v1/responses" and method == "POST":  # versionless v1 route
+                self._dispatch_post("/responses", rec)
                 return
             if "api-version" not in rec.query:
                 self._send_error(
@@ -927,6 +948,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch_post(self, op: str, rec: Recorded) -> bool:
         if op == "/chat/completions":
             self._chat(rec)
+        elif op == "/responses":
+            from tests.fakes import responses
+
+            if not isinstance(rec.json, dict):
+                self._send_error(400, "We could not parse the JSON body of your request.")
+            else:
+                responses.serve(self, rec.json)
         elif op in ("/audio/transcriptions", "/audio/translations"):
             self._audio(rec, op.rsplit("/", 1)[1])
         elif op == "/audio/speech":
@@ -987,6 +1015,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._reject_stream_options()
             return
         if str(req.get("model")) in fake.completion_only and self._reject_classic_params(req):
+            return
+        if str(req.get("model")) in fake.responses_only:
+            self._send_error(
+                400,
+                "This model is only supported in v1/responses and not in v1/chat/completions.",
+                param="model",
+            )
             return
         asked = req.get("response_format")
         kind = asked.get("type") if isinstance(asked, dict) else None
@@ -1502,6 +1537,8 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.reject_stream_options = bool(payload["reject_stream_options"])
             if "tools_mode" in payload:
                 fake.tools_mode = payload["tools_mode"] and str(payload["tools_mode"])
+            if "responses" in payload:
+                fake.responses = bool(payload["responses"])
             if "structured" in payload:
                 fake.structured = str(payload["structured"])
             if "max_upload_bytes" in payload:

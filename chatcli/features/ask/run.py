@@ -8,17 +8,20 @@ continues the last exchange, whatever made it; ``--no-log`` or ``log = false`` i
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, UsageError
-from chatcli.output import Notifier, Writer, check_finish, emit, quiet_keys, stream_to
+from chatcli.features.flow import take_turn
+from chatcli.output import Notifier, Writer, emit, notifier_for, quiet_keys
 from chatcli.pricing import json_usd
 from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
-    from chatcli.events import Content
+    from collections.abc import Iterator
+
+    from chatcli.events import Content, StreamEvent
     from chatcli.features.schema.spec import Schema
     from chatcli.features.tools.toolbox import CallRecord, Toolbox
     from chatcli.session import ChatSession
@@ -41,8 +44,9 @@ class AskInput:
     variables: tuple[str, ...] = ()  # -V KEY=VALUE
 
 
-def run(invoked: Invocation, flags: ChatFlags, what: AskInput) -> None:
-    """Run one ``ask``; raises chatcli errors for the funnel in ``__main__``."""
+def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: AskInput) -> None:
+    """Run one ``ask`` in ``environment``; raises chatcli errors for the funnel in
+    ``__main__``."""
     from chatcli.features.conversation import open_conversation, pick
     from chatcli.features.usage import budget
     from chatcli.inputs import gather
@@ -50,7 +54,8 @@ def run(invoked: Invocation, flags: ChatFlags, what: AskInput) -> None:
 
     if flags.session is not None:
         check_session_name(flags.session)  # before anything is sent and paid for
-    notifier = Notifier()
+    env = environment
+    notifier = notifier_for(env)
     notifier.show_reasoning = not what.json  # --json carries it in the object instead
     applied = None
     if what.template is not None:
@@ -82,48 +87,50 @@ def run(invoked: Invocation, flags: ChatFlags, what: AskInput) -> None:
         content = message.content()
         for note in opened.notes:
             notifier.note(note)
-        budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note)
-        if schema is not None:
-            _structured(what, opened.session, content, schema, store, notifier)
-            return
 
         def check_budget() -> None:
             budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note)
 
+        if schema is not None:
+            check_budget()
+            _structured(env, what, opened.session, content, schema, store, notifier)
+            return
         box = None
         if settings.tools:  # only then is anything of the tools feature imported
             from chatcli.features.tools.use import open_for
 
-            box = open_for(settings, opened.config)
+            box = open_for(settings, opened.config, environment=env)
         quiet = what.json or what.extract
-        writer = None if quiet else _writer(settings.markdown)
+        writer = None if quiet else _writer(env, settings.markdown)
         session = opened.session
-        try:
-            if box is None:
-                events = session.send(content)
-            else:
-                from chatcli.features.tools.use import send
 
-                if box.approval.terminal is not None:
-                    box.approval.terminal.writer = writer
-                events = send(session, content, box, check_budget)
-            with quiet_keys(sys.stdout):
-                finish = stream_to(events, writer, notifier)
-        except ChatcliError as exc:
+        def send() -> Iterator[StreamEvent]:
+            if box is None:
+                return session.send(content)
+            from chatcli.features.tools.use import send as send_with_tools
+
+            if box.approval.terminal is not None:
+                box.approval.terminal.writer = writer
+            return send_with_tools(session, content, box, check_budget)
+
+        def failed(exc: ChatcliError) -> bool:
             if what.json and session.last_turn is not None:  # a cut answer, kept: say so
-                _print_json(session, {"incomplete": True, "error": exc.message})
+                _print_json(env, session, {"incomplete": True, "error": exc.message})
             elif (
                 session.last_turn is not None
                 and (flags.session or flags.cont)
                 and not isinstance(exc, Interrupted)  # Ctrl-C: the user knows what happened
             ):
                 notifier.note(f"the partial answer was kept in session {session.name!r}")
-            raise
+            return False
+
+        try:
+            take_turn(send, writer, notifier, budget=check_budget,
+                      report=lambda: _report(env, what, session, notifier, box),
+                      failed=failed, keys=quiet_keys(env.stdout))  # fmt: skip
         finally:
             if box is not None:
                 box.close()
-        _report(what, session, notifier, box)
-        check_finish(finish, notifier)
 
 
 def _schema(what: AskInput, config: Config) -> Schema | None:
@@ -135,8 +142,8 @@ def _schema(what: AskInput, config: Config) -> Schema | None:
 
 
 def _structured(
-    what: AskInput, session: ChatSession, content: Content, schema: Schema, store: Store,
-    notifier: Notifier,
+    env: Environment, what: AskInput, session: ChatSession, content: Content, schema: Schema,
+    store: Store, notifier: Notifier,
 ) -> None:  # fmt: skip
     """``--schema``: only a valid answer reaches stdout (pretty on a terminal, compact off
     one; under ``data`` with ``--json``)."""
@@ -144,29 +151,30 @@ def _structured(
     from chatcli.features.schema.turn import Turn
 
     try:
-        with quiet_keys(sys.stdout):
+        with quiet_keys(env.stdout):
             answer = Turn(session, store, notifier).ask(content, schema)
     except SchemaMismatch as exc:
         if what.json and session.last_turn is not None:
-            _print_json(session, {"data": None, "error": exc.message})
+            _print_json(env, session, {"data": None, "error": exc.message})
         raise
     if what.json:
-        _print_json(session, {"data": answer.data})
-    elif sys.stdout.isatty():
-        emit(json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
+        _print_json(env, session, {"data": answer.data})
+    elif env.stdout_isatty:
+        emit(env, json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
     else:
-        emit(json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        emit(env, json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-def _writer(mode: str) -> Writer:
+def _writer(env: Environment, mode: str) -> Writer:
     from chatcli.render import make_writer
 
-    return make_writer(mode, sys.stdout)
+    return make_writer(mode, env.stdout)
 
 
 def _report(
-    what: AskInput, session: ChatSession, notifier: Notifier, box: Toolbox | None = None
-) -> None:
+    env: Environment, what: AskInput, session: ChatSession, notifier: Notifier,
+    box: Toolbox | None = None,
+) -> None:  # fmt: skip
     """Print what ``--json`` and ``-x`` ask for (the streamed answer is already out)."""
     turn = session.last_turn
     if turn is None:
@@ -174,7 +182,7 @@ def _report(
     code = None
     if turn.finish_reason == "refusal":  # no answer to print or extract: check_finish says why
         if what.json:
-            _print_json(session, {"answer": "", "refusal": turn.text})
+            _print_json(env, session, {"answer": "", "refusal": turn.text})
         return
     if what.extract:
         from chatcli.features.ask.extract import code_blocks
@@ -189,12 +197,12 @@ def _report(
         if box is not None:
             extra["tool_calls"] = [call_json(c) for c in box.calls]
             extra["requests"] = turn.requests
-        _print_json(session, extra)
+        _print_json(env, session, extra)
     elif code is not None:
-        emit(code)
+        emit(env, code)
 
 
-def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
+def _print_json(env: Environment, session: ChatSession, extra: dict[str, object]) -> None:
     """The ``--json`` object of the last turn (``extra``: the extracted code, or that the
     answer is incomplete)."""
     turn = session.last_turn
@@ -218,7 +226,7 @@ def _print_json(session: ChatSession, extra: dict[str, object]) -> None:
     }
     if turn.reasoning and session.settings.profile.show_reasoning:
         obj["reasoning"] = turn.reasoning
-    emit(json.dumps(obj, ensure_ascii=False) + "\n")
+    emit(env, json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 def call_json(call: CallRecord) -> dict[str, object]:

@@ -150,7 +150,11 @@ def _csv(path: Path, column: str, prompt: str | None) -> Iterator[BatchInput]:
 def _text(path: Path, prompt: str | None) -> BatchInput:
     from chatcli.inputs import decode_text
 
-    text = decode_text(path.read_bytes(), f"file {path}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    text = decode_text(data, f"file {path}")
     if not text.strip():
         raise UsageError(f"input {path} is empty")
     return BatchInput(str(path), [{"role": "user", "content": _with_prompt(prompt, text)}])

@@ -13,18 +13,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatcli import environment
+from chatcli.environment import Environment
 from chatcli.errors import APIError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
-from chatcli.output import Notifier, err, out
+from chatcli.output import emit, err, notifier_for, out
 from chatcli.pricing import batch_cost_usd, cost_usd, money
 from chatcli.settings.resolve import Env, Invocation
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
@@ -64,12 +63,13 @@ class SubmitOptions:
 class Context:
     """What every batch command works with: config, store, notifier, and clients on demand."""
 
-    def __init__(self, config: Config, store: Store, debug: bool) -> None:
+    def __init__(self, environment: Environment, config: Config, store: Store, debug: bool) -> None:
+        self.environment = environment
         self.config = config
         self.store = store
         self.jobs = Jobs(store)
         self.debug = debug
-        self.notifier = Notifier()
+        self.notifier = notifier_for(environment)
 
     def profile(self, job: JobRow) -> Profile:
         return self.config.profile(job.profile)
@@ -99,11 +99,11 @@ class Context:
 
 
 @contextmanager
-def _open(invoked: Invocation) -> Iterator[Context]:
+def _open(environment: Environment, invoked: Invocation) -> Iterator[Context]:
     from chatcli.store import open_default
 
     with open_default() as store:
-        yield Context(invoked.config, store, invoked.debug)
+        yield Context(environment, invoked.config, store, invoked.debug)
 
 
 # -- submit -----------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def builder_for(
     from chatcli.features.batch.inputs import Builder
     from chatcli.features.batch.route import on_responses
     from chatcli.features.schema.batch import Resolver
-    from chatcli.pricing import batch_cost_usd, cost_usd
+    from chatcli.pricing import batch_cost_usd
     from chatcli.providers import batch_line
 
     profile = env.profile
@@ -149,18 +149,18 @@ def builder_for(
     )
 
 
-def submit(env: Env, opts: SubmitOptions) -> None:
+def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
     """Build the job, show the estimate, confirm, then hand it to the provider (or run it)."""
     from chatcli.features.batch.inputs import check_paths, read_inputs
 
     paths = check_paths(opts.inputs)
     from chatcli.features.usage import budget
 
-    with _open(Invocation(env.config, debug=env.debug)) as ctx:
+    with _open(environment, Invocation(env.config, debug=env.debug)) as ctx:
         builder = builder_for(env, remote_mode=not opts.local, opts=opts, store=ctx.store)
         inputs = read_inputs(paths, opts.prompt, opts.column)
         if opts.dry_run:
-            _dry_run(builder, inputs)
+            _dry_run(environment, builder, inputs)
             return
         budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note)
         mode = "local" if opts.local else "remote"
@@ -175,7 +175,7 @@ def submit(env: Env, opts: SubmitOptions) -> None:
         twin = None if opts.new else ctx.jobs.unfinished_like(job)
         if twin is not None:  # run again (killed, a closed terminal, cron twice): no new job
             ctx.jobs.delete(job.id)
-            print(twin.name, flush=True)
+            out(environment, twin.name + "\n", flush=True)
             ctx.notifier.note(
                 f"resuming job {twin.name} ({twin.state}): the same inputs, model, parameters "
                 "and profile; --new submits a second job"
@@ -184,12 +184,12 @@ def submit(env: Env, opts: SubmitOptions) -> None:
             return
         ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
         try:
-            _confirm(builder, env.profile, opts.yes)
+            _confirm(environment, builder, env.profile, opts.yes)
         except BaseException:
             ctx.jobs.delete(job.id)
             raise
         ctx.jobs.set_state(job.id, "submitting")
-        out(job.name + "\n", flush=True)
+        out(environment, job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: {job.total} requests")
         _advance(ctx, ctx.jobs.get(job.name), opts.concurrency, follow=False)
 
@@ -210,17 +210,17 @@ def _estimate(builder: Builder, *, remote_mode: bool) -> str:
     return f"{t.requests:,} requests{batches}, {tokens}, {cost}"
 
 
-def _confirm(builder: Builder, profile: Profile, yes: bool) -> None:
+def _confirm(environment: Environment, builder: Builder, profile: Profile, yes: bool) -> None:
     """Above ``confirm_above_usd``: ask on a terminal; off one, refuse unless ``--yes``."""
     from chatcli.features.spending import confirm_spend
 
     t = builder.totals
     total = None if t.input_cost is None else t.input_cost + (t.output_cost or 0.0)
-    confirm_spend("the estimate is", total, float(profile.confirm_above_usd), yes=yes,
+    confirm_spend(environment, "the estimate is", total, float(profile.confirm_above_usd), yes=yes,
                   hint="pass --yes to submit anyway")  # fmt: skip
 
 
-def _dry_run(builder: Builder, inputs: Any) -> None:
+def _dry_run(environment: Environment, builder: Builder, inputs: Any) -> None:
     """Write the JSONL the provider would get into the current directory; send nothing."""
     from chatcli.features.batch.route import wire_line
 
@@ -241,7 +241,7 @@ def _dry_run(builder: Builder, inputs: Any) -> None:
     finally:
         if out is not None:
             out.close()
-    note = Notifier().note
+    note = notifier_for(environment).note
     note(_estimate(builder, remote_mode=True))
     if len(written) > 1:
         first = written[0].with_name(written[0].stem + "-part1.jsonl")
@@ -297,7 +297,8 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
     api = ctx.api(profile)
     usage_for = ctx.usage_for(job)
     delay = POLL_START
-    started = environment.clock().monotonic()
+    clock = ctx.environment.clock
+    started = clock.monotonic()
     last = ""
     while True:
         parts = remote.refresh(ctx.jobs, job, api, usage_for)
@@ -308,7 +309,7 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
         done = sum(p.completed for p in parts)
         failed = sum(p.failed for p in parts)
         status = ", ".join(sorted({p.status or p.step for p in parts}))
-        line = f"{done}/{job.total} completed, {failed} failed · {_clock(started)} · {status}"
+        line = f"{done}/{job.total} completed, {failed} failed · {_clock(ctx, started)} · {status}"
         if ctx.notifier.tty:
             ctx.notifier.notice(Notice(f"{job.name}: {line}", key="progress"))
         elif status != last:
@@ -317,12 +318,12 @@ def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
         if once:
             ctx.notifier.end_line()
             return ctx.jobs.get(job.name)
-        environment.clock().sleep(delay)
+        clock.sleep(delay)
         delay = min(delay * POLL_GROWTH, POLL_MAX)
 
 
-def _clock(started: float) -> str:
-    seconds = int(environment.clock().monotonic() - started)
+def _clock(ctx: Context, started: float) -> str:
+    seconds = int(ctx.environment.clock.monotonic() - started)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
@@ -354,7 +355,7 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
         ctx.jobs.set_state(job.id, "running")
     done, failed = ctx.jobs.refresh_counts(job.id)
     counts = [done, failed]
-    started = environment.clock().monotonic()
+    started = ctx.environment.clock.monotonic()
     tick = [0]
 
     def progress(ok: int, bad: int) -> None:
@@ -362,7 +363,7 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
         counts[1] += bad
         n = counts[0] + counts[1]
         line = f"{job.name}: {counts[0]}/{job.total} completed, {counts[1]} failed · " + _clock(
-            started
+            ctx, started
         )
         if ctx.notifier.tty:
             ctx.notifier.notice(Notice(line + " · local", key="progress"))
@@ -374,12 +375,8 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
     try:
         LocalRunner(
             ctx.jobs, job, provider, concurrency=concurrency,
-            requests_per_minute=profile.requests_per_minute,
-            cost=lambda m, u: cost_usd(
-                ctx.config.model_info(m), u.prompt_tokens, u.completion_tokens,
-                cached_tokens=u.cached_tokens, reasoning_tokens=u.reasoning_tokens,
-                service_tier=u.service_tier,
-            ),
+            requests_per_minute=profile.requests_per_minute, clock=ctx.environment.clock,
+            info=ctx.config.model_info,
             progress=progress, notice=ctx.notifier.notice,
         ).run()  # fmt: skip
     finally:
@@ -395,9 +392,9 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
 # -- the other commands -------------------------------------------------------------------------
 
 
-def wait(invoked: Invocation, name: str, concurrency: int) -> None:
+def wait(environment: Environment, invoked: Invocation, name: str, concurrency: int) -> None:
     """Finish submitting if needed, then follow (or locally run) the job to its end."""
-    with _open(invoked) as ctx:
+    with _open(environment, invoked) as ctx:
         job = _advance(ctx, ctx.jobs.get(name), concurrency, follow=True)
         ctx.notifier.note(
             f"{job.name}: {job.state}: {job.completed} completed, {job.failed} failed; "
@@ -405,33 +402,36 @@ def wait(invoked: Invocation, name: str, concurrency: int) -> None:
         )
 
 
-def status(invoked: Invocation, name: str | None) -> None:
+def status(environment: Environment, invoked: Invocation, name: str | None) -> None:
     """Print a job's state, refreshed from the provider while it runs."""
-    with _open(invoked) as ctx:
+    with _open(environment, invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
         ctx.jobs.refresh_counts(job.id)
         job = ctx.jobs.get(job.name)
-        out(f"job:      {job.name}\n")
-        out(f"state:    {job.state} ({job.mode})\n")
-        out(f"profile:  {job.profile}, model {job.model}\n")
-        out(f"requests: {job.total} ({job.completed} completed, {job.failed} failed)\n")
-        out(f"created:  {_local(job.created_at)}\n")
+        out(environment, f"job:      {job.name}\n")
+        out(environment, f"state:    {job.state} ({job.mode})\n")
+        out(environment, f"profile:  {job.profile}, model {job.model}\n")
+        out(
+            environment, f"requests: {job.total} ({job.completed} completed, {job.failed} failed)\n"
+        )
+        out(environment, f"created:  {_local(job.created_at)}\n")
         if job.finished_at:
-            out(f"finished: {_local(job.finished_at)}\n")
-        out(f"input:    sha256 {job.input_hash[:16]}\n")
+            out(environment, f"finished: {_local(job.finished_at)}\n")
+        out(environment, f"input:    sha256 {job.input_hash[:16]}\n")
         if job.retry_of:
-            out(f"retry of: {job.retry_of}\n")
+            out(environment, f"retry of: {job.retry_of}\n")
         if job.error:
-            out(f"error:    {job.error}\n")
+            out(environment, f"error:    {job.error}\n")
         if job.mode == "remote":
             for p in ctx.jobs.parts(job.id):
                 where = p.batch_id or p.file_id or "-"
                 out(
+                    environment,
                     f"part {p.part}:   {where} {p.status or p.step}, "
-                    f"{p.completed}/{p.requests} completed, {p.failed} failed\n"
+                    f"{p.completed}/{p.requests} completed, {p.failed} failed\n",
                 )
         if job.state == "submitting":
-            out(f"hint: chatcli batch wait {job.name}  # finishes the submit\n")
+            out(environment, f"hint: chatcli batch wait {job.name}  # finishes the submit\n")
 
 
 def _peek(ctx: Context, job: JobRow) -> JobRow:
@@ -447,9 +447,9 @@ def _local(when: Any) -> str:
     return str(when.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def list_jobs(invoked: Invocation, json_out: bool) -> None:
+def list_jobs(environment: Environment, invoked: Invocation, json_out: bool) -> None:
     """Jobs, newest first: one line each (or one JSON array)."""
-    with _open(invoked) as ctx:
+    with _open(environment, invoked) as ctx:
         jobs = ctx.jobs.all()
     if json_out:
         rows = [
@@ -462,23 +462,30 @@ def list_jobs(invoked: Invocation, json_out: bool) -> None:
             }
             for j in jobs
         ]  # fmt: skip
-        out(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
     if not jobs:
-        err("chatcli: no batch jobs yet")
+        err(environment, "chatcli: no batch jobs yet")
     for j in jobs:
         out(
+            environment,
             f"{j.name}  {j.state:<10} {j.mode:<6} {j.completed}/{j.total} done, "
-            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}\n"
+            f"{j.failed} failed  {_local(j.created_at)}  {j.profile}/{j.model}\n",
         )
 
 
-def results(invoked: Invocation, name: str, out_dir: Path | None, jsonl: Path | None) -> None:
+def results(
+    environment: Environment,
+    invoked: Invocation,
+    name: str,
+    out_dir: Path | None,
+    jsonl: Path | None,
+) -> None:
     """Write a finished job's results in input order; list the failed requests."""
     from chatcli.features.batch import results as write
     from chatcli.features.schema.batch import structured
 
-    with _open(invoked) as ctx:
+    with _open(environment, invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
         if job.state not in FINAL:
             raise UsageError(
@@ -492,11 +499,12 @@ def results(invoked: Invocation, name: str, out_dir: Path | None, jsonl: Path | 
             ctx.notifier.note(f"wrote {job.total - len(failed)} answer file(s) to {out_dir}")
         elif jsonl is not None:
             with write.output_file(jsonl) as f:
-                failed = write.write_jsonl(rows, f, json_rows)
+                failed = write.write_jsonl(rows, lambda line: emit(environment, line, f),
+                                           json_rows)  # fmt: skip
             ctx.notifier.note(f"wrote {job.total} result(s) to {jsonl}")
         else:
-            failed = write.write_jsonl(rows, sys.stdout, json_rows)
-        write.report_failures(failed, job.name)
+            failed = write.write_jsonl(rows, lambda line: out(environment, line), json_rows)
+        write.report_failures(environment, failed, job.name)
 
 
 def _retried(ctx: Context, job: JobRow) -> dict[str, ResultRow]:
@@ -518,9 +526,11 @@ def _with_retries(rows: Iterator[ResultRow], retried: dict[str, ResultRow]) -> I
         yield row if again is None else dataclasses.replace(again, idx=row.idx)
 
 
-def retry(invoked: Invocation, name: str, yes: bool, concurrency: int) -> None:
+def retry(
+    environment: Environment, invoked: Invocation, name: str, yes: bool, concurrency: int
+) -> None:
     """A new job made of the failed requests of ``name``, submitted the same way."""
-    with _open(invoked) as ctx:
+    with _open(environment, invoked) as ctx:
         old = ctx.jobs.get(name)
         if old.state not in FINAL:
             raise UsageError(f"job {old.name} is still {old.state}", hint="wait for it first")
@@ -540,14 +550,14 @@ def retry(invoked: Invocation, name: str, yes: bool, concurrency: int) -> None:
             draft.finish(digest, len(new), [(parts, len(new), size)])
         job = ctx.jobs.get(draft.name)
         ctx.jobs.set_state(job.id, "submitting")
-        out(job.name + "\n", flush=True)
+        out(environment, job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: retrying {job.total} failed request(s) of {old.name}")
         _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
 
 
-def cancel(invoked: Invocation, name: str) -> None:
+def cancel(environment: Environment, invoked: Invocation, name: str) -> None:
     """Cancel a job: its provider batches, or the local runner's remaining requests."""
-    with _open(invoked) as ctx:
+    with _open(environment, invoked) as ctx:
         job = ctx.jobs.get(name)
         if job.state in FINAL:
             raise UsageError(f"job {job.name} is already {job.state}")

@@ -18,8 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chatcli import accounting
+from chatcli.environment import Clock
 from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.batch.lines import ending
@@ -29,6 +31,9 @@ from chatcli.features.schema.spec import Schema
 from chatcli.providers.base import ChatRequest, Provider
 from chatcli.store.jobs import JobRow, Jobs, RequestResult
 from chatcli.store.records import UsageRecord
+
+if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
 
 _FATAL = (AuthError, ConfigError)
 """Failures that every other request would meet too: stop the run instead of failing each."""
@@ -64,7 +69,8 @@ class LocalRunner:
         *,
         concurrency: int,
         requests_per_minute: float | None,
-        cost: Callable[[str, Usage], float | None],
+        clock: Clock,
+        info: Callable[[str], ModelInfo],
         progress: Callable[[int, int], None],
         notice: Callable[[Notice], None],
     ) -> None:
@@ -72,8 +78,8 @@ class LocalRunner:
         self.job = job
         self.provider = provider
         self.concurrency = concurrency
-        self.limiter = Limiter(requests_per_minute)
-        self.cost = cost
+        self.limiter = Limiter(requests_per_minute, clock)
+        self.info = info  # a model's prices and tokenizer
         self.progress = progress
         self.notice = notice
         self.stop = threading.Event()
@@ -129,8 +135,10 @@ class LocalRunner:
             self._save(RequestResult(idx, ok=False, error=exc.message), None)
             return
         latency = round((time.perf_counter() - started) * 1000)
-        counted = usage or Usage(0, 0, estimated=True)
-        cost = self.cost(model, counted) if usage else None
+        # the one accounting rule: no usage reported is an estimate, not 0 tokens at no cost
+        info = self.info(model)
+        spent = accounting.used(usage, request.messages, "".join(text), info.tokenizer)
+        cost = accounting.cost(info, spent)
         problem = ending(finish)  # cut, filtered or refused: failed, its tokens logged
         result = RequestResult(
             idx, ok=problem is None, answer="".join(text),
@@ -143,9 +151,9 @@ class LocalRunner:
         result = checked(result, schema)  # --schema: invalid answers fail
         record = UsageRecord(
             model, self.job.profile, "batch", "ok" if problem is None else "error",
-            counted.prompt_tokens, counted.completion_tokens, estimated=usage is None,
-            cost_usd=cost, latency_ms=latency, cached_tokens=counted.cached_tokens,
-            reasoning_tokens=counted.reasoning_tokens,
+            spent.prompt_tokens, spent.completion_tokens, estimated=spent.estimated,
+            cost_usd=cost, latency_ms=latency, cached_tokens=spent.cached_tokens,
+            reasoning_tokens=spent.reasoning_tokens,
         )  # fmt: skip
         self._save(result, record)
 

@@ -10,15 +10,14 @@ import contextlib
 import json
 import os
 import re
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import Any, TextIO
 
+from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError
-from chatcli.output import emit
-from chatcli.safetext import sanitize
+from chatcli.output import err
 from chatcli.store.jobs import ResultRow
 
 SHOWN_FAILURES = 10
@@ -45,16 +44,18 @@ def as_object(row: ResultRow, structured: bool = False) -> dict[str, Any]:
 
 
 def write_jsonl(
-    rows: Iterator[ResultRow], out: IO[str], structured: AbstractSet[int] = frozenset()
-) -> list[ResultRow]:
+    rows: Iterator[ResultRow], write: Callable[[str], None],
+    structured: AbstractSet[int] = frozenset(),
+) -> list[ResultRow]:  # fmt: skip
     """One JSON object per request, in input order (with ``data`` for every request when
-    some in ``structured`` asked for JSON); returns the failed rows."""
+    some in ``structured`` asked for JSON), each line to ``write`` (``output.out`` or a file's
+    ``emit``); returns the failed rows."""
     failed = []
     for row in rows:
         obj = as_object(row, bool(structured) and row.idx in structured)
         if structured:
             obj.setdefault("data", None)
-        emit(json.dumps(obj, ensure_ascii=False) + "\n", out)
+        write(json.dumps(obj, ensure_ascii=False) + "\n")
         if row.state != "done":
             failed.append(row)
     return failed
@@ -113,14 +114,14 @@ def _slug(text: str) -> str:
     return slug[:60] or "input"
 
 
-def report_failures(failed: list[ResultRow], job: str) -> None:
+def report_failures(environment: Environment, failed: list[ResultRow], job: str) -> None:
     """List failed requests on stderr with the command that resubmits them."""
     if not failed:
         return
-    err = sys.stderr
-    err.write(f"chatcli: {len(failed)} request(s) failed:\n")
+    err(environment, f"chatcli: {len(failed)} request(s) failed:")
     for row in failed[:SHOWN_FAILURES]:
-        err.write(sanitize(f"  {row.input_id}: {row.error or row.state}\n"))
+        err(environment, f"  {row.input_id}: {row.error or row.state}")
     if len(failed) > SHOWN_FAILURES:
-        err.write(f"  … and {len(failed) - SHOWN_FAILURES} more (see the JSONL's error field)\n")
-    err.write(f"hint: chatcli batch retry {job}  # submits only these\n")
+        more = len(failed) - SHOWN_FAILURES
+        err(environment, f"  … and {more} more (see the JSONL's error field)")
+    err(environment, f"hint: chatcli batch retry {job}  # submits only these")

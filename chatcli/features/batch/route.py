@@ -24,10 +24,12 @@ _MARK = f'"{MARK}"'
 
 
 def on_responses(profile: Profile, model: str, store: Store | None) -> bool:
-    """Whether ``profile``'s batch requests for ``model`` go over the Responses API: a profile
-    set to ``api = "responses"``."""
-    del model, store
-    return profile.api == "responses"
+    """Whether ``profile``'s batch requests for ``model`` go over the Responses API
+    (``providers.wire.batch_over_responses``: ``api = "responses"``; with ``auto``, the
+    official API on an ``openai`` profile, or a model learnt to be Responses-only)."""
+    from chatcli.providers.wire import batch_over_responses
+
+    return batch_over_responses(profile, model, store)
 
 
 def mark(obj: dict[str, Any], path: str, *, store: bool, completion: bool) -> None:
@@ -50,13 +52,13 @@ def wire_line(line: str) -> str:
         return without_schema(line)
     from chatcli.features.batch.local import request_of
     from chatcli.features.schema.batch import KEY
-    from chatcli.providers import responses
+    from chatcli.providers.responses import body
 
     obj = json.loads(line)
     flags = obj.pop(MARK)
     obj.pop(KEY, None)
     request = request_of(str(obj["body"].get("model") or ""), line)
-    obj["body"] = responses.body(
+    obj["body"] = body(
         request,
         send_model=True,
         store=bool(flags.get("store")),

@@ -9,12 +9,13 @@ tomli-w. The result is validated before anything is written; anything but an inc
 from __future__ import annotations
 
 import re
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from chatcli.environment import Environment
 from chatcli.errors import ConfigError, UsageError
+from chatcli.output import err
 from chatcli.settings import loading, paths
 
 
@@ -74,7 +75,7 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any, *, key: str) -> 
     node[parts[-1]] = value
 
 
-def set_value(path: Path, key: str, raw: str) -> None:
+def set_value(environment: Environment, path: Path, key: str, raw: str) -> None:
     """Set ``key`` to ``raw`` in the file at ``path``; refuse (exit 3) an invalid result."""
     parts = split_key(key)
     text = edited_text(path, parts, parse_value(raw))
@@ -84,14 +85,15 @@ def set_value(path: Path, key: str, raw: str) -> None:
         problems.append(unknown_default(path, text, cfg.default_profile))
     if problems:
         for problem in problems[1:]:
-            sys.stderr.write(f"chatcli: error: {problem.message}\n")
+            err(environment, f"chatcli: error: {problem.message}")
         first = problems[0]
         raise ConfigError(
             f"not written: {first.message}",
             hint=first.hint or f"{path} was left as it was",
         )
     for incomplete in cfg.incomplete.values():  # e.g. type set before base_url: finish it next
-        sys.stderr.write(f"chatcli: note: {incomplete.message.split(': ', 1)[-1]}; set that next\n")
+        what = incomplete.message.split(": ", 1)[-1]
+        err(environment, f"chatcli: note: {what}; set that next")
     paths.write_private(path, text)
     from chatcli.settings import keys
 
@@ -100,7 +102,7 @@ def set_value(path: Path, key: str, raw: str) -> None:
         shown = keys.redact_key(raw)
     elif parts[-1] == "api_key_cmd":
         shown = keys.redact_cmd(raw)
-    sys.stderr.write(f"set {key} = {shown} in {path}\n")
+    err(environment, f"set {key} = {shown} in {path}")
 
 
 def unknown_default(path: Path, text: str, name: str) -> ConfigError:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from chatcli.environment import Environment
 from chatcli.errors import ConfigError, UsageError
+from chatcli.output import ask, err, out
 from chatcli.settings import keys, paths
 from chatcli.settings import loading as cfgmod
 from chatcli.settings.endpoint_types import ENDPOINT_TYPES, listed
@@ -28,10 +29,10 @@ _ONLY_WHEN_SET = ("stream_usage", "save_history", "tools", "auto_approve",
                   "show_reasoning")  # fmt: skip
 
 
-def show_path(path: Path) -> None:
-    sys.stdout.write(f"{path}\n")
+def show_path(environment: Environment, path: Path) -> None:
+    out(environment, f"{path}\n")
     if not path.exists():
-        print("(does not exist yet: `chatcli config init` creates it)", file=sys.stderr)
+        err(environment, "(does not exist yet: `chatcli config init` creates it)")
 
 
 def _profile_source(env: Env) -> str:
@@ -43,7 +44,7 @@ def _profile_source(env: Env) -> str:
     return "default_profile" if cfg.default_source == "config" else "built-in"
 
 
-def show(env: Env, as_json: bool) -> None:
+def show(environment: Environment, env: Env, as_json: bool) -> None:
     cfg, profile = env.config, env.profile
     settings: dict[str, dict[str, Any]] = {}
     for key in _SHOWN:
@@ -90,10 +91,10 @@ def show(env: Env, as_json: bool) -> None:
         "mcp_servers": {name: server.describe() for name, server in cfg.mcp_servers.items()},
     }
     if as_json:
-        sys.stdout.write(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
         return
     exists = "" if cfg.exists else "  (not found: zero-config from the environment)"
-    out = [
+    lines = [
         f"config file   {cfg.path}{exists}",
         f"data dir      {info['data_dir']}",
         f"profile       {profile.name}  ({info['profile_source']}"
@@ -110,19 +111,19 @@ def show(env: Env, as_json: bool) -> None:
             if not isinstance(value, str)
             else value
         )
-        out.append(f"  {key:<{width}}  {shown:<40}  {item['source']}")
-    out.append("")
-    out.append(f"profiles      {', '.join(sorted(cfg.profiles)) or '(none)'}")
+        lines.append(f"  {key:<{width}}  {shown:<40}  {item['source']}")
+    lines.append("")
+    lines.append(f"profiles      {', '.join(sorted(cfg.profiles)) or '(none)'}")
     if cfg.aliases:
-        out.append("aliases       " + ", ".join(f"{k} = {v}" for k, v in cfg.aliases.items()))
+        lines.append("aliases       " + ", ".join(f"{k} = {v}" for k, v in cfg.aliases.items()))
     if cfg.roles:
-        out.append(f"roles         {', '.join(sorted(cfg.roles))}")
+        lines.append(f"roles         {', '.join(sorted(cfg.roles))}")
     if cfg.mcp_servers:  # commands and URLs only: env and header values may be secrets
-        out.append(f"mcp servers   {', '.join(cfg.mcp_servers)}  (chatcli mcp list shows tools)")
-    sys.stdout.write("\n".join(out) + "\n")
+        lines.append(f"mcp servers   {', '.join(cfg.mcp_servers)}  (chatcli mcp list shows tools)")
+    out(environment, "\n".join(lines) + "\n")
 
 
-def validate(path: Path) -> None:
+def validate(environment: Environment, path: Path) -> None:
     """Report every problem of the file at once (exit 3), or say it is OK."""
     from chatcli.features.configure.edit import unknown_default
 
@@ -136,7 +137,7 @@ def validate(path: Path) -> None:
     if problems:
         for problem in problems:
             hint = f" ({problem.hint})" if problem.hint else ""
-            sys.stderr.write(f"{problem.message}{hint}\n")
+            err(environment, f"{problem.message}{hint}")
         n = len(problems)
         raise ConfigError(f"{path}: {n} problem{'s' if n != 1 else ''}")
     for profile in cfg.profiles.values():
@@ -146,18 +147,18 @@ def validate(path: Path) -> None:
             if not profile.api_key_cmd:  # don't run commands just to validate
                 keys.resolve_key(profile)
         except ConfigError as exc:
-            sys.stderr.write(f"warning: {exc.message}\n")
+            err(environment, f"warning: {exc.message}")
     exposed = cfgmod.exposed_key(path, cfgmod.parse(path, text))
     if exposed:
-        sys.stderr.write(f"warning: {exposed}\n")
+        err(environment, f"warning: {exposed}")
     n = len([p for p in cfg.profiles.values() if not p.implicit])
-    sys.stdout.write(f"{path}: OK ({n} profile{'s' if n != 1 else ''})\n")
+    out(environment, f"{path}: OK ({n} profile{'s' if n != 1 else ''})\n")
 
 
-def set_value(path: Path, key: str, raw: str) -> None:
+def set_value(environment: Environment, path: Path, key: str, raw: str) -> None:
     from chatcli.features.configure.edit import set_value as edit
 
-    edit(path, key, raw)
+    edit(environment, path, key, raw)
 
 
 _TEMPLATE = """\
@@ -176,62 +177,55 @@ max_retries = 3            # 429 / 5xx / connection resets; Retry-After is honou
 """
 
 
-def _ask(prompt: str, default: str | None = None, *, hidden: bool = False) -> str:
-    """One answer from the terminal on stdin; ``hidden`` turns echo off while it is typed (a
-    pasted key must not stay on screen). Unlike getpass, nothing typed ahead is discarded."""
-    import termios
-
-    from chatcli.terminal import modes
-
-    # echo goes off before the prompt shows, so a quick paste is not echoed either
-    with modes(sys.stdin, local_off=termios.ECHO if hidden else 0):
-        sys.stderr.write(f"{prompt}" + (f" [{default}]" if default else "") + ": ")
-        sys.stderr.flush()
-        line = sys.stdin.readline()
-    if hidden:
-        sys.stderr.write("\n")
+def _ask(
+    environment: Environment, prompt: str, default: str | None = None, *, hidden: bool = False
+) -> str:
+    """One answer from the terminal on stdin; ``hidden``: not echoed (``output.ask``)."""
+    shown = f"{prompt}" + (f" [{default}]" if default else "") + ": "
+    line = ask(environment, shown, hidden=hidden)
     if not line:
         raise UsageError("config init was given no answer (end of input)")
     return line.strip() or (default or "")
 
 
-def init(path: Path, force: bool) -> None:
+def init(environment: Environment, path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise UsageError(f"{path} already exists", hint="edit it, use `config set`, or --force")
-    if not sys.stdin.isatty():
+    if not environment.stdin_isatty:
         raise UsageError(
             "config init asks questions and needs a terminal",
             hint="run it in a terminal, or write the file with `chatcli config set KEY VALUE`",
         )
     first = next(iter(ENDPOINT_TYPES))
-    kind = _ask(f"Endpoint type ({', '.join(ENDPOINT_TYPES)})", first)
+    kind = _ask(environment, f"Endpoint type ({', '.join(ENDPOINT_TYPES)})", first)
     if kind not in ENDPOINT_TYPES:
         raise UsageError(f"unknown endpoint type {kind!r}", hint=listed())
-    name = _ask("Profile name", kind)
+    name = _ask(environment, "Profile name", kind)
     lines = [f"type = {json.dumps(kind)}"]
     for need in ENDPOINT_TYPES[kind].needs:  # what a profile of this type must set
         question = need.question if need.default else f"{need.question} (e.g. {need.example})"
-        lines.append(f"{need.key} = {json.dumps(_ask(question, need.default))}")
+        lines.append(f"{need.key} = {json.dumps(_ask(environment, question, need.default))}")
     conventional = ENDPOINT_TYPES[kind].key_env
     source = _ask(
+        environment,
         "Where is the key? env VAR, cmd COMMAND, or paste the key (not shown)",
         f"env {conventional}",
         hidden=True,
     )
     if source.startswith("env "):
         lines.append(f"api_key_env = {json.dumps(source[4:].strip())}")
-        print(f"key: from {source}", file=sys.stderr)
+        err(environment, f"key: from {source}")
     elif source.startswith("cmd "):
         lines.append(f"api_key_cmd = {json.dumps(source[4:].strip())}   # run; stdout is the key")
-        print(f"key: from the command {keys.redact_cmd(source[4:].strip())}", file=sys.stderr)
+        err(environment, f"key: from the command {keys.redact_cmd(source[4:].strip())}")
     else:
         keys.check_key(source, "the pasted text")
         lines.append(f"api_key = {json.dumps(source)}   # this file is 0600; prefer api_key_cmd")
-        print(f"key: {keys.redact_key(source)} (pasted)", file=sys.stderr)
-    proxy = _ask("Proxy for this profile (empty for none)", "")
+        err(environment, f"key: {keys.redact_key(source)} (pasted)")
+    proxy = _ask(environment, "Proxy for this profile (empty for none)", "")
     if proxy:
         lines.append(f"proxy = {json.dumps(proxy)}")
-    model = _ask("Default model", "gpt-4o-mini")
+    model = _ask(environment, "Default model", "gpt-4o-mini")
     text = _TEMPLATE.format(
         name=json.dumps(name),
         name_key=name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name),
@@ -240,4 +234,4 @@ def init(path: Path, force: bool) -> None:
     )
     cfgmod.validate_data(path, tomllib.loads(text))
     paths.write_private(path, text)
-    print(f"wrote {path}", file=sys.stderr)
+    err(environment, f"wrote {path}")

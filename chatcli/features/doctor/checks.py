@@ -9,6 +9,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
+from chatcli.environment import Environment
 from chatcli.errors import AuthError, ChatcliError, Reported
 from chatcli.output import flush_out, out
 from chatcli.settings import keys
@@ -20,15 +21,16 @@ MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "    "}
 class Report:
     """Prints one line per check; remembers whether anything failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
         self.failed = False
 
     def line(self, status: str, name: str, detail: str, hint: str | None = None) -> None:
         self.failed |= status == "fail"
-        out(f"[{MARK[status]}] {name:<12} {detail}\n")
+        out(self.environment, f"[{MARK[status]}] {name:<12} {detail}\n")
         if hint:
-            out(f"       {'':<12} fix: {hint}\n")
-        flush_out()
+            out(self.environment, f"       {'':<12} fix: {hint}\n")
+        flush_out(self.environment)
 
 
 def _proxy_for(url: str, proxy: str | None) -> tuple[str | None, str]:
@@ -55,13 +57,13 @@ def _reachable(url: str, timeout: float) -> str | None:
         return f"{parts.hostname}:{port}: {exc.strerror or exc}"
 
 
-def run(steps: Staged) -> None:
+def run(environment: Environment, steps: Staged) -> None:
     """Report each step; ``steps`` is the command's settings resolved as far as they went."""
     from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
     from chatcli.retirements import retirement
 
-    r = Report()
+    r = Report(environment)
     cfg, env = steps.config, steps.env
     if cfg is not None:
         r.line("ok", "config", f"{cfg.path}" + ("" if cfg.exists else " (absent: zero-config)"))

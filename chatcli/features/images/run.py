@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError, unreadable
-from chatcli.output import Notifier, flush_out, out
+from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class ImageOptions:
     response_format: str | None = None
 
 
-def run(env: Env, opts: ImageOptions) -> None:
+def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
     """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
     from chatcli.features.usage.media import images_cost, logged
     from chatcli.providers import connect, images
@@ -66,7 +67,7 @@ def run(env: Env, opts: ImageOptions) -> None:
     )
     images.check(job)
     _prepare_dir(opts.out_dir)
-    notifier = Notifier()
+    notifier = notifier_for(environment)
     if notifier.tty:
         what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
         notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")
@@ -91,8 +92,8 @@ def run(env: Env, opts: ImageOptions) -> None:
         results = provider.images(job)
         got.append(results)
     for path in save(results, opts.out_dir):
-        out(f"{path}\n")
-        flush_out()
+        out(environment, f"{path}\n")
+        flush_out(environment)
     for result in results:
         if result.revised_prompt and result.revised_prompt.strip() != opts.prompt:
             notifier.note(f"revised prompt: {result.revised_prompt}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, UsageError
+from chatcli.errors import ConfigError, UsageError, unreadable
 from chatcli.features.schema import fields
 from chatcli.features.schema.strict import Strict, to_strict
 
@@ -146,7 +146,7 @@ def _file(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--schema: cannot read {path}: {exc}") from None
+        raise unreadable(path, exc, "a JSON Schema file", lead="--schema") from None
     return _json(text, str(path))
 
 

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError, SchemaMismatch
+from chatcli.features.flow import take_turn
 from chatcli.features.schema import check
 from chatcli.features.schema.spec import Schema
 from chatcli.features.schema.strict import strip_nulls
-from chatcli.output import Notifier, check_finish, stream_to
+from chatcli.output import Notifier
 from chatcli.providers.base import ResponseFormat
 
 if TYPE_CHECKING:
@@ -157,8 +158,7 @@ class Turn:
             quirks.note(self.store, s.profile, s.model, QUIRKS[level], exc.message)
 
     def _send(self, content: Content, fmt: ResponseFormat | None) -> str:
-        finish = stream_to(self.session.send(content, response_format=fmt), None, self.notifier)
-        check_finish(finish, self.notifier)
+        take_turn(lambda: self.session.send(content, response_format=fmt), None, self.notifier)
         turn = self.session.last_turn
         return turn.text if turn is not None else ""
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from chatcli.environment import Environment
 from chatcli.errors import UsageError
 from chatcli.output import err, out
 from chatcli.pricing import json_usd
@@ -25,7 +26,7 @@ def _when(ts: datetime) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
+def list_sessions(environment: Environment, search: str | None, limit: int, as_json: bool) -> None:
     with open_default() as store:
         rows = store.list_sessions(search, limit)
     if as_json:
@@ -42,22 +43,23 @@ def list_sessions(search: str | None, limit: int, as_json: bool) -> None:
             }
             for r in rows
         ]
-        out(json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
         return
     if not rows:
-        err("no sessions" + (f" matching {search!r}" if search else ""))
+        err(environment, "no sessions" + (f" matching {search!r}" if search else ""))
         return
     width = max(len(r.name) for r in rows)
     for r in rows:
         title = one_line(r.title or "", 200)
         kind = "ask" if r.one_shot else "   "
         out(
+            environment,
             f"{r.name:<{width}}  {_when(r.updated_at)}  {kind}  {r.message_count:>5} msgs  "
-            f"{r.model or '-':<18}  {title}\n"
+            f"{r.model or '-':<18}  {title}\n",
         )
 
 
-def search(text: str, limit: int, as_json: bool) -> None:
+def search(environment: Environment, text: str, limit: int, as_json: bool) -> None:
     """Messages containing ``text``, newest first: session, when, who, and a snippet."""
     with open_default() as store:
         hits = store.search_messages(text, limit)
@@ -72,15 +74,15 @@ def search(text: str, limit: int, as_json: bool) -> None:
             }
             for h in hits
         ]
-        out(json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
         return
     if not hits:
-        err(f"no messages contain {text!r}")
+        err(environment, f"no messages contain {text!r}")
         return
     width = max(len(h.session) for h in hits)
     for h in hits:
         who = "you" if h.role == "user" else "ai " if h.role == "assistant" else h.role
-        out(f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
+        out(environment, f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
 
 
 def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
@@ -206,7 +208,9 @@ def _markdown_tree(row: SessionRow, current: list[MessageRow], every: list[Messa
     return "\n".join(lines)
 
 
-def export(name: str, fmt: str, output: Path | None, all_branches: bool = False) -> None:
+def export(
+    environment: Environment, name: str, fmt: str, output: Path | None, all_branches: bool = False
+) -> None:
     with open_default() as store:
         row = _get(store, name)
         messages = store.all_messages(row.id)
@@ -232,16 +236,16 @@ def export(name: str, fmt: str, output: Path | None, all_branches: bool = False)
     else:
         text = _markdown(row, messages, every)
     if output is None:
-        out(text)  # sanitised on a terminal: stored answers may carry escape sequences
+        out(environment, text)  # sanitised on a terminal: stored answers may carry escape sequences
         return
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    err(f"wrote {output}")
+    err(environment, f"wrote {output}")
 
 
-def fork(source: str, at: int | None, new: str | None) -> None:
+def fork(environment: Environment, source: str, at: int | None, new: str | None) -> None:
     """Copy SOURCE's current branch (up to turn ``at``) into a new session."""
     with open_default() as store:
         row = _get(store, source)
@@ -257,18 +261,18 @@ def fork(source: str, at: int | None, new: str | None) -> None:
             upto = turn[-1].id
         copy = store.fork_session(row, upto, new)
     where = f" up to turn {at}" if at is not None else ""
-    err(f"forked {source}{where} into {copy.name}")
-    out(copy.name + "\n")
+    err(environment, f"forked {source}{where} into {copy.name}")
+    out(environment, copy.name + "\n")
 
 
-def remove(names: list[str]) -> None:
+def remove(environment: Environment, names: list[str]) -> None:
     with open_default() as store:
         for name in names:
             store.delete_session(name)
-            err(f"deleted session {name!r}")
+            err(environment, f"deleted session {name!r}")
 
 
-def rename(old: str, new: str) -> None:
+def rename(environment: Environment, old: str, new: str) -> None:
     with open_default() as store:
         store.rename_session(old, new)
-    err(f"renamed {old!r} to {new!r}")
+    err(environment, f"renamed {old!r} to {new!r}")

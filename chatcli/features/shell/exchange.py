@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chatcli.features.flow import take_turn
 from chatcli.features.shell import prompts
 from chatcli.features.shell.clean import Cleaned, clean
 from chatcli.features.shell.detect import Shell
-from chatcli.output import Notifier, Writer, check_finish, stream_to
+from chatcli.output import Notifier, Writer
 
 if TYPE_CHECKING:
     from chatcli.session import ChatSession
@@ -50,10 +51,8 @@ class Exchange:
     def describe(self, command: str, writer: Writer | None) -> None:
         """Stream an explanation of ``command`` into ``writer``."""
         self._set(prompts.fill(prompts.DESCRIBE_PROMPT, self.shell), None)
-        finish = stream_to(
-            self.session.send(prompts.describe_request(command)), writer, self.notifier
-        )
-        check_finish(finish, self.notifier, "explanation")
+        request = prompts.describe_request(command)
+        take_turn(lambda: self.session.send(request), writer, self.notifier, what="explanation")
 
     def close(self) -> None:
         """Leave the stored conversation ready for ``ask -c`` follow-ups."""
@@ -64,8 +63,7 @@ class Exchange:
 
     def _command(self, content: Content) -> Cleaned:
         self._set(self.system, self.role)
-        finish = stream_to(self.session.send(content), None, self.notifier)
-        check_finish(finish, self.notifier, "command")
+        take_turn(lambda: self.session.send(content), None, self.notifier, what="command")
         turn = self.session.last_turn
         return clean(turn.text if turn is not None else "")
 

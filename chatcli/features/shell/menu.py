@@ -15,7 +15,7 @@ import select
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
-from chatcli.environment import current
+from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.features.shell import danger
 from chatcli.features.shell.clean import Cleaned
@@ -48,10 +48,9 @@ class Tty:
         self._owned = owned
 
     @classmethod
-    def open(cls) -> Tty | None:
+    def open(cls, env: Environment) -> Tty | None:
         """The user's terminal: stdin and stdout, or /dev/tty when stdin is piped; None off a
         terminal (stdout is not one, or there is no terminal to read keys from)."""
-        env = current()
         if not env.stdout_isatty:
             return None
         if env.stdin_isatty and env.stdin is not None:

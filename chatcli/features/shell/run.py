@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chatcli.environment import current
+from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, ConfigError, UsageError
-from chatcli.output import Notifier
+from chatcli.output import Notifier, notifier_for, out
 from chatcli.safetext import one_line
 from chatcli.settings.resolve import ChatFlags, Invocation
 
@@ -54,7 +54,7 @@ def check_options(what: CmdInput) -> None:
         raise UsageError(f"{flag} only goes with --execute")
 
 
-def run(invoked: Invocation, flags: ChatFlags, what: CmdInput) -> int:
+def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: CmdInput) -> int:
     """Run one ``cmd``; the exit code (the executed command's, when one ran)."""
     from chatcli.features.conversation import open_conversation
     from chatcli.features.shell.exchange import Exchange
@@ -62,21 +62,22 @@ def run(invoked: Invocation, flags: ChatFlags, what: CmdInput) -> int:
     from chatcli.store import open_default
 
     check_options(what)
-    notifier = Notifier()
+    env = environment
+    notifier = notifier_for(env)
     with open_default() as store:
         opened = open_conversation(invoked, flags, store, command="cmd", one_shot=True)
         profile = opened.settings.profile
         shell = _shell(what.shell, profile.shell)
-        description = _description(what.description, profile)
+        description = _description(env, what.description, profile)
         for note in opened.notes:
             notifier.note(note)
         budget.check(store, profile, over_budget=what.over_budget, warn=notifier.note)
         custom = flags.system is not None or flags.role is not None
         exchange = Exchange(opened.session, shell, notifier, custom=custom)
         try:
-            tty = None if what.execute else _terminal()
+            tty = None if what.execute else _terminal(env)
             if tty is None:
-                return _unattended(exchange, description, what, profile, notifier)
+                return _unattended(env, exchange, description, what, profile, notifier)
             try:
                 return _menu(tty, exchange, description, opened.settings.markdown, profile)
             finally:
@@ -85,13 +86,13 @@ def run(invoked: Invocation, flags: ChatFlags, what: CmdInput) -> int:
             exchange.close()
 
 
-def _terminal() -> Tty | None:
+def _terminal(env: Environment) -> Tty | None:
     """The terminal for the menu; None off one (then the menu is not even imported)."""
-    if not current().stdout_isatty:
+    if not env.stdout_isatty:
         return None
     from chatcli.features.shell.menu import Tty
 
-    return Tty.open()
+    return Tty.open(env)
 
 
 def _menu(
@@ -109,8 +110,9 @@ def _menu(
 
 
 def _unattended(
-    exchange: Exchange, description: Content, what: CmdInput, profile: Profile, notifier: Notifier
-) -> int:
+    env: Environment, exchange: Exchange, description: Content, what: CmdInput,
+    profile: Profile, notifier: Notifier,
+) -> int:  # fmt: skip
     from chatcli.features.shell import danger
     from chatcli.features.shell.execute import execute
 
@@ -120,9 +122,7 @@ def _unattended(
     if not what.execute:
         for reason in found:
             notifier.note(f"warning: this command looks destructive: {reason}")
-        out = current().stdout
-        out.write(command + "\n")
-        out.flush()
+        out(env, command + "\n", flush=True)  # the model's text: sanitised on a terminal
         return 0
     if found and not what.yes_destructive:
         raise ChatcliError(
@@ -176,11 +176,10 @@ def _shell(flag: str | None, configured: str | None) -> Shell:
         ) from None
 
 
-def _description(words: list[str], profile: Profile) -> Content:
+def _description(env: Environment, words: list[str], profile: Profile) -> Content:
     """The description: the words, then piped stdin."""
     from chatcli.inputs import gather
 
-    env = current()
     if not " ".join(words).strip() and (env.stdin is None or env.stdin_isatty):
         raise _nothing()
     try:

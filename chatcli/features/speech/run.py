@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError
-from chatcli.output import Notifier
+from chatcli.output import notifier_for, out_bytes
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
-    pass
+    from typing import TextIO
 
 DEFAULT_MODEL = "gpt-4o-mini-tts"
 """OpenAI's newest speech model (tts-1 and tts-1-hd retire with it on 2027-01-06; no replacement
@@ -40,9 +40,9 @@ class SpeakOptions:
     output: Path | None = None
 
 
-def run(env: Env, opts: SpeakOptions) -> None:
+def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
     """Run one ``speak``; raises chatcli errors for the funnel in ``__main__``."""
-    text = read_text(opts.text)
+    text = read_text(opts.text, environment.stdin, environment.stdin_isatty)
     model = env.asked_model or DEFAULT_MODEL
     audio = _synthesize(env, model, text, opts)
     if opts.output is not None:
@@ -50,24 +50,23 @@ def run(env: Env, opts: SpeakOptions) -> None:
             opts.output.write_bytes(audio)
         except OSError as exc:
             raise ChatcliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
-        Notifier().note(f"wrote {opts.output} ({len(audio)} bytes)")
-    elif sys.stdout.isatty():
+        notifier_for(environment).note(f"wrote {opts.output} ({len(audio)} bytes)")
+    elif environment.stdout_isatty:
         play(audio, opts.response_format)
     else:
-        sys.stdout.buffer.write(audio)
-        sys.stdout.buffer.flush()
+        out_bytes(environment, audio)
 
 
-def read_text(words: list[str]) -> str:
-    """The words given, or piped stdin for ``-`` or no words."""
+def read_text(words: list[str], stdin: TextIO | None, stdin_isatty: bool) -> str:
+    """The words given, or piped ``stdin`` for ``-`` or no words."""
     if words and words != ["-"]:
         text = " ".join(words)
-    elif sys.stdin is None or (sys.stdin.isatty() and not words):
+    elif stdin is None or (stdin_isatty and not words):
         raise UsageError("nothing to say: give TEXT or pipe text in", hint='chatcli speak "Hi"')
     else:
         from chatcli.inputs import decode_text
 
-        text = decode_text(sys.stdin.buffer.read(), "piped input")
+        text = decode_text(stdin.buffer.read(), "piped input")
     text = text.strip()
     if not text:
         raise UsageError("nothing to say: the text is empty")

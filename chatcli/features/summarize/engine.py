@@ -7,9 +7,10 @@ the profile's ``requests_per_minute`` (one request start every 60/rpm s), and th
 are combined in a final request; if they do not fit one request either, they are summarised
 again the same way. Only the final answer is streamed to stdout; progress goes to stderr. A part
 that fails (after the transport's retries) stops the whole run with its error: no summary of
-the rest is printed. Every part goes through the one finish policy (``output.check_finish``):
-a part cut at the token limit is reported, a filtered one fails the input (exit 5). Every
-request is written to the usage log as command ``summarize``.
+the rest is printed. Every request, part or final, goes through the one turn flow
+(``features.flow.take_turn``) and so the one finish policy: a part cut at the token limit is
+reported, a filtered one fails the input (exit 5). Every request is written to the usage log
+as command ``summarize``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatcli.environment import Environment
 from chatcli.errors import APIError, Interrupted, UsageError
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import Notice, StreamEvent, TextDelta, Usage
+from chatcli.features.flow import take_turn
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.progress import Tracker
-from chatcli.output import Notifier, Writer, check_finish, consume, stream_to
+from chatcli.output import Notifier, Writer
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
@@ -76,9 +79,10 @@ class SummarizeOptions:
 
 @dataclass
 class Shared:
-    """What every input's summariser of one run shares: pace, a cap on requests in flight,
-    the overall progress, and the Ctrl-C flag."""
+    """What every input's summariser of one run shares: the command's environment, pace, a
+    cap on requests in flight, the overall progress, and the Ctrl-C flag."""
 
+    environment: Environment
     limiter: Limiter
     slots: threading.BoundedSemaphore
     tracker: Tracker
@@ -227,27 +231,18 @@ class Summarizer:
         if self.stop.is_set():
             raise _Cancelled
         prompt = PART_PROMPT.format(index=index, total=total, instructions=self.instructions)
-        events = self._send(f"{prompt}{SEPARATOR}{chunk}")
-        text: list[str] = []
-        finish: Finish | None = None
-        try:
-            for event in events:
-                if self.stop.is_set():
-                    raise _Cancelled
-                if isinstance(event, TextDelta):
-                    text.append(event.text)
-                elif isinstance(event, Finish):
-                    finish = event
-                elif isinstance(event, Notice) and not self.shared.tracker.many:
-                    with self._lock:
-                        self.notifier.notice(event)
-        finally:
-            events.close()
-        # the one finish policy: a part cut at the token limit is said (its summary is short),
-        # a filtered part fails this input (exit 5) instead of becoming a silent gap
-        with self._lock:
-            check_finish(finish, self.notifier, f"summary of part {index} of {total}")
-        return "".join(text)
+        collected = _Collect(self.stop)
+        # the one turn flow: a part cut at the token limit is said (its summary is short), a
+        # filtered part fails this input (exit 5) instead of becoming a silent gap
+        take_turn(lambda: self._send(f"{prompt}{SEPARATOR}{chunk}"), collected,
+                  self._guarded(quiet=self.shared.tracker.many),
+                  what=f"summary of part {index} of {total}")  # fmt: skip
+        return "".join(collected.parts)
+
+    def _guarded(self, *, quiet: bool) -> Notifier:
+        """The run's notifier for a worker thread: under the summariser's lock; ``quiet``
+        swallows retry countdowns (the run's progress line says enough)."""
+        return _Guarded(self.notifier, self._lock, quiet=quiet)
 
     def _parts(self, chunks: list[str]) -> list[str]:
         """Summaries of ``chunks`` in order; the first failure cancels the rest and is raised."""
@@ -300,26 +295,27 @@ class Summarizer:
         """The last request: streamed to ``writer`` like ``ask``, or collected."""
         self.shared.tracker.add_requests(1)
         self.limiter.wait(self.stop)
-        events = self._send(content)
         collected = _Collect()
-        if writer is not None:
-            finish = stream_to(_tee(events, collected), writer, self.notifier)
+        if writer is not None:  # streamed like ask's answer
+            take_turn(lambda: _tee(self._send(content), collected), writer, self.notifier,
+                      what="summary")  # fmt: skip
         else:
-            try:
-                finish = consume(events, collected, _Quiet())
-            finally:
-                events.close()
-        check_finish(finish, self.notifier, "summary")
+            take_turn(lambda: self._send(content), collected, self._guarded(quiet=True),
+                      what="summary")  # fmt: skip
         return "".join(collected.parts)
 
 
 class _Collect:
-    """A writer that keeps the text (the summary is also needed for ``-o`` and --combine)."""
+    """A writer that keeps the text (the summary is also needed for ``-o`` and --combine);
+    once ``stop`` is set (another part failed, Ctrl-C) it ends the request."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop: threading.Event | None = None) -> None:
         self.parts: list[str] = []
+        self.stop = stop
 
     def feed(self, text: str) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise _Cancelled
         self.parts.append(text)
 
     def finish(self) -> None:
@@ -343,10 +339,28 @@ def _tee(events: Generator[StreamEvent, None, None], into: _Collect) -> Iterator
         events.close()
 
 
-class _Quiet(Notifier):
-    """Swallows retry countdowns of collected requests: the run's progress line says enough."""
+class _Guarded(Notifier):
+    """The run's notifier, shared by worker threads: each call under ``lock``; ``quiet``
+    swallows retry countdowns of collected requests."""
+
+    def __init__(self, inner: Notifier, lock: threading.Lock, *, quiet: bool) -> None:
+        super().__init__(inner.stream, inner.tty)
+        self.inner, self.lock, self.quiet = inner, lock, quiet
 
     def notice(self, event: Notice, writer: Writer | None = None) -> None:
+        if not self.quiet:
+            with self.lock:
+                self.inner.notice(event, writer)
+
+    def note(self, message: str) -> None:
+        with self.lock:
+            self.inner.note(message)
+
+    def line(self, text: str, writer: Writer | None = None) -> None:
+        with self.lock:
+            self.inner.line(text, writer)
+
+    def text_arrived(self) -> None:
         pass
 
     def end_line(self) -> None:

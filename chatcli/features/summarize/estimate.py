@@ -132,6 +132,7 @@ def confirm(summ: Summarizer, est: Estimate, *, yes: bool) -> None:
     money = costs(summ, est)
     plural = "request" if est.requests == 1 else "requests"
     confirm_spend(
+        summ.shared.environment,
         f"this run ({est.requests} {plural}) may cost up to",
         None if money is None else money[1],
         summ.env.profile.confirm_above_usd,

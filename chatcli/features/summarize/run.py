@@ -10,18 +10,18 @@ the summaries. Inputs whose file already exists in ``-o DIR`` are skipped unless
 
 from __future__ import annotations
 
-import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli.errors import ChatcliError, Interrupted, UsageError
+from chatcli.environment import Environment
+from chatcli.errors import ChatcliError, Interrupted, UsageError, unreadable
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
 from chatcli.features.summarize.progress import Tracker
 from chatcli.features.summarize.sources import Source, load, names
-from chatcli.output import Notifier, flush_out, out
+from chatcli.output import Notifier, flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
@@ -35,12 +35,12 @@ COMBINE_INSTRUCTIONS = (
 )
 
 
-def run(env: Env, opts: SummarizeOptions) -> None:
+def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
     """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
     inputs = names(opts.files)
     if opts.output_dir is not None and opts.output_dir.exists() and not opts.output_dir.is_dir():
         raise UsageError(f"-o {opts.output_dir} is a file; give a directory")
-    notifier = Notifier()
+    notifier = notifier_for(environment)
     sources = [load(name, env.profile) for name in inputs]
     many = len(sources) > 1 or opts.output_dir is not None or opts.combine
     if not many and sources[0].error is not None:
@@ -50,12 +50,16 @@ def run(env: Env, opts: SummarizeOptions) -> None:
     if opts.output_dir is not None and not opts.force:
         for i, source in enumerate(sources):
             if source.error is None and targets[i].exists():
-                done_before[i] = targets[i].read_text(encoding="utf-8")
+                try:
+                    done_before[i] = targets[i].read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise unreadable(targets[i], exc, "a summary file") from None
                 notifier.note(f"{source.label}: skipped, {targets[i]} exists (--force redoes it)")
     todo = [i for i, s in enumerate(sources) if s.error is None and i not in done_before]
     tracker = Tracker(notifier, len(todo), env.config.model_info(env.model), many=many)
     shared = Shared(
-        Limiter(env.profile.requests_per_minute),
+        environment,
+        Limiter(env.profile.requests_per_minute, environment.clock),
         threading.BoundedSemaphore(opts.concurrency),
         tracker,
         threading.Event(),
@@ -116,8 +120,8 @@ class Job:
         estimate = est.estimate(plan, combiner)
         first = plan[0][0] if plan else self._summarizer(None, None, None)
         if self.opts.dry_run:
-            out(est.describe(first, estimate, len(self.todo)))
-            flush_out()
+            out(self.shared.environment, est.describe(first, estimate, len(self.todo)))
+            flush_out(self.shared.environment)
             self._fail_if_any()
             return
         if plan:
@@ -142,7 +146,8 @@ class Job:
     def _stream_one(self, provider: Provider, store: Store) -> None:
         from chatcli.render import make_writer
 
-        writer = make_writer(self.opts.markdown or self.env.profile.markdown, sys.stdout)
+        stdout = self.shared.environment.stdout
+        writer = make_writer(self.opts.markdown or self.env.profile.markdown, stdout)
         self._summarizer(provider, store, 0).summarise(self.sources[0].text, writer)
 
     def _all(self, provider: Provider, store: Store) -> None:
@@ -202,8 +207,10 @@ class Job:
             if i in self.results:
                 with self.shared.tracker.lock:
                     self.notifier.end_line()
-                    out(f"# {self.sources[i].label}\n\n{self.results[i]}\n")
-                    flush_out()
+                    out(
+                        self.shared.environment, f"# {self.sources[i].label}\n\n{self.results[i]}\n"
+                    )
+                    flush_out(self.shared.environment)
             self.printed += 1
 
     def _combine(self, provider: Provider, store: Store) -> None:
@@ -222,8 +229,8 @@ class Job:
             self._write(target, summary)
             self.notifier.note(f"combined summary -> {target}")
         else:
-            out(f"# Combined summary\n\n{summary}")
-            flush_out()
+            out(self.shared.environment, f"# Combined summary\n\n{summary}")
+            flush_out(self.shared.environment)
 
     def _write(self, path: Path, text: str) -> None:
         try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, UsageError
+from chatcli.errors import ConfigError, UsageError, unreadable
 from chatcli.settings.loading import TEMPLATE_KEYS, Config
 
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][\w-]*)\s*(?:\|([^}]*))?\}\}")
@@ -93,7 +93,7 @@ def _from_file(name: str, path: Path) -> Template:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read template {path}: {exc}") from None
+        raise unreadable(path, exc, "a template", lead="template", error=ConfigError) from None
     data: dict[str, Any] = {}
     if path.suffix == ".toml":
         data = _toml(path, text)

@@ -6,12 +6,13 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from typing import TYPE_CHECKING
 
+from chatcli.environment import Environment
 from chatcli.errors import ConfigError, UsageError
 from chatcli.features.templates.library import SKELETON, folder, load, names
-from chatcli.safetext import one_line, sanitize
+from chatcli.output import err, out
+from chatcli.safetext import one_line
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Config
@@ -24,12 +25,13 @@ def _variables(names_and_defaults: list[tuple[str, str | None]]) -> str:
     return ", ".join(shown) or "-"
 
 
-def list_templates(config: Config) -> None:
+def list_templates(environment: Environment, config: Config) -> None:
     found = names(config)
     if not found:
-        sys.stderr.write(
+        err(
+            environment,
             f"chatcli: no templates: add [templates.NAME] to {config.path} or files to "
-            f"{folder(config)}/ (chatcli templates edit NAME)\n"
+            f"{folder(config)}/ (chatcli templates edit NAME)",
         )
         return
     width = max(len(n) for n in found)
@@ -37,13 +39,13 @@ def list_templates(config: Config) -> None:
         try:
             t = load(config, name)
         except ConfigError as exc:
-            sys.stdout.write(f"{name:<{width}}  (broken: {sanitize(one_line(exc.message, 200))})\n")
+            out(environment, f"{name:<{width}}  (broken: {one_line(exc.message, 200)})\n")
             continue
         pairs = [(v, t.defaults.get(v)) for v in t.variables()]
-        sys.stdout.write(f"{name:<{width}}  {_variables(pairs)}  ({sanitize(t.where)})\n")
+        out(environment, f"{name:<{width}}  {_variables(pairs)}  ({t.where})\n")
 
 
-def show(config: Config, name: str) -> None:
+def show(environment: Environment, config: Config, name: str) -> None:
     t = load(config, name)
     lines = [f"# {t.name}  ({t.where})"]
     for key in ("model", "temperature", "schema", "tools"):
@@ -57,10 +59,10 @@ def show(config: Config, name: str) -> None:
     if t.prompt is not None:
         lines += ["", "## prompt", t.prompt]
     text = "\n".join(lines) + "\n"
-    sys.stdout.write(sanitize(text) if sys.stdout.isatty() else text)
+    out(environment, text)
 
 
-def edit(config: Config, name: str) -> None:
+def edit(environment: Environment, config: Config, name: str) -> None:
     """Open ``templates/NAME.md`` (or the existing ``.toml``) in ``$EDITOR``."""
     if not _NAME.match(name):
         raise UsageError(f"invalid template name {name!r}", hint="use letters, digits, - _ .")
@@ -91,4 +93,4 @@ def edit(config: Config, name: str) -> None:
     if done.returncode != 0:
         raise UsageError(f"the editor exited with status {done.returncode}; {path} kept as is")
     load(config, name)  # say now if it does not parse
-    sys.stderr.write(f"chatcli: {'created' if created else 'saved'} {path}\n")
+    err(environment, f"chatcli: {'created' if created else 'saved'} {path}")

@@ -11,14 +11,13 @@ question are discarded, so type-ahead cannot answer it.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 from chatcli.features.tools.registry import Tool
 from chatcli.features.tools.results import card
-from chatcli.terminal import isatty, modes
+from chatcli.terminal import modes
 
 
 class Above(Protocol):
@@ -76,13 +75,6 @@ class TerminalAsk:
         self.stdin = stdin
         self.stderr = stderr
         self.writer: Above | None = None  # set while an answer streams
-
-    @classmethod
-    def here(cls) -> TerminalAsk | None:
-        """One for this process's terminal, or None when stdin or stderr is not one."""
-        if isatty(sys.stdin) and isatty(sys.stderr):
-            return cls(sys.stdin, sys.stderr)
-        return None
 
     def ask(self, text: str) -> str:
         """Show ``text`` and read one key: ``y``, ``a`` or ``n`` (anything else is no)."""

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import ConfigError, UsageError
+from chatcli.environment import Environment
+from chatcli.errors import ConfigError, UsageError, unreadable
+from chatcli.output import err, out
 from chatcli.safetext import one_line
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Config
 
 
-def list_servers(config: Config, names: list[str], as_json: bool) -> None:
+def list_servers(environment: Environment, config: Config, names: list[str], as_json: bool) -> None:
     """Print each server and its tools; exit 3 when one could not start (after the rest)."""
     from chatcli.features.tools.mcp import Hub
 
@@ -33,13 +34,14 @@ def list_servers(config: Config, names: list[str], as_json: bool) -> None:
             f"no MCP server named {unknown[0]!r} (servers: {', '.join(servers) or 'none'})"
         )
     if not servers:
-        sys.stderr.write(
+        err(
+            environment,
             "chatcli: no MCP servers configured: add [mcp.servers.NAME] to "
-            f"{config.path} or run `chatcli mcp import FILE`\n"
+            f"{config.path} or run `chatcli mcp import FILE`",
         )
         return
     failed: ConfigError | None = None
-    out: list[dict[str, Any]] = []
+    listed: list[dict[str, Any]] = []
     for name in names or list(servers):
         server = servers[name]
         hub = Hub()
@@ -48,8 +50,8 @@ def list_servers(config: Config, names: list[str], as_json: bool) -> None:
             seconds = hub.startup_seconds(name)
         except ConfigError as exc:
             failed = failed or exc
-            sys.stderr.write(f"chatcli: error: {exc.message}\n")
-            out.append({"name": name, "command": server.describe(), "error": exc.message})
+            err(environment, f"chatcli: error: {exc.message}")
+            listed.append({"name": name, "command": server.describe(), "error": exc.message})
             continue
         finally:
             hub.close()
@@ -67,15 +69,18 @@ def list_servers(config: Config, names: list[str], as_json: bool) -> None:
                 for t in tools
             ],
         }
-        out.append(entry)
+        listed.append(entry)
         if not as_json:
             plural = "s" if len(tools) != 1 else ""
-            print(f"{name}  {one_line(server.describe(), 100)}  ({len(tools)} tool{plural})")
+            out(
+                environment,
+                f"{name}  {one_line(server.describe(), 100)}  ({len(tools)} tool{plural})\n",
+            )
             for t in tools:
                 hint = f"  [{t.hints()}]" if t.hints() else ""
-                print(f"  {t.qualified}{hint}  {one_line(t.description, 100)}")
+                out(environment, f"  {t.qualified}{hint}  {one_line(t.description, 100)}\n")
     if as_json:
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
     if failed is not None:
         raise ConfigError("not every MCP server could start", hint=failed.hint)
 
@@ -111,7 +116,9 @@ def _entry(name: str, spec: Any) -> dict[str, Any]:
     return out
 
 
-def import_servers(path: Path, file: Path, *, force: bool = False) -> None:
+def import_servers(
+    environment: Environment, path: Path, file: Path, *, force: bool = False
+) -> None:
     """Add the servers of ``file`` to the config file at ``path``."""
     import tomlkit
 
@@ -120,7 +127,7 @@ def import_servers(path: Path, file: Path, *, force: bool = False) -> None:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {file}: {exc}") from None
+        raise unreadable(file, exc, "a JSON file") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{file} is not JSON: {exc}") from None
     found = data.get("mcpServers", data.get("servers")) if isinstance(data, dict) else None
@@ -156,8 +163,8 @@ def import_servers(path: Path, file: Path, *, force: bool = False) -> None:
     if added:
         paths.write_private(path, new_text)
     for name in added:
-        print(f"added [mcp.servers.{name}]: {cfg.mcp_servers[name].describe()}", file=sys.stderr)
+        err(environment, f"added [mcp.servers.{name}]: {cfg.mcp_servers[name].describe()}")
     for name in skipped:
-        print(f"kept the existing [mcp.servers.{name}] (--force replaces it)", file=sys.stderr)
+        err(environment, f"kept the existing [mcp.servers.{name}] (--force replaces it)")
     if added:
-        print(f"wrote {path}; turn a server on with -T NAME", file=sys.stderr)
+        err(environment, f"wrote {path}; turn a server on with -T NAME")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TextIO
 
+from chatcli.environment import Environment
 from chatcli.events import Content, StreamEvent
 from chatcli.features.tools.approval import TerminalAsk
 from chatcli.features.tools.loop import turn
@@ -19,16 +19,14 @@ def open_for(
     config: Config,
     *,
     names: tuple[str, ...] | None = None,
-    stdin: TextIO | None = None,
-    stderr: TextIO | None = None,
+    environment: Environment,
 ) -> Toolbox:
-    """The toolbox of a conversation with ``settings`` (its tools on, or ``names``)."""
-    import sys
-
-    from chatcli.terminal import isatty
-
-    stdin, stderr = stdin or sys.stdin, stderr or sys.stderr
-    terminal = TerminalAsk(stdin, stderr) if isatty(stdin) and isatty(stderr) else None
+    """The toolbox of a conversation with ``settings`` (its tools on, or ``names``); calls
+    are approved on the environment's terminal when stdin and stderr are both one."""
+    env = environment
+    terminal = None
+    if env.stdin is not None and env.stdin_isatty and env.stderr_isatty:
+        terminal = TerminalAsk(env.stdin, env.stderr)
     profile = settings.profile
     return open_toolbox(
         config.mcp_servers,

@@ -17,20 +17,20 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, UsageError, unreadable
 from chatcli.events import Notice
 from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.formats import EXTENSIONS
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.features.transcribe.subtitles import join
-from chatcli.output import Notifier, flush_out, out
+from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
@@ -63,14 +63,16 @@ class TranscribeOptions:
 
 @dataclass
 class _Pace:
-    """What the uploads of one run share: the profile's request rate, and the stop flag."""
+    """What the uploads of one run share: the command's environment, the profile's request
+    rate, and the stop flag."""
 
+    environment: Environment
     limiter: Limiter
     stop: threading.Event
     progress: bool  # per-piece progress lines (one input only: several would interleave)
 
 
-def run(env: Env, opts: TranscribeOptions) -> None:
+def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
     """Run one ``transcribe``; raises chatcli errors for the funnel in ``__main__``."""
     if opts.translate and opts.language:
         raise UsageError(
@@ -79,15 +81,17 @@ def run(env: Env, opts: TranscribeOptions) -> None:
         )
     names: list[str | None] = list(opts.files) or [None]
     if len(names) == 1:
-        data, source, stem = read_input(names[0])
+        data, source, stem = read_input(environment, names[0])
         model = _model(env, opts)
         check_model(model, opts.response_format)
-        pace = _Pace(Limiter(env.profile.requests_per_minute), threading.Event(), True)
-        _write(transcribe_one(env, model, opts, data, source, stem, pace), opts.output)
+        limiter = Limiter(env.profile.requests_per_minute, environment.clock)
+        pace = _Pace(environment, limiter, threading.Event(), True)
+        _write(environment, transcribe_one(env, model, opts, data, source, stem, pace),
+               opts.output)  # fmt: skip
         return
     model = _model(env, opts)
     check_model(model, opts.response_format)
-    _several(env, model, opts, [n for n in names if n is not None])
+    _several(environment, env, model, opts, [n for n in names if n is not None])
 
 
 def _targets(folder: Path | None, names: list[str], fmt: str) -> dict[str, Path]:
@@ -102,7 +106,9 @@ def _targets(folder: Path | None, names: list[str], fmt: str) -> dict[str, Path]
     }
 
 
-def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) -> None:
+def _several(
+    environment: Environment, env: Env, model: str, opts: TranscribeOptions, names: list[str]
+) -> None:
     """Each input on its own, ``opts.concurrency`` at a time within the profile's rate: to
     stdout under a heading per input (in input order), or one file per input in ``-o DIR``
     (written as each finishes; one that exists is skipped unless ``--force``). A failed input
@@ -110,7 +116,7 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
     folder = opts.output
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {folder} is a file; with several inputs give a directory")
-    notifier = Notifier()
+    notifier = notifier_for(environment)
     names = list(dict.fromkeys(names))  # the same file twice is transcribed (and paid) once
     targets = _targets(folder, names, opts.response_format)
     todo = names
@@ -119,7 +125,8 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
         for name in names:
             if name not in todo:
                 notifier.note(f"{name}: skipped ({targets[name]} exists; --force redoes it)")
-    pace = _Pace(Limiter(env.profile.requests_per_minute), threading.Event(), False)
+    limiter = Limiter(env.profile.requests_per_minute, environment.clock)
+    pace = _Pace(environment, limiter, threading.Event(), False)
     texts: dict[str, str] = {}
     failed: list[tuple[str, ChatcliError]] = []
     settled: set[str] = set()
@@ -131,12 +138,12 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
         while printed < len(todo) and todo[printed] in settled:
             name = todo[printed]
             if name in texts:
-                out(f"# {name}\n\n{texts[name]}\n")
-                flush_out()
+                out(environment, f"# {name}\n\n{texts[name]}\n")
+                flush_out(environment)
             printed += 1
 
     def one(name: str) -> str:
-        data, source, stem = read_input(name)
+        data, source, stem = read_input(environment, name)
         return transcribe_one(env, model, opts, data, source, stem, pace)
 
     workers = max(1, min(opts.concurrency, len(todo)))
@@ -155,7 +162,7 @@ def _several(env: Env, model: str, opts: TranscribeOptions, names: list[str]) ->
                     notifier.note(f"{name}: done ({done}/{len(todo)})")
                     if folder is not None:
                         folder.mkdir(parents=True, exist_ok=True)
-                        _write(texts[name], targets[name])
+                        _write(environment, texts[name], targets[name])
                 if folder is None:
                     print_in_order()
         except KeyboardInterrupt:
@@ -195,10 +202,12 @@ def transcribe_one(
 
     audio, kind, extracted = prepare(data, source, _not_audio(data, source))
     if extracted:
-        Notifier().note(f"{source}: extracted the audio track ({size_text(len(audio))})")
+        notifier_for(pace.environment).note(
+            f"{source}: extracted the audio track ({size_text(len(audio))})"
+        )
     pieces = split(audio, kind, upload_limit(), source)
     results = _upload(env, model, opts, pieces, kind, stem, pace)
-    notifier = Notifier()
+    notifier = notifier_for(pace.environment)
     return join(
         opts.response_format,
         results,
@@ -222,15 +231,17 @@ def upload_limit() -> int:
     return limit
 
 
-def read_input(file: str | None) -> tuple[bytes, str, str]:
-    """The audio bytes, a name for messages, and a file stem for the upload name."""
+def read_input(environment: Environment, file: str | None) -> tuple[bytes, str, str]:
+    """The audio bytes (``-`` or None: the environment's stdin), a name for messages, and a
+    file stem for the upload name."""
     if file is None or file == "-":
-        if file is None and (sys.stdin is None or sys.stdin.isatty()):
+        stdin = environment.stdin
+        if stdin is None or (file is None and environment.stdin_isatty):
             raise UsageError(
                 "nothing to transcribe: give an audio FILE or pipe audio in",
                 hint="chatcli transcribe talk.mp3",
             )
-        data = sys.stdin.buffer.read()
+        data = stdin.buffer.read()
         if not data:
             raise UsageError("piped input is empty: there is no audio to transcribe")
         return data, "piped input", "audio"
@@ -280,7 +291,7 @@ def _upload(
         prompt=opts.prompt,
         translate=opts.translate,
     )
-    notifier = Notifier()
+    notifier = notifier_for(pace.environment)
     client = connect(env.profile, env.config.model_info, debug=env.debug)
     info = env.config.model_info(model)
     results: list[str] = []
@@ -309,13 +320,13 @@ def _upload(
     return results
 
 
-def _write(text: str, output: Path | None) -> None:
+def _write(environment: Environment, text: str, output: Path | None) -> None:
     if output is None:
-        out(text)
-        flush_out()
+        out(environment, text)
+        flush_out(environment)
         return
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ChatcliError(f"cannot write {output}: {exc.strerror or exc}") from None
-    Notifier().note(f"wrote {output}")
+    notifier_for(environment).note(f"wrote {output}")

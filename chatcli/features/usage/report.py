@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
+from chatcli.environment import Environment
 from chatcli.output import err, out
 from chatcli.pricing import family, json_usd, money
 from chatcli.store import UsageRow, open_default
@@ -76,7 +77,7 @@ def _money(group: Group) -> str:
     return ("≥ " if group.unknown_cost else "") + money(cost)
 
 
-def report(since: date | None, by: str, as_json: bool) -> None:
+def report(environment: Environment, since: date | None, by: str, as_json: bool) -> None:
     with open_default() as store:
         rows = store.usage_rows(since)
     groups: dict[str, Group] = {}
@@ -92,10 +93,10 @@ def report(since: date | None, by: str, as_json: bool) -> None:
             "rows": [g.as_dict() for g in ordered],
             "total": total.as_dict(),
         }
-        out(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         return
     if not rows:
-        err("no requests logged" + (f" since {since}" if since else ""))
+        err(environment, "no requests logged" + (f" since {since}" if since else ""))
         return
     width = max(len(by), *(len(g.key) for g in ordered), len("total"))
     lines = [
@@ -115,4 +116,4 @@ def report(since: date | None, by: str, as_json: bool) -> None:
                 lines.append(f"! {g.key}: {n} request(s) answered by {served}")
     if total.unknown_cost:
         lines.append(f"({total.unknown_cost} request(s) used a model without a known price)")
-    out("\n".join(lines) + "\n")
+    out(environment, "\n".join(lines) + "\n")

@@ -11,8 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from chatcli.environment import Environment
 from chatcli.errors import Reported
-from chatcli.output import Notifier, flush_out, out
+from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
@@ -36,7 +37,7 @@ def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
             quirks.note(store, profile, model, QUIRKS[0], check.evidence)
 
 
-def run(env: Env, *, json_out: bool) -> None:
+def run(environment: Environment, env: Env, *, json_out: bool) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel."""
     from chatcli.features.verify import probes as verify
     from chatcli.pricing import builtin, cost_usd
@@ -46,7 +47,7 @@ def run(env: Env, *, json_out: bool) -> None:
     from chatcli.tokens import count_messages
 
     provider = connect(env.profile, env.config.model_info, debug=env.debug)
-    notifier = Notifier()
+    notifier = notifier_for(environment)
     store = open_default()
     info = env.config.model_info(env.model)
 
@@ -80,13 +81,16 @@ def run(env: Env, *, json_out: bool) -> None:
 
     def show(check: verify.Check) -> None:
         notifier.end_line()
-        out(f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n")
-        flush_out()
+        out(
+            environment,
+            f"[{MARK[check.status]}] {check.name:<18} {check.evidence} ({check.strength})\n",
+        )
+        flush_out(environment)
 
     if not json_out:
         url = provider.chat_url(env.model)
-        out(f"verifying {env.model} at {url} (profile {env.profile.name})\n")
-        flush_out()
+        out(environment, f"verifying {env.model} at {url} (profile {env.profile.name})\n")
+        flush_out(environment)
     try:
         checks = verify.run(target, on_check=(lambda _c: None) if json_out else show)
     finally:
@@ -102,8 +106,8 @@ def run(env: Env, *, json_out: bool) -> None:
             ],
             "verdict": result.text,
         }
-        out(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
     else:
-        out(f"verdict: {result.text}\n")
+        out(environment, f"verdict: {result.text}\n")
     if not result.consistent:
         raise Reported()

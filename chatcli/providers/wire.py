@@ -1,0 +1,247 @@
+"""Which wire protocol a chat request goes over (chat completions or the Responses API), and
+the two fallbacks between them.
+
+- ``api = "chat"`` / ``"responses"`` in the profile: that protocol, always. A refusal that the
+  other protocol would have avoided is an error saying what to set.
+- ``api = "auto"`` (the default): Responses where the endpoint module says it is the default
+  (``type = "openai"``: the official API and whatever claims to be it), chat completions
+  elsewhere (relays, Azure).
+- A chat 400 saying the model is "only supported in v1/responses" (OpenAI's words for its pro
+  and codex models): the same request is sent again, once, over Responses, one notice says
+  so, and the model is remembered for the profile (``endpoint_quirks``: model, ``api`` =
+  ``responses``), so the next request goes there first.
+- A route-level 404 or 405 on ``/responses`` (not a 404 about the model): the same request is
+  sent again over chat completions, and the profile remembers that its URL has no Responses
+  API (``endpoint_quirks``: model ``*``, ``api`` = ``chat <url>``; a profile whose URL changes
+  forgets it). Silent, but for ``--debug``: a relay without ``/responses`` is not the user's
+  problem, and the answer they get is the same.
+
+``raw_complete`` and ``raw_stream`` (verify's probes, which read chat-shaped fields) stay on
+chat completions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from chatcli.errors import APIError
+from chatcli.events import Notice, StreamEvent
+from chatcli.providers import responses
+from chatcli.providers.base import ChatRequest
+from chatcli.providers.guards import masked, refused_tools
+from chatcli.providers.quirks import COMPLETION_PARAMS, rejects_classic_params
+
+if TYPE_CHECKING:
+    from chatcli.providers.chat import ChatProvider
+    from chatcli.settings.loading import Profile
+    from chatcli.store import Store
+
+API = "api"
+"""The quirk that remembers a protocol: per model (``responses``) or for the profile's URL."""
+ANY_MODEL = "*"
+SUMMARY = "reasoning_summary"
+"""The quirk of a model whose reasoning summaries the endpoint refuses (an unverified
+organisation at OpenAI): they are not asked for again."""
+
+_RESPONSES_ONLY = re.compile(
+    r"only\s+(?:be\s+)?(?:supported|available|accessible|usable|served)\s+"
+    r"(?:in|on|via|through|with|by)\s+(?:the\s+)?[`'\"]?/?(?:v1/)?responses\b"
+    r"|use\s+(?:the\s+)?[`'\"]?/?(?:v1/)?responses\s+(?:api|endpoint)\s+instead"
+    r"|not\s+supported\s+(?:in|on|by)\s+(?:the\s+)?[`'\"]?/?(?:v1/)?chat/completions\b"
+    r"[^.]*?\b(?:v1/)?responses\b",
+    re.I,
+)
+_ABOUT_MODEL = re.compile(r"\bmodel|deployment", re.I)
+
+
+def responses_only(status: int, message: str) -> bool:
+    """Whether a chat error says the model is served over the Responses API only."""
+    return status in (400, 404, 422) and _RESPONSES_ONLY.search(message) is not None
+
+
+def route_missing(status: int, message: str) -> bool:
+    """Whether a 404/405 on ``/responses`` means the route is not there (a relay or local
+    server without it), rather than a model or deployment it does not know."""
+    return status == 405 or (status == 404 and _ABOUT_MODEL.search(message) is None)
+
+
+def choose(provider: ChatProvider, model: str) -> str:
+    """``"responses"`` or ``"chat"`` for a request of ``model`` on ``provider``'s profile."""
+    endpoint, profile = provider.endpoint, provider.profile
+    url = endpoint.responses_url
+    if url is None or profile.api == "chat":
+        return "chat"
+    if profile.api == "responses":
+        return "responses"
+    if endpoint.responses_default:
+        from chatcli.settings.loading import OPENAI_URL
+
+        if endpoint.root == OPENAI_URL:
+            return "responses"  # the official API has the route: nothing to look up
+        noted = provider.quirks.get(profile.name, ANY_MODEL, API)
+        return "chat" if noted == f"chat {url}" else "responses"
+    return "responses" if provider.quirks.get(profile.name, model, API) == "responses" else "chat"
+
+
+def batch_over_responses(profile: Profile, model: str, store: Store | None) -> bool:
+    """Whether a batch of ``model`` on ``profile`` goes over the Responses API. A batch file
+    cannot fall back request by request, so ``auto`` takes Responses only where it is known
+    to be served: the official API (on ``openai`` profiles), or a model this profile learnt
+    is Responses-only."""
+    if profile.api != "auto":
+        return profile.api == "responses"
+    import importlib
+
+    from chatcli.providers.quirks import Quirks
+    from chatcli.settings.endpoint_types import endpoint_type
+    from chatcli.settings.loading import OPENAI_URL
+
+    module = importlib.import_module(f"chatcli.providers.{endpoint_type(profile).module}")
+    route = getattr(module, "responses_route", None)  # (url, auto takes it), without the key
+    if route is None:
+        return False
+    url, default = route(profile)
+    if default and url == f"{OPENAI_URL}/responses":
+        return True
+    quirks = Quirks(store)
+    try:
+        return quirks.get(profile.name, model, API) == "responses"
+    finally:
+        quirks.close()
+
+
+def send(provider: ChatProvider, request: ChatRequest) -> Generator[StreamEvent, None, None]:
+    """``request`` over the protocol ``choose`` picks, with the fallbacks above."""
+    profile = provider.profile
+    if choose(provider, request.model) == "responses":
+        missing = yield from _over_responses(provider, request, auto=profile.api == "auto")
+        if missing:
+            yield from provider.completions(request)
+        return
+    started = [False]
+    try:
+        yield from _tracked(provider.completions(request), started)
+    except APIError as exc:
+        status = exc.status or 0
+        if started[0] or not responses_only(status, exc.message):
+            raise
+        if profile.api == "chat" or provider.endpoint.responses_url is None:
+            exc.hint = exc.hint or (
+                f"{request.model} is served over the Responses API only: set api = "
+                f'"auto" (or "responses") in profile {profile.name!r}'
+            )
+            raise
+        provider.quirks.set(profile.name, request.model, API, "responses")
+        yield Notice(
+            f"{request.model} is served over the Responses API only; sent again over it "
+            f"(remembered for profile {profile.name})"
+        )
+        yield from _over_responses(provider, request, auto=False)
+
+
+def _tracked(events: Generator[StreamEvent, None, None], started: list[bool]) -> Iterator[Any]:
+    """``events``, noting in ``started`` once anything but a notice came (then a failure is
+    the answer's, not the request's, and nothing is re-sent)."""
+    try:
+        for event in events:
+            if not isinstance(event, Notice):
+                started[0] = True
+            yield event
+    finally:
+        events.close()
+
+
+def _over_responses(
+    provider: ChatProvider, request: ChatRequest, *, auto: bool
+) -> Generator[StreamEvent, None, bool]:
+    """Send ``request`` to the Responses API and yield its events; returns True (having
+    yielded nothing of an answer) when ``auto`` and the endpoint has no such route."""
+    endpoint, profile, quirks = provider.endpoint, provider.profile, provider.quirks
+    url = endpoint.responses_url
+    assert url is not None
+    completion = provider.completion_params(request)
+    if request.temperature is not None and completion:
+        yield Notice(f"{request.model} does not take a temperature; not sent")
+    asks_reasoning = bool(request.reasoning) or completion
+    summary = asks_reasoning and quirks.get(profile.name, request.model, SUMMARY) is None
+    sent = replace(request, model=endpoint.responses_model(request.model))
+    later: list[Notice] = []
+    missing: list[str] = []
+
+    def body() -> dict[str, Any]:
+        out = responses.body(sent, send_model=True, store=profile.store, completion=completion)
+        reasoning = out.get("reasoning")
+        if not summary and isinstance(reasoning, dict):
+            reasoning.pop("summary", None)
+            if not reasoning:
+                del out["reasoning"]
+        return out
+
+    def on_status(status: int, text: str) -> bool:
+        nonlocal completion, summary
+        if not completion and rejects_classic_params(status, text):
+            completion = True
+            quirks.set(profile.name, request.model, "params", COMPLETION_PARAMS)
+            later.append(Notice(
+                f"{request.model} takes no temperature; sent again without it "
+                f"(remembered for profile {profile.name})"
+            ))  # fmt: skip
+            return True
+        lowered = text.lower()
+        if summary and status == 400 and "summar" in lowered:
+            summary = False  # e.g. "Your organization must be verified to generate reasoning
+            quirks.set(profile.name, request.model, SUMMARY, "refused")  # summaries"
+            later.append(Notice(
+                f"the endpoint refuses reasoning summaries for {request.model}; sent again "
+                f"without (remembered for profile {profile.name})"
+            ))  # fmt: skip
+            return True
+        if status in (404, 405) and route_missing(status, text):
+            missing.append(f"{status}: {text}")
+        return False
+
+    opened = provider.transport.open(
+        "POST", url, headers=endpoint.headers, json_body=body, on_status=on_status
+    )
+    response = None
+    try:
+        for item in refused_tools(opened, bool(request.tools)):
+            if isinstance(item, Notice):
+                yield item
+            else:
+                response = item
+            yield from later
+            later.clear()
+    except APIError as exc:
+        if not missing:
+            raise
+        if auto:
+            quirks.set(profile.name, ANY_MODEL, API, f"chat {url}")
+            if provider.transport.debug:
+                yield Notice(
+                    f"{url} has no Responses API ({missing[0]}); chat completions used "
+                    f"instead (remembered for profile {profile.name})"
+                )
+            return True
+        exc.hint = (
+            f'this endpoint has no Responses API: set api = "chat" (or "auto") in profile '
+            f"{profile.name!r}"
+        )
+        raise
+    assert response is not None
+    offered = bool(request.tools or request.extra.get("tools"))
+    try:
+        if request.stream and "json" not in response.headers.get("content-type", ""):
+            from chatcli.providers.responses_stream import stream_events
+
+            stream = provider.transport.events(response)
+            yield from masked(stream_events(stream, tools_offered=offered))
+        else:
+            obj = provider.transport.read_json(response)
+            yield from masked(responses.whole_events(obj, tools_offered=offered))
+    finally:
+        response.close()
+    return False
