@@ -155,6 +155,26 @@ def test_summary_after_the_answer_began_is_printed_in_paragraphs_above_it(tty: _
     assert shown.index("So I answer 4.") < shown.index("It is 4.")
 
 
+def test_ctrl_c_while_it_thinks_leaves_the_terminal_whole(tty: _Pty) -> None:
+    """Interrupted mid-summary: what arrived stays on screen once, the cursor is shown and
+    auto-wrap is back on."""
+    from chatcli.errors import Interrupted
+
+    def events() -> Iterator[StreamEvent]:
+        yield ReasoningDelta("**Planning**\n\nfirst thoughts and then ")
+        _wait_for(tty, b"\x1b[?7l")  # the summary's live frame is drawn
+        yield ReasoningDelta("more")
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        stream_to(events(), MarkdownStream(tty.slave), Notifier(tty.slave))
+    output = tty.close()
+    assert output.rindex("\x1b[?25h") > output.rindex("\x1b[?25l")  # cursor shown again
+    assert output.rindex("\x1b[?7h") > output.rindex("\x1b[?7l")  # auto-wrap back on
+    shown = [line for line in _replay(output, 100, 30).transcript() if line]
+    assert shown == ["Planning", "first thoughts and then more"]
+
+
 def test_escape_sequences_in_a_summary_never_reach_the_terminal(tty: _Pty) -> None:
     events: list[StreamEvent] = [
         ReasoningDelta("think \x1b]0;pwned\x07hard \x1b[2J"),
