@@ -24,7 +24,7 @@ def balance(
     from chatcli.providers import connect
 
     env = resolve(g)
-    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug))
+    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock))
     if json_out:
         obj = {
             "profile": b.profile,

@@ -21,7 +21,7 @@ def models(
     from chatcli.providers import connect
 
     env = resolve(g)
-    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    provider = connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock)
     from chatcli.features.models import listing
 
     def note(message: str) -> None:
