@@ -6,6 +6,7 @@ the local runner, OpenAI's route and Azure's. The real CLI against the fake's Ba
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from chatcli.pricing import batch_cost_usd, lookup
 from chatcli.store import Store, UsageRow
 from tests.cli_helpers import clean_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, FakeOpenAI
+from tests.test_responses_protocol import problems
 
 PROMPTS = [
     "plain question",
@@ -25,6 +27,14 @@ PROMPTS = [
     "REFUSE that",
     "FAIL here",
 ]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    """The fake with its Responses API on (off, a batch of Responses lines fails)."""
+    with FakeOpenAI() as server:
+        server.responses = True
+        yield server
 
 
 def responses_env(tmp_path: Path, fake: FakeOpenAI, extra: str = "") -> dict[str, str]:
@@ -80,6 +90,7 @@ def test_lines_go_to_v1_responses_with_responses_bodies(fake: FakeOpenAI, tmp_pa
     assert body["max_output_tokens"] == 300
     assert "plain question" in json.dumps(body["input"])
     assert all(not k.startswith("chatcli_") for x in lines for k in x)  # chatcli's keys stay home
+    assert [problems(x["body"]) for x in lines] == [[], []]  # OpenAI's CreateResponse schema
     assert [r["answer"] for r in results(env, job)] == [
         "answer: plain question",
         "answer: THINK about this",
@@ -143,6 +154,7 @@ def test_schema_lines_ask_with_text_format_and_results_carry_data(
     path = inputs(tmp_path / "in.jsonl", ["review one", "review INVALID"])
     job = submit_and_wait(env, path, "--schema", "sentiment, score int")
     body = uploaded(fake)[0]["body"]
+    assert problems(body) == []
     fmt = body["text"]["format"]
     assert fmt["type"] == "json_schema" and fmt["strict"] is True
     assert fmt["schema"]["required"] == ["sentiment", "score"]
@@ -168,10 +180,23 @@ def test_dry_run_writes_the_responses_lines(
     assert not fake.batch_api.files  # nothing was sent
 
 
+def test_local_runner_sends_each_request_over_responses(fake: FakeOpenAI, tmp_path: Path) -> None:
+    env = responses_env(tmp_path, fake)
+    job = submit_and_wait(env, inputs(tmp_path / "in.jsonl", ["alpha", "beta"]), "--local")
+    rows = results(env, job)
+    assert [r["error"] for r in rows] == [None, None]
+    assert all(r["answer"] for r in rows)
+    sent = [r for r in fake.requests if r.path.endswith("/responses")]
+    assert len(sent) == 2 and all("messages" not in r.json for r in sent)
+    assert not [r for r in fake.requests if r.path.endswith("/chat/completions")]
+    assert {r.status for r in batch_usage(tmp_path)} == {"ok"}
+
+
 def test_azure_profile_on_responses(tmp_path: Path) -> None:
     """Azure reads each line's route: the lines name ``/v1/responses`` and the deployment;
     the batch is created with ``/chat/completions`` as Azure's batch guide says."""
     with FakeOpenAI(api_key=None, azure_key="azure-secret-key-9876") as fake:
+        fake.responses = True
         (tmp_path / "config.toml").write_text(
             f'default_profile = "az"\n[profiles.az]\ntype = "azure"\nendpoint = "{fake.root}"\n'
             'api_version = "2024-10-21"\napi_key_env = "AZ_KEY"\nmodel = "gpt-4o"\n'
@@ -201,3 +226,29 @@ def test_a_malformed_responses_body_fails_its_request_only(
     rows = results(env, job)
     assert rows[0]["answer"] == "answer: fine" and rows[0]["error"] is None
     assert rows[1]["answer"] is None and "not a response" in rows[1]["error"]
+
+
+def test_an_endpoint_without_the_responses_api_fails_the_batch_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    with FakeOpenAI() as fake:  # its Responses API off, like a relay without the route
+        env = responses_env(tmp_path, fake)
+        submitted = run_cli("batch", "submit", str(inputs(tmp_path / "in.jsonl", ["a"])), env=env)
+        assert submitted.returncode == 0, submitted.stderr
+        waited = run_cli("batch", "wait", submitted.stdout.strip(), env=env)
+        assert waited.returncode == 5
+        assert "Unsupported URL /v1/responses" in waited.stderr
+
+
+def test_auto_profiles_batch_over_responses_only_where_known_to_be_served(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """An ``openai`` profile on another URL (a relay claiming to be OpenAI) stays on chat lines
+    in ``auto``: a batch file cannot fall back request by request."""
+    (tmp_path / "config.toml").write_text(
+        f'default_profile = "o"\n[profiles.o]\ntype = "openai"\nbase_url = "{fake.base_url}"\n'
+        'api_key_env = "MY_KEY"\n'
+    )
+    env = clean_env(tmp_path, MY_KEY=DEFAULT_API_KEY)
+    submit_and_wait(env, inputs(tmp_path / "in.jsonl", ["a"]))
+    assert uploaded(fake)[0]["url"] == "/v1/chat/completions"

@@ -19,6 +19,8 @@ from chatcli.events import Finish, Notice, ReasoningDelta, StreamEvent, TextDelt
 from chatcli.output import Notifier, stream_to
 from chatcli.render import MarkdownStream, RawWriter
 from chatcli.store import Store
+from tests.cli_helpers import fake_env, run_cli
+from tests.fakes import FakeOpenAI, Reply
 from tests.render_helpers import one_shot, plain_lines
 from tests.test_render import _Pty, _replay
 from tests.test_session import Script, ScriptedProvider, reply, session
@@ -284,7 +286,7 @@ def test_an_interrupted_turn_keeps_what_it_thought(store: Store) -> None:
 
 def test_sessions_show_marks_the_summary_and_export_carries_it(tmp_path: Path) -> None:
     from chatcli.store import NewMessage
-    from tests.cli_helpers import clean_env, run_cli
+    from tests.cli_helpers import clean_env
 
     with Store.open(tmp_path / "data") as store:
         row = store.create_session("work", profile="openai", model="o4")
@@ -307,3 +309,99 @@ def test_sessions_show_marks_the_summary_and_export_carries_it(tmp_path: Path) -
     messages = json.loads(exported.stdout)["messages"]
     assert "reasoning" not in messages[0]
     assert messages[1]["reasoning"].startswith("**Adding**\n\nTwo and two.")
+
+
+# --- through the real CLI and the REPL, over the fake's Responses API --------------------------
+
+
+@pytest.fixture
+def rfake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        server.responses = True
+        yield server
+
+
+def test_ask_prints_the_summary_on_stderr_and_only_the_answer_on_stdout(
+    rfake: FakeOpenAI, tmp_path: Path
+) -> None:
+    rfake.script(Reply(text="Paris.", reasoning="**Recalling**\n\nFrance's capital."))
+    result = run_cli("ask", "--reasoning", "low", "capital?", env=fake_env(tmp_path, rfake))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Paris.\n"
+    assert result.stderr == "**Recalling**\n\nFrance's capital.\n\n"
+
+
+def test_ask_json_has_the_summary_in_the_object_not_on_stderr(
+    rfake: FakeOpenAI, tmp_path: Path
+) -> None:
+    rfake.script(Reply(text="Paris.", reasoning="France's capital."))
+    result = run_cli(
+        "ask", "--reasoning", "low", "--json", "capital?", env=fake_env(tmp_path, rfake)
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reasoning"] == "France's capital."
+    assert "France" not in result.stderr
+    rfake.script(Reply(text="Rome."))  # no summary: no field
+    plain = run_cli("ask", "--reasoning", "low", "--json", "Italy?", env=fake_env(tmp_path, rfake))
+    assert "reasoning" not in json.loads(plain.stdout)
+
+
+def test_show_reasoning_false_hides_it_everywhere_but_keeps_it(
+    rfake: FakeOpenAI, tmp_path: Path
+) -> None:
+    (tmp_path / "config.toml").write_text(
+        f'[defaults]\nshow_reasoning = false\n[profiles.openai]\ntype = "openai"\n'
+        f'base_url = "{rfake.base_url}"\n'
+    )
+    env = fake_env(tmp_path, rfake)
+    rfake.script(Reply(text="Paris.", reasoning="France's capital."))
+    shown = run_cli("ask", "--reasoning", "low", "--session", "geo", "capital?", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert (shown.stdout, shown.stderr) == ("Paris.\n", "")
+    rfake.script(Reply(text="Rome.", reasoning="Italy's capital."))
+    as_json = run_cli("ask", "--reasoning", "low", "--json", "-c", "Italy?", env=env)
+    assert "reasoning" not in json.loads(as_json.stdout) and as_json.stderr == ""
+    exported = run_cli("sessions", "export", "geo", "--format", "json", env=env)
+    kept = [m.get("reasoning") for m in json.loads(exported.stdout)["messages"]]
+    assert kept == [None, "France's capital.", None, "Italy's capital."]
+
+
+def test_the_next_request_carries_no_trace_of_it_on_chat_either(
+    rfake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """A summary kept from a Responses turn is not sent when the conversation goes on over
+    Chat Completions (the profile switched to api = "chat")."""
+    config = tmp_path / "config.toml"
+    profile = f'[profiles.openai]\ntype = "openai"\nbase_url = "{rfake.base_url}"\n'
+    config.write_text(profile + 'api = "responses"\n')
+    env = fake_env(tmp_path, rfake)
+    rfake.script(Reply(text="Paris.", reasoning="secret chain of thought"))
+    assert (
+        run_cli("ask", "--reasoning", "low", "--session", "geo", "capital?", env=env).returncode
+        == 0
+    )
+    config.write_text(profile + 'api = "chat"\n')
+    again = run_cli("ask", "-c", "and Italy?", env=env)
+    assert again.returncode == 0, again.stderr
+    (request,) = rfake.chat_requests()
+    assert request.json["messages"] == [
+        {"role": "user", "content": "capital?"},
+        {"role": "assistant", "content": "Paris."},
+        {"role": "user", "content": "and Italy?"},
+    ]
+    assert "secret chain" not in json.dumps(request.json)
+
+
+def test_the_repl_shows_the_summary_on_stderr_before_the_answer(
+    rfake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_repl import Chat
+
+    rfake.script(Reply(text="Paris.", reasoning="France's capital."))
+    chat = Chat(tmp_path, rfake, monkeypatch)
+    chat.run("capital?\r", model="o3")
+    assert "France's capital.\n\n" in chat.err.getvalue()
+    assert "Paris." in chat.out.getvalue() and "France" not in chat.out.getvalue()
+    with chat.store() as store:
+        (row,) = store.list_sessions(None, 5)
+        assert store.all_messages(row.id)[-1].reasoning == "France's capital."

@@ -14,7 +14,7 @@ from chatcli.events import Finish, ReasoningDelta, TextDelta, ToolCalls, Usage
 from chatcli.providers.answers import MAX_TOKENS_REPORTED
 from chatcli.providers.responses import whole_events
 from chatcli.providers.responses_stream import stream_events
-from tests.test_fuzz import FUZZ, json_values, shaped
+from tests.test_fuzz import FUZZ, json_values, scalars, shaped
 
 KINDS = [
     "response.created", "response.in_progress", "response.output_item.added",
@@ -100,8 +100,35 @@ def _check(result: list[Any]) -> None:
     assert isinstance(result[-1], Finish)
 
 
+def _templated() -> st.SearchStrategy[Any]:
+    """Events of the official stream (summaries, text, function calls, every ending), each
+    field right or anything else: streams that reach deep into the parser."""
+    from tests.test_responses_protocol import CALL, official_stream
+
+    templates = [
+        *official_stream(),
+        {"type": "response.output_item.added", "output_index": 2, "item": CALL},
+        {"type": "response.function_call_arguments.delta", "item_id": "fc_1", "delta": "{"},
+        {"type": "response.function_call_arguments.done", "item_id": "fc_1", "arguments": "{}"},
+        {"type": "response.refusal.delta", "item_id": "msg_1", "delta": "no"},
+        {"type": "response.incomplete", "response": {"status": "incomplete",
+         "incomplete_details": {"reason": "max_output_tokens"}}},
+        {"type": "error", "code": "rate_limit_exceeded", "message": "slow down"},
+    ]  # fmt: skip
+
+    def field(value: Any) -> st.SearchStrategy[Any]:
+        # mostly right: a stream with a wrong field in every event never gets past the first
+        return st.integers(0, 11).flatmap(
+            lambda n: st.just(value) if n else st.one_of(scalars, json_values)
+        )
+
+    return st.sampled_from(templates).flatmap(
+        lambda event: st.fixed_dictionaries({k: field(v) for k, v in event.items()})
+    )
+
+
 @FUZZ
-@given(st.lists(shaped(events), max_size=8), st.booleans())
+@given(st.lists(_templated(), max_size=10) | st.lists(shaped(events), max_size=4), st.booleans())
 def test_the_event_parser_never_crashes(stream: list[Any], tools: bool) -> None:
     try:
         result = list(stream_events(stream, tools_offered=tools))

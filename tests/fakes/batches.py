@@ -15,7 +15,9 @@ summary, ``CACHED`` reports half the input as cached, ``LONG`` ends ``incomplete
 (``max_output_tokens``), ``FILTER`` ends ``incomplete`` (``content_filter``), ``REFUSE``
 answers with a refusal. As at OpenAI, a batch whose lines name another route than its
 ``endpoint`` fails validation (Azure reads each line's route), and a Responses line carrying
-``messages`` (a chat body) fails alone.
+``messages`` (a chat body) fails alone. While the fake's own Responses API is off
+(``FakeOpenAI.responses``), a batch of Responses lines fails validation: an endpoint without
+the route.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TERMINAL = ("completed", "expired", "cancelled", "failed")
+_RESPONSES = ("/v1/responses", "/responses")
 
 
 @dataclass
@@ -128,7 +131,7 @@ class BatchAPI:
                 return 200, file.data, 0.0
             return 200, file.to_dict(), 0.0
         if parts == ["batches"] and method == "POST":
-            return self._create(rec)
+            return self._create(rec, responses=bool(getattr(handler.fake, "responses", True)))
         if parts == ["batches"] and method == "GET":
             return 200, self._list(rec.query), 0.0
         if parts[0] == "batches" and len(parts) >= 2:
@@ -173,7 +176,7 @@ class BatchAPI:
 
     # -- batches ---------------------------------------------------------------------------------
 
-    def _create(self, rec: Any) -> tuple[int, Any, float]:
+    def _create(self, rec: Any, *, responses: bool) -> tuple[int, Any, float]:
         body = rec.json if isinstance(rec.json, dict) else {}
         file = self.files.get(str(body.get("input_file_id")))
         if file is None:
@@ -188,6 +191,8 @@ class BatchAPI:
         endpoint = str(body.get("endpoint"))
         if refused is None and endpoint.startswith("/v1/"):  # OpenAI: one route per batch
             refused = next((f"url:{x.get('url')}" for x in lines if x.get("url") != endpoint), None)
+        if refused is None and not responses:  # the fake's Responses API is off: none here
+            refused = next((f"route:{u}" for x in lines if (u := x.get("url")) in _RESPONSES), None)
         batch = FakeBatch(
             self._id("batch"), file.id, str(body.get("endpoint")), body.get("metadata") or {},
             lines, time.monotonic(), expire=self.expire_next, refused=refused,
@@ -246,7 +251,7 @@ class BatchAPI:
                     errors.append(_error_line(custom_id, "batch_expired", "This request expired"))
                 continue
             body = line.get("body", {})
-            if line.get("url") in ("/v1/responses", "/responses"):
+            if line.get("url") in _RESPONSES:
                 text = _input_text(body)
                 if "messages" in body:
                     message = "Unsupported parameter: 'messages'. The Responses API takes 'input'."
@@ -293,6 +298,8 @@ class BatchAPI:
             )
             if batch.refused.startswith("url:"):
                 message = "The URL provided for this request does not match the batch endpoint."
+            elif batch.refused.startswith("route:"):
+                message = f"Unsupported URL {batch.refused[6:]}: this endpoint has no such route."
             view["errors"] = {
                 "object": "list",
                 "data": [{"code": "model_not_found", "message": message, "line": 1}],

@@ -602,6 +602,7 @@ class FakeOpenAI:
             for queue in self._scripts.values():
                 queue.clear()
             self._disconnects = 0
+            self.responses_refused = 0
 
     @property
     def requests(self) -> list[Recorded]:

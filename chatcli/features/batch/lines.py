@@ -99,9 +99,9 @@ def _chat_usage(body: dict[str, Any] | None) -> Usage | None:
 
 def _events(body: dict[str, Any], responses: bool) -> Iterator[StreamEvent]:
     if responses:
-        from chatcli.providers import responses as protocol
+        from chatcli.providers.responses import whole_events as responses_events
 
-        return protocol.whole_events(body, tools_offered=True)
+        return responses_events(body, tools_offered=True)
     from chatcli.providers.answers import whole_events
 
     return whole_events(body)

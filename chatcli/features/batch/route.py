@@ -52,13 +52,13 @@ def wire_line(line: str) -> str:
         return without_schema(line)
     from chatcli.features.batch.local import request_of
     from chatcli.features.schema.batch import KEY
-    from chatcli.providers import responses
+    from chatcli.providers.responses import body
 
     obj = json.loads(line)
     flags = obj.pop(MARK)
     obj.pop(KEY, None)
     request = request_of(str(obj["body"].get("model") or ""), line)
-    obj["body"] = responses.body(
+    obj["body"] = body(
         request,
         send_model=True,
         store=bool(flags.get("store")),
