@@ -155,6 +155,26 @@ def test_summary_after_the_answer_began_is_printed_in_paragraphs_above_it(tty: _
     assert shown.index("So I answer 4.") < shown.index("It is 4.")
 
 
+def test_ctrl_c_while_it_thinks_leaves_the_terminal_whole(tty: _Pty) -> None:
+    """Interrupted mid-summary: what arrived stays on screen once, the cursor is shown and
+    auto-wrap is back on."""
+    from chatcli.errors import Interrupted
+
+    def events() -> Iterator[StreamEvent]:
+        yield ReasoningDelta("**Planning**\n\nfirst thoughts and then ")
+        _wait_for(tty, b"\x1b[?7l")  # the summary's live frame is drawn
+        yield ReasoningDelta("more")
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        stream_to(events(), MarkdownStream(tty.slave), Notifier(tty.slave))
+    output = tty.close()
+    assert output.rindex("\x1b[?25h") > output.rindex("\x1b[?25l")  # cursor shown again
+    assert output.rindex("\x1b[?7h") > output.rindex("\x1b[?7l")  # auto-wrap back on
+    shown = [line for line in _replay(output, 100, 30).transcript() if line]
+    assert shown == ["Planning", "first thoughts and then more"]
+
+
 def test_escape_sequences_in_a_summary_never_reach_the_terminal(tty: _Pty) -> None:
     events: list[StreamEvent] = [
         ReasoningDelta("think \x1b]0;pwned\x07hard \x1b[2J"),
@@ -405,3 +425,20 @@ def test_the_repl_shows_the_summary_on_stderr_before_the_answer(
     with chat.store() as store:
         (row,) = store.list_sessions(None, 5)
         assert store.all_messages(row.id)[-1].reasoning == "France's capital."
+
+
+def test_extract_prints_only_the_code_with_the_summary_on_stderr(
+    rfake: FakeOpenAI, tmp_path: Path
+) -> None:
+    rfake.script(Reply(text="Here:\n\n```sh\nls -1 | wc -l\n```\n", reasoning="Count lines."))
+    result = run_cli("ask", "-x", "--reasoning", "low", "count", env=fake_env(tmp_path, rfake))
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("ls -1 | wc -l\n", "Count lines.\n\n")
+
+
+def test_a_fork_keeps_the_summary(store: Store) -> None:
+    chat = session(ScriptedProvider([*thinking()]), store, persist=True)
+    list(chat.send("what is 2+2?"))
+    assert chat.row is not None
+    copy = store.fork_session(chat.row, None, "copy")
+    assert [m.reasoning for m in store.all_messages(copy.id)] == [None, SUMMARY]

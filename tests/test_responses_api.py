@@ -371,3 +371,28 @@ def test_batches_take_responses_where_it_is_known_to_be_served(
     assert run_cli("ask", "-m", "gpt-5.5-pro", "hi", env=relay_env(tmp_path)).returncode == 0
     routes = _dry_run_routes(tmp_path, relay_env(tmp_path), "-m", "gpt-5.5-pro")
     assert routes == ["/v1/responses"]
+
+
+def test_the_reasoning_summary_end_to_end(fake: FakeOpenAI, tmp_path: Path) -> None:
+    """``ask --reasoning high`` over Responses: the summary streams to stderr off a terminal
+    (stdout is the answer alone), ``--json`` carries it, ``show_reasoning = false`` hides it,
+    the session keeps it."""
+    env = fake_env(tmp_path, fake)
+    summary = "**Adding** two and two, carefully."
+    fake.script(Reply(text="4", reasoning=summary))
+    shown = run_cli("ask", "-m", "o3", "--reasoning", "high", "--session", "r", "2+2?", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == "4\n"
+    assert summary in shown.stderr
+    body = fake.responses_requests()[0].json
+    assert body["reasoning"] == {"effort": "high", "summary": "auto"}
+    exported = json.loads(run_cli("sessions", "export", "r", "--format", "json", env=env).stdout)
+    assert exported["messages"][-1]["reasoning"] == summary
+    fake.script(Reply(text="4", reasoning=summary))
+    as_json = json.loads(run_cli("ask", "-m", "o3", "--json", "2+2?", env=env).stdout)
+    assert as_json["reasoning"] == summary and as_json["answer"] == "4"
+    (tmp_path / "config.toml").write_text("[defaults]\nshow_reasoning = false\n")
+    fake.script(Reply(text="4", reasoning=summary))
+    hidden = run_cli("ask", "-m", "o3", "2+2?", env=env)
+    assert hidden.returncode == 0 and hidden.stdout == "4\n"
+    assert summary not in hidden.stderr

@@ -405,3 +405,19 @@ def test_a_key_spelled_over_summary_deltas_is_masked() -> None:
     assert key not in thought and key not in answer
     assert thought.startswith("the key is ") and answer.startswith("answer ")
     assert out[-1] == Finish("stop")
+
+
+def test_two_message_items_are_two_paragraphs() -> None:
+    second = {**MESSAGE, "id": "msg_2",
+              "content": [{"type": "output_text", "text": "Rome.", "annotations": []}]}  # fmt: skip
+    whole = list(responses.whole_events(_response(MESSAGE, second), tools_offered=False))
+    assert TextDelta("Paris.\n\nRome.") in whole
+    stream = [
+        {"type": "response.output_text.delta", "item_id": "msg_1", "delta": "Paris."},
+        {"type": "response.output_text.delta", "item_id": "msg_2", "delta": "Rome"},
+        {"type": "response.output_text.delta", "item_id": "msg_2", "delta": "."},
+        {"type": "response.completed", "response": _response(MESSAGE, second)},
+    ]
+    text = "".join(e.text for e in stream_events(stream, tools_offered=False)
+                   if isinstance(e, TextDelta))  # fmt: skip
+    assert text == "Paris.\n\nRome."

@@ -337,6 +337,8 @@ def whole_events(obj: Any, *, tools_offered: bool) -> Iterator[StreamEvent]:
                 if said:
                     summaries.append(said)
         elif kind == "message":
+            if texts and texts[-1]:
+                texts.append("\n\n")  # another message item: a paragraph of its own
             for j, part in enumerate(array(item.get("content"), where, f"{field}.content")):
                 part = table(part, where, f"{field}.content[{j}]")
                 if part.get("type") == "refusal":
@@ -351,7 +353,7 @@ def whole_events(obj: Any, *, tools_offered: bool) -> Iterator[StreamEvent]:
             call_id = text_of(item, "call_id", where, f"{field}.call_id") or f"call_{i}"
             arguments = text_of(item, "arguments", where, f"{field}.arguments") or ""
             calls.append(ToolCall(call_id, name, arguments))
-    text = "".join(texts)
+    text = "".join(texts).removesuffix("\n\n")
     reason = finish_reason(obj, where, calls=bool(calls) and tools_offered)
     if calls and not tools_offered and not text:
         raise unasked_tools([c.name for c in calls])

@@ -118,6 +118,7 @@ def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[Str
     """Reasoning summaries and text as they arrive, then usage, tool calls and the finish."""
     model: str | None = None
     wrote = False
+    message: str | None = None  # the output item the text came from
     refusal: list[str] = []
     calls = _Calls()
     summary: tuple[str, int] | None = None
@@ -137,8 +138,11 @@ def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[Str
             model = text_of(response, "model", WHERE, "response.model") or model
         elif kind == "response.output_text.delta":
             delta = text_of(event, "delta", WHERE, f"{kind}: delta")
+            source = text_of(event, "item_id", WHERE, f"{kind}: item_id")
             if delta:
-                wrote = True
+                if wrote and source != message:
+                    yield TextDelta("\n\n")  # another message item: a paragraph of its own
+                wrote, message = True, source
                 yield TextDelta(delta)
         elif kind == "response.refusal.delta":
             refusal.append(text_of(event, "delta", WHERE, f"{kind}: delta") or "")
