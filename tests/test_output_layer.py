@@ -125,10 +125,10 @@ def _calls(name: str) -> set[str]:
 
 
 def test_the_environment_is_handed_down_not_read_from_a_global() -> None:
-    """Features receive the environment from the command's edge; the one global read left is
-    the providers' clock (they are built by ``connect(profile)``, which takes no clock yet)."""
+    """Features receive the environment from the command's edge, and providers the command's
+    clock through ``connect``: nothing reads a global environment or clock."""
     assert _calls("current") == set()
-    assert _calls("clock") <= {"chatcli.providers.transport", "chatcli.providers.waits"}
+    assert _calls("clock") == set()
 
 
 def test_one_turn_flow_streams_and_judges_every_reply() -> None:

@@ -25,7 +25,7 @@ def balance(
     from chatcli.settings.resolve import resolve
 
     env = resolve(g)
-    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug))
+    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock))
     if json_out:
         obj = {
             "profile": b.profile,

@@ -22,7 +22,7 @@ def models(
     from chatcli.settings.resolve import resolve
 
     env = resolve(g)
-    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    provider = connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock)
     from chatcli.features.models import listing
 
     def note(message: str) -> None:

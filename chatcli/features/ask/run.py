@@ -66,7 +66,9 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             notifier.note(f"template {what.template!r} has no variable {name!r}")
     with open_default() as store:
         pick(store, flags)  # -c with --session is refused before stdin is read
-        opened = open_conversation(invoked, flags, store, command="ask", one_shot=True)
+        opened = open_conversation(
+            invoked, flags, store, command="ask", one_shot=True, clock=env.clock
+        )
         settings = opened.settings
         if applied is not None and what.schema is None and applied.template.schema is not None:
             what = replace(what, schema=applied.schema_spec())
