@@ -49,9 +49,10 @@ organisation at OpenAI): they are not asked for again."""
 _RESPONSES_ONLY = re.compile(
     r"only\s+(?:be\s+)?(?:supported|available|accessible|usable|served)\s+"
     r"(?:in|on|via|through|with|by)\s+(?:the\s+)?[`'\"]?/?(?:v1/)?responses\b"
-    r"|use\s+(?:the\s+)?[`'\"]?/?(?:v1/)?responses\s+(?:api|endpoint)\s+instead"
+    r"|use\s+(?:the\s+)?[`'\"]?/?(?:v1/)?responses[`'\"]?(?:\s+api)?(?:\s+endpoint)?\s+instead"
     r"|not\s+supported\s+(?:in|on|by)\s+(?:the\s+)?[`'\"]?/?(?:v1/)?chat/completions\b"
-    r"[^.]*?\b(?:v1/)?responses\b",
+    r"[^.]*?\b(?:v1/)?responses\b"
+    r"|chatcompletion operation does not work with the specified model",  # Azure's words
     re.I,
 )
 _ABOUT_MODEL = re.compile(r"\bmodel|deployment", re.I)
