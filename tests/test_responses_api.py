@@ -396,3 +396,24 @@ def test_the_reasoning_summary_end_to_end(fake: FakeOpenAI, tmp_path: Path) -> N
     hidden = run_cli("ask", "-m", "o3", "2+2?", env=env)
     assert hidden.returncode == 0 and hidden.stdout == "4\n"
     assert summary not in hidden.stderr
+
+
+def test_azure_switches_a_responses_only_deployment_to_its_v1_route(tmp_path: Path) -> None:
+    with FakeOpenAI(api_key=None, azure_key="azure-secret-key-9876") as fake:
+        fake.responses = True
+        fake.responses_only = {"codex-prod"}  # the fake names Azure's model by its deployment
+        (tmp_path / "config.toml").write_text(
+            f'default_profile = "az"\n[profiles.az]\ntype = "azure"\nendpoint = "{fake.root}"\n'
+            'api_version = "2024-10-21"\napi_key_env = "MY_AZ_KEY"\nmodel = "gpt-5-codex"\n'
+            '[profiles.az.deployments]\n"gpt-5-codex" = "codex-prod"\n'
+        )
+        env = clean_env(tmp_path, MY_AZ_KEY="azure-secret-key-9876")
+        for _ in range(2):
+            result = run_cli("ask", "write code", env=env)
+            assert result.returncode == 0, result.stderr
+        assert [r.path for r in fake.requests] == [
+            "/openai/deployments/codex-prod/chat/completions",
+            "/openai/v1/responses",
+            "/openai/v1/responses",
+        ]
+        assert fake.requests[-1].json["model"] == "codex-prod"
