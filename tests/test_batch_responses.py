@@ -116,6 +116,8 @@ def test_answers_usage_and_endings_are_read_by_the_responses_parser(
     assert errors["q5"] == "the model refused: I can't help with that."
     assert "scripted failure" in errors["q6"]
     assert rows[3]["finish_reason"] == "length" and rows[4]["finish_reason"] == "content_filter"
+    assert rows[1]["usage"]["reasoning_tokens"] == 7 and rows[0]["usage"]["cached_tokens"] == 0
+    assert 0 < rows[2]["usage"]["cached_tokens"] * 2 <= rows[2]["usage"]["prompt_tokens"]
 
     logged = batch_usage(tmp_path)
     assert len(logged) == 6  # every answered request is billed, also the failed ones

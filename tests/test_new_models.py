@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from chatcli.store import Store
 from chatcli.store.quirks import noted
 from tests.cli_helpers import fake_env, run_cli
@@ -83,3 +85,26 @@ def test_a_litellm_proxy_states_windows_in_model_info(fake: FakeOpenAI, tmp_path
     fake.model_info = [{"model_name": "team-model", "model_info": {"max_input_tokens": 1000}}]
     result = run_cli("ask", "-m", "team-model", "word " * 2000, env=fake_env(tmp_path, fake))
     assert "context window of 1,000" in result.stderr
+
+
+def test_batch_lines_use_what_ask_learnt(
+    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    fake.completion_only = {"gpt-9-preview"}
+    env = fake_env(tmp_path, fake)
+    ask = ("ask", "-m", "gpt-9-preview", "--max-tokens", "50", "-t", "0.5", "hi")
+    assert run_cli(*ask, env=env).returncode == 0
+    prompts = tmp_path / "in.jsonl"
+    params = '"max_tokens": 50, "temperature": 0.5'
+    prompts.write_text(
+        f'{{"prompt": "one", {params}}}\n{{"prompt": "two", "model": "gpt-4.1", {params}}}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("batch", "submit", str(prompts), "-m", "gpt-9-preview", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "chatcli-batch-dry-run.jsonl").read_text().splitlines()
+    learnt, other = (json.loads(line)["body"] for line in lines)
+    assert learnt["max_completion_tokens"] == 50 and "temperature" not in learnt
+    assert other["max_tokens"] == 50 and other["temperature"] == 0.5  # nothing learnt for it

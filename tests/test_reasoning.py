@@ -425,3 +425,20 @@ def test_the_repl_shows_the_summary_on_stderr_before_the_answer(
     with chat.store() as store:
         (row,) = store.list_sessions(None, 5)
         assert store.all_messages(row.id)[-1].reasoning == "France's capital."
+
+
+def test_extract_prints_only_the_code_with_the_summary_on_stderr(
+    rfake: FakeOpenAI, tmp_path: Path
+) -> None:
+    rfake.script(Reply(text="Here:\n\n```sh\nls -1 | wc -l\n```\n", reasoning="Count lines."))
+    result = run_cli("ask", "-x", "--reasoning", "low", "count", env=fake_env(tmp_path, rfake))
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("ls -1 | wc -l\n", "Count lines.\n\n")
+
+
+def test_a_fork_keeps_the_summary(store: Store) -> None:
+    chat = session(ScriptedProvider([*thinking()]), store, persist=True)
+    list(chat.send("what is 2+2?"))
+    assert chat.row is not None
+    copy = store.fork_session(chat.row, None, "copy")
+    assert [m.reasoning for m in store.all_messages(copy.id)] == [None, SUMMARY]

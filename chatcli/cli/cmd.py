@@ -21,7 +21,7 @@ def cmd(
     ] = None,
     shell: Annotated[
         ShellName | None,
-        typer.Option("--shell", help="Write for bash, zsh, fish or sh (default: detected)."),
+        typer.Option("--shell", help="The shell to write for (default: detected)."),
     ] = None,
     execute: Annotated[
         bool,

@@ -72,7 +72,7 @@ MaxTokensOpt = Annotated[
 ]
 MarkdownOpt = Annotated[
     MarkdownMode | None,
-    typer.Option("--markdown", help="Render Markdown: auto (only on a terminal), always, never."),
+    typer.Option("--markdown", help="Render Markdown (auto: only on a terminal)."),
 ]
 ContinueOpt = Annotated[
     bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
@@ -112,7 +112,7 @@ ReasoningOpt = Annotated[
     ReasoningEffort | None,
     typer.Option(
         "--reasoning",
-        help="How hard a reasoning model thinks: minimal, low, medium or high.",
+        help="How hard a reasoning model thinks.",
         show_default=False,
     ),
 ]

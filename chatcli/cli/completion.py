@@ -12,7 +12,7 @@ def completion(
     ctx: typer.Context,
     shell: Annotated[
         CompletionShell,
-        typer.Argument(help="bash, zsh or fish.", show_default=False),
+        typer.Argument(help="Your shell.", show_default=False),
     ],
 ) -> None:
     """Print the completion script for your shell (see the README for where it goes)."""

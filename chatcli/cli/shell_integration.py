@@ -19,7 +19,7 @@ from chatcli.settings.resolve import Globals
 
 @global_options
 def shell_integration(
-    shell: Annotated[IntegratedShell, typer.Argument(help="bash, zsh or fish.")],
+    shell: Annotated[IntegratedShell, typer.Argument(help="Your shell.")],
     key: Annotated[
         str,
         typer.Option(

@@ -39,7 +39,9 @@ def usage(
     since: Annotated[
         str | None, typer.Option("--since", callback=_since, help="First day (YYYY-MM-DD).")
     ] = None,
-    by: Annotated[Grouping, typer.Option("--by", help="What to group by.")] = Grouping.DAY,
+    by: Annotated[
+        Grouping, typer.Option("--by", help="What to group the totals by.")
+    ] = Grouping.DAY,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     *,
     g: Globals,

@@ -181,10 +181,12 @@ def record_batch_results(
         cur = conn.execute(
             "UPDATE batch_requests SET state = ?, answer = ?, served_model = ?,"
             " finish_reason = ?, prompt_tokens = ?, completion_tokens = ?, cost_usd = ?,"
-            " error = ? WHERE job_id = ? AND idx = ? AND state = 'pending'",
+            " error = ?, cached_tokens = ?, reasoning_tokens = ?"
+            " WHERE job_id = ? AND idx = ? AND state = 'pending'",
             (
                 "done" if r.ok else "failed", r.answer, r.served_model, r.finish_reason,
-                r.prompt_tokens, r.completion_tokens, r.cost_usd, r.error, job_id, r.idx,
+                r.prompt_tokens, r.completion_tokens, r.cost_usd, r.error, r.cached_tokens,
+                r.reasoning_tokens, job_id, r.idx,
             ),
         )  # fmt: skip
         if cur.rowcount == 1:

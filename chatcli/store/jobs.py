@@ -103,6 +103,8 @@ class ResultRow:
     completion_tokens: int | None
     cost_usd: float | None
     error: str | None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 def _time(text: str | None) -> datetime | None:
@@ -358,7 +360,8 @@ class Jobs:
             with self.store._read() as conn:
                 rows = conn.execute(
                     "SELECT idx, input_id, model, state, answer, served_model, finish_reason,"
-                    " prompt_tokens, completion_tokens, cost_usd, error FROM batch_requests"
+                    " prompt_tokens, completion_tokens, cost_usd, error, cached_tokens,"
+                    " reasoning_tokens FROM batch_requests"
                     " WHERE job_id = ? AND idx > ? ORDER BY idx LIMIT ?",
                     (job_id, last, CHUNK),
                 ).fetchall()

@@ -160,3 +160,5 @@ class RequestResult:
     completion_tokens: int | None = None
     cost_usd: float | None = None
     error: str | None = None
+    cached_tokens: int | None = None  # of prompt_tokens, from the provider's prompt cache
+    reasoning_tokens: int | None = None  # of completion_tokens, spent thinking

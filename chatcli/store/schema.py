@@ -161,5 +161,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # ``sessions show``/export, never sent back to the model
         "ALTER TABLE messages ADD COLUMN reasoning TEXT",
     ),
+    (  # 12: a batch request's cached input and reasoning tokens, as its answer reported them
+        "ALTER TABLE batch_requests ADD COLUMN cached_tokens INTEGER",
+        "ALTER TABLE batch_requests ADD COLUMN reasoning_tokens INTEGER",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

@@ -203,6 +203,7 @@ class Builder:
         schemas: Callable[[Any, str], Any] | None = None,
         responses_path: str | None = None,
         store: bool = False,
+        completion: Callable[[str], bool] | None = None,
     ) -> None:
         self.default_model = default_model
         self.system = system
@@ -217,6 +218,8 @@ class Builder:
         self.schemas = schemas  # (line's "schema", where) -> features.schema Schema | None
         self.responses_path = responses_path
         self.store = store
+        # model -> it takes max_completion_tokens and no temperature (known so, or learnt)
+        self.completion = completion or (lambda m: bool(self.model_info(m).reasoning))
         self.totals = Totals()
 
     def body(self, item: BatchInput) -> tuple[str, dict[str, Any]]:
@@ -230,14 +233,15 @@ class Builder:
         if system and not (messages and messages[0].get("role") == "system"):
             messages.insert(0, {"role": "system", "content": system})
         body: dict[str, Any] = {"model": self.deployment(model), "messages": messages}
-        if self.temperature is not None and not info.reasoning:
+        completion = self.completion(model)
+        if self.temperature is not None and not completion:
             body["temperature"] = self.temperature
         params = dict(item.params)
-        if info.reasoning:  # as `ask` does: reasoning models refuse a temperature
+        if completion:  # as `ask` does: such models refuse a temperature
             params.pop("temperature", None)
         max_tokens = params.pop("max_tokens", None) or self.max_tokens
         if max_tokens is not None:
-            body["max_completion_tokens" if info.reasoning else "max_tokens"] = max_tokens
+            body["max_completion_tokens" if completion else "max_tokens"] = max_tokens
         body.update(params)
         count = count_messages(messages, info.tokenizer)
         t = self.totals
@@ -265,8 +269,7 @@ class Builder:
             if self.responses_path is not None:
                 from chatcli.features.batch.route import mark
 
-                reasoning = bool(self.model_info(model).reasoning)
-                mark(obj, self.responses_path, store=self.store, completion=reasoning)
+                mark(obj, self.responses_path, store=self.store, completion=self.completion(model))
             line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
             size = len(line.encode("utf-8")) + 1
             if in_part and (in_part >= self.max_requests or part_bytes + size > self.max_bytes):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from chatcli.events import Usage
     from chatcli.features.batch.inputs import Builder
     from chatcli.features.batch.lines import UsageFor
+    from chatcli.pricing import ModelInfo
     from chatcli.providers.batches import BatchAPI
     from chatcli.settings.loading import Config, Profile
     from chatcli.store import Status, Store, UsageRecord
@@ -146,7 +147,29 @@ def builder_for(
         ),
         responses_path=line.responses_path if on_responses(profile, env.model, store) else None,
         store=profile.store,
+        completion=completion_params(profile.name, env.config.model_info, store),
     )
+
+
+def completion_params(
+    profile: str, model_info: Callable[[str], ModelInfo], store: Store | None
+) -> Callable[[str], bool]:
+    """model -> whether its lines take max_completion_tokens and no temperature: a reasoning
+    model, or one this profile's endpoint refused ``max_tokens``/``temperature`` for before
+    (``providers/quirks.py``: what ``ask`` learnt, a batch file cannot learn line by line)."""
+    from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks
+
+    quirks = Quirks(store)
+    learnt: dict[str, bool] = {}
+
+    def completion(model: str) -> bool:
+        if model not in learnt:
+            learnt[model] = bool(model_info(model).reasoning) or (
+                quirks.get(profile, model, "params") == COMPLETION_PARAMS
+            )
+        return learnt[model]
+
+    return completion
 
 
 def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:

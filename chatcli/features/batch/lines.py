@@ -151,6 +151,8 @@ def _answer(
         completion_tokens=record.completion_tokens,
         cost_usd=record.cost_usd,
         error=problem,
+        cached_tokens=record.cached_tokens,
+        reasoning_tokens=record.reasoning_tokens,
     ), record
 
 

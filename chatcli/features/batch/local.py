@@ -146,7 +146,8 @@ class LocalRunner:
             finish_reason=finish.reason if finish else None,
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None, cost_usd=cost,
-            error=problem,
+            error=problem, cached_tokens=usage.cached_tokens if usage else None,
+            reasoning_tokens=usage.reasoning_tokens if usage else None,
         )  # fmt: skip
         result = checked(result, schema)  # --schema: invalid answers fail
         record = UsageRecord(

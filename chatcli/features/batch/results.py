@@ -28,7 +28,12 @@ def as_object(row: ResultRow, structured: bool = False) -> dict[str, Any]:
     ``--schema`` request's validated JSON also under ``data``."""
     usage = None
     if row.prompt_tokens is not None or row.completion_tokens is not None:
-        usage = {"prompt_tokens": row.prompt_tokens, "completion_tokens": row.completion_tokens}
+        usage = {
+            "prompt_tokens": row.prompt_tokens,
+            "completion_tokens": row.completion_tokens,
+            "cached_tokens": row.cached_tokens or 0,
+            "reasoning_tokens": row.reasoning_tokens or 0,
+        }
     obj = {
         "id": row.input_id,
         "model": row.served_model or row.model,
