@@ -417,3 +417,22 @@ def test_azure_switches_a_responses_only_deployment_to_its_v1_route(tmp_path: Pa
             "/openai/v1/responses",
         ]
         assert fake.requests[-1].json["model"] == "codex-prod"
+
+
+def test_refused_reasoning_summaries_are_sent_again_without_and_remembered(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = fake_env(tmp_path, fake)
+    fake.script(Error(400, "Your organization must be verified to generate reasoning summaries. "
+                      "Please go to: https://platform.openai.com/settings/organization/general",
+                      "invalid_request_error", "unsupported_value"))  # fmt: skip
+    first = run_cli("ask", "-m", "o3", "--reasoning", "high", "think", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "refuses reasoning summaries for o3; sent again without" in first.stderr
+    refused, resent = (r.json for r in fake.responses_requests())
+    assert refused["reasoning"] == {"effort": "high", "summary": "auto"}
+    assert resent["reasoning"] == {"effort": "high"}
+    second = run_cli("ask", "-m", "o3", "think", env=env)
+    assert second.returncode == 0 and "summar" not in second.stderr
+    assert "reasoning" not in fake.responses_requests()[-1].json  # nothing left to ask for
+    assert len(fake.responses_requests()) == 3
