@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from chatcli.environment import SystemClock  # noqa: E402
 from chatcli.features.tools.mcp import Hub  # noqa: E402
 from chatcli.features.tools.toolbox import open_toolbox  # noqa: E402
 from chatcli.features.tools.use import send  # noqa: E402
@@ -65,7 +66,7 @@ def rounds_overhead(fake: FakeOpenAI, data: Path, rounds: int) -> tuple[float, f
     settings = ChatSettings(profile=profile, model="gpt-4o-mini", model_info=lookup)
     box = open_toolbox({"own": OWN}, ["own.echo"], approve=["own"], max_rounds=rounds + 1)
     with Store.open(data) as store:
-        provider = connect(profile, lookup)
+        provider = connect(profile, lookup, clock=SystemClock())
         session = ChatSession.open(provider, settings, store=store, persist=True)
         drain(session.send("warm up"))  # connection and tokenizer
         drain(send(session, "warm up", box))

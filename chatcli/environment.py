@@ -3,11 +3,12 @@ streams, whether each is a terminal, the terminal's width, whether colour is wan
 clock (``monotonic``, ``time``, ``sleep``) every wait in chatcli takes.
 
 Why one object: code that reads ``sys.stdout`` or calls ``time.sleep`` itself can only be tested
-in a subprocess, and waits for real. ``chatcli.__main__.run`` installs the environment it is
-given for the length of the command (``using``); the layers below read it with ``current()``
-(or ``clock()``), the way click hands its context down. Tests run the real entry point in
-process with their own streams and a ``ManualClock`` (tests/inprocess.py). Only the stdlib is
-imported here.
+in a subprocess, and waits for real. It is handed down the way HTTPie hands its
+``Environment`` down: ``chatcli.__main__.run`` puts the one it is given into click's
+``ctx.meta`` (``ENVIRONMENT``), ``cli.common.global_options`` passes it to each command, and
+every feature receives it (providers receive its clock through ``connect``); nothing reads a
+global one. Tests run the real entry point in process with their own streams and a
+``ManualClock`` (tests/cli_helpers.py). Only the stdlib is imported here.
 """
 
 from __future__ import annotations
@@ -146,33 +147,13 @@ ENVIRONMENT = "chatcli.environment"
 """The key of the command's environment in click's ``ctx.meta`` (``__main__.run`` puts it
 there; ``cli.common.global_options`` hands it to the command as ``environment``)."""
 
-_current: Environment | None = None
-"""Set by ``using`` for the length of a command. A plain module variable, not a ContextVar:
-the worker threads of summarize and transcribe must see the same environment."""
-
-
-def current() -> Environment:
-    """The environment of the running command (the process's own outside ``run``)."""
-    return _current if _current is not None else Environment.from_process()
-
-
-def clock() -> Clock:
-    """The running command's clock."""
-    return _current.clock if _current is not None else _SYSTEM
-
-
-_SYSTEM = SystemClock()
-
 
 @contextlib.contextmanager
 def using(env: Environment) -> Iterator[Environment]:
-    """Make ``env`` the current environment for the block (``__main__.run`` does this).
-
-    ``sys.stdin``/``stdout``/``stderr`` are the environment's streams for the block too, like
-    ``contextlib.redirect_stdout`` does, so the prompt_toolkit and rich code that looks them up
-    itself sees the same streams."""
-    global _current
-    saved, _current = _current, env
+    """For the block, ``sys.stdin``/``stdout``/``stderr`` are ``env``'s streams, like
+    ``contextlib.redirect_stdout`` does (``__main__.run`` does this for the command): the
+    prompt_toolkit, Rich and click code that looks the streams up itself sees the same ones
+    chatcli was handed. chatcli's own code never reads them: it is handed ``env``."""
     streams = sys.stdin, sys.stdout, sys.stderr
     if env.stdin is not None:
         sys.stdin = env.stdin
@@ -180,5 +161,4 @@ def using(env: Environment) -> Iterator[Environment]:
     try:
         yield env
     finally:
-        _current = saved
         sys.stdin, sys.stdout, sys.stderr = streams

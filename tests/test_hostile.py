@@ -295,7 +295,7 @@ def test_stream_options_fallback_is_for_that_request_only(fake: FakeOpenAI) -> N
     profile = Profile("r", "relay", base_url=fake.base_url, api_key=DEFAULT_API_KEY)
     from chatcli.pricing import lookup
 
-    provider = connect(profile, lookup)
+    provider = connect(profile, lookup, clock=ManualClock())
     msgs = [{"role": "user", "content": "hi"}]
     for _ in range(2):
         list(provider.chat(ChatRequest(model="gpt-4o-mini", messages=msgs, stream=True)))

@@ -125,10 +125,10 @@ def _calls(name: str) -> set[str]:
 
 
 def test_the_environment_is_handed_down_not_read_from_a_global() -> None:
-    """Features receive the environment from the command's edge; the one global read left is
-    the providers' clock (they are built by ``connect(profile)``, which takes no clock yet)."""
+    """Features receive the environment from the command's edge, and providers the command's
+    clock through ``connect``: nothing reads a global environment or clock."""
     assert _calls("current") == set()
-    assert _calls("clock") <= {"chatcli.providers.transport", "chatcli.providers.waits"}
+    assert _calls("clock") == set()
 
 
 def test_one_turn_flow_streams_and_judges_every_reply() -> None:
@@ -136,3 +136,23 @@ def test_one_turn_flow_streams_and_judges_every_reply() -> None:
     other module streams a reply or applies the finish policy itself."""
     assert _calls("stream_to") == {"chatcli.features.flow"}
     assert _calls("check_finish") == {"chatcli.features.flow"}
+
+
+def test_config_and_template_text_sanitised_on_a_terminal_exact_off_one(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Text from the user's own files is as untrusted as a server's on a terminal (a copied
+    config can carry escapes): ``config show`` and ``templates show`` print it sanitised
+    there, and exactly what the file says into a pipe."""
+    system = EVIL.replace("\x1b", "\\u001b").replace("\x07", "\\u0007")
+    (tmp_path / "config.toml").write_text(
+        f'[defaults]\nsystem = "be {system}brief"\n'
+        f'[templates.evil]\nprompt = "say {system}{{{{x}}}}"\n'
+    )
+    env = fake_env(tmp_path, fake)
+    for args in (["config", "show"], ["templates", "show", "evil"]):
+        shown = run_cli(*args, env=env, tty=True)
+        assert shown.returncode == 0, (args, shown.stderr)
+        assert _clean(shown.stdout) and _clean(shown.stderr), args
+    piped = run_cli("templates", "show", "evil", env=env)
+    assert f"say {EVIL}{{{{x}}}}" in piped.stdout

@@ -201,6 +201,7 @@ def test_the_type_check_finds_one() -> None:
 
 RAW_OPTIONS: dict[tuple[str, str | None], str] = {
     # (module, name): what only cli/ (and settings/ that defines them) may touch
+    ("chatcli.settings.options", "Globals"): "the raw global options",
     ("chatcli.settings.resolve", "Globals"): "the raw global options",
     ("chatcli.settings.resolve", "load_config"): "loads the config",
     ("chatcli.settings.resolve", "invocation"): "loads the config",

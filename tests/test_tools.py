@@ -307,6 +307,20 @@ def test_a_role_brings_its_tools(home: Path, fake: FakeOpenAI) -> None:
     assert [t["function"]["name"] for t in body["tools"]] == ["time__get_current_time"]
 
 
+def test_a_spent_budget_refuses_before_any_mcp_server_starts(home: Path, fake: FakeOpenAI) -> None:
+    """The turn's budget check comes before the toolbox opens: a server that cannot even
+    start (``no-such-program``) is never tried when the budget is spent."""
+    config = (
+        '[defaults]\ndaily_budget_usd = 0.000001\n[mcp.servers.gone]\ncommand = "no-such-program"\n'
+    )
+    env = env_for(home, fake, config)
+    assert run_cli("ask", "spend it", env=env).returncode == 0
+    r = run_cli("ask", "-T", "gone", "hi", env=env)
+    assert r.returncode == 1, r.stderr
+    assert "daily budget" in r.stderr and "is spent" in r.stderr
+    assert "no-such-program" not in r.stderr and len(fake.chat_requests()) == 1
+
+
 def test_budgets_are_checked_before_every_round(home: Path, fake: FakeOpenAI) -> None:
     config = "[defaults]\ndaily_budget_usd = 0.000001\n"
     fake.script(Reply(tool_calls=[call("own__add", a=1, b=1)], prompt_tokens=1000))

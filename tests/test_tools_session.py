@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from chatcli.environment import ManualClock
 from chatcli.errors import APIError
 from chatcli.events import Finish, StreamEvent, TextDelta, ToolCall, ToolCalls
 from chatcli.features.tools.results import card
@@ -136,7 +137,9 @@ def box() -> Iterator[Toolbox]:
 def open_session(fake: FakeOpenAI, store: Store, row: Any = None) -> ChatSession:
     profile = Profile(name="fake", type="relay", base_url=fake.base_url, api_key=DEFAULT_API_KEY)
     settings = ChatSettings(profile=profile, model="gpt-4o-mini", model_info=lookup)
-    return ChatSession.open(connect(profile, lookup), settings, store=store, row=row, persist=True)
+    return ChatSession.open(
+        connect(profile, lookup, clock=ManualClock()), settings, store=store, row=row, persist=True
+    )
 
 
 def drain(events: Iterator[StreamEvent]) -> str:

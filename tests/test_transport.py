@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from chatcli.environment import ManualClock
 from chatcli.errors import APIError, AuthError, NetworkError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.pricing import lookup
@@ -40,7 +41,7 @@ def _profile(fake: FakeOpenAI, **overrides: object) -> Profile:
 
 @pytest.fixture
 def provider(fake: FakeOpenAI) -> Iterator[Provider]:
-    p = connect(_profile(fake), lookup)
+    p = connect(_profile(fake), lookup, clock=ManualClock())
     yield p
     p.close()
 
@@ -101,7 +102,7 @@ def test_cut_stream_is_a_network_error(fake: FakeOpenAI, provider: Provider) -> 
 
 
 def test_silent_stream_times_out(fake: FakeOpenAI) -> None:
-    provider = connect(_profile(fake, timeout=0.3, max_retries=0), lookup)
+    provider = connect(_profile(fake, timeout=0.3, max_retries=0), lookup, clock=ManualClock())
     fake.script(SilentStream(silence=5.0))
     with pytest.raises(NetworkError) as info:
         _ask(provider)
@@ -128,7 +129,7 @@ def test_connection_refused_is_a_network_error() -> None:
         name="down", type="relay", base_url="http://127.0.0.1:9/v1", api_key="sk-test-key-0000",
         timeout=2.0, max_retries=0,
     )  # fmt: skip
-    provider = connect(profile, lookup)
+    provider = connect(profile, lookup, clock=ManualClock())
     with pytest.raises(NetworkError) as info:
         _ask(provider)
     assert "connection refused" in info.value.message
@@ -138,7 +139,7 @@ def test_connection_refused_is_a_network_error() -> None:
 def test_key_never_in_errors(fake: FakeOpenAI) -> None:
     key = "sk-secret-value-123456"
     fake.api_key = key
-    provider = connect(_profile(fake, api_key=key), lookup)
+    provider = connect(_profile(fake, api_key=key), lookup, clock=ManualClock())
     fake.script(Error(400, message=f"bad key {key} here"))
     with pytest.raises(APIError) as info:
         _ask(provider, stream=False)

@@ -39,7 +39,7 @@ from chatcli.cli.common import (
     environment_of,
     show_help_if_bare,
 )
-from chatcli.settings.resolve import Globals
+from chatcli.settings.options import Globals
 
 app = typer.Typer(
     name="chatcli",

@@ -30,7 +30,7 @@ from chatcli.cli.common import (
     global_options,
 )
 from chatcli.environment import Environment
-from chatcli.settings.resolve import ChatFlags, Globals, invocation
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -80,6 +80,7 @@ def ask(
 ) -> None:
     """Ask one question and print the answer (stdout holds the answer only)."""
     from chatcli.features.ask.run import AskInput, run
+    from chatcli.settings.resolve import ChatFlags, invocation
 
     flags = ChatFlags(
         system=system,

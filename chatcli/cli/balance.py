@@ -6,7 +6,7 @@ import typer
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -22,9 +22,10 @@ def balance(
     from chatcli.features.billing.balance import fetch
     from chatcli.output import out
     from chatcli.providers import connect
+    from chatcli.settings.resolve import resolve
 
     env = resolve(g)
-    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug))
+    b = fetch(connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock))
     if json_out:
         obj = {
             "profile": b.profile,

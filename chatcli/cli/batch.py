@@ -12,7 +12,7 @@ import typer
 from chatcli.cli import completers
 from chatcli.cli.common import OverBudgetOpt, SchemaMultiOpt, SchemaOpt, global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, invocation, resolve
+from chatcli.settings.options import Globals
 
 app = typer.Typer(
     help="Bulk requests at half price through the provider's Batch API (or a local runner).",
@@ -69,6 +69,7 @@ def submit(
     The same inputs, model, parameters and profile while that job is unfinished resume it."""
     from chatcli.features.batch.jobs import SubmitOptions
     from chatcli.features.batch.jobs import submit as run
+    from chatcli.settings.resolve import resolve
 
     if schema_multi and schema is None:
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
@@ -90,6 +91,7 @@ def list_(
 ) -> None:
     """List batch jobs, newest first."""
     from chatcli.features.batch.jobs import list_jobs
+    from chatcli.settings.resolve import invocation
 
     list_jobs(environment, invocation(g), json_out)
 
@@ -104,6 +106,7 @@ def status(
 ) -> None:
     """Show a job's state, refreshed from the provider."""
     from chatcli.features.batch.jobs import status as run
+    from chatcli.settings.resolve import invocation
 
     run(environment, invocation(g), job)
 
@@ -115,6 +118,7 @@ def wait(
 ) -> None:
     """Finish submitting, follow the job to its end and collect the results (resumable)."""
     from chatcli.features.batch.jobs import wait as run
+    from chatcli.settings.resolve import invocation
 
     run(environment, invocation(g), job, concurrency)
 
@@ -134,6 +138,8 @@ def results(
     environment: Environment,
 ) -> None:
     """Write the results in input order: id, answer, usage, cost, error."""
+    from chatcli.settings.resolve import invocation
+
     if output is not None and jsonl is not None:
         raise typer.BadParameter("give -o DIR or --jsonl FILE, not both", param_hint="-o")
     from chatcli.features.batch.jobs import results as run
@@ -153,6 +159,7 @@ def retry(
 ) -> None:
     """Submit only the failed requests of a job, as a new job."""
     from chatcli.features.batch.jobs import retry as run
+    from chatcli.settings.resolve import invocation
 
     run(environment, invocation(g), job, yes, concurrency)
 
@@ -162,5 +169,6 @@ def retry(
 def cancel(job: JobArg, *, g: Globals, environment: Environment) -> None:
     """Cancel a job; finished requests stay available."""
     from chatcli.features.batch.jobs import cancel as run
+    from chatcli.settings.resolve import invocation
 
     run(environment, invocation(g), job)

@@ -25,7 +25,7 @@ from chatcli.cli.common import (
     global_options,
 )
 from chatcli.environment import Environment
-from chatcli.settings.resolve import ChatFlags, Globals, invocation
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -53,6 +53,7 @@ def chat(
 ) -> None:
     """Chat interactively; every turn is saved (/help inside lists the commands)."""
     from chatcli.repl import run
+    from chatcli.settings.resolve import ChatFlags, invocation
 
     flags = ChatFlags(
         system=system,

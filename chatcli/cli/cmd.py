@@ -10,7 +10,7 @@ import typer
 from chatcli.cli.common import NoLogOpt, OverBudgetOpt, RoleOpt, SystemOpt, global_options
 from chatcli.environment import Environment
 from chatcli.features.shell.names import ShellName
-from chatcli.settings.resolve import ChatFlags, Globals, invocation
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -43,6 +43,7 @@ def cmd(
     """Turn a description into a shell command: a menu on a terminal, the command alone off one."""
     from chatcli.errors import CommandExited
     from chatcli.features.shell.run import CmdInput, run
+    from chatcli.settings.resolve import ChatFlags, invocation
 
     flags = ChatFlags(system=system, role=role, log=not no_log)
     what = CmdInput(description or [], shell, execute, yes, yes_destructive, over_budget)

@@ -14,7 +14,7 @@ import typer
 from chatcli.cli import completers
 from chatcli.environment import ENVIRONMENT, Environment
 from chatcli.settings.choices import MarkdownMode, ReasoningEffort
-from chatcli.settings.resolve import Globals
+from chatcli.settings.options import Globals
 
 ProfileOpt = Annotated[
     str | None,

@@ -6,7 +6,7 @@ import typer
 
 from chatcli.cli.common import global_options, group
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, config_file, resolve
+from chatcli.settings.options import Globals
 
 app = group("Create, inspect, validate and edit the config file.")
 
@@ -20,6 +20,7 @@ def path(
 ) -> None:
     """Print the config file path (and whether it exists, on stderr)."""
     from chatcli.features.configure.run import show_path
+    from chatcli.settings.resolve import config_file
 
     show_path(environment, config_file(g))
 
@@ -34,6 +35,7 @@ def show(
 ) -> None:
     """Print the effective settings, where each came from, keys redacted."""
     from chatcli.features.configure.run import show as run
+    from chatcli.settings.resolve import resolve
 
     run(environment, resolve(g), json_out)
 
@@ -47,6 +49,7 @@ def validate(
 ) -> None:
     """Check the config file; exit 3 with the file, line and problem if it is wrong."""
     from chatcli.features.configure.run import validate as run
+    from chatcli.settings.resolve import config_file
 
     run(environment, config_file(g))
 
@@ -62,6 +65,7 @@ def set_(
 ) -> None:
     """Set one value, validate the result, and write the file (0600)."""
     from chatcli.features.configure.run import set_value
+    from chatcli.settings.resolve import config_file
 
     set_value(environment, config_file(g), key, value)
 
@@ -76,5 +80,6 @@ def init(
 ) -> None:
     """Ask a few questions and write a commented config."""
     from chatcli.features.configure.run import init as run
+    from chatcli.settings.resolve import config_file
 
     run(environment, config_file(g), force)

@@ -2,12 +2,13 @@
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, staged
+from chatcli.settings.options import Globals
 
 
 @global_options
 def doctor(*, g: Globals, environment: Environment) -> None:
     """Check config, key, URL, proxy, reachability, auth, model and one tiny request."""
     from chatcli.features.doctor.checks import run
+    from chatcli.settings.resolve import staged
 
     run(environment, staged(g))

@@ -13,7 +13,7 @@ import typer
 from chatcli.cli import completers
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.options import Globals
 
 
 def check_size(value: str | None) -> str | None:
@@ -75,6 +75,7 @@ def image(
     Files go to -o DIR as chatcli-DATE-TIME-N.png, never overwriting; paths print one per line.
     """
     from chatcli.features.images.run import ImageOptions, run
+    from chatcli.settings.resolve import resolve
 
     run(
         environment,

@@ -11,7 +11,7 @@ import typer
 from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, config_file, load_config
+from chatcli.settings.options import Globals
 
 app = group("MCP servers: list them and their tools, import them from another client.")
 
@@ -30,6 +30,7 @@ def list_(
 ) -> None:
     """Start each server (then stop it) and list its tools with their hints."""
     from chatcli.features.tools.servers import list_servers
+    from chatcli.settings.resolve import load_config
 
     list_servers(environment, load_config(g), names or [], json_out)
 
@@ -49,5 +50,6 @@ def import_(
 ) -> None:
     """Add the servers of a Claude Desktop / VS Code style JSON file to the config."""
     from chatcli.features.tools.servers import import_servers
+    from chatcli.settings.resolve import config_file
 
     import_servers(environment, config_file(g), file, force=force)

@@ -6,7 +6,7 @@ import typer
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -19,9 +19,10 @@ def models(
     """List the endpoint's models: context window, prices (source and date), retirements."""
     from chatcli.output import emit, err
     from chatcli.providers import connect
+    from chatcli.settings.resolve import resolve
 
     env = resolve(g)
-    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    provider = connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock)
     from chatcli.features.models import listing
 
     def note(message: str) -> None:

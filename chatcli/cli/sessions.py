@@ -13,7 +13,7 @@ import typer
 from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals
+from chatcli.settings.options import Globals
 
 app = group("List, search, show, export, rename and delete stored sessions.")
 

@@ -14,7 +14,7 @@ from chatcli.cli import completers
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
 from chatcli.features.shell.names import IntegratedShell
-from chatcli.settings.resolve import Globals
+from chatcli.settings.options import Globals
 
 
 @global_options

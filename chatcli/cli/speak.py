@@ -8,7 +8,7 @@ import typer
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
 from chatcli.features.speech.formats import AudioFormat
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -32,6 +32,7 @@ def speak(
 ) -> None:
     """Text to speech (gpt-4o-mini-tts unless -m): to -o FILE, a pipe, or played on a terminal."""
     from chatcli.features.speech.run import SpeakOptions, run
+    from chatcli.settings.resolve import resolve
 
     run(
         environment,

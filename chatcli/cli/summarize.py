@@ -11,7 +11,7 @@ import typer
 from chatcli.cli import completers
 from chatcli.cli.common import MarkdownOpt, OverBudgetOpt, global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -64,6 +64,7 @@ def summarize(
     """Summarise text and documents of any length, each input on its own."""
     from chatcli.features.summarize.engine import SummarizeOptions
     from chatcli.features.summarize.run import run
+    from chatcli.settings.resolve import resolve
 
     run(
         environment,

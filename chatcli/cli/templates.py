@@ -7,7 +7,7 @@ import typer
 from chatcli.cli import completers
 from chatcli.cli.common import global_options, group
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, load_config
+from chatcli.settings.options import Globals
 
 app = group("List, show and edit prompt templates (used with --template NAME -V KEY=VALUE).")
 
@@ -17,6 +17,7 @@ app = group("List, show and edit prompt templates (used with --template NAME -V 
 def list_(*, g: Globals, environment: Environment) -> None:
     """Every template: name, where it is kept, its variables."""
     from chatcli.features.templates.views import list_templates
+    from chatcli.settings.resolve import load_config
 
     list_templates(environment, load_config(g))
 
@@ -33,6 +34,7 @@ def show(
 ) -> None:
     """Print a template: its settings, variables and text."""
     from chatcli.features.templates.views import show as run
+    from chatcli.settings.resolve import load_config
 
     run(environment, load_config(g), name)
 
@@ -49,5 +51,6 @@ def edit(
 ) -> None:
     """Open a template file in $EDITOR (a new one starts from a skeleton)."""
     from chatcli.features.templates.views import edit as run
+    from chatcli.settings.resolve import load_config
 
     run(environment, load_config(g), name)

@@ -13,7 +13,7 @@ from chatcli.cli import completers
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
 from chatcli.features.transcribe.formats import TranscriptFormat
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -61,6 +61,7 @@ def transcribe(
     Long audio is split at silences.
     """
     from chatcli.features.transcribe.run import TranscribeOptions, run
+    from chatcli.settings.resolve import resolve
 
     run(
         environment,

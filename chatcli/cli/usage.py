@@ -13,7 +13,7 @@ import typer
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals
+from chatcli.settings.options import Globals
 
 
 def _since(value: str | None) -> str | None:

@@ -9,7 +9,7 @@ import typer
 
 from chatcli.cli.common import global_options
 from chatcli.environment import Environment
-from chatcli.settings.resolve import Globals, resolve
+from chatcli.settings.options import Globals
 
 
 @global_options
@@ -26,5 +26,6 @@ def verify(
     Exit status 0 when the verdict is "consistent with MODEL", 1 when it is not.
     """
     from chatcli.features.verify.run import run
+    from chatcli.settings.resolve import resolve
 
     run(environment, resolve(g), json_out=json_out)

@@ -16,6 +16,7 @@ from chatcli.errors import ConfigError, UsageError
 from chatcli.settings.resolve import ChatFlags, ChatSettings, Invocation, resolve_chat
 
 if TYPE_CHECKING:
+    from chatcli.environment import Clock
     from chatcli.pricing import ModelInfo
     from chatcli.providers.base import Provider
     from chatcli.session import ChatSession
@@ -57,9 +58,11 @@ def open_conversation(
     command: str,
     one_shot: bool = False,
     connect: Connect | None = None,
+    clock: Clock | None = None,
 ) -> Conversation:
     """Open the conversation the flags ask for; ``one_shot`` marks a new one as made by
-    ``ask``. ``connect`` replaces ``providers.connect`` (the REPL caches its providers)."""
+    ``ask``. ``connect`` replaces ``providers.connect`` (the REPL caches its providers);
+    without it the provider is connected with ``clock``, the command's."""
     from chatcli.session import ChatSession
 
     cfg = run.config
@@ -78,8 +81,9 @@ def open_conversation(
     if connect is None:
         from chatcli.providers import connect as connect_profile
 
+        assert clock is not None, "connect with the command's clock"
         provider: Provider = connect_profile(
-            settings.profile, cfg.model_info, debug=run.debug, store=store
+            settings.profile, cfg.model_info, clock=clock, debug=run.debug, store=store
         )
     else:
         provider = connect(settings.profile)

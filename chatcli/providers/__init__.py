@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from chatcli.environment import Clock
     from chatcli.pricing import ModelInfo
     from chatcli.providers.base import Provider
     from chatcli.providers.endpoint import BatchLine
@@ -53,11 +54,13 @@ def connect(
     profile: Profile,
     model_info: Callable[[str], ModelInfo],
     *,
+    clock: Clock,
     debug: bool = False,
     store: Store | None = None,
 ) -> Provider:
     """A ready provider for ``profile`` (no network traffic until the first request).
-    ``store``: the command's open database, where the provider reads and notes what the
+    ``clock``: the command's (its environment's), which retry waits and ``Retry-After`` dates
+    take. ``store``: the command's open database, where the provider reads and notes what the
     endpoint taught it (``quirks``) instead of opening a connection of its own."""
     from chatcli.providers.chat import ChatProvider
     from chatcli.providers.transport import Transport
@@ -67,7 +70,7 @@ def connect(
     key = resolve_key(profile)
     extra = extra_headers(profile)
     secrets = (key, *(v for v in extra.values() if len(v) >= 6))
-    transport = Transport(profile, debug=debug, secrets=secrets)
+    transport = Transport(profile, clock, debug=debug, secrets=secrets)
     endpoint = _backend(profile).endpoint(profile, key)
     if extra:  # the profile's own headers on every request; auth stays the endpoint's
         from dataclasses import replace

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from chatcli.environment import Clock
 from chatcli.providers import sdk
 from chatcli.providers.base import AudioRequest
 from chatcli.providers.endpoint import ChatEndpoint
@@ -29,9 +30,11 @@ class AudioClient:
     """Transcribes or translates audio files for one profile; the SDK client is made lazily."""
 
     def __init__(
-        self, profile: Profile, endpoint: ChatEndpoint, key: str, *, debug: bool = False
-    ) -> None:
+        self, profile: Profile, endpoint: ChatEndpoint, key: str, clock: Clock, *,
+        debug: bool = False,
+    ) -> None:  # fmt: skip
         self.profile = profile
+        self.clock = clock
         self.endpoint = endpoint
         self._key = key
         self._http = sdk.http_client(profile, self._key, debug=debug, limit=MAX_TRANSCRIPT)
@@ -60,7 +63,7 @@ class AudioClient:
                     return client.audio.translations.with_raw_response.create(**options)
             return client.audio.transcriptions.with_raw_response.create(**options)
 
-        raw = sdk.call(send, self.profile, self._key)
+        raw = sdk.call(send, self.profile, self._key, self.clock)
         with sdk.errors(self._key):
             return unwrap(str(raw.http_response.text), request.response_format)
 

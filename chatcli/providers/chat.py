@@ -194,7 +194,8 @@ class ChatProvider:
         if self._audio is None:
             from chatcli.providers.audio import AudioClient
 
-            self._audio = AudioClient(self.profile, self.endpoint, self._key, debug=self._debug)
+            self._audio = AudioClient(self.profile, self.endpoint, self._key, self.transport.clock,
+                                      debug=self._debug)  # fmt: skip
         return self._audio.transcribe(filename, data, mime, request)
 
     def batches(self, on_notice: Callable[[Notice], None]) -> BatchAPI:
@@ -207,13 +208,15 @@ class ChatProvider:
         """Text to speech: the audio bytes."""
         from chatcli.providers.speech import synthesize
 
-        return synthesize(self.profile, self.endpoint, request, key=self._key, debug=self._debug)
+        return synthesize(self.profile, self.endpoint, request, key=self._key,
+                          clock=self.transport.clock, debug=self._debug)  # fmt: skip
 
     def images(self, job: ImageJob) -> list[Image]:
         """Generate, edit or vary images; their bytes (returned URLs downloaded)."""
         from chatcli.providers import images
 
-        return images.create(self.profile, self.endpoint, job, key=self._key, debug=self._debug)
+        return images.create(self.profile, self.endpoint, job, key=self._key,
+                             clock=self.transport.clock, debug=self._debug)  # fmt: skip
 
     def get_json(self, url: str) -> Any:
         """GET ``url`` with this endpoint's auth, retries and error mapping."""

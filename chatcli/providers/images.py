@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from chatcli.environment import Clock
 from chatcli.errors import APIError, UsageError
 from chatcli.providers import sdk
 from chatcli.providers.base import Image, ImageJob
@@ -146,14 +147,15 @@ def check(job: ImageJob) -> None:
 
 
 def create(
-    profile: Profile, endpoint: ChatEndpoint, job: ImageJob, *, key: str, debug: bool = False
-) -> list[Image]:
+    profile: Profile, endpoint: ChatEndpoint, job: ImageJob, *, key: str, clock: Clock,
+    debug: bool = False,
+) -> list[Image]:  # fmt: skip
     """Run ``job`` on ``profile``'s endpoint and return the images' bytes (URLs downloaded)."""
     check(job)
     http = sdk.http_client(profile, key, debug=debug, limit=MAX_IMAGES_BODY)
     with http:
         client = sdk.client(endpoint, job.model, http)
-        response = sdk.call(lambda: _call(client, job), profile, key)
+        response = sdk.call(lambda: _call(client, job), profile, key, clock)
         items = response.data if isinstance(response.data, list) else []
         if not items:
             raise APIError("the endpoint returned no images")

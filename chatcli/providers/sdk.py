@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from chatcli.environment import Clock
 from chatcli.errors import APIError, ChatcliError, NetworkError
 from chatcli.events import Notice
 from chatcli.providers import bodies, clients, errorbody
@@ -76,6 +77,7 @@ def call(
     fn: Callable[[], T],
     profile: Profile,
     key: str | None,
+    clock: Clock,
     on_notice: Callable[[Notice], None] | None = None,
 ) -> T:
     """``fn()`` (one SDK request) with the profile's retry policy, the one the chat transport
@@ -100,7 +102,7 @@ def call(
             if not retryable or attempt >= profile.max_retries:
                 raise error from None
             response = getattr(exc, "response", None)
-            asked = retry_after(response.headers) if response is not None else None
+            asked = retry_after(response.headers, clock.time()) if response is not None else None
             if asked is not None and asked > profile.max_retry_wait:
                 error.message += f" (the server asked to wait {describe(asked)})"
                 error.hint = (
@@ -111,7 +113,7 @@ def call(
             delay = backoff(attempt) if asked is None else asked
             attempt += 1
             why = f"{one_line(error.message, 80)}; retry {attempt}/{profile.max_retries}"
-            for notice in countdown(delay, why, attempt):
+            for notice in countdown(delay, why, attempt, clock):
                 notify(notice)
 
 

@@ -7,6 +7,7 @@ the one the endpoint's type describes (base URL or Azure deployment, key, header
 
 from __future__ import annotations
 
+from chatcli.environment import Clock
 from chatcli.providers import sdk
 from chatcli.providers.base import SpeechRequest
 from chatcli.providers.endpoint import ChatEndpoint
@@ -22,6 +23,7 @@ def synthesize(
     request: SpeechRequest,
     *,
     key: str,
+    clock: Clock,
     debug: bool = False,
 ) -> bytes:
     """The audio bytes for ``request`` (raises chatcli errors)."""
@@ -38,6 +40,7 @@ def synthesize(
             ),
             profile,
             key,
+            clock,
         )
         with sdk.errors(key):
             return bytes(raw.http_response.content)

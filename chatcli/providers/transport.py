@@ -24,7 +24,6 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chatcli import environment
 from chatcli.errors import APIError, ChatcliError, ConfigError, Interrupted, NetworkError
 from chatcli.events import Notice
 from chatcli.providers import bodies, clients, errorbody
@@ -36,6 +35,8 @@ from chatcli.settings.keys import redact_key
 
 if TYPE_CHECKING:
     import httpx2
+
+    from chatcli.environment import Clock
 
 SILENT_RETRIES = 1
 """A server that accepted the request but said nothing for ``timeout`` seconds is retried this
@@ -60,10 +61,17 @@ class Transport:
     """One lazily created httpx2 client plus the retry/SSE logic shared by every provider."""
 
     def __init__(
-        self, settings: HTTPSettings, *, debug: bool = False, secrets: tuple[str, ...] = ()
+        self,
+        settings: HTTPSettings,
+        clock: Clock,
+        *,
+        debug: bool = False,
+        secrets: tuple[str, ...] = (),
     ) -> None:
-        """``secrets`` are scrubbed from anything printed (``--debug`` lines, error bodies)."""
+        """``clock``: the command's, for retry waits; ``secrets`` are scrubbed from anything
+        printed (``--debug`` lines, error bodies)."""
         self.settings = settings
+        self.clock = clock
         self.debug = debug
         self.secrets = secrets
         self._client: httpx2.Client | None = None
@@ -98,7 +106,7 @@ class Transport:
 
     def _wait(self, delay: float, why: str, attempt: int) -> Iterator[Notice]:
         """``countdown`` before a retry, cut short by ``abort``."""
-        for notice in countdown(delay, why, attempt):
+        for notice in countdown(delay, why, attempt, self.clock):
             if self._aborted:
                 raise Interrupted("interrupted")
             yield notice
@@ -213,7 +221,7 @@ class Transport:
                     continue
                 error, retryable = self._status_error(response, body)
                 if retryable and attempt < s.max_retries:
-                    asked = retry_after(response.headers)
+                    asked = retry_after(response.headers, self.clock.time())
                     if asked is not None and asked > s.max_retry_wait:
                         error.message += f" (the server asked to wait {describe(asked)})"
                         error.hint = (
@@ -463,14 +471,14 @@ def _read_body(response: httpx2.Response) -> bytes:
         response.close()
 
 
-def countdown(delay: float, why: str, attempt: int) -> Iterator[Notice]:
-    """Sleep ``delay`` seconds, yielding a notice per second for a live countdown on stderr.
+def countdown(delay: float, why: str, attempt: int, clock: Clock) -> Iterator[Notice]:
+    """Sleep ``delay`` seconds on ``clock``, yielding a notice per second for a live countdown
+    on stderr.
 
     Each retry has its own notice key, so off a terminal every retry prints one line (with the
-    real wait), and on one the countdown updates in place. The clock is the environment's, so
-    tests do not wait.
+    real wait), and on one the countdown updates in place. The clock is the command's
+    environment's, so tests do not wait.
     """
-    clock = environment.clock()
     end = clock.monotonic() + delay
     first = True
     while True:

@@ -14,16 +14,15 @@ import random
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
-from chatcli import environment
-
 MAX_BACKOFF = 20.0
 
 _SECONDS = ("retry-after", "llm_provider-retry-after", "x-ratelimit-reset-after")
 _MILLISECONDS = ("retry-after-ms", "llm_provider-retry-after-ms")
 
 
-def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds the server asked us to wait (possibly ``inf``), or None when it did not say."""
+def retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds the server asked us to wait (possibly ``inf``), or None when it did not say;
+    ``now`` (the command clock's wall time) dates an HTTP-date value."""
     lowered = {k.lower(): v for k, v in headers.items()}
     for name in _MILLISECONDS:
         seconds = _number(lowered.get(name))
@@ -35,7 +34,7 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
             continue
         seconds = _number(value)
         if seconds is None:
-            seconds = _date(value, environment.clock().time() if now is None else now)
+            seconds = _date(value, now)
         if seconds is not None:
             return seconds
     return None

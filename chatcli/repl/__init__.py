@@ -103,7 +103,12 @@ def prepare(
     def connect_profile(name: str) -> Provider:
         """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
         if name not in providers:
-            providers[name] = connect(config.profile(name), config.model_info, debug=invoked.debug)
+            providers[name] = connect(
+                config.profile(name),
+                config.model_info,
+                debug=invoked.debug,
+                clock=environment.clock,
+            )
         return providers[name]
 
     opened = open_conversation(

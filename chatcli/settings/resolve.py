@@ -19,38 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
+from chatcli.settings.options import Globals as Globals
+
 if TYPE_CHECKING:
     from pathlib import Path
 
     from chatcli.errors import ChatcliError
     from chatcli.pricing import ModelInfo
     from chatcli.settings.loading import Config, Profile
-
-
-@dataclass(frozen=True)
-class Globals:
-    """The global options as given on the command line (before or after the command)."""
-
-    profile: str | None = None
-    model: str | None = None
-    config: str | None = None
-    debug: bool = False
-
-    def __post_init__(self) -> None:
-        from chatcli.errors import UsageError
-
-        for flag, value in (("-m/--model", self.model), ("-p/--profile", self.profile)):
-            if value is not None and not value.strip():
-                raise UsageError(f"{flag} is empty", hint=f"give a name: {flag.split('/')[0]} NAME")
-
-    def under(self, outer: Globals) -> Globals:
-        """These options, falling back to ``outer`` (those written before the command)."""
-        return Globals(
-            self.profile or outer.profile,
-            self.model or outer.model,
-            self.config or outer.config,
-            self.debug or outer.debug,
-        )
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,9 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             notifier.note(f"template {what.template!r} has no variable {name!r}")
     with open_default() as store:
         pick(store, flags)  # -c with --session is refused before stdin is read
-        opened = open_conversation(invoked, flags, store, command="ask", one_shot=True)
+        opened = open_conversation(
+            invoked, flags, store, command="ask", one_shot=True, clock=env.clock
+        )
         settings = opened.settings
         if applied is not None and what.schema is None and applied.template.schema is not None:
             what = replace(what, schema=applied.schema_spec())
@@ -95,10 +97,20 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             check_budget()
             _structured(env, what, opened.session, content, schema, store, notifier)
             return
+        checked: list[bool] = []
+
+        def check_once() -> None:
+            """The turn's budget check, done once: before MCP servers start, when tools are on
+            (a spent budget should not wait for them)."""
+            if not checked:
+                checked.append(True)
+                check_budget()
+
         box = None
         if settings.tools:  # only then is anything of the tools feature imported
             from chatcli.features.tools.use import open_for
 
+            check_once()
             box = open_for(settings, opened.config, environment=env)
         quiet = what.json or what.extract
         writer = None if quiet else _writer(env, settings.markdown)
@@ -125,7 +137,7 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             return False
 
         try:
-            take_turn(send, writer, notifier, budget=check_budget,
+            take_turn(send, writer, notifier, budget=check_once,
                       report=lambda: _report(env, what, session, notifier, box),
                       failed=failed, keys=quiet_keys(env.stdout))  # fmt: skip
         finally:

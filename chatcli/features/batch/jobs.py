@@ -78,7 +78,9 @@ class Context:
     def api(self, profile: Profile) -> BatchAPI:
         from chatcli.providers import connect
 
-        provider = connect(profile, self.config.model_info, debug=self.debug)
+        provider = connect(
+            profile, self.config.model_info, debug=self.debug, clock=self.environment.clock
+        )
         return provider.batches(self.notifier.notice)
 
     def usage_for(self, job: JobRow) -> UsageFor:
@@ -394,7 +396,7 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
             tick[0] = n * 10 // job.total
             ctx.notifier.note(line + " · local")
 
-    provider = connect(profile, ctx.config.model_info, debug=ctx.debug)
+    provider = connect(profile, ctx.config.model_info, debug=ctx.debug, clock=ctx.environment.clock)
     try:
         LocalRunner(
             ctx.jobs, job, provider, concurrency=concurrency,

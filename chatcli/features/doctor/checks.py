@@ -79,7 +79,7 @@ def run(environment: Environment, steps: Staged) -> None:
         r.line("fail", "key", exc.message, exc.hint)
         raise Reported() from None
     r.line("ok", "key", f"{keys.redact_key(key)} from {keys.redact(source, (key,))}")
-    provider = connect(profile, cfg.model_info, debug=env.debug)
+    provider = connect(profile, cfg.model_info, debug=env.debug, clock=environment.clock)
     url = provider.chat_url(model)
     r.line("info", "url", url)
     proxy, proxy_source = _proxy_for(url, profile.proxy)

@@ -71,7 +71,7 @@ def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
     if notifier.tty:
         what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
         notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")
-    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    provider = connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock)
     info = env.config.model_info(model)
     got: list[list[Image]] = []
 

@@ -65,7 +65,9 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: C
     env = environment
     notifier = notifier_for(env)
     with open_default() as store:
-        opened = open_conversation(invoked, flags, store, command="cmd", one_shot=True)
+        opened = open_conversation(
+            invoked, flags, store, command="cmd", one_shot=True, clock=env.clock
+        )
         profile = opened.settings.profile
         shell = _shell(what.shell, profile.shell)
         description = _description(env, what.description, profile)

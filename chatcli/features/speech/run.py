@@ -44,7 +44,7 @@ def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
     """Run one ``speak``; raises chatcli errors for the funnel in ``__main__``."""
     text = read_text(opts.text, environment.stdin, environment.stdin_isatty)
     model = env.asked_model or DEFAULT_MODEL
-    audio = _synthesize(env, model, text, opts)
+    audio = _synthesize(environment, env, model, text, opts)
     if opts.output is not None:
         try:
             opts.output.write_bytes(audio)
@@ -78,14 +78,17 @@ def read_text(words: list[str], stdin: TextIO | None, stdin_isatty: bool) -> str
     return text
 
 
-def _synthesize(env: Env, model: str, text: str, opts: SpeakOptions) -> bytes:
+def _synthesize(
+    environment: Environment, env: Env, model: str, text: str, opts: SpeakOptions
+) -> bytes:
     from chatcli.features.usage.media import logged, speech_price
     from chatcli.providers import connect
     from chatcli.providers.base import SpeechRequest
     from chatcli.store import open_default
 
     request = SpeechRequest(model, text, opts.voice, opts.response_format)
-    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    provider = connect(env.profile, env.config.model_info, clock=environment.clock,
+                       debug=env.debug)  # fmt: skip
     info = env.config.model_info(model)
     made: list[bytes] = []
 

@@ -133,7 +133,12 @@ class Job:
         with open_default() as store:
             budget.check(store, self.env.profile, over_budget=self.opts.over_budget,
                          warn=self.notifier.note)  # fmt: skip
-            provider = connect(self.env.profile, self.env.config.model_info, debug=self.env.debug)
+            provider = connect(
+                self.env.profile,
+                self.env.config.model_info,
+                debug=self.env.debug,
+                clock=self.shared.environment.clock,
+            )
             try:
                 if not many:
                     self._stream_one(provider, store)

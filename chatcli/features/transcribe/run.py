@@ -292,7 +292,9 @@ def _upload(
         translate=opts.translate,
     )
     notifier = notifier_for(pace.environment)
-    client = connect(env.profile, env.config.model_info, debug=env.debug)
+    client = connect(
+        env.profile, env.config.model_info, debug=env.debug, clock=pace.environment.clock
+    )
     info = env.config.model_info(model)
     results: list[str] = []
     total = len(pieces)

@@ -46,7 +46,7 @@ def run(environment: Environment, env: Env, *, json_out: bool) -> None:
     from chatcli.store import UsageRecord, open_default
     from chatcli.tokens import count_messages
 
-    provider = connect(env.profile, env.config.model_info, debug=env.debug)
+    provider = connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock)
     notifier = notifier_for(environment)
     store = open_default()
     info = env.config.model_info(env.model)
