@@ -436,3 +436,17 @@ def test_refused_reasoning_summaries_are_sent_again_without_and_remembered(
     assert second.returncode == 0 and "summar" not in second.stderr
     assert "reasoning" not in fake.responses_requests()[-1].json  # nothing left to ask for
     assert len(fake.responses_requests()) == 3
+
+
+def test_a_responses_only_model_on_an_endpoint_without_responses(tmp_path: Path) -> None:
+    with FakeOpenAI() as fake:  # no /v1/responses, and chat refuses the model
+        fake.responses_only = {"gpt-5.5-pro"}
+        relay_config(tmp_path, fake)
+        for _ in range(2):
+            result = run_cli("ask", "-m", "gpt-5.5-pro", "hi", env=relay_env(tmp_path))
+            assert result.returncode == 5
+            assert (
+                "hint: gpt-5.5-pro is served over the Responses API only, and this endpoint "
+                "has none" in result.stderr
+            )
+        assert len(fake.chat_requests()) == 2 and fake.responses_refused == 2  # not stuck
