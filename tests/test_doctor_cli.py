@@ -24,8 +24,23 @@ def test_doctor_all_good(fake: FakeOpenAI, tmp_path: Path) -> None:
         "request",
     ]
     assert "FAIL" not in result.stdout and DEFAULT_API_KEY not in result.stdout
-    assert f"url          {fake.base_url}/chat/completions" in result.stdout
+    # an openai profile tries the Responses API first; this endpoint has none: chat from now on
+    assert f"url          {fake.base_url}/responses (Responses API)" in result.stdout
+    assert f"over the Chat Completions from now on ({fake.base_url}/chat/c" in result.stdout
     assert fake.chat_requests()[0].json["max_tokens"] == 5
+    again = run_cli("doctor", env=fake_env(tmp_path, fake))
+    assert f"url          {fake.base_url}/chat/completions (Chat Completions)" in again.stdout
+    assert "from now on" not in again.stdout
+
+
+def test_doctor_over_the_responses_api(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.responses = True
+    result = run_cli("doctor", env=fake_env(tmp_path, fake))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"url          {fake.base_url}/responses (Responses API)" in result.stdout
+    assert "from now on" not in result.stdout and "[ok  ] request " in result.stdout
+    assert fake.responses_requests()[0].json["max_output_tokens"] == 16
+    assert fake.chat_requests() == []
 
 
 def test_doctor_reports_bad_key_with_fix(fake: FakeOpenAI, tmp_path: Path) -> None:

@@ -396,3 +396,57 @@ def test_the_reasoning_summary_end_to_end(fake: FakeOpenAI, tmp_path: Path) -> N
     hidden = run_cli("ask", "-m", "o3", "2+2?", env=env)
     assert hidden.returncode == 0 and hidden.stdout == "4\n"
     assert summary not in hidden.stderr
+
+
+def test_azure_switches_a_responses_only_deployment_to_its_v1_route(tmp_path: Path) -> None:
+    with FakeOpenAI(api_key=None, azure_key="azure-secret-key-9876") as fake:
+        fake.responses = True
+        fake.responses_only = {"codex-prod"}  # the fake names Azure's model by its deployment
+        (tmp_path / "config.toml").write_text(
+            f'default_profile = "az"\n[profiles.az]\ntype = "azure"\nendpoint = "{fake.root}"\n'
+            'api_version = "2024-10-21"\napi_key_env = "MY_AZ_KEY"\nmodel = "gpt-5-codex"\n'
+            '[profiles.az.deployments]\n"gpt-5-codex" = "codex-prod"\n'
+        )
+        env = clean_env(tmp_path, MY_AZ_KEY="azure-secret-key-9876")
+        for _ in range(2):
+            result = run_cli("ask", "write code", env=env)
+            assert result.returncode == 0, result.stderr
+        assert [r.path for r in fake.requests] == [
+            "/openai/deployments/codex-prod/chat/completions",
+            "/openai/v1/responses",
+            "/openai/v1/responses",
+        ]
+        assert fake.requests[-1].json["model"] == "codex-prod"
+
+
+def test_refused_reasoning_summaries_are_sent_again_without_and_remembered(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = fake_env(tmp_path, fake)
+    fake.script(Error(400, "Your organization must be verified to generate reasoning summaries. "
+                      "Please go to: https://platform.openai.com/settings/organization/general",
+                      "invalid_request_error", "unsupported_value"))  # fmt: skip
+    first = run_cli("ask", "-m", "o3", "--reasoning", "high", "think", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "refuses reasoning summaries for o3; sent again without" in first.stderr
+    refused, resent = (r.json for r in fake.responses_requests())
+    assert refused["reasoning"] == {"effort": "high", "summary": "auto"}
+    assert resent["reasoning"] == {"effort": "high"}
+    second = run_cli("ask", "-m", "o3", "think", env=env)
+    assert second.returncode == 0 and "summar" not in second.stderr
+    assert "reasoning" not in fake.responses_requests()[-1].json  # nothing left to ask for
+    assert len(fake.responses_requests()) == 3
+
+
+def test_a_responses_only_model_on_an_endpoint_without_responses(tmp_path: Path) -> None:
+    with FakeOpenAI() as fake:  # no /v1/responses, and chat refuses the model
+        fake.responses_only = {"gpt-5.5-pro"}
+        relay_config(tmp_path, fake)
+        for _ in range(2):
+            result = run_cli("ask", "-m", "gpt-5.5-pro", "hi", env=relay_env(tmp_path))
+            assert result.returncode == 5
+            assert (
+                "hint: gpt-5.5-pro is served over the Responses API only, and this endpoint "
+                "has none" in result.stderr
+            )
+        assert len(fake.chat_requests()) == 2 and fake.responses_refused == 2  # not stuck

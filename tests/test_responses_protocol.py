@@ -421,3 +421,42 @@ def test_two_message_items_are_two_paragraphs() -> None:
     text = "".join(e.text for e in stream_events(stream, tools_offered=False)
                    if isinstance(e, TextDelta))  # fmt: skip
     assert text == "Paris.\n\nRome."
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "only"),
+    [
+        (400, "This model is only supported in v1/responses and not in v1/chat/completions.", True),
+        (400, "The model `o1-pro` is only available on the Responses API.", True),
+        (400, "Model gpt-5-codex is not supported on /v1/chat/completions; use /v1/responses",
+         True),
+        (400, "Please use the Responses API endpoint instead.", True),
+        (400, "The chatCompletion operation does not work with the specified model, codex-mini. "
+              "Please choose different model and try again.", True),
+        (400, "Unsupported parameter: 'max_tokens'", False),
+        (404, "The model `gpt-nope` does not exist", False),
+        (500, "only supported in v1/responses", False),
+    ],
+)  # fmt: skip
+def test_what_counts_as_responses_only(status: int, message: str, only: bool) -> None:
+    from chatcli.providers.wire import responses_only
+
+    assert responses_only(status, message) is only
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "missing"),
+    [
+        (404, "Invalid URL (POST /v1/responses)", True),
+        (404, "Not Found", True),
+        (404, "404 page not found", True),
+        (405, "Method Not Allowed", True),
+        (404, "The model `gpt-nope` does not exist or you do not have access to it.", False),
+        (404, "The API deployment for this resource does not exist.", False),
+        (400, "Invalid URL", False),
+    ],
+)
+def test_what_counts_as_a_missing_route(status: int, message: str, missing: bool) -> None:
+    from chatcli.providers.wire import route_missing
+
+    assert route_missing(status, message) is missing

@@ -12,7 +12,8 @@ its declaration names), a file for a ``Path`` parameter, the completer its decla
 ``type,value`` line (``file``: the shell completes a path itself).
 
 No private Typer or click module is imported; only typer and the stdlib are loaded on this
-path (and ``features.completion.values`` by the completers), so a Tab costs about what
+path (and ``features.completion.values`` by the completers, and the output layer, which
+writes the answer to the environment ``__main__`` hands over), so a Tab costs about what
 ``chatcli --help`` does.
 """
 

@@ -122,6 +122,11 @@ class Provider(Chat, Protocol):
         """Where a chat request for ``model`` goes (for doctor and verify to show)."""
         ...
 
+    def turn_url(self, model: str) -> str:
+        """Where a conversation turn for ``model`` goes now: the Responses or the chat URL, as
+        the profile's ``api`` and what the endpoint taught decide (doctor shows it)."""
+        ...
+
     def warm(self, model: str) -> None:
         """Do the one-off set-up of the first request now (the REPL does it while you type)."""
         ...

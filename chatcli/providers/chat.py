@@ -172,6 +172,15 @@ class ChatProvider:
         """The URL a chat request for ``model`` goes to (shown by doctor and verify)."""
         return self.endpoint.url_for(model)
 
+    def turn_url(self, model: str) -> str:
+        """The URL a conversation turn for ``model`` goes to now (``providers/wire.py``)."""
+        from chatcli.providers import wire
+
+        url = self.endpoint.responses_url
+        if url is not None and wire.choose(self, model) == "responses":
+            return url
+        return self.chat_url(model)
+
     def warm(self, model: str) -> None:
         """Pay the HTTP client's one-off costs (httpx2 import, TLS context) ahead of a request."""
         self.transport.client(self.endpoint.url_for(model))

@@ -49,9 +49,10 @@ organisation at OpenAI): they are not asked for again."""
 _RESPONSES_ONLY = re.compile(
     r"only\s+(?:be\s+)?(?:supported|available|accessible|usable|served)\s+"
     r"(?:in|on|via|through|with|by)\s+(?:the\s+)?[`'\"]?/?(?:v1/)?responses\b"
-    r"|use\s+(?:the\s+)?[`'\"]?/?(?:v1/)?responses\s+(?:api|endpoint)\s+instead"
+    r"|use\s+(?:the\s+)?[`'\"]?/?(?:v1/)?responses[`'\"]?(?:\s+api)?(?:\s+endpoint)?\s+instead"
     r"|not\s+supported\s+(?:in|on|by)\s+(?:the\s+)?[`'\"]?/?(?:v1/)?chat/completions\b"
-    r"[^.]*?\b(?:v1/)?responses\b",
+    r"[^.]*?\b(?:v1/)?responses\b"
+    r"|chatcompletion operation does not work with the specified model",  # Azure's words
     re.I,
 )
 _ABOUT_MODEL = re.compile(r"\bmodel|deployment", re.I)
@@ -139,7 +140,7 @@ def send(provider: ChatProvider, request: ChatRequest) -> Generator[StreamEvent,
             f"{request.model} is served over the Responses API only; sent again over it "
             f"(remembered for profile {profile.name})"
         )
-        yield from _over_responses(provider, request, auto=False)
+        yield from _over_responses(provider, request, auto=False, switched=True)
 
 
 def _tracked(events: Generator[StreamEvent, None, None], started: list[bool]) -> Iterator[Any]:
@@ -155,10 +156,11 @@ def _tracked(events: Generator[StreamEvent, None, None], started: list[bool]) ->
 
 
 def _over_responses(
-    provider: ChatProvider, request: ChatRequest, *, auto: bool
+    provider: ChatProvider, request: ChatRequest, *, auto: bool, switched: bool = False
 ) -> Generator[StreamEvent, None, bool]:
     """Send ``request`` to the Responses API and yield its events; returns True (having
-    yielded nothing of an answer) when ``auto`` and the endpoint has no such route."""
+    yielded nothing of an answer) when ``auto`` and the endpoint has no such route.
+    ``switched``: chat completions refused the model as Responses-only."""
     endpoint, profile, quirks = provider.endpoint, provider.profile, provider.quirks
     url = endpoint.responses_url
     assert url is not None
@@ -226,10 +228,17 @@ def _over_responses(
                     f"instead (remembered for profile {profile.name})"
                 )
             return True
-        exc.hint = (
-            f'this endpoint has no Responses API: set api = "chat" (or "auto") in profile '
-            f"{profile.name!r}"
-        )
+        if switched:
+            quirks.set(profile.name, request.model, API, "")  # neither API serves it here
+            exc.hint = (
+                f"{request.model} is served over the Responses API only, and this endpoint "
+                "has none: use it through an endpoint that has /responses"
+            )
+        else:
+            exc.hint = (
+                f'this endpoint has no Responses API: set api = "chat" (or "auto") in '
+                f"profile {profile.name!r}"
+            )
         raise
     assert response is not None
     offered = bool(request.tools or request.extra.get("tools"))

@@ -1026,7 +1026,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if str(req.get("model")) in fake.completion_only and self._reject_classic_params(req):
             return
-        if str(req.get("model")) in fake.responses_only:
+        if (rec.deployment or str(req.get("model"))) in fake.responses_only:  # Azure: by URL
             self._send_error(
                 400,
                 "This model is only supported in v1/responses and not in v1/chat/completions.",

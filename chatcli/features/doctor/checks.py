@@ -33,6 +33,11 @@ class Report:
         flush_out(self.environment)
 
 
+def _api(url: str) -> str:
+    """The wire protocol a turn URL speaks, as users call it."""
+    return "Responses API" if url.split("?", 1)[0].endswith("/responses") else "Chat Completions"
+
+
 def _proxy_for(url: str, proxy: str | None) -> tuple[str | None, str]:
     if proxy:
         return proxy, "profile proxy"
@@ -80,8 +85,8 @@ def run(environment: Environment, steps: Staged) -> None:
         raise Reported() from None
     r.line("ok", "key", f"{keys.redact_key(key)} from {keys.redact(source, (key,))}")
     provider = connect(profile, cfg.model_info, debug=env.debug, clock=environment.clock)
-    url = provider.chat_url(model)
-    r.line("info", "url", url)
+    url = provider.turn_url(model)
+    r.line("info", "url", f"{url} ({_api(url)})")
     proxy, proxy_source = _proxy_for(url, profile.proxy)
     r.line("info", "proxy", f"{proxy} ({proxy_source})" if proxy else "none")
     target = proxy or url
@@ -130,6 +135,9 @@ def run(environment: Environment, steps: Staged) -> None:
         raise Reported() from None
     took = time.monotonic() - started
     note = f", answered as {answered}" if answered and answered != model else ""
+    now = provider.turn_url(model)
+    if now != url:  # a relay without /responses, or a model it serves over Responses only
+        note += f"; over the {_api(now)} from now on ({now}, remembered for this profile)"
     r.line("ok", "request", f"{took * 1000:.0f} ms: {text.strip()[:40]!r}{note}")
     if r.failed:
         raise Reported()
