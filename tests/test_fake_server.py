@@ -142,15 +142,17 @@ def test_streaming_events_are_sse_and_end_with_done(fake: FakeOpenAI) -> None:
 
 
 def test_stream_arrives_incrementally(fake: FakeOpenAI) -> None:
-    fake.script(Reply(words=20, words_per_second=40))
+    fake.script(Reply(words=20, words_per_second=20))
     stream = client(fake).chat.completions.create(model="m", messages=USER, stream=True)
     start = time.monotonic()
     arrivals = [
         time.monotonic() - start for c in stream if c.choices and c.choices[0].delta.content
     ]
     assert len(arrivals) == 20
-    assert arrivals[-1] > 0.4  # paced: 20 words at 40/s
-    assert arrivals[0] < arrivals[-1] - 0.2  # the first word did not wait for the last
+    assert arrivals[-1] > 0.9  # paced: 20 words at 20/s
+    # The first word did not wait for the last (with room for a test process kept off the CPU
+    # for a while on a loaded machine: then the words that came meanwhile arrive at once).
+    assert arrivals[0] < arrivals[-1] - 0.2
 
 
 def test_max_tokens_truncates_with_length(fake: FakeOpenAI) -> None:
