@@ -31,7 +31,8 @@ def _cpu() -> float:
 
 
 def run_suite(workers: str, extra: list[str]) -> tuple[float, float, int, str]:
-    """(wall s, CPU s, exit code, pytest's last line) of one ``pytest -q -n WORKERS`` run."""
+    """(wall s, CPU s, exit code, pytest's last line, and the failed tests' lines) of one
+    ``pytest -q -n WORKERS`` run."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cpu, started = _cpu(), time.perf_counter()
     proc = subprocess.run(
@@ -40,7 +41,9 @@ def run_suite(workers: str, extra: list[str]) -> tuple[float, float, int, str]:
     )  # fmt: skip
     wall = time.perf_counter() - started
     out = proc.stdout.strip()
-    tail = out.splitlines()[-1] if out else proc.stderr[-200:]
+    lines = out.splitlines()
+    failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    tail = "\n    ".join([lines[-1], *failed]) if out else proc.stderr[-200:]
     return wall, _cpu() - cpu, proc.returncode, tail
 
 
