@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import fake_env
+from tests.cli_helpers import chatcli_argv, fake_env
 from tests.fakes import Delay, FakeOpenAI, Reply
 
 
@@ -30,7 +29,7 @@ def test_ctrl_c_stops_multi_input_summarize_without_waiting_for_the_server(
     fake.script(*[Delay(120, Reply("late")) for _ in range(12)])
     extra = ["--chunk-tokens", "600"] if parts else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatcli", "summarize", *inputs, "--yes", *extra],
+        chatcli_argv("summarize", *inputs, "--yes", *extra),  # SIGINT honoured (see there)
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=fake_env(tmp_path, fake),
     )  # fmt: skip
