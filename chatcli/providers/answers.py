@@ -18,6 +18,7 @@ from typing import Any
 from chatcli.errors import APIError, NetworkError
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
 from chatcli.providers import errorbody
+from chatcli.providers.shapes import Shapes, excerpt
 from chatcli.safetext import one_line
 
 MAX_TOKENS_REPORTED = 100_000_000
@@ -26,25 +27,8 @@ MAX_TOKENS_REPORTED = 100_000_000
 _HINT = "the endpoint is not answering like an OpenAI-compatible API"
 
 
-def _bad(where: str, field: str, value: Any) -> APIError:
-    shown = excerpt(value, 60)
-    return APIError(f"malformed {where}: `{field}` is {shown}", hint=_HINT)
-
-
-def _text(obj: dict[str, Any], key: str, where: str, field: str) -> str | None:
-    """``obj[key]`` when it is a string or absent/null; anything else is malformed."""
-    value = obj.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise _bad(where, field, value)
-
-
-def _table(value: Any, where: str, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    raise _bad(where, field, value)
+_SHAPES = Shapes(_HINT)
+_bad, _text, _table = _SHAPES.bad, _SHAPES.text, _SHAPES.table
 
 
 def _choices(obj: dict[str, Any], where: str) -> list[dict[str, Any]]:
@@ -269,15 +253,6 @@ def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEven
         yield Finish("refusal", model, refusal=words)
         return
     yield Finish(reason, model)
-
-
-def excerpt(value: Any, limit: int = 160) -> str:
-    """A one-line JSON excerpt of ``value`` for an error message (not a Python repr)."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):
-        text = "<unprintable>"
-    return one_line(text, limit)
 
 
 def _tier(obj: dict[str, Any]) -> str | None:

@@ -28,6 +28,7 @@ from chatcli.providers.guards import masked as _masked
 from chatcli.providers.guards import refused_tools
 from chatcli.providers.modelmeta import ListedModel, listed, window_of
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
+from chatcli.providers.shapes import excerpt
 from chatcli.providers.transport import Transport
 from chatcli.settings.loading import Profile
 
@@ -326,7 +327,7 @@ class ChatProvider:
         items = obj.get("data") if isinstance(obj, dict) else obj
         if not isinstance(items, list):
             raise APIError(
-                f"malformed model list: {answers.excerpt(obj, 120)}",
+                f"malformed model list: {excerpt(obj, 120)}",
                 hint="the endpoint is not answering like an OpenAI-compatible API",
             )
         return listed(items)

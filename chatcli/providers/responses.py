@@ -37,6 +37,7 @@ from chatcli.events import (
 )
 from chatcli.providers import answers, errorbody
 from chatcli.providers.base import ChatRequest, ResponseFormat
+from chatcli.providers.shapes import Shapes, excerpt
 from chatcli.safetext import one_line
 
 MIN_OUTPUT_TOKENS = 16
@@ -44,6 +45,8 @@ MIN_OUTPUT_TOKENS = 16
 raised to it."""
 
 HINT = "the endpoint is not answering like the OpenAI Responses API"
+_SHAPES = Shapes(HINT)
+bad, text_of, table, array = _SHAPES.bad, _SHAPES.text, _SHAPES.table, _SHAPES.array
 
 INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 """``incomplete_details.reason`` -> the finish reason of the one finish policy."""
@@ -217,37 +220,6 @@ def _user_content(content: Any) -> str | list[dict[str, Any]]:
 # -- a whole answer -------------------------------------------------------------------------
 
 
-def bad(where: str, field: str, value: Any) -> APIError:
-    """The error for a field of the wrong shape."""
-    return APIError(f"malformed {where}: `{field}` is {answers.excerpt(value, 60)}", hint=HINT)
-
-
-def text_of(obj: dict[str, Any], key: str, where: str, field: str) -> str | None:
-    """``obj[key]`` when a string or absent/null; anything else is malformed."""
-    value = obj.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise bad(where, field, value)
-
-
-def table(value: Any, where: str, field: str) -> dict[str, Any]:
-    """A JSON object, or {} for null/absent; anything else is malformed."""
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    raise bad(where, field, value)
-
-
-def array(value: Any, where: str, field: str) -> list[Any]:
-    """A JSON array, or [] for null/absent; anything else is malformed."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise bad(where, field, value)
-
-
 def usage(value: Any) -> Usage | None:
     """A Responses ``usage`` (input/output tokens, cached and reasoning details), or None when
     missing or implausible (read by chat's rules)."""
@@ -320,7 +292,7 @@ def whole_events(obj: Any, *, tools_offered: bool) -> Iterator[StreamEvent]:
     if "output" not in obj and isinstance(obj.get("error"), dict | str):
         raise failure(obj["error"], where)
     if obj.get("object") not in (None, "response") or not isinstance(obj.get("output"), list):
-        raise APIError(f"no answer: the body is not a response: {answers.excerpt(obj)}", hint=HINT)
+        raise APIError(f"no answer: the body is not a response: {excerpt(obj)}", hint=HINT)
     model = text_of(obj, "model", where, "model")
     texts: list[str] = []
     refusals: list[str] = []

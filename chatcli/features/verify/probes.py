@@ -46,8 +46,8 @@ from typing import Any, Literal
 from chatcli.errors import APIError
 from chatcli.events import Message, Notice
 from chatcli.pricing import ModelInfo
-from chatcli.providers.answers import excerpt
 from chatcli.providers.base import ChatRequest, Provider
+from chatcli.providers.shapes import excerpt
 from chatcli.safetext import one_line
 from chatcli.tokens import count_messages, exact_available, unavailable_reason
 
