@@ -259,3 +259,23 @@ def test_schema_through_the_gateway(gw: FakeOpenAI, tmp_path: Path) -> None:
     refused = run_cli("ask", "--no-stream", "--schema", "city", "x", env=env)
     assert refused.returncode == 5
     assert "chatcli: error: the model refused: I can't help with that." in refused.stderr
+
+
+def test_responses_api_through_the_gateway(gw: FakeOpenAI, proxy: str, tmp_path: Path) -> None:
+    """The Responses API through a real LiteLLM proxy: streamed and whole, with usage and -c."""
+    gw.responses = True
+    write_config(tmp_path, proxy, extra='api = "responses"\n')
+    env = clean_env(tmp_path)
+    gw.script(Reply("streamed over responses", prompt_tokens=9, completion_tokens=3))
+    result = run_cli("ask", "--json", "--session", "r", "hi", env=env)
+    assert result.returncode == 0, result.stderr
+    obj = json.loads(result.stdout)
+    assert obj["answer"] == "streamed over responses" and obj["finish_reason"] == "stop"
+    assert obj["usage"]["estimated"] is False and obj["usage"]["prompt_tokens"] == 9
+    gw.script(Reply("whole over responses"))
+    result = run_cli("ask", "-c", "--no-stream", "and then?", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "whole over responses\n"
+    sent = gw.responses_requests()
+    assert len(sent) == 2 and gw.chat_requests() == []
+    assert len(sent[-1].json["input"]) == 3  # the history resent as input items
