@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import sys
+from typing import TYPE_CHECKING, cast
 
 from chatcli.environment import ENVIRONMENT, Environment, using
 from chatcli.errors import CommandStatus, ExitStatus
+
+if TYPE_CHECKING:
+    from typer.core import TyperGroup
 
 
 def _error(message: str, hint: str | None = None) -> None:
@@ -65,6 +70,19 @@ def _quiet_broken_pipe() -> ExitStatus:
     return ExitStatus.OK
 
 
+@functools.cache
+def command_tree() -> TyperGroup:
+    """The click command tree Typer builds from ``cli.app``, once per process: building it
+    walks every command's signature (about 15 ms), and a click command keeps no state between
+    invocations (each gets a new context), so a process that runs several, as the tests do in
+    process, builds it once."""
+    from typer.main import get_command
+
+    from chatcli.cli import app
+
+    return cast("TyperGroup", get_command(app))  # what Typer builds for an app of commands
+
+
 def run(
     argv: list[str] | None = None, env: Environment | None = None
 ) -> ExitStatus | CommandStatus:
@@ -80,9 +98,7 @@ def run(
 
 def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus:
     from typer import Abort, Exit, TyperException
-    from typer.main import get_command
 
-    from chatcli.cli import app
     from chatcli.errors import ChatcliError, CommandExited, Interrupted, Reported
     from chatcli.hints import hint_for
 
@@ -92,7 +108,7 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
     if instruction:  # a shell asking for completions (see cli.shell_completion)
         from chatcli.cli.shell_completion import complete
 
-        return _status(complete(get_command(app), instruction, env))
+        return _status(complete(command_tree(), instruction, env))
     for i, arg in enumerate(args):
         try:
             arg.encode("utf-8")
@@ -109,7 +125,7 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
         # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.
         # The environment is handed to the commands in the context's ``meta`` (shared by every
         # nested context), set before the options are parsed: eager ones (--version) print.
-        command = get_command(app)
+        command = command_tree()
         ctx = command.context_class(command, info_name="chatcli", **command.context_settings)
         ctx.meta[ENVIRONMENT] = env
         with ctx.scope(cleanup=False):

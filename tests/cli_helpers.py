@@ -5,6 +5,7 @@ pipes, signals, a stdin that is a real file descriptor, which modules a start-up
 
 from __future__ import annotations
 
+import atexit
 import functools
 import io
 import os
@@ -28,19 +29,32 @@ not change as OpenAI's shutdown dates come closer."""
 
 @functools.cache
 def _prices_file() -> Path:
+    """One price cache per test process, built once and removed when the process ends (the
+    copies linked to it keep their data)."""
     from chatcli import price_catalog
 
-    path = Path(tempfile.mkdtemp(prefix="chatcli-prices-")) / "prices.json"
+    folder = tempfile.mkdtemp(prefix="chatcli-prices-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(folder) / "prices.json"
     price_catalog.write_cache(path)
     return path
 
 
 def seed_prices(data_dir: Path) -> None:
     """Put the price cache into ``data_dir``, as a first run leaves it, so each chatcli the
-    tests start does not rebuild it from the package (~0.5 s)."""
-    if not (data_dir / "prices.json").exists():
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        shutil.copyfile(_prices_file(), data_dir / "prices.json")
+    tests start does not rebuild it from the package (~0.5 s).
+
+    A hard link, not a copy: the file is half a megabyte and every test gets one. chatcli
+    only ever replaces it (write to a temporary name, then rename), never writes into it, so
+    no test can change another's."""
+    target = data_dir / "prices.json"
+    if target.exists():
+        return
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.link(_prices_file(), target)
+    except OSError:  # another file system, or one without links
+        shutil.copyfile(_prices_file(), target)
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:

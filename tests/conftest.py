@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,43 @@ keep_bytecode()  # before the test modules are imported (see tests/bytecode.py)
 # machine (or four xdist workers on two cores) must not fail them on hypothesis's deadline.
 settings.register_profile("chatcli", deadline=None)
 settings.load_profile("chatcli")
+
+
+_MEMORY = Path("/dev/shm")
+_IN_MEMORY = pytest.StashKey[Path]()
+_GREEN = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before the tmp_path plugin reads the option
+def pytest_configure(config: pytest.Config) -> None:
+    """Test files in memory when the machine has a tmpfs: each test writes a data dir, a
+    database and logs, and on a virtual disk creating and removing them costs more CPU than
+    many tests themselves. ``tmp_path`` lives there and so does every other temporary file
+    (``TMPDIR``, inherited by the xdist workers and the programs tests start). Removed at the
+    end of a green run; kept (and named) otherwise. ``--basetemp`` still chooses."""
+    if config.option.basetemp is not None or hasattr(config, "workerinput"):
+        return
+    if not (_MEMORY.is_dir() and os.access(_MEMORY, os.W_OK | os.X_OK)):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="chatcli-tests-", dir=_MEMORY))
+    (folder / "tmp").mkdir()
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder / "tmp")
+    config.option.basetemp = str(folder / "pytest")
+    config.stash[_IN_MEMORY] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_IN_MEMORY, None)
+    if folder is None:
+        return
+    if config.stash.get(_GREEN, False):
+        shutil.rmtree(folder, ignore_errors=True)
+    elif folder.exists():
+        sys.stderr.write(f"test files kept in {folder}\n")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_GREEN] = exitstatus == 0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
