@@ -140,11 +140,27 @@ def normalize(rendered: str) -> list[str]:
     return [line.rstrip(" ") for line in rendered.split("\n")]
 
 
+class _Screen(pyte.Screen):
+    """A pyte screen that keeps the rows scrolled off its top in ``top`` (pyte's own
+    ``HistoryScreen`` does too, but wraps every attribute access for its paging: it made the
+    emulator most of a long rendering test's time)."""
+
+    def __init__(self, columns: int, lines: int) -> None:
+        self.top: list[dict[int, pyte.screens.Char]] = []
+        super().__init__(columns, lines)
+
+    def index(self) -> None:
+        top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
+        if self.cursor.y == bottom:
+            self.top.append(self.buffer[top])
+        super().index()
+
+
 class Terminal:
     """A pyte screen that keeps every line scrolled off its top, like a terminal's scrollback."""
 
     def __init__(self, columns: int, lines: int) -> None:
-        self.screen = pyte.HistoryScreen(columns, lines, history=10**7, ratio=0.5)
+        self.screen = _Screen(columns, lines)
         self.stream = pyte.Stream(self.screen)
         self._scrolled: list[str] = []
 
@@ -159,7 +175,7 @@ class Terminal:
         if lines < screen.lines:
             drop = max(0, screen.cursor.y + 1 - lines)
             rows = [screen.buffer[y] for y in range(screen.lines)]
-            screen.history.top.extend(rows[:drop])
+            screen.top.extend(rows[:drop])
             screen.buffer.clear()
             for y, row in enumerate(rows[drop : drop + lines]):
                 screen.buffer[y] = row
@@ -172,7 +188,7 @@ class Terminal:
 
     def scrollback(self) -> list[str]:
         """Lines scrolled off the top, oldest first (converted once each: tests call this often)."""
-        history = self.screen.history.top
+        history = self.screen.top
         self._scrolled += [self._text(line) for line in islice(history, len(self._scrolled), None)]
         return list(self._scrolled)
 
