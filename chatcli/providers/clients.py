@@ -7,6 +7,8 @@ SOCKS proxy without SOCKS support. httpx2 is imported inside ``build``.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,6 +17,8 @@ from chatcli.errors import ConfigError
 from chatcli.providers import bodies
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx2
 
 USER_AGENT = f"chatcli/{__version__}"
@@ -46,6 +50,8 @@ def build(
     import httpx2
 
     limit = seconds or settings.timeout
+    if options.get("verify", True) is True:
+        options["verify"] = _trusted()
     try:
         return (factory or httpx2.Client)(
             proxy=settings.proxy,
@@ -60,6 +66,21 @@ def build(
         )
     except (ImportError, ValueError) as exc:
         raise _proxy_error(exc, settings.proxy) from None
+
+
+def _trusted() -> ssl.SSLContext:
+    """The system's CA store as an SSL context, loaded once per process and shared by every
+    client (loading it takes ~20 ms, and a summary of many parts, a batch or a REPL session
+    builds several clients); loaded again if ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` change."""
+    return _context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    import httpx2
+
+    del cafile, capath  # the cache key: httpx2 reads them from the environment itself
+    return httpx2.create_ssl_context()
 
 
 def _proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
