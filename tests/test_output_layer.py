@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI, Reply
+from tests.source_helpers import parsed
 
 EVIL = "\x1b]0;owned\x07\x1b[2J\x1b[31m"
 PACKAGE = Path(__file__).resolve().parent.parent / "chatcli"
@@ -83,10 +84,12 @@ def _writers() -> set[str]:
     for path in PACKAGE.rglob("*.py"):
         parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
         name = ".".join(parts)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            text = ast.unparse(node) if isinstance(node, ast.Attribute | ast.Call) else ""
-            if (isinstance(node, ast.Attribute) and text in ("sys.stdout", "sys.stderr")) or (
-                isinstance(node, ast.Call) and text.startswith(("print(", "typer.echo("))
+        for node in ast.walk(parsed(path)):
+            # Unparse only what can match: a call's text starts with its callee's.
+            stream = isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr")
+            if (stream and ast.unparse(node) in ("sys.stdout", "sys.stderr")) or (
+                isinstance(node, ast.Call)
+                and (ast.unparse(node.func) + "(").startswith(("print(", "typer.echo("))
             ):
                 found.add(name)
     return found
@@ -111,13 +114,20 @@ def test_debug_trace_reaches_the_commands_stderr_sanitised(
     assert "> POST" not in run_cli("ask", "again", env=fake_env(tmp_path, fake)).stderr
 
 
+def _named(func: ast.expr, last: str) -> bool:
+    """Whether the callee ``func`` can be a name ending in ``last`` (before unparsing it)."""
+    return (isinstance(func, ast.Name) and func.id == last) or (
+        isinstance(func, ast.Attribute) and func.attr == last
+    )
+
+
 def _calls(name: str) -> set[str]:
     """Modules that call ``name(...)`` (as a bare or dotted name)."""
     found = set()
     for path in PACKAGE.rglob("*.py"):
         module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call):
+        for node in ast.walk(parsed(path)):
+            if isinstance(node, ast.Call) and _named(node.func, name.rpartition(".")[2]):
                 called = ast.unparse(node.func)
                 if called == name or called.endswith("." + name):
                     found.add(module)

@@ -8,6 +8,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.source_helpers import parsed
+
 PACKAGE = Path(__file__).resolve().parent.parent / "chatcli"
 
 
@@ -56,7 +58,7 @@ def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in MODULES.items():
         deps = set()
-        for module, imported, _ in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for module, imported, _ in _imports(parsed(path)):
             if not module.startswith("chatcli"):
                 continue
             target = _target(f"{module}.{imported}" if imported else module)
@@ -118,7 +120,7 @@ def test_no_feature_imports_another_features_private_names() -> None:
     leaks = []
     for name, path in MODULES.items():
         mine = _feature(name)
-        for module, imported, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for module, imported, line in _imports(parsed(path)):
             theirs = _feature(module)
             private = imported is not None and imported.startswith("_")
             if theirs is not None and theirs != mine and private:
@@ -148,7 +150,7 @@ def test_nothing_imports_upward() -> None:
     upward = []
     for name, path in MODULES.items():
         banned = next((b for p, b in LAYERS.items() if _within(name, p)), ())
-        for module, _, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for module, _, line in _imports(parsed(path)):
             if module != name and any(_within(module, b) for b in banned):
                 upward.append(f"{name}:{line} imports {module}")
     assert upward == []
@@ -188,7 +190,7 @@ def test_only_the_endpoint_type_modules_look_at_a_profiles_type() -> None:
     for name, path in MODULES.items():
         if name in allowed:
             continue
-        for text, line in _type_tests(ast.parse(path.read_text(encoding="utf-8"))):
+        for text, line in _type_tests(parsed(path)):
             found.append(f"{name}:{line} tests {text}")
     assert found == []
 
@@ -244,7 +246,7 @@ def test_features_receive_resolved_settings_never_the_raw_options() -> None:
         edge = ("chatcli.cli", "chatcli.settings", "chatcli.__main__")
         if any(_within(name, p) for p in edge):
             continue
-        for what, line in _raw_option_uses(ast.parse(path.read_text(encoding="utf-8"))):
+        for what, line in _raw_option_uses(parsed(path)):
             found.append(f"{name}:{line} {what}")
     assert found == []
 
@@ -267,7 +269,7 @@ def test_no_private_typer_or_bare_click_import() -> None:
     a bare ``click`` is not what Typer runs on."""
     found = []
     for name, path in MODULES.items():
-        for module, imported, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for module, imported, line in _imports(parsed(path)):
             dotted = f"{module}.{imported}" if imported else module
             parts = dotted.split(".")
             private = parts[0] == "typer" and any(p.startswith("_") for p in parts[1:])
