@@ -2,10 +2,11 @@
 sequences and the key (``tests.fakes.poison``) gets none of either onto a terminal, and never
 the key onto stdout or stderr.
 
-Each command runs twice against the poisoned fake: on a pseudo-terminal (stdout and stderr
-both a tty: what a person would see, checked for every escape and the key) and with pipes (the
-key checked; escapes on stderr too: the answer's own bytes off a terminal stay as the model
-sent them, see the README). File names carry escapes as well.
+Each command runs twice against the poisoned fake: in a real process on a pseudo-terminal
+(stdout and stderr both a tty: what a person would see, checked for every escape and the key)
+and in process with its output captured, not a terminal (the key checked; escapes on stderr
+too: the answer's own bytes off a terminal stay as the model sent them, see the README). File
+names carry escapes as well.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import fake_env
+from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, FakeOpenAI
 from tests.fakes.poison import SIGNS
 from tests.fakes.server import DEFAULT_BILLING
@@ -94,10 +95,11 @@ def _own_terminal() -> None:
 
 
 def run_pipes(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "chatcli", *args], env=env, capture_output=True,
-        stdin=subprocess.DEVNULL, timeout=60,
-    )  # fmt: skip
+    """``chatcli ARGS`` with stdout and stderr not terminals and an empty stdin: in process
+    (``run_cli``), since no real file descriptor is involved; its output as bytes."""
+    result = run_cli(*args, env=env)
+    return subprocess.CompletedProcess(args, result.returncode, result.stdout.encode(),
+                                       result.stderr.encode())  # fmt: skip
 
 
 def leaks(data: bytes, signs: tuple[str, ...] = SIGNS) -> list[str]:
