@@ -25,7 +25,10 @@ keep_bytecode()  # before the test modules are imported (see tests/bytecode.py)
 
 # Property tests are judged on what they find, never on how fast an example ran: a loaded
 # machine (or four xdist workers on two cores) must not fail them on hypothesis's deadline.
-settings.register_profile("chatcli", deadline=None)
+# Examples per property: hypothesis's default 100, or CHATCLI_FUZZ_EXAMPLES for a deeper run.
+settings.register_profile(
+    "chatcli", deadline=None, max_examples=int(os.environ.get("CHATCLI_FUZZ_EXAMPLES") or 100)
+)
 settings.load_profile("chatcli")
 
 

@@ -3,13 +3,12 @@ the stream and body parsers, the SSE reader, the Retry-After parser and the conf
 
 The property is the same everywhere: any input gives a result or a chatcli error with an exit
 code, never another exception; usage is never negative; waits are never NaN or negative.
-``CHATCLI_FUZZ_EXAMPLES`` raises the number of examples per test (default 300).
+``CHATCLI_FUZZ_EXAMPLES`` raises the number of examples per test (default 100: see conftest).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import string
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,7 @@ from chatcli.providers.transport import sse_payloads
 from chatcli.providers.waits import retry_after
 from chatcli.settings import loading
 
-EXAMPLES = int(os.environ.get("CHATCLI_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
-    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

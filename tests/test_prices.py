@@ -206,7 +206,7 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     prompt=st.integers(0, 10_000),
     completion=st.integers(0, 10_000),
