@@ -351,6 +351,7 @@ def test_every_request_says_user_agent_chatcli(fake: FakeOpenAI, tmp_path: Path)
 # -- sessions -----------------------------------------------------------------------------
 
 
+@pytest.mark.process  # eight chatcli processes at once
 def test_parallel_ask_session_new_keeps_every_turn(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake)
     procs = [

@@ -318,6 +318,7 @@ def _writer(data_dir: str, label: str, barrier: threading.Barrier) -> None:
             store.log_usage(UsageRecord("gpt-4o", label, "ask", "ok", i, i))
 
 
+@pytest.mark.process  # two processes writing one database at once
 def test_two_processes_write_at_once(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
