@@ -78,6 +78,10 @@ class BatchAPI:
         self.refuse_models: set[str] = set()
         self.upload_delay = 0.0  # seconds to wait after storing an upload, before answering
         self.create_delay = 0.0  # likewise after creating a batch
+        # A poll of an unfinished batch answers after this long: the batch moves on in real
+        # time, and a client whose clock does not wait (the tests' ManualClock) would otherwise
+        # spend its CPU on hundreds of polls a second.
+        self.poll_delay = 0.02
         # (user text, output or error line) -> the raw line to write instead (a hostile file)
         self.mangle: Callable[[str, dict[str, Any]], str] | None = None
         self.counts_override: dict[str, Any] | None = None  # request_counts as sent
@@ -145,7 +149,8 @@ class BatchAPI:
                 return 200, self._view(batch), 0.0
             if len(parts) == 2 and method == "GET":
                 self._advance(batch)
-                return 200, self._view(batch), 0.0
+                wait = 0.0 if batch.status in TERMINAL else self.poll_delay
+                return 200, self._view(batch), wait
         return None
 
     # -- files -----------------------------------------------------------------------------------

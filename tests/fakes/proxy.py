@@ -23,6 +23,7 @@ class FakeProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # see tests.fakes.server._Handler
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -708,6 +708,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "FakeOpenAI/1.0"
+    # The handler writes a response in several small pieces (status, headers, body): with
+    # Nagle's algorithm on, each waits for the client's delayed ACK (up to 40 ms a request).
+    disable_nagle_algorithm = True
     _azure = False  # set per chat request: Azure streams get a prompt-filter chunk first
 
     @property
