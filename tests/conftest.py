@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
 
 from tests import scheduling
 from tests.bytecode import keep_bytecode
@@ -23,13 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 keep_bytecode()  # before the test modules are imported (see tests/bytecode.py)
 
-# Property tests are judged on what they find, never on how fast an example ran: a loaded
-# machine (or four xdist workers on two cores) must not fail them on hypothesis's deadline.
-# Examples per property: hypothesis's default 100, or CHATCLI_FUZZ_EXAMPLES for a deeper run.
-settings.register_profile(
-    "chatcli", deadline=None, max_examples=int(os.environ.get("CHATCLI_FUZZ_EXAMPLES") or 100)
-)
-settings.load_profile("chatcli")
+# hypothesis's plugin is loaded from here, not from its entry point (turned off in pyproject):
+# pytest rewrites the asserts of every module of a plugin's package, and only modules imported
+# after ``keep_bytecode`` can keep the rewritten code; otherwise each test process rewrites
+# sixty hypothesis modules again (half a second) when PYTHONDONTWRITEBYTECODE is set.
+pytest_plugins = ["_hypothesis_pytestplugin"]
 
 
 _MEMORY = Path("/dev/shm")
@@ -39,6 +36,22 @@ _GREEN = pytest.StashKey[bool]()
 
 @pytest.hookimpl(tryfirst=True)  # before the tmp_path plugin reads the option
 def pytest_configure(config: pytest.Config) -> None:
+    _hypothesis_profile()
+    _files_in_memory(config)
+
+
+def _hypothesis_profile() -> None:
+    """Property tests are judged on what they find, never on how fast an example ran: a loaded
+    machine (or four xdist workers on two cores) must not fail them on hypothesis's deadline.
+    Examples per property: hypothesis's default 100, or CHATCLI_FUZZ_EXAMPLES for more."""
+    from hypothesis import settings
+
+    examples = int(os.environ.get("CHATCLI_FUZZ_EXAMPLES") or 100)
+    settings.register_profile("chatcli", deadline=None, max_examples=examples)
+    settings.load_profile("chatcli")
+
+
+def _files_in_memory(config: pytest.Config) -> None:
     """Test files in memory when the machine has a tmpfs: each test writes a data dir, a
     database and logs, and on a virtual disk creating and removing them costs more CPU than
     many tests themselves. ``tmp_path`` lives there and so does every other temporary file
