@@ -224,6 +224,8 @@ def test_ctrl_z_during_a_chat_reply_then_fg_the_chat_goes_on(
     term.wait_for(lambda s: s.rstrip().endswith(PS1.rstrip()))
     assert term.outer.pane("#{cursor_flag}") == "1"
     term.fg()
+    term.wait_for("block0_value_59 ", timeout=60)  # the stopped block is out: no need to crawl
+    control.hurry(HURRY)
     term.wait_for(lambda s: "tok/s" in s and at_prompt(s), timeout=90)
     ask(term, control, "and then?")
     term.wait_for("second answer")

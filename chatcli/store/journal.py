@@ -1,8 +1,8 @@
 """The recovery journal: paid answers the database could not take, kept until it can.
 
 After an answer was delivered (and paid for), the database may be busy (another process holds
-its write lock past the busy timeout) or its disk full. ``save`` then waits, with a notice, up
-to ``CHATCLI_STORE_WAIT`` seconds (default 30), and if the database still cannot be written,
+its write lock) or its disk full. ``save`` then waits, with a notice, up to
+``CHATCLI_STORE_WAIT`` seconds in all (default 30), and if the database still cannot be written,
 appends the turn and its usage entry to ``recovery.jsonl`` in the data dir (0600, one JSON
 object per line, fsync'd). The next command that opens the database (``Store.open``) replays
 the journal into it, each entry once (its id is recorded in the same transaction), and removes
@@ -59,14 +59,18 @@ def wait_bound() -> float:
     return min(max(value, 0.0), 3600.0) if value == value else DEFAULT_WAIT
 
 
+QUICK_TRY = 0.25
+"""Seconds the first try waits for another writer: ordinary contention (another chatcli saving
+its turn) clears well within it; past it the user is told at once why the command waits."""
+
+
 def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
-    """Run ``write``; while the database is busy, retry (each try waits the busy timeout) up to
-    the bound, with one notice. False when it could not be written: busy past the bound (or
-    already given up on in this process) or the disk is full."""
-    deadline: float | None = None
-    if store.gave_up:  # the database stayed busy before: one quick try, then the journal
-        store.busy_timeout(0.05)
-        deadline = time.monotonic()
+    """Run ``write``; while the database is busy, retry up to ``CHATCLI_STORE_WAIT`` seconds in
+    all, with one notice once the first, short try found it busy. False when it could not be
+    written: busy past the bound (or already given up on in this process) or the disk full."""
+    bound = 0.0 if store.gave_up else wait_bound()  # given up before: one quick try
+    deadline = time.monotonic() + bound
+    store.busy_timeout(max(0.05, min(QUICK_TRY, bound)))
     try:
         while True:
             try:
@@ -75,24 +79,19 @@ def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
             except StoreFull:
                 return False
             except StoreBusy:
-                if store.gave_up:
-                    return False
                 now = time.monotonic()
-                if deadline is None:
-                    deadline = now + wait_bound()
+                if store.gave_up or now >= deadline:
+                    store.gave_up = True
+                    return False
                 if not store.wait_noted:  # once per process, however many threads wait
                     store.wait_noted = True
                     notify(
                         "the database is busy (another process is writing to it); waiting up "
-                        f"to {wait_bound():g} s more to save this answer"
+                        f"to {bound:g} s to save this answer"
                     )
-                if now >= deadline:
-                    store.gave_up = True
-                    return False
                 store.busy_timeout(deadline - now)  # the next try waits no longer than that
     finally:
-        if deadline is not None:
-            store.busy_timeout(None)
+        store.busy_timeout(None)
 
 
 def keep(store: Store, entry: dict[str, Any], notify: Notify) -> bool:
