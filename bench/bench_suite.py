@@ -5,7 +5,8 @@ drive real programs (targets on a 2-core machine: all tiers <= 90 s, without the
 
 Each run prints its wall seconds, the CPU seconds of pytest and every process it waited for
 (its workers, the chatcli processes they started, ffmpeg, shells...; not what a tmux or screen
-server ran on the tests' behalf, which lives outside the process tree), whether it was green,
+server ran on the tests' behalf, which lives outside the process tree), the busy CPU seconds
+of the whole machine (which do count those, and the hog), whether it was green,
 and the load average of the minute before it: on a shared machine a figure means little
 unless that is near 0. ``--hog`` runs ``python3 -c "while 1: pass"`` beside the suite, as the
 issue's check asks. A red run is reported as such (and the script exits 1).
@@ -30,11 +31,22 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_suite(workers: str, extra: list[str]) -> tuple[float, float, int, str]:
-    """(wall s, CPU s, exit code, pytest's last line, and the failed tests' lines) of one
-    ``pytest -q -n WORKERS`` run."""
+def _machine() -> float:
+    """Busy CPU seconds of the whole machine so far (all cores, from /proc/stat): unlike
+    ``_cpu`` it counts what tmux and screen ran for the tests, and anything else running."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def run_suite(workers: str, extra: list[str]) -> tuple[float, float, float, int, str]:
+    """(wall s, CPU s, machine CPU s, exit code, pytest's last line, and the failed tests'
+    lines) of one ``pytest -q -n WORKERS`` run."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cpu, started = _cpu(), time.perf_counter()
+    cpu, machine, started = _cpu(), _machine(), time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers, *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
@@ -44,7 +56,7 @@ def run_suite(workers: str, extra: list[str]) -> tuple[float, float, int, str]:
     lines = out.splitlines()
     failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
     tail = "\n    ".join([lines[-1], *failed]) if out else proc.stderr[-200:]
-    return wall, _cpu() - cpu, proc.returncode, tail
+    return wall, _cpu() - cpu, _machine() - machine, proc.returncode, tail
 
 
 def main() -> int:
@@ -63,11 +75,12 @@ def main() -> int:
         for run in range(opts.runs):
             for label, extra in plans:
                 load = os.getloadavg()[0]
-                wall, cpu, code, tail = run_suite(opts.workers, extra)
+                wall, cpu, machine, code, tail = run_suite(opts.workers, extra)
                 red = red or code != 0
                 status = "green" if code == 0 else f"RED (exit {code})"
                 beside = "  + hog" if hog else ""
-                print(f"run {run + 1} {label:<18} wall {wall:6.1f} s  CPU {cpu:6.1f} s  {status}  "
+                print(f"run {run + 1} {label:<18} wall {wall:6.1f} s  CPU {cpu:6.1f} s  "
+                      f"machine {machine:6.1f} s  {status}  "
                       f"load {load:.1f}{beside}  | {tail}", flush=True)  # fmt: skip
     finally:
         if hog is not None:
