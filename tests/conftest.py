@@ -30,6 +30,7 @@ pytest_plugins = ["_hypothesis_pytestplugin"]
 
 
 _MEMORY = Path("/dev/shm")
+_ROOM = 2 << 30  # free bytes it must have: some tests write files of tens of megabytes
 _IN_MEMORY = pytest.StashKey[Path]()
 _GREEN = pytest.StashKey[bool]()
 
@@ -60,6 +61,9 @@ def _files_in_memory(config: pytest.Config) -> None:
     if config.option.basetemp is not None or hasattr(config, "workerinput"):
         return
     if not (_MEMORY.is_dir() and os.access(_MEMORY, os.W_OK | os.X_OK)):
+        return
+    room = os.statvfs(_MEMORY)
+    if room.f_bavail * room.f_frsize < _ROOM:  # a container's 64 MB /dev/shm: stay on disk
         return
     folder = Path(tempfile.mkdtemp(prefix="chatcli-tests-", dir=_MEMORY))
     (folder / "tmp").mkdir()
