@@ -16,7 +16,7 @@ import pytest
 from chatcli.store import Store
 from tests.cli_helpers import chatcli_argv, clean_env, fake_env, run_cli
 from tests.fakes import FakeControl, FakeOpenAI, Reply
-from tests.tmux_helpers import Tmux, _processes, chat_tmux, wait_until
+from tests.tmux_helpers import Tmux, chat_tmux, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,7 +109,14 @@ def term(server: str, tmp_path: Path) -> Iterator[Tmux]:
 
 
 def _alive(pid: int) -> bool:
-    return any(p == pid for p, _ in _processes())
+    """Whether ``pid`` still runs. A zombie has ended: when the pane's shell dies of the hangup
+    first, chatcli is reparented to PID 1, and an init that does not reap (some containers' and
+    VMs') leaves it a zombie for good."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 def _at_prompt(screen: str) -> bool:
