@@ -16,8 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
+from chatcli.events import Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
 from chatcli.providers import errorbody
+from chatcli.providers.endings import ending
 from chatcli.providers.shapes import Shapes, excerpt
 from chatcli.safetext import one_line
 
@@ -200,24 +201,29 @@ def stream_events(
             reason = _text(choice, "finish_reason", where, f"choices[{i}].finish_reason")
             if reason:
                 finish = reason
-    if reported is not None:
-        yield replace(reported, service_tier=tier)
     calls = pieces.event()
     if calls is not None and not tools_offered and thinking >= 0:
         raise _unasked_tools(calls)
-    if "".join(refusal).strip():
-        yield Finish("refusal", model, refusal="".join(refusal))
-        return
-    if finish is None:
+
+    def decided() -> str:
+        if finish is not None:
+            return finish
         if not completed():
             raise NetworkError(
                 "the stream ended before the answer was complete",
                 hint="the endpoint closed the connection early; try again",
             )
-        finish = "stop"  # [DONE] came: the server considers the answer complete
-    if calls is not None and tools_offered:
-        yield calls
-    yield Finish(finish, model)
+        return "stop"  # [DONE] came: the server considers the answer complete
+
+    yield from ending(
+        model,
+        decided,
+        usage=replace(reported, service_tier=tier) if reported is not None else None,
+        refusal="".join(refusal),
+        said=thinking < 0,
+        calls=calls.calls if calls is not None else (),
+        tools_offered=tools_offered,
+    )
 
 
 def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEvent]:
@@ -244,15 +250,16 @@ def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEven
         raise _unasked_tools(calls)
     if text:
         yield TextDelta(text)
-    if calls is not None and tools_offered:
-        yield calls
     event = usage(obj.get("usage"))
-    if event is not None:
-        yield replace(event, service_tier=_tier(obj))
-    if words and words.strip() and not text:
-        yield Finish("refusal", model, refusal=words)
-        return
-    yield Finish(reason, model)
+    yield from ending(
+        model,
+        reason,
+        usage=replace(event, service_tier=_tier(obj)) if event is not None else None,
+        refusal=words or "",
+        said=bool(text),
+        calls=calls.calls if calls is not None else (),
+        tools_offered=tools_offered,
+    )
 
 
 def _tier(obj: dict[str, Any]) -> str | None:

@@ -26,17 +26,16 @@ from typing import Any
 
 from chatcli.errors import APIError
 from chatcli.events import (
-    Finish,
     Message,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
     ToolCall,
-    ToolCalls,
     Usage,
 )
 from chatcli.providers import answers, errorbody
 from chatcli.providers.base import ChatRequest, ResponseFormat
+from chatcli.providers.endings import ending
 from chatcli.providers.shapes import Shapes, excerpt
 from chatcli.safetext import one_line
 
@@ -333,13 +332,13 @@ def whole_events(obj: Any, *, tools_offered: bool) -> Iterator[StreamEvent]:
         yield ReasoningDelta("\n\n".join(summaries))
     if text:
         yield TextDelta(text)
-    if calls and tools_offered:
-        yield ToolCalls(tuple(calls))
     reported = usage(obj.get("usage"))
-    if reported is not None:
-        yield replace(reported, service_tier=tier(obj))
-    refused = "".join(refusals)
-    if refused.strip() and not text:
-        yield Finish("refusal", model, refusal=refused)
-        return
-    yield Finish(reason, model)
+    yield from ending(
+        model,
+        reason,
+        usage=replace(reported, service_tier=tier(obj)) if reported is not None else None,
+        refusal="".join(refusals),
+        said=bool(text),
+        calls=calls,
+        tools_offered=tools_offered,
+    )

@@ -20,6 +20,7 @@ from typing import Any
 
 from chatcli.errors import NetworkError
 from chatcli.events import Finish, ReasoningDelta, StreamEvent, TextDelta, ToolCall, ToolCalls
+from chatcli.providers.endings import ending
 from chatcli.providers.responses import (
     bad,
     failure,
@@ -189,12 +190,12 @@ def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[Str
     if joined and not tools_offered and not wrote:
         raise unasked_tools([c.name for c in joined])
     reported = usage(final.get("usage"))
-    if reported is not None:
-        yield replace(reported, service_tier=tier(final))
-    words = "".join(refusal)
-    if words.strip() and not wrote:
-        yield Finish("refusal", model, refusal=words)
-        return
-    if joined and tools_offered:
-        yield ToolCalls(tuple(joined))
-    yield Finish(reason, model)
+    yield from ending(
+        model,
+        reason,
+        usage=replace(reported, service_tier=tier(final)) if reported is not None else None,
+        refusal="".join(refusal),
+        said=wrote,
+        calls=joined,
+        tools_offered=tools_offered,
+    )
