@@ -114,10 +114,7 @@ def serve(handler: Any, req: dict[str, Any]) -> None:
         handler._send_error(400, found[0], param=found[1])
         return
     fmt = (req.get("text") or {}).get("format") if isinstance(req.get("text"), dict) else None
-    kind = fmt.get("type") if isinstance(fmt, dict) else None
-    if (fake.structured == "refuse" and fmt is not None) or (
-        fake.structured == "json_object" and kind == "json_schema"
-    ):
+    if structured.refused(fake.structured, fmt):
         handler._send_error(
             400,
             "Invalid parameter: 'text.format' of type 'json_schema' is not supported with "

@@ -1036,11 +1036,7 @@ class _Handler(BaseHTTPRequestHandler):
                 param="model",
             )
             return
-        asked = req.get("response_format")
-        kind = asked.get("type") if isinstance(asked, dict) else None
-        if (fake.structured == "refuse" and asked is not None) or (
-            fake.structured == "json_object" and kind == "json_schema"
-        ):
+        if structured.refused(fake.structured, req.get("response_format")):
             self._send_error(
                 400,
                 "Invalid parameter: 'response_format' of type 'json_schema' is not supported "

@@ -28,6 +28,16 @@ _SAMPLES = {
 _IN_PROMPT = re.compile(r"JSON Schema:\s*\n")
 
 
+def refused(setting: str, asked: Any) -> bool:
+    """Whether an endpoint set to ``setting`` (``FakeOpenAI.structured``) refuses the format a
+    request asked for (its ``response_format`` or ``text.format``, None when it asked none):
+    "refuse" takes no format at all, "json_object" no JSON Schema."""
+    kind = asked.get("type") if isinstance(asked, dict) else None
+    return (setting == "refuse" and asked is not None) or (
+        setting == "json_object" and kind == "json_schema"
+    )
+
+
 def requested(req: dict[str, Any]) -> dict[str, Any] | None:
     """The schema of ``response_format`` / ``text.format`` in a request body, if any."""
     fmt = req.get("response_format")
