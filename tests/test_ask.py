@@ -353,7 +353,11 @@ def test_head_closes_stdout_quietly(tmp_path: Path) -> None:
 
 
 @pytest.mark.process
-def test_ctrl_c_exits_130_and_closes_stream(fake: FakeOpenAI, tmp_path: Path) -> None:
+@pytest.mark.parametrize("responses", [False, True], ids=["chat", "responses"])
+def test_ctrl_c_exits_130_and_closes_stream(
+    fake: FakeOpenAI, tmp_path: Path, responses: bool
+) -> None:
+    fake.responses = responses  # auto goes over the Responses API where the endpoint has it
     fake.script(Reply(words=2000, words_per_second=100))
     proc = subprocess.Popen(
         chatcli_argv("ask", "hi"),
@@ -369,6 +373,7 @@ def test_ctrl_c_exits_130_and_closes_stream(fake: FakeOpenAI, tmp_path: Path) ->
     assert proc.returncode == 130
     assert err.decode().strip() == "chatcli: interrupted"
     assert fake.wait_for_disconnects(1, timeout=5)
+    assert len(fake.responses_requests() if responses else fake.chat_requests()) == 1
 
 
 def test_relay_profile_goes_through_its_proxy(fake: FakeOpenAI, tmp_path: Path) -> None:

@@ -1,45 +1,20 @@
-"""The Responses API where a real process or terminal is involved: Ctrl-C closing the
-stream of ``ask`` (a subprocess and SIGINT), and the REPL in tmux: two turns over Responses,
-the footer with cached tokens, Ctrl-C mid-reply keeping the partial reply, the chat going on."""
+"""The Responses API where a real terminal is involved: the REPL in tmux, two turns over
+Responses, the footer with cached tokens, Ctrl-C mid-reply keeping the partial reply, the chat
+going on. (Ctrl-C closing the stream of ``ask`` is ``tests/test_ask.py``'s, over both APIs.)"""
 
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import chatcli_argv, fake_env
-from tests.fakes import FakeControl, FakeOpenAI, Reply
+from tests.fakes import FakeControl, Reply
 from tests.tmux_helpers import Tmux, at_prompt, chat_tmux, wait_until
 
 CHAT = [sys.executable, "-m", "chatcli", "chat"]
-
-
-@pytest.mark.process
-def test_ctrl_c_closes_the_responses_stream(tmp_path: Path) -> None:
-    with FakeOpenAI() as fake:
-        fake.responses = True
-        fake.script(Reply(words=2000, words_per_second=100))
-        proc = subprocess.Popen(
-            chatcli_argv("ask", "hi"),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=fake_env(tmp_path, fake),
-        )
-        assert proc.stdout is not None
-        proc.stdout.read(20)  # the stream is flowing
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
-        assert proc.returncode == 130
-        assert err.decode().strip() == "chatcli: interrupted"
-        assert fake.wait_for_disconnects(1, timeout=5)
-        assert len(fake.responses_requests()) == 1
 
 
 @pytest.fixture
