@@ -6,7 +6,6 @@ Why: every other test trusts this fake to behave like the real API; these tests 
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import signal
@@ -14,7 +13,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from tests.fakes import (
     SilentStream,
     StreamError,
     generate_words,
+    make_wav,
     reply_from_dict,
     reply_to_dict,
     split_chunks,
@@ -76,16 +75,6 @@ def stream_text(stream: Any) -> tuple[str, Any]:
         if chunk.usage:
             usage = chunk.usage
     return "".join(text), usage
-
-
-def make_wav(seconds: float = 1.5, rate: int = 8000) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"\x00\x00" * int(seconds * rate))
-    return buf.getvalue()
 
 
 # -- chat ----------------------------------------------------------------------------------

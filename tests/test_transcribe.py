@@ -18,7 +18,7 @@ import pytest
 
 from chatcli.features.transcribe.subtitles import join_srt, join_verbose, join_vtt, shift_timing
 from tests.cli_helpers import clean_env, fake_env, run_cli
-from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, make_png
+from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI, make_png, make_wav
 
 RATE = 8000  # mono 16-bit: 16,000 bytes per second
 
@@ -57,19 +57,9 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
     return run
 
 
-def make_wav(seconds: float) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(b"\x01\x00" * int(seconds * RATE))
-    return buf.getvalue()
-
-
 def wav_file(tmp_path: Path, seconds: float = 1.0, name: str = "talk.wav") -> Path:
     path = tmp_path / name
-    path.write_bytes(make_wav(seconds))
+    path.write_bytes(make_wav(seconds, RATE, level=1))
     return path
 
 
@@ -138,7 +128,7 @@ def test_translate_language_and_prompt_reach_the_form(
 
 def test_stdin_and_output_file(fake: FakeOpenAI, tmp_path: Path, cli: Run) -> None:
     env = fake_env(tmp_path, fake)
-    data = make_wav(1.0)
+    data = make_wav(1.0, RATE, level=1)
     piped = cli("transcribe", env=env, input=data)
     dashed = cli("transcribe", "-", "-o", str(tmp_path / "out.txt"), env=env, input=data)
     assert piped.returncode == 0 and dashed.returncode == 0, piped.stderr + dashed.stderr

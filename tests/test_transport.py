@@ -17,6 +17,7 @@ from chatcli.settings.loading import Profile
 from tests.fakes import (
     DEFAULT_API_KEY,
     CutStream,
+    Delay,
     Error,
     FakeOpenAI,
     Malformed,
@@ -145,3 +146,43 @@ def test_key_never_in_errors(fake: FakeOpenAI) -> None:
         _ask(provider, stream=False)
     assert key not in info.value.message and "****3456" in info.value.message
     provider.close()
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_abort_cuts_a_request_whose_connection_opens_after_it(fake: FakeOpenAI, warm: bool) -> None:
+    """Ctrl-C aborts from the main thread while a worker is between the abort check and its
+    connection (summarize's parts): that connection is cut too, not left to wait on the server."""
+    import threading
+
+    from chatcli.errors import Interrupted
+    from chatcli.providers.transport import Transport
+
+    transport = Transport(_profile(fake, timeout=60.0), ManualClock())
+    url = f"{fake.base_url}/chat/completions"
+    headers = {"authorization": f"Bearer {DEFAULT_API_KEY}"}
+    if warm:  # a pooled connection as well as the new one
+        fake.script(Reply(text="first"))
+        transport.send("POST", url, headers=headers, json_body=_BODY).close()
+    fake.script(Delay(120, Reply(text="late")))
+
+    def body() -> dict[str, object]:
+        transport.abort()  # lands after ``open`` checked for an abort, before it connects
+        return _BODY
+
+    outcome: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            transport.send("POST", url, headers=headers, json_body=body).close()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    thread.join(timeout=15)  # the server holds the request for 120 s; the read timeout is 60 s
+    transport.close()
+    assert not thread.is_alive(), "the request opened after abort() still waits on the server"
+    assert len(outcome) == 1 and isinstance(outcome[0], Interrupted), outcome
+
+
+_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}

@@ -22,6 +22,8 @@ from chatcli.settings.loading import Profile
 if TYPE_CHECKING:
     import openai
 
+    from chatcli.providers.cutoff import Cutoff
+
 MAX_TRANSCRIPT = 16 * 1024 * 1024
 """The largest transcript body read (hours of verbose_json are a few MB)."""
 
@@ -31,21 +33,25 @@ class AudioClient:
 
     def __init__(
         self, profile: Profile, endpoint: ChatEndpoint, key: str, clock: Clock, *,
-        debug: bool = False,
+        debug: bool = False, cutoff: Cutoff | None = None,
     ) -> None:  # fmt: skip
         self.profile = profile
+        self.cutoff = cutoff
         self.clock = clock
         self.endpoint = endpoint
         self._key = key
-        self._http = sdk.http_client(profile, self._key, debug=debug, limit=MAX_TRANSCRIPT)
+        self._http = sdk.http_client(
+            profile, self._key, debug=debug, limit=MAX_TRANSCRIPT, cutoff=cutoff
+        )
         self._clients: dict[str, openai.OpenAI] = {}
 
     def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
         """Upload one file; the response body as text (raises chatcli errors)."""
         client = self._clients.get(request.model)
-        if client is None:
-            client = sdk.client(self.endpoint, request.model, self._http)
-            self._clients[request.model] = client
+        if client is None:  # two threads may both make one: the same, over the same ``_http``
+            client = self._clients.setdefault(
+                request.model, sdk.client(self.endpoint, request.model, self._http)
+            )
         options: dict[str, Any] = {
             "file": (filename, data, mime),
             "model": self.endpoint.upload_model(request.model),
@@ -63,7 +69,7 @@ class AudioClient:
                     return client.audio.translations.with_raw_response.create(**options)
             return client.audio.transcriptions.with_raw_response.create(**options)
 
-        raw = sdk.call(send, self.profile, self._key, self.clock)
+        raw = sdk.call(send, self.profile, self._key, self.clock, cutoff=self.cutoff)
         with sdk.errors(self._key):
             return unwrap(str(raw.http_response.text), request.response_format)
 

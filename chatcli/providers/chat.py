@@ -7,6 +7,7 @@ non-streaming parsing, the stream_options fallback and the reasoning-model quirk
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,7 @@ class ChatProvider:
         self._key = key
         self._debug = debug
         self._audio: AudioClient | None = None
+        self._audio_lock = threading.Lock()
         self.quirks = Quirks()
 
     def completion_params(self, request: ChatRequest) -> bool:
@@ -201,12 +203,15 @@ class ChatProvider:
     def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
         """Speech to text for one upload (through the SDK: multipart is rare and its encoder
         is worth its import cost there); the response body as text."""
-        if self._audio is None:
-            from chatcli.providers.audio import AudioClient
+        with self._audio_lock:  # ``transcribe`` uploads several inputs at once
+            if self._audio is None:
+                from chatcli.providers.audio import AudioClient
 
-            self._audio = AudioClient(self.profile, self.endpoint, self._key, self.transport.clock,
-                                      debug=self._debug)  # fmt: skip
-        return self._audio.transcribe(filename, data, mime, request)
+                self._audio = AudioClient(self.profile, self.endpoint, self._key,
+                                          self.transport.clock, debug=self._debug,
+                                          cutoff=self.transport.cutoff)  # fmt: skip
+            audio = self._audio
+        return audio.transcribe(filename, data, mime, request)
 
     def batches(self, on_notice: Callable[[Notice], None]) -> BatchAPI:
         """The Files and Batches APIs of this endpoint, on the same transport and key."""
@@ -219,14 +224,16 @@ class ChatProvider:
         from chatcli.providers.speech import synthesize
 
         return synthesize(self.profile, self.endpoint, request, key=self._key,
-                          clock=self.transport.clock, debug=self._debug)  # fmt: skip
+                          clock=self.transport.clock, debug=self._debug,
+                          cutoff=self.transport.cutoff)  # fmt: skip
 
     def images(self, job: ImageJob) -> list[Image]:
         """Generate, edit or vary images; their bytes (returned URLs downloaded)."""
         from chatcli.providers import images
 
         return images.create(self.profile, self.endpoint, job, key=self._key,
-                             clock=self.transport.clock, debug=self._debug)  # fmt: skip
+                             clock=self.transport.clock, debug=self._debug,
+                             cutoff=self.transport.cutoff)  # fmt: skip
 
     def get_json(self, url: str) -> Any:
         """GET ``url`` with this endpoint's auth, retries and error mapping."""

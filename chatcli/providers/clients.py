@@ -1,8 +1,9 @@
 """The one way chatcli makes an httpx2 client: the chat transport's, the openai SDK's (audio,
 speech, images, and their downloads) and URL fetches (``ask -f URL``, ``summarize URL``) all
 come from ``build``, so they share the profile's proxy, its ``timeout`` for connecting and for
-the longest silence, our User-Agent, the compressions ``bodies`` can bound, and one error for a
-SOCKS proxy without SOCKS support. httpx2 is imported inside ``build``.
+the longest silence, our User-Agent, the compressions ``bodies`` can bound, one error for a
+SOCKS proxy without SOCKS support, and a provider's ``Cutoff`` (Ctrl-C cuts requests waiting in
+other threads). httpx2 is imported inside ``build``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     import ssl
 
     import httpx2
+
+    from chatcli.providers.cutoff import Cutoff
 
 USER_AGENT = f"chatcli/{__version__}"
 
@@ -40,16 +43,22 @@ def build(
     headers: dict[str, str] | None = None,
     factory: Callable[..., httpx2.Client] | None = None,
     follow_redirects: bool = False,
+    cutoff: Cutoff | None = None,
     **options: Any,
 ) -> httpx2.Client:
     """An httpx2 client through ``settings.proxy`` that waits ``seconds`` (default: the
     profile's ``timeout``) to connect and for each read; ``headers`` go over our User-Agent
     and Accept-Encoding; ``factory`` is the client class (the SDK's ``DefaultHttpxClient``)
     and ``options`` go to it (``verify``, ``event_hooks``). Redirects are not followed unless
-    asked: a fetch follows them by hand, checking each target."""
+    asked: a fetch follows them by hand, checking each target. ``cutoff``: the provider's,
+    which can then cut this client's requests from another thread."""
     import httpx2
 
     limit = seconds or settings.timeout
+    if cutoff is not None:
+        hooks = dict(options.get("event_hooks") or {})
+        hooks["request"] = [cutoff.on_request, *hooks.get("request", [])]
+        options["event_hooks"] = hooks
     if options.get("verify", True) is True:
         options["verify"] = _trusted()
     try:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import openai
     from openai.types import ImagesResponse
 
+    from chatcli.providers.cutoff import Cutoff
+
 MAX_IMAGES_BODY = 256 * 1024 * 1024
 """The largest images answer read: ten 4K PNGs as base64 JSON."""
 MAX_IMAGE = 64 * 1024 * 1024
@@ -148,14 +150,14 @@ def check(job: ImageJob) -> None:
 
 def create(
     profile: Profile, endpoint: ChatEndpoint, job: ImageJob, *, key: str, clock: Clock,
-    debug: bool = False,
+    debug: bool = False, cutoff: Cutoff | None = None,
 ) -> list[Image]:  # fmt: skip
     """Run ``job`` on ``profile``'s endpoint and return the images' bytes (URLs downloaded)."""
     check(job)
-    http = sdk.http_client(profile, key, debug=debug, limit=MAX_IMAGES_BODY)
+    http = sdk.http_client(profile, key, debug=debug, limit=MAX_IMAGES_BODY, cutoff=cutoff)
     with http:
         client = sdk.client(endpoint, job.model, http)
-        response = sdk.call(lambda: _call(client, job), profile, key, clock)
+        response = sdk.call(lambda: _call(client, job), profile, key, clock, cutoff=cutoff)
         items = response.data if isinstance(response.data, list) else []
         if not items:
             raise APIError("the endpoint returned no images")

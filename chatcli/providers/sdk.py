@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import httpx2
     import openai
 
+    from chatcli.providers.cutoff import Cutoff
+
 
 def client(endpoint: ChatEndpoint, model: str, http: httpx2.Client) -> openai.OpenAI:
     """The SDK client for ``model``'s routes over ``http``, as the endpoint's type builds it
@@ -41,11 +43,17 @@ def client(endpoint: ChatEndpoint, model: str, http: httpx2.Client) -> openai.Op
 
 
 def http_client(
-    profile: Profile, key: str, *, debug: bool = False, limit: int = bodies.MAX_BODY
+    profile: Profile,
+    key: str,
+    *,
+    debug: bool = False,
+    limit: int = bodies.MAX_BODY,
+    cutoff: Cutoff | None = None,
 ) -> httpx2.Client:
     """The httpx2 client under the SDK (and for downloads): proxy, the profile's ``timeout``
     (connect, and the longest a response may stay silent: raise it for slow image models),
-    ``--debug`` lines, and every body capped at ``limit`` bytes after decompression."""
+    ``--debug`` lines, every body capped at ``limit`` bytes after decompression, and the
+    provider's ``cutoff``."""
     import openai
 
     def bound(response: httpx2.Response) -> None:
@@ -62,8 +70,9 @@ def http_client(
 
         hooks = {"request": [show_request], "response": [show_response, bound]}
     return clients.build(
-        profile, factory=openai.DefaultHttpxClient, follow_redirects=True, event_hooks=hooks
-    )
+        profile, factory=openai.DefaultHttpxClient, follow_redirects=True, event_hooks=hooks,
+        cutoff=cutoff,
+    )  # fmt: skip
 
 
 def _debug(line: str, key: str) -> None:
@@ -79,11 +88,13 @@ def call(
     key: str | None,
     clock: Clock,
     on_notice: Callable[[Notice], None] | None = None,
+    cutoff: Cutoff | None = None,
 ) -> T:
     """``fn()`` (one SDK request) with the profile's retry policy, the one the chat transport
     follows: ``max_retries`` for 429, 5xx and dropped connections, ``Retry-After`` honoured up
     to ``max_retry_wait`` (longer: fail at once, saying so), a silent server retried once; SDK
-    and httpx2 failures come out as ``chatcli.errors``."""
+    and httpx2 failures come out as ``chatcli.errors``. Once ``cutoff`` is cut (Ctrl-C) the
+    failure it caused is ``Interrupted``, and no retry or wait follows."""
     import httpx2
     import openai
 
@@ -95,6 +106,8 @@ def call(
         try:
             return fn()
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            if cutoff is not None:
+                cutoff.check()
             error, retryable = _translate(exc, key)
             if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
                 silent += 1
@@ -114,6 +127,8 @@ def call(
             attempt += 1
             why = f"{one_line(error.message, 80)}; retry {attempt}/{profile.max_retries}"
             for notice in countdown(delay, why, attempt, clock):
+                if cutoff is not None:
+                    cutoff.check()
                 notify(notice)
 
 

@@ -7,11 +7,16 @@ the one the endpoint's type describes (base URL or Azure deployment, key, header
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chatcli.environment import Clock
 from chatcli.providers import sdk
 from chatcli.providers.base import SpeechRequest
 from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.settings.loading import Profile
+
+if TYPE_CHECKING:
+    from chatcli.providers.cutoff import Cutoff
 
 MAX_AUDIO = 64 * 1024 * 1024
 """The largest audio body read (4,096 characters of speech as WAV is about 30 MB)."""
@@ -25,9 +30,10 @@ def synthesize(
     key: str,
     clock: Clock,
     debug: bool = False,
+    cutoff: Cutoff | None = None,
 ) -> bytes:
     """The audio bytes for ``request`` (raises chatcli errors)."""
-    http = sdk.http_client(profile, key, debug=debug, limit=MAX_AUDIO)
+    http = sdk.http_client(profile, key, debug=debug, limit=MAX_AUDIO, cutoff=cutoff)
     try:
         client = sdk.client(endpoint, request.model, http)
         model = endpoint.upload_model(request.model)
@@ -41,6 +47,7 @@ def synthesize(
             profile,
             key,
             clock,
+            cutoff=cutoff,
         )
         with sdk.errors(key):
             return bytes(raw.http_response.content)

@@ -15,18 +15,17 @@ httpx2 is imported lazily.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chatcli.errors import APIError, ChatcliError, ConfigError, Interrupted, NetworkError
+from chatcli.errors import APIError, ChatcliError, ConfigError, NetworkError
 from chatcli.events import Notice
 from chatcli.providers import bodies, clients, errorbody
+from chatcli.providers.cutoff import Cutoff
 from chatcli.providers.errorbody import origin as _origin
 from chatcli.providers.waits import backoff as _backoff
 from chatcli.providers.waits import describe, retry_after
@@ -76,48 +75,31 @@ class Transport:
         self.secrets = secrets
         self._client: httpx2.Client | None = None
         self._tls = True
-        self._sockets: weakref.WeakSet[Any] = weakref.WeakSet()  # every connection made
-        self._aborted = False
+        self.cutoff = Cutoff()  # shared with the SDK clients of the same provider
 
     def client(self, url: str) -> httpx2.Client:
         """Create the client on first use; plain-http endpoints skip loading CA certificates."""
         if self._client is None:
             s = self.settings
             needs_tls = url.startswith("https:") or bool(s.proxy and s.proxy.startswith("https:"))
-            self._client = clients.build(s, verify=needs_tls)
+            self._client = clients.build(s, verify=needs_tls, cutoff=self.cutoff)
         return self._client
 
     def close(self) -> None:
-        self._aborted = False
+        self.cutoff.reset()
         if self._client is not None:
             self._client.close()
             self._client = None
 
     def abort(self) -> None:
-        """Shut down every connection this transport opened, from any thread: a request
-        blocked waiting for the server in another thread fails at once (closing a socket
-        does not wake a thread blocked reading it; shutting it down does)."""
-        import socket
-
-        self._aborted = True  # and no retry opens a new one
-        for sock in list(self._sockets):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        """Fail every request of this transport now, from any thread (``Cutoff``)."""
+        self.cutoff.cut()
 
     def _wait(self, delay: float, why: str, attempt: int) -> Iterator[Notice]:
         """``countdown`` before a retry, cut short by ``abort``."""
         for notice in countdown(delay, why, attempt, self.clock):
-            if self._aborted:
-                raise Interrupted("interrupted")
+            self.cutoff.check()
             yield notice
-
-    def _trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's trace hook: remember each new connection's socket for ``abort``."""
-        if event == "connection.connect_tcp.complete":
-            stream = info.get("return_value")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if sock is not None:
-                self._sockets.add(sock)
 
     # -- debugging --------------------------------------------------------------------------
 
@@ -166,12 +148,11 @@ class Transport:
         attempt = 0
         silent = 0
         while True:
-            if self._aborted:
-                raise Interrupted("interrupted")
+            self.cutoff.check()
             body = json_body() if callable(json_body) else json_body
             request = client.build_request(
                 method, url, headers=headers, json=body, files=files() if files else None,
-                data=data, extensions={"trace": self._trace},
+                data=data,
             )  # fmt: skip
             self._debug_request(request)
             started = time.perf_counter()
@@ -236,6 +217,7 @@ class Transport:
                     )
                     continue
                 raise error
+            self.cutoff.check()  # the connection failed because it was cut: no retry
             if attempt >= s.max_retries:
                 raise error
             delay = _backoff(attempt)

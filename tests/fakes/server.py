@@ -383,6 +383,20 @@ def split_chunks(text: str) -> list[str]:
     return re.findall(r"^\s+|\S+\s*", text)
 
 
+def make_wav(seconds: float = 1.5, rate: int = 8000, level: int = 0) -> bytes:
+    """A valid mono 16-bit PCM WAV of ``seconds`` at ``level`` (0: silence)."""
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(struct.pack("<h", level) * int(seconds * rate))
+    return buf.getvalue()
+
+
 def make_png(width: int = 1, height: int = 1, rgb: tuple[int, int, int] = (70, 130, 180)) -> bytes:
     """A valid solid-colour RGB PNG, built with zlib + struct."""
 

@@ -34,7 +34,7 @@ from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
-    pass
+    from chatcli.providers.base import Provider
 
 DEFAULT_MODEL = "gpt-transcribe"
 TIMESTAMPS_MODEL = "whisper-1"
@@ -63,10 +63,11 @@ class TranscribeOptions:
 
 @dataclass
 class _Pace:
-    """What the uploads of one run share: the command's environment, the profile's request
-    rate, and the stop flag."""
+    """What the uploads of one run share: the command's environment, the provider (one, so
+    Ctrl-C can cut every upload in flight), the profile's request rate, and the stop flag."""
 
     environment: Environment
+    provider: Provider
     limiter: Limiter
     stop: threading.Event
     progress: bool  # per-piece progress lines (one input only: several would interleave)
@@ -79,19 +80,25 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
             "--language does not apply with --translate (the translation is always English)",
             hint="drop --language; the spoken language is detected",
         )
+    from chatcli.providers import connect
+
     names: list[str | None] = list(opts.files) or [None]
-    if len(names) == 1:
-        data, source, stem = read_input(environment, names[0])
-        model = _model(env, opts)
-        check_model(model, opts.response_format)
-        limiter = Limiter(env.profile.requests_per_minute, environment.clock)
-        pace = _Pace(environment, limiter, threading.Event(), True)
-        _write(environment, transcribe_one(env, model, opts, data, source, stem, pace),
-               opts.output)  # fmt: skip
-        return
+    one = len(names) == 1
+    data, source, stem = read_input(environment, names[0]) if one else (b"", "", "")
     model = _model(env, opts)
     check_model(model, opts.response_format)
-    _several(environment, env, model, opts, [n for n in names if n is not None])
+    provider = connect(env.profile, env.config.model_info, debug=env.debug,
+                       clock=environment.clock)  # fmt: skip
+    limiter = Limiter(env.profile.requests_per_minute, environment.clock)
+    pace = _Pace(environment, provider, limiter, threading.Event(), one)
+    try:
+        if one:
+            _write(environment, transcribe_one(env, model, opts, data, source, stem, pace),
+                   opts.output)  # fmt: skip
+        else:
+            _several(environment, env, pace, model, opts, [n for n in names if n is not None])
+    finally:
+        provider.close()
 
 
 def _targets(folder: Path | None, names: list[str], fmt: str) -> dict[str, Path]:
@@ -107,7 +114,12 @@ def _targets(folder: Path | None, names: list[str], fmt: str) -> dict[str, Path]
 
 
 def _several(
-    environment: Environment, env: Env, model: str, opts: TranscribeOptions, names: list[str]
+    environment: Environment,
+    env: Env,
+    pace: _Pace,
+    model: str,
+    opts: TranscribeOptions,
+    names: list[str],
 ) -> None:
     """Each input on its own, ``opts.concurrency`` at a time within the profile's rate: to
     stdout under a heading per input (in input order), or one file per input in ``-o DIR``
@@ -125,8 +137,6 @@ def _several(
         for name in names:
             if name not in todo:
                 notifier.note(f"{name}: skipped ({targets[name]} exists; --force redoes it)")
-    limiter = Limiter(env.profile.requests_per_minute, environment.clock)
-    pace = _Pace(environment, limiter, threading.Event(), False)
     texts: dict[str, str] = {}
     failed: list[tuple[str, ChatcliError]] = []
     settled: set[str] = set()
@@ -168,6 +178,7 @@ def _several(
         except KeyboardInterrupt:
             pace.stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
+            pace.provider.abort()  # uploads in flight fail now, so the workers end at once
             raise
     if failed:
         first = failed[0][1]
@@ -280,7 +291,6 @@ def _upload(
     """Upload each piece in order, within the profile's rate; every request goes into the
     usage log."""
     from chatcli.features.usage.media import logged, transcription_cost
-    from chatcli.providers import connect
     from chatcli.providers.base import AudioRequest
     from chatcli.store import open_default
 
@@ -292,33 +302,27 @@ def _upload(
         translate=opts.translate,
     )
     notifier = notifier_for(pace.environment)
-    client = connect(
-        env.profile, env.config.model_info, debug=env.debug, clock=pace.environment.clock
-    )
     info = env.config.model_info(model)
     results: list[str] = []
     total = len(pieces)
-    try:
-        with open_default() as store:
-            for index, piece in enumerate(pieces, 1):
-                name = f"{stem}.{kind.ext}" if total == 1 else f"{stem}-{index}.{kind.ext}"
-                pace.limiter.wait(pace.stop)
-                if pace.stop.is_set():
-                    raise Interrupted("interrupted")
-                if total > 1 and pace.progress:
-                    message = f"transcribing piece {index}/{total}"
-                    if notifier.tty:
-                        notifier.notice(Notice(message, key="progress"))
-                    else:
-                        notifier.note(message)
-                with logged(
-                    store, model, env.profile.name, "transcribe",
-                    functools.partial(transcription_cost, info, piece.data),
-                ):  # fmt: skip
-                    results.append(client.transcribe(name, piece.data, kind.mime, request))
-            notifier.end_line()
-    finally:
-        client.close()
+    with open_default() as store:
+        for index, piece in enumerate(pieces, 1):
+            name = f"{stem}.{kind.ext}" if total == 1 else f"{stem}-{index}.{kind.ext}"
+            pace.limiter.wait(pace.stop)
+            if pace.stop.is_set():
+                raise Interrupted("interrupted")
+            if total > 1 and pace.progress:
+                message = f"transcribing piece {index}/{total}"
+                if notifier.tty:
+                    notifier.notice(Notice(message, key="progress"))
+                else:
+                    notifier.note(message)
+            with logged(
+                store, model, env.profile.name, "transcribe",
+                functools.partial(transcription_cost, info, piece.data),
+            ):  # fmt: skip
+                results.append(pace.provider.transcribe(name, piece.data, kind.mime, request))
+        notifier.end_line()
     return results
 
 

@@ -1,0 +1,64 @@
+"""Ctrl-C stops a command whose requests wait on a slow server in worker threads (a
+multi-input ``summarize``, a summary of many parts, several ``transcribe`` inputs) at once: the
+requests in flight are cut, not waited for. A real SIGINT to a real process; how fast is
+measured by ``bench/bench_interrupt.py``, not asserted here."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import chatcli_argv, fake_env
+from tests.fakes import Delay, FakeOpenAI, Reply, make_wav
+
+
+def _interrupt(fake: FakeOpenAI, tmp_path: Path, argv: list[str], in_flight: int) -> None:
+    """Run ``chatcli ARGV``, Ctrl-C it once ``in_flight`` requests wait on the server, and
+    check that it ends with 130 and cuts those requests (the server would hold them 120 s)."""
+    proc = subprocess.Popen(
+        chatcli_argv(*argv),  # SIGINT honoured (see there)
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=fake_env(tmp_path, fake),
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while len(fake.requests) < in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)  # waiting for the requests to be in flight, not timing anything
+    assert len(fake.requests) >= in_flight
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    assert fake.wait_for_disconnects(in_flight, timeout=10)
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("parts", [False, True])
+def test_ctrl_c_stops_multi_input_summarize_without_waiting_for_the_server(
+    fake: FakeOpenAI, tmp_path: Path, parts: bool
+) -> None:
+    inputs = []
+    for i in range(3):
+        path = tmp_path / f"in{i}.txt"
+        words = " ".join(f"word{j}" for j in range(400)) if parts else f"text {i}"
+        path.write_text("\n\n".join([words] * (6 if parts else 1)))
+        inputs.append(str(path))
+    fake.script(*[Delay(120, Reply("late")) for _ in range(12)])
+    extra = ["--chunk-tokens", "600"] if parts else []
+    _interrupt(fake, tmp_path, ["summarize", *inputs, "--yes", *extra], 3)
+
+
+@pytest.mark.process
+def test_ctrl_c_stops_several_transcriptions_without_waiting_for_the_server(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    inputs = []
+    for i in range(3):
+        path = tmp_path / f"talk{i}.wav"
+        path.write_bytes(make_wav(1.0))
+        inputs.append(str(path))
+    fake.script(*[Delay(120) for _ in range(6)], route="audio")
+    _interrupt(fake, tmp_path, ["transcribe", *inputs], 3)
