@@ -198,7 +198,7 @@ def _image(cli: Run, env: dict[str, str], tmp_path: Path) -> subprocess.Complete
 
 
 def _transcribe(cli: Run, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    from tests.test_transcribe import make_wav
+    from tests.fakes import make_wav
 
     audio = tmp_path / "a.wav"
     audio.write_bytes(make_wav(1.0))

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from chatcli.features.outputs import unique_stems
 from tests.cli_helpers import fake_env, run_cli
-from tests.fakes import FakeOpenAI, Reply
-from tests.test_transcribe import make_wav
+from tests.fakes import FakeOpenAI, Reply, make_wav
 
 
 def test_unique_stems_in_input_order() -> None:

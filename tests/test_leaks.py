@@ -126,7 +126,7 @@ def test_url_credentials_are_masked(cli: Run, tmp_path: Path) -> None:
 def test_sdk_routes_mask_the_key_in_what_they_return(
     cli: Run, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
-    from tests.test_transcribe import make_wav
+    from tests.fakes import make_wav
 
     audio = tmp_path / "a.wav"
     audio.write_bytes(make_wav(1.0))

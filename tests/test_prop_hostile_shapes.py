@@ -35,7 +35,7 @@ def check(result: subprocess.CompletedProcess[str]) -> None:
 
 
 def _wav(tmp: Path) -> Path:
-    from tests.test_transcribe import make_wav
+    from tests.fakes import make_wav
 
     path = tmp / "a.wav"
     if not path.exists():

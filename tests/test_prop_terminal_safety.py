@@ -115,7 +115,7 @@ def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[FakeOpenAI, Path, dict[str, str]]]:
     """One poisoned fake and a data dir holding a session, usage and a batch job."""
-    from tests.test_transcribe import make_wav
+    from tests.fakes import make_wav
 
     tmp = tmp_path_factory.mktemp("poison")
     with FakeOpenAI() as fake:

@@ -59,7 +59,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
 
 def wav_file(tmp_path: Path, seconds: float = 1.0, name: str = "talk.wav") -> Path:
     path = tmp_path / name
-    path.write_bytes(make_wav(seconds, RATE, level=1))
+    path.write_bytes(make_wav(seconds, RATE))
     return path
 
 
@@ -128,7 +128,7 @@ def test_translate_language_and_prompt_reach_the_form(
 
 def test_stdin_and_output_file(fake: FakeOpenAI, tmp_path: Path, cli: Run) -> None:
     env = fake_env(tmp_path, fake)
-    data = make_wav(1.0, RATE, level=1)
+    data = make_wav(1.0, RATE)
     piped = cli("transcribe", env=env, input=data)
     dashed = cli("transcribe", "-", "-o", str(tmp_path / "out.txt"), env=env, input=data)
     assert piped.returncode == 0 and dashed.returncode == 0, piped.stderr + dashed.stderr

@@ -185,4 +185,4 @@ def test_abort_cuts_a_request_whose_connection_opens_after_it(fake: FakeOpenAI, 
     assert len(outcome) == 1 and isinstance(outcome[0], Interrupted), outcome
 
 
-_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+_BODY: dict[str, object] = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}

@@ -383,8 +383,8 @@ def split_chunks(text: str) -> list[str]:
     return re.findall(r"^\s+|\S+\s*", text)
 
 
-def make_wav(seconds: float = 1.5, rate: int = 8000, level: int = 0) -> bytes:
-    """A valid mono 16-bit PCM WAV of ``seconds`` at ``level`` (0: silence)."""
+def make_wav(seconds: float = 1.5, rate: int = 8000, level: int = 1) -> bytes:
+    """A valid mono 16-bit PCM WAV of ``seconds``, every sample at ``level`` (0: silence)."""
     import io
     import wave
 
