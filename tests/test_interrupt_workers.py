@@ -1,7 +1,7 @@
-"""Ctrl-C stops a command whose requests wait on a slow server in worker threads (a
-multi-input ``summarize``, a summary of many parts, several ``transcribe`` inputs) at once: the
-requests in flight are cut, not waited for. A real SIGINT to a real process; how fast is
-measured by ``bench/bench_interrupt.py``, not asserted here."""
+"""Ctrl-C (and SIGTERM, handled the same way) stops a command whose requests wait on a slow
+server in worker threads (a multi-input ``summarize``, a summary of many parts, several
+``transcribe`` inputs) at once: the requests in flight are cut, not waited for. A real signal
+to a real process; how fast is measured by ``bench/bench_interrupt.py``, not asserted here."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ from tests.cli_helpers import chatcli_argv, fake_env
 from tests.fakes import Delay, FakeOpenAI, Reply, make_wav
 
 
-def _interrupt(fake: FakeOpenAI, tmp_path: Path, argv: list[str], in_flight: int) -> None:
-    """Run ``chatcli ARGV``, Ctrl-C it once ``in_flight`` requests wait on the server, and
-    check that it ends with 130 and cuts those requests (the server would hold them 120 s)."""
+def _interrupt(
+    fake: FakeOpenAI, tmp_path: Path, argv: list[str], in_flight: int,
+    signum: int = signal.SIGINT,
+) -> None:  # fmt: skip
+    """Run ``chatcli ARGV``, send it ``signum`` (Ctrl-C's by default) once ``in_flight``
+    requests wait on the server, and check that it ends with 128 + ``signum`` and cuts those
+    requests (the server would hold them 120 s)."""
     proc = subprocess.Popen(
         chatcli_argv(*argv),  # SIGINT honoured (see there)
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -27,10 +31,15 @@ def _interrupt(fake: FakeOpenAI, tmp_path: Path, argv: list[str], in_flight: int
     deadline = time.monotonic() + 30
     while len(fake.requests) < in_flight and time.monotonic() < deadline:
         time.sleep(0.05)  # waiting for the requests to be in flight, not timing anything
-    assert len(fake.requests) >= in_flight
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert len(fake.requests) >= in_flight, f"{len(fake.requests)} requests came in 30 s"
+    proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError(f"still running 30 s after the signal; stderr: {err!r}") from None
+    assert proc.returncode == 128 + signum, err
     assert b"Traceback" not in err
     assert fake.wait_for_disconnects(in_flight, timeout=10)
 
@@ -52,8 +61,9 @@ def test_ctrl_c_stops_multi_input_summarize_without_waiting_for_the_server(
 
 
 @pytest.mark.process
-def test_ctrl_c_stops_several_transcriptions_without_waiting_for_the_server(
-    fake: FakeOpenAI, tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_several_transcriptions_without_waiting_for_the_server(
+    fake: FakeOpenAI, tmp_path: Path, signum: int
 ) -> None:
     inputs = []
     for i in range(3):
@@ -61,4 +71,4 @@ def test_ctrl_c_stops_several_transcriptions_without_waiting_for_the_server(
         path.write_bytes(make_wav(1.0))
         inputs.append(str(path))
     fake.script(*[Delay(120) for _ in range(6)], route="audio")
-    _interrupt(fake, tmp_path, ["transcribe", *inputs], 3)
+    _interrupt(fake, tmp_path, ["transcribe", *inputs], 3, signum)
