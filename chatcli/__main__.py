@@ -132,7 +132,8 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
             command.parse_args(ctx, list(args))
         from chatcli.output import log_to
 
-        with ctx, log_to(env):  # after the parse: --help and --version do not import logging
+        # after the parse: --help and --version do not import logging
+        with ctx, log_to(env, debug=debug):
             command.invoke(ctx)
         return ExitStatus.OK
     except CommandExited as exc:  # chatcli cmd: the status of the command it ran

@@ -99,34 +99,60 @@ def notifier_for(env: Environment) -> Notifier:
 
 
 @contextlib.contextmanager
-def log_to(env: Environment) -> Iterator[None]:
+def log_to(env: Environment, *, debug: bool = False) -> Iterator[None]:
     """For the block, lines logged to the ``chatcli`` logger go to ``env``'s stderr,
     sanitised: that is how the layers that are not handed the environment (the transport's
     --debug trace, the store's recovery notices, the config file's warnings) speak.
-    ``logging`` is imported here, not at start-up (it costs ``--help`` a tenth)."""
+
+    What the libraries log (the MCP SDK, pypdf, httpx2) and the warnings they raise carry the
+    servers' and documents' text (an SSE event name, a content type, a PDF font's name), and
+    Python would print them raw, tracebacks included. They come here too: with ``debug``, one
+    sanitised line each (``logger: message``, and the traceback's lines); without it, nothing
+    (chatcli says itself what failed). ``logging`` is imported here, not at start-up (it costs
+    ``--help`` a tenth)."""
     import logging
 
     notifier = notifier_for(env)
 
+    def say(line: str) -> None:
+        with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
+            notifier.end_line()
+            err(env, line)
+
     class Log(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             notice = getattr(record, "notice", None)  # a retry countdown: updated in place
-            with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
-                if isinstance(notice, Notice):
+            if isinstance(notice, Notice):
+                with contextlib.suppress(OSError, ValueError):
                     notifier.notice(notice)
-                else:
-                    notifier.end_line()
-                    err(env, record.getMessage())
+            else:
+                say(record.getMessage())
 
-    logger = logging.getLogger("chatcli")
-    handler = Log(logging.DEBUG)
+    class Library(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if not debug:
+                return
+            say(f"{record.name}: {one_line(record.getMessage(), 2000)}")
+            if record.exc_info and record.exc_info[1] is not None:
+                import traceback
+
+                for block in traceback.format_exception(record.exc_info[1]):
+                    for line in block.rstrip("\n").split("\n"):
+                        say(line)
+
+    logger, root = logging.getLogger("chatcli"), logging.getLogger()
+    handler, library = Log(logging.DEBUG), Library(logging.WARNING)
     saved = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
+    root.addHandler(library)  # instead of ``logging.lastResort``, which writes raw
+    logging.captureWarnings(True)  # ``warnings.warn`` of libraries: to ``py.warnings``
     try:
         yield
     finally:
+        logging.captureWarnings(False)
+        root.removeHandler(library)
         logger.removeHandler(handler)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]

@@ -7,15 +7,17 @@ import io
 import zipfile
 
 
-def make_pdf(pages: list[str]) -> bytes:
+def make_pdf(pages: list[str], encoding: bytes = b"") -> bytes:
     """A valid PDF with one line of Helvetica text per page ('' gives a page with no text,
-    like a scan)."""
+    like a scan); ``encoding``: the font's ``/Encoding`` name (``/Evil#1b...``: pypdf logs
+    names it does not know)."""
     objects: list[bytes] = []
     page_ids = [4 + 2 * i for i in range(len(pages))]
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     kids = " ".join(f"{n} 0 R" for n in page_ids).encode()
     objects.append(b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % len(pages))
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    font = b"/Type /Font /Subtype /Type1 /BaseFont /Helvetica"
+    objects.append(b"<< " + font + (b" /Encoding " + encoding if encoding else b"") + b" >>")
     for i, text in enumerate(pages):
         content_id = page_ids[i] + 1
         objects.append(
