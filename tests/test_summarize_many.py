@@ -106,6 +106,14 @@ def test_unreadable_input_does_not_stop_the_others(fake: FakeOpenAI, tmp_path: P
     assert result.returncode == 2
     assert result.stdout == f"# {good}\n\nS.\n\n"
     assert f"{tmp_path / 'missing.md'}: failed: no such file" in result.stderr
+    # on a terminal the progress line counts the input that could not be read among the inputs
+    on_tty = run_cli(
+        "summarize", str(good), str(tmp_path / "missing.md"), env=fake_env(tmp_path, fake),
+        tty=True,
+    )  # fmt: skip
+    progress = re.findall(r"summarising: (\d+)/(\d+) inputs", on_tty.stderr)
+    assert progress and progress[-1] == ("2", "2")
+    assert all(int(done) <= int(total) for done, total in progress)
 
 
 def test_dry_run_on_2mb_estimates_and_sends_nothing(fake: FakeOpenAI, tmp_path: Path) -> None:

@@ -56,7 +56,9 @@ def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
                     raise unreadable(targets[i], exc, "a summary file") from None
                 notifier.note(f"{source.label}: skipped, {targets[i]} exists (--force redoes it)")
     todo = [i for i, s in enumerate(sources) if s.error is None and i not in done_before]
-    tracker = Tracker(notifier, len(todo), env.config.model_info(env.model), many=many)
+    # inputs that could not be read are counted too: they are reported as done (failed)
+    counted = sum(1 for i in range(len(sources)) if i not in done_before)
+    tracker = Tracker(notifier, counted, env.config.model_info(env.model), many=many)
     shared = Shared(
         environment,
         Limiter(env.profile.requests_per_minute, environment.clock),
