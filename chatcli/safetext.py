@@ -26,6 +26,7 @@ _CONTROL = re.compile(
     | \x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)  # OSC, DCS, SOS, PM, APC with their terminator
     | \x1b[ -/]*[0-~]                      # other escape sequences (charsets, keypad, RIS)
     | [\x00-\x08\x0b-\x1f\x7f-\x9f]        # C0 controls but tab and newline, DEL, C1 controls
+    | [\u202a-\u202e\u2066-\u2069]          # bidi embeddings, overrides and isolates
     """,
     re.VERBOSE,
 )
@@ -120,7 +121,10 @@ def sanitize(text: str) -> str:
     """Remove terminal control sequences and control characters, keeping newlines and tabs.
 
     Model output can carry escape sequences (by accident or by prompt injection) that would
-    recolour, retitle, clear or reprogram the user's terminal if written raw.
+    recolour, retitle, clear or reprogram the user's terminal if written raw. Explicit bidi
+    controls go too: on a terminal that honours them, U+202E shows ``gpt-4o-mini`` spelt
+    backwards as something else ("Trojan Source"); the implicit bidi of Arabic or Hebrew text
+    needs none of them.
     """
     return redact(_CONTROL.sub("", text))
 

@@ -329,6 +329,11 @@ def test_empty_answer_writes_nothing(tty: _Pty) -> None:
         ("bell\x07 back\x08space\rCR", "bell backspaceCR"),
         ("c1 \x9b31m csi", "c1 31m csi"),
         ("keep\ttabs\nand lines 中文😀", "keep\ttabs\nand lines 中文😀"),
+        ("model \u202einim-o4-tpg\u202c!", "model inim-o4-tpg!"),  # "Trojan Source"
+        (
+            "isolate \u2067abc\u2069 and marks \u200f kept שלום",
+            "isolate abc and marks \u200f kept שלום",
+        ),
     ],
 )
 def test_sanitize(raw: str, clean: str) -> None:

@@ -16,10 +16,14 @@ from typing import Any
 from tests.fakes.server import DEFAULT_API_KEY
 
 MARK = "PWNED"
-POISON = f" \x1b]0;{MARK}\x07\x1b[2J\x1b[31;5m\x1bP{MARK}\x1b\\\x9b6n\x07 {DEFAULT_API_KEY}"
-"""Title change, screen clear, colour and blink, a DCS string, a C1 CSI, a bell, and the key."""
+POISON = (
+    f" \x1b]0;{MARK}\x07\x1b[2J\x1b[31;5m\x1bP{MARK}\x1b\\\x9b6n\x07 \u202e{MARK}\u202c"
+    f" {DEFAULT_API_KEY}"
+)
+"""Title change, screen clear, colour and blink, a DCS string, a C1 CSI, a bell, a bidi
+override, and the key."""
 
-SIGNS = ("\x1b]", "\x1b[2J", "\x1b[31;5m", "\x1bP", "\x9b", DEFAULT_API_KEY)
+SIGNS = ("\x1b]", "\x1b[2J", "\x1b[31;5m", "\x1bP", "\x9b", "\u202e", DEFAULT_API_KEY)
 """What must not appear in anything chatcli shows (``MARK`` may: as the text of an escape
 written out harmlessly, ``\\u001b]0;PWNED`` in JSON)."""
 
