@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import chatcli_argv, fake_env
-from tests.fakes import Delay, FakeOpenAI, Reply, make_wav
+from tests.cli_helpers import chatcli_argv, fake_env, run_cli
+from tests.fakes import Delay, Error, FakeOpenAI, Reply, make_wav
 
 
 def _interrupt(
     fake: FakeOpenAI, tmp_path: Path, argv: list[str], in_flight: int,
-    signum: int = signal.SIGINT,
+    signum: int = signal.SIGINT, settle: float = 0.0, cut: bool = True,
 ) -> None:  # fmt: skip
     """Run ``chatcli ARGV``, send it ``signum`` (Ctrl-C's by default) once ``in_flight``
     requests wait on the server, and check that it ends with 128 + ``signum`` and cuts those
-    requests (the server would hold them 120 s)."""
+    requests (the server would hold them 120 s; ``cut`` False: none is open by then)."""
     proc = subprocess.Popen(
         chatcli_argv(*argv),  # SIGINT honoured (see there)
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -32,6 +32,7 @@ def _interrupt(
     while len(fake.requests) < in_flight and time.monotonic() < deadline:
         time.sleep(0.05)  # waiting for the requests to be in flight, not timing anything
     assert len(fake.requests) >= in_flight, f"{len(fake.requests)} requests came in 30 s"
+    time.sleep(settle)  # into a retry's countdown, say; not timing anything
     proc.send_signal(signum)
     try:
         _, err = proc.communicate(timeout=30)
@@ -41,7 +42,7 @@ def _interrupt(
         raise AssertionError(f"still running 30 s after the signal; stderr: {err!r}") from None
     assert proc.returncode == 128 + signum, err
     assert b"Traceback" not in err
-    assert fake.wait_for_disconnects(in_flight, timeout=10)
+    assert not cut or fake.wait_for_disconnects(in_flight, timeout=10)
 
 
 @pytest.mark.process
@@ -72,3 +73,28 @@ def test_ctrl_c_or_sigterm_stops_several_transcriptions_without_waiting_for_the_
         inputs.append(str(path))
     fake.script(*[Delay(120) for _ in range(6)], route="audio")
     _interrupt(fake, tmp_path, ["transcribe", *inputs], 3, signum)
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("retrying", [False, True])
+def test_ctrl_c_stops_a_local_batch_and_leaves_its_requests_to_resume(
+    fake: FakeOpenAI, tmp_path: Path, retrying: bool
+) -> None:
+    """The requests in flight are cut, not sent again nor stored as failed (``retrying``: the
+    signal comes during a retry's countdown), so the same submit resumes and answers them."""
+    from tests.test_batch import results_jsonl, write_jsonl
+
+    inputs = write_jsonl(tmp_path / "in.jsonl", 3)
+    first = [Error(503, headers={"Retry-After": "30"})] * 3 if retrying else []
+    fake.script(*first, *[Delay(120, Reply("late")) for _ in range(3)])
+    argv = ["batch", "submit", str(inputs), "--local", "--yes"]
+    _interrupt(fake, tmp_path, argv, 3, settle=0.5 if retrying else 0.0, cut=not retrying)
+    sent = len(fake.chat_requests())
+    fake.reset()
+    again = run_cli(*argv, env=fake_env(tmp_path, fake))
+    assert again.returncode == 0, again.stderr
+    job = again.stdout.strip()
+    assert f"resuming job {job}" in again.stderr
+    rows = results_jsonl(fake_env(tmp_path, fake), job)
+    assert [r["answer"] for r in rows] == [f"echo(1): question {i}" for i in range(3)]
+    assert sent == 3  # nothing was sent again after the signal

@@ -276,3 +276,21 @@ def test_no_private_typer_or_bare_click_import() -> None:
             if private or parts[0] == "click":
                 found.append(f"{name}:{line} imports {dotted}")
     assert found == []
+
+
+def test_only_the_workers_module_makes_a_thread_pool() -> None:
+    """Ctrl-C reaches only the main thread: a pool made anywhere but ``features/workers.py``
+    would leave its requests waiting on a slow server after it (each command once did)."""
+    found = []
+    for name, path in MODULES.items():
+        if name == "chatcli.features.workers":
+            continue
+        for node in ast.walk(parsed(path)):
+            named = (
+                (isinstance(node, ast.Name) and node.id == "ThreadPoolExecutor")
+                or (isinstance(node, ast.Attribute) and node.attr == "ThreadPoolExecutor")
+                or (isinstance(node, ast.alias) and node.name == "ThreadPoolExecutor")
+            )
+            if named:
+                found.append(f"{name}:{getattr(node, 'lineno', '?')}")
+    assert found == []

@@ -42,10 +42,6 @@ class Cutoff:
         for sock in sockets:
             _shut(sock)
 
-    def reset(self) -> None:
-        """Let requests through again (the provider was closed and may be reused)."""
-        self._cut = False
-
     def check(self) -> None:
         """Raise ``Interrupted`` once cut: before a request, a retry or a retry's wait."""
         if self._cut:

@@ -86,7 +86,8 @@ class Transport:
         return self._client
 
     def close(self) -> None:
-        self.cutoff.reset()
+        """Close the connections. A cut transport stays cut: a worker still ending after
+        Ctrl-C must not open a new client and wait on the server."""
         if self._client is not None:
             self._client.close()
             self._client = None

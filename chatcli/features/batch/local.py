@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from typing import TYPE_CHECKING, Any
 
 from chatcli import accounting
@@ -28,6 +28,7 @@ from chatcli.features.batch.lines import ending
 from chatcli.features.pacing import Limiter
 from chatcli.features.schema.batch import Fallback, checked, schema_of
 from chatcli.features.schema.spec import Schema
+from chatcli.features.workers import Workers
 from chatcli.providers.base import ChatRequest, Provider
 from chatcli.store.jobs import JobRow, Jobs, RequestResult
 from chatcli.store.records import UsageRecord
@@ -92,19 +93,15 @@ class LocalRunner:
         if not pending:
             return
         self.provider.warm(self.job.model)
-        workers = max(1, min(self.concurrency, len(pending)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
-            futures = [pool.submit(self._one, idx, model, line) for idx, model, line in pending]
-            try:
+        workers = min(self.concurrency, len(pending))
+        try:
+            # Ctrl-C: the requests in flight fail now and stay pending (``_one``)
+            with Workers(workers, "batch", stop=self.stop, interrupt=self.provider.abort) as pool:
+                futures = [pool.submit(self._one, idx, model, line) for idx, model, line in pending]
                 for future in as_completed(futures):
                     future.result()
-            except BaseException as exc:
-                self.stop.set()
-                for future in futures:
-                    future.cancel()
-                if isinstance(exc, KeyboardInterrupt):
-                    raise Interrupted("interrupted; `chatcli batch wait` resumes the job") from None
-                raise
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted; `chatcli batch wait` resumes the job") from None
 
     def _one(self, idx: int, model: str, line: str) -> None:
         if self.stop.is_set():
@@ -132,6 +129,8 @@ class LocalRunner:
         except _FATAL:
             raise
         except ChatcliError as exc:
+            if self.stop.is_set():  # cut by Ctrl-C or a fatal error: left pending, resent later
+                return
             self._save(RequestResult(idx, ok=False, error=exc.message), None)
             return
         latency = round((time.perf_counter() - started) * 1000)

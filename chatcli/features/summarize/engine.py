@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from chatcli.events import Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.flow import take_turn
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.progress import Tracker
+from chatcli.features.workers import Workers
 from chatcli.output import Notifier, Writer
 from chatcli.settings.resolve import Env
 
@@ -258,24 +259,24 @@ class Summarizer:
         # create the shared HTTP client here, not racing in the workers
         assert self.provider is not None
         self.provider.warm(self.env.model)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summarize") as pool:
-            futures: dict[Future[str], int] = {
-                pool.submit(self._part, i + 1, total, chunk): i for i, chunk in enumerate(chunks)
-            }
-            try:
+        provider = self.provider
+
+        def interrupt() -> None:
+            self.shared.interrupted.set()
+            provider.abort()  # parts in flight fail now, however slow the server
+
+        try:
+            # a failed part stops the others: ``stop`` is seen at their next event
+            with Workers(workers, "summarize", stop=self.stop, interrupt=interrupt) as pool:
+                futures: dict[Future[str], int] = {
+                    pool.submit(self._part, i + 1, total, chunk): i
+                    for i, chunk in enumerate(chunks)
+                }
                 for done, future in enumerate(_completed(futures), 1):
                     results[futures[future]] = future.result()
                     self._progress(f"{head}  {done}/{total}", done, total)
-            except BaseException as exc:
-                self.stop.set()
-                if isinstance(exc, KeyboardInterrupt):
-                    self.shared.interrupted.set()
-                for future in futures:
-                    future.cancel()  # parts in flight see ``stop`` at their next event
-                if isinstance(exc, KeyboardInterrupt):
-                    self.provider.abort()  # ... or fail now, when the server is slow
-                    raise Interrupted("interrupted") from None
-                raise
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
         with self._lock:
             self.notifier.end_line()
         return results

@@ -11,7 +11,7 @@ the summaries. Inputs whose file already exists in ``-o DIR`` are skipped unless
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
 from chatcli.features.summarize.progress import Tracker
 from chatcli.features.summarize.sources import Source, load, names
+from chatcli.features.workers import Workers
 from chatcli.output import Notifier, flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
@@ -166,21 +167,23 @@ class Job:
             provider.warm(self.env.model)
         workers = max(1, min(self.opts.concurrency, len(self.todo)))
         summarizers = {i: self._summarizer(provider, store, i) for i in self.todo}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="input") as pool:
-            futures: dict[Future[str], int] = {
-                pool.submit(summarizers[i].summarise, self.sources[i].text): i for i in self.todo
-            }
-            try:
+
+        def interrupt() -> None:
+            self.shared.interrupted.set()
+            for summ in summarizers.values():
+                summ.stop.set()
+            provider.abort()  # requests in flight fail now, so the workers end at once
+
+        try:
+            with Workers(workers, "input", stop=threading.Event(), interrupt=interrupt) as pool:
+                futures: dict[Future[str], int] = {
+                    pool.submit(summarizers[i].summarise, self.sources[i].text): i
+                    for i in self.todo
+                }
                 for future in as_completed(futures):
                     self._finished(futures[future], future)
-            except KeyboardInterrupt:
-                self.shared.interrupted.set()
-                for summ in summarizers.values():
-                    summ.stop.set()
-                for future in futures:
-                    future.cancel()
-                provider.abort()  # requests in flight fail now, so the workers end at once
-                raise Interrupted("interrupted") from None
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
         self._flush_stdout(final=True)
         if self.opts.combine and self.results:
             self._combine(provider, store)

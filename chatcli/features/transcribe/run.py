@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.formats import EXTENSIONS
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.features.transcribe.subtitles import join
+from chatcli.features.workers import Workers
 from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
@@ -157,29 +158,24 @@ def _several(
         return transcribe_one(env, model, opts, data, source, stem, pace)
 
     workers = max(1, min(opts.concurrency, len(todo)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transcribe") as pool:
+    # Ctrl-C: uploads in flight fail now (``Provider.abort``), so the workers end at once
+    with Workers(workers, "transcribe", stop=pace.stop, interrupt=pace.provider.abort) as pool:
         futures = {pool.submit(one, name): name for name in todo}
-        try:
-            for done, future in enumerate(as_completed(futures), 1):
-                name = futures[future]
-                settled.add(name)
-                try:
-                    texts[name] = future.result()
-                except ChatcliError as exc:
-                    failed.append((name, exc))
-                    notifier.note(f"{name}: failed: {exc.message} ({done}/{len(todo)})")
-                else:
-                    notifier.note(f"{name}: done ({done}/{len(todo)})")
-                    if folder is not None:
-                        folder.mkdir(parents=True, exist_ok=True)
-                        _write(environment, texts[name], targets[name])
-                if folder is None:
-                    print_in_order()
-        except KeyboardInterrupt:
-            pace.stop.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            pace.provider.abort()  # uploads in flight fail now, so the workers end at once
-            raise
+        for done, future in enumerate(as_completed(futures), 1):
+            name = futures[future]
+            settled.add(name)
+            try:
+                texts[name] = future.result()
+            except ChatcliError as exc:
+                failed.append((name, exc))
+                notifier.note(f"{name}: failed: {exc.message} ({done}/{len(todo)})")
+            else:
+                notifier.note(f"{name}: done ({done}/{len(todo)})")
+                if folder is not None:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    _write(environment, texts[name], targets[name])
+            if folder is None:
+                print_in_order()
     if failed:
         first = failed[0][1]
         raise type(first)(
