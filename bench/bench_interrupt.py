@@ -1,13 +1,15 @@
 """How fast Ctrl-C stops a command whose requests all wait on the server in worker threads.
 
-    python bench/bench_interrupt.py [--runs 5] [--inputs 4] [--command summarize|parts|transcribe]
+    python bench/bench_interrupt.py [--runs 5] [--inputs 4]
+        [--command summarize|parts|transcribe|batch]
 
 Each run starts the command against the local fake server, which holds every request for
 120 s; once ``--inputs`` requests are in flight it sends SIGINT and measures the time until the
 process has exited. ``summarize``: that many small files; ``parts``: that many files of many
 parts each (parts start while others are cut: the race that once left one waiting);
-``transcribe``: that many WAV files. Target: under 1 s (the requests in flight are cut, not
-waited for). Medians and the worst run are reported.
+``transcribe``: that many WAV files; ``batch``: a local batch of that many requests. Target:
+under 1 s (the requests in flight are cut, not waited for). Medians and the worst run are
+reported.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def _inputs(command: str, tmp: Path, inputs: int) -> tuple[list[str], list[str]]
         files.append(str(path))
     if command == "transcribe":
         return files, ["transcribe", *files]
+    if command == "batch":
+        lines = tmp / "in.jsonl"
+        lines.write_text("".join(f'{{"prompt": "question {i}"}}\n' for i in range(inputs)))
+        return [str(lines)], ["batch", "submit", str(lines), "--local", "--yes"]
     extra = ["--chunk-tokens", "600"] if command == "parts" else []
     return files, ["summarize", *files, "--yes", *extra]
 
@@ -80,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--inputs", type=int, default=4)
-    parser.add_argument("--command", choices=["summarize", "parts", "transcribe"],
+    parser.add_argument("--command", choices=["summarize", "parts", "transcribe", "batch"],
                         default="summarize")  # fmt: skip
     args = parser.parse_args()
     times = []
