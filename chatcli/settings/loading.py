@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError, unreadable
+from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, UsageError
 from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
 from chatcli.settings.choices import MarkdownMode
@@ -234,12 +234,11 @@ def load(path: Path, *, must_exist: bool = False) -> Config:
 
 def read_text(path: Path) -> str:
     """The config file's text, or a ConfigError saying why it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise unreadable(
-            path, exc, "a config file", lead="config file", error=ConfigError
-        ) from None
+    from chatcli import reading
+
+    return reading.read_text_file(
+        path, reading.CONFIG, "a config file", lead="config file", error=ConfigError
+    )
 
 
 def parse(path: Path, text: str) -> dict[str, Any]:

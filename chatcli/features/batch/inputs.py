@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import UsageError, unreadable
+from chatcli import reading
+from chatcli.errors import UsageError
 from chatcli.events import Message
 from chatcli.store.jobs import NewRequest
 
@@ -52,8 +53,14 @@ def check_paths(paths: list[str]) -> list[Path]:
     for name in paths:
         path = Path(name)
         if not path.is_file():
-            problem = "is a directory, not a file" if path.is_dir() else "does not exist"
-            raise UsageError(f"input {path} {problem}")
+            if path.is_dir():
+                raise UsageError(f"input {path} is a directory, not a file")
+            if not path.exists():
+                raise UsageError(f"input {path} does not exist")
+            raise UsageError(  # a pipe, <(cmd), a device: read once, gone for the resume
+                f"input {path} is not a regular file",
+                hint="save it to a file first: a job reads its inputs again when it resumes",
+            )
         out.append(path)
     return out
 
@@ -79,11 +86,7 @@ def _read(path: Path) -> str:
     GB18030); anything else is a UsageError (exit 2) naming the file."""
     from chatcli.inputs import decode_text
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise unreadable(path, exc) from None
-    return decode_text(data, f"file {path}")
+    return decode_text(reading.read_file(path, reading.TEXT), f"file {path}")
 
 
 def _jsonl(path: Path, prompt: str | None) -> Iterator[BatchInput]:
@@ -150,11 +153,7 @@ def _csv(path: Path, column: str, prompt: str | None) -> Iterator[BatchInput]:
 def _text(path: Path, prompt: str | None) -> BatchInput:
     from chatcli.inputs import decode_text
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise unreadable(path, exc) from None
-    text = decode_text(data, f"file {path}")
+    text = decode_text(reading.read_file(path, reading.TEXT), f"file {path}")
     if not text.strip():
         raise UsageError(f"input {path} is empty")
     return BatchInput(str(path), [{"role": "user", "content": _with_prompt(prompt, text)}])

@@ -9,12 +9,14 @@ root is not an object (strict mode needs one) is sent as ``{"value": ...}`` and 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatcli.errors import ConfigError, UsageError, unreadable
+from chatcli import reading
+from chatcli.errors import ConfigError, UsageError
 from chatcli.features.schema import fields
 from chatcli.features.schema.strict import Strict, to_strict
 
@@ -90,8 +92,8 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
         schema, source = _named(name, config_schemas, config_dir), f"[schemas.{name}]"
     elif text.startswith(("{", "[")):
         schema, source, name = _json(text, "the inline JSON"), "the inline JSON", "response"
-    elif _path_like(text) and Path(text).expanduser().is_file():
-        path = Path(text).expanduser()
+    elif _path_like(text) and os.path.lexists(Path(text).expanduser()):
+        path = Path(text).expanduser()  # a directory or a dangling link is refused as such
         schema, source, name = _file(path), str(path), path.stem
     elif text.endswith(".json") and "\n" not in text and "," not in text:
         raise UsageError(f"--schema: {text} does not exist")
@@ -143,10 +145,7 @@ def _json(text: str, source: str) -> Any:
 
 
 def _file(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise unreadable(path, exc, "a JSON Schema file", lead="--schema") from None
+    text = reading.read_text_file(path, reading.CONFIG, "a JSON Schema file", lead="--schema")
     return _json(text, str(path))
 
 

@@ -38,11 +38,11 @@ COMBINE_INSTRUCTIONS = (
 
 def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
     """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
-    inputs = names(opts.files)
+    inputs = names(opts.files, environment.stdin, environment.stdin_isatty)
     if opts.output_dir is not None and opts.output_dir.exists() and not opts.output_dir.is_dir():
         raise UsageError(f"-o {opts.output_dir} is a file; give a directory")
     notifier = notifier_for(environment)
-    sources = [load(name, env.profile) for name in inputs]
+    sources = [load(name, env.profile, environment.stdin) for name in inputs]
     many = len(sources) > 1 or opts.output_dir is not None or opts.combine
     if not many and sources[0].error is not None:
         raise sources[0].error

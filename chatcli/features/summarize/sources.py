@@ -4,12 +4,12 @@ into text on its own, so one unreadable input does not stop the others."""
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from chatcli.errors import ChatcliError, UsageError, unreadable
+from chatcli import reading
+from chatcli.errors import ChatcliError, UsageError
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Profile
@@ -41,11 +41,12 @@ class Source:
         return Path(self.name).stem or "input"
 
 
-def names(files: list[str]) -> list[str]:
-    """The inputs as given; stdin when there are none and something is piped in."""
+def names(files: list[str], stdin: TextIO | None, stdin_isatty: bool) -> list[str]:
+    """The inputs as given; stdin (the command's) when there are none and something is piped
+    in."""
     if files:
         return files
-    if sys.stdin is None or sys.stdin.isatty():
+    if stdin is None or stdin_isatty:
         raise UsageError(
             "nothing to summarise: give a FILE or URL, or pipe text in",
             hint="chatcli summarize report.pdf",
@@ -53,10 +54,11 @@ def names(files: list[str]) -> list[str]:
     return ["-"]
 
 
-def load(name: str, profile: Profile) -> Source:
-    """Read one input to text; a failure is kept in the Source, not raised."""
+def load(name: str, profile: Profile, stdin: TextIO | None) -> Source:
+    """Read one input to text (``-``: ``stdin``); a failure is kept in the Source, not
+    raised."""
     try:
-        return Source(name, _text(name, profile))
+        return Source(name, _text(name, profile, stdin))
     except ChatcliError as exc:
         return Source(name, error=exc)
     except (RecursionError, MemoryError, ValueError, LookupError) as exc:  # a hostile file
@@ -64,7 +66,7 @@ def load(name: str, profile: Profile) -> Source:
         return Source(name, error=UsageError(f"cannot read {shown}: {type(exc).__name__}"))
 
 
-def _text(name: str, profile: Profile) -> str:
+def _text(name: str, profile: Profile, stdin: TextIO | None) -> str:
     from chatcli.inputs import fetch_url, to_text, url_of
 
     url = url_of(name)
@@ -73,7 +75,7 @@ def _text(name: str, profile: Profile) -> str:
         data, content_type = fetch_url(url, profile)
         label = url
     else:
-        data, label = _read(name)
+        data, label = _read(name, stdin)
     try:
         text = to_text(data, label, content_type)
     except UsageError as exc:
@@ -88,11 +90,13 @@ def _text(name: str, profile: Profile) -> str:
     return text
 
 
-def _read(name: str) -> tuple[bytes, str]:
+def _read(name: str, stdin: TextIO | None) -> tuple[bytes, str]:
+    hint = "split it, or summarise its parts one by one"
     if name == "-":
-        return sys.stdin.buffer.read(), "piped input"
+        if stdin is None:
+            raise UsageError("nothing to summarise: stdin is closed")
+        return reading.read_stream(stdin.buffer, reading.TEXT, "piped input", hint=hint), (
+            "piped input"
+        )
     path = Path(name)
-    try:
-        return path.read_bytes(), f"file {path}"
-    except OSError as exc:
-        raise unreadable(path, exc) from None
+    return reading.read_file(path, reading.TEXT, hint=hint), f"file {path}"

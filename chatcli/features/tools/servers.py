@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
-from chatcli.errors import ConfigError, UsageError, unreadable
+from chatcli.errors import ConfigError, UsageError
 from chatcli.output import err, out
 from chatcli.safetext import one_line
 
@@ -122,12 +122,11 @@ def import_servers(
     """Add the servers of ``file`` to the config file at ``path``."""
     import tomlkit
 
+    from chatcli import reading
     from chatcli.settings import loading, paths
 
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise unreadable(file, exc, "a JSON file") from None
+        data = json.loads(reading.read_text_file(file, reading.CONFIG, "a JSON file"))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{file} is not JSON: {exc}") from None
     found = data.get("mcpServers", data.get("servers")) if isinstance(data, dict) else None

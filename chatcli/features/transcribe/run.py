@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatcli import reading
 from chatcli.environment import Environment
-from chatcli.errors import ChatcliError, Interrupted, UsageError, unreadable
+from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.events import Notice
 from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.formats import EXTENSIONS
@@ -45,6 +46,7 @@ on 2027-02-26 and names no replacement for those yet)."""
 TEXT_ONLY = ("gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 """Models that answer only ``json`` and ``text`` (no srt, vtt or verbose_json)."""
 LIMIT_ENV = "CHATCLI_UPLOAD_LIMIT"
+_BIG = "extract the audio first: ffmpeg -i FILE -vn -ac 1 -b:a 48k talk.mp3"
 ACCEPTED = "flac, m4a, mp3, mp4, mpeg, mpga, oga, ogg, wav or webm"
 
 
@@ -248,15 +250,12 @@ def read_input(environment: Environment, file: str | None) -> tuple[bytes, str, 
                 "nothing to transcribe: give an audio FILE or pipe audio in",
                 hint="chatcli transcribe talk.mp3",
             )
-        data = stdin.buffer.read()
+        data = reading.read_stream(stdin.buffer, reading.MEDIA, "piped input", hint=_BIG)
         if not data:
             raise UsageError("piped input is empty: there is no audio to transcribe")
         return data, "piped input", "audio"
     path = Path(file)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise unreadable(path, exc, "an audio file") from None
+    data = reading.read_file(path, reading.MEDIA, "an audio file", hint=_BIG)
     if not data:
         raise UsageError(f"{path} is empty: there is no audio to transcribe")
     return data, str(path), path.stem or "audio"
