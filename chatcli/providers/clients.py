@@ -73,7 +73,7 @@ def build(
             },
             **options,
         )
-    except (ImportError, ValueError) as exc:
+    except (ImportError, ValueError, httpx2.InvalidURL) as exc:
         raise _proxy_error(exc, settings.proxy) from None
 
 
@@ -92,13 +92,30 @@ def _context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-def _proxy_error(exc: ImportError | ValueError, proxy: str | None) -> Exception:
-    """What a client that cannot be built for ``proxy`` should raise (SOCKS without socksio)."""
+def _proxy_error(exc: Exception, proxy: str | None) -> Exception:
+    """What a client that cannot be built for ``proxy`` (None: the environment's
+    ``*_PROXY`` variables, which httpx2 reads itself) should raise: exit 3 naming the proxy
+    and where it was set (SOCKS without socksio, a URL that is not one, a scheme httpx2 has
+    no transport for)."""
+    from chatcli.providers.proxies import shown
+
+    where = "the profile's proxy"
+    if proxy is None:
+        from urllib.request import getproxies_environment
+
+        found = [(k, v) for k, v in getproxies_environment().items() if k != "no"]
+        if not found:
+            return exc if isinstance(exc, ImportError) else ConfigError(str(exc))
+        key, proxy = found[0]
+        where = f"the environment's {key.upper()}_PROXY"
     if isinstance(exc, ImportError):
         if "socksio" not in str(exc):
             return exc
         return ConfigError(
-            f"proxy {proxy} is a SOCKS proxy, but SOCKS support is not installed",
+            f"proxy {shown(proxy)} ({where}) is a SOCKS proxy, but SOCKS support is not installed",
             hint="pip install 'chatcli[socks]' (it adds the socksio package)",
         )
-    return ConfigError(f"cannot use proxy {proxy!r}: {exc}")
+    return ConfigError(
+        f"cannot use proxy {shown(proxy)!r} ({where}): {shown(str(exc))}",
+        hint="a proxy is http://host:port, https://host:port or socks5://host:port",
+    )

@@ -429,12 +429,20 @@ def _out_of_range(key: str, value: Any) -> str | None:
     return None
 
 
-def _url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be called (no scheme, unbalanced brackets, a bad port), or None."""
+API_SCHEMES = ("http", "https")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def _url_problem(url: str, schemes: tuple[str, ...] = API_SCHEMES) -> str | None:
+    """Why ``url`` cannot be called (no scheme, one chatcli cannot speak, unbalanced brackets,
+    a bad port), or None: said when the config is read, so every command gives exit 3 alike."""
     from urllib.parse import urlsplit
 
-    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url):
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", url)
+    if not scheme:
         return "is not a URL"
+    if scheme.group(1).lower() not in schemes:
+        return f"is not {' or '.join(schemes)}"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
@@ -698,7 +706,8 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     if broken:
         return None
     for key in ("base_url", "endpoint", "proxy"):
-        bad_url = _url_problem(raw[key]) if key in raw else None
+        schemes = PROXY_SCHEMES if key == "proxy" else API_SCHEMES
+        bad_url = _url_problem(raw[key], schemes) if key in raw else None
         if bad_url is not None:
             hint = "write it with its scheme, e.g. https://..."
             if "query" in bad_url:
