@@ -7,6 +7,8 @@ import stat
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from tests.cli_helpers import clean_env, run_cli
 
 KEY = "sk-secret-value-abcdefgh12345678"
@@ -147,3 +149,26 @@ def test_init_asks_and_writes_a_valid_commented_config(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = run_cli("config", "init", env=env, input=answers)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["sessions", "list"], ["usage"], ["config", "path"], ["ask", "hi"]]
+)
+@pytest.mark.parametrize("before", [True, False])
+def test_config_flag_naming_no_file_is_exit_3_for_every_command(
+    tmp_path: Path, command: list[str], before: bool
+) -> None:
+    missing = str(tmp_path / "missing.toml")
+    flag = ["--config", missing]
+    args = [*flag, *command] if before else [*command, *flag]
+    result = run_cli(*args, env=clean_env(tmp_path, OPENAI_API_KEY="sk-test-0000000000"))
+    assert result.returncode == 3
+    assert f"config file {missing} does not exist" in result.stderr
+
+
+def test_config_set_creates_the_file_the_flag_names(tmp_path: Path) -> None:
+    target = tmp_path / "new.toml"
+    result = run_cli("config", "set", "defaults.model", "gpt-4.1", "--config", str(target),
+                     env=clean_env(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "gpt-4.1" in target.read_text()

@@ -203,14 +203,34 @@ def global_options(command: Callable[..., None]) -> Callable[..., None]:
         ctx: typer.Context = kwargs.pop("_ctx")
         g = Globals(*(kwargs.pop(name, default) for name, (_, default) in _GLOBALS.items()))
         outer = ctx.find_object(Globals)
+        g = g.under(outer) if outer is not None else g
+        _config_named_exists(g, ctx.command_path)
         if wants_environment:
             kwargs["environment"] = environment_of(ctx)
-        command(*args, g=g.under(outer) if outer is not None else g, **kwargs)
+        command(*args, g=g, **kwargs)
 
     params = [*own, *added, context]
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
+
+
+_WRITES_CONFIG = ("config init", "config set")
+"""The commands that create the file ``--config`` names; every other one needs it to exist."""
+
+
+def _config_named_exists(g: Globals, command_path: str) -> None:
+    """``--config PATH`` naming no file is exit 3 for every command (SPEC), also for those that
+    never read the config (``sessions``, ``usage``): the user meant another file."""
+    from pathlib import Path
+
+    if not g.config or command_path.endswith(_WRITES_CONFIG):
+        return
+    path = Path(g.config).expanduser()
+    if not path.exists():
+        from chatcli.errors import ConfigError
+
+        raise ConfigError(f"config file {path} does not exist", hint="check the --config path")
 
 
 def show_help_if_bare(ctx: typer.Context) -> None:
