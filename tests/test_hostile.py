@@ -483,3 +483,12 @@ def test_models_404_on_azure_names_endpoint_not_base_url(fake: FakeOpenAI, tmp_p
     assert result.returncode == 0, result.stderr
     assert "its endpoint may still be right" in result.stderr and "base_url" not in result.stderr
     assert "gpt-4o" in result.stdout
+
+
+def test_a_data_dir_that_is_a_file_is_named_as_such(fake: FakeOpenAI, tmp_path: Path) -> None:
+    home = tmp_path / "home-file"
+    home.write_text("not a directory\n")
+    result = run_cli("sessions", "list", env=fake_env(tmp_path, fake, CHATCLI_HOME=str(home)))
+    assert result.returncode == 1
+    assert f"the data dir {home} is a file, not a directory" in result.stderr
+    assert "File exists" not in result.stderr

@@ -146,7 +146,7 @@ def _error(path: Path, exc: sqlite3.Error) -> StoreError:
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StoreBusy(
             f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s",
-            hint="another chatcli is holding the database; try again",
+            hint="another program (a chatcli, or sqlite3) is holding the database; try again",
         )
     if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
         return StoreFull(f"cannot write {path}: {exc}", hint="free some space on that disk")
@@ -215,6 +215,11 @@ class Store:
         """Open (creating and migrating as needed) ``chatcli.db`` in ``data_dir``; with
         ``replay``, write back what the recovery journal holds (``store.journal``)."""
         path = data_dir / DB_NAME
+        if data_dir.exists() and not data_dir.is_dir():
+            raise StoreError(
+                f"the data dir {data_dir} is a file, not a directory",
+                hint="point CHATCLI_HOME at a directory (chatcli creates it if missing)",
+            )
         try:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not path.exists():  # create it 0600 ourselves: sqlite would use the umask
