@@ -147,6 +147,8 @@ def test_bad_input_refused_before_any_request(fake: FakeOpenAI, tmp_path: Path, 
         "garbage": cli("transcribe", "-", env=env, input=os.urandom(2048)),
         "image": cli("transcribe", str(tmp_path / "pic.png"), env=env),
         "text": cli("transcribe", str(tmp_path / "notes.txt"), env=env),
+        # FF FE, UTF-16LE's BOM, also reads as an MPEG-1 Layer I frame header
+        "utf-16": cli("transcribe", "-", env=env, input="字幕 text\n".encode("utf-16")),
         "missing": cli("transcribe", str(tmp_path / "nope.mp3"), env=env),
     }
     for name, result in cases.items():
@@ -157,6 +159,7 @@ def test_bad_input_refused_before_any_request(fake: FakeOpenAI, tmp_path: Path, 
     assert "piped input is not audio" in cases["garbage"].stderr
     assert "pic.png is not audio" in cases["image"].stderr
     assert "notes.txt is text" in cases["text"].stderr
+    assert "piped input is not audio" in cases["utf-16"].stderr
     assert "no such file" in cases["missing"].stderr
     assert fake.requests == []
 

@@ -73,12 +73,25 @@ def sniff(data: bytes) -> AudioKind | None:
 
 
 def _mpeg_frame(data: bytes) -> bool:
-    """An MPEG audio frame header: 11 sync bits, a real version and layer (not ADTS AAC)."""
+    """An MPEG audio frame header: 11 sync bits, a real version and layer (not ADTS AAC).
+    UTF-16LE text starts with ``FF FE``, which reads as an MPEG-1 Layer I header: text is
+    told apart by decoding what follows."""
     if len(data) < 4 or data[0] != 0xFF or data[1] & 0xE0 != 0xE0:
+        return False
+    if data[1] == 0xFE and _utf16_text(data[2:4098]):
         return False
     version, layer = (data[1] >> 3) & 3, (data[1] >> 1) & 3
     bitrate, rate = data[2] >> 4, (data[2] >> 2) & 3
     return version != 1 and layer != 0 and bitrate not in (0, 15) and rate != 3
+
+
+def _utf16_text(sample: bytes) -> bool:
+    """Whether ``sample`` decodes as UTF-16LE into printable text."""
+    try:
+        text = sample[: len(sample) & ~1].decode("utf-16-le")
+    except UnicodeDecodeError:
+        return False
+    return bool(text) and sum(ch.isprintable() or ch in "\n\r\t" for ch in text) > 0.95 * len(text)
 
 
 def size_text(n: int) -> str:
