@@ -57,7 +57,7 @@ def test_a_socks_proxy_without_socks_support_is_one_config_error(
     result = run_cli(*args, env=_relay(tmp_path, fake, "socks5://127.0.0.1:1080"))
     assert result.returncode == 3, result.stderr
     assert result.stderr.startswith(
-        "chatcli: error: proxy socks5://127.0.0.1:1080 is a SOCKS proxy, but SOCKS support is not"
+        "chatcli: error: proxy socks5://127.0.0.1:1080 (the profile's proxy) is a SOCKS proxy"
     )
     assert "pip install 'chatcli[socks]'" in result.stderr
     assert fake.requests == []
