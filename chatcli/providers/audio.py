@@ -5,7 +5,8 @@ module is only loaded by ``chatcli transcribe``. ``sdk`` builds the client the e
 describes (base URL or Azure deployment URL, key, proxy, timeout, max_retries) and turns
 every SDK failure into ``chatcli.errors`` (401/403 AuthError, other statuses APIError,
 connection and timeouts NetworkError). The reply comes back as the raw body text in every
-format, so srt/vtt/verbose_json reach the caller unparsed and nothing is lost to SDK models.
+format, so srt/vtt/verbose_json reach the caller unparsed and nothing is lost to SDK models;
+``sdk.answer`` checks it first (see ``AudioClient.transcribe`` for what is refused).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 MAX_TRANSCRIPT = 16 * 1024 * 1024
 """The largest transcript body read (hours of verbose_json are a few MB)."""
+JSON_FORMATS = ("json", "verbose_json")
+"""Formats whose answer is a JSON object, never empty (``{"text": ""}`` for silence)."""
 
 
 class AudioClient:
@@ -46,7 +49,14 @@ class AudioClient:
         self._clients: dict[str, openai.OpenAI] = {}
 
     def transcribe(self, filename: str, data: bytes, mime: str, request: AudioRequest) -> str:
-        """Upload one file; the response body as text (raises chatcli errors)."""
+        """Upload one file; the response body as text (raises chatcli errors).
+
+        Refused with ``APIError`` (exit 5): a web page (a login page's 200 is no transcript);
+        in the JSON formats, or whenever the body says it is JSON, anything but a JSON object;
+        so an empty body in the JSON formats, which always carry at least ``{"text": ""}``.
+        In text, srt and vtt an empty body stays an empty transcript: silence transcribes to
+        nothing, and a recording without speech is no endpoint failure.
+        """
         client = self._clients.get(request.model)
         if client is None:  # two threads may both make one: the same, over the same ``_http``
             client = self._clients.setdefault(
@@ -70,8 +80,13 @@ class AudioClient:
             return client.audio.transcriptions.with_raw_response.create(**options)
 
         raw = sdk.call(send, self.profile, self._key, self.clock, cutoff=self.cutoff)
-        with sdk.errors(self._key):
-            return unwrap(str(raw.http_response.text), request.response_format)
+        fmt = request.response_format
+        what = "translation answer" if request.translate else "transcription answer"
+        with sdk.errors(self._key, self.profile.proxy):
+            got = sdk.answer(raw, what, "a transcript", empty=fmt not in JSON_FORMATS)
+            if fmt in JSON_FORMATS or got.is_json:
+                got.json_object()
+            return unwrap(got.text, fmt)
 
     def close(self) -> None:
         """Drop the connections (the SDK clients share the one httpx2 client)."""

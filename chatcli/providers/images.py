@@ -5,6 +5,9 @@ exist only for dall-e-2, gpt-image-1 takes no ``response_format``); ``check`` sa
 request is paid for, instead of relaying the API's 400. Models this table does not know (relays
 serve many) are sent as asked. Answers may carry base64 data or URLs, whatever the endpoint
 prefers; URLs are downloaded at once with the same proxy, because they expire within the hour.
+The answer is read here as plain JSON (after ``sdk.answer``: a web page, an empty body or
+anything but a JSON object is an ``APIError``, exit 5), not as the SDK's model, which would
+hand over a login page as a string; no field of it is trusted.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import binascii
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Clock
 from chatcli.errors import APIError, UsageError
@@ -26,7 +29,7 @@ from chatcli.settings.loading import Profile
 if TYPE_CHECKING:
     import httpx2
     import openai
-    from openai.types import ImagesResponse
+    from openai._legacy_response import LegacyAPIResponse
 
     from chatcli.providers.cutoff import Cutoff
 
@@ -100,7 +103,7 @@ def _usage(value: Any) -> ImageUsage | None:
     """The response's ``usage``, or None when missing or not plausible token counts."""
 
     def count(obj: Any, name: str) -> int | None:
-        n = getattr(obj, name, None)
+        n = obj.get(name) if isinstance(obj, dict) else None
         ok = isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 100_000_000
         return n if ok else None
 
@@ -109,8 +112,7 @@ def _usage(value: Any) -> ImageUsage | None:
     total_in, output = count(value, "input_tokens"), count(value, "output_tokens")
     if total_in is None or output is None:
         return None
-    details = getattr(value, "input_tokens_details", None)
-    image_in = (count(details, "image_tokens") or 0) if details is not None else 0
+    image_in = count(value.get("input_tokens_details"), "image_tokens") or 0
     image_in = min(image_in, total_in)
     return ImageUsage(total_in - image_in, image_in, output)
 
@@ -157,29 +159,31 @@ def create(
     http = sdk.http_client(profile, key, debug=debug, limit=MAX_IMAGES_BODY, cutoff=cutoff)
     with http:
         client = sdk.client(endpoint, job.model, http)
-        response = sdk.call(lambda: _call(client, job), profile, key, clock, cutoff=cutoff)
-        items = response.data if isinstance(response.data, list) else []
-        if not items:
-            raise APIError("the endpoint returned no images")
-        with sdk.errors(key):
+        raw = sdk.call(lambda: _call(client, job), profile, key, clock, cutoff=cutoff)
+        with sdk.errors(key, profile.proxy):
+            response = sdk.answer(raw, "images answer", "JSON").json_object()
+            items = response.get("data")
+            if not isinstance(items, list) or not items:
+                raise APIError("the endpoint returned no images")
             found = Images(
                 _image(http, _field(item, "b64_json"), _field(item, "url"),
                        _field(item, "revised_prompt"))
                 for item in items
             )  # fmt: skip
-        found.usage = _usage(getattr(response, "usage", None))
+        found.usage = _usage(response.get("usage"))
         return found
 
 
 def _field(item: object, name: str) -> str | None:
-    """A text field of one returned image, whatever the server put there (the SDK does not
-    check types: ``data: [null]`` or ``"url": 7`` arrive as they are)."""
-    value = getattr(item, name, None)
+    """A text field of one returned image, whatever the server put there (``data: [null]``
+    or ``"url": 7`` arrive as they are)."""
+    value = item.get(name) if isinstance(item, dict) else None
     return value if isinstance(value, str) else None
 
 
-def _call(client: openai.OpenAI, job: ImageJob) -> ImagesResponse:
-    """The SDK call for the job's operation; omitted parameters stay the API's defaults.
+def _call(client: openai.OpenAI, job: ImageJob) -> LegacyAPIResponse[Any]:
+    """The SDK call for the job's operation, its raw answer (``sdk.answer`` reads it);
+    omitted parameters stay the API's defaults.
 
     Parameters go in as a dict (sizes and formats of unknown relay models are plain strings the
     SDK's literal types do not list), so the overloads cannot tell we never ask for a stream.
@@ -190,18 +194,22 @@ def _call(client: openai.OpenAI, job: ImageJob) -> ImagesResponse:
     rules = IMAGE_MODELS.get(job.model.rsplit("/", 1)[-1])
     if rules is None or rules.response_format:
         params["response_format"] = job.response_format or "b64_json"
+    images = client.images.with_raw_response
     if job.image is None:
-        return cast("ImagesResponse", client.images.generate(prompt=job.prompt or "", **params))
+        made: LegacyAPIResponse[Any] = images.generate(prompt=job.prompt or "", **params)
+        return made
     if job.variation:
         # The SDK marks variations deprecated with dall-e-2, their only model; relays still
         # serve them and chatcli offers them, so the warning would only be noise here.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            return client.images.create_variation(image=_upload(job.image), **params)
+            return images.create_variation(image=_upload(job.image), **params)
     if job.mask is not None:
         params["mask"] = _upload(job.mask)
-    edited = client.images.edit(image=_upload(job.image), prompt=job.prompt or "", **params)
-    return cast("ImagesResponse", edited)
+    edited: LegacyAPIResponse[Any] = images.edit(
+        image=_upload(job.image), prompt=job.prompt or "", **params
+    )
+    return edited
 
 
 def _upload(path: Path) -> tuple[str, bytes, str]:

@@ -6,15 +6,19 @@ those commands use it; chat does not (see ``transport``: the SDK's import costs 
 every client has); ``client`` asks the endpoint's own module for the SDK client of a model
 (``ChatEndpoint.sdk_client``: base URL or Azure deployment, auth, headers); ``call`` retries
 like the chat transport; ``errors`` turns SDK and httpx2 exceptions into ``chatcli.errors`` with
-the key redacted. The caller keeps the httpx2 client for downloads of returned URLs.
-The SDK and httpx2 are imported inside the functions.
+the key redacted (a dead proxy named as the proxy, as the chat transport names it); ``answer``
+checks a 200's body before a route reads it, since the SDK hands over whatever came (a login
+page as the images "response", an HTML page as the audio bytes). The caller keeps the httpx2
+client for downloads of returned URLs. The SDK and httpx2 are imported inside the functions.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chatcli.environment import Clock
@@ -23,13 +27,14 @@ from chatcli.events import Notice
 from chatcli.providers import bodies, clients, errorbody
 from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.waits import backoff, describe, retry_after
-from chatcli.safetext import one_line, sanitize
+from chatcli.safetext import one_line, sanitize, summarize_bytes
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
 
 if TYPE_CHECKING:
     import httpx2
     import openai
+    from openai._legacy_response import LegacyAPIResponse
 
     from chatcli.providers.cutoff import Cutoff
 
@@ -108,7 +113,7 @@ def call(
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
             if cutoff is not None:
                 cutoff.check()
-            error, retryable = _translate(exc, key)
+            error, retryable = _translate(exc, key, profile.proxy)
             if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
                 silent += 1
                 retryable = silent <= SILENT_RETRIES
@@ -138,28 +143,34 @@ def _stderr_notice(notice: Notice) -> None:
 
 
 @contextmanager
-def errors(key: str | None = None) -> Iterator[None]:
-    """Turn SDK and httpx2 failures raised inside the block into ``chatcli.errors``."""
+def errors(key: str | None = None, proxy: str | None = None) -> Iterator[None]:
+    """Turn SDK and httpx2 failures raised inside the block into ``chatcli.errors``
+    (``proxy``: the profile's, named when it cannot be reached)."""
     import httpx2
     import openai
 
     try:
         yield
     except (openai.OpenAIError, httpx2.HTTPError) as exc:
-        raise translate(exc, key) from None
+        raise translate(exc, key, proxy) from None
 
 
-def translate(exc: Exception, key: str | None = None) -> ChatcliError:
+def translate(exc: Exception, key: str | None = None, proxy: str | None = None) -> ChatcliError:
     """The ``chatcli.errors`` exception for an SDK or httpx2 failure, key redacted."""
-    return _translate(exc, key)[0]
+    return _translate(exc, key, proxy)[0]
 
 
-def _translate(exc: Exception, key: str | None) -> tuple[ChatcliError, bool]:
+def _translate(
+    exc: Exception, key: str | None, proxy: str | None = None
+) -> tuple[ChatcliError, bool]:
     """``translate``, and whether a retry may help."""
     import httpx2
     import openai
 
     secrets = (key,) if key else ()
+    via = _dead_proxy(exc, proxy)
+    if via is not None:
+        return via, True
     if isinstance(exc, openai.APIStatusError):
         body = _body(exc)
         body = errorbody.ErrorBody(redact(body.message, secrets), body.code, body.type)
@@ -191,6 +202,122 @@ def _translate(exc: Exception, key: str | None) -> tuple[ChatcliError, bool]:
             hint="the endpoint is not answering like an OpenAI-compatible API",
         ), False
     return APIError(redact(one_line(str(exc)), secrets)), False
+
+
+def _dead_proxy(exc: Exception, proxy: str | None) -> NetworkError | None:
+    """A failure to connect while a proxy (the profile's ``proxy`` or the environment's) is
+    in the way, named as the proxy's, in the chat transport's words: the endpoint itself was
+    never tried, so "cannot reach the endpoint" would send the user to the wrong place."""
+    import httpx2
+
+    from chatcli.providers.transport import _reason, _via_proxy
+
+    cause = exc.__cause__ if isinstance(exc.__cause__, httpx2.HTTPError) else exc
+    if not isinstance(cause, httpx2.ConnectError | httpx2.ConnectTimeout):
+        return None
+    try:
+        url = str(cause.request.url)
+    except RuntimeError:  # an httpx2 error raised without its request
+        return None
+    reason = "timed out" if isinstance(cause, httpx2.ConnectTimeout) else _reason(cause)
+    return _via_proxy(url, proxy, reason)
+
+
+PAGES = ("text/html", "application/xhtml+xml")
+"""Content types of a web page: a login page, a captive portal or a wrong ``base_url`` answering
+200, never an API's answer on any route."""
+_HINT = "the endpoint is not answering like an OpenAI-compatible API"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One SDK answer whose body passed ``answer``'s checks, for the route to read."""
+
+    response: httpx2.Response
+    what: str  # "speech answer", "images answer" ...
+
+    @property
+    def body(self) -> bytes:
+        return self.response.content
+
+    @property
+    def text(self) -> str:
+        return self.response.text
+
+    @property
+    def media(self) -> str:
+        """The media type, lower case, without parameters ("" when the server sent none)."""
+        return _media(self.response)
+
+    @property
+    def is_json(self) -> bool:
+        return self.media == "application/json" or self.media.endswith("+json")
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object: every OpenAI JSON answer is one, so anything else (not
+        JSON, an array, a bare string) is a malformed answer (exit 5), as in chat."""
+        try:
+            value = json.loads(self.body)
+        except (ValueError, RecursionError):
+            value = None
+        if not isinstance(value, dict):
+            where, said = _where(self.response), _said(self.response)
+            raise APIError(f"malformed {self.what} from {where}: {said}", hint=_HINT)
+        return value
+
+
+def answer(
+    raw: LegacyAPIResponse[Any],
+    what: str,
+    expected: str,
+    *,
+    refuse: tuple[str, ...] = PAGES,
+    empty: bool = False,
+) -> Answer:
+    """The body of a 200 (``with_raw_response``) once it can be the ``expected`` answer:
+    refused (``APIError``, exit 5) when its content type is one of ``refuse`` (``text/``
+    matches every text type, ``+json`` every JSON one), or when it is empty and ``empty`` is
+    not allowed. Every SDK route checks its answers here, before parsing or writing anything,
+    so a relay's login page is never an image, a sound file or a transcript."""
+    response = raw.http_response
+    media = _media(response)
+    if any(_matches(media, pattern) for pattern in refuse):
+        where, said = _where(response), _said(response)
+        raise APIError(f"the {what} from {where} is not {expected} ({media}): {said}", hint=_HINT)
+    if not empty and not response.content:
+        raise APIError(f"the {what} from {_where(response)} is empty", hint=_HINT)
+    return Answer(response, what)
+
+
+def _matches(media: str, pattern: str) -> bool:
+    if pattern.endswith("/"):
+        return media.startswith(pattern)
+    if pattern.startswith("+"):
+        return media.endswith(pattern)
+    return media == pattern
+
+
+def _media(response: httpx2.Response) -> str:
+    return response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _where(response: httpx2.Response) -> str:
+    return errorbody.origin(str(response.request.url))
+
+
+def _said(response: httpx2.Response) -> str:
+    """What a refused body says, in one line: an HTML page's title and text, an error
+    object's message, the start of other text, or the size and type of binary data."""
+    raw = response.content
+    summary = summarize_bytes(raw, _media(response))
+    if summary is not None:
+        return summary
+    text = " ".join(raw[:4000].decode("utf-8", "replace").split())
+    if not text:
+        return "an empty body"
+    if text.startswith("<"):
+        return redact(errorbody.html_text(text)) or "an HTML page"
+    return redact(one_line(errorbody.parse_text(text).message, 160))
 
 
 def _body(exc: openai.APIStatusError) -> errorbody.ErrorBody:

@@ -2,7 +2,8 @@
 
 Like ``audio``, only loaded by the command that needs it (``chatcli speak``); the SDK client is
 the one the endpoint's type describes (base URL or Azure deployment, key, headers), over
-``sdk``'s httpx2 client (proxy, timeout) and retries.
+``sdk``'s httpx2 client (proxy, timeout) and retries. A 200 that is not audio (see
+``NOT_AUDIO``) or is empty is an ``APIError`` (exit 5), so no file is written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 
 MAX_AUDIO = 64 * 1024 * 1024
 """The largest audio body read (4,096 characters of speech as WAV is about 30 MB)."""
+NOT_AUDIO = ("text/", "application/json", "+json", *sdk.PAGES)
+"""Content types a speech answer never has: a web page, text, a JSON error object sent with
+200. Anything else is taken as audio (``audio/*``, ``application/octet-stream``, none at all:
+relays label audio loosely), as long as it is not empty."""
 
 
 def synthesize(
@@ -49,7 +54,7 @@ def synthesize(
             clock,
             cutoff=cutoff,
         )
-        with sdk.errors(key):
-            return bytes(raw.http_response.content)
+        with sdk.errors(key, profile.proxy):
+            return sdk.answer(raw, "speech answer", "audio", refuse=NOT_AUDIO).body
     finally:
         http.close()
