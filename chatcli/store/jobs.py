@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from chatcli.errors import UsageError
+from chatcli.errors import StoreBusy, StoreFull, UsageError
 from chatcli.store.db import Store, _now, record_batch_results
+from chatcli.store.journal import recount_job, settle_job
 from chatcli.store.records import RequestResult as RequestResult  # re-exported: its old home
 from chatcli.store.records import UsageRecord, stored_time
 
@@ -242,7 +243,7 @@ class Jobs:
         submit's follow-up) on the same job is refused while the first is alive, so a job is
         never uploaded or created twice by two processes. A killed runner leaves its mark,
         which the next one finds dead and takes over."""
-        me = f"{socket.gethostname()}:{os.getpid()}"
+        me = _me()
         with self.store._write() as conn:
             row = conn.execute("SELECT runner FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
             holder = row[0] if row else None
@@ -255,10 +256,53 @@ class Jobs:
         try:
             yield
         finally:
+            self._release(job_id, me)
+
+    def _release(self, job_id: int, me: str) -> None:
+        """Clear this process's mark, trying only briefly: the answers are stored (or
+        journaled) by now, and a mark left by a database still busy is one of a process about
+        to end, which the next runner takes over (a journaled ``settle`` clears it too)."""
+        from chatcli.store.journal import QUICK_TRY, wait_bound
+
+        self.store.busy_timeout(max(0.05, min(QUICK_TRY, wait_bound())))
+        try:
             with self.store._write() as conn:
                 conn.execute(
                     "UPDATE batch_jobs SET runner = NULL WHERE id = ? AND runner = ?", (job_id, me)
                 )
+        except (StoreBusy, StoreFull):
+            pass
+        finally:
+            self.store.busy_timeout(None)
+
+    def settle(self, job_id: int, name: str, state: str) -> bool:
+        """A finished run's counts, and ``state`` for a job still ``running``, in one write
+        that honours ``CHATCLI_STORE_WAIT`` like the answers before it: past it they go to the
+        recovery journal (the next command writes them), so a run whose answers are safe ends
+        with its real status instead of an error. False when they were journaled."""
+        from chatcli.store import journal
+
+        store = self.store
+        now = _now()
+
+        def write() -> None:
+            with store._write() as conn:
+                settle_job(conn, job_id, state, now, None)
+
+        if journal.attempt(store, write, store.notify, f"the state of batch job {name}"):
+            return True
+        entry = {"job": {"id": job_id, "state": state, "finished_at": now, "runner": _me()}}
+        if journal.keep(store, entry, store.notify, quiet=True):
+            store.notify(
+                f"batch job {name}: the database is busy; its state ({state}) was saved to the "
+                "recovery journal and goes into the database on the next chatcli command"
+            )
+        else:
+            store.notify(
+                f"batch job {name}: the database is busy and its state ({state}) could not be "
+                f"saved; `chatcli batch wait {name}` brings it up to date"
+            )
+        return False
 
     def set_mode(self, job_id: int, mode: str) -> None:
         """Switch a job between ``remote`` and ``local`` (no Batch API at the endpoint)."""
@@ -273,16 +317,7 @@ class Jobs:
     def refresh_counts(self, job_id: int) -> tuple[int, int]:
         """Recount finished and failed requests into the job row; returns them."""
         with self.store._write() as conn:
-            done, failed = conn.execute(
-                "SELECT COUNT(*) FILTER (WHERE state = 'done'),"
-                " COUNT(*) FILTER (WHERE state = 'failed') FROM batch_requests WHERE job_id = ?",
-                (job_id,),
-            ).fetchone()
-            conn.execute(
-                "UPDATE batch_jobs SET completed = ?, failed = ? WHERE id = ?",
-                (done, failed, job_id),
-            )
-        return done, failed
+            return recount_job(conn, job_id)
 
     # -- parts ------------------------------------------------------------------------------
 
@@ -388,6 +423,11 @@ class Jobs:
                 (job_id,),
             ).fetchall()
         yield from rows
+
+
+def _me() -> str:
+    """The mark a runner leaves on the job it advances: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _alive(runner: str) -> bool:

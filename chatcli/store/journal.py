@@ -20,14 +20,18 @@ replayed; replays of the same file by two processes are kept apart by the record
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
+import math
 import os
+import sqlite3
 import time
-from collections.abc import Callable, Iterator
+import types
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from chatcli.errors import StoreBusy, StoreError, StoreFull
 from chatcli.store.records import NewMessage, RequestResult, UsageRecord
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from chatcli.store.db import Store
 
 JOURNAL = "recovery.jsonl"
+REJECTED = "recovery.rejected.jsonl"
 RESERVE = "recovery.reserve"
 RESERVE_BYTES = 256 * 1024
 WAIT_ENV = "CHATCLI_STORE_WAIT"
@@ -64,10 +69,13 @@ QUICK_TRY = 0.25
 its turn) clears well within it; past it the user is told at once why the command waits."""
 
 
-def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
+def attempt(
+    store: Store, write: Callable[[], object], notify: Notify, what: str = "this answer"
+) -> bool:
     """Run ``write``; while the database is busy, retry up to ``CHATCLI_STORE_WAIT`` seconds in
-    all, with one notice once the first, short try found it busy. False when it could not be
-    written: busy past the bound (or already given up on in this process) or the disk full."""
+    all, with one notice (naming ``what`` is being saved) once the first, short try found it
+    busy. False when it could not be written: busy past the bound (or already given up on in
+    this process) or the disk full."""
     bound = 0.0 if store.gave_up else wait_bound()  # given up before: one quick try
     deadline = time.monotonic() + bound
     store.busy_timeout(max(0.05, min(QUICK_TRY, bound)))
@@ -87,27 +95,30 @@ def attempt(store: Store, write: Callable[[], object], notify: Notify) -> bool:
                     store.wait_noted = True
                     notify(
                         "the database is busy (another process is writing to it); waiting up "
-                        f"to {bound:g} s to save this answer"
+                        f"to {bound:g} s to save {what}"
                     )
                 store.busy_timeout(deadline - now)  # the next try waits no longer than that
     finally:
         store.busy_timeout(None)
 
 
-def keep(store: Store, entry: dict[str, Any], notify: Notify) -> bool:
-    """Append ``entry`` to the journal; say where it went, or that it could not be kept."""
+def keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool = False) -> bool:
+    """Append ``entry`` to the journal; say where it went, or that it could not be kept
+    (``quiet``: the caller says it, in its own words, by the result)."""
     entry = {"id": os.urandom(16).hex(), "at": time.time(), **entry}
     line = json.dumps(entry, ensure_ascii=False) + "\n"
     data_dir = store.path.parent
     try:
         _append(data_dir / JOURNAL, line.encode("utf-8"), data_dir / RESERVE)
     except OSError as exc:
+        if quiet:
+            return False
         notify(
             f"could not save this answer (database: not writable; journal: {exc.strerror or exc});"
             " it was shown above but is not kept"
         )
         return False
-    if not store.journal_noted:  # once per process (a batch may journal many answers)
+    if not quiet and not store.journal_noted:  # once per process (a batch may journal many answers)
         store.journal_noted = True
         notify(
             f"the database could not be written; this answer was saved to {data_dir / JOURNAL} "
@@ -167,78 +178,309 @@ def ensure_reserve(data_dir: Path) -> None:
 
 def replay(store: Store, notify: Notify = to_stderr) -> int:
     """Write every journaled entry into the database (each once) and remove the journal; the
-    number written. Files stay for the next command when the database is still not writable."""
+    number written. Files stay for the next command when the database is still not writable.
+    An entry that can never be written (not JSON, a wrong shape or type: a hand edit, a torn
+    line) is moved to ``recovery.rejected.jsonl`` with one notice, so it neither blocks the
+    entries around it nor is lost."""
     data_dir = store.path.parent
     journal = data_dir / JOURNAL
     if journal.exists():
         with contextlib.suppress(OSError):
             os.replace(journal, data_dir / f"{JOURNAL}.{os.getpid()}-{os.urandom(4).hex()}")
     written = 0
+    rejected: list[tuple[bytes, str]] = []
     for path in sorted(data_dir.glob(f"{JOURNAL}.*")):
         try:
-            with _locked_file(path) as text:
-                written += _apply(store, text)
-            path.unlink()
+            with _locked_file(path) as data:
+                if data is None:  # another replayer finished it while this one waited
+                    continue
+                done, bad = _apply(store, data)
+                if bad:  # set aside before the file goes: a failure here keeps the file
+                    _set_aside(data_dir / REJECTED, [line for line, _ in bad])
+                path.unlink()  # still locked: a second replayer then finds it gone
         except (StoreError, OSError):
             continue  # busy or full still: the next command tries again
+        written += done
+        rejected += bad
     if written:
         plural = "s" if written != 1 else ""
         notify(f"wrote {written} saved answer{plural} from the recovery journal into the database")
+    if rejected:
+        n = len(rejected)
+        entries = "entry" if n == 1 else "entries"
+        notify(
+            f"{n} recovery journal {entries} could not be written into the database "
+            f"({rejected[0][1]}) and {'was' if n == 1 else 'were'} set aside in "
+            f"{data_dir / REJECTED}"
+        )
     ensure_reserve(data_dir)
     return written
 
 
 @contextlib.contextmanager
-def _locked_file(path: Path) -> Iterator[str]:
+def _locked_file(path: Path) -> Iterator[bytes | None]:
+    """A renamed journal's bytes under an exclusive lock; None once it has been removed."""
     fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # an append into it before the rename finishes first
+        if os.fstat(fd).st_nlink == 0:
+            yield None
+            return
         with os.fdopen(os.dup(fd), "rb") as f:
-            yield f.read().decode("utf-8", "replace")
+            yield f.read()
     finally:
         os.close(fd)
 
 
-def _apply(store: Store, text: str) -> int:
-    """Every entry of one journal file not applied before, in one transaction."""
-    entries = []
-    for line in text.splitlines():
-        with contextlib.suppress(ValueError):
-            entry = json.loads(line)
-            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                entries.append(entry)
+def _set_aside(path: Path, lines: list[bytes]) -> None:
+    """Append rejected lines, byte for byte, to ``path`` (0600, fsync'd): kept for a person
+    to read or fix, never replayed."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, b"".join(line + b"\n" for line in lines))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Rejected(ValueError):
+    """A journal entry that can never be written into the database; the message says why."""
+
+
+_ENTRY_ERRORS = (
+    Rejected,
+    TypeError,
+    ValueError,
+    OverflowError,
+    sqlite3.IntegrityError,
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+    sqlite3.DataError,
+)
+"""What one entry's own data can raise while it is written: checked entries should raise none
+of these, but one that slips through is set aside rather than blocking the journal for ever.
+(A busy database or a full disk is an OperationalError: the whole file then waits.)"""
+
+
+def _apply(store: Store, data: bytes) -> tuple[int, list[tuple[bytes, str]]]:
+    """Every entry of one journal file not applied before, in one transaction: how many were
+    written, and the lines that cannot be, each with the reason."""
+    rejected: dict[int, tuple[bytes, str]] = {}  # by line number: set aside in file order
+    entries: list[tuple[int, dict[str, Any]]] = []
+    lines = [raw.rstrip(b"\r") for raw in data.split(b"\n")]  # not splitlines(): U+2028,
+    for n, line in enumerate(lines):  # NEL and the like may be inside an answer
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError alike: a torn line
+            rejected[n] = line, "not a JSON line"
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            rejected[n] = line, "not an entry with an id"
+            continue
+        entries.append((n, entry))
     written = 0
+    jobs: set[int] = set()  # jobs given answers: their counts are recounted at the end
     with store._write() as conn:
-        for entry in entries:
+        for n, entry in entries:
             seen = conn.execute("SELECT 1 FROM journal_applied WHERE id = ?", (entry["id"],))
             if seen.fetchone():
                 continue
-            session_id = None
-            if isinstance(entry.get("turn"), dict):
-                session_id = store._replay_turn(conn, entry["turn"])
-            if isinstance(entry.get("batch"), dict):
-                store._replay_batch(conn, entry["batch"])
-            elif isinstance(entry.get("usage"), dict):
-                store._replay_usage(conn, _usage(entry["usage"]), session_id)
-            conn.execute("INSERT INTO journal_applied (id) VALUES (?)", (entry["id"],))
-            written += 1
-    return written
+            conn.execute("SAVEPOINT entry")
+            try:
+                job_id = _write_entry(store, conn, entry)
+                conn.execute("INSERT INTO journal_applied (id) VALUES (?)", (entry["id"],))
+            except _ENTRY_ERRORS as exc:
+                conn.execute("ROLLBACK TO entry")
+                conn.execute("RELEASE entry")
+                reason = str(exc) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
+                rejected[n] = lines[n], reason
+                continue
+            conn.execute("RELEASE entry")
+            written += any(k in entry for k in ("turn", "batch", "usage"))  # answers, not jobs
+            if job_id is not None:
+                jobs.add(job_id)
+        for job_id in jobs:
+            recount_job(conn, job_id)
+    return written, [rejected[n] for n in sorted(rejected)]
 
 
-def _usage(raw: dict[str, Any]) -> UsageRecord:
-    fields = UsageRecord.__dataclass_fields__
-    return UsageRecord(**{k: v for k, v in raw.items() if k in fields})
+def _write_entry(store: Store, conn: sqlite3.Connection, entry: dict[str, Any]) -> int | None:
+    """One entry into the database inside the caller's savepoint, every part of it checked
+    before anything is written; the job id of a batch answer."""
+    turn, batch, usage, job = (entry.get(k) for k in ("turn", "batch", "usage", "job"))
+    if turn is None and batch is None and usage is None and job is None:
+        raise Rejected("no turn, batch answer, usage entry or job state in it")
+    if turn is not None:
+        _check_turn(turn)
+    job_id = batch_result(batch)[0] if batch is not None else None  # built again to write
+    record = _usage(usage) if batch is None and usage is not None else None
+    settled = _check_job(job) if job is not None else None
+    session_id = store._replay_turn(conn, turn) if turn is not None else None
+    if batch is not None:
+        store._replay_batch(conn, batch)
+    elif record is not None:
+        store._replay_usage(conn, record, session_id)
+    if settled is not None:
+        settle_job(conn, *settled)
+    return job_id
 
 
-def message(raw: dict[str, Any]) -> NewMessage:
-    """A journaled message back as a ``NewMessage``."""
-    fields = NewMessage.__dataclass_fields__
-    return NewMessage(**{k: v for k, v in raw.items() if k in fields})
+def _check_turn(turn: object) -> None:
+    if not isinstance(turn, dict):
+        raise Rejected("turn: not an object")
+    spec = turn.get("session", {})
+    if not isinstance(spec, dict):
+        raise Rejected("turn: session is not an object")
+    _check_fields("turn session", spec, _SESSION_SPEC)
+    messages = turn.get("messages", [])
+    if not isinstance(messages, list):
+        raise Rejected("turn: messages is not a list")
+    for m in messages:
+        message(m)
 
 
-def batch_result(raw: dict[str, Any]) -> tuple[int, RequestResult, UsageRecord | None]:
-    """A journaled batch answer: its job id, result and usage entry."""
-    fields = RequestResult.__dataclass_fields__
-    result = RequestResult(**{k: v for k, v in raw["result"].items() if k in fields})
-    usage = _usage(raw["usage"]) if isinstance(raw.get("usage"), dict) else None
-    return int(raw["job_id"]), result, usage
+def _check_job(raw: object) -> tuple[int, str, str, str | None]:
+    if not isinstance(raw, dict):
+        raise Rejected("job: not an object")
+    kinds: dict[str, object] = {"id": int, "state": str, "finished_at": str, "runner": str | None}
+    _check_fields("job", raw, kinds, required=("id", "state", "finished_at"))
+    if raw["state"] not in ("done", "cancelled", "failed"):
+        raise Rejected(f"job: state {raw['state']!r} is not a final state")
+    return raw["id"], raw["state"], raw["finished_at"], raw.get("runner")
+
+
+def recount_job(conn: sqlite3.Connection, job_id: int) -> tuple[int, int]:
+    """A batch job's finished and failed requests counted into its row, inside the caller's
+    transaction (``store.jobs``; here because the replay needs it too)."""
+    done, failed = conn.execute(
+        "SELECT COUNT(*) FILTER (WHERE state = 'done'),"
+        " COUNT(*) FILTER (WHERE state = 'failed') FROM batch_requests WHERE job_id = ?",
+        (job_id,),
+    ).fetchone()
+    conn.execute(
+        "UPDATE batch_jobs SET completed = ?, failed = ? WHERE id = ?", (done, failed, job_id)
+    )
+    return done, failed
+
+
+def settle_job(
+    conn: sqlite3.Connection, job_id: int, state: str, finished_at: str, runner: str | None
+) -> None:
+    """``Jobs.settle``'s write, and its journaled entry's: the counts, then ``state`` if the
+    job is still ``running`` (not finished or cancelled meanwhile), and ``runner``'s mark
+    cleared. Replayed, it comes after the job's journaled answers, so the counts include them."""
+    recount_job(conn, job_id)
+    conn.execute(
+        "UPDATE batch_jobs SET state = ?, finished_at = ? WHERE id = ? AND state = 'running'",
+        (state, finished_at, job_id),
+    )
+    if runner is not None:
+        conn.execute(
+            "UPDATE batch_jobs SET runner = NULL WHERE id = ? AND runner = ?", (job_id, runner)
+        )
+
+
+_SESSION_SPEC: dict[str, object] = {
+    "id": int | None, "name": str | None, "one_shot": bool | None, "profile": str | None,
+    "model": str | None, "system": str | None, "role": str | None,
+}  # fmt: skip
+_ROLES = frozenset({"system", "user", "assistant", "tool"})
+_INT64 = 2**63
+
+
+def _fits(value: object, kind: object) -> bool:
+    """Whether a JSON value has the type a dataclass field is annotated with (the few kinds
+    the store's records use)."""
+    args = get_args(kind)
+    if kind is Any:
+        return True
+    if kind is type(None):
+        return value is None
+    if isinstance(kind, types.UnionType) or get_origin(kind) is Union:
+        return any(_fits(value, k) for k in args)
+    if get_origin(kind) is Literal:
+        return isinstance(value, str) and value in args
+    if get_origin(kind) is list:
+        return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
+    if get_origin(kind) is dict:
+        return isinstance(value, dict) and all(_fits(v, args[1]) for v in value.values())
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return type(value) is int and -_INT64 <= value < _INT64
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return math.isfinite(value)
+    if kind is str:
+        return isinstance(value, str)
+    return False
+
+
+def _check_fields(
+    what: str, raw: dict[str, Any], kinds: dict[str, object], required: Iterable[str] = ()
+) -> None:
+    """A Rejected naming the first field of ``raw`` that is missing or of the wrong type;
+    fields not in ``kinds`` are left alone (a newer chatcli's)."""
+    for name in required:
+        if name not in raw:
+            raise Rejected(f"{what}: {name!r} is missing")
+    for name, kind in kinds.items():
+        if name in raw and not _fits(raw[name], kind):
+            wanted = kind.__name__ if isinstance(kind, type) else str(kind)
+            wanted = wanted.replace("typing.", "")
+            raise Rejected(f"{what}: {name!r} is {type(raw[name]).__name__}, not {wanted}")
+
+
+_R = TypeVar("_R")
+_SHAPES: dict[type, tuple[dict[str, object], tuple[str, ...]]] = {}
+
+
+def _shape(cls: type) -> tuple[dict[str, object], tuple[str, ...]]:
+    """A record's field types and its required fields (worked out once, on first use)."""
+    if cls in _SHAPES:
+        return _SHAPES[cls]
+    hints = get_type_hints(cls)
+    fields = dataclasses.fields(cls)
+    kinds = {f.name: hints[f.name] for f in fields}
+    required = tuple(
+        f.name
+        for f in fields
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    _SHAPES[cls] = kinds, required
+    return kinds, required
+
+
+def _build(cls: type[_R], raw: object, what: str) -> _R:
+    """``cls`` from a journaled dict, after checking every field it takes."""
+    if not isinstance(raw, dict):
+        raise Rejected(f"{what}: not an object")
+    kinds, required = _shape(cls)
+    _check_fields(what, raw, kinds, required)
+    return cls(**{k: v for k, v in raw.items() if k in kinds})
+
+
+def _usage(raw: object) -> UsageRecord:
+    return _build(UsageRecord, raw, "usage")
+
+
+def message(raw: object) -> NewMessage:
+    """A journaled message back as a ``NewMessage`` (Rejected when it cannot be one)."""
+    built = _build(NewMessage, raw, "message")
+    if built.role not in _ROLES:
+        raise Rejected(f"message: role {built.role!r} is not one chatcli writes")
+    return built
+
+
+def batch_result(raw: object) -> tuple[int, RequestResult, UsageRecord | None]:
+    """A journaled batch answer: its job id, result and usage entry (Rejected when it cannot
+    be one)."""
+    if not isinstance(raw, dict):
+        raise Rejected("batch: not an object")
+    _check_fields("batch", raw, {"job_id": int}, required=("job_id", "result"))
+    result = _build(RequestResult, raw["result"], "batch result")
+    usage = raw.get("usage")
+    return raw["job_id"], result, None if usage is None else _usage(usage)

@@ -6,14 +6,20 @@ triggers on ``messages``. It uses the trigram tokenizer, which matches substring
 (Chinese has no spaces for a word tokenizer to split on), so it finds what ``LIKE`` would. Where
 the SQLite build lacks FTS5 or trigram, and for queries shorter than three characters (what a
 trigram index can look up), the search falls back to ``LIKE``.
+
+Building the index is a write, and a search must not fail because another process holds the
+database's write lock (readers still read in WAL mode): the build gets a quick try, and when
+the database stays busy this search scans with ``LIKE`` and says so; a later search builds it.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 
 TRIGRAM = 3
+BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 # The text of a message: plain content, or the text parts of a JSON (multipart) content.
 _TEXT = (
@@ -31,8 +37,41 @@ _CREATE = (
 )
 
 
-def has_index(conn: sqlite3.Connection) -> bool:
-    """Whether the FTS index exists already."""
+def has_index(conn: sqlite3.Connection, notify: Callable[[str], None] | None = None) -> bool:
+    """Whether the search can go ahead without a write: the index is there, or was built here
+    and now, or cannot be (no FTS5, or the database stays busy past a quick try: ``query``
+    then scans with LIKE, and ``notify``, stderr by default, is told). False only when the
+    build found a transaction already open on ``conn``."""
+    if _exists(conn):
+        return True
+    if conn.in_transaction:
+        return False
+    from chatcli.store.journal import QUICK_TRY, to_stderr, wait_bound
+
+    previous = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {int(max(0.05, min(QUICK_TRY, wait_bound())) * 1000)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in BUSY:
+            raise
+        (notify or to_stderr)(
+            "the database is busy (another process is writing to it), so the search index "
+            "could not be built; searched without it, and results may miss the newest turns"
+        )
+        return True
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(previous)}")
+    try:
+        ensure_index(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
+
+
+def _exists(conn: sqlite3.Connection) -> bool:
     row = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'"
     ).fetchone()
@@ -42,7 +81,7 @@ def has_index(conn: sqlite3.Connection) -> bool:
 def ensure_index(conn: sqlite3.Connection) -> bool:
     """Build the index inside the caller's write transaction; False where the build cannot
     (no FTS5 or no trigram tokenizer), leaving the database as it was."""
-    if has_index(conn):
+    if _exists(conn):
         return True
     conn.execute("SAVEPOINT fts")
     try:
@@ -71,7 +110,7 @@ def query(
     conn: sqlite3.Connection, text: str, limit: int, *, fts: bool
 ) -> list[tuple[str, int, str, str, str, int]]:
     """Matching messages, newest first: (session, id, role, created_at, content, is_json)."""
-    if fts and len(text) >= TRIGRAM:
+    if fts and len(text) >= TRIGRAM and _exists(conn):  # no index (yet): LIKE
         phrase = '"' + text.replace('"', '""') + '"'
         rows = conn.execute(
             f"{_SELECT} WHERE m.id IN (SELECT rowid FROM messages_fts WHERE text MATCH ?)"

@@ -407,11 +407,11 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
     finally:
         provider.close()
         ctx.notifier.end_line()
-    ctx.jobs.refresh_counts(job.id)
-    current = ctx.jobs.get(job.name)
-    if current.state == "running":
-        ctx.jobs.set_state(job.id, "done")
-    return ctx.jobs.get(job.name)
+    if ctx.jobs.settle(job.id, job.name, "done"):
+        return ctx.jobs.get(job.name)
+    current = ctx.jobs.get(job.name)  # its state waits in the journal: what it will be
+    state = "done" if current.state == "running" else current.state
+    return dataclasses.replace(current, state=state, completed=counts[0], failed=counts[1])
 
 
 # -- the other commands -------------------------------------------------------------------------
