@@ -164,3 +164,16 @@ def test_long_document_parts_carry_page_markers(fake: FakeOpenAI, tmp_path: Path
     assert result.returncode == 0, result.stderr
     parts = [sent(r).split(SEPARATOR, 1)[1] for r in fake.chat_requests()[:-1]]
     assert sorted(p.split("\n", 1)[0] for p in parts) == ["[page 1]", "[page 2]", "[page 3]"]
+
+
+def test_an_output_dir_that_is_a_link_to_nowhere_is_refused_before_sending(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    (tmp_path / "in.txt").write_text("Some text.\n")
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "nowhere")
+    result = run_cli("summarize", str(tmp_path / "in.txt"), "-o", str(out),
+                     env=fake_env(tmp_path, fake))  # fmt: skip
+    assert result.returncode == 2
+    assert f"-o {out} is a link to nowhere" in result.stderr
+    assert fake.chat_requests() == []

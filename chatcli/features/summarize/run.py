@@ -39,8 +39,11 @@ COMBINE_INSTRUCTIONS = (
 def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
     """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
     inputs = names(opts.files, environment.stdin, environment.stdin_isatty)
-    if opts.output_dir is not None and opts.output_dir.exists() and not opts.output_dir.is_dir():
-        raise UsageError(f"-o {opts.output_dir} is a file; give a directory")
+    folder = opts.output_dir
+    if folder is not None and folder.is_symlink() and not folder.exists():
+        raise UsageError(f"-o {folder} is a link to nowhere; give a directory")
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise UsageError(f"-o {folder} is a file; give a directory")
     notifier = notifier_for(environment)
     sources = [load(name, env.profile, environment.stdin) for name in inputs]
     many = len(sources) > 1 or opts.output_dir is not None or opts.combine
