@@ -362,3 +362,15 @@ def test_large_flac_split_by_ffmpeg_with_offsets(
     assert (
         starts[0] == "00:00:00,000" and starts == sorted(starts) and len(set(starts)) == len(starts)
     )
+
+
+def test_several_inputs_into_a_link_to_nowhere_are_refused_before_uploading(
+    fake: FakeOpenAI, tmp_path: Path, cli: Run
+) -> None:
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "nowhere")
+    a, b = wav_file(tmp_path, name="a.wav"), wav_file(tmp_path, name="b.wav")
+    result = cli("transcribe", str(a), str(b), "-o", str(out), env=fake_env(tmp_path, fake))
+    assert result.returncode == 2
+    assert f"-o {out} is a link to nowhere; with several inputs give a directory" in result.stderr
+    assert fake.uploads == []

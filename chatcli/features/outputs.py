@@ -9,6 +9,21 @@ inputs already written relies on that).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from chatcli.errors import UsageError
+
+
+def check_folder(folder: Path | None, why: str = "give a directory") -> None:
+    """Refuse ``-o DIR`` before anything is paid for when no file can be written in it: a file,
+    or a symbolic link to nowhere (a folder that does not exist yet is made later)."""
+    if folder is None:
+        return
+    if folder.is_symlink() and not folder.exists():
+        raise UsageError(f"-o {folder} is a link to nowhere; {why}")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"-o {folder} is a file; {why}")
+
 
 def unique_stems(stems: list[str], taken: set[str] | None = None) -> list[str]:
     """``stems`` made distinct (case-insensitively: macOS and Windows folders are), in order,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
-from chatcli.errors import ChatcliError, Interrupted, UsageError, unreadable
+from chatcli.errors import ChatcliError, Interrupted, unreadable
+from chatcli.features.outputs import check_folder
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
 from chatcli.features.summarize.progress import Tracker
@@ -39,11 +40,7 @@ COMBINE_INSTRUCTIONS = (
 def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
     """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
     inputs = names(opts.files, environment.stdin, environment.stdin_isatty)
-    folder = opts.output_dir
-    if folder is not None and folder.is_symlink() and not folder.exists():
-        raise UsageError(f"-o {folder} is a link to nowhere; give a directory")
-    if folder is not None and folder.exists() and not folder.is_dir():
-        raise UsageError(f"-o {folder} is a file; give a directory")
+    check_folder(opts.output_dir)
     notifier = notifier_for(environment)
     sources = [load(name, env.profile, environment.stdin) for name in inputs]
     many = len(sources) > 1 or opts.output_dir is not None or opts.combine

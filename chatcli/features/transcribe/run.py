@@ -27,6 +27,7 @@ from chatcli import reading
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.events import Notice
+from chatcli.features.outputs import check_folder
 from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.formats import EXTENSIONS
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
@@ -129,8 +130,7 @@ def _several(
     (written as each finishes; one that exists is skipped unless ``--force``). A failed input
     does not stop the others; the exit code says that something failed."""
     folder = opts.output
-    if folder is not None and folder.exists() and not folder.is_dir():
-        raise UsageError(f"-o {folder} is a file; with several inputs give a directory")
+    check_folder(folder, "with several inputs give a directory")
     notifier = notifier_for(environment)
     names = list(dict.fromkeys(names))  # the same file twice is transcribed (and paid) once
     targets = _targets(folder, names, opts.response_format)
