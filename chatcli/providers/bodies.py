@@ -4,19 +4,23 @@ Every byte a server sends passes through here, so one place refuses what would e
 or hold the command forever: a 4 MB gzip body that expands to 4 GB stops at ``limit`` with a
 few MB in memory (bodies are inflated in small steps, never whole), an SSE line stops at
 ``MAX_LINE``, and a ``watchdog`` runs on every read so a server dripping bytes or keep-alive
-comments cannot outlast the caller's deadline. Encodings: we ask for gzip and deflate only; a
-body in another encoding, or one labelled gzip that is not, is passed on as sent, so its text
-(the server's own message) is what the user sees. Secrets are masked here too (``redact``).
+comments cannot outlast the caller's deadline; a whole body (an answer, an error) given
+``grace`` (the profile's ``timeout``) must keep up ``MIN_RATE`` after it, so one dripped a byte
+at a time, which no single read's timeout catches, cannot hold the command for ever.
+Encodings: we ask for gzip and deflate only; a body in another encoding, or one labelled gzip
+that is not, is passed on as sent, so its text (the server's own message) is what the user
+sees. Secrets are masked here too (``redact``).
 """
 
 from __future__ import annotations
 
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError
+from chatcli.errors import APIError, NetworkError
 from chatcli.safetext import mask, redact, secrets
 
 if TYPE_CHECKING:
@@ -30,6 +34,9 @@ MAX_ERROR_BODY = 256 * 1024
 """An error body: what is past this is not read (the message is at its start)."""
 MAX_LINE = 4 * MiB
 """One line of a server-sent-events stream."""
+MIN_RATE = 16 * 1024
+"""Bytes a second a body must average once its ``grace`` seconds are over (a dial-up modem
+does 7, a slow proxy a few hundred)."""
 _STEP = 64 * 1024  # the most one inflate step produces
 _EOL = re.compile(rb"\r\n|\r|\n")
 
@@ -100,15 +107,20 @@ def chunks(
     what: str,
     watchdog: Callable[[], None] | None = None,
     strict: bool = True,
+    grace: float | None = None,
 ) -> Iterator[bytes]:
     """The decoded body of ``response``, piece by piece, at most ``limit`` bytes: past it a
     ``TooLarge`` error (or, with ``strict`` False, the end of the body: for error bodies).
-    ``watchdog`` is called on every read and may raise to stop a slow body."""
+    ``watchdog`` is called on every read and may raise to stop a slow body; ``grace``: the
+    body must arrive at ``MIN_RATE`` after that many seconds (``in_time``)."""
     decoder = Decoder(response.headers.get("content-encoding"))
     total = 0
+    pace = Pace(grace, what) if grace is not None else None
     for raw in response.iter_raw():
         if watchdog is not None:
             watchdog()
+        if pace is not None:
+            pace.got(len(raw))
         for piece in decoder.feed(raw):
             total += len(piece)
             if total > limit:
@@ -129,12 +141,35 @@ def read(
     what: str = "the response",
     watchdog: Callable[[], None] | None = None,
     strict: bool = True,
+    grace: float | None = None,
 ) -> bytes:
     """The whole decoded body, bounded as ``chunks`` bounds it."""
     body = bytearray()
-    for piece in chunks(response, limit=limit, what=what, watchdog=watchdog, strict=strict):
+    for piece in chunks(
+        response, limit=limit, what=what, watchdog=watchdog, strict=strict, grace=grace
+    ):
         body += piece
     return bytes(body)
+
+
+class Pace:
+    """A body's arrival: after ``grace`` seconds it must average ``MIN_RATE`` bytes a second,
+    else a ``NetworkError`` (exit 6) saying how much came in how long."""
+
+    def __init__(self, grace: float, what: str) -> None:
+        self.grace = grace
+        self.what = what
+        self.started = time.monotonic()
+        self.received = 0
+
+    def got(self, n: int) -> None:
+        self.received += n
+        took = time.monotonic() - self.started
+        if took > self.grace + self.received / MIN_RATE:
+            raise NetworkError(
+                f"{self.what} arrived too slowly ({self.received} bytes in {took:.0f} s)",
+                hint="raise `timeout` in the config if the link is really that slow",
+            )
 
 
 def lines(pieces: Iterable[bytes], *, max_line: int = MAX_LINE) -> Iterator[str]:
@@ -172,11 +207,12 @@ def scrub(value: Any) -> Any:
     return value
 
 
-def bound_sdk_response(response: httpx2.Response, limit: int) -> None:
+def bound_sdk_response(response: httpx2.Response, limit: int, *, grace: float) -> None:
     """Make ``response`` (about to be read by the openai SDK) decode and cap its body here:
     the SDK reads bodies whole, so a compressed bomb must be stopped below it. An httpx2
     response hook; the ``TooLarge`` it raises reaches the caller as the SDK's connection error's
-    cause (``sdk.translate`` unwraps it)."""
+    cause (``sdk.translate`` unwraps it). ``grace``: as for ``chunks``, so a dripped body (an
+    answer or an error) cannot hold an upload for ever."""
     import httpx2
 
     decoder = Decoder(response.headers.get("content-encoding"))
@@ -189,8 +225,10 @@ def bound_sdk_response(response: httpx2.Response, limit: int) -> None:
         def __iter__(self) -> Iterator[bytes]:
             total = 0
             masker = ByteRedactor()
+            pace = Pace(grace, what)
             assert isinstance(inner, httpx2.SyncByteStream)
             for raw in inner:
+                pace.got(len(raw))
                 for piece in decoder.feed(raw):
                     total += len(piece)
                     if total > limit:

@@ -62,7 +62,7 @@ def http_client(
     import openai
 
     def bound(response: httpx2.Response) -> None:
-        bodies.bound_sdk_response(response, limit)
+        bodies.bound_sdk_response(response, limit, grace=profile.timeout)
 
     hooks: dict[str, list[Any]] = {"response": [bound]}
     if debug:
@@ -74,10 +74,11 @@ def http_client(
             _debug(f"< {response.status_code} {response.reason_phrase} {response.url}", key)
 
         hooks = {"request": [show_request], "response": [show_response, bound]}
+    # API requests never follow a redirect, as on chat (the key would go along: ``moved``);
+    # downloads of returned URLs ask for it per request
     return clients.build(
-        profile, factory=openai.DefaultHttpxClient, follow_redirects=True, event_hooks=hooks,
-        cutoff=cutoff,
-    )  # fmt: skip
+        profile, factory=openai.DefaultHttpxClient, event_hooks=hooks, cutoff=cutoff
+    )
 
 
 def _debug(line: str, key: str) -> None:
@@ -174,6 +175,10 @@ def _translate(
     if isinstance(exc, openai.APIStatusError):
         body = _body(exc)
         body = errorbody.ErrorBody(redact(body.message, secrets), body.code, body.type)
+        if 300 <= exc.response.status_code < 400:  # not followed: the key would go along
+            from chatcli.providers.transport import moved
+
+            return moved(exc.response), False
         error, retryable = errorbody.classify(
             exc.response.status_code,
             body,

@@ -195,7 +195,7 @@ class Transport:
                 if response.status_code < 300:
                     yield response
                     return
-                raw = _read_body(response)
+                raw = _read_body(response, s.timeout)
                 body = errorbody.parse(raw, response.headers.get("content-type"))
                 body = errorbody.ErrorBody(redact(body.message), body.code, body.type)
                 self._debug(f"< {body.message}")
@@ -256,7 +256,7 @@ class Transport:
         """Turn a non-2xx answer into the right exception and whether a retry may help."""
         body = errorbody.ErrorBody(redact(body.message, self.secrets), body.code, body.type)
         if response.status_code in (301, 302, 303, 307, 308):
-            return _moved(response, body), False
+            return moved(response), False
         return errorbody.classify(
             response.status_code,
             body,
@@ -279,7 +279,8 @@ class Transport:
 
         where = _origin(str(response.request.url))
         try:
-            raw = bodies.read(response, limit=limit, what=what or f"the response from {where}")
+            raw = bodies.read(response, limit=limit, what=what or f"the response from {where}",
+                              grace=self.settings.timeout)  # fmt: skip
         except httpx2.TimeoutException:
             raise NetworkError("the response did not arrive in time") from None
         except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
@@ -418,8 +419,9 @@ def _parse_chunk(payload: str) -> dict[str, Any]:
     return obj
 
 
-def _moved(response: httpx2.Response, body: errorbody.ErrorBody) -> ChatcliError:
-    """A redirect from the API: name where it points (a moved relay, http -> https)."""
+def moved(response: httpx2.Response) -> ChatcliError:
+    """A redirect from the API, on any route: name where it points (a moved relay, http ->
+    https); it is not followed."""
     status = response.status_code
     where = _origin(str(response.request.url))
     location = one_line(redact(response.headers.get("location", "")), 300)
@@ -444,10 +446,11 @@ def _preview(raw: bytes, content_type: str | None) -> str:
     return repr(one_line(text, 120))
 
 
-def _read_body(response: httpx2.Response) -> bytes:
-    """The start of an error body (keys masked later, on its parsed message)."""
+def _read_body(response: httpx2.Response, grace: float) -> bytes:
+    """The start of an error body (keys masked later, on its parsed message); "" when it
+    cannot be read, or not in time (``bodies``: a body that trickles in)."""
     try:
-        return bodies.read(response, limit=bodies.MAX_ERROR_BODY, strict=False)
+        return bodies.read(response, limit=bodies.MAX_ERROR_BODY, strict=False, grace=grace)
     except Exception:
         return b""
     finally:
