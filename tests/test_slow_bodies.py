@@ -66,3 +66,15 @@ def test_an_sdk_route_does_not_follow_a_redirect(
     assert result.returncode == 5, result.stderr
     assert "answered 307, redirecting" in result.stderr and "/elsewhere" in result.stderr
     assert len(fake.requests) == 1  # not followed, not retried
+
+
+def test_an_sdk_answer_cut_mid_body_is_said_as_such(
+    tmp_path: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cut = Raw(status=200, lines=["partial audio"], cut=True, content_type="audio/mpeg")
+    fake.script(cut, route="speech")
+    result = run_cli("speak", "hello", "-o", "out.mp3", env=_relay(tmp_path, fake))
+    assert result.returncode == 6, result.stderr
+    assert "closed mid-response" in result.stderr and "cannot reach" not in result.stderr
+    assert not (tmp_path / "out.mp3").exists()

@@ -197,6 +197,16 @@ def _translate(
         cause = exc.__cause__ or exc
         if isinstance(cause, ChatcliError):  # a body refused by ``bodies`` (too large)
             return cause, False
+        if isinstance(cause, httpx2.RemoteProtocolError | httpx2.ReadError):  # reached, then cut
+            try:
+                where = errorbody.origin(str(exc.request.url))
+            except (RuntimeError, AttributeError):  # an httpx2 error raised without its request
+                where = "the endpoint"
+            return NetworkError(
+                redact(one_line(f"the connection to {where} closed mid-response: {cause}"),
+                       secrets),
+                hint="try again; if it keeps happening, the endpoint or a proxy is cutting it",
+            ), True  # fmt: skip
         return NetworkError(
             redact(one_line(f"cannot reach the endpoint: {cause}"), secrets),
             hint="check the URL, the proxy and your connection",
