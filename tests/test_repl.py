@@ -237,6 +237,18 @@ def test_unknown_command_is_one_line_and_the_repl_goes_on(chat: Chat) -> None:
     assert chat.sent() == ["still here"]
 
 
+def test_stray_arguments_are_refused_not_swallowed(chat: Chat) -> None:
+    chat.run("/exit now\r", "/model gpt-4o extra args\r", "/save a b\r", "/system " + "S" * 5000
+             + "\r", "/system\r", "still here\r")  # fmt: skip
+    err = chat.err.getvalue()
+    assert "chatcli: error: /exit takes no argument\nhint: usage: /exit" in err
+    assert "chatcli: error: /model takes one NAME\nhint: usage: /model NAME" in err
+    assert "chatcli: error: /save takes one NAME" in err
+    assert "… (3,000 more characters)" in err  # a long system prompt is not all shown
+    assert chat.sent() == ["still here"]  # the REPL went on, the model was not renamed
+    assert chat.fake.chat_requests()[-1].json["model"] != "gpt-4o extra args"
+
+
 def test_help_lists_every_command(chat: Chat) -> None:
     chat.run("/help\r")
     err = chat.err.getvalue()

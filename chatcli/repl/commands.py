@@ -98,10 +98,17 @@ def _profile(repl: Repl, arg: str) -> None:
     repl.say(f"profile {settings.profile.name} · model {settings.model} (change it with /model)")
 
 
+SHOWN_SYSTEM = 2000
+"""Characters of the system prompt ``/system`` shows; the rest is counted."""
+
+
 def _system(repl: Repl, arg: str) -> None:
     if not arg:
         current = repl.session.system
         role = f" (role {repl.session.role})" if repl.session.role else ""
+        if current and len(current) > SHOWN_SYSTEM:  # a 100 KB prompt is not read on screen
+            more = len(current) - SHOWN_SYSTEM
+            current = f"{current[:SHOWN_SYSTEM]}… ({more:,} more characters)"
         repl.say(f"system prompt{role}: {current}" if current else "no system prompt")
         return
     repl.session.set_system(None if arg == "-" else arg)
@@ -436,7 +443,18 @@ def run_command(repl: Repl, line: str) -> object:
     command = COMMANDS.get(name)
     if command is None:
         raise UsageError(f"unknown command /{name}", hint="/help lists the commands")
-    return command.run(repl, arg.strip())
+    arg = arg.strip()
+    usage = f"/{name} {command.arg}".rstrip()
+    if arg and not command.arg:  # "/exit now": a typo, not a wish to be ignored
+        raise UsageError(f"/{name} takes no argument", hint=f"usage: {usage}")
+    if command.arg.strip("[]") in ONE_WORD and len(arg.split()) > 1:
+        raise UsageError(f"/{name} takes one {command.arg.strip('[]')}", hint=f"usage: {usage}")
+    return command.run(repl, arg)
+
+
+ONE_WORD = ("NAME", "N")
+"""Arguments that are one word: a model, session or role name, a turn number (``/model gpt-4o
+extra`` would otherwise name a model with spaces, ``/save a b`` a session)."""
 
 
 class SlashCompleter(Completer):
