@@ -141,6 +141,19 @@ def test_ctrl_c_during_a_call_stops_it_and_the_turn(term: Tmux, control: FakeCon
     assert tool_results(chat_requests(control)[-1]) == ["not run: the user interrupted the turn"]
 
 
+def test_ctrl_c_during_a_call_in_ask_ends_the_running_line(
+    term: Tmux, control: FakeControl
+) -> None:
+    control.script(Reply(tool_calls=[{"name": "own__slow", "arguments": {"seconds": 60}}]))
+    term.start([sys.executable, "-m", "chatcli", "ask", "-T", "own", "--approve", "own", "hi"])
+    term.wait_for("running own.slow… (Ctrl-C stops the turn)", timeout=STARTS)
+    term.keys("C-c")
+    assert term.wait_exit() == 130
+    lines = [ln.strip() for ln in term.scrollback().splitlines()]
+    assert "chatcli: interrupted" in lines  # a line of its own, not after "running…"
+    assert any(ln.startswith("⚙ own.slow") and "interrupted" in ln for ln in lines)
+
+
 def test_a_resumed_session_shows_its_calls(term: Tmux, control: FakeControl) -> None:
     control.script(echo_call("resumed"))
     done = run_cli("ask", "-T", "own", "--approve", "own", "hi", env=term.env, timeout=120)

@@ -3,7 +3,9 @@
 A round is one request; when its reply asks for tool calls, each is approved (or declined),
 the approved ones run concurrently, every result (errors and refusals included, so the model
 can recover) is stored in the session, and the next round is sent, up to ``max_rounds``
-rounds of calls; after that the model is asked to answer without tools. Each request is
+rounds of calls; after that the model is asked, once, to answer without tools (calls it still
+asks for then are answered "not run" and the turn ends: a model or endpoint that ignores
+``tool_choice: "none"`` cannot keep a turn, and its bill, going). Each request is
 priced and logged by the session like any other; ``before_round`` checks budgets between
 rounds. Ctrl-C during a call cancels it and stops the turn: results that arrived are kept, the
 others are stored as interrupted, so the conversation stays valid for the next message.
@@ -67,6 +69,12 @@ def turn(
         if not last.calls:
             return
         tool_rounds += 1
+        if tool_rounds > box.max_rounds + 1:  # asked once without tools, still asking: stop
+            session.add_tool_results(
+                [ToolResult(c.id, _LIMIT.format(n=box.max_rounds)) for c in last.calls]
+            )
+            yield Notice(f"the model still asked for tools after {box.max_rounds} rounds; stopped")
+            return
         if tool_rounds > box.max_rounds:
             session.add_tool_results(
                 [ToolResult(c.id, _LIMIT.format(n=box.max_rounds)) for c in last.calls]
@@ -110,7 +118,8 @@ def run_calls(
     session: ChatSession, calls: tuple[ToolCall, ...], box: Toolbox
 ) -> Generator[StreamEvent, None, list[ToolResult]]:
     """Approve and run one reply's calls (approved ones concurrently); their results in call
-    order. Ctrl-C stores what is known and propagates."""
+    order. Ctrl-C stores what is known, says which calls it stopped (a whole line: the
+    "running" notice's in-place line ends first) and propagates."""
     plans = [_plan(call, box) for call in calls]
     futures: dict[concurrent.futures.Future[Outcome], _Plan] = {}
     started: dict[int, float] = {}
@@ -142,10 +151,14 @@ def run_calls(
                 plan.outcome = Outcome(f"error: {exc}", error=True)
                 yield Notice(str(exc))
             yield from _finish(plan, box)
-    except BaseException:
+    except BaseException as exc:
         for future in futures:
             future.cancel()
         session.add_tool_results([_result(p, box, interrupted=True) for p in plans])
+        for plan in futures.values():  # whole lines: the "running" notice's line ends first
+            if isinstance(exc, KeyboardInterrupt) and plan.outcome is None and plan.tool:
+                line = results.line(plan.tool.qualified, plan.call.arguments, "interrupted", None)
+                yield ToolNote(line)
         raise
     for plan in plans:
         if plan.tool is None or plan.arguments is None:

@@ -9,6 +9,10 @@ Failures: a server that cannot start is a ``ConfigError`` (exit 3) naming its co
 last line it wrote to stderr; a call whose connection is gone restarts the server once and
 resends the call (``Dead`` when that fails too); an error the tool reports is a result.
 The SDK is imported when the first server starts, never before.
+
+Every listed tool is sent with every request, so a listing is bounded: at most ``MAX_TOOLS``
+tools per server, none whose input schema is over ``MAX_SCHEMA`` bytes, and a name listed
+twice keeps its first tool; what is left out is said once, when the server starts.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ from chatcli.safetext import one_line
 from chatcli.settings.mcp import McpServer
 
 T = TypeVar("T")
+
+MAX_TOOLS = 1000
+"""Tools used per server (across and within pages of its listing)."""
+MAX_SCHEMA = 64 * 1024
+"""Bytes of one tool's input schema as JSON; a larger tool is left out."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class _Conn:
     errlog: TextIO
     tools: list[Tool] = field(default_factory=list)
     started: float = 0.0  # seconds the start took
+    left_out: list[str] = field(default_factory=list)  # why tools of the listing are not used
 
 
 class Hub:
@@ -115,6 +125,11 @@ class Hub:
             raise _start_error(server, exc, errlog) from None
         conn.started = time.monotonic() - started
         self._conns[server.name] = conn
+        if conn.left_out:
+            import logging
+
+            for why in conn.left_out:  # to stderr through ``output.log_to``
+                logging.getLogger("chatcli").warning(f"chatcli: warning: {why}")
         return conn.tools
 
     async def _open(self, server: McpServer, errlog: TextIO) -> _Conn:
@@ -122,11 +137,13 @@ class Hub:
         stop = asyncio.Event()
         task = asyncio.create_task(self._serve(server, errlog, ready, stop))
         try:
-            client, tools = await asyncio.wait_for(asyncio.shield(ready), server.startup_timeout)
+            client, tools, left_out = await asyncio.wait_for(
+                asyncio.shield(ready), server.startup_timeout
+            )
         except BaseException:
             task.cancel()
             raise
-        return _Conn(server, client, stop, task, errlog, tools)
+        return _Conn(server, client, stop, task, errlog, tools, left_out=left_out)
 
     async def _serve(
         self, server: McpServer, errlog: TextIO, ready: asyncio.Future[Any], stop: asyncio.Event
@@ -137,9 +154,9 @@ class Hub:
 
             async with Client(_transport(server, errlog), mode="auto") as client:
                 listed = await _list_tools(client)
-                tools = [_tool(server.name, t) for t in listed]
+                tools, left_out = _admit(server.name, listed)
                 if not ready.done():
-                    ready.set_result((client, tools))
+                    ready.set_result((client, tools, left_out))
                 await stop.wait()
         except BaseException as exc:
             if not ready.done():
@@ -291,8 +308,46 @@ async def _list_tools(client: Any) -> list[Any]:
         page = await client.list_tools(params=params) if params else await client.list_tools()
         tools.extend(page.tools)
         cursor = getattr(page, "next_cursor", None)
-        if not cursor or len(tools) > 1000:
-            return tools
+        if not cursor or len(tools) > MAX_TOOLS:
+            return tools[: MAX_TOOLS + 1]  # one more than used: the caller says some were cut
+
+
+def _admit(server: str, listed: list[Any]) -> tuple[list[Tool], list[str]]:
+    """The tools of a listing that are used, and one line for each kind left out: a long
+    listing or a huge schema would be sent with every request, and a name listed twice would
+    silently take the later tool's description."""
+    import json
+
+    left_out: list[str] = []
+    if len(listed) > MAX_TOOLS:
+        left_out.append(
+            f"MCP server {server} lists more than {MAX_TOOLS:,} tools; "
+            f"only the first {MAX_TOOLS:,} are used"
+        )
+        listed = listed[:MAX_TOOLS]
+    tools: list[Tool] = []
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for item in listed:
+        tool = _tool(server, item)
+        if tool.name in seen:
+            if tool.name not in twice:
+                twice.add(tool.name)
+                left_out.append(
+                    f"MCP server {server} lists the tool {one_line(tool.name, 100)!r} more "
+                    "than once; only the first is used"
+                )
+            continue
+        seen.add(tool.name)
+        size = len(json.dumps(tool.parameters, ensure_ascii=False, default=str).encode())
+        if size > MAX_SCHEMA:
+            left_out.append(
+                f"MCP server {server}: tool {one_line(tool.name, 100)!r} left out: its input "
+                f"schema is {size:,} bytes (at most {MAX_SCHEMA:,})"
+            )
+            continue
+        tools.append(tool)
+    return tools, left_out
 
 
 def _tool(server: str, listed: Any) -> Tool:

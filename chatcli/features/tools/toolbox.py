@@ -68,6 +68,19 @@ class Toolbox:
                     added.append(tool)
         return added
 
+    def check_approvals(self, names: Iterable[str]) -> None:
+        """UsageError (exit 2) for an approval naming no configured server, or no tool of a
+        started one, as ``-T`` refuses it: a typo must not leave the user thinking a tool is
+        approved. A server not started yet is only checked by name (starting it would cost)."""
+        for name in names:
+            server, _ = split_name(name)
+            try:
+                if server in self.servers and not self.hub.running(server):
+                    continue
+                self.registry.resolve(name, self.servers)
+            except UsageError as exc:
+                raise UsageError(f"cannot approve {name!r}: {exc.message}", hint=exc.hint) from None
+
     def disable(self, name: str) -> list[Tool]:
         """Turn off ``name`` (``server``, ``server.tool`` or ``all``)."""
         if name == "all":
@@ -103,6 +116,7 @@ def open_toolbox(
 ) -> Toolbox:
     """A toolbox with ``names`` on (their servers started: ConfigError, exit 3, if one
     cannot start). ``approve`` are tools or servers approved in advance."""
+    approve = tuple(approve)
     box = Toolbox(
         servers,
         Approval(frozenset(approve), read_only, terminal),
@@ -113,6 +127,7 @@ def open_toolbox(
     )
     try:
         box.enable(names)
+        box.check_approvals(approve)
     except BaseException:
         box.close()
         raise
