@@ -34,10 +34,31 @@ from chatcli.features.shell.clean import clean, is_prose
         ("```console\n$ ls -la\ntotal 0\n$ pwd\n/home\n```", "ls -la\npwd"),
         ("```bash\nls -la", "ls -la"),  # an answer cut before its closing fence
         ("```bash\n    ls -la\n```", "ls -la"),
+        ("% ls -la", "ls -la"),
+        ("❯ ls -la", "ls -la"),
+        ("```console\n$ ls \\\n> -la\n> out\n```", "ls \\\n-la"),  # a continuation
     ],
 )
 def test_the_command_is_taken_out_of_its_wrapping(answer: str, command: str) -> None:
     assert clean(answer).command == command
+
+
+@pytest.mark.parametrize(
+    ("answer", "command"),
+    [
+        ("> ~/.bashrc", "> ~/.bashrc"),  # truncates a file: without ">" it would run the file
+        ("```bash\n> ~/.bashrc\n```", "> ~/.bashrc"),
+        (">> ~/.profile", ">> ~/.profile"),
+        ("# rm -rf /", "# rm -rf /"),  # a comment: without "#" it would run
+        ("```sh\n# rm -rf /\n```", "# rm -rf /"),
+    ],
+)
+def test_shell_syntax_is_never_taken_for_a_prompt(answer: str, command: str) -> None:
+    assert clean(answer).command == command
+
+
+def test_console_output_that_looks_like_a_continuation_is_not_run() -> None:
+    assert clean("```console\n$ cat notes\n> ~/.bashrc\n```").command == "cat notes"
 
 
 def test_an_answer_of_several_lines_is_kept_whole_as_one_script() -> None:

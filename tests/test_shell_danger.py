@@ -54,6 +54,19 @@ from chatcli.features.shell.danger import reasons
         ("kubectl delete ns prod", "kubectl delete"),
         ("terraform destroy -auto-approve", "terraform destroy"),
         ("aws s3 rm s3://bucket --recursive", "aws rm --recursive"),
+        ("rm -rf //", "rm -rf on //: the root of the file system"),
+        ("rm -rf //etc", "rm -rf on //etc: a top-level directory"),
+        ("rm -rf ~root", "rm -rf on ~root: a home directory"),
+        ("$(echo rm) -rf /", "cannot be checked: the program's name is made at run time"),
+        ("`echo rm` -rf /", "cannot be checked: the program's name is made at run time"),
+        ("$cmd -rf /", "cannot be checked: the program's name is made at run time ($cmd)"),
+        ("find / -exec rm -rf {} +", "rm -rf on /: the root of the file system"),
+        ("find / -name '*' -delete", "find -delete on /: the root of the file system"),
+        ("cat script | sh", "cannot be checked: sh runs the text it reads from cat"),
+        ("> ~/.bashrc", "overwrites ~/.bashrc, a configuration file in the home directory"),
+        ("rsync -a --delete empty/ /", "rsync --delete on /: the root of the file system"),
+        ("mv /etc /tmp", "mv moves /etc away: a top-level directory"),
+        ("kill -9 -1", "kill -1: signals every process"),
         ('echo "unclosed', "cannot be checked"),
         ("printf 'ok\\n'\x1b[2K", "control characters"),
     ],
@@ -86,6 +99,15 @@ def test_destructive_commands_are_found_with_their_reason(command: str, reason: 
         "tar czf backup.tgz ~/projects 2>/dev/null",
         "chmod +x script.sh",
         "dd if=/dev/sda bs=512 count=1 | xxd",  # reads only
+        "echo '$(rm -rf ~)'",  # single quotes: text, not a substitution
+        "cat <<EOF > notes.md\nrm -rf /\nEOF",  # a here-document is text
+        "cat <<'EOF'\n$(rm -rf ~)\nEOF",
+        "find . -name '*.pyc' -exec rm -f {} +",
+        "bash -c -- 'echo hi'",
+        "cat file | sh ./script.sh",  # runs the script file, not its input
+        "echo hi >> ~/.bashrc",
+        "mv * subdir/",
+        "kill -1 1234",  # -1 is the signal here (SIGHUP)
     ],
 )
 def test_ordinary_commands_are_not_flagged(command: str) -> None:
@@ -115,6 +137,26 @@ def test_ordinary_commands_are_not_flagged(command: str) -> None:
         "begin; rm -rf /; end",  # fish
         "echo (rm -rf /)",  # fish command substitution
         "ssh host 'rm -rf /'",
+        "bash -c -- 'rm -rf /'",
+        "bash -o pipefail -c 'rm -rf /'",
+        "sudo --user bob rm -rf /",
+        "sudo -Eu bob rm -rf /",
+        "timeout --kill-after 5 10 rm -rf /",
+        "nice --adjustment 5 rm -rf /",
+        "nice --adjustment=5 rm -rf /",
+        "setsid rm -rf /",
+        "chroot /srv/jail rm -rf /",
+        "runuser -u bob -- rm -rf /",
+        "runuser bob -c 'rm -rf /'",
+        "strace -o trace.txt rm -rf /",
+        "busybox rm -rf /",
+        "env -S 'rm -rf /'",
+        "echo 'rm -rf /' | sh",
+        "printf 'rm -rf %s' / | bash",
+        "sh <<< 'rm -rf /'",
+        "bash <<EOF\nrm -rf /\nEOF",
+        "cat <<EOF\n$(rm -rf /)\nEOF",  # unquoted: the body's substitutions run
+        "find / -exec rm -rf {} +",
     ],
 )
 def test_the_lexer_finds_a_destructive_command_wherever_it_hides(command: str) -> None:

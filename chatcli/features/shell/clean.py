@@ -19,7 +19,10 @@ from functools import lru_cache
 _THINK = re.compile(r"^\s*<think>.*?</think>\s*", re.S)
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)", re.M)
 _CONSOLE = {"console", "shell-session", "terminal", "sh-session"}
-_PROMPT = re.compile(r"^(\$|%|>|❯) ")
+# Prompt markers that are never shell syntax before a command. ``> `` (a redirection: ``> ~/.x``
+# truncates a file, without it the file is run) and ``# `` (a comment) are not among them.
+_PROMPT = re.compile(r"^(\$|%|❯) ")
+_CONTINUED = ("\\", "|", "&&", "||")
 _INLINE = re.compile(r"`([^`\n]+)`")
 _LIST_ITEM = re.compile(r"^([-*•+]|\d+[.)])\s")
 _WORDS = re.compile(r"[A-Za-z][a-z]*(?:'[a-z]+)?")
@@ -86,12 +89,29 @@ def _fenced_blocks(text: str) -> list[str]:
             i += 1
         i += 1
         if info in _CONSOLE:
-            body = [_PROMPT.sub("", ln, count=1) for ln in body if _PROMPT.match(ln)]
+            body = _typed_lines(body)
         code = textwrap.dedent("\n".join(body)).strip("\n")
         code = "\n".join(ln.rstrip() for ln in code.splitlines())
         if code.strip():
             blocks.append(code)
     return blocks
+
+
+def _typed_lines(transcript: list[str]) -> list[str]:
+    """The lines typed in a console transcript: prompt lines without their prompt, and ``> ``
+    continuation lines only after a line that asks for one (a ``> `` line anywhere else may be
+    output, or a redirection: never made into a command)."""
+    typed: list[str] = []
+    typing = False
+    for line in transcript:
+        if _PROMPT.match(line):
+            typed.append(_PROMPT.sub("", line, count=1))
+            typing = True
+        elif typing and line.startswith("> ") and typed[-1].rstrip().endswith(_CONTINUED):
+            typed.append(line[2:])
+        else:
+            typing = False
+    return typed
 
 
 def _unfenced(text: str) -> str:
@@ -131,7 +151,8 @@ def _unquote(line: str) -> str:
 
 
 def _strip_prompts(command: str) -> str:
-    """Drop a ``$ `` prompt written before every line."""
+    """Drop a ``$ `` prompt written before every line (only markers that are no shell syntax:
+    what is left must mean what the line meant)."""
     lines = [ln for ln in command.splitlines() if ln.strip()]
     if lines and all(_PROMPT.match(ln.lstrip()) for ln in lines):
         return "\n".join(_PROMPT.sub("", ln.lstrip(), count=1) for ln in command.splitlines())
