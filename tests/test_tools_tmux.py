@@ -148,10 +148,11 @@ def test_ctrl_c_during_a_call_in_ask_ends_the_running_line(
     term.start([sys.executable, "-m", "chatcli", "ask", "-T", "own", "--approve", "own", "hi"])
     term.wait_for("running own.slow… (Ctrl-C stops the turn)", timeout=STARTS)
     term.keys("C-c")
-    assert term.wait_exit() == 130
-    lines = [ln.strip() for ln in term.scrollback().splitlines()]
-    assert "chatcli: interrupted" in lines  # a line of its own, not after "running…"
-    assert any(ln.startswith("⚙ own.slow") and "interrupted" in ln for ln in lines)
+    assert term.wait_exit(timeout=STARTS) == 130  # the MCP server is stopped on the way out
+    shown = term.scrollback()
+    lines = [ln.strip() for ln in shown.splitlines()]
+    assert "chatcli: interrupted" in lines, shown  # a line of its own, not after "running…"
+    assert any(ln.startswith("⚙ own.slow") and "interrupted" in ln for ln in lines), shown
 
 
 def test_a_resumed_session_shows_its_calls(term: Tmux, control: FakeControl) -> None:
