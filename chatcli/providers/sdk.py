@@ -225,7 +225,7 @@ def _dead_proxy(exc: Exception, proxy: str | None) -> NetworkError | None:
     never tried, so "cannot reach the endpoint" would send the user to the wrong place."""
     import httpx2
 
-    from chatcli.providers.transport import _reason, _via_proxy
+    from chatcli.providers.transport import reason_of, via_proxy
 
     cause = exc.__cause__ if isinstance(exc.__cause__, httpx2.HTTPError) else exc
     if not isinstance(cause, httpx2.ConnectError | httpx2.ConnectTimeout):
@@ -234,8 +234,8 @@ def _dead_proxy(exc: Exception, proxy: str | None) -> NetworkError | None:
         url = str(cause.request.url)
     except RuntimeError:  # an httpx2 error raised without its request
         return None
-    reason = "timed out" if isinstance(cause, httpx2.ConnectTimeout) else _reason(cause)
-    return _via_proxy(url, proxy, reason)
+    reason = "timed out" if isinstance(cause, httpx2.ConnectTimeout) else reason_of(cause)
+    return via_proxy(url, proxy, reason)
 
 
 PAGES = ("text/html", "application/xhtml+xml")

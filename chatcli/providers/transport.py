@@ -160,15 +160,15 @@ class Transport:
             try:
                 response = client.send(request, stream=True)
             except httpx2.ConnectTimeout:
-                error: ChatcliError = _via_proxy(url, s.proxy, "timed out") or NetworkError(
+                error: ChatcliError = via_proxy(url, s.proxy, "timed out") or NetworkError(
                     f"timed out connecting to {_origin(url)} after {s.timeout:g} s",
                     hint=_network_hint(s.proxy),
                 )
             except httpx2.ProxyError as exc:
                 error = NetworkError(f"proxy {s.proxy} failed: {exc}", hint="check the proxy")
             except httpx2.ConnectError as exc:
-                reason = _reason(exc)
-                error = _via_proxy(url, s.proxy, reason) or NetworkError(
+                reason = reason_of(exc)
+                error = via_proxy(url, s.proxy, reason) or NetworkError(
                     f"cannot connect to {_origin(url)}: {reason}", hint=_network_hint(s.proxy)
                 )
                 if reason == "host name not found":
@@ -182,7 +182,7 @@ class Transport:
                 if silent > SILENT_RETRIES:
                     raise error from None
             except (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError) as exc:
-                error = NetworkError(f"connection to {_origin(url)} was reset: {_reason(exc)}")
+                error = NetworkError(f"connection to {_origin(url)} was reset: {reason_of(exc)}")
             except httpx2.UnsupportedProtocol as exc:
                 raise ConfigError(f"cannot call {url}: {exc}") from None
             else:
@@ -284,7 +284,7 @@ class Transport:
         except httpx2.TimeoutException:
             raise NetworkError("the response did not arrive in time") from None
         except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
-            raise NetworkError(f"the connection closed mid-response: {_reason(exc)}") from None
+            raise NetworkError(f"the connection closed mid-response: {reason_of(exc)}") from None
         try:
             return bodies.scrub(json.loads(raw))
         except (ValueError, RecursionError):
@@ -356,7 +356,7 @@ class SSEStream:
             ) from None
         except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
             raise NetworkError(
-                f"the connection closed before the answer was complete: {_reason(exc)}"
+                f"the connection closed before the answer was complete: {reason_of(exc)}"
             ) from None
         except httpx2.TimeoutException:
             raise NetworkError(f"the stream timed out after {timeout:g} s") from None
@@ -483,7 +483,8 @@ def _short(error: ChatcliError) -> str:
     return error.message.split(": ", 1)[0] if len(error.message) > 80 else error.message
 
 
-def _reason(exc: Exception) -> str:
+def reason_of(exc: Exception) -> str:
+    """A connection failure's reason in a few words (the chat transport's and ``sdk``'s)."""
     text = str(exc) or type(exc).__name__
     if "Connection refused" in text or "[Errno 111]" in text:
         return "connection refused"
@@ -492,7 +493,7 @@ def _reason(exc: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
-def _via_proxy(url: str, proxy: str | None, reason: str) -> NetworkError | None:
+def via_proxy(url: str, proxy: str | None, reason: str) -> NetworkError | None:
     """A failure to connect to the proxy ``url`` goes through, named as the proxy's."""
     from chatcli.providers.proxies import proxy_for
 
