@@ -97,6 +97,32 @@ def test_busy_database_past_the_bound_goes_to_the_journal(fake: FakeOpenAI, tmp_
     assert [m["content"] for m in sent] == ["paid question", "echo(1): paid question", "and then?"]
 
 
+def test_journals_wait_for_a_busy_database_without_holding_up_the_command(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Three journals left by earlier commands, the database locked by another process: the
+    next command does its own work (the replay gives up on the first busy file, it does not
+    wait the busy timeout once per file) and every journal stays, byte for byte, for the
+    command after the lock is gone."""
+    env = fake_env(tmp_path, fake, CHATCLI_STORE_WAIT="1")
+    data = tmp_path / "data"
+    assert run_cli("ask", "first", env=env).returncode == 0
+    for n in range(3):  # each run journals its answer: three files, as three processes leave
+        with holding(data / "chatcli.db"):
+            assert run_process("ask", "--session", f"s{n}", f"q{n}", env=env).returncode == 0
+        (data / "recovery.jsonl").rename(data / f"recovery.jsonl.{n}-left")
+    kept = {p.name: p.read_bytes() for p in data.glob("recovery.jsonl.*")}
+    assert len(kept) == 3
+    with holding(data / "chatcli.db"):
+        listed = run_process("sessions", "list", env=env, timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        assert {p.name: p.read_bytes() for p in data.glob("recovery.jsonl.*")} == kept
+    after = run_process("sessions", "list", env=env)
+    assert "wrote 3 saved answers from the recovery journal" in after.stderr
+    assert all(f"s{n}" in after.stdout for n in range(3))
+    assert not list(data.glob("recovery.jsonl*"))
+
+
 def test_a_lock_released_within_the_bound_saves_directly(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake, CHATCLI_STORE_WAIT="60")
     data = tmp_path / "data"

@@ -80,3 +80,20 @@ def test_sessions_search_reads_while_another_process_writes(
         again = run_cli("sessions", "search", "needle", env=env)
         assert again.returncode == 0 and again.stderr == ""
         assert again.stdout.count("needle") == 2
+
+
+def test_batch_status_shows_a_job_while_another_process_writes(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """A status is a display: it recounts into the row when it can, and otherwise shows the
+    counts it read instead of failing after the busy timeout."""
+    env = fake_env(tmp_path, fake, CHATCLI_STORE_WAIT="1")
+    inputs = write_jsonl(tmp_path / "in.jsonl", 2)
+    submitted = run_cli("batch", "submit", str(inputs), "--local", "--yes", env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    name = submitted.stdout.strip()
+    with holding(tmp_path / "data" / "chatcli.db"):
+        shown = run_cli("batch", "status", name, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "requests: 2 (2 completed, 0 failed)" in shown.stdout
+    assert "state:    done (local)" in shown.stdout

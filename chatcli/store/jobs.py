@@ -20,7 +20,7 @@ from datetime import datetime
 
 from chatcli.errors import StoreBusy, StoreFull, UsageError
 from chatcli.store.db import Store, _now, record_batch_results
-from chatcli.store.journal import recount_job, settle_job
+from chatcli.store.journal import QUICK_TRY, count_job, recount_job, settle_job
 from chatcli.store.records import RequestResult as RequestResult  # re-exported: its old home
 from chatcli.store.records import UsageRecord, stored_time
 
@@ -262,7 +262,7 @@ class Jobs:
         """Clear this process's mark, trying only briefly: the answers are stored (or
         journaled) by now, and a mark left by a database still busy is one of a process about
         to end, which the next runner takes over (a journaled ``settle`` clears it too)."""
-        from chatcli.store.journal import QUICK_TRY, wait_bound
+        from chatcli.store.journal import wait_bound
 
         self.store.busy_timeout(max(0.05, min(QUICK_TRY, wait_bound())))
         try:
@@ -318,6 +318,19 @@ class Jobs:
         """Recount finished and failed requests into the job row; returns them."""
         with self.store._write() as conn:
             return recount_job(conn, job_id)
+
+    def shown_counts(self, job_id: int) -> tuple[int, int]:
+        """The counts a display shows: written into the row when the database is free within a
+        short try, else only read. A status must not wait on another process's writes (a
+        local run storing answers): the row is recounted when that run settles anyway."""
+        self.store.busy_timeout(QUICK_TRY)
+        try:
+            return self.refresh_counts(job_id)
+        except StoreBusy:
+            with self.store._read() as conn:
+                return count_job(conn, job_id)
+        finally:
+            self.store.busy_timeout(None)
 
     # -- parts ------------------------------------------------------------------------------
 

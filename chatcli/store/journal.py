@@ -189,19 +189,27 @@ def replay(store: Store, notify: Notify = to_stderr) -> int:
             os.replace(journal, data_dir / f"{JOURNAL}.{os.getpid()}-{os.urandom(4).hex()}")
     written = 0
     rejected: list[tuple[bytes, str]] = []
-    for path in sorted(data_dir.glob(f"{JOURNAL}.*")):
-        try:
-            with _locked_file(path) as data:
-                if data is None:  # another replayer finished it while this one waited
-                    continue
-                done, bad = _apply(store, data)
-                if bad:  # set aside before the file goes: a failure here keeps the file
-                    _set_aside(data_dir / REJECTED, [line for line, _ in bad])
-                path.unlink()  # still locked: a second replayer then finds it gone
-        except (StoreError, OSError):
-            continue  # busy or full still: the next command tries again
-        written += done
-        rejected += bad
+    # the replay is a courtesy to an earlier command: a database another process is writing
+    # gets one short try, not the full busy wait per file, before this command goes on
+    store.busy_timeout(max(0.05, min(QUICK_TRY, wait_bound())))
+    try:
+        for path in sorted(data_dir.glob(f"{JOURNAL}.*")):
+            try:
+                with _locked_file(path) as data:
+                    if data is None:  # another replayer finished it while this one waited
+                        continue
+                    done, bad = _apply(store, data)
+                    if bad:  # set aside before the file goes: a failure here keeps the file
+                        _set_aside(data_dir / REJECTED, [line for line, _ in bad])
+                    path.unlink()  # still locked: a second replayer then finds it gone
+            except StoreBusy:
+                break  # the next command tries again; the later files would wait as well
+            except (StoreError, OSError):
+                continue  # full still: the next command tries again
+            written += done
+            rejected += bad
+    finally:
+        store.busy_timeout(None)
     if written:
         plural = "s" if written != 1 else ""
         notify(f"wrote {written} saved answer{plural} from the recovery journal into the database")
@@ -351,14 +359,20 @@ def _check_job(raw: object) -> tuple[int, str, str, str | None]:
     return raw["id"], raw["state"], raw["finished_at"], raw.get("runner")
 
 
-def recount_job(conn: sqlite3.Connection, job_id: int) -> tuple[int, int]:
-    """A batch job's finished and failed requests counted into its row, inside the caller's
-    transaction (``store.jobs``; here because the replay needs it too)."""
+def count_job(conn: sqlite3.Connection, job_id: int) -> tuple[int, int]:
+    """A batch job's finished and failed requests, counted."""
     done, failed = conn.execute(
         "SELECT COUNT(*) FILTER (WHERE state = 'done'),"
         " COUNT(*) FILTER (WHERE state = 'failed') FROM batch_requests WHERE job_id = ?",
         (job_id,),
     ).fetchone()
+    return int(done), int(failed)
+
+
+def recount_job(conn: sqlite3.Connection, job_id: int) -> tuple[int, int]:
+    """A batch job's finished and failed requests counted into its row, inside the caller's
+    transaction (``store.jobs``; here because the replay needs it too)."""
+    done, failed = count_job(conn, job_id)
     conn.execute(
         "UPDATE batch_jobs SET completed = ?, failed = ? WHERE id = ?", (done, failed, job_id)
     )

@@ -431,8 +431,8 @@ def status(environment: Environment, invoked: Invocation, name: str | None) -> N
     """Print a job's state, refreshed from the provider while it runs."""
     with _open(environment, invoked) as ctx:
         job = _peek(ctx, ctx.jobs.get(name))
-        ctx.jobs.refresh_counts(job.id)
-        job = ctx.jobs.get(job.name)
+        completed, failed = ctx.jobs.shown_counts(job.id)
+        job = dataclasses.replace(ctx.jobs.get(job.name), completed=completed, failed=failed)
         out(environment, f"job:      {job.name}\n")
         out(environment, f"state:    {job.state} ({job.mode})\n")
         out(environment, f"profile:  {job.profile}, model {job.model}\n")
