@@ -253,6 +253,9 @@ def _rc(shell: str, tmp_path: Path) -> list[str]:
         return ["env", f"ZDOTDIR={tmp_path}", "zsh", "-i"]
     config = tmp_path / "config" / "fish"
     config.mkdir(parents=True)
+    # a first start in a fresh home would parse every man page for completions in the
+    # background (seconds of CPU beside the test): this directory says it was done
+    (tmp_path / "share" / "fish" / "generated_completions").mkdir(parents=True)
     (config / "config.fish").write_text(
         "set -g fish_greeting ''\nfunction fish_prompt; echo -n 'READY> '; end\n"
         "chatcli shell-integration fish | source\n"
