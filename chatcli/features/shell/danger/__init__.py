@@ -1,0 +1,52 @@
+"""Whether a command looks destructive, and why: read with a shell lexer, not a regex.
+
+The text is split into words and operators by ``shlex`` (POSIX rules: quotes, escapes), after
+one pass that tracks quoting to drop comments and line continuations, turn backticks into
+``$( )`` and here-documents into here-strings; then into simple commands along ``;``, ``&&``,
+``||``, ``&``, newlines and pipes, with the commands inside ``$( )``, backticks, ``<( )``,
+subshells, function bodies, ``case`` branches, ``sh -c '...'``, ``eval``, ``xargs``,
+``find -exec`` and wrappers such as ``sudo``, ``env``, ``time``, ``watch`` or ``timeout``
+looked at too. Each simple command is then checked by the rules below (``rm -rf`` on a broad
+path, ``dd of=``, ``mkfs``, ``shred``, ``chmod -R`` on ``/``, ``git push --force``,
+``DROP TABLE``, ``sudo``, ``pkill``, writes into system directories or disk devices or over the
+user's dotfiles, a download piped into a shell, ...); the shape of the text is checked for
+fork bombs.
+
+Text fed to a shell (``echo '...' | sh``, ``sh <<< '...'``, a here-document) is checked as
+the script it is; a here-document's body given to any other program is text. A text the lexer
+cannot read (an unclosed quote), a program name or a shell's input made at run time, is
+reported as not checkable: what cannot be checked is treated as dangerous. Fish's syntax is
+close enough for these rules (its ``(cmd)`` substitutions are read like ``$(cmd)``).
+
+The modules, in the order a text goes through them: lexer.py (words and operators),
+parser.py (simple commands, with what is nested in them; command.py their shape),
+forkbombs.py (fork bombs, from the shape of the text), check.py (the walk, and the table of
+rules), wrappers.py (``sudo``, ``env``, ... taken off), scripts.py (text run as shell code),
+options.py and paths.py (what the rules read: options, paths); the rules by family:
+deletion.py, writes.py, permissions.py, machine.py (processes, services, firewall), tools.py
+(git, containers, clouds, SQL).
+"""
+
+from __future__ import annotations
+
+import re
+
+from chatcli.features.shell.danger.check import check_script
+from chatcli.features.shell.danger.parser import parse
+
+__all__ = ["reasons"]
+_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def reasons(command: str) -> list[str]:
+    """Why ``command`` looks destructive, one phrase per finding, in order; empty when it
+    does not."""
+    found: list[str] = []
+    if _HIDDEN.search(command):
+        found.append("holds control characters a terminal would not show as they are")
+    try:
+        script = parse(command)
+    except ValueError as exc:
+        return [f"cannot be checked: the shell lexer stops at it ({exc})"]
+    check_script(script, found, 0)
+    return list(dict.fromkeys(found))

@@ -1,0 +1,285 @@
+"""The walk over a script: every simple command, and every text that runs as one, checked.
+
+For each command: its redirections, then the program its wrappers run, by that program's rule
+(``_RULES``). Text run as code (substitutions, ``sh -c``, a shell's input, ``find -exec``, an
+alias, what is appended to a start-up file) is parsed and walked again, nested one level
+deeper; past ``_DEPTH`` levels the text is not checkable.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from chatcli.features.shell.danger import deletion, machine, permissions, tools, writes
+from chatcli.features.shell.danger.command import Command, Rule, Script
+from chatcli.features.shell.danger.forkbombs import forks_in_a_loop
+from chatcli.features.shell.danger.lexer import WRITES, live
+from chatcli.features.shell.danger.options import split_flags
+from chatcli.features.shell.danger.parser import parse
+from chatcli.features.shell.danger.paths import (
+    DISK,
+    EVERYTHING,
+    braces,
+    broad,
+    setup_file,
+    startup_file,
+    system,
+)
+from chatcli.features.shell.danger.scripts import (
+    INTERPRETERS,
+    SHELLS,
+    all_commands,
+    downloads,
+    inner_script,
+    name_of,
+    reads_script,
+    shown,
+)
+from chatcli.features.shell.danger.wrappers import unwrap
+
+_DEPTH = 8
+
+
+def check_script(script: Script, found: list[str], depth: int) -> None:
+    """Add to ``found`` why the commands of ``script``, and the scripts nested in them, look
+    destructive; past ``_DEPTH`` levels of nesting the text is not checkable, so no text can
+    keep the check going without end."""
+    if depth > _DEPTH:
+        found.append("cannot be checked: nested too deeply")
+        return
+    for pipeline in script:
+        for index, cmd in enumerate(pipeline):
+            found.extend(cmd.findings)
+            for nested in cmd.nested:
+                check_script(nested, found, depth + 1)
+            _check_redirects(cmd, found, depth)
+            _check_command(cmd, pipeline[:index], found, depth)
+
+
+def _check_command(cmd: Command, upstream: list[Command], found: list[str], depth: int) -> None:
+    """One simple command, read past its wrappers: SQL in its text, a download or text it runs
+    as code, then its program's rule. ``upstream`` are the commands piping into it."""
+    words, from_input = unwrap(cmd.words, found)
+    text = " ".join(cmd.words)
+    tools.sql(text, found)
+    if not words:
+        return
+    if "$" in words[0]:
+        found.append(f"cannot be checked: the program's name is made at run time ({words[0]})")
+        return
+    program = posixpath.basename(words[0])
+    if program in INTERPRETERS and any(downloads(c) for c in upstream):
+        found.append(f"pipes a download into {program} (runs code from the network unseen)")
+    elif (program in SHELLS and reads_script(words)) or (
+        program in ("at", "batch") and "-f" not in words
+    ):
+        _check_input(program, cmd, upstream, found, depth)
+    if program in INTERPRETERS - SHELLS and forks_in_a_loop(words):
+        found.append(
+            f"a fork bomb: {program} calls fork in a loop, so processes multiply until the "
+            "machine stalls"
+        )
+    if program in INTERPRETERS | {"eval", "source", "."} and any(
+        downloads(c) for s in cmd.nested for c in all_commands(s)
+    ):
+        found.append(f"runs a download with {program} (runs code from the network unseen)")
+    inner = inner_script(program, words)
+    if inner is not None:
+        try:
+            parsed = parse(inner)
+        except ValueError as exc:
+            found.append(f"cannot be checked: {program}'s script stops the lexer ({exc})")
+        else:
+            if program in INTERPRETERS | {"eval", "su"} and any(
+                downloads(c) for c in all_commands(parsed)
+            ):
+                found.append(f"runs a download with {program} (runs code from the network unseen)")
+            check_script(parsed, found, depth + 1)
+    rule = _RULES.get(program) or (deletion.mkfs if program.startswith("mkfs") else None)
+    if rule is not None:
+        rule(words, from_input, found, depth)
+    if program == "tee" and split_flags(words[1:])[0] & {"a", "--append"}:
+        writer = upstream[-1] if upstream else None
+        what = f"what {name_of(writer)} writes" if writer else "what it reads from the terminal"
+        for target in split_flags(words[1:])[1]:
+            _check_append(target, writer, what, found, depth)
+    if words[0].startswith(("/etc/init.d/", "/etc/rc.d/")):
+        machine.service(["service", program, *words[1:]], from_input, found, depth)
+
+
+def _check_input(
+    program: str, cmd: Command, upstream: list[Command], found: list[str], depth: int
+) -> None:
+    """Check the text a shell runs from its input: a here-string or here-document, or what
+    ``echo``/``printf`` write into the pipe; any other input cannot be checked."""
+    text: str | None = None
+    source = "its input"
+    fed = [target for op, target in cmd.redirects if op in ("<<<", "<")]
+    if fed:
+        op = next(op for op, _ in cmd.redirects if op in ("<<<", "<"))
+        if op == "<":
+            return  # a script file, like "sh script.sh"
+        text = fed[-1]
+    elif upstream:
+        writer, _ = unwrap(upstream[-1].words, [])
+        source = posixpath.basename(writer[0]) if writer else "a pipe"
+        text = shown(upstream[-1])
+    else:
+        return  # an interactive shell
+    if text is None:
+        found.append(f"cannot be checked: {program} runs the text it reads from {source}")
+        return
+    try:
+        parsed = parse(live(text))
+    except ValueError as exc:
+        found.append(f"cannot be checked: the text {program} reads stops the lexer ({exc})")
+    else:
+        check_script(parsed, found, depth + 1)
+
+
+def _check_redirects(cmd: Command, found: list[str], depth: int) -> None:
+    """Writes by redirection: onto a disk device, into a system directory, over the user's
+    set-up (``>``), or into a file read at start-up (``>>``)."""
+    for op, target in cmd.redirects:
+        if op not in WRITES or not target:
+            continue
+        dotfile = setup_file(target)
+        if DISK.match(target):
+            found.append(f"writes straight onto the disk device {target}")
+        elif system(target):
+            found.append(f"writes into a system directory ({target})")
+        elif op in (">>", "&>>"):
+            what = f"what {name_of(cmd)} writes" if name_of(cmd) else "a text it does not show"
+            _check_append(target, cmd, what, found, depth)
+        elif dotfile:
+            found.append(f"overwrites {target}, {dotfile}")
+
+
+def _check_append(
+    target: str, writer: Command | None, what: str, found: list[str], depth: int
+) -> None:
+    """An append to a file the shell or sshd reads at start-up: the keys added to
+    ``authorized_keys`` may log in; a text added to ``~/.bashrc`` and its kind runs in every
+    new shell, so it is checked as a script when the command shows it (``echo ... >>``), and
+    is a finding when it does not."""
+    startup = startup_file(target)
+    if startup is None:
+        return
+    if not startup.startswith("a shell"):
+        found.append(f"adds to {target}: {startup}")
+        return
+    text = shown(writer) if writer is not None else None
+    if text is None:
+        found.append(f"appends {what} to {target}, {startup}")
+        return
+    inner: list[str] = []
+    try:
+        check_script(parse(live(text)), inner, depth + 1)
+    except ValueError as exc:
+        inner.append(f"cannot be checked: the lexer stops at it ({exc})")
+    if inner:
+        found.append(f"appends to {target} commands that look destructive ({startup})")
+        found.extend(inner)
+
+
+def _find(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """find: the command of ``-exec`` (and its kind) as run on every path found, and
+    ``-delete`` on a broad root; a test such as ``-name`` narrows both. A rule here, not
+    with the others, because it checks the command it runs."""
+    roots = [w for w in words[1:] if not w.startswith(("-", "(", "!"))][:1] or ["."]
+    tests = ("-name", "-iname", "-path", "-ipath", "-regex", "-iregex", "-wholename")
+    filtered = any(  # a test every path passes ("-name '*'") filters nothing
+        w in tests and words[j + 1 : j + 2] not in ([p] for p in (*EVERYTHING, ".*", ".*.*"))
+        for j, w in enumerate(words)
+    )
+    for index, word in enumerate(words):
+        if word in ("-exec", "-execdir", "-ok", "-okdir"):
+            end = next(
+                (j for j in range(index + 1, len(words)) if words[j] in (";", "+")), len(words)
+            )
+            run = words[index + 1 : end]
+            if not filtered:  # {} is every path under the root, the root itself first
+                run = [roots[0] if w == "{}" else w for w in run]
+                if run and posixpath.basename(run[0]) in permissions.CHANGES:
+                    run.insert(1, "-R")  # so chmod is as if -R
+            _check_command(Command(run), [], found, depth + 1)
+    why = next(filter(None, map(broad, braces(roots[0]))), None)
+    if "-delete" in words and why and not filtered:
+        found.append(f"find -delete on {roots[0]}: {why}")
+
+
+def _alias(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """alias NAME=VALUE: the value runs whenever NAME is typed, so it is checked as a script
+    (a rule here, not with the others, because it checks a script)."""
+    for word in words[1:]:
+        name, equals, value = word.partition("=")
+        if not equals:
+            continue
+        inner: list[str] = []
+        try:
+            check_script(parse(live(value)), inner, depth + 1)
+        except ValueError as exc:
+            inner.append(f"cannot be checked: the lexer stops at it ({exc})")
+        if inner:
+            found.append(f"alias {name} runs a command that looks destructive")
+            found.extend(inner)
+
+
+_RULES: dict[str, Rule] = {
+    "rm": deletion.rm,
+    "unlink": deletion.rm,
+    "find": _find,
+    "dd": deletion.dd,
+    "shred": deletion.shred,
+    "wipefs": deletion.wipefs,
+    "mke2fs": deletion.mkfs,
+    "mkswap": deletion.mkfs,
+    "newfs": deletion.mkfs,
+    "fdisk": deletion.partition,
+    "sfdisk": deletion.partition,
+    "gdisk": deletion.partition,
+    "sgdisk": deletion.partition,
+    "cfdisk": deletion.partition,
+    "parted": deletion.partition,
+    "diskutil": deletion.diskutil,
+    "chmod": permissions.change,
+    "chown": permissions.change,
+    "chgrp": permissions.change,
+    "setfacl": permissions.change,
+    "chattr": permissions.change,
+    "tee": writes.copy_into,
+    "cp": writes.copy_into,
+    "mv": writes.copy_into,
+    "install": writes.copy_into,
+    "ln": writes.copy_into,
+    "rsync": writes.copy_into,
+    "truncate": writes.copy_into,
+    "sed": writes.copy_into,
+    "git": tools.git,
+    "kill": machine.kill,
+    "pkill": machine.pkill,
+    "killall": machine.pkill,
+    "killall5": machine.pkill,
+    "shutdown": machine.power,
+    "reboot": machine.power,
+    "poweroff": machine.power,
+    "halt": machine.power,
+    "systemctl": machine.systemctl,
+    "service": machine.service,
+    "iptables": machine.firewall,
+    "ip6tables": machine.firewall,
+    "iptables-legacy": machine.firewall,
+    "iptables-nft": machine.firewall,
+    "nft": machine.firewall,
+    "ufw": machine.firewall,
+    "crontab": machine.crontab,
+    "alias": _alias,
+    "docker": tools.docker,
+    "docker-compose": tools.docker,
+    "podman": tools.docker,
+    "kubectl": tools.kubectl,
+    "terraform": tools.terraform,
+    "tofu": tools.terraform,
+    "aws": tools.cloud_storage,
+    "gsutil": tools.cloud_storage,
+}

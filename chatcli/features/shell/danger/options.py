@@ -1,0 +1,51 @@
+"""A program's options read as getopt reads them: which flags are set and which words are
+operands; an option's value is neither, or a value would pass for a path."""
+
+from __future__ import annotations
+
+
+def split_flags(
+    words: list[str], takes_value: str = "", long_values: frozenset[str] = frozenset()
+) -> tuple[set[str], list[str]]:
+    """Short flags (``-rf`` -> r, f), long options and operands of ``words``; a short option
+    in ``takes_value`` takes the rest of its word or the next word, a long one in
+    ``long_values`` the next word (unless written ``--opt=value``): values are not
+    operands."""
+    flags: set[str] = set()
+    operands: list[str] = []
+    ended = False
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif ended or not word.startswith("-") or word == "-":
+            operands.append(word)
+        elif word == "--":
+            ended = True
+        elif word.startswith("--"):
+            flags.add(word.split("=", 1)[0])
+            skip = word in long_values
+        else:
+            for at, letter in enumerate(word[1:], 1):
+                flags.add(letter)
+                if letter in takes_value:
+                    skip = at == len(word) - 1
+                    break
+    return flags, operands
+
+
+def skip_options(words: list[str], i: int, takes_value: str, long: frozenset[str]) -> int:
+    """The index after the options starting at ``words[i]`` (``--`` ends them); a short
+    option taking a value takes the rest of its word, or the next word."""
+    while i < len(words) and words[i].startswith("-") and words[i] != "-":
+        word = words[i]
+        i += 1
+        if word == "--":
+            break
+        if word.startswith("--"):
+            i += 1 if word in long else 0  # --opt VALUE (--opt=VALUE is one word)
+            continue
+        at = next((j for j, ch in enumerate(word[1:], 1) if ch in takes_value), None)
+        if at == len(word) - 1:
+            i += 1  # -u VALUE, -Eu VALUE; -uVALUE holds its value
+    return i

@@ -1,0 +1,100 @@
+"""Rules for tools that keep data of their own: git, containers, clusters, infrastructure,
+cloud storage, and SQL handed to any database client."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from chatcli.features.shell.danger.options import split_flags
+
+_SQL = (
+    (re.compile(r"\bdrop\s+(table|database|schema|user|collection)\b", re.I), "drops {what}"),
+    (re.compile(r"\btruncate\s+(table\s+)?[\w.\"`]+", re.I), "empties a table (TRUNCATE)"),
+    (re.compile(r"\bdelete\s+from\s+[\w.\"`]+\s*(;|$)", re.I), "deletes every row (no WHERE)"),
+    (re.compile(r"\bflushall\b|\bflushdb\b|\bdropDatabase\(", re.I), "erases a whole database"),
+)
+
+
+def sql(text: str, found: list[str]) -> None:
+    """SQL in a command's text that erases data (``DROP TABLE``, ``TRUNCATE``, ``DELETE``
+    without ``WHERE``, ``FLUSHALL``), whichever client it is given to."""
+    for pattern, reason in _SQL:
+        match = pattern.search(text)
+        if match:
+            what = " ".join(match.group(0).split()[:2]).upper()
+            found.append(reason.format(what=f"data ({what})"))
+
+
+def git(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """git: a forced or deleting push, and the subcommands that throw away work or history
+    (``reset --hard``, ``clean -f``, ``branch -D``, ``reflog expire``, ``filter-branch``,
+    ...); git's own options before the subcommand are skipped."""
+    i = 1
+    while i < len(words) and words[i].startswith("-"):
+        i += 2 if words[i] in ("-C", "-c", "--git-dir", "--work-tree", "--namespace") else 1
+    if i >= len(words):
+        return
+    sub, rest = words[i], words[i + 1 :]
+    flags, operands = split_flags(rest)
+    if sub == "push":
+        forced = flags & {"f", "--force", "--force-with-lease", "--force-if-includes", "--mirror"}
+        if forced or any(o.startswith("+") for o in operands):
+            found.append("git push --force: overwrites history on the remote")
+        if flags & {"d", "--delete"} or any(o.startswith(":") for o in operands):
+            found.append("git push --delete: deletes a branch or tag on the remote")
+    elif sub == "reset" and "--hard" in flags:
+        found.append("git reset --hard: throws away uncommitted changes")
+    elif sub == "clean" and flags & {"f", "--force"}:
+        found.append("git clean -f: deletes untracked files")
+    elif sub == "branch" and "D" in flags:
+        found.append("git branch -D: deletes a branch even if it is not merged")
+    elif sub == "stash" and operands[:1] in (["clear"], ["drop"]):
+        found.append(f"git stash {operands[0]}: deletes stashed changes")
+    elif sub in ("checkout", "restore") and "." in operands and "--staged" not in flags:
+        found.append(f"git {sub} .: throws away uncommitted changes")
+    elif sub in ("checkout", "switch") and flags & {"f", "--force", "--discard-changes"}:
+        found.append(f"git {sub} --force: throws away uncommitted changes")
+    elif sub == "reflog" and operands[:1] in (["expire"], ["delete"]):
+        found.append(f"git reflog {operands[0]}: deletes the record that lets lost commits back")
+    elif sub == "gc" and any(f.startswith("--prune") for f in rest) and "--prune=never" not in rest:
+        found.append("git gc --prune: deletes unreachable commits for good")
+    elif sub in ("filter-branch", "filter-repo"):
+        found.append(f"git {sub}: rewrites the whole history")
+    elif sub == "update-ref" and flags & {"d"}:
+        found.append("git update-ref -d: deletes a branch or ref")
+
+
+def docker(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """docker, podman, docker-compose: pruning, removing volumes or whatever a command
+    lists, ``compose down -v``."""
+    program = posixpath.basename(words[0])
+    args = words[1:]
+    if "prune" in args or args[:2] in (["volume", "rm"], ["volume", "remove"]):
+        found.append(f"{program} deletes containers, images or volumes")
+    elif any(w in ("rm", "rmi", "remove") for w in args[:2]) and any("$(" in w for w in args):
+        found.append(f"{program} rm: deletes every container or image a command lists")
+    elif "down" in args and {"-v", "--volumes"} & set(args):
+        shown = "docker-compose" if program == "docker-compose" else f"{program} compose"
+        found.append(f"{shown} down -v: deletes the project's volumes (their data)")
+
+
+def kubectl(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """kubectl delete."""
+    if "delete" in words[1:]:
+        found.append("kubectl delete: deletes cluster resources")
+
+
+def terraform(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """terraform or tofu destroy."""
+    if "destroy" in words[1:]:
+        found.append(f"{posixpath.basename(words[0])} destroy: deletes the infrastructure")
+
+
+def cloud_storage(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """aws and gsutil: a recursive rm of stored objects, ``aws s3 rb --force``."""
+    flags, operands = split_flags(words[1:])
+    if "rm" in operands[:2] and flags & {"r", "R", "--recursive"}:
+        found.append(f"{posixpath.basename(words[0])} rm --recursive: deletes stored objects")
+    if operands[:2] == ["s3", "rb"] and "--force" in flags:
+        found.append("aws s3 rb --force: deletes a bucket and everything in it")

@@ -1,0 +1,137 @@
+"""Wrappers taken off, so the rules see the program a line really runs.
+
+``sudo rm -rf /`` is ``rm -rf /`` run as root: ``sudo``, ``env``, ``nice``, ``timeout``,
+``xargs``, ``time`` and their kind are skipped with their options (each wrapper's options
+taking a value are listed, or a value would pass for the program).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+
+from chatcli.features.shell.danger.lexer import live
+from chatcli.features.shell.danger.options import skip_options
+
+_KEYWORDS = {
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}",
+    "and", "or", "not", "begin", "end", "builtin", "noglob", "nocorrect",
+}  # fmt: skip
+_ROOT = {"sudo", "doas", "pkexec", "run0", "su"}
+_WRAPPERS: dict[str, tuple[str, frozenset[str], int]] = {
+    # name: (short options taking a value, long ones, positional arguments before the command)
+    "sudo": ("ugChprtTUDRc", frozenset({
+        "--user", "--group", "--chdir", "--close-from", "--host", "--prompt", "--role",
+        "--type", "--other-user", "--chroot", "--command-timeout", "--login-class",
+    }), 0),
+    "env": ("uC", frozenset({"--unset", "--chdir"}), 0),
+    "nice": ("n", frozenset({"--adjustment"}), 0),
+    "ionice": ("cnp", frozenset({"--class", "--classdata", "--pid", "--pgid", "--uid"}), 0),
+    "timeout": ("sk", frozenset({"--signal", "--kill-after"}), 1),
+    "stdbuf": ("ioe", frozenset({"--input", "--output", "--error"}), 0),
+    "xargs": ("IdEsnLPa", frozenset({
+        "--arg-file", "--delimiter", "--eof", "--replace", "--max-lines", "--max-args",
+        "--max-procs", "--max-chars", "--process-slot-var",
+    }), 0),
+    "watch": ("n", frozenset({"--interval"}), 0),
+    "command": ("", frozenset(), 0),
+    "exec": ("a", frozenset(), 0),
+    "time": ("of", frozenset({"--output", "--format"}), 0),
+    "nohup": ("", frozenset(), 0),
+    "fakeroot": ("lsi", frozenset({"--lib", "--faked"}), 0),
+    "parallel": ("jSadIEnNLP", frozenset({
+        "--jobs", "--sshlogin", "--arg-file", "--delimiter", "--joblog", "--results",
+        "--tmpdir", "--workdir",
+    }), 0),
+    "nsenter": ("tSG", frozenset({"--target", "--setuid", "--setgid"}), 0),
+    "firejail": ("", frozenset(), 0),
+    "proxychains": ("f", frozenset(), 0),
+    "proxychains4": ("f", frozenset(), 0),
+    "torsocks": ("", frozenset(), 0),
+    "systemd-run": ("pEuMH", frozenset({
+        "--unit", "--property", "--uid", "--gid", "--setenv", "--working-directory",
+        "--machine", "--host", "--description", "--slice", "--on-calendar", "--on-active",
+    }), 0),
+    "chrt": ("", frozenset(), 1),
+    "taskset": ("", frozenset(), 1),
+    "caffeinate": ("tw", frozenset(), 0),
+    "unbuffer": ("", frozenset(), 0),
+    "flock": ("wEc", frozenset({"--wait", "--timeout", "--conflict-exit-code"}), 1),
+    "setsid": ("", frozenset(), 0),
+    "chroot": ("", frozenset({"--userspec", "--groups"}), 1),
+    "runuser": ("ugGsw", frozenset({"--user", "--group", "--supp-group", "--shell"}), 0),
+    "strace": ("abeEIoOpPsSuUX", frozenset({"--output", "--user", "--signal", "--trace"}), 0),
+    "ltrace": ("aeEnopsSuxXAD", frozenset({"--output", "--user"}), 0),
+    "busybox": ("", frozenset(), 0),
+    "unshare": ("", frozenset(), 0),
+}  # fmt: skip
+
+
+def unwrap(words: list[str], found: list[str]) -> tuple[list[str], bool]:
+    """The command a line really runs: keywords, ``NAME=value`` assignments and wrappers
+    (``sudo``, ``env``, ``nice``, ``timeout``, ``xargs``, ``command``, ``time``, ...) taken
+    off; ``sudo`` and its kind are findings. ``watch CMD`` and ``flock FILE -c CMD`` come back
+    as the ``sh -c CMD`` they run. The flag says whether the arguments come from input
+    (``xargs``, ``parallel``)."""
+    from_input = False
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name = posixpath.basename(word)
+        if word in _KEYWORDS or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", word, re.S):
+            i += 1
+        elif word == "coproc":  # coproc CMD, coproc NAME { CMD; }
+            i += 2 if words[i + 2 : i + 3] == ["{"] else 1
+        elif name == "watch" and not {"-x", "--exec"} & set(words[i + 1 :]):
+            rest = skip_options(words, i + 1, *_WRAPPERS["watch"][:2])
+            return ["sh", "-c", " ".join(words[rest:])], from_input  # run by sh -c
+        elif name == "flock":
+            rest = skip_options(words, i + 1, *_WRAPPERS["flock"][:2]) + 1  # the lock file
+            rest = skip_options(words, rest, "wE", frozenset({"--wait", "--timeout"}))
+            if words[rest - 1 : rest] in (["-c"], ["--command"]):
+                return ["sh", "-c", *words[rest : rest + 1]], from_input
+            i = rest
+        elif name == "command" and any(
+            w.startswith("-") and set(w[1:]) & {"v", "V"} for w in words[i + 1 : i + 2]
+        ):
+            return [], from_input  # command -v NAME: prints where NAME is, runs nothing
+        elif name in _ROOT or name == "runuser":
+            found.append(f"runs as root ({name})")
+            if name in ("su", "runuser") and not {"-u", "--user"} & set(words[i + 1 :]):
+                return words[i:], from_input  # su USER -c SCRIPT: scripts.inner_script reads it
+            short, long, _ = _WRAPPERS.get(name, _WRAPPERS["sudo"])
+            i = skip_options(words, i + 1, short, long)
+        elif name in _WRAPPERS:
+            short, long, positional = _WRAPPERS[name]
+            split = _split_string(words, i + 1) if name == "env" else None
+            if split is not None:
+                return unwrap(words[:i] + split, found)
+            i = skip_options(words, i + 1, short, long)
+            i += positional
+            from_input = from_input or name in ("xargs", "parallel")
+        else:
+            return words[i:], from_input
+    return [], from_input
+
+
+def _split_string(words: list[str], i: int) -> list[str] | None:
+    """``env -S 'CMD ARGS' MORE``'s command as words (``CMD ARGS MORE``), or None without
+    ``-S``."""
+    while i < len(words) and words[i].startswith("-") and words[i] not in ("-", "--"):
+        word = words[i]
+        value: str | None = None
+        if word in ("-S", "--split-string"):
+            value = words[i + 1] if i + 1 < len(words) else ""
+            i += 1
+        elif word.startswith("--split-string="):
+            value = word.split("=", 1)[1]
+        elif word.startswith("-S") and not word.startswith("--"):
+            value = word[2:]
+        if value is not None:
+            try:
+                return shlex.split(live(value)) + words[i + 1 :]
+            except ValueError:
+                return ["env -S", "(unreadable)"]
+        i += 2 if word in ("-u", "-C", "--unset", "--chdir") else 1
+    return None

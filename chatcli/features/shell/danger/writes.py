@@ -1,0 +1,136 @@
+"""The rule for programs that write the files they are named: ``tee``, ``truncate``,
+``sed -i``, ``cp``, ``mv``, ``install``, ``ln``, ``rsync``; into a system directory, onto a
+disk, over the user's set-up (a redirection, ``>``, is checked in check.py)."""
+
+from __future__ import annotations
+
+import posixpath
+
+from chatcli.features.shell.danger.options import split_flags
+from chatcli.features.shell.danger.paths import DISK, broad, expand, in_home, setup_file, system
+
+_VALUES: dict[str, tuple[str, frozenset[str]]] = {  # options taking a value, short and long
+    "cp": ("tS", frozenset({"--target-directory", "--suffix"})),
+    "mv": ("tS", frozenset({"--target-directory", "--suffix"})),
+    "ln": ("tS", frozenset({"--target-directory", "--suffix"})),
+    "install": ("tSmogC", frozenset({"--target-directory", "--suffix", "--mode", "--owner",
+                                     "--group"})),
+    "rsync": ("efTB", frozenset({"--rsh", "--filter", "--temp-dir", "--exclude", "--include",
+                                 "--block-size"})),
+    "truncate": ("sr", frozenset({"--size", "--reference"})),
+}  # fmt: skip
+_OVERWRITES = {"mv": "mv replaces", "ln": "ln -f replaces", "truncate": "truncate cuts",
+               "sed": "sed -i rewrites"}  # fmt: skip
+_DIRECTORIES = {"", ".ssh", ".gnupg", ".config", ".local"}  # dotted names that are folders
+
+
+def copy_into(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """Programs that write files they are given: tee, truncate, sed -i, cp, mv, install,
+    ln, rsync; into a system directory, onto a disk, over the user's set-up."""
+    program = posixpath.basename(words[0])
+    values, long = _VALUES.get(program, ("", frozenset()))
+    flags, operands = split_flags(words[1:], values, long)
+    into = _option_value(words[1:], values) if program in ("cp", "mv", "ln", "install") else None
+    if program in ("tee", "truncate"):
+        targets = operands
+    elif program == "sed":
+        targets = _sed_files(words[1:])
+    elif into is not None:
+        targets = [into]
+    else:
+        targets = operands[-1:] if len(operands) > 1 else []
+    if program == "rsync" and any(f.startswith("--delete") for f in flags):
+        why = broad(targets[0]) if targets else None
+        if why:
+            found.append(f"rsync --delete on {targets[0]}: {why}")
+    if program == "mv":
+        for source in operands[:-1]:
+            why = broad(source) if expand(source).startswith("/") else None
+            if why and source != "/dev/null":
+                found.append(f"mv moves {source} away: {why}")
+    for target in targets:
+        if program == "mv" and target == "/dev/null":
+            found.append("mv into /dev/null: what is moved is lost")
+        elif DISK.match(target):
+            found.append(f"{program} writes onto the disk device {target}")
+        elif system(target):
+            found.append(f"{program} writes into a system directory ({target})")
+    for path in _overwritten(program, flags, operands, targets, into):
+        dotfile = setup_file(path)
+        if dotfile:
+            verb = _OVERWRITES.get(program, f"{program} overwrites")
+            found.append(f"{verb} {path}, {dotfile}")
+
+
+def _option_value(words: list[str], takes_value: str) -> str | None:
+    """The directory of cp's, mv's, ln's or install's ``-t DIR`` (``-tDIR``, ``-rt DIR``,
+    ``--target-directory DIR`` or ``=DIR``), or None."""
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        if word == "--target-directory":
+            return words[index + 1] if index + 1 < len(words) else None
+        if word.startswith("--target-directory="):
+            return word.split("=", 1)[1]
+        if word.startswith("-") and not word.startswith("--"):
+            for at, letter in enumerate(word[1:], 1):
+                if letter == "t":
+                    rest = word[at + 1 :]
+                    return rest or (words[index + 1] if index + 1 < len(words) else None)
+                if letter in takes_value:
+                    break  # the rest of the word is that option's value
+    return None
+
+
+def _overwritten(
+    program: str, flags: set[str], operands: list[str], targets: list[str], into: str | None
+) -> list[str]:
+    """The files a write replaces: the target, or ``DIR/NAME`` of each source copied into a
+    directory; none when the program keeps what is there (``-n``, ``--backup``, ``ln``
+    without ``-f``, ``tee -a``, ``sed -i.bak``, ``install -d``)."""
+    if program == "tee":
+        return [] if flags & {"a", "--append"} else targets
+    if program in ("truncate", "sed"):
+        return targets
+    keeps = {"n", "--no-clobber", "b", "--backup", "--dry-run", "d", "--directory"}
+    if flags & keeps or (program == "ln" and not flags & {"f", "--force"}):
+        return []
+    sources = operands if into is not None else operands[:-1]
+    paths: list[str] = []
+    for target in targets:
+        folder = into is not None or target.endswith("/") or len(sources) > 1
+        if folder or in_home(target.rstrip("/")) in _DIRECTORIES:
+            paths.extend(posixpath.join(target, posixpath.basename(s.rstrip("/"))) for s in sources)
+        else:
+            paths.append(target)
+    return paths
+
+
+def _sed_files(args: list[str]) -> list[str]:
+    """The files ``sed -i`` rewrites without keeping a backup (``-i.bak`` keeps one): its
+    operands after the script (the first operand, unless ``-e`` or ``-f`` gave it)."""
+    in_place = backup = script_given = False
+    operands: list[str] = []
+    skip = False
+    for word in args:
+        if skip:
+            skip = False
+        elif word.startswith("--in-place"):
+            in_place, backup = True, "=" in word and word.split("=", 1)[1] != ""
+        elif word in ("--expression", "--file") or word.startswith(("--expression=", "--file=")):
+            script_given, skip = True, "=" not in word
+        elif word.startswith("-") and not word.startswith("--") and word != "-":
+            for at, letter in enumerate(word[1:], 1):
+                if letter == "i":
+                    in_place, backup = True, at < len(word) - 1
+                    break
+                if letter in "efl":
+                    script_given = script_given or letter != "l"
+                    skip = at == len(word) - 1
+                    break
+        elif not word.startswith("--"):
+            operands.append(word)
+    if not in_place:
+        return []
+    files = operands if script_given else operands[1:]
+    return [] if backup else files
