@@ -151,6 +151,67 @@ from chatcli.features.shell.danger import reasons
         ("rm -rf {/,}", "rm -rf on {/,}: the root of the file system"),
         ("rm -rf .[^.]*", "rm -rf on .[^.]*: the whole current directory"),
         ("wipefs -a /dev/sda", "wipefs erases file system signatures"),
+        # a shell reads the last of its input redirections, as the shell does
+        ("sh < x.sh <<< 'rm -rf /'", "rm -rf on /: the root of the file system"),
+        ("bash <<< 'ok' <<< 'rm -rf ~'", "rm -rf on ~: a home directory"),
+        ("bash < x.sh <<EOF\nrm -rf /\nEOF", "rm -rf on /: the root of the file system"),
+        # "." and relative paths are where a cd before them went, not where chatcli runs
+        (
+            "cd / && chmod -R 777 .",
+            "chmod -R on .: the root of the file system (the current directory after cd /)",
+        ),
+        ("cd ~ && rm -rf .", "rm -rf on .: the whole current directory (after cd ~: a home "),
+        ("cd /etc; rm -rf *", "rm -rf on *: the whole current directory (after cd /etc: a top-"),
+        (
+            "pushd /usr && chown -R x .",
+            "chown -R on .: a top-level directory (the current directory after pushd /usr)",
+        ),
+        ("cd && chmod -R g+w .", "chmod -R on .: a home directory (the current directory after"),
+        ("cd ~/ && chmod -R 777 .", "chmod -R on .: a home directory"),
+        ('cd "$HOME"; chgrp -R x .', "chgrp -R on .: a home directory"),
+        ("cd /usr/local/.. && chown -R x ./*", "chown -R on ./*: a top-level directory"),
+        ("cd /var/log\ncd ../..\nchmod -R 777 .", "chmod -R on .: the root of the file system"),
+        ("cd /etc || exit; cd nginx && chmod -R 777 .", "chmod -R on .: a system directory"),
+        (
+            "cd - && chmod -R 777 .",
+            "chmod -R on .: the current directory, not known before the command runs (after cd -)",
+        ),
+        ('cd "$dir" && chown -R x .', "chown -R on .: the current directory, not known"),
+        ('cd "$(mktemp -d)" && rm -rf *', "rm -rf on *: the whole current directory, not known"),
+        (
+            "pushd / && pushd /tmp && popd && chmod -R 777 .",
+            "chmod -R on .: the root of the file system (the current directory after pushd /)",
+        ),
+        ("sh -c 'cd / && chmod -R 777 .'", "chmod -R on .: the root of the file system"),
+        ("cd / && find . -exec chmod 644 {} +", "chmod -R on .: the root of the file system"),
+        ("cd /etc\nrm -rf nginx", "rm -rf on nginx: a system directory"),
+        ("cd / && rm -rf etc", "rm -rf on etc: a top-level directory"),
+        ("cd /etc && chmod 666 shadow", "chmod changes the permissions of a system file (shadow)"),
+        ("cd /etc && echo x | tee hosts", "tee writes into a system directory (hosts)"),
+        ("cd ~ && > .bashrc", "overwrites .bashrc, a configuration file in the home directory"),
+        ("cd ~ && rm -rf .ssh", "deletes .ssh, part of the user's SSH set-up"),
+        ("cd ~ && mv * old/", "mv moves * away: a home directory (the current directory after"),
+        # the policy given, not always DROP
+        ("iptables -P INPUT REJECT", "iptables -P INPUT REJECT: rejects every packet"),
+        # SQL a database client runs: in its arguments or in the input the line shows
+        ("psql <<< 'DROP TABLE users;'", "drops data (DROP TABLE)"),
+        ("psql shop <<EOF\nDELETE FROM users;\nEOF", "deletes every row (no WHERE)"),
+        ("printf 'TRUNCATE %s;' users | mysql shop", "empties a table (TRUNCATE)"),
+        ("echo 'DROP TABLE users;' | psql", "drops data (DROP TABLE)"),
+        ("mysql shop < x.sql <<< 'DROP TABLE t;'", "drops data (DROP TABLE)"),
+        ("mariadb -e 'DROP DATABASE shop'", "drops data (DROP DATABASE)"),
+        ("cockroach sql --execute 'DROP DATABASE shop'", "drops data (DROP DATABASE)"),
+        ("sudo -u postgres psql -c 'DROP TABLE users'", "drops data (DROP TABLE)"),
+        ("docker exec -i db psql -U app -c 'TRUNCATE users'", "empties a table (TRUNCATE)"),
+        ("mongosh --eval 'db.dropDatabase()'", "erases a whole database"),
+        ("redis-cli FLUSHALL", "erases a whole database"),
+        # printf's "%%" is a "%", not a conversion taking an argument
+        ("printf '%%s; rm -rf %s\\n' / | sh", "rm -rf on /: the root of the file system"),
+        # one wording wherever the lexer stops
+        ('echo "unclosed', "cannot be checked: the shell lexer stops at it"),
+        ("alias x='echo \"y'", "cannot be checked: the shell lexer stops at it"),
+        ("bash -c 'echo \"x'", "cannot be checked: the shell lexer stops at bash's script"),
+        ("sh <<< 'echo \"x'", "cannot be checked: the shell lexer stops at the text sh reads"),
     ],
 )
 def test_destructive_commands_are_found_with_their_reason(command: str, reason: str) -> None:
@@ -239,6 +300,24 @@ def test_destructive_commands_are_found_with_their_reason(command: str, reason: 
         "cat <<'EOF' | sh\necho hi\nEOF",  # the text sh runs is shown
         "alias ll='ls -la'",
         "echo 'make backup' | at 23:00",
+        # the file a shell reads, when it is the last of its input redirections
+        "sh <<< 'rm -rf /' < x.sh",
+        'bash <<< "rm -rf /" < "$SCRIPT"',
+        # where a cd went, wherever chatcli runs
+        "cd /tmp/build && chmod -R 777 .",
+        "cd /tmp/x && mv * ../y",
+        "cd ~/proj && rm -rf build dist",
+        "pushd /tmp/x && pushd / && popd && chmod -R g+w .",
+        # SQL that no database client runs; a file a client reads is the user's own
+        'echo "drop table x"',
+        "grep 'DELETE FROM t;' log",
+        'git commit -m "drop table users"',
+        "echo 'TRUNCATE is fast' > notes.md",
+        "mysql shop < dump.sql",
+        "psql -f migrate.sql",
+        "cat dump.sql | mysql shop",
+        "mysql shop <<< 'DROP TABLE t;' < restore.sql",
+        'psql -c "DELETE FROM users WHERE id = 1"',
     ],
 )
 def test_ordinary_commands_are_not_flagged(command: str) -> None:
@@ -352,6 +431,43 @@ def test_a_recursive_change_of_the_current_directory_depends_on_where_it_runs(
     assert reasons("chmod -R g+w .") == []
     monkeypatch.chdir(os.path.expanduser("~"))
     assert any("chmod -R on .: " in r for r in reasons("chmod -R g+w ."))
+
+
+def test_a_cd_before_a_command_decides_where_it_runs_wherever_chatcli_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = "chmod -R on .: the root of the file system (the current directory"
+    for start in (tmp_path, Path("/")):  # a project, and a directory where "." is broad
+        monkeypatch.chdir(start)
+        assert any(f"{root} after cd /)" in r for r in reasons("cd / && chmod -R 777 ."))
+        assert reasons("cd /tmp/x && chmod -R 777 .") == []
+        assert reasons("pushd /tmp/x && chown -R bob .") == []
+    # a cd that does not reach the command: subshells, a pipeline, the background, sh -c
+    elsewhere = ["(cd {}) && chmod -R 777 .", "cd {} | true; chmod -R 777 .",
+                 "cd {} & chmod -R 777 .", "sh -c 'cd {}'; chmod -R 777 .",
+                 "x=$(cd {}) && chmod -R 777 .", "f() ( cd {} ); chmod -R 777 ."]  # fmt: skip
+    monkeypatch.chdir("/")
+    for command in ["chmod -R 777 .", *(c.format("/tmp/x") for c in elsewhere)]:
+        assert any(f"{root})" in r for r in reasons(command)), command
+    monkeypatch.chdir(tmp_path)
+    for command in ["chmod -R 777 .", *(c.format("/") for c in elsewhere)]:
+        assert reasons(command) == [], command
+
+
+def test_a_relative_cd_and_the_home_directory_are_read_at_each_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "alice" / "src").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "alice"))
+    monkeypatch.chdir(tmp_path / "alice" / "src")
+    assert reasons("chmod -R 777 .") == []
+    assert any("a home directory (the current directory after cd ..)" in r
+               for r in reasons("cd .. && chmod -R 777 ."))  # fmt: skip
+    assert reasons("cd .. && cd src && chmod -R 777 .") == []
+    assert any("a home directory" in r for r in reasons(f"chown -R x {tmp_path}/alice"))
+    monkeypatch.setenv("HOME", str(tmp_path / "bob"))  # read again, not kept from before
+    assert reasons(f"chown -R x {tmp_path}/alice") == []
+    assert any("a home directory" in r for r in reasons(f"chown -R x {tmp_path}/bob"))
 
 
 _SAFE = st.sampled_from(["ls -la", "pwd", "echo hi", "git status", "du -sh .", "date"])

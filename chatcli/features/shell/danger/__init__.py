@@ -8,9 +8,10 @@ subshells, function bodies, ``case`` branches, ``sh -c '...'``, ``eval``, ``xarg
 ``find -exec`` and wrappers such as ``sudo``, ``env``, ``time``, ``watch`` or ``timeout``
 looked at too. Each simple command is then checked by the rules below (``rm -rf`` on a broad
 path, ``dd of=``, ``mkfs``, ``shred``, ``chmod -R`` on ``/``, ``git push --force``,
-``DROP TABLE``, ``sudo``, ``pkill``, writes into system directories or disk devices or over the
-user's dotfiles, a download piped into a shell, ...); the shape of the text is checked for
-fork bombs.
+``DROP TABLE`` given to a database client, ``sudo``, ``pkill``, writes into system directories
+or disk devices or over the user's dotfiles, a download piped into a shell, ...), with ``.`` and
+relative paths read from where a ``cd`` before it in the text went; the shape of the text is
+checked for fork bombs.
 
 Text fed to a shell (``echo '...' | sh``, ``sh <<< '...'``, a here-document) is checked as
 the script it is; a here-document's body given to any other program is text. A text the lexer
@@ -22,6 +23,7 @@ The modules, in the order a text goes through them: lexer.py (words and operator
 parser.py (simple commands, with what is nested in them; command.py their shape),
 forkbombs.py (fork bombs, from the shape of the text), check.py (the walk, and the table of
 rules), wrappers.py (``sudo``, ``env``, ... taken off), scripts.py (text run as shell code),
+workdir.py (where a command runs: the home directory, ``cd`` and ``pushd`` before it),
 options.py and paths.py (what the rules read: options, paths); the rules by family:
 deletion.py, writes.py, permissions.py, machine.py (processes, services, firewall), tools.py
 (git, containers, clouds, SQL).
@@ -31,7 +33,9 @@ from __future__ import annotations
 
 import re
 
+from chatcli.features.shell.danger import workdir
 from chatcli.features.shell.danger.check import check_script
+from chatcli.features.shell.danger.lexer import unreadable
 from chatcli.features.shell.danger.parser import parse
 
 __all__ = ["reasons"]
@@ -47,6 +51,7 @@ def reasons(command: str) -> list[str]:
     try:
         script = parse(command)
     except ValueError as exc:
-        return [f"cannot be checked: the shell lexer stops at it ({exc})"]
-    check_script(script, found, 0)
+        return [unreadable(exc)]
+    with workdir.checking():
+        check_script(script, found, 0)
     return list(dict.fromkeys(found))

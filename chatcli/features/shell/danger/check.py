@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import posixpath
 
-from chatcli.features.shell.danger import deletion, machine, permissions, tools, writes
+from chatcli.features.shell.danger import deletion, machine, permissions, tools, workdir, writes
 from chatcli.features.shell.danger.command import Command, Rule, Script
 from chatcli.features.shell.danger.forkbombs import forks_in_a_loop
-from chatcli.features.shell.danger.lexer import WRITES, live
+from chatcli.features.shell.danger.lexer import WRITES, live, unreadable
 from chatcli.features.shell.danger.options import split_flags
 from chatcli.features.shell.danger.parser import parse
 from chatcli.features.shell.danger.paths import (
@@ -43,31 +43,37 @@ _DEPTH = 8
 def check_script(script: Script, found: list[str], depth: int) -> None:
     """Add to ``found`` why the commands of ``script``, and the scripts nested in them, look
     destructive; past ``_DEPTH`` levels of nesting the text is not checkable, so no text can
-    keep the check going without end."""
+    keep the check going without end. A ``cd`` moves the commands after it in the script
+    (a lone command, not one in a pipeline or the background), not those around it."""
     if depth > _DEPTH:
         found.append("cannot be checked: nested too deeply")
         return
-    for pipeline in script:
-        for index, cmd in enumerate(pipeline):
-            found.extend(cmd.findings)
-            for nested in cmd.nested:
-                check_script(nested, found, depth + 1)
-            _check_redirects(cmd, found, depth)
-            _check_command(cmd, pipeline[:index], found, depth)
+    with workdir.scope():
+        for pipeline in script:
+            for index, cmd in enumerate(pipeline):
+                found.extend(cmd.findings)
+                for nested in cmd.nested:
+                    check_script(nested, found, depth + 1)
+                _check_redirects(cmd, found, depth)
+                _check_command(cmd, pipeline[:index], found, depth)
+            if len(pipeline) == 1 and not pipeline[0].background:
+                workdir.follow(unwrap(pipeline[0].words, [])[0])
 
 
 def _check_command(cmd: Command, upstream: list[Command], found: list[str], depth: int) -> None:
-    """One simple command, read past its wrappers: SQL in its text, a download or text it runs
-    as code, then its program's rule. ``upstream`` are the commands piping into it."""
+    """One simple command, read past its wrappers: the SQL a database client runs, a download
+    or text it runs as code, then its program's rule. ``upstream`` are the commands piping
+    into it."""
     words, from_input = unwrap(cmd.words, found)
-    text = " ".join(cmd.words)
-    tools.sql(text, found)
     if not words:
         return
     if "$" in words[0]:
         found.append(f"cannot be checked: the program's name is made at run time ({words[0]})")
         return
     program = posixpath.basename(words[0])
+    client = tools.sql_client(words)
+    if client is not None:
+        _check_sql(words[client + 1 :], cmd, upstream, found)
     if program in INTERPRETERS and any(downloads(c) for c in upstream):
         found.append(f"pipes a download into {program} (runs code from the network unseen)")
     elif (program in SHELLS and reads_script(words)) or (
@@ -88,7 +94,7 @@ def _check_command(cmd: Command, upstream: list[Command], found: list[str], dept
         try:
             parsed = parse(inner)
         except ValueError as exc:
-            found.append(f"cannot be checked: {program}'s script stops the lexer ({exc})")
+            found.append(unreadable(exc, f"{program}'s script"))
         else:
             if program in INTERPRETERS | {"eval", "su"} and any(
                 downloads(c) for c in all_commands(parsed)
@@ -98,10 +104,11 @@ def _check_command(cmd: Command, upstream: list[Command], found: list[str], dept
     rule = _RULES.get(program) or (deletion.mkfs if program.startswith("mkfs") else None)
     if rule is not None:
         rule(words, from_input, found, depth)
-    if program == "tee" and split_flags(words[1:])[0] & {"a", "--append"}:
+    flags, targets = split_flags(words[1:]) if program == "tee" else (set(), [])
+    if flags & {"a", "--append"}:  # tee -a
         writer = upstream[-1] if upstream else None
         what = f"what {name_of(writer)} writes" if writer else "what it reads from the terminal"
-        for target in split_flags(words[1:])[1]:
+        for target in targets:
             _check_append(target, writer, what, found, depth)
     if words[0].startswith(("/etc/init.d/", "/etc/rc.d/")):
         machine.service(["service", program, *words[1:]], from_input, found, depth)
@@ -111,30 +118,50 @@ def _check_input(
     program: str, cmd: Command, upstream: list[Command], found: list[str], depth: int
 ) -> None:
     """Check the text a shell runs from its input: a here-string or here-document, or what
-    ``echo``/``printf`` write into the pipe; any other input cannot be checked."""
-    text: str | None = None
-    source = "its input"
-    fed = [target for op, target in cmd.redirects if op in ("<<<", "<")]
-    if fed:
-        op = next(op for op, _ in cmd.redirects if op in ("<<<", "<"))
-        if op == "<":
-            return  # a script file, like "sh script.sh"
-        text = fed[-1]
-    elif upstream:
-        writer, _ = unwrap(upstream[-1].words, [])
-        source = posixpath.basename(writer[0]) if writer else "a pipe"
-        text = shown(upstream[-1])
-    else:
-        return  # an interactive shell
+    ``echo``/``printf`` write into the pipe; any other input cannot be checked. A script
+    file (``sh < script.sh``) is not looked at, as ``sh script.sh`` is not."""
+    source, text = _stdin(cmd, upstream)
+    if source in ("", "<"):
+        return  # an interactive shell, or a script file
     if text is None:
         found.append(f"cannot be checked: {program} runs the text it reads from {source}")
         return
     try:
         parsed = parse(live(text))
     except ValueError as exc:
-        found.append(f"cannot be checked: the text {program} reads stops the lexer ({exc})")
+        found.append(unreadable(exc, f"the text {program} reads"))
     else:
         check_script(parsed, found, depth + 1)
+
+
+def _stdin(cmd: Command, upstream: list[Command]) -> tuple[str, str | None]:
+    """Where ``cmd`` reads its standard input from, and the text when the command line shows
+    it. As in the shell, the last of its ``<`` and ``<<<`` redirections wins (a here-document
+    is a here-string by now), and any of them wins over a pipe: ``("<", None)`` for a file,
+    ``("a here-string", TEXT)``, ``(WRITER, TEXT or None)`` for a pipe from the program
+    WRITER (``shown``), ``("", None)`` for the terminal."""
+    fed = [(op, target) for op, target in cmd.redirects if op in ("<<<", "<")]
+    if fed:
+        op, target = fed[-1]
+        return ("<", None) if op == "<" else ("a here-string", target)
+    if upstream:
+        writer, _ = unwrap(upstream[-1].words, [])
+        return (posixpath.basename(writer[0]) if writer else "a pipe"), shown(upstream[-1])
+    return "", None
+
+
+def _check_sql(args: list[str], cmd: Command, upstream: list[Command], found: list[str]) -> None:
+    """The SQL a database client runs: in its arguments (``-c``, ``-e``, ``--execute``, the
+    SQL after sqlite3's database), and in its input when the command line shows it (a
+    here-string or here-document, ``echo ... |``). Input whose text is not shown (``< dump.sql``,
+    ``-f dump.sql``, ``cat dump.sql |``) is not a finding, as it was not before the check
+    looked at input: a file is the user's own, as ``sh script.sh`` is, and restoring a dump
+    (which drops its tables first) is a common, asked-for command; a warning on each would
+    teach the user to ignore the warning."""
+    tools.sql(" ".join(args), found)
+    _, text = _stdin(cmd, upstream)
+    if text is not None:
+        tools.sql(live(text), found)
 
 
 def _check_redirects(cmd: Command, found: list[str], depth: int) -> None:
@@ -176,7 +203,7 @@ def _check_append(
     try:
         check_script(parse(live(text)), inner, depth + 1)
     except ValueError as exc:
-        inner.append(f"cannot be checked: the lexer stops at it ({exc})")
+        inner.append(unreadable(exc))
     if inner:
         found.append(f"appends to {target} commands that look destructive ({startup})")
         found.extend(inner)
@@ -219,7 +246,7 @@ def _alias(words: list[str], from_input: bool, found: list[str], depth: int) -> 
         try:
             check_script(parse(live(value)), inner, depth + 1)
         except ValueError as exc:
-            inner.append(f"cannot be checked: the lexer stops at it ({exc})")
+            inner.append(unreadable(exc))
         if inner:
             found.append(f"alias {name} runs a command that looks destructive")
             found.extend(inner)

@@ -20,6 +20,7 @@ class Command:
     redirects: list[tuple[str, str]] = field(default_factory=list)
     nested: list[Script] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)  # seen in the shape of the text (a fork bomb)
+    background: bool = False  # ends with "&": runs in a subshell of its own (a cd there stays)
 
 
 Pipeline = list[Command]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import posixpath
 
-from chatcli.features.shell.danger.command import Rule
 from chatcli.features.shell.danger.options import split_flags
 from chatcli.features.shell.danger.paths import (
     DISK,
@@ -66,16 +65,9 @@ def dd(words: list[str], from_input: bool, found: list[str], depth: int) -> None
         found.append(f"dd overwrites {where}{target} with raw data")
 
 
-def _say(reason: str) -> Rule:
-    """A rule that always finds ``reason`` (``{program}`` in it is the program's name)."""
-
-    def rule(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
-        found.append(reason.format(program=posixpath.basename(words[0])))
-
-    return rule
-
-
-shred: Rule = _say("shred overwrites files so they cannot be recovered")
+def shred(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """shred: overwriting is what it is for."""
+    found.append("shred overwrites files so they cannot be recovered")
 
 
 def mkfs(words: list[str], from_input: bool, found: list[str], depth: int) -> None:

@@ -35,6 +35,12 @@ def lex(text: str) -> list[str]:
     return tokens
 
 
+def unreadable(exc: ValueError, what: str = "it") -> str:
+    """The finding for a text the lexer cannot read (an unclosed quote): ``what`` is which
+    text."""
+    return f"cannot be checked: the shell lexer stops at {what} ({exc})"
+
+
 def _split_operators(token: str) -> list[str]:
     """``)|`` -> ``)``, ``|``; ``;\\n\\n`` -> ``;``, ``\\n``, ``\\n`` (shlex glues runs of
     punctuation together)."""

@@ -102,9 +102,10 @@ def firewall(words: list[str], from_input: bool, found: list[str], depth: int) -
             found.append(f"{program} {flush}: deletes the firewall's rules")
         for index, word in enumerate(args):
             if word in ("-P", "--policy") and args[index + 2 : index + 3] in (["DROP"], ["REJECT"]):
-                chain = args[index + 1]
+                chain, policy = args[index + 1 : index + 3]
+                verb = "drops" if policy == "DROP" else "rejects"
                 found.append(
-                    f"{program} -P {chain} DROP: drops every packet the rules do not "
+                    f"{program} -P {chain} {policy}: {verb} every packet the rules do not "
                     "let through (remote sessions too)"
                 )
 

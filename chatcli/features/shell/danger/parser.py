@@ -36,10 +36,11 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[Script, in
             pipeline.append(cmd)
         cmd = Command()
 
-    def end_pipeline() -> None:
+    def end_pipeline(background: bool = False) -> None:
         nonlocal pipeline
         end_command()
         if pipeline:
+            pipeline[-1].background = background
             script.append(pipeline)
         pipeline = []
 
@@ -86,7 +87,7 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[Script, in
             case_header = False
             if cmd.words[:1] == ["function"] and len(cmd.words) > 1:  # fish, or bash's NAME\n{
                 end_header(cmd.words[1], i + 1)
-            end_pipeline()
+            end_pipeline(background=token == "&")
             i += 1
         elif token in PIPES:
             end_command()

@@ -2,13 +2,15 @@
 
 Read from the text alone (``~`` and ``$HOME`` are the user's home, ``..`` is resolved; no
 file is looked at): the command has not run, and a path that does not exist yet may be made.
+A relative path is read from where a ``cd`` earlier in the text went (workdir.py).
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
+
+from chatcli.features.shell.danger import workdir
 
 _SYSTEM_DIRS = (
     "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/opt",
@@ -25,23 +27,24 @@ _STARTUP = {
 }  # fmt: skip
 _SSH_KEYS = {".ssh/authorized_keys", ".ssh/authorized_keys2"}
 _BRACE = re.compile(r"\{([^{}]*,[^{}]*)\}")
+WHOLE = "the whole current directory"
 
 
 def expand(path: str) -> str:
-    """``path`` with ``~`` made the home directory, normalized (``a/../b`` -> ``b``,
-    ``//etc`` -> ``/etc``) without looking at the file system."""
-    home = os.path.expanduser("~")
+    """``path`` with ``~`` made the home directory, a relative path joined to where a ``cd``
+    before it went, normalized (``a/../b`` -> ``b``, ``//etc`` -> ``/etc``) without looking
+    at the file system."""
     if path == "~" or path.startswith("~/"):
-        path = home + path[1:]
+        path = workdir.home() + path[1:]
     if not path:
         return path
-    full = posixpath.normpath(path)
+    full = posixpath.normpath(workdir.resolve(path))
     return "/" + full.lstrip("/") if full.startswith("//") else full  # "//etc" is "/etc"
 
 
 def in_home(path: str) -> str | None:
     """``path`` relative to the home directory ("" for the home itself), or None outside it."""
-    full = expand(re.sub(r"^(\$HOME|\$\{HOME\})(?=/|$)", "~", path))
+    full = expand(workdir.HOME_VARIABLE.sub("~", path))
     home = expand("~")
     if full == home:
         return ""
@@ -54,13 +57,13 @@ def broad(path: str) -> str | None:
     """Why deleting everything under ``path`` would be a disaster, or None."""
     if not path:
         return None
-    path = re.sub(r"^(\$HOME|\$\{HOME\})(?=/|$)", "~", path)  # set in every login
+    path = workdir.HOME_VARIABLE.sub("~", path)
     if "$(" in path:
         return "a path made by a command's output, which may be anything"
     if path.startswith("$") or "${" in path:
         return "a path built from a variable: empty or unset, it becomes another path"
     if path in (".", "./") or path in EVERYTHING:
-        return "the whole current directory"
+        return _whole()
     if path in ("..", "../") or path.startswith("../"):
         return "a parent directory"
     if re.fullmatch(r"~[\w.-]+/?", path):
@@ -69,7 +72,7 @@ def broad(path: str) -> str | None:
     if posixpath.basename(full) in EVERYTHING:  # dir/* and the like: all of dir
         full = posixpath.dirname(full) or "."
         if full == ".":
-            return "the whole current directory"
+            return _whole()
     home = expand("~")
     if full == "/":
         return "the root of the file system"
@@ -80,6 +83,41 @@ def broad(path: str) -> str | None:
     if system(full):
         return "a system directory"
     return None
+
+
+def _whole() -> str:
+    """Why ``.`` (or ``*``) is broad: all of the current directory, wherever that is; where a
+    ``cd`` before it went, or that it is not known, is said."""
+    here = workdir.here()
+    if here.path is None:
+        return f"{WHOLE}, not known before the command runs (after {here.how})"
+    if here.path == ".":
+        return WHOLE
+    why = broad(here.path) if here.path.startswith("/") else None
+    return f"{WHOLE} (after {here.how}{': ' + why if why else ''})"
+
+
+def broad_here(path: str) -> str | None:
+    """Why changing everything under ``path`` would be a disaster, ``.`` (and ``*``) counting
+    only when the current directory is broad itself (``here_broad``)."""
+    why = broad(path)
+    return here_broad() if why is not None and why.startswith(WHOLE) else why
+
+
+def here_broad() -> str | None:
+    """Why the current directory itself is broad, for the rules that count ``.`` only when it
+    is (``chmod -R .`` in a project is fine): judged where a ``cd`` before the command went
+    or, without one, where chatcli runs; a directory not known counts."""
+    here = workdir.here()
+    base = workdir.start()
+    if here.path is None or (base is None and not here.path.startswith("/")):
+        how = f"after {here.how}" if here.path is None else "chatcli's own is gone"
+        return f"the current directory, not known before the command runs ({how})"
+    where = posixpath.normpath(posixpath.join(base or "/", here.path))
+    why = broad(where)
+    if why is None:
+        return None
+    return f"{why} (the current directory{'' if here.path == '.' else ' after ' + here.how})"
 
 
 def system(path: str) -> bool:

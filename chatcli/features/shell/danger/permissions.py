@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 
 from chatcli.features.shell.danger.options import split_flags
-from chatcli.features.shell.danger.paths import braces, broad, expand, system
+from chatcli.features.shell.danger.paths import braces, broad_here, expand, system
 
 CHANGES = {"chmod": "permissions", "chown": "owner", "chgrp": "group", "setfacl": "permissions",
             "chattr": "attributes"}  # fmt: skip
@@ -17,7 +16,8 @@ CHANGES = {"chmod": "permissions", "chown": "owner", "chgrp": "group", "setfacl"
 def change(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
     """chmod, chown, chgrp, setfacl, chattr: recursive (the flag anywhere) on a broad path,
     or on anything in a system directory (``chmod u+s /bin/bash``). The current directory
-    counts as broad when it is: the command runs there."""
+    counts as broad when it is: where a ``cd`` before the command went, or where chatcli
+    runs (the command runs there); one not known counts."""
     program = posixpath.basename(words[0])
     args = words[1:]
     if program == "chmod":  # a mode such as -w or -rwx is an operand, not options
@@ -31,19 +31,8 @@ def change(words: list[str], from_input: bool, found: list[str], depth: int) -> 
     recursive = bool(flags & {"R", "--recursive"})
     for target in operands:
         paths = braces(target)
-        why = next(filter(None, map(broad, paths)), None) if recursive else None
-        if why == "the whole current directory":  # a project, or the home directory
-            here = broad(_cwd())
-            why = f"{here} (the current directory)" if here else None
+        why = next(filter(None, map(broad_here, paths)), None) if recursive else None
         if why:
             found.append(f"{program} -R on {target}: {why}")
         elif any(system(p) or expand(p) == "/" for p in paths):
             found.append(f"{program} changes the {CHANGES[program]} of a system file ({target})")
-
-
-def _cwd() -> str:
-    """The directory the command will run in ("." if it is gone)."""
-    try:
-        return os.getcwd()
-    except OSError:
-        return "."

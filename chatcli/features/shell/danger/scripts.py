@@ -88,10 +88,16 @@ def _printed(program: str, args: list[str]) -> str:
         while args and re.fullmatch(r"-[neE]+", args[0]):
             args = args[1:]
         return " ".join(args).replace("\\n", "\n")
+    if args[:1] == ["--"]:
+        args = args[1:]
     if not args:
         return ""
     rest = iter(args[1:])
-    text = re.sub(r"%[-+ #0-9.]*[sbdqc]", lambda _: next(rest, ""), args[0])
+    text = re.sub(  # "%%" is a "%"; a conversion takes the next argument
+        r"%%|%[-+ #0-9.]*[sbdiouxXfeEgGqc]",
+        lambda match: "%" if match.group() == "%%" else next(rest, ""),
+        args[0],
+    )
     return " ".join([text, *rest]).replace("\\n", "\n")
 
 

@@ -1,5 +1,5 @@
 """Rules for tools that keep data of their own: git, containers, clusters, infrastructure,
-cloud storage, and SQL handed to any database client."""
+cloud storage, and the SQL a database client runs."""
 
 from __future__ import annotations
 
@@ -14,11 +14,34 @@ _SQL = (
     (re.compile(r"\bdelete\s+from\s+[\w.\"`]+\s*(;|$)", re.I), "deletes every row (no WHERE)"),
     (re.compile(r"\bflushall\b|\bflushdb\b|\bdropDatabase\(", re.I), "erases a whole database"),
 )
+# the programs that run the SQL (or the commands, for mongosh and redis-cli) given to them;
+# cockroach and clickhouse with the subcommand that does
+_CLIENTS = {"psql", "mysql", "mariadb", "sqlite3", "duckdb", "clickhouse-client", "sqlcmd",
+            "mongosh", "mongo", "redis-cli", "valkey-cli"}  # fmt: skip
+_SUBCOMMANDS = {"cockroach": "sql", "clickhouse": "client"}
+_CONTAINERS = {"docker", "podman", "nerdctl", "docker-compose", "kubectl", "oc"}
+
+
+def sql_client(words: list[str]) -> int | None:
+    """Where in ``words`` (wrappers taken off) the database client is that runs what follows
+    it: 0 for ``psql ...``, 1 for ``cockroach sql ...``, further on in a container
+    (``docker exec db psql ...``, ``kubectl exec pod -- mysql ...``); None when the command
+    runs no database client, so that ``echo``, ``grep`` or ``git commit -m`` with SQL in their
+    text are not taken for one."""
+    name = posixpath.basename(words[0]) if words else ""
+    inside = name in _CONTAINERS and bool({"exec", "run"} & set(words[1:]))
+    for index, word in enumerate(words if inside else words[:1]):
+        name = posixpath.basename(word)
+        if name in _CLIENTS:
+            return index
+        if name in _SUBCOMMANDS and words[index + 1 : index + 2] == [_SUBCOMMANDS[name]]:
+            return index + 1
+    return None
 
 
 def sql(text: str, found: list[str]) -> None:
-    """SQL in a command's text that erases data (``DROP TABLE``, ``TRUNCATE``, ``DELETE``
-    without ``WHERE``, ``FLUSHALL``), whichever client it is given to."""
+    """SQL in ``text``, given to a database client (``sql_client``), that erases data
+    (``DROP TABLE``, ``TRUNCATE``, ``DELETE`` without ``WHERE``, ``FLUSHALL``)."""
     for pattern, reason in _SQL:
         match = pattern.search(text)
         if match:

@@ -7,7 +7,15 @@ from __future__ import annotations
 import posixpath
 
 from chatcli.features.shell.danger.options import split_flags
-from chatcli.features.shell.danger.paths import DISK, broad, expand, in_home, setup_file, system
+from chatcli.features.shell.danger.paths import (
+    DISK,
+    broad,
+    broad_here,
+    expand,
+    in_home,
+    setup_file,
+    system,
+)
 
 _VALUES: dict[str, tuple[str, frozenset[str]]] = {  # options taking a value, short and long
     "cp": ("tS", frozenset({"--target-directory", "--suffix"})),
@@ -45,7 +53,7 @@ def copy_into(words: list[str], from_input: bool, found: list[str], depth: int) 
             found.append(f"rsync --delete on {targets[0]}: {why}")
     if program == "mv":
         for source in operands[:-1]:
-            why = broad(source) if expand(source).startswith("/") else None
+            why = broad_here(source) if expand(source).startswith("/") else None
             if why and source != "/dev/null":
                 found.append(f"mv moves {source} away: {why}")
     for target in targets:
