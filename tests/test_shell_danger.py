@@ -154,6 +154,10 @@ from chatcli.features.shell.danger import reasons
         # a shell reads the last of its input redirections, as the shell does
         ("sh < x.sh <<< 'rm -rf /'", "rm -rf on /: the root of the file system"),
         ("bash <<< 'ok' <<< 'rm -rf ~'", "rm -rf on ~: a home directory"),
+        ("bash 2>/dev/null <<< 'rm -rf /'", "rm -rf on /: the root of the file system"),
+        ("bash <<< 'rm -rf /' 2>/dev/null", "rm -rf on /: the root of the file system"),
+        ("sh 0<<< 'rm -rf ~'", "rm -rf on ~: a home directory"),
+        ("2>/dev/null sh <<< 'rm -rf ~'", "rm -rf on ~: a home directory"),
         ("bash < x.sh <<EOF\nrm -rf /\nEOF", "rm -rf on /: the root of the file system"),
         # "." and relative paths are where a cd before them went, not where chatcli runs
         (
@@ -318,6 +322,9 @@ def test_destructive_commands_are_found_with_their_reason(command: str, reason: 
         "cat dump.sql | mysql shop",
         "mysql shop <<< 'DROP TABLE t;' < restore.sql",
         'psql -c "DELETE FROM users WHERE id = 1"',
+        "echo 2 > count.txt",
+        "make 2>&1 | tee build.log",
+        "python3 x.py 2>/dev/null",
     ],
 )
 def test_ordinary_commands_are_not_flagged(command: str) -> None:

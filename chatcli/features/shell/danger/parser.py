@@ -111,6 +111,8 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[Script, in
             cmd.nested.append(inner)
             i += 1
         elif token in REDIRECTS:
+            if cmd.words and cmd.words[-1].isdigit() and tokens[i - 1] == cmd.words[-1]:
+                cmd.words.pop()  # ``2>``, ``0<<<``: a file descriptor's number, not a word
             target = tokens[i + 1] if i + 1 < len(tokens) else ""
             is_word = target not in OPERATORS
             if is_word and "$(" in target:  # a substitution in a redirection (or a here-doc)
