@@ -12,13 +12,17 @@ stream ends:
 - cut (the connection failed mid-answer, or a relay reported the upstream's failure in-band):
   like interrupted, the partial reply the user paid for is kept and marked; usage logged as
   error (``retry()`` replaces it);
-- failed (the provider raised before any text): nothing is kept, so ``retry()`` can resend.
+- failed (the provider raised before any text): no turn is kept, so ``retry()`` can resend; the
+  REPL keeps the message with ``keep_unanswered`` (the end of the branch, no answer: a continued
+  session takes it back as the message awaiting one). A failed ``regenerate`` leaves the branch
+  as it was, and ``retry()`` asks that turn again.
 
 It imports no UI, SDK or HTTP library, so tests drive it with a scripted ``Chat`` provider.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
@@ -196,10 +200,13 @@ class ChatSession:
         self._one_shot = one_shot
         self._history: list[_Entry] = []
         self._pending: Content | None = None  # a user message whose request did not complete
+        self._pending_id: int | None = None  # its stored row, if it has one
+        self._again: int | None = None  # a turn whose regeneration failed (``retry`` redoes it)
         self._stored_left_out = 0  # turns of a resumed session not loaded from the store
         self._notified_left_out = 0
         self._tip: int | None = None  # the stored message the next turn attaches to
         self._reuse: int | None = None  # a stored user message being answered again
+        self._journaled = False  # a turn went to the recovery journal (``_catch_up``)
 
     @classmethod
     def open(
@@ -250,9 +257,11 @@ class ChatSession:
         )
         self._history = [_Entry(r, r.id, r.parent_id) for r in rows]
         self._tip = head
-        self._pending = None
-        self._reuse = None
+        self._pending = self._pending_id = self._again = self._reuse = None
         self.last_turn = None
+        if self._history and self._history[-1].message.role == "user":  # kept without answer
+            last = self._history.pop()
+            self._pending, self._pending_id, self._tip = last.message.content, last.id, last.parent
 
     @property
     def profile(self) -> str:
@@ -384,7 +393,11 @@ class ChatSession:
             unanswered = self.open_calls()  # a turn stopped between calls and results
             if unanswered:
                 self.add_tool_results([ToolResult(c.id, "not run") for c in unanswered])
-            self._pending = content
+            held = self.row.head_id if self.row is not None and self._persist else None
+            if self._reuse is None and held is not None and held == self._pending_id:
+                with contextlib.suppress(ChatcliError):  # moved on: the kept one is a branch
+                    self._set_head(self._tip)
+            self._pending, self._pending_id, self._again = content, self._reuse, None
             user = NewMessage(
                 "user",
                 content,
@@ -393,6 +406,7 @@ class ChatSession:
                 profile=self.profile,
             )
             if budget is not None and user.tokens > budget:
+                self._reuse = None
                 raise TooLong(
                     f"the message is about {user.tokens:,} tokens, more than {self.model}'s "
                     f"context window of {self.info.context_window:,} leaves room for"
@@ -491,7 +505,7 @@ class ChatSession:
             entries = [_Entry(user)] if user is not None else []
             entries.append(_Entry(assistant))
             self._history.extend(entries)
-            self._pending = None
+            self._pending = self._pending_id = None
             self.last_turn = TurnResult(
                 text, model, prompt, completion, estimated, cost, ttft, duration,
                 finish_reason, partial, calls,
@@ -515,6 +529,7 @@ class ChatSession:
                 reasoning_tokens=reasoning,
             )
             self._store_turn(entries, usage)
+        self._reuse = None  # used by ``_save``, or not at all: never by a later message
 
     def _store_turn(self, entries: list[_Entry], usage: UsageRecord) -> None:
         """The turn and its usage entry into the store; a database that stays busy, or a full
@@ -525,7 +540,13 @@ class ChatSession:
 
         assert self.store is not None
         store = self.store
-        saved = not entries or journal.attempt(store, lambda: self._save(entries), store.notify)
+
+        def write() -> None:
+            if self._journaled:  # an earlier turn first, or it would be replayed after this one
+                self._catch_up(store)
+            self._save(entries)
+
+        saved = not entries or journal.attempt(store, write, store.notify)
         if saved:
             sid = self.row.id if self.row is not None else None
             store.log_usage(replace(usage, session_id=sid))
@@ -538,7 +559,33 @@ class ChatSession:
         }  # fmt: skip
         messages = [asdict(e.message) for e in entries] if self._persist else []
         turn = {"session": spec, "messages": messages}
-        journal.keep(store, {"turn": turn, "usage": asdict(usage)}, store.notify)
+        if journal.keep(store, {"turn": turn, "usage": asdict(usage)}, store.notify):
+            self._journaled = self._journaled or bool(messages and self.row is not None)
+
+    def _catch_up(self, store: Store) -> None:
+        """This session's journaled turns into the database (replayed where its branch ends),
+        and their ids into the history; while the journal cannot be written back, StoreBusy:
+        the next turn goes to the journal too, after them."""
+        from chatcli.errors import StoreBusy
+        from chatcli.store import journal
+
+        journal.replay(store, store.notify)
+        if any(store.path.parent.glob(f"{journal.JOURNAL}*")):
+            raise StoreBusy("the recovery journal is not written back yet")
+        self._journaled = False
+        if self.row is None:  # ``new`` since: that session's turns went back to it
+            return
+        unsaved = 0  # the turns written back: the history's last entries without an id
+        for entry in reversed(self._history):
+            if entry.id is not None:
+                break
+            unsaved += 1
+        branch = store.all_messages(self.row.id)
+        if unsaved and len(branch) >= unsaved:  # the journaled turns end the branch now
+            for entry, row in zip(self._history[-unsaved:], branch[-unsaved:], strict=True):
+                entry.id, entry.parent = row.id, row.parent_id
+            self._tip = branch[-1].id
+            self.row = replace(self.row, head_id=self._tip)
 
     def _requested(self, served: str | None) -> str:
         """The model to log as asked for: ``self.model``, except where that is only an Azure
@@ -552,17 +599,7 @@ class ChatSession:
         """Write entries to the store when this session is persisted (creating its row)."""
         if self.store is None or not self._persist:
             return
-        if self.row is None:
-            settings = {
-                "profile": self.profile,
-                "model": self.model,
-                "system": self.system,
-                "role": self.role,
-            }
-            if self._name:
-                self.row = self.store.session_named(self._name, **settings)
-            else:
-                self.row = self.store.create_session(None, one_shot=self._one_shot, **settings)
+        self.row = self._ensure_row(self.store)
         if self._reuse is not None and entries and entries[0].message.role == "user":
             entries[0].id, entries[0].parent = self._reuse, self._tip  # answered again
             self._tip = self._reuse
@@ -575,6 +612,60 @@ class ChatSession:
         if ids:
             self._tip = ids[-1]
             self.row = replace(self.row, head_id=self._tip)
+
+    def _ensure_row(self, store: Store) -> SessionRow:
+        """The session's row, created (named, or automatically) when it has none yet."""
+        if self.row is not None:
+            return self.row
+        settings = {
+            "profile": self.profile,
+            "model": self.model,
+            "system": self.system,
+            "role": self.role,
+        }
+        if self._name:
+            return store.session_named(self._name, **settings)
+        return store.create_session(None, one_shot=self._one_shot, **settings)
+
+    @property
+    def failed_turn(self) -> int | None:
+        """The turn whose ``regenerate`` got no answer (``retry`` asks it again), or None."""
+        return self._again
+
+    @property
+    def unanswered(self) -> Content | None:
+        """The user message that got no answer (the request failed before any text, or it
+        was refused before it was sent), which ``retry`` sends; None when there is none."""
+        return self._pending
+
+    def keep_unanswered(
+        self, content: Content | None = None, *, replacing: int | None = None
+    ) -> None:
+        """Keep the unanswered message in the store, as the end of the current branch with no
+        answer, so a continued session (``chat -c``) has it back for ``retry``; it is never sent
+        as history. ``content``: a message refused before it was sent (a spent budget), which
+        becomes the unanswered one (``replacing``: the turn an ``/edit`` was to replace)."""
+        if content is not None:
+            if replacing is not None:
+                self._load(self._turn(replacing).parent_id)
+            self._pending, self._pending_id, self._again = content, None, None
+        content = self._pending
+        if content is None or self.store is None or not self._persist:
+            return
+        row = self.row = self._ensure_row(self.store)
+        if self._pending_id is None:
+            user = NewMessage("user", content, self._tokens({"role": "user", "content": content}),
+                              model=self.model, profile=self.profile)  # fmt: skip
+            [self._pending_id] = self.store.add_messages(row.id, user, parent=self._tip)
+            self.row = replace(row, head_id=self._pending_id)
+        elif row.head_id != self._pending_id:
+            self._set_head(self._pending_id)
+
+    def _set_head(self, head: int | None) -> None:
+        """Move the stored session's head (``keep_unanswered``, ``undo``)."""
+        if self.store is not None and self.row is not None:
+            self.store.set_head(self.row.id, head)
+            self.row = replace(self.row, head_id=head)
 
     def add_tool_results(self, results: list[ToolResult]) -> None:
         """Store the results of the last reply's tool calls (one message each, in call order),
@@ -633,19 +724,30 @@ class ChatSession:
         return removed[0].message
 
     def undo(self) -> str | None:
-        """Forget the last completed turn (and any failed message); returns the turn's user text
-        to edit and resend, or None when there is none. The turn stays in the store as a branch."""
-        self._pending = None
+        """Step back before the last message: the unanswered one if there is one (the turns
+        before it stay), else the last completed turn; returns its text to edit and resend, or
+        None when there is none. What was stored stays in the store as a branch."""
+        pending, self._pending, self._again = self._pending, None, None
+        if pending is not None:
+            if self._pending_id is not None:
+                self._set_head(self._tip)
+            self._pending_id = None
+            return content_text(pending)
         removed = self._pop_turn()
         return None if removed is None else content_text(removed.content)
 
     def retry(
         self, *, tools: list[dict[str, Any]] | None = None
     ) -> Generator[StreamEvent, None, None]:
-        """Resend the last user message: the failed one, or the last turn's (a new answer to
-        it; the old one stays as another answer, see ``answers``)."""
+        """Resend the last user message: the failed one (or ask again the turn whose
+        ``regenerate`` failed), or the last turn's (a new answer to it; the old one stays as
+        another answer, see ``answers``)."""
+        if self._again is not None:
+            yield from self.regenerate(self._again, tools=tools)
+            return
         content = self._pending
         if content is not None:
+            self._reuse = self._pending_id  # a stored message is answered, not stored again
             yield from self.send(content, tools=tools)
             return
         turns = self.turns()
@@ -700,11 +802,21 @@ class ChatSession:
     def regenerate(
         self, number: int, *, tools: list[dict[str, Any]] | None = None
     ) -> Generator[StreamEvent, None, None]:
-        """Ask turn ``number`` again; its earlier answers stay (``answers``, ``pick``)."""
+        """Ask turn ``number`` again; its earlier answers stay (``answers``, ``pick``). When no
+        answer comes, the branch is left as it was and ``retry`` asks again."""
         user = self._turn(number)
+        head = self.row.head_id if self.row is not None else None
         self._load(user.parent_id)
         self._reuse = user.id
-        yield from self.send(user.content, tools=tools)
+        try:
+            yield from self.send(user.content, tools=tools)
+        finally:
+            if self._pending is not None and self._pending_id == user.id:  # no answer
+                try:
+                    self._load(head)
+                except ChatcliError:  # the failure is what is reported
+                    self._pending = self._pending_id = None
+                self._again = number
 
     def answers(self, number: int) -> list[MessageRow]:
         """Every answer turn ``number``'s message got, oldest first."""
@@ -752,7 +864,7 @@ class ChatSession:
         self._tip = None
         self._reuse = None
         self._history = []
-        self._pending = None
+        self._pending = self._pending_id = self._again = None
         self._stored_left_out = 0
         self._notified_left_out = 0
         self.last_turn = None

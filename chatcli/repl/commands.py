@@ -125,12 +125,23 @@ def _role(repl: Repl, arg: str) -> None:
 
 
 def _undo(repl: Repl, arg: str) -> None:
+    unanswered = repl.session.unanswered
     text = repl.session.undo()
     if text is None:
         repl.say("nothing to undo")
         return
     repl.draft = text
-    repl.say("last turn removed; its message is back in the prompt", dim=True)
+    if unanswered is None:
+        repl.say("last turn removed; its message is back in the prompt", dim=True)
+        return
+    repl.say("your message is back in the prompt (it had no answer)", dim=True)
+    typed = repl.typed
+    if typed is not None and typed.content is unanswered:  # as typed, with its files again
+        repl.draft = typed.text
+        if typed.attachments is not None and repl.attachments is None:
+            repl.attachments = typed.attachments
+            count = len(typed.attachments.texts) + len(typed.attachments.images)
+            repl.say(f"{count} attached file(s) go with it again", dim=True)
 
 
 def _retry(repl: Repl, arg: str) -> None:
@@ -177,6 +188,8 @@ def _history(repl: Repl, arg: str) -> None:
             marks.append(f"{answers} answers")
         if answer is not None and answer.interrupted:
             marks.append("interrupted")
+        if len(messages) == 1 and user.role == "user":  # kept for /retry
+            marks.append("no answer")
         mark = f" [{', '.join(marks)}]" if marks else ""
         text = one_line(content_text(user.content), 500)
         head = f"  {number:>3} you › "
@@ -404,7 +417,7 @@ COMMANDS: dict[str, Command] = {
             _role_names,
         ),
         Command("undo", "", "forget the last turn; its message returns to the prompt", _undo),
-        Command("retry", "", "ask the last message again", _retry),
+        Command("retry", "", "ask the last message again (the one that got no answer)", _retry),
         Command("history", "", "the turns of this conversation, numbered", _history),
         Command("edit", "N", "put turn N back in the prompt; sending it replaces it", _edit),
         Command("regenerate", "[N]", "ask turn N (default: the last) again", _regenerate),

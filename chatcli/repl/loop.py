@@ -4,6 +4,12 @@ Replies go to stdout through ``render.make_writer``; everything the REPL says it
 command output, footer, notices, errors) goes to stderr, as in ``ask``. A failed turn prints the
 one-line error and the loop goes on; Ctrl-C during a reply closes the stream (the session keeps
 the partial reply, marked interrupted) and the loop goes on.
+
+Nothing typed is lost to a failure: a message that got no answer (the server down, an error
+after the retries, Ctrl-C before the reply began, a spent budget refusing it before it was sent)
+stays the session's unanswered message, kept in the store at the end of the branch
+(``ChatSession.keep_unanswered``), so ``/retry`` sends it, ``/undo`` puts it back in the prompt
+as typed, and ``chatcli chat -c`` has it back after the REPL was left.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ if TYPE_CHECKING:
     from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
     from chatcli.settings.resolve import ChatSettings
-    from chatcli.store import Store
+    from chatcli.store import Content, Store
 
     Specs = list[dict[str, Any]]  # function specs of the tools that are on
 
@@ -50,6 +56,19 @@ BUDGET_GO_ON = "type /budget to see the spending, /budget continue to go on in t
 
 SUMMARY_TURNS = 3
 """How many of the last turns a resumed session shows."""
+
+KEPT = "your message is kept: /retry sends it again, /undo puts it back in the prompt to edit"
+"""What a turn that got no answer says after its error."""
+
+
+@dataclass
+class Typed:
+    """The last message as it was typed, before ``/file`` attachments and a template went
+    into it: what ``/undo`` puts back when that message got no answer."""
+
+    content: Content
+    text: str
+    attachments: UserInput | None
 
 
 @dataclass
@@ -84,6 +103,8 @@ class Repl:
         self.notifier = notifier_for(environment)
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
+        self.typed: Typed | None = None  # the last message sent, as typed
+        self.tried = False  # the line being handled tried a turn (a message, /retry...)
         self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
         self.editing: int | None = None  # the turn the next message replaces (``/edit``)
         self.template: Applied | None = None  # chat --template: wraps every message
@@ -145,6 +166,7 @@ class Repl:
             if not text.strip():
                 continue
             self._show_if_tall(text)
+            self.tried = False
             try:
                 if text.startswith("/"):
                     if run_command(self, text) is EXIT:
@@ -153,11 +175,38 @@ class Repl:
                     self.send(text, editing)
             except ChatcliError as exc:
                 self.error(exc)
+                self._after_failure()
             except KeyboardInterrupt:  # during a command: stop it, not the REPL
                 if signals.received():
                     raise
                 self.notifier.end_line()
                 self.say("interrupted", dim=True)
+                self._after_failure()
+            finally:  # a signal leaving the REPL included: ``chat -c`` finds the message
+                self._keep_unanswered()
+
+    def _after_failure(self) -> None:
+        """After a failed turn's error: what is kept of it and what ``/retry`` does."""
+        if not self.tried:
+            return
+        s = self.session
+        if s.unanswered is not None:
+            self.say(KEPT, dim=True)
+        elif s.failed_turn is not None:
+            self.say(f"turn {s.failed_turn} keeps the answer it had; /retry asks again", dim=True)
+        elif s.last_turn is not None and s.last_turn.interrupted:
+            self.say("the partial reply is kept, marked interrupted; /retry asks again", dim=True)
+
+    def _keep_unanswered(self) -> None:
+        """A message that got no answer into the store (see ``ChatSession.keep_unanswered``);
+        when the database cannot take it, it stays for ``/retry`` while the REPL runs."""
+        if self.session.unanswered is None:
+            return
+        try:
+            self.session.keep_unanswered()
+        except ChatcliError as exc:
+            self.say(f"your message could not be saved in the database ({exc.message}); "
+                     "/retry still sends it until you leave", dim=True)  # fmt: skip
 
     def _show_if_tall(self, text: str) -> None:
         """A message taller than the pane, which the prompt left out, written once whole."""
@@ -202,6 +251,13 @@ class Repl:
             head = f"  {who} › "
             room = max(1, columns - len(head) - len(mark))
             self.say(f"{head}{shorten(text, room)}{mark}", dim=True)
+        if s.unanswered is not None:  # the last message got no answer: offer it again
+            text = one_line(content_text(s.unanswered), 10_000)
+            mark = " [no answer]"
+            room = max(1, columns - len("  you › ") - len(mark))
+            self.say(f"  you › {shorten(text, room)}{mark}", dim=True)
+            self.say("your last message got no answer: /retry sends it again, /undo puts it "
+                     "back in the prompt to edit", dim=True)  # fmt: skip
 
     # turns
 
@@ -224,22 +280,33 @@ class Repl:
         message = UserInput(texts=[text])
         if self.template is not None and editing is None:  # an edited turn is wrapped already
             self.template.wrap(message)
-        if self.attachments is not None:
-            message.texts.extend(self.attachments.texts)
-            message.images.extend(self.attachments.images)
-            self.attachments = None  # from now on part of the message ``/retry`` resends
+        attachments, self.attachments = self.attachments, None
+        if attachments is not None:  # from now on part of the message ``/retry`` resends
+            message.texts.extend(attachments.texts)
+            message.images.extend(attachments.images)
         content = message.content()
-        schema = (self.schema or self.standing_schema) if editing is None else None
-        if schema is not None:
-            self.schema = None  # for this turn only
-            from chatcli.repl.structured import send
+        self.typed = Typed(content, text, attachments)
+        self.tried = True
+        before = self.session.last_turn
+        try:
+            schema = (self.schema or self.standing_schema) if editing is None else None
+            if schema is not None:
+                self.schema = None  # for this turn only
+                from chatcli.repl.structured import send
 
-            self.check_budget()
-            send(self, content, schema)
-        elif editing is not None:
-            self.stream(lambda t: self.session.edit(editing, content, tools=t))
-        else:
-            self.stream(lambda t: self.session.send(content, tools=t))
+                self.check_budget()
+                send(self, content, schema)
+            elif editing is not None:
+                self.stream(lambda t: self.session.edit(editing, content, tools=t))
+            else:
+                self.stream(lambda t: self.session.send(content, tools=t))
+        except BaseException:
+            s = self.session
+            if s.unanswered is not content and (s.last_turn is None or s.last_turn is before):
+                # refused before the session took it (a spent budget): kept all the same
+                with contextlib.suppress(ChatcliError):
+                    s.keep_unanswered(content, replacing=editing)
+            raise
 
     def tooled(
         self, first: Callable[[Specs | None], Iterator[StreamEvent]]
@@ -259,6 +326,7 @@ class Repl:
         then its footer; Ctrl-C stops it and keeps the part."""
         from chatcli.render import make_writer
 
+        self.tried = True
         if self._warm is not None:
             self._warm.join()  # the client it builds is the one this request uses
             self._warm = None

@@ -3,7 +3,9 @@
 Enter sends; Alt+Enter (Escape, Enter) and Ctrl+J insert a newline, because a chat message often
 has several lines and Enter must stay the quick way to send. A bracketed paste is inserted whole
 by prompt_toolkit, whatever newlines it holds, so a pasted block is one message. Ctrl+X Ctrl+E
-opens ``$VISUAL`` or ``$EDITOR`` (prompt_toolkit's ``open_in_editor``). Ctrl-R searches the
+opens ``$VISUAL`` or ``$EDITOR`` (else the first of ``EDITORS`` there is); an editor that cannot
+be run or exits with an error leaves the text as it was and says why in one line (prompt_toolkit's
+``open_in_editor`` would silently try other editors, or do nothing). Ctrl-R searches the
 history backwards as in bash: Enter accepts the match into the line (a second Enter sends it),
 Escape or Ctrl-G leave the search. Ctrl-Z suspends the REPL like any shell program (``fg``
 brings the prompt back). The history file lives in the data dir and is created 0600 in a 0700
@@ -12,10 +14,18 @@ directory: it holds everything the user typed.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import shlex
+import subprocess
+import tempfile
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.document import Document
 from prompt_toolkit.filters import is_searching
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
@@ -24,15 +34,89 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
 from chatcli.environment import Environment
+from chatcli.output import err
 from chatcli.repl.output import is_tall, prompt_output
 from chatcli.settings.paths import ensure_private_dir
 
 HISTORY_NAME = "history"
 
+EDITORS = ("/usr/bin/editor", "/usr/bin/nano", "/usr/bin/pico", "/usr/bin/vi", "/usr/bin/emacs")
+"""Editors tried, in this order, when neither ``$VISUAL`` nor ``$EDITOR`` is set (as
+prompt_toolkit does)."""
 
-def key_bindings() -> KeyBindings:
-    """Enter sends; Alt+Enter and Ctrl+J insert a newline; Ctrl+X Ctrl+E opens the editor.
-    These win over prompt_toolkit's defaults."""
+
+def editor_command() -> tuple[list[str], str] | str:
+    """The editor's command line (``$VISUAL`` or ``$EDITOR``, split as a shell would) and how
+    to name it to the user; or why there is none."""
+    for name in ("VISUAL", "EDITOR"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                argv = shlex.split(value)
+            except ValueError as exc:
+                return f"${name} ({value}) cannot be read as a command: {exc}"
+            return (argv, f"${name} ({value})") if argv else f"${name} ({value}) is empty"
+    for path in EDITORS:
+        if os.access(path, os.X_OK):
+            return [path], path
+    return "no editor found: set $VISUAL or $EDITOR"
+
+
+def run_editor(path: str) -> str | None:
+    """Edit the file ``path`` in the user's editor; None when it went well, else one line
+    saying which editor failed and why."""
+    found = editor_command()
+    if isinstance(found, str):
+        return found
+    argv, name = found
+    try:
+        status = subprocess.call([*argv, path])
+    except FileNotFoundError:
+        return f"the editor {name} was not found"
+    except OSError as exc:
+        return f"the editor {name} could not be run: {exc.strerror or exc}"
+    if status < 0:
+        return f"the editor {name} was killed by signal {-status}"
+    if status:
+        return f"the editor {name} exited with status {status}"
+    return None
+
+
+def _report_editor(path: str, environment: Environment) -> bool:
+    """Run the editor on ``path`` (while the prompt is out of the way); on failure, one line
+    above the prompt saying so. Whether the edit is to be taken."""
+    failure = run_editor(path)
+    if failure is not None:
+        err(environment, f"chatcli: {failure}; the text in the prompt is unchanged")
+    return failure is None
+
+
+async def edit_in_editor(buffer: Buffer, environment: Environment) -> None:
+    """Ctrl+X Ctrl+E: the buffer's text in the editor, and back into the buffer once the
+    editor exits well; otherwise the text stays as it was and a line says why."""
+    fd, path = tempfile.mkstemp(suffix=".txt", prefix="chatcli-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
+            f.write(buffer.text)
+        edit = functools.partial(_report_editor, path, environment)
+        if not await run_in_terminal(edit, in_executor=True):
+            return
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            err(environment, f"chatcli: the edited text could not be read back: {exc.strerror}; "
+                "the text in the prompt is unchanged")  # fmt: skip
+            return
+        text = text.removesuffix("\n")  # the newline editors end a file with
+        buffer.document = Document(text, cursor_position=len(text))
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def key_bindings(environment: Environment) -> KeyBindings:
+    """Enter sends; Alt+Enter and Ctrl+J insert a newline; Ctrl+X Ctrl+E opens the editor
+    (its failures said on ``environment``'s stderr). These win over prompt_toolkit's defaults."""
     kb = KeyBindings()
 
     # While Ctrl-R searches, Enter is prompt_toolkit's "accept the match", not "send".
@@ -59,7 +143,7 @@ def key_bindings() -> KeyBindings:
     def _editor(event: KeyPressEvent) -> None:
         """Edit in $VISUAL/$EDITOR; the text comes back to the prompt to read before sending
         (bash would run it at once, but a message quit by mistake cannot be unsent)."""
-        event.current_buffer.open_in_editor(validate_and_handle=False)
+        event.app.create_background_task(edit_in_editor(event.current_buffer, environment))
 
     return kb
 
@@ -91,7 +175,7 @@ def make_prompt(
         history=history,
         complete_while_typing=False,
         multiline=True,
-        key_bindings=key_bindings(),
+        key_bindings=key_bindings(environment),
         prompt_continuation=_continuation,
         enable_suspend=True,
         input=input,
