@@ -1,6 +1,7 @@
 """Streaming Markdown: the block-stable view vs raw text vs a whole-buffer re-render.
 
     python bench/bench_render.py [--via-cli] [--baseline-max-words 20000]
+                                 [--shapes-words 10000] [--only-shapes]
 
 Every writer writes to the slave side of a 120x40 pseudo-terminal whose master side is drained
 by `cat` in another process, so the terminal's work is not counted. The answers are the fake
@@ -25,6 +26,16 @@ has no CLI mode, so it is in-process only.
 Targets (see the render issue): CPU(20,000)/CPU(5,000) <= 4.5 on a fast stream; paced at 1,000
 words/s, the wall time of a 5,000-word answer <= 1.1x raw; unthrottled 20,000 words, the
 rendered/raw wall ratio reported next to the time rich takes to render the answer once.
+
+Per 10,000 words (``--shapes-words``, default 10,000; 0 skips it): the CPU a stream at 100 words
+a second costs the renderer, for three shapes of answer: the fake server's answer (headings,
+prose, lists, code, tables: many small blocks), "steps" (one numbered list whose items hold
+prose, a code block and a sub-list: one block until the end) and "open code" (one code block
+that is still open). ``chatcli.render._Frames`` draws the frames on the pty with the stream's
+own pacing (at most every 1/30 s and at least 4x the last live render's cost) on a virtual
+clock, so the figure is what the stream costs without waiting for it; "growth" is the mean
+frame cost over the last quarter of the answer divided by that over its first quarter (about
+1 when a frame's cost does not grow with the answer).
 """
 
 from __future__ import annotations
@@ -47,11 +58,12 @@ from typing import Protocol, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chatcli.render import MarkdownStream, RawWriter  # noqa: E402
+from chatcli.render import _COST_FACTOR, _MIN_INTERVAL, MarkdownStream, RawWriter, _Frames  # noqa: E402
 from tests.fakes.server import FakeOpenAI, Reply, generate_words, split_chunks  # noqa: E402
 
 COLUMNS, LINES = 120, 40
 PACE = 1000.0  # words per second for the paced runs
+SHAPES_PACE = 100.0  # words per second for the per-10,000-words figures: a fast model
 
 
 class Writer(Protocol):
@@ -143,6 +155,71 @@ def one_shot(words: int) -> tuple[float, float]:
         Console(file=file, force_terminal=True).print(Markdown(text))
         file.flush()
         return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def steps_answer(words: int, seed: int = 0) -> str:
+    """One numbered list of about ``words`` words: each step has prose, an indented code
+    block and a sub-list (how models often answer "how do I ..."), then a closing line."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = ("the", "model", "streams", "tokens", "while", "terminal", "keeps", "up", "block")
+    parts = ["Here is how:\n\n"]
+    count, step = 2, 0
+    while count < words:
+        step += 1
+        indent = " " * (len(str(step)) + 2)
+        prose = " ".join(rng.choice(vocab) for _ in range(30))
+        code = "".join(f"{indent}run --option {i} --flag value{i}\n" for i in range(5))
+        notes = "".join(
+            f"{indent}- note: {' '.join(rng.choice(vocab) for _ in range(8))}\n" for _ in range(2)
+        )
+        parts.append(f"{step}. **Step {step}**: {prose}\n\n{indent}```bash\n{code}{indent}```\n")
+        parts.append(f"\n{notes}\n")
+        count += 3 + 30 + 2 + 5 * 5 + 2 * 10
+    return "".join(parts) + "That is all.\n"
+
+
+def open_code(words: int) -> str:
+    """An introduction, then one code block of about ``words`` words that is never closed."""
+    lines = "".join(f"value_{i} = compute({i}, 'x')  # line {i}\n" for i in range(words // 7))
+    return "Here is the file:\n\n```python\n" + lines
+
+
+SHAPES: dict[str, Callable[[int], str]] = {
+    "answer": generate_words,
+    "steps": steps_answer,
+    "open code": open_code,
+}
+
+
+def simulated(shape: str, words: int, rate: float) -> tuple[float, int, float]:
+    """(CPU seconds, frames, growth) of streaming one answer of ``shape`` at ``rate`` words a
+    second through ``_Frames`` onto the pty, paced as ``MarkdownStream`` paces its frames but
+    on a virtual clock (see the module docstring)."""
+    chunks = split_chunks(SHAPES[shape](words))
+    costs: list[tuple[int, float]] = []  # (chunk index, CPU seconds) of each frame
+    with Terminal() as file:
+        frames = _Frames(code_theme="monokai", live=True)
+        next_frame = 0.0
+        cpu = time.process_time()
+        for i, chunk in enumerate(chunks):
+            frames.add(chunk)
+            now = i / rate
+            if now >= next_frame:
+                started = time.process_time()
+                file.write(frames.frame(COLUMNS, LINES))
+                file.flush()
+                costs.append((i, time.process_time() - started))
+                next_frame = now + max(_MIN_INTERVAL, _COST_FACTOR * frames.live_cost)
+        file.write(frames.frame(COLUMNS, LINES, final=True))
+        file.flush()
+        total = time.process_time() - cpu
+    quarter = len(chunks) // 4
+    first = [cost for i, cost in costs if i < quarter]
+    last = [cost for i, cost in costs if i >= len(chunks) - quarter]
+    growth = statistics.mean(last) / statistics.mean(first) if first and last else 0.0
+    return total, len(costs), growth
 
 
 def via_cli(mode: str, words: int, words_per_second: float | None) -> tuple[float, float, float]:
@@ -251,6 +328,20 @@ def run_in_process(baseline_max_words: int, repeat: int) -> None:
     _row("wall / rich once, 20,000", f"{stable[1] / once[1]:.2f}", "-", "report")
 
 
+def run_shapes(words: int, repeat: int) -> None:
+    print(
+        f"\nper 10,000 words, streamed at {SHAPES_PACE:.0f} words/s (virtual clock) onto a"
+        f" {COLUMNS}x{LINES} pty; medians of {repeat}\n"
+    )
+    _row("shape", "words", "frames", "CPU s", "CPU s/10k w", "growth")
+    for shape in SHAPES:
+        simulated(shape, 300, SHAPES_PACE)  # lexers and caches out of the way
+        cpu, frames, growth = _median([simulated(shape, words, SHAPES_PACE) for _ in range(repeat)])
+        count = len(SHAPES[shape](words).split())
+        per = cpu * 10000 / count
+        _row(shape, count, f"{frames:.0f}", f"{cpu:.3f}", f"{per:.3f}", f"{growth:.2f}")
+
+
 def run_via_cli(repeat: int) -> None:
     print(f"\nvia the CLI: chatcli ask on a {COLUMNS}x{LINES} pty; medians of {repeat}\n")
     _row("run", "--markdown", "words", "CPU s", "wall s", "answer wall s")
@@ -296,13 +387,25 @@ def main() -> None:
         default=20000,
         help="skip the whole-buffer baseline above this size (it is quadratic: minutes at 20,000)",
     )
+    parser.add_argument(
+        "--shapes-words",
+        type=int,
+        default=10000,
+        help="words of each shape for the per-10,000-words figures (0 skips them)",
+    )
+    parser.add_argument(
+        "--only-shapes", action="store_true", help="only the per-10,000-words figures"
+    )
     args = parser.parse_args()
     # Colours as in a modern terminal emulator, whatever this shell has: rendering cost depends
     # on them. The CLI child inherits the same.
     os.environ.update(TERM="xterm-256color", COLORTERM="truecolor")
     os.environ.pop("NO_COLOR", None)
-    run_in_process(args.baseline_max_words, args.repeat)
-    if args.via_cli:
+    if not args.only_shapes:
+        run_in_process(args.baseline_max_words, args.repeat)
+    if args.shapes_words:
+        run_shapes(args.shapes_words, args.repeat)
+    if args.via_cli and not args.only_shapes:
         run_via_cli(args.repeat)
 
 

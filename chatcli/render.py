@@ -4,7 +4,10 @@ Re-rendering the whole answer on every chunk costs CPU that grows with the squar
 and a live region taller than the screen cannot be redrawn once it has scrolled. So
 ``MarkdownStream`` parses the text so far, prints every *finished* top-level block once,
 permanently, into normal scrollback, and keeps only the unfinished last block in a live region
-of at most half the pane at the bottom. The boundary between the two only moves forward.
+of at most half the pane at the bottom. The boundary between the two only moves forward, and a
+frame parses only the text after it; of a long unfinished block (an open code block, a list of
+many items) a frame parses and renders only about as much as the live region shows, and draws
+the same bytes as parsing and rendering all of it would (see ``_Frames``).
 
 Terminal protocol of the live region: the cursor is parked at the top-left of the live frame
 between frames (hidden meanwhile). The next frame first erases the old one row by row (save
@@ -54,6 +57,12 @@ _ERASE_LINE, _CURSOR_DOWN = "\x1b[2K", "\x1b[B"
 _SAVE_CURSOR, _RESTORE_CURSOR = "\x1b7", "\x1b8"
 _SGR = re.compile(r"\x1b\[[0-9;:]*m|\x1b\]8;[^\x07\x1b]*(?:\x07|\x1b\\)")  # colours, links
 _FENCE_OPENER = re.compile(r" {0,3}(?:`{3,}|~{3,})")
+
+# Inline tokens that rich.markdown renders inside their paragraph, not on their own.
+_IN_PLACE = frozenset(
+    {"text", "softbreak", "hardbreak", "code_inline", "html_inline", "link_open", "link_close"}
+    | {"em_open", "em_close", "strong_open", "strong_close", "s_open", "s_close"}
+)
 
 _MIN_INTERVAL = 1 / 30  # seconds between live frames, at the least
 _COST_FACTOR = 4  # and at least this many times what the last frame took
@@ -139,23 +148,38 @@ class _Frames:
     ``pending`` is the text not yet printed permanently; it always starts at the beginning of
     a top-level block. A block counts as finished once a later block has started on a complete
     line (a half-received line can still change what came before it: ``***`` then ``x``).
+
+    What a frame parses and renders does not grow with a long unfinished block: an open code
+    fence's new lines are only checked for its closing line (``_open_fence_of``), a long list
+    is parsed from one of its last items (``_learn``), and the live frame renders only the
+    blocks and list items it shows (``_render_live``).
     """
 
     def __init__(self, *, code_theme: str, live: bool, style: str | None = None) -> None:
         from markdown_it import MarkdownIt
-        from rich.markdown import Markdown  # noqa: F401  # imported here, not in a timed frame
+        from rich.markdown import Markdown  # imported here, not in a timed frame
 
         # The same parser configuration as rich.markdown.Markdown, so blocks split where rich
         # would; the inline pass is skipped because only block boundaries are needed here.
         self._blocks: MarkdownIt = MarkdownIt().enable("strikethrough").enable("table")
         self._blocks.disable("inline")
         self._parser: MarkdownIt = MarkdownIt().enable("strikethrough").enable("table")
-        self._code_theme = code_theme
+        # One Markdown renderable, given new tokens per render: building one builds and runs
+        # a parser of its own, half of what a short live frame costs.
+        self._markdown = Markdown("", code_theme=code_theme)
         self._live = live
         self._style = style  # a base style under everything (``dim``: a reasoning summary)
         self._console: Console | None = None
         self.pending = ""
         self._scanned = 0  # pending[:_scanned] held no finished block when last parsed
+        self._open_fence = ""  # and was one open code fence with this marker, if not ""
+        # Where ``pending`` may be parsed from (see ``_learn``): (offset, line, items before)
+        # of items of the top-level list it begins with, that list's (type, marker, start),
+        # and what is known of ``pending`` to choose them: its newlines, whether it must be
+        # parsed whole (it holds a "\r") and where it first holds "]:" (-1 if nowhere).
+        self._anchors: list[tuple[int, int, int]] = []
+        self._list: tuple[str, str, int] = ("", "", 1)
+        self._newlines, self._whole, self._first_ref = 0, False, -1
         self._env: dict[str, Any] = {"references": {}}
         self._separate = False  # rich's "blank line before the next block" after what is printed
         self._live_rows = 0  # lines of the live frame on screen; the cursor is at its top
@@ -174,7 +198,12 @@ class _Frames:
         return min(self._tail_costs)
 
     def add(self, text: str) -> None:
+        start = max(0, len(self.pending) - 1)
         self.pending += text
+        self._newlines += text.count("\n")
+        self._whole = self._whole or "\r" in text
+        if self._first_ref < 0:
+            self._first_ref = self.pending.find("]:", start)
 
     def frame(self, width: int, height: int, *, final: bool = False) -> str:
         """Output that brings the screen up to date: new finished blocks, then the live tail."""
@@ -186,7 +215,9 @@ class _Frames:
             if printed:
                 parts.append(printed)
             self.pending = self.pending[cut:]
-            self._scanned = 0
+            self._scanned, self._open_fence, self._anchors = 0, "", []
+            self._newlines, self._whole = self.pending.count("\n"), "\r" in self.pending
+            self._first_ref = self.pending.find("]:")
         if not self._live:
             return "".join(parts)
         lines = [] if final else self._render_tail(console, height)
@@ -253,36 +284,250 @@ class _Frames:
         complete = self.pending.rfind("\n") + 1
         if complete <= self._scanned:
             return 0
-        self._scanned = complete
+        scanned, self._scanned = self._scanned, complete
+        if self._open_fence and self._fence_stays_open(self.pending[scanned:complete]):
+            return 0
+        base = self._anchors[-1] if self._anchors else None
+        if base is not None:  # the list's last item known to start a line: parse from there
+            text = self.pending[base[0] : complete]
+            tokens = self._blocks.parse(text)
+            if not self._continues_list(tokens):
+                base = None
+        if base is None:
+            text = self.pending[:complete]
+            tokens = self._blocks.parse(text)
+        self._learn(tokens, base, text)
         starts = [
             token.map[0]
-            for token in self._blocks.parse(self.pending[:complete])
+            for token in tokens
             if token.level == 0 and token.nesting >= 0 and token.map
         ]
         if len(starts) < 2:
+            if base is None:
+                self._open_fence = self._open_fence_of(text, tokens)
             return 0
-        offset = 0
+        offset = 0 if base is None else base[0]
         for _ in range(starts[-1]):
             offset = self.pending.index("\n", offset) + 1
         return offset
+
+    # A long list is one block until the answer moves on, often most of the answer (numbered
+    # steps, each with its code): parsing all of it again for every frame made streaming it
+    # quadratic. So ``pending`` is parsed from the start of one of the list's items instead,
+    # where markdown-it gives the same tokens from there on either way (but for the list's
+    # opening token, whose start number is set to the item's, the items' "hidden" flags of a
+    # tight list, which rich ignores, and the lines in the tokens' maps):
+    #
+    # - a whole line once parsed as an item of the top-level list stays one as text is added:
+    #   what ends an item (a line less indented than its content) is decided on that line, and
+    #   nothing inside an item (a fence, an HTML block, a paragraph) runs on past such a line;
+    # - the list parsed from there meets the same rules on that line as the list did (fence,
+    #   blockquote and rule first, a code block never, as the item is not indented 4), but for
+    #   a table, tried first at the start of a text: a line holding a "|" is never used (and
+    #   ``_continues_list`` checks that the parse from the item does start with the list);
+    # - an item's content and the list's end depend only on the lines from the item on, but
+    #   for link reference definitions made before it: so never from beyond a "]:".
+    #
+    # A "\r" is a line break to markdown-it but not to the line counting here: such text is
+    # always parsed whole, as before. The property tests in tests/test_render.py compare the
+    # frames with those of a renderer that parses and renders everything every time.
+
+    def _learn(self, tokens: list[Any], base: tuple[int, int, int] | None, text: str) -> None:
+        """Note the items of the list that ``tokens``, parsed from ``text`` (``pending`` from
+        ``base`` on, or all of it), begin with, as places to parse ``pending`` from."""
+        if self._whole or not tokens or not tokens[0].type.endswith("list_open"):
+            return
+        if base is None:
+            first = tokens[0]
+            self._list = (first.type, first.markup, int(first.attrs.get("start", 1)))
+            base = (0, 0, 0)
+        offset, line, items = base
+        complete = line + text.count("\n")  # lines before this one are whole
+        known = self._anchors[-1][1] if self._anchors else 0
+        at, item = line, -1
+        for token in tokens[1:]:
+            if token.level == 0:  # the list's end
+                break
+            if token.level != 1 or token.type != "list_item_open" or not token.map:
+                continue
+            item += 1
+            if not item:  # the list's first item, or the base itself
+                continue
+            if line + token.map[0] >= complete:
+                break
+            while at < line + token.map[0]:
+                offset, at = self.pending.index("\n", offset) + 1, at + 1
+            if 0 <= self._first_ref < offset:
+                break
+            if at > known and "|" not in self.pending[offset : self.pending.find("\n", offset)]:
+                self._anchors.append((offset, at, items + item))
+                known = at
+
+    def _continues_list(self, tokens: list[Any]) -> bool:
+        """Whether ``tokens``, parsed from an item of the list (``_learn``), begin with it, as
+        they must; if not, ``pending`` is parsed whole from then on."""
+        kind, marker, _ = self._list
+        if tokens and tokens[0].type == kind and tokens[0].markup == marker:
+            return True
+        self._whole, self._anchors = True, []
+        return False
+
+    # A long code block is one block until its closing fence: parsing all of it again for
+    # every new line would make streaming it quadratic. Once a parse has shown that ``pending``
+    # is one open fence, new lines are only checked for a closing one, by markdown-it itself
+    # on a probe text. That check is exact because at the top level nothing but a closing
+    # fence line ends a fence, and whether a line closes it depends on that line and the
+    # opening marker alone (indentation, marker and count, trailing blanks: see markdown-it's
+    # fence rule). The opening line's own meaning is settled once the line after it is known
+    # (a table, the only rule tried before fences that looks ahead, needs just that line),
+    # so the fast path starts only when the fence holds a line after its opener. A "\r" is a
+    # line break to markdown-it but not to the line counting here: such text always takes the
+    # full parse, as before.
+
+    def _open_fence_of(self, text: str, tokens: list[Any]) -> str:
+        """The marker of the open code fence that ``text`` (whole lines, ``tokens`` its block
+        parse) is made of, or "" when it is anything else (a fence closed by its last line)."""
+        tops = [token for token in tokens if token.level == 0 and token.nesting >= 0]
+        if len(tops) != 1 or tops[0].type != "fence" or not tops[0].map or "\r" in text:
+            return ""
+        first, end = tops[0].map
+        if end != text.count("\n") or end - first < 2:
+            return ""
+        marker: str = tops[0].markup
+        last_line = text[text.rfind("\n", 0, len(text) - 1) + 1 :]
+        return marker if self._fence_stays_open(last_line, marker) else ""
+
+    def _fence_stays_open(self, lines: str, marker: str | None = None) -> bool:
+        """Whether none of ``lines`` (whole lines) closes the open fence of ``marker``
+        (``_open_fence`` by default).
+
+        The probe is the bare marker, the lines and a line that cannot close a fence: the
+        fence takes every probe line exactly when none of the lines closes it.
+        """
+        if "\r" in lines:
+            return False
+        probe = f"{marker or self._open_fence}\n{lines}x\n"
+        tops = [t for t in self._blocks.parse(probe) if t.level == 0 and t.nesting >= 0]
+        return len(tops) == 1 and tops[0].type == "fence" and tops[0].map == [0, probe.count("\n")]
 
     def _render_tail(self, console: Console, height: int) -> list[str]:
         """The live frame: the unfinished block, cropped to its last ``live_room`` lines, each
         using only the cells of its text (see ``liverows``)."""
         room = live_room(height)
         text = self.pending
-        if room <= 0 or not text.strip():
+        if room <= 0 or not text or text.isspace():
             return []
         if _FENCE_OPENER.match(text):
             # A long open code block: only its last lines can be shown, so only they are
-            # highlighted (a frame's cost must not grow with the block).
-            lines = text.split("\n")
-            if len(lines) > room + 3:
-                text = "\n".join([lines[0], *lines[-(room + 2) :]])
+            # highlighted (a frame's cost must not grow with the block): the first line and
+            # the last ``room + 2``, found from the end without splitting the whole block.
+            first, cut = text.find("\n"), len(text)
+            for _ in range(room + 2):
+                cut = text.rfind("\n", 0, cut)
+                if cut < 0:
+                    break
+            if cut > first:  # more lines than that: cut is the newline before the last ones
+                text = text[:first] + text[cut:]
         started = time.perf_counter()
-        rendered = self._render_blocks(console, text, permanent=False)
+        lines = self._render_live(console, text, room)
         self._tail_costs = [self._tail_costs[1], time.perf_counter() - started]
-        return [fill_to_end(line) for line in rendered.split("\n")[:-1][-room:]]
+        return [fill_to_end(line) for line in lines[-room:]]
+
+    def _render_live(self, console: Console, text: str, room: int) -> list[str]:
+        """The lines of ``_render_blocks(text)``, or as many of its last lines as the live
+        frame shows (more than ``room``), rendering only what they take.
+
+        A long block grows at its end only: a list of steps, each with its code, is one block
+        until the answer moves on, and rendering all of it on every frame made streaming it
+        quadratic. Rich renders top-level blocks one after another, each on its own (a blank
+        line in between when the one before asks for it), and a list's items one after another,
+        each from its own tokens, its number and the list's last number. So the tokens from a
+        block start or a top-level list item on, rendered alone, give the same text as the end
+        of the whole render, but perhaps for their first line (a blank line before a list):
+        two lines more than ``room`` make sure that line is never shown. The tokens are those
+        of the whole text, parsed as ``_render_blocks`` does (or from an item of a long list,
+        see ``_learn``), so links and list numbers are as in the whole. (A list holding an
+        image is rendered whole: rich renders the image ahead of the list. Only a renderer bug
+        in a block left out could tell otherwise: the whole would be shown as plain text.)
+        """
+        if text is self.pending and self._anchors:
+            # From the last item that leaves source lines enough for the frame and to spare.
+            want = self._newlines + 1 - 2 * (room + 2)
+            base = next((a for a in reversed(self._anchors) if a[1] <= want), None)
+            if base is not None:
+                lines = self._render_from(console, base, room)
+                if lines is not None:
+                    return lines
+        return self._render_whole(console, text, room)
+
+    def _render_from(
+        self, console: Console, base: tuple[int, int, int], room: int
+    ) -> list[str] | None:
+        """The last lines of ``pending`` rendered from the list item ``base`` on (see
+        ``_render_live``), or None when they are too few or anything is unexpected."""
+        offset, _, items = base
+        text = self.pending[offset:]
+        try:
+            tokens = self._parser.parse(text, {"references": dict(self._env["references"])})
+        except Exception:
+            return None
+        if not self._continues_list(tokens):
+            return None
+        self._learn(tokens, base, text)
+        kind, _, start = self._list
+        if kind == "ordered_list_open":
+            tokens[0] = tokens[0].copy(attrs={**tokens[0].attrs, "start": start + items})
+        return self._render_cuts(console, tokens, text.count("\n") + 1, room, from_item=True)
+
+    def _render_whole(self, console: Console, text: str, room: int) -> list[str]:
+        """The lines of ``_render_blocks(text)`` (live), or as many of its last ones as the
+        frame shows: see ``_render_live``."""
+        from markdown_it.token import Token
+
+        try:
+            env = {"references": dict(self._env["references"])}
+            tokens = self._parser.parse(text, env)
+        except Exception:  # _render_blocks shows it as plain text
+            return self._render_blocks(console, text, permanent=False).split("\n")[:-1]
+        if text is self.pending:
+            self._learn(tokens, None, text)
+        lines = self._render_cuts(console, tokens, text.count("\n") + 1, room, from_item=False)
+        if lines is not None:
+            return lines
+        try:  # all of it, as _render_blocks does, without parsing it again
+            if self._separate:
+                tokens.insert(0, Token("html_block", "", 0, content=""))
+            return self._print(console, tokens).split("\n")[:-1]
+        except Exception:
+            return self._render_blocks(console, text, permanent=False).split("\n")[:-1]
+
+    def _render_cuts(
+        self, console: Console, tokens: list[Any], total: int, room: int, *, from_item: bool
+    ) -> list[str] | None:
+        """The lines of ``tokens`` rendered from a cut on (``_cuts``; with ``from_item``, the
+        tokens start with an item of a list, itself a cut), if they are more than ``room``."""
+        cuts = _cuts(tokens, from_item=from_item)
+        # Start from the last cut with enough source lines after it to fill the frame (a
+        # short text is rendered whole at once), and go back if they make fewer lines.
+        step = next((n for n in range(1, len(cuts) + 1) if total - cuts[-n][1] >= room + 2), 0)
+        while step:
+            index, _, top, items = cuts[-step]
+            try:
+                rendered = self._print(console, [*_cut_head(top, items), *tokens[index:]])
+            except Exception:
+                return None
+            lines = rendered.split("\n")[:-1]
+            if len(lines) >= room + 2:
+                return lines
+            step = min(2 * step, len(cuts)) if step < len(cuts) else 0
+        return None
+
+    def _print(self, console: Console, tokens: list[Any]) -> str:
+        """Rendered ``tokens``, trailing blank cells dropped from each line."""
+        self._markdown.parsed = tokens
+        with console.capture() as capture:
+            console.print(self._markdown, style=self._style)
+        return "\n".join(line.rstrip(" ") for line in capture.get().split("\n"))
 
     def _render_blocks(self, console: Console, text: str, *, permanent: bool) -> str:
         """Render ``text`` exactly as it appears inside a one-shot render of the whole answer.
@@ -302,11 +547,7 @@ class _Frames:
                 from markdown_it.token import Token
 
                 tokens.insert(0, Token("html_block", "", 0, content=""))
-            markdown = Markdown("", code_theme=self._code_theme)
-            markdown.parsed = tokens
-            with console.capture() as capture:
-                console.print(markdown, style=self._style)
-            rendered = capture.get()
+            rendered = self._print(console, tokens)
         except Exception:  # a renderer bug must not lose the answer: show it as plain text
             from rich.text import Text
 
@@ -314,12 +555,13 @@ class _Frames:
             with console.capture() as capture:
                 console.print(Text(text), style=self._style)
             rendered = capture.get()
+            rendered = "\n".join(line.rstrip(" ") for line in rendered.split("\n"))
         if permanent:
             tops = [t for t in tokens if t.level == 0 and t.nesting >= 0]
             if tops:
                 element = Markdown.elements.get(tops[-1].type, UnknownElement)
                 self._separate = element.new_line
-        return "\n".join(line.rstrip(" ") for line in rendered.split("\n"))
+        return rendered
 
 
 class MarkdownStream(_Writer):
@@ -494,6 +736,54 @@ class MarkdownStream(_Writer):
         columns = columns or _env_int("COLUMNS") or 80
         lines = lines or _env_int("LINES") or 24
         return self._width or columns, self._height or lines
+
+
+def _cuts(tokens: list[Any], *, from_item: bool = False) -> list[tuple[int, int, Any, int]]:
+    """Where the rendering of ``tokens`` can start later (see ``_Frames._render_live``): the
+    first token of each block but the first, and of each item of a top-level list but its
+    first (with ``from_item``, the tokens start with a list whose first item is a cut too).
+    Each as (token index, its source line, the first token of the block before or of the
+    list, the items before it in that list or 0 for a block).
+
+    None inside a list with an image, or any inline token that rich renders on its own: it
+    goes where it is parsed, ahead of its list, so leaving items out would move those lines."""
+    cuts: list[tuple[int, int, Any, int]] = [(0, 0, None, -1)] if from_item else []
+    top: Any = None  # the current top-level block's first token
+    items = -1  # its items so far if it is a list whose items can be cut, else -1
+    for index, token in enumerate(tokens):
+        line = token.map[0] if token.map else 0
+        if token.level == 0 and token.nesting >= 0:
+            if top is not None:
+                cuts.append((index, line, top, 0))
+            top, items = token, 0 if token.type.endswith("list_open") else -1
+        elif items < 0:
+            continue
+        elif token.level == 1 and token.type == "list_item_open":
+            if items:
+                cuts.append((index, line, top, items))
+            items += 1
+        elif token.children and any(child.type not in _IN_PLACE for child in token.children):
+            while cuts and cuts[-1][3]:  # this list's item cuts
+                cuts.pop()
+            items = -1
+    return cuts
+
+
+def _cut_head(top: Any, items: int) -> list[Any]:
+    """The tokens to render before a cut (see ``_cuts``): the blank line the block before asks
+    for, or the list's opening token, an ordered list starting at the item's number (so the
+    numbers and their width stay those of the whole list); none before a list's first item."""
+    from markdown_it.token import Token
+    from rich.markdown import Markdown, UnknownElement
+
+    if top is None:
+        return []
+    if not items:
+        element = Markdown.elements.get(top.type, UnknownElement)
+        return [Token("html_block", "", 0, content="")] if element.new_line else []
+    if top.type != "ordered_list_open":
+        return [top]
+    return [top.copy(attrs={**top.attrs, "start": int(top.attrs.get("start", 1)) + items})]
 
 
 def _env_int(name: str) -> int:

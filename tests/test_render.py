@@ -12,6 +12,7 @@ import io
 import os
 import pty
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -19,10 +20,21 @@ import termios
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from chatcli.render import MarkdownStream, RawWriter, _Frames, make_writer, sanitize
+from chatcli.liverows import fill_to_end, live_room
+from chatcli.render import (
+    _FENCE_OPENER,
+    MarkdownStream,
+    RawWriter,
+    _Frames,
+    make_writer,
+    sanitize,
+)
 from tests.render_helpers import (
     Terminal,
     chunks,
@@ -456,3 +468,294 @@ def test_notice_during_the_live_view_goes_above_it_and_stays(tty: _Pty) -> None:
     assert [line for line in shown if not line.startswith("chatcli:")] == plain_lines(
         one_shot(text, 100), 100
     )
+
+
+# --- parsing and rendering only what changed ------------------------------------------------
+#
+# ``_Frames`` parses a long list from one of its last items, checks the new lines of an open
+# code fence for its closing line only, and renders only the blocks and list items the live
+# frame shows. Each frame must still be, byte for byte, what parsing and rendering everything
+# gives: ``_FromScratch`` is the renderer as it was before, and the frames of the two are
+# compared over adversarial Markdown streamed in random pieces.
+
+
+class _FromScratch(_Frames):
+    """Every frame parses all of ``pending`` and renders all of its unfinished block."""
+
+    def _finished_end(self) -> int:
+        complete = self.pending.rfind("\n") + 1
+        if complete <= self._scanned:
+            return 0
+        self._scanned = complete
+        starts = [
+            token.map[0]
+            for token in self._blocks.parse(self.pending[:complete])
+            if token.level == 0 and token.nesting >= 0 and token.map
+        ]
+        if len(starts) < 2:
+            return 0
+        offset = 0
+        for _ in range(starts[-1]):
+            offset = self.pending.index("\n", offset) + 1
+        return offset
+
+    def _render_tail(self, console: Any, height: int) -> list[str]:
+        room = live_room(height)
+        text = self.pending
+        if room <= 0 or not text.strip():
+            return []
+        if _FENCE_OPENER.match(text):
+            lines = text.split("\n")
+            if len(lines) > room + 3:
+                text = "\n".join([lines[0], *lines[-(room + 2) :]])
+        rendered = self._render_blocks(console, text, permanent=False)
+        return [fill_to_end(line) for line in rendered.split("\n")[:-1][-room:]]
+
+    def _render_blocks(self, console: Any, text: str, *, permanent: bool) -> str:
+        from markdown_it.token import Token
+        from rich.markdown import Markdown, UnknownElement
+        from rich.text import Text
+
+        try:
+            env = self._env if permanent else {"references": dict(self._env["references"])}
+            tokens = self._parser.parse(text, env)
+            if self._separate:
+                tokens.insert(0, Token("html_block", "", 0, content=""))
+            markdown = Markdown("", code_theme="monokai")
+            markdown.parsed = tokens
+            with console.capture() as capture:
+                console.print(markdown, style=self._style)
+            rendered = capture.get()
+        except Exception:
+            tokens = []
+            with console.capture() as capture:
+                console.print(Text(text), style=self._style)
+            rendered = capture.get()
+        if permanent:
+            tops = [t for t in tokens if t.level == 0 and t.nesting >= 0]
+            if tops:
+                element = Markdown.elements.get(tops[-1].type, UnknownElement)
+                self._separate = element.new_line
+        return "\n".join(line.rstrip(" ") for line in rendered.split("\n"))
+
+
+_LINK_ID = re.compile(r"\x1b\]8;id=[^;]*;")  # rich numbers each hyperlink at random
+
+
+def _same_frames(text: str, sizes: list[int], width: int, height: int) -> None:
+    """Stream ``text`` in pieces of ``sizes`` (cycled), a frame after each, through both
+    renderers: every frame and the final one must be the same bytes."""
+    renderer = _Frames(code_theme="monokai", live=True)
+    reference = _FromScratch(code_theme="monokai", live=True)
+    at, step = 0, 0
+    while at < len(text):
+        piece = text[at : at + sizes[step % len(sizes)]]
+        at, step = at + len(piece), step + 1
+        renderer.add(piece)
+        reference.add(piece)
+        got, want = renderer.frame(width, height), reference.frame(width, height)
+        assert _LINK_ID.sub("", got) == _LINK_ID.sub("", want), (at, piece)
+    got, want = (
+        renderer.frame(width, height, final=True),
+        reference.frame(width, height, final=True),
+    )
+    assert _LINK_ID.sub("", got) == _LINK_ID.sub("", want)
+
+
+_WORD = st.sampled_from(
+    [
+        *("alpha", "beta", "中文", "😀", "**b**", "`c`", "[x]", "[x][]", "![i](http://i/x.png)"),
+        *("<b>x</b>", "a|b", "http://e.x/y", "\\*", "&amp;", "~~s~~", "_e_"),
+    ]
+)
+_PIECE = st.sampled_from(
+    [
+        *("```", "~~~", "````", "```python", "``` a|b", "|---|---|", "| a | b |", "- ", "* "),
+        *("+ ", "1. ", "2) ", "10. ", "   ", "    ", "\t", "> ", "# ", "===", "---", "***"),
+        *("<div>", "</div>", "<!--", "-->", "[x]: http://a.example", "![i](http://i/x.png)"),
+        *("word", "中文", "\n", "\n", "\n\n", "  - nested", "   ```", "\\", "|", ":", "x", " "),
+    ]
+)
+
+
+@st.composite
+def _prose(draw: st.DrawFn, most: int = 10) -> str:
+    return " ".join(draw(st.lists(_WORD, min_size=1, max_size=most)))
+
+
+@st.composite
+def _list_block(draw: st.DrawFn) -> str:
+    """A top-level list whose items hold what can end or change one: code, sub-lists, lazy
+    lines, tables, link definitions, rules, HTML, pipes on the item's own line."""
+    ordered = draw(st.booleans())
+    start = draw(st.sampled_from([1, 1, 8, 99, 998]))
+    marker = draw(st.sampled_from([".", ")"] if ordered else ["-", "*", "+"]))
+    items = []
+    for number in range(draw(st.integers(2, 16))):
+        head = (
+            f"{draw(st.sampled_from([start + number] * 3 + [start]))}{marker}"
+            if ordered
+            else marker
+        )
+        pad = " " * (len(head) + 1)
+        body = [f"{draw(st.sampled_from(['', ' ', '  ']))}{head} {draw(_prose())}"]
+        for extra in draw(st.lists(st.integers(0, 9), max_size=3)):
+            body.append(
+                [
+                    f"\n{pad}```sh\n{pad}run {number}\n{pad}run again\n{pad}```",
+                    f"{pad}- {draw(_prose(4))}\n{pad}- {draw(_prose(4))}",
+                    f"\n{pad}{draw(_prose())}",
+                    draw(_prose(5)),  # a lazy continuation line
+                    f"{pad}| a | b |\n{pad}|---|---|\n{pad}| 1 | 2 |",
+                    f"\n{pad}[x]: http://ref.example",
+                    f"{pad}---" if number % 2 else "---",
+                    f"\n{pad}<div>\n{pad}html\n{pad}</div>",
+                    "|---|---|",
+                    f"{pad}```\n{pad}still open",
+                ][extra]
+            )
+        items.append("\n".join(body) + draw(st.sampled_from(["\n", "\n", "\n\n"])))
+    after = ["", "after the list\n", "\n---\n", "- other\n", "```\nopen\n", "| a |\n|---|\n"]
+    return "".join(items) + draw(st.sampled_from(after))
+
+
+@st.composite
+def _fence_block(draw: st.DrawFn) -> str:
+    """A code fence with lines that almost close it, maybe closed, maybe not."""
+    marker = draw(st.sampled_from(["```", "~~~", "````", "~~~~~"]))
+    near = ["```", "~~~", "``", "````", " ```", "   ```", "    ```", "\t```", "``` x", "```  "]
+    near += [marker[:-1], marker + "`", marker + " ", "   " + marker, "\t" + marker]
+    lines = draw(st.lists(st.sampled_from(near) | _prose(4), max_size=40))
+    info = draw(st.sampled_from(["python", "", " a|b", "`x"]))
+    second = draw(st.sampled_from(["", "|---|---|\n"]))
+    end = draw(st.sampled_from(["\n", "", f"\n{marker}\n\nafter\n"]))
+    return f"{marker}{info}\n{second}" + "\n".join(lines) + end
+
+
+_STREAMS = st.lists(
+    _list_block()
+    | _fence_block()
+    | st.lists(_PIECE, max_size=40).map("".join)
+    | _prose(30).map(lambda text: text + "\n")
+    | st.just("> quote\n> more\n>\n> - in a list\n"),
+    min_size=1,
+    max_size=4,
+).map(lambda blocks: "\n".join(blocks))
+_SIZES = st.sampled_from([(20, 4), (30, 6), (40, 10), (80, 24), (60, 3), (100, 40)])
+_EXAMPLES = int(os.environ.get("CHATCLI_FUZZ_EXAMPLES", "0")) or 25
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_STREAMS, st.lists(st.integers(1, 40), min_size=1, max_size=8), _SIZES)
+def test_frames_are_those_of_parsing_and_rendering_everything(
+    text: str, sizes: list[int], size: tuple[int, int]
+) -> None:
+    _same_frames(text, sizes, *size)
+
+
+def _steps(count: int) -> str:
+    return "Steps:\n\n" + "".join(
+        f"{i}. **Step {i}** {'word ' * (i % 7 + 3)}\n\n"
+        f"{' ' * (len(str(i)) + 2)}```bash\n"
+        + "".join(f"{' ' * (len(str(i)) + 2)}run {i} --flag {j}\n" for j in range(i % 4 + 1))
+        + f"{' ' * (len(str(i)) + 2)}```\n\n"
+        f"{' ' * (len(str(i)) + 2)}- note {i}\n\n"
+        for i in range(1, count + 1)
+    )
+
+
+def _long_shapes(n: int) -> dict[str, str]:
+    """Long blocks streamed whole, about ``n`` lines each."""
+    return {
+        "numbered steps with code": _steps(n // 8) + "Done.\n",
+        "bullet list": "".join(f"- item {i} {'中文 ' * (i % 5)}\n" for i in range(n)) + "\nend\n",
+        "ordered list across widths": "".join(f"{i}. item\n" for i in range(95, 95 + n)) + "\nx\n",
+        "list with an image late": "".join(f"- item {i}\n" for i in range(n // 2))
+        + "- ![img](http://i/x.png) item\n"
+        + "".join(f"- more {i}\n" for i in range(n // 2)),
+        "open fence with near closers": "intro\n\n````python\n"
+        + "".join(f"line_{i} = {i}\n" + ("```\n" if i % 37 == 0 else "") for i in range(n)),
+        "fence closed then a list": "```\n"
+        + "code\n" * (n // 2)
+        + "```\n\n"
+        + "".join(f"- x{i}\n" for i in range(n // 2)),
+        "list then a paragraph in one long line": "".join(f"- item {i}\n" for i in range(n))
+        + "\n"
+        + "word " * 200,
+        # Rich renders an image in a list ahead of the list, wherever the item is.
+        "loose list of images": "".join(f"- ![{i}](http://i/{i}.png) x\n\n" for i in range(n // 3)),
+        # A link defined in an early item applies to every later one.
+        "link defined in an early item": "- a\n\n  [x]: http://ref.example\n"
+        + "".join(f"- see [x] {i}\n" for i in range(n)),
+        # From an item's line on, a delimiter row under it would make a table.
+        "items with pipes": "".join(
+            f"- a | b {i}\n" + "---|---\n" * (i % 9 == 0) for i in range(n)
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_long_shapes(0)))
+def test_long_blocks_stream_as_from_scratch(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")  # layout is what is compared; half the bytes
+    _same_frames(_long_shapes(64)[name], [17, 5, 29, 1, 40], 80, 20)
+
+
+# Short streams where what a line means changes with the lines after it.
+TURNING = {
+    "a fence opener that is a table header": "``` a|b\n|---|---|\nrow\n\nafter\n",
+    "a table ended by another fence": "``` a|b\n|---|---|\n~~~\nrow\n\nafter\n",
+    "a fence closed by its last line": "```\ncode\nmore\n```\n\npara\n",
+    "an item that turns into a table": "- a\n- b\n- c\n- d\n- e\n- f | g\n---|---\n- h\n\nend\n",
+    "an item that turns into a rule": "- a\n- b\n- c\n- d\n- e\n- f\n- - -\n- g\n\nend\n",
+    "items under a setext line": "- a\n- b\n- c\n- d\n- e\n- f\n---\n- g\n===\n",
+    "a fence in an item left open": "- a\n- b\n- c\n- d\n- e\n  ```\n  x\n- f\n- g\n  ```\n",
+    "lazy lines and a new list": "1. a\nlazy\n2. b\n3. c\n4. d\n5. e\n6) f\n7) g\n\n* h\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TURNING))
+def test_turning_lines_stream_as_from_scratch(name: str) -> None:
+    for width, height in [(30, 4), (40, 6)]:
+        _same_frames(TURNING[name], [1], width, height)
+
+
+def _record_parses(renderer: _Frames, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The lengths of the texts ``renderer``'s parsers are given from now on."""
+    sizes: list[int] = []
+    for parser in (renderer._blocks, renderer._parser):
+
+        def parse(src: str, env: Any = None, real: Any = parser.parse) -> Any:
+            sizes.append(len(src))
+            return real(src, env)
+
+        monkeypatch.setattr(parser, "parse", parse)
+    return sizes
+
+
+def test_a_long_block_is_parsed_from_near_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work of a frame must not grow with the block being streamed: a long list is parsed
+    from one of its last items, a long open code block only line by line."""
+    shapes = _long_shapes(300)
+    for text in (shapes["bullet list"], shapes["numbered steps with code"]):
+        renderer = _Frames(code_theme="monokai", live=True)
+        parsed = _record_parses(renderer, monkeypatch)
+        longest = 0
+        for piece in chunks(text, seed=1, max_size=90):
+            renderer.add(piece)
+            parsed.clear()
+            renderer.frame(80, 20)
+            longest = max(longest, len(renderer.pending))
+            if len(renderer.pending) > 3000:
+                assert max(parsed, default=0) < 1500, (len(renderer.pending), parsed)
+        assert longest > 4500  # the list was one block, long enough to tell
+    renderer = _Frames(code_theme="monokai", live=True)
+    renderer.add("```python\n")
+    for i in range(2000):
+        renderer.add(f"value_{i} = {i}\n")
+        if i % 100 < 2:
+            renderer.frame(80, 20)
+    renderer.frame(80, 20)
+    parsed = _record_parses(renderer, monkeypatch)
+    renderer.add("one more line\n")
+    renderer.frame(80, 20)
+    assert parsed and max(parsed) < 200
