@@ -524,7 +524,7 @@ class _Frames:
 
     def _print(self, console: Console, tokens: list[Any]) -> str:
         """Rendered ``tokens``, trailing blank cells dropped from each line."""
-        self._markdown.parsed = tokens
+        self._markdown.parsed = _targets_shown(tokens)
         with console.capture() as capture:
             console.print(self._markdown, style=self._style)
         return "\n".join(line.rstrip(" ") for line in capture.get().split("\n"))
@@ -562,6 +562,49 @@ class _Frames:
                 element = Markdown.elements.get(tops[-1].type, UnknownElement)
                 self._separate = element.new_line
         return rendered
+
+
+def _targets_shown(tokens: list[Any]) -> list[Any]:
+    """``tokens`` with each link whose text is not its target followed by ``(target)``.
+
+    Why: a terminal hyperlink shows only its text, and model text is untrusted: an answer's
+    ``[https://bank.example](https://evil.example)`` must not read as the bank. A link whose text
+    is the address itself (``<https://...>``) stays as it is. The tokens given are not changed
+    (a frame may render them again); inline tokens with links are copied."""
+    import copy
+
+    shown = []
+    for token in tokens:
+        kids = token.children
+        if kids and any(kid.type == "link_open" for kid in kids):
+            token = copy.copy(token)
+            token.children = _with_targets(kids)
+        shown.append(token)
+    return shown
+
+
+def _with_targets(kids: list[Any]) -> list[Any]:
+    """An inline token's children, with ``(target)`` after each link not showing its target."""
+    out: list[Any] = []
+    opened: list[tuple[str, int]] = []  # (href, where its text starts in ``out``)
+    for kid in kids:
+        out.append(kid)
+        if kid.type == "link_open":
+            opened.append((str(kid.attrs.get("href", "")), len(out)))
+        elif kid.type == "link_close" and opened:
+            href, start = opened.pop()
+            text = "".join(k.content for k in out[start:-1] if k.type in ("text", "code_inline"))
+            if href and text.strip() not in (href, href.removeprefix("mailto:")):
+                extra = _token(kid, "text", f" ({href})")
+                out.append(extra)
+    return out
+
+
+def _token(like: Any, kind: str, content: str) -> Any:
+    """A new inline token of ``kind`` holding ``content``, at ``like``'s level."""
+    from markdown_it.token import Token
+
+    return Token(kind, "", 0, level=like.level, content=content)
 
 
 class MarkdownStream(_Writer):

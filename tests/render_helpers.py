@@ -122,15 +122,20 @@ def chunks(text: str, seed: int = 0, *, max_size: int = 12) -> list[str]:
 
 
 def one_shot(text: str, width: int, *, code_theme: str = "monokai") -> str:
-    """The whole answer rendered once by rich, as a terminal at ``width`` would receive it."""
+    """The whole answer rendered once by rich, as a terminal at ``width`` would receive it
+    (a link whose text is not its target followed by it, as chatcli shows links)."""
     from rich.console import Console
     from rich.markdown import Markdown
 
     console = Console(
         file=io.StringIO(), force_terminal=True, width=width, color_system="truecolor"
     )
+    from chatcli.render import _targets_shown
+
+    markdown = Markdown(text, code_theme=code_theme)
+    markdown.parsed = _targets_shown(markdown.parsed)  # links show their targets, as chatcli's
     with console.capture() as capture:
-        console.print(Markdown(text, code_theme=code_theme))
+        console.print(markdown)
     return capture.get()
 
 

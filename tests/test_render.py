@@ -32,6 +32,7 @@ from chatcli.render import (
     MarkdownStream,
     RawWriter,
     _Frames,
+    _targets_shown,
     make_writer,
     sanitize,
 )
@@ -522,7 +523,7 @@ class _FromScratch(_Frames):
             if self._separate:
                 tokens.insert(0, Token("html_block", "", 0, content=""))
             markdown = Markdown("", code_theme="monokai")
-            markdown.parsed = tokens
+            markdown.parsed = _targets_shown(tokens)  # what links show is not this test's
             with console.capture() as capture:
                 console.print(markdown, style=self._style)
             rendered = capture.get()
@@ -759,3 +760,18 @@ def test_a_long_block_is_parsed_from_near_its_end(monkeypatch: pytest.MonkeyPatc
     renderer.add("one more line\n")
     renderer.frame(80, 20)
     assert parsed and max(parsed) < 200
+
+
+def test_a_link_shows_its_target_when_the_text_is_not_it() -> None:
+    """A terminal hyperlink shows only its text: an answer's link must not pass off one
+    address as another, so the target follows any text that is not the address itself."""
+    out = io.StringIO()
+    with MarkdownStream(out, width=100, height=24, live=False) as writer:
+        writer.feed(
+            "Log in at [https://bank.example](https://evil.example/login), read "
+            "[the docs](https://docs.example) or <https://plain.example/x>.\n"
+        )
+    text = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", out.getvalue())
+    assert "https://bank.example (https://evil.example/login)" in text
+    assert "the docs (https://docs.example)" in text
+    assert "https://plain.example/x." in text and "(https://plain.example/x)" not in text
