@@ -49,11 +49,13 @@ def test_signal_mid_answer_keeps_question_and_partial_answer(
     head = proc.stdout.read(40)  # the answer is streaming
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=15)
-    assert proc.returncode == code
-    assert err.decode().strip().splitlines()[-1] == f"chatcli: stopped by {name}"
-    assert "Traceback" not in err.decode()
-    assert fake.wait_for_disconnects(1, timeout=5)
+    said = err.decode()  # in every message below: a failure under load must say what happened
+    assert proc.returncode == code, said
+    assert said.strip().splitlines()[-1] == f"chatcli: stopped by {name}", said
+    assert "Traceback" not in said
+    assert fake.wait_for_disconnects(1, timeout=5), said
     messages, statuses = _stored(tmp_path)
+    assert statuses == ["interrupted"], (statuses, said, len(head + out))
     assert [(role, interrupted) for role, _, interrupted in messages] == [
         ("user", False),
         ("assistant", True),
