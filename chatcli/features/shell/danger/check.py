@@ -199,14 +199,20 @@ def _check_append(
     if text is None:
         found.append(f"appends {what} to {target}, {startup}")
         return
+    inner = _reasons_of(text, depth)
+    if inner:
+        found.append(f"appends to {target} commands that look destructive ({startup})")
+        found.extend(inner)
+
+
+def _reasons_of(text: str, depth: int) -> list[str]:
+    """What the shell text ``text`` gives as a script of its own (one level deeper)."""
     inner: list[str] = []
     try:
         check_script(parse(live(text)), inner, depth + 1)
     except ValueError as exc:
         inner.append(unreadable(exc))
-    if inner:
-        found.append(f"appends to {target} commands that look destructive ({startup})")
-        found.extend(inner)
+    return inner
 
 
 def _find(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
@@ -242,11 +248,7 @@ def _alias(words: list[str], from_input: bool, found: list[str], depth: int) -> 
         name, equals, value = word.partition("=")
         if not equals:
             continue
-        inner: list[str] = []
-        try:
-            check_script(parse(live(value)), inner, depth + 1)
-        except ValueError as exc:
-            inner.append(unreadable(exc))
+        inner = _reasons_of(value, depth)
         if inner:
             found.append(f"alias {name} runs a command that looks destructive")
             found.extend(inner)
