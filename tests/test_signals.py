@@ -39,7 +39,9 @@ def test_signal_mid_answer_keeps_question_and_partial_answer(
 ) -> None:
     fake.script(Reply(words=3000, words_per_second=100))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatcli", "ask", "--session", "s", "tell me a story"],
+        # the launcher resets a SIGHUP ignored by whatever started pytest (``nohup``, a
+        # background job): inherited, chatcli would honour it as ``nohup`` asks
+        chatcli_argv("ask", "--session", "s", "tell me a story"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
