@@ -166,20 +166,6 @@ def _ms(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1000)
 
 
-def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
-    """The Ctrl-C or signal (``signals.Stopped``) that ``exc`` was raised while handling, if
-    any: a stream whose cleanup fails as the interrupt unwinds it (a socket read cut short, a
-    body closed mid-response) was interrupted, not cut, and chatcli must stop as interrupted."""
-    seen = exc.__context__
-    for _ in range(16):
-        if seen is None:
-            return None
-        if isinstance(seen, KeyboardInterrupt):
-            return seen
-        seen = seen.__context__
-    return None
-
-
 class ChatSession:
     """A conversation with one model through one provider.
 
@@ -455,14 +441,13 @@ class ChatSession:
             events.close()
             self._record(request, user, reply, "interrupted")
             raise
-        except Exception as exc:
+        except ChatcliError:  # a cut connection, or a relay's in-band error after the cut
             events.close()
-            stop = _interrupt_behind(exc)
-            if stop is not None:  # the stream failed as the interrupt unwound it
-                self._record(request, user, reply, "interrupted")
-                raise stop from None
-            # a cut connection, or a relay's in-band error after the cut: the partial is kept
-            self._record(request, user, reply, "error", keep_partial=isinstance(exc, ChatcliError))
+            self._record(request, user, reply, "error", keep_partial=True)
+            raise
+        except Exception:
+            events.close()
+            self._record(request, user, reply, "error")
             raise
         self._record(request, user, reply, "ok")
 

@@ -461,27 +461,3 @@ def test_session_module_loads_no_ui_sdk_http_or_config() -> None:
                                      text=True, check=True, timeout=60).stdout)  # fmt: skip
     banned = ("typer", "rich", "prompt_toolkit", "openai", "httpx2", "chatcli.settings")
     assert [m for m in mods if m.startswith(banned)] == []
-
-
-class _CutByTheInterrupt(ScriptedProvider):
-    """A provider whose stream fails *while* a Ctrl-C or a signal unwinds it: the error the
-    cleanup raises carries the interrupt as its context (as a socket cut mid-read does)."""
-
-    def _play(self, script: Script) -> Generator[StreamEvent, None, None]:
-        yield TextDelta("partial")
-        try:
-            raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            raise NetworkError("the connection closed before the answer was complete") from None
-
-
-def test_a_stream_failing_as_an_interrupt_unwinds_it_is_interrupted_not_cut(store: Store) -> None:
-    chat = session(_CutByTheInterrupt([]), store, persist=True)
-    with pytest.raises(KeyboardInterrupt):
-        drain(chat.send("go"))
-    assert chat.row is not None
-    assert [(m.content, m.interrupted) for m in store.all_messages(chat.row.id)] == [
-        ("go", False),
-        ("partial", True),
-    ]
-    assert store.usage_rows()[0].status == "interrupted"
