@@ -2,8 +2,9 @@
 
 Why a cache: the package holds ~2,300 models' prices (cached input, long-context tiers, service
 tiers, batch rates, Azure) as pydantic-era Python objects that take ~0.4 s to import. chatcli
-turns them, once, into a compact JSON file in the data dir (``prices.json``) keyed by the
-installed package's version and data file, and reads only that (milliseconds) on later runs.
+turns them, once, into a compact JSON text kept in the database (``store.caches``, the
+``caches`` table: the data dir holds nothing else) keyed by the installed package's version and
+data file, and reads only that (milliseconds) on later runs.
 Upgrading the package (``pip install -U genai-prices``) is how prices are updated: the next run
 sees a different key and rebuilds the file.
 
@@ -21,7 +22,6 @@ tiers priced on the request's whole input. A test checks the result against the 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -264,14 +264,9 @@ def _match(rule: list[Any], ref: str) -> bool:
     return False
 
 
-# the cache file
+# the cache, kept in the database
 
-
-def cache_path() -> Path:
-    """Where the compact dataset is kept: beside the database, in the data dir."""
-    from chatcli.settings.paths import data_dir
-
-    return data_dir() / "prices.json"
+CACHE_NAME = "prices"
 
 
 def package_key() -> list[Any] | None:
@@ -294,58 +289,49 @@ def package_key() -> list[Any] | None:
 
 @cache
 def load() -> Catalog | None:
-    """The dataset, from the cache when it matches the installed package, else rebuilt (and
-    the cache rewritten); None when the package is not installed.
+    """The dataset, from the database's cache when it matches the installed package, else
+    rebuilt (and the cache replaced); None when the package is not installed.
 
-    The file is one JSON line of index (units, providers and their match rules) followed by
+    The text is one JSON line of index (units, providers and their match rules) followed by
     one JSON line per provider's models, decoded only when a lookup reaches that provider.
     """
+    from chatcli.settings.paths import data_dir
+    from chatcli.store import caches
+
     key = package_key()
     if key is None:
         return None
-    path = cache_path()
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-        index = json.loads(lines[0])
-        if index.get("key") == key and len(lines) == len(index["providers"]) + 1:
-            for provider, models in zip(index["providers"], lines[1:], strict=True):
-                provider["models"] = models
-            return _catalog(index)
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
-        pass
+    text = caches.read(data_dir(), CACHE_NAME, json.dumps(key))
+    if text is not None:
+        try:
+            return _catalog(_parse(text))
+        except (ValueError, AttributeError, KeyError, TypeError):
+            pass
     data = build()
-    data["key"] = key
-    _write(path, data)
+    caches.write(data_dir(), CACHE_NAME, json.dumps(key), to_text(data))
     return _catalog(data)
 
 
-def write_cache(path: Path) -> None:
-    """Build the cache from the installed package and write it to ``path`` (tests seed each
-    temporary data dir with one copy instead of rebuilding it in every process)."""
-    data = build()
-    data["key"] = package_key()
-    _write(path, data)
+def to_text(data: dict[str, Any]) -> str:
+    """The cache's text: the index line, then each provider's models (already JSON)."""
+    providers = data["providers"]
+    index = dict(data, providers=[{k: v for k, v in p.items() if k != "models"} for p in providers])
+    return "\n".join([json.dumps(index, separators=(",", ":"))] + [p["models"] for p in providers])
+
+
+def _parse(text: str) -> dict[str, Any]:
+    lines = text.split("\n")
+    index: dict[str, Any] = json.loads(lines[0])
+    if len(lines) != len(index["providers"]) + 1:
+        raise ValueError("truncated")
+    for provider, models in zip(index["providers"], lines[1:], strict=True):
+        provider["models"] = models
+    return index
 
 
 def _catalog(data: dict[str, Any]) -> Catalog:
     units = {k: (int(v[0]), str(v[1]), dict(v[2])) for k, v in data["units"].items()}
     return Catalog(str(data["version"]), units, list(data["providers"]))
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    """Write the cache atomically; a data dir that cannot be written only costs speed."""
-    from chatcli.settings.paths import ensure_private_dir
-
-    providers = data["providers"]
-    index = dict(data, providers=[{k: v for k, v in p.items() if k != "models"} for p in providers])
-    lines = [json.dumps(index, separators=(",", ":"))] + [p["models"] for p in providers]
-    try:
-        ensure_private_dir(path.parent)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text("\n".join(lines), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass
 
 
 # building the cache from the package (the slow part, once per installed version)

@@ -11,15 +11,20 @@ ignored, so the save is not cut short; SIGKILL still ends it at once.
 Leaving is bounded, though: a process whose terminal is gone must not linger (prompt_toolkit
 can wait forever, on a closed terminal, for tasks it cancels). ``GRACE`` seconds after the
 first signal (room for the store's longest wait before it journals), or at a signal repeated
-``INSIST`` seconds after it, the process ends with the signal's exit code.
+``INSIST`` seconds after it, the process ends with the signal's exit code. A signal that finds
+chatcli at rest (the REPL waiting at its prompt: every turn already saved) gets ``REST_GRACE``
+instead, so a closed terminal does not leave a chat behind for a minute. A forced end runs
+the quick clean-ups registered with ``on_forced_exit`` first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 from chatcli.errors import ExitStatus
@@ -32,6 +37,10 @@ GRACE = 60.0
 """Seconds a stopping chatcli has to finish (the store waits up to 30 s before journaling)."""
 INSIST = 3.0
 """A signal repeated this long after the first ends chatcli at once."""
+REST_GRACE = 2.0
+"""Seconds to leave in when the signal came while nothing was at stake (``resting``)."""
+_resting = False
+_cleanups: list[Callable[[], None]] = []
 
 
 class Stopped(KeyboardInterrupt):
@@ -46,13 +55,37 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     global _received, _first_at
     if _received is not None:  # already stopping: let the partial answer be saved, unless
         if time.monotonic() - _first_at >= INSIST:  # the user insists
-            os._exit(128 + _received)
+            _force_exit(128 + _received)
         return
     _received, _first_at = signum, time.monotonic()
-    watchdog = threading.Timer(GRACE, os._exit, args=(128 + signum,))
+    watchdog = threading.Timer(REST_GRACE if _resting else GRACE, _force_exit, (128 + signum,))
     watchdog.daemon = True
     watchdog.start()
     raise Stopped(signum)
+
+
+def _force_exit(code: int) -> None:
+    for cleanup in _cleanups:
+        with contextlib.suppress(Exception):
+            cleanup()
+    os._exit(code)
+
+
+def on_forced_exit(cleanup: Callable[[], None]) -> None:
+    """Run ``cleanup`` (quick, never blocking) before a forced end, which skips ``atexit``."""
+    if cleanup not in _cleanups:
+        _cleanups.append(cleanup)
+
+
+@contextlib.contextmanager
+def resting() -> Iterator[None]:
+    """While inside, nothing unsaved is at stake: a signal ends chatcli within ``REST_GRACE``."""
+    global _resting
+    before, _resting = _resting, True
+    try:
+        yield
+    finally:
+        _resting = before
 
 
 def install() -> None:

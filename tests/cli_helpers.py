@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import functools
 import io
+import json
 import os
 import shutil
 import signal
@@ -28,33 +29,31 @@ not change as OpenAI's shutdown dates come closer."""
 
 
 @functools.cache
-def _prices_file() -> Path:
-    """One price cache per test process, built once and removed when the process ends (the
-    copies linked to it keep their data)."""
+def _seed_database() -> Path:
+    """One database per test process holding the price cache, built once and removed when
+    the process ends."""
     from chatcli import price_catalog
+    from chatcli.store import DB_NAME, caches
 
-    folder = tempfile.mkdtemp(prefix="chatcli-prices-")
+    folder = Path(tempfile.mkdtemp(prefix="chatcli-prices-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    path = Path(folder) / "prices.json"
-    price_catalog.write_cache(path)
-    return path
+    key = json.dumps(price_catalog.package_key())
+    text = price_catalog.to_text(price_catalog.build())
+    caches.write(folder, price_catalog.CACHE_NAME, key, text)
+    return folder / DB_NAME
 
 
 def seed_prices(data_dir: Path) -> None:
-    """Put the price cache into ``data_dir``, as a first run leaves it, so each chatcli the
-    tests start does not rebuild it from the package (~0.5 s).
+    """Put a database holding the price cache into ``data_dir``, as a first run leaves it, so
+    each chatcli the tests start does not rebuild the cache from the package (~0.5 s)."""
+    from chatcli.store import DB_NAME
 
-    A hard link, not a copy: the file is half a megabyte and every test gets one. chatcli
-    only ever replaces it (write to a temporary name, then rename), never writes into it, so
-    no test can change another's."""
-    target = data_dir / "prices.json"
+    target = data_dir / DB_NAME
     if target.exists():
         return
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        os.link(_prices_file(), target)
-    except OSError:  # another file system, or one without links
-        shutil.copyfile(_prices_file(), target)
+    shutil.copyfile(_seed_database(), target)
+    target.chmod(0o600)
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:

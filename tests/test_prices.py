@@ -15,7 +15,7 @@ from chatcli import price_catalog
 from chatcli.pricing import cost_usd, lookup, speech_cost
 from chatcli.repl.loop import footer_text
 from chatcli.session import TurnResult
-from chatcli.store import Store
+from chatcli.store import DB_NAME, Store, caches
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI, Reply
 
@@ -137,13 +137,28 @@ def test_speech_is_priced_per_character_or_per_minute() -> None:
     assert speech_cost(lookup("my-tts"), "hello", 60.0) is None
 
 
-def test_the_cache_is_rebuilt_when_the_package_changes(tmp_path: Path) -> None:
-    path = tmp_path / "prices.json"
-    price_catalog.write_cache(path)
-    index = json.loads(path.read_text().split("\n", 1)[0])
-    assert index["key"] == price_catalog.package_key()
-    assert index["version"] == price_catalog.load().version  # type: ignore[union-attr]
-    assert index["key"] != [price_catalog.FORMAT, 0, 0]
+def test_the_cache_is_kept_in_the_database_and_rebuilt_when_the_package_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("CHATCLI_HOME", str(data))
+    key = json.dumps(price_catalog.package_key())
+    price_catalog.load.cache_clear()
+    try:
+        catalog = price_catalog.load()
+        assert catalog is not None
+        text = caches.read(data, price_catalog.CACHE_NAME, key)
+        assert text is not None
+        assert json.loads(text.split("\n", 1)[0])["version"] == catalog.version
+        assert [p.name for p in data.iterdir()] == [DB_NAME]  # nothing beside the database
+        newer = [price_catalog.FORMAT, 1, 2]  # another version of the package installed
+        monkeypatch.setattr(price_catalog, "package_key", lambda: newer)
+        price_catalog.load.cache_clear()
+        assert price_catalog.load() == catalog
+        assert caches.read(data, price_catalog.CACHE_NAME, json.dumps(newer)) == text
+        assert caches.read(data, price_catalog.CACHE_NAME, key) is None  # replaced
+    finally:
+        price_catalog.load.cache_clear()
 
 
 def test_ask_bills_a_pro_model_at_its_own_price(fake: FakeOpenAI, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chatcli.store import Store
+from chatcli.store import DB_NAME, Store
 from tests.cli_helpers import chatcli_argv, fake_env, run_cli, run_process
 from tests.fakes import FakeOpenAI, Reply
 from tests.mounts import fill, tmpfs
@@ -164,20 +164,39 @@ def test_full_disk_journals_the_answer_in_the_reserved_room(
         data = mnt / "data"
         env = fake_env(tmp_path, fake, CHATCLI_HOME=str(data))
         assert run_cli("ask", "first", env=env).returncode == 0
-        assert (data / "recovery.reserve").exists()  # the ballast, made on first use
         fake.script(Reply(words=4000, words_per_second=4000))  # about 25 KB
         result, filler = ask_then_fill(env, mnt, "--session", "big", "a long answer please")
         assert result.returncode == 0, result.stderr
         assert len(result.stdout) > 20_000 and result.stdout.endswith("乱码。.\n")  # all of it
         assert f"saved to {data / 'recovery.jsonl'}" in result.stderr
-        assert not (data / "recovery.reserve").exists()  # given up to make room
         filler.unlink()
         listed = run_process("sessions", "list", env=env)
         assert "wrote 1 saved answer" in listed.stderr, listed.stderr
         messages = session_messages(data, "big")
         assert messages[0] == ("user", "a long answer please")
         assert messages[1][1].split() == result.stdout.split()
-        assert (data / "recovery.reserve").exists()  # made again once there was room
+        # the ballast was the journal's room: the disk had no other byte left for it
+        assert sorted(p.name for p in data.iterdir()) == [DB_NAME]
+
+
+def test_the_ballast_lives_only_while_a_command_runs(fake: FakeOpenAI, tmp_path: Path) -> None:
+    """The data dir holds the database and the input history, nothing else: the journal's
+    ballast exists while a command has the database open, and one a killed process left is
+    removed by the next command."""
+    env = fake_env(tmp_path, fake)
+    data = Path(env["CHATCLI_HOME"])
+    fake.script(Reply(words=400, words_per_second=40))
+    proc = subprocess.Popen(chatcli_argv("ask", "slow"), env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None
+    os.read(proc.stdout.fileno(), 16)  # answering: the database is open
+    assert [p.name for p in data.glob("recovery.reserve.*")] == [f"recovery.reserve.{proc.pid}"]
+    assert (data / f"recovery.reserve.{proc.pid}").stat().st_size == 256 * 1024
+    proc.kill()
+    proc.wait()
+    (data / "recovery.reserve").write_bytes(b"x")  # an older chatcli's ballast
+    assert run_process("ask", "again", env=env).returncode == 0
+    assert sorted(p.name for p in data.iterdir()) == [DB_NAME]
 
 
 def test_when_the_journal_cannot_be_written_either_it_says_so(

@@ -63,7 +63,9 @@ def stored(home: Path) -> list[tuple[str, str, bool]]:
         return [(m.role, str(m.content), m.interrupted) for m in store.all_messages(row.id)]
 
 
-def test_two_turns_the_second_reply_knows_the_first(term: Tmux, control: FakeControl) -> None:
+def test_two_turns_the_second_reply_knows_the_first(
+    term: Tmux, control: FakeControl, home: Path
+) -> None:
     term.start(CHAT)
     ask(term, "hello there", "echo(1): hello there")
     ask(term, "and again", "echo(2): and again")
@@ -72,6 +74,8 @@ def test_two_turns_the_second_reply_knows_the_first(term: Tmux, control: FakeCon
     term.wait_for(at_prompt)
     term.keys("C-d")
     assert term.wait_exit() == 0
+    # SPEC §1: the data dir holds the database and the input history, nothing else
+    assert sorted(p.name for p in (home / "data").iterdir()) == ["chatcli.db", "history"]
 
 
 def test_multi_line_paste_is_one_message(term: Tmux, control: FakeControl) -> None:

@@ -153,7 +153,8 @@ class Repl:
 
         while True:
             try:
-                text = self.prompt.prompt("› ", default=self.draft)
+                with signals.resting():  # every turn is saved: a hangup here ends at once
+                    text = self.prompt.prompt("› ", default=self.draft)
             except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the line, ask again
                 if signals.received():  # SIGHUP/SIGTERM: leave (main says why)
                     raise

@@ -209,6 +209,7 @@ class Store:
         self.gave_up = False  # busy past the bound once: later writes journal at once
         self.wait_noted = False  # the "database is busy" notice was given
         self.journal_noted = False  # the "saved to the recovery journal" notice was given
+        self._holds_reserve = False  # keeps the journal's ballast until closed
 
     @classmethod
     def open(cls, data_dir: Path, *, replay: bool = True) -> Store:
@@ -247,12 +248,20 @@ class Store:
             from chatcli.store import journal
 
             journal.replay(store, store.notify)
+            journal.hold_reserve(data_dir)
+            store._holds_reserve = True
         return store
 
     def close(self) -> None:
-        """Close the connection; committed data is already on disk."""
+        """Close the connection (committed data is already on disk) and give back the
+        recovery journal's ballast when no other open store of this process holds it."""
         with self._lock:
             self._conn.close()
+            if self._holds_reserve:
+                from chatcli.store import journal
+
+                self._holds_reserve = False
+                journal.drop_reserve(self.path.parent)
 
     def __enter__(self) -> Store:
         return self
@@ -661,6 +670,14 @@ class Store:
 
         if not journal.attempt(self, write, self.notify):
             journal.keep(self, {"usage": asdict(record)}, self.notify)
+
+    def keep_cache(self, name: str, key: str, data: str) -> None:
+        """Replace the derived data kept under ``name`` (``store.caches``)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO caches (name, key, data) VALUES (?, ?, ?)",
+                (name, key, data),
+            )
 
     def busy_timeout(self, seconds: float | None) -> None:
         """How long the next writes wait for another process's lock (None: the default)."""

@@ -8,9 +8,11 @@ object per line, fsync'd). The next command that opens the database (``Store.ope
 the journal into it, each entry once (its id is recorded in the same transaction), and removes
 it. The answer stays on stdout and the command exits as delivered: it never says "try again".
 
-A disk that is full for the database is usually full for the journal too, so the data dir
-keeps a small ballast file (``recovery.reserve``, 256 KiB) that is given up to make room for
-the journal when the disk fills, and made again once there is space.
+A disk that is full for the database is usually full for the journal too, so while a command
+has the database open it holds a small ballast file (``recovery.reserve.PID``, 256 KiB) that
+is given up to make room for the journal when the disk fills. The ballast goes when the
+command ends (the data dir holds the database and the input history, nothing else); one left
+by a process that was killed is removed by the next command.
 
 Concurrency: appends take an exclusive ``flock`` and check that the file they locked is still
 the journal (a replayer renames it away first), so no entry is written into a file already
@@ -19,6 +21,7 @@ replayed; replays of the same file by two processes are kept apart by the record
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import fcntl
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 JOURNAL = "recovery.jsonl"
 REJECTED = "recovery.rejected.jsonl"
 RESERVE = "recovery.reserve"
+"""The ballast's name before ``.PID``: one per running command, gone when it ends."""
 RESERVE_BYTES = 256 * 1024
 WAIT_ENV = "CHATCLI_STORE_WAIT"
 DEFAULT_WAIT = 30.0
@@ -109,7 +113,7 @@ def keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool = F
     line = json.dumps(entry, ensure_ascii=False) + "\n"
     data_dir = store.path.parent
     try:
-        _append(data_dir / JOURNAL, line.encode("utf-8"), data_dir / RESERVE)
+        _append(data_dir / JOURNAL, line.encode("utf-8"), data_dir)
     except OSError as exc:
         if quiet:
             return False
@@ -127,17 +131,26 @@ def keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool = F
     return True
 
 
-def _append(path: Path, data: bytes, reserve: Path) -> None:
-    for tries in range(2):
+def _append(path: Path, data: bytes, data_dir: Path) -> None:
+    while True:
         try:
             with _locked_journal(path) as fd:
                 os.write(fd, data)
                 os.fsync(fd)
             return
         except OSError as exc:
-            if tries or exc.errno not in (28, 122) or not reserve.exists():  # ENOSPC, EDQUOT
+            if exc.errno not in (28, 122) or not _give_up_a_reserve(data_dir):  # ENOSPC, EDQUOT
                 raise
-            reserve.unlink()  # the ballast makes room for the journal
+
+
+def _give_up_a_reserve(data_dir: Path) -> bool:
+    """Delete a ballast to make room for the journal: this process's own first, else any."""
+    own = data_dir / f"{RESERVE}.{os.getpid()}"
+    for path in [own, *sorted(data_dir.glob(f"{RESERVE}.*"))]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            return True
+    return False
 
 
 @contextlib.contextmanager
@@ -159,8 +172,13 @@ def _locked_journal(path: Path) -> Iterator[int]:
 
 
 def ensure_reserve(data_dir: Path) -> None:
-    """Make the ballast file when it is missing and there is room (best effort, quiet)."""
-    path = data_dir / RESERVE
+    """Make this process's ballast when it is missing and there is room, and remove those of
+    processes that are gone (best effort, quiet)."""
+    path = data_dir / f"{RESERVE}.{os.getpid()}"
+    for other in data_dir.glob(f"{RESERVE}*"):
+        if other != path and not _alive(other.name.rpartition(".")[2]):
+            with contextlib.suppress(OSError):
+                other.unlink()
     if path.exists():
         return
     tmp = data_dir / f".{RESERVE}.{os.getpid()}"
@@ -174,6 +192,56 @@ def ensure_reserve(data_dir: Path) -> None:
     except (OSError, AttributeError):
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+_OWN_RESERVES: dict[Path, int] = {}
+"""This process's ballasts and how many open stores hold each."""
+_AT_EXIT: list[bool] = []
+
+
+def hold_reserve(data_dir: Path) -> None:
+    """One more open store of this process keeps the ballast in ``data_dir`` (made if missing)."""
+    ensure_reserve(data_dir)
+    path = data_dir / f"{RESERVE}.{os.getpid()}"
+    if not _AT_EXIT:
+        from chatcli import signals
+
+        _AT_EXIT.append(True)
+        atexit.register(release_reserves)
+        signals.on_forced_exit(release_reserves)  # a hung exit is cut short without atexit
+    _OWN_RESERVES[path] = _OWN_RESERVES.get(path, 0) + 1
+
+
+def drop_reserve(data_dir: Path) -> None:
+    """One store fewer holds it: the last one closing removes the ballast."""
+    path = data_dir / f"{RESERVE}.{os.getpid()}"
+    count = _OWN_RESERVES.get(path, 0) - 1
+    if count > 0:
+        _OWN_RESERVES[path] = count
+        return
+    _OWN_RESERVES.pop(path, None)
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def release_reserves() -> None:
+    """Remove this process's ballasts (at exit: a store left open does not leave one behind)."""
+    while _OWN_RESERVES:
+        with contextlib.suppress(OSError):
+            _OWN_RESERVES.popitem()[0].unlink()
+
+
+def _alive(pid: str) -> bool:
+    """Whether ``pid`` names a running process (a name that is no pid counts as gone)."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's: alive
+    return True
 
 
 def replay(store: Store, notify: Notify = to_stderr) -> int:
@@ -221,7 +289,6 @@ def replay(store: Store, notify: Notify = to_stderr) -> int:
             f"({rejected[0][1]}) and {'was' if n == 1 else 'were'} set aside in "
             f"{data_dir / REJECTED}"
         )
-    ensure_reserve(data_dir)
     return written
 
 

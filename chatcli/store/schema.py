@@ -165,5 +165,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE batch_requests ADD COLUMN cached_tokens INTEGER",
         "ALTER TABLE batch_requests ADD COLUMN reasoning_tokens INTEGER",
     ),
+    (  # 13: data derived from an installed package (the price dataset, ``price_catalog``),
+        # kept here so the data dir holds nothing but the database and the input history;
+        # ``key`` names the package version it was built from, so an upgrade rebuilds it
+        "CREATE TABLE caches (name TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL)",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""
