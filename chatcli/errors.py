@@ -14,7 +14,8 @@ that turns them into a stderr line and an exit code (the README's table)::
     │   └── SchemaMismatch    ``--schema``: the answer is not JSON valid against the schema
     ├── NetworkError (6)      cannot connect, timeout, stream went silent
     ├── StoreError (1)        the database is corrupt, newer than this chatcli, locked or unwritable
-    │   └── StoreBusy, StoreFull   locked past the busy timeout; no space (paid answers: journal)
+    │   └── StoreBusy, StoreFull, StoreDamaged   locked past the busy timeout; no space;
+    │                         damaged pages (paid answers: journal)
     ├── BudgetExceeded (1)    a daily or monthly budget is spent
     ├── Reported (any)        the command already printed what failed (doctor, verify)
     └── Interrupted (130)     Ctrl-C
@@ -132,6 +133,11 @@ class StoreBusy(StoreError):
 
 class StoreFull(StoreError):
     """The disk under the database is full (or failing): nothing more could be written."""
+
+
+class StoreDamaged(StoreError):
+    """The database file is damaged (or not a chatcli database): found at open, or only when a
+    damaged page is touched, which may be after a paid answer (then it is journaled)."""
 
 
 class Interrupted(ChatcliError):

@@ -148,9 +148,14 @@ def test_private_write_modes(tmp_path: Path) -> None:
     from chatcli.settings.paths import write_private
 
     target = tmp_path / "new" / "dir" / "config.toml"
-    write_private(target, "x = 1\n")
+    before = os.umask(0o002)  # a group-writable umask loosens nothing chatcli makes
+    try:
+        write_private(target, "x = 1\n")
+    finally:
+        os.umask(before)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(target.parent.parent.stat().st_mode) == 0o700  # every one it made
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import stat
 import threading
@@ -33,9 +34,14 @@ def _turn(question: str, answer: str, tokens: int = 10) -> tuple[NewMessage, New
 
 def test_open_creates_private_files_in_wal_mode(tmp_path: Path) -> None:
     data = tmp_path / "nested" / "data"
-    Store.open(data).close()
+    before = os.umask(0)  # the most open umask: every directory made is still 0700
+    try:
+        Store.open(data).close()
+    finally:
+        os.umask(before)
     db = data / "chatcli.db"
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE(data.parent.stat().st_mode) == 0o700  # the parent it made, too
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -35,10 +35,22 @@ def data_dir() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the owner only; tighten it if we created it."""
-    if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.chmod(0o700)
+    """Create ``path`` and each missing parent readable by the owner only (0700 whatever the
+    umask: ``mkdir -p`` would give the parents the umask's mode); existing ones are left as
+    they are."""
+    missing: list[Path] = []
+    folder = path
+    while not folder.is_dir() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+            continue  # another process made it first: its mode is its own
+        folder.chmod(0o700)
     return path
 
 

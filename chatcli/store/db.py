@@ -33,11 +33,13 @@ from chatcli.errors import (
     NoSuchSession,
     SessionExists,
     StoreBusy,
+    StoreDamaged,
     StoreError,
     StoreFull,
     UsageError,
 )
 from chatcli.events import Content
+from chatcli.settings.paths import ensure_private_dir
 from chatcli.store import branches
 from chatcli.store.branches import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
 from chatcli.store.branches import message_row as _message
@@ -137,7 +139,7 @@ def _error(path: Path, exc: sqlite3.Error) -> StoreError:
     """Turn a SQLite failure into a message a user can act on."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
-        return StoreError(
+        return StoreDamaged(
             f"{path} is damaged or not a chatcli database ({exc})",
             hint=f"move it aside (mv '{path}' '{path}.broken'); chatcli then starts a new one",
         )
@@ -210,6 +212,7 @@ class Store:
         self.wait_noted = False  # the "database is busy" notice was given
         self.journal_noted = False  # the "saved to the recovery journal" notice was given
         self._holds_reserve = False  # keeps the journal's ballast until closed
+        self.failure: StoreError | None = None  # why the last write went to the journal
 
     @classmethod
     def open(cls, data_dir: Path, *, replay: bool = True) -> Store:
@@ -222,7 +225,7 @@ class Store:
                 hint="point CHATCLI_HOME at a directory (chatcli creates it if missing)",
             )
         try:
-            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            ensure_private_dir(data_dir)
             if not path.exists():  # create it 0600 ourselves: sqlite would use the umask
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         except OSError as exc:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from chatcli.errors import StoreBusy, StoreError, StoreFull
+from chatcli.errors import StoreBusy, StoreDamaged, StoreError, StoreFull
 from chatcli.store.records import NewMessage, RequestResult, UsageRecord
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def attempt(
     """Run ``write``; while the database is busy, retry up to ``CHATCLI_STORE_WAIT`` seconds in
     all, with one notice (naming ``what`` is being saved) once the first, short try found it
     busy. False when it could not be written: busy past the bound (or already given up on in
-    this process) or the disk full."""
+    this process), the disk full or a damaged page met."""
     bound = 0.0 if store.gave_up else wait_bound()  # given up before: one quick try
     deadline = time.monotonic() + bound
     store.busy_timeout(max(0.05, min(QUICK_TRY, bound)))
@@ -88,7 +88,8 @@ def attempt(
             try:
                 write()
                 return True
-            except StoreFull:
+            except (StoreFull, StoreDamaged) as exc:
+                store.failure = exc  # the journal's notice says why
                 return False
             except StoreBusy:
                 now = time.monotonic()
@@ -124,10 +125,17 @@ def keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool = F
         return False
     if not quiet and not store.journal_noted:  # once per process (a batch may journal many answers)
         store.journal_noted = True
-        notify(
-            f"the database could not be written; this answer was saved to {data_dir / JOURNAL} "
-            "and goes into the database on the next chatcli command"
-        )
+        if isinstance(store.failure, StoreDamaged):
+            notify(
+                f"{store.failure}; this answer was saved to {data_dir / JOURNAL}: move the "
+                f"database aside (mv '{store.path}' '{store.path}.broken') and the next chatcli "
+                "command starts a new one and writes the journal into it"
+            )
+        else:
+            notify(
+                f"the database could not be written; this answer was saved to "
+                f"{data_dir / JOURNAL} and goes into the database on the next chatcli command"
+            )
     return True
 
 

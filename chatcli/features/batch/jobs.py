@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
-from chatcli.errors import APIError, UsageError
+from chatcli.errors import APIError, ChatcliError, NetworkError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
 from chatcli.output import emit, err, notifier_for, out
@@ -397,21 +397,45 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
             ctx.notifier.note(line + " · local")
 
     provider = connect(profile, ctx.config.model_info, debug=ctx.debug, clock=ctx.environment.clock)
+    runner = LocalRunner(
+        ctx.jobs, job, provider, concurrency=concurrency,
+        requests_per_minute=profile.requests_per_minute, clock=ctx.environment.clock,
+        info=ctx.config.model_info,
+        progress=progress, notice=ctx.notifier.notice,
+    )  # fmt: skip
     try:
-        LocalRunner(
-            ctx.jobs, job, provider, concurrency=concurrency,
-            requests_per_minute=profile.requests_per_minute, clock=ctx.environment.clock,
-            info=ctx.config.model_info,
-            progress=progress, notice=ctx.notifier.notice,
-        ).run()  # fmt: skip
+        runner.run()
     finally:
         provider.close()
         ctx.notifier.end_line()
-    if ctx.jobs.settle(job.id, job.name, "done"):
-        return ctx.jobs.get(job.name)
-    current = ctx.jobs.get(job.name)  # its state waits in the journal: what it will be
-    state = "done" if current.state == "running" else current.state
-    return dataclasses.replace(current, state=state, completed=counts[0], failed=counts[1])
+    everything_failed = counts[0] == 0 and counts[1] > 0
+    if ctx.jobs.settle(job.id, job.name, "failed" if everything_failed else "done"):
+        job = ctx.jobs.get(job.name)
+    else:
+        current = ctx.jobs.get(job.name)  # its state waits in the journal: what it will be
+        state = current.state
+        if state == "running":
+            state = "failed" if everything_failed else "done"
+        job = dataclasses.replace(current, state=state, completed=counts[0], failed=counts[1])
+    _failures(ctx, job, runner.errors)
+    return job
+
+
+def _failures(ctx: Context, job: JobRow, errors: list[ChatcliError]) -> None:
+    """Failed requests are said, with the way to send them again; a local run in which every
+    request failed ends as the remote one does: with its requests' error (exit 6 when the
+    network failed them all, else 5), not a silent 0."""
+    if not job.failed:
+        return
+    hint = f"see: chatcli batch results {job.name}; chatcli batch retry {job.name} sends them again"
+    if job.completed:
+        plural = "s" if job.failed != 1 else ""
+        ctx.notifier.note(f"{job.name}: {job.failed} request{plural} failed; {hint}")
+        return
+    message = errors[0].message if errors else "every request failed"
+    if errors and all(isinstance(e, NetworkError) for e in errors):
+        raise NetworkError(f"batch job {job.name} failed: {message}", hint=hint)
+    raise APIError(f"batch job {job.name} failed: {message}", hint=hint)
 
 
 # -- the other commands -------------------------------------------------------------------------

@@ -85,6 +85,7 @@ class LocalRunner:
         self.notice = notice
         self.stop = threading.Event()
         self._lock = threading.Lock()
+        self.errors: list[ChatcliError] = []  # why requests of this run failed
         self.fallback = Fallback(jobs.store, job.profile, lambda text: self.notice(Notice(text)))
 
     def run(self) -> None:
@@ -131,6 +132,8 @@ class LocalRunner:
         except ChatcliError as exc:
             if self.stop.is_set():  # cut by Ctrl-C or a fatal error: left pending, resent later
                 return
+            with self._lock:
+                self.errors.append(exc)
             self._save(RequestResult(idx, ok=False, error=exc.message), None)
             return
         latency = round((time.perf_counter() - started) * 1000)

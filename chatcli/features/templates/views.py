@@ -13,6 +13,7 @@ from chatcli.errors import ConfigError, UsageError
 from chatcli.features.templates.library import SKELETON, folder, load, names
 from chatcli.output import err, out
 from chatcli.safetext import one_line
+from chatcli.settings.paths import ensure_private_dir
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Config
@@ -78,7 +79,7 @@ def edit(environment: Environment, config: Config, name: str) -> None:
     created = not path.exists()
     if created:
         try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            ensure_private_dir(directory)
             path.write_text(SKELETON, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot create {path}: {exc.strerror or exc}") from None
