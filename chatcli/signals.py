@@ -24,7 +24,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import FrameType
 
 from chatcli.errors import ExitStatus
@@ -40,7 +40,6 @@ INSIST = 3.0
 REST_GRACE = 2.0
 """Seconds to leave in when the signal came while nothing was at stake (``resting``)."""
 _resting = False
-_cleanups: list[Callable[[], None]] = []
 
 
 class Stopped(KeyboardInterrupt):
@@ -55,26 +54,13 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     global _received, _first_at
     if _received is not None:  # already stopping: let the partial answer be saved, unless
         if time.monotonic() - _first_at >= INSIST:  # the user insists
-            _force_exit(128 + _received)
+            os._exit(128 + _received)
         return
     _received, _first_at = signum, time.monotonic()
-    watchdog = threading.Timer(REST_GRACE if _resting else GRACE, _force_exit, (128 + signum,))
+    watchdog = threading.Timer(REST_GRACE if _resting else GRACE, os._exit, (128 + signum,))
     watchdog.daemon = True
     watchdog.start()
     raise Stopped(signum)
-
-
-def _force_exit(code: int) -> None:
-    for cleanup in _cleanups:
-        with contextlib.suppress(Exception):
-            cleanup()
-    os._exit(code)
-
-
-def on_forced_exit(cleanup: Callable[[], None]) -> None:
-    """Run ``cleanup`` (quick, never blocking) before a forced end, which skips ``atexit``."""
-    if cleanup not in _cleanups:
-        _cleanups.append(cleanup)
 
 
 @contextlib.contextmanager

@@ -179,22 +179,27 @@ def test_full_disk_journals_the_answer_in_the_reserved_room(
         assert sorted(p.name for p in data.iterdir()) == [DB_NAME]
 
 
-def test_the_ballast_lives_only_while_a_command_runs(fake: FakeOpenAI, tmp_path: Path) -> None:
+def test_the_ballast_has_no_name_and_lives_only_while_a_command_runs(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
     """The data dir holds the database and the input history, nothing else: the journal's
-    ballast exists while a command has the database open, and one a killed process left is
-    removed by the next command."""
+    ballast is a file with no name, held open while a command has the database open, whose
+    room the kernel gives back when the process ends, even by SIGKILL."""
     env = fake_env(tmp_path, fake)
     data = Path(env["CHATCLI_HOME"])
+    (data / "recovery.reserve").write_bytes(b"x")  # an older chatcli's named ballast
     fake.script(Reply(words=400, words_per_second=40))
     proc = subprocess.Popen(chatcli_argv("ask", "slow"), env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     assert proc.stdout is not None
     os.read(proc.stdout.fileno(), 16)  # answering: the database is open
-    assert [p.name for p in data.glob("recovery.reserve.*")] == [f"recovery.reserve.{proc.pid}"]
-    assert (data / f"recovery.reserve.{proc.pid}").stat().st_size == 256 * 1024
+    fds = Path(f"/proc/{proc.pid}/fd")
+    nameless = [f for f in fds.iterdir() if os.readlink(f).startswith(f"{data}/")
+                and os.readlink(f).endswith(" (deleted)")]  # fmt: skip
+    assert [f.stat().st_blocks * 512 >= 256 * 1024 for f in nameless] == [True]
+    assert not any(p.name.startswith(("recovery", ".ballast")) for p in data.iterdir())
     proc.kill()
     proc.wait()
-    (data / "recovery.reserve").write_bytes(b"x")  # an older chatcli's ballast
     assert run_process("ask", "again", env=env).returncode == 0
     assert sorted(p.name for p in data.iterdir()) == [DB_NAME]
 

@@ -9,10 +9,11 @@ the journal into it, each entry once (its id is recorded in the same transaction
 it. The answer stays on stdout and the command exits as delivered: it never says "try again".
 
 A disk that is full for the database is usually full for the journal too, so while a command
-has the database open it holds a small ballast file (``recovery.reserve.PID``, 256 KiB) that
-is given up to make room for the journal when the disk fills. The ballast goes when the
-command ends (the data dir holds the database and the input history, nothing else); one left
-by a process that was killed is removed by the next command.
+has the database open it holds 256 KiB of disk as ballast: a file with no name (``O_TMPFILE``,
+or made and unlinked at once), whose room is given back the moment it is closed. When the disk
+fills, closing it makes room for the journal. Having no name, it is never seen in the data dir
+(which holds the database and the input history, nothing else), and the kernel frees it when
+the process ends, however it ends.
 
 Concurrency: appends take an exclusive ``flock`` and check that the file they locked is still
 the journal (a replayer renames it away first), so no entry is written into a file already
@@ -21,7 +22,6 @@ replayed; replays of the same file by two processes are kept apart by the record
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
 import fcntl
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 
 JOURNAL = "recovery.jsonl"
 REJECTED = "recovery.rejected.jsonl"
-RESERVE = "recovery.reserve"
-"""The ballast's name before ``.PID``: one per running command, gone when it ends."""
+LEGACY_RESERVE = "recovery.reserve"
+"""The named ballast older versions kept in the data dir: removed when found."""
 RESERVE_BYTES = 256 * 1024
 WAIT_ENV = "CHATCLI_STORE_WAIT"
 DEFAULT_WAIT = 30.0
@@ -152,13 +152,12 @@ def _append(path: Path, data: bytes, data_dir: Path) -> None:
 
 
 def _give_up_a_reserve(data_dir: Path) -> bool:
-    """Delete a ballast to make room for the journal: this process's own first, else any."""
-    own = data_dir / f"{RESERVE}.{os.getpid()}"
-    for path in [own, *sorted(data_dir.glob(f"{RESERVE}.*"))]:
-        with contextlib.suppress(OSError):
-            path.unlink()
-            return True
-    return False
+    """Close this process's ballast in ``data_dir``, making its room free for the journal."""
+    held = _BALLASTS.pop(data_dir, None)
+    if held is None:
+        return False
+    os.close(held[0])
+    return True
 
 
 @contextlib.contextmanager
@@ -179,77 +178,56 @@ def _locked_journal(path: Path) -> Iterator[int]:
             os.close(fd)
 
 
-def ensure_reserve(data_dir: Path) -> None:
-    """Make this process's ballast when it is missing and there is room, and remove those of
-    processes that are gone (best effort, quiet)."""
-    path = data_dir / f"{RESERVE}.{os.getpid()}"
-    for other in data_dir.glob(f"{RESERVE}*"):
-        if other != path and not _alive(other.name.rpartition(".")[2]):
-            with contextlib.suppress(OSError):
-                other.unlink()
-    if path.exists():
-        return
-    tmp = data_dir / f".{RESERVE}.{os.getpid()}"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.posix_fallocate(fd, 0, RESERVE_BYTES)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except (OSError, AttributeError):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-_OWN_RESERVES: dict[Path, int] = {}
-"""This process's ballasts and how many open stores hold each."""
-_AT_EXIT: list[bool] = []
+_BALLASTS: dict[Path, tuple[int, int]] = {}
+"""Per data dir: this process's ballast (an open file with no name) and how many stores hold it."""
 
 
 def hold_reserve(data_dir: Path) -> None:
-    """One more open store of this process keeps the ballast in ``data_dir`` (made if missing)."""
-    ensure_reserve(data_dir)
-    path = data_dir / f"{RESERVE}.{os.getpid()}"
-    if not _AT_EXIT:
-        from chatcli import signals
+    """One more open store of this process keeps a ballast for ``data_dir`` (made if missing
+    and there is room; best effort, quiet)."""
+    held = _BALLASTS.get(data_dir)
+    if held is not None:
+        _BALLASTS[data_dir] = (held[0], held[1] + 1)
+        return
+    with contextlib.suppress(OSError):
+        (data_dir / LEGACY_RESERVE).unlink()
+    fd = _nameless_file(data_dir)
+    if fd is None:
+        return
+    try:
+        os.posix_fallocate(fd, 0, RESERVE_BYTES)
+    except OSError:
+        os.close(fd)
+        return
+    _BALLASTS[data_dir] = (fd, 1)
 
-        _AT_EXIT.append(True)
-        atexit.register(release_reserves)
-        signals.on_forced_exit(release_reserves)  # a hung exit is cut short without atexit
-    _OWN_RESERVES[path] = _OWN_RESERVES.get(path, 0) + 1
+
+def _nameless_file(data_dir: Path) -> int | None:
+    """A new file on ``data_dir``'s disk that has no name there."""
+    try:
+        return os.open(data_dir, os.O_TMPFILE | os.O_WRONLY, 0o600)  # Linux
+    except (AttributeError, OSError):
+        pass
+    path = data_dir / f".ballast.{os.getpid()}.{os.urandom(4).hex()}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return None
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return fd
 
 
 def drop_reserve(data_dir: Path) -> None:
-    """One store fewer holds it: the last one closing removes the ballast."""
-    path = data_dir / f"{RESERVE}.{os.getpid()}"
-    count = _OWN_RESERVES.get(path, 0) - 1
-    if count > 0:
-        _OWN_RESERVES[path] = count
+    """One store fewer holds it: the last one closing gives its room back."""
+    held = _BALLASTS.get(data_dir)
+    if held is None:
         return
-    _OWN_RESERVES.pop(path, None)
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
-def release_reserves() -> None:
-    """Remove this process's ballasts (at exit: a store left open does not leave one behind)."""
-    while _OWN_RESERVES:
-        with contextlib.suppress(OSError):
-            _OWN_RESERVES.popitem()[0].unlink()
-
-
-def _alive(pid: str) -> bool:
-    """Whether ``pid`` names a running process (a name that is no pid counts as gone)."""
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's: alive
-    return True
+    if held[1] > 1:
+        _BALLASTS[data_dir] = (held[0], held[1] - 1)
+        return
+    del _BALLASTS[data_dir]
+    os.close(held[0])
 
 
 def replay(store: Store, notify: Notify = to_stderr) -> int:
