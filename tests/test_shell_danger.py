@@ -216,6 +216,91 @@ from chatcli.features.shell.danger import reasons
         ("alias x='echo \"y'", "cannot be checked: the shell lexer stops at it"),
         ("bash -c 'echo \"x'", "cannot be checked: the shell lexer stops at bash's script"),
         ("sh <<< 'echo \"x'", "cannot be checked: the shell lexer stops at the text sh reads"),
+        # an interpreter's code: deletions, writes where a redirection would be one, and the
+        # shell commands it runs (checked as shell text), in -c/-e/-r or in its input
+        (
+            "python3 -c \"import shutil; shutil.rmtree('/home/u')\"",
+            "python3's code deletes files or directories (shutil.rmtree on /home/u)",
+        ),
+        (
+            "python -c 'import os; os.remove(\"x\")'",
+            "python's code deletes files or directories (os.remove on x)",
+        ),
+        (
+            "python3 -c \"__import__('os').system('rm -rf ~')\"",
+            "python3's code runs a shell command that looks destructive (os.system)",
+        ),
+        ("python3 -c \"__import__('os').system('rm -rf ~')\"", "rm -rf on ~: a home directory"),
+        ("perl -e 'unlink glob \"*\"'", "perl's code deletes files or directories (unlink)"),
+        ("perl -e 'system(\"rm -rf /\")'", "rm -rf on /: the root of the file system"),
+        (
+            "ruby -e 'FileUtils.rm_rf(\"/\")'",
+            "ruby's code deletes files or directories (FileUtils.rm_rf on /: the root of the file",
+        ),
+        (
+            "node -e \"require('fs').rmSync('/x',{recursive:true})\"",
+            "node's code deletes files or directories (fs.rmSync on /x: a top-level directory)",
+        ),
+        ("php -r 'unlink(\"x\");'", "php's code deletes files or directories (unlink on x)"),
+        (
+            "python3 - <<'EOF'\nimport shutil\nshutil.rmtree('/home/u')\nEOF",
+            "python3's code deletes files or directories (shutil.rmtree on /home/u)",
+        ),
+        ("python3 <<< 'import os; os.unlink(\"a\")'", "python3's code deletes files"),
+        ("echo 'import os; os.remove(\"x\")' | python3", "python3's code deletes files"),
+        ("python3.12 -Ic 'import shutil; shutil.rmtree(\"build\")'", "python3.12's code deletes"),
+        ("sudo python3 -c 'import os; os.rmdir(\"/srv\")'", "(os.rmdir on /srv: a top-level"),
+        ('python3 -c \'import subprocess; subprocess.run(["rm", "-rf", "/"])\'', "rm -rf on /"),
+        ("python3 -c 'import os; os.system(\"rm -rf \" + d)'", "cannot be checked: python3's"),
+        ("python3 -c 'exec(\"import os; os.unlink(p)\")'", "python3's code deletes files"),
+        ("ruby -e 'system \"rm -rf ~\"'", "rm -rf on ~: a home directory"),
+        ("perl -e '`rm -rf /`'", "rm -rf on /: the root of the file system"),
+        ("perl -e 'qx{rm -rf ~}'", "rm -rf on ~: a home directory"),
+        ("node -e \"require('child_process').execSync('rm -rf ~')\"", "rm -rf on ~: a home"),
+        ("php -r 'shell_exec(\"rm -rf /\");'", "rm -rf on /: the root of the file system"),
+        (
+            "python3 -c \"open('/etc/hosts', 'w').write('')\"",
+            "python3's code writes into a system directory (/etc/hosts)",
+        ),
+        (
+            "node -e \"require('fs').writeFileSync('/etc/passwd', '')\"",
+            "node's code writes into a system directory (/etc/passwd)",
+        ),
+        # in-place editors, judged as sed -i is: system files, the user's set-up without a backup
+        ("perl -pi -e 's/a/b/' /etc/hosts", "perl writes into a system directory (/etc/hosts)"),
+        ("perl -i.bak -pe 's/a/b/' /etc/hosts", "perl writes into a system directory"),
+        ("perl -i -pe 's/^/#/' ~/.bashrc", "perl -i rewrites ~/.bashrc, a configuration file"),
+        ("ruby -i -pe 'sub(/a/, \"b\")' ~/.zshrc", "ruby -i rewrites ~/.zshrc"),
+        ("ruby -i.orig -pe '1' /etc/fstab", "ruby writes into a system directory (/etc/fstab)"),
+        ("cd /etc && perl -pi -e 's/a/b/' hosts", "perl writes into a system directory (hosts)"),
+        ("sed -i.bak 's/a/b/' /etc/hosts", "sed writes into a system directory (/etc/hosts)"),
+        # wrappers that change the directory: the command is judged where they go
+        (
+            "env -C / chmod -R 777 .",
+            "chmod -R on .: the root of the file system (the current directory after env -C /)",
+        ),
+        ("env --chdir=/etc rm -rf nginx", "rm -rf on nginx: a system directory"),
+        (
+            "env -C / rm -rf *",
+            "rm -rf on *: the whole current directory (after env -C /: the root of the file",
+        ),
+        ("sudo -D /etc rm -rf nginx", "rm -rf on nginx: a system directory"),
+        ("env -C /etc sh -c 'rm -rf *'", "the whole current directory (after env -C /etc: a top"),
+        ("env -C / -S 'chmod -R 777 .'", "chmod -R on .: the root of the file system"),
+        (
+            "git -C / clean -fdx",
+            "git clean -f: deletes untracked files (after git -C /: the root of the file system)",
+        ),
+        ("cd ~ && git reset --hard", "git reset --hard: throws away uncommitted changes (after cd"),
+        # git: every spelling of the same loss
+        ("git branch --delete --force old", "git branch -D: deletes a branch even if it is not"),
+        ("git branch -df old", "git branch -D: deletes a branch even if it is not merged"),
+        ("git checkout -- ./", "git checkout .: throws away uncommitted changes"),
+        ("git restore :/", "git restore .: throws away uncommitted changes"),
+        ("git checkout -- '*'", "git checkout .: throws away uncommitted changes"),
+        ("git restore --staged --worktree .", "git restore .: throws away uncommitted changes"),
+        ("git rm -rf .", "git rm -f .: deletes every tracked file, uncommitted changes too"),
+        ("git worktree remove --force wt", "git worktree remove --force: deletes a working tree"),
     ],
 )
 def test_destructive_commands_are_found_with_their_reason(command: str, reason: str) -> None:
@@ -325,6 +410,32 @@ def test_destructive_commands_are_found_with_their_reason(command: str, reason: 
         "echo 2 > count.txt",
         "make 2>&1 | tee build.log",
         "python3 x.py 2>/dev/null",
+        # interpreters: code that deletes nothing, a deletion named only in a string, the
+        # methods of lists and regular expressions, a new file written, a script file
+        "python3 -c 'print(1)'",
+        "python -m http.server",
+        "perl -ne 'print if /x/' f",
+        "node -e 'console.log(1)'",
+        "python3 -c \"print('shutil.rmtree is slow')\"",
+        "python3 -c 'l = [1, 2]; l.remove(1); print(l)'",
+        "python3 -c \"import json; print(json.load(open('a.json')))\"",
+        "python3 -c \"open('out.txt', 'w').write('hi')\"",
+        'python3 -c \'import subprocess; print(subprocess.check_output(["git", "status"]))\'',
+        "node -e \"console.log(/a/.exec('abc'))\"",
+        "perl -e 'system(\"ls -la\")'",
+        "ruby -e 'h = {a: 1}; h.delete(:a); puts Dir.glob(\"*\").size'",
+        "php -r 'echo strlen(\"x\");'",
+        "cat script.py | python3",
+        "python3 - < script.py",
+        "perl -pi -e 's/a/b/' notes.txt",  # as sed -i on a file of the project
+        "perl -i.bak -pe 's/a/b/' ~/.bashrc",  # keeps a backup
+        # directories changed by a wrapper or git, where nothing broad is touched
+        "env -C /tmp/x chmod -R 777 .",
+        "make -C build clean",
+        "git -C ~/proj status",
+        "git restore --staged .",
+        "git branch -d merged",
+        "git rm -r --cached .",
     ],
 )
 def test_ordinary_commands_are_not_flagged(command: str) -> None:

@@ -10,8 +10,10 @@ looked at too. Each simple command is then checked by the rules below (``rm -rf`
 path, ``dd of=``, ``mkfs``, ``shred``, ``chmod -R`` on ``/``, ``git push --force``,
 ``DROP TABLE`` given to a database client, ``sudo``, ``pkill``, writes into system directories
 or disk devices or over the user's dotfiles, a download piped into a shell, ...), with ``.`` and
-relative paths read from where a ``cd`` before it in the text went; the shape of the text is
-checked for fork bombs.
+relative paths read from where a ``cd`` before it in the text went (or ``env -C``, ``git -C``);
+the shape of the text is checked for fork bombs. Code given to python, perl, ruby, node or php
+(``-c``, ``-e``, ``-r``, or on their input) is read for the calls that delete files, write
+where a redirection would be a finding, or run shell commands, which are checked as text.
 
 Text fed to a shell (``echo '...' | sh``, ``sh <<< '...'``, a here-document) is checked as
 the script it is; a here-document's body given to any other program is text. A text the lexer
@@ -26,7 +28,8 @@ rules), wrappers.py (``sudo``, ``env``, ... taken off), scripts.py (text run as 
 workdir.py (where a command runs: the home directory, ``cd`` and ``pushd`` before it),
 options.py and paths.py (what the rules read: options, paths); the rules by family:
 deletion.py, writes.py, permissions.py, machine.py (processes, services, firewall), tools.py
-(git, containers, clouds, SQL).
+(git, containers, clouds, SQL); interpreters.py (an interpreter's code and in-place files on
+its command line), literals.py (that code's strings set apart) and calls.py (what it calls).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The walk over a script: every simple command, and every text that runs as one, checked.
 
-For each command: its redirections, then the program its wrappers run, by that program's rule
-(``_RULES``). Text run as code (substitutions, ``sh -c``, a shell's input, ``find -exec``, an
-alias, what is appended to a start-up file) is parsed and walked again, nested one level
+For each command: its redirections, then the program its wrappers run, where they run it
+(``env -C DIR``), by that program's rule (``_RULES``). Text run as code (substitutions,
+``sh -c``, a shell's input, ``find -exec``, an alias, what is appended to a start-up file, the
+shell commands an interpreter's code runs) is parsed and walked again, nested one level
 deeper; past ``_DEPTH`` levels the text is not checkable.
 """
 
@@ -10,7 +11,16 @@ from __future__ import annotations
 
 import posixpath
 
-from chatcli.features.shell.danger import deletion, machine, permissions, tools, workdir, writes
+from chatcli.features.shell.danger import (
+    calls,
+    deletion,
+    interpreters,
+    machine,
+    permissions,
+    tools,
+    workdir,
+    writes,
+)
 from chatcli.features.shell.danger.command import Command, Rule, Script
 from chatcli.features.shell.danger.forkbombs import forks_in_a_loop
 from chatcli.features.shell.danger.lexer import WRITES, live, unreadable
@@ -61,15 +71,31 @@ def check_script(script: Script, found: list[str], depth: int) -> None:
 
 
 def _check_command(cmd: Command, upstream: list[Command], found: list[str], depth: int) -> None:
-    """One simple command, read past its wrappers: the SQL a database client runs, a download
-    or text it runs as code, then its program's rule. ``upstream`` are the commands piping
-    into it."""
-    words, from_input = unwrap(cmd.words, found)
+    """One simple command, read past its wrappers and judged in the directory they run it in
+    (``env -C DIR``, ``sudo -D DIR``). ``upstream`` are the commands piping into it."""
+    moves: list[tuple[str, str]] = []
+    words, from_input = unwrap(cmd.words, found, moves)
     if not words:
         return
     if "$" in words[0]:
         found.append(f"cannot be checked: the program's name is made at run time ({words[0]})")
         return
+    with workdir.scope():
+        for directory, how in moves:
+            workdir.enter(directory, how)
+        _check_program(words, from_input, cmd, upstream, found, depth)
+
+
+def _check_program(
+    words: list[str],
+    from_input: bool,
+    cmd: Command,
+    upstream: list[Command],
+    found: list[str],
+    depth: int,
+) -> None:
+    """The program ``words`` runs: the SQL a database client runs, a download, text or code
+    it runs, then its program's rule."""
     program = posixpath.basename(words[0])
     client = tools.sql_client(words)
     if client is not None:
@@ -101,6 +127,9 @@ def _check_command(cmd: Command, upstream: list[Command], found: list[str], dept
             ):
                 found.append(f"runs a download with {program} (runs code from the network unseen)")
             check_script(parsed, found, depth + 1)
+    lang = interpreters.language(program)
+    if lang is not None:
+        _check_code(program, lang, words, cmd, upstream, found, depth)
     rule = _RULES.get(program) or (deletion.mkfs if program.startswith("mkfs") else None)
     if rule is not None:
         rule(words, from_input, found, depth)
@@ -132,6 +161,27 @@ def _check_input(
         found.append(unreadable(exc, f"the text {program} reads"))
     else:
         check_script(parsed, found, depth + 1)
+
+
+def _check_code(
+    program: str,
+    lang: str,
+    words: list[str],
+    cmd: Command,
+    upstream: list[Command],
+    found: list[str],
+    depth: int,
+) -> None:
+    """The code an interpreter runs (calls.py): given on the line (``-c``, ``-e``), or its
+    input when the line shows it (a here-document, ``echo ... |``); the shell commands in it
+    are checked as scripts one level deeper. Input not shown (``< x.py``, ``cat x.py |``) is
+    the user's own file and not looked at, as ``python3 x.py`` is not."""
+    line = interpreters.read(lang, words)
+    code = line.code
+    if code is None and line.reads_input:
+        _, code = _stdin(cmd, upstream)
+    if code is not None:
+        calls.check(program, lang, live(code), found, lambda text: _reasons_of(text, depth))
 
 
 def _stdin(cmd: Command, upstream: list[Command]) -> tuple[str, str | None]:
@@ -284,6 +334,8 @@ _RULES: dict[str, Rule] = {
     "rsync": writes.copy_into,
     "truncate": writes.copy_into,
     "sed": writes.copy_into,
+    "perl": writes.copy_into,  # -i
+    "ruby": writes.copy_into,
     "git": tools.git,
     "kill": machine.kill,
     "pkill": machine.pkill,

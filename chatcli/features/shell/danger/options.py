@@ -49,3 +49,34 @@ def skip_options(words: list[str], i: int, takes_value: str, long: frozenset[str
         if at == len(word) - 1:
             i += 1  # -u VALUE, -Eu VALUE; -uVALUE holds its value
     return i
+
+
+def option_values(
+    words: list[str], i: int, takes_value: str, long: frozenset[str], wanted: set[str]
+) -> list[str]:
+    """The values given to the options spelled in ``wanted`` (``-C``, ``--chdir``) among the
+    options starting at ``words[i]``, in order, read as ``skip_options`` reads them (so a
+    value is never taken for an option): ``-C DIR``, ``-CDIR``, ``--chdir DIR`` and
+    ``--chdir=DIR``; ``wanted``'s short options must be in ``takes_value``."""
+    values: list[str] = []
+    while i < len(words) and words[i].startswith("-") and words[i] != "-":
+        word = words[i]
+        i += 1
+        if word == "--":
+            break
+        if word.startswith("--"):
+            name, equals, value = word.partition("=")
+            if not equals and name in long:
+                value, i = (words[i] if i < len(words) else ""), i + 1
+            if name in wanted:
+                values.append(value)
+            continue
+        for at, letter in enumerate(word[1:], 1):
+            if letter in takes_value:
+                value = word[at + 1 :]
+                if not value:
+                    value, i = (words[i] if i < len(words) else ""), i + 1
+                if f"-{letter}" in wanted:
+                    values.append(value)
+                break
+    return values

@@ -97,6 +97,19 @@ def _whole() -> str:
     return f"{WHOLE} (after {here.how}{': ' + why if why else ''})"
 
 
+def after() -> str:
+    """Where a ``cd`` (or ``env -C``, ``git -C``) before the command went, and why that is
+    broad, for a finding about the whole directory a command works in: "" where the text
+    starts, so ``git clean -f`` in a project reads as it always did."""
+    here = workdir.here()
+    if here.path == ".":
+        return ""
+    if here.path is None:
+        return f" (in a directory not known before the command runs, after {here.how})"
+    why = broad(here.path) if here.path.startswith("/") else None
+    return f" (after {here.how}{': ' + why if why else ''})"
+
+
 def broad_here(path: str) -> str | None:
     """Why changing everything under ``path`` would be a disaster, ``.`` (and ``*``) counting
     only when the current directory is broad itself (``here_broad``)."""

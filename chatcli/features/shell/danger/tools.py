@@ -6,7 +6,9 @@ from __future__ import annotations
 import posixpath
 import re
 
-from chatcli.features.shell.danger.options import split_flags
+from chatcli.features.shell.danger import workdir
+from chatcli.features.shell.danger.options import option_values, skip_options, split_flags
+from chatcli.features.shell.danger.paths import after
 
 _SQL = (
     (re.compile(r"\bdrop\s+(table|database|schema|user|collection)\b", re.I), "drops {what}"),
@@ -20,6 +22,9 @@ _CLIENTS = {"psql", "mysql", "mariadb", "sqlite3", "duckdb", "clickhouse-client"
             "mongosh", "mongo", "redis-cli", "valkey-cli"}  # fmt: skip
 _SUBCOMMANDS = {"cockroach": "sql", "clickhouse": "client"}
 _CONTAINERS = {"docker", "podman", "nerdctl", "docker-compose", "kubectl", "oc"}
+_GIT_VALUES = frozenset({"--git-dir", "--work-tree", "--namespace", "--config-env"})
+# pathspecs naming the whole working tree: ".", its top (":/"), every file ("*")
+_WHOLE_TREE = {".", "./", ":/", ":/.", ":(top)", "*", ":/*"}
 
 
 def sql_client(words: list[str]) -> int | None:
@@ -52,14 +57,22 @@ def sql(text: str, found: list[str]) -> None:
 def git(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
     """git: a forced or deleting push, and the subcommands that throw away work or history
     (``reset --hard``, ``clean -f``, ``branch -D``, ``reflog expire``, ``filter-branch``,
-    ...); git's own options before the subcommand are skipped."""
-    i = 1
-    while i < len(words) and words[i].startswith("-"):
-        i += 2 if words[i] in ("-C", "-c", "--git-dir", "--work-tree", "--namespace") else 1
+    ...); git's own options before the subcommand are skipped, and ``-C DIR`` says where the
+    work thrown away is (``git -C / clean -fdx``), as a ``cd`` before it does."""
+    with workdir.scope():
+        for directory in option_values(words, 1, "Cc", _GIT_VALUES, {"-C"}):
+            workdir.enter(directory, f"git -C {directory}")
+        _git(words, found)
+
+
+def _git(words: list[str], found: list[str]) -> None:
+    """``git``'s rule, in the directory it works in."""
+    i = skip_options(words, 1, "Cc", _GIT_VALUES)
     if i >= len(words):
         return
     sub, rest = words[i], words[i + 1 :]
     flags, operands = split_flags(rest)
+    where = after()
     if sub == "push":
         forced = flags & {"f", "--force", "--force-with-lease", "--force-if-includes", "--mirror"}
         if forced or any(o.startswith("+") for o in operands):
@@ -67,17 +80,25 @@ def git(words: list[str], from_input: bool, found: list[str], depth: int) -> Non
         if flags & {"d", "--delete"} or any(o.startswith(":") for o in operands):
             found.append("git push --delete: deletes a branch or tag on the remote")
     elif sub == "reset" and "--hard" in flags:
-        found.append("git reset --hard: throws away uncommitted changes")
+        found.append(f"git reset --hard: throws away uncommitted changes{where}")
     elif sub == "clean" and flags & {"f", "--force"}:
-        found.append("git clean -f: deletes untracked files")
-    elif sub == "branch" and "D" in flags:
+        found.append(f"git clean -f: deletes untracked files{where}")
+    elif sub == "branch" and (
+        "D" in flags or (flags & {"d", "--delete"} and flags & {"f", "--force"})
+    ):
         found.append("git branch -D: deletes a branch even if it is not merged")
     elif sub == "stash" and operands[:1] in (["clear"], ["drop"]):
         found.append(f"git stash {operands[0]}: deletes stashed changes")
-    elif sub in ("checkout", "restore") and "." in operands and "--staged" not in flags:
-        found.append(f"git {sub} .: throws away uncommitted changes")
+    elif sub in ("checkout", "restore") and _WHOLE_TREE & set(operands) and _worktree(sub, flags):
+        found.append(f"git {sub} .: throws away uncommitted changes{where}")
     elif sub in ("checkout", "switch") and flags & {"f", "--force", "--discard-changes"}:
-        found.append(f"git {sub} --force: throws away uncommitted changes")
+        found.append(f"git {sub} --force: throws away uncommitted changes{where}")
+    elif sub == "rm" and _WHOLE_TREE & set(operands) and _forced_rm(flags):
+        found.append(f"git rm -f .: deletes every tracked file, uncommitted changes too{where}")
+    elif sub == "worktree" and operands[:1] == ["remove"] and flags & {"f", "--force"}:
+        found.append(
+            "git worktree remove --force: deletes a working tree with its uncommitted changes"
+        )
     elif sub == "reflog" and operands[:1] in (["expire"], ["delete"]):
         found.append(f"git reflog {operands[0]}: deletes the record that lets lost commits back")
     elif sub == "gc" and any(f.startswith("--prune") for f in rest) and "--prune=never" not in rest:
@@ -86,6 +107,19 @@ def git(words: list[str], from_input: bool, found: list[str], depth: int) -> Non
         found.append(f"git {sub}: rewrites the whole history")
     elif sub == "update-ref" and flags & {"d"}:
         found.append("git update-ref -d: deletes a branch or ref")
+
+
+def _forced_rm(flags: set[str]) -> bool:
+    """Whether ``git rm`` deletes files from the working tree even with changes not committed
+    (``-f``; ``--cached`` leaves the files where they are)."""
+    return bool(flags & {"f", "--force"}) and "--cached" not in flags
+
+
+def _worktree(sub: str, flags: set[str]) -> bool:
+    """Whether ``git checkout`` or ``git restore`` with these flags writes over the working
+    tree: ``restore --staged`` alone changes only the index."""
+    staged = flags & {"S", "--staged"}
+    return sub == "checkout" or not staged or bool(flags & {"W", "--worktree"})
 
 
 def docker(words: list[str], from_input: bool, found: list[str], depth: int) -> None:

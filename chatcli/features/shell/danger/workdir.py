@@ -2,8 +2,9 @@
 directory as ``cd``, ``pushd`` and ``popd`` earlier in the same text leave it.
 
 ``cd /etc; rm -rf *`` empties /etc wherever chatcli runs, so the rules judge ``.`` and
-relative paths from where a ``cd`` before them went. Only the commands that follow one another
-in the same shell carry it (``;``, ``&&``, ``||``, newlines, ``{ }``, ``if``): a ``cd`` in a
+relative paths from where a ``cd`` before them went; ``env -C /etc rm -rf *`` and
+``git -C DIR`` move the one command they run (``enter``). Only the commands that follow one
+another in the same shell carry it (``;``, ``&&``, ``||``, newlines, ``{ }``, ``if``): a ``cd`` in a
 pipeline or in the background runs in a subshell, and one in a subshell, a substitution or
 ``sh -c`` (a nested script, ``scope``) stays in it; one in a function's ``{ }`` body is taken
 as run where it is written. A target read from the text alone is known (``/``, ``~``,
@@ -128,6 +129,14 @@ def follow(words: list[str]) -> None:
         return
     stack = (*current.stack, (current.path, current.how)) if program == "pushd" else current.stack
     _HERE.set(Here(target, how, stack))
+
+
+def enter(directory: str, how: str) -> None:
+    """Move to ``directory``, relative to where the text is, as a wrapper's or a program's
+    own option does (``env -C DIR``, ``sudo -D DIR``, ``git -C DIR``): for the one command it
+    runs, so called in a ``scope``. ``how`` is the option, said in findings."""
+    current = _HERE.get(_START)
+    _HERE.set(Here(_target(directory, current.path), how, current.stack))
 
 
 def _target(word: str, current: str | None) -> str | None:

@@ -2,7 +2,8 @@
 
 ``sudo rm -rf /`` is ``rm -rf /`` run as root: ``sudo``, ``env``, ``nice``, ``timeout``,
 ``xargs``, ``time`` and their kind are skipped with their options (each wrapper's options
-taking a value are listed, or a value would pass for the program).
+taking a value are listed, or a value would pass for the program). The directory ``env -C``
+or ``sudo -D`` runs the command in is kept, as ``.`` there is not ``.`` here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import shlex
 
 from chatcli.features.shell.danger.lexer import live
-from chatcli.features.shell.danger.options import skip_options
+from chatcli.features.shell.danger.options import option_values, skip_options
 
 _KEYWORDS = {
     "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}",
@@ -66,14 +67,18 @@ _WRAPPERS: dict[str, tuple[str, frozenset[str], int]] = {
     "busybox": ("", frozenset(), 0),
     "unshare": ("", frozenset(), 0),
 }  # fmt: skip
+_CHDIR = {"env": ("-C", "--chdir"), "sudo": ("-D", "--chdir"), "run0": ("-D", "--chdir")}
 
 
-def unwrap(words: list[str], found: list[str]) -> tuple[list[str], bool]:
+def unwrap(
+    words: list[str], found: list[str], moves: list[tuple[str, str]] | None = None
+) -> tuple[list[str], bool]:
     """The command a line really runs: keywords, ``NAME=value`` assignments and wrappers
     (``sudo``, ``env``, ``nice``, ``timeout``, ``xargs``, ``command``, ``time``, ...) taken
     off; ``sudo`` and its kind are findings. ``watch CMD`` and ``flock FILE -c CMD`` come back
     as the ``sh -c CMD`` they run. The flag says whether the arguments come from input
-    (``xargs``, ``parallel``)."""
+    (``xargs``, ``parallel``); ``moves`` gets the directories the wrappers run the command
+    in (``env -C DIR``: ``("DIR", "env -C DIR")``), in order."""
     from_input = False
     i = 0
     while i < len(words):
@@ -101,18 +106,36 @@ def unwrap(words: list[str], found: list[str]) -> tuple[list[str], bool]:
             if name in ("su", "runuser") and not {"-u", "--user"} & set(words[i + 1 :]):
                 return words[i:], from_input  # su USER -c SCRIPT: scripts.inner_script reads it
             short, long, _ = _WRAPPERS.get(name, _WRAPPERS["sudo"])
+            _chdir(name, words, i + 1, short, long, moves)
             i = skip_options(words, i + 1, short, long)
         elif name in _WRAPPERS:
             short, long, positional = _WRAPPERS[name]
+            _chdir(name, words, i + 1, short, long, moves)
             split = _split_string(words, i + 1) if name == "env" else None
             if split is not None:
-                return unwrap(words[:i] + split, found)
+                return unwrap(words[:i] + split, found, moves)
             i = skip_options(words, i + 1, short, long)
             i += positional
             from_input = from_input or name in ("xargs", "parallel")
         else:
             return words[i:], from_input
     return [], from_input
+
+
+def _chdir(
+    name: str,
+    words: list[str],
+    i: int,
+    short: str,
+    long: frozenset[str],
+    moves: list[tuple[str, str]] | None,
+) -> None:
+    """Add to ``moves`` the directories the wrapper ``name``, its options starting at
+    ``words[i]``, runs its command in (``env -C DIR``, ``sudo --chdir=DIR``)."""
+    if moves is None or name not in _CHDIR:
+        return
+    for value in option_values(words, i, short, long, set(_CHDIR[name])):
+        moves.append((value, f"{name} {_CHDIR[name][0]} {value}"))
 
 
 def _split_string(words: list[str], i: int) -> list[str] | None:

@@ -1,11 +1,13 @@
 """The rule for programs that write the files they are named: ``tee``, ``truncate``,
-``sed -i``, ``cp``, ``mv``, ``install``, ``ln``, ``rsync``; into a system directory, onto a
-disk, over the user's set-up (a redirection, ``>``, is checked in check.py)."""
+``sed -i`` (and ``perl -i``, ``ruby -i``, which edit in place as it does), ``cp``, ``mv``,
+``install``, ``ln``, ``rsync``; into a system directory, onto a disk, over the user's set-up
+(a redirection, ``>``, is checked in check.py)."""
 
 from __future__ import annotations
 
 import posixpath
 
+from chatcli.features.shell.danger import interpreters
 from chatcli.features.shell.danger.options import split_flags
 from chatcli.features.shell.danger.paths import (
     DISK,
@@ -28,21 +30,28 @@ _VALUES: dict[str, tuple[str, frozenset[str]]] = {  # options taking a value, sh
     "truncate": ("sr", frozenset({"--size", "--reference"})),
 }  # fmt: skip
 _OVERWRITES = {"mv": "mv replaces", "ln": "ln -f replaces", "truncate": "truncate cuts",
-               "sed": "sed -i rewrites"}  # fmt: skip
+               "sed": "sed -i rewrites", "perl": "perl -i rewrites",
+               "ruby": "ruby -i rewrites"}  # fmt: skip
+_IN_PLACE = {"truncate", "sed", "perl", "ruby"}  # rewrite the files they are given
 _DIRECTORIES = {"", ".ssh", ".gnupg", ".config", ".local"}  # dotted names that are folders
 
 
 def copy_into(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
-    """Programs that write files they are given: tee, truncate, sed -i, cp, mv, install,
-    ln, rsync; into a system directory, onto a disk, over the user's set-up."""
+    """Programs that write files they are given: tee, truncate, sed -i, perl -i, ruby -i,
+    cp, mv, install, ln, rsync; into a system directory, onto a disk, over the user's set-up
+    (a backup, ``sed -i.bak``, keeps the set-up, not the system's files, from a change)."""
     program = posixpath.basename(words[0])
     values, long = _VALUES.get(program, ("", frozenset()))
     flags, operands = split_flags(words[1:], values, long)
     into = _option_value(words[1:], values) if program in ("cp", "mv", "ln", "install") else None
+    kept = False  # a backup of each file rewritten in place
     if program in ("tee", "truncate"):
         targets = operands
     elif program == "sed":
-        targets = _sed_files(words[1:])
+        targets, kept = _sed_files(words[1:])
+    elif program in ("perl", "ruby"):
+        line = interpreters.read(program, words)
+        targets, kept = line.files, line.backup
     elif into is not None:
         targets = [into]
     else:
@@ -63,7 +72,7 @@ def copy_into(words: list[str], from_input: bool, found: list[str], depth: int) 
             found.append(f"{program} writes onto the disk device {target}")
         elif system(target):
             found.append(f"{program} writes into a system directory ({target})")
-    for path in _overwritten(program, flags, operands, targets, into):
+    for path in _overwritten(program, flags, operands, targets, into, kept):
         dotfile = setup_file(path)
         if dotfile:
             verb = _OVERWRITES.get(program, f"{program} overwrites")
@@ -91,15 +100,20 @@ def _option_value(words: list[str], takes_value: str) -> str | None:
 
 
 def _overwritten(
-    program: str, flags: set[str], operands: list[str], targets: list[str], into: str | None
+    program: str,
+    flags: set[str],
+    operands: list[str],
+    targets: list[str],
+    into: str | None,
+    kept: bool,
 ) -> list[str]:
     """The files a write replaces: the target, or ``DIR/NAME`` of each source copied into a
     directory; none when the program keeps what is there (``-n``, ``--backup``, ``ln``
-    without ``-f``, ``tee -a``, ``sed -i.bak``, ``install -d``)."""
+    without ``-f``, ``tee -a``, ``sed -i.bak`` (``kept``), ``install -d``)."""
     if program == "tee":
         return [] if flags & {"a", "--append"} else targets
-    if program in ("truncate", "sed"):
-        return targets
+    if program in _IN_PLACE:
+        return [] if kept else targets
     keeps = {"n", "--no-clobber", "b", "--backup", "--dry-run", "d", "--directory"}
     if flags & keeps or (program == "ln" and not flags & {"f", "--force"}):
         return []
@@ -114,9 +128,9 @@ def _overwritten(
     return paths
 
 
-def _sed_files(args: list[str]) -> list[str]:
-    """The files ``sed -i`` rewrites without keeping a backup (``-i.bak`` keeps one): its
-    operands after the script (the first operand, unless ``-e`` or ``-f`` gave it)."""
+def _sed_files(args: list[str]) -> tuple[list[str], bool]:
+    """The files ``sed -i`` rewrites, its operands after the script (the first operand,
+    unless ``-e`` or ``-f`` gave it), and whether it keeps a backup of each (``-i.bak``)."""
     in_place = backup = script_given = False
     operands: list[str] = []
     skip = False
@@ -139,6 +153,5 @@ def _sed_files(args: list[str]) -> list[str]:
         elif not word.startswith("--"):
             operands.append(word)
     if not in_place:
-        return []
-    files = operands if script_given else operands[1:]
-    return [] if backup else files
+        return [], False
+    return (operands if script_given else operands[1:]), backup
