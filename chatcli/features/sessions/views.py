@@ -22,8 +22,43 @@ def _get(store: Store, name: str) -> SessionRow:
     return row
 
 
+TITLE_COLUMNS = 60
+"""Terminal columns a title takes in ``sessions list`` at most (fewer when the terminal is
+narrower): the same for every script, a CJK character taking two."""
+
+
 def _when(ts: datetime) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (display width, not characters)."""
+    from rich.cells import cell_len
+
+    return text + " " * max(0, width - cell_len(text))
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` terminal columns, ending in "…" when cut; whole characters
+    only, so a wide character that does not fit is left out rather than split."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        used += cell_len(char)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
+def _names_width(names: list[str]) -> int:
+    from rich.cells import cell_len
+
+    return max(cell_len(n) for n in names)
 
 
 def list_sessions(environment: Environment, search: str | None, limit: int, as_json: bool) -> None:
@@ -48,15 +83,19 @@ def list_sessions(environment: Environment, search: str | None, limit: int, as_j
     if not rows:
         err(environment, "no sessions" + (f" matching {search!r}" if search else ""))
         return
-    width = max(len(r.name) for r in rows)
+    width = _names_width([r.name for r in rows])
     for r in rows:
-        title = one_line(r.title or "", 200)
         kind = "ask" if r.one_shot else "   "
-        out(
-            environment,
-            f"{r.name:<{width}}  {_when(r.updated_at)}  {kind}  {r.message_count:>5} msgs  "
-            f"{r.model or '-':<18}  {title}\n",
+        head = (
+            f"{_pad(r.name, width)}  {_when(r.updated_at)}  {kind}  {r.message_count:>5} msgs  "
+            f"{_pad(r.model or '-', 18)}  "
         )
+        room = TITLE_COLUMNS
+        if environment.width:  # the last column stays free: no terminal wraps the line
+            from rich.cells import cell_len
+
+            room = min(room, max(8, environment.width - 1 - cell_len(head)))
+        out(environment, f"{head}{_cut(one_line(r.title or '', 500), room)}".rstrip() + "\n")
 
 
 def search(environment: Environment, text: str, limit: int, as_json: bool) -> None:
@@ -79,10 +118,10 @@ def search(environment: Environment, text: str, limit: int, as_json: bool) -> No
     if not hits:
         err(environment, f"no messages contain {text!r}")
         return
-    width = max(len(h.session) for h in hits)
+    width = _names_width([h.session for h in hits])
     for h in hits:
         who = "you" if h.role == "user" else "ai " if h.role == "assistant" else h.role
-        out(environment, f"{h.session:<{width}}  {_when(h.created_at)}  {who}  {h.snippet}\n")
+        out(environment, f"{_pad(h.session, width)}  {_when(h.created_at)}  {who}  {h.snippet}\n")
 
 
 def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:

@@ -5,12 +5,24 @@
 adds each server as ``[mcp.servers.NAME]``; ``${env:VAR}`` / ``${VAR}`` values become
 ``{ env = "VAR" }`` so no secret is copied into the config. The file is edited in place
 (comments kept) and validated before it is written.
+
+Server names: a name in the config holds only ``A-Z a-z 0-9 _ -`` (``settings.mcp.NAME``): it
+is typed after ``-T``, prefixes its tools (``server.tool``, so no dot) and prefixes the function
+names sent to the model, which allow only those characters. A name of the file with other
+characters gets a derived name, said on stderr next to the original one (``_config_names``):
+full-width letters read as the letters they are (NFKC), spaces and punctuation become ``-``, and
+a name that still holds letters of another script is Punycode-encoded with the ``xn--`` prefix of
+internationalised domain names (``时间`` -> ``xn--ehv518h``), which is distinct for every name and
+the same on every import. Names that still meet (``my server`` and ``my-server``), or that are
+over 32 characters, get a short hash of the original; a name that is valid as it is keeps it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +128,42 @@ def _entry(name: str, spec: Any) -> dict[str, Any]:
     return out
 
 
+def _hashed(name: str, raw: str) -> str:
+    """``name`` shortened where needed and marked with a hash of the original ``raw`` name."""
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    head = name[:25].rstrip("-")
+    return f"{head}-{digest}" if head else f"server-{digest}"
+
+
+def _derived(raw: str) -> str:
+    """A config name for ``raw``, a name that is not one as it is (see the module's notes)."""
+    text = re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFKC", raw)).strip("-")
+    if not text.isascii():
+        text = "xn--" + text.encode("punycode").decode("ascii")
+    if not re.search(r"[A-Za-z0-9]", text) or len(text) > 32:
+        return _hashed(text, raw)
+    return text
+
+
+def _config_names(raw_names: list[str]) -> dict[str, str]:
+    """The config name of each server of an imported file, distinct from one another: names
+    valid as they are keep them; the others are derived, hashed where two would meet."""
+    from chatcli.settings.mcp import NAME
+
+    chosen = {raw: raw for raw in raw_names if NAME.match(raw)}
+    taken = set(chosen.values())
+    for raw in raw_names:
+        if raw in chosen:
+            continue
+        name = _derived(raw)
+        base, n = name, 1
+        while name in taken:  # met another: a hash of the original (and a count, rarely)
+            name, n = _hashed(base, raw if n == 1 else f"{raw}\0{n}"), n + 1
+        chosen[raw] = name
+        taken.add(name)
+    return chosen
+
+
 def import_servers(
     environment: Environment, path: Path, file: Path, *, force: bool = False
 ) -> None:
@@ -136,9 +184,10 @@ def import_servers(
     doc = tomlkit.parse(text)
     mcp = doc.setdefault("mcp", tomlkit.table(is_super_table=True))
     table = mcp.setdefault("servers", tomlkit.table(is_super_table=True))
+    names = _config_names([str(n) for n in found])
     added, skipped = [], []
     for raw_name, spec in found.items():
-        name = re.sub(r"[^A-Za-z0-9_-]", "-", str(raw_name))[:32]
+        name = names[str(raw_name)]
         if name in table and not force:
             skipped.append(name)
             continue
@@ -161,9 +210,27 @@ def import_servers(
         raise ConfigError(f"not written: {problems[0].message}", hint=f"{path} was left as it was")
     if added:
         paths.write_private(path, new_text)
+    original = {name: raw for raw, name in names.items() if name != raw}
     for name in added:
-        err(environment, f"added [mcp.servers.{name}]: {cfg.mcp_servers[name].describe()}")
+        command = cfg.mcp_servers[name].describe()
+        err(environment, f"added [mcp.servers.{name}]{_was(original, name)}: {command}")
     for name in skipped:
-        err(environment, f"kept the existing [mcp.servers.{name}] (--force replaces it)")
+        err(
+            environment,
+            f"kept the existing [mcp.servers.{name}]{_was(original, name)} (--force replaces it)",
+        )
+    if original:
+        err(
+            environment,
+            "server names hold only A-Z a-z 0-9 _ - (they name the tools sent to the model): "
+            f"{len(original)} imported under the name shown with them",
+        )
     if added:
         err(environment, f"wrote {path}; turn a server on with -T NAME")
+
+
+def _was(original: dict[str, str], name: str) -> str:
+    """`` for "时间"``: the name the file gave a server that was imported under another."""
+    if name not in original:
+        return ""
+    return " for " + json.dumps(one_line(original[name], 100), ensure_ascii=False)

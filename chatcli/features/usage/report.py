@@ -22,7 +22,7 @@ class Group:
     completion_tokens: int = 0
     cached_tokens: int = 0  # of prompt_tokens, from the prompt cache
     reasoning_tokens: int = 0  # of completion_tokens
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # of the requests whose price is known
     unknown_cost: int = 0  # requests whose price is unknown
     estimated: int = 0  # requests whose tokens were counted locally
     served_as: dict[str, int] = field(default_factory=dict)  # other names the endpoint answered
@@ -42,8 +42,9 @@ class Group:
             self.cost_usd += row.cost_usd
 
     def cost(self) -> float | None:
-        """The total, or None when no request in the group has a known price."""
-        return None if self.unknown_cost == self.requests else self.cost_usd
+        """The total, or None when some request's price is unknown (then ``cost_usd`` is only
+        a lower bound); no requests at all cost 0."""
+        return None if self.unknown_cost else self.cost_usd
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -54,6 +55,7 @@ class Group:
             "cached_tokens": self.cached_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "cost_usd": json_usd(self.cost()),
+            "known_cost_usd": json_usd(self.cost_usd),
             "requests_with_unknown_cost": self.unknown_cost,
             "requests_with_estimated_tokens": self.estimated,
             "served_as": dict(sorted(self.served_as.items())),
@@ -71,10 +73,19 @@ def _key(row: UsageRow, by: str) -> str:
 
 
 def _money(group: Group) -> str:
-    cost = group.cost()
-    if cost is None:
+    if group.unknown_cost == 0:
+        return money(group.cost_usd)
+    if group.unknown_cost == group.requests:
         return "unknown"
-    return ("≥ " if group.unknown_cost else "") + money(cost)
+    return "≥ " + money(group.cost_usd)  # the known part: a lower bound
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns: by display width, as a CJK character takes
+    two (a model or profile named in Chinese lines up with the rest)."""
+    from rich.cells import cell_len
+
+    return text + " " * max(0, width - cell_len(text))
 
 
 def report(environment: Environment, since: date | None, by: str, as_json: bool) -> None:
@@ -98,17 +109,19 @@ def report(environment: Environment, since: date | None, by: str, as_json: bool)
     if not rows:
         err(environment, "no requests logged" + (f" since {since}" if since else ""))
         return
-    width = max(len(by), *(len(g.key) for g in ordered), len("total"))
+    from rich.cells import cell_len
+
+    width = max(cell_len(by), *(cell_len(g.key) for g in ordered), len("total"))
     lines = [
-        f"{by:<{width}}  {'requests':>8}  {'tokens in':>10}  {'cached':>10}  "
+        f"{_pad(by, width)}  {'requests':>8}  {'tokens in':>10}  {'cached':>10}  "
         f"{'tokens out':>10}  cost"
     ]
     for g in [*ordered, total]:
         if g is total:
             lines.append("-" * (width + 58))
         lines.append(
-            f"{g.key:<{width}}  {g.requests:>8}  {g.prompt_tokens:>10,}  {g.cached_tokens:>10,}  "
-            f"{g.completion_tokens:>10,}  {_money(g)}"
+            f"{_pad(g.key, width)}  {g.requests:>8}  {g.prompt_tokens:>10,}  "
+            f"{g.cached_tokens:>10,}  {g.completion_tokens:>10,}  {_money(g)}"
         )
     if by == "model":
         for g in ordered:
