@@ -39,7 +39,6 @@ from chatcli.errors import (
     UsageError,
 )
 from chatcli.events import Content
-from chatcli.settings.paths import ensure_private_dir
 from chatcli.store import branches
 from chatcli.store.branches import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
 from chatcli.store.branches import message_row as _message
@@ -225,6 +224,8 @@ class Store:
                 hint="point CHATCLI_HOME at a directory (chatcli creates it if missing)",
             )
         try:
+            from chatcli.settings.paths import ensure_private_dir  # not on session's imports
+
             ensure_private_dir(data_dir)
             if not path.exists():  # create it 0600 ourselves: sqlite would use the umask
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
