@@ -71,7 +71,7 @@ def test_path_and_validate(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     assert run_cli("config", "path", env=env).stdout == f"{tmp_path / 'config.toml'}\n"
     missing = run_cli("config", "validate", env=env)
-    assert missing.returncode == 3 and "does not exist" in missing.stderr
+    assert missing.returncode == 0 and "no config file there yet" in missing.stdout  # SPEC §1
     (tmp_path / "config.toml").write_text("[profiles.a]\ntype = 'openai'\napi_key = 'k'\n")
     ok = run_cli("config", "validate", env=env)
     assert ok.returncode == 0 and "OK (1 profile)" in ok.stdout

@@ -10,14 +10,11 @@ from typing import Annotated
 import typer
 
 from chatcli.cli import completers
-from chatcli.cli.common import OverBudgetOpt, SchemaMultiOpt, SchemaOpt, global_options
+from chatcli.cli.common import OverBudgetOpt, SchemaMultiOpt, SchemaOpt, global_options, group
 from chatcli.environment import Environment
 from chatcli.settings.options import Globals
 
-app = typer.Typer(
-    help="Bulk requests at half price through the provider's Batch API (or a local runner).",
-    no_args_is_help=True,
-)
+app = group("Bulk requests at half price through the provider's Batch API (or a local runner).")
 
 JobArg = Annotated[str, typer.Argument(help="Job name (see: chatcli batch list).")]
 ConcurrencyOpt = Annotated[

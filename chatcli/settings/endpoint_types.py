@@ -56,6 +56,21 @@ class EndpointType:
             return None
         return {key: value for key, value in found.items() if value}
 
+    def variables(self) -> tuple[str, ...]:
+        """The variables its zero-config profile needs: the key's and every needed key's."""
+        if not self.implicit:
+            return ()
+        needed = (self.from_env[n.key] for n in self.needs if n.key in self.from_env)
+        return (self.key_env, *needed)
+
+    def missing_from_environment(self, environ: Mapping[str, str]) -> tuple[str, ...]:
+        """The variables its zero-config profile still needs when ``environ`` sets some of
+        them but not all (Azure's key and endpoint without ``OPENAI_API_VERSION``); empty when
+        it sets all or none."""
+        needed = self.variables()
+        missing = tuple(var for var in needed if not environ.get(var))
+        return missing if len(missing) < len(needed) else ()
+
 
 ENDPOINT_TYPES: dict[str, EndpointType] = {
     "openai": EndpointType("openai_compat", implicit=True,
@@ -78,6 +93,30 @@ def implicit_profiles(environ: Mapping[str, str] | None = None) -> dict[str, dic
     env = os.environ if environ is None else environ
     found = {name: kind.from_environment(env) for name, kind in ENDPOINT_TYPES.items()}
     return {name: settings for name, settings in found.items() if settings is not None}
+
+
+def unfinished_profiles(environ: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """The zero-config profiles the environment starts but does not finish: type name ->
+    (the problem, naming the variables missing, and the hint)."""
+    env = os.environ if environ is None else environ
+    found: dict[str, tuple[str, str]] = {}
+    for name, kind in ENDPOINT_TYPES.items():
+        missing = kind.missing_from_environment(env)
+        if not missing:
+            continue
+        present = [var for var in kind.variables() if var not in missing]
+        examples = {kind.from_env[n.key]: n.example for n in kind.needs if n.key in kind.from_env}
+        problem = (
+            f"the zero-config {name} profile needs {_and(missing)} too "
+            f"({_and(present)} {'is' if len(present) == 1 else 'are'} set)"
+        )
+        hint = "export " + " ".join(f"{var}={examples.get(var, '...')}" for var in missing)
+        found[name] = (problem, f"{hint}, or run `chatcli config init` to write a config")
+    return found
+
+
+def _and(names: list[str] | tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def endpoint_type(profile: Profile) -> EndpointType:

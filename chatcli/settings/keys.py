@@ -82,6 +82,22 @@ def redact_cmd(cmd: str) -> str:
     return _SECRETISH.sub(hide, cmd)
 
 
+def redact_url(url: str) -> str:
+    """A URL with its password and anything in its path or query that looks like a key
+    (``redact_cmd``) redacted; the scheme and host stay readable."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_cmd(safetext.redact(url))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":****@", 1)
+    path, query = redact_cmd(parts.path), redact_cmd(parts.query)
+    return urlunsplit((parts.scheme, netloc, path, query, redact_cmd(parts.fragment)))
+
+
 def redact_key(key: str) -> str:
     """The one way a key is shown (``safetext.mask``): ``****`` and its last 4 characters."""
     return safetext.mask(key)

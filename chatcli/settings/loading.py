@@ -25,7 +25,12 @@ from chatcli.errors import ConfigError, ConfigProblems, IncompleteProfile, Usage
 from chatcli.pricing import CONFIG_SOURCE, ModelInfo
 from chatcli.pricing import lookup as lookup_model
 from chatcli.settings.choices import MarkdownMode
-from chatcli.settings.endpoint_types import ENDPOINT_TYPES, implicit_profiles, listed
+from chatcli.settings.endpoint_types import (
+    ENDPOINT_TYPES,
+    implicit_profiles,
+    listed,
+    unfinished_profiles,
+)
 from chatcli.settings.mcp import McpServer, parse_servers
 
 MARKDOWN_MODES = tuple(MarkdownMode)
@@ -178,11 +183,18 @@ class Config:
     warnings: tuple[str, ...] = ()  # said on stderr by whoever loads it for a command
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
+    default_where: str | None = None  # ``path:line:col`` of the file's default_profile
 
-    def profile(self, name: str | None = None) -> Profile:
-        """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``."""
+    def profile(self, name: str | None = None, *, named_by: str | None = None) -> Profile:
+        """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``.
+        ``named_by`` says where ``name`` came from (``-p/--profile``), for the error when no
+        such profile exists; the other two sources are named without being told."""
         chosen = name or os.environ.get("CHATCLI_PROFILE") or self.default_profile
         if chosen is None:
+            unfinished = unfinished_profiles()
+            if unfinished:  # Azure's key and endpoint, but no OPENAI_API_VERSION
+                problem, hint = next(iter(unfinished.values()))
+                raise ConfigError(problem, hint=hint)
             raise ConfigError(
                 "no profile configured and no API key in the environment",
                 hint="set OPENAI_API_KEY, or run `chatcli config init` to write a config",
@@ -190,12 +202,30 @@ class Config:
         if chosen in self.incomplete:
             raise self.incomplete[chosen]
         if chosen not in self.profiles:
-            known = ", ".join(sorted(self.profiles)) or "none"
-            raise ConfigError(
-                f"unknown profile {chosen!r} (known: {known})",
-                hint=f"add [profiles.{chosen}] to {self.path}, or pick one with -p",
-            )
+            origin = named_by if name else None
+            if not name:
+                from_env = os.environ.get("CHATCLI_PROFILE")
+                origin = "CHATCLI_PROFILE" if from_env else "default_profile"
+            raise self._unknown(chosen, origin)
         return self.profiles[chosen]
+
+    def _unknown(self, chosen: str, origin: str | None) -> ConfigError:
+        """No profile ``chosen``: say who named it (``origin``: a flag, ``CHATCLI_PROFILE``,
+        or ``default_profile``, then at its line and column in the file) and which there are."""
+        unfinished = unfinished_profiles().get(chosen)
+        if unfinished is not None:  # ``-p azure`` with only part of Azure's variables
+            problem, hint = unfinished
+            return ConfigError(problem, hint=hint)
+        known = ", ".join(sorted(self.profiles)) or "none"
+        if origin == "default_profile":
+            error = unknown_default(self)
+            if error is not None:
+                return ConfigError(f"{error.message} (known: {known})", hint=error.hint)
+        fix = "set CHATCLI_PROFILE to" if origin == "CHATCLI_PROFILE" else "pick with -p"
+        return ConfigError(
+            f"unknown profile {chosen!r}{f' from {origin}' if origin else ''} (known: {known})",
+            hint=f"add [profiles.{chosen}] to {self.path}, or {fix} one of those",
+        )
 
     def resolve_model(self, name: str) -> str:
         """Expand an alias (``-m fast``) to a model name; an empty name is a UsageError."""
@@ -501,6 +531,7 @@ def analyse(
     if default_profile is not None and not isinstance(default_profile, str):
         v.problems.append(v.fail("", "default_profile", "default_profile must be a string"))
         default_profile = None
+    default_where = v.where("", "default_profile") if default_profile is not None else None
     defaults: dict[str, Any] = {}
     with v.collect():
         raw_defaults = data.get("defaults", {})
@@ -589,6 +620,7 @@ def analyse(
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
         schemas=schemas, templates=templates, mcp_servers=mcp_servers, role_tools=role_tools,
+        default_where=default_where,
     )  # fmt: skip
     return cfg, v.problems
 
@@ -778,6 +810,19 @@ def _implicit_profiles(defaults: dict[str, Any]) -> dict[str, Profile]:
             name=name, type=name, api_key_env=kind.key_env, implicit=True, sources=src, **settings
         )
     return out
+
+
+def unknown_default(cfg: Config) -> ConfigError | None:
+    """The problem of a file whose ``default_profile`` names no profile (every command would
+    fail), at its line and column, or None (``config validate`` and ``config set``)."""
+    name = cfg.default_profile
+    if cfg.default_source != "config" or not name or name in {*cfg.profiles, *cfg.incomplete}:
+        return None
+    return ConfigError(
+        f"{cfg.default_where or cfg.path}: default_profile {name!r} is not a profile",
+        hint=f"add [profiles.{name}] first, or set default_profile to one of the profiles "
+        "defined; -p picks another for one command",
+    )
 
 
 def validate_data(path: Path, data: dict[str, Any], text: str = "") -> Config:

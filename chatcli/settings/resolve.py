@@ -39,10 +39,11 @@ class Invocation:
     profile: str | None = None
     model: str | None = None
     debug: bool = False
+    named_by: str | None = None  # where ``profile`` came from (-p/--profile), for errors
 
     def env(self) -> Env:
         """Profile and model (flag > profile > [defaults] > built-in) for one endpoint."""
-        profile = self.config.profile(self.profile)
+        profile = self.config.profile(self.profile, named_by=self.named_by)
         asked = self.config.resolve_model(self.model) if self.model else None
         model = asked or self.config.resolve_model(profile.model)
         return Env(self.config, profile, model, self.debug, asked, self.profile is not None)
@@ -101,7 +102,7 @@ def config_file(g: Globals) -> Path:
 
 def invocation(g: Globals) -> Invocation:
     """The config read once, with the profile and model ``g`` names."""
-    return Invocation(load_config(g), g.profile, g.model, g.debug)
+    return Invocation(load_config(g), g.profile, g.model, g.debug, named_by="-p/--profile")
 
 
 def resolve(g: Globals) -> Env:
@@ -228,7 +229,7 @@ def resolve_chat(
             name = stored.profile
         else:
             notes.append(f"profile {stored.profile} of {stored.name} no longer exists")
-    profile = cfg.profile(name)
+    profile = cfg.profile(name, named_by=run.named_by if name == run.profile else None)
     if run.model:
         model = cfg.resolve_model(run.model)
     elif stored is not None and stored.model and stored.profile in (None, profile.name):

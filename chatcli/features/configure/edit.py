@@ -81,8 +81,9 @@ def set_value(environment: Environment, path: Path, key: str, raw: str) -> None:
     text = edited_text(path, parts, parse_value(raw))
     data = loading.parse(path, text)
     cfg, problems = loading.analyse(path, data, text)
-    if cfg.default_profile and cfg.default_profile not in {*cfg.profiles, *cfg.incomplete}:
-        problems.append(unknown_default(path, text, cfg.default_profile))
+    unknown = loading.unknown_default(cfg)
+    if unknown is not None:
+        problems.append(unknown)
     if problems:
         for problem in problems[1:]:
             err(environment, f"chatcli: error: {problem.message}")
@@ -103,16 +104,3 @@ def set_value(environment: Environment, path: Path, key: str, raw: str) -> None:
     elif parts[-1] == "api_key_cmd":
         shown = keys.redact_cmd(raw)
     err(environment, f"set {key} = {shown} in {path}")
-
-
-def unknown_default(path: Path, text: str, name: str) -> ConfigError:
-    """``default_profile`` names no profile: every command would fail."""
-    line = next(
-        (i for i, ln in enumerate(text.splitlines(), 1) if ln.lstrip().startswith("default_")),
-        None,
-    )
-    where = f"{path}:{line}:1" if line else str(path)
-    return ConfigError(
-        f"{where}: default_profile {name!r} is not a profile",
-        hint=f"add [profiles.{name}] first, or pick one of the profiles defined",
-    )

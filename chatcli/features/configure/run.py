@@ -15,6 +15,7 @@ from chatcli.output import ask, err, out
 from chatcli.settings import keys, paths
 from chatcli.settings import loading as cfgmod
 from chatcli.settings.endpoint_types import ENDPOINT_TYPES, listed
+from chatcli.settings.mcp import McpServer
 from chatcli.settings.resolve import Env
 
 _SHOWN = (
@@ -64,19 +65,23 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
             "value": profile.deployments,
             "source": f"[profiles.{profile.name}.deployments]",
         }
+    if profile.headers:
+        settings["headers"] = {
+            "value": {name: _shown_secret(value) for name, value in profile.headers.items()},
+            "source": profile.sources.get("headers", f"[profiles.{profile.name}]"),
+        }
+    if "api_key_cmd" in settings:  # whatever running it gave: a key pasted into it stays hidden
+        settings["api_key_cmd"]["value"] = keys.redact_cmd(settings["api_key_cmd"]["value"])
+    _hide_literal_secrets(cfg)
+    found: tuple[str, ...] = ()
     try:
-        key, source = keys.key_with_source(profile)
+        key, source = keys.key_with_source(profile)  # from here on ``out`` masks the key
     except ConfigError as exc:
         settings["api_key"] = {"value": None, "source": exc.message}
     else:
-        for item in settings.values():  # a key pasted into api_key_cmd must not leak either
-            if isinstance(item["value"], str) and key in item["value"]:
-                item["value"] = item["value"].replace(key, keys.redact_key(key))
-            item["source"] = item["source"].replace(key, keys.redact_key(key))
-        settings["api_key"] = {
-            "value": keys.redact_key(key),
-            "source": source.replace(key, keys.redact_key(key)),
-        }
+        found = (key,)  # masked below however short it is
+        settings["api_key"] = {"value": keys.redact_key(key), "source": source}
+    settings = _redacted(settings, found)  # the key itself, however short, where it is set
     info = {
         "config_file": str(cfg.path),
         "config_exists": cfg.exists,
@@ -88,8 +93,10 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
         "profiles": sorted(cfg.profiles),
         "aliases": cfg.aliases,
         "roles": sorted(cfg.roles),
-        "mcp_servers": {name: server.describe() for name, server in cfg.mcp_servers.items()},
+        "mcp_servers": {name: _shown_server(server) for name, server in cfg.mcp_servers.items()},
     }
+    info = _redacted(info, ())  # every key registered so far, before JSON escapes any
+    settings = info["settings"]
     if as_json:
         out(environment, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
         return
@@ -104,6 +111,11 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
     width = max(len(k) for k in settings)
     for key, item in settings.items():
         value = item["value"]
+        if key == "headers":  # one per line, the source on the first
+            pairs = [f"{name}: {text}" for name, text in value.items()]
+            lines.append(f"  {key:<{width}}  {pairs[0]:<40}  {item['source']}")
+            lines.extend(f"  {'':<{width}}  {pair}" for pair in pairs[1:])
+            continue
         shown = (
             "(none)"
             if value is None
@@ -123,17 +135,63 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
     out(environment, "\n".join(lines) + "\n")
 
 
+def _shown_secret(value: Any) -> str:
+    """A header value as ``config show`` prints it: literal text by its last 4 characters (header
+    values are treated as secrets), ``env VAR``, or ``cmd COMMAND`` with any key in it redacted."""
+    if isinstance(value, str):
+        return keys.redact_key(value)
+    kind, arg = next(iter(value.items()))
+    return f"env {arg}" if kind == "env" else f"cmd {keys.redact_cmd(arg)}"
+
+
+def _shown_server(server: McpServer) -> str:
+    """An MCP server's command line or URL with anything that looks like a key redacted (a
+    token passed as an argument or in the URL's path or query)."""
+    if server.command is not None:
+        return keys.redact_cmd(server.describe())
+    return keys.redact_url(server.describe())
+
+
+def _redacted(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` (strings, lists and dicts of them) with ``secrets`` and every registered key
+    masked."""
+    if isinstance(value, str):
+        return keys.redact(value, secrets)
+    if isinstance(value, list):
+        return [_redacted(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, secrets) for key, item in value.items()}
+    return value
+
+
+def _hide_literal_secrets(cfg: cfgmod.Config) -> None:
+    """Register every key written literally in the config (``api_key`` of any profile, text
+    values of ``headers`` and of MCP servers' ``env``/``headers``) so ``out`` masks them
+    wherever they would appear, whichever profile is shown and whatever its key resolution
+    did."""
+    from chatcli import safetext
+
+    for profile in cfg.profiles.values():
+        safetext.add_secret(profile.api_key)
+        for value in profile.headers.values():
+            if isinstance(value, str):
+                safetext.add_secret(value)
+    for server in cfg.mcp_servers.values():
+        for secret in (*server.env.values(), *server.headers.values()):
+            safetext.add_secret(secret.text)
+
+
 def validate(environment: Environment, path: Path) -> None:
     """Report every problem of the file at once (exit 3), or say it is OK."""
-    from chatcli.features.configure.edit import unknown_default
-
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist", hint="`chatcli config init` creates it")
+    if not path.exists():  # not an error (``--config`` naming no file is refused before)
+        _validate_zero_config(environment, path)
+        return
     text = cfgmod.read_text(path)
     cfg, problems = cfgmod.analyse(path, cfgmod.parse(path, text), text)
     problems.extend(cfg.incomplete.values())
-    if cfg.default_profile and cfg.default_profile not in {*cfg.profiles, *cfg.incomplete}:
-        problems.append(unknown_default(path, text, cfg.default_profile))
+    unknown = cfgmod.unknown_default(cfg)
+    if unknown is not None:
+        problems.append(unknown)
     if problems:
         for problem in problems:
             hint = f" ({problem.hint})" if problem.hint else ""
@@ -153,6 +211,25 @@ def validate(environment: Environment, path: Path) -> None:
         err(environment, f"warning: {exposed}")
     n = len([p for p in cfg.profiles.values() if not p.implicit])
     out(environment, f"{path}: OK ({n} profile{'s' if n != 1 else ''})\n")
+
+
+def _validate_zero_config(environment: Environment, path: Path) -> None:
+    """``validate`` where the config file does not exist yet: the zero-config rules apply;
+    say which profiles the environment makes (or what it lacks for one)."""
+    from chatcli.settings.endpoint_types import implicit_profiles, unfinished_profiles
+
+    out(
+        environment,
+        f"{path}: no config file there yet; the zero-config rules apply "
+        "(`chatcli config init` or `chatcli config set` writes it)\n",
+    )
+    found = sorted(implicit_profiles())
+    if found:
+        err(environment, f"profiles from the environment: {', '.join(found)}")
+    for problem, hint in unfinished_profiles().values():
+        err(environment, f"warning: {problem} ({hint})")
+    if not found and not unfinished_profiles():
+        err(environment, "no profile from the environment yet: export OPENAI_API_KEY=...")
 
 
 def set_value(environment: Environment, path: Path, key: str, raw: str) -> None:
@@ -175,6 +252,13 @@ max_retries = 3            # 429 / 5xx / connection resets; Retry-After is honou
 [profiles.{name_key}]
 {profile_lines}
 """
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string, its characters written as themselves (``"中转"``, not
+    ``"\\u4e2d\\u8f6c"``); only what TOML requires is escaped (quotes, backslashes, control
+    characters: JSON escapes them alike, except DEL)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _ask(
@@ -201,10 +285,10 @@ def init(environment: Environment, path: Path, force: bool) -> None:
     if kind not in ENDPOINT_TYPES:
         raise UsageError(f"unknown endpoint type {kind!r}", hint=listed())
     name = _ask(environment, "Profile name", kind)
-    lines = [f"type = {json.dumps(kind)}"]
+    lines = [f"type = {_toml_string(kind)}"]
     for need in ENDPOINT_TYPES[kind].needs:  # what a profile of this type must set
         question = need.question if need.default else f"{need.question} (e.g. {need.example})"
-        lines.append(f"{need.key} = {json.dumps(_ask(environment, question, need.default))}")
+        lines.append(f"{need.key} = {_toml_string(_ask(environment, question, need.default))}")
     conventional = ENDPOINT_TYPES[kind].key_env
     source = _ask(
         environment,
@@ -213,23 +297,23 @@ def init(environment: Environment, path: Path, force: bool) -> None:
         hidden=True,
     )
     if source.startswith("env "):
-        lines.append(f"api_key_env = {json.dumps(source[4:].strip())}")
+        lines.append(f"api_key_env = {_toml_string(source[4:].strip())}")
         err(environment, f"key: from {source}")
     elif source.startswith("cmd "):
-        lines.append(f"api_key_cmd = {json.dumps(source[4:].strip())}   # run; stdout is the key")
+        lines.append(f"api_key_cmd = {_toml_string(source[4:].strip())}   # run; stdout is the key")
         err(environment, f"key: from the command {keys.redact_cmd(source[4:].strip())}")
     else:
         keys.check_key(source, "the pasted text")
-        lines.append(f"api_key = {json.dumps(source)}   # this file is 0600; prefer api_key_cmd")
+        lines.append(f"api_key = {_toml_string(source)}   # this file is 0600; prefer api_key_cmd")
         err(environment, f"key: {keys.redact_key(source)} (pasted)")
     proxy = _ask(environment, "Proxy for this profile (empty for none)", "")
     if proxy:
-        lines.append(f"proxy = {json.dumps(proxy)}")
+        lines.append(f"proxy = {_toml_string(proxy)}")
     model = _ask(environment, "Default model", "gpt-4o-mini")
     text = _TEMPLATE.format(
-        name=json.dumps(name),
-        name_key=name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name),
-        model=json.dumps(model),
+        name=_toml_string(name),
+        name_key=name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_string(name),
+        model=_toml_string(model),
         profile_lines="\n".join(lines),
     )
     cfgmod.validate_data(path, tomllib.loads(text))
