@@ -13,6 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.fakes.halting import Halting
+
+
+class _ProxyServer(Halting, ThreadingHTTPServer):
+    """The proxy's listener: stops at once (``halting``)."""
+
 
 class FakeProxy:
     """``with FakeProxy() as proxy:`` then use ``proxy.url``; ``proxy.seen`` lists request URLs."""
@@ -62,15 +68,16 @@ class FakeProxy:
                 conn.close()
                 self.close_connection = True
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _ProxyServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_until_halted, daemon=True)
 
     def __enter__(self) -> FakeProxy:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
+        self._server.halt()
+        self._thread.join(timeout=5)
         self._server.server_close()

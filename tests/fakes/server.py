@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes import serving, structured
 from tests.fakes.batches import BatchAPI
+from tests.fakes.halting import Halting
 from tests.fakes.hostile import Raw, serve_raw
 
 DEFAULT_API_KEY = "sk-test-0123456789abcdef"
@@ -573,10 +574,7 @@ class FakeOpenAI:
         self.root = f"http://127.0.0.1:{port}"
         self.base_url = self.root + "/v1"
         self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name=f"FakeOpenAI:{port}",
+            target=httpd.serve_until_halted, daemon=True, name=f"FakeOpenAI:{port}"
         )
         self._thread.start()
         return self
@@ -586,11 +584,12 @@ class FakeOpenAI:
         self._stopping.set()
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
+            httpd.halt()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if httpd is not None:
+            httpd.server_close()
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()
@@ -699,8 +698,9 @@ class FakeOpenAI:
             return self._files.get(name)
 
 
-class _Server(ThreadingHTTPServer):
-    """Threaded server that treats a client hanging up as normal, not as an error to print."""
+class _Server(Halting, ThreadingHTTPServer):
+    """Threaded server that treats a client hanging up as normal, not as an error to print,
+    and stops the moment it is told (``halting``)."""
 
     daemon_threads = True
     request_queue_size = 128  # bulk commands open many connections at once

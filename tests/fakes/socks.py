@@ -12,6 +12,8 @@ import socketserver
 import struct
 import threading
 
+from tests.fakes.halting import Halting
+
 
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
@@ -53,7 +55,7 @@ def _copy(src: socket.socket, dst: socket.socket) -> None:
                 s.shutdown(socket.SHUT_RDWR)
 
 
-class _Server(socketserver.ThreadingTCPServer):
+class _Server(Halting, socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
@@ -69,12 +71,13 @@ class FakeSocks:
         self._server = _Server()
         self.url = f"socks5://127.0.0.1:{self._server.server_address[1]}"
         self.targets = self._server.targets
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_until_halted, daemon=True)
 
     def __enter__(self) -> FakeSocks:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
+        self._server.halt()
+        self._thread.join(timeout=5)
         self._server.server_close()
