@@ -9,6 +9,7 @@ inputs already written relies on that).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from chatcli.errors import UsageError
@@ -23,6 +24,24 @@ def check_folder(folder: Path | None, why: str = "give a directory") -> None:
         raise UsageError(f"-o {folder} is a link to nowhere; {why}")
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {folder} is a file; {why}")
+
+
+def prepare_file(path: Path | None) -> None:
+    """Make ``-o FILE`` writable before anything is paid for: its missing folders are made
+    (as ``image -o`` and ``transcribe -o DIR`` make theirs); a directory, a folder that cannot
+    be made or one chatcli may not write into is refused (exit 2) instead of failing after
+    the request."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"-o {path} is a directory; give a file name")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-o {path}: cannot make {folder}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"-o {path}: permission denied", hint="choose a file you can write")
 
 
 def unique_stems(stems: list[str], taken: set[str] | None = None) -> list[str]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError
+from chatcli.features.outputs import prepare_file
 from chatcli.output import notifier_for, out_bytes
 from chatcli.settings.resolve import Env
 
@@ -44,6 +45,11 @@ def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
     """Run one ``speak``; raises chatcli errors for the funnel in ``__main__``."""
     text = read_text(opts.text, environment.stdin, environment.stdin_isatty)
     model = env.asked_model or DEFAULT_MODEL
+    # where the audio goes is settled before it is paid for
+    if opts.output is not None:
+        prepare_file(opts.output)
+    elif environment.stdout_isatty:
+        player(opts.response_format)
     audio = _synthesize(environment, env, model, text, opts)
     if opts.output is not None:
         try:
@@ -111,17 +117,23 @@ def players(fmt: str) -> list[list[str]]:
     return [c for c in candidates if shutil.which(c[0])]
 
 
-def play(audio: bytes, fmt: str) -> None:
-    """Play ``audio`` with the first available player; without one, say how to save it."""
+def player(fmt: str) -> list[str]:
+    """The command that will play ``fmt``; without one, say how to save it instead."""
     found = players(fmt)
     if not found:
         raise UsageError(
             f"no audio player found to play {fmt} (looked for ffplay, mpv, paplay, aplay)",
             hint="save it instead: chatcli speak ... -o speech." + fmt,
         )
+    return found[0]
+
+
+def play(audio: bytes, fmt: str) -> None:
+    """Play ``audio`` with the first available player."""
+    command = player(fmt)
     with tempfile.NamedTemporaryFile(prefix="chatcli-", suffix=f".{fmt}") as tmp:
         tmp.write(audio)
         tmp.flush()
-        code = subprocess.run([*found[0], tmp.name], stdin=subprocess.DEVNULL).returncode
+        code = subprocess.run([*command, tmp.name], stdin=subprocess.DEVNULL).returncode
     if code != 0:
-        raise ChatcliError(f"{found[0][0]} could not play the audio (exit {code})")
+        raise ChatcliError(f"{command[0]} could not play the audio (exit {code})")

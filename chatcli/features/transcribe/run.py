@@ -27,7 +27,7 @@ from chatcli import reading
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.events import Notice
-from chatcli.features.outputs import check_folder
+from chatcli.features.outputs import check_folder, prepare_file
 from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.formats import EXTENSIONS
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
@@ -91,6 +91,8 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
     data, source, stem = read_input(environment, names[0]) if one else (b"", "", "")
     model = _model(env, opts)
     check_model(model, opts.response_format)
+    if one:
+        prepare_file(opts.output)
     provider = connect(env.profile, env.config.model_info, debug=env.debug,
                        clock=environment.clock)  # fmt: skip
     limiter = Limiter(env.profile.requests_per_minute, environment.clock)
