@@ -177,3 +177,31 @@ def test_an_output_dir_that_is_a_link_to_nowhere_is_refused_before_sending(
     assert result.returncode == 2
     assert f"-o {out} is a link to nowhere" in result.stderr
     assert fake.chat_requests() == []
+
+
+def test_combine_counts_the_summaries_it_has_and_a_rerun_keeps_combined_md(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.default_reply = Reply(text="S.")
+    fake.script(Error(500, "This input is refused."))
+    files = inputs(tmp_path)[2:]
+    out = tmp_path / "out"
+    env = relay(tmp_path, fake, max_retries=0)
+    args = ["summarize", *map(str, files), "-o", str(out), "--combine", "--concurrency", "1"]
+    first = run_cli(*args, env=env)
+    assert first.returncode == 5  # one input failed; the other two are combined
+    last = sent(fake.chat_requests()[-1])
+    assert "Below are summaries of 2 separate inputs" in last, last
+    assert (out / "combined.md").read_text() == "S.\n"
+    again = run_cli(*args, env=env)  # the failed input is done now: combined anew
+    assert again.returncode == 0, again.stderr
+    assert "Below are summaries of 3 separate inputs" in sent(fake.chat_requests()[-1])
+    sent_before = len(fake.chat_requests())
+    (out / "combined.md").write_text("kept\n")
+    kept = run_cli(*args, env=env)  # nothing new: no request, combined.md untouched
+    assert kept.returncode == 0, kept.stderr
+    assert len(fake.chat_requests()) == sent_before
+    assert f"combined summary: skipped, {out / 'combined.md'} exists" in kept.stderr
+    assert (out / "combined.md").read_text() == "kept\n"
+    forced = run_cli(*args, "--force", env=env)
+    assert forced.returncode == 0 and (out / "combined.md").read_text() == "S.\n"

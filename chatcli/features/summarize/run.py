@@ -99,11 +99,11 @@ class Job:
         self.printed = 0
 
     def _summarizer(
-        self, provider: Provider | None, store: Store | None, i: int | None
+        self, provider: Provider | None, store: Store | None, i: int | None, *, combined: int = 0
     ) -> Summarizer:
+        """Input ``i``'s summarizer, or (``i`` None) the one combining ``combined`` summaries."""
         if i is None:
-            n = len(self.sources)
-            instructions = COMBINE_INSTRUCTIONS.format(n=n)
+            instructions = COMBINE_INSTRUCTIONS.format(n=combined)
             if self.opts.instructions:
                 instructions = f"{self.opts.instructions.strip()}\n\n{instructions}"
             return Summarizer(
@@ -119,9 +119,12 @@ class Job:
         from chatcli.features.summarize import estimate as est
 
         plan = [(self._summarizer(None, None, i), self.sources[i].text) for i in self.todo]
-        combiner = self._summarizer(None, None, None) if self.opts.combine else None
+        readable = sum(1 for source in self.sources if source.error is None)
+        combiner = None
+        if self.opts.combine and self._kept_combined(bool(self.todo)) is None:
+            combiner = self._summarizer(None, None, None, combined=readable)
         estimate = est.estimate(plan, combiner)
-        first = plan[0][0] if plan else self._summarizer(None, None, None)
+        first = plan[0][0] if plan else self._summarizer(None, None, None, combined=readable)
         if self.opts.dry_run:
             out(self.shared.environment, est.describe(first, estimate, len(self.todo)))
             flush_out(self.shared.environment)
@@ -223,13 +226,28 @@ class Job:
                     flush_out(self.shared.environment)
             self.printed += 1
 
+    def _kept_combined(self, fresh: bool) -> Path | None:
+        """``-o DIR``'s combined summary when it is kept: it exists, no input is (``fresh``)
+        summarised in this run, and no ``--force``: like the inputs' own files, no request and
+        no overwrite."""
+        folder = self.opts.output_dir
+        if folder is None or self.opts.force or fresh:
+            return None
+        target = folder / f"{COMBINED}.md"
+        return target if target.exists() else None
+
     def _combine(self, provider: Provider, store: Store) -> None:
+        kept = self._kept_combined(any(i in self.results for i in self.todo))
+        if kept is not None:
+            self.notifier.note(f"combined summary: skipped, {kept} exists (--force redoes it)")
+            return
         text = "\n\n".join(
             f"Summary of {self.sources[i].label}:\n{self.results[i].strip()}"
             for i in sorted(self.results)
         )
+        combiner = self._summarizer(provider, store, None, combined=len(self.results))
         try:
-            summary = self._summarizer(provider, store, None).summarise(text).strip() + "\n"
+            summary = combiner.summarise(text).strip() + "\n"
         except ChatcliError as exc:
             self.notifier.note(f"combined summary: failed: {exc.message}")
             self._combine_error: ChatcliError | None = exc
