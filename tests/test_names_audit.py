@@ -11,6 +11,8 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.cells import cell_len
 
 from chatcli.environment import Environment, ManualClock
@@ -196,3 +198,23 @@ def test_usage_json_total_of_nothing_is_zero_and_partial_is_unambiguous(
     assert rows["gpt-6-luna"]["cost_usd"] == price
     table = run_cli("usage", env=env).stdout
     assert date.today().isoformat() in table and "≥ $0.00015" in table
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(st.sampled_from("ab 中文😀é\u0301x"), max_size=120),
+    st.sampled_from(["中文", "x", "ab", "é"]),
+    st.integers(4, 60),
+)
+def test_search_snippets_fit_their_width_in_columns(text: str, needle: str, width: int) -> None:
+    """``sessions search`` snippets are cut by display width around the match, whole
+    characters only (a CJK line was twice as wide as an English one)."""
+    from chatcli.store.search import snippet
+
+    got = snippet(text, needle, width)
+    body = got.removeprefix("…").removesuffix("…")
+    assert cell_len(body) <= width
+    assert body in " ".join(text.split())
+    flat = " ".join(text.split())
+    if needle.lower() in flat.lower() and cell_len(needle) <= width:
+        assert needle.lower() in body.lower()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Callable
 
 TRIGRAM = 3
@@ -126,12 +127,27 @@ def query(
 
 
 def snippet(text: str, needle: str, width: int = 80) -> str:
-    """One line of ``text`` around the first match of ``needle``."""
+    """One line of ``text`` around the first match of ``needle``, ``width`` terminal columns
+    wide (a CJK character takes two), never splitting a character."""
     flat = " ".join(text.split())
     at = flat.lower().find(needle.lower())
-    if at < 0:
-        return flat[:width] + ("…" if len(flat) > width else "")
-    start = max(0, at - (width - len(needle)) // 2)
-    end = min(len(flat), start + width)
-    start = max(0, end - width)
+    start, end = (at, at + len(needle)) if at >= 0 else (0, 0)
+    used = sum(_cells(c) for c in flat[start:end])
+    left = (width - used) // 2 if at >= 0 else 0
+    while start > 0 and left - _cells(flat[start - 1]) >= 0:  # up to half the room before
+        start -= 1
+        left -= _cells(flat[start])
+        used += _cells(flat[start])
+    while end < len(flat) and used + _cells(flat[end]) <= width:  # the rest after it
+        used += _cells(flat[end])
+        end += 1
+    while start > 0 and used + _cells(flat[start - 1]) <= width:  # the text ended: more before
+        start -= 1
+        used += _cells(flat[start])
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+
+
+def _cells(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
