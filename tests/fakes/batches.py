@@ -72,8 +72,8 @@ class BatchAPI:
 
     def __init__(self) -> None:
         self.enabled = True
-        self.validating_s = 0.2
-        self.running_s = 0.4
+        self.validating_s = 0.05
+        self.running_s = 0.1
         self.expire_next = False
         self.refuse_models: set[str] = set()
         self.upload_delay = 0.0  # seconds to wait after storing an upload, before answering
