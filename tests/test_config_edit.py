@@ -82,7 +82,7 @@ def test_validate_names_every_problem_at_once(tmp_path: Path) -> None:
     result = run_cli("config", "validate", env=clean_env(tmp_path))
     assert result.returncode == 3
     lines = result.stderr.splitlines()
-    assert f"{path}:2:1: unknown key 'modle' in [defaults] (did you mean `model`?)" in lines
+    assert f"{path}:2:1: defaults.modle: unknown key (did you mean `model`?)" in lines
     assert any(f"{path}:3:1: defaults.timeout must be a number" in ln for ln in lines)
     assert any("[profiles.half] is type relay but has no base_url" in ln for ln in lines)
     assert lines[-1] == f"chatcli: error: {path}: 3 problems"

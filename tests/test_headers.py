@@ -83,4 +83,4 @@ def test_bad_header_entries_are_refused_with_their_line(tmp_path: Path) -> None:
     )
     result = run_cli("config", "validate", env=clean_env(tmp_path))
     assert result.returncode == 3
-    assert "header X-Num: must be a string" in result.stderr + result.stdout
+    assert "config.toml:5:1: profiles.work.headers.X-Num must be a string" in result.stderr

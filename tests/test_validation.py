@@ -21,9 +21,9 @@ def _config(tmp_path: Path, body: str) -> None:
     ("line", "problem"),
     [
         ("input_price = nan", "input_price must be a finite number, not nan"),
-        ("output_price = -1.5", "output_price must be between 0 and 1e+06, not -1.5"),
+        ("output_price = -1.5", "output_price must be between 0 and 1,000,000, not -1.5"),
         ("image_price = nan", "image_price must be a finite number, not nan"),
-        ("image_price = -0.04", "image_price must be between 0 and 1e+06, not -0.04"),
+        ("image_price = -0.04", "image_price must be between 0 and 1,000,000, not -0.04"),
         ("minute_price = -inf", "minute_price must be a finite number, not -inf"),
     ],
 )
@@ -64,7 +64,7 @@ def test_an_empty_model_or_profile_flag_is_a_usage_error(
         ('[defaults]\nmodel = ""\n', "defaults.model must not be empty"),
         ('[profiles.r]\ntype = "relay"\nbase_url = "http://x.example/v1"\nmodel = " "\n',
          "profiles.r.model must not be empty"),
-        ('[aliases]\nfast = ""\n', "alias 'fast' needs a model name"),
+        ('[aliases]\nfast = ""\n', "aliases.fast needs a model name"),
         ('[models.""]\ncontext_window = 10\n', 'needs a model name'),
     ],
 )  # fmt: skip

@@ -116,12 +116,26 @@ ReasoningOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def check_service_tier(value: str | None) -> str | None:
+    """An empty tier would be left out of the request without a word: refuse it."""
+    if value is not None and not value.strip():
+        from chatcli.errors import UsageError
+
+        raise UsageError("--service-tier needs a tier name, not an empty one",
+                         hint="flex, priority or default; leave the option out for the "
+                         "endpoint's own")  # fmt: skip
+    return value.strip() if value is not None else None
+
+
 ServiceTierOpt = Annotated[
     str | None,
     typer.Option(
         "--service-tier",
         help="Processing tier where the endpoint offers them (flex, priority, default).",
         show_default=False,
+        callback=check_service_tier,
     ),
 ]
 MaxToolRoundsOpt = Annotated[
@@ -130,6 +144,22 @@ MaxToolRoundsOpt = Annotated[
         "--max-tool-rounds", min=1, max=100, help="Most rounds of tool calls per turn (8)."
     ),
 ]
+
+
+def check_template(ctx: typer.Context, value: str | None) -> str | None:
+    """``-V`` fills a template's variables: without ``--template`` it would be dropped without
+    a word. Click runs this after every option given (an option not given comes last), so
+    ``-V`` is in ``ctx.params`` whenever ``--template`` is missing."""
+    if value is None and ctx.params.get("var"):
+        from chatcli.errors import UsageError
+
+        raise UsageError(
+            "-V/--var fills the variables of a template, and no --template was given",
+            hint="add --template NAME (`chatcli templates list` shows them), or drop -V",
+        )
+    return value
+
+
 TemplateOpt = Annotated[
     str | None,
     typer.Option(
@@ -137,6 +167,7 @@ TemplateOpt = Annotated[
         help="Prompt template (chatcli templates list).",
         show_default=False,
         autocompletion=completers.templates,
+        callback=check_template,
     ),
 ]
 VarOpt = Annotated[

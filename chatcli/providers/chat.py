@@ -26,7 +26,7 @@ from chatcli.providers.base import (
 )
 from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.guards import masked as _masked
-from chatcli.providers.guards import refused_tools
+from chatcli.providers.guards import refused_reasoning, refused_tools
 from chatcli.providers.modelmeta import ListedModel, listed, window_of
 from chatcli.providers.quirks import COMPLETION_PARAMS, Quirks, rejects_classic_params
 from chatcli.providers.shapes import excerpt
@@ -151,7 +151,8 @@ class ChatProvider:
         opened = self.transport.open(
             "POST", url, headers=self.endpoint.headers, json_body=body, on_status=on_status
         )
-        for item in refused_tools(opened, bool(request.tools)):
+        refusals = refused_reasoning(opened, request.reasoning, request.model)
+        for item in refused_tools(refusals, bool(request.tools)):
             if isinstance(item, Notice):
                 yield item
             else:

@@ -1,9 +1,10 @@
 """What every wire protocol does to an answer on its way up: a key the model spells out over
-several deltas is masked whole, and a 400 blaming the ``tools`` sent is explained (chat
-completions and the Responses API alike)."""
+several deltas is masked whole, and a 400 blaming the ``tools`` or the reasoning effort sent is
+explained (chat completions and the Responses API alike)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,3 +63,24 @@ def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
             "(or the profile's tools), or use a model that supports tools",
             status=exc.status,
         ) from None
+
+
+_REASONING = re.compile(r"\breasoning(?:[_.]effort)?\b", re.I)
+
+
+def refused_reasoning(items: Iterator[Any], effort: str | None, model: str) -> Iterator[Any]:
+    """``items``, except that a 400/422 naming ``reasoning_effort`` (or ``reasoning``) when
+    ``--reasoning`` was given gets a hint naming the flag and the model (a model or relay
+    that takes no reasoning effort refuses the whole request)."""
+    try:
+        yield from items
+    except APIError as exc:
+        if not effort or exc.status not in (400, 422) or exc.hint is not None:
+            raise
+        if not _REASONING.search(exc.message):
+            raise
+        exc.hint = (
+            f"{model} takes no reasoning effort here: leave out --reasoning {effort}, or "
+            "use -m with a reasoning model"
+        )
+        raise

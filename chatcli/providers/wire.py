@@ -31,7 +31,7 @@ from chatcli.errors import APIError
 from chatcli.events import Notice, StreamEvent
 from chatcli.providers import responses
 from chatcli.providers.base import ChatRequest
-from chatcli.providers.guards import masked, refused_tools
+from chatcli.providers.guards import masked, refused_reasoning, refused_tools
 from chatcli.providers.quirks import COMPLETION_PARAMS, rejects_classic_params
 
 if TYPE_CHECKING:
@@ -210,7 +210,8 @@ def _over_responses(
     )
     response = None
     try:
-        for item in refused_tools(opened, bool(request.tools)):
+        refusals = refused_reasoning(opened, request.reasoning, request.model)
+        for item in refused_tools(refusals, bool(request.tools)):
             if isinstance(item, Notice):
                 yield item
             else:

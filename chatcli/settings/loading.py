@@ -184,6 +184,13 @@ class Config:
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # for --schema @NAME
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # [templates.NAME]
     default_where: str | None = None  # ``path:line:col`` of the file's default_profile
+    defined: frozenset[str] = frozenset()  # every [profiles.NAME] of the file, broken or not
+    tool_keys: dict[str, str] = field(default_factory=dict)  # ``profiles.p.tools`` -> its place
+
+    def tool_key(self, table: str, key: str) -> str:
+        """``path:line:col: profiles.p.tools``: where a tool name of the config came from."""
+        path = f"{table}.{key}"
+        return f"{self.tool_keys.get(path, self.path)}: {path}"
 
     def profile(self, name: str | None = None, *, named_by: str | None = None) -> Profile:
         """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``.
@@ -338,28 +345,59 @@ class _Validator:
             self.problems.append(exc)
 
     def where(self, table: str, key: str | None = None) -> str:
-        """``path:line:col`` of ``key`` inside ``[table]`` (or of the header), best effort."""
-        start: int | None = -1  # the top level begins before line 0
-        if table:
-            header = re.compile(r"^\s*\[\s*" + _table_pattern(table) + r"\s*\]")
-            start = next((i for i, ln in enumerate(self.lines) if header.match(ln)), None)
-        if key is None:
-            return (
-                f"{self.path}:{start + 1}:1" if start is not None and start >= 0 else str(self.path)
-            )
-        key_re = re.compile(r"^(\s*)([\"']?" + re.escape(key) + r"[\"']?)\s*=")
-        dotted = re.compile(
-            r"^(\s*)(" + _table_pattern(table) + r"\s*\.\s*" + re.escape(key) + r")\s*="
-        )
-        for i in range((start or 0) + 1 if start is not None else 0, len(self.lines)):
+        """``path:line:col`` of ``key`` inside ``[table]`` (or of the table), best effort: as a
+        ``[header]``, a dotted key (``headers.X-A = 1``) or inside an inline table
+        (``headers = { "X-A" = 1 }``) of the nearest table above it that is written out."""
+        parts = _parts(table) + ([key] if key is not None else [])
+        found = self._locate(parts)
+        return f"{self.path}:{found[0]}:{found[1]}" if found else str(self.path)
+
+    def _locate(self, parts: list[str]) -> tuple[int, int] | None:
+        """(line, column), 1-based, of the key or table ``parts`` names, or of the nearest
+        table holding it; None when the file shows neither."""
+        fallback: tuple[int, int] | None = None
+        for n in range(len(parts), -1, -1):
+            head, rest = parts[:n], parts[n:]
+            start = self._header(head)
+            if start is None:
+                continue
+            if not rest:
+                return (start + 1, 1) if start >= 0 else None
+            found = self._in_body(start, rest)
+            if found is not None:
+                return found
+            if fallback is None and start >= 0:
+                fallback = (start + 1, 1)
+        return fallback
+
+    def _header(self, head: list[str]) -> int | None:
+        """The 0-based line of ``[head]`` (-1 for the top level), or None."""
+        if not head:
+            return -1
+        header = re.compile(r"^\s*\[\s*" + _key_pattern(head) + r"\s*\]")
+        return next((i for i, ln in enumerate(self.lines) if header.match(ln)), None)
+
+    def _in_body(self, start: int, rest: list[str]) -> tuple[int, int] | None:
+        """Where the dotted key ``rest`` is set in the body of the table whose header is at
+        line ``start`` (-1: the top level): written out, or inside an inline table."""
+        for i in range(start + 1, len(self.lines)):
             line = self.lines[i]
-            in_table = start is not None and i > start
-            if in_table and re.match(r"^\s*\[", line):
+            if re.match(r"^\s*\[", line):
                 break
-            m = (key_re.match(line) if in_table else None) or (table and dotted.match(line))
-            if m:
-                return f"{self.path}:{i + 1}:{len(m.group(1)) + 1}"
-        return f"{self.path}: [{table}]" if table else str(self.path)
+            for k in range(len(rest), 0, -1):
+                m = re.match(r"^(\s*)" + _key_pattern(rest[:k]) + r"\s*=", line)
+                if m is None:
+                    continue
+                column = len(m.group(1)) + 1
+                for inner in rest[k:]:  # { "X-A" = 5 } or { a = { b = 1 } }
+                    found = re.compile(r"[{,]\s*(" + _key_pattern([inner]) + r")\s*[=.]").search(
+                        line, m.end()
+                    )
+                    if found is None:
+                        break
+                    column = found.start(1) + 1
+                return i + 1, column
+        return None
 
     def fail(
         self, table: str, key: str | None, problem: str, hint: str | None = None
@@ -369,52 +407,45 @@ class _Validator:
     def check(
         self, table: str, data: Any, allowed: dict[str, tuple[tuple[type, ...], str]]
     ) -> dict[str, Any]:
-        label = f"[{table}]" if table else "the top level"
         if not isinstance(data, dict):
-            raise self.fail(table, None, f"{label} must be a table")
+            raise self.fail(table, None, f"{table} must be a table, not {_toml_type(data)}")
         for key, value in data.items():
             with self.collect():
-                self._check_key(table, label, key, value, allowed)
+                self._check_key(table, key, value, allowed)
         return data
 
     def _check_key(
         self,
         table: str,
-        label: str,
         key: str,
         value: Any,
         allowed: dict[str, tuple[tuple[type, ...], str]],
     ) -> None:
+        path = _dotted(table, key)
         if key not in allowed:
-            raise self.fail(
-                table, key, f"unknown key {key!r} in {label}", hint=_suggest(key, list(allowed))
-            )
+            raise self.fail(table, key, f"{path}: unknown key", hint=_suggest(key, list(allowed)))
         types, human = allowed[key]
         bad_bool = isinstance(value, bool) and bool not in types
         if bad_bool or not isinstance(value, types):
-            raise self.fail(
-                table,
-                key,
-                f"{table + '.' if table else ''}{key} must be {human}, not {_toml_type(value)}",
-            )
+            raise self.fail(table, key, f"{path} must be {human}, not {_toml_type(value)}")
         if key == "model" and isinstance(value, str) and not value.strip():
-            raise self.fail(table, key, f"{table + '.' if table else ''}model must not be empty")
+            raise self.fail(table, key, f"{path} must not be empty")
         problem = _out_of_range(key, value)
         if problem is not None:
-            raise self.fail(table, key, f"{table + '.' if table else ''}{key} {problem}")
+            raise self.fail(table, key, f"{path} {problem}")
         if isinstance(value, list) and not all(isinstance(x, str) for x in value):
-            raise self.fail(table, key, f"{key} must be an array of strings")
+            raise self.fail(table, key, f"{path} must be an array of strings")
         if key == "markdown" and value not in MARKDOWN_MODES:
-            raise self.fail(
-                table, key, f"markdown must be one of auto, always, never, not {value!r}"
-            )
+            raise self.fail(table, key, f"{path} must be one of auto, always, never, not {value!r}")
         if key == "api" and value not in API_CHOICES:
-            raise self.fail(table, key, f"api must be one of auto, chat, responses, not {value!r}")
+            raise self.fail(
+                table, key, f"{path} must be one of auto, chat, responses, not {value!r}"
+            )
         if key == "type" and value not in ENDPOINT_TYPES:
             raise self.fail(
                 table,
                 key,
-                f"unknown profile type {value!r}",
+                f"{path}: unknown profile type {value!r}",
                 hint=f"type must be one of {', '.join(ENDPOINT_TYPES)}",
             )
 
@@ -455,8 +486,17 @@ def _out_of_range(key: str, value: Any) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return f"must be a finite number, not {value}"
     if not low <= value <= high:
-        return f"must be between {low:g} and {high:g}, not {value:g}"
+        return f"must be between {_number(low)} and {_number(high)}, not {_number(value)}"
     return None
+
+
+def _number(x: float) -> str:
+    """``x`` as a person writes it: ``10,000,000``, ``0.001``, ``-1.5`` (never ``1e+07``)."""
+    from decimal import Decimal
+
+    if isinstance(x, int) or x.is_integer():
+        return f"{int(x):,}"
+    return format(Decimal(repr(x)), ",f")
 
 
 API_SCHEMES = ("http", "https")
@@ -490,10 +530,19 @@ def url_problem(url: str) -> str | None:
     return _url_problem(url)
 
 
-def _table_pattern(table: str) -> str:
-    """A regex for a dotted table name whose parts may be quoted."""
-    parts = [p for p in table.split(".") if p] if table else []
+def _parts(table: str) -> list[str]:
+    """The names of a dotted table name (``models.""`` keeps its empty name, quoted)."""
+    return [p for p in table.split(".") if p] if table else []
+
+
+def _key_pattern(parts: list[str]) -> str:
+    """A regex for a dotted key whose parts may be quoted."""
     return r"\s*\.\s*".join(r"[\"']?" + re.escape(p) + r"[\"']?" for p in parts)
+
+
+def _dotted(table: str, key: str) -> str:
+    """The full dotted path of ``key`` in ``[table]`` (``profiles.bad.api``)."""
+    return f"{table}.{key}" if table else key
 
 
 def _toml_type(value: Any) -> str:
@@ -570,17 +619,21 @@ def analyse(
     for name, raw in raw_models.items():
         with v.collect():
             if not name.strip():
-                raise v.fail("models", None, '[models.""] needs a model name')
+                raise v.fail(f'models."{name}"', None, f'models."{name}" needs a model name')
             v.check(f"models.{name}", raw, _MODEL_KEYS)
             models[name] = _model_override(name, raw)
 
     aliases = data.get("aliases", {})
-    if not isinstance(aliases, dict) or not all(isinstance(x, str) for x in aliases.values()):
-        v.problems.append(v.fail("aliases", None, "[aliases] must map names to model name strings"))
+    if not isinstance(aliases, dict):
+        v.problems.append(v.fail("", "aliases", "aliases must be a table of name = model"))
         aliases = {}
     for alias, target in list(aliases.items()):
-        if not target.strip() or not alias.strip():
-            v.problems.append(v.fail("aliases", alias, f"alias {alias!r} needs a model name"))
+        if not isinstance(target, str):
+            v.problems.append(v.fail("aliases", alias, f"aliases.{alias} must be a model name "
+                                     f"string, not {_toml_type(target)}"))  # fmt: skip
+            del aliases[alias]
+        elif not target.strip() or not alias.strip():
+            v.problems.append(v.fail("aliases", alias, f"aliases.{alias} needs a model name"))
             del aliases[alias]
 
     roles: dict[str, str] = {}
@@ -593,13 +646,21 @@ def analyse(
         with v.collect():
             v.check(f"roles.{name}", raw, _ROLE_KEYS)
             if "system" not in raw:
-                raise v.fail(f"roles.{name}", None, f'[roles.{name}] needs a system = "..." line')
+                raise v.fail(
+                    f"roles.{name}", None, f"roles.{name}.system is missing",
+                    hint=f'add a system = "..." line to [roles.{name}]',
+                )  # fmt: skip
             roles[name] = raw["system"]
             if isinstance(raw.get("tools"), list):
                 role_tools[name] = tuple(str(t) for t in raw["tools"])
 
     mcp_servers, mcp_problems = parse_servers(data.get("mcp", {}), v.fail)
     v.problems.extend(mcp_problems)
+    tool_keys = _tool_servers(v, data, {"defaults": raw_defaults, **{
+        f"{kind}.{name}": raw
+        for kind, tables in (("profiles", raw_profiles), ("roles", raw_roles))
+        for name, raw in tables.items()
+    }})  # fmt: skip
 
     templates: dict[str, dict[str, Any]] = {}
     raw_templates = data.get("templates", {})
@@ -620,9 +681,38 @@ def analyse(
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
         schemas=schemas, templates=templates, mcp_servers=mcp_servers, role_tools=role_tools,
-        default_where=default_where,
+        default_where=default_where, defined=frozenset(raw_profiles), tool_keys=tool_keys,
     )  # fmt: skip
     return cfg, v.problems
+
+
+def _tool_servers(v: _Validator, data: dict[str, Any], tables: dict[str, Any]) -> dict[str, str]:
+    """Check that every ``tools`` / ``auto_approve`` name of ``tables`` names a server some
+    ``[mcp.servers.NAME]`` of the file defines (whether a server has a tool can only be known
+    by starting it: the toolbox checks that when it does); returns where each such key is."""
+    mcp = data.get("mcp")
+    servers = mcp.get("servers") if isinstance(mcp, dict) else None
+    defined = sorted(servers) if isinstance(servers, dict) else []
+    known = ", ".join(defined) or "none configured"
+    places: dict[str, str] = {}
+    for table, raw in tables.items():
+        for key in _LIST_KEYS:
+            names = raw.get(key) if isinstance(raw, dict) else None
+            if not isinstance(names, list):
+                continue
+            places[f"{table}.{key}"] = v.where(table, key)
+            for name in names:
+                server = name.partition(".")[0] if isinstance(name, str) else None
+                if server is None or server in defined:
+                    continue
+                named = f" (in {name!r})" if name != server else ""
+                v.problems.append(v.fail(
+                    table, key, f"{table}.{key}: no MCP server named {server!r}{named} "
+                    f"(servers: {known})",
+                    hint=f"add [mcp.servers.{server}] to the config (or `chatcli mcp import "
+                    "FILE`), or fix the name",
+                ))  # fmt: skip
+    return places
 
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -632,9 +722,9 @@ _OWN_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-en
 def header_problem(name: str, value: Any) -> str | None:
     """Why ``name = value`` cannot be an entry of a profile's ``headers``, or None."""
     if not _HEADER_NAME.match(name):
-        return f"{name!r} is not a valid HTTP header name"
+        return f"is not a valid HTTP header name ({name!r})"
     if name.lower() in _OWN_HEADERS:
-        return f"{name} is set by chatcli itself"
+        return "is set by chatcli itself"
     if isinstance(value, str):
         return None if "\n" not in value and "\r" not in value else "has a line break"
     if isinstance(value, dict) and len(value) == 1:
@@ -689,10 +779,12 @@ def _schemas(v: _Validator, raw: Any) -> dict[str, dict[str, Any]]:
     for name, entry in raw.items():
         with v.collect():
             if not isinstance(entry, dict):
-                raise v.fail("schemas", name, f"[schemas.{name}] must be a table")
+                raise v.fail(
+                    "schemas", name, f"schemas.{name} must be a table, not {_toml_type(entry)}"
+                )
             for key in ("fields", "file", "json"):
                 if key in entry and not isinstance(entry[key], str):
-                    raise v.fail(f"schemas.{name}", key, f"{key} must be a string")
+                    raise v.fail(f"schemas.{name}", key, f"schemas.{name}.{key} must be a string")
             out[name] = entry
     return out
 
@@ -728,12 +820,14 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     for header, value in (headers if isinstance(headers, dict) else {}).items():
         bad = header_problem(str(header), value)
         if bad is not None:
-            raise v.fail(f"{table}.headers", str(header), f"header {header}: {bad}")
+            raise v.fail(f"{table}.headers", str(header), f"{table}.headers.{header} {bad}")
     deployments = raw.get("deployments", {})
     for model, dep in deployments.items():
         if not isinstance(dep, str):
             raise v.fail(
-                f"{table}.deployments", model, f"deployment for {model!r} must be a string"
+                f"{table}.deployments",
+                model,
+                f"{table}.deployments.{model} must be a string, not {_toml_type(dep)}",
             )
     if broken:
         return None
@@ -746,7 +840,7 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
                 hint = "drop the ?... part" + (
                     "; the API version goes in api_version" if key == "endpoint" else ""
                 )
-            raise v.fail(table, key, f"{key} {raw[key]!r} {bad_url}", hint=hint)
+            raise v.fail(table, key, f"{table}.{key} {raw[key]!r} {bad_url}", hint=hint)
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for layer, label in (
@@ -816,7 +910,8 @@ def unknown_default(cfg: Config) -> ConfigError | None:
     """The problem of a file whose ``default_profile`` names no profile (every command would
     fail), at its line and column, or None (``config validate`` and ``config set``)."""
     name = cfg.default_profile
-    if cfg.default_source != "config" or not name or name in {*cfg.profiles, *cfg.incomplete}:
+    known = {*cfg.profiles, *cfg.incomplete, *cfg.defined}  # a broken one is reported as such
+    if cfg.default_source != "config" or not name or name in known:
         return None
     return ConfigError(
         f"{cfg.default_where or cfg.path}: default_profile {name!r} is not a profile",

@@ -15,7 +15,8 @@ command runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -137,7 +138,7 @@ class ChatFlags:
     cont: bool = False  # -c: continue the latest conversation
     session: str | None = None  # --session NAME: continue or create it
     log: bool = True  # --no-log turns recording off
-    tools: tuple[str, ...] = ()  # -T: servers or server.tool names ("none": not even defaults)
+    tools: tuple[str, ...] = ()  # -T: servers or server.tool names ("none": drop what is before)
     approve: tuple[str, ...] = ()  # --approve: tools run without asking
     max_tool_rounds: int | None = None
     reasoning: str | None = None  # --reasoning: minimal, low, medium, high
@@ -182,6 +183,28 @@ class ChatSettings:
     max_tool_rounds: int = 8
     reasoning: str | None = None  # reasoning effort asked for
     service_tier: str | None = None  # processing tier asked for
+    configured: dict[tuple[str, str], str] = field(default_factory=dict, compare=False)
+    """(``tools`` or ``auto_approve``, name) -> ``path:line:col: profiles.p.tools`` for the
+    names that came from the config, not the command line (``from_config``)."""
+
+    @contextmanager
+    def from_config(self, key: str, name: str) -> Iterator[None]:
+        """A UsageError about ``name`` of ``tools``/``auto_approve`` (a tool its server does
+        not have, known only once the server started) becomes the ConfigError it is when the
+        name came from the config: exit 3, naming the key it is in."""
+        from chatcli.errors import ConfigError, UsageError
+
+        try:
+            yield
+        except UsageError as exc:
+            where = self.configured.get((key, name))
+            if where is None:
+                raise
+            raise ConfigError(
+                f"{where}: {exc.message}",
+                hint="fix or remove the name there (`chatcli mcp "
+                "list SERVER` lists a server's tools)",
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -253,8 +276,15 @@ def resolve_chat(
         else:
             system = profile.system
     temperature = flags.temperature if flags.temperature is not None else profile.temperature
-    tools = cfg.role_tools.get(role, profile.tools) if role else profile.tools
-    tools = () if "none" in flags.tools else tuple(dict.fromkeys((*tools, *flags.tools)))
+    in_role = bool(role) and role in cfg.role_tools
+    defaults = cfg.role_tools[role] if role and in_role else profile.tools
+    tools = _tools(defaults, flags.tools)
+    where = f"roles.{role}" if in_role else _table(profile.sources.get("tools"))
+    configured = {("tools", name): cfg.tool_key(where, "tools")
+                  for name in defaults if name in tools and name not in flags.tools}  # fmt: skip
+    approve_from = _table(profile.sources.get("auto_approve"))
+    configured.update({("auto_approve", name): cfg.tool_key(approve_from, "auto_approve")
+                       for name in profile.auto_approve if name not in flags.approve})  # fmt: skip
     return ChatSettings(
         profile=profile,
         model=model,
@@ -274,4 +304,19 @@ def resolve_chat(
         max_tool_rounds=flags.max_tool_rounds or 8,
         reasoning=flags.reasoning,
         service_tier=flags.service_tier,
+        configured=configured,
     )
+
+
+def _tools(defaults: tuple[str, ...], flags: tuple[str, ...]) -> tuple[str, ...]:
+    """The tools on: the defaults, then each ``-T`` in order; ``-T none`` drops the defaults
+    and every ``-T`` before it (``-T none -T t.echo``: t.echo only)."""
+    tools = list(defaults)
+    for name in flags:
+        tools = [] if name == "none" else [*tools, name]
+    return tuple(dict.fromkeys(tools))
+
+
+def _table(source: str | None) -> str:
+    """``profiles.p`` of a setting's source ``[profiles.p]`` (``[defaults]``: ``defaults``)."""
+    return (source or "[defaults]").strip("[]")

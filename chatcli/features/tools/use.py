@@ -28,9 +28,9 @@ def open_for(
     if env.stdin is not None and env.stdin_isatty and env.stderr_isatty:
         terminal = TerminalAsk(env.stdin, env.stderr)
     profile = settings.profile
-    return open_toolbox(
+    box = open_toolbox(
         config.mcp_servers,
-        settings.tools if names is None else names,
+        (),
         approve=settings.approve,
         read_only=profile.auto_approve_read_only,
         timeout=profile.tool_timeout,
@@ -39,6 +39,17 @@ def open_for(
         encoding=settings.model_info(settings.model).tokenizer,
         terminal=terminal,
     )
+    try:  # one name at a time: a bad one from the config is said as such (exit 3)
+        for name in settings.tools if names is None else names:
+            with settings.from_config("tools", name):
+                box.enable([name])
+        for name in settings.approve:
+            with settings.from_config("auto_approve", name):
+                box.check_approvals([name])
+    except BaseException:
+        box.close()
+        raise
+    return box
 
 
 def send(
