@@ -4,9 +4,9 @@ Why: the suite mixes tests of a few milliseconds with tests of several seconds t
 wait (tmux, screen, ffmpeg, shells, MCP servers). xdist's default ``load`` hands out chunks of
 consecutive tests, so one worker can be left with a run of long ones at the end while the
 others idle. Here each test is its own unit, handed to the first free worker, the long tiers
-first (``order``): the short in-process tests fill the gaps and the end. The files in
-``SHARED`` are the exception: their tests share one expensive module fixture (the LiteLLM
-proxy takes 10 s and a lot of CPU to start) and go to one worker together. (xdist's own
+and the property tests first (``order``): the short in-process tests fill the gaps and the
+end. The files in ``SHARED`` are the exception: their tests share one expensive module fixture
+(the LiteLLM proxy takes 10 s and a lot of CPU to start) and go to one worker together. (xdist's own
 ``--dist loadgroup`` does not work with pytest 9: it renames a node attribute pytest no longer
 reads.)
 """
@@ -22,8 +22,16 @@ SHARED = ("tests/test_litellm.py",)
 
 
 def order(items: list[pytest.Item]) -> None:
-    """The tests that drive real programs first (stable: files keep their order)."""
-    items.sort(key=lambda item: not any(item.get_closest_marker(tier) for tier in TIERS))
+    """The tests that drive real programs first, then the property tests (hypothesis: the
+    longest in-process ones, up to 10 s of CPU for one), then the rest (stable: files keep
+    their order), so no long test starts last while the other workers idle."""
+
+    def rank(item: pytest.Item) -> int:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            return 0
+        return 1 if getattr(getattr(item, "obj", None), "is_hypothesis_test", False) else 2
+
+    items.sort(key=rank)
 
 
 def make_scheduler(config: pytest.Config, log: Any) -> Any:
