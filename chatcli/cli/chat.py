@@ -73,6 +73,12 @@ def chat(
         import typer
 
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
+    if schema is not None:  # as ask refuses it: a schema turn would silently drop the tools
+        from chatcli.features.ask.run import refuse_schema_with_tools
+
+        refuse_schema_with_tools(
+            flags.tools, hint="chat with -T, then /tools off all and /schema SPEC in the REPL"
+        )
     run(environment, invocation(g), flags, over_budget=over_budget, template=template,
         variables=var or [],
         schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip

@@ -133,7 +133,10 @@ def prepare(
                  dim=True)  # fmt: skip
     for note in opened.notes:
         repl.say(note, dim=True)
-    if opened.settings.tools:  # -T or the profile's tools: start their servers now
+    if opened.settings.tools and standing is not None:  # a schema turn sends no tools
+        repl.say("the config's tools stay off while every reply is JSON (--schema): "
+                 "/schema off, then /tools on NAME", dim=True)  # fmt: skip
+    elif opened.settings.tools:  # -T or the profile's tools: start their servers now
         from chatcli.features.tools.use import open_for
 
         repl.tools = open_for(opened.settings, config, environment=environment)

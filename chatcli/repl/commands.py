@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from chatcli.errors import UsageError, unreadable
+from chatcli.errors import SessionExists, UsageError, unreadable
 from chatcli.pricing import CHAT_MODELS, money
 from chatcli.safetext import one_line
 from chatcli.store import content_text
@@ -83,6 +83,28 @@ def _model(repl: Repl, arg: str) -> None:
         else "price unknown"
     )
     repl.say(f"model {repl.session.model} · context window {window} · {prices}")
+    notice = unknown_model(repl) if arg else None
+    if notice is not None:
+        repl.say(notice, dim=True)
+
+
+def unknown_model(repl: Repl) -> str | None:
+    """A notice when the session's model is a name chatcli's model data (the built-in models,
+    the price dataset) and the config (``[models]``, aliases, the profile's models) do not
+    know, with the nearest known names; None for a known name. The switch stands all the same:
+    relays serve names of their own. No request is made: the REPL keeps no model list."""
+    import difflib
+
+    name = repl.session.model
+    config = repl.ctx.config
+    profile = config.profile(repl.session.profile)
+    known = {*CHAT_MODELS, *config.aliases.values(), *config.models, profile.model,
+             *profile.deployments}  # fmt: skip
+    if name in known or repl.session.info.catalog is not None:
+        return None
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+    nearest = f"nearest: {', '.join(close)}" if close else "`chatcli models` lists the endpoint's"
+    return f"{name} is not a model chatcli knows (switched all the same); {nearest}"
 
 
 def _profile(repl: Repl, arg: str) -> None:
@@ -269,7 +291,14 @@ def _file(repl: Repl, arg: str) -> None:
 def _save(repl: Repl, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /save NAME")
-    row = repl.session.save(arg)
+    if repl.session.row is not None and repl.session.row.name == arg:
+        repl.say(f"this session is already called {arg!r}")
+        return
+    try:
+        row = repl.session.save(arg)
+    except SessionExists as exc:  # another session's name: the hint of the REPL, not --session
+        raise SessionExists(exc.message, hint="pick another name; /resume NAME goes to that "
+                            "session") from None  # fmt: skip
     repl.say(f"session saved as {row.name}", dim=True)
 
 
@@ -426,7 +455,7 @@ COMMANDS: dict[str, Command] = {
         Command("fork", "[NAME]", "copy this conversation into a new session", _fork),
         Command("file", "PATH", "attach a text file or image to the next message", _file),
         Command("save", "NAME", "keep this session under NAME", _save),
-        Command("sessions", "", "list recent sessions", _sessions),
+        Command("sessions", "[TEXT]", "list recent sessions (TEXT searches them)", _sessions),
         Command("resume", "NAME", "switch to a saved session", _resume, _session_names),
         Command("tokens", "", "context used by the next request / window", _tokens),
         Command("cost", "", "what this session has cost", _cost),
@@ -451,11 +480,17 @@ COMMANDS: dict[str, Command] = {
 
 
 def run_command(repl: Repl, line: str) -> object:
-    """Run one slash command line; unknown commands are a usage error."""
+    """Run one slash command line; an unknown command is a usage error, and a line that is more
+    than its one word goes back into the prompt."""
     name, _, arg = line[1:].strip().partition(" ")
     command = COMMANDS.get(name)
     if command is None:
-        raise UsageError(f"unknown command /{name}", hint="/help lists the commands")
+        hint = "/help lists the commands; a space first sends a message starting with /"
+        word = (name.split() or [""])[0]  # "/foo\nbar": a line of its own is not the name
+        if word != name or arg.strip() or "/" in word:  # pasted code, a path, a message
+            repl.draft = line  # not lost (a bare word is a typo, as quickly typed again)
+            hint += " (your text is back in the prompt)"
+        raise UsageError(f"unknown command /{word}", hint=hint)
     arg = arg.strip()
     usage = f"/{name} {command.arg}".rstrip()
     if arg and not command.arg:  # "/exit now": a typo, not a wish to be ignored
@@ -487,8 +522,9 @@ class SlashCompleter(Completer):
         if not space:
             for cmd in COMMANDS.values():
                 if cmd.name.startswith(name):
+                    needs = cmd.arg and not cmd.arg.startswith("[")  # "[N]": Enter runs it
                     yield Completion(
-                        f"/{cmd.name} " if cmd.arg else f"/{cmd.name}",
+                        f"/{cmd.name} " if needs else f"/{cmd.name}",
                         start_position=-len(text),
                         display=f"/{cmd.name}",
                         display_meta=cmd.help,

@@ -339,16 +339,32 @@ class Repl:
             if not isinstance(exc, Interrupted) or signals.received():
                 return False  # a signal: the turn is kept; the terminal may be gone: leave
             self.notifier.end_line()
-            if self.session.last_turn is None:
+            turn = self.session.last_turn
+            if turn is None:
                 self.say("interrupted before the reply began; /retry sends it again", dim=True)
+                return True
+            if not turn.text and turn.calls:  # at a tool call (its question): no reply yet
+                self.say(self._stopped_at_calls(), dim=True)
             else:
                 self.say("interrupted: the partial reply is kept", dim=True)
-                self.footer()
+            self.footer()
             return True
 
         take_turn(lambda: self.tooled(first), writer, self.notifier, budget=self.check_budget,
                   what="reply", report=self.footer, failed=interrupted,
                   keys=_typeahead_kept(self.environment))  # fmt: skip
+
+    def _stopped_at_calls(self) -> str:
+        """What a turn interrupted at its tool calls (the approval question, a call running)
+        kept: the model's calls, those not run answered as such, and no reply."""
+        from chatcli.features.tools.loop import INTERRUPTED
+
+        calls = self.tools.calls if self.tools is not None else []
+        names = ", ".join(dict.fromkeys(c.name for c in calls if c.result == INTERRUPTED))
+        if not names:
+            return "interrupted after the tool calls, before any reply; the calls are kept"
+        were = "were" if "," in names else "was"
+        return f"interrupted: {names} {were} not run and no reply was given (kept as interrupted)"
 
     def footer(self) -> None:
         """The dim one-line summary of the last reply (nothing when none was kept)."""

@@ -4,7 +4,9 @@
 The REPL side of ``features.schema``: the command keeps the schema for one turn, and that
 turn goes through the same ``Turn`` as ``ask --schema`` (strict ``response_format``, local
 validation, one retry, the remembered fallback); the valid JSON is printed indented. Both the
-question and the reply stay in the conversation like any other turn.
+question and the reply stay in the conversation like any other turn. A schema turn sends no
+tools (as ``ask`` refuses ``--schema`` with ``-T``), so ``/schema SPEC`` is refused while tools
+are on, and ``/tools on`` while a schema is set.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ def command(repl: Repl, arg: str) -> None:
         repl.schema = repl.standing_schema = None
         repl.say("schema cleared: replies are text again", dim=True)
         return
+    box = repl.tools
+    if box is not None and box.enabled:  # a schema turn sends no tools: say so, do not drop them
+        raise UsageError(
+            "/schema cannot be used while tools are on yet: /tools off all turns them off"
+        )
     multi = text.split(" ", 1)[0] == "multi"
     spec = text[len("multi") :].strip() if multi else text
     if not spec:

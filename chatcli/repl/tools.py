@@ -2,7 +2,8 @@
 
 ``/tools`` lists the configured MCP servers and the tools of those started (on ones marked);
 ``/tools on NAME...`` turns on a server's tools or one ``server.tool`` (starting the server);
-``/tools off NAME`` (or ``all``) turns them off. Tools stay off until named.
+``/tools off NAME`` (or ``all``) turns them off. Tools stay off until named, and cannot be
+turned on while ``/schema`` (or ``chat --schema``) is set: a schema turn sends no tools.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def run(repl: Repl, arg: str) -> None:
     if verb == "":
         show(repl)
     elif verb == "on" and names:
+        if repl.schema is not None or repl.standing_schema is not None:  # see ``structured``
+            raise UsageError(
+                "/tools on cannot be used while a schema is set yet: /schema off clears it"
+            )
         added = toolbox(repl).enable(names)
         on = ", ".join(t.qualified for t in added) or "nothing new"
         repl.say(f"on: {on}", dim=True)

@@ -44,6 +44,17 @@ class AskInput:
     variables: tuple[str, ...] = ()  # -V KEY=VALUE
 
 
+SCHEMA_WITH_TOOLS = "--schema and -T cannot be used together yet"
+"""Why ``--schema`` with ``-T`` is refused (``ask`` and ``chat``): a structured turn goes
+through ``features.schema.turn.Turn``, which sends no tools."""
+
+
+def refuse_schema_with_tools(tools: tuple[str, ...], *, hint: str) -> None:
+    """Refuse ``--schema`` together with ``-T`` (``tools``, as given; ``-T none`` is no tool)."""
+    if tools and "none" not in tools:
+        raise UsageError(SCHEMA_WITH_TOOLS, hint=hint)
+
+
 def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: AskInput) -> None:
     """Run one ``ask`` in ``environment``; raises chatcli errors for the funnel in
     ``__main__``."""
@@ -73,10 +84,9 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
         if applied is not None and what.schema is None and applied.template.schema is not None:
             what = replace(what, schema=applied.schema_spec())
         schema = _schema(what, opened.config)  # a bad schema fails before stdin is read
-        if schema is not None and flags.tools and "none" not in flags.tools:
-            raise UsageError(
-                "--schema and -T cannot be used together yet",
-                hint="ask with -T first, then ask -c --schema SPEC to shape the answer",
+        if schema is not None:
+            refuse_schema_with_tools(
+                flags.tools, hint="ask with -T first, then ask -c --schema SPEC to shape the answer"
             )
         message = gather(
             what.prompt,
