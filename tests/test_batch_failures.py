@@ -61,3 +61,25 @@ def test_some_requests_failed_says_so_and_exits_0(fake: FakeOpenAI, tmp_path: Pa
         f"chatcli: {name}: 1 request failed; see: chatcli batch results {name}; "
         f"chatcli batch retry {name} sends them again"
     ) in result.stderr.splitlines()
+
+
+def test_submit_keeps_the_price_cache_it_builds(fake: FakeOpenAI, tmp_path: Path) -> None:
+    """Requests are priced inside the transaction that stores them: the cache is built and
+    kept before it, not written against the command's own lock (a 5 s stall, and the cache
+    was never kept, so every submit stalled again)."""
+    import sqlite3
+
+    from chatcli.store import DB_NAME
+    from tests.cli_helpers import run_process
+
+    env = _env(tmp_path, fake)
+    db = Path(env["CHATCLI_HOME"]) / DB_NAME
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM caches")  # as a first run after installing finds it
+    conn.close()
+    inputs = write_jsonl(tmp_path / "in.jsonl", 2)
+    result = run_process("batch", "submit", str(inputs), "--local", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        assert [name for (name,) in conn.execute("SELECT name FROM caches")] == ["prices"]
+    conn.close()

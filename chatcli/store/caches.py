@@ -37,10 +37,25 @@ def read(data_dir: Path, name: str, key: str) -> str | None:
 
 
 def write(data_dir: Path, name: str, key: str, data: str) -> None:
-    """Keep ``data`` under ``name`` for ``key`` (creating the database if needed); a database
-    that cannot take it only costs speed, so nothing is raised."""
+    """Keep ``data`` under ``name`` for ``key`` (creating the database if there is none); a
+    database that cannot take it at once only costs speed, so nothing is raised and nothing
+    waits: the caller may itself hold the write lock (a batch prices its requests inside the
+    transaction that stores them), and a wait for it would be a wait for ever."""
+    path = data_dir / DB_NAME
+    if not path.is_file():
+        try:
+            Store.open(data_dir, replay=False).close()
+        except StoreError:
+            return
     try:
-        with Store.open(data_dir, replay=False) as store:
-            store.keep_cache(name, key, data)
-    except StoreError:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=0)
+        try:
+            with conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO caches (name, key, data) VALUES (?, ?, ?)",
+                    (name, key, data),
+                )
+        finally:
+            conn.close()
+    except sqlite3.Error:
         pass

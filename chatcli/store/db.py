@@ -675,14 +675,6 @@ class Store:
         if not journal.attempt(self, write, self.notify):
             journal.keep(self, {"usage": asdict(record)}, self.notify)
 
-    def keep_cache(self, name: str, key: str, data: str) -> None:
-        """Replace the derived data kept under ``name`` (``store.caches``)."""
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO caches (name, key, data) VALUES (?, ?, ?)",
-                (name, key, data),
-            )
-
     def busy_timeout(self, seconds: float | None) -> None:
         """How long the next writes wait for another process's lock (None: the default)."""
         ms = BUSY_TIMEOUT_MS if seconds is None else max(1, int(seconds * 1000))

@@ -189,6 +189,9 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
             return
         budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note)
         mode = "local" if opts.local else "remote"
+        # prices are looked up while the requests are stored, inside one write transaction:
+        # the price cache is read (and, once per installed version, written) before it
+        env.config.model_info(env.model)
         with ctx.jobs.draft(env.profile.name, env.model, mode) as draft:
             draft.add(builder.build(inputs))
             t = builder.totals
