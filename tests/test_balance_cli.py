@@ -32,3 +32,19 @@ def test_balance_where_there_is_none(fake: FakeOpenAI, tmp_path: Path) -> None:
     )
     azure = run_cli("balance", "-p", "az", env=clean_env(tmp_path))
     assert azure.returncode == 1 and "Azure OpenAI, which has no balance endpoint" in azure.stderr
+
+
+def test_balance_of_the_official_api_says_it_has_none_without_a_request(tmp_path: Path) -> None:
+    """The official API has no relay billing routes (they answer only a browser session): no
+    request is made, and the answer is the same at once, online or not."""
+    (tmp_path / "config.toml").write_text(
+        '[profiles.official]\ntype = "openai"\napi_key_env = "OFFICIAL_KEY"\n'
+        'proxy = "http://127.0.0.1:1"\n'  # any request would fail here (exit 6)
+    )
+    env = clean_env(tmp_path, OFFICIAL_KEY="sk-abcdef0123456789")
+    result = run_cli("balance", "-p", "official", env=env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "chatcli: error: profile 'official' is the official OpenAI API, which has no balance "
+        "endpoint"
+    )

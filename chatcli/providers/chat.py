@@ -249,11 +249,12 @@ class ChatProvider:
         implement, all from the first base that has them: the API root, then the bare origin.
         Returns that base and the JSON bodies; ``APIError`` (404) when neither has them."""
         root = self.endpoint.root
-        if root is None:
+        if root is None or self.endpoint.no_billing:
+            what = self.endpoint.no_billing or self.endpoint.label
+            where = "its dashboard" if self.endpoint.no_billing else f"the {what} portal"
             raise ChatcliError(
-                f"profile {self.name!r} is {self.endpoint.label}, which has no balance endpoint",
-                hint=f"see cost and quota in the {self.endpoint.label} portal; "
-                "`chatcli usage` shows what chatcli spent",
+                f"profile {self.name!r} is {what}, which has no balance endpoint",
+                hint=f"see cost and quota in {where}; `chatcli usage` shows what chatcli spent",
             )
         scheme, _, rest = root.partition("://")
         origin = f"{scheme}://{rest.split('/', 1)[0]}"

@@ -32,6 +32,7 @@ class ChatEndpoint:
     send_model: bool = True
     models_url: str | None = None  # GET: the models the endpoint offers
     root: str | None = None  # base for other OpenAI-style routes (billing); None: no billing
+    no_billing: str | None = None  # set (what users call it): it has no relay billing routes
     label: str = "an OpenAI-compatible endpoint"  # what users call it, in messages
     url_setting: str = "base_url"  # the profile key that says where it is
     states_windows: bool = True  # its model list (or /model/info) may state context windows

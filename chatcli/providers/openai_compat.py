@@ -67,6 +67,7 @@ def endpoint(profile: Profile, key: str) -> ChatEndpoint:
         stream_usage=profile.stream_usage,
         models_url=f"{root}/models",
         root=root,
+        no_billing="the official OpenAI API" if root == OPENAI_URL else None,
         states_windows=root != OPENAI_URL,  # the official list states none
         files_root=root,
         batch=batch_line(profile),
