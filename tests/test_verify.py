@@ -310,6 +310,20 @@ def test_errors_keep_their_exit_codes(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert result.returncode == 6 and result.stdout == ""
 
 
+@pytest.mark.parametrize("outage", [Error(500), Error(503), Error.rate_limit(0)])
+def test_an_outage_after_the_first_probes_is_no_evidence(
+    fake: FakeOpenAI, tmp_path: Path, outage: Error
+) -> None:
+    """A relay that fails with a 5xx or a spent 429 half-way through says nothing of the model:
+    the run ends with the error's code, never with a "likely not MODEL" verdict."""
+    (tmp_path / "config.toml").write_text("[defaults]\nmax_retries = 0\n")
+    fake.script(Reply(), Reply(text="x"), *[outage] * 8)
+    result = run_cli("verify", "-m", "gpt-4o", env=fake_env(tmp_path, fake))
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "likely not" not in result.stdout + result.stderr
+    assert "chatcli: error:" in result.stderr
+
+
 # -- the exact prompt-token probe, with tokenizers built from local files -------------------
 
 PLUGIN = """\

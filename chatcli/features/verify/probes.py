@@ -538,15 +538,18 @@ def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None)
 
     An error on the first request ends the run (nothing can be verified); later 4xx answers
     and answers of an odd shape become evidence of the probe that caused them (it fails);
-    network, auth and other errors end the run.
+    an outage (5xx, a 429 or a timeout answer left after the retries), network, auth and other
+    errors end the run with their own exit code: an outage says nothing of the model.
     """
     checks: list[Check] = []
 
     def add(name: str, probe: Callable[[], Check]) -> None:
         try:
             check = probe()
-        except APIError as exc:  # one odd answer fails its probe, not the run
-            check = Check(name, "fail", f"odd answer: {exc.message}")
+        except APIError as exc:
+            if exc.status is not None and (exc.status in (408, 429) or exc.status >= 500):
+                raise
+            check = Check(name, "fail", f"odd answer: {exc.message}")  # evidence, not the run
         except (LookupError, TypeError, ValueError, AttributeError) as exc:
             check = Check(name, "fail", f"odd answer: {type(exc).__name__} {one_line(str(exc))}")
         checks.append(check)
