@@ -134,9 +134,14 @@ def model_hint(body: ErrorBody) -> str | None:
     return replacement_hint(found.group(1))
 
 
-def classify(status: int, body: ErrorBody, where: str, path: str) -> tuple[ChatcliError, bool]:
-    """The chatcli error for a non-2xx answer and whether a retry may help."""
+def classify(
+    status: int, body: ErrorBody, where: str, path: str, proxy: str | None = None
+) -> tuple[ChatcliError, bool]:
+    """The chatcli error for a non-2xx answer and whether a retry may help; ``proxy`` is the
+    profile's (None: the environment's, if any), named when it is the one answering 407."""
     message = body.message
+    if status == 407:
+        return proxy_auth(where, proxy), False
     if status in (400, 404) and (gone := model_hint(body)) is not None:
         return APIError(f"{where} answered {status}: {message}", hint=gone, status=status), False
     if status == 401 or (status == 400 and is_auth(body)):
@@ -160,6 +165,30 @@ def classify(status: int, body: ErrorBody, where: str, path: str) -> tuple[Chatc
     if status == 429:
         return APIError(f"rate limited (429): {message}", status=status), True
     return APIError(f"{where} answered {status}: {message}", status=status), status in RETRYABLE
+
+
+def proxy_auth(where: str, proxy: str | None) -> AuthError:
+    """A 407: the proxy between chatcli and ``where`` wants credentials, not the endpoint.
+    The hint shows no ``scheme://USER:PASS@`` URL: the output masks any such password."""
+    from chatcli.providers.proxies import proxy_for
+
+    via = proxy_for(where, proxy)
+    if via is None:
+        return AuthError(
+            f"a proxy between chatcli and {where} asks for credentials (407)",
+            hint="put USER:PASS@ in front of the host in the proxy's URL",
+        )
+    if via.source.startswith("from the environment"):
+        setting = via.source.rsplit(" ", 1)[-1] + f" ({via.url})"
+    else:
+        setting = f'the profile\'s proxy (proxy = "{via.url}")'
+    has_user = "@" in via.url.split("://", 1)[-1]
+    hint = (
+        f"check the user name and password in {setting}"
+        if has_user
+        else f"put USER:PASS@ in front of the host in {setting}"
+    )
+    return AuthError(f"{via.describe()} asks for credentials (407)", hint=hint)
 
 
 def origin(url: str) -> str:

@@ -262,6 +262,7 @@ class Transport:
             body,
             _origin(str(response.request.url)),
             one_line(response.request.url.path, 200),
+            self.settings.proxy,
         )
 
     def events(self, response: httpx2.Response) -> SSEStream:

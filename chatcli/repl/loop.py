@@ -270,8 +270,9 @@ class Repl:
         profile = self.ctx.config.profile(self.session.profile)
         over = self.ctx.over_budget
         budget.check(
-            self.ctx.store, profile, over_budget=over, warn=self.notifier.note, go_on=BUDGET_GO_ON
-        )
+            self.ctx.store, profile, over_budget=over, warn=self.notifier.note,
+            model=self.settings.model, model_info=self.settings.model_info, go_on=BUDGET_GO_ON,
+        )  # fmt: skip
 
     def send(self, text: str, editing: int | None = None) -> None:
         """Send a message (with any ``/file`` attachments) and stream the reply; ``editing``

@@ -101,7 +101,8 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             notifier.note(note)
 
         def check_budget() -> None:
-            budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note)
+            budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note,
+                         model=settings.model, model_info=settings.model_info)  # fmt: skip
 
         if schema is not None:
             check_budget()

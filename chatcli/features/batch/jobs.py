@@ -187,7 +187,8 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
         if opts.dry_run:
             _dry_run(environment, builder, inputs)
             return
-        budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note)
+        budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note,
+                     model=env.model, model_info=env.config.model_info)  # fmt: skip
         mode = "local" if opts.local else "remote"
         # prices are looked up while the requests are stored, inside one write transaction:
         # the price cache is read (and, once per installed version, written) before it

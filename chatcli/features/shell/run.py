@@ -73,7 +73,9 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: C
         description = _description(env, what.description, profile)
         for note in opened.notes:
             notifier.note(note)
-        budget.check(store, profile, over_budget=what.over_budget, warn=notifier.note)
+        settings = opened.settings
+        budget.check(store, profile, over_budget=what.over_budget, warn=notifier.note,
+                     model=settings.model, model_info=settings.model_info)  # fmt: skip
         custom = flags.system is not None or flags.role is not None
         exchange = Exchange(opened.session, shell, notifier, custom=custom)
         try:

@@ -138,7 +138,8 @@ class Job:
 
         with open_default() as store:
             budget.check(store, self.env.profile, over_budget=self.opts.over_budget,
-                         warn=self.notifier.note)  # fmt: skip
+                         warn=self.notifier.note, model=self.env.model,
+                         model_info=self.env.config.model_info)  # fmt: skip
             provider = connect(
                 self.env.profile,
                 self.env.config.model_info,

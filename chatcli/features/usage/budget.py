@@ -3,17 +3,19 @@
 Users pay per token; a runaway script should stop before the bill does. Spending is summed
 from the usage log over every profile (it is one wallet): a notice at 80 % of a limit, a refusal
 at 100 % unless the user says ``--over-budget``. Requests whose price is unknown count as 0
-here, and the notice says the figure is a lower bound.
+here, and the notice says the figure is a lower bound; a model about to be used that has no
+known price is named once per command (its requests cannot be counted).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from chatcli.errors import BudgetExceeded
-from chatcli.pricing import money
+from chatcli.pricing import ModelInfo, money
 from chatcli.settings.loading import Profile
 from chatcli.store import Store
 
@@ -61,13 +63,20 @@ def check(
     *,
     over_budget: bool,
     warn: Callable[[str], None],
+    model: str,
+    model_info: Callable[[str], ModelInfo],
     go_on: str = "pass --over-budget to go on",
 ) -> None:
-    """Raise when a limit is spent (unless ``over_budget``); ``warn`` near a limit.
+    """Raise when a limit is spent (unless ``over_budget``); ``warn`` near a limit, and (once
+    per ``warn``'s notifier) when ``model``, about to be used, has no known price
+    (``model_info``: the config's, with its ``[models]`` prices).
 
     ``go_on`` says how to continue from where the user is (a flag, or ``/budget`` in the REPL).
     """
-    for s in spending(store, profile):
+    spent = spending(store, profile)
+    if spent:
+        _unpriced(spent[0].name, model, model_info, warn)
+    for s in spent:
         if s.spent >= s.limit and not over_budget:
             raise BudgetExceeded(
                 f"{s.figure()} is spent",
@@ -75,3 +84,40 @@ def check(
             )
         if s.spent >= WARN_AT * s.limit:
             warn(f"{s.figure()} is spent ({s.spent / s.limit:.0%})")
+
+
+_TOLD: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
+"""The models already named as unpriced, per notifier (one command; one REPL session)."""
+
+
+def _unpriced(
+    name: str, model: str, model_info: Callable[[str], ModelInfo], warn: Callable[[str], None]
+) -> None:
+    """Say once that the ``name`` budget cannot count ``model``: it has no known price."""
+    owner = getattr(warn, "__self__", warn)
+    try:
+        told = _TOLD.setdefault(owner, set())
+    except TypeError:  # not weakly referable: say it each time rather than never
+        told = set()
+    if model in told or _priced(model, model_info):
+        return
+    told.add(model)
+    warn(
+        f"the {name} budget cannot count {model}: its price is unknown "
+        f'(set [models."{model}"] input_price and output_price)'
+    )
+
+
+def _priced(model: str, model_info: Callable[[str], ModelInfo]) -> bool:
+    """Whether requests to ``model`` get a cost: a token price (or per-image/minute price)."""
+    return _has_price(model_info(model))
+
+
+def _has_price(info: ModelInfo) -> bool:
+    return (
+        info.input_price is not None
+        or info.output_price is not None
+        or bool(info.image_prices)
+        or info.minute_price is not None
+        or info.char_price is not None
+    )
