@@ -80,3 +80,20 @@ def modes(
         _ACTIVE.remove(entry)
         with contextlib.suppress(OSError, termios.error):
             termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns, ending in "…" when cut: by display width,
+    not by characters, as a CJK character or an emoji takes two columns."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        used += cell_len(char)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"

@@ -198,7 +198,7 @@ def _history(repl: Repl, arg: str) -> None:
     if not turns:
         repl.say("no turns yet")
         return
-    from chatcli.repl.fit import shorten
+    from chatcli.terminal import shorten
 
     columns = max(20, shutil.get_terminal_size().columns - 1)
     for number, messages in turns:

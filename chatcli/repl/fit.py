@@ -9,6 +9,8 @@ are two columns wide in some CJK terminal setups (East Asian "ambiguous" width).
 
 from __future__ import annotations
 
+from chatcli.terminal import shorten
+
 SEPARATOR = " · "
 
 
@@ -24,20 +26,3 @@ def fit(parts: list[str], columns: int) -> list[str]:
         else:
             lines.append(part)
     return lines
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` cut to ``width`` terminal columns, ending in "…" when cut: by display width,
-    not by characters, as a CJK character or an emoji takes two columns."""
-    from rich.cells import cell_len
-
-    if cell_len(text) <= width:
-        return text
-    kept: list[str] = []
-    used = 0
-    for char in text:
-        used += cell_len(char)
-        if used > width - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"

@@ -238,7 +238,7 @@ class Repl:
         earlier = len(starts) - SUMMARY_TURNS
         if earlier > 0:
             self.say(f"  … {earlier} earlier turn{'s' if earlier != 1 else ''}", dim=True)
-        from chatcli.repl.fit import shorten
+        from chatcli.terminal import shorten
 
         # One row each: the last column stays free, as "…" is two columns wide in some
         # CJK terminal setups (an East Asian "ambiguous" width character).

@@ -13,6 +13,7 @@ from chatcli.output import err, out
 from chatcli.pricing import json_usd
 from chatcli.safetext import one_line
 from chatcli.store import MessageRow, SessionRow, Store, content_text, open_default
+from chatcli.terminal import shorten
 
 
 def _get(store: Store, name: str) -> SessionRow:
@@ -36,23 +37,6 @@ def _pad(text: str, width: int) -> str:
     from rich.cells import cell_len
 
     return text + " " * max(0, width - cell_len(text))
-
-
-def _cut(text: str, width: int) -> str:
-    """``text`` in at most ``width`` terminal columns, ending in "…" when cut; whole characters
-    only, so a wide character that does not fit is left out rather than split."""
-    from rich.cells import cell_len
-
-    if cell_len(text) <= width:
-        return text
-    kept: list[str] = []
-    used = 0
-    for char in text:
-        used += cell_len(char)
-        if used > width - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
 
 
 def _names_width(names: list[str]) -> int:
@@ -95,7 +79,7 @@ def list_sessions(environment: Environment, search: str | None, limit: int, as_j
             from rich.cells import cell_len
 
             room = min(room, max(8, environment.width - 1 - cell_len(head)))
-        out(environment, f"{head}{_cut(one_line(r.title or '', 500), room)}".rstrip() + "\n")
+        out(environment, f"{head}{shorten(one_line(r.title or '', 500), room)}".rstrip() + "\n")
 
 
 def search(environment: Environment, text: str, limit: int, as_json: bool) -> None:
