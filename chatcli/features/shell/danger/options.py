@@ -34,31 +34,14 @@ def split_flags(
     return flags, operands
 
 
-def skip_options(words: list[str], i: int, takes_value: str, long: frozenset[str]) -> int:
-    """The index after the options starting at ``words[i]`` (``--`` ends them); a short
-    option taking a value takes the rest of its word, or the next word."""
-    while i < len(words) and words[i].startswith("-") and words[i] != "-":
-        word = words[i]
-        i += 1
-        if word == "--":
-            break
-        if word.startswith("--"):
-            i += 1 if word in long else 0  # --opt VALUE (--opt=VALUE is one word)
-            continue
-        at = next((j for j, ch in enumerate(word[1:], 1) if ch in takes_value), None)
-        if at == len(word) - 1:
-            i += 1  # -u VALUE, -Eu VALUE; -uVALUE holds its value
-    return i
-
-
-def option_values(
-    words: list[str], i: int, takes_value: str, long: frozenset[str], wanted: set[str]
-) -> list[str]:
-    """The values given to the options spelled in ``wanted`` (``-C``, ``--chdir``) among the
-    options starting at ``words[i]``, in order, read as ``skip_options`` reads them (so a
-    value is never taken for an option): ``-C DIR``, ``-CDIR``, ``--chdir DIR`` and
-    ``--chdir=DIR``; ``wanted``'s short options must be in ``takes_value``."""
-    values: list[str] = []
+def read_options(
+    words: list[str], i: int, takes_value: str, long: frozenset[str]
+) -> tuple[list[tuple[str, str]], int]:
+    """The options starting at ``words[i]`` that take a value, as (``-C`` or ``--chdir``,
+    value) in order, and the index after the options (``--`` ends them). A short option
+    taking a value takes the rest of its word, or the next word; a long one in ``long`` its
+    ``=VALUE`` or the next word."""
+    found: list[tuple[str, str]] = []
     while i < len(words) and words[i].startswith("-") and words[i] != "-":
         word = words[i]
         i += 1
@@ -68,15 +51,28 @@ def option_values(
             name, equals, value = word.partition("=")
             if not equals and name in long:
                 value, i = (words[i] if i < len(words) else ""), i + 1
-            if name in wanted:
-                values.append(value)
+            found.append((name, value))
             continue
         for at, letter in enumerate(word[1:], 1):
             if letter in takes_value:
                 value = word[at + 1 :]
-                if not value:
+                if not value:  # -u VALUE, -Eu VALUE; -uVALUE holds its value
                     value, i = (words[i] if i < len(words) else ""), i + 1
-                if f"-{letter}" in wanted:
-                    values.append(value)
+                found.append((f"-{letter}", value))
                 break
-    return values
+    return found, i
+
+
+def skip_options(words: list[str], i: int, takes_value: str, long: frozenset[str]) -> int:
+    """The index after the options starting at ``words[i]`` (``read_options``)."""
+    return read_options(words, i, takes_value, long)[1]
+
+
+def option_values(
+    words: list[str], i: int, takes_value: str, long: frozenset[str], wanted: set[str]
+) -> list[str]:
+    """The values given to the options spelled in ``wanted`` (``-C``, ``--chdir``) among the
+    options starting at ``words[i]``, in order, read as ``skip_options`` reads them (so a
+    value is never taken for an option): ``-C DIR``, ``-CDIR``, ``--chdir DIR`` and
+    ``--chdir=DIR``; ``wanted``'s short options must be in ``takes_value``."""
+    return [value for name, value in read_options(words, i, takes_value, long)[0] if name in wanted]
