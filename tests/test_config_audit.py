@@ -5,16 +5,13 @@ Azure's zero-config variables, an unknown ``default_profile``, and CJK profile n
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import FakeOpenAI
+from tests.test_config_cli import _in_terminal
 
 CMD_KEY = "sk-other-SECRETKEY98765"
 HEADER_KEY = "sk-hdr-SECRETKEY11112222"
@@ -250,20 +247,6 @@ def test_unknown_profile_from_the_flag_or_the_environment_says_which(
 
 
 # 7. CJK profile names are written as themselves
-
-
-def _in_terminal(env: dict[str, str], answers: str, *args: str) -> tuple[int, str]:
-    """Run chatcli with a pseudo-terminal as stdin, typing ``answers``; (exit code, stderr)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chatcli", *args],
-        stdin=slave, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True,
-    )  # fmt: skip
-    os.close(slave)
-    os.write(master, answers.encode())
-    _, err = proc.communicate(timeout=60)
-    os.close(master)
-    return proc.returncode, err
 
 
 def test_init_writes_a_chinese_profile_name_as_itself(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ usage errors; an endpoint refusing ``reasoning_effort`` gets a hint naming ``--r
 from __future__ import annotations
 
 import re
-import sys
 import tomllib
 from pathlib import Path
 
@@ -15,15 +14,9 @@ import pytest
 from chatcli.settings import loading
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, Error, FakeOpenAI
+from tests.tools_helpers import own_server
 
-ROOT = Path(__file__).resolve().parent.parent
-
-MCP = f"""
-[mcp.servers.t]
-command = "{sys.executable}"
-args = ["-m", "tests.fakes.mcp_tools"]
-cwd = "{ROOT}"
-"""
+MCP = own_server("t")
 
 
 def _relay(fake: FakeOpenAI, extra: str = "", name: str = "p") -> str:

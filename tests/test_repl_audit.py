@@ -6,7 +6,6 @@ tool approval question."""
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,15 +19,9 @@ from chatcli.settings.resolve import ChatFlags, Globals, invocation
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI, Reply
 from tests.test_repl import CTRL_C, CTRL_D, Chat, paste, wait_until
+from tests.tools_helpers import own_server
 
-ROOT = Path(__file__).resolve().parent.parent
-
-SERVER = f"""
-[mcp.servers.t]
-command = "{sys.executable}"
-args = ["-m", "tests.fakes.mcp_tools"]
-cwd = "{ROOT}"
-"""
+SERVER = own_server("t")
 
 CONFLICT = "--schema and -T cannot be used together yet"
 

@@ -19,6 +19,16 @@ def _bin(name: str) -> str:
     return str(beside) if beside.exists() else (shutil.which(name) or name)
 
 
+def own_server(name: str) -> str:
+    """``[mcp.servers.NAME]``: our own MCP server over stdio (``tests/fakes/mcp_tools.py``)."""
+    return f"""
+[mcp.servers.{name}]
+command = "{sys.executable}"
+args = ["-m", "tests.fakes.mcp_tools"]
+cwd = "{ROOT}"
+"""
+
+
 def servers_toml(repo: Path | None = None, http_url: str | None = None) -> str:
     """``[mcp.servers.*]`` for time, own (stdio), and optionally git on ``repo`` and web."""
     text = f"""
