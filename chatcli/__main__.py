@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
 
 def _error(message: str, hint: str | None = None) -> None:
+    from chatcli.output import end_open_line
     from chatcli.safetext import sanitize  # server text may carry terminal escapes
 
     message, hint = sanitize(message), (sanitize(hint) if hint else hint)
+    end_open_line(sys.stderr)  # a retry countdown left in place
     try:
         sys.stderr.write(f"chatcli: error: {message}\n")
         if hint:
@@ -38,7 +40,10 @@ def _error(message: str, hint: str | None = None) -> None:
 def _stopped(default: ExitStatus, lead: str = "\n") -> ExitStatus:
     """Say why chatcli stopped (Ctrl-C or a signal) and return the exit code that says so."""
     from chatcli import signals
+    from chatcli.output import line_was_open
 
+    if line_was_open(sys.stderr):  # a retry countdown stays, ended by a newline
+        lead = "\n"
     try:  # after a SIGHUP the terminal is gone: nothing can be said
         sys.stderr.write(f"{lead}chatcli: {signals.describe()}\n")
         sys.stderr.flush()

@@ -18,6 +18,7 @@ terminal, plain text off one).
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Protocol, TextIO
 
@@ -29,6 +30,25 @@ from chatcli.terminal import is_dumb, isatty, modes
 if TYPE_CHECKING:
     from chatcli.environment import Environment
     from chatcli.thinking import Thinking
+
+
+_OPEN_LINES: weakref.WeakKeyDictionary[IO[str], bool] = weakref.WeakKeyDictionary()
+"""The streams on which an in-place line (a retry countdown, no newline yet) is open. It is
+kept per stream, not per ``Notifier``: a command may make several notifiers, and any line
+written to stderr (an error, a hint, another notifier's notice) must first end it."""
+
+
+def end_open_line(stream: IO[str]) -> None:
+    """Erase the in-place line open on ``stream``, if any, so the next line starts clean."""
+    if _OPEN_LINES.pop(stream, False):
+        with contextlib.suppress(OSError, ValueError):
+            stream.write("\r\x1b[2K")
+            stream.flush()
+
+
+def line_was_open(stream: IO[str]) -> bool:
+    """Whether an in-place line was open on ``stream`` (it is forgotten: the caller ends it)."""
+    return _OPEN_LINES.pop(stream, False)
 
 
 def out(env: Environment, text: str, *, flush: bool = False) -> None:
@@ -63,6 +83,7 @@ def flush_out(env: Environment) -> None:
 def err(env: Environment, line: str, *, dim: bool = False) -> None:
     """Write one line (newline added) to the command's stderr, sanitised; ``dim``: faint on a
     terminal that shows it (the REPL's own remarks)."""
+    end_open_line(env.stderr)
     text = sanitize(line)
     if dim and env.stderr_isatty and not is_dumb():
         text = f"\x1b[2m{text}\x1b[0m"
@@ -176,9 +197,20 @@ class Notifier:
         tty = isatty(stream) if tty is None else tty
         self.tty = tty and not is_dumb()  # in-place lines move the cursor
         self._open_key: str | None = None  # the key of the last notice, while its run lasts
-        self._line_open = False  # an in-place line (no newline yet) is on the terminal
         self.show_reasoning = True  # False: reasoning summaries are not streamed (ask --json)
         self._thinking: Thinking | None = None  # the reasoning summary being shown
+
+    @property
+    def _line_open(self) -> bool:
+        """An in-place line (no newline yet) is on this stream, whichever notifier wrote it."""
+        return _OPEN_LINES.get(self.stream, False)
+
+    @_line_open.setter
+    def _line_open(self, value: bool) -> None:
+        if value:
+            _OPEN_LINES[self.stream] = True
+        else:
+            _OPEN_LINES.pop(self.stream, None)
 
     def _over(self, writer: Writer | None) -> Writer | None:
         """What a line must go above: the reasoning's live view while it draws, else the

@@ -96,18 +96,21 @@ def run_cli(
     timeout: float = 30,
     clock: Clock | None = None,
     tty: bool = False,
+    stderr_tty: bool | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``chatcli ARGS`` in this process: exactly ``env`` as the environment variables, stdin
     from ``input`` (empty, not a terminal, when None), stdout/stderr captured, and ``clock``
     (a ``ManualClock`` by default: retries and polling do not wait). ``tty``: the environment
-    says stdout and stderr are terminals (what the output layer sanitises for). ``timeout`` is
-    kept for the signature ``run_process`` shares; nothing here can hang on a terminal."""
+    says stdout and stderr are terminals (what the output layer sanitises for); ``stderr_tty``
+    sets stderr's apart (``chatcli ... | cat`` in a terminal). ``timeout`` is kept for the
+    signature ``run_process`` shares; nothing here can hang on a terminal."""
     from chatcli.__main__ import run
 
     del timeout
     data = input.encode() if isinstance(input, str) else (input or b"")
     stdin, stdout, stderr = _Stream(data), _Stream(), _Stream()
-    environment = Environment(stdin, stdout, stderr, stdout_isatty=tty, stderr_isatty=tty,
+    err_tty = tty if stderr_tty is None else stderr_tty
+    environment = Environment(stdin, stdout, stderr, stdout_isatty=tty, stderr_isatty=err_tty,
                               clock=clock or ManualClock())  # fmt: skip
     saved = dict(os.environ)
     os.environ.clear()

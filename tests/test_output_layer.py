@@ -9,8 +9,10 @@ import ast
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli_helpers import fake_env, run_cli
-from tests.fakes import FakeOpenAI, Reply
+from tests.fakes import Error, FakeOpenAI, Reply
 from tests.source_helpers import parsed
 
 EVIL = "\x1b]0;owned\x07\x1b[2J\x1b[31m"
@@ -166,3 +168,17 @@ def test_config_and_template_text_sanitised_on_a_terminal_exact_off_one(
         assert _clean(shown.stdout) and _clean(shown.stderr), args
     piped = run_cli("templates", "show", "evil", env=env)
     assert f"say {EVIL}{{{{x}}}}" in piped.stdout
+
+
+@pytest.mark.parametrize("args", [("ask", "hi"), ("ask", "--no-stream", "hi"), ("cmd", "ls")])
+def test_an_error_after_a_countdown_starts_on_its_own_line(
+    fake: FakeOpenAI, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """stdout piped, stderr a terminal (``chatcli ... | cat``): the retry countdown is drawn in
+    place, and the error that ends the retries first erases it, whichever command failed."""
+    fake.script(*[Error(500, "down")] * 4)
+    result = run_cli(*args, env=fake_env(tmp_path, fake), tty=False, stderr_tty=True)
+    assert result.returncode == 5, result.stderr
+    before, error = result.stderr.split("chatcli: error: ", 1)
+    assert "retrying in" in before and before.endswith("\r\x1b[2K"), repr(result.stderr)
+    assert "retrying" not in error
