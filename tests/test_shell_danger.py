@@ -71,6 +71,15 @@ from chatcli.features.shell.danger import reasons
         ("kill -9 -1", "kill -1: signals every process"),
         ('echo "unclosed', "cannot be checked"),
         ("printf 'ok\\n'\x1b[2K", "control characters"),
+        # invisible format characters: by Unicode category, not a list of ranges
+        ("ls\u2060x", "would not show as they are (U+2060)"),  # word joiner
+        ("ls\u00adx", "would not show as they are (U+00AD)"),  # soft hyphen
+        ("ls\ufeffx", "would not show as they are (U+FEFF)"),  # byte order mark
+        ("ls\u061cx", "would not show as they are (U+061C)"),  # Arabic letter mark (bidi)
+        ("ls\U000e0041x", "would not show as they are (U+E0041)"),  # a tag character
+        ("ls\u2064x", "would not show as they are (U+2064)"),  # invisible plus
+        ("ls\U000e0000x", "would not show as they are (U+E0000)"),  # unassigned, in the tags
+        ("ls \u2028x", "would not show as they are (U+2028)"),  # line separator: no line end
         # fork bombs: a function calling itself in the background or a pipe, whatever its name
         (":(){ :|:& };:", "a fork bomb: : calls itself in the background or through a pipe"),
         ("f(){ f|f& };f", "a fork bomb: f calls itself"),

@@ -427,7 +427,10 @@ class Store:
     def list_sessions(
         self, search: str | None = None, limit: int | None = None
     ) -> list[SessionSummary]:
-        """Sessions, most recently updated first; ``search`` matches names and message text."""
+        """Sessions, most recently updated first; ``search`` matches names and message text
+        (the text of a message's parts, never its JSON or an image's data)."""
+        from chatcli.store.search import message_text
+
         pattern = None if search is None else _like(search)
         with self._read() as conn:
             rows = conn.execute(
@@ -436,7 +439,7 @@ class Store:
                 " FROM sessions s"
                 " WHERE ?1 IS NULL OR s.name LIKE ?1 ESCAPE '\\' OR EXISTS ("
                 "   SELECT 1 FROM messages m"
-                "   WHERE m.session_id = s.id AND m.content LIKE ?1 ESCAPE '\\')"
+                f"   WHERE m.session_id = s.id AND {message_text('m')} LIKE ?1 ESCAPE '\\')"
                 " ORDER BY s.updated_at DESC, s.id DESC LIMIT ?2",
                 (pattern, -1 if limit is None else limit),
             ).fetchall()

@@ -5,7 +5,9 @@ search (so nobody who never searches pays for it) by ``ensure_index``, then kept
 triggers on ``messages``. It uses the trigram tokenizer, which matches substrings in any script
 (Chinese has no spaces for a word tokenizer to split on), so it finds what ``LIKE`` would. Where
 the SQLite build lacks FTS5 or trigram, and for queries shorter than three characters (what a
-trigram index can look up), the search falls back to ``LIKE``.
+trigram index can look up), the search falls back to a scan: ``LIKE`` over the same text the
+index holds (a message's text parts, never its JSON or an image's data), or a case-folding
+function where the query has letters beyond ASCII, which ``LIKE`` would not fold.
 
 Building the index is a write, and a search must not fail because another process holds the
 database's write lock (readers still read in WAL mode): the build gets a quick try, and when
@@ -96,6 +98,12 @@ def ensure_index(conn: sqlite3.Connection) -> bool:
     return True
 
 
+def message_text(alias: str) -> str:
+    """SQL for the text of the message row ``alias``: what the index holds, never the JSON
+    around a message's parts or an image's data."""
+    return "(" + _TEXT.format(m=alias) + ")"
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
     return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
@@ -105,6 +113,8 @@ _SELECT = (
     "SELECT s.name, m.id, m.role, m.created_at, m.content, m.content_json"
     " FROM messages m JOIN sessions s ON s.id = m.session_id"
 )
+_FOLD = "chatcli_fold"
+"""The SQL function the scan folds case with where ``LIKE`` would not."""
 
 
 def query(
@@ -118,12 +128,29 @@ def query(
             " ORDER BY m.id DESC LIMIT ?",
             (phrase, limit),
         ).fetchall()
+    elif _cased(text):  # LIKE folds ASCII letters only; the index folds every script's
+        conn.create_function(_FOLD, 1, _fold, deterministic=True)
+        rows = conn.execute(
+            f"{_SELECT} WHERE instr({_FOLD}({message_text('m')}), ?) > 0"
+            " ORDER BY m.id DESC LIMIT ?",
+            (_fold(text), limit),
+        ).fetchall()
     else:
         rows = conn.execute(
-            f"{_SELECT} WHERE m.content LIKE ? ESCAPE '\\' ORDER BY m.id DESC LIMIT ?",
+            f"{_SELECT} WHERE {message_text('m')} LIKE ? ESCAPE '\\' ORDER BY m.id DESC LIMIT ?",
             (like_pattern(text), limit),
         ).fetchall()
     return [tuple(r) for r in rows]
+
+
+def _cased(text: str) -> bool:
+    """Whether ``text`` has a letter beyond ASCII with an upper and a lower case."""
+    return any(ord(c) > 127 and c.lower() != c.upper() for c in text)
+
+
+def _fold(text: str | None) -> str | None:
+    """``text`` case-folded the way the index matches (``Да`` finds ``да``)."""
+    return None if text is None else text.lower()
 
 
 def snippet(text: str, needle: str, width: int = 80) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from chatcli.environment import Environment
 from chatcli.errors import UsageError
+from chatcli.features.sessions.markdown import code_span, contained, fenced
 from chatcli.output import err, out
 from chatcli.pricing import json_usd
 from chatcli.safetext import one_line
@@ -138,19 +139,21 @@ def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
     }
 
 
-def _header(row: SessionRow) -> list[str]:
+def _header(row: SessionRow, level: int = 2) -> list[str]:
+    """The title, a line about the session, and its system prompt (whose headings go below
+    ``level``, the level of the messages)."""
     lines = [f"# {row.name}", ""]
     meta = [f"created {_when(row.created_at)}"]
     if row.model:
-        meta.append(f"model {row.model}")
+        meta.append(f"model {one_line(row.model, 200)}")
     if row.profile:
-        meta.append(f"profile {row.profile}")
+        meta.append(f"profile {one_line(row.profile, 200)}")
     if row.forked_from:
         source, _, turn = row.forked_from.rpartition("@")
         meta.append(f"forked from {source} at turn {turn}")
     lines += ["_" + ", ".join(meta) + "_", ""]
     if row.system:
-        lines += ["## System", "", row.system, ""]
+        lines += ["## System", "", contained(row.system.rstrip(), level), ""]
     return lines
 
 
@@ -168,36 +171,51 @@ def _alternatives(messages: list[MessageRow], every: list[MessageRow]) -> dict[i
     return notes
 
 
-def _body(messages: list[MessageRow], notes: dict[int, str], level: str = "##") -> list[str]:
+def _body(messages: list[MessageRow], notes: dict[int, str], level: int = 2) -> list[str]:
+    """One section per message, under a heading of ``level`` that nothing in a message can
+    pass for (see ``markdown.contained``)."""
     lines = []
-    for m in messages:
-        if m.role == "tool":
-            info = m.tool_info or {}
-            ran = "ran" if info.get("approved") else "not run"
-            lines += [f"### Tool result: {info.get('name', '?')} ({ran})", ""]
-            lines += ["```", content_text(m.content).rstrip(), "```", ""]
-            continue
-        heading = "User" if m.role == "user" else "Assistant" if m.role == "assistant" else m.role
-        if m.role == "assistant" and m.model:
-            heading += f" ({m.model})"
-        lines += [f"{level} {heading}", ""]
-        if m.id in notes:
-            lines += [f"_[{notes[m.id]}; sessions export --all-branches shows them all]_", ""]
-        if m.reasoning and m.reasoning.strip():
-            lines += _reasoning(m.reasoning)
-        lines.append(content_text(m.content).rstrip())
-        if isinstance(m.content, list) and any(p.get("type") == "image_url" for p in m.content):
-            lines.append("\n_[image attached]_")
-        for call in m.tool_calls or []:
-            lines.append(f"\n_[tool call: {call.get('name')} {call.get('arguments')}]_")
-        if m.interrupted:
-            lines.append("\n_[interrupted]_")
-        lines.append("")
+    for n, m in enumerate(messages):
+        answered = n + 1 < len(messages) and messages[n + 1].role == "assistant"
+        lines += _section(m, notes.get(m.id), level, awaiting=m.role == "user" and not answered)
+    return lines
+
+
+def _section(m: MessageRow, note: str | None, level: int, *, awaiting: bool) -> list[str]:
+    """One message: its heading, notes, reasoning, text and marks."""
+    marks = "#" * level
+    if m.role == "tool":
+        info = m.tool_info or {}
+        ran = "ran" if info.get("approved") else "not run"
+        name = one_line(str(info.get("name", "?")), 200)
+        return [f"{marks} Tool result: {name} ({ran})", "", fenced(content_text(m.content)), ""]
+    heading = "User" if m.role == "user" else "Assistant" if m.role == "assistant" else m.role
+    if m.role == "assistant" and m.model:
+        heading += f" ({one_line(m.model, 200)})"
+    lines = [f"{marks} {heading}", ""]
+    if note:
+        lines += [f"_[{note}; sessions export --all-branches shows them all]_", ""]
+    if m.reasoning and m.reasoning.strip():
+        lines += _reasoning(m.reasoning)
+    text = content_text(m.content).rstrip()
+    if text:
+        lines.append(contained(text, level))
+    if isinstance(m.content, list) and any(p.get("type") == "image_url" for p in m.content):
+        lines.append("\n_[image attached]_")
+    for call in m.tool_calls or []:
+        called = f"{call.get('name')} {call.get('arguments')}"
+        lines.append(f"\n_[tool call]_ {code_span(called)}")
+    if m.interrupted:
+        lines.append("\n_[interrupted]_")
+    if awaiting:
+        lines.append("\n_[no answer]_")
+    lines.append("")
     return lines
 
 
 def _reasoning(text: str) -> list[str]:
     """A reasoning summary as a marked quote above its answer (kept, never sent back)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # the line ends Markdown knows
     quoted = [f"> {line}".rstrip() for line in text.strip().split("\n")]
     return ["> _Reasoning (summary):_", ">", *quoted, ""]
 
@@ -222,12 +240,12 @@ def _branches(every: list[MessageRow]) -> list[list[MessageRow]]:
 
 
 def _markdown_tree(row: SessionRow, current: list[MessageRow], every: list[MessageRow]) -> str:
-    lines = _header(row)
+    lines = _header(row, 3)
     head = current[-1].id if current else None
     for n, branch in enumerate(_branches(every), 1):
         mark = " (current)" if branch and branch[-1].id == head else ""
         lines += [f"## Branch {n}{mark}", ""]
-        lines += _body(branch, {}, "###")
+        lines += _body(branch, {}, 3)
     return "\n".join(lines)
 
 
@@ -289,8 +307,19 @@ def fork(environment: Environment, source: str, at: int | None, new: str | None)
 
 
 def remove(environment: Environment, names: list[str]) -> None:
+    """Delete every named session, or none: a missing name stops it before anything is
+    deleted, so a typo never leaves the list half done."""
+    wanted = list(dict.fromkeys(names))
     with open_default() as store:
-        for name in names:
+        missing = [name for name in wanted if store.get_session(name) is None]
+        if missing:
+            listed = ", ".join(repr(name) for name in missing)
+            sessions = "session" if len(missing) == 1 else "sessions"
+            raise UsageError(
+                f"no {sessions} named {listed}",
+                hint="nothing was deleted; see: chatcli sessions list",
+            )
+        for name in wanted:
             store.delete_session(name)
             err(environment, f"deleted session {name!r}")
 

@@ -2,9 +2,10 @@
 
 The command is shown highlighted, with every reason it looks destructive in red; then one key
 decides: ``e`` execute (a destructive command only after typing ``yes``), ``r`` revise (the
-model gets the command and what to change), ``d`` describe, ``c`` copy, Enter edit inline
-(prompt_toolkit, pre-filled, imported only then), ``q``, Ctrl-D or any other key abort, and
-Ctrl-C aborts with 130. The default is abort: nothing runs unless ``e`` is pressed.
+model gets the command and what to change; an answer that is not a command leaves the current
+one in place), ``d`` describe, ``c`` copy, Enter edit inline (prompt_toolkit, pre-filled,
+imported only then), ``q``, Ctrl-D or any other key abort, and Ctrl-C aborts with 130. The
+default is abort: nothing runs unless ``e`` is pressed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ _MENU = (
     f"{_DIM}(default){_RESET} "
 )
 _LEXERS = {"bash": "bash", "zsh": "zsh", "sh": "sh", "fish": "fish"}
+
+
+def visible(command: str) -> str:
+    """``command`` with each character a terminal would not show as it is (an escape, a
+    zero-width or bidi mark, a tag) written as ``⟨U+XXXX⟩``: what is shown is what runs."""
+    return "".join(f"⟨U+{ord(c):04X}⟩" if danger.hidden(c) else c for c in command)
 
 
 class Tty:
@@ -161,10 +168,22 @@ class Menu:
     # showing
 
     def _take(self, cleaned: Cleaned) -> None:
-        self.command = cleaned.command
-        self.answer = cleaned.answer
         for note in cleaned.notes:
             self.tty.write(f"{_DIM}{sanitize(note)}{_RESET}\n")
+        if cleaned.command is None and self.command is not None:
+            self._refused(cleaned.answer)
+            return
+        self.command = cleaned.command
+        self.answer = cleaned.answer
+        self._show()
+
+    def _refused(self, answer: str) -> None:
+        """A revision that came back as no command (a refusal, a question) leaves the current
+        command in place: shown again, to run, copy, edit or revise once more."""
+        self.tty.write(
+            f"{_RED}the answer is not a command:{_RESET}\n{_DIM}{sanitize(answer)}{_RESET}\n"
+            f"{_DIM}the command stays as it was:{_RESET}\n"
+        )
         self._show()
 
     def _show(self) -> None:
@@ -178,7 +197,7 @@ class Menu:
         from rich.syntax import Syntax
 
         console = Console(file=self.tty.output, highlight=False, soft_wrap=True)
-        shown = sanitize(self.command)
+        shown = sanitize(visible(self.command))
         syntax = Syntax(
             shown, _LEXERS.get(self.shell.name, "bash"), theme="ansi_dark",
             background_color="default", word_wrap=True,

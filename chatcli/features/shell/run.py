@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, ConfigError, UsageError
 from chatcli.output import Notifier, notifier_for, out
-from chatcli.safetext import one_line
+from chatcli.safetext import one_line, sanitize
 from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
@@ -134,12 +134,28 @@ def _unattended(
             hint="read it first (without --execute it is only printed); "
             "--yes-destructive runs it anyway",
         )
-    notifier.note(f"running: {one_line(command, 200)}")
+    notifier.note(running(command))
     code = execute(command, exchange.shell)
     saved = _save_history(command, exchange.shell, profile)
     if saved:
         notifier.note(saved)
     return code
+
+
+def running(command: str) -> str:
+    """The notice before ``--execute`` runs ``command``: one line, or each line of a script
+    on its own, indented, so two commands never read as one."""
+    lines = [line for line in command.split("\n") if line.strip()]
+    if len(lines) <= 1:
+        return f"running: {one_line(command, 200)}"
+    return "running:" + "".join(f"\n  {_shown_line(line)}" for line in lines)
+
+
+def _shown_line(line: str) -> str:
+    """One line of a script as the notice shows it: no control sequences, its indentation
+    kept, at most 200 characters."""
+    text = sanitize(line).rstrip()
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _command_of(cleaned: Cleaned, notifier: Notifier) -> str:

@@ -6,8 +6,10 @@ the config file: ``NAME.toml`` with the same keys, or ``NAME.md`` whose text is 
 wins over a file of the same name, so the file can be kept as a draft.
 
 ``{{name}}`` is a variable, ``{{name|default}}`` one with a default; ``{{input}}`` is what the
-user typed or piped. A variable with no value and no default is a usage error naming it, before
-anything is sent.
+user typed or piped. A default given at one use of a variable is its default at every use, and
+two different defaults for one variable make the template broken (a ConfigError, like a file
+that does not parse). A variable with no value and no default is a usage error naming it,
+before anything is sent.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import Any
 from chatcli.errors import ConfigError, UsageError, unreadable
 from chatcli.settings.loading import TEMPLATE_KEYS, Config
 
-VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][\w-]*)\s*(?:\|([^}]*))?\}\}")
-"""``{{name}}`` or ``{{name|default}}``."""
+VARIABLE = re.compile(r"\{\{\s*([^\W\d](?:[\w-]|[^\x00-\x7f\s|{}])*)\s*(?:\|([^}]*))?\}\}")
+"""``{{name}}`` or ``{{name|default}}``: a name starts with a letter of any script (``名字``,
+``city``) or ``_``, and goes on with letters, digits, ``_``, ``-`` and any other character
+beyond ASCII but spaces (the vowel signs of ``नाम``, which are not letters)."""
 
 INPUT = "input"
 SKELETON = """+++
@@ -100,8 +104,9 @@ def _from_file(name: str, path: Path) -> Template:
     else:
         prompt = text
         front = re.match(r"\A\+\+\+[ \t]*\n(.*?)^\+\+\+[ \t]*\n?", text, re.S | re.M)
-        if front:
-            data = _toml(path, front.group(1))
+        if front:  # parsed where it stands, so an error names the file's line
+            above = text[: front.start(1)].count("\n")
+            data = _toml(path, "\n" * above + front.group(1))
             prompt = text[front.end() :]
         if prompt.strip():
             data["prompt"] = prompt.strip("\n")
@@ -139,12 +144,24 @@ def _build(name: str, where: str, data: dict[str, Any]) -> Template:
         schema=data.get("schema"),
         tools=tuple(tools),
     )
+    return Template(**{**vars(template), "defaults": _defaults(template, where)})
+
+
+def _defaults(template: Template, where: str) -> dict[str, str]:
+    """Each variable's default, wherever in the template it is given: one rule for listing
+    and filling. Two different defaults for one variable are an error, not a guess."""
     defaults: dict[str, str] = {}
     for text in (template.system, template.prompt):
         for m in VARIABLE.finditer(text or ""):
-            if m.group(2) is not None:
-                defaults.setdefault(m.group(1), m.group(2))
-    return Template(**{**vars(template), "defaults": defaults})
+            name, default = m.group(1), m.group(2)
+            if default is None:
+                continue
+            if defaults.setdefault(name, default) != default:
+                raise ConfigError(
+                    f"{where}: {{{{{name}}}}} has two defaults, "
+                    f"{defaults[name]!r} and {default!r}: give it one"
+                )
+    return defaults
 
 
 def parse_vars(pairs: list[str]) -> dict[str, str]:
@@ -163,7 +180,10 @@ def fill(text: str, values: dict[str, str], template: Template) -> str:
     naming the first variable that has neither."""
 
     def one(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
+        name = m.group(1)
+        default = template.defaults.get(name)  # a default given anywhere applies
+        if default is None:  # a Template made without its defaults: this use's own
+            default = m.group(2)
         if name in values:
             return values[name]
         if default is not None:

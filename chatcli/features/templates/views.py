@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
-from chatcli.errors import ConfigError, UsageError
+from chatcli.errors import ChatcliError, ConfigError, UsageError
 from chatcli.features.templates.library import SKELETON, folder, load, names
 from chatcli.output import err, out
 from chatcli.safetext import one_line
 from chatcli.settings.paths import ensure_private_dir
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from chatcli.settings.loading import Config
 
 _NAME = re.compile(r"^[\w][\w.-]*$")
@@ -76,6 +79,7 @@ def edit(environment: Environment, config: Config, name: str) -> None:
     path = directory / f"{name}.toml"
     if not path.exists():
         path = directory / f"{name}.md"
+    argv, editor = _editor()
     created = not path.exists()
     if created:
         try:
@@ -83,15 +87,40 @@ def edit(environment: Environment, config: Config, name: str) -> None:
             path.write_text(SKELETON, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot create {path}: {exc.strerror or exc}") from None
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    failed: str | None = "interrupted"  # until the editor returns (Ctrl-C stops it, say)
     try:
-        done = subprocess.run([*shlex.split(editor), str(path)], check=False)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot run the editor {editor!r}: {exc.strerror or exc}",
-            hint="set $EDITOR to your editor",
-        ) from None
-    if done.returncode != 0:
-        raise UsageError(f"the editor exited with status {done.returncode}; {path} kept as is")
+        failed = _run_editor(argv, editor, path)
+    finally:
+        if failed is not None and created:  # no skeleton left behind to pass for a template
+            path.unlink(missing_ok=True)
+    if failed is not None:
+        raise ChatcliError(f"{failed}; {path} {'not created' if created else 'kept as is'}")
     load(config, name)  # say now if it does not parse
     err(environment, f"chatcli: {'created' if created else 'saved'} {path}")
+
+
+def _editor() -> tuple[list[str], str]:
+    """The editor's command line and how to name it; a ConfigError (the user's setting, like
+    a key that is not found) when ``$VISUAL``/``$EDITOR`` cannot be read or is not installed."""
+    variable = "VISUAL" if os.environ.get("VISUAL") else "EDITOR"
+    editor = os.environ.get(variable) or "vi"
+    try:
+        argv = shlex.split(editor)
+    except ValueError as exc:
+        raise ConfigError(f"${variable} ({editor}) cannot be read as a command: {exc}") from None
+    if not argv or shutil.which(argv[0]) is None:
+        raise ConfigError(
+            f"the editor {editor!r} was not found", hint="set $VISUAL or $EDITOR to your editor"
+        )
+    return argv, editor
+
+
+def _run_editor(argv: list[str], editor: str, path: Path) -> str | None:
+    """Edit ``path``; None when the editor ran and exited 0, else what went wrong."""
+    try:
+        done = subprocess.run([*argv, str(path)], check=False)
+    except OSError as exc:
+        return f"cannot run the editor {editor!r}: {exc.strerror or exc}"
+    if done.returncode != 0:
+        return f"the editor {editor!r} exited with status {done.returncode}"
+    return None

@@ -34,23 +34,34 @@ its command line), literals.py (that code's strings set apart) and calls.py (wha
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
 from chatcli.features.shell.danger import workdir
 from chatcli.features.shell.danger.check import check_script
 from chatcli.features.shell.danger.lexer import unreadable
 from chatcli.features.shell.danger.parser import parse
 
-__all__ = ["reasons"]
-_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+__all__ = ["hidden", "reasons"]
+_UNSHOWN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
+"""Unicode categories a terminal does not show as what they are: controls, format characters
+(zero-width ones, bidi marks, the soft hyphen, the BOM, tags), unassigned and private-use
+code points, surrogates, and the line and paragraph separators (not line ends to a shell)."""
+
+
+def hidden(char: str) -> bool:
+    """Whether ``char`` is one a terminal would not show as it is (tab and newline are
+    shown)."""
+    return char not in "\t\n" and unicodedata.category(char) in _UNSHOWN
 
 
 def reasons(command: str) -> list[str]:
     """Why ``command`` looks destructive, one phrase per finding, in order; empty when it
     does not."""
     found: list[str] = []
-    if _HIDDEN.search(command):
-        found.append("holds control characters a terminal would not show as they are")
+    unshown = dict.fromkeys(f"U+{ord(c):04X}" for c in command if hidden(c))
+    if unshown:
+        named = ", ".join(list(unshown)[:4]) + (", …" if len(unshown) > 4 else "")
+        found.append(f"holds control characters a terminal would not show as they are ({named})")
     try:
         script = parse(command)
     except ValueError as exc:
