@@ -15,7 +15,11 @@ stream ends:
 - failed (the provider raised before any text): no turn is kept, so ``retry()`` can resend; the
   REPL keeps the message with ``keep_unanswered`` (the end of the branch, no answer: a continued
   session takes it back as the message awaiting one). A failed ``regenerate`` leaves the branch
-  as it was, and ``retry()`` asks that turn again.
+  as it was, and ``retry()`` asks that turn again; so does a failed ``edit``, whose message is
+  kept as another version of the turn, awaiting an answer, which ``retry()`` sends.
+
+A session that another process deletes while this one has it open (``sessions rm``) is made
+again, with the conversation held here, before anything is written to it (``_recreate``).
 
 It imports no UI, SDK or HTTP library, so tests drive it with a scripted ``Chat`` provider.
 """
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from chatcli import accounting, tokens
-from chatcli.errors import ChatcliError, Interrupted, TooLong, UsageError
+from chatcli.errors import ChatcliError, Interrupted, SessionExists, TooLong, UsageError
 from chatcli.events import (
     Finish,
     Message,
@@ -50,6 +54,7 @@ from chatcli.store import (
     Status,
     Store,
     UsageRecord,
+    branches,
     content_text,
 )
 from chatcli.tokens import REPLY_PRIMING, count_message
@@ -96,6 +101,17 @@ class TurnResult:
         if self.completion_tokens <= 0 or generating <= 0:
             return None
         return self.completion_tokens / generating
+
+
+@dataclass(frozen=True)
+class FailedEdit:
+    """An ``edit`` of turn ``number`` that got no answer: the conversation stayed as it was,
+    and ``content`` is kept as another version of the turn awaiting an answer (stored as ``id``,
+    when it could be), which ``retry`` sends."""
+
+    number: int
+    content: Content
+    id: int | None = None
 
 
 @dataclass
@@ -202,6 +218,7 @@ class ChatSession:
         self._pending: Content | None = None  # a user message whose request did not complete
         self._pending_id: int | None = None  # its stored row, if it has one
         self._again: int | None = None  # a turn whose regeneration failed (``retry`` redoes it)
+        self._edited: FailedEdit | None = None  # an edit that got no answer (``retry`` sends it)
         self._stored_left_out = 0  # turns of a resumed session not loaded from the store
         self._notified_left_out = 0
         self._tip: int | None = None  # the stored message the next turn attaches to
@@ -257,7 +274,7 @@ class ChatSession:
         )
         self._history = [_Entry(r, r.id, r.parent_id) for r in rows]
         self._tip = head
-        self._pending = self._pending_id = self._again = self._reuse = None
+        self._pending = self._pending_id = self._again = self._reuse = self._edited = None
         self.last_turn = None
         if self._history and self._history[-1].message.role == "user":  # kept without answer
             last = self._history.pop()
@@ -398,6 +415,7 @@ class ChatSession:
                 with contextlib.suppress(ChatcliError):  # moved on: the kept one is a branch
                     self._set_head(self._tip)
             self._pending, self._pending_id, self._again = content, self._reuse, None
+            self._edited = None
             user = NewMessage(
                 "user",
                 content,
@@ -549,6 +567,10 @@ class ChatSession:
         saved = not entries or journal.attempt(store, write, store.notify)
         if saved:
             sid = self.row.id if self.row is not None else None
+            if sid is not None and not entries:  # a failed turn: is its session still there?
+                with contextlib.suppress(ChatcliError):  # log_usage reports the database's state
+                    if branches.session_row(store, sid) is None:
+                        sid = None  # deleted by another process meanwhile: logged on its own
             store.log_usage(replace(usage, session_id=sid))
             return
         spec = {
@@ -614,9 +636,10 @@ class ChatSession:
             self.row = replace(self.row, head_id=self._tip)
 
     def _ensure_row(self, store: Store) -> SessionRow:
-        """The session's row, created (named, or automatically) when it has none yet."""
+        """The session's row, created (named, or automatically) when it has none yet, and made
+        again when another process deleted it (``_row_now``)."""
         if self.row is not None:
-            return self.row
+            return self._row_now(store)
         settings = {
             "profile": self.profile,
             "model": self.model,
@@ -627,10 +650,64 @@ class ChatSession:
             return store.session_named(self._name, **settings)
         return store.create_session(None, one_shot=self._one_shot, **settings)
 
+    def _row_now(self, store: Store) -> SessionRow:
+        """The session's row as stored now (the title its first turn gave it, a rename by
+        another process), with this conversation's head; made again when another process
+        deleted it (``_recreate``)."""
+        assert self.row is not None
+        stored = branches.session_row(store, self.row.id)
+        if stored is None:
+            return self._recreate(store)
+        self.row = replace(stored, head_id=self.row.head_id)
+        return self.row
+
+    def _recreate(self, store: Store) -> SessionRow:
+        """Another process deleted this session while it was open here (``sessions rm``): it is
+        made again, under its name while that is free, with the conversation held here, so the
+        turn being saved and the ones before it are not lost; the store's notice says so."""
+        assert self.row is not None
+        gone = self.row
+        held = [e for e in self._history if e.id is not None]  # those in the deleted session
+
+        def create(name: str | None) -> SessionRow:
+            return store.create_session(name, profile=self.profile, model=self.model,
+                                        system=self.system, role=self.role,
+                                        one_shot=gone.one_shot)  # fmt: skip
+
+        try:
+            row = create(gone.name)
+        except SessionExists:  # another session took the name since
+            row = create(None)
+        self.row, self._tip, self._reuse, self._pending_id = row, None, None, None
+        self._stored_left_out = 0
+        if held:
+            self._save(held)
+        turns = sum(e.message.role == "user" for e in self._history)
+        where = "" if row.name == gone.name else f" as {row.name!r} (the name is taken now)"
+        store.notify(
+            f"session {gone.name!r} was deleted while this chat had it open; saved it again"
+            f"{where} with the {turns} turn{'s' if turns != 1 else ''} held here"
+        )
+        return self.row
+
+    def ensure_stored(self) -> None:
+        """Make the session again if another process deleted it while it was open here
+        (``_recreate``; the REPL asks before each message or command that uses it). One that
+        holds nothing yet waits for its next turn."""
+        if self.store is None or self.row is None or not self._persist:
+            return
+        if self._history or self._pending is not None:
+            self._row_now(self.store)
+
     @property
     def failed_turn(self) -> int | None:
         """The turn whose ``regenerate`` got no answer (``retry`` asks it again), or None."""
         return self._again
+
+    @property
+    def failed_edit(self) -> FailedEdit | None:
+        """The edit that got no answer (``retry`` sends it; the conversation is as it was)."""
+        return self._edited
 
     @property
     def unanswered(self) -> Content | None:
@@ -638,17 +715,14 @@ class ChatSession:
         was refused before it was sent), which ``retry`` sends; None when there is none."""
         return self._pending
 
-    def keep_unanswered(
-        self, content: Content | None = None, *, replacing: int | None = None
-    ) -> None:
+    def keep_unanswered(self, content: Content | None = None) -> None:
         """Keep the unanswered message in the store, as the end of the current branch with no
         answer, so a continued session (``chat -c``) has it back for ``retry``; it is never sent
         as history. ``content``: a message refused before it was sent (a spent budget), which
-        becomes the unanswered one (``replacing``: the turn an ``/edit`` was to replace)."""
+        becomes the unanswered one."""
         if content is not None:
-            if replacing is not None:
-                self._load(self._turn(replacing).parent_id)
             self._pending, self._pending_id, self._again = content, None, None
+            self._edited = None
         content = self._pending
         if content is None or self.store is None or not self._persist:
             return
@@ -660,6 +734,26 @@ class ChatSession:
             self.row = replace(row, head_id=self._pending_id)
         elif row.head_id != self._pending_id:
             self._set_head(self._pending_id)
+
+    def keep_edit(self, number: int, content: Content) -> None:
+        """An edit of turn ``number`` refused before it was sent (a spent budget): the
+        conversation stays as it is, and the edit is kept as a failed one for ``retry``."""
+        user = self._turn(number)
+        stored = self._store_version(user.parent_id, content)
+        self._edited = FailedEdit(number, content, stored)
+
+    def _store_version(self, parent: int | None, content: Content) -> int | None:
+        """Store ``content`` as a user message attached at ``parent``, awaiting an answer,
+        without moving the conversation (another version of a turn); its id, or None when
+        nothing is stored."""
+        if self.store is None or not self._persist:
+            return None
+        row = self.row = self._ensure_row(self.store)
+        user = NewMessage("user", content, self._tokens({"role": "user", "content": content}),
+                          model=self.model, profile=self.profile)  # fmt: skip
+        [stored] = self.store.add_messages(row.id, user, parent=parent)
+        self.store.set_head(row.id, row.head_id)  # the conversation's head, not the version
+        return stored
 
     def _set_head(self, head: int | None) -> None:
         """Move the stored session's head (``keep_unanswered``, ``undo``)."""
@@ -724,24 +818,37 @@ class ChatSession:
         return removed[0].message
 
     def undo(self) -> str | None:
-        """Step back before the last message: the unanswered one if there is one (the turns
-        before it stay), else the last completed turn; returns its text to edit and resend, or
-        None when there is none. What was stored stays in the store as a branch."""
+        """``step_back``, as text (image parts left out)."""
+        content = self.step_back()
+        return None if content is None else content_text(content)
+
+    def step_back(self) -> Content | None:
+        """Step back before the last message: an edit that got no answer (the conversation
+        stays as it is), else the unanswered one if there is one (the turns before it stay),
+        else the last completed turn; returns its content (text and images) to edit and resend,
+        or None when there is none. What was stored stays in the store as a branch."""
+        edited, self._edited = self._edited, None
+        if edited is not None:
+            return edited.content
         pending, self._pending, self._again = self._pending, None, None
         if pending is not None:
             if self._pending_id is not None:
                 self._set_head(self._tip)
             self._pending_id = None
-            return content_text(pending)
+            return pending
         removed = self._pop_turn()
-        return None if removed is None else content_text(removed.content)
+        return None if removed is None else removed.content
 
     def retry(
         self, *, tools: list[dict[str, Any]] | None = None
     ) -> Generator[StreamEvent, None, None]:
-        """Resend the last user message: the failed one (or ask again the turn whose
-        ``regenerate`` failed), or the last turn's (a new answer to it; the old one stays as
-        another answer, see ``answers``)."""
+        """Resend the last user message: the failed one (or the edit that got no answer, or ask
+        again the turn whose ``regenerate`` failed), or the last turn's (a new answer to it; the
+        old one stays as another answer, see ``answers``)."""
+        edited = self._edited
+        if edited is not None:
+            yield from self._edit_turn(edited.number, edited.content, edited.id, tools)
+            return
         if self._again is not None:
             yield from self.regenerate(self._again, tools=tools)
             return
@@ -787,17 +894,44 @@ class ChatSession:
         )
 
     def turn_text(self, number: int) -> str:
-        """The text of turn ``number``'s message (for ``/edit``)."""
-        return content_text(self._turn(number).content)
+        """The text of turn ``number``'s message."""
+        return content_text(self.turn_content(number))
+
+    def turn_content(self, number: int) -> Content:
+        """Turn ``number``'s message, images included (for ``/edit``)."""
+        return self._turn(number).content
 
     def edit(
         self, number: int, content: Content, *, tools: list[dict[str, Any]] | None = None
     ) -> Generator[StreamEvent, None, None]:
         """Replace turn ``number``'s message with ``content`` and ask it: the turns after it
-        leave the conversation (kept in the store as the old branch)."""
+        leave the conversation (kept in the store as the old branch). When no answer comes,
+        the conversation stays as it was and ``retry`` sends the edit (``failed_edit``)."""
+        yield from self._edit_turn(number, content, None, tools)
+
+    def _edit_turn(
+        self,
+        number: int,
+        content: Content,
+        stored: int | None,
+        tools: list[dict[str, Any]] | None,
+    ) -> Generator[StreamEvent, None, None]:
+        """``edit``, of a kept edit too (``stored``: its row, answered where it is)."""
         user = self._turn(number)
+        head = self.row.head_id if self.row is not None else None
         self._load(user.parent_id)
-        yield from self.send(content, tools=tools)
+        self._reuse = stored
+        try:
+            yield from self.send(content, tools=tools)
+        finally:
+            if self.last_turn is None:  # no answer: the edit goes aside, not the turns
+                try:
+                    if stored is None:
+                        stored = self._store_version(user.parent_id, content)
+                    self._load(head)
+                except ChatcliError:  # the failure is what is reported
+                    self._pending = self._pending_id = None
+                self._edited = FailedEdit(number, content, stored)
 
     def regenerate(
         self, number: int, *, tools: list[dict[str, Any]] | None = None
@@ -820,9 +954,22 @@ class ChatSession:
 
     def answers(self, number: int) -> list[MessageRow]:
         """Every answer turn ``number``'s message got, oldest first."""
+        return self.answers_to(self._turn(number))
+
+    def answers_to(self, message: MessageRow) -> list[MessageRow]:
+        """Every answer the stored user ``message`` got, oldest first (none: it awaits one)."""
         store, _ = self._stored()
-        user = self._turn(number)
-        return [m for m in store.children(user.id) if m.role != "user"]
+        return [m for m in store.children(message.id) if m.role != "user"]
+
+    def versions(self, number: int) -> list[MessageRow]:
+        """Every version turn ``number``'s message has had (``edit`` makes one), oldest first,
+        the one on the current branch among them (``current_version``)."""
+        store, _ = self._stored()
+        return branches.versions_of(store, self._turn(number))
+
+    def current_version(self, number: int) -> int:
+        """The id of turn ``number``'s message on the current branch."""
+        return self._turn(number).id
 
     def current_answer(self, number: int) -> int | None:
         """The id of the answer to turn ``number`` on the current branch."""
@@ -832,29 +979,51 @@ class ChatSession:
         return None
 
     def pick(self, number: int, k: int) -> MessageRow:
-        """Go on from answer ``k`` (1-based) of turn ``number``, where its branch left off."""
+        """Go on from answer ``k`` (1-based) of turn ``number``, where its branch left off (the
+        answer the conversation goes on from already: it stays as it is)."""
+        return self._go_to(number, k, self.answers(number), self.current_answer(number), "answer")
+
+    def pick_version(self, number: int, k: int) -> MessageRow:
+        """Go on from version ``k`` (1-based) of turn ``number``'s message, where its branch
+        left off (one that got no answer becomes the message ``retry`` sends)."""
+        versions = self.versions(number)
+        return self._go_to(number, k, versions, self.current_version(number), "version")
+
+    def _go_to(
+        self, number: int, k: int, choices: list[MessageRow], current: int | None, kind: str
+    ) -> MessageRow:
+        """``pick`` and ``pick_version``: the end of the newest branch from ``choices[k-1]``."""
         store, _ = self._stored()
-        answers = self.answers(number)
-        if not 1 <= k <= len(answers):
+        if not 1 <= k <= len(choices):
             raise UsageError(
-                f"turn {number} has {len(answers)} answer{'s' if len(answers) != 1 else ''}",
+                f"turn {number} has {len(choices)} {kind}{'s' if len(choices) != 1 else ''}",
                 hint=f"/answers {number} lists them",
             )
-        self._load(store.latest_leaf(answers[k - 1].id))
-        return answers[k - 1]
+        chosen = choices[k - 1]
+        if chosen.id != current:
+            self._load(store.latest_leaf(chosen.id))
+        return chosen
 
     def fork(self, name: str | None, upto: int | None = None) -> SessionRow:
-        """Copy this conversation (up to turn ``upto``) into a new session and continue there."""
-        store, row = self._stored()
+        """Copy this conversation (up to turn ``upto``; else with the message awaiting an
+        answer, if any) into a new session, with its title, and continue there."""
+        store, _ = self._stored()
+        if upto is None and self._tip is None and self._pending is None:
+            raise UsageError("nothing to fork yet: this conversation has no turns")
+        row = self._row_now(store)  # its title; made again if another process deleted it
         end = None
         if upto is not None:
             messages = dict(self.turns()).get(upto)
             if not messages:
                 self._turn(upto)  # raises the usage error
             end = messages[-1].id if messages else None
-        fork = store.fork_session(replace(row, head_id=self._tip), end, name)
+        pending, kept = self._pending, self._pending_id
+        head = kept if upto is None and kept is not None else self._tip
+        fork = store.fork_session(replace(row, head_id=head), end, name)
         self.row = fork
         self._load(fork.head_id)
+        if upto is None and pending is not None and kept is None:  # never stored: goes along
+            self._pending = pending
         return fork
 
     def new(self) -> None:

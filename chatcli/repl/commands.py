@@ -23,7 +23,9 @@ from chatcli.safetext import one_line
 from chatcli.store import content_text
 
 if TYPE_CHECKING:
+    from chatcli.repl.drafts import Draft
     from chatcli.repl.loop import Repl
+    from chatcli.store import Content
 
 EXIT = object()
 """What ``/exit`` returns to end the loop."""
@@ -147,23 +149,39 @@ def _role(repl: Repl, arg: str) -> None:
 
 
 def _undo(repl: Repl, arg: str) -> None:
-    unanswered = repl.session.unanswered
-    text = repl.session.undo()
-    if text is None:
+    from chatcli.repl.drafts import count, joined
+    from chatcli.repl.loop import Editing
+
+    edit, unanswered = repl.session.failed_edit, repl.session.unanswered
+    content = repl.session.step_back()
+    if content is None:
         repl.say("nothing to undo")
         return
-    repl.draft = text
+    draft = _draft(repl, content)
+    repl.draft = draft.text
+    if edit is not None:  # the conversation is as it was: the edit comes back as an edit
+        repl.editing = Editing(edit.number, draft.attachments)
+        repl.say(f"your edit of turn {edit.number} is back in the prompt (it had no answer): "
+                 "Enter sends it in place of the turn, Ctrl-C cancels", dim=True)  # fmt: skip
+        return
     if unanswered is None:
         repl.say("last turn removed; its message is back in the prompt", dim=True)
-        return
-    repl.say("your message is back in the prompt (it had no answer)", dim=True)
+    else:
+        repl.say("your message is back in the prompt (it had no answer)", dim=True)
+    if draft.attachments is not None:
+        repl.attachments = joined(draft.attachments, repl.attachments)
+        repl.say(f"{count(draft.attachments)} attached file(s) go with it again", dim=True)
+
+
+def _draft(repl: Repl, content: Content) -> Draft:
+    """A message back in the prompt: as typed, with its files, when it was sent from here;
+    else from what is stored (its images attached again, a template's prompt taken off)."""
+    from chatcli.repl.drafts import Draft, draft_of
+
     typed = repl.typed
-    if typed is not None and typed.content is unanswered:  # as typed, with its files again
-        repl.draft = typed.text
-        if typed.attachments is not None and repl.attachments is None:
-            repl.attachments = typed.attachments
-            count = len(typed.attachments.texts) + len(typed.attachments.images)
-            repl.say(f"{count} attached file(s) go with it again", dim=True)
+    if typed is not None and typed.content is content:
+        return Draft(typed.text, typed.attachments)
+    return draft_of(content, repl.template)
 
 
 def _retry(repl: Repl, arg: str) -> None:
@@ -208,6 +226,9 @@ def _history(repl: Repl, arg: str) -> None:
         answers = len(repl.session.answers(number))
         if answers > 1:
             marks.append(f"{answers} answers")
+        versions = len(repl.session.versions(number))
+        if versions > 1:
+            marks.append(f"{versions} versions")
         if answer is not None and answer.interrupted:
             marks.append("interrupted")
         if len(messages) == 1 and user.role == "user":  # kept for /retry
@@ -222,12 +243,18 @@ def _history(repl: Repl, arg: str) -> None:
 
 
 def _edit(repl: Repl, arg: str) -> None:
+    from chatcli.repl.drafts import count, draft_of
+    from chatcli.repl.loop import Editing
+
     number = _turn_number(arg, "/edit N")
-    repl.draft = repl.session.turn_text(number)
-    repl.editing = number
+    draft = draft_of(repl.session.turn_content(number), repl.template)
+    repl.draft = draft.text
+    repl.editing = Editing(number, draft.attachments)
+    files = count(draft.attachments)
+    going = f"; its {files} attached file(s) go with it" if files else ""
     repl.say(
         f"turn {number} is in the prompt: change it and press Enter (the turns after it are "
-        "kept as another branch); Ctrl-C cancels",
+        f"kept as another branch{going}); Ctrl-C cancels",
         dim=True,
     )
 
@@ -252,21 +279,60 @@ def _answers(repl: Repl, arg: str) -> None:
         text = one_line(content_text(answer.content), 500)
         repl.say(f"  {mark} {k}  {when} {answer.model or ''} › {text[:200]}")
     repl.say(f"/pick {number} K goes on from answer K", dim=True)
+    _versions(repl, number)
+
+
+def _versions(repl: Repl, number: int) -> None:
+    """The versions of turn ``number``'s message (``/edit`` makes one), when it has several."""
+    versions = repl.session.versions(number)
+    if len(versions) < 2:
+        return
+    current = repl.session.current_version(number)
+    repl.say(f"turn {number}'s message has {len(versions)} versions:")
+    for k, version in enumerate(versions, 1):
+        mark = "*" if version.id == current else " "
+        when = version.created_at.astimezone().strftime("%H:%M")
+        text = one_line(content_text(version.content), 500)
+        waits = "" if repl.session.answers_to(version) else " [no answer]"
+        repl.say(f"  {mark} v{k}  {when} › {text[:200]}{waits}")
+    repl.say(f"/pick {number} vK goes on from version K (and the turns that followed it)",
+             dim=True)  # fmt: skip
+
+
+PICK = "/pick N K (answer K) or /pick N vK (version K)"
 
 
 def _pick(repl: Repl, arg: str) -> None:
-    number, _, k = arg.partition(" ")
-    chosen = repl.session.pick(
-        _turn_number(number, "/pick N K"), _turn_number(k.strip(), "/pick N K")
-    )
-    repl.say(f"going on from answer {k.strip()} of turn {number}", dim=True)
+    number_arg, _, which = arg.partition(" ")
+    which = which.strip()
+    number = _turn_number(number_arg, PICK)
+    if which[:1] in ("v", "V"):
+        k = _turn_number(which[1:], PICK)
+        chosen = repl.session.pick_version(number, k)
+        repl.say(f"going on from version {k} of turn {number}", dim=True)
+    else:
+        k = _turn_number(which, PICK)
+        chosen = repl.session.pick(number, k)
+        repl.say(f"going on from answer {k} of turn {number}", dim=True)
     repl.say(one_line(content_text(chosen.content), 10_000)[:500], dim=True)
+    if repl.session.unanswered is not None:
+        repl.say("that message has no answer yet: /retry sends it", dim=True)
 
 
 def _fork(repl: Repl, arg: str) -> None:
     old = repl.session.name
-    row = repl.session.fork(arg or None)
+    try:
+        row = repl.session.fork(arg or None)
+    except SessionExists as exc:
+        raise _taken(exc) from None
     repl.say(f"forked {old} into {row.name}; you are in {row.name} now", dim=True)
+    if repl.session.unanswered is not None:
+        repl.say("the message awaiting an answer came along: /retry sends it", dim=True)
+
+
+def _taken(exc: SessionExists) -> SessionExists:
+    """Another session's name: the hint of the REPL, not --session."""
+    return SessionExists(exc.message, hint="pick another name; /resume NAME goes to that session")
 
 
 def _file(repl: Repl, arg: str) -> None:
@@ -296,9 +362,8 @@ def _save(repl: Repl, arg: str) -> None:
         return
     try:
         row = repl.session.save(arg)
-    except SessionExists as exc:  # another session's name: the hint of the REPL, not --session
-        raise SessionExists(exc.message, hint="pick another name; /resume NAME goes to that "
-                            "session") from None  # fmt: skip
+    except SessionExists as exc:
+        raise _taken(exc) from None
     repl.say(f"session saved as {row.name}", dim=True)
 
 
@@ -450,8 +515,8 @@ COMMANDS: dict[str, Command] = {
         Command("history", "", "the turns of this conversation, numbered", _history),
         Command("edit", "N", "put turn N back in the prompt; sending it replaces it", _edit),
         Command("regenerate", "[N]", "ask turn N (default: the last) again", _regenerate),
-        Command("answers", "N", "the answers turn N has had", _answers),
-        Command("pick", "N K", "go on from answer K of turn N", _pick),
+        Command("answers", "N", "the answers (and versions) turn N has had", _answers),
+        Command("pick", "N K", "go on from answer K (vK: version K) of turn N", _pick),
         Command("fork", "[NAME]", "copy this conversation into a new session", _fork),
         Command("file", "PATH", "attach a text file or image to the next message", _file),
         Command("save", "NAME", "keep this session under NAME", _save),

@@ -9,7 +9,8 @@ Nothing typed is lost to a failure: a message that got no answer (the server dow
 after the retries, Ctrl-C before the reply began, a spent budget refusing it before it was sent)
 stays the session's unanswered message, kept in the store at the end of the branch
 (``ChatSession.keep_unanswered``), so ``/retry`` sends it, ``/undo`` puts it back in the prompt
-as typed, and ``chatcli chat -c`` has it back after the REPL was left.
+as typed, and ``chatcli chat -c`` has it back after the REPL was left. An ``/edit`` that got no
+answer leaves the conversation as it was; the edit is kept aside for ``/retry`` and ``/undo``.
 """
 
 from __future__ import annotations
@@ -60,15 +61,27 @@ SUMMARY_TURNS = 3
 KEPT = "your message is kept: /retry sends it again, /undo puts it back in the prompt to edit"
 """What a turn that got no answer says after its error."""
 
+EDIT_KEPT = "your edit is kept: /retry sends it again, /undo puts it back in the prompt to edit"
+"""What an ``/edit`` that got no answer says after its error (the turn is as it was)."""
+
 
 @dataclass
 class Typed:
     """The last message as it was typed, before ``/file`` attachments and a template went
-    into it: what ``/undo`` puts back when that message got no answer."""
+    into it: what ``/undo`` puts back (``commands._draft``)."""
 
     content: Content
     text: str
     attachments: UserInput | None
+
+
+@dataclass(frozen=True)
+class Editing:
+    """A turn being edited (``/edit N``): the next message replaces turn ``number``, and the
+    files it had (``attachments``: its images) go with it; Ctrl-C at the prompt drops both."""
+
+    number: int
+    attachments: UserInput | None = None
 
 
 @dataclass
@@ -106,7 +119,7 @@ class Repl:
         self.typed: Typed | None = None  # the last message sent, as typed
         self.tried = False  # the line being handled tried a turn (a message, /retry...)
         self.tools: Toolbox | None = None  # MCP tools (-T, a profile's tools, ``/tools``)
-        self.editing: int | None = None  # the turn the next message replaces (``/edit``)
+        self.editing: Editing | None = None  # the turn the next message replaces (``/edit``)
         self.template: Applied | None = None  # chat --template: wraps every message
         self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
         self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
@@ -169,6 +182,7 @@ class Repl:
             self._show_if_tall(text)
             self.tried = False
             try:
+                self._still_stored(text)
                 if text.startswith("/"):
                     if run_command(self, text) is EXIT:
                         break
@@ -186,12 +200,25 @@ class Repl:
             finally:  # a signal leaving the REPL included: ``chat -c`` finds the message
                 self._keep_unanswered()
 
+    def _still_stored(self, line: str) -> None:
+        """Another process may have deleted the session while the prompt waited (``sessions
+        rm``): before a message or a command that uses it, the session is made again with the
+        turns held here (it says so). ``/exit``, ``/new`` and ``/resume`` let it go; a database
+        that cannot be read now is for the line itself to report."""
+        word = (line[1:].split() or [""])[0] if line.startswith("/") else ""
+        if word in ("exit", "new", "resume"):
+            return
+        with contextlib.suppress(ChatcliError):
+            self.session.ensure_stored()
+
     def _after_failure(self) -> None:
         """After a failed turn's error: what is kept of it and what ``/retry`` does."""
         if not self.tried:
             return
         s = self.session
-        if s.unanswered is not None:
+        if s.failed_edit is not None:
+            self.say(f"turn {s.failed_edit.number} is as it was; {EDIT_KEPT}", dim=True)
+        elif s.unanswered is not None:
             self.say(KEPT, dim=True)
         elif s.failed_turn is not None:
             self.say(f"turn {s.failed_turn} keeps the answer it had; /retry asks again", dim=True)
@@ -274,15 +301,18 @@ class Repl:
             model=self.settings.model, model_info=self.settings.model_info, go_on=BUDGET_GO_ON,
         )  # fmt: skip
 
-    def send(self, text: str, editing: int | None = None) -> None:
+    def send(self, text: str, editing: Editing | None = None) -> None:
         """Send a message (with any ``/file`` attachments) and stream the reply; ``editing``
-        names the turn it replaces (``/edit``)."""
+        names the turn it replaces (``/edit``), whose files go with it."""
         from chatcli.inputs import UserInput
+        from chatcli.repl.drafts import joined
 
         message = UserInput(texts=[text])
-        if self.template is not None and editing is None:  # an edited turn is wrapped already
+        if self.template is not None:  # an edited turn came back unwrapped (``drafts``)
             self.template.wrap(message)
-        attachments, self.attachments = self.attachments, None
+        attachments = joined(editing.attachments if editing is not None else None,
+                             self.attachments)  # fmt: skip
+        self.attachments = None
         if attachments is not None:  # from now on part of the message ``/retry`` resends
             message.texts.extend(attachments.texts)
             message.images.extend(attachments.images)
@@ -299,15 +329,22 @@ class Repl:
                 self.check_budget()
                 send(self, content, schema)
             elif editing is not None:
-                self.stream(lambda t: self.session.edit(editing, content, tools=t))
+                number = editing.number
+                self.stream(lambda t: self.session.edit(number, content, tools=t))
             else:
                 self.stream(lambda t: self.session.send(content, tools=t))
         except BaseException:
             s = self.session
-            if s.unanswered is not content and (s.last_turn is None or s.last_turn is before):
+            taken = s.unanswered is content or (
+                s.failed_edit is not None and s.failed_edit.content is content
+            )
+            if not taken and (s.last_turn is None or s.last_turn is before):
                 # refused before the session took it (a spent budget): kept all the same
                 with contextlib.suppress(ChatcliError):
-                    s.keep_unanswered(content, replacing=editing)
+                    if editing is not None:
+                        s.keep_edit(editing.number, content)
+                    else:
+                        s.keep_unanswered(content)
             raise
 
     def tooled(
@@ -341,6 +378,11 @@ class Repl:
                 return False  # a signal: the turn is kept; the terminal may be gone: leave
             self.notifier.end_line()
             turn = self.session.last_turn
+            edit = self.session.failed_edit
+            if turn is None and edit is not None:
+                self.say(f"interrupted before the reply began: turn {edit.number} is as it was; "
+                         "/retry sends your edit", dim=True)  # fmt: skip
+                return True
             if turn is None:
                 self.say("interrupted before the reply began; /retry sends it again", dim=True)
                 return True

@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatcli.store.records import MessageRow, stored_time
+from chatcli.store.records import MessageRow, SessionRow, stored_time
+
+if TYPE_CHECKING:
+    from chatcli.store.db import Store
 
 MESSAGE_COLUMNS = (
     "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
@@ -111,6 +114,17 @@ def children(conn: sqlite3.Connection, message_id: int) -> list[MessageRow]:
     return [message_row(r) for r in rows]
 
 
+def versions(conn: sqlite3.Connection, message: MessageRow) -> list[MessageRow]:
+    """Every version of the user message ``message`` (``/edit`` makes one): the user messages
+    of its session attached where it is, oldest first."""
+    rows = conn.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages"
+        " WHERE session_id = ? AND parent_id IS ? AND role = 'user' ORDER BY id",
+        (message.session_id, message.parent_id),
+    ).fetchall()
+    return [message_row(r) for r in rows]
+
+
 def latest_leaf(conn: sqlite3.Connection, message_id: int) -> int:
     """Follow the newest child from ``message_id`` to the end of its branch."""
     while True:
@@ -144,3 +158,25 @@ def copy_path(conn: sqlite3.Connection, messages: list[MessageRow], session_id: 
         )  # fmt: skip
         parent = cur.lastrowid
     conn.execute("UPDATE sessions SET head_id = ? WHERE id = ?", (parent, session_id))
+
+
+# What the conversation (``session.ChatSession``) reads besides ``Store``'s methods, through the
+# store's connection as ``quirks`` does.
+
+
+def versions_of(store: Store, message: MessageRow) -> list[MessageRow]:
+    """``versions`` of ``message``, read from ``store``."""
+    with store._read() as conn:
+        return versions(conn, message)
+
+
+def session_row(store: Store, session_id: int) -> SessionRow | None:
+    """The session ``session_id`` as stored now; None once it is deleted (``sessions rm`` in
+    another process while a chat has it open)."""
+    from chatcli.store.db import _SESSION_COLUMNS, _session  # db imports this module
+
+    with store._read() as conn:
+        row = conn.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+    return None if row is None else _session(row)
