@@ -329,3 +329,22 @@ def test_budgets_are_checked_before_every_round(home: Path, fake: FakeOpenAI) ->
     assert "daily budget" in r.stderr and "is spent" in r.stderr
     assert len(fake.chat_requests()) == 1  # the second round was not sent
     assert "⚙ own.add" in r.stderr  # the call itself ran and is stored
+
+
+def test_a_key_in_tool_arguments_and_results_is_never_stored_or_shown(
+    home: Path, fake: FakeOpenAI
+) -> None:
+    """The model echoes the key into a call's arguments and the server echoes it back: the
+    database, its journal, ``sessions show`` and ``sessions export`` hold only the masked key."""
+    from tests.fakes import DEFAULT_API_KEY as key
+
+    fake.script(Reply(tool_calls=[call("own__echo", text=f"my key is {key}")]), Reply("ok"))
+    env = env_for(home, fake)
+    r = run_cli("ask", "-T", "own", "--approve", "own", "--session", "leak", "echo it", env=env)
+    assert r.returncode == 0, r.stderr
+    shown = run_cli("sessions", "show", "leak", env=env).stdout
+    exported = run_cli("sessions", "export", "leak", "--format", "json", env=env).stdout
+    stored = b"".join(p.read_bytes() for p in (home / "data").iterdir() if p.is_file())
+    assert "****" + key[-4:] in shown and "****" + key[-4:] in exported
+    for text in (shown, exported, stored.decode("utf-8", "replace"), r.stdout, r.stderr):
+        assert key not in text and key[3:-4] not in text

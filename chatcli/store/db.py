@@ -9,7 +9,12 @@ once: a killed process loses at most the reply in flight. The schema is versione
 Each message stores its own token count (``tokens``: what it adds to a request, framing
 included), so loading the recent history of a long session walks the newest rows through the
 ``(session_id, id)`` index and stops once the budget is spent, without re-tokenising anything.
-API keys are never stored: nothing here receives one.
+
+API keys are never stored. The store receives text from everywhere (prompts, answers, tool
+calls' arguments, tool results from MCP servers, documents, batch lines), and any of it may hold
+the key in use; so every text value bound to any SQL statement is masked (``safetext.redact``:
+the registered keys and URL credentials) by an adapter registered for ``str`` below, the one
+way into SQLite, rather than by each caller remembering to.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from chatcli.errors import (
     UsageError,
 )
 from chatcli.events import Content
+from chatcli.safetext import redact
 from chatcli.store import branches
 from chatcli.store.branches import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
 from chatcli.store.branches import message_row as _message
@@ -55,6 +61,8 @@ from chatcli.store.records import (
     stored_time,
 )
 from chatcli.store.schema import MIGRATIONS
+
+sqlite3.register_adapter(str, redact)  # every text bound to a statement, masked (see above)
 
 DB_NAME = "chatcli.db"
 BUSY_TIMEOUT_MS = 5000

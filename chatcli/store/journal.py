@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from chatcli.errors import StoreBusy, StoreDamaged, StoreError, StoreFull
+from chatcli.safetext import redact
 from chatcli.store.records import NewMessage, RequestResult, UsageRecord
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool = F
     """Append ``entry`` to the journal; say where it went, or that it could not be kept
     (``quiet``: the caller says it, in its own words, by the result)."""
     entry = {"id": os.urandom(16).hex(), "at": time.time(), **entry}
-    line = json.dumps(entry, ensure_ascii=False) + "\n"
+    line = redact(json.dumps(entry, ensure_ascii=False)) + "\n"  # no key on disk
     data_dir = store.path.parent
     try:
         _append(data_dir / JOURNAL, line.encode("utf-8"), data_dir)
