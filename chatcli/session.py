@@ -569,7 +569,7 @@ class ChatSession:
             sid = self.row.id if self.row is not None else None
             if sid is not None and not entries:  # a failed turn: is its session still there?
                 with contextlib.suppress(ChatcliError):  # log_usage reports the database's state
-                    if branches.session_row(store, sid) is None:
+                    if store.find_session(sid) is None:
                         sid = None  # deleted by another process meanwhile: logged on its own
             store.log_usage(replace(usage, session_id=sid))
             return
@@ -655,7 +655,7 @@ class ChatSession:
         another process), with this conversation's head; made again when another process
         deleted it (``_recreate``)."""
         assert self.row is not None
-        stored = branches.session_row(store, self.row.id)
+        stored = store.find_session(self.row.id)
         if stored is None:
             return self._recreate(store)
         self.row = replace(stored, head_id=self.row.head_id)

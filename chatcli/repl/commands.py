@@ -149,8 +149,7 @@ def _role(repl: Repl, arg: str) -> None:
 
 
 def _undo(repl: Repl, arg: str) -> None:
-    from chatcli.repl.drafts import count, joined
-    from chatcli.repl.loop import Editing
+    from chatcli.repl.drafts import Editing, count, joined
 
     edit, unanswered = repl.session.failed_edit, repl.session.unanswered
     content = repl.session.step_back()
@@ -243,8 +242,7 @@ def _history(repl: Repl, arg: str) -> None:
 
 
 def _edit(repl: Repl, arg: str) -> None:
-    from chatcli.repl.drafts import count, draft_of
-    from chatcli.repl.loop import Editing
+    from chatcli.repl.drafts import Editing, count, draft_of
 
     number = _turn_number(arg, "/edit N")
     draft = draft_of(repl.session.turn_content(number), repl.template)

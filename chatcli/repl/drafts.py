@@ -32,6 +32,15 @@ class Draft:
     attachments: UserInput | None = None
 
 
+@dataclass(frozen=True)
+class Editing:
+    """A turn being edited (``/edit N``): the next message replaces turn ``number``, and the
+    files it had (``attachments``: its images) go with it; Ctrl-C at the prompt drops both."""
+
+    number: int
+    attachments: UserInput | None = None
+
+
 def draft_of(content: Content, template: Applied | None) -> Draft:
     """``content`` as the user gave it: its text as typed (``template``'s prompt taken off),
     its images, and the text of files a template's prompt was put before, as attachments."""

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from chatcli.features.tools.toolbox import Toolbox
     from chatcli.inputs import UserInput
     from chatcli.providers.base import Provider
+    from chatcli.repl.drafts import Editing
     from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
     from chatcli.settings.resolve import ChatSettings
@@ -73,15 +74,6 @@ class Typed:
     content: Content
     text: str
     attachments: UserInput | None
-
-
-@dataclass(frozen=True)
-class Editing:
-    """A turn being edited (``/edit N``): the next message replaces turn ``number``, and the
-    files it had (``attachments``: its images) go with it; Ctrl-C at the prompt drops both."""
-
-    number: int
-    attachments: UserInput | None = None
 
 
 @dataclass

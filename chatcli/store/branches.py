@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from chatcli.store.records import MessageRow, SessionRow, stored_time
+from chatcli.store.records import MessageRow, stored_time
 
 if TYPE_CHECKING:
     from chatcli.store.db import Store
@@ -168,15 +168,3 @@ def versions_of(store: Store, message: MessageRow) -> list[MessageRow]:
     """``versions`` of ``message``, read from ``store``."""
     with store._read() as conn:
         return versions(conn, message)
-
-
-def session_row(store: Store, session_id: int) -> SessionRow | None:
-    """The session ``session_id`` as stored now; None once it is deleted (``sessions rm`` in
-    another process while a chat has it open)."""
-    from chatcli.store.db import _SESSION_COLUMNS, _session  # db imports this module
-
-    with store._read() as conn:
-        row = conn.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
-        ).fetchone()
-    return None if row is None else _session(row)

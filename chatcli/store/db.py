@@ -424,6 +424,15 @@ class Store:
             ).fetchone()
         return None if row is None else _session(row)
 
+    def find_session(self, session_id: int) -> SessionRow | None:
+        """The session ``session_id`` as stored now; None once it is deleted (``sessions rm``
+        in another process while a chat has it open)."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        return None if row is None else _session(row)
+
     def latest_session(self) -> SessionRow | None:
         """The most recently updated session (what ``-c`` continues), or None."""
         with self._read() as conn:
