@@ -1,10 +1,14 @@
 """Turn prompt words, piped stdin and ``-f`` files or URLs into one user message.
 
 Documents (PDF, DOCX, ODT, EPUB, HTML) are recognised by content and turned into text by
-``features.documents``; ``http(s)://`` URLs are fetched through the profile's proxy. Text is
-decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, or GB18030, because users pipe
-Chinese files from Windows as often as UTF-8 ones. Images become vision parts; any other
-binary input is refused with a one-line error that says what it looked like and what to use.
+``chatcli.documents`` (a file named as source code, ``App.vue``, is never converted);
+``http(s)://`` URLs are fetched through the profile's proxy. Text is decoded by its BOM, else
+the charset its server declares, else as UTF-8, else as GB18030 when the bytes read as Chinese
+and not as Latin-1 (``chatcli.charsets``), because users pipe Chinese files from Windows as
+often as UTF-8 ones. Images become vision parts; any other binary input is refused with a
+one-line error that says what it looked like and what to use. Each attached file is fenced
+with a fence longer than any inside it; an empty one is a notice beside other input, and the
+error when it is all there is.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from chatcli import charsets
 from chatcli.errors import UsageError, unreadable
+from chatcli.safetext import one_line
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Profile
@@ -80,33 +86,43 @@ def image_type(data: bytes) -> str | None:
     return None
 
 
-def decode_text(data: bytes, source: str) -> str:
-    """Decode text input, or raise a UsageError saying why it is not text."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
+def kind_of(data: bytes) -> str | None:
+    """What binary ``data`` is, for a message ("an image (PNG)", "a PDF document", "audio
+    (MP3)"...), from its magic bytes; None when chatcli does not recognise it."""
+    mime = image_type(data)
+    if mime is not None:
+        return f"an image ({mime.removeprefix('image/').upper()})"
+    return next((v for k, v in _KNOWN_BINARY.items() if data.startswith(k)), None)
+
+
+def decode_text(data: bytes, source: str, charset: str | None = None) -> str:
+    """Decode text input, or raise a UsageError saying why it is not text. A byte order mark
+    decides first, then ``charset`` (what the input declares, e.g. a server's Content-Type),
+    then UTF-8, then GB18030 when the bytes read as Chinese (``chatcli.charsets``)."""
+    text = charsets.with_bom(data)
+    if text is None and charset is not None:
+        text = charsets.as_declared(data, charset)
+        if text is not None and not _looks_like_text(text[:4096]):
+            text = None
     head = data[:8192]
-    if b"\x00" not in head:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            if _looks_like_text(text[:4096]):
-                return text
-    kind = next((v for k, v in _KNOWN_BINARY.items() if data.startswith(k)), "binary data")
-    legacy = kind == "binary data" and _looks_like_text(head.decode("latin-1"))
-    if legacy:  # text, in an encoding chatcli does not guess (Latin-1, cp1252, Shift-JIS...)
+    if text is None and b"\x00" not in head:
+        text = charsets.guess(data)
+    if text is not None and _looks_like_text(text[:4096]):
+        return text
+    kind = kind_of(data)
+    if kind is None and _looks_like_text(head.decode("latin-1")):
+        # text, in an encoding chatcli does not guess (Latin-1, cp1252, Shift-JIS...)
+        said = f" (nor in {one_line(charset, 40)}, the charset it declares)" if charset else ""
         raise UsageError(
-            f"{source} is not text in UTF-8, UTF-16 or GB18030",
+            f"{source} is not text in UTF-8, UTF-16 or GB18030{said}",
             hint="convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8",
         )
     hint = "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML)"
-    if kind.startswith("audio"):
+    if kind is not None and kind.startswith("audio"):
         hint = "to transcribe audio, use `chatcli transcribe`"
-    raise UsageError(f"{source} is {kind}, not text", hint=hint)
+    elif kind is not None and kind.startswith("an image"):
+        hint = "images go to the model as they are: chatcli ask -f IMAGE"
+    raise UsageError(f"{source} is {kind or 'binary data'}, not text", hint=hint)
 
 
 def _looks_like_text(sample: str) -> bool:
@@ -145,12 +161,40 @@ def fetch_url(url: str, profile: Profile | None) -> tuple[bytes, str | None]:
     return got.data, got.content_type
 
 
-def to_text(data: bytes, source: str, content_type: str | None = None) -> str:
-    """The text of a document or of plain text, or a UsageError naming what it is instead."""
+def to_text(
+    data: bytes, source: str, content_type: str | None = None, name: str | None = None
+) -> str:
+    """The text of a document or of plain text, or a UsageError naming what it is instead.
+    ``name`` (by default the file or URL path in ``source``, ``file NAME`` or a URL) keeps
+    source code such as ``App.vue`` or ``icon.svg`` from being read as an HTML page; a
+    document that yields no text raises ``documents.NoText``."""
     from chatcli.documents import extract
 
-    text = extract(data, source, content_type)
-    return decode_text(data, source) if text is None else text
+    if name is None:
+        name = _name_in(source)
+    text = extract(data, source, content_type, name=name)
+    if text is not None:
+        return text
+    return decode_text(data, source, charset=charsets.declared(content_type))
+
+
+def _name_in(source: str) -> str | None:
+    """The file name or URL path a ``source`` (``file NAME``, a URL, ``piped input``) names."""
+    if source.startswith("file "):
+        return source.removeprefix("file ")
+    url = url_of(source)
+    if url is not None:
+        from urllib.parse import urlsplit
+
+        return urlsplit(url).path
+    return None
+
+
+def fence(text: str) -> str:
+    """A Markdown code fence for ``text``: three backticks, or one more than the longest run of
+    backticks in it, so a Markdown file holding fences cannot close the block early."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    return "`" * (longest + 1)
 
 
 def add_bytes(
@@ -159,18 +203,48 @@ def add_bytes(
     source: str,
     label: str | None = None,
     content_type: str | None = None,
-) -> None:
-    """Append text, a document's text or an image read from ``source``."""
+    *,
+    notes: list[str] | None = None,
+) -> bool:
+    """Append text, a document's text or an image read from ``source``; False when there was
+    nothing in it to send (an empty file, a document with no text). That is said in a notice:
+    appended to ``notes`` when given, else printed (``chatcli`` logger, see ``output.log_to``).
+    An attached file that is empty still leaves a ``File NAME: (empty)`` line, so the model
+    knows it was given one."""
+    from chatcli.documents import NoText
+
     mime = image_type(data)
     if mime is not None:
         url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         into.images.append((label or source, url))
-        return
-    text = to_text(data, source, content_type)
+        return True
+    try:
+        text = to_text(data, source, content_type)
+    except NoText as exc:
+        text, note, mark = "", exc.message, "(no text)"
+    else:
+        note, mark = f"{source} is empty", "(empty)"
+    if not text.strip():
+        if notes is None:
+            _notice(note)
+        else:
+            notes.append(note)
+        if label is not None:
+            into.texts.append(f"File {label}: {mark}")
+        return False
     if label is None:
         into.texts.append(text.rstrip("\n"))
     else:
-        into.texts.append(f"File {label}:\n```\n{text.rstrip()}\n```")
+        body = text.rstrip()
+        mark = fence(body)
+        into.texts.append(f"File {label}:\n{mark}\n{body}\n{mark}")
+    return True
+
+
+def _notice(note: str) -> None:
+    import logging
+
+    logging.getLogger("chatcli").warning(f"chatcli: {one_line(note, 300)}")
 
 
 def gather(
@@ -182,22 +256,28 @@ def gather(
     allow_empty: bool = False,
 ) -> UserInput:
     """Prompt words first, then piped stdin, then each ``-f`` file or URL, in that order;
-    nothing at all is an error unless ``allow_empty`` (a template brings the prompt)."""
+    nothing at all is an error unless ``allow_empty`` (a template brings the prompt). An empty
+    file (or a document with no text) beside something else is a notice; alone, it is the
+    error that names it."""
     result = UserInput()
+    notes: list[str] = []
     words = " ".join(prompt).strip()
     if words:
         result.texts.append(words)
+    something = bool(words)
     if stdin is None and sys.stdin is not None and not sys.stdin.isatty():
         stdin = sys.stdin.buffer
     if stdin is not None:
         data = _read_limited(stdin, "piped input")
         if data.strip():
-            add_bytes(result, data, "piped input")
+            something |= add_bytes(result, data, "piped input", notes=notes)
     for name in files:
         url = url_of(name)
         if url is not None:
             data, content_type = fetch_url(url, profile)
-            add_bytes(result, data, url, label=url, content_type=content_type)
+            something |= add_bytes(
+                result, data, url, label=url, content_type=content_type, notes=notes
+            )
             continue
         path = Path(name)
         try:
@@ -205,10 +285,14 @@ def gather(
                 data = _read_limited(fh, f"file {path}")
         except OSError as exc:
             raise unreadable(path, exc) from None
-        add_bytes(result, data, f"file {path}", label=path.name)
-    if result.empty() and not allow_empty:
+        something |= add_bytes(result, data, f"file {path}", label=path.name, notes=notes)
+    if not something and not allow_empty:
+        if notes:
+            raise UsageError(f"nothing to ask: {notes[0]}")
         raise UsageError(
             "nothing to ask: give a prompt, pipe text in, or attach a file with -f",
             hint='chatcli ask "your question"',
         )
+    for note in notes:
+        _notice(note)
     return result

@@ -2,7 +2,9 @@
 
 ``extract`` is the one entry point: it returns Markdown-ish text for a document, or None when
 the bytes are not a document (plain text and images are the caller's business). Each format
-lives in its own module and is imported only when a document of that kind is given.
+lives in its own module and is imported only when a document of that kind is given. A document
+that yields no text at all raises ``NoText`` (the caller says so: a notice beside a prompt, an
+error alone); an HTML page of which the converter keeps next to nothing gets a notice.
 """
 
 from __future__ import annotations
@@ -10,16 +12,33 @@ from __future__ import annotations
 from chatcli.documents.sniff import document_kind
 from chatcli.errors import UsageError
 
+_NAMES = {"docx": "Word document", "odt": "OpenDocument text", "epub": "EPUB book"}
+_SCANTY = 500
+"""Characters of text an HTML page must hold before a conversion keeping under 5 % of them gets
+a notice (a short page is short, not gutted)."""
 
-def extract(data: bytes, source: str, content_type: str | None = None) -> str | None:
-    """The text of ``data`` if it is a document, else None (raises UsageError on a bad one)."""
-    kind = document_kind(data, content_type)
+
+class NoText(UsageError):
+    """A document that is not empty yielded no text (an empty Word file, an HTML page whose
+    text is all in scripts, navigation or forms): the message says which and why."""
+
+
+def extract(
+    data: bytes, source: str, content_type: str | None = None, *, name: str | None = None
+) -> str | None:
+    """The text of ``data`` if it is a document, else None (raises UsageError on a bad one,
+    ``NoText`` on one without text). ``name``, a file name or URL path, keeps source code
+    (``App.vue``, ``icon.svg``) from being read as a page."""
+    kind = document_kind(data, content_type, name)
     if kind is None:
         return None
     try:
-        return _extract(kind, data, source, content_type)
+        text = _extract(kind, data, source, content_type)
     except RecursionError:
         raise UsageError(f"{source} is nested too deeply to read") from None
+    if not text.strip() and data.strip() and kind in _NAMES:
+        raise NoText(f"{source} is a {_NAMES[kind]} with no text")
+    return text
 
 
 def _extract(kind: str, data: bytes, source: str, content_type: str | None) -> str:
@@ -41,4 +60,30 @@ def _extract(kind: str, data: bytes, source: str, content_type: str | None) -> s
         return epub.to_text(data, source)
     from chatcli.documents import html
 
-    return html.to_markdown(html.decode(data, content_type))
+    text, seen = html.convert(html.decode(data, content_type))
+    kept = len("".join(text.split()))
+    if not kept and data.strip():
+        why = (
+            "all of its text is in parts chatcli drops (head, navigation, header, footer, "
+            "forms, templates, hidden elements)"
+            if seen
+            else "it has no text outside scripts and styles (a page its scripts build?)"
+        )
+        raise NoText(
+            f"{source} is an HTML page with no readable text: {why}",
+            hint="if a browser shows text, save the page from there and pass that file",
+        )
+    if seen >= _SCANTY and kept * 20 < seen:
+        _notice(
+            f"{source}: the HTML converter kept {kept:,} of {seen:,} characters of text "
+            "(navigation, header, footer, forms and hidden elements are dropped)"
+        )
+    return text
+
+
+def _notice(note: str) -> None:
+    import logging
+
+    from chatcli.safetext import one_line
+
+    logging.getLogger("chatcli").warning(f"chatcli: {one_line(note, 300)}")

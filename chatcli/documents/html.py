@@ -82,30 +82,54 @@ _BLOCK = frozenset(
     )
 )
 _MAIN = frozenset(("main", "article"))
-_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w-]+)", re.I)
+_CODE = frozenset(("script", "style"))
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:+-]{1,40})""", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([\w.:+-]{1,40})["']""", re.I)
 
 
 def decode(data: bytes, content_type: str | None) -> str:
-    """Bytes to str with the charset of the Content-Type, the page's meta tag, or UTF-8."""
-    charset = None
-    if content_type and "charset=" in content_type:
-        charset = content_type.split("charset=", 1)[1].split(";")[0].strip(" \"'")
-    if charset is None:
-        match = _CHARSET.search(data[:4096])
-        charset = match.group(1).decode("ascii") if match else "utf-8"
-    try:
-        return data.decode(charset, "replace")
-    except LookupError:
-        return data.decode("utf-8", "replace")
+    """Bytes to str: a byte order mark, else the charset of the Content-Type, else the page's
+    own (``<meta charset>``, ``<meta http-equiv>``, the XML declaration), else what text input
+    gets (UTF-8, or GB18030 when it reads as Chinese), else cp1252, the HTML standard's
+    default for a page that says nothing."""
+    from chatcli import charsets
+
+    text = charsets.with_bom(data)
+    if text is not None:
+        return text
+    label = charsets.declared(content_type) or _page_charset(data[:4096])
+    text = charsets.as_declared(data, label)
+    if text is None:
+        text = charsets.guess(data)
+    if text is None:
+        name = charsets.codec(label) or "cp1252"
+        text = data.decode(name, "replace")
+    return text
+
+
+def _page_charset(head: bytes) -> str | None:
+    """The charset a page declares in its first bytes; a UTF-16 one is taken as UTF-8 (the
+    page is ASCII-compatible, or the meta tag could not have been read this way)."""
+    match = _XML_ENCODING.match(head) or _META_CHARSET.search(head)
+    if match is None:
+        return None
+    label = match.group(1).decode("ascii")
+    return "utf-8" if label.lower().startswith(("utf-16", "utf-32", "utf16", "utf32")) else label
 
 
 def to_markdown(page: str, *, main_only: bool = True) -> str:
     """The readable text of ``page`` as Markdown."""
+    return convert(page, main_only=main_only)[0]
+
+
+def convert(page: str, *, main_only: bool = True) -> tuple[str, int]:
+    """The readable text of ``page`` as Markdown, and how many characters of text (not
+    counting whitespace, scripts and styles) the page held before anything was dropped."""
     has_main = main_only and re.search(r"<(?:main|article)\b", page, re.I) is not None
     parser = _Converter(only_main=has_main)
     parser.feed(page)
     parser.close()
-    return parser.result()
+    return parser.result(), parser.seen
 
 
 class _Converter(HTMLParser):
@@ -118,6 +142,8 @@ class _Converter(HTMLParser):
         self.lists: list[list[int]] = []  # per open list: [is_ordered, counter]
         self.pre = 0
         self.line: list[str] = []
+        self.seen = 0  # characters of text met, visible or not (scripts and styles aside)
+        self.code = 0  # depth inside script/style: their text is code, not the page's
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -141,6 +167,8 @@ class _Converter(HTMLParser):
         values = dict(attrs)
         hidden = values.get("hidden") is not None or "hidden" in values
         role = (values.get("role") or "").lower()
+        if tag in _CODE:
+            self.code += 1
         if tag not in _VOID and (
             self.skip_stack or tag in _SKIP or hidden or role in ("navigation", "banner")
         ):
@@ -173,6 +201,8 @@ class _Converter(HTMLParser):
             self.out.extend(["---", ""])
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in _CODE and self.code:
+            self.code -= 1
         if self.skip_stack:
             if tag in self.skip_stack:
                 while self.skip_stack and self.skip_stack.pop() != tag:
@@ -194,6 +224,8 @@ class _Converter(HTMLParser):
             self._flush(gap=tag not in ("li", "tr", "dt", "dd"))
 
     def handle_data(self, data: str) -> None:
+        if not self.code:
+            self.seen += len("".join(data.split()))
         if self._visible():
             self.line.append(data)
 

@@ -1,6 +1,12 @@
 """Which document a byte string is, from its content (magic bytes, ZIP members), not its name.
 
-A ``Content-Type`` from a web server decides HTML, since a page need not start with a tag.
+A ``Content-Type`` from a web server decides HTML, since a page need not start with a tag; a
+server that says ``text/plain`` (or JSON, XML, JavaScript...) is believed too: that is text.
+Without one, only an HTML *document* is HTML: a doctype, or an ``<html>``, ``<head>`` or
+``<body>`` first element. Markup that is not a page (a Vue component, an SVG, an XML file, a
+fragment with a ``<script>``), a page holding server code (``<?php``, ``<% %>``, ``{% %}``)
+and a file named as source code (``.vue``, ``.svg``, ``.php``, ``.jsx``, ``.xml``...) are
+text, sent as they are: the HTML converter would drop their templates, scripts and code.
 """
 
 from __future__ import annotations
@@ -11,25 +17,80 @@ from typing import Literal
 Kind = Literal["pdf", "docx", "odt", "epub", "html"]
 
 _HTML_START = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b)", re.I | re.S
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html\b|html\b|head\b|body\b)",
+    re.I | re.S,
 )
-_HTML_TAGS = re.compile(rb"<(?:head|body|title|div|p|h1|article)\b[^>]*>", re.I)
+_SERVER_CODE = re.compile(rb"<\?(?:php\b|=)|<%[\s=@#!:-]|\{%-?\s", re.I)
 _ODF_TEXT = b"application/vnd.oasis.opendocument.text"
+_HTML_TYPES = frozenset(("text/html", "application/xhtml+xml"))
+
+SOURCE_SUFFIXES = frozenset(
+    (
+        # components, templates and server pages that hold HTML-like markup
+        ".vue", ".svelte", ".astro", ".jsx", ".tsx", ".js", ".mjs", ".cjs", ".ts", ".mts",
+        ".php", ".phtml", ".php3", ".php4", ".php5", ".phps", ".inc", ".ctp", ".blade",
+        ".jsp", ".jspx", ".asp", ".aspx", ".ascx", ".cshtml", ".vbhtml", ".razor",
+        ".erb", ".rhtml", ".ejs", ".hbs", ".handlebars", ".mustache", ".njk", ".jinja",
+        ".jinja2", ".j2", ".twig", ".liquid", ".tpl", ".tmpl", ".haml", ".pug", ".jade",
+        ".heex", ".eex", ".leex", ".gohtml", ".hta",
+        # XML and markup that is not a web page
+        ".svg", ".xml", ".xsl", ".xslt", ".xsd", ".dtd", ".rss", ".atom", ".plist", ".wsdl",
+        ".xaml", ".xul", ".kml", ".gpx", ".csproj", ".vbproj", ".props", ".targets", ".resx",
+        ".storyboard", ".xib", ".mathml", ".mml",
+        # documentation sources and data
+        ".md", ".markdown", ".mdx", ".rst", ".adoc", ".tex", ".json", ".yaml", ".yml",
+    )
+)  # fmt: skip
+"""File name endings that name source code or markup: such a file is sent as the text it is,
+even when its content looks like an HTML page."""
 
 
-def document_kind(data: bytes, content_type: str | None = None) -> Kind | None:
-    """``pdf``, ``docx``, ``odt``, ``epub`` or ``html``; None for anything else."""
+def document_kind(
+    data: bytes, content_type: str | None = None, name: str | None = None
+) -> Kind | None:
+    """``pdf``, ``docx``, ``odt``, ``epub`` or ``html``; None for anything else. ``name`` (a
+    file name or URL path) only ever keeps source code from being taken for HTML."""
     mime = (content_type or "").split(";")[0].strip().lower()
     if data.startswith(b"%PDF-") or (mime == "application/pdf" and b"%PDF-" in data[:1024]):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
         return _zip_kind(data)
-    if mime in ("text/html", "application/xhtml+xml"):
+    if mime in _HTML_TYPES:
         return "html"
-    head = data[:4096].lstrip(b"\xef\xbb\xbf")
-    if _HTML_START.match(head) or (head.lstrip().startswith(b"<") and _HTML_TAGS.search(head)):
+    if mime and _declared_text(mime):
+        return None
+    if name is not None and source_code(name):
+        return None
+    if is_html_page(data):
         return "html"
     return None
+
+
+def source_code(name: str) -> bool:
+    """Whether the file name (or URL path) ``name`` ends in a source-code suffix."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    dot = base.rfind(".")
+    return dot > 0 and base[dot:] in SOURCE_SUFFIXES
+
+
+def is_html_page(data: bytes) -> bool:
+    """Whether ``data`` is an HTML document by its content: it opens with a doctype or an
+    ``<html>``/``<head>``/``<body>`` element (after an XML declaration and comments), and
+    holds no server code."""
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM: look at it as text
+        head = head.decode("utf-16", "ignore").encode("utf-8")
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    if not _HTML_START.match(head):
+        return False
+    return _SERVER_CODE.search(data) is None
+
+
+def _declared_text(mime: str) -> bool:
+    """A type a server gives text that is not a web page: plain text, source, data."""
+    if mime.startswith("text/"):
+        return True
+    return mime.endswith(("+xml", "/xml", "+json", "/json", "javascript", "ecmascript"))
 
 
 def _zip_kind(data: bytes) -> Kind | None:
