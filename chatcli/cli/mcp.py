@@ -50,6 +50,9 @@ def import_(
 ) -> None:
     """Add the servers of a Claude Desktop / VS Code style JSON file to the config."""
     from chatcli.features.tools.servers import import_servers
-    from chatcli.settings.resolve import config_file
+    from chatcli.settings.resolve import config_file, load_config
 
-    import_servers(environment, config_file(g), file, force=force)
+    path = config_file(g)
+    if path.exists():
+        load_config(g)  # a config with a problem is refused before anything goes into it
+    import_servers(environment, path, file, force=force)

@@ -114,6 +114,10 @@ def prepare(
     opened = open_conversation(
         invoked, flags, store, command="chat", connect=lambda p: connect_profile(p.name)
     )
+    if opened.settings.approve:  # an --approve naming no server: exit 2 now, not at /tools on
+        from chatcli.features.tools.toolbox import check_approve_servers
+
+        check_approve_servers(opened.settings, config.mcp_servers)
     ctx = ReplSetup(
         config=config,
         store=store,

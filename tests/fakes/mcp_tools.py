@@ -103,6 +103,20 @@ def env(name: str) -> str:
     return os.environ.get(name, "(not set)")
 
 
+def rpc_error(code: int, message: str, log: str = "") -> str:
+    """Answers with a JSON-RPC error (not a tool result), after adding a line to ``log``."""
+    if log:
+        with open(log, "a") as fh:
+            fh.write("called\n")
+    raise RpcError(code, message)
+
+
+def surrogate() -> str:
+    """Answers text holding a lone surrogate, sent as its JSON escape (as a Python server
+    listing undecodable file names does): a reply the client cannot read."""
+    return "a\ud800b"
+
+
 READ_ONLY = {"readOnlyHint": True, "destructiveHint": False}
 DESTRUCTIVE = {"destructiveHint": True, "readOnlyHint": False}
 TOOLS: dict[str, tuple[Callable[..., str], dict[str, bool] | None]] = {
@@ -116,6 +130,8 @@ TOOLS: dict[str, tuple[Callable[..., str], dict[str, bool] | None]] = {
     "rendezvous": (rendezvous, READ_ONLY),
     "remove": (remove, DESTRUCTIVE),
     "env": (env, READ_ONLY),
+    "rpc_error": (rpc_error, None),
+    "surrogate": (surrogate, READ_ONLY),
 }
 
 # tools as the SDK lists and calls them (pydantic: schemas, lax conversions, error texts)
@@ -161,6 +177,8 @@ def call_tool(params: dict[str, Any]) -> dict[str, Any]:
         return failed(f"Unknown tool: {name}")
     try:
         text = TOOLS[name][0](**arguments(name, given))
+    except RpcError:  # an error answer (``rpc_error``)
+        raise
     except ToolError as exc:
         return failed(f"Error executing tool {name}: {exc}")
     except Exception:  # a crash: as with the SDK, its text stays in the server
@@ -487,11 +505,19 @@ class Server:
         return {}  # ping
 
     def call(self, rid: int | str, params: dict[str, Any], cancelled: threading.Event) -> None:
-        result = call_tool(params)
+        error = None
+        try:
+            result = call_tool(params)
+        except RpcError as exc:
+            error = exc.error
         with self.lock:
             if self.calls.get(json.dumps(rid)) is cancelled:
                 del self.calls[json.dumps(rid)]
-            if not cancelled.is_set():
+            if cancelled.is_set():
+                return
+            if error is not None:
+                self.send({"jsonrpc": "2.0", "id": rid, "error": error})
+            else:
                 self.reply(rid, "tools/call", result)
 
     def reply(self, rid: int | str, method: str, result: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import socket
 import time
 from typing import Any
 
+from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
@@ -94,6 +95,22 @@ def remove(path: str) -> str:
 def env(name: str) -> str:
     """The value of an environment variable of the server's process."""
     return os.environ.get(name, "(not set)")
+
+
+@server.tool()
+def rpc_error(code: int, message: str, log: str = "") -> str:
+    """Answers with a JSON-RPC error (not a tool result), after adding a line to ``log``."""
+    if log:
+        with open(log, "a") as fh:
+            fh.write("called\n")
+    raise MCPError(code, message)
+
+
+@server.tool(annotations=READ_ONLY)
+def surrogate() -> str:
+    """Answers text holding a lone surrogate, sent as its JSON escape (as a Python server
+    listing undecodable file names does): a reply the client cannot read."""
+    return "a\ud800b"
 
 
 def serve_http(token: str | None) -> None:

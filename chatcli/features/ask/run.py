@@ -81,6 +81,10 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             invoked, flags, store, command="ask", one_shot=True, clock=env.clock
         )
         settings = opened.settings
+        if settings.approve:  # an unknown server is exit 2 even with no tool on (nothing starts)
+            from chatcli.features.tools.toolbox import check_approve_servers
+
+            check_approve_servers(settings, opened.config.mcp_servers)
         if applied is not None and what.schema is None and applied.template.schema is not None:
             what = replace(what, schema=applied.schema_spec())
         schema = _schema(what, opened.config)  # a bad schema fails before stdin is read

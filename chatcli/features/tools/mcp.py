@@ -5,10 +5,26 @@ so each server gets a task on a loop in a daemon thread that opens the client, l
 and then waits to be stopped; calls are coroutines submitted to that loop and awaited through
 ``concurrent.futures`` futures, so the main thread can time them out or cancel them (Ctrl-C).
 
-Failures: a server that cannot start is a ``ConfigError`` (exit 3) naming its command and the
-last line it wrote to stderr; a call whose connection is gone restarts the server once and
-resends the call (``Dead`` when that fails too); an error the tool reports is a result.
-The SDK is imported when the first server starts, never before.
+Failures:
+
+- A server that cannot start is a ``ConfigError`` (exit 3) naming its command (or URL and the
+  HTTP status it answered) and the last line it wrote to stderr. One that does not finish its
+  start within ``startup_timeout`` is stopped (the SDK closes its stdin, then terminates and
+  kills it) before the error is raised, so nothing is left running.
+- An error the tool reports, and any error *answer* of the server (a JSON-RPC error, whatever
+  its code or text), is the call's result: the server keeps running.
+- Only the transport ending (the server's stdout closed, the process gone, the connection's
+  task over) counts as a dead server. Each transport is watched (``_Watch``): its end is seen
+  when it happens, and whether a call's request was handed to it is known. A server found dead
+  before a call was sent is started again (once per process) and the call sent; one that dies
+  while a call runs is not sent that call again (it may have had effects): the call's result
+  says so (``Dead``) and the server is started again for the next call. ``stop`` (the user
+  turning a server off) forgets all of that: the next start is a fresh one.
+- A reply the SDK cannot read (a lone surrogate escape in its JSON) fails the call it answers
+  at once, as an error result, instead of leaving it to ``tool_timeout``.
+
+The SDK is imported when the first server starts, never before. Its log records carry
+tracebacks; they are made one line each (``_OneLine``) for ``--debug``.
 
 Every listed tool is sent with every request, so a listing is bounded: at most ``MAX_TOOLS``
 tools per server, none whose input schema is over ``MAX_SCHEMA`` bytes, and a name listed
@@ -20,6 +36,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
+import json
+import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -39,6 +59,11 @@ MAX_TOOLS = 1000
 """Tools used per server (across and within pages of its listing)."""
 MAX_SCHEMA = 64 * 1024
 """Bytes of one tool's input schema as JSON; a larger tool is left out."""
+STOP_WAIT = 10.0
+"""Seconds to wait for a server to stop (the SDK closes its stdin, waits 2 s, terminates its
+process group, waits 2 s, kills it)."""
+CLOSED_TEXT = "Connection closed"
+"""The SDK's text for a connection that ended (code -32000, which servers use too)."""
 
 
 @dataclass(frozen=True)
@@ -50,19 +75,65 @@ class Outcome:
 
 
 class Dead(Exception):
-    """A server's connection failed during a call and a restart did not bring it back."""
+    """A call that did not run, or did not finish, because its server's connection ended."""
+
+
+@dataclass
+class _Link:
+    """One connection as chatcli sees it, shared by its task, its transport's watch and the
+    calls (all on the loop's thread)."""
+
+    server: McpServer
+    errlog: TextIO
+    stop: asyncio.Event
+    lost: str | None = None  # why the transport ended, once it has
+    stopping: bool = False  # chatcli is stopping it: its end is not a failure
+    serving: bool = False  # started: its tools were listed
+    http_status: tuple[int, str] | None = None  # the last HTTP error answered (URL servers)
+    scope: Any = None  # the anyio CancelScope of its task: cancelled to abandon a start
+
+    def end(self) -> None:
+        """Stop it: a serving connection closes; a start in progress is abandoned."""
+        self.stopping = True
+        self.stop.set()
+        if not self.serving and self.scope is not None:
+            self.scope.cancel()
 
 
 @dataclass
 class _Conn:
-    server: McpServer
+    link: _Link
     client: Any  # mcp.Client
-    stop: asyncio.Event
     task: asyncio.Task[None]
-    errlog: TextIO
     tools: list[Tool] = field(default_factory=list)
     started: float = 0.0  # seconds the start took
     left_out: list[str] = field(default_factory=list)  # why tools of the listing are not used
+
+    def gone(self) -> bool:
+        """Whether its transport has ended (seen by the watch, or its task is over)."""
+        return self.link.lost is not None or self.task.done()
+
+
+@dataclass
+class _Attempt:
+    """One sending of a call: whether its request was handed to the transport."""
+
+    sent: bool = False
+
+
+_ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
+    "chatcli_mcp_attempt", default=None
+)
+"""The sending in progress in this task (the SDK writes a request in the caller's task)."""
+
+
+class _Lost(Exception):
+    """The connection ended while a call was in progress."""
+
+
+class _ToolError(Exception):
+    """The server answered the call with an error (a protocol error, or a reply it could not
+    give): the call's result."""
 
 
 class Hub:
@@ -72,7 +143,11 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._conns: dict[str, _Conn] = {}
-        self._restarted: set[str] = set()
+        self._restarted: set[str] = set()  # started again after dying (once each)
+        self._restarting: dict[str, asyncio.Future[_Conn]] = {}
+        self._serving: dict[asyncio.Task[None], _Link] = {}  # every connection's task
+        self._errlogs: list[TextIO] = []
+        self._closing = False
         self._lock = threading.Lock()
 
     # the loop
@@ -96,10 +171,13 @@ class Hub:
     # starting and stopping
 
     def start(self, server: McpServer) -> list[Tool]:
-        """Start ``server`` (once) and list its tools; ConfigError (exit 3) if it cannot."""
+        """Start ``server`` (once) and list its tools; ConfigError (exit 3) if it cannot.
+        A server that died is started afresh."""
         conn = self._conns.get(server.name)
         if conn is not None:
-            return conn.tools
+            if not conn.gone():
+                return conn.tools
+            self.stop(server.name)
         import importlib.util
 
         if importlib.util.find_spec("mcp") is None:
@@ -112,79 +190,123 @@ class Hub:
                 f"MCP server {server.name}: command not found: {server.command}",
                 hint=f"install it, or fix command in [mcp.servers.{server.name}]",
             )
+        _one_line_sdk_logs()
         started = time.monotonic()
-        errlog = _errlog()
-        future = self._run(self._open(server, errlog))
-        try:
-            conn = future.result(timeout=server.startup_timeout + 5)
+        link = self._link(server)
+        future = self._run(self._open(link))
+        try:  # _open gives up after startup_timeout, and then stops the server
+            conn = future.result(timeout=server.startup_timeout + STOP_WAIT + 5)
         except KeyboardInterrupt:  # Ctrl-C while it starts: stop waiting, exit 130
             future.cancel()
             raise
         except BaseException as exc:
             future.cancel()
-            raise _start_error(server, exc, errlog) from None
+            raise _start_error(server, exc, link) from None
         conn.started = time.monotonic() - started
         self._conns[server.name] = conn
         if conn.left_out:
-            import logging
-
             for why in conn.left_out:  # to stderr through ``output.log_to``
                 logging.getLogger("chatcli").warning(f"chatcli: warning: {why}")
         return conn.tools
 
-    async def _open(self, server: McpServer, errlog: TextIO) -> _Conn:
+    def stop(self, name: str) -> None:
+        """Stop server ``name`` and forget it, its restart included: the next start is fresh."""
+        conn = self._conns.pop(name, None)
+        self._restarted.discard(name)
+        loop = self._loop
+        if conn is None or loop is None:
+            return
+
+        async def stop_one() -> None:
+            conn.link.end()
+            await asyncio.wait([conn.task], timeout=STOP_WAIT)
+
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            asyncio.run_coroutine_threadsafe(stop_one(), loop).result(timeout=STOP_WAIT + 5)
+
+    def close(self) -> None:
+        """Stop every server, and every start in progress, and wait (a while) until they have
+        (their processes end with their stdin closed, or are terminated, then killed)."""
+        loop = self._loop
+        if loop is None:
+            return
+        self._closing = True
+        self._conns = {}
+
+        async def stop_all() -> None:
+            for link in list(self._serving.values()):
+                link.end()
+            if self._serving:
+                await asyncio.wait(list(self._serving), timeout=STOP_WAIT)
+
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            asyncio.run_coroutine_threadsafe(stop_all(), loop).result(timeout=STOP_WAIT + 5)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            if not self._thread.is_alive():
+                loop.close()
+        self._loop = None
+        for errlog in self._errlogs:
+            errlog.close()
+        self._errlogs = []
+
+    def _link(self, server: McpServer) -> _Link:
+        """A new connection's link; its server's stderr goes to a file that is kept, so a
+        failed start can quote its last line."""
+        errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - close()
+        self._errlogs.append(errlog)
+        return _Link(server, errlog, asyncio.Event())
+
+    async def _open(self, link: _Link) -> _Conn:
+        server = link.server
         ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        task = asyncio.create_task(self._serve(server, errlog, ready, stop))
+        task = asyncio.create_task(self._serve(link, ready))
+        self._serving[task] = link
+        task.add_done_callback(lambda t: self._serving.pop(t, None))
         try:
             client, tools, left_out = await asyncio.wait_for(
                 asyncio.shield(ready), server.startup_timeout
             )
         except BaseException:
-            task.cancel()
+            ready.cancel()  # no one waits for it now: nothing is to be set on it
+            link.end()  # the SDK stops the process: stdin closed, then terminate, then kill
+            if not task.done():
+                await asyncio.wait([task], timeout=STOP_WAIT)
             raise
-        return _Conn(server, client, stop, task, errlog, tools, left_out=left_out)
+        return _Conn(link, client, task, tools, left_out=left_out)
 
-    async def _serve(
-        self, server: McpServer, errlog: TextIO, ready: asyncio.Future[Any], stop: asyncio.Event
-    ) -> None:
+    async def _serve(self, link: _Link, ready: asyncio.Future[Any]) -> None:
         """The life of one connection: open, list tools, wait for ``stop``, close."""
         try:
+            import anyio
             from mcp import Client
 
-            async with Client(_transport(server, errlog), mode="auto") as client:
-                listed = await _list_tools(client)
-                tools, left_out = _admit(server.name, listed)
-                if not ready.done():
-                    ready.set_result((client, tools, left_out))
-                await stop.wait()
-        except BaseException as exc:
+            with anyio.CancelScope() as scope:
+                link.scope = scope
+                if link.stopping:
+                    scope.cancel()
+                async with Client(_Watch(link), mode="auto") as client:
+                    listed = await _list_tools(client)
+                    tools, left_out = _admit(link.server.name, listed)
+                    if not ready.done():
+                        link.serving = True
+                        ready.set_result((client, tools, left_out))
+                    await link.stop.wait()
+        except Exception as exc:
+            if link.lost is None:
+                link.lost = _why(_root(exc))
             if not ready.done():
-                ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
-            if not isinstance(exc, Exception):
-                raise
-
-    def close(self) -> None:
-        """Stop every server (their processes end with their stdin closed)."""
-        loop = self._loop
-        if loop is None:
-            return
-        conns, self._conns = list(self._conns.values()), {}
-
-        async def stop_all() -> None:
-            for conn in conns:
-                conn.stop.set()
-            if conns:
-                await asyncio.wait([c.task for c in conns], timeout=5)
-
-        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
-            asyncio.run_coroutine_threadsafe(stop_all(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._loop = None
-        for conn in conns:
-            conn.errlog.close()
+                ready.set_exception(exc)
+        except BaseException:  # cancelled: whoever waited for the start has stopped waiting
+            if not ready.done():
+                ready.cancel()
+            raise
+        finally:
+            if link.lost is None:
+                link.lost = CLOSED_TEXT
+            if not ready.done():  # abandoned (its scope cancelled) before it was ready
+                ready.cancel()
 
     # calls
 
@@ -206,79 +328,287 @@ class Hub:
         return self._run(self._call(tool, arguments, timeout))
 
     async def _call(self, tool: Tool, arguments: dict[str, Any], timeout: float) -> Outcome:
-        conn = self._conns.get(tool.server)
+        name = tool.server
+        conn = self._conns.get(name)
         if conn is None:
-            raise Dead(f"MCP server {tool.server} is not running")
-        try:
-            return await self._call_on(conn, tool, arguments, timeout)
-        except TimeoutError:
-            return Outcome(f"the tool did not answer within {timeout:g} s", error=True)
-        except _ToolError as exc:
-            return Outcome(str(exc), error=True)
-        except Exception as exc:  # the connection is gone: restart once, resend
-            if tool.server in self._restarted:
-                raise Dead(f"MCP server {tool.server} stopped: {_why(exc)}") from None
-            self._restarted.add(tool.server)
-            await self._restart(conn)
-        conn = self._conns[tool.server]
-        try:
-            return await self._call_on(conn, tool, arguments, timeout)
-        except TimeoutError:
-            return Outcome(f"the tool did not answer within {timeout:g} s", error=True)
-        except _ToolError as exc:
-            return Outcome(str(exc), error=True)
-        except Exception as exc:
-            raise Dead(f"MCP server {tool.server} stopped again: {_why(exc)}") from None
+            raise Dead(f"MCP server {name} is not running")
+        for _ in range(2):
+            if conn.gone():  # it ended before this call was sent: start it again, then send
+                conn = await self._revive(conn)
+            attempt = _Attempt()
+            token = _ATTEMPT.set(attempt)
+            try:
+                return await self._call_on(conn, tool, arguments, timeout)
+            except TimeoutError:
+                return Outcome(f"the tool did not answer within {timeout:g} s", error=True)
+            except _ToolError as exc:
+                return Outcome(str(exc), error=True)
+            except _Lost as exc:
+                if conn.link.stopping:
+                    raise Dead(f"MCP server {name} was stopped during the call") from None
+                if attempt.sent:  # it may have run: never sent twice
+                    again = (
+                        "it is not started again (it stopped once before)"
+                        if name in self._restarted
+                        else "it is started again for the next call"
+                    )
+                    raise Dead(
+                        f"MCP server {name} stopped while running this call ({exc}); the "
+                        f"call may have had effects, so it was not sent again; {again}"
+                    ) from None
+            finally:
+                _ATTEMPT.reset(token)
+        raise Dead(f"MCP server {name} stopped again: {conn.link.lost or CLOSED_TEXT}")
 
-    async def _restart(self, conn: _Conn) -> None:
-        conn.stop.set()
-        conn.task.cancel()
-        errlog = _errlog()
+    async def _revive(self, conn: _Conn) -> _Conn:
+        """The server of ``conn`` started again (once per process, unless the user turns it
+        off and on), or ``Dead``; calls that find it dead at once share one restart."""
+        name = conn.link.server.name
+        current = self._conns.get(name)
+        if current is None or current.link.stopping or self._closing:
+            raise Dead(f"MCP server {name} is not running")
+        if current is not conn and not current.gone():
+            return current  # another call has started it again
+        pending = self._restarting.get(name)
+        if pending is None:
+            if name in self._restarted:
+                raise Dead(
+                    f"MCP server {name} stopped ({current.link.lost or CLOSED_TEXT}) and was "
+                    "already started again once"
+                )
+            self._restarted.add(name)
+            pending = asyncio.ensure_future(self._restart(current))
+            self._restarting[name] = pending
+            pending.add_done_callback(lambda f: _settle(self._restarting, name, f))
+        return await asyncio.shield(pending)
+
+    async def _restart(self, conn: _Conn) -> _Conn:
+        conn.link.stop.set()  # what is left of it ends (its calls see a lost connection)
+        server = conn.link.server
+        link = self._link(server)
         try:
-            fresh = await self._open(conn.server, errlog)
+            fresh = await self._open(link)
         except Exception as exc:
+            said = _start_error(server, exc, link).message
             raise Dead(
-                f"MCP server {conn.server.name} stopped and did not restart: "
-                f"{_start_error(conn.server, exc, errlog).message}"
+                f"MCP server {server.name} stopped and did not start again: {said}"
             ) from None
-        self._conns[conn.server.name] = fresh
+        fresh.started = 0.0
+        self._conns[server.name] = fresh
+        return fresh
 
     async def _call_on(
         self, conn: _Conn, tool: Tool, arguments: dict[str, Any], timeout: float
     ) -> Outcome:
-        from mcp import MCPError
-
-        if conn.task.done():
-            raise ConnectionError("the server has exited")
         try:
             result = await asyncio.wait_for(conn.client.call_tool(tool.name, arguments), timeout)
-        except MCPError as exc:
-            if _closed(exc):
-                raise
-            raise _ToolError(f"error: {exc}") from None
+        except TimeoutError:
+            raise
+        except Exception as exc:
+            if _closing_text(exc) and not conn.gone():  # the SDK's own, or a server's -32000?
+                await asyncio.wait([conn.task], timeout=1)
+            if conn.gone():
+                raise _Lost(conn.link.lost or _why(exc)) from None
+            raise _ToolError(f"error: {_why(exc)}") from None
         return Outcome(_text(result), bool(getattr(result, "is_error", False)))
 
 
-class _ToolError(Exception):
-    """The server answered the call with a protocol error (unknown tool, bad arguments)."""
+def _settle(
+    pending: dict[str, asyncio.Future[_Conn]], name: str, done: asyncio.Future[_Conn]
+) -> None:
+    """A restart is over: forget it, and mark its failure seen (its callers may be gone)."""
+    pending.pop(name, None)
+    if not done.cancelled():
+        done.exception()
 
 
-def _errlog() -> TextIO:
-    """Where a server's stderr goes: kept, so a failed start can quote its last line."""
-    return tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+def _closing_text(exc: Exception) -> bool:
+    """Whether ``exc`` reads as the SDK's closed connection (code -32000, its exact text)."""
+    return getattr(exc, "code", None) == -32000 and str(exc) == CLOSED_TEXT
 
 
-def _closed(exc: Exception) -> bool:
-    from mcp_types import CONNECTION_CLOSED
+class _Watch:
+    """A server's transport, watched: the SDK gets its streams through ``_Reader`` and
+    ``_Writer``, which see the connection end and which requests were handed over."""
 
-    return getattr(exc, "code", None) == CONNECTION_CLOSED or "closed" in str(exc).lower()
+    def __init__(self, link: _Link) -> None:
+        self.link = link
+        self._transport, self._http = _transport(link)  # env and headers read here
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> tuple[_Reader, _Writer]:
+        async with contextlib.AsyncExitStack() as stack:
+            if self._http is not None:
+                await stack.enter_async_context(self._http)
+            read, write = await stack.enter_async_context(self._transport)
+            self._stack = stack.pop_all()
+        return _Reader(read, self.link), _Writer(write, self.link)
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        try:
+            return await self._stack.__aexit__(*exc)
+        finally:
+            if self.link.lost is None:
+                self.link.lost = CLOSED_TEXT
+
+
+class _Reader:
+    """The SDK's read stream: its end is the connection's end, and a reply that could not be
+    read becomes an error answer to the request it names (else the call would wait)."""
+
+    def __init__(self, inner: Any, link: _Link) -> None:
+        self._inner = inner
+        self._link = link
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        import anyio
+
+        try:
+            item = await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            if self._link.lost is None:
+                self._link.lost = CLOSED_TEXT
+            raise
+        if isinstance(item, Exception):
+            return _unreadable(self._link.server.name, item)
+        return item
+
+    def __aiter__(self) -> _Reader:
+        return self
+
+    async def __anext__(self) -> Any:
+        import anyio
+
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _Reader:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        await self.aclose()
+        return None
+
+
+class _Writer:
+    """The SDK's write stream: a ``tools/call`` request handed over counts as sent (it may
+    run); one refused by a closed stream was certainly not, and the connection is over."""
+
+    def __init__(self, inner: Any, link: _Link) -> None:
+        self._inner = inner
+        self._link = link
+
+    async def send(self, item: Any, /) -> None:
+        import anyio
+
+        attempt = _ATTEMPT.get()
+        method = getattr(getattr(item, "message", None), "method", None)
+        call = attempt is not None and method == "tools/call"
+        first = call and attempt is not None and not attempt.sent
+        if call and attempt is not None:
+            attempt.sent = True
+        try:
+            await self._inner.send(item)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            if self._link.lost is None:
+                self._link.lost = CLOSED_TEXT
+            if first and attempt is not None:
+                attempt.sent = False
+            raise
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _Writer:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        await self.aclose()
+        return None
+
+
+def _unreadable(server: str, exc: Exception) -> Any:
+    """For a reply the SDK could not parse (it logged it and passes the error on), an error
+    answer to the request the reply names; ``exc`` itself for anything else (a line of
+    garbage on stdout is no reply, and is dropped as before)."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return exc
+    try:
+        first = errors(include_url=False)[0]
+        raw = first.get("input")
+        message = json.loads(raw) if isinstance(raw, str | bytes | bytearray) else raw
+    except (ValueError, TypeError, IndexError, RecursionError):
+        return exc
+    if not isinstance(message, dict) or "method" in message:
+        return exc
+    rid = message.get("id")
+    if not ("result" in message or "error" in message) or isinstance(rid, bool):
+        return exc
+    if not isinstance(rid, int | str):
+        return exc
+    from mcp.shared.message import SessionMessage
+    from mcp_types import PARSE_ERROR, ErrorData, JSONRPCError
+
+    why = one_line(str(first.get("msg") or type(exc).__name__), 200)
+    text = f"MCP server {server} sent a reply that could not be read ({why})"
+    error = ErrorData(code=PARSE_ERROR, message=text)
+    return SessionMessage(JSONRPCError(jsonrpc="2.0", id=rid, error=error))
+
+
+class _OneLine(logging.Filter):
+    """An SDK log record with a traceback becomes one line: its message and the exception's
+    (``--debug`` prints library records one sanitised line each)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_SDK_LOGGERS = (
+    "mcp.client.stdio",
+    "mcp.client.session",
+    "mcp.client.streamable_http",
+    "mcp.shared.jsonrpc_dispatcher",
+    "mcp.shared.session",
+)
+
+
+def _one_line_sdk_logs() -> None:
+    for name in _SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OneLine) for f in logger.filters):
+            logger.addFilter(_OneLine())
 
 
 def _why(exc: BaseException) -> str:
     return one_line(str(exc) or type(exc).__name__, 200)
 
 
-def _transport(server: McpServer, errlog: TextIO) -> Any:
+def _transport(link: _Link) -> tuple[Any, Any]:
+    """The SDK transport of ``link``'s server, and the HTTP client it uses (None for stdio),
+    which notes the status of each answer (a start that fails names the last error one)."""
+    server = link.server
     if server.command is not None:
         from mcp import StdioServerParameters
         from mcp.client.stdio import stdio_client
@@ -289,13 +619,20 @@ def _transport(server: McpServer, errlog: TextIO) -> Any:
             env={k: v.value() for k, v in server.env.items()} or None,
             cwd=server.cwd,
         )
-        return stdio_client(params, errlog=errlog)
+        return stdio_client(params, errlog=link.errlog), None
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
 
     assert server.url is not None
     headers = {k: v.value() for k, v in server.headers.items()}
-    return streamable_http_client(server.url, http_client=create_mcp_http_client(headers=headers))
+    http = create_mcp_http_client(headers=headers)
+
+    async def answered(response: Any) -> None:
+        status = int(response.status_code)
+        link.http_status = (status, str(response.reason_phrase)) if status >= 400 else None
+
+    http.event_hooks["response"].append(answered)
+    return streamable_http_client(server.url, http_client=http), http
 
 
 async def _list_tools(client: Any) -> list[Any]:
@@ -382,26 +719,59 @@ def _text(result: Any) -> str:
     return "\n".join(parts)
 
 
-def _start_error(server: McpServer, exc: BaseException, errlog: TextIO) -> ConfigError:
-    """The ConfigError for a server that did not start: its command and stderr's last line."""
+def _last_words(errlog: TextIO) -> str | None:
+    """The last line a server wrote to stderr (read without moving the file's offset, which
+    the server's process shares)."""
+    try:
+        errlog.flush()
+        fd = errlog.fileno()
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, 8192, max(0, size - 8192))
+    except (OSError, ValueError):
+        return None
+    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else None
+
+
+_HTTP_HINTS = {
+    401: "the server refused the credentials: check headers in [mcp.servers.{name}] "
+    "(an Authorization header, and that its value is read)",
+    403: "the server refused the request: check headers in [mcp.servers.{name}] "
+    "(the token's rights)",
+    404: "nothing serves MCP at that address: check url in [mcp.servers.{name}] "
+    "(it often ends in /mcp)",
+}
+
+
+def _start_error(server: McpServer, exc: BaseException, link: _Link) -> ConfigError:
+    """The ConfigError for a server that did not start: its command (or URL and the HTTP
+    status it answered) and stderr's last line."""
     if isinstance(exc, ConfigError):
         if exc.message.startswith("MCP server"):
             return exc
         return ConfigError(f"MCP server {server.name}: {exc.message}", hint=exc.hint)
-    try:
-        errlog.flush()
-        errlog.seek(0)
-        lines = [ln.strip() for ln in errlog.read().splitlines() if ln.strip()]
-    except (OSError, ValueError):
-        lines = []
+    name = server.name
+    status = link.http_status if server.url is not None else None
     if isinstance(exc, TimeoutError | concurrent.futures.TimeoutError):
         why = f"did not answer within {server.startup_timeout:g} s"
+    elif status is not None:
+        why = f"failed to start: it answered HTTP {status[0]} {one_line(status[1], 60)}".rstrip()
     else:
         why = f"failed to start ({_why(_root(exc))})"
-    last = f"; its last words: {one_line(lines[-1], 200)}" if lines else ""
+    last = _last_words(link.errlog) if server.command is not None else None
+    words = f"; its last words: {one_line(last, 200)}" if last else ""
+    if server.command is not None:
+        hint = f"run the command yourself to see why, or fix [mcp.servers.{name}]"
+    elif status is not None and status[0] in _HTTP_HINTS:
+        hint = _HTTP_HINTS[status[0]].format(name=name)
+    elif status is not None and status[0] >= 500:
+        hint = f"the server failed: try again later, or check url in [mcp.servers.{name}]"
+    elif status is not None:
+        hint = f"check url and headers in [mcp.servers.{name}]"
+    else:
+        hint = f"check that the server is up at that URL, or fix url in [mcp.servers.{name}]"
     return ConfigError(
-        f"MCP server {server.name} ({one_line(server.describe(), 200)}) {why}{last}",
-        hint=f"run the command yourself to see why, or fix [mcp.servers.{server.name}]",
+        f"MCP server {name} ({one_line(server.describe(), 200)}) {why}{words}", hint=hint
     )
 
 

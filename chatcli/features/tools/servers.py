@@ -3,8 +3,11 @@
 ``list`` starts each server only to ask for its tools, then stops it. ``import`` reads the
 ``mcpServers`` object Claude Desktop, Cursor and others write (or VS Code's ``servers``) and
 adds each server as ``[mcp.servers.NAME]``; ``${env:VAR}`` / ``${VAR}`` values become
-``{ env = "VAR" }`` so no secret is copied into the config. The file is edited in place
-(comments kept) and validated before it is written.
+``{ env = "VAR" }`` (inside other text, ``{ cmd = ... }`` printing the text with the variable)
+so no secret is copied into the config. What cannot work as written is not imported, said
+against the file: another shape than these clients write, an SSE server (chatcli speaks stdio
+and streamable HTTP), a ``${...}`` that cannot be filled in. The config file must be valid
+first; it is edited in place (comments kept) and validated before it is written.
 
 Server names: a name in the config holds only ``A-Z a-z 0-9 _ -`` (``settings.mcp.NAME``): it
 is typed after ``-T``, prefixes its tools (``server.tool``, so no dot) and prefixes the function
@@ -23,6 +26,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +40,8 @@ if TYPE_CHECKING:
 
 
 def list_servers(environment: Environment, config: Config, names: list[str], as_json: bool) -> None:
-    """Print each server and its tools; exit 3 when one could not start (after the rest)."""
+    """Print each server, how long its start took and its tools; exit 3 when one could not
+    start (after the rest), with that server's error and hint (one line each for others)."""
     from chatcli.features.tools.mcp import Hub
 
     servers = config.mcp_servers
@@ -52,7 +57,7 @@ def list_servers(environment: Environment, config: Config, names: list[str], as_
             f"{config.path} or run `chatcli mcp import FILE`",
         )
         return
-    failed: ConfigError | None = None
+    failed: list[ConfigError] = []
     listed: list[dict[str, Any]] = []
     for name in names or list(servers):
         server = servers[name]
@@ -61,8 +66,7 @@ def list_servers(environment: Environment, config: Config, names: list[str], as_
             tools = hub.start(server)
             seconds = hub.startup_seconds(name)
         except ConfigError as exc:
-            failed = failed or exc
-            err(environment, f"chatcli: error: {exc.message}")
+            failed.append(exc)
             listed.append({"name": name, "command": server.describe(), "error": exc.message})
             continue
         finally:
@@ -84,47 +88,205 @@ def list_servers(environment: Environment, config: Config, names: list[str], as_
         listed.append(entry)
         if not as_json:
             plural = "s" if len(tools) != 1 else ""
-            out(
-                environment,
-                f"{name}  {one_line(server.describe(), 100)}  ({len(tools)} tool{plural})\n",
-            )
+            said = f"started in {seconds:.2f} s  ({len(tools)} tool{plural})"
+            out(environment, f"{name}  {one_line(server.describe(), 100)}  {said}\n")
             for t in tools:
                 hint = f"  [{t.hints()}]" if t.hints() else ""
                 out(environment, f"  {t.qualified}{hint}  {one_line(t.description, 100)}\n")
     if as_json:
         out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
-    if failed is not None:
-        raise ConfigError("not every MCP server could start", hint=failed.hint)
+    for problem in failed[:-1]:
+        err(environment, f"chatcli: error: {problem.message}")
+    if failed:
+        raise failed[-1]
 
 
-_ENV = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_VARIABLE = re.compile(r"^(?:env:)?([A-Za-z_][A-Za-z0-9_]*)$")
 
 
-def _value(text: Any) -> Any:
-    """A value as the config keeps it: ``${env:VAR}`` / ``${VAR}`` read from the environment."""
-    text = str(text)
-    match = _ENV.match(text)
-    return {"env": match.group(1)} if match else text
+class _Refused(UsageError):
+    """A server of the imported file that is not imported: what is wrong, and where."""
 
 
-def _entry(name: str, spec: Any) -> dict[str, Any]:
-    if not isinstance(spec, dict):
-        raise ConfigError(f"server {name!r} in the file is not an object")
+@dataclass
+class _Reading:
+    """One server of the imported file as it is read: where it is (for messages) and the
+    notes said about what was changed on the way."""
+
+    file: Path
+    raw: str
+    notes: list[str] = field(default_factory=list)
+
+    def where(self, key: str = "") -> str:
+        name = json.dumps(one_line(self.raw, 100), ensure_ascii=False)
+        return f"{self.file}: server {name}" + (f": {key}" if key else "")
+
+    def refuse(self, key: str, problem: str, hint: str | None = None) -> _Refused:
+        return _Refused(f"{self.where(key)} {problem}; not imported", hint=hint)
+
+    def note(self, key: str, said: str) -> None:
+        self.notes.append(f"{self.where(key)} {said}")
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _literal(reading: _Reading, key: str, text: str) -> str:
+    """Text that the config keeps as it is: a ``${...}`` in it could not be filled in."""
+    match = _PLACEHOLDER.search(text)
+    if match is not None:
+        raise reading.refuse(
+            key,
+            f"holds {one_line(match.group(0), 60)}, which chatcli cannot fill in there",
+            hint="write the value in, then add the server as [mcp.servers.NAME] by hand",
+        )
+    return text
+
+
+def _value(reading: _Reading, key: str, value: Any) -> Any:
+    """A value of ``env`` or ``headers`` as the config keeps it (None: left out).
+
+    ``${env:VAR}`` / ``${VAR}`` as the whole value is ``{ env = "VAR" }``; inside other text
+    (``Bearer ${env:TOKEN}``) the value is printed by a command, ``{ cmd = ... }``, which fails
+    when the variable is not set; other ``${...}`` (VS Code's ``${input:...}``) cannot be
+    filled in. Numbers and booleans are their JSON text; null is left out."""
+    if value is None:
+        reading.note(key, "is null: left out")
+        return None
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    if not isinstance(value, str):
+        raise reading.refuse(key, f"must be text, not {_kind(value)}")
+    matches = list(_PLACEHOLDER.finditer(value))
+    if not matches:
+        return value
+    names = []
+    for match in matches:
+        variable = _VARIABLE.match(match.group(1).strip())
+        if variable is None:
+            raise reading.refuse(
+                key,
+                f"holds {one_line(match.group(0), 60)}, which chatcli cannot fill in "
+                '(only ${env:VAR} and ${VAR} are read, as { env = "VAR" })',
+                hint="put the value, or a variable that holds it, there by hand",
+            )
+        names.append(variable.group(1))
+    if len(matches) == 1 and matches[0].span() == (0, len(value)):
+        return {"env": names[0]}
+    import shlex
+
+    pieces, at = [], 0
+    for match, name in zip(matches, names, strict=True):
+        if match.start() > at:
+            pieces.append(shlex.quote(value[at : match.start()]))
+        pieces.append(f'"${{{name}:?}}"')
+        at = match.end()
+    if at < len(value):
+        pieces.append(shlex.quote(value[at:]))
+    command = "printf '%s\\n' " + "".join(pieces)
+    unset = " or ".join(dict.fromkeys(names))
+    said = f"mixes text and variables: it is printed by a command (failing when {unset} is unset)"
+    reading.note(key, f"{said}: {command}")
+    return {"cmd": command}
+
+
+def _table(reading: _Reading, key: str, raw: Any) -> dict[str, Any]:
+    """``env`` or ``headers``: an object of NAME: value."""
+    if not isinstance(raw, dict):
+        raise reading.refuse(key, f"must be an object of NAME: value, not {_kind(raw)}")
     out: dict[str, Any] = {}
-    if isinstance(spec.get("command"), str):
-        out["command"] = spec["command"]
-        if spec.get("args"):
-            out["args"] = [str(a) for a in spec["args"]]
-        if spec.get("env"):
-            out["env"] = {str(k): _value(v) for k, v in dict(spec["env"]).items()}
-        if isinstance(spec.get("cwd"), str):
-            out["cwd"] = spec["cwd"]
-    elif isinstance(spec.get("url"), str):
-        out["url"] = spec["url"]
-        if spec.get("headers"):
-            out["headers"] = {str(k): _value(v) for k, v in dict(spec["headers"]).items()}
+    for name, value in raw.items():
+        converted = _value(reading, f"{key}.{name}", value)
+        if converted is not None:
+            out[str(name)] = converted
+    return out
+
+
+def _args(reading: _Reading, raw: Any) -> list[str]:
+    """``args``: an array of text (numbers and booleans as their JSON text); one string is
+    split as a shell would, with a note."""
+    if isinstance(raw, str):
+        import shlex
+
+        try:
+            split = shlex.split(raw)
+        except ValueError as exc:
+            raise reading.refuse("args", f"is one string that cannot be split ({exc})") from None
+        reading.note("args", f"is one string: split as a shell would, into {json.dumps(split)}")
+        raw = split
+    if not isinstance(raw, list):
+        raise reading.refuse("args", f"must be an array of text, not {_kind(raw)}")
+    args = []
+    for i, item in enumerate(raw):
+        if isinstance(item, bool | int | float):
+            item = json.dumps(item)
+        if not isinstance(item, str):
+            raise reading.refuse(f"args[{i}]", f"must be text, not {_kind(item)}")
+        args.append(_literal(reading, f"args[{i}]", item))
+    return args
+
+
+_STDIO = {"stdio"}
+_HTTP = {"http", "streamable-http", "streamable_http", "streamablehttp"}
+
+
+def _entry(reading: _Reading, spec: Any) -> dict[str, Any]:
+    """One server of the file as ``[mcp.servers.NAME]`` holds it; ``_Refused`` (said against
+    the file) for one that cannot be imported as it is."""
+    if not isinstance(spec, dict):
+        raise reading.refuse("", f"must be an object, not {_kind(spec)}")
+    kind = spec.get("type", spec.get("transport"))
+    if kind is not None:
+        if not isinstance(kind, str):
+            raise reading.refuse("type", f"must be text, not {_kind(kind)}")
+        if kind.lower() == "sse":
+            raise reading.refuse(
+                "type",
+                'is "sse" (HTTP with Server-Sent Events), which chatcli does not speak: it '
+                "speaks stdio and streamable HTTP",
+                hint="if the server also serves streamable HTTP (often at /mcp), add that URL "
+                "by hand as url in [mcp.servers.NAME]",
+            )
+        if kind.lower() not in _STDIO | _HTTP:
+            raise reading.refuse(
+                "type", f"is {json.dumps(one_line(kind, 40))}: chatcli speaks stdio and http"
+            )
+    out: dict[str, Any] = {}
+    command, url = spec.get("command"), spec.get("url")
+    if command is not None:
+        if not isinstance(command, str) or not command.strip():
+            raise reading.refuse("command", f"must be a program's name, not {_kind(command)}")
+        out["command"] = _literal(reading, "command", command)
+        if spec.get("args") is not None:
+            out["args"] = _args(reading, spec["args"])
+        if spec.get("env") is not None:
+            out["env"] = _table(reading, "env", spec["env"])
+        if spec.get("cwd") is not None:
+            cwd = spec["cwd"]
+            if not isinstance(cwd, str):
+                raise reading.refuse("cwd", f"must be text, not {_kind(cwd)}")
+            out["cwd"] = _literal(reading, "cwd", cwd)
+    elif url is not None:
+        if not isinstance(url, str):
+            raise reading.refuse("url", f"must be text, not {_kind(url)}")
+        if not re.match(r"^https?://", url):  # as [mcp.servers.NAME] checks it
+            raise reading.refuse("url", f"{json.dumps(one_line(url, 100))} is not an http(s) URL")
+        out["url"] = _literal(reading, "url", url)
+        if spec.get("headers") is not None:
+            out["headers"] = _table(reading, "headers", spec["headers"])
     else:
-        raise ConfigError(f"server {name!r} in the file has neither command nor url")
+        raise reading.refuse("", "has neither command nor url")
     return out
 
 
@@ -167,8 +329,12 @@ def _config_names(raw_names: list[str]) -> dict[str, str]:
 def import_servers(
     environment: Environment, path: Path, file: Path, *, force: bool = False
 ) -> None:
-    """Add the servers of ``file`` to the config file at ``path``."""
+    """Add the servers of ``file`` to the config file at ``path``. A server that cannot be
+    imported as it is (its shape, an SSE server, a ``${...}`` that cannot be filled in) is
+    said against the file and left out, the others are written, and the exit is 2. The config
+    at ``path`` has been loaded by the caller: one with a problem never gets here (exit 3)."""
     import tomlkit
+    from tomlkit.exceptions import ParseError
 
     from chatcli import reading
     from chatcli.settings import loading, paths
@@ -177,21 +343,35 @@ def import_servers(
         data = json.loads(reading.read_text_file(file, reading.CONFIG, "a JSON file"))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{file} is not JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{file} is not JSON: values nested too deeply to read") from None
     found = data.get("mcpServers", data.get("servers")) if isinstance(data, dict) else None
     if not isinstance(found, dict) or not found:
         raise UsageError(f"{file} has no mcpServers (or servers) object")
-    text = loading.read_text(path) if path.exists() else ""
-    doc = tomlkit.parse(text)
+    text = ""
+    if path.exists():  # the command's edge has refused a config with a problem (exit 3)
+        text = loading.read_text(path)
+    try:
+        doc = tomlkit.parse(text)
+    except (ParseError, RecursionError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it by hand first") from None
     mcp = doc.setdefault("mcp", tomlkit.table(is_super_table=True))
     table = mcp.setdefault("servers", tomlkit.table(is_super_table=True))
     names = _config_names([str(n) for n in found])
-    added, skipped = [], []
+    added, skipped, notes = [], [], []
+    refused: list[_Refused] = []
     for raw_name, spec in found.items():
         name = names[str(raw_name)]
         if name in table and not force:
             skipped.append(name)
             continue
-        entry = _entry(str(raw_name), spec)
+        read = _Reading(file, str(raw_name))
+        try:
+            entry = _entry(read, spec)
+        except _Refused as exc:
+            refused.append(exc)
+            continue
+        notes += read.notes
         for key in ("env", "headers"):
             if key in entry:
                 inline = tomlkit.inline_table()
@@ -211,6 +391,8 @@ def import_servers(
     if added:
         paths.write_private(path, new_text)
     original = {name: raw for raw, name in names.items() if name != raw}
+    for note in notes:
+        err(environment, f"chatcli: note: {note}")
     for name in added:
         command = cfg.mcp_servers[name].describe()
         err(environment, f"added [mcp.servers.{name}]{_was(original, name)}: {command}")
@@ -219,14 +401,19 @@ def import_servers(
             environment,
             f"kept the existing [mcp.servers.{name}]{_was(original, name)} (--force replaces it)",
         )
-    if original:
+    shown = [n for n in original if n in added or n in skipped]
+    if shown:
         err(
             environment,
             "server names hold only A-Z a-z 0-9 _ - (they name the tools sent to the model): "
-            f"{len(original)} imported under the name shown with them",
+            f"{len(shown)} imported under the name shown with them",
         )
     if added:
         err(environment, f"wrote {path}; turn a server on with -T NAME")
+    if refused:
+        for problem in refused[:-1]:
+            err(environment, f"chatcli: error: {problem.message}")
+        raise refused[-1]
 
 
 def _was(original: dict[str, str], name: str) -> str:

@@ -2,20 +2,27 @@
 
 ``open_toolbox`` starts the servers the names need (``-T``, the profile's or role's ``tools``)
 and turns those tools on; ``/tools`` turns more on or off later. The model is offered only
-the tools that are on.
+the tools that are on. A server none of whose tools is on any more is stopped, and forgotten
+(a server that died, even after its one automatic restart, comes back when it is turned off
+and on again). ``check_approve_servers`` checks the servers ``--approve`` names without
+starting anything (``ask`` and ``chat`` call it before they open a toolbox, or when they open
+none).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import UsageError
 from chatcli.features.tools.approval import Approval, TerminalAsk
 from chatcli.features.tools.mcp import Hub
 from chatcli.features.tools.registry import Registry, Tool, split_name
 from chatcli.settings.mcp import McpServer
+
+if TYPE_CHECKING:
+    from chatcli.settings.resolve import ChatSettings
 
 MAX_TOOL_ROUNDS = 8
 
@@ -82,7 +89,8 @@ class Toolbox:
                 raise UsageError(f"cannot approve {name!r}: {exc.message}", hint=exc.hint) from None
 
     def disable(self, name: str) -> list[Tool]:
-        """Turn off ``name`` (``server``, ``server.tool`` or ``all``)."""
+        """Turn off ``name`` (``server``, ``server.tool`` or ``all``); a server left with no
+        tool on is stopped and forgotten (the next ``enable`` starts it afresh)."""
         if name == "all":
             removed = list(self.enabled.values())
         else:
@@ -96,10 +104,30 @@ class Toolbox:
                 raise UsageError(f"{name} is not on (on: {', '.join(self.enabled) or 'none'})")
         for t in removed:
             del self.enabled[t.qualified]
+        still = {t.server for t in self.enabled.values()}
+        for server in dict.fromkeys(t.server for t in removed):
+            if server not in still:
+                self.hub.stop(server)
         return removed
 
     def close(self) -> None:
         self.hub.close()
+
+
+def check_approve_servers(settings: ChatSettings, servers: Iterable[str]) -> None:
+    """UsageError (exit 2) for an approval (``--approve``, ``auto_approve``) whose server is
+    not one of ``servers``, as ``-T`` refuses it, without starting anything: with or without
+    tools on, a typo must not pass (and later keep ``/tools on`` from working)."""
+    known = tuple(servers)
+    for name in settings.approve:
+        server, _ = split_name(name)
+        if server in known:
+            continue
+        with settings.from_config("auto_approve", name):
+            try:
+                Registry().resolve(name, known)
+            except UsageError as exc:
+                raise UsageError(f"cannot approve {name!r}: {exc.message}", hint=exc.hint) from None
 
 
 def open_toolbox(
