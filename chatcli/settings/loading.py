@@ -165,6 +165,23 @@ class Profile:
         return self.deployments.get(model, model)
 
 
+class SchemaTable(dict[str, dict[str, Any]]):
+    """``[schemas]``: each ``[schemas.NAME]`` entry by name, knowing where the file writes it,
+    so that an entry found broken when ``--schema @NAME`` uses it (its content is checked
+    then, by ``features.schema``) is reported at its line and column, exit 3."""
+
+    def __init__(
+        self, entries: dict[str, dict[str, Any]] | None = None, file: _Validator | None = None
+    ) -> None:
+        super().__init__(entries or {})
+        self._file = file
+
+    def where(self, parts: list[str]) -> str | None:
+        """``path:line:col`` of the dotted key ``parts`` (``["schemas", "s", "fields"]``), or
+        of the nearest table above it the file writes out; None without a file."""
+        return None if self._file is None else self._file.place(parts)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole validated configuration; ``path`` may not exist (zero-config)."""
@@ -348,7 +365,10 @@ class _Validator:
         """``path:line:col`` of ``key`` inside ``[table]`` (or of the table), best effort: as a
         ``[header]``, a dotted key (``headers.X-A = 1``) or inside an inline table
         (``headers = { "X-A" = 1 }``) of the nearest table above it that is written out."""
-        parts = _parts(table) + ([key] if key is not None else [])
+        return self.place(_parts(table) + ([key] if key is not None else []))
+
+    def place(self, parts: list[str]) -> str:
+        """``where`` for a dotted key given as its parts (which may hold dots themselves)."""
         found = self._locate(parts)
         return f"{self.path}:{found[0]}:{found[1]}" if found else str(self.path)
 
@@ -769,13 +789,15 @@ _ROLE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
-def _schemas(v: _Validator, raw: Any) -> dict[str, dict[str, Any]]:
+def _schemas(v: _Validator, raw: Any) -> SchemaTable:
     """``[schemas.NAME]`` tables: ``fields``, ``file`` or ``json`` (a string), or a JSON Schema
-    written as TOML; their content is checked when ``--schema @NAME`` uses them."""
+    written as TOML; their content is checked when ``--schema @NAME`` uses them (a problem is
+    exit 3 at its place in the file) and by ``config validate``, not by every command (that
+    needs ``jsonschema``, and reads schema files)."""
+    out = SchemaTable(file=v)
     if not isinstance(raw, dict):
         v.problems.append(v.fail("", "schemas", "schemas must be a table of [schemas.NAME] tables"))
-        return {}
-    out: dict[str, dict[str, Any]] = {}
+        return out
     for name, entry in raw.items():
         with v.collect():
             if not isinstance(entry, dict):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from chatcli.events import Content, StreamEvent
     from chatcli.features.schema.spec import Schema
     from chatcli.features.tools.toolbox import CallRecord, Toolbox
-    from chatcli.session import ChatSession
+    from chatcli.session import ChatSession, TurnResult
     from chatcli.settings.loading import Config
     from chatcli.store import Store
 
@@ -173,19 +173,21 @@ def _structured(
     store: Store, notifier: Notifier,
 ) -> None:  # fmt: skip
     """``--schema``: only a valid answer reaches stdout (pretty on a terminal, compact off
-    one; under ``data`` with ``--json``)."""
-    from chatcli.errors import SchemaMismatch
-    from chatcli.features.schema.turn import Turn
+    one; under ``data`` with ``--json``, once a reply came back, whatever failed after)."""
+    from chatcli.features.schema.turn import Turn, json_fields
 
+    structured = Turn(session, store, notifier)
     try:
         with quiet_keys(env.stdout):
-            answer = Turn(session, store, notifier).ask(content, schema)
-    except SchemaMismatch as exc:
-        if what.json and session.last_turn is not None:
-            _print_json(env, session, {"data": None, "error": exc.message})
+            answer = structured.ask(content, schema)
+    except ChatcliError as exc:
+        if what.json and structured.replies:
+            replies = structured.replies
+            _print_json(env, session, json_fields(replies, exc), replies[-1])
         raise
     if what.json:
-        _print_json(env, session, {"data": answer.data})
+        fields = json_fields(structured.replies)
+        _print_json(env, session, {**fields, "data": answer.data}, structured.replies[-1])
     elif env.stdout_isatty:
         emit(env, json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -229,10 +231,13 @@ def _report(
         emit(env, code)
 
 
-def _print_json(env: Environment, session: ChatSession, extra: dict[str, object]) -> None:
-    """The ``--json`` object of the last turn (``extra``: the extracted code, or that the
-    answer is incomplete)."""
-    turn = session.last_turn
+def _print_json(
+    env: Environment, session: ChatSession, extra: dict[str, object],
+    turn: TurnResult | None = None,
+) -> None:  # fmt: skip
+    """The ``--json`` object of the last turn, or of ``turn`` (``extra``: the extracted code,
+    or that the answer is incomplete)."""
+    turn = turn or session.last_turn
     assert turn is not None
     obj = {
         "answer": turn.text,

@@ -189,6 +189,9 @@ def validate(environment: Environment, path: Path) -> None:
     text = cfgmod.read_text(path)
     cfg, problems = cfgmod.analyse(path, cfgmod.parse(path, text), text)
     problems.extend(cfg.incomplete.values())
+    from chatcli.features.schema.spec import config_problems
+
+    problems.extend(config_problems(cfg))  # [schemas.NAME] checked as --schema @NAME would
     unknown = cfgmod.unknown_default(cfg)
     if unknown is not None:
         problems.append(unknown)

@@ -132,12 +132,17 @@ def structured(lines: Iterable[tuple[int, str, str]]) -> set[int]:
 
 def checked(result: RequestResult, schema: Schema | None) -> RequestResult:
     """``result`` with its answer checked against ``schema``: failed with the reason when
-    it is not valid, else the answer is the JSON as ``results`` prints it."""
+    it is not valid (or cannot be checked: the answer was paid for, so whatever happens it is
+    stored, with its usage, and the job goes on), else the answer is the JSON as ``results``
+    prints it."""
     if schema is None or not result.ok:
         return result
     from chatcli.features.schema.turn import judge
 
-    problems, data = judge(result.answer or "", schema)
+    try:
+        problems, data = judge(result.answer or "", schema)
+    except Exception as exc:  # a line stored by an older chatcli, with a schema never checked
+        problems, data = [f"it could not be checked ({check.failure(exc)})"], None
     if problems:
         reason = f"the answer is not valid against the schema: {check.summary(problems)}"
         return dataclasses.replace(result, ok=False, error=reason)

@@ -4,6 +4,11 @@ Read in this order: ``@NAME`` is ``[schemas.NAME]`` of the config; text starting
 inline JSON; an existing file is a JSON Schema file; anything else is a field list
 (``fields.parse``). ``--schema-multi`` wraps the schema as ``{"items": [...]}``. A schema whose
 root is not an object (strict mode needs one) is sent as ``{"value": ...}`` and unwrapped.
+
+Whatever the SPEC, the schema is checked whole (``check.check_schema``) before anything is
+sent. A ``[schemas.NAME]`` entry that cannot be used is a config problem (exit 3), reported at
+its place in the config file, when ``--schema @NAME`` uses it and by ``config_problems`` (what
+``config validate`` reports) for every entry.
 """
 
 from __future__ import annotations
@@ -13,16 +18,18 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatcli import reading
 from chatcli.errors import ConfigError, UsageError
 from chatcli.features.schema import fields
+from chatcli.features.schema.check import MAX_DEPTH, SchemaProblem, check_schema, check_usable
 from chatcli.features.schema.strict import Strict, to_strict
 
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Config
+
 WRAP_KEY = "value"
-MAX_DEPTH = 64
-"""Deeper schemas are refused up front (the checks recurse; strict mode allows far less)."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +88,8 @@ def _name(text: str) -> str:
 
 def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
          config_dir: Path | None = None) -> Schema:  # fmt: skip
-    """The ``Schema`` SPEC names; ``UsageError``/``ConfigError`` saying what is wrong."""
-    from chatcli.features.schema.check import check_schema
-
+    """The ``Schema`` SPEC names, checked whole (nothing has been sent yet): a ``UsageError``
+    saying what is wrong, or a ``ConfigError`` for an ``@NAME`` of the config."""
     text = spec.strip()
     if not text:
         raise UsageError("--schema: the schema is empty", hint=fields.HINT)
@@ -92,37 +98,23 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
         schema, source = _named(name, config_schemas, config_dir), f"[schemas.{name}]"
     elif text.startswith(("{", "[")):
         schema, source, name = _json(text, "the inline JSON"), "the inline JSON", "response"
+        check_schema(schema, source)
     elif _path_like(text) and os.path.lexists(Path(text).expanduser()):
         path = Path(text).expanduser()  # a directory or a dangling link is refused as such
         schema, source, name = _file(path), str(path), path.stem
+        check_schema(schema, source)
     elif text.endswith(".json") and "\n" not in text and "," not in text:
         raise UsageError(f"--schema: {text} does not exist")
     else:
         schema, source, name = fields.parse(spec), "the field list", "response"
-    if _depth(schema) > MAX_DEPTH:
-        raise UsageError(f"--schema: {source} nests deeper than {MAX_DEPTH} levels")
-    check_schema(schema, source)
+        check_schema(schema, source)
     if multi:
         defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
         inner = {k: v for k, v in schema.items() if k not in defs}
         schema = wrap("items", {"type": "array", "items": inner, **defs})
+        check_usable(schema, f"{source} (as --schema-multi's items)")  # its $refs moved down
     wrapped = not is_object(schema)
     return Schema(schema, _name(name), source, wrapped)
-
-
-def _depth(value: Any) -> int:
-    """How deeply ``value`` nests (iteratively: a hostile file must not exhaust the stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_DEPTH:
-            break
-        children = (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        )
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def _path_like(text: str) -> bool:
@@ -150,8 +142,8 @@ def _file(path: Path) -> Any:
 
 
 def _named(name: str, config_schemas: dict[str, Any], config_dir: Path | None) -> Any:
-    """``[schemas.NAME]``: ``fields = "..."``, ``file = "path"``, ``json = '{...}'``, or the
-    JSON Schema itself written as TOML."""
+    """The checked JSON Schema of ``[schemas.NAME]``; a ``ConfigError`` (exit 3) when there is
+    no such entry or it cannot be used, at its place in the config file."""
     entry = config_schemas.get(name)
     if not isinstance(entry, dict):
         known = ", ".join(f"@{n}" for n in sorted(config_schemas)) or "none defined"
@@ -159,13 +151,83 @@ def _named(name: str, config_schemas: dict[str, Any], config_dir: Path | None) -
             f"unknown schema @{name} (known: {known})",
             hint=f'add [schemas.{name}] with fields = "name, age int" to the config',
         )
-    if "fields" in entry:
-        return fields.parse(str(entry["fields"]))
-    if "file" in entry:
-        path = Path(str(entry["file"])).expanduser()
-        if not path.is_absolute() and config_dir is not None:
-            path = config_dir / path
-        return _file(path)
-    if "json" in entry:
-        return _json(str(entry["json"]), f"[schemas.{name}] json")
-    return entry
+    try:
+        return entry_schema(name, entry, config_dir)
+    except EntryProblem as exc:
+        raise exc.config_error(config_schemas) from None
+
+
+class EntryProblem(UsageError):
+    """Why ``[schemas.NAME]`` cannot be used: ``key`` is the entry's ``fields``, ``file`` or
+    ``json`` that holds the problem (None: the JSON Schema written as TOML keys, ``at`` the
+    path inside it)."""
+
+    def __init__(self, name: str, detail: str, key: str | None = None,
+                 at: tuple[str | int, ...] = (), hint: str | None = None) -> None:  # fmt: skip
+        super().__init__(f"schemas.{name}: {detail}", hint=hint)
+        self.name = name
+        self.key = key
+        self.at = at
+
+    def parts(self) -> list[str]:
+        """The dotted key the problem is at (``schemas.NAME.fields``, or as deep inside the
+        TOML-written schema as its path names keys)."""
+        if self.key is not None:
+            return ["schemas", self.name, self.key]
+        inside = []
+        for part in self.at:
+            if not isinstance(part, str):
+                break
+            inside.append(part)
+        return ["schemas", self.name, *inside]
+
+    def config_error(self, config_schemas: dict[str, Any]) -> ConfigError:
+        """This problem as a config error (exit 3): ``file:line:col: schemas.NAME: ...`` when
+        ``config_schemas`` is the config's ``[schemas]`` (it knows where each entry is)."""
+        from chatcli.settings.loading import SchemaTable
+
+        place = None
+        if isinstance(config_schemas, SchemaTable):
+            place = config_schemas.where(self.parts())
+        return ConfigError(f"{place}: {self.message}" if place else self.message, hint=self.hint)
+
+
+ENTRY_KEYS = ("fields", "file", "json")
+"""The keys of a ``[schemas.NAME]`` that hold its schema; without one, the table is it."""
+
+
+def entry_schema(name: str, entry: dict[str, Any], config_dir: Path | None) -> Any:
+    """The JSON Schema of ``[schemas.NAME]`` (``entry``), checked as ``--schema`` checks it:
+    ``fields = "..."``, ``file = "path"`` (relative to the config's folder), ``json = '{...}'``,
+    or the JSON Schema itself written as TOML; ``EntryProblem`` saying what is wrong."""
+    key = next((k for k in ENTRY_KEYS if k in entry), None)
+    try:
+        if key == "fields":
+            schema, source = fields.parse(str(entry["fields"])), "the field list"
+        elif key == "file":
+            path = Path(str(entry["file"])).expanduser()
+            if not path.is_absolute() and config_dir is not None:
+                path = config_dir / path
+            schema, source = _file(path), str(path)
+        elif key == "json":
+            schema, source = _json(str(entry["json"]), "the value"), "the value"
+        else:
+            schema, source = entry, "the table"
+        check_schema(schema, source)
+    except UsageError as exc:  # SchemaProblem included
+        detail = exc.message.removeprefix("--schema: ")
+        at = exc.at if isinstance(exc, SchemaProblem) and key is None else ()
+        raise EntryProblem(name, f"{key}: {detail}" if key else detail, key, at, exc.hint) from None
+    return schema
+
+
+def config_problems(config: Config) -> list[ConfigError]:
+    """Every ``[schemas.NAME]`` of ``config`` that cannot be used, each at its place in the
+    file (``config validate`` lists them with the file's other problems)."""
+    found = []
+    for name, entry in config.schemas.items():
+        try:
+            entry_schema(name, entry, config.path.parent)
+        except EntryProblem as exc:
+            found.append(exc.config_error(config.schemas))
+    return found

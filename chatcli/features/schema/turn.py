@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import APIError, SchemaMismatch
+from chatcli.errors import APIError, ChatcliError, SchemaMismatch
 from chatcli.features.flow import take_turn
 from chatcli.features.schema import check
 from chatcli.features.schema.spec import Schema
@@ -33,7 +33,7 @@ from chatcli.providers.base import ResponseFormat
 
 if TYPE_CHECKING:
     from chatcli.events import Content
-    from chatcli.session import ChatSession
+    from chatcli.session import ChatSession, TurnResult
     from chatcli.store import Store
 
 LEVELS = ("json_schema", "json_object", "prompt")
@@ -119,13 +119,17 @@ def retry_message(problems: list[str], schema: Schema) -> str:
 
 
 def judge(text: str, schema: Schema) -> tuple[list[str], Any]:
-    """The validation errors of a reply (empty when valid) and its data as printed."""
+    """The validation errors of a reply (empty when valid) and its data as printed. A reply
+    the validator fails on (the schema was checked before sending, so this should not
+    happen) is not valid either: never an exception after the answer was paid for."""
     try:
         raw = check.parse_reply(text)
         data = schema.unwrap(strip_nulls(raw, schema.root))
         return check.errors(data, schema.user), data
     except check.NotJSON as exc:
         return [str(exc)], None
+    except check.Unchecked as exc:
+        return [f"the reply could not be checked against the schema ({exc})"], None
     except RecursionError:  # a hostile reply: nested beyond what can be walked
         return ["the reply nests too deeply to be checked"], None
 
@@ -137,6 +141,7 @@ class Turn:
         self.session = session
         self.store = store
         self.notifier = notifier
+        self.replies: list[TurnResult] = []  # every reply of the last ``ask``, partial ones too
 
     def _start(self) -> int:
         """The first step of ``LEVELS`` this profile and model have not refused."""
@@ -158,8 +163,12 @@ class Turn:
             quirks.note(self.store, s.profile, s.model, QUIRKS[level], exc.message)
 
     def _send(self, content: Content, fmt: ResponseFormat | None) -> str:
-        take_turn(lambda: self.session.send(content, response_format=fmt), None, self.notifier)
-        turn = self.session.last_turn
+        try:
+            take_turn(lambda: self.session.send(content, response_format=fmt), None, self.notifier)
+        finally:  # refused, filtered or cut: what came back was paid for all the same
+            turn = self.session.last_turn
+            if turn is not None and not any(turn is r for r in self.replies):
+                self.replies.append(turn)
         return turn.text if turn is not None else ""
 
     def _first(self, content: Content, schema: Schema) -> tuple[str, ResponseFormat | None]:
@@ -204,6 +213,7 @@ class Turn:
 
     def ask(self, content: Content, schema: Schema) -> Answer:
         """Send ``content``; the valid answer, or ``SchemaMismatch`` after one retry."""
+        self.replies = []
         text, fmt = self._first(content, schema)
         problems, data = judge(text, schema)
         if not problems:
@@ -227,3 +237,34 @@ class Turn:
             problems,
             hint="; ".join(hints) or None,
         )
+
+
+def json_fields(replies: list[TurnResult], error: ChatcliError | None = None) -> dict[str, Any]:
+    """What ``ask --schema --json`` puts over the last reply's fields: ``usage`` and
+    ``cost_usd`` of every reply (a retried first one included: the command paid for both),
+    ``data: null`` and the ``error`` when it failed, and as plain ``--json`` says them, the
+    model's words when it refused (``refusal``, with an empty ``answer``) and ``incomplete``
+    for a reply that was cut."""
+    from chatcli.pricing import json_usd
+
+    last = replies[-1]
+    costs = [r.cost_usd for r in replies]
+    fields: dict[str, Any] = {
+        "usage": {
+            "prompt_tokens": sum(r.prompt_tokens for r in replies),
+            "completion_tokens": sum(r.completion_tokens for r in replies),
+            "cached_tokens": sum(r.cached_tokens for r in replies),
+            "reasoning_tokens": sum(r.reasoning_tokens for r in replies),
+            "estimated": any(r.estimated for r in replies),
+        },
+        "cost_usd": None if None in costs else json_usd(sum(c for c in costs if c is not None)),
+    }
+    if error is None:
+        return fields
+    fields["data"] = None
+    if last.finish_reason == "refusal":
+        fields.update(answer="", refusal=last.text)
+    elif last.interrupted and not isinstance(error, SchemaMismatch):
+        fields["incomplete"] = True
+    fields["error"] = error.message
+    return fields
