@@ -202,6 +202,20 @@ def test_template_schema_makes_the_answer_json(fake: FakeOpenAI, tmp_path: Path)
     assert set(json.loads(done.stdout)) == {"name", "age"}
 
 
+@pytest.mark.parametrize("value", ["1979-05-27", "nan", "inf"])
+def test_a_template_schema_json_cannot_carry_is_a_config_error(
+    fake: FakeOpenAI, tmp_path: Path, value: str
+) -> None:
+    (tmp_path / "config.toml").write_text(
+        f'[templates.t]\nprompt = "{{{{input}}}}"\n[templates.t.schema]\ntype = "object"\n'
+        f"[templates.t.schema.properties.a]\nconst = {value}\n"
+    )
+    done = run_cli("ask", "--template", "t", "x", env=fake_env(tmp_path, fake))
+    assert done.returncode == 3, done.stderr
+    assert "its schema holds a value JSON cannot carry" in done.stderr
+    assert fake.chat_requests() == []
+
+
 def test_template_settings_sit_under_the_flags(tmp_path: Path) -> None:
     from chatcli.features.templates.apply import apply
     from chatcli.settings.loading import load

@@ -40,7 +40,16 @@ class Applied:
         if isinstance(schema, dict):
             import json
 
-            return json.dumps(schema)
+            from chatcli.errors import ConfigError
+
+            try:
+                return json.dumps(schema, allow_nan=False)
+            except (TypeError, ValueError) as exc:  # a TOML date, nan or inf: not JSON
+                raise ConfigError(
+                    f"template {self.template.name!r} ({self.template.where}): its schema holds"
+                    f" a value JSON cannot carry ({exc})",
+                    hint="write dates as strings, and numbers as finite numbers",
+                ) from None
         return schema
 
     def wrap(self, message: UserInput) -> None:
