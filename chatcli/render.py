@@ -119,6 +119,16 @@ class RawWriter(_Writer):
         """No live region to keep out of the way: the caller writes where the text is."""
         return False
 
+    def commit(self) -> None:
+        """On a terminal, end the text so far on a line of its own: what comes next (a tool
+        call's card and question) starts below it. Off one, the text is data: untouched."""
+        if self._done or not self._tty:
+            return
+        self._write(self._sanitizer.flush())
+        if self._wrote and not self._ends_with_newline:
+            self._write("\n")
+        self._file.flush()
+
     def finish(self) -> None:
         """End the answer with a newline (a text file's last line, a prompt on its own line)."""
         if self._done:
@@ -235,6 +245,13 @@ class _Frames:
         if final:
             parts += [_WRAP_ON, _SHOW_CURSOR]
         return "".join([*head, *parts, _SYNC_END])
+
+    def commit(self, width: int, height: int) -> str:
+        """Output that prints all of ``pending`` for good, its unfinished block too, and hands
+        the terminal back as ``pause`` does: later text starts afresh below it."""
+        out = self.frame(width, height, final=True)
+        self._started = False
+        return out
 
     def pause(self, width: int) -> str:
         """Output that hands the terminal back (Ctrl-Z): the live frame erased, the cursor shown
@@ -631,7 +648,8 @@ class MarkdownStream(_Writer):
         self._width = width
         self._height = height
         self._code_theme = code_theme
-        self._live = live and isatty(file)
+        self._tty = isatty(file)
+        self._live = live and self._tty
         self._sanitizer = Sanitizer()
         self._frames: _Frames | None = None
         self._wake = threading.Condition()  # guards _incoming and _closing
@@ -680,6 +698,30 @@ class MarkdownStream(_Writer):
                 self._file.write(frames.frame(width, height))
                 self._file.flush()
         return True
+
+    def commit(self) -> None:
+        """Print what has arrived for good, its unfinished last block too, so that nothing is
+        left live: on a terminal, what is written next (a tool call's card and question) comes
+        below the answer's text so far, not above its live part. The answer may go on: its
+        later text starts a block of its own. Off a terminal the text is data: untouched."""
+        if self._done or not self._tty:
+            return
+        with self._draw_lock:
+            with self._wake:
+                text = "".join(self._incoming) + self._sanitizer.flush()
+                self._incoming.clear()
+            if self._frames is None:
+                if not text:
+                    return
+                self._frames = _Frames(
+                    code_theme=self._code_theme, live=self._live, style=self._style
+                )
+            self._frames.add(text)
+            width, height = self._drawn = self._size()
+            out = self._frames.commit(width, height)
+            if out:
+                self._file.write(out)
+                self._file.flush()
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:

@@ -138,7 +138,10 @@ def test_ctrl_c_during_a_call_stops_it_and_the_turn(term: Tmux, control: FakeCon
     term.wait_for("interrupted", scrollback=True)
     send(term, "next")
     term.wait_for("echo(2): next", scrollback=True)
-    assert tool_results(chat_requests(control)[-1]) == ["not run: the user interrupted the turn"]
+    assert tool_results(chat_requests(control)[-1]) == [
+        "interrupted while running (it may have had effects): the user stopped the turn before "
+        "the tool answered"
+    ]
 
 
 def test_ctrl_c_during_a_call_in_ask_ends_the_running_line(

@@ -184,8 +184,9 @@ SchemaOpt = Annotated[
     str | None,
     typer.Option(
         "--schema",
+        # Rich reads help text as markup: a bracket that opens a tag is escaped (``\\[``).
         help="Answer with JSON valid against SPEC: a JSON Schema file, inline JSON, @NAME from "
-        "[schemas.NAME], or fields 'name, age int, tags list[str], bio: description'.",
+        "\\[schemas.NAME], or fields 'name, age int, tags list\\[str], bio: description'.",
         show_default=False,
         autocompletion=completers.schemas,
     ),

@@ -11,6 +11,7 @@ refusal, a tool call nobody asked for, ``[DONE]`` as the end of a complete answe
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -26,6 +27,8 @@ MAX_TOKENS_REPORTED = 100_000_000
 """More tokens than this in one request's usage is a broken report, not a real count."""
 
 _HINT = "the endpoint is not answering like an OpenAI-compatible API"
+MAX_CALLS = 128
+"""More tool calls than this in one answer is a broken answer."""
 
 
 _SHAPES = Shapes(_HINT)
@@ -95,12 +98,21 @@ def _part(value: dict[str, Any], path: tuple[str, ...], whole: int) -> int:
 
 class _CallPieces:
     """Streamed ``tool_calls`` deltas joined by their ``index``: the id and name come once,
-    the arguments in pieces; parallel calls interleave."""
+    the arguments in pieces; parallel calls interleave.
+
+    Some servers give every call of a parallel batch the same ``index`` (Ollama, SGLang,
+    LiteLLM's Responses bridge send ``index: 0`` for each): a piece at a taken index that
+    names a tool with a new, different ``id`` (or, without ids, another tool after that
+    call's arguments began) starts a new call there, once the call there has whole
+    arguments. A piece without a name continues the call, whatever its ``id``: some servers
+    send a new id with every piece of one call. A whole message's calls (``by_position``)
+    are taken by their place in the list, whatever ``index`` they carry."""
 
     def __init__(self) -> None:
-        self.calls: dict[int, dict[str, str]] = {}
+        self.calls: list[dict[str, str]] = []
+        self._at: dict[int, int] = {}  # a delta's index -> the call it continues
 
-    def add(self, value: Any, where: str, field: str) -> None:
+    def add(self, value: Any, where: str, field: str, *, by_position: bool = False) -> None:
         if value is None:
             return
         if not isinstance(value, list):
@@ -111,27 +123,80 @@ class _CallPieces:
             index = piece.get("index", n)
             if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 128:
                 raise _bad(where, f"{field}[{n}].index", index)
-            call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
             function = _table(piece.get("function"), where, f"{field}[{n}].function")
-            call["id"] = call["id"] or _text(piece, "id", where, f"{field}[{n}].id") or ""
+            call_id = _text(piece, "id", where, f"{field}[{n}].id") or ""
             name = _text(function, "name", where, f"{field}[{n}].function.name") or ""
+            arguments = _text(function, "arguments", where, f"{field}[{n}].function.arguments")
+            call = self._call(n if by_position else index, call_id, name, where)
+            call["id"] = call["id"] or call_id
             if name != call["name"]:  # some servers repeat the whole name in every piece
                 call["name"] += name
-            call["arguments"] += (
-                _text(function, "arguments", where, f"{field}[{n}].function.arguments") or ""
-            )
+            call["arguments"] += arguments or ""
+
+    def _call(self, index: int, call_id: str, name: str, where: str) -> dict[str, str]:
+        """The call a piece at ``index`` belongs to: the one there, or a new one."""
+        at = self._at.get(index)
+        if at is not None:
+            call = self.calls[at]
+            another_id = bool(call_id and call["id"] and call_id != call["id"])
+            another_tool = name != call["name"]
+            if not name or not (another_id or (another_tool and call["arguments"])):
+                return call
+            if not (_whole(call["arguments"]) or (another_id and another_tool)):
+                return call  # its arguments are still coming: a piece of the same call
+        if len(self.calls) >= MAX_CALLS:
+            raise APIError(f"malformed {where}: more than {MAX_CALLS} tool calls", hint=_HINT)
+        self._at[index] = len(self.calls)
+        self.calls.append({"id": "", "name": "", "arguments": ""})
+        return self.calls[-1]
 
     def event(self) -> ToolCalls | None:
         """The joined calls (a call without an id gets one: some local servers omit it)."""
         if not self.calls:
             return None
-        calls = []
-        for index in sorted(self.calls):
-            call = self.calls[index]
+        for n, call in enumerate(self.calls):
             if not call["name"]:
-                raise _bad("tool call", f"tool_calls[{index}].function.name", call["name"])
-            calls.append(ToolCall(call["id"] or f"call_{index}", call["name"], call["arguments"]))
-        return ToolCalls(tuple(calls))
+                raise _bad("tool call", f"tool_calls[{n}].function.name", call["name"])
+        return ToolCalls(tuple(clean_calls(ToolCall(c["id"], c["name"], c["arguments"])
+                                           for c in self.calls)))  # fmt: skip
+
+
+def _whole(arguments: str) -> bool:
+    """Whether ``arguments`` are complete JSON (a call that may be followed by another)."""
+    try:
+        json.loads(arguments)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean_calls(calls: Iterable[ToolCall]) -> list[ToolCall]:
+    """``calls`` as they can be stored and sent back: an id each, none twice (a missing id is
+    made up, ``call_N`` for the N-th call, and an id the answer already used gets a suffix,
+    so each result answers exactly one call and the API accepts the history), and no half
+    surrogate pair in their text (a JSON ``\\ud83d`` escape decodes to one: it is no
+    Unicode, cannot be stored or counted, and kills an MCP server's stdio; U+FFFD instead).
+    """
+    calls = [
+        ToolCall(*(_LONE_SURROGATE.sub("\ufffd", v) for v in (c.id, c.name, c.arguments)))
+        for c in calls
+    ]
+    taken = {c.id for c in calls if c.id}
+    seen: set[str] = set()
+    out = []
+    for n, call in enumerate(calls):
+        wanted = call.id or f"call_{n}"
+        if wanted in seen or (not call.id and wanted in taken):
+            k = 2
+            while f"{wanted}_{k}" in taken or f"{wanted}_{k}" in seen:
+                k += 1
+            wanted = f"{wanted}_{k}"
+        seen.add(wanted)
+        out.append(call if wanted == call.id else replace(call, id=wanted))
+    return out
 
 
 def _index(choice: dict[str, Any], position: int) -> int:
@@ -244,7 +309,7 @@ def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEven
     model = _text(obj, "model", where, "model")
     words = _text(message, "refusal", where, "choices[0].message.refusal")
     pieces = _CallPieces()
-    pieces.add(message.get("tool_calls"), where, "choices[0].message.tool_calls")
+    pieces.add(message.get("tool_calls"), where, "choices[0].message.tool_calls", by_position=True)
     calls = pieces.event()
     if calls is not None and not tools_offered and not text:
         raise _unasked_tools(calls)

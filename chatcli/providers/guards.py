@@ -48,14 +48,37 @@ def masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
     yield from flush(answer, TextDelta)
 
 
+# What endpoints say when they take no tools: "Unsupported parameter: 'tools'", "does not
+# support tools", "tool choice requires --enable-auto-tool-choice", "does not support
+# Function Calling", "tool use is not supported".
+_TOOLS_REFUSED = re.compile(
+    r"\btools\b|\btool[ _-]?choice|\btool[ _-]?(?:calling|use)\b|\bfunction[ _-]?call(?:ing|s)?\b"
+    r"|\bfunctions\b|does not support (?:a )?tool\b",
+    re.I,
+)
+# What they say about the history instead (a result without its call, a call without its
+# result, an id used twice): the endpoint took the tools, the conversation is the problem.
+_TOOL_HISTORY = re.compile(
+    r"tool_call_id|\bcall_id\b|tool_use_id|role\W{0,3}tool\b|\btool messages?\b"
+    r"|\btool[ _](?:call[ _])?(?:output|result)s?\b|function[ _]call[ _]output"
+    r"|\bprece+ding\b|must be followed by|must be a response to",
+    re.I,
+)
+
+
+def blames_tools(message: str) -> bool:
+    """Whether an endpoint's 400 says it takes no tools (not that the history of calls and
+    results it was sent is out of order)."""
+    return not _TOOL_HISTORY.search(message) and bool(_TOOLS_REFUSED.search(message))
+
+
 def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
     """``items``, except that a 400/422 blaming the ``tools`` we sent becomes an error saying
     so, with what to do (an endpoint that drops them silently just answers in text)."""
     try:
         yield from items
     except APIError as exc:
-        lowered = exc.message.lower()
-        if not sent_tools or exc.status not in (400, 422) or "tool" not in lowered:
+        if not sent_tools or exc.status not in (400, 422) or not blames_tools(exc.message):
             raise
         raise APIError(
             f"the endpoint refused the tools it was sent: {exc.message}",

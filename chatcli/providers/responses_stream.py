@@ -20,6 +20,7 @@ from typing import Any
 
 from chatcli.errors import NetworkError
 from chatcli.events import Finish, ReasoningDelta, StreamEvent, TextDelta, ToolCall, ToolCalls
+from chatcli.providers.answers import clean_calls
 from chatcli.providers.endings import ending
 from chatcli.providers.responses import (
     bad,
@@ -38,10 +39,15 @@ WHERE = "stream event"
 
 class _Calls:
     """Function calls of the stream, by output item: named when the item is added, arguments
-    in deltas, the whole call again when the item is done (which wins)."""
+    in deltas, the whole call again when the item is done (which wins).
+
+    An item is known by its ``id``, else by its ``output_index``; some gateways give every
+    item of a parallel batch the same one (and no ``id``), so an item added with a new,
+    different ``call_id`` where a call already is starts a new call there, as on chat."""
 
     def __init__(self) -> None:
-        self.by_item: dict[str, dict[str, Any]] = {}
+        self.calls: list[dict[str, str]] = []
+        self.by_item: dict[str, int] = {}  # an item's key -> its call (the latest there)
 
     def _key(self, event: dict[str, Any]) -> str:
         item_id = text_of(event, "item_id", WHERE, "item_id")
@@ -52,14 +58,25 @@ class _Calls:
             return f"#{index}"
         raise bad(WHERE, "item_id", event.get("item_id"))
 
+    def _at(self, key: str, call_id: str = "") -> dict[str, str]:
+        """The call known by ``key``: the one there, or a new one (none there yet, or one
+        with another ``call_id``)."""
+        at = self.by_item.get(key)
+        if at is not None:
+            call = self.calls[at]
+            if not (call_id and call["call_id"] and call_id != call["call_id"]):
+                return call
+        self.by_item[key] = len(self.calls)
+        self.calls.append({"key": key, "call_id": "", "name": "", "arguments": ""})
+        return self.calls[-1]
+
     def item(self, item: dict[str, Any], index: Any, *, done: bool) -> None:
         field = "item"
         position = index if isinstance(index, int) and not isinstance(index, bool) else None
         key = text_of(item, "id", WHERE, f"{field}.id") or f"#{position}"
-        call = self.by_item.setdefault(
-            key, {"order": len(self.by_item), "call_id": "", "name": "", "arguments": ""}
-        )
-        call["call_id"] = text_of(item, "call_id", WHERE, f"{field}.call_id") or call["call_id"]
+        call_id = text_of(item, "call_id", WHERE, f"{field}.call_id") or ""
+        call = self._at(key, "" if done else call_id)  # only an added item is a new one
+        call["call_id"] = call_id or call["call_id"]
         call["name"] = text_of(item, "name", WHERE, f"{field}.name") or call["name"]
         arguments = text_of(item, "arguments", WHERE, f"{field}.arguments")
         if done and arguments is not None:
@@ -68,31 +85,21 @@ class _Calls:
             call["arguments"] = call["arguments"] or arguments
 
     def delta(self, event: dict[str, Any]) -> None:
-        key = self._key(event)
         piece = text_of(event, "delta", WHERE, "delta") or ""
-        call = self.by_item.setdefault(
-            key, {"order": len(self.by_item), "call_id": "", "name": "", "arguments": ""}
-        )
-        call["arguments"] += piece
+        self._at(self._key(event))["arguments"] += piece
 
     def done(self, event: dict[str, Any]) -> None:
         arguments = text_of(event, "arguments", WHERE, "arguments")
         if arguments is not None:
-            key = self._key(event)
-            call = self.by_item.setdefault(
-                key, {"order": len(self.by_item), "call_id": "", "name": "", "arguments": ""}
-            )
-            call["arguments"] = arguments
+            self._at(self._key(event))["arguments"] = arguments
 
     def joined(self) -> list[ToolCall]:
         calls = []
-        for n, (key, call) in enumerate(
-            sorted(self.by_item.items(), key=lambda kv: kv[1]["order"])
-        ):
+        for n, call in enumerate(self.calls):
             if not call["name"]:
-                raise bad(WHERE, f"function call {key}: name", call["name"])
+                raise bad(WHERE, f"function call {call['key']}: name", call["name"])
             calls.append(ToolCall(call["call_id"] or f"call_{n}", call["name"], call["arguments"]))
-        return calls
+        return clean_calls(calls)
 
 
 def _final_output(response: dict[str, Any]) -> tuple[str, str, list[ToolCall]]:
@@ -109,7 +116,7 @@ def _final_output(response: dict[str, Any]) -> tuple[str, str, list[ToolCall]]:
         if isinstance(event, TextDelta):
             text += event.text
         elif isinstance(event, ToolCalls):
-            calls = list(event.calls)
+            calls = clean_calls(event.calls)
         elif isinstance(event, Finish) and event.refusal:
             refusal = event.refusal
     return text, refusal, calls

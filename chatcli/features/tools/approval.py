@@ -3,7 +3,8 @@
 In advance: ``--approve TOOL`` and ``auto_approve`` (``server.tool`` or a whole ``server``),
 ``auto_approve_read_only`` for tools their server marks read-only. Otherwise, on a terminal,
 the user sees the call and answers one key: ``y`` runs it, ``a`` runs it and every later call
-of that tool in this session, ``n`` or Enter (the default) declines; Ctrl-C stops the turn.
+of that tool in this session, ``n`` or Enter (the default) declines, ``v`` prints the whole
+call (the card folds long values and fits the terminal) and asks again; Ctrl-C stops the turn.
 Off a terminal a call that was not approved in advance is declined. Keys typed before the
 question are discarded, so type-ahead cannot answer it.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 from chatcli.features.tools.registry import Tool
-from chatcli.features.tools.results import card
+from chatcli.features.tools.results import card, full_view, heading
 from chatcli.terminal import modes
 
 
@@ -57,7 +58,7 @@ class Approval:
             return Verdict(True, "auto")
         if self.terminal is None:
             return Verdict(False, "not a terminal")
-        answer = self.terminal.ask(card(tool.qualified, arguments, tool.hints()))
+        answer = self.terminal.ask(tool.qualified, arguments, tool.hints())
         if answer == "a":
             self.always.add(tool.qualified)
             return Verdict(True, "always")
@@ -76,8 +77,33 @@ class TerminalAsk:
         self.stderr = stderr
         self.writer: Above | None = None  # set while an answer streams
 
-    def ask(self, text: str) -> str:
-        """Show ``text`` and read one key: ``y``, ``a`` or ``n`` (anything else is no)."""
+    def settle(self) -> None:
+        """The answer's text so far printed for good, its unfinished block too (``commit`` of
+        ``render``'s writers), before anything of the calls is shown: the screen reads the
+        model's words, then each call, its decision and its result, in that order."""
+        commit = getattr(self.writer, "commit", None)
+        if commit is not None:
+            commit()
+
+    def running(self, names: str) -> bool:
+        """Say which calls run, on a line of its own kept in place: the next line written to
+        stderr (the call's result) replaces it, so it does not stay in the scrollback. False
+        when the answer's writer cannot make room for such a line (the caller says it as a
+        notice instead)."""
+        if self.writer is not None and getattr(self.writer, "commit", None) is None:
+            return False
+        from chatcli.events import Notice
+        from chatcli.output import Notifier
+
+        self.settle()
+        message = f"running {names}… (Ctrl-C stops the turn)"
+        Notifier(self.stderr, tty=True).notice(Notice(_fitted(message, self.stderr), key=_RUNNING))
+        return True
+
+    def ask(self, qualified: str, arguments: str, hint: str) -> str:
+        """Show the call's card and read one key: ``y``, ``a`` or ``n`` (anything else is no);
+        ``v`` prints the whole call (nothing folded or left out) and asks again. The card fits
+        the terminal, its first line (the tool's name) kept on screen."""
         answer = "n"
 
         def exchange() -> None:
@@ -85,19 +111,48 @@ class TerminalAsk:
             import termios
 
             fd = self.stdin.fileno()
+            columns, rows = _size(self.stderr)
+            text = card(qualified, arguments, hint, rows=rows - 1, columns=columns)
             with modes(self.stdin, local_off=termios.ICANON | termios.ECHO):
                 termios.tcflush(fd, termios.TCIFLUSH)  # keys typed before the question
                 self.stderr.write(f"{text}\n{self.PROMPT}")
                 self.stderr.flush()
                 try:
-                    key = os.read(fd, 1).decode("ascii", "replace").lower()
-                    answer = key if key in ("y", "a") else "n"
+                    while True:
+                        key = os.read(fd, 1).decode("ascii", "replace").lower()
+                        if key != "v":
+                            answer = key if key in ("y", "a") else "n"
+                            break
+                        again = heading(qualified, hint)
+                        self.stderr.write(f"view\n{full_view(arguments)}\n{again}\n{self.PROMPT}")
+                        self.stderr.flush()
                 finally:
                     shown = {"y": "yes", "a": "always"}.get(answer, "no")
                     self.stderr.write(f"{shown}\n")
                     self.stderr.flush()
 
+        self.settle()
         writer = self.writer
         if writer is None or not writer.above(exchange):
             exchange()
         return answer
+
+
+_RUNNING = "tools-running"
+
+
+def _size(stream: TextIO) -> tuple[int, int]:
+    """The terminal's columns and rows (80 x 24 when it does not say)."""
+    try:
+        columns, rows = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError):
+        columns = rows = 0
+    return columns or 80, rows or 24
+
+
+def _fitted(message: str, stream: TextIO) -> str:
+    """``message`` cut to one row of the terminal (after ``chatcli: ``): a line kept in place
+    must not wrap, or only its last row would be replaced."""
+    from chatcli.terminal import shorten
+
+    return shorten(message, max(10, _size(stream)[0] - len("chatcli: ") - 1))
