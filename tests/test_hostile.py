@@ -492,3 +492,24 @@ def test_a_data_dir_that_is_a_file_is_named_as_such(fake: FakeOpenAI, tmp_path: 
     assert result.returncode == 1
     assert f"the data dir {home} is a file, not a directory" in result.stderr
     assert "File exists" not in result.stderr
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_half_a_surrogate_pair_in_an_answer_becomes_a_replacement_character(
+    fake: FakeOpenAI, tmp_path: Path, stream: bool
+) -> None:
+    """A relay cutting an emoji in two sends ``\\ud83d``: the answer is printed and stored with
+    U+FFFD in its place, not 'unexpected UnicodeEncodeError'."""
+    delta = {"choices": [{"index": 0, "delta": {"content": "smile \ud83d!"}}]}
+    end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    message = {"role": "assistant", "content": "smile \ud83d!"}
+    body = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    chunks = [json.dumps(delta), json.dumps(end)]  # the \ud83d escape, as a relay sends it
+    fake.script(Raw(chunks=chunks) if stream else Raw(body=json.dumps(body)))
+    args = ["ask", "--session", "s", "hi"] + ([] if stream else ["--no-stream"])
+    result = run_cli(*args, env=fake_env(tmp_path, fake))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "smile \ufffd!\n"
+    with sqlite3.connect(tmp_path / "data" / "chatcli.db") as db:
+        (stored,) = db.execute("SELECT content FROM messages WHERE role = 'assistant'").fetchone()
+    assert stored == "smile \ufffd!"

@@ -179,7 +179,10 @@ class Interrupting:
 
     writer: object = None
 
-    def ask(self, text: str) -> str:
+    def settle(self) -> None:
+        """Nothing is on screen to print for good first."""
+
+    def ask(self, qualified: str, arguments: str, hint: str) -> str:
         raise KeyboardInterrupt
 
 

@@ -356,6 +356,8 @@ def test_a_call_stopped_while_running_may_have_had_effects(
     result = messages[-1]
     assert result["content"].startswith(f"{RUNNING}: ")  # not "not run"
     assert result["tool"]["interrupted"] == "while running"
+    shown_later = run_cli("sessions", "show", "s", env=env).stdout
+    assert "Tool result: t.slow (interrupted while running)" in shown_later, shown_later
 
 
 def test_the_repl_says_which_calls_ran_and_which_did_not() -> None:

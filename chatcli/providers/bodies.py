@@ -195,11 +195,17 @@ def lines(pieces: Iterable[bytes], *, max_line: int = MAX_LINE) -> Iterator[str]
         yield redact(buf.decode("utf-8", "replace"))
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Half of a surrogate pair, which a JSON ``\\ud83d`` escape decodes to (an emoji cut in two
+by a relay): not Unicode, so no terminal, file or database can take it."""
+
+
 def scrub(value: Any) -> Any:
     """``value`` (parsed JSON) with keys masked in every string, however the JSON spelled them
-    (a key written with ``\\u`` escapes is a key all the same)."""
+    (a key written with ``\\u`` escapes is a key all the same), and each lone surrogate
+    replaced by U+FFFD: every answer, tool call and error is whole Unicode from here on."""
     if isinstance(value, str):
-        return redact(value)
+        return redact(_LONE_SURROGATE.sub("\ufffd", value))
     if isinstance(value, dict):
         return {scrub(k): scrub(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -339,6 +339,6 @@ def whole_events(obj: Any, *, tools_offered: bool) -> Iterator[StreamEvent]:
         usage=replace(reported, service_tier=tier(obj)) if reported is not None else None,
         refusal="".join(refusals),
         said=bool(text),
-        calls=calls,
+        calls=answers.clean_calls(calls),  # ids made unique, as the streamed path does
         tools_offered=tools_offered,
     )

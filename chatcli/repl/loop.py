@@ -391,15 +391,10 @@ class Repl:
 
     def _stopped_at_calls(self) -> str:
         """What a turn interrupted at its tool calls (the approval question, a call running)
-        kept: the model's calls, those not run answered as such, and no reply."""
-        from chatcli.features.tools.loop import INTERRUPTED
+        kept: the calls stopped while running, those not run, and no reply."""
+        from chatcli.features.tools.loop import stopped_at_calls
 
-        calls = self.tools.calls if self.tools is not None else []
-        names = ", ".join(dict.fromkeys(c.name for c in calls if c.result == INTERRUPTED))
-        if not names:
-            return "interrupted after the tool calls, before any reply; the calls are kept"
-        were = "were" if "," in names else "was"
-        return f"interrupted: {names} {were} not run and no reply was given (kept as interrupted)"
+        return stopped_at_calls(self.tools.calls if self.tools is not None else [])
 
     def footer(self) -> None:
         """The dim one-line summary of the last reply (nothing when none was kept)."""

@@ -186,7 +186,14 @@ def _section(m: MessageRow, note: str | None, level: int, *, awaiting: bool) -> 
     marks = "#" * level
     if m.role == "tool":
         info = m.tool_info or {}
-        ran = "ran" if info.get("approved") else "not run"
+        stopped = info.get("interrupted")  # "while running" / "before it ran" (Ctrl-C)
+        ran = (
+            "interrupted while running"
+            if stopped == "while running"
+            else "not run"
+            if stopped or not info.get("approved")
+            else "ran"
+        )
         name = one_line(str(info.get("name", "?")), 200)
         return [f"{marks} Tool result: {name} ({ran})", "", fenced(content_text(m.content)), ""]
     heading = "User" if m.role == "user" else "Assistant" if m.role == "assistant" else m.role
