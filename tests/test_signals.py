@@ -197,15 +197,15 @@ def test_sigterm_stops_a_local_batch_and_the_same_submit_resumes(
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143
     assert err.decode().strip().splitlines()[-1] == "chatcli: stopped by SIGTERM"
-    kept = len(usage_rows(tmp_path))
-    assert 0 < kept < 16
+    finished = [r for r in usage_rows(tmp_path) if r.status != "interrupted"]
+    assert 0 < len(finished) < 16  # and the cut ones are logged as interrupted
     again = run_cli("batch", "submit", str(inputs), "--local", env=env)
     assert again.returncode == 0, again.stderr
     name = again.stdout.strip()
     assert f"resuming job {name}" in again.stderr
     rows = results_jsonl(env, name)
     assert [r["answer"] for r in rows] == [f"echo(1): question {i}" for i in range(16)]
-    assert len(usage_rows(tmp_path)) == 16
+    assert len([r for r in usage_rows(tmp_path) if r.status != "interrupted"]) == 16
     assert len(fake.chat_requests()) <= 16 + 2  # at most the ones in flight were sent again
 
 

@@ -111,13 +111,18 @@ def status(
 @app.command("wait")
 @global_options
 def wait(
-    job: JobArg, concurrency: ConcurrencyOpt = 8, *, g: Globals, environment: Environment
+    job: JobArg,
+    concurrency: ConcurrencyOpt = 8,
+    over_budget: OverBudgetOpt = False,
+    *,
+    g: Globals,
+    environment: Environment,
 ) -> None:
     """Finish submitting, follow the job to its end and collect the results (resumable)."""
     from chatcli.features.batch.jobs import wait as run
     from chatcli.settings.resolve import invocation
 
-    run(environment, invocation(g), job, concurrency)
+    run(environment, invocation(g), job, concurrency, over_budget)
 
 
 @app.command("results")
@@ -150,6 +155,7 @@ def retry(
     job: JobArg,
     yes: YesOpt = False,
     concurrency: ConcurrencyOpt = 8,
+    over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
     environment: Environment,
@@ -158,7 +164,7 @@ def retry(
     from chatcli.features.batch.jobs import retry as run
     from chatcli.settings.resolve import invocation
 
-    run(environment, invocation(g), job, yes, concurrency)
+    run(environment, invocation(g), job, yes, concurrency, over_budget)
 
 
 @app.command("cancel")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli import completers
-from chatcli.cli.common import global_options
+from chatcli.cli.common import OverBudgetOpt, global_options
 from chatcli.environment import Environment
 from chatcli.settings.options import Globals
 
@@ -66,6 +66,7 @@ def image(
             help="Ask for b64_json (default) or url; URLs are downloaded at once.",
         ),
     ] = None,
+    over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
     environment: Environment,
@@ -89,5 +90,6 @@ def image(
             mask=mask,
             variations=variations,
             response_format=str(response_format) if response_format else None,
+            over_budget=over_budget,
         ),
     )

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from chatcli.cli.common import global_options
+from chatcli.cli.common import OverBudgetOpt, global_options
 from chatcli.environment import Environment
 from chatcli.features.speech.formats import AudioFormat
 from chatcli.settings.options import Globals
@@ -26,6 +26,7 @@ def speak(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the audio to this file.")
     ] = None,
+    over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
     environment: Environment,
@@ -38,6 +39,10 @@ def speak(
         environment,
         resolve(g),
         SpeakOptions(
-            text=text or [], voice=voice, response_format=str(response_format), output=output
+            text=text or [],
+            voice=voice,
+            response_format=str(response_format),
+            output=output,
+            over_budget=over_budget,
         ),
     )

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from chatcli.cli import completers
-from chatcli.cli.common import global_options
+from chatcli.cli.common import OverBudgetOpt, global_options
 from chatcli.environment import Environment
 from chatcli.features.transcribe.formats import TranscriptFormat
 from chatcli.settings.options import Globals
@@ -52,6 +52,7 @@ def transcribe(
     force: Annotated[
         bool, typer.Option("--force", help="Redo inputs whose transcript exists in -o DIR.")
     ] = False,
+    over_budget: OverBudgetOpt = False,
     *,
     g: Globals,
     environment: Environment,
@@ -75,5 +76,6 @@ def transcribe(
             output=output,
             concurrency=concurrency,
             force=force,
+            over_budget=over_budget,
         ),
     )

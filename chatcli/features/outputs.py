@@ -28,16 +28,18 @@ def check_folder(folder: Path | None, why: str = "give a directory") -> None:
 
 def prepare_file(path: Path | None) -> None:
     """Make ``-o FILE`` writable before anything is paid for: its missing folders are made
-    (as ``image -o`` and ``transcribe -o DIR`` make theirs); a directory, a folder that cannot
+    0700 (as ``image -o`` and ``transcribe -o DIR`` make theirs); a directory, a folder that cannot
     be made or one chatcli may not write into is refused (exit 2) instead of failing after
     the request."""
     if path is None:
         return
     if path.is_dir():
         raise UsageError(f"-o {path} is a directory; give a file name")
+    from chatcli.settings.paths import ensure_private_dir
+
     folder = path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(folder)  # 0700, missing parents too, as every folder chatcli makes
     except OSError as exc:
         raise UsageError(f"-o {path}: cannot make {folder}: {exc.strerror or exc}") from None
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):

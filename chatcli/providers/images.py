@@ -7,7 +7,9 @@ serve many) are sent as asked. Answers may carry base64 data or URLs, whatever t
 prefers; URLs are downloaded at once with the same proxy, because they expire within the hour.
 The answer is read here as plain JSON (after ``sdk.answer``: a web page, an empty body or
 anything but a JSON object is an ``APIError``, exit 5), not as the SDK's model, which would
-hand over a login page as a string; no field of it is trusted.
+hand over a login page as a string; no field of it is trusted. Each listed image is read on its
+own: one that cannot be downloaded or is no image is reported in ``Images.failures`` and the
+others are still returned (the answer was a 200: every image it lists is paid for).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Clock
-from chatcli.errors import APIError, UsageError
+from chatcli.errors import APIError, ChatcliError, Interrupted, UsageError
 from chatcli.providers import sdk
 from chatcli.providers.base import Image, ImageJob
 from chatcli.providers.endpoint import ChatEndpoint
@@ -94,9 +96,17 @@ class ImageUsage:
 
 
 class Images(list[Image]):
-    """The images of one response, and the usage it reported, if any."""
+    """The images of one response that arrived whole, the usage it reported (if any), how
+    many it listed (``made``: what the provider bills) and why the others could not be had
+    (``failures``: a URL that would not download, data that is no image), in its order."""
 
     usage: ImageUsage | None = None
+    made: int = 0
+    failures: list[ChatcliError]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = []
 
 
 def _usage(value: Any) -> ImageUsage | None:
@@ -165,12 +175,20 @@ def create(
             items = response.get("data")
             if not isinstance(items, list) or not items:
                 raise APIError("the endpoint returned no images")
-            found = Images(
-                _image(http, _field(item, "b64_json"), _field(item, "url"),
-                       _field(item, "revised_prompt"))
-                for item in items
-            )  # fmt: skip
+        found = Images()
+        found.made = len(items)
         found.usage = _usage(response.get("usage"))
+        # each image on its own: one that cannot be had does not throw away the others,
+        # which are paid for all the same
+        for item in items:
+            try:
+                with sdk.errors(key, profile.proxy):
+                    found.append(_image(http, _field(item, "b64_json"), _field(item, "url"),
+                                        _field(item, "revised_prompt")))  # fmt: skip
+            except Interrupted:
+                raise
+            except ChatcliError as exc:
+                found.failures.append(exc)
         return found
 
 

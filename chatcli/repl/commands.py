@@ -414,13 +414,13 @@ def _budget(repl: Repl, arg: str) -> None:
     if not spent:
         repl.say("no budget set (daily_budget_usd / monthly_budget_usd in the config)")
     for s in spent:
-        repl.say(f"{s.figure()}: {s.spent / s.limit:.0%} spent")
+        repl.say(f"{s.figure()}: {s.share:.0%} spent")
     if arg == "continue":
         repl.ctx.over_budget = True
         repl.say("budgets no longer stop this session (they still warn)")
     elif repl.ctx.over_budget:
         repl.say("this session goes on past spent budgets")
-    elif any(s.spent >= s.limit for s in spent):
+    elif any(s.share >= 1 for s in spent):
         repl.say("/budget continue to go on for the rest of this session")
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chatcli.features.batch.inputs import Builder
     from chatcli.features.batch.lines import UsageFor
     from chatcli.pricing import ModelInfo
+    from chatcli.providers.base import Provider
     from chatcli.providers.batches import BatchAPI
     from chatcli.settings.loading import Config, Profile
     from chatcli.store import Status, Store, UsageRecord
@@ -71,17 +72,22 @@ class Context:
         self.jobs = Jobs(store)
         self.debug = debug
         self.notifier = notifier_for(environment)
+        self.over_budget = False  # --over-budget: spent budgets do not stop this command
 
     def profile(self, job: JobRow) -> Profile:
         return self.config.profile(job.profile)
 
-    def api(self, profile: Profile) -> BatchAPI:
-        from chatcli.providers import connect
+    def connect(self, profile: Profile) -> Provider:
+        """A provider whose paid requests (the local runner's, a Batch API batch's creation)
+        pass this command's budget check first (``budget.connect``)."""
+        from chatcli.features.usage import budget
 
-        provider = connect(
-            profile, self.config.model_info, debug=self.debug, clock=self.environment.clock
-        )
-        return provider.batches(self.notifier.notice)
+        return budget.connect(profile, self.config.model_info, clock=self.environment.clock,
+                              debug=self.debug, store=self.store, warn=self.notifier.note,
+                              over_budget=self.over_budget)  # fmt: skip
+
+    def api(self, profile: Profile) -> BatchAPI:
+        return self.connect(profile).batches(self.notifier.notice)
 
     def usage_for(self, job: JobRow) -> UsageFor:
         """(model, status, usage) -> the usage-log entry at batch prices (cached input at
@@ -182,6 +188,7 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
     from chatcli.features.usage import budget
 
     with _open(environment, Invocation(env.config, debug=env.debug)) as ctx:
+        ctx.over_budget = opts.over_budget
         builder = builder_for(env, remote_mode=not opts.local, opts=opts, store=ctx.store)
         inputs = read_inputs(paths, opts.prompt, opts.column)
         if opts.dry_run:
@@ -240,13 +247,15 @@ def _estimate(builder: Builder, *, remote_mode: bool) -> str:
 
 
 def _confirm(environment: Environment, builder: Builder, profile: Profile, yes: bool) -> None:
-    """Above ``confirm_above_usd``: ask on a terminal; off one, refuse unless ``--yes``."""
+    """Above ``confirm_above_usd`` (or many requests at an unknown price): ask on a terminal;
+    off one, refuse unless ``--yes``."""
     from chatcli.features.spending import confirm_spend
 
     t = builder.totals
     total = None if t.input_cost is None else t.input_cost + (t.output_cost or 0.0)
     confirm_spend(environment, "the estimate is", total, float(profile.confirm_above_usd), yes=yes,
-                  hint="pass --yes to submit anyway")  # fmt: skip
+                  hint="pass --yes to submit anyway", requests=t.requests,
+                  unpriced=f" (no price for {', '.join(sorted(t.models))})")  # fmt: skip
 
 
 def _dry_run(environment: Environment, builder: Builder, inputs: Any) -> None:
@@ -378,7 +387,6 @@ def _close(ctx: Context, job: JobRow, parts: list[Any], *, hint: str | None) -> 
 
 def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) -> JobRow:
     from chatcli.features.batch.local import LocalRunner
-    from chatcli.providers import connect
 
     if job.state == "submitting":
         ctx.jobs.set_state(job.id, "running")
@@ -400,7 +408,7 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
             tick[0] = n * 10 // job.total
             ctx.notifier.note(line + " · local")
 
-    provider = connect(profile, ctx.config.model_info, debug=ctx.debug, clock=ctx.environment.clock)
+    provider = ctx.connect(profile)
     runner = LocalRunner(
         ctx.jobs, job, provider, concurrency=concurrency,
         requests_per_minute=profile.requests_per_minute, clock=ctx.environment.clock,
@@ -445,9 +453,13 @@ def _failures(ctx: Context, job: JobRow, errors: list[ChatcliError]) -> None:
 # -- the other commands -------------------------------------------------------------------------
 
 
-def wait(environment: Environment, invoked: Invocation, name: str, concurrency: int) -> None:
+def wait(
+    environment: Environment, invoked: Invocation, name: str, concurrency: int,
+    over_budget: bool = False,
+) -> None:  # fmt: skip
     """Finish submitting if needed, then follow (or locally run) the job to its end."""
     with _open(environment, invoked) as ctx:
+        ctx.over_budget = over_budget
         job = _advance(ctx, ctx.jobs.get(name), concurrency, follow=True)
         ctx.notifier.note(
             f"{job.name}: {job.state}: {job.completed} completed, {job.failed} failed; "
@@ -580,16 +592,23 @@ def _with_retries(rows: Iterator[ResultRow], retried: dict[str, ResultRow]) -> I
 
 
 def retry(
-    environment: Environment, invoked: Invocation, name: str, yes: bool, concurrency: int
-) -> None:
+    environment: Environment, invoked: Invocation, name: str, yes: bool, concurrency: int,
+    over_budget: bool = False,
+) -> None:  # fmt: skip
     """A new job made of the failed requests of ``name``, submitted the same way."""
     with _open(environment, invoked) as ctx:
+        ctx.over_budget = over_budget
         old = ctx.jobs.get(name)
         if old.state not in FINAL:
             raise UsageError(f"job {old.name} is still {old.state}", hint="wait for it first")
         failed = list(ctx.jobs.failed_requests(old.id))
         if not failed:
             raise UsageError(f"job {old.name} has no failed requests")
+        from chatcli.features.usage import budget  # refused before a new job is made
+
+        budget.check(ctx.store, ctx.profile(old), over_budget=over_budget,
+                     warn=ctx.notifier.note, model=old.model,
+                     model_info=ctx.config.model_info)  # fmt: skip
         parts = 1
         with ctx.jobs.draft(old.profile, old.model, old.mode, retry_of=old.name) as draft:
             new = []

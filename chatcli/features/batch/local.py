@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatcli import accounting
 from chatcli.environment import Clock
-from chatcli.errors import AuthError, ChatcliError, ConfigError, Interrupted
+from chatcli.errors import AuthError, BudgetExceeded, ChatcliError, ConfigError, Interrupted
 from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.batch.lines import ending
 from chatcli.features.pacing import Limiter
@@ -36,8 +36,9 @@ from chatcli.store.records import UsageRecord
 if TYPE_CHECKING:
     from chatcli.pricing import ModelInfo
 
-_FATAL = (AuthError, ConfigError)
-"""Failures that every other request would meet too: stop the run instead of failing each."""
+_FATAL = (AuthError, ConfigError, BudgetExceeded)
+"""Failures that every other request would meet too: stop the run instead of failing each (a
+spent budget too: the requests stay pending, for ``batch wait JOB --over-budget``)."""
 
 
 def request_of(model: str, line: str) -> ChatRequest:
@@ -131,6 +132,8 @@ class LocalRunner:
             raise
         except ChatcliError as exc:
             if self.stop.is_set():  # cut by Ctrl-C or a fatal error: left pending, resent later
+                if isinstance(exc, Interrupted):  # sent and cut: in the usage log all the same
+                    self._cut(model, request, "".join(text), usage, started)
                 return
             with self._lock:
                 self.errors.append(exc)
@@ -159,6 +162,21 @@ class LocalRunner:
             reasoning_tokens=spent.reasoning_tokens,
         )  # fmt: skip
         self._save(result, record)
+
+    def _cut(
+        self, model: str, request: ChatRequest, text: str, usage: Usage | None, started: float
+    ) -> None:
+        """A request cut in flight (Ctrl-C) is in the usage log, marked interrupted, as
+        ``ask`` logs one: it stays pending in the job and is sent again on resume."""
+        info = self.info(model)
+        spent = accounting.used(usage, request.messages, text, info.tokenizer, answered=bool(text))
+        record = UsageRecord(
+            model, self.job.profile, "batch", "interrupted", spent.prompt_tokens,
+            spent.completion_tokens, estimated=spent.estimated,
+            cost_usd=accounting.cost(info, spent),
+            latency_ms=round((time.perf_counter() - started) * 1000),
+        )  # fmt: skip
+        self.jobs.store.log_usage(record)
 
     def _chat(self, request: ChatRequest, schema: Schema | None) -> Iterator[StreamEvent]:
         """The reply's events; a refused ``response_format`` is asked for in words instead."""

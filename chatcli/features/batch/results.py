@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.output import err
+from chatcli.pricing import json_usd
 from chatcli.store.jobs import ResultRow
 
 SHOWN_FAILURES = 10
@@ -40,7 +41,7 @@ def as_object(row: ResultRow, structured: bool = False) -> dict[str, Any]:
         "answer": row.answer if row.state == "done" else None,
         "finish_reason": row.finish_reason,
         "usage": usage,
-        "cost_usd": row.cost_usd,
+        "cost_usd": json_usd(row.cost_usd),
         "error": row.error if row.state != "done" else None,
     }
     if structured:
@@ -74,8 +75,10 @@ def write_files(
 ) -> list[ResultRow]:
     """One ``NNNN-<id>.txt`` answer file per succeeded request (numbered in input order;
     ``.json`` for the requests in ``structured``)."""
+    from chatcli.settings.paths import ensure_private_dir
+
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(directory)  # 0700, missing parents too, as every folder chatcli makes
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
     width = len(str(total))

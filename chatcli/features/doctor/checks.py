@@ -1,8 +1,11 @@
 """The checks of ``chatcli doctor``, in the order a request meets them; stops at the first
-failure that makes later checks meaningless, and prints a fix for every failure."""
+failure that makes later checks meaningless, and prints a fix for every failure. Its one tiny
+request is paid like any other: a spent budget refuses it (the ``request`` check fails, with
+``--over-budget`` as the fix)."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import socket
@@ -62,11 +65,20 @@ def _reachable(url: str, timeout: float) -> str | None:
         return f"{parts.hostname}:{port}: {exc.strerror or exc}"
 
 
-def run(environment: Environment, steps: Staged) -> None:
+def run(environment: Environment, steps: Staged, *, over_budget: bool = False) -> None:
     """Report each step; ``steps`` is the command's settings resolved as far as they went."""
-    from chatcli.providers import connect
+    with contextlib.ExitStack() as stack:
+        _checks(environment, steps, stack, over_budget=over_budget)
+
+
+def _checks(
+    environment: Environment, steps: Staged, stack: contextlib.ExitStack[bool | None], *,
+    over_budget: bool,
+) -> None:  # fmt: skip
+    from chatcli.features.usage import budget
     from chatcli.providers.base import ChatRequest
     from chatcli.retirements import retirement
+    from chatcli.store import open_default
 
     r = Report(environment)
     cfg, env = steps.config, steps.env
@@ -84,7 +96,15 @@ def run(environment: Environment, steps: Staged) -> None:
         r.line("fail", "key", exc.message, exc.hint)
         raise Reported() from None
     r.line("ok", "key", f"{keys.redact_key(key)} from {keys.redact(source, (key,))}")
-    provider = connect(profile, cfg.model_info, debug=env.debug, clock=environment.clock)
+    try:  # the usage log: the budgets are judged from it
+        store = stack.enter_context(open_default())
+    except ChatcliError as exc:
+        r.line("fail", "database", exc.message, exc.hint)
+        raise Reported() from None
+    provider = budget.connect(profile, cfg.model_info, clock=environment.clock, debug=env.debug,
+                              store=store, warn=lambda text: r.line("warn", "budget", text),
+                              over_budget=over_budget)  # fmt: skip
+    stack.callback(provider.close)
     url = provider.turn_url(model)
     r.line("info", "url", f"{url} ({_api(url)})")
     proxy, proxy_source = _proxy_for(url, profile.proxy)

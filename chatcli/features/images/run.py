@@ -3,7 +3,10 @@
 Every input problem is found before the request is sent (and paid for). Files are created with
 ``open(..., "xb")``, so an existing file, or one another chatcli writes at the same moment, is
 never overwritten: the number in the name moves on instead. Paths go to stdout one per line, so
-``chatcli image ... | xargs open`` works; notes go to stderr.
+``chatcli image ... | xargs open`` works; notes go to stderr. An answer listing an image that
+cannot be had (a URL that will not download, data that is no image) still has the others saved
+and printed; the bad one is reported and the command exits with its error (5). The request is
+logged as made: every image the 200 answer listed is paid for.
 """
 
 from __future__ import annotations
@@ -41,12 +44,14 @@ class ImageOptions:
     mask: Path | None = None
     variations: Path | None = None
     response_format: str | None = None
+    over_budget: bool = False
 
 
 def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
     """Run one ``image``; raises chatcli errors for the funnel in ``__main__``."""
+    from chatcli.features.usage import budget
     from chatcli.features.usage.media import images_cost, logged
-    from chatcli.providers import connect, images
+    from chatcli.providers import images
     from chatcli.providers.base import ImageJob
     from chatcli.store import open_default
 
@@ -71,7 +76,6 @@ def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
     if notifier.tty:
         what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
         notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")
-    provider = connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock)
     info = env.config.model_info(model)
     got: list[list[Image]] = []
 
@@ -79,24 +83,43 @@ def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
         usage = getattr(got[0], "usage", None) if got else None
         return None if usage is None else (usage.text_in, usage.image_in, usage.output)
 
-    with (
-        open_default() as store,
-        logged(
-            store,
-            model,
-            env.profile.name,
-            "image",
-            lambda status: images_cost(info, opts.n, opts.size, status, tokens()),
-        ),  # fmt: skip
-    ):
-        results = provider.images(job)
-        got.append(results)
+    def made() -> int:
+        """The images the answer listed (paid for, whether or not each could be read)."""
+        return (getattr(got[0], "made", 0) or len(got[0])) if got else opts.n
+
+    with open_default() as store:
+        provider = budget.connect(env.profile, env.config.model_info, clock=environment.clock,
+                                  debug=env.debug, store=store, warn=notifier.note,
+                                  over_budget=opts.over_budget, model=model)  # fmt: skip
+        try:
+            with logged(
+                store,
+                model,
+                env.profile.name,
+                "image",
+                lambda status: images_cost(info, made(), opts.size, status, tokens()),
+            ):
+                results = provider.images(job)
+                got.append(results)
+        finally:
+            provider.close()
     for path in save(results, opts.out_dir):
         out(environment, f"{path}\n")
         flush_out(environment)
     for result in results:
         if result.revised_prompt and result.revised_prompt.strip() != opts.prompt:
             notifier.note(f"revised prompt: {result.revised_prompt}")
+    failures: list[ChatcliError] = list(getattr(results, "failures", []))
+    if failures:
+        count = made()
+        for failure in failures[1:]:
+            notifier.note(f"another image could not be saved: {failure.message}")
+        saved = f"the other {len(results)} saved" if results else "none saved"
+        raise type(failures[0])(
+            f"{len(failures)} of {count} images could not be saved ({saved}): "
+            f"{failures[0].message}",
+            hint=failures[0].hint,
+        )
 
 
 def _check_inputs(opts: ImageOptions) -> Path | None:
@@ -132,10 +155,12 @@ def _check_inputs(opts: ImageOptions) -> Path | None:
 
 
 def _prepare_dir(out_dir: Path) -> None:
+    from chatcli.settings.paths import ensure_private_dir
+
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"-o {out_dir} is not a directory")
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(out_dir)  # made 0700, missing parents too, as every folder chatcli makes
     except OSError as exc:
         raise ChatcliError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
 

@@ -5,6 +5,9 @@ Many relays and local servers have no ``/models`` route (404). That is not a wro
 command says the endpoint keeps no list and shows the models the configuration names instead.
 A context window the endpoint states (OpenRouter, vLLM, LiteLLM) is shown where chatcli knows
 none; a ``shutdown_date`` it states (the official API) wins over the built-in retirement table.
+Models billed otherwise than per token show their price in its own unit in the notes column
+(``$0.006/min`` audio, ``$0.04-$0.12/image``, ``$15/1M chars``) and in JSON (``minute_price``,
+``image_prices``, ``char_price``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatcli.errors import APIError
-from chatcli.pricing import ModelInfo
+from chatcli.pricing import ModelInfo, money
 from chatcli.providers.base import Provider
 from chatcli.providers.modelmeta import ListedModel
 from chatcli.retirements import Retirement, retirement
@@ -53,14 +56,18 @@ class Row:
 
     def as_dict(self) -> dict[str, object]:
         i = self.info
+        priced = _priced(i)
         return {
             "id": i.name,
             "context_window": self.context_window,
             "input_price": i.input_price,
             "cached_input_price": i.cached_input_price,
             "output_price": i.output_price,
-            "price_source": i.price_source if i.input_price is not None else None,
-            "price_date": i.price_date if i.input_price is not None else None,
+            "minute_price": i.minute_price,  # USD per minute of audio
+            "char_price": i.char_price,  # USD per 1M characters of speech input
+            "image_prices": dict(i.image_prices) or None,  # "quality size" -> USD per image
+            "price_source": i.price_source if priced else None,
+            "price_date": i.price_date if priced else None,
             "shutdown_date": self.retires.shutdown.isoformat() if self.retires else None,
             "replacement": self.retires.replacement if self.retires else None,
             "deprecated": self.retires is not None
@@ -79,6 +86,32 @@ def rows(env: Env, models: list[ListedModel]) -> list[Row]:
     return out
 
 
+def _priced(info: ModelInfo) -> bool:
+    """Whether any price of the model is known (per token, minute, character or image)."""
+    return (
+        info.input_price is not None
+        or info.output_price is not None
+        or info.minute_price is not None
+        or info.char_price is not None
+        or bool(info.image_prices)
+    )
+
+
+def other_prices(info: ModelInfo) -> str:
+    """The prices that are not per token, in their own units: ``$0.006/min``,
+    ``$0.04-$0.12/image``, ``$15/1M chars``; "" when there are none."""
+    shown = []
+    if info.minute_price is not None:
+        shown.append(f"{money(info.minute_price)}/min")
+    if info.char_price is not None:
+        shown.append(f"{money(info.char_price)}/1M chars")
+    if info.image_prices:
+        prices = sorted({price for _, price in info.image_prices})
+        low, high = money(prices[0]), money(prices[-1])
+        shown.append(f"{low}/image" if low == high else f"{low}-{high}/image")
+    return ", ".join(shown)
+
+
 def as_json(found: list[Row]) -> str:
     return json.dumps([r.as_dict() for r in found], ensure_ascii=False, indent=2) + "\n"
 
@@ -90,9 +123,11 @@ def table(found: list[Row]) -> str:
         return "-" if value is None else format(value, fmt)
 
     def source(info: ModelInfo) -> str:
-        if info.input_price is None or info.price_source is None:
-            return "-"
-        return " ".join(x for x in (info.price_source, info.price_date) if x)
+        other = other_prices(info)
+        if not _priced(info) or info.price_source is None:
+            return other or "-"
+        where = " ".join(x for x in (info.price_source, info.price_date) if x)
+        return f"{other} · {where}" if other else where
 
     width = max(len("model"), *(len(r.info.name) for r in found))
     lines = [

@@ -3,7 +3,10 @@
 Where the audio goes: ``-o FILE``; else, when stdout is a terminal, an installed player (ffplay,
 mpv, then aplay/paplay for WAV) plays it, since audio bytes on a terminal are noise; else the
 bytes go to stdout, so ``chatcli ask ... | chatcli speak > answer.mp3`` works like ``-o``.
-Every request goes into the usage log as command ``speak``.
+Every request goes into the usage log as command ``speak``. A player that cannot play it (no
+sound device: ffplay then still exits 0, so what it says is read too) is an error (exit 1), and
+the paid audio is kept: saved in the current directory as ``chatcli-speech-DATE-TIME.FORMAT``
+(the error names the file).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class SpeakOptions:
     voice: str = "alloy"
     response_format: str = "mp3"
     output: Path | None = None
+    over_budget: bool = False
 
 
 def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
@@ -87,22 +91,28 @@ def read_text(words: list[str], stdin: TextIO | None, stdin_isatty: bool) -> str
 def _synthesize(
     environment: Environment, env: Env, model: str, text: str, opts: SpeakOptions
 ) -> bytes:
+    from chatcli.features.usage import budget
     from chatcli.features.usage.media import logged, speech_price
-    from chatcli.providers import connect
     from chatcli.providers.base import SpeechRequest
     from chatcli.store import open_default
 
     request = SpeechRequest(model, text, opts.voice, opts.response_format)
-    provider = connect(env.profile, env.config.model_info, clock=environment.clock,
-                       debug=env.debug)  # fmt: skip
     info = env.config.model_info(model)
     made: list[bytes] = []
 
     def cost(status: str) -> float | None:
         return speech_price(info, text, made[0] if made else None) if status == "ok" else 0.0
 
-    with open_default() as store, logged(store, model, env.profile.name, "speak", cost):
-        made.append(provider.speak(request))
+    with open_default() as store:
+        provider = budget.connect(env.profile, env.config.model_info, clock=environment.clock,
+                                  debug=env.debug, store=store,
+                                  warn=notifier_for(environment).note,
+                                  over_budget=opts.over_budget, model=model)  # fmt: skip
+        try:
+            with logged(store, model, env.profile.name, "speak", cost):
+                made.append(provider.speak(request))
+        finally:
+            provider.close()
     return made[0]
 
 
@@ -128,12 +138,78 @@ def player(fmt: str) -> list[str]:
     return found[0]
 
 
+FAILED = (
+    "audio open failed",
+    "failed to open",
+    "could not open",
+    "couldn't open",
+    "cannot open",
+    "can't open",
+    "unable to open",
+    "failed to initialize",
+    "could not initialize",
+    "no such audio device",
+)
+"""What a player says when it played nothing although it may exit 0 (ffplay without a sound
+device: "audio open failed", "Failed to open file"; mpv: "Could not open/initialize audio
+device"), matched without regard to case."""
+
+
 def play(audio: bytes, fmt: str) -> None:
-    """Play ``audio`` with the first available player."""
+    """Play ``audio`` with the first available player. When it cannot (its exit status, or
+    what it says: ffplay exits 0 without a sound device), the paid audio is saved in the
+    current directory and the error (exit 1) names the file."""
     command = player(fmt)
-    with tempfile.NamedTemporaryFile(prefix="chatcli-", suffix=f".{fmt}") as tmp:
-        tmp.write(audio)
-        tmp.flush()
-        code = subprocess.run([*command, tmp.name], stdin=subprocess.DEVNULL).returncode
+    with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
+        path = Path(tmp) / f"speech.{fmt}"
+        path.write_bytes(audio)
+        why: str | None
+        try:
+            done = subprocess.run(
+                [*command, str(path)], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+        else:
+            why = _failure(done.returncode, done.stderr)
+        if why is None:
+            return
+        kept = keep_audio(audio, fmt)
+    raise ChatcliError(
+        f"{command[0]} could not play the audio ({why}); it was saved to {kept}",
+        hint=f"play it yourself, or save the next one with -o speech.{fmt}",
+    )
+
+
+def _failure(code: int, said: bytes | None) -> str | None:
+    """Why the player did not play the audio, or None when it did."""
+    from chatcli.safetext import one_line
+
+    lines = [line.strip() for line in (said or b"").decode("utf-8", "replace").splitlines()]
+    lines = [line for line in lines if line]
+    reason = next((line for line in lines if any(f in line.lower() for f in FAILED)), None)
     if code != 0:
-        raise ChatcliError(f"{command[0]} could not play the audio (exit {code})")
+        return one_line(reason or (lines[-1] if lines else f"exit {code}"), 200)
+    return None if reason is None else one_line(reason, 200)
+
+
+def keep_audio(audio: bytes, fmt: str) -> Path:
+    """Save ``audio`` that could not be played as ``chatcli-speech-DATE-TIME[-N].FORMAT`` in
+    the current directory (never overwriting a file); where that cannot be written, in the
+    temporary folder."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for folder in (Path("."), Path(tempfile.gettempdir())):
+        for n in range(1, 1000):
+            name = f"chatcli-speech-{stamp}{'' if n == 1 else f'-{n}'}.{fmt}"
+            path = folder / name
+            try:
+                with path.open("xb") as fh:
+                    fh.write(audio)
+            except FileExistsError:
+                continue
+            except OSError:
+                break
+            return path
+    raise ChatcliError("the audio could not be played, nor saved in . or the temporary folder")

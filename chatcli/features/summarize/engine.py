@@ -7,10 +7,12 @@ the profile's ``requests_per_minute`` (one request start every 60/rpm s), and th
 are combined in a final request; if they do not fit one request either, they are summarised
 again the same way. Only the final answer is streamed to stdout; progress goes to stderr. A part
 that fails (after the transport's retries) stops the whole run with its error: no summary of
-the rest is printed. Every request, part or final, goes through the one turn flow
-(``features.flow.take_turn``) and so the one finish policy: a part cut at the token limit is
-reported, a filtered one fails the input (exit 5). Every request is written to the usage log
-as command ``summarize``.
+the rest is printed, but the part summaries already paid for are kept (``usage.kept``, in the
+database) and the same command run again takes them from there, sending only what is missing
+(a failed combining request: only that one). Every request, part or final, goes through the
+one turn flow (``features.flow.take_turn``) and so the one finish policy: a part cut at the
+token limit is reported, a filtered one fails the input (exit 5). Every request is written to
+the usage log as command ``summarize``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,7 @@ from chatcli.events import Notice, StreamEvent, TextDelta, Usage
 from chatcli.features.flow import take_turn
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.progress import Tracker
+from chatcli.features.usage.kept import Kept, digest
 from chatcli.features.workers import Workers
 from chatcli.output import Notifier, Writer
 from chatcli.settings.resolve import Env
@@ -88,6 +91,7 @@ class Shared:
     slots: threading.BoundedSemaphore
     tracker: Tracker
     interrupted: threading.Event
+    kept: Kept = field(default_factory=lambda: Kept("summarize"))  # paid parts of failed runs
 
 
 class _Cancelled(Exception):
@@ -139,6 +143,8 @@ class Summarizer:
         self.limiter = shared.limiter
         self.stop = threading.Event()
         self._lock = threading.Lock()
+        self._paid: dict[str, str] = {}  # part summaries this input has (key -> summary)
+        self._reused: set[str] = set()  # ... of which an earlier run paid for
 
     def _budget(self, framing: int) -> int:
         """Tokens of text one request can carry: the window less reply reserve and prompts."""
@@ -167,7 +173,31 @@ class Summarizer:
         return [c.strip() for c in self._split(text) if c.strip()]
 
     def summarise(self, text: str, writer: Writer | None = None) -> str:
-        """Summarise ``text``; the summary is streamed to ``writer`` (if any) and returned."""
+        """Summarise ``text``; the summary is streamed to ``writer`` (if any) and returned.
+        When it fails (or is interrupted) after parts were summarised, those are kept for
+        the next run (``usage.kept``)."""
+        try:
+            summary = self._summarise(text, writer)
+        except BaseException:
+            self._keep_parts()
+            raise
+        self.shared.kept.forget(self._reused)
+        return summary
+
+    def _keep_parts(self) -> None:
+        """Keep the part summaries paid for (or kept before) for the next run, and say so."""
+        with self._lock:
+            paid = dict(self._paid)
+        if not paid:
+            return
+        n = len(paid)
+        what = "1 part summary" if n == 1 else f"{n} part summaries"
+        if self.shared.kept.keep(paid):
+            self._note(f"{what} kept: the same command again sends only what is missing")
+        else:
+            self._note(f"{what} could not be kept (the database is busy)")
+
+    def _summarise(self, text: str, writer: Writer | None) -> str:
         if self.count(text) <= self.budget:
             return self._final(f"{self.instructions}{SEPARATOR}{text}", writer)
         if self.info.context_window is None and not self.opts.chunk_tokens:
@@ -206,15 +236,30 @@ class Summarizer:
             self.notifier.note(f"{self.name}: {message}" if self.name else message)
 
     def _send(self, content: str) -> Generator[StreamEvent, None, None]:
-        """One request, holding one of the run's slots; usage goes to the tracker."""
+        """One request, holding one of the run's slots; usage goes to the tracker. Closing
+        this closes the session's request at once (it records the request, interrupted), not
+        whenever the garbage collector gets to it (the database may be closed by then)."""
         with self.shared.slots:
             if self.stop.is_set() or self.shared.interrupted.is_set():
                 raise _Cancelled
-            for event in self._session_send(content):
-                if isinstance(event, Usage):
-                    self.shared.tracker.add_usage(event.prompt_tokens, event.completion_tokens)
-                yield event
+            events = self._session_send(content)
+            try:
+                for event in events:
+                    if isinstance(event, Usage):
+                        self.shared.tracker.add_usage(event.prompt_tokens, event.completion_tokens)
+                    yield event
+            finally:
+                events.close()
         self.shared.tracker.request_done()
+
+    def _turn(self, content: str, writer: Writer, notifier: Notifier, what: str) -> None:
+        """One request through the turn flow; its events are closed however it ends (a
+        failed or cancelled turn's request is recorded now, in this thread)."""
+        events = self._send(content)
+        try:
+            take_turn(lambda: events, writer, notifier, what=what)
+        finally:
+            events.close()
 
     def _session_send(self, content: str) -> Generator[StreamEvent, None, None]:
         """One request as a one-off session: it logs the request's usage (estimated when the
@@ -225,20 +270,41 @@ class Summarizer:
         return ChatSession.open(self.provider, self.settings, store=self.store).send(content)
 
     def _part(self, index: int, total: int, chunk: str) -> str:
-        """One part's summary (runs in a worker thread)."""
+        """One part's summary (runs in a worker thread); one an earlier, failed run paid for
+        is taken from ``usage.kept`` instead of being asked (and paid) for again."""
         if self.stop.is_set():
             raise _Cancelled
+        content = self._part_content(index, total, chunk)
+        key = self._key(content)
+        kept = self.shared.kept.get(key)
+        if kept is not None:
+            with self._lock:
+                self._paid[key] = kept
+                self._reused.add(key)
+            self.shared.tracker.request_done()
+            return kept
         self.limiter.wait(self.stop)
         if self.stop.is_set():
             raise _Cancelled
-        prompt = PART_PROMPT.format(index=index, total=total, instructions=self.instructions)
         collected = _Collect(self.stop)
         # the one turn flow: a part cut at the token limit is said (its summary is short), a
         # filtered part fails this input (exit 5) instead of becoming a silent gap
-        take_turn(lambda: self._send(f"{prompt}{SEPARATOR}{chunk}"), collected,
-                  self._guarded(quiet=self.shared.tracker.many),
-                  what=f"summary of part {index} of {total}")  # fmt: skip
-        return "".join(collected.parts)
+        self._turn(content, collected, self._guarded(quiet=self.shared.tracker.many),
+                   what=f"summary of part {index} of {total}")  # fmt: skip
+        summary = "".join(collected.parts)
+        with self._lock:
+            self._paid[key] = summary
+        return summary
+
+    def _part_content(self, index: int, total: int, chunk: str) -> str:
+        prompt = PART_PROMPT.format(index=index, total=total, instructions=self.instructions)
+        return f"{prompt}{SEPARATOR}{chunk}"
+
+    def _key(self, content: str) -> str:
+        """What identifies one part's request: where it goes and everything it sends."""
+        s = self.settings
+        return digest(self.env.profile.name, self.env.model, s.system, str(s.temperature),
+                      str(s.max_tokens), content)  # fmt: skip
 
     def _guarded(self, *, quiet: bool) -> Notifier:
         """The run's notifier for a worker thread: under the summariser's lock; ``quiet``
@@ -260,6 +326,16 @@ class Summarizer:
         assert self.provider is not None
         self.provider.warm(self.env.model)
         provider = self.provider
+        known = sum(
+            1
+            for i, chunk in enumerate(chunks, 1)
+            if self.shared.kept.get(self._key(self._part_content(i, total, chunk))) is not None
+        )
+        if known:
+            self._note(
+                f"{known} of {total} part summaries were paid for by an earlier run that "
+                "failed: taken from there, not sent again"
+            )
 
         def interrupt() -> None:
             self.shared.interrupted.set()
@@ -298,11 +374,15 @@ class Summarizer:
         self.limiter.wait(self.stop)
         collected = _Collect()
         if writer is not None:  # streamed like ask's answer
-            take_turn(lambda: _tee(self._send(content), collected), writer, self.notifier,
-                      what="summary")  # fmt: skip
+            events = self._send(content)
+            teed = _tee(events, collected)
+            try:
+                take_turn(lambda: teed, writer, self.notifier, what="summary")
+            finally:
+                teed.close()
+                events.close()
         else:
-            take_turn(lambda: self._send(content), collected, self._guarded(quiet=True),
-                      what="summary")  # fmt: skip
+            self._turn(content, collected, self._guarded(quiet=True), what="summary")
         return "".join(collected.parts)
 
 
@@ -329,7 +409,9 @@ class _Collect:
         return False
 
 
-def _tee(events: Generator[StreamEvent, None, None], into: _Collect) -> Iterator[StreamEvent]:
+def _tee(
+    events: Generator[StreamEvent, None, None], into: _Collect
+) -> Generator[StreamEvent, None, None]:
     """Pass ``events`` on, keeping a copy of their text; closing it closes ``events``."""
     try:
         for event in events:

@@ -50,9 +50,10 @@ def estimate(summarizers: list[tuple[Summarizer, str]], combine: Summarizer | No
         result.exact = result.exact and exact_available(summ.info.tokenizer)
     if combine is not None and len(finals) > 1:
         base = combine.count(combine.instructions + SEPARATOR) + _framing(combine)
-        low = base + sum(lo for lo, _ in finals)
+        # both ends are capped by what one request carries (more is summarised again first)
+        low = base + min(combine.budget, sum(lo for lo, _ in finals))
         high = base + min(combine.budget, sum(hi for _, hi in finals))
-        result.add_request(low, high, _reserve(combine))
+        result.add_request(low, max(low, high), _reserve(combine))
     return result
 
 
@@ -72,7 +73,8 @@ def _one(summ: Summarizer, text: str, result: Estimate) -> tuple[int, int]:
         result.add_request(n, n, reserve)
     head = COMBINE_PROMPT.format(instructions=summ.instructions, total=total)
     base = summ.count(head + SEPARATOR) + framing
-    result.add_request(base + total * OUTPUT_LOW, base + min(summ.budget, total * reserve), reserve)
+    low = base + min(summ.budget, total * OUTPUT_LOW)  # capped like the high end: never above it
+    result.add_request(low, max(low, base + min(summ.budget, total * reserve)), reserve)
     return OUTPUT_LOW, reserve
 
 
@@ -126,7 +128,8 @@ def describe(summ: Summarizer, est: Estimate, inputs: int) -> str:
 
 
 def confirm(summ: Summarizer, est: Estimate, *, yes: bool) -> None:
-    """Ask before a run that may cost more than ``confirm_above_usd``; refuse off a terminal."""
+    """Ask before a run that may cost more than ``confirm_above_usd``, or that sends many
+    requests at an unknown price; refuse off a terminal."""
     from chatcli.features.spending import confirm_spend
 
     money = costs(summ, est)
@@ -138,4 +141,6 @@ def confirm(summ: Summarizer, est: Estimate, *, yes: bool) -> None:
         summ.env.profile.confirm_above_usd,
         yes=yes,
         hint="add --yes to go on, or --dry-run to see the estimate",
+        requests=est.requests,
+        unpriced=f" (no price for {summ.env.model})",
     )

@@ -133,19 +133,16 @@ class Job:
         if plan:
             est.confirm(first, estimate, yes=self.opts.yes)
         from chatcli.features.usage import budget
-        from chatcli.providers import connect
         from chatcli.store import open_default
 
         with open_default() as store:
-            budget.check(store, self.env.profile, over_budget=self.opts.over_budget,
-                         warn=self.notifier.note, model=self.env.model,
-                         model_info=self.env.config.model_info)  # fmt: skip
-            provider = connect(
-                self.env.profile,
-                self.env.config.model_info,
-                debug=self.env.debug,
-                clock=self.shared.environment.clock,
-            )
+            # every request (part, final, combined) passes the budgets; judged once now too,
+            # so a spent budget is one refusal before anything is sent
+            provider = budget.connect(self.env.profile, self.env.config.model_info,
+                                      clock=self.shared.environment.clock, debug=self.env.debug,
+                                      store=store, warn=self.notifier.note,
+                                      over_budget=self.opts.over_budget,
+                                      model=self.env.model)  # fmt: skip
             try:
                 if not many:
                     self._stream_one(provider, store)
@@ -262,8 +259,10 @@ class Job:
             flush_out(self.shared.environment)
 
     def _write(self, path: Path, text: str) -> None:
+        from chatcli.settings.paths import ensure_private_dir
+
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(path.parent)  # -o DIR made 0700, as every folder chatcli makes
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise ChatcliError(f"cannot write {path}: {exc.strerror or exc}") from None

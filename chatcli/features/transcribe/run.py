@@ -8,6 +8,8 @@ segments (and words) shifted, renumbered and concatenated, durations summed. A p
 with an overlap (cut outside any silence) loses the cues that lie in the overlap, and in text
 the words that repeat the end of the piece before. Several FILEs are transcribed one after the
 other; one that fails does not stop the others, and the exit code says that something failed.
+A split file whose later piece fails keeps the transcripts of the pieces already paid for
+(``usage.kept``, in the database): the same command run again uploads only the pieces missing.
 
 ``CHATCLI_UPLOAD_LIMIT`` (bytes) lowers the 25 MiB split threshold. It is a test and debugging
 knob, also handy for a relay or gateway with a smaller upload limit than OpenAI's.
@@ -37,7 +39,9 @@ from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
+    from chatcli.features.usage.kept import Kept
     from chatcli.providers.base import Provider
+    from chatcli.store import Store
 
 DEFAULT_MODEL = "gpt-transcribe"
 TIMESTAMPS_MODEL = "whisper-1"
@@ -63,6 +67,7 @@ class TranscribeOptions:
     output: Path | None = None
     concurrency: int = 4  # inputs transcribed at the same time, when there are several
     force: bool = False  # redo inputs whose transcript already exists in the -o folder
+    over_budget: bool = False  # go on although a budget is spent
 
 
 @dataclass
@@ -75,6 +80,8 @@ class _Pace:
     limiter: Limiter
     stop: threading.Event
     progress: bool  # per-piece progress lines (one input only: several would interleave)
+    store: Store  # the command's database: the usage log
+    kept: Kept  # piece transcripts an earlier, failed run paid for
 
 
 def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
@@ -84,7 +91,9 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
             "--language does not apply with --translate (the translation is always English)",
             hint="drop --language; the spoken language is detected",
         )
-    from chatcli.providers import connect
+    from chatcli.features.usage import budget
+    from chatcli.features.usage.kept import Kept
+    from chatcli.store import open_default
 
     names: list[str | None] = list(opts.files) or [None]
     one = len(names) == 1
@@ -93,18 +102,23 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
     check_model(model, opts.response_format)
     if one:
         prepare_file(opts.output)
-    provider = connect(env.profile, env.config.model_info, debug=env.debug,
-                       clock=environment.clock)  # fmt: skip
-    limiter = Limiter(env.profile.requests_per_minute, environment.clock)
-    pace = _Pace(environment, provider, limiter, threading.Event(), one)
-    try:
-        if one:
-            _write(environment, transcribe_one(env, model, opts, data, source, stem, pace),
-                   opts.output)  # fmt: skip
-        else:
-            _several(environment, env, pace, model, opts, [n for n in names if n is not None])
-    finally:
-        provider.close()
+    with open_default() as store:
+        # every upload passes the budgets; judged once now, before any audio is prepared
+        provider = budget.connect(env.profile, env.config.model_info, clock=environment.clock,
+                                  debug=env.debug, store=store,
+                                  warn=notifier_for(environment).note,
+                                  over_budget=opts.over_budget, model=model)  # fmt: skip
+        limiter = Limiter(env.profile.requests_per_minute, environment.clock)
+        pace = _Pace(environment, provider, limiter, threading.Event(), one, store,
+                     Kept("transcribe"))  # fmt: skip
+        try:
+            if one:
+                _write(environment, transcribe_one(env, model, opts, data, source, stem, pace),
+                       opts.output)  # fmt: skip
+            else:
+                _several(environment, env, pace, model, opts, [n for n in names if n is not None])
+        finally:
+            provider.close()
 
 
 def _targets(folder: Path | None, names: list[str], fmt: str) -> dict[str, Path]:
@@ -176,7 +190,9 @@ def _several(
             else:
                 notifier.note(f"{name}: done ({done}/{len(todo)})")
                 if folder is not None:
-                    folder.mkdir(parents=True, exist_ok=True)
+                    from chatcli.settings.paths import ensure_private_dir
+
+                    ensure_private_dir(folder)  # 0700, as every folder chatcli makes
                     _write(environment, texts[name], targets[name])
             if folder is None:
                 print_in_order()
@@ -286,10 +302,11 @@ def _upload(
     pace: _Pace,
 ) -> list[str]:
     """Upload each piece in order, within the profile's rate; every request goes into the
-    usage log."""
+    usage log. A piece an earlier, failed run paid for is taken from ``pace.kept``; when a
+    piece fails, those done are kept for the next run."""
+    from chatcli.features.usage.kept import digest
     from chatcli.features.usage.media import logged, transcription_cost
     from chatcli.providers.base import AudioRequest
-    from chatcli.store import open_default
 
     request = AudioRequest(
         model=model,
@@ -302,8 +319,19 @@ def _upload(
     info = env.config.model_info(model)
     results: list[str] = []
     total = len(pieces)
-    with open_default() as store:
-        for index, piece in enumerate(pieces, 1):
+    asked = (env.profile.name, model, opts.response_format, opts.language, opts.prompt)
+    keys = [digest(*asked, str(opts.translate), kind.mime, piece.data) for piece in pieces]
+    reused = [key for key in keys if pace.kept.get(key) is not None] if total > 1 else []
+    if reused:
+        notifier.note(
+            f"{stem}: {len(reused)} of {total} pieces were transcribed (and paid for) by an "
+            "earlier run that failed: taken from there, not uploaded again"
+        )
+    try:
+        for index, (piece, key) in enumerate(zip(pieces, keys, strict=True), 1):
+            if key in reused:
+                results.append(pace.kept.get(key) or "")
+                continue
             name = f"{stem}.{kind.ext}" if total == 1 else f"{stem}-{index}.{kind.ext}"
             pace.limiter.wait(pace.stop)
             if pace.stop.is_set():
@@ -315,12 +343,33 @@ def _upload(
                 else:
                     notifier.note(message)
             with logged(
-                store, model, env.profile.name, "transcribe",
+                pace.store, model, env.profile.name, "transcribe",
                 functools.partial(transcription_cost, info, piece.data),
             ):  # fmt: skip
                 results.append(pace.provider.transcribe(name, piece.data, kind.mime, request))
+    except BaseException:
+        _keep_pieces(pace, stem, total, len(results), dict(zip(keys, results, strict=False)))
+        raise
+    finally:
         notifier.end_line()
+    pace.kept.forget(reused)
     return results
+
+
+def _keep_pieces(pace: _Pace, stem: str, total: int, count: int, done: dict[str, str]) -> None:
+    """Keep the transcripts of the ``count`` pieces done (paid for; ``done`` by their keys:
+    pieces of the same audio share one) when a later one failed, and say so."""
+    if not done:
+        return
+    notifier = notifier_for(pace.environment)
+    pieces = "1 piece" if count == 1 else f"{count} pieces"
+    if pace.kept.keep(done):
+        notifier.note(
+            f"{stem}: the transcripts of {pieces} of {total} are kept: the same command again "
+            "uploads only the pieces missing"
+        )
+    else:
+        notifier.note(f"{stem}: the transcripts of {pieces} could not be kept (database busy)")
 
 
 def _write(environment: Environment, text: str, output: Path | None) -> None:

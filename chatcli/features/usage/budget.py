@@ -2,24 +2,43 @@
 
 Users pay per token; a runaway script should stop before the bill does. Spending is summed
 from the usage log over every profile (it is one wallet): a notice at 80 % of a limit, a refusal
-at 100 % unless the user says ``--over-budget``. Requests whose price is unknown count as 0
-here, and the notice says the figure is a lower bound; a model about to be used that has no
-known price is named once per command (its requests cannot be counted).
+at 100 % unless the user says ``--over-budget``. A limit of 0 means "spend nothing" (every paid
+request is refused); no budget at all is the key left out. Requests whose price is unknown
+count as 0 here, and the notice says the figure is a lower bound; a model about to be used that
+has no known price is named once per command (its requests cannot be counted).
+
+``connect`` is the one way a feature gets a provider that spends: every paid request it sends
+(chat turns, verify's probes, doctor's request, uploads for transcription, speech, images, a
+Batch API batch) first passes ``Gate``, whatever command sends it, so no command can forget the
+check. ``check`` is the same judgement for the commands that look before they connect (``ask``,
+the REPL's turns, ``cmd``, ``batch submit``); the 80 % notice is said once per command either
+way.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from chatcli.errors import BudgetExceeded
 from chatcli.pricing import ModelInfo, money
 from chatcli.settings.loading import Profile
 from chatcli.store import Store
 
+if TYPE_CHECKING:
+    from chatcli.environment import Clock
+    from chatcli.providers.base import Provider
+
 WARN_AT = 0.8
+GO_ON = "pass --over-budget to go on"
+REFRESH = 1.0
+"""Seconds a ``Gate`` goes by the spending it read last before reading the usage log again
+(a summary of hundreds of parts would otherwise read the month's log before each request)."""
 
 
 @dataclass(frozen=True)
@@ -37,14 +56,31 @@ class Spending:
             f"of your {self.name} budget {money(self.limit)}"
         )
 
+    @property
+    def share(self) -> float:
+        """How much of the limit is spent (1.0: all of it); a limit of 0 is spent at once."""
+        if self.limit > 0:
+            return self.spent / self.limit
+        return 1.0 if self.spent <= 0 else float("inf")
+
+    def refusal(self) -> str:
+        """What a refused request is told."""
+        if self.limit <= 0:
+            return (
+                f"your {self.name} budget is $0 ({self.name}_budget_usd = 0): nothing may be "
+                f"spent ({money(self.spent)}{' or more' if self.unknown else ''} so far)"
+            )
+        return f"{self.figure()} is spent"
+
 
 def spending(store: Store, profile: Profile) -> list[Spending]:
-    """Every configured limit with its spending so far (empty when no budget is set)."""
+    """Every configured limit with its spending so far (empty when no budget is set; a
+    limit of 0 is a limit: nothing may be spent)."""
     limits = [
         ("daily", profile.daily_budget_usd, date.today()),
         ("monthly", profile.monthly_budget_usd, date.today().replace(day=1)),
     ]
-    active = [(name, limit, since) for name, limit, since in limits if limit]
+    active = [(name, limit, since) for name, limit, since in limits if limit is not None]
     if not active:
         return []
     rows = store.usage_rows(min(since for _, _, since in active))
@@ -65,7 +101,7 @@ def check(
     warn: Callable[[str], None],
     model: str,
     model_info: Callable[[str], ModelInfo],
-    go_on: str = "pass --over-budget to go on",
+    go_on: str = GO_ON,
 ) -> None:
     """Raise when a limit is spent (unless ``over_budget``); ``warn`` near a limit, and (once
     per ``warn``'s notifier) when ``model``, about to be used, has no known price
@@ -73,17 +109,118 @@ def check(
 
     ``go_on`` says how to continue from where the user is (a flag, or ``/budget`` in the REPL).
     """
-    spent = spending(store, profile)
-    if spent:
+    judge(spending(store, profile), over_budget=over_budget, warn=warn, model=model,
+          model_info=model_info, go_on=go_on)  # fmt: skip
+
+
+def judge(
+    spent: list[Spending],
+    *,
+    over_budget: bool,
+    warn: Callable[[str], None],
+    model: str | None,
+    model_info: Callable[[str], ModelInfo],
+    go_on: str = GO_ON,
+    once: bool = False,
+) -> None:
+    """``check`` on spending already read; ``once``: the 80 % notice only where this
+    command (``warn``'s notifier) has not said it yet (a ``Gate`` judges every request)."""
+    if spent and model:
         _unpriced(spent[0].name, model, model_info, warn)
     for s in spent:
-        if s.spent >= s.limit and not over_budget:
+        if s.share >= 1 and not over_budget:
+            unset = " (leave it out for no budget)" if s.limit <= 0 else ""
             raise BudgetExceeded(
-                f"{s.figure()} is spent",
-                hint=f"{go_on}, or raise {s.name}_budget_usd in the config",
+                s.refusal(), hint=f"{go_on}, or raise {s.name}_budget_usd in the config{unset}"
             )
-        if s.spent >= WARN_AT * s.limit:
-            warn(f"{s.figure()} is spent ({s.spent / s.limit:.0%})")
+        if s.share >= WARN_AT and _first_warning(warn, s.name, once):
+            share = f"{s.share:.0%}" if s.limit > 0 else "the budget is $0"
+            warn(f"{s.figure()} is spent ({share})")
+
+
+_WARNED: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
+"""The budgets whose 80 % notice was given, per notifier (one command)."""
+_WARNED_LOCK = threading.Lock()
+
+
+def _first_warning(warn: Callable[[str], None], name: str, once: bool) -> bool:
+    """Whether to say the ``name`` budget's notice now: always, unless ``once`` and this
+    notifier said it already (``check`` before a command connects, then its ``Gate``)."""
+    owner = getattr(warn, "__self__", warn)
+    with _WARNED_LOCK:
+        try:
+            said = _WARNED.setdefault(owner, set())
+        except TypeError:  # not weakly referable: say it each time rather than never
+            return True
+        if once and name in said:
+            return False
+        said.add(name)
+    return True
+
+
+class Gate:
+    """The budget check every paid request of one command passes (``connect`` puts it in
+    front of the provider): refuses when a limit is spent, unless ``over_budget`` (a bool, or
+    a function asked each time: ``/budget continue`` in the REPL), and says the 80 % notice
+    and an unpriced model once. Thread-safe: a bulk command's workers all pass it."""
+
+    def __init__(
+        self,
+        store: Store,
+        profile: Profile,
+        model_info: Callable[[str], ModelInfo],
+        *,
+        over_budget: bool | Callable[[], bool] = False,
+        warn: Callable[[str], None],
+        go_on: str = GO_ON,
+    ) -> None:
+        self.store = store
+        self.profile = profile
+        self.model_info = model_info
+        self.over_budget = over_budget
+        self.warn = warn
+        self.go_on = go_on
+        self._lock = threading.Lock()
+        self._spent: list[Spending] | None = None
+        self._read_at = 0.0
+
+    def __call__(self, model: str | None) -> None:
+        """Judge one request to ``model`` (None: a request of no one model, a batch)."""
+        if self.profile.daily_budget_usd is None and self.profile.monthly_budget_usd is None:
+            return  # no budget: not even the log is read
+        with self._lock:
+            now = time.monotonic()
+            if self._spent is None or now - self._read_at >= REFRESH:
+                self._spent = spending(self.store, self.profile)
+                self._read_at = now
+            spent = self._spent
+            over = self.over_budget() if callable(self.over_budget) else self.over_budget
+            judge(spent, over_budget=over, warn=self.warn, model=model,
+                  model_info=self.model_info, go_on=self.go_on, once=True)  # fmt: skip
+
+
+def connect(
+    profile: Profile,
+    model_info: Callable[[str], ModelInfo],
+    *,
+    clock: Clock,
+    store: Store,
+    warn: Callable[[str], None],
+    over_budget: bool | Callable[[], bool] = False,
+    debug: bool = False,
+    model: str | None = None,
+    go_on: str = GO_ON,
+) -> Provider:
+    """``providers.connect`` for a command that spends: every paid request of the provider
+    it returns passes this command's ``Gate`` first. ``model``: judge a request to it now, so a
+    spent budget is refused before any work (reading, splitting, uploading) is done."""
+    from chatcli.providers import connect as connect_provider
+
+    gate = Gate(store, profile, model_info, over_budget=over_budget, warn=warn, go_on=go_on)
+    if model is not None:
+        gate(model)
+    return connect_provider(profile, model_info, clock=clock, debug=debug, store=store,
+                            guard=gate)  # fmt: skip
 
 
 _TOLD: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()

@@ -32,22 +32,32 @@ def logged(
     cost: Callable[[Status], float | None] = lambda status: None,
 ) -> Iterator[None]:
     """Time the request made inside the block and put it in the usage log however it ends: ok,
-    error or interrupted, priced by ``cost(status)`` (None: unknown, never 0 by default)."""
+    error or interrupted (Ctrl-C, a signal, or a request cut by ``Provider.abort`` in a worker
+    thread), priced by ``cost(status)`` (None: unknown, never 0 by default). A request a spent
+    budget refused was never sent: it is not logged."""
+    from chatcli.errors import BudgetExceeded, Interrupted
+
     started = time.monotonic()
     status: Status = "error"
+    refused = False
     try:
         yield
         status = "ok"
-    except KeyboardInterrupt:
+    except BudgetExceeded:
+        refused = True  # never sent
+        raise
+    except (KeyboardInterrupt, Interrupted):
         status = "interrupted"
         raise
     finally:
-        latency = round((time.monotonic() - started) * 1000)
-        store.log_usage(
-            UsageRecord(
-                model, profile, command, status, 0, 0, cost_usd=cost(status), latency_ms=latency
-            )
-        )
+        if not refused:
+            latency = round((time.monotonic() - started) * 1000)
+            store.log_usage(
+                UsageRecord(
+                    model, profile, command, status, 0, 0, cost_usd=cost(status),
+                    latency_ms=latency,
+                )
+            )  # fmt: skip
 
 
 def audio_seconds(data: bytes) -> float | None:
@@ -94,7 +104,9 @@ def images_cost(
 ) -> float | None:
     """What an images request cost: the tokens the response reported (text in, image in, out)
     at the model's token rates, else ``n`` images of ``size`` at the API's default quality
-    (chatcli sends none) from the per-image table; a failed request made none and costs 0."""
+    (chatcli sends none) from the per-image table; a failed request made none and costs 0.
+    ``n`` is what the provider made (the images its 200 answer listed, paid for even when one
+    of them cannot be downloaded or read)."""
     if status != "ok":
         return 0.0
     if tokens is not None:

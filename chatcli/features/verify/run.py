@@ -37,18 +37,25 @@ def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
             quirks.note(store, profile, model, QUIRKS[0], check.evidence)
 
 
-def run(environment: Environment, env: Env, *, json_out: bool) -> None:
-    """Verify the resolved profile + model; raises chatcli errors for the funnel."""
+def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool = False) -> None:
+    """Verify the resolved profile + model; raises chatcli errors for the funnel. The probes
+    are paid requests: a spent budget refuses them before the first (``--over-budget``)."""
+    from chatcli.features.usage import budget
     from chatcli.features.verify import probes as verify
     from chatcli.pricing import builtin, cost_usd
-    from chatcli.providers import connect
     from chatcli.providers.base import ChatRequest
     from chatcli.store import UsageRecord, open_default
     from chatcli.tokens import count_messages
 
-    provider = connect(env.profile, env.config.model_info, debug=env.debug, clock=environment.clock)
     notifier = notifier_for(environment)
     store = open_default()
+    try:
+        provider = budget.connect(env.profile, env.config.model_info, clock=environment.clock,
+                                  debug=env.debug, store=store, warn=notifier.note,
+                                  over_budget=over_budget, model=env.model)  # fmt: skip
+    except BaseException:
+        store.close()
+        raise
     info = env.config.model_info(env.model)
 
     def log_usage(
