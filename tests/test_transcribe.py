@@ -147,6 +147,7 @@ def test_bad_input_refused_before_any_request(fake: FakeOpenAI, tmp_path: Path, 
         "garbage": cli("transcribe", "-", env=env, input=os.urandom(2048)),
         "image": cli("transcribe", str(tmp_path / "pic.png"), env=env),
         "text": cli("transcribe", str(tmp_path / "notes.txt"), env=env),
+        "pdf": cli("transcribe", "-", env=env, input=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
         # FF FE, UTF-16LE's BOM, also reads as an MPEG-1 Layer I frame header
         "utf-16": cli("transcribe", "-", env=env, input="字幕 text\n".encode("utf-16")),
         "missing": cli("transcribe", str(tmp_path / "nope.mp3"), env=env),
@@ -157,8 +158,11 @@ def test_bad_input_refused_before_any_request(fake: FakeOpenAI, tmp_path: Path, 
         assert "Traceback" not in result.stderr
     assert "piped input is empty" in cases["empty stdin"].stderr
     assert "piped input is not audio" in cases["garbage"].stderr
-    assert "pic.png is not audio" in cases["image"].stderr
+    assert "pic.png is an image (PNG)" in cases["image"].stderr
+    assert "chatcli ask -f" in cases["image"].stderr
     assert "notes.txt is text" in cases["text"].stderr
+    assert "piped input is a PDF document" in cases["pdf"].stderr  # not "is text"
+    assert "chatcli summarize" in cases["pdf"].stderr
     assert "piped input is not audio" in cases["utf-16"].stderr
     assert "no such file" in cases["missing"].stderr
     assert fake.requests == []

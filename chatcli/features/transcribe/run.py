@@ -280,6 +280,19 @@ def read_input(environment: Environment, file: str | None) -> tuple[bytes, str, 
 
 
 def _not_audio(data: bytes, source: str) -> UsageError:
+    """Why ``data`` cannot be transcribed, naming what it is when chatcli knows."""
+    from chatcli.inputs import kind_of
+
+    kind = kind_of(data)
+    if kind is not None and not kind.startswith("audio"):  # a PDF, an image, an archive...
+        hint = (
+            "to summarise a document, use `chatcli summarize`"
+            if "document" in kind
+            else "to ask about an image, use `chatcli ask -f FILE`"
+            if kind.startswith("an image")
+            else "convert it first, e.g. ffmpeg -i IN out.mp3"
+        )
+        return UsageError(f"{source} is {kind} (transcription takes {ACCEPTED})", hint=hint)
     head = data[:4096]
     sample = head.decode("utf-8", "replace")
     looks_text = b"\x00" not in head and sample.count("\ufffd") <= len(sample) // 100
