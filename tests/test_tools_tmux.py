@@ -94,6 +94,8 @@ def test_ctrl_c_at_the_question_stops_the_turn(term: Tmux, control: FakeControl)
     term.wait_for(QUESTION)
     term.keys("C-c")
     term.wait_for("interrupted", scrollback=True)
+    shown = term.scrollback()
+    assert f"{QUESTION} ^C" in shown and f"{QUESTION} no" not in shown, shown
     send(term, "still there?")  # the stored call is answered as interrupted: a valid history
     term.wait_for("echo(2): still there?", scrollback=True)
     last = chat_requests(control)[-1]

@@ -105,9 +105,10 @@ class TerminalAsk:
         ``v`` prints the whole call (nothing folded or left out) and asks again. The card fits
         the terminal, its first line (the tool's name) kept on screen."""
         answer = "n"
+        read = False  # a key came (Ctrl-C leaves the question unanswered: "no" would be untrue)
 
         def exchange() -> None:
-            nonlocal answer
+            nonlocal answer, read
             import termios
 
             fd = self.stdin.fileno()
@@ -121,13 +122,13 @@ class TerminalAsk:
                     while True:
                         key = os.read(fd, 1).decode("ascii", "replace").lower()
                         if key != "v":
-                            answer = key if key in ("y", "a") else "n"
+                            answer, read = (key if key in ("y", "a") else "n"), True
                             break
                         again = heading(qualified, hint)
                         self.stderr.write(f"view\n{full_view(arguments)}\n{again}\n{self.PROMPT}")
                         self.stderr.flush()
                 finally:
-                    shown = {"y": "yes", "a": "always"}.get(answer, "no")
+                    shown = {"y": "yes", "a": "always"}.get(answer, "no") if read else "^C"
                     self.stderr.write(f"{shown}\n")
                     self.stderr.flush()
 
