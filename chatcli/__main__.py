@@ -166,6 +166,12 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
         return _stopped(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         return _quiet_broken_pipe()
+    except SystemExit as exc:
+        # rich (under Typer's --help) turns a closed stdout into SystemExit(1), raised while
+        # handling the BrokenPipeError: ``--help | head -1`` is a closed stdout like any other
+        if isinstance(exc.__context__, BrokenPipeError):
+            return _quiet_broken_pipe()
+        raise
     except OSError as exc:
         if exc.errno not in _FULL:
             if debug:

@@ -5,12 +5,19 @@
 input names them here: the first input with a stem keeps it, later ones get ``-2``, ``-3``...
 in input order, so the same command line names the same files again (a re-run's skip of the
 inputs already written relies on that).
+
+``written`` is the one way an output file is written (``batch results --jsonl``/``-o DIR``,
+``transcribe -o``): as ``>`` would write it, never replacing what the name is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
 from chatcli.errors import UsageError
 
@@ -58,3 +65,60 @@ def unique_stems(stems: list[str], taken: set[str] | None = None) -> list[str]:
         seen.add(candidate.casefold())
         out.append(candidate)
     return out
+
+
+@overload
+def written(
+    path: Path, *, binary: Literal[False] = False
+) -> contextlib.AbstractContextManager[TextIO]: ...
+@overload
+def written(
+    path: Path, *, binary: Literal[True]
+) -> contextlib.AbstractContextManager[BinaryIO]: ...
+def written(path: Path, *, binary: bool = False) -> contextlib.AbstractContextManager[IO[Any]]:
+    """An output file opened for writing, as ``> path`` in a shell would write it: a FIFO,
+    a character device, a socket or ``/proc/self/fd/N`` (``/dev/stdout``, ``>(jq ...)``) is
+    opened and written through, never replaced by a regular file; a symbolic link is
+    followed, its target written and the link kept. Only a regular file (reached through
+    links or not) or a new name is written whole or not at all: a temporary file beside the
+    target, renamed onto it once complete (an existing file's permissions kept), so a full
+    disk never leaves a half output that looks complete. ``OSError`` comes out as it is (the
+    callers say what it means for them); a failure inside the block leaves no temporary
+    file behind."""
+    return _written(path, binary)
+
+
+@contextlib.contextmanager
+def _written(path: Path, binary: bool) -> Iterator[IO[Any]]:
+    """``written``."""
+    mode, encoding = ("wb", None) if binary else ("w", "utf-8")
+    try:
+        found: os.stat_result | None = os.stat(path)  # through links, as ``>`` opens it
+    except FileNotFoundError:
+        found = None  # a new name, or a link to a name not made yet
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        with open(path, mode, encoding=encoding) as f:  # a special file: written through
+            yield f
+        return
+    target = Path(os.path.realpath(path))  # a link's target, written where it points
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, mode, encoding=encoding) as f:
+            if found is not None:
+                os.chmod(tmp, stat.S_IMODE(found.st_mode))
+            yield f
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_output(path: Path, data: str | bytes) -> None:
+    """``data`` into ``path`` through ``written`` (raises ``OSError``)."""
+    if isinstance(data, bytes):
+        with written(path, binary=True) as out:
+            out.write(data)
+    else:
+        with written(path) as text:
+            text.write(data)

@@ -33,8 +33,9 @@ class BatchAPI:
         self,
         endpoint: ChatEndpoint,
         transport: Transport,
-        on_notice: Callable[[Notice], None] = lambda _n: None,
+        on_notice: Callable[[Notice], None] | None = None,
     ) -> None:
+        """``on_notice``: where retry countdowns go (None: stderr, ``transport.send``)."""
         self.transport = transport
         self.on_notice = on_notice
         self.root = endpoint.files_root

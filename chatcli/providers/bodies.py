@@ -218,7 +218,10 @@ def bound_sdk_response(response: httpx2.Response, limit: int, *, grace: float) -
     the SDK reads bodies whole, so a compressed bomb must be stopped below it. An httpx2
     response hook; the ``TooLarge`` it raises reaches the caller as the SDK's connection error's
     cause (``sdk.translate`` unwraps it). ``grace``: as for ``chunks``, so a dripped body (an
-    answer or an error) cannot hold an upload for ever."""
+    answer or an error) cannot hold an upload for ever. The body of an answer that is not a
+    success (3xx, 4xx, 5xx) is only the error's text: it is read to ``MAX_ERROR_BODY`` and
+    cut there, as on chat, whatever ``limit`` the route gives its answers, so a compressed
+    bomb sent with a 500 costs no more than any error and the 500 is retried as one."""
     import httpx2
 
     decoder = Decoder(response.headers.get("content-encoding"))
@@ -226,6 +229,9 @@ def bound_sdk_response(response: httpx2.Response, limit: int, *, grace: float) -
         del response.headers["content-encoding"]
     inner = response.stream
     what = f"the response from {response.request.url.host}"
+    failed = response.status_code >= 300
+    if failed:
+        limit = min(limit, MAX_ERROR_BODY)
 
     class Bounded(httpx2.SyncByteStream):
         def __iter__(self) -> Iterator[bytes]:
@@ -237,6 +243,10 @@ def bound_sdk_response(response: httpx2.Response, limit: int, *, grace: float) -
                 pace.got(len(raw))
                 for piece in decoder.feed(raw):
                     total += len(piece)
+                    if total > limit and failed:  # an error's start is its message
+                        yield masker.push(piece[: len(piece) - (total - limit)])
+                        yield masker.flush()
+                        return
                     if total > limit:
                         raise TooLarge(
                             f"{what} is larger than {_human(limit)}; refused",

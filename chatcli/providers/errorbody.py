@@ -191,6 +191,32 @@ def proxy_auth(where: str, proxy: str | None) -> AuthError:
     return AuthError(f"{via.describe()} asks for credentials (407)", hint=hint)
 
 
+ANSWER_KEYS = ("id", "object", "choices", "output", "data", "text")
+"""Members of an answer (a completion, a response, a list, a transcript, a billing object):
+a body holding one of them is an answer that may carry an ``error`` field of its own (a
+failed Responses object), not an error envelope."""
+
+
+def envelope(obj: object) -> APIError | None:
+    """The error of a 2xx body that is an error envelope, ``{"error": {...}}`` or
+    ``{"error": "..."}`` and no answer (``ANSWER_KEYS``): relays send those with 200 on every
+    route. None for anything else. Every JSON body is checked here (``transport.read_json``,
+    ``sdk.answer``), so no route takes such a body as its answer: quota and rate limits are
+    named as for a 429, anything else is the endpoint's own words (exit 5)."""
+    if not isinstance(obj, dict):
+        return None
+    error = obj.get("error")
+    if not ((isinstance(error, dict) and error) or (isinstance(error, str) and error.strip())):
+        return None
+    if any(obj.get(key) is not None for key in ANSWER_KEYS):
+        return None
+    body = parse_text(json.dumps({"error": error}, ensure_ascii=False, default=str))
+    if is_quota(body):
+        code = " insufficient_quota" if "insufficient_quota" in (body.code, body.type) else ""
+        return APIError(f"quota exhausted (200{code}): {body.message}", hint=BILLING_HINT)
+    return APIError(f"the endpoint reported an error: {body.message}")
+
+
 def origin(url: str) -> str:
     """``scheme://host:port`` of ``url``: where an error came from, without path or query."""
     scheme, _, rest = url.partition("://")

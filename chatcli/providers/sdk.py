@@ -104,9 +104,9 @@ def call(
     import httpx2
     import openai
 
-    from chatcli.providers.transport import SILENT_RETRIES, countdown
+    from chatcli.providers.transport import SILENT_RETRIES, countdown, stderr_notice
 
-    notify = on_notice or _stderr_notice
+    notify = on_notice or stderr_notice
     attempt = silent = 0
     while True:
         try:
@@ -136,11 +136,6 @@ def call(
                 if cutoff is not None:
                     cutoff.check()
                 notify(notice)
-
-
-def _stderr_notice(notice: Notice) -> None:
-    """Retry countdowns of uploads, to the command's stderr (``output.log_to`` shows them)."""
-    logging.getLogger("chatcli").warning(notice.message, extra={"notice": notice})
 
 
 @contextmanager
@@ -207,8 +202,17 @@ def _translate(
                        secrets),
                 hint="try again; if it keeps happening, the endpoint or a proxy is cutting it",
             ), True  # fmt: skip
+        url = _url_of(exc) or _url_of(cause)
+        if isinstance(cause, httpx2.ConnectError) and url is not None:
+            from chatcli.providers.transport import connect_failure
+
+            error, retryable = connect_failure(
+                url, proxy, cause, words="cannot reach the endpoint at"
+            )
+            return NetworkError(redact(error.message, secrets), hint=error.hint), retryable
+        where = f" at {errorbody.origin(url)}" if url is not None else ""
         return NetworkError(
-            redact(one_line(f"cannot reach the endpoint: {cause}"), secrets),
+            redact(one_line(f"cannot reach the endpoint{where}: {cause}"), secrets),
             hint="check the URL, the proxy and your connection",
         ), True
     if isinstance(exc, openai.APIResponseValidationError):
@@ -217,6 +221,15 @@ def _translate(
             hint="the endpoint is not answering like an OpenAI-compatible API",
         ), False
     return APIError(redact(one_line(str(exc)), secrets)), False
+
+
+def _url_of(exc: BaseException) -> str | None:
+    """The URL of the request an SDK or httpx2 error is about (None: raised without one)."""
+    try:
+        request = getattr(exc, "request", None)
+        return str(request.url) if request is not None else None
+    except (RuntimeError, AttributeError):  # httpx2's ``request`` property raises when unset
+        return None
 
 
 def _dead_proxy(exc: Exception, proxy: str | None) -> NetworkError | None:
@@ -229,6 +242,10 @@ def _dead_proxy(exc: Exception, proxy: str | None) -> NetworkError | None:
 
     cause = exc.__cause__ if isinstance(exc.__cause__, httpx2.HTTPError) else exc
     if not isinstance(cause, httpx2.ConnectError | httpx2.ConnectTimeout):
+        return None
+    from chatcli.providers.transport import tls_failure
+
+    if tls_failure(cause) is not None:  # the endpoint's certificate: ``connect_failure``
         return None
     try:
         url = str(cause.request.url)
@@ -292,8 +309,10 @@ def answer(
     """The body of a 200 (``with_raw_response``) once it can be the ``expected`` answer:
     refused (``APIError``, exit 5) when its content type is one of ``refuse`` (``text/``
     matches every text type, ``+json`` every JSON one), or when it is empty and ``empty`` is
-    not allowed. Every SDK route checks its answers here, before parsing or writing anything,
-    so a relay's login page is never an image, a sound file or a transcript."""
+    not allowed; and whatever its type, a JSON error envelope (``{"error": ...}``) is the
+    error it reports. Every SDK route checks its answers here, before parsing or writing
+    anything, so a relay's login page or error object is never an image, a sound file or a
+    transcript."""
     response = raw.http_response
     media = _media(response)
     if any(_matches(media, pattern) for pattern in refuse):
@@ -301,7 +320,23 @@ def answer(
         raise APIError(f"the {what} from {where} is not {expected} ({media}): {said}", hint=_HINT)
     if not empty and not response.content:
         raise APIError(f"the {what} from {_where(response)} is empty", hint=_HINT)
+    reported = _reported(response.content)
+    if reported is not None:  # ``{"error": ...}`` sent with 200, whatever its content type
+        raise reported
     return Answer(response, what)
+
+
+def _reported(raw: bytes) -> APIError | None:
+    """The error of a body that is a JSON error envelope (``errorbody.envelope``), as the
+    chat transport reads it (keys masked); None for anything else, audio and images
+    included (they never start with ``{``)."""
+    if len(raw) > bodies.MAX_BODY or raw[:64].lstrip()[:1] != b"{":
+        return None
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return errorbody.envelope(bodies.scrub(value))
 
 
 def _matches(media: str, pattern: str) -> bool:

@@ -5,7 +5,9 @@ together, and its retry/timeout defaults are not ours. This module owns them ins
 ``timeout`` is the connect timeout and the longest silence allowed between stream chunks;
 ``max_retries`` covers 429, 5xx and connection resets with exponential backoff, honouring
 ``Retry-After`` with a countdown up to ``max_retry_wait`` (longer: give up and say so); a
-server that stays silent is retried once only; quota exhaustion fails at once. Every httpx2
+server that stays silent is retried once only; quota exhaustion, a host name DNS does not know
+and a refused TLS certificate fail at once (``connect_failure``, shared with the SDK routes);
+a 200 that is an error envelope is that error (``read_json``). Every httpx2
 failure is translated into ``chatcli.errors`` here and nowhere else (error bodies are read by
 ``errorbody``). Every body is read through ``bodies`` (capped after decompression, keys
 masked); a stream that sends nothing but keep-alive comments for ``timeout`` seconds is as
@@ -167,12 +169,9 @@ class Transport:
             except httpx2.ProxyError as exc:
                 error = NetworkError(f"proxy {s.proxy} failed: {exc}", hint="check the proxy")
             except httpx2.ConnectError as exc:
-                reason = reason_of(exc)
-                error = via_proxy(url, s.proxy, reason) or NetworkError(
-                    f"cannot connect to {_origin(url)}: {reason}", hint=_network_hint(s.proxy)
-                )
-                if reason == "host name not found":
-                    raise error from None  # retrying will not make DNS know the name
+                error, retryable = connect_failure(url, s.proxy, exc)
+                if not retryable:
+                    raise error from None  # a name DNS does not know, a refused certificate
             except httpx2.TimeoutException:
                 error = NetworkError(
                     f"no response from {_origin(url)} within {s.timeout:g} s",
@@ -234,12 +233,14 @@ class Transport:
         *,
         headers: dict[str, str],
         json_body: Any = None,
-        on_notice: Callable[[Notice], None] = lambda _notice: None,
+        on_notice: Callable[[Notice], None] | None = None,
         files: Callable[[], dict[str, Any]] | None = None,
         data: dict[str, str] | None = None,
     ) -> httpx2.Response:
-        """``open`` for callers that are not generators: notices go to ``on_notice``; the
-        caller closes the response."""
+        """``open`` for callers that are not generators: notices (a retry's countdown) go to
+        ``on_notice``, by default to stderr (``stderr_notice``), so no route waits out a
+        ``Retry-After`` in silence; the caller closes the response."""
+        on_notice = on_notice or stderr_notice
         response = None
         items = self.open(method, url, headers=headers, json_body=json_body, files=files, data=data)
         for item in items:
@@ -287,13 +288,17 @@ class Transport:
         except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
             raise NetworkError(f"the connection closed mid-response: {reason_of(exc)}") from None
         try:
-            return bodies.scrub(json.loads(raw))
+            obj = bodies.scrub(json.loads(raw))
         except (ValueError, RecursionError):
             raise APIError(
                 f"malformed response from {where}: "
                 f"{_preview(raw, response.headers.get('content-type'))}",
                 hint="the endpoint is not answering like an OpenAI-compatible API",
             ) from None
+        reported = errorbody.envelope(obj)  # a 200 that is an error, on every route
+        if reported is not None:
+            raise reported
+        return obj
 
 
 class SSEStream:
@@ -480,6 +485,13 @@ def countdown(delay: float, why: str, attempt: int, clock: Clock) -> Iterator[No
         clock.sleep(min(1.0, left))
 
 
+def stderr_notice(notice: Notice) -> None:
+    """The notice handler of every route that has no event stream of its own (model lists,
+    billing, batches, uploads): to the command's stderr through the ``chatcli`` logger, which
+    ``output.log_to`` shows (a retry countdown updated in place on a terminal)."""
+    logging.getLogger("chatcli").warning(notice.message, extra={"notice": notice})
+
+
 def _short(error: ChatcliError) -> str:
     return error.message.split(": ", 1)[0] if len(error.message) > 80 else error.message
 
@@ -492,6 +504,52 @@ def reason_of(exc: Exception) -> str:
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "host name not found"
     return text.splitlines()[0][:200]
+
+
+def tls_failure(exc: BaseException) -> str | None:
+    """Why the TLS handshake refused the server's certificate (``self-signed certificate``,
+    ``IP address mismatch ...``), when that is what ``exc`` is; else None."""
+    import ssl
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return one_line(str(current.verify_message or "certificate verify failed"), 200)
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        reason = text.split("certificate verify failed", 1)[-1].lstrip(": ")
+        return one_line(reason.split(" (_ssl.c", 1)[0] or "certificate verify failed", 200)
+    return None
+
+
+TLS_HINT = (
+    "the server's certificate is not trusted (a private CA, or a company proxy that re-signs "
+    "TLS): point SSL_CERT_FILE (or SSL_CERT_DIR) at the CA certificates to trust, and check "
+    "that the URL names the host the certificate is for"
+)
+
+
+def connect_failure(
+    url: str, proxy: str | None, exc: Exception, *, words: str = "cannot connect to"
+) -> tuple[NetworkError, bool]:
+    """The error for a failed connection to ``url`` (every route's: chat, SDK uploads; the
+    message starts with ``words``, then names the endpoint) and whether a retry may help: a
+    refused certificate or a host name DNS does not know will not fix itself; a refused or
+    reset connection may."""
+    where = _origin(url)
+    tls = tls_failure(exc)
+    if tls is not None:
+        return NetworkError(
+            f"{words} {where}: its TLS certificate was refused ({tls})", hint=TLS_HINT
+        ), False
+    reason = reason_of(exc)
+    error = via_proxy(url, proxy, reason) or NetworkError(
+        f"{words} {where}: {reason}", hint=_network_hint(proxy)
+    )
+    return error, reason != "host name not found"
 
 
 def via_proxy(url: str, proxy: str | None, reason: str) -> NetworkError | None:

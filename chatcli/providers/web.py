@@ -3,8 +3,10 @@
 Goes through the profile's proxy like every other request and fetches exactly the URL given.
 Redirects are followed by hand (at most ``MAX_REDIRECTS``) and only to http(s) URLs. The
 profile's ``timeout`` bounds the whole fetch, not each read: a server dripping a byte every
-half second is cut off at the deadline. The body is read through ``bodies``, so a compressed
-page cannot expand past ``limit`` in memory. Failures become ``chatcli.errors``.
+half second is cut off at the deadline, and what came before the cut is an error, never
+the page (a body without Content-Length ends at a close, so a cut looks like its end). The
+body is read through ``bodies``, so a compressed page cannot expand past ``limit`` in memory.
+Failures become ``chatcli.errors``.
 """
 
 from __future__ import annotations
@@ -59,7 +61,10 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
         if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
             sockets.append(info["return_value"].get_extra_info("socket"))
 
+    timed_out = threading.Event()
+
     def cut() -> None:
+        timed_out.set()
         for sock in sockets:
             with contextlib.suppress(OSError, AttributeError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -97,6 +102,14 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
                         )
                     except bodies.TooLarge:
                         raise _too_big(url, limit) from None
+                    if timed_out.is_set():
+                        # the timer shut the socket down under the read: a body with neither
+                        # Content-Length nor chunks ends at a close, so the cut looks like
+                        # its end. It is the part that came in time, never the document.
+                        raise NetworkError(
+                            f"fetching {shown(url)} took longer than {seconds:g} s "
+                            f"(the page arrived too slowly: {len(data)} bytes came)"
+                        )
                     return Fetched(current, data, response.headers.get("content-type"))
                 finally:
                     response.close()
@@ -105,8 +118,16 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
     except httpx2.TimeoutException:
         raise NetworkError(f"fetching {shown(url)} timed out after {seconds:g} s") from None
     except httpx2.HTTPError as exc:
-        if time.monotonic() > deadline:  # the timer cut it
+        if timed_out.is_set() or time.monotonic() > deadline:  # the timer cut it
             raise NetworkError(f"fetching {shown(url)} took longer than {seconds:g} s") from None
+        from chatcli.providers.transport import TLS_HINT, tls_failure
+
+        tls = tls_failure(exc)
+        if tls is not None:
+            raise NetworkError(
+                f"cannot fetch {shown(url)}: its TLS certificate was refused ({tls})",
+                hint=TLS_HINT,
+            ) from None
         raise NetworkError(f"cannot fetch {shown(url)}: {one_line(str(exc), 200)}") from None
     finally:
         timer.cancel()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
@@ -97,17 +96,16 @@ def write_files(
 
 @contextlib.contextmanager
 def output_file(path: Path, progress: str = "") -> Iterator[TextIO]:
-    """Write ``path`` whole or not at all (a temporary file renamed into place), so a full
-    disk never leaves a half answer that looks complete; the failure is one ChatcliError
-    saying the answers are still in the database."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write ``path`` as ``>`` would (``outputs.written``: a FIFO, ``/dev/stdout`` or a
+    link's target written through, a regular file whole or not at all), so a full disk never
+    leaves a half answer that looks complete; the failure is one ChatcliError saying the
+    answers are still in the database."""
+    from chatcli.features.outputs import written
+
     try:
-        with tmp.open("w", encoding="utf-8") as f:
+        with written(path) as f:
             yield f
-        os.replace(tmp, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         done = f" ({progress})" if progress else ""
         raise ChatcliError(
             f"cannot write {path}: {exc.strerror or exc}{done}",

@@ -29,7 +29,7 @@ from chatcli import reading
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.events import Notice
-from chatcli.features.outputs import check_folder, prepare_file
+from chatcli.features.outputs import check_folder, prepare_file, write_output
 from chatcli.features.pacing import Limiter
 from chatcli.features.transcribe.formats import EXTENSIONS
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
@@ -391,7 +391,7 @@ def _write(environment: Environment, text: str, output: Path | None) -> None:
         flush_out(environment)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)  # as ``>`` would: a FIFO or /dev/stdout written through
     except OSError as exc:
         raise ChatcliError(f"cannot write {output}: {exc.strerror or exc}") from None
     notifier_for(environment).note(f"wrote {output}")
