@@ -27,6 +27,7 @@ It imports no UI, SDK or HTTP library, so tests drive it with a scripted ``Chat`
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
@@ -224,6 +225,7 @@ class ChatSession:
         self._tip: int | None = None  # the stored message the next turn attaches to
         self._reuse: int | None = None  # a stored user message being answered again
         self._journaled = False  # a turn went to the recovery journal (``_catch_up``)
+        self._key: str | None = None  # names this session in the journal before it has a row
 
     @classmethod
     def open(
@@ -581,8 +583,13 @@ class ChatSession:
         }  # fmt: skip
         messages = [asdict(e.message) for e in entries] if self._persist else []
         turn = {"session": spec, "messages": messages}
-        if journal.keep(store, {"turn": turn, "usage": asdict(usage)}, store.notify):
-            self._journaled = self._journaled or bool(messages and self.row is not None)
+        if messages and self.row is None and self._key is None:
+            self._key = os.urandom(8).hex()  # its turns come back as one session, in order
+        if self._key is not None and self.row is None:
+            spec["key"] = self._key
+        if journal.keep(store, {"turn": turn, "usage": asdict(usage)}, store.notify, resume=False):
+            self._journaled = self._journaled or bool(messages)
+        journal.resume_stop()  # a Ctrl-C or signal that cut the wait short: stop now
 
     def _catch_up(self, store: Store) -> None:
         """This session's journaled turns into the database (replayed where its branch ends),
@@ -595,6 +602,11 @@ class ChatSession:
         if any(store.path.parent.glob(f"{journal.JOURNAL}*")):
             raise StoreBusy("the recovery journal is not written back yet")
         self._journaled = False
+        if self.row is None and self._key is not None:  # its first turns made it: found by key
+            self.row = store.journal_session(self._key)
+            self._key = None
+            if self.row is not None:
+                self._tip = self.row.head_id
         if self.row is None:  # ``new`` since: that session's turns went back to it
             return
         unsaved = 0  # the turns written back: the history's last entries without an id
@@ -638,6 +650,8 @@ class ChatSession:
     def _ensure_row(self, store: Store) -> SessionRow:
         """The session's row, created (named, or automatically) when it has none yet, and made
         again when another process deleted it (``_row_now``)."""
+        if self.row is None and self._key is not None:  # its first turns wait in the journal
+            self._catch_up(store)  # StoreBusy while they cannot be written back
         if self.row is not None:
             return self._row_now(store)
         settings = {
@@ -1030,6 +1044,7 @@ class ChatSession:
         """Start a fresh conversation with the same model, profile and system prompt."""
         self.row = None
         self._name = None
+        self._key = None  # journaled turns of the one before go back to that one
         self._tip = None
         self._reuse = None
         self._history = []
@@ -1080,6 +1095,8 @@ class ChatSession:
         if self.store is None:
             raise UsageError("there is no database to save the session in")
         self._persist = self._log = True
+        if self.row is None and self._key is not None:  # its turns are in the journal
+            self._catch_up(self.store)
         if self.row is not None:
             self.store.rename_session(self.row.name, name)
             self.row = replace(self.row, name=name)

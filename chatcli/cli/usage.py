@@ -49,5 +49,7 @@ def usage(
 ) -> None:
     """Requests, tokens and cost from the usage log."""
     from chatcli.features.usage.report import report
+    from chatcli.store.db import reading_only
 
-    report(environment, date.fromisoformat(since) if since else None, str(by), json_out)
+    with reading_only():  # a display: a read-only or full data dir is still read
+        report(environment, date.fromisoformat(since) if since else None, str(by), json_out)

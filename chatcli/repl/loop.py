@@ -181,6 +181,10 @@ class Repl:
                 else:
                     self.send(text, editing)
             except ChatcliError as exc:
+                if signals.received():  # SIGTERM/SIGHUP: the turn is kept; leave (main says why)
+                    if not isinstance(exc, Interrupted):
+                        self.error(exc)
+                    raise Interrupted(signals.describe()) from None
                 self.error(exc)
                 self._after_failure()
             except KeyboardInterrupt:  # during a command: stop it, not the REPL

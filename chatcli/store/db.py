@@ -20,6 +20,7 @@ way into SQLite, rather than by each caller remembering to.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -27,6 +28,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -142,6 +144,40 @@ def _data_dir_hint(data_dir: Path) -> str:
     )
 
 
+class StoreUnwritable(StoreError):
+    """The data dir or the database cannot be written (a read-only mount, another user's
+    files): commands that only read may still open it read-only (``open_default``)."""
+
+
+NO_SPACE = "no space left on device"
+LOW_SPACE = 1024 * 1024
+"""Free bytes under which a SQLite I/O error is taken for what it almost always is there: a
+full disk (SQLite reports a failed write of its shared-memory file as "disk I/O error")."""
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def _why_unwritable(folder: Path) -> str | None:
+    """What the kernel would say about writing in ``folder`` (SQLite only says "unable to
+    open database file"), when it is plain: a read-only mount, no permission."""
+    with contextlib.suppress(OSError):
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+        if not os.access(folder, os.W_OK):
+            return "permission denied"
+    return None
+
+
+def _full(path: Path, detail: str = NO_SPACE) -> StoreFull:
+    return StoreFull(f"cannot write {path}: {detail}", hint="free some space on that disk")
+
+
 def _error(path: Path, exc: sqlite3.Error) -> StoreError:
     """Turn a SQLite failure into a message a user can act on."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
@@ -151,14 +187,25 @@ def _error(path: Path, exc: sqlite3.Error) -> StoreError:
             hint=f"move it aside (mv '{path}' '{path}.broken'); chatcli then starts a new one",
         )
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
-        return StoreError(f"cannot write {path} ({exc})", hint=_data_dir_hint(path.parent))
+        return StoreUnwritable(
+            f"cannot write {path} ({_why_unwritable(path.parent) or exc})",
+            hint=_data_dir_hint(path.parent),
+        )
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StoreBusy(
             f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s",
             hint="another program (a chatcli, or sqlite3) is holding the database; try again",
         )
-    if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
-        return StoreFull(f"cannot write {path}: {exc}", hint="free some space on that disk")
+    if code == sqlite3.SQLITE_FULL:
+        return _full(path)
+    if code == sqlite3.SQLITE_IOERR:
+        free = _free_bytes(path.parent)
+        if free is not None and free < LOW_SPACE:  # a full disk, whatever SQLite calls it
+            return _full(path)
+        return StoreFull(
+            f"cannot write {path}: {exc}",
+            hint="the disk may be full or failing: free some space on it, or check it",
+        )
     return StoreError(f"cannot use {path}: {exc}")
 
 
@@ -220,6 +267,7 @@ class Store:
         self.journal_noted = False  # the "saved to the recovery journal" notice was given
         self._holds_reserve = False  # keeps the journal's ballast until closed
         self.failure: StoreError | None = None  # why the last write went to the journal
+        self.read_only = False  # opened only to read (``open_read_only``)
 
     @classmethod
     def open(cls, data_dir: Path, *, replay: bool = True) -> Store:
@@ -238,7 +286,11 @@ class Store:
             if not path.exists():  # create it 0600 ourselves: sqlite would use the umask
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         except OSError as exc:
-            raise StoreError(
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFull(
+                    f"cannot create {path}: {NO_SPACE}", hint="free some space on that disk"
+                ) from exc
+            raise StoreUnwritable(
                 f"cannot create {path}: {exc.strerror}", hint=_data_dir_hint(data_dir)
             ) from exc
         try:
@@ -263,6 +315,47 @@ class Store:
             journal.hold_reserve(data_dir)
             store._holds_reserve = True
         return store
+
+    @classmethod
+    def open_read_only(cls, data_dir: Path, why: StoreError) -> Store:
+        """``chatcli.db`` in ``data_dir`` opened only to read, for the commands that show what
+        it holds, when it cannot be opened to write (``why``: a read-only mount, a full disk):
+        no migration, no journal replay, no ballast. ``why`` is raised when it cannot be read
+        either (no database yet, one that needs a migration, a damaged one)."""
+        path = data_dir / DB_NAME
+        if not path.is_file():
+            raise why
+        # ``immutable``: the WAL's shared-memory file cannot be made there either (a full disk,
+        # a read-only mount the last writer left without one)
+        for query in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    f"{path.as_uri()}?{query}",
+                    uri=True,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            except sqlite3.Error:
+                continue
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
+            except sqlite3.Error:
+                conn.close()
+                continue
+            store = cls(conn, path)
+            try:
+                store._check_version(version)
+            except StoreError:
+                conn.close()
+                raise
+            if version < len(MIGRATIONS):  # an older layout: it cannot be brought up to date
+                conn.close()
+                raise why
+            store.read_only = True
+            return store
+        raise why
 
     def close(self) -> None:
         """Close the connection (committed data is already on disk) and give back the
@@ -658,9 +751,9 @@ class Store:
 
         if not text.strip():
             raise UsageError("give some text to search for")
-        with self._read() as conn:
-            ready = search.has_index(conn)
-        if not ready:
+        with self._read() as conn:  # read-only: no index is built, the text is scanned
+            ready = search.has_index(conn) if not self.read_only else search.exists(conn)
+        if not ready and not self.read_only:
             with self._write() as conn:
                 ready = search.ensure_index(conn)
         with self._read() as conn:
@@ -709,8 +802,12 @@ class Store:
 
         spec = turn.get("session") if isinstance(turn.get("session"), dict) else {}
         assert isinstance(spec, dict)
-        sid, name = spec.get("id"), spec.get("name")
+        sid, name, key = spec.get("id"), spec.get("name"), spec.get("key")
         row = conn.execute("SELECT id FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if row is None and isinstance(key, str):  # a new session's later turns: its first made it
+            row = conn.execute(
+                "SELECT session_id FROM journal_sessions WHERE key = ?", (key,)
+            ).fetchone()
         if row is None and isinstance(name, str):
             row = conn.execute("SELECT id FROM sessions WHERE name = ?", (name,)).fetchone()
         if row is None:
@@ -726,9 +823,25 @@ class Store:
             )  # fmt: skip
             row = (cur.lastrowid,)
         session_id = int(row[0])
+        if isinstance(key, str):
+            conn.execute(
+                "INSERT OR IGNORE INTO journal_sessions (key, session_id) VALUES (?, ?)",
+                (key, session_id),
+            )
         messages = [message(m) for m in turn.get("messages") or () if isinstance(m, dict)]
         self._insert_messages(conn, session_id, messages, HEAD)
         return session_id
+
+    def journal_session(self, key: str) -> SessionRow | None:
+        """The session a new conversation's journaled turns went into (``key``, as the
+        journal names it), once the journal has been written back; else None."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id ="
+                " (SELECT session_id FROM journal_sessions WHERE key = ?)",
+                (key,),
+            ).fetchone()
+        return None if row is None else _session(row)
 
     @staticmethod
     def _replay_batch(conn: sqlite3.Connection, entry: dict[str, Any]) -> None:
@@ -767,8 +880,46 @@ class Store:
         return [_usage(row) for row in rows]
 
 
-def open_default() -> Store:
-    """The database in the data dir (``CHATCLI_HOME`` or the platform's), created on first use."""
+_READING: ContextVar[bool] = ContextVar("chatcli_store_reading", default=False)
+
+
+@contextmanager
+def reading_only() -> Iterator[None]:
+    """Inside, ``open_default`` serves a command that only reads: a data dir that cannot be
+    written (a read-only mount, a full disk) gives a read-only store instead of an error."""
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def open_default(*, reading: bool | None = None) -> Store:
+    """The database in the data dir (``CHATCLI_HOME`` or the platform's), created on first use.
+
+    ``reading`` (default: inside ``reading_only``): the command only shows what the database
+    holds, so a data dir it cannot write to (read-only, or its disk full) is opened read-only,
+    with one notice on stderr, rather than refused; the recovery journal then waits for a
+    later command. Commands that may send a paid request never pass it: for them such a data
+    dir is refused before anything is sent."""
     from chatcli.settings import paths
 
-    return Store.open(paths.data_dir())
+    data_dir = paths.data_dir()
+    if reading is None:
+        reading = _READING.get()
+    try:
+        return Store.open(data_dir)
+    except (StoreUnwritable, StoreFull) as exc:
+        if not reading:
+            raise
+        store = Store.open_read_only(data_dir, exc)
+        why = exc.message
+    from chatcli.store.journal import JOURNAL, to_stderr
+
+    for lead in (f"cannot write {store.path}", f"cannot create {store.path}"):
+        why = why.removeprefix(lead)
+    waiting = any(data_dir.glob(f"{JOURNAL}*"))
+    later = "; the recovery journal could not be written into it" if waiting else ""
+    to_stderr(f"cannot write {data_dir} ({why.strip(' :()')}): reading the database "
+              f"read-only{later}")  # fmt: skip
+    return store

@@ -292,7 +292,7 @@ class Jobs:
         if journal.attempt(store, write, store.notify, f"the state of batch job {name}"):
             return True
         entry = {"job": {"id": job_id, "state": state, "finished_at": now, "runner": _me()}}
-        if journal.keep(store, entry, store.notify, quiet=True):
+        if journal.keep(store, entry, store.notify, quiet=True, resume=False):
             store.notify(
                 f"batch job {name}: the database is busy; its state ({state}) was saved to the "
                 "recovery journal and goes into the database on the next chatcli command"
@@ -302,6 +302,7 @@ class Jobs:
                 f"batch job {name}: the database is busy and its state ({state}) could not be "
                 f"saved; `chatcli batch wait {name}` brings it up to date"
             )
+        journal.resume_stop()  # a Ctrl-C or signal that cut the wait short: stop now
         return False
 
     def set_mode(self, job_id: int, mode: str) -> None:
@@ -323,6 +324,9 @@ class Jobs:
         """The counts a display shows: written into the row when the database is free within a
         short try, else only read. A status must not wait on another process's writes (a
         local run storing answers): the row is recounted when that run settles anyway."""
+        if self.store.read_only:  # a data dir that cannot be written: only read
+            with self.store._read() as conn:
+                return count_job(conn, job_id)
         self.store.busy_timeout(QUICK_TRY)
         try:
             return self.refresh_counts(job_id)

@@ -30,12 +30,14 @@ import logging
 import math
 import os
 import sqlite3
+import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from chatcli import signals
 from chatcli.errors import StoreBusy, StoreDamaged, StoreError, StoreFull
 from chatcli.safetext import redact
 from chatcli.store.records import NewMessage, RequestResult, UsageRecord
@@ -80,7 +82,13 @@ def attempt(
     """Run ``write``; while the database is busy, retry up to ``CHATCLI_STORE_WAIT`` seconds in
     all, with one notice (naming ``what`` is being saved) once the first, short try found it
     busy. False when it could not be written: busy past the bound (or already given up on in
-    this process), the disk full or a damaged page met."""
+    this process), the disk full or a damaged page met.
+
+    A Ctrl-C, SIGTERM or SIGHUP while it waits gives up the wait: False too, so the caller
+    keeps the answer in the journal (``keep``), which then raises the interrupt again and the
+    command stops as the signal asks. The waits are cut into short tries so a signal is acted
+    on within a quarter of a second, not at the end of the window."""
+    _stopping.exc = None
     bound = 0.0 if store.gave_up else wait_bound()  # given up before: one quick try
     deadline = time.monotonic() + bound
     store.busy_timeout(max(0.05, min(QUICK_TRY, bound)))
@@ -94,7 +102,9 @@ def attempt(
                 return False
             except StoreBusy:
                 now = time.monotonic()
-                if store.gave_up or now >= deadline:
+                # a SIGTERM/SIGHUP stops the command: a worker thread (which the signal does
+                # not interrupt) journals at once too, rather than holding up the exit
+                if store.gave_up or now >= deadline or signals.received():
                     store.gave_up = True
                     return False
                 if not store.wait_noted:  # once per process, however many threads wait
@@ -103,14 +113,61 @@ def attempt(
                         "the database is busy (another process is writing to it); waiting up "
                         f"to {bound:g} s to save {what}"
                     )
-                store.busy_timeout(deadline - now)  # the next try waits no longer than that
+                # the next try waits no longer than the bound, and short enough that a
+                # signal (handled only between tries) is not held up
+                store.busy_timeout(min(deadline - now, QUICK_TRY))
+    except KeyboardInterrupt as exc:  # Ctrl-C or a signal (``signals.Stopped``) while waiting
+        store.gave_up = True  # the command is stopping: no more waits in it
+        store.failure = None
+        _stopping.exc = exc
+        return False
     finally:
         store.busy_timeout(None)
 
 
-def keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool = False) -> bool:
+class _Stopping(threading.local):
+    exc: KeyboardInterrupt | None = None
+
+
+_stopping = _Stopping()
+"""The interrupt that ended this thread's last ``attempt``: ``keep`` raises it again once the
+answer is in the journal."""
+
+
+def stopped() -> KeyboardInterrupt | None:
+    """The interrupt (Ctrl-C, SIGTERM, SIGHUP) that cut this thread's last ``attempt`` short,
+    if one did and ``keep`` has not raised it again yet."""
+    return _stopping.exc
+
+
+def resume_stop() -> None:
+    """Raise again the interrupt that cut the last ``attempt`` short (after the caller kept
+    what it had to keep); nothing when there was none."""
+    exc, _stopping.exc = _stopping.exc, None
+    if exc is not None:
+        raise exc
+
+
+def keep(
+    store: Store,
+    entry: dict[str, Any],
+    notify: Notify,
+    *,
+    quiet: bool = False,
+    resume: bool = True,
+) -> bool:
     """Append ``entry`` to the journal; say where it went, or that it could not be kept
-    (``quiet``: the caller says it, in its own words, by the result)."""
+    (``quiet``: the caller says it, in its own words, by the result). When a Ctrl-C or a
+    signal cut the wait short (``attempt``), that interrupt is raised again once the entry is
+    kept (``resume`` False: the caller calls ``resume_stop`` itself, after its own work)."""
+    try:
+        return _keep(store, entry, notify, quiet=quiet)
+    finally:
+        if resume:
+            resume_stop()
+
+
+def _keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool) -> bool:
     entry = {"id": os.urandom(16).hex(), "at": time.time(), **entry}
     line = redact(json.dumps(entry, ensure_ascii=False)) + "\n"  # no key on disk
     data_dir = store.path.parent
@@ -124,7 +181,14 @@ def keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool = F
             " it was shown above but is not kept"
         )
         return False
-    if not quiet and not store.journal_noted:  # once per process (a batch may journal many answers)
+    if quiet:
+        return True
+    if stopped() is not None:  # every answer cut from its wait says so: the command ends
+        notify(
+            "stopped waiting for the database; this answer was saved to "
+            f"{data_dir / JOURNAL} and goes into the database on the next chatcli command"
+        )
+    elif not store.journal_noted:  # once per process (a batch may journal many answers)
         store.journal_noted = True
         if isinstance(store.failure, StoreDamaged):
             notify(
@@ -248,7 +312,7 @@ def replay(store: Store, notify: Notify = to_stderr) -> int:
     # gets one short try, not the full busy wait per file, before this command goes on
     store.busy_timeout(max(0.05, min(QUICK_TRY, wait_bound())))
     try:
-        for path in sorted(data_dir.glob(f"{JOURNAL}.*")):
+        for path in _oldest_first(data_dir.glob(f"{JOURNAL}.*")):
             try:
                 with _locked_file(path) as data:
                     if data is None:  # another replayer finished it while this one waited
@@ -277,6 +341,20 @@ def replay(store: Store, notify: Notify = to_stderr) -> int:
             f"{data_dir / REJECTED}"
         )
     return written
+
+
+def _oldest_first(paths: Iterable[Path]) -> list[Path]:
+    """Renamed journals in the order their entries were written: a file's last append (its
+    mtime, which a rename keeps) comes before the next file was begun, so a conversation
+    journaled across several files is written back in its order, not by the files' names."""
+
+    def written(path: Path) -> tuple[int, str]:
+        try:
+            return path.stat().st_mtime_ns, path.name
+        except OSError:
+            return 0, path.name
+
+    return sorted(paths, key=written)
 
 
 @contextlib.contextmanager
@@ -451,7 +529,8 @@ def settle_job(
 
 
 _SESSION_SPEC: dict[str, object] = {
-    "id": int | None, "name": str | None, "one_shot": bool | None, "profile": str | None,
+    "id": int | None, "name": str | None, "key": str | None, "one_shot": bool | None,
+    "profile": str | None,
     "model": str | None, "system": str | None, "role": str | None,
 }  # fmt: skip
 _ROLES = frozenset({"system", "user", "assistant", "tool"})

@@ -170,5 +170,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # ``key`` names the package version it was built from, so an upgrade rebuilds it
         "CREATE TABLE caches (name TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL)",
     ),
+    (  # 14: the session each journal key became (store.journal): a new conversation whose
+        # first turns waited in the recovery journal comes back as one session, in order
+        """CREATE TABLE journal_sessions (
+            key TEXT PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE
+        )""",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

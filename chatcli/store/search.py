@@ -45,7 +45,7 @@ def has_index(conn: sqlite3.Connection, notify: Callable[[str], None] | None = N
     and now, or cannot be (no FTS5, or the database stays busy past a quick try: ``query``
     then scans with LIKE, and ``notify``, stderr by default, is told). False only when the
     build found a transaction already open on ``conn``."""
-    if _exists(conn):
+    if exists(conn):
         return True
     if conn.in_transaction:
         return False
@@ -74,7 +74,7 @@ def has_index(conn: sqlite3.Connection, notify: Callable[[str], None] | None = N
     return True
 
 
-def _exists(conn: sqlite3.Connection) -> bool:
+def exists(conn: sqlite3.Connection) -> bool:
     row = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'"
     ).fetchone()
@@ -84,7 +84,7 @@ def _exists(conn: sqlite3.Connection) -> bool:
 def ensure_index(conn: sqlite3.Connection) -> bool:
     """Build the index inside the caller's write transaction; False where the build cannot
     (no FTS5 or no trigram tokenizer), leaving the database as it was."""
-    if _exists(conn):
+    if exists(conn):
         return True
     conn.execute("SAVEPOINT fts")
     try:
@@ -121,7 +121,7 @@ def query(
     conn: sqlite3.Connection, text: str, limit: int, *, fts: bool
 ) -> list[tuple[str, int, str, str, str, int]]:
     """Matching messages, newest first: (session, id, role, created_at, content, is_json)."""
-    if fts and len(text) >= TRIGRAM and _exists(conn):  # no index (yet): LIKE
+    if fts and len(text) >= TRIGRAM and exists(conn):  # no index (yet): LIKE
         phrase = '"' + text.replace('"', '""') + '"'
         rows = conn.execute(
             f"{_SELECT} WHERE m.id IN (SELECT rowid FROM messages_fts WHERE text MATCH ?)"

@@ -141,6 +141,8 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             return send_with_tools(session, content, box, check_budget)
 
         def failed(exc: ChatcliError) -> bool:
+            if isinstance(exc, Interrupted) and session.unanswered is not None:
+                _keep_question(session, notifier)  # stopped before the answer began
             if what.json and session.last_turn is not None:  # a cut answer, kept: say so
                 _print_json(env, session, {"incomplete": True, "error": exc.message})
             elif (
@@ -158,6 +160,16 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
         finally:
             if box is not None:
                 box.close()
+
+
+def _keep_question(session: ChatSession, notifier: Notifier) -> None:
+    """A question interrupted (Ctrl-C, SIGTERM, SIGHUP) before its answer began stays in the
+    session as a message awaiting an answer, as the REPL keeps one: ``ask -c`` and ``chat -c``
+    find it, ``sessions show`` marks it ``[no answer]``."""
+    try:
+        session.keep_unanswered()
+    except ChatcliError as exc:
+        notifier.note(f"the question could not be kept in the session ({exc.message})")
 
 
 def _schema(what: AskInput, config: Config) -> Schema | None:

@@ -47,7 +47,7 @@ def _names_width(names: list[str]) -> int:
 
 
 def list_sessions(environment: Environment, search: str | None, limit: int, as_json: bool) -> None:
-    with open_default() as store:
+    with open_default(reading=True) as store:
         rows = store.list_sessions(search, limit)
     if as_json:
         listed = [
@@ -85,7 +85,7 @@ def list_sessions(environment: Environment, search: str | None, limit: int, as_j
 
 def search(environment: Environment, text: str, limit: int, as_json: bool) -> None:
     """Messages containing ``text``, newest first: session, when, who, and a snippet."""
-    with open_default() as store:
+    with open_default(reading=True) as store:
         hits = store.search_messages(text, limit)
     if as_json:
         listed = [
@@ -259,7 +259,7 @@ def _markdown_tree(row: SessionRow, current: list[MessageRow], every: list[Messa
 def export(
     environment: Environment, name: str, fmt: str, output: Path | None, all_branches: bool = False
 ) -> None:
-    with open_default() as store:
+    with open_default(reading=True) as store:
         row = _get(store, name)
         messages = store.all_messages(row.id)
         every = store.every_message(row.id)
