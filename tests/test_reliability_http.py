@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import chatcli_argv, clean_env, run_cli
+from tests.cli_helpers import chatcli_argv, clean_env, fake_env, run_cli
 from tests.fakes import DEFAULT_API_KEY, FakeOpenAI, Raw, make_wav
 from tests.test_batch import write_jsonl
 
@@ -452,3 +452,31 @@ def test_help_into_a_closed_pipe_exits_0_quietly(tmp_path: Path, args: list[str]
         os.close(write_end)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""
+
+
+@pytest.mark.parametrize("command", ["sessions export", "speak", "summarize"])
+def test_every_output_file_keeps_a_symlink_and_writes_its_target(
+    fake: FakeOpenAI, tmp_path: Path, command: str
+) -> None:
+    """One way to write an output file for every command that takes ``-o FILE``."""
+    env = fake_env(tmp_path, fake)
+    real, link = tmp_path / "real.out", tmp_path / "link.out"
+    real.write_text("old\n")
+    link.symlink_to(real.name)
+    if command == "sessions export":
+        assert run_cli("ask", "--session", "s", "hi", env=env).returncode == 0
+        args = ["sessions", "export", "s", "-o", str(link)]
+    elif command == "speak":
+        args = ["speak", "hello", "-o", str(link)]
+    else:
+        (tmp_path / "doc.txt").write_text("A short text to summarise.\n")
+        args = ["summarize", str(tmp_path / "doc.txt"), "-o", str(link)]
+    if command == "summarize":  # -o names a folder there: a link to a folder is followed
+        real.unlink()
+        real.mkdir()
+    result = run_cli(*args, env=env)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink()
+    written = list(real.iterdir()) if real.is_dir() else [real]
+    assert written and all(p.stat().st_size > 0 for p in written)
+    assert all(p.read_bytes() != b"old\n" for p in written)

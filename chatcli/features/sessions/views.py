@@ -9,6 +9,7 @@ from typing import Any
 
 from chatcli.environment import Environment
 from chatcli.errors import UsageError
+from chatcli.features.outputs import write_output
 from chatcli.features.sessions.markdown import code_span, contained, fenced
 from chatcli.output import err, out
 from chatcli.pricing import json_usd
@@ -287,7 +288,7 @@ def export(
         out(environment, text)  # sanitised on a terminal: stored answers may carry escape sequences
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)  # as `>` would: a FIFO or link written through
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     err(environment, f"wrote {output}")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError
-from chatcli.features.outputs import prepare_file
+from chatcli.features.outputs import prepare_file, write_output
 from chatcli.output import notifier_for, out_bytes
 from chatcli.settings.resolve import Env
 
@@ -57,7 +57,7 @@ def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
     audio = _synthesize(environment, env, model, text, opts)
     if opts.output is not None:
         try:
-            opts.output.write_bytes(audio)
+            write_output(opts.output, audio)  # as `>` would: a FIFO or link written through
         except OSError as exc:
             raise ChatcliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
         notifier_for(environment).note(f"wrote {opts.output} ({len(audio)} bytes)")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, unreadable
-from chatcli.features.outputs import check_folder
+from chatcli.features.outputs import check_folder, write_output
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
 from chatcli.features.summarize.progress import Tracker
@@ -263,7 +263,7 @@ class Job:
 
         try:
             ensure_private_dir(path.parent)  # -o DIR made 0700, as every folder chatcli makes
-            path.write_text(text, encoding="utf-8")
+            write_output(path, text)  # whole or not at all; a FIFO or link written through
         except OSError as exc:
             raise ChatcliError(f"cannot write {path}: {exc.strerror or exc}") from None
 
