@@ -24,6 +24,7 @@ from tests.fakes import (
     SilentStream,
     StreamError,
     make_png,
+    make_wav,
 )
 
 
@@ -191,6 +192,31 @@ def test_zero_config_azure_from_environment(tmp_path: Path) -> None:
         result = run_cli("ask", "-m", "gpt-4o", "hi", env=env)
         assert result.returncode == 0, result.stderr
         assert fake.chat_requests()[0].path == "/openai/deployments/gpt-4o/chat/completions"
+
+
+@pytest.mark.parametrize("command", [("ask", "hi"), ("transcribe", "WAV")])
+def test_a_missing_azure_deployment_is_named_not_blamed_on_base_url(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    with FakeOpenAI(api_key=None, azure_key="az-env-key-1111") as fake:
+        route = "audio" if command[0] == "transcribe" else "chat"
+        gone = Error(
+            404, "The API deployment for this resource does not exist.", "DeploymentNotFound"
+        )
+        fake.script(gone, route=route)
+        env = clean_env(
+            tmp_path,
+            AZURE_OPENAI_API_KEY="az-env-key-1111",
+            AZURE_OPENAI_ENDPOINT=fake.root,
+            OPENAI_API_VERSION="2024-10-21",
+        )
+        wav = tmp_path / "a.wav"
+        wav.write_bytes(make_wav(0.5))
+        args = [str(wav) if a == "WAV" else a for a in command]
+        result = run_cli(*args, "-m", "gpt-4o-typo", env=env)
+        assert result.returncode == 5, result.stderr
+        assert "no deployment named 'gpt-4o-typo'" in result.stderr
+        assert "base_url" not in result.stderr
 
 
 def test_relay_base_url_forms(fake: FakeOpenAI, tmp_path: Path) -> None:

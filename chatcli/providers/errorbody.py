@@ -158,13 +158,27 @@ def classify(
         ), False
     if status == 404:
         return APIError(
-            f"{where} answered 404 for {path}: {message}",
-            hint="check base_url (most relays end in /v1) and the model or deployment name",
-            status=status,
+            f"{where} answered 404 for {path}: {message}", hint=not_found_hint(path), status=status
         ), False
     if status == 429:
         return APIError(f"rate limited (429): {message}", status=status), True
     return APIError(f"{where} answered {status}: {message}", status=status), status in RETRYABLE
+
+
+def not_found_hint(path: str) -> str:
+    """What a 404 for ``path`` most likely means: on an Azure-style deployment URL, a deployment
+    the resource does not have (base_url plays no part there); elsewhere, a base_url or model
+    the endpoint does not know."""
+    from urllib.parse import unquote
+
+    found = re.search(r"/deployments/([^/]+)/", path)
+    if found is not None:
+        name = unquote(found[1])
+        return (
+            f"the resource has no deployment named {name!r}: check the name in the Azure portal,"
+            " or map the model to its deployment under [profiles.NAME.deployments]"
+        )
+    return "check base_url (most relays end in /v1) and the model or deployment name"
 
 
 def proxy_auth(where: str, proxy: str | None) -> AuthError:

@@ -180,8 +180,6 @@ def _translate(
             errorbody.origin(str(exc.request.url)),
             one_line(exc.request.url.path, 200),
         )
-        if exc.response.status_code == 404:
-            error.hint = "check base_url, the model (-m) or the Azure deployment name"
         return error, retryable
     if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
         return NetworkError(
