@@ -92,6 +92,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: as many workers as the tiers chosen keep busy (see tests/scheduling.py)."""
+    return scheduling.workers(config)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """One test at a time to whichever xdist worker is free (see tests/scheduling.py)."""
     return scheduling.make_scheduler(config, log)

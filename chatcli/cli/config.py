@@ -47,11 +47,12 @@ def validate(
     g: Globals,
     environment: Environment,
 ) -> None:
-    """Check the config file; exit 3 with the file, line and problem if it is wrong."""
+    """Check the config file (and the profile -p or CHATCLI_PROFILE chooses); exit 3 with the
+    file, line and problem if it is wrong."""
     from chatcli.features.configure.run import validate as run
     from chatcli.settings.resolve import config_file
 
-    run(environment, config_file(g))
+    run(environment, config_file(g), g.profile)
 
 
 @app.command("set")

@@ -53,16 +53,12 @@ def _value(profile: str, name: str, value: Any) -> str:
 
 @cache
 def _run(profile: str, name: str, cmd: str) -> str:
-    import subprocess
-
+    from chatcli.settings import commands
     from chatcli.settings.keys import redact_cmd
 
-    try:
-        proc = subprocess.run(
-            cmd, shell=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        raise ConfigError(f"the command for header {name} of {profile!r} took over 30 s") from None
+    proc = commands.run(
+        cmd, f"the command for header {name} of profile {profile!r} ({redact_cmd(cmd)})"
+    )
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode != 0 or not lines or not lines[0].strip():
         raise ConfigError(

@@ -109,17 +109,10 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
 
 
 def _run_key_cmd(profile: Profile) -> str:
-    import subprocess
+    from chatcli.settings import commands
 
     cmd = profile.api_key_cmd or ""
-    try:
-        proc = subprocess.run(
-            cmd, shell=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        raise ConfigError(
-            f"api_key_cmd of profile {profile.name!r} took longer than 30 s"
-        ) from None
+    proc = commands.run(cmd, f"api_key_cmd of profile {profile.name!r} ({redact_cmd(cmd)})")
     try:
         out = proc.stdout.decode("utf-8")
     except UnicodeDecodeError:

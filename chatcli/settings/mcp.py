@@ -30,9 +30,11 @@ class Secret:
     text: str | None = None
     env: str | None = None
     cmd: str | None = None
+    setting: str = field(default="", compare=False)  # mcp.servers.NAME.env.KEY, for errors
 
-    def value(self) -> str:
-        """The value now (a variable that is not set, or a failing command, is a ConfigError)."""
+    def value(self, timeout: float | None = None) -> str:
+        """The value now (a variable that is not set, or a failing command, is a ConfigError);
+        a command gets at most ``timeout`` seconds (default ``commands.TIMEOUT``)."""
         if self.text is not None:
             return self.text
         if self.env is not None:
@@ -41,7 +43,7 @@ class Secret:
                 raise ConfigError(f"environment variable {self.env} is not set")
             return value
         assert self.cmd is not None
-        return _run(self.cmd)
+        return _run(self.cmd, self.setting, timeout)
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def _secrets(
         elif isinstance(value, dict) and len(value) == 1 and "env" in value:
             out[name] = Secret(env=str(value["env"]))
         elif isinstance(value, dict) and len(value) == 1 and "cmd" in value:
-            out[name] = Secret(cmd=str(value["cmd"]))
+            out[name] = Secret(cmd=str(value["cmd"]), setting=f"{where}.{key}.{name}")
         else:
             raise fail(
                 where,
@@ -151,19 +153,16 @@ def _secrets(
     return out
 
 
-def _run(cmd: str) -> str:
+def _run(cmd: str, setting: str, timeout: float | None) -> str:
     """The first line a value's command prints (like ``api_key_cmd``)."""
-    import subprocess
+    from chatcli.settings import commands
 
     shown = (cmd.split() or ["?"])[0]  # the program only: its arguments may hold a secret
-    try:
-        proc = subprocess.run(
-            cmd, shell=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        raise ConfigError(f"the command {shown} ... took longer than 30 s") from None
+    named = f"the command {shown} ... of {setting}" if setting else f"the command {shown} ..."
+    limit = commands.TIMEOUT if timeout is None else min(timeout, commands.TIMEOUT)
+    proc = commands.run(cmd, named, timeout=limit)
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode != 0 or not lines:
         why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
-        raise ConfigError(f"the command {shown} ... {why}", hint=f"run it yourself: {shown} ...")
+        raise ConfigError(f"{named} {why}", hint=f"run it yourself: {shown} ...")
     return lines[0].strip()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
-from chatcli.errors import APIError, ChatcliError, NetworkError, UsageError
+from chatcli.errors import APIError, AuthError, ChatcliError, ConfigError, NetworkError, UsageError
 from chatcli.events import Notice
 from chatcli.features.batch import remote
 from chatcli.output import emit, err, notifier_for, out
@@ -73,15 +73,32 @@ class Context:
         self.debug = debug
         self.notifier = notifier_for(environment)
         self.over_budget = False  # --over-budget: spent budgets do not stop this command
+        self._ready: dict[str, Provider] = {}  # made by ``prepare``, not yet taken
 
     def profile(self, job: JobRow) -> Profile:
         return self.config.profile(job.profile)
+
+    def prepare(self, profile: Profile) -> None:
+        """Connect now: the key (``api_key_cmd`` run once), headers and proxy are resolved,
+        so a profile that cannot be used fails the command before a job is made. The next
+        ``connect`` for ``profile`` gets this provider."""
+        if profile.name not in self._ready:
+            self._ready[profile.name] = self.connect(profile)
+
+    def close(self) -> None:
+        """Close the providers ``prepare`` made that no one took."""
+        ready, self._ready = self._ready, {}
+        for provider in ready.values():
+            provider.close()
 
     def connect(self, profile: Profile) -> Provider:
         """A provider whose paid requests (the local runner's, a Batch API batch's creation)
         pass this command's budget check first (``budget.connect``)."""
         from chatcli.features.usage import budget
 
+        ready = self._ready.pop(profile.name, None)
+        if ready is not None:
+            return ready
         return budget.connect(profile, self.config.model_info, clock=self.environment.clock,
                               debug=self.debug, store=self.store, warn=self.notifier.note,
                               over_budget=self.over_budget)  # fmt: skip
@@ -112,7 +129,11 @@ def _open(environment: Environment, invoked: Invocation) -> Iterator[Context]:
     from chatcli.store import open_default
 
     with open_default() as store:
-        yield Context(environment, invoked.config, store, invoked.debug)
+        ctx = Context(environment, invoked.config, store, invoked.debug)
+        try:
+            yield ctx
+        finally:
+            ctx.close()
 
 
 # -- submit -----------------------------------------------------------------------------------
@@ -196,6 +217,7 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
             return
         budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note,
                      model=env.model, model_info=env.config.model_info)  # fmt: skip
+        ctx.prepare(env.profile)  # no key (or any config problem): said before a job is made
         mode = "local" if opts.local else "remote"
         # prices are looked up while the requests are stored, inside one write transaction:
         # the price cache is read (and, once per installed version, written) before it
@@ -227,7 +249,30 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
         ctx.jobs.set_state(job.id, "submitting")
         out(environment, job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: {job.total} requests")
-        _advance(ctx, ctx.jobs.get(job.name), opts.concurrency, follow=False)
+        _submit_new(ctx, job, opts.concurrency)
+
+
+def _submit_new(ctx: Context, job: JobRow, concurrency: int) -> None:
+    """Advance a job just made. One that could not be submitted at all, for a reason a run
+    again would meet too (the profile's key or config, a refused key), nothing of it sent or
+    answered, is marked failed with that reason instead of staying "submitting" or "running"
+    for ever; a network error or an interruption leaves it to resume (``batch wait``)."""
+    try:
+        _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
+    except (ConfigError, AuthError) as exc:
+        if _untouched(ctx, job):
+            reason = f"not submitted: {exc.message}"
+            ctx.jobs.fail_pending(job.id, reason)
+            ctx.jobs.refresh_counts(job.id)
+            ctx.jobs.set_state(job.id, "failed", reason)
+        raise
+
+
+def _untouched(ctx: Context, job: JobRow) -> bool:
+    """Nothing of ``job`` reached the provider as a batch, and no request was answered."""
+    if any(p.step in ("creating", "created", "collected") for p in ctx.jobs.parts(job.id)):
+        return False
+    return ctx.jobs.refresh_counts(job.id) == (0, 0)
 
 
 def _estimate(builder: Builder, *, remote_mode: bool) -> str:
@@ -609,6 +654,7 @@ def retry(
         budget.check(ctx.store, ctx.profile(old), over_budget=over_budget,
                      warn=ctx.notifier.note, model=old.model,
                      model_info=ctx.config.model_info)  # fmt: skip
+        ctx.prepare(ctx.profile(old))  # no key: said before the new job is made
         parts = 1
         with ctx.jobs.draft(old.profile, old.model, old.mode, retry_of=old.name) as draft:
             new = []
@@ -624,7 +670,7 @@ def retry(
         ctx.jobs.set_state(job.id, "submitting")
         out(environment, job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: retrying {job.total} failed request(s) of {old.name}")
-        _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
+        _submit_new(ctx, job, concurrency)
 
 
 def cancel(environment: Environment, invoked: Invocation, name: str) -> None:

@@ -181,10 +181,15 @@ def _hide_literal_secrets(cfg: cfgmod.Config) -> None:
             safetext.add_secret(secret.text)
 
 
-def validate(environment: Environment, path: Path) -> None:
-    """Report every problem of the file at once (exit 3), or say it is OK."""
+def validate(environment: Environment, path: Path, profile: str | None = None) -> None:
+    """Report every problem of the file at once (exit 3), or say it is OK. A profile chosen
+    by ``-p`` (``profile``) or ``CHATCLI_PROFILE`` is checked as the commands resolve it: an
+    unknown one, or one without a key, is their error (exit 3), not a warning."""
+    chosen = profile or os.environ.get("CHATCLI_PROFILE") or None
     if not path.exists():  # not an error (``--config`` naming no file is refused before)
         _validate_zero_config(environment, path)
+        if chosen:
+            _check_chosen(cfgmod.load(path), profile)
         return
     text = cfgmod.read_text(path)
     cfg, problems = cfgmod.analyse(path, cfgmod.parse(path, text), text)
@@ -201,19 +206,32 @@ def validate(environment: Environment, path: Path) -> None:
             err(environment, f"{problem.message}{hint}")
         n = len(problems)
         raise ConfigError(f"{path}: {n} problem{'s' if n != 1 else ''}")
-    for profile in cfg.profiles.values():
-        if profile.implicit:
-            continue
-        try:
-            if not profile.api_key_cmd:  # don't run commands just to validate
-                keys.resolve_key(profile)
-        except ConfigError as exc:
-            err(environment, f"warning: {exc.message}")
     exposed = cfgmod.exposed_key(path, cfgmod.parse(path, text))
     if exposed:
         err(environment, f"warning: {exposed}")
+    used = _check_chosen(cfg, profile) if chosen else None
+    for each in cfg.profiles.values():
+        if each.implicit or each.name == used:
+            continue
+        try:
+            if not each.api_key_cmd:  # don't run commands just to validate
+                keys.resolve_key(each)
+        except ConfigError as exc:
+            err(environment, f"warning: {exc.message}")
     n = len([p for p in cfg.profiles.values() if not p.implicit])
     out(environment, f"{path}: OK ({n} profile{'s' if n != 1 else ''})\n")
+
+
+def _check_chosen(cfg: cfgmod.Config, flag: str | None) -> str:
+    """The name of the profile ``-p`` (``flag``) or ``CHATCLI_PROFILE`` chose, resolved as a
+    command resolves it (unknown: the commands' ConfigError); its key is looked up as they do
+    (a missing one is their error), except that an ``api_key_cmd`` is not run."""
+    from chatcli.settings.resolve import Invocation
+
+    env = Invocation(cfg, flag, named_by="-p/--profile").env()
+    if not env.profile.api_key_cmd:
+        keys.resolve_key(env.profile)
+    return env.profile.name
 
 
 def _validate_zero_config(environment: Environment, path: Path) -> None:

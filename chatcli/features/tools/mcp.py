@@ -48,7 +48,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TextIO, TypeVar
 
-from chatcli.errors import ConfigError
+from chatcli.errors import ChatcliError, ConfigError, NetworkError
 from chatcli.features.tools.registry import Tool
 from chatcli.safetext import one_line
 from chatcli.settings.mcp import McpServer
@@ -178,19 +178,7 @@ class Hub:
             if not conn.gone():
                 return conn.tools
             self.stop(server.name)
-        import importlib.util
-
-        if importlib.util.find_spec("mcp") is None:
-            raise ConfigError(
-                "MCP servers need the mcp package, which is not installed",
-                hint="pip install 'chatcli[mcp]' (or pip install mcp) in chatcli's environment",
-            )
-        if server.command is not None and shutil.which(server.command) is None:
-            raise ConfigError(
-                f"MCP server {server.name}: command not found: {server.command}",
-                hint=f"install it, or fix command in [mcp.servers.{server.name}]",
-            )
-        _one_line_sdk_logs()
+        _startable(server)
         started = time.monotonic()
         link = self._link(server)
         future = self._run(self._open(link))
@@ -208,6 +196,52 @@ class Hub:
             for why in conn.left_out:  # to stderr through ``output.log_to``
                 logging.getLogger("chatcli").warning(f"chatcli: warning: {why}")
         return conn.tools
+
+    def start_each(self, servers: list[McpServer]) -> list[list[Tool] | ChatcliError]:
+        """Start ``servers`` all at once (``mcp list``): their starts overlap, so servers that
+        do not answer cost one ``startup_timeout``, not one each. For each, its tools, or the
+        error of its start: a ConfigError (exit 3), or a NetworkError (exit 6) for an HTTP
+        server that could not be reached or did not answer in time (``_list_error``)."""
+        results: list[list[Tool] | ChatcliError] = []
+        pending: list[tuple[int, McpServer, _Link, float, concurrent.futures.Future[_Conn]]] = []
+        for server in servers:
+            try:
+                _startable(server)
+            except ConfigError as exc:
+                results.append(exc)
+                continue
+            results.append([])
+            link = self._link(server)
+            begun = time.monotonic()
+            future = self._run(self._open_timed(link))
+            pending.append((len(results) - 1, server, link, begun, future))
+        try:
+            for at, server, link, begun, future in pending:
+                left = server.startup_timeout + STOP_WAIT + 5 - (time.monotonic() - begun)
+                try:  # _open gives up after startup_timeout, and then stops the server
+                    conn = future.result(timeout=max(0.0, left))
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
+                    future.cancel()
+                    results[at] = _list_error(server, exc, link)
+                    continue
+                self._conns[server.name] = conn
+                for why in conn.left_out:  # to stderr through ``output.log_to``
+                    logging.getLogger("chatcli").warning(f"chatcli: warning: {why}")
+                results[at] = conn.tools
+        except KeyboardInterrupt:  # Ctrl-C: stop waiting for every start (close() ends them)
+            for *_, future in pending:
+                future.cancel()
+            raise
+        return results
+
+    async def _open_timed(self, link: _Link) -> _Conn:
+        """``_open``, with how long the start took (measured here: the starts overlap)."""
+        begun = time.monotonic()
+        conn = await self._open(link)
+        conn.started = time.monotonic() - begun
+        return conn
 
     def stop(self, name: str) -> None:
         """Stop server ``name`` and forget it, its restart included: the next start is fresh."""
@@ -286,7 +320,9 @@ class Hub:
                 link.scope = scope
                 if link.stopping:
                     scope.cancel()
-                async with Client(_Watch(link), mode="auto") as client:
+                # a value's command may take seconds: not on the loop, where other starts run
+                values = await asyncio.to_thread(_values, link.server)
+                async with Client(_Watch(link, values), mode="auto") as client:
                     listed = await _list_tools(client)
                     tools, left_out = _admit(link.server.name, listed)
                     if not ready.done():
@@ -431,9 +467,9 @@ class _Watch:
     """A server's transport, watched: the SDK gets its streams through ``_Reader`` and
     ``_Writer``, which see the connection end and which requests were handed over."""
 
-    def __init__(self, link: _Link) -> None:
+    def __init__(self, link: _Link, values: tuple[dict[str, str], dict[str, str]]) -> None:
         self.link = link
-        self._transport, self._http = _transport(link)  # env and headers read here
+        self._transport, self._http = _transport(link, *values)
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> tuple[_Reader, _Writer]:
@@ -605,7 +641,16 @@ def _why(exc: BaseException) -> str:
     return one_line(str(exc) or type(exc).__name__, 200)
 
 
-def _transport(link: _Link) -> tuple[Any, Any]:
+def _values(server: McpServer) -> tuple[dict[str, str], dict[str, str]]:
+    """The server's ``env`` and ``headers`` values now (a command's bounded by the server's
+    ``startup_timeout``, and killed whole after it)."""
+    limit = server.startup_timeout
+    env = {k: v.value(limit) for k, v in server.env.items()}
+    headers = {k: v.value(limit) for k, v in server.headers.items()}
+    return env, headers
+
+
+def _transport(link: _Link, env: dict[str, str], headers: dict[str, str]) -> tuple[Any, Any]:
     """The SDK transport of ``link``'s server, and the HTTP client it uses (None for stdio),
     which notes the status of each answer (a start that fails names the last error one)."""
     server = link.server
@@ -616,7 +661,7 @@ def _transport(link: _Link) -> tuple[Any, Any]:
         params = StdioServerParameters(
             command=server.command,
             args=list(server.args),
-            env={k: v.value() for k, v in server.env.items()} or None,
+            env=env or None,
             cwd=server.cwd,
         )
         return stdio_client(params, errlog=link.errlog), None
@@ -624,7 +669,6 @@ def _transport(link: _Link) -> tuple[Any, Any]:
     from mcp.shared._httpx_utils import create_mcp_http_client
 
     assert server.url is not None
-    headers = {k: v.value() for k, v in server.headers.items()}
     http = create_mcp_http_client(headers=headers)
 
     async def answered(response: Any) -> None:
@@ -741,6 +785,47 @@ _HTTP_HINTS = {
     404: "nothing serves MCP at that address: check url in [mcp.servers.{name}] "
     "(it often ends in /mcp)",
 }
+
+
+def _startable(server: McpServer) -> None:
+    """What can be known before a start: the SDK installed, the command found."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        raise ConfigError(
+            "MCP servers need the mcp package, which is not installed",
+            hint="pip install 'chatcli[mcp]' (or pip install mcp) in chatcli's environment",
+        )
+    if server.command is not None and shutil.which(server.command) is None:
+        raise ConfigError(
+            f"MCP server {server.name}: command not found: {server.command}",
+            hint=f"install it, or fix command in [mcp.servers.{server.name}]",
+        )
+    _one_line_sdk_logs()
+
+
+def _list_error(server: McpServer, exc: BaseException, link: _Link) -> ChatcliError:
+    """``_start_error`` for ``mcp list``, by SPEC's table of exit codes: an HTTP server that
+    answered nothing (no connection, or no answer within ``startup_timeout``) is a network
+    error (exit 6); a local process that does not answer in time is not, and stays a
+    configuration error (exit 3: its command or arguments are what to fix), as does an
+    HTTP status (a refused header, a wrong URL)."""
+    error = _start_error(server, exc, link)
+    if (
+        server.url is None
+        or link.http_status is not None
+        or error.message.startswith(
+            f"MCP server {server.name}: "  # a value of env/headers, not the connection
+        )
+    ):
+        return error
+    root = _root(exc)
+    timed_out = isinstance(exc, TimeoutError | concurrent.futures.TimeoutError)
+    # the HTTP client's connection failures (httpx's, whichever package the SDK uses)
+    transport = {c.__name__ for c in type(root).__mro__} & {"TransportError", "TimeoutException"}
+    if timed_out or transport or isinstance(root, OSError):
+        return NetworkError(error.message, hint=error.hint)
+    return error
 
 
 def _start_error(server: McpServer, exc: BaseException, link: _Link) -> ConfigError:

@@ -8,33 +8,72 @@ is not "consistent", so scripts can gate on it; errors keep their own codes (4, 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
 from chatcli.errors import Reported
 from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
+if TYPE_CHECKING:
+    from chatcli.store import Store
+
+Note = Callable[[str], None]
+
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
 
-def _remember_json_schema(profile: str, model: str, checks: list[Any]) -> None:
+def best_effort(store: Store, what: str, write: Callable[[Store], object], note: Note) -> bool:
+    """Run ``write``, a note the database may do without (a quirk, a cache), after paid work:
+    one quick try, never the store's whole busy wait, and never the command's failure. A
+    database that is busy, read-only or full skips it with one line through ``note``; one
+    this process already gave up on as busy (its writes go to the journal) is not tried."""
+    from chatcli.errors import StoreBusy, StoreError
+    from chatcli.store.journal import QUICK_TRY
+
+    if store.gave_up:
+        note(f"{what} was not saved: the database is busy")
+        return False
+    store.busy_timeout(QUICK_TRY)
+    try:
+        write(store)
+        return True
+    except StoreBusy:
+        note(f"{what} was not saved: the database is busy")
+    except StoreError as exc:
+        note(f"{what} was not saved: {exc.message}")
+    finally:
+        store.busy_timeout(None)
+    return False
+
+
+def _remember_json_schema(
+    store: Store, profile: str, model: str, checks: list[Any], note: Note
+) -> None:
     """What the json_schema probe found is what ``--schema`` goes by next: a refusal is
-    noted (the schema goes into the prompt), an honoured request clears the note."""
+    noted (the schema goes into the prompt), an honoured request clears the note. Only a
+    memo: ``best_effort``."""
     from chatcli.features.schema.turn import QUIRKS
     from chatcli.features.verify.probes import REFUSED_JSON_SCHEMA
-    from chatcli.store import open_default, quirks
+    from chatcli.store import quirks
 
     check = next((c for c in checks if c.name == "json_schema"), None)
     if check is None or check.status not in ("pass", "warn"):
         return
-    with open_default() as store:
-        if check.status == "pass":
+    what = "what the json_schema probe found (for --schema)"
+    if check.status == "pass":
+
+        def clear(db: Store) -> None:
             for quirk in QUIRKS:
-                quirks.forget(store, profile, model, quirk)
-        elif check.evidence.startswith(REFUSED_JSON_SCHEMA):
-            quirks.note(store, profile, model, QUIRKS[0], check.evidence)
+                quirks.forget(db, profile, model, quirk)
+
+        best_effort(store, what, clear, note)
+    elif check.evidence.startswith(REFUSED_JSON_SCHEMA):
+        evidence = check.evidence
+        best_effort(
+            store, what, lambda db: quirks.note(db, profile, model, QUIRKS[0], evidence), note
+        )
 
 
 def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool = False) -> None:
@@ -100,10 +139,11 @@ def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool
         flush_out(environment)
     try:
         checks = verify.run(target, on_check=(lambda _c: None) if json_out else show)
+        # the probes were paid for: their verdict is printed whatever the database says
+        _remember_json_schema(store, env.profile.name, env.model, checks, notifier.note)
     finally:
         provider.close()
         store.close()
-    _remember_json_schema(env.profile.name, env.model, checks)
     result = verify.verdict(env.model, checks)
     if json_out:
         obj = {
