@@ -305,3 +305,20 @@ def test_a_hanging_mcp_value_command_is_bounded_by_the_startup_timeout(
     assert "timed out after 3 s" in r.stderr or "did not answer within 3 s" in r.stderr
     child = int(pidfile.read_text())
     assert _until(lambda: not _alive(child), 5)
+
+
+@pytest.mark.process
+def test_a_refused_schema_is_answered_when_its_note_cannot_be_saved(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Remembering that the endpoint refuses ``response_format`` is a memo, like verify's: a
+    busy database skips it in one quick try, and the paid answer is printed and journaled."""
+    fake.structured = "refuse"
+    env = fake_env(tmp_path, fake, CHATCLI_STORE_WAIT="1")
+    run_cli("ask", "warm up", env=env)  # the database exists, so another process can lock it
+    with holding(tmp_path / "data" / "chatcli.db"):
+        r = run_cli("ask", "--schema", "city, population int", "Paris?", env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"city": "example", "population": 0}
+    assert "gpt-6-luna refuses json_schema answers was not saved: the database is busy" in r.stderr
+    assert "error" not in r.stderr

@@ -188,8 +188,8 @@ def validate(environment: Environment, path: Path, profile: str | None = None) -
     chosen = profile or os.environ.get("CHATCLI_PROFILE") or None
     if not path.exists():  # not an error (``--config`` naming no file is refused before)
         _validate_zero_config(environment, path)
-        if chosen:
-            _check_chosen(cfgmod.load(path), profile)
+        if chosen:  # the zero-config profiles, as an empty file makes them
+            _check_chosen(cfgmod.analyse(path, {}, "")[0], profile)
         return
     text = cfgmod.read_text(path)
     cfg, problems = cfgmod.analyse(path, cfgmod.parse(path, text), text)

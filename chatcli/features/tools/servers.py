@@ -40,8 +40,11 @@ if TYPE_CHECKING:
 
 
 def list_servers(environment: Environment, config: Config, names: list[str], as_json: bool) -> None:
-    """Print each server, how long its start took and its tools; exit 3 when one could not
-    start (after the rest), with that server's error and hint (one line each for others)."""
+    """Print each server, how long its start took and its tools. The servers start at once,
+    so those that do not answer cost one ``startup_timeout`` in all. A server that could not
+    start is one error line and its hint, after the rest are listed; the exit is 3, or 6 when
+    every failure was an HTTP server that could not be reached or did not answer in time."""
+    from chatcli.errors import ChatcliError
     from chatcli.features.tools.mcp import Hub
 
     servers = config.mcp_servers
@@ -57,48 +60,50 @@ def list_servers(environment: Environment, config: Config, names: list[str], as_
             f"{config.path} or run `chatcli mcp import FILE`",
         )
         return
-    failed: list[ConfigError] = []
+    chosen = [servers[name] for name in names or list(servers)]
+    hub = Hub()
+    try:
+        started = hub.start_each(chosen)
+        seconds = {s.name: hub.startup_seconds(s.name) for s in chosen if hub.running(s.name)}
+    finally:
+        hub.close()
+    failed: list[ChatcliError] = []
     listed: list[dict[str, Any]] = []
-    for name in names or list(servers):
-        server = servers[name]
-        hub = Hub()
-        try:
-            tools = hub.start(server)
-            seconds = hub.startup_seconds(name)
-        except ConfigError as exc:
-            failed.append(exc)
-            listed.append({"name": name, "command": server.describe(), "error": exc.message})
+    for server, tools in zip(chosen, started, strict=True):
+        if isinstance(tools, ChatcliError):
+            failed.append(tools)
+            listed.append(
+                {"name": server.name, "command": server.describe(), "error": tools.message}
+            )
             continue
-        finally:
-            hub.close()
-        entry: dict[str, Any] = {
-            "name": name,
+        took = seconds[server.name]
+        listed.append({
+            "name": server.name,
             "command": server.describe(),
-            "startup_s": round(seconds, 3),
+            "startup_s": round(took, 3),
             "tools": [
-                {
-                    "name": t.qualified,
-                    "description": t.description,
-                    "read_only": t.read_only,
-                    "destructive": t.destructive,
-                }
+                {"name": t.qualified, "description": t.description, "read_only": t.read_only,
+                 "destructive": t.destructive}
                 for t in tools
             ],
-        }
-        listed.append(entry)
+        })  # fmt: skip
         if not as_json:
             plural = "s" if len(tools) != 1 else ""
-            said = f"started in {seconds:.2f} s  ({len(tools)} tool{plural})"
-            out(environment, f"{name}  {one_line(server.describe(), 100)}  {said}\n")
+            said = f"started in {took:.2f} s  ({len(tools)} tool{plural})"
+            out(environment, f"{server.name}  {one_line(server.describe(), 100)}  {said}\n")
             for t in tools:
                 hint = f"  [{t.hints()}]" if t.hints() else ""
                 out(environment, f"  {t.qualified}{hint}  {one_line(t.description, 100)}\n")
     if as_json:
         out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
-    for problem in failed[:-1]:
-        err(environment, f"chatcli: error: {problem.message}")
-    if failed:
-        raise failed[-1]
+    if not failed:
+        return
+    # the error raised (and its exit code) is a configuration one when there is one to fix
+    last = next((e for e in reversed(failed) if isinstance(e, ConfigError)), failed[-1])
+    for problem in failed:
+        if problem is not last:
+            err(environment, f"chatcli: error: {problem.message}")
+    raise last
 
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")

@@ -24,36 +24,12 @@ Note = Callable[[str], None]
 MARK = {"pass": "pass", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
 
-def best_effort(store: Store, what: str, write: Callable[[Store], object], note: Note) -> bool:
-    """Run ``write``, a note the database may do without (a quirk, a cache), after paid work:
-    one quick try, never the store's whole busy wait, and never the command's failure. A
-    database that is busy, read-only or full skips it with one line through ``note``; one
-    this process already gave up on as busy (its writes go to the journal) is not tried."""
-    from chatcli.errors import StoreBusy, StoreError
-    from chatcli.store.journal import QUICK_TRY
-
-    if store.gave_up:
-        note(f"{what} was not saved: the database is busy")
-        return False
-    store.busy_timeout(QUICK_TRY)
-    try:
-        write(store)
-        return True
-    except StoreBusy:
-        note(f"{what} was not saved: the database is busy")
-    except StoreError as exc:
-        note(f"{what} was not saved: {exc.message}")
-    finally:
-        store.busy_timeout(None)
-    return False
-
-
 def _remember_json_schema(
     store: Store, profile: str, model: str, checks: list[Any], note: Note
 ) -> None:
     """What the json_schema probe found is what ``--schema`` goes by next: a refusal is
     noted (the schema goes into the prompt), an honoured request clears the note. Only a
-    memo: ``best_effort``."""
+    memo (``store.quirks.memo``): a database that cannot take it never fails the verdict."""
     from chatcli.features.schema.turn import QUIRKS
     from chatcli.features.verify.probes import REFUSED_JSON_SCHEMA
     from chatcli.store import quirks
@@ -63,17 +39,9 @@ def _remember_json_schema(
         return
     what = "what the json_schema probe found (for --schema)"
     if check.status == "pass":
-
-        def clear(db: Store) -> None:
-            for quirk in QUIRKS:
-                quirks.forget(db, profile, model, quirk)
-
-        best_effort(store, what, clear, note)
+        quirks.forget(store, profile, model, QUIRKS, note, what)
     elif check.evidence.startswith(REFUSED_JSON_SCHEMA):
-        evidence = check.evidence
-        best_effort(
-            store, what, lambda db: quirks.note(db, profile, model, QUIRKS[0], evidence), note
-        )
+        quirks.note(store, profile, model, QUIRKS[0], check.evidence, note, what)
 
 
 def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool = False) -> None:
