@@ -63,4 +63,3 @@ def workers(config: pytest.Config) -> int:
     marks = config.getoption("markexpr") or ""
     without_tiers = all(f"not {tier}" in marks for tier in TIERS)
     return cores + 1 if without_tiers else max(4, 2 * cores)
-
