@@ -120,11 +120,16 @@ def test_read_only_data_dir_still_shows_sessions_and_usage(
         data = mnt / "data"
         env = fake_env(tmp_path, fake, CHATCLI_HOME=str(data))
         assert run_cli("ask", "--session", "keep", "hello there", env=env).returncode == 0
+        (tmp_path / "q.jsonl").write_text('{"prompt": "q"}\n')
+        job = run_cli("batch", "submit", str(tmp_path / "q.jsonl"), "--local", env=env)
+        assert job.returncode == 0, job.stderr
         read_only(mnt)
         notice = f"chatcli: cannot write {data} (read-only file system): reading the database"
+        name = job.stdout.strip()
         for args in (("sessions", "show", "keep"), ("sessions", "export", "keep", "--format",
                      "json"), ("sessions", "list"), ("sessions", "search", "hello"),
-                     ("usage",)):  # fmt: skip
+                     ("usage",), ("batch", "list"), ("batch", "status", name),
+                     ("batch", "results", name)):  # fmt: skip
             result = run_cli(*args, env=env)
             assert result.returncode == 0, (args, result.stderr)
             assert result.stderr.startswith(notice), (args, result.stderr)

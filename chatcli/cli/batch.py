@@ -89,8 +89,10 @@ def list_(
     """List batch jobs, newest first."""
     from chatcli.features.batch.jobs import list_jobs
     from chatcli.settings.resolve import invocation
+    from chatcli.store.db import reading_only
 
-    list_jobs(environment, invocation(g), json_out)
+    with reading_only():  # a read-only or full data dir still lists
+        list_jobs(environment, invocation(g), json_out)
 
 
 @app.command("status")
@@ -104,8 +106,10 @@ def status(
     """Show a job's state, refreshed from the provider."""
     from chatcli.features.batch.jobs import status as run
     from chatcli.settings.resolve import invocation
+    from chatcli.store.db import reading_only
 
-    run(environment, invocation(g), job)
+    with reading_only():  # a finished job's status still shows from a read-only data dir
+        run(environment, invocation(g), job)
 
 
 @app.command("wait")
@@ -145,8 +149,10 @@ def results(
     if output is not None and jsonl is not None:
         raise typer.BadParameter("give -o DIR or --jsonl FILE, not both", param_hint="-o")
     from chatcli.features.batch.jobs import results as run
+    from chatcli.store.db import reading_only
 
-    run(environment, invocation(g), job, output, jsonl)
+    with reading_only():  # a finished job's results still come from a read-only data dir
+        run(environment, invocation(g), job, output, jsonl)
 
 
 @app.command("retry")
