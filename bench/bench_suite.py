@@ -1,7 +1,7 @@
 """Wall and CPU time of the test suite, as the README runs it, with and without the tiers that
 drive real programs (targets on a 2-core machine: all tiers <= 90 s, without them <= 30 s).
 
-    python bench/bench_suite.py [--workers 4] [--runs 1] [--hog] [--fast-only]
+    python bench/bench_suite.py [--workers auto] [--runs 1] [--hog] [--fast-only]
 
 Each run prints its wall seconds, the CPU seconds of pytest and every process it waited for
 (its workers, the chatcli processes they started, ffmpeg, shells...; not what a tmux or screen
@@ -61,7 +61,7 @@ def run_suite(workers: str, extra: list[str]) -> tuple[float, float, float, int,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workers", default="4")
+    parser.add_argument("--workers", default="auto")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--hog", action="store_true")
     parser.add_argument("--fast-only", action="store_true", help="only the run without the tiers")
