@@ -260,7 +260,10 @@ def _submit_new(ctx: Context, job: JobRow, concurrency: int) -> None:
     try:
         _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
     except (ConfigError, AuthError) as exc:
-        if _untouched(ctx, job):
+        # a refused key on the local runner: its requests were sent and refused, so they stay
+        # pending, for `batch wait` once the key is fixed (the runner's hint says so)
+        resumable = isinstance(exc, AuthError) and job.mode == "local"
+        if not resumable and _untouched(ctx, job):
             reason = f"not submitted: {exc.message}"
             ctx.jobs.fail_pending(job.id, reason)
             ctx.jobs.refresh_counts(job.id)
