@@ -366,8 +366,8 @@ def test_a_500_bomb_is_read_to_the_error_bound_and_retried(
 
 
 def _self_signed(tmp_path: Path) -> ssl.SSLContext:
-    """A server context with a certificate for 127.0.0.1 that nobody trusts."""
-    pytest.importorskip("cryptography")
+    """A server context with a certificate for 127.0.0.1 that nobody trusts (``cryptography``
+    is a test dependency: this never skips)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
