@@ -7,8 +7,10 @@ test sees what a person would see: the screen, and every line that scrolled off 
 from __future__ import annotations
 
 import io
+import os
 import random
 import re
+import threading
 from itertools import islice
 
 import pyte
@@ -212,3 +214,23 @@ def plain_lines(rendered: str, width: int) -> list[str]:
     term = Terminal(width, len(lines) + 1)
     term.feed("\n".join(lines))
     return term.transcript()
+
+
+def collect(master: int) -> tuple[bytearray, threading.Thread]:
+    """Everything written to a pseudo-terminal, read from its ``master`` on a thread into the
+    returned buffer until the terminal closes (join the thread to have it all)."""
+    received = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            received.extend(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    return received, reader

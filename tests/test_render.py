@@ -17,7 +17,6 @@ import struct
 import subprocess
 import sys
 import termios
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -39,6 +38,7 @@ from chatcli.render import (
 from tests.render_helpers import (
     Terminal,
     chunks,
+    collect,
     make_answer,
     normalize,
     one_shot,
@@ -222,23 +222,11 @@ class _Pty:
         self.master, self.slave_fd = pty.openpty()
         self.resize(columns, lines)
         self.slave = open(self.slave_fd, "w", encoding="utf-8", closefd=True)  # noqa: SIM115
-        self.received = bytearray()
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
+        self.received, self._reader = collect(self.master)
 
     def resize(self, columns: int, lines: int) -> None:
         size = struct.pack("HHHH", lines, columns, 0, 0)
         fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            self.received += data
 
     def close(self) -> str:
         self.slave.close()

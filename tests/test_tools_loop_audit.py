@@ -27,7 +27,7 @@ import pytest
 
 from tests.cli_helpers import chatcli_argv, fake_env, run_cli
 from tests.fakes import Error, FakeOpenAI, Raw, Reply
-from tests.render_helpers import Terminal
+from tests.render_helpers import Terminal, collect
 from tests.tools_helpers import ROOT, own_server
 
 pytestmark = pytest.mark.external  # our MCP server, a process of its own
@@ -277,19 +277,7 @@ class PtyRun:
             env={**env, "TERM": "xterm-256color"},
         )  # fmt: skip
         os.close(slave)
-        self.received = bytearray()
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            self.received += data
+        self.received, self._reader = collect(self.master)
 
     def text(self) -> str:
         return bytes(self.received).decode("utf-8", "replace")
