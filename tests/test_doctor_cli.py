@@ -62,3 +62,21 @@ def test_doctor_unlisted_model_and_unreachable(fake: FakeOpenAI, tmp_path: Path)
     assert unknown.returncode == 1 and "[FAIL] profile      unknown profile 'x'" in unknown.stdout
     nothing = run_cli("doctor", env=clean_env(tmp_path))
     assert nothing.returncode == 1 and "no API key in the environment" in nothing.stdout
+
+
+def test_doctor_on_azure_does_not_judge_a_deployment_by_the_model_list(tmp_path: Path) -> None:
+    """Azure's model list holds base models: a deployment named like one is not "listed",
+    and one named freely is not "missing"; the request step is what checks it."""
+    with FakeOpenAI(api_key=None, azure_key="azure-secret-key-9876") as fake:
+        (tmp_path / "config.toml").write_text(
+            f'default_profile = "az"\n[profiles.az]\ntype = "azure"\nendpoint = "{fake.root}"\n'
+            'api_version = "2024-10-21"\napi_key_env = "MY_AZ_KEY"\nmodel = "gpt-4o"\n'
+            '[profiles.az.deployments]\n"gpt-4o" = "gpt4o-prod"\n'
+        )
+        env = clean_env(tmp_path, MY_AZ_KEY="azure-secret-key-9876")
+        result = run_cli("doctor", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "is listed" not in result.stdout and "not among" not in result.stdout
+        assert "Azure lists models, not deployments" in result.stdout
+        assert "[ok  ] request" in result.stdout
+        assert "azure-secret-key-9876" not in result.stdout + result.stderr

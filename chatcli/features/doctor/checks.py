@@ -129,7 +129,10 @@ def _checks(
         models = []
     else:
         r.line("ok", "auth", "the key was accepted")
-        if model in models:
+        if provider.deployment_only:  # the list holds base models; a deployment is named freely
+            r.line("info", "model", f"{model}: Azure lists models, not deployments; "
+                   "the request below checks the deployment")  # fmt: skip
+        elif model in models:
             r.line("ok", "model", f"{model} is listed ({len(models)} models)")
         elif models:
             close = difflib.get_close_matches(model, models, n=3, cutoff=0.5)
