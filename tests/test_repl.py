@@ -501,3 +501,40 @@ def test_budget_command_shows_spending_and_lets_the_session_go_on(chat: Chat) ->
     assert "/budget continue to go on for the rest of this session" in out
     assert "budgets no longer stop this session" in out
     assert chat.sent() == ["first", "third"]
+
+
+def test_file_takes_a_path_as_a_terminal_pastes_a_dropped_file(chat: Chat, tmp_path: Path) -> None:
+    """GNOME Terminal pastes '/p/my file.txt', iTerm2 and kitty /p/my\\ file.txt, some a URI."""
+    folder = tmp_path / "my docs"
+    folder.mkdir()
+    (folder / "my file.txt").write_text("dropped", encoding="utf-8")
+    spelt = [f"'{folder}/my file.txt'", f'"{folder}/my file.txt"',
+             str(folder / "my file.txt").replace(" ", "\\ "),
+             f"file://{str(folder).replace(' ', '%20')}/my%20file.txt"]  # fmt: skip
+    chat.run(*(f"/file {path}\r" + f"q{n}\r" for n, path in enumerate(spelt)))
+    assert chat.sent() == [f"q{n}\n\nFile my file.txt:\n```\ndropped\n```" for n in range(4)]
+    assert "error" not in chat.err.getvalue()
+
+
+def test_tab_on_a_folder_adds_a_slash_so_the_next_tab_goes_inside(
+    chat: Chat, tmp_path: Path
+) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "inner.txt").write_text("x", encoding="utf-8")
+    completer = SlashCompleter(chat.run())
+
+    def complete(text: str) -> list[str]:
+        found = completer.get_completions(Document(text), CompleteEvent())
+        return [text[: len(text) + c.start_position] + c.text for c in found]
+
+    assert complete(f"/file {tmp_path}/su") == [f"/file {tmp_path}/sub/"]
+    assert complete(f"/file {tmp_path}/sub/") == [f"/file {tmp_path}/sub/inner.txt"]
+
+
+def test_role_list_marks_the_role_in_use(chat: Chat, tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[roles.pirate]\nsystem = "Talk like a pirate."\n[roles.poet]\nsystem = "Rhyme."\n',
+        encoding="utf-8",
+    )
+    chat.run("/role pirate\r", "/role\r")
+    assert "roles: *pirate, poet" in chat.err.getvalue()

@@ -8,6 +8,7 @@ prints it as one line and goes on.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -105,7 +106,8 @@ def unknown_model(repl: Repl) -> str | None:
     if name in known or repl.session.info.catalog is not None:
         return None
     close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
-    nearest = f"nearest: {', '.join(close)}" if close else "`chatcli models` lists the endpoint's"
+    nearest = (f"nearest: {', '.join(close)}" if close
+               else "`chatcli models` lists the models the endpoint serves")  # fmt: skip
     return f"{name} is not a model chatcli knows (switched all the same); {nearest}"
 
 
@@ -141,7 +143,7 @@ def _system(repl: Repl, arg: str) -> None:
 
 def _role(repl: Repl, arg: str) -> None:
     if not arg:
-        roles = sorted(repl.ctx.config.roles)
+        roles = [f"*{r}" if r == repl.session.role else r for r in sorted(repl.ctx.config.roles)]
         repl.say("roles: " + (", ".join(roles) if roles else "none defined in the config"))
         return
     repl.session.set_system(repl.ctx.config.role(arg), arg)
@@ -338,7 +340,7 @@ def _file(repl: Repl, arg: str) -> None:
 
     if not arg:
         raise UsageError("usage: /file PATH")
-    path = Path(arg).expanduser()
+    path = _pasted_path(arg)
     try:
         if path.stat().st_size > MAX_INPUT_BYTES:
             raise UsageError(f"{path} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
@@ -350,6 +352,25 @@ def _file(repl: Repl, arg: str) -> None:
     add_bytes(repl.attachments, data, f"file {path}", label=path.name)
     count = len(repl.attachments.texts) + len(repl.attachments.images)
     repl.say(f"attached {path.name} ({count} file(s) go with your next message)", dim=True)
+
+
+def _pasted_path(arg: str) -> Path:
+    """The file ``arg`` names, as typed or as a terminal pastes a file dropped on it: quoted
+    (``'/p/my file.txt'``), with escaped spaces (``/p/my\\ file.txt``) or as a ``file://`` URI.
+    The text as typed wins when such a file exists."""
+    import shlex
+    from urllib.parse import unquote, urlsplit
+
+    typed = Path(arg).expanduser()
+    if typed.exists():
+        return typed
+    if arg.startswith("file://"):
+        return Path(unquote(urlsplit(arg).path))
+    try:
+        words = shlex.split(arg)
+    except ValueError:  # an unclosed quote: not a pasted path
+        return typed
+    return Path(words[0]).expanduser() if len(words) == 1 else typed
 
 
 def _save(repl: Repl, arg: str) -> None:
@@ -594,7 +615,14 @@ class SlashCompleter(Completer):
                     )
             return
         if name == "file":
-            yield from self._paths.get_completions(Document(arg.lstrip()), complete_event)
+            typed = arg.lstrip()
+            for completion in self._paths.get_completions(Document(typed), complete_event):
+                # a folder ends in "/", as shells complete it, so the next Tab goes inside
+                whole = os.path.expanduser(typed[: len(typed) + completion.start_position])
+                if os.path.isdir(whole + completion.text) and not completion.text.endswith("/"):
+                    completion = Completion(completion.text + "/", completion.start_position,
+                                            display=completion.display)  # fmt: skip
+                yield completion
             return
         command = COMMANDS.get(name)
         if command is None or command.values is None:
