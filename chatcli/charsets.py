@@ -1,6 +1,12 @@
 """Which encoding text input is in: a charset the input declares, a BOM, or the one guess chatcli
 makes (UTF-8, else GB18030 when the bytes read as Chinese and not as Latin-1/cp1252).
 
+UTF-8 cut in the middle of its last character (``head -c N``, a truncated log) is still UTF-8:
+``utf8`` drops the partial character and says so, rather than letting the failed decode send
+the bytes on to the GB18030 guess (mojibake) or to a refusal. Only when what comes before it
+holds other UTF-8 characters, or the cut character has two bytes or more: ASCII text ending
+in one Latin-1 letter (``caf\xe9``) is not taken for UTF-8.
+
 GB18030 decodes almost any byte string, so "it decoded" proves nothing: ``Grüße aus München``
 in Latin-1 decodes to CJK ideographs and Private Use characters. A GB18030 reading is taken only
 when its non-ASCII characters are mostly CJK (ideographs, CJK punctuation, fullwidth forms,
@@ -74,6 +80,8 @@ def with_bom(data: bytes) -> str | None:
     bytes after it are not in that encoding)."""
     for mark, name in (
         (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
         (b"\xff\xfe", "utf-16"),
         (b"\xfe\xff", "utf-16"),
     ):
@@ -81,7 +89,8 @@ def with_bom(data: bytes) -> str | None:
             try:
                 return data.decode(name)
             except UnicodeDecodeError:
-                return None
+                if name != "utf-32":  # FF FE 00 00 may be UTF-16LE starting with U+0000
+                    return None
     return None
 
 
@@ -98,12 +107,33 @@ def as_declared(data: bytes, label: str | None) -> str | None:
 
 
 def guess(data: bytes) -> str | None:
-    """``data`` as UTF-8 (BOM or not), or as GB18030 when it plausibly is Chinese; None when it
-    is neither (binary, or text in an encoding chatcli does not guess)."""
+    """``data`` as UTF-8 (BOM or not; a partial last character dropped, see ``utf8``), or as
+    GB18030 when it plausibly is Chinese; None when it is neither (binary, or text in an
+    encoding chatcli does not guess)."""
+    read = utf8(data)
+    return read[0] if read is not None else gb18030(data)
+
+
+def utf8(data: bytes) -> tuple[str, bool] | None:
+    """``data`` as UTF-8 (BOM or not) and whether a partial last character was dropped (the
+    input was cut in the middle of it); None when it is not UTF-8."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError as exc:
+        # the first invalid byte opens an unfinished character at the very end: all before
+        # it is valid UTF-8 (the decoder stops at the first error)
+        if exc.reason != "unexpected end of data" or exc.end != len(data):
+            return None
+        cut = exc.start
+    kept = data[:cut]
+    if len(data) - cut < 2 and kept.isascii():
+        return None  # ASCII and one stray byte: Latin-1 as likely as cut UTF-8
+    return kept.decode("utf-8"), True
+
+
+def gb18030(data: bytes) -> str | None:
+    """``data`` as GB18030 when it decodes and plausibly is Chinese, else None."""
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:

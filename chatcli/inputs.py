@@ -5,8 +5,10 @@ Documents (PDF, DOCX, ODT, EPUB, HTML) are recognised by content and turned into
 ``http(s)://`` URLs are fetched through the profile's proxy. Text is decoded by its BOM, else
 the charset its server declares, else as UTF-8, else as GB18030 when the bytes read as Chinese
 and not as Latin-1 (``chatcli.charsets``), because users pipe Chinese files from Windows as
-often as UTF-8 ones. Images become vision parts; any other binary input is refused with a
-one-line error that says what it looked like and what to use. Each attached file is fenced
+often as UTF-8 ones; UTF-8 cut in the middle of its last character is UTF-8 without that
+character (a notice says so). Images become vision parts; any other binary input is refused
+with a one-line error that says what it looked like and what to use (audio and video:
+``chatcli transcribe``). Each attached file is fenced
 with a fence longer than any inside it; an empty one is a notice beside other input, and the
 error when it is all there is.
 """
@@ -41,13 +43,27 @@ _KNOWN_BINARY = {
     b"RIFF": "audio or video (RIFF/WAV)",
     b"ID3": "audio (MP3)",
     b"\xff\xfb": "audio (MP3)",
+    b"\xff\xf3": "audio (MP3)",
+    b"\xff\xf2": "audio (MP3)",
+    b"\xff\xf1": "audio (AAC)",
+    b"\xff\xf9": "audio (AAC)",
     b"OggS": "audio (Ogg)",
     b"fLaC": "audio (FLAC)",
+    b"#!AMR\n": "audio (AMR)",
+    b"caff\x00\x01": "audio (CAF)",
+    b"\x1a\x45\xdf\xa3": "audio or video (Matroska/WebM)",
+    b"\x30\x26\xb2\x75\x8e\x66\xcf\x11": "audio or video (ASF: WMA/WMV)",
+    b"FLV\x01": "audio or video (FLV)",
+    b"\x00\x00\x01\xba": "audio or video (MPEG program stream)",
     b"%PDF": "a PDF document",
     b"PK\x03\x04": "a ZIP archive (or an Office document)",
     b"\x1f\x8b": "gzip-compressed data",
     b"\x7fELF": "an executable",
 }
+
+
+_ISO_IMAGES = frozenset((b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1", b"hevc"))
+"""ISO media brands of still images (AVIF, HEIC): an ``ftyp`` box that is no audio or video."""
 
 
 @dataclass
@@ -92,6 +108,13 @@ def kind_of(data: bytes) -> str | None:
     mime = image_type(data)
     if mime is not None:
         return f"an image ({mime.removeprefix('image/').upper()})"
+    if data[4:8] == b"ftyp" and data[8:12] not in _ISO_IMAGES:
+        brand = data[8:12].decode("latin-1").strip()
+        if brand.startswith(("M4A", "M4B", "M4P")):
+            return "audio (M4A)"
+        return f"audio or video ({'QuickTime' if brand == 'qt' else 'MP4'})"
+    if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
+        return "audio (AIFF)"
     return next((v for k, v in _KNOWN_BINARY.items() if data.startswith(k)), None)
 
 
@@ -105,9 +128,16 @@ def decode_text(data: bytes, source: str, charset: str | None = None) -> str:
         if text is not None and not _looks_like_text(text[:4096]):
             text = None
     head = data[:8192]
+    cut = False
     if text is None and b"\x00" not in head:
-        text = charsets.guess(data)
+        read = charsets.utf8(data)
+        text, cut = read if read is not None else (charsets.gb18030(data), False)
     if text is not None and _looks_like_text(text[:4096]):
+        if cut:
+            _notice(
+                f"{source} ends in the middle of a UTF-8 character (cut short?): "
+                "that partial character is left out"
+            )
         return text
     kind = kind_of(data)
     if kind is None and _looks_like_text(head.decode("latin-1")):
@@ -135,9 +165,14 @@ def _looks_like_text(sample: str) -> bool:
 def _read_limited(stream: BinaryIO, source: str) -> bytes:
     data = stream.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
+        kind = kind_of(data[:1024]) or ""
+        hint = "use `chatcli summarize` for long text"
+        if kind.startswith("an image"):
+            hint = "shrink it first, e.g. magick IN -resize 50% OUT.jpg"
+        elif kind.startswith("audio"):
+            hint = "to transcribe audio, use `chatcli transcribe` (it takes files of any size)"
         raise UsageError(
-            f"{source} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB",
-            hint="use `chatcli summarize` for long text",
+            f"{source} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB", hint=hint
         )
     return data
 

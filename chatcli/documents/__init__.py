@@ -12,7 +12,7 @@ from __future__ import annotations
 from chatcli.documents.sniff import document_kind
 from chatcli.errors import UsageError
 
-_NAMES = {"docx": "Word document", "odt": "OpenDocument text", "epub": "EPUB book"}
+_NAMES = {"docx": "Word document", "odt": "OpenDocument text", "epub": "EPUB book", "pdf": "PDF"}
 _SCANTY = 500
 """Characters of text an HTML page must hold before a conversion keeping under 5 % of them gets
 a notice (a short page is short, not gutted)."""

@@ -38,7 +38,10 @@ class Archive:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise UsageError(f"{source} is a damaged {kind}: {exc}") from None
+            why = str(exc)
+            if why == "File is not a zip file":  # no directory at the end: cut short
+                why = "the end of the file is missing (an interrupted download?)"
+            raise UsageError(f"{source} is a damaged {kind}: {why}") from None
 
     def __enter__(self) -> Archive:
         return self

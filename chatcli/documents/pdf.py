@@ -1,7 +1,8 @@
 """PDF to text with pypdf (the ``docs`` extra), one ``[page N]`` marker before each page.
 
-The markers let a summary cite pages. A PDF whose pages carry no text at all is a scan: chatcli
-does no OCR and says so rather than sending an empty message.
+The markers let a summary cite pages. A PDF whose pages carry no text but images is a scan:
+chatcli does no OCR and says so rather than sending an empty message; one with neither (blank
+pages) says that instead, since OCR would find nothing either.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def to_text(data: bytes, source: str) -> str:
                 hint="decrypt it first, e.g. qpdf --password=... --decrypt in.pdf out.pdf",
             )
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        pictures = any(pages) or _has_images(reader)
     except DependencyError:
         raise UsageError(
             f"{source} is an encrypted PDF that needs the cryptography package to open",
@@ -53,6 +55,8 @@ def to_text(data: bytes, source: str) -> str:
         raise UsageError(
             f"{source} is a damaged PDF: {type(exc).__name__} {one_line(str(exc), 200)}"
         ) from None
+    if not any(pages) and not pictures:
+        return ""  # blank pages: ``extract`` says it is a PDF with no text, as for a Word file
     if not any(pages):
         raise UsageError(
             f"{source} is a PDF of images only (a scan?): it has no text layer, and chatcli "
@@ -60,6 +64,18 @@ def to_text(data: bytes, source: str) -> str:
             hint="run OCR first, e.g. ocrmypdf in.pdf out.pdf",
         )
     return "\n\n".join(f"[page {n}]\n{text}" for n, text in enumerate(pages, 1))
+
+
+def _has_images(reader: object) -> bool:
+    """Whether any page draws an image (an XObject or inline image); True when pypdf cannot
+    tell, so a PDF it fails on is still called a scan."""
+    from pypdf import PdfReader
+
+    assert isinstance(reader, PdfReader)
+    try:
+        return any(len(page.images) > 0 for page in reader.pages)
+    except Exception:  # pypdf raises what it meets in a hostile file
+        return True
 
 
 def _open_without_password(reader: object) -> bool:

@@ -7,6 +7,11 @@ Without one, only an HTML *document* is HTML: a doctype, or an ``<html>``, ``<he
 fragment with a ``<script>``), a page holding server code (``<?php``, ``<% %>``, ``{% %}``)
 and a file named as source code (``.vue``, ``.svg``, ``.php``, ``.jsx``, ``.xml``...) are
 text, sent as they are: the HTML converter would drop their templates, scripts and code.
+
+A ZIP cut short (a broken download) has lost the directory at its end; its first members'
+own headers still say what it is (EPUB and ODT store a ``mimetype`` member first, a DOCX has
+``word/`` members and a ``[Content_Types].xml`` naming Word), so it is named as that kind of
+document, which then says it is damaged, rather than as an unknown archive.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ _HTML_START = re.compile(
 )
 _SERVER_CODE = re.compile(rb"<\?(?:php\b|=)|<%[\s=@#!:-]|\{%-?\s", re.I)
 _ODF_TEXT = b"application/vnd.oasis.opendocument.text"
+_WORD_MAIN = b"wordprocessingml.document.main"
+_MIMETYPES: dict[bytes, Kind] = {b"application/epub+zip": "epub", _ODF_TEXT: "odt"}
+_LOCAL = b"PK\x03\x04"
 _HTML_TYPES = frozenset(("text/html", "application/xhtml+xml"))
 
 SOURCE_SUFFIXES = frozenset(
@@ -111,6 +119,42 @@ def _zip_kind(data: bytes) -> Kind | None:
                     return "epub"
                 if mimetype == _ODF_TEXT:
                     return "odt"
+    except zipfile.BadZipFile:  # no directory at the end (a cut download?): the first headers
+        return _local_kind(data)
     except Exception:  # anything wrong with the ZIP: it is not a document we know
         return None
     return None
+
+
+def _local_kind(data: bytes) -> Kind | None:
+    """The document a ZIP without its central directory was, from the local headers of its
+    first members (within its first 64 KiB)."""
+    pos = 0
+    while pos >= 0 and pos + 30 <= min(len(data), 64 * 1024):
+        encrypted, method = data[pos + 6] & 1, data[pos + 8]
+        name_len = int.from_bytes(data[pos + 26 : pos + 28], "little")
+        extra = int.from_bytes(data[pos + 28 : pos + 30], "little")
+        name = data[pos + 30 : pos + 30 + name_len]
+        size = int.from_bytes(data[pos + 18 : pos + 22], "little") or 64 * 1024  # 0: not said
+        start = pos + 30 + name_len + extra
+        head = b"" if encrypted else _head(method, data[start : start + min(size, 64 * 1024)])
+        if name.startswith(b"word/") or (name == b"[Content_Types].xml" and _WORD_MAIN in head):
+            return "docx"
+        if name == b"mimetype":
+            return _MIMETYPES.get(head[:100].strip())
+        pos = data.find(_LOCAL, pos + 30)
+    return None
+
+
+def _head(method: int, body: bytes) -> bytes:
+    """What a member's first bytes hold: as stored, or inflated as far as they go."""
+    if method == 0:
+        return body
+    if method != 8:
+        return b""
+    import zlib
+
+    try:
+        return zlib.decompressobj(-15).decompress(body, 64 * 1024)
+    except zlib.error:
+        return b""

@@ -23,32 +23,55 @@ from chatcli.errors import UsageError
 
 
 def check_folder(folder: Path | None, why: str = "give a directory") -> None:
-    """Refuse ``-o DIR`` before anything is paid for when no file can be written in it: a file,
-    or a symbolic link to nowhere (a folder that does not exist yet is made later)."""
+    """Settle ``-o DIR`` before anything is paid for: a file or a link to nowhere is refused,
+    and a missing folder is made now (0700, missing parents too, as every folder chatcli
+    makes), so one that cannot be made (a file in its path, ``/proc``, a read-only disk, no
+    permission) is a usage error (exit 2) instead of paid results with nowhere to go."""
     if folder is None:
         return
-    if folder.is_symlink() and not folder.exists():
-        raise UsageError(f"-o {folder} is a link to nowhere; {why}")
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"-o {folder} is a file; {why}")
+    try:
+        if folder.is_symlink() and not folder.exists():
+            raise UsageError(f"-o {folder} is a link to nowhere; {why}")
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"-o {folder} is a file; {why}")
+    except OSError as exc:
+        raise UsageError(f"-o {folder}: {exc.strerror or exc}") from None
+    _make(folder, f"-o {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"-o {folder}: permission denied", hint="choose a folder you can write")
+
+
+def _make(folder: Path, what: str) -> None:
+    """Make ``folder`` (0700, missing parents too) or refuse ``what`` with the reason: the
+    part of its path that is a file rather than a folder when there is one (``mkdir`` only
+    says "File exists" then)."""
+    from chatcli.settings.paths import ensure_private_dir
+
+    try:
+        ensure_private_dir(folder)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        for part in (folder, *folder.parents):
+            try:
+                if part.exists() or part.is_symlink():
+                    if not part.is_dir():
+                        reason = "a file has that name" if part == folder else f"{part} is a file"
+                    break
+            except OSError:
+                break
+        raise UsageError(f"{what}: cannot make {folder}: {reason}") from None
 
 
 def prepare_file(path: Path | None) -> None:
     """Make ``-o FILE`` writable before anything is paid for: its missing folders are made
-    0700 (as ``image -o`` and ``transcribe -o DIR`` make theirs); a directory, a folder that cannot
-    be made or one chatcli may not write into is refused (exit 2) instead of failing after
-    the request."""
+    0700 (as ``check_folder`` makes ``-o DIR``); a directory, a folder that cannot be made or
+    one chatcli may not write into is refused (exit 2) instead of failing after the request."""
     if path is None:
         return
     if path.is_dir():
         raise UsageError(f"-o {path} is a directory; give a file name")
-    from chatcli.settings.paths import ensure_private_dir
-
     folder = path.parent
-    try:
-        ensure_private_dir(folder)  # 0700, missing parents too, as every folder chatcli makes
-    except OSError as exc:
-        raise UsageError(f"-o {path}: cannot make {folder}: {exc.strerror or exc}") from None
+    _make(folder, f"-o {path}")
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"-o {path}: permission denied", hint="choose a file you can write")
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError, unreadable
+from chatcli.features.outputs import check_folder
 from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
@@ -30,6 +31,9 @@ EDIT_MODEL = GENERATE_MODEL
 VARIATIONS_MODEL = "dall-e-2"
 """Defaults without -m: OpenAI's recommended image model for generating and editing; variations
 exist only on dall-e-2 (shut down by OpenAI on 2026-05-12, still served by some relays)."""
+INPUT_LIMITS = {"dall-e-2": 4 * 1024 * 1024}
+"""The largest image (and mask) a known model takes for edits and variations, in bytes
+(dall-e-2: "less than 4 MB"); models not listed are sent as given."""
 
 
 @dataclass
@@ -71,7 +75,8 @@ def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
         variation=opts.variations is not None,
     )
     images.check(job)
-    _prepare_dir(opts.out_dir)
+    _check_sizes(model, (source, opts.mask))
+    check_folder(opts.out_dir)  # made now: a folder that cannot be made is refused unpaid
     notifier = notifier_for(environment)
     if notifier.tty:
         what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
@@ -154,15 +159,22 @@ def _check_inputs(opts: ImageOptions) -> Path | None:
     return source
 
 
-def _prepare_dir(out_dir: Path) -> None:
-    from chatcli.settings.paths import ensure_private_dir
-
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"-o {out_dir} is not a directory")
-    try:
-        ensure_private_dir(out_dir)  # made 0700, missing parents too, as every folder chatcli makes
-    except OSError as exc:
-        raise ChatcliError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+def _check_sizes(model: str, paths: tuple[Path | None, ...]) -> None:
+    """Refuse an input image over what a known model takes, before it is sent."""
+    limit = INPUT_LIMITS.get(model.rsplit("/", 1)[-1])
+    for path in paths:
+        if limit is None or path is None:
+            continue
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise unreadable(path, exc, "an image") from None
+        if size > limit:
+            raise UsageError(
+                f"{path} is {size / 1024 / 1024:.1f} MiB; {model} takes images of at most "
+                f"{limit // 1024 // 1024} MB",
+                hint="shrink it first, e.g. magick IN -resize 50% OUT.png",
+            )
 
 
 def save(results: list[Image], out_dir: Path) -> Iterator[Path]:

@@ -52,6 +52,9 @@ def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
     # where the audio goes is settled before it is paid for
     if opts.output is not None:
         prepare_file(opts.output)
+        mismatch = suffix_mismatch(opts.output, opts.response_format)
+        if mismatch:
+            notifier_for(environment).note(mismatch)
     elif environment.stdout_isatty:
         player(opts.response_format)
     audio = _synthesize(environment, env, model, text, opts)
@@ -65,6 +68,33 @@ def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
         play(audio, opts.response_format)
     else:
         out_bytes(environment, audio)
+
+
+SUFFIXES = {
+    "mp3": (".mp3",),
+    "opus": (".opus", ".ogg", ".oga"),
+    "aac": (".aac", ".adts"),
+    "flac": (".flac",),
+    "wav": (".wav", ".wave"),
+}
+"""The file name endings that fit each ``--format`` (opus comes in an Ogg container)."""
+_AUDIO_SUFFIXES = frozenset(
+    (*(s for fits in SUFFIXES.values() for s in fits), ".m4a", ".mp4", ".webm", ".mka", ".wma",
+     ".aif", ".aiff", ".amr")
+)  # fmt: skip
+
+
+def suffix_mismatch(path: Path, fmt: str) -> str | None:
+    """A notice when ``-o``'s file name says another audio format than the one it will hold
+    (``--format wav -o out.mp3``: players and file managers go by the name); None when it
+    fits, or names no audio format (``-o /dev/stdout``, ``-o speech``, ``-o take.v2``)."""
+    suffix = path.suffix.lower()
+    if suffix not in _AUDIO_SUFFIXES or suffix in SUFFIXES.get(fmt, ()):
+        return None
+    return (
+        f"{path} will hold {fmt} audio, which its extension {suffix} does not say "
+        f"(use --format to match it, or name it .{fmt})"
+    )
 
 
 def read_text(words: list[str], stdin: TextIO | None, stdin_isatty: bool) -> str:

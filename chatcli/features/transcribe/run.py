@@ -146,9 +146,9 @@ def _several(
     (written as each finishes; one that exists is skipped unless ``--force``). A failed input
     does not stop the others; the exit code says that something failed."""
     folder = opts.output
-    check_folder(folder, "with several inputs give a directory")
+    check_folder(folder, "with several inputs give a directory")  # made now, before paying
     notifier = notifier_for(environment)
-    names = list(dict.fromkeys(names))  # the same file twice is transcribed (and paid) once
+    names = distinct(names)  # the same file twice is transcribed (and paid) once
     targets = _targets(folder, names, opts.response_format)
     todo = names
     if folder is not None and not opts.force:
@@ -190,10 +190,11 @@ def _several(
             else:
                 notifier.note(f"{name}: done ({done}/{len(todo)})")
                 if folder is not None:
-                    from chatcli.settings.paths import ensure_private_dir
-
-                    ensure_private_dir(folder)  # 0700, as every folder chatcli makes
-                    _write(environment, texts[name], targets[name])
+                    try:
+                        _write(environment, texts[name], targets[name])
+                    except ChatcliError as exc:  # the folder went away, a full disk...
+                        failed.append((name, exc))
+                        notifier.note(f"{name}: {exc.message}")
             if folder is None:
                 print_in_order()
     if failed:
@@ -201,6 +202,26 @@ def _several(
         raise type(first)(
             f"{len(failed)} of {len(names)} inputs failed", hint=f"first failure: {failed[0][0]}"
         )
+
+
+def distinct(names: list[str]) -> list[str]:
+    """``names`` without the ones naming a file given before, however spelt (``x.wav``,
+    ``./x.wav``, its absolute path, a link to it): the same device and inode. ``-`` counts
+    once; a name that cannot be looked at is kept by its path (it fails on its own later)."""
+    seen: set[object] = set()
+    kept: list[str] = []
+    for name in names:
+        key: object = name
+        if name != "-":
+            try:
+                found = os.stat(name)
+                key = (found.st_dev, found.st_ino)
+            except (OSError, ValueError):
+                key = os.path.abspath(name)
+        if key not in seen:
+            seen.add(key)
+            kept.append(name)
+    return kept
 
 
 def _model(env: Env, opts: TranscribeOptions) -> str:
@@ -235,13 +256,32 @@ def transcribe_one(
     pieces = split(audio, kind, upload_limit(), source)
     results = _upload(env, model, opts, pieces, kind, stem, pace)
     notifier = notifier_for(pace.environment)
-    return join(
+    text = join(
         opts.response_format,
         results,
         [p.start for p in pieces],
         [p.keep_from for p in pieces],
         report=lambda problem: notifier.note(f"{source}: {problem}"),
     )
+    if speechless(opts.response_format, text):
+        notifier.note(f"no speech found in {source}")
+    return text
+
+
+def speechless(fmt: str, text: str) -> bool:
+    """Whether a transcript in format ``fmt`` holds no words (silence, music, noise): an
+    empty text, a JSON ``text`` that is empty, subtitles without a cue."""
+    if fmt in ("json", "verbose_json"):
+        import json
+
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return not text.strip()
+        return isinstance(obj, dict) and not str(obj.get("text") or "").strip()
+    if fmt in ("srt", "vtt"):
+        return "-->" not in text
+    return not text.strip()
 
 
 def upload_limit() -> int:
@@ -269,14 +309,25 @@ def read_input(environment: Environment, file: str | None) -> tuple[bytes, str, 
                 hint="chatcli transcribe talk.mp3",
             )
         data = reading.read_stream(stdin.buffer, reading.MEDIA, "piped input", hint=_BIG)
-        if not data:
-            raise UsageError("piped input is empty: there is no audio to transcribe")
+        _refuse_empty(data, "piped input")
         return data, "piped input", "audio"
     path = Path(file)
     data = reading.read_file(path, reading.MEDIA, "an audio file", hint=_BIG)
-    if not data:
-        raise UsageError(f"{path} is empty: there is no audio to transcribe")
+    _refuse_empty(data, str(path))
     return data, str(path), path.stem or "audio"
+
+
+def _refuse_empty(data: bytes, source: str) -> None:
+    """An empty input, or a WAV header with no sound after it, is refused before it is paid
+    for."""
+    if not data:
+        raise UsageError(f"{source} is empty: there is no audio to transcribe")
+    from chatcli.features.usage.media import wav_audio
+
+    wav = wav_audio(data)
+    riff = data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    if (wav is not None and not wav.frames) or (riff and b"data" not in data):
+        raise UsageError(f"{source} is empty: a WAV header with no audio after it")
 
 
 def _not_audio(data: bytes, source: str) -> UsageError:

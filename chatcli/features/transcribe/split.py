@@ -7,6 +7,10 @@ ffmpeg (stream copy, no re-encoding). Without ffmpeg, WAV is cut into equal runs
 piece carries its start time in the original, so transcripts can be joined with their
 timestamps shifted to where the piece began, and the time before which its transcript repeats
 the previous piece's (``keep_from``).
+
+A WAV's frames are the bytes present (``usage.media.wav_audio``), not the count its header
+gives: one written to a pipe says 0 or 0xFFFFFFFF bytes, one cut short says more than there
+is. Each piece gets a header of its own, written for the frames it holds.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 from chatcli.errors import UsageError
 from chatcli.features.durations import ffmpeg_duration
+from chatcli.features.usage.media import WavAudio, wav_audio
 
 MiB = 1024 * 1024
 UPLOAD_LIMIT = 25 * MiB
@@ -122,34 +127,40 @@ def split(data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
 
 
 def split_wav(data: bytes, limit: int) -> list[Piece] | None:
-    """PCM WAV cut into equal runs of whole frames; None when ``wave`` cannot read it
-    (float or extensible WAV), so ffmpeg can try."""
-    try:
-        with wave.open(io.BytesIO(data)) as src:
-            params = src.getparams()
-            frame = params.nchannels * params.sampwidth
-            rate = params.framerate
-            total = src.getnframes()
-            most = (limit - WAV_HEADER) // frame
-            if most < 1 or rate <= 0:
-                raise UsageError(f"the upload limit of {size_text(limit)} is too small")
-            count = math.ceil(total / most)
-            per_piece = math.ceil(total / count)
-            pieces: list[Piece] = []
-            position = 0
-            while position < total:
-                frames = src.readframes(per_piece)
-                if not frames:
-                    break  # the header promised more frames than the file holds
-                out = io.BytesIO()
-                with wave.open(out, "wb") as dst:
-                    dst.setparams(params)
-                    dst.writeframes(frames)
-                pieces.append(Piece(out.getvalue(), position / rate))
-                position += len(frames) // frame
-    except (wave.Error, EOFError):
+    """PCM WAV cut into equal runs of whole frames; None when it is not integer PCM (float or
+    compressed WAV), so ffmpeg can try."""
+    wav = _pcm(data, limit)
+    if wav is None:
         return None
-    return pieces
+    most = (limit - WAV_HEADER) // wav.align
+    total = len(wav.frames) // wav.align
+    count = max(1, math.ceil(total / most))
+    per_piece = math.ceil(total / count) or 1
+    return [
+        Piece(_wav_piece(wav, a, min(a + per_piece, total)), a / wav.rate)
+        for a in range(0, total, per_piece)
+    ]
+
+
+def _pcm(data: bytes, limit: int) -> WavAudio | None:
+    """``data`` as integer PCM WAV, or None; the limit must hold a header and a frame."""
+    wav = wav_audio(data)
+    if wav is None or not wav.pcm:
+        return None
+    if (limit - WAV_HEADER) // wav.align < 1:
+        raise UsageError(f"the upload limit of {size_text(limit)} is too small")
+    return wav
+
+
+def _wav_piece(wav: WavAudio, a: int, b: int) -> bytes:
+    """Frames ``a`` to ``b`` of ``wav`` as a WAV file with its own header."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as dst:
+        dst.setnchannels(wav.channels)
+        dst.setsampwidth(wav.bits // 8)
+        dst.setframerate(wav.rate)
+        dst.writeframes(wav.frames[a * wav.align : b * wav.align])
+    return out.getvalue()
 
 
 def split_at_silences(ffmpeg: str, data: bytes, kind: AudioKind, limit: int) -> list[Piece] | None:
@@ -183,31 +194,19 @@ def split_at_silences(ffmpeg: str, data: bytes, kind: AudioKind, limit: int) -> 
 
 
 def _wav_spans(data: bytes, limit: int, quiet: list[tuple[float, float]]) -> list[Piece] | None:
-    """PCM WAV cut on frame boundaries at the planned spans; None when ``wave`` cannot read it."""
+    """PCM WAV cut on frame boundaries at the planned spans; None when it is not integer PCM."""
     from chatcli.features.transcribe import silence
 
-    try:
-        with wave.open(io.BytesIO(data)) as src:
-            params = src.getparams()
-            frame = params.nchannels * params.sampwidth
-            rate = params.framerate
-            most = (limit - WAV_HEADER) // frame
-            if most < 1 or rate <= 0:
-                raise UsageError(f"the upload limit of {size_text(limit)} is too small")
-            total = src.getnframes()
-            frames = src.readframes(total)
-    except (wave.Error, EOFError):
+    wav = _pcm(data, limit)
+    if wav is None:
         return None
-    total = len(frames) // frame
+    most = (limit - WAV_HEADER) // wav.align
+    total = len(wav.frames) // wav.align
     pieces: list[Piece] = []
-    for span in silence.plan(total / rate, most / rate, quiet):
-        a, b = round(span.start * rate), min(round(span.end * rate), total)
+    for span in silence.plan(total / wav.rate, most / wav.rate, quiet):
+        a, b = round(span.start * wav.rate), min(round(span.end * wav.rate), total)
         b = min(b, a + most)
-        out = io.BytesIO()
-        with wave.open(out, "wb") as dst:
-            dst.setparams(params)
-            dst.writeframes(frames[a * frame : b * frame])
-        pieces.append(Piece(out.getvalue(), a / rate, span.keep_from))
+        pieces.append(Piece(_wav_piece(wav, a, b), a / wav.rate, span.keep_from))
     return pieces
 
 

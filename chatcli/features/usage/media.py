@@ -3,20 +3,25 @@ budgets and ``usage`` cover them. Chat turns are logged by ``session``; these ar
 
 Images are priced by the tokens the response reports where the model bills so, else per image
 from the table (``pricing.image_cost``); speech per character, or per minute of the audio made;
-transcription per minute of the uploaded audio. Lengths are read from the audio: the WAV
-header, or ffmpeg's report for other containers. A length that cannot be found leaves the cost
-unknown (None), never 0.
+transcription per minute of the uploaded audio. Lengths are read from the audio: a WAV's
+bytes (``wav_audio``), or ffmpeg's report for other containers. A length that cannot be found
+leaves the cost unknown (None), never 0.
+
+A WAV's header is not trusted for its length: a WAV written to a pipe (``ffmpeg -f wav -``,
+``arecord``, ``sox -t wav -``) says 0 or 0xFFFFFFFF bytes, one a crashed recorder left says
+more than there is; the audio is the bytes present. An MP3 cut short is priced by the share of
+the stream its Xing/Info/VBRI header says is there, not by the length that header claims.
 """
 
 from __future__ import annotations
 
-import io
 import shutil
+import struct
 import tempfile
 import time
-import wave
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from chatcli.pricing import ModelInfo, audio_cost, image_cost, image_token_cost, speech_cost
@@ -60,14 +65,77 @@ def logged(
             )  # fmt: skip
 
 
+_PCM, _FLOAT, _ALAW, _MULAW, _EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+"""What a WAV written to a pipe says its data is: its writer could not go back to fill it in."""
+
+
+@dataclass(frozen=True)
+class WavAudio:
+    """A WAV as its bytes have it: the format its header gives and the whole frames present."""
+
+    tag: int  # the format (1 PCM, 3 float...; the sub-format of an extensible WAV)
+    channels: int
+    rate: int  # frames per second
+    byte_rate: int
+    align: int  # bytes per frame
+    bits: int
+    frames: bytes  # the audio present, cut to whole frames
+
+    @property
+    def pcm(self) -> bool:
+        """Integer PCM that the stdlib ``wave`` module writes (pieces of a split)."""
+        return (
+            self.tag == _PCM
+            and self.bits in (8, 16, 24, 32)
+            and (self.align == self.channels * self.bits // 8)
+        )
+
+    @property
+    def seconds(self) -> float | None:
+        """The length of the frames present; None when the header gives no rate."""
+        if self.tag in (_PCM, _FLOAT, _ALAW, _MULAW):
+            return len(self.frames) // self.align / self.rate
+        return len(self.frames) / self.byte_rate if self.byte_rate > 0 else None
+
+
+def wav_audio(data: bytes) -> WavAudio | None:
+    """``data`` read as a RIFF WAV: its ``fmt`` chunk and the frames of its ``data`` chunk
+    that are there (a size of 0 or 0xFFFFFFFF, or one past the end, means "to the end"); None
+    when it is no WAV, or one without a usable format."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    pos, fmt = 12, None
+    while pos + 8 <= len(data):
+        chunk, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        body = pos + 8
+        if chunk == b"fmt " and size >= 16 and body + 16 <= len(data):
+            fmt = struct.unpack_from("<HHIIHH", data, body)
+            if fmt[0] == _EXTENSIBLE and size >= 40 and body + 40 <= len(data):
+                sub = int.from_bytes(data[body + 24 : body + 26], "little")
+                fmt = (sub, *fmt[1:])
+        elif chunk == b"data":
+            if fmt is None:
+                return None
+            tag, channels, rate, byte_rate, align, bits = fmt
+            align = align or channels * ((bits + 7) // 8)
+            if channels < 1 or rate < 1 or align < 1:
+                return None
+            end = body + size
+            if size in _UNKNOWN_SIZES or end > len(data):
+                end = len(data)
+            frames = data[body : body + (end - body) // align * align]
+            return WavAudio(tag, channels, rate, byte_rate, align, bits, frames)
+        pos = body + size + (size & 1)
+    return None
+
+
 def audio_seconds(data: bytes) -> float | None:
-    """The audio's length in seconds, or None when neither ``wave`` nor ffmpeg can tell."""
-    try:
-        with wave.open(io.BytesIO(data)) as src:
-            rate = src.getframerate()
-            return src.getnframes() / rate if rate > 0 else None
-    except (wave.Error, EOFError):
-        pass
+    """The audio's length in seconds, or None when neither the WAV reader nor ffmpeg can
+    tell."""
+    wav = wav_audio(data)
+    if wav is not None and wav.seconds is not None:
+        return wav.seconds
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return None
@@ -76,7 +144,40 @@ def audio_seconds(data: bytes) -> float | None:
     with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
         path = Path(tmp) / "audio"
         path.write_bytes(data)
-        return ffmpeg_duration(ffmpeg, path)
+        seconds = ffmpeg_duration(ffmpeg, path)
+    share = mp3_share(data)
+    return seconds * share if seconds is not None and share is not None else seconds
+
+
+def mp3_share(data: bytes) -> float | None:
+    """For an MP3 whose Xing/Info (LAME) or VBRI header says how many bytes its stream holds
+    (ffmpeg takes its length from there): the share of them present, when fewer are; None
+    otherwise."""
+    start = 0
+    if data.startswith(b"ID3") and len(data) >= 10:  # an ID3v2 tag: a syncsafe size
+        size = 0
+        for byte in data[6:10]:
+            size = size << 7 | (byte & 0x7F)
+        start = 10 + size + (10 if data[5] & 0x10 else 0)
+    if len(data) < start + 4 or data[start] != 0xFF or data[start + 1] & 0xE0 != 0xE0:
+        return None
+    head = data[start : start + 200]
+    claimed = None
+    for tag in (b"Xing", b"Info"):
+        at = head.find(tag)
+        if at >= 0 and len(head) >= at + 8:
+            flags = int.from_bytes(head[at + 4 : at + 8], "big")
+            field = at + 8 + (4 if flags & 1 else 0)  # the frame count comes first
+            if flags & 2 and len(head) >= field + 4:
+                claimed = int.from_bytes(head[field : field + 4], "big")
+            break
+    at = head.find(b"VBRI")
+    if claimed is None and at >= 0 and len(head) >= at + 14:
+        claimed = int.from_bytes(head[at + 10 : at + 14], "big")
+    present = len(data) - start
+    if not claimed or present >= claimed:
+        return None
+    return present / claimed
 
 
 def speech_price(info: ModelInfo, text: str, audio: bytes | None) -> float | None:
