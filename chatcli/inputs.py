@@ -118,10 +118,13 @@ def kind_of(data: bytes) -> str | None:
     return next((v for k, v in _KNOWN_BINARY.items() if data.startswith(k)), None)
 
 
-def decode_text(data: bytes, source: str, charset: str | None = None) -> str:
+def decode_text(
+    data: bytes, source: str, charset: str | None = None, *, reads: str | None = None
+) -> str:
     """Decode text input, or raise a UsageError saying why it is not text. A byte order mark
     decides first, then ``charset`` (what the input declares, e.g. a server's Content-Type),
-    then UTF-8, then GB18030 when the bytes read as Chinese (``chatcli.charsets``)."""
+    then UTF-8, then GB18030 when the bytes read as Chinese (``chatcli.charsets``). ``reads``:
+    the hint for binary data when the command reads less than ``ask`` does."""
     text = charsets.with_bom(data)
     if text is None and charset is not None:
         text = charsets.as_declared(data, charset)
@@ -147,7 +150,7 @@ def decode_text(data: bytes, source: str, charset: str | None = None) -> str:
             f"{source} is not text in UTF-8, UTF-16 or GB18030{said}",
             hint="convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8",
         )
-    hint = "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML)"
+    hint = reads or "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML)"
     if kind is not None and kind.startswith("audio"):
         hint = "to transcribe audio, use `chatcli transcribe`"
     elif kind is not None and kind.startswith("an image"):

@@ -538,3 +538,10 @@ def test_role_list_marks_the_role_in_use(chat: Chat, tmp_path: Path) -> None:
     )
     chat.run("/role pirate\r", "/role\r")
     assert "roles: *pirate, poet" in chat.err.getvalue()
+
+
+def test_file_reads_a_device_or_fifo_bounded_not_to_the_end(chat: Chat) -> None:
+    """/dev/zero says its size is 0: the read itself must stop at the limit."""
+    chat.run("/file /dev/zero\r", "still here\r")
+    assert "chatcli: error: /dev/zero is larger than 20 MiB" in chat.err.getvalue()
+    assert chat.sent() == ["still here"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import wave
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import fake_env, run_cli
+from tests.cli_helpers import chatcli_argv, fake_env, run_cli
 from tests.fakes import FakeOpenAI, Reply
 from tests.fakes.speech import MAGIC
 
@@ -70,4 +71,21 @@ def test_empty_or_too_long_text_refused(fake: FakeOpenAI, tmp_path: Path) -> Non
     assert "nothing to say: the text is empty" in empty.stderr
     assert "/audio/speech takes at most 4096" in long.stderr
     assert "'ogg' is not one of 'mp3', 'opus', 'aac', 'flac', 'wav'" in bad.stderr
+    assert fake.requests == []
+
+
+def test_speak_reads_a_pipe_bounded_and_says_what_it_reads(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    """``speak < /dev/zero`` must stop reading at its bound, not fill the memory."""
+    env = fake_env(tmp_path, fake)
+    with open("/dev/zero", "rb") as zero:
+        endless = subprocess.run(chatcli_argv("speak", "-o", str(tmp_path / "x.mp3")),
+                                 stdin=zero, capture_output=True, env=env, timeout=60)  # fmt: skip
+    assert endless.returncode == 2
+    assert b"piped input is larger than 1 MiB" in endless.stderr
+    binary = run_cli("speak", "-o", str(tmp_path / "y.mp3"), env=env, input=b"\x00\x01\x02" * 50)
+    assert binary.returncode == 2 and "hint: chatcli speak reads text" in binary.stderr
+    empty_voice = run_cli("speak", "hi", "--voice", " ", "-o", str(tmp_path / "z.mp3"), env=env)
+    assert empty_voice.returncode == 2 and "--voice is empty" in empty_voice.stderr
     assert fake.requests == []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from chatcli.errors import SessionExists, UsageError, unreadable
+from chatcli.errors import SessionExists, UsageError
 from chatcli.pricing import CHAT_MODELS, money
 from chatcli.safetext import one_line
 from chatcli.store import content_text
@@ -337,16 +337,13 @@ def _taken(exc: SessionExists) -> SessionExists:
 
 def _file(repl: Repl, arg: str) -> None:
     from chatcli.inputs import MAX_INPUT_BYTES, UserInput, add_bytes
+    from chatcli.reading import read_file
 
     if not arg:
         raise UsageError("usage: /file PATH")
     path = _pasted_path(arg)
-    try:
-        if path.stat().st_size > MAX_INPUT_BYTES:
-            raise UsageError(f"{path} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise unreadable(path, exc) from None
+    # bounded as it reads: a size can lie (/dev/zero, a FIFO, /proc files say 0)
+    data = read_file(path, MAX_INPUT_BYTES)
     if repl.attachments is None:
         repl.attachments = UserInput()
     add_bytes(repl.attachments, data, f"file {path}", label=path.name)

@@ -47,6 +47,8 @@ class SpeakOptions:
 
 def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
     """Run one ``speak``; raises chatcli errors for the funnel in ``__main__``."""
+    if not opts.voice.strip():
+        raise UsageError("--voice is empty", hint="give a voice: --voice alloy")
     text = read_text(opts.text, environment.stdin, environment.stdin_isatty)
     model = env.asked_model or DEFAULT_MODEL
     # where the audio goes is settled before it is paid for
@@ -105,8 +107,18 @@ def read_text(words: list[str], stdin: TextIO | None, stdin_isatty: bool) -> str
         raise UsageError("nothing to say: give TEXT or pipe text in", hint='chatcli speak "Hi"')
     else:
         from chatcli.inputs import decode_text
+        from chatcli.reading import MiB, read_stream
 
-        text = decode_text(stdin.buffer.read(), "piped input")
+        # bounded like every pipe (``speak < /dev/zero`` must not fill the memory); the
+        # character limit below says the exact figure for anything shorter
+        data = read_stream(
+            stdin.buffer,
+            MiB,
+            "piped input",
+            hint=f"speak takes at most "
+            f"{MAX_CHARS} characters: shorten it, e.g. chatcli summarize first",
+        )
+        text = decode_text(data, "piped input", reads="chatcli speak reads text")
     text = text.strip()
     if not text:
         raise UsageError("nothing to say: the text is empty")
