@@ -267,8 +267,12 @@ def _config_named_exists(g: Globals, command_path: str) -> None:
 
 def show_help_if_bare(ctx: typer.Context) -> None:
     """A group called without a command prints its help and exits 0 (Typer's own
-    ``no_args_is_help`` reports it as a usage error)."""
+    ``no_args_is_help`` reports it as a usage error); a ``--config`` naming no file is exit
+    3 there too, as on every command."""
     if ctx.invoked_subcommand is None:
+        g = ctx.find_object(Globals)
+        if g is not None:
+            _config_named_exists(g, ctx.command_path)
         text = ctx.get_help()  # Typer's Rich help prints itself and returns ""
         if text:
             from chatcli.output import out

@@ -40,9 +40,15 @@ class Conversation:
 
 
 def pick(store: Store, flags: ChatFlags) -> SessionRow | None:
-    """The stored conversation ``-c`` or ``--session`` names (None: start a new one)."""
+    """The stored conversation ``-c`` or ``--session`` names (None: start a new one). A name
+    no session can have is refused here, before anything is sent: the store would only refuse
+    it when saving the turn, after the answer was paid for."""
     if flags.cont and flags.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
+    if flags.session is not None:
+        from chatcli.store import check_session_name
+
+        check_session_name(flags.session)
     if flags.cont:
         return store.latest_session()
     if flags.session:

@@ -44,6 +44,10 @@ def run(
     tests; ``template`` (with ``variables``) shapes every message."""
     if flags.cont and flags.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
+    if flags.session is not None:  # as ask: a bad name would lose every paid turn at save time
+        from chatcli.store import check_session_name
+
+        check_session_name(flags.session)
     if input is None and not environment.stdin_isatty:
         raise UsageError(
             "chatcli chat needs a terminal on stdin",

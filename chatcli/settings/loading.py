@@ -427,12 +427,16 @@ class _Validator:
     def check(
         self, table: str, data: Any, allowed: dict[str, tuple[tuple[type, ...], str]]
     ) -> dict[str, Any]:
+        """The entries of ``data`` that passed, each problem recorded: what is built from a
+        table (``float(...)`` of a price) only ever sees values of the type it expects."""
         if not isinstance(data, dict):
             raise self.fail(table, None, f"{table} must be a table, not {_toml_type(data)}")
+        good: dict[str, Any] = {}
         for key, value in data.items():
             with self.collect():
                 self._check_key(table, key, value, allowed)
-        return data
+                good[key] = value
+        return good
 
     def _check_key(
         self,
@@ -461,6 +465,12 @@ class _Validator:
             raise self.fail(
                 table, key, f"{path} must be one of auto, chat, responses, not {value!r}"
             )
+        if key == "tokenizer" and table.startswith("models."):
+            from chatcli.settings.encodings import encoding_problem
+
+            unknown = encoding_problem(str(value))
+            if unknown is not None:
+                raise self.fail(table, key, f"{path} {unknown[0]}", hint=unknown[1])
         if key == "type" and value not in ENDPOINT_TYPES:
             raise self.fail(
                 table,
@@ -640,8 +650,7 @@ def analyse(
         with v.collect():
             if not name.strip():
                 raise v.fail(f'models."{name}"', None, f'models."{name}" needs a model name')
-            v.check(f"models.{name}", raw, _MODEL_KEYS)
-            models[name] = _model_override(name, raw)
+            models[name] = _model_override(name, v.check(f"models.{name}", raw, _MODEL_KEYS))
 
     aliases = data.get("aliases", {})
     if not isinstance(aliases, dict):
@@ -664,15 +673,16 @@ def analyse(
         raw_roles = {}
     for name, raw in raw_roles.items():
         with v.collect():
-            v.check(f"roles.{name}", raw, _ROLE_KEYS)
+            good = v.check(f"roles.{name}", raw, _ROLE_KEYS)
             if "system" not in raw:
                 raise v.fail(
                     f"roles.{name}", None, f"roles.{name}.system is missing",
                     hint=f'add a system = "..." line to [roles.{name}]',
                 )  # fmt: skip
-            roles[name] = raw["system"]
-            if isinstance(raw.get("tools"), list):
-                role_tools[name] = tuple(str(t) for t in raw["tools"])
+            if "system" in good:
+                roles[name] = good["system"]
+            if "tools" in good:
+                role_tools[name] = tuple(good["tools"])
 
     mcp_servers, mcp_problems = parse_servers(data.get("mcp", {}), v.fail)
     v.problems.extend(mcp_problems)
@@ -755,8 +765,10 @@ def header_problem(name: str, value: Any) -> str | None:
 
 
 def _model_override(name: str, raw: dict[str, Any]) -> ModelInfo:
-    """``[models."NAME"]`` over what the dataset knows; a token price set here replaces the
-    dataset's rates for that model (source ``config``), other fields keep them."""
+    """``[models."NAME"]`` (its checked entries) over what the dataset knows; a token price set
+    here replaces the dataset's rates for that model (source ``config``), other fields keep
+    them. Cached input without its own price costs the configured input price: the dataset's
+    cached rate belongs to the dataset's input rate, not to the one set here."""
     from dataclasses import replace
 
     base = lookup_model(name)
@@ -771,11 +783,15 @@ def _model_override(name: str, raw: dict[str, Any]) -> ModelInfo:
         minute_price=_float(raw.get("minute_price", base.minute_price)),
     )
     if any(k in raw for k in ("input_price", "output_price", "cached_input_price")):
+        input_price = _float(raw.get("input_price", base.input_price))
+        cached = raw.get("cached_input_price")
+        if cached is None:
+            cached = input_price if "input_price" in raw else base.cached_input_price
         info = replace(
             info,
-            input_price=_float(raw.get("input_price", base.input_price)),
+            input_price=input_price,
             output_price=_float(raw.get("output_price", base.output_price)),
-            cached_input_price=_float(raw.get("cached_input_price", base.cached_input_price)),
+            cached_input_price=_float(cached),
             price_source=CONFIG_SOURCE,
             price_date=None,
             catalog=None,
@@ -831,19 +847,21 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     """The profile of ``[profiles.NAME]``; None when it has problems (recorded in ``v``)."""
     table = f"profiles.{name}"
     before = len(v.problems)
-    v.check(table, raw, _PROFILE_KEYS)
+    good = v.check(table, raw, _PROFILE_KEYS)  # only these are looked into below
     broken = len(v.problems) > before
-    ptype = raw.get("type")
+    if "type" in raw and "type" not in good:  # a wrong type, recorded: nothing more to say
+        return None
+    ptype: str | None = good.get("type")
     missing = _missing(ptype, raw)
     if missing is not None:
         problem, hint = missing
         raise IncompleteProfile(f"{v.where(table, None)}: [{table}] {problem}", hint=hint)
-    headers = raw.get("headers")
-    for header, value in (headers if isinstance(headers, dict) else {}).items():
+    headers = good.get("headers", {})
+    for header, value in headers.items():
         bad = header_problem(str(header), value)
         if bad is not None:
             raise v.fail(f"{table}.headers", str(header), f"{table}.headers.{header} {bad}")
-    deployments = raw.get("deployments", {})
+    deployments = good.get("deployments", {})
     for model, dep in deployments.items():
         if not isinstance(dep, str):
             raise v.fail(
@@ -889,6 +907,7 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     ):
         if k in kwargs:
             kwargs[k] = float(kwargs[k])
+    assert ptype is not None  # _missing said so otherwise
     return Profile(name=name, type=ptype, sources=sources, **kwargs)
 
 

@@ -24,6 +24,8 @@ class Globals:
         for flag, value in (("-m/--model", self.model), ("-p/--profile", self.profile)):
             if value is not None and not value.strip():
                 raise UsageError(f"{flag} is empty", hint=f"give a name: {flag.split('/')[0]} NAME")
+        if self.config is not None and not self.config.strip():  # "$CFG" unset: not the default
+            raise UsageError("--config is empty", hint="give a path: --config PATH")
 
     def under(self, outer: Globals) -> Globals:
         """These options, falling back to ``outer`` (those written before the command)."""

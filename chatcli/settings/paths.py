@@ -12,26 +12,34 @@ from pathlib import Path
 APP = "chatcli"
 
 
+def _absolute(path: str | Path) -> Path:
+    """``path`` with ``~`` expanded, made absolute against the working directory once, here:
+    a relative ``CHATCLI_HOME=./data`` or ``--config cfg.toml`` then works everywhere a path is
+    used (``Path.as_uri`` refuses a relative one). Relative ``XDG_*`` values never get here:
+    platformdirs ignores them, as the XDG spec asks."""
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
 def config_path(flag: str | None = None) -> tuple[Path, bool]:
     """The config file to use and whether it was named by ``--config`` (then it must exist)."""
     if flag:
-        return Path(flag).expanduser(), True
+        return _absolute(flag), True
     env = os.environ.get("CHATCLI_CONFIG")
     if env:
-        return Path(env).expanduser(), False
+        return _absolute(env), False
     from platformdirs import user_config_dir
 
-    return Path(user_config_dir(APP, appauthor=False)) / "config.toml", False
+    return _absolute(user_config_dir(APP, appauthor=False)) / "config.toml", False
 
 
 def data_dir() -> Path:
     """The directory holding ``chatcli.db`` and the REPL input history."""
     env = os.environ.get("CHATCLI_HOME")
     if env:
-        return Path(env).expanduser()
+        return _absolute(env)
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir(APP, appauthor=False))
+    return _absolute(user_data_dir(APP, appauthor=False))
 
 
 def ensure_private_dir(path: Path) -> Path:

@@ -245,6 +245,7 @@ def resolve_chat(
     session's unless ``-s``/``-r`` is given.
     """
     cfg = run.config
+    _refuse_unlogged_session(flags)
     notes: list[str] = []
     name = run.profile
     if stored is not None and not run.profile and stored.profile:
@@ -285,6 +286,7 @@ def resolve_chat(
     approve_from = _table(profile.sources.get("auto_approve"))
     configured.update({("auto_approve", name): cfg.tool_key(approve_from, "auto_approve")
                        for name in profile.auto_approve if name not in flags.approve})  # fmt: skip
+    kept = flags.cont or flags.session is not None
     return ChatSettings(
         profile=profile,
         model=model,
@@ -295,7 +297,8 @@ def resolve_chat(
         max_tokens=flags.max_tokens or profile.max_tokens,
         stream=flags.stream,
         markdown=flags.markdown or profile.markdown,
-        log=flags.log and (profile.log or command == "chat"),  # the REPL always saves
+        # the REPL always saves; so does an explicit -c/--session, whatever ``log`` says
+        log=flags.log and (profile.log or command == "chat" or kept),
         command=command,
         debug=run.debug,
         notes=tuple(notes),
@@ -305,6 +308,22 @@ def resolve_chat(
         reasoning=flags.reasoning,
         service_tier=flags.service_tier,
         configured=configured,
+    )
+
+
+def _refuse_unlogged_session(flags: ChatFlags) -> None:
+    """``--no-log`` with ``-c``/``--session``: one asks to record nothing, the other to keep
+    the exchange in a conversation; refused (exit 2) before anything is sent, rather than
+    silently dropping the session the user named."""
+    if flags.log or not (flags.cont or flags.session is not None):
+        return
+    from chatcli.errors import UsageError
+
+    flag = "--session" if flags.session is not None else "-c/--continue"
+    raise UsageError(
+        f"--no-log records nothing; {flag} keeps a conversation",
+        hint=f"drop --no-log to keep this exchange in the session, or drop {flag} for an "
+        "exchange stored nowhere",
     )
 
 

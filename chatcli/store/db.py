@@ -87,6 +87,8 @@ _USAGE_COLUMNS = (
     " reasoning_tokens"
 )
 _UPDATABLE = frozenset({"profile", "model", "system", "role"})
+_CORE_TABLES = frozenset({"sessions", "messages", "usage"})
+"""Tables every chatcli database has from its first migration on."""
 
 
 def _now() -> str:
@@ -279,6 +281,11 @@ class Store:
                 f"the data dir {data_dir} is a file, not a directory",
                 hint="point CHATCLI_HOME at a directory (chatcli creates it if missing)",
             )
+        if path.is_dir():  # SQLite would only say "unable to open database file"
+            raise StoreError(
+                f"{path} is a directory, not chatcli's database file",
+                hint=f"move it aside (mv '{path}' '{path}.dir'); chatcli then starts a new one",
+            )
         try:
             from chatcli.settings.paths import ensure_private_dir  # not on session's imports
 
@@ -413,6 +420,26 @@ class Store:
                 hint="upgrade chatcli; the database was left untouched",
             )
 
+    def _check_ours(self, version: int) -> None:
+        """Refuse, untouched, a database another program wrote (``chatcli.db`` is a common
+        enough name): tables but no schema version, or a version without chatcli's tables.
+        Migrating it would fail half-way (``table sessions already exists``) or worse."""
+        tables = {
+            row[0]
+            for row in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if (version == 0 and not tables) or (version > 0 and tables >= _CORE_TABLES):
+            return
+        listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreDamaged(
+            f"{self.path} is damaged or not a chatcli database (schema version {version}; "
+            f"tables: {listed or 'none'})",
+            hint=f"move it aside (mv '{self.path}' '{self.path}.broken'); chatcli then starts "
+            "a new one",
+        )
+
     def _enable_wal(self) -> None:
         """Switch to WAL, retrying while another process holds the lock: SQLite answers a
         journal-mode change on a busy file with an immediate SQLITE_BUSY, not the busy timeout."""
@@ -432,6 +459,7 @@ class Store:
             conn = self._conn
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             self._check_version(version)
+            self._check_ours(version)
             conn.execute("PRAGMA foreign_keys = ON")
             self._enable_wal()
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes

@@ -2,7 +2,9 @@
 
 Every ask is a conversation in the store (marked one-shot when it has no name), so ``ask -c``
 continues the last exchange, whatever made it; ``--no-log`` or ``log = false`` in
-``[defaults]`` keep the text out of the store (the usage log still counts tokens and cost).
+``[defaults]`` keep the text out of the store (the usage log still counts tokens and cost),
+except that an explicit ``-c``/``--session`` keeps its conversation over ``log = false``
+(``--no-log`` with either is refused: ``settings.resolve``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ tomli-w. The result is validated before anything is written; anything but an inc
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from pathlib import Path
@@ -62,7 +63,29 @@ def edited_text(path: Path, parts: list[str], value: Any) -> str:
         if not isinstance(node, dict):
             raise UsageError(f"{'.'.join(parts)}: {part!r} is a value, not a table")
     node[parts[-1]] = value
-    return tomlkit.dumps(doc)
+    return _spaced(text, tomlkit.dumps(doc))
+
+
+_HEADER = re.compile(r"^\s*\[")
+
+
+def _spaced(before: str, after: str) -> str:
+    """``after`` (tomlkit's edit of ``before``) with a blank line before each table header it
+    glued to the line above (a new ``[profiles.r.headers]`` put between ``[profiles.r]``'s keys
+    and the next table), as ``config set`` writes tables everywhere else. Headers the file
+    itself wrote without a blank line keep their place; if the spacing would change what the
+    file means (a line starting with ``[`` inside a multi-line string), ``after`` is kept."""
+    old = before.splitlines()
+    glued = {(a, b) for a, b in itertools.pairwise(old) if _HEADER.match(b) and a.strip()}
+    lines: list[str] = []
+    for line in after.splitlines():
+        if _HEADER.match(line) and lines and lines[-1].strip() and (lines[-1], line) not in glued:
+            lines.append("")
+        lines.append(line)
+    spaced = "\n".join(lines) + ("\n" if after.endswith("\n") else "")
+    if spaced == after or tomllib.loads(spaced) != tomllib.loads(after):
+        return after
+    return spaced
 
 
 def _assign(data: dict[str, Any], parts: list[str], value: Any, *, key: str) -> None:

@@ -52,7 +52,7 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
         value = getattr(profile, key)
         if value is None or (key in _ONLY_WHEN_SET and key not in profile.sources):
             continue
-        settings[key] = {"value": value, "source": profile.sources.get(key, "built-in")}
+        settings[key] = {"value": _plain(value), "source": profile.sources.get(key, "built-in")}
     from chatcli.providers import shown_url
 
     effective = shown_url(profile)
@@ -133,6 +133,14 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
     if cfg.mcp_servers:  # commands and URLs only: env and header values may be secrets
         lines.append(f"mcp servers   {', '.join(cfg.mcp_servers)}  (chatcli mcp list shows tools)")
     out(environment, "\n".join(lines) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """A number as the config writes it: ``timeout = 60`` shows ``60``, not the ``60.0`` the
+    settings hold it as (``temperature = 1.0`` shows ``1`` alike)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _shown_secret(value: Any) -> str:
@@ -218,8 +226,33 @@ def validate(environment: Environment, path: Path, profile: str | None = None) -
                 keys.resolve_key(each)
         except ConfigError as exc:
             err(environment, f"warning: {exc.message}")
+    _warn_tokenizers(environment, cfg)
     n = len([p for p in cfg.profiles.values() if not p.implicit])
-    out(environment, f"{path}: OK ({n} profile{'s' if n != 1 else ''})\n")
+    out(environment, f"{path}: OK ({_uses(cfg, n)})\n")
+
+
+def _uses(cfg: cfgmod.Config, n: int) -> str:
+    """``3 profiles``, or, when commands would use a profile the environment makes (the file
+    defines none, or names none to use), which one: never a bare ``0 profiles``."""
+    counted = f"{n} profile{'s' if n != 1 else ''}" if n else "no profiles of its own"
+    name = os.environ.get("CHATCLI_PROFILE") or cfg.default_profile
+    used = cfg.profiles.get(name) if name else None
+    if used is not None and used.implicit:
+        return f"{counted}; commands use {used.name}, made from {used.api_key_env}"
+    if used is None and not n:
+        return f"{counted}, and none from the environment: export OPENAI_API_KEY=... first"
+    return counted
+
+
+def _warn_tokenizers(environment: Environment, cfg: cfgmod.Config) -> None:
+    """A ``tokenizer`` the config names that cannot be built on this machine (a tiktoken table
+    not on disk, tiktoken not installed): counts for that model are estimates here."""
+    from chatcli import tokens
+
+    for name, info in cfg.models.items():
+        if info.tokenizer and not tokens.exact_available(info.tokenizer):
+            reason = tokens.unavailable_reason(info.tokenizer, name)
+            err(environment, f'warning: models."{name}".tokenizer: {reason}; counts are estimates')
 
 
 def _check_chosen(cfg: cfgmod.Config, flag: str | None) -> str:
@@ -306,6 +339,11 @@ def init(environment: Environment, path: Path, force: bool) -> None:
     if kind not in ENDPOINT_TYPES:
         raise UsageError(f"unknown endpoint type {kind!r}", hint=listed())
     name = _ask(environment, "Profile name", kind)
+    if not re.fullmatch(r"[\w-]+", name):  # a URL pasted into the wrong question, a dot
+        raise UsageError(
+            f"profile name {name!r} is not a plain name",
+            hint="use letters, digits, - and _ (e.g. relay, work-azure, 中转): it is what -p takes",
+        )
     lines = [f"type = {_toml_string(kind)}"]
     for need in ENDPOINT_TYPES[kind].needs:  # what a profile of this type must set
         question = need.question if need.default else f"{need.question} (e.g. {need.example})"
@@ -330,7 +368,7 @@ def init(environment: Environment, path: Path, force: bool) -> None:
     proxy = _ask(environment, "Proxy for this profile (empty for none)", "")
     if proxy:
         lines.append(f"proxy = {_toml_string(proxy)}")
-    model = _ask(environment, "Default model", "gpt-4o-mini")
+    model = _ask(environment, "Default model", cfgmod.DEFAULT_MODEL)
     text = _TEMPLATE.format(
         name=_toml_string(name),
         name_key=name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_string(name),

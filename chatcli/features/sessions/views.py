@@ -333,6 +333,12 @@ def remove(environment: Environment, names: list[str]) -> None:
 
 
 def rename(environment: Environment, old: str, new: str) -> None:
+    """Rename ``old`` to ``new``; the same name twice changes nothing and says so (exit 0),
+    as ``/save`` does for the name a session already has."""
     with open_default() as store:
+        if old == new:
+            _get(store, old)  # a missing one is still an error
+            err(environment, f"session {old!r} is already called that; nothing changed")
+            return
         store.rename_session(old, new)
     err(environment, f"renamed {old!r} to {new!r}")
