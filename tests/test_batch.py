@@ -156,8 +156,11 @@ def test_failed_requests_listed_and_retried_alone(fake: FakeOpenAI, tmp_path: Pa
     last_upload = list(fake.batch_api.files.values())[-1]
     sent = [json.loads(x) for x in last_upload.data.decode().splitlines()]
     assert [x["body"]["messages"][-1]["content"] for x in sent] == ["question 2 FAIL"]
-    assert run_cli("batch", "wait", new, env=env).returncode == 0
-    (row,) = results_jsonl(env, new)
+    # it fails again: a job with no answer at all is failed, exit 5 (as the local runner's)
+    assert run_cli("batch", "wait", new, env=env).returncode == 5
+    again = run_cli("batch", "results", new, env=env)
+    assert again.returncode == 5
+    (row,) = [json.loads(line) for line in again.stdout.splitlines()]
     assert row["id"] == "q2"
 
 

@@ -118,6 +118,10 @@ def wait(
     job: JobArg,
     concurrency: ConcurrencyOpt = 8,
     over_budget: OverBudgetOpt = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Run it here without asking (no Batch API found)."),
+    ] = False,
     *,
     g: Globals,
     environment: Environment,
@@ -126,7 +130,7 @@ def wait(
     from chatcli.features.batch.jobs import wait as run
     from chatcli.settings.resolve import invocation
 
-    run(environment, invocation(g), job, concurrency, over_budget)
+    run(environment, invocation(g), job, concurrency, over_budget, yes)
 
 
 @app.command("results")

@@ -45,11 +45,16 @@ class BatchInput:
     schema: Any = None  # the line's own "schema" (a SPEC string or a JSON Schema object)
 
 
-def check_paths(paths: list[str]) -> list[Path]:
-    """Every input must exist and be a file, checked before anything is built."""
+def check_paths(
+    paths: list[str], note: Callable[[str], None] = lambda _message: None
+) -> list[Path]:
+    """Every input must exist and be a file, checked before anything is built; a file given
+    twice, however spelt (``a.jsonl ./a.jsonl``, a link: the same device and inode), is read
+    once, with a ``note``."""
     if not paths:
         raise UsageError("no input given", hint="chatcli batch submit prompts.jsonl")
     out = []
+    seen: dict[tuple[int, int], str] = {}  # (device, inode) -> the name first given
     for name in paths:
         path = Path(name)
         if not path.is_file():
@@ -61,20 +66,65 @@ def check_paths(paths: list[str]) -> list[Path]:
                 f"input {path} is not a regular file",
                 hint="save it to a file first: a job reads its inputs again when it resumes",
             )
+        found = path.stat()
+        key = (found.st_dev, found.st_ino)
+        if key in seen:
+            note(f"{name}: the same input as {seen[key]}, read once")
+            continue
+        seen[key] = name
         out.append(path)
     return out
 
 
-def read_inputs(paths: list[Path], prompt: str | None, column: str | None) -> Iterator[BatchInput]:
-    """The requests of every input file, in order."""
+def read_inputs(
+    paths: list[Path],
+    prompt: str | None,
+    column: str | None,
+    note: Callable[[str], None] = lambda _message: None,
+) -> Iterator[BatchInput]:
+    """The requests of every input file, in order. Every id is one request's own (a second
+    use is refused, naming both places); a blank prompt is skipped, said in one ``note`` per
+    file; ``--column`` without a CSV or TSV input is refused rather than ignored."""
+    if column is not None and not any(p.suffix.lower() in CSV_SUFFIXES for p in paths):
+        raise UsageError(
+            "--column names the prompt column of a CSV or TSV input, and no input is one",
+            hint='JSONL lines name their prompt with "prompt" or "messages"',
+        )
+    qualify = len(paths) > 1  # line and row numbers repeat from file to file
+    used: dict[str, str] = {}  # id -> where it was first used
     for path in paths:
         suffix = path.suffix.lower()
+        blank: list[int] = []
         if suffix in JSONL_SUFFIXES:
-            yield from _jsonl(path, prompt)
+            found = _jsonl(path, prompt, blank, qualify)
         elif suffix in CSV_SUFFIXES:
-            yield from _csv(path, column or "prompt", prompt)
+            found = _csv(path, column or "prompt", prompt, blank, qualify)
         else:
-            yield _text(path, prompt)
+            found = iter([(_text(path, prompt), str(path))])
+        for item, where in found:
+            if item.input_id in used:
+                raise UsageError(
+                    f"{where}: the id {item.input_id!r} is used twice "
+                    f"(first at {used[item.input_id]})",
+                    hint="give every request its own id: results are matched to inputs by it",
+                )
+            used[item.input_id] = where
+            yield item
+        if blank:
+            note(_skipped(path, blank, csv_file=suffix in CSV_SUFFIXES, column=column))
+
+
+def _skipped(path: Path, lines: list[int], *, csv_file: bool, column: str | None) -> str:
+    """One line naming the inputs of ``path`` skipped for a blank prompt, by line."""
+    name = f'"{column or "prompt"}"'
+    if len(lines) == 1:
+        what = f"its {name} cell is empty" if csv_file else f"its {name} is blank"
+        return f"{path}:{lines[0]}: skipped: {what}"
+    shown = ", ".join(map(str, lines[:10]))
+    if len(lines) > 10:
+        shown += f" … and {len(lines) - 10} more"
+    what = f"rows whose {name} cell is empty" if csv_file else f"lines whose {name} is blank"
+    return f"{path}: skipped {len(lines)} {what}, at lines {shown}"
 
 
 def _with_prompt(prompt: str | None, text: str) -> str:
@@ -82,14 +132,25 @@ def _with_prompt(prompt: str | None, text: str) -> str:
 
 
 def _read(path: Path) -> str:
-    """The file's text, decoded like every other text input (UTF-8, UTF-16 with a BOM,
-    GB18030); anything else is a UsageError (exit 2) naming the file."""
+    """A JSONL or CSV file's text, decoded like every other text input (UTF-8, UTF-16 with a
+    BOM, GB18030); anything else is a UsageError (exit 2) naming the file."""
     from chatcli.inputs import decode_text
 
-    return decode_text(reading.read_file(path, reading.TEXT), f"file {path}")
+    try:
+        return decode_text(reading.read_file(path, reading.TEXT), f"file {path}")
+    except UsageError as exc:
+        if exc.hint is not None and exc.hint.startswith("chatcli reads"):
+            exc.hint = (
+                f"a {path.suffix} input must be text; give a document under its own name, "
+                "as one request (chatcli batch submit report.pdf --prompt ...)"
+            )
+        raise
 
 
-def _jsonl(path: Path, prompt: str | None) -> Iterator[BatchInput]:
+def _jsonl(
+    path: Path, prompt: str | None, blank: list[int], qualify: bool
+) -> Iterator[tuple[BatchInput, str]]:
+    """(input, FILE:LINE) of every line; a line whose prompt is blank goes to ``blank``."""
     with io.StringIO(_read(path)) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -101,19 +162,30 @@ def _jsonl(path: Path, prompt: str | None) -> Iterator[BatchInput]:
                 raise UsageError(f"{where}: not a JSON object ({exc})") from None
             if not isinstance(obj, dict):
                 raise UsageError(f"{where}: each line must be a JSON object")
-            yield _from_object(obj, where, str(lineno), prompt)
+            default_id = where if qualify else str(lineno)
+            item = _from_object(obj, where, default_id, prompt)
+            if item is None:
+                blank.append(lineno)
+            else:
+                yield item, where
 
 
 def _from_object(
     obj: dict[str, Any], where: str, default_id: str, prompt: str | None
-) -> BatchInput:
+) -> BatchInput | None:
+    """One JSONL line's request (None: its "prompt" is blank)."""
     messages = obj.get("messages")
     text = obj.get("prompt")
+    if messages is not None and "prompt" in obj:
+        raise UsageError(f'{where}: give "prompt" or "messages", not both')
     if messages is None and not isinstance(text, str):
         raise UsageError(f'{where}: needs "prompt" (a string) or "messages" (a list)')
     if messages is not None:
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise UsageError(f'{where}: "messages" must be a list of message objects')
+        messages = _prompted(messages, prompt, where)
+    elif not str(text).strip():
+        return None
     else:
         messages = [{"role": "user", "content": _with_prompt(prompt, str(text))}]
     model = obj.get("model")
@@ -127,7 +199,32 @@ def _from_object(
     return BatchInput(input_id, messages, model, system, params, obj.get("schema"))
 
 
-def _csv(path: Path, column: str, prompt: str | None) -> Iterator[BatchInput]:
+def _prompted(messages: list[Message], prompt: str | None, where: str) -> list[Message]:
+    """``--prompt`` put before the first user message's content (text, or a text part before
+    a list of parts), as it goes before a "prompt" line's text; never silently dropped."""
+    if not prompt:
+        return messages
+    for i, message in enumerate(messages):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            new: Any = _with_prompt(prompt, content)
+        elif isinstance(content, list):
+            new = [{"type": "text", "text": prompt}, *content]
+        else:
+            break
+        return [*messages[:i], {**message, "content": new}, *messages[i + 1 :]]
+    raise UsageError(
+        f'{where}: --prompt goes before the first user message, and "messages" has no user '
+        "message with text content",
+    )
+
+
+def _csv(
+    path: Path, column: str, prompt: str | None, blank: list[int], qualify: bool
+) -> Iterator[tuple[BatchInput, str]]:
+    """(input, FILE:LINE) of every row; a row whose prompt cell is empty goes to ``blank``."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     csv.field_size_limit(MAX_CELL)  # the module's default, 128 KiB, is a long prompt
     with io.StringIO(_read(path), newline="") as f:
@@ -140,20 +237,34 @@ def _csv(path: Path, column: str, prompt: str | None) -> Iterator[BatchInput]:
                     hint="name the prompt column with --column NAME",
                 )
             for number, row in enumerate(reader, 1):
+                line = reader.line_num  # where the row ends: its line, unless a cell spans lines
                 text = row.get(column) or ""
                 if not text.strip():
+                    blank.append(line)
                     continue
-                input_id = row.get("id") or str(number)
+                where = f"{path}:{line}"
+                input_id = row.get("id") or (f"{path}:{number}" if qualify else str(number))
                 message: Message = {"role": "user", "content": _with_prompt(prompt, text)}
-                yield BatchInput(input_id, [message])
+                yield BatchInput(input_id, [message]), where
         except csv.Error as exc:
             raise UsageError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
 
 
 def _text(path: Path, prompt: str | None) -> BatchInput:
-    from chatcli.inputs import decode_text
+    """A text file or a document (PDF, DOCX, ODT, EPUB, HTML: told by content, read by the
+    documents reader ``ask -f`` and ``summarize`` use), one request; a document's own bytes
+    are never sent."""
+    from chatcli.inputs import to_text
 
-    text = decode_text(reading.read_file(path, reading.TEXT), f"file {path}")
+    data = reading.read_file(path, reading.TEXT)
+    try:
+        text = to_text(data, f"file {path}")
+    except UsageError as exc:
+        if exc.hint is not None and exc.hint.startswith("chatcli reads"):
+            exc.hint = "chatcli batch submit reads text and documents (PDF, DOCX, ODT, EPUB, HTML)"
+        raise
+    except (RecursionError, MemoryError, ValueError, LookupError) as exc:  # a hostile file
+        raise UsageError(f"cannot read {path}: {type(exc).__name__}") from None
     if not text.strip():
         raise UsageError(f"input {path} is empty")
     return BatchInput(str(path), [{"role": "user", "content": _with_prompt(prompt, text)}])

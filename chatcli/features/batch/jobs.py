@@ -20,11 +20,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
-from chatcli.errors import APIError, AuthError, ChatcliError, ConfigError, NetworkError, UsageError
+from chatcli.errors import (
+    APIError,
+    AuthError,
+    ChatcliError,
+    ConfigError,
+    StoreBusy,
+    StoreFull,
+    UsageError,
+)
 from chatcli.events import Notice
-from chatcli.features.batch import remote
+from chatcli.features.batch import estimate, remote
+from chatcli.features.batch.outcome import EVERY_FAILED, NETWORK_FAILED, every_failed, failure
 from chatcli.output import emit, err, notifier_for, out
-from chatcli.pricing import batch_cost_usd, cost_usd, money
+from chatcli.pricing import batch_cost_usd, cost_usd
 from chatcli.settings.resolve import Env, Invocation
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
 
@@ -205,15 +214,15 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
     """Build the job, show the estimate, confirm, then hand it to the provider (or run it)."""
     from chatcli.features.batch.inputs import check_paths, read_inputs
 
-    paths = check_paths(opts.inputs)
+    paths = check_paths(opts.inputs, notifier_for(environment).note)
     from chatcli.features.usage import budget
 
     with _open(environment, Invocation(env.config, debug=env.debug)) as ctx:
         ctx.over_budget = opts.over_budget
         builder = builder_for(env, remote_mode=not opts.local, opts=opts, store=ctx.store)
-        inputs = read_inputs(paths, opts.prompt, opts.column)
+        inputs = read_inputs(paths, opts.prompt, opts.column, ctx.notifier.note)
         if opts.dry_run:
-            _dry_run(environment, builder, inputs)
+            _dry_run(environment, builder, inputs, remote_mode=not opts.local)
             return
         budget.check(ctx.store, env.profile, over_budget=opts.over_budget, warn=ctx.notifier.note,
                      model=env.model, model_info=env.config.model_info)  # fmt: skip
@@ -238,27 +247,28 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
                 f"resuming job {twin.name} ({twin.state}): the same inputs, model, parameters "
                 "and profile; --new submits a second job"
             )
-            _advance(ctx, twin, opts.concurrency, follow=False)
+            _advance(ctx, twin, opts.concurrency, follow=False, yes=opts.yes)
             return
-        ctx.notifier.note(_estimate(builder, remote_mode=mode == "remote"))
+        ctx.notifier.note(estimate.describe(builder.totals, remote_mode=mode == "remote"))
         try:
-            _confirm(environment, builder, env.profile, opts.yes)
+            estimate.confirm(environment, builder.totals, env.profile, opts.yes,
+                             hint="pass --yes to submit anyway")  # fmt: skip
         except BaseException:
             ctx.jobs.delete(job.id)
             raise
         ctx.jobs.set_state(job.id, "submitting")
         out(environment, job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: {job.total} requests")
-        _submit_new(ctx, job, opts.concurrency)
+        _submit_new(ctx, job, opts.concurrency, yes=opts.yes)
 
 
-def _submit_new(ctx: Context, job: JobRow, concurrency: int) -> None:
+def _submit_new(ctx: Context, job: JobRow, concurrency: int, *, yes: bool) -> None:
     """Advance a job just made. One that could not be submitted at all, for a reason a run
     again would meet too (the profile's key or config, a refused key), nothing of it sent or
     answered, is marked failed with that reason instead of staying "submitting" or "running"
     for ever; a network error or an interruption leaves it to resume (``batch wait``)."""
     try:
-        _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False)
+        _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False, yes=yes)
     except (ConfigError, AuthError) as exc:
         # a refused key on the local runner: its requests were sent and refused, so they stay
         # pending, for `batch wait` once the key is fixed (the runner's hint says so)
@@ -278,36 +288,9 @@ def _untouched(ctx: Context, job: JobRow) -> bool:
     return ctx.jobs.refresh_counts(job.id) == (0, 0)
 
 
-def _estimate(builder: Builder, *, remote_mode: bool) -> str:
-    t = builder.totals
-    batches = f" in {len(t.parts)} batches" if len(t.parts) > 1 else ""
-    tokens = f"{t.tokens:,} input tokens{'' if t.exact else ' (estimated)'}"
-    prices = "batch prices (half price)" if remote_mode else "normal prices (local runner)"
-    if t.input_cost is None:
-        cost = f"cost unknown (no price for {', '.join(sorted(t.models))})"
-    else:
-        cost = f"input {money(t.input_cost)} at {prices}"
-        if t.output_cost is not None:
-            cost += f", replies at most {money(t.output_cost)}"
-        else:
-            cost += " + replies"
-    return f"{t.requests:,} requests{batches}, {tokens}, {cost}"
-
-
-def _confirm(environment: Environment, builder: Builder, profile: Profile, yes: bool) -> None:
-    """Above ``confirm_above_usd`` (or many requests at an unknown price): ask on a terminal;
-    off one, refuse unless ``--yes``."""
-    from chatcli.features.spending import confirm_spend
-
-    t = builder.totals
-    total = None if t.input_cost is None else t.input_cost + (t.output_cost or 0.0)
-    confirm_spend(environment, "the estimate is", total, float(profile.confirm_above_usd), yes=yes,
-                  hint="pass --yes to submit anyway", requests=t.requests,
-                  unpriced=f" (no price for {', '.join(sorted(t.models))})")  # fmt: skip
-
-
-def _dry_run(environment: Environment, builder: Builder, inputs: Any) -> None:
-    """Write the JSONL the provider would get into the current directory; send nothing."""
+def _dry_run(environment: Environment, builder: Builder, inputs: Any, *, remote_mode: bool) -> None:
+    """Write the JSONL the provider would get into the current directory; send nothing; the
+    estimate at the prices the job would pay (batch ones, or normal ones with ``--local``)."""
     from chatcli.features.batch.route import wire_line
 
     written: list[Path] = []
@@ -328,7 +311,7 @@ def _dry_run(environment: Environment, builder: Builder, inputs: Any) -> None:
         if out is not None:
             out.close()
     note = notifier_for(environment).note
-    note(_estimate(builder, remote_mode=True))
+    note(estimate.describe(builder.totals, remote_mode=remote_mode))
     if len(written) > 1:
         first = written[0].with_name(written[0].stem + "-part1.jsonl")
         written[0].rename(first)
@@ -340,18 +323,23 @@ def _dry_run(environment: Environment, builder: Builder, inputs: Any) -> None:
 # -- moving a job on ----------------------------------------------------------------------------
 
 
-def _advance(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) -> JobRow:
+def _advance(
+    ctx: Context, job: JobRow, concurrency: int, *, follow: bool, yes: bool = False
+) -> JobRow:
     """Take ``job`` as far as it goes: finish submitting; run it locally or follow it (one
-    process at a time per job)."""
+    process at a time per job). ``yes``: the ``--yes`` of the command, for a job that has to
+    run locally after all (``_to_local``)."""
     if job.state == "draft":
         raise UsageError(f"job {job.name} was never confirmed", hint="submit it again")
     if job.state in FINAL:
         return job
     with ctx.jobs.running(job.id, job.name):
-        return _advance_held(ctx, ctx.jobs.get(job.name), concurrency, follow=follow)
+        return _advance_held(ctx, ctx.jobs.get(job.name), concurrency, follow=follow, yes=yes)
 
 
-def _advance_held(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) -> JobRow:
+def _advance_held(
+    ctx: Context, job: JobRow, concurrency: int, *, follow: bool, yes: bool
+) -> JobRow:
     if job.state in FINAL:  # finished by the runner before us
         return job
     profile = ctx.profile(job)
@@ -362,10 +350,7 @@ def _advance_held(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) 
         except APIError as exc:
             if exc.status != 404 or not api.line.missing_is_404:
                 raise
-            ctx.notifier.note(
-                f"{profile.name} has no Batch API ({exc.message}); running the job locally"
-            )
-            ctx.jobs.set_mode(job.id, "local")
+            _to_local(ctx, job, profile, exc, yes)
         else:
             ctx.jobs.set_state(job.id, "running")
             if not follow:
@@ -375,6 +360,24 @@ def _advance_held(ctx: Context, job: JobRow, concurrency: int, *, follow: bool) 
     if job.mode == "local":
         return _run_local(ctx, job, profile, concurrency)
     return _follow(ctx, job, once=not follow)
+
+
+def _to_local(ctx: Context, job: JobRow, profile: Profile, exc: APIError, yes: bool) -> None:
+    """The endpoint has no Batch API: the job can run here, at normal prices, so it is priced
+    again and ``confirm_above_usd`` asked again before any request is sent. Refused, the job
+    stays as it is (nothing was sent): ``batch wait JOB --yes``, or the same ``submit`` with
+    ``--yes``, runs it."""
+    ctx.notifier.note(
+        f"{profile.name} has no Batch API ({exc.message}): the job can run here, request by "
+        "request, at normal prices"
+    )
+    totals = estimate.local_totals(ctx.jobs, job, ctx.config.model_info)
+    ctx.notifier.note(estimate.describe(totals, remote_mode=False))
+    estimate.confirm(ctx.environment, totals, profile, yes,
+                     hint=f"nothing was sent; chatcli batch wait {job.name} --yes "
+                          "runs it here")  # fmt: skip
+    ctx.notifier.note(f"{job.name}: running the job locally")
+    ctx.jobs.set_mode(job.id, "local")
 
 
 def _follow(ctx: Context, job: JobRow, *, once: bool) -> JobRow:
@@ -414,23 +417,31 @@ def _clock(ctx: Context, started: float) -> str:
 
 
 def _close(ctx: Context, job: JobRow, parts: list[Any], *, hint: str | None) -> JobRow:
-    """Every part collected: the job's final state from its parts' provider statuses."""
-    done, _failed = ctx.jobs.refresh_counts(job.id)
+    """Every part collected: the job's final state from its parts' provider statuses, and
+    the local runner's rule (``outcome``): no request answered is a failed job."""
+    done, failed = ctx.jobs.refresh_counts(job.id)
     statuses = {p.status for p in parts}
     errors = [p.error for p in parts if p.error]
     if statuses == {"failed"} or (done == 0 and "failed" in statuses):
         ctx.jobs.set_state(job.id, "failed", errors[0] if errors else "the batch failed")
     elif job.state == "cancelling" or "cancelled" in statuses:
         ctx.jobs.set_state(job.id, "cancelled")
+    elif done == 0 and failed:
+        ctx.jobs.set_state(job.id, "failed", every_failed([_first_error(ctx, job)]))
     else:
         ctx.jobs.set_state(job.id, "done")
     job = ctx.jobs.get(job.name)
     if job.state == "failed":
-        raise APIError(
-            f"batch job {job.name} failed: {job.error}",
-            hint=hint or "see: chatcli batch status " + job.name,
-        )
+        raise failure(job, hint)
     return job
+
+
+def _first_error(ctx: Context, job: JobRow) -> str:
+    """The error of ``job``'s first failed request (for a job none of whose was answered)."""
+    for row in ctx.jobs.results(job.id):
+        if row.state != "done":
+            return row.error or row.state
+    return "no reason given"
 
 
 def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) -> JobRow:
@@ -471,6 +482,11 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
     everything_failed = counts[0] == 0 and counts[1] > 0
     if ctx.jobs.settle(job.id, job.name, "failed" if everything_failed else "done"):
         job = ctx.jobs.get(job.name)
+        if job.state == "failed":  # why, for the status and the commands that come later
+            reason = every_failed(runner.errors or [_first_error(ctx, job)])
+            with suppress(StoreBusy, StoreFull):
+                ctx.jobs.set_state(job.id, "failed", reason)
+            job = dataclasses.replace(job, error=reason)
     else:
         current = ctx.jobs.get(job.name)  # its state waits in the journal: what it will be
         state = current.state
@@ -483,8 +499,8 @@ def _run_local(ctx: Context, job: JobRow, profile: Profile, concurrency: int) ->
 
 def _failures(ctx: Context, job: JobRow, errors: list[ChatcliError]) -> None:
     """Failed requests are said, with the way to send them again; a local run in which every
-    request failed ends as the remote one does: with its requests' error (exit 6 when the
-    network failed them all, else 5), not a silent 0."""
+    request failed ends as the remote one does (``failure``: exit 6 when the network failed
+    them all, else 5), not a silent 0."""
     if not job.failed:
         return
     hint = f"see: chatcli batch results {job.name}; chatcli batch retry {job.name} sends them again"
@@ -492,10 +508,9 @@ def _failures(ctx: Context, job: JobRow, errors: list[ChatcliError]) -> None:
         plural = "s" if job.failed != 1 else ""
         ctx.notifier.note(f"{job.name}: {job.failed} request{plural} failed; {hint}")
         return
-    message = errors[0].message if errors else "every request failed"
-    if errors and all(isinstance(e, NetworkError) for e in errors):
-        raise NetworkError(f"batch job {job.name} failed: {message}", hint=hint)
-    raise APIError(f"batch job {job.name} failed: {message}", hint=hint)
+    if not (job.error or "").startswith((EVERY_FAILED, NETWORK_FAILED)):
+        job = dataclasses.replace(job, error=every_failed(errors))
+    raise failure(job)
 
 
 # -- the other commands -------------------------------------------------------------------------
@@ -503,12 +518,15 @@ def _failures(ctx: Context, job: JobRow, errors: list[ChatcliError]) -> None:
 
 def wait(
     environment: Environment, invoked: Invocation, name: str, concurrency: int,
-    over_budget: bool = False,
+    over_budget: bool = False, yes: bool = False,
 ) -> None:  # fmt: skip
-    """Finish submitting if needed, then follow (or locally run) the job to its end."""
+    """Finish submitting if needed, then follow (or locally run) the job to its end; a job
+    that ended ``failed`` (now or before) ends the command with its error."""
     with _open(environment, invoked) as ctx:
         ctx.over_budget = over_budget
-        job = _advance(ctx, ctx.jobs.get(name), concurrency, follow=True)
+        job = _advance(ctx, ctx.jobs.get(name), concurrency, follow=True, yes=yes)
+        if job.state == "failed":
+            raise failure(job)
         ctx.notifier.note(
             f"{job.name}: {job.state}: {job.completed} completed, {job.failed} failed; "
             f"results: chatcli batch results {job.name}"
@@ -545,6 +563,8 @@ def status(environment: Environment, invoked: Invocation, name: str | None) -> N
                 )
         if job.state == "submitting":
             out(environment, f"hint: chatcli batch wait {job.name}  # finishes the submit\n")
+        if job.state == "failed":
+            raise failure(job)
 
 
 def _peek(ctx: Context, job: JobRow) -> JobRow:
@@ -617,6 +637,12 @@ def results(
             ctx.notifier.note(f"wrote {job.total} result(s) to {jsonl}")
         else:
             failed = write.write_jsonl(rows, lambda line: out(environment, line), json_rows)
+        if failed and len(failed) == job.total and job.state != "cancelled":
+            # not one answer (retried ones count): the job failed, and the command says so
+            write.report_failures(environment, failed, job.name, hint=False)
+            if job.state != "failed":  # one that ended before this rule: "done"
+                job = dataclasses.replace(job, error=every_failed([failed[0].error or "?"]))
+            raise failure(job, results_said=True)
         write.report_failures(environment, failed, job.name)
 
 
@@ -673,7 +699,7 @@ def retry(
         ctx.jobs.set_state(job.id, "submitting")
         out(environment, job.name + "\n", flush=True)
         ctx.notifier.note(f"job {job.name}: retrying {job.total} failed request(s) of {old.name}")
-        _submit_new(ctx, job, concurrency)
+        _submit_new(ctx, job, concurrency, yes=yes)
 
 
 def cancel(environment: Environment, invoked: Invocation, name: str) -> None:

@@ -7,6 +7,7 @@ store in index order is input order. Rows are streamed from the store, never all
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -107,9 +108,12 @@ def output_file(path: Path, progress: str = "") -> Iterator[TextIO]:
             yield f
     except OSError as exc:
         done = f" ({progress})" if progress else ""
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        fix = "free some space" if full else "give another path"
+        fix += " and run it again"
         raise ChatcliError(
             f"cannot write {path}: {exc.strerror or exc}{done}",
-            hint="the answers are kept in the database: free some space and run it again",
+            hint=f"the answers are kept in the database: {fix}",
         ) from None
 
 
@@ -120,8 +124,11 @@ def _slug(text: str) -> str:
     return slug[:60] or "input"
 
 
-def report_failures(environment: Environment, failed: list[ResultRow], job: str) -> None:
-    """List failed requests on stderr with the command that resubmits them."""
+def report_failures(
+    environment: Environment, failed: list[ResultRow], job: str, *, hint: bool = True
+) -> None:
+    """List failed requests on stderr with the command that resubmits them (``hint``: said
+    here, not by the error the command ends with)."""
     if not failed:
         return
     err(environment, f"chatcli: {len(failed)} request(s) failed:")
@@ -130,4 +137,5 @@ def report_failures(environment: Environment, failed: list[ResultRow], job: str)
     if len(failed) > SHOWN_FAILURES:
         more = len(failed) - SHOWN_FAILURES
         err(environment, f"  … and {more} more (see the JSONL's error field)")
-    err(environment, f"hint: chatcli batch retry {job}  # submits only these")
+    if hint:
+        err(environment, f"hint: chatcli batch retry {job}  # submits only these")

@@ -9,10 +9,11 @@ again the same way. Only the final answer is streamed to stdout; progress goes t
 that fails (after the transport's retries) stops the whole run with its error: no summary of
 the rest is printed, but the part summaries already paid for are kept (``usage.kept``, in the
 database) and the same command run again takes them from there, sending only what is missing
-(a failed combining request: only that one). Every request, part or final, goes through the
-one turn flow (``features.flow.take_turn``) and so the one finish policy: a part cut at the
-token limit is reported, a filtered one fails the input (exit 5). Every request is written to
-the usage log as command ``summarize``.
+(a failed combining request: only that one); not the part summaries it judged no shorter than
+their text (useless: a run again sends them anew), and ``--force`` sends kept ones again.
+Every request, part or final, goes through the one turn flow (``features.flow.take_turn``)
+and so the one finish policy: a part cut at the token limit is reported, a filtered one fails
+the input (exit 5). Every request is written to the usage log as command ``summarize``.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ class Shared:
     kept: Kept = field(default_factory=lambda: Kept("summarize"))  # paid parts of failed runs
 
 
+class _Useless(APIError):
+    """The part summaries came back no shorter than their text: none of them is kept."""
+
+
 class _Cancelled(Exception):
     """Another part failed or Ctrl-C was pressed: this worker stops without a result."""
 
@@ -145,6 +150,7 @@ class Summarizer:
         self._lock = threading.Lock()
         self._paid: dict[str, str] = {}  # part summaries this input has (key -> summary)
         self._reused: set[str] = set()  # ... of which an earlier run paid for
+        self._passed: set[str] = set()  # kept ones --force sent again instead
 
     def _budget(self, framing: int) -> int:
         """Tokens of text one request can carry: the window less reply reserve and prompts."""
@@ -178,10 +184,12 @@ class Summarizer:
         the next run (``usage.kept``)."""
         try:
             summary = self._summarise(text, writer)
+        except _Useless:
+            raise  # nothing kept: the same parts would come back the same
         except BaseException:
             self._keep_parts()
             raise
-        self.shared.kept.forget(self._reused)
+        self.shared.kept.forget(self._reused | self._passed)
         return summary
 
     def _keep_parts(self) -> None:
@@ -197,6 +205,15 @@ class Summarizer:
         else:
             self._note(f"{what} could not be kept (the database is busy)")
 
+    def _drop_parts(self) -> None:
+        """Part summaries judged useless are not kept, and kept ones that were are dropped:
+        a run again must send them again, not fail the same way without sending anything."""
+        with self._lock:
+            useless = set(self._paid) | self._reused
+            self._paid.clear()
+            self._reused.clear()
+        self.shared.kept.forget(useless)
+
     def _summarise(self, text: str, writer: Writer | None) -> str:
         if self.count(text) <= self.budget:
             return self._final(f"{self.instructions}{SEPARATOR}{text}", writer)
@@ -211,7 +228,8 @@ class Summarizer:
             summaries = self._parts([c for c in chunks if c])
             joined = "\n\n".join(f"Part {i}:\n{s.strip()}" for i, s in enumerate(summaries, 1))
             if self.count(joined) >= self.count(current):
-                raise APIError(
+                self._drop_parts()
+                raise _Useless(
                     "the part summaries came back no shorter than the text they summarise",
                     hint="try another model, or a larger --chunk-tokens",
                 )
@@ -277,6 +295,10 @@ class Summarizer:
         content = self._part_content(index, total, chunk)
         key = self._key(content)
         kept = self.shared.kept.get(key)
+        if kept is not None and self.opts.force:  # --force redoes: sent again, then dropped
+            with self._lock:
+                self._passed.add(key)
+            kept = None
         if kept is not None:
             with self._lock:
                 self._paid[key] = kept
@@ -326,11 +348,10 @@ class Summarizer:
         assert self.provider is not None
         self.provider.warm(self.env.model)
         provider = self.provider
-        known = sum(
-            1
-            for i, chunk in enumerate(chunks, 1)
-            if self.shared.kept.get(self._key(self._part_content(i, total, chunk))) is not None
-        )
+        known = 0
+        if not self.opts.force:  # --force sends them again
+            keys = (self._key(self._part_content(i, total, c)) for i, c in enumerate(chunks, 1))
+            known = sum(1 for key in keys if self.shared.kept.get(key) is not None)
         if known:
             self._note(
                 f"{known} of {total} part summaries were paid for by an earlier run that "

@@ -21,7 +21,7 @@ from chatcli.features.outputs import check_folder, write_output
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
 from chatcli.features.summarize.progress import Tracker
-from chatcli.features.summarize.sources import Source, load, names
+from chatcli.features.summarize.sources import Source, distinct, load, names
 from chatcli.features.workers import Workers
 from chatcli.output import Notifier, flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
@@ -39,9 +39,14 @@ COMBINE_INSTRUCTIONS = (
 
 def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
     """Run one ``summarize``; raises chatcli errors for the funnel in ``__main__``."""
-    inputs = names(opts.files, environment.stdin, environment.stdin_isatty)
+    inputs, repeated = distinct(
+        names(opts.files, environment.stdin, environment.stdin_isatty), environment.stdin
+    )
     check_folder(opts.output_dir)
     notifier = notifier_for(environment)
+    for name, first in repeated:
+        label, as_first = ("stdin" if n == "-" else n for n in (name, first))
+        notifier.note(f"{label}: the same input as {as_first}, summarised once")
     sources = [load(name, env.profile, environment.stdin) for name in inputs]
     many = len(sources) > 1 or opts.output_dir is not None or opts.combine
     if not many and sources[0].error is not None:
@@ -97,6 +102,7 @@ class Job:
         self.sources, self.targets, self.todo = sources, targets, todo
         self.results: dict[int, str] = dict(done_before)
         self.printed = 0
+        self._said_stale = False  # the note that combined.md is made again, said once
 
     def _summarizer(
         self, provider: Provider | None, store: Store | None, i: int | None, *, combined: int = 0
@@ -226,13 +232,35 @@ class Job:
 
     def _kept_combined(self, fresh: bool) -> Path | None:
         """``-o DIR``'s combined summary when it is kept: it exists, no input is (``fresh``)
-        summarised in this run, and no ``--force``: like the inputs' own files, no request and
-        no overwrite."""
+        summarised in this run, no ``--force``, and it was made from the very summaries this
+        run combines (its record, ``combined.py``): like the inputs' own files, no request
+        and no overwrite. Made from others, only the combining request is sent again."""
+        from chatcli.features.summarize import combined
+
         folder = self.opts.output_dir
         if folder is None or self.opts.force or fresh:
             return None
         target = folder / f"{COMBINED}.md"
-        return target if target.exists() else None
+        if not target.exists():
+            return None
+        made = combined.recorded(folder)
+        if made == combined.made_from(self._combining()):
+            return target
+        if not self._said_stale:
+            self._said_stale = True
+            why = (
+                "holds no record of the summaries it was made from"
+                if made is None
+                else ("was made from other summaries than these")
+            )
+            self.notifier.note(
+                f"combined summary: {target} {why}; only the combining request is sent again"
+            )
+        return None
+
+    def _combining(self) -> dict[str, str]:
+        """The summaries a combined summary is made from: summary file name -> text."""
+        return {self.targets[i].name: self.results[i] for i in self.results}
 
     def _combine(self, provider: Provider, store: Store) -> None:
         kept = self._kept_combined(any(i in self.results for i in self.todo))
@@ -251,8 +279,14 @@ class Job:
             self._combine_error: ChatcliError | None = exc
             return
         if self.opts.output_dir is not None:
-            target = self.opts.output_dir / f"{COMBINED}.md"
+            from chatcli.features.summarize import combined
+
+            folder = self.opts.output_dir
+            target = folder / f"{COMBINED}.md"
+            combined.forget(folder)
             self._write(target, summary)
+            record = combined.text(combined.made_from(self._combining()))
+            self._write(folder / combined.RECORD, record)
             self.notifier.note(f"combined summary -> {target}")
         else:
             out(self.shared.environment, f"# Combined summary\n\n{summary}")

@@ -3,6 +3,8 @@ into text on its own, so one unreadable input does not stop the others."""
 
 from __future__ import annotations
 
+import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,43 @@ def names(files: list[str], stdin: TextIO | None, stdin_isatty: bool) -> list[st
             hint="chatcli summarize report.pdf",
         )
     return ["-"]
+
+
+def distinct(names: list[str], stdin: TextIO | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """The inputs with each one once, and (dropped, the one it repeats) pairs: a file is
+    known by what it is, not how it is spelt (``a.txt ./a.txt``, its absolute path, a link
+    to it: the same ``st_dev``/``st_ino``), and ``-`` twice is stdin, read once; the same
+    file is never summarised (and paid for) twice."""
+    seen: dict[tuple[object, ...], str] = {}
+    kept: list[str] = []
+    dropped: list[tuple[str, str]] = []
+    for name in names:
+        key = _identity(name, stdin)
+        if key in seen:
+            dropped.append((name, seen[key]))
+            continue
+        seen[key] = name
+        kept.append(name)
+    return kept, dropped
+
+
+def _identity(name: str, stdin: TextIO | None) -> tuple[object, ...]:
+    """What ``name`` reads: a file's device and inode (through links), stdin's for ``-``
+    (so ``- /dev/stdin`` is one input too), a URL as written."""
+    from chatcli.inputs import url_of
+
+    if url_of(name):
+        return ("url", name)
+    try:
+        if name == "-":
+            if stdin is None:
+                return ("stdin",)
+            found = os.fstat(stdin.fileno())
+        else:
+            found = os.stat(name)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return ("stdin",) if name == "-" else ("name", name)  # said when it is read
+    return ("file", found.st_dev, found.st_ino)
 
 
 def load(name: str, profile: Profile, stdin: TextIO | None) -> Source:
