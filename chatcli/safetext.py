@@ -9,6 +9,8 @@ Keys: every key chatcli resolves is registered here (``add_secret``), and ``reda
 as ``****`` plus its last 4 characters wherever it appears, with any ``user:password@`` in a URL
 masked too. ``sanitize`` and ``one_line`` redact, so every text that is made safe for the
 terminal is also free of keys; ``Redactor`` does it across the chunks of a stream.
+``redact_fragments`` also masks a piece of a key (the ``--debug`` trace shows a stream line by
+line, and a key spelt over two chunks lands in two lines).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 
 __all__ = [
     "Redactor", "Sanitizer", "add_secret", "forget_secrets", "mask", "one_line", "redact",
-    "sanitize", "secrets", "summarize_bytes",
+    "redact_fragments", "sanitize", "secrets", "summarize_bytes",
 ]  # fmt: skip
 
 _CONTROL = re.compile(
@@ -82,6 +84,54 @@ def redact(text: str, extra: tuple[str, ...] = ()) -> str:
     if "@" in text and "://" in text:
         text = _URL_CREDENTIALS.sub(r"\1:****@", text)
     return text
+
+
+_ASCII_ESCAPE = re.compile(r"\\u00([2-7][0-9a-fA-F])")
+
+
+def _ascii(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return match.group() if char in '"\\\x7f' else char
+
+
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+_NOT_KEY_CHARS = frozenset(' \t\r\n"\\')
+
+
+def redact_fragments(text: str, extra: tuple[str, ...] = ()) -> str:
+    """``redact``, and each run of key characters (letters, digits, ``-``, ``_`` and whatever
+    else a key holds) that is a piece of a key is ``****``: a run inside a key, one whose end
+    is a key's start, or one whose start is a key's end, sharing ``MIN_SECRET`` characters or
+    more with it. For the ``--debug`` trace, whose lines are what the server sent one by one:
+    a key spelt over two stream chunks lands in two lines that ``redact`` cannot join. JSON's
+    ``\\u00XX`` escapes of printable ASCII are shown as their characters first, so a key
+    spelt with them is found too."""
+    if "\\u00" in text:
+        text = _ASCII_ESCAPE.sub(_ascii, text)
+    text = redact(text, extra)
+    keys = [k for k in dict.fromkeys((*_SECRETS, *extra)) if len(k) >= MIN_SECRET]
+    if not keys:
+        return text
+    chars = (_KEY_CHARS | set("".join(keys))) - _NOT_KEY_CHARS
+    runs = re.compile(f"[{re.escape(''.join(sorted(chars)))}]{{{MIN_SECRET},}}")
+    grams = {k[i : i + MIN_SECRET] for k in keys for i in range(len(k) - MIN_SECRET + 1)}
+
+    def masked(match: re.Match[str]) -> str:
+        run = match.group()
+        near = run[:MIN_SECRET] in grams or any(k[:MIN_SECRET] in run for k in keys)
+        return "****" if near and any(_shares(run, key) for key in keys) else run
+
+    return runs.sub(masked, text)
+
+
+def _shares(run: str, key: str) -> bool:
+    """Whether ``run`` is a piece of ``key`` (see ``redact_fragments``)."""
+    if run in key:
+        return True
+    longest = min(len(run), len(key))
+    return any(
+        run.endswith(key[:n]) or run.startswith(key[-n:]) for n in range(MIN_SECRET, longest + 1)
+    )
 
 
 def secrets() -> tuple[str, ...]:

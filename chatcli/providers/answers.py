@@ -173,12 +173,21 @@ def _whole(arguments: str) -> bool:
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+def made_up_id() -> str:
+    """An id for a tool call the endpoint sent without one: ``call_`` and 24 random hex
+    digits, unique across the whole conversation (a per-answer ``call_0`` would come back in
+    every round, and endpoints that check ids across the history refuse it)."""
+    import secrets
+
+    return f"call_{secrets.token_hex(12)}"
+
+
 def clean_calls(calls: Iterable[ToolCall]) -> list[ToolCall]:
     """``calls`` as they can be stored and sent back: an id each, none twice (a missing id is
-    made up, ``call_N`` for the N-th call, and an id the answer already used gets a suffix,
-    so each result answers exactly one call and the API accepts the history), and no half
-    surrogate pair in their text (a JSON ``\\ud83d`` escape decodes to one: it is no
-    Unicode, cannot be stored or counted, and kills an MCP server's stdio; U+FFFD instead).
+    made up, ``made_up_id``, and an id the answer already used gets a suffix, so each result
+    answers exactly one call and the API accepts the history), and no half surrogate pair in
+    their text (a JSON ``\\ud83d`` escape decodes to one: it is no Unicode, cannot be stored
+    or counted, and kills an MCP server's stdio; U+FFFD instead).
     """
     calls = [
         ToolCall(*(_LONE_SURROGATE.sub("\ufffd", v) for v in (c.id, c.name, c.arguments)))
@@ -187,8 +196,8 @@ def clean_calls(calls: Iterable[ToolCall]) -> list[ToolCall]:
     taken = {c.id for c in calls if c.id}
     seen: set[str] = set()
     out = []
-    for n, call in enumerate(calls):
-        wanted = call.id or f"call_{n}"
+    for call in calls:
+        wanted = call.id or made_up_id()
         if wanted in seen or (not call.id and wanted in taken):
             k = 2
             while f"{wanted}_{k}" in taken or f"{wanted}_{k}" in seen:
@@ -197,6 +206,14 @@ def clean_calls(calls: Iterable[ToolCall]) -> list[ToolCall]:
         seen.add(wanted)
         out.append(call if wanted == call.id else replace(call, id=wanted))
     return out
+
+
+def carries(chunk: dict[str, Any]) -> bool:
+    """Whether a stream chunk says anything: one without ``choices`` (or with an empty list)
+    and without ``usage`` is a keep-alive in all but name, and does not hold off the silence
+    watchdog (``transport.SSEStream``)."""
+    choices = chunk.get("choices")
+    return chunk.get("usage") is not None or (choices != [] and choices is not None)
 
 
 def _index(choice: dict[str, Any], position: int) -> int:

@@ -17,12 +17,24 @@ if TYPE_CHECKING:
 
 
 def resource_url(profile: Profile) -> str:
-    """The resource URL, tolerating a trailing slash or ``/openai`` as users paste it."""
+    """The resource URL, forgiving as a relay's ``base_url`` is: a trailing slash, or any
+    path from an ``/openai`` segment on (``/openai``, or the portal's target URI
+    ``/openai/deployments/NAME/chat/completions``), is dropped, so the deployment path is not
+    doubled (and a 404 then blames the deployment). A path before ``/openai`` (a gateway's
+    prefix) stays."""
     from chatcli.providers.openai_compat import check_url
 
-    if profile.endpoint:  # AZURE_OPENAI_ENDPOINT is not checked when the config is read
-        check_url(profile.endpoint, profile.sources.get("endpoint", "endpoint"))
-    return (profile.endpoint or "").rstrip("/").removesuffix("/openai")
+    endpoint = profile.endpoint or ""
+    if endpoint:  # AZURE_OPENAI_ENDPOINT is not checked when the config is read
+        check_url(endpoint, profile.sources.get("endpoint", "endpoint"))
+    scheme, sep, rest = endpoint.partition("://")
+    host, slash, path = rest.partition("/")
+    segments = path.split("/") if slash else []
+    if "openai" in (s.lower() for s in segments):
+        at = [s.lower() for s in segments].index("openai")
+        segments = segments[:at]
+    kept = "/".join(segments).rstrip("/")
+    return f"{scheme}{sep}{host}" + (f"/{kept}" if kept else "")
 
 
 def deployment_url(profile: Profile, model: str, operation: str = "chat/completions") -> str:

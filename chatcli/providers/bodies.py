@@ -9,7 +9,8 @@ comments cannot outlast the caller's deadline; a whole body (an answer, an error
 at a time, which no single read's timeout catches, cannot hold the command for ever.
 Encodings: we ask for gzip and deflate only; a body in another encoding, or one labelled gzip
 that is not, is passed on as sent, so its text (the server's own message) is what the user
-sees. Secrets are masked here too (``redact``).
+sees. Secrets are masked here too (``redact``). ``peek`` looks at a body's start without
+consuming it (a stream mislabelled JSON, ``sse_start``).
 """
 
 from __future__ import annotations
@@ -193,6 +194,60 @@ def lines(pieces: Iterable[bytes], *, max_line: int = MAX_LINE) -> Iterator[str]
             )
     if buf:
         yield redact(buf.decode("utf-8", "replace"))
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def peek(response: httpx2.Response, *, grace: float, enough: int = 8) -> bytes:
+    """The decoded start of ``response``'s body (``enough`` bytes past a BOM and blank space,
+    as few as tell SSE from JSON, or all of a shorter body; at most 64 KiB of blank space, at
+    ``MIN_RATE`` after ``grace`` seconds), without consuming it: the raw pieces read are put
+    back in front of the rest (``response.stream``). httpx2's read errors pass through."""
+    import httpx2
+
+    stream = response.stream
+    assert isinstance(stream, httpx2.SyncByteStream)
+    inner: httpx2.SyncByteStream = stream
+    source = iter(inner)
+    taken: list[bytes] = []
+    decoder = Decoder(response.headers.get("content-encoding"))
+    pace = Pace(grace, "the response")
+    seen = b""
+
+    def short() -> bool:
+        return len(seen) < 64 * 1024 and len(seen.lstrip(_BOM).lstrip()) < enough
+
+    try:
+        while short():
+            raw = next(source, None)
+            if raw is None:
+                break
+            taken.append(raw)
+            pace.got(len(raw))
+            for piece in decoder.feed(raw):  # a step at a time: a gzip bomb stays small
+                seen += piece
+                if not short():
+                    break
+    except APIError:
+        pass  # a corrupt compressed start: the reader says so
+
+    class Replay(httpx2.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield from taken
+            yield from source
+
+        def close(self) -> None:
+            inner.close()
+
+    response.stream = Replay()
+    return seen
+
+
+def sse_start(start: bytes) -> bool:
+    """Whether a body's start is a server-sent-events stream (``data:``, ``event:``, ``id:``
+    or a ``:`` comment, after a BOM and blank space) rather than JSON."""
+    return start.lstrip(_BOM).lstrip().startswith((b"data:", b"event:", b"id:", b":"))
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

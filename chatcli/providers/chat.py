@@ -161,11 +161,10 @@ class ChatProvider:
             fallback.clear()
         assert response is not None
         try:
-            content_type = response.headers.get("content-type", "")
             offered = bool(
                 request.tools or request.extra.get("tools") or request.extra.get("functions")
             )
-            if request.stream and "json" not in content_type:
+            if request.stream and self.transport.streamed(response):
                 yield from self._stream(response, offered)
             else:
                 yield from self._whole(response, offered)
@@ -291,10 +290,10 @@ class ChatProvider:
             json_body=body, on_notice=on_notice,
         )  # fmt: skip
         try:
-            if "json" in response.headers.get("content-type", ""):
+            if not self.transport.streamed(response):
                 obj = self.transport.read_json(response)
                 return ([obj] if isinstance(obj, dict) else []), False
-            return list(self.transport.events(response)), True
+            return list(self.transport.events(response, carries=answers.carries)), True
         finally:
             response.close()
 
@@ -342,7 +341,7 @@ class ChatProvider:
         return listed(items)
 
     def _stream(self, response: Any, tools: bool) -> Iterator[StreamEvent]:
-        stream = self.transport.events(response)
+        stream = self.transport.events(response, carries=answers.carries)
         events = answers.stream_events(stream, completed=lambda: stream.done, tools_offered=tools)
         yield from _masked(events)
 

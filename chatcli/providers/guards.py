@@ -1,16 +1,27 @@
 """What every wire protocol does to an answer on its way up: a key the model spells out over
-several deltas is masked whole, and a 400 blaming the ``tools`` or the reasoning effort sent is
-explained (chat completions and the Responses API alike)."""
+several deltas is masked whole, a usage report beyond what the model can hold is dropped (the
+tokens are then counted locally), an empty answer is said to be one, and a 400 blaming the
+``tools`` or the reasoning effort sent is explained (chat completions and the Responses API
+alike)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError
-from chatcli.events import Notice, ReasoningDelta, StreamEvent, TextDelta
+from chatcli.events import Finish, Notice, ReasoningDelta, StreamEvent, TextDelta, ToolCalls, Usage
 from chatcli.safetext import Redactor
+
+if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
+    from chatcli.providers.base import ChatRequest
+
+UNKNOWN_WINDOW_FACTOR = 100
+UNKNOWN_WINDOW_SLACK = 100_000
+"""A model whose context window chatcli does not know: a reported prompt above this many times
+the local count plus the slack is absurd (a 2-token "hi" billed as 10 million)."""
 
 
 def masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
@@ -46,6 +57,63 @@ def masked(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
         raise
     yield from flush(thought, ReasoningDelta)
     yield from flush(answer, TextDelta)
+
+
+def plausible_usage(
+    events: Iterator[StreamEvent], request: ChatRequest, info: ModelInfo
+) -> Iterator[StreamEvent]:
+    """``events``, but a usage report the model cannot have produced is dropped, with one
+    notice, so the session counts the tokens locally (estimated), as for a negative one:
+    prompt (input) tokens above the model's known context window, or, when the window is
+    unknown, above 100 times the local count plus 100,000; completion (output) tokens above
+    the known window (the catalog states no maximum output: the window bounds it too)."""
+    for event in events:
+        if isinstance(event, Usage):
+            why = _absurd(event, request, info)
+            if why is not None:
+                yield Notice(
+                    f"the endpoint reported {why}; ignored, the tokens are counted locally "
+                    "(estimated)"
+                )
+                continue
+        yield event
+
+
+EMPTY = "the model returned an empty answer"
+
+
+def noted_empty(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+    """``events``, with a notice (``EMPTY``) before the finish of an answer that has no text,
+    no tool call and no refusal and stopped normally: a script's ``x=$(chatcli ask ...)``
+    would otherwise get "" with no sign why (still a success)."""
+    said = False
+    for event in events:
+        if (isinstance(event, TextDelta) and event.text) or isinstance(event, ToolCalls):
+            said = True
+        elif isinstance(event, Finish) and event.reason == "stop" and not said:
+            yield Notice(EMPTY)
+        yield event
+
+
+def _absurd(usage: Usage, request: ChatRequest, info: ModelInfo) -> str | None:
+    """Why ``usage`` cannot be true for ``request``, or None when it may be."""
+    window = info.context_window
+    prompt, completion = usage.prompt_tokens, usage.completion_tokens
+    if window:
+        beyond = f"more than {request.model}'s context window ({window:,})"
+        if prompt > window:
+            return f"{prompt:,} prompt tokens, {beyond}"
+        if completion > window:
+            return f"{completion:,} completion tokens, {beyond}"
+        return None
+    if prompt <= UNKNOWN_WINDOW_SLACK:
+        return None
+    from chatcli.tokens import count_messages
+
+    local = count_messages(request.messages, info.tokenizer).n
+    if prompt > UNKNOWN_WINDOW_FACTOR * local + UNKNOWN_WINDOW_SLACK:
+        return f"{prompt:,} prompt tokens for a request of about {local:,}"
+    return None
 
 
 # What endpoints say when they take no tools: "Unsupported parameter: 'tools'", "does not

@@ -321,7 +321,7 @@ def whole_events(obj: Any, *, tools_offered: bool) -> Iterator[StreamEvent]:
             name = text_of(item, "name", where, f"{field}.name") or ""
             if not name:
                 raise bad(where, f"{field}.name", item.get("name"))
-            call_id = text_of(item, "call_id", where, f"{field}.call_id") or f"call_{i}"
+            call_id = text_of(item, "call_id", where, f"{field}.call_id") or ""  # made up
             arguments = text_of(item, "arguments", where, f"{field}.arguments") or ""
             calls.append(ToolCall(call_id, name, arguments))
     text = "".join(texts).removesuffix("\n\n")

@@ -7,9 +7,12 @@ The official order is ``response.created``, ``response.in_progress``, then per o
 ``.done`` events and ``response.output_item.done``, and last one terminal event:
 ``response.completed``, ``response.incomplete`` or ``response.failed`` (or an ``error``
 event). Text is yielded as it arrives; tool calls, usage and the finish come from the end.
-Event types this module does not know are skipped (the API adds them); a known event of the
-wrong shape is an ``APIError`` naming the field; a stream that stops before its terminal event
-is cut, as on chat (the partial answer is kept by the session).
+Text that a gateway sends only whole (in ``response.output_text.done``,
+``response.content_part.done``, a done message item or the final response's ``output``,
+without deltas) is yielded from there, once: a part already streamed gives only what its whole
+text adds (``_Texts``). Event types this module does not know are skipped (the API adds them);
+a known event of the wrong shape is an ``APIError`` naming the field; a stream that stops
+before its terminal event is cut, as on chat (the partial answer is kept by the session).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from chatcli.events import Finish, ReasoningDelta, StreamEvent, TextDelta, ToolC
 from chatcli.providers.answers import clean_calls
 from chatcli.providers.endings import ending
 from chatcli.providers.responses import (
+    array,
     bad,
     failure,
     finish_reason,
@@ -95,11 +99,80 @@ class _Calls:
 
     def joined(self) -> list[ToolCall]:
         calls = []
-        for n, call in enumerate(self.calls):
+        for call in self.calls:
             if not call["name"]:
                 raise bad(WHERE, f"function call {call['key']}: name", call["name"])
-            calls.append(ToolCall(call["call_id"] or f"call_{n}", call["name"], call["arguments"]))
-        return clean_calls(calls)
+            calls.append(ToolCall(call["call_id"], call["name"], call["arguments"]))
+        return clean_calls(calls)  # a call without a call_id gets one
+
+
+class _Texts:
+    """The answer's text by part (an output item, a content index): the deltas as they come,
+    then, from each whole text of a part (a ``.done`` event, a done message item, the final
+    output), only what it adds to what was streamed, so nothing is lost and nothing printed
+    twice. An item is named by its ``id`` or its ``output_index`` (``#N``): both names of one
+    item lead to the same part, whichever came first."""
+
+    def __init__(self) -> None:
+        self.parts: dict[tuple[str, int], str] = {}
+        self.names: dict[str, str] = {}  # an item's id or #index -> the key of its parts
+        self.item: str | None = None  # the item the last text came from
+        self.written: list[str] = []
+
+    def key(self, item_id: str | None, index: Any) -> str:
+        names = [item_id] if item_id else []
+        if isinstance(index, int) and not isinstance(index, bool):
+            names.append(f"#{index}")
+        key = next((self.names[n] for n in names if n in self.names), names[0] if names else "#")
+        for name in names:
+            self.names.setdefault(name, key)
+        return key
+
+    @staticmethod
+    def part(value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    def delta(self, item: str, part: int, text: str) -> Iterator[TextDelta]:
+        if not text:
+            return
+        if self.written and item != self.item:
+            yield TextDelta("\n\n")  # another message item: a paragraph of its own
+        self.item = item
+        self.parts[(item, part)] = self.parts.get((item, part), "") + text
+        self.written.append(text)
+        yield TextDelta(text)
+
+    def whole(self, item: str, part: int, text: str) -> Iterator[TextDelta]:
+        seen = self.parts.get((item, part))
+        if seen is not None:
+            if text.startswith(seen):
+                yield from self.delta(item, part, text[len(seen) :])
+            return
+        written = "".join(self.written)
+        if not text or text in written:
+            return  # the text streamed already, under a name the deltas did not use
+        if written and text.startswith(written) and self.item is not None:
+            yield from self.delta(self.item, part, text[len(written) :])  # the same, named anew
+            return
+        yield from self.delta(item, part, text)
+
+    def message(self, item: dict[str, Any], key: str, field: str) -> Iterator[TextDelta]:
+        """The text parts of a whole message item."""
+        for j, content in enumerate(array(item.get("content"), WHERE, f"{field}.content")):
+            content = table(content, WHERE, f"{field}.content[{j}]")
+            if content.get("type") == "output_text":
+                said = text_of(content, "text", WHERE, f"{field}.content[{j}].text") or ""
+                yield from self.whole(key, j, said)
+
+    def output(self, final: dict[str, Any], kind: str) -> Iterator[TextDelta]:
+        """The message items of the final response's ``output``."""
+        where = f"{kind}: response.output"
+        for i, item in enumerate(array(final.get("output"), WHERE, where)):
+            item = table(item, WHERE, f"{where}[{i}]")
+            if item.get("type") == "message":
+                item_id = text_of(item, "id", WHERE, f"{where}[{i}].id")
+                key = self.key(item_id, None if item_id else i)
+                yield from self.message(item, key, f"{where}[{i}]")
 
 
 def _final_output(response: dict[str, Any]) -> tuple[str, str, list[ToolCall]]:
@@ -125,8 +198,7 @@ def _final_output(response: dict[str, Any]) -> tuple[str, str, list[ToolCall]]:
 def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[StreamEvent]:
     """Reasoning summaries and text as they arrive, then usage, tool calls and the finish."""
     model: str | None = None
-    wrote = False
-    message: str | None = None  # the output item the text came from
+    texts = _Texts()
     refusal: list[str] = []
     calls = _Calls()
     summary: tuple[str, int] | None = None
@@ -144,14 +216,26 @@ def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[Str
         if kind in ("response.created", "response.in_progress", "response.queued"):
             response = table(event.get("response"), WHERE, f"{kind}: response")
             model = text_of(response, "model", WHERE, "response.model") or model
-        elif kind == "response.output_text.delta":
-            delta = text_of(event, "delta", WHERE, f"{kind}: delta")
-            source = text_of(event, "item_id", WHERE, f"{kind}: item_id")
-            if delta:
-                if wrote and source != message:
-                    yield TextDelta("\n\n")  # another message item: a paragraph of its own
-                wrote, message = True, source
-                yield TextDelta(delta)
+        elif kind in ("response.output_text.delta", "response.output_text.done"):
+            source = texts.key(
+                text_of(event, "item_id", WHERE, f"{kind}: item_id"), event.get("output_index")
+            )
+            part = texts.part(event.get("content_index"))
+            if kind.endswith("delta"):
+                yield from texts.delta(source, part, text_of(event, "delta", WHERE,
+                                                             f"{kind}: delta") or "")  # fmt: skip
+            else:
+                whole = text_of(event, "text", WHERE, f"{kind}: text") or ""
+                yield from texts.whole(source, part, whole)
+        elif kind == "response.content_part.done":
+            content = table(event.get("part"), WHERE, f"{kind}: part")
+            if content.get("type") == "output_text":
+                source = texts.key(
+                    text_of(event, "item_id", WHERE, f"{kind}: item_id"),
+                    event.get("output_index"),
+                )
+                whole = text_of(content, "text", WHERE, f"{kind}: part.text") or ""
+                yield from texts.whole(source, texts.part(event.get("content_index")), whole)
         elif kind == "response.refusal.delta":
             refusal.append(text_of(event, "delta", WHERE, f"{kind}: delta") or "")
         elif kind == "response.refusal.done":
@@ -171,6 +255,10 @@ def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[Str
             item = table(event.get("item"), WHERE, f"{kind}: item")
             if item.get("type") == "function_call":
                 calls.item(item, event.get("output_index"), done=kind.endswith("done"))
+            elif item.get("type") == "message" and kind.endswith("done"):
+                item_id = text_of(item, "id", WHERE, f"{kind}: item.id")
+                source = texts.key(item_id, event.get("output_index"))
+                yield from texts.message(item, source, f"{kind}: item")
         elif kind == "response.function_call_arguments.delta":
             calls.delta(event)
         elif kind == "response.function_call_arguments.done":
@@ -183,14 +271,13 @@ def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[Str
     if kind == "response.failed":
         raise failure(final.get("error"), "mid-stream")
     model = text_of(final, "model", WHERE, "response.model") or model
+    yield from texts.output(final, kind)
+    wrote = bool(texts.written)
     joined = calls.joined()
     if not wrote and not joined and not refusal:
-        text, said, joined = _final_output(final)
+        _text, said, joined = _final_output(final)
         if said:
             refusal = [said]
-        if text:
-            wrote = True
-            yield TextDelta(text)
     if kind == "response.incomplete" and final.get("status") is None:
         final = {**final, "status": "incomplete"}
     reason = finish_reason(final, WHERE, calls=bool(joined) and tools_offered)

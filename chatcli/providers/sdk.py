@@ -27,7 +27,7 @@ from chatcli.events import Notice
 from chatcli.providers import bodies, clients, errorbody
 from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.waits import backoff, describe, retry_after
-from chatcli.safetext import one_line, sanitize, summarize_bytes
+from chatcli.safetext import one_line, redact_fragments, sanitize, summarize_bytes
 from chatcli.settings.keys import redact
 from chatcli.settings.loading import Profile
 
@@ -82,7 +82,8 @@ def http_client(
 
 
 def _debug(line: str, key: str) -> None:
-    logging.getLogger("chatcli").warning(sanitize(redact(line, (key,))))  # output.log_to
+    """A ``--debug`` line of the SDK routes, masked as the transport's (``redact_fragments``)."""
+    logging.getLogger("chatcli").warning(sanitize(redact_fragments(line, (key,))))
 
 
 T = TypeVar("T")

@@ -11,7 +11,11 @@ a 200 that is an error envelope is that error (``read_json``). Every httpx2
 failure is translated into ``chatcli.errors`` here and nowhere else (error bodies are read by
 ``errorbody``). Every body is read through ``bodies`` (capped after decompression, keys
 masked); a stream that sends nothing but keep-alive comments for ``timeout`` seconds is as
-silent as one that sends nothing. Every request says ``User-Agent: chatcli/<version>``.
+silent as one that sends nothing (and so is one of empty events, named keep-alives such as
+``event: ping``, or chunks that carry nothing). Streams are read as the SSE standard says (a
+leading BOM ignored, an event with empty data not dispatched), and one labelled JSON by a
+relay is known by its start (``streamed``). A whole JSON body that is not UTF-8 is read with
+U+FFFD, as a stream is. Every request says ``User-Agent: chatcli/<version>``.
 httpx2 is imported lazily.
 """
 
@@ -31,7 +35,7 @@ from chatcli.providers.cutoff import Cutoff
 from chatcli.providers.errorbody import origin as _origin
 from chatcli.providers.waits import backoff as _backoff
 from chatcli.providers.waits import describe, retry_after
-from chatcli.safetext import one_line, redact, sanitize, summarize_bytes
+from chatcli.safetext import one_line, redact, redact_fragments, sanitize, summarize_bytes
 from chatcli.settings.keys import redact_key
 
 if TYPE_CHECKING:
@@ -107,9 +111,11 @@ class Transport:
     # -- debugging --------------------------------------------------------------------------
 
     def _debug(self, line: str) -> None:
+        """The one writer of the ``--debug`` trace: to the command's stderr through the
+        output layer (``output.log_to``), with keys and pieces of keys masked (a stream is
+        shown line by line, and a key spelt over two chunks lands in two lines)."""
         if self.debug:
-            # to the command's stderr through the output layer (``output.log_to``)
-            logging.getLogger("chatcli").warning(sanitize(redact(line, self.secrets)))
+            logging.getLogger("chatcli").warning(sanitize(redact_fragments(line, self.secrets)))
 
     def _debug_request(self, request: httpx2.Request) -> None:
         if not self.debug:
@@ -266,11 +272,34 @@ class Transport:
             self.settings.proxy,
         )
 
-    def events(self, response: httpx2.Response) -> SSEStream:
+    def events(
+        self, response: httpx2.Response, *, carries: Callable[[dict[str, Any]], bool] | None = None
+    ) -> SSEStream:
         """The JSON objects of an SSE body (``.done`` tells whether ``[DONE]`` came);
         transport failures, ``event: error`` and a body that is no stream become chatcli
-        errors."""
-        return SSEStream(self, response)
+        errors. ``carries(obj)``: whether an object is news for the silence watchdog (chat's
+        chunks with empty ``choices`` and no usage are not); by default every one is."""
+        return SSEStream(self, response, carries=carries)
+
+    def streamed(self, response: httpx2.Response) -> bool:
+        """Whether the answer to a ``stream: true`` request is a server-sent-events body:
+        any content type but JSON is, and so is a body labelled JSON whose start is SSE
+        (``bodies.sse_start``), as relays that mislabel their streams send. The bytes looked
+        at are given back (``bodies.peek``)."""
+        import httpx2
+
+        if "json" not in response.headers.get("content-type", "").lower():
+            return True
+        try:
+            return bodies.sse_start(bodies.peek(response, grace=self.settings.timeout))
+        except httpx2.TimeoutException:
+            raise NetworkError(
+                f"no response from {_origin(str(response.request.url))} within "
+                f"{self.settings.timeout:g} s",
+                hint="raise `timeout` in the config if the endpoint is slow",
+            ) from None
+        except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
+            raise NetworkError(f"the connection closed mid-response: {reason_of(exc)}") from None
 
     def read_json(
         self, response: httpx2.Response, *, limit: int = bodies.MAX_BODY, what: str = ""
@@ -288,7 +317,7 @@ class Transport:
         except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
             raise NetworkError(f"the connection closed mid-response: {reason_of(exc)}") from None
         try:
-            obj = bodies.scrub(json.loads(raw))
+            obj = bodies.scrub(_loads(raw))
         except (ValueError, RecursionError):
             raise APIError(
                 f"malformed response from {where}: "
@@ -303,12 +332,21 @@ class Transport:
 
 class SSEStream:
     """The JSON objects of one server-sent-events body, read through ``bodies`` (capped lines,
-    keys masked) with a watchdog: ``timeout`` seconds without a ``data:`` line end it, however
-    many keep-alive comments or stray bytes arrive meanwhile."""
+    keys masked) with a watchdog: ``timeout`` seconds without an event that carries something
+    end it, however many keep-alive comments, stray bytes, empty events, named events that are
+    not JSON objects (``event: ping`` / ``data: ping``) or objects ``carries`` calls empty
+    arrive meanwhile. One leading U+FEFF (BOM) of the stream is ignored."""
 
-    def __init__(self, transport: Transport, response: httpx2.Response) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        response: httpx2.Response,
+        *,
+        carries: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         self._transport = transport
         self._response = response
+        self._carries = carries or (lambda _obj: True)
         self.done = False
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -317,24 +355,28 @@ class SSEStream:
         transport, response = self._transport, self._response
         timeout = transport.settings.timeout
         last_data = time.monotonic()
+        before: float | None = None  # last_data before the event being read began
         stray: list[str] = []  # the start of a body that is not SSE at all, to show it
 
         def watchdog() -> None:
             if time.monotonic() - last_data > timeout:
                 raise NetworkError(
-                    f"the stream sent no data for more than {timeout:g} s "
-                    "(only keep-alive comments)",
+                    f"the stream sent no data for more than {timeout:g} s (only keep-alives)",
                     hint="raise `timeout` in the config if the model thinks for long",
                 )
 
         def lines() -> Iterator[str]:
-            nonlocal last_data
+            nonlocal last_data, before
             pieces = bodies.chunks(response, limit=1 << 62, what="the stream", watchdog=watchdog)
-            for line in bodies.lines(pieces):
+            for n, line in enumerate(bodies.lines(pieces)):
+                if n == 0:
+                    line = line.removeprefix("\ufeff")
                 if transport.debug:
                     transport._debug(f"< {line}")
                 if line.startswith("data:"):
-                    last_data = time.monotonic()
+                    if line[5:].strip():  # news until its event proves empty (see below)
+                        before = last_data if before is None else before
+                        last_data = time.monotonic()
                 elif (
                     line
                     and not line.startswith((":", "event:", "id:", "retry:"))
@@ -353,8 +395,13 @@ class SSEStream:
                 if event == "error":
                     message = errorbody.parse_text(payload).message
                     raise APIError(f"the endpoint reported an error mid-stream: {message}")
-                count += 1
-                yield _parse_chunk(payload)
+                obj = _parse_chunk(payload, event)
+                if obj is None or not self._carries(obj):
+                    last_data = before if before is not None else last_data
+                before = None
+                if obj is not None:
+                    count += 1
+                    yield obj
         except httpx2.ReadTimeout:
             raise NetworkError(
                 f"the stream went silent for more than {timeout:g} s",
@@ -379,7 +426,8 @@ def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
 
     Multi-line data fields are joined with newlines; comments (``: keep-alive``) and ``id:``
     fields are skipped; the event name is ``message`` unless an ``event:`` field names it; a
-    last event without its blank line still counts.
+    last event without its blank line still counts; an event whose data is empty (``data:``
+    alone) is not dispatched, as the SSE standard says.
     """
     data: list[str] = []
     event = "message"
@@ -394,10 +442,11 @@ def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
             if not line:
                 event = "message"
             continue
-        yield event, "\n".join(data)
+        if data != [""]:
+            yield event, "\n".join(data)
         data = []
         event = "message"
-    if data:
+    if data and data != [""]:
         yield event, "\n".join(data)
 
 
@@ -409,15 +458,32 @@ def sse_payloads(lines: Iterable[str]) -> Iterator[str]:
         yield payload
 
 
-def _parse_chunk(payload: str) -> dict[str, Any]:
+def _loads(raw: bytes) -> Any:
+    """A whole JSON body; bytes that are not UTF-8 (a relay cutting a character) become
+    U+FFFD, as in a stream, instead of losing the answer (``json.loads`` of bytes refuses
+    them; UTF-16 and UTF-32 bodies, which it detects, are still read as such)."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        return json.loads(raw.decode("utf-8", "replace"))
+
+
+def _parse_chunk(payload: str, event: str = "message") -> dict[str, Any] | None:
+    """The JSON object of one event; None for a keep-alive: an event named other than
+    ``message`` whose data is not a JSON object (``event: ping`` with ``data: ping``).
+    Unnamed data that is not an object is a malformed chunk."""
     try:
         obj = bodies.scrub(json.loads(payload))
     except (ValueError, RecursionError):
+        if event != "message":
+            return None
         raise APIError(
             f"malformed stream chunk: {one_line(payload, 120)!r}",
             hint="the endpoint is not streaming like an OpenAI-compatible API",
         ) from None
     if not isinstance(obj, dict):
+        if event != "message":
+            return None
         raise APIError(f"malformed stream chunk: {one_line(payload, 120)!r}")
     if isinstance(obj.get("error"), dict | str):
         message = errorbody.parse_text(payload).message

@@ -10,11 +10,14 @@ the two fallbacks between them.
   and codex models): the same request is sent again, once, over Responses, one notice says
   so, and the model is remembered for the profile (``endpoint_quirks``: model, ``api`` =
   ``responses``), so the next request goes there first.
-- A route-level 404 or 405 on ``/responses`` (not a 404 about the model): the same request is
-  sent again over chat completions, and the profile remembers that its URL has no Responses
-  API (``endpoint_quirks``: model ``*``, ``api`` = ``chat <url>``; a profile whose URL changes
-  forgets it). Silent, but for ``--debug``: a relay without ``/responses`` is not the user's
-  problem, and the answer they get is the same.
+- A route-level 404 or 405 on ``/responses`` (not a 404 about the model), a 400 whose message
+  names the ``/responses`` URL as unknown (``Invalid URL (POST /v1/responses)``), or a 200
+  that is an error envelope saying the route is unknown (LM Studio's ``Unexpected endpoint or
+  method. (POST /v1/responses)``): the same request is sent again over chat completions, and
+  the profile remembers that its URL has no Responses API (``endpoint_quirks``: model ``*``,
+  ``api`` = ``chat <url>``; a profile whose URL changes forgets it). Silent, but for
+  ``--debug``: a relay without ``/responses`` is not the user's problem, and the answer they
+  get is the same. A 400 about the body or the model is never taken for a missing route.
 
 ``raw_complete`` and ``raw_stream`` (verify's probes, which read chat-shaped fields) stay on
 chat completions.
@@ -31,7 +34,13 @@ from chatcli.errors import APIError
 from chatcli.events import Notice, StreamEvent
 from chatcli.providers import responses
 from chatcli.providers.base import ChatRequest
-from chatcli.providers.guards import masked, refused_reasoning, refused_tools
+from chatcli.providers.guards import (
+    masked,
+    noted_empty,
+    plausible_usage,
+    refused_reasoning,
+    refused_tools,
+)
 from chatcli.providers.quirks import COMPLETION_PARAMS, rejects_classic_params
 
 if TYPE_CHECKING:
@@ -56,6 +65,14 @@ _RESPONSES_ONLY = re.compile(
     re.I,
 )
 _ABOUT_MODEL = re.compile(r"\bmodel|deployment", re.I)
+_UNKNOWN_ROUTE = re.compile(
+    r"\b(?:invalid|unknown|unrecogni[sz]ed|unexpected|unsupported)\s+(?:request\s+)?"
+    r"(?:url|endpoint|route|path)\b"
+    r"|\b(?:url|endpoint|route|path)\s+(?:is\s+)?(?:not\s+found|not\s+supported|unknown)\b"
+    r"|\bno\s+(?:such\s+)?(?:route|endpoint)\b",
+    re.I,
+)
+_RESPONSES_URL = re.compile(r"(?:^|[\s(/'\"`])(?:v1/)?responses\b", re.I)
 
 
 def responses_only(status: int, message: str) -> bool:
@@ -64,9 +81,22 @@ def responses_only(status: int, message: str) -> bool:
 
 
 def route_missing(status: int, message: str) -> bool:
-    """Whether a 404/405 on ``/responses`` means the route is not there (a relay or local
-    server without it), rather than a model or deployment it does not know."""
-    return status == 405 or (status == 404 and _ABOUT_MODEL.search(message) is None)
+    """Whether an error answer to ``POST /responses`` means the route is not there (a relay
+    or local server without it), rather than a model or deployment it does not know: a 405,
+    a 404 not about the model, or a 400 (some relays' answer to any unknown URL) whose message
+    names the responses URL as unknown (``Invalid URL (POST /v1/responses)``); never a 400
+    about the request's body or model."""
+    if status == 405 or (status == 404 and _ABOUT_MODEL.search(message) is None):
+        return True
+    return status == 400 and _unknown_route(message, named=True)
+
+
+def _unknown_route(message: str, *, named: bool) -> bool:
+    """Whether ``message`` says the URL, route or endpoint is unknown (``named``: and names
+    the responses URL), not the model."""
+    if _UNKNOWN_ROUTE.search(message) is None or _ABOUT_MODEL.search(message) is not None:
+        return False
+    return not named or _RESPONSES_URL.search(message) is not None
 
 
 def choose(provider: ChatProvider, model: str) -> str:
@@ -115,7 +145,18 @@ def batch_over_responses(profile: Profile, model: str, store: Store | None) -> b
 
 
 def send(provider: ChatProvider, request: ChatRequest) -> Generator[StreamEvent, None, None]:
-    """``request`` over the protocol ``choose`` picks, with the fallbacks above."""
+    """``request`` over the protocol ``choose`` picks, with the fallbacks above; a usage
+    report the model cannot have produced is dropped (``guards.plausible_usage``) and an
+    empty answer is noted (``guards.noted_empty``)."""
+    events = _send(provider, request)
+    try:
+        info = provider.model_info(request.model)
+        yield from noted_empty(plausible_usage(events, request, info))
+    finally:
+        events.close()
+
+
+def _send(provider: ChatProvider, request: ChatRequest) -> Generator[StreamEvent, None, None]:
     profile = provider.profile
     if choose(provider, request.model) == "responses":
         missing = yield from _over_responses(provider, request, auto=profile.api == "auto")
@@ -201,7 +242,7 @@ def _over_responses(
                 f"without (remembered for profile {profile.name})"
             ))  # fmt: skip
             return True
-        if status in (404, 405) and route_missing(status, text):
+        if route_missing(status, text):
             missing.append(f"{status}: {text}")
         return False
 
@@ -222,36 +263,60 @@ def _over_responses(
         if not missing:
             raise
         if auto:
-            quirks.set(profile.name, ANY_MODEL, API, f"chat {url}")
-            if provider.transport.debug:
-                yield Notice(
-                    f"{url} has no Responses API ({missing[0]}); chat completions used "
-                    f"instead (remembered for profile {profile.name})"
-                )
+            yield from _no_route(provider, url, missing[0])
             return True
-        if switched:
-            quirks.set(profile.name, request.model, API, "")  # neither API serves it here
-            exc.hint = (
-                f"{request.model} is served over the Responses API only, and this endpoint "
-                "has none: use it through an endpoint that has /responses"
-            )
-        else:
-            exc.hint = (
-                f'this endpoint has no Responses API: set api = "chat" (or "auto") in '
-                f"profile {profile.name!r}"
-            )
+        _no_route_hint(provider, exc, request.model, switched)
         raise
     assert response is not None
     offered = bool(request.tools or request.extra.get("tools"))
     try:
-        if request.stream and "json" not in response.headers.get("content-type", ""):
+        if request.stream and provider.transport.streamed(response):
             from chatcli.providers.responses_stream import stream_events
 
             stream = provider.transport.events(response)
             yield from masked(stream_events(stream, tools_offered=offered))
-        else:
+            return False
+        try:
             obj = provider.transport.read_json(response)
-            yield from masked(responses.whole_events(obj, tools_offered=offered))
+        except APIError as exc:  # a 200 error envelope: LM Studio's answer to unknown routes
+            if exc.status is not None or not _unknown_route(exc.message, named=False):
+                raise
+            if auto:
+                yield from _no_route(provider, url, f"200: {exc.message}")
+                return True
+            _no_route_hint(provider, exc, request.model, switched)
+            raise
+        yield from masked(responses.whole_events(obj, tools_offered=offered))
     finally:
         response.close()
     return False
+
+
+def _no_route_hint(provider: ChatProvider, exc: APIError, model: str, switched: bool) -> None:
+    """The hint of an endpoint without a Responses API that was not asked through ``auto``;
+    ``switched``: chat completions refused ``model`` as Responses-only (neither API serves
+    it here, remembered so)."""
+    profile = provider.profile
+    if switched:
+        provider.quirks.set(profile.name, model, API, "")
+        exc.hint = (
+            f"{model} is served over the Responses API only, and this endpoint has none: use "
+            "it through an endpoint that has /responses"
+        )
+    else:
+        exc.hint = (
+            f'this endpoint has no Responses API: set api = "chat" (or "auto") in profile '
+            f"{profile.name!r}"
+        )
+
+
+def _no_route(provider: ChatProvider, url: str, why: str) -> Iterator[Notice]:
+    """Remember that the profile's URL has no Responses API (chat completions from now on);
+    a notice only with ``--debug``."""
+    name = provider.profile.name
+    provider.quirks.set(name, ANY_MODEL, API, f"chat {url}")
+    if provider.transport.debug:
+        yield Notice(
+            f"{url} has no Responses API ({why}); chat completions used instead "
+            f"(remembered for profile {name})"
+        )

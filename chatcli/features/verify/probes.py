@@ -555,10 +555,14 @@ def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None)
         checks.append(check)
         on_check(check)
 
-    first = complete(
-        target,
-        ChatRequest(target.model, PROBE_MESSAGES, temperature=0, max_tokens=MAX_TOKENS),
-    )
+    try:
+        first = complete(
+            target,
+            ChatRequest(target.model, PROBE_MESSAGES, temperature=0, max_tokens=MAX_TOKENS),
+        )
+    except APIError as exc:
+        _responses_only_hint(exc, target.model)
+        raise
     add("model", lambda: probe_model(target, first))
     add("prompt_tokens", lambda: probe_prompt_tokens(target, first))
     add("max_tokens", lambda: probe_max_tokens(target, first))
@@ -570,6 +574,19 @@ def run(target: Target, on_check: Callable[[Check], None] = lambda _check: None)
     add("seed", lambda: probe_seed(target))
     add("json_schema", lambda: probe_json_schema(target))
     return checks
+
+
+def _responses_only_hint(exc: APIError, model: str) -> None:
+    """A model served over the Responses API only (OpenAI's pro and codex models): the
+    probes read Chat Completions' fields, so verify cannot check it; say so instead of
+    leaving the endpoint's words alone."""
+    from chatcli.providers.wire import responses_only
+
+    if responses_only(exc.status or 0, exc.message):
+        exc.hint = (
+            f"{model} is served over the Responses API only, and verify's probes use Chat "
+            "Completions (they read its fields): verify cannot check this model"
+        )
 
 
 def verdict(model: str, checks: list[Check]) -> Verdict:
