@@ -165,7 +165,14 @@ class _Frames:
     blocks and list items it shows (``_render_live``).
     """
 
-    def __init__(self, *, code_theme: str, live: bool, style: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        code_theme: str,
+        live: bool,
+        style: str | None = None,
+        rows_above: int | None = None,
+    ) -> None:
         from markdown_it import MarkdownIt
         from rich.markdown import Markdown  # imported here, not in a timed frame
 
@@ -197,6 +204,10 @@ class _Frames:
         self._live_width = 0
         self._started = False
         self._tail_costs = [0.0, 0.0]  # seconds the last two live renders took
+        # Rows of the pane above the live region, when known (``MarkdownStream``): it keeps
+        # no more rows than that, so that a pane made narrower, which rewraps every row and
+        # pushes as many rows as that adds off the top, pushes finished rows only.
+        self._rows_above = rows_above
 
     @property
     def live_cost(self) -> float:
@@ -224,6 +235,8 @@ class _Frames:
             printed = self._render_blocks(console, self.pending[:cut], permanent=True)
             if printed:
                 parts.append(printed)
+                if self._rows_above is not None:
+                    self._rows_above += printed.count("\n")
             self.pending = self.pending[cut:]
             self._scanned, self._open_fence, self._anchors = 0, "", []
             self._newlines, self._whole = self.pending.count("\n"), "\r" in self.pending
@@ -431,6 +444,8 @@ class _Frames:
         """The live frame: the unfinished block, cropped to its last ``live_room`` lines, each
         using only the cells of its text (see ``liverows``)."""
         room = live_room(height)
+        if self._rows_above is not None:
+            room = min(room, self._rows_above)
         text = self.pending
         if room <= 0 or not text or text.isspace():
             return []
@@ -642,9 +657,11 @@ class MarkdownStream(_Writer):
         code_theme: str = "monokai",
         live: bool = True,
         style: str | None = None,
+        rows_above: int | None = None,
     ) -> None:
         self._file = file
         self._style = style
+        self._rows_above = rows_above  # see _Frames
         self._width = width
         self._height = height
         self._code_theme = code_theme
@@ -713,9 +730,8 @@ class MarkdownStream(_Writer):
             if self._frames is None:
                 if not text:
                     return
-                self._frames = _Frames(
-                    code_theme=self._code_theme, live=self._live, style=self._style
-                )
+                self._frames = _Frames(code_theme=self._code_theme, live=self._live,
+                                       style=self._style, rows_above=self._rows_above)  # fmt: skip
             self._frames.add(text)
             width, height = self._drawn = self._size()
             out = self._frames.commit(width, height)
@@ -798,9 +814,8 @@ class MarkdownStream(_Writer):
             if self._frames is None:
                 if not text and final:
                     return 0.0
-                self._frames = _Frames(
-                    code_theme=self._code_theme, live=self._live, style=self._style
-                )
+                self._frames = _Frames(code_theme=self._code_theme, live=self._live,
+                                       style=self._style, rows_above=self._rows_above)  # fmt: skip
             self._frames.add(text)
             width, height = self._drawn = self._size()
             out = self._frames.frame(width, height, final=final)
@@ -876,15 +891,20 @@ def _env_int(name: str) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def make_writer(mode: str, file: TextIO) -> RawWriter | MarkdownStream:
+def make_writer(
+    mode: str, file: TextIO, *, rows_above: int | None = None
+) -> RawWriter | MarkdownStream:
     """The writer for ``--markdown auto|always|never``; ``auto`` renders only on a TTY that
     moves the cursor: with ``TERM=dumb`` or unset (an Emacs shell buffer, a CI log) it writes
     the raw text as it streams, and ``always`` there renders each block once, as it completes,
-    with no live region."""
+    with no live region. ``rows_above``: the pane's rows above where the answer starts, when
+    known (the REPL's prompt learns it), which bound the live region (see ``_Frames``)."""
     if mode == "never":
         return RawWriter(file)
     if mode == "always":
-        return MarkdownStream(file, live=not is_dumb())
+        return MarkdownStream(file, live=not is_dumb(), rows_above=rows_above)
     if mode == "auto":
-        return MarkdownStream(file) if isatty(file) and not is_dumb() else RawWriter(file)
+        if isatty(file) and not is_dumb():
+            return MarkdownStream(file, rows_above=rows_above)
+        return RawWriter(file)
     raise ValueError(f"markdown mode must be auto, always or never, not {mode!r}")

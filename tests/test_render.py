@@ -768,3 +768,18 @@ def test_a_link_shows_its_target_when_the_text_is_not_it() -> None:
     assert "https://bank.example (https://evil.example/login)" in text
     assert "the docs (https://docs.example)" in text
     assert "https://plain.example/x." in text and "(https://plain.example/x)" not in text
+
+
+def test_the_live_region_is_no_taller_than_the_rows_above_it() -> None:
+    """With the rows above it known (the REPL's prompt learns them), the live region keeps no
+    more rows than that, and takes more as finished blocks print above it: a narrower pane
+    then pushes only finished rows into the history."""
+    renderer = _Frames(code_theme="monokai", live=True, rows_above=2)
+    code = "\n".join(f"line_{i} = {i}" for i in range(40))
+    renderer.add("```python\n" + code)
+    renderer.frame(80, 30)
+    assert renderer._live_rows == 2  # not the 14 rows half the pane would allow
+    renderer.add("\n```\n\nA paragraph.\n\n```python\n" + code)
+    out = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[78])", "", renderer.frame(80, 30))
+    assert out.count("line_39") == 2  # the first block printed whole, once; the second's live
+    assert renderer._live_rows == 14  # 2 + the block's 40 rows and more above: half the pane

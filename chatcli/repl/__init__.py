@@ -88,7 +88,7 @@ def prepare(
     from chatcli.providers import connect
     from chatcli.repl.commands import SlashCompleter
     from chatcli.repl.loop import Repl, ReplSetup
-    from chatcli.repl.prompt import make_prompt, private_history
+    from chatcli.repl.prompt import Placement, make_prompt, private_history
     from chatcli.settings import paths
 
     config = invoked.config
@@ -130,10 +130,12 @@ def prepare(
         over_budget=over_budget,
         debug=invoked.debug,
     )
+    placement = Placement()
     prompt = make_prompt(private_history(paths.data_dir()), environment, input=input,
-                         output=output)  # fmt: skip
+                         output=output, placement=placement)  # fmt: skip
     provider = connect_profile(opened.session.profile)
     repl = Repl(ctx, opened.session, provider, prompt, environment)
+    repl.placement = placement
     repl.template = applied
     repl.standing_schema = standing
     if standing is not None:

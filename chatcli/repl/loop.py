@@ -31,6 +31,7 @@ from chatcli.events import StreamEvent
 from chatcli.features.flow import take_turn
 from chatcli.output import err, notifier_for
 from chatcli.pricing import money
+from chatcli.repl.prompt import Placement
 from chatcli.safetext import one_line
 from chatcli.store import content_text
 from chatcli.terminal import modes
@@ -115,6 +116,7 @@ class Repl:
         self.template: Applied | None = None  # chat --template: wraps every message
         self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
         self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
+        self.placement = Placement()  # where the prompt left the last message (prompt.py)
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
         )
@@ -365,7 +367,8 @@ class Repl:
         if self._warm is not None:
             self._warm.join()  # the client it builds is the one this request uses
             self._warm = None
-        writer = make_writer(self.ctx.markdown, self.stdout)
+        writer = make_writer(self.ctx.markdown, self.stdout, rows_above=self.placement.rows_above)
+        self.placement.rows_above = None  # a turn not typed at the prompt has rows unknown
         if self.tools is not None and self.tools.approval.terminal is not None:
             self.tools.approval.terminal.writer = writer
 

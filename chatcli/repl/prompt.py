@@ -20,6 +20,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
@@ -114,15 +115,39 @@ async def edit_in_editor(buffer: Buffer, environment: Environment) -> None:
             os.unlink(path)
 
 
-def key_bindings(environment: Environment) -> KeyBindings:
+@dataclass
+class Placement:
+    """Where the last message sent sits on the screen: the rows of the pane above the reply's
+    first row, as far as the terminal told (a cursor position report); None when it did not.
+    The live view keeps no more live rows than that (``render``): a pane made narrower
+    rewraps its rows and pushes the top ones into the scrollback, and near the top of a pane
+    (a new one, or after ``/clear``) those would be live rows, left there twice."""
+
+    rows_above: int | None = None
+
+
+def _rows_above(event: KeyPressEvent) -> int | None:
+    """Rows above the prompt, plus the message's first row (more rows are only safer)."""
+    from prompt_toolkit.renderer import HeightIsUnknownError
+
+    try:
+        return event.app.renderer.rows_above_layout + 1
+    except HeightIsUnknownError:  # no cursor position report (yet): unknown
+        return None
+
+
+def key_bindings(environment: Environment, placement: Placement | None = None) -> KeyBindings:
     """Enter sends; Alt+Enter and Ctrl+J insert a newline; Ctrl+X Ctrl+E opens the editor
-    (its failures said on ``environment``'s stderr). These win over prompt_toolkit's defaults."""
+    (its failures said on ``environment``'s stderr). These win over prompt_toolkit's defaults.
+    ``placement`` learns where each message sent sits on the screen."""
     kb = KeyBindings()
 
     # While Ctrl-R searches, Enter is prompt_toolkit's "accept the match", not "send".
     @kb.add("enter", filter=~is_searching)
     def _send(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
+        if placement is not None:
+            placement.rows_above = _rows_above(event)
         size = event.app.output.get_size()
         if is_tall(buffer.text, size.rows, size.columns):
             # Taller than the pane: the prompt is left empty and the loop writes the message
@@ -168,14 +193,15 @@ def make_prompt(
     *,
     input: Input | None = None,
     output: Output | None = None,
+    placement: Placement | None = None,
 ) -> PromptSession[str]:
     """The prompt the REPL reads every message and slash command from (drawn on the
-    environment's stdout unless ``output`` replaces it)."""
+    environment's stdout unless ``output`` replaces it); ``placement``: see ``Placement``."""
     return PromptSession(
         history=history,
         complete_while_typing=False,
         multiline=True,
-        key_bindings=key_bindings(environment),
+        key_bindings=key_bindings(environment, placement),
         prompt_continuation=_continuation,
         enable_suspend=True,
         input=input,
