@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import ipaddress
 import json
 import os
 import socket
@@ -421,6 +422,91 @@ def test_a_refused_certificate_is_not_retried_and_says_how_to_trust_it(
     assert "retry" not in result.stderr and len(accepted) == 1
 
 
+def _trusted_cert(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for 127.0.0.1 (its address in the certificate) and the certificate
+    as a file a client can be told to trust (``SSL_CERT_FILE``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chatcli test CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    crt, keyfile = tmp_path / "ca.pem", tmp_path / "key.pem"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(crt, keyfile)
+    return context, crt
+
+
+def _pipe_to(port: int) -> Callable[[socket.socket], None]:
+    """A connection handler that relays the (decrypted) bytes to 127.0.0.1:``port`` and back:
+    TLS in front of the fake server."""
+
+    def relay(conn: socket.socket) -> None:
+        inner = socket.create_connection(("127.0.0.1", port))
+
+        def copy(src: socket.socket, dst: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+        back = threading.Thread(target=copy, args=(inner, conn), daemon=True)
+        back.start()
+        copy(conn, inner)
+        back.join(timeout=10)
+        conn.close()
+        inner.close()
+
+    return relay
+
+
+@pytest.mark.parametrize(
+    "args", [["ask", "hi"], ["models"], ["transcribe", "talk.wav"]], ids=["chat", "get", "sdk"]
+)
+def test_an_endpoint_with_a_certificate_trusted_through_ssl_cert_file_answers(
+    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """The other half of the test above: the CA store chatcli reads (lazily, at the first
+    handshake) is the one ``SSL_CERT_FILE`` names, on the chat route, a GET and the SDK's."""
+    monkeypatch.chdir(tmp_path)
+    _wav(tmp_path)
+    context, ca = _trusted_cert(tmp_path)
+    port = int(fake.base_url.split(":")[2].split("/")[0])
+    with _server(_pipe_to(port), wrap=context) as (origin, _):
+        env = _config(tmp_path, f"{origin}/v1")
+        result = run_cli(*args, env={**env, "SSL_CERT_FILE": str(ca)})
+        refused = run_cli(*args, env=env)  # the system's store alone does not trust it
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert refused.returncode == 6 and "TLS certificate was refused" in refused.stderr
+
+
 # -- 18: cosmetic ----------------------------------------------------------------------------
 
 
@@ -480,3 +566,15 @@ def test_every_output_file_keeps_a_symlink_and_writes_its_target(
     written = list(real.iterdir()) if real.is_dir() else [real]
     assert written and all(p.stat().st_size > 0 for p in written)
     assert all(p.read_bytes() != b"old\n" for p in written)
+
+
+def test_a_plain_http_endpoint_never_reads_the_ca_store(fake: FakeOpenAI, tmp_path: Path) -> None:
+    """Reading the CA store is most of what a client costs to build; http:// never needs it."""
+    from chatcli.providers import clients
+    from chatcli.providers.trust import LazyTrust
+
+    clients._context.cache_clear()
+    result = run_cli("ask", "hi", env=_config(tmp_path, fake.base_url))
+    assert result.returncode == 0, result.stderr
+    context = clients._context(None, None)
+    assert isinstance(context, LazyTrust) and not context._loaded

@@ -86,10 +86,16 @@ def _trusted() -> ssl.SSLContext:
 
 @functools.cache
 def _context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    import platform
+
     import httpx2
 
-    del cafile, capath  # the cache key: httpx2 reads them from the environment itself
-    return httpx2.create_ssl_context()
+    if platform.system() in ("Windows", "Darwin"):  # the system's own store (truststore)
+        del cafile, capath  # the cache key: httpx2 reads them from the environment itself
+        return httpx2.create_ssl_context()
+    from chatcli.providers.trust import LazyTrust
+
+    return LazyTrust.where(cafile, capath)
 
 
 def _proxy_error(exc: Exception, proxy: str | None) -> Exception:
