@@ -62,12 +62,29 @@ def _make(folder: Path, what: str) -> None:
         raise UsageError(f"{what}: cannot make {folder}: {reason}") from None
 
 
+def refuse_own(path: Path) -> None:
+    """Refuse (exit 2) an output file that is one of chatcli's own (its database, journal,
+    history or config: ``settings.paths.own_files``) or any SQLite database: written whole,
+    an export or a transcript would replace every stored session."""
+    from chatcli.settings.paths import own_files
+
+    real = Path(os.path.realpath(path))
+    if real in own_files():
+        raise UsageError(f"-o {path} is chatcli's own {real.name}; give another file")
+    with contextlib.suppress(OSError), open(real, "rb") as existing:
+        if existing.read(16) == b"SQLite format 3\x00":
+            raise UsageError(f"-o {path} is an SQLite database; give another file",
+                             hint="chatcli does not write its output over a database")  # fmt: skip
+
+
 def prepare_file(path: Path | None) -> None:
     """Make ``-o FILE`` writable before anything is paid for: its missing folders are made
     0700 (as ``check_folder`` makes ``-o DIR``); a directory, a folder that cannot be made or
-    one chatcli may not write into is refused (exit 2) instead of failing after the request."""
+    one chatcli may not write into is refused (exit 2) instead of failing after the request,
+    and so is one of chatcli's own files (``refuse_own``)."""
     if path is None:
         return
+    refuse_own(path)
     if path.is_dir():
         raise UsageError(f"-o {path} is a directory; give a file name")
     folder = path.parent
@@ -123,6 +140,7 @@ def _written(path: Path, binary: bool) -> Iterator[IO[Any]]:
         with open(path, mode, encoding=encoding) as f:  # a special file: written through
             yield f
         return
+    refuse_own(path)  # the last guard, whichever command writes
     target = Path(os.path.realpath(path))  # a link's target, written where it points
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:

@@ -6,6 +6,7 @@ because the config may hold an API key and the database holds every conversation
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -20,16 +21,39 @@ def _absolute(path: str | Path) -> Path:
     return Path(os.path.abspath(Path(path).expanduser()))
 
 
+_CONFIGS: set[Path] = set()
+"""Every config file this process was told to use (``own_files``)."""
+
+
 def config_path(flag: str | None = None) -> tuple[Path, bool]:
     """The config file to use and whether it was named by ``--config`` (then it must exist)."""
     if flag:
-        return _absolute(flag), True
-    env = os.environ.get("CHATCLI_CONFIG")
-    if env:
-        return _absolute(env), False
-    from platformdirs import user_config_dir
+        path, named = _absolute(flag), True
+    elif env := os.environ.get("CHATCLI_CONFIG"):
+        path, named = _absolute(env), False
+    else:
+        from platformdirs import user_config_dir
 
-    return _absolute(user_config_dir(APP, appauthor=False)) / "config.toml", False
+        path, named = _absolute(user_config_dir(APP, appauthor=False)) / "config.toml", False
+    _CONFIGS.add(path)
+    return path, named
+
+
+OWN_DATA = ("chatcli.db", "chatcli.db-wal", "chatcli.db-shm", "chatcli.db-journal", "history")
+"""The files of the data dir chatcli keeps (with the recovery journal's ``recovery.jsonl*``)."""
+
+
+def own_files() -> set[Path]:
+    """chatcli's own files, as real paths: the database and its companions, the recovery
+    journal, the input history, and the config files in use. An output file (``-o``) is never
+    one of them: ``sessions export NAME -o .../chatcli.db`` would replace every session."""
+    folder = data_dir()
+    found = {folder / name for name in OWN_DATA}
+    with contextlib.suppress(OSError):
+        found.update(folder.glob("recovery.jsonl*"))
+    found.update(_CONFIGS)
+    found.add(config_path()[0])
+    return {Path(os.path.realpath(p)) for p in found}
 
 
 def data_dir() -> Path:
