@@ -205,6 +205,9 @@ def validate(environment: Environment, path: Path, profile: str | None = None) -
     from chatcli.features.schema.spec import config_problems
 
     problems.extend(config_problems(cfg))  # [schemas.NAME] checked as --schema @NAME would
+    from chatcli.features.configure.templates_check import template_problems
+
+    problems.extend(template_problems(cfg))  # each template checked as --template NAME would
     unknown = cfgmod.unknown_default(cfg)
     if unknown is not None:
         problems.append(unknown)
