@@ -176,7 +176,7 @@ def test_max_tool_rounds(home: Path, fake: FakeOpenAI) -> None:
     assert "tool_choice" not in second.json and third.json["tool_choice"] == "none"
     assert third.json["tools"] == second.json["tools"]  # still declared: the history has calls
     assert tool_messages(third.json)[-1]["content"].startswith("not run: the limit of 1")
-    assert "1 tool rounds reached" in r.stderr
+    assert "1 tool round reached" in r.stderr
     assert r.stdout == "done\n"
 
 

@@ -66,6 +66,18 @@ def _new(repl: Repl, arg: str) -> None:
     repl.session.new()
     repl.attachments = None
     repl.say("new session started (saved with its first reply)", dim=True)
+    _new_conversation(repl)
+
+
+def _new_conversation(repl: Repl) -> None:
+    """Another conversation is in the REPL (``/new``, ``/resume``, ``/fork``): tools answered
+    "[a]lways" in the last one are asked about again, and the REPL says which."""
+    if repl.tools is None:
+        return
+    forgotten = repl.tools.approval.new_conversation()
+    if forgotten:
+        names = ", ".join(forgotten)
+        repl.say(f"tools approved with [a]lways are asked about again here: {names}", dim=True)
 
 
 def _clear(repl: Repl, arg: str) -> None:
@@ -326,6 +338,7 @@ def _fork(repl: Repl, arg: str) -> None:
     except SessionExists as exc:
         raise _taken(exc) from None
     repl.say(f"forked {old} into {row.name}; you are in {row.name} now", dim=True)
+    _new_conversation(repl)
     if repl.session.unanswered is not None:
         repl.say("the message awaiting an answer came along: /retry sends it", dim=True)
 
@@ -418,6 +431,7 @@ def _resume(repl: Repl, arg: str) -> None:
     for note in opened.notes:
         repl.say(note, dim=True)
     repl.say(f"{opened.session.model} via {opened.session.profile}", dim=True)
+    _new_conversation(repl)
     repl.summary()
 
 

@@ -1,12 +1,13 @@
 """Who may run which tool: nothing runs unless the user said so, in advance or when asked.
 
-In advance: ``--approve TOOL`` and ``auto_approve`` (``server.tool`` or a whole ``server``),
-``auto_approve_read_only`` for tools their server marks read-only. Otherwise, on a terminal,
-the user sees the call and answers one key: ``y`` runs it, ``a`` runs it and every later call
-of that tool in this session, ``n`` or Enter (the default) declines, ``v`` prints the whole
-call (the card folds long values and fits the terminal) and asks again; Ctrl-C stops the turn.
-Off a terminal a call that was not approved in advance is declined. Keys typed before the
-question are discarded, so type-ahead cannot answer it.
+In advance: ``--approve TOOL`` and ``auto_approve`` (``server.tool`` or a whole ``server``,
+read as ``-T`` reads names: ``registry.covers``), ``auto_approve_read_only`` for tools their
+server marks read-only. Otherwise, on a terminal, the user sees the call and answers one key:
+``y`` runs it, ``a`` runs it and every later call of that tool in this conversation (the REPL
+forgets it on ``/new``, ``/resume`` and ``/fork``), ``n`` or Enter (the default) declines,
+``v`` prints the whole call (the card folds long values and fits the terminal) and asks again;
+Ctrl-C stops the turn. Off a terminal a call that was not approved in advance is declined.
+Keys typed before the question are discarded, so type-ahead cannot answer it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from chatcli.features.tools.registry import Tool
+from chatcli.features.tools.registry import Tool, covers
 from chatcli.features.tools.results import card, full_view, heading
 from chatcli.terminal import modes
 
@@ -46,11 +47,17 @@ class Approval:
 
     def allowed_in_advance(self, tool: Tool) -> bool:
         return (
-            tool.qualified in self.auto
-            or tool.server in self.auto
+            any(covers(name, tool) for name in self.auto)
             or tool.qualified in self.always
             or (self.read_only and tool.read_only is True)
         )
+
+    def new_conversation(self) -> list[str]:
+        """Forget the tools answered ``a`` (always): they are asked about again in the next
+        conversation (``/new``, ``/resume``, ``/fork``). The tools forgotten, for saying so."""
+        forgotten = sorted(self.always)
+        self.always.clear()
+        return forgotten
 
     def decide(self, tool: Tool, arguments: str) -> Verdict:
         """Ask (or not) whether this call may run; Ctrl-C at the question propagates."""

@@ -83,14 +83,14 @@ def turn(
             session.add_tool_results(_not_run(last.calls, box))
             n = box.max_rounds
             raise APIError(
-                f"the model still asked for tools after {n} tool round{'s' if n != 1 else ''} "
+                f"the model still asked for tools after {_rounds(n)} "
                 f"(--max-tool-rounds {n}) and a request to answer without them; its calls were "
                 "not run (raise the bound with --max-tool-rounds N, at most 100)"
             )
         if tool_rounds > box.max_rounds:
             session.add_tool_results(_not_run(last.calls, box))
             yield Notice(
-                f"{box.max_rounds} tool rounds reached (--max-tool-rounds); "
+                f"{_rounds(box.max_rounds)} reached (--max-tool-rounds); "
                 "asking for an answer without tools"
             )
             choice: str | None = "none"  # the history holds calls: the tools stay declared
@@ -103,12 +103,16 @@ def turn(
         events = session.send(None, tools=box.specs(), tool_choice=choice)
 
 
-_LIMIT = "not run: the limit of {n} tool rounds per turn was reached; answer with what you have"
+_LIMIT = "not run: the limit of {n} per turn was reached; answer with what you have"
+
+
+def _rounds(n: int) -> str:
+    return f"{n} tool round{'' if n == 1 else 's'}"
 
 
 def _not_run(calls: tuple[ToolCall, ...], box: Toolbox) -> list[ToolResult]:
     """The results of calls past the round limit: not run, each named for the record."""
-    text = _LIMIT.format(n=box.max_rounds)
+    text = _LIMIT.format(n=_rounds(box.max_rounds))
     info = {"approved": False, "how": "not run"}
     return [ToolResult(c.id, text, {"name": _shown(c, box), **info}) for c in calls]
 

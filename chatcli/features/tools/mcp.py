@@ -21,7 +21,13 @@ Failures:
   says so (``Dead``) and the server is started again for the next call. ``stop`` (the user
   turning a server off) forgets all of that: the next start is a fresh one.
 - A reply the SDK cannot read (a lone surrogate escape in its JSON) fails the call it answers
-  at once, as an error result, instead of leaving it to ``tool_timeout``.
+  at once, as an error result, instead of leaving it to ``tool_timeout``. Bytes that are not
+  UTF-8 are read as U+FFFD. Should the SDK's reader of a server's stdout fail all the same (it
+  then only drains the pipe, and no reply would ever come), the connection counts as ended
+  (``_reader_end``), as when the server's stdout closes: a call waiting sees it within
+  ``WATCH_EVERY`` seconds.
+- Answers to ``tools/list`` and ``tools/call`` are made readable first (``replies``): a tool
+  listed with no usable input schema is left out, an unknown kind of content is a short text.
 
 The SDK is imported when the first server starts, never before. Its log records carry
 tracebacks; they are made one line each (``_OneLine``) for ``--debug``.
@@ -29,6 +35,8 @@ tracebacks; they are made one line each (``_OneLine``) for ``--debug``.
 Every listed tool is sent with every request, so a listing is bounded: at most ``MAX_TOOLS``
 tools per server, none whose input schema is over ``MAX_SCHEMA`` bytes, and a name listed
 twice keeps its first tool; what is left out is said once, when the server starts.
+
+A stdio server's stderr goes to a pipe of which only the last ``stderr.KEEP`` bytes are kept.
 """
 
 from __future__ import annotations
@@ -39,17 +47,17 @@ import contextlib
 import contextvars
 import json
 import logging
-import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TextIO, TypeVar
+from typing import Any, Literal, TypeVar
 
 from chatcli.errors import ChatcliError, ConfigError, NetworkError
 from chatcli.features.tools.registry import Tool
+from chatcli.features.tools.replies import tidy_listing, tidy_result, unreadable
+from chatcli.features.tools.stderr import StderrTail
 from chatcli.safetext import one_line
 from chatcli.settings.mcp import McpServer
 
@@ -64,6 +72,12 @@ STOP_WAIT = 10.0
 process group, waits 2 s, kills it)."""
 CLOSED_TEXT = "Connection closed"
 """The SDK's text for a connection that ended (code -32000, which servers use too)."""
+UNREAD_TEXT = "its output could no longer be read"
+"""Why a connection whose stdout reader failed counts as ended."""
+WATCH_EVERY = 0.25
+"""Seconds between looks at a connection's reader while a call waits for its answer."""
+DECODE_ERRORS: Literal["strict", "ignore", "replace"] = "replace"
+"""How bytes of a stdio server's stdout that are not UTF-8 are read (U+FFFD)."""
 
 
 @dataclass(frozen=True)
@@ -84,13 +98,22 @@ class _Link:
     calls (all on the loop's thread)."""
 
     server: McpServer
-    errlog: TextIO
+    errlog: StderrTail | None  # a stdio server's stderr
     stop: asyncio.Event
     lost: str | None = None  # why the transport ended, once it has
     stopping: bool = False  # chatcli is stopping it: its end is not a failure
     serving: bool = False  # started: its tools were listed
     http_status: tuple[int, str] | None = None  # the last HTTP error answered (URL servers)
     scope: Any = None  # the anyio CancelScope of its task: cancelled to abandon a start
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)  # its transport's (stdio)
+    version: str | None = None  # the protocol version negotiated
+    asked: dict[Any, str] = field(default_factory=dict)  # request id -> method, until answered
+    dropped: list[str] = field(default_factory=list)  # tools its listings had that are not used
+
+    def check(self) -> None:
+        """Note the connection's end if its stdout can no longer be read (on the loop)."""
+        if self.lost is None and not self.stopping:
+            self.lost = _reader_end(self.tasks)
 
     def end(self) -> None:
         """Stop it: a serving connection closes; a start in progress is abandoned."""
@@ -146,7 +169,7 @@ class Hub:
         self._restarted: set[str] = set()  # started again after dying (once each)
         self._restarting: dict[str, asyncio.Future[_Conn]] = {}
         self._serving: dict[asyncio.Task[None], _Link] = {}  # every connection's task
-        self._errlogs: list[TextIO] = []
+        self._errlogs: list[StderrTail] = []
         self._closing = False
         self._lock = threading.Lock()
 
@@ -156,6 +179,7 @@ class Hub:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
+                self._loop.set_task_factory(_task_factory)
                 self._thread = threading.Thread(
                     target=self._loop.run_forever, name="chatcli-mcp", daemon=True
                 )
@@ -282,14 +306,15 @@ class Hub:
                 loop.close()
         self._loop = None
         for errlog in self._errlogs:
-            errlog.close()
+            errlog.spawned()
         self._errlogs = []
 
     def _link(self, server: McpServer) -> _Link:
-        """A new connection's link; its server's stderr goes to a file that is kept, so a
-        failed start can quote its last line."""
-        errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - close()
-        self._errlogs.append(errlog)
+        """A new connection's link; a stdio server's stderr is kept (its end), so a failed
+        start can quote its last line."""
+        errlog = StderrTail(server.name) if server.command is not None else None
+        if errlog is not None:
+            self._errlogs.append(errlog)
         return _Link(server, errlog, asyncio.Event())
 
     async def _open(self, link: _Link) -> _Conn:
@@ -323,8 +348,11 @@ class Hub:
                 # a value's command may take seconds: not on the loop, where other starts run
                 values = await asyncio.to_thread(_values, link.server)
                 async with Client(_Watch(link, values), mode="auto") as client:
+                    with contextlib.suppress(Exception):  # None: the SDK's own fallback
+                        link.version = client.protocol_version
                     listed = await _list_tools(client)
                     tools, left_out = _admit(link.server.name, listed)
+                    left_out = list(dict.fromkeys(link.dropped)) + left_out
                     if not ready.done():
                         link.serving = True
                         ready.set_result((client, tools, left_out))
@@ -369,6 +397,7 @@ class Hub:
         if conn is None:
             raise Dead(f"MCP server {name} is not running")
         for _ in range(2):
+            conn.link.check()
             if conn.gone():  # it ended before this call was sent: start it again, then send
                 conn = await self._revive(conn)
             attempt = _Attempt()
@@ -424,8 +453,8 @@ class Hub:
         link = self._link(server)
         try:
             fresh = await self._open(link)
-        except Exception as exc:
-            said = _start_error(server, exc, link).message
+        except Exception as exc:  # its last words are read off the loop (they may take a while)
+            said = (await asyncio.to_thread(_start_error, server, exc, link)).message
             raise Dead(
                 f"MCP server {server.name} stopped and did not start again: {said}"
             ) from None
@@ -436,17 +465,45 @@ class Hub:
     async def _call_on(
         self, conn: _Conn, tool: Tool, arguments: dict[str, Any], timeout: float
     ) -> Outcome:
+        """The call's answer within ``timeout`` (TimeoutError after it); ``_Lost`` as soon as
+        the connection is seen to end, answered or not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        call = asyncio.ensure_future(conn.client.call_tool(tool.name, arguments))
+        call.add_done_callback(_retrieved)
         try:
-            result = await asyncio.wait_for(conn.client.call_tool(tool.name, arguments), timeout)
-        except TimeoutError:
-            raise
+            while not call.done():
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise TimeoutError
+                await asyncio.wait([call], timeout=min(left, WATCH_EVERY))
+                if not call.done():
+                    conn.link.check()
+                    if conn.gone():
+                        raise _Lost(conn.link.lost or CLOSED_TEXT)
+        finally:
+            call.cancel()
+        try:
+            result = call.result()
         except Exception as exc:
             if _closing_text(exc) and not conn.gone():  # the SDK's own, or a server's -32000?
                 await asyncio.wait([conn.task], timeout=1)
             if conn.gone():
                 raise _Lost(conn.link.lost or _why(exc)) from None
+            why = unreadable(exc)
+            if why is not None:  # a result the protocol's rules refuse
+                name = conn.link.server.name
+                raise _ToolError(
+                    f"error: MCP server {name} sent a result that could not be read ({why})"
+                ) from None
             raise _ToolError(f"error: {_why(exc)}") from None
         return Outcome(_text(result), bool(getattr(result, "is_error", False)))
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """A call given up on may still end with an error: marked seen (no asyncio noise)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _settle(
@@ -473,11 +530,17 @@ class _Watch:
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> tuple[_Reader, _Writer]:
-        async with contextlib.AsyncExitStack() as stack:
-            if self._http is not None:
-                await stack.enter_async_context(self._http)
-            read, write = await stack.enter_async_context(self._transport)
-            self._stack = stack.pop_all()
+        watching = _WATCHING.set((self.link, asyncio.current_task()))  # its tasks are noted
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if self._http is not None:
+                    await stack.enter_async_context(self._http)
+                read, write = await stack.enter_async_context(self._transport)
+                self._stack = stack.pop_all()
+        finally:
+            _WATCHING.reset(watching)
+            if self.link.errlog is not None:  # spawned (or not at all): our end is closed
+                self.link.errlog.spawned()
         return _Reader(read, self.link), _Writer(write, self.link)
 
     async def __aexit__(self, *exc: Any) -> bool | None:
@@ -511,7 +574,10 @@ class _Reader:
             raise
         if isinstance(item, Exception):
             return _unreadable(self._link.server.name, item)
-        return item
+        try:
+            return _tidied(self._link, item)
+        except Exception:  # left as it came: the SDK judges it (never the reading's end)
+            return item
 
     def __aiter__(self) -> _Reader:
         return self
@@ -550,7 +616,10 @@ class _Writer:
         import anyio
 
         attempt = _ATTEMPT.get()
-        method = getattr(getattr(item, "message", None), "method", None)
+        message: Any = getattr(item, "message", None)
+        method = getattr(message, "method", None)
+        if method in ("tools/list", "tools/call") and hasattr(message, "id"):
+            self._link.asked[message.id] = method  # its answer is made readable (``_tidied``)
         call = attempt is not None and method == "tools/call"
         first = call and attempt is not None and not attempt.sent
         if call and attempt is not None:
@@ -576,6 +645,31 @@ class _Writer:
     async def __aexit__(self, *exc: Any) -> bool | None:
         await self.aclose()
         return None
+
+
+def _tidied(link: _Link, item: Any) -> Any:
+    """``item``, or, for an answer to ``tools/list`` or ``tools/call``, that answer made
+    readable (``replies``): the tools left out are noted on ``link``."""
+    message: Any = getattr(item, "message", None)
+    rid = getattr(message, "id", None)
+    if rid is None or rid not in link.asked:
+        return item
+    method = link.asked.pop(rid)
+    result = getattr(message, "result", None)
+    if not isinstance(result, dict):  # an error answer
+        return item
+    if method == "tools/list":
+        tidy, dropped = tidy_listing(link.server.name, link.version, result)
+        link.dropped.extend(dropped)
+    else:
+        tidy = tidy_result(link.version, result)
+    if tidy is result:
+        return item
+    from mcp.shared.message import SessionMessage
+
+    return SessionMessage(
+        message.model_copy(update={"result": tidy}), metadata=getattr(item, "metadata", None)
+    )
 
 
 def _unreadable(server: str, exc: Exception) -> Any:
@@ -641,6 +735,45 @@ def _why(exc: BaseException) -> str:
     return one_line(str(exc) or type(exc).__name__, 200)
 
 
+_WATCHING: contextvars.ContextVar[tuple[_Link, asyncio.Task[Any] | None] | None] = (
+    contextvars.ContextVar("chatcli_mcp_watching", default=None)
+)
+"""The connection whose transport is being opened, and the task opening it."""
+
+
+def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    """The hub's loop makes tasks as usual, noting those of the connection whose transport is
+    being opened (``_WATCHING``): the SDK's stdout reader among them can fail where nothing
+    else sees it (``_reader_end``)."""
+    watching = _WATCHING.get()
+    opener = asyncio.current_task(loop) if watching is not None else None
+    task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
+    if watching is not None and opener is watching[1] and len(watching[0].tasks) < 16:
+        watching[0].tasks.append(task)
+    return task
+
+
+def _reader_end(tasks: list[asyncio.Task[Any]]) -> str | None:
+    """Why the SDK's stdout reader (its task is named after it) reads no more replies, if it
+    does not: it ended (the server's stdout closed), or it failed and only drains the pipe
+    now (what it does after any failure, for as long as the server lives)."""
+    reader = next((t for t in tasks if t.get_name().endswith("stdout_reader")), None)
+    if reader is None:
+        return None
+    if reader.done():
+        failed = not reader.cancelled() and reader.exception() is not None
+        return UNREAD_TEXT if failed else CLOSED_TEXT
+    coro: Any = reader.get_coro()
+    for _ in range(64):  # the chain of coroutines it awaits
+        code = getattr(coro, "cr_code", None)
+        if code is None:
+            return None
+        if code.co_name == "_drain_stdout":
+            return UNREAD_TEXT
+        coro = getattr(coro, "cr_await", None)
+    return None
+
+
 def _values(server: McpServer) -> tuple[dict[str, str], dict[str, str]]:
     """The server's ``env`` and ``headers`` values now (a command's bounded by the server's
     ``startup_timeout``, and killed whole after it)."""
@@ -663,8 +796,10 @@ def _transport(link: _Link, env: dict[str, str], headers: dict[str, str]) -> tup
             args=list(server.args),
             env=env or None,
             cwd=server.cwd,
+            encoding_error_handler=DECODE_ERRORS,
         )
-        return stdio_client(params, errlog=link.errlog), None
+        assert link.errlog is not None
+        return stdio_client(params, errlog=link.errlog.file), None
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -751,6 +886,9 @@ def _text(result: Any) -> str:
         kind = getattr(item, "type", "")
         if kind == "text":
             parts.append(str(item.text))
+        elif kind == "resource_link":
+            name = one_line(str(getattr(item, "name", "") or ""), 200)
+            parts.append(f"[resource link: {name} <{item.uri}>]" if name else f"[{item.uri}]")
         elif kind == "resource":
             resource = item.resource
             parts.append(str(getattr(resource, "text", None) or f"[resource {resource.uri}]"))
@@ -763,18 +901,9 @@ def _text(result: Any) -> str:
     return "\n".join(parts)
 
 
-def _last_words(errlog: TextIO) -> str | None:
-    """The last line a server wrote to stderr (read without moving the file's offset, which
-    the server's process shares)."""
-    try:
-        errlog.flush()
-        fd = errlog.fileno()
-        size = os.fstat(fd).st_size
-        data = os.pread(fd, 8192, max(0, size - 8192))
-    except (OSError, ValueError):
-        return None
-    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
-    return lines[-1] if lines else None
+def _last_words(errlog: StderrTail | None) -> str | None:
+    """The last line a server wrote to stderr."""
+    return errlog.last_line() if errlog is not None else None
 
 
 _HTTP_HINTS = {
@@ -837,6 +966,14 @@ def _start_error(server: McpServer, exc: BaseException, link: _Link) -> ConfigEr
         return ConfigError(f"MCP server {server.name}: {exc.message}", hint=exc.hint)
     name = server.name
     status = link.http_status if server.url is not None else None
+    malformed = unreadable(_root(exc))
+    if malformed is not None:  # it runs, and answers what the protocol's rules refuse
+        return ConfigError(
+            f"MCP server {name} ({one_line(server.describe(), 200)}) sent an answer that could "
+            f"not be read while starting ({malformed})",
+            hint="the server does not follow the MCP protocol chatcli speaks: update it, or "
+            "tell its authors",
+        )
     if isinstance(exc, TimeoutError | concurrent.futures.TimeoutError):
         why = f"did not answer within {server.startup_timeout:g} s"
     elif status is not None:

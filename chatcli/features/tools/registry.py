@@ -101,6 +101,13 @@ class Registry:
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """``server.tool`` -> (server, tool); ``server`` -> (server, "")."""
+    """``server.tool`` -> (server, tool); ``server`` (or ``server.``) -> (server, "")."""
     server, _, tool = name.partition(".")
     return server, tool
+
+
+def covers(name: str, tool: Tool) -> bool:
+    """Whether ``name`` means ``tool``, read as ``-T`` reads it (``resolve``): ``server`` and
+    ``server.`` mean all of its tools. ``--approve`` and ``auto_approve`` go by this too."""
+    server, part = split_name(name)
+    return server == tool.server and (not part or part == tool.name)
