@@ -95,4 +95,13 @@ class ToolNote:
     text: str
 
 
-StreamEvent = TextDelta | ReasoningDelta | Usage | Finish | Notice | ToolCalls | ToolNote
+@dataclass(frozen=True, slots=True)
+class Thought:
+    """Reasoning a chat completions model streams before its answer (DeepSeek-style
+    ``reasoning_content``): never shown nor kept, only counted as output (and reasoning)
+    tokens when the endpoint reports no usage (``accounting``)."""
+
+    reasoning: str
+
+
+StreamEvent = TextDelta | ReasoningDelta | Thought | Usage | Finish | Notice | ToolCalls | ToolNote

@@ -42,6 +42,7 @@ from chatcli.events import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    Thought,
     ToolCall,
     ToolCalls,
     Usage,
@@ -104,6 +105,28 @@ class TurnResult:
         return self.completion_tokens / generating
 
 
+def combined(replies: list[TurnResult]) -> TurnResult:
+    """One ``TurnResult`` for the requests of one turn (``replies``, oldest first: the rounds
+    of a tool turn, a ``--schema`` answer and its retry): texts joined, tokens and costs summed
+    (the cost unknown when one is), ``requests`` counted; the rest is the last reply's."""
+    last = replies[-1]
+    costs = [r.cost_usd for r in replies]
+    return replace(
+        last,
+        text="\n\n".join(r.text for r in replies if r.text),
+        reasoning="\n\n".join(r.reasoning for r in replies if r.reasoning),
+        prompt_tokens=sum(r.prompt_tokens for r in replies),
+        completion_tokens=sum(r.completion_tokens for r in replies),
+        cached_tokens=sum(r.cached_tokens for r in replies),
+        reasoning_tokens=sum(r.reasoning_tokens for r in replies),
+        estimated=any(r.estimated for r in replies),
+        cost_usd=None if None in costs else sum(c for c in costs if c is not None),
+        ttft=next((r.ttft for r in replies if r.ttft is not None), None),
+        duration=sum(r.duration for r in replies),
+        requests=sum(r.requests for r in replies),
+    )
+
+
 @dataclass(frozen=True)
 class FailedEdit:
     """An ``edit`` of turn ``number`` that got no answer: the conversation stayed as it was,
@@ -131,6 +154,7 @@ class _Reply:
     started: float
     parts: list[str] = field(default_factory=list)
     thoughts: list[str] = field(default_factory=list)  # the reasoning summary's pieces
+    hidden: list[str] = field(default_factory=list)  # reasoning never shown (``Thought``)
     first_text: float | None = None
     usage: Usage | None = None
     finish: Finish | None = None
@@ -143,6 +167,8 @@ class _Reply:
             self.parts.append(event.text)
         elif isinstance(event, ReasoningDelta):
             self.thoughts.append(event.text)
+        elif isinstance(event, Thought):
+            self.hidden.append(event.reasoning)
         elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, Finish):
@@ -211,6 +237,9 @@ class ChatSession:
         self.store = store
         self.row: SessionRow | None = None
         self.last_turn: TurnResult | None = None
+        self.rounds: list[TurnResult] = []
+        """Every reply kept since the last user message, partial ones too: the requests of a
+        tool turn so far, whichever of them failed (``ask --json`` reports them all)."""
         self._log = settings.log and store is not None
         self._persist = persist and self._log
         self._name = name
@@ -226,6 +255,7 @@ class ChatSession:
         self._reuse: int | None = None  # a stored user message being answered again
         self._journaled = False  # a turn went to the recovery journal (``_catch_up``)
         self._key: str | None = None  # names this session in the journal before it has a row
+        self._asked_under: tuple[str | None] | None = None  # ``regenerate``: the turn's prompt
 
     @classmethod
     def open(
@@ -256,13 +286,14 @@ class ChatSession:
         session._persist = session._log
         session._tip = row.head_id
         session._load(row.head_id)
-        kept = (
-            ("profile", session.profile),
-            ("model", session.model),
-            ("system", session.system),
-            ("role", session.role),
-        )
-        session._update_row(**{key: value for key, value in kept if getattr(row, key) != value})
+        kept = {
+            "profile": session.profile,
+            "model": session.model,
+            "system": session.system,
+            "role": session.role,
+            **settings.kept,  # a template's model or prompt: this run's, not the session's
+        }
+        session._update_row(**{k: value for k, value in kept.items() if getattr(row, k) != value})
         return session
 
     def _load(self, head: int | None) -> None:
@@ -278,6 +309,7 @@ class ChatSession:
         self._tip = head
         self._pending = self._pending_id = self._again = self._reuse = self._edited = None
         self.last_turn = None
+        self.rounds = []
         if self._history and self._history[-1].message.role == "user":  # kept without answer
             last = self._history.pop()
             self._pending, self._pending_id, self._tip = last.message.content, last.id, last.parent
@@ -344,10 +376,16 @@ class ChatSession:
                 return guess
         return count_message(message, self._encoding()).n
 
+    def _sent_system(self) -> str | None:
+        """The system prompt the request being made carries: the session's, or the one the
+        turn being asked again was sent with (``regenerate``)."""
+        return self.system if self._asked_under is None else self._asked_under[0]
+
     def _system_tokens(self) -> int:
-        if not self.system:
+        system = self._sent_system()
+        if not system:
             return 0
-        return self._tokens({"role": "system", "content": self.system})
+        return self._tokens({"role": "system", "content": system})
 
     def _history_budget(self) -> int | None:
         """Tokens available to history messages, or None when the window is unknown."""
@@ -377,8 +415,9 @@ class ChatSession:
                 used -= entries[start].tokens
                 start += 1
         messages: list[Message] = []
-        if self.system:
-            messages.append({"role": "system", "content": self.system})
+        system = self._sent_system()
+        if system:
+            messages.append({"role": "system", "content": system})
         messages.extend(wire(m) for m in entries[start:])
         total = used + self._system_tokens() + REPLY_PRIMING
         return messages, total, self._stored_left_out + dropped_turns
@@ -418,12 +457,14 @@ class ChatSession:
                     self._set_head(self._tip)
             self._pending, self._pending_id, self._again = content, self._reuse, None
             self._edited = None
+            self.rounds = []
             user = NewMessage(
                 "user",
                 content,
                 self._tokens({"role": "user", "content": content}, budget),
                 model=self.model,
                 profile=self.profile,
+                system=self._sent_system() or "",  # the prompt this turn is asked under
             )
             if budget is not None and user.tokens > budget:
                 self._reuse = None
@@ -456,6 +497,8 @@ class ChatSession:
                 reply.add(event)
                 if isinstance(event, ReasoningDelta) and not self.settings.profile.show_reasoning:
                     continue  # kept with the reply, not shown (show_reasoning = false)
+                if isinstance(event, Thought):
+                    continue  # counted, never shown
                 yield event
         except (GeneratorExit, KeyboardInterrupt, Interrupted):
             events.close()
@@ -485,9 +528,10 @@ class ChatSession:
         duration = time.monotonic() - reply.started
         ttft = None if reply.first_text is None else reply.first_text - reply.started
         model = (reply.finish.model if reply.finish else None) or self.model
-        answered = status == "ok" or bool(text)
-        spent = accounting.used(reply.usage, request.messages, text, self._encoding(),
-                                answered=answered)  # fmt: skip
+        thought = "".join(reply.thoughts) + "".join(reply.hidden)
+        generated = accounting.Generated(text, reply.calls, thought)
+        spent = accounting.used(reply.usage, request, generated, self._encoding(),
+                                completed=status == "ok")  # fmt: skip
         prompt, completion, estimated = (
             spent.prompt_tokens,
             spent.completion_tokens,
@@ -532,6 +576,7 @@ class ChatSession:
                 cached_tokens=cached, reasoning_tokens=reasoning,
                 reasoning="".join(reply.thoughts),
             )  # fmt: skip
+            self.rounds.append(self.last_turn)
         if self.store is not None:
             usage = UsageRecord(
                 requested,
@@ -634,18 +679,36 @@ class ChatSession:
         if self.store is None or not self._persist:
             return
         self.row = self._ensure_row(self.store)
+        expected = {self._tip, self._reuse}  # the stored head, unless another process moved it
+        answering = sent = None
         if self._reuse is not None and entries and entries[0].message.role == "user":
+            answering, sent = self._reuse, entries[0].message.system
             entries[0].id, entries[0].parent = self._reuse, self._tip  # answered again
             self._tip = self._reuse
             entries = entries[1:]
         self._reuse = None
-        ids = self.store.add_messages(self.row.id, *(e.message for e in entries), parent=self._tip)
+        ids, before = self.store.add_turn(self.row.id, [e.message for e in entries],
+                                          parent=self._tip, answering=answering,
+                                          system=sent)  # fmt: skip
+        if ids and before not in expected:
+            self._say_branched(self.store, self.row.name)
         parent = self._tip
         for entry, row_id in zip(entries, ids, strict=True):
             entry.id, entry.parent, parent = row_id, parent, row_id
         if ids:
             self._tip = ids[-1]
             self.row = replace(self.row, head_id=self._tip)
+
+    @staticmethod
+    def _say_branched(store: Store, name: str) -> None:
+        """Another process added to the session (or moved its head) since this one last wrote:
+        the turn just saved went on its own branch, and the user is told where the other is."""
+        import shlex
+
+        store.notify(
+            f"session {name!r} was changed by another chatcli meanwhile; this turn went on a "
+            f"branch of its own (see: chatcli sessions show {shlex.quote(name)} --all-branches)"
+        )
 
     def _ensure_row(self, store: Store) -> SessionRow:
         """The session's row, created (named, or automatically) when it has none yet, and made
@@ -743,7 +806,8 @@ class ChatSession:
         row = self.row = self._ensure_row(self.store)
         if self._pending_id is None:
             user = NewMessage("user", content, self._tokens({"role": "user", "content": content}),
-                              model=self.model, profile=self.profile)  # fmt: skip
+                              model=self.model, profile=self.profile,
+                              system=self.system or "")  # fmt: skip
             [self._pending_id] = self.store.add_messages(row.id, user, parent=self._tip)
             self.row = replace(row, head_id=self._pending_id)
         elif row.head_id != self._pending_id:
@@ -764,7 +828,8 @@ class ChatSession:
             return None
         row = self.row = self._ensure_row(self.store)
         user = NewMessage("user", content, self._tokens({"role": "user", "content": content}),
-                          model=self.model, profile=self.profile)  # fmt: skip
+                          model=self.model, profile=self.profile,
+                          system=self.system or "")  # fmt: skip
         [stored] = self.store.add_messages(row.id, user, parent=parent)
         self.store.set_head(row.id, row.head_id)  # the conversation's head, not the version
         return stored
@@ -829,6 +894,7 @@ class ChatSession:
             self.row = replace(self.row, head_id=first.parent)
             self._tip = first.parent
         self.last_turn = None
+        self.rounds = []
         return removed[0].message
 
     def undo(self) -> str | None:
@@ -950,15 +1016,19 @@ class ChatSession:
     def regenerate(
         self, number: int, *, tools: list[dict[str, Any]] | None = None
     ) -> Generator[StreamEvent, None, None]:
-        """Ask turn ``number`` again; its earlier answers stay (``answers``, ``pick``). When no
-        answer comes, the branch is left as it was and ``retry`` asks again."""
+        """Ask turn ``number`` again, under the system prompt it was asked under (where that
+        was recorded); its earlier answers stay (``answers``, ``pick``). When no answer comes,
+        the branch is left as it was and ``retry`` asks again."""
         user = self._turn(number)
         head = self.row.head_id if self.row is not None else None
         self._load(user.parent_id)
         self._reuse = user.id
+        if user.system is not None:
+            self._asked_under = (user.system or None,)
         try:
             yield from self.send(user.content, tools=tools)
         finally:
+            self._asked_under = None
             if self._pending is not None and self._pending_id == user.id:  # no answer
                 try:
                     self._load(head)
@@ -1052,6 +1122,7 @@ class ChatSession:
         self._stored_left_out = 0
         self._notified_left_out = 0
         self.last_turn = None
+        self.rounds = []
 
     # settings, persisted on the session row
 

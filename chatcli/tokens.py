@@ -319,7 +319,19 @@ def count_text(text: str, encoding: str | None) -> TokenCount:
     enc = _encoding(encoding)
     if enc is None:
         return TokenCount(estimate(text), exact=False)
-    return TokenCount(len(enc.encode_ordinary(text)), exact=True)
+    try:
+        return TokenCount(len(enc.encode_ordinary(text)), exact=True)
+    except UnicodeEncodeError:  # half a surrogate pair (a server's JSON can hold one)
+        whole = text.encode("utf-8", "replace").decode("utf-8")  # counted as a "?"
+        return TokenCount(len(enc.encode_ordinary(whole)), exact=True)
+
+
+def count_json(value: Any, encoding: str | None) -> TokenCount:
+    """Tokens of a JSON value as a request carries it (tool definitions, a call's id, name and
+    arguments, a schema): its text counted by the tokenizer, marked an estimate, as the
+    endpoint's own rendering of it is not published token for token."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return TokenCount(count_text(text, encoding).n, exact=False)
 
 
 def _count_parts(parts: Iterable[Mapping[str, Any]], encoding: str | None) -> TokenCount:
@@ -339,11 +351,14 @@ def _count_parts(parts: Iterable[Mapping[str, Any]], encoding: str | None) -> To
 
 
 def count_message(message: Message, encoding: str | None) -> TokenCount:
-    """Tokens one message adds to a request: its framing, role, content and name."""
+    """Tokens one message adds to a request: its framing, role, content and name, and the
+    tool calls an assistant message carries (their JSON, as sent)."""
     total = TokenCount(TOKENS_PER_MESSAGE, exact=True)
     for key, value in message.items():
         if isinstance(value, str):
             total += count_text(value, encoding)
+        elif key == "tool_calls" and isinstance(value, list):
+            total += count_json(value, encoding)
         elif isinstance(value, list):
             total += _count_parts(value, encoding)
         if key == "name":

@@ -49,7 +49,8 @@ def test_ask_then_continue_carries_the_first_exchange(fake: FakeOpenAI, tmp_path
         {"role": "user", "content": "and times 3?"},
     ]
     listed = json.loads(run_cli("sessions", "list", "--json", env=env).stdout)
-    assert [(s["messages"], s["one_shot"]) for s in listed] == [(4, True)]
+    # continued, it is no longer a one-shot conversation (audit 8, sessions #11)
+    assert [(s["messages"], s["one_shot"]) for s in listed] == [(4, False)]
 
 
 def test_continue_names_an_old_conversation(fake: FakeOpenAI, tmp_path: Path) -> None:

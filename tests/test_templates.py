@@ -219,14 +219,20 @@ def test_a_template_schema_json_cannot_carry_is_a_config_error(
 def test_template_settings_sit_under_the_flags(tmp_path: Path) -> None:
     from chatcli.features.templates.apply import apply
     from chatcli.settings.loading import load
-    from chatcli.settings.resolve import ChatFlags, Invocation
+    from chatcli.settings.resolve import ChatFlags, Invocation, resolve_chat
 
     path = tmp_path / "config.toml"
-    path.write_text('[templates.t]\nsystem = "s"\ntools = ["time"]\nmodel = "m"\n')
+    path.write_text(
+        'default_profile = "p"\n[profiles.p]\ntype = "relay"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'api_key = "sk-test-0123456789"\n'
+        '[templates.t]\nsystem = "s"\ntools = ["time"]\nmodel = "m"\n'
+    )
     config = load(path)
     g, flags, _ = apply(Invocation(config), ChatFlags(tools=("git",)), "t", [])
-    assert (g.model, flags.system, flags.tools) == ("m", "s", ("time", "git"))
+    settings = resolve_chat(g, flags, command="ask")
+    assert (settings.model, settings.system, flags.tools) == ("m", "s", ("time", "git"))
     g, flags, _ = apply(
         Invocation(config, model="x"), ChatFlags(tools=("none",), system="own"), "t", []
     )
-    assert (g.model, flags.system, flags.tools) == ("x", "own", ("none",))
+    settings = resolve_chat(g, flags, command="ask")
+    assert (settings.model, settings.system, flags.tools) == ("x", "own", ("none",))

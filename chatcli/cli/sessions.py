@@ -63,14 +63,18 @@ def search(
 @global_options
 def show(
     name: Annotated[str, typer.Argument(help="Session name.", autocompletion=completers.sessions)],
+    all_branches: Annotated[
+        bool,
+        typer.Option("--all-branches", help="Every branch (edited and regenerated turns too)."),
+    ] = False,
     *,
     g: Globals,
     environment: Environment,
 ) -> None:
-    """Print a session's conversation."""
+    """Print a session's conversation (its current branch unless --all-branches)."""
     from chatcli.features.sessions.views import export
 
-    export(environment, name, "md", None)
+    export(environment, name, "md", None, all_branches)
 
 
 @app.command("export")
@@ -82,7 +86,8 @@ def export(
         typer.Option("--format", help="md (Markdown) or json (every message and field)."),
     ] = ExportFormat.MD,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to this file, not stdout.")
+        Path | None,
+        typer.Option("-o", "--output", help="Write to this file, not stdout ('-': stdout)."),
     ] = None,
     all_branches: Annotated[
         bool,

@@ -84,6 +84,8 @@ def open_conversation(
         note = _continued_note(run, row)
         if note:
             notes.append(note)
+    elif flags.cont:  # the user expects context that is not there: say so
+        notes.append("no conversation to continue; starting a new one")
     if connect is None:
         from chatcli.providers import connect as connect_profile
 

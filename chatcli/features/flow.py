@@ -1,8 +1,10 @@
 """The turn flow, written once for every command that sends a message and shows the reply
 (``ask``, the REPL's messages, /retry, /regenerate and /edit, summarize's part and final
-requests, ``cmd``, ``--schema`` turns): the budget checked, the request sent, the reply streamed
-to its writer with notices on stderr, what the command reports about the turn, then the one
-policy for how a reply ended (``output.check_finish``).
+requests, ``cmd``, ``--schema`` turns): the request sent, the reply streamed to its writer with
+notices on stderr, what the command reports about the turn, then the one policy for how a reply
+ended (``output.check_finish``). Budgets are judged by the Gate in front of the provider
+(``features.usage.budget.connect``), at every request a turn makes (tool rounds and retries
+included); ``budget`` is an extra look before the turn, for a caller that wants one.
 
 Before, each command wrote these four steps itself, and they drifted apart (summarize's parts
 once skipped the finish check, so a part cut by ``length`` or a content filter silently became a
@@ -31,7 +33,7 @@ def take_turn(
     failed: Callable[[ChatcliError], bool] | None = None,
     keys: AbstractContextManager[object] | None = None,
 ) -> Finish | None:
-    """One turn: ``budget()`` (raises when a budget is spent) before anything is sent;
+    """One turn: ``budget()``, if given (raises when a budget is spent), before anything is sent;
     ``send()`` makes the request's events, streamed into ``writer`` (None: collected by the
     session only); ``keys`` holds the terminal's key handling while it streams; ``report()``
     says what the command says about a finished turn (``--json``, the footer), before the

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError
-from chatcli.events import Notice, StreamEvent, TextDelta, ToolCall, ToolCalls, Usage
+from chatcli.events import Notice, StreamEvent, TextDelta, Thought, ToolCall, ToolCalls, Usage
 from chatcli.providers import errorbody
 from chatcli.providers.endings import ending
 from chatcli.providers.shapes import Shapes, excerpt
@@ -267,6 +267,9 @@ def stream_events(
             text = _content(delta.get("content"), where, f"choices[{i}].delta.content")
             pieces.add(delta.get("tool_calls"), where, f"choices[{i}].delta.tool_calls")
             refusal.append(_text(delta, "refusal", where, f"choices[{i}].delta.refusal") or "")
+            thought = _thought(delta) if thinking >= 0 else ""  # before the answer only
+            if thought:  # not shown; counted when no usage is reported
+                yield Thought(thought)
             if text:
                 thinking = -1
                 yield TextDelta(text)
@@ -308,6 +311,16 @@ def stream_events(
     )
 
 
+def _thought(message: dict[str, Any]) -> str:
+    """The reasoning text a message or delta carries (``reasoning_content``, or ``reasoning``
+    as some servers name it), for counting only; anything but a string is no reasoning."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
 def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEvent]:
     """The events of a non-streamed answer body (choice 0 only)."""
     where = "response"
@@ -330,6 +343,9 @@ def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEven
     calls = pieces.event()
     if calls is not None and not tools_offered and not text:
         raise _unasked_tools(calls)
+    thought = _thought(message)
+    if thought:  # not shown; counted when no usage is reported
+        yield Thought(thought)
     if text:
         yield TextDelta(text)
     event = usage(obj.get("usage"))

@@ -6,7 +6,10 @@
 
 ``run`` wires them to the config, the store and a provider through
 ``features.conversation.open_conversation``, as ``features.ask.run`` does for ``ask``; each
-message goes through the same turn flow as ``ask`` (``features.flow.take_turn``).
+message goes through the same turn flow as ``ask`` (``features.flow.take_turn``). Every provider
+the REPL connects (``/profile`` and ``/resume`` included) is behind the budget Gate
+(``features.usage.budget.connect``), so each request, a tool round, a ``/schema`` retry or
+``/retry``, is judged before it is sent; ``/budget continue`` lets the session go on.
 Every session is persisted: each completed turn is written at once, so a killed REPL loses at
 most the reply in flight and ``chatcli chat -c`` picks up from there.
 """
@@ -85,9 +88,10 @@ def prepare(
 ) -> Repl:
     """Config, provider, session, prompt (with history and completer) and the REPL on top."""
     from chatcli.features.conversation import open_conversation
-    from chatcli.providers import connect
+    from chatcli.features.usage import budget
+    from chatcli.output import notifier_for
     from chatcli.repl.commands import SlashCompleter
-    from chatcli.repl.loop import Repl, ReplSetup
+    from chatcli.repl.loop import BUDGET_GO_ON, Repl, ReplSetup
     from chatcli.repl.prompt import Placement, make_prompt, private_history
     from chatcli.settings import paths
 
@@ -103,16 +107,21 @@ def prepare(
 
         invoked, flags, applied = apply(invoked, flags, template, variables or [])
     providers: dict[str, Provider] = {}
+    notifier = notifier_for(environment)  # the REPL's: the 80 % notice is said once
+
+    def going_on() -> bool:
+        """``--over-budget``, or ``/budget continue`` since (it sets ``ctx.over_budget``)."""
+        return ctx.over_budget  # asked by the Gate at each request, once ctx is made below
 
     def connect_profile(name: str) -> Provider:
-        """One provider per profile for the whole REPL (``/profile``, ``/resume``)."""
+        """One provider per profile for the whole REPL (``/profile``, ``/resume``), each
+        request of which passes the budget Gate."""
         if name not in providers:
-            providers[name] = connect(
-                config.profile(name),
-                config.model_info,
-                debug=invoked.debug,
-                clock=environment.clock,
-            )
+            providers[name] = budget.connect(
+                config.profile(name), config.model_info, clock=environment.clock,
+                store=store, warn=notifier.note, over_budget=going_on, debug=invoked.debug,
+                go_on=BUDGET_GO_ON, refresh=0,
+            )  # fmt: skip
         return providers[name]
 
     opened = open_conversation(
@@ -134,7 +143,7 @@ def prepare(
     prompt = make_prompt(private_history(paths.data_dir()), environment, input=input,
                          output=output, placement=placement)  # fmt: skip
     provider = connect_profile(opened.session.profile)
-    repl = Repl(ctx, opened.session, provider, prompt, environment)
+    repl = Repl(ctx, opened.session, provider, prompt, environment, notifier=notifier)
     repl.placement = placement
     repl.template = applied
     repl.standing_schema = standing

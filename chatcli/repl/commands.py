@@ -401,11 +401,17 @@ def _sessions(repl: Repl, arg: str) -> None:
     if not rows:
         repl.say("no saved sessions" + (f" matching {arg!r}" if arg else ""))
     current = repl.session.row.id if repl.session.row is not None else None
+    from rich.cells import cell_len
+
+    from chatcli.features.sessions.views import listed_title
+
+    width = repl.prompt.output.get_size().columns  # titles cut as `sessions list` cuts them
     for row in rows:
         mark = "*" if row.id == current else " "
         when = row.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        title = f" · {row.title}" if row.title else ""
-        repl.say(f"  {mark} {row.name}  {when} · {row.message_count} messages{title}")
+        line = f"  {mark} {row.name}  {when} · {row.message_count} messages"
+        title = f" · {listed_title(row.title, cell_len(line) + 3, width)}" if row.title else ""
+        repl.say(line + title)
 
 
 def _resume(repl: Repl, arg: str) -> None:

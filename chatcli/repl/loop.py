@@ -5,6 +5,10 @@ command output, footer, notices, errors) goes to stderr, as in ``ask``. A failed
 one-line error and the loop goes on; Ctrl-C during a reply closes the stream (the session keeps
 the partial reply, marked interrupted) and the loop goes on.
 
+Every request a turn makes (each tool round, a ``/schema`` retry, ``/retry``) passes the budget
+Gate the providers are connected behind (``repl.prepare``), which refuses it once a budget is
+spent (``BUDGET_GO_ON`` says how to go on).
+
 Nothing typed is lost to a failure: a message that got no answer (the server down, an error
 after the retries, Ctrl-C before the reply began, a spent budget refusing it before it was sent)
 stays the session's unanswered message, kept in the store at the end of the branch
@@ -29,7 +33,7 @@ from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted
 from chatcli.events import StreamEvent
 from chatcli.features.flow import take_turn
-from chatcli.output import err, notifier_for
+from chatcli.output import Notifier, err, notifier_for
 from chatcli.pricing import money
 from chatcli.repl.prompt import Placement
 from chatcli.safetext import one_line
@@ -99,14 +103,17 @@ class Repl:
         provider: Provider,
         prompt: PromptSession[str],
         environment: Environment,
+        *,
+        notifier: Notifier | None = None,
     ) -> None:
+        """``notifier``: the one the budget Gate warns through, when ``prepare`` made it."""
         self.ctx = ctx
         self.session = session
         self.prompt = prompt
         self.environment = environment
         self.stdout = environment.stdout  # replies (the writers draw there)
         self.stderr = environment.stderr
-        self.notifier = notifier_for(environment)
+        self.notifier = notifier or notifier_for(environment)
         self.attachments: UserInput | None = None
         self.draft = ""  # text put back into the prompt (``/undo``, ``/edit``)
         self.typed: Typed | None = None  # the last message sent, as typed
@@ -287,18 +294,6 @@ class Repl:
 
     # turns
 
-    def check_budget(self) -> None:
-        """Refuse (or warn) before a paid request (each round of tool calls) when a budget
-        is spent."""
-        from chatcli.features.usage import budget
-
-        profile = self.ctx.config.profile(self.session.profile)
-        over = self.ctx.over_budget
-        budget.check(
-            self.ctx.store, profile, over_budget=over, warn=self.notifier.note,
-            model=self.settings.model, model_info=self.settings.model_info, go_on=BUDGET_GO_ON,
-        )  # fmt: skip
-
     def send(self, text: str, editing: Editing | None = None) -> None:
         """Send a message (with any ``/file`` attachments) and stream the reply; ``editing``
         names the turn it replaces (``/edit``), whose files go with it."""
@@ -324,7 +319,6 @@ class Repl:
                 self.schema = None  # for this turn only
                 from chatcli.repl.structured import send
 
-                self.check_budget()
                 send(self, content, schema)
             elif editing is not None:
                 number = editing.number
@@ -337,7 +331,7 @@ class Repl:
                 s.failed_edit is not None and s.failed_edit.content is content
             )
             if not taken and (s.last_turn is None or s.last_turn is before):
-                # refused before the session took it (a spent budget): kept all the same
+                # failed before the session took it: kept all the same
                 with contextlib.suppress(ChatcliError):
                     if editing is not None:
                         s.keep_edit(editing.number, content)
@@ -355,12 +349,12 @@ class Repl:
             return first(None)
         from chatcli.features.tools.loop import turn
 
-        return turn(self.session, first(box.specs()), box, self.check_budget)
+        return turn(self.session, first(box.specs()), box)  # each round passes the Gate
 
     def stream(self, first: Callable[[Specs | None], Iterator[StreamEvent]]) -> None:
         """One turn (``first(specs)`` its first request: a message, /retry, /regenerate,
-        /edit) through the one turn flow: the budget checked, the reply shown as it streams,
-        then its footer; Ctrl-C stops it and keeps the part."""
+        /edit) through the one turn flow: the reply shown as it streams (its request judged by
+        the budget Gate first), then its footer; Ctrl-C stops it and keeps the part."""
         from chatcli.render import make_writer
 
         self.tried = True
@@ -392,7 +386,7 @@ class Repl:
             self.footer()
             return True
 
-        take_turn(lambda: self.tooled(first), writer, self.notifier, budget=self.check_budget,
+        take_turn(lambda: self.tooled(first), writer, self.notifier,
                   what="reply", report=self.footer, failed=interrupted,
                   keys=_typeahead_kept(self.environment))  # fmt: skip
 
@@ -403,9 +397,10 @@ class Repl:
 
         return stopped_at_calls(self.tools.calls if self.tools is not None else [])
 
-    def footer(self) -> None:
-        """The dim one-line summary of the last reply (nothing when none was kept)."""
-        turn = self.session.last_turn
+    def footer(self, turn: TurnResult | None = None) -> None:
+        """The dim one-line summary of ``turn``, else of the last reply (nothing when none
+        was kept)."""
+        turn = turn or self.session.last_turn
         if turn is not None:
             self.say_fitted(footer_parts(turn), dim=True)
 

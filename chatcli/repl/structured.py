@@ -4,9 +4,11 @@
 The REPL side of ``features.schema``: the command keeps the schema for one turn, and that
 turn goes through the same ``Turn`` as ``ask --schema`` (strict ``response_format``, local
 validation, one retry, the remembered fallback); the valid JSON is printed indented. Both the
-question and the reply stay in the conversation like any other turn. A schema turn sends no
-tools (as ``ask`` refuses ``--schema`` with ``-T``), so ``/schema SPEC`` is refused while tools
-are on, and ``/tools on`` while a schema is set.
+question and the reply stay in the conversation like any other turn; the footer counts every
+request the answer took (a retry included: ``… · 2 requests``), as a tool turn's does. Each
+request passes the budget Gate, the retry too. A schema turn sends no tools (as ``ask``
+refuses ``--schema`` with ``-T``), so ``/schema SPEC`` is refused while tools are on, and
+``/tools on`` while a schema is set.
 """
 
 from __future__ import annotations
@@ -60,11 +62,14 @@ def command(repl: Repl, arg: str) -> None:
 
 
 def send(repl: Repl, content: Content, schema: Schema) -> None:
-    """One structured turn: the valid JSON on stdout, indented, then the footer."""
+    """One structured turn: the valid JSON on stdout, indented, then the footer of all its
+    requests."""
     from chatcli.features.schema.turn import Turn
+    from chatcli.session import combined
 
+    turn = Turn(repl.session, repl.ctx.store, repl.notifier)
     try:
-        answer = Turn(repl.session, repl.ctx.store, repl.notifier).ask(content, schema)
+        answer = turn.ask(content, schema)
     except Interrupted:
         repl.notifier.end_line()
         repl.say("interrupted: no JSON was printed", dim=True)
@@ -72,4 +77,4 @@ def send(repl: Repl, content: Content, schema: Schema) -> None:
     from chatcli.output import out
 
     out(repl.environment, json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n", flush=True)
-    repl.footer()
+    repl.footer(combined(turn.replies) if turn.replies else None)

@@ -143,6 +143,10 @@ class ChatFlags:
     max_tool_rounds: int | None = None
     reasoning: str | None = None  # --reasoning: minimal, low, medium, high
     service_tier: str | None = None  # --service-tier
+    # a template's model and system prompt (``--template``): defaults under -m and -s/-r that a
+    # continued session uses for this run's requests without taking them on
+    template_model: str | None = None
+    template_system: str | None = None
 
 
 class Stored(Protocol):
@@ -186,6 +190,9 @@ class ChatSettings:
     configured: dict[tuple[str, str], str] = field(default_factory=dict, compare=False)
     """(``tools`` or ``auto_approve``, name) -> ``path:line:col: profiles.p.tools`` for the
     names that came from the config, not the command line (``from_config``)."""
+    kept: dict[str, str | None] = field(default_factory=dict, compare=False)
+    """What a continued session keeps where this run differs for its own requests only (a
+    template's ``model``, ``system`` and ``role``): its row is left with these."""
 
     @contextmanager
     def from_config(self, key: str, name: str) -> Iterator[None]:
@@ -242,10 +249,12 @@ def resolve_chat(
     A stored conversation keeps its profile and model; ``-p``/``-m`` override them (for the
     rest of that conversation, since the session row follows) and say so. Changing the profile
     without ``-m`` takes the new profile's model, as ``/profile`` does. The system prompt is the
-    session's unless ``-s``/``-r`` is given.
+    session's unless ``-s``/``-r`` is given. A template's model and system prompt come under
+    those flags and apply to this run only: a continued session keeps its own (``kept``).
     """
     cfg = run.config
     _refuse_unlogged_session(flags)
+    _refuse_system_with_role(flags)
     notes: list[str] = []
     name = run.profile
     if stored is not None and not run.profile and stored.profile:
@@ -268,6 +277,10 @@ def resolve_chat(
                 f"{stored.name} now uses {model} via {profile.name} (was {before[1]} via "
                 f"{before[0]}; {flag} changes it for the rest of that session)"
             )
+    own: dict[str, str | None] = {}  # what a continued session keeps (``ChatSettings.kept``)
+    if flags.template_model and not run.model:  # for this run; the session keeps its model
+        own["model"] = model
+        model = cfg.resolve_model(flags.template_model)
     system, role = flags.system, flags.role
     if role and system is None:
         system = cfg.role(role)
@@ -276,6 +289,9 @@ def resolve_chat(
             system, role = stored.system, stored.role
         else:
             system = profile.system
+        if flags.template_system is not None:  # for this run; the session keeps its prompt
+            own.update(system=system, role=role)
+            system, role = flags.template_system, None
     temperature = flags.temperature if flags.temperature is not None else profile.temperature
     in_role = bool(role) and role in cfg.role_tools
     defaults = cfg.role_tools[role] if role and in_role else profile.tools
@@ -308,6 +324,20 @@ def resolve_chat(
         reasoning=flags.reasoning,
         service_tier=flags.service_tier,
         configured=configured,
+        kept=own if stored is not None else {},
+    )
+
+
+def _refuse_system_with_role(flags: ChatFlags) -> None:
+    """``-s`` and ``-r`` together: each names the system prompt, and silently taking one would
+    send a prompt the user may not have meant (exit 2, before anything is sent)."""
+    if flags.system is None or not flags.role:
+        return
+    from chatcli.errors import UsageError
+
+    raise UsageError(
+        "-s/--system and -r/--role both set the system prompt: give one of them",
+        hint="-r NAME uses [roles.NAME]'s prompt; -s TEXT gives one of your own",
     )
 
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 MESSAGE_COLUMNS = (
     "id, session_id, created_at, role, content, content_json, tokens, model, profile,"
     " prompt_tokens, completion_tokens, estimated, cost_usd, finish_reason, interrupted,"
-    " ttft_ms, duration_ms, parent_id, turn, tool_calls, tool_call_id, tool_info, reasoning"
+    " ttft_ms, duration_ms, parent_id, turn, tool_calls, tool_call_id, tool_info, reasoning,"
+    " system"
 )
 
 
@@ -31,7 +32,7 @@ def message_row(row: Any) -> MessageRow:
     """A ``MessageRow`` from a row of ``MESSAGE_COLUMNS``."""
     (mid, sid, created, role, content, is_json, tokens, model, profile, prompt, completion,
      estimated, cost, finish, interrupted, ttft, duration, parent, turn, calls, call_id,
-     info, reasoning) = row  # fmt: skip
+     info, reasoning, system) = row  # fmt: skip
     return MessageRow(
         role,
         json.loads(content) if is_json else content,
@@ -50,6 +51,7 @@ def message_row(row: Any) -> MessageRow:
         tool_call_id=call_id,
         tool_info=json.loads(info) if info else None,
         reasoning=reasoning,
+        system=system,
         id=mid,
         session_id=sid,
         created_at=stored_time(created),
@@ -106,6 +108,33 @@ def path(conn: sqlite3.Connection, message_id: int | None) -> list[MessageRow]:
     return rows
 
 
+_UP = (
+    "WITH RECURSIVE up(id) AS (SELECT id FROM messages WHERE id = ?1"
+    " UNION SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id"
+    " WHERE m.parent_id IS NOT NULL)"
+)
+"""The ids of a message and its ancestors (``UNION``: a cycle, which would be damage, ends)."""
+
+
+def length(conn: sqlite3.Connection, message_id: int | None) -> int:
+    """How many messages the branch ending at ``message_id`` holds (``sessions list``)."""
+    if message_id is None:
+        return 0
+    return int(conn.execute(f"{_UP} SELECT COUNT(*) FROM up", (message_id,)).fetchone()[0])
+
+
+def first_user(conn: sqlite3.Connection, message_id: int | None) -> MessageRow | None:
+    """The first user message of the branch ending at ``message_id`` (what titles it)."""
+    if message_id is None:
+        return None
+    row = conn.execute(
+        f"{_UP} SELECT {MESSAGE_COLUMNS} FROM messages"
+        " WHERE id IN (SELECT id FROM up) AND role = 'user' ORDER BY turn, id LIMIT 1",
+        (message_id,),
+    ).fetchone()
+    return None if row is None else message_row(row)
+
+
 def children(conn: sqlite3.Connection, message_id: int) -> list[MessageRow]:
     """The messages attached to ``message_id``, oldest first."""
     rows = conn.execute(
@@ -146,14 +175,14 @@ def copy_path(conn: sqlite3.Connection, messages: list[MessageRow], session_id: 
             "INSERT INTO messages (session_id, created_at, role, content, content_json, tokens,"
             " model, profile, prompt_tokens, completion_tokens, estimated, cost_usd,"
             " finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn, tool_calls,"
-            " tool_call_id, tool_info, reasoning)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " tool_call_id, tool_info, reasoning, system)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session_id, m.created_at.isoformat(timespec="microseconds"), m.role, content,
                 is_json, m.tokens, m.model, m.profile, m.prompt_tokens, m.completion_tokens,
                 m.estimated, m.cost_usd, m.finish_reason, m.interrupted, m.ttft_ms,
                 m.duration_ms, parent, m.turn, _json(m.tool_calls), m.tool_call_id,
-                _json(m.tool_info), m.reasoning,
+                _json(m.tool_info), m.reasoning, m.system,
             ),
         )  # fmt: skip
         parent = cur.lastrowid

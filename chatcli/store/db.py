@@ -23,7 +23,6 @@ import contextlib
 import errno
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -118,8 +117,18 @@ def _usage(row: Any) -> UsageRow:
 
 
 def _title(content: Content) -> str:
-    text = " ".join(content_text(content).split())
-    return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1] + "…"
+    """A session's title: its first message on one line, in at most ``TITLE_LENGTH`` columns."""
+    from chatcli.store.text import cut
+
+    return cut(" ".join(content_text(content).split()), TITLE_LENGTH)
+
+
+def _retitle(conn: sqlite3.Connection, session_id: int, head: int | None) -> None:
+    """The session's title from the first message of the branch ending at ``head``, its
+    current one: an edit or undo of turn 1, or another branch picked, changes it."""
+    first = branches.first_user(conn, head)
+    title = None if first is None else _title(first.content)
+    conn.execute("UPDATE sessions SET title = ? WHERE id = ?", (title, session_id))
 
 
 def check_session_name(name: str) -> str:
@@ -131,11 +140,6 @@ def check_session_name(name: str) -> str:
             hint="use a non-empty name without leading/trailing spaces or control characters",
         )
     return name
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
-    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
 def _data_dir_hint(data_dir: Path) -> str:
@@ -565,23 +569,28 @@ class Store:
     def list_sessions(
         self, search: str | None = None, limit: int | None = None
     ) -> list[SessionSummary]:
-        """Sessions, most recently updated first; ``search`` matches names and message text
-        (the text of a message's parts, never its JSON or an image's data)."""
-        from chatcli.store.search import message_text
+        """Sessions, most recently updated first, with the messages of their current branch
+        counted; ``search`` matches names and message text (the text of a message's parts,
+        never its JSON or an image's data), case-insensitively in any script."""
+        from chatcli.store.search import contains, message_text
 
-        pattern = None if search is None else _like(search)
         with self._read() as conn:
+            where, value = ("?1 IS NULL", None) if search is None else contains(conn, search)
+            text = message_text("m")
             rows = conn.execute(
-                f"SELECT {_SESSION_COLUMNS},"
-                " (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)"
-                " FROM sessions s"
-                " WHERE ?1 IS NULL OR s.name LIKE ?1 ESCAPE '\\' OR EXISTS ("
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s"
+                f" WHERE {where.format('s.name')} OR EXISTS ("
                 "   SELECT 1 FROM messages m"
-                f"   WHERE m.session_id = s.id AND {message_text('m')} LIKE ?1 ESCAPE '\\')"
+                f"   WHERE m.session_id = s.id AND {where.format(text)})"
                 " ORDER BY s.updated_at DESC, s.id DESC LIMIT ?2",
-                (pattern, -1 if limit is None else limit),
+                (value, -1 if limit is None else limit),
             ).fetchall()
-        return [SessionSummary(**vars(_session(row[:-1])), message_count=row[-1]) for row in rows]
+            sessions = [_session(row) for row in rows]
+            counts = [branches.length(conn, r.head_id) for r in sessions]
+        return [
+            SessionSummary(**vars(r), message_count=n)
+            for r, n in zip(sessions, counts, strict=True)
+        ]
 
     def rename_session(self, old: str, new: str) -> None:
         """Rename a session; the new name must be free."""
@@ -600,12 +609,21 @@ class Store:
                 raise NoSuchSession(f"no session named {name!r}")
 
     def update_session(self, session_id: int, **fields: str | None) -> SessionRow:
-        """Change a session's profile, model, system prompt or role name; returns the new row."""
+        """Change a session's profile, model, system prompt or role name; returns the new row.
+        A new system prompt applies from the next turn: the turns stored without theirs (by an
+        older chatcli) are given the one they stood under until now."""
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"cannot update session fields {sorted(unknown)}")
         assignments = ", ".join(f"{key} = ?" for key in fields)
         with self._write() as conn:
+            if "system" in fields:  # turns an older chatcli stored stay under the prompt they had
+                conn.execute(
+                    "UPDATE messages SET system = COALESCE((SELECT system FROM sessions"
+                    " WHERE id = ?1), '') WHERE session_id = ?1 AND role = 'user'"
+                    " AND system IS NULL",
+                    (session_id,),
+                )
             if fields:
                 conn.execute(
                     f"UPDATE sessions SET {assignments} WHERE id = ?",
@@ -629,6 +647,28 @@ class Store:
         the session's head), each to the one before, and the last becomes the session's head.
         """
         with self._write() as conn:
+            return self._insert_messages(conn, session_id, messages, parent)[0]
+
+    def add_turn(
+        self,
+        session_id: int,
+        messages: Sequence[NewMessage],
+        *,
+        parent: int | None,
+        answering: int | None = None,
+        system: str | None = None,
+    ) -> tuple[list[int], int | None]:
+        """``add_messages`` for a turn of a conversation, returning their ids and the session's
+        head as it was just before: where it is not the message the turn attaches to, another
+        process moved it meanwhile (the turn then starts a branch of its own). ``answering``:
+        the stored user message the turn answers again (``regenerate``, ``retry``), whose
+        recorded system prompt becomes ``system``, the one it was sent with this time."""
+        with self._write() as conn:
+            if answering is not None and system is not None:
+                conn.execute(
+                    "UPDATE messages SET system = ? WHERE id = ? AND system IS NOT NULL",
+                    (system, answering),
+                )
             return self._insert_messages(conn, session_id, messages, parent)
 
     @staticmethod
@@ -637,13 +677,16 @@ class Store:
         session_id: int,
         messages: Sequence[NewMessage],
         parent: int | Head | None,
-    ) -> list[int]:
-        """``add_messages`` inside the caller's transaction."""
+    ) -> tuple[list[int], int | None]:
+        """``add_messages`` inside the caller's transaction: the ids, and the head before."""
         now = _now()
         ids: list[int] = []
+        before = branches.head(conn, session_id)
         if isinstance(parent, Head):
-            parent = branches.head(conn, session_id)
+            parent = before
+        start = parent
         turn = branches.turn_of(conn, parent)
+        first_turn = False
         for m in messages:
             is_json = not isinstance(m.content, str)
             content = json.dumps(m.content, ensure_ascii=False) if is_json else m.content
@@ -652,26 +695,29 @@ class Store:
                 "INSERT INTO messages (session_id, created_at, role, content, content_json,"
                 " tokens, model, profile, prompt_tokens, completion_tokens, estimated,"
                 " cost_usd, finish_reason, interrupted, ttft_ms, duration_ms, parent_id, turn,"
-                " tool_calls, tool_call_id, tool_info, reasoning)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " tool_calls, tool_call_id, tool_info, reasoning, system)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id, now, m.role, content, is_json, m.tokens, m.model, m.profile,
                     m.prompt_tokens, m.completion_tokens, m.estimated, m.cost_usd,
                     m.finish_reason, m.interrupted, m.ttft_ms, m.duration_ms, parent, turn,
                     _json_or_none(m.tool_calls), m.tool_call_id, _json_or_none(m.tool_info),
-                    m.reasoning or None,
+                    m.reasoning or None, m.system,
                 ),
             )  # fmt: skip
             assert cur.lastrowid is not None
             parent = cur.lastrowid
             ids.append(cur.lastrowid)
-        title = next((_title(m.content) for m in messages if m.role == "user"), None)
+            first_turn = first_turn or (m.role == "user" and turn == 1)
+        # a second turn makes a one-shot conversation (an ``ask``) one that went on
         conn.execute(
-            "UPDATE sessions SET updated_at = ?, title = COALESCE(title, ?),"
-            " head_id = COALESCE(?, head_id) WHERE id = ?",
-            (now, title, parent, session_id),
+            "UPDATE sessions SET updated_at = ?, head_id = COALESCE(?, head_id),"
+            " one_shot = one_shot AND ? WHERE id = ?",
+            (now, parent, turn <= 1, session_id),
         )
-        return ids
+        if first_turn or start != before:  # the current branch may start elsewhere now
+            _retitle(conn, session_id, branches.head(conn, session_id))
+        return ids, before
 
     def set_head(self, session_id: int, message_id: int | None) -> None:
         """Make ``message_id`` (None: the empty start) the end of the session's current
@@ -683,6 +729,7 @@ class Store:
                 "UPDATE sessions SET head_id = ?, updated_at = ? WHERE id = ?",
                 (message_id, _now(), session_id),
             )
+            _retitle(conn, session_id, message_id)
 
     def children(self, message_id: int) -> list[MessageRow]:
         """The messages attached to ``message_id``, oldest first (a turn's answers)."""
@@ -700,7 +747,13 @@ class Store:
         now = _now()
         with self._write() as conn:
             path = branches.path(conn, upto if upto is not None else source.head_id)
-            turn = path[-1].turn if path else 0
+            if not path:  # as /fork: an empty copy would only clutter the list
+                raise UsageError(
+                    f"nothing to fork: session {source.name!r} has no turns on its current branch",
+                    hint="a session is forked once it holds a turn",
+                )
+            turn = path[-1].turn
+            title = next((_title(m.content) for m in path if m.role == "user"), None)
             if name is None:
                 name = self._free_name(conn)
             elif self._exists(conn, check_session_name(name)):
@@ -710,7 +763,7 @@ class Store:
                 " title, forked_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name, now, now, source.profile, source.model, source.system, source.role,
-                    source.title, f"{source.name}@{turn}",
+                    title, f"{source.name}@{turn}",
                 ),
             )  # fmt: skip
             new_id = cur.lastrowid

@@ -94,12 +94,15 @@ class NewMessage:
     tool_call_id: str | None = None  # role "tool": the call this result answers
     tool_info: dict[str, Any] | None = None  # role "tool": name, approved, duration_ms, error
     reasoning: str | None = None  # assistant: the reasoning summary shown while it thought
+    system: str | None = None  # user: the system prompt its turn was sent with ("" for none)
 
 
 @dataclass(slots=True, kw_only=True)
 class MessageRow(NewMessage):
     """A stored message; ``parent_id`` is the message before it on its branch (None for the
-    first), ``turn`` the number of user messages on its branch up to and including it."""
+    first), ``turn`` the number of user messages on its branch up to and including it.
+    ``system`` None on a user message: stored by a chatcli that did not record it (the
+    session's own system prompt stands for it)."""
 
     id: int
     session_id: int

@@ -177,5 +177,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE
         )""",
     ),
+    (  # 15: the system prompt each user message was sent with ("" for none), so a changed
+        # prompt (-s/-r on a continued session, /system, /role, a template) is part of the
+        # history; NULL in older rows: the session's own prompt stands for it
+        "ALTER TABLE messages ADD COLUMN system TEXT",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

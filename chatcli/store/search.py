@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Callable
 
 TRIGRAM = 3
@@ -128,17 +127,11 @@ def query(
             " ORDER BY m.id DESC LIMIT ?",
             (phrase, limit),
         ).fetchall()
-    elif _cased(text):  # LIKE folds ASCII letters only; the index folds every script's
-        conn.create_function(_FOLD, 1, _fold, deterministic=True)
+    else:  # LIKE folds ASCII letters only; where there is more, a function folds them
+        where, value = contains(conn, text)
         rows = conn.execute(
-            f"{_SELECT} WHERE instr({_FOLD}({message_text('m')}), ?) > 0"
-            " ORDER BY m.id DESC LIMIT ?",
-            (_fold(text), limit),
-        ).fetchall()
-    else:
-        rows = conn.execute(
-            f"{_SELECT} WHERE {message_text('m')} LIKE ? ESCAPE '\\' ORDER BY m.id DESC LIMIT ?",
-            (like_pattern(text), limit),
+            f"{_SELECT} WHERE {where.format(message_text('m'))} ORDER BY m.id DESC LIMIT ?2",
+            (value, limit),
         ).fetchall()
     return [tuple(r) for r in rows]
 
@@ -149,32 +142,50 @@ def _cased(text: str) -> bool:
 
 
 def _fold(text: str | None) -> str | None:
-    """``text`` case-folded the way the index matches (``Да`` finds ``да``)."""
-    return None if text is None else text.lower()
+    """``text`` case-folded (``Да`` finds ``да``, ``STRASSE`` finds ``Straße``)."""
+    return None if text is None else text.casefold()
+
+
+def contains(conn: sqlite3.Connection, text: str) -> tuple[str, str]:
+    """SQL true where the column put in its ``{}`` contains ``text`` case-insensitively in any
+    script, and the value to bind to its ``?1``: ``LIKE`` where that folds all there is to
+    fold (ASCII letters), a case-folding function otherwise (``sessions list TEXT``)."""
+    if not _cased(text):
+        return "{} LIKE ?1 ESCAPE '\\'", like_pattern(text)
+    conn.create_function(_FOLD, 1, _fold, deterministic=True)
+    folded = _fold(text)
+    assert folded is not None
+    return f"instr({_FOLD}({{}}), ?1) > 0", folded
 
 
 def snippet(text: str, needle: str, width: int = 80) -> str:
     """One line of ``text`` around the first match of ``needle``, ``width`` terminal columns
-    wide (a CJK character takes two), never splitting a character."""
+    wide (a CJK character takes two), never splitting a character or a grapheme cluster (a
+    ZWJ emoji sequence, a letter and its combining marks)."""
+    from chatcli.store.text import inside_cluster, widths
+
     flat = " ".join(text.split())
+    each = widths(flat)
     at = flat.lower().find(needle.lower())
     start, end = (at, at + len(needle)) if at >= 0 else (0, 0)
-    used = sum(_cells(c) for c in flat[start:end])
-    left = (width - used) // 2 if at >= 0 else 0
-    while start > 0 and left - _cells(flat[start - 1]) >= 0:  # up to half the room before
+    while inside_cluster(flat, start):  # the match from one cluster's edge to another's
         start -= 1
-        left -= _cells(flat[start])
-        used += _cells(flat[start])
-    while end < len(flat) and used + _cells(flat[end]) <= width:  # the rest after it
-        used += _cells(flat[end])
+    while inside_cluster(flat, end):
         end += 1
-    while start > 0 and used + _cells(flat[start - 1]) <= width:  # the text ended: more before
+    used = sum(each[start:end])
+    left = (width - used) // 2 if at >= 0 else 0
+    while start > 0 and left - each[start - 1] >= 0:  # up to half the room before
         start -= 1
-        used += _cells(flat[start])
+        left -= each[start]
+        used += each[start]
+    while end < len(flat) and used + each[end] <= width:  # the rest after it
+        used += each[end]
+        end += 1
+    while start > 0 and used + each[start - 1] <= width:  # the text ended: more before
+        start -= 1
+        used += each[start]
+    while inside_cluster(flat, end):  # back to the edge of a cluster (the match's at most)
+        end -= 1
+    while inside_cluster(flat, start):
+        start += 1
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
-
-
-def _cells(char: str) -> int:
-    if unicodedata.combining(char):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in "WF" else 1

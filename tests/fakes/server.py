@@ -1253,6 +1253,8 @@ class _Handler(BaseHTTPRequestHandler):
                             else None,
                             "refusal": reply.refusal,
                             **({"tool_calls": calls} if calls else {}),
+                            # DeepSeek R1 sends the reasoning beside the answer when not streamed
+                            **({"reasoning_content": reply.reasoning} if reply.reasoning else {}),
                         },
                         "logprobs": None
                         if self.fake.serve_model

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from chatcli.events import Content, StreamEvent
     from chatcli.features.schema.spec import Schema
     from chatcli.features.tools.toolbox import CallRecord, Toolbox
+    from chatcli.providers.base import Provider
     from chatcli.session import ChatSession, TurnResult
-    from chatcli.settings.loading import Config
+    from chatcli.settings.loading import Config, Profile
     from chatcli.store import Store
 
 
@@ -63,6 +64,7 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
     from chatcli.features.conversation import open_conversation, pick
     from chatcli.features.usage import budget
     from chatcli.inputs import gather
+    from chatcli.session import combined
     from chatcli.store import check_session_name, open_default
 
     if flags.session is not None:
@@ -79,9 +81,16 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             notifier.note(f"template {what.template!r} has no variable {name!r}")
     with open_default() as store:
         pick(store, flags)  # -c with --session is refused before stdin is read
-        opened = open_conversation(
-            invoked, flags, store, command="ask", one_shot=True, clock=env.clock
-        )
+
+        def connect(profile: Profile) -> Provider:
+            """The provider behind this command's budget Gate: every request of the ask (each
+            tool round, the ``--schema`` retry, a fallback) is judged before it is sent."""
+            return budget.connect(profile, invoked.config.model_info, clock=env.clock,
+                                  store=store, warn=notifier.note, debug=invoked.debug,
+                                  over_budget=what.over_budget, refresh=0)  # fmt: skip
+
+        opened = open_conversation(invoked, flags, store, command="ask", one_shot=True,
+                                   connect=connect)  # fmt: skip
         settings = opened.settings
         if settings.approve:  # an unknown server is exit 2 even with no tool on (nothing starts)
             from chatcli.features.tools.toolbox import check_approve_servers
@@ -106,28 +115,18 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
         for note in opened.notes:
             notifier.note(note)
 
-        def check_budget() -> None:
-            budget.check(store, settings.profile, over_budget=what.over_budget, warn=notifier.note,
-                         model=settings.model, model_info=settings.model_info)  # fmt: skip
-
         if schema is not None:
-            check_budget()
             _structured(env, what, opened.session, content, schema, store, notifier)
             return
-        checked: list[bool] = []
-
-        def check_once() -> None:
-            """The turn's budget check, done once: before MCP servers start, when tools are on
-            (a spent budget should not wait for them)."""
-            if not checked:
-                checked.append(True)
-                check_budget()
-
         box = None
         if settings.tools:  # only then is anything of the tools feature imported
             from chatcli.features.tools.use import open_for
 
-            check_once()
+            # the Gate judges every request; this earlier look refuses a spent budget before
+            # MCP servers start (they may take seconds, or fail to, for nothing)
+            budget.check(store, settings.profile, over_budget=what.over_budget,
+                         warn=notifier.note, model=settings.model,
+                         model_info=settings.model_info)  # fmt: skip
             box = open_for(settings, opened.config, environment=env)
         quiet = what.json or what.extract
         writer = None if quiet else _writer(env, settings.markdown)
@@ -140,13 +139,18 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
 
             if box.approval.terminal is not None:
                 box.approval.terminal.writer = writer
-            return send_with_tools(session, content, box, check_budget)
+            return send_with_tools(session, content, box)
 
         def failed(exc: ChatcliError) -> bool:
             if isinstance(exc, Interrupted) and session.unanswered is not None:
                 _keep_question(session, notifier)  # stopped before the answer began
-            if what.json and session.last_turn is not None:  # a cut answer, kept: say so
-                _print_json(env, session, {"incomplete": True, "error": exc.message})
+            if what.json and session.rounds:  # replies came back (a cut one, tool rounds)
+                turn = combined(session.rounds)
+                extra: dict[str, object] = {"incomplete": True, "error": exc.message}
+                if box is not None:  # the calls that ran may have had effects: say which
+                    extra.update(tool_calls=[call_json(c) for c in box.calls],
+                                 requests=turn.requests)  # fmt: skip
+                _print_json(env, session, extra, turn)
             elif (
                 session.last_turn is not None
                 and (flags.session or flags.cont)
@@ -156,7 +160,7 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             return False
 
         try:
-            take_turn(send, writer, notifier, budget=check_once,
+            take_turn(send, writer, notifier,
                       report=lambda: _report(env, what, session, notifier, box),
                       failed=failed, keys=quiet_keys(env.stdout))  # fmt: skip
         finally:
@@ -219,13 +223,17 @@ def _report(
     box: Toolbox | None = None,
 ) -> None:  # fmt: skip
     """Print what ``--json`` and ``-x`` ask for (the streamed answer is already out)."""
+    from chatcli.session import combined
+
     turn = session.last_turn
     if turn is None:
         return
+    if box is not None and session.rounds:  # every round summed, cached and reasoning too
+        turn = combined(session.rounds)
     code = None
     if turn.finish_reason == "refusal":  # no answer to print or extract: check_finish says why
         if what.json:
-            _print_json(env, session, {"answer": "", "refusal": turn.text})
+            _print_json(env, session, {"answer": "", "refusal": turn.text}, turn)
         return
     if what.extract:
         from chatcli.features.ask.extract import code_blocks
@@ -240,7 +248,7 @@ def _report(
         if box is not None:
             extra["tool_calls"] = [call_json(c) for c in box.calls]
             extra["requests"] = turn.requests
-        _print_json(env, session, extra)
+        _print_json(env, session, extra, turn)
     elif code is not None:
         emit(env, code)
 

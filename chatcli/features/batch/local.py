@@ -23,7 +23,17 @@ from typing import TYPE_CHECKING, Any
 from chatcli import accounting
 from chatcli.environment import Clock
 from chatcli.errors import AuthError, BudgetExceeded, ChatcliError, ConfigError, Interrupted
-from chatcli.events import Finish, Notice, StreamEvent, TextDelta, Usage
+from chatcli.events import (
+    Finish,
+    Notice,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Thought,
+    ToolCall,
+    ToolCalls,
+    Usage,
+)
 from chatcli.features.batch.lines import ending
 from chatcli.features.pacing import Limiter
 from chatcli.features.schema.batch import Fallback, checked, schema_of
@@ -115,12 +125,20 @@ class LocalRunner:
         request = self.fallback.prepare(request_of(model, line), schema)
         started = time.perf_counter()
         text: list[str] = []
+        thoughts: list[str] = []  # streamed reasoning: output, counted when usage is not
+        calls: tuple[ToolCall, ...] = ()
         usage: Usage | None = None
         finish: Finish | None = None
         try:
             for event in self._chat(request, schema):
                 if isinstance(event, TextDelta):
                     text.append(event.text)
+                elif isinstance(event, ReasoningDelta):
+                    thoughts.append(event.text)
+                elif isinstance(event, Thought):
+                    thoughts.append(event.reasoning)
+                elif isinstance(event, ToolCalls):
+                    calls = event.calls
                 elif isinstance(event, Usage):
                     usage = event
                 elif isinstance(event, Finish):
@@ -133,7 +151,8 @@ class LocalRunner:
         except ChatcliError as exc:
             if self.stop.is_set():  # cut by Ctrl-C or a fatal error: left pending, resent later
                 if isinstance(exc, Interrupted):  # sent and cut: in the usage log all the same
-                    self._cut(model, request, "".join(text), usage, started)
+                    generated = accounting.Generated("".join(text), calls, "".join(thoughts))
+                    self._cut(model, request, generated, usage, started)
                 return
             with self._lock:
                 self.errors.append(exc)
@@ -142,7 +161,8 @@ class LocalRunner:
         latency = round((time.perf_counter() - started) * 1000)
         # the one accounting rule: no usage reported is an estimate, not 0 tokens at no cost
         info = self.info(model)
-        spent = accounting.used(usage, request.messages, "".join(text), info.tokenizer)
+        generated = accounting.Generated("".join(text), calls, "".join(thoughts))
+        spent = accounting.used(usage, request, generated, info.tokenizer)
         cost = accounting.cost(info, spent)
         problem = ending(finish)  # cut, filtered or refused: failed, its tokens logged
         result = RequestResult(
@@ -164,12 +184,17 @@ class LocalRunner:
         self._save(result, record)
 
     def _cut(
-        self, model: str, request: ChatRequest, text: str, usage: Usage | None, started: float
+        self,
+        model: str,
+        request: ChatRequest,
+        generated: accounting.Generated,
+        usage: Usage | None,
+        started: float,
     ) -> None:
         """A request cut in flight (Ctrl-C) is in the usage log, marked interrupted, as
         ``ask`` logs one: it stays pending in the job and is sent again on resume."""
         info = self.info(model)
-        spent = accounting.used(usage, request.messages, text, info.tokenizer, answered=bool(text))
+        spent = accounting.used(usage, request, generated, info.tokenizer, completed=False)
         record = UsageRecord(
             model, self.job.profile, "batch", "interrupted", spent.prompt_tokens,
             spent.completion_tokens, estimated=spent.estimated,

@@ -75,9 +75,13 @@ class _Parser:
                 if not properties:
                     raise self.fail("expected a field name")
                 break
+            start = self.pos
             name, optional, schema = self.field(nested)
             if name in properties:
-                raise self.fail(f"field {name!r} is given twice")
+                raise UsageError(
+                    f"--schema: field {name!r} is given twice (again at column {start + 1})",
+                    hint=HINT,
+                )
             properties[name] = schema
             if not optional:
                 required.append(name)

@@ -95,7 +95,7 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
         raise UsageError("--schema: the schema is empty", hint=fields.HINT)
     if text.startswith("@"):
         name = text[1:]
-        schema, source = _named(name, config_schemas, config_dir), f"[schemas.{name}]"
+        schema, source = _named(name, config_schemas, config_dir), f"[{table(name)}]"
     elif text.startswith(("{", "[")):
         schema, source, name = _json(text, "the inline JSON"), "the inline JSON", "response"
         check_schema(schema, source)
@@ -141,16 +141,31 @@ def _file(path: Path) -> Any:
     return _json(text, str(path))
 
 
+def table(name: str) -> str:
+    """``schemas.NAME`` as a TOML table header writes it (a name that is not a bare key
+    quoted: ``schemas."my review"``)."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return f"schemas.{name}"
+    return f"schemas.{json.dumps(name, ensure_ascii=False)}"
+
+
 def _named(name: str, config_schemas: dict[str, Any], config_dir: Path | None) -> Any:
     """The checked JSON Schema of ``[schemas.NAME]``; a ``ConfigError`` (exit 3) when there is
-    no such entry or it cannot be used, at its place in the config file."""
+    no such entry or it cannot be used, at its place in the config file (a bare ``@`` is a
+    usage error: it names nothing)."""
     entry = config_schemas.get(name)
     if not isinstance(entry, dict):
         known = ", ".join(f"@{n}" for n in sorted(config_schemas)) or "none defined"
-        raise ConfigError(
-            f"unknown schema @{name} (known: {known})",
-            hint=f'add [schemas.{name}] with fields = "name, age int" to the config',
-        )
+        if not name.strip():
+            raise UsageError(
+                f"--schema: {'@' + name!r} names no schema (known: {known})",
+                hint="write @NAME for the [schemas.NAME] table of the config",
+            )
+        hint = f'add [{table(name)}] with fields = "name, age int" to the config'
+        first = name.split()[0]
+        if first != name and isinstance(config_schemas.get(first), dict):
+            hint = f"did you mean @{first}? (or {hint})"
+        raise ConfigError(f"unknown schema @{name} (known: {known})", hint=hint)
     try:
         return entry_schema(name, entry, config_dir)
     except EntryProblem as exc:
@@ -194,13 +209,31 @@ class EntryProblem(UsageError):
 
 ENTRY_KEYS = ("fields", "file", "json")
 """The keys of a ``[schemas.NAME]`` that hold its schema; without one, the table is it."""
+ONE_OF = "give one of fields, file, json, or the JSON Schema written as TOML keys"
+
+
+def _source(name: str, entry: dict[str, Any]) -> str | None:
+    """Which key of ``[schemas.NAME]`` holds the schema (None: the table is the schema); an
+    ``EntryProblem`` when two sources are given (which one wins would be a guess), at the
+    second, or none at all (an empty table would be a schema taking anything)."""
+    keys = [k for k in ENTRY_KEYS if k in entry]
+    rest = [k for k in entry if k not in ENTRY_KEYS]
+    if not keys and not rest:
+        raise EntryProblem(name, f"is empty; {ONE_OF}")
+    if len(keys) + bool(rest) > 1:
+        given = [*keys, *(["the TOML keys " + ", ".join(rest)] if rest else [])]
+        said = ", ".join(given[:-1]) + " and " + given[-1]
+        where = keys[1] if len(keys) > 1 else rest[0]
+        raise EntryProblem(name, f"{said} each give a schema; {ONE_OF}", where)
+    return keys[0] if keys else None
 
 
 def entry_schema(name: str, entry: dict[str, Any], config_dir: Path | None) -> Any:
     """The JSON Schema of ``[schemas.NAME]`` (``entry``), checked as ``--schema`` checks it:
     ``fields = "..."``, ``file = "path"`` (relative to the config's folder), ``json = '{...}'``,
-    or the JSON Schema itself written as TOML; ``EntryProblem`` saying what is wrong."""
-    key = next((k for k in ENTRY_KEYS if k in entry), None)
+    or the JSON Schema itself written as TOML; ``EntryProblem`` saying what is wrong (two of
+    these, or none, included)."""
+    key = _source(name, entry)
     try:
         if key == "fields":
             schema, source = fields.parse(str(entry["fields"])), "the field list"

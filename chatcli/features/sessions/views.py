@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from chatcli.environment import Environment
 from chatcli.errors import UsageError
 from chatcli.features.outputs import write_output
-from chatcli.features.sessions.markdown import code_span, contained, fenced
+from chatcli.features.sessions import transcript
+from chatcli.features.sessions.transcript import when as _when
 from chatcli.output import err, out
 from chatcli.pricing import json_usd
 from chatcli.safetext import one_line
-from chatcli.store import MessageRow, SessionRow, Store, content_text, open_default
-from chatcli.terminal import shorten
+from chatcli.store import MessageRow, SessionRow, Store, open_default
 
 
 def _get(store: Store, name: str) -> SessionRow:
@@ -30,10 +29,6 @@ TITLE_COLUMNS = 60
 narrower): the same for every script, a CJK character taking two."""
 
 
-def _when(ts: datetime) -> str:
-    return ts.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
 def _pad(text: str, width: int) -> str:
     """``text`` padded to ``width`` terminal columns (display width, not characters)."""
     from rich.cells import cell_len
@@ -41,10 +36,40 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - cell_len(text))
 
 
-def _names_width(names: list[str]) -> int:
+NAME_COLUMNS = 32
+"""Terminal columns the name column of ``sessions list`` and ``search`` takes at most (a
+fifth of a narrower terminal, but 16 at least: a date name fits): a longer name is cut with
+"…" rather than pushing every row past the edge of the terminal."""
+MODEL_COLUMNS = 18
+"""Terminal columns of the model column of ``sessions list`` (a longer name is cut)."""
+
+
+def _names_width(environment: Environment, names: list[str]) -> int:
     from rich.cells import cell_len
 
-    return max(cell_len(n) for n in names)
+    cap = NAME_COLUMNS
+    if environment.width:
+        cap = min(cap, max(16, environment.width // 5))
+    return min(cap, max(cell_len(n) for n in names))
+
+
+def _name_cell(name: str, width: int) -> str:
+    """``name`` on one line in ``width`` columns: cut with "…", padded."""
+    from chatcli.store.text import cut
+
+    return _pad(cut(one_line(name, 500), width), width)
+
+
+def listed_title(title: str | None, used: int, width: int | None) -> str:
+    """A session's title for a listing line whose other columns take ``used`` columns: at most
+    ``TITLE_COLUMNS``, fewer on a terminal ``width`` wide (the last column stays free, so no
+    terminal wraps the line), at least 8 (``sessions list``, the REPL's ``/sessions``)."""
+    from chatcli.store.text import cut
+
+    room = TITLE_COLUMNS
+    if width:
+        room = min(room, max(8, width - 1 - used))
+    return cut(one_line(title or "", 500), room)
 
 
 def list_sessions(environment: Environment, search: str | None, limit: int, as_json: bool) -> None:
@@ -69,19 +94,17 @@ def list_sessions(environment: Environment, search: str | None, limit: int, as_j
     if not rows:
         err(environment, "no sessions" + (f" matching {search!r}" if search else ""))
         return
-    width = _names_width([r.name for r in rows])
+    from rich.cells import cell_len
+
+    width = _names_width(environment, [r.name for r in rows])
     for r in rows:
         kind = "ask" if r.one_shot else "   "
         head = (
-            f"{_pad(r.name, width)}  {_when(r.updated_at)}  {kind}  {r.message_count:>5} msgs  "
-            f"{_pad(r.model or '-', 18)}  "
+            f"{_name_cell(r.name, width)}  {_when(r.updated_at)}  {kind}  "
+            f"{r.message_count:>5} msgs  {_name_cell(r.model or '-', MODEL_COLUMNS)}  "
         )
-        room = TITLE_COLUMNS
-        if environment.width:  # the last column stays free: no terminal wraps the line
-            from rich.cells import cell_len
-
-            room = min(room, max(8, environment.width - 1 - cell_len(head)))
-        out(environment, f"{head}{shorten(one_line(r.title or '', 500), room)}".rstrip() + "\n")
+        title = listed_title(r.title, cell_len(head), environment.width)
+        out(environment, f"{head}{title}".rstrip() + "\n")
 
 
 def search(environment: Environment, text: str, limit: int, as_json: bool) -> None:
@@ -104,14 +127,21 @@ def search(environment: Environment, text: str, limit: int, as_json: bool) -> No
     if not hits:
         err(environment, f"no messages contain {text!r}")
         return
-    width = _names_width([h.session for h in hits])
+    width = _names_width(environment, [h.session for h in hits])
     for h in hits:
         who = "you" if h.role == "user" else "ai " if h.role == "assistant" else h.role
-        out(environment, f"{_pad(h.session, width)}  {_when(h.created_at)}  {who}  {h.snippet}\n")
+        name = _name_cell(h.session, width)
+        out(environment, f"{name}  {_when(h.created_at)}  {who}  {h.snippet}\n")
 
 
-def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
+def _message_dict(m: MessageRow, tree: bool = False, *, awaiting: bool = False) -> dict[str, Any]:
+    """One message of the JSON export; a user message says the system prompt its turn was
+    sent with (where recorded) and whether it still awaits an answer."""
     extra: dict[str, Any] = {}
+    if m.role == "user":
+        if m.system is not None:
+            extra["system"] = m.system or None
+        extra["awaiting_answer"] = awaiting
     if m.tool_calls:
         extra["tool_calls"] = m.tool_calls
     if m.tool_call_id is not None:
@@ -140,130 +170,33 @@ def _message_dict(m: MessageRow, tree: bool = False) -> dict[str, Any]:
     }
 
 
-def _header(row: SessionRow, level: int = 2) -> list[str]:
-    """The title, a line about the session, and its system prompt (whose headings go below
-    ``level``, the level of the messages)."""
-    lines = [f"# {row.name}", ""]
-    meta = [f"created {_when(row.created_at)}"]
-    if row.model:
-        meta.append(f"model {one_line(row.model, 200)}")
-    if row.profile:
-        meta.append(f"profile {one_line(row.profile, 200)}")
-    if row.forked_from:
-        source, _, turn = row.forked_from.rpartition("@")
-        meta.append(f"forked from {source} at turn {turn}")
-    lines += ["_" + ", ".join(meta) + "_", ""]
-    if row.system:
-        lines += ["## System", "", contained(row.system.rstrip(), level), ""]
-    return lines
+_markdown = transcript.current
+_markdown_tree = transcript.tree
 
 
-def _alternatives(messages: list[MessageRow], every: list[MessageRow]) -> dict[int, str]:
-    """For each message of the branch, a note when the store holds other versions of it."""
-    siblings: dict[int | None, int] = {}
-    for m in every:
-        siblings[m.parent_id] = siblings.get(m.parent_id, 0) + 1
-    notes = {}
-    for m in messages:
-        count = siblings.get(m.parent_id, 1)
-        if count > 1:
-            kind = "answers" if m.role == "assistant" else "versions"
-            notes[m.id] = f"turn {m.turn}: 1 of {count} {kind}"
-    return notes
-
-
-def _body(messages: list[MessageRow], notes: dict[int, str], level: int = 2) -> list[str]:
-    """One section per message, under a heading of ``level`` that nothing in a message can
-    pass for (see ``markdown.contained``)."""
-    lines = []
-    for n, m in enumerate(messages):
-        answered = n + 1 < len(messages) and messages[n + 1].role == "assistant"
-        lines += _section(m, notes.get(m.id), level, awaiting=m.role == "user" and not answered)
-    return lines
-
-
-def _section(m: MessageRow, note: str | None, level: int, *, awaiting: bool) -> list[str]:
-    """One message: its heading, notes, reasoning, text and marks."""
-    marks = "#" * level
-    if m.role == "tool":
-        info = m.tool_info or {}
-        stopped = info.get("interrupted")  # "while running" / "before it ran" (Ctrl-C)
-        ran = (
-            "interrupted while running"
-            if stopped == "while running"
-            else "not run"
-            if stopped or not info.get("approved")
-            else "ran"
-        )
-        name = one_line(str(info.get("name", "?")), 200)
-        return [f"{marks} Tool result: {name} ({ran})", "", fenced(content_text(m.content)), ""]
-    heading = "User" if m.role == "user" else "Assistant" if m.role == "assistant" else m.role
-    if m.role == "assistant" and m.model:
-        heading += f" ({one_line(m.model, 200)})"
-    lines = [f"{marks} {heading}", ""]
-    if note:
-        lines += [f"_[{note}; sessions export --all-branches shows them all]_", ""]
-    if m.reasoning and m.reasoning.strip():
-        lines += _reasoning(m.reasoning)
-    text = content_text(m.content).rstrip()
-    if text:
-        lines.append(contained(text, level))
-    if isinstance(m.content, list) and any(p.get("type") == "image_url" for p in m.content):
-        lines.append("\n_[image attached]_")
-    for call in m.tool_calls or []:
-        called = f"{call.get('name')} {call.get('arguments')}"
-        lines.append(f"\n_[tool call]_ {code_span(called)}")
-    if m.interrupted:
-        lines.append("\n_[interrupted]_")
-    if awaiting:
-        lines.append("\n_[no answer]_")
-    lines.append("")
-    return lines
-
-
-def _reasoning(text: str) -> list[str]:
-    """A reasoning summary as a marked quote above its answer (kept, never sent back)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")  # the line ends Markdown knows
-    quoted = [f"> {line}".rstrip() for line in text.strip().split("\n")]
-    return ["> _Reasoning (summary):_", ">", *quoted, ""]
-
-
-def _markdown(row: SessionRow, messages: list[MessageRow], every: list[MessageRow]) -> str:
-    return "\n".join(_header(row) + _body(messages, _alternatives(messages, every)))
-
-
-def _branches(every: list[MessageRow]) -> list[list[MessageRow]]:
-    """Every branch (root to leaf) of a session's tree, in the order their ends were written."""
-    by_id = {m.id: m for m in every}
-    parents = {m.parent_id for m in every}
-    branches = []
-    for leaf in (m for m in every if m.id not in parents):
-        branch: list[MessageRow] = []
-        node: MessageRow | None = leaf
-        while node is not None:
-            branch.append(node)
-            node = by_id.get(node.parent_id) if node.parent_id is not None else None
-        branches.append(branch[::-1])
-    return branches
-
-
-def _markdown_tree(row: SessionRow, current: list[MessageRow], every: list[MessageRow]) -> str:
-    lines = _header(row, 3)
-    head = current[-1].id if current else None
-    for n, branch in enumerate(_branches(every), 1):
-        mark = " (current)" if branch and branch[-1].id == head else ""
-        lines += [f"## Branch {n}{mark}", ""]
-        lines += _body(branch, {}, 3)
-    return "\n".join(lines)
+def _awaiting(branch: list[MessageRow], every: list[MessageRow]) -> set[int]:
+    """The user messages awaiting an answer, as the Markdown marks them ``_[no answer]_``: on
+    the current ``branch``, those no answer follows; in the tree, those none is attached to."""
+    on_branch = {
+        m.id
+        for n, m in enumerate(branch)
+        if m.role == "user" and (n + 1 == len(branch) or branch[n + 1].role != "assistant")
+    }
+    answered = {m.parent_id for m in every if m.role == "assistant"}
+    return on_branch | {m.id for m in every if m.role == "user" and m.id not in answered}
 
 
 def export(
     environment: Environment, name: str, fmt: str, output: Path | None, all_branches: bool = False
 ) -> None:
+    """A session as Markdown or JSON, to stdout or ``output`` (``-``: stdout too)."""
+    if output is not None and str(output) == "-":
+        output = None
     with open_default(reading=True) as store:
         row = _get(store, name)
         messages = store.all_messages(row.id)
         every = store.every_message(row.id)
+    waiting = _awaiting(messages, every)
     if fmt == "json":
         obj: dict[str, Any] = {
             "name": row.name,
@@ -271,19 +204,29 @@ def export(
             "updated_at": row.updated_at.isoformat(),
             "profile": row.profile,
             "model": row.model,
-            "system": row.system,
+            "system": row.system or None,  # the one its next turn will have
             "role": row.role,
             "forked_from": row.forked_from,
-            "messages": [_message_dict(m) for m in messages],
+            "messages": [_message_dict(m, awaiting=m.id in waiting) for m in messages],
         }
         if all_branches:
             obj["head_id"] = row.head_id
-            obj["all_messages"] = [_message_dict(m, tree=True) for m in every]
+            obj["all_messages"] = [
+                _message_dict(m, tree=True, awaiting=m.id in waiting) for m in every
+            ]
         text = json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
     elif all_branches:
         text = _markdown_tree(row, messages, every)
     else:
         text = _markdown(row, messages, every)
+    newer = 0 if all_branches else transcript.newer_branches(messages, every)
+    if newer:  # another process's turns (or an undone turn): not shown, but not hidden either
+        import shlex
+
+        branches = "1 other branch" if newer == 1 else f"{newer} other branches"
+        err(environment, f"{branches} of {row.name} {'has' if newer == 1 else 'have'} newer "
+            f"messages than the one shown; see: chatcli sessions show {shlex.quote(row.name)} "
+            "--all-branches")  # fmt: skip
     if output is None:
         out(environment, text)  # sanitised on a terminal: stored answers may carry escape sequences
         return

@@ -2,7 +2,9 @@
 the user's words.
 
 The template's system prompt, model and temperature are defaults that ``-s``/``-r``, ``-m``
-and ``-t`` override; its tools are added to ``-T`` (``-T none`` turns them off too). Its
+and ``-t`` override; on a continued session they apply to this run's requests and leave the
+session's own model and prompt as they were (``ChatSettings.kept``), where ``-m`` and ``-s``
+switch it. Its tools are added to ``-T`` (``-T none`` turns them off too). Its
 prompt wraps what the user gives: the words and piped text become ``{{input}}`` when the prompt
 uses it, and are appended after the prompt otherwise.
 """
@@ -84,13 +86,14 @@ def apply(
     values = parse_vars(pairs)
     if flags.system is None and flags.role is None and template.system is not None:
         system_values = {k: v for k, v in values.items() if k != INPUT}
-        flags = replace(flags, system=fill(template.system, system_values, template))
+        filled = fill(template.system, system_values, template)
+        flags = replace(flags, template_system=filled)
     if flags.temperature is None and template.temperature is not None:
         flags = replace(flags, temperature=template.temperature)
     if template.tools and "none" not in flags.tools:  # -T none turns the template's off too
         flags = replace(flags, tools=tuple(dict.fromkeys((*template.tools, *flags.tools))))
-    if run.model is None and template.model is not None:
-        run = replace(run, model=template.model)
+    if template.model is not None:  # under -m (resolve_chat)
+        flags = replace(flags, template_model=template.model)
     if template.prompt is not None:
         # every variable but {{input}} must have a value now, before anything is read or sent
         fill(template.prompt, {**values, INPUT: ""}, template)

@@ -9,10 +9,11 @@ has no known price is named once per command (its requests cannot be counted).
 
 ``connect`` is the one way a feature gets a provider that spends: every paid request it sends
 (chat turns, verify's probes, doctor's request, uploads for transcription, speech, images, a
-Batch API batch) first passes ``Gate``, whatever command sends it, so no command can forget the
-check. ``check`` is the same judgement for the commands that look before they connect (``ask``,
-the REPL's turns, ``cmd``, ``batch submit``); the 80 % notice is said once per command either
-way.
+Batch API batch; every request of ``ask`` and the REPL: each tool round, each ``--schema`` or
+``/schema`` retry, ``/retry``) first passes ``Gate``, whatever command sends it, so no command
+can forget the check. ``check`` is the same judgement for a command that wants to refuse before
+it does other work (``ask`` before MCP servers start, ``cmd``, ``batch submit``); the 80 %
+notice is said once per command either way.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ WARN_AT = 0.8
 GO_ON = "pass --over-budget to go on"
 REFRESH = 1.0
 """Seconds a ``Gate`` goes by the spending it read last before reading the usage log again
-(a summary of hundreds of parts would otherwise read the month's log before each request)."""
+(a summary of hundreds of parts would otherwise read the month's log before each request).
+A conversation (``ask``, the REPL) passes ``refresh=0``: its requests go one at a time, and a
+tool round or a schema retry right after a reply must see what that reply cost."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,8 @@ class Gate:
     """The budget check every paid request of one command passes (``connect`` puts it in
     front of the provider): refuses when a limit is spent, unless ``over_budget`` (a bool, or
     a function asked each time: ``/budget continue`` in the REPL), and says the 80 % notice
-    and an unpriced model once. Thread-safe: a bulk command's workers all pass it."""
+    and an unpriced model once. Thread-safe: a bulk command's workers all pass it. The usage
+    log is read again after ``refresh`` seconds (``REFRESH``)."""
 
     def __init__(
         self,
@@ -173,8 +177,10 @@ class Gate:
         over_budget: bool | Callable[[], bool] = False,
         warn: Callable[[str], None],
         go_on: str = GO_ON,
+        refresh: float = REFRESH,
     ) -> None:
         self.store = store
+        self.refresh = refresh
         self.profile = profile
         self.model_info = model_info
         self.over_budget = over_budget
@@ -190,7 +196,7 @@ class Gate:
             return  # no budget: not even the log is read
         with self._lock:
             now = time.monotonic()
-            if self._spent is None or now - self._read_at >= REFRESH:
+            if self._spent is None or now - self._read_at >= self.refresh:
                 self._spent = spending(self.store, self.profile)
                 self._read_at = now
             spent = self._spent
@@ -210,13 +216,15 @@ def connect(
     debug: bool = False,
     model: str | None = None,
     go_on: str = GO_ON,
+    refresh: float = REFRESH,
 ) -> Provider:
     """``providers.connect`` for a command that spends: every paid request of the provider
     it returns passes this command's ``Gate`` first. ``model``: judge a request to it now, so a
     spent budget is refused before any work (reading, splitting, uploading) is done."""
     from chatcli.providers import connect as connect_provider
 
-    gate = Gate(store, profile, model_info, over_budget=over_budget, warn=warn, go_on=go_on)
+    gate = Gate(store, profile, model_info, over_budget=over_budget, warn=warn, go_on=go_on,
+                refresh=refresh)  # fmt: skip
     if model is not None:
         gate(model)
     return connect_provider(profile, model_info, clock=clock, debug=debug, store=store,

@@ -47,12 +47,12 @@ def _remember_json_schema(
 def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool = False) -> None:
     """Verify the resolved profile + model; raises chatcli errors for the funnel. The probes
     are paid requests: a spent budget refuses them before the first (``--over-budget``)."""
+    from chatcli import accounting
     from chatcli.features.usage import budget
     from chatcli.features.verify import probes as verify
     from chatcli.pricing import builtin, cost_usd
     from chatcli.providers.base import ChatRequest
     from chatcli.store import UsageRecord, open_default
-    from chatcli.tokens import count_messages
 
     notifier = notifier_for(environment)
     store = open_default()
@@ -73,7 +73,7 @@ def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool
         completion = usage.get("completion_tokens") if usage else None
         estimated = not (isinstance(prompt, int) and isinstance(completion, int))
         if estimated:
-            prompt = count_messages(request.messages, info.tokenizer).n
+            prompt = accounting.prompt_tokens(request, info.tokenizer)  # tools included
             completion = 0
         assert isinstance(prompt, int) and isinstance(completion, int)
         store.log_usage(
