@@ -6,7 +6,9 @@ insert modes). It sends the whole line (the cursor may be anywhere in it) to ``c
 with stdin from /dev/null and stdout captured, which is ``cmd``'s unattended mode: the command
 alone on stdout, never executed. On success the line is replaced and the cursor put at its
 end, so the user reads it and presses Enter; on an error the line is left as it was and the
-error shown. "thinking…" is shown while waiting.
+error shown under it (bash clears the line before the function runs and redraws it where the
+cursor is left, so its snippet writes the line back before the error). "thinking…" is shown
+while waiting.
 """
 
 from __future__ import annotations
@@ -61,16 +63,29 @@ _BASH = r"""# chatcli for bash: {key} turns the text on the command line into a 
 # Install: add this line to ~/.bashrc
 #   eval "$(chatcli shell-integration bash)"
 __chatcli_cmd() {{
-    local line=$READLINE_LINE out code
+    local line=$READLINE_LINE out code err prompt=
     [[ $line == *[![:space:]]* ]] || return 0
+    err=$(mktemp 2>/dev/null) || err=/dev/stderr
     printf '\e[2mthinking…\e[0m\r' >&2
-    out=$({program} cmd --shell bash -- "$line" </dev/null)
+    out=$({program} cmd --shell bash -- "$line" </dev/null 2>"$err")
     code=$?
     printf '\e[K' >&2
     if [[ $code -eq 0 && -n $out ]]; then
         READLINE_LINE=$out
         READLINE_POINT=${{#out}}
     fi
+    if [[ -s $err ]]; then
+        # bash cleared the line and redraws it where the cursor is left: write it back
+        # first, so what chatcli said comes under it
+        if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )); then
+            prompt=${{PS1@P}}
+            prompt=${{prompt##*$'\n'}}
+            prompt=${{prompt//[$'\001\002']/}}
+        fi
+        printf '%s%s\n' "$prompt" "$line" >&2
+        cat -- "$err" >&2
+    fi
+    [[ $err == /dev/stderr ]] || rm -f -- "$err"
     return 0
 }}
 if [[ $- == *i* ]]; then

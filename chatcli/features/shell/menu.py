@@ -5,7 +5,8 @@ decides: ``e`` execute (a destructive command only after typing ``yes``), ``r`` 
 model gets the command and what to change; an answer that is not a command leaves the current
 one in place), ``d`` describe, ``c`` copy, Enter edit inline (prompt_toolkit, pre-filled,
 imported only then), ``q``, Ctrl-D or any other key abort, and Ctrl-C aborts with 130. The
-default is abort: nothing runs unless ``e`` is pressed.
+default is abort: nothing runs unless ``e`` is pressed. A revision or description the budget
+refuses (or that fails) is one line, and the menu stays.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from chatcli.environment import Environment
-from chatcli.errors import ChatcliError, Interrupted
+from chatcli.errors import BudgetExceeded, ChatcliError, Interrupted
 from chatcli.features.shell import danger
 from chatcli.features.shell.clean import Cleaned
 from chatcli.features.shell.detect import Shell
@@ -220,11 +221,14 @@ class Menu:
 
     @contextlib.contextmanager
     def _failures(self) -> Iterator[None]:
-        """A revise or describe that fails (or Ctrl-C) is said, and the menu goes on."""
+        """A revise or describe that fails (or Ctrl-C) is said, and the menu goes on; one
+        refused by a spent budget says how to go on (the flag is for the next ``cmd``)."""
         try:
             yield
         except ChatcliError as exc:
             message = "interrupted" if isinstance(exc, Interrupted) else f"error: {exc.message}"
+            if isinstance(exc, BudgetExceeded):
+                message += ": nothing was sent (run cmd again with --over-budget to go on)"
             self.tty.write(f"{_RED}chatcli: {sanitize(message)}{_RESET}\n")
 
     def _say(self, text: str) -> None:

@@ -4,6 +4,8 @@ terminal, or the command alone on stdout off one.
 Off a terminal (``$(chatcli cmd ...)``, the shell integration, scripts) nothing is ever run
 unless ``--execute --yes`` says so, and a destructive-looking command also needs
 ``--yes-destructive``; the reasons it looks destructive are warnings on stderr either way.
+The provider is connected through the budgets (``usage.budget.connect``), so each request
+the menu makes (revise, describe) is judged before it is sent, not only the first.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from chatcli.features.shell.detect import Shell
     from chatcli.features.shell.exchange import Exchange
     from chatcli.features.shell.menu import Tty
+    from chatcli.providers.base import Provider
     from chatcli.settings.loading import Profile
     from chatcli.store import Content
 
@@ -65,8 +68,16 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: C
     env = environment
     notifier = notifier_for(env)
     with open_default() as store:
+
+        def connect(profile: Profile) -> Provider:
+            # every request (generate, revise, describe, a retry) passes the budgets first,
+            # on a fresh reading: a key pressed right after a reply must see what it cost
+            return budget.connect(profile, invoked.config.model_info, clock=env.clock,
+                                  debug=invoked.debug, store=store, warn=notifier.note,
+                                  over_budget=what.over_budget, refresh=0)  # fmt: skip
+
         opened = open_conversation(
-            invoked, flags, store, command="cmd", one_shot=True, clock=env.clock
+            invoked, flags, store, command="cmd", one_shot=True, connect=connect
         )
         profile = opened.settings.profile
         shell = _shell(what.shell, profile.shell)

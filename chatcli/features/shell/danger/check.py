@@ -133,6 +133,8 @@ def _check_program(
     rule = _RULES.get(program) or (deletion.mkfs if program.startswith("mkfs") else None)
     if rule is not None:
         rule(words, from_input, found, depth)
+    if from_input and upstream:
+        _check_fed(words, upstream, found, depth)
     flags, targets = split_flags(words[1:]) if program == "tee" else (set(), [])
     if flags & {"a", "--append"}:  # tee -a
         writer = upstream[-1] if upstream else None
@@ -141,6 +143,37 @@ def _check_program(
             _check_append(target, writer, what, found, depth)
     if words[0].startswith(("/etc/init.d/", "/etc/rc.d/")):
         machine.service(["service", program, *words[1:]], from_input, found, depth)
+
+
+_PASSES = {"sort": False, "uniq": False, "tac": False, "cat": False, "tee": True, "tr": True}
+"""Programs that pass the lines they read on (``find ~ | sort | xargs rm``): always (True),
+or when given no file to read instead (False)."""
+_LS_VALUES = frozenset({"--block-size", "--color", "--format", "--hide", "--ignore",
+                        "--indicator-style", "--quoting-style", "--sort", "--tabsize", "--time",
+                        "--time-style", "--width"})  # fmt: skip
+
+
+def _check_fed(words: list[str], upstream: list[Command], found: list[str], depth: int) -> None:
+    """A command run by ``xargs`` or ``parallel`` on the paths a command before it lists,
+    judged as that command run on them: on what ``find`` finds as ``find ... -exec`` is
+    (``find ~ -type f | xargs rm`` is ``find ~ -type f -exec rm {} +``), on every entry of
+    the directories ``ls`` lists (``ls ~ | xargs rm`` is ``rm ~/*``). Other lists (a file,
+    ``git ls-files``) are the user's own and not judged here."""
+    for writer in reversed(upstream):
+        listed, _ = unwrap(writer.words, [])
+        name = posixpath.basename(listed[0]) if listed else ""
+        if name not in _PASSES or not (_PASSES[name] or not split_flags(listed[1:])[1]):
+            break
+    else:
+        return
+    run = words if "{}" in words else [*words, "{}"]
+    if name == "find":
+        _find([*listed, "-exec", *run, "+"], False, found, depth)
+    elif name == "ls":
+        _, dirs = split_flags(listed[1:], "ITw", _LS_VALUES)
+        every = [posixpath.join(d, "*") for d in dirs] or ["*"]
+        at = run.index("{}")
+        _check_command(Command([*run[:at], *every, *run[at + 1 :]]), [], found, depth + 1)
 
 
 def _check_input(
@@ -265,6 +298,15 @@ def _reasons_of(text: str, depth: int) -> list[str]:
     return inner
 
 
+_AS_IF_RECURSIVE = {
+    **dict.fromkeys(permissions.CHANGES, "-R"),
+    **dict.fromkeys(deletion.DELETES, "-r"),
+}
+"""What ``find -exec`` running these programs on every path under a root is: ``chmod {} +``
+is ``chmod -R ROOT``, ``rm {} +`` is ``rm -r ROOT`` (``find ~ -type f -exec rm {} +`` empties
+the home directory as ``-delete`` does)."""
+
+
 def _find(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
     """find: the command of ``-exec`` (and its kind) as run on every path found, and
     ``-delete`` on a broad root; a test such as ``-name`` narrows both. A rule here, not
@@ -283,8 +325,9 @@ def _find(words: list[str], from_input: bool, found: list[str], depth: int) -> N
             run = words[index + 1 : end]
             if not filtered:  # {} is every path under the root, the root itself first
                 run = [roots[0] if w == "{}" else w for w in run]
-                if run and posixpath.basename(run[0]) in permissions.CHANGES:
-                    run.insert(1, "-R")  # so chmod is as if -R
+                flag = _AS_IF_RECURSIVE.get(posixpath.basename(run[0])) if run else None
+                if flag and not {"r", "R", "--recursive"} & split_flags(run[1:])[0]:
+                    run.insert(1, flag)
             _check_command(Command(run), [], found, depth + 1)
     why = next(filter(None, map(broad, braces(roots[0]))), None)
     if "-delete" in words and why and not filtered:
@@ -305,8 +348,8 @@ def _alias(words: list[str], from_input: bool, found: list[str], depth: int) -> 
 
 
 _RULES: dict[str, Rule] = {
-    "rm": deletion.rm,
-    "unlink": deletion.rm,
+    **dict.fromkeys(deletion.DELETES, deletion.rm),
+    **dict.fromkeys(deletion.ERASERS, deletion.erase),
     "find": _find,
     "dd": deletion.dd,
     "shred": deletion.shred,
@@ -345,7 +388,12 @@ _RULES: dict[str, Rule] = {
     "reboot": machine.power,
     "poweroff": machine.power,
     "halt": machine.power,
+    "openrc-shutdown": machine.power,
+    "init": machine.runlevel,
+    "telinit": machine.runlevel,
+    "kexec": machine.kexec,
     "systemctl": machine.systemctl,
+    "loginctl": machine.systemctl,
     "service": machine.service,
     "iptables": machine.firewall,
     "ip6tables": machine.firewall,

@@ -1,5 +1,6 @@
 """Rules for what keeps the machine running and reachable: processes (``kill``, ``pkill``),
-power, services (``systemctl``, ``service``), the firewall and scheduled jobs (``crontab``)."""
+power (``shutdown`` and its kind, ``init 0``, ``kexec``), services (``systemctl``,
+``service``), the firewall and scheduled jobs (``crontab``)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,34 @@ def power(words: list[str], from_input: bool, found: list[str], depth: int) -> N
     found.append(f"{posixpath.basename(words[0])} stops or restarts the machine")
 
 
+_RUNLEVELS = {"0": "powers the machine off", "6": "restarts the machine"}
+_RELOADS = {"q", "Q", "u", "U"}  # init q: reread inittab; init u: re-execute itself
+
+
+def runlevel(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """init and telinit N: runlevel 0 powers the machine off, 6 restarts it, any other (1,
+    S, 2-5) stops the services it does not need, as ``systemctl isolate`` does; ``q`` and
+    ``u`` only make init reread its set-up."""
+    program = posixpath.basename(words[0])
+    _, operands = split_flags(words[1:], "te")
+    level = operands[0] if operands else None
+    if level is None or level in _RELOADS:
+        return
+    why = _RUNLEVELS.get(level, "switches the runlevel: stops every service it does not need")
+    found.append(f"{program} {level}: {why}")
+
+
+def kexec(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
+    """kexec -e (or a kernel given without ``-l``) boots another kernel at once: a restart
+    without shutting down; loading, unloading or asking (``-l``, ``-p``, ``-u``, ``-S``) is
+    not."""
+    flags, _ = split_flags(words[1:], "t", frozenset({"--type", "--initrd", "--append"}))
+    quiet = {"l", "--load", "p", "--load-panic", "u", "--unload", "S", "--status", "h",
+             "--help", "v", "--version"}  # fmt: skip
+    if flags & {"e", "--exec"} or not flags & quiet:
+        power(words, from_input, found, depth)
+
+
 _UNITS = (
     (re.compile(r"(open)?sshd?(-server)?(\.socket)?"), "cuts remote logins (SSH)"),
     (re.compile(r"network(ing|d)?|NetworkManager|systemd-(networkd|resolved)|wpa_supplicant"
@@ -54,11 +83,18 @@ _UNITS = (
 )  # fmt: skip
 
 
+_POWER_VERBS = {"poweroff", "reboot", "halt", "kexec", "soft-reboot"}
+_POWER_TARGETS = re.compile(r"(poweroff|reboot|halt|kexec|soft-reboot|shutdown|ctrl-alt-del|exit)"
+                            r"\.target")  # fmt: skip
+
+
 def systemctl(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
-    """systemctl: powering off, isolating a target, or stopping a unit the machine cannot be
-    reached or used without (``_UNITS``); ``--user`` units are the user's own."""
+    """systemctl and loginctl: powering off or restarting (the verb, or starting its target),
+    isolating a target, or stopping a unit the machine cannot be reached or used without
+    (``_UNITS``); ``--user`` units are the user's own."""
     flags, operands = split_flags(words[1:], "HMpPnost", frozenset({"--host", "--machine"}))
-    if any(w in ("poweroff", "reboot", "halt", "kexec") for w in words[1:]):
+    starts = {"start", "restart", "reload-or-restart", "try-restart"} & set(operands)
+    if _POWER_VERBS & set(words[1:]) or (starts and any(map(_POWER_TARGETS.fullmatch, operands))):
         power(words, from_input, found, depth)
     if "--user" in flags or not operands:
         return

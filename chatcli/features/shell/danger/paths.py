@@ -1,8 +1,9 @@
 """What a path is, for the rules: broad, a system directory, a disk, the user's set-up.
 
-Read from the text alone (``~`` and ``$HOME`` are the user's home, ``..`` is resolved; no
-file is looked at): the command has not run, and a path that does not exist yet may be made.
-A relative path is read from where a ``cd`` earlier in the text went (workdir.py).
+Read from the text alone (``~`` and ``$HOME`` are the user's home, ``~+`` and ``$PWD`` the
+current directory, ``..`` is resolved; no file is looked at): the command has not run, and a
+path that does not exist yet may be made. A relative path is read from where a ``cd`` earlier
+in the text went (workdir.py).
 """
 
 from __future__ import annotations
@@ -27,13 +28,22 @@ _STARTUP = {
 }  # fmt: skip
 _SSH_KEYS = {".ssh/authorized_keys", ".ssh/authorized_keys2"}
 _BRACE = re.compile(r"\{([^{}]*,[^{}]*)\}")
+_CURRENT = re.compile(r"^(~\+|\$PWD|\$\{PWD\})(?=/|$)")  # the current directory, spelt otherwise
 WHOLE = "the whole current directory"
+ROOT, HOME, TOP = "the root of the file system", "a home directory", "a top-level directory"
+
+
+def spelled(path: str) -> str:
+    """``path`` with the other spellings of the home and the current directory made ``~``
+    and ``.`` (``$HOME/x`` -> ``~/x``, ``~+/x`` and ``$PWD/x`` -> ``./x``)."""
+    return _CURRENT.sub(".", workdir.HOME_VARIABLE.sub("~", path))
 
 
 def expand(path: str) -> str:
     """``path`` with ``~`` made the home directory, a relative path joined to where a ``cd``
     before it went, normalized (``a/../b`` -> ``b``, ``//etc`` -> ``/etc``) without looking
     at the file system."""
+    path = spelled(path)
     if path == "~" or path.startswith("~/"):
         path = workdir.home() + path[1:]
     if not path:
@@ -44,7 +54,7 @@ def expand(path: str) -> str:
 
 def in_home(path: str) -> str | None:
     """``path`` relative to the home directory ("" for the home itself), or None outside it."""
-    full = expand(workdir.HOME_VARIABLE.sub("~", path))
+    full = expand(path)
     home = expand("~")
     if full == home:
         return ""
@@ -57,7 +67,7 @@ def broad(path: str) -> str | None:
     """Why deleting everything under ``path`` would be a disaster, or None."""
     if not path:
         return None
-    path = workdir.HOME_VARIABLE.sub("~", path)
+    path = spelled(path)
     if "$(" in path:
         return "a path made by a command's output, which may be anything"
     if path.startswith("$") or "${" in path:
@@ -66,8 +76,10 @@ def broad(path: str) -> str | None:
         return _whole()
     if path in ("..", "../") or path.startswith("../"):
         return "a parent directory"
+    if path == "~-" or path.startswith("~-/"):
+        return "the previous directory ($OLDPWD), not known before the command runs"
     if re.fullmatch(r"~[\w.-]+/?", path):
-        return "a home directory"  # ~root, ~bob
+        return HOME  # ~root, ~bob
     full = expand(path)
     if posixpath.basename(full) in EVERYTHING:  # dir/* and the like: all of dir
         full = posixpath.dirname(full) or "."
@@ -75,14 +87,40 @@ def broad(path: str) -> str | None:
             return _whole()
     home = expand("~")
     if full == "/":
-        return "the root of the file system"
+        return ROOT
     if full in (home, posixpath.dirname(home)):
-        return "a home directory"
+        return HOME
     if full.startswith("/") and full.count("/") == 1:
-        return "a top-level directory"
+        return TOP
     if system(full):
         return "a system directory"
     return None
+
+
+def broad_files(path: str) -> str | None:
+    """Why deleting what ``path`` names is a disaster even without ``-r``: every file of a
+    broad directory (``~/*``, ``/*``, ``~+/*``, ``../*`` from a project's top; ``*`` where the
+    current directory is broad itself, as ``here_broad`` judges), or the root, a home or a
+    top-level directory itself. A path made at run time is not judged (``rm "$f"`` is how a
+    loop deletes its one file), nor a relative one after a ``cd`` to a place not known."""
+    path = spelled(path)
+    if re.search(r"[$`(]", path):
+        return None
+    directory = path
+    while posixpath.basename(directory.rstrip("/")) in EVERYTHING:
+        directory = posixpath.dirname(directory.rstrip("/")) or "."
+    if directory == path:
+        why = broad(path)
+        return why if why in (ROOT, HOME, TOP) else None
+    if directory in (".", "./"):
+        return here_broad()
+    full = expand(directory)
+    if not full.startswith(("/", "~")):
+        base = workdir.start()
+        if workdir.here().path is None or base is None:
+            return None
+        full = posixpath.normpath(posixpath.join(base, full))
+    return broad(full)
 
 
 def _whole() -> str:
