@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -305,7 +306,7 @@ def test_a_directory_named_chatcli_db_gets_its_own_message(
     assert result.stderr.splitlines()[0] == (
         f"chatcli: error: {db} is a directory, not chatcli's database file"
     )
-    assert f"mv '{db}'" in result.stderr
+    assert f"mv {shlex.quote(str(db))}" in result.stderr
     assert fake.chat_requests() == []
 
 
@@ -323,7 +324,7 @@ def test_a_foreign_sqlite_file_is_refused_untouched(fake: FakeOpenAI, tmp_path: 
         result = run_cli(*args, env=env)
         assert result.returncode == 1, result.stderr
         assert "is damaged or not a chatcli database" in result.stderr, result.stderr
-        assert f"mv '{db}' '{db}.broken'" in result.stderr
+        assert f"mv {shlex.quote(str(db))} {shlex.quote(f'{db}.broken')}" in result.stderr
     assert db.read_bytes() == before
     assert fake.chat_requests() == []
 

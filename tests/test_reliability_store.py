@@ -158,6 +158,49 @@ def test_full_disk_is_named_and_still_shows_sessions(fake: FakeOpenAI, tmp_path:
             filler.unlink()
 
 
+@pytest.mark.parametrize("free_kib", [32, 128])
+def test_a_disk_too_full_to_keep_an_answer_is_refused_before_paying(
+    fake: FakeOpenAI, tmp_path: Path, free_kib: int
+) -> None:
+    """Room to open the database but not for the 256 KiB ballast: the answer could be neither
+    saved nor journaled, so the request is refused before it is sent (it used to be paid and
+    then "not kept", exit 0)."""
+    with tmpfs(tmp_path / "mnt", size="2m") as mnt:
+        data = mnt / "data"
+        env = fake_env(tmp_path, fake, CHATCLI_HOME=str(data))
+        assert run_cli("ask", "--session", "keep", "hello there", env=env).returncode == 0
+        sent = len(fake.chat_requests())
+        filler = fill(mnt, leave=free_kib * 1024)
+        try:
+            refused = run_process("ask", "hi", env=env)
+            assert refused.returncode == 1, refused.stderr
+            assert "no space left on device" in refused.stderr
+            assert len(fake.chat_requests()) == sent
+            shown = run_process("sessions", "show", "keep", env=env)
+            assert shown.returncode == 0 and "hello there" in shown.stdout, shown.stderr
+        finally:
+            filler.unlink()
+        assert run_process("ask", "hi", env=env).returncode == 0  # room again: it works
+
+
+def test_the_mv_of_a_damaged_database_runs_as_printed_whatever_the_path(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """The hint's ``mv`` is quoted for the shell: a data dir whose path holds a quote and a
+    space still gets a command that moves the file aside."""
+    data = tmp_path / "it's my data"
+    env = fake_env(tmp_path, fake, CHATCLI_HOME=str(data))
+    data.mkdir()
+    (data / "chatcli.db").write_bytes(b"not a database at all" * 100)
+    result = run_cli("sessions", "list", env=env)
+    assert result.returncode == 1, result.stderr
+    command = result.stderr.split("(mv ", 1)[1].split("); ", 1)[0]
+    moved = subprocess.run(["bash", "-c", f"mv {command}"], capture_output=True, text=True)
+    assert moved.returncode == 0, moved.stderr
+    assert (data / "chatcli.db.broken").is_file()
+    assert run_cli("ask", "hi", env=env).returncode == 0
+
+
 # --- 2 and 9: the REPL ----------------------------------------------------------------------------
 
 

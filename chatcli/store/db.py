@@ -31,6 +31,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from shlex import quote
 from time import monotonic, sleep
 from types import TracebackType
 from typing import Any
@@ -66,6 +67,14 @@ from chatcli.store.schema import MIGRATIONS
 sqlite3.register_adapter(str, redact)  # every text bound to a statement, masked (see above)
 
 DB_NAME = "chatcli.db"
+
+
+def _move_aside(path: Path, suffix: str) -> str:
+    """The ``mv`` that moves ``path`` aside, quoted for the shell (a data dir's path may hold
+    a quote or a space)."""
+    return f"mv {quote(str(path))} {quote(f'{path}{suffix}')}"
+
+
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -190,7 +199,7 @@ def _error(path: Path, exc: sqlite3.Error) -> StoreError:
     if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
         return StoreDamaged(
             f"{path} is damaged or not a chatcli database ({exc})",
-            hint=f"move it aside (mv '{path}' '{path}.broken'); chatcli then starts a new one",
+            hint=f"move it aside ({_move_aside(path, '.broken')}); chatcli then starts a new one",
         )
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
         return StoreUnwritable(
@@ -288,7 +297,7 @@ class Store:
         if path.is_dir():  # SQLite would only say "unable to open database file"
             raise StoreError(
                 f"{path} is a directory, not chatcli's database file",
-                hint=f"move it aside (mv '{path}' '{path}.dir'); chatcli then starts a new one",
+                hint=f"move it aside ({_move_aside(path, '.dir')}); chatcli then starts a new one",
             )
         try:
             from chatcli.settings.paths import ensure_private_dir  # not on session's imports
@@ -323,7 +332,14 @@ class Store:
             from chatcli.store import journal
 
             journal.replay(store, store.notify)
-            journal.hold_reserve(data_dir)
+            if not journal.hold_reserve(data_dir):
+                # room to open the database, none to keep a paid answer: refused before paying
+                conn.close()
+                raise StoreFull(
+                    f"cannot write {path}: {NO_SPACE} (less than "
+                    f"{journal.RESERVE_BYTES // 1024} KiB free)",
+                    hint="free some space on that disk",
+                )
             store._holds_reserve = True
         return store
 
@@ -440,7 +456,7 @@ class Store:
         raise StoreDamaged(
             f"{self.path} is damaged or not a chatcli database (schema version {version}; "
             f"tables: {listed or 'none'})",
-            hint=f"move it aside (mv '{self.path}' '{self.path}.broken'); chatcli then starts "
+            hint=f"move it aside ({_move_aside(self.path, '.broken')}); chatcli then starts "
             "a new one",
         )
 

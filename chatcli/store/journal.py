@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import json
 import logging
@@ -35,6 +36,7 @@ import time
 import types
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from chatcli import signals
@@ -193,8 +195,8 @@ def _keep(store: Store, entry: dict[str, Any], notify: Notify, *, quiet: bool) -
         if isinstance(store.failure, StoreDamaged):
             notify(
                 f"{store.failure}; this answer was saved to {data_dir / JOURNAL}: move the "
-                f"database aside (mv '{store.path}' '{store.path}.broken') and the next chatcli "
-                "command starts a new one and writes the journal into it"
+                f"database aside (mv {quote(str(store.path))} {quote(f'{store.path}.broken')}) "
+                "and the next chatcli command starts a new one and writes the journal into it"
             )
         else:
             notify(
@@ -247,24 +249,27 @@ _BALLASTS: dict[Path, tuple[int, int]] = {}
 """Per data dir: this process's ballast (an open file with no name) and how many stores hold it."""
 
 
-def hold_reserve(data_dir: Path) -> None:
+def hold_reserve(data_dir: Path) -> bool:
     """One more open store of this process keeps a ballast for ``data_dir`` (made if missing
-    and there is room; best effort, quiet)."""
+    and there is room). False only when the disk has no room for it: then a paid answer could
+    be neither saved nor journaled, and the caller refuses before anything is paid. Other
+    failures (a file system without ``posix_fallocate``) are quiet: best effort."""
     held = _BALLASTS.get(data_dir)
     if held is not None:
         _BALLASTS[data_dir] = (held[0], held[1] + 1)
-        return
+        return True
     with contextlib.suppress(OSError):
         (data_dir / LEGACY_RESERVE).unlink()
     fd = _nameless_file(data_dir)
     if fd is None:
-        return
+        return True
     try:
         os.posix_fallocate(fd, 0, RESERVE_BYTES)
-    except OSError:
+    except OSError as exc:
         os.close(fd)
-        return
+        return exc.errno not in (errno.ENOSPC, errno.EDQUOT)
     _BALLASTS[data_dir] = (fd, 1)
+    return True
 
 
 def _nameless_file(data_dir: Path) -> int | None:
