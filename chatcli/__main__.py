@@ -4,6 +4,12 @@ Every expected failure is a ``ChatcliError`` carrying its exit code (see ``error
 usage errors exit 2; Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (``signals``: all three keep
 the partial answer); a closed stdout (``| head -1``) exits quietly. Anything else is a bug: one
 line and exit 1, or the full traceback with ``--debug``.
+
+A signal while chatcli starts (before ``signals`` is installed: Python, typer and chatcli are
+still importing, nothing is sent or at stake) ends it at once with the same exit code and
+line: ``main`` installs that first, before importing anything of chatcli, and the module itself
+imports only what the interpreter has loaded already, and ``signal``. A signal that lands while
+a class is made is wrapped by Python 3.11 in a ``RuntimeError`` (``_by_signal`` unwraps it).
 """
 
 from __future__ import annotations
@@ -13,13 +19,52 @@ import errno
 import functools
 import os
 import sys
-from typing import TYPE_CHECKING, cast
+from types import FrameType
 
-from chatcli.environment import ENVIRONMENT, Environment, using
-from chatcli.errors import CommandStatus, ExitStatus
+try:
+    import signal
+except KeyboardInterrupt:  # Ctrl-C while ``signal`` itself loads (its enums take 1 ms)
+    os.write(2, b"chatcli: interrupted\n")
+    os._exit(130)
 
+TYPE_CHECKING = False  # not ``typing``'s: importing typing is most of a start-up's first 10 ms
 if TYPE_CHECKING:
     from typer.core import TyperGroup
+
+    from chatcli.environment import Environment
+    from chatcli.errors import CommandStatus, ExitStatus
+
+_STARTING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop_at_once(signum: int, frame: FrameType | None) -> None:
+    """A signal during start-up: nothing was sent or is at stake, so chatcli ends now, as it
+    would later (``chatcli: stopped by SIGTERM``, 128 + the signal's number), without
+    unwinding half-done imports into a traceback."""
+    said = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    with contextlib.suppress(OSError):
+        os.write(2, f"chatcli: {said}\n".encode())
+    os._exit(128 + signum)
+
+
+def _starting() -> None:
+    """Route the signals chatcli handles to ``_stop_at_once`` (those ignored stay ignored:
+    ``nohup``, a background job's SIGINT)."""
+    for signum in _STARTING:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, _stop_at_once)
+
+
+def _started() -> None:
+    """Start-up is over: SIGTERM and SIGHUP as ``signals`` handles them, Ctrl-C as the
+    ``KeyboardInterrupt`` every command expects."""
+    from chatcli import signals
+
+    signals.install()
+    with contextlib.suppress(ValueError, OSError):
+        if signal.getsignal(signal.SIGINT) is _stop_at_once:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _error(message: str, hint: str | None = None) -> None:
@@ -37,9 +82,10 @@ def _error(message: str, hint: str | None = None) -> None:
         pass
 
 
-def _stopped(default: ExitStatus, lead: str = "\n") -> ExitStatus:
+def _stopped(default: int, lead: str = "\n") -> ExitStatus:
     """Say why chatcli stopped (Ctrl-C or a signal) and return the exit code that says so."""
     from chatcli import signals
+    from chatcli.errors import ExitStatus
     from chatcli.output import line_was_open
 
     if line_was_open(sys.stderr):  # a retry countdown stays, ended by a newline
@@ -49,7 +95,7 @@ def _stopped(default: ExitStatus, lead: str = "\n") -> ExitStatus:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
-    return signals.exit_code(default)
+    return signals.exit_code(ExitStatus(default))
 
 
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
@@ -58,6 +104,8 @@ _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
 def _cannot_write(exc: OSError) -> ExitStatus:
     """A full or failing device under stdout or an output file: one line, exit 1. Output still
     buffered for stdout is dropped, so the interpreter's own final flush cannot fail again."""
+    from chatcli.errors import ExitStatus
+
     where = exc.filename if exc.filename else "to stdout"
     _error(f"cannot write {where}: {exc.strerror or exc}")
     if not exc.filename:
@@ -67,6 +115,8 @@ def _cannot_write(exc: OSError) -> ExitStatus:
 
 def _quiet_broken_pipe() -> ExitStatus:
     """stdout went away (``| head``): point it at /dev/null so the final flush cannot fail."""
+    from chatcli.errors import ExitStatus
+
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -81,6 +131,8 @@ def command_tree() -> TyperGroup:
     walks every command's signature (about 13 ms), and a click command keeps no state between
     invocations (each gets a new context), so a process that runs several, as the tests do in
     process, builds it once."""
+    from typing import cast
+
     from typer.main import get_command
 
     from chatcli.cli import app
@@ -93,6 +145,7 @@ def run(
 ) -> ExitStatus | CommandStatus:
     """Run the CLI with ``argv`` in ``env`` (the process's own by default) and return the exit
     code instead of exiting."""
+    from chatcli.environment import Environment, using
     from chatcli.safetext import forget_secrets
 
     forget_secrets()
@@ -104,7 +157,8 @@ def run(
 def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus:
     from typer import Abort, Exit, TyperException
 
-    from chatcli.errors import ChatcliError, CommandExited, Interrupted, Reported
+    from chatcli.environment import ENVIRONMENT
+    from chatcli.errors import ChatcliError, CommandExited, ExitStatus, Interrupted, Reported
     from chatcli.hints import hint_for
 
     args = sys.argv[1:] if argv is None else argv
@@ -173,6 +227,8 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
             return _quiet_broken_pipe()
         raise
     except OSError as exc:
+        if _by_signal(exc):
+            return _stopped(ExitStatus.INTERRUPTED)
         if exc.errno not in _FULL:
             if debug:
                 raise
@@ -180,14 +236,32 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
             return ExitStatus.ERROR
         return _cannot_write(exc)
     except Exception as exc:  # a bug: never a traceback unless asked for
+        if _by_signal(exc):
+            return _stopped(ExitStatus.INTERRUPTED)
         if debug:
             raise
         _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for details")
         return ExitStatus.ERROR
 
 
+def _by_signal(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by Ctrl-C or a signal: Python 3.11 wraps an exception raised
+    while a class is made (``__set_name__``: a dataclass's fields) in a ``RuntimeError``, so
+    a signal that lands while a module imports can come out as one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _status(code: int) -> ExitStatus:
     """A code from click or the completion protocol as one of ours (anything else: ERROR)."""
+    from chatcli.errors import ExitStatus
+
     try:
         return ExitStatus(code)
     except ValueError:
@@ -207,21 +281,48 @@ def _tolerant_streams() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    from chatcli import signals
+    _starting()  # first: a signal from here on ends chatcli cleanly
+    code: int
+    try:
+        _started()
+        _tolerant_streams()
+        code = run()
+        code = _flush(code)
+    except KeyboardInterrupt:  # a signal between start-up and the command, or after it
+        code = _stopped_outside()
+    except Exception as exc:
+        if not _by_signal(exc):
+            raise
+        code = _stopped_outside()
+    sys.exit(code)
 
-    signals.install()
-    _tolerant_streams()
-    code = run(env=Environment.from_process())
+
+def _stopped_outside() -> int:
+    """``_stopped`` for a signal that came outside the command (while typer imports, or
+    while stdout is flushed), falling back to a bare line if even that is cut short (a
+    second Ctrl-C)."""
+    try:
+        return _stopped(130, lead="")
+    except (Exception, KeyboardInterrupt):
+        from chatcli import signals
+
+        received = signals.received() or signal.SIGINT
+        _stop_at_once(received, None)
+        raise  # not reached: ``_stop_at_once`` ends the process
+
+
+def _flush(code: int) -> int:
+    """``code`` once stdout is flushed, or the code that says it could not be."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         code = _quiet_broken_pipe() or code
     except OSError as exc:  # `> /dev/full`: what was buffered could not be written
-        code = code or (_cannot_write(exc) if exc.errno in _FULL else ExitStatus.ERROR)
+        code = code or (_cannot_write(exc) if exc.errno in _FULL else 1)
         _quiet_broken_pipe()
     except ValueError:
         pass
-    sys.exit(code)
+    return code
 
 
 if __name__ == "__main__":

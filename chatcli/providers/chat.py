@@ -341,12 +341,28 @@ class ChatProvider:
         return listed(items)
 
     def _stream(self, response: Any, tools: bool) -> Iterator[StreamEvent]:
-        stream = self.transport.events(response, carries=answers.carries)
+        stream = self.transport.events(response, carries=answers.carries, finishes=finishes)
         events = answers.stream_events(stream, completed=lambda: stream.done, tools_offered=tools)
         yield from _masked(events)
 
     def _whole(self, response: Any, tools: bool) -> Iterator[StreamEvent]:
         yield from answers.whole_events(self.transport.read_json(response), tools_offered=tools)
+
+
+def finishes(chunk: dict[str, Any]) -> bool:
+    """Whether a stream chunk ends choice 0's answer (a ``finish_reason``): what follows is
+    only its usage and ``[DONE]``, waited for briefly (``transport.FINISH_GRACE``), since
+    some relays send neither and keep the connection open."""
+    choices = chunk.get("choices")
+    if not isinstance(choices, list):
+        return False
+    return any(
+        isinstance(c, dict)
+        and c.get("index", i) == 0
+        and isinstance(c.get("finish_reason"), str)
+        and bool(c["finish_reason"])
+        for i, c in enumerate(choices)
+    )
 
 
 def response_format(fmt: ResponseFormat) -> dict[str, Any]:

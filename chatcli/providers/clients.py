@@ -1,9 +1,12 @@
 """The one way chatcli makes an httpx2 client: the chat transport's, the openai SDK's (audio,
 speech, images, and their downloads) and URL fetches (``ask -f URL``, ``summarize URL``) all
 come from ``build``, so they share the profile's proxy, its ``timeout`` for connecting and for
-the longest silence, our User-Agent, the compressions ``bodies`` can bound, one error for a
-SOCKS proxy without SOCKS support, and a provider's ``Cutoff`` (Ctrl-C cuts requests waiting in
-other threads). httpx2 is imported inside ``build``.
+the longest silence, a deadline for the whole response head (``deadlines``: a server
+dripping its headers cannot hold a command), our User-Agent, the compressions ``bodies`` can
+bound, one error for a SOCKS proxy without SOCKS support, one for an ``SSL_CERT_FILE`` or
+``SSL_CERT_DIR`` that names nothing usable (``trust.check``, exit 3), and a provider's
+``Cutoff`` (Ctrl-C cuts requests waiting in other threads). httpx2 is imported inside
+``build``.
 """
 
 from __future__ import annotations
@@ -47,18 +50,21 @@ def build(
     **options: Any,
 ) -> httpx2.Client:
     """An httpx2 client through ``settings.proxy`` that waits ``seconds`` (default: the
-    profile's ``timeout``) to connect and for each read; ``headers`` go over our User-Agent
+    profile's ``timeout``) to connect, for each read, and for a response head from its first
+    byte to its end; ``headers`` go over our User-Agent
     and Accept-Encoding; ``factory`` is the client class (the SDK's ``DefaultHttpxClient``)
     and ``options`` go to it (``verify``, ``event_hooks``). Redirects are not followed unless
     asked: a fetch follows them by hand, checking each target. ``cutoff``: the provider's,
     which can then cut this client's requests from another thread."""
     import httpx2
 
+    from chatcli.providers.deadlines import Deadlines
+
     limit = seconds or settings.timeout
-    if cutoff is not None:
-        hooks = dict(options.get("event_hooks") or {})
-        hooks["request"] = [cutoff.on_request, *hooks.get("request", [])]
-        options["event_hooks"] = hooks
+    hooks = dict(options.get("event_hooks") or {})
+    first = [Deadlines(limit).on_request] + ([cutoff.on_request] if cutoff is not None else [])
+    hooks["request"] = [*first, *hooks.get("request", [])]
+    options["event_hooks"] = hooks
     if options.get("verify", True) is True:
         options["verify"] = _trusted()
     try:
@@ -80,8 +86,11 @@ def build(
 def _trusted() -> ssl.SSLContext:
     """The system's CA store as an SSL context, loaded once per process and shared by every
     client (loading it takes ~20 ms, and a summary of many parts, a batch or a REPL session
-    builds several clients); loaded again if ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` change."""
-    return _context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    builds several clients); loaded again if ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` change.
+    As in httpcore2, a set ``SSL_CERT_FILE`` wins over ``SSL_CERT_DIR``; empty is unset."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = None if cafile else os.environ.get("SSL_CERT_DIR") or None
+    return _context(cafile, capath)
 
 
 @functools.cache
@@ -90,11 +99,11 @@ def _context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
 
     import httpx2
 
-    if platform.system() in ("Windows", "Darwin"):  # the system's own store (truststore)
-        del cafile, capath  # the cache key: httpx2 reads them from the environment itself
-        return httpx2.create_ssl_context()
-    from chatcli.providers.trust import LazyTrust
+    from chatcli.providers.trust import LazyTrust, check
 
+    check(cafile, capath)  # a path that names nothing usable: exit 3, naming it
+    if platform.system() in ("Windows", "Darwin"):  # the system's own store (truststore)
+        return httpx2.create_ssl_context()  # it reads SSL_CERT_* from the environment itself
     return LazyTrust.where(cafile, capath)
 
 

@@ -183,6 +183,16 @@ def _translate(
         )
         return error, retryable
     if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
+        from chatcli.providers.deadlines import slow_head
+
+        if slow_head(exc):  # a head begun and dripped: retried as a silent server is
+            url = _url_of(exc)
+            where = errorbody.origin(url) if url is not None else "the endpoint"
+            return NetworkError(
+                f"{where} sent its response headers too slowly",
+                hint="a server or proxy is dripping its headers; raise `timeout` in the "
+                "config if the link is really that slow",
+            ), True
         return NetworkError(
             "no response within the time allowed",
             hint="raise `timeout` in the config if the endpoint is slow",

@@ -7,7 +7,10 @@ together, and its retry/timeout defaults are not ours. This module owns them ins
 ``Retry-After`` with a countdown up to ``max_retry_wait`` (longer: give up and say so); a
 server that stays silent is retried once only; quota exhaustion, a host name DNS does not know
 and a refused TLS certificate fail at once (``connect_failure``, shared with the SDK routes);
-a 200 that is an error envelope is that error (``read_json``). Every httpx2
+a 200 that is an error envelope is that error (``read_json``); a response head that begins
+and is not complete ``timeout`` seconds later is retried as a silent server is (``deadlines``,
+``silence``); a finished streamed answer waits ``FINISH_GRACE`` for its usage and ``[DONE]``,
+then ends, whether the server ends the stream or not. Every httpx2
 failure is translated into ``chatcli.errors`` here and nowhere else (error bodies are read by
 ``errorbody``). Every body is read through ``bodies`` (capped after decompression, keys
 masked); a stream that sends nothing but keep-alive comments for ``timeout`` seconds is as
@@ -46,6 +49,10 @@ if TYPE_CHECKING:
 SILENT_RETRIES = 1
 """A server that accepted the request but said nothing for ``timeout`` seconds is retried this
 often: more would make one silent server cost ``max_retries`` times the timeout."""
+FINISH_GRACE = 1.0
+"""Seconds (at most ``timeout``) a stream whose answer is finished, its finish reason come,
+waits each time for what may follow (its usage, ``[DONE]``): a server that then neither ends
+the stream nor closes the connection costs no more than that."""
 
 
 class HTTPSettings(Protocol):
@@ -178,11 +185,8 @@ class Transport:
                 error, retryable = connect_failure(url, s.proxy, exc)
                 if not retryable:
                     raise error from None  # a name DNS does not know, a refused certificate
-            except httpx2.TimeoutException:
-                error = NetworkError(
-                    f"no response from {_origin(url)} within {s.timeout:g} s",
-                    hint="raise `timeout` in the config if the endpoint is slow",
-                )
+            except httpx2.TimeoutException as exc:
+                error = silence(url, s.timeout, exc)
                 silent += 1
                 if silent > SILENT_RETRIES:
                     raise error from None
@@ -273,13 +277,19 @@ class Transport:
         )
 
     def events(
-        self, response: httpx2.Response, *, carries: Callable[[dict[str, Any]], bool] | None = None
+        self,
+        response: httpx2.Response,
+        *,
+        carries: Callable[[dict[str, Any]], bool] | None = None,
+        finishes: Callable[[dict[str, Any]], bool] | None = None,
     ) -> SSEStream:
         """The JSON objects of an SSE body (``.done`` tells whether ``[DONE]`` came);
         transport failures, ``event: error`` and a body that is no stream become chatcli
         errors. ``carries(obj)``: whether an object is news for the silence watchdog (chat's
-        chunks with empty ``choices`` and no usage are not); by default every one is."""
-        return SSEStream(self, response, carries=carries)
+        chunks with empty ``choices`` and no usage are not); by default every one is.
+        ``finishes(obj)``: whether an object says the answer is finished (chat's finish
+        reason): after it the stream waits ``FINISH_GRACE`` for more, then ends there."""
+        return SSEStream(self, response, carries=carries, finishes=finishes)
 
     def streamed(self, response: httpx2.Response) -> bool:
         """Whether the answer to a ``stream: true`` request is a server-sent-events body:
@@ -335,7 +345,10 @@ class SSEStream:
     keys masked) with a watchdog: ``timeout`` seconds without an event that carries something
     end it, however many keep-alive comments, stray bytes, empty events, named events that are
     not JSON objects (``event: ping`` / ``data: ping``) or objects ``carries`` calls empty
-    arrive meanwhile. One leading U+FEFF (BOM) of the stream is ignored."""
+    arrive meanwhile. One leading U+FEFF (BOM) of the stream is ignored. Once an object
+    ``finishes`` the answer, each wait for more is ``FINISH_GRACE`` at most, and a stream
+    that then goes quiet, or breaks, has ended (its answer is complete): a server that sends
+    no ``[DONE]`` and keeps the connection open does not turn a whole answer into a cut one."""
 
     def __init__(
         self,
@@ -343,22 +356,30 @@ class SSEStream:
         response: httpx2.Response,
         *,
         carries: Callable[[dict[str, Any]], bool] | None = None,
+        finishes: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         self._transport = transport
         self._response = response
         self._carries = carries or (lambda _obj: True)
+        self._finishes = finishes or (lambda _obj: False)
         self.done = False
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         import httpx2
 
+        from chatcli.providers import deadlines
+
         transport, response = self._transport, self._response
         timeout = transport.settings.timeout
+        grace = min(FINISH_GRACE, timeout)
         last_data = time.monotonic()
         before: float | None = None  # last_data before the event being read began
         stray: list[str] = []  # the start of a body that is not SSE at all, to show it
+        finished: float | None = None  # when the finished answer last asked for more
 
         def watchdog() -> None:
+            if finished is not None and time.monotonic() - finished > grace:
+                raise _Ended  # only keep-alives after a finished answer
             if time.monotonic() - last_data > timeout:
                 raise NetworkError(
                     f"the stream sent no data for more than {timeout:g} s (only keep-alives)",
@@ -401,24 +422,41 @@ class SSEStream:
                 before = None
                 if obj is not None:
                     count += 1
+                    ends = finished is not None or self._finishes(obj)
                     yield obj
+                    if ends:  # each read from now on waits ``grace`` at most
+                        finished = time.monotonic()
+                        deadlines.until(response, grace)
+        except _Ended:
+            return
         except httpx2.ReadTimeout:
+            if finished is not None:
+                return  # nothing more after the finished answer: it is complete
             raise NetworkError(
                 f"the stream went silent for more than {timeout:g} s",
                 hint="raise `timeout` in the config if the model thinks for long",
             ) from None
         except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
+            if finished is not None:
+                return
             raise NetworkError(
                 f"the connection closed before the answer was complete: {reason_of(exc)}"
             ) from None
         except httpx2.TimeoutException:
             raise NetworkError(f"the stream timed out after {timeout:g} s") from None
+        finally:
+            if finished is not None:  # the connection may serve another request
+                deadlines.until(response, None)
         if count == 0 and stray:
             text = errorbody.parse_text("\n".join(stray)).message
             raise APIError(
                 f"the endpoint answered without a stream: {text}",
                 hint="the endpoint is not streaming like an OpenAI-compatible API",
             )
+
+
+class _Ended(Exception):
+    """A finished answer's stream sent only keep-alives for its grace: it ends there."""
 
 
 def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -516,6 +554,24 @@ def _preview(raw: bytes, content_type: str | None) -> str:
     if text.lstrip().startswith("<"):
         return errorbody.parse_text(text).message
     return repr(one_line(text, 120))
+
+
+def silence(url: str, timeout: float, exc: Exception) -> NetworkError:
+    """The error for a request that timed out waiting for its response: a silent server, or
+    one that began its response head and dripped the rest (``deadlines.SlowHead``)."""
+    from chatcli.providers.deadlines import slow_head
+
+    if slow_head(exc):
+        return NetworkError(
+            f"{_origin(url)} sent its response headers too slowly (not complete "
+            f"{timeout:g} s after they began)",
+            hint="a server or proxy is dripping its headers; raise `timeout` in the config "
+            "if the link is really that slow",
+        )
+    return NetworkError(
+        f"no response from {_origin(url)} within {timeout:g} s",
+        hint="raise `timeout` in the config if the endpoint is slow",
+    )
 
 
 def _read_body(response: httpx2.Response, grace: float) -> bytes:

@@ -10,7 +10,9 @@ that fails (after the transport's retries) stops the whole run with its error: n
 the rest is printed, but the part summaries already paid for are kept (``usage.kept``, in the
 database) and the same command run again takes them from there, sending only what is missing
 (a failed combining request: only that one); not the part summaries it judged no shorter than
-their text (useless: a run again sends them anew), and ``--force`` sends kept ones again.
+their text (useless: a run again sends them anew), and ``--force`` sends kept ones again. A
+whole summary whose ``-o`` file could not be written is kept the same way (``whole_key``), and
+taken from there by the same command again.
 Every request, part or final, goes through the one turn flow (``features.flow.take_turn``)
 and so the one finish policy: a part cut at the token limit is reported, a filtered one fails
 the input (exit 5). Every request is written to the usage log as command ``summarize``.
@@ -181,7 +183,16 @@ class Summarizer:
     def summarise(self, text: str, writer: Writer | None = None) -> str:
         """Summarise ``text``; the summary is streamed to ``writer`` (if any) and returned.
         When it fails (or is interrupted) after parts were summarised, those are kept for
-        the next run (``usage.kept``)."""
+        the next run (``usage.kept``). A whole summary an earlier run paid for and could not
+        write (``kept_summary``) is taken from there: nothing is sent."""
+        kept = self.kept_summary(text)
+        if kept is not None:
+            self._note("the summary an earlier run paid for but could not write is taken "
+                       "from there: nothing sent")  # fmt: skip
+            if writer is not None:
+                writer.feed(kept)
+                writer.finish()
+            return kept
         try:
             summary = self._summarise(text, writer)
         except _Useless:
@@ -191,6 +202,20 @@ class Summarizer:
             raise
         self.shared.kept.forget(self._reused | self._passed)
         return summary
+
+    def whole_key(self, text: str) -> str:
+        """What identifies the whole summary of ``text`` (kept under it when its output file
+        cannot be written): where it goes, its options, the instructions and the text."""
+        s = self.settings
+        return digest("summary", self.env.profile.name, self.env.model, s.system,
+                      str(s.temperature), str(s.max_tokens), self.instructions, text)  # fmt: skip
+
+    def kept_summary(self, text: str) -> str | None:
+        """The whole summary of ``text`` an earlier run paid for and could not write, kept
+        for this run (None when there is none, or with ``--force``)."""
+        if self.opts.force:
+            return None
+        return self.shared.kept.get(self.whole_key(text))
 
     def _keep_parts(self) -> None:
         """Keep the part summaries paid for (or kept before) for the next run, and say so."""

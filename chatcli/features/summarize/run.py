@@ -6,6 +6,9 @@ each is summarised on its own, up to ``--concurrency`` requests in flight and no
 (in input order) or to ``-o DIR`` one file per input. An input that fails is reported and the
 others still finish; the exit code then says something failed. ``--combine`` adds a summary of
 the summaries. Inputs whose file already exists in ``-o DIR`` are skipped unless ``--force``.
+A summary paid for whose file cannot be written (a full disk) fails its input but is not lost:
+it is kept in the database (``usage.kept``), or printed when even that fails, and the same
+command again writes it without sending anything (``_deliver``).
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ class Job:
         self.env, self.opts, self.notifier, self.shared = env, opts, notifier, shared
         self.sources, self.targets, self.todo = sources, targets, todo
         self.results: dict[int, str] = dict(done_before)
+        self._keys: dict[int, str] = {}  # each input's ``whole_key``, to keep what is unwritten
         self.printed = 0
         self._said_stale = False  # the note that combined.md is made again, said once
 
@@ -125,6 +129,7 @@ class Job:
         from chatcli.features.summarize import estimate as est
 
         plan = [(self._summarizer(None, None, i), self.sources[i].text) for i in self.todo]
+        plan = [(summ, text) for summ, text in plan if summ.kept_summary(text) is None]
         readable = sum(1 for source in self.sources if source.error is None)
         combiner = None
         if self.opts.combine and self._kept_combined(bool(self.todo)) is None:
@@ -174,6 +179,7 @@ class Job:
             provider.warm(self.env.model)
         workers = max(1, min(self.opts.concurrency, len(self.todo)))
         summarizers = {i: self._summarizer(provider, store, i) for i in self.todo}
+        self._keys = {i: summarizers[i].whole_key(self.sources[i].text) for i in self.todo}
 
         def interrupt() -> None:
             self.shared.interrupted.set()
@@ -208,10 +214,40 @@ class Job:
             self.results[i] = future.result().strip() + "\n"
             where = ""
             if self.opts.output_dir is not None:
-                self._write(self.targets[i], self.results[i])
+                failed = self._deliver(
+                    source.label, self.targets[i], self.results[i], self._keys[i]
+                )
+                if failed is not None:  # an input that failed: not combined, as any other
+                    source.error = failed
+                    del self.results[i]
+                    self.shared.tracker.input_done(f"{source.label}: failed: {failed.message}")
+                    return
                 where = f" -> {self.targets[i]}"
             self.shared.tracker.input_done(f"{source.label}: done{where}")
         self._flush_stdout()
+
+    def _deliver(self, label: str, target: Path, text: str, key: str) -> ChatcliError | None:
+        """Write the paid summary ``text`` to ``target``; None when it was written. When it
+        cannot be (a full disk, no permission) the summary is kept under ``key`` for the same
+        command again, which then writes it without sending anything, or, if even that fails,
+        printed on stdout: the error returned says which."""
+        try:
+            self._write(target, text)
+        except ChatcliError as exc:
+            if self.shared.kept.keep({key: text}):
+                exc.message += (
+                    "; the summary is kept: the same command again writes it without sending "
+                    "anything"
+                )
+            else:
+                with self.shared.tracker.lock:
+                    self.notifier.end_line()
+                    out(self.shared.environment, f"# {label}\n\n{text}\n")
+                    flush_out(self.shared.environment)
+                exc.message += "; the summary is printed on stdout instead (it could not be kept)"
+            return exc
+        self.shared.kept.forget([key])  # delivered: a kept one is used up
+        return None
 
     def _flush_stdout(self, final: bool = False) -> None:
         """Print finished summaries under headings, in input order, as soon as they can be."""
@@ -284,9 +320,19 @@ class Job:
             folder = self.opts.output_dir
             target = folder / f"{COMBINED}.md"
             combined.forget(folder)
-            self._write(target, summary)
+            key = combiner.whole_key(text)
+            failed = self._deliver("Combined summary", target, summary, key)
+            if failed is not None:
+                self.notifier.note(f"combined summary: failed: {failed.message}")
+                self._combine_error = failed
+                return
             record = combined.text(combined.made_from(self._combining()))
-            self._write(folder / combined.RECORD, record)
+            try:
+                self._write(folder / combined.RECORD, record)
+            except ChatcliError as exc:  # without it the next run combines again: for free
+                self.shared.kept.keep({key: summary})
+                self.notifier.note(f"combined summary: {exc.message}; the same command again "
+                                   "writes it again without sending anything")  # fmt: skip
             self.notifier.note(f"combined summary -> {target}")
         else:
             out(self.shared.environment, f"# Combined summary\n\n{summary}")

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 from chatcli.errors import UsageError
+from chatcli.features.transcribe import work
 from chatcli.features.transcribe.split import AudioKind, sniff
 
 MP3 = AudioKind("mp3", "audio/mpeg")
@@ -44,7 +43,7 @@ def prepare(data: bytes, source: str, not_audio: UsageError) -> tuple[bytes, Aud
         raise not_audio
     if not_audio.message.split(" is ", 1)[-1].startswith("text"):
         raise not_audio
-    with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
+    with work.folder() as tmp:
         original = Path(tmp) / "input"
         original.write_bytes(data)
         streams = _streams(ffmpeg, original)
@@ -55,7 +54,7 @@ def prepare(data: bytes, source: str, not_audio: UsageError) -> tuple[bytes, Aud
         if "Audio" not in streams:
             raise UsageError(f"{source} has no audio track to transcribe")
         out = Path(tmp) / "audio.mp3"
-        proc = subprocess.run(
+        proc = work.run(
             [ffmpeg, "-hide_banner", "-v", "error", "-nostdin", "-i", str(original),
              "-map", "0:a:0", "-vn", "-ac", "1", "-ar", "16000", "-c:a", "libmp3lame",
              "-b:a", "48k", str(out)],
@@ -102,7 +101,7 @@ def _mp4_box(data: bytes, name: bytes) -> bytes | None:
 def _streams(ffmpeg: str, path: Path) -> set[str]:
     """The kinds of stream (``Audio``, ``Video``) ffmpeg sees in ``path``; cover art is not
     a video."""
-    proc = subprocess.run(
+    proc = work.run(
         [ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)],
         capture_output=True, text=True, errors="replace",
     )  # fmt: skip

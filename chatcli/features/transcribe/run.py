@@ -11,6 +11,9 @@ other; one that fails does not stop the others, and the exit code says that some
 A split file whose later piece fails keeps the transcripts of the pieces already paid for
 (``usage.kept``, in the database): the same command run again uploads only the pieces missing.
 
+ffmpeg runs die with chatcli, and the working folders of killed runs are removed by the next
+(``work``).
+
 ``CHATCLI_UPLOAD_LIMIT`` (bytes) lowers the 25 MiB split threshold. It is a test and debugging
 knob, also handy for a relay or gateway with a smaller upload limit than OpenAI's.
 """
@@ -91,10 +94,12 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
             "--language does not apply with --translate (the translation is always English)",
             hint="drop --language; the spoken language is detected",
         )
+    from chatcli.features.transcribe import work
     from chatcli.features.usage import budget
     from chatcli.features.usage.kept import Kept
     from chatcli.store import open_default
 
+    work.sweep()  # the working folders of runs killed with SIGKILL
     names: list[str | None] = list(opts.files) or [None]
     one = len(names) == 1
     data, source, stem = read_input(environment, names[0]) if one else (b"", "", "")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from chatcli.features.transcribe import work
 
 NOISE_DB = -35
 """Quieter than this counts as silence (speech sits around -20 dB and above)."""
@@ -40,7 +41,7 @@ class Span:
 
 def detect(ffmpeg: str, path: Path) -> list[tuple[float, float]]:
     """(start, end) of every silence ffmpeg finds in ``path``."""
-    proc = subprocess.run(
+    proc = work.run(
         [ffmpeg, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a:0",
          "-af", f"silencedetect=noise={NOISE_DB}dB:d={MIN_SILENCE}", "-f", "null", "-"],
         capture_output=True, text=True, errors="replace",

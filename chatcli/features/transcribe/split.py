@@ -19,14 +19,13 @@ import csv
 import io
 import math
 import shutil
-import subprocess
-import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 from chatcli.errors import UsageError
 from chatcli.features.durations import ffmpeg_duration
+from chatcli.features.transcribe import work
 from chatcli.features.usage.media import WavAudio, wav_audio
 
 MiB = 1024 * 1024
@@ -168,7 +167,7 @@ def split_at_silences(ffmpeg: str, data: bytes, kind: AudioKind, limit: int) -> 
     duration, unreadable WAV, or a compressed piece over the limit), so the others can try."""
     from chatcli.features.transcribe import silence
 
-    with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
+    with work.folder() as tmp:
         original = Path(tmp) / f"input.{kind.ext}"
         original.write_bytes(data)
         duration = ffmpeg_duration(ffmpeg, original)
@@ -186,7 +185,7 @@ def split_at_silences(ffmpeg: str, data: bytes, kind: AudioKind, limit: int) -> 
                 "-t", f"{span.end - span.start:.3f}", "-i", str(original), "-map", "0:a:0",
                 "-c", "copy", str(piece),
             ]  # fmt: skip
-            proc = subprocess.run(cmd, capture_output=True)
+            proc = work.run(cmd, capture_output=True)
             if proc.returncode != 0 or not piece.exists() or piece.stat().st_size > limit:
                 return None
             pieces.append(Piece(piece.read_bytes(), span.start, span.keep_from))
@@ -212,7 +211,7 @@ def _wav_spans(data: bytes, limit: int, quiet: list[tuple[float, float]]) -> lis
 
 def split_ffmpeg(ffmpeg: str, data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
     """Cut with ffmpeg's segment muxer (stream copy); more pieces if one came out too big."""
-    with tempfile.TemporaryDirectory(prefix="chatcli-") as tmp:
+    with work.folder() as tmp:
         folder = Path(tmp)
         original = folder / f"input.{kind.ext}"
         original.write_bytes(data)
@@ -242,7 +241,7 @@ def _segment(
         "-reset_timestamps", "1", "-segment_list", str(listing), "-segment_list_type", "csv",
         str(folder / f"piece%04d.{kind.ext}"),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    proc = work.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0 or not listing.exists():
         reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise UsageError(f"ffmpeg could not split {source}: {reason}")
