@@ -14,16 +14,16 @@ a class is made is wrapped by Python 3.11 in a ``RuntimeError`` (``_by_signal`` 
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import functools
 import os
 import sys
-from types import FrameType
 
-try:
+try:  # Ctrl-C while these load (``signal``'s enums take 1 ms; some may not be loaded yet)
+    import contextlib
+    import errno
+    import functools
     import signal
-except KeyboardInterrupt:  # Ctrl-C while ``signal`` itself loads (its enums take 1 ms)
+    from types import FrameType
+except KeyboardInterrupt:
     os.write(2, b"chatcli: interrupted\n")
     os._exit(130)
 

@@ -314,7 +314,8 @@ def test_a_signal_during_start_up_ends_with_its_code_and_no_traceback(tmp_path: 
         if sig != signal.SIGINT or "/chatcli/" in stderr:
             assert "Traceback" not in stderr and "unexpected" not in stderr, (sig, stderr)
     stopped = [o for o in outcomes if o[1] == 128 + o[0]]
-    assert stopped and all(f"chatcli: {_said(o[0])}" in o[2] for o in stopped)
+    unsaid = [o for o in stopped if f"chatcli: {_said(o[0])}" not in o[2]]
+    assert stopped and not unsaid, unsaid
 
 
 def _said(sig: int) -> str:
