@@ -28,7 +28,7 @@ from chatcli.features.tools.approval import Verdict
 from chatcli.features.tools.mcp import Dead, Outcome
 from chatcli.features.tools.registry import Tool
 from chatcli.features.tools.toolbox import CallRecord, Toolbox
-from chatcli.session import ChatSession, ToolResult, TurnResult
+from chatcli.session import ChatSession, ToolResult, TurnResult, combined
 
 DECLINED = "the user declined to run this tool call"
 INTERRUPTED = "not run: the user interrupted the turn"
@@ -75,7 +75,7 @@ def turn(
         if last is None:
             return
         rounds.append(last)
-        session.last_turn = _total(rounds)
+        session.last_turn = combined(rounds)  # cached and reasoning tokens summed too
         if not last.calls:
             return
         tool_rounds += 1
@@ -121,24 +121,6 @@ def _shown(call: ToolCall, box: Toolbox) -> str:
     """A call's tool as people read it (``server.tool``), or its name as the model sent it."""
     tool = box.registry.by_wire(call.name)
     return tool.qualified if tool is not None else call.name
-
-
-def _total(rounds: list[TurnResult]) -> TurnResult:
-    """One TurnResult for all rounds so far."""
-    last = rounds[-1]
-    costs = [r.cost_usd for r in rounds]
-    return replace(
-        last,
-        text="\n\n".join(r.text for r in rounds if r.text),
-        reasoning="\n\n".join(r.reasoning for r in rounds if r.reasoning),
-        prompt_tokens=sum(r.prompt_tokens for r in rounds),
-        completion_tokens=sum(r.completion_tokens for r in rounds),
-        estimated=any(r.estimated for r in rounds),
-        cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
-        ttft=next((r.ttft for r in rounds if r.ttft is not None), None),
-        duration=sum(r.duration for r in rounds),
-        requests=len(rounds),
-    )
 
 
 def run_calls(
