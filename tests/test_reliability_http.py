@@ -369,38 +369,9 @@ def test_a_500_bomb_is_read_to_the_error_bound_and_retried(
 
 
 def _self_signed(tmp_path: Path) -> ssl.SSLContext:
-    """A server context with a certificate for 127.0.0.1 that nobody trusts (``cryptography``
-    is a test dependency: this never skips)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .sign(key, hashes.SHA256())
-    )
-    pem = tmp_path / "server.pem"
-    pem.write_bytes(
-        cert.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(pem)
-    return context
+    """A server context with a certificate for 127.0.0.1 that nobody trusts unless told to
+    (``cryptography`` is a test dependency: this never skips)."""
+    return _trusted_cert(tmp_path)[0]
 
 
 def _closing(conn: socket.socket) -> None:

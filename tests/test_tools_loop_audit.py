@@ -17,7 +17,6 @@ import signal
 import struct
 import subprocess
 import termios
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -465,20 +464,7 @@ def test_the_answer_so_far_is_printed_for_good_before_a_line_of_the_calls() -> N
     master, slave_fd = pty.openpty()
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     slave = open(slave_fd, "w", encoding="utf-8", closefd=True)  # noqa: SIM115
-    received = bytearray()
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            received.extend(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    received, reader = collect(master)
     with MarkdownStream(slave) as stream:
         stream.feed("- one\n- two\n\nthe last words before")
         stream.feed(" the call")
