@@ -51,6 +51,8 @@ def mangle(text: str, line: dict[str, Any]) -> str:
         _body(line)["usage"] = {"prompt_tokens": -500, "completion_tokens": -7}
     elif kind == "absurd":
         _body(line)["usage"] = {"prompt_tokens": 10**30, "completion_tokens": 3}
+    elif kind == "beyond":  # under any fixed bound, but far beyond the model's context window
+        _body(line)["usage"] = {"prompt_tokens": 50_000_000, "completion_tokens": 3}
     elif kind == "response":
         line["response"] = "ok"
     elif kind == "noid":
@@ -62,7 +64,7 @@ def mangle(text: str, line: dict[str, Any]) -> str:
 
 KINDS = ["fine", "truncated", "garbage", "array", "choices", "choice", "message", "content",
          "listcontent", "model", "usagetext", "negative", "absurd", "response", "noid", "empty",
-         "fine"]  # fmt: skip
+         "beyond", "fine"]  # fmt: skip
 FAILS = {"truncated", "garbage", "array", "choices", "choice", "message", "content", "model",
          "response", "noid", "empty"}  # fmt: skip
 
@@ -111,7 +113,7 @@ def test_malformed_output_lines_fail_one_request_each(fake: FakeOpenAI, tmp_path
     assert sum(r.status == "error" for r in logged) == 6
     assert all(r.cost_usd is not None and r.cost_usd >= 0 for r in logged)
     assert all(0 <= r.prompt_tokens < 10**6 and 0 <= r.completion_tokens < 10**6 for r in logged)
-    assert sum(r.estimated for r in logged) == 3  # usagetext, negative, absurd
+    assert sum(r.estimated for r in logged) == 4  # usagetext, negative, absurd, beyond
 
     for args in (["status", job], ["list"], ["results", job, "--jsonl", str(tmp_path / "r.jsonl")],
                  ["results", job, "-o", str(tmp_path / "out")]):  # fmt: skip

@@ -7,7 +7,7 @@ alike)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError
@@ -97,10 +97,25 @@ def noted_empty(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
 
 def _absurd(usage: Usage, request: ChatRequest, info: ModelInfo) -> str | None:
     """Why ``usage`` cannot be true for ``request``, or None when it may be."""
-    window = info.context_window
+
+    def local() -> int:
+        from chatcli.tokens import count_messages
+
+        return count_messages(request.messages, info.tokenizer).n
+
+    return implausible(usage, request.model, info.context_window, local)
+
+
+def implausible(
+    usage: Usage, model: str, window: int | None, local: Callable[[], int]
+) -> str | None:
+    """Why a usage report for one request to ``model`` cannot be true, or None when it may
+    be: the one rule for every answer read (streamed, whole, a Batch API result file).
+    ``window``: the model's context window when known; ``local()``: the request's prompt as
+    counted here, asked for only when the window is unknown."""
     prompt, completion = usage.prompt_tokens, usage.completion_tokens
     if window:
-        beyond = f"more than {request.model}'s context window ({window:,})"
+        beyond = f"more than {model}'s context window ({window:,})"
         if prompt > window:
             return f"{prompt:,} prompt tokens, {beyond}"
         if completion > window:
@@ -108,11 +123,9 @@ def _absurd(usage: Usage, request: ChatRequest, info: ModelInfo) -> str | None:
         return None
     if prompt <= UNKNOWN_WINDOW_SLACK:
         return None
-    from chatcli.tokens import count_messages
-
-    local = count_messages(request.messages, info.tokenizer).n
-    if prompt > UNKNOWN_WINDOW_FACTOR * local + UNKNOWN_WINDOW_SLACK:
-        return f"{prompt:,} prompt tokens for a request of about {local:,}"
+    counted = local()
+    if prompt > UNKNOWN_WINDOW_FACTOR * counted + UNKNOWN_WINDOW_SLACK:
+        return f"{prompt:,} prompt tokens for a request of about {counted:,}"
     return None
 
 

@@ -118,19 +118,30 @@ class Context:
     def usage_for(self, job: JobRow) -> UsageFor:
         """(model, status, usage) -> the usage-log entry at batch prices (cached input at
         its own rate, reasoning tokens counted)."""
+        return _BatchUsage(self.config, job.profile)
+
+
+class _BatchUsage:
+    """A job's usage-log entries at batch prices, and the windows reports are judged by."""
+
+    def __init__(self, config: Config, profile: str) -> None:
+        self.config = config
+        self.profile = profile
+
+    def __call__(self, model: str, status: str, u: Usage, /) -> UsageRecord:
         from chatcli.store import UsageRecord
 
-        def usage(model: str, status: str, u: Usage) -> UsageRecord:
-            info = self.config.model_info(model)
-            p, c = u.prompt_tokens, u.completion_tokens
-            cost = batch_cost_usd(info, p, c, u.cached_tokens)
-            ok: Status = "ok" if status == "ok" else "error"
-            return UsageRecord(
-                model, job.profile, "batch", ok, p, c, estimated=u.estimated, cost_usd=cost,
-                cached_tokens=u.cached_tokens, reasoning_tokens=u.reasoning_tokens,
-            )  # fmt: skip
+        info = self.config.model_info(model)
+        p, c = u.prompt_tokens, u.completion_tokens
+        cost = batch_cost_usd(info, p, c, u.cached_tokens)
+        ok: Status = "ok" if status == "ok" else "error"
+        return UsageRecord(
+            model, self.profile, "batch", ok, p, c, estimated=u.estimated, cost_usd=cost,
+            cached_tokens=u.cached_tokens, reasoning_tokens=u.reasoning_tokens,
+        )  # fmt: skip
 
-        return usage
+    def window(self, model: str, /) -> int | None:
+        return self.config.model_info(model).context_window
 
 
 @contextmanager

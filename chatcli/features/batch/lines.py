@@ -4,8 +4,9 @@ A provider's (or a relay's) file may hold anything: a line that is not JSON, ``c
 is a string, a ``message`` that is a list, ``usage`` counts of ``"12"`` or ``-5``, a ``model``
 that is an object. The answer body is read by the same shape-checked parser as ``ask``'s
 (``providers.answers``), so one bad line becomes one failed request naming the problem and
-every other answer is collected. Usage that is missing, negative or absurd is estimated from
-the text (and marked so), never logged as is: a cost is never negative. A line of a request on
+every other answer is collected. Usage that is missing, negative or absurd (beyond the model's
+context window: ``guards.implausible``, the rule streamed answers are judged by) is estimated
+from the text (and marked so), never logged as is: a cost is never negative. A line of a request on
 the Responses API is read by that protocol's parser (``providers.responses.whole_events``).
 
 How an answer ended decides whether it counts (``ending``, the same for both APIs and for the
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chatcli.errors import APIError
 from chatcli.events import Finish, StreamEvent, TextDelta, Usage
@@ -28,8 +29,15 @@ from chatcli.safetext import one_line
 from chatcli.store.jobs import RequestResult
 from chatcli.store.records import UsageRecord
 
-UsageFor = Callable[[str, str, Usage], UsageRecord]
-"""(model, "ok" | "error", the request's usage) -> usage-log entry."""
+
+class UsageFor(Protocol):
+    """(model, "ok" | "error", the request's usage) -> usage-log entry, and each model's
+    context window (None: unknown), which a report is judged against."""
+
+    def __call__(self, model: str, status: str, usage: Usage, /) -> UsageRecord: ...
+
+    def window(self, model: str, /) -> int | None: ...
+
 
 _CUSTOM_ID = re.compile(r'"custom_id"\s*:\s*"r(\d+)"')
 
@@ -166,15 +174,19 @@ def _usage(
 ) -> UsageRecord | None:
     """The usage entry: the report when it is plausible, else an estimate from ``guess`` (the
     answer, and the request line's length for the prompt); none for a failed request that
-    reported nothing."""
+    reported nothing usable."""
+    from chatcli.providers.guards import implausible
     from chatcli.tokens import estimate
 
-    if reported is not None:
+    framing = 150  # custom_id, method, url and the body's keys around the messages
+    size = guess[1] if guess is not None else 0
+    if reported is not None and not implausible(
+        reported, model, usage_for.window(model), lambda: max(1, (size - framing) // 4)
+    ):
         return usage_for(model, status, reported)
     if guess is None:
         return None
-    text, size = guess
-    framing = 150  # custom_id, method, url and the body's keys around the messages
+    text = guess[0]
     return usage_for(model, status, Usage(max(1, (size - framing) // 4), estimate(text), True))
 
 
