@@ -428,3 +428,21 @@ def test_prompt_tokens_probe_with_an_exact_tokenizer(
     expected = evidence.format(a=a, b=b, a2=a + 2, a5=a + 5, a_20=a - 20)
     assert lines(result.stdout)["prompt_tokens"] == f"[{status}] {expected}", result.stderr
     assert result.returncode == (1 if status == "FAIL" else 0)
+
+
+def test_a_probe_without_usage_logs_its_answer_estimated(
+    cli: Run, fake: FakeOpenAI, env: dict[str, str]
+) -> None:
+    """The streamed probe's usage went unreported: its row counts the prompt and the answer
+    it streamed (the one estimator every command uses), not 0 output tokens."""
+    script(fake, streamed=Reply(usage=False))
+    result = cli("verify", env=env)
+    assert result.returncode == 0, result.stderr
+    from chatcli.store import Store
+
+    with Store.open(Path(env["CHATCLI_HOME"])) as store:
+        rows = store.usage_rows()
+    estimated = [r for r in rows if r.estimated]
+    assert len(rows) == 10 and len(estimated) == 1
+    assert estimated[0].prompt_tokens > 0 and estimated[0].completion_tokens > 0
+    assert estimated[0].cost_usd is not None and estimated[0].cost_usd > 0

@@ -165,11 +165,13 @@ class Target:
     info: ModelInfo
     tokenizers: Mapping[str, list[str]]
     on_notice: Callable[[Notice], None] = lambda _notice: None
-    on_usage: Callable[[ChatRequest, Mapping[str, Any] | None, str | None], None] = (
-        lambda _r, _u, _m: None
+    on_usage: Callable[[ChatRequest, Mapping[str, Any] | None, str | None, str], None] = (
+        lambda _r, _u, _m, _t: None
     )
-    """Called once per answered request with its reported ``usage`` (None if it had none) and
-    the model the response named, so the probes' tokens land in the usage log like any other's."""
+    """Called once per answered request with its reported ``usage`` (None if it had none),
+    the model the response named and the text it generated (answer, refusal and tool calls'
+    names and arguments: what an estimate counts when usage is unreported), so the probes'
+    tokens land in the usage log like any other's."""
 
 
 def tokenizer_families(infos: Iterable[ModelInfo]) -> dict[str, list[str]]:
@@ -188,12 +190,12 @@ def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
     """One non-streamed completion as raw JSON; errors are ``chatcli.errors``."""
     obj = target.provider.raw_complete(request, target.on_notice)
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list) or not obj["choices"]:
-        target.on_usage(request, None, None)
+        target.on_usage(request, None, None, "")
         raise APIError(
             f"no answer: the response has no choices: {excerpt(obj, 120)}",
             hint="the endpoint is not answering like an OpenAI-compatible API",
         )
-    target.on_usage(request, _usage_of(obj), _model_of(obj))
+    target.on_usage(request, _usage_of(obj), _model_of(obj), _generated(_message(obj)))
     return obj
 
 
@@ -201,8 +203,40 @@ def stream(target: Target, request: ChatRequest) -> tuple[list[dict[str, Any]], 
     """Stream ``request`` asking for usage; the raw chunks, and False if it was not streamed."""
     chunks, streamed = target.provider.raw_stream(request, target.on_notice)
     usage = next((u for u in map(_usage_of, chunks) if u is not None), None)
-    target.on_usage(request, usage, next(filter(None, map(_model_of, chunks)), None))
+    deltas = (_delta(chunk) for chunk in chunks)
+    generated = "".join(_generated(delta) for delta in deltas)
+    target.on_usage(request, usage, next(filter(None, map(_model_of, chunks)), None), generated)
     return chunks, streamed
+
+
+def _delta(chunk: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A streamed chunk's first choice's delta (empty when the chunk has another shape)."""
+    choices = chunk.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    delta = first.get("delta") if isinstance(first, dict) else None
+    return delta if isinstance(delta, dict) else {}
+
+
+def _generated(message: Mapping[str, Any]) -> str:
+    """The text a message (or a streamed delta) generated, of whatever shape it came in: its
+    content, refusal, reasoning, and tool calls' names and arguments."""
+    parts: list[str] = []
+    for key in ("content", "refusal", "reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, list):
+            parts.extend(
+                p["text"] for p in value if isinstance(p, dict) and isinstance(p.get("text"), str)
+            )
+    calls = message.get("tool_calls")
+    for call in calls if isinstance(calls, list) else ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            parts.extend(
+                v for v in (function.get("name"), function.get("arguments")) if isinstance(v, str)
+            )
+    return "".join(parts)
 
 
 def _usage_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:

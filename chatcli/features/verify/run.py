@@ -50,7 +50,7 @@ def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool
     from chatcli import accounting
     from chatcli.features.usage import budget
     from chatcli.features.verify import probes as verify
-    from chatcli.pricing import builtin, cost_usd
+    from chatcli.pricing import builtin
     from chatcli.providers.base import ChatRequest
     from chatcli.store import UsageRecord, open_default
 
@@ -66,21 +66,20 @@ def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool
     info = env.config.model_info(env.model)
 
     def log_usage(
-        request: ChatRequest, usage: Mapping[str, Any] | None, served: str | None
+        request: ChatRequest, usage: Mapping[str, Any] | None, served: str | None, text: str
     ) -> None:
-        """Probes cost tokens too: log each like any request (estimated when unreported)."""
-        prompt = usage.get("prompt_tokens") if usage else None
-        completion = usage.get("completion_tokens") if usage else None
-        estimated = not (isinstance(prompt, int) and isinstance(completion, int))
-        if estimated:
-            prompt = accounting.prompt_tokens(request, info.tokenizer)  # tools included
-            completion = 0
-        assert isinstance(prompt, int) and isinstance(completion, int)
+        """Probes cost tokens too: log each like any request, counted by the one estimator
+        (``accounting.used``) when its usage is unreported or unusable."""
+        from chatcli.providers.answers import usage as reported
+
+        spent = accounting.used(reported(usage), request, accounting.Generated(text),
+                                info.tokenizer)  # fmt: skip
         store.log_usage(
             UsageRecord(
-                env.model, env.profile.name, "verify", "ok", prompt, completion,
-                estimated=estimated, cost_usd=cost_usd(info, prompt, completion),
-                served_model=served,
+                env.model, env.profile.name, "verify", "ok", spent.prompt_tokens,
+                spent.completion_tokens, estimated=spent.estimated,
+                cost_usd=accounting.cost(info, spent), served_model=served,
+                cached_tokens=spent.cached_tokens, reasoning_tokens=spent.reasoning_tokens,
             )
         )  # fmt: skip
 
