@@ -10,7 +10,9 @@ looked at too. Each simple command is then checked by the rules below (``rm -rf`
 path, ``dd of=``, ``mkfs``, ``shred``, ``chmod -R`` on ``/``, ``git push --force``,
 ``DROP TABLE`` given to a database client, ``sudo``, ``pkill``, writes into system directories
 or disk devices or over the user's dotfiles, a download piped into a shell, ...), with ``.`` and
-relative paths read from where a ``cd`` before it in the text went (or ``env -C``, ``git -C``);
+relative paths read from where a ``cd`` before it in the text went (or ``env -C``, ``git -C``),
+and a variable a loop or a shell's arguments fill from a listing of paths read as the paths it
+holds (``find ~ | while read f; do rm "$f"; done``, ``find ~ -exec sh -c 'rm "$@"' _ {} +``);
 the shape of the text is checked for fork bombs. Code given to python, perl, ruby, node or php
 (``-c``, ``-e``, ``-r``, or on their input) is read for the calls that delete files, write
 where a redirection would be a finding, or run shell commands, which are checked as text.
@@ -26,6 +28,7 @@ parser.py (simple commands, with what is nested in them; command.py their shape)
 forkbombs.py (fork bombs, from the shape of the text), check.py (the walk, and the table of
 rules), wrappers.py (``sudo``, ``env``, ... taken off), scripts.py (text run as shell code),
 workdir.py (where a command runs: the home directory, ``cd`` and ``pushd`` before it),
+flows.py (what a loop's variable, a shell's ``$1`` and ``"$@"`` or ``{}`` hold),
 options.py and paths.py (what the rules read: options, paths); the rules by family:
 deletion.py, writes.py, permissions.py, machine.py (processes, services, firewall), tools.py
 (git, containers, clouds, SQL); interpreters.py (an interpreter's code and in-place files on

@@ -1,19 +1,22 @@
 """The walk over a script: every simple command, and every text that runs as one, checked.
 
 For each command: its redirections, then the program its wrappers run, where they run it
-(``env -C DIR``), by that program's rule (``_RULES``). Text run as code (substitutions,
-``sh -c``, a shell's input, ``find -exec``, an alias, what is appended to a start-up file, the
-shell commands an interpreter's code runs) is parsed and walked again, nested one level
-deeper; past ``_DEPTH`` levels the text is not checkable.
+(``env -C DIR``), by that program's rule (``_RULES``), once for each thing the variables in
+it hold where a loop or a shell's arguments bind them (flows.py). Text run as code
+(substitutions, ``sh -c``, a shell's input, ``find -exec``, an alias, what is appended to a
+start-up file, the shell commands an interpreter's code runs) is parsed and walked again,
+nested one level deeper; past ``_DEPTH`` levels the text is not checkable.
 """
 
 from __future__ import annotations
 
 import posixpath
+from contextlib import nullcontext
 
 from chatcli.features.shell.danger import (
     calls,
     deletion,
+    flows,
     interpreters,
     machine,
     permissions,
@@ -28,7 +31,6 @@ from chatcli.features.shell.danger.options import split_flags
 from chatcli.features.shell.danger.parser import parse
 from chatcli.features.shell.danger.paths import (
     DISK,
-    EVERYTHING,
     braces,
     broad,
     setup_file,
@@ -58,32 +60,41 @@ def check_script(script: Script, found: list[str], depth: int) -> None:
     if depth > _DEPTH:
         found.append("cannot be checked: nested too deeply")
         return
+    loops = flows.Loops(script)
     with workdir.scope():
-        for pipeline in script:
-            for index, cmd in enumerate(pipeline):
-                found.extend(cmd.findings)
-                for nested in cmd.nested:
-                    check_script(nested, found, depth + 1)
-                _check_redirects(cmd, found, depth)
-                _check_command(cmd, pipeline[:index], found, depth)
+        for at, pipeline in enumerate(script):
+            with loops.at(at):
+                for index, cmd in enumerate(pipeline):
+                    found.extend(cmd.findings)
+                    for nested in cmd.nested:
+                        check_script(nested, found, depth + 1)
+                    _check_redirects(cmd, found, depth)
+                    _check_command(cmd, pipeline[:index], found, depth)
+            loops.after(at, pipeline)
             if len(pipeline) == 1 and not pipeline[0].background:
                 workdir.follow(unwrap(pipeline[0].words, [])[0])
 
 
 def _check_command(cmd: Command, upstream: list[Command], found: list[str], depth: int) -> None:
     """One simple command, read past its wrappers and judged in the directory they run it in
-    (``env -C DIR``, ``sudo -D DIR``). ``upstream`` are the commands piping into it."""
+    (``env -C DIR``, ``sudo -D DIR``), once for each thing the loop variables in it hold
+    (flows.py). ``upstream`` are the commands piping into it."""
     moves: list[tuple[str, str]] = []
-    words, from_input = unwrap(cmd.words, found, moves)
-    if not words:
-        return
-    if "$" in words[0]:
-        found.append(f"cannot be checked: the program's name is made at run time ({words[0]})")
-        return
-    with workdir.scope():
-        for directory, how in moves:
-            workdir.enter(directory, how)
-        _check_program(words, from_input, cmd, upstream, found, depth)
+    unwrapped, fed = unwrap(cmd.words, found, moves)
+    for words in flows.variants(unwrapped) if unwrapped else []:
+        from_input = fed
+        if words[:1] != unwrapped[:1]:  # the program was a variable: "$@" in sh -c
+            words, more = unwrap(words, found, moves)
+            from_input = from_input or more
+        if not words:
+            continue
+        if "$" in words[0]:
+            found.append(f"cannot be checked: the program's name is made at run time ({words[0]})")
+            continue
+        with workdir.scope():
+            for directory, how in moves:
+                workdir.enter(directory, how)
+            _check_program(words, from_input, cmd, upstream, found, depth)
 
 
 def _check_program(
@@ -126,7 +137,8 @@ def _check_program(
                 downloads(c) for c in all_commands(parsed)
             ):
                 found.append(f"runs a download with {program} (runs code from the network unseen)")
-            check_script(parsed, found, depth + 1)
+            with flows.arguments(words) if program in SHELLS else nullcontext():
+                check_script(parsed, found, depth + 1)
     lang = interpreters.language(program)
     if lang is not None:
         _check_code(program, lang, words, cmd, upstream, found, depth)
@@ -145,35 +157,21 @@ def _check_program(
         machine.service(["service", program, *words[1:]], from_input, found, depth)
 
 
-_PASSES = {"sort": False, "uniq": False, "tac": False, "cat": False, "tee": True, "tr": True}
-"""Programs that pass the lines they read on (``find ~ | sort | xargs rm``): always (True),
-or when given no file to read instead (False)."""
-_LS_VALUES = frozenset({"--block-size", "--color", "--format", "--hide", "--ignore",
-                        "--indicator-style", "--quoting-style", "--sort", "--tabsize", "--time",
-                        "--time-style", "--width"})  # fmt: skip
-
-
 def _check_fed(words: list[str], upstream: list[Command], found: list[str], depth: int) -> None:
     """A command run by ``xargs`` or ``parallel`` on the paths a command before it lists,
     judged as that command run on them: on what ``find`` finds as ``find ... -exec`` is
     (``find ~ -type f | xargs rm`` is ``find ~ -type f -exec rm {} +``), on every entry of
     the directories ``ls`` lists (``ls ~ | xargs rm`` is ``rm ~/*``). Other lists (a file,
     ``git ls-files``) are the user's own and not judged here."""
-    for writer in reversed(upstream):
-        listed, _ = unwrap(writer.words, [])
-        name = posixpath.basename(listed[0]) if listed else ""
-        if name not in _PASSES or not (_PASSES[name] or not split_flags(listed[1:])[1]):
-            break
-    else:
+    listed = flows.lister(upstream)
+    if listed is None:
         return
     run = words if "{}" in words else [*words, "{}"]
-    if name == "find":
+    if posixpath.basename(listed[0]) == "find":
         _find([*listed, "-exec", *run, "+"], False, found, depth)
-    elif name == "ls":
-        _, dirs = split_flags(listed[1:], "ITw", _LS_VALUES)
-        every = [posixpath.join(d, "*") for d in dirs] or ["*"]
-        at = run.index("{}")
-        _check_command(Command([*run[:at], *every, *run[at + 1 :]]), [], found, depth + 1)
+    else:
+        with flows.bound("{}", flows.listing(upstream)):
+            _check_command(Command(run), [], found, depth + 1)
 
 
 def _check_input(
@@ -298,37 +296,22 @@ def _reasons_of(text: str, depth: int) -> list[str]:
     return inner
 
 
-_AS_IF_RECURSIVE = {
-    **dict.fromkeys(permissions.CHANGES, "-R"),
-    **dict.fromkeys(deletion.DELETES, "-r"),
-}
-"""What ``find -exec`` running these programs on every path under a root is: ``chmod {} +``
-is ``chmod -R ROOT``, ``rm {} +`` is ``rm -r ROOT`` (``find ~ -type f -exec rm {} +`` empties
-the home directory as ``-delete`` does)."""
-
-
 def _find(words: list[str], from_input: bool, found: list[str], depth: int) -> None:
     """find: the command of ``-exec`` (and its kind) as run on every path found, and
-    ``-delete`` on a broad root; a test such as ``-name`` narrows both. A rule here, not
-    with the others, because it checks the command it runs."""
-    roots = [w for w in words[1:] if not w.startswith(("-", "(", "!"))][:1] or ["."]
-    tests = ("-name", "-iname", "-path", "-ipath", "-regex", "-iregex", "-wholename")
-    filtered = any(  # a test every path passes ("-name '*'") filters nothing
-        w in tests and words[j + 1 : j + 2] not in ([p] for p in (*EVERYTHING, ".*", ".*.*"))
-        for j, w in enumerate(words)
-    )
+    ``-delete`` on a broad root; a test such as ``-name`` narrows both. ``{}`` holds every
+    path under the root, the root itself first (flows.py: ``rm {} +`` is ``rm -r ROOT``, and
+    ``sh -c 'rm "$@"' _ {} +`` too). A rule here, not with the others, because it checks the
+    command it runs."""
+    roots = flows.find_roots(words)
+    filtered = flows.find_filtered(words)
     for index, word in enumerate(words):
         if word in ("-exec", "-execdir", "-ok", "-okdir"):
             end = next(
                 (j for j in range(index + 1, len(words)) if words[j] in (";", "+")), len(words)
             )
             run = words[index + 1 : end]
-            if not filtered:  # {} is every path under the root, the root itself first
-                run = [roots[0] if w == "{}" else w for w in run]
-                flag = _AS_IF_RECURSIVE.get(posixpath.basename(run[0])) if run else None
-                if flag and not {"r", "R", "--recursive"} & split_flags(run[1:])[0]:
-                    run.insert(1, flag)
-            _check_command(Command(run), [], found, depth + 1)
+            with flows.bound("{}", flows.UNKNOWN if filtered else flows.under(roots)):
+                _check_command(Command(run), [], found, depth + 1)
     why = next(filter(None, map(broad, braces(roots[0]))), None)
     if "-delete" in words and why and not filtered:
         found.append(f"find -delete on {roots[0]}: {why}")

@@ -44,8 +44,15 @@ def inner_script(program: str, words: list[str]) -> str | None:
 
 
 def _shell_script(words: list[str]) -> str | None:
-    """The script of ``sh [OPTIONS] -c SCRIPT``: the first operand after the options (``-c``
-    is a flag, ``--`` ends the options, ``-o NAME`` takes a value); None without ``-c``."""
+    """The script of ``sh [OPTIONS] -c SCRIPT``; None without ``-c``."""
+    at = script_at(words)
+    return None if at is None else words[at] if at < len(words) else ""
+
+
+def script_at(words: list[str]) -> int | None:
+    """Where the script of ``sh [OPTIONS] -c SCRIPT ARG0 ARGS`` is in ``words``: the first
+    operand after the options (``-c`` is a flag, ``--`` ends the options, ``-o NAME`` takes a
+    value); None without ``-c``."""
     command = False
     i = 1
     while i < len(words) and words[i][:1] in "-+" and len(words[i]) > 1:
@@ -57,9 +64,7 @@ def _shell_script(words: list[str]) -> str | None:
             i += 1
         elif word == "--command" or (not word.startswith("--") and "c" in word[1:]):
             command = True
-    if not command:
-        return None
-    return words[i] if i < len(words) else ""
+    return i if command else None
 
 
 def reads_script(words: list[str]) -> bool:
