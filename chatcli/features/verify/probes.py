@@ -261,7 +261,9 @@ def _usage(obj: Mapping[str, Any], key: str) -> int | None:
 
 
 def _message(obj: Mapping[str, Any]) -> dict[str, Any]:
-    message = obj["choices"][0].get("message")
+    """The first choice's message (empty when the response has another shape)."""
+    first = obj["choices"][0]
+    message = first.get("message") if isinstance(first, dict) else None
     return message if isinstance(message, dict) else {}
 
 
