@@ -21,7 +21,7 @@ from prompt_toolkit.document import Document
 from chatcli.errors import SessionExists, UsageError
 from chatcli.pricing import CHAT_MODELS, money
 from chatcli.safetext import one_line
-from chatcli.store import content_text
+from chatcli.store import content_text, images_attached
 
 if TYPE_CHECKING:
     from chatcli.repl.drafts import Draft
@@ -235,7 +235,8 @@ def _history(repl: Repl, arg: str) -> None:
     for number, messages in turns:
         user = messages[0]
         answer = next((m for m in messages[1:] if m.role == "assistant"), None)
-        marks = []
+        images = images_attached(user.content)  # as `sessions show` notes them
+        marks = [images] if images else []
         answers = len(repl.session.answers(number))
         if answers > 1:
             marks.append(f"{answers} answers")

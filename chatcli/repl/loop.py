@@ -37,7 +37,7 @@ from chatcli.output import Notifier, err, notifier_for
 from chatcli.pricing import money
 from chatcli.repl.prompt import Placement
 from chatcli.safetext import one_line
-from chatcli.store import content_text
+from chatcli.store import content_text, images_attached
 from chatcli.terminal import modes
 
 if TYPE_CHECKING:
@@ -280,13 +280,16 @@ class Repl:
             text = one_line(content_text(message.content), 10_000)  # stored server text
             if message.tool_calls and not text:  # a reply that only called tools
                 text = "calls " + ", ".join(str(c.get("name")) for c in message.tool_calls)
-            mark = " [interrupted]" if message.interrupted else ""
+            images = images_attached(message.content)  # as `sessions show` notes them
+            mark = f" [{images}]" if images else ""
+            mark += " [interrupted]" if message.interrupted else ""
             head = f"  {who} › "
             room = max(1, columns - len(head) - len(mark))
             self.say(f"{head}{shorten(text, room)}{mark}", dim=True)
         if s.unanswered is not None:  # the last message got no answer: offer it again
             text = one_line(content_text(s.unanswered), 10_000)
-            mark = " [no answer]"
+            images = images_attached(s.unanswered)
+            mark = (f" [{images}]" if images else "") + " [no answer]"
             room = max(1, columns - len("  you › ") - len(mark))
             self.say(f"  you › {shorten(text, room)}{mark}", dim=True)
             self.say("your last message got no answer: /retry sends it again, /undo puts it "

@@ -15,6 +15,7 @@ from chatcli.store.records import (
     UsageRecord,
     UsageRow,
     content_text,
+    images_attached,
 )
 from chatcli.store.schema import MIGRATIONS
 
@@ -33,5 +34,6 @@ __all__ = [
     "UsageRow",
     "check_session_name",
     "content_text",
+    "images_attached",
     "open_default",
 ]

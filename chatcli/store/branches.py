@@ -123,6 +123,12 @@ def length(conn: sqlite3.Connection, message_id: int | None) -> int:
     return int(conn.execute(f"{_UP} SELECT COUNT(*) FROM up", (message_id,)).fetchone()[0])
 
 
+def stored(conn: sqlite3.Connection, session_id: int) -> int:
+    """How many messages ``session_id`` holds, every branch counted."""
+    row = conn.execute("SELECT COUNT(*) FROM messages WHERE session_id = ?", (session_id,))
+    return int(row.fetchone()[0])
+
+
 def first_user(conn: sqlite3.Connection, message_id: int | None) -> MessageRow | None:
     """The first user message of the branch ending at ``message_id`` (what titles it)."""
     if message_id is None:

@@ -87,13 +87,15 @@ TITLE_LENGTH = 60
 
 _SESSION_COLUMNS = (
     "id, name, created_at, updated_at, profile, model, system, role, title, one_shot, head_id,"
-    " forked_from"
+    " forked_from, forked_from_id"
 )
 _USAGE_COLUMNS = (
     "id, created_at, model, profile, command, status, prompt_tokens, completion_tokens,"
     " estimated, cost_usd, latency_ms, ttft_ms, session_id, served_model, cached_tokens,"
     " reasoning_tokens"
 )
+_FORK_TURN = "substr(forked_from, length(rtrim(forked_from, '0123456789')) + 1)"
+"""SQL for the turn at the end of a session's ``forked_from`` (``NAME@TURN``)."""
 _UPDATABLE = frozenset({"profile", "model", "system", "role"})
 _CORE_TABLES = frozenset({"sessions", "messages", "usage"})
 """Tables every chatcli database has from its first migration on."""
@@ -105,10 +107,11 @@ def _now() -> str:
 
 
 def _session(row: Any) -> SessionRow:
-    sid, name, created, updated, profile, model, system, role, title, one_shot, head, fork = row
+    (sid, name, created, updated, profile, model, system, role, title, one_shot, head, fork,
+     fork_id) = row  # fmt: skip
     return SessionRow(
         sid, name, stored_time(created), stored_time(updated),
-        profile, model, system, role, title, bool(one_shot), head, fork,
+        profile, model, system, role, title, bool(one_shot), head, fork, fork_id,
     )  # fmt: skip
 
 
@@ -272,7 +275,9 @@ class Store:
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         from chatcli.store.journal import to_stderr
+        from chatcli.store.search import register
 
+        register(conn)  # the search index's trigger folds each message inserted
         self._conn = conn
         self.path = path
         self._lock = threading.RLock()
@@ -586,36 +591,45 @@ class Store:
         self, search: str | None = None, limit: int | None = None
     ) -> list[SessionSummary]:
         """Sessions, most recently updated first, with the messages of their current branch
-        counted; ``search`` matches names and message text (the text of a message's parts,
-        never its JSON or an image's data), case-insensitively in any script."""
-        from chatcli.store.search import contains, message_text
+        counted (and, for one with none there, those of its other branches); ``search``
+        matches names and message text as ``sessions search`` does (``search.fold``: case
+        folded in every script, the text of a message's parts, never its JSON or an image's
+        data)."""
+        from chatcli.store.search import sessions_matching
 
         with self._read() as conn:
-            where, value = ("?1 IS NULL", None) if search is None else contains(conn, search)
-            text = message_text("m")
+            where, params = ("1", {}) if search is None else sessions_matching(conn, search)
             rows = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions s"
-                f" WHERE {where.format('s.name')} OR EXISTS ("
-                "   SELECT 1 FROM messages m"
-                f"   WHERE m.session_id = s.id AND {where.format(text)})"
-                " ORDER BY s.updated_at DESC, s.id DESC LIMIT ?2",
-                (value, -1 if limit is None else limit),
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE {where}"
+                " ORDER BY s.updated_at DESC, s.id DESC LIMIT :limit",
+                {**params, "limit": -1 if limit is None else limit},
             ).fetchall()
             sessions = [_session(row) for row in rows]
             counts = [branches.length(conn, r.head_id) for r in sessions]
+            elsewhere = [
+                0 if n else branches.stored(conn, r.id)
+                for r, n in zip(sessions, counts, strict=True)
+            ]
         return [
-            SessionSummary(**vars(r), message_count=n)
-            for r, n in zip(sessions, counts, strict=True)
+            SessionSummary(**vars(r), message_count=n, elsewhere=e)
+            for r, n, e in zip(sessions, counts, elsewhere, strict=True)
         ]
 
     def rename_session(self, old: str, new: str) -> None:
-        """Rename a session; the new name must be free."""
+        """Rename a session; the new name must be free. Its forks' ``forked_from`` follows
+        (they name their source by id, and keep its name in step for the day it is gone)."""
         with self._write() as conn:
             if self._exists(conn, check_session_name(new)):
                 raise SessionExists(f"a session named {new!r} already exists")
-            cur = conn.execute("UPDATE sessions SET name = ? WHERE name = ?", (new, old))
-            if cur.rowcount == 0:
+            row = conn.execute("SELECT id FROM sessions WHERE name = ?", (old,)).fetchone()
+            if row is None:
                 raise NoSuchSession(f"no session named {old!r}")
+            conn.execute("UPDATE sessions SET name = ? WHERE id = ?", (new, row[0]))
+            conn.execute(
+                f"UPDATE sessions SET forked_from = ? || '@' || {_FORK_TURN}"
+                " WHERE forked_from_id = ?",
+                (new, row[0]),
+            )
 
     def delete_session(self, name: str) -> None:
         """Delete a session and its messages (its usage log entries stay)."""
@@ -776,10 +790,10 @@ class Store:
                 raise SessionExists(f"a session named {name!r} already exists")
             cur = conn.execute(
                 "INSERT INTO sessions (name, created_at, updated_at, profile, model, system, role,"
-                " title, forked_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " title, forked_from, forked_from_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name, now, now, source.profile, source.model, source.system, source.role,
-                    title, f"{source.name}@{turn}",
+                    title, f"{source.name}@{turn}", source.id,
                 ),
             )  # fmt: skip
             new_id = cur.lastrowid
@@ -843,7 +857,8 @@ class Store:
         return total, unknown > 0
 
     def search_messages(self, text: str, limit: int = 50) -> list[SearchHit]:
-        """Messages whose text contains ``text``, newest first (FTS5 index, else LIKE)."""
+        """Messages whose text contains ``text``, newest first (the FTS5 index, else a scan;
+        both compare text folded by ``search.fold``)."""
         from chatcli.store import search
 
         if not text.strip():

@@ -38,7 +38,8 @@ class SessionRow:
     """A stored session; ``title`` is its first user message, shortened, for listings;
     ``one_shot`` marks a conversation recorded by ``ask`` without a name. ``head_id`` is the
     message the next one attaches to (the end of the current branch); ``forked_from`` is
-    ``"SESSION@TURN"`` for a fork."""
+    ``"SESSION@TURN"`` for a fork, and ``forked_from_id`` that session's id (None once it
+    is deleted: ``forked_from`` then keeps the name it had)."""
 
     id: int
     name: str
@@ -52,13 +53,21 @@ class SessionRow:
     one_shot: bool = False
     head_id: int | None = None
     forked_from: str | None = None
+    forked_from_id: int | None = None
+
+    @property
+    def source_deleted(self) -> bool:
+        """Whether this is a fork whose source session is no longer stored."""
+        return self.forked_from is not None and self.forked_from_id is None
 
 
 @dataclass(frozen=True, kw_only=True)
 class SessionSummary(SessionRow):
-    """A session as listed, with how many messages it holds."""
+    """A session as listed, with how many messages its current branch holds, and, where
+    that is none, how many its other branches hold (``elsewhere``: an undone first turn)."""
 
     message_count: int
+    elsewhere: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,16 @@ def content_text(content: Content) -> str:
     if isinstance(content, str):
         return content
     return "\n".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+
+
+def images_attached(content: Content) -> str:
+    """How a message's images are noted where its text is shown (``sessions show``, the
+    REPL's resume preview and ``/history``, each in its own brackets): ``image attached``,
+    ``2 images attached``, or "" for none (a stored image part keeps no file name)."""
+    count = 0 if isinstance(content, str) else sum(p.get("type") == "image_url" for p in content)
+    if not count:
+        return ""
+    return "image attached" if count == 1 else f"{count} images attached"
 
 
 @dataclass(frozen=True)

@@ -182,5 +182,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # history; NULL in older rows: the session's own prompt stands for it
         "ALTER TABLE messages ADD COLUMN system TEXT",
     ),
+    (  # 16: the search index (``store.search``, built on the first search) holds folded text
+        # now, in a table of another name; the old one's triggers go, so it is no longer kept
+        # (its table is dropped where the next index is built: that takes the FTS5 module)
+        "DROP TRIGGER IF EXISTS messages_fts_insert",
+        "DROP TRIGGER IF EXISTS messages_fts_delete",
+    ),
+    (  # 17: a fork names its source by id, so a rename of the source is followed and its
+        # deletion known (NULL with ``forked_from`` set); earlier forks are linked to the
+        # session that has their source's name now, if one does
+        "ALTER TABLE sessions ADD COLUMN forked_from_id INTEGER"
+        " REFERENCES sessions (id) ON DELETE SET NULL",
+        """UPDATE sessions SET forked_from_id = (SELECT s.id FROM sessions s WHERE s.name =
+            substr(sessions.forked_from, 1, length(rtrim(sessions.forked_from, '0123456789')) - 1)
+            AND s.id != sessions.id) WHERE forked_from GLOB '*@[0-9]*'""",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""

@@ -1,27 +1,37 @@
-"""Full-text search over stored messages (``sessions search``).
+"""Full-text search over stored messages (``sessions search``, ``sessions list TEXT``).
 
-The FTS5 index is derived data, not part of the versioned schema: it is built on the first
-search (so nobody who never searches pays for it) by ``ensure_index``, then kept in step by two
-triggers on ``messages``. It uses the trigram tokenizer, which matches substrings in any script
-(Chinese has no spaces for a word tokenizer to split on), so it finds what ``LIKE`` would. Where
-the SQLite build lacks FTS5 or trigram, and for queries shorter than three characters (what a
-trigram index can look up), the search falls back to a scan: ``LIKE`` over the same text the
-index holds (a message's text parts, never its JSON or an image's data), or a case-folding
-function where the query has letters beyond ASCII, which ``LIKE`` would not fold.
+Both match one way: TEXT matches a message whose text, folded by ``fold`` (case-folded in every
+script, so ``STRASSE`` finds ``Straße`` and ``ΣΊΣΥΦΟΣ`` finds ``σίσυφος``; ``İ`` as ``i``; NUL
+as a space, where SQLite's text functions would stop), contains TEXT folded the same way.
+
+The FTS5 index is derived data: it is built on the first search (so nobody who never searches
+pays for it) by ``ensure_index``, then kept in step by two triggers on ``messages``. It holds the
+folded text, under the trigram tokenizer with its own case folding off (the text is folded
+already, and the tokenizer's folding differs: ``ß`` stays ``ß``), which matches substrings in
+any script (Chinese has no spaces for a word tokenizer to split on). The insert trigger calls
+``fold`` as the SQL function ``chatcli_fold``, which every ``Store`` connection registers
+(``register``): a program that inserts messages into the database by itself must register it
+too. Where the SQLite build lacks FTS5 or trigram, and for folded queries shorter than three
+characters (what a trigram index can look up), the search scans instead: ``instr`` over the
+same folded text (a message's text parts, never its JSON or an image's data).
 
 Building the index is a write, and a search must not fail because another process holds the
 database's write lock (readers still read in WAL mode): the build gets a quick try, and when
-the database stays busy this search scans with ``LIKE`` and says so; a later search builds it.
+the database stays busy this search scans and says so; a later search builds it.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable
 
 TRIGRAM = 3
 BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+INDEX = "messages_search"
+"""The FTS5 table of folded message text (``messages_fts``, before it, held the text as it is:
+migration 16 dropped its triggers, and ``ensure_index`` drops the table)."""
+FOLD = "chatcli_fold"
+"""The SQL name of ``fold``."""
 
 # The text of a message: plain content, or the text parts of a JSON (multipart) content.
 _TEXT = (
@@ -30,19 +40,35 @@ _TEXT = (
     " ELSE {m}.content END"
 )
 _CREATE = (
-    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, tokenize = 'trigram')",
-    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
-    f" INSERT INTO messages_fts (rowid, text) VALUES (new.id, {_TEXT.format(m='new')}); END",
-    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
-    " DELETE FROM messages_fts WHERE rowid = old.id; END",
-    f"INSERT INTO messages_fts (rowid, text) SELECT id, {_TEXT.format(m='m')} FROM messages m",
+    f"CREATE VIRTUAL TABLE {INDEX} USING fts5(text, tokenize = 'trigram case_sensitive 1')",
+    f"CREATE TRIGGER {INDEX}_insert AFTER INSERT ON messages BEGIN"
+    f" INSERT INTO {INDEX} (rowid, text) VALUES (new.id, {FOLD}({_TEXT.format(m='new')})); END",
+    f"CREATE TRIGGER {INDEX}_delete AFTER DELETE ON messages BEGIN"
+    f" DELETE FROM {INDEX} WHERE rowid = old.id; END",
+    f"INSERT INTO {INDEX} (rowid, text) SELECT id, {FOLD}({_TEXT.format(m='m')}) FROM messages m",
 )
+
+
+def fold(text: str | None) -> str | None:
+    """``text`` as search compares it: case-folded (``Straße`` and ``STRASSE`` both become
+    ``strasse``, a Greek final sigma a sigma), ``İ`` as ``i`` (not ``i`` and a combining dot,
+    so ``istanbul`` finds ``İSTANBUL``), NUL as a space. Character by character: one
+    character becomes one or more, never fewer (``snippet`` maps a match back by that)."""
+    if text is None:
+        return None
+    return text.replace("\0", " ").replace("\u0130", "i").casefold()
+
+
+def register(conn: sqlite3.Connection) -> None:
+    """Make ``fold`` callable as ``chatcli_fold`` on ``conn`` (the index's insert trigger
+    calls it; a connection without it cannot insert messages once the index is built)."""
+    conn.create_function(FOLD, 1, fold, deterministic=True)
 
 
 def has_index(conn: sqlite3.Connection, notify: Callable[[str], None] | None = None) -> bool:
     """Whether the search can go ahead without a write: the index is there, or was built here
     and now, or cannot be (no FTS5, or the database stays busy past a quick try: ``query``
-    then scans with LIKE, and ``notify``, stderr by default, is told). False only when the
+    then scans, and ``notify``, stderr by default, is told). False only when the
     build found a transaction already open on ``conn``."""
     if exists(conn):
         return True
@@ -73,9 +99,9 @@ def has_index(conn: sqlite3.Connection, notify: Callable[[str], None] | None = N
     return True
 
 
-def exists(conn: sqlite3.Connection) -> bool:
+def exists(conn: sqlite3.Connection, table: str = INDEX) -> bool:
     row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'"
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     ).fetchone()
     return row is not None
 
@@ -85,6 +111,7 @@ def ensure_index(conn: sqlite3.Connection) -> bool:
     (no FTS5 or no trigram tokenizer), leaving the database as it was."""
     if exists(conn):
         return True
+    register(conn)
     conn.execute("SAVEPOINT fts")
     try:
         for statement in _CREATE:
@@ -94,68 +121,97 @@ def ensure_index(conn: sqlite3.Connection) -> bool:
         conn.execute("RELEASE fts")
         return False
     conn.execute("RELEASE fts")
+    _drop_old_index(conn)
     return True
 
 
+def _drop_old_index(conn: sqlite3.Connection) -> None:
+    """Drop the index an earlier chatcli built (unfolded text, no longer kept in step), where
+    this SQLite can: dropping an FTS5 table takes the FTS5 module."""
+    if not exists(conn, "messages_fts"):
+        return
+    conn.execute("SAVEPOINT old_fts")
+    try:
+        conn.execute("DROP TABLE messages_fts")
+    except sqlite3.OperationalError:
+        conn.execute("ROLLBACK TO old_fts")
+    conn.execute("RELEASE old_fts")
+
+
 def message_text(alias: str) -> str:
-    """SQL for the text of the message row ``alias``: what the index holds, never the JSON
-    around a message's parts or an image's data."""
+    """SQL for the text of the message row ``alias`` (what the index holds, folded): never
+    the JSON around a message's parts or an image's data."""
     return "(" + _TEXT.format(m=alias) + ")"
-
-
-def like_pattern(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
-    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
 _SELECT = (
     "SELECT s.name, m.id, m.role, m.created_at, m.content, m.content_json"
     " FROM messages m JOIN sessions s ON s.id = m.session_id"
 )
-_FOLD = "chatcli_fold"
-"""The SQL function the scan folds case with where ``LIKE`` would not."""
+
+
+def _indexed(conn: sqlite3.Connection, needle: str, fts: bool) -> bool:
+    """Whether a search for the folded ``needle`` can use the index."""
+    return fts and len(needle) >= TRIGRAM and exists(conn)
+
+
+def _phrase(needle: str) -> str:
+    """``needle`` as one FTS5 phrase (its own quotes doubled)."""
+    return '"' + needle.replace('"', '""') + '"'
+
+
+def _scan(column: str) -> str:
+    """SQL true where ``column``, folded, contains ``:needle``."""
+    return f"instr({FOLD}({column}), :needle) > 0"
 
 
 def query(
     conn: sqlite3.Connection, text: str, limit: int, *, fts: bool
 ) -> list[tuple[str, int, str, str, str, int]]:
     """Matching messages, newest first: (session, id, role, created_at, content, is_json)."""
-    if fts and len(text) >= TRIGRAM and exists(conn):  # no index (yet): LIKE
-        phrase = '"' + text.replace('"', '""') + '"'
-        rows = conn.execute(
-            f"{_SELECT} WHERE m.id IN (SELECT rowid FROM messages_fts WHERE text MATCH ?)"
-            " ORDER BY m.id DESC LIMIT ?",
-            (phrase, limit),
-        ).fetchall()
-    else:  # LIKE folds ASCII letters only; where there is more, a function folds them
-        where, value = contains(conn, text)
-        rows = conn.execute(
-            f"{_SELECT} WHERE {where.format(message_text('m'))} ORDER BY m.id DESC LIMIT ?2",
-            (value, limit),
-        ).fetchall()
+    register(conn)
+    needle = fold(text) or ""
+    if _indexed(conn, needle, fts):  # else (no index yet, a short needle): a scan
+        where = f"m.id IN (SELECT rowid FROM {INDEX} WHERE text MATCH :phrase)"
+    else:
+        where = _scan(message_text("m"))
+    rows = conn.execute(
+        f"{_SELECT} WHERE {where} ORDER BY m.id DESC LIMIT :limit",
+        {"needle": needle, "phrase": _phrase(needle), "limit": limit},
+    ).fetchall()
     return [tuple(r) for r in rows]
 
 
-def _cased(text: str) -> bool:
-    """Whether ``text`` has a letter beyond ASCII with an upper and a lower case."""
-    return any(ord(c) > 127 and c.lower() != c.upper() for c in text)
+def sessions_matching(conn: sqlite3.Connection, text: str) -> tuple[str, dict[str, str]]:
+    """SQL true for the session row ``s`` whose name or one of whose messages contains
+    ``text`` as ``query`` matches it (``sessions list TEXT``, ``/sessions TEXT``), and its
+    parameters: the index where it is built, a scan otherwise; never a build (a listing does
+    not write)."""
+    register(conn)
+    needle = fold(text) or ""
+    if _indexed(conn, needle, True):
+        messages = (
+            f"s.id IN (SELECT m.session_id FROM messages m WHERE m.id IN"
+            f" (SELECT rowid FROM {INDEX} WHERE text MATCH :phrase))"
+        )
+    else:
+        messages = (
+            f"EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id"
+            f" AND {_scan(message_text('m'))})"
+        )
+    return f"({_scan('s.name')} OR {messages})", {"needle": needle, "phrase": _phrase(needle)}
 
 
-def _fold(text: str | None) -> str | None:
-    """``text`` case-folded (``Да`` finds ``да``, ``STRASSE`` finds ``Straße``)."""
-    return None if text is None else text.casefold()
-
-
-def contains(conn: sqlite3.Connection, text: str) -> tuple[str, str]:
-    """SQL true where the column put in its ``{}`` contains ``text`` case-insensitively in any
-    script, and the value to bind to its ``?1``: ``LIKE`` where that folds all there is to
-    fold (ASCII letters), a case-folding function otherwise (``sessions list TEXT``)."""
-    if not _cased(text):
-        return "{} LIKE ?1 ESCAPE '\\'", like_pattern(text)
-    conn.create_function(_FOLD, 1, _fold, deterministic=True)
-    folded = _fold(text)
-    assert folded is not None
-    return f"instr({_FOLD}({{}}), ?1) > 0", folded
+def _origins(text: str) -> tuple[str, list[int]]:
+    """``fold(text)``, and for each of its characters the index in ``text`` of the character
+    it came from."""
+    folded = fold(text) or ""
+    if len(folded) == len(text):  # one character each
+        return folded, list(range(len(text) + 1))
+    origins: list[int] = []
+    for i, char in enumerate(text):
+        origins += [i] * len(fold(char) or "")
+    return folded, [*origins, len(text)]
 
 
 def snippet(text: str, needle: str, width: int = 80) -> str:
@@ -164,10 +220,13 @@ def snippet(text: str, needle: str, width: int = 80) -> str:
     ZWJ emoji sequence, a letter and its combining marks)."""
     from chatcli.store.text import inside_cluster, widths
 
-    flat = " ".join(text.split())
+    flat = " ".join(text.replace("\0", " ").split())  # a NUL would make it binary to grep
     each = widths(flat)
-    at = flat.lower().find(needle.lower())
-    start, end = (at, at + len(needle)) if at >= 0 else (0, 0)
+    folded, origins = _origins(flat)
+    sought = fold(needle) or ""
+    found = folded.find(sought) if sought else -1
+    at = origins[found] if found >= 0 else -1  # where the match starts and ends in ``flat``
+    start, end = (at, origins[found + len(sought) - 1] + 1) if at >= 0 else (0, 0)
     while inside_cluster(flat, start):  # the match from one cluster's edge to another's
         start -= 1
     while inside_cluster(flat, end):

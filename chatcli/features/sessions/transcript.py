@@ -14,12 +14,21 @@ from datetime import datetime
 
 from chatcli.features.sessions.markdown import code_span, contained, fenced
 from chatcli.safetext import one_line
-from chatcli.store import MessageRow, SessionRow, content_text
+from chatcli.store import MessageRow, SessionRow, content_text, images_attached
 
 
 def when(ts: datetime) -> str:
     """A stored time as the local minute it was."""
     return ts.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def forked_from(row: SessionRow) -> str:
+    """Where the fork ``row`` came from: its source's name now (renames are followed), or the
+    name it last had and that it is gone."""
+    source, _, turn = (row.forked_from or "").rpartition("@")
+    source = one_line(source, 200)
+    gone = f" ({source} has been deleted)" if row.source_deleted else ""
+    return f"forked from {source} at turn {turn}{gone}"
 
 
 def asked_under(m: MessageRow, row: SessionRow) -> str | None:
@@ -45,8 +54,7 @@ def header(row: SessionRow, level: int, system: str | None) -> list[str]:
     if row.profile:
         meta.append(f"profile {one_line(row.profile, 200)}")
     if row.forked_from:
-        source, _, turn = row.forked_from.rpartition("@")
-        meta.append(f"forked from {source} at turn {turn}")
+        meta.append(forked_from(row))
     lines += ["_" + ", ".join(meta) + "_", ""]
     if system:
         lines += ["## System", "", contained(system.rstrip(), level), ""]
@@ -123,8 +131,9 @@ def section(m: MessageRow, note: str | None, level: int, *, awaiting: bool) -> l
     text = content_text(m.content).rstrip()
     if text:
         lines.append(contained(text, level))
-    if isinstance(m.content, list) and any(p.get("type") == "image_url" for p in m.content):
-        lines.append("\n_[image attached]_")
+    images = images_attached(m.content)
+    if images:
+        lines.append(f"\n_[{images}]_")
     for call in m.tool_calls or []:
         called = f"{call.get('name')} {call.get('arguments')}"
         lines.append(f"\n_[tool call]_ {code_span(called)}")

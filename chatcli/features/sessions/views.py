@@ -14,7 +14,7 @@ from chatcli.features.sessions.transcript import when as _when
 from chatcli.output import err, out
 from chatcli.pricing import json_usd
 from chatcli.safetext import one_line
-from chatcli.store import MessageRow, SessionRow, Store, open_default
+from chatcli.store import MessageRow, SessionRow, SessionSummary, Store, open_default
 
 
 def _get(store: Store, name: str) -> SessionRow:
@@ -103,8 +103,18 @@ def list_sessions(environment: Environment, search: str | None, limit: int, as_j
             f"{_name_cell(r.name, width)}  {_when(r.updated_at)}  {kind}  "
             f"{r.message_count:>5} msgs  {_name_cell(r.model or '-', MODEL_COLUMNS)}  "
         )
-        title = listed_title(r.title, cell_len(head), environment.width)
+        title = listed_title(r.title or _empty(r), cell_len(head), environment.width)
         out(environment, f"{head}{title}".rstrip() + "\n")
+
+
+def _empty(r: SessionSummary) -> str:
+    """The title of a session with no message on its current branch: kept and listed (a
+    ``/save``d name, an undone first turn), but said to be empty."""
+    if r.message_count:
+        return ""
+    if r.elsewhere:
+        return f"(empty; {r.elsewhere} msgs on other branches)"  # show --all-branches
+    return "(empty)"
 
 
 def search(environment: Environment, text: str, limit: int, as_json: bool) -> None:
@@ -207,6 +217,7 @@ def export(
             "system": row.system or None,  # the one its next turn will have
             "role": row.role,
             "forked_from": row.forked_from,
+            **({"forked_from_deleted": row.source_deleted} if row.forked_from else {}),
             "messages": [_message_dict(m, awaiting=m.id in waiting) for m in messages],
         }
         if all_branches:

@@ -3,7 +3,8 @@
 A template is ``[templates.NAME]`` in the config, or a file in the ``templates/`` folder beside
 the config file: ``NAME.toml`` with the same keys, or ``NAME.md`` whose text is the prompt
 (optionally after TOML front matter between ``+++`` lines for the other keys). A config table
-wins over a file of the same name, so the file can be kept as a draft.
+wins over a file of the same name, so the file can be kept as a draft, and ``NAME.toml`` over
+``NAME.md``; ``places`` lists them all, so what a winner shadows is said, not silently ignored.
 
 ``{{name}}`` is a variable, ``{{name|default}}`` one with a default; ``{{input}}`` is what the
 user typed or piped. A default given at one use of a variable is its default at every use, and
@@ -64,6 +65,10 @@ class Template:
         return INPUT in self.variables()
 
 
+SUFFIXES = (".toml", ".md")
+"""The template files of one name, in the order they are looked up (after the config)."""
+
+
 def folder(config: Config) -> Path:
     """The ``templates/`` folder beside the config file."""
     return config.path.parent / "templates"
@@ -74,15 +79,26 @@ def names(config: Config) -> list[str]:
     found = set(config.templates)
     directory = folder(config)
     if directory.is_dir():
-        found.update(p.stem for p in directory.iterdir() if p.suffix in (".md", ".toml"))
+        found.update(p.stem for p in directory.iterdir() if p.suffix in SUFFIXES)
     return sorted(found)
+
+
+def places(config: Config, name: str) -> list[str]:
+    """Where a template called ``name`` is kept, in the order ``load`` looks: the first is
+    the one used, the others are shadowed by it (``templates list`` and ``show`` say so)."""
+    found = [f"[templates.{name}] in {config.path}"] if name in config.templates else []
+    for suffix in SUFFIXES:
+        path = folder(config) / f"{name}{suffix}"
+        if path.is_file():
+            found.append(str(path))
+    return found
 
 
 def load(config: Config, name: str) -> Template:
     """The template called ``name``; a ConfigError naming the known ones if there is none."""
     if name in config.templates:
         return _build(name, f"[templates.{name}] in {config.path}", config.templates[name])
-    for suffix in (".toml", ".md"):
+    for suffix in SUFFIXES:
         path = folder(config) / f"{name}{suffix}"
         if path.is_file():
             return _from_file(name, path)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, ConfigError, UsageError
-from chatcli.features.templates.library import SKELETON, folder, load, names
+from chatcli.features.templates.library import SKELETON, folder, load, names, places
 from chatcli.output import err, out
 from chatcli.safetext import one_line
 from chatcli.settings.paths import ensure_private_dir
@@ -44,14 +44,22 @@ def list_templates(environment: Environment, config: Config) -> None:
             t = load(config, name)
         except ConfigError as exc:
             out(environment, f"{name:<{width}}  (broken: {one_line(exc.message, 200)})\n")
-            continue
-        pairs = [(v, t.defaults.get(v)) for v in t.variables()]
-        out(environment, f"{name:<{width}}  {_variables(pairs)}  ({t.where})\n")
+        else:
+            pairs = [(v, t.defaults.get(v)) for v in t.variables()]
+            out(environment, f"{name:<{width}}  {_variables(pairs)}  ({t.where})\n")
+        for note in _shadowed(config, name):
+            out(environment, f"{'':<{width}}  {note}\n")
+
+
+def _shadowed(config: Config, name: str) -> list[str]:
+    """A line for each other template called ``name`` that the one used hides."""
+    used, *hidden = places(config, name) or [""]
+    return [f"not used: {place} (shadowed by {used})" for place in hidden]
 
 
 def show(environment: Environment, config: Config, name: str) -> None:
     t = load(config, name)
-    lines = [f"# {t.name}  ({t.where})"]
+    lines = [f"# {t.name}  ({t.where})", *_shadowed(config, name)]
     for key in ("model", "temperature", "schema", "tools"):
         value = getattr(t, key)
         if value not in (None, ()):
