@@ -17,7 +17,7 @@ def test_balance_from_relay_billing(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert data["used_usd"] == 12.345
     assert abs(data["remaining_usd"] - 87.655) < 1e-9
     text = run_cli("balance", env=env).stdout
-    assert "remaining  $87.66" in text
+    assert "remaining  $87.65" in text  # 100.00 - 12.35, as shown
     paths = [r.path for r in fake.requests]
     assert paths == ["/v1/dashboard/billing/subscription", "/v1/dashboard/billing/usage"] * 2
 

@@ -38,15 +38,13 @@ def balance(
         out(environment, json.dumps(obj, indent=2) + "\n")
         return
 
-    from chatcli.pricing import money
+    from chatcli.features.billing.balance import shown
 
-    def usd(x: float | None) -> str:
-        return "unknown" if x is None else money(x)
-
+    limit, used, remaining = shown(b)  # rounded alike: used + remaining = limit as printed
     out(
         environment,
         f"profile    {b.profile}\n"
-        f"limit      {usd(b.limit_usd)}\n"
-        f"used       {usd(b.used_usd)}  (as reported for {b.start} – {b.end})\n"
-        f"remaining  {usd(b.remaining_usd)}\n",
+        f"limit      {limit}\n"
+        f"used       {used}  (as reported for {b.start} – {b.end})\n"
+        f"remaining  {remaining}\n",
     )

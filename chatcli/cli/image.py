@@ -63,7 +63,8 @@ def image(
         ImageData | None,
         typer.Option(
             "--response-format",
-            help="Ask for b64_json (default) or url; URLs are downloaded at once.",
+            help="b64_json (the default; what gpt-image models always return) or url "
+            "(dall-e models only; URLs are downloaded at once).",
         ),
     ] = None,
     over_budget: OverBudgetOpt = False,

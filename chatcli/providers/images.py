@@ -154,9 +154,14 @@ def check(job: ImageJob) -> None:
             f"{job.model} cannot make {job.size} images",
             hint=f"sizes for {job.model}: {', '.join(rules.sizes)}",
         )
-    if job.response_format is not None and not rules.response_format:
+    # b64_json is what these models return anyway: asked for, it is a no-op, not an error
+    if job.response_format not in (None, "b64_json") and not rules.response_format:
+        takers = " and ".join(name for name, r in IMAGE_MODELS.items() if r.response_format)
         raise UsageError(
-            f"{job.model} takes no --response-format; it always returns the image data"
+            f"{job.model} takes no --response-format {job.response_format}; it always "
+            "returns the image data (b64_json)",
+            hint=f"only {takers} take --response-format {job.response_format} (-m dall-e-3, "
+            "where a relay still serves it); leave the option out for gpt-image models",
         )
 
 

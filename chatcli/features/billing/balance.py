@@ -8,8 +8,10 @@ endpoint for API keys, and this says so instead of making a number up.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from chatcli.errors import APIError, ChatcliError
@@ -32,6 +34,43 @@ class Balance:
         if self.limit_usd is None or self.used_usd is None:
             return None
         return self.limit_usd - self.used_usd
+
+
+def shown(b: Balance) -> tuple[str, str, str]:
+    """Limit, used and remaining as printed: all three rounded to one number of decimals (cents,
+    or as many as ``money`` gives the smaller of used and remaining), remaining taken from the
+    rounded limit and use, so the column adds up as shown (12.345 of 100 is $12.35 used and
+    $87.65 left, not $87.66). ``--json`` keeps the exact numbers."""
+    from chatcli.pricing import money
+
+    def usd(x: float | None) -> str:
+        return "unknown" if x is None else money(x)
+
+    limit, used, left = b.limit_usd, b.used_usd, b.remaining_usd
+    if limit is None or used is None or left is None or not math.isfinite(left):
+        return usd(limit), usd(used), usd(left)
+    places = max(_decimals(used), _decimals(left))
+    with localcontext() as exact:  # room for any float's digits: never rounded but here
+        exact.prec = 800
+        step = Decimal(1).scaleb(-places)
+        limit_d, used_d = (Decimal(repr(x)).quantize(step, ROUND_HALF_UP) for x in (limit, used))
+        return _dollars(limit_d), _dollars(used_d), _dollars(limit_d - used_d)
+
+
+def _decimals(usd: float) -> int:
+    """How many decimals ``pricing.money`` shows ``usd`` with: cents from $1 (and for 0), two
+    significant digits below."""
+    amount = abs(usd)
+    return 2 if amount == 0 or amount >= 1 else max(2, 1 - math.floor(math.log10(amount)))
+
+
+def _dollars(amount: Decimal) -> str:
+    """``amount`` as ``money`` prints it (``$1,234.50``, ``-$0.012``): decimals past the cents
+    only where they are not 0."""
+    text = f"{abs(amount):,f}"
+    head, _, tail = text.partition(".")
+    tail = (tail[:2] + tail[2:].rstrip("0")).ljust(2, "0")
+    return f"{'-' if amount < 0 else ''}${head}.{tail}"
 
 
 def fetch(provider: Provider, *, today: date | None = None) -> Balance:

@@ -406,12 +406,14 @@ def import_servers(
             environment,
             f"kept the existing [mcp.servers.{name}]{_was(original, name)} (--force replaces it)",
         )
-    shown = [n for n in original if n in added or n in skipped]
-    if shown:
+    # what this run did, counted apart: a second import adds nothing and must not say it did
+    imported, kept = (sum(n in names for n in original) for names in (added, skipped))
+    counts = [f"{k} {what}" for k, what in ((imported, "imported"), (kept, "already there")) if k]
+    if counts:
         err(
             environment,
             "server names hold only A-Z a-z 0-9 _ - (they name the tools sent to the model): "
-            f"{len(shown)} imported under the name shown with them",
+            f"{', '.join(counts)} under the name shown with them",
         )
     if added:
         err(environment, f"wrote {path}; turn a server on with -T NAME")
