@@ -206,6 +206,26 @@ def test_names_fold_as_the_text_does(env: dict[str, str]) -> None:
         assert [s["name"] for s in listed] == [name], needle
 
 
+@pytest.mark.parametrize(
+    ("stored", "needle"),
+    [
+        ("cafe\u0301 cre\u0300me", "caf\u00e9"),  # NFD text (macOS, some IMEs), NFC typed
+        ("caf\u00e9 cr\u00e8me", "cafe\u0301"),  # and the other way round
+        ("\u1109\u1165\u110b\u116e\u11af \uc5ec\ud589", "\uc11c\uc6b8"),  # 서울 stored as jamo
+        ("CAFE\u0301 au lait", "caf\u00e9"),  # case and form at once
+    ],
+)
+def test_canonically_equal_text_is_found(env: dict[str, str], stored: str, needle: str) -> None:
+    """Text that is the same to Unicode (one precomposed character, or a letter and its
+    combining mark) is found whichever form was typed, by search and by list TEXT."""
+    run_cli("ask", "--session", "nfd", stored, env=env)
+    listed = json.loads(run_cli("sessions", "list", needle, "--json", env=env).stdout)
+    assert [s["name"] for s in listed] == ["nfd"]
+    hits = json.loads(run_cli("sessions", "search", needle, "--json", env=env).stdout)
+    assert {h["session"] for h in hits} == {"nfd"}
+    assert stored in hits[0]["snippet"]  # the snippet shows the text as it was stored
+
+
 # 5. sessions with nothing on their current branch
 
 

@@ -23,6 +23,7 @@ the database stays busy this search scans and says so; a later search builds it.
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from collections.abc import Callable
 
 TRIGRAM = 3
@@ -52,11 +53,15 @@ _CREATE = (
 def fold(text: str | None) -> str | None:
     """``text`` as search compares it: case-folded (``Straße`` and ``STRASSE`` both become
     ``strasse``, a Greek final sigma a sigma), ``İ`` as ``i`` (not ``i`` and a combining dot,
-    so ``istanbul`` finds ``İSTANBUL``), NUL as a space. Character by character: one
-    character becomes one or more, never fewer (``snippet`` maps a match back by that)."""
+    so ``istanbul`` finds ``İSTANBUL``), NUL as a space, and decomposed (NFD: ``café`` typed
+    with one ``é`` finds the ``e`` and combining accent macOS and some input methods write, a
+    Hangul syllable finds its jamo): the canonical caseless match. Character by character:
+    one character becomes one or more, never fewer (``snippet`` maps a match back by that;
+    decomposition only adds characters and reorders combining marks among themselves)."""
     if text is None:
         return None
-    return text.replace("\0", " ").replace("\u0130", "i").casefold()
+    folded = unicodedata.normalize("NFD", text.replace("\0", " ").replace("\u0130", "i"))
+    return unicodedata.normalize("NFD", folded.casefold())
 
 
 def register(conn: sqlite3.Connection) -> None:
