@@ -172,6 +172,20 @@ def test_a_schema_retry_is_refused_once_the_first_reply_spent_the_budget(
     assert len(fake.chat_requests()) == 2
 
 
+def test_a_command_sees_what_it_spent_at_once_whatever_the_gates_cache(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """``verify``'s Gate reads the usage log at most once a second, but what its own first
+    probe cost is added as it is logged: the second probe, right after, is refused."""
+    _config(tmp_path, "[defaults]\ndaily_budget_usd = 0.0000001\n")
+    env = fake_env(tmp_path, fake)
+    r = run_cli("verify", "-m", MODEL, env=env)
+    assert r.returncode == 1, r.stderr
+    assert "of your daily budget $0.0000001 is spent" in r.stderr
+    assert len(fake.chat_requests()) == 1  # the first probe only
+    assert len(_rows(tmp_path)) == 1
+
+
 def test_a_schema_retry_past_80_percent_warns_once_and_goes_on(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:

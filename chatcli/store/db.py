@@ -288,6 +288,7 @@ class Store:
         self._holds_reserve = False  # keeps the journal's ballast until closed
         self.failure: StoreError | None = None  # why the last write went to the journal
         self.read_only = False  # opened only to read (``open_read_only``)
+        self._spent_listeners: list[Callable[[UsageRecord], None]] = []
 
     @classmethod
     def open(cls, data_dir: Path, *, replay: bool = True) -> Store:
@@ -886,12 +887,24 @@ class Store:
 
     # usage log
 
+    def on_usage(self, listener: Callable[[UsageRecord], None]) -> None:
+        """Call ``listener`` with every request this process logs from now on, before it is
+        written (a budget's ``Gate`` adds its cost to the spending it read, so the request
+        right after a paid one is judged with it, whether it reached the log or the journal)."""
+        with self._lock:
+            self._spent_listeners.append(listener)
+
     def log_usage(self, record: UsageRecord) -> None:
         """Append one request to the usage log, committed at once; a database that stays busy
         or a full disk sends it to the recovery journal instead (``store.journal``)."""
         from dataclasses import asdict
 
         from chatcli.store import journal
+
+        with self._lock:
+            listeners = list(self._spent_listeners)
+        for listener in listeners:
+            listener(record)
 
         def write() -> None:
             with self._write() as conn:

@@ -22,14 +22,14 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 from chatcli.errors import BudgetExceeded
 from chatcli.pricing import ModelInfo, money
 from chatcli.settings.loading import Profile
-from chatcli.store import Store
+from chatcli.store import Store, UsageRecord
 
 if TYPE_CHECKING:
     from chatcli.environment import Clock
@@ -39,7 +39,9 @@ WARN_AT = 0.8
 GO_ON = "pass --over-budget to go on"
 REFRESH = 1.0
 """Seconds a ``Gate`` goes by the spending it read last before reading the usage log again
-(a summary of hundreds of parts would otherwise read the month's log before each request).
+(a summary of hundreds of parts would otherwise read the month's log before each request);
+what this process spends meanwhile is added to it as each request is logged (``Gate._logged``),
+so only other processes' spending waits for the next read.
 A conversation (``ask``, the REPL) passes ``refresh=0``: its requests go one at a time, and a
 tool round or a schema retry right after a reply must see what that reply cost."""
 
@@ -189,6 +191,19 @@ class Gate:
         self._lock = threading.Lock()
         self._spent: list[Spending] | None = None
         self._read_at = 0.0
+        store.on_usage(self._logged)
+
+    def _logged(self, record: UsageRecord) -> None:
+        """A request this process logged: its cost joins the spending last read (today's and
+        this month's), so the cache never hides what this command itself spent; other
+        processes' spending is read again after ``refresh`` seconds."""
+        with self._lock:
+            if self._spent is not None:
+                cost, unpriced = record.cost_usd or 0.0, record.cost_usd is None
+                self._spent = [
+                    replace(s, spent=s.spent + cost, unknown=s.unknown or unpriced)
+                    for s in self._spent
+                ]
 
     def __call__(self, model: str | None) -> None:
         """Judge one request to ``model`` (None: a request of no one model, a batch)."""
