@@ -11,6 +11,7 @@ that turns them into a stderr line and an exit code (the README's table)::
     ├── AuthError (4)         401 / 403
     ├── APIError (5)          429 after retries, other 4xx, 5xx, content filter, malformed response
     │   ├── Refused           the model refused to answer (the ``refusal`` field)
+    │   ├── NoAnswer          cut at the token limit before any text (all of it spent reasoning)
     │   └── SchemaMismatch    ``--schema``: the answer is not JSON valid against the schema
     ├── NetworkError (6)      cannot connect, timeout, stream went silent
     ├── StoreError (1)        the database is corrupt, newer than this chatcli, locked or unwritable
@@ -106,6 +107,16 @@ class APIError(ChatcliError):
 
 class Refused(APIError):
     """The model declined the request (structured outputs' ``refusal``): its words, exit 5."""
+
+
+class NoAnswer(APIError):
+    """The reply reached the token limit before any text or tool call (a reasoning model that
+    spent it all thinking): nothing to print, so a failure; ``limit`` is the ``max_tokens``
+    asked for (None: the model's own)."""
+
+    def __init__(self, message: str, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class SchemaMismatch(APIError):

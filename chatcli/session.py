@@ -12,6 +12,8 @@ stream ends:
 - cut (the connection failed mid-answer, or a relay reported the upstream's failure in-band):
   like interrupted, the partial reply the user paid for is kept and marked; usage logged as
   error (``retry()`` replaces it);
+- no answer (cut at the token limit before any text or tool call: a reasoning model that spent
+  ``max_tokens`` thinking): usage logged, no turn kept, ``NoAnswer`` raised (exit 5), as failed;
 - failed (the provider raised before any text): no turn is kept, so ``retry()`` can resend; the
   REPL keeps the message with ``keep_unanswered`` (the end of the branch, no answer: a continued
   session takes it back as the message awaiting one). A failed ``regenerate`` leaves the branch
@@ -34,7 +36,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from chatcli import accounting, tokens
-from chatcli.errors import ChatcliError, Interrupted, SessionExists, TooLong, UsageError
+from chatcli.errors import (
+    ChatcliError,
+    Interrupted,
+    NoAnswer,
+    SessionExists,
+    TooLong,
+    UsageError,
+)
 from chatcli.events import (
     Finish,
     Message,
@@ -175,6 +184,32 @@ class _Reply:
             self.finish = event
         elif isinstance(event, ToolCalls):
             self.calls = event.calls
+
+
+def _cut_before_answer(reply: _Reply) -> bool:
+    """Whether ``reply`` stopped at the token limit before any text or tool call: a reasoning
+    model that spent the whole limit thinking has produced no answer (a failed request, not
+    an empty success a script would take for one)."""
+    finish = reply.finish
+    if finish is None or finish.reason != "length":
+        return False
+    return not reply.calls and not "".join(reply.parts)
+
+
+def _no_answer(reply: _Reply, limit: int | None) -> NoAnswer:
+    """The plain fact of a reply cut before its answer (``hints`` names the setting)."""
+    where = f"the token limit ({limit:,})" if limit else "the model's output limit"
+    usage = reply.usage
+    spent = ""
+    if usage is not None and usage.reasoning_tokens > 0 and not usage.estimated:
+        total = usage.completion_tokens
+        share = "all" if usage.reasoning_tokens >= total else f"{usage.reasoning_tokens:,} of"
+        spent = f"; {share} {total:,} output tokens went to reasoning"
+    elif reply.thoughts or reply.hidden:
+        spent = "; the model was still reasoning"
+    return NoAnswer(
+        f"no answer: cut at {where} before any text (finish_reason=length{spent})", limit=limit
+    )
 
 
 def wire(m: NewMessage) -> Message:
@@ -512,6 +547,9 @@ class ChatSession:
             events.close()
             self._record(request, user, reply, "error")
             raise
+        if _cut_before_answer(reply):  # no answer, paid for: logged, not kept (``retry``)
+            self._record(request, user, reply, "error")
+            raise _no_answer(reply, request.max_tokens)
         self._record(request, user, reply, "ok")
 
     def _record(

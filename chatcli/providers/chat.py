@@ -64,6 +64,19 @@ class ChatProvider:
         self._audio: AudioClient | None = None
         self._audio_lock = threading.Lock()
         self.quirks = Quirks()
+        self.reasoning_kept: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        """A function call's id -> (model, the reasoning items that came with it): sent back
+        in the turn's next tool round over the Responses API (``wire``); never stored."""
+        self.temperature_told: set[str] = set()
+        """Models already said to take no temperature (``no_temperature``)."""
+
+    def no_temperature(self, request: ChatRequest) -> Iterator[Notice]:
+        """The notice that ``request.model`` takes no temperature and none is sent: once per
+        model for this provider (a REPL's turns, a tool loop's rounds and a fallback from one
+        API to the other say it once)."""
+        if request.temperature is not None and request.model not in self.temperature_told:
+            self.temperature_told.add(request.model)
+            yield Notice(f"{request.model} does not take a temperature; not sent")
 
     def completion_params(self, request: ChatRequest) -> bool:
         """Whether the request's model takes max_completion_tokens and no temperature: known
@@ -114,8 +127,8 @@ class ChatProvider:
     def completions(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
         """``request`` over chat completions."""
         completion = self.completion_params(request)
-        if request.temperature is not None and completion:
-            yield Notice(f"{request.model} does not take a temperature; not sent")
+        if completion:
+            yield from self.no_temperature(request)
         fallback: list[Notice] = []
         use_usage = request.stream and self._stream_usage
 
@@ -127,6 +140,7 @@ class ChatProvider:
             if not completion and rejects_classic_params(status, text):
                 completion = True  # once: the fixed body is not refused for this again
                 self.quirks.set(self.name, request.model, "params", COMPLETION_PARAMS)
+                self.temperature_told.add(request.model)  # this notice says it
                 fallback.append(
                     Notice(
                         f"{request.model} takes max_completion_tokens and no temperature; "

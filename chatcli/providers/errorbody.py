@@ -156,6 +156,8 @@ def classify(
         return APIError(
             f"quota exhausted ({status}{code}): {message}", hint=BILLING_HINT, status=status
         ), False
+    if status in (400, 404) and (unknown := unknown_model_hint(status, body, path)) is not None:
+        return APIError(f"{where} answered {status}: {message}", hint=unknown, status=status), False
     if status == 404:
         return APIError(
             f"{where} answered 404 for {path}: {message}", hint=not_found_hint(path), status=status
@@ -163,6 +165,34 @@ def classify(
     if status == 429:
         return APIError(f"rate limited (429): {message}", status=status), True
     return APIError(f"{where} answered {status}: {message}", status=status), status in RETRYABLE
+
+
+MODELS_HINT = "`chatcli models` lists what this endpoint serves"
+
+
+def unknown_model_hint(status: int, body: ErrorBody, path: str) -> str | None:
+    """The hint of an answer saying the model is not served (``code: model_not_found``, or a
+    404 whose message says the model does not exist): the nearest names chatcli knows (no
+    request is made for the endpoint's list) and where to see what it serves; not the
+    base_url hint, since the server named the problem. None for anything else, and for an
+    Azure deployment URL (``not_found_hint`` names the deployment there)."""
+    if "/deployments/" in path:
+        return None
+    named = _GONE_MODEL.search(body.message)
+    if (body.code or "").lower() != "model_not_found" and not (status == 404 and named):
+        return None
+    name = named.group(1) if named is not None else None
+    if name is None:
+        return f"check the model name; {MODELS_HINT}"
+    import difflib
+
+    from chatcli.pricing import CHAT_MODELS
+
+    if name in CHAT_MODELS:
+        return f"this key may have no access to {name}, or it is not served here; {MODELS_HINT}"
+    close = difflib.get_close_matches(name, CHAT_MODELS, n=2, cutoff=0.8)
+    nearest = f" (nearest known: {', '.join(close)})" if close else ""
+    return f"check the model name{nearest}; {MODELS_HINT}"
 
 
 def not_found_hint(path: str) -> str:

@@ -12,6 +12,14 @@ to output items that need the id and status of a stored response), tool calls
 ``function_call`` items and tool results ``function_call_output`` items. Reasoning kept with a
 message is never sent back as text.
 
+Within one turn's tool rounds the model's reasoning is passed back, as OpenAI asks for
+reasoning models: a request offering tools to one asks for ``include:
+["reasoning.encrypted_content"]`` (nothing is stored with ``store: false``), the reasoning
+items that came with a round's function calls are kept in memory by the provider
+(``kept_reasoning``), and the next round's input carries them, whole, just before the
+assistant items they preceded. They are never written to the database: the next user message
+starts without them (OpenAI drops earlier turns' reasoning anyway).
+
 Answers are read like ``answers`` reads chat bodies: every field checked, a wrong shape is an
 ``APIError`` naming it, usage that is implausible is dropped. The finish policy is the chat
 one: ``incomplete`` for ``max_output_tokens`` is ``length``, for ``content_filter`` is
@@ -20,7 +28,7 @@ one: ``incomplete`` for ``max_output_tokens`` is ``length``, for ``content_filte
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -50,17 +58,32 @@ bad, text_of, table, array = _SHAPES.bad, _SHAPES.text, _SHAPES.table, _SHAPES.a
 INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 """``incomplete_details.reason`` -> the finish reason of the one finish policy."""
 
+ENCRYPTED = "reasoning.encrypted_content"
+"""The ``include`` that makes reasoning items carry their content, encrypted, so they can be
+passed back in the next round without being stored."""
+
+Reasoning = Mapping[str, list[dict[str, Any]]]
+"""A function call's id -> the reasoning items that preceded it, to be sent back before it."""
+
 
 # -- the request ----------------------------------------------------------------------------
 
 
 def body(
-    request: ChatRequest, *, send_model: bool, store: bool, completion: bool
+    request: ChatRequest,
+    *,
+    send_model: bool,
+    store: bool,
+    completion: bool,
+    encrypted: bool = False,
+    reasoning: Reasoning | None = None,
 ) -> dict[str, Any]:
     """The Responses request body for ``request``. ``send_model`` False: the endpoint routes
     by URL (never the case on the v1 routes, kept for symmetry with chat); ``completion``:
-    the model is a reasoning model (no ``temperature``; reasoning summaries asked for)."""
-    instructions, items = input_items(request.messages)
+    the model is a reasoning model (no ``temperature``; reasoning summaries asked for);
+    ``encrypted``: ask for reasoning items' encrypted content; ``reasoning``: kept items to
+    send back before the calls they preceded."""
+    instructions, items = input_items(request.messages, reasoning)
     out: dict[str, Any] = {}
     if send_model:
         out["model"] = request.model
@@ -84,6 +107,8 @@ def body(
         out["tools"] = [function_tool(spec) for spec in request.tools]
     if request.service_tier:
         out["service_tier"] = request.service_tier
+    if encrypted:
+        out["include"] = [ENCRYPTED]
     out.update(from_chat(request.extra))
     return out
 
@@ -144,8 +169,11 @@ def function_tool(spec: dict[str, Any]) -> dict[str, Any]:
     return tool
 
 
-def input_items(messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
-    """``instructions`` (the leading system messages) and the input items of ``messages``."""
+def input_items(
+    messages: list[Message], reasoning: Reasoning | None = None
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """``instructions`` (the leading system messages) and the input items of ``messages``;
+    ``reasoning``'s items go before the assistant message whose calls they preceded."""
     leading: list[str] = []
     items: list[dict[str, Any]] = []
     for message in messages:
@@ -153,8 +181,41 @@ def input_items(messages: list[Message]) -> tuple[str | None, list[dict[str, Any
         if role == "system" and not items:
             leading.append(_plain(message.get("content")))
             continue
+        if reasoning and role == "assistant":
+            ids = [str(c.get("id") or "") for c in message.get("tool_calls") or []]
+            items.extend(next((reasoning[i] for i in ids if i in reasoning), []))
         items.extend(_items(message))
     return ("\n\n".join(leading) if leading else None), items
+
+
+def turn_calls(messages: list[Message]) -> set[str]:
+    """The ids of the function calls made since the last user message: the rounds of the
+    turn being answered, whose reasoning is sent back."""
+    ids: set[str] = set()
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            break
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict) and call.get("id"):
+                ids.add(str(call["id"]))
+    return ids
+
+
+def kept_reasoning(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A reasoning output item as an input item to send back (its id, summary and encrypted
+    content), or None when it carries no encrypted content or is not of the documented
+    shape (then it is not sent: without its content a store-less API cannot take it)."""
+    item_id, content = item.get("id"), item.get("encrypted_content")
+    if not (isinstance(item_id, str) and item_id and isinstance(content, str) and content):
+        return None
+    summary = item.get("summary")
+    said = summary if isinstance(summary, list) else []
+    parts = [
+        {"type": "summary_text", "text": p["text"]}
+        for p in said
+        if isinstance(p, dict) and isinstance(p.get("text"), str)
+    ]
+    return {"type": "reasoning", "id": item_id, "summary": parts, "encrypted_content": content}
 
 
 def _items(message: Message) -> list[dict[str, Any]]:
@@ -282,9 +343,12 @@ def unasked_tools(names: list[str]) -> APIError:
     )
 
 
-def whole_events(obj: Any, *, tools_offered: bool) -> Iterator[StreamEvent]:
+def whole_events(
+    obj: Any, *, tools_offered: bool, reasoning: list[dict[str, Any]] | None = None
+) -> Iterator[StreamEvent]:
     """The events of one non-streamed Responses body: reasoning summaries, text, tool calls,
-    usage and the finish (malformed -> ``APIError``)."""
+    usage and the finish (malformed -> ``APIError``); ``reasoning`` receives the reasoning
+    items that can be sent back (``kept_reasoning``)."""
     where = "response"
     if not isinstance(obj, dict):
         raise bad(where, "body", obj)
@@ -302,6 +366,9 @@ def whole_events(obj: Any, *, tools_offered: bool) -> Iterator[StreamEvent]:
         item = table(item, where, field)
         kind = text_of(item, "type", where, f"{field}.type")
         if kind == "reasoning":
+            kept = kept_reasoning(item)
+            if kept is not None and reasoning is not None:
+                reasoning.append(kept)
             for j, part in enumerate(array(item.get("summary"), where, f"{field}.summary")):
                 part = table(part, where, f"{field}.summary[{j}]")
                 said = text_of(part, "text", where, f"{field}.summary[{j}].text")

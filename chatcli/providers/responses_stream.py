@@ -13,6 +13,8 @@ without deltas) is yielded from there, once: a part already streamed gives only 
 text adds (``_Texts``). Event types this module does not know are skipped (the API adds them);
 a known event of the wrong shape is an ``APIError`` naming the field; a stream that stops
 before its terminal event is cut, as on chat (the partial answer is kept by the session).
+Reasoning items that carry encrypted content (asked for in a tool loop) are handed to the
+caller (``reasoning``), from their done events or else the final ``output``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from chatcli.providers.responses import (
     bad,
     failure,
     finish_reason,
+    kept_reasoning,
     table,
     text_of,
     tier,
@@ -175,9 +178,11 @@ class _Texts:
                 yield from self.message(item, key, f"{where}[{i}]")
 
 
-def _final_output(response: dict[str, Any]) -> tuple[str, str, list[ToolCall]]:
+def _final_output(
+    response: dict[str, Any], reasoning: list[dict[str, Any]]
+) -> tuple[str, str, list[ToolCall]]:
     """Text, refusal and calls of a final response's ``output`` (for streams that send the
-    result only at the end, as some gateways do)."""
+    result only at the end, as some gateways do); its reasoning items into ``reasoning``."""
     from chatcli.providers.responses import whole_events
 
     text, refusal = "", ""
@@ -185,7 +190,7 @@ def _final_output(response: dict[str, Any]) -> tuple[str, str, list[ToolCall]]:
     body = {**response, "status": "completed", "object": "response"}
     if not isinstance(body.get("output"), list):
         return text, refusal, calls
-    for event in whole_events(body, tools_offered=True):
+    for event in whole_events(body, tools_offered=True, reasoning=reasoning):
         if isinstance(event, TextDelta):
             text += event.text
         elif isinstance(event, ToolCalls):
@@ -195,9 +200,13 @@ def _final_output(response: dict[str, Any]) -> tuple[str, str, list[ToolCall]]:
     return text, refusal, calls
 
 
-def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[StreamEvent]:
-    """Reasoning summaries and text as they arrive, then usage, tool calls and the finish."""
+def stream_events(
+    events: Iterable[Any], *, tools_offered: bool, reasoning: list[dict[str, Any]] | None = None
+) -> Iterator[StreamEvent]:
+    """Reasoning summaries and text as they arrive, then usage, tool calls and the finish;
+    ``reasoning`` receives the reasoning items that can be sent back."""
     model: str | None = None
+    thoughts: list[dict[str, Any]] = []  # reasoning items with their encrypted content
     texts = _Texts()
     refusal: list[str] = []
     calls = _Calls()
@@ -255,6 +264,10 @@ def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[Str
             item = table(event.get("item"), WHERE, f"{kind}: item")
             if item.get("type") == "function_call":
                 calls.item(item, event.get("output_index"), done=kind.endswith("done"))
+            elif item.get("type") == "reasoning" and kind.endswith("done"):
+                kept = kept_reasoning(item)
+                if kept is not None:
+                    thoughts.append(kept)
             elif item.get("type") == "message" and kind.endswith("done"):
                 item_id = text_of(item, "id", WHERE, f"{kind}: item.id")
                 source = texts.key(item_id, event.get("output_index"))
@@ -274,10 +287,18 @@ def stream_events(events: Iterable[Any], *, tools_offered: bool) -> Iterator[Str
     yield from texts.output(final, kind)
     wrote = bool(texts.written)
     joined = calls.joined()
+    final_items: list[dict[str, Any]] = []
     if not wrote and not joined and not refusal:
-        _text, said, joined = _final_output(final)
+        _text, said, joined = _final_output(final, final_items)
         if said:
             refusal = [said]
+    elif not thoughts and isinstance(final.get("output"), list):  # no done events for them
+        for item in final["output"]:
+            if isinstance(item, dict) and item.get("type") == "reasoning":
+                kept = kept_reasoning(item)
+                final_items.extend([kept] if kept is not None else [])
+    if reasoning is not None:
+        reasoning.extend(thoughts or final_items)
     if kind == "response.incomplete" and final.get("status") is None:
         final = {**final, "status": "incomplete"}
     reason = finish_reason(final, WHERE, calls=bool(joined) and tools_offered)

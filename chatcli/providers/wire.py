@@ -21,6 +21,12 @@ the two fallbacks between them.
 
 ``raw_complete`` and ``raw_stream`` (verify's probes, which read chat-shaped fields) stay on
 chat completions.
+
+A tool round over the Responses API with a reasoning model asks for the reasoning's encrypted
+content and sends the items kept from the turn's earlier rounds back (``responses``). A 400
+about an item sent back gets the request again without them; one refusing the encrypted
+content (``include``) gets it again without asking, and the model is remembered for the
+profile (``endpoint_quirks``: ``reasoning_items`` = ``refused``).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError
-from chatcli.events import Notice, StreamEvent
+from chatcli.events import Notice, StreamEvent, ToolCalls
 from chatcli.providers import responses
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.guards import (
@@ -54,6 +60,17 @@ ANY_MODEL = "*"
 SUMMARY = "reasoning_summary"
 """The quirk of a model whose reasoning summaries the endpoint refuses (an unverified
 organisation at OpenAI): they are not asked for again."""
+ENCRYPTED = "reasoning_items"
+"""The quirk of a model whose encrypted reasoning the endpoint refuses to give."""
+_REFUSED_ITEM = re.compile(
+    r"\brs_\w|of type ['\"`]?reasoning\b|could not be (?:verified|decrypted)", re.I
+)
+"""A 400 about a reasoning item sent back ("Item 'rs_..' of type 'reasoning' was provided
+without its required following item", "The encrypted content for item rs_.. could not be
+verified")."""
+_REFUSED_INCLUDE = re.compile(r"['\"`]include['\"`]|\binclude\[|encrypted[ _]content", re.I)
+"""A 400 refusing to give encrypted reasoning ("Encrypted content is not supported with this
+model", "Unknown parameter: 'include'")."""
 
 _RESPONSES_ONLY = re.compile(
     r"only\s+(?:be\s+)?(?:supported|available|accessible|usable|served)\s+"
@@ -193,7 +210,9 @@ def _tracked(events: Generator[StreamEvent, None, None], started: list[bool]) ->
                 started[0] = True
             yield event
     finally:
-        events.close()
+        close = getattr(events, "close", None)  # a generator: its stream is dropped now
+        if close is not None:
+            close()
 
 
 def _over_responses(
@@ -206,16 +225,20 @@ def _over_responses(
     url = endpoint.responses_url
     assert url is not None
     completion = provider.completion_params(request)
-    if request.temperature is not None and completion:
-        yield Notice(f"{request.model} does not take a temperature; not sent")
+    if completion:
+        yield from provider.no_temperature(request)
     asks_reasoning = bool(request.reasoning) or completion
     summary = asks_reasoning and quirks.get(profile.name, request.model, SUMMARY) is None
     sent = replace(request, model=endpoint.responses_model(request.model))
     later: list[Notice] = []
     missing: list[str] = []
+    # a tool loop: the reasoning of the turn's rounds goes back (never to another model)
+    loop = bool(request.tools) and quirks.get(profile.name, request.model, ENCRYPTED) is None
+    kept = _turn_reasoning(provider, request) if loop else {}
 
     def body() -> dict[str, Any]:
-        out = responses.body(sent, send_model=True, store=profile.store, completion=completion)
+        out = responses.body(sent, send_model=True, store=profile.store, completion=completion,
+                             encrypted=loop and completion, reasoning=kept)  # fmt: skip
         reasoning = out.get("reasoning")
         if not summary and isinstance(reasoning, dict):
             reasoning.pop("summary", None)
@@ -224,10 +247,11 @@ def _over_responses(
         return out
 
     def on_status(status: int, text: str) -> bool:
-        nonlocal completion, summary
+        nonlocal completion, summary, loop, kept
         if not completion and rejects_classic_params(status, text):
             completion = True
             quirks.set(profile.name, request.model, "params", COMPLETION_PARAMS)
+            provider.temperature_told.add(request.model)  # the notice below says it
             later.append(Notice(
                 f"{request.model} takes no temperature; sent again without it "
                 f"(remembered for profile {profile.name})"
@@ -240,6 +264,21 @@ def _over_responses(
             later.append(Notice(
                 f"the endpoint refuses reasoning summaries for {request.model}; sent again "
                 f"without (remembered for profile {profile.name})"
+            ))  # fmt: skip
+            return True
+        if kept and status == 400 and _REFUSED_ITEM.search(text):
+            kept = {}  # this round's only: the next may take what it gives
+            later.append(Notice(
+                "the endpoint did not take back the reasoning of the previous tool round; "
+                "sent again without it"
+            ))  # fmt: skip
+            return True
+        if loop and completion and status == 400 and _REFUSED_INCLUDE.search(text):
+            loop, kept = False, {}
+            quirks.set(profile.name, request.model, ENCRYPTED, "refused")
+            later.append(Notice(
+                f"the endpoint refuses encrypted reasoning for {request.model}; sent again "
+                f"without it (remembered for profile {profile.name})"
             ))  # fmt: skip
             return True
         if route_missing(status, text):
@@ -269,12 +308,14 @@ def _over_responses(
         raise
     assert response is not None
     offered = bool(request.tools or request.extra.get("tools"))
+    thoughts: list[dict[str, Any]] | None = [] if loop and completion else None
     try:
         if request.stream and provider.transport.streamed(response):
             from chatcli.providers.responses_stream import stream_events
 
             stream = provider.transport.events(response)
-            yield from masked(stream_events(stream, tools_offered=offered))
+            events = stream_events(stream, tools_offered=offered, reasoning=thoughts)
+            yield from _keeping(masked(events), provider, request.model, thoughts)
             return False
         try:
             obj = provider.transport.read_json(response)
@@ -286,10 +327,41 @@ def _over_responses(
                 return True
             _no_route_hint(provider, exc, request.model, switched)
             raise
-        yield from masked(responses.whole_events(obj, tools_offered=offered))
+        events = responses.whole_events(obj, tools_offered=offered, reasoning=thoughts)
+        yield from _keeping(masked(events), provider, request.model, thoughts)
     finally:
         response.close()
     return False
+
+
+def _turn_reasoning(provider: ChatProvider, request: ChatRequest) -> responses.Reasoning:
+    """The reasoning items kept for the calls of the turn ``request`` continues (made by its
+    model); what belongs to no such call is forgotten, so nothing outlives its turn."""
+    calls = responses.turn_calls(request.messages)
+    table = provider.reasoning_kept
+    for call_id in [c for c in table if c not in calls]:
+        table.pop(call_id, None)
+    return {c: items for c, (model, items) in table.items() if model == request.model}
+
+
+def _keeping(
+    events: Iterator[StreamEvent],
+    provider: ChatProvider,
+    model: str,
+    thoughts: list[dict[str, Any]] | None,
+) -> Iterator[StreamEvent]:
+    """``events``; the reasoning items read with them (``thoughts``, filled by the time the
+    calls come) are kept for the answer's function calls, to go back in the next round."""
+    try:
+        for event in events:
+            if isinstance(event, ToolCalls) and thoughts:
+                for call in event.calls:
+                    provider.reasoning_kept[call.id] = (model, list(thoughts))
+            yield event
+    finally:
+        close = getattr(events, "close", None)  # a generator: its stream is dropped now
+        if close is not None:
+            close()
 
 
 def _no_route_hint(provider: ChatProvider, exc: APIError, model: str, switched: bool) -> None:

@@ -14,10 +14,15 @@ incomplete / failed), every event with its ``event:`` name and ``sequence_number
 one. Requests are checked as OpenAI checks them: ``max_output_tokens`` >= 16, function call
 outputs answering calls made, ``temperature`` refused by ``completion_only`` models, and
 ``text.format`` / ``tools`` refused in the fake's ``structured`` / ``tools_mode`` modes.
+A reasoning item carries ``encrypted_content`` when the request's ``include`` asks for
+``reasoning.encrypted_content``; one sent back as input is checked as OpenAI checks it: with
+``store`` false it needs that content (and only the fake's own is taken), and an item must
+follow it.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import time
@@ -68,6 +73,9 @@ def problem(req: dict[str, Any], fake: Any) -> tuple[str, str | None] | None:
             "Unsupported parameter: 'temperature' is not supported with this model.",
             "temperature",
         )
+    found = _reasoning_problem(req)
+    if found is not None:
+        return found, "input"
     calls: set[str] = set()
     for item in input_items(req):
         if item.get("type") == "function_call":
@@ -80,6 +88,40 @@ def problem(req: dict[str, Any], fake: Any) -> tuple[str, str | None] | None:
     for tool in req.get("tools") or []:
         if not (isinstance(tool, dict) and tool.get("type") == "function" and tool.get("name")):
             return "Missing required parameter: 'tools[0].name'.", "tools"
+    return None
+
+
+ENCRYPTED = "reasoning.encrypted_content"
+_SEAL = "fake-sealed:"
+
+
+def seal(item_id: str) -> str:
+    """The encrypted content the fake gives a reasoning item (and takes back only so)."""
+    return base64.b64encode((_SEAL + item_id).encode()).decode()
+
+
+def _reasoning_problem(req: dict[str, Any]) -> str | None:
+    """What OpenAI says of reasoning items sent back as input: one without its encrypted
+    content when nothing is stored, content it did not make, one with no item after it."""
+    items = input_items(req)
+    for i, item in enumerate(items):
+        if item.get("type") != "reasoning":
+            continue
+        item_id = str(item.get("id"))
+        content = item.get("encrypted_content")
+        if content is None and req.get("store") is False:
+            return (
+                f"Item with id '{item_id}' not found. Items are not persisted when `store` is "
+                "set to false. Try again with `store` set to true, or remove this item from "
+                "your input."
+            )
+        if content is not None and content != seal(item_id):
+            return f"The encrypted content for item {item_id} could not be verified."
+        if i + 1 >= len(items) or items[i + 1].get("type") == "reasoning":
+            return (
+                f"Item '{item_id}' of type 'reasoning' was provided without its required "
+                "following item."
+            )
     return None
 
 
@@ -250,7 +292,10 @@ class _Answer:
 
     def _reasoning_item(self) -> dict[str, Any]:
         summary = [{"type": "summary_text", "text": self.summary}] if self.summary else []
-        return {"type": "reasoning", "id": f"rs_{self.id}", "summary": summary}
+        item: dict[str, Any] = {"type": "reasoning", "id": f"rs_{self.id}", "summary": summary}
+        if ENCRYPTED in (self.req.get("include") or []):
+            item["encrypted_content"] = seal(item["id"])
+        return item
 
     def _message_item(self, status: str = "completed") -> dict[str, Any]:
         part: dict[str, Any]

@@ -104,7 +104,7 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
     one = len(names) == 1
     data, source, stem = read_input(environment, names[0]) if one else (b"", "", "")
     model = _model(env, opts)
-    check_model(model, opts.response_format)
+    check_model(model, opts.response_format, translate=opts.translate)
     if one:
         prepare_file(opts.output)
     with open_default() as store:
@@ -237,13 +237,23 @@ def _model(env: Env, opts: TranscribeOptions) -> str:
     return DEFAULT_MODEL
 
 
-def check_model(model: str, response_format: str) -> None:
-    """gpt-4o(-mini)-transcribe answer only json and text: refuse srt/vtt/verbose_json early."""
-    base = model.rsplit("/", 1)[-1]
-    if base in TEXT_ONLY and response_format not in ("json", "text"):
+def check_model(model: str, response_format: str, *, translate: bool = False) -> None:
+    """Refuse early, before any upload, what the gpt-*-transcribe family (snapshots too) is
+    sure to be refused: srt/vtt/verbose_json (they answer json and text only) and
+    ``--translate`` (``/audio/translations`` takes whisper-1 only). Other names pass: a relay
+    may serve its own whisper models on both routes."""
+    base = model.rsplit("/", 1)[-1].lower()
+    if not base.startswith(TEXT_ONLY):
+        return
+    if translate:
+        raise UsageError(
+            f"{model} does not translate: the translation route takes only {TIMESTAMPS_MODEL}",
+            hint=f"use -m {TIMESTAMPS_MODEL} for --translate (or drop -m)",
+        )
+    if response_format not in ("json", "text"):
         raise UsageError(
             f"{model} gives only json or text transcripts, not {response_format}",
-            hint=f"use -m whisper-1 for {response_format}",
+            hint=f"use -m {TIMESTAMPS_MODEL} for {response_format}",
         )
 
 
