@@ -11,7 +11,12 @@ sees a different key and rebuilds the file.
 Matching follows the dataset's own rules, never a name prefix of chatcli's: a ``vendor/model``
 name goes to the provider the vendor names; otherwise the first provider whose model rule
 matches; then the first model of that provider (or of its fallback providers) whose match
-clause matches. A model the dataset does not know has no entry: its cost is unknown.
+clause matches. A name no provider's rule claims is looked up among OpenAI's models, as the
+dataset does when told the provider (``calc_price(provider_id="openai")``, and ``"azure"``,
+which falls back to OpenAI's): chatcli speaks OpenAI's API, and OpenAI's rule claims only
+``gpt-``/``o1``-style names, not ``ft:gpt-4o-mini-...``, ``chatgpt-4o-latest``,
+``codex-mini-latest`` or ``computer-use-preview``, which its models price. A model the dataset
+does not know has no entry: its cost is unknown.
 
 Costs are computed as the package computes them (``calc_price``): the price in force on the
 request date, request variants (``service_tier``, batch) overriding single prices, every usage
@@ -33,6 +38,10 @@ FORMAT = 1
 """Bumped when the cache's layout changes, so an old file is rebuilt."""
 
 PACKAGE = "genai-prices"
+
+HOME_PROVIDER = "openai"
+"""The dataset's provider a name no provider's rule claims is looked up in (the API chatcli
+speaks; Azure's provider falls back to it for these names too)."""
 
 Price = float | dict[str, Any]
 """A plain USD price per unit, or ``{"base": x, "tiers": [[start, price], ...]}``."""
@@ -194,7 +203,8 @@ def _find(ref: str) -> Entry | None:
         rule = provider.get("model_match")
         if rule is not None and _match(rule, ref):
             return _in_provider(catalog, provider, ref, by_id)
-    return None
+    home = by_id.get(HOME_PROVIDER)
+    return None if home is None else _in_provider(catalog, home, ref, by_id)
 
 
 def _in_provider(

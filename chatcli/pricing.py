@@ -6,13 +6,22 @@ batch rates and Azure), matched by exact id and the dataset's own rules, never b
 prefix: a model it does not know has no price (cost unknown, never a guess). Config
 ``[models."name"]`` entries override any field (``settings/loading.py``) and win over the
 dataset. What the dataset does not carry is kept here: per-image prices by quality and size,
-per-minute estimates of token-billed audio models, tokenizers, and the models known to take
-``max_completion_tokens`` and no ``temperature``.
+per-minute estimates of token-billed audio models, tokenizers, the models known to take
+``max_completion_tokens`` and no ``temperature``, and the context windows OpenAI states where
+the dataset's entry gives another model's (``WINDOWS``).
+
+Two kinds of name are not the model whose entry the dataset matches them to. A fine-tuned id
+(``ft:gpt-4o-mini-2024-07-18:org::id``) is its base model with other prices: it takes the
+base's window, tokenizer and kind, and only the dataset's price for the fine-tuned model (none
+there: unknown, never the cheaper base rate). A chat-tuned variant the dataset lists under a
+model of another name (``gpt-5-chat-latest`` under ``gpt-5``) shares that entry's price only:
+it is not that reasoning model, and its window is the one ``WINDOWS`` states, else unknown.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -85,6 +94,18 @@ REASONING_IDS = frozenset(
 )  # fmt: skip
 """Models (dataset ids) known to take max_completion_tokens and no temperature. Others are
 found out from the endpoint's 400 on first use and remembered (``providers/quirks.py``)."""
+
+WINDOWS: dict[str, int] = {
+    "gpt-4.1": 1_047_576, "gpt-4.1-mini": 1_047_576, "gpt-4.1-nano": 1_047_576,
+    "gpt-5-chat": 128_000, "gpt-5-chat-latest": 128_000, "gpt-5.1-chat-latest": 128_000,
+    "gpt-5.2-chat-latest": 128_000,
+}  # fmt: skip
+"""Context windows from OpenAI's model pages where the dataset's entry states another (its
+gpt-4.1 entries round to 1,000,000; its ``gpt-5`` entry, 400,000, also matches the 128k chat
+variants): by model id, a dataset id covering its snapshots."""
+
+_CHAT_TUNED = re.compile(r"(?:^|[-.])chat(?:-|$)")
+"""A ``chat`` word in a model id (``gpt-5-chat-latest``; not ``chatgpt-4o-latest``)."""
 
 IMAGE_PRICES: dict[str, tuple[tuple[str, float], ...]] = {
     "dall-e-2": (
@@ -163,20 +184,40 @@ def lookup(name: str, overrides: dict[str, ModelInfo] | None = None) -> ModelInf
     return _known(name)
 
 
+def fine_tuned_base(name: str) -> str | None:
+    """The base model of a fine-tuned id (``ft:gpt-4o-mini-2024-07-18:org::id`` ->
+    ``gpt-4o-mini-2024-07-18``), None for any other name."""
+    ref = name.strip().rsplit("/", 1)[-1]
+    if not ref.lower().startswith("ft:"):
+        return None
+    return ref.split(":")[1].strip() or None
+
+
 @cache
 def _known(name: str) -> ModelInfo:
     from chatcli import price_catalog
 
     entry = price_catalog.find(name)
     base = name.rsplit("/", 1)[-1].lower()
+    tuned = fine_tuned_base(name)
+    parent = _known(tuned) if tuned else None  # the base model: window, tokenizer, kind
     key = entry.id if entry is not None else base
     images = IMAGE_PRICES.get(key) or IMAGE_PRICES.get(base, ())
     if entry is None:
+        if parent is not None:
+            return ModelInfo(name, context_window=parent.context_window,
+                             tokenizer=parent.tokenizer, reasoning=parent.reasoning)  # fmt: skip
         return ModelInfo(name, image_prices=images, minute_price=MINUTE_PRICES.get(base))
     rates = entry.rates()
     tokenizer = None
     if entry.provider in ("openai", "azure"):
         tokenizer = _CL100K if entry.id in CL100K_IDS else _O200K
+    window = WINDOWS.get(base, WINDOWS.get(entry.id, entry.context_window))
+    reasoning = entry.id in REASONING_IDS
+    if _another_model(base, entry.id):
+        window, reasoning = WINDOWS.get(base), False  # priced as the entry, nothing more
+    if parent is not None:
+        window, tokenizer, reasoning = parent.context_window, parent.tokenizer, parent.reasoning
     minute = MINUTE_PRICES.get(entry.id)
     for hourly in ("audio_hours", "input_audio_hours"):
         if minute is None and isinstance(rates.get(hourly), float):
@@ -184,11 +225,11 @@ def _known(name: str) -> ModelInfo:
     chars = rates.get("input_mchars")
     return ModelInfo(
         name,
-        context_window=entry.context_window,
+        context_window=window,
         input_price=_base(rates.get("input_mtok")),
         output_price=_base(rates.get("output_mtok")),
         tokenizer=tokenizer,
-        reasoning=entry.id in REASONING_IDS,
+        reasoning=reasoning,
         image_prices=images,
         minute_price=minute,
         cached_input_price=_base(rates.get("cache_read_mtok")),
@@ -205,11 +246,22 @@ def _base(price: object) -> float | None:
     return float(price) if isinstance(price, int | float) else None
 
 
+def _another_model(ref: str, entry_id: str) -> bool:
+    """Whether ``ref`` is a chat-tuned variant the dataset lists under a model of another name
+    (``gpt-5-chat-latest`` under ``gpt-5``)."""
+    return bool(_CHAT_TUNED.search(ref)) and not _CHAT_TUNED.search(entry_id)
+
+
 def family(name: str) -> str:
-    """The dataset's id for ``name`` (``openai/gpt-4o-2024-08-06`` -> ``gpt-4o``), or the name
-    itself when the dataset does not know it."""
+    """The dataset's id for ``name`` when it is that model or a snapshot of it
+    (``openai/gpt-4o-2024-08-06`` -> ``gpt-4o``), else the name itself: a model the dataset
+    does not know, a fine-tuned id, a chat-tuned variant priced as another model."""
     info = _known(name)
-    return info.catalog.id if info.catalog is not None else name
+    if info.catalog is None or fine_tuned_base(name) is not None:
+        return name
+    if _another_model(name.rsplit("/", 1)[-1].lower(), info.catalog.id):
+        return name
+    return info.catalog.id
 
 
 def cost_usd(

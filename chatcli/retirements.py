@@ -7,6 +7,12 @@ The table below is that page as of November 2026; a model's ``shutdown_date`` fr
 (``chatcli models``) and the dataset's ``deprecated`` flag are used where they are given.
 Names match by exact id, or by the id the price dataset gives a dated snapshot
 (``gpt-4o-2024-08-06`` is ``gpt-4o``), never by a name prefix.
+
+The table is OpenAI's schedule: it is said on ``openai`` profiles and on relays (which mostly
+forward to OpenAI), never on an Azure profile. Azure OpenAI retires models on its own dates
+(Microsoft's "model deprecations and retirements" page) and names its own replacements, so
+there only a date Azure's own model list states (``deprecation.inference``) is shown, by
+``models``; ``ask``, ``chat``, ``/model``, ``doctor`` and error hints say nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ from datetime import date
 
 NOTICE_DAYS = 30
 """``ask`` and ``chat`` say so once per run when the model retires within this many days."""
+
+OWN_SCHEDULE = frozenset({"azure"})
+"""Profile types whose provider retires models on a schedule of its own: OpenAI's dates and
+replacements are not said there."""
 
 TODAY_ENV = "CHATCLI_TODAY"
 """``YYYY-MM-DD``: the day retirements are counted from instead of today (reproducible test
@@ -104,15 +114,13 @@ RETIREMENTS: dict[str, Retirement] = _table()
 """OpenAI's deprecations page, November 2026: model id -> its retirement."""
 
 
-def retirement(model: str, shutdown_date: str | None = None) -> Retirement | None:
+def retirement(
+    model: str, shutdown_date: str | None = None, *, kind: str | None = None
+) -> Retirement | None:
     """What is known about ``model``'s retirement: the endpoint's ``shutdown_date`` if given,
-    else the table, by exact id or the price dataset's id for it; None when none is known."""
-    name = model.strip().lower()
-    known = RETIREMENTS.get(name) or RETIREMENTS.get(name.rsplit("/", 1)[-1])
-    if known is None:
-        from chatcli.pricing import family
-
-        known = RETIREMENTS.get(family(model))
+    else the table, by exact id or the price dataset's id for it; None when none is known.
+    ``kind`` is the profile's type: on one in ``OWN_SCHEDULE`` the table is not used."""
+    known = None if kind in OWN_SCHEDULE else _listed(model)
     if shutdown_date:
         try:
             day = date.fromisoformat(shutdown_date[:10])
@@ -124,18 +132,28 @@ def retirement(model: str, shutdown_date: str | None = None) -> Retirement | Non
     return known
 
 
-def notice(model: str, when: date | None = None) -> str | None:
-    """The one-line notice ``ask``/``chat`` print when ``model`` retires within
-    ``NOTICE_DAYS`` (or already has), else None."""
-    found = retirement(model)
+def _listed(model: str) -> Retirement | None:
+    name = model.strip().lower()
+    known = RETIREMENTS.get(name) or RETIREMENTS.get(name.rsplit("/", 1)[-1])
+    if known is None:
+        from chatcli.pricing import family
+
+        known = RETIREMENTS.get(family(model))
+    return known
+
+
+def notice(model: str, when: date | None = None, *, kind: str | None = None) -> str | None:
+    """The one-line notice ``ask``/``chat`` (and ``/model``) print when ``model`` retires
+    within ``NOTICE_DAYS`` (or already has), else None; ``kind``: the profile's type."""
+    found = retirement(model, kind=kind)
     if found is None or found.days_left(when) > NOTICE_DAYS:
         return None
     return f"{model} {found.describe(when)} (OpenAI's deprecations page)"
 
 
-def replacement_hint(model: str) -> str | None:
+def replacement_hint(model: str, *, kind: str | None = None) -> str | None:
     """``use gpt-6-luna instead: ...`` for a "model not found / deprecated" error, or None."""
-    found = retirement(model)
+    found = retirement(model, kind=kind)
     if found is None:
         return None
     what = f"OpenAI shut {model} down on {found.shutdown}"

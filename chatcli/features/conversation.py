@@ -77,7 +77,7 @@ def open_conversation(
     notes = list(settings.notes)
     from chatcli.retirements import notice
 
-    retiring = notice(settings.model)
+    retiring = notice(settings.model, kind=settings.profile.type)
     if retiring is not None:
         notes.append(retiring)
     if flags.cont and row is not None:

@@ -123,15 +123,23 @@ _GONE_MODEL = re.compile(
 )
 
 
-def model_hint(body: ErrorBody) -> str | None:
+_AZURE_ROUTE = re.compile(r"(?:^|/)openai/(?:deployments|v1|models)(?:/|$)")
+"""Azure OpenAI's routes (``/openai/deployments/...``, ``/openai/v1/...``): its own
+retirement schedule, not OpenAI's (Groq's ``/openai/v1`` matches too, and is not OpenAI's
+either)."""
+
+
+def model_hint(body: ErrorBody, path: str = "") -> str | None:
     """For a "model not found / deprecated" answer about a model OpenAI retired or retires:
-    when, and the replacement it names (``OpenAI shut dall-e-3 down on ...; use -m ...``)."""
+    when, and the replacement it names (``OpenAI shut dall-e-3 down on ...; use -m ...``);
+    never for an answer from Azure's routes (``path``), which retires on its own dates."""
     found = _GONE_MODEL.search(body.message)
     if found is None:
         return None
     from chatcli.retirements import replacement_hint
 
-    return replacement_hint(found.group(1))
+    kind = "azure" if _AZURE_ROUTE.search(path) else None
+    return replacement_hint(found.group(1), kind=kind)
 
 
 def classify(
@@ -142,7 +150,7 @@ def classify(
     message = body.message
     if status == 407:
         return proxy_auth(where, proxy), False
-    if status in (400, 404) and (gone := model_hint(body)) is not None:
+    if status in (400, 404) and (gone := model_hint(body, path)) is not None:
         return APIError(f"{where} answered {status}: {message}", hint=gone, status=status), False
     if status == 401 or (status == 400 and is_auth(body)):
         return AuthError(f"{where} refused the API key ({status}): {message}", hint=KEY_HINT), False

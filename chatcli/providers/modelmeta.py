@@ -1,6 +1,7 @@
 """What an endpoint's model list says about each model besides its id.
 
-Servers put it in different fields: OpenAI's ``shutdown_date``; OpenRouter's
+Servers put it in different fields: OpenAI's ``shutdown_date`` (Azure's list: the Unix time
+of ``deprecation.inference``, the end of its own inference support); OpenRouter's
 ``context_length`` (and ``top_provider.context_length``); vLLM's ``max_model_len``; LiteLLM's
 ``/model/info`` ``model_info.max_input_tokens``; some relays ``context_window``. Every value is
 shape-checked; one of the wrong type is ignored, never trusted.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from chatcli.safetext import one_line
@@ -50,6 +52,22 @@ def window_of(item: dict[str, Any]) -> int | None:
     return next((w for w in map(_window, candidates) if w is not None), None)
 
 
+def shutdown_of(item: dict[str, Any]) -> str | None:
+    """The retirement day (``YYYY-MM-DD``) a model entry states: OpenAI's ``shutdown_date``, or
+    Azure's ``deprecation.inference`` (seconds since 1970); None when neither is well formed."""
+    shutdown = item.get("shutdown_date")
+    if isinstance(shutdown, str) and re.match(r"\d{4}-\d\d-\d\d", shutdown):
+        return shutdown[:10]
+    deprecation = item.get("deprecation")
+    when = deprecation.get("inference") if isinstance(deprecation, dict) else None
+    if isinstance(when, bool) or not isinstance(when, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(when, tz=UTC).date().isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def listed(items: list[Any]) -> list[ListedModel]:
     """The models of a ``/models`` ``data`` list (entries without a string id are skipped)."""
     out: dict[str, ListedModel] = {}
@@ -59,11 +77,5 @@ def listed(items: list[Any]) -> list[ListedModel]:
         name = one_line(item["id"], 200)
         if not name:
             continue
-        shutdown = item.get("shutdown_date")
-        day = (
-            shutdown
-            if isinstance(shutdown, str) and re.match(r"\d{4}-\d\d-\d\d", shutdown)
-            else None
-        )
-        out[name] = ListedModel(name, window_of(item), day[:10] if day else None)
+        out[name] = ListedModel(name, window_of(item), shutdown_of(item))
     return [out[k] for k in sorted(out)]

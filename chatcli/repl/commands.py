@@ -92,15 +92,28 @@ def _model(repl: Repl, arg: str) -> None:
         repl.session.set_model(repl.ctx.config.resolve_model(arg))
     info = repl.session.info
     window = f"{info.context_window:,} tokens" if info.context_window else "unknown"
-    prices = (
-        f"${info.input_price}/${info.output_price} per 1M tokens in/out"
-        if info.input_price is not None and info.output_price is not None
-        else "price unknown"
-    )
+    prices = "price unknown"
+    if info.input_price is not None and info.output_price is not None:
+        cached = info.cached_input_price
+        prices = f"{money(info.input_price)} in" + (
+            f" ({money(cached)} cached)" if cached is not None else ""
+        ) + f", {money(info.output_price)} out per 1M tokens"  # fmt: skip
     repl.say(f"model {repl.session.model} · context window {window} · {prices}")
     notice = unknown_model(repl) if arg else None
     if notice is not None:
         repl.say(notice, dim=True)
+    if arg:
+        _retiring(repl)
+
+
+def _retiring(repl: Repl) -> None:
+    """The retirement line ``chat -m NAME`` starts with, for the model switched to."""
+    from chatcli.retirements import notice
+
+    settings = repl.session.settings
+    line = notice(settings.model, kind=settings.profile.type)
+    if line is not None:
+        repl.say(line, dim=True)
 
 
 def unknown_model(repl: Repl) -> str | None:
@@ -134,6 +147,7 @@ def _profile(repl: Repl, arg: str) -> None:
     settings = switch_profile(repl.ctx.config, repl.session.settings, arg)
     repl.session.switch(repl.ctx.connect(settings.profile.name), settings)
     repl.say(f"profile {settings.profile.name} · model {settings.model} (change it with /model)")
+    _retiring(repl)
 
 
 SHOWN_SYSTEM = 2000

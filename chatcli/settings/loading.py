@@ -252,8 +252,10 @@ class Config:
         )
 
     def resolve_model(self, name: str) -> str:
-        """Expand an alias (``-m fast``) to a model name; an empty name is a UsageError."""
-        resolved = self.aliases.get(name, name)
+        """Expand an alias (``-m fast``) to a model name, through aliases naming aliases
+        (``deep = "think"``, ``think = "o3"``: ``o3``; a loop is refused when the config is
+        read); an empty name is a UsageError."""
+        resolved = alias_chain(self.aliases, name)[-1]
         if not resolved.strip():
             raise UsageError("the model name is empty", hint="give one with -m NAME")
         return resolved
@@ -664,6 +666,15 @@ def analyse(
         elif not target.strip() or not alias.strip():
             v.problems.append(v.fail("aliases", alias, f"aliases.{alias} needs a model name"))
             del aliases[alias]
+    for alias in _alias_loops(aliases):
+        chain = alias_chain(aliases, alias)
+        v.problems.append(v.fail(
+            "aliases", alias, f"aliases.{alias} never reaches a model: "
+            f"{' -> '.join([*chain, chain[0]])} is a loop",
+            hint="point one of these aliases at a model name",
+        ))  # fmt: skip
+        for name in chain:
+            aliases.pop(name, None)
 
     roles: dict[str, str] = {}
     role_tools: dict[str, tuple[str, ...]] = {}
@@ -714,6 +725,31 @@ def analyse(
         default_where=default_where, defined=frozenset(raw_profiles), tool_keys=tool_keys,
     )  # fmt: skip
     return cfg, v.problems
+
+
+def alias_chain(aliases: dict[str, str], name: str) -> list[str]:
+    """``name`` and the names its aliases lead to, in order, ending at a model name (``deep``
+    -> ``["deep", "think", "o3"]``); stops before a name would repeat (a loop, or an alias
+    naming itself, which is the model of that name)."""
+    chain = [name]
+    while (target := aliases.get(chain[-1])) is not None and target not in chain:
+        chain.append(target)
+    return chain
+
+
+def _alias_loops(aliases: dict[str, Any]) -> list[str]:
+    """One alias of each loop of aliases naming each other (``a = "b"``, ``b = "a"``), in
+    the file's order; an alias naming itself is not a loop."""
+    found: list[str] = []
+    seen: set[str] = set()
+    for alias in aliases:
+        chain = alias_chain(aliases, alias)
+        end = aliases.get(chain[-1])
+        if end is not None and end != chain[-1] and end not in seen:
+            start = chain.index(end)
+            found.append(end)
+            seen.update(chain[start:])
+    return found
 
 
 def _tool_servers(v: _Validator, data: dict[str, Any], tables: dict[str, Any]) -> dict[str, str]:

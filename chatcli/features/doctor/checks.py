@@ -142,7 +142,7 @@ def _checks(
                 f"{model} is not among the {len(models)} listed models",
                 "pick one from `chatcli models`" + (f", e.g. {', '.join(close)}" if close else ""),
             )
-    retiring = retirement(model, shutdowns.get(model))
+    retiring = retirement(model, shutdowns.get(model), kind=profile.type)
     if retiring is not None:
         replace = f"use -m {retiring.replacement}" if retiring.replacement else None
         r.line("warn", "retirement", f"{model} {retiring.describe()}", replace)

@@ -80,9 +80,8 @@ def rows(env: Env, models: list[ListedModel]) -> list[Row]:
     out = []
     for m in models:
         info = env.config.model_info(m.id)
-        out.append(
-            Row(info, info.context_window or m.context_window, retirement(m.id, m.shutdown_date))
-        )
+        retires = retirement(m.id, m.shutdown_date, kind=env.profile.type)
+        out.append(Row(info, info.context_window or m.context_window, retires))
     return out
 
 
