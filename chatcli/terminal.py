@@ -25,6 +25,21 @@ def isatty(stream: IO[str] | None) -> bool:
         return False
 
 
+def in_background(stream: IO[str] | None) -> bool:
+    """Whether ``stream`` is a terminal whose foreground process group is not ours (a job
+    started with ``&``, or put in the background): such a process cannot ask anything there,
+    as changing the terminal's modes or reading from it stops it (SIGTTOU, SIGTTIN) until
+    someone types ``fg``. False when it cannot be told (no file descriptor: an injected
+    stream), so only a process known to be in the background is held back."""
+    try:
+        if stream is None:
+            return False
+        fd = stream.fileno()
+        return os.isatty(fd) and os.tcgetpgrp(fd) != os.getpgrp()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+
+
 def is_dumb() -> bool:
     """Whether ``$TERM`` (unset included) names a terminal without cursor movement."""
     return os.environ.get("TERM", "").strip().lower() in DUMB_TERMS

@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from chatcli.store import MessageRow, NewMessage, SessionRow, Store
 from tests.cli_helpers import clean_env, fake_env, run_cli
 from tests.fakes import CutStream, FakeOpenAI
+from tests.test_scripting_audit9 import run_in_terminal
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAFuzu_x"
 
@@ -258,7 +259,7 @@ def test_a_front_matter_error_names_the_files_line(tmp_path: Path) -> None:
 def test_edit_leaves_no_skeleton_behind_when_the_editor_fails(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     folder = tmp_path / "templates"
-    missing = run_cli("templates", "edit", "x3", env={**env, "EDITOR": "nonexistent-ed"})
+    missing = run_in_terminal({**env, "EDITOR": "nonexistent-ed"}, "templates", "edit", "x3")
     assert missing.returncode == 3
     assert missing.stderr.startswith("chatcli: error: the editor 'nonexistent-ed' was not found")
     assert not (folder / "x3.md").exists()
@@ -266,13 +267,13 @@ def test_edit_leaves_no_skeleton_behind_when_the_editor_fails(tmp_path: Path) ->
     failing = tmp_path / "failing-editor"
     failing.write_text('#!/bin/sh\necho "draft" > "$1"\nexit 4\n')
     failing.chmod(0o755)
-    failed = run_cli("templates", "edit", "x3", env={**env, "EDITOR": str(failing)})
+    failed = run_in_terminal({**env, "EDITOR": str(failing)}, "templates", "edit", "x3")
     assert failed.returncode == 1
     assert "exited with status 4" in failed.stderr and "not created" in failed.stderr
     assert not (folder / "x3.md").exists()
 
     kept = folder / "kept.md"
     kept.write_text("mine {{input}}\n")
-    again = run_cli("templates", "edit", "kept", env={**env, "EDITOR": "/bin/false"})
+    again = run_in_terminal({**env, "EDITOR": "/bin/false"}, "templates", "edit", "kept")
     assert again.returncode == 1 and "kept as is" in again.stderr
     assert kept.read_text() == "mine {{input}}\n"

@@ -17,6 +17,7 @@ from chatcli.features.templates.library import Template, fill
 from tests.cli_helpers import fake_env, run_cli
 from tests.fakes import FakeOpenAI
 from tests.test_completion import _complete
+from tests.test_scripting_audit9 import run_in_terminal
 
 CONFIG = """\
 [templates.translate]
@@ -118,7 +119,7 @@ def test_template_files_list_show_and_edit(fake: FakeOpenAI, tmp_path: Path) -> 
     editor = tmp_path / "editor.sh"
     editor.write_text('#!/bin/sh\nprintf "Summarise in {{n|3}} bullets: {{input}}\\n" > "$1"\n')
     editor.chmod(0o755)
-    made = run_cli("templates", "edit", "bullets", env={**env, "EDITOR": str(editor)})
+    made = run_in_terminal({**env, "EDITOR": str(editor)}, "templates", "edit", "bullets")
     assert made.returncode == 0, made.stderr
     assert (folder / "bullets.md").read_text() == "Summarise in {{n|3}} bullets: {{input}}\n"
     assert "created" in made.stderr

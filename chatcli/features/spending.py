@@ -7,7 +7,8 @@ about the same way once it sends more than ``UNPRICED_REQUESTS`` requests: hundr
 requests of unknown price are exactly what a user wants to confirm. The question goes to the
 terminal: stdin and stderr when both are one; else, when stdin is piped (``cat FILE | chatcli
 summarize``) but stderr is the user's terminal, it is read from ``/dev/tty``, as apt and ssh
-do. Only with no terminal at all is the run refused without ``--yes``.
+do. With no terminal at all, or from a background job (``chatcli summarize ... &`` in a
+terminal, which a question would stop until ``fg``), the run is refused without ``--yes``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from chatcli.environment import Environment
 from chatcli.errors import UsageError
 from chatcli.output import ask
 from chatcli.pricing import money
+from chatcli.terminal import in_background
 
 UNPRICED_REQUESTS = 10
 """More requests than this at an unknown price are confirmed like a costly run."""
@@ -57,6 +59,8 @@ def confirm_spend(
         said = f"{what} {money(usd)}, above confirm_above_usd ({money(limit)})"
     question = f"chatcli: {said}. Go on? [y/N] "
     if env.stdin is not None and env.stdin_isatty and env.stderr_isatty:
+        if in_background(env.stdin):  # a job started with `&`: asking would stop it
+            raise UsageError(said, hint=hint)
         answer = ask(env, question)
     else:
         tty = open_terminal(env) if env.stderr_isatty else None
@@ -71,10 +75,15 @@ def confirm_spend(
 
 def open_terminal(env: Environment) -> TextIO | None:
     """The user's terminal to read an answer from when stdin is piped: ``/dev/tty``, when the
-    command's stderr (where the question goes) really is a terminal; else None."""
+    command's stderr (where the question goes) really is a terminal and this process is in
+    its foreground (not a job started with ``&``); else None."""
     try:
         if not os.isatty(env.stderr.fileno()):
             return None
-        return open("/dev/tty", encoding="utf-8")  # closed by the caller
+        tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - closed by the caller
     except (OSError, ValueError, AttributeError):  # no fileno (io.UnsupportedOperation), no tty
         return None
+    if in_background(tty):  # a job started with `&`: reading there would stop it
+        tty.close()
+        return None
+    return tty

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from chatcli.errors import StoreBusy, StoreFull, UsageError
+from chatcli.errors import ChatcliError, StoreBusy, StoreFull, UsageError
 from chatcli.store.db import Store, _now, record_batch_results
 from chatcli.store.journal import QUICK_TRY, count_job, recount_job, settle_job
 from chatcli.store.records import RequestResult as RequestResult  # re-exported: its old home
@@ -247,8 +247,8 @@ class Jobs:
         with self.store._write() as conn:
             row = conn.execute("SELECT runner FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
             holder = row[0] if row else None
-            if holder and holder != me and _alive(holder):
-                raise UsageError(
+            if holder and holder != me and _alive(holder):  # busy, not a usage error: exit 1
+                raise ChatcliError(
                     f"batch job {name} is being advanced by another chatcli ({holder})",
                     hint="let that one finish (chatcli batch status shows progress), or stop it",
                 )

@@ -4,12 +4,13 @@ A job is priced when it is submitted: at batch prices for the Batch API, at norm
 the local runner. A job submitted for the Batch API whose endpoint turns out to have none runs
 locally at twice that, so it is priced again from its stored requests (``local_totals``) and
 confirmed again before the first local request: a threshold passed at half price is not
-passed for the full one.
+passed for the full one. ``batch retry`` prices the failed requests it sends again the same
+way (``stored_totals``) and asks the same question.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
@@ -50,14 +51,28 @@ def confirm(environment: Environment, t: Totals, profile: Profile, yes: bool, *,
 
 
 def local_totals(jobs: Jobs, job: JobRow, model_info: Callable[[str], ModelInfo]) -> Totals:
-    """The estimate of ``job``'s pending requests at normal prices, from the stored lines
-    (the runner's own requests: ``local.request_of``)."""
+    """The estimate of ``job``'s pending requests at normal prices, from the stored lines."""
+    pending = ((model, line) for _idx, model, line in jobs.lines(job.id, state="pending"))
+    return stored_totals(pending, model_info, remote_mode=False)
+
+
+def stored_totals(
+    lines: Iterable[tuple[str, str]],
+    model_info: Callable[[str], ModelInfo],
+    *,
+    remote_mode: bool,
+) -> Totals:
+    """The estimate of stored ``(model, line)`` requests (a job's pending ones, the failed
+    ones ``batch retry`` sends again) at the prices they will pay: batch ones on the Batch
+    API, normal ones on the local runner (whose requests are ``local.request_of``'s)."""
     from chatcli.features.batch.inputs import Totals
     from chatcli.features.batch.local import request_of
+    from chatcli.pricing import batch_cost_usd
     from chatcli.tokens import count_messages
 
+    price = batch_cost_usd if remote_mode else cost_usd
     t = Totals()
-    for _idx, model, line in jobs.lines(job.id, state="pending"):
+    for model, line in lines:
         request = request_of(model, line)
         info = model_info(model)
         count = count_messages(request.messages, info.tokenizer)
@@ -65,8 +80,8 @@ def local_totals(jobs: Jobs, job: JobRow, model_info: Callable[[str], ModelInfo]
         t.tokens += count.n
         t.exact = t.exact and count.exact
         t.models.add(model)
-        cost = cost_usd(info, count.n, 0)
+        cost = price(info, count.n, 0)
         t.input_cost = None if cost is None or t.input_cost is None else t.input_cost + cost
-        most = cost_usd(info, 0, request.max_tokens) if request.max_tokens else None
+        most = price(info, 0, request.max_tokens) if request.max_tokens else None
         t.output_cost = None if most is None or t.output_cost is None else t.output_cost + most
     return t

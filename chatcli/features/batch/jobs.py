@@ -680,7 +680,9 @@ def retry(
     environment: Environment, invoked: Invocation, name: str, yes: bool, concurrency: int,
     over_budget: bool = False,
 ) -> None:  # fmt: skip
-    """A new job made of the failed requests of ``name``, submitted the same way."""
+    """A new job made of the failed requests of ``name``, priced and confirmed as ``submit``
+    is (``confirm_above_usd``; refused off a terminal without ``yes``), then submitted the
+    same way."""
     with _open(environment, invoked) as ctx:
         ctx.over_budget = over_budget
         old = ctx.jobs.get(name)
@@ -695,6 +697,13 @@ def retry(
                      warn=ctx.notifier.note, model=old.model,
                      model_info=ctx.config.model_info)  # fmt: skip
         ctx.prepare(ctx.profile(old))  # no key: said before the new job is made
+        # priced and confirmed as `submit` is (confirm_above_usd), before the new job is made
+        remote_mode = old.mode == "remote"
+        again = ((model, line) for _input_id, model, line in failed)
+        totals = estimate.stored_totals(again, ctx.config.model_info, remote_mode=remote_mode)
+        ctx.notifier.note(estimate.describe(totals, remote_mode=remote_mode))
+        estimate.confirm(environment, totals, ctx.profile(old), yes,
+                         hint="nothing was sent; pass --yes to retry anyway")  # fmt: skip
         parts = 1
         with ctx.jobs.draft(old.profile, old.model, old.mode, retry_of=old.name) as draft:
             new = []

@@ -4,11 +4,13 @@ An existing file is edited with tomlkit, which keeps every comment, blank line a
 keys: only the line of the value set changes (or one is added). A new file is written with
 tomli-w. The result is validated before anything is written; anything but an incomplete profile
 (being built one ``set`` at a time) is refused with exit 3 and the file is left untouched.
+Read, edit and write happen under the file's lock (``lock``): parallel ``set`` runs lose nothing.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -99,9 +101,39 @@ def _assign(data: dict[str, Any], parts: list[str], value: Any, *, key: str) -> 
 
 
 def set_value(environment: Environment, path: Path, key: str, raw: str) -> None:
-    """Set ``key`` to ``raw`` in the file at ``path``; refuse (exit 3) an invalid result."""
+    """Set ``key`` to ``raw`` in the file at ``path``; refuse (exit 3) an invalid result.
+
+    The file is read, edited and replaced under its lock (``lock.held``), so parallel ``config
+    set`` runs each keep their value. A value refused in a folder that does not exist yet is
+    refused before the folder (and its lock file) is made."""
+    from chatcli.features.configure import lock
+
     parts = split_key(key)
-    text = edited_text(path, parts, parse_value(raw))
+    value = parse_value(raw)
+    real = Path(os.path.realpath(path))
+    if not real.parent.is_dir():
+        _checked(environment, path, parts, value, notes=False)  # refused: nothing made
+        paths.ensure_private_dir(real.parent)
+    with lock.held(path):
+        text = _checked(environment, path, parts, value, notes=True)
+        paths.write_private(path, text)
+    from chatcli.settings import keys
+
+    shown = raw
+    if parts[-1] == "api_key":
+        shown = keys.redact_key(raw)
+    elif parts[-1] == "api_key_cmd":
+        shown = keys.redact_cmd(raw)
+    err(environment, f"set {key} = {shown} in {path}")
+
+
+def _checked(
+    environment: Environment, path: Path, parts: list[str], value: Any, *, notes: bool
+) -> str:
+    """The file's text with ``parts`` set to ``value``, validated; a ConfigError (each
+    problem said) when the result is not a config chatcli can use. ``notes``: say what an
+    incomplete profile still lacks."""
+    text = edited_text(path, parts, value)
     data = loading.parse(path, text)
     cfg, problems = loading.analyse(path, data, text)
     unknown = loading.unknown_default(cfg)
@@ -115,15 +147,8 @@ def set_value(environment: Environment, path: Path, key: str, raw: str) -> None:
             f"not written: {first.message}",
             hint=first.hint or f"{path} was left as it was",
         )
-    for incomplete in cfg.incomplete.values():  # e.g. type set before base_url: finish it next
-        what = incomplete.message.split(": ", 1)[-1]
-        err(environment, f"chatcli: note: {what}; set that next")
-    paths.write_private(path, text)
-    from chatcli.settings import keys
-
-    shown = raw
-    if parts[-1] == "api_key":
-        shown = keys.redact_key(raw)
-    elif parts[-1] == "api_key_cmd":
-        shown = keys.redact_cmd(raw)
-    err(environment, f"set {key} = {shown} in {path}")
+    if notes:
+        for incomplete in cfg.incomplete.values():  # e.g. type set before base_url: finish it
+            what = incomplete.message.split(": ", 1)[-1]
+            err(environment, f"chatcli: note: {what}; set that next")
+    return text

@@ -75,7 +75,8 @@ def show(environment: Environment, config: Config, name: str) -> None:
 
 
 def edit(environment: Environment, config: Config, name: str) -> None:
-    """Open ``templates/NAME.md`` (or the existing ``.toml``) in ``$EDITOR``."""
+    """Open ``templates/NAME.md`` (or the existing ``.toml``) in ``$EDITOR``; refused (exit 2,
+    nothing made) off a terminal, like ``chat`` and ``config init``."""
     if not _NAME.match(name):
         raise UsageError(f"invalid template name {name!r}", hint="use letters, digits, - _ .")
     if name in config.templates:
@@ -87,6 +88,12 @@ def edit(environment: Environment, config: Config, name: str) -> None:
     path = directory / f"{name}.toml"
     if not path.exists():
         path = directory / f"{name}.md"
+    if not (environment.stdin_isatty and environment.stdout_isatty):
+        # the editor would take a script's stdin as keystrokes and write its screen to stdout
+        raise UsageError(
+            "templates edit opens an editor and needs a terminal (stdin and stdout)",
+            hint=f"run it in a terminal, or write {path} yourself",
+        )
     argv, editor = _editor()
     created = not path.exists()
     if created:
