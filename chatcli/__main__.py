@@ -29,6 +29,9 @@ except KeyboardInterrupt:
 
 TYPE_CHECKING = False  # not ``typing``'s: importing typing is most of a start-up's first 10 ms
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from typer.core import TyperGroup
 
     from chatcli.environment import Environment
@@ -137,7 +140,56 @@ def command_tree() -> TyperGroup:
 
     from chatcli.cli import app
 
-    return cast("TyperGroup", get_command(app))  # what Typer builds for an app of commands
+    tree = cast("TyperGroup", get_command(app))  # what Typer builds for an app of commands
+    _text_arguments(tree)
+    return tree
+
+
+_FILE_PARAMETERS = frozenset(("file", "files", "inputs", "config"))
+"""Parameters that name files though not declared as ``Path`` (they take URLs or ``-`` too):
+``ask -f``, ``summarize``/``transcribe`` FILES, ``batch submit`` INPUTS, ``--config``."""
+
+
+def _text_arguments(command: Any) -> None:
+    """Arguments are what the OS hands over: bytes the locale could not decode (a GBK file name
+    from an archive made on Chinese Windows, UTF-8 under ``LC_ALL=C`` without UTF-8 mode) are
+    surrogate escapes (``os.fsdecode``). A file name stays so: ``open`` and ``stat`` turn it
+    back into the same bytes, and messages show it readable (``safetext.readable``). Every
+    other parameter is text, sent and stored as UTF-8: its bytes are taken as the UTF-8 they
+    are, or refused (exit 2) when they are none; this happens as click converts the value."""
+    for param in getattr(command, "params", ()):
+        declared = getattr(getattr(param, "type", None), "name", None)
+        if param.name not in _FILE_PARAMETERS and declared != "path":
+            param.type_cast_value = functools.partial(_as_text_first, param.type_cast_value)
+    for sub in getattr(command, "commands", {}).values():
+        _text_arguments(sub)
+
+
+def _as_text_first(cast: Callable[[Any, Any], Any], ctx: Any, value: Any) -> Any:
+    return cast(ctx, value if ctx.resilient_parsing else _as_text(value))
+
+
+def _as_text(value: Any) -> Any:
+    """``value`` (a string, or a tuple or list of them) with surrogate escapes read as UTF-8."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_as_text(item) for item in value)
+    if not isinstance(value, str) or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:  # bytes the locale could not decode, kept as surrogates
+        pass
+    try:
+        return os.fsencode(value).decode("utf-8")
+    except (UnicodeError, ValueError):
+        from chatcli.errors import UsageError
+        from chatcli.safetext import readable
+
+        raise UsageError(
+            f"argument '{readable(value)}' is not valid UTF-8",
+            hint="text arguments are read as UTF-8: check the terminal's encoding",
+        ) from None
 
 
 def run(
@@ -168,17 +220,6 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
         from chatcli.cli.shell_completion import complete
 
         return _status(complete(command_tree(), instruction, env))
-    for i, arg in enumerate(args):
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:  # bytes the locale could not decode, kept as surrogates
-            raw = arg.encode("utf-8", "surrogateescape")
-            try:  # an ASCII-only locale (LC_ALL=C) handed over UTF-8 text: take it as such
-                args = [*args[:i], raw.decode("utf-8"), *args[i + 1 :]]
-            except UnicodeDecodeError:
-                shown = raw.decode("utf-8", "replace")
-                _error(f"argument {shown!r} is not valid UTF-8", "check the terminal's encoding")
-                return ExitStatus.USAGE
     try:
         # The click command is run directly, not through Typer's main loop, which would turn a
         # closed stdout into exit 1 and Ctrl-C into an exit before we could say anything.
@@ -198,10 +239,10 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
     except CommandExited as exc:  # chatcli cmd: the status of the command it ran
         return exc.status
     except ChatcliError as exc:
-        if debug:
-            import traceback
+        if debug:  # masked as every text: messages quote URLs and server text as raised
+            from chatcli.safetext import traceback_text
 
-            traceback.print_exc()
+            sys.stderr.write(traceback_text(exc))
         if isinstance(exc, Interrupted):  # the user's own Ctrl-C (or a signal) is not an error
             return _stopped(exc.exit_code, lead="")
         if not isinstance(exc, Reported):

@@ -3,14 +3,14 @@
 Documents (PDF, DOCX, ODT, EPUB, HTML) are recognised by content and turned into text by
 ``chatcli.documents`` (a file named as source code, ``App.vue``, is never converted);
 ``http(s)://`` URLs are fetched through the profile's proxy. Text is decoded by its BOM, else
-the charset its server declares, else as UTF-8, else as GB18030 when the bytes read as Chinese
-and not as Latin-1 (``chatcli.charsets``), because users pipe Chinese files from Windows as
-often as UTF-8 ones; UTF-8 cut in the middle of its last character is UTF-8 without that
-character (a notice says so). Images become vision parts; any other binary input is refused
-with a one-line error that says what it looked like and what to use (audio and video:
-``chatcli transcribe``). Each attached file is fenced
-with a fence longer than any inside it; an empty one is a notice beside other input, and the
-error when it is all there is.
+the charset its server declares, else as UTF-8, else in the legacy CJK encoding (GB18030, Big5,
+Shift_JIS, EUC-JP, EUC-KR) the bytes clearly read as (``chatcli.charsets``), because users
+pipe files from Chinese, Japanese and Korean Windows as often as UTF-8 ones; UTF-8 cut in the
+middle of its last character is UTF-8 without that character (a notice says so). Images
+become vision parts; any other binary input is refused with a one-line error that says what
+it looked like and what to use (audio and video: ``chatcli transcribe``). Each attached file
+is fenced with a fence longer than any inside it; an empty one is a notice beside other
+input, and the error when it is all there is.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from chatcli import charsets
 from chatcli.errors import UsageError, unreadable
-from chatcli.safetext import one_line
+from chatcli.safetext import one_line, readable
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Profile
@@ -123,7 +123,8 @@ def decode_text(
 ) -> str:
     """Decode text input, or raise a UsageError saying why it is not text. A byte order mark
     decides first, then ``charset`` (what the input declares, e.g. a server's Content-Type),
-    then UTF-8, then GB18030 when the bytes read as Chinese (``chatcli.charsets``). ``reads``:
+    then UTF-8, then the legacy CJK encoding the bytes clearly are (``charsets.legacy``; one
+    too short to be sure of is named in the hint). ``reads``:
     the hint for binary data when the command reads less than ``ask`` does."""
     text = charsets.with_bom(data)
     if text is None and charset is not None:
@@ -132,9 +133,13 @@ def decode_text(
             text = None
     head = data[:8192]
     cut = False
+    likely: charsets.Reading | None = None
     if text is None and b"\x00" not in head:
         read = charsets.utf8(data)
-        text, cut = read if read is not None else (charsets.gb18030(data), False)
+        if read is not None:
+            text, cut = read
+        else:
+            text, likely = charsets.legacy(data)
     if text is not None and _looks_like_text(text[:4096]):
         if cut:
             _notice(
@@ -144,11 +149,19 @@ def decode_text(
         return text
     kind = kind_of(data)
     if kind is None and _looks_like_text(head.decode("latin-1")):
-        # text, in an encoding chatcli does not guess (Latin-1, cp1252, Shift-JIS...)
+        # text, in an encoding chatcli does not guess (Latin-1, cp1252, KOI8-R...), or CJK
+        # text too short to tell its legacy encoding
         said = f" (nor in {one_line(charset, 40)}, the charset it declares)" if charset else ""
+        encoding = "latin1"
+        if likely is not None:
+            encoding = likely.label
+            said += (
+                f"; it may be {likely.language} in {likely.label}, but too little of it "
+                "reads that way to be sure"
+            )
         raise UsageError(
             f"{source} is not text in UTF-8, UTF-16 or GB18030{said}",
-            hint="convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8",
+            hint=f"convert it first, e.g. iconv -f {encoding} -t utf-8 FILE > FILE.utf8",
         )
     hint = reads or "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML)"
     if kind is not None and kind.startswith("audio"):
@@ -310,20 +323,22 @@ def gather(
         if data.strip():
             something |= add_bytes(result, data, "piped input", notes=notes)
     for name in files:
-        url = url_of(name)
+        url = url_of(readable(str(name)))
         if url is not None:
             data, content_type = fetch_url(url, profile)
             something |= add_bytes(
                 result, data, url, label=url, content_type=content_type, notes=notes
             )
             continue
-        path = Path(name)
+        # a name as the OS gave it (see ``__main__._text_arguments``); readable in the message
+        path, shown = Path(name), readable(str(name))
         try:
             with path.open("rb") as fh:
-                data = _read_limited(fh, f"file {path}")
+                data = _read_limited(fh, f"file {shown}")
         except OSError as exc:
-            raise unreadable(path, exc) from None
-        something |= add_bytes(result, data, f"file {path}", label=path.name, notes=notes)
+            raise unreadable(shown, exc) from None
+        label = readable(path.name)
+        something |= add_bytes(result, data, f"file {shown}", label=label, notes=notes)
     if not something and not allow_empty:
         if notes:
             raise UsageError(f"nothing to ask: {notes[0]}")

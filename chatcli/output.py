@@ -18,13 +18,14 @@ terminal, plain text off one).
 from __future__ import annotations
 
 import contextlib
+import re
 import weakref
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted, Refused
 from chatcli.events import Finish, Notice, ReasoningDelta, StreamEvent, TextDelta, ToolNote
-from chatcli.safetext import one_line, redact, sanitize
+from chatcli.safetext import one_line, readable, redact, sanitize, traceback_text
 from chatcli.terminal import is_dumb, isatty, modes
 
 if TYPE_CHECKING:
@@ -53,10 +54,76 @@ def line_was_open(stream: IO[str]) -> bool:
 
 def out(env: Environment, text: str, *, flush: bool = False) -> None:
     """Write ``text`` to the command's stdout: sanitised there when it is a terminal, keys
-    masked either way (server, document, file-name and stored text all come this way)."""
-    env.stdout.write(sanitize(text) if env.stdout_isatty else redact(text))
+    masked either way (server, document, file-name and stored text all come this way), in a
+    form the stream can encode (``fitted``)."""
+    safe = sanitize(text) if env.stdout_isatty else redact(text)
+    env.stdout.write(fitted(env.stdout, safe))
     if flush:
         env.stdout.flush()
+
+
+def fitted(stream: IO[str], text: str) -> str:
+    """``text`` as ``stream`` can carry it. A file name's undecodable bytes are shown as the
+    UTF-8 they spell or as ``\\xNN`` (``safetext.readable``). A character the stream's
+    encoding lacks (an ASCII ``PYTHONIOENCODING``, ``LC_ALL=C`` without UTF-8 mode, a Big5
+    locale) is left to the stream's error handler (``\\u4f60``, set in ``__main__``), except
+    in a JSON document (every ``--json`` output, ``sessions export --format json``, a JSONL
+    line): there Python's ``\\U0001f600`` or ``\\xe9`` would not be JSON, so such a character
+    becomes the JSON escape ``json.dumps`` gives it (``\\ud83d\\ude00``), which any parser
+    reads back as the character. Only text that needs it is looked at twice."""
+    if text.isascii():
+        return text
+    shown = readable(text)
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    if shown is text and (_UTF8.match(encoding) or _encodes(text, encoding)):
+        return text
+    if not _is_json(text):
+        return shown
+    import json
+
+    def escape(match: re.Match[str]) -> str:
+        pieces = []
+        for ch in readable(match.group()):
+            if ch == "\\":  # from a ``\\xNN`` of ``readable``: a backslash in a JSON string
+                pieces.append("\\\\")
+            elif ch.isascii() or _encodes(ch, encoding):
+                pieces.append(ch)
+            else:
+                pieces.append(json.dumps(ch)[1:-1])
+        return "".join(pieces)
+
+    return _NON_ASCII.sub(escape, text)  # JSON holds non-ASCII only inside its strings
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_UTF8 = re.compile(r"(?i)utf[-_]?8$")
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _is_json(text: str) -> bool:
+    """Whether ``text`` is one JSON document, or JSON lines."""
+    body = text.strip()
+    if body[:1] not in ("{", "["):
+        return False
+    import json
+
+    try:
+        json.loads(body)
+    except ValueError:
+        lines = [line for line in body.splitlines() if line.strip()]
+        try:
+            for line in lines:
+                json.loads(line)
+        except ValueError:
+            return False
+    return True
 
 
 def out_bytes(env: Environment, data: bytes) -> None:
@@ -72,7 +139,7 @@ def emit(env: Environment, text: str, stream: IO[str] | None = None) -> None:
     if stream is None:
         out(env, text)
     else:
-        stream.write(sanitize(text) if isatty(stream) else redact(text))
+        stream.write(fitted(stream, sanitize(text) if isatty(stream) else redact(text)))
 
 
 def flush_out(env: Environment) -> None:
@@ -134,6 +201,8 @@ def log_to(env: Environment, *, debug: bool = False) -> Iterator[None]:
     import logging
 
     notifier = notifier_for(env)
+    if debug:
+        _mask_uncaught(env.stderr)
 
     def say(line: str) -> None:
         with contextlib.suppress(OSError, ValueError):  # a hung-up terminal
@@ -155,11 +224,8 @@ def log_to(env: Environment, *, debug: bool = False) -> Iterator[None]:
                 return
             say(f"{record.name}: {one_line(record.getMessage(), 2000)}")
             if record.exc_info and record.exc_info[1] is not None:
-                import traceback
-
-                for block in traceback.format_exception(record.exc_info[1]):
-                    for line in block.rstrip("\n").split("\n"):
-                        say(line)
+                for line in traceback_text(record.exc_info[1]).rstrip("\n").split("\n"):
+                    say(line)
 
     logger, root = logging.getLogger("chatcli"), logging.getLogger()
     handler, library = Log(logging.DEBUG), Library(logging.WARNING)
@@ -177,6 +243,19 @@ def log_to(env: Environment, *, debug: bool = False) -> Iterator[None]:
         logger.removeHandler(handler)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
+
+
+def _mask_uncaught(stream: IO[str]) -> None:
+    """With ``--debug`` a bug's exception leaves ``__main__`` for Python to print: through
+    ``safetext.traceback_text`` too (its message may quote a URL's password or a key), on
+    the command's stderr."""
+    import sys
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: object) -> None:
+        stream.write(traceback_text(exc))
+        stream.flush()
+
+    sys.excepthook = hook
 
 
 class Writer(Protocol):

@@ -9,6 +9,7 @@ input file may be as large as the Batch API takes, audio and video larger still.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,13 +42,24 @@ def read_file(
 ) -> bytes:
     """The bytes of ``path``, refused past ``limit`` (``unreadable`` for the rest: missing, a
     directory where ``kind`` was expected, the system's reason); ``lead`` and ``error`` as for
-    ``unreadable``, ``hint`` for the size."""
+    ``unreadable``, ``hint`` for the size. A name the file system's encoding cannot spell
+    (``笔记.txt`` typed in the REPL under ``LC_ALL=C`` without UTF-8 mode) is looked up as
+    the UTF-8 it is, as arguments are."""
     try:
-        with path.open("rb") as stream:
+        with _spelt(path).open("rb") as stream:
             data = stream.read(limit + 1)
     except OSError as exc:
         raise unreadable(path, exc, kind, lead=lead, error=error) from None
     return _within(data, limit, str(path), lead=lead, error=error, hint=hint)
+
+
+def _spelt(path: Path) -> Path:
+    """``path``, or its UTF-8 bytes as the OS takes them when its encoding cannot spell it."""
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        return Path(os.fsdecode(str(path).encode("utf-8", "surrogateescape")))
+    return path
 
 
 def read_text_file(

@@ -6,20 +6,26 @@ does it across the chunks of a stream, for the live view); ``one_line`` also col
 whitespace, for error messages and table cells. Stdlib only: every layer may use it.
 
 Keys: every key chatcli resolves is registered here (``add_secret``), and ``redact`` shows it
-as ``****`` plus its last 4 characters wherever it appears, with any ``user:password@`` in a URL
-masked too. ``sanitize`` and ``one_line`` redact, so every text that is made safe for the
-terminal is also free of keys; ``Redactor`` does it across the chunks of a stream.
-``redact_fragments`` also masks a piece of a key (the ``--debug`` trace shows a stream line by
-line, and a key spelt over two chunks lands in two lines).
+as ``****`` plus its last 4 characters wherever it appears, with the credentials of any URL
+masked too (``hide_url_credentials``: the password, and the user name when it is the secret,
+as in ``http://TOKEN@host`` or ``http://KEY:@host``). ``sanitize`` and ``one_line`` redact, so
+every text that is made safe for the terminal is also free of keys; ``Redactor`` does it across
+the chunks of a stream. ``redact_fragments`` also masks a piece of a key: a server may echo
+a key's first or last characters, or spell it percent-encoded, and the ``--debug`` trace shows
+a stream line by line, so a key spelt over two chunks lands in two lines. ``one_line`` (every
+error message and table cell: server text) and ``traceback_text`` (``--debug``) mask pieces too.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = [
-    "Redactor", "Sanitizer", "add_secret", "forget_secrets", "mask", "one_line", "redact",
-    "redact_fragments", "sanitize", "secrets", "summarize_bytes",
+    "Redactor", "Sanitizer", "add_secret", "add_url_secrets", "forget_secrets",
+    "hide_url_credentials", "mask", "one_line", "readable", "redact", "redact_fragments",
+    "sanitize",
+    "secrets", "summarize_bytes", "traceback_text",
 ]  # fmt: skip
 
 _CONTROL = re.compile(
@@ -37,7 +43,10 @@ _UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b]*\x1b?|[ -/]
 _MAX_HELD = 4096  # an escape sequence longer than this is garbage: let sanitize() strip it
 
 _SECRETS: list[str] = []  # longest first, so a key that contains another is replaced whole
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:?#]*):[^\s/@?#]*@")
+# scheme://USERINFO@ (the userinfo ends at the first "@"; quotes end it too, so a URL quoted in
+# JSON next to an e-mail address is not read as one long userinfo)
+_URL_CREDENTIALS = re.compile(r"""(?i)\b([a-z][a-z0-9+.-]*://)([^\s/?#@"'<>\\`]+)@""")
+_KEYLIKE = re.compile(r"[A-Za-z0-9_\-.+=~%]{16,}")
 MIN_SECRET = 6
 """Shorter values are not redacted: replacing every "abc" in a text would mangle it."""
 
@@ -51,8 +60,9 @@ def mask(secret: str) -> str:
 def add_secret(secret: str | None) -> None:
     """Register a key (or a URL's password) so that no text shown or stored carries it."""
     if secret and len(secret) >= MIN_SECRET and secret not in _SECRETS:
-        _SECRETS.append(secret)
-        _SECRETS.sort(key=len, reverse=True)
+        # one assignment of a new sorted list: a thread redacting meanwhile (a summary's parts
+        # fetch URLs in workers) never sees the list empty, as it would during ``sort``
+        _SECRETS[:] = sorted([*_SECRETS, secret], key=len, reverse=True)
 
 
 def forget_secrets() -> None:
@@ -62,27 +72,59 @@ def forget_secrets() -> None:
 
 
 def add_url_secrets(url: str | None) -> None:
-    """Register the password of ``scheme://user:password@host`` in ``url`` (the user name
-    stays readable, as in ``http://user:****@host``)."""
+    """Register the credentials of ``scheme://user:password@host`` in ``url``: the password,
+    and the user name when it is the secret (no password, an empty one, or a name that looks
+    like a key: ``http://TOKEN@host``, ``http://APIKEY:@host``); a plain user name stays
+    readable, as in ``http://user:****@host``."""
     if not url or "@" not in url:
         return
     userinfo = url.partition("://")[2].split("/", 1)[0].rpartition("@")[0]
     if userinfo:
         from urllib.parse import unquote
 
-        password = userinfo.partition(":")[2]
-        add_secret(password)
-        add_secret(unquote(password))
+        user, _, password = userinfo.partition(":")
+        secrets = [password, user] if not password or _keylike(user) else [password]
+        for secret in secrets:
+            add_secret(secret)
+            add_secret(unquote(secret))
+
+
+def _keylike(word: str) -> bool:
+    """Whether a URL's user name looks like a key (16 characters or more of a token's, with
+    letters and digits): ``https://ghp_...:x-oauth-basic@host`` puts the token there."""
+    return (
+        _KEYLIKE.fullmatch(word) is not None
+        and any(c.isdigit() for c in word)
+        and any(c.isalpha() for c in word)
+    )
+
+
+def hide_url_credentials(text: str) -> str:
+    """``text`` with every URL's credentials masked: ``http://user:****@host`` for a user name
+    and password; ``http://****@host`` when the user name is the secret: the password is
+    empty (``http://APIKEY:@host``), the name looks like a key (``http://TOKEN@host``,
+    ``_keylike``) or was registered as one (``add_url_secrets``: a configured URL's). Any other
+    name alone stays (``ssh://git@host`` in an answer)."""
+    if "@" not in text or "://" not in text:
+        return text
+    return _URL_CREDENTIALS.sub(_hidden_userinfo, text)
+
+
+def _hidden_userinfo(match: re.Match[str]) -> str:
+    scheme, userinfo = match.group(1), match.group(2)
+    user, colon, password = userinfo.partition(":")
+    if _keylike(user) or (colon and not password) or (not colon and user in _SECRETS):
+        return f"{scheme}****:****@" if password else f"{scheme}****@"
+    return f"{scheme}{user}:****@" if colon else match.group()
 
 
 def redact(text: str, extra: tuple[str, ...] = ()) -> str:
     """``text`` with every registered key (and ``extra``) masked, and URL credentials hidden."""
-    secrets = _SECRETS if not extra else sorted({*_SECRETS, *extra}, key=len, reverse=True)
+    text = hide_url_credentials(text)
+    secrets = tuple(_SECRETS) if not extra else sorted({*_SECRETS, *extra}, key=len, reverse=True)
     for secret in secrets:
         if secret and secret in text:
             text = text.replace(secret, mask(secret))
-    if "@" in text and "://" in text:
-        text = _URL_CREDENTIALS.sub(r"\1:****@", text)
     return text
 
 
@@ -99,33 +141,66 @@ _NOT_KEY_CHARS = frozenset(' \t\r\n"\\')
 
 
 def redact_fragments(text: str, extra: tuple[str, ...] = ()) -> str:
-    """``redact``, and each run of key characters (letters, digits, ``-``, ``_`` and whatever
-    else a key holds) that is a piece of a key is ``****``: a run inside a key, one whose end
-    is a key's start, or one whose start is a key's end, sharing ``MIN_SECRET`` characters or
-    more with it. For the ``--debug`` trace, whose lines are what the server sent one by one:
-    a key spelt over two stream chunks lands in two lines that ``redact`` cannot join. JSON's
-    ``\\u00XX`` escapes of printable ASCII are shown as their characters first, so a key
-    spelt with them is found too."""
+    """``redact``, and each piece of a key ``****`` (``mask_fragments``). For the ``--debug``
+    trace, whose lines are what the server sent one by one: a key spelt over two stream chunks
+    lands in two lines that ``redact`` cannot join. JSON's ``\\u00XX`` escapes of printable
+    ASCII are shown as their characters first, so a key spelt with them is found too."""
     if "\\u00" in text:
         text = _ASCII_ESCAPE.sub(_ascii, text)
-    text = redact(text, extra)
-    keys = [k for k in dict.fromkeys((*_SECRETS, *extra)) if len(k) >= MIN_SECRET]
+    return mask_fragments(redact(text, extra), extra)
+
+
+def mask_fragments(text: str, extra: tuple[str, ...] = ()) -> str:
+    """``text`` with each run of key characters (letters, digits, ``-``, ``_`` and whatever
+    else a key holds; a ``%XX`` escape counts as the character it stands for) that is a piece
+    of a key as ``****``: a run inside a key, one whose end is a key's start, or one whose
+    start is a key's end, sharing ``MIN_SECRET`` characters or more with it. A server that
+    quotes ``sk-AbCdEf...`` or a key's last 10 characters in an error is not believed to
+    mean well. Texts holding no ``MIN_SECRET`` characters of any key are returned at once."""
+    keys = tuple(k for k in dict.fromkeys((*_SECRETS, *extra)) if len(k) >= MIN_SECRET)
     if not keys:
         return text
-    chars = (_KEY_CHARS | set("".join(keys))) - _NOT_KEY_CHARS
-    runs = re.compile(f"[{re.escape(''.join(sorted(chars)))}]{{{MIN_SECRET},}}")
-    grams = {k[i : i + MIN_SECRET] for k in keys for i in range(len(k) - MIN_SECRET + 1)}
+    pieces = _Pieces.of(keys)
+    plain = _unquote(text) if "%" in text else text
+    if not any(gram in plain for gram in pieces.grams):
+        return text
+    return pieces.runs.sub(pieces.masked, text)
 
-    def masked(match: re.Match[str]) -> str:
+
+def _unquote(text: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(text)
+
+
+class _Pieces:
+    """What ``mask_fragments`` looks for, for one set of keys (built once per set)."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+        chars = (_KEY_CHARS | set("".join(keys))) - _NOT_KEY_CHARS
+        one = f"[{re.escape(''.join(sorted(chars)))}]"
+        self.runs = re.compile(f"(?:{one}|%[0-9A-Fa-f]{{2}}){{{MIN_SECRET},}}")
+        self.grams = frozenset(
+            k[i : i + MIN_SECRET] for k in keys for i in range(len(k) - MIN_SECRET + 1)
+        )
+
+    @staticmethod
+    @functools.lru_cache(maxsize=32)  # one set per command, a few in a test process
+    def of(keys: tuple[str, ...]) -> _Pieces:
+        return _Pieces(keys)
+
+    def masked(self, match: re.Match[str]) -> str:
         run = match.group()
-        near = run[:MIN_SECRET] in grams or any(k[:MIN_SECRET] in run for k in keys)
-        return "****" if near and any(_shares(run, key) for key in keys) else run
-
-    return runs.sub(masked, text)
+        plain = _unquote(run) if "%" in run else run
+        if len(plain) < MIN_SECRET:
+            return run
+        near = plain[:MIN_SECRET] in self.grams or any(k[:MIN_SECRET] in plain for k in self.keys)
+        return "****" if near and any(_shares(plain, key) for key in self.keys) else run
 
 
 def _shares(run: str, key: str) -> bool:
-    """Whether ``run`` is a piece of ``key`` (see ``redact_fragments``)."""
+    """Whether ``run`` is a piece of ``key`` (see ``mask_fragments``)."""
     if run in key:
         return True
     longest = min(len(run), len(key))
@@ -176,7 +251,35 @@ def sanitize(text: str) -> str:
     backwards as something else ("Trojan Source"); the implicit bidi of Arabic or Hebrew text
     needs none of them.
     """
-    return redact(_CONTROL.sub("", text))
+    return redact(_CONTROL.sub("", readable(text)))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# a run of non-ASCII characters holding escaped bytes: a word of the name, read as one
+_ESCAPED_BYTES = re.compile("[^\x00-\x7f]*[\udc80-\udcff][^\x00-\x7f]*")
+
+
+def readable(text: str) -> str:
+    """``text`` with the bytes Python keeps as surrogate escapes (a file name or an argument
+    that is not in the locale's encoding: ``os.fsdecode``) shown as the UTF-8 they spell, or
+    as ``\\xNN`` each where they are not (nor the characters around them: the GBK bytes of
+    ``录`` begin with UTF-8's ``¼``); any other lone surrogate as U+FFFD. No stream can encode
+    a surrogate, and a name shown as ``\\udcb1`` says nothing."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    text = _ESCAPED_BYTES.sub(_spelt, text)
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _spelt(match: re.Match[str]) -> str:
+    try:
+        raw = match.group().encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte (U+D800): U+FFFD
+        return match.group()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:  # all as bytes: GBK's 录 is also UTF-8's ¼, by chance
+        return "".join(f"\\x{byte:02x}" for byte in raw)
 
 
 class Sanitizer:
@@ -200,9 +303,20 @@ class Sanitizer:
 
 
 def one_line(text: str, limit: int = 500) -> str:
-    """``text`` without control sequences, on one line, at most ``limit`` characters."""
-    flat = " ".join(sanitize(text).split())
+    """``text`` without control sequences, on one line, at most ``limit`` characters, with
+    pieces of keys masked too (``mask_fragments``): server text in errors and table cells."""
+    flat = " ".join(mask_fragments(sanitize(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def traceback_text(exc: BaseException) -> str:
+    """The traceback ``--debug`` prints for ``exc``, made safe as every other text (escapes
+    removed, keys, URL credentials and pieces of keys masked): the exception messages quote
+    URLs and server text as they were when raised."""
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    return sanitize(redact_fragments(text))
 
 
 def summarize_bytes(raw: bytes, content_type: str | None) -> str | None:

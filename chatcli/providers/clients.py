@@ -5,15 +5,15 @@ the longest silence, a deadline for the whole response head (``deadlines``: a se
 dripping its headers cannot hold a command), our User-Agent, the compressions ``bodies`` can
 bound, one error for a SOCKS proxy without SOCKS support, one for an ``SSL_CERT_FILE`` or
 ``SSL_CERT_DIR`` that names nothing usable (``trust.check``, exit 3), and a provider's
-``Cutoff`` (Ctrl-C cuts requests waiting in other threads). httpx2 is imported inside
-``build``.
+``Cutoff`` (Ctrl-C cuts requests waiting in other threads), and one rule for a URL's
+``user:password@`` (``UrlCredentials``). httpx2 is imported inside ``build``.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chatcli import __version__
@@ -67,6 +67,7 @@ def build(
     options["event_hooks"] = hooks
     if options.get("verify", True) is True:
         options["verify"] = _trusted()
+    options.setdefault("auth", url_credentials())
     try:
         return (factory or httpx2.Client)(
             proxy=settings.proxy,
@@ -81,6 +82,44 @@ def build(
         )
     except (ImportError, ValueError, httpx2.InvalidURL) as exc:
         raise _proxy_error(exc, settings.proxy) from None
+
+
+@functools.cache
+def url_credentials() -> httpx2.Auth:
+    """The ``auth`` of every client: what to do with a URL's ``user:password@``.
+
+    httpx2 sends it as HTTP Basic auth, which replaces any ``Authorization`` header: a
+    ``base_url`` holding one silently stopped sending the API key (``Authorization: Bearer``),
+    and the 401 then blamed the key. So a request that already carries an ``Authorization``
+    header and a URL with credentials is refused (exit 3, before anything is sent); one
+    without (a document URL of ``ask -f`` or ``summarize``, an Azure endpoint whose key goes
+    in ``api-key``) gets Basic auth as before. Either way the credentials are registered as
+    secrets first, so no message, file name or traceback can show them."""
+    import httpx2
+
+    class UrlCredentials(httpx2.Auth):
+        def auth_flow(
+            self, request: httpx2.Request
+        ) -> Generator[httpx2.Request, httpx2.Response, None]:
+            url = request.url
+            if not (url.username or url.password):
+                yield request
+                return
+            from chatcli.safetext import add_url_secrets, redact
+
+            add_url_secrets(str(url))
+            if "authorization" in request.headers:
+                shown = redact(str(url.copy_with(path="/", query=None, fragment=None)))
+                raise ConfigError(
+                    f"the endpoint URL {shown.rstrip('/')} holds a user name and password "
+                    "(USER:PASS@): sent as HTTP Basic auth they would replace the API key "
+                    "(Authorization: Bearer), so nothing was sent",
+                    hint="remove USER:PASS@ from base_url (or OPENAI_BASE_URL); a gateway's own "
+                    "credentials go in the profile's headers",
+                )
+            yield from httpx2.BasicAuth(url.username, url.password).auth_flow(request)
+
+    return UrlCredentials()
 
 
 def _trusted() -> ssl.SSLContext:

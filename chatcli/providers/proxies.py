@@ -8,7 +8,6 @@ the same variables the same way (stdlib only) to say which proxy and where it ca
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.request import getproxies_environment, proxy_bypass_environment  # type: ignore[attr-defined]
@@ -16,7 +15,7 @@ from urllib.request import getproxies_environment, proxy_bypass_environment  # t
 
 @dataclass(frozen=True)
 class Via:
-    """The proxy a URL is reached through: its URL (password hidden) and where it was set."""
+    """The proxy a URL is reached through: its URL (credentials hidden) and where it was set."""
 
     url: str
     source: str  # "the profile's proxy" or "the environment's HTTPS_PROXY" ...
@@ -26,8 +25,12 @@ class Via:
 
 
 def shown(proxy: str) -> str:
-    """A proxy URL without its password (``http://user:****@host:8080``)."""
-    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1****@", proxy)
+    """A proxy URL without its credentials (``http://user:****@host:8080``; ``http://****@host``
+    when the user name is the token, as commercial proxies write ``http://APIKEY:@host``)."""
+    from chatcli.safetext import add_url_secrets, redact
+
+    add_url_secrets(proxy)  # and wherever else it is quoted (an httpx2 error, a traceback)
+    return redact(proxy)
 
 
 def proxy_for(url: str, configured: str | None) -> Via | None:

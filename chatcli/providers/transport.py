@@ -131,6 +131,8 @@ class Transport:
         for name, value in request.headers.items():
             secret = name.lower() in ("authorization", "api-key", "x-api-key")
             self._debug(f"> {name}: {redact_key(value) if secret else value}")
+        if request.url.userinfo and "authorization" not in request.headers:  # clients.build's
+            self._debug("> authorization: Basic **** (the URL's USER:PASS@)")
         if not request.headers.get("content-type", "").startswith("multipart/") and (
             request.content and len(request.content) < 4000
         ):

@@ -9,7 +9,8 @@ be run or exits with an error leaves the text as it was and says why in one line
 history backwards as in bash: Enter accepts the match into the line (a second Enter sends it),
 Escape or Ctrl-G leave the search. Ctrl-Z suspends the REPL like any shell program (``fg``
 brings the prompt back). The history file lives in the data dir and is created 0600 in a 0700
-directory: it holds everything the user typed.
+directory: it holds everything the user typed, with keys masked as the database masks them
+(``MaskedHistory``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,14 +175,31 @@ def key_bindings(environment: Environment, placement: Placement | None = None) -
     return kb
 
 
+class MaskedHistory(FileHistory):
+    """``FileHistory`` with every key chatcli knows masked (``safetext.redact``, as the
+    database stores a message) in what it writes, and in what it reads back: a key pasted
+    into a message is not kept in the file, nor brought back on screen by Up in a later run
+    (a file written before this masking is masked as it is read)."""
+
+    def load_history_strings(self) -> Iterable[str]:
+        from chatcli.safetext import redact
+
+        return [redact(text) for text in super().load_history_strings()]
+
+    def append_string(self, string: str) -> None:
+        from chatcli.safetext import redact
+
+        super().append_string(redact(string))
+
+
 def private_history(data_dir: Path) -> FileHistory:
-    """The input history kept across runs, readable by the owner only."""
+    """The input history kept across runs, readable by the owner only, keys masked."""
     ensure_private_dir(data_dir)
     path = data_dir / HISTORY_NAME
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.close(fd)
     path.chmod(0o600)
-    return FileHistory(str(path))
+    return MaskedHistory(str(path))
 
 
 def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedText:
@@ -204,6 +223,30 @@ def make_prompt(
         key_bindings=key_bindings(environment, placement),
         prompt_continuation=_continuation,
         enable_suspend=True,
-        input=input,
+        input=input or utf8_input(environment),
         output=output or prompt_output(environment),
     )
+
+
+def utf8_input(environment: Environment) -> Input | None:
+    """The terminal's keys read as UTF-8 where the locale reads only ASCII (``LC_ALL=C``
+    without UTF-8 mode), as arguments are (``__main__._text_arguments``): prompt_toolkit
+    would decode them by the locale and hand back each byte of a ``中`` as a surrogate
+    escape, which no message can be sent or stored with. Bytes that are not UTF-8 become
+    U+FFFD. None elsewhere: prompt_toolkit's own input."""
+    import codecs
+    import sys
+
+    stdin = environment.stdin
+    encoding = getattr(stdin, "encoding", None)
+    if stdin is None or sys.platform == "win32" or not environment.stdin_isatty or not encoding:
+        return None
+    with contextlib.suppress(LookupError):
+        if codecs.lookup(encoding).name == "ascii":
+            from prompt_toolkit.input.posix_utils import PosixStdinReader
+            from prompt_toolkit.input.vt100 import Vt100Input
+
+            keys = Vt100Input(stdin)
+            keys.stdin_reader = PosixStdinReader(stdin.fileno(), "replace", encoding="utf-8")
+            return keys
+    return None

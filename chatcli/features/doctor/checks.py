@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from chatcli.environment import Environment
 from chatcli.errors import AuthError, ChatcliError, Reported
 from chatcli.output import flush_out, out
+from chatcli.providers.proxies import shown
 from chatcli.settings import keys
 from chatcli.settings.resolve import Staged
 
@@ -108,14 +109,14 @@ def _checks(
     url = provider.turn_url(model)
     r.line("info", "url", f"{url} ({_api(url)})")
     proxy, proxy_source = _proxy_for(url, profile.proxy)
-    r.line("info", "proxy", f"{proxy} ({proxy_source})" if proxy else "none")
+    r.line("info", "proxy", f"{shown(proxy)} ({proxy_source})" if proxy else "none")
     target = proxy or url
     why = _reachable(target, min(profile.timeout, 10))
     if why:
         what = "proxy" if proxy else "endpoint"
         r.line("fail", "reachable", why, f"check the {what} address and that it is running")
         raise Reported()
-    r.line("ok", "reachable", urlsplit(target).netloc)
+    r.line("ok", "reachable", urlsplit(target).netloc.rpartition("@")[2])  # no USER:PASS@
     shutdowns: dict[str, str | None] = {}
     try:
         listed = provider.model_list()

@@ -155,11 +155,15 @@ def _unattended(
 
 def running(command: str) -> str:
     """The notice before ``--execute`` runs ``command``: one line, or each line of a script
-    on its own, indented, so two commands never read as one."""
+    on its own, indented, so two commands never read as one. Characters a terminal would not
+    show as they are read ``⟨U+XXXX⟩`` as in the menu (``visible``): what is logged is what
+    runs, not the command with its escapes and bidi marks silently dropped."""
+    from chatcli.features.shell.menu import visible
+
     lines = [line for line in command.split("\n") if line.strip()]
     if len(lines) <= 1:
-        return f"running: {one_line(command, 200)}"
-    return "running:" + "".join(f"\n  {_shown_line(line)}" for line in lines)
+        return f"running: {one_line(visible(command), 200)}"
+    return "running:" + "".join(f"\n  {_shown_line(visible(line))}" for line in lines)
 
 
 def _shown_line(line: str) -> str:

@@ -32,13 +32,20 @@ class Source:
 
     @property
     def slug(self) -> str:
-        """A file name stem for ``-o DIR``: the file's stem, or the URL's host and path."""
+        """A file name stem for ``-o DIR``: the file's stem, or the URL's host, port and path.
+        Never its ``user:password@``, query or fragment: a name is seen by whoever can list
+        DIR, and quoted in every later command line (a signed URL's token is in the query)."""
         if self.name == "-":
             return "stdin"
         from chatcli.inputs import url_of
 
-        if url_of(self.name):
-            tail = re.sub(r"^https?://", "", self.name).rstrip("/")
+        url = url_of(self.name)
+        if url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(url)
+            host = parts.netloc.rpartition("@")[2]  # the port stays: two servers, two names
+            tail = f"{host}{parts.path}".rstrip("/")
             return re.sub(r"[^\w.-]+", "-", tail).strip("-.")[:120] or "page"
         return Path(self.name).stem or "input"
 

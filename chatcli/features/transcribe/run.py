@@ -39,6 +39,7 @@ from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, si
 from chatcli.features.transcribe.subtitles import join
 from chatcli.features.workers import Workers
 from chatcli.output import flush_out, notifier_for, out
+from chatcli.safetext import readable
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
@@ -328,8 +329,9 @@ def read_input(environment: Environment, file: str | None) -> tuple[bytes, str, 
         return data, "piped input", "audio"
     path = Path(file)
     data = reading.read_file(path, reading.MEDIA, "an audio file", hint=_BIG)
-    _refuse_empty(data, str(path))
-    return data, str(path), path.stem or "audio"
+    shown = readable(str(path))  # a name that is not UTF-8: sent and shown as \xNN
+    _refuse_empty(data, shown)
+    return data, shown, readable(path.stem) or "audio"
 
 
 def _refuse_empty(data: bytes, source: str) -> None:
