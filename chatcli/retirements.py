@@ -24,10 +24,6 @@ from datetime import date
 NOTICE_DAYS = 30
 """``ask`` and ``chat`` say so once per run when the model retires within this many days."""
 
-OWN_SCHEDULE = frozenset({"azure"})
-"""Profile types whose provider retires models on a schedule of its own: OpenAI's dates and
-replacements are not said there."""
-
 TODAY_ENV = "CHATCLI_TODAY"
 """``YYYY-MM-DD``: the day retirements are counted from instead of today (reproducible test
 runs and scripts; unset in normal use)."""
@@ -115,12 +111,13 @@ RETIREMENTS: dict[str, Retirement] = _table()
 
 
 def retirement(
-    model: str, shutdown_date: str | None = None, *, kind: str | None = None
+    model: str, shutdown_date: str | None = None, *, own_schedule: bool = False
 ) -> Retirement | None:
     """What is known about ``model``'s retirement: the endpoint's ``shutdown_date`` if given,
     else the table, by exact id or the price dataset's id for it; None when none is known.
-    ``kind`` is the profile's type: on one in ``OWN_SCHEDULE`` the table is not used."""
-    known = None if kind in OWN_SCHEDULE else _listed(model)
+    ``own_schedule``: the endpoint retires models on dates of its own (Azure: its endpoint
+    type says so), so OpenAI's table is not used."""
+    known = None if own_schedule else _listed(model)
     if shutdown_date:
         try:
             day = date.fromisoformat(shutdown_date[:10])
@@ -142,18 +139,18 @@ def _listed(model: str) -> Retirement | None:
     return known
 
 
-def notice(model: str, when: date | None = None, *, kind: str | None = None) -> str | None:
+def notice(model: str, when: date | None = None, *, own_schedule: bool = False) -> str | None:
     """The one-line notice ``ask``/``chat`` (and ``/model``) print when ``model`` retires
-    within ``NOTICE_DAYS`` (or already has), else None; ``kind``: the profile's type."""
-    found = retirement(model, kind=kind)
+    within ``NOTICE_DAYS`` (or already has), else None; ``own_schedule``: as for ``retirement``."""
+    found = retirement(model, own_schedule=own_schedule)
     if found is None or found.days_left(when) > NOTICE_DAYS:
         return None
     return f"{model} {found.describe(when)} (OpenAI's deprecations page)"
 
 
-def replacement_hint(model: str, *, kind: str | None = None) -> str | None:
+def replacement_hint(model: str, *, own_schedule: bool = False) -> str | None:
     """``use gpt-6-luna instead: ...`` for a "model not found / deprecated" error, or None."""
-    found = retirement(model, kind=kind)
+    found = retirement(model, own_schedule=own_schedule)
     if found is None:
         return None
     what = f"OpenAI shut {model} down on {found.shutdown}"

@@ -76,8 +76,9 @@ def open_conversation(
     settings = resolve_chat(run, flags, row, command=command)
     notes = list(settings.notes)
     from chatcli.retirements import notice
+    from chatcli.settings.endpoint_types import endpoint_type
 
-    retiring = notice(settings.model, kind=settings.profile.type)
+    retiring = notice(settings.model, own_schedule=endpoint_type(settings.profile).own_retirements)
     if retiring is not None:
         notes.append(retiring)
     if flags.cont and row is not None:

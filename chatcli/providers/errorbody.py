@@ -138,8 +138,8 @@ def model_hint(body: ErrorBody, path: str = "") -> str | None:
         return None
     from chatcli.retirements import replacement_hint
 
-    kind = "azure" if _AZURE_ROUTE.search(path) else None
-    return replacement_hint(found.group(1), kind=kind)
+    own = _AZURE_ROUTE.search(path) is not None
+    return replacement_hint(found.group(1), own_schedule=own)
 
 
 def classify(

@@ -109,9 +109,10 @@ def _model(repl: Repl, arg: str) -> None:
 def _retiring(repl: Repl) -> None:
     """The retirement line ``chat -m NAME`` starts with, for the model switched to."""
     from chatcli.retirements import notice
+    from chatcli.settings.endpoint_types import endpoint_type
 
     settings = repl.session.settings
-    line = notice(settings.model, kind=settings.profile.type)
+    line = notice(settings.model, own_schedule=endpoint_type(settings.profile).own_retirements)
     if line is not None:
         repl.say(line, dim=True)
 

@@ -45,6 +45,7 @@ class EndpointType:
     needs: tuple[Needed, ...] = ()
     implicit: bool = False  # the environment alone makes a profile of this type
     from_env: dict[str, str] = field(default_factory=dict)  # its keys' variables, for that
+    own_retirements: bool = False  # retires models on its own dates, not OpenAI's (Azure)
 
     def from_environment(self, environ: Mapping[str, str]) -> dict[str, str] | None:
         """The settings of the zero-config profile ``environ`` makes (key -> value), or None
@@ -79,7 +80,7 @@ ENDPOINT_TYPES: dict[str, EndpointType] = {
         Needed("endpoint", "Azure endpoint", "https://<resource>.openai.azure.com"),
         Needed("api_version", "API version", "2024-10-21", default="2024-10-21"),
     ), implicit=True, from_env={"endpoint": "AZURE_OPENAI_ENDPOINT",
-                                "api_version": "OPENAI_API_VERSION"}),
+                                "api_version": "OPENAI_API_VERSION"}, own_retirements=True),
     "relay": EndpointType("openai_compat", needs=(
         Needed("base_url", "Base URL", "https://relay.example.com/v1"),
     )),

@@ -79,6 +79,7 @@ def _checks(
     from chatcli.features.usage import budget
     from chatcli.providers.base import ChatRequest
     from chatcli.retirements import retirement
+    from chatcli.settings.endpoint_types import endpoint_type
     from chatcli.store import open_default
 
     r = Report(environment)
@@ -143,7 +144,9 @@ def _checks(
                 f"{model} is not among the {len(models)} listed models",
                 "pick one from `chatcli models`" + (f", e.g. {', '.join(close)}" if close else ""),
             )
-    retiring = retirement(model, shutdowns.get(model), kind=profile.type)
+    retiring = retirement(
+        model, shutdowns.get(model), own_schedule=endpoint_type(profile).own_retirements
+    )
     if retiring is not None:
         replace = f"use -m {retiring.replacement}" if retiring.replacement else None
         r.line("warn", "retirement", f"{model} {retiring.describe()}", replace)

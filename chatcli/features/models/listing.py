@@ -77,10 +77,13 @@ class Row:
 
 def rows(env: Env, models: list[ListedModel]) -> list[Row]:
     """What is known of each listed model (the config's overrides applied)."""
+    from chatcli.settings.endpoint_types import endpoint_type
+
+    own = endpoint_type(env.profile).own_retirements  # Azure: its own dates, said by its list
     out = []
     for m in models:
         info = env.config.model_info(m.id)
-        retires = retirement(m.id, m.shutdown_date, kind=env.profile.type)
+        retires = retirement(m.id, m.shutdown_date, own_schedule=own)
         out.append(Row(info, info.context_window or m.context_window, retires))
     return out
 

@@ -195,7 +195,10 @@ def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
             f"no answer: the response has no choices: {excerpt(obj, 120)}",
             hint="the endpoint is not answering like an OpenAI-compatible API",
         )
-    target.on_usage(request, _usage_of(obj), _model_of(obj), _generated(_message(obj)))
+    first = obj["choices"][0]  # an odd one is the probe's to judge; here it generated nothing
+    message = first.get("message") if isinstance(first, dict) else None
+    generated = _generated(message) if isinstance(message, dict) else ""
+    target.on_usage(request, _usage_of(obj), _model_of(obj), generated)
     return obj
 
 
@@ -261,9 +264,7 @@ def _usage(obj: Mapping[str, Any], key: str) -> int | None:
 
 
 def _message(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The first choice's message (empty when the response has another shape)."""
-    first = obj["choices"][0]
-    message = first.get("message") if isinstance(first, dict) else None
+    message = obj["choices"][0].get("message")
     return message if isinstance(message, dict) else {}
 
 
