@@ -102,22 +102,31 @@ def _stopped(default: int, lead: str = "\n") -> ExitStatus:
 
 
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+_CLOSED = errno.EBADF  # ``>&-``: stdout closed (``environment.ClosedStdout``) or its fd invalid
 
 
 def _cannot_write(exc: OSError) -> ExitStatus:
-    """A full or failing device under stdout or an output file: one line, exit 1. Output still
-    buffered for stdout is dropped, so the interpreter's own final flush cannot fail again."""
+    """A full, failing or closed device under stdout or an output file: one line, exit 1.
+    Output still buffered for stdout is dropped, so the interpreter's own final flush cannot
+    fail again. Only stdout (or a named file) can be the stream that failed here: stderr never
+    raises (``environment.Stderr`` drops what it cannot write)."""
     from chatcli.errors import ExitStatus
 
-    where = exc.filename if exc.filename else "to stdout"
-    _error(f"cannot write {where}: {exc.strerror or exc}")
-    if not exc.filename:
-        _quiet_broken_pipe()
+    if exc.filename:
+        _error(f"cannot write {exc.filename}: {exc.strerror or exc}")
+        return ExitStatus.ERROR
+    if exc.errno == _CLOSED:
+        _error("cannot write to stdout (closed)")
+    else:
+        _error(f"cannot write to stdout: {exc.strerror or exc}")
+    _quiet_broken_pipe()
     return ExitStatus.ERROR
 
 
 def _quiet_broken_pipe() -> ExitStatus:
-    """stdout went away (``| head``): point it at /dev/null so the final flush cannot fail."""
+    """stdout went away (``| head``): point it at /dev/null so the final flush cannot fail.
+    A broken pipe that gets here is stdout's: stderr's reader going away never raises
+    (``environment.Stderr``), the command goes on and keeps its own exit code."""
     from chatcli.errors import ExitStatus
 
     try:
@@ -266,11 +275,13 @@ def _run(argv: list[str] | None, env: Environment) -> ExitStatus | CommandStatus
         # handling the BrokenPipeError: ``--help | head -1`` is a closed stdout like any other
         if isinstance(exc.__context__, BrokenPipeError):
             return _quiet_broken_pipe()
+        if isinstance(exc.__context__, OSError) and exc.__context__.errno == _CLOSED:
+            return _cannot_write(exc.__context__)
         raise
     except OSError as exc:
         if _by_signal(exc):
             return _stopped(ExitStatus.INTERRUPTED)
-        if exc.errno not in _FULL:
+        if exc.errno not in _FULL and not (exc.errno == _CLOSED and not exc.filename):
             if debug:
                 raise
             _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for details")
@@ -325,6 +336,9 @@ def main() -> None:
     _starting()  # first: a signal from here on ends chatcli cleanly
     code: int
     try:
+        from chatcli.environment import standard_streams
+
+        standard_streams()  # a closed or failing stderr never ends a command
         _started()
         _tolerant_streams()
         code = run()
@@ -359,7 +373,7 @@ def _flush(code: int) -> int:
     except BrokenPipeError:
         code = _quiet_broken_pipe() or code
     except OSError as exc:  # `> /dev/full`: what was buffered could not be written
-        code = code or (_cannot_write(exc) if exc.errno in _FULL else 1)
+        code = code or (_cannot_write(exc) if exc.errno in _FULL | {_CLOSED} else 1)
         _quiet_broken_pipe()
     except ValueError:
         pass

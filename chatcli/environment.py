@@ -14,6 +14,7 @@ global one. Tests run the real entry point in process with their own streams and
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import threading
@@ -80,6 +81,107 @@ class ManualClock:
             return True
         self.sleep(seconds)
         return event.is_set()
+
+
+class Stderr:
+    """The process's stderr as every chatcli write reaches it (``Notifier``, ``output.err``,
+    the live views' consoles, the errors of ``__main__``): a stderr that fails (its reader gone:
+    EPIPE; a full device; a bad or closed descriptor) only means notices can no longer be
+    shown. The first failure marks it dead and every later write is dropped; it never raises,
+    so a command goes on (retries, the answer on stdout) and exits with its own code. Its
+    descriptor then points at /dev/null, so what Python had buffered is flushed there."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.dead = stream is None  # ``2>&-``: Python starts with ``sys.stderr = None``
+
+    def write(self, text: str) -> int:
+        if not self.dead:
+            try:
+                self.stream.write(text)  # type: ignore[union-attr]
+            except (OSError, ValueError, AttributeError):
+                self._die()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.dead:
+            try:
+                self.stream.flush()  # type: ignore[union-attr]
+            except (OSError, ValueError, AttributeError):
+                self._die()
+
+    def isatty(self) -> bool:
+        return not self.dead and _isatty(self.stream)
+
+    def fileno(self) -> int:
+        if self.stream is None:
+            raise OSError(errno.EBADF, "stderr is closed")
+        return self.stream.fileno()
+
+    def __getattr__(self, name: str) -> object:  # encoding, errors, reconfigure, buffer...
+        if name == "stream" or self.stream is None:
+            raise AttributeError(name)
+        return getattr(self.stream, name)
+
+    def _die(self) -> None:
+        self.dead = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            fd = self.stream.fileno()  # type: ignore[union-attr]
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+
+
+class ClosedStdout:
+    """stdout when the process started with it closed (``>&-``: ``sys.stdout is None``):
+    anything written fails as a closed descriptor does, so ``__main__`` says
+    ``cannot write to stdout (closed)`` (exit 1); a command that prints nothing is unaffected."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def write(self, text: str | bytes) -> int:
+        raise OSError(errno.EBADF, "closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "stdout is closed")
+
+    @property
+    def buffer(self) -> ClosedStdout:  # ``out_bytes`` writes bytes here
+        return self
+
+
+def standard_streams() -> None:
+    """Make the process's standard streams safe to run with (``__main__``, first): a closed
+    descriptor 0, 1 or 2 is re-opened on /dev/null, so no file chatcli opens later (the
+    database) takes its number and receives what a child process prints; stderr becomes a
+    ``Stderr`` and a closed stdout a ``ClosedStdout``. ``COLUMNS``/``LINES`` that are not a
+    positive number (``COLUMNS=0`` in some containers) are dropped, as if unset: the help
+    renderer reads them itself and would draw a page zero columns wide."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_RDWR)
+                if devnull != fd:
+                    os.dup2(devnull, fd)
+                    os.close(devnull)
+    if sys.stdout is None:
+        sys.stdout = ClosedStdout()
+    if not isinstance(sys.stderr, Stderr):
+        sys.stderr = Stderr(sys.stderr)
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name)
+        if value is not None and not (value.isascii() and value.strip().isdigit() and int(value)):
+            del os.environ[name]
 
 
 def _isatty(stream: TextIO | None) -> bool:

@@ -6,6 +6,10 @@ Text that came from a server, a document, a file name or the store may carry esc
 ``safetext.sanitize`` when the stream is a terminal (stderr lines always: they are for people).
 Off a terminal ``out`` writes exactly what it is given, like the answer's raw bytes.
 
+A real process's stderr is an ``environment.Stderr``: once it fails (its reader gone, a full
+device, closed) it is marked dead and every write here is dropped, never raised, so a lost
+notice never ends a command nor changes its exit code.
+
 stdout carries the answer (and what a command reports) and nothing else; notices go to stderr. On a
 terminal, notices with the same key (a retry countdown) overwrite each other in place; off a
 terminal only the first of such a run is printed, so logs stay short. While the live Markdown

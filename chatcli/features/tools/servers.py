@@ -59,6 +59,8 @@ def list_servers(environment: Environment, config: Config, names: list[str], as_
             "chatcli: no MCP servers configured: add [mcp.servers.NAME] to "
             f"{config.path} or run `chatcli mcp import FILE`",
         )
+        if as_json:  # a script's parser gets the empty list every other --json list gives
+            out(environment, "[]\n")
         return
     chosen = [servers[name] for name in names or list(servers)]
     hub = Hub()
