@@ -69,7 +69,8 @@ def modes(
 ) -> Iterator[bool]:
     """Turn termios local-mode flags off/on and input-mode flags off on the terminal behind
     ``stream`` for the block, restoring them whatever happens. Yields whether it could (False
-    off a terminal or off POSIX, where nothing is changed)."""
+    off a terminal or off POSIX, where nothing is changed, and from a background job: a mode
+    change there would stop the process, SIGTTOU, until ``fg``)."""
     try:
         import termios
     except ImportError:  # not a POSIX terminal
@@ -80,7 +81,7 @@ def modes(
         saved = termios.tcgetattr(fd) if stream.isatty() else None
     except (AttributeError, OSError, ValueError, termios.error):
         saved = None
-    if saved is None:
+    if saved is None or in_background(stream):
         yield False
         return
     changed = list(saved)

@@ -147,8 +147,10 @@ if pid == 0:
     os.setpgid(0, 0)  # a job of its own, left in the background, as `cmd &` in a shell
     for s in (signal.SIGTTOU, signal.SIGTTIN, signal.SIGHUP):
         signal.signal(s, signal.SIG_DFL)
-    os.dup2(tty if stdin_mode == "tty" else os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(tty if stdin_mode in ("tty", "all") else os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(tty, 2)
+    if stdin_mode == "all":  # stdout the terminal too
+        os.dup2(tty, 1)
     os.execv(argv[0], argv)
 try:
     os.setpgid(pid, pid)
@@ -166,8 +168,9 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 def _in_background(env: dict[str, str], stdin: str, *args: str) -> tuple[int, str]:
     """``chatcli ARGS`` as a background job of a terminal (a pty made the controlling terminal
-    of a new session, whose foreground group is not chatcli's); stdin the terminal or
-    /dev/null, stderr the terminal. (exit code, what the terminal showed); 99: stopped."""
+    of a new session, whose foreground group is not chatcli's); stdin the terminal ("tty"),
+    /dev/null ("devnull") or stdin and stdout both the terminal ("all"), stderr the terminal.
+    (exit code, what the terminal showed); 99: stopped."""
     import pty
 
     master, slave = pty.openpty()

@@ -67,6 +67,11 @@ class Tty:
             tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - closed by close()
         except OSError:
             return None
+        from chatcli.terminal import in_background
+
+        if in_background(tty):  # a background job: a key read there would stop it
+            tty.close()
+            return None
         return cls(tty, env.stdout, owned=True)
 
     def close(self) -> None:

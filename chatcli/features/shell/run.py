@@ -102,8 +102,12 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: C
 
 
 def _terminal(env: Environment) -> Tty | None:
-    """The terminal for the menu; None off one (then the menu is not even imported)."""
-    if not env.stdout_isatty:
+    """The terminal for the menu; None off one (then the menu is not even imported), and
+    from a background job (``chatcli cmd ... &``: reading keys there would stop it until
+    ``fg``), which is then served as off a terminal."""
+    from chatcli.terminal import in_background
+
+    if not env.stdout_isatty or in_background(env.stdout):
         return None
     from chatcli.features.shell.menu import Tty
 

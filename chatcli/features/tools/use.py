@@ -22,10 +22,15 @@ def open_for(
     environment: Environment,
 ) -> Toolbox:
     """The toolbox of a conversation with ``settings`` (its tools on, or ``names``); calls
-    are approved on the environment's terminal when stdin and stderr are both one."""
+    are approved on the environment's terminal when stdin and stderr are both one, and it
+    is ours to read (not from a background job, which the question would stop until
+    ``fg``: there calls are refused as off a terminal)."""
+    from chatcli.terminal import in_background
+
     env = environment
     terminal = None
-    if env.stdin is not None and env.stdin_isatty and env.stderr_isatty:
+    ours = env.stdin_isatty and env.stderr_isatty and not in_background(env.stdin)
+    if env.stdin is not None and ours:
         terminal = TerminalAsk(env.stdin, env.stderr)
     profile = settings.profile
     box = open_toolbox(
