@@ -15,6 +15,30 @@ _HINTS: dict[type[ChatcliError], str] = {
 }
 
 
+def window_hint(exc: ChatcliError, model: str | None, known: int | None) -> str | None:
+    """For an endpoint's "longer than the context window" answer: how to tell chatcli the
+    window of ``model`` (``known``: the one chatcli assumed, None when it knew none), so it
+    trims the history to fit; the size the endpoint stated, when it said it."""
+    from chatcli.providers.errorbody import ContextTooLong
+
+    if not isinstance(exc, ContextTooLong):
+        return None
+    name = model or "MODEL"
+    size = str(exc.window) if exc.window else "N"
+    where = f'context_window = {size} in [models."{name}"] of the config'
+    if known is not None and exc.window and exc.window < known:
+        return f"the endpoint's window is {exc.window:,}, not {known:,}: set {where}"
+    if known is not None:
+        return (
+            f"chatcli assumed {known:,} tokens for {name}; if the endpoint has fewer, set {where}"
+        )
+    said = f"the endpoint says {exc.window:,} tokens" if exc.window else "its size"
+    return (
+        f"chatcli does not know {name}'s context window ({said}): set {where}, "
+        "and chatcli leaves the oldest turns out to fit"
+    )
+
+
 def hint_for(exc: ChatcliError) -> str | None:
     """The error's own hint, else the command line's hint for its kind."""
     if exc.hint:
@@ -23,4 +47,6 @@ def hint_for(exc: ChatcliError) -> str | None:
         if exc.limit:
             return "raise --max-tokens (or max_tokens in the config): it counts the reasoning too"
         return "ask for less reasoning (--reasoning low), or split the task"
+    if (window := window_hint(exc, None, None)) is not None:
+        return window
     return next((h for kind, h in _HINTS.items() if isinstance(exc, kind)), None)

@@ -178,9 +178,13 @@ def _looks_like_text(sample: str) -> bool:
     return bad / len(sample) < 0.01
 
 
-def _read_limited(stream: BinaryIO, source: str) -> bytes:
-    data = stream.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
+def _read_limited(stream: BinaryIO, source: str, left: int = MAX_INPUT_BYTES) -> bytes:
+    """At most ``left`` bytes of ``stream`` (what the 20 MiB of all input together leaves);
+    one byte more is the error, so a huge file is never read whole."""
+    data = stream.read(left + 1)
+    if len(data) > left:
+        if left < MAX_INPUT_BYTES:
+            raise _too_much(source)
         kind = kind_of(data[:1024]) or ""
         hint = "use `chatcli summarize` for long text"
         if kind.startswith("an image"):
@@ -191,6 +195,15 @@ def _read_limited(stream: BinaryIO, source: str) -> bytes:
             f"{source} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB", hint=hint
         )
     return data
+
+
+def _too_much(source: str) -> UsageError:
+    """The error for input that passes the 20 MiB cap only together with what came before."""
+    return UsageError(
+        f"{source} takes the input past {MAX_INPUT_BYTES // (1024 * 1024)} MiB in all "
+        "(piped input and -f files together)",
+        hint="use `chatcli summarize` for long text",
+    )
 
 
 def url_of(name: str | Path) -> str | None:
@@ -307,7 +320,8 @@ def gather(
     allow_empty: bool = False,
 ) -> UserInput:
     """Prompt words first, then piped stdin, then each ``-f`` file or URL, in that order;
-    nothing at all is an error unless ``allow_empty`` (a template brings the prompt). An empty
+    nothing at all is an error unless ``allow_empty`` (a template brings the prompt). All of it
+    together is capped at ``MAX_INPUT_BYTES``, each source read only as far as the cap. An empty
     file (or a document with no text) beside something else is a notice; alone, it is the
     error that names it."""
     result = UserInput()
@@ -318,14 +332,19 @@ def gather(
     something = bool(words)
     if stdin is None and sys.stdin is not None and not sys.stdin.isatty():
         stdin = sys.stdin.buffer
+    left = MAX_INPUT_BYTES  # for all input together: five 20 MB files are refused at once
     if stdin is not None:
         data = _read_limited(stdin, "piped input")
+        left -= len(data)
         if data.strip():
             something |= add_bytes(result, data, "piped input", notes=notes)
     for name in files:
         url = url_of(readable(str(name)))
         if url is not None:
             data, content_type = fetch_url(url, profile)
+            if len(data) > left:
+                raise _too_much(url)
+            left -= len(data)
             something |= add_bytes(
                 result, data, url, label=url, content_type=content_type, notes=notes
             )
@@ -334,9 +353,10 @@ def gather(
         path, shown = Path(name), readable(str(name))
         try:
             with path.open("rb") as fh:
-                data = _read_limited(fh, f"file {shown}")
+                data = _read_limited(fh, f"file {shown}", left)
         except OSError as exc:
             raise unreadable(shown, exc) from None
+        left -= len(data)
         label = readable(path.name)
         something |= add_bytes(result, data, f"file {shown}", label=label, notes=notes)
     if not something and not allow_empty:

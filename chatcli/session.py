@@ -405,11 +405,12 @@ class ChatSession:
         unless it comes within half of ``against`` (the budget it is checked against), so a
         short question does not pay 50 ms to load a tokenizer for a count that decides nothing.
         """
-        if not tokens.loaded(self._encoding()):
-            guess = count_message(message, None).n
+        if not tokens.loaded(self._encoding()):  # either count stops once past its limit
+            half = None if against is None else against // 2
+            guess = count_message(message, None, limit=half).n
             if against is None or 2 * guess <= against:
                 return guess
-        return count_message(message, self._encoding()).n
+        return count_message(message, self._encoding(), limit=against).n
 
     def _sent_system(self) -> str | None:
         """The system prompt the request being made carries: the session's, or the one the
@@ -539,9 +540,13 @@ class ChatSession:
             events.close()
             self._record(request, user, reply, "interrupted")
             raise
-        except ChatcliError:  # a cut connection, or a relay's in-band error after the cut
+        except ChatcliError as exc:  # a cut connection, or a relay's in-band error after it
             events.close()
             self._record(request, user, reply, "error", keep_partial=True)
+            if exc.hint is None:  # longer than the window: how to tell chatcli its size
+                from chatcli.hints import window_hint
+
+                exc.hint = window_hint(exc, self.model, self.info.context_window)
             raise
         except Exception:
             events.close()

@@ -314,8 +314,33 @@ def estimate(text: str) -> int:
     return max(n, (len(text) + 3) // 4)
 
 
-def count_text(text: str, encoding: str | None) -> TokenCount:
-    """Tokens in ``text``: exact with a locally available encoding, else estimated."""
+_PIECE = 1 << 20
+"""Characters counted at a time when a ``limit`` may stop a count early."""
+_CUT = re.compile(r"\n(?=\S)")
+
+
+def _pieces(text: str) -> Iterable[str]:
+    """``text`` in pieces of about ``_PIECE`` characters, each cut just after a line break
+    followed by a non-space, where GPT tokenizers split anyway, so the pieces' counts add up
+    to the whole's."""
+    start = 0
+    while start < len(text):
+        end = min(start + _PIECE, len(text))
+        if end < len(text):
+            cuts = list(_CUT.finditer(text, start + _PIECE // 2, end))
+            if cuts:
+                end = cuts[-1].end()
+        yield text[start:end]
+        start = end
+
+
+def count_text(text: str, encoding: str | None, *, limit: int | None = None) -> TokenCount:
+    """Tokens in ``text``: exact with a locally available encoding, else estimated. With a
+    ``limit``, a long text is counted piece by piece and the count stops once it passes the
+    limit (the rest extrapolated, marked inexact): refusing 20 MB that cannot fit a window
+    costs a fraction of counting it all, in time and memory."""
+    if limit is not None and len(text) > _PIECE and len(text.encode("utf-8")) > limit:
+        return _count_until(text, encoding, limit)
     enc = _encoding(encoding)
     if enc is None:
         return TokenCount(estimate(text), exact=False)
@@ -326,6 +351,17 @@ def count_text(text: str, encoding: str | None) -> TokenCount:
         return TokenCount(len(enc.encode_ordinary(whole)), exact=True)
 
 
+def _count_until(text: str, encoding: str | None, limit: int) -> TokenCount:
+    """``count_text`` piece by piece, stopping once past ``limit``."""
+    total, done = TokenCount(0, exact=True), 0
+    for piece in _pieces(text):
+        total += count_text(piece, encoding)
+        done += len(piece)
+        if total.n > limit and done < len(text):
+            return TokenCount(max(total.n, total.n * len(text) // done), exact=False)
+    return total
+
+
 def count_json(value: Any, encoding: str | None) -> TokenCount:
     """Tokens of a JSON value as a request carries it (tool definitions, a call's id, name and
     arguments, a schema): its text counted by the tokenizer, marked an estimate, as the
@@ -334,13 +370,16 @@ def count_json(value: Any, encoding: str | None) -> TokenCount:
     return TokenCount(count_text(text, encoding).n, exact=False)
 
 
-def _count_parts(parts: Iterable[Mapping[str, Any]], encoding: str | None) -> TokenCount:
+def _count_parts(
+    parts: Iterable[Mapping[str, Any]], encoding: str | None, limit: int | None = None
+) -> TokenCount:
     """Tokens of a multi-part content list: text parts counted, images at a fixed estimate."""
     total = TokenCount(0, exact=True)
     for part in parts:
         kind = part.get("type")
         if kind == "text":
-            total += count_text(str(part.get("text", "")), encoding)
+            left = None if limit is None else max(limit - total.n, 0)
+            total += count_text(str(part.get("text", "")), encoding, limit=left)
         elif kind == "image_url":
             image = part.get("image_url")
             low = isinstance(image, Mapping) and image.get("detail") == "low"
@@ -350,17 +389,21 @@ def _count_parts(parts: Iterable[Mapping[str, Any]], encoding: str | None) -> To
     return total
 
 
-def count_message(message: Message, encoding: str | None) -> TokenCount:
+def count_message(
+    message: Message, encoding: str | None, *, limit: int | None = None
+) -> TokenCount:
     """Tokens one message adds to a request: its framing, role, content and name, and the
-    tool calls an assistant message carries (their JSON, as sent)."""
+    tool calls an assistant message carries (their JSON, as sent). ``limit``: the budget it
+    is checked against; a count past it may stop early (``count_text``)."""
     total = TokenCount(TOKENS_PER_MESSAGE, exact=True)
     for key, value in message.items():
+        left = None if limit is None else max(limit - total.n, 0)
         if isinstance(value, str):
-            total += count_text(value, encoding)
+            total += count_text(value, encoding, limit=left)
         elif key == "tool_calls" and isinstance(value, list):
             total += count_json(value, encoding)
         elif isinstance(value, list):
-            total += _count_parts(value, encoding)
+            total += _count_parts(value, encoding, left)
         if key == "name":
             total += TokenCount(TOKENS_PER_NAME, exact=True)
     return total

@@ -142,6 +142,41 @@ def model_hint(body: ErrorBody, path: str = "") -> str | None:
     return replacement_hint(found.group(1), own_schedule=own)
 
 
+class ContextTooLong(APIError):
+    """The endpoint refused a request longer than the model's context window; ``window`` is
+    the size its message states, if it does. The session that sent it adds the hint
+    (``hints.window_hint``), as only it knows the model and the window chatcli assumed."""
+
+    def __init__(self, message: str, window: int | None, status: int) -> None:
+        super().__init__(message, status=status)
+        self.window = window
+
+
+_CONTEXT = re.compile(
+    r"context[_ ]length[_ ]exceeded|maximum context (?:length|window|size)|"
+    r"exceeds? (?:the )?(?:model'?s? |available )?context (?:window|length|size)|"
+    r"context window (?:of|is) \d|prompt is too long|too many tokens in (?:the )?prompt",
+    re.I,
+)
+_WINDOW = re.compile(
+    r"(?:context (?:length|window|size)|n_ctx)\D{0,25}?(\d{1,3}(?:,\d{3})+|\d{3,})", re.I
+)
+
+
+def context_too_long(status: int, body: ErrorBody, where: str) -> ContextTooLong | None:
+    """A 400 (or 413/422) saying the request is longer than the context window: by its code
+    (``context_length_exceeded``) or its words; the window it states (``maximum context
+    length is 8192 tokens``) is kept."""
+    if status not in (400, 413, 422):
+        return None
+    code = {(body.code or "").lower(), (body.type or "").lower()}
+    if "context_length_exceeded" not in code and not _CONTEXT.search(body.message):
+        return None
+    stated = _WINDOW.search(body.message)
+    window = int(stated.group(1).replace(",", "")) if stated else None
+    return ContextTooLong(f"{where} answered {status}: {body.message}", window, status)
+
+
 def classify(
     status: int, body: ErrorBody, where: str, path: str, proxy: str | None = None
 ) -> tuple[ChatcliError, bool]:
@@ -164,6 +199,8 @@ def classify(
         return APIError(
             f"quota exhausted ({status}{code}): {message}", hint=BILLING_HINT, status=status
         ), False
+    if (too_long := context_too_long(status, body, where)) is not None:
+        return too_long, False
     if status in (400, 404) and (unknown := unknown_model_hint(status, body, path)) is not None:
         return APIError(f"{where} answered {status}: {message}", hint=unknown, status=status), False
     if status == 404:

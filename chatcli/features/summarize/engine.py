@@ -39,6 +39,7 @@ from chatcli.output import Notifier, Writer
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
     from chatcli.providers.base import Provider
     from chatcli.store import Store
 
@@ -62,6 +63,20 @@ UNKNOWN_WINDOW = 8192
 """Context window assumed for a model chatcli knows nothing about (relays serve many)."""
 SLACK = 32
 """Tokens kept free for the small gap between a chunk's size and the count of its parts."""
+
+
+def price_tier(info: ModelInfo) -> int | None:
+    """The fewest prompt tokens at which the model's input price goes up (a long-context
+    tier: gpt-6-luna's above 272,000), or None when its prices have no tier."""
+    if info.catalog is None:
+        return None
+    starts = [
+        int(start)
+        for price in info.catalog.rates().values()
+        if isinstance(price, dict)
+        for start, _ in price.get("tiers", ())
+    ]
+    return min(starts, default=None)
 
 
 @dataclass
@@ -165,14 +180,20 @@ class Summarizer:
             key=self.count,
         )
         system = self.env.profile.system or ""
-        fits = self.window - reserve - framing - SLACK
-        fits -= self.count(longest + SEPARATOR) + self.count(system)
+        prompts = framing + SLACK + self.count(longest + SEPARATOR) + self.count(system)
+        fits = self.window - reserve - prompts
         if fits < 64:
             raise UsageError(
                 f"the instructions leave no room for text in the context of {self.env.model}",
                 hint="shorten --instructions or lower max_tokens",
             )
-        return min(fits, self.opts.chunk_tokens) if self.opts.chunk_tokens else fits
+        if self.opts.chunk_tokens:
+            return min(fits, self.opts.chunk_tokens)
+        tier = price_tier(self.info)
+        if tier is not None and tier - prompts >= min(fits, 1024):
+            # parts below the long-context tier: more requests, each at the base rate
+            return min(fits, tier - prompts)
+        return fits
 
     def plan(self, text: str) -> list[str]:
         """The parts ``text`` is sent in: itself alone when it fits one request."""

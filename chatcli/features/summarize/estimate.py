@@ -10,7 +10,7 @@ reply reserve (``max_tokens`` or the session's default). Time is the floor the p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatcli.features.summarize.engine import COMBINE_PROMPT, PART_PROMPT, SEPARATOR, Summarizer
 from chatcli.pricing import cost_usd, money
@@ -21,7 +21,8 @@ OUTPUT_LOW = 50
 
 @dataclass
 class Estimate:
-    """Requests, token ranges and cost range of a run."""
+    """Requests, token ranges and cost range of a run; ``each`` keeps every request's
+    (prompt, prompt_high, reserve), as each is priced on its own (long-context tiers)."""
 
     requests: int = 0
     input_low: int = 0
@@ -29,6 +30,7 @@ class Estimate:
     output_low: int = 0
     output_high: int = 0
     exact: bool = True
+    each: list[tuple[int, int, int]] = field(default_factory=list)
 
     def add_request(self, prompt: int, prompt_high: int, reserve: int) -> None:
         self.requests += 1
@@ -36,6 +38,7 @@ class Estimate:
         self.input_high += prompt_high
         self.output_low += OUTPUT_LOW
         self.output_high += reserve
+        self.each.append((prompt, prompt_high, reserve))
 
 
 def estimate(summarizers: list[tuple[Summarizer, str]], combine: Summarizer | None) -> Estimate:
@@ -59,8 +62,13 @@ def estimate(summarizers: list[tuple[Summarizer, str]], combine: Summarizer | No
 
 def _one(summ: Summarizer, text: str, result: Estimate) -> tuple[int, int]:
     """Add one input's requests; returns its final summary's token range."""
+    from chatcli.features.summarize.progress import BIG, size, stage
+
     reserve = _reserve(summ)
     framing = _framing(summ)
+    if len(text) >= BIG:  # seconds of counting and cutting: said on a terminal
+        label = summ.name or "the input"
+        stage(summ.notifier, f"counting the tokens of {label} ({size(len(text))})")
     parts = summ.plan(text)
     if len(parts) == 1:
         n = summ.count(f"{summ.instructions}{SEPARATOR}{text}") + framing
@@ -93,9 +101,16 @@ def _framing(summ: Summarizer) -> int:
 
 
 def costs(summ: Summarizer, est: Estimate) -> tuple[float, float] | None:
-    low = cost_usd(summ.info, est.input_low, est.output_low)
-    high = cost_usd(summ.info, est.input_high, est.output_high)
-    return None if low is None or high is None else (low, high)
+    """The run's cost range: every request priced as the request it will be, so a model with
+    a long-context tier is charged its higher rate only on the requests that pass it."""
+    low = high = 0.0
+    for prompt, prompt_high, reserve in est.each:
+        one_low = cost_usd(summ.info, prompt, OUTPUT_LOW)
+        one_high = cost_usd(summ.info, prompt_high, reserve)
+        if one_low is None or one_high is None:
+            return None
+        low, high = low + one_low, high + one_high
+    return low, high
 
 
 def describe(summ: Summarizer, est: Estimate, inputs: int) -> str:

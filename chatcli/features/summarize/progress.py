@@ -85,6 +85,27 @@ class Tracker:
                 self.notifier.end_line()
 
 
+BIG = 1 << 20
+"""Inputs of at least this many bytes or characters get a stage line while read and counted."""
+
+
+def stage(notifier: Notifier, message: str) -> None:
+    """On a terminal, one line redrawn in place saying what reading or counting a big input
+    is doing (30 MB takes seconds before the first request); nothing off a terminal."""
+    if notifier.tty:
+        notifier.notice(Notice(f"summarize: {message}…", key="stage"))
+
+
+def stage_done(notifier: Notifier) -> None:
+    """Erase the stage line before the estimate, a question or the requests' own lines."""
+    notifier.end_line()
+
+
+def size(n: int) -> str:
+    """``n`` bytes or characters, as a stage line says it (``30 MB``)."""
+    return f"{n / 1_000_000:.0f} MB" if n >= 1_000_000 else f"{n / 1000:.0f} kB"
+
+
 def _duration(seconds: float) -> str:
     seconds = round(seconds)
     if seconds < 60:

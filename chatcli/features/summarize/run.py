@@ -23,7 +23,7 @@ from chatcli.errors import ChatcliError, Interrupted, unreadable
 from chatcli.features.outputs import check_folder, write_output
 from chatcli.features.pacing import Limiter
 from chatcli.features.summarize.engine import Shared, SummarizeOptions, Summarizer
-from chatcli.features.summarize.progress import Tracker
+from chatcli.features.summarize.progress import BIG, Tracker, size, stage, stage_done
 from chatcli.features.summarize.sources import Source, distinct, load, names
 from chatcli.features.workers import Workers
 from chatcli.output import Notifier, flush_out, notifier_for, out
@@ -50,7 +50,8 @@ def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
     for name, first in repeated:
         label, as_first = ("stdin" if n == "-" else n for n in (name, first))
         notifier.note(f"{label}: the same input as {as_first}, summarised once")
-    sources = [load(name, env.profile, environment.stdin) for name in inputs]
+    sources = [_load(name, env, environment, notifier) for name in inputs]
+    stage_done(notifier)
     many = len(sources) > 1 or opts.output_dir is not None or opts.combine
     if not many and sources[0].error is not None:
         raise sources[0].error
@@ -76,6 +77,22 @@ def run(environment: Environment, env: Env, opts: SummarizeOptions) -> None:
         threading.Event(),
     )
     Job(env, opts, notifier, shared, sources, targets, done_before, todo).go(many)
+
+
+def _load(name: str, env: Env, environment: Environment, notifier: Notifier) -> Source:
+    """``load``, with a stage line on a terminal while a big file or a URL is read."""
+    from chatcli.inputs import url_of
+
+    if url_of(name) is not None:
+        stage(notifier, f"fetching {name}")
+    elif name != "-":
+        try:
+            big = Path(name).stat().st_size
+        except (OSError, ValueError):
+            big = 0
+        if big >= BIG:
+            stage(notifier, f"reading {name} ({size(big)})")
+    return load(name, env.profile, environment.stdin)
 
 
 def _targets(sources: list[Source], folder: Path | None) -> list[Path]:
@@ -135,6 +152,7 @@ class Job:
         if self.opts.combine and self._kept_combined(bool(self.todo)) is None:
             combiner = self._summarizer(None, None, None, combined=readable)
         estimate = est.estimate(plan, combiner)
+        stage_done(self.notifier)
         first = plan[0][0] if plan else self._summarizer(None, None, None, combined=readable)
         if self.opts.dry_run:
             out(self.shared.environment, est.describe(first, estimate, len(self.todo)))
