@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
@@ -178,9 +178,17 @@ IMAGE_DEFAULTS: dict[str, tuple[str, str]] = {
 
 
 def lookup(name: str, overrides: dict[str, ModelInfo] | None = None) -> ModelInfo:
-    """Return what is known about ``name``; unknown models get an all-None entry, never an error."""
-    if overrides and name in overrides:
-        return overrides[name]
+    """Return what is known about ``name``; unknown models get an all-None entry, never an error.
+
+    An override (``[models."NAME"]``) of ``name`` wins; else one of its family: a dated
+    snapshot the dataset prices as its family (``gpt-4o-2024-08-06``) takes ``gpt-4o``'s, so
+    a price set for the family is what every request to its snapshots costs."""
+    if overrides:
+        if name in overrides:
+            return overrides[name]
+        own = family(name)
+        if own != name and own in overrides:
+            return replace(overrides[own], name=name)
     return _known(name)
 
 

@@ -20,6 +20,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Profile
 
 NOTICE_DAYS = 30
 """``ask`` and ``chat`` say so once per run when the model retires within this many days."""
@@ -140,12 +144,22 @@ def _listed(model: str) -> Retirement | None:
 
 
 def notice(model: str, when: date | None = None, *, own_schedule: bool = False) -> str | None:
-    """The one-line notice ``ask``/``chat`` (and ``/model``) print when ``model`` retires
-    within ``NOTICE_DAYS`` (or already has), else None; ``own_schedule``: as for ``retirement``."""
+    """The one-line notice ``ask``/``chat`` (``/model``, ``speak``...) print when ``model``
+    retires within ``NOTICE_DAYS`` (or already has), else None; ``own_schedule``: as for
+    ``retirement``."""
     found = retirement(model, own_schedule=own_schedule)
     if found is None or found.days_left(when) > NOTICE_DAYS:
         return None
     return f"{model} {found.describe(when)} (OpenAI's deprecations page)"
+
+
+def notice_on(model: str, profile: Profile) -> str | None:
+    """``notice`` for ``model`` asked of ``profile``: what ``ask``/``chat`` say, for the
+    commands that ask one model of one endpoint (``speak``, ``transcribe``, ``image``); an
+    endpoint type with a schedule of its own (Azure) is not told OpenAI's dates."""
+    from chatcli.settings.endpoint_types import endpoint_type
+
+    return notice(model, own_schedule=endpoint_type(profile).own_retirements)
 
 
 def replacement_hint(model: str, *, own_schedule: bool = False) -> str | None:

@@ -36,7 +36,9 @@ def test_generates_n_pngs_and_prints_only_their_paths(fake: FakeOpenAI, tmp_path
     """End to end in a subprocess: stdout holds the paths and nothing else."""
     out = tmp_path / "new" / "dir"
     args = ("image", "a", "red", "fox", "-n", "2", "--size", "256x256", "-m", "dall-e-2")
-    result = run_cli(*args, "-o", str(out), env=fake_env(tmp_path, fake))
+    # a day before dall-e-2's retirement, which image says as ask does (test_state_audit9)
+    env = fake_env(tmp_path, fake, CHATCLI_TODAY="2026-04-01")
+    result = run_cli(*args, "-o", str(out), env=env)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     paths = saved(result.stdout)

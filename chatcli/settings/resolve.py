@@ -258,10 +258,8 @@ def resolve_chat(
     notes: list[str] = []
     name = run.profile
     if stored is not None and not run.profile and stored.profile:
-        if stored.profile in cfg.profiles:
-            name = stored.profile
-        else:
-            notes.append(f"profile {stored.profile} of {stored.name} no longer exists")
+        _refuse_lost_profile(cfg, stored)
+        name = stored.profile
     profile = cfg.profile(name, named_by=run.named_by if name == run.profile else None)
     if run.model:
         model = cfg.resolve_model(run.model)
@@ -325,6 +323,23 @@ def resolve_chat(
         service_tier=flags.service_tier,
         configured=configured,
         kept=own if stored is not None else {},
+    )
+
+
+def _refuse_lost_profile(cfg: Config, stored: Stored) -> None:
+    """A stored conversation whose profile is gone from the config (removed or renamed):
+    refused (exit 3) rather than sent, with its history, to whatever profile is the default;
+    only ``-p`` moves it, so the user names where it goes."""
+    lost = stored.profile
+    if lost is None or lost in cfg.profiles or lost in cfg.incomplete:
+        return  # an incomplete profile is refused by ``cfg.profile`` with its own problem
+    from chatcli.errors import ConfigError
+
+    known = ", ".join(sorted(cfg.profiles)) or "none"
+    raise ConfigError(
+        f"profile {lost} of session {stored.name!r} no longer exists (known: {known})",
+        hint=f"pass -p NAME to move {stored.name!r} and its history to another profile, "
+        f"or define profile {lost} again",
     )
 
 

@@ -78,6 +78,12 @@ def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
     _check_sizes(model, (source, opts.mask))
     check_folder(opts.out_dir)  # made now: a folder that cannot be made is refused unpaid
     notifier = notifier_for(environment)
+    from chatcli.retirements import notice_on
+
+    # as ask/chat say it; not for --variations, which only dall-e-2 makes (its README line)
+    retiring = notice_on(model, env.profile) if opts.variations is None else None
+    if retiring is not None:
+        notifier.note(retiring)
     if notifier.tty:
         what = {"generation": "generating", "edits": "editing", "variations": "making variations"}
         notifier.note(f"{what[job.operation]} ({opts.n} × {model}) ...")

@@ -59,6 +59,11 @@ def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
             notifier_for(environment).note(mismatch)
     elif environment.stdout_isatty:
         player(opts.response_format)
+    from chatcli.retirements import notice_on
+
+    retiring = notice_on(model, env.profile)
+    if retiring is not None:
+        notifier_for(environment).note(retiring)
     audio = _synthesize(environment, env, model, text, opts)
     if opts.output is not None:
         try:

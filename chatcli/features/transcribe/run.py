@@ -106,6 +106,11 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
     data, source, stem = read_input(environment, names[0]) if one else (b"", "", "")
     model = _model(env, opts)
     check_model(model, opts.response_format, translate=opts.translate)
+    from chatcli.retirements import notice_on
+
+    retiring = notice_on(model, env.profile)  # as ask/chat say it
+    if retiring is not None:
+        notifier_for(environment).note(retiring)
     if one:
         prepare_file(opts.output)
     with open_default() as store:

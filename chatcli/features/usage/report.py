@@ -80,6 +80,12 @@ def _money(group: Group) -> str:
     return "≥ " + money(group.cost_usd)  # the known part: a lower bound
 
 
+def _count(group: Group, tokens: int) -> str:
+    """A token total, ``~``-marked when some of its requests were estimated (as the chat
+    footer marks them; the legend under the table says how many)."""
+    return f"~{tokens:,}" if group.estimated else f"{tokens:,}"
+
+
 def _pad(text: str, width: int) -> str:
     """``text`` padded to ``width`` terminal columns: by display width, as a CJK character takes
     two (a model or profile named in Chinese lines up with the rest)."""
@@ -119,14 +125,20 @@ def report(environment: Environment, since: date | None, by: str, as_json: bool)
     for g in [*ordered, total]:
         if g is total:
             lines.append("-" * (width + 58))
+        tokens_in, tokens_out = _count(g, g.prompt_tokens), _count(g, g.completion_tokens)
         lines.append(
-            f"{_pad(g.key, width)}  {g.requests:>8}  {g.prompt_tokens:>10,}  "
-            f"{g.cached_tokens:>10,}  {g.completion_tokens:>10,}  {_money(g)}"
+            f"{_pad(g.key, width)}  {g.requests:>8}  {tokens_in:>10}  "
+            f"{g.cached_tokens:>10,}  {tokens_out:>10}  {_money(g)}"
         )
     if by == "model":
         for g in ordered:
             for served, n in sorted(g.served_as.items()):
                 lines.append(f"! {g.key}: {n} request(s) answered by {served}")
+    if total.estimated:
+        lines.append(
+            f"(~ {total.estimated} request(s) estimated: the endpoint reported no usage, so "
+            "their tokens and cost were counted locally)"
+        )
     if total.unknown_cost:
         lines.append(f"({total.unknown_cost} request(s) used a model without a known price)")
     out(environment, "\n".join(lines) + "\n")
