@@ -49,6 +49,9 @@ _URL_CREDENTIALS = re.compile(r"""(?i)\b([a-z][a-z0-9+.-]*://)([^\s/?#@"'<>\\`]+
 _KEYLIKE = re.compile(r"[A-Za-z0-9_\-.+=~%]{16,}")
 MIN_SECRET = 6
 """Shorter values are not redacted: replacing every "abc" in a text would mangle it."""
+WORD_PIECE = 12
+"""A run of lowercase letters only is masked as a piece of a key from this long: shorter, it is
+a word of a user-chosen key (``sk-litellm-master-1234``) that messages and URLs say too."""
 
 
 def mask(secret: str) -> str:
@@ -193,8 +196,10 @@ class _Pieces:
     def masked(self, match: re.Match[str]) -> str:
         run = match.group()
         plain = _unquote(run) if "%" in run else run
-        if len(plain) < MIN_SECRET:
-            return run
+        if len(plain) < MIN_SECRET or (
+            len(plain) < WORD_PIECE and plain.isalpha() and plain.islower()
+        ):
+            return run  # a word ("litellm" of sk-litellm-master-1234), not a piece of a secret
         near = plain[:MIN_SECRET] in self.grams or any(k[:MIN_SECRET] in plain for k in self.keys)
         return "****" if near and any(_shares(plain, key) for key in self.keys) else run
 

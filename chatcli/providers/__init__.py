@@ -203,6 +203,9 @@ class Guarded:
     def context_window(self, model: str) -> int | None:
         return self.inner.context_window(model)
 
+    def stated_windows(self) -> dict[str, int]:
+        return self.inner.stated_windows()
+
     def billing(self, *routes: str) -> tuple[str, list[Any]]:
         return self.inner.billing(*routes)
 

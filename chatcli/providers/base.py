@@ -153,6 +153,11 @@ class Provider(Chat, Protocol):
         """The context window the endpoint states for ``model`` (remembered), or None."""
         ...
 
+    def stated_windows(self) -> dict[str, int]:
+        """Model -> context window of a gateway's model-info route (LiteLLM's ``/model/info``;
+        {} where there is none), asked once."""
+        ...
+
     def billing(self, *routes: str) -> tuple[str, list[Any]]:
         """A relay's ``/dashboard/billing/{route}`` bodies, and the base that answered; a
         ``ChatcliError`` where the endpoint type has no billing API at all."""

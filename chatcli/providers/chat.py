@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator, Iterator
+from contextlib import suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,7 @@ class ChatProvider:
         self._audio: AudioClient | None = None
         self._audio_lock = threading.Lock()
         self.quirks = Quirks()
+        self._stated: dict[str, int] | None = None  # ``stated_windows``, once asked
         self.reasoning_kept: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         """A function call's id -> (model, the reasoning items that came with it): sent back
         in the turn's next tool round over the Responses API (``wire``); never stored."""
@@ -326,19 +328,35 @@ class ChatProvider:
         if known is not None:
             return int(known) if known.isdigit() and int(known) > 0 else None
         window: int | None = None
-        try:
+        with suppress(ChatcliError):
             window = next((m.context_window for m in self.model_list() if m.id == model), None)
-            if window is None and self.endpoint.root is not None:
-                info = self.get_json(f"{self.endpoint.root.removesuffix('/v1')}/model/info")
-                items = info.get("data") if isinstance(info, dict) else None
-                for item in items if isinstance(items, list) else []:
-                    if isinstance(item, dict) and item.get("model_name") == model:
-                        window = window_of(item)
-                        break
-        except ChatcliError:
-            pass
+        if window is None:
+            window = self.stated_windows().get(model)
         self.quirks.set(self.name, model, "context_window", str(window or 0))
         return window
+
+    def stated_windows(self) -> dict[str, int]:
+        """Model name -> the context window a LiteLLM-style ``/model/info`` states (asked once
+        per provider; {} where the endpoint has no such route or states none): what ``ask``
+        learns for its model, and what ``models`` shows for the ones its list states none
+        for."""
+        if self._stated is not None:
+            return self._stated
+        self._stated = {}
+        if not self.endpoint.states_windows or self.endpoint.root is None:
+            return self._stated
+        try:
+            info = self.get_json(f"{self.endpoint.root.removesuffix('/v1')}/model/info")
+        except ChatcliError:
+            return self._stated
+        items = info.get("data") if isinstance(info, dict) else None
+        for item in items if isinstance(items, list) else []:
+            name = item.get("model_name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name not in self._stated:
+                window = window_of(item)
+                if window is not None:
+                    self._stated[name] = window
+        return self._stated
 
     def model_list(self) -> list[ListedModel]:
         """The endpoint's models with what the list says of them (context window, shutdown

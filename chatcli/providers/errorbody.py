@@ -62,8 +62,8 @@ def parse_text(text: str) -> ErrorBody:
     if isinstance(obj, dict):
         err = obj.get("error", obj)
         if isinstance(err, dict):
-            msg = err.get("message") or err.get("msg") or err.get("detail")
-            if not isinstance(msg, str):
+            msg = _said(err.get("message") or err.get("msg") or err.get("detail"))
+            if msg is None:
                 msg = json.dumps(err, ensure_ascii=False, default=str)[:500]
             return ErrorBody(clean(msg), _label(err.get("code")), _label(err.get("type")))
         if isinstance(err, str):
@@ -73,6 +73,25 @@ def parse_text(text: str) -> ErrorBody:
         said = html_text(flat)
         return ErrorBody(f"an HTML page instead of JSON: {said}" if said else "an HTML page")
     return ErrorBody(one_line(flat, 300) or "empty body")
+
+
+_REPR = re.compile(r"""^(?:\d{3}: )?\{['"](?:error|message)['"]: ['"](.*)['"]\}$""", re.S)
+"""LiteLLM's Python repr of its own error inside ``message``: ``400: {'error': '...'}``."""
+
+
+def _said(value: object, depth: int = 0) -> str | None:
+    """The text of an error field: a string (LiteLLM's ``400: {'error': '...'}`` repr
+    unwrapped), or the ``error``/``message`` of a nested object (FastAPI's ``{"detail":
+    {"error": ...}}``, as LiteLLM answers); None for anything else."""
+    if isinstance(value, str):
+        inner = _REPR.match(value.strip())
+        return inner.group(1) if inner else value
+    if isinstance(value, dict) and depth < 3:
+        for key in ("error", "message", "msg", "detail"):
+            found = _said(value.get(key), depth + 1)
+            if found:
+                return found
+    return None
 
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
@@ -184,6 +203,8 @@ def classify(
     profile's (None: the environment's, if any), named when it is the one answering 407."""
     message = body.message
     if status == 407:
+        from chatcli.providers.proxies import proxy_auth
+
         return proxy_auth(where, proxy), False
     if status in (400, 404) and (gone := model_hint(body, path)) is not None:
         return APIError(f"{where} answered {status}: {message}", hint=gone, status=status), False
@@ -213,6 +234,10 @@ def classify(
 
 
 MODELS_HINT = "`chatcli models` lists what this endpoint serves"
+_INVALID_MODEL = re.compile(
+    r"invalid model name passed in model\s*=\s*([\w.:/-]+?)\.?(?:\s|$)", re.I
+)
+"""LiteLLM's words for a model its config does not route (400, no code)."""
 
 
 def unknown_model_hint(status: int, body: ErrorBody, path: str) -> str | None:
@@ -224,7 +249,10 @@ def unknown_model_hint(status: int, body: ErrorBody, path: str) -> str | None:
     if "/deployments/" in path:
         return None
     named = _GONE_MODEL.search(body.message)
-    if (body.code or "").lower() != "model_not_found" and not (status == 404 and named):
+    invalid = _INVALID_MODEL.search(body.message)  # a gateway's "not one of mine"
+    if invalid is not None:
+        named = invalid
+    elif (body.code or "").lower() != "model_not_found" and not (status == 404 and named):
         return None
     name = named.group(1) if named is not None else None
     if name is None:
@@ -253,31 +281,12 @@ def not_found_hint(path: str) -> str:
             f"the resource has no deployment named {name!r}: check the name in the Azure portal,"
             " or map the model to its deployment under [profiles.NAME.deployments]"
         )
-    return "check base_url (most relays end in /v1) and the model or deployment name"
-
-
-def proxy_auth(where: str, proxy: str | None) -> AuthError:
-    """A 407: the proxy between chatcli and ``where`` wants credentials, not the endpoint.
-    The hint shows no ``scheme://USER:PASS@`` URL: the output masks any such password."""
-    from chatcli.providers.proxies import proxy_for
-
-    via = proxy_for(where, proxy)
-    if via is None:
-        return AuthError(
-            f"a proxy between chatcli and {where} asks for credentials (407)",
-            hint="put USER:PASS@ in front of the host in the proxy's URL",
+    if path.rstrip("/").endswith("/audio/translations"):  # LiteLLM routes none
+        return (
+            "this endpoint has no translations route (it may still transcribe): transcribe "
+            "without --translate, then translate the text with `chatcli ask`"
         )
-    if via.source.startswith("from the environment"):
-        setting = via.source.rsplit(" ", 1)[-1] + f" ({via.url})"
-    else:
-        setting = f'the profile\'s proxy (proxy = "{via.url}")'
-    has_user = "@" in via.url.split("://", 1)[-1]
-    hint = (
-        f"check the user name and password in {setting}"
-        if has_user
-        else f"put USER:PASS@ in front of the host in {setting}"
-    )
-    return AuthError(f"{via.describe()} asks for credentials (407)", hint=hint)
+    return "check base_url (most relays end in /v1) and the model or deployment name"
 
 
 ANSWER_KEYS = ("id", "object", "choices", "output", "data", "text")
@@ -304,9 +313,3 @@ def envelope(obj: object) -> APIError | None:
         code = " insufficient_quota" if "insufficient_quota" in (body.code, body.type) else ""
         return APIError(f"quota exhausted (200{code}): {body.message}", hint=BILLING_HINT)
     return APIError(f"the endpoint reported an error: {body.message}")
-
-
-def origin(url: str) -> str:
-    """``scheme://host:port`` of ``url``: where an error came from, without path or query."""
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"

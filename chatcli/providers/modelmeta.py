@@ -3,7 +3,8 @@
 Servers put it in different fields: OpenAI's ``shutdown_date`` (Azure's list: the Unix time
 of ``deprecation.inference``, the end of its own inference support); OpenRouter's
 ``context_length`` (and ``top_provider.context_length``); vLLM's ``max_model_len``; LiteLLM's
-``/model/info`` ``model_info.max_input_tokens``; some relays ``context_window``. Every value is
+``/model/info`` ``model_info.max_input_tokens`` (and ``max_input_tokens`` in its
+``/v1/models`` entries); some relays ``context_window``. Every value is
 shape-checked; one of the wrong type is ignored, never trusted.
 """
 
@@ -45,6 +46,7 @@ def window_of(item: dict[str, Any]) -> int | None:
         item.get("context_length"),
         item.get("max_model_len"),
         item.get("context_window"),
+        item.get("max_input_tokens"),  # LiteLLM's /v1/models entries (1.108)
         top.get("context_length") if isinstance(top, dict) else None,
         info.get("max_input_tokens") if isinstance(info, dict) else None,
         info.get("max_tokens") if isinstance(info, dict) else None,

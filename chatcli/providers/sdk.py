@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chatcli.environment import Clock
 from chatcli.errors import APIError, ChatcliError, NetworkError
 from chatcli.events import Notice
-from chatcli.providers import bodies, clients, errorbody
+from chatcli.providers import bodies, clients, errorbody, shapes
 from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.providers.waits import backoff, describe, retry_after
 from chatcli.safetext import one_line, redact_fragments, sanitize, summarize_bytes
@@ -178,7 +178,7 @@ def _translate(
         error, retryable = errorbody.classify(
             exc.response.status_code,
             body,
-            errorbody.origin(str(exc.request.url)),
+            shapes.origin(str(exc.request.url)),
             one_line(exc.request.url.path, 200),
         )
         return error, retryable
@@ -187,7 +187,7 @@ def _translate(
 
         if slow_head(exc):  # a head begun and dripped: retried as a silent server is
             url = _url_of(exc)
-            where = errorbody.origin(url) if url is not None else "the endpoint"
+            where = shapes.origin(url) if url is not None else "the endpoint"
             return NetworkError(
                 f"{where} sent its response headers too slowly",
                 hint="a server or proxy is dripping its headers; raise `timeout` in the "
@@ -203,7 +203,7 @@ def _translate(
             return cause, False
         if isinstance(cause, httpx2.RemoteProtocolError | httpx2.ReadError):  # reached, then cut
             try:
-                where = errorbody.origin(str(exc.request.url))
+                where = shapes.origin(str(exc.request.url))
             except (RuntimeError, AttributeError):  # an httpx2 error raised without its request
                 where = "the endpoint"
             return NetworkError(
@@ -212,6 +212,10 @@ def _translate(
                 hint="try again; if it keeps happening, the endpoint or a proxy is cutting it",
             ), True  # fmt: skip
         url = _url_of(exc) or _url_of(cause)
+        if isinstance(cause, httpx2.ProxyError) and url is not None:
+            from chatcli.providers.proxies import proxy_failure
+
+            return proxy_failure(url, proxy, cause)  # as the chat transport says it
         if isinstance(cause, httpx2.ConnectError) and url is not None:
             from chatcli.providers.transport import connect_failure
 
@@ -219,7 +223,7 @@ def _translate(
                 url, proxy, cause, words="cannot reach the endpoint at"
             )
             return NetworkError(redact(error.message, secrets), hint=error.hint), retryable
-        where = f" at {errorbody.origin(url)}" if url is not None else ""
+        where = f" at {shapes.origin(url)}" if url is not None else ""
         return NetworkError(
             redact(one_line(f"cannot reach the endpoint{where}: {cause}"), secrets),
             hint="check the URL, the proxy and your connection",
@@ -361,7 +365,7 @@ def _media(response: httpx2.Response) -> str:
 
 
 def _where(response: httpx2.Response) -> str:
-    return errorbody.origin(str(response.request.url))
+    return shapes.origin(str(response.request.url))
 
 
 def _said(response: httpx2.Response) -> str:

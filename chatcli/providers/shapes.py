@@ -53,3 +53,9 @@ class Shapes:
         if isinstance(value, list):
             return value
         raise self.bad(where, field, value)
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``: where an error came from, without path or query."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"

@@ -35,7 +35,7 @@ from chatcli.errors import APIError, ChatcliError, ConfigError, NetworkError
 from chatcli.events import Notice
 from chatcli.providers import bodies, clients, errorbody
 from chatcli.providers.cutoff import Cutoff
-from chatcli.providers.errorbody import origin as _origin
+from chatcli.providers.shapes import origin as _origin
 from chatcli.providers.waits import backoff as _backoff
 from chatcli.providers.waits import describe, retry_after
 from chatcli.safetext import one_line, redact, redact_fragments, sanitize, summarize_bytes
@@ -182,7 +182,11 @@ class Transport:
                     hint=_network_hint(s.proxy),
                 )
             except httpx2.ProxyError as exc:
-                error = NetworkError(f"proxy {s.proxy} failed: {exc}", hint="check the proxy")
+                from chatcli.providers.proxies import proxy_failure
+
+                error, retryable = proxy_failure(url, s.proxy, exc)
+                if not retryable:
+                    raise error from None  # credentials or a policy refused: the same again
             except httpx2.ConnectError as exc:
                 error, retryable = connect_failure(url, s.proxy, exc)
                 if not retryable:
@@ -270,6 +274,12 @@ class Transport:
         body = errorbody.ErrorBody(redact(body.message, self.secrets), body.code, body.type)
         if response.status_code in (301, 302, 303, 307, 308):
             return moved(response), False
+        from chatcli.providers.proxies import own_answer, refusal
+
+        url = str(response.request.url)
+        json_body = "json" in (response.headers.get("content-type") or "")
+        if own_answer(url, self.settings.proxy, response.status_code, response.headers, json_body):
+            return refusal(url, self.settings.proxy, response.status_code, body.message)
         return errorbody.classify(
             response.status_code,
             body,

@@ -85,6 +85,9 @@ class BatchAPI:
         # (user text, output or error line) -> the raw line to write instead (a hostile file)
         self.mangle: Callable[[str, dict[str, Any]], str] | None = None
         self.counts_override: dict[str, Any] | None = None  # request_counts as sent
+        # (status, message) every /files request is answered with: a gateway without a Files
+        # API set up (LiteLLM without files_settings answers 500)
+        self.files_error: tuple[int, str] | None = None
         self.files: dict[str, FakeFile] = {}
         self.batches: dict[str, FakeBatch] = {}
         self._lock = threading.Lock()
@@ -102,6 +105,9 @@ class BatchAPI:
             return False
         parts = op.strip("/").split("/")
         method = rec.method
+        if self.files_error is not None and parts[0] == "files":
+            handler._send_error(self.files_error[0], self.files_error[1])
+            return True
         with self._lock:
             answer = self._answer(handler, rec, method, parts)
         if answer is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -251,6 +252,13 @@ def submit(environment: Environment, env: Env, opts: SubmitOptions) -> None:
             ctx.jobs.delete(job.id)
             raise UsageError("the inputs hold no requests")
         twin = None if opts.new else ctx.jobs.unfinished_like(job)
+        if twin is not None and opts.local and twin.mode != "local":
+            # --local never resumes a job on the provider's Batch API: it runs a job here
+            ctx.notifier.note(
+                f"job {twin.name} ({twin.state}, on the Batch API) has the same inputs; "
+                f"--local makes a job of its own (chatcli batch cancel {twin.name} drops that one)"
+            )
+            twin = None
         if twin is not None:  # run again (killed, a closed terminal, cron twice): no new job
             ctx.jobs.delete(job.id)
             out(environment, twin.name + "\n", flush=True)
@@ -280,6 +288,21 @@ def _submit_new(ctx: Context, job: JobRow, concurrency: int, *, yes: bool) -> No
     for ever; a network error or an interruption leaves it to resume (``batch wait``)."""
     try:
         _advance(ctx, ctx.jobs.get(job.name), concurrency, follow=False, yes=yes)
+    except APIError as exc:
+        # the endpoint's Files/Batch API failed (5xx, after the retries) before any part of a
+        # remote job reached it: a job `batch wait` would only fail again on is failed, with
+        # the way to run it here (a gateway whose Files API is broken or not set up)
+        broken = exc.status is not None and exc.status >= 500
+        if job.mode == "remote" and broken and _untouched(ctx, job):
+            reason = f"not submitted: {exc.message}"
+            ctx.jobs.fail_pending(job.id, reason)
+            ctx.jobs.refresh_counts(job.id)
+            ctx.jobs.set_state(job.id, "failed", reason)
+            exc.hint = exc.hint or (
+                f"job {job.name} failed before anything was sent; the same `batch submit` with "
+                "--local runs it here, request by request, at normal prices"
+            )
+        raise
     except (ConfigError, AuthError) as exc:
         # a refused key on the local runner: its requests were sent and refused, so they stay
         # pending, for `batch wait` once the key is fixed (the runner's hint says so)
@@ -359,7 +382,7 @@ def _advance_held(
         try:
             remote.submit_parts(ctx.jobs, job, api, ctx.notifier.note)
         except APIError as exc:
-            if exc.status != 404 or not api.line.missing_is_404:
+            if not _no_batch_api(exc, missing_is_404=api.line.missing_is_404):
                 raise
             _to_local(ctx, job, profile, exc, yes)
         else:
@@ -371,6 +394,26 @@ def _advance_held(
     if job.mode == "local":
         return _run_local(ctx, job, profile, concurrency)
     return _follow(ctx, job, once=not follow)
+
+
+_NOT_SET_UP = re.compile(
+    r"files?[_ ]settings|\bfiles?\b.{0,40}\bnot (?:set|configured|supported|implemented|enabled)"
+    r"|not (?:supported|implemented|configured|enabled)\b.{0,40}\bfiles?\b",
+    re.IGNORECASE | re.DOTALL,
+)
+"""An answer saying the endpoint has no Files (Batch) API set up: LiteLLM without
+``files_settings`` answers 500 ``files_settings is not set, set it on your config.yaml``."""
+
+
+def _no_batch_api(exc: APIError, *, missing_is_404: bool) -> bool:
+    """Whether ``exc`` says the endpoint has no Files/Batch API (the job can run locally):
+    404 where that means a missing route, 405/501 (no such method or route), or a 4xx/5xx
+    whose message says files are not set up (a gateway without a Files API)."""
+    if exc.status == 404:
+        return missing_is_404
+    if exc.status in (405, 501):
+        return True
+    return exc.status is not None and exc.status >= 400 and bool(_NOT_SET_UP.search(exc.message))
 
 
 def _to_local(ctx: Context, job: JobRow, profile: Profile, exc: APIError, yes: bool) -> None:

@@ -88,7 +88,8 @@ def fetch(provider: Provider, *, today: date | None = None) -> Balance:
         raise ChatcliError(
             f"profile {provider.name!r}: the endpoint has no billing endpoints "
             "(/dashboard/billing/subscription answered 404)",
-            hint="official OpenAI keys have none; check the provider's dashboard",
+            hint="official OpenAI keys have none; a gateway keeps its own (LiteLLM: a key's "
+            "spend and budget at /key/info, or its admin UI); else check the provider's dashboard",
         ) from None
     used_cents = _number(usage, "total_usage")
     return Balance(

@@ -123,8 +123,9 @@ def _checks(
         listed = provider.model_list()
         models = [m.id for m in listed]
         shutdowns = {m.id: m.shutdown_date for m in listed}
-    except AuthError as exc:
-        r.line("fail", "auth", exc.message, exc.hint)
+    except AuthError as exc:  # the key, or a proxy refusing (credentials, its rules)
+        proxy_said = exc.message.startswith(("the proxy ", "a proxy "))
+        r.line("fail", "proxy" if proxy_said else "auth", exc.message, exc.hint)
         raise Reported() from None
     except ChatcliError as exc:
         r.line("warn", "models", f"could not list models: {exc.message}")

@@ -12,6 +12,7 @@ Models billed otherwise than per token show their price in its own unit in the n
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,12 +26,26 @@ from chatcli.settings.resolve import Env
 
 
 def listed_models(env: Env, provider: Provider, note: Callable[[str], None]) -> list[ListedModel]:
-    """The endpoint's list, or on a 404 the configured models (with a note saying so)."""
+    """The endpoint's list, or on a 404 the configured models (with a note saying so); a
+    model the list states no context window for, and chatcli knows none for, gets the one a
+    gateway's ``/model/info`` states (LiteLLM's: the same lookup ``ask`` makes)."""
     try:
-        return provider.model_list()
+        found = provider.model_list()
     except APIError as exc:
         if exc.status != 404:
             raise
+    else:
+        info = env.config.model_info
+        missing = {
+            m.id for m in found if m.context_window is None and not info(m.id).context_window
+        }
+        stated = provider.stated_windows() if missing else {}
+        return [
+            dataclasses.replace(m, context_window=stated[m.id])
+            if m.id in missing and m.id in stated
+            else m
+            for m in found
+        ]
     setting = provider.url_setting
     configured = {env.model, env.profile.model, *env.profile.deployments, *env.config.models}
     names = sorted(n for n in configured if n)
