@@ -240,22 +240,25 @@ def _turn_number(arg: str, usage: str) -> int:
 
 def _history(repl: Repl, arg: str) -> None:
     """The current branch's turns, numbered, with how many answers and versions each has."""
-    turns = repl.session.turns()
-    if not turns:
+    turns = repl.session.turns()  # the branch, read once: each turn's marks come from
+    if not turns:  # one query below, never a reload per turn (quadratic on long sessions)
         repl.say("no turns yet")
         return
     from chatcli.terminal import shorten
 
+    store, row = repl.session.store, repl.session.row
+    fan_out = store.fan_out(row.id) if store is not None and row is not None else {}
     columns = max(20, shutil.get_terminal_size().columns - 1)
     for number, messages in turns:
         user = messages[0]
         answer = next((m for m in messages[1:] if m.role == "assistant"), None)
         images = images_attached(user.content)  # as `sessions show` notes them
         marks = [images] if images else []
-        answers = len(repl.session.answers(number))
+        on_user = user.role == "user"  # as ``Session.answers``/``versions`` count them
+        answers = fan_out.get(user.id, (0, 0))[0] if on_user else 0
         if answers > 1:
             marks.append(f"{answers} answers")
-        versions = len(repl.session.versions(number))
+        versions = fan_out.get(user.parent_id, (0, 0))[1] if on_user else 0
         if versions > 1:
             marks.append(f"{versions} versions")
         if answer is not None and answer.interrupted:
@@ -428,6 +431,11 @@ def _sessions(repl: Repl, arg: str) -> None:
         line = f"  {mark} {row.name}  {when} · {row.message_count} messages"
         title = f" · {listed_title(row.title, cell_len(line) + 3, width)}" if row.title else ""
         repl.say(line + title)
+    if len(rows) == SESSIONS_SHOWN:
+        more = repl.ctx.store.count_sessions(arg or None) - len(rows)
+        if more > 0:
+            repl.say(f"… and {more} more; /sessions TEXT narrows the list, "
+                     "`chatcli sessions list -n N` shows more", dim=True)  # fmt: skip
 
 
 def _resume(repl: Repl, arg: str) -> None:

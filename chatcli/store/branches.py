@@ -160,6 +160,19 @@ def versions(conn: sqlite3.Connection, message: MessageRow) -> list[MessageRow]:
     return [message_row(r) for r in rows]
 
 
+def fan_out(conn: sqlite3.Connection, session_id: int) -> dict[int | None, tuple[int, int]]:
+    """Per parent message id (None: the start) in ``session_id``: how many answers and how
+    many user messages are attached to it. A user message's answers are its own entry's
+    first figure; its versions, its parent's second. One query, however long the session
+    (``/history`` marks every turn with them)."""
+    rows = conn.execute(
+        "SELECT parent_id, sum(role != 'user'), sum(role = 'user') FROM messages"
+        " WHERE session_id = ? GROUP BY parent_id",
+        (session_id,),
+    ).fetchall()
+    return {parent: (int(answers), int(users)) for parent, answers, users in rows}
+
+
 def latest_leaf(conn: sqlite3.Connection, message_id: int) -> int:
     """Follow the newest child from ``message_id`` to the end of its branch."""
     while True:

@@ -62,7 +62,7 @@ from chatcli.store.records import (
     content_text,
     stored_time,
 )
-from chatcli.store.schema import MIGRATIONS
+from chatcli.store.schema import COMPACTED_AT, MIGRATIONS
 
 sqlite3.register_adapter(str, redact)  # every text bound to a statement, masked (see above)
 
@@ -497,6 +497,11 @@ class Store:
                     for statement in MIGRATIONS[number - 1]:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {number}")
+            if 0 < version < COMPACTED_AT:  # once: the pages an earlier upgrade left free
+                from chatcli.store import compact
+
+                with self._lock, contextlib.suppress(sqlite3.Error):
+                    compact.give_back(self._conn, str(self.path.parent))
 
     # sessions
 
@@ -634,10 +639,36 @@ class Store:
 
     def delete_session(self, name: str) -> None:
         """Delete a session and its messages (its usage log entries stay)."""
+        missing = self.delete_sessions([name])
+        if missing:
+            raise NoSuchSession(f"no session named {name!r}")
+
+    def delete_sessions(self, names: Sequence[str]) -> list[str]:
+        """Delete every named session and its messages in one transaction, or none: the names
+        that match no session are returned, and then nothing is deleted (an interruption
+        deletes nothing either). Many pages freed at once are given back to the disk
+        (``compact``)."""
+        from chatcli.store import compact
+
+        wanted = list(dict.fromkeys(names))
         with self._write() as conn:
-            cur = conn.execute("DELETE FROM sessions WHERE name = ?", (name,))
-            if cur.rowcount == 0:
-                raise NoSuchSession(f"no session named {name!r}")
+            missing = [name for name in wanted if not self._exists(conn, name)]
+            if missing:
+                return missing
+            for name in wanted:
+                conn.execute("DELETE FROM sessions WHERE name = ?", (name,))
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            compact.give_back(self._conn, str(self.path.parent))
+        return []
+
+    def count_sessions(self, search: str | None = None) -> int:
+        """How many sessions ``list_sessions`` would list with no limit."""
+        from chatcli.store.search import sessions_matching
+
+        with self._read() as conn:
+            where, params = ("1", {}) if search is None else sessions_matching(conn, search)
+            row = conn.execute(f"SELECT count(*) FROM sessions s WHERE {where}", params)
+            return int(row.fetchone()[0])
 
     def update_session(self, session_id: int, **fields: str | None) -> SessionRow:
         """Change a session's profile, model, system prompt or role name; returns the new row.
@@ -767,6 +798,11 @@ class Store:
         with self._read() as conn:
             return branches.children(conn, message_id)
 
+    def fan_out(self, session_id: int) -> dict[int | None, tuple[int, int]]:
+        """``branches.fan_out``: the answers and user messages attached to each message."""
+        with self._read() as conn:
+            return branches.fan_out(conn, session_id)
+
     def latest_leaf(self, message_id: int) -> int:
         """The end of the newest branch going on from ``message_id``."""
         with self._read() as conn:
@@ -865,10 +901,17 @@ class Store:
         if not text.strip():
             raise UsageError("give some text to search for")
         with self._read() as conn:  # read-only: no index is built, the text is scanned
+            old = not self.read_only and search.exists(conn, search.OLD_INDEX)
             ready = search.has_index(conn) if not self.read_only else search.exists(conn)
         if not ready and not self.read_only:
             with self._write() as conn:
                 ready = search.ensure_index(conn)
+        if old:  # the index an older chatcli built was dropped: its pages back to the disk
+            from chatcli.store import compact
+
+            with self._lock, contextlib.suppress(sqlite3.Error):
+                if not search.exists(self._conn, search.OLD_INDEX):
+                    compact.give_back(self._conn, str(self.path.parent))
         with self._read() as conn:
             rows = search.query(conn, text, limit, fts=ready)
         hits = []
@@ -991,18 +1034,35 @@ class Store:
 
     def usage_rows(self, since: date | None = None) -> list[UsageRow]:
         """Logged requests, oldest first; ``since`` is a local calendar day, included."""
-        start = ""
-        if since is not None:
-            try:
-                local_midnight = datetime.combine(since, time.min).astimezone()
-                start = local_midnight.astimezone(UTC).isoformat(timespec="microseconds")
-            except (OverflowError, ValueError):  # 0001-01-01 or 9999-12-31: off the clock
-                start = "" if since.year < 2000 else "9999"
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_USAGE_COLUMNS} FROM usage WHERE created_at >= ? ORDER BY id", (start,)
+                f"SELECT {_USAGE_COLUMNS} FROM usage WHERE created_at >= ? ORDER BY id",
+                (_day_start(since),),
             ).fetchall()
         return [_usage(row) for row in rows]
+
+    def usage_spent(self, since: date) -> tuple[float, int]:
+        """The known cost of the requests logged since the local day ``since`` (included, as
+        ``usage_rows`` counts it) and how many had no known cost: summed by SQLite through
+        the ``created_at`` index, so a budget check costs one query, not the month's rows."""
+        with self._read() as conn:
+            total, unpriced = conn.execute(
+                "SELECT total(cost_usd), count(*) - count(cost_usd) FROM usage"
+                " WHERE created_at >= ?",
+                (_day_start(since),),
+            ).fetchone()
+        return float(total), int(unpriced)
+
+
+def _day_start(since: date | None) -> str:
+    """The ``created_at`` text where the local day ``since`` starts ("": the beginning)."""
+    if since is None:
+        return ""
+    try:
+        local_midnight = datetime.combine(since, time.min).astimezone()
+        return local_midnight.astimezone(UTC).isoformat(timespec="microseconds")
+    except (OverflowError, ValueError):  # 0001-01-01 or 9999-12-31: off the clock
+        return "" if since.year < 2000 else "9999"
 
 
 _READING: ContextVar[bool] = ContextVar("chatcli_store_reading", default=False)

@@ -197,5 +197,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             substr(sessions.forked_from, 1, length(rtrim(sessions.forked_from, '0123456789')) - 1)
             AND s.id != sessions.id) WHERE forked_from GLOB '*@[0-9]*'""",
     ),
+    (  # 18: the columns a deleted session's references are looked up by (ON DELETE SET NULL
+        # and CASCADE): without them each deleted session scanned the whole usage log
+        "CREATE INDEX IF NOT EXISTS usage_session ON usage (session_id)",
+        "CREATE INDEX IF NOT EXISTS sessions_forked_from ON sessions (forked_from_id)",
+        "CREATE INDEX IF NOT EXISTS journal_sessions_session ON journal_sessions (session_id)",
+    ),
 )
 """Append-only: released entries are never edited; a schema change is a new entry."""
+
+COMPACTED_AT = 18
+"""A database migrated from before this version gets one ``compact.give_back``: the search
+index an earlier chatcli built (migration 16) was dropped without giving its pages back."""

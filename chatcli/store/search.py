@@ -31,6 +31,8 @@ BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 INDEX = "messages_search"
 """The FTS5 table of folded message text (``messages_fts``, before it, held the text as it is:
 migration 16 dropped its triggers, and ``ensure_index`` drops the table)."""
+OLD_INDEX = "messages_fts"
+"""The index an earlier chatcli built (unfolded text): dropped once the new one is built."""
 FOLD = "chatcli_fold"
 """The SQL name of ``fold``."""
 
@@ -133,11 +135,11 @@ def ensure_index(conn: sqlite3.Connection) -> bool:
 def _drop_old_index(conn: sqlite3.Connection) -> None:
     """Drop the index an earlier chatcli built (unfolded text, no longer kept in step), where
     this SQLite can: dropping an FTS5 table takes the FTS5 module."""
-    if not exists(conn, "messages_fts"):
+    if not exists(conn, OLD_INDEX):
         return
     conn.execute("SAVEPOINT old_fts")
     try:
-        conn.execute("DROP TABLE messages_fts")
+        conn.execute(f"DROP TABLE {OLD_INDEX}")
     except sqlite3.OperationalError:
         conn.execute("ROLLBACK TO old_fts")
     conn.execute("RELEASE old_fts")
@@ -219,35 +221,77 @@ def _origins(text: str) -> tuple[str, list[int]]:
     return folded, [*origins, len(text)]
 
 
+PIECE = 4096
+"""Characters of a message folded at a time while looking for the match a snippet shows."""
+
+
+def _starts_piece(flat: str, i: int) -> bool:
+    """Whether ``fold`` can start afresh at ``flat[i]``: not inside a grapheme cluster, nor
+    before a combining mark (which ``fold`` may reorder with the marks before it)."""
+    from chatcli.store.text import inside_cluster
+
+    return (
+        i <= 0 or i >= len(flat) or not (inside_cluster(flat, i) or unicodedata.combining(flat[i]))
+    )
+
+
+def _match(flat: str, sought: str) -> tuple[int, int] | None:
+    """Where the first match of the folded ``sought`` starts and ends in ``flat``, folding a
+    piece at a time (``PIECE``, overlapping by the match's length) and stopping at the first
+    match: what a hit costs grows with where its match is, not with the message's length."""
+    if not sought:
+        return None
+    begin, size = 0, PIECE
+    while True:
+        end = min(len(flat), begin + size)
+        while not _starts_piece(flat, end):
+            end += 1
+        folded, origins = _origins(flat[begin:end])
+        found = folded.find(sought)
+        if found >= 0:
+            return begin + origins[found], begin + origins[found + len(sought) - 1] + 1
+        if end >= len(flat):
+            return None
+        later = end - len(sought)  # a match across the cut is whole in the next piece
+        while not _starts_piece(flat, later):
+            later -= 1
+        if later > begin:
+            begin, size = later, PIECE
+        else:  # no place to start the next piece: a longer one from here
+            size *= 2
+
+
 def snippet(text: str, needle: str, width: int = 80) -> str:
     """One line of ``text`` around the first match of ``needle``, ``width`` terminal columns
     wide (a CJK character takes two), never splitting a character or a grapheme cluster (a
-    ZWJ emoji sequence, a letter and its combining marks)."""
-    from chatcli.store.text import inside_cluster, widths
+    ZWJ emoji sequence, a letter and its combining marks). Only the characters around the
+    match are measured, so a hit in a long message (a file sent with ``ask -f``) costs what
+    the line shows."""
+    from chatcli.store.text import ZWJ, cells, inside_cluster
 
     flat = " ".join(text.replace("\0", " ").split())  # a NUL would make it binary to grep
-    each = widths(flat)
-    folded, origins = _origins(flat)
-    sought = fold(needle) or ""
-    found = folded.find(sought) if sought else -1
-    at = origins[found] if found >= 0 else -1  # where the match starts and ends in ``flat``
-    start, end = (at, origins[found + len(sought) - 1] + 1) if at >= 0 else (0, 0)
+
+    def each(i: int) -> int:  # ``text.widths(flat)[i]``, for the characters looked at only
+        return 0 if i and flat[i - 1] == ZWJ else cells(flat[i])
+
+    match = _match(flat, fold(needle) or "")
+    start, end = match if match is not None else (0, 0)  # the match in ``flat``
     while inside_cluster(flat, start):  # the match from one cluster's edge to another's
         start -= 1
     while inside_cluster(flat, end):
         end += 1
-    used = sum(each[start:end])
-    left = (width - used) // 2 if at >= 0 else 0
-    while start > 0 and left - each[start - 1] >= 0:  # up to half the room before
+    used = sum(each(i) for i in range(start, end))
+    left = (width - used) // 2 if match is not None else 0
+    while start > 0 and left - each(start - 1) >= 0:  # up to half the room before
         start -= 1
-        left -= each[start]
-        used += each[start]
-    while end < len(flat) and used + each[end] <= width:  # the rest after it
-        used += each[end]
+        left -= each(start)
+        used += each(start)
+    while end < len(flat) and used + each(end) <= width:  # the rest after it
+        used += each(end)
         end += 1
-    while start > 0 and used + each[start - 1] <= width:  # the text ended: more before
+    while start > 0 and used + each(start - 1) <= width:  # the text ended: more before
         start -= 1
-        used += each[start]
+        used += each(start)
     while inside_cluster(flat, end):  # back to the edge of a cluster (the match's at most)
         end -= 1
     while inside_cluster(flat, start):

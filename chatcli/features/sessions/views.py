@@ -75,6 +75,7 @@ def listed_title(title: str | None, used: int, width: int | None) -> str:
 def list_sessions(environment: Environment, search: str | None, limit: int, as_json: bool) -> None:
     with open_default(reading=True) as store:
         rows = store.list_sessions(search, limit)
+        more = store.count_sessions(search) - len(rows) if len(rows) == limit else 0
     if as_json:
         listed = [
             {
@@ -90,10 +91,16 @@ def list_sessions(environment: Environment, search: str | None, limit: int, as_j
             for r in rows
         ]
         out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
-        return
-    if not rows:
+    elif not rows:
         err(environment, "no sessions" + (f" matching {search!r}" if search else ""))
-        return
+    else:
+        _list_lines(environment, rows)
+    if more > 0:  # on stderr: --json's stdout stays the list alone
+        err(environment, f"… and {more} more; -n to show more")
+
+
+def _list_lines(environment: Environment, rows: list[SessionSummary]) -> None:
+    """``sessions list``'s table, one session a line."""
     from rich.cells import cell_len
 
     width = _names_width(environment, [r.name for r in rows])
@@ -273,17 +280,16 @@ def remove(environment: Environment, names: list[str]) -> None:
     deleted, so a typo never leaves the list half done."""
     wanted = list(dict.fromkeys(names))
     with open_default() as store:
-        missing = [name for name in wanted if store.get_session(name) is None]
-        if missing:
-            listed = ", ".join(repr(name) for name in missing)
-            sessions = "session" if len(missing) == 1 else "sessions"
-            raise UsageError(
-                f"no {sessions} named {listed}",
-                hint="nothing was deleted; see: chatcli sessions list",
-            )
-        for name in wanted:
-            store.delete_session(name)
-            err(environment, f"deleted session {name!r}")
+        missing = store.delete_sessions(wanted)  # one transaction: all of them, or none
+    if missing:
+        listed = ", ".join(repr(name) for name in missing)
+        sessions = "session" if len(missing) == 1 else "sessions"
+        raise UsageError(
+            f"no {sessions} named {listed}",
+            hint="nothing was deleted; see: chatcli sessions list",
+        )
+    for name in wanted:
+        err(environment, f"deleted session {name!r}")
 
 
 def rename(environment: Environment, old: str, new: str) -> None:

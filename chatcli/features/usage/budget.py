@@ -88,13 +88,11 @@ def spending(store: Store, profile: Profile) -> list[Spending]:
     active = [(name, limit, since) for name, limit, since in limits if limit is not None]
     if not active:
         return []
-    rows = store.usage_rows(min(since for _, _, since in active))
     out = []
-    for name, limit, since in active:
+    for name, limit, since in active:  # summed in SQL: never the month's rows in Python
         assert limit is not None
-        spent_rows = [r for r in rows if r.created_at.astimezone().date() >= since]
-        spent = sum(r.cost_usd or 0.0 for r in spent_rows)
-        out.append(Spending(name, spent, limit, any(r.cost_usd is None for r in spent_rows)))
+        spent, unpriced = store.usage_spent(since)
+        out.append(Spending(name, spent, limit, unpriced > 0))
     return out
 
 
