@@ -38,7 +38,9 @@ def shell_integration(
     from chatcli.output import out
 
     program = [_program()]
-    for flag, value in (("-p", g.profile), ("-m", g.model), ("--config", g.config)):
+    # the snippet runs from any directory: a relative --config is made absolute now
+    config = str(Path(g.config).expanduser().absolute()) if g.config else None
+    for flag, value in (("-p", g.profile), ("-m", g.model), ("--config", config)):
         if value:
             program += [flag, value]
     out(environment, snippet(str(shell), key, program))

@@ -8,7 +8,9 @@ alone on stdout, never executed. On success the line is replaced and the cursor 
 end, so the user reads it and presses Enter; on an error the line is left as it was and the
 error shown under it (bash clears the line before the function runs and redraws it where the
 cursor is left, so its snippet writes the line back before the error). "thinking…" is shown
-while waiting.
+while waiting. ``CHATCLI_SHELL_INTEGRATION=1`` tells ``cmd`` to drop the keys typed during the
+wait (an Enter would otherwise run the suggestion unread); Ctrl-C cancels only the request (a
+trap, or a fish SIGINT handler), so the typed line stays.
 """
 
 from __future__ import annotations
@@ -63,12 +65,15 @@ _BASH = r"""# chatcli for bash: {key} turns the text on the command line into a 
 # Install: add this line to ~/.bashrc
 #   eval "$(chatcli shell-integration bash)"
 __chatcli_cmd() {{
-    local line=$READLINE_LINE out code err prompt=
+    local line=$READLINE_LINE out code err prompt= int
     [[ $line == *[![:space:]]* ]] || return 0
     err=$(mktemp 2>/dev/null) || err=/dev/stderr
+    int=$(trap -p INT)
+    trap : INT  # Ctrl-C cancels the request, not the line
     printf '\e[2mthinking…\e[0m\r' >&2
-    out=$({program} cmd --shell bash -- "$line" </dev/null 2>"$err")
+    out=$(CHATCLI_SHELL_INTEGRATION=1 {program} cmd --shell bash -- "$line" </dev/null 2>"$err")
     code=$?
+    eval "${{int:-trap - INT}}"
     printf '\e[K' >&2
     if [[ $code -eq 0 && -n $out ]]; then
         READLINE_LINE=$out
@@ -103,8 +108,9 @@ __chatcli_cmd() {{
     local -i code
     [[ $line == *[^[:space:]]* ]] || return 0
     err=$(mktemp 2>/dev/null) || err=/dev/null
+    trap : INT  # Ctrl-C cancels the request, not the line (the trap is local: emulate -L)
     zle -R "thinking…"
-    out=$({program} cmd --shell zsh -- "$line" </dev/null 2>"$err")
+    out=$(CHATCLI_SHELL_INTEGRATION=1 {program} cmd --shell zsh -- "$line" </dev/null 2>"$err")
     code=$?
     if (( code == 0 )) && [[ -n $out ]]; then
         BUFFER=$out
@@ -132,16 +138,24 @@ function __chatcli_cmd
     set -l err (mktemp 2>/dev/null); or set err /dev/null
     set -l after (string sub -s (math (commandline -C) + 1) -- "$line" | string length --visible)
     test "$after" -gt 0 2>/dev/null; and printf '\e[%dC' $after >&2  # to the end of the text
-    printf '\e[2m thinking…\e[0m' >&2
-    set -l out ({program} cmd --shell fish -- "$line" </dev/null 2>$err)
+    printf '\e7\e[2m thinking…\e[0m' >&2  # saves the cursor, to erase only "thinking…"
+    # a SIGINT handler keeps fish from cancelling this function on Ctrl-C: the request is
+    # cancelled, the line stays and "thinking…" is erased
+    function __chatcli_cmd_interrupted --on-signal SIGINT
+        functions -e __chatcli_cmd_interrupted
+        printf '\e8\e[K' >&2
+        commandline -f repaint
+    end
+    set -l out (CHATCLI_SHELL_INTEGRATION=1 {program} cmd --shell fish -- "$line" </dev/null 2>$err)
     set -l code $status
+    functions -e __chatcli_cmd_interrupted
     set out (string join \n -- $out | string collect)
-    printf '\r\e[K' >&2
+    printf '\e8\e[K' >&2
     if test "$code" = 0; and test -n "$out"
         commandline -r -- "$out"
         commandline -C (string length -- "$out")
     end
-    if test -s "$err"
+    if test -s "$err"  # under the line; fish redraws the prompt under what was said
         printf '\n' >&2
         cat -- $err >&2
     end

@@ -4,9 +4,10 @@ The command is shown highlighted, with every reason it looks destructive in red;
 decides: ``e`` execute (a destructive command only after typing ``yes``), ``r`` revise (the
 model gets the command and what to change; an answer that is not a command leaves the current
 one in place), ``d`` describe, ``c`` copy, Enter edit inline (prompt_toolkit, pre-filled,
-imported only then), ``q``, Ctrl-D or any other key abort, and Ctrl-C aborts with 130. The
-default is abort: nothing runs unless ``e`` is pressed. A revision or description the budget
-refuses (or that fails) is one line, and the menu stays.
+imported only then; Esc or Ctrl-C there goes back to the menu), ``q``, Ctrl-D or any other
+key abort, and Ctrl-C aborts with 130. The default is abort: nothing runs unless ``e`` is
+pressed. A revision or description the budget refuses (or that fails) is one line, and the
+menu stays.
 """
 
 from __future__ import annotations
@@ -109,15 +110,25 @@ class Tty:
         return data.decode("utf-8", "replace") if data else CTRL_D
 
     def line(self, message: str, default: str = "") -> str | None:
-        """A line typed (or edited, from ``default``) with prompt_toolkit; None on Ctrl-C or
-        Ctrl-D."""
+        """A line typed (or edited, from ``default``) with prompt_toolkit; None on Ctrl-C,
+        Ctrl-D or Esc (alone: Esc then a key at once is still that key with Alt)."""
         from prompt_toolkit import PromptSession
         from prompt_toolkit.input import create_input
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
         from prompt_toolkit.output import create_output
 
+        keys = KeyBindings()
+
+        @keys.add("escape", eager=False)
+        def _cancel(event: KeyPressEvent) -> None:
+            event.app.exit(exception=KeyboardInterrupt)
+
         session: PromptSession[str] = PromptSession(
-            input=create_input(self.input), output=create_output(self.output)
+            input=create_input(self.input), output=create_output(self.output), key_bindings=keys
         )
+        # a lone Esc is told from Alt+key by a pause: 0.1 s for a sequence's bytes to arrive,
+        # 0.5 s for a second key (prompt_toolkit's 0.5 + 1 s felt like Esc did nothing)
+        session.app.ttimeoutlen, session.app.timeoutlen = 0.1, 0.5
         try:
             return session.prompt(message, default=default)
         except (KeyboardInterrupt, EOFError):

@@ -10,6 +10,9 @@ the menu makes (revise, describe) is judged before it is sent, not only the firs
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +44,10 @@ class CmdInput:
     over_budget: bool = False
 
 
+INTEGRATION = "CHATCLI_SHELL_INTEGRATION"
+"""Set (to 1) by the ``shell-integration`` snippets on the ``cmd`` they run for the key."""
+
+
 class NotACommand(ChatcliError):
     """The model answered, but not with a command (a refusal, a question back)."""
 
@@ -67,7 +74,7 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: C
     check_options(what)
     env = environment
     notifier = notifier_for(env)
-    with open_default() as store:
+    with _typed_ahead_dropped(), open_default() as store:
 
         def connect(profile: Profile) -> Provider:
             # every request (generate, revise, describe, a retry) passes the budgets first,
@@ -99,6 +106,33 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: C
                 tty.close()
         finally:
             exchange.close()
+
+
+@contextlib.contextmanager
+def _typed_ahead_dropped() -> Iterator[None]:
+    """For the shell integration: when ``cmd`` ends (a suggestion, an error, Ctrl-C), drop the
+    keys typed on the terminal while it waited. The shell would read them against the new
+    line: an Enter would run a command nobody has read, a second key press would send the
+    suggestion back as a description. The menu drops them the same way."""
+    try:
+        yield
+    finally:
+        if os.environ.get(INTEGRATION):
+            discard_typed_ahead()
+
+
+def discard_typed_ahead() -> None:
+    """Flush /dev/tty's pending input, only from the terminal's foreground process group
+    (from the background a flush would stop the process, SIGTTOU)."""
+    try:
+        import termios
+    except ImportError:  # not a POSIX terminal
+        return
+    from chatcli.terminal import in_background
+
+    with contextlib.suppress(OSError, termios.error), open("/dev/tty", encoding="utf-8") as tty:
+        if not in_background(tty):
+            termios.tcflush(tty.fileno(), termios.TCIFLUSH)
 
 
 def _terminal(env: Environment) -> Tty | None:
