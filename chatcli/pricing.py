@@ -418,3 +418,21 @@ def batch_cost_usd(
     """Cost of one request run through the provider's Batch API (the dataset's batch rates,
     else half price), or None when unknown."""
     return cost_usd(info, prompt_tokens, completion_tokens, cached_tokens=cached_tokens, batch=True)
+
+
+PRICED_BY_TOKENS_ONLY = frozenset({"image", "transcribe", "speak"})
+"""Commands whose requests are priced by images, minutes or characters as well as tokens: a
+cost they were logged without cannot be made from their tokens afterwards."""
+
+
+def later_cost(
+    info: ModelInfo, command: str, prompt: int, completion: int, cached: int = 0,
+    reasoning: int = 0,
+) -> float | None:  # fmt: skip
+    """The cost of requests logged without a known price (their tokens summed), at the price
+    ``info`` knows now (a ``[models."NAME"]`` price set after them, as chatcli's notice asks):
+    None for a media command's requests, or when the price is still unknown."""
+    if command in PRICED_BY_TOKENS_ONLY:
+        return None
+    return cost_usd(info, prompt, completion, cached_tokens=cached, reasoning_tokens=reasoning,
+                    batch=command == "batch")  # fmt: skip

@@ -229,3 +229,35 @@ def test_the_usage_table_marks_estimated_tokens(fake: FakeOpenAI, tmp_path: Path
     assert "(~ 1 request(s) estimated: the endpoint reported no usage" in table.stdout
     plain = run_cli("usage", env=env)
     assert "(~ 1 request(s) estimated" in plain.stdout
+
+
+# -- 3: a price set after the fact counts the requests logged before it ------------------------
+
+
+def test_a_price_set_later_counts_the_requests_logged_without_one(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """The "cannot count" notice asks for a price; once it is set, the requests logged
+    without one are counted at it by the budget and by ``usage``, not left out for ever."""
+    config = tmp_path / "config.toml"
+    config.write_text("[defaults]\ndaily_budget_usd = 0.05\n")
+    env = fake_env(tmp_path, fake)
+    for i in range(3):
+        fake.script(Reply(prompt_tokens=10, completion_tokens=5))
+        r = run_cli("ask", "-m", "qwen-max", f"hi {i}", env=env)
+        assert r.returncode == 0, r.stderr
+        assert "cannot count qwen-max" in r.stderr
+    config.write_text(
+        '[defaults]\ndaily_budget_usd = 0.05\n[models."qwen-max"]\n'
+        "input_price = 1000.0\noutput_price = 1000.0\n"
+    )  # $0.015 a request at that price: $0.045 of $0.05 spent by the three
+    listed = json.loads(run_cli("usage", "--json", env=env).stdout)
+    assert listed["total"]["cost_usd"] == pytest.approx(0.045)
+    assert listed["total"]["requests_with_unknown_cost"] == 0
+    fake.script(Reply(prompt_tokens=10, completion_tokens=5))
+    fourth = run_cli("ask", "-m", "qwen-max", "one more", env=env)
+    assert fourth.returncode == 0, fourth.stderr
+    assert "$0.045 of your daily budget $0.05 is spent (90%)" in fourth.stderr
+    refused = run_cli("ask", "-m", "qwen-max", "and another", env=env)
+    assert refused.returncode == 1, refused.stderr
+    assert "$0.06 of your daily budget $0.05 is spent" in refused.stderr

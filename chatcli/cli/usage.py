@@ -48,8 +48,15 @@ def usage(
     environment: Environment,
 ) -> None:
     """Requests, tokens and cost from the usage log."""
+    from chatcli.errors import ChatcliError
     from chatcli.features.usage.report import report
+    from chatcli.settings.resolve import load_config
     from chatcli.store.db import reading_only
 
+    try:  # prices set since a request was logged count it; a broken config shows the log
+        model_info = load_config(g).model_info
+    except ChatcliError:
+        model_info = None
     with reading_only():  # a display: a read-only or full data dir is still read
-        report(environment, date.fromisoformat(since) if since else None, str(by), json_out)
+        report(environment, date.fromisoformat(since) if since else None, str(by), json_out,
+               model_info)  # fmt: skip

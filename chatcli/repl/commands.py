@@ -472,7 +472,7 @@ def _budget(repl: Repl, arg: str) -> None:
     if arg not in ("", "continue"):
         raise UsageError(f"unknown /budget argument {arg!r}", hint="/budget or /budget continue")
     profile = repl.ctx.config.profile(repl.session.profile)
-    spent = budget.spending(repl.ctx.store, profile)
+    spent = budget.spending(repl.ctx.store, profile, repl.ctx.config.model_info)
     if not spent:
         repl.say("no budget set (daily_budget_usd / monthly_budget_usd in the config)")
     for s in spent:

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from shlex import quote
@@ -1052,6 +1052,33 @@ class Store:
                 (_day_start(since),),
             ).fetchone()
         return float(total), int(unpriced)
+
+    def unpriced_usage(self, since: date | None = None) -> list[Unpriced]:
+        """The requests logged without a known cost since the local day ``since``, summed by
+        model and command (one query): what a price set later can still count."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT model, command, count(*), total(prompt_tokens), total(completion_tokens),"
+                " total(cached_tokens), total(reasoning_tokens) FROM usage"
+                " WHERE created_at >= ? AND cost_usd IS NULL GROUP BY model, command",
+                (_day_start(since),),
+            ).fetchall()
+        return [
+            Unpriced(str(m), str(c), int(n), *(int(v) for v in rest)) for m, c, n, *rest in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Unpriced:
+    """Requests of one model and command logged without a known cost, their tokens summed."""
+
+    model: str
+    command: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
 
 
 def _day_start(since: date | None) -> str:

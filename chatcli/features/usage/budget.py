@@ -78,9 +78,13 @@ class Spending:
         return f"{self.figure()} is spent"
 
 
-def spending(store: Store, profile: Profile) -> list[Spending]:
+def spending(
+    store: Store, profile: Profile, model_info: Callable[[str], ModelInfo] | None = None
+) -> list[Spending]:
     """Every configured limit with its spending so far (empty when no budget is set; a
-    limit of 0 is a limit: nothing may be spent)."""
+    limit of 0 is a limit: nothing may be spent). With ``model_info``, requests logged
+    without a known price are counted at the price known now (``pricing.later_cost``: a
+    price set after them, as the "cannot count" notice asks), so they are not left out."""
     limits = [
         ("daily", profile.daily_budget_usd, date.today()),
         ("monthly", profile.monthly_budget_usd, date.today().replace(day=1)),
@@ -92,8 +96,28 @@ def spending(store: Store, profile: Profile) -> list[Spending]:
     for name, limit, since in active:  # summed in SQL: never the month's rows in Python
         assert limit is not None
         spent, unpriced = store.usage_spent(since)
+        if unpriced and model_info is not None:
+            later = _priced_now(store, since, model_info)
+            spent, unpriced = spent + later[0], unpriced - later[1]
         out.append(Spending(name, spent, limit, unpriced > 0))
     return out
+
+
+def _priced_now(
+    store: Store, since: date, model_info: Callable[[str], ModelInfo]
+) -> tuple[float, int]:
+    """What the requests logged since ``since`` without a known cost cost at today's prices,
+    and how many of them that prices."""
+    from chatcli.pricing import later_cost
+
+    cost, requests = 0.0, 0
+    for group in store.unpriced_usage(since):
+        priced = later_cost(model_info(group.model), group.command, group.prompt_tokens,
+                            group.completion_tokens, group.cached_tokens,
+                            group.reasoning_tokens)  # fmt: skip
+        if priced is not None:
+            cost, requests = cost + priced, requests + group.requests
+    return cost, requests
 
 
 def check(
@@ -112,7 +136,7 @@ def check(
 
     ``go_on`` says how to continue from where the user is (a flag, or ``/budget`` in the REPL).
     """
-    judge(spending(store, profile), over_budget=over_budget, warn=warn, model=model,
+    judge(spending(store, profile, model_info), over_budget=over_budget, warn=warn, model=model,
           model_info=model_info, go_on=go_on)  # fmt: skip
 
 
@@ -210,7 +234,7 @@ class Gate:
         with self._lock:
             now = time.monotonic()
             if self._spent is None or now - self._read_at >= self.refresh:
-                self._spent = spending(self.store, self.profile)
+                self._spent = spending(self.store, self.profile, self.model_info)
                 self._read_at = now
             spent = self._spent
             over = self.over_budget() if callable(self.over_budget) else self.over_budget

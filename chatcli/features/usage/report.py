@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from chatcli.environment import Environment
 from chatcli.output import err, out
-from chatcli.pricing import family, json_usd, money
+from chatcli.pricing import ModelInfo, family, json_usd, later_cost, money
 from chatcli.store import UsageRow, open_default
 
 
@@ -62,6 +63,14 @@ class Group:
         }
 
 
+def _priced_now(row: UsageRow, model_info: Callable[[str], ModelInfo]) -> UsageRow:
+    if row.cost_usd is not None:
+        return row
+    cost = later_cost(model_info(row.model), row.command, row.prompt_tokens,
+                      row.completion_tokens, row.cached_tokens, row.reasoning_tokens)  # fmt: skip
+    return row if cost is None else replace(row, cost_usd=cost)
+
+
 def _key(row: UsageRow, by: str) -> str:
     if by == "model":
         return row.model
@@ -94,9 +103,20 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - cell_len(text))
 
 
-def report(environment: Environment, since: date | None, by: str, as_json: bool) -> None:
+def report(
+    environment: Environment,
+    since: date | None,
+    by: str,
+    as_json: bool,
+    model_info: Callable[[str], ModelInfo] | None = None,
+) -> None:
+    """The usage log grouped ``by`` day, model, profile or command. With ``model_info``
+    (the config's), a request logged without a known price is priced at the one known now
+    (``pricing.later_cost``), as the budgets count it."""
     with open_default() as store:
         rows = store.usage_rows(since)
+    if model_info is not None:
+        rows = [_priced_now(row, model_info) for row in rows]
     groups: dict[str, Group] = {}
     total = Group("total")
     for row in rows:
