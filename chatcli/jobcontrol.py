@@ -16,10 +16,44 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
 
 from chatcli import terminal
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_questions: list[Callable[[], None]] = []
+"""How to show again each question reading keys now (``asking``), the latest last."""
+
+
+def main_thread_only(target: Callable[P, T]) -> Callable[P, T]:
+    """``target`` for a thread chatcli starts (the MCP client's loop, its pipe readers): it
+    runs with SIGTSTP blocked, as do the threads it starts in turn. The kernel gives a
+    process-wide signal to any thread not blocking it: one of these would take Ctrl-Z's with
+    the default action, stopping the process with the terminal as it was mid-frame, where
+    ``suspendable``'s watcher must take it (or, at the prompt, the main thread)."""
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        tstp = getattr(signal, "SIGTSTP", None)
+        if tstp is not None:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {tstp})
+        return target(*args, **kwargs)
+
+    return run
+
+
+@contextlib.contextmanager
+def asking(show_again: Callable[[], None]) -> Iterator[None]:
+    """For the block a question reads keys in the middle of an answer (a tool call's approval,
+    drawn under the writer's lock): Ctrl-Z stops without waiting for the writer, and after
+    ``fg`` the question is shown again by ``show_again``, its terminal modes back in force."""
+    _questions.append(show_again)
+    try:
+        yield
+    finally:
+        _questions.remove(show_again)
 
 
 @contextlib.contextmanager
@@ -57,7 +91,16 @@ def suspendable(writer: Any) -> Iterator[None]:
 
 
 def stop_here(writer: Any) -> None:
-    """Restore the terminal, stop until continued, then take it back (the writer redraws)."""
+    """Restore the terminal, stop until continued, then take it back (the writer redraws, or
+    the question being asked is shown again)."""
+    if _questions:
+        show_again = _questions[-1]
+        terminal.restore_all()
+        os.kill(os.getpid(), signal.SIGSTOP)
+        terminal.reapply_all()
+        with contextlib.suppress(OSError, ValueError):
+            show_again()
+        return
     paused = getattr(writer, "paused", None)
     with paused() if paused is not None else contextlib.nullcontext():
         terminal.restore_all()

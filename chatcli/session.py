@@ -773,10 +773,12 @@ class ChatSession:
     def _row_now(self, store: Store) -> SessionRow:
         """The session's row as stored now (the title its first turn gave it, a rename by
         another process), with this conversation's head; made again when another process
-        deleted it (``_recreate``)."""
+        deleted it (``_recreate``). A session is known by its id *and* its creation time:
+        SQLite gives a deleted session's id (and its messages' ids) to the next rows made, so
+        the same id with another ``created_at`` is another session, never one to write into."""
         assert self.row is not None
         stored = store.find_session(self.row.id)
-        if stored is None:
+        if stored is None or stored.created_at != self.row.created_at:
             return self._recreate(store)
         self.row = replace(stored, head_id=self.row.head_id)
         return self.row

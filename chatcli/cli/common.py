@@ -254,12 +254,12 @@ _WRITES_CONFIG = ("config init", "config set")
 def _config_named_exists(g: Globals, command_path: str) -> None:
     """``--config PATH`` naming no file is exit 3 for every command (SPEC), also for those that
     never read the config (``sessions``, ``usage``): the user meant another file."""
-    from pathlib import Path
+    from chatcli.settings import paths
 
     if not g.config or command_path.endswith(_WRITES_CONFIG):
         return
-    path = Path(g.config).expanduser()
-    if not path.exists():
+    path = paths.expand(g.config)
+    if not paths.exists(path):
         from chatcli.errors import ConfigError
 
         raise ConfigError(f"config file {path} does not exist", hint="check the --config path")

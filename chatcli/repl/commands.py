@@ -198,7 +198,8 @@ def _undo(repl: Repl, arg: str) -> None:
         repl.say("your message is back in the prompt (it had no answer)", dim=True)
     if draft.attachments is not None:
         repl.attachments = joined(draft.attachments, repl.attachments)
-        repl.say(f"{count(draft.attachments)} attached file(s) go with it again", dim=True)
+        repl.say(f"{count(draft.attachments)} attached file(s) go with it again "
+                 "(Ctrl-C drops them)", dim=True)  # fmt: skip
 
 
 def _draft(repl: Repl, content: Content) -> Draft:
@@ -380,7 +381,8 @@ def _file(repl: Repl, arg: str) -> None:
         repl.attachments = UserInput()
     add_bytes(repl.attachments, data, f"file {path}", label=path.name)
     count = len(repl.attachments.texts) + len(repl.attachments.images)
-    repl.say(f"attached {path.name} ({count} file(s) go with your next message)", dim=True)
+    repl.say(f"attached {path.name} ({count} file(s) go with your next message; Ctrl-C at "
+             "the prompt drops them)", dim=True)  # fmt: skip
 
 
 def _pasted_path(arg: str) -> Path:
@@ -390,8 +392,10 @@ def _pasted_path(arg: str) -> Path:
     import shlex
     from urllib.parse import unquote, urlsplit
 
-    typed = Path(arg).expanduser()
-    if typed.exists():
+    from chatcli.settings.paths import exists, expand
+
+    typed = expand(arg)
+    if exists(typed):
         return typed
     if arg.startswith("file://"):
         return Path(unquote(urlsplit(arg).path))
@@ -399,7 +403,7 @@ def _pasted_path(arg: str) -> Path:
         words = shlex.split(arg)
     except ValueError:  # an unclosed quote: not a pasted path
         return typed
-    return Path(words[0]).expanduser() if len(words) == 1 else typed
+    return expand(words[0]) if len(words) == 1 else typed
 
 
 def _save(repl: Repl, arg: str) -> None:

@@ -173,6 +173,7 @@ class Repl:
                 if signals.received():  # SIGHUP/SIGTERM: leave (main says why)
                     raise
                 self.draft, self.editing = "", None
+                self._drop_attachments()
                 continue
             except EOFError:
                 break
@@ -204,6 +205,16 @@ class Repl:
                 self._after_failure()
             finally:  # a signal leaving the REPL included: ``chat -c`` finds the message
                 self._keep_unanswered()
+
+    def _drop_attachments(self) -> None:
+        """Ctrl-C at the prompt drops the whole draft: the ``/file`` attachments pending (or
+        brought back by ``/undo``) too, which would otherwise go, unseen, with the next and
+        unrelated message."""
+        from chatcli.repl.drafts import count
+
+        if (n := count(self.attachments)) > 0:
+            self.attachments = None
+            self.say(f"{n} attached file(s) dropped", dim=True)
 
     def _still_stored(self, line: str) -> None:
         """Another process may have deleted the session while the prompt waited (``sessions

@@ -277,7 +277,9 @@ class Config:
 
 def load(path: Path, *, must_exist: bool = False) -> Config:
     """Read and validate ``path``; a missing file means zero-config unless ``must_exist``."""
-    if not path.exists():
+    from chatcli.settings.paths import exists
+
+    if not exists(path):
         if must_exist:
             raise ConfigError(f"config file {path} does not exist", hint="check the --config path")
         return _build(path, {}, "", exists=False)

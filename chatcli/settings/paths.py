@@ -13,12 +13,41 @@ from pathlib import Path
 APP = "chatcli"
 
 
-def _absolute(path: str | Path) -> Path:
+def expand(path: str | Path) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded, the one way every path argument is
+    (``/file``, ``--schema``, ``--config``, ``CHATCLI_HOME``...). A ``~user`` naming no user is
+    left as typed, as a shell leaves it: it then names no file, a plain "no such file" error,
+    where ``Path.expanduser`` raises ``RuntimeError``."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
+def exists(path: str | Path, *, follow: bool = True) -> bool:
+    """Whether ``path`` names something, False for a name the system refuses (too long, a NUL)
+    instead of the ``OSError`` ``Path.exists`` raises; ``follow=False`` counts a dangling
+    symlink too."""
+    return os.path.exists(path) if follow else os.path.lexists(path)
+
+
+def _absolute(path: str | Path, named_by: str | None = None) -> Path:
     """``path`` with ``~`` expanded, made absolute against the working directory once, here:
     a relative ``CHATCLI_HOME=./data`` or ``--config cfg.toml`` then works everywhere a path is
     used (``Path.as_uri`` refuses a relative one). Relative ``XDG_*`` values never get here:
-    platformdirs ignores them, as the XDG spec asks."""
-    return Path(os.path.abspath(Path(path).expanduser()))
+    platformdirs ignores them, as the XDG spec asks. A ``~user`` naming no user in an
+    environment variable (``named_by``) is a ConfigError: taken as typed it would be a folder
+    ``~user`` made in whatever directory chatcli runs in."""
+    expanded = expand(path)
+    if named_by and str(expanded).startswith("~"):
+        from chatcli.errors import ConfigError
+
+        user = str(expanded).split("/", 1)[0]
+        raise ConfigError(
+            f"{named_by}={path}: {user} names no user on this system",
+            hint=f"set {named_by} to an absolute path",
+        )
+    return Path(os.path.abspath(expanded))
 
 
 _CONFIGS: set[Path] = set()
@@ -30,7 +59,7 @@ def config_path(flag: str | None = None) -> tuple[Path, bool]:
     if flag:
         path, named = _absolute(flag), True
     elif env := os.environ.get("CHATCLI_CONFIG"):
-        path, named = _absolute(env), False
+        path, named = _absolute(env, "CHATCLI_CONFIG"), False
     else:
         from platformdirs import user_config_dir
 
@@ -60,7 +89,7 @@ def data_dir() -> Path:
     """The directory holding ``chatcli.db`` and the REPL input history."""
     env = os.environ.get("CHATCLI_HOME")
     if env:
-        return _absolute(env)
+        return _absolute(env, "CHATCLI_HOME")
     from platformdirs import user_data_dir
 
     return _absolute(user_data_dir(APP, appauthor=False))

@@ -295,12 +295,12 @@ class Store:
         """Open (creating and migrating as needed) ``chatcli.db`` in ``data_dir``; with
         ``replay``, write back what the recovery journal holds (``store.journal``)."""
         path = data_dir / DB_NAME
-        if data_dir.exists() and not data_dir.is_dir():
+        if os.path.exists(data_dir) and not os.path.isdir(data_dir):
             raise StoreError(
                 f"the data dir {data_dir} is a file, not a directory",
                 hint="point CHATCLI_HOME at a directory (chatcli creates it if missing)",
             )
-        if path.is_dir():  # SQLite would only say "unable to open database file"
+        if os.path.isdir(path):  # SQLite would only say "unable to open database file"
             raise StoreError(
                 f"{path} is a directory, not chatcli's database file",
                 hint=f"move it aside ({_move_aside(path, '.dir')}); chatcli then starts a new one",
@@ -356,7 +356,7 @@ class Store:
         no migration, no journal replay, no ballast. ``why`` is raised when it cannot be read
         either (no database yet, one that needs a migration, a damaged one)."""
         path = data_dir / DB_NAME
-        if not path.is_file():
+        if not os.path.isfile(path):  # False for a name too long, where is_file raises
             raise why
         # ``immutable``: the WAL's shared-memory file cannot be made there either (a full disk,
         # a read-only mount the last writer left without one)

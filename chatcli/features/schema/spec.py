@@ -14,7 +14,6 @@ its place in the config file, when ``--schema @NAME`` uses it and by ``config_pr
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from chatcli.errors import ConfigError, UsageError
 from chatcli.features.schema import fields
 from chatcli.features.schema.check import MAX_DEPTH, SchemaProblem, check_schema, check_usable
 from chatcli.features.schema.strict import Strict, to_strict
+from chatcli.settings import paths
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Config
@@ -99,8 +99,8 @@ def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
     elif text.startswith(("{", "[")):
         schema, source, name = _json(text, "the inline JSON"), "the inline JSON", "response"
         check_schema(schema, source)
-    elif _path_like(text) and os.path.lexists(Path(text).expanduser()):
-        path = Path(text).expanduser()  # a directory or a dangling link is refused as such
+    elif _path_like(text) and paths.exists(paths.expand(text), follow=False):
+        path = paths.expand(text)  # a directory or a dangling link is refused as such
         schema, source, name = _file(path), str(path), path.stem
         check_schema(schema, source)
     elif text.endswith(".json") and "\n" not in text and "," not in text:
@@ -238,7 +238,7 @@ def entry_schema(name: str, entry: dict[str, Any], config_dir: Path | None) -> A
         if key == "fields":
             schema, source = fields.parse(str(entry["fields"])), "the field list"
         elif key == "file":
-            path = Path(str(entry["file"])).expanduser()
+            path = paths.expand(str(entry["file"]))
             if not path.is_absolute() and config_dir is not None:
                 path = config_dir / path
             schema, source = _file(path), str(path)

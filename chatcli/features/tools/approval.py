@@ -7,7 +7,8 @@ server marks read-only. Otherwise, on a terminal, the user sees the call and ans
 forgets it on ``/new``, ``/resume`` and ``/fork``), ``n`` or Enter (the default) declines,
 ``v`` prints the whole call (the card folds long values and fits the terminal) and asks again;
 Ctrl-C stops the turn. Off a terminal a call that was not approved in advance is declined.
-Keys typed before the question are discarded, so type-ahead cannot answer it.
+Keys typed before the question are discarded, so type-ahead cannot answer it; so is the rest
+of an answer typed as a word (``yes⏎``). Ctrl-Z at the question shows it again after ``fg``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
+from chatcli import jobcontrol
 from chatcli.features.tools.registry import Tool, covers
 from chatcli.features.tools.results import card, full_view, heading
 from chatcli.terminal import modes
@@ -121,13 +123,22 @@ class TerminalAsk:
             fd = self.stdin.fileno()
             columns, rows = _size(self.stderr)
             text = card(qualified, arguments, hint, rows=rows - 1, columns=columns)
-            with modes(self.stdin, local_off=termios.ICANON | termios.ECHO):
+
+            def show_again() -> None:  # after Ctrl-Z and fg: the shell wrote over it
+                self.stderr.write(f"{heading(qualified, hint)}\n{self.PROMPT}")
+                self.stderr.flush()
+
+            with (
+                modes(self.stdin, local_off=termios.ICANON | termios.ECHO),
+                jobcontrol.asking(show_again),
+            ):
                 termios.tcflush(fd, termios.TCIFLUSH)  # keys typed before the question
                 self.stderr.write(f"{text}\n{self.PROMPT}")
                 self.stderr.flush()
                 try:
                     while True:
-                        key = os.read(fd, 1).decode("ascii", "replace").lower()
+                        key = _read_key(fd, show_again).decode("ascii", "replace").lower()
+                        _rest_of_word(fd)  # "yes⏎" answers y; "es⏎" is not a message
                         if key != "v":
                             answer, read = (key if key in ("y", "a") else "n"), True
                             break
@@ -139,6 +150,9 @@ class TerminalAsk:
                     self.stderr.write(f"{shown}\n")
                     self.stderr.flush()
 
+        from chatcli.output import Notifier
+
+        Notifier(self.stderr, tty=True).end_line()  # "thinking…" ends before the card
         self.settle()
         writer = self.writer
         if writer is None or not writer.above(exchange):
@@ -147,6 +161,42 @@ class TerminalAsk:
 
 
 _RUNNING = "tools-running"
+WORD_GAP = 0.3
+"""Seconds between keys that still make one answer typed as a word (``yes⏎``)."""
+
+
+def _read_key(fd: int, show_again: Callable[[], None]) -> bytes:
+    """One key from the terminal ``fd``, kept in the question's modes: a shell resuming the
+    job (``fg; cmd``) may set its own after chatcli set them again on SIGCONT, leaving the
+    terminal in line mode (the key echoed, waiting for an Enter); found so, the modes are set
+    again and the question shown again."""
+    import select
+    import termios
+
+    from chatcli import terminal
+
+    while not select.select([fd], [], [], WORD_GAP)[0]:
+        if termios.tcgetattr(fd)[3] & (termios.ICANON | termios.ECHO):
+            terminal.reapply_all()
+            show_again()
+    return os.read(fd, 1)
+
+
+def _rest_of_word(fd: int) -> None:
+    """Read and drop what follows the answer key as part of the same answer: keys coming
+    within ``WORD_GAP`` of each other, up to an Enter. Many answer a y/n question with the
+    word and Enter; left in the input, ``es⏎`` would go to the model as the next message."""
+    import select
+
+    for _ in range(64):  # a paste at the question: the rest is dropped at the end
+        if not select.select([fd], [], [], WORD_GAP)[0]:
+            return
+        key = os.read(fd, 1)
+        if not key or key in (b"\r", b"\n"):
+            return
+    import termios
+
+    termios.tcflush(fd, termios.TCIFLUSH)
 
 
 def _size(stream: TextIO) -> tuple[int, int]:

@@ -180,8 +180,12 @@ class Hub:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 self._loop.set_task_factory(_task_factory)
-                self._thread = threading.Thread(
-                    target=self._loop.run_forever, name="chatcli-mcp", daemon=True
+                from chatcli.jobcontrol import main_thread_only
+
+                self._thread = threading.Thread(  # Ctrl-Z is not for it, nor for its threads
+                    target=main_thread_only(self._loop.run_forever),
+                    name="chatcli-mcp",
+                    daemon=True,
                 )
                 self._thread.start()
         return asyncio.run_coroutine_threadsafe(coro, self._loop)

@@ -26,8 +26,13 @@ class StderrTail:
         self.file: TextIO = os.fdopen(write, "w", encoding="utf-8", errors="replace")
         self._kept = bytearray()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(
-            target=self._drain, args=(read,), name=f"chatcli-mcp-stderr-{name}", daemon=True
+        from chatcli.jobcontrol import main_thread_only
+
+        self._thread = threading.Thread(  # Ctrl-Z is the main thread's (or its watcher's)
+            target=main_thread_only(self._drain),
+            args=(read,),
+            name=f"chatcli-mcp-stderr-{name}",
+            daemon=True,
         )
         self._thread.start()
 
