@@ -214,3 +214,28 @@ def test_ctrl_c_at_the_prompt_drops_attachments_undo_brought_back(
              "what is 2+2?\r")  # fmt: skip
     assert chat.sent()[-1] == "what is 2+2?"
     assert "1 attached file(s) dropped" in chat.err.getvalue()
+
+
+# -- 8: /history and /answers of a turn that called tools ---------------------------------------
+
+
+@pytest.mark.external  # a real MCP server
+def test_history_and_answers_show_a_tool_turns_answer(
+    tmp_path: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool turn's first reply only calls the tool: /history shows the turn's answer (its
+    last reply with words), /answers what each answer did (the tools it called)."""
+    from tests.test_repl_audit import run_repl
+
+    (tmp_path / "config.toml").write_text(
+        own_server("t") + '\n[defaults]\nauto_approve = ["t"]\n', encoding="utf-8"
+    )
+    fake.script(
+        Reply(tool_calls=[{"name": "t__echo", "arguments": {"text": "x"}}]),
+        Reply(text="the echo said x"),
+    )
+    chat = Chat(tmp_path, fake, monkeypatch)
+    run_repl(chat, "go\r", "/history\r", "/answers 1\r", flags=ChatFlags(tools=("t",)))
+    err = chat.err.getvalue()
+    assert "ai  › the echo said x" in err, err
+    assert "› calls t__echo" in err or "› calls t.echo" in err, err

@@ -21,7 +21,7 @@ from prompt_toolkit.document import Document
 from chatcli.errors import SessionExists, UsageError
 from chatcli.pricing import CHAT_MODELS, money
 from chatcli.safetext import one_line
-from chatcli.store import content_text, images_attached
+from chatcli.store import MessageRow, content_text, images_attached
 
 if TYPE_CHECKING:
     from chatcli.repl.drafts import Draft
@@ -252,7 +252,10 @@ def _history(repl: Repl, arg: str) -> None:
     columns = max(20, shutil.get_terminal_size().columns - 1)
     for number, messages in turns:
         user = messages[0]
-        answer = next((m for m in messages[1:] if m.role == "assistant"), None)
+        replies = [m for m in messages[1:] if m.role == "assistant"]
+        # the turn's answer: its last reply with words (a tool round's first only calls)
+        answer = next((m for m in reversed(replies) if content_text(m.content).strip()),
+                      replies[-1] if replies else None)  # fmt: skip
         images = images_attached(user.content)  # as `sessions show` notes them
         marks = [images] if images else []
         on_user = user.role == "user"  # as ``Session.answers``/``versions`` count them
@@ -271,8 +274,17 @@ def _history(repl: Repl, arg: str) -> None:
         head = f"  {number:>3} you › "
         repl.say(f"{head}{shorten(text, max(1, columns - len(head) - len(mark)))}{mark}")
         if answer is not None:
-            reply = one_line(content_text(answer.content), 500)
+            reply = _said(answer)
             repl.say(f"      ai  › {shorten(reply, max(1, columns - 12))}", dim=True)
+
+
+def _said(message: MessageRow) -> str:
+    """What a stored reply says on one line: its text, or the tools it called when it only
+    called tools (``/history``, ``/answers``, as the resume preview shows it)."""
+    text = one_line(content_text(message.content), 500)
+    if not text.strip() and message.tool_calls:
+        return "calls " + ", ".join(str(c.get("name")) for c in message.tool_calls)
+    return text
 
 
 def _edit(repl: Repl, arg: str) -> None:
@@ -308,7 +320,7 @@ def _answers(repl: Repl, arg: str) -> None:
     for k, answer in enumerate(repl.session.answers(number), 1):
         mark = "*" if answer.id == current else " "
         when = answer.created_at.astimezone().strftime("%H:%M")
-        text = one_line(content_text(answer.content), 500)
+        text = _said(answer)
         repl.say(f"  {mark} {k}  {when} {answer.model or ''} › {text[:200]}")
     repl.say(f"/pick {number} K goes on from answer K", dim=True)
     _versions(repl, number)
