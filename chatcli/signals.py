@@ -24,8 +24,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 from chatcli.errors import ExitStatus
 
@@ -40,6 +41,7 @@ INSIST = 3.0
 REST_GRACE = 2.0
 """Seconds to leave in when the signal came while nothing was at stake (``resting``)."""
 _resting = False
+_redeliver = False  # a ``Stopped`` Python swallowed: raise it again at the next chance
 
 
 class Stopped(KeyboardInterrupt):
@@ -51,7 +53,10 @@ class Stopped(KeyboardInterrupt):
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    global _received, _first_at
+    global _received, _first_at, _redeliver
+    if _received is not None and _redeliver:  # the first one was swallowed: raise it now
+        _redeliver = False
+        raise Stopped(_received)
     if _received is not None:  # already stopping: let the partial answer be saved, unless
         if time.monotonic() - _first_at >= INSIST:  # the user insists
             os._exit(128 + _received)
@@ -74,8 +79,34 @@ def resting() -> Iterator[None]:
         _resting = before
 
 
+def _unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``sys.unraisablehook`` that keeps a ``Stopped`` raised where Python cannot raise (a
+    weakref callback of the import machinery, a ``__del__``): no "Exception ignored"
+    traceback is printed, and the signal is raised again in the main thread, from a timer
+    (raised inside this hook it would be swallowed again)."""
+
+    def unraisable(info: Any) -> None:
+        global _redeliver
+        if isinstance(info.exc_value, Stopped):
+            _redeliver = True  # from another thread, once this hook has returned: a real
+            main = threading.main_thread().ident  # signal, so a blocking call is woken too
+            again = threading.Timer(0.01, signal.pthread_kill, (main, info.exc_value.signum))
+            again.daemon = True
+            again.start()
+            return
+        hook(info)
+
+    return unraisable
+
+
 def install() -> None:
     """Route SIGTERM and SIGHUP through ``_handler`` (main thread only; a no-op elsewhere)."""
+    import sys
+
+    if not getattr(sys.unraisablehook, "_chatcli", False):
+        hook = _unraisable(sys.unraisablehook)
+        hook._chatcli = True  # type: ignore[attr-defined]
+        sys.unraisablehook = hook
     for signum in HANDLED:
         try:
             if signal.getsignal(signum) is signal.SIG_IGN:
@@ -104,5 +135,5 @@ def describe() -> str:
 
 def reset() -> None:
     """Forget a received signal (in-process tests run several commands in one process)."""
-    global _received
-    _received = None
+    global _received, _redeliver
+    _received, _redeliver = None, False

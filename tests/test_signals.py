@@ -279,3 +279,30 @@ def test_a_hangup_at_rest_ends_within_the_short_grace() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+_SWALLOWED = """
+import signal, time, weakref
+from chatcli import signals
+signals.install()
+class Thing: pass
+thing = Thing()
+ref = weakref.ref(thing, lambda _: signal.raise_signal(signal.SIGTERM))
+try:
+    del thing  # the callback runs, the handler raises where Python cannot raise
+    time.sleep(5)
+    print("not stopped")
+except signals.Stopped as exc:
+    print("stopped", exc.signum)
+"""
+
+
+@pytest.mark.process
+def test_a_signal_python_swallows_is_raised_again_without_a_traceback() -> None:
+    """A SIGTERM landing in a weakref callback (the import machinery's module locks) or a
+    ``__del__`` is not lost with an "Exception ignored" traceback: it stops chatcli as any
+    other SIGTERM does (the start-up sweep met this once under load)."""
+    done = subprocess.run([sys.executable, "-c", _SWALLOWED], capture_output=True, text=True,
+                          timeout=30, cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    assert done.stdout.strip() == "stopped 15", (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr

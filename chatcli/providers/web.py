@@ -115,8 +115,8 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
                     response.close()
     except ChatcliError:
         raise
-    except httpx2.TimeoutException:
-        raise NetworkError(f"fetching {shown(url)} timed out after {seconds:g} s") from None
+    except httpx2.TimeoutException:  # silent for the whole time: as the overall deadline says
+        raise NetworkError(f"fetching {shown(url)} took longer than {seconds:g} s") from None
     except httpx2.HTTPError as exc:
         if timed_out.is_set() or time.monotonic() > deadline:  # the timer cut it
             raise NetworkError(f"fetching {shown(url)} took longer than {seconds:g} s") from None
