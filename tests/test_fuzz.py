@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatcli.errors import APIError, ConfigError, NetworkError
-from chatcli.events import Finish, Notice, TextDelta, Usage
+from chatcli.events import Finish, Notice, ReasoningDelta, TextDelta, Thought, Usage
 from chatcli.providers.answers import MAX_TOKENS_REPORTED, stream_events, whole_events
 from chatcli.providers.errorbody import parse as parse_error
 from chatcli.providers.transport import sse_payloads
@@ -87,7 +87,12 @@ chunks = st.fixed_dictionaries(
 
 def _check_events(events: list[Any]) -> None:
     for event in events:
-        assert isinstance(event, TextDelta | Usage | Finish | Notice)
+        # reasoning (streamed or in a whole answer: DeepSeek's reasoning_content) is an event too
+        assert isinstance(event, TextDelta | ReasoningDelta | Thought | Usage | Finish | Notice)
+        if isinstance(event, ReasoningDelta | Thought):
+            assert isinstance(
+                event.text if isinstance(event, ReasoningDelta) else event.reasoning, str
+            )
         if isinstance(event, Usage):
             assert 0 <= event.prompt_tokens <= MAX_TOKENS_REPORTED
             assert 0 <= event.completion_tokens <= MAX_TOKENS_REPORTED
