@@ -36,11 +36,13 @@ def read(data_dir: Path, name: str, key: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def write(data_dir: Path, name: str, key: str, data: str) -> None:
+def write(data_dir: Path, name: str, key: str, data: str, *, wait: float = 0) -> None:
     """Keep ``data`` under ``name`` for ``key`` (creating the database if there is none); a
-    database that cannot take it at once only costs speed, so nothing is raised and nothing
-    waits: the caller may itself hold the write lock (a batch prices its requests inside the
-    transaction that stores them), and a wait for it would be a wait for ever."""
+    database that cannot take it at once only costs speed, so nothing is raised and, unless
+    ``wait`` seconds are given, nothing waits: the caller may itself hold the write lock (a
+    batch prices its requests inside the transaction that stores them), and a wait for it
+    would be a wait for ever. A caller that holds no transaction and must not lose what it
+    keeps (a paid result) waits a little for another writer, such as its own usage log."""
     path = data_dir / DB_NAME
     if not path.is_file():
         try:
@@ -48,7 +50,7 @@ def write(data_dir: Path, name: str, key: str, data: str) -> None:
         except StoreError:
             return
     try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=0)
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=wait)
         try:
             with conn:
                 conn.execute(

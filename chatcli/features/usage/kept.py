@@ -20,6 +20,10 @@ from collections.abc import Iterable
 MAX_ENTRIES = 2000
 MAX_CHARS = 4_000_000
 _VERSION = "1"
+KEEP_WAIT = 5.0
+"""Seconds a kept result waits for the database's write lock (held a moment by this command's
+own usage log, or another chatcli): without a wait, a summary paid for was printed instead of
+kept whenever its usage row was being written at the same instant."""
 _LOCK = threading.Lock()
 
 
@@ -99,7 +103,9 @@ def _write(name: str, entries: dict[str, str]) -> None:
     from chatcli.settings import paths
     from chatcli.store import caches
 
-    caches.write(paths.data_dir(), name, _VERSION, json.dumps(entries, ensure_ascii=False))
+    # a paid result: worth waiting a moment for another writer (this command's usage log)
+    caches.write(paths.data_dir(), name, _VERSION, json.dumps(entries, ensure_ascii=False),
+                 wait=KEEP_WAIT)  # fmt: skip
 
 
 def _trim(entries: dict[str, str]) -> dict[str, str]:
