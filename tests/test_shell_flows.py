@@ -6,7 +6,6 @@ list of the user's own, stays quiet."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,19 +13,9 @@ import pytest
 from chatcli.features.shell.danger import reasons
 from tests.cli_helpers import fake_env, run_process
 from tests.fakes import FakeOpenAI, Reply
+from tests.test_audit8_shell import in_a_project  # noqa: F401 - autouse: home is a scratch dir
 
 HOME = "rm -r on ~: a home directory"
-
-
-@pytest.fixture(autouse=True)
-def in_a_project(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """The user's home is a scratch directory, and the check runs in a project inside it
-    (where "." and "*" are not broad)."""
-    project = tmp_path / "home" / "proj"
-    project.mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(project)
-    yield project
 
 
 @pytest.mark.parametrize(
