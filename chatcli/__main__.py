@@ -300,14 +300,9 @@ def _by_signal(exc: BaseException) -> bool:
     """Whether ``exc`` was caused by Ctrl-C or a signal: Python 3.11 wraps an exception raised
     while a class is made (``__set_name__``: a dataclass's fields) in a ``RuntimeError``, so
     a signal that lands while a module imports can come out as one."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    from chatcli.errors import caused_by
+
+    return caused_by(exc, KeyboardInterrupt)
 
 
 def _status(code: int) -> ExitStatus:

@@ -221,3 +221,17 @@ def unreadable(
     else:
         message = f"cannot read {path}: {exc.strerror or exc}"
     return error(f"{lead}: {message}" if lead else message)
+
+
+def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` is a ``kind`` or was caused by one, however deep in its chain of causes
+    and contexts (libraries wrap: an SDK timeout around a slow head, Python 3.11's
+    ``RuntimeError`` around a signal raised while a class is made)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

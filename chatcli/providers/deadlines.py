@@ -87,14 +87,9 @@ def until(response: httpx2.Response, seconds: float | None) -> bool:
 
 def slow_head(exc: BaseException) -> bool:
     """Whether ``exc`` (an httpx2 or SDK timeout) was a ``SlowHead``."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, SlowHead):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    from chatcli.errors import caused_by
+
+    return caused_by(exc, SlowHead)
 
 
 def _watch(stream: Any) -> None:
