@@ -432,3 +432,24 @@ def test_summarize_output_folder_is_private(fake: FakeOpenAI, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize(
+    ("spent", "limit", "figure", "percent"),
+    [
+        (0.196, 0.20, "$0.19 of your daily budget $0.20", "98%"),
+        (0.1999, 0.20, "$0.19 of your daily budget $0.20", "99%"),
+        (4.996, 5.0, "$4.99 of your daily budget $5.00", "99%"),
+        (0.20, 0.20, "$0.20 of your daily budget $0.20", "100%"),
+        (0.25, 0.20, "$0.25 of your daily budget $0.20", "125%"),
+        (0.004, 1.0, "$0.004 of your daily budget $1.00", "0%"),
+    ],
+)
+def test_a_budget_below_its_limit_is_never_shown_as_reached(
+    spent: float, limit: float, figure: str, percent: str
+) -> None:
+    """Rounding up said "$0.20 of $0.20 (100%)" for a budget not used up (note 9)."""
+    from chatcli.features.usage.budget import Spending
+
+    s = Spending(name="daily", spent=spent, limit=limit, unknown=False)
+    assert (s.figure(), s.percent()) == (figure, percent)

@@ -492,7 +492,7 @@ def _budget(repl: Repl, arg: str) -> None:
     if not spent:
         repl.say("no budget set (daily_budget_usd / monthly_budget_usd in the config)")
     for s in spent:
-        repl.say(f"{s.figure()}: {s.share:.0%} spent")
+        repl.say(f"{s.figure()}: {s.percent()} spent")
     if arg == "continue":
         repl.ctx.over_budget = True
         repl.say("budgets no longer stop this session (they still warn)")

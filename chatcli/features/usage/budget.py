@@ -18,6 +18,7 @@ notice is said once per command either way.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import weakref
@@ -57,9 +58,25 @@ class Spending:
 
     def figure(self) -> str:
         return (
-            f"{money(self.spent)}{' or more' if self.unknown else ''} "
+            f"{self._spent()}{' or more' if self.unknown else ''} "
             f"of your {self.name} budget {money(self.limit)}"
         )
+
+    def _spent(self) -> str:
+        """The amount spent, never shown as the limit while below it ($0.196 of $0.20 is
+        $0.19, not $0.20: rounding up would say the budget is used up when it is not)."""
+        shown = money(self.spent)
+        if 0 <= self.spent < self.limit and shown == money(self.limit):
+            cents = math.floor(self.spent * 100) / 100
+            shown = money(cents) if cents > 0 else shown
+        return shown
+
+    def percent(self) -> str:
+        """The share spent, rounded down below the limit (99.6 % is 99 %, not 100 %)."""
+        share = self.share
+        if share < 1:
+            return f"{math.floor(share * 100)}%"
+        return f"{share:.0%}" if math.isfinite(share) else "over 100%"
 
     @property
     def share(self) -> float:
@@ -161,7 +178,7 @@ def judge(
                 s.refusal(), hint=f"{go_on}, or raise {s.name}_budget_usd in the config{unset}"
             )
         if s.share >= WARN_AT and _first_warning(warn, s.name, once):
-            share = f"{s.share:.0%}" if s.limit > 0 else "the budget is $0"
+            share = s.percent() if s.limit > 0 else "the budget is $0"
             warn(f"{s.figure()} is spent ({share})")
 
 
