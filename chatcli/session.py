@@ -279,6 +279,7 @@ class ChatSession:
         self._persist = persist and self._log
         self._name = name
         self._one_shot = one_shot
+        self._made = False  # this command made the session's row
         self._history: list[_Entry] = []
         self._pending: Content | None = None  # a user message whose request did not complete
         self._pending_id: int | None = None  # its stored row, if it has one
@@ -732,7 +733,7 @@ class ChatSession:
         self._reuse = None
         ids, before = self.store.add_turn(self.row.id, [e.message for e in entries],
                                           parent=self._tip, answering=answering,
-                                          system=sent)  # fmt: skip
+                                          system=sent, same_command=self._made)  # fmt: skip
         if ids and before not in expected:
             self._say_branched(self.store, self.row.name)
         parent = self._tip
@@ -768,6 +769,7 @@ class ChatSession:
         }
         if self._name:
             return store.session_named(self._name, **settings)
+        self._made = True  # its later turns are this command's (an ``ask`` stays one-shot)
         return store.create_session(None, one_shot=self._one_shot, **settings)
 
     def _row_now(self, store: Store) -> SessionRow:

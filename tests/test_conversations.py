@@ -53,6 +53,22 @@ def test_ask_then_continue_carries_the_first_exchange(fake: FakeOpenAI, tmp_path
     assert [(s["messages"], s["one_shot"]) for s in listed] == [(4, False)]
 
 
+def test_an_ask_whose_schema_answer_needed_its_retry_stays_one_shot(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """The retry is a second turn of the same command: still an ``ask`` (note 9); a later
+    ``ask -c`` makes it a conversation that went on."""
+    env = fake_env(tmp_path, fake)
+    fake.script(Reply("not json"), Reply('{"name": "x"}'))
+    r = run_cli("ask", "--schema", "name", "who", env=env)
+    assert r.returncode == 0 and "asking once more" in r.stderr, r.stderr
+    listed = json.loads(run_cli("sessions", "list", "--json", env=env).stdout)
+    assert [(s["messages"], s["one_shot"]) for s in listed] == [(4, True)]
+    assert run_cli("ask", "-c", "and?", env=env).returncode == 0
+    listed = json.loads(run_cli("sessions", "list", "--json", env=env).stdout)
+    assert [(s["messages"], s["one_shot"]) for s in listed] == [(6, False)]
+
+
 def test_continue_names_an_old_conversation(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake)
     assert run_cli("ask", "--session", "old", "hello", env=env).returncode == 0

@@ -719,19 +719,22 @@ class Store:
         parent: int | None,
         answering: int | None = None,
         system: str | None = None,
+        same_command: bool = False,
     ) -> tuple[list[int], int | None]:
         """``add_messages`` for a turn of a conversation, returning their ids and the session's
         head as it was just before: where it is not the message the turn attaches to, another
         process moved it meanwhile (the turn then starts a branch of its own). ``answering``:
         the stored user message the turn answers again (``regenerate``, ``retry``), whose
-        recorded system prompt becomes ``system``, the one it was sent with this time."""
+        recorded system prompt becomes ``system``, the one it was sent with this time.
+        ``same_command``: the turn belongs to the command that made the session (an ``ask``
+        whose ``--schema`` answer needed its retry), which stays one-shot."""
         with self._write() as conn:
             if answering is not None and system is not None:
                 conn.execute(
                     "UPDATE messages SET system = ? WHERE id = ? AND system IS NOT NULL",
                     (system, answering),
                 )
-            return self._insert_messages(conn, session_id, messages, parent)
+            return self._insert_messages(conn, session_id, messages, parent, same_command)
 
     @staticmethod
     def _insert_messages(
@@ -739,6 +742,7 @@ class Store:
         session_id: int,
         messages: Sequence[NewMessage],
         parent: int | Head | None,
+        same_command: bool = False,
     ) -> tuple[list[int], int | None]:
         """``add_messages`` inside the caller's transaction: the ids, and the head before."""
         now = _now()
@@ -771,11 +775,12 @@ class Store:
             parent = cur.lastrowid
             ids.append(cur.lastrowid)
             first_turn = first_turn or (m.role == "user" and turn == 1)
-        # a second turn makes a one-shot conversation (an ``ask``) one that went on
+        # a second turn (of another command) makes a one-shot conversation (an ``ask``) one
+        # that went on
         conn.execute(
             "UPDATE sessions SET updated_at = ?, head_id = COALESCE(?, head_id),"
             " one_shot = one_shot AND ? WHERE id = ?",
-            (now, parent, turn <= 1, session_id),
+            (now, parent, turn <= 1 or same_command, session_id),
         )
         if first_turn or start != before:  # the current branch may start elsewhere now
             _retitle(conn, session_id, branches.head(conn, session_id))
