@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,6 +129,40 @@ def test_keys_typed_during_a_reply_wait_for_the_prompt(term: Tmux, control: Fake
     term.keys("Enter")
     term.wait_for("echo(2): typed ahead", scrollback=True)
     assert [contents(b)[-1] for b in chat_requests(control)] == ["slow one", "typed ahead"]
+
+
+def test_keys_typed_during_a_slow_command_wait_for_the_prompt(
+    term: Tmux, control: FakeControl, home: Path
+) -> None:
+    """``/file`` on a FIFO waits for its writer: ``/cost`` typed meanwhile is not echoed under
+    the command, and its Enter runs it at the next prompt (it became a newline in the draft)."""
+    fifo = home / "slow"
+    os.mkfifo(fifo)
+    term.start(CHAT)
+    term.wait_for(at_prompt)
+    term.type(f"/file {fifo}")
+    term.keys("Enter")
+    ends: list[int] = []  # the command has opened it and waits for its text
+    wait_until(lambda: _writer(fifo, ends))
+    (fd,) = ends
+    term.type("/cost")
+    term.keys("Enter")
+    time.sleep(0.3)  # the keys reach the terminal while the command waits
+    assert "/cost" not in term.screen()
+    os.write(fd, b"notes\n")
+    os.close(fd)
+    term.wait_for("session cost: nothing spent yet", scrollback=True)
+    term.wait_for(at_prompt)
+    assert term.scrollback().count("/cost") == 1  # once, as the prompt's own echo
+
+
+def _writer(fifo: Path, ends: list[int]) -> bool:
+    """Open a write end of ``fifo`` into ``ends`` once a reader has it open (ENXIO before)."""
+    try:
+        ends.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        return False
+    return True
 
 
 def test_undo_retry_and_model(term: Tmux, control: FakeControl, home: Path) -> None:

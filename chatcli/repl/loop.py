@@ -186,7 +186,9 @@ class Repl:
             try:
                 self._still_stored(text)
                 if text.startswith("/"):
-                    if run_command(self, text) is EXIT:
+                    with _typeahead_kept(self.environment):  # keys typed meanwhile: as in a reply
+                        done = run_command(self, text)
+                    if done is EXIT:
                         break
                 else:
                     self.send(text, editing)
@@ -465,11 +467,11 @@ def _columns(stream: TextIO) -> int:
 
 @contextlib.contextmanager
 def _typeahead_kept(env: Environment) -> Iterator[None]:
-    """While a reply streams, keys typed ahead are neither echoed into it nor turned into
-    lines: echo and canonical mode go off, and Enter stays CR (the tty would turn it into LF,
-    which the prompt reads as Ctrl+J: a newline, not "send"). Ctrl-C still raises SIGINT, and
-    does not discard the end of a frame already written (NOFLSH). The prompt reads the keys
-    once the reply is done."""
+    """While a reply streams (or a slash command runs), keys typed ahead are neither echoed
+    into it nor turned into lines: echo and canonical mode go off, and Enter stays CR (the tty
+    would turn it into LF, which the prompt reads as Ctrl+J: a newline, not "send"). Ctrl-C
+    still raises SIGINT, and does not discard the end of a frame already written (NOFLSH).
+    The prompt reads the keys once the reply (or command) is done."""
     try:
         import termios
     except ImportError:  # not a POSIX terminal
