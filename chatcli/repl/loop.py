@@ -163,6 +163,14 @@ class Repl:
         return self.session.settings
 
     def _loop(self) -> None:
+        # Keys typed while a line is handled (a reply streaming, a slash command running) wait
+        # hidden for the prompt (``_typeahead_kept``); the mode is held until the next prompt
+        # has taken the terminal, or a key typed between the two (right after a command's
+        # output) would be echoed and its Enter become a newline in the draft.
+        with contextlib.ExitStack() as held:
+            self._lines(held)
+
+    def _lines(self, held: contextlib.ExitStack) -> None:
         from chatcli.repl.commands import EXIT, run_command
 
         while True:
@@ -177,18 +185,19 @@ class Repl:
                 continue
             except EOFError:
                 break
+            finally:
+                held.close()  # the prompt has read its keys: back to the mode it started in
             self.draft = ""
             editing, self.editing = self.editing, None
             if not text.strip():
                 continue
+            held.enter_context(_typeahead_kept(self.environment))
             self._show_if_tall(text)
             self.tried = False
             try:
                 self._still_stored(text)
                 if text.startswith("/"):
-                    with _typeahead_kept(self.environment):  # keys typed meanwhile: as in a reply
-                        done = run_command(self, text)
-                    if done is EXIT:
+                    if run_command(self, text) is EXIT:
                         break
                 else:
                     self.send(text, editing)
