@@ -338,7 +338,7 @@ def test_revise_and_describe_in_the_menu_are_judged_by_the_budget(
     term.type("human readable")
     term.keys("Enter")
     screen = term.wait_for(lambda s: "ls -lah" in s and s.rstrip().endswith(MENU + " (default)"))
-    assert screen.count("$0.00033 of your daily budget $0.00036 is spent (92%)") == 1, screen
+    assert screen.count("$0.00033 of your daily budget $0.00036 is spent (91%)") == 1, screen
     term.keys("d")  # at once: the budget is read afresh for each request
     refused = "$0.00066 of your daily budget $0.00036 is spent: nothing was sent (run cmd again "
     refused += "with --over-budget to go on)"
@@ -348,7 +348,7 @@ def test_revise_and_describe_in_the_menu_are_judged_by_the_budget(
     assert len(chat_messages(control)) == 2
     term.keys("e")  # the menu still works: the revised command runs
     assert term.wait_exit() == 0
-    assert term.history().count("is spent (92%)") == 1  # the notice once
+    assert term.history().count("is spent (91%)") == 1  # the notice once
 
 
 # -- 13. bash shows the error under the line, as zsh and fish do --------------------------------

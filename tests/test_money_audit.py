@@ -443,6 +443,7 @@ def test_summarize_output_folder_is_private(fake: FakeOpenAI, tmp_path: Path) ->
         (0.20, 0.20, "$0.20 of your daily budget $0.20", "100%"),
         (0.25, 0.20, "$0.25 of your daily budget $0.20", "125%"),
         (0.004, 1.0, "$0.004 of your daily budget $1.00", "0%"),
+        (0.045, 0.05, "$0.045 of your daily budget $0.05", "90%"),
     ],
 )
 def test_a_budget_below_its_limit_is_never_shown_as_reached(

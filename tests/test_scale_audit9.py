@@ -129,7 +129,7 @@ def test_budget_check_sums_in_sql_with_the_same_figures(
     statements.clear()
     done = run_cli("ask", "hi", env=env)
     assert done.returncode == 0, done.stderr
-    assert "$5.00 or more of your daily budget $5.50 is spent (91%)" in done.stderr
+    assert "$5.00 or more of your daily budget $5.50 is spent (90%)" in done.stderr
     usage_reads = [s for s in statements if "FROM usage" in s]
     summed = ("total(cost_usd)", "cost_usd IS NULL")  # the sums, and the unpriced ones by model
     assert usage_reads and all(any(k in s for k in summed) for s in usage_reads), usage_reads[:3]

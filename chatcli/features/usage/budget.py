@@ -67,7 +67,7 @@ class Spending:
         $0.19, not $0.20: rounding up would say the budget is used up when it is not)."""
         shown = money(self.spent)
         if 0 <= self.spent < self.limit and shown == money(self.limit):
-            cents = math.floor(self.spent * 100) / 100
+            cents = math.floor(self.spent * 100 + 1e-9) / 100
             shown = money(cents) if cents > 0 else shown
         return shown
 
@@ -75,7 +75,7 @@ class Spending:
         """The share spent, rounded down below the limit (99.6 % is 99 %, not 100 %)."""
         share = self.share
         if share < 1:
-            return f"{math.floor(share * 100)}%"
+            return f"{math.floor(share * 100 + 1e-9)}%"  # 0.045 / 0.05 is 89.999…
         return f"{share:.0%}" if math.isfinite(share) else "over 100%"
 
     @property
