@@ -11,8 +11,9 @@ path, ``dd of=``, ``mkfs``, ``shred``, ``chmod -R`` on ``/``, ``git push --force
 ``DROP TABLE`` given to a database client, ``sudo``, ``pkill``, writes into system directories
 or disk devices or over the user's dotfiles, a download piped into a shell, ...), with ``.`` and
 relative paths read from where a ``cd`` before it in the text went (or ``env -C``, ``git -C``),
-and a variable a loop or a shell's arguments fill from a listing of paths read as the paths it
-holds (``find ~ | while read f; do rm "$f"; done``, ``find ~ -exec sh -c 'rm "$@"' _ {} +``);
+and a variable a loop, an assignment, ``set --`` or a shell's or function's arguments fill
+from a listing of paths read as the paths it holds (``find ~ | while read f; do rm "$f";
+done``, ``find ~ -exec sh -c 'rm "$@"' _ {} +``, ``mapfile -t a < <(find ~)``, ``xargs -I %``);
 the shape of the text is checked for fork bombs. Code given to python, perl, ruby, node or php
 (``-c``, ``-e``, ``-r``, or on their input) is read for the calls that delete files, write
 where a redirection would be a finding, or run shell commands, which are checked as text.
@@ -28,7 +29,8 @@ parser.py (simple commands, with what is nested in them; command.py their shape)
 forkbombs.py (fork bombs, from the shape of the text), check.py (the walk, and the table of
 rules), wrappers.py (``sudo``, ``env``, ... taken off), scripts.py (text run as shell code),
 workdir.py (where a command runs: the home directory, ``cd`` and ``pushd`` before it),
-flows.py (what a loop's variable, a shell's ``$1`` and ``"$@"`` or ``{}`` hold),
+values.py and flows.py (what a loop's variable, an array, a shell's ``$1`` and ``"$@"`` or
+``{}`` hold, and the lines a command reads), functions.py (a function's body at each call),
 options.py and paths.py (what the rules read: options, paths); the rules by family:
 deletion.py, writes.py, permissions.py, machine.py (processes, services, firewall), tools.py
 (git, containers, clouds, SQL); interpreters.py (an interpreter's code and in-place files on
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from chatcli.features.shell.danger import workdir
+from chatcli.features.shell.danger import functions, workdir
 from chatcli.features.shell.danger.check import check_script
 from chatcli.features.shell.danger.lexer import unreadable
 from chatcli.features.shell.danger.parser import parse
@@ -69,6 +71,6 @@ def reasons(command: str) -> list[str]:
         script = parse(command)
     except ValueError as exc:
         return [unreadable(exc)]
-    with workdir.checking():
+    with workdir.checking(), functions.checking():
         check_script(script, found, 0)
     return list(dict.fromkeys(found))

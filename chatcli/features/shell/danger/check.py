@@ -2,7 +2,8 @@
 
 For each command: its redirections, then the program its wrappers run, where they run it
 (``env -C DIR``), by that program's rule (``_RULES``), once for each thing the variables in
-it hold where a loop or a shell's arguments bind them (flows.py). Text run as code
+it hold where a loop, an assignment or a shell's arguments bind them (flows.py), and a
+function's body again at each call with its arguments (functions.py). Text run as code
 (substitutions, ``sh -c``, a shell's input, ``find -exec``, an alias, what is appended to a
 start-up file, the shell commands an interpreter's code runs) is parsed and walked again,
 nested one level deeper; past ``_DEPTH`` levels the text is not checkable.
@@ -11,16 +12,19 @@ nested one level deeper; past ``_DEPTH`` levels the text is not checkable.
 from __future__ import annotations
 
 import posixpath
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 from chatcli.features.shell.danger import (
     calls,
     deletion,
     flows,
+    functions,
     interpreters,
     machine,
     permissions,
     tools,
+    values,
     workdir,
     writes,
 )
@@ -47,7 +51,7 @@ from chatcli.features.shell.danger.scripts import (
     reads_script,
     shown,
 )
-from chatcli.features.shell.danger.wrappers import unwrap
+from chatcli.features.shell.danger.wrappers import fed_command, feeder_options, unwrap
 
 _DEPTH = 8
 
@@ -60,17 +64,18 @@ def check_script(script: Script, found: list[str], depth: int) -> None:
     if depth > _DEPTH:
         found.append("cannot be checked: nested too deeply")
         return
-    loops = flows.Loops(script)
-    with workdir.scope():
+    bindings = flows.Bindings(script)
+    with workdir.scope(), functions.defined(script):
         for at, pipeline in enumerate(script):
-            with loops.at(at):
+            with bindings.at(at):
                 for index, cmd in enumerate(pipeline):
                     found.extend(cmd.findings)
-                    for nested in cmd.nested:
-                        check_script(nested, found, depth + 1)
+                    with values.stdin(values.lines(cmd, pipeline[:index])):
+                        for nested in cmd.nested:  # a group or $( ) reads what cmd reads
+                            check_script(nested, found, depth + 1)
                     _check_redirects(cmd, found, depth)
                     _check_command(cmd, pipeline[:index], found, depth)
-            loops.after(at, pipeline)
+                bindings.after(at, pipeline)
             if len(pipeline) == 1 and not pipeline[0].background:
                 workdir.follow(unwrap(pipeline[0].words, [])[0])
 
@@ -81,20 +86,62 @@ def _check_command(cmd: Command, upstream: list[Command], found: list[str], dept
     (flows.py). ``upstream`` are the commands piping into it."""
     moves: list[tuple[str, str]] = []
     unwrapped, fed = unwrap(cmd.words, found, moves)
-    for words in flows.variants(unwrapped) if unwrapped else []:
-        from_input = fed
-        if words[:1] != unwrapped[:1]:  # the program was a variable: "$@" in sh -c
-            words, more = unwrap(words, found, moves)
-            from_input = from_input or more
-        if not words:
-            continue
-        if "$" in words[0]:
-            found.append(f"cannot be checked: the program's name is made at run time ({words[0]})")
-            continue
-        with workdir.scope():
-            for directory, how in moves:
-                workdir.enter(directory, how)
-            _check_program(words, from_input, cmd, upstream, found, depth)
+    name = unwrapped[0] if unwrapped else ""
+    for body in functions.bodies(name):  # f ~/*: its body with "$@" holding ~/*
+        if not functions.followed():
+            found.append("cannot be checked: too many calls of the functions it defines")
+            break
+        with functions.running(name), flows.called(unwrapped):
+            check_script(body, found, depth + 1)
+    with _listings(cmd, unwrapped) as unwrapped:
+        for words in flows.variants(unwrapped) if unwrapped else []:
+            _check_variant(words, unwrapped, fed, moves, cmd, upstream, found, depth)
+
+
+@contextmanager
+def _listings(cmd: Command, words: list[str]) -> Iterator[list[str]]:
+    """``words`` with each whole ``$( )`` that lists paths (``rm $(find ~ -type f)``) made a
+    variable holding them, bound in the commands checked inside."""
+    made = values.substitutions(cmd)
+    offset = len(cmd.words) - len(words)
+    listed = {
+        at - offset: values.listing(made[at])
+        for at in made
+        if at > offset and cmd.words[offset:] == words and cmd.words[at] == "$(…)"
+    }  # not the program's name: one made at run time cannot be checked
+    listed = {at: held for at, held in listed.items() if held != values.UNKNOWN}
+    if not listed:
+        yield words
+        return
+    scope = {**values.known(), **{f"__listing{at}": held for at, held in listed.items()}}
+    with values.binding(scope):
+        yield [f"${{__listing{i}}}" if i in listed else w for i, w in enumerate(words)]
+
+
+def _check_variant(
+    words: list[str],
+    unwrapped: list[str],
+    fed: bool,
+    moves: list[tuple[str, str]],
+    cmd: Command,
+    upstream: list[Command],
+    found: list[str],
+    depth: int,
+) -> None:
+    """One variant of ``cmd`` (``words``: its variables made what they hold)."""
+    from_input = fed
+    if words[:1] != unwrapped[:1]:  # the program was a variable: "$@" in sh -c
+        words, more = unwrap(words, found, moves)
+        from_input = from_input or more
+    if not words:
+        return
+    if "$" in words[0]:
+        found.append(f"cannot be checked: the program's name is made at run time ({words[0]})")
+        return
+    with workdir.scope():
+        for directory, how in moves:
+            workdir.enter(directory, how)
+        _check_program(words, from_input, cmd, upstream, found, depth)
 
 
 def _check_program(
@@ -137,7 +184,9 @@ def _check_program(
                 downloads(c) for c in all_commands(parsed)
             ):
                 found.append(f"runs a download with {program} (runs code from the network unseen)")
-            with flows.arguments(words) if program in SHELLS else nullcontext():
+            feeds = values.lines(cmd, upstream) if not from_input else None  # xargs: none
+            shell = flows.arguments(words) if program in SHELLS else nullcontext()
+            with shell, values.stdin(feeds):
                 check_script(parsed, found, depth + 1)
     lang = interpreters.language(program)
     if lang is not None:
@@ -145,8 +194,8 @@ def _check_program(
     rule = _RULES.get(program) or (deletion.mkfs if program.startswith("mkfs") else None)
     if rule is not None:
         rule(words, from_input, found, depth)
-    if from_input and upstream:
-        _check_fed(words, upstream, found, depth)
+    if from_input:
+        _check_fed(words, cmd, upstream, found, depth)
     flags, targets = split_flags(words[1:]) if program == "tee" else (set(), [])
     if flags & {"a", "--append"}:  # tee -a
         writer = upstream[-1] if upstream else None
@@ -157,21 +206,26 @@ def _check_program(
         machine.service(["service", program, *words[1:]], from_input, found, depth)
 
 
-def _check_fed(words: list[str], upstream: list[Command], found: list[str], depth: int) -> None:
-    """A command run by ``xargs`` or ``parallel`` on the paths a command before it lists,
-    judged as that command run on them: on what ``find`` finds as ``find ... -exec`` is
-    (``find ~ -type f | xargs rm`` is ``find ~ -type f -exec rm {} +``), on every entry of
-    the directories ``ls`` lists (``ls ~ | xargs rm`` is ``rm ~/*``). Other lists (a file,
-    ``git ls-files``) are the user's own and not judged here."""
-    listed = flows.lister(upstream)
-    if listed is None:
-        return
-    run = words if "{}" in words else [*words, "{}"]
-    if posixpath.basename(listed[0]) == "find":
-        _find([*listed, "-exec", *run, "+"], False, found, depth)
+def _check_fed(
+    words: list[str], cmd: Command, upstream: list[Command], found: list[str], depth: int
+) -> None:
+    """A command run by ``xargs`` or ``parallel`` on the lines it reads, judged as run with
+    ``{}`` holding each (values.py): what ``find`` finds as ``find ... -exec`` does
+    (``find ~ -type f | xargs rm`` is ``find ~ -type f -exec rm {} +``), every entry of the
+    directories ``ls`` lists (``ls ~ | xargs rm`` is ``rm ~/*``), in place of its replace
+    string (``xargs -I % rm %``). Other lists (a file, ``git ls-files``) are the user's own
+    and not judged here."""
+    arg_file = feeder_options(cmd.words).get("a")  # xargs -a <(find ~): not its input
+    fed: values.Lines | None
+    if arg_file is not None:
+        made = values.substitutions(cmd).get(arg_file[1])
+        fed = values.listing(made) if made is not None else values.UNKNOWN
     else:
-        with flows.bound("{}", flows.listing(upstream)):
-            _check_command(Command(run), [], found, depth + 1)
+        fed = values.lines(cmd, upstream)
+    if fed is None or fed == values.UNKNOWN:
+        return
+    with values.bound("{}", fed):
+        _check_command(Command(fed_command(cmd.words, words)), [], found, depth + 1)
 
 
 def _check_input(
@@ -248,19 +302,23 @@ def _check_sql(args: list[str], cmd: Command, upstream: list[Command], found: li
 def _check_redirects(cmd: Command, found: list[str], depth: int) -> None:
     """Writes by redirection: onto a disk device, into a system directory, over the user's
     set-up (``>``), or into a file read at start-up (``>>``)."""
-    for op, target in cmd.redirects:
-        if op not in WRITES or not target:
+    for op, written in cmd.redirects:
+        if op not in WRITES or not written:
             continue
-        dotfile = setup_file(target)
-        if DISK.match(target):
-            found.append(f"writes straight onto the disk device {target}")
-        elif system(target):
-            found.append(f"writes into a system directory ({target})")
-        elif op in (">>", "&>>"):
-            what = f"what {name_of(cmd)} writes" if name_of(cmd) else "a text it does not show"
-            _check_append(target, cmd, what, found, depth)
-        elif dotfile:
-            found.append(f"overwrites {target}, {dotfile}")
+        for target in flows.targets(written):  # what "$f" holds in a loop over find ~
+            dotfile = setup_file(target)
+            every = writes.every_file(target) if op not in (">>", "&>>", "<>") else None
+            if DISK.match(target):
+                found.append(f"writes straight onto the disk device {target}")
+            elif system(target):
+                found.append(f"writes into a system directory ({target})")
+            elif op in (">>", "&>>"):
+                what = f"what {name_of(cmd)} writes" if name_of(cmd) else "a text it does not show"
+                _check_append(target, cmd, what, found, depth)
+            elif dotfile:
+                found.append(f"overwrites {target}, {dotfile}")
+            if every:
+                found.append(f"{op} overwrites every file {writes.spread(target)}: {every}")
 
 
 def _check_append(
@@ -302,15 +360,15 @@ def _find(words: list[str], from_input: bool, found: list[str], depth: int) -> N
     path under the root, the root itself first (flows.py: ``rm {} +`` is ``rm -r ROOT``, and
     ``sh -c 'rm "$@"' _ {} +`` too). A rule here, not with the others, because it checks the
     command it runs."""
-    roots = flows.find_roots(words)
-    filtered = flows.find_filtered(words)
+    roots = values.find_roots(words)
+    filtered = values.find_filtered(words)
     for index, word in enumerate(words):
         if word in ("-exec", "-execdir", "-ok", "-okdir"):
             end = next(
                 (j for j in range(index + 1, len(words)) if words[j] in (";", "+")), len(words)
             )
             run = words[index + 1 : end]
-            with flows.bound("{}", flows.UNKNOWN if filtered else flows.under(roots)):
+            with values.bound("{}", values.UNKNOWN if filtered else values.under(roots)):
                 _check_command(Command(run), [], found, depth + 1)
     why = next(filter(None, map(broad, braces(roots[0]))), None)
     if "-delete" in words and why and not filtered:

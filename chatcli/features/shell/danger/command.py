@@ -19,8 +19,10 @@ class Command:
     words: list[str] = field(default_factory=list)
     redirects: list[tuple[str, str]] = field(default_factory=list)
     nested: list[Script] = field(default_factory=list)
+    arrays: dict[int, Command] = field(default_factory=dict)  # NAME=(ITEMS): by the word's index
     findings: list[str] = field(default_factory=list)  # seen in the shape of the text (a fork bomb)
     background: bool = False  # ends with "&": runs in a subshell of its own (a cd there stays)
+    defines: str = ""  # a function's header (its words gone): the name; its body comes next
 
 
 Pipeline = list[Command]

@@ -32,7 +32,7 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[Script, in
 
     def end_command() -> None:
         nonlocal cmd
-        if cmd.words or cmd.redirects or cmd.nested or cmd.findings:
+        if cmd.words or cmd.redirects or cmd.nested or cmd.findings or cmd.defines:
             pipeline.append(cmd)
         cmd = Command()
 
@@ -46,6 +46,7 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[Script, in
 
     def end_header(name: str, body: int) -> None:
         cmd.words.clear()  # "f" or "function f": nothing runs yet
+        cmd.defines = name
         cmd.findings.extend(fork_bomb(tokens, body, name))
         end_pipeline()
 
@@ -102,11 +103,22 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[Script, in
             elif token == "(" and re.fullmatch(r"[A-Za-z_]\w*\+?=", "".join(cmd.words[-1:])):
                 inner, i = _parse_list(tokens, i + 1, closing=True)  # NAME=(words): an array
                 cmd.words[-1] += "(…)"
-                cmd.nested.extend(n for line in inner for c in line for n in c.nested)
+                cmd.arrays[len(cmd.words) - 1] = items = _joined(inner)
+                cmd.nested.extend(items.nested)
+                i += 1
+                continue
+            elif token == "(" and _loop_header(cmd.words):  # zsh: for NAME (WORDS) BODY
+                inner, i = _parse_list(tokens, i + 1, closing=True)
+                items = _joined(inner)
+                cmd.words.extend(["in", *items.words])
+                cmd.nested.extend(items.nested)
+                end_pipeline()  # the body is a command of its own
                 i += 1
                 continue
             elif token in ("(", "$(") and cmd.words:  # an argument: $(cmd), fish's (cmd)
                 cmd.words.append("$(…)")
+            elif token in ("<(", ">(") and (i == 0 or tokens[i - 1] not in REDIRECTS):
+                cmd.words.append(token + "…)")  # an argument: the path of a pipe
             inner, i = _parse_list(tokens, i + 1, closing=True)
             cmd.nested.append(inner)
             i += 1
@@ -121,6 +133,10 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[Script, in
             i += 2 if is_word else 1
         elif token == "{" and cmd.words[:1] == ["function"] and len(cmd.words) == 2:
             end_header(cmd.words[1], i)  # function NAME { BODY }
+        elif token == "do" and _loop_header(cmd.words):  # for NAME do BODY; done
+            end_pipeline()  # the body is a command of its own, not words of the header
+            cmd.words.append(token)
+            i += 1
         else:
             if not cmd.words:
                 if token == "case":
@@ -140,6 +156,29 @@ def _substituted(word: str) -> str:
     an arithmetic ``$((`` keeps a parenthesis, so a ``<<`` in it stays a shift."""
     start = word.index("$(") + 2
     return word[start - 1 if word.startswith("(", start) else start :]
+
+
+def _loop_header(words: list[str]) -> bool:
+    """Whether ``words`` are a loop's header up to its names, where a body may follow without
+    a separator: ``for NAME do`` (the positional parameters), zsh's ``for NAME (WORDS)``."""
+    words = words[1:] if words[:1] and words[0] in ("{", "!", "then", "else", "do") else words
+    names = words[1:]
+    return (
+        words[:1] in (["for"], ["select"], ["foreach"])
+        and bool(names)
+        and all(re.fullmatch(r"[A-Za-z_]\w*", n) and n != "in" for n in names)
+    )
+
+
+def _joined(script: Script) -> Command:
+    """The words of ``script`` as one command, with what is nested in them (an array's
+    items, zsh's loop words)."""
+    joined = Command()
+    for line in script:
+        for cmd in line:
+            joined.words.extend(cmd.words)
+            joined.nested.extend(cmd.nested)
+    return joined
 
 
 def _function_name(words: list[str]) -> bool:

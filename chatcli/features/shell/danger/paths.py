@@ -20,7 +20,7 @@ _SYSTEM_DIRS = (
 )  # fmt: skip
 _NOT_SYSTEM = ("/var/tmp", "/var/folders", "/private/var/folders", "/private/tmp")
 DISK = re.compile(r"^/dev/(sd|hd|vd|xvd|nvme|mmcblk|disk|rdisk|md|dm-|mapper/|loop|sr)[\w/-]*$")
-EVERYTHING = {"*", ".*", "*.*", ".[!.]*", ".[^.]*", "..?*", ".??*", "{*,.*}"}
+EVERYTHING = {"*", "**", ".*", "*.*", ".[!.]*", ".[^.]*", "..?*", ".??*", "{*,.*}"}
 _STARTUP = {
     ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv",
     ".zprofile", ".zlogin", ".zlogout", ".kshrc", ".mkshrc", ".xprofile", ".xinitrc",

@@ -31,9 +31,9 @@ _WRAPPERS: dict[str, tuple[str, frozenset[str], int]] = {
     "ionice": ("cnp", frozenset({"--class", "--classdata", "--pid", "--pgid", "--uid"}), 0),
     "timeout": ("sk", frozenset({"--signal", "--kill-after"}), 1),
     "stdbuf": ("ioe", frozenset({"--input", "--output", "--error"}), 0),
-    "xargs": ("IdEsnLPa", frozenset({
-        "--arg-file", "--delimiter", "--eof", "--replace", "--max-lines", "--max-args",
-        "--max-procs", "--max-chars", "--process-slot-var",
+    "xargs": ("IdEsnLPa", frozenset({  # --replace, --eof, --max-lines: only with "="
+        "--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars",
+        "--process-slot-var",
     }), 0),
     "watch": ("n", frozenset({"--interval"}), 0),
     "command": ("", frozenset(), 0),
@@ -66,8 +66,10 @@ _WRAPPERS: dict[str, tuple[str, frozenset[str], int]] = {
     "ltrace": ("aeEnopsSuxXAD", frozenset({"--output", "--user"}), 0),
     "busybox": ("", frozenset(), 0),
     "unshare": ("", frozenset(), 0),
+    "repeat": ("", frozenset(), 1),  # zsh: repeat N CMD
 }  # fmt: skip
 _CHDIR = {"env": ("-C", "--chdir"), "sudo": ("-D", "--chdir"), "run0": ("-D", "--chdir")}
+_FEEDERS = ("xargs", "parallel")  # run a command on each line they read
 
 
 def unwrap(
@@ -117,6 +119,8 @@ def unwrap(
             i = skip_options(words, i + 1, short, long)
             i += positional
             from_input = from_input or name in ("xargs", "parallel")
+            if name == "parallel" and re.search(r"[\s;&|<>]", "".join(words[i : i + 1])):
+                return ["sh", "-c", *words[i:]], from_input  # a command line run by a shell
         else:
             return words[i:], from_input
     return [], from_input
@@ -158,3 +162,60 @@ def _split_string(words: list[str], i: int) -> list[str] | None:
                 return ["env -S", "(unreadable)"]
         i += 2 if word in ("-u", "-C", "--unset", "--chdir") else 1
     return None
+
+
+def fed_command(line: list[str], words: list[str]) -> list[str]:
+    """The command ``words`` that ``xargs`` or ``parallel`` in ``line`` runs, with ``{}``
+    standing for each line it reads: in place of its replace string (xargs's ``-I R``,
+    ``-i``, ``--replace``; parallel's ``{}`` or ``-I R``), or after the command's words
+    (at the end of parallel's command line run by a shell)."""
+    options = feeder_options(line)
+    replace = options.get("I", ("{}" if "parallel" in options else None, -1))[0]
+    if replace and any(replace in w for w in words):
+        return [w.replace(replace, "{}") for w in words]
+    if replace == "{}" and words[:2] == ["sh", "-c"] and len(words) == 3:
+        return [*words[:2], words[2] + " {}"]  # parallel 'rm -f': the lines at its end
+    return [*words, "{}"]
+
+
+def feeder_options(line: list[str]) -> dict[str, tuple[str, int]]:
+    """The options of the first ``xargs`` or ``parallel`` in ``line`` that say where its
+    lines go and come from, with their value and the index in ``line`` of the word that is
+    the value (-1 when it is in the option's word): ``I`` the replace string (xargs's
+    ``-I R``, ``-i[R]``, ``--replace[=R]``), ``a`` the file read instead of the input
+    (``-a FILE``, ``--arg-file FILE``); the program's name is a key too."""
+    at = next((i for i, w in enumerate(line) if posixpath.basename(w) in _FEEDERS), None)
+    if at is None:
+        return {}
+    program = posixpath.basename(line[at])
+    xargs = program == "xargs"
+    short, long, _ = _WRAPPERS[program]
+    found: dict[str, tuple[str, int]] = {program: (program, at)}
+    i = at + 1
+    while i < len(line) and line[i].startswith("-") and line[i] not in ("-", "--"):
+        word = line[i]
+        i += 1
+        if word.startswith("--"):
+            name, equals, value = word.partition("=")
+            if name == "--replace" and xargs:
+                found["I"] = (value if equals else "{}", -1)
+            elif name == "--arg-file" and equals:
+                found["a"] = (value, -1)
+            elif name in long and not equals:
+                value, i = (line[i] if i < len(line) else ""), i + 1
+                if name == "--arg-file":
+                    found["a"] = (value, i - 1)
+            continue
+        for pos, letter in enumerate(word[1:], 1):
+            rest = word[pos + 1 :]
+            if xargs and letter in "iel":  # -i[R], -e[EOF], -l[N]: a value only in the word
+                if letter == "i":
+                    found["I"] = (rest or "{}", -1)
+                break
+            if letter in short:
+                value, index = (rest, -1) if rest else (line[i] if i < len(line) else "", i)
+                i += 0 if rest else 1
+                if letter in "Ia":
+                    found[letter] = (value, index)
+                break
+    return found

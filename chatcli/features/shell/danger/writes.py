@@ -1,7 +1,8 @@
 """The rule for programs that write the files they are named: ``tee``, ``truncate``,
 ``sed -i`` (and ``perl -i``, ``ruby -i``, which edit in place as it does), ``cp``, ``mv``,
-``install``, ``ln``, ``rsync``; into a system directory, onto a disk, over the user's set-up
-(a redirection, ``>``, is checked in check.py)."""
+``install``, ``ln``, ``rsync``; into a system directory, onto a disk, over the user's set-up,
+over every file of a broad directory (``truncate -s0 ~/*``, or ``"$f"`` of a loop over
+``find ~``: ``~/**``) (a redirection, ``>``, is checked in check.py, with ``every_file``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from chatcli.features.shell.danger import interpreters
 from chatcli.features.shell.danger.options import split_flags
 from chatcli.features.shell.danger.paths import (
     DISK,
+    EVERYTHING,
     broad,
     broad_here,
     expand,
@@ -33,6 +35,9 @@ _OVERWRITES = {"mv": "mv replaces", "ln": "ln -f replaces", "truncate": "truncat
                "sed": "sed -i rewrites", "perl": "perl -i rewrites",
                "ruby": "ruby -i rewrites"}  # fmt: skip
 _IN_PLACE = {"truncate", "sed", "perl", "ruby"}  # rewrite the files they are given
+_EDITS = {"sed", "perl", "ruby"}  # edit them: a project's own files are theirs to edit
+_VERBS = {"truncate": "cuts", "sed": "rewrites", "perl": "rewrites", "ruby": "rewrites",
+          "mv": "replaces", "ln": "replaces"}  # fmt: skip
 _DIRECTORIES = {"", ".ssh", ".gnupg", ".config", ".local"}  # dotted names that are folders
 
 
@@ -77,6 +82,28 @@ def copy_into(words: list[str], from_input: bool, found: list[str], depth: int) 
         if dotfile:
             verb = _OVERWRITES.get(program, f"{program} overwrites")
             found.append(f"{verb} {path}, {dotfile}")
+        why = every_file(path, here=program in _EDITS) if path in targets else None
+        if why:
+            name = f"{program} -i" if program in _EDITS else program
+            verb = _VERBS.get(program, "overwrites")
+            found.append(f"{name} {verb} every file {spread(path)}: {why}")
+
+
+def every_file(path: str, here: bool = False) -> str | None:
+    """Why writing over each file ``path`` names loses the files of a broad directory: it is
+    every file of one (``~/*``, ``*``, ``/etc/.*``, ``~/**``: every path under ``~``, what a
+    loop over ``find ~`` writes), judged as ``rm -f`` judges it (``*`` anywhere); ``here``:
+    as an edit in place (``sed -i``) is, ``.`` and ``*`` only where the current directory
+    is broad itself."""
+    if posixpath.basename(path.rstrip("/")) not in EVERYTHING:
+        return None
+    return broad_here(path) if here else broad(path)
+
+
+def spread(path: str) -> str:
+    """Where the files ``path`` names are, for a finding: ``under ~`` for ``~/**``, ``in
+    ~/*``."""
+    return f"under {path[:-3] or '/'}" if path.endswith("/**") else f"in {path}"
 
 
 def _option_value(words: list[str], takes_value: str) -> str | None:
