@@ -967,31 +967,35 @@ class ChatSession:
         return None if removed is None else removed.content
 
     def retry(
-        self, *, tools: list[dict[str, Any]] | None = None
+        self,
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """Resend the last user message: the failed one (or the edit that got no answer, or ask
         again the turn whose ``regenerate`` failed), or the last turn's (a new answer to it; the
-        old one stays as another answer, see ``answers``)."""
+        old one stays as another answer, see ``answers``). ``response_format`` as ``send``."""
+        fmt = response_format
         edited = self._edited
         if edited is not None:
-            yield from self._edit_turn(edited.number, edited.content, edited.id, tools)
+            yield from self._edit_turn(edited.number, edited.content, edited.id, tools, fmt)
             return
         if self._again is not None:
-            yield from self.regenerate(self._again, tools=tools)
+            yield from self.regenerate(self._again, tools=tools, response_format=fmt)
             return
         content = self._pending
         if content is not None:
             self._reuse = self._pending_id  # a stored message is answered, not stored again
-            yield from self.send(content, tools=tools)
+            yield from self.send(content, tools=tools, response_format=fmt)
             return
         turns = self.turns()
         if turns:
-            yield from self.regenerate(turns[-1][0], tools=tools)
+            yield from self.regenerate(turns[-1][0], tools=tools, response_format=fmt)
             return
         removed = self._pop_turn()
         if removed is None:
             raise UsageError("nothing to retry yet")
-        yield from self.send(removed.content, tools=tools)
+        yield from self.send(removed.content, tools=tools, response_format=fmt)
 
     # the history as a tree (stored sessions only)
 
@@ -1029,12 +1033,17 @@ class ChatSession:
         return self._turn(number).content
 
     def edit(
-        self, number: int, content: Content, *, tools: list[dict[str, Any]] | None = None
+        self,
+        number: int,
+        content: Content,
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """Replace turn ``number``'s message with ``content`` and ask it: the turns after it
         leave the conversation (kept in the store as the old branch). When no answer comes,
         the conversation stays as it was and ``retry`` sends the edit (``failed_edit``)."""
-        yield from self._edit_turn(number, content, None, tools)
+        yield from self._edit_turn(number, content, None, tools, response_format)
 
     def _edit_turn(
         self,
@@ -1042,6 +1051,7 @@ class ChatSession:
         content: Content,
         stored: int | None,
         tools: list[dict[str, Any]] | None,
+        response_format: ResponseFormat | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """``edit``, of a kept edit too (``stored``: its row, answered where it is)."""
         user = self._turn(number)
@@ -1049,7 +1059,7 @@ class ChatSession:
         self._load(user.parent_id)
         self._reuse = stored
         try:
-            yield from self.send(content, tools=tools)
+            yield from self.send(content, tools=tools, response_format=response_format)
         finally:
             if self.last_turn is None:  # no answer: the edit goes aside, not the turns
                 try:
@@ -1061,7 +1071,11 @@ class ChatSession:
                 self._edited = FailedEdit(number, content, stored)
 
     def regenerate(
-        self, number: int, *, tools: list[dict[str, Any]] | None = None
+        self,
+        number: int,
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """Ask turn ``number`` again, under the system prompt it was asked under (where that
         was recorded); its earlier answers stay (``answers``, ``pick``). When no answer comes,
@@ -1073,7 +1087,7 @@ class ChatSession:
         if user.system is not None:
             self._asked_under = (user.system or None,)
         try:
-            yield from self.send(user.content, tools=tools)
+            yield from self.send(user.content, tools=tools, response_format=response_format)
         finally:
             self._asked_under = None
             if self._pending is not None and self._pending_id == user.id:  # no answer

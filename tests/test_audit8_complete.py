@@ -88,8 +88,10 @@ def test_validate_checks_a_templates_schema_and_tools(fake: FakeOpenAI, tmp_path
         '[templates.both]\nprompt = "x"\nschema = "@person"\ntools = ["time"]\n'  # 17-20
         '[templates.good]\nprompt = "x"\nschema = "@person"\n'  # 21-23
         '[templates.tools]\nprompt = "x"\ntools = ["time.get_current_time"]\n'  # 24-26
-        '[templates.relative]\nprompt = "x"\nschema = "schemas/out.json"\n'  # read where run
+        '[templates.relative]\nprompt = "x"\nschema = "schemas/out.json"\n'  # beside the config
     )
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "out.json").write_text('{"type": "object"}')
     done = _validate(tmp_path, fake, config)
     path = tmp_path / "config.toml"
     assert done.returncode == 3, done.stderr
@@ -97,7 +99,7 @@ def test_validate_checks_a_templates_schema_and_tools(fake: FakeOpenAI, tmp_path
     assert lines[-1] == f"chatcli: error: {path}: 5 problems", done.stderr
     assert any(line.startswith(f"{path}:7:1: templates.fields.schema: unknown type 'intt'")
                for line in lines), done.stderr  # fmt: skip
-    assert f"{path}:10:1: templates.nan.schema: its schema holds a value JSON" in done.stderr
+    assert f"{path}:10:1: templates.nan.schema: the table has NaN, which JSON" in done.stderr
     assert f"{path}:13:1: templates.named.schema: unknown schema @nobody" in done.stderr
     assert f"{path}:16:1: templates.server.tools: no MCP server named 'clock'" in done.stderr
     assert f"{path}:19:1: templates.both.schema: a schema and tools" in done.stderr

@@ -218,13 +218,13 @@ def test_non_object_roots_and_multi_are_wrapped() -> None:
     listed = spec.load('{"type": "array", "items": {"type": "integer"}}', {})
     assert listed.wrapped and listed.root["required"] == ["value"]
     assert judge('{"value": [1, 2]}', listed) == ([], [1, 2])
-    multi = spec.load("name, age int", {}, multi=True)
-    assert multi.user["properties"]["items"]["items"]["required"] == ["name", "age"]
+    multi = spec.load("name, age int", {}, multi=True)  # sent wrapped, checked as records
+    assert multi.root["properties"]["items"]["items"]["required"] == ["name", "age"]
     problems, _ = judge('{"items": [{"name": "x", "age": "y"}]}', multi)
     assert problems == ["$.items[0].age: 'y' is not of type 'integer'"]
     defs = spec.load(json.dumps(_PERSON), {}, multi=True)
-    assert "$defs" in defs.user and "$defs" not in defs.user["properties"]["items"]["items"]
-    assert check.errors({"items": [instance(_PERSON)]}, defs.user) == []
+    assert "$defs" in defs.root and "$defs" not in defs.root["properties"]["items"]["items"]
+    assert judge(json.dumps({"items": [instance(_PERSON)]}), defs)[0] == []
 
 
 def test_spec_sources(tmp_path: Any) -> None:

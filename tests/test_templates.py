@@ -213,7 +213,7 @@ def test_a_template_schema_json_cannot_carry_is_a_config_error(
     )
     done = run_cli("ask", "--template", "t", "x", env=fake_env(tmp_path, fake))
     assert done.returncode == 3, done.stderr
-    assert "its schema holds a value JSON cannot carry" in done.stderr
+    assert "template 't' (" in done.stderr and "which JSON has no" in done.stderr
     assert fake.chat_requests() == []
 
 
@@ -227,6 +227,7 @@ def test_template_settings_sit_under_the_flags(tmp_path: Path) -> None:
         'default_profile = "p"\n[profiles.p]\ntype = "relay"\nbase_url = "http://127.0.0.1:9/v1"\n'
         'api_key = "sk-test-0123456789"\n'
         '[templates.t]\nsystem = "s"\ntools = ["time"]\nmodel = "m"\n'
+        '[mcp.servers.time]\ncommand = "mcp-server-time"\n'  # a template's tools must exist
     )
     config = load(path)
     g, flags, _ = apply(Invocation(config), ChatFlags(tools=("git",)), "t", [])

@@ -98,7 +98,7 @@ def ask(
         service_tier=service_tier,
         log=not no_log,
     )
-    if schema_multi and schema is None:
+    if schema_multi and schema is None and template is None:  # a template may bring one
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
     if schema is not None and extract:
         raise typer.BadParameter("--schema answers are JSON; -x has no code to extract",

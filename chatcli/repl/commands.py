@@ -214,7 +214,14 @@ def _draft(repl: Repl, content: Content) -> Draft:
 
 
 def _retry(repl: Repl, arg: str) -> None:
-    repl.stream(lambda tools: repl.session.retry(tools=tools))
+    from chatcli.repl import structured
+
+    content = structured.retried(repl)
+    schema = structured.again(repl, content)
+    if schema is None or content is None:
+        repl.stream(lambda tools: repl.session.retry(tools=tools))
+        return
+    structured.send(repl, content, schema, lambda _c, fmt: repl.session.retry(response_format=fmt))
 
 
 def _tools(repl: Repl, arg: str) -> None:
@@ -308,7 +315,16 @@ def _regenerate(repl: Repl, arg: str) -> None:
     number = _turn_number(arg, "/regenerate [N]") if arg else (turns[-1][0] if turns else 0)
     if not number:
         raise UsageError("nothing to regenerate yet")
-    repl.stream(lambda tools: repl.session.regenerate(number, tools=tools))
+    from chatcli.repl import structured
+
+    content = repl.session.turn_content(number)
+    schema = structured.again(repl, content)
+    if schema is None:
+        repl.stream(lambda tools: repl.session.regenerate(number, tools=tools))
+        return
+    structured.send(
+        repl, content, schema, lambda _c, fmt: repl.session.regenerate(number, response_format=fmt)
+    )
 
 
 def _answers(repl: Repl, arg: str) -> None:

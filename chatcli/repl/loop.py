@@ -123,6 +123,9 @@ class Repl:
         self.template: Applied | None = None  # chat --template: wraps every message
         self.schema: Schema | None = None  # ``/schema``: the next reply is JSON valid against it
         self.standing_schema: Schema | None = None  # ``chat --schema``: every reply
+        # the schema each structured message was asked under (by its words, with the stored
+        # conversation it is in), for ``/regenerate``, ``/edit`` and ``/retry`` (``structured``)
+        self.asked: dict[str, tuple[int | None, Schema]] = {}
         self.placement = Placement()  # where the prompt left the last message (prompt.py)
         self._warm: threading.Thread | None = threading.Thread(
             target=_warm_up, args=(provider, session), name="chatcli-warm-up", daemon=True
@@ -339,12 +342,15 @@ class Repl:
         self.tried = True
         before = self.session.last_turn
         try:
-            schema = (self.schema or self.standing_schema) if editing is None else None
-            if schema is not None:
-                self.schema = None  # for this turn only
-                from chatcli.repl.structured import send
+            from chatcli.repl import structured
 
-                send(self, content, schema)
+            if editing is None:
+                schema = self.schema or self.standing_schema
+            else:  # an edit is asked under the schema its turn was asked under
+                schema = structured.again(self, self.session.turn_content(editing.number))
+            if schema is not None:
+                first = None if editing is None else structured.edit(self, editing.number)
+                structured.send(self, content, schema, first)
             elif editing is not None:
                 number = editing.number
                 self.stream(lambda t: self.session.edit(number, content, tools=t))

@@ -10,7 +10,7 @@ except that an explicit ``-c``/``--session`` keeps its conversation over ``log =
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from chatcli.events import Content, StreamEvent
     from chatcli.features.schema.spec import Schema
+    from chatcli.features.templates.apply import Applied
     from chatcli.features.tools.toolbox import CallRecord, Toolbox
     from chatcli.providers.base import Provider
     from chatcli.session import ChatSession, TurnResult
@@ -96,9 +97,8 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
             from chatcli.features.tools.toolbox import check_approve_servers
 
             check_approve_servers(settings, opened.config.mcp_servers)
-        if applied is not None and what.schema is None and applied.template.schema is not None:
-            what = replace(what, schema=applied.schema_spec())
-        schema = _schema(what, opened.config)  # a bad schema fails before stdin is read
+        # a bad schema fails before stdin is read
+        schema = _schema(what, opened.config, applied, flags.tools)
         if schema is not None:
             refuse_schema_with_tools(
                 flags.tools, hint="ask with -T first, then ask -c --schema SPEC to shape the answer"
@@ -178,9 +178,16 @@ def _keep_question(session: ChatSession, notifier: Notifier) -> None:
         notifier.note(f"the question could not be kept in the session ({exc.message})")
 
 
-def _schema(what: AskInput, config: Config) -> Schema | None:
+def _schema(
+    what: AskInput, config: Config, applied: Applied | None, tools: tuple[str, ...]
+) -> Schema | None:
+    """``--schema``, else the template's (a ConfigError naming it when it cannot be used);
+    ``--schema-multi`` needs one of them."""
     if what.schema is None:
-        return None
+        schema = applied.schema(config, tools, multi=what.schema_multi) if applied else None
+        if schema is None and what.schema_multi:
+            raise UsageError("--schema-multi needs --schema SPEC (or a template with a schema)")
+        return schema
     from chatcli.features.schema.spec import load
 
     return load(what.schema, config.schemas, multi=what.schema_multi, config_dir=config.path.parent)
@@ -205,6 +212,8 @@ def _structured(
         raise
     if what.json:
         fields = json_fields(structured.replies)
+        if schema.wrapped:  # the answer as the user's schema has it, not chatcli's {"value": ...}
+            fields["answer"] = json.dumps(answer.data, ensure_ascii=False, separators=(",", ":"))
         _print_json(env, session, {**fields, "data": answer.data}, structured.replies[-1])
     elif env.stdout_isatty:
         emit(env, json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatcli.errors import ChatcliError, ConfigError
+from chatcli.errors import ConfigError
 
 if TYPE_CHECKING:
     from chatcli.features.templates.library import Template
@@ -72,66 +71,20 @@ def _conflicting_key(table: dict[str, Any]) -> str | None:
 
 
 def _use_problems(config: Config, template: Template) -> list[ConfigError]:
-    """What ``ask``/``chat --template`` refuse in a template that loads: a schema that is not
-    one, a tool of no configured MCP server, a schema together with tools."""
+    """What ``ask``/``chat --template`` refuse in a template that loads
+    (``templates.apply.problems``: a schema that is not one, a tool of no configured MCP
+    server, a schema together with tools). A ``[schemas.NAME]`` it names is reported with
+    ``[schemas]``, not again here."""
+    from chatcli.features.templates.apply import SCHEMA_WITH_TOOLS, problems
+
+    named = template.schema.strip() if isinstance(template.schema, str) else ""
+    entry = config.schemas.get(named[1:]) if named.startswith("@") else None
     found = []
-    tools = [t for t in template.tools if t != "none"]
-    servers = sorted(config.mcp_servers)
-    for tool in tools:
-        server = tool.partition(".")[0]
-        if server not in config.mcp_servers:
-            named = f" (in {tool!r})" if tool != server else ""
-            detail = (
-                f"no MCP server named {server!r}{named} (servers: "
-                f"{', '.join(servers) or 'none configured'})"
-            )
-            hint = f"add [mcp.servers.{server}] to the config, or fix the name"
-            found.append(_at(config, template.name, "tools", detail, hint, template.where))
-    if template.schema is None:
-        return found
-    problem = _schema_problem(config, template)
-    if problem is not None:
-        found.append(
-            _at(config, template.name, "schema", problem.message, problem.hint, template.where)
-        )
-    elif tools:
-        detail = "a schema and tools cannot be used together yet (--schema with -T is refused)"
-        hint = "remove one of them; -T none turns the tools off for one run"
-        found.append(_at(config, template.name, "schema", detail, hint, template.where))
+    for key, detail, hint in problems(config, template):
+        if key == "schema" and isinstance(entry, dict) and detail != SCHEMA_WITH_TOOLS[0]:
+            continue
+        found.append(_at(config, template.name, key, detail, hint, template.where))
     return found
-
-
-def _schema_problem(config: Config, template: Template) -> ChatcliError | None:
-    """Why the template's schema cannot be used, checked as ``--schema`` checks it; None when
-    it can, or when it names a file relative to where chatcli runs (only a use can read it),
-    or a ``[schemas.NAME]`` (checked with ``[schemas]``)."""
-    from chatcli.features.schema import spec
-    from chatcli.features.templates.apply import Applied
-
-    try:
-        text = Applied(template, {}).schema_spec()
-        if text is None:
-            return None
-        if text.startswith("@") and isinstance(config.schemas.get(text[1:]), dict):
-            return None
-        spec.load(text, config.schemas, config_dir=config.path.parent)
-    except ChatcliError as exc:
-        if isinstance(template.schema, str) and _relative_file(template.schema):
-            return None
-        prefix = f"template {template.name!r} ({template.where}): "
-        message = exc.message.removeprefix(prefix).removeprefix("--schema: ")
-        return ChatcliError(message, hint=exc.hint)
-    return None
-
-
-def _relative_file(text: str) -> bool:
-    """Whether ``text`` may name a file, relative to the directory chatcli is run in."""
-    text = text.strip()
-    if text.startswith(("@", "{", "[")):
-        return False
-    path = Path(text).expanduser()
-    looks = "/" in text or text.startswith(("~", ".")) or "." in path.name
-    return looks and not path.is_absolute()
 
 
 def _at(config: Config, name: str, key: str | None, detail: str, hint: str | None,

@@ -107,6 +107,9 @@ class _Parser:
         name = self.word()
         if not name:
             raise self.fail("expected a field name")
+        if self.peek() == "[" and name.lower() == "list":  # ``list[str]`` alone: no name
+            self.pos -= len(name)
+            raise self.fail("a field needs a name before its type ('items list[str]')")
         optional = self.peek() == "?"
         if optional:
             self.pos += 1

@@ -2,8 +2,10 @@
 
 Read in this order: ``@NAME`` is ``[schemas.NAME]`` of the config; text starting with ``{`` is
 inline JSON; an existing file is a JSON Schema file; anything else is a field list
-(``fields.parse``). ``--schema-multi`` wraps the schema as ``{"items": [...]}``. A schema whose
-root is not an object (strict mode needs one) is sent as ``{"value": ...}`` and unwrapped.
+(``fields.parse``). ``--schema-multi`` asks for ``{"items": [...]}`` of such records. A schema
+whose root is not an object (strict mode needs one) is sent as ``{"value": ...}`` and unwrapped.
+Either way only what is *sent* is wrapped (``wrap``, its ``$ref``s made to point where they
+did); the answer is checked against the user's own schema.
 
 Whatever the SPEC, the schema is checked whole (``check.check_schema``) before anything is
 sent. A ``[schemas.NAME]`` entry that cannot be used is a config problem (exit 3), reported at
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from chatcli import reading
 from chatcli.errors import ConfigError, UsageError
 from chatcli.features.schema import fields
-from chatcli.features.schema.check import MAX_DEPTH, SchemaProblem, check_schema, check_usable
+from chatcli.features.schema.check import MAX_DEPTH, SchemaProblem, check_schema
 from chatcli.features.schema.strict import Strict, to_strict
 from chatcli.settings import paths
 
@@ -30,55 +32,155 @@ if TYPE_CHECKING:
     from chatcli.settings.loading import Config
 
 WRAP_KEY = "value"
+MULTI_KEY = "items"
+_DEFS = ("$defs", "definitions")
 
 
 @dataclass(frozen=True)
 class Schema:
     """The user's schema (what the answer must validate against) and how it is sent."""
 
-    user: dict[str, Any]
+    user: dict[str, Any]  # with ``multi``: the schema of each record
     name: str = "response"  # response_format's name: [A-Za-z0-9_-]{1,64}
     source: str = "the schema"  # for messages: "the field list", "schema.json", "@person"
     wrapped: bool = False  # the root is not an object: sent under {"value": ...}
+    multi: bool = False  # --schema-multi: asked for, and printed, as {"items": [records]}
 
     @property
     def root(self) -> dict[str, Any]:
         """The object schema the model is asked for."""
-        if not self.wrapped:
-            return self.user
-        return wrap(WRAP_KEY, self.user)
+        if self.multi:
+            return wrap(MULTI_KEY, self.user, multi=True)
+        if self.wrapped:
+            return wrap(WRAP_KEY, self.user)
+        return self.user
 
     def strict(self) -> Strict:
         return to_strict(self.root)
 
     def unwrap(self, data: Any) -> Any:
-        """The answer as the user's schema describes it."""
-        if self.wrapped and isinstance(data, dict) and WRAP_KEY in data:
+        """The answer as the user's schema describes it (``{"items": [...]}`` with ``multi``)."""
+        if self.wrapped and not self.multi and isinstance(data, dict) and WRAP_KEY in data:
             return data[WRAP_KEY]
         return data
 
+    def errors(self, data: Any) -> list[str]:
+        """How the (unwrapped) answer fails the user's schema: each record's with ``multi``,
+        never the wrapper's (whose ``$ref``s were moved)."""
+        from chatcli.features.schema.check import errors
+
+        if not self.multi:
+            return errors(data, self.user)
+        shape = {
+            "type": "object",
+            "properties": {MULTI_KEY: {"type": "array"}},
+            "required": [MULTI_KEY],
+            "additionalProperties": False,
+        }
+        found = errors(data, shape)
+        if found:
+            return found
+        return [
+            f"$.{MULTI_KEY}[{i}]{problem[1:]}"
+            for i, item in enumerate(data[MULTI_KEY])
+            for problem in errors(item, self.user)
+        ]
+
     def to_json(self) -> dict[str, Any]:
         """What a batch line keeps to check its answer later (``from_json`` reads it)."""
-        return {"schema": self.user, "name": self.name, "wrapped": self.wrapped}
+        return {"schema": self.user, "name": self.name, "wrapped": self.wrapped,
+                "multi": self.multi}  # fmt: skip
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Schema:
         return cls(obj["schema"], str(obj.get("name") or "response"), "the schema",
-                   bool(obj.get("wrapped")))  # fmt: skip
+                   bool(obj.get("wrapped")), bool(obj.get("multi")))  # fmt: skip
 
 
-def wrap(key: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """An object schema with the one required property ``key`` holding ``schema`` (whose
-    ``$defs`` move up to the new root, where its ``#/$defs/...`` references now point)."""
-    defs: dict[str, Any] = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
-    inner = {k: v for k, v in schema.items() if k not in defs}
+def wrap(key: str, schema: dict[str, Any], *, multi: bool = False) -> dict[str, Any]:
+    """An object schema with the one required property ``key`` holding ``schema`` (with
+    ``multi``: a list of them). Its ``$defs`` move up to the new root, where its ``#/$defs/...``
+    references now point; a reference to anything else of it (``#`` of a recursive schema,
+    ``#/properties/a``) would name the wrapper, so then the schema itself moves into the
+    ``$defs`` too and each such ``$ref`` is made to point there."""
+    body = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+    kept = {k for k in _DEFS if isinstance(body.get(k), dict)}
+    if _refs_moved(body, ["properties", key], kept) is not None:  # it refers to itself
+        taken = body.get("$defs", {})
+        first = "item" if multi else key
+        name = next(n for n in (f"{first}_{i}" if i else first for i in range(len(taken) + 1))
+                    if n not in taken)  # fmt: skip
+        body = _refs_moved(body, ["$defs", name], kept)
+        body["$defs"] = {**body.get("$defs", {}), name: {k: v for k, v in body.items()
+                                                         if k not in kept}}  # fmt: skip
+        kept.add("$defs")
+        inner: Any = {"$ref": "#/$defs/" + name}
+    else:
+        inner = {k: v for k, v in body.items() if k not in kept}
+    defs = {k: body[k] for k in _DEFS if k in kept}
+    value = {"type": "array", "items": inner} if multi else inner
     return {
+        **({"$schema": schema["$schema"]} if "$schema" in schema else {}),
         "type": "object",
-        "properties": {key: inner},
+        "properties": {key: value},
         "required": [key],
         "additionalProperties": False,
         **defs,
     }
+
+
+_SCHEMA_IN = frozenset({
+    "items", "additionalItems", "additionalProperties", "not", "if", "then", "else", "contains",
+    "propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+})  # fmt: skip
+_SCHEMAS_IN_LIST = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
+_SCHEMAS_IN_MAP = frozenset({
+    "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies",
+})  # fmt: skip
+
+
+def _refs_moved(schema: Any, at: list[str], kept: set[str]) -> Any:
+    """A copy of ``schema`` whose ``$ref``s into its root now point into ``at`` (a JSON pointer
+    of the new root, as parts) where it goes, those into the ``kept`` ``$defs`` staying as
+    they are; None when no ``$ref`` changes (values under ``const``, ``enum`` and other
+    keywords that hold data, not schemas, are never touched)."""
+    changed = False
+
+    def walk(node: Any) -> Any:
+        nonlocal changed
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                moved = _moved(value, at, kept)
+                changed = changed or moved != value
+                out[key] = moved
+            elif key in _SCHEMAS_IN_MAP and isinstance(value, dict):
+                out[key] = {k: walk(v) for k, v in value.items()}
+            elif key in _SCHEMAS_IN_LIST and isinstance(value, list):
+                out[key] = [walk(v) for v in value]
+            elif key in _SCHEMA_IN:
+                out[key] = walk(value)
+            else:
+                out[key] = value
+        return out
+
+    copy = walk(schema)
+    return copy if changed else None
+
+
+def _moved(ref: str, at: list[str], kept: set[str]) -> str:
+    """``ref`` (read from the old root) as the new root reads it."""
+    from urllib.parse import unquote
+
+    if not ref.startswith("#") or not (ref == "#" or ref.startswith("#/")):
+        return ref  # another document, or a named anchor: not a place in the root
+    first = unquote(ref[2:].split("/", 1)[0].replace("~1", "/").replace("~0", "~"))
+    if ref != "#" and first in kept:
+        return ref
+    prefix = "/".join(p.replace("~", "~0").replace("/", "~1") for p in at)
+    return f"#/{prefix}{ref[1:]}"
 
 
 def _name(text: str) -> str:
@@ -87,34 +189,38 @@ def _name(text: str) -> str:
 
 
 def load(spec: str, config_schemas: dict[str, Any], *, multi: bool = False,
-         config_dir: Path | None = None) -> Schema:  # fmt: skip
+         config_dir: Path | None = None, base: Path | None = None) -> Schema:  # fmt: skip
     """The ``Schema`` SPEC names, checked whole (nothing has been sent yet): a ``UsageError``
-    saying what is wrong, or a ``ConfigError`` for an ``@NAME`` of the config."""
+    saying what is wrong, or a ``ConfigError`` for an ``@NAME`` of the config. ``base``: the
+    directory a relative file name is read from (a template's own; else the current one)."""
     text = spec.strip()
     if not text:
         raise UsageError("--schema: the schema is empty", hint=fields.HINT)
+    path = paths.expand(text)
+    if base is not None and not path.is_absolute():
+        path = base / path
     if text.startswith("@"):
         name = text[1:]
         schema, source = _named(name, config_schemas, config_dir), f"[{table(name)}]"
     elif text.startswith(("{", "[")):
         schema, source, name = _json(text, "the inline JSON"), "the inline JSON", "response"
         check_schema(schema, source)
-    elif _path_like(text) and paths.exists(paths.expand(text), follow=False):
-        path = paths.expand(text)  # a directory or a dangling link is refused as such
+    elif _path_like(text) and paths.exists(path, follow=False):
+        # a directory or a dangling link is refused as such
         schema, source, name = _file(path), str(path), path.stem
         check_schema(schema, source)
     elif text.endswith(".json") and "\n" not in text and "," not in text:
-        raise UsageError(f"--schema: {text} does not exist")
+        raise UsageError(f"--schema: {text if base is None else path} does not exist")
     else:
         schema, source, name = fields.parse(spec), "the field list", "response"
         check_schema(schema, source)
-    if multi:
-        defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
-        inner = {k: v for k, v in schema.items() if k not in defs}
-        schema = wrap("items", {"type": "array", "items": inner, **defs})
-        check_usable(schema, f"{source} (as --schema-multi's items)")  # its $refs moved down
-    wrapped = not is_object(schema)
-    return Schema(schema, _name(name), source, wrapped)
+    return made(schema, source, name, multi=multi)
+
+
+def made(schema: dict[str, Any], source: str, name: str = "response", *,
+         multi: bool = False) -> Schema:  # fmt: skip
+    """The ``Schema`` of a checked JSON Schema (``check_schema``)."""
+    return Schema(schema, _name(name), source, not multi and not is_object(schema), multi)
 
 
 def _path_like(text: str) -> bool:

@@ -13,7 +13,10 @@ keywords are understood. ``to_strict`` rewrites the user's schema into that form
   enforces them); ``oneOf`` becomes ``anyOf``; ``$defs``/``definitions`` and ``$ref`` are kept.
 
 A schema that cannot be strict (a free-form object, an array without ``items``, a node with no
-type) is sent as converted with ``strict: false``; ``Strict.why_not`` says why.
+type) is sent as converted with ``strict: false``; ``Strict.why_not`` says why. An object whose
+keys go beyond its properties (a map: ``additionalProperties`` or ``patternProperties`` with a
+schema, a ``required`` name that is not a property) keeps them as written: strict mode would
+forbid every such key, leaving the model no answer but one the user did not want.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ BY_TYPE: dict[str, frozenset[str]] = {
     "number": _NUMBER,
     "integer": _NUMBER,
     "array": frozenset({"items", "minItems", "maxItems"}),
-    "object": frozenset({"properties", "required", "additionalProperties"}),
+    "object": frozenset({"properties", "required", "additionalProperties", "patternProperties"}),
 }
 FORMATS = frozenset(
     {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
@@ -111,15 +114,25 @@ class _Converter:
 
     def object(self, out: dict[str, Any], path: str) -> None:
         properties = out.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
         extra = out.get("additionalProperties", True)
-        if not isinstance(properties, dict) or not properties:
-            if extra is not False:
-                self.cannot(path, "an object with free-form keys")
-            properties = {}
+        patterns = out.get("patternProperties")
+        required = out.get("required")
+        required = [r for r in required if isinstance(r, str)] if isinstance(required, list) else []
+        unlisted = [r for r in dict.fromkeys(required) if r not in properties]
+        # Keys beyond the properties that the user's schema wants or needs: strict mode would
+        # forbid them all, so then the object is sent as the user wrote it (not strict).
+        open_keys = True
+        if not properties and extra is not False:
+            self.cannot(path, "an object with free-form keys")
         elif isinstance(extra, dict) and extra:  # typed extra keys: the user wants them
             self.cannot(path, "an object with keys beyond its properties")
-        required = out.get("required")
-        required = set(required) if isinstance(required, list) else set()
+        elif isinstance(patterns, dict) and patterns:
+            self.cannot(path, "an object with patternProperties")
+        elif unlisted:
+            self.cannot(path, f"a required key not among its properties ({unlisted[0]!r})")
+        else:
+            open_keys = False
         converted = {}
         for name, sub in properties.items():
             node = self.node(sub, f"{path}/properties/{name}")
@@ -127,8 +140,17 @@ class _Converter:
         if "type" not in out:
             out["type"] = "object"
         out["properties"] = converted
-        out["required"] = list(converted)
-        out["additionalProperties"] = False
+        out["required"] = [*converted, *unlisted]
+        if not open_keys:
+            out["additionalProperties"] = False
+            out.pop("patternProperties", None)
+            return
+        if isinstance(extra, dict):
+            out["additionalProperties"] = self.node(extra, f"{path}/additionalProperties")
+        if isinstance(patterns, dict):
+            out["patternProperties"] = {
+                k: self.node(v, f"{path}/patternProperties/{k}") for k, v in patterns.items()
+            }
 
 
 def _types(schema: dict[str, Any]) -> list[str]:
@@ -233,7 +255,9 @@ def _branches(node: Any, root: dict[str, Any], depth: int = 0) -> list[dict[str,
 
 def strip_nulls(data: Any, schema: dict[str, Any]) -> Any:
     """``data`` without the nulls strict mode put where the user's ``schema`` lets a
-    property be left out (nulls the schema requires stay)."""
+    property be left out (nulls the schema requires stay), and a whole number written as a
+    float (``5.0``, ``1e3``) where it declares an ``integer`` as an integer: the same JSON
+    number, which a consumer reading ints (Python, ``%d``) takes as it should."""
     return _strip(data, schema, schema)
 
 
@@ -251,4 +275,7 @@ def _strip(data: Any, node: Any, root: dict[str, Any]) -> Any:
     if isinstance(data, list):
         items = next((b["items"] for b in branches if isinstance(b.get("items"), dict)), None)
         return [_strip(v, items, root) for v in data] if items is not None else data
+    whole = isinstance(data, float) and data.is_integer() and abs(data) <= 2**53
+    if whole and any("integer" in _types(b) for b in branches):  # 5.0 or 1e3 for an ``int``
+        return int(data)
     return data

@@ -20,6 +20,7 @@ step for this answer alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from chatcli.output import Notifier
 from chatcli.providers.base import ResponseFormat
 
 if TYPE_CHECKING:
-    from chatcli.events import Content
+    from chatcli.events import Content, StreamEvent
     from chatcli.session import ChatSession, TurnResult
     from chatcli.store import Store
 
@@ -40,6 +41,10 @@ LEVELS = ("json_schema", "json_object", "prompt")
 """How the JSON is asked for, best first."""
 QUIRKS = ("no_json_schema", "no_response_format")
 """``store.quirks`` names: the endpoint refuses ``LEVELS[i]`` (so it starts at ``i + 1``)."""
+
+First = Callable[["Content", "ResponseFormat | None"], Iterator["StreamEvent"]]
+"""The first request of a structured turn, given the message and the format to ask with: a
+new message by default; the REPL's ``/regenerate``, ``/edit`` and ``/retry`` ask theirs."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ def judge(text: str, schema: Schema) -> tuple[list[str], Any]:
     try:
         raw = check.parse_reply(text)
         data = schema.unwrap(strip_nulls(raw, schema.root))
-        return check.errors(data, schema.user), data
+        return schema.errors(data), data
     except check.NotJSON as exc:
         return [str(exc)], None
     except check.Unchecked as exc:
@@ -142,6 +147,7 @@ class Turn:
         self.store = store
         self.notifier = notifier
         self.replies: list[TurnResult] = []  # every reply of the last ``ask``, partial ones too
+        self.sent: list[Content] = []  # the messages the last ``ask`` sent (its retry's too)
 
     def _start(self) -> int:
         """The first step of ``LEVELS`` this profile and model have not refused."""
@@ -162,16 +168,22 @@ class Turn:
 
             quirks.note(self.store, s.profile, s.model, QUIRKS[level], exc.message)
 
-    def _send(self, content: Content, fmt: ResponseFormat | None) -> str:
+    def _send(
+        self, content: Content, fmt: ResponseFormat | None, first: First | None = None
+    ) -> str:
+        start = first or (lambda c, f: self.session.send(c, response_format=f))
+        self.sent.append(content)
         try:
-            take_turn(lambda: self.session.send(content, response_format=fmt), None, self.notifier)
+            take_turn(lambda: start(content, fmt), None, self.notifier)
         finally:  # refused, filtered or cut: what came back was paid for all the same
             turn = self.session.last_turn
             if turn is not None and not any(turn is r for r in self.replies):
                 self.replies.append(turn)
         return turn.text if turn is not None else ""
 
-    def _first(self, content: Content, schema: Schema) -> tuple[str, ResponseFormat | None]:
+    def _first(
+        self, content: Content, schema: Schema, first: First | None
+    ) -> tuple[str, ResponseFormat | None]:
         """The first reply, going down ``LEVELS`` while the endpoint refuses a format; the
         reply and the format that was taken (the retry asks the same way)."""
         level = self._start()
@@ -181,7 +193,7 @@ class Turn:
             fmt = request_format(schema, level, self.notifier if level == 0 else None)
             try:
                 text = self._send(
-                    content if level == 0 else with_instructions(content, schema), fmt
+                    content if level == 0 else with_instructions(content, schema), fmt, first
                 )
                 break
             except APIError as exc:
@@ -211,13 +223,18 @@ class Turn:
             )
         return text, fmt
 
-    def ask(self, content: Content, schema: Schema) -> Answer:
-        """Send ``content``; the valid answer, or ``SchemaMismatch`` after one retry."""
-        self.replies = []
-        text, fmt = self._first(content, schema)
+    def ask(self, content: Content, schema: Schema, first: First | None = None) -> Answer:
+        """Send ``content`` (or ask ``first``); the valid answer, or ``SchemaMismatch`` after
+        one retry. A first reply cut at the token limit is not retried: the retry, asked with
+        the same limit, would be cut too."""
+        self.replies, self.sent = [], []
+        text, fmt = self._first(content, schema, first)
         problems, data = judge(text, schema)
         if not problems:
             return Answer(data, text)
+        turn = self.session.last_turn
+        if turn is not None and turn.finish_reason == "length":
+            raise self._mismatch(problems, schema)
         self.notifier.note(
             f"the answer is not valid against {schema.source} ({check.summary(problems)}); "
             "asking once more"
@@ -226,13 +243,17 @@ class Turn:
         problems, data = judge(text, schema)
         if not problems:
             return Answer(data, text)
+        raise self._mismatch(problems, schema)
+
+    def _mismatch(self, problems: list[str], schema: Schema) -> SchemaMismatch:
+        """The failure of the last reply, with hints: raise the token limit, where it is kept."""
         name, turn = self.session.name, self.session.last_turn
         hints = []
         if turn is not None and turn.finish_reason == "length":
             hints.append("the answer was cut at the token limit: raise --max-tokens")
         if name:
             hints.append(f"the replies are kept: chatcli sessions show {name}")
-        raise SchemaMismatch(
+        return SchemaMismatch(
             f"the answer is not valid against {schema.source}: {check.summary(problems)}",
             problems,
             hint="; ".join(hints) or None,

@@ -1,4 +1,4 @@
-"""Prompt templates: where they live, how they are read, and how their variables are filled.
+r"""Prompt templates: where they live, how they are read, and how their variables are filled.
 
 A template is ``[templates.NAME]`` in the config, or a file in the ``templates/`` folder beside
 the config file: ``NAME.toml`` with the same keys, or ``NAME.md`` whose text is the prompt
@@ -7,10 +7,11 @@ wins over a file of the same name, so the file can be kept as a draft, and ``NAM
 ``NAME.md``; ``places`` lists them all, so what a winner shadows is said, not silently ignored.
 
 ``{{name}}`` is a variable, ``{{name|default}}`` one with a default; ``{{input}}`` is what the
-user typed or piped. A default given at one use of a variable is its default at every use, and
-two different defaults for one variable make the template broken (a ConfigError, like a file
-that does not parse). A variable with no value and no default is a usage error naming it,
-before anything is sent.
+user typed or piped. ``\{{`` is a literal ``{{`` (a prompt about Jinja or Handlebars), and
+``\\{{name}}`` a backslash before the value, as Handlebars reads them. A default given at one
+use of a variable is its default at every use, and two different defaults for one variable
+make the template broken (a ConfigError, like a file that does not parse). A variable with no
+value and no default is a usage error naming it, before anything is sent.
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ from typing import Any
 from chatcli.errors import ConfigError, UsageError, unreadable
 from chatcli.settings.loading import TEMPLATE_KEYS, Config
 
-VARIABLE = re.compile(r"\{\{\s*([^\W\d](?:[\w-]|[^\x00-\x7f\s|{}])*)\s*(?:\|([^}]*))?\}\}")
-"""``{{name}}`` or ``{{name|default}}``: a name starts with a letter of any script (``名字``,
+VARIABLE = re.compile(
+    r"(?<!(?<!\\)\\)\{\{\s*([^\W\d](?:[\w-]|[^\x00-\x7f\s|{}])*)\s*(?:\|([^}]*))?\}\}"
+)
+r"""``{{name}}`` or ``{{name|default}}``: a name starts with a letter of any script (``名字``,
 ``city``) or ``_``, and goes on with letters, digits, ``_``, ``-`` and any other character
-beyond ASCII but spaces (the vowel signs of ``नाम``, which are not letters)."""
+beyond ASCII but spaces (the vowel signs of ``नाम``, which are not letters). Not after one
+backslash: ``\{{name}}`` is the literal text ``{{name}}`` (``ESCAPE``)."""
+ESCAPE = re.compile(r"(?<!\\)\\(\\?)(?=\{\{)")
+r"""A backslash before ``{{`` (not after another): taken off, so ``\{{`` writes ``{{``; of two,
+``\\{{name}}``, one stays, before the value."""
 
 INPUT = "input"
 SKELETON = """+++
@@ -52,6 +59,7 @@ class Template:
     schema: str | dict[str, Any] | None = None
     tools: tuple[str, ...] = ()
     defaults: dict[str, str] = field(default_factory=dict)
+    folder: Path | None = None  # where a relative file it names (its schema) is read from
 
     def variables(self) -> list[str]:
         """The variable names it uses, in order of first use (``input`` included)."""
@@ -97,7 +105,8 @@ def places(config: Config, name: str) -> list[str]:
 def load(config: Config, name: str) -> Template:
     """The template called ``name``; a ConfigError naming the known ones if there is none."""
     if name in config.templates:
-        return _build(name, f"[templates.{name}] in {config.path}", config.templates[name])
+        where = f"[templates.{name}] in {config.path}"
+        return _build(name, where, config.templates[name], config.path.parent)
     for suffix in SUFFIXES:
         path = folder(config) / f"{name}{suffix}"
         if path.is_file():
@@ -126,7 +135,7 @@ def _from_file(name: str, path: Path) -> Template:
             prompt = text[front.end() :]
         if prompt.strip():
             data["prompt"] = prompt.strip("\n")
-    return _build(name, str(path), data)
+    return _build(name, str(path), data, path.parent)
 
 
 def _toml(path: Path, text: str) -> dict[str, Any]:
@@ -136,8 +145,9 @@ def _toml(path: Path, text: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def _build(name: str, where: str, data: dict[str, Any]) -> Template:
-    """A Template from a checked table (config) or an unchecked one (a file)."""
+def _build(name: str, where: str, data: dict[str, Any], home: Path | None = None) -> Template:
+    """A Template from a checked table (config) or an unchecked one (a file); ``home``: the
+    folder of the file it is written in, where the relative file names in it are read."""
     for key, value in data.items():
         if key not in TEMPLATE_KEYS:
             raise ConfigError(f"{where}: unknown key {key!r} in a template")
@@ -159,6 +169,7 @@ def _build(name: str, where: str, data: dict[str, Any]) -> Template:
         temperature=None if temperature is None else float(temperature),
         schema=data.get("schema"),
         tools=tuple(tools),
+        folder=home,
     )
     return Template(**{**vars(template), "defaults": _defaults(template, where)})
 
@@ -192,10 +203,13 @@ def parse_vars(pairs: list[str]) -> dict[str, str]:
 
 
 def fill(text: str, values: dict[str, str], template: Template) -> str:
-    """``text`` with every variable replaced: a given value, else its default; a usage error
-    naming the first variable that has neither."""
+    r"""``text`` with every variable replaced: a given value, else its default; a usage error
+    naming the first variable that has neither. ``\{{`` is written ``{{`` (``ESCAPE``); the
+    values are put in as they are, never read for variables or escapes."""
 
     def one(m: re.Match[str]) -> str:
+        if m.group("escape") is not None:
+            return m.group("escape")
         name = m.group(1)
         default = template.defaults.get(name)  # a default given anywhere applies
         if default is None:  # a Template made without its defaults: this use's own
@@ -213,7 +227,11 @@ def fill(text: str, values: dict[str, str], template: Template) -> str:
             hint=f"add -V {name}=VALUE",
         )
 
-    return VARIABLE.sub(one, text)
+    return _TOKEN.sub(one, text)
+
+
+_TOKEN = re.compile(VARIABLE.pattern + r"|(?<!\\)\\(?P<escape>\\?)(?=\{\{)")
+"""A variable or an escape, in one pass (so a value put in is never read again)."""
 
 
 def unknown_vars(template: Template, values: dict[str, str]) -> list[str]:

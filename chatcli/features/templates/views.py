@@ -1,4 +1,7 @@
-"""What the ``templates`` commands print and do: list, show, edit in ``$EDITOR``."""
+"""What the ``templates`` commands print and do: list, show, edit in ``$EDITOR``.
+
+A template that does not load, or that a use would refuse (``apply.problems``: its schema, its
+tools), is marked broken in ``list`` and ``show``, with the problem: the first a use meets."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from chatcli.settings.paths import ensure_private_dir
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from chatcli.features.templates.library import Template
     from chatcli.settings.loading import Config
 
 _NAME = re.compile(r"^[\w][\w.-]*$")
@@ -45,8 +49,12 @@ def list_templates(environment: Environment, config: Config) -> None:
         except ConfigError as exc:
             out(environment, f"{name:<{width}}  (broken: {one_line(exc.message, 200)})\n")
         else:
+            problem = _problem(config, t)
             pairs = [(v, t.defaults.get(v)) for v in t.variables()]
-            out(environment, f"{name:<{width}}  {_variables(pairs)}  ({t.where})\n")
+            shown = f"{_variables(pairs)}  ({t.where})"
+            if problem is not None:
+                shown = f"(broken: {one_line(f'{t.where}: {problem}', 200)})"
+            out(environment, f"{name:<{width}}  {shown}\n")
         for note in _shadowed(config, name):
             out(environment, f"{'':<{width}}  {note}\n")
 
@@ -57,9 +65,20 @@ def _shadowed(config: Config, name: str) -> list[str]:
     return [f"not used: {place} (shadowed by {used})" for place in hidden]
 
 
+def _problem(config: Config, template: Template) -> str | None:
+    """The first problem a use of ``template`` would meet (``KEY: ...``), or None."""
+    from chatcli.features.templates.apply import problems
+
+    found = problems(config, template)
+    return f"{found[0][0]}: {found[0][1]}" if found else None
+
+
 def show(environment: Environment, config: Config, name: str) -> None:
     t = load(config, name)
     lines = [f"# {t.name}  ({t.where})", *_shadowed(config, name)]
+    problem = _problem(config, t)
+    if problem is not None:
+        lines.append(f"broken: {one_line(problem, 300)}")
     for key in ("model", "temperature", "schema", "tools"):
         value = getattr(t, key)
         if value not in (None, ()):
