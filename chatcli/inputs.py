@@ -1,6 +1,6 @@
 """Turn prompt words, piped stdin and ``-f`` files or URLs into one user message.
 
-Documents (PDF, DOCX, ODT, EPUB, HTML) are recognised by content and turned into text by
+Documents (PDF, DOCX, ODT, EPUB, HTML, RTF) are recognised by content and turned into text by
 ``chatcli.documents`` (a file named as source code, ``App.vue``, is never converted);
 ``http(s)://`` URLs are fetched through the profile's proxy. Text is decoded by its BOM, else
 the charset its server declares, else as UTF-8, else in the legacy CJK encoding (GB18030, Big5,
@@ -8,9 +8,10 @@ Shift_JIS, EUC-JP, EUC-KR) the bytes clearly read as (``chatcli.charsets``), bec
 pipe files from Chinese, Japanese and Korean Windows as often as UTF-8 ones; UTF-8 cut in the
 middle of its last character is UTF-8 without that character (a notice says so). Images
 become vision parts; any other binary input is refused with a one-line error that says what
-it looked like and what to use (audio and video: ``chatcli transcribe``). Each attached file
-is fenced with a fence longer than any inside it; an empty one is a notice beside other
-input, and the error when it is all there is.
+it looked like and what to use (audio and video: ``chatcli transcribe``; a spreadsheet, a
+presentation, a legacy or protected Office file, a HEIC/AVIF/BMP/TIFF image: what to convert
+it to). Each attached file is fenced with a fence longer than any inside it; an empty one is a
+notice beside other input, and the error when it is all there is.
 """
 
 from __future__ import annotations
@@ -64,6 +65,42 @@ _KNOWN_BINARY = {
 
 _ISO_IMAGES = frozenset((b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1", b"hevc"))
 """ISO media brands of still images (AVIF, HEIC): an ``ftyp`` box that is no audio or video."""
+_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""An OLE2 compound file: Word 97-2003 and its kin, and any password-protected Office file."""
+_CONVERT_IMAGE = "the API takes PNG, JPEG, WebP and GIF: convert it first, e.g. magick IN OUT.png"
+_AS_CSV = "export the sheet as CSV from the spreadsheet app and pass that"
+_AS_PDF = "export it as PDF from the presentation app and pass that"
+_UNREAD = {
+    "a HEIC image": _CONVERT_IMAGE,
+    "an AVIF image": _CONVERT_IMAGE,
+    "a BMP image": _CONVERT_IMAGE,
+    "a TIFF image": _CONVERT_IMAGE,
+    "an Excel workbook (XLSX)": _AS_CSV,
+    "an OpenDocument spreadsheet (ODS)": _AS_CSV,
+    "a PowerPoint presentation (PPTX)": _AS_PDF,
+    "an OpenDocument presentation (ODP)": _AS_PDF,
+    "a password-protected Office document": "save an unprotected copy and pass that",
+    "a Word 97-2003 document (.doc)": "save it as DOCX or PDF and pass that, "
+    "e.g. libreoffice --headless --convert-to docx FILE",
+    "an Excel 97-2003 workbook (.xls)": _AS_CSV,
+    "a PowerPoint 97-2003 presentation (.ppt)": _AS_PDF,
+    "a legacy Office file (.doc, .xls or .ppt) or a password-protected Office document": (
+        "save it as DOCX, PDF or CSV (a protected one: an unprotected copy) and pass that"
+    ),
+}
+"""Formats chatcli names but does not read, and what to do instead."""
+_OFFICE = {
+    "xlsx": "an Excel workbook (XLSX)",
+    "ods": "an OpenDocument spreadsheet (ODS)",
+    "pptx": "a PowerPoint presentation (PPTX)",
+    "odp": "an OpenDocument presentation (ODP)",
+}
+_OLE_STREAMS = (
+    ("EncryptionInfo", "a password-protected Office document"),
+    ("WordDocument", "a Word 97-2003 document (.doc)"),
+    ("Workbook", "an Excel 97-2003 workbook (.xls)"),
+    ("PowerPoint Document", "a PowerPoint 97-2003 presentation (.ppt)"),
+)
 
 
 @dataclass
@@ -108,6 +145,9 @@ def kind_of(data: bytes) -> str | None:
     mime = image_type(data)
     if mime is not None:
         return f"an image ({mime.removeprefix('image/').upper()})"
+    other = _other_format(data)
+    if other is not None:
+        return other
     if data[4:8] == b"ftyp" and data[8:12] not in _ISO_IMAGES:
         brand = data[8:12].decode("latin-1").strip()
         if brand.startswith(("M4A", "M4B", "M4P")):
@@ -116,6 +156,27 @@ def kind_of(data: bytes) -> str | None:
     if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
         return "audio (AIFF)"
     return next((v for k, v in _KNOWN_BINARY.items() if data.startswith(k)), None)
+
+
+def _other_format(data: bytes) -> str | None:
+    """The image or Office format chatcli does not read that ``data`` is (``_UNREAD``)."""
+    if data[4:8] == b"ftyp" and data[8:12] in _ISO_IMAGES:
+        return "an AVIF image" if data[8:12] in (b"avif", b"avis") else "a HEIC image"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "a TIFF image"
+    if data[:2] == b"BM" and int.from_bytes(data[14:18], "little") in (12, 40, 52, 56, 108, 124):
+        return "a BMP image"
+    if data.startswith(b"PK\x03\x04"):
+        from chatcli.documents.sniff import other_office
+
+        office = other_office(data)
+        return _OFFICE[office] if office is not None else None
+    if data.startswith(_CFB):
+        for stream, what in _OLE_STREAMS:
+            if stream.encode("utf-16-le") in data:
+                return what
+        return "a legacy Office file (.doc, .xls or .ppt) or a password-protected Office document"
+    return None
 
 
 def decode_text(
@@ -163,7 +224,10 @@ def decode_text(
             f"{source} is not text in UTF-8, UTF-16 or GB18030{said}",
             hint=f"convert it first, e.g. iconv -f {encoding} -t utf-8 FILE > FILE.utf8",
         )
-    hint = reads or "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML)"
+    hint = reads or "chatcli reads text, images and documents (PDF, DOCX, ODT, EPUB, HTML, RTF)"
+    if kind in _UNREAD and reads is None:  # what ask and summarize could take, converted
+        does = "the API does not take" if kind.endswith("image") else "chatcli does not read"
+        raise UsageError(f"{source} is {kind}, which {does}", hint=_UNREAD[kind])
     if kind is not None and kind.startswith("audio"):
         hint = "to transcribe audio, use `chatcli transcribe`"
     elif kind is not None and kind.startswith("an image"):

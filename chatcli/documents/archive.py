@@ -95,7 +95,7 @@ class Archive:
             )
         if info.file_size > MAX_MEMBER:
             raise self._refuse(
-                f"{name} declares {info.file_size // MiB:,} MiB, more than {MAX_MEMBER // MiB}"
+                f"{name} declares {info.file_size // MiB:,} MiB, more than {MAX_MEMBER // MiB} MiB"
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > _RATIO_FLOOR and ratio > MAX_RATIO:

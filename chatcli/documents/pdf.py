@@ -2,18 +2,26 @@
 
 The markers let a summary cite pages. A PDF whose pages carry no text but images is a scan:
 chatcli does no OCR and says so rather than sending an empty message; one with neither (blank
-pages) says that instead, since OCR would find nothing either.
+pages) says that instead, since OCR would find nothing either. Pages that are scans in a PDF
+that has text elsewhere (a contract's scanned annex) are marked as such in the text and named
+in a notice. The page tree is counted before anything is read: past ``MAX_PAGES`` (or a tree
+that loops) the PDF is refused, and a page object the tree lists again is read once, so a
+small file listing one page 100,000 times costs nothing.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 from chatcli.errors import UsageError
 from chatcli.safetext import one_line
 
 EXTRA_HINT = "pip install 'chatcli[docs]' (it adds pypdf)"
+MAX_PAGES = 10_000
+"""More pages than this is refused (5,000 pages of text take about 5 s)."""
+SCANNED = "(this page holds only images: no text layer, and chatcli does no OCR)"
 
 
 def to_text(data: bytes, source: str) -> str:
@@ -33,8 +41,17 @@ def to_text(data: bytes, source: str) -> str:
                 f"{source} is an encrypted PDF (it needs a password to open)",
                 hint="decrypt it first, e.g. qpdf --password=... --decrypt in.pdf out.pdf",
             )
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-        pictures = any(pages) or _has_images(reader)
+        size, again = _tree_size(reader)
+        if size > MAX_PAGES and again:
+            raise UsageError(f"{source} is a damaged PDF: its page tree loops")
+        if size > MAX_PAGES:
+            raise UsageError(
+                f"{source} lists more than {MAX_PAGES:,} pages",
+                hint="split it first, e.g. qpdf --split-pages=5000 in.pdf part.pdf",
+            )
+        objects = _distinct(reader)
+        pages = [(page.extract_text() or "").strip() for page in objects]
+        scans = [n for n, page in enumerate(objects, 1) if not pages[n - 1] and _draws(page)]
     except DependencyError:
         raise UsageError(
             f"{source} is an encrypted PDF that needs the cryptography package to open",
@@ -55,7 +72,7 @@ def to_text(data: bytes, source: str) -> str:
         raise UsageError(
             f"{source} is a damaged PDF: {type(exc).__name__} {one_line(str(exc), 200)}"
         ) from None
-    if not any(pages) and not pictures:
+    if not any(pages) and not scans:
         return ""  # blank pages: ``extract`` says it is a PDF with no text, as for a Word file
     if not any(pages):
         raise UsageError(
@@ -63,17 +80,83 @@ def to_text(data: bytes, source: str) -> str:
             "does no OCR",
             hint="run OCR first, e.g. ocrmypdf in.pdf out.pdf",
         )
+    if scans:
+        from chatcli.documents.notices import notice
+
+        notice(
+            f"{source}: {_spans(scans)} hold{'s' if len(scans) == 1 else ''} only images (no "
+            "text layer), so no text was read from them: chatcli does no OCR (run it first, e.g. "
+            "ocrmypdf in.pdf out.pdf)"
+        )
+    for n in scans:
+        pages[n - 1] = SCANNED
     return "\n\n".join(f"[page {n}]\n{text}" for n, text in enumerate(pages, 1))
 
 
-def _has_images(reader: object) -> bool:
-    """Whether any page draws an image (an XObject or inline image); True when pypdf cannot
-    tell, so a PDF it fails on is still called a scan."""
+def _spans(numbers: list[int]) -> str:
+    """``page 3`` or ``pages 3-6, 9``."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and runs[-1][1] == n - 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
+    return f"page{'s' if len(numbers) > 1 else ''} {text}"
+
+
+def _tree_size(reader: object) -> tuple[int, bool]:
+    """The pages the page tree lists, counted without reading them, up to ``MAX_PAGES`` + 1
+    (also for a tree that loops or goes on without end), and whether a node of the tree (not
+    a page) is listed twice: a loop, when the count runs past the cap."""
     from pypdf import PdfReader
 
     assert isinstance(reader, PdfReader)
+    stack: list[Any] = [reader.root_object["/Pages"]]
+    nodes: set[int] = set()
+    leaves = steps = 0
+    again = False
+    while stack and leaves <= MAX_PAGES:
+        steps += 1
+        if steps > 4 * MAX_PAGES:
+            return MAX_PAGES + 1, again
+        node = stack.pop()
+        number = getattr(node, "idnum", None)
+        node = node.get_object() if hasattr(node, "get_object") else node
+        kids = node.get("/Kids") if isinstance(node, dict) else None
+        if kids is None:
+            leaves += 1
+            continue
+        if number is not None:
+            again |= number in nodes
+            nodes.add(number)
+        kids = kids.get_object() if hasattr(kids, "get_object") else kids
+        if isinstance(kids, list):
+            stack.extend(kids)
+    return leaves, again
+
+
+def _distinct(reader: object) -> list[Any]:
+    """The pages, each page object once (a tree listing one page again reads it once)."""
+    from pypdf import PdfReader
+
+    assert isinstance(reader, PdfReader)
+    out: list[Any] = []
+    seen: set[object] = set()
+    for page in reader.pages:
+        ref = page.indirect_reference
+        key = (ref.idnum, ref.generation) if ref is not None else id(page)
+        if key not in seen:
+            seen.add(key)
+            out.append(page)
+    return out
+
+
+def _draws(page: object) -> bool:
+    """Whether ``page`` draws an image (an XObject or inline image); True when pypdf cannot
+    tell, so a page it fails on is still called a scan."""
     try:
-        return any(len(page.images) > 0 for page in reader.pages)
+        return len(page.images) > 0  # type: ignore[attr-defined]
     except Exception:  # pypdf raises what it meets in a hostile file
         return True
 

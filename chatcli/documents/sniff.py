@@ -11,7 +11,9 @@ text, sent as they are: the HTML converter would drop their templates, scripts a
 A ZIP cut short (a broken download) has lost the directory at its end; its first members'
 own headers still say what it is (EPUB and ODT store a ``mimetype`` member first, a DOCX has
 ``word/`` members and a ``[Content_Types].xml`` naming Word), so it is named as that kind of
-document, which then says it is damaged, rather than as an unknown archive.
+document, which then says it is damaged, rather than as an unknown archive. RTF is its
+``{\\rtf`` start. ``other_office`` names the Office files chatcli does not read (spreadsheets,
+presentations), so the error can say what to export them as.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Kind = Literal["pdf", "docx", "odt", "epub", "html"]
+Kind = Literal["pdf", "docx", "odt", "epub", "html", "rtf"]
 
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html\b|html\b|head\b|body\b)",
@@ -56,11 +58,13 @@ even when its content looks like an HTML page."""
 def document_kind(
     data: bytes, content_type: str | None = None, name: str | None = None
 ) -> Kind | None:
-    """``pdf``, ``docx``, ``odt``, ``epub`` or ``html``; None for anything else. ``name`` (a
-    file name or URL path) only ever keeps source code from being taken for HTML."""
+    """``pdf``, ``docx``, ``odt``, ``epub``, ``html`` or ``rtf``; None for anything else.
+    ``name`` (a file name or URL path) only ever keeps source code from being taken for HTML."""
     mime = (content_type or "").split(";")[0].strip().lower()
     if data.startswith(b"%PDF-") or (mime == "application/pdf" and b"%PDF-" in data[:1024]):
         return "pdf"
+    if data.lstrip(b"\xef\xbb\xbf").startswith(b"{\\rtf"):
+        return "rtf"
     if data.startswith(b"PK\x03\x04"):
         return _zip_kind(data)
     if mime in _HTML_TYPES:
@@ -99,6 +103,32 @@ def _declared_text(mime: str) -> bool:
     if mime.startswith("text/"):
         return True
     return mime.endswith(("+xml", "/xml", "+json", "/json", "javascript", "ecmascript"))
+
+
+_OTHER_ODF = {
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+}
+
+
+def other_office(data: bytes) -> str | None:
+    """``xlsx``, ``pptx``, ``ods`` or ``odp``: an Office file chatcli does not read, for an
+    error that names it; None for any other ZIP."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            if any(n.startswith("xl/") for n in names):
+                return "xlsx"
+            if any(n.startswith("ppt/") for n in names):
+                return "pptx"
+            if "mimetype" in names and archive.getinfo("mimetype").file_size <= 100:
+                return _OTHER_ODF.get(archive.read("mimetype").strip())
+    except Exception:  # a damaged ZIP is only a ZIP
+        return None
+    return None
 
 
 def _zip_kind(data: bytes) -> Kind | None:

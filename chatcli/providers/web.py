@@ -5,7 +5,9 @@ Redirects are followed by hand (at most ``MAX_REDIRECTS``) and only to http(s) U
 profile's ``timeout`` bounds the whole fetch, not each read: a server dripping a byte every
 half second is cut off at the deadline, and what came before the cut is an error, never
 the page (a body without Content-Length ends at a close, so a cut looks like its end). The
-body is read through ``bodies``, so a compressed page cannot expand past ``limit`` in memory.
+body is read through ``bodies``, so a compressed page cannot expand past ``limit`` in memory; a
+body in a compression chatcli does not decode (``br``, ``zstd``, ``gzip, gzip``, an unknown
+coding: it asks for gzip and deflate only) is refused, never sent as page text.
 Failures become ``chatcli.errors``.
 """
 
@@ -93,6 +95,14 @@ def fetch(url: str, profile: Profile, *, limit: int, timeout: float | None = Non
                             f"{one_line(response.reason_phrase, 80)}",
                             status=response.status_code,
                         )
+                    coding = _undecoded(response.headers.get("content-encoding"))
+                    if coding:
+                        raise APIError(
+                            f"{shown(current)} sent its content compressed with {coding}, "
+                            "which chatcli does not decode (it asks for gzip or deflate)",
+                            hint="download it (e.g. curl --compressed -o FILE URL) and "
+                            "pass the file",
+                        )
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > limit:
                         raise _too_big(url, limit)
@@ -150,6 +160,15 @@ def _next(current: str, location: str | None) -> str:
             f"{shown(current)} redirects to {shown(target)}; only http(s) redirects are followed"
         )
     return target
+
+
+def _undecoded(encoding: str | None) -> str:
+    """The ``Content-Encoding`` of a body ``bodies`` cannot undo, as said ("" when none)."""
+    names = [e.strip().lower() for e in (encoding or "").split(",") if e.strip()]
+    names = [n for n in names if n != "identity"]
+    if not names or (len(names) == 1 and names[0] in ("gzip", "x-gzip", "deflate")):
+        return ""
+    return one_line(", ".join(names), 80)
 
 
 def _too_big(url: str, limit: int) -> UsageError:

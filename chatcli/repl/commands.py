@@ -397,19 +397,27 @@ def _taken(exc: SessionExists) -> SessionExists:
 
 
 def _file(repl: Repl, arg: str) -> None:
-    from chatcli.inputs import MAX_INPUT_BYTES, UserInput, add_bytes
+    """A file, or an http(s) URL fetched as ``ask -f URL`` fetches it (the profile's proxy)."""
+    from chatcli.inputs import MAX_INPUT_BYTES, UserInput, add_bytes, fetch_url, url_of
     from chatcli.reading import read_file
 
     if not arg:
         raise UsageError("usage: /file PATH")
-    path = _pasted_path(arg)
-    # bounded as it reads: a size can lie (/dev/zero, a FIFO, /proc files say 0)
-    data = read_file(path, MAX_INPUT_BYTES)
+    url = url_of(arg.strip())
+    content_type = None
+    if url is not None:
+        data, content_type = fetch_url(url, repl.session.settings.profile)
+        source = name = url
+    else:
+        path = _pasted_path(arg)
+        # bounded as it reads: a size can lie (/dev/zero, a FIFO, /proc files say 0)
+        data = read_file(path, MAX_INPUT_BYTES)
+        source, name = f"file {path}", path.name
     if repl.attachments is None:
         repl.attachments = UserInput()
-    add_bytes(repl.attachments, data, f"file {path}", label=path.name)
+    add_bytes(repl.attachments, data, source, label=name, content_type=content_type)
     count = len(repl.attachments.texts) + len(repl.attachments.images)
-    repl.say(f"attached {path.name} ({count} file(s) go with your next message; Ctrl-C at "
+    repl.say(f"attached {name} ({count} file(s) go with your next message; Ctrl-C at "
              "the prompt drops them)", dim=True)  # fmt: skip
 
 
