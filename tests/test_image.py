@@ -104,7 +104,7 @@ def test_default_output_dir_is_the_current_directory(fake: FakeOpenAI, tmp_path:
 def test_edit_with_mask_uploads_both_files(cli: Run, fake: FakeOpenAI, tmp_path: Path) -> None:
     image, mask = tmp_path / "cat.png", tmp_path / "mask.png"
     image.write_bytes(make_png(8, 8))
-    mask.write_bytes(make_png(8, 8, (0, 0, 0)))
+    mask.write_bytes(make_png(8, 8, (0, 0, 0, 0)))  # transparent: where to paint
     result = cli(
         "image", "add a hat", "--edit", str(image), "--mask", str(mask), "-o", str(tmp_path / "o"),
         env=fake_env(tmp_path, fake),

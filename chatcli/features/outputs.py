@@ -7,7 +7,10 @@ in input order, so the same command line names the same files again (a re-run's 
 inputs already written relies on that).
 
 ``written`` is the one way an output file is written (``batch results --jsonl``/``-o DIR``,
-``transcribe -o``): as ``>`` would write it, never replacing what the name is.
+``transcribe -o``, ``speak -o``, summaries): as ``>`` would write it, never replacing what the
+name is; ``write_new`` the way a file under a fresh name is (``image``). Both write a temporary
+name in the target folder and rename it once whole, so a full disk never leaves a truncated file
+under the final name; a paid result they cannot write is kept (``features.paid``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
@@ -37,8 +41,25 @@ def check_folder(folder: Path | None, why: str = "give a directory") -> None:
     except OSError as exc:
         raise UsageError(f"-o {folder}: {exc.strerror or exc}") from None
     _make(folder, f"-o {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"-o {folder}: permission denied", hint="choose a folder you can write")
+    _writable(folder, f"-o {folder}", "choose a folder you can write")
+
+
+def _writable(folder: Path, what: str, hint: str) -> None:
+    """Refuse ``what`` (exit 2) unless a file can be made in ``folder``: one is made and
+    removed, since ``os.access`` says yes to root on ``/proc`` or on an NFS share that maps
+    root to nobody. The system's reason is said ("Read-only file system", not "permission
+    denied")."""
+    probe = folder / f".chatcli-probe-{os.getpid()}-{threading.get_ident()}"
+    try:
+        fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise UsageError(f"{what}: no file can be made there: {exc.strerror or exc}",
+                         hint=hint) from None  # fmt: skip
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def _make(folder: Path, what: str) -> None:
@@ -87,10 +108,22 @@ def prepare_file(path: Path | None) -> None:
     refuse_own(path)
     if path.is_dir():
         raise UsageError(f"-o {path} is a directory; give a file name")
+    hint = "choose a file you can write"
+    try:
+        found: os.stat_result | None = os.stat(path)
+    except OSError:
+        found = None
+    if found is not None and not stat.S_ISREG(found.st_mode):  # /dev/stdout, a FIFO: written
+        if not os.access(path, os.W_OK):  # through, so only the file itself must take it
+            raise UsageError(f"-o {path}: permission denied", hint=hint)
+        return
     folder = path.parent
     _make(folder, f"-o {path}")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"-o {path}: permission denied", hint="choose a file you can write")
+    if found is not None:  # a link is written where it points: that folder must take it
+        folder = Path(os.path.realpath(path)).parent
+    if found is not None and not os.access(path, os.W_OK):
+        raise UsageError(f"-o {path}: permission denied", hint=hint)
+    _writable(folder, f"-o {path}", hint)
 
 
 def unique_stems(stems: list[str], taken: set[str] | None = None) -> list[str]:
@@ -163,3 +196,29 @@ def write_output(path: Path, data: str | bytes) -> None:
     else:
         with written(path) as text:
             text.write(data)
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """``data`` as the new file ``path``, whole or not at all: written under a temporary name
+    beside it, then linked to ``path`` (``FileExistsError`` when that name is taken: nothing is
+    ever overwritten). A file system without hard links gets the name reserved empty first
+    and the file renamed onto it. ``OSError`` comes out as it is; no temporary file is left."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError:  # FAT, some FUSE and network file systems: no hard links
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                raise
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()

@@ -398,8 +398,9 @@ def make_wav(seconds: float = 1.5, rate: int = 8000, level: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def make_png(width: int = 1, height: int = 1, rgb: tuple[int, int, int] = (70, 130, 180)) -> bytes:
-    """A valid solid-colour RGB PNG, built with zlib + struct."""
+def make_png(width: int = 1, height: int = 1, rgb: tuple[int, ...] = (70, 130, 180)) -> bytes:
+    """A valid solid-colour RGB PNG (RGBA when ``rgb`` has four values), built with zlib +
+    struct."""
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return (
@@ -410,7 +411,7 @@ def make_png(width: int = 1, height: int = 1, rgb: tuple[int, int, int] = (70, 1
         )
 
     row = b"\x00" + bytes(rgb) * width
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6 if len(rgb) == 4 else 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", ihdr)

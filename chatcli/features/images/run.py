@@ -1,11 +1,14 @@
 """What ``chatcli image`` does once its options are parsed: check inputs, request, save, print.
 
-Every input problem is found before the request is sent (and paid for). Files are created with
-``open(..., "xb")``, so an existing file, or one another chatcli writes at the same moment, is
-never overwritten: the number in the name moves on instead. Paths go to stdout one per line, so
-``chatcli image ... | xargs open`` works; notes go to stderr. An answer listing an image that
-cannot be had (a URL that will not download, data that is no image) still has the others saved
-and printed; the bad one is reported and the command exits with its error (5). The request is
+Every input problem is found before the request is sent (and paid for: ``inputs``). Each file
+is written whole under a temporary name and linked to its own (``outputs.write_new``), so an
+existing file, or one another chatcli writes at the same moment, is never overwritten (the
+number in the name moves on instead) and a full disk leaves no truncated image. Images paid for
+that cannot be written are kept for the same command again (``features.paid``). Paths go to
+stdout one per line, so ``chatcli image ... | xargs open`` works; notes go to stderr. An answer
+listing an image that cannot be had (a URL that will not download, data that is no image) still
+has the others saved and printed; the bad one is reported and the command exits with its error
+(5). The request is
 logged as made: every image the 200 answer listed is paid for.
 """
 
@@ -18,22 +21,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatcli.environment import Environment
-from chatcli.errors import ChatcliError, UsageError, unreadable
-from chatcli.features.outputs import check_folder
+from chatcli.errors import ChatcliError, UsageError
+from chatcli.features import paid
+from chatcli.features.images.inputs import check_files, check_sizes
+from chatcli.features.outputs import check_folder, write_new
 from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
-    from chatcli.providers.base import Image
+    from chatcli.features.usage.kept import Kept
+    from chatcli.providers.base import Image, ImageJob
 
 GENERATE_MODEL = "gpt-image-2.5-sunburst"
 EDIT_MODEL = GENERATE_MODEL
 VARIATIONS_MODEL = "dall-e-2"
 """Defaults without -m: OpenAI's recommended image model for generating and editing; variations
 exist only on dall-e-2 (shut down by OpenAI on 2026-05-12, still served by some relays)."""
-INPUT_LIMITS = {"dall-e-2": 4 * 1024 * 1024}
-"""The largest image (and mask) a known model takes for edits and variations, in bytes
-(dall-e-2: "less than 4 MB"); models not listed are sent as given."""
 
 
 @dataclass
@@ -75,9 +78,21 @@ def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
         variation=opts.variations is not None,
     )
     images.check(job)
-    _check_sizes(model, (source, opts.mask))
+    check_sizes(model, source, opts.mask)
     check_folder(opts.out_dir)  # made now: a folder that cannot be made is refused unpaid
     notifier = notifier_for(environment)
+    kept = paid.media("image")
+    key = _key(env.profile.name, job, source, opts.mask)
+    earlier = kept.get(key)
+    if earlier is not None:
+        datas = paid.unpack(earlier)
+        notifier.note(
+            f"{_count(len(datas))} an earlier run paid for but could not save: taken from "
+            "there, nothing sent"
+        )
+        _deliver(environment, datas, opts.out_dir, kept, key)
+        kept.forget([key])  # delivered: a kept one is used up
+        return
     from chatcli.retirements import notice_on
 
     # as ask/chat say it; not for --variations, which only dall-e-2 makes (its README line)
@@ -114,12 +129,10 @@ def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
                 got.append(results)
         finally:
             provider.close()
-    for path in save(results, opts.out_dir):
-        out(environment, f"{path}\n")
-        flush_out(environment)
-    for result in results:
+    for result in results:  # said first: a write that fails below must not lose them
         if result.revised_prompt and result.revised_prompt.strip() != opts.prompt:
             notifier.note(f"revised prompt: {result.revised_prompt}")
+    _deliver(environment, [r.data for r in results], opts.out_dir, kept, key)
     failures: list[ChatcliError] = list(getattr(results, "failures", []))
     if failures:
         count = made()
@@ -135,8 +148,6 @@ def run(environment: Environment, env: Env, opts: ImageOptions) -> None:
 
 def _check_inputs(opts: ImageOptions) -> Path | None:
     """Validate flag combinations and input files; return the source image, if any."""
-    from chatcli.providers.images import sniff
-
     if opts.edit is not None and opts.variations is not None:
         raise UsageError("use either --edit or --variations, not both")
     if opts.mask is not None and opts.edit is None:
@@ -149,61 +160,92 @@ def _check_inputs(opts: ImageOptions) -> Path | None:
     if opts.variations is None and not opts.prompt:
         raise UsageError("a PROMPT is required", hint='e.g. chatcli image "a red fox in snow"')
     source = opts.edit or opts.variations
-    for path, what in ((source, "image"), (opts.mask, "mask")):
-        if path is None:
-            continue
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(16)
-        except OSError as exc:
-            raise unreadable(path, exc, "an image" if what == "image" else "a mask") from None
-        kind = sniff(head)
-        if kind is None:
-            raise UsageError(f"{path} is not an image (PNG, JPEG, WebP or GIF)")
-        if what == "mask" and kind[0] != "png":
-            raise UsageError(f"the mask {path} must be a PNG: its transparent pixels are the mask")
+    check_files(source, opts.mask)
     return source
 
 
-def _check_sizes(model: str, paths: tuple[Path | None, ...]) -> None:
-    """Refuse an input image over what a known model takes, before it is sent."""
-    limit = INPUT_LIMITS.get(model.rsplit("/", 1)[-1])
-    for path in paths:
-        if limit is None or path is None:
+def _key(profile: str, job: ImageJob, source: Path | None, mask: Path | None) -> str:
+    """What identifies one request's images (kept under it when they cannot be written): the
+    profile, model, operation, options and the exact input files."""
+    import hashlib
+
+    from chatcli.features.usage.kept import digest
+
+    files: list[str | None] = []
+    for path in (source, mask):
+        if path is None:
+            files.append(None)
             continue
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise unreadable(path, exc, "an image") from None
-        if size > limit:
-            raise UsageError(
-                f"{path} is {size / 1024 / 1024:.1f} MiB; {model} takes images of at most "
-                f"{limit // 1024 // 1024} MB",
-                hint="shrink it first, e.g. magick IN -resize 50% OUT.png",
+        with path.open("rb") as fh:
+            files.append(hashlib.file_digest(fh, "sha256").hexdigest())
+    return digest("image", profile, job.model, job.operation, job.prompt, str(job.n), job.size,
+                  job.response_format, *files)  # fmt: skip
+
+
+def _count(n: int) -> str:
+    return "1 image" if n == 1 else f"{n} images"
+
+
+def _deliver(
+    environment: Environment, datas: list[bytes], out_dir: Path, kept: Kept, key: str
+) -> None:
+    """Save the paid images, printing each path once its file is whole. One that cannot be
+    written (a full disk, a read-only disk) leaves no file; it and the rest are kept for the
+    same command again, else saved in the temporary folder, and the error (exit 1) says
+    where."""
+    done = 0
+    try:
+        for path in save(datas, out_dir):
+            out(environment, f"{path}\n")
+            flush_out(environment)
+            done += 1
+    except Unwritten as exc:
+        rest = datas[done:]
+        error = paid.cannot_write(exc.path, exc.error)
+        what, again = (
+            (f"the {len(rest)} images not saved are", "saves them")
+            if len(rest) > 1
+            else ("the image not saved is", "saves it")
+        )
+        if not paid.unwritten(kept, {key: paid.pack(rest)}, error, what, again):
+            aside = [paid.aside(data, exc.path.stem, exc.path.suffix.lstrip(".")) for data in rest]
+            for path in (p for p in aside if p is not None):
+                out(environment, f"{path}\n")
+                flush_out(environment)
+            where = sorted({str(p.parent) for p in aside if p is not None})
+            error.message += (
+                f"; saved in {', '.join(where)} instead" if where else "; they could not be kept"
             )
+        raise error from None
 
 
-def save(results: list[Image], out_dir: Path) -> Iterator[Path]:
-    """Write each image as ``chatcli-YYYYMMDD-HHMMSS-N.ext``; N skips names already taken.
+class Unwritten(Exception):
+    """An image that could not be written to ``path``."""
 
-    Yields each path once its file is complete, so a failure later still reports the earlier.
-    """
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(str(path))
+        self.path, self.error = path, error
+
+
+def save(datas: list[bytes], out_dir: Path) -> Iterator[Path]:
+    """Write each image as ``chatcli-YYYYMMDD-HHMMSS-N.ext``, whole or not at all; N skips
+    names already taken. Yields each path once its file is complete, so a failure later still
+    reports the earlier; raises ``Unwritten`` for one that cannot be written."""
     from chatcli.providers.images import sniff
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     number = 1
-    for result in results:
-        kind = sniff(result.data)
+    for data in datas:
+        kind = sniff(data)
         ext = kind[0] if kind else "png"
         while True:
             path = out_dir / f"chatcli-{stamp}-{number}.{ext}"
             number += 1
             try:
-                with path.open("xb") as fh:
-                    fh.write(result.data)
+                write_new(path, data)
             except FileExistsError:
                 continue
             except OSError as exc:
-                raise ChatcliError(f"cannot write {path}: {exc.strerror or exc}") from None
+                raise Unwritten(path, exc) from None
             yield path
             break

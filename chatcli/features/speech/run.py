@@ -6,7 +6,8 @@ bytes go to stdout, so ``chatcli ask ... | chatcli speak > answer.mp3`` works li
 Every request goes into the usage log as command ``speak``. A player that cannot play it (no
 sound device: ffplay then still exits 0, so what it says is read too) is an error (exit 1), and
 the paid audio is kept: saved in the current directory as ``chatcli-speech-DATE-TIME.FORMAT``
-(the error names the file).
+(the error names the file). Audio that ``-o`` cannot take after it was paid for (a full disk)
+is kept in the database for the same command again (``features.paid``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     from typing import TextIO
+
+    from chatcli.features.usage.kept import Kept
 
 DEFAULT_MODEL = "gpt-4o-mini-tts"
 """OpenAI's newest speech model (tts-1 and tts-1-hd retire with it on 2027-01-06; no replacement
@@ -64,17 +67,46 @@ def run(environment: Environment, env: Env, opts: SpeakOptions) -> None:
     retiring = notice_on(model, env.profile)
     if retiring is not None:
         notifier_for(environment).note(retiring)
-    audio = _synthesize(environment, env, model, text, opts)
+    from chatcli.features import paid
+    from chatcli.features.usage.kept import digest
+
+    kept = paid.media("speak")
+    key = digest("speech", env.profile.name, model, text, opts.voice, opts.response_format)
+    earlier = kept.get(key)
+    if earlier is not None:
+        audio = paid.unpack(earlier)[0]
+        notifier_for(environment).note(
+            "the audio an earlier run paid for but could not write is taken from there: "
+            "nothing sent"
+        )
+    else:
+        audio = _synthesize(environment, env, model, text, opts)
     if opts.output is not None:
-        try:
-            write_output(opts.output, audio)  # as `>` would: a FIFO or link written through
-        except OSError as exc:
-            raise ChatcliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
+        _save(audio, opts.output, opts.response_format, kept, key)
         notifier_for(environment).note(f"wrote {opts.output} ({len(audio)} bytes)")
     elif environment.stdout_isatty:
         play(audio, opts.response_format)
     else:
         out_bytes(environment, audio)
+    if earlier is not None:
+        kept.forget([key])  # delivered: a kept one is used up
+
+
+def _save(audio: bytes, output: Path, fmt: str, kept: Kept, key: str) -> None:
+    """Write the paid ``audio`` to ``output``, as ``>`` would (a FIFO or link written
+    through; a file whole or not at all). When it cannot be (a full disk, a read-only disk),
+    the audio is kept for the same command again, else saved in the current directory or the
+    temporary folder, and the error (exit 1) says where."""
+    from chatcli.features import paid
+
+    try:
+        write_output(output, audio)
+    except OSError as exc:
+        error = paid.cannot_write(output, exc)
+        if not paid.unwritten(kept, {key: paid.pack([audio])}, error, "the audio is",
+                              "writes it"):  # fmt: skip
+            error.message += f"; {_aside(audio, fmt)}"
+        raise error from None
 
 
 SUFFIXES = {
@@ -221,9 +253,9 @@ def play(audio: bytes, fmt: str) -> None:
             why = _failure(done.returncode, done.stderr)
         if why is None:
             return
-        kept = keep_audio(audio, fmt)
+        kept = _aside(audio, fmt)
     raise ChatcliError(
-        f"{command[0]} could not play the audio ({why}); it was saved to {kept}",
+        f"{command[0]} could not play the audio ({why}); {kept}",
         hint=f"play it yourself, or save the next one with -o speech.{fmt}",
     )
 
@@ -240,23 +272,17 @@ def _failure(code: int, said: bytes | None) -> str | None:
     return None if reason is None else one_line(reason, 200)
 
 
-def keep_audio(audio: bytes, fmt: str) -> Path:
-    """Save ``audio`` that could not be played as ``chatcli-speech-DATE-TIME[-N].FORMAT`` in
-    the current directory (never overwriting a file); where that cannot be written, in the
-    temporary folder."""
+def _aside(audio: bytes, fmt: str) -> str:
+    """Save paid ``audio`` that could not go where it was meant to as
+    ``chatcli-speech-DATE-TIME[-N].FORMAT`` in the current directory (never overwriting a
+    file), else in the temporary folder; what to tell the user."""
     import time
 
+    from chatcli.features import paid
+
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for folder in (Path("."), Path(tempfile.gettempdir())):
-        for n in range(1, 1000):
-            name = f"chatcli-speech-{stamp}{'' if n == 1 else f'-{n}'}.{fmt}"
-            path = folder / name
-            try:
-                with path.open("xb") as fh:
-                    fh.write(audio)
-            except FileExistsError:
-                continue
-            except OSError:
-                break
-            return path
-    raise ChatcliError("the audio could not be played, nor saved in . or the temporary folder")
+    folders = [Path("."), Path(tempfile.gettempdir())]
+    path = paid.aside(audio, f"chatcli-speech-{stamp}", fmt, folders)
+    if path is None:
+        return "the audio could not be saved in . or the temporary folder either"
+    return f"it was saved to {path}"

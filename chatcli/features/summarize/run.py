@@ -252,12 +252,9 @@ class Job:
         try:
             self._write(target, text)
         except ChatcliError as exc:
-            if self.shared.kept.keep({key: text}):
-                exc.message += (
-                    "; the summary is kept: the same command again writes it without sending "
-                    "anything"
-                )
-            else:
+            from chatcli.features.paid import unwritten
+
+            if not unwritten(self.shared.kept, {key: text}, exc, "the summary is", "writes it"):
                 with self.shared.tracker.lock:
                     self.notifier.end_line()
                     out(self.shared.environment, f"# {label}\n\n{text}\n")

@@ -10,6 +10,11 @@ the words that repeat the end of the piece before. Several FILEs are transcribed
 other; one that fails does not stop the others, and the exit code says that something failed.
 A split file whose later piece fails keeps the transcripts of the pieces already paid for
 (``usage.kept``, in the database): the same command run again uploads only the pieces missing.
+A transcript whose ``-o`` file cannot be written (a full disk) keeps its pieces' transcripts the
+same way (``features.paid``): the same command again writes it without uploading anything.
+
+Inputs are read from their files (``source``): ffmpeg works from the path, and one piece at a
+time is in memory, never a whole recording.
 
 ffmpeg runs die with chatcli, and the working folders of killed runs are removed by the next
 (``work``).
@@ -20,7 +25,9 @@ knob, also handy for a relay or gateway with a smaller upload limit than OpenAI'
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import os
 import threading
 from concurrent.futures import as_completed
@@ -28,24 +35,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatcli import reading
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.events import Notice
 from chatcli.features.outputs import check_folder, prepare_file, write_output
 from chatcli.features.pacing import Limiter
+from chatcli.features.transcribe import work
 from chatcli.features.transcribe.formats import EXTENSIONS
+from chatcli.features.transcribe.source import Input, not_audio, open_input
 from chatcli.features.transcribe.split import UPLOAD_LIMIT, AudioKind, Piece, size_text, split
 from chatcli.features.transcribe.subtitles import join
 from chatcli.features.workers import Workers
 from chatcli.output import flush_out, notifier_for, out
-from chatcli.safetext import readable
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
     from chatcli.features.usage.kept import Kept
+    from chatcli.pricing import ModelInfo
     from chatcli.providers.base import Provider
-    from chatcli.store import Store
+    from chatcli.store import Status, Store
 
 DEFAULT_MODEL = "gpt-transcribe"
 TIMESTAMPS_MODEL = "whisper-1"
@@ -55,8 +63,6 @@ on 2027-02-26 and names no replacement for those yet)."""
 TEXT_ONLY = ("gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 """Models that answer only ``json`` and ``text`` (no srt, vtt or verbose_json)."""
 LIMIT_ENV = "CHATCLI_UPLOAD_LIMIT"
-_BIG = "extract the audio first: ffmpeg -i FILE -vn -ac 1 -b:a 48k talk.mp3"
-ACCEPTED = "flac, m4a, mp3, mp4, mpeg, mpga, oga, ogg, wav or webm"
 
 
 @dataclass
@@ -95,15 +101,30 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
             "--language does not apply with --translate (the translation is always English)",
             hint="drop --language; the spoken language is detected",
         )
-    from chatcli.features.transcribe import work
+    work.sweep()  # the working folders of runs killed with SIGKILL
+    names: list[str | None] = list(opts.files) or [None]
+    with contextlib.ExitStack() as stack:
+        folder = inp = None
+        if len(names) == 1:
+            folder = Path(stack.enter_context(work.folder()))
+            inp = open_input(environment, names[0], folder)
+        _run(environment, env, opts, names, inp, folder)
+
+
+def _run(
+    environment: Environment,
+    env: Env,
+    opts: TranscribeOptions,
+    names: list[str | None],
+    inp: Input | None,
+    folder: Path | None,
+) -> None:
+    """``run`` once the one input (``inp``, in its working ``folder``) is open."""
     from chatcli.features.usage import budget
     from chatcli.features.usage.kept import Kept
     from chatcli.store import open_default
 
-    work.sweep()  # the working folders of runs killed with SIGKILL
-    names: list[str | None] = list(opts.files) or [None]
-    one = len(names) == 1
-    data, source, stem = read_input(environment, names[0]) if one else (b"", "", "")
+    one = inp is not None
     model = _model(env, opts)
     check_model(model, opts.response_format, translate=opts.translate)
     from chatcli.retirements import notice_on
@@ -123,9 +144,11 @@ def run(environment: Environment, env: Env, opts: TranscribeOptions) -> None:
         pace = _Pace(environment, provider, limiter, threading.Event(), one, store,
                      Kept("transcribe"))  # fmt: skip
         try:
-            if one:
-                _write(environment, transcribe_one(env, model, opts, data, source, stem, pace),
-                       opts.output)  # fmt: skip
+            if inp is not None and folder is not None:
+                text, paid = transcribe_one(env, model, opts, inp, folder, pace)
+                failed = _deliver(pace, text, paid, opts.output)
+                if failed is not None:
+                    raise failed
             else:
                 _several(environment, env, pace, model, opts, [n for n in names if n is not None])
         finally:
@@ -168,6 +191,7 @@ def _several(
             if name not in todo:
                 notifier.note(f"{name}: skipped ({targets[name]} exists; --force redoes it)")
     texts: dict[str, str] = {}
+    paid: dict[str, dict[str, str]] = {}
     failed: list[tuple[str, ChatcliError]] = []
     settled: set[str] = set()
     printed = 0
@@ -180,11 +204,13 @@ def _several(
             if name in texts:
                 out(environment, f"# {name}\n\n{texts[name]}\n")
                 flush_out(environment)
+                pace.kept.forget(paid[name])  # delivered: kept pieces are used up
             printed += 1
 
-    def one(name: str) -> str:
-        data, source, stem = read_input(environment, name)
-        return transcribe_one(env, model, opts, data, source, stem, pace)
+    def one(name: str) -> tuple[str, dict[str, str]]:
+        with work.folder() as tmp:
+            inp = open_input(environment, name, Path(tmp))
+            return transcribe_one(env, model, opts, inp, Path(tmp), pace)
 
     workers = max(1, min(opts.concurrency, len(todo)))
     # Ctrl-C: uploads in flight fail now (``Provider.abort``), so the workers end at once
@@ -194,18 +220,18 @@ def _several(
             name = futures[future]
             settled.add(name)
             try:
-                texts[name] = future.result()
+                texts[name], paid[name] = future.result()
             except ChatcliError as exc:
                 failed.append((name, exc))
                 notifier.note(f"{name}: failed: {exc.message} ({done}/{len(todo)})")
             else:
                 notifier.note(f"{name}: done ({done}/{len(todo)})")
                 if folder is not None:
-                    try:
-                        _write(environment, texts[name], targets[name])
-                    except ChatcliError as exc:  # the folder went away, a full disk...
-                        failed.append((name, exc))
-                        notifier.note(f"{name}: {exc.message}")
+                    # the folder went away, a full disk...: kept for the same command again
+                    error = _deliver(pace, texts[name], paid[name], targets[name], name)
+                    if error is not None:
+                        failed.append((name, error))
+                        notifier.note(f"{name}: {error.message}")
             if folder is None:
                 print_in_order()
     if failed:
@@ -264,18 +290,21 @@ def check_model(model: str, response_format: str, *, translate: bool = False) ->
 
 
 def transcribe_one(
-    env: Env, model: str, opts: TranscribeOptions, data: bytes, source: str, stem: str, pace: _Pace
-) -> str:
-    """One input's transcript in the requested format."""
+    env: Env, model: str, opts: TranscribeOptions, inp: Input, folder: Path, pace: _Pace
+) -> tuple[str, dict[str, str]]:
+    """One input's transcript in the requested format, and its pieces' transcripts by their
+    keys (what is kept when the transcript cannot be written). ``folder`` is the input's
+    working folder."""
     from chatcli.features.transcribe.extract import prepare
 
-    audio, kind, extracted = prepare(data, source, _not_audio(data, source))
+    audio, size, kind, extracted = prepare(inp, folder, not_audio(inp))
+    source = inp.source
     if extracted:
         notifier_for(pace.environment).note(
-            f"{source}: extracted the audio track ({size_text(len(audio))})"
+            f"{source}: extracted the audio track ({size_text(size)})"
         )
-    pieces = split(audio, kind, upload_limit(), source)
-    results = _upload(env, model, opts, pieces, kind, stem, pace)
+    pieces = split(audio, size, kind, upload_limit(), source, folder)
+    results, keys = _upload(env, model, opts, pieces, kind, inp.stem, pace)
     notifier = notifier_for(pace.environment)
     text = join(
         opts.response_format,
@@ -286,7 +315,7 @@ def transcribe_one(
     )
     if speechless(opts.response_format, text):
         notifier.note(f"no speech found in {source}")
-    return text
+    return text, dict(zip(keys, results, strict=True))
 
 
 def speechless(fmt: str, text: str) -> bool:
@@ -319,65 +348,6 @@ def upload_limit() -> int:
     return limit
 
 
-def read_input(environment: Environment, file: str | None) -> tuple[bytes, str, str]:
-    """The audio bytes (``-`` or None: the environment's stdin), a name for messages, and a
-    file stem for the upload name."""
-    if file is None or file == "-":
-        stdin = environment.stdin
-        if stdin is None or (file is None and environment.stdin_isatty):
-            raise UsageError(
-                "nothing to transcribe: give an audio FILE or pipe audio in",
-                hint="chatcli transcribe talk.mp3",
-            )
-        data = reading.read_stream(stdin.buffer, reading.MEDIA, "piped input", hint=_BIG)
-        _refuse_empty(data, "piped input")
-        return data, "piped input", "audio"
-    path = Path(file)
-    data = reading.read_file(path, reading.MEDIA, "an audio file", hint=_BIG)
-    shown = readable(str(path))  # a name that is not UTF-8: sent and shown as \xNN
-    _refuse_empty(data, shown)
-    return data, shown, readable(path.stem) or "audio"
-
-
-def _refuse_empty(data: bytes, source: str) -> None:
-    """An empty input, or a WAV header with no sound after it, is refused before it is paid
-    for."""
-    if not data:
-        raise UsageError(f"{source} is empty: there is no audio to transcribe")
-    from chatcli.features.usage.media import wav_audio
-
-    wav = wav_audio(data)
-    riff = data[:4] == b"RIFF" and data[8:12] == b"WAVE"
-    if (wav is not None and not wav.frames) or (riff and b"data" not in data):
-        raise UsageError(f"{source} is empty: a WAV header with no audio after it")
-
-
-def _not_audio(data: bytes, source: str) -> UsageError:
-    """Why ``data`` cannot be transcribed, naming what it is when chatcli knows."""
-    from chatcli.inputs import kind_of
-
-    kind = kind_of(data)
-    if kind is not None and not kind.startswith("audio"):  # a PDF, an image, an archive...
-        hint = (
-            "to summarise a document, use `chatcli summarize`"
-            if "document" in kind
-            else "to ask about an image, use `chatcli ask -f FILE`"
-            if kind.startswith("an image")
-            else "convert it first, e.g. ffmpeg -i IN out.mp3"
-        )
-        return UsageError(f"{source} is {kind} (transcription takes {ACCEPTED})", hint=hint)
-    head = data[:4096]
-    sample = head.decode("utf-8", "replace")
-    looks_text = b"\x00" not in head and sample.count("\ufffd") <= len(sample) // 100
-    what = "text" if looks_text else "not audio that chatcli recognises"
-    hint = (
-        "to summarise text, use `chatcli summarize`"
-        if looks_text
-        else "convert it first, e.g. ffmpeg -i IN out.mp3"
-    )
-    return UsageError(f"{source} is {what} (transcription takes {ACCEPTED})", hint=hint)
-
-
 def _upload(
     env: Env,
     model: str,
@@ -386,10 +356,11 @@ def _upload(
     kind: AudioKind,
     stem: str,
     pace: _Pace,
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Upload each piece in order, within the profile's rate; every request goes into the
     usage log. A piece an earlier, failed run paid for is taken from ``pace.kept``; when a
-    piece fails, those done are kept for the next run."""
+    piece fails, those done are kept for the next run. The transcripts, and each piece's key
+    (the kept ones are dropped once the transcript is delivered: ``_deliver``)."""
     from chatcli.features.usage.kept import digest
     from chatcli.features.usage.media import logged, transcription_cost
     from chatcli.providers.base import AudioRequest
@@ -406,9 +377,19 @@ def _upload(
     results: list[str] = []
     total = len(pieces)
     asked = (env.profile.name, model, opts.response_format, opts.language, opts.prompt)
-    keys = [digest(*asked, str(opts.translate), kind.mime, piece.data) for piece in pieces]
-    reused = [key for key in keys if pace.kept.get(key) is not None] if total > 1 else []
-    if reused:
+    loaded = [piece.load() for piece in pieces[:1]]  # one piece: read once; more: as uploaded
+    keys = [
+        digest(*asked, str(opts.translate), kind.mime, data)
+        for data in (loaded if total == 1 else (piece.load() for piece in pieces))
+    ]
+    reused = [key for key in keys if pace.kept.get(key) is not None]
+    if len(reused) == total:
+        what = "transcript" if total == 1 else f"transcripts of all {total} pieces"
+        notifier.note(
+            f"{stem}: the {what} an earlier run paid for but could not write or finish: "
+            "taken from there, nothing uploaded"
+        )
+    elif reused:
         notifier.note(
             f"{stem}: {len(reused)} of {total} pieces were transcribed (and paid for) by an "
             "earlier run that failed: taken from there, not uploaded again"
@@ -418,6 +399,7 @@ def _upload(
             if key in reused:
                 results.append(pace.kept.get(key) or "")
                 continue
+            data = loaded[0] if total == 1 else piece.load()
             name = f"{stem}.{kind.ext}" if total == 1 else f"{stem}-{index}.{kind.ext}"
             pace.limiter.wait(pace.stop)
             if pace.stop.is_set():
@@ -428,18 +410,28 @@ def _upload(
                     notifier.notice(Notice(message, key="progress"))
                 else:
                     notifier.note(message)
-            with logged(
-                pace.store, model, env.profile.name, "transcribe",
-                functools.partial(transcription_cost, info, piece.data),
-            ):  # fmt: skip
-                results.append(pace.provider.transcribe(name, piece.data, kind.mime, request))
+            if piece.seconds is None:  # the audio's own length, read from its bytes
+                cost = functools.partial(transcription_cost, info, data)
+            else:  # a cut's length, as ffmpeg or the WAV frames give it
+                cost = functools.partial(_seconds_cost, info, piece.seconds)
+            with logged(pace.store, model, env.profile.name, "transcribe", cost):
+                results.append(pace.provider.transcribe(name, data, kind.mime, request))
+            del data
+            if total > 1:  # the SDK's request objects hold the piece in reference cycles:
+                gc.collect()  # freed now, not with 14 others (140 MB of a 300 MB WAV)
     except BaseException:
         _keep_pieces(pace, stem, total, len(results), dict(zip(keys, results, strict=False)))
         raise
     finally:
         notifier.end_line()
-    pace.kept.forget(reused)
-    return results
+    return results, keys
+
+
+def _seconds_cost(info: ModelInfo, seconds: float, status: Status) -> float | None:
+    """An uploaded piece ``seconds`` long: priced by its length when transcribed, else 0."""
+    from chatcli.pricing import audio_cost
+
+    return audio_cost(info, seconds) if status == "ok" else 0.0
 
 
 def _keep_pieces(pace: _Pace, stem: str, total: int, count: int, done: dict[str, str]) -> None:
@@ -458,13 +450,31 @@ def _keep_pieces(pace: _Pace, stem: str, total: int, count: int, done: dict[str,
         notifier.note(f"{stem}: the transcripts of {pieces} could not be kept (database busy)")
 
 
-def _write(environment: Environment, text: str, output: Path | None) -> None:
+def _deliver(
+    pace: _Pace, text: str, paid: dict[str, str], output: Path | None, heading: str | None = None
+) -> ChatcliError | None:
+    """The transcript to stdout, or written to ``output`` whole or not at all (as ``>``
+    would: a FIFO or ``/dev/stdout`` written through); None when delivered, and the pieces'
+    kept transcripts are then dropped. One that cannot be written (a full disk, a read-only
+    disk) keeps its pieces' transcripts (``paid``) for the same command again, or is printed
+    on stdout when even that fails; the error returned says which."""
+    from chatcli.features.paid import cannot_write, unwritten
+
+    environment = pace.environment
     if output is None:
         out(environment, text)
         flush_out(environment)
-        return
+        pace.kept.forget(paid)
+        return None
     try:
-        write_output(output, text)  # as ``>`` would: a FIFO or /dev/stdout written through
+        write_output(output, text)
     except OSError as exc:
-        raise ChatcliError(f"cannot write {output}: {exc.strerror or exc}") from None
+        error = cannot_write(output, exc)
+        if not unwritten(pace.kept, paid, error, "the transcript is", "writes it"):
+            out(environment, text if heading is None else f"# {heading}\n\n{text}\n")
+            flush_out(environment)
+            error.message += "; the transcript is printed on stdout instead (it could not be kept)"
+        return error
     notifier_for(environment).note(f"wrote {output}")
+    pace.kept.forget(paid)
+    return None

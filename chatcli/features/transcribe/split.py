@@ -8,9 +8,20 @@ piece carries its start time in the original, so transcripts can be joined with 
 timestamps shifted to where the piece began, and the time before which its transcript repeats
 the previous piece's (``keep_from``).
 
-A WAV's frames are the bytes present (``usage.media.wav_audio``), not the count its header
-gives: one written to a pipe says 0 or 0xFFFFFFFF bytes, one cut short says more than there
-is. Each piece gets a header of its own, written for the frames it holds.
+The input stays in its file: a WAV piece is read from it (and given its header) when it is
+uploaded, an ffmpeg piece is a file in the input's working folder, so one piece at a time is
+in memory, never the recording.
+
+A stream copy cannot start between packets (an MP3 frame, an Ogg page's packets), so an ffmpeg
+piece's start is where its first packet really is (``_cut``: the cut seeks on the output side,
+which keeps packets from the requested time on, and ffmpeg reports the first one's time), not
+the time asked for; an MP3 piece gets no Xing/LAME header, whose encoder delay (taken from the
+stream's last packet) made players skip a quarter second of its start; its length, for the
+price, is then what ffmpeg reports of the cut, not a guess from its first frame's bitrate.
+
+A WAV's frames are the bytes present, not the count its header gives: one written to a pipe
+says 0 or 0xFFFFFFFF bytes, one cut short says more than there is. Each piece gets a header of
+its own, written for the frames it holds.
 """
 
 from __future__ import annotations
@@ -18,15 +29,20 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
+import re
 import shutil
+import struct
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from chatcli.errors import UsageError
 from chatcli.features.durations import ffmpeg_duration
 from chatcli.features.transcribe import work
-from chatcli.features.usage.media import WavAudio, wav_audio
+from chatcli.features.usage.media import WavAudio
 
 MiB = 1024 * 1024
 UPLOAD_LIMIT = 25 * MiB
@@ -37,6 +53,11 @@ WAV_HEADER = 44
 
 FFMPEG_FILL = 0.9
 """Aim pieces at this share of the limit: compressed audio has a variable bitrate."""
+
+SEEK_MARGIN = 30.0
+"""Seconds before a cut that ffmpeg seeks to in the input (fast, but not exact), before it
+reads on to the cut packet by packet. MP3 is read from its start instead: its timestamps after
+a seek are estimates."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +70,27 @@ class AudioKind:
 
 @dataclass(frozen=True)
 class Piece:
-    """A part of the input, uploadable on its own, starting ``start`` seconds into it."""
+    """A part of the input, uploadable on its own, starting ``start`` seconds into it; its
+    bytes are read (or, for WAV, made) only when needed: ``load``."""
 
-    data: bytes
+    load: Callable[[], bytes]
     start: float
     keep_from: float = 0.0
+    seconds: float | None = None  # its length, where the cut tells it (priced by it)
+
+
+@dataclass(frozen=True)
+class WavLayout:
+    """Where a WAV file's frames are: its format (``fmt.frames`` is empty: they stay in the
+    file), the offset of its first frame and the bytes of whole frames present."""
+
+    fmt: WavAudio
+    offset: int
+    length: int
+
+
+_EXTENSIBLE = 0xFFFE
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 
 
 def sniff(data: bytes) -> AudioKind | None:
@@ -103,17 +140,55 @@ def size_text(n: int) -> str:
     return f"{n // MiB} MiB" if n % MiB == 0 else f"{n} bytes"
 
 
-def split(data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
-    """``data`` as one piece if it fits, else as pieces of at most ``limit`` bytes each."""
-    if len(data) <= limit:
-        return [Piece(data, 0.0)]
+def wav_layout(path: Path) -> WavLayout | None:
+    """``path`` read as a RIFF WAV without reading its frames: its ``fmt`` chunk and where the
+    frames of its ``data`` chunk are (a size of 0 or 0xFFFFFFFF, or one past the end, means
+    "to the end"); None when it is no WAV, or one without a usable format."""
+    with path.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos, fmt = 12, None
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk, length = struct.unpack("<4sI", fh.read(8))
+            body = pos + 8
+            if chunk == b"fmt " and length >= 16 and body + 16 <= size:
+                raw = fh.read(40 if length >= 40 and body + 40 <= size else 16)
+                fmt = struct.unpack_from("<HHIIHH", raw)
+                if fmt[0] == _EXTENSIBLE and len(raw) >= 40:
+                    fmt = (int.from_bytes(raw[24:26], "little"), *fmt[1:])
+            elif chunk == b"data":
+                if fmt is None:
+                    return None
+                tag, channels, rate, byte_rate, align, bits = fmt
+                align = align or channels * ((bits + 7) // 8)
+                if channels < 1 or rate < 1 or align < 1:
+                    return None
+                end = body + length
+                if length in _UNKNOWN_SIZES or end > size:
+                    end = size
+                audio = WavAudio(tag, channels, rate, byte_rate, align, bits, b"")
+                return WavLayout(audio, body, (end - body) // align * align)
+            pos = body + length + (length & 1)
+    return None
+
+
+def split(
+    path: Path, size: int, kind: AudioKind, limit: int, source: str, folder: Path
+) -> list[Piece]:
+    """The audio in ``path`` (``size`` bytes) as one piece if it fits, else as pieces of at
+    most ``limit`` bytes each; ffmpeg's pieces are made in ``folder``."""
+    if size <= limit:
+        return [Piece(path.read_bytes, 0.0)]
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is not None:
-        pieces = split_at_silences(ffmpeg, data, kind, limit)
+        pieces = split_at_silences(ffmpeg, path, size, kind, limit, folder)
         if pieces is not None:
             return pieces
     if kind.ext == "wav":
-        pieces = split_wav(data, limit)
+        pieces = split_wav(path, limit)
         if pieces is not None:
             return pieces
     if ffmpeg is None:
@@ -122,124 +197,191 @@ def split(data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
             f"{source} is over {size_text(limit)} and {what}; install ffmpeg to split it",
             hint="or convert it to a smaller file first, e.g. ffmpeg -i IN -b:a 64k out.mp3",
         )
-    return split_ffmpeg(ffmpeg, data, kind, limit, source)
+    return split_ffmpeg(ffmpeg, path, size, kind, limit, source, folder)
 
 
-def split_wav(data: bytes, limit: int) -> list[Piece] | None:
+def split_wav(path: Path, limit: int) -> list[Piece] | None:
     """PCM WAV cut into equal runs of whole frames; None when it is not integer PCM (float or
     compressed WAV), so ffmpeg can try."""
-    wav = _pcm(data, limit)
+    wav = _pcm(path, limit)
     if wav is None:
         return None
-    most = (limit - WAV_HEADER) // wav.align
-    total = len(wav.frames) // wav.align
+    align = wav.fmt.align
+    most = (limit - WAV_HEADER) // align
+    total = wav.length // align
     count = max(1, math.ceil(total / most))
     per_piece = math.ceil(total / count) or 1
     return [
-        Piece(_wav_piece(wav, a, min(a + per_piece, total)), a / wav.rate)
+        Piece(
+            _wav_piece(path, wav, a, min(a + per_piece, total)),
+            a / wav.fmt.rate,
+            seconds=(min(a + per_piece, total) - a) / wav.fmt.rate,
+        )
         for a in range(0, total, per_piece)
     ]
 
 
-def _pcm(data: bytes, limit: int) -> WavAudio | None:
-    """``data`` as integer PCM WAV, or None; the limit must hold a header and a frame."""
-    wav = wav_audio(data)
-    if wav is None or not wav.pcm:
+def _pcm(path: Path, limit: int) -> WavLayout | None:
+    """``path`` as integer PCM WAV, or None; the limit must hold a header and a frame."""
+    wav = wav_layout(path)
+    if wav is None or not wav.fmt.pcm:
         return None
-    if (limit - WAV_HEADER) // wav.align < 1:
+    if (limit - WAV_HEADER) // wav.fmt.align < 1:
         raise UsageError(f"the upload limit of {size_text(limit)} is too small")
     return wav
 
 
-def _wav_piece(wav: WavAudio, a: int, b: int) -> bytes:
-    """Frames ``a`` to ``b`` of ``wav`` as a WAV file with its own header."""
+def _wav_piece(path: Path, wav: WavLayout, a: int, b: int) -> Callable[[], bytes]:
+    """What makes frames ``a`` to ``b`` of ``wav`` into a WAV file with its own header."""
+
+    def load() -> bytes:
+        with path.open("rb") as fh:
+            fh.seek(wav.offset + a * wav.fmt.align)
+            frames = fh.read((b - a) * wav.fmt.align)
+        return wav_header(wav.fmt, len(frames)) + frames
+
+    return load
+
+
+def wav_header(fmt: WavAudio, size: int) -> bytes:
+    """The 44-byte header the stdlib ``wave`` module writes for ``size`` bytes of PCM."""
     out = io.BytesIO()
     with wave.open(out, "wb") as dst:
-        dst.setnchannels(wav.channels)
-        dst.setsampwidth(wav.bits // 8)
-        dst.setframerate(wav.rate)
-        dst.writeframes(wav.frames[a * wav.align : b * wav.align])
-    return out.getvalue()
+        dst.setnchannels(fmt.channels)
+        dst.setsampwidth(fmt.bits // 8)
+        dst.setframerate(fmt.rate)
+        dst.setnframes(size // fmt.align)
+    header = bytearray(out.getvalue())
+    struct.pack_into("<I", header, 4, 36 + size)
+    struct.pack_into("<I", header, 40, size)
+    return bytes(header)
 
 
-def split_at_silences(ffmpeg: str, data: bytes, kind: AudioKind, limit: int) -> list[Piece] | None:
+def split_at_silences(
+    ffmpeg: str, path: Path, size: int, kind: AudioKind, limit: int, folder: Path
+) -> list[Piece] | None:
     """Pieces cut in silences (see ``silence``); None when this way does not work out (no
     duration, unreadable WAV, or a compressed piece over the limit), so the others can try."""
     from chatcli.features.transcribe import silence
 
-    with work.folder() as tmp:
-        original = Path(tmp) / f"input.{kind.ext}"
-        original.write_bytes(data)
-        duration = ffmpeg_duration(ffmpeg, original)
-        if not duration:
-            return None
-        quiet = silence.detect(ffmpeg, original)
-        if kind.ext == "wav":
-            return _wav_spans(data, limit, quiet)
-        max_len = duration * limit * FFMPEG_FILL / len(data)
-        pieces: list[Piece] = []
-        for i, span in enumerate(silence.plan(duration, max_len, quiet)):
-            piece = Path(tmp) / f"piece{i:04d}.{kind.ext}"
-            cmd = [
-                ffmpeg, "-hide_banner", "-v", "error", "-nostdin", "-ss", f"{span.start:.3f}",
-                "-t", f"{span.end - span.start:.3f}", "-i", str(original), "-map", "0:a:0",
-                "-c", "copy", str(piece),
-            ]  # fmt: skip
-            proc = work.run(cmd, capture_output=True)
-            if proc.returncode != 0 or not piece.exists() or piece.stat().st_size > limit:
-                return None
-            pieces.append(Piece(piece.read_bytes(), span.start, span.keep_from))
-        return pieces
-
-
-def _wav_spans(data: bytes, limit: int, quiet: list[tuple[float, float]]) -> list[Piece] | None:
-    """PCM WAV cut on frame boundaries at the planned spans; None when it is not integer PCM."""
-    from chatcli.features.transcribe import silence
-
-    wav = _pcm(data, limit)
-    if wav is None:
+    duration = ffmpeg_duration(ffmpeg, path)
+    if not duration:
         return None
-    most = (limit - WAV_HEADER) // wav.align
-    total = len(wav.frames) // wav.align
+    quiet = silence.detect(ffmpeg, path)
+    if kind.ext == "wav":
+        return _wav_spans(path, limit, quiet)
+    max_len = duration * limit * FFMPEG_FILL / size
     pieces: list[Piece] = []
-    for span in silence.plan(total / wav.rate, most / wav.rate, quiet):
-        a, b = round(span.start * wav.rate), min(round(span.end * wav.rate), total)
-        b = min(b, a + most)
-        pieces.append(Piece(_wav_piece(wav, a, b), a / wav.rate, span.keep_from))
+    for i, span in enumerate(silence.plan(duration, max_len, quiet)):
+        piece = folder / f"piece{i:04d}.{kind.ext}"
+        cut = _cut(ffmpeg, path, kind, span.start, span.end - span.start, piece)
+        if cut is None or piece.stat().st_size > limit:
+            return None
+        start, seconds = cut
+        pieces.append(Piece(piece.read_bytes, start, max(span.keep_from, start), seconds))
     return pieces
 
 
-def split_ffmpeg(ffmpeg: str, data: bytes, kind: AudioKind, limit: int, source: str) -> list[Piece]:
-    """Cut with ffmpeg's segment muxer (stream copy); more pieces if one came out too big."""
-    with work.folder() as tmp:
-        folder = Path(tmp)
-        original = folder / f"input.{kind.ext}"
-        original.write_bytes(data)
-        duration = ffmpeg_duration(ffmpeg, original)
-        if not duration:
-            raise UsageError(f"ffmpeg cannot tell how long {source} is, so it cannot be split")
-        count = math.ceil(len(data) / (limit * FFMPEG_FILL))
-        for _attempt in range(4):
-            pieces = _segment(ffmpeg, original, kind, duration / count, source)
-            # a container's last packet can end a hair past the duration: an empty last piece
-            pieces = [p for i, p in enumerate(pieces) if i == 0 or p.start < duration - 0.001]
-            if all(len(p.data) <= limit for p in pieces):
-                return pieces
-            count = math.ceil(count * 1.5)
+def _cut(
+    ffmpeg: str, path: Path, kind: AudioKind, start: float, length: float, piece: Path
+) -> tuple[float, float | None] | None:
+    """Copy ``length`` seconds of ``path`` from ``start`` into ``piece``; where the piece
+    really starts (its first packet's time) and how long it is (None: its file tells), or
+    None when ffmpeg could not cut it. The seek is
+    on the output side, which keeps the packets from ``start`` on (an input-side seek with
+    stream copy starts at the packet or Ogg page before, up to half a second early), after an
+    input-side seek to ``SEEK_MARGIN`` before it; ffmpeg's ``framecrc`` of the same cut gives
+    the first packet's time."""
+    begin = ["-hide_banner", "-v", "error", "-nostdin"]
+    if start <= 0:  # the file's own start, as a player decodes it (an MP3's encoder delay too)
+        cut = ["-t", f"{length:.6f}", "-map", "0:a:0", "-c", "copy", str(piece)]
+        proc = work.run([ffmpeg, *begin, "-i", work.arg(path), *cut], capture_output=True)
+        return (0.0, None) if proc.returncode == 0 and piece.exists() else None
+    before = 0.0 if kind.ext == "mp3" else max(0.0, start - SEEK_MARGIN)
+    cut = ["-ss", f"{start - before:.6f}", "-t", f"{length:.6f}", "-map", "0:a:0", "-c", "copy"]
+    seek = ["-ss", f"{before:.6f}"] if before > 0 else []
+    xing = ["-write_xing", "0"] if kind.ext == "mp3" else []
+    cmd = [ffmpeg, *begin, *seek, "-i", work.arg(path), *cut, *xing, str(piece),
+           *cut, "-f", "framecrc", "-"]  # fmt: skip
+    proc = work.run(cmd, capture_output=True, text=True, errors="replace")
+    if proc.returncode != 0 or not piece.exists():
+        return None
+    first, seconds = _times(proc.stdout)
+    return start + max(0.0, first or 0.0), seconds
+
+
+def _times(framecrc: str) -> tuple[float | None, float | None]:
+    """The time of the first packet ffmpeg's ``framecrc`` output lists, and from it to the
+    end of the last, in seconds (a piece without a Xing header has no exact length of its
+    own: a VBR MP3's would be guessed from its first frame's bitrate)."""
+    base: Fraction | None = None
+    first: int | None = None
+    end = 0
+    for line in framecrc.splitlines():
+        match = re.match(r"#tb 0: (\d+)/(\d+)", line)
+        if match:
+            base = Fraction(int(match.group(1)), int(match.group(2)) or 1)
+        elif base is not None and line.strip() and not line.startswith("#"):
+            try:
+                pts, duration = (int(f) for f in line.split(",")[2:4])
+            except ValueError:
+                return None, None
+            first = pts if first is None else first
+            end = max(end, pts + duration)
+    if base is None or first is None:
+        return None, None
+    return float(first * base), float((end - first) * base)
+
+
+def _wav_spans(path: Path, limit: int, quiet: list[tuple[float, float]]) -> list[Piece] | None:
+    """PCM WAV cut on frame boundaries at the planned spans; None when it is not integer PCM."""
+    from chatcli.features.transcribe import silence
+
+    wav = _pcm(path, limit)
+    if wav is None:
+        return None
+    rate = wav.fmt.rate
+    most = (limit - WAV_HEADER) // wav.fmt.align
+    total = wav.length // wav.fmt.align
+    pieces: list[Piece] = []
+    for span in silence.plan(total / rate, most / rate, quiet):
+        a, b = round(span.start * rate), min(round(span.end * rate), total)
+        b = min(b, a + most)
+        pieces.append(Piece(_wav_piece(path, wav, a, b), a / rate, span.keep_from, (b - a) / rate))
+    return pieces
+
+
+def split_ffmpeg(
+    ffmpeg: str, path: Path, size: int, kind: AudioKind, limit: int, source: str, folder: Path
+) -> list[Piece]:
+    """Cut with ffmpeg's segment muxer (stream copy); more pieces if one came out too big.
+    Each segment's start is its first packet's, as the muxer lists it."""
+    duration = ffmpeg_duration(ffmpeg, path)
+    if not duration:
+        raise UsageError(f"ffmpeg cannot tell how long {source} is, so it cannot be split")
+    count = math.ceil(size / (limit * FFMPEG_FILL))
+    for _attempt in range(4):
+        pieces = _segment(ffmpeg, path, folder, kind, duration / count, source)
+        # a container's last packet can end a hair past the duration: an empty last piece
+        pieces = [p for i, p in enumerate(pieces) if i == 0 or p[1].start < duration - 0.001]
+        if all(size <= limit for size, _ in pieces):
+            return [piece for _, piece in pieces]
+        count = math.ceil(count * 1.5)
     raise UsageError(f"cannot cut {source} into pieces under {size_text(limit)}")
 
 
 def _segment(
-    ffmpeg: str, original: Path, kind: AudioKind, seconds: float, source: str
-) -> list[Piece]:
-    folder = original.parent / f"pieces-{seconds:.3f}"
+    ffmpeg: str, path: Path, work_folder: Path, kind: AudioKind, seconds: float, source: str
+) -> list[tuple[int, Piece]]:
+    folder = work_folder / f"pieces-{seconds:.3f}"
     folder.mkdir()
     listing = folder / "list.csv"
+    xing = ["-segment_format_options", "write_xing=0"] if kind.ext == "mp3" else []
     cmd = [
-        ffmpeg, "-hide_banner", "-v", "error", "-nostdin", "-i", str(original),
+        ffmpeg, "-hide_banner", "-v", "error", "-nostdin", "-i", work.arg(path),
         "-map", "0:a:0", "-c", "copy", "-f", "segment", "-segment_time", f"{seconds:.3f}",
         "-reset_timestamps", "1", "-segment_list", str(listing), "-segment_list_type", "csv",
-        str(folder / f"piece%04d.{kind.ext}"),
+        *xing, str(folder / f"piece%04d.{kind.ext}"),
     ]  # fmt: skip
     proc = work.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0 or not listing.exists():
@@ -247,4 +389,10 @@ def _segment(
         raise UsageError(f"ffmpeg could not split {source}: {reason}")
     with listing.open(newline="") as fh:
         rows = [row for row in csv.reader(fh) if row]
-    return [Piece((folder / name).read_bytes(), float(start)) for name, start, *_ in rows]
+    return [
+        (
+            (folder / name).stat().st_size,
+            Piece((folder / name).read_bytes, float(start), seconds=float(end) - float(start)),
+        )
+        for name, start, end, *_ in rows
+    ]

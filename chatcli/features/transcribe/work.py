@@ -6,7 +6,9 @@ the kernel to kill it when chatcli dies (``PR_SET_PDEATHSIG``, set between fork 
 ``run``). Each working folder is named after the process that made it (``folder``:
 ``chatcli-transcribe-PID-START-…``, START the process's start time, so a reused PID is not
 taken for it), and every ``transcribe`` first removes those of processes that are gone
-(``sweep``); folders of running ones, of other users or of other names are left alone.
+(``sweep``); folders of running ones, of other users or of other names are left alone. A
+folder holds what ffmpeg makes (the extracted track, pieces) and piped input; a file given by
+name is read where it is, never copied.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 PREFIX = "chatcli-transcribe-"
@@ -30,6 +33,12 @@ _PR_SET_PDEATHSIG = 1
 def run(cmd: list[str], **options: Any) -> subprocess.CompletedProcess[Any]:
     """``subprocess.run(cmd, **options)`` with the child killed if chatcli dies first."""
     return subprocess.run(cmd, preexec_fn=_dies_with_parent(), **options)
+
+
+def arg(path: Path) -> str:
+    """``path`` as ffmpeg's ``-i`` must be given a user's file: absolute, so a name such as
+    ``concat:a|b`` or ``http:x`` is a file, never a protocol."""
+    return os.path.abspath(path)
 
 
 def folder() -> tempfile.TemporaryDirectory[str]:

@@ -41,8 +41,9 @@ class Kept:
     """The kept results of one ``kind`` ("summarize", "transcribe") for one command: what an
     earlier run left (read once), and what this run adds or uses."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, max_chars: int = MAX_CHARS) -> None:
         self.kind = kind
+        self.max_chars = max_chars  # media (images, audio: base64) need more than text
         self._name = f"kept.{kind}"
         self._lock = threading.Lock()
         self._entries: dict[str, str] | None = None
@@ -67,7 +68,7 @@ class Kept:
             for key in results:
                 entries.pop(key, None)
             entries.update(results)
-            entries = _trim(entries)
+            entries = _trim(entries, self.max_chars)
             _write(self._name, entries)
             stored = _read(self._name)
         return all(stored.get(key) == value for key, value in results.items())
@@ -108,14 +109,14 @@ def _write(name: str, entries: dict[str, str]) -> None:
                  wait=KEEP_WAIT)  # fmt: skip
 
 
-def _trim(entries: dict[str, str]) -> dict[str, str]:
-    """The newest entries within ``MAX_ENTRIES`` and ``MAX_CHARS`` (insertion order is age)."""
+def _trim(entries: dict[str, str], max_chars: int = MAX_CHARS) -> dict[str, str]:
+    """The newest entries within ``MAX_ENTRIES`` and ``max_chars`` (insertion order is age)."""
     items: Iterable[tuple[str, str]] = reversed(list(entries.items()))
     kept: list[tuple[str, str]] = []
     size = 0
     for key, value in items:
         size += len(value)
-        if len(kept) >= MAX_ENTRIES or size > MAX_CHARS:
+        if len(kept) >= MAX_ENTRIES or size > max_chars:
             break
         kept.append((key, value))
     return dict(reversed(kept))
