@@ -6,6 +6,8 @@ is the CLI's business, added here by ``__main__`` and the REPL when an error has
 
 from __future__ import annotations
 
+import re
+
 from chatcli.errors import ChatcliError, NoAnswer, NoSuchSession, SessionExists, TooLong
 
 _HINTS: dict[type[ChatcliError], str] = {
@@ -36,6 +38,32 @@ def window_hint(exc: ChatcliError, model: str | None, known: int | None) -> str 
     return (
         f"chatcli does not know {name}'s context window ({said}): set {where}, "
         "and chatcli leaves the oldest turns out to fit"
+    )
+
+
+_TOO_MANY_TOOLS = re.compile(
+    r"array_above_max_length|\barray too long\b|\btoo many (?:tools|functions)\b", re.I
+)
+"""What an endpoint says when it takes tools, but not that many (OpenAI: "Invalid 'tools':
+array too long. Expected an array with maximum length 128")."""
+
+
+def too_many_tools(message: str) -> bool:
+    """Whether an endpoint's refusal of the tools it was sent is about how many there were,
+    not that it takes none (a model that takes tools must not be blamed for it)."""
+    return bool(_TOO_MANY_TOOLS.search(message))
+
+
+def too_many_tools_hint(on: dict[str, int] | None = None) -> str:
+    """What to do when the endpoint took fewer tools than were on; ``on``: the tools on per
+    server, to name the ones to turn off."""
+    counts = sorted((on or {}).items(), key=lambda item: -item[1])
+    said = ", ".join(f"{server} {n:,}" for server, n in counts)
+    total = f"{sum(n for _, n in counts):,} tools were on ({said}); " if counts else ""
+    return (
+        f"{total}the endpoint takes fewer per request (OpenAI's: at most 128): turn on single "
+        "tools with -T SERVER.TOOL instead of whole servers, or fewer servers (in chat: "
+        "/tools off NAME)"
     )
 
 

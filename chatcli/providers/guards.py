@@ -161,10 +161,17 @@ def refused_tools(items: Iterator[Any], sent_tools: bool) -> Iterator[Any]:
     except APIError as exc:
         if not sent_tools or exc.status not in (400, 422) or not blames_tools(exc.message):
             raise
+        from chatcli.hints import too_many_tools, too_many_tools_hint
+
+        hint = (
+            too_many_tools_hint()  # it takes tools, not that many (the tools loop names them)
+            if too_many_tools(exc.message)
+            else "this endpoint or model does not take function calling; leave out -T "
+            "(or the profile's tools), or use a model that supports tools"
+        )
         raise APIError(
             f"the endpoint refused the tools it was sent: {exc.message}",
-            hint="this endpoint or model does not take function calling; leave out -T "
-            "(or the profile's tools), or use a model that supports tools",
+            hint=hint,
             status=exc.status,
         ) from None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -55,6 +56,21 @@ def run(cmd: str, setting: str, *, timeout: float = TIMEOUT) -> subprocess.Compl
         with _lock:
             _running.discard(proc)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+_UNSET = re.compile(
+    rb"\b([A-Za-z_][A-Za-z0-9_]*): (?:parameter (?:null or not set|not set or null|not set)"
+    rb"|unbound variable)"
+)
+"""A shell's words for ``${VAR:?}`` (dash, bash, zsh, busybox) or ``set -u`` on an unset
+variable."""
+
+
+def unset_variable(stderr: bytes) -> str | None:
+    """The variable a failed command's shell said is not set (``mcp import`` writes values
+    as ``printf ... "${VAR:?}"``), if it said so."""
+    found = _UNSET.search(stderr)
+    return found.group(1).decode() if found else None
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

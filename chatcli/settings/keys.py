@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from chatcli import safetext
 from chatcli.errors import ConfigError
 from chatcli.settings.endpoint_types import endpoint_type
-from chatcli.settings.loading import Profile
+
+if TYPE_CHECKING:
+    from chatcli.settings.loading import Profile
 
 
 def resolve_key(profile: Profile) -> str:

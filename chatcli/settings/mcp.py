@@ -154,15 +154,26 @@ def _secrets(
 
 
 def _run(cmd: str, setting: str, timeout: float | None) -> str:
-    """The first line a value's command prints (like ``api_key_cmd``)."""
+    """The first line a value's command prints (like ``api_key_cmd``). One that fails names
+    the variable its shell said is unset (``mcp import`` writes ``"${VAR:?}"``), and is shown
+    as ``api_key_cmd`` is, what looks like a key redacted, so it can be run by hand."""
+    from chatcli.safetext import one_line
     from chatcli.settings import commands
+    from chatcli.settings.keys import redact_cmd
 
-    shown = (cmd.split() or ["?"])[0]  # the program only: its arguments may hold a secret
-    named = f"the command {shown} ... of {setting}" if setting else f"the command {shown} ..."
+    shown = one_line(redact_cmd(cmd), 200)
+    named = f"the command of {setting} ({shown})" if setting else f"the command {shown}"
     limit = commands.TIMEOUT if timeout is None else min(timeout, commands.TIMEOUT)
     proc = commands.run(cmd, named, timeout=limit)
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode != 0 or not lines:
+        unset = commands.unset_variable(proc.stderr) if proc.returncode else None
+        if unset is not None:
+            needed = f" (needed by {setting})" if setting else ""
+            raise ConfigError(
+                f"environment variable {unset} is not set, or empty{needed}",
+                hint=f"set it (export {unset}=...), or change the value in the config",
+            )
         why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
-        raise ConfigError(f"{named} {why}", hint=f"run it yourself: {shown} ...")
+        raise ConfigError(f"{named} {why}", hint=f"run it yourself to check: {shown}")
     return lines[0].strip()

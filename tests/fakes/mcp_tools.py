@@ -4,7 +4,7 @@ large outputs, a crash, a destructive tool, and a required header.
 ``python -m tests.fakes.mcp_tools`` serves over stdio; ``--http`` serves streamable HTTP on a
 free loopback port and prints its URL on the first line of stdout. With ``--token T`` every
 HTTP request must carry ``Authorization: Bearer T`` (else 401). ``--fail-start`` prints an
-error and exits 2.
+error and exits 2. ``--page-size N`` (stdio) lists the tools N a page (``nextCursor``).
 
 Over stdio this module uses the standard library alone: the test suite starts the server ~35
 times, and importing the ``mcp`` SDK costs ~0.55 s of CPU each time. It speaks JSON-RPC 2.0, one
@@ -374,8 +374,9 @@ def enveloped(params: dict[str, Any]) -> bool:
 class Server:
     """One connection: the protocol era its first request chose, and the calls in flight."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, page_size: int = 0) -> None:
         self.out = out
+        self.page_size = page_size  # tools per page of tools/list (0: one page)
         self.lock = threading.RLock()  # one message on stdout at a time; guards ``calls``
         self.modern: bool | None = None  # chosen by the first request, for good
         self.ready = False  # handshake era: ``initialize`` answered or ``initialized`` notified
@@ -499,10 +500,28 @@ class Server:
                 },
             }
         if method == "tools/list":
-            return {"tools": [listing(name) for name in TOOLS]}
+            return self.tools_page(params.get("cursor"))
         if method in LISTS:
             return {LISTS[method]: []}
         return {}  # ping
+
+    def tools_page(self, cursor: Any) -> dict[str, Any]:
+        """The tools, or with ``--page-size N`` the page ``cursor`` names (``nextCursor`` on
+        all but the last), as a server with many tools pages them; a cursor it never gave is
+        an error, as the SDK's servers answer one."""
+        names = list(TOOLS)
+        if not self.page_size:
+            return {"tools": [listing(name) for name in names]}
+        start = 0
+        if cursor is not None:
+            if not (isinstance(cursor, str) and cursor.startswith("page-")):
+                raise RpcError(INVALID_PARAMS, "Invalid cursor")
+            start = int(cursor.removeprefix("page-"))
+        end = start + self.page_size
+        page: dict[str, Any] = {"tools": [listing(name) for name in names[start:end]]}
+        if end < len(names):
+            page["nextCursor"] = f"page-{end}"
+        return page
 
     def call(self, rid: int | str, params: dict[str, Any], cancelled: threading.Event) -> None:
         error = None
@@ -541,8 +560,8 @@ class Server:
                 os._exit(0)
 
 
-def serve_stdio() -> None:
-    server = Server(sys.stdout.buffer)
+def serve_stdio(page_size: int = 0) -> None:
+    server = Server(sys.stdout.buffer, page_size)
     for line in sys.stdin.buffer:
         server.receive(line)
     with server.lock:  # a reply being written is finished; calls still running are dropped
@@ -554,6 +573,7 @@ def main() -> None:
     parser.add_argument("--http", action="store_true")
     parser.add_argument("--token")
     parser.add_argument("--fail-start", action="store_true", help="print an error and exit 2")
+    parser.add_argument("--page-size", type=int, default=0, help="tools per tools/list page")
     args = parser.parse_args()
     if args.fail_start:
         sys.stderr.write("loading settings\nerror: cannot open the database /nonexistent/db\n")
@@ -563,7 +583,7 @@ def main() -> None:
 
         serve_http(args.token)
     else:
-        serve_stdio()
+        serve_stdio(args.page_size)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from chatcli.features.tools.approval import Verdict
 from chatcli.features.tools.mcp import Dead, Outcome
 from chatcli.features.tools.registry import Tool
 from chatcli.features.tools.toolbox import CallRecord, Toolbox
+from chatcli.hints import too_many_tools_hint
 from chatcli.session import ChatSession, ToolResult, TurnResult, combined
 
 DECLINED = "the user declined to run this tool call"
@@ -60,6 +61,23 @@ def turn(
     """The events of a whole turn whose first round is ``first`` (``session.send`` or
     ``session.retry`` with ``box.specs()``); ``session.last_turn`` ends up covering all of
     its rounds (texts joined, tokens and cost summed, ``requests`` counted)."""
+    try:
+        yield from _turn(session, first, box, before_round)
+    except APIError as exc:  # more tools than the endpoint takes: name the servers they are of
+        if exc.hint == too_many_tools_hint():  # the guard's (``refused_tools``)
+            on: dict[str, int] = {}
+            for tool in box.enabled.values():
+                on[tool.server] = on.get(tool.server, 0) + 1
+            exc.hint = too_many_tools_hint(on)
+        raise
+
+
+def _turn(
+    session: ChatSession,
+    first: Iterator[StreamEvent],
+    box: Toolbox,
+    before_round: Callable[[], None] | None,
+) -> Generator[StreamEvent, None, None]:
     box.calls = []
     rounds: list[TurnResult] = []
     events: Iterator[StreamEvent] = first
@@ -164,6 +182,8 @@ def run_calls(
             plan.seconds = time.monotonic() - started[id(plan)]
             try:
                 plan.outcome = future.result()
+                if plan.outcome.notice:  # a new session of its server, say
+                    yield Notice(plan.outcome.notice)
             except Dead as exc:
                 plan.outcome = Outcome(f"error: {exc}", error=True)
                 yield Notice(str(exc))

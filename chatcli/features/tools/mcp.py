@@ -8,11 +8,18 @@ and then waits to be stopped; calls are coroutines submitted to that loop and aw
 Failures:
 
 - A server that cannot start is a ``ConfigError`` (exit 3) naming its command (or URL and the
-  HTTP status it answered) and the last line it wrote to stderr. One that does not finish its
-  start within ``startup_timeout`` is stopped (the SDK closes its stdin, then terminates and
-  kills it) before the error is raised, so nothing is left running.
-- An error the tool reports, and any error *answer* of the server (a JSON-RPC error, whatever
-  its code or text), is the call's result: the server keeps running.
+  HTTP status it answered) and the last line it wrote to stderr; a command that is missing,
+  a directory or not executable (looked for in its ``cwd``, on its ``PATH``) is said so
+  first. One that does not finish its start within ``startup_timeout`` is stopped (the SDK
+  closes its stdin, then terminates and kills it) before the error is raised, so nothing is
+  left running.
+- An error the tool reports (``isError``), and any error *answer* of the server (a JSON-RPC
+  error, whatever its code or text: whole, its ``data`` too, and the HTTP status it came
+  with), is the call's result, after ``error: `` (the model has no other sign of it): the
+  server keeps running.
+- An HTTP server that answers 404 to a request of its session has ended the session (the
+  MCP transport's rule: start a new one): a new session is started (not counted as a
+  restart) and the call, which did not run, is sent again on it, once.
 - Only the transport ending (the server's stdout closed, the process gone, the connection's
   task over) counts as a dead server. Each transport is watched (``_Watch``): its end is seen
   when it happens, and whether a call's request was handed to it is known. A server found dead
@@ -32,7 +39,8 @@ Failures:
 The SDK is imported when the first server starts, never before. Its log records carry
 tracebacks; they are made one line each (``_OneLine``) for ``--debug``.
 
-Every listed tool is sent with every request, so a listing is bounded: at most ``MAX_TOOLS``
+Every listed tool is sent with every request, so a listing (read page after page, at most
+``MAX_PAGES`` pages, and until a cursor comes round again) is bounded: at most ``MAX_TOOLS``
 tools per server, none whose input schema is over ``MAX_SCHEMA`` bytes, and a name listed
 twice keeps its first tool; what is left out is said once, when the server starts.
 
@@ -50,8 +58,8 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from chatcli.errors import ChatcliError, ConfigError, NetworkError
@@ -65,13 +73,23 @@ T = TypeVar("T")
 
 MAX_TOOLS = 1000
 """Tools used per server (across and within pages of its listing)."""
+KEEP_REFUSED = 64
+"""HTTP error statuses kept, by request id, for the calls they answered."""
+MAX_PAGES = 100
+"""Pages of a server's tool listing read (``nextCursor``): a listing that goes on is cut."""
 MAX_SCHEMA = 64 * 1024
 """Bytes of one tool's input schema as JSON; a larger tool is left out."""
+MAX_HTTP_BODY = 64 << 20
+"""Bytes one HTTP answer of a URL server may hold (a JSON result, or all the events of one
+stream): the MCP SDK reads a JSON answer whole into memory, so a server answering 100 MB (or
+without end) would take gigabytes before any tool-output limit applies."""
 STOP_WAIT = 10.0
 """Seconds to wait for a server to stop (the SDK closes its stdin, waits 2 s, terminates its
 process group, waits 2 s, kills it)."""
 CLOSED_TEXT = "Connection closed"
 """The SDK's text for a connection that ended (code -32000, which servers use too)."""
+NO_ERROR_TEXT = "error: the tool reported an error without saying what"
+"""The result of a call the tool said failed (``isError``) with no text."""
 UNREAD_TEXT = "its output could no longer be read"
 """Why a connection whose stdout reader failed counts as ended."""
 WATCH_EVERY = 0.25
@@ -86,6 +104,7 @@ class Outcome:
 
     text: str
     error: bool = False
+    notice: str | None = None  # for the user: what happened on the way (a new session)
 
 
 class Dead(Exception):
@@ -104,6 +123,11 @@ class _Link:
     stopping: bool = False  # chatcli is stopping it: its end is not a failure
     serving: bool = False  # started: its tools were listed
     http_status: tuple[int, str] | None = None  # the last HTTP error answered (URL servers)
+    refused: dict[Any, tuple[int, str, bool]] = field(default_factory=dict)
+    """Request id -> the HTTP error status answered to it, its reason, and whether the
+    request carried a session id (URL servers; the last ``KEEP_REFUSED``)."""
+    expired: str | None = None  # why its HTTP session is over (a 404 to a request of it)
+    too_big: str | None = None  # an HTTP answer cut at ``MAX_HTTP_BODY`` (the connection's end)
     scope: Any = None  # the anyio CancelScope of its task: cancelled to abandon a start
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)  # its transport's (stdio)
     version: str | None = None  # the protocol version negotiated
@@ -142,6 +166,7 @@ class _Attempt:
     """One sending of a call: whether its request was handed to the transport."""
 
     sent: bool = False
+    ids: list[Any] = field(default_factory=list)  # the ids its ``tools/call`` requests had
 
 
 _ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
@@ -152,6 +177,11 @@ _ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
 
 class _Lost(Exception):
     """The connection ended while a call was in progress."""
+
+
+class _Expired(Exception):
+    """The HTTP server answered 404 to the call's request of a session: the session is over
+    and the call was not run (a new session is started and the call sent again)."""
 
 
 class _ToolError(Exception):
@@ -354,9 +384,9 @@ class Hub:
                 async with Client(_Watch(link, values), mode="auto") as client:
                     with contextlib.suppress(Exception):  # None: the SDK's own fallback
                         link.version = client.protocol_version
-                    listed = await _list_tools(client)
+                    listed, unending = await _list_tools(link.server.name, client)
                     tools, left_out = _admit(link.server.name, listed)
-                    left_out = list(dict.fromkeys(link.dropped)) + left_out
+                    left_out = list(dict.fromkeys(link.dropped)) + unending + left_out
                     if not ready.done():
                         link.serving = True
                         ready.set_result((client, tools, left_out))
@@ -400,18 +430,29 @@ class Hub:
         conn = self._conns.get(name)
         if conn is None:
             raise Dead(f"MCP server {name} is not running")
-        for _ in range(2):
+        renewed: str | None = None  # said once the call went to a new session (HTTP 404)
+        restarts = 2  # sendings after a connection found dead before the call was sent
+        while True:
             conn.link.check()
-            if conn.gone():  # it ended before this call was sent: start it again, then send
-                conn = await self._revive(conn)
+            if conn.gone() or conn.link.expired:  # ended before this call was sent: start it
+                conn = await self._revive(conn)  # again (a new session), then send
             attempt = _Attempt()
             token = _ATTEMPT.set(attempt)
             try:
-                return await self._call_on(conn, tool, arguments, timeout)
+                return replace(await self._call_on(conn, tool, arguments, timeout), notice=renewed)
             except TimeoutError:
-                return Outcome(f"the tool did not answer within {timeout:g} s", error=True)
+                text = f"the tool did not answer within {timeout:g} s"
+                return Outcome(text, error=True, notice=renewed)
             except _ToolError as exc:
-                return Outcome(str(exc), error=True)
+                return Outcome(str(exc), error=True, notice=renewed)
+            except _Expired as exc:  # not run (the MCP transport's rule): sent again, once
+                if renewed is not None:
+                    text = f"error: MCP server {name}: {exc}, and again on the new session"
+                    return Outcome(text, error=True, notice=renewed)
+                renewed = (
+                    f"MCP server {name}: {exc}; a new session was started and {tool.qualified} "
+                    "sent again on it (the server had not run it)"
+                )
             except _Lost as exc:
                 if conn.link.stopping:
                     raise Dead(f"MCP server {name} was stopped during the call") from None
@@ -422,36 +463,47 @@ class Hub:
                         else "it is started again for the next call"
                     )
                     raise Dead(
-                        f"MCP server {name} stopped while running this call ({exc}); the "
+                        f"MCP server {name} stopped while running this call "
+                        f"({conn.link.too_big or exc}); the "
                         f"call may have had effects, so it was not sent again; {again}"
+                    ) from None
+                restarts -= 1
+                if restarts <= 0:
+                    raise Dead(
+                        f"MCP server {name} stopped again: {conn.link.lost or CLOSED_TEXT}"
                     ) from None
             finally:
                 _ATTEMPT.reset(token)
-        raise Dead(f"MCP server {name} stopped again: {conn.link.lost or CLOSED_TEXT}")
 
     async def _revive(self, conn: _Conn) -> _Conn:
         """The server of ``conn`` started again (once per process, unless the user turns it
-        off and on), or ``Dead``; calls that find it dead at once share one restart."""
+        off and on), or ``Dead``; calls that find it dead at once share one restart. A new
+        session for an HTTP server whose session ended (``expired``) is not counted: remote
+        servers end idle sessions, and a call that finds one ended is sent again once only."""
         name = conn.link.server.name
         current = self._conns.get(name)
         if current is None or current.link.stopping or self._closing:
             raise Dead(f"MCP server {name} is not running")
-        if current is not conn and not current.gone():
+        if current is not conn and not current.gone() and not current.link.expired:
             return current  # another call has started it again
         pending = self._restarting.get(name)
         if pending is None:
-            if name in self._restarted:
-                raise Dead(
-                    f"MCP server {name} stopped ({current.link.lost or CLOSED_TEXT}) and was "
-                    "already started again once"
-                )
-            self._restarted.add(name)
-            pending = asyncio.ensure_future(self._restart(current))
+            renew = current.link.expired
+            if renew is None:
+                if name in self._restarted:
+                    raise Dead(
+                        f"MCP server {name} stopped ({current.link.lost or CLOSED_TEXT}) and "
+                        "was already started again once"
+                    )
+                self._restarted.add(name)
+            pending = asyncio.ensure_future(self._restart(current, renew))
             self._restarting[name] = pending
             pending.add_done_callback(lambda f: _settle(self._restarting, name, f))
         return await asyncio.shield(pending)
 
-    async def _restart(self, conn: _Conn) -> _Conn:
+    async def _restart(self, conn: _Conn, renew: str | None = None) -> _Conn:
+        """``conn``'s server started again; ``renew``: why its session is over (then it is
+        a new session of the same server, not a restart after a failure)."""
         conn.link.stop.set()  # what is left of it ends (its calls see a lost connection)
         server = conn.link.server
         link = self._link(server)
@@ -459,9 +511,10 @@ class Hub:
             fresh = await self._open(link)
         except Exception as exc:  # its last words are read off the loop (they may take a while)
             said = (await asyncio.to_thread(_start_error, server, exc, link)).message
-            raise Dead(
-                f"MCP server {server.name} stopped and did not start again: {said}"
-            ) from None
+            what = "stopped and did not start again"
+            if renew is not None:
+                what = f"{renew}, and a new one could not be started"
+            raise Dead(f"MCP server {server.name} {what}: {said}") from None
         fresh.started = 0.0
         self._conns[server.name] = fresh
         return fresh
@@ -494,14 +547,65 @@ class Hub:
                 await asyncio.wait([conn.task], timeout=1)
             if conn.gone():
                 raise _Lost(conn.link.lost or _why(exc)) from None
+            refused = _refusal(conn.link, _ATTEMPT.get())
+            if refused is not None and refused[0] == 404 and refused[2]:
+                raise _Expired(conn.link.expired or "its session ended (HTTP 404)") from None
             why = unreadable(exc)
             if why is not None:  # a result the protocol's rules refuse
                 name = conn.link.server.name
                 raise _ToolError(
                     f"error: MCP server {name} sent a result that could not be read ({why})"
                 ) from None
-            raise _ToolError(f"error: {_why(exc)}") from None
-        return Outcome(_text(result), bool(getattr(result, "is_error", False)))
+            raise _ToolError(_error_text(exc, refused)) from None
+        text = _text(result)
+        if getattr(result, "is_error", False):  # said as an error to the model too
+            return Outcome(f"error: {text}" if text.strip() else NO_ERROR_TEXT, error=True)
+        return Outcome(text)
+
+
+def _refusal(link: _Link, attempt: _Attempt | None) -> tuple[int, str, bool] | None:
+    """The HTTP error status answered to the call's request (the last one sent), if any."""
+    if attempt is None or not attempt.ids:
+        return None
+    return link.refused.get(attempt.ids[-1])
+
+
+_STAND_INS = frozenset({"Server returned an error response", "Session terminated", "Not Found"})
+"""What the SDK says for an HTTP error status whose body is no JSON-RPC error."""
+
+
+def _error_text(exc: Exception, refused: tuple[int, str, bool] | None) -> str:
+    """A call's error answer as the model gets it: the server's whole message (its lines
+    kept: ``tool_output_limit`` bounds it, as it does a result) and its ``data``; the HTTP
+    status it came with, which the SDK's stand-in text leaves out."""
+    from mcp.shared.exceptions import MCPError
+
+    if not isinstance(exc, MCPError):
+        return f"error: {_why(exc)}"
+    text = _plain(str(exc.message)) or f"code {exc.code}"
+    if refused is not None:
+        status = f"HTTP {refused[0]} {refused[1]}".rstrip()
+        text = f"the server answered {status}" if text in _STAND_INS else f"{text} ({status})"
+    data = exc.data
+    if data is not None and data != "":
+        shown = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+        text += f"\ndata: {shown}"
+    return f"error: {text}"
+
+
+_PARSE_FAILED = "Failed to parse JSON response"
+"""How the SDK words an answer it could not read as JSON-RPC, followed by pydantic's report."""
+
+
+def _plain(text: str) -> str:
+    """The SDK's "Failed to parse JSON response: <pydantic's validation report>" in plain
+    words: the answer is not JSON-RPC, and pydantic's first reason without its codes and URL."""
+    if not text.startswith(_PARSE_FAILED):
+        return text
+    reasons = (line.strip() for line in text.splitlines()[1:])
+    why = next((r for r in reasons if r and not r.startswith("For further information")), "")
+    why = why.split(" [type=")[0]
+    return "the server's answer is not JSON-RPC" + (f" ({why})" if why else "")
 
 
 def _retrieved(task: asyncio.Future[Any]) -> None:
@@ -628,6 +732,7 @@ class _Writer:
         first = call and attempt is not None and not attempt.sent
         if call and attempt is not None:
             attempt.sent = True
+            attempt.ids.append(message.id)
         try:
             await self._inner.send(item)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
@@ -812,24 +917,86 @@ def _transport(link: _Link, env: dict[str, str], headers: dict[str, str]) -> tup
 
     async def answered(response: Any) -> None:
         status = int(response.status_code)
-        link.http_status = (status, str(response.reason_phrase)) if status >= 400 else None
+        reason = str(response.reason_phrase)
+        link.http_status = (status, reason) if status >= 400 else None
+        if status >= 400:
+            _note_refusal(link, response.request, status, reason)
 
-    http.event_hooks["response"].append(answered)
+    async def capped(response: Any) -> None:  # before the SDK reads the body
+        def over(why: str) -> None:
+            link.too_big = why
+
+        response.stream = _capped(response.stream, MAX_HTTP_BODY, over)
+
+    http.event_hooks["response"].extend((answered, capped))
     return streamable_http_client(server.url, http_client=http), http
 
 
-async def _list_tools(client: Any) -> list[Any]:
-    tools: list[Any] = []
-    cursor = None
-    while True:
-        from mcp_types import PaginatedRequestParams
+def _capped(inner: Any, limit: int, over: Callable[[str], None]) -> Any:
+    """An HTTP body that fails once it has given more than ``limit`` bytes (``MAX_HTTP_BODY``),
+    so a huge or endless answer is an error of that call, not memory taken. An
+    ``httpx2.AsyncByteStream``, made here: httpx2 is imported only when a URL server is used."""
+    import httpx2
 
-        params = PaginatedRequestParams(cursor=cursor) if cursor else None
-        page = await client.list_tools(params=params) if params else await client.list_tools()
+    class Capped(httpx2.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            seen = 0
+            async for chunk in inner:
+                seen += len(chunk)
+                if seen > limit:
+                    why = f"its answer was over {limit >> 20} MiB: not read"
+                    over(why)
+                    raise httpx2.ReadError(why)
+                yield chunk
+
+        async def aclose(self) -> None:
+            await inner.aclose()
+
+    return Capped()
+
+
+async def _list_tools(server: str, client: Any) -> tuple[list[Any], list[str]]:
+    """A server's tools, page after page (``nextCursor``), and a line for a listing that
+    does not end: at most ``MAX_TOOLS`` + 1 tools (one more than used: the caller says some
+    were cut) and ``MAX_PAGES`` pages are read, and a cursor given again ends it (its pages
+    would come round for ever)."""
+    tools: list[Any] = []
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        page = await client.list_tools(cursor=cursor)
         tools.extend(page.tools)
         cursor = getattr(page, "next_cursor", None)
         if not cursor or len(tools) > MAX_TOOLS:
-            return tools[: MAX_TOOLS + 1]  # one more than used: the caller says some were cut
+            return tools[: MAX_TOOLS + 1], []
+        if cursor in seen:
+            why = "gives a page's cursor again"
+            break
+        seen.add(cursor)
+    else:
+        why = f"goes on past {MAX_PAGES} pages"
+    return tools, [
+        f"the tool list of MCP server {server} {why}; the {len(tools):,} tools listed until "
+        "then are used"
+    ]
+
+
+def _note_refusal(link: _Link, request: Any, status: int, reason: str) -> None:
+    """Note the HTTP error status answered to a JSON-RPC request (a call's error then names
+    it); a 404 to a request of a session means the session is over (``expired``): the MCP
+    transport's rule is to start a new one (a GET's 404 is not: servers without its stream
+    may answer it so)."""
+    session = bool(request.headers.get("mcp-session-id"))
+    if status == 404 and session and request.method == "POST" and not link.stopping:
+        link.expired = f"its session ended ({f'HTTP 404 {reason}'.rstrip()})"
+    try:
+        rid = json.loads(request.content).get("id")
+    except Exception:  # no body read, not JSON, not an object: no request of ours to name
+        return
+    if isinstance(rid, int | str) and not isinstance(rid, bool):
+        link.refused[rid] = (status, reason, session)
+        while len(link.refused) > KEEP_REFUSED:
+            link.refused.pop(next(iter(link.refused)))
 
 
 def _admit(server: str, listed: list[Any]) -> tuple[list[Tool], list[str]]:
@@ -929,12 +1096,51 @@ def _startable(server: McpServer) -> None:
             "MCP servers need the mcp package, which is not installed",
             hint="pip install 'chatcli[mcp]' (or pip install mcp) in chatcli's environment",
         )
-    if server.command is not None and shutil.which(server.command) is None:
-        raise ConfigError(
-            f"MCP server {server.name}: command not found: {server.command}",
-            hint=f"install it, or fix command in [mcp.servers.{server.name}]",
-        )
+    if server.command is not None:
+        found = _unrunnable(server)
+        if found is not None:
+            problem, fix = found
+            raise ConfigError(
+                f"MCP server {server.name}: {problem}",
+                hint=f"{fix} in [mcp.servers.{server.name}]",
+            )
     _one_line_sdk_logs()
+
+
+def _unrunnable(server: McpServer) -> tuple[str, str] | None:
+    """Why ``server``'s command cannot be run, and what to do, as the process would be
+    started: in its ``cwd`` (a relative path is found there), on the ``PATH`` of its ``env``
+    when that is text, else chatcli's; None when it can (or cannot be known here)."""
+    import os
+
+    command = server.command or ""
+    cwd = server.cwd
+    if cwd is not None and not os.path.isdir(cwd):
+        return f"its cwd is not a directory: {one_line(cwd, 200)}", "fix cwd"
+    shown = one_line(command, 200)
+    if os.sep not in command:  # looked up on PATH
+        given = server.env.get("PATH")
+        path = given.text if given is not None and given.text is not None else None
+        if path is not None and cwd is not None:  # relative entries are read from the cwd
+            path = os.pathsep.join(os.path.join(cwd, d) for d in path.split(os.pathsep))
+        if shutil.which(command, path=path):
+            return None
+        return f"command not found: {shown}", "install it, or fix command"
+    if cwd is not None and not os.path.isabs(command):
+        full, where = os.path.join(cwd, command), f" (in {one_line(cwd, 200)})"
+    else:
+        full, where = command, ""
+    if not os.path.exists(full):
+        fix = "fix command or cwd" if where else "install it, or fix command"
+        return f"command not found: {shown}{where}", fix
+    if os.path.isdir(full):
+        return f"the command is a directory: {shown}{where}", "fix command"
+    if not os.access(full, os.X_OK):
+        return (
+            f"the command is not executable (permission denied): {shown}{where}",
+            "make it executable (chmod +x), or fix command",
+        )
+    return None
 
 
 def _list_error(server: McpServer, exc: BaseException, link: _Link) -> ChatcliError:

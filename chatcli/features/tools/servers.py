@@ -110,6 +110,9 @@ def list_servers(environment: Environment, config: Config, names: list[str], as_
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _VARIABLE = re.compile(r"^(?:env:)?([A-Za-z_][A-Za-z0-9_]*)$")
+_EDITOR_VARIABLES = {"userHome": "HOME"}  # VS Code's and Cursor's ${userHome}
+_EDITOR_ONLY = re.compile(r"^(?:workspaceFolder\w*|workspaceRoot|cwd|pathSeparator|file\w*)$")
+"""The editor's own ``${...}`` (not environment variables) that have no value here."""
 
 
 class _Refused(UsageError):
@@ -180,7 +183,15 @@ def _value(reading: _Reading, key: str, value: Any) -> Any:
         return value
     names = []
     for match in matches:
-        variable = _VARIABLE.match(match.group(1).strip())
+        inside = match.group(1).strip()
+        variable = _VARIABLE.match(inside)
+        if _EDITOR_ONLY.match(inside):
+            raise reading.refuse(
+                key,
+                f"holds {one_line(match.group(0), 60)}, the editor's own variable, which "
+                "chatcli cannot fill in",
+                hint="write the path in, then add the server as [mcp.servers.NAME] by hand",
+            )
         if variable is None:
             raise reading.refuse(
                 key,
@@ -188,7 +199,7 @@ def _value(reading: _Reading, key: str, value: Any) -> Any:
                 '(only ${env:VAR} and ${VAR} are read, as { env = "VAR" })',
                 hint="put the value, or a variable that holds it, there by hand",
             )
-        names.append(variable.group(1))
+        names.append(_EDITOR_VARIABLES.get(inside, variable.group(1)))
     if len(matches) == 1 and matches[0].span() == (0, len(value)):
         return {"env": names[0]}
     import shlex
@@ -344,14 +355,17 @@ def import_servers(
     from tomlkit.exceptions import ParseError
 
     from chatcli import reading
+    from chatcli.features.tools import jsonc
     from chatcli.settings import loading, paths
 
-    try:
-        data = json.loads(reading.read_text_file(file, reading.CONFIG, "a JSON file"))
+    try:  # VS Code's files are JSONC: comments and trailing commas are allowed
+        data = jsonc.loads(reading.read_text_file(file, reading.CONFIG, "a JSON file"))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{file} is not JSON: {exc}") from None
     except RecursionError:
         raise UsageError(f"{file} is not JSON: values nested too deeply to read") from None
+    if isinstance(data, dict) and not {"mcpServers", "servers"} & data.keys():
+        data = data.get("mcp")  # VS Code's settings.json holds them in "mcp"
     found = data.get("mcpServers", data.get("servers")) if isinstance(data, dict) else None
     if not isinstance(found, dict) or not found:
         raise UsageError(f"{file} has no mcpServers (or servers) object")
