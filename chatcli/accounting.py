@@ -15,6 +15,14 @@ marked ``estimated``, of everything the request sent and the reply generated:
 The cost is priced from those counts either way, so a relay that never reports usage still
 shows (estimated) spending, and budgets judge it. Before, only the messages and the text were
 counted: a tool call's arguments or a reasoning model's thinking came to 0 tokens.
+
+A request that fails is a usage row by one rule too (``logs``), whatever command sent it
+(``ask``, ``chat``, ``summarize``, ``transcribe``, ``speak``, ``image``, ``verify``, ``doctor``,
+the local batch runner): one the server answered (any status, a body cut or malformed, a
+silence after it was sent) is logged, with the tokens the server reported (a 200 without
+choices may still say them: the parsers pass them on before the error), else the estimate;
+one that never reached the endpoint (``ChatcliError.unsent``: a refused connection, an unknown
+host, a TLS certificate or scheme mismatch, a proxy that would not pass it) is not.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ if TYPE_CHECKING:
     from chatcli.events import ToolCall
     from chatcli.pricing import ModelInfo
     from chatcli.providers.base import ChatRequest
+    from chatcli.store.records import Status, UsageRecord
 
 
 @dataclass(frozen=True)
@@ -99,4 +108,42 @@ def cost(info: ModelInfo, usage: Usage, *, batch: bool = False) -> float | None:
         info, usage.prompt_tokens, usage.completion_tokens,
         cached_tokens=usage.cached_tokens, reasoning_tokens=usage.reasoning_tokens,
         service_tier=usage.service_tier, batch=batch,
+    )  # fmt: skip
+
+
+def logs(exc: BaseException) -> bool:
+    """Whether a request that failed with ``exc`` is a row of the usage log: yes when it
+    reached the endpoint (the server answered it, any status, cut or not, or went silent
+    after it was sent); no when it never did (``ChatcliError.unsent``) or a spent budget
+    refused it before it was sent."""
+    from chatcli.errors import BudgetExceeded, ChatcliError
+
+    if isinstance(exc, BudgetExceeded):
+        return False
+    return not (isinstance(exc, ChatcliError) and exc.unsent)
+
+
+def row(
+    info: ModelInfo,
+    request: ChatRequest,
+    reply: Generated,
+    reported: Usage | None,
+    *,
+    profile: str | None,
+    command: str,
+    status: Status,
+    latency_ms: int | None = None,
+    served: str | None = None,
+) -> UsageRecord:
+    """The usage-log row of one chat request that is not a conversation's turn (``verify``'s
+    probes, ``doctor``'s request, a local batch request): ``used`` and ``cost`` by the rules
+    above, as ``session`` logs a turn; ``reported``: the usage the server sent, if any."""
+    from chatcli.store.records import UsageRecord
+
+    spent = used(reported, request, reply, info.tokenizer, completed=status == "ok")
+    return UsageRecord(
+        request.model, profile, command, status, spent.prompt_tokens, spent.completion_tokens,
+        estimated=spent.estimated, cost_usd=cost(info, spent), latency_ms=latency_ms,
+        served_model=served, cached_tokens=spent.cached_tokens,
+        reasoning_tokens=spent.reasoning_tokens,
     )  # fmt: skip

@@ -56,6 +56,10 @@ class ChatcliError(Exception):
     """Base of every expected failure: a one-line message, an optional hint, an exit code."""
 
     exit_code: ExitStatus = ExitStatus.ERROR
+    unsent: bool = False
+    """True when the request this error ended never reached the endpoint (a refused
+    connection, an unknown host, a refused certificate, a TLS/plain-HTTP mismatch, a proxy
+    that would not pass it): nothing was spent, so it is no usage row (``accounting.logs``)."""
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

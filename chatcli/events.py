@@ -51,6 +51,7 @@ class Finish:
     reason: str | None
     model: str | None = None
     refusal: str | None = None  # the model's refusal (reason "refusal"): no answer, but a reason
+    filtered: str | None = None  # reason "content_filter": the categories it fired on (Azure)
 
 
 @dataclass(frozen=True, slots=True)

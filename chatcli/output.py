@@ -427,8 +427,9 @@ def check_finish(finish: Finish | None, notifier: Notifier, what: str = "answer"
     if reason == "length":
         notifier.note(f"the {what} was cut at the token limit (finish_reason=length)")
     elif reason == "content_filter":
+        fired = f" ({finish.filtered})" if finish is not None and finish.filtered else ""
         raise APIError(
-            f"the {what} was stopped by the provider's content filter",
+            f"the {what} was stopped by the provider's content filter{fired}",
             hint="rephrase the request",
         )
     elif reason == "refusal" and finish is not None:

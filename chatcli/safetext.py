@@ -3,7 +3,9 @@
 Anything an endpoint sends (error bodies, model ids, stored answers) may carry terminal escape
 sequences or binary bytes, and so may model output. ``sanitize`` removes them (``Sanitizer``
 does it across the chunks of a stream, for the live view); ``one_line`` also collapses
-whitespace, for error messages and table cells. Stdlib only: every layer may use it.
+whitespace, for error messages and table cells. Text shown as what will run or what was
+configured (a command, a URL) is not cleaned but made visible: ``visible`` writes each
+character a terminal would not show as ``⟨U+XXXX⟩``. Stdlib only: every layer may use it.
 
 Keys: every key chatcli resolves is registered here (``add_secret``), and ``redact`` shows it
 as ``****`` plus its last 4 characters wherever it appears, with the credentials of any URL
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 __all__ = [
-    "Redactor", "Sanitizer", "add_secret", "add_url_secrets", "forget_secrets",
-    "hide_url_credentials", "mask", "one_line", "readable", "redact", "redact_fragments",
-    "sanitize",
-    "secrets", "summarize_bytes", "traceback_text",
+    "Redactor", "Sanitizer", "add_secret", "add_url_secrets", "flat", "forget_secrets",
+    "hidden", "hidden_in", "hide_url_credentials", "mask", "one_line", "readable", "redact",
+    "redact_fragments", "sanitize", "secrets", "summarize_bytes", "traceback_text",
+    "url_characters", "visible",
 ]  # fmt: skip
 
 _CONTROL = re.compile(
@@ -38,6 +41,9 @@ _CONTROL = re.compile(
     """,
     re.VERBOSE,
 )
+# Where ``_CONTROL`` can match first: every one of its forms starts with one of these (a
+# search for one is several times faster than ``_CONTROL`` on text that holds none)
+_CONTROL_START = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A sequence that may still be completed by the next chunk; held back rather than mangled.
 _UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b]*\x1b?|[ -/]*)\Z")
 _MAX_HELD = 4096  # an escape sequence longer than this is garbage: let sanitize() strip it
@@ -256,7 +262,11 @@ def sanitize(text: str) -> str:
     backwards as something else ("Trojan Source"); the implicit bidi of Arabic or Hebrew text
     needs none of them.
     """
-    return redact(_CONTROL.sub("", readable(text)))
+    text = readable(text)
+    first = _CONTROL_START.search(text)
+    if first is not None:
+        text = text[: first.start()] + _CONTROL.sub("", text[first.start() :])
+    return redact(text)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -307,11 +317,74 @@ class Sanitizer:
         return sanitize(held)
 
 
+# controls that end a line or a field (and NUL): a space between the words they part
+_BREAKS = re.compile("[\x00\r\x0b\x0c\x1c-\x1f\x85]")
+
+
+def flat(text: str) -> str:
+    """``text`` without control sequences, on one line (every run of whitespace one space; a
+    CR, VT, FF, NEL or NUL parts the words around it as a newline would): escapes are removed
+    before the text is cut, so a cut never leaves the debris of a sequence it split."""
+    return " ".join(sanitize(_BREAKS.sub(" ", text)).split())
+
+
 def one_line(text: str, limit: int = 500) -> str:
-    """``text`` without control sequences, on one line, at most ``limit`` characters, with
-    pieces of keys masked too (``mask_fragments``): server text in errors and table cells."""
-    flat = " ".join(mask_fragments(sanitize(text)).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """``text`` without control sequences, on one line (``flat``), at most ``limit``
+    characters, with pieces of keys masked too (``mask_fragments``): server text in errors and
+    table cells."""
+    line = mask_fragments(flat(text))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+_UNSHOWN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
+"""Unicode categories a terminal does not show as what they are: controls, format characters
+(zero-width ones, bidi marks, the soft hyphen, the BOM, tags), unassigned and private-use
+code points, surrogates, and the line and paragraph separators."""
+
+
+def hidden(char: str, keep: str = "\t\n") -> bool:
+    """Whether ``char`` is one a terminal would not show as it is (those in ``keep``, by
+    default tab and newline, count as shown)."""
+    return char not in keep and unicodedata.category(char) in _UNSHOWN
+
+
+def hidden_in(text: str, keep: str = "\t\n") -> list[str]:
+    """The characters of ``text`` a terminal would not show as they are, each once, in order,
+    as ``⟨U+XXXX⟩``: for a message that names them."""
+    if text.isprintable():
+        return []
+    return list(dict.fromkeys(_mark(c) for c in text if hidden(c, keep)))
+
+
+def visible(text: str, keep: str = "\t\n") -> str:
+    """``text`` with each character a terminal would not show as it is (an escape, a
+    zero-width or bidi mark, a tag; but those in ``keep``) written as ``⟨U+XXXX⟩``: for text
+    shown as what will run or what was configured (a ``cmd`` command, an MCP server's command
+    line or URL), where ``sanitize`` would delete an escape sequence with its payload and so
+    show a harmless command while another one runs. ``keep=""`` for a one-line view, where a
+    newline would otherwise read as a space."""
+    if text.isprintable():
+        return text
+    return "".join(_mark(c) if hidden(c, keep) else c for c in text)
+
+
+def _mark(char: str) -> str:
+    return f"⟨U+{ord(char):04X}⟩"
+
+
+def url_characters(url: str) -> str | None:
+    """Why ``url`` cannot be a URL as written, or None: it holds a control character, a space
+    or an invisible one (zero-width, bidi; pasted from a web page), named ``⟨U+XXXX⟩``. An HTTP
+    client refuses or mangles it only when a request is made: ``urlsplit`` drops a tab or a
+    newline anywhere without a word, httpx2 raises on a BEL, and a U+200B stays in the path,
+    unseen in the 404 that follows. For every URL a config gives (API roots, proxies, MCP)."""
+    if url.isprintable() and " " not in url:
+        return None
+    found = list(dict.fromkeys(_mark(c) for c in url if c.isspace() or hidden(c, "")))
+    if not found:
+        return None
+    named = ", ".join(found[:4]) + (", …" if len(found) > 4 else "")
+    return f"holds {named}: a URL holds no control, space or invisible character"
 
 
 def traceback_text(exc: BaseException) -> str:

@@ -543,7 +543,8 @@ class ChatSession:
             raise
         except ChatcliError as exc:  # a cut connection, or a relay's in-band error after it
             events.close()
-            self._record(request, user, reply, "error", keep_partial=True)
+            self._record(request, user, reply, "error", keep_partial=True,
+                         logged=accounting.logs(exc))  # fmt: skip
             if exc.hint is None:  # longer than the window: how to tell chatcli its size
                 from chatcli.hints import window_hint
 
@@ -566,8 +567,10 @@ class ChatSession:
         status: Status,
         *,
         keep_partial: bool = False,
+        logged: bool = True,
     ) -> None:
-        """Keep the turn (unless it failed or nothing arrived) and log the request's usage."""
+        """Keep the turn (unless it failed or nothing arrived) and log the request's usage
+        (``logged`` False: it never reached the endpoint, ``accounting.logs``)."""
         text = "".join(reply.parts) or (reply.finish and reply.finish.refusal) or ""
         duration = time.monotonic() - reply.started
         ttft = None if reply.first_text is None else reply.first_text - reply.started
@@ -621,7 +624,7 @@ class ChatSession:
                 reasoning="".join(reply.thoughts),
             )  # fmt: skip
             self.rounds.append(self.last_turn)
-        if self.store is not None:
+        if self.store is not None and (logged or entries):
             usage = UsageRecord(
                 requested,
                 self.profile,

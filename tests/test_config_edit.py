@@ -90,6 +90,8 @@ def test_validate_names_every_problem_at_once(tmp_path: Path) -> None:
 
 def test_an_incomplete_profile_blocks_only_itself(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = fake_env(tmp_path, fake)
+    for key, value in (("profiles.main.type", "relay"), ("profiles.main.base_url", fake.base_url)):
+        assert run_cli("config", "set", key, value, env=env).returncode == 0  # the default
     made = run_cli("config", "set", "profiles.new.type", "relay", env=env)
     assert made.returncode == 0 and "set that next" in made.stderr
     ok = run_cli("ask", "hi", env=env)

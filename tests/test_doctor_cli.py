@@ -26,7 +26,7 @@ def test_doctor_all_good(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert "FAIL" not in result.stdout and DEFAULT_API_KEY not in result.stdout
     # an openai profile tries the Responses API first; this endpoint has none: chat from now on
     assert f"url          {fake.base_url}/responses (Responses API)" in result.stdout
-    assert f"over the Chat Completions from now on ({fake.base_url}/chat/c" in result.stdout
+    assert f"over the Chat Completions API from now on ({fake.base_url}/chat/c" in result.stdout
     assert fake.chat_requests()[0].json["max_tokens"] == 5
     again = run_cli("doctor", env=fake_env(tmp_path, fake))
     assert f"url          {fake.base_url}/chat/completions (Chat Completions)" in again.stdout

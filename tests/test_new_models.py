@@ -45,7 +45,8 @@ def test_what_is_learnt_stays_with_its_profile(fake: FakeOpenAI, tmp_path: Path)
         f'api_key = "{DEFAULT_API_KEY}"\n'
     )
     env = fake_env(tmp_path, fake)
-    assert run_cli("ask", "-m", "gpt-9-preview", "--max-tokens", "9", "a", env=env).returncode == 0
+    first = run_cli("ask", "-p", "openai", "-m", "gpt-9-preview", "--max-tokens", "9", "a", env=env)
+    assert first.returncode == 0  # the environment's profile (the file's relay is the default)
     fake.reset()
     other = run_cli("ask", "-p", "relay", "-m", "gpt-9-preview", "--max-tokens", "9", "b", env=env)
     assert other.returncode == 0, other.stderr

@@ -19,6 +19,7 @@ from chatcli.cli import (
     completion,
     config,
     doctor,
+    help_layout,
     image,
     mcp,
     models,
@@ -41,6 +42,7 @@ from chatcli.cli.common import (
 )
 from chatcli.settings.options import Globals
 
+help_layout.install()  # a narrow terminal's --help wraps descriptions, never cuts a name
 app = typer.Typer(
     name="chatcli",
     help="Chat with OpenAI, Azure OpenAI and OpenAI-compatible models from the terminal.",

@@ -21,7 +21,7 @@ ProfileOpt = Annotated[
     typer.Option(
         "-p",
         "--profile",
-        help="Profile from the config (default: default_profile).",
+        help="Profile from the config (default: default_profile, or the file's only one).",
         show_default=False,
         autocompletion=completers.profiles,
     ),
@@ -40,7 +40,7 @@ ConfigOpt = Annotated[
     str | None,
     typer.Option(
         "--config",
-        help="Config file to use (must exist).",
+        help="Config file to use (must exist, except for config init/set, which create it).",
         show_default=False,
         autocompletion=completers.files,
     ),

@@ -59,7 +59,13 @@ def validate(
 @global_options
 def set_(
     key: Annotated[str, typer.Argument(help="Dotted key, e.g. profiles.relay.model.")],
-    value: Annotated[str, typer.Argument(help="TOML value (number, true/false) or a string.")],
+    value: Annotated[
+        str,
+        typer.Argument(
+            help="TOML value (number, true/false) or a string; one that starts with - goes "
+            "after --: config set KEY -- -VALUE."
+        ),
+    ],
     *,
     g: Globals,
     environment: Environment,

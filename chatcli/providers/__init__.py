@@ -101,6 +101,7 @@ def connect(
         from dataclasses import replace
 
         endpoint = replace(endpoint, headers={**extra, **endpoint.headers})
+    transport.renew = endpoint.renew  # a 401: an Entra token fetched again (Azure)
     provider = ChatProvider(profile, endpoint, transport, model_info, key=key, debug=debug)
     if store is not None:
         from chatcli.providers.quirks import Quirks

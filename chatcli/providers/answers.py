@@ -17,7 +17,16 @@ from dataclasses import replace
 from typing import Any
 
 from chatcli.errors import APIError, NetworkError
-from chatcli.events import Notice, StreamEvent, TextDelta, Thought, ToolCall, ToolCalls, Usage
+from chatcli.events import (
+    Finish,
+    Notice,
+    StreamEvent,
+    TextDelta,
+    Thought,
+    ToolCall,
+    ToolCalls,
+    Usage,
+)
 from chatcli.providers import errorbody
 from chatcli.providers.endings import ending
 from chatcli.providers.shapes import Shapes, excerpt
@@ -253,6 +262,7 @@ def stream_events(
     reported: Usage | None = None
     thinking = 0  # reasoning chunks before the answer (DeepSeek-style reasoning_content)
     tier: str | None = None
+    fired = ""  # what Azure's content filter stopped the answer for
     where = "stream chunk"
     for chunk in chunks:
         if not isinstance(chunk, dict):
@@ -286,6 +296,7 @@ def stream_events(
             reason = _text(choice, "finish_reason", where, f"choices[{i}].finish_reason")
             if reason:
                 finish = reason
+            fired = errorbody.filtered(choice.get("content_filter_results")) or fired
     calls = pieces.event()
     if calls is not None and not tools_offered and thinking >= 0:
         raise _unasked_tools(calls)
@@ -300,7 +311,7 @@ def stream_events(
             )
         return "stop"  # [DONE] came: the server considers the answer complete
 
-    yield from ending(
+    closing = ending(
         model,
         decided,
         usage=replace(reported, service_tier=tier) if reported is not None else None,
@@ -309,6 +320,10 @@ def stream_events(
         calls=calls.calls if calls is not None else (),
         tools_offered=tools_offered,
     )
+    for event in closing:
+        if isinstance(event, Finish) and event.reason == "content_filter" and fired:
+            event = replace(event, filtered=fired)
+        yield event
 
 
 def _thought(message: dict[str, Any]) -> str:
@@ -331,6 +346,9 @@ def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEven
         said = errorbody.parse_text(json.dumps(obj, default=str)).message
         raise APIError(f"the endpoint reported an error: {said}")
     if not choices:
+        charged = usage(obj.get("usage"))
+        if charged is not None:  # generated or not, the server says what it charged: logged
+            yield charged
         raise APIError(f"no answer: the response has no choices: {excerpt(obj)}", hint=_HINT)
     choice = next((c for i, c in enumerate(choices) if _index(c, i) == 0), choices[0])
     message = _table(choice.get("message"), where, "choices[0].message")
@@ -349,7 +367,8 @@ def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEven
     if text:
         yield TextDelta(text)
     event = usage(obj.get("usage"))
-    yield from ending(
+    fired = errorbody.filtered(choice.get("content_filter_results"))
+    for closing in ending(
         model,
         reason,
         usage=replace(event, service_tier=_tier(obj)) if event is not None else None,
@@ -357,7 +376,10 @@ def whole_events(obj: Any, *, tools_offered: bool = True) -> Iterator[StreamEven
         said=bool(text),
         calls=calls.calls if calls is not None else (),
         tools_offered=tools_offered,
-    )
+    ):
+        if isinstance(closing, Finish) and closing.reason == "content_filter" and fired:
+            closing = replace(closing, filtered=fired)  # what Azure's filter fired on
+        yield closing
 
 
 def _tier(obj: dict[str, Any]) -> str | None:

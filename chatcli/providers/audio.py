@@ -15,7 +15,8 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Clock
-from chatcli.providers import sdk
+from chatcli.errors import APIError
+from chatcli.providers import sdk, shapes
 from chatcli.providers.base import AudioRequest
 from chatcli.providers.endpoint import ChatEndpoint
 from chatcli.settings.loading import Profile
@@ -52,8 +53,9 @@ class AudioClient:
         """Upload one file; the response body as text (raises chatcli errors).
 
         Refused with ``APIError`` (exit 5): a web page (a login page's 200 is no transcript);
-        in the JSON formats, or whenever the body says it is JSON, anything but a JSON object;
-        so an empty body in the JSON formats, which always carry at least ``{"text": ""}``.
+        in the JSON formats, or whenever the body says it is JSON, anything but a JSON object
+        with a string ``text`` (a chat completion is no transcript, in any format); so an
+        empty body in the JSON formats, which always carry at least ``{"text": ""}``.
         In text, srt and vtt an empty body stays an empty transcript: silence transcribes to
         nothing, and a recording without speech is no endpoint failure.
         """
@@ -79,18 +81,38 @@ class AudioClient:
                     return client.audio.translations.with_raw_response.create(**options)
             return client.audio.transcriptions.with_raw_response.create(**options)
 
-        raw = sdk.call(send, self.profile, self._key, self.clock, cutoff=self.cutoff)
+        raw = sdk.call(send, self.profile, self._key, self.clock, cutoff=self.cutoff,
+                       renew=self.endpoint.renew)  # fmt: skip
         fmt = request.response_format
         what = "translation answer" if request.translate else "transcription answer"
         with sdk.errors(self._key, self.profile.proxy):
             got = sdk.answer(raw, what, "a transcript", empty=fmt not in JSON_FORMATS)
-            if fmt in JSON_FORMATS or got.is_json:
-                got.json_object()
+            if fmt in JSON_FORMATS or got.is_json or _json_object(got.text):
+                obj = got.json_object()
+                if not isinstance(obj.get("text"), str):
+                    raise APIError(
+                        f"malformed {what} from {shapes.origin(str(got.response.url))}: no "
+                        f"`text` in {shapes.excerpt(obj, 160)}",
+                        hint="the endpoint is not answering like an OpenAI-compatible API",
+                    )
             return unwrap(got.text, fmt)
 
     def close(self) -> None:
         """Drop the connections (the SDK clients share the one httpx2 client)."""
         self._http.close()
+
+
+def _json_object(body: str) -> bool:
+    """Whether a body of the text formats is a JSON object anyway (a relay's answer that
+    says text/plain): then it is read as one, and must be a transcript."""
+    if not body.lstrip().startswith("{"):
+        return False
+    import json
+
+    try:
+        return isinstance(json.loads(body), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def unwrap(body: str, response_format: str) -> str:

@@ -283,7 +283,9 @@ def bound_sdk_response(response: httpx2.Response, limit: int, *, grace: float) -
     if "content-encoding" in response.headers:
         del response.headers["content-encoding"]
     inner = response.stream
-    what = f"the response from {response.request.url.host}"
+    from chatcli.providers.shapes import origin
+
+    what = f"the response from {origin(str(response.request.url))}"  # as the chat route says
     failed = response.status_code >= 300
     if failed:
         limit = min(limit, MAX_ERROR_BODY)

@@ -2,13 +2,20 @@
 order and one rule, so the four readers (``answers`` and ``responses``, stream and body) cannot
 drift apart. The usage comes first; then a refusal, when no text came, is the finish; else the
 tool calls (only when tools were offered: the readers refuse unasked ones before) and the
-finish."""
+finish. A finish reason no API documents is taken as the end it seems to be, with a notice
+naming it: an answer ended in a way chatcli does not know is not a plain success."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from chatcli.events import Finish, StreamEvent, ToolCall, ToolCalls, Usage
+from chatcli.events import Finish, Notice, StreamEvent, ToolCall, ToolCalls, Usage
+
+KNOWN = frozenset({
+    "stop", "length", "tool_calls", "function_call", "content_filter", "refusal", "error",
+    "end_turn", "stop_sequence", "eos", "eos_token",  # a normal end, as other servers say it
+})  # fmt: skip
+"""The finish reasons read as what they say; any other gets a notice."""
 
 
 def ending(
@@ -31,4 +38,12 @@ def ending(
         return
     if calls and tools_offered:
         yield ToolCalls(tuple(calls))
-    yield Finish(reason() if callable(reason) else reason, model)
+    finish = reason() if callable(reason) else reason
+    if finish is not None and finish not in KNOWN:
+        from chatcli.safetext import one_line
+
+        yield Notice(
+            f"the answer ended with finish_reason {one_line(finish, 60)!r}, which chatcli "
+            "does not know: taken as finished"
+        )
+    yield Finish(finish, model)

@@ -47,6 +47,9 @@ class ChatEndpoint:
     responses_url: str | None = None  # POST: the Responses API; None: the endpoint has none
     responses_model: Callable[[str], str] = _as_named  # model -> the body's model (a deployment)
     responses_default: bool = False  # ``api = "auto"`` picks Responses here (providers/wire)
+    # on a 401: the credential fetched again (an Azure Entra token), as the auth headers to
+    # send instead; None from it, or no ``renew``: the 401 stands
+    renew: Callable[[], dict[str, str] | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,10 @@ def parse_text(text: str) -> ErrorBody:
             msg = _said(err.get("message") or err.get("msg") or err.get("detail"))
             if msg is None:
                 msg = json.dumps(err, ensure_ascii=False, default=str)[:500]
+            inner = err.get("innererror")
+            fired = filtered(inner.get("content_filter_result")) if isinstance(inner, dict) else ""
+            if fired:  # Azure's content filter says which category fired
+                msg = f"{msg} (filtered: {fired})"
             return ErrorBody(clean(msg), _label(err.get("code")), _label(err.get("type")))
         if isinstance(err, str):
             return ErrorBody(clean(err))
@@ -73,6 +77,20 @@ def parse_text(text: str) -> ErrorBody:
         said = html_text(flat)
         return ErrorBody(f"an HTML page instead of JSON: {said}" if said else "an HTML page")
     return ErrorBody(one_line(flat, 300) or "empty body")
+
+
+def filtered(results: object) -> str:
+    """The categories Azure's content filter fired on, from its ``content_filter_result(s)``
+    (``violence (medium), jailbreak``); "" when it names none."""
+    if not isinstance(results, dict):
+        return ""
+    fired = []
+    for name, verdict in results.items():
+        if isinstance(verdict, dict) and verdict.get("filtered") is True:
+            level = verdict.get("severity")
+            shown = f" ({level})" if isinstance(level, str) and level.isalpha() else ""
+            fired.append(one_line(f"{name}{shown}", 60))
+    return ", ".join(fired[:8])
 
 
 _REPR = re.compile(r"""^(?:\d{3}: )?\{['"](?:error|message)['"]: ['"](.*)['"]\}$""", re.S)
@@ -197,15 +215,26 @@ def context_too_long(status: int, body: ErrorBody, where: str) -> ContextTooLong
 
 
 def classify(
-    status: int, body: ErrorBody, where: str, path: str, proxy: str | None = None
+    status: int,
+    body: ErrorBody,
+    where: str,
+    path: str,
+    proxy: str | None = None,
+    *,
+    profile: str | None = None,
 ) -> tuple[ChatcliError, bool]:
     """The chatcli error for a non-2xx answer and whether a retry may help; ``proxy`` is the
-    profile's (None: the environment's, if any), named when it is the one answering 407."""
+    profile's (None: the environment's, if any), named when it is the one answering 407;
+    ``profile``: its name, for hints that say where to fix a setting."""
     message = body.message
     if status == 407:
         from chatcli.providers.proxies import proxy_auth
 
         return proxy_auth(where, proxy), False
+    if status == 400 and where.startswith("http:") and _TLS_PORT.search(message):
+        from chatcli.providers.schemes import mismatch
+
+        return mismatch(where), False  # the TLS front's own answer: the API never saw it
     if status in (400, 404) and (gone := model_hint(body, path)) is not None:
         return APIError(f"{where} answered {status}: {message}", hint=gone, status=status), False
     if status == 401 or (status == 400 and is_auth(body)):
@@ -213,7 +242,8 @@ def classify(
     if status == 403:
         return AuthError(
             f"{where} refused access (403): {message}",
-            hint="the key lacks permission for this model or endpoint",
+            hint=_key_disabled(body, profile)
+            or "the key lacks permission for this model or endpoint",
         ), False
     if is_quota(body) and status in (400, 402, 403, 429):
         code = " insufficient_quota" if "insufficient_quota" in (body.code, body.type) else ""
@@ -222,16 +252,28 @@ def classify(
         ), False
     if (too_long := context_too_long(status, body, where)) is not None:
         return too_long, False
+    if status in (400, 404) and (version := api_version_hint(status, body, path, profile)):
+        said = f" for {path}" if status == 404 else ""
+        return APIError(f"{where} answered {status}{said}: {message}", hint=version,
+                        status=status), False  # fmt: skip
     if status in (400, 404) and (unknown := unknown_model_hint(status, body, path)) is not None:
         return APIError(f"{where} answered {status}: {message}", hint=unknown, status=status), False
     if status == 404:
         return APIError(
-            f"{where} answered 404 for {path}: {message}", hint=not_found_hint(path), status=status
+            f"{where} answered 404 for {path}: {message}",
+            hint=not_found_hint(path, body, profile),
+            status=status,
         ), False
     if status == 429:
         return APIError(f"rate limited (429): {message}", status=status), True
     return APIError(f"{where} answered {status}: {message}", status=status), status in RETRYABLE
 
+
+_TLS_PORT = re.compile(
+    r"plain HTTP request was sent to HTTPS port|HTTP request to an HTTPS server", re.I
+)
+"""What a TLS server answers a plain-HTTP request with (nginx's 400 page; Go's servers,
+Ollama's among them): the URL's scheme is wrong, not the request."""
 
 MODELS_HINT = "`chatcli models` lists what this endpoint serves"
 _INVALID_MODEL = re.compile(
@@ -268,25 +310,72 @@ def unknown_model_hint(status: int, body: ErrorBody, path: str) -> str | None:
     return f"check the model name{nearest}; {MODELS_HINT}"
 
 
-def not_found_hint(path: str) -> str:
-    """What a 404 for ``path`` most likely means: on an Azure-style deployment URL, a deployment
-    the resource does not have (base_url plays no part there); elsewhere, a base_url or model
-    the endpoint does not know."""
+def not_found_hint(path: str, body: ErrorBody | None = None, profile: str | None = None) -> str:
+    """What a 404 for ``path`` most likely means: on an Azure-style deployment URL (or with
+    Azure's ``DeploymentNotFound``), a deployment the resource does not have (base_url plays
+    no part there); elsewhere, a base_url or model the endpoint does not know."""
     from urllib.parse import unquote
 
     found = re.search(r"/deployments/([^/]+)/", path)
     if found is not None:
-        name = unquote(found[1])
-        return (
-            f"the resource has no deployment named {name!r}: check the name in the Azure portal,"
-            " or map the model to its deployment under [profiles.NAME.deployments]"
-        )
+        return deployment_hint(unquote(found[1]), profile)
+    if body is not None and (body.code or "").lower() == "deploymentnotfound":
+        return deployment_hint(None, profile)
     if path.rstrip("/").endswith("/audio/translations"):  # LiteLLM routes none
         return (
             "this endpoint has no translations route (it may still transcribe): transcribe "
             "without --translate, then translate the text with `chatcli ask`"
         )
     return "check base_url (most relays end in /v1) and the model or deployment name"
+
+
+def deployment_hint(name: str | None, profile: str | None) -> str:
+    """The hint of a deployment the Azure resource does not have (``name``: None when the
+    answer does not say which)."""
+    named = f"no deployment named {name!r}" if name is not None else "no such deployment"
+    return (
+        f"the resource has {named}: check the name in the Azure portal, or map the model to "
+        f"its deployment under [profiles.{profile or 'NAME'}.deployments]"
+    )
+
+
+_VERSIONED = re.compile(r"(?:^|/)openai/(?!v1(?:/|$))")
+"""Azure's routes that carry ``api-version`` (its v1 API takes none)."""
+_NO_RESOURCE = re.compile(r"^resource not found\.?$", re.I)
+_BAD_VERSION = re.compile(r"api[- ]?version\b.*\b(?:not supported|unsupported|invalid)", re.I)
+
+
+def api_version_hint(status: int, body: ErrorBody, path: str, profile: str | None) -> str | None:
+    """The hint of an answer blaming the ``api_version`` sent: Azure's 400 "API version not
+    supported", and its bare 404 "Resource not found", which it gives on every route (its
+    model list too) to an api-version it does not know, while a missing deployment has its
+    own ``DeploymentNotFound``. None for anything else."""
+    setting = f"api_version in [profiles.{profile or 'NAME'}]"
+    example = "e.g. 2024-10-21, or the one the portal's target URI shows after api-version="
+    if _BAD_VERSION.search(body.message):
+        return f"set {setting} to a version this resource supports ({example})"
+    versioned = _VERSIONED.search(path) is not None
+    if status == 404 and versioned and _NO_RESOURCE.match(body.message):
+        return (
+            f"Azure says this for an API version it does not know: check {setting} ({example}); "
+            "if that is right, the endpoint is not the resource's"
+        )
+    return None
+
+
+def _key_disabled(body: ErrorBody, profile: str | None) -> str | None:
+    """The hint of an Azure resource whose key authentication is off (Entra ID only)."""
+    code = (body.code or "").lower()
+    if code != "authenticationtypedisabled" and "authentication is disabled" not in (
+        body.message.lower()
+    ):
+        return None
+    from chatcli.settings.keys import ENTRA_CMD
+
+    return (
+        f'this resource takes Microsoft Entra ID tokens, not keys: set auth = "entra" and '
+        f"api_key_cmd = {ENTRA_CMD!r} in [profiles.{profile or 'NAME'}]"
+    )
 
 
 ANSWER_KEYS = ("id", "object", "choices", "output", "data", "text")

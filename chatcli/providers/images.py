@@ -174,7 +174,8 @@ def create(
     http = sdk.http_client(profile, key, debug=debug, limit=MAX_IMAGES_BODY, cutoff=cutoff)
     with http:
         client = sdk.client(endpoint, job.model, http)
-        raw = sdk.call(lambda: _call(client, job), profile, key, clock, cutoff=cutoff)
+        raw = sdk.call(lambda: _call(client, job), profile, key, clock, cutoff=cutoff,
+                       renew=endpoint.renew)  # fmt: skip
         with sdk.errors(key, profile.proxy):
             response = sdk.answer(raw, "images answer", "JSON").json_object()
             items = response.get("data")

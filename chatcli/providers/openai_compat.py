@@ -44,15 +44,18 @@ def base_url(profile: Profile) -> str:
         url, where = os.environ.get("OPENAI_BASE_URL"), "env OPENAI_BASE_URL"
     if not url:
         return OPENAI_URL
-    check_url(url, where)
+    check_url(url, where, padded=True)  # normalize_base_url strips what is around it
     return normalize_base_url(url)
 
 
-def check_url(url: str, where: str) -> None:
-    """A ConfigError when ``url`` (from ``where``) cannot be an API root."""
-    problem = url_problem(url)
+def check_url(url: str, where: str, *, padded: bool = False) -> None:
+    """A ConfigError when ``url`` (from ``where``) cannot be an API root (``padded``: the
+    whitespace around it is stripped before use)."""
+    problem = url_problem(url, padded=padded)
     if problem is not None:
         hint = "drop the ?... part" if "query" in problem else "write it as https://host/..."
+        if problem.startswith("holds"):
+            hint = "type it again: a character that does not show came with it"
         raise ConfigError(f"{where}: {url!r} {problem}", hint=hint)
 
 

@@ -355,6 +355,9 @@ def whole_events(
     if "output" not in obj and isinstance(obj.get("error"), dict | str):
         raise failure(obj["error"], where)
     if obj.get("object") not in (None, "response") or not isinstance(obj.get("output"), list):
+        charged = usage(obj.get("usage")) or answers.usage(obj.get("usage"))
+        if charged is not None:  # no answer, but the server says what it charged: logged
+            yield charged
         raise APIError(f"no answer: the body is not a response: {excerpt(obj)}", hint=HINT)
     model = text_of(obj, "model", where, "model")
     texts: list[str] = []
@@ -392,14 +395,19 @@ def whole_events(
             arguments = text_of(item, "arguments", where, f"{field}.arguments") or ""
             calls.append(ToolCall(call_id, name, arguments))
     text = "".join(texts).removesuffix("\n\n")
-    reason = finish_reason(obj, where, calls=bool(calls) and tools_offered)
+    reported = usage(obj.get("usage"))
+    try:
+        reason = finish_reason(obj, where, calls=bool(calls) and tools_offered)
+    except APIError:
+        if reported is not None:  # a failed response's usage is still what it charged
+            yield reported
+        raise
     if calls and not tools_offered and not text:
         raise unasked_tools([c.name for c in calls])
     if summaries:
         yield ReasoningDelta("\n\n".join(summaries))
     if text:
         yield TextDelta(text)
-    reported = usage(obj.get("usage"))
     yield from ending(
         model,
         reason,

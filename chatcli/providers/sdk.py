@@ -96,12 +96,14 @@ def call(
     clock: Clock,
     on_notice: Callable[[Notice], None] | None = None,
     cutoff: Cutoff | None = None,
+    renew: Callable[[], dict[str, str] | None] | None = None,
 ) -> T:
     """``fn()`` (one SDK request) with the profile's retry policy, the one the chat transport
     follows: ``max_retries`` for 429, 5xx and dropped connections, ``Retry-After`` honoured up
     to ``max_retry_wait`` (longer: fail at once, saying so), a silent server retried once; SDK
     and httpx2 failures come out as ``chatcli.errors``. Once ``cutoff`` is cut (Ctrl-C) the
-    failure it caused is ``Interrupted``, and no retry or wait follows."""
+    failure it caused is ``Interrupted``, and no retry or wait follows. ``renew``: the
+    endpoint's, asked once on a 401 (an Entra token fetched again; the client reads it)."""
     import httpx2
     import openai
 
@@ -109,13 +111,19 @@ def call(
 
     notify = on_notice or stderr_notice
     attempt = silent = 0
+    renewed = False
     while True:
         try:
             return fn()
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
             if cutoff is not None:
                 cutoff.check()
-            error, retryable = _translate(exc, key, profile.proxy)
+            refused = isinstance(exc, openai.AuthenticationError)  # a 401
+            if refused and renew is not None and not renewed and renew():
+                renewed = True
+                continue
+            error, retryable = _translate(exc, key, profile.proxy, profile.name,
+                                          timeout=profile.timeout)  # fmt: skip
             if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
                 silent += 1
                 retryable = silent <= SILENT_RETRIES
@@ -158,9 +166,15 @@ def translate(exc: Exception, key: str | None = None, proxy: str | None = None) 
 
 
 def _translate(
-    exc: Exception, key: str | None, proxy: str | None = None
+    exc: Exception,
+    key: str | None,
+    proxy: str | None = None,
+    profile: str | None = None,
+    *,
+    timeout: float | None = None,
 ) -> tuple[ChatcliError, bool]:
-    """``translate``, and whether a retry may help."""
+    """``translate``, and whether a retry may help; ``timeout``: the profile's, which a
+    timeout's message names (as the chat transport's do)."""
     import httpx2
     import openai
 
@@ -180,32 +194,22 @@ def _translate(
             body,
             shapes.origin(str(exc.request.url)),
             one_line(exc.request.url.path, 200),
+            profile=profile,
         )
         return error, retryable
     if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
-        from chatcli.providers.deadlines import slow_head
-
-        if slow_head(exc):  # a head begun and dripped: retried as a silent server is
-            url = _url_of(exc)
-            where = shapes.origin(url) if url is not None else "the endpoint"
-            return NetworkError(
-                f"{where} sent its response headers too slowly",
-                hint="a server or proxy is dripping its headers; raise `timeout` in the "
-                "config if the link is really that slow",
-            ), True
-        return NetworkError(
-            "no response within the time allowed",
-            hint="raise `timeout` in the config if the endpoint is slow",
-        ), True
+        return _timed_out(exc, proxy, timeout), True
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         cause = exc.__cause__ or exc
         if isinstance(cause, ChatcliError):  # a body refused by ``bodies`` (too large)
             return cause, False
         if isinstance(cause, httpx2.RemoteProtocolError | httpx2.ReadError):  # reached, then cut
-            try:
-                where = shapes.origin(str(exc.request.url))
-            except (RuntimeError, AttributeError):  # an httpx2 error raised without its request
-                where = "the endpoint"
+            from chatcli.providers import schemes
+
+            url = _url_of(exc) or _url_of(cause)
+            if url is not None and schemes.speaks_tls(url, proxy, timeout or 10.0):
+                return schemes.mismatch(url, "cannot reach the endpoint at"), False
+            where = shapes.origin(url) if url is not None else "the endpoint"
             return NetworkError(
                 redact(one_line(f"the connection to {where} closed mid-response: {cause}"),
                        secrets),
@@ -215,14 +219,17 @@ def _translate(
         if isinstance(cause, httpx2.ProxyError) and url is not None:
             from chatcli.providers.proxies import proxy_failure
 
-            return proxy_failure(url, proxy, cause)  # as the chat transport says it
+            error, retryable = proxy_failure(url, proxy, cause)  # as the chat transport says it
+            error.unsent = True
+            return error, retryable
         if isinstance(cause, httpx2.ConnectError) and url is not None:
             from chatcli.providers.transport import connect_failure
 
             error, retryable = connect_failure(
-                url, proxy, cause, words="cannot reach the endpoint at"
+                url, proxy, cause, words="cannot reach the endpoint at", timeout=timeout or 10.0
             )
-            return NetworkError(redact(error.message, secrets), hint=error.hint), retryable
+            error.message = redact(error.message, secrets)
+            return error, retryable
         where = f" at {shapes.origin(url)}" if url is not None else ""
         return NetworkError(
             redact(one_line(f"cannot reach the endpoint{where}: {cause}"), secrets),
@@ -234,6 +241,33 @@ def _translate(
             hint="the endpoint is not answering like an OpenAI-compatible API",
         ), False
     return APIError(redact(one_line(str(exc)), secrets)), False
+
+
+def _timed_out(exc: Exception, proxy: str | None, timeout: float | None) -> NetworkError:
+    """A request that timed out, in the chat transport's words (``connect_timeout``,
+    ``silence``): the endpoint named, and the seconds when the profile's are known."""
+    import httpx2
+
+    from chatcli.providers import transport
+    from chatcli.providers.deadlines import slow_head
+
+    cause = exc.__cause__ if isinstance(exc.__cause__, httpx2.TimeoutException) else exc
+    url = _url_of(exc) or _url_of(cause)
+    if url is not None and timeout is not None:
+        if isinstance(cause, httpx2.ConnectTimeout):
+            return transport.connect_timeout(url, proxy, timeout)
+        return transport.silence(url, timeout, exc)
+    where = shapes.origin(url) if url is not None else "the endpoint"
+    if slow_head(exc):  # a head begun and dripped: retried as a silent server is
+        return NetworkError(
+            f"{where} sent its response headers too slowly",
+            hint="a server or proxy is dripping its headers; raise `timeout` in the "
+            "config if the link is really that slow",
+        )
+    return NetworkError(
+        f"no response from {where} within the time allowed",
+        hint="raise `timeout` in the config if the endpoint is slow",
+    )
 
 
 def _url_of(exc: BaseException) -> str | None:

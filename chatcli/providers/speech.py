@@ -53,6 +53,7 @@ def synthesize(
             key,
             clock,
             cutoff=cutoff,
+            renew=endpoint.renew,
         )
         with sdk.errors(key, profile.proxy):
             return sdk.answer(raw, "speech answer", "audio", refuse=NOT_AUDIO).body

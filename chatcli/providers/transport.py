@@ -5,8 +5,10 @@ together, and its retry/timeout defaults are not ours. This module owns them ins
 ``timeout`` is the connect timeout and the longest silence allowed between stream chunks;
 ``max_retries`` covers 429, 5xx and connection resets with exponential backoff, honouring
 ``Retry-After`` with a countdown up to ``max_retry_wait`` (longer: give up and say so); a
-server that stays silent is retried once only; quota exhaustion, a host name DNS does not know
-and a refused TLS certificate fail at once (``connect_failure``, shared with the SDK routes);
+server that stays silent is retried once only; quota exhaustion, a host name DNS does not know,
+a refused TLS certificate and a URL whose scheme the server does not speak (``schemes``) fail
+at once (``connect_failure``, shared with the SDK routes), marked ``unsent`` as every failure
+to reach the endpoint is (no usage row: ``accounting.logs``);
 a 200 that is an error envelope is that error (``read_json``); a response head that begins
 and is not complete ``timeout`` seconds later is retried as a silent server is (``deadlines``,
 ``silence``); a finished streamed answer waits ``FINISH_GRACE`` for its usage and ``[DONE]``,
@@ -16,7 +18,8 @@ failure is translated into ``chatcli.errors`` here and nowhere else (error bodie
 masked); a stream that sends nothing but keep-alive comments for ``timeout`` seconds is as
 silent as one that sends nothing (and so is one of empty events, named keep-alives such as
 ``event: ping``, or chunks that carry nothing). Streams are read as the SSE standard says (a
-leading BOM ignored, an event with empty data not dispatched), and one labelled JSON by a
+leading BOM ignored, an event with empty data not dispatched, a body that ends inside a line
+a cut stream), and one labelled JSON by a
 relay is known by its start (``streamed``). A whole JSON body that is not UTF-8 is read with
 U+FFFD, as a stream is. Every request says ``User-Agent: chatcli/<version>``.
 httpx2 is imported lazily.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -89,6 +93,9 @@ class Transport:
         self._client: httpx2.Client | None = None
         self._tls = True
         self.cutoff = Cutoff()  # shared with the SDK clients of the same provider
+        self.renew: Callable[[], dict[str, str] | None] | None = None
+        """The endpoint's ``renew``: on a 401, the auth headers of a credential fetched again
+        (an Azure Entra token), put in the request's headers and sent once more."""
 
     def client(self, url: str) -> httpx2.Client:
         """Create the client on first use; plain-http endpoints skip loading CA certificates."""
@@ -165,6 +172,7 @@ class Transport:
         s = self.settings
         attempt = 0
         silent = 0
+        renewed = False
         while True:
             self.cutoff.check()
             body = json_body() if callable(json_body) else json_body
@@ -177,29 +185,33 @@ class Transport:
             try:
                 response = client.send(request, stream=True)
             except httpx2.ConnectTimeout:
-                error: ChatcliError = via_proxy(url, s.proxy, "timed out") or NetworkError(
-                    f"timed out connecting to {_origin(url)} after {s.timeout:g} s",
-                    hint=_network_hint(s.proxy),
-                )
+                error: ChatcliError = connect_timeout(url, s.proxy, s.timeout)
             except httpx2.ProxyError as exc:
                 from chatcli.providers.proxies import proxy_failure
 
                 error, retryable = proxy_failure(url, s.proxy, exc)
+                error.unsent = True  # the proxy did not pass it on
                 if not retryable:
                     raise error from None  # credentials or a policy refused: the same again
             except httpx2.ConnectError as exc:
-                error, retryable = connect_failure(url, s.proxy, exc)
+                error, retryable = connect_failure(url, s.proxy, exc, timeout=s.timeout)
                 if not retryable:
-                    raise error from None  # a name DNS does not know, a refused certificate
+                    raise error from None  # unknown host, refused certificate, wrong scheme
             except httpx2.TimeoutException as exc:
                 error = silence(url, s.timeout, exc)
                 silent += 1
                 if silent > SILENT_RETRIES:
                     raise error from None
             except (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError) as exc:
+                from chatcli.providers import schemes
+
+                if schemes.speaks_tls(url, s.proxy, s.timeout):  # http:// on a TLS port
+                    raise schemes.mismatch(url) from None
                 error = NetworkError(f"connection to {_origin(url)} was reset: {reason_of(exc)}")
             except httpx2.UnsupportedProtocol as exc:
-                raise ConfigError(f"cannot call {url}: {exc}") from None
+                error = ConfigError(f"cannot call {url}: {exc}")
+                error.unsent = True
+                raise error from None
             else:
                 self._debug(
                     f"< {response.status_code} {response.reason_phrase} "
@@ -215,6 +227,9 @@ class Transport:
                 body = errorbody.ErrorBody(redact(body.message), body.code, body.type)
                 self._debug(f"< {body.message}")
                 if on_status is not None and on_status(response.status_code, body.message):
+                    continue
+                if response.status_code == 401 and not renewed and self._renewed(headers):
+                    renewed = True  # once: a fresh credential refused is refused
                     continue
                 error, retryable = self._status_error(response, body)
                 if retryable and attempt < s.max_retries:
@@ -241,6 +256,16 @@ class Transport:
             yield from self._wait(
                 delay, f"{error.message}; retry {attempt}/{s.max_retries}", attempt
             )
+
+    def _renewed(self, headers: dict[str, str]) -> bool:
+        """Whether ``renew`` gave new auth headers; put into ``headers`` (the endpoint's own,
+        so later requests send them too) and masked in what is shown."""
+        fresh = self.renew() if self.renew is not None else None
+        if not fresh:
+            return False
+        headers.update(fresh)
+        self.secrets = (*self.secrets, *fresh.values())
+        return True
 
     def send(
         self,
@@ -279,13 +304,16 @@ class Transport:
         url = str(response.request.url)
         json_body = "json" in (response.headers.get("content-type") or "")
         if own_answer(url, self.settings.proxy, response.status_code, response.headers, json_body):
-            return refusal(url, self.settings.proxy, response.status_code, body.message)
+            error, retryable = refusal(url, self.settings.proxy, response.status_code, body.message)
+            error.unsent = True  # the proxy's own answer: the endpoint never saw the request
+            return error, retryable
         return errorbody.classify(
             response.status_code,
             body,
             _origin(str(response.request.url)),
             one_line(response.request.url.path, 200),
             self.settings.proxy,
+            profile=getattr(self.settings, "name", None),  # hints name [profiles.NAME]
         )
 
     def events(
@@ -335,7 +363,10 @@ class Transport:
             raw = bodies.read(response, limit=limit, what=what or f"the response from {where}",
                               grace=self.settings.timeout)  # fmt: skip
         except httpx2.TimeoutException:
-            raise NetworkError("the response did not arrive in time") from None
+            raise NetworkError(
+                f"the response from {where} did not arrive within {self.settings.timeout:g} s",
+                hint="raise `timeout` in the config if the endpoint is slow",
+            ) from None
         except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
             raise NetworkError(f"the connection closed mid-response: {reason_of(exc)}") from None
         try:
@@ -388,6 +419,7 @@ class SSEStream:
         before: float | None = None  # last_data before the event being read began
         stray: list[str] = []  # the start of a body that is not SSE at all, to show it
         finished: float | None = None  # when the finished answer last asked for more
+        tail = [b"\n"]  # the body's last byte: a line it ends inside was cut, not sent whole
 
         def watchdog() -> None:
             if finished is not None and time.monotonic() - finished > grace:
@@ -398,10 +430,16 @@ class SSEStream:
                     hint="raise `timeout` in the config if the model thinks for long",
                 )
 
+        def tracked() -> Iterator[bytes]:
+            for piece in bodies.chunks(
+                response, limit=1 << 62, what="the stream", watchdog=watchdog
+            ):
+                tail[0] = piece[-1:] or tail[0]
+                yield piece
+
         def lines() -> Iterator[str]:
             nonlocal last_data, before
-            pieces = bodies.chunks(response, limit=1 << 62, what="the stream", watchdog=watchdog)
-            for n, line in enumerate(bodies.lines(pieces)):
+            for n, line in enumerate(bodies.lines(tracked())):
                 if n == 0:
                     line = line.removeprefix("\ufeff")
                 if transport.debug:
@@ -428,7 +466,14 @@ class SSEStream:
                 if event == "error":
                     message = errorbody.parse_text(payload).message
                     raise APIError(f"the endpoint reported an error mid-stream: {message}")
-                obj = _parse_chunk(payload, event)
+                try:
+                    obj = _parse_chunk(payload, event)
+                except APIError:
+                    if tail[0] in (b"\n", b"\r"):
+                        raise
+                    if finished is not None:  # trailing bytes after a finished answer
+                        return
+                    raise _cut_mid_line() from None
                 if obj is None or not self._carries(obj):
                     last_data = before if before is not None else last_data
                 before = None
@@ -471,13 +516,25 @@ class _Ended(Exception):
     """A finished answer's stream sent only keep-alives for its grace: it ends there."""
 
 
+def _cut_mid_line() -> NetworkError:
+    """A stream whose body ended inside its last line (``data: {"id": "c1", "obj``): the
+    connection dropped there, as the SSE standard reads it (an unterminated event is never
+    dispatched), so it is a cut stream (exit 6), not a malformed chunk (exit 5)."""
+    return NetworkError(
+        "the stream ended before the answer was complete (the connection closed in the "
+        "middle of an event)",
+        hint="the endpoint closed the connection early; try again",
+    )
+
+
 def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
     """``(event name, data)`` of each event of a server-sent-events stream.
 
     Multi-line data fields are joined with newlines; comments (``: keep-alive``) and ``id:``
     fields are skipped; the event name is ``message`` unless an ``event:`` field names it; a
-    last event without its blank line still counts; an event whose data is empty (``data:``
-    alone) is not dispatched, as the SSE standard says.
+    last event without its blank line still counts (a body that ends inside its last line
+    was cut: ``SSEStream`` makes that a cut stream when its data is not whole); an event
+    whose data is empty (``data:`` alone) is not dispatched, as the SSE standard says.
     """
     data: list[str] = []
     event = "message"
@@ -637,7 +694,15 @@ def reason_of(exc: Exception) -> str:
         return "connection refused"
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "host name not found"
+    said = _OPENSSL.fullmatch(text.splitlines()[0])
+    if said is not None:  # "[SSL: CODE] words (_ssl.c:1006)": OpenSSL's words alone
+        return f"the TLS handshake failed: {said[1]}"
     return text.splitlines()[0][:200]
+
+
+_OPENSSL = re.compile(r"\[SSL(?:: \w+)?\] (.{1,200}?)(?: \(_ssl\.c:\d+\))?")
+"""How Python words an OpenSSL error (``[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in
+violation of protocol (_ssl.c:1006)``)."""
 
 
 def tls_failure(exc: BaseException) -> str | None:
@@ -667,23 +732,45 @@ TLS_HINT = (
 
 
 def connect_failure(
-    url: str, proxy: str | None, exc: Exception, *, words: str = "cannot connect to"
+    url: str,
+    proxy: str | None,
+    exc: Exception,
+    *,
+    words: str = "cannot connect to",
+    timeout: float = 10.0,
 ) -> tuple[NetworkError, bool]:
     """The error for a failed connection to ``url`` (every route's: chat, SDK uploads; the
     message starts with ``words``, then names the endpoint) and whether a retry may help: a
-    refused certificate or a host name DNS does not know will not fix itself; a refused or
-    reset connection may."""
+    refused certificate, a host name DNS does not know or an https URL on a port that speaks
+    plain HTTP (``schemes``; ``timeout`` bounds its probe) will not fix itself; a refused or
+    reset connection may. The request never reached the endpoint (``unsent``)."""
+    from chatcli.providers import schemes
+
     where = _origin(url)
     tls = tls_failure(exc)
     if tls is not None:
-        return NetworkError(
-            f"{words} {where}: its TLS certificate was refused ({tls})", hint=TLS_HINT
-        ), False
+        error = NetworkError(f"{words} {where}: its TLS certificate was refused ({tls})",
+                             hint=TLS_HINT)  # fmt: skip
+        error.unsent = True
+        return error, False
+    if schemes.plain_http(url, proxy, exc, timeout):
+        return schemes.mismatch(url, words), False
     reason = reason_of(exc)
     error = via_proxy(url, proxy, reason) or NetworkError(
-        f"{words} {where}: {reason}", hint=_network_hint(proxy)
+        f"{words} {where}: {reason}", hint=_network_hint(proxy, tls="TLS handshake" in reason)
     )
+    error.unsent = True
     return error, reason != "host name not found"
+
+
+def connect_timeout(url: str, proxy: str | None, timeout: float) -> NetworkError:
+    """The error for a connection to ``url`` (or its proxy) not made within ``timeout``
+    seconds (every route's): nothing was sent."""
+    error = via_proxy(url, proxy, "timed out") or NetworkError(
+        f"timed out connecting to {_origin(url)} after {timeout:g} s", hint=_network_hint(proxy)
+    )
+    error.unsent = True
+    return error
 
 
 def via_proxy(url: str, proxy: str | None, reason: str) -> NetworkError | None:
@@ -697,10 +784,17 @@ def via_proxy(url: str, proxy: str | None, reason: str) -> NetworkError | None:
     if via.source.startswith("from the environment"):
         name = via.source.rsplit(" ", 1)[-1]
         hint += f", or unset {name} (or list the host in NO_PROXY) to connect directly"
-    return NetworkError(f"cannot connect to {via.describe()}: {reason}", hint=hint)
+    error = NetworkError(f"cannot connect to {via.describe()}: {reason}", hint=hint)
+    error.unsent = True  # the endpoint was never tried
+    return error
 
 
-def _network_hint(proxy: str | None) -> str:
+def _network_hint(proxy: str | None, *, tls: bool = False) -> str:
     if proxy:
         return f"check that the proxy {proxy} is running and the endpoint URL is right"
+    if tls:  # a handshake that failed otherwise than on the certificate
+        return (
+            "check that the server speaks TLS on this port (if it speaks plain HTTP, use "
+            "http://) and your connection"
+        )
     return "check the URL and your connection; set `proxy` in the profile if you need one"

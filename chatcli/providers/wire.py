@@ -37,7 +37,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chatcli.errors import APIError
-from chatcli.events import Notice, StreamEvent, ToolCalls
+from chatcli.events import Finish, Notice, StreamEvent, ToolCalls
 from chatcli.providers import responses
 from chatcli.providers.base import ChatRequest
 from chatcli.providers.guards import (
@@ -300,6 +300,10 @@ def _over_responses(
             later.clear()
     except APIError as exc:
         if not missing:
+            if exc.status == 404 and provider.deployment_only:  # Azure: the body's deployment
+                from chatcli.providers.errorbody import deployment_hint
+
+                exc.hint = deployment_hint(sent.model, profile.name)
             raise
         if auto:
             yield from _no_route(provider, url, missing[0])
@@ -315,6 +319,7 @@ def _over_responses(
 
             stream = provider.transport.events(response)
             events = stream_events(stream, tools_offered=offered, reasoning=thoughts)
+            events = _as_asked(events, sent.model, request.model)
             yield from _keeping(masked(events), provider, request.model, thoughts)
             return False
         try:
@@ -328,10 +333,25 @@ def _over_responses(
             _no_route_hint(provider, exc, request.model, switched)
             raise
         events = responses.whole_events(obj, tools_offered=offered, reasoning=thoughts)
+        events = _as_asked(events, sent.model, request.model)
         yield from _keeping(masked(events), provider, request.model, thoughts)
     finally:
         response.close()
     return False
+
+
+def _as_asked(events: Iterator[StreamEvent], sent: str, asked: str) -> Iterator[StreamEvent]:
+    """``events``, where a finish naming ``sent`` (the Azure deployment the body named for
+    ``asked``; its v1 route echoes it) names no model: that is no other model answering."""
+    try:
+        for event in events:
+            if isinstance(event, Finish) and sent != asked and event.model == sent:
+                event = replace(event, model=None)
+            yield event
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 def _turn_reasoning(provider: ChatProvider, request: ChatRequest) -> responses.Reasoning:

@@ -46,9 +46,12 @@ class Command:
 
 
 def _help(repl: Repl, arg: str) -> None:
-    for cmd in COMMANDS.values():
-        usage = f"/{cmd.name} {cmd.arg}".rstrip()
-        repl.say(f"  {usage:<16} {cmd.help}")
+    """Each command with its argument, then what it does, in a column of its own: as wide
+    as the longest command needs, so no argument runs into its description."""
+    usages = {name: f"/{cmd.name} {cmd.arg}".rstrip() for name, cmd in COMMANDS.items()}
+    width = max(map(len, usages.values()))
+    for name, cmd in COMMANDS.items():
+        repl.say(f"  {usages[name]:<{width}}  {cmd.help}")
     for line in (
         "Enter sends · Alt+Enter or Ctrl+J: new line · Up/Down: input history",
         "Ctrl+X Ctrl+E: edit in $EDITOR · Ctrl-R: search the history",

@@ -13,6 +13,7 @@ Only the stdlib is imported: ``chatcli --help`` and every config read load this 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -46,6 +47,8 @@ class EndpointType:
     implicit: bool = False  # the environment alone makes a profile of this type
     from_env: dict[str, str] = field(default_factory=dict)  # its keys' variables, for that
     own_retirements: bool = False  # retires models on its own dates, not OpenAI's (Azure)
+    keys: tuple[str, ...] = ()  # profile keys of its own besides ``needs`` (others' refused)
+    deployments: bool = False  # routes by deployment name: ``config init`` asks for one
 
     def from_environment(self, environ: Mapping[str, str]) -> dict[str, str] | None:
         """The settings of the zero-config profile ``environ`` makes (key -> value), or None
@@ -56,6 +59,11 @@ class EndpointType:
         if any(not found.get(need.key) for need in self.needs):
             return None
         return {key: value for key, value in found.items() if value}
+
+    @property
+    def own_keys(self) -> tuple[str, ...]:
+        """The profile keys only some types read that this one does: ``keys`` and ``needs``."""
+        return tuple(dict.fromkeys((*(n.key for n in self.needs), *self.keys)))
 
     def variables(self) -> tuple[str, ...]:
         """The variables its zero-config profile needs: the key's and every needed key's."""
@@ -75,18 +83,54 @@ class EndpointType:
 
 ENDPOINT_TYPES: dict[str, EndpointType] = {
     "openai": EndpointType("openai_compat", implicit=True,
-                           from_env={"base_url": "OPENAI_BASE_URL"}),
+                           from_env={"base_url": "OPENAI_BASE_URL"},
+                           keys=("base_url", "organization", "project")),
     "azure": EndpointType("azure", "AZURE_OPENAI_API_KEY", (
-        Needed("endpoint", "Azure endpoint", "https://<resource>.openai.azure.com"),
+        Needed("endpoint", "Azure endpoint (or the portal's target URI)",
+               "https://<resource>.openai.azure.com"),
         Needed("api_version", "API version", "2024-10-21", default="2024-10-21"),
     ), implicit=True, from_env={"endpoint": "AZURE_OPENAI_ENDPOINT",
-                                "api_version": "OPENAI_API_VERSION"}, own_retirements=True),
+                                "api_version": "OPENAI_API_VERSION"}, own_retirements=True,
+        keys=("deployments", "batch_deployments", "auth"),
+        deployments=True),
     "relay": EndpointType("openai_compat", needs=(
         Needed("base_url", "Base URL", "https://relay.example.com/v1"),
     )),
 }  # fmt: skip
 """Profile type -> its endpoint type. The first is the default of ``config init``, and the
-first implicit one present is the default profile of a config that names none."""
+first implicit one present is the default profile of a config that defines no profile."""
+
+
+def foreign_key(ptype: str, key: str) -> tuple[str, str] | None:
+    """(problem, hint) when ``key`` belongs to other endpoint types than ``ptype`` (an
+    ``azure`` profile's ``base_url``: nothing would read it), else None."""
+    kind = ENDPOINT_TYPES.get(ptype)
+    owners = [name for name, k in ENDPOINT_TYPES.items() if key in k.own_keys]
+    if kind is None or not owners or key in kind.own_keys:
+        return None
+    own = ", ".join(kind.own_keys) or "none"
+    return (
+        f"does not apply to type {ptype} (it is a setting of {_and(owners)} profiles)",
+        f"remove it: type {ptype} takes {own} instead",
+    )
+
+
+AZURE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(?:-preview)?|v1|latest|preview")
+"""What Azure takes as ``api-version``: a date (``2024-10-21``, ``2025-04-01-preview``), or
+the v1 API's ``v1``, ``latest``, ``preview``."""
+
+
+def api_version_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an Azure ``api_version`` (``2024-10-21&foo=1``, ``1``), or None."""
+    if AZURE_VERSION.fullmatch(value):
+        return None
+    return f"{value!r} is not an Azure API version"
+
+
+API_VERSION_HINT = (
+    "write a date such as 2024-10-21 or 2025-04-01-preview: the portal's target URI shows "
+    "one after api-version="
+)
 
 
 def implicit_profiles(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:

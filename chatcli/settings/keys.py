@@ -2,8 +2,10 @@
 
 Key sources, first that is set wins: ``api_key`` in the profile, ``api_key_cmd`` (run; the
 first line of its output, stripped, as ``pass show`` prints more), ``api_key_env``, then the
-conventional variable of the type. A key that still holds whitespace, control or non-ASCII
-characters is refused here: sent on, it would end up whole in an HTTP library's error message.
+conventional variable of the type (an Azure profile with ``auth = "entra"``: the SDK's
+``AZURE_OPENAI_AD_TOKEN``, as its "key" is an Entra ID token). A key that still holds
+whitespace, control or non-ASCII characters is refused here: sent on, it would end up whole in
+an HTTP library's error message.
 """
 
 from __future__ import annotations
@@ -46,15 +48,41 @@ def _find_key(profile: Profile) -> tuple[str, str]:
     if profile.api_key_cmd:
         where = f"api_key_cmd ({redact_cmd(profile.api_key_cmd)})"
         return check_key(_run_key_cmd(profile), where), where
-    conventional = endpoint_type(profile).key_env
+    entra = profile.auth == "entra"
+    conventional = ENTRA_ENV if entra else endpoint_type(profile).key_env
     for var in (profile.api_key_env, conventional):
         if var and os.environ.get(var):
             return check_key(os.environ[var].strip(), f"env {var}"), f"env {var}"
     var = profile.api_key_env or conventional
+    if entra:
+        raise ConfigError(
+            f"no Entra ID token found for profile {profile.name!r}",
+            hint=f"set api_key_cmd = {ENTRA_CMD!r} in [profiles.{profile.name}] "
+            f"(fetched again when refused), or export {var}=...",
+        )
     raise ConfigError(
         f"no API key found for profile {profile.name!r}",
         hint=f"export {var}=..., or set api_key_cmd / api_key_env in [profiles.{profile.name}]",
     )
+
+
+ENTRA_ENV = "AZURE_OPENAI_AD_TOKEN"
+ENTRA_CMD = (
+    "az account get-access-token --resource https://cognitiveservices.azure.com "
+    "--query accessToken -o tsv"
+)
+"""Where an Azure profile with ``auth = "entra"`` gets its token: the Azure CLI prints one."""
+
+
+def fetch_again(profile: Profile) -> str | None:
+    """The key of ``profile`` got anew, when it comes from ``api_key_cmd`` (an Entra token,
+    which expires within the hour: the command gives a fresh one); None for any other
+    source, which would give the same again."""
+    if profile.api_key or not profile.api_key_cmd:
+        return None
+    key, _ = _find_key(profile)
+    safetext.add_secret(key)
+    return key
 
 
 def check_key(key: str, where: str) -> str:
@@ -74,7 +102,9 @@ _SECRETISH = re.compile(r"[A-Za-z0-9_\-.+=]{16,}")
 
 def redact_cmd(cmd: str) -> str:
     """A shell command with anything that looks like a key in it (a long run of letters and
-    digits, such as ``echo sk-...``) redacted; paths and short words stay readable."""
+    digits, such as ``echo sk-...``) redacted; paths and short words stay readable. Each
+    character a terminal would not show is written ``⟨U+XXXX⟩`` (``safetext.visible``): this
+    is how a command is shown, and an escape sequence must not hide part of what runs."""
 
     def hide(match: re.Match[str]) -> str:
         word = match.group(0)
@@ -82,7 +112,7 @@ def redact_cmd(cmd: str) -> str:
         has_alpha = any(c.isalpha() for c in word)
         return redact_key(word) if has_digit and has_alpha else word
 
-    return _SECRETISH.sub(hide, cmd)
+    return safetext.visible(_SECRETISH.sub(hide, cmd), keep="")
 
 
 def redact_url(url: str) -> str:

@@ -27,6 +27,7 @@ from chatcli.pricing import lookup as lookup_model
 from chatcli.settings.choices import MarkdownMode
 from chatcli.settings.endpoint_types import (
     ENDPOINT_TYPES,
+    foreign_key,
     implicit_profiles,
     listed,
     unfinished_profiles,
@@ -34,6 +35,8 @@ from chatcli.settings.endpoint_types import (
 from chatcli.settings.mcp import McpServer, parse_servers
 
 MARKDOWN_MODES = tuple(MarkdownMode)
+AUTH_CHOICES = ("key", "entra")
+"""``auth`` of an Azure profile: its key goes in ``api-key``, or is an Entra ID token."""
 API_CHOICES = ("auto", "chat", "responses")
 """``api``: the wire protocol of a profile's chat requests (``auto``: Responses on ``openai``
 profiles, Chat Completions on relays and Azure; see ``providers/wire.py``)."""
@@ -74,6 +77,8 @@ _PROFILE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "api_key_cmd": ((str,), "a shell command string"),
     "api_key_env": ((str,), "an environment variable name"),
     "deployments": ((dict,), "a table of model = deployment"),
+    "batch_deployments": ((dict,), "a table of model = Global-Batch deployment"),
+    "auth": ((str,), "one of key, entra"),
     "proxy": ((str,), "a proxy URL string"),
     "requests_per_minute": ((int, float), "a number"),
     "stream_usage": ((bool,), "true or false"),
@@ -129,6 +134,8 @@ class Profile:
     api_key_cmd: str | None = None
     api_key_env: str | None = None
     deployments: dict[str, str] = field(default_factory=dict)
+    batch_deployments: dict[str, str] = field(default_factory=dict)  # Azure: batch submit's
+    auth: str = "key"  # Azure: ``api-key`` (key) or ``Authorization: Bearer`` (entra, Entra ID)
     proxy: str | None = None
     requests_per_minute: float | None = None
     stream_usage: bool = True
@@ -164,6 +171,11 @@ class Profile:
         """Azure deployment for ``model``; unmapped models use their own name."""
         return self.deployments.get(model, model)
 
+    def batch_deployment(self, model: str) -> str:
+        """Azure's Global-Batch deployment for ``model`` (a deployment type of its own, which
+        real-time requests cannot use): ``batch_deployments``, else ``deployment``."""
+        return self.batch_deployments.get(model) or self.deployment(model)
+
 
 class SchemaTable(dict[str, dict[str, Any]]):
     """``[schemas]``: each ``[schemas.NAME]`` entry by name, knowing where the file writes it,
@@ -193,7 +205,7 @@ class Config:
     models: dict[str, ModelInfo]
     aliases: dict[str, str]
     roles: dict[str, str]
-    default_source: str = "built-in"
+    default_source: str = "built-in"  # config, only (the file's one profile), several, built-in
     incomplete: dict[str, ConfigError] = field(default_factory=dict)  # only fatal when used
     mcp_servers: dict[str, McpServer] = field(default_factory=dict)
     role_tools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [roles.X] tools
@@ -210,10 +222,21 @@ class Config:
         return f"{self.tool_keys.get(path, self.path)}: {path}"
 
     def profile(self, name: str | None = None, *, named_by: str | None = None) -> Profile:
-        """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``.
-        ``named_by`` says where ``name`` came from (``-p/--profile``), for the error when no
-        such profile exists; the other two sources are named without being told."""
+        """The profile to use: ``name`` (flag) > ``CHATCLI_PROFILE`` > ``default_profile``
+        (without one: the file's only profile, or the environment's when the file has none;
+        ``_default_of``). ``named_by`` says where ``name`` came from (``-p/--profile``), for the
+        error when no such profile exists; the other two sources are named without being told."""
         chosen = name or os.environ.get("CHATCLI_PROFILE") or self.default_profile
+        if chosen is None and self.default_source == "several":
+            from shlex import quote
+
+            names = sorted(self.defined)
+            raise ConfigError(
+                f"{self.path} has {len(names)} profiles ({', '.join(names)}) and no "
+                "default_profile: which one to use?",
+                hint=f"pick one with -p {quote(names[0])}, or make it the default: "
+                f"chatcli config set default_profile {quote(names[0])}",
+            )
         if chosen is None:
             unfinished = unfinished_profiles()
             if unfinished:  # Azure's key and endpoint, but no OPENAI_API_VERSION
@@ -465,6 +488,8 @@ class _Validator:
             raise self.fail(table, key, f"{path} must be an array of strings")
         if key == "markdown" and value not in MARKDOWN_MODES:
             raise self.fail(table, key, f"{path} must be one of auto, always, never, not {value!r}")
+        if key == "auth" and value not in AUTH_CHOICES:
+            raise self.fail(table, key, f"{path} must be one of key, entra, not {value!r}")
         if key == "api" and value not in API_CHOICES:
             raise self.fail(
                 table, key, f"{path} must be one of auto, chat, responses, not {value!r}"
@@ -537,11 +562,21 @@ API_SCHEMES = ("http", "https")
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
-def _url_problem(url: str, schemes: tuple[str, ...] = API_SCHEMES) -> str | None:
-    """Why ``url`` cannot be called (no scheme, one chatcli cannot speak, unbalanced brackets,
-    a bad port), or None: said when the config is read, so every command gives exit 3 alike."""
+def _url_problem(
+    url: str, schemes: tuple[str, ...] = API_SCHEMES, *, padded: bool = False
+) -> str | None:
+    """Why ``url`` cannot be called (a character no URL holds, no scheme, one chatcli cannot
+    speak, unbalanced brackets, a bad port), or None: said when the config is read, so every
+    command gives exit 3 alike. ``padded``: whitespace around it is forgiven (its user strips
+    it, as ``base_url``'s does)."""
     from urllib.parse import urlsplit
 
+    from chatcli.safetext import url_characters
+
+    url = url.strip() if padded else url
+    odd = url_characters(url)
+    if odd is not None:
+        return odd
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", url)
     if not scheme:
         return "is not a URL"
@@ -559,9 +594,20 @@ def _url_problem(url: str, schemes: tuple[str, ...] = API_SCHEMES) -> str | None
     return None
 
 
-def url_problem(url: str) -> str | None:
-    """Why an API root or proxy URL cannot be used, or None (for URLs from the environment)."""
-    return _url_problem(url)
+def url_problem(url: str, *, padded: bool = False) -> str | None:
+    """Why an API root or proxy URL cannot be used, or None (for URLs from the environment;
+    ``padded`` as in ``_url_problem``)."""
+    return _url_problem(url, padded=padded)
+
+
+def proxy_problem(url: str) -> str | None:
+    """Why a proxy URL cannot be used, or None (``config init`` checks its answer so)."""
+    return _url_problem(url, PROXY_SCHEMES)
+
+
+def place(path: Path, text: str, table: str, key: str | None = None) -> str:
+    """``path:line:col`` of ``key`` in ``[table]`` of the config ``text`` (best effort)."""
+    return _Validator(path, text).where(table, key)
 
 
 def _parts(table: str) -> list[str]:
@@ -717,16 +763,27 @@ def analyse(
     schemas = _schemas(v, data.get("schemas", {}))
     source = "config" if default_profile else "built-in"
     if default_profile is None:
-        usual = (name for name, kind in ENDPOINT_TYPES.items() if kind.implicit)
-        default_profile = next((name for name in usual if name in profiles), None)
-        if default_profile is None and len(profiles) == 1:
-            default_profile = next(iter(profiles))
+        default_profile, source = _default_of(list(raw_profiles), profiles)
     cfg = Config(
         path, exists, default_profile, profiles, models, dict(aliases), roles, source, incomplete,
         schemas=schemas, templates=templates, mcp_servers=mcp_servers, role_tools=role_tools,
         default_where=default_where, defined=frozenset(raw_profiles), tool_keys=tool_keys,
     )  # fmt: skip
     return cfg, v.problems
+
+
+def _default_of(defined: list[str], profiles: dict[str, Profile]) -> tuple[str | None, str]:
+    """The profile commands use when the file names no ``default_profile``, and why: the
+    file's only profile (``only``), whatever the environment holds, since that profile is what
+    the user set up (an ``OPENAI_API_KEY`` must not send its requests, or the profile's key,
+    elsewhere); with no profile of its own, the first zero-config one the environment makes
+    (``built-in``); with several, none (``several``: ``Config.profile`` asks for one)."""
+    if len(defined) == 1:
+        return defined[0], "only"
+    if defined:
+        return None, "several"
+    usual = (name for name, kind in ENDPOINT_TYPES.items() if kind.implicit)
+    return next((name for name in usual if name in profiles), None), "built-in"
 
 
 def alias_chain(aliases: dict[str, str], name: str) -> list[str]:
@@ -890,30 +947,41 @@ def _profile(v: _Validator, name: str, raw: Any, defaults: dict[str, Any]) -> Pr
     if "type" in raw and "type" not in good:  # a wrong type, recorded: nothing more to say
         return None
     ptype: str | None = good.get("type")
-    missing = _missing(ptype, raw)
-    if missing is not None:
-        problem, hint = missing
-        raise IncompleteProfile(f"{v.where(table, None)}: [{table}] {problem}", hint=hint)
     headers = good.get("headers", {})
     for header, value in headers.items():
         bad = header_problem(str(header), value)
         if bad is not None:
             raise v.fail(f"{table}.headers", str(header), f"{table}.headers.{header} {bad}")
-    deployments = good.get("deployments", {})
-    for model, dep in deployments.items():
-        if not isinstance(dep, str):
-            raise v.fail(
-                f"{table}.deployments",
-                model,
-                f"{table}.deployments.{model} must be a string, not {_toml_type(dep)}",
-            )
+    for key in ("deployments", "batch_deployments"):
+        for model, dep in good.get(key, {}).items():
+            if not isinstance(dep, str):
+                raise v.fail(
+                    f"{table}.{key}",
+                    model,
+                    f"{table}.{key}.{model} must be a string, not {_toml_type(dep)}",
+                )
+            if not dep.strip() or not model.strip():  # a half-filled ``config set``
+                raise v.fail(
+                    f"{table}.{key}", model, f'{table}.{key}."{model}" needs a model name and '
+                    "a deployment name", hint="write the name the Azure portal shows",
+                )  # fmt: skip
+    for key in good:
+        foreign = foreign_key(ptype or "", key)
+        if foreign is not None:
+            raise v.fail(table, key, f"{table}.{key} {foreign[0]}", hint=foreign[1])
+    missing = _missing(ptype, raw)  # after the checks above: a profile being built is checked
+    if missing is not None:
+        problem, hint = missing
+        raise IncompleteProfile(f"{v.where(table, None)}: [{table}] {problem}", hint=hint)
     if broken:
         return None
     for key in ("base_url", "endpoint", "proxy"):
         schemes = PROXY_SCHEMES if key == "proxy" else API_SCHEMES
-        bad_url = _url_problem(raw[key], schemes) if key in raw else None
+        bad_url = _url_problem(raw[key], schemes, padded=key == "base_url") if key in raw else None
         if bad_url is not None:
             hint = "write it with its scheme, e.g. https://..."
+            if bad_url.startswith("holds"):
+                hint = "type it again: a character that does not show came with it"
             if "query" in bad_url:
                 hint = "drop the ?... part" + (
                     "; the API version goes in api_version" if key == "endpoint" else ""

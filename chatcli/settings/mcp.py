@@ -60,12 +60,17 @@ class McpServer:
     startup_timeout: float = STARTUP_TIMEOUT
 
     def describe(self) -> str:
-        """The command line or URL, for listings and errors (values of env/headers left out)."""
+        """The command line or URL, for listings and errors (values of env/headers left out),
+        on one line, with every character a terminal would not show written ``⟨U+XXXX⟩``
+        (``safetext.visible``): an escape sequence in an argument must not vanish from the
+        line that says what runs, taking the command it wraps with it."""
+        from chatcli.safetext import visible
+
         if self.command is not None:
             import shlex
 
-            return shlex.join([self.command, *self.args])
-        return self.url or "?"
+            return visible(shlex.join([self.command, *self.args]), keep="")
+        return visible(self.url or "?", keep="")
 
 
 _KEYS = ("command", "args", "env", "cwd", "url", "headers", "startup_timeout")
@@ -111,8 +116,14 @@ def _server(name: str, spec: Any, fail: Callable[[str, str | None, str], ConfigE
     for key in ("command", "url", "cwd"):
         if key in spec and not isinstance(spec[key], str):
             raise fail(where, key, f"{where}.{key} must be a string")
-    if url is not None and not re.match(r"^https?://", url):
-        raise fail(where, "url", f"{where}.url {url!r} is not an http(s) URL")
+    if url is not None:
+        from chatcli.safetext import url_characters
+
+        odd = url_characters(url)  # before the scheme: a leading U+200B is named as such
+        if odd is not None:
+            raise fail(where, "url", f"{where}.url {url!r} {odd}")
+        if not re.match(r"^https?://", url):
+            raise fail(where, "url", f"{where}.url {url!r} is not an http(s) URL")
     args = spec.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise fail(where, "args", f"{where}.args must be an array of strings")

@@ -129,10 +129,13 @@ def _usage(row: Any) -> UsageRow:
 
 
 def _title(content: Content) -> str:
-    """A session's title: its first message on one line, in at most ``TITLE_LENGTH`` columns."""
+    """A session's title: its first message on one line, in at most ``TITLE_LENGTH`` columns,
+    its escape sequences removed before it is cut (``safetext.flat``): a cut inside one would
+    leave its debris, and columns spent on what does not show."""
+    from chatcli.safetext import flat
     from chatcli.store.text import cut
 
-    return cut(" ".join(content_text(content).split()), TITLE_LENGTH)
+    return cut(flat(content_text(content)), TITLE_LENGTH)
 
 
 def _retitle(conn: sqlite3.Connection, session_id: int, head: int | None) -> None:

@@ -267,9 +267,12 @@ def snippet(text: str, needle: str, width: int = 80) -> str:
     ZWJ emoji sequence, a letter and its combining marks). Only the characters around the
     match are measured, so a hit in a long message (a file sent with ``ask -f``) costs what
     the line shows."""
+    from chatcli.safetext import flat as one_line_of
     from chatcli.store.text import ZWJ, cells, inside_cluster
 
-    flat = " ".join(text.replace("\0", " ").split())  # a NUL would make it binary to grep
+    # escape sequences go before the line is cut around the match (a cut inside one leaves
+    # its debris); a NUL, which would make the line binary to grep, is a space
+    flat = one_line_of(text)
 
     def each(i: int) -> int:  # ``text.widths(flat)[i]``, for the characters looked at only
         return 0 if i and flat[i - 1] == ZWJ else cells(flat[i])

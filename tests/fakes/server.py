@@ -892,6 +892,9 @@ class _Handler(BaseHTTPRequestHandler):
         if azure:
             expected = fake.azure_key or fake.api_key
             provided = rec.headers.get("api-key")
+            bearer = rec.headers.get("authorization", "")
+            if provided is None and bearer.lower().startswith("bearer "):
+                provided = bearer[7:].strip()  # an Entra ID token, as Azure takes one
         else:
             expected = fake.api_key
             auth = rec.headers.get("authorization", "")

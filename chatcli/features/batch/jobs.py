@@ -186,7 +186,7 @@ def builder_for(
         temperature=profile.temperature,
         max_tokens=profile.max_tokens,
         chat_path=line.chat_path,
-        deployment=profile.deployment if line.deployments and remote_mode else (lambda m: m),
+        deployment=profile.batch_deployment if line.deployments and remote_mode else (lambda m: m),
         model_info=env.config.model_info,
         price=price,
         schemas=Resolver(
@@ -623,10 +623,14 @@ def status(environment: Environment, invoked: Invocation, name: str | None) -> N
 
 def _peek(ctx: Context, job: JobRow) -> JobRow:
     """A running remote job refreshed once from the provider (a failed batch is shown, not
-    raised: the job's state and error say what happened)."""
+    raised: the job's state and error say what happened; an answer that could not be read
+    leaves the last known state, and a note says it is not fresh)."""
     if job.mode == "remote" and job.state in ("running", "cancelling"):
-        with suppress(APIError):
+        try:
             _follow(ctx, job, once=True)
+        except APIError as exc:
+            if ctx.jobs.get(job.name).state == job.state:  # not the job's own end
+                ctx.notifier.note(f"{job.name}: not refreshed, the last known state: {exc.message}")
     return ctx.jobs.get(job.name)
 
 

@@ -146,17 +146,21 @@ class LocalRunner:
                 elif isinstance(event, Notice):
                     with self._lock:
                         self.notice(event)
-        except _FATAL:
-            raise
         except ChatcliError as exc:
+            generated = accounting.Generated("".join(text), calls, "".join(thoughts))
+            if isinstance(exc, _FATAL):  # answered (a 401) is in the usage log all the same
+                record = self._failed(model, request, generated, usage, started, exc)
+                if record is not None:
+                    self.jobs.store.log_usage(record)
+                raise
             if self.stop.is_set():  # cut by Ctrl-C or a fatal error: left pending, resent later
                 if isinstance(exc, Interrupted):  # sent and cut: in the usage log all the same
-                    generated = accounting.Generated("".join(text), calls, "".join(thoughts))
                     self._cut(model, request, generated, usage, started)
                 return
             with self._lock:
                 self.errors.append(exc)
-            self._save(RequestResult(idx, ok=False, error=exc.message), None)
+            record = self._failed(model, request, generated, usage, started, exc)
+            self._save(RequestResult(idx, ok=False, error=exc.message), record)
             return
         latency = round((time.perf_counter() - started) * 1000)
         # the one accounting rule: no usage reported is an estimate, not 0 tokens at no cost
@@ -193,15 +197,30 @@ class LocalRunner:
     ) -> None:
         """A request cut in flight (Ctrl-C) is in the usage log, marked interrupted, as
         ``ask`` logs one: it stays pending in the job and is sent again on resume."""
-        info = self.info(model)
-        spent = accounting.used(usage, request, generated, info.tokenizer, completed=False)
-        record = UsageRecord(
-            model, self.job.profile, "batch", "interrupted", spent.prompt_tokens,
-            spent.completion_tokens, estimated=spent.estimated,
-            cost_usd=accounting.cost(info, spent),
-            latency_ms=round((time.perf_counter() - started) * 1000),
-        )  # fmt: skip
+        latency = round((time.perf_counter() - started) * 1000)
+        record = accounting.row(self.info(model), request, generated, usage,
+                                profile=self.job.profile, command="batch",
+                                status="interrupted", latency_ms=latency)  # fmt: skip
         self.jobs.store.log_usage(record)
+
+    def _failed(
+        self,
+        model: str,
+        request: ChatRequest,
+        generated: accounting.Generated,
+        usage: Usage | None,
+        started: float,
+        exc: ChatcliError,
+    ) -> UsageRecord | None:
+        """The usage-log row of a request that failed, by the rule every command's failures
+        follow (``accounting.logs``): the server answered it (any status, cut or malformed:
+        with the usage it reported, else the estimate), or None: it never reached it."""
+        if not accounting.logs(exc):
+            return None
+        latency = round((time.perf_counter() - started) * 1000)
+        return accounting.row(self.info(model), request, generated, usage,
+                              profile=self.job.profile, command="batch", status="error",
+                              latency_ms=latency)  # fmt: skip
 
     def _chat(self, request: ChatRequest, schema: Schema | None) -> Iterator[StreamEvent]:
         """The reply's events; a refused ``response_format`` is asked for in words instead."""

@@ -21,6 +21,8 @@ from chatcli.features.batch.route import is_responses, wire_line
 from chatcli.features.schema.batch import checked, schema_of
 from chatcli.features.schema.spec import Schema
 from chatcli.providers.batches import BatchAPI
+from chatcli.providers.shapes import excerpt
+from chatcli.safetext import one_line
 from chatcli.store.jobs import CHUNK, JobRow, Jobs, PartRow, RequestResult
 from chatcli.store.records import UsageRecord
 
@@ -107,7 +109,7 @@ def refresh(
         if part.step != "created" or part.batch_id is None:
             continue
         batch = api.retrieve(part.batch_id)
-        status = str(batch.get("status") or "unknown")
+        status = _status(batch, part.batch_id)
         counts = batch.get("request_counts")
         counts = counts if isinstance(counts, dict) else {}
         jobs.update_part(
@@ -120,6 +122,21 @@ def refresh(
         if status in TERMINAL:
             collect(jobs, job, part.part, batch, api, usage_for)
     return jobs.parts(job.id)
+
+
+def _status(batch: Any, batch_id: str) -> str:
+    """The status of a batch object the provider sent; an answer that is no batch object
+    (no ``status`` string, or another ``object``: a relay answering every path alike, a
+    wrong ``base_url``) is a malformed answer (exit 5), never a batch still running, which
+    ``batch wait`` would poll for ever."""
+    status = batch.get("status") if isinstance(batch, dict) else None
+    kind = batch.get("object", "batch") if isinstance(batch, dict) else None
+    if isinstance(status, str) and status.strip() and kind in ("batch", None):
+        return one_line(status, 40)
+    raise APIError(
+        f"malformed answer about batch {batch_id}: not a batch object: {excerpt(batch, 160)}",
+        hint="the endpoint is not answering like the Batch API; check base_url",
+    )
 
 
 def _file_id(batch: dict[str, Any], key: str) -> str | None:

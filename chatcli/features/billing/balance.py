@@ -91,6 +91,14 @@ def fetch(provider: Provider, *, today: date | None = None) -> Balance:
             hint="official OpenAI keys have none; a gateway keeps its own (LiteLLM: a key's "
             "spend and budget at /key/info, or its admin UI); else check the provider's dashboard",
         ) from None
+    if not (_holds(sub, _SUBSCRIPTION) or _holds(usage, _USAGE)):
+        from chatcli.providers.shapes import excerpt
+
+        raise APIError(
+            f"malformed billing answer from {base}: neither /subscription nor /usage holds "
+            f"billing fields: {excerpt(sub, 120)}",
+            hint="check base_url: this is not a one-api/new-api billing API",
+        )
     used_cents = _number(usage, "total_usage")
     return Balance(
         provider.name,
@@ -100,6 +108,16 @@ def fetch(provider: Provider, *, today: date | None = None) -> Balance:
         start,
         today,
     )
+
+
+_SUBSCRIPTION = ("hard_limit_usd", "soft_limit_usd", "system_hard_limit_usd", "has_payment_method")
+_USAGE = ("total_usage", "daily_costs")
+"""Fields of each billing answer: a body with none of them (a relay answering every path with
+the same JSON, a wrong base_url) is no billing answer, never a balance of "unknown"."""
+
+
+def _holds(obj: Any, keys: tuple[str, ...]) -> bool:
+    return isinstance(obj, dict) and any(key in obj for key in keys)
 
 
 def _number(obj: Any, key: str) -> float | None:

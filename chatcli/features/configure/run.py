@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from chatcli.environment import Environment
-from chatcli.errors import ConfigError, UsageError
-from chatcli.output import ask, err, out
+from chatcli.errors import ConfigError
+from chatcli.features.configure.problems import use_problems
+from chatcli.output import err, out
+from chatcli.safetext import visible
 from chatcli.settings import keys, paths
 from chatcli.settings import loading as cfgmod
-from chatcli.settings.endpoint_types import ENDPOINT_TYPES, listed
 from chatcli.settings.mcp import McpServer
 from chatcli.settings.resolve import Env
 
@@ -23,11 +22,11 @@ _SHOWN = (
     "max_tokens", "markdown", "timeout", "max_retries", "proxy", "requests_per_minute",
     "stream_usage", "daily_budget_usd", "monthly_budget_usd", "api_key_env", "api_key_cmd",
     "shell", "save_history", "tools", "auto_approve", "auto_approve_read_only", "tool_timeout",
-    "tool_output_limit", "api", "store", "show_reasoning",
+    "tool_output_limit", "api", "store", "show_reasoning", "auth",
 )  # fmt: skip
 _ONLY_WHEN_SET = ("stream_usage", "save_history", "tools", "auto_approve",
                   "auto_approve_read_only", "tool_timeout", "tool_output_limit", "api", "store",
-                  "show_reasoning")  # fmt: skip
+                  "show_reasoning", "auth")  # fmt: skip
 
 
 def show_path(environment: Environment, path: Path) -> None:
@@ -42,6 +41,8 @@ def _profile_source(env: Env) -> str:
         return "-p/--profile"
     if os.environ.get("CHATCLI_PROFILE"):
         return "env CHATCLI_PROFILE"
+    if cfg.default_source == "only":
+        return "the file's only profile"
     return "default_profile" if cfg.default_source == "config" else "built-in"
 
 
@@ -60,11 +61,12 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
         settings["base_url"] = {"value": effective[0], "source": effective[1]}
     if env.asked_model:
         settings["model"] = {"value": env.asked_model, "source": "-m/--model"}
-    if profile.deployments:
-        settings["deployments"] = {
-            "value": profile.deployments,
-            "source": f"[profiles.{profile.name}.deployments]",
-        }
+    for table in ("deployments", "batch_deployments"):
+        if getattr(profile, table):
+            settings[table] = {
+                "value": getattr(profile, table),
+                "source": f"[profiles.{profile.name}.{table}]",
+            }
     if profile.headers:
         settings["headers"] = {
             "value": {name: _shown_secret(value) for name, value in profile.headers.items()},
@@ -112,7 +114,10 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
     for key, item in settings.items():
         value = item["value"]
         if key == "headers":  # one per line, the source on the first
-            pairs = [f"{name}: {text}" for name, text in value.items()]
+            pairs = [
+                f"{visible(name, keep='')}: {visible(text, keep='')}"
+                for name, text in value.items()
+            ]
             lines.append(f"  {key:<{width}}  {pairs[0]:<40}  {item['source']}")
             lines.extend(f"  {'':<{width}}  {pair}" for pair in pairs[1:])
             continue
@@ -121,7 +126,7 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
             if value is None
             else json.dumps(value, ensure_ascii=False)
             if not isinstance(value, str)
-            else value
+            else visible(value, keep="")  # a command or URL as it runs: nothing unseen
         )
         lines.append(f"  {key:<{width}}  {shown:<40}  {item['source']}")
     lines.append("")
@@ -196,18 +201,19 @@ def validate(environment: Environment, path: Path, profile: str | None = None) -
     chosen = profile or os.environ.get("CHATCLI_PROFILE") or None
     if not path.exists():  # not an error (``--config`` naming no file is refused before)
         _validate_zero_config(environment, path)
+        bad_urls = _environment_url_problems(cfgmod.analyse(path, {}, "")[0])
+        for problem in bad_urls[:-1]:
+            err(environment, f"chatcli: error: {problem.message}")
+        if bad_urls:
+            raise bad_urls[-1]
         if chosen:  # the zero-config profiles, as an empty file makes them
             _check_chosen(cfgmod.analyse(path, {}, "")[0], profile)
         return
     text = cfgmod.read_text(path)
     cfg, problems = cfgmod.analyse(path, cfgmod.parse(path, text), text)
     problems.extend(cfg.incomplete.values())
-    from chatcli.features.schema.spec import config_problems
-
-    problems.extend(config_problems(cfg))  # [schemas.NAME] checked as --schema @NAME would
-    from chatcli.features.configure.templates_check import template_problems
-
-    problems.extend(template_problems(cfg))  # each template checked as --template NAME would
+    problems.extend(_environment_url_problems(cfg))
+    problems.extend(use_problems(cfg, path, text))
     unknown = cfgmod.unknown_default(cfg)
     if unknown is not None:
         problems.append(unknown)
@@ -234,11 +240,28 @@ def validate(environment: Environment, path: Path, profile: str | None = None) -
     out(environment, f"{path}: OK ({_uses(cfg, n)})\n")
 
 
+def _environment_url_problems(cfg: cfgmod.Config) -> list[ConfigError]:
+    """The URLs the environment gives zero-config profiles (``OPENAI_BASE_URL``,
+    ``AZURE_OPENAI_ENDPOINT``) that the commands would refuse (exit 3): refused here too."""
+    found = []
+    for profile in cfg.profiles.values():
+        for key in ("base_url", "endpoint"):
+            url, source = getattr(profile, key, None), profile.sources.get(key, "")
+            if profile.implicit and url and source.startswith("env "):
+                problem = cfgmod.url_problem(url, padded=key == "base_url")
+                if problem is not None:
+                    found.append(ConfigError(f"{source}: {url!r} {problem}"))
+    return found
+
+
 def _uses(cfg: cfgmod.Config, n: int) -> str:
-    """``3 profiles``, or, when commands would use a profile the environment makes (the file
-    defines none, or names none to use), which one: never a bare ``0 profiles``."""
+    """``3 profiles``, and which one commands use when the environment makes it (the file
+    defines none: never a bare ``0 profiles``), or that they need ``-p`` (several, and no
+    ``default_profile``)."""
     counted = f"{n} profile{'s' if n != 1 else ''}" if n else "no profiles of its own"
     name = os.environ.get("CHATCLI_PROFILE") or cfg.default_profile
+    if name is None and cfg.default_source == "several":
+        return f"{counted}; no default_profile, so commands need -p NAME"
     used = cfg.profiles.get(name) if name else None
     if used is not None and used.implicit:
         return f"{counted}; commands use {used.name}, made from {used.api_key_env}"
@@ -295,89 +318,7 @@ def set_value(environment: Environment, path: Path, key: str, raw: str) -> None:
     edit(environment, path, key, raw)
 
 
-_TEMPLATE = """\
-# chatcli configuration, written by `chatcli config init`.
-# Every key is described in config.example.toml of the chatcli repository.
-default_profile = {name}
-
-[defaults]
-model = {model}
-markdown = "auto"          # auto (render only on a terminal) | always | never
-timeout = 60               # connect timeout and the longest silence inside a stream, seconds
-max_retries = 3            # 429 / 5xx / connection resets; Retry-After is honoured
-
-[profiles.{name_key}]
-{profile_lines}
-"""
-
-
-def _toml_string(text: str) -> str:
-    """``text`` as a TOML basic string, its characters written as themselves (``"中转"``, not
-    ``"\\u4e2d\\u8f6c"``); only what TOML requires is escaped (quotes, backslashes, control
-    characters: JSON escapes them alike, except DEL)."""
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _ask(
-    environment: Environment, prompt: str, default: str | None = None, *, hidden: bool = False
-) -> str:
-    """One answer from the terminal on stdin; ``hidden``: not echoed (``output.ask``)."""
-    shown = f"{prompt}" + (f" [{default}]" if default else "") + ": "
-    line = ask(environment, shown, hidden=hidden)
-    if not line:
-        raise UsageError("config init was given no answer (end of input)")
-    return line.strip() or (default or "")
-
-
 def init(environment: Environment, path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists", hint="edit it, use `config set`, or --force")
-    if not environment.stdin_isatty:
-        raise UsageError(
-            "config init asks questions and needs a terminal",
-            hint="run it in a terminal, or write the file with `chatcli config set KEY VALUE`",
-        )
-    first = next(iter(ENDPOINT_TYPES))
-    kind = _ask(environment, f"Endpoint type ({', '.join(ENDPOINT_TYPES)})", first)
-    if kind not in ENDPOINT_TYPES:
-        raise UsageError(f"unknown endpoint type {kind!r}", hint=listed())
-    name = _ask(environment, "Profile name", kind)
-    if not re.fullmatch(r"[\w-]+", name):  # a URL pasted into the wrong question, a dot
-        raise UsageError(
-            f"profile name {name!r} is not a plain name",
-            hint="use letters, digits, - and _ (e.g. relay, work-azure, 中转): it is what -p takes",
-        )
-    lines = [f"type = {_toml_string(kind)}"]
-    for need in ENDPOINT_TYPES[kind].needs:  # what a profile of this type must set
-        question = need.question if need.default else f"{need.question} (e.g. {need.example})"
-        lines.append(f"{need.key} = {_toml_string(_ask(environment, question, need.default))}")
-    conventional = ENDPOINT_TYPES[kind].key_env
-    source = _ask(
-        environment,
-        "Where is the key? env VAR, cmd COMMAND, or paste the key (not shown)",
-        f"env {conventional}",
-        hidden=True,
-    )
-    if source.startswith("env "):
-        lines.append(f"api_key_env = {_toml_string(source[4:].strip())}")
-        err(environment, f"key: from {source}")
-    elif source.startswith("cmd "):
-        lines.append(f"api_key_cmd = {_toml_string(source[4:].strip())}   # run; stdout is the key")
-        err(environment, f"key: from the command {keys.redact_cmd(source[4:].strip())}")
-    else:
-        keys.check_key(source, "the pasted text")
-        lines.append(f"api_key = {_toml_string(source)}   # this file is 0600; prefer api_key_cmd")
-        err(environment, f"key: {keys.redact_key(source)} (pasted)")
-    proxy = _ask(environment, "Proxy for this profile (empty for none)", "")
-    if proxy:
-        lines.append(f"proxy = {_toml_string(proxy)}")
-    model = _ask(environment, "Default model", cfgmod.DEFAULT_MODEL)
-    text = _TEMPLATE.format(
-        name=_toml_string(name),
-        name_key=name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_string(name),
-        model=_toml_string(model),
-        profile_lines="\n".join(lines),
-    )
-    cfgmod.validate_data(path, tomllib.loads(text))
-    paths.write_private(path, text)
-    err(environment, f"wrote {path}")
+    from chatcli.features.configure.init import run
+
+    run(environment, path, force)

@@ -10,14 +10,22 @@ import difflib
 import os
 import socket
 import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chatcli.environment import Environment
 from chatcli.errors import AuthError, ChatcliError, Reported
+from chatcli.events import Usage
 from chatcli.output import flush_out, out
 from chatcli.providers.proxies import shown
 from chatcli.settings import keys
 from chatcli.settings.resolve import Staged
+
+if TYPE_CHECKING:
+    from chatcli.pricing import ModelInfo
+    from chatcli.providers.base import ChatRequest
+    from chatcli.store import Status, Store
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "    "}
 
@@ -43,27 +51,81 @@ def _api(url: str) -> str:
 
 
 def _proxy_for(url: str, proxy: str | None) -> tuple[str | None, str]:
+    """The proxy a request to ``url`` goes through (None: direct) and where it was set: the
+    profile's ``proxy``, else the environment's read by httpx2's own rules, which the request
+    follows (``NO_PROXY`` with hosts, domains, CIDR ranges and ``*``; the variable of the
+    URL's scheme before ``ALL_PROXY``; a value without a scheme taken as ``http://``)."""
     if proxy:
         return proxy, "profile proxy"
-    scheme = urlsplit(url).scheme
-    for var in (f"{scheme}_proxy", "all_proxy"):
-        for name in (var.upper(), var):
-            if os.environ.get(name):
-                return os.environ[name], f"env {name}"
+    import httpx2
+    from httpx2._utils import URLPattern, get_environment_proxies
+
+    target = httpx2.URL(url)
+    mounts = [(URLPattern(key), via) for key, via in get_environment_proxies().items()]
+    for pattern, via in sorted(mounts, key=lambda mount: mount[0]):  # as httpx2.Client does
+        if pattern.matches(target):
+            return (via, _variable(pattern.scheme or "all")) if via else (None, "none")
     return None, "none"
 
 
+def _variable(scheme: str) -> str:
+    """Where the environment's proxy for ``scheme`` came from (lower case wins, as urllib
+    reads them), or the system's settings (macOS) when no variable holds it."""
+    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):
+        if os.environ.get(name):
+            return f"env {name}"
+    return "system proxy settings"
+
+
 def _reachable(url: str, timeout: float) -> str | None:
-    """None if a TCP connection to the URL's host opens, else why not."""
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme in ("https", "socks5") else 80)
+    """None if a TCP connection to the URL's host opens, else why not (a URL without a
+    scheme is read as ``http://``, as a proxy variable's is)."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
     try:
-        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is no number, or out of range
+        return f"{shown(url)} has no valid port"
+    if not host:
+        return f"{shown(url)} names no host"
+    port = port or (443 if parts.scheme in ("https", "socks5") else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
             return None
     except socket.gaierror:
-        return f"host name {parts.hostname!r} not found"
+        return f"host name {host} not found"
     except OSError as exc:
-        return f"{parts.hostname}:{port}: {exc.strerror or exc}"
+        return f"{host}:{port}: {exc.strerror or exc}"
+
+
+@dataclass(frozen=True)
+class _Paid:
+    """doctor's one request, for the usage log: it is paid like any other, so it is logged
+    (command ``doctor``) by the rule every command's requests follow (``accounting.logs``,
+    ``accounting.row``), and budgets and ``chatcli usage`` count it."""
+
+    report: Report
+    store: Store
+    info: ModelInfo
+    request: ChatRequest
+    profile: str
+    started: float
+
+    def log(self, text: str, usage: Usage | None, served: str | None, exc: ChatcliError | None
+            ) -> None:  # fmt: skip
+        from chatcli import accounting
+
+        if exc is not None and not accounting.logs(exc):
+            return
+        status: Status = "ok" if exc is None else "error"
+        latency = round((time.monotonic() - self.started) * 1000)
+        row = accounting.row(self.info, self.request, accounting.Generated(text), usage,
+                             profile=self.profile, command="doctor", status=status,
+                             latency_ms=latency, served=served)  # fmt: skip
+        try:
+            self.store.log_usage(row)
+        except ChatcliError as failed:  # the check's own verdict stands
+            self.report.line("warn", "usage", f"the request is not in the usage log: "
+                             f"{failed.message}")  # fmt: skip
 
 
 def run(environment: Environment, steps: Staged, *, over_budget: bool = False) -> None:
@@ -127,8 +189,9 @@ def _checks(
         proxy_said = exc.message.startswith(("the proxy ", "a proxy "))
         r.line("fail", "proxy" if proxy_said else "auth", exc.message, exc.hint)
         raise Reported() from None
-    except ChatcliError as exc:
-        r.line("warn", "models", f"could not list models: {exc.message}")
+    except ChatcliError as exc:  # Azure's answer to an api_version it lacks: the fix too
+        fix = exc.hint if provider.deployment_only else None
+        r.line("warn", "models", f"could not list models: {exc.message}", fix)
         models = []
     else:
         r.line("ok", "auth", "the key was accepted")
@@ -153,19 +216,24 @@ def _checks(
         r.line("warn", "retirement", f"{model} {retiring.describe()}", replace)
     started = time.monotonic()
     request = ChatRequest(model, [{"role": "user", "content": "Reply with OK."}], max_tokens=5)
+    text, answered, usage = "", None, None
+    paid = _Paid(r, store, cfg.model_info(model), request, profile.name, started)
     try:
-        text, answered = "", None
         for event in provider.chat(request):
             text += getattr(event, "text", "")
             answered = getattr(event, "model", None) or answered
+            usage = event if isinstance(event, Usage) else usage
     except ChatcliError as exc:
+        paid.log(text, usage, answered, exc)
         r.line("fail", "request", exc.message, exc.hint)
         raise Reported() from None
+    paid.log(text, usage, answered, None)
     took = time.monotonic() - started
     note = f", answered as {answered}" if answered and answered != model else ""
     now = provider.turn_url(model)
     if now != url:  # a relay without /responses, or a model it serves over Responses only
-        note += f"; over the {_api(now)} from now on ({now}, remembered for this profile)"
+        api = _api(now).removesuffix(" API")
+        note += f"; over the {api} API from now on ({now}, remembered for this profile)"
     r.line("ok", "request", f"{took * 1000:.0f} ms: {text.strip()[:40]!r}{note}")
     if r.failed:
         raise Reported()

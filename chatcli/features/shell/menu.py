@@ -24,7 +24,7 @@ from chatcli.features.shell import danger
 from chatcli.features.shell.clean import Cleaned
 from chatcli.features.shell.detect import Shell
 from chatcli.features.shell.execute import execute
-from chatcli.safetext import sanitize
+from chatcli.safetext import sanitize, visible
 from chatcli.terminal import modes
 
 if TYPE_CHECKING:
@@ -40,12 +40,6 @@ _MENU = (
     f"{_DIM}(default){_RESET} "
 )
 _LEXERS = {"bash": "bash", "zsh": "zsh", "sh": "sh", "fish": "fish"}
-
-
-def visible(command: str) -> str:
-    """``command`` with each character a terminal would not show as it is (an escape, a
-    zero-width or bidi mark, a tag) written as ``⟨U+XXXX⟩``: what is shown is what runs."""
-    return "".join(f"⟨U+{ord(c):04X}⟩" if danger.hidden(c) else c for c in command)
 
 
 class Tty:

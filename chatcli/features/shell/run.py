@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, ConfigError, UsageError
 from chatcli.output import Notifier, notifier_for, out
-from chatcli.safetext import one_line, sanitize
+from chatcli.safetext import one_line, sanitize, visible
 from chatcli.settings.resolve import ChatFlags, Invocation
 
 if TYPE_CHECKING:
@@ -175,7 +175,10 @@ def _unattended(
     if not what.execute:
         for reason in found:
             notifier.note(f"warning: this command looks destructive: {reason}")
-        out(env, command + "\n", flush=True)  # the model's text: sanitised on a terminal
+        # the model's text, as it is for a pipe; on a terminal what it holds that would not
+        # show is written ⟨U+XXXX⟩, as in the menu, not silently dropped
+        shown = visible(command) if env.stdout_isatty else command
+        out(env, shown + "\n", flush=True)
         return 0
     if found and not what.yes_destructive:
         raise ChatcliError(
@@ -194,10 +197,8 @@ def _unattended(
 def running(command: str) -> str:
     """The notice before ``--execute`` runs ``command``: one line, or each line of a script
     on its own, indented, so two commands never read as one. Characters a terminal would not
-    show as they are read ``⟨U+XXXX⟩`` as in the menu (``visible``): what is logged is what
-    runs, not the command with its escapes and bidi marks silently dropped."""
-    from chatcli.features.shell.menu import visible
-
+    show as they are read ``⟨U+XXXX⟩`` as in the menu (``safetext.visible``): what is logged is
+    what runs, not the command with its escapes and bidi marks silently dropped."""
     lines = [line for line in command.split("\n") if line.strip()]
     if len(lines) <= 1:
         return f"running: {one_line(visible(command), 200)}"

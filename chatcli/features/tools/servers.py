@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from chatcli.environment import Environment
 from chatcli.errors import ConfigError, UsageError
 from chatcli.output import err, out
-from chatcli.safetext import one_line
+from chatcli.safetext import hidden_in, one_line, url_characters, visible
 
 if TYPE_CHECKING:
     from chatcli.settings.loading import Config
@@ -129,7 +129,7 @@ class _Reading:
     notes: list[str] = field(default_factory=list)
 
     def where(self, key: str = "") -> str:
-        name = json.dumps(one_line(self.raw, 100), ensure_ascii=False)
+        name = json.dumps(one_line(visible(self.raw, keep=""), 100), ensure_ascii=False)
         return f"{self.file}: server {name}" + (f": {key}" if key else "")
 
     def refuse(self, key: str, problem: str, hint: str | None = None) -> _Refused:
@@ -152,8 +152,28 @@ def _kind(value: Any) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
+def _shown_as_is(reading: _Reading, key: str, text: str) -> str:
+    """``text`` (a command, an argument, a name) when a terminal shows it as it is (tabs and
+    newlines do); a refusal naming what it holds otherwise. An escape sequence in a command
+    is no part of any real server's: a file made to hide one (``ESC ] ... BEL`` around
+    ``; touch ...``) would run what a terminal does not show."""
+    found = hidden_in(text)
+    if not found:
+        return text
+    named = ", ".join(found[:4]) + (", …" if len(found) > 4 else "")
+    shown = json.dumps(one_line(visible(text, keep=""), 200), ensure_ascii=False)
+    raise reading.refuse(
+        key,
+        f"holds characters a terminal would not show ({named}): {shown}",
+        hint="they can hide part of what the server runs; if they are meant, add the server "
+        "by hand as [mcp.servers.NAME]",
+    )
+
+
 def _literal(reading: _Reading, key: str, text: str) -> str:
-    """Text that the config keeps as it is: a ``${...}`` in it could not be filled in."""
+    """Text that the config keeps as it is: a ``${...}`` in it could not be filled in, and
+    it is shown as it is (``_shown_as_is``)."""
+    _shown_as_is(reading, key, text)
     match = _PLACEHOLDER.search(text)
     if match is not None:
         raise reading.refuse(
@@ -225,6 +245,7 @@ def _table(reading: _Reading, key: str, raw: Any) -> dict[str, Any]:
         raise reading.refuse(key, f"must be an object of NAME: value, not {_kind(raw)}")
     out: dict[str, Any] = {}
     for name, value in raw.items():
+        _shown_as_is(reading, f"{key}.{visible(str(name), keep='')}", str(name))
         converted = _value(reading, f"{key}.{name}", value)
         if converted is not None:
             out[str(name)] = converted
@@ -298,7 +319,11 @@ def _entry(reading: _Reading, spec: Any) -> dict[str, Any]:
     elif url is not None:
         if not isinstance(url, str):
             raise reading.refuse("url", f"must be text, not {_kind(url)}")
-        if not re.match(r"^https?://", url):  # as [mcp.servers.NAME] checks it
+        odd = url_characters(url)  # as [mcp.servers.NAME] checks it
+        if odd is not None:
+            shown = json.dumps(one_line(visible(url, keep=""), 200), ensure_ascii=False)
+            raise reading.refuse("url", f"{shown} {odd}")
+        if not re.match(r"^https?://", url):
             raise reading.refuse("url", f"{json.dumps(one_line(url, 100))} is not an http(s) URL")
         out["url"] = _literal(reading, "url", url)
         if spec.get("headers") is not None:
@@ -443,4 +468,5 @@ def _was(original: dict[str, str], name: str) -> str:
     """`` for "时间"``: the name the file gave a server that was imported under another."""
     if name not in original:
         return ""
-    return " for " + json.dumps(one_line(original[name], 100), ensure_ascii=False)
+    shown = one_line(visible(original[name], keep=""), 100)
+    return " for " + json.dumps(shown, ensure_ascii=False)

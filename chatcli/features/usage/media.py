@@ -38,9 +38,11 @@ def logged(
 ) -> Iterator[None]:
     """Time the request made inside the block and put it in the usage log however it ends: ok,
     error or interrupted (Ctrl-C, a signal, or a request cut by ``Provider.abort`` in a worker
-    thread), priced by ``cost(status)`` (None: unknown, never 0 by default). A request a spent
-    budget refused was never sent: it is not logged."""
-    from chatcli.errors import BudgetExceeded, Interrupted
+    thread), priced by ``cost(status)`` (None: unknown, never 0 by default). A request that
+    never reached the endpoint (a spent budget, a refused connection: ``accounting.logs``)
+    is not logged."""
+    from chatcli.accounting import logs
+    from chatcli.errors import Interrupted
 
     started = time.monotonic()
     status: Status = "error"
@@ -48,11 +50,11 @@ def logged(
     try:
         yield
         status = "ok"
-    except BudgetExceeded:
-        refused = True  # never sent
-        raise
     except (KeyboardInterrupt, Interrupted):
         status = "interrupted"
+        raise
+    except Exception as exc:
+        refused = not logs(exc)  # never sent
         raise
     finally:
         if not refused:

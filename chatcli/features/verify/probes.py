@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chatcli.errors import APIError
+from chatcli.errors import APIError, ChatcliError
 from chatcli.events import Message, Notice
 from chatcli.pricing import ModelInfo
 from chatcli.providers.base import ChatRequest, Provider
@@ -172,6 +172,12 @@ class Target:
     the model the response named and the text it generated (answer, refusal and tool calls'
     names and arguments: what an estimate counts when usage is unreported), so the probes'
     tokens land in the usage log like any other's."""
+    on_failed: Callable[[ChatRequest, BaseException, Mapping[str, Any] | None], None] = (
+        lambda _r, _e, _u: None
+    )
+    """Called once per request that failed, with its error and the ``usage`` its answer
+    reported (None if none): the usage log's rule for failures (``accounting.logs``) is the
+    caller's to apply."""
 
 
 def tokenizer_families(infos: Iterable[ModelInfo]) -> dict[str, list[str]]:
@@ -188,13 +194,18 @@ def tokenizer_families(infos: Iterable[ModelInfo]) -> dict[str, list[str]]:
 
 def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
     """One non-streamed completion as raw JSON; errors are ``chatcli.errors``."""
-    obj = target.provider.raw_complete(request, target.on_notice)
+    try:
+        obj = target.provider.raw_complete(request, target.on_notice)
+    except (ChatcliError, KeyboardInterrupt) as exc:
+        target.on_failed(request, exc, None)
+        raise
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list) or not obj["choices"]:
-        target.on_usage(request, None, None, "")
-        raise APIError(
+        error = APIError(
             f"no answer: the response has no choices: {excerpt(obj, 120)}",
             hint="the endpoint is not answering like an OpenAI-compatible API",
         )
+        target.on_failed(request, error, _usage_of(obj) if isinstance(obj, dict) else None)
+        raise error
     first = obj["choices"][0]  # an odd one is the probe's to judge; here it generated nothing
     message = first.get("message") if isinstance(first, dict) else None
     generated = _generated(message) if isinstance(message, dict) else ""
@@ -204,7 +215,11 @@ def complete(target: Target, request: ChatRequest) -> dict[str, Any]:
 
 def stream(target: Target, request: ChatRequest) -> tuple[list[dict[str, Any]], bool]:
     """Stream ``request`` asking for usage; the raw chunks, and False if it was not streamed."""
-    chunks, streamed = target.provider.raw_stream(request, target.on_notice)
+    try:
+        chunks, streamed = target.provider.raw_stream(request, target.on_notice)
+    except (ChatcliError, KeyboardInterrupt) as exc:
+        target.on_failed(request, exc, None)
+        raise
     usage = next((u for u in map(_usage_of, chunks) if u is not None), None)
     deltas = (_delta(chunk) for chunk in chunks)
     generated = "".join(_generated(delta) for delta in deltas)

@@ -7,12 +7,13 @@ is not "consistent", so scripts can gate on it; errors keep their own codes (4, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
-from chatcli.errors import Reported
+from chatcli.errors import ChatcliError, Reported
 from chatcli.output import flush_out, notifier_for, out
 from chatcli.settings.resolve import Env
 
@@ -52,7 +53,7 @@ def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool
     from chatcli.features.verify import probes as verify
     from chatcli.pricing import builtin
     from chatcli.providers.base import ChatRequest
-    from chatcli.store import UsageRecord, open_default
+    from chatcli.store import open_default
 
     notifier = notifier_for(environment)
     store = open_default()
@@ -72,16 +73,27 @@ def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool
         (``accounting.used``) when its usage is unreported or unusable."""
         from chatcli.providers.answers import usage as reported
 
-        spent = accounting.used(reported(usage), request, accounting.Generated(text),
-                                info.tokenizer)  # fmt: skip
-        store.log_usage(
-            UsageRecord(
-                env.model, env.profile.name, "verify", "ok", spent.prompt_tokens,
-                spent.completion_tokens, estimated=spent.estimated,
-                cost_usd=accounting.cost(info, spent), served_model=served,
-                cached_tokens=spent.cached_tokens, reasoning_tokens=spent.reasoning_tokens,
-            )
-        )  # fmt: skip
+        store.log_usage(accounting.row(info, request, accounting.Generated(text),
+                                       reported(usage), profile=env.profile.name,
+                                       command="verify", status="ok", served=served))  # fmt: skip
+
+    def log_failure(
+        request: ChatRequest, exc: BaseException, usage: Mapping[str, Any] | None
+    ) -> None:
+        """A probe that failed is logged by the rule every command's failures follow
+        (``accounting.logs``): answered (any status, cut or malformed) is a row, with the
+        usage the answer reported; never sent is none."""
+        from chatcli.errors import Interrupted
+        from chatcli.providers.answers import usage as reported
+
+        if not accounting.logs(exc):
+            return
+        cut = isinstance(exc, KeyboardInterrupt | Interrupted)
+        with contextlib.suppress(ChatcliError):  # the error at hand is the one to report
+            store.log_usage(accounting.row(info, request, accounting.Generated(),
+                                           reported(usage), profile=env.profile.name,
+                                           command="verify",
+                                           status="interrupted" if cut else "error"))  # fmt: skip
 
     target = verify.Target(
         provider=provider,
@@ -90,6 +102,7 @@ def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool
         tokenizers=verify.tokenizer_families({**builtin(), **env.config.models}.values()),
         on_notice=notifier.notice,
         on_usage=log_usage,
+        on_failed=log_failure,
     )
 
     def show(check: verify.Check) -> None:

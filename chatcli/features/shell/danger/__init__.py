@@ -39,24 +39,13 @@ its command line), literals.py (that code's strings set apart) and calls.py (wha
 
 from __future__ import annotations
 
-import unicodedata
-
 from chatcli.features.shell.danger import functions, workdir
 from chatcli.features.shell.danger.check import check_script
 from chatcli.features.shell.danger.lexer import unreadable
 from chatcli.features.shell.danger.parser import parse
+from chatcli.safetext import hidden
 
-__all__ = ["hidden", "reasons"]
-_UNSHOWN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
-"""Unicode categories a terminal does not show as what they are: controls, format characters
-(zero-width ones, bidi marks, the soft hyphen, the BOM, tags), unassigned and private-use
-code points, surrogates, and the line and paragraph separators (not line ends to a shell)."""
-
-
-def hidden(char: str) -> bool:
-    """Whether ``char`` is one a terminal would not show as it is (tab and newline are
-    shown)."""
-    return char not in "\t\n" and unicodedata.category(char) in _UNSHOWN
+__all__ = ["reasons"]
 
 
 def reasons(command: str) -> list[str]:
