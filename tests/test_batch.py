@@ -494,3 +494,21 @@ def test_a_second_wait_on_a_running_job_is_refused_until_the_first_dies(
     third = run_cli("batch", "wait", name, env=env)
     assert third.returncode == 0, third.stderr
     assert len(fake.batch_api.batches) == 1 and len(results_jsonl(env, name)) == 5
+
+
+def test_line_separators_in_inputs_keep_each_request_on_one_line(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """U+2028, U+2029 and NEL are left raw by JSON but split lines for many readers (the
+    fake reads the upload with ``str.splitlines``, as Python providers do): they go escaped."""
+    env = fake_env(tmp_path, fake)
+    docs = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    docs[0].write_text("one\u2028two\u2029three")
+    docs[1].write_text("four\x85five")
+    result = run_cli("batch", "submit", *map(str, docs), "--prompt", "Sum:", env=env)
+    assert result.returncode == 0, result.stderr
+    (upload,) = fake.batch_api.files.values()
+    lines = upload.data.decode().splitlines()
+    assert len(lines) == 2
+    sent = [json.loads(x)["body"]["messages"][0]["content"] for x in lines]
+    assert sent == ["Sum:\n\none\u2028two\u2029three", "Sum:\n\nfour\x85five"]

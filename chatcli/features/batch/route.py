@@ -45,7 +45,21 @@ def is_responses(line: str) -> bool:
 
 def wire_line(line: str) -> str:
     """The line as the provider gets it: chatcli's own keys taken off, a Responses line's
-    chat-form body turned into the Responses body (``providers.responses.body``)."""
+    chat-form body turned into the Responses body (``providers.responses.body``), and on one
+    line for every reader (``_one_line``)."""
+    return _one_line(_wire_line(line))
+
+
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+"""Characters JSON leaves raw in strings but line readers split at (Python's ``splitlines``,
+JavaScript's before ES2019): written as escapes, the same value, so a JSONL line stays one."""
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS)
+
+
+def _wire_line(line: str) -> str:
     from chatcli.features.schema.batch import wire_line as without_schema
 
     if not is_responses(line):
