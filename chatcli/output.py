@@ -25,11 +25,11 @@ import contextlib
 import re
 import weakref
 from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Protocol, TextIO
+from typing import IO, TYPE_CHECKING, Any, Protocol, TextIO
 
 from chatcli.errors import APIError, Interrupted, Refused
 from chatcli.events import Finish, Notice, ReasoningDelta, StreamEvent, TextDelta, ToolNote
-from chatcli.safetext import one_line, readable, redact, sanitize, traceback_text
+from chatcli.safetext import hidden, one_line, readable, redact, sanitize, traceback_text
 from chatcli.terminal import is_dumb, isatty, modes
 
 if TYPE_CHECKING:
@@ -74,7 +74,8 @@ def fitted(stream: IO[str], text: str) -> str:
     in a JSON document (every ``--json`` output, ``sessions export --format json``, a JSONL
     line): there Python's ``\\U0001f600`` or ``\\xe9`` would not be JSON, so such a character
     becomes the JSON escape ``json.dumps`` gives it (``\\ud83d\\ude00``), which any parser
-    reads back as the character. Only text that needs it is looked at twice."""
+    reads back as the character, as does a hidden one (``json_text``). Only text that needs it
+    is looked at twice."""
     if text.isascii():
         return text
     shown = readable(text)
@@ -83,23 +84,52 @@ def fitted(stream: IO[str], text: str) -> str:
         return text
     if not _is_json(text):
         return shown
+    return _NON_ASCII.sub(lambda m: _json_run(m.group(), encoding), text)
+
+
+def json_text(value: object, **options: Any) -> str:
+    """``value`` as the JSON text of every JSON document chatcli writes (each ``--json``
+    output, ``sessions export --format json``, a JSONL line of ``batch results``): what
+    ``json.dumps`` gives (UTF-8 kept as it is unless ``ensure_ascii=True`` is passed, with its
+    other ``options``), but with each character a terminal would not show as it is
+    (``safetext.hidden``: DEL, C1 controls such as U+009B, a CSI on many terminals, bidi
+    overrides, zero-width and other format characters) written as its ``\\uXXXX`` escape
+    (a surrogate pair beyond the BMP), as ``json.dumps`` leaves only C0 controls escaped.
+    Such text then holds nothing the output layer strips on a terminal nor anything unseen
+    for the next program off one, and a parser reads back the exact value. A file name's
+    undecodable bytes read as ``fitted`` shows them."""
     import json
 
-    def escape(match: re.Match[str]) -> str:
-        pieces = []
-        for ch in readable(match.group()):
-            if ch == "\\":  # from a ``\\xNN`` of ``readable``: a backslash in a JSON string
-                pieces.append("\\\\")
-            elif ch.isascii() or _encodes(ch, encoding):
-                pieces.append(ch)
-            else:
-                pieces.append(json.dumps(ch)[1:-1])
-        return "".join(pieces)
+    options.setdefault("ensure_ascii", False)
+    text = json.dumps(value, **options)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _JSON_ODD.sub(lambda m: _json_run(m.group()), text)
 
-    return _NON_ASCII.sub(escape, text)  # JSON holds non-ASCII only inside its strings
+
+def _json_run(run: str, encoding: str | None = None) -> str:
+    """A run of a JSON text's non-ASCII characters (or DEL: they stand only inside its
+    strings) as JSON escapes where needed: a hidden character always, one ``encoding``
+    lacks when given; escaped bytes of a file name as ``readable`` spells them."""
+    if run.isprintable() and (encoding is None or _encodes(run, encoding)):
+        return run
+    import json
+
+    pieces = []
+    for ch in readable(run):
+        if ch == "\\":  # from a ``\\xNN`` of ``readable``: a backslash in a JSON string
+            pieces.append("\\\\")
+        elif hidden(ch, keep="") or (
+            encoding is not None and not ch.isascii() and not _encodes(ch, encoding)
+        ):
+            pieces.append(json.dumps(ch)[1:-1])
+        else:
+            pieces.append(ch)
+    return "".join(pieces)
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_JSON_ODD = re.compile(r"[^\x00-\x7e]+")  # non-ASCII, and DEL
 _UTF8 = re.compile(r"(?i)utf[-_]?8$")
 
 

@@ -17,10 +17,8 @@ def balance(
     environment: Environment,
 ) -> None:
     """Show the remaining quota of the profile's key, where the endpoint reports one."""
-    import json
-
     from chatcli.features.billing.balance import fetch
-    from chatcli.output import out
+    from chatcli.output import json_text, out
     from chatcli.providers import connect
     from chatcli.settings.resolve import resolve
 
@@ -35,7 +33,7 @@ def balance(
             "remaining_usd": b.remaining_usd,
             "period": {"start": b.start.isoformat(), "end": b.end.isoformat()},
         }
-        out(environment, json.dumps(obj, indent=2) + "\n")
+        out(environment, json_text(obj, indent=2, ensure_ascii=True) + "\n")
         return
 
     from chatcli.features.billing.balance import shown

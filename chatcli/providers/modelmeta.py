@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chatcli.safetext import one_line
+from chatcli.safetext import mask_fragments, one_line
 
 MAX_WINDOW = 100_000_000
 """A context window larger than this is a broken value, not a real model."""
@@ -28,6 +28,10 @@ class ListedModel:
     id: str
     context_window: int | None = None
     shutdown_date: str | None = None  # YYYY-MM-DD
+    spelt: str | None = None
+    """The id as the endpoint wrote it, when cleaning (``one_line``: escapes and what a
+    terminal would not show removed, one line, cut) changed it: ``models --json`` gives it
+    exactly, JSON can carry any character."""
 
 
 def _window(value: Any) -> int | None:
@@ -79,5 +83,8 @@ def listed(items: list[Any]) -> list[ListedModel]:
         name = one_line(item["id"], 200)
         if not name:
             continue
-        out[name] = ListedModel(name, window_of(item), shutdown_of(item))
+        spelt = mask_fragments(item["id"])
+        out[name] = ListedModel(
+            name, window_of(item), shutdown_of(item), spelt if spelt != name else None
+        )
     return [out[k] for k in sorted(out)]

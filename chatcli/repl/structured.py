@@ -135,7 +135,7 @@ def send(repl: Repl, content: Content, schema: Schema, first: First | None = Non
         row = _row(repl)  # None: a new conversation, not stored yet (the message failed)
         for sent in (content, *turn.sent):
             repl.asked[_key(sent)] = (row, schema)
-    from chatcli.output import out
+    from chatcli.output import json_text, out
 
-    out(repl.environment, json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n", flush=True)
+    out(repl.environment, json_text(answer.data, indent=2) + "\n", flush=True)
     repl.footer(combined(turn.replies) if turn.replies else None)

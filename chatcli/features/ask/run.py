@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Interrupted, UsageError
 from chatcli.features.flow import take_turn
-from chatcli.output import Notifier, Writer, emit, notifier_for, quiet_keys
+from chatcli.output import Notifier, Writer, emit, json_text, notifier_for, quiet_keys
 from chatcli.pricing import json_usd
 from chatcli.settings.resolve import ChatFlags, Invocation
 
@@ -216,9 +216,9 @@ def _structured(
             fields["answer"] = json.dumps(answer.data, ensure_ascii=False, separators=(",", ":"))
         _print_json(env, session, {**fields, "data": answer.data}, structured.replies[-1])
     elif env.stdout_isatty:
-        emit(env, json.dumps(answer.data, ensure_ascii=False, indent=2) + "\n")
+        emit(env, json_text(answer.data, indent=2) + "\n")
     else:
-        emit(env, json.dumps(answer.data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        emit(env, json_text(answer.data, separators=(",", ":")) + "\n")
 
 
 def _writer(env: Environment, mode: str) -> Writer:
@@ -289,7 +289,7 @@ def _print_json(
     }
     if turn.reasoning and session.settings.profile.show_reasoning:
         obj["reasoning"] = turn.reasoning
-    emit(env, json.dumps(obj, ensure_ascii=False) + "\n")
+    emit(env, json_text(obj) + "\n")
 
 
 def call_json(call: CallRecord) -> dict[str, object]:

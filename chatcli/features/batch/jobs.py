@@ -33,7 +33,7 @@ from chatcli.errors import (
 from chatcli.events import Notice
 from chatcli.features.batch import estimate, remote
 from chatcli.features.batch.outcome import EVERY_FAILED, NETWORK_FAILED, every_failed, failure
-from chatcli.output import emit, err, notifier_for, out
+from chatcli.output import emit, err, json_text, notifier_for, out
 from chatcli.pricing import batch_cost_usd, cost_usd
 from chatcli.settings.resolve import Env, Invocation
 from chatcli.store.jobs import JobRow, Jobs, NewRequest, ResultRow
@@ -653,7 +653,7 @@ def list_jobs(environment: Environment, invoked: Invocation, json_out: bool) -> 
             }
             for j in jobs
         ]  # fmt: skip
-        out(environment, json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json_text(rows, indent=2) + "\n")
         return
     if not jobs:
         err(environment, "chatcli: no batch jobs yet")

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, UsageError
-from chatcli.output import err
+from chatcli.output import err, json_text
 from chatcli.pricing import json_usd
 from chatcli.store.jobs import ResultRow
 
@@ -61,7 +61,7 @@ def write_jsonl(
         obj = as_object(row, bool(structured) and row.idx in structured)
         if structured:
             obj.setdefault("data", None)
-        write(json.dumps(obj, ensure_ascii=False) + "\n")
+        write(json_text(obj) + "\n")
         if row.state != "done":
             failed.append(row)
     return failed

@@ -10,7 +10,7 @@ from typing import Any
 from chatcli.environment import Environment
 from chatcli.errors import ConfigError
 from chatcli.features.configure.problems import use_problems
-from chatcli.output import err, out
+from chatcli.output import err, json_text, out
 from chatcli.safetext import visible
 from chatcli.settings import keys, paths
 from chatcli.settings import loading as cfgmod
@@ -100,7 +100,7 @@ def show(environment: Environment, env: Env, as_json: bool) -> None:
     info = _redacted(info, ())  # every key registered so far, before JSON escapes any
     settings = info["settings"]
     if as_json:
-        out(environment, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json_text(info, indent=2) + "\n")
         return
     exists = "" if cfg.exists else "  (not found: zero-config from the environment)"
     lines = [

@@ -13,7 +13,6 @@ Models billed otherwise than per token show their price in its own unit in the n
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,12 +67,13 @@ class Row:
     info: ModelInfo
     context_window: int | None
     retires: Retirement | None
+    spelt: str | None = None  # the id as the endpoint wrote it (``ListedModel.spelt``)
 
     def as_dict(self) -> dict[str, object]:
         i = self.info
         priced = _priced(i)
         return {
-            "id": i.name,
+            "id": self.spelt or i.name,
             "context_window": self.context_window,
             "input_price": i.input_price,
             "cached_input_price": i.cached_input_price,
@@ -99,7 +99,7 @@ def rows(env: Env, models: list[ListedModel]) -> list[Row]:
     for m in models:
         info = env.config.model_info(m.id)
         retires = retirement(m.id, m.shutdown_date, own_schedule=own)
-        out.append(Row(info, info.context_window or m.context_window, retires))
+        out.append(Row(info, info.context_window or m.context_window, retires, m.spelt))
     return out
 
 
@@ -130,7 +130,9 @@ def other_prices(info: ModelInfo) -> str:
 
 
 def as_json(found: list[Row]) -> str:
-    return json.dumps([r.as_dict() for r in found], ensure_ascii=False, indent=2) + "\n"
+    from chatcli.output import json_text
+
+    return json_text([r.as_dict() for r in found], indent=2) + "\n"
 
 
 def table(found: list[Row]) -> str:

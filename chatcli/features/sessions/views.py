@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ from chatcli.errors import UsageError
 from chatcli.features.outputs import write_output
 from chatcli.features.sessions import transcript
 from chatcli.features.sessions.transcript import when as _when
-from chatcli.output import err, out
+from chatcli.output import err, json_text, out
 from chatcli.pricing import json_usd
 from chatcli.safetext import one_line
 from chatcli.store import MessageRow, SessionRow, SessionSummary, Store, open_default
@@ -90,7 +89,7 @@ def list_sessions(environment: Environment, search: str | None, limit: int, as_j
             }
             for r in rows
         ]
-        out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json_text(listed, indent=2) + "\n")
     elif not rows:
         err(environment, "no sessions" + (f" matching {search!r}" if search else ""))
     else:
@@ -139,7 +138,7 @@ def search(environment: Environment, text: str, limit: int, as_json: bool) -> No
             }
             for h in hits
         ]
-        out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json_text(listed, indent=2) + "\n")
         return
     if not hits:
         err(environment, f"no messages contain {text!r}")
@@ -232,7 +231,7 @@ def export(
             obj["all_messages"] = [
                 _message_dict(m, tree=True, awaiting=m.id in waiting) for m in every
             ]
-        text = json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+        text = json_text(obj, indent=2) + "\n"
     elif all_branches:
         text = _markdown_tree(row, messages, every)
     else:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
 from chatcli.errors import ConfigError, UsageError
-from chatcli.output import err, out
+from chatcli.output import err, json_text, out
 from chatcli.safetext import hidden_in, one_line, url_characters, visible
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def list_servers(environment: Environment, config: Config, names: list[str], as_
                 hint = f"  [{t.hints()}]" if t.hints() else ""
                 out(environment, f"  {t.qualified}{hint}  {one_line(t.description, 100)}\n")
     if as_json:
-        out(environment, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json_text(listed, indent=2) + "\n")
     if not failed:
         return
     # the error raised (and its exit code) is a configuration one when there is one to fix

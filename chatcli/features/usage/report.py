@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from chatcli.environment import Environment
-from chatcli.output import err, out
+from chatcli.output import err, json_text, out
 from chatcli.pricing import ModelInfo, family, json_usd, later_cost, money
 from chatcli.store import UsageRow, open_default
 
@@ -130,7 +129,7 @@ def report(
             "rows": [g.as_dict() for g in ordered],
             "total": total.as_dict(),
         }
-        out(environment, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json_text(obj, indent=2) + "\n")
         return
     if not rows:
         err(environment, "no requests logged" + (f" since {since}" if since else ""))

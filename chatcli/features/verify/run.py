@@ -8,13 +8,12 @@ is not "consistent", so scripts can gate on it; errors keep their own codes (4, 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chatcli.environment import Environment
 from chatcli.errors import ChatcliError, Reported
-from chatcli.output import flush_out, notifier_for, out
+from chatcli.output import flush_out, json_text, notifier_for, out
 from chatcli.settings.resolve import Env
 
 if TYPE_CHECKING:
@@ -133,7 +132,7 @@ def run(environment: Environment, env: Env, *, json_out: bool, over_budget: bool
             ],
             "verdict": result.text,
         }
-        out(environment, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        out(environment, json_text(obj, indent=2) + "\n")
     else:
         out(environment, f"verdict: {result.text}\n")
     if not result.consistent:
