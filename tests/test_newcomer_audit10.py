@@ -275,7 +275,7 @@ def test_repl_help_keeps_arguments_apart_from_descriptions(
     assert any(re.match(r"  /tools on\|off NAME {2,}MCP tools", line) for line in lines), lines
     found = [re.match(r"  (.+?)  +(\S.*)$", line) for line in lines]
     assert all(found) and len({m.start(2) for m in found if m}) == 1  # one column for all
-    assert re.search(r"/budget continue {2,}spending", chat.err.getvalue())
+    assert re.search(r"/budget \[continue\] {2,}spending", chat.err.getvalue())
 
 
 # -- 8. README: the MCP example in a fresh HOME ------------------------------------------

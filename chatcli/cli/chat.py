@@ -69,16 +69,15 @@ def chat(
         reasoning=reasoning,
         service_tier=service_tier,
     )
-    if schema_multi and schema is None:
+    if schema_multi and schema is None and template is None:
         import typer
 
         raise typer.BadParameter("needs --schema SPEC", param_hint="--schema-multi")
     if schema is not None:  # as ask refuses it: a schema turn would silently drop the tools
         from chatcli.features.ask.run import refuse_schema_with_tools
+        from chatcli.repl import SCHEMA_THEN_TOOLS
 
-        refuse_schema_with_tools(
-            flags.tools, hint="chat with -T, then /tools off all and /schema SPEC in the REPL"
-        )
+        refuse_schema_with_tools(flags.tools, hint=SCHEMA_THEN_TOOLS)
+    given = schema is not None or schema_multi  # --schema-multi alone: the template's schema
     run(environment, invocation(g), flags, over_budget=over_budget, template=template,
-        variables=var or [],
-        schema=(schema, schema_multi) if schema is not None else None)  # fmt: skip
+        variables=var or [], schema=(schema, schema_multi) if given else None)  # fmt: skip

@@ -19,7 +19,7 @@ def summarize(
     files: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Text files, documents (PDF, DOCX, ODT, EPUB, HTML) or http(s) URLs, each "
+            help="Text files, documents (PDF, DOCX, ODT, EPUB, HTML, RTF) or http(s) URLs, each "
             "summarised on its own; - (or nothing) reads stdin.",
             autocompletion=completers.files,
         ),

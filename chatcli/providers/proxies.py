@@ -3,7 +3,9 @@
 httpx2 takes ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` from the environment (minus
 ``NO_PROXY``) when the profile sets no ``proxy``; a dead proxy then looks like a dead endpoint
 ("cannot connect to https://api.openai.com") although the endpoint was never tried. This reads
-the same variables the same way (stdlib only) to say which proxy and where it came from.
+them with httpx2's own rules (``environment_proxy``, which ``doctor`` shows too), so what is
+said is where the request really went: ``NO_PROXY`` with hosts, domains, CIDR ranges
+(``10.0.0.0/8``) and ``*``, the URL scheme's variable before ``ALL_PROXY``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
-from urllib.request import getproxies_environment, proxy_bypass_environment  # type: ignore[attr-defined]
 
 from chatcli.providers.shapes import origin
 
@@ -45,16 +45,43 @@ def proxy_for(url: str, configured: str | None) -> Via | None:
     """The proxy ``url`` goes through: the profile's ``proxy``, else the environment's."""
     if configured:
         return Via(shown(configured), "the profile's proxy")
-    proxies = getproxies_environment()
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if not host or proxy_bypass_environment(host, proxies):
+    found = environment_proxy(url)
+    if found is None:
         return None
-    for key in (parts.scheme, "all"):
-        proxy = proxies.get(key)
-        if proxy:
-            return Via(shown(proxy), f"from the environment's {key.upper()}_PROXY")
+    proxy, variable = found
+    return Via(shown(proxy), f"from the environment's {variable}" if variable else
+               "from the system's proxy settings")  # fmt: skip
+
+
+def environment_proxy(url: str) -> tuple[str, str] | None:
+    """The proxy httpx2 sends a request to ``url`` through when the profile sets none, and
+    the variable that holds it (``""``: the system's settings, macOS); None: direct. Read by
+    httpx2's own rules (its ``get_environment_proxies`` and ``URLPattern``, matched most
+    specific first as its Client does), so a ``NO_PROXY`` entry counts as it does for the
+    request. A value without a scheme is an ``http://`` proxy."""
+    import httpx2
+    from httpx2._utils import URLPattern, get_environment_proxies
+
+    try:
+        target = httpx2.URL(url)
+    except (httpx2.InvalidURL, TypeError, ValueError):
+        return None
+    mounts = [(URLPattern(key), via) for key, via in get_environment_proxies().items()]
+    for pattern, via in sorted(mounts, key=lambda mount: mount[0]):
+        if pattern.matches(target):
+            return (via, _variable(pattern.scheme or "all")) if via else None
     return None
+
+
+def _variable(scheme: str) -> str:
+    """The variable the proxy for ``scheme`` came from (the lower-case one wins, as urllib
+    reads them), or ``""`` when none holds it (the system's settings)."""
+    import os
+
+    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):
+        if os.environ.get(name):
+            return name
+    return ""
 
 
 # -- a proxy that answers instead of the endpoint -------------------------------------------------

@@ -39,12 +39,13 @@ def run(
     over_budget: bool = False,
     template: str | None = None,
     variables: list[str] | None = None,
-    schema: tuple[str, bool] | None = None,
+    schema: tuple[str | None, bool] | None = None,
     input: Input | None = None,
     output: Output | None = None,
 ) -> None:
     """Run the REPL until Ctrl-D or ``/exit``; ``input``/``output`` replace the terminal in
-    tests; ``template`` (with ``variables``) shapes every message."""
+    tests; ``template`` (with ``variables``) shapes every message; ``schema``: ``--schema``
+    (None: the template's) and ``--schema-multi``."""
     if flags.cont and flags.session:
         raise UsageError("use either -c/--continue or --session NAME, not both")
     if flags.session is not None:  # as ask: a bad name would lose every paid turn at save time
@@ -56,8 +57,11 @@ def run(
             "chatcli chat needs a terminal on stdin",
             hint='pipe text into `chatcli ask` instead: ... | chatcli ask "question"',
         )
+    from chatcli.settings.keys import check_found
     from chatcli.store import open_default
 
+    if not (flags.cont or flags.session):  # else the stored conversation's profile is used
+        check_found(invoked.config.profile(invoked.profile, named_by=invoked.named_by))
     with open_default() as store:
         prepare(
             environment,
@@ -73,6 +77,10 @@ def run(
         ).run()
 
 
+SCHEMA_THEN_TOOLS = "chat with -T, then /tools off all and /schema SPEC in the REPL"
+"""How to have both a schema and tools in a REPL (``--schema`` with ``-T`` is refused)."""
+
+
 def prepare(
     environment: Environment,
     invoked: Invocation,
@@ -82,7 +90,7 @@ def prepare(
     over_budget: bool = False,
     template: str | None = None,
     variables: list[str] | None = None,
-    schema: tuple[str, bool] | None = None,
+    schema: tuple[str | None, bool] | None = None,
     input: Input | None = None,
     output: Output | None = None,
 ) -> Repl:
@@ -97,7 +105,7 @@ def prepare(
 
     config = invoked.config
     standing = None
-    if schema is not None:  # chat --schema SPEC: every reply (until /schema off)
+    if schema is not None and schema[0] is not None:  # chat --schema SPEC: every reply
         from chatcli.features.schema.spec import load
 
         standing = load(schema[0], config.schemas, multi=schema[1], config_dir=config.path.parent)
@@ -106,6 +114,14 @@ def prepare(
         from chatcli.features.templates.apply import apply
 
         invoked, flags, applied = apply(invoked, flags, template, variables or [])
+        if standing is None:  # the template's schema stands as --schema's does (as in ask)
+            standing = applied.schema(config, flags.tools, multi=bool(schema and schema[1]))
+            if standing is not None:
+                from chatcli.features.ask.run import refuse_schema_with_tools
+
+                refuse_schema_with_tools(flags.tools, hint=SCHEMA_THEN_TOOLS)
+    if schema is not None and standing is None:  # --schema-multi alone
+        raise UsageError("--schema-multi needs --schema SPEC (or a template with a schema)")
     providers: dict[str, Provider] = {}
     notifier = notifier_for(environment)  # the REPL's: the 80 % notice is said once
 

@@ -621,7 +621,12 @@ COMMANDS: dict[str, Command] = {
         Command("answers", "N", "the answers (and versions) turn N has had", _answers),
         Command("pick", "N K", "go on from answer K (vK: version K) of turn N", _pick),
         Command("fork", "[NAME]", "copy this conversation into a new session", _fork),
-        Command("file", "PATH", "attach a text file or image to the next message", _file),
+        Command(
+            "file",
+            "PATH",
+            "attach a text file, document, image or http(s) URL to the next message",
+            _file,
+        ),
         Command("save", "NAME", "keep this session under NAME", _save),
         Command("sessions", "[TEXT]", "list recent sessions (TEXT searches them)", _sessions),
         Command("resume", "NAME", "switch to a saved session", _resume, _session_names),
@@ -629,7 +634,7 @@ COMMANDS: dict[str, Command] = {
         Command("cost", "", "what this session has cost", _cost),
         Command(
             "budget",
-            "continue",
+            "[continue]",
             "spending against the budgets; continue: go past them in this session",
             _budget,
             lambda _repl: ["continue"],

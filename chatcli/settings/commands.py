@@ -73,6 +73,25 @@ def unset_variable(stderr: bytes) -> str | None:
     return found.group(1).decode() if found else None
 
 
+def failed(
+    proc: subprocess.CompletedProcess[bytes], named: str, shown: str, *, needed_by: str,
+    change: str = "the value in the config",
+) -> ConfigError:  # fmt: skip
+    """The error for a secret's command ``named`` (``shown``: the command, redacted) that
+    failed or printed nothing: the variable its shell said is unset (``needed_by``: the
+    setting; ``change``: where to fix it instead) when it said so, else how it ended, with
+    the command to run by hand. The one wording of ``api_key_cmd``, headers and MCP values."""
+    unset = unset_variable(proc.stderr) if proc.returncode else None
+    if unset is not None:
+        needed = f" (needed by {needed_by})" if needed_by else ""
+        return ConfigError(
+            f"environment variable {unset} is not set, or empty{needed}",
+            hint=f"set it (export {unset}=...), or change {change}",
+        )
+    why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
+    return ConfigError(f"{named} {why}", hint=f"run it yourself to check: {shown}")
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill ``proc``'s process group (before its leader is reaped, so the id is still its
     own), then reap the leader."""

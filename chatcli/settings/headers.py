@@ -61,9 +61,8 @@ def _run(profile: str, name: str, cmd: str) -> str:
     )
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode != 0 or not lines or not lines[0].strip():
-        raise ConfigError(
-            f"the command for header {name} of profile {profile!r} "
-            + (f"exited with {proc.returncode}" if proc.returncode else "printed nothing"),
-            hint=f"run it yourself to check: {redact_cmd(cmd)}",
-        )
+        named = f"the command for header {name} of profile {profile!r}"
+        raise commands.failed(proc, named, redact_cmd(cmd),
+                              needed_by=f"header {name} of profile {profile!r}",
+                              change=f"headers in [profiles.{profile}]")  # fmt: skip
     return lines[0].strip()

@@ -27,6 +27,14 @@ def resolve_key(profile: Profile) -> str:
     return key_with_source(profile)[0]
 
 
+def check_found(profile: Profile) -> None:
+    """Refuse ``profile`` now when it has no key (exit 3), before a command creates anything:
+    a first run without a key leaves no data dir behind. A key ``api_key_cmd`` prints is not
+    fetched here (the command runs once, when connecting)."""
+    if profile.api_key or not profile.api_key_cmd:
+        _find_key(profile)
+
+
 def key_with_source(profile: Profile) -> tuple[str, str]:
     """The key and where it came from (for ``config show`` and ``doctor``); from here on the
     key (and any password in the profile's URLs) is masked in every text chatcli shows."""
@@ -156,9 +164,7 @@ def _run_key_cmd(profile: Profile) -> str:
     lines = out.strip().splitlines()
     key = lines[0].strip() if lines else ""
     if proc.returncode != 0 or not key:
-        why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
-        raise ConfigError(
-            f"api_key_cmd of profile {profile.name!r} {why}",
-            hint=f"run it yourself to check: {redact_cmd(cmd)}",
-        )
+        named = f"api_key_cmd of profile {profile.name!r}"
+        raise commands.failed(proc, named, redact_cmd(cmd), needed_by=named,
+                              change=f"api_key_cmd in [profiles.{profile.name}]")  # fmt: skip
     return key

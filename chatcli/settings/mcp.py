@@ -178,13 +178,5 @@ def _run(cmd: str, setting: str, timeout: float | None) -> str:
     proc = commands.run(cmd, named, timeout=limit)
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode != 0 or not lines:
-        unset = commands.unset_variable(proc.stderr) if proc.returncode else None
-        if unset is not None:
-            needed = f" (needed by {setting})" if setting else ""
-            raise ConfigError(
-                f"environment variable {unset} is not set, or empty{needed}",
-                hint=f"set it (export {unset}=...), or change the value in the config",
-            )
-        why = f"exited with {proc.returncode}" if proc.returncode else "printed nothing"
-        raise ConfigError(f"{named} {why}", hint=f"run it yourself to check: {shown}")
+        raise commands.failed(proc, named, shown, needed_by=setting)
     return lines[0].strip()

@@ -66,6 +66,7 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
     from chatcli.features.usage import budget
     from chatcli.inputs import gather
     from chatcli.session import combined
+    from chatcli.settings.keys import check_found
     from chatcli.store import check_session_name, open_default
 
     if flags.session is not None:
@@ -80,6 +81,8 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: A
         invoked, flags, applied = apply(invoked, flags, what.template, list(what.variables))
         for name in applied.unused:
             notifier.note(f"template {what.template!r} has no variable {name!r}")
+    if not (flags.cont or flags.session):  # else the stored conversation's profile is used
+        check_found(invoked.config.profile(invoked.profile, named_by=invoked.named_by))
     with open_default() as store:
         pick(store, flags)  # -c with --session is refused before stdin is read
 

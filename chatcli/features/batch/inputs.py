@@ -251,7 +251,7 @@ def _csv(
 
 
 def _text(path: Path, prompt: str | None) -> BatchInput:
-    """A text file or a document (PDF, DOCX, ODT, EPUB, HTML: told by content, read by the
+    """A text file or a document (PDF, DOCX, ODT, EPUB, HTML, RTF: told by content, read by the
     documents reader ``ask -f`` and ``summarize`` use), one request; a document's own bytes
     are never sent."""
     from chatcli.inputs import to_text
@@ -261,7 +261,9 @@ def _text(path: Path, prompt: str | None) -> BatchInput:
         text = to_text(data, f"file {path}")
     except UsageError as exc:
         if exc.hint is not None and exc.hint.startswith("chatcli reads"):
-            exc.hint = "chatcli batch submit reads text and documents (PDF, DOCX, ODT, EPUB, HTML)"
+            exc.hint = (
+                "chatcli batch submit reads text and documents (PDF, DOCX, ODT, EPUB, HTML, RTF)"
+            )
         raise
     except (RecursionError, MemoryError, ValueError, LookupError) as exc:  # a hostile file
         raise UsageError(f"cannot read {path}: {type(exc).__name__}") from None

@@ -26,7 +26,9 @@ SHOWN_FAILURES = 10
 
 def as_object(row: ResultRow, structured: bool = False) -> dict[str, Any]:
     """The JSONL object of one request: input id, answer, usage, cost and error; a
-    ``--schema`` request's validated JSON also under ``data``."""
+    ``--schema`` request's validated JSON also under ``data``. A failed request that got an
+    answer (not valid against its schema, cut at the token limit, stopped by the content
+    filter) keeps that paid-for text under ``answer``, beside the ``error``."""
     usage = None
     if row.prompt_tokens is not None or row.completion_tokens is not None:
         usage = {
@@ -38,7 +40,7 @@ def as_object(row: ResultRow, structured: bool = False) -> dict[str, Any]:
     obj = {
         "id": row.input_id,
         "model": row.served_model or row.model,
-        "answer": row.answer if row.state == "done" else None,
+        "answer": row.answer if row.state in ("done", "failed") else None,
         "finish_reason": row.finish_reason,
         "usage": usage,
         "cost_usd": json_usd(row.cost_usd),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from chatcli.environment import Environment
 from chatcli.errors import AuthError, ChatcliError, Reported
 from chatcli.events import Usage
 from chatcli.output import flush_out, out
-from chatcli.providers.proxies import shown
+from chatcli.providers.proxies import environment_proxy, shown
 from chatcli.settings import keys
 from chatcli.settings.resolve import Staged
 
@@ -53,28 +52,14 @@ def _api(url: str) -> str:
 def _proxy_for(url: str, proxy: str | None) -> tuple[str | None, str]:
     """The proxy a request to ``url`` goes through (None: direct) and where it was set: the
     profile's ``proxy``, else the environment's read by httpx2's own rules, which the request
-    follows (``NO_PROXY`` with hosts, domains, CIDR ranges and ``*``; the variable of the
-    URL's scheme before ``ALL_PROXY``; a value without a scheme taken as ``http://``)."""
+    follows (``proxies.environment_proxy``: the one reading errors name the proxy by too)."""
     if proxy:
         return proxy, "profile proxy"
-    import httpx2
-    from httpx2._utils import URLPattern, get_environment_proxies
-
-    target = httpx2.URL(url)
-    mounts = [(URLPattern(key), via) for key, via in get_environment_proxies().items()]
-    for pattern, via in sorted(mounts, key=lambda mount: mount[0]):  # as httpx2.Client does
-        if pattern.matches(target):
-            return (via, _variable(pattern.scheme or "all")) if via else (None, "none")
-    return None, "none"
-
-
-def _variable(scheme: str) -> str:
-    """Where the environment's proxy for ``scheme`` came from (lower case wins, as urllib
-    reads them), or the system's settings (macOS) when no variable holds it."""
-    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):
-        if os.environ.get(name):
-            return f"env {name}"
-    return "system proxy settings"
+    found = environment_proxy(url)
+    if found is None:
+        return None, "none"
+    via, variable = found
+    return via, f"env {variable}" if variable else "system proxy settings"
 
 
 def _reachable(url: str, timeout: float) -> str | None:

@@ -69,9 +69,12 @@ def run(environment: Environment, invoked: Invocation, flags: ChatFlags, what: C
     from chatcli.features.conversation import open_conversation
     from chatcli.features.shell.exchange import Exchange
     from chatcli.features.usage import budget
+    from chatcli.settings.keys import check_found
     from chatcli.store import open_default
 
     check_options(what)
+    if not (flags.cont or flags.session):  # a first run without a key leaves nothing behind
+        check_found(invoked.config.profile(invoked.profile, named_by=invoked.named_by))
     env = environment
     notifier = notifier_for(env)
     with _typed_ahead_dropped(), open_default() as store:

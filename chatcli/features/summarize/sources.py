@@ -127,7 +127,7 @@ def _text(name: str, profile: Profile, stdin: TextIO | None) -> str:
     except UsageError as exc:
         hint = exc.hint
         if hint is None or hint.startswith("chatcli reads"):
-            hint = "chatcli summarize reads text and documents (PDF, DOCX, ODT, EPUB, HTML)"
+            hint = "chatcli summarize reads text and documents (PDF, DOCX, ODT, EPUB, HTML, RTF)"
         raise UsageError(exc.message, hint=hint) from None
     text = text.strip("\n")
     if not text.strip():

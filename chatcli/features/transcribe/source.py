@@ -158,18 +158,22 @@ def _holds_data(path: Path) -> bool:
 
 
 def not_audio(inp: Input) -> UsageError:
-    """Why ``inp`` cannot be transcribed, naming what it is when chatcli knows."""
+    """Why ``inp`` cannot be transcribed, naming what it is when chatcli knows (a document it
+    reads, an image, an Office file, text) and what to use for it instead."""
+    from chatcli.documents.sniff import document_kind
     from chatcli.inputs import kind_of
 
-    kind = kind_of(inp.head)
+    document = document_kind(inp.head)
+    kind = _DOCUMENTS.get(document or "") or kind_of(inp.head)
     if kind is not None and not kind.startswith("audio"):  # a PDF, an image, an archive...
-        hint = (
-            "to summarise a document, use `chatcli summarize`"
-            if "document" in kind
-            else "to ask about an image, use `chatcli ask -f FILE`"
-            if kind.startswith("an image")
-            else "convert it first, e.g. ffmpeg -i IN out.mp3"
-        )
+        if document in _DOCUMENTS:
+            hint = "to summarise a document, use `chatcli summarize`"
+        elif kind.endswith("image") or kind.startswith("an image"):
+            hint = "to ask about an image, use `chatcli ask -f FILE`"
+        elif "Office" in kind or kind.startswith(_OFFICE):
+            hint = "to ask about its content, use `chatcli ask -f FILE`"
+        else:
+            hint = "convert it first, e.g. ffmpeg -i IN out.mp3"
         return UsageError(f"{inp.source} is {kind} (transcription takes {ACCEPTED})", hint=hint)
     head = inp.head[:4096]
     sample = head.decode("utf-8", "replace")
@@ -181,3 +185,17 @@ def not_audio(inp: Input) -> UsageError:
         else "convert it first, e.g. ffmpeg -i IN out.mp3"
     )
     return UsageError(f"{inp.source} is {what} (transcription takes {ACCEPTED})", hint=hint)
+
+
+_DOCUMENTS = {
+    "pdf": "a PDF document",
+    "docx": "a Word document (DOCX)",
+    "odt": "an OpenDocument text (ODT)",
+    "epub": "an EPUB book",
+    "rtf": "an RTF document",
+}
+"""The documents ``summarize`` reads, named as ``inputs.kind_of`` names formats (it tells only
+those chatcli does not read: to it a DOCX is a ZIP archive, an RTF file text)."""
+_OFFICE = ("an Excel", "an OpenDocument", "a PowerPoint", "a Word", "a password-protected")
+"""How ``inputs.kind_of`` names the Office files chatcli does not read (a spreadsheet, a
+presentation, a legacy or protected file): ``ask -f`` says what to convert each to."""

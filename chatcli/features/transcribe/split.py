@@ -107,10 +107,19 @@ def sniff(data: bytes) -> AudioKind | None:
         brand = data[8:12]
         if brand.startswith((b"M4A", b"M4B")):
             return AudioKind("m4a", "audio/mp4")
+        if _still_image(data):  # HEIC, AVIF: ISO media files too, but pictures
+            return None
         return AudioKind("mp4", "video/mp4")
     if data.startswith(b"\x1a\x45\xdf\xa3"):
         return AudioKind("webm", "video/webm")
     return None
+
+
+def _still_image(data: bytes) -> bool:
+    """Whether an ISO media file (``ftyp``) is a still image, as ``inputs.kind_of`` tells."""
+    from chatcli.inputs import kind_of
+
+    return (kind_of(data[:16]) or "").endswith("image")
 
 
 def _mpeg_frame(data: bytes) -> bool:
