@@ -18,11 +18,12 @@ the shape of the text is checked for fork bombs. Code given to python, perl, rub
 (``-c``, ``-e``, ``-r``, or on their input) is read for the calls that delete files, write
 where a redirection would be a finding, or run shell commands, which are checked as text.
 
-Text fed to a shell (``echo '...' | sh``, ``sh <<< '...'``, a here-document) is checked as
-the script it is; a here-document's body given to any other program is text. A text the lexer
-cannot read (an unclosed quote), a program name or a shell's input made at run time, is
-reported as not checkable: what cannot be checked is treated as dangerous. Fish's syntax is
-close enough for these rules (its ``(cmd)`` substitutions are read like ``$(cmd)``).
+Text fed to a shell (``echo '...' | sh``, ``sh <<< '...'``, a here-document, ``sh <(echo
+'...')``, ``sh -c "$(echo '...')"``) is checked as the script it is; a here-document's body
+given to any other program is text. A text the lexer cannot read (an unclosed quote), a
+program name or a shell's input made at run time, is reported as not checkable: what cannot
+be checked is treated as dangerous. Fish's syntax is close enough for these rules (its
+``(cmd)`` substitutions are read like ``$(cmd)``).
 
 The modules, in the order a text goes through them: lexer.py (words and operators),
 parser.py (simple commands, with what is nested in them; command.py their shape),
@@ -30,7 +31,8 @@ forkbombs.py (fork bombs, from the shape of the text), check.py (the walk, and t
 rules), wrappers.py (``sudo``, ``env``, ... taken off), scripts.py (text run as shell code),
 workdir.py (where a command runs: the home directory, ``cd`` and ``pushd`` before it),
 values.py and flows.py (what a loop's variable, an array, a shell's ``$1`` and ``"$@"`` or
-``{}`` hold, and the lines a command reads), functions.py (a function's body at each call),
+``{}`` hold, and the lines a command reads; filters.py the filters passing them on),
+functions.py (a function's body at each call),
 options.py and paths.py (what the rules read: options, paths); the rules by family:
 deletion.py, writes.py, permissions.py, machine.py (processes, services, firewall), tools.py
 (git, containers, clouds, SQL); interpreters.py (an interpreter's code and in-place files on

@@ -47,11 +47,20 @@ from chatcli.features.shell.danger.scripts import (
     all_commands,
     downloads,
     inner_script,
+    made_output,
     name_of,
+    output_of,
     reads_script,
+    script_at,
+    script_file,
     shown,
 )
-from chatcli.features.shell.danger.wrappers import fed_command, feeder_options, unwrap
+from chatcli.features.shell.danger.wrappers import (
+    fed_command,
+    feeder_options,
+    parallel_arguments,
+    unwrap,
+)
 
 _DEPTH = 8
 
@@ -101,13 +110,20 @@ def _check_command(cmd: Command, upstream: list[Command], found: list[str], dept
 @contextmanager
 def _listings(cmd: Command, words: list[str]) -> Iterator[list[str]]:
     """``words`` with each whole ``$( )`` that lists paths (``rm $(find ~ -type f)``) made a
-    variable holding them, bound in the commands checked inside."""
+    variable holding them, bound in the commands checked inside; not a script's text
+    (``eval $(echo ...)``, ``sh -c``'s), which is checked as the text it writes."""
     made = values.substitutions(cmd)
     offset = len(cmd.words) - len(words)
+    program = posixpath.basename(words[0]) if words else ""
+    script = script_at(words) if program in SHELLS else None
     listed = {
         at - offset: values.listing(made[at])
         for at in made
-        if at > offset and cmd.words[offset:] == words and cmd.words[at] == "$(…)"
+        if at > offset
+        and cmd.words[offset:] == words
+        and cmd.words[at] == "$(…)"
+        and program != "eval"
+        and at - offset != script
     }  # not the program's name: one made at run time cannot be checked
     listed = {at: held for at, held in listed.items() if held != values.UNKNOWN}
     if not listed:
@@ -173,8 +189,14 @@ def _check_program(
         downloads(c) for s in cmd.nested for c in all_commands(s)
     ):
         found.append(f"runs a download with {program} (runs code from the network unseen)")
+    made = made_output(words, script_file(program, words), cmd)
+    if made is not None:  # sh <(echo '...'), source <(printf ...): that text
+        found.extend(_reasons_of(made, depth))
     inner = inner_script(program, words)
-    if inner is not None:
+    if inner is not None:  # sh -c "$(echo '...')", eval $(printf ...): that text
+        lone = 1 if program == "eval" and len(words) == 2 else None  # eval "$(...)"
+        made = made_output(words, script_at(words) if program in SHELLS else lone, cmd)
+        inner = live(made) if made is not None else inner
         try:
             parsed = parse(inner)
         except ValueError as exc:
@@ -192,8 +214,10 @@ def _check_program(
     if lang is not None:
         _check_code(program, lang, words, cmd, upstream, found, depth)
     rule = _RULES.get(program) or (deletion.mkfs if program.startswith("mkfs") else None)
-    if rule is not None:
-        rule(words, from_input, found, depth)
+    if rule is not None:  # parallel's ::: ARGS are on the line, not read from input
+        given = parallel_arguments(cmd.words) if from_input else []
+        read = from_input and (not given or any(from_file for _, from_file in given))
+        rule(words, read, found, depth)
     if from_input:
         _check_fed(words, cmd, upstream, found, depth)
     flags, targets = split_flags(words[1:]) if program == "tee" else (set(), [])
@@ -213,11 +237,15 @@ def _check_fed(
     ``{}`` holding each (values.py): what ``find`` finds as ``find ... -exec`` does
     (``find ~ -type f | xargs rm`` is ``find ~ -type f -exec rm {} +``), every entry of the
     directories ``ls`` lists (``ls ~ | xargs rm`` is ``rm ~/*``), in place of its replace
-    string (``xargs -I % rm %``). Other lists (a file, ``git ls-files``) are the user's own
-    and not judged here."""
+    string (``xargs -I % rm %``); parallel's ``:::`` arguments (``parallel rm ::: ~/*``)
+    and the files of its ``::::`` and of ``xargs -a`` in place of its input. Other lists
+    (a file, ``git ls-files``) are the user's own and not judged here."""
     arg_file = feeder_options(cmd.words).get("a")  # xargs -a <(find ~): not its input
+    given = parallel_arguments(cmd.words)  # parallel rm ::: ~/*: nor are these
     fed: values.Lines | None
-    if arg_file is not None:
+    if given:
+        fed = values.arguments(cmd, given, upstream)
+    elif arg_file is not None:
         made = values.substitutions(cmd).get(arg_file[1])
         fed = values.listing(made) if made is not None else values.UNKNOWN
     else:
@@ -272,12 +300,17 @@ def _check_code(
 def _stdin(cmd: Command, upstream: list[Command]) -> tuple[str, str | None]:
     """Where ``cmd`` reads its standard input from, and the text when the command line shows
     it. As in the shell, the last of its ``<`` and ``<<<`` redirections wins (a here-document
-    is a here-string by now), and any of them wins over a pipe: ``("<", None)`` for a file,
+    is a here-string by now; ``< <(...)`` is a pipe from what it runs), and any of them wins
+    over a pipe: ``("<", None)`` for a file,
     ``("a here-string", TEXT)``, ``(WRITER, TEXT or None)`` for a pipe from the program
     WRITER (``shown``), ``("", None)`` for the terminal."""
     fed = [(op, target) for op, target in cmd.redirects if op in ("<<<", "<")]
     if fed:
         op, target = fed[-1]
+        if op == "<" and not target and cmd.nested:  # < <(echo ...): what it writes
+            script = cmd.nested[-1]
+            last = script[-1] if script else []
+            return (name_of(last[-1]) or "a pipe", output_of(script)) if last else ("<", None)
         return ("<", None) if op == "<" else ("a here-string", target)
     if upstream:
         writer, _ = unwrap(upstream[-1].words, [])
@@ -301,13 +334,16 @@ def _check_sql(args: list[str], cmd: Command, upstream: list[Command], found: li
 
 def _check_redirects(cmd: Command, found: list[str], depth: int) -> None:
     """Writes by redirection: onto a disk device, into a system directory, over the user's
-    set-up (``>``), or into a file read at start-up (``>>``)."""
+    set-up (``>``), or into a file read at start-up (``>>``); over, or onto the end of,
+    every file of a broad directory (an append counting ``*`` only where the current
+    directory is broad itself, as an edit in place does)."""
     for op, written in cmd.redirects:
         if op not in WRITES or not written:
             continue
         for target in flows.targets(written):  # what "$f" holds in a loop over find ~
             dotfile = setup_file(target)
-            every = writes.every_file(target) if op not in (">>", "&>>", "<>") else None
+            appends = op in (">>", "&>>")
+            every = writes.every_file(target, here=appends) if op != "<>" else None
             if DISK.match(target):
                 found.append(f"writes straight onto the disk device {target}")
             elif system(target):
@@ -318,7 +354,8 @@ def _check_redirects(cmd: Command, found: list[str], depth: int) -> None:
             elif dotfile:
                 found.append(f"overwrites {target}, {dotfile}")
             if every:
-                found.append(f"{op} overwrites every file {writes.spread(target)}: {every}")
+                verb = "appends to" if appends else "overwrites"
+                found.append(f"{op} {verb} every file {writes.spread(target)}: {every}")
 
 
 def _check_append(

@@ -11,15 +11,30 @@ def split_flags(
     in ``takes_value`` takes the rest of its word or the next word, a long one in
     ``long_values`` the next word (unless written ``--opt=value``): values are not
     operands."""
+    flags, at = _flags_and_operands(words, takes_value, long_values)
+    return flags, [words[i] for i in at]
+
+
+def operand_indices(
+    words: list[str], takes_value: str = "", long_values: frozenset[str] = frozenset()
+) -> list[int]:
+    """Where the operands of ``words`` are, read as ``split_flags`` reads them (to match an
+    operand to the ``<( )`` it is)."""
+    return _flags_and_operands(words, takes_value, long_values)[1]
+
+
+def _flags_and_operands(
+    words: list[str], takes_value: str, long_values: frozenset[str]
+) -> tuple[set[str], list[int]]:
     flags: set[str] = set()
-    operands: list[str] = []
+    operands: list[int] = []
     ended = False
     skip = False
-    for word in words:
+    for index, word in enumerate(words):
         if skip:
             skip = False
         elif ended or not word.startswith("-") or word == "-":
-            operands.append(word)
+            operands.append(index)
         elif word == "--":
             ended = True
         elif word.startswith("--"):

@@ -118,7 +118,10 @@ def _parse_list(tokens: list[str], i: int, *, closing: bool) -> tuple[Script, in
             elif token in ("(", "$(") and cmd.words:  # an argument: $(cmd), fish's (cmd)
                 cmd.words.append("$(…)")
             elif token in ("<(", ">(") and (i == 0 or tokens[i - 1] not in REDIRECTS):
-                cmd.words.append(token + "…)")  # an argument: the path of a pipe
+                if _glued(cmd.words, tokens[i - 1]):  # --arg-file=<(...): the option's value
+                    cmd.words[-1] += token + "…)"
+                else:
+                    cmd.words.append(token + "…)")  # an argument: the path of a pipe
             inner, i = _parse_list(tokens, i + 1, closing=True)
             cmd.nested.append(inner)
             i += 1
@@ -156,6 +159,12 @@ def _substituted(word: str) -> str:
     an arithmetic ``$((`` keeps a parenthesis, so a ``<<`` in it stays a shift."""
     start = word.index("$(") + 2
     return word[start - 1 if word.startswith("(", start) else start :]
+
+
+def _glued(words: list[str], before: str) -> bool:
+    """Whether a ``<( )`` is the value of the option just before it, written ``--opt=<(...)``
+    (shlex splits the word there)."""
+    return bool(words) and words[-1] == before and re.fullmatch(r"--?[\w-]+=", before) is not None
 
 
 def _loop_header(words: list[str]) -> bool:

@@ -12,7 +12,9 @@ import re
 
 from chatcli.features.shell.danger.command import Command, Script
 from chatcli.features.shell.danger.lexer import live
-from chatcli.features.shell.danger.options import skip_options, split_flags
+from chatcli.features.shell.danger.options import operand_indices, skip_options, split_flags
+from chatcli.features.shell.danger.parser import parse
+from chatcli.features.shell.danger.values import made_scripts
 from chatcli.features.shell.danger.wrappers import unwrap
 
 SHELLS = {"sh", "bash", "zsh", "fish", "dash", "ksh", "ash", "mksh"}
@@ -72,6 +74,46 @@ def reads_script(words: list[str]) -> bool:
     (``-s`` keeps reading it whatever follows)."""
     flags, operands = split_flags(words[1:])
     return "s" in flags or ("c" not in flags and "--command" not in flags and not operands)
+
+
+def script_file(program: str, words: list[str]) -> int | None:
+    """Where in ``words`` the script file a shell (``sh FILE``, no ``-c``) or ``source``
+    (``.``) runs is; None without one."""
+    if program in ("source", "."):
+        return 1 if len(words) > 1 else None
+    if program not in SHELLS or script_at(words) is not None:
+        return None
+    at = operand_indices(words[1:], "oO", frozenset({"--rcfile", "--init-file"}))
+    return at[0] + 1 if at and "s" not in split_flags(words[1:], "oO")[0] else None
+
+
+def made_output(words: list[str], at: int | None, cmd: Command) -> str | None:
+    """What the word ``words[at]`` writes when it is a whole substitution whose output the
+    command line shows (``output_of``): a script given as ``"$(echo ...)"`` or ``$(printf
+    ...)`` (``sh -c``, ``eval``), or as ``<(echo ...)`` (``sh <(...)``); ``words`` are
+    ``cmd``'s, wrappers taken off. None for any other word, or output not shown."""
+    if at is None or at >= len(words):
+        return None
+    word = words[at]
+    if word in ("$(…)", "<(…)"):
+        offset = len(cmd.words) - len(words)
+        made = made_scripts(cmd) if offset >= 0 and cmd.words[offset:] == words else {}
+        return output_of(made[at + offset]) if at + offset in made else None
+    if not word.startswith("$("):
+        return None
+    try:
+        parsed = parse(word)
+    except ValueError:
+        return None
+    whole = len(parsed) == 1 and len(parsed[0]) == 1 and parsed[0][0].words == ["$(…)"]
+    return output_of(parsed[0][0].nested[0]) if whole and len(parsed[0][0].nested) == 1 else None
+
+
+def output_of(script: Script) -> str | None:
+    """What ``script`` writes, when the command line shows all of it: each of its pipelines
+    ends in ``echo``, ``printf`` or ``cat`` of a here-string (``shown``)."""
+    texts = [shown(pipeline[-1]) for pipeline in script if pipeline]
+    return "\n".join(t for t in texts if t is not None) if None not in texts else None
 
 
 def shown(cmd: Command) -> str | None:

@@ -4,8 +4,10 @@ A ``Value`` is one thing a variable holds: a path, or every path under one (what
 lists), or an entry of a directory (what ``ls DIR`` lists). The bindings live in a context
 variable, so the scripts nested where they hold (``$( )``, ``( )``, ``sh -c``) see them; the
 lines a command reads are a listing too: from ``find``, ``ls``, ``echo`` or ``printf`` piped
-in (through ``sort`` and its kind), from ``< <(...)`` or ``<<< "$(...)"``, or from what a
-group or a shell it runs in reads (``find ~ | ( while read f; ...; done )``).
+in (through the filters that pass lines on, filters.py: ``sort``, ``grep -v``, ``cat <(...)``),
+from ``< <(...)``, ``<<< "$(...)"`` or a here-document's words, or from what a group or a
+shell it runs in reads (``find ~ | ( while read f; ...; done )``); parallel's ``::: ARGS``
+are one for the command it runs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from chatcli.features.shell.danger.command import Command
+from chatcli.features.shell.danger import filters
+from chatcli.features.shell.danger.command import Command, Script
 from chatcli.features.shell.danger.options import split_flags
 from chatcli.features.shell.danger.paths import EVERYTHING
 from chatcli.features.shell.danger.wrappers import unwrap
@@ -46,13 +49,11 @@ Known = dict[str, Lines]  # a variable's name: what it may hold
 _BOUND: ContextVar[Known | None] = ContextVar("bound", default=None)
 _STDIN: ContextVar[Lines | None] = ContextVar("stdin", default=None)
 _REF = re.compile(
-    r"(?P<prefix>.*?)(?:\$(?:\{(?P<braced>[A-Za-z_]\w*|\d+|[@*])(?P<index>\[(?:[@*]|\d+)\])?"
-    r"(?P<slice>:\d+(?::\d+)?)?\}|(?P<plain>[A-Za-z_]\w*|\d|[@*]))|(?P<brace>\{\}))(?P<slash>/?)",
+    r"(?P<prefix>.*?)(?:\$(?:\{(?P<braced>[A-Za-z_]\w*|\d+|[@*])(?P<index>\[(?:[@*]|-?\d+)\])?"
+    r"(?P<slice>:\d+(?::\d+)?)?\}|(?P<plain>[A-Za-z_]\w*|\d|[@*])"
+    r"(?:\[(?:[@*]|-?\d+(?:\.\.-?\d+)?)\])?)|(?P<brace>\{\}))(?P<slash>/?)",
     re.S,
-)
-PASSES = {"sort": False, "uniq": False, "tac": False, "cat": False, "tee": True, "tr": True}
-"""Programs that pass the lines they read on (``find ~ | sort | xargs rm``): always (True),
-or when given no file to read instead (False)."""
+)  # zsh's and fish's $a[1], $argv[2..-1]: elements of the array, as bash's ${a[0]}
 _LS_VALUES = frozenset({"--block-size", "--color", "--format", "--hide", "--ignore",
                         "--indicator-style", "--quoting-style", "--sort", "--tabsize", "--time",
                         "--time-style", "--width"})  # fmt: skip
@@ -97,20 +98,32 @@ def stdin(lines: Lines | None) -> Iterator[None]:
 
 def lines(cmd: Command, upstream: list[Command]) -> Lines | None:
     """What each line ``cmd`` reads from its standard input is: as in the shell its last
-    ``<`` or ``<<<`` wins (``< <(find ~)``, ``<<< "$(find ~)"``, ``<<< "$files"``; a file is
-    the user's own, not known), then a pipe from ``upstream``, then what the group or shell
-    it runs in reads; None when that is the terminal."""
-    fed = [(op, target) for op, target in cmd.redirects if op in ("<", "<<<")]
-    if fed:
-        op, target = fed[-1]
-        if cmd.nested and ((op == "<" and not target) or (op == "<<<" and target[:2] == "$(")):
-            return listing(cmd.nested[-1][-1] if cmd.nested[-1] else [])
-        if op == "<<<" and _whole(target) in known():
-            return tuple((v,) for v in held(target))
-        return UNKNOWN
+    ``<`` or ``<<<`` wins (``redirected``), then a pipe from ``upstream``, then what the
+    group or shell it runs in reads; None when that is the terminal."""
+    fed = redirected(cmd)
+    if fed is not None:
+        return fed
     if upstream:
         return listing(upstream)
     return _STDIN.get()
+
+
+def redirected(cmd: Command) -> Lines | None:
+    """What each line ``cmd`` reads through its last ``<`` or ``<<<`` is (None without
+    one): a listing (``< <(find ~)``, ``<<< "$(find ~)"``), what a variable holds (``<<<
+    "$files"``), the words of a here-string or here-document written out (``<<< "$HOME"``,
+    ``<<EOF`` + ``/home/u``); a file is the user's own, not known."""
+    fed = [(op, target) for op, target in cmd.redirects if op in ("<", "<<<")]
+    if not fed:
+        return None
+    op, target = fed[-1]
+    if cmd.nested and ((op == "<" and not target) or (op == "<<<" and target[:2] == "$(")):
+        return listing(cmd.nested[-1][-1] if cmd.nested[-1] else [])
+    if op == "<<<" and _whole(target) in known():
+        return tuple((v,) for v in held(target))
+    if op == "<<<" and "$(" not in target:
+        return tuple((v,) for word in target.split() for v in held(word)) or UNKNOWN
+    return UNKNOWN
 
 
 def find_roots(words: list[str]) -> list[str]:
@@ -132,26 +145,36 @@ def find_filtered(words: list[str]) -> bool:
     )
 
 
-def lister(commands: list[Command]) -> list[str] | None:
-    """The words of the ``find``, ``ls``, ``echo`` or ``printf`` whose lines the last of
-    ``commands`` writes, through the programs that pass lines on (``find ~ | sort``); None
-    for any other writer (a file, ``git ls-files``: the user's own list)."""
-    for writer in reversed(commands):
-        listed, _ = unwrap(writer.words, [])
-        name = posixpath.basename(listed[0]) if listed else ""
-        if name not in PASSES or not (PASSES[name] or not split_flags(listed[1:])[1]):
-            return listed if name in ("find", "ls", *_PRINTS) else None
-    return None
-
-
 def listing(commands: list[Command]) -> Lines:
-    """What each line written by the last of ``commands`` is: every path under each root of
-    an unnarrowed ``find``, every entry of each directory ``ls`` lists (with ``-d``, the
-    paths it is given), each word ``echo`` or ``printf`` writes; not known otherwise."""
-    listed = lister(commands)
-    if listed is None:
-        return UNKNOWN
-    program = posixpath.basename(listed[0])
+    """What each line written by the last of ``commands`` is, through the filters that pass
+    lines on (filters.py: ``find ~ | grep -v .git``, ``cat <(find ~)``): every path under
+    each root of an unnarrowed ``find``, every entry of each directory ``ls`` lists (with
+    ``-d``, the paths it is given), each word ``echo`` or ``printf`` writes; not known
+    otherwise (a file, ``git ls-files``: the user's own list)."""
+    for index in range(len(commands) - 1, -1, -1):
+        writer = commands[index]
+        words, _ = unwrap(writer.words, [])
+        name = posixpath.basename(words[0]) if words else ""
+        if name in ("find", "ls", *_PRINTS):
+            return _listed(name, words)
+        files = filters.passed_on(words)
+        if files is None:
+            return UNKNOWN
+        fed = redirected(writer)
+        if fed is not None:
+            return fed
+        if files:
+            return _files(writer, words, files, commands[:index])
+    return _stdin()
+
+
+def _stdin() -> Lines:
+    """What the group or shell the check is in reads, as a listing."""
+    return _STDIN.get() or UNKNOWN
+
+
+def _listed(program: str, listed: list[str]) -> Lines:
+    """What each line ``find``, ``ls``, ``echo`` or ``printf`` (``listed``) writes is."""
     if program == "find":
         return UNKNOWN if find_filtered(listed) else under(find_roots(listed))
     if program in _PRINTS:
@@ -167,24 +190,68 @@ def listing(commands: list[Command]) -> Lines:
     return tuple((Value(posixpath.join(d, "*"), "*", many=True),) for d in dirs or [""]) or UNKNOWN
 
 
+def _files(writer: Command, words: list[str], files: list[int], upstream: list[Command]) -> Lines:
+    """What each line a filter (``writer``, ``words`` its wrappers taken off) reads from the
+    files at ``files`` in ``words`` is: a ``<( )``'s listing (``cat <(find ~)``), its input
+    for ``-``; the lines of another file are not known, and left out when some are."""
+    made = substitutions(writer)
+    offset = len(writer.words) - len(words)
+    known_lines: Lines = ()
+    for at in files:
+        if words[at] == "-":
+            part = listing(upstream) if upstream else _stdin()
+        elif at + offset in made and writer.words[at + offset] == "<(…)":
+            part = listing(made[at + offset])
+        else:
+            part = UNKNOWN
+        known_lines += part if part != UNKNOWN else ()
+    return known_lines or UNKNOWN
+
+
+def arguments(cmd: Command, given: list[tuple[int, bool]], upstream: list[Command]) -> Lines:
+    """What each argument GNU parallel takes from its ``:::`` groups (the words at
+    ``given`` in ``cmd``: ``~/*``, each path of a ``$(find ~)``) and from the files of its
+    ``::::`` groups (a ``<( )``'s listing, its input for ``-``) is; a file's lines are not
+    known, and left out when some are."""
+    made = substitutions(cmd)
+    known_lines: Lines = ()
+    for at, from_file in given:
+        word = cmd.words[at]
+        if at in made and word == ("<(…)" if from_file else "$(…)"):
+            part = listing(made[at])
+        elif from_file:
+            part = UNKNOWN if word != "-" else listing(upstream) if upstream else _stdin()
+        else:
+            part = tuple((v,) for v in held(word))
+        known_lines += part if part != UNKNOWN else ()
+    return known_lines or UNKNOWN
+
+
 def under(roots: list[str]) -> Lines:
     """Every path under each of ``roots``, as ``find`` lists them."""
     return tuple((Value(root, every=True, many=True),) for root in roots)
 
 
 def substitutions(cmd: Command) -> dict[int, list[Command]]:
+    """The words of ``cmd`` that are a whole substitution (``made_scripts``), by their
+    index, with the last pipeline of the script each runs."""
+    return {at: script[-1] if script else [] for at, script in made_scripts(cmd).items()}
+
+
+def made_scripts(cmd: Command) -> dict[int, Script]:
     """The words of ``cmd`` that are a whole ``$( )`` (or backticks, or fish's ``( )``; an
-    assignment's value too, ``f=$(find ~)`` or ``f="$(find ~)"``) or ``<( )``, by their
-    index, with the last pipeline of the script each runs; empty when the nested scripts
-    cannot be matched to the words."""
-    made: dict[int, list[Command]] = {}
+    assignment's value too, ``f=$(find ~)`` or ``f="$(find ~)"``) or ``<( )`` (an option's
+    value too, ``--arg-file=<(find ~)``), by their index, with the script each runs; empty
+    when the nested scripts cannot be matched to the words."""
+    made: dict[int, Script] = {}
     taken = 0
     for at, word in enumerate(cmd.words):
         value = word.split("=", 1)[1] if re.match(r"[A-Za-z_]\w*\+?=", word) else None
         whole = value is not None and value[:2] == "$(" and value.endswith(")")
-        if (word in _MADE or value == "$(…)" or whole) and taken < len(cmd.nested):
-            made[at] = cmd.nested[taken][-1] if cmd.nested[taken] else []
-        taken += "$(" in word or word in _MADE
+        glued = word.endswith(_MADE[1:]) and word[:-4].endswith("=")  # --arg-file=<(…)
+        if (word in _MADE or value == "$(…)" or whole or glued) and taken < len(cmd.nested):
+            made[at] = cmd.nested[taken]
+        taken += "$(" in word or word in _MADE or glued
     taken += sum("$(" in target for _, target in cmd.redirects)
     return made if taken == len(cmd.nested) else {}
 
@@ -249,7 +316,8 @@ def choices_of(
 def reference(word: str) -> tuple[str, str, str] | None:
     """``word`` as a reference to a variable: its prefix, the variable's name and a slash
     after it (``~/"${f}"/`` -> ``~/``, ``f``, ``/``); an array's elements or a slice of
-    them (``${a[@]}``, ``${@:2}``) name the array; ``{}`` is a name of its own. None for
+    them (``${a[@]}``, ``${@:2}``, zsh's and fish's ``$a[1]``, ``$argv[2..-1]``) name the
+    array; ``{}`` is a name of its own. None for
     any other word."""
     match = _REF.fullmatch(word)
     if match is None:

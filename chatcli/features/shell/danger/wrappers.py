@@ -70,6 +70,7 @@ _WRAPPERS: dict[str, tuple[str, frozenset[str], int]] = {
 }  # fmt: skip
 _CHDIR = {"env": ("-C", "--chdir"), "sudo": ("-D", "--chdir"), "run0": ("-D", "--chdir")}
 _FEEDERS = ("xargs", "parallel")  # run a command on each line they read
+_ARGUMENTS = {":::", ":::+", "::::", "::::+"}  # parallel: the arguments, or files of them
 
 
 def unwrap(
@@ -78,7 +79,8 @@ def unwrap(
     """The command a line really runs: keywords, ``NAME=value`` assignments and wrappers
     (``sudo``, ``env``, ``nice``, ``timeout``, ``xargs``, ``command``, ``time``, ...) taken
     off; ``sudo`` and its kind are findings. ``watch CMD`` and ``flock FILE -c CMD`` come back
-    as the ``sh -c CMD`` they run. The flag says whether the arguments come from input
+    as the ``sh -c CMD`` they run, GNU parallel without a command the ``sh`` running each
+    of its arguments or lines. The flag says whether the arguments come from input
     (``xargs``, ``parallel``); ``moves`` gets the directories the wrappers run the command
     in (``env -C DIR``: ``("DIR", "env -C DIR")``), in order."""
     from_input = False
@@ -111,6 +113,7 @@ def unwrap(
             _chdir(name, words, i + 1, short, long, moves)
             i = skip_options(words, i + 1, short, long)
         elif name in _WRAPPERS:
+            start = i
             short, long, positional = _WRAPPERS[name]
             _chdir(name, words, i + 1, short, long, moves)
             split = _split_string(words, i + 1) if name == "env" else None
@@ -119,6 +122,13 @@ def unwrap(
             i = skip_options(words, i + 1, short, long)
             i += positional
             from_input = from_input or name in ("xargs", "parallel")
+            given = parallel_arguments(words[start:]) if name == "parallel" else []
+            if name == "parallel":  # ::: ARGS are its input, not the command's words
+                cut = next((j for j in range(i, len(words)) if words[j] in _ARGUMENTS), None)
+                if i == cut or i == len(words):  # no command: each argument, or line, is one
+                    run = "\n".join(words[start + at] for at, file in given if not file)
+                    return (["sh"] if cut is None else ["sh", "-c", run]), from_input
+                words = words[:cut]
             if name == "parallel" and re.search(r"[\s;&|<>]", "".join(words[i : i + 1])):
                 return ["sh", "-c", *words[i:]], from_input  # a command line run by a shell
         else:
@@ -170,6 +180,8 @@ def fed_command(line: list[str], words: list[str]) -> list[str]:
     ``-i``, ``--replace``; parallel's ``{}`` or ``-I R``), or after the command's words
     (at the end of parallel's command line run by a shell)."""
     options = feeder_options(line)
+    if "parallel" in options:  # {1}, {2}: the argument of each ::: group
+        words = [re.sub(r"\{\d+\}", "{}", w) for w in words]
     replace = options.get("I", ("{}" if "parallel" in options else None, -1))[0]
     if replace and any(replace in w for w in words):
         return [w.replace(replace, "{}") for w in words]
@@ -178,12 +190,33 @@ def fed_command(line: list[str], words: list[str]) -> list[str]:
     return [*words, "{}"]
 
 
+def parallel_arguments(line: list[str]) -> list[tuple[int, bool]]:
+    """Where the arguments after GNU parallel's ``:::`` (and ``:::+``) are in ``line``, the
+    words after its first ``:::`` on, with whether each names a file of them (``::::``); its
+    input is not read then. Empty when there are none."""
+    at = next((i for i, w in enumerate(line) if posixpath.basename(w) == "parallel"), None)
+    if at is None:
+        return []
+    start = next((i for i in range(at + 1, len(line)) if line[i] in _ARGUMENTS), None)
+    if start is None:
+        return []
+    found: list[tuple[int, bool]] = []
+    files = False
+    for index in range(start, len(line)):
+        if line[index] in _ARGUMENTS:
+            files = line[index].startswith("::::")
+        else:
+            found.append((index, files))
+    return found
+
+
 def feeder_options(line: list[str]) -> dict[str, tuple[str, int]]:
     """The options of the first ``xargs`` or ``parallel`` in ``line`` that say where its
-    lines go and come from, with their value and the index in ``line`` of the word that is
-    the value (-1 when it is in the option's word): ``I`` the replace string (xargs's
-    ``-I R``, ``-i[R]``, ``--replace[=R]``), ``a`` the file read instead of the input
-    (``-a FILE``, ``--arg-file FILE``); the program's name is a key too."""
+    lines go and come from, with their value and the index in ``line`` of the word that
+    holds the value (-1 when it is glued to a short option): ``I`` the replace string
+    (xargs's ``-I R``, ``-i[R]``, ``--replace[=R]``), ``a`` the file read instead of the
+    input (``-a FILE``, ``--arg-file FILE``, ``--arg-file=FILE``); the program's name is a
+    key too."""
     at = next((i for i, w in enumerate(line) if posixpath.basename(w) in _FEEDERS), None)
     if at is None:
         return {}
@@ -200,7 +233,7 @@ def feeder_options(line: list[str]) -> dict[str, tuple[str, int]]:
             if name == "--replace" and xargs:
                 found["I"] = (value if equals else "{}", -1)
             elif name == "--arg-file" and equals:
-                found["a"] = (value, -1)
+                found["a"] = (value, i - 1)  # --arg-file=<(…): the word is the value
             elif name in long and not equals:
                 value, i = (line[i] if i < len(line) else ""), i + 1
                 if name == "--arg-file":

@@ -2,7 +2,8 @@
 ``sed -i`` (and ``perl -i``, ``ruby -i``, which edit in place as it does), ``cp``, ``mv``,
 ``install``, ``ln``, ``rsync``; into a system directory, onto a disk, over the user's set-up,
 over every file of a broad directory (``truncate -s0 ~/*``, or ``"$f"`` of a loop over
-``find ~``: ``~/**``) (a redirection, ``>``, is checked in check.py, with ``every_file``)."""
+``find ~``: ``~/**``), or onto the end of each (``tee -a``) (a redirection, ``>``, is
+checked in check.py, with ``every_file``)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,11 @@ def copy_into(words: list[str], from_input: bool, found: list[str], depth: int) 
             found.append(f"{program} writes onto the disk device {target}")
         elif system(target):
             found.append(f"{program} writes into a system directory ({target})")
+    if program == "tee" and flags & {"a", "--append"}:
+        for target in targets:
+            why = every_file(target, here=True)
+            if why:
+                found.append(f"tee -a appends to every file {spread(target)}: {why}")
     for path in _overwritten(program, flags, operands, targets, into, kept):
         dotfile = setup_file(path)
         if dotfile:
