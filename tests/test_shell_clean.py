@@ -29,6 +29,9 @@ from chatcli.features.shell.clean import clean, is_prose
         ),
         ("Use `git log --oneline -5` to see the last commits.", "git log --oneline -5"),
         ("Here is the command: find . -size +1G", "find . -size +1G"),
+        # parallel's ":::" is no introduction: the line is the command (it was cut to '"$HOME"/*')
+        ('parallel rm ::: "$HOME"/*', 'parallel rm ::: "$HOME"/*'),
+        ("parallel echo :::: list.txt", "parallel echo :::: list.txt"),
         ("Run: `ls -la`", "ls -la"),
         ("<think>They want files.</think>\nls -la", "ls -la"),
         ("```console\n$ ls -la\ntotal 0\n$ pwd\n/home\n```", "ls -la\npwd"),

@@ -129,7 +129,8 @@ def _unfenced(text: str) -> str:
             return str(spans[0]).strip()
         head, colon, tail = line.partition(": ")
         tail = tail.strip()
-        if colon and tail and is_prose(head + ":") and not is_prose(tail):
+        prose_colon = colon and not head.endswith(":")  # not parallel's ":::" or a "::"
+        if prose_colon and tail and is_prose(head + ":") and not is_prose(tail):
             return tail if is_command_word(tail.split()[0]) else line  # "Here it is: CMD"
         return line
     start = next((i for i, ln in enumerate(lines) if ln.strip() and not is_prose(ln)), None)
