@@ -57,19 +57,21 @@ class Screen:
         )
 
     def history(self) -> str:
-        """Screen's scrollback and screen, as ``hardcopy -h`` writes them (see ``as_hardcopy``)."""
+        """Screen's scrollback and screen, as ``hardcopy -h`` writes them (see ``as_hardcopy``).
+        Screen runs the commands it is sent in order, each to its end: once a second, small
+        hardcopy exists, the first is whole (waiting for its size to stay put for 0.1 s read a
+        half-written one under load: a CI run met it)."""
+        done = self.copy.with_suffix(".done")
         self.copy.unlink(missing_ok=True)
+        done.unlink(missing_ok=True)
         self.screen_cmd("hardcopy", "-h", str(self.copy))
+        self.screen_cmd("hardcopy", str(done))
         deadline = time.monotonic() + DEFAULT_TIMEOUT
-        size = -1
-        while True:  # screen writes the file on its own schedule: wait until it stops growing
-            now = self.copy.stat().st_size if self.copy.exists() else -1
-            if now >= 0 and now == size:
-                return self.copy.read_bytes().decode("latin-1")
+        while not done.exists():
             if time.monotonic() > deadline:
                 raise AssertionError("screen wrote no hardcopy")
-            size = now
-            time.sleep(0.1)
+            time.sleep(0.05)
+        return self.copy.read_bytes().decode("latin-1")
 
     @staticmethod
     def as_hardcopy(line: str) -> str:
