@@ -355,11 +355,14 @@ class Notifier:
             return
         self.end_line()
         if event.key is not None and self.tty:
-            self.stream.write(f"chatcli: {sanitize(event.message)}")
+            # marked open before it is written: a Ctrl-C right after the write (the user saw
+            # it) must still find it open, so the next line ends it (a loaded CI run met it)
             self._line_open = True
+            self._open_key = event.key
+            self.stream.write(f"chatcli: {sanitize(event.message)}")
         else:
             self.stream.write(f"chatcli: {sanitize(event.message)}\n")
-        self._open_key = event.key
+            self._open_key = event.key
         self.stream.flush()
 
     def line(self, text: str, writer: Writer | None = None) -> None:
