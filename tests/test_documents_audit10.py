@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import fake_env, run_cli
+from tests.docs_helpers import assemble_pdf
 from tests.fakes import FakeOpenAI, Raw, Reply
 from tests.test_repl import Chat
 
@@ -347,19 +348,7 @@ def _pdf(pages: list[str | None], kids: list[int] | None = None) -> bytes:
     objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
     refs = b" ".join(b"%d 0 R" % n for n in listed)
     objects[1] = b"<< /Type /Pages /Kids [" + refs + b"] /Count %d >>" % len(listed)
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
-    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+    return assemble_pdf(objects)
 
 
 def test_scanned_pages_amid_text_are_marked_and_named(fake: FakeOpenAI, tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ from pathlib import Path
 from chatcli.errors import UsageError
 from chatcli.features.durations import ffmpeg_duration
 from chatcli.features.transcribe import work
-from chatcli.features.usage.media import WavAudio
+from chatcli.features.usage.media import WavAudio, wav_format
 
 MiB = 1024 * 1024
 UPLOAD_LIMIT = 25 * MiB
@@ -87,10 +87,6 @@ class WavLayout:
     fmt: WavAudio
     offset: int
     length: int
-
-
-_EXTENSIBLE = 0xFFFE
-_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 
 
 def sniff(data: bytes) -> AudioKind | None:
@@ -150,38 +146,17 @@ def size_text(n: int) -> str:
 
 
 def wav_layout(path: Path) -> WavLayout | None:
-    """``path`` read as a RIFF WAV without reading its frames: its ``fmt`` chunk and where the
-    frames of its ``data`` chunk are (a size of 0 or 0xFFFFFFFF, or one past the end, means
-    "to the end"); None when it is no WAV, or one without a usable format."""
+    """``path`` read as a RIFF WAV without reading its frames (``media.wav_format``): its
+    ``fmt`` chunk and where the frames of its ``data`` chunk are; None when it is no WAV, or
+    one without a usable format."""
     with path.open("rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None
-        pos, fmt = 12, None
-        while pos + 8 <= size:
-            fh.seek(pos)
-            chunk, length = struct.unpack("<4sI", fh.read(8))
-            body = pos + 8
-            if chunk == b"fmt " and length >= 16 and body + 16 <= size:
-                raw = fh.read(40 if length >= 40 and body + 40 <= size else 16)
-                fmt = struct.unpack_from("<HHIIHH", raw)
-                if fmt[0] == _EXTENSIBLE and len(raw) >= 40:
-                    fmt = (int.from_bytes(raw[24:26], "little"), *fmt[1:])
-            elif chunk == b"data":
-                if fmt is None:
-                    return None
-                tag, channels, rate, byte_rate, align, bits = fmt
-                align = align or channels * ((bits + 7) // 8)
-                if channels < 1 or rate < 1 or align < 1:
-                    return None
-                end = body + length
-                if length in _UNKNOWN_SIZES or end > size:
-                    end = size
-                audio = WavAudio(tag, channels, rate, byte_rate, align, bits, b"")
-                return WavLayout(audio, body, (end - body) // align * align)
-            pos = body + length + (length & 1)
-    return None
+
+        def read(at: int, count: int) -> bytes:
+            fh.seek(at)
+            return fh.read(count)
+
+        found = wav_format(read, os.fstat(fh.fileno()).st_size)
+    return None if found is None else WavLayout(*found)
 
 
 def split(

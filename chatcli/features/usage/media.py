@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chatcli.pricing import ModelInfo, audio_cost, image_cost, image_token_cost, speech_cost
@@ -103,19 +103,34 @@ class WavAudio:
 
 def wav_audio(data: bytes) -> WavAudio | None:
     """``data`` read as a RIFF WAV: its ``fmt`` chunk and the frames of its ``data`` chunk
-    that are there (a size of 0 or 0xFFFFFFFF, or one past the end, means "to the end"); None
-    when it is no WAV, or one without a usable format."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+    that are there (see ``wav_format``); None when it is no WAV, or one without a usable
+    format."""
+    found = wav_format(lambda at, n: data[at : at + n], len(data))
+    if found is None:
+        return None
+    audio, start, length = found
+    return replace(audio, frames=data[start : start + length])
+
+
+def wav_format(read: Callable[[int, int], bytes], size: int) -> tuple[WavAudio, int, int] | None:
+    """A RIFF WAV of ``size`` bytes, read through ``read(offset, count)``, without its frames:
+    its ``fmt`` chunk (as a ``WavAudio`` with no frames), where the frames of its ``data``
+    chunk start and how many bytes of whole frames are there (a size of 0 or 0xFFFFFFFF, or
+    one past the end, means "to the end"); None when it is no WAV, or one without a usable
+    format. One reader for bytes in memory (``wav_audio``) and a file split in place
+    (``transcribe.split.wav_layout``)."""
+    head = read(0, 12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
     pos, fmt = 12, None
-    while pos + 8 <= len(data):
-        chunk, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+    while pos + 8 <= size:
+        chunk, length = struct.unpack("<4sI", read(pos, 8))
         body = pos + 8
-        if chunk == b"fmt " and size >= 16 and body + 16 <= len(data):
-            fmt = struct.unpack_from("<HHIIHH", data, body)
-            if fmt[0] == _EXTENSIBLE and size >= 40 and body + 40 <= len(data):
-                sub = int.from_bytes(data[body + 24 : body + 26], "little")
-                fmt = (sub, *fmt[1:])
+        if chunk == b"fmt " and length >= 16 and body + 16 <= size:
+            raw = read(body, 40 if length >= 40 and body + 40 <= size else 16)
+            fmt = struct.unpack_from("<HHIIHH", raw)
+            if fmt[0] == _EXTENSIBLE and len(raw) >= 40:
+                fmt = (int.from_bytes(raw[24:26], "little"), *fmt[1:])
         elif chunk == b"data":
             if fmt is None:
                 return None
@@ -123,12 +138,12 @@ def wav_audio(data: bytes) -> WavAudio | None:
             align = align or channels * ((bits + 7) // 8)
             if channels < 1 or rate < 1 or align < 1:
                 return None
-            end = body + size
-            if size in _UNKNOWN_SIZES or end > len(data):
-                end = len(data)
-            frames = data[body : body + (end - body) // align * align]
-            return WavAudio(tag, channels, rate, byte_rate, align, bits, frames)
-        pos = body + size + (size & 1)
+            end = body + length
+            if length in _UNKNOWN_SIZES or end > size:
+                end = size
+            audio = WavAudio(tag, channels, rate, byte_rate, align, bits, b"")
+            return audio, body, (end - body) // align * align
+        pos = body + length + (length & 1)
     return None
 
 
