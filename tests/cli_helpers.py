@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from chatcli.environment import Clock, Environment, ManualClock
 from tests.fakes import DEFAULT_API_KEY, FakeOpenAI
@@ -174,3 +175,14 @@ def python_argv(*args: str) -> list[str]:
     if any(signal.getsignal(s) is signal.SIG_IGN for s in _RESET):
         return [sys.executable, "-S", "-c", _SIGNALS_DEFAULT, *args]
     return [sys.executable, *args]
+
+
+def json_documents(text: str) -> list[Any]:
+    """The JSON values printed one after another in ``text`` (a REPL's or a command's
+    output of several structured answers)."""
+    found, at, decoder = [], 0, json.JSONDecoder()
+    while text[at:].strip():
+        at += len(text[at:]) - len(text[at:].lstrip())
+        value, at = decoder.raw_decode(text, at)
+        found.append(value)
+    return found

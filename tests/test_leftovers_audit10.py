@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_helpers import clean_env, fake_env, run_cli
+from tests.cli_helpers import clean_env, fake_env, json_documents, run_cli
 from tests.fakes import DEFAULT_API_KEY, FakeOpenAI, Reply
 from tests.test_repl import CTRL_D, Chat
 
@@ -37,16 +37,6 @@ def _chat_with(chat: Chat, keys: str, **options: Any) -> None:
         repl.run()
 
 
-def _documents(text: str) -> list[Any]:
-    """The JSON values printed one after another in ``text``."""
-    found, at, decoder = [], 0, json.JSONDecoder()
-    while text[at:].strip():
-        at += len(text[at:]) - len(text[at:].lstrip())
-        value, at = decoder.raw_decode(text, at)
-        found.append(value)
-    return found
-
-
 # -- 1: chat --template NAME takes the template's schema ---------------------------------------
 
 
@@ -60,7 +50,7 @@ def test_chat_template_schema_stands_for_every_reply(
     assert len(requests) == 2
     assert all(r.json["response_format"]["type"] == "json_schema" for r in requests)
     assert requests[0].json["messages"][-1]["content"] == "Extract the person: Alice is 30"
-    assert [set(doc) for doc in _documents(chat.out.getvalue())] == [{"name", "age"}] * 2
+    assert [set(doc) for doc in json_documents(chat.out.getvalue())] == [{"name", "age"}] * 2
     assert "every reply is JSON valid against" in chat.err.getvalue()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_helpers import fake_env, run_cli
+from tests.cli_helpers import fake_env, json_documents, run_cli
 from tests.fakes import FakeOpenAI, Reply
 from tests.test_repl import CTRL_D, Chat
 
@@ -32,16 +32,6 @@ FOREST = {
         }
     },
 }
-
-
-def _documents(text: str) -> list[Any]:
-    """The JSON values printed one after another in ``text``."""
-    found, at, decoder = [], 0, json.JSONDecoder()
-    while text[at:].strip():
-        at += len(text[at:]) - len(text[at:].lstrip())
-        value, at = decoder.raw_decode(text, at)
-        found.append(value)
-    return found
 
 
 def _sent(fake: FakeOpenAI, index: int = -1) -> dict[str, Any]:
@@ -194,7 +184,7 @@ def test_regenerate_and_edit_under_chat_schema_are_asked_and_checked(chat: Chat)
     assert all("response_format" in r.json for r in requests)  # the corrections' too
     assert "Paris, big." not in out and "Rome, sure." not in out  # prose is never the answer
     assert "the answer is not valid against the field list" in err
-    assert [doc["city"] for doc in _documents(out)] == ["Oslo", "Paris", "Rome"]
+    assert [doc["city"] for doc in json_documents(out)] == ["Oslo", "Paris", "Rome"]
     assert requests[3].json["messages"][-1]["content"] == "a city please"
 
 
